@@ -1,0 +1,168 @@
+//! Turns a file's regions into analysed statements: byte spans, significant
+//! tokens, the sqlparser AST when it parses, and the token-level facts.
+
+use crate::classify::{self, Facts};
+use crate::dialect::Dialect;
+use crate::lexer::{significant_tokens, LexError, Token};
+use crate::model::Region;
+use crate::source::SourceFile;
+use crate::split::{split, RawStatement};
+use std::borrow::Cow;
+use std::ops::Range;
+
+/// sqlparser's own recursion limit; deep nesting becomes a parse error
+/// (reported as `unparsed-statement`), never a stack overflow.
+pub const PARSER_RECURSION_LIMIT: usize = 200;
+
+/// One analysed statement.
+#[derive(Debug)]
+pub struct Statement {
+    /// Index in the file's statement list.
+    pub index: usize,
+    /// Span without the terminator (offsets into the file text).
+    pub span: Range<usize>,
+    pub terminator: Option<Range<usize>>,
+    /// The statement text as it will run: the file text with placeholders
+    /// (`${name}`) substituted.
+    pub sql: String,
+    /// Significant tokens, spans in file offsets.
+    pub tokens: Vec<Token>,
+    /// A lexically broken statement (unterminated string or comment).
+    pub lex_error: Option<LexError>,
+    /// The sqlparser AST, when the statement parsed (always exactly one).
+    pub ast: Option<sqlparser::ast::Statement>,
+    /// Why sqlparser rejected it.
+    pub parse_error: Option<String>,
+    /// What the token-level classifier makes of it.
+    pub facts: Facts,
+}
+
+impl Statement {
+    /// The original text of the statement in the file.
+    pub fn text<'a>(&self, file: &'a SourceFile) -> &'a str {
+        &file.text[self.span.clone()]
+    }
+
+    /// Span of the first token (what findings point at by default).
+    pub fn first_token_span(&self) -> Range<usize> {
+        self.tokens
+            .first()
+            .map_or(self.span.clone(), |t| t.span.clone())
+    }
+
+    /// Upper-cased text of significant token `i`, if it is a word.
+    pub fn word(&self, file: &SourceFile, i: usize) -> Option<String> {
+        let t = self.tokens.get(i)?;
+        (t.kind == crate::lexer::TokenKind::Word)
+            .then(|| file.text[t.span.clone()].to_ascii_uppercase())
+    }
+}
+
+/// Substitutes placeholders in a statement's text. Returns the text to run.
+pub trait Substitute {
+    fn substitute<'a>(&self, sql: &'a str) -> Cow<'a, str>;
+}
+
+/// No substitution.
+pub struct NoSubstitution;
+
+impl Substitute for NoSubstitution {
+    fn substitute<'a>(&self, sql: &'a str) -> Cow<'a, str> {
+        Cow::Borrowed(sql)
+    }
+}
+
+/// Splits `regions` of `file` into statements and analyses each one.
+/// Statements are appended to `out` with increasing indexes.
+pub fn analyze_regions(
+    file: &SourceFile,
+    regions: &[Region],
+    dialect: Dialect,
+    subst: &dyn Substitute,
+    out: &mut Vec<Statement>,
+) -> Vec<usize> {
+    let mut indexes = Vec::new();
+    for region in regions {
+        let raws = if region.single_statement {
+            single(file, region.range.clone(), dialect)
+        } else {
+            split(&file.text, region.range.clone(), dialect)
+        };
+        for raw in raws {
+            let idx = out.len();
+            out.push(analyze_one(file, raw, dialect, subst, idx));
+            indexes.push(idx);
+        }
+    }
+    indexes
+}
+
+/// A region taken as one statement: trimmed of trivia and a final `;`.
+fn single(file: &SourceFile, range: Range<usize>, dialect: Dialect) -> Vec<RawStatement> {
+    let toks = significant_tokens(&file.text, range.clone(), dialect);
+    let (Some(first), Some(last)) = (toks.first(), toks.last()) else {
+        return Vec::new();
+    };
+    let (end, terminator) = if last.kind == crate::lexer::TokenKind::Semicolon && toks.len() > 1 {
+        (toks[toks.len() - 2].span.end, Some(last.span.clone()))
+    } else {
+        (last.span.end, None)
+    };
+    let error = {
+        let mut lx = crate::lexer::Lexer::new(&file.text, range, dialect);
+        lx.by_ref().for_each(drop);
+        lx.error
+    };
+    vec![RawStatement {
+        span: first.span.start..end,
+        terminator,
+        error,
+    }]
+}
+
+fn analyze_one(
+    file: &SourceFile,
+    raw: RawStatement,
+    dialect: Dialect,
+    subst: &dyn Substitute,
+    index: usize,
+) -> Statement {
+    let original = &file.text[raw.span.clone()];
+    let sql = subst.substitute(original).into_owned();
+    let tokens = significant_tokens(&file.text, raw.span.clone(), dialect);
+    let (ast, parse_error) = if raw.error.is_some() {
+        (None, None)
+    } else {
+        parse(&sql, dialect)
+    };
+    let facts = classify::classify(file, &tokens, ast.as_ref(), dialect);
+    Statement {
+        index,
+        span: raw.span,
+        terminator: raw.terminator,
+        sql,
+        tokens,
+        lex_error: raw.error,
+        ast,
+        parse_error,
+        facts,
+    }
+}
+
+/// Parses one statement with sqlparser. More than one statement (which the
+/// splitter should prevent) or none counts as a parse failure.
+pub fn parse(sql: &str, dialect: Dialect) -> (Option<sqlparser::ast::Statement>, Option<String>) {
+    let d = dialect.parser();
+    let result = sqlparser::parser::Parser::new(d.as_ref())
+        .with_recursion_limit(PARSER_RECURSION_LIMIT)
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_statements());
+    match result {
+        Ok(mut stmts) if stmts.len() == 1 => (stmts.pop(), None),
+        Ok(stmts) => (
+            None,
+            Some(format!("expected one statement, found {}", stmts.len())),
+        ),
+        Err(e) => (None, Some(e.to_string())),
+    }
+}

@@ -1,0 +1,274 @@
+//! The pipeline: discover → split/parse → static rules and replay →
+//! findings. Rendering is the caller's business.
+
+use crate::analysis::{analyze_regions, NoSubstitution, Statement};
+use crate::dialect::Dialect;
+use crate::discover::{self, Input};
+use crate::error::Result;
+use crate::finding::{Finding, FindingBuilder, Origin, Severity};
+use crate::model::Sequence;
+use crate::rules::{self, Context};
+use crate::source::SourceFile;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Everything `twice check` can be told.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// `None`: sqlite, or what a folder name implies.
+    pub dialect: Option<Dialect>,
+    pub layout: Option<crate::model::LayoutKind>,
+    pub replay: bool,
+    pub down: bool,
+    pub seed: bool,
+    pub timeout: Duration,
+    pub defines: BTreeMap<String, String>,
+    pub stdin_filename: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            dialect: None,
+            layout: None,
+            replay: true,
+            down: true,
+            seed: false,
+            timeout: Duration::from_secs(5),
+            defines: BTreeMap::new(),
+            stdin_filename: None,
+        }
+    }
+}
+
+/// A file with its analysed statements.
+#[derive(Debug)]
+pub struct FileUnit {
+    pub source: SourceFile,
+    pub dialect: Dialect,
+    pub statements: Vec<Statement>,
+}
+
+/// Everything read, analysed and ordered.
+#[derive(Debug)]
+pub struct Workspace {
+    pub files: Vec<FileUnit>,
+    pub sequences: Vec<Sequence>,
+    pub notices: Vec<String>,
+}
+
+/// Counts for the summary line and the JSON `summary` object.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Summary {
+    pub files: usize,
+    pub statements: usize,
+    pub migrations: usize,
+    pub errors: usize,
+    pub warnings: usize,
+    pub infos: usize,
+    /// One entry per sequence: folder, layout and dialect.
+    pub sequences: Vec<SequenceSummary>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SequenceSummary {
+    pub root: String,
+    pub layout: &'static str,
+    pub dialect: &'static str,
+    pub migrations: usize,
+    /// "replayed", "skipped: <why>" or "off".
+    pub replay: String,
+}
+
+/// The result of a check, ready to render.
+#[derive(Debug)]
+pub struct Report {
+    pub files: Vec<SourceFile>,
+    /// Sorted by file (in input order), then line, column and rule.
+    pub findings: Vec<Finding>,
+    pub summary: Summary,
+    /// Notices for the user (skipped files, replay skipped, ...).
+    pub notices: Vec<String>,
+}
+
+impl Report {
+    pub fn file(&self, name: &str) -> Option<&SourceFile> {
+        self.files.iter().find(|f| f.name == name)
+    }
+
+    /// The highest severity among findings.
+    pub fn max_severity(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).max()
+    }
+}
+
+/// Reads and analyses the inputs.
+pub fn load(inputs: &[Input], opts: &Options) -> Result<Workspace> {
+    let mut d = discover::discover(inputs, opts)?;
+    let mut dialect_of = vec![opts.dialect.unwrap_or(Dialect::Sqlite); d.files.len()];
+    for seq in &d.sequences {
+        for m in &seq.migrations {
+            dialect_of[m.up.file] = seq.dialect;
+            if let Some(down) = &m.down {
+                dialect_of[down.file] = seq.dialect;
+            }
+        }
+    }
+    let mut statements: Vec<Vec<Statement>> = d.files.iter().map(|_| Vec::new()).collect();
+    for seq in &mut d.sequences {
+        for m in &mut seq.migrations {
+            for part in std::iter::once(&mut m.up).chain(m.down.as_mut()) {
+                let file = &d.files[part.file];
+                if file.binary {
+                    continue;
+                }
+                part.statements = analyze_regions(
+                    file,
+                    &part.regions,
+                    seq.dialect,
+                    &NoSubstitution,
+                    &mut statements[part.file],
+                );
+            }
+        }
+    }
+    let files = d
+        .files
+        .into_iter()
+        .zip(statements)
+        .zip(dialect_of)
+        .map(|((source, statements), dialect)| FileUnit {
+            source,
+            dialect,
+            statements,
+        })
+        .collect();
+    Ok(Workspace {
+        files,
+        sequences: d.sequences,
+        notices: d.notices,
+    })
+}
+
+/// Runs the static rules on one file.
+pub fn static_findings(unit: &FileUnit) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let b = FindingBuilder { file: &unit.source };
+    if unit.source.binary {
+        out.push(b.at(
+            "binary-file",
+            Severity::Error,
+            Origin::Static,
+            0..0,
+            "this file is binary (it holds NUL or control bytes), not SQL text".into(),
+        ));
+        return out;
+    }
+    let cx = Context {
+        file: &unit.source,
+        dialect: unit.dialect,
+        statements: &unit.statements,
+    };
+    for stmt in &unit.statements {
+        let before = out.len();
+        for rule in rules::static_rules() {
+            rule.check(&cx, stmt, &mut out);
+        }
+        for f in &mut out[before..] {
+            f.statement.get_or_insert(stmt.index);
+        }
+    }
+    out
+}
+
+/// The whole check: static rules on every file, replay on every sequence.
+pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
+    let ws = load(inputs, opts)?;
+    let mut findings = Vec::new();
+    for unit in &ws.files {
+        findings.extend(static_findings(unit));
+    }
+    let mut notices = ws.notices.clone();
+    let mut sequences = Vec::new();
+    for seq in &ws.sequences {
+        let replay = if opts.replay {
+            match crate::replay::replay_sequence(&ws, seq, opts)? {
+                crate::replay::Outcome::Replayed(f) => {
+                    findings.extend(f);
+                    "replayed".to_string()
+                }
+                crate::replay::Outcome::Skipped(why) => {
+                    notices.push(format!("{}: replay skipped: {why}", seq.root));
+                    format!("skipped: {why}")
+                }
+            }
+        } else {
+            "off".to_string()
+        };
+        sequences.push(SequenceSummary {
+            root: seq.root.clone(),
+            layout: seq.layout.name(),
+            dialect: seq.dialect.name(),
+            migrations: seq.migrations.len(),
+            replay,
+        });
+    }
+    let file_order: BTreeMap<&str, usize> = ws
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.source.name.as_str(), i))
+        .collect();
+    findings.sort_by(|a, b| {
+        let fa = file_order
+            .get(a.file.as_str())
+            .copied()
+            .unwrap_or(usize::MAX);
+        let fb = file_order
+            .get(b.file.as_str())
+            .copied()
+            .unwrap_or(usize::MAX);
+        (fa, a.line, a.column, a.source, &a.rule).cmp(&(fb, b.line, b.column, b.source, &b.rule))
+    });
+    link_related(&mut findings);
+    let summary = Summary {
+        files: ws.files.len(),
+        statements: ws.files.iter().map(|f| f.statements.len()).sum(),
+        migrations: ws.sequences.iter().map(|s| s.migrations.len()).sum(),
+        errors: count(&findings, Severity::Error),
+        warnings: count(&findings, Severity::Warning),
+        infos: count(&findings, Severity::Info),
+        sequences,
+    };
+    Ok(Report {
+        files: ws.files.into_iter().map(|f| f.source).collect(),
+        findings,
+        summary,
+        notices,
+    })
+}
+
+fn count(f: &[Finding], s: Severity) -> usize {
+    f.iter().filter(|f| f.severity == s).count()
+}
+
+/// Links static and replay findings about the same statement both ways.
+fn link_related(findings: &mut [Finding]) {
+    let mut by_stmt: BTreeMap<(String, usize), Vec<usize>> = BTreeMap::new();
+    for (i, f) in findings.iter().enumerate() {
+        if let Some(s) = f.statement {
+            by_stmt.entry((f.file.clone(), s)).or_default().push(i);
+        }
+    }
+    for group in by_stmt.values() {
+        for &i in group {
+            let others: Vec<usize> = group
+                .iter()
+                .copied()
+                .filter(|&j| j != i && findings[j].source != findings[i].source)
+                .collect();
+            findings[i].related = others;
+        }
+    }
+}

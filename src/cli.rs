@@ -1,0 +1,282 @@
+//! The command line: argument definitions (clap derive) and dispatch.
+
+use crate::check::{self, Options};
+use crate::dialect::Dialect;
+use crate::discover::Input;
+use crate::error::Error;
+use crate::finding::Severity;
+use crate::render::{self, Format, RenderOptions};
+use crate::rules;
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// What happens if this runs twice? twice audits SQL migrations for
+/// statements that are not safe to run more than once.
+#[derive(Parser, Debug)]
+#[command(name = "twice", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Audit migration files and folders.
+    Check(CheckArgs),
+    /// List every rule: id, default severity and summary.
+    Rules,
+    /// Print a rule's full documentation.
+    Explain {
+        /// A rule id, as shown by `twice rules`.
+        rule: String,
+    },
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DialectArg {
+    Sqlite,
+    Postgres,
+    Mysql,
+    Generic,
+}
+
+impl From<DialectArg> for Dialect {
+    fn from(d: DialectArg) -> Dialect {
+        match d {
+            DialectArg::Sqlite => Dialect::Sqlite,
+            DialectArg::Postgres => Dialect::Postgres,
+            DialectArg::Mysql => Dialect::Mysql,
+            DialectArg::Generic => Dialect::Generic,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Human,
+    Json,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Human => Format::Human,
+            FormatArg::Json => Format::Json,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Never,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Migration files or folders (folders are searched for *.sql); `-` reads
+    /// one script from stdin. Default: the current folder.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// SQL dialect of the migrations [default: sqlite]
+    #[arg(long, value_enum)]
+    pub dialect: Option<DialectArg>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: FormatArg,
+
+    /// Only run the static rules; do not replay migrations.
+    #[arg(long)]
+    pub no_replay: bool,
+
+    /// Lowest severity that makes the exit code 1.
+    #[arg(long, value_enum, default_value = "warning")]
+    pub fail_on: FailOn,
+
+    /// When to use colours (NO_COLOR and a non-terminal stdout turn `auto` off).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorArg,
+
+    /// The file name to show for a script read from stdin.
+    #[arg(long, value_name = "NAME")]
+    pub stdin_filename: Option<String>,
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(RunError::Tool(e)) => {
+            let _ = writeln!(io::stderr(), "error: {e}");
+            ExitCode::from(2)
+        }
+        // The reader went away (`twice rules | head -1`): stop quietly.
+        Err(RunError::BrokenPipe) => ExitCode::from(0),
+        Err(RunError::Io(e)) => {
+            let _ = writeln!(io::stderr(), "error: cannot write output: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+pub enum RunError {
+    Tool(Error),
+    BrokenPipe,
+    Io(io::Error),
+}
+
+impl From<Error> for RunError {
+    fn from(e: Error) -> RunError {
+        RunError::Tool(e)
+    }
+}
+
+impl From<io::Error> for RunError {
+    fn from(e: io::Error) -> RunError {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            RunError::BrokenPipe
+        } else {
+            RunError::Io(e)
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> Result<u8, RunError> {
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    match cli.command {
+        Command::Check(args) => run_check(args, &mut out),
+        Command::Rules => {
+            print_rules(&mut out)?;
+            Ok(0)
+        }
+        Command::Explain { rule } => {
+            let meta = rules::find(&rule).ok_or_else(|| {
+                Error::new(format!(
+                    "unknown rule `{rule}`; run `twice rules` to list the rule ids"
+                ))
+            })?;
+            writeln!(
+                out,
+                "{} ({}, {})\n",
+                meta.id,
+                meta.severity,
+                origin_name(meta.origin)
+            )?;
+            writeln!(out, "{}\n", meta.summary)?;
+            writeln!(out, "{}", meta.doc.trim_end())?;
+            out.flush()?;
+            Ok(0)
+        }
+        Command::Completions { shell } => {
+            write_completions(shell, &mut out)?;
+            Ok(0)
+        }
+    }
+}
+
+fn origin_name(o: crate::finding::Origin) -> &'static str {
+    match o {
+        crate::finding::Origin::Static => "static",
+        crate::finding::Origin::Replay => "replay",
+    }
+}
+
+fn print_rules(out: &mut dyn Write) -> io::Result<()> {
+    let width = rules::registry()
+        .iter()
+        .map(|m| m.id.len())
+        .max()
+        .unwrap_or(0);
+    for m in rules::registry() {
+        writeln!(
+            out,
+            "{:width$}  {:7}  {}",
+            m.id,
+            m.severity.name(),
+            m.summary
+        )?;
+    }
+    out.flush()
+}
+
+/// Writes the completion script for `shell`.
+pub fn write_completions(shell: clap_complete::Shell, out: &mut dyn Write) -> io::Result<()> {
+    let mut cmd = Cli::command();
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "twice", &mut buf);
+    out.write_all(&buf)?;
+    out.flush()
+}
+
+/// Whether to colour output written to stdout.
+pub fn use_color(choice: ColorArg) -> bool {
+    match choice {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && io::stdout().is_terminal()
+        }
+    }
+}
+
+fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
+    let inputs: Vec<Input> = if args.paths.is_empty() {
+        vec![Input::Path(PathBuf::from("."))]
+    } else {
+        args.paths
+            .iter()
+            .map(|p| {
+                if p.as_os_str() == "-" {
+                    Input::Stdin
+                } else {
+                    Input::Path(p.clone())
+                }
+            })
+            .collect()
+    };
+    let opts = Options {
+        dialect: args.dialect.map(Dialect::from),
+        replay: !args.no_replay,
+        stdin_filename: args.stdin_filename.clone(),
+        ..Options::default()
+    };
+    let report = check::check(&inputs, &opts)?;
+    let render_opts = RenderOptions {
+        color: use_color(args.color),
+    };
+    render::renderer(args.format.into(), &render_opts).render(&report, out)?;
+    out.flush()?;
+    let threshold = match args.fail_on {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Never => None,
+    };
+    let failed = threshold.is_some_and(|t| report.findings.iter().any(|f| f.severity >= t));
+    Ok(u8::from(failed))
+}

@@ -1,0 +1,147 @@
+//! The finding model: what every check produces and every renderer consumes.
+//! Its JSON form is a public contract (see `render::json`).
+
+use serde::{Deserialize, Serialize};
+use std::ops::Range;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Severity> {
+        match s {
+            "info" => Some(Severity::Info),
+            "warning" => Some(Severity::Warning),
+            "error" => Some(Severity::Error),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Where a finding comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    /// The static rules, from reading the SQL.
+    Static,
+    /// Replay, from running the SQL twice.
+    Replay,
+}
+
+/// A text edit that makes a statement idempotent: replace `span` of the
+/// original file text with `replacement`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Edit {
+    pub span: Range<usize>,
+    pub replacement: String,
+}
+
+/// A safe rewrite for a finding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fix {
+    /// What the fix does, e.g. "insert `IF NOT EXISTS`".
+    pub description: String,
+    pub edits: Vec<Edit>,
+}
+
+/// One problem found in one statement (or file).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable rule id, e.g. `create-without-if-not-exists`.
+    pub rule: String,
+    pub severity: Severity,
+    pub source: Origin,
+    /// The file as the user would write it.
+    pub file: String,
+    /// 1-based position of the statement's first token (columns in characters).
+    pub line: usize,
+    pub column: usize,
+    /// 1-based position just past the end of the reported span.
+    pub end_line: usize,
+    pub end_column: usize,
+    /// Byte span in the decoded file text (for code frames and fixes).
+    #[serde(skip)]
+    pub span: Range<usize>,
+    /// Index of the statement in its file (0-based), if the finding is about one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statement: Option<usize>,
+    pub message: String,
+    /// The idempotent form or what to do instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    /// Extra context lines ("note: ...").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// A safe rewrite, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<Fix>,
+    /// Structured evidence (replay diffs, rows); free-form per rule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<serde_json::Value>,
+    /// Indexes (in the final sorted list) of findings about the same statement
+    /// from the other source: a static finding confirmed by replay and back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<usize>,
+}
+
+impl Finding {
+    pub fn is_at_least(&self, level: Severity) -> bool {
+        self.severity >= level
+    }
+}
+
+/// Builds findings for one file with positions computed from byte spans.
+pub struct FindingBuilder<'a> {
+    pub file: &'a crate::source::SourceFile,
+}
+
+impl FindingBuilder<'_> {
+    pub fn at(
+        &self,
+        rule: &str,
+        severity: Severity,
+        source: Origin,
+        span: Range<usize>,
+        message: String,
+    ) -> Finding {
+        let (line, column) = self.file.line_col(span.start);
+        let (end_line, end_column) = self.file.line_col(span.end.max(span.start));
+        Finding {
+            rule: rule.to_string(),
+            severity,
+            source,
+            file: self.file.name.clone(),
+            line,
+            column,
+            end_line,
+            end_column,
+            span,
+            statement: None,
+            message,
+            help: None,
+            notes: Vec::new(),
+            fix: None,
+            evidence: None,
+            related: Vec::new(),
+        }
+    }
+}

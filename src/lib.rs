@@ -1,0 +1,21 @@
+//! twice: what happens if this SQL migration runs twice?
+//!
+//! The library behind the `twice` command. Data flows one way:
+//! [`discover`] → [`split`]/[`analysis`] → [`rules`] and [`replay`] →
+//! [`finding::Finding`]s in a [`check::Report`] → [`render`].
+
+pub mod analysis;
+pub mod check;
+pub mod classify;
+pub mod cli;
+pub mod dialect;
+pub mod discover;
+pub mod error;
+pub mod finding;
+pub mod lexer;
+pub mod model;
+pub mod render;
+pub mod replay;
+pub mod rules;
+pub mod source;
+pub mod split;

@@ -1,0 +1,187 @@
+//! A migration file as twice reads it: decoded, with a line index.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// One input file (or stdin), decoded to text.
+///
+/// Decoding is lossy: a UTF-8 byte-order mark is dropped, invalid UTF-8
+/// sequences become U+FFFD, and line endings are kept as they are, so line
+/// numbers always match what an editor shows. All byte offsets used elsewhere
+/// (statement spans, finding spans, fixes) are offsets into [`SourceFile::text`].
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The path as the user would write it (relative where the input was).
+    pub name: String,
+    /// The real path on disk, if the file came from disk.
+    pub path: Option<PathBuf>,
+    /// The decoded text, without a byte-order mark.
+    pub text: String,
+    /// The file started with a UTF-8 byte-order mark.
+    pub had_bom: bool,
+    /// The file was not valid UTF-8 and was decoded lossily.
+    pub lossy: bool,
+    /// The file looks binary (NUL bytes or mostly undecodable bytes).
+    pub binary: bool,
+    line_starts: Vec<usize>,
+}
+
+impl SourceFile {
+    pub fn from_bytes(name: impl Into<String>, path: Option<&Path>, bytes: &[u8]) -> SourceFile {
+        let (had_bom, body) = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
+            Some(rest) => (true, rest),
+            None => (false, bytes),
+        };
+        let binary = looks_binary(body);
+        let (text, lossy) = match std::str::from_utf8(body) {
+            Ok(s) => (s.to_owned(), false),
+            Err(_) => (String::from_utf8_lossy(body).into_owned(), true),
+        };
+        SourceFile::build(
+            name.into(),
+            path.map(Path::to_path_buf),
+            text,
+            had_bom,
+            lossy,
+            binary,
+        )
+    }
+
+    pub fn from_text(name: impl Into<String>, text: impl Into<String>) -> SourceFile {
+        let text = text.into();
+        let binary = looks_binary(text.as_bytes());
+        SourceFile::build(name.into(), None, text, false, false, binary)
+    }
+
+    fn build(
+        name: String,
+        path: Option<PathBuf>,
+        text: String,
+        had_bom: bool,
+        lossy: bool,
+        binary: bool,
+    ) -> SourceFile {
+        let mut line_starts = vec![0];
+        let bytes = text.as_bytes();
+        for (i, &b) in bytes.iter().enumerate() {
+            // A lone CR (old Mac) also ends a line; CRLF counts once.
+            if b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
+                line_starts.push(i + 1);
+            }
+        }
+        SourceFile {
+            name,
+            path,
+            text,
+            had_bom,
+            lossy,
+            binary,
+            line_starts,
+        }
+    }
+
+    /// Number of lines (a trailing newline does not start a new line).
+    pub fn line_count(&self) -> usize {
+        let n = self.line_starts.len();
+        if n > 1 && self.line_starts[n - 1] == self.text.len() {
+            n - 1
+        } else {
+            n
+        }
+    }
+
+    /// 1-based line and 1-based column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = self.floor_char_boundary(offset.min(self.text.len()));
+        let line_idx = match self.line_starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        };
+        let start = self.line_starts[line_idx];
+        let col = self.text[start..offset].chars().count() + 1;
+        (line_idx + 1, col)
+    }
+
+    /// Byte offset of the start of a 1-based line.
+    pub fn line_start(&self, line: usize) -> usize {
+        self.line_starts
+            .get(line.saturating_sub(1))
+            .copied()
+            .unwrap_or(self.text.len())
+    }
+
+    /// The text of a 1-based line without its line ending.
+    pub fn line_text(&self, line: usize) -> &str {
+        let start = self.line_start(line);
+        let end = self
+            .line_starts
+            .get(line)
+            .copied()
+            .unwrap_or(self.text.len());
+        self.text[start..end].trim_end_matches(['\n', '\r'])
+    }
+
+    /// Start and end positions (line, column) of a span; the end is the
+    /// position of the span's last character (inclusive), as SARIF and editors
+    /// expect for `endColumn` when exclusive is +1.
+    pub fn span_lines(&self, span: &Range<usize>) -> ((usize, usize), (usize, usize)) {
+        let start = self.line_col(span.start);
+        let end = self.line_col(span.end.max(span.start));
+        (start, end)
+    }
+
+    fn floor_char_boundary(&self, mut i: usize) -> usize {
+        while i > 0 && !self.text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    }
+}
+
+/// A file is treated as binary when it holds NUL bytes in its first 8 KiB or
+/// when more than a tenth of them are control bytes that text never has.
+fn looks_binary(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(8192)];
+    if head.contains(&0) {
+        return true;
+    }
+    if head.is_empty() {
+        return false;
+    }
+    let odd = head
+        .iter()
+        .filter(|&&b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0c))
+        .count();
+    odd * 10 > head.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_and_columns_count_characters() {
+        let f = SourceFile::from_text("a.sql", "ab\r\nçd\nx");
+        assert_eq!(f.line_col(0), (1, 1));
+        assert_eq!(f.line_col(4), (2, 1));
+        assert_eq!(f.line_col(6), (2, 2)); // after the two-byte ç
+        assert_eq!(f.line_col(8), (3, 1));
+        assert_eq!(f.line_count(), 3);
+        assert_eq!(f.line_text(1), "ab");
+    }
+
+    #[test]
+    fn bom_is_dropped_and_invalid_utf8_is_lossy() {
+        let f = SourceFile::from_bytes("a.sql", None, b"\xEF\xBB\xBFselect 1;\n\xff;");
+        assert!(f.had_bom);
+        assert!(f.lossy);
+        assert!(f.text.starts_with("select"));
+        assert_eq!(f.line_col(f.text.len()), (2, 3));
+    }
+
+    #[test]
+    fn nul_bytes_mean_binary() {
+        let f = SourceFile::from_bytes("a.sql", None, b"SQLite format 3\0\0\0");
+        assert!(f.binary);
+    }
+}

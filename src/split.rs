@@ -1,0 +1,262 @@
+//! Splits a script into statements with byte spans.
+//!
+//! A `;` ends a statement unless it sits in a string, quoted identifier,
+//! comment, dollar-quoted body, or in the `BEGIN ... END` body of a trigger,
+//! function or procedure. MySQL client `DELIMITER` lines are honoured.
+
+use crate::dialect::Dialect;
+use crate::lexer::{LexError, Lexer, Token, TokenKind};
+use std::ops::Range;
+
+/// One statement of a script.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawStatement {
+    /// From the first to the end of the last significant token, without the
+    /// terminating `;` (or delimiter).
+    pub span: Range<usize>,
+    /// The terminator, when there is one.
+    pub terminator: Option<Range<usize>>,
+    /// A string or comment that is never closed.
+    pub error: Option<LexError>,
+}
+
+impl RawStatement {
+    /// The span including the terminator.
+    pub fn full_span(&self) -> Range<usize> {
+        match &self.terminator {
+            Some(t) => self.span.start..t.end,
+            None => self.span.clone(),
+        }
+    }
+}
+
+/// Splits `text[range]` into statements. Statements that consist only of
+/// comments and whitespace are dropped; empty statements (`;;`) too.
+pub fn split(text: &str, range: Range<usize>, dialect: Dialect) -> Vec<RawStatement> {
+    let mut out = Vec::new();
+    let mut lexer = Lexer::new(text, range, dialect);
+    let mut cur = Current::default();
+    let mut delimiter: Option<String> = None;
+    let mut at_line_start = true;
+
+    loop {
+        // MySQL client: `DELIMITER //` on its own line between statements.
+        if dialect == Dialect::Mysql && cur.start.is_none() && at_line_start {
+            if let Some((new_delim, consumed)) = delimiter_directive(lexer.rest()) {
+                lexer.seek(lexer.pos() + consumed);
+                delimiter = if new_delim == ";" {
+                    None
+                } else {
+                    Some(new_delim)
+                };
+                continue;
+            }
+        }
+        if let Some(d) = &delimiter {
+            if cur.depth == 0 && lexer.rest().starts_with(d.as_str()) {
+                let p = lexer.pos();
+                lexer.seek(p + d.len());
+                cur.finish(&mut out, Some(p..p + d.len()), lexer.error.take());
+                at_line_start = false;
+                continue;
+            }
+        }
+        let Some(tok) = lexer.next() else { break };
+        at_line_start = tok.kind == TokenKind::Whitespace && text[tok.span.clone()].contains('\n')
+            || tok.kind == TokenKind::LineComment;
+        match tok.kind {
+            TokenKind::Whitespace | TokenKind::LineComment | TokenKind::BlockComment => {}
+            TokenKind::Semicolon if cur.depth == 0 && delimiter.is_none() => {
+                let err = lexer.error.take();
+                cur.finish(&mut out, Some(tok.span.clone()), err);
+            }
+            _ => cur.push(text, &tok),
+        }
+    }
+    let err = lexer.error.take();
+    cur.finish(&mut out, None, err);
+    out
+}
+
+/// State of the statement being read.
+#[derive(Default)]
+struct Current {
+    start: Option<usize>,
+    end: usize,
+    /// Leading words, upper-cased, to know whether a BEGIN opens a body.
+    head: Vec<String>,
+    /// Nesting of BEGIN/CASE ... END inside a body.
+    depth: usize,
+    /// The previous significant word, upper-cased.
+    prev_word: String,
+    /// The statement creates a trigger, function, procedure or event.
+    has_body: bool,
+}
+
+impl Current {
+    fn push(&mut self, text: &str, tok: &Token) {
+        if self.start.is_none() {
+            self.start = Some(tok.span.start);
+        }
+        self.end = tok.span.end;
+        if tok.kind != TokenKind::Word {
+            if tok.kind != TokenKind::Punct || &text[tok.span.clone()] != "." {
+                self.prev_word.clear();
+            }
+            return;
+        }
+        let word = text[tok.span.clone()].to_ascii_uppercase();
+        if self.head.len() < 16 {
+            if self.head.is_empty() || self.head[0] == "CREATE" {
+                if matches!(
+                    word.as_str(),
+                    "TRIGGER" | "FUNCTION" | "PROCEDURE" | "EVENT"
+                ) {
+                    self.has_body = true;
+                }
+            }
+            self.head.push(word.clone());
+        }
+        if self.has_body {
+            match word.as_str() {
+                "BEGIN" => self.depth += 1,
+                "CASE" if self.depth > 0 && self.prev_word != "END" => self.depth += 1,
+                "END" if self.depth > 0 => self.depth -= 1,
+                // `END IF`, `END LOOP`, ... close blocks that never counted.
+                "IF" | "LOOP" | "WHILE" | "REPEAT" | "FOR" if self.prev_word == "END" => {
+                    self.depth += 1
+                }
+                _ => {}
+            }
+        }
+        self.prev_word = word;
+    }
+
+    fn finish(
+        &mut self,
+        out: &mut Vec<RawStatement>,
+        terminator: Option<Range<usize>>,
+        error: Option<LexError>,
+    ) {
+        if let Some(start) = self.start {
+            out.push(RawStatement {
+                span: start..self.end,
+                terminator,
+                error,
+            });
+        } else if let Some(error) = error {
+            // An unterminated comment with nothing before it.
+            out.push(RawStatement {
+                span: error.offset..error.offset,
+                terminator: None,
+                error: Some(error),
+            });
+        }
+        *self = Current::default();
+    }
+}
+
+/// Recognises `DELIMITER x` at the start of `rest` (after optional blanks),
+/// returning the new delimiter and the bytes consumed (to the end of line).
+fn delimiter_directive(rest: &str) -> Option<(String, usize)> {
+    let trimmed = rest.trim_start_matches([' ', '\t', '\r', '\n']);
+    let lead = rest.len() - trimmed.len();
+    if trimmed.len() < 10 || !trimmed[..9].eq_ignore_ascii_case("DELIMITER") {
+        return None;
+    }
+    let after = &trimmed[9..];
+    if !after.starts_with([' ', '\t']) {
+        return None;
+    }
+    let line_end = after.find(['\n', '\r']).unwrap_or(after.len());
+    let delim = after[..line_end].trim();
+    if delim.is_empty() {
+        return None;
+    }
+    Some((delim.to_string(), lead + 9 + line_end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(sql: &str, d: Dialect) -> Vec<&str> {
+        split(sql, 0..sql.len(), d)
+            .into_iter()
+            .map(|s| &sql[s.span])
+            .collect()
+    }
+
+    #[test]
+    fn splits_on_semicolons_outside_strings_and_comments() {
+        let sql =
+            "create table a(x text default ';'); -- c;\n/* ; */ insert into a values ('x;y');";
+        assert_eq!(
+            texts(sql, Dialect::Sqlite),
+            vec![
+                "create table a(x text default ';')",
+                "insert into a values ('x;y')"
+            ]
+        );
+    }
+
+    #[test]
+    fn trigger_bodies_keep_their_semicolons() {
+        let sql = "CREATE TRIGGER t AFTER INSERT ON a BEGIN\n  UPDATE b SET n = CASE WHEN 1 THEN 2 END;\n  DELETE FROM c;\nEND;\nSELECT 1;";
+        let t = texts(sql, Dialect::Sqlite);
+        assert_eq!(t.len(), 2);
+        assert!(t[0].ends_with("END"));
+        assert_eq!(t[1], "SELECT 1");
+    }
+
+    #[test]
+    fn begin_transaction_is_its_own_statement() {
+        let sql = "BEGIN; CREATE TABLE a(x); COMMIT;";
+        assert_eq!(
+            texts(sql, Dialect::Sqlite),
+            vec!["BEGIN", "CREATE TABLE a(x)", "COMMIT"]
+        );
+    }
+
+    #[test]
+    fn dollar_quoted_function_bodies() {
+        let sql = "CREATE FUNCTION f() RETURNS int AS $$ BEGIN RETURN 1; END; $$ LANGUAGE plpgsql;\nDO $do$ BEGIN PERFORM 1; END $do$;";
+        let t = texts(sql, Dialect::Postgres);
+        assert_eq!(t.len(), 2);
+        assert!(t[1].starts_with("DO $do$"));
+    }
+
+    #[test]
+    fn postgres_begin_atomic_body() {
+        let sql = "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END; SELECT 3;";
+        assert_eq!(texts(sql, Dialect::Postgres).len(), 2);
+    }
+
+    #[test]
+    fn mysql_delimiter_and_procedures() {
+        let sql = "DELIMITER //\nCREATE PROCEDURE p() BEGIN IF 1 THEN SELECT 1; END IF; END //\nDELIMITER ;\nSELECT 2;";
+        let t = texts(sql, Dialect::Mysql);
+        assert_eq!(t.len(), 2, "{t:?}");
+        assert!(t[0].ends_with("END"));
+        assert_eq!(t[1], "SELECT 2");
+    }
+
+    #[test]
+    fn mysql_procedure_without_delimiter() {
+        let sql = "CREATE PROCEDURE p() BEGIN IF 1 THEN SELECT 1; END IF; SELECT 2; END; SELECT 3;";
+        assert_eq!(texts(sql, Dialect::Mysql).len(), 2);
+    }
+
+    #[test]
+    fn unterminated_string_reports_its_start() {
+        let sql = "SELECT 1;\nSELECT 'abc;\nSELECT 2;";
+        let s = split(sql, 0..sql.len(), Dialect::Sqlite);
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[1].error.unwrap().offset, 17);
+    }
+
+    #[test]
+    fn only_comments_is_no_statement() {
+        assert!(split("-- hi\n/* x */\n;;", 0..16, Dialect::Sqlite).is_empty());
+    }
+}

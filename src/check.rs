@@ -25,6 +25,17 @@ pub struct Options {
     pub timeout: Duration,
     pub defines: BTreeMap<String, String>,
     pub stdin_filename: Option<String>,
+    pub engine: Engine,
+    pub database_url: Option<String>,
+}
+
+/// Where replay runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// In-memory SQLite, sandboxed.
+    Sqlite,
+    /// A PostgreSQL server (`--database-url`) or a throwaway local cluster.
+    Postgres,
 }
 
 impl Default for Options {
@@ -38,6 +49,8 @@ impl Default for Options {
             timeout: Duration::from_secs(5),
             defines: BTreeMap::new(),
             stdin_filename: None,
+            engine: Engine::Sqlite,
+            database_url: None,
         }
     }
 }

@@ -5,6 +5,7 @@ use crate::dialect::Dialect;
 use crate::discover::Input;
 use crate::error::Error;
 use crate::finding::Severity;
+use crate::model::LayoutKind;
 use crate::render::{self, Format, RenderOptions};
 use crate::rules;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
@@ -117,6 +118,82 @@ pub struct CheckArgs {
     /// The file name to show for a script read from stdin.
     #[arg(long, value_name = "NAME")]
     pub stdin_filename: Option<String>,
+
+    /// Migration layout of the folders (default: detected per folder).
+    #[arg(long, value_name = "NAME", value_parser = parse_layout)]
+    pub layout: Option<LayoutKind>,
+
+    /// Substitute `${NAME}` placeholders with VALUE (repeatable).
+    #[arg(long = "define", short = 'D', value_name = "NAME=VALUE", value_parser = parse_define)]
+    pub defines: Vec<(String, String)>,
+
+    /// Do not check down migrations.
+    #[arg(long)]
+    pub no_down: bool,
+
+    /// Fill every table with a few synthetic rows before each migration's
+    /// first run, so copies and backfills that are no-ops on empty tables show up.
+    #[arg(long)]
+    pub seed: bool,
+
+    /// Time limit for one statement during replay, in seconds.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub timeout: Option<std::time::Duration>,
+
+    /// Database engine for replay.
+    #[arg(long, value_enum, default_value = "sqlite")]
+    pub engine: EngineArg,
+
+    /// PostgreSQL server to replay on (twice creates and drops a scratch
+    /// database there; needs CREATEDB). Without it, a throwaway local cluster
+    /// is started when PostgreSQL is installed.
+    #[arg(
+        long,
+        env = "TWICE_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+
+    /// Configuration file (default: twice.toml in this folder or the nearest parent).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EngineArg {
+    Sqlite,
+    Postgres,
+}
+
+fn parse_layout(s: &str) -> Result<LayoutKind, String> {
+    LayoutKind::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = LayoutKind::ALL.iter().map(|l| l.name()).collect();
+        format!(
+            "unknown layout `{s}` (expected one of: {})",
+            names.join(", ")
+        )
+    })
+}
+
+fn parse_define(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("`{s}` is not NAME=VALUE")),
+    }
+}
+
+fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
+    let v: f64 = s
+        .trim_end_matches('s')
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if !(v > 0.0 && v <= 86_400.0) {
+        return Err(format!(
+            "`{s}`: the timeout must be between 0 and 86400 seconds"
+        ));
+    }
+    Ok(std::time::Duration::from_secs_f64(v))
 }
 
 /// Runs the command line and returns the process exit code.
@@ -262,9 +339,18 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
     };
     let opts = Options {
         dialect: args.dialect.map(Dialect::from),
+        layout: args.layout,
         replay: !args.no_replay,
+        down: !args.no_down,
+        seed: args.seed,
+        timeout: args.timeout.unwrap_or(Options::default().timeout),
+        defines: args.defines.iter().cloned().collect(),
         stdin_filename: args.stdin_filename.clone(),
-        ..Options::default()
+        engine: match args.engine {
+            EngineArg::Sqlite => check::Engine::Sqlite,
+            EngineArg::Postgres => check::Engine::Postgres,
+        },
+        database_url: args.database_url.clone(),
     };
     let report = check::check(&inputs, &opts)?;
     let render_opts = RenderOptions {

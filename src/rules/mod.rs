@@ -6,6 +6,9 @@
 //! their documentation, so `twice rules`, `twice explain` and SARIF know
 //! every id twice can emit; their `check` is not called.
 
+pub mod malformed_migration;
+pub mod undefined_placeholder;
+
 use crate::analysis::Statement;
 use crate::dialect::Dialect;
 use crate::finding::{Finding, Origin, Severity};
@@ -47,7 +50,7 @@ pub fn registry() -> &'static [&'static RuleMeta] {
     REGISTRY
 }
 
-static REGISTRY: &[&RuleMeta] = &[];
+static REGISTRY: &[&RuleMeta] = &[&undefined_placeholder::META, &malformed_migration::META];
 
 /// The static rules that run on every statement.
 pub fn static_rules() -> &'static [&'static dyn Rule] {

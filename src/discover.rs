@@ -454,9 +454,9 @@ impl Walker<'_> {
             }
             for o in other_names {
                 self.notices.push(format!(
-                    "{}: skipped: not a {} migration",
+                    "{}: skipped: {}",
                     join_display(display, &o),
-                    kind.name()
+                    skip_reason(kind, &o)
                 ));
             }
             let plan = layout::plan(kind, &folder);
@@ -741,6 +741,29 @@ impl Walker<'_> {
             problems: Vec::new(),
             envsub: Vec::new(),
         }
+    }
+}
+
+/// Why a non-SQL file of a migration folder is not read.
+fn skip_reason(kind: LayoutKind, name: &str) -> String {
+    let ext = name
+        .rsplit_once('.')
+        .map_or("", |(_, e)| e)
+        .to_ascii_lowercase();
+    match (kind, ext.as_str()) {
+        (LayoutKind::Goose, "go") => {
+            "a goose Go migration: not SQL, so twice cannot check it (the sequence is checked without it)".into()
+        }
+        (LayoutKind::Pop, "fizz") => {
+            "a pop fizz migration: not SQL, so twice cannot check it (the sequence is checked without it)".into()
+        }
+        (LayoutKind::Liquibase, "xml" | "yaml" | "yml" | "json") => {
+            "a Liquibase changelog in XML, YAML or JSON: twice reads formatted SQL changelogs only".into()
+        }
+        (LayoutKind::Flyway, "java" | "kt" | "class" | "sh" | "ps1" | "bat" | "cmd" | "py") => {
+            "a Flyway Java or script migration: not SQL, so twice cannot check it".into()
+        }
+        _ => format!("not a {} migration", kind.name()),
     }
 }
 
@@ -1074,5 +1097,32 @@ mod tests {
         );
         assert_eq!(dialect_from_path("db/migrations"), None);
         assert_eq!(dialect_from_path("generic"), None);
+    }
+
+    #[test]
+    fn files_that_vanish_after_listing_are_notices() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("1_a.sql"), "SELECT 1;").unwrap();
+        std::fs::write(d.path().join("2_b.sql"), "SELECT 2;").unwrap();
+        let opts = Options::default();
+        let mut w = Walker {
+            opts: &opts,
+            visited: HashSet::new(),
+            notices: Vec::new(),
+        };
+        let listing = w.list(d.path(), "m").unwrap().unwrap();
+        assert_eq!(listing.sql.len(), 2);
+        std::fs::remove_file(d.path().join("2_b.sql")).unwrap();
+        let (name, path) = &listing.sql[1];
+        assert!(w.read(path, name).unwrap().is_none());
+        assert!(w.notices[0].contains("disappeared"), "{:?}", w.notices);
+        // A whole folder vanishing between listing and walking.
+        let sub = d.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        std::fs::remove_dir(&sub).unwrap();
+        let mut out = Vec::new();
+        w.walk(&sub, "m/sub", &mut Vec::new(), &mut out).unwrap();
+        assert!(out.is_empty());
+        assert!(w.notices[1].contains("disappeared"), "{:?}", w.notices);
     }
 }

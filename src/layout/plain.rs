@@ -17,8 +17,9 @@ pub fn plan(folder: &Folder) -> Plan {
             let e = &folder.entries[i];
             let base = e.base();
             let stem = super::strip_suffix_ci(base, ".sql").unwrap_or(base);
+            let digits = super::leading_digits(base);
             Migration {
-                version: e.rel.clone(),
+                version: if digits.is_empty() { stem } else { digits }.to_string(),
                 name: stem.to_string(),
                 up: whole(folder, i),
                 down: None,

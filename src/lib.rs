@@ -17,5 +17,6 @@ pub mod model;
 pub mod render;
 pub mod replay;
 pub mod rules;
+pub mod schema;
 pub mod source;
 pub mod split;

@@ -12,6 +12,7 @@ pub mod dialect;
 pub mod discover;
 pub mod error;
 pub mod finding;
+pub mod fix;
 pub mod lexer;
 pub mod model;
 pub mod render;

@@ -8,7 +8,7 @@
 use crate::check::Report;
 use crate::finding::{Edit, Finding};
 use crate::source::SourceFile;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The edits planned for one file.
 #[derive(Clone, Debug)]
@@ -174,4 +174,161 @@ mod tests {
         assert!(overlap(&(3..8), &(5..6)));
         assert!(!overlap(&(3..5), &(5..6)));
     }
+}
+
+/// Rule whose fix needs the schema.
+const INSERT_RULE: &str = "insert-without-conflict-clause";
+
+/// Attaches fixes to `insert-without-conflict-clause` findings, where the
+/// target table has a primary key or unique constraint covering the inserted
+/// columns at that point of the migration history; elsewhere adds a note
+/// saying why there is no fix. The history is followed statically (see
+/// [`crate::schema::Catalog`]), one catalog per sequence.
+pub fn attach_insert_fixes(ws: &crate::check::Workspace, findings: &mut [Finding]) {
+    use std::collections::HashMap;
+    let mut wanted: HashMap<(&str, usize), Vec<usize>> = HashMap::new();
+    for (i, f) in findings.iter().enumerate() {
+        if f.rule == INSERT_RULE && f.fix.is_none() {
+            if let Some(s) = f.statement {
+                wanted.entry((f.file.as_str(), s)).or_default().push(i);
+            }
+        }
+    }
+    if wanted.is_empty() {
+        return;
+    }
+    let mut outcomes: Vec<(usize, Result<crate::finding::Fix, String>)> = Vec::new();
+    for seq in &ws.sequences {
+        let mut catalog = crate::schema::Catalog::default();
+        for m in &seq.migrations {
+            let unit = &ws.files[m.up.file];
+            for &si in &m.up.statements {
+                let Some(stmt) = unit.statements.get(si) else {
+                    continue;
+                };
+                let Some(ast) = &stmt.ast else { continue };
+                if let Some(idxs) = wanted.get(&(unit.source.name.as_str(), si)) {
+                    let outcome = insert_fix(&catalog, unit, stmt, ast);
+                    outcomes.extend(idxs.iter().map(|&i| (i, outcome.clone())));
+                }
+                catalog.apply(ast);
+            }
+        }
+    }
+    for (i, outcome) in outcomes {
+        match outcome {
+            Ok(fix) => findings[i].fix = Some(fix),
+            Err(why) => findings[i].notes.push(why),
+        }
+    }
+}
+
+fn find_insert(ast: &sqlparser::ast::Statement) -> Option<&sqlparser::ast::Insert> {
+    use sqlparser::ast::{SetExpr, Statement};
+    match ast {
+        Statement::Insert(i) => Some(i),
+        Statement::Query(q) => match q.body.as_ref() {
+            SetExpr::Insert(Statement::Insert(i)) => Some(i),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn insert_fix(
+    catalog: &crate::schema::Catalog,
+    unit: &crate::check::FileUnit,
+    stmt: &crate::analysis::Statement,
+    ast: &sqlparser::ast::Statement,
+) -> Result<crate::finding::Fix, String> {
+    use crate::dialect::Dialect;
+    use crate::lexer::TokenKind;
+    use crate::schema::{ident_key, object_key};
+    let no_fix = "no automatic fix";
+    let insert =
+        find_insert(ast).ok_or_else(|| format!("{no_fix}: the INSERT could not be read"))?;
+    let sqlparser::ast::TableObject::TableName(name) = &insert.table else {
+        return Err(format!("{no_fix}: the target is not a plain table"));
+    };
+    let table = object_key(name);
+    let Some(info) = catalog.table(&table) else {
+        return Err(format!(
+            "{no_fix}: table `{table}` is not created by the migrations before this one, so its keys are unknown"
+        ));
+    };
+    let columns: BTreeSet<String> = if insert.columns.is_empty() {
+        info.columns.iter().cloned().collect()
+    } else {
+        insert
+            .columns
+            .iter()
+            .filter_map(|c| c.0.last().and_then(|p| p.as_ident()).map(ident_key))
+            .collect()
+    };
+    if !catalog.has_key_within(&table, &columns) {
+        return Err(format!(
+            "{no_fix}: `{table}` has no primary key or unique constraint on the inserted columns, so a conflict clause would not stop duplicates; guard the insert instead (`INSERT INTO {table} (...) SELECT ... WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE ...)`)"
+        ));
+    }
+    let text = &unit.source.text;
+    let word = |t: &crate::lexer::Token, w: &str| {
+        t.kind == TokenKind::Word && text[t.span.clone()].eq_ignore_ascii_case(w)
+    };
+    let insert_kw = stmt
+        .tokens
+        .iter()
+        .find(|t| word(t, "INSERT"))
+        .ok_or_else(|| format!("{no_fix}: no INSERT keyword found"))?;
+    let (edit, description) = match unit.dialect {
+        Dialect::Sqlite | Dialect::Generic => (
+            Edit {
+                span: insert_kw.span.end..insert_kw.span.end,
+                replacement: " OR IGNORE".into(),
+            },
+            "use `INSERT OR IGNORE`",
+        ),
+        Dialect::Mysql => (
+            Edit {
+                span: insert_kw.span.end..insert_kw.span.end,
+                replacement: " IGNORE".into(),
+            },
+            "use `INSERT IGNORE`",
+        ),
+        Dialect::Postgres => {
+            // Before a top-level RETURNING, else at the end of the statement.
+            let mut depth = 0i32;
+            let mut at = None;
+            for t in &stmt.tokens {
+                match &text[t.span.clone()] {
+                    "(" => depth += 1,
+                    ")" => depth -= 1,
+                    _ if depth == 0 && word(t, "RETURNING") => {
+                        at = Some(t.span.start);
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            match at {
+                Some(p) => (
+                    Edit {
+                        span: p..p,
+                        replacement: "ON CONFLICT DO NOTHING ".into(),
+                    },
+                    "add `ON CONFLICT DO NOTHING`",
+                ),
+                None => (
+                    Edit {
+                        span: stmt.span.end..stmt.span.end,
+                        replacement: " ON CONFLICT DO NOTHING".into(),
+                    },
+                    "add `ON CONFLICT DO NOTHING`",
+                ),
+            }
+        }
+    };
+    Ok(crate::finding::Fix {
+        description: description.into(),
+        edits: vec![edit],
+    })
 }

@@ -144,38 +144,6 @@ pub fn apply_edits(text: &str, edits: &[Edit]) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn edit(span: std::ops::Range<usize>, s: &str) -> Edit {
-        Edit {
-            span,
-            replacement: s.into(),
-        }
-    }
-
-    #[test]
-    fn edits_apply_in_order_and_keep_the_rest() {
-        let text = "CREATE TABLE a (x);\r\nDROP TABLE b;\r\n";
-        let out = apply_edits(
-            text,
-            &[edit(31..31, " IF EXISTS"), edit(12..12, " IF NOT EXISTS")],
-        );
-        assert_eq!(
-            out,
-            "CREATE TABLE IF NOT EXISTS a (x);\r\nDROP TABLE IF EXISTS b;\r\n"
-        );
-    }
-
-    #[test]
-    fn overlapping_edits_are_detected() {
-        assert!(overlap(&(5..5), &(5..5)));
-        assert!(overlap(&(3..8), &(5..6)));
-        assert!(!overlap(&(3..5), &(5..6)));
-    }
-}
-
 /// Rule whose fix needs the schema.
 const INSERT_RULE: &str = "insert-without-conflict-clause";
 
@@ -331,4 +299,36 @@ fn insert_fix(
         description: description.into(),
         edits: vec![edit],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edit(span: std::ops::Range<usize>, s: &str) -> Edit {
+        Edit {
+            span,
+            replacement: s.into(),
+        }
+    }
+
+    #[test]
+    fn edits_apply_in_order_and_keep_the_rest() {
+        let text = "CREATE TABLE a (x);\r\nDROP TABLE b;\r\n";
+        let out = apply_edits(
+            text,
+            &[edit(31..31, " IF EXISTS"), edit(12..12, " IF NOT EXISTS")],
+        );
+        assert_eq!(
+            out,
+            "CREATE TABLE IF NOT EXISTS a (x);\r\nDROP TABLE IF EXISTS b;\r\n"
+        );
+    }
+
+    #[test]
+    fn overlapping_edits_are_detected() {
+        assert!(overlap(&(5..5), &(5..5)));
+        assert!(overlap(&(3..8), &(5..6)));
+        assert!(!overlap(&(3..5), &(5..6)));
+    }
 }

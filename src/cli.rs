@@ -107,9 +107,10 @@ pub struct CheckArgs {
     #[arg(long)]
     pub no_replay: bool,
 
-    /// Lowest severity that makes the exit code 1.
-    #[arg(long, value_enum, default_value = "warning")]
-    pub fail_on: FailOn,
+    /// Lowest severity that makes the exit code 1 [default: warning, or
+    /// `fail-on` in twice.toml].
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
 
     /// When to use colours (NO_COLOR and a non-terminal stdout turn `auto` off).
     #[arg(long, value_enum, default_value = "auto")]
@@ -337,7 +338,10 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
             })
             .collect()
     };
-    let opts = Options {
+    let cwd = std::env::current_dir()
+        .map_err(|e| Error::new(format!("cannot read the current folder: {e}")))?;
+    let config = crate::config::load(args.config.as_deref(), &cwd)?;
+    let mut opts = Options {
         dialect: args.dialect.map(Dialect::from),
         layout: args.layout,
         replay: !args.no_replay,
@@ -351,14 +355,16 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
             EngineArg::Postgres => check::Engine::Postgres,
         },
         database_url: args.database_url.clone(),
+        ..Options::default()
     };
+    let fail_on = crate::config::merge(config.as_ref(), &args, &mut opts);
     let report = check::check(&inputs, &opts)?;
     let render_opts = RenderOptions {
         color: use_color(args.color),
     };
     render::renderer(args.format.into(), &render_opts).render(&report, out)?;
     out.flush()?;
-    let threshold = match args.fail_on {
+    let threshold = match fail_on {
         FailOn::Error => Some(Severity::Error),
         FailOn::Warning => Some(Severity::Warning),
         FailOn::Never => None,

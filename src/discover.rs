@@ -248,6 +248,9 @@ impl Walker<'_> {
             let name = entry.file_name().to_string_lossy().into_owned();
             let path = entry.path();
             let shown = join_display(display, &name);
+            if self.opts.excluded(&path) {
+                continue;
+            }
             let meta = match std::fs::metadata(&path) {
                 Ok(m) => m,
                 Err(e) => {
@@ -823,6 +826,9 @@ pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
     let mut groups: BTreeMap<PathBuf, Group> = BTreeMap::new();
     for n in named.iter().filter(|n| !n.is_dir) {
         let shown = display_path(&n.path);
+        if opts.excluded(&n.path) {
+            continue;
+        }
         let parent_canon = n.canon.parent().map(Path::to_path_buf).unwrap_or_default();
         if is_sql(&n.path) && w.visited.contains(&parent_canon) {
             w.notices.push(format!(

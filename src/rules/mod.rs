@@ -14,6 +14,8 @@ use crate::dialect::Dialect;
 use crate::finding::{Finding, Origin, Severity};
 use crate::source::SourceFile;
 
+pub mod unused_suppression;
+
 /// What `twice rules`, `twice explain` and SARIF know about a rule.
 #[derive(Debug)]
 pub struct RuleMeta {
@@ -50,7 +52,11 @@ pub fn registry() -> &'static [&'static RuleMeta] {
     REGISTRY
 }
 
-static REGISTRY: &[&RuleMeta] = &[&undefined_placeholder::META, &malformed_migration::META];
+static REGISTRY: &[&RuleMeta] = &[
+    &unused_suppression::META,
+    &undefined_placeholder::META,
+    &malformed_migration::META,
+];
 
 /// The static rules that run on every statement.
 pub fn static_rules() -> &'static [&'static dyn Rule] {

@@ -2,8 +2,10 @@
 //!
 //! # Folders
 //! A folder given on the command line is walked recursively (sub-folders in
-//! name order; hidden folders and `node_modules` are not entered). Every
-//! folder that holds `.sql` files, or diesel-style migration folders, is a
+//! name order; hidden folders, `node_modules` and `exclude` globs of the
+//! config file are not entered). Every folder that holds `.sql` files, or
+//! one folder per migration (diesel's `<dir>/up.sql`, or `<dir>/migration.sql`
+//! as Prisma writes them, read as a plain sequence in folder order), is a
 //! migration folder: its layout is detected ([`crate::layout::detect`]) or
 //! taken from `--layout`, and it becomes one [`Sequence`]. So a repository
 //! root with `db/migrations/` finds that folder, and `sqlite/`, `postgres/`
@@ -358,17 +360,25 @@ impl Walker<'_> {
         out: &mut Vec<Built>,
     ) -> Result<()> {
         let layout_opt = self.opts.layout;
-        // Diesel-style migration folders: sub-folders holding up.sql.
-        let diesel_dirs: Vec<&(String, PathBuf)> =
-            if matches!(layout_opt, None | Some(LayoutKind::Diesel)) {
-                listing
-                    .dirs
-                    .iter()
-                    .filter(|(n, p)| !n.starts_with('.') && p.join("up.sql").is_file())
-                    .collect()
-            } else {
-                Vec::new()
-            };
+        // One folder per migration: diesel's `<dir>/up.sql` (+ `down.sql`),
+        // or `<dir>/migration.sql` (Prisma and tools shaped like it, read as
+        // a plain sequence in folder-name order).
+        let diesel_dirs: Vec<&(String, PathBuf)> = if matches!(
+            layout_opt,
+            None | Some(LayoutKind::Diesel) | Some(LayoutKind::Plain)
+        ) {
+            listing
+                .dirs
+                .iter()
+                .filter(|(n, p)| {
+                    !n.starts_with('.')
+                        && !self.opts.excluded(p)
+                        && (p.join("up.sql").is_file() || p.join("migration.sql").is_file())
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         let use_diesel = !diesel_dirs.is_empty()
             && (listing.sql.is_empty() || diesel_dirs.len() >= listing.sql.len());
         let mut consumed: BTreeSet<String> = BTreeSet::new();
@@ -727,11 +737,16 @@ impl Walker<'_> {
 
     fn script(&self, file: SourceFile) -> Built {
         let len = file.text.len();
+        // The dialect comes from the folders, not from the file's own name.
+        let folder = Path::new(&file.name)
+            .parent()
+            .map(display_path)
+            .unwrap_or_default();
         Built {
             sequence: Sequence {
                 root: file.name.clone(),
                 layout: LayoutKind::Script,
-                dialect: self.dialect_for(&file.name),
+                dialect: self.dialect_for(&folder),
                 migrations: vec![Migration {
                     version: String::new(),
                     name: file.name.clone(),

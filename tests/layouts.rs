@@ -332,6 +332,41 @@ fn mixed_dialect_folders_are_separate_sequences() {
 }
 
 #[test]
+fn one_folder_per_migration_prisma_shape() {
+    let ws = load(&["fixtures/layouts/prisma-shaped"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1);
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, LayoutKind::Plain);
+    assert_eq!(seq.root, "fixtures/layouts/prisma-shaped/migrations");
+    assert_eq!(versions(&ws, 0), ["20210101000000", "20210102000000"]);
+    assert!(ws.notices.iter().any(|n| n.contains("migration_lock.toml")));
+    snapshot_layout(
+        "prisma_shaped",
+        &["fixtures/layouts/prisma-shaped"],
+        &static_opts(),
+    );
+}
+
+#[test]
+fn irreversible_down_migrations_are_read_as_down_parts() {
+    // Replay decides whether the downs revert; discovery pairs them.
+    let ws = load(&["fixtures/layouts/irreversible"], &static_opts());
+    assert_eq!(ws.sequences[0].layout, LayoutKind::GolangMigrate);
+    assert_eq!(
+        statements(&ws, 0, true),
+        [
+            "DROP INDEX sessions_token",
+            "ALTER TABLE sessions DROP COLUMN expires"
+        ]
+    );
+    snapshot_layout(
+        "irreversible",
+        &["fixtures/layouts/irreversible"],
+        &static_opts(),
+    );
+}
+
+#[test]
 fn layout_override() {
     let opts = Options {
         layout: Some(LayoutKind::Plain),

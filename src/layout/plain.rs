@@ -1,7 +1,9 @@
 //! `plain`: no migration tool. Every `*.sql` file is one migration, run in
 //! natural order of its path (digit runs compare as numbers, so `2_x.sql`
 //! runs before `10_x.sql` and `V1.9` before `V1.10`; ties are broken by
-//! byte order so the order never depends on the file system).
+//! byte order so the order never depends on the file system). A folder of
+//! one folder per migration (`20210101000000_init/migration.sql`, as Prisma
+//! writes them) is read the same way: the paths sort by folder name.
 
 use super::{whole, Folder, Plan};
 use crate::model::Migration;
@@ -17,10 +19,16 @@ pub fn plan(folder: &Folder) -> Plan {
             let e = &folder.entries[i];
             let base = e.base();
             let stem = super::strip_suffix_ci(base, ".sql").unwrap_or(base);
-            let digits = super::leading_digits(base);
+            // `<folder>/migration.sql`: the folder names the migration.
+            let label = if stem == "migration" && !e.dir().is_empty() {
+                e.dir().rsplit('/').next().unwrap_or(stem)
+            } else {
+                stem
+            };
+            let digits = super::leading_digits(label);
             Migration {
-                version: if digits.is_empty() { stem } else { digits }.to_string(),
-                name: stem.to_string(),
+                version: if digits.is_empty() { label } else { digits }.to_string(),
+                name: label.to_string(),
                 up: whole(folder, i),
                 down: None,
                 rerun_note: None,

@@ -323,6 +323,32 @@ pub fn use_color(choice: ColorArg) -> bool {
     }
 }
 
+/// The check options and `--fail-on` threshold from the flags and the
+/// config file (flags win, key by key).
+pub fn check_options(
+    args: &CheckArgs,
+    config: Option<&crate::config::Config>,
+) -> (Options, FailOn) {
+    let mut opts = Options {
+        dialect: args.dialect.map(Dialect::from),
+        layout: args.layout,
+        replay: !args.no_replay,
+        down: !args.no_down,
+        seed: args.seed,
+        timeout: args.timeout.unwrap_or(Options::default().timeout),
+        defines: args.defines.iter().cloned().collect(),
+        stdin_filename: args.stdin_filename.clone(),
+        engine: match args.engine {
+            EngineArg::Sqlite => check::Engine::Sqlite,
+            EngineArg::Postgres => check::Engine::Postgres,
+        },
+        database_url: args.database_url.clone(),
+        ..Options::default()
+    };
+    let fail_on = crate::config::merge(config, args, &mut opts);
+    (opts, fail_on)
+}
+
 fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
     let inputs: Vec<Input> = if args.paths.is_empty() {
         vec![Input::Path(PathBuf::from("."))]
@@ -341,23 +367,7 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
     let cwd = std::env::current_dir()
         .map_err(|e| Error::new(format!("cannot read the current folder: {e}")))?;
     let config = crate::config::load(args.config.as_deref(), &cwd)?;
-    let mut opts = Options {
-        dialect: args.dialect.map(Dialect::from),
-        layout: args.layout,
-        replay: !args.no_replay,
-        down: !args.no_down,
-        seed: args.seed,
-        timeout: args.timeout.unwrap_or(Options::default().timeout),
-        defines: args.defines.iter().cloned().collect(),
-        stdin_filename: args.stdin_filename.clone(),
-        engine: match args.engine {
-            EngineArg::Sqlite => check::Engine::Sqlite,
-            EngineArg::Postgres => check::Engine::Postgres,
-        },
-        database_url: args.database_url.clone(),
-        ..Options::default()
-    };
-    let fail_on = crate::config::merge(config.as_ref(), &args, &mut opts);
+    let (opts, fail_on) = check_options(&args, config.as_ref());
     let report = check::check(&inputs, &opts)?;
     let render_opts = RenderOptions {
         color: use_color(args.color),

@@ -371,10 +371,17 @@ pub fn parse(name: &str, base: &Path, text: &str) -> Result<Config> {
     let doc = match DeTable::parse(text) {
         Ok(doc) => doc,
         Err(e) => {
-            let at = e.span().map_or(0, |s| s.start);
-            let (l, c) = p.line_col(at);
+            let span = e.span().unwrap_or(0..0);
+            let (l, c) = p.line_col(span.start);
+            // Name what is at the error (the key of a duplicate key).
+            let at = text
+                .get(span)
+                .map(str::trim)
+                .filter(|s| !s.is_empty() && s.len() <= 60 && !s.contains('\n'))
+                .map(|s| format!(" `{s}`"))
+                .unwrap_or_default();
             return Err(Error::new(format!(
-                "{name}:{l}:{c}: invalid TOML: {}",
+                "{name}:{l}:{c}: invalid TOML: {}{at}",
                 e.message().trim_end()
             )));
         }
@@ -577,12 +584,8 @@ fn rules_table(p: &mut Problems, value: &Spanned<DeValue>, out: &mut BTreeMap<St
             continue;
         }
         let level = match v.get_ref() {
-            DeValue::String(s) => RuleLevel::from_name(s).ok_or_else(|| format!("\"{s}\"")),
-            other => Err(format!(
-                "{} {}",
-                article(other.type_str()),
-                other.type_str()
-            )),
+            DeValue::String(s) => RuleLevel::from_name(s).ok_or_else(|| shown(v.get_ref())),
+            other => Err(shown(other)),
         };
         match level {
             Ok(l) => {

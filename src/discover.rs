@@ -43,7 +43,7 @@
 //! - A path given twice, or a path inside another one given, is read once
 //!   (with a notice).
 
-use crate::analysis::{analyze_regions, Statement};
+use crate::analysis::{analyze_regions, Statement, Substitute};
 use crate::check::Options;
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
@@ -80,6 +80,9 @@ pub struct Discovered {
     /// Byte ranges of files where placeholders come from the environment
     /// (goose `ENVSUB ON`).
     pub envsub: Vec<(usize, Range<usize>)>,
+    /// (file, region start) → text the region's last statement continues
+    /// with (see [`crate::layout::Plan::continuations`]).
+    pub continuations: BTreeMap<(usize, usize), String>,
 }
 
 impl Discovered {
@@ -192,6 +195,7 @@ struct Built {
     sequence: Sequence,
     problems: Vec<Problem>,
     envsub: Vec<(usize, Range<usize>)>,
+    continuations: Vec<(usize, usize, String)>,
 }
 
 /// The state of one discovery.
@@ -250,9 +254,6 @@ impl Walker<'_> {
             let name = entry.file_name().to_string_lossy().into_owned();
             let path = entry.path();
             let shown = join_display(display, &name);
-            if self.opts.excluded(&path) {
-                continue;
-            }
             let meta = match std::fs::metadata(&path) {
                 Ok(m) => m,
                 Err(e) => {
@@ -282,6 +283,8 @@ impl Walker<'_> {
             };
             if meta.is_dir() {
                 l.dirs.push((name, path));
+            } else if self.opts.excluded(&path) {
+                // `exclude` in twice.toml: the config reports it.
             } else if meta.is_file() && is_sql(Path::new(&name)) {
                 l.sql.push((name, path));
             } else if meta.is_file() {
@@ -372,7 +375,6 @@ impl Walker<'_> {
                 .iter()
                 .filter(|(n, p)| {
                     !n.starts_with('.')
-                        && !self.opts.excluded(p)
                         && (p.join("up.sql").is_file() || p.join("migration.sql").is_file())
                 })
                 .collect()
@@ -649,6 +651,11 @@ impl Walker<'_> {
             .into_iter()
             .filter_map(|(i, r)| map.get(&i).map(|&j| (j, r)))
             .collect();
+        let continuations = plan
+            .continuations
+            .into_iter()
+            .filter_map(|(i, at, t)| map.get(&i).map(|&j| (j, at, t)))
+            .collect();
         Some(Built {
             files,
             sequence: Sequence {
@@ -659,6 +666,7 @@ impl Walker<'_> {
             },
             problems: plan.problems,
             envsub,
+            continuations,
         })
     }
 
@@ -758,6 +766,7 @@ impl Walker<'_> {
             files: vec![file],
             problems: Vec::new(),
             envsub: Vec::new(),
+            continuations: Vec::new(),
         }
     }
 }
@@ -958,9 +967,39 @@ pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
             }));
             d.envsub
                 .extend(b.envsub.into_iter().map(|(f, r)| (f + offset, r)));
+            d.continuations.extend(
+                b.continuations
+                    .into_iter()
+                    .map(|(f, at, t)| ((f + offset, at), t)),
+            );
         }
     }
     Ok(d)
+}
+
+/// A region whose last statement continues with text outside the region
+/// (Liquibase `--rollback` lines joined into one statement): that
+/// statement's `sql` gets the rest appended before substitution.
+struct Continued<'a> {
+    inner: &'a dyn Substitute,
+    /// The region's text, trailing blanks trimmed.
+    region: &'a str,
+    rest: &'a str,
+}
+
+impl Substitute for Continued<'_> {
+    fn substitute<'s>(&self, sql: &'s str) -> std::borrow::Cow<'s, str> {
+        if self.region.ends_with(sql) {
+            let joined = format!("{sql}{}", self.rest);
+            let joined = self.inner.substitute(&joined).into_owned();
+            // Like Liquibase, the statement ends at its `;`.
+            let t = joined.trim_end();
+            let t = t.strip_suffix(';').unwrap_or(t).trim_end();
+            std::borrow::Cow::Owned(t.to_string())
+        } else {
+            self.inner.substitute(sql)
+        }
+    }
 }
 
 /// The result of analysing discovered files.
@@ -1049,7 +1088,19 @@ pub fn analyze(d: &mut Discovered, opts: &Options) -> Analysed {
         let Some(region) = part.and_then(|p| p.regions.get(ri)).cloned() else {
             continue;
         };
-        let idxs = analyze_regions(src, &[region], dialect, &ph, &mut a.statements[file]);
+        let continued;
+        let subst: &dyn Substitute = match d.continuations.get(&(file, start)) {
+            Some(rest) => {
+                continued = Continued {
+                    inner: &ph,
+                    region: src.text[region.range.clone()].trim_end(),
+                    rest,
+                };
+                &continued
+            }
+            None => &ph,
+        };
+        let idxs = analyze_regions(src, &[region], dialect, subst, &mut a.statements[file]);
         let b = FindingBuilder { file: src };
         for &i in &idxs {
             let stmt = &a.statements[file][i];

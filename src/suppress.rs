@@ -154,7 +154,11 @@ enum Parsed {
 fn parse_comment(tok: &str, kind: TokenKind, offset: usize) -> Option<Parsed> {
     let body = comment_body(tok, kind);
     let text = &tok[body.clone()];
-    let lead = text.len() - text.trim_start().len();
+    // Block comments may start their lines with `*` (` * twice:ignore`).
+    let lead = text.len()
+        - text
+            .trim_start_matches(|c: char| c.is_whitespace() || c == '*')
+            .len();
     let start = body.start + lead;
     let rest = &tok[start..body.end];
     if rest.len() < 6 || !rest.is_char_boundary(6) || !rest[..6].eq_ignore_ascii_case("twice:") {
@@ -336,6 +340,24 @@ pub fn apply(
     findings: Vec<Finding>,
     replayed: &dyn Fn(usize) -> bool,
 ) -> Vec<Finding> {
+    let known: Vec<(&str, Origin)> = rules::registry().iter().map(|m| (m.id, m.origin)).collect();
+    apply_with(ws, findings, replayed, &known)
+}
+
+/// [`apply`] with the rule ids (and who reports them) given: `known` stands
+/// for the registry.
+pub fn apply_with(
+    ws: &Workspace,
+    findings: Vec<Finding>,
+    replayed: &dyn Fn(usize) -> bool,
+    known: &[(&str, Origin)],
+) -> Vec<Finding> {
+    let origin_of = |id: &str| {
+        if id == UNUSED.id {
+            return Some(Origin::Static);
+        }
+        known.iter().find(|k| k.0 == id).map(|k| k.1)
+    };
     let scans: Vec<FileSuppressions> = ws.files.iter().map(scan).collect();
     if scans
         .iter()
@@ -397,9 +419,17 @@ pub fn apply(
             kept.push(f);
         }
     }
-    let has_replay_rules = rules::registry().iter().any(|m| m.origin == Origin::Replay);
-    let mut reports: Vec<(usize, Finding)> = Vec::new();
+    let has_replay_rules = known.iter().any(|k| k.1 == Origin::Replay);
+    let mut out = kept;
     for (fi, scan) in scans.iter().enumerate() {
+        // Reports with the index of the suppression they are about (`None`
+        // for a misspelled directive).
+        let mut reports: Vec<(Option<usize>, Finding)> = Vec::new();
+        // Per suppression: its unknown ids, and the ids (or `usize::MAX`
+        // for an id-less one) that silence nothing.
+        let mut unknown_of: Vec<Vec<bool>> = Vec::new();
+        let mut unused_of: Vec<Vec<usize>> = Vec::new();
+        let mut used_of: Vec<Vec<bool>> = Vec::new();
         let unit = &ws.files[fi];
         let b = FindingBuilder { file: &unit.source };
         let judged = |id: Option<&str>| -> bool {
@@ -407,7 +437,7 @@ pub fn apply(
                 return true;
             }
             match id {
-                Some(id) => rules::find(id).is_none_or(|m| m.origin != Origin::Replay),
+                Some(id) => origin_of(id) != Some(Origin::Replay),
                 None => !has_replay_rules,
             }
         };
@@ -420,45 +450,56 @@ pub fn apply(
                 UNUSED.severity,
                 Origin::Static,
                 bad.span.clone(),
-                format!(
-                    "unknown directive `{}`{hint}: this comment silences nothing",
-                    bad.written
-                ),
+                format!("unknown directive `{}` silences nothing{hint}", bad.written),
             );
             f.help = Some(
                 "write `twice:ignore rule-id, ...` above a statement or `twice:ignore-file rule-id, ...` anywhere in the file"
                     .into(),
             );
-            reports.push((fi, f));
+            reports.push((None, f));
         }
         for (si, s) in scan.suppressions.iter().enumerate() {
             let u = &usage[fi][si];
             let directive = s.scope.directive();
             // Unknown ids first: they can never silence anything.
-            let mut unknown = vec![false; s.ids.len()];
-            for (ii, r) in s.ids.iter().enumerate() {
-                if rules::find(&r.id).is_some() {
-                    continue;
-                }
-                unknown[ii] = true;
-                let hint =
-                    crate::config::did_you_mean(&r.id, rules::registry().iter().map(|m| m.id));
+            let unknown: Vec<bool> = s.ids.iter().map(|r| origin_of(&r.id).is_none()).collect();
+            let bad: Vec<&RuleRef> = s
+                .ids
+                .iter()
+                .zip(&unknown)
+                .filter(|(_, u)| **u)
+                .map(|(r, _)| r)
+                .collect();
+            if let (Some(first), Some(last)) = (bad.first(), bad.last()) {
+                let message = if bad.len() == 1 {
+                    let hint = crate::config::did_you_mean(&first.id, known.iter().map(|k| k.0));
+                    format!(
+                        "unknown rule `{}` in `{directive}` silences nothing{hint}",
+                        first.id
+                    )
+                } else {
+                    let names: Vec<String> = bad.iter().map(|r| format!("`{}`", r.id)).collect();
+                    format!(
+                        "unknown rules {} in `{directive}` silence nothing",
+                        names.join(", ")
+                    )
+                };
                 let mut f = b.at(
                     UNUSED.id,
                     UNUSED.severity,
                     Origin::Static,
-                    r.span.clone(),
-                    format!(
-                        "unknown rule `{}` in `{directive}`{hint}: it silences nothing",
-                        r.id
-                    ),
+                    first.span.start..last.span.end,
+                    message,
                 );
                 f.help = Some(
                     "run `twice rules` for the rule ids; a reason goes after ` -- `, as in `-- twice:ignore rule-id -- why`"
                         .into(),
                 );
-                reports.push((fi, f));
+                reports.push((Some(si), f));
             }
+            // `unused-suppression` in a file-wide suppression is judged
+            // below, once the other reports of the file are known.
+            let deferred = |ii: usize| s.scope == Scope::File && s.ids[ii].id == UNUSED.id;
             let unused: Vec<usize> = if s.ids.is_empty() {
                 if u.any || !judged(None) {
                     Vec::new()
@@ -467,27 +508,54 @@ pub fn apply(
                 }
             } else {
                 (0..s.ids.len())
-                    .filter(|&ii| !unknown[ii] && !u.used[ii] && judged(Some(&s.ids[ii].id)))
+                    .filter(|&ii| {
+                        !unknown[ii] && !u.used[ii] && !deferred(ii) && judged(Some(&s.ids[ii].id))
+                    })
                     .collect()
             };
-            if unused.is_empty() {
-                continue;
-            }
-            reports.push((fi, unused_report(unit, s, &unused, &unknown, &u.used)));
+            unknown_of.push(unknown);
+            unused_of.push(unused);
+            used_of.push(u.used.clone());
         }
-    }
-    // `twice:ignore-file unused-suppression` silences these reports for the
-    // rest of its file (never its own report).
-    let mut out = kept;
-    for (fi, f) in reports {
-        let silencer = scans[fi].suppressions.iter().position(|s| {
-            s.scope == Scope::File
-                && s.span != f.span
-                && !(s.span.start <= f.span.start && f.span.end <= s.span.end)
-                && s.ids.iter().any(|r| r.id == UNUSED.id)
-        });
-        if silencer.is_none() {
-            out.push(f);
+        // A file-wide `unused-suppression` is used when there is another
+        // report in the file for it to silence.
+        let silencers: Vec<(usize, usize)> = scan
+            .suppressions
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.scope == Scope::File)
+            .flat_map(|(si, s)| {
+                s.ids
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.id == UNUSED.id)
+                    .map(move |(ii, _)| (si, ii))
+            })
+            .collect();
+        for &(si, ii) in &silencers {
+            let other_report = reports.iter().any(|(owner, _)| *owner != Some(si))
+                || unused_of
+                    .iter()
+                    .enumerate()
+                    .any(|(x, u)| x != si && !u.is_empty());
+            if other_report {
+                used_of[si][ii] = true;
+            } else {
+                unused_of[si].push(ii);
+                unused_of[si].sort_unstable();
+            }
+        }
+        for (si, s) in scan.suppressions.iter().enumerate() {
+            if !unused_of[si].is_empty() {
+                let f = unused_report(unit, s, &unused_of[si], &unknown_of[si], &used_of[si]);
+                reports.push((Some(si), f));
+            }
+        }
+        for (owner, f) in reports {
+            let silenced = silencers.iter().any(|&(si, _)| Some(si) != owner);
+            if !silenced {
+                out.push(f);
+            }
         }
     }
     out
@@ -528,9 +596,7 @@ fn unused_report(
         format!("{} finding", names.join(" or "))
     };
     let message = if s.scope == Scope::Statement && where_.is_empty() {
-        format!(
-            "`{directive}` is not next to a statement, so it silences nothing: it applies to the statement on the line directly below it or to the statement whose first line it ends"
-        )
+        format!("`{directive}` is not next to a statement, so it silences nothing")
     } else if whole {
         format!("`{directive}` silences nothing: {where_} no {what}")
     } else {
@@ -560,7 +626,7 @@ fn unused_report(
         .map(|(_, r)| r.id.as_str())
         .collect();
     if s.scope == Scope::Statement && where_.is_empty() {
-        f.help = Some("move the comment to the line directly above the statement, or to the end of its first line; or remove it".into());
+        f.help = Some("`twice:ignore` applies to the statement on the line below it (comment lines may come between, a blank line may not) or to the statements whose first line it ends; move it there, or remove it".into());
     } else if whole && keep.is_empty() {
         f.help = Some("remove the comment".into());
         f.fix = Some(Fix {

@@ -286,6 +286,15 @@ fn liquibase_changesets_and_rollbacks() {
     assert_eq!(first.sql, "DROP INDEX people_name");
     assert!(ws.notices.iter().any(|n| n.contains("master.xml")));
     assert!(ws.notices.iter().any(|n| n.contains("dbms")));
+    // Two `--rollback` lines joined into one statement, as Liquibase does.
+    let m = &seq.migrations[4];
+    let unit = &ws.files[m.up.file];
+    let down = m.down.as_ref().unwrap();
+    assert_eq!(down.statements.len(), 1);
+    let joined = &unit.statements[down.statements[0]];
+    assert_eq!(joined.sql, "ALTER TABLE people\nDROP COLUMN age");
+    assert_eq!(unit.source.line_col(joined.span.start), (9, 12));
+    assert!(joined.ast.is_some());
     snapshot_layout("liquibase", &["fixtures/layouts/liquibase"], &static_opts());
 }
 

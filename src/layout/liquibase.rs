@@ -21,10 +21,11 @@
 //!   sequence's dialect (sqlite, postgresql, mysql/mariadb).
 //!
 //! Liquibase joins consecutive `--rollback` lines with newlines before
-//! splitting them into statements; twice checks each line as its own region
-//! and says so in a notice when a line does not end with `;` (so Liquibase
-//! would join it with the next one). Changelogs in XML, YAML or JSON are not
-//! read (notice), nor are `--include` directives followed.
+//! splitting them into statements: a statement spread over several
+//! `--rollback` lines points at its first line and runs (and is parsed) with
+//! the text of the following lines appended (`Plan::continuations`).
+//! Changelogs in XML, YAML or JSON are not read (notice), nor are
+//! `--include` directives followed.
 
 use super::{lines, part, Folder, Line, Plan};
 use crate::dialect::Dialect;
@@ -326,6 +327,13 @@ pub fn plan(folder: &Folder) -> Plan {
 }
 
 /// The rollback of a changeset whose body is `body`.
+///
+/// Liquibase joins consecutive `--rollback` lines with newlines before it
+/// splits them into statements. Each line's text stays a region of its own
+/// (so positions are exact); when a line does not end with `;` and the next
+/// line is a `--rollback` line too, the text of the following lines is
+/// recorded as the region's continuation: the statement that ends the
+/// region then runs (and parses) with it appended, as Liquibase runs it.
 fn rollback(
     plan: &mut Plan,
     file: usize,
@@ -338,8 +346,10 @@ fn rollback(
     let mut regions: Vec<Region> = Vec::new();
     let mut any = false;
     let mut not_required = false;
-    let mut prev_open: Option<Line> = None;
     let mut skip_until = 0;
+    // `--rollback` lines: (content range, follows another rollback line).
+    let mut items: Vec<(Range<usize>, bool)> = Vec::new();
+    let mut prev_was_rollback = false;
     for l in all
         .iter()
         .filter(|l| l.start >= body.start && l.start < body.end)
@@ -352,10 +362,14 @@ fn rollback(
         // `/* liquibase rollback ... */`
         if let Some(after) = trimmed.strip_prefix("/*") {
             let a = after.trim_start();
-            if a.len() >= 9 && a[..9].eq_ignore_ascii_case("liquibase") && {
-                let b = a[9..].trim_start();
-                b.len() >= 8 && b[..8].eq_ignore_ascii_case("rollback")
-            } {
+            if a.len() >= 9
+                && a.is_char_boundary(9)
+                && a[..9].eq_ignore_ascii_case("liquibase")
+                && {
+                    let b = a[9..].trim_start();
+                    b.len() >= 8 && b.is_char_boundary(8) && b[..8].eq_ignore_ascii_case("rollback")
+                }
+            {
                 let inner_start = l.next.min(body.end);
                 let close = text[inner_start..body.end]
                     .find("*/")
@@ -364,16 +378,16 @@ fn rollback(
                 any = true;
                 regions.push(super::region(inner_start..inner_end));
                 skip_until = close.map_or(body.end, |c| c + 2);
-                prev_open = None;
+                prev_was_rollback = false;
                 continue;
             }
         }
         let Some(rest) = directive(t, "rollback") else {
-            prev_open = None;
+            prev_was_rollback = false;
             continue;
         };
         if !rest.starts_with(char::is_whitespace) {
-            prev_open = None;
+            prev_was_rollback = false;
             continue;
         }
         any = true;
@@ -382,7 +396,7 @@ fn rollback(
         let lower = content.to_ascii_lowercase();
         if lower == "not required" || lower == "empty" {
             not_required |= lower == "not required";
-            prev_open = None;
+            prev_was_rollback = false;
             continue;
         }
         if lower.starts_with("changesetid:") || lower.starts_with("changesetauthor:") {
@@ -391,19 +405,32 @@ fn rollback(
                 e.file.name,
                 e.file.line_col(l.start).0
             ));
-            prev_open = None;
+            prev_was_rollback = false;
             continue;
         }
-        if let Some(p) = prev_open {
-            plan.notices.push(format!(
-                "{}:{}: this --rollback line does not end with `;`, so Liquibase joins it with the next --rollback line into one statement; twice checks each line on its own",
-                e.file.name,
-                e.file.line_col(p.start).0
-            ));
-        }
-        regions.push(super::region(content_start..l.end));
-        prev_open = (!content.ends_with(';')).then_some(*l);
+        items.push((content_start..l.end, prev_was_rollback));
+        prev_was_rollback = true;
     }
+    let mut i = 0;
+    while i < items.len() {
+        let (range, _) = items[i].clone();
+        let mut continuation = String::new();
+        let mut last = range.clone();
+        while !text[last.clone()].trim_end().ends_with(';')
+            && items.get(i + 1).is_some_and(|(_, adjacent)| *adjacent)
+        {
+            i += 1;
+            last = items[i].0.clone();
+            continuation.push('\n');
+            continuation.push_str(&text[last.clone()]);
+        }
+        if !continuation.is_empty() {
+            plan.continuations.push((file, range.start, continuation));
+        }
+        regions.push(super::region(range));
+        i += 1;
+    }
+    regions.sort_by_key(|r| r.range.start);
     if !any || (not_required && regions.is_empty()) {
         return None;
     }
@@ -444,7 +471,21 @@ mod tests {
         assert_eq!(texts(&f, m[2].down.as_ref().unwrap()), "DROP TRIGGER t;");
         assert!(m[3].down.is_none());
         assert_eq!(p.notices.len(), 1, "{:?}", p.notices);
+        assert!(p.continuations.is_empty());
         assert!(p.problems.is_empty());
+    }
+
+    #[test]
+    fn rollback_statements_over_several_lines() {
+        let text = "--liquibase formatted sql\n--changeset a:1\nALTER TABLE t ADD COLUMN c INT;\n--rollback ALTER TABLE t\n--rollback   DROP COLUMN c;\n--rollback DROP INDEX i;\n";
+        let f = folder(&[("c.sql", text)]);
+        let p = plan(&f);
+        assert_eq!(
+            texts(&f, p.migrations[0].down.as_ref().unwrap()),
+            "ALTER TABLE t|DROP INDEX i;"
+        );
+        assert_eq!(p.continuations.len(), 1);
+        assert_eq!(p.continuations[0].2, "\n  DROP COLUMN c;");
     }
 
     #[test]

@@ -106,6 +106,10 @@ pub struct Plan {
     /// Byte ranges of entries where placeholders are substituted from the
     /// environment (goose `-- +goose ENVSUB ON`).
     pub envsub: Vec<(usize, Range<usize>)>,
+    /// (entry, region start, text): the statement that ends the region
+    /// continues with `text`, which lies outside any region (Liquibase
+    /// `--rollback` lines joined into one statement).
+    pub continuations: Vec<(usize, usize, String)>,
 }
 
 impl Plan {

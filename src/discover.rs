@@ -841,6 +841,10 @@ pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
         let mut out = Vec::new();
         let mut ancestors = Vec::new();
         w.walk(&n.path, &shown, &mut ancestors, &mut out)?;
+        if out.is_empty() {
+            w.notices
+                .push(format!("{shown}: no SQL migrations found in this folder"));
+        }
         pieces.push((n.pos, out));
     }
     // Named files, grouped by folder (diesel's up.sql/down.sql by the

@@ -177,16 +177,31 @@ fn flyway_versions_repeatables_and_undo() {
     assert_eq!(seq.layout, LayoutKind::Flyway);
     assert_eq!(
         versions(&ws, 0),
-        ["1", "1.1", "1.9", "1.10", "2", "2.1", "R", "R"]
+        [
+            "1",
+            "1.1",
+            "1.9",
+            "1.10",
+            "2",
+            "2.1",
+            "R",
+            "R",
+            "afterMigrate"
+        ]
     );
     let names: Vec<&str> = seq.migrations.iter().map(|m| m.name.as_str()).collect();
-    assert_eq!(names[6..], ["a_report", "customer_view"]);
+    assert_eq!(names[6..8], ["a_report", "customer_view"]);
     assert!(
         seq.migrations[3].down.is_some(),
         "U1.10 is the down of V1.10"
     );
     assert!(seq.migrations[5].up.no_transaction, "V2.1__x.sql.conf");
     assert!(seq.migrations[7].rerun_note.is_some());
+    assert!(seq.migrations[8]
+        .rerun_note
+        .as_deref()
+        .unwrap()
+        .contains("callback"));
     // ${flyway:defaultSchema} is a built-in.
     assert!(statements(&ws, 0, false)[0].starts_with("CREATE TABLE main.customers"));
     assert!(ws.findings.is_empty(), "{:?}", ws.findings);
@@ -385,7 +400,7 @@ fn layout_override() {
     assert_eq!(ws.sequences[0].layout, LayoutKind::Plain);
     // Plain knows no repeatables nor undo files: natural order of names,
     // and the sub-folder is a sequence of its own.
-    assert_eq!(ws.sequences[0].migrations[0].name, "R__a_report");
+    assert_eq!(ws.sequences[0].migrations[0].name, "afterMigrate");
     assert_eq!(ws.sequences.len(), 2);
 }
 
@@ -610,6 +625,21 @@ fn paths_given_twice_are_read_once() {
         assert_eq!(ws.sequences.len(), 1, "{inputs:?}");
         assert!(!ws.notices.is_empty(), "{inputs:?}");
     }
+}
+
+#[test]
+fn an_empty_folder_says_so() {
+    let d = tmp();
+    write(d.path(), "README.md", "nothing here");
+    let ws = load_abs(&[d.path()], &static_opts()).unwrap();
+    assert!(ws.sequences.is_empty());
+    assert!(
+        ws.notices
+            .iter()
+            .any(|n| n.contains("no SQL migrations found")),
+        "{:?}",
+        ws.notices
+    );
 }
 
 #[test]

@@ -13,7 +13,14 @@
 //! - `U` files are the down migrations of the version they name;
 //! - sub-folders are scanned too (discovery hands them in with their path);
 //! - a script configuration file `<script>.sql.conf` with
-//!   `executeInTransaction=false` runs the script outside a transaction.
+//!   `executeInTransaction=false` runs the script outside a transaction;
+//! - SQL callbacks (`<event>.sql` or `<event>__<description>.sql`) run on
+//!   every `flyway migrate`, so they are checked with a note saying so:
+//!   `beforeMigrate` first, `afterVersioned` and `beforeRepeatables` between
+//!   the versioned and the repeatable migrations, `afterMigrate` and
+//!   `afterMigrateApplied` last (each event's scripts in description order).
+//!   Callbacks around each migration or statement, error callbacks and
+//!   callbacks of other commands (clean, info, ...) are skipped with a notice.
 //!
 //! Out of scope (documented, not guessed): custom prefixes, separators and
 //! suffixes (`sqlMigrationPrefix` & co.), baseline migrations (`B5__x.sql`,
@@ -39,11 +46,75 @@ pub enum Name<'a> {
         description: &'a str,
     },
     Baseline,
+    Callback {
+        event: &'a str,
+        description: &'a str,
+    },
+}
+
+/// Flyway's callback events (`Event` in Flyway), by the name of their script.
+const CALLBACKS: &[&str] = &[
+    "beforeMigrate",
+    "beforeEachMigrate",
+    "beforeEachMigrateStatement",
+    "afterEachMigrateStatement",
+    "afterEachMigrateStatementError",
+    "afterEachMigrate",
+    "afterEachMigrateError",
+    "afterMigrate",
+    "afterMigrateApplied",
+    "afterVersioned",
+    "afterMigrateError",
+    "beforeRepeatables",
+    "beforeUndo",
+    "beforeEachUndo",
+    "beforeEachUndoStatement",
+    "afterEachUndoStatement",
+    "afterEachUndoStatementError",
+    "afterEachUndo",
+    "afterEachUndoError",
+    "afterUndo",
+    "afterUndoError",
+    "beforeClean",
+    "afterClean",
+    "afterCleanError",
+    "beforeInfo",
+    "afterInfo",
+    "afterInfoError",
+    "beforeValidate",
+    "afterValidate",
+    "afterValidateError",
+    "beforeBaseline",
+    "afterBaseline",
+    "afterBaselineError",
+    "beforeRepair",
+    "afterRepair",
+    "afterRepairError",
+    "createSchema",
+    "beforeConnect",
+    "afterConnect",
+    "beforeEachConnect",
+    "afterEachConnect",
+];
+
+/// Where a callback runs in `flyway migrate`: 0 before everything, 1
+/// between versioned and repeatable migrations, 2 after everything.
+fn callback_slot(event: &str) -> Option<u8> {
+    match event {
+        "beforeMigrate" => Some(0),
+        "afterVersioned" | "beforeRepeatables" => Some(1),
+        "afterMigrate" | "afterMigrateApplied" => Some(2),
+        _ => None,
+    }
 }
 
 /// Parses a Flyway file name (`None` when it is not one).
 pub fn parse_name(base: &str) -> Option<Name<'_>> {
     let stem = base.strip_suffix(".sql")?;
+    let (event, description) = stem.split_once("__").unwrap_or((stem, ""));
+    if let Some(event) = CALLBACKS.iter().find(|c| **c == event) {
+        return Some(Name::Callback { event, description });
+    }
     let (prefix, rest) = stem.split_at_checked(1)?;
     if prefix == "R" {
         return rest
@@ -108,6 +179,7 @@ pub fn plan(folder: &Folder) -> Plan {
     let mut versioned: Vec<(Vec<String>, usize)> = Vec::new();
     let mut undo: BTreeMap<Vec<String>, usize> = BTreeMap::new();
     let mut repeatable: Vec<(String, usize)> = Vec::new();
+    let mut callbacks: Vec<(u8, String, String, usize)> = Vec::new();
     for (i, e) in folder.entries.iter().enumerate() {
         let base = e.base();
         match parse_name(base) {
@@ -119,6 +191,13 @@ pub fn plan(folder: &Folder) -> Plan {
                 i,
                 "Flyway baseline migrations are not supported by twice".into(),
             )),
+            Some(Name::Callback { event, description }) => match callback_slot(event) {
+                Some(slot) => callbacks.push((slot, event.to_string(), description.to_string(), i)),
+                None => plan.skipped.push((
+                    i,
+                    format!("a Flyway `{event}` callback: twice checks only the callbacks that run once per migrate (beforeMigrate, afterVersioned, beforeRepeatables, afterMigrate, afterMigrateApplied)"),
+                )),
+            },
             Some(Name::Repeatable { .. }) => {
                 let Some(Name::Repeatable { description }) = parse_name(base) else { continue };
                 repeatable.push((description.to_string(), i));
@@ -192,6 +271,7 @@ pub fn plan(folder: &Folder) -> Plan {
             "an undo migration without a versioned migration of the same version".into(),
         ));
     }
+    let n_versioned = plan.migrations.len();
     repeatable.sort_by(|a, b| {
         a.0.cmp(&b.0)
             .then_with(|| folder.entries[a.1].rel.cmp(&folder.entries[b.1].rel))
@@ -223,6 +303,33 @@ pub fn plan(folder: &Folder) -> Plan {
                 "{base} is a Flyway repeatable migration: Flyway runs it again whenever its checksum changes, on databases where it already ran, so every statement in it must be safe to run twice"
             )),
         });
+    }
+    if !callbacks.is_empty() {
+        callbacks.sort();
+        let to_migration = |(_, event, description, i): &(u8, String, String, usize)| {
+            Migration {
+            version: event.clone(),
+            name: description.clone(),
+            up: script_part(folder, *i),
+            down: None,
+            rerun_note: Some(format!(
+                "{} is a Flyway `{event}` callback: Flyway runs it on every migrate, so every statement in it must be safe to run twice",
+                folder.entries[*i].base()
+            )),
+        }
+        };
+        let rest = plan.migrations.split_off(n_versioned);
+        let versioned = std::mem::take(&mut plan.migrations);
+        for slot in 0..3u8 {
+            if slot == 1 {
+                plan.migrations.extend(versioned.iter().cloned());
+            }
+            if slot == 2 {
+                plan.migrations.extend(rest.iter().cloned());
+            }
+            plan.migrations
+                .extend(callbacks.iter().filter(|c| c.0 == slot).map(to_migration));
+        }
     }
     plan
 }
@@ -282,6 +389,9 @@ mod tests {
             ("U1.9__b.sql", ""),
             ("V2__d.sql", ""),
             ("sub/V1.2__sub.sql", ""),
+            ("afterMigrate.sql", ""),
+            ("beforeMigrate__a.sql", ""),
+            ("afterEachMigrate.sql", ""),
             ("README.sql", ""),
             ("B1__base.sql", ""),
         ]);
@@ -293,6 +403,7 @@ mod tests {
         assert_eq!(
             order(&f, &p),
             vec![
+                "beforeMigrate beforeMigrate__a.sql",
                 "1.1 V1_1__a.sql",
                 "1.2 sub/V1.2__sub.sql",
                 "1.9 V1.9__b.sql",
@@ -300,12 +411,18 @@ mod tests {
                 "2 V2__d.sql",
                 "R R__a_functions.sql",
                 "R R__views.sql",
+                "afterMigrate afterMigrate.sql",
             ]
         );
-        assert!(p.migrations[2].down.is_some());
-        assert!(p.migrations[4].up.no_transaction);
-        assert!(p.migrations[5].rerun_note.is_some());
-        assert_eq!(p.skipped.len(), 2);
+        assert!(p.migrations[3].down.is_some());
+        assert!(p.migrations[5].up.no_transaction);
+        assert!(p.migrations[6].rerun_note.is_some());
+        assert!(p.migrations[0]
+            .rerun_note
+            .as_deref()
+            .unwrap()
+            .contains("callback"));
+        assert_eq!(p.skipped.len(), 3);
     }
 
     #[test]

@@ -459,6 +459,57 @@ fn placeholders_with_defines() {
 }
 
 #[test]
+fn goose_envsub_sections() {
+    let ws = load(&["fixtures/layouts/goose-envsub"], &static_opts());
+    let undefined: Vec<(usize, String)> = ws
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.line,
+                f.message.split('`').nth(1).unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    // ENVSUB ON: flagged in code and strings; `${X:-default}` has a value;
+    // after ENVSUB OFF a string is data; the down section is code.
+    assert_eq!(
+        undefined,
+        [
+            (3, "${TABLE_PREFIX}".to_string()),
+            (4, "${TABLE_PREFIX}".to_string()),
+            (4, "${ADMIN_ROLE}".to_string()),
+            (10, "${TABLE_PREFIX}".to_string()),
+        ]
+    );
+    let mut opts = static_opts();
+    opts.defines.insert("TABLE_PREFIX".into(), "app".into());
+    opts.defines.insert("ADMIN_ROLE".into(), "admin".into());
+    let ws = load(&["fixtures/layouts/goose-envsub"], &opts);
+    assert!(ws.findings.is_empty(), "{:?}", ws.findings);
+    let sql = statements(&ws, 0, false);
+    assert_eq!(
+        sql[0],
+        "CREATE TABLE IF NOT EXISTS app_roles (name TEXT DEFAULT 'reader')"
+    );
+    assert_eq!(
+        sql[2],
+        "INSERT OR IGNORE INTO audit_log (msg) VALUES ('literal ${NOT_A_PLACEHOLDER}')"
+    );
+}
+
+#[test]
+fn layout_option_applies_to_named_files() {
+    let opts = Options {
+        layout: Some(LayoutKind::Dbmate),
+        ..static_opts()
+    };
+    let ws = load(&["fixtures/layouts/plain/1_create_users.sql"], &opts);
+    assert_eq!(ws.sequences[0].layout, LayoutKind::Dbmate);
+    assert!(ws.findings.iter().any(|f| f.rule == "malformed-migration"));
+}
+
+#[test]
 fn named_files_follow_their_layout() {
     // Shell globs name the files of one folder: one sequence in layout order.
     let ws = load(

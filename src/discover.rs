@@ -735,8 +735,11 @@ impl Walker<'_> {
                 m.name = folder.entries[m.up.file].file.name.clone();
             }
         }
-        if let Some(b) = self.assemble(folder, plan, kind, &root) {
-            out.push(b);
+        let claims_any = !plan.migrations.is_empty() || !plan.problems.is_empty();
+        if claims_any {
+            if let Some(b) = self.assemble(folder, plan, kind, &root) {
+                out.push(b);
+            }
         }
         for f in script_files {
             out.push(self.script(f));

@@ -199,6 +199,7 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
         findings.extend(found);
     }
     findings.extend(ws.findings.iter().cloned());
+    crate::fix::attach_insert_fixes(&ws, &mut findings);
     let mut notices = ws.notices.clone();
     let mut sequences = Vec::new();
     let mut replayed = std::collections::BTreeSet::new();

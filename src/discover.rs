@@ -189,6 +189,10 @@ fn dialect_word(w: &str) -> Option<Dialect> {
     }
 }
 
+/// How deep a walk goes below the folder given (the walk recurses once per
+/// level; real migration trees are a few levels deep).
+const MAX_DEPTH: usize = 64;
+
 /// A sequence under construction, with its own files.
 struct Built {
     files: Vec<SourceFile>,
@@ -341,6 +345,12 @@ impl Walker<'_> {
         if !self.visited.insert(canon.clone()) {
             self.notices.push(format!(
                 "{display}: same folder as one already read; read once"
+            ));
+            return Ok(());
+        }
+        if ancestors.len() >= MAX_DEPTH {
+            self.notices.push(format!(
+                "{display}: more than {MAX_DEPTH} folders deep; not entered (name it directly to check it)"
             ));
             return Ok(());
         }

@@ -679,6 +679,24 @@ fn paths_given_twice_are_read_once() {
 }
 
 #[test]
+fn very_deep_folders_are_not_a_stack_overflow() {
+    let d = tmp();
+    let mut p = d.path().to_path_buf();
+    for _ in 0..80 {
+        p.push("d");
+    }
+    write(&p, "1_a.sql", "SELECT 1;");
+    write(d.path(), "d/1_top.sql", "SELECT 1;");
+    let ws = load_abs(&[d.path()], &static_opts()).unwrap();
+    assert_eq!(ws.sequences.len(), 1);
+    assert!(
+        ws.notices.iter().any(|n| n.contains("folders deep")),
+        "{:?}",
+        ws.notices
+    );
+}
+
+#[test]
 fn an_empty_folder_says_so() {
     let d = tmp();
     write(d.path(), "README.md", "nothing here");

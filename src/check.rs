@@ -186,11 +186,7 @@ pub fn static_findings(unit: &FileUnit) -> Vec<Finding> {
         ));
         return out;
     }
-    let cx = Context {
-        file: &unit.source,
-        dialect: unit.dialect,
-        statements: &unit.statements,
-    };
+    let cx = Context::new(&unit.source, unit.dialect, &unit.statements);
     for stmt in &unit.statements {
         let before = out.len();
         for rule in rules::static_rules() {

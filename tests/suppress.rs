@@ -433,3 +433,32 @@ fn cli_real_rules_are_silenced_next_to_their_statements() {
         "{stdout}"
     );
 }
+
+#[test]
+fn fixes_keep_crlf_line_endings_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crlf.sql");
+    let text = std::fs::read_to_string("fixtures/suppress/unused.sql").unwrap();
+    std::fs::write(&path, text.replace('\n', "\r\n")).unwrap();
+    let ws = load(path.to_str().unwrap(), Dialect::Sqlite);
+    let report = Report {
+        files: ws.files.iter().map(|f| f.source.clone()).collect(),
+        findings: run(&ws, synthetic(&ws), true),
+        summary: Default::default(),
+        notices: Vec::new(),
+    };
+    let plans = twice::fix::plan(&report);
+    let fixed = &plans[0].fixed;
+    assert!(plans[0].changed());
+    assert_eq!(
+        fixed.matches('\n').count(),
+        fixed.matches("\r\n").count(),
+        "{fixed:?}"
+    );
+    assert_eq!(
+        fixed.matches('\r').count(),
+        fixed.matches("\r\n").count(),
+        "{fixed:?}"
+    );
+    assert!(!fixed.contains("twice:ignore rule-c"), "{fixed:?}");
+}

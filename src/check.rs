@@ -206,6 +206,7 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
     for unit in &ws.files {
         findings.extend(static_findings(unit));
     }
+    crate::fix::attach_insert_fixes(&ws, &mut findings);
     let mut notices = ws.notices.clone();
     let mut sequences = Vec::new();
     let mut replayed = std::collections::BTreeSet::new();

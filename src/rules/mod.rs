@@ -6,6 +6,19 @@
 //! their documentation, so `twice rules`, `twice explain` and SARIF know
 //! every id twice can emit; their `check` is not called.
 
+// Replay rules: reported by `crate::replay`, registered here for their docs.
+pub mod down_does_not_revert;
+pub mod down_second_run_change;
+pub mod down_second_run_error;
+pub mod first_run_error;
+pub mod replay_denied;
+pub mod replay_resource_limit;
+pub mod replay_statement_skipped;
+pub mod replay_timeout;
+pub mod second_run_data_change;
+pub mod second_run_error;
+pub mod second_run_schema_change;
+
 use crate::analysis::Statement;
 use crate::dialect::Dialect;
 use crate::finding::{Finding, Origin, Severity};
@@ -47,7 +60,20 @@ pub fn registry() -> &'static [&'static RuleMeta] {
     REGISTRY
 }
 
-static REGISTRY: &[&RuleMeta] = &[];
+static REGISTRY: &[&RuleMeta] = &[
+    // Replay rules.
+    &first_run_error::META,
+    &second_run_error::META,
+    &second_run_schema_change::META,
+    &second_run_data_change::META,
+    &down_does_not_revert::META,
+    &down_second_run_error::META,
+    &down_second_run_change::META,
+    &replay_denied::META,
+    &replay_timeout::META,
+    &replay_resource_limit::META,
+    &replay_statement_skipped::META,
+];
 
 /// The static rules that run on every statement.
 pub fn static_rules() -> &'static [&'static dyn Rule] {

@@ -326,10 +326,28 @@ impl<E: Engine> Replayer<'_, E> {
                         continue;
                     }
                     if let Some(sp) = self.engine.special(&sql[piece.clone()]) {
-                        let text = match sp {
-                            Special::Skip(t) | Special::Deferred(t) => t,
-                        };
-                        report.handled.push((st.index, to_file(piece), text));
+                        match sp {
+                            Special::Skip(text) | Special::Deferred(text) => {
+                                report.handled.push((st.index, to_file(piece), text));
+                            }
+                            Special::Refuse(message) => {
+                                report.failures.push(Failure {
+                                    stmt: st.index,
+                                    span: to_file(piece.clone()),
+                                    at: at_file(piece.start),
+                                    error: StmtError {
+                                        kind: FailureKind::Denied,
+                                        message,
+                                        offset: None,
+                                        resume: None,
+                                    },
+                                });
+                                failed = true;
+                                if run.stops_on_error() {
+                                    return true;
+                                }
+                            }
+                        }
                         off += next.max(1);
                         continue;
                     }
@@ -358,17 +376,30 @@ impl<E: Engine> Replayer<'_, E> {
                     off += next;
                 }
                 Err(error) => {
-                    // Nothing after a statement that does not compile can be
-                    // delimited: the rest of this statement's text is skipped.
                     let start = off + (rest.len() - rest.trim_start().len());
                     let at = off + error.offset.unwrap_or(start - off);
+                    let resume = error.resume.filter(|&n| n > 0);
+                    let end = match resume {
+                        Some(n) => {
+                            off + rest[..n].trim_end().trim_end_matches(';').trim_end().len()
+                        }
+                        None => sql.trim_end().len(),
+                    };
                     report.failures.push(Failure {
                         stmt: st.index,
-                        span: to_file(start..sql.trim_end().len().max(start)),
+                        span: to_file(start..end.max(start)),
                         at: at_file(at),
                         error,
                     });
-                    return true;
+                    // Without a resume point, nothing after a statement that
+                    // does not compile can be delimited: the rest is skipped.
+                    match resume {
+                        Some(n) if !run.stops_on_error() => {
+                            failed = true;
+                            off += n;
+                        }
+                        _ => return true,
+                    }
                 }
             }
         }

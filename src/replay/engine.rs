@@ -53,6 +53,9 @@ pub struct StmtError {
     /// Byte offset, in the text given to the engine, of the token the error
     /// is about, when the engine knows it.
     pub offset: Option<usize>,
+    /// For a statement that did not compile: where the text after it starts,
+    /// when the engine could tell, so the rest of the text can still run.
+    pub resume: Option<usize>,
 }
 
 impl StmtError {
@@ -61,6 +64,7 @@ impl StmtError {
             kind: FailureKind::Error,
             message: message.into(),
             offset: None,
+            resume: None,
         }
     }
 }
@@ -97,6 +101,9 @@ pub enum Special {
     /// (e.g. a connection setting that cannot change inside a transaction);
     /// the text says how it was handled.
     Deferred(String),
+    /// Refused by the sandbox (a [`FailureKind::Denied`] failure); the text
+    /// says why.
+    Refuse(String),
 }
 
 /// A single value in a row, engine-neutral.

@@ -169,11 +169,10 @@ impl SqliteEngine {
             (s.denied.take(), timed_out)
         };
         let primary = rc & 0xff;
-        let (kind, message) = if primary == ffi::SQLITE_AUTH {
-            (
-                FailureKind::Denied,
-                denied.unwrap_or_else(|| format!("not authorized: {message}")),
-            )
+        let (kind, message) = if let Some(why) = denied {
+            (FailureKind::Denied, why)
+        } else if primary == ffi::SQLITE_AUTH {
+            (FailureKind::Denied, format!("not authorized: {message}"))
         } else if primary == ffi::SQLITE_INTERRUPT && timed_out {
             (FailureKind::Timeout, message)
         } else if primary == ffi::SQLITE_TOOBIG {
@@ -205,6 +204,7 @@ impl SqliteEngine {
             kind,
             message,
             offset,
+            resume: None,
         }
     }
 
@@ -502,24 +502,32 @@ impl SqliteEngine {
         Ok(())
     }
 
+    /// The value of `PRAGMA [schema.]foreign_keys = value` (or `(value)`).
     fn foreign_keys_pragma(piece: &str) -> Option<bool> {
-        let (_, _, words) = control::simple_piece(piece, crate::dialect::Dialect::Sqlite)?;
-        let w: Vec<&str> = words.iter().map(String::as_str).collect();
-        if w.first() != Some(&"PRAGMA") {
+        let toks: Vec<&str> = crate::lexer::significant_tokens(
+            piece,
+            0..piece.len(),
+            crate::dialect::Dialect::Sqlite,
+        )
+        .into_iter()
+        .map(|t| &piece[t.span])
+        .collect();
+        if !toks.first()?.eq_ignore_ascii_case("PRAGMA") {
             return None;
         }
-        // PRAGMA [main.]foreign_keys = value | (value)
-        let lower = piece.to_ascii_lowercase();
-        let rest = lower.split_once("foreign_keys")?.1;
-        let value: String = rest
-            .trim_start()
-            .trim_start_matches(['=', '('])
-            .trim_start()
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '\'' || *c == '"')
-            .collect();
-        let value = value.trim_matches(['\'', '"']);
-        match value {
+        let name_at = if toks.get(2) == Some(&".") { 3 } else { 1 };
+        if !toks.get(name_at)?.eq_ignore_ascii_case("foreign_keys") {
+            return None;
+        }
+        let value = match *toks.get(name_at + 1)? {
+            "=" | "(" => toks.get(name_at + 2)?,
+            _ => return None,
+        };
+        match value
+            .trim_matches(['\'', '"'])
+            .to_ascii_lowercase()
+            .as_str()
+        {
             "on" | "true" | "yes" | "1" => Some(true),
             "off" | "false" | "no" | "0" => Some(false),
             _ => None,
@@ -536,6 +544,22 @@ fn value(v: rusqlite::types::ValueRef<'_>) -> Value {
         V::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
         V::Blob(b) => Value::Blob(b.to_vec()),
     }
+}
+
+/// Where the first complete statement of `sql` ends (just past its `;`),
+/// by SQLite's own rules (`sqlite3_complete`, which knows trigger bodies).
+fn statement_end(sql: &str) -> Option<usize> {
+    let lexer = crate::lexer::Lexer::new(sql, 0..sql.len(), crate::dialect::Dialect::Sqlite);
+    for t in lexer.filter(|t| t.kind == crate::lexer::TokenKind::Semicolon) {
+        let Ok(prefix) = std::ffi::CString::new(&sql[..t.span.end]) else {
+            return None;
+        };
+        // SAFETY: a NUL-terminated string that outlives the call.
+        if unsafe { ffi::sqlite3_complete(prefix.as_ptr()) } != 0 {
+            return Some(t.span.end);
+        }
+    }
+    None
 }
 
 /// Offset just past leading whitespace and comments.
@@ -669,6 +693,7 @@ impl Engine for SqliteEngine {
                     kind: FailureKind::Limit,
                     message: "the statement is longer than SQLite accepts".into(),
                     offset: None,
+                    resume: None,
                 });
             };
             {
@@ -698,7 +723,9 @@ impl Engine for SqliteEngine {
                 // SAFETY: valid handle.
                 let eo = unsafe { ffi::sqlite3_error_offset(self.conn.handle()) };
                 let offset = usize::try_from(eo).ok().map(|o| off + o);
-                return Err(self.stmt_error(rc, offset));
+                let mut err = self.stmt_error(rc, offset);
+                err.resume = statement_end(rest).map(|n| off + n);
+                return Err(err);
             }
             let consumed = if tail.is_null() {
                 rest.len()
@@ -801,8 +828,9 @@ impl Engine for SqliteEngine {
             "VACUUM" => {
                 let (_, _, words) = control::simple_piece(piece, crate::dialect::Dialect::Sqlite)?;
                 if words.iter().any(|w| w == "INTO") {
-                    // Runs, so that the sandbox refuses it with a finding.
-                    return None;
+                    return Some(Special::Refuse(
+                        "VACUUM INTO writes a database file; replay never touches files".into(),
+                    ));
                 }
                 Some(Special::Skip(
                     "VACUUM is not replayed: it rebuilds the database file, cannot run inside \

@@ -176,7 +176,12 @@ fn decide(shared: &SharedRef, ctx: &AuthContext<'_>) -> Authorization {
         }
         _ => {}
     }
-    let main = ctx.database_name.is_none_or(|d| d == "main");
+    // For ALTER TABLE the database is the action's own argument (SQLite
+    // passes the column name of DROP/RENAME COLUMN in the usual place).
+    let main = match ctx.action {
+        AuthAction::AlterTable { database_name, .. } => database_name == "main",
+        _ => ctx.database_name.is_none_or(|d| d == "main"),
+    };
     if !main {
         return Authorization::Allow;
     }

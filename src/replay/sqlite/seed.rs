@@ -48,7 +48,8 @@ struct TableInfo {
     columns: Vec<Column>,
     fks: Vec<ForeignKey>,
     rowid_alias: Option<String>,
-    literals: Vec<Sql>,
+    /// Literals of the CHECK constraints that mention each column (lower case).
+    literals: BTreeMap<String, Vec<Sql>>,
 }
 
 fn table_info(e: &SqliteEngine, table: &str) -> Result<Option<TableInfo>, EngineError> {
@@ -132,53 +133,92 @@ fn table_info(e: &SqliteEngine, table: &str) -> Result<Option<TableInfo>, Engine
     })
 }
 
-/// String and number literals inside the `CHECK (...)` clauses of a table.
-fn check_literals(sql: &str) -> Vec<Sql> {
+/// String and number literals inside the `CHECK (...)` clauses of a table,
+/// for each column the clause mentions (a column constraint mentions its
+/// column too).
+fn check_literals(sql: &str) -> BTreeMap<String, Vec<Sql>> {
     let toks: Vec<_> = Lexer::new(sql, 0..sql.len(), Dialect::Sqlite)
         .filter(|t| !t.kind.is_trivia())
         .collect();
-    let mut out = Vec::new();
+    let mut out: BTreeMap<String, Vec<Sql>> = BTreeMap::new();
+    let ident = |i: usize| -> Option<String> {
+        let t = toks.get(i)?;
+        let text = &sql[t.span.clone()];
+        match t.kind {
+            TokenKind::Word => Some(text.to_ascii_lowercase()),
+            TokenKind::QuotedIdent if text.len() >= 2 => {
+                Some(text[1..text.len() - 1].to_ascii_lowercase())
+            }
+            _ => None,
+        }
+    };
+    // The column whose definition we are in: the first word after `(` or `,`
+    // at depth 1 of the table's column list.
+    let mut depth = 0i32;
+    let mut current: Option<String> = None;
     let mut i = 0;
     while i < toks.len() {
-        let t = &toks[i];
-        if t.kind == TokenKind::Word && sql[t.span.clone()].eq_ignore_ascii_case("CHECK") {
-            let mut depth = 0i32;
-            let mut j = i + 1;
-            while j < toks.len() {
-                let text = &sql[toks[j].span.clone()];
-                match (toks[j].kind, text) {
-                    (TokenKind::Punct, "(") => depth += 1,
-                    (TokenKind::Punct, ")") => {
-                        depth -= 1;
-                        if depth <= 0 {
-                            break;
-                        }
-                    }
-                    (TokenKind::String, s) if s.len() >= 2 => {
-                        let v = Sql::Text(s[1..s.len() - 1].replace("''", "'"));
-                        if !out.contains(&v) {
-                            out.push(v);
-                        }
-                    }
-                    (TokenKind::Number, s) => {
-                        let v = s
-                            .parse::<i64>()
-                            .map(Sql::Integer)
-                            .or_else(|_| s.parse::<f64>().map(Sql::Real));
-                        if let Ok(v) = v {
-                            if !out.contains(&v) {
-                                out.push(v);
+        let text = &sql[toks[i].span.clone()];
+        match (toks[i].kind, text) {
+            (TokenKind::Punct, "(") => {
+                depth += 1;
+                if depth == 1 {
+                    current = ident(i + 1);
+                }
+            }
+            (TokenKind::Punct, ")") => depth -= 1,
+            (TokenKind::Punct, ",") if depth == 1 => current = ident(i + 1),
+            (TokenKind::Word, w) if w.eq_ignore_ascii_case("CHECK") => {
+                let mut lits = Vec::new();
+                let mut cols: Vec<String> = current.iter().cloned().collect();
+                let mut d = 0i32;
+                let mut j = i + 1;
+                while j < toks.len() {
+                    let t = &sql[toks[j].span.clone()];
+                    match (toks[j].kind, t) {
+                        (TokenKind::Punct, "(") => d += 1,
+                        (TokenKind::Punct, ")") => {
+                            d -= 1;
+                            if d <= 0 {
+                                break;
                             }
                         }
+                        (TokenKind::String, s) if s.len() >= 2 => {
+                            lits.push(Sql::Text(s[1..s.len() - 1].replace("''", "'")))
+                        }
+                        (TokenKind::Number, s) => {
+                            if let Ok(v) = s
+                                .parse::<i64>()
+                                .map(Sql::Integer)
+                                .or_else(|_| s.parse::<f64>().map(Sql::Real))
+                            {
+                                lits.push(v);
+                            }
+                        }
+                        (TokenKind::Word | TokenKind::QuotedIdent, _) => {
+                            if let Some(c) = ident(j) {
+                                cols.push(c);
+                            }
+                        }
+                        _ => {}
                     }
-                    _ => {}
+                    j += 1;
                 }
-                j += 1;
+                for c in cols {
+                    let v = out.entry(c).or_default();
+                    for l in &lits {
+                        if !v.contains(l) {
+                            v.push(l.clone());
+                        }
+                    }
+                }
+                i = j;
             }
-            i = j;
+            _ => {}
         }
         i += 1;
     }
+    out.retain(|_, v| !v.is_empty());
     out
 }
 
@@ -364,8 +404,12 @@ fn seed_table(e: &mut SqliteEngine, t: &TableInfo) -> Result<bool, EngineError> 
                         let r = &rows[(row as usize + attempt as usize) % rows.len()];
                         r.get(pos).cloned().unwrap_or(Sql::Null)
                     }
-                } else if attempt >= 2 && !t.literals.is_empty() {
-                    t.literals[(row as usize + attempt as usize) % t.literals.len()].clone()
+                } else if let Some(lits) = t
+                    .literals
+                    .get(&col.name.to_ascii_lowercase())
+                    .filter(|l| attempt >= 2 && !l.is_empty())
+                {
+                    lits[(row as usize + attempt as usize) % lits.len()].clone()
                 } else {
                     synthetic(col, n)
                 };

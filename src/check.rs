@@ -95,9 +95,13 @@ pub struct SequenceSummary {
 }
 
 /// The result of a check, ready to render.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Report {
     pub files: Vec<SourceFile>,
+    /// Byte spans (without terminator) of each file's statements, parallel to
+    /// `files`: `statements[i][s]` is statement `s` of `files[i]`. Renderers
+    /// use them for code frames and stable fingerprints.
+    pub statements: Vec<Vec<std::ops::Range<usize>>>,
     /// Sorted by file (in input order), then line, column and rule.
     pub findings: Vec<Finding>,
     pub summary: Summary,
@@ -108,6 +112,12 @@ pub struct Report {
 impl Report {
     pub fn file(&self, name: &str) -> Option<&SourceFile> {
         self.files.iter().find(|f| f.name == name)
+    }
+
+    /// The byte span of statement `index` of the file named `name`.
+    pub fn statement_span(&self, name: &str, index: usize) -> Option<std::ops::Range<usize>> {
+        let i = self.files.iter().position(|f| f.name == name)?;
+        self.statements.get(i)?.get(index).cloned()
     }
 
     /// The highest severity among findings.
@@ -254,8 +264,14 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
         infos: count(&findings, Severity::Info),
         sequences,
     };
+    let statements = ws
+        .files
+        .iter()
+        .map(|f| f.statements.iter().map(|s| s.span.clone()).collect())
+        .collect();
     Ok(Report {
         files: ws.files.into_iter().map(|f| f.source).collect(),
+        statements,
         findings,
         summary,
         notices,

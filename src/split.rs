@@ -107,13 +107,13 @@ impl Current {
         }
         let word = text[tok.span.clone()].to_ascii_uppercase();
         if self.head.len() < 16 {
-            if self.head.is_empty() || self.head[0] == "CREATE" {
-                if matches!(
+            if (self.head.is_empty() || self.head[0] == "CREATE")
+                && matches!(
                     word.as_str(),
                     "TRIGGER" | "FUNCTION" | "PROCEDURE" | "EVENT"
-                ) {
-                    self.has_body = true;
-                }
+                )
+            {
+                self.has_body = true;
             }
             self.head.push(word.clone());
         }

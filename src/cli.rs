@@ -179,6 +179,17 @@ pub struct CheckArgs {
     /// Configuration file (default: twice.toml in this folder or the nearest parent).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Rewrite, in place, the statements that have one safe idempotent form
+    /// (edits are verified by checking the fixed files again first), then
+    /// report what remains. With `-` (stdin), print the fixed script instead.
+    #[arg(long, conflicts_with = "diff")]
+    pub fix: bool,
+
+    /// Print the edits `--fix` would make as a unified diff; write nothing.
+    /// Exit code 1 when there is something to fix.
+    #[arg(long)]
+    pub diff: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -485,7 +496,22 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
         .map_err(|e| Error::new(format!("cannot read the current folder: {e}")))?;
     let config = crate::config::load(args.config.as_deref(), &cwd)?;
     let (opts, fail_on) = check_options(&args, config.as_ref());
-    let report = check::check(&inputs, &opts)?;
+    if args.diff {
+        return run_diff(&inputs, &opts, out);
+    }
+    let report = if args.fix {
+        let stdin = inputs.contains(&Input::Stdin);
+        let run = crate::fix::run(&inputs, &opts)?;
+        write_fixes(&run.plans, stdin, out)?;
+        if stdin {
+            // The fixed script went to stdout; findings stay off it.
+            let failed = exit_for(fail_on, &run.report);
+            return Ok(u8::from(failed));
+        }
+        run.report
+    } else {
+        check::check(&inputs, &opts)?
+    };
     let format = args.format.unwrap_or(Format::Human);
     let render_opts = RenderOptions {
         color: format == Format::Human && use_color(args.color),
@@ -505,13 +531,76 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
         rendered = render::renderer(Format::Github, &render_opts).render(&report, out);
     }
     output(rendered.and_then(|()| out.flush()))?;
+    Ok(u8::from(exit_for(fail_on, &report)))
+}
+
+/// Whether the report has findings at or above the `--fail-on` level.
+fn exit_for(fail_on: FailOn, report: &check::Report) -> bool {
     let threshold = match fail_on {
         FailOn::Error => Some(Severity::Error),
         FailOn::Warning => Some(Severity::Warning),
         FailOn::Never => None,
     };
-    let failed = threshold.is_some_and(|t| report.findings.iter().any(|f| f.severity >= t));
-    Ok(u8::from(failed))
+    threshold.is_some_and(|t| report.findings.iter().any(|f| f.severity >= t))
+}
+
+/// `--diff`: the edits as unified diffs on stdout, refusals on stderr.
+fn run_diff(inputs: &[Input], opts: &Options, out: &mut dyn Write) -> Result<u8, RunError> {
+    let run = crate::fix::run(inputs, opts)?;
+    let mut changed = false;
+    for plan in &run.plans {
+        let diff = plan.diff();
+        if !diff.is_empty() {
+            changed = true;
+            output(out.write_all(diff.as_bytes()))?;
+        }
+        report_refusals(plan);
+    }
+    output(out.flush())?;
+    Ok(u8::from(changed))
+}
+
+fn report_refusals(plan: &crate::fix::FilePlan) {
+    let mut err = io::stderr().lock();
+    for (line, rule, why) in &plan.refused {
+        let _ = writeln!(err, "twice: not fixed: {}:{line} [{rule}]: {why}", plan.name);
+    }
+}
+
+/// `--fix`: writes each fixed file and says what was done on stderr. For a
+/// script from stdin the fixed text goes to stdout.
+fn write_fixes(plans: &[crate::fix::FilePlan], stdin: bool, out: &mut dyn Write) -> Result<(), RunError> {
+    for plan in plans {
+        if plan.changed() {
+            let mut err = io::stderr().lock();
+            match &plan.path {
+                Some(path) => {
+                    std::fs::write(path, plan.bytes())
+                        .map_err(|e| Error::io(&plan.name, &e))?;
+                }
+                None => output(out.write_all(&plan.bytes()))?,
+            }
+            let _ = writeln!(
+                err,
+                "twice: fixed {} finding{} in {}",
+                plan.applied.len(),
+                if plan.applied.len() == 1 { "" } else { "s" },
+                plan.name
+            );
+            for (line, rule, what) in &plan.applied {
+                let _ = writeln!(err, "  {}:{line} [{rule}] {what}", plan.name);
+            }
+        }
+        report_refusals(plan);
+    }
+    if stdin && plans.iter().all(|p| !p.changed()) {
+        // Nothing to fix: echo the script unchanged, as formatters do.
+        for plan in plans {
+            output(out.write_all(&plan.bytes()))?;
+        }
+    }
+    output(out.flush())?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -248,13 +248,25 @@ fn insert_fix(
         .find(|t| word(t, "INSERT"))
         .ok_or_else(|| format!("{no_fix}: no INSERT keyword found"))?;
     let (edit, description) = match unit.dialect {
-        Dialect::Sqlite | Dialect::Generic => (
-            Edit {
-                span: insert_kw.span.end..insert_kw.span.end,
-                replacement: " OR IGNORE".into(),
-            },
-            "use `INSERT OR IGNORE`",
-        ),
+        Dialect::Sqlite | Dialect::Generic => {
+            // `INSERT OR ABORT|FAIL|ROLLBACK` becomes `INSERT OR IGNORE`.
+            let pos = stmt.tokens.iter().position(|t| t.span == insert_kw.span);
+            let or_clause = pos.and_then(|i| {
+                let (or, what) = (stmt.tokens.get(i + 1)?, stmt.tokens.get(i + 2)?);
+                word(or, "OR").then(|| or.span.start..what.span.end)
+            });
+            let edit = match or_clause {
+                Some(span) => Edit {
+                    span,
+                    replacement: "OR IGNORE".into(),
+                },
+                None => Edit {
+                    span: insert_kw.span.end..insert_kw.span.end,
+                    replacement: " OR IGNORE".into(),
+                },
+            };
+            (edit, "use `INSERT OR IGNORE`")
+        }
         Dialect::Mysql => (
             Edit {
                 span: insert_kw.span.end..insert_kw.span.end,

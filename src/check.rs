@@ -118,6 +118,17 @@ impl Report {
 
 /// Reads and analyses the inputs.
 pub fn load(inputs: &[Input], opts: &Options) -> Result<Workspace> {
+    // `--engine postgres` implies `--dialect postgres` unless one was given.
+    let implied;
+    let opts = if opts.engine == Engine::Postgres && opts.dialect.is_none() {
+        implied = Options {
+            dialect: Some(Dialect::Postgres),
+            ..opts.clone()
+        };
+        &implied
+    } else {
+        opts
+    };
     let mut d = discover::discover(inputs, opts)?;
     let mut dialect_of = vec![opts.dialect.unwrap_or(Dialect::Sqlite); d.files.len()];
     for seq in &d.sequences {
@@ -207,8 +218,9 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
     for seq in &ws.sequences {
         let replay = if opts.replay {
             match crate::replay::replay_sequence(&ws, seq, opts)? {
-                crate::replay::Outcome::Replayed(f) => {
+                crate::replay::Outcome::Replayed(f, n) => {
                     findings.extend(f);
+                    notices.extend(n);
                     "replayed".to_string()
                 }
                 crate::replay::Outcome::Skipped(why) => {

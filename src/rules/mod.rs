@@ -6,6 +6,8 @@
 //! their documentation, so `twice rules`, `twice explain` and SARIF know
 //! every id twice can emit; their `check` is not called.
 
+pub mod second_run_sequence_advance;
+
 use crate::analysis::Statement;
 use crate::dialect::Dialect;
 use crate::finding::{Finding, Origin, Severity};
@@ -47,7 +49,7 @@ pub fn registry() -> &'static [&'static RuleMeta] {
     REGISTRY
 }
 
-static REGISTRY: &[&RuleMeta] = &[];
+static REGISTRY: &[&RuleMeta] = &[&second_run_sequence_advance::META];
 
 /// The static rules that run on every statement.
 pub fn static_rules() -> &'static [&'static dyn Rule] {

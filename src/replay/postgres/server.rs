@@ -121,7 +121,16 @@ fn retry_busy(mut f: impl FnMut() -> Result<(), postgres::Error>) -> Result<(), 
 pub fn describe(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
-        None => e.to_string(),
+        None => {
+            let mut s = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(inner) = source {
+                s.push_str(": ");
+                s.push_str(&inner.to_string());
+                source = inner.source();
+            }
+            s
+        }
     }
 }
 

@@ -8,7 +8,8 @@
 #
 # Uses TWICE_BENCH_DATABASE_URL or TWICE_TEST_DATABASE_URL when set (libpq
 # key=value or URL form; the role needs CREATEDB), else starts a throwaway
-# server with .ci/postgres.sh. Builds twice in release mode first.
+# server with .ci/postgres.sh. Builds twice in release mode first (or set
+# TWICE_BIN to a twice binary to use).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,8 +24,12 @@ if [ -z "$url" ]; then
 fi
 psql_bin="$(command -v psql || echo "${TWICE_CI_PG_BINDIR:-/usr/lib/postgresql/15/bin}/psql")"
 
-cargo build --release --quiet
-twice="$PWD/target/release/twice"
+if [ -n "${TWICE_BIN:-}" ]; then
+    twice="$TWICE_BIN"
+else
+    cargo build --release --quiet
+    twice="$PWD/target/release/twice"
+fi
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

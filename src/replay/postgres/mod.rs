@@ -198,6 +198,12 @@ struct Runner<'a> {
     out: Vec<Finding>,
     notices: Vec<String>,
     copies: Vec<String>,
+    /// Last known value of every sequence, by OID: refreshed for the
+    /// sequences each kept run uses, so the second run's use of a sequence
+    /// can be told without reading every sequence.
+    seqs: BTreeMap<u32, SeqState>,
+    /// Catalog queries prepared on `client` (reset when it changes).
+    catalog: Option<snapshot::Catalog>,
 }
 
 const EVENT_TRIGGERS: &str = r#"
@@ -261,6 +267,8 @@ impl<'a> Runner<'a> {
             out: Vec::new(),
             notices: Vec::new(),
             copies: Vec::new(),
+            seqs: BTreeMap::new(),
+            catalog: None,
         };
         r.setup_session()?;
         Ok(r)
@@ -268,9 +276,16 @@ impl<'a> Runner<'a> {
 
     fn setup_session(&mut self) -> Result<()> {
         let ms = self.opts.timeout.as_millis().max(1);
+        // Generic plans for twice's catalog query (planning it costs more
+        // than running it); PostgreSQL 12+.
+        let pcm = if self.server.version_num >= 120000 {
+            "SET plan_cache_mode = force_generic_plan;"
+        } else {
+            ""
+        };
         self.client
             .batch_execute(&format!(
-                "SET statement_timeout = {ms}; SET client_min_messages = warning; \
+                "SET statement_timeout = {ms}; SET client_min_messages = warning; {pcm} \
                  SELECT set_config('twice.ddl', '', false), set_config('twice.record', 'off', false);"
             ))
             .map_err(|e| tool_error("cannot set up the replay session", &e))
@@ -340,53 +355,56 @@ impl<'a> Runner<'a> {
         self.exec_admin(sql)
     }
 
-    /// Object names the DDL reported since recording started, each with the
-    /// first statement (index in its file) that reported it; `None` when
-    /// unknown (no event triggers, or a report that could not be read).
+    /// Object names the DDL reported since recording started (see
+    /// [`parse_ddl_log`]); `None` when unknown.
     fn reported_objects(&mut self) -> Result<Option<BTreeMap<String, Option<usize>>>> {
         if !self.events {
             return Ok(None);
         }
-        let rows = self
-            .client
-            .simple_query("SELECT coalesce(current_setting('twice.ddl', true), '')")
-            .map_err(|e| tool_error("cannot read the DDL log", &e))?;
-        let text = rows
+        let rows = snapshot::run_batch(
+            &mut self.client,
+            &["SELECT coalesce(current_setting('twice.ddl', true), '')".to_string()],
+        )
+        .map_err(|e| tool_error("cannot read the DDL log", &e))?;
+        let text = snapshot::first_column(rows.into_iter().flatten())
             .into_iter()
-            .find_map(|m| match m {
-                postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
-                _ => None,
-            })
+            .next()
             .unwrap_or_default();
-        let mut map = BTreeMap::new();
-        for line in text.lines() {
-            let (stmt, names) = line.split_once('\u{1e}').unwrap_or(("", line));
-            if names == "*" {
-                return Ok(None);
-            }
-            let names: Vec<&str> = names.split('\u{1f}').collect();
-            let key = match names.as_slice() {
-                [] | [""] => continue,
-                [one] => one.to_string(),
-                [schema, name, ..] => format!("{schema}.{name}"),
-            };
-            map.entry(key).or_insert_with(|| stmt.parse().ok());
-        }
-        Ok(Some(map))
+        Ok(parse_ddl_log(&text))
     }
 
-    fn txid(&mut self) -> Result<i64> {
-        let rows = self
-            .client
-            .simple_query("SELECT txid_current()")
-            .map_err(|e| tool_error("cannot read the transaction id", &e))?;
-        Ok(rows
-            .into_iter()
-            .find_map(|m| match m {
-                postgres::SimpleQueryMessage::Row(r) => r.get(0).and_then(|v| v.parse().ok()),
-                _ => None,
-            })
-            .unwrap_or(0))
+    /// After an observed run in a transaction, in one round trip: stops the
+    /// DDL log and reads it, the tables written, and the sequences used.
+    fn observed(&mut self, since: i64) -> Result<Observed> {
+        let mut queries = Vec::new();
+        if self.events {
+            queries.push("SELECT set_config('twice.record', 'off', false)".to_string());
+            queries.push("SELECT coalesce(current_setting('twice.ddl', true), '')".to_string());
+        }
+        queries.push(snapshot::touched_tables_sql(since));
+        queries.push(snapshot::sequences_sql(&snapshot::used_condition(None)));
+        let mut results = snapshot::run_batch(&mut self.client, &queries)
+            .map_err(|e| tool_error("cannot read what the run touched", &e))?
+            .into_iter();
+        let ddl = if self.events {
+            results.next();
+            let text = snapshot::first_column(results.next().unwrap_or_default())
+                .into_iter()
+                .next()
+                .unwrap_or_default();
+            parse_ddl_log(&text)
+        } else {
+            None
+        };
+        let tables = snapshot::first_column(results.next().unwrap_or_default());
+        let now = snapshot::parse_sequences(results.next().unwrap_or_default());
+        let (seq_before, seq_after) = self.split_used(now);
+        Ok(Observed {
+            ddl,
+            tables,
+            seq_before,
+            seq_after,
+        })
     }
 
     /// Runs a part's statements. Returns the failures (at most one in the
@@ -513,50 +531,130 @@ impl<'a> Runner<'a> {
 
     fn reconnect(&mut self) -> Result<()> {
         self.client = self.server.connect_to(&self.db)?;
+        self.catalog = None;
         self.setup_session()
+    }
+
+    /// `BEGIN`, returning the transaction id; with `record`, the event
+    /// triggers start logging DDL.
+    fn begin(&mut self, record: bool) -> Result<i64> {
+        let sql = if record && self.events {
+            "BEGIN; SELECT txid_current(), set_config('twice.ddl', '', false), \
+             set_config('twice.record', 'on', false)"
+        } else {
+            "BEGIN; SELECT txid_current()"
+        };
+        let rows = self
+            .client
+            .simple_query(sql)
+            .map_err(|e| tool_error("cannot start a transaction", &e))?;
+        Ok(rows
+            .into_iter()
+            .find_map(|m| match m {
+                postgres::SimpleQueryMessage::Row(r) => r.get(0).and_then(|v| v.parse().ok()),
+                _ => None,
+            })
+            .unwrap_or(0))
+    }
+
+    /// Reads every sequence again (after runs whose use of sequences cannot
+    /// be told: failures, autocommit).
+    fn reload_sequences(&mut self) -> Result<()> {
+        self.seqs = snapshot::read_sequences(&mut self.client, "true")
+            .map_err(|e| tool_error("cannot read sequences", &e))?;
+        Ok(())
+    }
+
+    /// Commits a kept run: first records the sequences it used or created,
+    /// and asks the server to flush its statistics so the next
+    /// transaction's counters start from zero.
+    fn commit_kept(&mut self, since: i64) -> Result<()> {
+        let mut sql = snapshot::sequences_sql(&snapshot::used_condition(Some(since)));
+        if self.server.version_num >= 150000 {
+            sql.push_str("; SELECT pg_stat_force_next_flush()");
+        }
+        sql.push_str("; COMMIT");
+        let messages = self
+            .client
+            .simple_query(&sql)
+            .map_err(|e| tool_error("cannot commit the first run", &e))?;
+        let mut rows = Vec::new();
+        for m in messages {
+            match m {
+                postgres::SimpleQueryMessage::Row(r) => {
+                    rows.push((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
+                }
+                postgres::SimpleQueryMessage::CommandComplete(_) => break,
+                _ => {}
+            }
+        }
+        self.seqs.extend(snapshot::parse_sequences(rows));
+        Ok(())
+    }
+
+    /// The sequences the open transaction used: their values before it (the
+    /// cache) and now, keyed by name.
+    #[allow(clippy::type_complexity)]
+    fn used_sequences(
+        &mut self,
+    ) -> Result<(BTreeMap<String, SeqState>, BTreeMap<String, SeqState>)> {
+        let now = snapshot::read_sequences(&mut self.client, &snapshot::used_condition(None))
+            .map_err(|e| tool_error("cannot read sequences", &e))?;
+        Ok(self.split_used(now))
+    }
+
+    /// Pairs sequences read now with their cached values, keyed by name.
+    #[allow(clippy::type_complexity)]
+    fn split_used(
+        &self,
+        now: BTreeMap<u32, SeqState>,
+    ) -> (BTreeMap<String, SeqState>, BTreeMap<String, SeqState>) {
+        let mut before = BTreeMap::new();
+        let mut after = BTreeMap::new();
+        for (oid, a) in now {
+            if let Some(b) = self.seqs.get(&oid) {
+                before.insert(a.name.clone(), b.clone());
+                after.insert(a.name.clone(), a);
+            }
+        }
+        (before, after)
     }
 
     /// The up part inside a transaction. Returns `NeedsAutocommit` when the
     /// server refused a statement in a transaction block (nothing is kept).
     fn up_in_transaction(&mut self, m: &Migration) -> Result<TxnResult> {
         let part = &m.up;
-        self.exec_admin("BEGIN")?;
+        let since = self.begin(false)?;
         let failures = self.run_part(part, Mode::FirstInTxn)?;
         if let Some(f) = failures.into_iter().next() {
             self.exec_admin("ROLLBACK")?;
+            self.reload_sequences()?;
             if f.code == "25001" {
                 return Ok(TxnResult::NeedsAutocommit);
             }
             self.first_run_error(m, part, &f, false);
             return Ok(TxnResult::Done);
         }
-        self.exec_admin("COMMIT")?;
+        self.commit_kept(since)?;
 
         // Second run, observed and rolled back.
-        let seq_before = self.sequences()?;
-        self.exec_admin("BEGIN")?;
-        let since = self.txid()?;
-        self.record(true)?;
+        let since = self.begin(true)?;
         let failures = self.run_part(part, Mode::ObservedInTxn)?;
-        self.record(false)?;
-        let needs_autocommit = failures.iter().any(|f| f.code == "25001");
-        let ddl = self.reported_objects()?;
+        let Observed {
+            ddl,
+            tables,
+            seq_before,
+            seq_after,
+        } = self.observed(since)?;
         let scope = Scope {
             objects: ddl.as_ref().map(|m| m.keys().cloned().collect()),
-            tables: Some(
-                snapshot::touched_tables(&mut self.client, since)
-                    .map_err(|e| tool_error("cannot read table statistics", &e))?,
-            ),
+            tables: Some(tables),
         };
         let after = self.snapshot(&scope)?;
-        let seq_after = self.sequences()?;
         self.exec_admin("ROLLBACK")?;
         let before = self.snapshot(&scope)?;
-        self.restore_sequences(&seq_before)?;
-        if needs_autocommit {
-            // Cannot happen for a first run that passed, but be safe.
-            return Ok(TxnResult::Done);
-        }
+        snapshot::restore_sequences(&mut self.client, &seq_before, &seq_after)
+            .map_err(|e| tool_error("cannot put sequences back", &e))?;
         self.report_second_run(
             m,
             part,
@@ -575,6 +673,7 @@ impl<'a> Runner<'a> {
         let failures = self.run_part(part, Mode::FirstAutocommit)?;
         // A BEGIN the migration left open ends here.
         let _ = self.client.batch_execute("ROLLBACK");
+        self.reload_sequences()?;
         if let Some(f) = failures.into_iter().next() {
             self.first_run_error(m, part, &f, true);
             return Ok(());
@@ -582,7 +681,9 @@ impl<'a> Runner<'a> {
         // Copy the database (no session may be connected to the template).
         let copy = self.close_and_clone()?;
         let mut observed = self.server.connect_to(&copy)?;
+        let mut observed_catalog = None;
         std::mem::swap(&mut self.client, &mut observed);
+        std::mem::swap(&mut self.catalog, &mut observed_catalog);
         self.setup_session()?;
         self.record(true)?;
         let failures = self.run_part(part, Mode::ObservedAutocommit)?;
@@ -597,6 +698,8 @@ impl<'a> Runner<'a> {
         let seq_after = self.sequences()?;
         // Back to the scratch database, which holds the first run's state.
         std::mem::swap(&mut self.client, &mut observed);
+        std::mem::swap(&mut self.catalog, &mut observed_catalog);
+        drop(observed_catalog);
         drop(observed);
         let before = self.snapshot(&scope)?;
         let seq_before = self.sequences()?;
@@ -621,6 +724,7 @@ impl<'a> Runner<'a> {
         let copy = self.server.clone_database(&self.db)?;
         self.copies.push(copy.clone());
         self.client = self.server.connect_to(&self.db)?;
+        self.catalog = None;
         self.setup_session()?;
         Ok(copy)
     }
@@ -628,24 +732,16 @@ impl<'a> Runner<'a> {
     /// Down checks inside one transaction that is rolled back:
     /// up, down, down again; compare.
     fn check_down(&mut self, m: &Migration, down: &Part) -> Result<()> {
-        let seq_start = self.sequences()?;
-        self.exec_admin("BEGIN")?;
-        let since = self.txid()?;
+        let since = self.begin(true)?;
         self.exec_admin("SAVEPOINT twice_base")?;
-        self.record(true)?;
         let up_fail = self.run_part(&m.up, Mode::FirstInTxn)?;
         if !up_fail.is_empty() {
             // The up part's own run reports this.
-            self.record(false)?;
-            self.exec_admin("ROLLBACK")?;
-            self.restore_sequences(&seq_start)?;
-            return Ok(());
+            return self.abandon_down();
         }
         let down_fail = self.run_part(down, Mode::FirstInTxn)?;
         if let Some(f) = down_fail.into_iter().next() {
-            self.record(false)?;
-            self.exec_admin("ROLLBACK")?;
-            self.restore_sequences(&seq_start)?;
+            self.abandon_down()?;
             if f.code != "25001" {
                 self.down_first_run_error(m, down, &f);
             }
@@ -667,8 +763,10 @@ impl<'a> Runner<'a> {
         let after1 = self.snapshot(&scope)?;
         self.exec_admin("ROLLBACK TO SAVEPOINT twice_base")?;
         let before_up = self.snapshot(&scope)?;
+        let (seq_before, seq_now) = self.used_sequences()?;
         self.exec_admin("ROLLBACK")?;
-        self.restore_sequences(&seq_start)?;
+        snapshot::restore_sequences(&mut self.client, &seq_before, &seq_now)
+            .map_err(|e| tool_error("cannot put sequences back", &e))?;
 
         let file = self.file(down);
         let b = FindingBuilder { file: &file.source };
@@ -772,22 +870,24 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
+    /// Ends the down checks' transaction after a failure: back to the start
+    /// (the transaction is usable again), sequences put back, rolled back.
+    fn abandon_down(&mut self) -> Result<()> {
+        self.exec_admin("ROLLBACK TO SAVEPOINT twice_base")?;
+        self.record(false)?;
+        let (before, now) = self.used_sequences()?;
+        self.exec_admin("ROLLBACK")?;
+        snapshot::restore_sequences(&mut self.client, &before, &now)
+            .map_err(|e| tool_error("cannot put sequences back", &e))
+    }
+
     fn snapshot(&mut self, scope: &Scope) -> Result<snapshot::Snapshot> {
-        snapshot::take(&mut self.client, scope)
+        snapshot::take(&mut self.client, &mut self.catalog, scope)
             .map_err(|e| tool_error("cannot read the database state", &e))
     }
 
     fn sequences(&mut self) -> Result<std::collections::BTreeMap<String, snapshot::SeqState>> {
         snapshot::sequences(&mut self.client).map_err(|e| tool_error("cannot read sequences", &e))
-    }
-
-    fn restore_sequences(
-        &mut self,
-        before: &std::collections::BTreeMap<String, snapshot::SeqState>,
-    ) -> Result<()> {
-        let now = self.sequences()?;
-        snapshot::restore_sequences(&mut self.client, before, &now)
-            .map_err(|e| tool_error("cannot put sequences back", &e))
     }
 
     fn push(&mut self, m: &Migration, mut f: Finding) {
@@ -1040,6 +1140,36 @@ impl<'a> Runner<'a> {
             self.push(m, finding);
         }
     }
+}
+
+/// What an observed run touched.
+struct Observed {
+    ddl: Option<BTreeMap<String, Option<usize>>>,
+    tables: BTreeSet<String>,
+    seq_before: BTreeMap<String, SeqState>,
+    seq_after: BTreeMap<String, SeqState>,
+}
+
+/// Parses the event triggers' log: one line per object, `stmt RS names`
+/// with names separated by US; `*` means the log is incomplete. Returns each
+/// object's `schema.name` (or bare name) with the first statement that
+/// reported it, or `None` when the log is incomplete.
+fn parse_ddl_log(text: &str) -> Option<BTreeMap<String, Option<usize>>> {
+    let mut map = BTreeMap::new();
+    for line in text.lines() {
+        let (stmt, names) = line.split_once('\u{1e}').unwrap_or(("", line));
+        if names == "*" {
+            return None;
+        }
+        let names: Vec<&str> = names.split('\u{1f}').collect();
+        let key = match names.as_slice() {
+            [] | [""] => continue,
+            [one] => one.to_string(),
+            [schema, name, ..] => format!("{schema}.{name}"),
+        };
+        map.entry(key).or_insert_with(|| stmt.parse().ok());
+    }
+    Some(map)
 }
 
 enum TxnResult {

@@ -10,6 +10,11 @@
 use postgres::{Client, SimpleQueryMessage};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// Evaluated once before a query's rows are printed: names in definitions
+/// come out schema-qualified whatever `search_path` the migration set. Local
+/// to the transaction (or to the statement, outside one).
+const PATH: &str = "(SELECT pg_catalog.set_config('search_path', 'pg_catalog', true)) IS NOT NULL";
+
 /// Schemas twice never looks at.
 const SYSTEM_SCHEMAS: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema', '_twice') \
      AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'";
@@ -51,22 +56,23 @@ pub fn literal(s: &str) -> String {
     format!("E'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
 }
 
-fn array(names: &BTreeSet<String>) -> String {
-    let items: Vec<String> = names.iter().map(|n| literal(n)).collect();
-    format!("ARRAY[{}]::text[]", items.join(","))
-}
-
-/// `($filter IS NULL OR expr = ANY($filter))` for an optional name set.
-fn filter(set: &Option<BTreeSet<String>>, exprs: &[&str]) -> String {
-    match set {
-        None => "true".into(),
-        Some(s) if s.is_empty() => "false".into(),
-        Some(s) => {
-            let a = array(s);
-            let parts: Vec<String> = exprs.iter().map(|e| format!("{e} = ANY({a})")).collect();
-            format!("({})", parts.join(" OR "))
-        }
-    }
+/// `expr = ANY($1)` (`$1` NULL: everything), where `$1` holds qualified
+/// names and `$2` the bare names they end with: each expression comes with
+/// its bare-name column, so the server can use its catalog indexes.
+fn filter(exprs: &[(&str, &str)]) -> String {
+    let parts: Vec<String> = exprs
+        .iter()
+        .map(|(e, col)| {
+            // `name` columns compare with a `name[]` to use the index.
+            let bare = if col.ends_with("::text") {
+                "$2::text[]"
+            } else {
+                "$2::name[]"
+            };
+            format!("({col} = ANY({bare}) AND {e} = ANY($1::text[]))")
+        })
+        .collect();
+    format!("($1::text[] IS NULL OR {})", parts.join(" OR "))
 }
 
 fn not_extension_member(class: &str, oid: &str) -> String {
@@ -78,8 +84,8 @@ fn not_extension_member(class: &str, oid: &str) -> String {
 
 /// The catalog queries, each returning one text column per object:
 /// header line, then the definition.
-fn schema_queries(objects: &Option<BTreeSet<String>>) -> Vec<String> {
-    let rel = filter(objects, &["n.nspname || '.' || c.relname"]);
+fn schema_queries() -> Vec<String> {
+    let rel = filter(&[("n.nspname || '.' || c.relname", "c.relname")]);
     let relations = format!(
         "SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view' \
            WHEN 'm' THEN 'materialized view' WHEN 'f' THEN 'foreign table' ELSE 'type' END \
@@ -110,17 +116,14 @@ fn schema_queries(objects: &Option<BTreeSet<String>>) -> Vec<String> {
            CASE WHEN c.relkind IN ('v', 'm') THEN '  as ' || \
              regexp_replace(btrim(pg_get_viewdef(c.oid, true)), '\\s+', ' ', 'g') END) , n.nspname || '.' || c.relname \
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'c') AND {SYSTEM_SCHEMAS} AND {rel} \
+         WHERE {PATH} AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'c') AND {SYSTEM_SCHEMAS} AND {rel} \
            AND {ext}",
         ext = not_extension_member("pg_class", "c.oid"),
     );
-    let idx_f = filter(
-        objects,
-        &[
-            "n.nspname || '.' || i.relname",
-            "tn.nspname || '.' || t.relname",
-        ],
-    );
+    let idx_f = filter(&[
+        ("n.nspname || '.' || i.relname", "i.relname"),
+        ("tn.nspname || '.' || t.relname", "t.relname"),
+    ]);
     let indexes = format!(
         "SELECT 'index ' || quote_ident(n.nspname) || '.' || quote_ident(i.relname), \
            '  ' || pg_get_indexdef(i.oid) || CASE WHEN NOT x.indisvalid THEN ' (invalid)' ELSE '' END , \
@@ -128,10 +131,10 @@ fn schema_queries(objects: &Option<BTreeSet<String>>) -> Vec<String> {
          FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
            JOIN pg_namespace n ON n.oid = i.relnamespace \
            JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace tn ON tn.oid = t.relnamespace \
-         WHERE {SYSTEM_SCHEMAS} AND {idx_f} AND {ext}",
+         WHERE {PATH} AND {SYSTEM_SCHEMAS} AND {idx_f} AND {ext}",
         ext = not_extension_member("pg_class", "i.oid"),
     );
-    let seq_f = filter(objects, &["n.nspname || '.' || c.relname"]);
+    let seq_f = filter(&[("n.nspname || '.' || c.relname", "c.relname")]);
     let sequences = format!(
         "SELECT 'sequence ' || quote_ident(n.nspname) || '.' || quote_ident(c.relname), \
            '  ' || format_type(s.seqtypid, NULL) || ' start ' || s.seqstart || ' increment ' || s.seqincrement \
@@ -142,10 +145,10 @@ fn schema_queries(objects: &Option<BTreeSet<String>>) -> Vec<String> {
                 WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i') \
                   AND d.refclassid = 'pg_class'::regclass LIMIT 1), '') , n.nspname || '.' || c.relname \
          FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE {SYSTEM_SCHEMAS} AND {seq_f} AND {ext}",
+         WHERE {PATH} AND {SYSTEM_SCHEMAS} AND {seq_f} AND {ext}",
         ext = not_extension_member("pg_class", "c.oid"),
     );
-    let fn_f = filter(objects, &["n.nspname || '.' || p.proname"]);
+    let fn_f = filter(&[("n.nspname || '.' || p.proname", "p.proname")]);
     let functions = format!(
         "SELECT CASE p.prokind WHEN 'p' THEN 'procedure ' WHEN 'a' THEN 'aggregate ' ELSE 'function ' END \
            || quote_ident(n.nspname) || '.' || quote_ident(p.proname) \
@@ -153,16 +156,16 @@ fn schema_queries(objects: &Option<BTreeSet<String>>) -> Vec<String> {
            '  ' || CASE WHEN p.prokind = 'p' THEN '' ELSE 'returns ' || pg_get_function_result(p.oid) || ' ' END \
            || 'body md5 ' || md5(CASE WHEN p.prokind IN ('f', 'p') THEN pg_get_functiondef(p.oid) ELSE p.prosrc END) , n.nspname || '.' || p.proname \
          FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
-         WHERE {SYSTEM_SCHEMAS} AND {fn_f} AND {ext}",
+         WHERE {PATH} AND {SYSTEM_SCHEMAS} AND {fn_f} AND {ext}",
         ext = not_extension_member("pg_proc", "p.oid"),
     );
-    let ty_f = filter(
-        objects,
-        &[
-            "n.nspname || '.' || t.typname",
+    let ty_f = filter(&[
+        ("n.nspname || '.' || t.typname", "t.typname"),
+        (
             "quote_ident(n.nspname) || '.' || quote_ident(t.typname)",
-        ],
-    );
+            "quote_ident(t.typname)::text",
+        ),
+    ]);
     let types = format!(
         "SELECT CASE t.typtype WHEN 'e' THEN 'enum ' WHEN 'd' THEN 'domain ' ELSE 'range ' END \
            || quote_ident(n.nspname) || '.' || quote_ident(t.typname), \
@@ -176,25 +179,27 @@ fn schema_queries(objects: &Option<BTreeSet<String>>) -> Vec<String> {
                     ' ' ORDER BY co.conname) FROM pg_constraint co WHERE co.contypid = t.oid), '') \
              ELSE (SELECT format_type(r.rngsubtype, NULL) FROM pg_range r WHERE r.rngtypid = t.oid) END , n.nspname || '.' || t.typname \
          FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
-         WHERE t.typtype IN ('e', 'd', 'r') AND {SYSTEM_SCHEMAS} AND {ty_f} AND {ext}",
+         WHERE {PATH} AND t.typtype IN ('e', 'd', 'r') AND {SYSTEM_SCHEMAS} AND {ty_f} AND {ext}",
         ext = not_extension_member("pg_type", "t.oid"),
     );
-    let ext_f = filter(objects, &["x.extname"]);
+    let ext_f = filter(&[("x.extname::text", "x.extname")]);
     let extensions = format!(
         "SELECT 'extension ' || quote_ident(x.extname), '  version ' || x.extversion || ' in schema ' \
            || quote_ident(n.nspname) , x.extname::text \
          FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace \
-         WHERE x.extname <> 'plpgsql' AND {ext_f}"
+         WHERE {PATH} AND x.extname <> 'plpgsql' AND {ext_f}"
     );
-    let sch_f = filter(objects, &["n.nspname"]);
+    let sch_f = filter(&[("n.nspname::text", "n.nspname")]);
     let schemas = format!(
         "SELECT 'schema ' || quote_ident(n.nspname), '', n.nspname::text FROM pg_namespace n \
-         WHERE {SYSTEM_SCHEMAS} AND {sch_f} AND {ext}",
+         WHERE {PATH} AND {SYSTEM_SCHEMAS} AND {sch_f} AND {ext}",
         ext = not_extension_member("pg_namespace", "n.oid"),
     );
-    vec![
+    let all = [
         relations, indexes, sequences, functions, types, extensions, schemas,
-    ]
+    ];
+    let parts: Vec<String> = all.iter().map(|q| format!("({q})")).collect();
+    vec![parts.join("\nUNION ALL\n")]
 }
 
 /// Runs `queries` in one round trip with `search_path` set to `pg_catalog`
@@ -238,11 +243,69 @@ pub fn run_batch(
     Ok(results)
 }
 
+/// The catalog query, prepared once per connection (planning it is most of
+/// its cost; the session uses generic plans, see `setup_session`).
+pub struct Catalog {
+    stmts: Vec<postgres::Statement>,
+}
+
+fn read_schema(
+    client: &mut Client,
+    catalog: &mut Option<Catalog>,
+    objects: &Option<BTreeSet<String>>,
+    snap: &mut Snapshot,
+) -> Result<(), postgres::Error> {
+    if catalog.is_none() {
+        let mut stmts = Vec::new();
+        for q in schema_queries() {
+            stmts.push(client.prepare_typed(
+                &q,
+                &[
+                    postgres::types::Type::TEXT_ARRAY,
+                    postgres::types::Type::TEXT_ARRAY,
+                ],
+            )?);
+        }
+        *catalog = Some(Catalog { stmts });
+    }
+    let full: Option<Vec<String>> = objects.as_ref().map(|o| o.iter().cloned().collect());
+    let bare: Vec<String> = objects
+        .iter()
+        .flatten()
+        .map(|n| n.rsplit_once('.').map_or(n.as_str(), |x| x.1).to_string())
+        .collect();
+    for stmt in catalog.iter().flat_map(|c| &c.stmts) {
+        for r in client.query(stmt, &[&full, &bare])? {
+            let head: String = r.get::<_, Option<String>>(0).unwrap_or_default();
+            let body: String = r.get::<_, Option<String>>(1).unwrap_or_default();
+            let owners: String = r.get::<_, Option<String>>(2).unwrap_or_default();
+            snap.owners.insert(
+                head.clone(),
+                owners.split('\u{1f}').map(str::to_string).collect(),
+            );
+            snap.schema.insert(head, body);
+        }
+    }
+    Ok(())
+}
+
 /// Reads the schema objects in `scope.objects` and the rows of
 /// `scope.tables` (every user table when `None`).
-pub fn take(client: &mut Client, scope: &Scope) -> Result<Snapshot, postgres::Error> {
-    let mut queries = schema_queries(&scope.objects);
-    let n_schema = queries.len();
+pub fn take(
+    client: &mut Client,
+    catalog: &mut Option<Catalog>,
+    scope: &Scope,
+) -> Result<Snapshot, postgres::Error> {
+    let no_objects = scope.objects.as_ref().is_some_and(BTreeSet::is_empty);
+    if no_objects && scope.tables.as_ref().is_some_and(BTreeSet::is_empty) {
+        return Ok(Snapshot::default());
+    }
+    let mut snap = Snapshot::default();
+    if !no_objects {
+        read_schema(client, catalog, &scope.objects, &mut snap)?;
+    }
+    let mut queries = Vec::new();
+    let n_schema = 0;
     let tables: Vec<String> = match &scope.tables {
         Some(t) => t.iter().cloned().collect(),
         None => user_tables(client)?,
@@ -261,20 +324,11 @@ pub fn take(client: &mut Client, scope: &Scope) -> Result<Snapshot, postgres::Er
              WHERE n.nspname || '.' || c.relname = {lit} AND c.relkind IN ('r', 'p')"
         ));
     }
-    let results = run_batch(client, &queries)?;
-    let mut snap = Snapshot::default();
-    for rows in results.iter().take(n_schema) {
-        for r in rows {
-            let head = r.first().cloned().flatten().unwrap_or_default();
-            let body = r.get(1).cloned().flatten().unwrap_or_default();
-            let owners = r.get(2).cloned().flatten().unwrap_or_default();
-            snap.owners.insert(
-                head.clone(),
-                owners.split('\u{1f}').map(str::to_string).collect(),
-            );
-            snap.schema.insert(head, body);
-        }
-    }
+    let results = if queries.is_empty() {
+        Vec::new()
+    } else {
+        run_batch(client, &queries)?
+    };
     // Row reads only for tables that exist here, quoted from their parts.
     let mut row_queries = Vec::new();
     let mut row_tables = Vec::new();
@@ -331,6 +385,8 @@ pub fn user_tables(client: &mut Client) -> Result<Vec<String>, postgres::Error> 
 /// One sequence's state.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SeqState {
+    /// `schema.name`, as stored.
+    pub name: String,
     /// `schema.name` as written in SQL (quoted as needed).
     pub quoted: String,
     /// `last_value`, or `None` before the first `nextval`.
@@ -342,34 +398,72 @@ pub struct SeqState {
 
 /// The value of every user sequence, keyed by `schema.name`.
 pub fn sequences(client: &mut Client) -> Result<BTreeMap<String, SeqState>, postgres::Error> {
-    let q = "SELECT s.schemaname || '.' || s.sequencename, \
-               quote_ident(s.schemaname) || '.' || quote_ident(s.sequencename), \
-               s.last_value::text, s.start_value::text, \
-               (SELECT tn.nspname || '.' || t.relname FROM pg_depend d \
-                  JOIN pg_class t ON t.oid = d.refobjid JOIN pg_namespace tn ON tn.oid = t.relnamespace \
-                WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i') \
-                  AND d.refclassid = 'pg_class'::regclass LIMIT 1) \
-             FROM pg_sequences s \
-             JOIN pg_namespace n ON n.nspname = s.schemaname \
-             JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = s.sequencename \
-             WHERE s.schemaname <> '_twice'"
-        .to_string();
-    let rows = run_batch(client, &[q])?;
+    Ok(read_sequences(client, "true")?
+        .into_values()
+        .map(|s| (s.name.clone(), s))
+        .collect())
+}
+
+/// The sequences `condition` (SQL over `c`, the sequence's `pg_class` row)
+/// selects, keyed by OID.
+pub fn read_sequences(
+    client: &mut Client,
+    condition: &str,
+) -> Result<BTreeMap<u32, SeqState>, postgres::Error> {
+    let rows = run_batch(client, &[sequences_sql(condition)])?;
+    Ok(parse_sequences(rows.into_iter().flatten()))
+}
+
+/// The query behind [`read_sequences`].
+pub fn sequences_sql(condition: &str) -> String {
+    format!(
+        "SELECT c.oid::text, n.nspname || '.' || c.relname, \
+           quote_ident(n.nspname) || '.' || quote_ident(c.relname), \
+           pg_sequence_last_value(c.oid)::text, s.seqstart::text, \
+           (SELECT tn.nspname || '.' || t.relname FROM pg_depend d \
+              JOIN pg_class t ON t.oid = d.refobjid JOIN pg_namespace tn ON tn.oid = t.relnamespace \
+            WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i') \
+              AND d.refclassid = 'pg_class'::regclass LIMIT 1) \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+           JOIN pg_sequence s ON s.seqrelid = c.oid \
+         WHERE c.relkind = 'S' AND n.nspname <> '_twice' AND ({condition})"
+    )
+}
+
+/// Rows of [`sequences_sql`], keyed by OID.
+pub fn parse_sequences(
+    rows: impl IntoIterator<Item = Vec<Option<String>>>,
+) -> BTreeMap<u32, SeqState> {
     let mut out = BTreeMap::new();
-    for r in rows.into_iter().flatten() {
+    for r in rows {
         let get = |i: usize| r.get(i).cloned().flatten();
-        let Some(key) = get(0) else { continue };
+        let (Some(oid), Some(name)) = (get(0).and_then(|o| o.parse().ok()), get(1)) else {
+            continue;
+        };
         out.insert(
-            key,
+            oid,
             SeqState {
-                quoted: get(1).unwrap_or_default(),
-                last_value: get(2).and_then(|v| v.parse().ok()),
-                start_value: get(3).and_then(|v| v.parse().ok()).unwrap_or(1),
-                table: get(4),
+                name,
+                quoted: get(2).unwrap_or_default(),
+                last_value: get(3).and_then(|v| v.parse().ok()),
+                start_value: get(4).and_then(|v| v.parse().ok()).unwrap_or(1),
+                table: get(5),
             },
         );
     }
-    Ok(out)
+    out
+}
+
+/// Sequences the current transaction used (`nextval`, `setval`) or created
+/// since transaction id `since`, when given.
+pub fn used_condition(since: Option<i64>) -> String {
+    match since {
+        Some(x) => format!(
+            "pg_stat_get_xact_blocks_fetched(c.oid) > 0 OR age(c.xmin) <= age('{}'::xid)",
+            x.rem_euclid(1 << 32)
+        ),
+        None => "pg_stat_get_xact_blocks_fetched(c.oid) > 0".into(),
+    }
 }
 
 /// Puts sequences back to `before` where `now` differs (sequence values are
@@ -407,8 +501,14 @@ pub fn touched_tables(
     client: &mut Client,
     since: i64,
 ) -> Result<BTreeSet<String>, postgres::Error> {
+    let rows = run_batch(client, &[touched_tables_sql(since)])?;
+    Ok(first_column(rows.into_iter().flatten()))
+}
+
+/// The query behind [`touched_tables`].
+pub fn touched_tables_sql(since: i64) -> String {
     let x32 = since.rem_euclid(1 << 32);
-    let q = format!(
+    format!(
         "SELECT s.schemaname || '.' || s.relname FROM pg_stat_xact_user_tables s \
          WHERE s.n_tup_ins + s.n_tup_upd + s.n_tup_del > 0 AND s.schemaname <> '_twice' \
            AND s.schemaname NOT LIKE 'pg\\_temp\\_%' \
@@ -416,11 +516,12 @@ pub fn touched_tables(
          SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE c.relkind IN ('r', 'p') AND {SYSTEM_SCHEMAS} \
            AND age(c.xmin) <= age('{x32}'::xid) AND c.xmin <> '2'::xid"
-    );
-    let rows = run_batch(client, &[q])?;
-    Ok(rows
-        .into_iter()
-        .flatten()
+    )
+}
+
+/// The first column of each row.
+pub fn first_column(rows: impl IntoIterator<Item = Vec<Option<String>>>) -> BTreeSet<String> {
+    rows.into_iter()
         .filter_map(|r| r.into_iter().next().flatten())
-        .collect())
+        .collect()
 }

@@ -545,3 +545,101 @@ fn throwaway_cluster_without_a_url() {
     // The shared test cluster (when no URL was given) lives in one such folder.
     assert!(leftovers <= 1, "{leftovers} cluster folders left");
 }
+
+#[test]
+fn ctrl_c_drops_the_scratch_database() {
+    let Some(opts) = pg_opts() else { return };
+    let url = opts.database_url.clone().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_twice"))
+        .args([
+            "check",
+            "--engine",
+            "postgres",
+            "--timeout",
+            "60",
+            "fixtures/postgres/timeout",
+        ])
+        .env("TWICE_DATABASE_URL", &url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let prefix = format!("twice_scratch_{}_%", child.id());
+    let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let count = |c: &mut postgres::Client| -> i64 {
+        c.query_one(
+            "SELECT count(*) FROM pg_database WHERE datname LIKE $1",
+            &[&prefix],
+        )
+        .unwrap()
+        .get(0)
+    };
+    // Wait until it is inside `SELECT pg_sleep(30)`.
+    let started = std::time::Instant::now();
+    loop {
+        let sleeping: i64 = c
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname LIKE $1 \
+                 AND query LIKE '%pg_sleep%'",
+                &[&prefix],
+            )
+            .unwrap()
+            .get(0);
+        if sleeping > 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "twice never reached the slow statement"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(count(&mut c), 1);
+    // SAFETY: sends SIGINT to the child we spawned.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{out:?}");
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert_eq!(count(&mut c), 0, "scratch database left after Ctrl-C");
+}
+
+#[test]
+fn unreachable_server_exits_2_with_a_reason() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_twice"))
+        .args([
+            "check",
+            "--engine",
+            "postgres",
+            "--database-url",
+            "postgres://twice@127.0.0.1:1/postgres?connect_timeout=5",
+            "fixtures/postgres/clean",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot connect to the --database-url server"),
+        "{err}"
+    );
+    assert!(!err.contains("127.0.0.1:1/postgres"), "URL echoed: {err}");
+}
+
+#[test]
+fn bad_url_exits_2() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_twice"))
+        .args([
+            "check",
+            "--engine",
+            "postgres",
+            "--database-url",
+            "mysql://nope",
+            "fixtures/postgres/clean",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--database-url"));
+}

@@ -15,7 +15,6 @@ use twice::check::{self, Engine, Options, Report};
 use twice::dialect::Dialect;
 use twice::discover::Input;
 use twice::finding::{Finding, Origin, Severity};
-use twice::model::Part;
 use twice::render::Format;
 use twice::replay::postgres::{self as pg, cluster::Cluster};
 
@@ -332,7 +331,7 @@ fn no_transaction_part_is_replayed_in_a_copy() {
     for m in &mut ws.sequences[0].migrations {
         m.up.no_transaction = true;
     }
-    let r = pg::replay_sequence(&ws, &ws.sequences[0], &opts).unwrap();
+    let r = pg::replay_detailed(&ws, &ws.sequences[0], &opts).unwrap();
     let mut rules: Vec<&str> = r.findings.iter().map(|f| f.rule.as_str()).collect();
     rules.sort();
     assert_eq!(
@@ -424,7 +423,7 @@ fn scratch_database_is_dropped_after_a_failing_migration() {
             },
         )
         .unwrap();
-        let r = pg::replay_sequence(&ws, &ws.sequences[0], &opts).unwrap();
+        let r = pg::replay_detailed(&ws, &ws.sequences[0], &opts).unwrap();
         assert!(!r.findings.is_empty());
         assert!(r.scratch.starts_with("twice_scratch_"), "{}", r.scratch);
         assert!(
@@ -444,7 +443,7 @@ fn scratch_database_is_dropped_after_a_failing_migration() {
 #[test]
 fn down_migrations() {
     let Some(opts) = pg_opts() else { return };
-    let mut ws = check::load(
+    let ws = check::load(
         &[Input::Path("fixtures/postgres/down".into())],
         &Options {
             dialect: Some(Dialect::Postgres),
@@ -452,27 +451,9 @@ fn down_migrations() {
         },
     )
     .unwrap();
-    // Pair `N_x.up.sql` with `N_x.down.sql` by hand (the plain layout has no
-    // down parts).
-    let seq = &mut ws.sequences[0];
-    let mut migrations = Vec::new();
-    let all = std::mem::take(&mut seq.migrations);
-    let downs: Vec<Part> = all
-        .iter()
-        .filter(|m| m.name.ends_with(".down.sql"))
-        .map(|m| m.up.clone())
-        .collect();
-    for (m, down) in all
-        .into_iter()
-        .filter(|m| m.name.ends_with(".up.sql"))
-        .zip(downs)
-    {
-        let mut m = m;
-        m.down = Some(down);
-        migrations.push(m);
-    }
-    seq.migrations = migrations;
-    let r = pg::replay_sequence(&ws, &ws.sequences[0], &opts).unwrap();
+    // `N_x.up.sql` / `N_x.down.sql`: the golang-migrate layout pairs them.
+    assert!(ws.sequences[0].migrations.iter().all(|m| m.down.is_some()));
+    let r = pg::replay_detailed(&ws, &ws.sequences[0], &opts).unwrap();
     let mut got: Vec<(String, String, usize)> = r
         .findings
         .iter()
@@ -550,7 +531,7 @@ fn throwaway_cluster_without_a_url() {
 fn ctrl_c_drops_the_scratch_database() {
     let Some(opts) = pg_opts() else { return };
     let url = opts.database_url.clone().unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_twice"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_twice"))
         .args([
             "check",
             "--engine",

@@ -41,6 +41,7 @@ use crate::check::{FileUnit, Options, Workspace};
 use crate::error::{Error, Result};
 use crate::finding::{Finding, FindingBuilder, Origin, Severity};
 use crate::model::{Migration, Part, Sequence};
+use crate::replay::Outcome;
 use kind::Kind;
 use postgres::{CancelToken, Client};
 use server::{describe, Server};
@@ -50,12 +51,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// What the Postgres replay found for one sequence.
+/// What the Postgres replay found for one sequence, with what tests look at.
 #[derive(Debug, Default)]
 pub struct Replayed {
     pub findings: Vec<Finding>,
-    /// Things the user should know (statements not run, and why).
-    pub notices: Vec<String>,
+    /// Why replay stopped part-way (the server or connection failed), if it did.
+    pub stopped: Option<String>,
     /// The scratch database used (dropped by now; for tests).
     pub scratch: String,
     /// Copies made for runs outside a transaction (dropped by now).
@@ -82,14 +83,35 @@ pub fn random_suffix() -> String {
     format!("{:08x}", h.finish() as u32)
 }
 
-/// Replays one sequence on PostgreSQL.
-pub fn replay_sequence(ws: &Workspace, seq: &Sequence, opts: &Options) -> Result<Replayed> {
+/// Replays one sequence on PostgreSQL. Not reaching a server is an error
+/// (exit 2); a failure part-way stops replay with the findings so far.
+pub fn replay_sequence(ws: &Workspace, seq: &Sequence, opts: &Options) -> Result<Outcome> {
+    let r = replay_detailed(ws, seq, opts)?;
+    Ok(match r.stopped {
+        None => Outcome::Replayed(r.findings),
+        Some(reason) => Outcome::Stopped {
+            findings: r.findings,
+            reason,
+        },
+    })
+}
+
+/// [`replay_sequence`], with the names of the databases it used.
+pub fn replay_detailed(ws: &Workspace, seq: &Sequence, opts: &Options) -> Result<Replayed> {
     let server = Server::open(opts.database_url.as_deref())?;
     let mut runner = Runner::new(ws, opts, server)?;
-    let result = seq.migrations.iter().try_for_each(|m| runner.migration(m));
+    let mut stopped = None;
+    for m in &seq.migrations {
+        let r = runner.migration(m);
+        server::wait_if_interrupted();
+        if let Err(e) = r {
+            let file = &ws.files[m.up.file].source.name;
+            stopped = Some(format!("replay stopped at {file}: {e}"));
+            break;
+        }
+    }
     let Runner {
         out,
-        notices,
         client,
         server,
         watchdog,
@@ -101,10 +123,9 @@ pub fn replay_sequence(ws: &Workspace, seq: &Sequence, opts: &Options) -> Result
     drop(client);
     // Dropping the server drops the scratch databases (and the cluster).
     drop(server);
-    result?;
     Ok(Replayed {
         findings: out,
-        notices,
+        stopped,
         scratch: db,
         copies,
     })
@@ -196,7 +217,6 @@ struct Runner<'a> {
     events: bool,
     watchdog: Watchdog,
     out: Vec<Finding>,
-    notices: Vec<String>,
     copies: Vec<String>,
     /// Last known value of every sequence, by OID: refreshed for the
     /// sequences each kept run uses, so the second run's use of a sequence
@@ -265,7 +285,6 @@ impl<'a> Runner<'a> {
             events,
             watchdog: Watchdog::start(),
             out: Vec::new(),
-            notices: Vec::new(),
             copies: Vec::new(),
             seqs: BTreeMap::new(),
             catalog: None,
@@ -312,10 +331,22 @@ impl<'a> Runner<'a> {
             .filter(|d| self.opts.down && !self.file(d).source.binary);
         if let Some(down) = down {
             if autocommit || self.needs_autocommit(down) {
-                self.notices.push(format!(
-                    "{}: down migration not checked on PostgreSQL: it runs outside a transaction",
-                    self.file(down).source.name
-                ));
+                let file = self.file(down);
+                if let Some(first) = first_statement(file, down) {
+                    let meta = &crate::rules::replay_statement_skipped::META;
+                    let b = FindingBuilder { file: &file.source };
+                    let mut f = b.at(
+                        meta.id,
+                        meta.severity,
+                        Origin::Replay,
+                        first.span.clone(),
+                        "down migration not checked: it (or its up migration) must run outside \
+                         a transaction, and the down checks run inside one to undo them"
+                            .into(),
+                    );
+                    f.statement = Some(first.index);
+                    self.push(m, f);
+                }
             } else {
                 self.check_down(m, down)?;
             }
@@ -414,6 +445,11 @@ impl<'a> Runner<'a> {
         let in_txn = matches!(mode, Mode::FirstInTxn | Mode::ObservedInTxn);
         let mut failures = Vec::new();
         for &i in &part.statements {
+            // An undefined `${placeholder}` keeps the text from running as
+            // written; `undefined-placeholder` reports it.
+            if self.ws.unresolved.contains(&(part.file, i)) {
+                continue;
+            }
             let stmt = self.stmt(part, i);
             let k = kind::classify(&file.source, stmt);
             if in_txn && k == Kind::TxnControl {
@@ -421,15 +457,30 @@ impl<'a> Runner<'a> {
             }
             if !self.server.own_cluster {
                 if let Some(what) = kind::server_wide(&file.source, stmt) {
-                    let (line, _) = file.source.line_col(stmt.span.start);
-                    let note = format!(
-                        "{}:{line}: not replayed: the statement {what}, which affects the whole \
-                         server; twice runs such statements only on its own throwaway cluster \
-                         (run without --database-url)",
-                        file.source.name
+                    let meta = &crate::rules::replay_statement_skipped::META;
+                    let b = FindingBuilder { file: &file.source };
+                    let mut f = b.at(
+                        meta.id,
+                        meta.severity,
+                        Origin::Replay,
+                        stmt.span.clone(),
+                        format!(
+                            "not replayed: the statement {what}, which affects the whole server; \
+                             twice runs such statements only on its own throwaway cluster"
+                        ),
                     );
-                    if !self.notices.contains(&note) {
-                        self.notices.push(note);
+                    f.statement = Some(stmt.index);
+                    f.help = Some(
+                        "run without --database-url (twice then starts a throwaway cluster) \
+                         to replay it"
+                            .into(),
+                    );
+                    let dup = self
+                        .out
+                        .iter()
+                        .any(|o| o.rule == f.rule && o.file == f.file && o.span == f.span);
+                    if !dup {
+                        self.out.push(f);
                     }
                     continue;
                 }
@@ -456,6 +507,7 @@ impl<'a> Runner<'a> {
             let sql = format!("{prefix}{}", stmt.sql);
             let result = self.timed(&sql);
             let Err(e) = result else { continue };
+            server::wait_if_interrupted();
             if self.client.is_closed() {
                 failures.push(self.failure(file, stmt, &e, prefix.chars().count()));
                 self.reconnect()?;

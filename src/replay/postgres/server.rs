@@ -31,6 +31,18 @@ struct ClusterRef {
 }
 
 static ACTIVE: Mutex<Vec<Active>> = Mutex::new(Vec::new());
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Called by replay between steps: once Ctrl-C was pressed, the handler
+/// thread is cleaning up and will end the process (exit 130); the replay
+/// thread waits for it instead of carrying on (and exiting on its own).
+pub fn wait_if_interrupted() {
+    if INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
+        loop {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
 static HANDLER: OnceLock<()> = OnceLock::new();
 
 fn with_active<R>(f: impl FnOnce(&mut Vec<Active>) -> R) -> R {
@@ -43,6 +55,7 @@ fn with_active<R>(f: impl FnOnce(&mut Vec<Active>) -> R) -> R {
 fn install_handler() {
     HANDLER.get_or_init(|| {
         let _ = ctrlc::set_handler(|| {
+            INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
             let actives = with_active(std::mem::take);
             for a in actives {
                 for c in &a.cancel {

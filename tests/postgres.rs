@@ -391,10 +391,14 @@ fn statement_timeout_is_reported_on_the_statement() {
     assert!(started.elapsed() < Duration::from_secs(20));
     let f = replay_findings(&r);
     assert_eq!(f.len(), 1, "{:#?}", r.findings);
-    assert_eq!(f[0].rule, "first-run-error");
+    assert_eq!(f[0].rule, "replay-timeout");
     assert_eq!(f[0].line, 3);
-    assert!(f[0].message.contains("time limit"), "{}", f[0].message);
-    assert!(f[0].message.contains("57014"), "{}", f[0].message);
+    assert!(
+        f[0].message.contains("first run (line 3)") && f[0].message.contains("time limit"),
+        "{}",
+        f[0].message
+    );
+    assert_eq!(f[0].evidence.as_ref().unwrap()["sqlstate"], "57014");
 }
 
 fn database_exists(url: &str, name: &str) -> bool {

@@ -684,7 +684,7 @@ impl<'a> Runner<'a> {
             if f.code == "25001" {
                 return Ok(TxnResult::NeedsAutocommit);
             }
-            self.first_run_error(m, part, &f, false);
+            self.report_failure(m, part, &f, Run::First);
             return Ok(TxnResult::Done);
         }
         self.commit_kept(since)?;
@@ -727,7 +727,7 @@ impl<'a> Runner<'a> {
         let _ = self.client.batch_execute("ROLLBACK");
         self.reload_sequences()?;
         if let Some(f) = failures.into_iter().next() {
-            self.first_run_error(m, part, &f, true);
+            self.report_failure(m, part, &f, Run::FirstKept);
             return Ok(());
         }
         // Copy the database (no session may be connected to the template).
@@ -795,7 +795,7 @@ impl<'a> Runner<'a> {
         if let Some(f) = down_fail.into_iter().next() {
             self.abandon_down()?;
             if f.code != "25001" {
-                self.down_first_run_error(m, down, &f);
+                self.report_failure(m, down, &f, Run::DownFirst);
             }
             return Ok(());
         }
@@ -823,26 +823,7 @@ impl<'a> Runner<'a> {
         let file = self.file(down);
         let b = FindingBuilder { file: &file.source };
         for f in &failures {
-            let stmt = &file.statements[f.stmt];
-            let mut finding = b.at(
-                "down-second-run-error",
-                Severity::Error,
-                Origin::Replay,
-                stmt.span.clone(),
-                format!(
-                    "the down migration fails when run a second time: {}",
-                    failure_text(f, self.opts.timeout)
-                ),
-            );
-            finding.statement = Some(stmt.index);
-            finding.help = Some(
-                "make the down migration idempotent too (DROP ... IF EXISTS, ...): a rollback \
-                 that stops half way is retried"
-                    .into(),
-            );
-            finding.evidence = Some(failure_evidence(f, &file.source));
-            add_position_note(&mut finding, f, &file.source);
-            self.push(m, finding);
+            self.report_failure(m, down, f, Run::DownSecond);
         }
         let Some(first) = first_statement(file, down) else {
             return Ok(());
@@ -949,51 +930,78 @@ impl<'a> Runner<'a> {
         self.out.push(f);
     }
 
-    fn first_run_error(&mut self, m: &Migration, part: &Part, f: &Failure, kept: bool) {
+    /// A failing statement as a finding, worded like the SQLite replay's.
+    fn report_failure(&mut self, m: &Migration, part: &Part, f: &Failure, run: Run) {
         let file = self.file(part);
-        let stmt = &file.statements[f.stmt];
+        let Some(stmt) = file.statements.get(f.stmt) else {
+            return;
+        };
+        let line = file.source.line_col(f.at.unwrap_or(stmt.span.start)).0;
         let b = FindingBuilder { file: &file.source };
-        let mut finding = b.at(
-            "first-run-error",
-            Severity::Error,
-            Origin::Replay,
-            stmt.span.clone(),
-            format!(
-                "the migration does not apply on the state before it: {}",
-                failure_text(f, self.opts.timeout)
-            ),
-        );
-        finding.statement = Some(stmt.index);
-        finding.help = Some(if kept {
-            "fix the statement; this migration runs outside a transaction, so what ran before \
-             it stays applied (as it would in a real deploy) and later migrations build on that"
-                .into()
+        let (meta, message) = if f.timed_out {
+            (
+                &crate::rules::replay_timeout::META,
+                format!(
+                    "statement stopped on the {} (line {line}): it ran longer than the replay \
+                     time limit of {} (--timeout)",
+                    run.phrase(),
+                    seconds(self.opts.timeout)
+                ),
+            )
         } else {
-            "fix the statement; twice rolled this migration back, skipped its second run and \
-             went on with the next migration"
-                .into()
-        });
-        finding.evidence = Some(failure_evidence(f, &file.source));
-        add_position_note(&mut finding, f, &file.source);
-        self.push(m, finding);
-    }
-
-    fn down_first_run_error(&mut self, m: &Migration, down: &Part, f: &Failure) {
-        let file = self.file(down);
-        let stmt = &file.statements[f.stmt];
-        let b = FindingBuilder { file: &file.source };
+            let meta = match run {
+                Run::First | Run::FirstKept | Run::DownFirst => {
+                    &crate::rules::first_run_error::META
+                }
+                Run::Second => &crate::rules::second_run_error::META,
+                Run::DownSecond => &crate::rules::down_second_run_error::META,
+            };
+            let text = failure_text(f);
+            let message = match run {
+                Run::DownFirst => {
+                    format!("down migration fails at line {line} on the state its up left: {text}")
+                }
+                _ => format!("{} fails at line {line}: {text}", run.phrase()),
+            };
+            (meta, message)
+        };
         let mut finding = b.at(
-            "first-run-error",
-            Severity::Error,
+            meta.id,
+            meta.severity,
             Origin::Replay,
             stmt.span.clone(),
-            format!(
-                "the down migration does not apply after its up migration: {}",
-                failure_text(f, self.opts.timeout)
-            ),
+            message,
         );
         finding.statement = Some(stmt.index);
-        finding.help = Some("fix the down migration so it undoes its up migration".into());
+        if !f.timed_out {
+            finding.help = Some(match run {
+                Run::First | Run::FirstKept => "the migration must apply on the state the \
+                    migrations before it leave: check the order of the files and the objects \
+                    this statement needs"
+                    .into(),
+                Run::DownFirst => "the down migration must apply right after its up: check \
+                    the objects it drops or changes"
+                    .into(),
+                Run::Second | Run::DownSecond => second_run_help(&f.code, &f.message),
+            });
+        }
+        match run {
+            Run::First => finding.notes.push(
+                "replay rolled this migration back, did not run the rest of it, and went on \
+                 with the next migration"
+                    .into(),
+            ),
+            Run::FirstKept => finding.notes.push(
+                "this migration runs outside a transaction: what ran before the failing \
+                 statement stays applied, as in a real deploy, and replay went on with the \
+                 next migration"
+                    .into(),
+            ),
+            Run::DownFirst => finding
+                .notes
+                .push("replay undid this down migration and did not check it further".into()),
+            _ => {}
+        }
         finding.evidence = Some(failure_evidence(f, &file.source));
         add_position_note(&mut finding, f, &file.source);
         self.push(m, finding);
@@ -1015,20 +1023,9 @@ impl<'a> Runner<'a> {
             return;
         };
         for f in failures {
-            let stmt = &file.statements[f.stmt];
-            let mut finding = b.at(
-                "second-run-error",
-                Severity::Error,
-                Origin::Replay,
-                stmt.span.clone(),
-                format!("second run fails: {}", failure_text(f, self.opts.timeout)),
-            );
-            finding.statement = Some(stmt.index);
-            finding.help = Some(second_run_help(&f.code, &f.message));
-            finding.evidence = Some(failure_evidence(f, &file.source));
-            add_position_note(&mut finding, f, &file.source);
-            self.push(m, finding);
+            self.report_failure(m, part, f, Run::Second);
         }
+        let file = self.file(part);
         let cmp = compare::compare(before, after);
         // Group the changed objects by the statement whose DDL touched them.
         let mut groups: BTreeMap<Option<usize>, Vec<&String>> = BTreeMap::new();
@@ -1254,18 +1251,43 @@ fn char_offset(file: &FileUnit, stmt: &Statement, chars: usize) -> Option<usize>
         .map(|(b, _)| stmt.span.start + b)
 }
 
-fn failure_text(f: &Failure, timeout: Duration) -> String {
-    if f.timed_out {
-        format!(
-            "the statement was stopped after the {:.1}s time limit (--timeout): {} (SQLSTATE {})",
-            timeout.as_secs_f64(),
-            f.message,
-            f.code
-        )
-    } else if f.code.is_empty() {
+fn failure_text(f: &Failure) -> String {
+    if f.code.is_empty() {
         f.message.clone()
     } else {
         format!("{} (SQLSTATE {})", f.message, f.code)
+    }
+}
+
+fn seconds(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{s:.0} s")
+    } else {
+        format!("{s} s")
+    }
+}
+
+/// Which run of which part a failure comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Run {
+    /// First run in a transaction (rolled back on failure).
+    First,
+    /// First run outside a transaction (what ran stays).
+    FirstKept,
+    Second,
+    DownFirst,
+    DownSecond,
+}
+
+impl Run {
+    fn phrase(self) -> &'static str {
+        match self {
+            Run::First | Run::FirstKept => "first run",
+            Run::Second => "second run",
+            Run::DownFirst => "down migration",
+            Run::DownSecond => "second run of the down migration",
+        }
     }
 }
 

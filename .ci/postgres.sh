@@ -74,6 +74,7 @@ twice_pg_start() {
     if ! "${run[@]}" "$bindir/initdb" -D "$dir/data" -U twice --auth=trust --encoding=UTF8 \
         --locale=C --no-sync >"$dir/initdb.log" 2>&1; then
         cat "$dir/initdb.log" >&2
+        rm -rf "$dir"
         twice_pg_fail "initdb failed" || return 1
     fi
     cat >>"$dir/data/postgresql.conf" <<EOF
@@ -88,6 +89,8 @@ max_connections = 50
 EOF
     if ! "${run[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -s start; then
         cat "$dir/server.log" >&2 || true
+        "${run[@]}" "$bindir/pg_ctl" -D "$dir/data" -m immediate -w -s stop >/dev/null 2>&1 || true
+        rm -rf "$dir"
         twice_pg_fail "the server did not start" || return 1
     fi
 

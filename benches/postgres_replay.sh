@@ -32,7 +32,8 @@ else
 fi
 
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+# Keeps the server's own cleanup (set when .ci/postgres.sh was sourced).
+trap 'rm -rf "$work"; if declare -F twice_pg_stop >/dev/null; then twice_pg_stop; fi' EXIT
 
 # A migration as real folders have them: a table with a serial key and a
 # foreign key to the previous one, an index, a view, a function, a column

@@ -56,10 +56,15 @@ pub fn literal(s: &str) -> String {
     format!("E'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
 }
 
-/// `expr = ANY($1)` (`$1` NULL: everything), where `$1` holds qualified
-/// names and `$2` the bare names they end with: each expression comes with
-/// its bare-name column, so the server can use its catalog indexes.
-fn filter(exprs: &[(&str, &str)]) -> String {
+/// With `filtered`, `expr = ANY($1)`, where `$1` holds qualified names and
+/// `$2` the bare names they end with: each expression comes with its
+/// bare-name column, so the server can use its catalog indexes. Without,
+/// everything (a separate prepared query: a generic plan that had to serve
+/// both could not use the indexes).
+fn filter(filtered: bool, exprs: &[(&str, &str)]) -> String {
+    if !filtered {
+        return "($1::text[] IS NULL AND $2::text[] IS NULL OR true)".into();
+    }
     let parts: Vec<String> = exprs
         .iter()
         .map(|(e, col)| {
@@ -72,7 +77,7 @@ fn filter(exprs: &[(&str, &str)]) -> String {
             format!("({col} = ANY({bare}) AND {e} = ANY($1::text[]))")
         })
         .collect();
-    format!("($1::text[] IS NULL OR {})", parts.join(" OR "))
+    format!("({})", parts.join(" OR "))
 }
 
 fn not_extension_member(class: &str, oid: &str) -> String {
@@ -84,8 +89,8 @@ fn not_extension_member(class: &str, oid: &str) -> String {
 
 /// The catalog queries, each returning one text column per object:
 /// header line, then the definition.
-fn schema_queries() -> Vec<String> {
-    let rel = filter(&[("n.nspname || '.' || c.relname", "c.relname")]);
+fn schema_queries(filtered: bool) -> Vec<String> {
+    let rel = filter(filtered, &[("n.nspname || '.' || c.relname", "c.relname")]);
     let relations = format!(
         "SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view' \
            WHEN 'm' THEN 'materialized view' WHEN 'f' THEN 'foreign table' ELSE 'type' END \
@@ -120,10 +125,13 @@ fn schema_queries() -> Vec<String> {
            AND {ext}",
         ext = not_extension_member("pg_class", "c.oid"),
     );
-    let idx_f = filter(&[
-        ("n.nspname || '.' || i.relname", "i.relname"),
-        ("tn.nspname || '.' || t.relname", "t.relname"),
-    ]);
+    let idx_f = filter(
+        filtered,
+        &[
+            ("n.nspname || '.' || i.relname", "i.relname"),
+            ("tn.nspname || '.' || t.relname", "t.relname"),
+        ],
+    );
     let indexes = format!(
         "SELECT 'index ' || quote_ident(n.nspname) || '.' || quote_ident(i.relname), \
            '  ' || pg_get_indexdef(i.oid) || CASE WHEN NOT x.indisvalid THEN ' (invalid)' ELSE '' END , \
@@ -134,7 +142,7 @@ fn schema_queries() -> Vec<String> {
          WHERE {PATH} AND {SYSTEM_SCHEMAS} AND {idx_f} AND {ext}",
         ext = not_extension_member("pg_class", "i.oid"),
     );
-    let seq_f = filter(&[("n.nspname || '.' || c.relname", "c.relname")]);
+    let seq_f = filter(filtered, &[("n.nspname || '.' || c.relname", "c.relname")]);
     let sequences = format!(
         "SELECT 'sequence ' || quote_ident(n.nspname) || '.' || quote_ident(c.relname), \
            '  ' || format_type(s.seqtypid, NULL) || ' start ' || s.seqstart || ' increment ' || s.seqincrement \
@@ -148,7 +156,7 @@ fn schema_queries() -> Vec<String> {
          WHERE {PATH} AND {SYSTEM_SCHEMAS} AND {seq_f} AND {ext}",
         ext = not_extension_member("pg_class", "c.oid"),
     );
-    let fn_f = filter(&[("n.nspname || '.' || p.proname", "p.proname")]);
+    let fn_f = filter(filtered, &[("n.nspname || '.' || p.proname", "p.proname")]);
     let functions = format!(
         "SELECT CASE p.prokind WHEN 'p' THEN 'procedure ' WHEN 'a' THEN 'aggregate ' ELSE 'function ' END \
            || quote_ident(n.nspname) || '.' || quote_ident(p.proname) \
@@ -159,13 +167,16 @@ fn schema_queries() -> Vec<String> {
          WHERE {PATH} AND {SYSTEM_SCHEMAS} AND {fn_f} AND {ext}",
         ext = not_extension_member("pg_proc", "p.oid"),
     );
-    let ty_f = filter(&[
-        ("n.nspname || '.' || t.typname", "t.typname"),
-        (
-            "quote_ident(n.nspname) || '.' || quote_ident(t.typname)",
-            "quote_ident(t.typname)::text",
-        ),
-    ]);
+    let ty_f = filter(
+        filtered,
+        &[
+            ("n.nspname || '.' || t.typname", "t.typname"),
+            (
+                "quote_ident(n.nspname) || '.' || quote_ident(t.typname)",
+                "quote_ident(t.typname)::text",
+            ),
+        ],
+    );
     let types = format!(
         "SELECT CASE t.typtype WHEN 'e' THEN 'enum ' WHEN 'd' THEN 'domain ' ELSE 'range ' END \
            || quote_ident(n.nspname) || '.' || quote_ident(t.typname), \
@@ -182,14 +193,14 @@ fn schema_queries() -> Vec<String> {
          WHERE {PATH} AND t.typtype IN ('e', 'd', 'r') AND {SYSTEM_SCHEMAS} AND {ty_f} AND {ext}",
         ext = not_extension_member("pg_type", "t.oid"),
     );
-    let ext_f = filter(&[("x.extname::text", "x.extname")]);
+    let ext_f = filter(filtered, &[("x.extname::text", "x.extname")]);
     let extensions = format!(
         "SELECT 'extension ' || quote_ident(x.extname), '  version ' || x.extversion || ' in schema ' \
            || quote_ident(n.nspname) , x.extname::text \
          FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace \
          WHERE {PATH} AND x.extname <> 'plpgsql' AND {ext_f}"
     );
-    let sch_f = filter(&[("n.nspname::text", "n.nspname")]);
+    let sch_f = filter(filtered, &[("n.nspname::text", "n.nspname")]);
     let schemas = format!(
         "SELECT 'schema ' || quote_ident(n.nspname), '', n.nspname::text FROM pg_namespace n \
          WHERE {PATH} AND {SYSTEM_SCHEMAS} AND {sch_f} AND {ext}",
@@ -246,7 +257,9 @@ pub fn run_batch(
 /// The catalog query, prepared once per connection (planning it is most of
 /// its cost; the session uses generic plans, see `setup_session`).
 pub struct Catalog {
-    stmts: Vec<postgres::Statement>,
+    /// The query for named objects, and the one for every object.
+    filtered: postgres::Statement,
+    all: postgres::Statement,
 }
 
 fn read_schema(
@@ -256,17 +269,13 @@ fn read_schema(
     snap: &mut Snapshot,
 ) -> Result<(), postgres::Error> {
     if catalog.is_none() {
-        let mut stmts = Vec::new();
-        for q in schema_queries() {
-            stmts.push(client.prepare_typed(
-                &q,
-                &[
-                    postgres::types::Type::TEXT_ARRAY,
-                    postgres::types::Type::TEXT_ARRAY,
-                ],
-            )?);
-        }
-        *catalog = Some(Catalog { stmts });
+        let types = [
+            postgres::types::Type::TEXT_ARRAY,
+            postgres::types::Type::TEXT_ARRAY,
+        ];
+        let filtered = client.prepare_typed(&schema_queries(true).join(""), &types)?;
+        let all = client.prepare_typed(&schema_queries(false).join(""), &types)?;
+        *catalog = Some(Catalog { filtered, all });
     }
     let full: Option<Vec<String>> = objects.as_ref().map(|o| o.iter().cloned().collect());
     let bare: Vec<String> = objects
@@ -274,7 +283,15 @@ fn read_schema(
         .flatten()
         .map(|n| n.rsplit_once('.').map_or(n.as_str(), |x| x.1).to_string())
         .collect();
-    for stmt in catalog.iter().flat_map(|c| &c.stmts) {
+    let Some(c) = catalog.as_ref() else {
+        return Ok(());
+    };
+    let stmt = if objects.is_some() {
+        &c.filtered
+    } else {
+        &c.all
+    };
+    {
         for r in client.query(stmt, &[&full, &bare])? {
             let head: String = r.get::<_, Option<String>>(0).unwrap_or_default();
             let body: String = r.get::<_, Option<String>>(1).unwrap_or_default();
@@ -509,13 +526,13 @@ pub fn touched_tables(
 pub fn touched_tables_sql(since: i64) -> String {
     let x32 = since.rem_euclid(1 << 32);
     format!(
-        "SELECT s.schemaname || '.' || s.relname FROM pg_stat_xact_user_tables s \
-         WHERE s.n_tup_ins + s.n_tup_upd + s.n_tup_del > 0 AND s.schemaname <> '_twice' \
-           AND s.schemaname NOT LIKE 'pg\\_temp\\_%' \
-         UNION \
-         SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE c.relkind IN ('r', 'p') AND {SYSTEM_SCHEMAS} \
-           AND age(c.xmin) <= age('{x32}'::xid) AND c.xmin <> '2'::xid"
+        "SELECT n.nspname || '.' || c.relname FROM pg_class c \
+           JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relkind IN ('r', 'p') \
+           AND (pg_stat_get_xact_tuples_inserted(c.oid) + pg_stat_get_xact_tuples_updated(c.oid) \
+                + pg_stat_get_xact_tuples_deleted(c.oid) > 0 \
+                OR (age(c.xmin) <= age('{x32}'::xid) AND c.xmin <> '2'::xid)) \
+           AND {SYSTEM_SCHEMAS}"
     )
 }
 

@@ -401,6 +401,19 @@ fn statement_timeout_is_reported_on_the_statement() {
     assert_eq!(f[0].evidence.as_ref().unwrap()["sqlstate"], "57014");
 }
 
+#[test]
+fn watchdog_stops_a_statement_when_the_migration_turns_the_limit_off() {
+    let Some(mut opts) = pg_opts() else { return };
+    opts.timeout = Duration::from_millis(300);
+    let started = std::time::Instant::now();
+    let r = run("fixtures/postgres/timeout_off", &opts);
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let f = replay_findings(&r);
+    assert_eq!(f.len(), 1, "{:#?}", r.findings);
+    assert_eq!(f[0].rule, "replay-timeout");
+    assert_eq!(f[0].line, 4);
+}
+
 fn database_exists(url: &str, name: &str) -> bool {
     let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
     c.query_one(

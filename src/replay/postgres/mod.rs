@@ -590,15 +590,19 @@ impl<'a> Runner<'a> {
     /// `BEGIN`, returning the transaction id; with `record`, the event
     /// triggers start logging DDL.
     fn begin(&mut self, record: bool) -> Result<i64> {
+        // The time limit again, in case an earlier migration changed it.
+        let ms = self.opts.timeout.as_millis().max(1);
         let sql = if record && self.events {
-            "BEGIN; SELECT txid_current(), set_config('twice.ddl', '', false), \
-             set_config('twice.record', 'on', false)"
+            format!(
+                "BEGIN; SET LOCAL statement_timeout = {ms}; SELECT txid_current(), \
+                 set_config('twice.ddl', '', false), set_config('twice.record', 'on', false)"
+            )
         } else {
-            "BEGIN; SELECT txid_current()"
+            format!("BEGIN; SET LOCAL statement_timeout = {ms}; SELECT txid_current()")
         };
         let rows = self
             .client
-            .simple_query(sql)
+            .simple_query(&sql)
             .map_err(|e| tool_error("cannot start a transaction", &e))?;
         Ok(rows
             .into_iter()

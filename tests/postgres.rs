@@ -641,3 +641,58 @@ fn bad_url_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--database-url"));
 }
+
+#[test]
+fn goose_no_transaction_part_runs_in_autocommit() {
+    let Some(opts) = pg_opts() else { return };
+    let r = run("fixtures/postgres/goose_no_transaction", &opts);
+    assert_eq!(r.summary.sequences[0].layout, "goose");
+    let found = rules(&r);
+    assert!(
+        !found.iter().any(|(rule, _, _)| rule == "first-run-error"),
+        "{:#?}",
+        r.findings
+    );
+    assert!(
+        !found
+            .iter()
+            .any(|(rule, file, _)| rule == "second-run-error" && file == "00002_happy.sql"),
+        "{:#?}",
+        r.findings
+    );
+    // Its down part is not checked, and says so.
+    assert!(
+        found
+            .iter()
+            .any(|(rule, file, _)| rule == "replay-statement-skipped" && file == "00002_happy.sql"),
+        "{:#?}",
+        r.findings
+    );
+}
+
+#[test]
+fn server_wide_statements_are_not_run_on_a_url_server() {
+    let Some(opts) = pg_opts() else { return };
+    let url = opts.database_url.clone().unwrap();
+    let r = run("fixtures/postgres/server_wide", &opts);
+    let found = rules(&r);
+    assert_eq!(
+        found,
+        vec![(
+            "replay-statement-skipped".to_string(),
+            "001_roles.sql".to_string(),
+            1
+        )],
+        "{:#?}",
+        r.findings
+    );
+    let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let n: i64 = c
+        .query_one(
+            "SELECT count(*) FROM pg_roles WHERE rolname = 'twice_fixture_reader'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0, "the role was created on the server");
+}

@@ -1217,12 +1217,39 @@ fn parse_ddl_log(text: &str) -> Option<BTreeMap<String, Option<usize>>> {
         let names: Vec<&str> = names.split('\u{1f}').collect();
         let key = match names.as_slice() {
             [] | [""] => continue,
-            [one] => one.to_string(),
+            // Types come as one formatted name: `public."Mood"`, `public.t[]`.
+            [one] => unquote_qualified(one.trim_end_matches("[]")),
             [schema, name, ..] => format!("{schema}.{name}"),
         };
         map.entry(key).or_insert_with(|| stmt.parse().ok());
     }
     Some(map)
+}
+
+/// `public."My Type"` → `public.My Type`: the parts of a qualified name as
+/// stored, joined with dots.
+fn unquote_qualified(name: &str) -> String {
+    let mut parts = vec![String::new()];
+    let mut chars = name.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                if let Some(p) = parts.last_mut() {
+                    p.push('"');
+                }
+            }
+            '"' => quoted = !quoted,
+            '.' if !quoted => parts.push(String::new()),
+            c => {
+                if let Some(p) = parts.last_mut() {
+                    p.push(c);
+                }
+            }
+        }
+    }
+    parts.join(".")
 }
 
 enum TxnResult {
@@ -1409,4 +1436,33 @@ fn statement_mentioning<'f>(
     statements_mentioning(file, part, names)
         .first()
         .map(|&i| &file.statements[i])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ddl_log_keys() {
+        let log = "3\u{1e}public\u{1f}orders\n\
+                   4\u{1e}public\u{1f}orders\u{1f}orders_check1\n\
+                   5\u{1e}public.\"Mood\"\n\
+                   5\u{1e}public.vv[]\n\
+                   \u{1e}pgcrypto\n";
+        let m = parse_ddl_log(log).unwrap();
+        assert_eq!(m.get("public.orders"), Some(&Some(3)));
+        assert_eq!(m.get("public.Mood"), Some(&Some(5)));
+        assert_eq!(m.get("public.vv"), Some(&Some(5)));
+        assert_eq!(m.get("pgcrypto"), Some(&None));
+        assert!(parse_ddl_log("1\u{1e}*\n").is_none());
+    }
+
+    #[test]
+    fn unquotes_names() {
+        assert_eq!(
+            unquote_qualified("public.\"My \"\"T\"\".x\""),
+            "public.My \"T\".x"
+        );
+        assert_eq!(unquote_qualified("app.mood"), "app.mood");
+    }
 }

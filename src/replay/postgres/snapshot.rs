@@ -125,13 +125,19 @@ fn schema_queries(filtered: bool) -> Vec<String> {
            AND {ext}",
         ext = not_extension_member("pg_class", "c.oid"),
     );
-    let idx_f = filter(
-        filtered,
-        &[
-            ("n.nspname || '.' || i.relname", "i.relname"),
-            ("tn.nspname || '.' || t.relname", "t.relname"),
-        ],
-    );
+    // Indexes named, or on a table named: two index lookups, not one OR.
+    let idx_f = if filtered {
+        "x.indexrelid IN (\
+           SELECT c.oid FROM pg_class c JOIN pg_namespace cn ON cn.oid = c.relnamespace \
+           WHERE c.relname = ANY($2::name[]) AND cn.nspname || '.' || c.relname = ANY($1::text[]) \
+           UNION ALL \
+           SELECT x2.indexrelid FROM pg_index x2 WHERE x2.indrelid IN (\
+             SELECT c.oid FROM pg_class c JOIN pg_namespace cn ON cn.oid = c.relnamespace \
+             WHERE c.relname = ANY($2::name[]) AND cn.nspname || '.' || c.relname = ANY($1::text[])))"
+            .to_string()
+    } else {
+        filter(false, &[])
+    };
     let indexes = format!(
         "SELECT 'index ' || quote_ident(n.nspname) || '.' || quote_ident(i.relname), \
            '  ' || pg_get_indexdef(i.oid) || CASE WHEN NOT x.indisvalid THEN ' (invalid)' ELSE '' END , \
@@ -167,16 +173,7 @@ fn schema_queries(filtered: bool) -> Vec<String> {
          WHERE {PATH} AND {SYSTEM_SCHEMAS} AND {fn_f} AND {ext}",
         ext = not_extension_member("pg_proc", "p.oid"),
     );
-    let ty_f = filter(
-        filtered,
-        &[
-            ("n.nspname || '.' || t.typname", "t.typname"),
-            (
-                "quote_ident(n.nspname) || '.' || quote_ident(t.typname)",
-                "quote_ident(t.typname)::text",
-            ),
-        ],
-    );
+    let ty_f = filter(filtered, &[("n.nspname || '.' || t.typname", "t.typname")]);
     let types = format!(
         "SELECT CASE t.typtype WHEN 'e' THEN 'enum ' WHEN 'd' THEN 'domain ' ELSE 'range ' END \
            || quote_ident(n.nspname) || '.' || quote_ident(t.typname), \

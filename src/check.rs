@@ -157,6 +157,17 @@ impl Report {
 
 /// Reads and analyses the inputs.
 pub fn load(inputs: &[Input], opts: &Options) -> Result<Workspace> {
+    // `--engine postgres` implies `--dialect postgres` unless one was given.
+    let implied;
+    let opts = if opts.engine == Engine::Postgres && opts.dialect.is_none() {
+        implied = Options {
+            dialect: Some(Dialect::Postgres),
+            ..opts.clone()
+        };
+        &implied
+    } else {
+        opts
+    };
     let mut d = discover::discover(inputs, opts)?;
     let a = discover::analyze(&mut d, opts);
     let files = d

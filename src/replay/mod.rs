@@ -51,6 +51,7 @@ pub mod algorithm;
 pub mod control;
 pub mod diff;
 pub mod engine;
+pub mod postgres;
 pub mod sqlite;
 
 use crate::check::{Engine as EngineChoice, Options, Workspace};
@@ -77,9 +78,14 @@ pub fn replay_sequence(ws: &Workspace, seq: &Sequence, opts: &Options) -> Result
     match opts.engine {
         EngineChoice::Sqlite => {}
         EngineChoice::Postgres => {
-            return Ok(Outcome::Skipped(
-                "the PostgreSQL replay engine is not available in this build".into(),
-            ))
+            if seq.dialect == Dialect::Mysql {
+                return Ok(Outcome::Skipped(
+                    "MySQL migrations cannot be replayed on PostgreSQL (--engine postgres); \
+                     static rules still ran"
+                        .into(),
+                ));
+            }
+            return postgres::replay_sequence(ws, seq, opts);
         }
     }
     match seq.dialect {

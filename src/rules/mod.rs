@@ -50,6 +50,7 @@ pub mod insert_without_conflict_clause;
 pub mod nondeterministic_value;
 pub mod relative_update;
 pub mod rename_without_guard;
+pub mod second_run_sequence_advance;
 pub mod syntax_error;
 pub mod unparsed_statement;
 
@@ -240,6 +241,7 @@ static REGISTRY: &[&RuleMeta] = &[
     &replay_timeout::META,
     &replay_resource_limit::META,
     &replay_statement_skipped::META,
+    &second_run_sequence_advance::META,
 ];
 
 /// The static rules that run on every statement.

@@ -1,0 +1,131 @@
+//! What a statement means to the replay mechanics, from its leading words:
+//! transaction control (which twice takes over), statements that cannot run
+//! in a transaction block, and statements that change the whole server.
+
+use crate::analysis::Statement;
+use crate::lexer::TokenKind;
+use crate::source::SourceFile;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// An ordinary statement.
+    Plain,
+    /// `BEGIN`, `START TRANSACTION`, `COMMIT`, `END`, `ROLLBACK`, `ABORT`:
+    /// twice owns the transactions, so these are not sent to the server.
+    TxnControl,
+    /// Cannot run inside a transaction block (`CREATE INDEX CONCURRENTLY`,
+    /// `VACUUM`, ...).
+    NoTransaction,
+}
+
+/// Upper-cased leading words (up to `n`) of a statement.
+pub fn words(file: &SourceFile, stmt: &Statement, n: usize) -> Vec<String> {
+    stmt.tokens
+        .iter()
+        .take(n)
+        .map(|t| {
+            if t.kind == TokenKind::Word {
+                file.text[t.span.clone()].to_ascii_uppercase()
+            } else {
+                file.text[t.span.clone()].to_string()
+            }
+        })
+        .collect()
+}
+
+/// Classifies a statement for the replay mechanics.
+pub fn classify(file: &SourceFile, stmt: &Statement) -> Kind {
+    let w = words(file, stmt, 12);
+    let w: Vec<&str> = w.iter().map(String::as_str).collect();
+    classify_words(&w)
+}
+
+/// `ALTER TYPE ... ADD VALUE` runs in a transaction from PostgreSQL 12 on;
+/// on older servers the server's own refusal (SQLSTATE 25001) moves the
+/// migration to autocommit mode.
+pub fn classify_words(w: &[&str]) -> Kind {
+    let first = w.first().copied().unwrap_or("");
+    let has = |s: &str| w.contains(&s);
+    match first {
+        "BEGIN" | "COMMIT" | "END" | "ABORT" => Kind::TxnControl,
+        "START" if w.get(1) == Some(&"TRANSACTION") => Kind::TxnControl,
+        // `ROLLBACK TO [SAVEPOINT] x` is the migration's own business.
+        "ROLLBACK" if w.get(1) != Some(&"TO") => Kind::TxnControl,
+        "VACUUM" => Kind::NoTransaction,
+        "CREATE" | "DROP" | "REINDEX" if has("CONCURRENTLY") => Kind::NoTransaction,
+        "CREATE" | "DROP" if matches!(w.get(1), Some(&"DATABASE") | Some(&"TABLESPACE")) => {
+            Kind::NoTransaction
+        }
+        "CREATE" | "DROP" if w.get(1) == Some(&"SUBSCRIPTION") => Kind::NoTransaction,
+        "REINDEX" if matches!(w.get(1), Some(&"DATABASE") | Some(&"SYSTEM")) => Kind::NoTransaction,
+        "ALTER" if w.get(1) == Some(&"SYSTEM") => Kind::NoTransaction,
+        "ALTER" if w.get(1) == Some(&"TABLE") && has("DETACH") && has("CONCURRENTLY") => {
+            Kind::NoTransaction
+        }
+        "CLUSTER" if w.len() == 1 || w.get(1) == Some(&";") => Kind::NoTransaction,
+        _ => Kind::Plain,
+    }
+}
+
+/// When the statement changes objects shared by the whole server (roles,
+/// databases, tablespaces, server settings), a short description of what it
+/// does; twice runs such statements only on its own throwaway cluster.
+pub fn server_wide(file: &SourceFile, stmt: &Statement) -> Option<&'static str> {
+    let w = words(file, stmt, 4);
+    let w: Vec<&str> = w.iter().map(String::as_str).collect();
+    server_wide_words(&w)
+}
+
+pub fn server_wide_words(w: &[&str]) -> Option<&'static str> {
+    let verb = *w.first()?;
+    let object = w.get(1).copied().unwrap_or("");
+    match (verb, object) {
+        ("CREATE" | "ALTER" | "DROP", "ROLE" | "USER" | "GROUP") => Some("changes a role"),
+        ("CREATE" | "ALTER" | "DROP", "DATABASE") => Some("changes a database"),
+        ("CREATE" | "ALTER" | "DROP", "TABLESPACE") => Some("changes a tablespace"),
+        ("ALTER", "SYSTEM") => Some("changes server settings"),
+        ("REASSIGN", _) => Some("reassigns objects between roles"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds() {
+        let k = |s: &str| {
+            let w: Vec<&str> = s.split_whitespace().collect();
+            classify_words(&w)
+        };
+        assert_eq!(k("BEGIN"), Kind::TxnControl);
+        assert_eq!(k("START TRANSACTION"), Kind::TxnControl);
+        assert_eq!(k("COMMIT"), Kind::TxnControl);
+        assert_eq!(k("ROLLBACK"), Kind::TxnControl);
+        assert_eq!(k("ROLLBACK TO SAVEPOINT a"), Kind::Plain);
+        assert_eq!(
+            k("CREATE UNIQUE INDEX CONCURRENTLY i ON t (a)"),
+            Kind::NoTransaction
+        );
+        assert_eq!(
+            k("DROP INDEX CONCURRENTLY IF EXISTS i"),
+            Kind::NoTransaction
+        );
+        assert_eq!(k("VACUUM ANALYZE t"), Kind::NoTransaction);
+        assert_eq!(k("CREATE TABLE t (a int)"), Kind::Plain);
+        assert_eq!(k("ALTER TYPE mood ADD VALUE 'x'"), Kind::Plain);
+    }
+
+    #[test]
+    fn server_wide_statements() {
+        let s = |s: &str| {
+            let w: Vec<&str> = s.split_whitespace().collect();
+            server_wide_words(&w)
+        };
+        assert!(s("CREATE ROLE app").is_some());
+        assert!(s("ALTER USER app PASSWORD 'x'").is_some());
+        assert!(s("CREATE TABLE roles (a int)").is_none());
+        assert!(s("GRANT SELECT ON t TO app").is_none());
+    }
+}

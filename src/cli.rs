@@ -563,20 +563,27 @@ fn run_diff(inputs: &[Input], opts: &Options, out: &mut dyn Write) -> Result<u8,
 fn report_refusals(plan: &crate::fix::FilePlan) {
     let mut err = io::stderr().lock();
     for (line, rule, why) in &plan.refused {
-        let _ = writeln!(err, "twice: not fixed: {}:{line} [{rule}]: {why}", plan.name);
+        let _ = writeln!(
+            err,
+            "twice: not fixed: {}:{line} [{rule}]: {why}",
+            plan.name
+        );
     }
 }
 
 /// `--fix`: writes each fixed file and says what was done on stderr. For a
 /// script from stdin the fixed text goes to stdout.
-fn write_fixes(plans: &[crate::fix::FilePlan], stdin: bool, out: &mut dyn Write) -> Result<(), RunError> {
+fn write_fixes(
+    plans: &[crate::fix::FilePlan],
+    stdin: bool,
+    out: &mut dyn Write,
+) -> Result<(), RunError> {
     for plan in plans {
         if plan.changed() {
             let mut err = io::stderr().lock();
             match &plan.path {
                 Some(path) => {
-                    std::fs::write(path, plan.bytes())
-                        .map_err(|e| Error::io(&plan.name, &e))?;
+                    std::fs::write(path, plan.bytes()).map_err(|e| Error::io(&plan.name, &e))?;
                 }
                 None => output(out.write_all(&plan.bytes()))?,
             }

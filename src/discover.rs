@@ -449,7 +449,6 @@ impl Walker<'_> {
             let kind = layout_opt.unwrap_or_else(|| layout::detect::detect(&folder));
             if kind == LayoutKind::Flyway {
                 self.absorb_flyway(
-                    dir,
                     display,
                     &listing,
                     &mut folder,
@@ -515,10 +514,8 @@ impl Walker<'_> {
     }
 
     /// Adds the Flyway-named files of sub-folders (recursively) to `folder`.
-    #[allow(clippy::too_many_arguments)]
     fn absorb_flyway(
         &mut self,
-        dir: &Path,
         display: &str,
         listing: &Listing,
         folder: &mut Folder,
@@ -526,8 +523,7 @@ impl Walker<'_> {
         other_names: &mut Vec<String>,
         ancestors: &mut [PathBuf],
     ) -> Result<()> {
-        let _ = dir;
-        // (rel prefix, path, listing)
+        // (path relative to the Flyway folder, path)
         let mut stack: Vec<(String, PathBuf)> = listing
             .dirs
             .iter()

@@ -217,6 +217,14 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
                     notices.push(format!("{}: replay skipped: {why}", seq.root));
                     format!("skipped: {why}")
                 }
+                crate::replay::Outcome::Stopped {
+                    findings: f,
+                    reason,
+                } => {
+                    findings.extend(f);
+                    notices.push(format!("{}: {reason}", seq.root));
+                    format!("stopped: {reason}")
+                }
             }
         } else {
             "off".to_string()

@@ -843,3 +843,45 @@ mod props {
         }
     }
 }
+
+#[test]
+fn replay_leaves_out_statements_with_undefined_placeholders() {
+    let report = check_paths(&["fixtures/layouts/placeholders"], &Options::default());
+    let replay: Vec<(&str, usize)> = report
+        .findings
+        .iter()
+        .filter(|f| f.source == twice::finding::Origin::Replay)
+        .map(|f| (f.rule.as_str(), f.line))
+        .collect();
+    // Line 1 holds `${schema}` where code goes: not run, and said so (the
+    // INSERT on line 3 then fails: the table was never created).
+    assert!(
+        replay.contains(&("replay-statement-skipped", 1)),
+        "{replay:?}"
+    );
+    assert!(!replay.contains(&("first-run-error", 1)), "{replay:?}");
+    let mut opts = Options::default();
+    for (k, v) in [("schema", "main"), ("owner", "bob"), ("code_length", "8")] {
+        opts.defines.insert(k.into(), v.into());
+    }
+    let report = check_paths(&["fixtures/layouts/placeholders"], &opts);
+    assert!(!report
+        .findings
+        .iter()
+        .any(|f| f.rule == "replay-statement-skipped" || f.rule == "first-run-error"));
+}
+
+#[test]
+fn rerun_notes_are_not_repeated_on_replay_findings() {
+    let report = check_paths(&["fixtures/layouts/flyway"], &Options::default());
+    for f in &report.findings {
+        let mut notes = f.notes.clone();
+        notes.dedup();
+        assert_eq!(notes.len(), f.notes.len(), "{f:?}");
+    }
+    assert!(report
+        .findings
+        .iter()
+        .any(|f| f.source == twice::finding::Origin::Replay
+            && f.notes.iter().any(|n| n.contains("callback"))));
+}

@@ -885,3 +885,56 @@ fn rerun_notes_are_not_repeated_on_replay_findings() {
         .any(|f| f.source == twice::finding::Origin::Replay
             && f.notes.iter().any(|n| n.contains("callback"))));
 }
+
+/// With replay on, every layout fixture runs in its tool's order without a
+/// first-run error: each folder has a migration that needs an earlier one
+/// (`10` altering what `9` created, `V1.10` indexing `V1.9`'s table, ...).
+#[test]
+fn replay_runs_every_layout_in_order() {
+    for dir in [
+        "plain",
+        "sqlx",
+        "golang-migrate",
+        "diesel",
+        "flyway",
+        "dbmate",
+        "goose",
+        "pop",
+        "liquibase",
+        "prisma-shaped",
+        "irreversible",
+    ] {
+        let path = format!("fixtures/layouts/{dir}");
+        let report = check_paths(&[&path], &Options::default());
+        let first: Vec<String> = report
+            .findings
+            .iter()
+            .filter(|f| f.rule == "first-run-error")
+            .map(|f| format!("{}:{} {}", f.file, f.line, f.message))
+            .collect();
+        assert!(first.is_empty(), "{dir}: {first:#?}");
+        assert!(
+            report
+                .summary
+                .sequences
+                .iter()
+                .all(|s| s.replay == "replayed"),
+            "{dir}: {:?}",
+            report.summary.sequences
+        );
+    }
+    // The down migration that leaves its table behind is caught.
+    let report = check_paths(&["fixtures/layouts/irreversible"], &Options::default());
+    assert!(report
+        .findings
+        .iter()
+        .any(|f| f.rule == "down-does-not-revert" && f.file.ends_with("1_sessions.down.sql")));
+    // Control: read as plain files, the .down.sql files run as up migrations
+    // and the first run fails.
+    let plain = Options {
+        layout: Some(LayoutKind::Plain),
+        ..Options::default()
+    };
+    let report = check_paths(&["fixtures/layouts/golang-migrate"], &plain);
+    assert!(report.findings.iter().any(|f| f.rule == "first-run-error"));
+}

@@ -211,8 +211,15 @@ fn flyway_versions_repeatables_and_undo() {
 #[test]
 fn dbmate_sections() {
     let ws = load(&["fixtures/layouts/dbmate"], &static_opts());
-    // db/ holds schema.sql (plain), db/migrations the dbmate history.
-    assert_eq!(ws.sequences.len(), 2);
+    // db/ holds dbmate's schema dump (skipped with a notice), db/migrations
+    // the dbmate history.
+    assert_eq!(ws.sequences.len(), 1);
+    assert!(ws
+        .notices
+        .iter()
+        .any(|n| n.contains("db/schema.sql: skipped: a schema dump")));
+    let named = load(&["fixtures/layouts/dbmate/db/schema.sql"], &static_opts());
+    assert_eq!(named.sequences.len(), 1);
     let i = ws
         .sequences
         .iter()

@@ -339,7 +339,10 @@ fn add_rerun_notes(ws: &Workspace, findings: &mut [Finding]) {
     }
     for f in findings {
         if let Some(n) = f.statement.and_then(|s| notes.get(&(f.file.as_str(), s))) {
-            f.notes.push(n.to_string());
+            // Replay adds the note to its own findings already.
+            if !f.notes.iter().any(|x| x == n) {
+                f.notes.push(n.to_string());
+            }
         }
     }
 }

@@ -19,7 +19,9 @@
 //!
 //! Files a layout does not recognise in a migration folder (a README, a
 //! `.keep`, a stray `.txt`, an SQL file with the wrong name) are skipped
-//! with a notice, never silently.
+//! with a notice, never silently. So is a `schema.sql` or `structure.sql`
+//! alone beside a `migrations/` folder: the schema dump dbmate (or Rails)
+//! writes after migrating, not a migration (named directly, it is read).
 //!
 //! # Files
 //! Files named on the command line are read whatever their extension. Named
@@ -394,7 +396,27 @@ impl Walker<'_> {
         let use_diesel = !diesel_dirs.is_empty()
             && (listing.sql.is_empty() || diesel_dirs.len() >= listing.sql.len());
         let mut consumed: BTreeSet<String> = BTreeSet::new();
-        if use_diesel || !listing.sql.is_empty() {
+        // `db/schema.sql` beside `db/migrations/` is the schema dump dbmate
+        // (and Rails, as structure.sql) writes after migrating, not a migration.
+        let schema_dump = !use_diesel
+            && !listing.sql.is_empty()
+            && listing
+                .sql
+                .iter()
+                .all(|(n, _)| matches!(n.as_str(), "schema.sql" | "structure.sql"))
+            && listing
+                .dirs
+                .iter()
+                .any(|(n, p)| n == "migrations" && p.is_dir());
+        if schema_dump {
+            for (name, _) in &listing.sql {
+                self.notices.push(format!(
+                    "{}: skipped: a schema dump beside the migrations folder, not a migration (name it to check it)",
+                    join_display(display, name)
+                ));
+            }
+        }
+        if !schema_dump && (use_diesel || !listing.sql.is_empty()) {
             let dialect = self.dialect_for(display);
             let mut folder = Folder {
                 display: display.to_string(),
@@ -449,7 +471,6 @@ impl Walker<'_> {
             let kind = layout_opt.unwrap_or_else(|| layout::detect::detect(&folder));
             if kind == LayoutKind::Flyway {
                 self.absorb_flyway(
-                    dir,
                     display,
                     &listing,
                     &mut folder,
@@ -515,10 +536,8 @@ impl Walker<'_> {
     }
 
     /// Adds the Flyway-named files of sub-folders (recursively) to `folder`.
-    #[allow(clippy::too_many_arguments)]
     fn absorb_flyway(
         &mut self,
-        dir: &Path,
         display: &str,
         listing: &Listing,
         folder: &mut Folder,
@@ -526,8 +545,7 @@ impl Walker<'_> {
         other_names: &mut Vec<String>,
         ancestors: &mut [PathBuf],
     ) -> Result<()> {
-        let _ = dir;
-        // (rel prefix, path, listing)
+        // (path relative to the Flyway folder, path)
         let mut stack: Vec<(String, PathBuf)> = listing
             .dirs
             .iter()

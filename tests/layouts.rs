@@ -211,8 +211,15 @@ fn flyway_versions_repeatables_and_undo() {
 #[test]
 fn dbmate_sections() {
     let ws = load(&["fixtures/layouts/dbmate"], &static_opts());
-    // db/ holds schema.sql (plain), db/migrations the dbmate history.
-    assert_eq!(ws.sequences.len(), 2);
+    // db/ holds dbmate's schema dump (skipped with a notice), db/migrations
+    // the dbmate history.
+    assert_eq!(ws.sequences.len(), 1);
+    assert!(ws
+        .notices
+        .iter()
+        .any(|n| n.contains("db/schema.sql: skipped: a schema dump")));
+    let named = load(&["fixtures/layouts/dbmate/db/schema.sql"], &static_opts());
+    assert_eq!(named.sequences.len(), 1);
     let i = ws
         .sequences
         .iter()
@@ -720,4 +727,221 @@ fn no_down_drops_down_parts() {
     let ws = load(&["fixtures/layouts/golang-migrate"], &opts);
     assert!(ws.sequences[0].migrations.iter().all(|m| m.down.is_none()));
     assert_eq!(ws.files.len(), 4);
+}
+
+// ------------------------------------------------------------ never panics
+
+mod props {
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+    use twice::analysis::Substitute;
+    use twice::dialect::Dialect;
+    use twice::layout::{self, Entry, Folder};
+    use twice::model::LayoutKind;
+    use twice::placeholder::{Placeholders, Scope};
+    use twice::source::SourceFile;
+
+    /// Layout markers and SQL-ish pieces, mixed with arbitrary text.
+    fn fragment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("-- +goose Up\n".to_string()),
+            Just("-- +goose Down\n".to_string()),
+            Just("-- +goose StatementBegin\n".to_string()),
+            Just("-- +goose StatementEnd\n".to_string()),
+            Just("-- +goose ENVSUB ON\n".to_string()),
+            Just("-- migrate:up transaction:false\n".to_string()),
+            Just("-- migrate:down\n".to_string()),
+            Just("--liquibase formatted sql\n".to_string()),
+            Just("--changeset a:1 endDelimiter:/ splitStatements:false\n".to_string()),
+            Just("--changeset \"x y\":2 runOnChange:true dbms:postgresql\n".to_string()),
+            Just("--rollback ".to_string()),
+            Just("/* liquibase rollback\n".to_string()),
+            Just("*/".to_string()),
+            Just("/\n".to_string()),
+            Just("${a}".to_string()),
+            Just("${flyway:user}".to_string()),
+            Just("${B:-x}".to_string()),
+            Just("${".to_string()),
+            Just("'".to_string()),
+            Just(";".to_string()),
+            Just(";\n".to_string()),
+            Just("\r\n".to_string()),
+            Just("\r".to_string()),
+            Just("é€".to_string()),
+            Just("CREATE TABLE t(x);\n".to_string()),
+            "[ -~]{0,12}".prop_map(|s| s),
+            any::<String>().prop_map(|s| s.chars().take(6).collect()),
+        ]
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        prop::collection::vec(fragment(), 0..24).prop_map(|v| v.concat())
+    }
+
+    fn name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("1_a.sql".to_string()),
+            Just("10_b.up.sql".to_string()),
+            Just("10_b.down.sql".to_string()),
+            Just("V1.2__x.sql".to_string()),
+            Just("R__r.sql".to_string()),
+            Just("U1.2__x.sql".to_string()),
+            Just("afterMigrate.sql".to_string()),
+            Just("2_p.sqlite3.autocommit.up.sql".to_string()),
+            Just("m/up.sql".to_string()),
+            Just("m/down.sql".to_string()),
+            "[0-9a-zA-Z_.éV]{0,10}\\.sql".prop_map(|s| s),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn layouts_never_panic_and_regions_stay_in_the_file(
+            files in prop::collection::vec((name(), text()), 1..5),
+            kind in 0usize..9,
+        ) {
+            let mut entries: Vec<Entry> = files
+                .iter()
+                .map(|(n, t)| Entry { rel: n.clone(), file: SourceFile::from_text(n.clone(), t.clone()) })
+                .collect();
+            entries.sort_by(|a, b| a.rel.cmp(&b.rel));
+            let folder = Folder { display: "m".into(), entries, ..Folder::default() };
+            let detected = layout::detect::detect(&folder);
+            for k in [LayoutKind::ALL[kind], detected] {
+                let plan = layout::plan(k, &folder);
+                for m in &plan.migrations {
+                    for p in std::iter::once(&m.up).chain(m.down.as_ref()) {
+                        let text = &folder.entries[p.file].file.text;
+                        for r in &p.regions {
+                            prop_assert!(r.range.start <= r.range.end && r.range.end <= text.len());
+                            prop_assert!(text.is_char_boundary(r.range.start) && text.is_char_boundary(r.range.end));
+                        }
+                    }
+                }
+                for pr in &plan.problems {
+                    let text = &folder.entries[pr.file].file.text;
+                    prop_assert!(pr.span.end <= text.len());
+                }
+                // Statements analyse without panicking, placeholders included.
+                let defines = BTreeMap::new();
+                let ph = Placeholders {
+                    defines: &defines,
+                    builtins: BTreeMap::new(),
+                    dialect: Dialect::Postgres,
+                    scope: Scope::Everywhere,
+                    env_syntax: true,
+                    tool: "test",
+                };
+                for m in &plan.migrations {
+                    let f = &folder.entries[m.up.file].file;
+                    let mut out = Vec::new();
+                    twice::analysis::analyze_regions(f, &m.up.regions, Dialect::Sqlite, &ph, &mut out);
+                    for s in &out {
+                        let t = &f.text[s.span.clone()];
+                        let _ = ph.substitute(t);
+                        for o in ph.undefined(t) {
+                            prop_assert!(o.range.end <= t.len());
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn replay_leaves_out_statements_with_undefined_placeholders() {
+    let report = check_paths(&["fixtures/layouts/placeholders"], &Options::default());
+    let replay: Vec<(&str, usize)> = report
+        .findings
+        .iter()
+        .filter(|f| f.source == twice::finding::Origin::Replay)
+        .map(|f| (f.rule.as_str(), f.line))
+        .collect();
+    // Line 1 holds `${schema}` where code goes: not run, and said so (the
+    // INSERT on line 3 then fails: the table was never created).
+    assert!(
+        replay.contains(&("replay-statement-skipped", 1)),
+        "{replay:?}"
+    );
+    assert!(!replay.contains(&("first-run-error", 1)), "{replay:?}");
+    let mut opts = Options::default();
+    for (k, v) in [("schema", "main"), ("owner", "bob"), ("code_length", "8")] {
+        opts.defines.insert(k.into(), v.into());
+    }
+    let report = check_paths(&["fixtures/layouts/placeholders"], &opts);
+    assert!(!report
+        .findings
+        .iter()
+        .any(|f| f.rule == "replay-statement-skipped" || f.rule == "first-run-error"));
+}
+
+#[test]
+fn rerun_notes_are_not_repeated_on_replay_findings() {
+    let report = check_paths(&["fixtures/layouts/flyway"], &Options::default());
+    for f in &report.findings {
+        let mut notes = f.notes.clone();
+        notes.dedup();
+        assert_eq!(notes.len(), f.notes.len(), "{f:?}");
+    }
+    assert!(report
+        .findings
+        .iter()
+        .any(|f| f.source == twice::finding::Origin::Replay
+            && f.notes.iter().any(|n| n.contains("callback"))));
+}
+
+/// With replay on, every layout fixture runs in its tool's order without a
+/// first-run error: each folder has a migration that needs an earlier one
+/// (`10` altering what `9` created, `V1.10` indexing `V1.9`'s table, ...).
+#[test]
+fn replay_runs_every_layout_in_order() {
+    for dir in [
+        "plain",
+        "sqlx",
+        "golang-migrate",
+        "diesel",
+        "flyway",
+        "dbmate",
+        "goose",
+        "pop",
+        "liquibase",
+        "prisma-shaped",
+        "irreversible",
+    ] {
+        let path = format!("fixtures/layouts/{dir}");
+        let report = check_paths(&[&path], &Options::default());
+        let first: Vec<String> = report
+            .findings
+            .iter()
+            .filter(|f| f.rule == "first-run-error")
+            .map(|f| format!("{}:{} {}", f.file, f.line, f.message))
+            .collect();
+        assert!(first.is_empty(), "{dir}: {first:#?}");
+        assert!(
+            report
+                .summary
+                .sequences
+                .iter()
+                .all(|s| s.replay == "replayed"),
+            "{dir}: {:?}",
+            report.summary.sequences
+        );
+    }
+    // The down migration that leaves its table behind is caught.
+    let report = check_paths(&["fixtures/layouts/irreversible"], &Options::default());
+    assert!(report
+        .findings
+        .iter()
+        .any(|f| f.rule == "down-does-not-revert" && f.file.ends_with("1_sessions.down.sql")));
+    // Control: read as plain files, the .down.sql files run as up migrations
+    // and the first run fails.
+    let plain = Options {
+        layout: Some(LayoutKind::Plain),
+        ..Options::default()
+    };
+    let report = check_paths(&["fixtures/layouts/golang-migrate"], &plain);
+    assert!(report.findings.iter().any(|f| f.rule == "first-run-error"));
 }

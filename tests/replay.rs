@@ -19,12 +19,17 @@ fn opts() -> Options {
     }
 }
 
-/// The report with only replay findings.
+/// The report with only replay findings (and the summary counts of those).
 fn replay_only(mut report: Report) -> Report {
     report.findings.retain(|f| f.source == Origin::Replay);
     for f in &mut report.findings {
         f.related.clear();
     }
+    let count = |s| report.findings.iter().filter(|f| f.severity == s).count();
+    use twice::finding::Severity;
+    report.summary.errors = count(Severity::Error);
+    report.summary.warnings = count(Severity::Warning);
+    report.summary.infos = count(Severity::Info);
     report
 }
 
@@ -388,7 +393,8 @@ fn generic_dialect_replays() {
 }
 
 /// Loads a folder of `NNN_name.up.sql` / `NNN_name.down.sql` files and
-/// pairs them (the plain layout reads each file as an up migration).
+/// pairs them (discovery pairs them itself when it detects the layout; the
+/// plain layout read each file as an up migration).
 fn with_downs(dir: &str, o: &Options) -> Report {
     let inputs = [Input::Path(dir.into())];
     let mut ws = check::load(&inputs, o).unwrap();
@@ -399,10 +405,12 @@ fn with_downs(dir: &str, o: &Options) -> Report {
         let n = name(m);
         if let Some(stem) = n.strip_suffix(".up.sql") {
             let mut m = m.clone();
-            m.down = all
-                .iter()
-                .find(|d| name(d) == format!("{stem}.down.sql"))
-                .map(|d| d.up.clone());
+            if m.down.is_none() {
+                m.down = all
+                    .iter()
+                    .find(|d| name(d) == format!("{stem}.down.sql"))
+                    .map(|d| d.up.clone());
+            }
             seq.migrations.push(m);
         }
     }

@@ -258,6 +258,16 @@ impl<E: Engine> Replayer<'_, E> {
             if st.sql.trim().is_empty() {
                 continue;
             }
+            if ws.unresolved.contains(&(part.file, i)) {
+                // An undefined `${placeholder}` where code goes: the text is
+                // not what the tool would run (see `crate::placeholder`).
+                report.handled.push((
+                    i,
+                    st.span.clone(),
+                    "not run: it holds a placeholder with no value (see undefined-placeholder); pass --define to replay it".into(),
+                ));
+                continue;
+            }
             self.engine.set_tag(i);
             let failed = self.run_statement(unit, st, run, &mut tx_open, &mut report);
             if failed && run.stops_on_error() {

@@ -27,6 +27,10 @@ pub struct Options {
     pub stdin_filename: Option<String>,
     pub engine: Engine,
     pub database_url: Option<String>,
+    /// `exclude` globs from twice.toml (see [`Options::excluded`]).
+    pub exclude: Option<crate::config::Exclude>,
+    /// `[rules]` levels from twice.toml, by rule id.
+    pub rules: BTreeMap<String, crate::config::RuleLevel>,
 }
 
 /// Where replay runs.
@@ -51,6 +55,8 @@ impl Default for Options {
             stdin_filename: None,
             engine: Engine::Sqlite,
             database_url: None,
+            exclude: None,
+            rules: BTreeMap::new(),
         }
     }
 }
@@ -167,10 +173,12 @@ pub fn load(inputs: &[Input], opts: &Options) -> Result<Workspace> {
             statements,
         })
         .collect();
+    let mut notices = d.notices;
+    notices.extend(opts.exclude_notices());
     Ok(Workspace {
         files,
         sequences: d.sequences,
-        notices: d.notices,
+        notices,
     })
 }
 
@@ -188,11 +196,7 @@ pub fn static_findings(unit: &FileUnit) -> Vec<Finding> {
         ));
         return out;
     }
-    let cx = Context {
-        file: &unit.source,
-        dialect: unit.dialect,
-        statements: &unit.statements,
-    };
+    let cx = Context::new(&unit.source, unit.dialect, &unit.statements);
     for stmt in &unit.statements {
         let before = out.len();
         for rule in rules::static_rules() {
@@ -212,13 +216,18 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
     for unit in &ws.files {
         findings.extend(static_findings(unit));
     }
+    crate::fix::attach_insert_fixes(&ws, &mut findings);
     let mut notices = ws.notices.clone();
     let mut sequences = Vec::new();
+    let mut replayed = std::collections::BTreeSet::new();
     for seq in &ws.sequences {
         let replay = if opts.replay {
             match crate::replay::replay_sequence(&ws, seq, opts)? {
                 crate::replay::Outcome::Replayed(f) => {
                     findings.extend(f);
+                    replayed.extend(seq.migrations.iter().flat_map(|m| {
+                        std::iter::once(m.up.file).chain(m.down.as_ref().map(|d| d.file))
+                    }));
                     "replayed".to_string()
                 }
                 crate::replay::Outcome::Skipped(why) => {
@@ -237,6 +246,8 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
             replay,
         });
     }
+    let mut findings = crate::suppress::apply(&ws, findings, &|f| replayed.contains(&f));
+    opts.apply_rule_levels(&mut findings);
     let file_order: BTreeMap<&str, usize> = ws
         .files
         .iter()

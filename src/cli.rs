@@ -127,9 +127,10 @@ pub struct CheckArgs {
     #[arg(long)]
     pub no_replay: bool,
 
-    /// Lowest severity that makes the exit code 1.
-    #[arg(long, value_enum, default_value = "warning")]
-    pub fail_on: FailOn,
+    /// Lowest severity that makes the exit code 1 [default: warning, or
+    /// `fail-on` in twice.toml].
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
 
     /// When to use colours (NO_COLOR and a non-terminal stdout turn `auto` off).
     #[arg(long, value_enum, default_value = "auto")]
@@ -439,6 +440,32 @@ pub fn in_github_actions() -> bool {
     std::env::var("GITHUB_ACTIONS").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
 
+/// The check options and `--fail-on` threshold from the flags and the
+/// config file (flags win, key by key).
+pub fn check_options(
+    args: &CheckArgs,
+    config: Option<&crate::config::Config>,
+) -> (Options, FailOn) {
+    let mut opts = Options {
+        dialect: args.dialect.map(Dialect::from),
+        layout: args.layout,
+        replay: !args.no_replay,
+        down: !args.no_down,
+        seed: args.seed,
+        timeout: args.timeout.unwrap_or(Options::default().timeout),
+        defines: args.defines.iter().cloned().collect(),
+        stdin_filename: args.stdin_filename.clone(),
+        engine: match args.engine {
+            EngineArg::Sqlite => check::Engine::Sqlite,
+            EngineArg::Postgres => check::Engine::Postgres,
+        },
+        database_url: args.database_url.clone(),
+        ..Options::default()
+    };
+    let fail_on = crate::config::merge(config, args, &mut opts);
+    (opts, fail_on)
+}
+
 fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
     let inputs: Vec<Input> = if args.paths.is_empty() {
         vec![Input::Path(PathBuf::from("."))]
@@ -454,27 +481,16 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
             })
             .collect()
     };
-    let opts = Options {
-        dialect: args.dialect.map(Dialect::from),
-        layout: args.layout,
-        replay: !args.no_replay,
-        down: !args.no_down,
-        seed: args.seed,
-        timeout: args.timeout.unwrap_or(Options::default().timeout),
-        defines: args.defines.iter().cloned().collect(),
-        stdin_filename: args.stdin_filename.clone(),
-        engine: match args.engine {
-            EngineArg::Sqlite => check::Engine::Sqlite,
-            EngineArg::Postgres => check::Engine::Postgres,
-        },
-        database_url: args.database_url.clone(),
-    };
+    let cwd = std::env::current_dir()
+        .map_err(|e| Error::new(format!("cannot read the current folder: {e}")))?;
+    let config = crate::config::load(args.config.as_deref(), &cwd)?;
+    let (opts, fail_on) = check_options(&args, config.as_ref());
     let report = check::check(&inputs, &opts)?;
     let format = args.format.unwrap_or(Format::Human);
     let render_opts = RenderOptions {
         color: format == Format::Human && use_color(args.color),
         rules: rules::registry(),
-        base: std::env::current_dir().ok(),
+        base: Some(cwd),
         ..RenderOptions::default()
     };
     if !format.notices_in_output() {
@@ -489,7 +505,7 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
         rendered = render::renderer(Format::Github, &render_opts).render(&report, out);
     }
     output(rendered.and_then(|()| out.flush()))?;
-    let threshold = match args.fail_on {
+    let threshold = match fail_on {
         FailOn::Error => Some(Severity::Error),
         FailOn::Warning => Some(Severity::Warning),
         FailOn::Never => None,

@@ -107,7 +107,7 @@ pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
                     std::fs::metadata(path).map_err(|e| Error::io(&display_path(path), &e))?;
                 if meta.is_dir() {
                     plain_folder(&mut d, path, opts)?;
-                } else {
+                } else if !opts.excluded(path) {
                     let file = read_file(path)?;
                     let seq = script_sequence(&mut d, file, opts);
                     d.sequences.push(seq);
@@ -139,7 +139,7 @@ fn plain_folder(d: &mut Discovered, root: &Path, opts: &Options) -> Result<()> {
                 )
             ))
         })?;
-        if entry.file_type().is_file() && is_sql(entry.path()) {
+        if entry.file_type().is_file() && is_sql(entry.path()) && !opts.excluded(entry.path()) {
             let rel = entry
                 .path()
                 .strip_prefix(root)

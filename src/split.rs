@@ -161,7 +161,11 @@ impl Current {
 fn delimiter_directive(rest: &str) -> Option<(String, usize)> {
     let trimmed = rest.trim_start_matches([' ', '\t', '\r', '\n']);
     let lead = rest.len() - trimmed.len();
-    if trimmed.len() < 10 || !trimmed[..9].eq_ignore_ascii_case("DELIMITER") {
+    if !trimmed
+        .as_bytes()
+        .get(..9)
+        .is_some_and(|w| w.eq_ignore_ascii_case(b"DELIMITER"))
+    {
         return None;
     }
     let after = &trimmed[9..];

@@ -14,20 +14,41 @@ use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const AFTER_HELP: &str = "\
-Exit status:
-  0  nothing at or above --fail-on was found
-  1  findings at or above --fail-on
-  2  twice could not do its job (bad arguments, a missing or unreadable path,
-     a bad configuration file); one line on stderr says why
+/// Exit codes, for `--help` and the man pages.
+pub const EXIT_STATUS: [(&str, &str); 3] = [
+    ("0", "nothing at or above --fail-on was found"),
+    ("1", "findings at or above --fail-on"),
+    (
+        "2",
+        "twice could not do its job (bad arguments, a missing or unreadable path, a bad configuration file); one line on stderr says why",
+    ),
+];
 
-Environment:
-  NO_COLOR            turns colour off (unless --color always)
-  GITHUB_ACTIONS      when set and no --format is given, GitHub annotations
-                      are printed after the human output
-  TWICE_DATABASE_URL  PostgreSQL server for --engine postgres
+/// Environment variables twice reads, for `--help` and the man pages.
+pub const ENVIRONMENT: [(&str, &str); 3] = [
+    ("NO_COLOR", "turns colour off (unless --color always)"),
+    (
+        "GITHUB_ACTIONS",
+        "when set and no --format is given, GitHub annotations follow the human output",
+    ),
+    (
+        "TWICE_DATABASE_URL",
+        "PostgreSQL server for --engine postgres",
+    ),
+];
 
-Run `twice explain RULE` for what a rule flags and how to fix it.";
+fn after_help() -> String {
+    let mut s = String::from("Exit status:\n");
+    for (code, what) in EXIT_STATUS {
+        s.push_str(&format!("  {code}  {what}\n"));
+    }
+    s.push_str("\nEnvironment:\n");
+    for (var, what) in ENVIRONMENT {
+        s.push_str(&format!("  {var:18}  {what}\n"));
+    }
+    s.push_str("\nRun `twice explain RULE` for what a rule flags and how to fix it.");
+    s
+}
 
 /// What happens if this runs twice? twice audits SQL migrations for
 /// statements that are not safe to run more than once.
@@ -38,7 +59,7 @@ Run `twice explain RULE` for what a rule flags and how to fix it.";
     about,
     long_about = None,
     propagate_version = true,
-    after_help = AFTER_HELP
+    after_help = after_help()
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -404,12 +425,18 @@ pub fn write_completions(shell: clap_complete::Shell, out: &mut dyn Write) -> io
 
 /// The man pages, generated from the clap definition: `twice.1` and one
 /// page per subcommand (`twice-check.1`, ...), as (file name, roff text).
+/// `twice.1` and `twice-check.1` end with EXIT STATUS, ENVIRONMENT and SEE
+/// ALSO sections.
 pub fn man_pages() -> io::Result<Vec<(String, Vec<u8>)>> {
     fn collect(cmd: clap::Command, pages: &mut Vec<(String, Vec<u8>)>) -> io::Result<()> {
         let man = clap_mangen::Man::new(cmd.clone());
         let mut buf = Vec::new();
         man.render(&mut buf)?;
-        pages.push((man.get_filename(), buf));
+        let name = man.get_filename();
+        if name == "twice.1" || name == "twice-check.1" {
+            buf = with_man_sections(&String::from_utf8_lossy(&buf)).into_bytes();
+        }
+        pages.push((name, buf));
         for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
             collect(sub.clone(), pages)?;
         }
@@ -420,6 +447,52 @@ pub fn man_pages() -> io::Result<Vec<(String, Vec<u8>)>> {
     let mut pages = Vec::new();
     collect(cmd, &mut pages)?;
     Ok(pages)
+}
+
+/// Replaces clap_mangen's EXTRA section (the `--help` epilogue) with proper
+/// EXIT STATUS, ENVIRONMENT and SEE ALSO sections, before VERSION.
+fn with_man_sections(page: &str) -> String {
+    use clap_mangen::roff::{bold, roman, Roff};
+    let mut r = Roff::new();
+    r.control("SH", ["EXIT STATUS"]);
+    for (code, what) in EXIT_STATUS {
+        r.control("TP", []);
+        r.text([bold(code)]);
+        r.text([roman(what)]);
+    }
+    r.control("SH", ["ENVIRONMENT"]);
+    for (var, what) in ENVIRONMENT {
+        r.control("TP", []);
+        r.text([bold(var)]);
+        r.text([roman(what)]);
+    }
+    r.control("SH", ["SEE ALSO"]);
+    r.text([roman(
+        "twice(1), twice-check(1), twice-rules(1), twice-explain(1), twice-completions(1); \
+         twice explain RULE prints the documentation of a rule.",
+    )]);
+    let sections = r.to_roff();
+    let mut lines: Vec<&str> = Vec::new();
+    let mut skipping = false;
+    let mut inserted = false;
+    for line in page.lines() {
+        if line.starts_with(".SH ") {
+            skipping = line == ".SH EXTRA";
+            if (skipping || line == ".SH VERSION") && !inserted {
+                lines.extend(sections.lines());
+                inserted = true;
+            }
+        }
+        if !skipping {
+            lines.push(line);
+        }
+    }
+    if !inserted {
+        lines.extend(sections.lines());
+    }
+    let mut out = lines.join("\n");
+    out.push('\n');
+    out
 }
 
 /// Whether to colour output written to stdout.

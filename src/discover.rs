@@ -42,6 +42,13 @@ pub fn display_path(p: &Path) -> String {
 
 pub fn read_file(path: &Path) -> Result<SourceFile> {
     let name = display_path(path);
+    // A FIFO with no writer would block forever; devices never end.
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(&name, &e))?;
+    if !meta.is_file() {
+        return Err(Error::new(format!(
+            "{name}: not a regular file (a pipe, socket or device); give files or folders, or `-` to read stdin"
+        )));
+    }
     let bytes = std::fs::read(path).map_err(|e| Error::io(&name, &e))?;
     Ok(SourceFile::from_bytes(name, Some(path), &bytes))
 }

@@ -344,35 +344,10 @@ pub fn run(cli: Cli) -> Result<u8, RunError> {
 }
 
 fn unknown_rule(rule: &str) -> Error {
-    let ids: Vec<&str> = rules::registry().iter().map(|m| m.id).collect();
-    let best = ids
-        .iter()
-        .map(|id| (edit_distance(rule, id), *id))
-        .filter(|&(d, id)| d <= (id.len() / 3).max(2))
-        .min();
-    let hint = match best {
-        Some((_, id)) => format!("; did you mean `{id}`?"),
-        None => String::new(),
-    };
+    let hint = crate::config::did_you_mean(rule, rules::registry().iter().map(|m| m.id));
     Error::new(format!(
         "unknown rule `{rule}`{hint} (run `twice rules` to list the rule ids)"
     ))
-}
-
-/// Levenshtein distance, in characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 fn origin_name(o: crate::finding::Origin) -> &'static str {
@@ -590,13 +565,6 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn edit_distances() {
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("relative-updat", "relative-update"), 1);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-    }
 
     #[test]
     fn the_definition_is_consistent() {

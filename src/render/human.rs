@@ -440,6 +440,11 @@ impl Frame {
         };
         first = first.min(f.line).max(1);
         last = last.max(f.line).min(line_count);
+        let n = last - first + 1;
+        let elide = n > MAX_FRAME_LINES;
+        // Lines that an elided frame never shows are left empty: folding
+        // hides them anyway, and a 50,000-line INSERT stays cheap to draw.
+        let shown = |l: usize| !elide || l < first + HEAD_LINES || l == f.line || l == last;
         let mut source = String::new();
         let mut starts = Vec::new();
         for line in first..=last {
@@ -447,7 +452,9 @@ impl Frame {
                 source.push('\n');
             }
             starts.push(source.len());
-            source.push_str(file.line_text(line));
+            if shown(line) {
+                source.push_str(file.line_text(line));
+            }
         }
         let line_of = |l: usize| -> Range<usize> {
             let i = l - first;
@@ -464,8 +471,7 @@ impl Frame {
         let token = token_len(&text[at..]);
         let primary = here.start + at..here.start + at + token;
 
-        let n = last - first + 1;
-        let (fold, visible) = if n <= MAX_FRAME_LINES {
+        let (fold, visible) = if !elide {
             (false, Vec::new())
         } else {
             let mut v: Vec<Range<usize>> = (first..first + HEAD_LINES).map(line_of).collect();

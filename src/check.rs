@@ -1,7 +1,7 @@
 //! The pipeline: discover → split/parse → static rules and replay →
 //! findings. Rendering is the caller's business.
 
-use crate::analysis::{analyze_regions, NoSubstitution, Statement};
+use crate::analysis::Statement;
 use crate::dialect::Dialect;
 use crate::discover::{self, Input};
 use crate::error::Result;
@@ -10,7 +10,7 @@ use crate::model::Sequence;
 use crate::rules::{self, Context};
 use crate::source::SourceFile;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 /// Everything `twice check` can be told.
@@ -75,6 +75,13 @@ pub struct Workspace {
     pub files: Vec<FileUnit>,
     pub sequences: Vec<Sequence>,
     pub notices: Vec<String>,
+    /// Findings of discovery itself: `malformed-migration` (the migration
+    /// tool would refuse the file) and `undefined-placeholder`.
+    pub findings: Vec<Finding>,
+    /// (file, statement) pairs holding an undefined `${placeholder}` where
+    /// SQL code goes: their text cannot run as written, so replay should
+    /// leave them out (see [`crate::placeholder`]).
+    pub unresolved: BTreeSet<(usize, usize)>,
 }
 
 /// Counts for the summary line and the JSON `summary` object.
@@ -135,38 +142,12 @@ impl Report {
 /// Reads and analyses the inputs.
 pub fn load(inputs: &[Input], opts: &Options) -> Result<Workspace> {
     let mut d = discover::discover(inputs, opts)?;
-    let mut dialect_of = vec![opts.dialect.unwrap_or(Dialect::Sqlite); d.files.len()];
-    for seq in &d.sequences {
-        for m in &seq.migrations {
-            dialect_of[m.up.file] = seq.dialect;
-            if let Some(down) = &m.down {
-                dialect_of[down.file] = seq.dialect;
-            }
-        }
-    }
-    let mut statements: Vec<Vec<Statement>> = d.files.iter().map(|_| Vec::new()).collect();
-    for seq in &mut d.sequences {
-        for m in &mut seq.migrations {
-            for part in std::iter::once(&mut m.up).chain(m.down.as_mut()) {
-                let file = &d.files[part.file];
-                if file.binary {
-                    continue;
-                }
-                part.statements = analyze_regions(
-                    file,
-                    &part.regions,
-                    seq.dialect,
-                    &NoSubstitution,
-                    &mut statements[part.file],
-                );
-            }
-        }
-    }
+    let a = discover::analyze(&mut d, opts);
     let files = d
         .files
         .into_iter()
-        .zip(statements)
-        .zip(dialect_of)
+        .zip(a.statements)
+        .zip(a.dialects)
         .map(|((source, statements), dialect)| FileUnit {
             source,
             dialect,
@@ -179,6 +160,8 @@ pub fn load(inputs: &[Input], opts: &Options) -> Result<Workspace> {
         files,
         sequences: d.sequences,
         notices,
+        findings: a.findings,
+        unresolved: a.unresolved,
     })
 }
 
@@ -213,9 +196,19 @@ pub fn static_findings(unit: &FileUnit) -> Vec<Finding> {
 pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
     let ws = load(inputs, opts)?;
     let mut findings = Vec::new();
-    for unit in &ws.files {
-        findings.extend(static_findings(unit));
+    for (fi, unit) in ws.files.iter().enumerate() {
+        let mut found = static_findings(unit);
+        // A statement that an undefined placeholder keeps from parsing is
+        // reported by `undefined-placeholder` alone.
+        found.retain(|f| {
+            !f.statement.is_some_and(|s| {
+                ws.unresolved.contains(&(fi, s))
+                    && unit.statements.get(s).is_some_and(|st| st.ast.is_none())
+            })
+        });
+        findings.extend(found);
     }
+    findings.extend(ws.findings.iter().cloned());
     crate::fix::attach_insert_fixes(&ws, &mut findings);
     let mut notices = ws.notices.clone();
     let mut sequences = Vec::new();
@@ -233,6 +226,14 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
                 crate::replay::Outcome::Skipped(why) => {
                     notices.push(format!("{}: replay skipped: {why}", seq.root));
                     format!("skipped: {why}")
+                }
+                crate::replay::Outcome::Stopped {
+                    findings: f,
+                    reason,
+                } => {
+                    findings.extend(f);
+                    notices.push(format!("{}: {reason}", seq.root));
+                    format!("stopped: {reason}")
                 }
             }
         } else {
@@ -265,6 +266,7 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
             .unwrap_or(usize::MAX);
         (fa, a.line, a.column, a.source, &a.rule).cmp(&(fb, b.line, b.column, b.source, &b.rule))
     });
+    add_rerun_notes(&ws, &mut findings);
     link_related(&mut findings);
     let summary = Summary {
         files: ws.files.len(),
@@ -291,6 +293,28 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
 
 fn count(f: &[Finding], s: Severity) -> usize {
     f.iter().filter(|f| f.severity == s).count()
+}
+
+/// Findings in migrations that their tool re-runs by design (Flyway
+/// repeatables, Liquibase `runOnChange`/`runAlways`) say so.
+fn add_rerun_notes(ws: &Workspace, findings: &mut [Finding]) {
+    let mut notes: BTreeMap<(&str, usize), &str> = BTreeMap::new();
+    for seq in &ws.sequences {
+        for m in &seq.migrations {
+            let Some(note) = &m.rerun_note else { continue };
+            let Some(unit) = ws.files.get(m.up.file) else {
+                continue;
+            };
+            for &s in &m.up.statements {
+                notes.insert((unit.source.name.as_str(), s), note.as_str());
+            }
+        }
+    }
+    for f in findings {
+        if let Some(n) = f.statement.and_then(|s| notes.get(&(f.file.as_str(), s))) {
+            f.notes.push(n.to_string());
+        }
+    }
 }
 
 /// Links static and replay findings about the same statement both ways.

@@ -1003,12 +1003,14 @@ impl<'a> Toks<'a> {
             }
         };
         let mut name = name;
-        if kind == ObjectKind::User && self.punct(after, "@") {
+        let mut after = after;
+        if matches!(kind, ObjectKind::User | ObjectKind::Role) && self.punct(after, "@") {
             // MySQL 'user'@'host': the name is the whole account.
             if let Some(n) = name.as_mut() {
                 n.span.end = self.span(after + 1).end;
                 n.parts = vec![format!("{}@{}", n.object(), unquote(self.text(after + 1)))];
             }
+            after += 2;
         }
         if temporary
             || name
@@ -1182,11 +1184,13 @@ impl<'a> Toks<'a> {
                 }
             }
         }
-        let table = if self.kw(head_end, "ON") {
-            self.name(head_end + 1).map(|(n, _)| n)
-        } else {
-            None
-        };
+        let mut table = None;
+        if self.kw(head_end, "ON") {
+            if let Some((n, after)) = self.name(head_end + 1) {
+                table = Some(n);
+                head_end = after;
+            }
+        }
         Kind::Drop(Drop {
             kind,
             if_exists,
@@ -1223,7 +1227,12 @@ impl<'a> Toks<'a> {
             }
         }
         let Some((kind, last)) = self.object_kind(j) else {
-            return Kind::Other;
+            // ALTER SYSTEM, ALTER DEFAULT PRIVILEGES, ALTER LARGE OBJECT, ...
+            return if self.kw_any(j, &["SYSTEM", "DEFAULT", "LARGE", "INSTANCE", "LOGFILE"]) {
+                Kind::Other
+            } else {
+                Kind::Unknown
+            };
         };
         j = last + 1;
         if kind == ObjectKind::Table {

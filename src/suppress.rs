@@ -227,10 +227,10 @@ fn parse_comment(tok: &str, kind: TokenKind, offset: usize) -> Option<Parsed> {
 /// Finds the suppressions in one file and what each one covers.
 pub fn scan(unit: &FileUnit) -> FileSuppressions {
     let mut out = FileSuppressions::default();
-    if unit.source.binary {
+    let text = &unit.source.text;
+    if unit.source.binary || !contains_ignore_case(text, "twice:") {
         return out;
     }
-    let text = &unit.source.text;
     let toks = file_tokens(unit);
     let starts: BTreeMap<usize, usize> = unit
         .statements
@@ -323,6 +323,15 @@ pub fn scan(unit: &FileUnit) -> FileSuppressions {
         });
     }
     out
+}
+
+/// `needle` (ASCII) in `haystack`, ignoring ASCII case, without allocating.
+fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
+    let n = needle.as_bytes();
+    haystack
+        .as_bytes()
+        .windows(n.len())
+        .any(|w| w.eq_ignore_ascii_case(n))
 }
 
 /// Usage of one suppression: per id (or one flag for "every rule").

@@ -372,3 +372,95 @@ fn cli_suppressions_obey_rule_levels_and_file_wide_silencing() {
     assert_eq!(code, 0, "{stdout}");
     assert!(json_findings(&stdout).is_empty(), "{stdout}");
 }
+
+fn rule_lines(stdout: &str) -> Vec<(String, u64, String)> {
+    json_findings(stdout)
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap_or("").to_string(),
+                f["line"].as_u64().unwrap_or(0),
+                f["severity"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn cli_real_rules_are_silenced_next_to_their_statements() {
+    let (code, stdout, stderr) = twice(&[
+        "check",
+        "--no-replay",
+        "--format",
+        "json",
+        "fixtures/suppress/cli/real.sql",
+    ]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let s = |r: &str, l: u64, sev: &str| (r.to_string(), l, sev.to_string());
+    assert_eq!(
+        rule_lines(&stdout),
+        vec![
+            s("create-without-if-not-exists", 8, "error"),
+            s("unused-suppression", 13, "warning"),
+            s("insert-without-conflict-clause", 16, "error"),
+        ],
+        "{stdout}"
+    );
+
+    // Rule levels from the config apply after the suppressions.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("twice.toml");
+    std::fs::write(
+        &cfg,
+        "fail-on = \"error\"\n[rules]\ncreate-without-if-not-exists = \"off\"\ninsert-without-conflict-clause = \"info\"\n",
+    )
+    .unwrap();
+    let (code, stdout, _) = twice(&[
+        "check",
+        "--no-replay",
+        "--format",
+        "json",
+        "--config",
+        cfg.to_str().unwrap(),
+        "fixtures/suppress/cli/real.sql",
+    ]);
+    assert_eq!(code, 0, "{stdout}");
+    assert_eq!(
+        rule_lines(&stdout),
+        vec![
+            s("unused-suppression", 13, "warning"),
+            s("insert-without-conflict-clause", 16, "info"),
+        ],
+        "{stdout}"
+    );
+}
+
+#[test]
+fn fixes_keep_crlf_line_endings_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crlf.sql");
+    let text = std::fs::read_to_string("fixtures/suppress/unused.sql").unwrap();
+    std::fs::write(&path, text.replace('\n', "\r\n")).unwrap();
+    let ws = load(path.to_str().unwrap(), Dialect::Sqlite);
+    let report = Report {
+        files: ws.files.iter().map(|f| f.source.clone()).collect(),
+        findings: run(&ws, synthetic(&ws), true),
+        summary: Default::default(),
+        notices: Vec::new(),
+        ..Default::default()
+    };
+    let plans = twice::fix::plan(&report);
+    let fixed = &plans[0].fixed;
+    assert!(plans[0].changed());
+    assert_eq!(
+        fixed.matches('\n').count(),
+        fixed.matches("\r\n").count(),
+        "{fixed:?}"
+    );
+    assert_eq!(
+        fixed.matches('\r').count(),
+        fixed.matches("\r\n").count(),
+        "{fixed:?}"
+    );
+    assert!(!fixed.contains("twice:ignore rule-c"), "{fixed:?}");
+}

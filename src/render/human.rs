@@ -256,60 +256,83 @@ impl Human<'_> {
                 );
             }
         }
-        if let Some(h) = &help {
-            group = group.element(Level::HELP.message(clean(h)));
-        }
-        for n in &notes {
-            group = group.element(Level::NOTE.message(clean(n)));
-        }
         let drawn = drawer.render(&[group]);
         writeln!(out, "{drawn}")?;
+        // help and notes are drawn here rather than by annotate-snippets, in
+        // its layout (`= help: ...`), so that multi-line notes (replay's
+        // schema and row diffs) can be coloured line by line.
+        let mut messages: Vec<(&str, &str)> = Vec::new();
+        if let Some(h) = &help {
+            messages.push(("help", h));
+        }
+        for n in &notes {
+            messages.push(("note", n));
+        }
+        let bar_width = gutter_width(&drawn) + 1;
+        // annotate-snippets closes some frames with an empty gutter line
+        // already (when the last line shown has no caret).
+        let ends_with_bar = drawn
+            .lines()
+            .last()
+            .is_some_and(|l| strip_ansi(l).trim() == "|");
+        if !messages.is_empty() && !ends_with_bar {
+            writeln!(
+                out,
+                "{}",
+                self.paint(GUTTER, &format!("{:bar_width$}|", ""))
+            )?;
+        }
+        for (kind, text) in messages {
+            let lines = text_lines(text);
+            let diff = looks_like_diff(&lines);
+            let indent = " ".repeat(bar_width + kind.len() + 4);
+            for (i, line) in lines.iter().enumerate() {
+                let line = normalize_untrusted_str(line);
+                if i == 0 {
+                    writeln!(
+                        out,
+                        "{:bar_width$}{} {}: {line}",
+                        "",
+                        self.paint(GUTTER, "="),
+                        self.paint(BOLD, kind)
+                    )?;
+                } else {
+                    writeln!(out, "{indent}{}", self.diff_line(&line, diff))?;
+                }
+            }
+        }
         if !details.is_empty() {
-            self.details(&drawn, &details, out)?;
+            let bar = self.paint(GUTTER, &format!("{:bar_width$}|", ""));
+            let lines: Vec<&str> = details.iter().flat_map(|d| text_lines(d)).collect();
+            let diff = looks_like_diff(&lines);
+            writeln!(out, "{bar}")?;
+            for line in lines {
+                let line = normalize_untrusted_str(line);
+                if line.is_empty() {
+                    writeln!(out, "{bar}")?;
+                } else {
+                    writeln!(out, "{bar} {}", self.diff_line(&line, diff))?;
+                }
+            }
         }
         writeln!(out)
     }
 
-    /// The rest of multi-line messages, in the gutter of the block above.
-    fn details(&self, drawn: &str, details: &[&str], out: &mut dyn Write) -> io::Result<()> {
-        // annotate-snippets indents `-->` by the width of the line numbers;
-        // the gutter bar sits one column further right.
-        let width = drawn
-            .lines()
-            .find_map(|l| {
-                let plain = strip_ansi(l);
-                let trimmed = plain.trim_start();
-                trimmed
-                    .starts_with("-->")
-                    .then(|| plain.len() - trimmed.len())
-            })
-            .unwrap_or(1);
-        let bar = self.paint(GUTTER, &format!("{:width$} |", ""));
-        let text: Vec<&str> = details.iter().flat_map(|d| d.lines()).collect();
-        let diff = looks_like_diff(&text);
-        writeln!(out, "{bar}")?;
-        for line in text {
-            let line = normalize_untrusted_str(line.trim_end_matches('\r'));
-            let painted = if !diff {
-                line
-            } else if line.starts_with("+++") || line.starts_with("---") {
-                self.paint(BOLD, &line)
-            } else if line.starts_with('+') {
-                self.paint(ADDED, &line)
-            } else if line.starts_with('-') {
-                self.paint(REMOVED, &line)
-            } else if line.starts_with("@@") {
-                self.paint(HUNK, &line)
-            } else {
-                line
-            };
-            if painted.is_empty() {
-                writeln!(out, "{bar}")?;
-            } else {
-                writeln!(out, "{bar} {painted}")?;
-            }
+    /// A line of a diff, coloured by its first character.
+    fn diff_line(&self, line: &str, diff: bool) -> String {
+        if !diff {
+            line.to_string()
+        } else if line.starts_with("+++") || line.starts_with("---") {
+            self.paint(BOLD, line)
+        } else if line.starts_with('+') {
+            self.paint(ADDED, line)
+        } else if line.starts_with('-') {
+            self.paint(REMOVED, line)
+        } else if line.starts_with("@@") {
+            self.paint(HUNK, line)
+        } else {
+            line.to_string()
         }
-        Ok(())
     }
 
     fn summary(&self, report: &Report, plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
@@ -377,6 +400,28 @@ fn plural(n: usize, word: &str) -> String {
     } else {
         format!("{n} {word}s")
     }
+}
+
+/// The width of the line numbers of a drawn block: annotate-snippets
+/// indents `-->` by it.
+fn gutter_width(drawn: &str) -> usize {
+    drawn
+        .lines()
+        .find_map(|l| {
+            let plain = strip_ansi(l);
+            let trimmed = plain.trim_start();
+            trimmed
+                .starts_with("-->")
+                .then(|| plain.len() - trimmed.len())
+        })
+        .unwrap_or(0)
+}
+
+/// Lines of a message, whatever its line ends (LF, CRLF or CR).
+fn text_lines(text: &str) -> Vec<&str> {
+    text.split("\r\n")
+        .flat_map(|l| l.split(['\n', '\r']))
+        .collect()
 }
 
 /// A diff (unified, or bare `+`/`-` lines of rows) rather than prose.

@@ -139,6 +139,7 @@ fn describe(
 ) -> (String, String) {
     let d = cx.dialect;
     let action = super::text::excerpt(cx.text(span.clone()), 70);
+    let full = super::dml::collapse(cx.text(span.clone()));
     let is_index = ck == ConstraintKind::Index;
     match name {
         Some(n) => {
@@ -178,7 +179,7 @@ fn describe(
                         _ => "duplicate_object",
                     };
                     format!(
-                        "PostgreSQL has no ADD CONSTRAINT IF NOT EXISTS: run `ALTER TABLE {tname} DROP CONSTRAINT IF EXISTS {written};` first, or add it in a DO block: `DO $$ BEGIN ALTER TABLE {tname} {action}; EXCEPTION WHEN {exc} THEN NULL; END $$;`"
+                        "PostgreSQL has no ADD CONSTRAINT IF NOT EXISTS: run `ALTER TABLE {tname} DROP CONSTRAINT IF EXISTS {written};` first, or add it in a DO block: `DO $$ BEGIN ALTER TABLE {tname} {full}; EXCEPTION WHEN {exc} THEN NULL; END $$;`"
                     )
                 }
                 Dialect::Mysql => format!(
@@ -201,7 +202,7 @@ fn describe(
             );
             let help = match d {
                 Dialect::Postgres => format!(
-                    "add it in a DO block that checks for it: `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = '{tname}'::regclass AND contype = 'p') THEN ALTER TABLE {tname} {action}; END IF; END $$;`"
+                    "add it in a DO block that checks for it: `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = '{tname}'::regclass AND contype = 'p') THEN ALTER TABLE {tname} {full}; END IF; END $$;`"
                 ),
                 _ => "check information_schema.table_constraints first, or let the migration tool's version table make sure it runs once".to_string(),
             };

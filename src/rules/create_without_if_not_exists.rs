@@ -172,7 +172,7 @@ fn form(d: Dialect, c: &Create) -> Form {
 }
 
 /// What the database says when the object exists already.
-fn already_exists(d: Dialect, c: &Create, name: &str) -> String {
+fn already_exists(d: Dialect, c: &Create, name: &str, file_text: &str) -> String {
     use ObjectKind::*;
     let noun = c.kind.noun();
     let table = c.table.as_ref().map_or("", |t| t.object());
@@ -205,7 +205,11 @@ fn already_exists(d: Dialect, c: &Create, name: &str) -> String {
             Database | Schema => format!("Can't create database '{name}'; database exists"),
             Trigger => "Trigger already exists".to_string(),
             Function | Procedure => format!("{} {name} already exists", c.kind.sql()),
-            User | Role => format!("Operation CREATE {} failed for {name}", c.kind.sql()),
+            User | Role => format!(
+                "Operation CREATE {} failed for {}",
+                c.kind.sql(),
+                c.name.as_ref().map_or(name, |n| n.text(file_text))
+            ),
             _ => format!("{noun} {name} already exists"),
         },
         Dialect::Generic => format!("{noun} {name} already exists"),
@@ -240,7 +244,7 @@ fn check_create(cx: &Context, unit: &Unit, c: &Create, out: &mut Vec<Finding>) {
         unit,
         format!(
             "CREATE {kind_sql} {written} runs only once: a second run fails with '{}'",
-            already_exists(cx.dialect, c, name.object())
+            already_exists(cx.dialect, c, name.object(), &cx.file.text)
         ),
     );
     let create_tok = 0;
@@ -343,8 +347,12 @@ fn no_form_help(cx: &Context, t: &Toks, c: &Create, written: &str) -> String {
             db(d),
             drop_kind(c.kind)
         ),
+        (Dialect::Generic, View | MaterializedView | Function | Procedure | Trigger) => format!(
+            "use `CREATE OR REPLACE {kind} {written} ...` or `CREATE {kind} IF NOT EXISTS {written} ...`, whichever your database has, or run `DROP {} IF EXISTS {written};` first",
+            drop_kind(c.kind)
+        ),
         (Dialect::Generic, _) => format!(
-            "use `CREATE {kind} IF NOT EXISTS {written} ...` or `CREATE OR REPLACE {kind} {written} ...` if your database has one of them, or run `DROP {} IF EXISTS {written};` first",
+            "use `CREATE {kind} IF NOT EXISTS {written} ...` if your database has it, or run `DROP {} IF EXISTS {written};` first",
             drop_kind(c.kind)
         ),
     }
@@ -408,7 +416,7 @@ fn unnamed(cx: &Context, unit: &Unit, t: &Toks, c: &Create, kind_sql: &str) -> F
 /// Postgres names it.
 fn suggested_index_name(cx: &Context, t: &Toks, c: &Create) -> String {
     let table = c.table.as_ref().map_or("t", |n| n.object());
-    let open = t.find_depth0(c.head_end, t.len(), |k| t.punct(k, "("));
+    let open = (c.head_end..t.len()).find(|&k| t.punct(k, "("));
     let mut cols = Vec::new();
     if let Some(o) = open {
         let close = t.close_paren(o);

@@ -171,14 +171,14 @@ impl FileIndex {
                         AlterOp::AddConstraint {
                             name, constraint, ..
                         } => {
-                            if let Some(k) = constraint_key(t, name.as_ref(), *constraint) {
+                            for k in constraint_keys(t, name.as_ref(), *constraint) {
                                 self.add(k, g, pos, create);
                             }
                         }
                         AlterOp::DropConstraint {
                             name, constraint, ..
                         } => {
-                            if let Some(k) = constraint_key(t, name.as_ref(), *constraint) {
+                            for k in constraint_keys(t, name.as_ref(), *constraint) {
                                 self.add(k, g, pos, Effect::Remove);
                             }
                         }
@@ -334,5 +334,18 @@ pub fn constraint_key(table: &Name, name: Option<&Name>, kind: ConstraintKind) -
         (Some(n), ConstraintKind::Index) => Some(Key::object(ObjectKind::Index, n)),
         (Some(n), _) => Some(Key::constraint(table, n.object())),
         (None, _) => None,
+    }
+}
+
+/// Every key a named table constraint or index may be known by: MySQL's
+/// UNIQUE KEY is dropped with DROP INDEX, Postgres' unique constraint with
+/// DROP CONSTRAINT, and statements name them either way.
+fn constraint_keys(table: &Name, name: Option<&Name>, kind: ConstraintKind) -> Vec<Key> {
+    match name {
+        Some(n) => vec![
+            Key::object(ObjectKind::Index, n),
+            Key::constraint(table, n.object()),
+        ],
+        None => constraint_key(table, None, kind).into_iter().collect(),
     }
 }

@@ -91,6 +91,9 @@ impl Rule for InsertWithoutConflictClause {
                 "insert only missing rows: `INSERT INTO {table} (...) SELECT ... WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE ...)`"
             );
             f.help = Some(match cx.dialect {
+                Dialect::Sqlite if ins.source == InsertSource::Select => format!(
+                    "write `INSERT OR IGNORE INTO {table} ...`, or add `ON CONFLICT DO NOTHING` (after a WHERE clause: SQLite needs `... WHERE true ON CONFLICT DO NOTHING` after a SELECT); both need a PRIMARY KEY or UNIQUE constraint that identifies the rows. Without one, {anti}"
+                ),
                 Dialect::Sqlite => format!(
                     "write `INSERT OR IGNORE INTO {table} ...` or add `ON CONFLICT DO NOTHING`; both need a PRIMARY KEY or UNIQUE constraint that identifies the rows. Without one, {anti}"
                 ),

@@ -11,6 +11,22 @@
 //! statements of the same migration do to each object), [`dml`] (what
 //! INSERT/UPDATE statements write) and [`text`] (help-text helpers).
 
+pub mod malformed_migration;
+pub mod undefined_placeholder;
+
+// Replay rules: reported by `crate::replay`, registered here for their docs.
+pub mod down_does_not_revert;
+pub mod down_second_run_change;
+pub mod down_second_run_error;
+pub mod first_run_error;
+pub mod replay_denied;
+pub mod replay_resource_limit;
+pub mod replay_statement_skipped;
+pub mod replay_timeout;
+pub mod second_run_data_change;
+pub mod second_run_error;
+pub mod second_run_schema_change;
+
 use crate::analysis::Statement;
 use crate::classify::Kind;
 use crate::dialect::Dialect;
@@ -193,6 +209,20 @@ static REGISTRY: &[&RuleMeta] = &[
     &unparsed_statement::META,
     &binary_file::META,
     &unused_suppression::META,
+    &undefined_placeholder::META,
+    &malformed_migration::META,
+    // Replay rules.
+    &first_run_error::META,
+    &second_run_error::META,
+    &second_run_schema_change::META,
+    &second_run_data_change::META,
+    &down_does_not_revert::META,
+    &down_second_run_error::META,
+    &down_second_run_change::META,
+    &replay_denied::META,
+    &replay_timeout::META,
+    &replay_resource_limit::META,
+    &replay_statement_skipped::META,
 ];
 
 /// The static rules that run on every statement.

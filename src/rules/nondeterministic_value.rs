@@ -5,6 +5,7 @@ use super::dml::{inserted_nondet, update_writes, upsert_writes};
 use super::{Context, Rule, RuleMeta};
 use crate::analysis::Statement;
 use crate::classify::Kind;
+use crate::dialect::Dialect;
 use crate::finding::{Finding, Origin, Severity};
 
 pub static META: RuleMeta = RuleMeta {
@@ -83,8 +84,10 @@ impl Rule for NondeterministicValue {
                         &META,
                         &unit,
                         format!(
-                            "UPDATE {table} sets `{}` from `{call}`: each run writes a different value",
-                            super::text::excerpt(&first.text, 60)
+                            "UPDATE {table} sets `{}`{}: each run writes {}",
+                            super::text::excerpt(&first.text, 60),
+                            from(&first.text, &call),
+                            what_changes(&call)
                         ),
                     );
                     f.help = Some(format!(
@@ -112,8 +115,10 @@ impl Rule for NondeterministicValue {
                             &META,
                             &unit,
                             format!(
-                                "the upsert into {table} sets `{}` from `{call}` when the row exists: each run writes a different value",
-                                super::text::excerpt(&first.text, 60)
+                                "the upsert into {table} sets `{}`{} when the row exists: each run writes {}",
+                                super::text::excerpt(&first.text, 60),
+                                from(&first.text, &call),
+                                what_changes(&call)
                             ),
                         );
                         f.help = Some(
@@ -129,19 +134,54 @@ impl Rule for NondeterministicValue {
                         &META,
                         &unit,
                         format!(
-                            "INSERT INTO {table} writes `{}`: each run stores a different value",
-                            super::text::excerpt(&call, 60)
+                            "INSERT INTO {table} writes `{}`: each run stores {}",
+                            super::text::excerpt(&call, 60),
+                            what_changes(&call)
                         ),
                     );
+                    let skip = match cx.dialect {
+                        Dialect::Sqlite => {
+                            "`INSERT OR IGNORE`, `ON CONFLICT DO NOTHING` or `WHERE NOT EXISTS`"
+                        }
+                        Dialect::Postgres => "`ON CONFLICT DO NOTHING` or `WHERE NOT EXISTS`",
+                        Dialect::Mysql => "`INSERT IGNORE` or `WHERE NOT EXISTS`",
+                        Dialect::Generic => "a conflict clause or `WHERE NOT EXISTS`",
+                    };
                     f.help = Some(if ins.conflict.replaces() {
-                        "a REPLACE rewrites the row on every run: write a fixed value, or skip rows that exist (`INSERT OR IGNORE`, `INSERT IGNORE`, `ON CONFLICT DO NOTHING`)".to_string()
+                        format!("a REPLACE rewrites the row on every run: write a fixed value, or skip rows that exist ({skip})")
                     } else {
-                        "write a fixed value (a literal timestamp or id), or skip rows that exist already (`ON CONFLICT DO NOTHING`, `INSERT OR IGNORE`, `WHERE NOT EXISTS`) so a second run writes nothing".to_string()
+                        format!("write a fixed value (a literal timestamp or id), or skip rows that exist already ({skip}) so a second run writes nothing")
                     });
                     out.push(f);
                 }
                 _ => {}
             }
         }
+    }
+}
+
+/// ` (from now())` when the assignment does not show the call itself.
+fn from(text: &str, call: &str) -> String {
+    if text
+        .to_ascii_lowercase()
+        .contains(&call.to_ascii_lowercase())
+    {
+        String::new()
+    } else {
+        format!(" (from `{call}`)")
+    }
+}
+
+/// What differs between runs, by the kind of call.
+fn what_changes(call: &str) -> &'static str {
+    let c = call.to_ascii_lowercase();
+    if c.contains("uuid") || c.contains("newid") {
+        "a new UUID"
+    } else if c.contains("nextval") {
+        "the next sequence number"
+    } else if c.contains("rand") {
+        "a different random value"
+    } else {
+        "a different time"
     }
 }

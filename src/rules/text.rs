@@ -33,7 +33,8 @@ pub fn with_clause(t: &Toks, from: usize, head_end: usize, after: usize, clause:
     let mut s = head(t, from, head_end, Some((after, clause)));
     if head_end < t.len() {
         if t.punct(head_end, "(") {
-            s.push_str(" (...)");
+            let adjacent = head_end > 0 && t.span(head_end - 1).end == t.span(head_end).start;
+            s.push_str(if adjacent { "(...)" } else { " (...)" });
         } else {
             s.push_str(" ...");
         }
@@ -76,12 +77,15 @@ pub fn db(d: Dialect) -> &'static str {
 pub fn excerpt(s: &str, max: usize) -> String {
     let s = super::dml::collapse(s);
     if s.chars().count() <= max {
-        s
-    } else {
-        let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-        out.push('…');
-        out
+        return s;
     }
+    let mut out: String = s.chars().take(max).collect();
+    // Cut at a word boundary when there is one in the second half.
+    if let Some(i) = out.rfind(' ').filter(|&i| i > max / 2) {
+        out.truncate(i);
+    }
+    out.push_str(" …");
+    out
 }
 
 /// The ways out when the dialect has no guard clause for an ALTER TABLE

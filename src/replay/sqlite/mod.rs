@@ -1,0 +1,959 @@
+//! The SQLite engine: a sandboxed in-memory database ([`sandbox`]).
+//!
+//! Statements are compiled with `sqlite3_prepare_v2` and its tail pointer, so
+//! a text holding several statements runs one at a time with byte offsets for
+//! errors (`sqlite3_error_offset`). Observation uses what the authorizer
+//! reports at prepare time: before a statement runs, the engine captures the
+//! `sqlite_schema` rows of objects it may drop or alter and the rows of
+//! tables it may write; at the stop it reads the same rows again (by
+//! `sqlite_schema` rowid, plus rows added since the start, so renamed and new
+//! objects are found without scanning the schema).
+
+pub mod sandbox;
+pub mod schema;
+mod seed;
+
+use super::control::{self, Control};
+use super::engine::{
+    Engine, EngineError, FailureKind, ObjectKey, Observation, RowKey, SchemaImage, Special,
+    StmtError, TableData, Value,
+};
+use rusqlite::{ffi, Connection};
+pub use sandbox::SandboxConfig;
+use sandbox::{lock, Event, SharedRef};
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::CStr;
+use std::ops::Range;
+use std::os::raw::c_char;
+use std::time::Instant;
+
+/// Tables larger than this are compared by count and hash only.
+pub const MAX_SNAPSHOT_ROWS: usize = 100_000;
+
+/// A statement compiled from user SQL, finalized on drop.
+struct RawStmt(*mut ffi::sqlite3_stmt);
+
+impl Drop for RawStmt {
+    fn drop(&mut self) {
+        // SAFETY: the pointer came from sqlite3_prepare_v2 and is finalized once.
+        unsafe {
+            ffi::sqlite3_finalize(self.0);
+        }
+    }
+}
+
+/// What an observation window has seen so far.
+#[derive(Default)]
+struct Window {
+    schema_before: SchemaImage,
+    /// `sqlite_schema` rowids whose rows were captured.
+    rowids: BTreeSet<i64>,
+    max_rowid: i64,
+    data_before: BTreeMap<String, Option<TableData>>,
+    internal: BTreeSet<String>,
+    writers: BTreeMap<String, Vec<usize>>,
+    schema_writers: BTreeMap<ObjectKey, Vec<usize>>,
+    schema_version: i64,
+    total_changes: i64,
+}
+
+/// The sandboxed in-memory SQLite engine.
+pub struct SqliteEngine {
+    // Declared first: dropped (finalized) before the connection.
+    pending: Option<(RawStmt, String)>,
+    conn: Connection,
+    shared: SharedRef,
+    cfg: SandboxConfig,
+    tag: usize,
+    window: Option<Window>,
+    events: Vec<Event>,
+    in_tx: bool,
+    /// Schema version when the transaction began.
+    tx_schema_version: i64,
+    savepoints: Vec<String>,
+    lost: u64,
+    /// `PRAGMA foreign_keys` value asked for inside a transaction.
+    fk_pending: Option<bool>,
+    /// Tables to look at on the next `--seed` (None: all of them).
+    seed_dirty: Option<BTreeSet<String>>,
+    /// Makes synthetic values unique across the database.
+    seed_counter: i64,
+}
+
+fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+fn eerr(e: rusqlite::Error) -> EngineError {
+    EngineError(format!("SQLite: {e}"))
+}
+
+impl SqliteEngine {
+    pub fn open(cfg: &SandboxConfig) -> Result<SqliteEngine, EngineError> {
+        let (conn, shared) = sandbox::open(cfg).map_err(eerr)?;
+        Ok(SqliteEngine {
+            pending: None,
+            conn,
+            shared,
+            cfg: cfg.clone(),
+            tag: 0,
+            window: None,
+            events: Vec::new(),
+            in_tx: false,
+            tx_schema_version: 0,
+            savepoints: Vec::new(),
+            lost: 0,
+            fk_pending: None,
+            seed_dirty: None,
+            seed_counter: 0,
+        })
+    }
+
+    /// The connection, for tests and benchmarks.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Runs engine-internal SQL (nothing recorded, no time limit).
+    fn internal<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, EngineError> {
+        let was = {
+            let mut s = lock(&self.shared);
+            let was = s.internal;
+            s.internal = true;
+            was
+        };
+        let r = f(&self.conn);
+        lock(&self.shared).internal = was;
+        r.map_err(eerr)
+    }
+
+    fn batch(&self, sql: &str) -> Result<(), EngineError> {
+        self.internal(|c| c.execute_batch(sql))
+    }
+
+    fn schema_version(&self) -> Result<i64, EngineError> {
+        self.internal(|c| c.query_row("PRAGMA schema_version", [], |r| r.get(0)))
+    }
+
+    fn total_changes(&self) -> i64 {
+        // SAFETY: valid handle.
+        unsafe { ffi::sqlite3_total_changes64(self.conn.handle()) }
+    }
+
+    fn autocommit(&self) -> bool {
+        // SAFETY: valid handle.
+        unsafe { ffi::sqlite3_get_autocommit(self.conn.handle()) != 0 }
+    }
+
+    fn errmsg(&self) -> String {
+        // SAFETY: valid handle; sqlite3_errmsg returns a NUL-terminated string.
+        unsafe {
+            let p = ffi::sqlite3_errmsg(self.conn.handle());
+            if p.is_null() {
+                "unknown error".into()
+            } else {
+                CStr::from_ptr(p).to_string_lossy().into_owned()
+            }
+        }
+    }
+
+    /// Turns a failed return code into a statement error.
+    fn stmt_error(&self, rc: i32, offset: Option<usize>) -> StmtError {
+        let message = self.errmsg();
+        let (denied, timed_out) = {
+            let mut s = lock(&self.shared);
+            let timed_out = std::mem::take(&mut s.timed_out);
+            (s.denied.take(), timed_out)
+        };
+        let primary = rc & 0xff;
+        let (kind, message) = if let Some(why) = denied {
+            (FailureKind::Denied, why)
+        } else if primary == ffi::SQLITE_AUTH {
+            (FailureKind::Denied, format!("not authorized: {message}"))
+        } else if primary == ffi::SQLITE_INTERRUPT && timed_out {
+            (FailureKind::Timeout, message)
+        } else if primary == ffi::SQLITE_TOOBIG {
+            (
+                FailureKind::Limit,
+                format!(
+                    "it builds a string or blob larger than the replay sandbox allows ({} MiB): \
+                     {message}",
+                    self.cfg.max_length >> 20
+                ),
+            )
+        } else if primary == ffi::SQLITE_NOMEM {
+            (
+                FailureKind::Limit,
+                format!(
+                    "it needs more memory than the replay sandbox allows ({} MiB): {message}",
+                    self.cfg.heap_limit >> 20
+                ),
+            )
+        } else if primary == ffi::SQLITE_ERROR && message.contains("too many attached") {
+            (
+                FailureKind::Denied,
+                "it would attach another database; replay never touches files".into(),
+            )
+        } else {
+            (FailureKind::Error, message)
+        };
+        StmtError {
+            kind,
+            message,
+            offset,
+            resume: None,
+        }
+    }
+
+    /// After an error, SQLite may have rolled back the whole transaction:
+    /// start a new one with the same savepoints so nothing becomes permanent.
+    fn recover_transaction(&mut self) -> Result<(), EngineError> {
+        if self.in_tx && self.autocommit() {
+            self.lost += 1;
+            self.batch("BEGIN")?;
+            for sp in self.savepoints.clone() {
+                self.batch(&format!("SAVEPOINT {}", quote(&sp)))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_foreign_keys(&mut self, on: bool) -> Result<(), EngineError> {
+        self.batch(if on {
+            "PRAGMA foreign_keys = ON"
+        } else {
+            "PRAGMA foreign_keys = OFF"
+        })
+    }
+
+    // ---- observation ------------------------------------------------------
+
+    /// `sqlite_schema` rows matching a query, as (rowid, key, text).
+    fn schema_rows(
+        &self,
+        sql: &str,
+        params: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<(i64, ObjectKey, String)>, EngineError> {
+        self.internal(|c| {
+            let mut st = c.prepare_cached(sql)?;
+            let rows = st.query_map(params, |r| {
+                let rowid: i64 = r.get(0)?;
+                let kind: String = r.get(1)?;
+                let name: String = r.get(2)?;
+                let table: String = r.get(3)?;
+                let sql: Option<String> = r.get(4)?;
+                Ok((rowid, kind, name, table, sql))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (rowid, kind, name, table, sql) = row?;
+                let Some(sql) = sql else { continue };
+                if name.to_ascii_lowercase().starts_with("sqlite_") {
+                    continue;
+                }
+                let text = schema::normalise(&kind, &sql);
+                out.push((
+                    rowid,
+                    ObjectKey {
+                        kind,
+                        name: name.to_ascii_lowercase(),
+                        table: table.to_ascii_lowercase(),
+                    },
+                    text,
+                ));
+            }
+            Ok(out)
+        })
+    }
+
+    /// Captures the before-image of schema objects and tables the pending
+    /// statement may touch.
+    fn capture_before(&mut self, piece: &str) -> Result<(), EngineError> {
+        let events = self.events.clone();
+        let mut schema_queries: Vec<(String, bool)> = Vec::new();
+        let mut tables: Vec<(String, bool)> = Vec::new();
+        for ev in &events {
+            match ev {
+                Event::Write { table, insert } => tables.push((table.clone(), *insert)),
+                Event::Drop { kind, name, table } => {
+                    schema_queries.push((name.clone(), false));
+                    if *kind == "table" {
+                        tables.push((table.clone(), false));
+                    }
+                }
+                Event::Alter { table } => {
+                    let rename = piece.to_ascii_uppercase().contains("RENAME");
+                    schema_queries.push((table.clone(), rename));
+                    tables.push((table.clone(), false));
+                }
+                Event::Create { .. } => {}
+            }
+        }
+        for (name, mentions) in schema_queries {
+            let rows = if mentions {
+                self.schema_rows(
+                    "SELECT rowid, type, name, tbl_name, sql FROM main.sqlite_schema \
+                     WHERE lower(name) = ?1 OR lower(tbl_name) = ?1 OR instr(lower(sql), ?1) > 0",
+                    &[&name],
+                )?
+            } else {
+                self.schema_rows(
+                    "SELECT rowid, type, name, tbl_name, sql FROM main.sqlite_schema \
+                     WHERE name = ?1 COLLATE NOCASE OR tbl_name = ?1 COLLATE NOCASE",
+                    &[&name],
+                )?
+            };
+            let Some(w) = self.window.as_mut() else {
+                return Ok(());
+            };
+            for (rowid, key, text) in rows {
+                if w.rowids.insert(rowid) {
+                    w.schema_before.entry(key).or_insert(Some(text));
+                }
+            }
+        }
+        for (table, insert) in tables {
+            let known = self
+                .window
+                .as_ref()
+                .is_some_and(|w| w.data_before.contains_key(&table));
+            if !known {
+                let data = self.snapshot(&table)?;
+                if let Some(w) = self.window.as_mut() {
+                    w.data_before.insert(table.clone(), data);
+                }
+            }
+            if insert {
+                self.capture_sequence()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `sqlite_sequence` (AUTOINCREMENT counters) is compared too, to decide
+    /// whether a run left everything as it was.
+    fn capture_sequence(&mut self) -> Result<(), EngineError> {
+        let seq = "sqlite_sequence".to_string();
+        if self
+            .window
+            .as_ref()
+            .is_some_and(|w| w.data_before.contains_key(&seq))
+        {
+            return Ok(());
+        }
+        let data = self.snapshot(&seq)?;
+        if let Some(w) = self.window.as_mut() {
+            w.data_before.insert(seq.clone(), data);
+            w.internal.insert(seq);
+        }
+        Ok(())
+    }
+
+    /// The rows of a table, or `None` when it does not exist (or is not a
+    /// table whose rows can be compared).
+    fn snapshot(&self, table: &str) -> Result<Option<TableData>, EngineError> {
+        self.internal(|c| {
+            let info: Option<(String, bool)> = c
+                .prepare_cached(
+                    "SELECT type, wr FROM main.pragma_table_list WHERE name = ?1 COLLATE NOCASE",
+                )?
+                .query_row([table], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? != 0)))
+                .ok();
+            let Some((kind, without_rowid)) = info else {
+                return Ok(None);
+            };
+            if kind != "table" && kind != "virtual" {
+                return Ok(None);
+            }
+            let mut cols: Vec<(String, i64)> = Vec::new();
+            {
+                let mut st = c.prepare_cached(
+                    "SELECT name, pk, hidden FROM main.pragma_table_xinfo(?1) ORDER BY cid",
+                )?;
+                let rows = st.query_map([table], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                })?;
+                for row in rows {
+                    let (name, pk, hidden) = row?;
+                    if hidden != 1 {
+                        cols.push((name, pk));
+                    }
+                }
+            }
+            let mut pk: Vec<&(String, i64)> = cols.iter().filter(|c| c.1 > 0).collect();
+            pk.sort_by_key(|c| c.1);
+            let (columns, key, select_key) = if kind == "table" && !pk.is_empty() {
+                let mut names: Vec<String> = pk.iter().map(|c| c.0.clone()).collect();
+                names.extend(cols.iter().filter(|c| c.1 == 0).map(|c| c.0.clone()));
+                (names, RowKey::Declared(pk.len()), None)
+            } else if kind == "table" && !without_rowid {
+                let alias = ["rowid", "_rowid_", "oid"]
+                    .into_iter()
+                    .find(|a| !cols.iter().any(|c| c.0.eq_ignore_ascii_case(a)));
+                let names: Vec<String> = cols.iter().map(|c| c.0.clone()).collect();
+                match alias {
+                    Some(a) => (names, RowKey::Hidden, Some(a)),
+                    None => (names, RowKey::None, None),
+                }
+            } else {
+                (
+                    cols.iter().map(|c| c.0.clone()).collect(),
+                    RowKey::None,
+                    None,
+                )
+            };
+            let mut select: Vec<String> = select_key.iter().map(|a| a.to_string()).collect();
+            select.extend(columns.iter().map(|c| quote(c)));
+            if select.is_empty() {
+                return Ok(None);
+            }
+            let sql = format!("SELECT {} FROM main.{}", select.join(", "), quote(table));
+            let mut st = c.prepare(&sql)?;
+            let n = select.len();
+            let mut rows = st.query([])?;
+            let mut out: Vec<Vec<Value>> = Vec::new();
+            let mut count = 0u64;
+            let mut hash = 0u64;
+            let mut summary = false;
+            while let Some(r) = rows.next()? {
+                let mut row = Vec::with_capacity(n);
+                for i in 0..n {
+                    row.push(value(r.get_ref(i)?));
+                }
+                count += 1;
+                let content = if key == RowKey::Hidden {
+                    &row[1..]
+                } else {
+                    &row[..]
+                };
+                hash = hash.wrapping_add(super::engine::row_hash(content));
+                if !summary {
+                    out.push(row);
+                    if out.len() > MAX_SNAPSHOT_ROWS {
+                        summary = true;
+                        out = Vec::new();
+                    }
+                }
+            }
+            if summary {
+                return Ok(Some(TableData::Summary {
+                    columns,
+                    count,
+                    hash,
+                }));
+            }
+            out.sort();
+            Ok(Some(TableData::Rows {
+                columns,
+                key,
+                rows: out,
+            }))
+        })
+    }
+
+    /// Records which statement wrote what, after a successful step.
+    fn after_step(&mut self, schema_version: i64, changes: i64) -> Result<(), EngineError> {
+        let tag = self.tag;
+        let events = std::mem::take(&mut self.events);
+        let Some(w) = self.window.as_mut() else {
+            return Ok(());
+        };
+        let _ = schema_version;
+        for ev in &events {
+            match ev {
+                Event::Write { table, .. } if changes > 0 => {
+                    let v = w.writers.entry(table.clone()).or_default();
+                    if v.last() != Some(&tag) {
+                        v.push(tag);
+                    }
+                }
+                Event::Create { kind, name, table } | Event::Drop { kind, name, table } => {
+                    let key = ObjectKey {
+                        kind: kind.to_string(),
+                        name: name.clone(),
+                        table: table.clone(),
+                    };
+                    let v = w.schema_writers.entry(key).or_default();
+                    if v.last() != Some(&tag) {
+                        v.push(tag);
+                    }
+                }
+                Event::Alter { table } => {
+                    let key = ObjectKey {
+                        kind: "table".into(),
+                        name: table.clone(),
+                        table: table.clone(),
+                    };
+                    let v = w.schema_writers.entry(key).or_default();
+                    if v.last() != Some(&tag) {
+                        v.push(tag);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The value of `PRAGMA [schema.]foreign_keys = value` (or `(value)`).
+    fn foreign_keys_pragma(piece: &str) -> Option<bool> {
+        let toks: Vec<&str> = crate::lexer::significant_tokens(
+            piece,
+            0..piece.len(),
+            crate::dialect::Dialect::Sqlite,
+        )
+        .into_iter()
+        .map(|t| &piece[t.span])
+        .collect();
+        if !toks.first()?.eq_ignore_ascii_case("PRAGMA") {
+            return None;
+        }
+        let name_at = if toks.get(2) == Some(&".") { 3 } else { 1 };
+        if !toks.get(name_at)?.eq_ignore_ascii_case("foreign_keys") {
+            return None;
+        }
+        let value = match *toks.get(name_at + 1)? {
+            "=" | "(" => toks.get(name_at + 2)?,
+            _ => return None,
+        };
+        match value
+            .trim_matches(['\'', '"'])
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "on" | "true" | "yes" | "1" => Some(true),
+            "off" | "false" | "no" | "0" => Some(false),
+            _ => None,
+        }
+    }
+}
+
+fn value(v: rusqlite::types::ValueRef<'_>) -> Value {
+    use rusqlite::types::ValueRef as V;
+    match v {
+        V::Null => Value::Null,
+        V::Integer(i) => Value::Integer(i),
+        V::Real(r) => Value::Real(r),
+        V::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        V::Blob(b) => Value::Blob(b.to_vec()),
+    }
+}
+
+/// Where the first complete statement of `sql` ends (just past its `;`),
+/// by SQLite's own rules (`sqlite3_complete`, which knows trigger bodies).
+fn statement_end(sql: &str) -> Option<usize> {
+    let lexer = crate::lexer::Lexer::new(sql, 0..sql.len(), crate::dialect::Dialect::Sqlite);
+    for t in lexer.filter(|t| t.kind == crate::lexer::TokenKind::Semicolon) {
+        let Ok(prefix) = std::ffi::CString::new(&sql[..t.span.end]) else {
+            return None;
+        };
+        // SAFETY: a NUL-terminated string that outlives the call.
+        if unsafe { ffi::sqlite3_complete(prefix.as_ptr()) } != 0 {
+            return Some(t.span.end);
+        }
+    }
+    None
+}
+
+/// Offset just past leading whitespace and comments.
+fn skip_trivia(sql: &str) -> usize {
+    let mut lexer = crate::lexer::Lexer::new(sql, 0..sql.len(), crate::dialect::Dialect::Sqlite);
+    match lexer.find(|t| !t.kind.is_trivia()) {
+        Some(t) => t.span.start,
+        None => sql.len(),
+    }
+}
+
+/// End of a statement's text before its tail: without the `;` and blanks.
+fn trim_end(sql: &str, start: usize, tail: usize) -> usize {
+    let s = &sql[start..tail];
+    let t = s.trim_end();
+    let t = t.strip_suffix(';').unwrap_or(t).trim_end();
+    start + t.len()
+}
+
+impl Engine for SqliteEngine {
+    fn name(&self) -> String {
+        format!("SQLite {}", rusqlite::version())
+    }
+
+    fn begin(&mut self, upcoming: &[&str]) -> Result<(), EngineError> {
+        // A `PRAGMA foreign_keys` before any other statement applies to the
+        // whole run, as it would outside a transaction.
+        let mut lead = None;
+        for text in upcoming {
+            match control::leading_word(text, crate::dialect::Dialect::Sqlite).as_deref() {
+                Some("PRAGMA") => match Self::foreign_keys_pragma(text) {
+                    Some(v) => lead = Some(v),
+                    None => continue,
+                },
+                Some("BEGIN" | "COMMIT" | "END") | None => continue,
+                Some(_) => break,
+            }
+        }
+        if let Some(v) = lead.or(self.fk_pending.take()) {
+            self.apply_foreign_keys(v)?;
+        }
+        self.batch("BEGIN")?;
+        self.in_tx = true;
+        self.savepoints.clear();
+        self.tx_schema_version = self.schema_version()?;
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<(), EngineError> {
+        self.pending = None;
+        self.batch("COMMIT")?;
+        self.in_tx = false;
+        self.savepoints.clear();
+        if let Some(v) = self.fk_pending.take() {
+            self.apply_foreign_keys(v)?;
+        }
+        Ok(())
+    }
+
+    fn rollback(&mut self) -> Result<(), EngineError> {
+        self.pending = None;
+        if !self.autocommit() {
+            self.batch("ROLLBACK")?;
+        }
+        self.in_tx = false;
+        self.savepoints.clear();
+        if let Some(v) = self.fk_pending.take() {
+            self.apply_foreign_keys(v)?;
+        }
+        Ok(())
+    }
+
+    fn undo(&mut self, unchanged: bool) -> Result<(), EngineError> {
+        // Undoing DDL makes SQLite reload the whole schema: when the work is
+        // known to have changed nothing, keeping it is equivalent and cheap.
+        if unchanged && self.schema_version()? != self.tx_schema_version {
+            let fk = self.fk_pending.take();
+            self.commit()?;
+            self.fk_pending = fk;
+            Ok(())
+        } else {
+            let fk = self.fk_pending.take();
+            self.rollback()?;
+            self.fk_pending = fk;
+            Ok(())
+        }
+    }
+
+    fn savepoint(&mut self, name: &str) -> Result<(), StmtError> {
+        self.batch(&format!("SAVEPOINT {}", quote(name)))
+            .map_err(|e| StmtError::error(e.0))?;
+        self.savepoints.push(name.to_string());
+        Ok(())
+    }
+
+    fn release(&mut self, name: &str) -> Result<(), StmtError> {
+        self.batch(&format!("RELEASE {}", quote(name)))
+            .map_err(|e| StmtError::error(e.0))?;
+        if let Some(p) = self.savepoints.iter().rposition(|s| s == name) {
+            self.savepoints.truncate(p);
+        }
+        Ok(())
+    }
+
+    fn rollback_to(&mut self, name: &str) -> Result<(), StmtError> {
+        self.batch(&format!("ROLLBACK TO {}", quote(name)))
+            .map_err(|e| StmtError::error(e.0))?;
+        if let Some(p) = self.savepoints.iter().rposition(|s| s == name) {
+            self.savepoints.truncate(p + 1);
+        }
+        Ok(())
+    }
+
+    fn undo_to(&mut self, name: &str, unchanged: bool) -> Result<(), EngineError> {
+        if !unchanged {
+            self.rollback_to(name).map_err(EngineError::from)?;
+        }
+        self.release(name).map_err(EngineError::from)
+    }
+
+    fn prepare_next(&mut self, sql: &str) -> Result<Option<(Range<usize>, usize)>, StmtError> {
+        self.pending = None;
+        let mut off = 0usize;
+        loop {
+            let rest = &sql[off..];
+            if rest.trim().is_empty() {
+                return Ok(None);
+            }
+            let Ok(len) = i32::try_from(rest.len()) else {
+                return Err(StmtError {
+                    kind: FailureKind::Limit,
+                    message: "the statement is longer than SQLite accepts".into(),
+                    offset: None,
+                    resume: None,
+                });
+            };
+            {
+                let mut s = lock(&self.shared);
+                s.events.clear();
+                s.denied = None;
+                s.internal = false;
+            }
+            let mut stmt: *mut ffi::sqlite3_stmt = std::ptr::null_mut();
+            let mut tail: *const c_char = std::ptr::null();
+            // SAFETY: `rest` is valid for `len` bytes; SQLite does not need a
+            // NUL terminator when the length is given. `tail` points into it.
+            let rc = unsafe {
+                ffi::sqlite3_prepare_v2(
+                    self.conn.handle(),
+                    rest.as_ptr().cast::<c_char>(),
+                    len,
+                    &mut stmt,
+                    &mut tail,
+                )
+            };
+            self.events = std::mem::take(&mut lock(&self.shared).events);
+            if rc != ffi::SQLITE_OK {
+                if !stmt.is_null() {
+                    drop(RawStmt(stmt));
+                }
+                // SAFETY: valid handle.
+                let eo = unsafe { ffi::sqlite3_error_offset(self.conn.handle()) };
+                let offset = usize::try_from(eo).ok().map(|o| off + o);
+                let mut err = self.stmt_error(rc, offset);
+                err.resume = statement_end(rest).map(|n| off + n);
+                return Err(err);
+            }
+            let consumed = if tail.is_null() {
+                rest.len()
+            } else {
+                // SAFETY: tail points into `rest` (or at its end).
+                let n = unsafe { tail.offset_from(rest.as_ptr().cast::<c_char>()) };
+                usize::try_from(n).unwrap_or(rest.len()).min(rest.len())
+            };
+            if stmt.is_null() {
+                // Only a comment or an empty statement (`;`): go on after it.
+                if consumed == 0 {
+                    return Ok(None);
+                }
+                off += consumed;
+                continue;
+            }
+            let start = off + skip_trivia(rest);
+            let end = trim_end(sql, start, off + consumed).max(start);
+            self.pending = Some((RawStmt(stmt), sql[start..end].to_string()));
+            return Ok(Some((start..end, off + consumed)));
+        }
+    }
+
+    fn step(&mut self) -> Result<(), StmtError> {
+        let Some((stmt, piece)) = self.pending.take() else {
+            return Ok(());
+        };
+        if self.window.is_some() {
+            self.capture_before(&piece)
+                .map_err(|e| StmtError::error(e.0))?;
+        }
+        let sv = if self.window.is_some() {
+            self.schema_version().map_err(|e| StmtError::error(e.0))?
+        } else {
+            0
+        };
+        let tc = self.total_changes();
+        {
+            let mut s = lock(&self.shared);
+            s.internal = false;
+            s.denied = None;
+            s.timed_out = false;
+            s.deadline = Some(Instant::now() + self.cfg.timeout);
+        }
+        let rc = loop {
+            // SAFETY: a valid prepared statement owned by `stmt`.
+            let rc = unsafe { ffi::sqlite3_step(stmt.0) };
+            if rc != ffi::SQLITE_ROW {
+                break rc;
+            }
+        };
+        lock(&self.shared).deadline = None;
+        if rc != ffi::SQLITE_DONE {
+            let err = self.stmt_error(rc, None);
+            drop(stmt);
+            self.events.clear();
+            self.recover_transaction()
+                .map_err(|e| StmtError::error(e.0))?;
+            return Err(err);
+        }
+        drop(stmt);
+        // Writes made by a statement count for its tag.
+        let changes = self.total_changes() - tc;
+        if let Some(dirty) = self.seed_dirty.as_mut() {
+            for ev in &self.events {
+                match ev {
+                    Event::Create {
+                        kind: "table",
+                        name,
+                        ..
+                    }
+                    | Event::Alter { table: name }
+                    | Event::Write {
+                        table: name,
+                        insert: false,
+                    } => {
+                        dirty.insert(name.clone());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        self.after_step(sv, changes)
+            .map_err(|e| StmtError::error(e.0))?;
+        Ok(())
+    }
+
+    fn discard(&mut self) {
+        self.pending = None;
+        self.events.clear();
+    }
+
+    fn special_words(&self) -> &'static [&'static str] {
+        &["VACUUM", "PRAGMA"]
+    }
+
+    fn special(&mut self, piece: &str) -> Option<Special> {
+        let word = control::leading_word(piece, crate::dialect::Dialect::Sqlite)?;
+        match word.as_str() {
+            "VACUUM" => {
+                let (_, _, words) = control::simple_piece(piece, crate::dialect::Dialect::Sqlite)?;
+                if words.iter().any(|w| w == "INTO") {
+                    return Some(Special::Refuse(
+                        "VACUUM INTO writes a database file; replay never touches files".into(),
+                    ));
+                }
+                Some(Special::Skip(
+                    "VACUUM is not replayed: it rebuilds the database file, cannot run inside \
+                     a transaction, and changes neither schema nor data"
+                        .into(),
+                ))
+            }
+            "PRAGMA" => {
+                let on = Self::foreign_keys_pragma(piece)?;
+                self.fk_pending = Some(on);
+                Some(Special::Deferred(format!(
+                    "`PRAGMA foreign_keys = {}` cannot take effect inside a transaction: replay \
+                     applies it before the run when it comes before every other statement, and \
+                     from the next migration on otherwise",
+                    if on { "ON" } else { "OFF" }
+                )))
+            }
+            _ => None,
+        }
+    }
+
+    fn control_error(&self, control: Control) -> Option<String> {
+        Some(
+            match control {
+                Control::Begin => "cannot start a transaction within a transaction",
+                Control::Commit => "cannot commit - no transaction is active",
+                Control::Rollback => "cannot rollback - no transaction is active",
+            }
+            .into(),
+        )
+    }
+
+    fn lost_count(&self) -> u64 {
+        self.lost
+    }
+
+    fn set_tag(&mut self, tag: usize) {
+        self.tag = tag;
+    }
+
+    fn observe_start(&mut self) -> Result<(), EngineError> {
+        let max_rowid = self.internal(|c| {
+            c.query_row(
+                "SELECT coalesce(max(rowid), 0) FROM main.sqlite_schema",
+                [],
+                |r| r.get(0),
+            )
+        })?;
+        self.window = Some(Window {
+            max_rowid,
+            schema_version: self.schema_version()?,
+            total_changes: self.total_changes(),
+            ..Window::default()
+        });
+        Ok(())
+    }
+
+    fn observe_stop(&mut self) -> Result<Observation, EngineError> {
+        let Some(w) = self.window.take() else {
+            return Ok(Observation::default());
+        };
+        let schema_changed = self.schema_version()? != w.schema_version;
+        let mut schema_before = w.schema_before;
+        let mut schema_after = SchemaImage::new();
+        if schema_changed || !schema_before.is_empty() {
+            let mut rows = self.schema_rows(
+                "SELECT rowid, type, name, tbl_name, sql FROM main.sqlite_schema WHERE rowid > ?1",
+                &[&w.max_rowid],
+            )?;
+            for rowid in &w.rowids {
+                rows.extend(self.schema_rows(
+                    "SELECT rowid, type, name, tbl_name, sql FROM main.sqlite_schema WHERE rowid = ?1",
+                    &[rowid],
+                )?);
+            }
+            for (_, key, text) in rows {
+                schema_after.insert(key, Some(text));
+            }
+            for k in schema_before.keys() {
+                schema_after.entry(k.clone()).or_insert(None);
+            }
+            for k in schema_after.keys() {
+                schema_before.entry(k.clone()).or_insert(None);
+            }
+        }
+        let mut data_after = BTreeMap::new();
+        for t in w.data_before.keys() {
+            data_after.insert(t.clone(), self.snapshot(t)?);
+        }
+        let nothing_written = !schema_changed && self.total_changes() == w.total_changes;
+        Ok(Observation {
+            schema_before,
+            schema_after,
+            data_before: w.data_before,
+            data_after,
+            internal_tables: w.internal,
+            writers: w.writers,
+            schema_writers: w.schema_writers,
+            nothing_written,
+        })
+    }
+
+    fn end_run(&mut self) -> Result<(), EngineError> {
+        let temp: Vec<(String, String)> = self.internal(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT type, name FROM temp.sqlite_schema \
+                 WHERE type IN ('table', 'view', 'trigger') AND name NOT LIKE 'sqlite_%'",
+            )?;
+            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect()
+        })?;
+        for (kind, name) in temp {
+            let kw = match kind.as_str() {
+                "view" => "VIEW",
+                "trigger" => "TRIGGER",
+                _ => "TABLE",
+            };
+            self.batch(&format!("DROP {kw} IF EXISTS temp.{}", quote(&name)))?;
+        }
+        Ok(())
+    }
+
+    fn seed(&mut self) -> Result<Vec<String>, EngineError> {
+        seed::seed(self)
+    }
+}

@@ -1,0 +1,456 @@
+//! `--seed`: before each migration's first run, tables with fewer than
+//! [`ROWS`] rows get synthetic rows that satisfy their declared types and
+//! constraints, so copies and backfills that do nothing on empty tables show
+//! what they do.
+//!
+//! - Values follow the column's type affinity (and hints in its name:
+//!   `email`, `*_at`, `is_*`), unique across the database, so `UNIQUE` and
+//!   primary keys hold.
+//! - `INTEGER PRIMARY KEY` (rowid) and generated columns are left to SQLite.
+//! - Foreign keys take their values from existing parent rows; parents are
+//!   seeded first.
+//! - A row that violates a constraint (`CHECK`, `NOT NULL`, a trigger's
+//!   `RAISE`) is retried: with only the required columns, then with the
+//!   literals the table's `CHECK` constraints mention; a table that accepts
+//!   none of them is left as it is.
+//!
+//! Only tables created, altered or emptied since the last seeding are looked
+//! at again, so seeding costs little per migration.
+
+use super::{quote, SqliteEngine};
+use crate::dialect::Dialect;
+use crate::lexer::{Lexer, TokenKind};
+use crate::replay::engine::EngineError;
+use rusqlite::types::Value as Sql;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+/// Rows each table gets.
+pub const ROWS: i64 = 3;
+
+struct Column {
+    name: String,
+    ty: String,
+    notnull: bool,
+    has_default: bool,
+    pk: i64,
+    hidden: i64,
+}
+
+struct ForeignKey {
+    parent: String,
+    from: Vec<String>,
+    to: Vec<Option<String>>,
+}
+
+struct TableInfo {
+    name: String,
+    columns: Vec<Column>,
+    fks: Vec<ForeignKey>,
+    rowid_alias: Option<String>,
+    /// Literals of the CHECK constraints that mention each column (lower case).
+    literals: BTreeMap<String, Vec<Sql>>,
+}
+
+fn table_info(e: &SqliteEngine, table: &str) -> Result<Option<TableInfo>, EngineError> {
+    e.internal(|c| {
+        let info: Option<(String, String, i64)> = c
+            .query_row(
+                "SELECT name, type, wr FROM main.pragma_table_list WHERE name = ?1 COLLATE NOCASE",
+                [table],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .ok();
+        let Some((name, kind, wr)) = info else {
+            return Ok(None);
+        };
+        if kind != "table" || name.to_ascii_lowercase().starts_with("sqlite_") {
+            return Ok(None);
+        }
+        let mut columns = Vec::new();
+        {
+            let mut st = c.prepare(
+                "SELECT name, type, \"notnull\", dflt_value IS NOT NULL, pk, hidden \
+                 FROM main.pragma_table_xinfo(?1) ORDER BY cid",
+            )?;
+            let rows = st.query_map([&name], |r| {
+                Ok(Column {
+                    name: r.get(0)?,
+                    ty: r.get::<_, String>(1)?.to_ascii_uppercase(),
+                    notnull: r.get::<_, i64>(2)? != 0,
+                    has_default: r.get(3)?,
+                    pk: r.get(4)?,
+                    hidden: r.get(5)?,
+                })
+            })?;
+            for col in rows {
+                columns.push(col?);
+            }
+        }
+        let pks: Vec<&Column> = columns.iter().filter(|c| c.pk > 0).collect();
+        let rowid_alias =
+            (wr == 0 && pks.len() == 1 && pks[0].ty == "INTEGER").then(|| pks[0].name.clone());
+        let mut fks: BTreeMap<i64, ForeignKey> = BTreeMap::new();
+        {
+            let mut st = c.prepare(
+                "SELECT id, \"table\", \"from\", \"to\" FROM main.pragma_foreign_key_list(?1) \
+                 ORDER BY id, seq",
+            )?;
+            let rows = st.query_map([&name], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                ))
+            })?;
+            for row in rows {
+                let (id, parent, from, to) = row?;
+                let fk = fks.entry(id).or_insert_with(|| ForeignKey {
+                    parent,
+                    from: Vec::new(),
+                    to: Vec::new(),
+                });
+                fk.from.push(from);
+                fk.to.push(to);
+            }
+        }
+        let sql: Option<String> = c
+            .query_row(
+                "SELECT sql FROM main.sqlite_schema WHERE type = 'table' AND name = ?1",
+                [&name],
+                |r| r.get(0),
+            )
+            .ok()
+            .flatten();
+        Ok(Some(TableInfo {
+            name,
+            columns,
+            fks: fks.into_values().collect(),
+            rowid_alias,
+            literals: sql.map(|s| check_literals(&s)).unwrap_or_default(),
+        }))
+    })
+}
+
+/// String and number literals inside the `CHECK (...)` clauses of a table,
+/// for each column the clause mentions (a column constraint mentions its
+/// column too).
+fn check_literals(sql: &str) -> BTreeMap<String, Vec<Sql>> {
+    let toks: Vec<_> = Lexer::new(sql, 0..sql.len(), Dialect::Sqlite)
+        .filter(|t| !t.kind.is_trivia())
+        .collect();
+    let mut out: BTreeMap<String, Vec<Sql>> = BTreeMap::new();
+    let ident = |i: usize| -> Option<String> {
+        let t = toks.get(i)?;
+        let text = &sql[t.span.clone()];
+        match t.kind {
+            TokenKind::Word => Some(text.to_ascii_lowercase()),
+            TokenKind::QuotedIdent if text.len() >= 2 => {
+                Some(text[1..text.len() - 1].to_ascii_lowercase())
+            }
+            _ => None,
+        }
+    };
+    // The column whose definition we are in: the first word after `(` or `,`
+    // at depth 1 of the table's column list.
+    let mut depth = 0i32;
+    let mut current: Option<String> = None;
+    let mut i = 0;
+    while i < toks.len() {
+        let text = &sql[toks[i].span.clone()];
+        match (toks[i].kind, text) {
+            (TokenKind::Punct, "(") => {
+                depth += 1;
+                if depth == 1 {
+                    current = ident(i + 1);
+                }
+            }
+            (TokenKind::Punct, ")") => depth -= 1,
+            (TokenKind::Punct, ",") if depth == 1 => current = ident(i + 1),
+            (TokenKind::Word, w) if w.eq_ignore_ascii_case("CHECK") => {
+                let mut lits = Vec::new();
+                let mut cols: Vec<String> = current.iter().cloned().collect();
+                let mut d = 0i32;
+                let mut j = i + 1;
+                while j < toks.len() {
+                    let t = &sql[toks[j].span.clone()];
+                    match (toks[j].kind, t) {
+                        (TokenKind::Punct, "(") => d += 1,
+                        (TokenKind::Punct, ")") => {
+                            d -= 1;
+                            if d <= 0 {
+                                break;
+                            }
+                        }
+                        (TokenKind::String, s) if s.len() >= 2 => {
+                            lits.push(Sql::Text(s[1..s.len() - 1].replace("''", "'")))
+                        }
+                        (TokenKind::Number, s) => {
+                            if let Ok(v) = s
+                                .parse::<i64>()
+                                .map(Sql::Integer)
+                                .or_else(|_| s.parse::<f64>().map(Sql::Real))
+                            {
+                                lits.push(v);
+                            }
+                        }
+                        (TokenKind::Word | TokenKind::QuotedIdent, _) => {
+                            if let Some(c) = ident(j) {
+                                cols.push(c);
+                            }
+                        }
+                        _ => {}
+                    }
+                    j += 1;
+                }
+                for c in cols {
+                    let v = out.entry(c).or_default();
+                    for l in &lits {
+                        if !v.contains(l) {
+                            v.push(l.clone());
+                        }
+                    }
+                }
+                i = j;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out.retain(|_, v| !v.is_empty());
+    out
+}
+
+/// A synthetic value for a column, from its type affinity and name.
+fn synthetic(col: &Column, n: i64) -> Sql {
+    let name = col.name.to_ascii_lowercase();
+    let ty = &col.ty;
+    let boolish = name.starts_with("is_")
+        || name.starts_with("has_")
+        || ty.contains("BOOL")
+        || matches!(name.as_str(), "active" | "enabled" | "deleted" | "archived");
+    let dateish = ty.contains("DATE")
+        || ty.contains("TIME")
+        || name.ends_with("_at")
+        || name.ends_with("_on")
+        || name.contains("date")
+        || name.contains("time");
+    if boolish {
+        return Sql::Integer(n % 2);
+    }
+    if ty.contains("INT") {
+        return Sql::Integer(n);
+    }
+    if ty.contains("REAL") || ty.contains("FLOA") || ty.contains("DOUB") {
+        return Sql::Real(n as f64 + 0.5);
+    }
+    if ty.contains("BLOB") {
+        return Sql::Blob(format!("seed-{n}").into_bytes());
+    }
+    if dateish {
+        let day = n.rem_euclid(28) + 1;
+        let minute = (n / 28).rem_euclid(60);
+        return Sql::Text(format!("2024-01-{day:02} 12:{minute:02}:00"));
+    }
+    if ty.contains("CHAR") || ty.contains("CLOB") || ty.contains("TEXT") || ty.is_empty() {
+        if name.contains("email") {
+            return Sql::Text(format!("seed{n}@example.com"));
+        }
+        return Sql::Text(format!("{} {n}", col.name));
+    }
+    // NUMERIC affinity (DECIMAL, NUMERIC, MONEY, ...).
+    Sql::Integer(n)
+}
+
+pub fn seed(e: &mut SqliteEngine) -> Result<Vec<String>, EngineError> {
+    let candidates: Vec<String> = match e.seed_dirty.take() {
+        Some(set) => set.into_iter().collect(),
+        None => e.internal(|c| {
+            let mut st = c.prepare(
+                "SELECT name FROM main.pragma_table_list \
+                 WHERE type = 'table' AND schema = 'main' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+            )?;
+            let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+            rows.collect()
+        })?,
+    };
+    e.seed_dirty = Some(BTreeSet::new());
+    let mut infos = Vec::new();
+    for t in candidates {
+        if let Some(info) = table_info(e, &t)? {
+            infos.push(info);
+        }
+    }
+    if infos.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Parents first.
+    let mut order: Vec<TableInfo> = Vec::new();
+    while !infos.is_empty() {
+        let pending: BTreeSet<String> = infos.iter().map(|t| t.name.to_ascii_lowercase()).collect();
+        let ready = infos.iter().position(|t| {
+            t.fks.iter().all(|fk| {
+                let p = fk.parent.to_ascii_lowercase();
+                p == t.name.to_ascii_lowercase() || !pending.contains(&p)
+            })
+        });
+        order.push(infos.remove(ready.unwrap_or(0)));
+    }
+    e.batch("BEGIN")?;
+    let mut seeded = Vec::new();
+    for t in &order {
+        match seed_table(e, t) {
+            Ok(true) => seeded.push(t.name.clone()),
+            Ok(false) => {}
+            Err(err) => {
+                let _ = e.batch("ROLLBACK");
+                return Err(err);
+            }
+        }
+    }
+    e.batch("COMMIT")?;
+    Ok(seeded)
+}
+
+/// Values of the referenced columns of `n` parent rows.
+fn parent_rows(e: &SqliteEngine, fk: &ForeignKey) -> Result<Vec<Vec<Sql>>, EngineError> {
+    let cols: Vec<String> = match fk.to.iter().all(Option::is_some) {
+        true => fk.to.iter().flatten().map(|c| quote(c)).collect(),
+        false => {
+            // The parent's primary key.
+            let pk: Vec<String> = e.internal(|c| {
+                let mut st = c.prepare(
+                    "SELECT name FROM main.pragma_table_info(?1) WHERE pk > 0 ORDER BY pk",
+                )?;
+                let rows = st.query_map([&fk.parent], |r| r.get::<_, String>(0))?;
+                rows.collect()
+            })?;
+            if pk.is_empty() {
+                vec!["rowid".to_string()]
+            } else {
+                pk.iter().map(|c| quote(c)).collect()
+            }
+        }
+    };
+    if cols.len() != fk.from.len() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {} FROM main.{} LIMIT {ROWS}",
+        cols.join(", "),
+        quote(&fk.parent)
+    );
+    e.internal(|c| {
+        let Ok(mut st) = c.prepare(&sql) else {
+            return Ok(Vec::new());
+        };
+        let n = cols.len();
+        let rows = st.query_map([], |r| (0..n).map(|i| r.get::<_, Sql>(i)).collect())?;
+        rows.collect()
+    })
+}
+
+fn seed_table(e: &mut SqliteEngine, t: &TableInfo) -> Result<bool, EngineError> {
+    let existing: i64 = e.internal(|c| {
+        c.query_row(
+            &format!(
+                "SELECT count(*) FROM (SELECT 1 FROM main.{} LIMIT {ROWS})",
+                quote(&t.name)
+            ),
+            [],
+            |r| r.get(0),
+        )
+    })?;
+    if existing >= ROWS {
+        return Ok(false);
+    }
+    let mut parents: Vec<(usize, Vec<Vec<Sql>>)> = Vec::new();
+    for (i, fk) in t.fks.iter().enumerate() {
+        parents.push((i, parent_rows(e, fk)?));
+    }
+    let fk_of = |col: &str| {
+        t.fks.iter().enumerate().find_map(|(i, fk)| {
+            fk.from
+                .iter()
+                .position(|f| f.eq_ignore_ascii_case(col))
+                .map(|p| (i, p))
+        })
+    };
+    let mut inserted = 0;
+    for row in existing..ROWS {
+        for attempt in 0..6i64 {
+            e.seed_counter += 1;
+            let n = e.seed_counter;
+            let mut names = Vec::new();
+            let mut values: Vec<Sql> = Vec::new();
+            for col in &t.columns {
+                if col.hidden != 0 || t.rowid_alias.as_deref() == Some(col.name.as_str()) {
+                    continue;
+                }
+                let required = col.notnull && !col.has_default;
+                if attempt == 1 && !required && fk_of(&col.name).is_none() {
+                    continue;
+                }
+                let v = if let Some((fi, pos)) = fk_of(&col.name) {
+                    let rows = &parents[fi].1;
+                    if rows.is_empty() {
+                        if required {
+                            synthetic(col, n)
+                        } else {
+                            Sql::Null
+                        }
+                    } else {
+                        let r = &rows[(row as usize + attempt as usize) % rows.len()];
+                        r.get(pos).cloned().unwrap_or(Sql::Null)
+                    }
+                } else if let Some(lits) = t
+                    .literals
+                    .get(&col.name.to_ascii_lowercase())
+                    .filter(|l| attempt >= 2 && !l.is_empty())
+                {
+                    lits[(row as usize + attempt as usize) % lits.len()].clone()
+                } else {
+                    synthetic(col, n)
+                };
+                names.push(quote(&col.name));
+                values.push(v);
+            }
+            let sql = if names.is_empty() {
+                format!("INSERT INTO main.{} DEFAULT VALUES", quote(&t.name))
+            } else {
+                format!(
+                    "INSERT INTO main.{} ({}) VALUES ({})",
+                    quote(&t.name),
+                    names.join(", "),
+                    vec!["?"; names.len()].join(", ")
+                )
+            };
+            sandbox_deadline(e, true);
+            let ok = e.internal(|c| {
+                Ok(c.execute("SAVEPOINT twice_replay_seed", []).is_ok()
+                    && match c.execute(&sql, rusqlite::params_from_iter(values.iter())) {
+                        Ok(_) => c.execute("RELEASE twice_replay_seed", []).is_ok(),
+                        Err(_) => {
+                            let _ = c.execute_batch(
+                                "ROLLBACK TO twice_replay_seed; RELEASE twice_replay_seed",
+                            );
+                            false
+                        }
+                    })
+            });
+            sandbox_deadline(e, false);
+            if ok? {
+                inserted += 1;
+                break;
+            }
+        }
+    }
+    Ok(inserted > 0)
+}
+
+fn sandbox_deadline(e: &SqliteEngine, on: bool) {
+    let mut s = super::lock(&e.shared);
+    s.deadline = on.then(|| Instant::now() + e.cfg.timeout);
+    s.timed_out = false;
+}

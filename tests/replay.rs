@@ -1,0 +1,554 @@
+//! Replay: fixture folders under `fixtures/replay/`, human and JSON output
+//! of the replay findings snapshotted (static findings are left out so these
+//! snapshots only change when replay does).
+
+mod common;
+
+use common::{check_paths, render};
+use std::time::Duration;
+use twice::check::{self, Options, Report, Summary};
+use twice::discover::Input;
+use twice::finding::{Finding, Origin};
+use twice::render::Format;
+use twice::replay::{self, Outcome};
+
+fn opts() -> Options {
+    Options {
+        timeout: Duration::from_secs(2),
+        ..Options::default()
+    }
+}
+
+/// The report with only replay findings.
+fn replay_only(mut report: Report) -> Report {
+    report.findings.retain(|f| f.source == Origin::Replay);
+    for f in &mut report.findings {
+        f.related.clear();
+    }
+    // The summary counts what is left, as the rendered outputs show it.
+    let count = |s| report.findings.iter().filter(|f| f.severity == s).count();
+    report.summary.errors = count(twice::finding::Severity::Error);
+    report.summary.warnings = count(twice::finding::Severity::Warning);
+    report.summary.infos = count(twice::finding::Severity::Info);
+    report
+}
+
+fn run(dir: &str, opts: &Options) -> Report {
+    replay_only(check_paths(&[dir], opts))
+}
+
+fn snapshot(name: &str, report: &Report) {
+    insta::assert_snapshot!(format!("{name}_human"), render(report, Format::Human));
+    insta::assert_snapshot!(format!("{name}_json"), render(report, Format::Json));
+}
+
+/// (rule, file, line) of each finding.
+fn ids(report: &Report) -> Vec<(String, String, usize)> {
+    report
+        .findings
+        .iter()
+        .map(|f| (f.rule.clone(), f.file.clone(), f.line))
+        .collect()
+}
+
+fn has(report: &Report, rule: &str, file_suffix: &str, line: usize) -> bool {
+    report
+        .findings
+        .iter()
+        .any(|f| f.rule == rule && f.file.ends_with(file_suffix) && f.line == line)
+}
+
+#[test]
+fn clean_folder_has_no_replay_finding() {
+    let r = run("fixtures/replay/clean", &opts());
+    assert!(r.findings.is_empty(), "{:#?}", ids(&r));
+    assert_eq!(r.summary.sequences[0].replay, "replayed");
+    // Also with --seed: seeded rows must not make idempotent SQL look bad.
+    let r = run(
+        "fixtures/replay/clean",
+        &Options {
+            seed: true,
+            ..opts()
+        },
+    );
+    assert!(r.findings.is_empty(), "{:#?}", ids(&r));
+}
+
+#[test]
+fn second_run_errors_are_all_reported() {
+    let r = run("fixtures/replay/second-run-error", &opts());
+    for (file, line) in [
+        ("001_create.sql", 1),
+        ("001_create.sql", 2),
+        ("001_create.sql", 3),
+        ("002_phone.sql", 1),
+        ("002_phone.sql", 2),
+    ] {
+        assert!(
+            has(&r, "second-run-error", file, line),
+            "{file}:{line} {:#?}",
+            ids(&r)
+        );
+    }
+    let msgs: Vec<&str> = r.findings.iter().map(|f| f.message.as_str()).collect();
+    assert!(msgs
+        .iter()
+        .any(|m| m.contains("table customers already exists")));
+    assert!(msgs
+        .iter()
+        .any(|m| m.contains("duplicate column name: phone")));
+    assert!(msgs
+        .iter()
+        .any(|m| m.contains("UNIQUE constraint failed: customers.email")));
+    // Each finding is tied to its statement, for linking with static findings.
+    assert!(r.findings.iter().all(|f| f.statement.is_some()));
+    snapshot("second_run_error", &r);
+}
+
+#[test]
+fn schema_change_is_a_unified_diff() {
+    let r = run("fixtures/replay/schema-change", &opts());
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "second-run-schema-change")
+        .unwrap_or_else(|| panic!("{:#?}", ids(&r)));
+    assert!(f.file.ends_with("002_rename.sql"));
+    assert!(f
+        .notes
+        .iter()
+        .any(|n| n.contains("+CREATE TABLE events_new (")));
+    assert!(has(&r, "second-run-error", "002_rename.sql", 5));
+    let ev = f.evidence.as_ref().unwrap();
+    assert_eq!(ev["objects"][0]["name"], "events_new");
+    assert_eq!(ev["objects"][0]["change"], "added");
+    snapshot("schema_change", &r);
+}
+
+#[test]
+fn data_change_has_counts_samples_and_writers() {
+    let r = run("fixtures/replay/data-change", &opts());
+    let products = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "second-run-data-change" && f.message.contains("products"))
+        .unwrap_or_else(|| panic!("{:#?}", ids(&r)));
+    assert_eq!(products.line, 1);
+    assert!(products.file.ends_with("002_raise_prices.sql"));
+    let ev = products.evidence.as_ref().unwrap();
+    assert_eq!(ev["table"], "products");
+    assert_eq!(ev["changed"], 1);
+    assert_eq!(ev["added"], 0);
+    assert_eq!(ev["samples"]["changed"][0]["before"]["name"], "tea");
+    assert_eq!(ev["statements"][0]["line"], 1);
+    assert!(has(&r, "second-run-data-change", "002_raise_prices.sql", 2));
+    // The guarded delete is idempotent: no finding on line 3.
+    assert!(!r.findings.iter().any(|f| f.line == 3));
+    snapshot("data_change", &r);
+}
+
+#[test]
+fn on_conflict_do_nothing_without_a_unique_key_duplicates_rows() {
+    let r = run("fixtures/replay/on-conflict-no-key", &opts());
+    assert_eq!(
+        ids(&r),
+        vec![(
+            "second-run-data-change".to_string(),
+            "fixtures/replay/on-conflict-no-key/001_settings.sql".to_string(),
+            3
+        )]
+    );
+    assert_eq!(r.findings[0].evidence.as_ref().unwrap()["added"], 1);
+    snapshot("on_conflict_no_key", &r);
+}
+
+#[test]
+fn seed_shows_a_copy_that_is_invisible_on_empty_tables() {
+    let r = run("fixtures/replay/seed-copy", &opts());
+    assert!(r.findings.is_empty(), "{:#?}", ids(&r));
+    let seeded = run(
+        "fixtures/replay/seed-copy",
+        &Options {
+            seed: true,
+            ..opts()
+        },
+    );
+    assert!(
+        has(&seeded, "second-run-data-change", "002_copy.sql", 9),
+        "{:#?}",
+        ids(&seeded)
+    );
+    let f = &seeded.findings[0];
+    let ev = f.evidence.as_ref().unwrap();
+    assert_eq!(ev["table"], "users");
+    assert_eq!(ev["added"], 3);
+    // Seeded rows satisfy the CHECK constraint and the NOT NULLs.
+    let status = &ev["samples"]["added"][0]["status"];
+    assert!(status == "active" || status == "disabled", "{status}");
+    snapshot("seed_copy", &seeded);
+}
+
+#[test]
+fn seed_fills_tables_with_constraints_and_foreign_keys() {
+    use twice::replay::engine::Engine;
+    use twice::replay::sqlite::{SandboxConfig, SqliteEngine};
+    let mut e = SqliteEngine::open(&SandboxConfig::default()).unwrap();
+    e.connection()
+        .execute_batch(
+            "PRAGMA foreign_keys = ON;
+             CREATE TABLE teams (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+             CREATE TABLE users (
+                 id INTEGER PRIMARY KEY,
+                 email TEXT NOT NULL UNIQUE,
+                 kind TEXT NOT NULL CHECK (kind IN ('admin', 'member')),
+                 score INTEGER CHECK (score >= 0),
+                 team_id INTEGER NOT NULL REFERENCES teams (id),
+                 full_name TEXT GENERATED ALWAYS AS (email || '!') VIRTUAL
+             );
+             CREATE TABLE pairs (a TEXT, b TEXT, PRIMARY KEY (a, b)) WITHOUT ROWID;
+             CREATE TABLE impossible (x INTEGER NOT NULL CHECK (x < 0 AND x > 0));",
+        )
+        .unwrap();
+    let mut seeded = e.seed().unwrap();
+    seeded.sort();
+    assert_eq!(seeded, vec!["pairs", "teams", "users"]);
+    let count = |t: &str| -> i64 {
+        e.connection()
+            .query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(count("users"), 3);
+    assert_eq!(count("teams"), 3);
+    assert_eq!(count("impossible"), 0);
+    let bad_fk: i64 = e
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM users WHERE team_id NOT IN (SELECT id FROM teams)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(bad_fk, 0);
+    // Already full: nothing to do the next time.
+    assert!(e.seed().unwrap().is_empty());
+}
+
+#[test]
+fn first_run_error_rolls_back_and_carries_on() {
+    let r = run("fixtures/replay/first-run-error", &opts());
+    let f = &r.findings[0];
+    assert_eq!(f.rule, "first-run-error");
+    assert!(f.file.ends_with("001_add_note.sql"));
+    assert!(f.message.contains("no such table: orders"), "{}", f.message);
+    // The next migrations were replayed: 003's plain CREATE TABLE fails on
+    // its second run.
+    assert!(
+        has(&r, "second-run-error", "003_items.sql", 2),
+        "{:#?}",
+        ids(&r)
+    );
+    snapshot("first_run_error", &r);
+}
+
+#[test]
+fn transaction_statements_inside_migrations() {
+    let r = run("fixtures/replay/transactions", &opts());
+    // COMMIT inside 001 did not make its second run permanent: 002's CHECK
+    // (exactly one row) holds on its first run.
+    assert!(has(&r, "second-run-data-change", "001_begin_commit.sql", 3));
+    assert!(!r
+        .findings
+        .iter()
+        .any(|f| f.rule == "first-run-error" && f.file.ends_with("002_guard.sql")));
+    // ROLLBACK undid `CREATE TABLE scratch`: 004 creates it again on its first
+    // run (and fails on its second). SAVEPOINT/ROLLBACK TO/RELEASE and END ran.
+    assert!(!r
+        .findings
+        .iter()
+        .any(|f| f.file.ends_with("003_rollback_end_savepoint.sql")));
+    assert!(has(&r, "second-run-error", "004_pragmas_vacuum.sql", 3));
+    assert!(!r
+        .findings
+        .iter()
+        .any(|f| f.rule == "first-run-error" && f.file.ends_with("004_pragmas_vacuum.sql")));
+    // PRAGMA foreign_keys and VACUUM are handled, with a note.
+    for line in [1, 4, 6] {
+        // (line 5, `PRAGMA defer_foreign_keys`, runs as it is.)
+        assert!(
+            has(
+                &r,
+                "replay-statement-skipped",
+                "004_pragmas_vacuum.sql",
+                line
+            ),
+            "{line}"
+        );
+    }
+    // A COMMIT with no transaction is an error, as in SQLite.
+    assert!(has(&r, "first-run-error", "005_stray_commit.sql", 2));
+    snapshot("transactions", &r);
+}
+
+#[test]
+fn no_transaction_parts_replay_the_same() {
+    let o = opts();
+    let inputs = [Input::Path("fixtures/replay/transactions".into())];
+    let mut ws = check::load(&inputs, &o).unwrap();
+    let mut seq = ws.sequences.remove(0);
+    let before = findings_of(&ws, &seq, &o);
+    for m in &mut seq.migrations {
+        m.up.no_transaction = true;
+    }
+    let after = findings_of(&ws, &seq, &o);
+    assert!(!before.is_empty());
+    assert_eq!(
+        before.iter().map(|f| (&f.rule, f.line)).collect::<Vec<_>>(),
+        after.iter().map(|f| (&f.rule, f.line)).collect::<Vec<_>>()
+    );
+}
+
+fn findings_of(ws: &check::Workspace, seq: &twice::model::Sequence, o: &Options) -> Vec<Finding> {
+    match replay::replay_sequence(ws, seq, o).unwrap() {
+        Outcome::Replayed(f) => f,
+        Outcome::Skipped(why) => panic!("skipped: {why}"),
+        Outcome::Stopped { reason, .. } => panic!("stopped: {reason}"),
+    }
+}
+
+#[test]
+fn sandbox_refuses_files_and_extensions_and_limits_sizes() {
+    let r = run("fixtures/replay/sandbox", &opts());
+    assert!(
+        has(&r, "replay-denied", "001_attach.sql", 1),
+        "{:#?}",
+        ids(&r)
+    );
+    assert!(has(&r, "replay-denied", "002_vacuum_into.sql", 1));
+    assert!(has(&r, "replay-denied", "003_load_extension.sql", 1));
+    assert!(has(&r, "replay-denied", "004_file_pragmas.sql", 1));
+    assert!(has(&r, "replay-denied", "005_detach.sql", 1));
+    assert!(has(&r, "replay-resource-limit", "006_big_blob.sql", 1));
+    assert!(!r
+        .findings
+        .iter()
+        .any(|f| f.file.ends_with("007_ignored_pragmas.sql")));
+    for f in ["/tmp/twice-replay-attach.db", "/tmp/twice-replay-vacuum.db"] {
+        assert!(!std::path::Path::new(f).exists(), "{f} was created");
+    }
+    snapshot("sandbox", &r);
+}
+
+#[test]
+fn endless_statement_is_stopped_by_the_timeout() {
+    let started = std::time::Instant::now();
+    let r = run(
+        "fixtures/replay/timeout",
+        &Options {
+            timeout: Duration::from_millis(500),
+            ..opts()
+        },
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_eq!(
+        ids(&r),
+        vec![(
+            "replay-timeout".to_string(),
+            "fixtures/replay/timeout/001_endless.sql".to_string(),
+            2
+        )]
+    );
+    assert!(r.findings[0].message.contains("500 ms") || r.findings[0].message.contains("0.5 s"));
+}
+
+#[test]
+fn postgres_and_mysql_are_skipped_with_a_notice() {
+    for (dialect, needle) in [
+        (twice::dialect::Dialect::Postgres, "--engine postgres"),
+        (twice::dialect::Dialect::Mysql, "MySQL"),
+    ] {
+        let r = check_paths(
+            &["fixtures/replay/clean"],
+            &Options {
+                dialect: Some(dialect),
+                ..opts()
+            },
+        );
+        assert!(r.findings.iter().all(|f| f.source != Origin::Replay));
+        assert_eq!(r.notices.len(), 1, "{:?}", r.notices);
+        assert!(r.notices[0].contains(needle), "{}", r.notices[0]);
+        assert!(r.summary.sequences[0].replay.starts_with("skipped"));
+    }
+}
+
+#[test]
+fn generic_dialect_replays() {
+    let r = run(
+        "fixtures/replay/on-conflict-no-key",
+        &Options {
+            dialect: Some(twice::dialect::Dialect::Generic),
+            ..opts()
+        },
+    );
+    assert_eq!(r.findings.len(), 1);
+}
+
+/// Loads a folder of `NNN_name.up.sql` / `NNN_name.down.sql` files and
+/// pairs them (the plain layout reads each file as an up migration).
+fn with_downs(dir: &str, o: &Options) -> Report {
+    let inputs = [Input::Path(dir.into())];
+    let mut ws = check::load(&inputs, o).unwrap();
+    let seq = &mut ws.sequences[0];
+    let all = std::mem::take(&mut seq.migrations);
+    let name = |m: &twice::model::Migration| ws.files[m.up.file].source.name.clone();
+    for m in &all {
+        let n = name(m);
+        if let Some(stem) = n.strip_suffix(".up.sql") {
+            let mut m = m.clone();
+            // A layout that pairs downs itself (golang-migrate) already did.
+            if let Some(down) = all
+                .iter()
+                .find(|d| name(d) == format!("{stem}.down.sql"))
+                .map(|d| d.up.clone())
+            {
+                m.down = Some(down);
+            }
+            seq.migrations.push(m);
+        }
+    }
+    let seq = ws.sequences[0].clone();
+    let mut findings = findings_of(&ws, &seq, o);
+    findings.sort_by(|a, b| (&a.file, a.line, &a.rule).cmp(&(&b.file, b.line, &b.rule)));
+    Report {
+        files: ws.files.into_iter().map(|f| f.source).collect(),
+        findings,
+        summary: Summary::default(),
+        notices: Vec::new(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn down_migrations_are_checked() {
+    let r = with_downs("fixtures/replay/downs", &opts());
+    // 001: the down leaves the table behind and fails on its second run.
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "down-does-not-revert")
+        .unwrap_or_else(|| panic!("{:#?}", ids(&r)));
+    assert!(f.file.ends_with("001_tags.down.sql"));
+    assert!(
+        f.message.contains("table tags is left behind"),
+        "{}",
+        f.message
+    );
+    assert!(
+        f.notes[0].contains("-CREATE TABLE tags (") || f.notes[0].contains("+CREATE TABLE tags (")
+    );
+    assert!(has(&r, "down-second-run-error", "001_tags.down.sql", 2));
+    // 002: a good down.
+    assert!(!r.findings.iter().any(|f| f.file.contains("002_notes.down")));
+    // 003: DROP COLUMN fails on a second run; the up was restored after the
+    // down checks, so 004 can use the column on its first run.
+    assert!(has(&r, "down-second-run-error", "003_title.down.sql", 1));
+    assert!(
+        !r.findings.iter().any(|f| f.rule == "first-run-error"),
+        "{:#?}",
+        ids(&r)
+    );
+    // 004: the down inserts a row again on its second run.
+    assert!(
+        has(&r, "down-second-run-change", "004_defaults.down.sql", 3),
+        "{:#?}",
+        ids(&r)
+    );
+    // Only 003 and 004 downs reverted the schema.
+    assert_eq!(
+        r.findings
+            .iter()
+            .filter(|f| f.rule == "down-does-not-revert")
+            .count(),
+        1,
+        "{:#?}",
+        r.findings
+    );
+    snapshot("downs", &r);
+
+    // --no-down skips them.
+    let r = with_downs(
+        "fixtures/replay/downs",
+        &Options {
+            down: false,
+            ..opts()
+        },
+    );
+    assert!(
+        !r.findings.iter().any(|f| f.rule.starts_with("down-")),
+        "{:#?}",
+        ids(&r)
+    );
+}
+
+#[test]
+fn several_statements_in_one_piece_run_one_by_one() {
+    // A goose StatementBegin/End block (one statement for the splitter)
+    // holding several SQLite statements: errors point at the right one.
+    use twice::analysis::{analyze_regions, NoSubstitution};
+    use twice::model::{LayoutKind, Migration, Part, Region, Sequence};
+    use twice::source::SourceFile;
+    let text = "CREATE TABLE a (x);\nINSERT INTO a VALUES (1);\nCREATE TABLE b (y);\n";
+    let source = SourceFile::from_text("block.sql", text);
+    let regions = vec![Region {
+        range: 0..text.len(),
+        single_statement: true,
+    }];
+    let mut statements = Vec::new();
+    let idx = analyze_regions(
+        &source,
+        &regions,
+        twice::dialect::Dialect::Sqlite,
+        &NoSubstitution,
+        &mut statements,
+    );
+    assert_eq!(statements.len(), 1);
+    let ws = check::Workspace {
+        files: vec![check::FileUnit {
+            source,
+            dialect: twice::dialect::Dialect::Sqlite,
+            statements,
+        }],
+        sequences: Vec::new(),
+        notices: Vec::new(),
+        findings: Vec::new(),
+        unresolved: Default::default(),
+    };
+    let seq = Sequence {
+        root: "block.sql".into(),
+        layout: LayoutKind::Script,
+        dialect: twice::dialect::Dialect::Sqlite,
+        migrations: vec![Migration {
+            version: String::new(),
+            name: "block".into(),
+            up: Part {
+                file: 0,
+                regions,
+                statements: idx,
+                no_transaction: false,
+            },
+            down: None,
+            rerun_note: None,
+        }],
+    };
+    let f = findings_of(&ws, &seq, &opts());
+    let got: Vec<(&str, usize)> = f.iter().map(|f| (f.rule.as_str(), f.line)).collect();
+    assert_eq!(
+        got,
+        vec![
+            ("second-run-error", 1),
+            ("second-run-error", 3),
+            ("second-run-data-change", 1)
+        ]
+    );
+    assert!(f[1].message.contains("table b already exists"));
+    assert!(f.iter().all(|f| f.statement == Some(0)));
+}

@@ -199,7 +199,7 @@ impl Human<'_> {
         for &r in &plan.see_below[i] {
             let replay = &findings[r];
             notes.push(format!(
-                "confirmed by replay, reported below as {}[{}]: {}",
+                "replay reports this statement too, below as {}[{}]: {}",
                 replay.severity,
                 replay.rule,
                 split_message(&replay.message).0
@@ -207,7 +207,7 @@ impl Human<'_> {
         }
         for &s in &plan.see_above[i] {
             notes.push(format!(
-                "replay confirms {}[{}] reported above",
+                "the static rules report this statement too, above as {}[{}]",
                 findings[s].severity, findings[s].rule
             ));
         }

@@ -323,8 +323,10 @@ pub fn run(cli: Cli) -> Result<u8, RunError> {
         // Lets the tests check what a user sees when twice has a bug.
         panic!("TWICE_DEBUG_PANIC is set");
     }
+    // Block-buffered: thousands of findings are not thousands of writes.
+    // Every command flushes before it returns.
     let stdout = io::stdout();
-    let mut out = stdout.lock();
+    let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     match cli.command {
         Command::Check(args) => run_check(args, &mut out),
         Command::Rules => {

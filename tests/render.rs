@@ -700,3 +700,65 @@ fn crlf_and_bom_positions() {
         assert!(out.contains(&format!("{}:{}:{}", f.file, f.line, f.column)));
     }
 }
+
+/// Positions and indexes that do not fit the files (hand-built reports,
+/// findings from future producers) never make a renderer panic.
+#[test]
+#[allow(clippy::reversed_empty_ranges)] // a backwards edit span, on purpose
+fn renderers_never_panic_on_odd_reports() {
+    let text = "CREATE TABLE t (id INTEGER);\r\n\r\nçé\tx;\n";
+    let mut b = Builder::new(vec![
+        SourceFile::from_text("m/1.sql", text),
+        SourceFile::from_bytes("m/bin.sql", None, b"\0\0\0"),
+    ]);
+    let base = b.add(0, "r", Severity::Error, Origin::Static, 0..6, 0, "ok");
+    let mut odd = Vec::new();
+    for (line, column, end_line, end_column) in [
+        (0, 0, 0, 0),
+        (1, 500, 1, 900),
+        (99, 1, 120, 3),
+        (2, 1, 1, 1),
+        (3, 2, 3, 3),
+    ] {
+        let mut f = b.findings[base].clone();
+        f.line = line;
+        f.column = column;
+        f.end_line = end_line;
+        f.end_column = end_column;
+        f.span = 1000..2000;
+        f.statement = Some(if line == 3 { 1 } else { 77 });
+        f.related = vec![usize::MAX, 0, 9999];
+        f.message = "multi\r\nline\rmessage\n+a\n-b".into();
+        f.notes = vec![String::new(), "\n".into()];
+        f.fix = Some(Fix {
+            description: "x".into(),
+            edits: vec![
+                Edit {
+                    span: 5000..6000,
+                    replacement: "y".into(),
+                },
+                Edit {
+                    span: 3..1,
+                    replacement: "z".into(),
+                },
+            ],
+        });
+        odd.push(f);
+    }
+    let mut missing = b.findings[base].clone();
+    missing.file = "not/in/report.sql".into();
+    odd.push(missing);
+    let mut binary = b.findings[base].clone();
+    binary.file = "m/bin.sql".into();
+    odd.push(binary);
+    b.findings.extend(odd);
+    let mut report = b.build();
+    report.statements[0].push(4000..5000);
+    for format in Format::ALL {
+        for color in [false, true] {
+            let out = render_with(&report, *format, color);
+            assert!(!out.is_empty(), "{format}");
+        }
+    }
+    assert_valid_sarif(&render_with(&report, Format::Sarif, false));
+}

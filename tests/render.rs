@@ -762,3 +762,33 @@ fn renderers_never_panic_on_odd_reports() {
     }
     assert_valid_sarif(&render_with(&report, Format::Sarif, false));
 }
+
+/// Every fixture folder of the project (layouts, replay, rules, config,
+/// suppressions, ...) through every format: SARIF stays valid, GitLab stays
+/// an array with unique fingerprints, GitHub stays one command per finding.
+#[test]
+fn every_fixture_renders_in_every_format() {
+    // Static only: replay's sandbox fixtures wait for their time limits.
+    let report = common::check_paths(&["fixtures"], &common::static_opts());
+    assert!(report.findings.len() > 50, "{}", report.findings.len());
+    let sarif = assert_valid_sarif(&render_with(&report, Format::Sarif, false));
+    assert_eq!(
+        sarif["runs"][0]["results"].as_array().unwrap().len(),
+        report.findings.len()
+    );
+    let gitlab: Vec<serde_json::Value> =
+        serde_json::from_str(&render_with(&report, Format::Gitlab, false)).unwrap();
+    let prints: std::collections::HashSet<&str> = gitlab
+        .iter()
+        .map(|i| i["fingerprint"].as_str().unwrap())
+        .collect();
+    assert_eq!(prints.len(), report.findings.len());
+    let github = render_with(&report, Format::Github, false);
+    assert_eq!(github.lines().count(), report.findings.len());
+    assert!(github.lines().all(|l| l.starts_with("::")));
+    let human = render_with(&report, Format::Human, true);
+    assert!(human.contains(": checked "), "{human}");
+    let json: serde_json::Value =
+        serde_json::from_str(&render_with(&report, Format::Json, false)).unwrap();
+    assert_eq!(json["version"], 1);
+}

@@ -27,6 +27,10 @@ pub struct Options {
     pub stdin_filename: Option<String>,
     pub engine: Engine,
     pub database_url: Option<String>,
+    /// File contents to use instead of what is on disk, by path (as
+    /// discovery reaches it): `--fix` checks its edits with them before
+    /// writing anything.
+    pub overlay: Option<std::sync::Arc<std::collections::HashMap<std::path::PathBuf, Vec<u8>>>>,
     /// `exclude` globs from twice.toml (see [`Options::excluded`]).
     pub exclude: Option<crate::config::Exclude>,
     /// `[rules]` levels from twice.toml, by rule id.
@@ -42,6 +46,17 @@ pub enum Engine {
     Postgres,
 }
 
+impl Options {
+    /// The bytes of `path`: from the overlay when it holds the path, else
+    /// from disk.
+    pub fn read_bytes(&self, path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+        if let Some(bytes) = self.overlay.as_ref().and_then(|o| o.get(path)) {
+            return Ok(bytes.clone());
+        }
+        std::fs::read(path)
+    }
+}
+
 impl Default for Options {
     fn default() -> Options {
         Options {
@@ -55,6 +70,7 @@ impl Default for Options {
             stdin_filename: None,
             engine: Engine::Sqlite,
             database_url: None,
+            overlay: None,
             exclude: None,
             rules: BTreeMap::new(),
         }

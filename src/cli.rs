@@ -485,11 +485,6 @@ pub fn use_color(choice: ColorArg) -> bool {
     }
 }
 
-/// Whether twice runs in a GitHub Actions job.
-pub fn in_github_actions() -> bool {
-    std::env::var("GITHUB_ACTIONS").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
-
 /// The check options and `--fail-on` threshold from the flags and the
 /// config file (flags win, key by key).
 pub fn check_options(
@@ -514,6 +509,11 @@ pub fn check_options(
     };
     let fail_on = crate::config::merge(config, args, &mut opts);
     (opts, fail_on)
+}
+
+/// Whether twice runs in a GitHub Actions job.
+pub fn in_github_actions() -> bool {
+    std::env::var("GITHUB_ACTIONS").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
 
 fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {

@@ -419,11 +419,15 @@ fn with_downs(dir: &str, o: &Options) -> Report {
     let mut findings = findings_of(&ws, &seq, o);
     findings.sort_by(|a, b| (&a.file, a.line, &a.rule).cmp(&(&b.file, b.line, &b.rule)));
     Report {
+        statements: ws
+            .files
+            .iter()
+            .map(|f| f.statements.iter().map(|s| s.span.clone()).collect())
+            .collect(),
         files: ws.files.into_iter().map(|f| f.source).collect(),
         findings,
         summary: Summary::default(),
         notices: Vec::new(),
-        ..Default::default()
     }
 }
 

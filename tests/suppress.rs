@@ -244,8 +244,6 @@ fn fixes_remove_unused_suppressions_and_leave_nothing_to_report() {
     let report = Report {
         files: ws.files.iter().map(|f| f.source.clone()).collect(),
         findings,
-        summary: Default::default(),
-        notices: Vec::new(),
         ..Default::default()
     };
     let plans = twice::fix::plan(&report);
@@ -445,8 +443,6 @@ fn fixes_keep_crlf_line_endings_intact() {
     let report = Report {
         files: ws.files.iter().map(|f| f.source.clone()).collect(),
         findings: run(&ws, synthetic(&ws), true),
-        summary: Default::default(),
-        notices: Vec::new(),
         ..Default::default()
     };
     let plans = twice::fix::plan(&report);

@@ -69,6 +69,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Audit migration files and folders.
+    #[command(after_help = after_help())]
     Check(CheckArgs),
     /// List every rule: id, default severity and summary.
     Rules,

@@ -340,9 +340,30 @@ fn replay_finding_is_shown_inside_the_static_block() {
 #[test]
 fn human_marks_fixable_findings() {
     let out = render_with(&sample_report(), Format::Human, false);
+    // A small fix is drawn as a suggestion, rustc style.
+    assert!(
+        out.contains(
+            "   = help: write `CREATE TABLE IF NOT EXISTS customers`\n\
+         \x20  = note: confirmed by replay: second run failed: table customers already exists\n\
+         help: insert `IF NOT EXISTS` (fixable with `twice check --fix`)\n\
+         \x20  |\n\
+         \x202 | CREATE TABLE IF NOT EXISTS customers (\n\
+         \x20  |              +++++++++++++\n"
+        ),
+        "{out}"
+    );
+    // A fix that spans more lines is described on the help line instead.
+    let mut report = sample_report();
+    let file_len = report.files[0].text.len();
+    report.findings[0].fix.as_mut().unwrap().edits.push(Edit {
+        span: file_len..file_len,
+        replacement: "-- fixed\n".into(),
+    });
+    let out = render_with(&report, Format::Human, false);
     assert!(out.contains(
-        "help: write `CREATE TABLE IF NOT EXISTS customers` (fixable with `twice check --fix`)"
-    ));
+        "= help: write `CREATE TABLE IF NOT EXISTS customers` (fixable with `twice check --fix`)"
+    ), "{out}");
+    assert!(!out.contains("+++++++++++++"), "{out}");
 }
 
 #[test]

@@ -44,7 +44,7 @@ use crate::finding::{Finding, Origin, Severity};
 use crate::source::SourceFile;
 use annotate_snippets::renderer::{AnsiColor, Effects, Style};
 use annotate_snippets::{
-    normalize_untrusted_str, AnnotationKind, Group, Level, Renderer as Drawer, Snippet,
+    normalize_untrusted_str, AnnotationKind, Group, Level, Patch, Renderer as Drawer, Snippet,
 };
 use std::io::{self, Write};
 use std::ops::Range;
@@ -211,14 +211,20 @@ impl Human<'_> {
                 findings[s].severity, findings[s].rule
             ));
         }
-        let help = match (&f.help, &f.fix) {
-            (Some(h), Some(_)) => Some(format!("{h} (fixable with `twice check --fix`)")),
-            (None, Some(fix)) => Some(format!(
-                "{} (fixable with `twice check --fix`)",
-                fix.description
-            )),
-            (Some(h), None) => Some(h.clone()),
-            (None, None) => None,
+        // A fix small enough to show is drawn as a suggestion (the edited
+        // lines with `+++` under what is inserted); otherwise the help line
+        // carries the marker.
+        const FIXABLE: &str = "(fixable with `twice check --fix`)";
+        let suggestion = f.fix.as_ref().and_then(|fix| {
+            report
+                .file(&f.file)
+                .and_then(|file| Suggestion::new(file, fix))
+        });
+        let help = match (&f.help, &f.fix, &suggestion) {
+            (Some(h), Some(_), None) => Some(format!("{h} {FIXABLE}")),
+            (None, Some(fix), None) => Some(format!("{} {FIXABLE}", fix.description)),
+            (Some(h), _, _) => Some(h.clone()),
+            (None, _, _) => None,
         };
 
         let level = match f.severity {
@@ -256,7 +262,38 @@ impl Human<'_> {
                 );
             }
         }
-        let drawn = drawer.render(&[group]);
+        let mut groups = vec![group];
+        if let (Some(sug), Some(fix)) = (suggestion, &f.fix) {
+            groups.push(
+                Group::with_title(
+                    Level::HELP.secondary_title(clean(&format!("{} {FIXABLE}", fix.description))),
+                )
+                .element(
+                    Snippet::source(sug.source)
+                        .line_start(sug.line_start)
+                        .path(path.as_str())
+                        .patches(
+                            sug.edits
+                                .into_iter()
+                                .map(|(span, text)| Patch::new(span, clean(&text))),
+                        ),
+                ),
+            );
+        }
+        let all = drawer.render(&groups);
+        // The suggestion group starts with a `help:` line at column 0; help
+        // and notes of the finding go between the frame and it.
+        let split = all
+            .match_indices('\n')
+            .map(|(i, _)| i + 1)
+            .find(|&i| {
+                strip_ansi(&all[i..all[i..].find('\n').map_or(all.len(), |e| i + e)])
+                    .starts_with("help: ")
+            })
+            .filter(|_| groups.len() > 1)
+            .unwrap_or(all.len());
+        let (drawn, suggested) = all.split_at(split);
+        let drawn = drawn.trim_end_matches('\n');
         writeln!(out, "{drawn}")?;
         // help and notes are drawn here rather than by annotate-snippets, in
         // its layout (`= help: ...`), so that multi-line notes (replay's
@@ -268,7 +305,7 @@ impl Human<'_> {
         for n in &notes {
             messages.push(("note", n));
         }
-        let bar_width = gutter_width(&drawn) + 1;
+        let bar_width = gutter_width(drawn) + 1;
         // annotate-snippets closes some frames with an empty gutter line
         // already (when the last line shown has no caret).
         let ends_with_bar = drawn
@@ -314,6 +351,9 @@ impl Human<'_> {
                     writeln!(out, "{bar} {}", self.diff_line(&line, diff))?;
                 }
             }
+        }
+        if !suggested.is_empty() {
+            writeln!(out, "{}", suggested.trim_end_matches('\n'))?;
         }
         writeln!(out)
     }
@@ -529,6 +569,76 @@ impl Frame {
             primary,
             visible,
             fold,
+        })
+    }
+}
+
+/// A fix drawn as a suggestion: the lines its edits touch (at most
+/// [`MAX_SUGGESTION_LINES`]), with the edits as spans of that text.
+struct Suggestion {
+    source: String,
+    line_start: usize,
+    edits: Vec<(Range<usize>, String)>,
+}
+
+/// Fixes that touch more lines are described, not drawn.
+pub const MAX_SUGGESTION_LINES: usize = 3;
+
+impl Suggestion {
+    fn new(file: &SourceFile, fix: &crate::finding::Fix) -> Option<Suggestion> {
+        if fix.edits.is_empty() || file.binary {
+            return None;
+        }
+        let mut edits: Vec<&crate::finding::Edit> = fix.edits.iter().collect();
+        edits.sort_by_key(|e| (e.span.start, e.span.end));
+        for pair in edits.windows(2) {
+            if pair[1].span.start < pair[0].span.end {
+                return None;
+            }
+        }
+        // Where each end of each edit falls: (line, byte offset in the line).
+        let place = |o: usize| -> Option<(usize, usize)> {
+            if o > file.text.len() || !file.text.is_char_boundary(o) {
+                return None;
+            }
+            let line = file.line_col(o).0;
+            let within = o - file.line_start(line);
+            (within <= file.line_text(line).len()).then_some((line, within))
+        };
+        let mut placed = Vec::new();
+        for e in &edits {
+            if e.span.end < e.span.start {
+                return None;
+            }
+            placed.push((
+                place(e.span.start)?,
+                place(e.span.end)?,
+                e.replacement.clone(),
+            ));
+        }
+        let first = placed.iter().map(|p| p.0 .0).min()?;
+        let last = placed.iter().map(|p| p.1 .0).max()?;
+        if last + 1 - first > MAX_SUGGESTION_LINES {
+            return None;
+        }
+        let mut source = String::new();
+        let mut starts = Vec::new();
+        for line in first..=last {
+            if line > first {
+                source.push('\n');
+            }
+            starts.push(source.len());
+            source.push_str(file.line_text(line));
+        }
+        let at = |(line, within): (usize, usize)| starts[line - first] + within;
+        let edits = placed
+            .into_iter()
+            .map(|(s, e, text)| (at(s)..at(e), text))
+            .collect();
+        Some(Suggestion {
+            source,
+            line_start: first,
+            edits,
         })
     }
 }

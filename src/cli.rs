@@ -14,20 +14,41 @@ use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const AFTER_HELP: &str = "\
-Exit status:
-  0  nothing at or above --fail-on was found
-  1  findings at or above --fail-on
-  2  twice could not do its job (bad arguments, a missing or unreadable path,
-     a bad configuration file); one line on stderr says why
+/// Exit codes, for `--help` and the man pages.
+pub const EXIT_STATUS: [(&str, &str); 3] = [
+    ("0", "nothing at or above --fail-on was found"),
+    ("1", "findings at or above --fail-on"),
+    (
+        "2",
+        "twice could not do its job (bad arguments, a missing or unreadable path, a bad configuration file); one line on stderr says why",
+    ),
+];
 
-Environment:
-  NO_COLOR            turns colour off (unless --color always)
-  GITHUB_ACTIONS      when set and no --format is given, GitHub annotations
-                      are printed after the human output
-  TWICE_DATABASE_URL  PostgreSQL server for --engine postgres
+/// Environment variables twice reads, for `--help` and the man pages.
+pub const ENVIRONMENT: [(&str, &str); 3] = [
+    ("NO_COLOR", "turns colour off (unless --color always)"),
+    (
+        "GITHUB_ACTIONS",
+        "when set and no --format is given, GitHub annotations follow the human output",
+    ),
+    (
+        "TWICE_DATABASE_URL",
+        "PostgreSQL server for --engine postgres",
+    ),
+];
 
-Run `twice explain RULE` for what a rule flags and how to fix it.";
+fn after_help() -> String {
+    let mut s = String::from("Exit status:\n");
+    for (code, what) in EXIT_STATUS {
+        s.push_str(&format!("  {code}  {what}\n"));
+    }
+    s.push_str("\nEnvironment:\n");
+    for (var, what) in ENVIRONMENT {
+        s.push_str(&format!("  {var:18}  {what}\n"));
+    }
+    s.push_str("\nRun `twice explain RULE` for what a rule flags and how to fix it.");
+    s
+}
 
 /// What happens if this runs twice? twice audits SQL migrations for
 /// statements that are not safe to run more than once.
@@ -38,7 +59,7 @@ Run `twice explain RULE` for what a rule flags and how to fix it.";
     about,
     long_about = None,
     propagate_version = true,
-    after_help = AFTER_HELP
+    after_help = after_help()
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -48,6 +69,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Audit migration files and folders.
+    #[command(after_help = after_help())]
     Check(CheckArgs),
     /// List every rule: id, default severity and summary.
     Rules,
@@ -313,8 +335,10 @@ pub fn run(cli: Cli) -> Result<u8, RunError> {
         // Lets the tests check what a user sees when twice has a bug.
         panic!("TWICE_DEBUG_PANIC is set");
     }
+    // Block-buffered: thousands of findings are not thousands of writes.
+    // Every command flushes before it returns.
     let stdout = io::stdout();
-    let mut out = stdout.lock();
+    let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     match cli.command {
         Command::Check(args) => run_check(args, &mut out),
         Command::Rules => {
@@ -334,35 +358,10 @@ pub fn run(cli: Cli) -> Result<u8, RunError> {
 }
 
 fn unknown_rule(rule: &str) -> Error {
-    let ids: Vec<&str> = rules::registry().iter().map(|m| m.id).collect();
-    let best = ids
-        .iter()
-        .map(|id| (edit_distance(rule, id), *id))
-        .filter(|&(d, id)| d <= (id.len() / 3).max(2))
-        .min();
-    let hint = match best {
-        Some((_, id)) => format!("; did you mean `{id}`?"),
-        None => String::new(),
-    };
+    let hint = crate::config::did_you_mean(rule, rules::registry().iter().map(|m| m.id));
     Error::new(format!(
         "unknown rule `{rule}`{hint} (run `twice rules` to list the rule ids)"
     ))
-}
-
-/// Levenshtein distance, in characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 fn origin_name(o: crate::finding::Origin) -> &'static str {
@@ -415,12 +414,18 @@ pub fn write_completions(shell: clap_complete::Shell, out: &mut dyn Write) -> io
 
 /// The man pages, generated from the clap definition: `twice.1` and one
 /// page per subcommand (`twice-check.1`, ...), as (file name, roff text).
+/// `twice.1` and `twice-check.1` end with EXIT STATUS, ENVIRONMENT and SEE
+/// ALSO sections.
 pub fn man_pages() -> io::Result<Vec<(String, Vec<u8>)>> {
     fn collect(cmd: clap::Command, pages: &mut Vec<(String, Vec<u8>)>) -> io::Result<()> {
         let man = clap_mangen::Man::new(cmd.clone());
         let mut buf = Vec::new();
         man.render(&mut buf)?;
-        pages.push((man.get_filename(), buf));
+        let name = man.get_filename();
+        if name == "twice.1" || name == "twice-check.1" {
+            buf = with_man_sections(&String::from_utf8_lossy(&buf)).into_bytes();
+        }
+        pages.push((name, buf));
         for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
             collect(sub.clone(), pages)?;
         }
@@ -431,6 +436,52 @@ pub fn man_pages() -> io::Result<Vec<(String, Vec<u8>)>> {
     let mut pages = Vec::new();
     collect(cmd, &mut pages)?;
     Ok(pages)
+}
+
+/// Replaces clap_mangen's EXTRA section (the `--help` epilogue) with proper
+/// EXIT STATUS, ENVIRONMENT and SEE ALSO sections, before VERSION.
+fn with_man_sections(page: &str) -> String {
+    use clap_mangen::roff::{bold, roman, Roff};
+    let mut r = Roff::new();
+    r.control("SH", ["EXIT STATUS"]);
+    for (code, what) in EXIT_STATUS {
+        r.control("TP", []);
+        r.text([bold(code)]);
+        r.text([roman(what)]);
+    }
+    r.control("SH", ["ENVIRONMENT"]);
+    for (var, what) in ENVIRONMENT {
+        r.control("TP", []);
+        r.text([bold(var)]);
+        r.text([roman(what)]);
+    }
+    r.control("SH", ["SEE ALSO"]);
+    r.text([roman(
+        "twice(1), twice-check(1), twice-rules(1), twice-explain(1), twice-completions(1); \
+         twice explain RULE prints the documentation of a rule.",
+    )]);
+    let sections = r.to_roff();
+    let mut lines: Vec<&str> = Vec::new();
+    let mut skipping = false;
+    let mut inserted = false;
+    for line in page.lines() {
+        if line.starts_with(".SH ") {
+            skipping = line == ".SH EXTRA";
+            if (skipping || line == ".SH VERSION") && !inserted {
+                lines.extend(sections.lines());
+                inserted = true;
+            }
+        }
+        if !skipping {
+            lines.push(line);
+        }
+    }
+    if !inserted {
+        lines.extend(sections.lines());
+    }
+    let mut out = lines.join("\n");
+    out.push('\n');
+    out
 }
 
 /// Whether to colour output written to stdout.
@@ -516,7 +567,7 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
     let render_opts = RenderOptions {
         color: format == Format::Human && use_color(args.color),
         rules: rules::registry(),
-        base: std::env::current_dir().ok(),
+        base: Some(cwd),
         ..RenderOptions::default()
     };
     if !format.notices_in_output() {
@@ -613,13 +664,6 @@ fn write_fixes(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn edit_distances() {
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("relative-updat", "relative-update"), 1);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-    }
 
     #[test]
     fn the_definition_is_consistent() {

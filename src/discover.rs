@@ -847,6 +847,12 @@ pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
         let Input::Path(path) = input else { continue };
         let shown = display_path(path);
         let meta = std::fs::metadata(path).map_err(|e| io_error(&shown, &e))?;
+        if !meta.is_dir() && !meta.is_file() {
+            // A FIFO with no writer would block forever; devices never end.
+            return Err(Error::new(format!(
+                "{shown}: not a regular file (a pipe, socket or device); give files or folders, or `-` to read stdin"
+            )));
+        }
         let canon = std::fs::canonicalize(path).map_err(|e| io_error(&shown, &e))?;
         if !seen.insert(canon.clone()) {
             w.notices

@@ -317,8 +317,12 @@ fn replay_finding_is_shown_inside_the_static_block() {
     assert!(!out.contains("error[second-run-error]"), "{out}");
     // ...but the more severe replay finding about the warning keeps its block.
     assert!(out.contains("error[second-run-data-change]"), "{out}");
-    assert!(out.contains("reported below as error[second-run-data-change]"));
-    assert!(out.contains("replay confirms warning[nondeterministic-value] reported above"));
+    assert!(out.contains(
+        "note: replay reports this statement too, below as error[second-run-data-change]: the second run changed the data of 1 table"
+    ));
+    assert!(out.contains(
+        "note: the static rules report this statement too, above as warning[nondeterministic-value]"
+    ));
     // JSON keeps both findings, linked.
     let json: serde_json::Value =
         serde_json::from_str(&render_with(&sample_report(), Format::Json, false)).unwrap();
@@ -336,9 +340,30 @@ fn replay_finding_is_shown_inside_the_static_block() {
 #[test]
 fn human_marks_fixable_findings() {
     let out = render_with(&sample_report(), Format::Human, false);
+    // A small fix is drawn as a suggestion, rustc style.
+    assert!(
+        out.contains(
+            "   = help: write `CREATE TABLE IF NOT EXISTS customers`\n\
+         \x20  = note: confirmed by replay: second run failed: table customers already exists\n\
+         help: insert `IF NOT EXISTS` (fixable with `twice check --fix`)\n\
+         \x20  |\n\
+         \x202 | CREATE TABLE IF NOT EXISTS customers (\n\
+         \x20  |              +++++++++++++\n"
+        ),
+        "{out}"
+    );
+    // A fix that spans more lines is described on the help line instead.
+    let mut report = sample_report();
+    let file_len = report.files[0].text.len();
+    report.findings[0].fix.as_mut().unwrap().edits.push(Edit {
+        span: file_len..file_len,
+        replacement: "-- fixed\n".into(),
+    });
+    let out = render_with(&report, Format::Human, false);
     assert!(out.contains(
-        "help: write `CREATE TABLE IF NOT EXISTS customers` (fixable with `twice check --fix`)"
-    ));
+        "= help: write `CREATE TABLE IF NOT EXISTS customers` (fixable with `twice check --fix`)"
+    ), "{out}");
+    assert!(!out.contains("+++++++++++++"), "{out}");
 }
 
 #[test]
@@ -639,8 +664,12 @@ fn sarif_with_every_registered_rule_is_valid() {
 
 const FIXTURE: &str = "fixtures/render/migrations";
 
+/// The whole check, replay included: static findings confirmed by replay,
+/// a replay-only data change, a warning, an info, a binary file. The
+/// fixture writes no clock values into rows that replay shows, so the
+/// output is the same on every run.
 fn fixture_report() -> Report {
-    common::check_paths(&[FIXTURE], &common::static_opts())
+    common::check_paths(&[FIXTURE], &twice::check::Options::default())
 }
 
 #[test]
@@ -691,4 +720,96 @@ fn crlf_and_bom_positions() {
     for f in &report.findings {
         assert!(out.contains(&format!("{}:{}:{}", f.file, f.line, f.column)));
     }
+}
+
+/// Positions and indexes that do not fit the files (hand-built reports,
+/// findings from future producers) never make a renderer panic.
+#[test]
+#[allow(clippy::reversed_empty_ranges)] // a backwards edit span, on purpose
+fn renderers_never_panic_on_odd_reports() {
+    let text = "CREATE TABLE t (id INTEGER);\r\n\r\nçé\tx;\n";
+    let mut b = Builder::new(vec![
+        SourceFile::from_text("m/1.sql", text),
+        SourceFile::from_bytes("m/bin.sql", None, b"\0\0\0"),
+    ]);
+    let base = b.add(0, "r", Severity::Error, Origin::Static, 0..6, 0, "ok");
+    let mut odd = Vec::new();
+    for (line, column, end_line, end_column) in [
+        (0, 0, 0, 0),
+        (1, 500, 1, 900),
+        (99, 1, 120, 3),
+        (2, 1, 1, 1),
+        (3, 2, 3, 3),
+    ] {
+        let mut f = b.findings[base].clone();
+        f.line = line;
+        f.column = column;
+        f.end_line = end_line;
+        f.end_column = end_column;
+        f.span = 1000..2000;
+        f.statement = Some(if line == 3 { 1 } else { 77 });
+        f.related = vec![usize::MAX, 0, 9999];
+        f.message = "multi\r\nline\rmessage\n+a\n-b".into();
+        f.notes = vec![String::new(), "\n".into()];
+        f.fix = Some(Fix {
+            description: "x".into(),
+            edits: vec![
+                Edit {
+                    span: 5000..6000,
+                    replacement: "y".into(),
+                },
+                Edit {
+                    span: 3..1,
+                    replacement: "z".into(),
+                },
+            ],
+        });
+        odd.push(f);
+    }
+    let mut missing = b.findings[base].clone();
+    missing.file = "not/in/report.sql".into();
+    odd.push(missing);
+    let mut binary = b.findings[base].clone();
+    binary.file = "m/bin.sql".into();
+    odd.push(binary);
+    b.findings.extend(odd);
+    let mut report = b.build();
+    report.statements[0].push(4000..5000);
+    for format in Format::ALL {
+        for color in [false, true] {
+            let out = render_with(&report, *format, color);
+            assert!(!out.is_empty(), "{format}");
+        }
+    }
+    assert_valid_sarif(&render_with(&report, Format::Sarif, false));
+}
+
+/// Every fixture folder of the project (layouts, replay, rules, config,
+/// suppressions, ...) through every format: SARIF stays valid, GitLab stays
+/// an array with unique fingerprints, GitHub stays one command per finding.
+#[test]
+fn every_fixture_renders_in_every_format() {
+    // Static only: replay's sandbox fixtures wait for their time limits.
+    let report = common::check_paths(&["fixtures"], &common::static_opts());
+    assert!(report.findings.len() > 50, "{}", report.findings.len());
+    let sarif = assert_valid_sarif(&render_with(&report, Format::Sarif, false));
+    assert_eq!(
+        sarif["runs"][0]["results"].as_array().unwrap().len(),
+        report.findings.len()
+    );
+    let gitlab: Vec<serde_json::Value> =
+        serde_json::from_str(&render_with(&report, Format::Gitlab, false)).unwrap();
+    let prints: std::collections::HashSet<&str> = gitlab
+        .iter()
+        .map(|i| i["fingerprint"].as_str().unwrap())
+        .collect();
+    assert_eq!(prints.len(), report.findings.len());
+    let github = render_with(&report, Format::Github, false);
+    assert_eq!(github.lines().count(), report.findings.len());
+    assert!(github.lines().all(|l| l.starts_with("::")));
+    let human = render_with(&report, Format::Human, true);
+    assert!(human.contains(": checked "), "{human}");
+    let json: serde_json::Value =
+        serde_json::from_str(&render_with(&report, Format::Json, false)).unwrap();
+    assert_eq!(json["version"], 1);
 }

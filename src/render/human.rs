@@ -44,7 +44,7 @@ use crate::finding::{Finding, Origin, Severity};
 use crate::source::SourceFile;
 use annotate_snippets::renderer::{AnsiColor, Effects, Style};
 use annotate_snippets::{
-    normalize_untrusted_str, AnnotationKind, Group, Level, Renderer as Drawer, Snippet,
+    normalize_untrusted_str, AnnotationKind, Group, Level, Patch, Renderer as Drawer, Snippet,
 };
 use std::io::{self, Write};
 use std::ops::Range;
@@ -199,7 +199,7 @@ impl Human<'_> {
         for &r in &plan.see_below[i] {
             let replay = &findings[r];
             notes.push(format!(
-                "confirmed by replay, reported below as {}[{}]: {}",
+                "replay reports this statement too, below as {}[{}]: {}",
                 replay.severity,
                 replay.rule,
                 split_message(&replay.message).0
@@ -207,18 +207,24 @@ impl Human<'_> {
         }
         for &s in &plan.see_above[i] {
             notes.push(format!(
-                "replay confirms {}[{}] reported above",
+                "the static rules report this statement too, above as {}[{}]",
                 findings[s].severity, findings[s].rule
             ));
         }
-        let help = match (&f.help, &f.fix) {
-            (Some(h), Some(_)) => Some(format!("{h} (fixable with `twice check --fix`)")),
-            (None, Some(fix)) => Some(format!(
-                "{} (fixable with `twice check --fix`)",
-                fix.description
-            )),
-            (Some(h), None) => Some(h.clone()),
-            (None, None) => None,
+        // A fix small enough to show is drawn as a suggestion (the edited
+        // lines with `+++` under what is inserted); otherwise the help line
+        // carries the marker.
+        const FIXABLE: &str = "(fixable with `twice check --fix`)";
+        let suggestion = f.fix.as_ref().and_then(|fix| {
+            report
+                .file(&f.file)
+                .and_then(|file| Suggestion::new(file, fix))
+        });
+        let help = match (&f.help, &f.fix, &suggestion) {
+            (Some(h), Some(_), None) => Some(format!("{h} {FIXABLE}")),
+            (None, Some(fix), None) => Some(format!("{} {FIXABLE}", fix.description)),
+            (Some(h), _, _) => Some(h.clone()),
+            (None, _, _) => None,
         };
 
         let level = match f.severity {
@@ -256,60 +262,117 @@ impl Human<'_> {
                 );
             }
         }
+        let mut groups = vec![group];
+        if let (Some(sug), Some(fix)) = (suggestion, &f.fix) {
+            groups.push(
+                Group::with_title(
+                    Level::HELP.secondary_title(clean(&format!("{} {FIXABLE}", fix.description))),
+                )
+                .element(
+                    Snippet::source(sug.source)
+                        .line_start(sug.line_start)
+                        .path(path.as_str())
+                        .patches(
+                            sug.edits
+                                .into_iter()
+                                .map(|(span, text)| Patch::new(span, clean(&text))),
+                        ),
+                ),
+            );
+        }
+        let all = drawer.render(&groups);
+        // The suggestion group starts with a `help:` line at column 0; help
+        // and notes of the finding go between the frame and it.
+        let split = all
+            .match_indices('\n')
+            .map(|(i, _)| i + 1)
+            .find(|&i| {
+                strip_ansi(&all[i..all[i..].find('\n').map_or(all.len(), |e| i + e)])
+                    .starts_with("help: ")
+            })
+            .filter(|_| groups.len() > 1)
+            .unwrap_or(all.len());
+        let (drawn, suggested) = all.split_at(split);
+        let drawn = drawn.trim_end_matches('\n');
+        writeln!(out, "{drawn}")?;
+        // help and notes are drawn here rather than by annotate-snippets, in
+        // its layout (`= help: ...`), so that multi-line notes (replay's
+        // schema and row diffs) can be coloured line by line.
+        let mut messages: Vec<(&str, &str)> = Vec::new();
         if let Some(h) = &help {
-            group = group.element(Level::HELP.message(clean(h)));
+            messages.push(("help", h));
         }
         for n in &notes {
-            group = group.element(Level::NOTE.message(clean(n)));
+            messages.push(("note", n));
         }
-        let drawn = drawer.render(&[group]);
-        writeln!(out, "{drawn}")?;
+        let bar_width = gutter_width(drawn) + 1;
+        // annotate-snippets closes some frames with an empty gutter line
+        // already (when the last line shown has no caret).
+        let ends_with_bar = drawn
+            .lines()
+            .last()
+            .is_some_and(|l| strip_ansi(l).trim() == "|");
+        if !messages.is_empty() && !ends_with_bar {
+            writeln!(
+                out,
+                "{}",
+                self.paint(GUTTER, &format!("{:bar_width$}|", ""))
+            )?;
+        }
+        for (kind, text) in messages {
+            let lines = text_lines(text);
+            let diff = looks_like_diff(&lines);
+            let indent = " ".repeat(bar_width + kind.len() + 4);
+            for (i, line) in lines.iter().enumerate() {
+                let line = normalize_untrusted_str(line);
+                if i == 0 {
+                    writeln!(
+                        out,
+                        "{:bar_width$}{} {}: {line}",
+                        "",
+                        self.paint(GUTTER, "="),
+                        self.paint(BOLD, kind)
+                    )?;
+                } else {
+                    writeln!(out, "{indent}{}", self.diff_line(&line, diff))?;
+                }
+            }
+        }
         if !details.is_empty() {
-            self.details(&drawn, &details, out)?;
+            let bar = self.paint(GUTTER, &format!("{:bar_width$}|", ""));
+            let lines: Vec<&str> = details.iter().flat_map(|d| text_lines(d)).collect();
+            let diff = looks_like_diff(&lines);
+            writeln!(out, "{bar}")?;
+            for line in lines {
+                let line = normalize_untrusted_str(line);
+                if line.is_empty() {
+                    writeln!(out, "{bar}")?;
+                } else {
+                    writeln!(out, "{bar} {}", self.diff_line(&line, diff))?;
+                }
+            }
+        }
+        if !suggested.is_empty() {
+            writeln!(out, "{}", suggested.trim_end_matches('\n'))?;
         }
         writeln!(out)
     }
 
-    /// The rest of multi-line messages, in the gutter of the block above.
-    fn details(&self, drawn: &str, details: &[&str], out: &mut dyn Write) -> io::Result<()> {
-        // annotate-snippets indents `-->` by the width of the line numbers;
-        // the gutter bar sits one column further right.
-        let width = drawn
-            .lines()
-            .find_map(|l| {
-                let plain = strip_ansi(l);
-                let trimmed = plain.trim_start();
-                trimmed
-                    .starts_with("-->")
-                    .then(|| plain.len() - trimmed.len())
-            })
-            .unwrap_or(1);
-        let bar = self.paint(GUTTER, &format!("{:width$} |", ""));
-        let text: Vec<&str> = details.iter().flat_map(|d| d.lines()).collect();
-        let diff = looks_like_diff(&text);
-        writeln!(out, "{bar}")?;
-        for line in text {
-            let line = normalize_untrusted_str(line.trim_end_matches('\r'));
-            let painted = if !diff {
-                line
-            } else if line.starts_with("+++") || line.starts_with("---") {
-                self.paint(BOLD, &line)
-            } else if line.starts_with('+') {
-                self.paint(ADDED, &line)
-            } else if line.starts_with('-') {
-                self.paint(REMOVED, &line)
-            } else if line.starts_with("@@") {
-                self.paint(HUNK, &line)
-            } else {
-                line
-            };
-            if painted.is_empty() {
-                writeln!(out, "{bar}")?;
-            } else {
-                writeln!(out, "{bar} {painted}")?;
-            }
+    /// A line of a diff, coloured by its first character.
+    fn diff_line(&self, line: &str, diff: bool) -> String {
+        if !diff {
+            line.to_string()
+        } else if line.starts_with("+++") || line.starts_with("---") {
+            self.paint(BOLD, line)
+        } else if line.starts_with('+') {
+            self.paint(ADDED, line)
+        } else if line.starts_with('-') {
+            self.paint(REMOVED, line)
+        } else if line.starts_with("@@") {
+            self.paint(HUNK, line)
+        } else {
+            line.to_string()
         }
-        Ok(())
     }
 
     fn summary(&self, report: &Report, plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
@@ -379,6 +442,28 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
+/// The width of the line numbers of a drawn block: annotate-snippets
+/// indents `-->` by it.
+fn gutter_width(drawn: &str) -> usize {
+    drawn
+        .lines()
+        .find_map(|l| {
+            let plain = strip_ansi(l);
+            let trimmed = plain.trim_start();
+            trimmed
+                .starts_with("-->")
+                .then(|| plain.len() - trimmed.len())
+        })
+        .unwrap_or(0)
+}
+
+/// Lines of a message, whatever its line ends (LF, CRLF or CR).
+fn text_lines(text: &str) -> Vec<&str> {
+    text.split("\r\n")
+        .flat_map(|l| l.split(['\n', '\r']))
+        .collect()
+}
+
 /// A diff (unified, or bare `+`/`-` lines of rows) rather than prose.
 fn looks_like_diff(lines: &[&str]) -> bool {
     lines.iter().any(|l| l.starts_with("@@"))
@@ -440,6 +525,11 @@ impl Frame {
         };
         first = first.min(f.line).max(1);
         last = last.max(f.line).min(line_count);
+        let n = last - first + 1;
+        let elide = n > MAX_FRAME_LINES;
+        // Lines that an elided frame never shows are left empty: folding
+        // hides them anyway, and a 50,000-line INSERT stays cheap to draw.
+        let shown = |l: usize| !elide || l < first + HEAD_LINES || l == f.line || l == last;
         let mut source = String::new();
         let mut starts = Vec::new();
         for line in first..=last {
@@ -447,7 +537,9 @@ impl Frame {
                 source.push('\n');
             }
             starts.push(source.len());
-            source.push_str(file.line_text(line));
+            if shown(line) {
+                source.push_str(file.line_text(line));
+            }
         }
         let line_of = |l: usize| -> Range<usize> {
             let i = l - first;
@@ -464,8 +556,7 @@ impl Frame {
         let token = token_len(&text[at..]);
         let primary = here.start + at..here.start + at + token;
 
-        let n = last - first + 1;
-        let (fold, visible) = if n <= MAX_FRAME_LINES {
+        let (fold, visible) = if !elide {
             (false, Vec::new())
         } else {
             let mut v: Vec<Range<usize>> = (first..first + HEAD_LINES).map(line_of).collect();
@@ -478,6 +569,76 @@ impl Frame {
             primary,
             visible,
             fold,
+        })
+    }
+}
+
+/// A fix drawn as a suggestion: the lines its edits touch (at most
+/// [`MAX_SUGGESTION_LINES`]), with the edits as spans of that text.
+struct Suggestion {
+    source: String,
+    line_start: usize,
+    edits: Vec<(Range<usize>, String)>,
+}
+
+/// Fixes that touch more lines are described, not drawn.
+pub const MAX_SUGGESTION_LINES: usize = 3;
+
+impl Suggestion {
+    fn new(file: &SourceFile, fix: &crate::finding::Fix) -> Option<Suggestion> {
+        if fix.edits.is_empty() || file.binary {
+            return None;
+        }
+        let mut edits: Vec<&crate::finding::Edit> = fix.edits.iter().collect();
+        edits.sort_by_key(|e| (e.span.start, e.span.end));
+        for pair in edits.windows(2) {
+            if pair[1].span.start < pair[0].span.end {
+                return None;
+            }
+        }
+        // Where each end of each edit falls: (line, byte offset in the line).
+        let place = |o: usize| -> Option<(usize, usize)> {
+            if o > file.text.len() || !file.text.is_char_boundary(o) {
+                return None;
+            }
+            let line = file.line_col(o).0;
+            let within = o - file.line_start(line);
+            (within <= file.line_text(line).len()).then_some((line, within))
+        };
+        let mut placed = Vec::new();
+        for e in &edits {
+            if e.span.end < e.span.start {
+                return None;
+            }
+            placed.push((
+                place(e.span.start)?,
+                place(e.span.end)?,
+                e.replacement.clone(),
+            ));
+        }
+        let first = placed.iter().map(|p| p.0 .0).min()?;
+        let last = placed.iter().map(|p| p.1 .0).max()?;
+        if last + 1 - first > MAX_SUGGESTION_LINES {
+            return None;
+        }
+        let mut source = String::new();
+        let mut starts = Vec::new();
+        for line in first..=last {
+            if line > first {
+                source.push('\n');
+            }
+            starts.push(source.len());
+            source.push_str(file.line_text(line));
+        }
+        let at = |(line, within): (usize, usize)| starts[line - first] + within;
+        let edits = placed
+            .into_iter()
+            .map(|(s, e, text)| (at(s)..at(e), text))
+            .collect();
+        Some(Suggestion {
+            source,
+            line_start: first,
+            edits,
         })
     }
 }

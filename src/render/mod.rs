@@ -27,7 +27,7 @@ use crate::check::Report;
 use crate::finding::Finding;
 use crate::rules::RuleMeta;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 pub mod github;
 pub mod gitlab;
@@ -139,16 +139,27 @@ pub fn renderer<'a>(format: Format, opts: &RenderOptions<'a>) -> Box<dyn Rendere
     }
 }
 
-/// The path of a finding's file as CI tools want it: relative to `base` when
-/// it is an absolute path under it, with forward slashes and without a
-/// leading `./`.
+/// The path of a finding's file as CI tools want it: relative to `base`
+/// (the working folder, normally the repository root) when it lies under it,
+/// with forward slashes, without `./`; a path that climbs out of `base`
+/// (`../other/x.sql`) becomes absolute. Names that are not paths
+/// (`<stdin>`, `--stdin-filename` values) stay as they are.
 pub fn artifact_path(file: &str, base: Option<&Path>) -> String {
     let mut name = file.to_string();
     if let Some(base) = base {
-        if let Ok(rel) = Path::new(file).strip_prefix(base) {
-            if !rel.as_os_str().is_empty() {
-                name = rel.to_string_lossy().into_owned();
-            }
+        let path = Path::new(file);
+        let full = if path.is_absolute() {
+            Some(lexical_normalize(path))
+        } else if path.components().any(|c| c == Component::ParentDir) {
+            Some(lexical_normalize(&base.join(path)))
+        } else {
+            None
+        };
+        if let Some(full) = full {
+            name = match full.strip_prefix(lexical_normalize(base)) {
+                Ok(rel) if !rel.as_os_str().is_empty() => rel.to_string_lossy().into_owned(),
+                _ => full.to_string_lossy().into_owned(),
+            };
         }
     }
     if cfg!(windows) {
@@ -160,6 +171,23 @@ pub fn artifact_path(file: &str, base: Option<&Path>) -> String {
         name = rest.to_string();
     }
     name
+}
+
+/// `a/./b/../c` → `a/c`, without touching the filesystem.
+fn lexical_normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// An artifact path as a URI reference (RFC 3986): relative paths stay
@@ -273,6 +301,18 @@ mod tests {
         assert_eq!(
             artifact_path("/elsewhere/1.sql", Some(Path::new("/work/repo"))),
             "/elsewhere/1.sql"
+        );
+        assert_eq!(
+            artifact_path("../repo/m/./1.sql", Some(Path::new("/work/repo"))),
+            "m/1.sql"
+        );
+        assert_eq!(
+            artifact_path("../other/1.sql", Some(Path::new("/work/repo"))),
+            "/work/other/1.sql"
+        );
+        assert_eq!(
+            artifact_path("<stdin>", Some(Path::new("/work/repo"))),
+            "<stdin>"
         );
         if cfg!(windows) {
             assert_eq!(artifact_path("m\\sub\\1.sql", None), "m/sub/1.sql");

@@ -1,0 +1,89 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[twice] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'twice'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'twice'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand check 'Audit migration files and folders'
+            cand rules 'List every rule: id, default severity and summary'
+            cand explain 'Print a rule''s full documentation'
+            cand completions 'Print a shell completion script'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'twice;check'= {
+            cand --dialect 'SQL dialect of the migrations [default: sqlite]'
+            cand --format 'Output format [default: human; with GITHUB_ACTIONS set, human followed by GitHub annotations]'
+            cand --fail-on 'Lowest severity that makes the exit code 1 [default: warning, or `fail-on` in twice.toml]'
+            cand --color 'When to use colours (NO_COLOR and a non-terminal stdout turn `auto` off)'
+            cand --stdin-filename 'The file name to show for a script read from stdin'
+            cand --layout 'Migration layout of the folders (default: detected per folder)'
+            cand -D 'Substitute `${NAME}` placeholders with VALUE (repeatable)'
+            cand --define 'Substitute `${NAME}` placeholders with VALUE (repeatable)'
+            cand --timeout 'Time limit for one statement during replay, in seconds'
+            cand --engine 'Database engine for replay'
+            cand --database-url 'PostgreSQL server to replay on (twice creates and drops a scratch database there; needs CREATEDB). Without it, a throwaway local cluster is started when PostgreSQL is installed'
+            cand --config 'Configuration file (default: twice.toml in this folder or the nearest parent)'
+            cand --no-replay 'Only run the static rules; do not replay migrations'
+            cand --no-down 'Do not check down migrations'
+            cand --seed 'Fill every table with a few synthetic rows before each migration''s first run, so copies and backfills that are no-ops on empty tables show up'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'twice;rules'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'twice;explain'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'twice;completions'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'twice;help'= {
+            cand check 'Audit migration files and folders'
+            cand rules 'List every rule: id, default severity and summary'
+            cand explain 'Print a rule''s full documentation'
+            cand completions 'Print a shell completion script'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'twice;help;check'= {
+        }
+        &'twice;help;rules'= {
+        }
+        &'twice;help;explain'= {
+        }
+        &'twice;help;completions'= {
+        }
+        &'twice;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,72 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_twice_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_twice_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_twice_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_twice_using_subcommand
+    set -l cmd (__fish_twice_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c twice -n "__fish_twice_needs_command" -s h -l help -d 'Print help'
+complete -c twice -n "__fish_twice_needs_command" -s V -l version -d 'Print version'
+complete -c twice -n "__fish_twice_needs_command" -f -a "check" -d 'Audit migration files and folders'
+complete -c twice -n "__fish_twice_needs_command" -f -a "rules" -d 'List every rule: id, default severity and summary'
+complete -c twice -n "__fish_twice_needs_command" -f -a "explain" -d 'Print a rule\'s full documentation'
+complete -c twice -n "__fish_twice_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c twice -n "__fish_twice_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c twice -n "__fish_twice_using_subcommand check" -l dialect -d 'SQL dialect of the migrations [default: sqlite]' -r -f -a "sqlite\t''
+postgres\t''
+mysql\t''
+generic\t''"
+complete -c twice -n "__fish_twice_using_subcommand check" -l format -d 'Output format [default: human; with GITHUB_ACTIONS set, human followed by GitHub annotations]' -r -f -a "human\t'rustc-style diagnostics with code frames'
+json\t'one JSON document (version 1), stable for scripts'
+sarif\t'SARIF 2.1.0, for GitHub code scanning and other SARIF viewers'
+github\t'GitHub Actions workflow commands (annotations)'
+gitlab\t'GitLab Code Quality report (JSON)'"
+complete -c twice -n "__fish_twice_using_subcommand check" -l fail-on -d 'Lowest severity that makes the exit code 1 [default: warning, or `fail-on` in twice.toml]' -r -f -a "error\t''
+warning\t''
+never\t''"
+complete -c twice -n "__fish_twice_using_subcommand check" -l color -d 'When to use colours (NO_COLOR and a non-terminal stdout turn `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c twice -n "__fish_twice_using_subcommand check" -l stdin-filename -d 'The file name to show for a script read from stdin' -r
+complete -c twice -n "__fish_twice_using_subcommand check" -l layout -d 'Migration layout of the folders (default: detected per folder)' -r
+complete -c twice -n "__fish_twice_using_subcommand check" -s D -l define -d 'Substitute `${NAME}` placeholders with VALUE (repeatable)' -r
+complete -c twice -n "__fish_twice_using_subcommand check" -l timeout -d 'Time limit for one statement during replay, in seconds' -r
+complete -c twice -n "__fish_twice_using_subcommand check" -l engine -d 'Database engine for replay' -r -f -a "sqlite\t''
+postgres\t''"
+complete -c twice -n "__fish_twice_using_subcommand check" -l database-url -d 'PostgreSQL server to replay on (twice creates and drops a scratch database there; needs CREATEDB). Without it, a throwaway local cluster is started when PostgreSQL is installed' -r
+complete -c twice -n "__fish_twice_using_subcommand check" -l config -d 'Configuration file (default: twice.toml in this folder or the nearest parent)' -r -F
+complete -c twice -n "__fish_twice_using_subcommand check" -l no-replay -d 'Only run the static rules; do not replay migrations'
+complete -c twice -n "__fish_twice_using_subcommand check" -l no-down -d 'Do not check down migrations'
+complete -c twice -n "__fish_twice_using_subcommand check" -l seed -d 'Fill every table with a few synthetic rows before each migration\'s first run, so copies and backfills that are no-ops on empty tables show up'
+complete -c twice -n "__fish_twice_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c twice -n "__fish_twice_using_subcommand check" -s V -l version -d 'Print version'
+complete -c twice -n "__fish_twice_using_subcommand rules" -s h -l help -d 'Print help'
+complete -c twice -n "__fish_twice_using_subcommand rules" -s V -l version -d 'Print version'
+complete -c twice -n "__fish_twice_using_subcommand explain" -s h -l help -d 'Print help'
+complete -c twice -n "__fish_twice_using_subcommand explain" -s V -l version -d 'Print version'
+complete -c twice -n "__fish_twice_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c twice -n "__fish_twice_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c twice -n "__fish_twice_using_subcommand help; and not __fish_seen_subcommand_from check rules explain completions help" -f -a "check" -d 'Audit migration files and folders'
+complete -c twice -n "__fish_twice_using_subcommand help; and not __fish_seen_subcommand_from check rules explain completions help" -f -a "rules" -d 'List every rule: id, default severity and summary'
+complete -c twice -n "__fish_twice_using_subcommand help; and not __fish_seen_subcommand_from check rules explain completions help" -f -a "explain" -d 'Print a rule\'s full documentation'
+complete -c twice -n "__fish_twice_using_subcommand help; and not __fish_seen_subcommand_from check rules explain completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c twice -n "__fish_twice_using_subcommand help; and not __fish_seen_subcommand_from check rules explain completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

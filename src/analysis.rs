@@ -19,6 +19,9 @@ pub const PARSER_RECURSION_LIMIT: usize = 200;
 pub struct Statement {
     /// Index in the file's statement list.
     pub index: usize,
+    /// Statements that run together (one migration part: the up or the down
+    /// half) share a group: the index of the part's first statement.
+    pub group: usize,
     /// Span without the terminator (offsets into the file text).
     pub span: Range<usize>,
     pub terminator: Option<Range<usize>>,
@@ -82,6 +85,7 @@ pub fn analyze_regions(
     out: &mut Vec<Statement>,
 ) -> Vec<usize> {
     let mut indexes = Vec::new();
+    let group = out.len();
     for region in regions {
         let raws = if region.single_statement {
             single(file, region.range.clone(), dialect)
@@ -90,7 +94,7 @@ pub fn analyze_regions(
         };
         for raw in raws {
             let idx = out.len();
-            out.push(analyze_one(file, raw, dialect, subst, idx));
+            out.push(analyze_one(file, raw, dialect, subst, idx, group));
             indexes.push(idx);
         }
     }
@@ -126,6 +130,7 @@ fn analyze_one(
     dialect: Dialect,
     subst: &dyn Substitute,
     index: usize,
+    group: usize,
 ) -> Statement {
     let original = &file.text[raw.span.clone()];
     let sql = subst.substitute(original).into_owned();
@@ -138,6 +143,7 @@ fn analyze_one(
     let facts = classify::classify(file, &tokens, ast.as_ref(), dialect);
     Statement {
         index,
+        group,
         span: raw.span,
         terminator: raw.terminator,
         sql,

@@ -1,7 +1,7 @@
 //! The pipeline: discover → split/parse → static rules and replay →
 //! findings. Rendering is the caller's business.
 
-use crate::analysis::{analyze_regions, NoSubstitution, Statement};
+use crate::analysis::Statement;
 use crate::dialect::Dialect;
 use crate::discover::{self, Input};
 use crate::error::Result;
@@ -10,7 +10,7 @@ use crate::model::Sequence;
 use crate::rules::{self, Context};
 use crate::source::SourceFile;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 /// Everything `twice check` can be told.
@@ -27,6 +27,14 @@ pub struct Options {
     pub stdin_filename: Option<String>,
     pub engine: Engine,
     pub database_url: Option<String>,
+    /// File contents to use instead of what is on disk, by path (as
+    /// discovery reaches it): `--fix` checks its edits with them before
+    /// writing anything.
+    pub overlay: Option<std::sync::Arc<std::collections::HashMap<std::path::PathBuf, Vec<u8>>>>,
+    /// `exclude` globs from twice.toml (see [`Options::excluded`]).
+    pub exclude: Option<crate::config::Exclude>,
+    /// `[rules]` levels from twice.toml, by rule id.
+    pub rules: BTreeMap<String, crate::config::RuleLevel>,
 }
 
 /// Where replay runs.
@@ -36,6 +44,17 @@ pub enum Engine {
     Sqlite,
     /// A PostgreSQL server (`--database-url`) or a throwaway local cluster.
     Postgres,
+}
+
+impl Options {
+    /// The bytes of `path`: from the overlay when it holds the path, else
+    /// from disk.
+    pub fn read_bytes(&self, path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+        if let Some(bytes) = self.overlay.as_ref().and_then(|o| o.get(path)) {
+            return Ok(bytes.clone());
+        }
+        std::fs::read(path)
+    }
 }
 
 impl Default for Options {
@@ -51,6 +70,9 @@ impl Default for Options {
             stdin_filename: None,
             engine: Engine::Sqlite,
             database_url: None,
+            overlay: None,
+            exclude: None,
+            rules: BTreeMap::new(),
         }
     }
 }
@@ -69,6 +91,13 @@ pub struct Workspace {
     pub files: Vec<FileUnit>,
     pub sequences: Vec<Sequence>,
     pub notices: Vec<String>,
+    /// Findings of discovery itself: `malformed-migration` (the migration
+    /// tool would refuse the file) and `undefined-placeholder`.
+    pub findings: Vec<Finding>,
+    /// (file, statement) pairs holding an undefined `${placeholder}` where
+    /// SQL code goes: their text cannot run as written, so replay should
+    /// leave them out (see [`crate::placeholder`]).
+    pub unresolved: BTreeSet<(usize, usize)>,
 }
 
 /// Counts for the summary line and the JSON `summary` object.
@@ -95,9 +124,13 @@ pub struct SequenceSummary {
 }
 
 /// The result of a check, ready to render.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Report {
     pub files: Vec<SourceFile>,
+    /// Byte spans (without terminator) of each file's statements, parallel to
+    /// `files`: `statements[i][s]` is statement `s` of `files[i]`. Renderers
+    /// use them for code frames and stable fingerprints.
+    pub statements: Vec<Vec<std::ops::Range<usize>>>,
     /// Sorted by file (in input order), then line, column and rule.
     pub findings: Vec<Finding>,
     pub summary: Summary,
@@ -110,6 +143,12 @@ impl Report {
         self.files.iter().find(|f| f.name == name)
     }
 
+    /// The byte span of statement `index` of the file named `name`.
+    pub fn statement_span(&self, name: &str, index: usize) -> Option<std::ops::Range<usize>> {
+        let i = self.files.iter().position(|f| f.name == name)?;
+        self.statements.get(i)?.get(index).cloned()
+    }
+
     /// The highest severity among findings.
     pub fn max_severity(&self) -> Option<Severity> {
         self.findings.iter().map(|f| f.severity).max()
@@ -119,48 +158,26 @@ impl Report {
 /// Reads and analyses the inputs.
 pub fn load(inputs: &[Input], opts: &Options) -> Result<Workspace> {
     let mut d = discover::discover(inputs, opts)?;
-    let mut dialect_of = vec![opts.dialect.unwrap_or(Dialect::Sqlite); d.files.len()];
-    for seq in &d.sequences {
-        for m in &seq.migrations {
-            dialect_of[m.up.file] = seq.dialect;
-            if let Some(down) = &m.down {
-                dialect_of[down.file] = seq.dialect;
-            }
-        }
-    }
-    let mut statements: Vec<Vec<Statement>> = d.files.iter().map(|_| Vec::new()).collect();
-    for seq in &mut d.sequences {
-        for m in &mut seq.migrations {
-            for part in std::iter::once(&mut m.up).chain(m.down.as_mut()) {
-                let file = &d.files[part.file];
-                if file.binary {
-                    continue;
-                }
-                part.statements = analyze_regions(
-                    file,
-                    &part.regions,
-                    seq.dialect,
-                    &NoSubstitution,
-                    &mut statements[part.file],
-                );
-            }
-        }
-    }
+    let a = discover::analyze(&mut d, opts);
     let files = d
         .files
         .into_iter()
-        .zip(statements)
-        .zip(dialect_of)
+        .zip(a.statements)
+        .zip(a.dialects)
         .map(|((source, statements), dialect)| FileUnit {
             source,
             dialect,
             statements,
         })
         .collect();
+    let mut notices = d.notices;
+    notices.extend(opts.exclude_notices());
     Ok(Workspace {
         files,
         sequences: d.sequences,
-        notices: d.notices,
+        notices,
+        findings: a.findings,
+        unresolved: a.unresolved,
     })
 }
 
@@ -178,11 +195,7 @@ pub fn static_findings(unit: &FileUnit) -> Vec<Finding> {
         ));
         return out;
     }
-    let cx = Context {
-        file: &unit.source,
-        dialect: unit.dialect,
-        statements: &unit.statements,
-    };
+    let cx = Context::new(&unit.source, unit.dialect, &unit.statements);
     for stmt in &unit.statements {
         let before = out.len();
         for rule in rules::static_rules() {
@@ -199,16 +212,31 @@ pub fn static_findings(unit: &FileUnit) -> Vec<Finding> {
 pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
     let ws = load(inputs, opts)?;
     let mut findings = Vec::new();
-    for unit in &ws.files {
-        findings.extend(static_findings(unit));
+    for (fi, unit) in ws.files.iter().enumerate() {
+        let mut found = static_findings(unit);
+        // A statement that an undefined placeholder keeps from parsing is
+        // reported by `undefined-placeholder` alone.
+        found.retain(|f| {
+            !f.statement.is_some_and(|s| {
+                ws.unresolved.contains(&(fi, s))
+                    && unit.statements.get(s).is_some_and(|st| st.ast.is_none())
+            })
+        });
+        findings.extend(found);
     }
+    findings.extend(ws.findings.iter().cloned());
+    crate::fix::attach_insert_fixes(&ws, &mut findings);
     let mut notices = ws.notices.clone();
     let mut sequences = Vec::new();
+    let mut replayed = std::collections::BTreeSet::new();
     for seq in &ws.sequences {
         let replay = if opts.replay {
             match crate::replay::replay_sequence(&ws, seq, opts)? {
                 crate::replay::Outcome::Replayed(f) => {
                     findings.extend(f);
+                    replayed.extend(seq.migrations.iter().flat_map(|m| {
+                        std::iter::once(m.up.file).chain(m.down.as_ref().map(|d| d.file))
+                    }));
                     "replayed".to_string()
                 }
                 crate::replay::Outcome::Skipped(why) => {
@@ -235,6 +263,8 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
             replay,
         });
     }
+    let mut findings = crate::suppress::apply(&ws, findings, &|f| replayed.contains(&f));
+    opts.apply_rule_levels(&mut findings);
     let file_order: BTreeMap<&str, usize> = ws
         .files
         .iter()
@@ -252,6 +282,7 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
             .unwrap_or(usize::MAX);
         (fa, a.line, a.column, a.source, &a.rule).cmp(&(fb, b.line, b.column, b.source, &b.rule))
     });
+    add_rerun_notes(&ws, &mut findings);
     link_related(&mut findings);
     let summary = Summary {
         files: ws.files.len(),
@@ -262,8 +293,14 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
         infos: count(&findings, Severity::Info),
         sequences,
     };
+    let statements = ws
+        .files
+        .iter()
+        .map(|f| f.statements.iter().map(|s| s.span.clone()).collect())
+        .collect();
     Ok(Report {
         files: ws.files.into_iter().map(|f| f.source).collect(),
+        statements,
         findings,
         summary,
         notices,
@@ -272,6 +309,28 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
 
 fn count(f: &[Finding], s: Severity) -> usize {
     f.iter().filter(|f| f.severity == s).count()
+}
+
+/// Findings in migrations that their tool re-runs by design (Flyway
+/// repeatables, Liquibase `runOnChange`/`runAlways`) say so.
+fn add_rerun_notes(ws: &Workspace, findings: &mut [Finding]) {
+    let mut notes: BTreeMap<(&str, usize), &str> = BTreeMap::new();
+    for seq in &ws.sequences {
+        for m in &seq.migrations {
+            let Some(note) = &m.rerun_note else { continue };
+            let Some(unit) = ws.files.get(m.up.file) else {
+                continue;
+            };
+            for &s in &m.up.statements {
+                notes.insert((unit.source.name.as_str(), s), note.as_str());
+            }
+        }
+    }
+    for f in findings {
+        if let Some(n) = f.statement.and_then(|s| notes.get(&(f.file.as_str(), s))) {
+            f.notes.push(n.to_string());
+        }
+    }
 }
 
 /// Links static and replay findings about the same statement both ways.

@@ -107,13 +107,13 @@ impl Current {
         }
         let word = text[tok.span.clone()].to_ascii_uppercase();
         if self.head.len() < 16 {
-            if self.head.is_empty() || self.head[0] == "CREATE" {
-                if matches!(
+            if (self.head.is_empty() || self.head[0] == "CREATE")
+                && matches!(
                     word.as_str(),
                     "TRIGGER" | "FUNCTION" | "PROCEDURE" | "EVENT"
-                ) {
-                    self.has_body = true;
-                }
+                )
+            {
+                self.has_body = true;
             }
             self.head.push(word.clone());
         }
@@ -161,7 +161,11 @@ impl Current {
 fn delimiter_directive(rest: &str) -> Option<(String, usize)> {
     let trimmed = rest.trim_start_matches([' ', '\t', '\r', '\n']);
     let lead = rest.len() - trimmed.len();
-    if trimmed.len() < 10 || !trimmed[..9].eq_ignore_ascii_case("DELIMITER") {
+    if !trimmed
+        .as_bytes()
+        .get(..9)
+        .is_some_and(|w| w.eq_ignore_ascii_case(b"DELIMITER"))
+    {
         return None;
     }
     let after = &trimmed[9..];

@@ -399,10 +399,12 @@ fn with_downs(dir: &str, o: &Options) -> Report {
         let n = name(m);
         if let Some(stem) = n.strip_suffix(".up.sql") {
             let mut m = m.clone();
-            m.down = all
-                .iter()
-                .find(|d| name(d) == format!("{stem}.down.sql"))
-                .map(|d| d.up.clone());
+            if m.down.is_none() {
+                m.down = all
+                    .iter()
+                    .find(|d| name(d) == format!("{stem}.down.sql"))
+                    .map(|d| d.up.clone());
+            }
             seq.migrations.push(m);
         }
     }
@@ -410,6 +412,11 @@ fn with_downs(dir: &str, o: &Options) -> Report {
     let mut findings = findings_of(&ws, &seq, o);
     findings.sort_by(|a, b| (&a.file, a.line, &a.rule).cmp(&(&b.file, b.line, &b.rule)));
     Report {
+        statements: ws
+            .files
+            .iter()
+            .map(|f| f.statements.iter().map(|s| s.span.clone()).collect())
+            .collect(),
         files: ws.files.into_iter().map(|f| f.source).collect(),
         findings,
         summary: Summary::default(),
@@ -509,6 +516,8 @@ fn several_statements_in_one_piece_run_one_by_one() {
         }],
         sequences: Vec::new(),
         notices: Vec::new(),
+        findings: Vec::new(),
+        unresolved: Default::default(),
     };
     let seq = Sequence {
         root: "block.sql".into(),

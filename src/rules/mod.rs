@@ -5,6 +5,14 @@
 //! Rules that replay (or discovery) reports are registered here too, with
 //! their documentation, so `twice rules`, `twice explain` and SARIF know
 //! every id twice can emit; their `check` is not called.
+//!
+//! Shared machinery: [`Unit`] (a statement, or a SQL statement inside a DO
+//! block, as the rules see it), [`index::FileIndex`] (what earlier and later
+//! statements of the same migration do to each object), [`dml`] (what
+//! INSERT/UPDATE statements write) and [`text`] (help-text helpers).
+
+pub mod malformed_migration;
+pub mod undefined_placeholder;
 
 // Replay rules: reported by `crate::replay`, registered here for their docs.
 pub mod down_does_not_revert;
@@ -20,9 +28,31 @@ pub mod second_run_error;
 pub mod second_run_schema_change;
 
 use crate::analysis::Statement;
+use crate::classify::Kind;
 use crate::dialect::Dialect;
-use crate::finding::{Finding, Origin, Severity};
+use crate::finding::{Finding, FindingBuilder, Origin, Severity};
+use crate::lexer::Token;
 use crate::source::SourceFile;
+use std::cell::OnceCell;
+use std::ops::Range;
+
+pub mod dml;
+pub mod index;
+pub mod text;
+
+pub mod add_column_without_if_not_exists;
+pub mod add_constraint_without_guard;
+pub mod binary_file;
+pub mod create_without_if_not_exists;
+pub mod drop_without_if_exists;
+pub mod insert_without_conflict_clause;
+pub mod nondeterministic_value;
+pub mod relative_update;
+pub mod rename_without_guard;
+pub mod syntax_error;
+pub mod unparsed_statement;
+
+pub mod unused_suppression;
 
 /// What `twice rules`, `twice explain` and SARIF know about a rule.
 #[derive(Debug)]
@@ -47,6 +77,46 @@ pub struct Context<'a> {
     pub dialect: Dialect,
     /// All statements of the file (for "guarded by an earlier DROP ... IF EXISTS").
     pub statements: &'a [Statement],
+    /// Built on first use, once per file.
+    index: OnceCell<index::FileIndex>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(file: &'a SourceFile, dialect: Dialect, statements: &'a [Statement]) -> Self {
+        Context {
+            file,
+            dialect,
+            statements,
+            index: OnceCell::new(),
+        }
+    }
+
+    /// What the statements of this file do to each object, for questions
+    /// like "does this table exist when a second run reaches this statement?".
+    pub fn index(&self) -> &index::FileIndex {
+        self.index
+            .get_or_init(|| index::FileIndex::build(self.statements))
+    }
+
+    /// A finding of `meta`'s rule about `unit`: it points at the unit's first
+    /// token and spans the unit.
+    pub fn finding(&self, meta: &RuleMeta, unit: &Unit, message: String) -> Finding {
+        let b = FindingBuilder { file: self.file };
+        let mut f = b.at(
+            meta.id,
+            meta.severity,
+            meta.origin,
+            unit.span.clone(),
+            message,
+        );
+        f.statement = Some(unit.stmt.index);
+        f
+    }
+
+    /// The text of a file span.
+    pub fn text(&self, span: Range<usize>) -> &'a str {
+        self.file.text.get(span).unwrap_or("")
+    }
 }
 
 pub trait Rule: Sync {
@@ -55,12 +125,92 @@ pub trait Rule: Sync {
     fn check(&self, cx: &Context, stmt: &Statement, out: &mut Vec<Finding>);
 }
 
+/// A statement as the rules see it: a top-level statement, or a SQL
+/// statement inside a Postgres DO block (which runs when the block runs).
+pub struct Unit<'a> {
+    pub stmt: &'a Statement,
+    pub kind: &'a Kind,
+    /// Its significant tokens; token indexes in `kind` index this slice.
+    pub tokens: &'a [Token],
+    /// Its span in the file.
+    pub span: Range<usize>,
+    /// The sqlparser AST (only for top-level statements that parsed).
+    pub ast: Option<&'a sqlparser::ast::Statement>,
+    /// Inside a DO block, under an existence check or a catching handler:
+    /// it runs once, whatever it does.
+    pub guarded: bool,
+    /// Inside a DO block.
+    pub in_do: bool,
+}
+
+impl<'a> Unit<'a> {
+    /// The statement's position in the file, to order it against others.
+    pub fn pos(&self) -> usize {
+        self.span.start
+    }
+
+    /// Token helpers over this unit.
+    pub fn toks(&self, cx: &Context<'a>) -> crate::classify::Toks<'a> {
+        crate::classify::Toks {
+            text: &cx.file.text,
+            toks: self.tokens,
+            dialect: cx.dialect,
+        }
+    }
+}
+
+/// The units of a statement: itself, then the SQL statements of its DO
+/// block. A lexically broken statement has none (`syntax-error` covers it).
+pub fn units(stmt: &Statement) -> impl Iterator<Item = Unit<'_>> {
+    let broken = stmt.lex_error.is_some();
+    let own = (!broken).then(|| Unit {
+        stmt,
+        kind: &stmt.facts.kind,
+        tokens: &stmt.tokens,
+        span: stmt.span.clone(),
+        ast: stmt.ast.as_ref(),
+        guarded: false,
+        in_do: false,
+    });
+    let inner = match (&stmt.facts.kind, broken) {
+        (Kind::Do(d), false) => d.inner.as_slice(),
+        _ => &[],
+    };
+    let body_tokens: &[Token] = match &stmt.facts.kind {
+        Kind::Do(d) => &d.tokens,
+        _ => &[],
+    };
+    own.into_iter().chain(inner.iter().map(move |s| Unit {
+        stmt,
+        kind: &s.kind,
+        tokens: body_tokens.get(s.tokens.clone()).unwrap_or(&[]),
+        span: s.span.clone(),
+        ast: None,
+        guarded: s.guarded,
+        in_do: true,
+    }))
+}
+
 /// Every rule twice knows, static ones first, in `twice rules` order.
 pub fn registry() -> &'static [&'static RuleMeta] {
     REGISTRY
 }
 
 static REGISTRY: &[&RuleMeta] = &[
+    &create_without_if_not_exists::META,
+    &drop_without_if_exists::META,
+    &insert_without_conflict_clause::META,
+    &relative_update::META,
+    &add_column_without_if_not_exists::META,
+    &add_constraint_without_guard::META,
+    &rename_without_guard::META,
+    &nondeterministic_value::META,
+    &syntax_error::META,
+    &unparsed_statement::META,
+    &binary_file::META,
+    &unused_suppression::META,
+    &undefined_placeholder::META,
+    &malformed_migration::META,
     // Replay rules.
     &first_run_error::META,
     &second_run_error::META,
@@ -80,7 +230,18 @@ pub fn static_rules() -> &'static [&'static dyn Rule] {
     STATIC_RULES
 }
 
-static STATIC_RULES: &[&dyn Rule] = &[];
+static STATIC_RULES: &[&dyn Rule] = &[
+    &create_without_if_not_exists::RULE,
+    &drop_without_if_exists::RULE,
+    &insert_without_conflict_clause::RULE,
+    &relative_update::RULE,
+    &add_column_without_if_not_exists::RULE,
+    &add_constraint_without_guard::RULE,
+    &rename_without_guard::RULE,
+    &nondeterministic_value::RULE,
+    &syntax_error::RULE,
+    &unparsed_statement::RULE,
+];
 
 pub fn find(id: &str) -> Option<&'static RuleMeta> {
     registry().iter().copied().find(|m| m.id == id)

@@ -1,0 +1,808 @@
+//! `twice.toml`: project settings for `twice check`.
+//!
+//! The file is found in the current folder or the nearest parent (or named
+//! with `--config FILE`). Every key is optional; command-line flags win over
+//! the file, key by key. Unknown keys, unknown rule ids and bad values are
+//! errors that name the file, the line, the key and what is allowed.
+//!
+//! ```toml
+//! dialect = "postgres"          # sqlite | postgres | mysql | generic
+//! layout = "sqlx"               # a layout name, see `twice check --help`
+//! fail-on = "error"             # error | warning | never
+//! exclude = ["legacy/**", "*_seed.sql"]
+//!
+//! [rules]
+//! create-without-if-not-exists = "error"   # off | info | warning | error
+//!
+//! [define]
+//! schema = "app"
+//!
+//! [replay]
+//! timeout = 10                  # seconds per statement
+//! seed = true
+//! ```
+//!
+//! `exclude` globs are matched against each file's path relative to the
+//! folder that holds the config file (`/` separators). A pattern without a
+//! `/` matches a file or folder name at any depth (`*_seed.sql`, `legacy`);
+//! a pattern with a `/` is anchored at the config folder (`db/legacy/**`).
+//! A pattern that matches a folder excludes everything below it. Files
+//! outside the config folder are only matched by name patterns.
+
+use crate::check::Options;
+use crate::cli::{CheckArgs, FailOn};
+use crate::dialect::Dialect;
+use crate::error::{Error, Result};
+use crate::finding::{Finding, Severity};
+use crate::model::LayoutKind;
+use crate::rules;
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use toml::de::{DeTable, DeValue};
+use toml::Spanned;
+
+/// The file name looked for in the current folder and its parents.
+pub const FILE_NAME: &str = "twice.toml";
+
+/// What `[rules]` says about one rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuleLevel {
+    /// Drop the rule's findings.
+    Off,
+    /// Report the rule's findings with this severity.
+    On(Severity),
+}
+
+impl RuleLevel {
+    pub fn from_name(s: &str) -> Option<RuleLevel> {
+        match s {
+            "off" => Some(RuleLevel::Off),
+            _ => Severity::from_name(s).map(RuleLevel::On),
+        }
+    }
+}
+
+/// A parsed `twice.toml`. `None` means the key is not in the file.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    /// The file as shown in messages (relative to the current folder when
+    /// it was found there or in a parent).
+    pub name: String,
+    pub dialect: Option<Dialect>,
+    pub layout: Option<LayoutKind>,
+    pub fail_on: Option<FailOn>,
+    pub exclude: Option<Exclude>,
+    pub rules: BTreeMap<String, RuleLevel>,
+    pub defines: BTreeMap<String, String>,
+    pub timeout: Option<Duration>,
+    pub seed: Option<bool>,
+}
+
+/// Compiled `exclude` globs. Cheap to clone; clones share the record of
+/// what was excluded, which [`Exclude::take_notices`] turns into notices.
+#[derive(Clone, Debug)]
+pub struct Exclude {
+    /// The config file's folder, canonical.
+    base: PathBuf,
+    /// Shown in notices ("exclude in twice.toml").
+    source: String,
+    patterns: Vec<String>,
+    set: globset::GlobSet,
+    /// For each glob in `set`, the index of the pattern it came from.
+    glob_pattern: Vec<usize>,
+    /// Per pattern: how many files it excluded and the first of them.
+    hits: Arc<Mutex<Vec<(usize, String)>>>,
+}
+
+impl Exclude {
+    /// Compiles `patterns` (relative to `base`). On a bad pattern, returns
+    /// its index and globset's reason.
+    pub fn new(
+        base: &Path,
+        source: &str,
+        patterns: &[String],
+    ) -> std::result::Result<Exclude, (usize, String)> {
+        let mut builder = globset::GlobSetBuilder::new();
+        let mut glob_pattern = Vec::new();
+        for (i, raw) in patterns.iter().enumerate() {
+            let p = raw.replace('\\', "/");
+            let p = p.trim_start_matches("./");
+            let anchored = p.starts_with('/') || p.trim_end_matches('/').contains('/');
+            let p = p.trim_start_matches('/').trim_end_matches('/');
+            if p.is_empty() {
+                return Err((i, "the pattern is empty".into()));
+            }
+            let p = if anchored || p.starts_with("**") {
+                p.to_string()
+            } else {
+                format!("**/{p}")
+            };
+            // The pattern itself, and everything below what it names.
+            for g in [p.clone(), format!("{p}/**")] {
+                let glob = globset::GlobBuilder::new(&g)
+                    .literal_separator(true)
+                    .backslash_escape(false)
+                    .build()
+                    .map_err(|e| (i, e.kind().to_string()))?;
+                builder.add(glob);
+                glob_pattern.push(i);
+            }
+        }
+        let set = builder.build().map_err(|e| (0, e.kind().to_string()))?;
+        Ok(Exclude {
+            base: canonical(base),
+            source: source.to_string(),
+            patterns: patterns.to_vec(),
+            set,
+            glob_pattern,
+            hits: Arc::new(Mutex::new(vec![(0, String::new()); patterns.len()])),
+        })
+    }
+
+    pub fn patterns(&self) -> &[String] {
+        &self.patterns
+    }
+
+    /// The path that patterns are matched against: relative to the config
+    /// folder, or the whole absolute path (without its root) for files
+    /// outside it, which only name patterns (`**/...`) can match.
+    fn match_path(&self, path: &Path) -> String {
+        let abs = canonical(path);
+        let rel = abs.strip_prefix(&self.base).unwrap_or(&abs);
+        rel.components()
+            .filter_map(|c| match c {
+                Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    /// Whether `path` is excluded; remembers it for the notices.
+    pub fn matches(&self, path: &Path) -> bool {
+        let rel = self.match_path(path);
+        let hit = self.set.matches(&rel);
+        let Some(&first) = hit.first() else {
+            return false;
+        };
+        let pattern = self.glob_pattern.get(first).copied().unwrap_or(0);
+        if let Ok(mut hits) = self.hits.lock() {
+            if let Some(h) = hits.get_mut(pattern) {
+                if h.0 == 0 {
+                    h.1 = crate::discover::display_path(path);
+                }
+                h.0 += 1;
+            }
+        }
+        true
+    }
+
+    /// One notice per pattern that excluded files since the last call.
+    pub fn take_notices(&self) -> Vec<String> {
+        let Ok(mut hits) = self.hits.lock() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (i, h) in hits.iter_mut().enumerate() {
+            if h.0 == 0 {
+                continue;
+            }
+            let what = if h.0 == 1 {
+                h.1.clone()
+            } else {
+                format!("{} files (first: {})", h.0, h.1)
+            };
+            out.push(format!(
+                "excluded {what}: matches `{}` (exclude in {})",
+                self.patterns[i], self.source
+            ));
+            *h = (0, String::new());
+        }
+        out
+    }
+}
+
+/// `path` made absolute and canonical where possible (symlinks resolved),
+/// else made absolute against the current folder with `.` and `..` folded.
+fn canonical(path: &Path) -> PathBuf {
+    if let Ok(p) = std::fs::canonicalize(path) {
+        return p;
+    }
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    };
+    let mut out = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+impl Options {
+    /// Whether discovery should skip `path` because of `exclude`.
+    pub fn excluded(&self, path: &Path) -> bool {
+        self.exclude.as_ref().is_some_and(|e| e.matches(path))
+    }
+
+    /// Notices about excluded files (emptied as it is read).
+    pub fn exclude_notices(&self) -> Vec<String> {
+        self.exclude
+            .as_ref()
+            .map(Exclude::take_notices)
+            .unwrap_or_default()
+    }
+
+    /// Applies `[rules]`: drops findings of rules that are off and sets the
+    /// severity of the others.
+    pub fn apply_rule_levels(&self, findings: &mut Vec<Finding>) {
+        if self.rules.is_empty() {
+            return;
+        }
+        findings.retain_mut(|f| match self.rules.get(&f.rule) {
+            Some(RuleLevel::Off) => false,
+            Some(RuleLevel::On(s)) => {
+                f.severity = *s;
+                true
+            }
+            None => true,
+        });
+    }
+}
+
+/// The nearest `twice.toml` in `start` or one of its parents, with its name
+/// relative to `start` (`twice.toml`, `../twice.toml`, ...).
+pub fn find(start: &Path) -> Option<(PathBuf, String)> {
+    for (up, dir) in start.ancestors().enumerate() {
+        let candidate = dir.join(FILE_NAME);
+        if candidate.is_file() {
+            return Some((candidate, format!("{}{FILE_NAME}", "../".repeat(up))));
+        }
+    }
+    None
+}
+
+/// Loads the config named with `--config`, or the nearest one from `cwd`.
+/// `Ok(None)` when there is none.
+pub fn load(explicit: Option<&Path>, cwd: &Path) -> Result<Option<Config>> {
+    let (path, name) = match explicit {
+        Some(p) => {
+            let name = crate::discover::display_path(p);
+            let meta = std::fs::metadata(p).map_err(|e| {
+                let mut err = Error::io(&name, &e);
+                err.message.push_str(" (given with --config)");
+                err
+            })?;
+            if meta.is_dir() {
+                return Err(Error::new(format!(
+                    "{name}: is a folder; --config takes a file such as {name}/{FILE_NAME}"
+                )));
+            }
+            (p.to_path_buf(), name)
+        }
+        None => match find(cwd) {
+            Some(found) => found,
+            None => return Ok(None),
+        },
+    };
+    let bytes = std::fs::read(&path).map_err(|e| Error::io(&name, &e))?;
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            return Err(Error::new(format!(
+                "{name}: not valid UTF-8 (at byte {}); a config file is TOML text",
+                e.valid_up_to()
+            )))
+        }
+    };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let base = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    parse(&name, &base, text).map(Some)
+}
+
+const TOP_KEYS: &[&str] = &[
+    "dialect", "layout", "fail-on", "exclude", "rules", "define", "replay",
+];
+const REPLAY_KEYS: &[&str] = &["timeout", "seed"];
+const FAIL_ON: &[&str] = &["error", "warning", "never"];
+const LEVELS: &[&str] = &["off", "info", "warning", "error"];
+
+/// Collects every problem in a file, each with its position.
+struct Problems<'a> {
+    name: &'a str,
+    text: &'a str,
+    list: Vec<(usize, String)>,
+}
+
+impl Problems<'_> {
+    fn add(&mut self, span: Range<usize>, msg: String) {
+        self.list.push((span.start, msg));
+    }
+
+    fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let before = self.text.get(..offset).unwrap_or(self.text);
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let col = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
+        (line, col)
+    }
+
+    fn into_error(mut self) -> Option<Error> {
+        if self.list.is_empty() {
+            return None;
+        }
+        self.list.sort_by_key(|p| p.0);
+        let lines: Vec<String> = self
+            .list
+            .iter()
+            .map(|(at, msg)| {
+                let (l, c) = self.line_col(*at);
+                format!("{}:{l}:{c}: {msg}", self.name)
+            })
+            .collect();
+        Some(Error::new(lines.join("\nerror: ")))
+    }
+}
+
+/// Parses the text of a config file. `name` is used in messages; `base` is
+/// the folder `exclude` patterns are relative to.
+pub fn parse(name: &str, base: &Path, text: &str) -> Result<Config> {
+    let mut p = Problems {
+        name,
+        text,
+        list: Vec::new(),
+    };
+    let doc = match DeTable::parse(text) {
+        Ok(doc) => doc,
+        Err(e) => {
+            let span = e.span().unwrap_or(0..0);
+            let (l, c) = p.line_col(span.start);
+            // Name what is at the error (the key of a duplicate key).
+            let at = text
+                .get(span)
+                .map(str::trim)
+                .filter(|s| !s.is_empty() && s.len() <= 60 && !s.contains('\n'))
+                .map(|s| format!(" `{s}`"))
+                .unwrap_or_default();
+            return Err(Error::new(format!(
+                "{name}:{l}:{c}: invalid TOML: {}{at}",
+                e.message().trim_end()
+            )));
+        }
+    };
+    let mut cfg = Config {
+        name: name.to_string(),
+        ..Config::default()
+    };
+    for (key, value) in doc.get_ref().iter() {
+        let k = key.get_ref().as_ref();
+        let span = value.span();
+        match k {
+            "dialect" => {
+                if let Some(s) = string(
+                    &mut p,
+                    "dialect",
+                    value,
+                    "one of sqlite, postgres, mysql, generic",
+                ) {
+                    match Dialect::from_name(s) {
+                        Some(d) => cfg.dialect = Some(d),
+                        None => p.add(
+                            span,
+                            format!("`dialect`: unknown dialect \"{s}\" (allowed: sqlite, postgres, mysql, generic)"),
+                        ),
+                    }
+                }
+            }
+            "layout" => {
+                let names: Vec<&str> = LayoutKind::ALL.iter().map(|l| l.name()).collect();
+                let allowed = names.join(", ");
+                if let Some(s) = string(&mut p, "layout", value, &format!("one of {allowed}")) {
+                    match LayoutKind::from_name(s) {
+                        Some(l) => cfg.layout = Some(l),
+                        None => p.add(
+                            span,
+                            format!("`layout`: unknown layout \"{s}\" (allowed: {allowed})"),
+                        ),
+                    }
+                }
+            }
+            "fail-on" => {
+                if let Some(s) = string(&mut p, "fail-on", value, "one of error, warning, never") {
+                    match s {
+                        "error" => cfg.fail_on = Some(FailOn::Error),
+                        "warning" => cfg.fail_on = Some(FailOn::Warning),
+                        "never" => cfg.fail_on = Some(FailOn::Never),
+                        _ => p.add(
+                            span,
+                            format!(
+                                "`fail-on`: unknown value \"{s}\" (allowed: {})",
+                                FAIL_ON.join(", ")
+                            ),
+                        ),
+                    }
+                }
+            }
+            "exclude" => cfg.exclude = exclude(&mut p, base, value),
+            "rules" => rules_table(&mut p, value, &mut cfg.rules),
+            "define" => define_table(&mut p, value, &mut cfg.defines),
+            "replay" => replay_table(&mut p, value, &mut cfg),
+            _ => {
+                let hint = if REPLAY_KEYS.contains(&k) {
+                    format!("; `{k}` belongs in the [replay] table")
+                } else if rules::find(k).is_some() {
+                    format!("; rule levels belong in the [rules] table: [rules] {k} = \"off\"")
+                } else {
+                    did_you_mean(k, TOP_KEYS.iter().copied())
+                };
+                p.add(
+                    key.span(),
+                    format!("unknown key `{k}` (allowed: {}){hint}", TOP_KEYS.join(", ")),
+                );
+            }
+        }
+    }
+    match p.into_error() {
+        Some(e) => Err(e),
+        None => Ok(cfg),
+    }
+}
+
+fn string<'v>(
+    p: &mut Problems,
+    key: &str,
+    value: &'v Spanned<DeValue>,
+    allowed: &str,
+) -> Option<&'v str> {
+    match value.get_ref() {
+        DeValue::String(s) => Some(s.as_ref()),
+        other => {
+            p.add(
+                value.span(),
+                format!(
+                    "`{key}` must be a string, {allowed} (found {} {})",
+                    article(other.type_str()),
+                    other.type_str()
+                ),
+            );
+            None
+        }
+    }
+}
+
+fn article(type_str: &str) -> &'static str {
+    if type_str.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
+fn table<'v, 'i>(
+    p: &mut Problems,
+    key: &str,
+    value: &'v Spanned<DeValue<'i>>,
+    what: &str,
+) -> Option<&'v DeTable<'i>> {
+    match value.get_ref() {
+        DeValue::Table(t) => Some(t),
+        other => {
+            p.add(
+                value.span(),
+                format!(
+                    "`{key}` must be a table ([{key}]) of {what} (found {} {})",
+                    article(other.type_str()),
+                    other.type_str()
+                ),
+            );
+            None
+        }
+    }
+}
+
+fn exclude(p: &mut Problems, base: &Path, value: &Spanned<DeValue>) -> Option<Exclude> {
+    let DeValue::Array(items) = value.get_ref() else {
+        p.add(
+            value.span(),
+            format!(
+                "`exclude` must be an array of glob strings, e.g. exclude = [\"legacy/**\"] (found {} {})",
+                article(value.get_ref().type_str()),
+                value.get_ref().type_str()
+            ),
+        );
+        return None;
+    };
+    let mut patterns = Vec::new();
+    let mut spans = Vec::new();
+    let before = p.list.len();
+    for item in items.iter() {
+        match item.get_ref() {
+            DeValue::String(s) => {
+                patterns.push(s.to_string());
+                spans.push(item.span());
+            }
+            other => p.add(
+                item.span(),
+                format!(
+                    "`exclude` items must be glob strings (found {} {})",
+                    article(other.type_str()),
+                    other.type_str()
+                ),
+            ),
+        }
+    }
+    if p.list.len() > before {
+        return None;
+    }
+    match Exclude::new(base, p.name, &patterns) {
+        Ok(e) => Some(e),
+        Err((i, why)) => {
+            let span = spans.get(i).cloned().unwrap_or(value.span());
+            let pat = patterns.get(i).map_or("", String::as_str);
+            p.add(
+                span,
+                format!("`exclude`: bad glob \"{pat}\": {why} (allowed: glob patterns such as \"legacy/**\" or \"*_seed.sql\")"),
+            );
+            None
+        }
+    }
+}
+
+fn rules_table(p: &mut Problems, value: &Spanned<DeValue>, out: &mut BTreeMap<String, RuleLevel>) {
+    let Some(t) = table(
+        p,
+        "rules",
+        value,
+        "rule ids set to \"off\", \"info\", \"warning\" or \"error\"",
+    ) else {
+        return;
+    };
+    for (key, v) in t.iter() {
+        let id = key.get_ref().as_ref();
+        if rules::find(id).is_none() {
+            let hint = did_you_mean(id, rules::registry().iter().map(|m| m.id));
+            p.add(
+                key.span(),
+                format!("[rules]: unknown rule `{id}`{hint} (run `twice rules` to list rule ids)"),
+            );
+            continue;
+        }
+        let level = match v.get_ref() {
+            DeValue::String(s) => RuleLevel::from_name(s).ok_or_else(|| shown(v.get_ref())),
+            other => Err(shown(other)),
+        };
+        match level {
+            Ok(l) => {
+                out.insert(id.to_string(), l);
+            }
+            Err(found) => p.add(
+                v.span(),
+                format!(
+                    "[rules] `{id}`: bad level {found} (allowed: {})",
+                    LEVELS
+                        .iter()
+                        .map(|l| format!("\"{l}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ),
+        }
+    }
+}
+
+fn define_table(p: &mut Problems, value: &Spanned<DeValue>, out: &mut BTreeMap<String, String>) {
+    let Some(t) = table(p, "define", value, "placeholder names set to values") else {
+        return;
+    };
+    for (key, v) in t.iter() {
+        let k = key.get_ref().as_ref();
+        if k.trim().is_empty() {
+            p.add(key.span(), "[define]: a placeholder name is empty".into());
+            continue;
+        }
+        let text = match v.get_ref() {
+            DeValue::String(s) => s.to_string(),
+            DeValue::Integer(i) if i.radix() == 10 => i.as_str().to_string(),
+            DeValue::Float(f) => f.as_str().to_string(),
+            DeValue::Boolean(b) => b.to_string(),
+            other => {
+                p.add(
+                    v.span(),
+                    format!(
+                        "[define] `{k}`: the value must be a string (or a decimal number or boolean), found {} {}",
+                        article(other.type_str()),
+                        other.type_str()
+                    ),
+                );
+                continue;
+            }
+        };
+        out.insert(k.to_string(), text);
+    }
+}
+
+fn replay_table(p: &mut Problems, value: &Spanned<DeValue>, cfg: &mut Config) {
+    let Some(t) = table(p, "replay", value, "replay options (timeout, seed)") else {
+        return;
+    };
+    for (key, v) in t.iter() {
+        let k = key.get_ref().as_ref();
+        match k {
+            "timeout" => {
+                let secs = match v.get_ref() {
+                    DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix())
+                        .ok()
+                        .map(|n| n as f64),
+                    DeValue::Float(f) => f.as_str().parse::<f64>().ok(),
+                    DeValue::String(s) => s.trim().trim_end_matches('s').trim().parse().ok(),
+                    _ => None,
+                };
+                match secs {
+                    Some(s) if s > 0.0 && s <= 86_400.0 => {
+                        cfg.timeout = Some(Duration::from_secs_f64(s));
+                    }
+                    _ => p.add(
+                        v.span(),
+                        format!(
+                            "[replay] `timeout`: bad value {} (allowed: a number of seconds greater than 0 and at most 86400, e.g. timeout = 10)",
+                            shown(v.get_ref())
+                        ),
+                    ),
+                }
+            }
+            "seed" => match v.get_ref() {
+                DeValue::Boolean(b) => cfg.seed = Some(*b),
+                other => p.add(
+                    v.span(),
+                    format!(
+                        "[replay] `seed`: bad value {} (allowed: true or false)",
+                        shown(other)
+                    ),
+                ),
+            },
+            _ => {
+                let hint = did_you_mean(k, REPLAY_KEYS.iter().copied());
+                p.add(
+                    key.span(),
+                    format!(
+                        "[replay]: unknown key `{k}` (allowed: {}){hint}",
+                        REPLAY_KEYS.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// A value as it would read in the file, for messages.
+fn shown(v: &DeValue) -> String {
+    match v {
+        DeValue::String(s) => format!("\"{s}\""),
+        DeValue::Integer(i) => i.to_string(),
+        DeValue::Float(f) => f.to_string(),
+        DeValue::Boolean(b) => b.to_string(),
+        other => format!("({} {})", article(other.type_str()), other.type_str()),
+    }
+}
+
+/// `; did you mean `x`?` when a candidate is close to `word`, else "".
+pub fn did_you_mean<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> String {
+    let limit = (word.chars().count() / 3).max(1);
+    candidates
+        .map(|c| (edit_distance(word, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min()
+        .map(|(_, c)| format!("; did you mean `{c}`?"))
+        .unwrap_or_default()
+}
+
+/// Levenshtein distance in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Fills `opts` from `cfg` where the command line left a key unset, and
+/// returns the `--fail-on` to use. Flags win over the file, key by key.
+pub fn merge(cfg: Option<&Config>, args: &CheckArgs, opts: &mut Options) -> FailOn {
+    let Some(cfg) = cfg else {
+        return args.fail_on.unwrap_or(FailOn::Warning);
+    };
+    if args.dialect.is_none() {
+        opts.dialect = opts.dialect.or(cfg.dialect);
+    }
+    if args.layout.is_none() {
+        opts.layout = opts.layout.or(cfg.layout);
+    }
+    if args.timeout.is_none() {
+        if let Some(t) = cfg.timeout {
+            opts.timeout = t;
+        }
+    }
+    if !args.seed {
+        opts.seed = cfg.seed.unwrap_or(opts.seed);
+    }
+    for (k, v) in &cfg.defines {
+        opts.defines.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    if opts.exclude.is_none() {
+        opts.exclude = cfg.exclude.clone();
+    }
+    for (k, v) in &cfg.rules {
+        opts.rules.entry(k.clone()).or_insert(*v);
+    }
+    args.fail_on.or(cfg.fail_on).unwrap_or(FailOn::Warning)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distance_counts_edits() {
+        assert_eq!(edit_distance("fail_on", "fail-on"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(
+            did_you_mean("dialct", TOP_KEYS.iter().copied()),
+            "; did you mean `dialect`?"
+        );
+        assert_eq!(did_you_mean("zzz", TOP_KEYS.iter().copied()), "");
+    }
+
+    #[test]
+    fn name_patterns_match_at_any_depth_and_anchored_ones_at_the_base() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path();
+        let ex = Exclude::new(
+            base,
+            "twice.toml",
+            &["*_seed.sql".into(), "db/legacy".into(), "/top.sql".into()],
+        )
+        .unwrap();
+        assert!(ex.matches(&base.join("a/b/x_seed.sql")));
+        assert!(ex.matches(&base.join("x_seed.sql")));
+        assert!(ex.matches(&base.join("db/legacy/1.sql")));
+        assert!(ex.matches(&base.join("db/legacy/deep/2.sql")));
+        assert!(!ex.matches(&base.join("other/db/legacy/1.sql")));
+        assert!(ex.matches(&base.join("top.sql")));
+        assert!(!ex.matches(&base.join("sub/top.sql")));
+        assert!(!ex.matches(&base.join("db/1.sql")));
+        let notices = ex.take_notices();
+        assert_eq!(notices.len(), 3, "{notices:?}");
+        assert!(ex.take_notices().is_empty());
+    }
+
+    #[test]
+    fn star_does_not_cross_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let ex = Exclude::new(dir.path(), "twice.toml", &["db/*.sql".into()]).unwrap();
+        assert!(ex.matches(&dir.path().join("db/1.sql")));
+        assert!(!ex.matches(&dir.path().join("db/sub/1.sql")));
+    }
+}

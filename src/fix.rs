@@ -1,0 +1,415 @@
+//! `--fix` and `--diff`: apply the safe rewrites that findings carry.
+//!
+//! Edits are made on the original text at the statements' spans, so comments,
+//! formatting and line endings elsewhere stay byte for byte as they were. A
+//! file that was not valid UTF-8 is never rewritten (its bytes could not be
+//! written back exactly); a byte-order mark is kept.
+
+use crate::check::Report;
+use crate::finding::{Edit, Finding};
+use crate::source::SourceFile;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The edits planned for one file.
+#[derive(Clone, Debug)]
+pub struct FilePlan {
+    /// The file as the user would write it.
+    pub name: String,
+    pub path: Option<std::path::PathBuf>,
+    pub had_bom: bool,
+    pub original: String,
+    pub fixed: String,
+    /// (line, rule, description) of each applied fix.
+    pub applied: Vec<(usize, String, String)>,
+    /// Fixes left out, with the reason.
+    pub refused: Vec<(usize, String, String)>,
+}
+
+impl FilePlan {
+    pub fn changed(&self) -> bool {
+        self.original != self.fixed
+    }
+
+    /// The bytes to write: the fixed text, with the BOM back if it had one.
+    pub fn bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.fixed.len() + 3);
+        if self.had_bom {
+            out.extend_from_slice(b"\xEF\xBB\xBF");
+        }
+        out.extend_from_slice(self.fixed.as_bytes());
+        out
+    }
+
+    /// A unified diff of the change (empty when nothing changes).
+    pub fn diff(&self) -> String {
+        if !self.changed() {
+            return String::new();
+        }
+        similar::TextDiff::from_lines(&self.original, &self.fixed)
+            .unified_diff()
+            .context_radius(3)
+            .header(&format!("a/{}", self.name), &format!("b/{}", self.name))
+            .to_string()
+    }
+}
+
+/// Plans the fixes of all findings in a report, per file, in file order.
+/// Overlapping edits keep the first finding's fix and refuse the others.
+pub fn plan(report: &Report) -> Vec<FilePlan> {
+    let mut by_file: BTreeMap<usize, Vec<&Finding>> = BTreeMap::new();
+    for f in report.findings.iter().filter(|f| f.fix.is_some()) {
+        if let Some(i) = report.files.iter().position(|s| s.name == f.file) {
+            by_file.entry(i).or_default().push(f);
+        }
+    }
+    by_file
+        .into_iter()
+        .map(|(i, findings)| plan_file(&report.files[i], &findings))
+        .collect()
+}
+
+fn plan_file(file: &SourceFile, findings: &[&Finding]) -> FilePlan {
+    let mut plan = FilePlan {
+        name: file.name.clone(),
+        path: file.path.clone(),
+        had_bom: file.had_bom,
+        original: file.text.clone(),
+        fixed: file.text.clone(),
+        applied: Vec::new(),
+        refused: Vec::new(),
+    };
+    if file.lossy {
+        for f in findings {
+            plan.refused.push((
+                f.line,
+                f.rule.clone(),
+                "the file is not valid UTF-8, so it is not rewritten".into(),
+            ));
+        }
+        return plan;
+    }
+    let mut taken: Vec<Edit> = Vec::new();
+    for f in findings {
+        let Some(fix) = &f.fix else { continue };
+        let valid = fix.edits.iter().all(|e| {
+            e.span.start <= e.span.end
+                && e.span.end <= file.text.len()
+                && file.text.is_char_boundary(e.span.start)
+                && file.text.is_char_boundary(e.span.end)
+        });
+        let overlaps = fix
+            .edits
+            .iter()
+            .any(|e| taken.iter().any(|t| overlap(&t.span, &e.span)));
+        if !valid {
+            plan.refused
+                .push((f.line, f.rule.clone(), "the edit is out of range".into()));
+        } else if overlaps {
+            plan.refused.push((
+                f.line,
+                f.rule.clone(),
+                "it overlaps another fix; run --fix again to apply it".into(),
+            ));
+        } else {
+            taken.extend(fix.edits.iter().cloned());
+            plan.applied
+                .push((f.line, f.rule.clone(), fix.description.clone()));
+        }
+    }
+    plan.fixed = apply_edits(&file.text, &taken);
+    plan
+}
+
+/// Two spans overlap, or are the same insertion point (two insertions at one
+/// place would have an unclear order).
+fn overlap(a: &std::ops::Range<usize>, b: &std::ops::Range<usize>) -> bool {
+    (a.start < b.end && b.start < a.end) || a.start == b.start
+}
+
+/// Applies non-overlapping edits to `text`.
+pub fn apply_edits(text: &str, edits: &[Edit]) -> String {
+    let mut sorted: Vec<&Edit> = edits.iter().collect();
+    sorted.sort_by_key(|e| (e.span.start, e.span.end));
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut pos = 0;
+    for e in sorted {
+        if e.span.start < pos {
+            continue;
+        }
+        out.push_str(&text[pos..e.span.start]);
+        out.push_str(&e.replacement);
+        pos = e.span.end;
+    }
+    out.push_str(&text[pos..]);
+    out
+}
+
+/// Rule whose fix needs the schema.
+const INSERT_RULE: &str = "insert-without-conflict-clause";
+
+/// Attaches fixes to `insert-without-conflict-clause` findings, where the
+/// target table has a primary key or unique constraint covering the inserted
+/// columns at that point of the migration history; elsewhere adds a note
+/// saying why there is no fix. The history is followed statically (see
+/// [`crate::schema::Catalog`]), one catalog per sequence.
+pub fn attach_insert_fixes(ws: &crate::check::Workspace, findings: &mut [Finding]) {
+    use std::collections::HashMap;
+    let mut wanted: HashMap<(&str, usize), Vec<usize>> = HashMap::new();
+    for (i, f) in findings.iter().enumerate() {
+        if f.rule == INSERT_RULE && f.fix.is_none() {
+            if let Some(s) = f.statement {
+                wanted.entry((f.file.as_str(), s)).or_default().push(i);
+            }
+        }
+    }
+    if wanted.is_empty() {
+        return;
+    }
+    let mut outcomes: Vec<(usize, Result<crate::finding::Fix, String>)> = Vec::new();
+    for seq in &ws.sequences {
+        let mut catalog = crate::schema::Catalog::default();
+        for m in &seq.migrations {
+            let unit = &ws.files[m.up.file];
+            for &si in &m.up.statements {
+                let Some(stmt) = unit.statements.get(si) else {
+                    continue;
+                };
+                let Some(ast) = &stmt.ast else { continue };
+                if let Some(idxs) = wanted.get(&(unit.source.name.as_str(), si)) {
+                    let outcome = insert_fix(&catalog, unit, stmt, ast);
+                    outcomes.extend(idxs.iter().map(|&i| (i, outcome.clone())));
+                }
+                catalog.apply(ast);
+            }
+        }
+    }
+    for (i, outcome) in outcomes {
+        match outcome {
+            Ok(fix) => findings[i].fix = Some(fix),
+            Err(why) => findings[i].notes.push(why),
+        }
+    }
+}
+
+fn find_insert(ast: &sqlparser::ast::Statement) -> Option<&sqlparser::ast::Insert> {
+    use sqlparser::ast::{SetExpr, Statement};
+    match ast {
+        Statement::Insert(i) => Some(i),
+        Statement::Query(q) => match q.body.as_ref() {
+            SetExpr::Insert(Statement::Insert(i)) => Some(i),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn insert_fix(
+    catalog: &crate::schema::Catalog,
+    unit: &crate::check::FileUnit,
+    stmt: &crate::analysis::Statement,
+    ast: &sqlparser::ast::Statement,
+) -> Result<crate::finding::Fix, String> {
+    use crate::dialect::Dialect;
+    use crate::lexer::TokenKind;
+    use crate::schema::{ident_key, object_key};
+    let no_fix = "no automatic fix";
+    let insert =
+        find_insert(ast).ok_or_else(|| format!("{no_fix}: the INSERT could not be read"))?;
+    let sqlparser::ast::TableObject::TableName(name) = &insert.table else {
+        return Err(format!("{no_fix}: the target is not a plain table"));
+    };
+    let table = object_key(name);
+    let Some(info) = catalog.table(&table) else {
+        return Err(format!(
+            "{no_fix}: table `{table}` is not created by the migrations before this one, so its keys are unknown"
+        ));
+    };
+    let columns: BTreeSet<String> = if insert.columns.is_empty() {
+        info.columns.iter().cloned().collect()
+    } else {
+        insert
+            .columns
+            .iter()
+            .filter_map(|c| c.0.last().and_then(|p| p.as_ident()).map(ident_key))
+            .collect()
+    };
+    if !catalog.has_key_within(&table, &columns) {
+        return Err(format!(
+            "{no_fix}: `{table}` has no primary key or unique constraint on the inserted columns, so a conflict clause would not stop duplicates; guard the insert instead (`INSERT INTO {table} (...) SELECT ... WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE ...)`)"
+        ));
+    }
+    let text = &unit.source.text;
+    let word = |t: &crate::lexer::Token, w: &str| {
+        t.kind == TokenKind::Word && text[t.span.clone()].eq_ignore_ascii_case(w)
+    };
+    let insert_kw = stmt
+        .tokens
+        .iter()
+        .find(|t| word(t, "INSERT"))
+        .ok_or_else(|| format!("{no_fix}: no INSERT keyword found"))?;
+    let (edit, description) = match unit.dialect {
+        Dialect::Sqlite | Dialect::Generic => (
+            Edit {
+                span: insert_kw.span.end..insert_kw.span.end,
+                replacement: " OR IGNORE".into(),
+            },
+            "use `INSERT OR IGNORE`",
+        ),
+        Dialect::Mysql => (
+            Edit {
+                span: insert_kw.span.end..insert_kw.span.end,
+                replacement: " IGNORE".into(),
+            },
+            "use `INSERT IGNORE`",
+        ),
+        Dialect::Postgres => {
+            // Before a top-level RETURNING, else at the end of the statement.
+            let mut depth = 0i32;
+            let mut at = None;
+            for t in &stmt.tokens {
+                match &text[t.span.clone()] {
+                    "(" => depth += 1,
+                    ")" => depth -= 1,
+                    _ if depth == 0 && word(t, "RETURNING") => {
+                        at = Some(t.span.start);
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            match at {
+                Some(p) => (
+                    Edit {
+                        span: p..p,
+                        replacement: "ON CONFLICT DO NOTHING ".into(),
+                    },
+                    "add `ON CONFLICT DO NOTHING`",
+                ),
+                None => (
+                    Edit {
+                        span: stmt.span.end..stmt.span.end,
+                        replacement: " ON CONFLICT DO NOTHING".into(),
+                    },
+                    "add `ON CONFLICT DO NOTHING`",
+                ),
+            }
+        }
+    };
+    Ok(crate::finding::Fix {
+        description: description.into(),
+        edits: vec![edit],
+    })
+}
+
+/// What `--fix` / `--diff` did.
+#[derive(Debug)]
+pub struct FixRun {
+    /// One plan per file that had fixable findings; refused fixes included.
+    pub plans: Vec<FilePlan>,
+    /// The check of the fixed files (what remains to be done by hand).
+    pub report: Report,
+}
+
+/// Plans the fixes for `inputs`, verifies them and returns the plans and the
+/// report of the fixed text. Nothing is written here.
+///
+/// Verification: the fixed files are checked again, from memory. A file whose
+/// fixed text makes a migration fail its first run on replay, or makes a
+/// statement unreadable, keeps its original text (each of its fixes is
+/// refused with the reason). `--fix` run on its own output changes nothing.
+pub fn run(
+    inputs: &[crate::discover::Input],
+    opts: &crate::check::Options,
+) -> crate::error::Result<FixRun> {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+    let before = crate::check::check(inputs, opts)?;
+    let mut plans = plan(&before);
+    let broken_before = broken_counts(&before);
+    let mut refused_files: Vec<String> = Vec::new();
+    let mut report = before;
+    // At most two rounds: the second one only drops files refused by the first.
+    for _ in 0..2 {
+        let overlay: HashMap<std::path::PathBuf, Vec<u8>> = plans
+            .iter()
+            .filter(|p| p.changed() && !refused_files.contains(&p.name))
+            .filter_map(|p| p.path.clone().map(|path| (path, p.bytes())))
+            .collect();
+        if overlay.is_empty() {
+            break;
+        }
+        let mut o = opts.clone();
+        o.overlay = Some(Arc::new(overlay));
+        let after = crate::check::check(inputs, &o)?;
+        let broken_after = broken_counts(&after);
+        let newly_broken: Vec<(String, String)> = broken_after
+            .iter()
+            .filter(|(key, n)| broken_before.get(*key).copied().unwrap_or(0) < **n)
+            .map(|((file, rule), _)| (file.clone(), rule.clone()))
+            .collect();
+        report = after;
+        if newly_broken.is_empty() {
+            break;
+        }
+        for (file, rule) in newly_broken {
+            if let Some(p) = plans.iter_mut().find(|p| p.name == file) {
+                let why = match rule.as_str() {
+                    "first-run-error" => "with the fixes applied the migration no longer applies cleanly on its first run",
+                    _ => "with the fixes applied a statement could no longer be read",
+                };
+                for (line, rule, _) in p.applied.drain(..) {
+                    p.refused.push((line, rule, why.to_string()));
+                }
+                p.fixed = p.original.clone();
+                refused_files.push(file);
+            }
+        }
+    }
+    Ok(FixRun { plans, report })
+}
+
+/// Per (file, rule), how many findings say a statement is broken.
+fn broken_counts(r: &Report) -> BTreeMap<(String, String), usize> {
+    let mut m = BTreeMap::new();
+    for f in &r.findings {
+        if matches!(
+            f.rule.as_str(),
+            "first-run-error" | "syntax-error" | "unparsed-statement"
+        ) {
+            *m.entry((f.file.clone(), f.rule.clone())).or_insert(0) += 1;
+        }
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edit(span: std::ops::Range<usize>, s: &str) -> Edit {
+        Edit {
+            span,
+            replacement: s.into(),
+        }
+    }
+
+    #[test]
+    fn edits_apply_in_order_and_keep_the_rest() {
+        let text = "CREATE TABLE a (x);\r\nDROP TABLE b;\r\n";
+        let out = apply_edits(
+            text,
+            &[edit(31..31, " IF EXISTS"), edit(12..12, " IF NOT EXISTS")],
+        );
+        assert_eq!(
+            out,
+            "CREATE TABLE IF NOT EXISTS a (x);\r\nDROP TABLE IF EXISTS b;\r\n"
+        );
+    }
+
+    #[test]
+    fn overlapping_edits_are_detected() {
+        assert!(overlap(&(5..5), &(5..5)));
+        assert!(overlap(&(3..8), &(5..6)));
+        assert!(!overlap(&(3..5), &(5..6)));
+    }
+}

@@ -1,0 +1,435 @@
+//! `flyway` (`flyway migrate`, default naming): versioned migrations
+//! `V<version>__<description>.sql`, repeatable migrations
+//! `R__<description>.sql`, undo migrations `U<version>__<description>.sql`.
+//!
+//! As Flyway does:
+//! - the version is split into parts on `.` and `_` (`V1_1__x` is 1.1) and
+//!   compared part by part as numbers, so 1.1 < 1.9 < 1.10 < 2, and trailing
+//!   zero parts do not count (1.0 is 1); a version with anything but digits,
+//!   `.` and `_` makes Flyway refuse the folder, and so do two migrations
+//!   with one version (or two repeatables with one description);
+//! - repeatables run after all versioned migrations, in description order,
+//!   and again whenever they change: their findings carry a note saying so;
+//! - `U` files are the down migrations of the version they name;
+//! - sub-folders are scanned too (discovery hands them in with their path);
+//! - a script configuration file `<script>.sql.conf` with
+//!   `executeInTransaction=false` runs the script outside a transaction;
+//! - SQL callbacks (`<event>.sql` or `<event>__<description>.sql`) run on
+//!   every `flyway migrate`, so they are checked with a note saying so:
+//!   `beforeMigrate` first, `afterVersioned` and `beforeRepeatables` between
+//!   the versioned and the repeatable migrations, `afterMigrate` and
+//!   `afterMigrateApplied` last (each event's scripts in description order).
+//!   Callbacks around each migration or statement, error callbacks and
+//!   callbacks of other commands (clean, info, ...) are skipped with a notice.
+//!
+//! Out of scope (documented, not guessed): custom prefixes, separators and
+//! suffixes (`sqlMigrationPrefix` & co.), baseline migrations (`B5__x.sql`,
+//! skipped with a notice) and Java or script (non-SQL) migrations.
+
+use super::{whole, Folder, Plan};
+use crate::model::Migration;
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+/// What a Flyway file name says.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Name<'a> {
+    Versioned {
+        version: &'a str,
+        description: &'a str,
+    },
+    Undo {
+        version: &'a str,
+        description: &'a str,
+    },
+    Repeatable {
+        description: &'a str,
+    },
+    Baseline,
+    Callback {
+        event: &'a str,
+        description: &'a str,
+    },
+}
+
+/// Flyway's callback events (`Event` in Flyway), by the name of their script.
+const CALLBACKS: &[&str] = &[
+    "beforeMigrate",
+    "beforeEachMigrate",
+    "beforeEachMigrateStatement",
+    "afterEachMigrateStatement",
+    "afterEachMigrateStatementError",
+    "afterEachMigrate",
+    "afterEachMigrateError",
+    "afterMigrate",
+    "afterMigrateApplied",
+    "afterVersioned",
+    "afterMigrateError",
+    "beforeRepeatables",
+    "beforeUndo",
+    "beforeEachUndo",
+    "beforeEachUndoStatement",
+    "afterEachUndoStatement",
+    "afterEachUndoStatementError",
+    "afterEachUndo",
+    "afterEachUndoError",
+    "afterUndo",
+    "afterUndoError",
+    "beforeClean",
+    "afterClean",
+    "afterCleanError",
+    "beforeInfo",
+    "afterInfo",
+    "afterInfoError",
+    "beforeValidate",
+    "afterValidate",
+    "afterValidateError",
+    "beforeBaseline",
+    "afterBaseline",
+    "afterBaselineError",
+    "beforeRepair",
+    "afterRepair",
+    "afterRepairError",
+    "createSchema",
+    "beforeConnect",
+    "afterConnect",
+    "beforeEachConnect",
+    "afterEachConnect",
+];
+
+/// Where a callback runs in `flyway migrate`: 0 before everything, 1
+/// between versioned and repeatable migrations, 2 after everything.
+fn callback_slot(event: &str) -> Option<u8> {
+    match event {
+        "beforeMigrate" => Some(0),
+        "afterVersioned" | "beforeRepeatables" => Some(1),
+        "afterMigrate" | "afterMigrateApplied" => Some(2),
+        _ => None,
+    }
+}
+
+/// Parses a Flyway file name (`None` when it is not one).
+pub fn parse_name(base: &str) -> Option<Name<'_>> {
+    let stem = base.strip_suffix(".sql")?;
+    let (event, description) = stem.split_once("__").unwrap_or((stem, ""));
+    if let Some(event) = CALLBACKS.iter().find(|c| **c == event) {
+        return Some(Name::Callback { event, description });
+    }
+    let (prefix, rest) = stem.split_at_checked(1)?;
+    if prefix == "R" {
+        return rest
+            .strip_prefix("__")
+            .map(|description| Name::Repeatable { description });
+    }
+    let (version, description) = rest.split_once("__")?;
+    if version.is_empty() || !version.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    match prefix {
+        "V" => Some(Name::Versioned {
+            version,
+            description,
+        }),
+        "U" => Some(Name::Undo {
+            version,
+            description,
+        }),
+        "B" => Some(Name::Baseline),
+        _ => None,
+    }
+}
+
+/// The numeric parts of a Flyway version without trailing zero parts, or
+/// `None` when the version holds anything but digits, `.` and `_`.
+pub fn version_parts(v: &str) -> Option<Vec<String>> {
+    let mut parts = Vec::new();
+    for p in v.split(['.', '_']) {
+        if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let t = p.trim_start_matches('0');
+        parts.push(if t.is_empty() {
+            "0".into()
+        } else {
+            t.to_string()
+        });
+    }
+    while parts.len() > 1 && parts.last().is_some_and(|p| p == "0") {
+        parts.pop();
+    }
+    Some(parts)
+}
+
+/// Flyway's version order.
+pub fn version_cmp(a: &[String], b: &[String]) -> Ordering {
+    let n = a.len().max(b.len());
+    for i in 0..n {
+        let x = a.get(i).map_or("0", String::as_str);
+        let y = b.get(i).map_or("0", String::as_str);
+        let o = super::numeric_cmp(x, y);
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    Ordering::Equal
+}
+
+pub fn plan(folder: &Folder) -> Plan {
+    let mut plan = Plan::default();
+    let mut versioned: Vec<(Vec<String>, usize)> = Vec::new();
+    let mut undo: BTreeMap<Vec<String>, usize> = BTreeMap::new();
+    let mut repeatable: Vec<(String, usize)> = Vec::new();
+    let mut callbacks: Vec<(u8, String, String, usize)> = Vec::new();
+    for (i, e) in folder.entries.iter().enumerate() {
+        let base = e.base();
+        match parse_name(base) {
+            None => plan.skipped.push((
+                i,
+                "not a Flyway migration name (V<version>__<description>.sql, R__<description>.sql or U<version>__<description>.sql)".into(),
+            )),
+            Some(Name::Baseline) => plan.skipped.push((
+                i,
+                "Flyway baseline migrations are not supported by twice".into(),
+            )),
+            Some(Name::Callback { event, description }) => match callback_slot(event) {
+                Some(slot) => callbacks.push((slot, event.to_string(), description.to_string(), i)),
+                None => plan.skipped.push((
+                    i,
+                    format!("a Flyway `{event}` callback: twice checks only the callbacks that run once per migrate (beforeMigrate, afterVersioned, beforeRepeatables, afterMigrate, afterMigrateApplied)"),
+                )),
+            },
+            Some(Name::Repeatable { .. }) => {
+                let Some(Name::Repeatable { description }) = parse_name(base) else { continue };
+                repeatable.push((description.to_string(), i));
+            }
+            Some(Name::Versioned { version, .. }) | Some(Name::Undo { version, .. }) => {
+                let Some(parts) = version_parts(version) else {
+                    plan.problem(
+                        i,
+                        0..0,
+                        format!("Flyway refuses to run this folder: invalid version `{version}` in {base} (only digits separated by `.` or `_` are allowed)"),
+                        "rename the file to V<digits>[.<digits>...]__<description>.sql",
+                    );
+                    continue;
+                };
+                if base.starts_with('V') {
+                    versioned.push((parts, i));
+                } else if let Some(first) = undo.insert(parts, i) {
+                    plan.problem(
+                        i,
+                        0..0,
+                        format!(
+                            "Flyway refuses to run this folder: {} and {} undo the same version",
+                            folder.entries[first].rel, e.rel
+                        ),
+                        "give every migration its own version",
+                    );
+                }
+            }
+        }
+    }
+    versioned.sort_by(|a, b| {
+        version_cmp(&a.0, &b.0).then_with(|| folder.entries[a.1].rel.cmp(&folder.entries[b.1].rel))
+    });
+    let mut prev: Option<&(Vec<String>, usize)> = None;
+    for item in &versioned {
+        let (parts, i) = item;
+        if let Some((pp, pi)) = prev {
+            if version_cmp(pp, parts) == Ordering::Equal {
+                plan.problem(
+                    *i,
+                    0..0,
+                    format!(
+                        "Flyway refuses to run this folder: version {} is used by both {} and {}",
+                        parts.join("."),
+                        folder.entries[*pi].rel,
+                        folder.entries[*i].rel
+                    ),
+                    "give every migration its own version",
+                );
+                continue;
+            }
+        }
+        prev = Some(item);
+        let base = folder.entries[*i].base();
+        let description = match parse_name(base) {
+            Some(Name::Versioned { description, .. }) => description,
+            _ => "",
+        };
+        let down = undo.remove(parts).map(|u| script_part(folder, u));
+        plan.migrations.push(Migration {
+            version: parts.join("."),
+            name: description.to_string(),
+            up: script_part(folder, *i),
+            down,
+            rerun_note: None,
+        });
+    }
+    for (_, u) in undo {
+        plan.skipped.push((
+            u,
+            "an undo migration without a versioned migration of the same version".into(),
+        ));
+    }
+    let n_versioned = plan.migrations.len();
+    repeatable.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| folder.entries[a.1].rel.cmp(&folder.entries[b.1].rel))
+    });
+    let mut prev_desc: Option<(&str, usize)> = None;
+    for (description, i) in &repeatable {
+        if let Some((d, pi)) = prev_desc {
+            if d == description {
+                plan.problem(
+                    *i,
+                    0..0,
+                    format!(
+                        "Flyway refuses to run this folder: repeatable migrations {} and {} have the same description",
+                        folder.entries[pi].rel, folder.entries[*i].rel
+                    ),
+                    "give every repeatable migration its own description",
+                );
+                continue;
+            }
+        }
+        prev_desc = Some((description, *i));
+        let base = folder.entries[*i].base();
+        plan.migrations.push(Migration {
+            version: "R".into(),
+            name: description.clone(),
+            up: script_part(folder, *i),
+            down: None,
+            rerun_note: Some(format!(
+                "{base} is a Flyway repeatable migration: Flyway runs it again whenever its checksum changes, on databases where it already ran, so every statement in it must be safe to run twice"
+            )),
+        });
+    }
+    if !callbacks.is_empty() {
+        callbacks.sort();
+        let to_migration = |(_, event, description, i): &(u8, String, String, usize)| {
+            Migration {
+            version: event.clone(),
+            name: description.clone(),
+            up: script_part(folder, *i),
+            down: None,
+            rerun_note: Some(format!(
+                "{} is a Flyway `{event}` callback: Flyway runs it on every migrate, so every statement in it must be safe to run twice",
+                folder.entries[*i].base()
+            )),
+        }
+        };
+        let rest = plan.migrations.split_off(n_versioned);
+        let versioned = std::mem::take(&mut plan.migrations);
+        for slot in 0..3u8 {
+            if slot == 1 {
+                plan.migrations.extend(versioned.iter().cloned());
+            }
+            if slot == 2 {
+                plan.migrations.extend(rest.iter().cloned());
+            }
+            plan.migrations
+                .extend(callbacks.iter().filter(|c| c.0 == slot).map(to_migration));
+        }
+    }
+    plan
+}
+
+/// The whole script, honouring its `.conf` file.
+fn script_part(folder: &Folder, i: usize) -> crate::model::Part {
+    let mut p = whole(folder, i);
+    let conf = format!("{}.conf", folder.entries[i].rel);
+    if let Some(text) = folder.aux.get(&conf) {
+        p.no_transaction = !execute_in_transaction(text);
+    }
+    p
+}
+
+/// `executeInTransaction` from a Flyway script configuration file.
+fn execute_in_transaction(conf: &str) -> bool {
+    for line in conf.lines() {
+        let line = line.trim();
+        if line.starts_with('#') {
+            continue;
+        }
+        if let Some((k, v)) = line.split_once('=') {
+            if k.trim() == "executeInTransaction" {
+                return !v.trim().eq_ignore_ascii_case("false");
+            }
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_util::*;
+    use super::*;
+
+    fn parts(v: &str) -> Vec<String> {
+        version_parts(v).unwrap()
+    }
+
+    #[test]
+    fn version_order() {
+        let mut v = vec!["2", "1.10", "1.9", "1_1", "1.1.1", "1"];
+        v.sort_by(|a, b| version_cmp(&parts(a), &parts(b)));
+        assert_eq!(v, vec!["1", "1_1", "1.1.1", "1.9", "1.10", "2"]);
+        assert_eq!(version_cmp(&parts("1.0"), &parts("1")), Ordering::Equal);
+        assert!(version_parts("1a").is_none());
+    }
+
+    #[test]
+    fn versioned_then_repeatables_with_undo_as_down() {
+        let mut f = folder(&[
+            ("R__views.sql", ""),
+            ("R__a_functions.sql", ""),
+            ("V1.10__c.sql", ""),
+            ("V1.9__b.sql", ""),
+            ("V1_1__a.sql", ""),
+            ("U1.9__b.sql", ""),
+            ("V2__d.sql", ""),
+            ("sub/V1.2__sub.sql", ""),
+            ("afterMigrate.sql", ""),
+            ("beforeMigrate__a.sql", ""),
+            ("afterEachMigrate.sql", ""),
+            ("README.sql", ""),
+            ("B1__base.sql", ""),
+        ]);
+        f.aux.insert(
+            "V2__d.sql.conf".into(),
+            "executeInTransaction=false\n".into(),
+        );
+        let p = plan(&f);
+        assert_eq!(
+            order(&f, &p),
+            vec![
+                "beforeMigrate beforeMigrate__a.sql",
+                "1.1 V1_1__a.sql",
+                "1.2 sub/V1.2__sub.sql",
+                "1.9 V1.9__b.sql",
+                "1.10 V1.10__c.sql",
+                "2 V2__d.sql",
+                "R R__a_functions.sql",
+                "R R__views.sql",
+                "afterMigrate afterMigrate.sql",
+            ]
+        );
+        assert!(p.migrations[3].down.is_some());
+        assert!(p.migrations[5].up.no_transaction);
+        assert!(p.migrations[6].rerun_note.is_some());
+        assert!(p.migrations[0]
+            .rerun_note
+            .as_deref()
+            .unwrap()
+            .contains("callback"));
+        assert_eq!(p.skipped.len(), 3);
+    }
+
+    #[test]
+    fn same_version_twice_is_a_problem() {
+        let f = folder(&[("V1__a.sql", ""), ("V1.0__b.sql", ""), ("V1x__c.sql", "")]);
+        let p = plan(&f);
+        assert_eq!(p.migrations.len(), 1);
+        assert_eq!(p.problems.len(), 2);
+    }
+}

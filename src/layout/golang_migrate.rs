@@ -1,0 +1,127 @@
+//! `golang-migrate` (`migrate -path DIR up`): `<version>_<title>.up.sql` and
+//! `<version>_<title>.down.sql` directly in the folder.
+//!
+//! As golang-migrate does: the version is the leading number (an unsigned
+//! 64-bit integer; no zero padding needed) and migrations run in numeric
+//! order, so `10_x` runs after `2_x`; files that do not match the pattern
+//! are ignored; two up (or two down) files for one version make it refuse
+//! the folder ("duplicate migration file"). golang-migrate does not wrap
+//! migrations in a transaction itself, so `no_transaction` is left to the
+//! statements (the driver runs the file as one multi-statement exec).
+
+use super::{numeric_cmp, whole, Folder, Plan};
+use crate::model::Migration;
+use std::collections::BTreeMap;
+
+/// `<version>_<title>.(up|down).sql` → (version, title, is_up).
+pub fn parse_name(base: &str) -> Option<(&str, &str, bool)> {
+    let (version, rest) = super::version_underscore(base)?;
+    let stem = rest.strip_suffix(".sql")?;
+    if let Some(title) = stem.strip_suffix(".up") {
+        Some((version, title, true))
+    } else {
+        stem.strip_suffix(".down")
+            .map(|title| (version, title, false))
+    }
+}
+
+pub fn plan(folder: &Folder) -> Plan {
+    let mut plan = Plan::default();
+    let mut by_version: BTreeMap<String, (Vec<usize>, Vec<usize>)> = BTreeMap::new();
+    for (i, e) in folder.entries.iter().enumerate() {
+        if !e.dir().is_empty() {
+            plan.skipped.push((
+                i,
+                "golang-migrate reads only the files directly in its folder".into(),
+            ));
+            continue;
+        }
+        let Some((version, _, up)) = parse_name(e.base()) else {
+            plan.skipped
+                .push((i, "not named <version>_<title>.up.sql or .down.sql".into()));
+            continue;
+        };
+        let key = version.trim_start_matches('0').to_string();
+        if key.len() > 20 || (key.len() == 20 && key.as_str() > "18446744073709551615") {
+            plan.problem(
+                i,
+                0..0,
+                format!("golang-migrate refuses to run this folder: version {version} does not fit in 64 bits"),
+                "use a shorter version number",
+            );
+            continue;
+        }
+        let slot = by_version.entry(key).or_default();
+        if up {
+            slot.0.push(i);
+        } else {
+            slot.1.push(i);
+        }
+    }
+    type UpsDowns = (Vec<usize>, Vec<usize>);
+    let mut versions: Vec<(String, UpsDowns)> = by_version.into_iter().collect();
+    versions.sort_by(|a, b| numeric_cmp(&a.0, &b.0));
+    for (_, (ups, downs)) in versions {
+        for list in [&ups, &downs] {
+            for &extra in list.iter().skip(1) {
+                plan.problem(
+                    extra,
+                    0..0,
+                    format!(
+                        "golang-migrate refuses to run this folder: duplicate migration file {} (same version and direction as {})",
+                        folder.entries[extra].rel, folder.entries[list[0]].rel
+                    ),
+                    "give every migration its own version",
+                );
+            }
+        }
+        let Some(&up) = ups.first() else {
+            for d in downs {
+                plan.skipped
+                    .push((d, "a down migration without its .up.sql file".into()));
+            }
+            continue;
+        };
+        let (version, title, _) = parse_name(folder.entries[up].base()).unwrap_or_default();
+        plan.migrations.push(Migration {
+            version: version.to_string(),
+            name: title.to_string(),
+            up: whole(folder, up),
+            down: downs.first().map(|&d| whole(folder, d)),
+            rerun_note: None,
+        });
+    }
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_util::*;
+
+    #[test]
+    fn numeric_order_without_padding() {
+        let f = folder(&[
+            ("10_ten.up.sql", ""),
+            ("10_ten.down.sql", ""),
+            ("2_two.up.sql", ""),
+            ("1_one.up.sql", ""),
+            ("1_one.down.sql", ""),
+            ("seed.sql", ""),
+        ]);
+        let p = super::plan(&f);
+        assert_eq!(
+            order(&f, &p),
+            vec!["1 1_one.up.sql", "2 2_two.up.sql", "10 10_ten.up.sql"]
+        );
+        assert!(p.migrations[1].down.is_none());
+        assert_eq!(p.skipped.len(), 1);
+    }
+
+    #[test]
+    fn duplicates_are_problems() {
+        let f = folder(&[("1_a.up.sql", ""), ("01_b.up.sql", "")]);
+        let p = super::plan(&f);
+        assert_eq!(p.problems.len(), 1);
+        assert_eq!(p.migrations.len(), 1);
+    }
+}

@@ -1,0 +1,449 @@
+//! `goose` (`goose up`): one `<version>_<name>.sql` file per migration with
+//! `-- +goose Up` and `-- +goose Down` sections.
+//!
+//! As goose does (its line-based parser, copied rule for rule):
+//! - annotations are lines starting with `--` whose rest is `+goose up`,
+//!   `+goose down`, `+goose statementbegin`, `+goose statementend`,
+//!   `+goose no transaction`, `+goose envsub on` / `off` (case ignored);
+//! - outside `StatementBegin`/`StatementEnd` a statement ends at a line
+//!   whose last word (before a `--` comment) ends with `;`: each such run of
+//!   lines is one region, split further by twice's own splitter, so a `;`
+//!   at a line end inside a string or a function body cuts the statement
+//!   exactly where goose cuts it (and twice then reports the broken piece);
+//! - the lines between `StatementBegin` and `StatementEnd` are one
+//!   statement whatever `;` they hold (`Region::single_statement`);
+//! - `NO TRANSACTION` runs both sections outside a transaction;
+//! - `ENVSUB ON` substitutes `${VAR}` (and `${VAR:-default}`) in the
+//!   statements that follow: twice takes the values from `--define`.
+//!
+//! goose refuses a file without `-- +goose Up`, with statements before it,
+//! with `Down` before `Up`, with an unclosed `StatementBegin` or with a
+//! statement missing its final `;`: those are `malformed-migration`
+//! findings; the file is still read as well as it can be. Files whose name
+//! does not start with `<number>_` are ignored, as goose ignores them, and
+//! migrations run in numeric version order.
+
+use super::{lines, numeric_cmp, part, Folder, Line, Plan};
+use crate::model::{Migration, Region};
+use std::ops::Range;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum State {
+    Start,
+    Up,
+    UpBlock,
+    Down,
+    DownBlock,
+}
+
+enum Annotation {
+    Up,
+    Down,
+    Begin,
+    End,
+    NoTransaction,
+    EnvsubOn,
+    EnvsubOff,
+}
+
+fn annotation(line: &str) -> Option<Annotation> {
+    let cmd = line.strip_prefix("--")?.trim();
+    let rest = cmd.strip_prefix("+goose")?;
+    let words: Vec<String> = rest
+        .split_whitespace()
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    Some(match words.as_slice() {
+        ["up"] => Annotation::Up,
+        ["down"] => Annotation::Down,
+        ["statementbegin"] => Annotation::Begin,
+        ["statementend"] => Annotation::End,
+        ["no", "transaction"] => Annotation::NoTransaction,
+        ["envsub", "on"] | ["envsubst", "on"] => Annotation::EnvsubOn,
+        ["envsub", "off"] | ["envsubst", "off"] => Annotation::EnvsubOff,
+        _ => return None,
+    })
+}
+
+/// goose's end-of-statement test: the last word before a `--` comment ends
+/// with `;`.
+fn ends_with_semicolon(line: &str) -> bool {
+    let mut prev = "";
+    for word in line.split_whitespace() {
+        if word.starts_with("--") {
+            break;
+        }
+        prev = word;
+    }
+    prev.ends_with(';')
+}
+
+/// The up and down regions of one goose file.
+#[derive(Debug, Default)]
+pub struct Sections {
+    pub up: Vec<Region>,
+    pub down: Option<Vec<Region>>,
+    pub no_transaction: bool,
+    /// (span, message, help) of what goose refuses.
+    pub problems: Vec<(Range<usize>, String, &'static str)>,
+    pub envsub: Vec<Range<usize>>,
+}
+
+pub fn sections(text: &str) -> Sections {
+    let mut s = Sections::default();
+    let mut state = State::Start;
+    let mut implicit_up = false;
+    let mut saw_up = false;
+    let mut implicit_problem = None;
+    let mut envsub = false;
+    let mut chunk: Option<Range<usize>> = None;
+    let mut block: Option<(Line, Option<Range<usize>>)> = None;
+    let all = lines(text);
+    let emit = |s: &mut Sections, state: State, r: Range<usize>, single: bool, envsub: bool| {
+        if envsub {
+            s.envsub.push(r.clone());
+        }
+        let region = Region {
+            range: r,
+            single_statement: single,
+        };
+        match state {
+            State::Up | State::UpBlock | State::Start => s.up.push(region),
+            State::Down | State::DownBlock => s.down.get_or_insert_with(Vec::new).push(region),
+        }
+    };
+    for l in &all {
+        let t = &text[l.start..l.end];
+        if let Some(a) = annotation(t) {
+            match a {
+                Annotation::Up => match state {
+                    State::Start => {
+                        state = State::Up;
+                        saw_up = true;
+                    }
+                    State::Up if implicit_up && !saw_up => saw_up = true,
+                    // After a misplaced Down, the Up section still reads as one.
+                    State::Down if !saw_up => {
+                        if let Some(c) = chunk.take() {
+                            emit(&mut s, state, c, false, envsub);
+                        }
+                        state = State::Up;
+                        saw_up = true;
+                    }
+                    _ => s.problems.push((
+                        l.start..l.end,
+                        "goose refuses this migration: duplicate `-- +goose Up` annotation".into(),
+                        "keep one `-- +goose Up` at the top of the file",
+                    )),
+                },
+                Annotation::Down => match state {
+                    State::Up => {
+                        if let Some(c) = chunk.take() {
+                            s.problems.push((
+                                c.clone(),
+                                "goose refuses this migration: this statement does not end with `;` before `-- +goose Down`".into(),
+                                "end the statement with `;` at the end of its last line",
+                            ));
+                            emit(&mut s, state, c, false, envsub);
+                        }
+                        state = State::Down;
+                        s.down.get_or_insert_with(Vec::new);
+                    }
+                    State::Start => {
+                        s.problems.push((
+                            l.start..l.end,
+                            "goose refuses this migration: `-- +goose Down` comes before `-- +goose Up`".into(),
+                            "put the up section first, under `-- +goose Up`, and `-- +goose Down` after it",
+                        ));
+                        state = State::Down;
+                        s.down.get_or_insert_with(Vec::new);
+                    }
+                    _ => s.problems.push((
+                        l.start..l.end,
+                        "goose refuses this migration: unexpected `-- +goose Down`".into(),
+                        "keep one `-- +goose Down`, after the up section",
+                    )),
+                },
+                Annotation::Begin => match state {
+                    State::Up | State::Down => {
+                        if let Some(c) = chunk.take() {
+                            emit(&mut s, state, c, false, envsub);
+                        }
+                        state = if state == State::Up {
+                            State::UpBlock
+                        } else {
+                            State::DownBlock
+                        };
+                        block = Some((*l, None));
+                    }
+                    _ => s.problems.push((
+                        l.start..l.end,
+                        "goose refuses this migration: `-- +goose StatementBegin` outside an Up or Down section, or inside another block".into(),
+                        "put StatementBegin/StatementEnd pairs inside the Up or Down section",
+                    )),
+                },
+                Annotation::End => match state {
+                    State::UpBlock | State::DownBlock => {
+                        if let Some((_, Some(r))) = block.take() {
+                            emit(&mut s, state, r, true, envsub);
+                        }
+                        state = if state == State::UpBlock {
+                            State::Up
+                        } else {
+                            State::Down
+                        };
+                    }
+                    _ => s.problems.push((
+                        l.start..l.end,
+                        "goose refuses this migration: `-- +goose StatementEnd` without `-- +goose StatementBegin`".into(),
+                        "pair every StatementEnd with a StatementBegin",
+                    )),
+                },
+                Annotation::NoTransaction => s.no_transaction = true,
+                Annotation::EnvsubOn => envsub = true,
+                Annotation::EnvsubOff => envsub = false,
+            }
+            continue;
+        }
+        match state {
+            State::Start => {
+                let trimmed = t.trim();
+                if trimmed.is_empty() || trimmed.starts_with("--") {
+                    continue;
+                }
+                implicit_problem = Some(s.problems.len());
+                s.problems.push((
+                    l.start..l.end,
+                    "goose refuses this migration: statements come before `-- +goose Up`".into(),
+                    "start the file with `-- +goose Up`",
+                ));
+                state = State::Up;
+                implicit_up = true;
+                chunk = Some(l.start..l.end);
+                if ends_with_semicolon(t) {
+                    if let Some(c) = chunk.take() {
+                        emit(&mut s, state, c, false, envsub);
+                    }
+                }
+            }
+            State::Up | State::Down => {
+                if chunk.is_none() && (t.trim().starts_with("--") || t.is_empty()) {
+                    continue;
+                }
+                let c = chunk.get_or_insert(l.start..l.end);
+                c.end = l.end;
+                if ends_with_semicolon(t) {
+                    if let Some(c) = chunk.take() {
+                        emit(&mut s, state, c, false, envsub);
+                    }
+                }
+            }
+            State::UpBlock | State::DownBlock => {
+                if let Some((_, r)) = &mut block {
+                    let r = r.get_or_insert(l.start..l.end);
+                    r.end = l.end;
+                }
+            }
+        }
+    }
+    if let (Some(i), false) = (implicit_problem, saw_up) {
+        if let Some(p) = s.problems.get_mut(i) {
+            p.1 = "goose refuses this migration: it has no `-- +goose Up` annotation".into();
+            p.2 =
+                "start the file with `-- +goose Up` (and put the rollback under `-- +goose Down`)";
+        }
+    }
+    match state {
+        State::Start => s.problems.push((
+            0..0,
+            "goose refuses this migration: it has no `-- +goose Up` annotation".into(),
+            "start the file with `-- +goose Up` (and put the rollback under `-- +goose Down`)",
+        )),
+        State::UpBlock | State::DownBlock => {
+            let (begin, r) = block.take().unwrap_or((
+                Line {
+                    start: 0,
+                    end: 0,
+                    next: 0,
+                },
+                None,
+            ));
+            s.problems.push((
+                begin.start..begin.end,
+                "goose refuses this migration: `-- +goose StatementBegin` is never closed by `-- +goose StatementEnd`".into(),
+                "add `-- +goose StatementEnd` after the statement",
+            ));
+            if let Some(r) = r {
+                emit(&mut s, state, r, true, envsub);
+            }
+        }
+        State::Up | State::Down => {
+            if let Some(c) = chunk.take() {
+                s.problems.push((
+                    c.clone(),
+                    "goose refuses this migration: the last statement does not end with `;`".into(),
+                    "end the statement with `;` at the end of its last line",
+                ));
+                emit(&mut s, state, c, false, envsub);
+            }
+        }
+    }
+    s
+}
+
+pub fn plan(folder: &Folder) -> Plan {
+    let mut plan = Plan::default();
+    let mut order: Vec<(String, usize)> = Vec::new();
+    for (i, e) in folder.entries.iter().enumerate() {
+        if !e.dir().is_empty() {
+            plan.skipped.push((
+                i,
+                "goose reads only the files directly in its folder".into(),
+            ));
+            continue;
+        }
+        match super::version_underscore(e.base()) {
+            Some((v, _)) if !v.trim_start_matches('0').is_empty() => order.push((v.to_string(), i)),
+            _ => plan
+                .skipped
+                .push((i, "goose migration names start with <version>_".into())),
+        }
+    }
+    order.sort_by(|a, b| {
+        numeric_cmp(&a.0, &b.0).then_with(|| folder.entries[a.1].rel.cmp(&folder.entries[b.1].rel))
+    });
+    for (version, i) in order {
+        let e = &folder.entries[i];
+        let s = sections(&e.file.text);
+        for (span, message, help) in s.problems {
+            plan.problem(i, span, message, help);
+        }
+        for r in s.envsub {
+            plan.envsub.push((i, r));
+        }
+        let mut up = part(i, s.up);
+        up.no_transaction = s.no_transaction;
+        let down = s.down.map(|regions| {
+            let mut p = part(i, regions);
+            p.no_transaction = s.no_transaction;
+            p
+        });
+        let name = super::version_underscore(e.base())
+            .map_or("", |(_, n)| n)
+            .trim_end_matches(".sql")
+            .to_string();
+        plan.migrations.push(Migration {
+            version,
+            name,
+            up,
+            down,
+            rerun_note: None,
+        });
+    }
+    super::duplicate_versions(&mut plan, folder, "goose", |m| {
+        Some(m.version.trim_start_matches('0').to_string())
+    });
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_util::*;
+    use super::*;
+
+    fn joined(text: &str, regions: &[Region]) -> Vec<String> {
+        regions
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}{}",
+                    if r.single_statement { "!" } else { "" },
+                    &text[r.range.clone()]
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn statement_blocks_and_sections() {
+        let text = "-- +goose Up\n-- +goose NO TRANSACTION\nCREATE TABLE a(x);\nCREATE TABLE b(\n  y int\n);\n-- +goose StatementBegin\nCREATE FUNCTION f() AS $$ BEGIN\n  RETURN 1;\nEND $$;\n-- +goose StatementEnd\n\n-- +goose Down\nDROP TABLE a;\n";
+        let s = sections(text);
+        assert!(s.problems.is_empty(), "{:?}", s.problems);
+        assert!(s.no_transaction);
+        assert_eq!(
+            joined(text, &s.up),
+            vec![
+                "CREATE TABLE a(x);",
+                "CREATE TABLE b(\n  y int\n);",
+                "!CREATE FUNCTION f() AS $$ BEGIN\n  RETURN 1;\nEND $$;"
+            ]
+        );
+        assert_eq!(
+            joined(text, s.down.as_deref().unwrap()),
+            vec!["DROP TABLE a;"]
+        );
+    }
+
+    #[test]
+    fn goose_cuts_at_line_end_semicolons() {
+        let text = "-- +goose up\nINSERT INTO t VALUES ('a;\nb');\n";
+        let s = sections(text);
+        assert_eq!(
+            joined(text, &s.up),
+            vec!["INSERT INTO t VALUES ('a;", "b');"]
+        );
+    }
+
+    #[test]
+    fn refusals() {
+        let s = sections("CREATE TABLE a(x);");
+        assert_eq!(s.problems.len(), 1);
+        assert!(s.problems[0].1.contains("no `-- +goose Up`"));
+        assert_eq!(s.up.len(), 1);
+        assert_eq!(
+            sections("SELECT 1;\n-- +goose Up\nSELECT 2;\n")
+                .problems
+                .len(),
+            1
+        );
+        assert_eq!(sections("").problems.len(), 1);
+        assert_eq!(
+            sections("-- +goose Down\nDROP TABLE a;\n-- +goose Up\n")
+                .problems
+                .len(),
+            1
+        );
+        assert_eq!(sections("-- +goose Up\nSELECT 1").problems.len(), 1);
+        assert_eq!(
+            sections("-- +goose Up\n-- +goose StatementBegin\nSELECT 1;")
+                .problems
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn envsub_regions() {
+        let text = "-- +goose Up\n-- +goose ENVSUB ON\nCREATE TABLE ${T}(x);\n-- +goose ENVSUB OFF\nSELECT 1;\n";
+        let s = sections(text);
+        assert_eq!(s.envsub.len(), 1);
+        assert_eq!(&text[s.envsub[0].clone()], "CREATE TABLE ${T}(x);");
+    }
+
+    #[test]
+    fn numeric_order() {
+        let f = folder(&[
+            ("10_c.sql", "-- +goose Up\nSELECT 1;\n"),
+            ("9_b.sql", "-- +goose Up\nSELECT 1;\n"),
+            ("00001_a.sql", "-- +goose Up\nSELECT 1;\n"),
+            ("x.sql", ""),
+        ]);
+        let p = plan(&f);
+        assert_eq!(
+            order(&f, &p),
+            vec!["00001 00001_a.sql", "9 9_b.sql", "10 10_c.sql"]
+        );
+        assert_eq!(p.skipped.len(), 1);
+    }
+}

@@ -1,0 +1,517 @@
+//! `liquibase` formatted SQL changelogs: files starting with
+//! `--liquibase formatted sql`, made of `--changeset author:id [attr:value...]`
+//! blocks.
+//!
+//! As Liquibase does:
+//! - changesets run in file order; several changelog files in one folder
+//!   run in path order (`includeAll` sorts alphabetically); a `.sql` file
+//!   without the header is a raw SQL changelog, run whole;
+//! - the lines after `--changeset` up to the next `--changeset` are the
+//!   changeset's SQL (Liquibase's `--comment:`, `--precondition...` and
+//!   `--rollback` lines are comments to it);
+//! - `--rollback <sql>` lines and `/* liquibase rollback ... */` blocks are
+//!   the down part: the regions point into the comment text after
+//!   `--rollback `, so positions in findings are exact; `--rollback not
+//!   required` means no rollback, `--rollback empty` an empty one;
+//! - `runOnChange:true` and `runAlways:true` changesets are re-run by design,
+//!   and their findings say so; `runInTransaction:false` runs outside a
+//!   transaction; `splitStatements:false` makes the changeset one
+//!   statement; `endDelimiter:X` (X alone on a line, or at a line end)
+//!   splits on X instead of `;`; `dbms:` filters changesets by the
+//!   sequence's dialect (sqlite, postgresql, mysql/mariadb).
+//!
+//! Liquibase joins consecutive `--rollback` lines with newlines before
+//! splitting them into statements: a statement spread over several
+//! `--rollback` lines points at its first line and runs (and is parsed) with
+//! the text of the following lines appended (`Plan::continuations`).
+//! Changelogs in XML, YAML or JSON are not read (notice), nor are
+//! `--include` directives followed.
+
+use super::{lines, part, Folder, Line, Plan};
+use crate::dialect::Dialect;
+use crate::model::{Migration, Part, Region};
+use std::collections::BTreeSet;
+use std::ops::Range;
+
+/// Whether `text` is a Liquibase formatted SQL changelog (first non-blank
+/// line `--liquibase formatted sql`).
+pub fn is_formatted(text: &str) -> bool {
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .and_then(|l| l.strip_prefix("--"))
+        .is_some_and(|rest| {
+            let rest = rest.trim_start().to_ascii_lowercase();
+            rest.starts_with("liquibase formatted")
+        })
+}
+
+/// `--<spaces>word` at the start of `line` (case ignored): the rest after it.
+fn directive<'a>(line: &'a str, word: &str) -> Option<&'a str> {
+    let rest = line.strip_prefix("--")?.trim_start();
+    let head = rest.get(..word.len())?;
+    head.eq_ignore_ascii_case(word).then(|| &rest[word.len()..])
+}
+
+/// A `--changeset` line.
+#[derive(Debug)]
+struct Changeset {
+    line: Line,
+    author: String,
+    id: String,
+    attrs: Vec<(String, String)>,
+}
+
+impl Changeset {
+    fn attr(&self, key: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn flag(&self, key: &str) -> bool {
+        self.attr(key)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    }
+}
+
+/// Parses what follows `--changeset`: `author:id attr:value ...`
+/// (author and id may be double-quoted).
+/// Author, id and attributes of a changeset line.
+type ChangesetHead = (String, String, Vec<(String, String)>);
+
+fn parse_changeset(rest: &str) -> Option<ChangesetHead> {
+    if !rest.starts_with(char::is_whitespace) {
+        return None;
+    }
+    let rest = rest.trim_start();
+    let (author, after) = if let Some(q) = rest.strip_prefix('"') {
+        let end = q.find('"')?;
+        (q[..end].to_string(), q[end + 1..].strip_prefix(':')?)
+    } else {
+        let (a, b) = rest.split_once(':')?;
+        (a.trim().to_string(), b)
+    };
+    let after = after.trim_start();
+    let (id, tail) = if let Some(q) = after.strip_prefix('"') {
+        let end = q.find('"')?;
+        (q[..end].to_string(), &q[end + 1..])
+    } else {
+        let end = after.find(char::is_whitespace).unwrap_or(after.len());
+        (after[..end].to_string(), &after[end..])
+    };
+    if author.is_empty() || id.is_empty() {
+        return None;
+    }
+    let attrs = tail
+        .split_whitespace()
+        .filter_map(|t| t.split_once(':'))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Some((author, id, attrs))
+}
+
+/// Whether a `dbms:` list selects `dialect`.
+pub fn dbms_selects(list: &str, dialect: Dialect) -> bool {
+    let ours: &[&str] = match dialect {
+        Dialect::Sqlite => &["sqlite"],
+        Dialect::Postgres => &["postgresql", "postgres"],
+        Dialect::Mysql => &["mysql", "mariadb"],
+        Dialect::Generic => return true,
+    };
+    let items: Vec<String> = list
+        .split(',')
+        .map(|s| s.trim().to_ascii_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if items.iter().any(|i| i == "none") {
+        return false;
+    }
+    if items
+        .iter()
+        .filter_map(|i| i.strip_prefix('!'))
+        .any(|n| ours.contains(&n))
+    {
+        return false;
+    }
+    let positive: Vec<&String> = items.iter().filter(|i| !i.starts_with('!')).collect();
+    positive.is_empty()
+        || positive
+            .iter()
+            .any(|i| *i == "all" || ours.contains(&i.as_str()))
+}
+
+/// The body regions of a changeset, honouring `splitStatements` and
+/// `endDelimiter`.
+fn body_regions(text: &str, body: Range<usize>, cs: &Changeset) -> Vec<Region> {
+    if cs
+        .attr("splitStatements")
+        .is_some_and(|v| v.eq_ignore_ascii_case("false"))
+    {
+        return vec![Region {
+            range: body,
+            single_statement: true,
+        }];
+    }
+    let delim = cs
+        .attr("endDelimiter")
+        .filter(|d| !d.is_empty() && *d != ";");
+    let Some(delim) = delim else {
+        return vec![super::region(body)];
+    };
+    let mut out = Vec::new();
+    let mut start = body.start;
+    for l in lines(&text[body.clone()]) {
+        let (ls, le) = (body.start + l.start, body.start + l.end);
+        let t = text[ls..le].trim_end();
+        if t.trim_start().eq_ignore_ascii_case(delim) {
+            out.push(Region {
+                range: start..ls,
+                single_statement: true,
+            });
+            start = body.start + l.next;
+        } else if t.len() >= delim.len()
+            && t.is_char_boundary(t.len() - delim.len())
+            && t[t.len() - delim.len()..].eq_ignore_ascii_case(delim)
+            && !t.trim_start().starts_with("--")
+        {
+            out.push(Region {
+                range: start..ls + t.len() - delim.len(),
+                single_statement: true,
+            });
+            start = body.start + l.next;
+        }
+    }
+    if start < body.end {
+        out.push(Region {
+            range: start..body.end,
+            single_statement: true,
+        });
+    }
+    out
+}
+
+pub fn plan(folder: &Folder) -> Plan {
+    let mut plan = Plan::default();
+    let mut order: Vec<usize> = (0..folder.entries.len()).collect();
+    order.sort_by(|&a, &b| folder.entries[a].rel.cmp(&folder.entries[b].rel));
+    let mut filtered = 0;
+    for i in order {
+        let e = &folder.entries[i];
+        let text = &e.file.text;
+        if !is_formatted(text) {
+            plan.migrations.push(Migration {
+                version: e.rel.clone(),
+                name: e.base().to_string(),
+                up: super::whole(folder, i),
+                down: None,
+                rerun_note: None,
+            });
+            continue;
+        }
+        let all = lines(text);
+        // (changeset, body range) in file order.
+        let mut sets: Vec<(Changeset, usize)> = Vec::new();
+        let mut first_changeset = text.len();
+        for l in &all {
+            let t = &text[l.start..l.end];
+            let Some(rest) = directive(t, "changeset") else {
+                continue;
+            };
+            first_changeset = first_changeset.min(l.start);
+            match parse_changeset(rest) {
+                Some((author, id, attrs)) => sets.push((
+                    Changeset {
+                        line: *l,
+                        author,
+                        id,
+                        attrs,
+                    },
+                    l.next,
+                )),
+                None => plan.problem(
+                    i,
+                    l.start..l.end,
+                    "Liquibase refuses this changelog: a changeset line must read `--changeset author:id`".into(),
+                    "write the changeset line as `--changeset <author>:<id> [attribute:value ...]`",
+                ),
+            }
+        }
+        // SQL before the first changeset is not run by Liquibase.
+        let header_end = all
+            .iter()
+            .find(|l| !text[l.start..l.end].trim().is_empty())
+            .map_or(0, |l| l.next);
+        if header_end < first_changeset {
+            let toks =
+                crate::lexer::significant_tokens(text, header_end..first_changeset, folder.dialect);
+            if let (Some(a), Some(b)) = (toks.first(), toks.last()) {
+                plan.problem(
+                    i,
+                    a.span.start..b.span.end,
+                    "this SQL is not part of any changeset: Liquibase does not run it".into(),
+                    "move it under a `--changeset author:id` line",
+                );
+            }
+        }
+        if sets.is_empty() {
+            plan.skipped.push((
+                i,
+                "a Liquibase formatted SQL changelog without any changeset".into(),
+            ));
+            continue;
+        }
+        let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
+        let ends: Vec<usize> = sets
+            .iter()
+            .skip(1)
+            .map(|(c, _)| c.line.start)
+            .chain(std::iter::once(text.len()))
+            .collect();
+        for ((cs, body_start), body_end) in sets.iter().zip(ends) {
+            let body = *body_start..body_end.max(*body_start);
+            if !seen.insert((cs.author.clone(), cs.id.clone())) {
+                plan.problem(
+                    i,
+                    cs.line.start..cs.line.end,
+                    format!(
+                        "Liquibase refuses this changelog: changeset {}:{} appears twice in it",
+                        cs.author, cs.id
+                    ),
+                    "give every changeset its own id",
+                );
+                continue;
+            }
+            if let Some(dbms) = cs.attr("dbms") {
+                if !dbms_selects(dbms, folder.dialect) {
+                    filtered += 1;
+                    continue;
+                }
+            }
+            let no_tx = cs
+                .attr("runInTransaction")
+                .is_some_and(|v| v.eq_ignore_ascii_case("false"));
+            let mut up = part(i, body_regions(text, body.clone(), cs));
+            up.no_transaction = no_tx;
+            let down = rollback(&mut plan, i, e, &all, body, no_tx);
+            let rerun_note = if cs.flag("runAlways") {
+                Some(format!(
+                    "changeset {}:{} has runAlways:true: Liquibase runs it again on every update, so every statement in it must be safe to run twice",
+                    cs.author, cs.id
+                ))
+            } else if cs.flag("runOnChange") {
+                Some(format!(
+                    "changeset {}:{} has runOnChange:true: Liquibase runs it again whenever it changes, on databases where it already ran, so every statement in it must be safe to run twice",
+                    cs.author, cs.id
+                ))
+            } else {
+                None
+            };
+            plan.migrations.push(Migration {
+                version: format!("{}:{}", cs.author, cs.id),
+                name: cs.id.clone(),
+                up,
+                down,
+                rerun_note,
+            });
+        }
+    }
+    if filtered > 0 {
+        plan.notices.push(format!(
+            "{}: {filtered} changeset(s) whose dbms: attribute excludes {} are not read",
+            folder.display, folder.dialect
+        ));
+    }
+    plan
+}
+
+/// The rollback of a changeset whose body is `body`.
+///
+/// Liquibase joins consecutive `--rollback` lines with newlines before it
+/// splits them into statements. Each line's text stays a region of its own
+/// (so positions are exact); when a line does not end with `;` and the next
+/// line is a `--rollback` line too, the text of the following lines is
+/// recorded as the region's continuation: the statement that ends the
+/// region then runs (and parses) with it appended, as Liquibase runs it.
+fn rollback(
+    plan: &mut Plan,
+    file: usize,
+    e: &super::Entry,
+    all: &[Line],
+    body: Range<usize>,
+    no_tx: bool,
+) -> Option<Part> {
+    let text = &e.file.text;
+    let mut regions: Vec<Region> = Vec::new();
+    let mut any = false;
+    let mut not_required = false;
+    let mut skip_until = 0;
+    // `--rollback` lines: (content range, follows another rollback line).
+    let mut items: Vec<(Range<usize>, bool)> = Vec::new();
+    let mut prev_was_rollback = false;
+    for l in all
+        .iter()
+        .filter(|l| l.start >= body.start && l.start < body.end)
+    {
+        if l.start < skip_until {
+            continue;
+        }
+        let t = &text[l.start..l.end];
+        let trimmed = t.trim_start();
+        // `/* liquibase rollback ... */`
+        if let Some(after) = trimmed.strip_prefix("/*") {
+            let a = after.trim_start();
+            if a.len() >= 9
+                && a.is_char_boundary(9)
+                && a[..9].eq_ignore_ascii_case("liquibase")
+                && {
+                    let b = a[9..].trim_start();
+                    b.len() >= 8 && b.is_char_boundary(8) && b[..8].eq_ignore_ascii_case("rollback")
+                }
+            {
+                let inner_start = l.next.min(body.end);
+                let close = text[inner_start..body.end]
+                    .find("*/")
+                    .map(|p| inner_start + p);
+                let inner_end = close.unwrap_or(body.end);
+                any = true;
+                regions.push(super::region(inner_start..inner_end));
+                skip_until = close.map_or(body.end, |c| c + 2);
+                prev_was_rollback = false;
+                continue;
+            }
+        }
+        let Some(rest) = directive(t, "rollback") else {
+            prev_was_rollback = false;
+            continue;
+        };
+        if !rest.starts_with(char::is_whitespace) {
+            prev_was_rollback = false;
+            continue;
+        }
+        any = true;
+        let content_start = l.end - rest.len() + rest.chars().next().map_or(0, char::len_utf8);
+        let content = text[content_start..l.end].trim();
+        let lower = content.to_ascii_lowercase();
+        if lower == "not required" || lower == "empty" {
+            not_required |= lower == "not required";
+            prev_was_rollback = false;
+            continue;
+        }
+        if lower.starts_with("changesetid:") || lower.starts_with("changesetauthor:") {
+            plan.notices.push(format!(
+                "{}:{}: a rollback that refers to another changeset is not followed",
+                e.file.name,
+                e.file.line_col(l.start).0
+            ));
+            prev_was_rollback = false;
+            continue;
+        }
+        items.push((content_start..l.end, prev_was_rollback));
+        prev_was_rollback = true;
+    }
+    let mut i = 0;
+    while i < items.len() {
+        let (range, _) = items[i].clone();
+        let mut continuation = String::new();
+        let mut last = range.clone();
+        while !text[last.clone()].trim_end().ends_with(';')
+            && items.get(i + 1).is_some_and(|(_, adjacent)| *adjacent)
+        {
+            i += 1;
+            last = items[i].0.clone();
+            continuation.push('\n');
+            continuation.push_str(&text[last.clone()]);
+        }
+        if !continuation.is_empty() {
+            plan.continuations.push((file, range.start, continuation));
+        }
+        regions.push(super::region(range));
+        i += 1;
+    }
+    regions.sort_by_key(|r| r.range.start);
+    if !any || (not_required && regions.is_empty()) {
+        return None;
+    }
+    let mut p = part(file, regions);
+    p.no_transaction = no_tx;
+    Some(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_util::*;
+    use super::*;
+
+    const LOG: &str = "--liquibase formatted sql\n\n--changeset alice:1\nCREATE TABLE a(x int);\n--rollback DROP TABLE a;\n\n--changeset bob:2 runOnChange:true\nCREATE VIEW v AS SELECT 1;\n--rollback DROP VIEW v;\n--rollback SELECT 1;\n\n--changeset \"carol d\":3 splitStatements:false runInTransaction:false\nCREATE TRIGGER t AFTER INSERT ON a BEGIN SELECT 1; END;\n/* liquibase rollback\nDROP TRIGGER t;\n*/\n--changeset dan:4 dbms:postgresql\nSELECT 'pg only';\n--changeset eve:5\nSELECT 5;\n--rollback not required\n";
+
+    #[test]
+    fn changesets_in_file_order() {
+        let f = folder(&[("changelog.sql", LOG)]);
+        let p = plan(&f);
+        assert_eq!(
+            order(&f, &p),
+            vec![
+                "alice:1 changelog.sql",
+                "bob:2 changelog.sql",
+                "carol d:3 changelog.sql",
+                "eve:5 changelog.sql"
+            ]
+        );
+        let m = &p.migrations;
+        assert_eq!(texts(&f, m[0].down.as_ref().unwrap()), "DROP TABLE a;");
+        assert_eq!(
+            texts(&f, m[1].down.as_ref().unwrap()),
+            "DROP VIEW v;|SELECT 1;"
+        );
+        assert!(m[1].rerun_note.as_deref().unwrap().contains("runOnChange"));
+        assert!(m[2].up.regions[0].single_statement);
+        assert!(m[2].up.no_transaction);
+        assert_eq!(texts(&f, m[2].down.as_ref().unwrap()), "DROP TRIGGER t;");
+        assert!(m[3].down.is_none());
+        assert_eq!(p.notices.len(), 1, "{:?}", p.notices);
+        assert!(p.continuations.is_empty());
+        assert!(p.problems.is_empty());
+    }
+
+    #[test]
+    fn rollback_statements_over_several_lines() {
+        let text = "--liquibase formatted sql\n--changeset a:1\nALTER TABLE t ADD COLUMN c INT;\n--rollback ALTER TABLE t\n--rollback   DROP COLUMN c;\n--rollback DROP INDEX i;\n";
+        let f = folder(&[("c.sql", text)]);
+        let p = plan(&f);
+        assert_eq!(
+            texts(&f, p.migrations[0].down.as_ref().unwrap()),
+            "ALTER TABLE t|DROP INDEX i;"
+        );
+        assert_eq!(p.continuations.len(), 1);
+        assert_eq!(p.continuations[0].2, "\n  DROP COLUMN c;");
+    }
+
+    #[test]
+    fn dbms_lists() {
+        assert!(dbms_selects("postgresql, h2", Dialect::Postgres));
+        assert!(!dbms_selects("postgresql", Dialect::Sqlite));
+        assert!(!dbms_selects("!sqlite", Dialect::Sqlite));
+        assert!(dbms_selects("!h2", Dialect::Sqlite));
+        assert!(dbms_selects("all", Dialect::Mysql));
+    }
+
+    #[test]
+    fn end_delimiter_and_stray_sql() {
+        let text = "--liquibase formatted sql\nSELECT 0;\n--changeset a:1 endDelimiter:/\nCREATE TRIGGER t BEGIN SELECT 1; END\n/\nSELECT 2; SELECT 3/\n--changeset a:1\n";
+        let f = folder(&[("c.sql", text)]);
+        let p = plan(&f);
+        assert_eq!(
+            texts(&f, &p.migrations[0].up),
+            "CREATE TRIGGER t BEGIN SELECT 1; END|SELECT 2; SELECT 3"
+        );
+        assert_eq!(p.problems.len(), 2, "{:?}", p.problems);
+    }
+
+    #[test]
+    fn header_detection() {
+        assert!(is_formatted("\n-- Liquibase Formatted SQL\n"));
+        assert!(!is_formatted("SELECT 1;\n--liquibase formatted sql"));
+    }
+}

@@ -1,0 +1,353 @@
+//! Migration layouts: how each tool names, orders and splits its migration
+//! files. Discovery ([`crate::discover`]) reads a folder into a [`Folder`],
+//! [`detect::detect`] picks the layout, and the layout's `plan` turns the
+//! folder into ordered [`Migration`]s whose parts point at regions of the
+//! folder's files.
+//!
+//! Every layout follows the tool that runs it (see each module's docs for
+//! the rules and the tool behaviour they copy). Files a layout does not
+//! recognise are skipped with a reason that discovery shows as a notice;
+//! files the tool itself would refuse (a dbmate file without
+//! `-- migrate:up`, two Flyway migrations with one version, ...) become
+//! `malformed-migration` findings.
+
+use crate::dialect::Dialect;
+use crate::model::{LayoutKind, Migration, Part, Region};
+use crate::source::SourceFile;
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+pub mod dbmate;
+pub mod detect;
+pub mod diesel;
+pub mod flyway;
+pub mod golang_migrate;
+pub mod goose;
+pub mod liquibase;
+pub mod plain;
+pub mod pop;
+pub mod sqlx;
+
+/// One SQL file of a migration folder, read.
+#[derive(Debug)]
+pub struct Entry {
+    /// Path relative to the folder with `/` separators: `V1__x.sql`,
+    /// `2024-01-01-000000_create_users/up.sql`, `2024/V5__y.sql`.
+    pub rel: String,
+    pub file: SourceFile,
+}
+
+impl Entry {
+    /// The last path component.
+    pub fn base(&self) -> &str {
+        self.rel.rsplit('/').next().unwrap_or(&self.rel)
+    }
+
+    /// The folder part of `rel` (empty for a file directly in the folder).
+    pub fn dir(&self) -> &str {
+        self.rel.rsplit_once('/').map_or("", |(d, _)| d)
+    }
+}
+
+/// A migration folder as discovery hands it to a layout.
+#[derive(Debug)]
+pub struct Folder {
+    /// The folder as the user would write it.
+    pub display: String,
+    /// The SQL files, sorted by `rel` (byte order).
+    pub entries: Vec<Entry>,
+    /// Side files a layout reads for settings, by `rel`: Flyway's
+    /// `V1__x.sql.conf`, diesel's `<migration>/metadata.toml`.
+    pub aux: BTreeMap<String, String>,
+    /// The dialect of the sequence (decides pop's and Liquibase's
+    /// dialect-specific files).
+    pub dialect: Dialect,
+    /// A `Cargo.toml` sits beside the folder: a Rust crate's `migrations/`
+    /// (tells sqlx apart from golang-migrate).
+    pub cargo_crate: bool,
+}
+
+impl Default for Folder {
+    fn default() -> Folder {
+        Folder {
+            display: String::new(),
+            entries: Vec::new(),
+            aux: BTreeMap::new(),
+            dialect: Dialect::Sqlite,
+            cargo_crate: false,
+        }
+    }
+}
+
+/// Something the migration tool itself would refuse; reported as a
+/// `malformed-migration` finding on the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// Index into [`Folder::entries`] (into the discovered files once
+    /// discovery has placed them).
+    pub file: usize,
+    pub span: Range<usize>,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+/// What a layout makes of a folder.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// In the order the tool runs them; `Part::file` indexes
+    /// [`Folder::entries`].
+    pub migrations: Vec<Migration>,
+    /// Entries that are not migrations of this layout, with the reason.
+    pub skipped: Vec<(usize, String)>,
+    /// Other things to tell the user about this folder.
+    pub notices: Vec<String>,
+    pub problems: Vec<Problem>,
+    /// Byte ranges of entries where placeholders are substituted from the
+    /// environment (goose `-- +goose ENVSUB ON`).
+    pub envsub: Vec<(usize, Range<usize>)>,
+    /// (entry, region start, text): the statement that ends the region
+    /// continues with `text`, which lies outside any region (Liquibase
+    /// `--rollback` lines joined into one statement).
+    pub continuations: Vec<(usize, usize, String)>,
+}
+
+impl Plan {
+    pub fn problem(&mut self, file: usize, span: Range<usize>, message: String, help: &str) {
+        self.problems.push(Problem {
+            file,
+            span,
+            message,
+            help: (!help.is_empty()).then(|| help.to_string()),
+        });
+    }
+}
+
+/// Turns `folder` into migrations the way `kind` does.
+pub fn plan(kind: LayoutKind, folder: &Folder) -> Plan {
+    match kind {
+        LayoutKind::Plain | LayoutKind::Script => plain::plan(folder),
+        LayoutKind::Sqlx => sqlx::plan(folder),
+        LayoutKind::GolangMigrate => golang_migrate::plan(folder),
+        LayoutKind::Diesel => diesel::plan(folder),
+        LayoutKind::Flyway => flyway::plan(folder),
+        LayoutKind::Dbmate => dbmate::plan(folder),
+        LayoutKind::Goose => goose::plan(folder),
+        LayoutKind::Pop => pop::plan(folder),
+        LayoutKind::Liquibase => liquibase::plan(folder),
+    }
+}
+
+/// A part made of the whole of entry `file`.
+pub fn whole(folder: &Folder, file: usize) -> Part {
+    let len = folder.entries.get(file).map_or(0, |e| e.file.text.len());
+    part(file, vec![region(0..len)])
+}
+
+pub fn part(file: usize, regions: Vec<Region>) -> Part {
+    Part {
+        file,
+        regions,
+        statements: Vec::new(),
+        no_transaction: false,
+    }
+}
+
+pub fn region(range: Range<usize>) -> Region {
+    Region {
+        range,
+        single_statement: false,
+    }
+}
+
+/// One line of a text: `start..end` without the line ending, `next` is
+/// where the following line starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Line {
+    pub start: usize,
+    pub end: usize,
+    pub next: usize,
+}
+
+/// The lines of `text` (`\n`, `\r\n` and a lone `\r` end a line, as in
+/// [`SourceFile`]'s line index).
+pub fn lines(text: &str) -> Vec<Line> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\n' => {
+                out.push(Line {
+                    start,
+                    end: i,
+                    next: i + 1,
+                });
+                start = i + 1;
+            }
+            b'\r' => {
+                let next = if b.get(i + 1) == Some(&b'\n') {
+                    i + 2
+                } else {
+                    i + 1
+                };
+                out.push(Line {
+                    start,
+                    end: i,
+                    next,
+                });
+                start = next;
+                i = next;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if start < b.len() {
+        out.push(Line {
+            start,
+            end: b.len(),
+            next: b.len(),
+        });
+    }
+    out
+}
+
+/// Compares two strings of ASCII digits as numbers of any size.
+pub fn numeric_cmp(a: &str, b: &str) -> Ordering {
+    let a = a.trim_start_matches('0');
+    let b = b.trim_start_matches('0');
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
+/// The leading ASCII digits of `s`.
+pub fn leading_digits(s: &str) -> &str {
+    let n = s.bytes().take_while(u8::is_ascii_digit).count();
+    &s[..n]
+}
+
+/// `<digits>_<rest>` → (`digits`, `rest`).
+pub fn version_underscore(name: &str) -> Option<(&str, &str)> {
+    let digits = leading_digits(name);
+    if digits.is_empty() {
+        return None;
+    }
+    name[digits.len()..]
+        .strip_prefix('_')
+        .map(|rest| (digits, rest))
+}
+
+/// Whether `s` (a file name) ends with `suffix`, ignoring ASCII case.
+pub fn ends_with_ci(s: &str, suffix: &str) -> bool {
+    s.len() >= suffix.len()
+        && s.is_char_boundary(s.len() - suffix.len())
+        && s[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+}
+
+/// `s` without `suffix` (ASCII case ignored).
+pub fn strip_suffix_ci<'a>(s: &'a str, suffix: &str) -> Option<&'a str> {
+    ends_with_ci(s, suffix).then(|| &s[..s.len() - suffix.len()])
+}
+
+/// Reports migrations that share a version: every tool here refuses to run
+/// a folder with two migrations of one version. `key` gives the version as
+/// the tool compares it; migrations must already be sorted by it.
+pub fn duplicate_versions(
+    plan: &mut Plan,
+    folder: &Folder,
+    tool: &str,
+    key: impl Fn(&Migration) -> Option<String>,
+) {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for m in &plan.migrations {
+        let Some(k) = key(m) else { continue };
+        match seen.get(&k) {
+            Some(&first) => problems.push(Problem {
+                file: m.up.file,
+                span: 0..0,
+                message: format!(
+                    "{tool} refuses to run this folder: version {} is used by both {} and {}",
+                    m.version, folder.entries[first].rel, folder.entries[m.up.file].rel
+                ),
+                help: Some("give every migration its own version".into()),
+            }),
+            None => {
+                seen.insert(k, m.up.file);
+            }
+        }
+    }
+    plan.problems.extend(problems);
+}
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    use super::*;
+
+    /// A folder of in-memory files.
+    pub fn folder(files: &[(&str, &str)]) -> Folder {
+        let mut entries: Vec<Entry> = files
+            .iter()
+            .map(|(rel, text)| Entry {
+                rel: rel.to_string(),
+                file: SourceFile::from_text(format!("m/{rel}"), *text),
+            })
+            .collect();
+        entries.sort_by(|a, b| a.rel.cmp(&b.rel));
+        Folder {
+            display: "m".into(),
+            entries,
+            ..Folder::default()
+        }
+    }
+
+    /// `version name` of each migration, in order.
+    pub fn order(f: &Folder, p: &Plan) -> Vec<String> {
+        p.migrations
+            .iter()
+            .map(|m| format!("{} {}", m.version, f.entries[m.up.file].rel))
+            .collect()
+    }
+
+    /// The text of every region of a part, joined with `|`.
+    pub fn texts(f: &Folder, part: &Part) -> String {
+        let t = &f.entries[part.file].file.text;
+        part.regions
+            .iter()
+            .map(|r| t[r.range.clone()].trim())
+            .collect::<Vec<_>>()
+            .join("|")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_compare_by_value() {
+        assert_eq!(numeric_cmp("9", "10"), Ordering::Less);
+        assert_eq!(numeric_cmp("0010", "9"), Ordering::Greater);
+        assert_eq!(numeric_cmp("007", "7"), Ordering::Equal);
+        assert_eq!(
+            numeric_cmp("99999999999999999999999", "100000000000000000000000"),
+            Ordering::Less
+        );
+    }
+
+    #[test]
+    fn lines_keep_offsets_for_every_line_ending() {
+        let l = lines("a\r\nbc\rd\n\ne");
+        let spans: Vec<(usize, usize)> = l.iter().map(|l| (l.start, l.end)).collect();
+        assert_eq!(spans, vec![(0, 1), (3, 5), (6, 7), (8, 8), (9, 10)]);
+    }
+
+    #[test]
+    fn version_prefixes() {
+        assert_eq!(version_underscore("10_x_y.sql"), Some(("10", "x_y.sql")));
+        assert_eq!(version_underscore("x_1.sql"), None);
+        assert_eq!(version_underscore("10.sql"), None);
+    }
+}

@@ -1,0 +1,145 @@
+//! `sqlx` (`sqlx migrate run`, `sqlx::migrate!`): files named
+//! `<VERSION>_<DESCRIPTION>.sql` (simple) or `<VERSION>_<DESCRIPTION>.up.sql`
+//! with an optional `.down.sql` (reversible), directly in the folder.
+//!
+//! As sqlx does: the version is the text before the first `_` and must parse
+//! as an `i64` (sqlx refuses the whole folder otherwise); migrations run by
+//! version, numerically; files without `_` or not ending in `.sql` are
+//! ignored; a file whose text starts with `-- no-transaction` runs outside a
+//! transaction.
+
+use super::{numeric_cmp, whole, Folder, Plan};
+use crate::model::Migration;
+use std::collections::BTreeMap;
+
+enum Kind {
+    Simple,
+    Up,
+    Down,
+}
+
+pub fn plan(folder: &Folder) -> Plan {
+    let mut plan = Plan::default();
+    // version -> (ups, downs, description)
+    let mut by_version: BTreeMap<String, (Vec<usize>, Vec<usize>, String)> = BTreeMap::new();
+    for (i, e) in folder.entries.iter().enumerate() {
+        if !e.dir().is_empty() {
+            plan.skipped
+                .push((i, "sqlx reads only the files directly in its folder".into()));
+            continue;
+        }
+        let base = e.base();
+        let Some((version, rest)) = base.split_once('_') else {
+            plan.skipped
+                .push((i, "not named <VERSION>_<DESCRIPTION>.sql".into()));
+            continue;
+        };
+        if !rest.ends_with(".sql") {
+            plan.skipped
+                .push((i, "not named <VERSION>_<DESCRIPTION>.sql".into()));
+            continue;
+        }
+        if version.is_empty()
+            || !version.bytes().all(|b| b.is_ascii_digit())
+            || version.parse::<i64>().is_err()
+        {
+            plan.problem(
+                i,
+                0..0,
+                format!("sqlx refuses to run this folder: `{version}` (before the first `_` of {base}) is not a version number"),
+                "name the file <VERSION>_<DESCRIPTION>.sql with a numeric version, or move it out of the migrations folder",
+            );
+            continue;
+        }
+        let (kind, desc) = if let Some(d) = rest.strip_suffix(".up.sql") {
+            (Kind::Up, d)
+        } else if let Some(d) = rest.strip_suffix(".down.sql") {
+            (Kind::Down, d)
+        } else {
+            (Kind::Simple, rest.strip_suffix(".sql").unwrap_or(rest))
+        };
+        let slot = by_version
+            .entry(version.trim_start_matches('0').to_string())
+            .or_insert_with(|| (Vec::new(), Vec::new(), desc.to_string()));
+        match kind {
+            Kind::Simple | Kind::Up => slot.0.push(i),
+            Kind::Down => slot.1.push(i),
+        }
+    }
+    type Slot = (Vec<usize>, Vec<usize>, String);
+    let mut versions: Vec<(String, Slot)> = by_version.into_iter().collect();
+    versions.sort_by(|a, b| numeric_cmp(&a.0, &b.0));
+    for (_, (ups, downs, desc)) in versions {
+        let Some(&up) = ups.first() else {
+            for d in downs {
+                plan.skipped
+                    .push((d, "a down migration without its .up.sql file".into()));
+            }
+            continue;
+        };
+        let version = super::leading_digits(folder.entries[up].base()).to_string();
+        for &extra in ups.iter().skip(1) {
+            plan.problem(
+                extra,
+                0..0,
+                format!(
+                    "sqlx refuses to run this folder: version {version} is used by both {} and {}",
+                    folder.entries[up].rel, folder.entries[extra].rel
+                ),
+                "give every migration its own version",
+            );
+        }
+        let mut up_part = whole(folder, up);
+        up_part.no_transaction = no_transaction(&folder.entries[up].file.text);
+        let down = downs.first().map(|&d| {
+            let mut p = whole(folder, d);
+            p.no_transaction = no_transaction(&folder.entries[d].file.text);
+            p
+        });
+        plan.migrations.push(Migration {
+            version,
+            name: desc,
+            up: up_part,
+            down,
+            rerun_note: None,
+        });
+    }
+    plan
+}
+
+/// sqlx's `-- no-transaction` directive (the very start of the file).
+pub fn no_transaction(text: &str) -> bool {
+    text.starts_with("-- no-transaction")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_util::*;
+
+    #[test]
+    fn numeric_order_reversible_and_simple() {
+        let f = folder(&[
+            ("10_ten.sql", "-- no-transaction\nselect 10;"),
+            ("9_nine.up.sql", "select 9;"),
+            ("9_nine.down.sql", "select -9;"),
+            ("README.md.sql.txt", ""),
+            ("notes.sql", ""),
+        ]);
+        let p = super::plan(&f);
+        assert_eq!(order(&f, &p), vec!["9 9_nine.up.sql", "10 10_ten.sql"]);
+        assert!(p.migrations[1].up.no_transaction);
+        assert_eq!(
+            f.entries[p.migrations[0].down.as_ref().unwrap().file].rel,
+            "9_nine.down.sql"
+        );
+        assert_eq!(p.skipped.len(), 2);
+    }
+
+    #[test]
+    fn non_numeric_version_is_a_problem() {
+        let f = folder(&[("init_schema.sql", "select 1;")]);
+        let p = super::plan(&f);
+        assert!(p.migrations.is_empty());
+        assert!(p.problems[0].message.contains("`init`"));
+    }
+}

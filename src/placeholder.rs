@@ -1,0 +1,316 @@
+//! `${name}` placeholders: substitution before parsing and replay, and the
+//! `undefined-placeholder` findings.
+//!
+//! Flyway and Liquibase replace `${name}` in migration text before running
+//! it, and goose does in `-- +goose ENVSUB ON` sections. twice takes the
+//! values from `--define name=value` (repeatable). Substitution is done per
+//! statement on [`crate::analysis::Statement::sql`]; statement spans, and so
+//! every line and column twice reports, stay on the original file text.
+//!
+//! Where a placeholder is looked for and flagged when undefined:
+//! - Flyway, Liquibase and goose `ENVSUB ON` sections substitute anywhere in
+//!   the text, strings and comments included: an undefined placeholder
+//!   anywhere in a statement is a finding (Flyway stops with "No value
+//!   provided for placeholder", Liquibase runs the literal `${name}`, goose
+//!   an empty string);
+//! - other layouts (plain files, sqlx, golang-migrate, dbmate, diesel, pop)
+//!   never substitute: `${name}` inside a string or comment is data and is
+//!   left alone, but a `${name}` where SQL code goes cannot be anything but
+//!   an unexpanded placeholder, so it is a finding too. Defined placeholders
+//!   are substituted everywhere in every layout: `--define` is an explicit
+//!   request.
+//!
+//! An undefined placeholder in code is replaced by a quoted identifier of
+//! its name (`"schema"`, or `` `schema` `` in MySQL) so that sqlparser and the
+//! static rules still see the statement (`CREATE TABLE ${schema}.users`
+//! stays a CREATE TABLE of `users`). Where no identifier fits (a length in
+//! `VARCHAR(${n})`) the statement does not parse; discovery then records it
+//! as unresolved and the check drops the other static findings on it, so
+//! the user sees the placeholder finding instead of a confusing syntax error.
+//! Statements with undefined placeholders in code are listed in
+//! [`crate::check::Workspace::unresolved`] for replay to skip.
+//!
+//! Flyway's built-in placeholders are always defined when the layout is
+//! `flyway`, with values that make the statement runnable on the replay
+//! database unless `--define` gives another value:
+//! `flyway:defaultSchema` (`main` on sqlite, `public` otherwise),
+//! `flyway:user` (`twice`), `flyway:database` (`main` on sqlite, `twice`
+//! otherwise), `flyway:timestamp` (a fixed `2000-01-01 00:00:00`, so output
+//! is reproducible), `flyway:filename` (the script's file name),
+//! `flyway:workingDirectory` (`.`), `flyway:table`
+//! (`flyway_schema_history`) and `flyway:environment` (`default`). Any other
+//! `flyway:` name is undefined.
+
+use crate::analysis::Substitute;
+use crate::dialect::Dialect;
+use crate::lexer::{Lexer, TokenKind};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+/// Where undefined placeholders are flagged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// The tool substitutes anywhere in the text.
+    Everywhere,
+    /// The tool never substitutes: only `${...}` where code goes is flagged.
+    CodeOnly,
+}
+
+/// One `${...}` in a text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Occurrence {
+    /// Byte range of the whole `${...}` in the text searched.
+    pub range: Range<usize>,
+    pub name: String,
+    /// `${NAME:-default}` / `${NAME-default}` (environment syntax only).
+    pub default: Option<String>,
+    /// Outside strings, quoted identifiers and comments.
+    pub in_code: bool,
+}
+
+/// The substitution settings for one region of a file.
+#[derive(Clone, Debug)]
+pub struct Placeholders<'a> {
+    pub defines: &'a BTreeMap<String, String>,
+    pub builtins: BTreeMap<String, String>,
+    pub dialect: Dialect,
+    pub scope: Scope,
+    /// goose ENVSUB: `${NAME:-default}` syntax.
+    pub env_syntax: bool,
+    /// The tool, for messages ("Flyway").
+    pub tool: &'static str,
+}
+
+fn is_name_byte(b: u8, env: bool) -> bool {
+    if env {
+        b == b'_' || b.is_ascii_alphanumeric()
+    } else {
+        b == b'_' || b == b'.' || b == b':' || b == b'-' || b.is_ascii_alphanumeric()
+    }
+}
+
+/// Every `${name}` of `text`.
+pub fn occurrences(text: &str, dialect: Dialect, env_syntax: bool) -> Vec<Occurrence> {
+    let bytes = text.as_bytes();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while let Some(p) = text[i..].find("${") {
+        let start = i + p;
+        let name_start = start + 2;
+        let mut j = name_start;
+        while j < bytes.len() && is_name_byte(bytes[j], env_syntax) {
+            j += 1;
+        }
+        let name = &text[name_start..j];
+        let mut default = None;
+        let mut end = None;
+        if !name.is_empty() && bytes.get(j) == Some(&b'}') {
+            end = Some(j + 1);
+        } else if env_syntax && !name.is_empty() {
+            let rest = &text[j..];
+            let body = rest.strip_prefix(":-").or_else(|| rest.strip_prefix('-'));
+            if let Some(body) = body {
+                if let Some(close) = body.find('}') {
+                    if !body[..close].contains('\n') {
+                        default = Some(body[..close].to_string());
+                        end = Some(j + (rest.len() - body.len()) + close + 1);
+                    }
+                }
+            }
+        }
+        match end {
+            Some(e) => {
+                found.push(Occurrence {
+                    range: start..e,
+                    name: name.to_string(),
+                    default,
+                    in_code: true,
+                });
+                i = e;
+            }
+            None => i = start + 2,
+        }
+    }
+    if found.is_empty() {
+        return found;
+    }
+    // Which of them sit in strings, quoted identifiers or comments.
+    let mut quoted: Vec<Range<usize>> = Vec::new();
+    for t in Lexer::new(text, 0..text.len(), dialect) {
+        if matches!(
+            t.kind,
+            TokenKind::String
+                | TokenKind::DollarString
+                | TokenKind::QuotedIdent
+                | TokenKind::LineComment
+                | TokenKind::BlockComment
+        ) {
+            quoted.push(t.span);
+        }
+    }
+    for o in &mut found {
+        o.in_code = !quoted
+            .iter()
+            .any(|q| q.start <= o.range.start && o.range.start < q.end);
+    }
+    found
+}
+
+impl Placeholders<'_> {
+    /// The value of `o`, if it has one.
+    pub fn value<'s>(&'s self, o: &'s Occurrence) -> Option<&'s str> {
+        self.defines
+            .get(&o.name)
+            .or_else(|| self.builtins.get(&o.name))
+            .map(String::as_str)
+            .or(o.default.as_deref())
+    }
+
+    /// The undefined placeholders of `text` that deserve a finding.
+    pub fn undefined(&self, text: &str) -> Vec<Occurrence> {
+        if !text.contains("${") {
+            return Vec::new();
+        }
+        occurrences(text, self.dialect, self.env_syntax)
+            .into_iter()
+            .filter(|o| self.value(o).is_none() && (o.in_code || self.scope == Scope::Everywhere))
+            .collect()
+    }
+
+    /// The message and help of a finding about `o`.
+    pub fn describe(&self, o: &Occurrence) -> (String, String) {
+        let message = if o.in_code {
+            format!(
+                "placeholder `${{{}}}` has no value: this statement is not valid SQL until it is substituted",
+                o.name
+            )
+        } else {
+            format!(
+                "placeholder `${{{}}}` has no value: {} substitutes it before running this statement",
+                o.name, self.tool
+            )
+        };
+        let help = format!(
+            "pass `--define {}=VALUE` with the value the migration tool uses",
+            o.name
+        );
+        (message, help)
+    }
+
+    fn neutral(&self, name: &str) -> String {
+        match self.dialect {
+            Dialect::Mysql => format!("`{}`", name.replace('`', "``")),
+            _ => format!("\"{}\"", name.replace('"', "\"\"")),
+        }
+    }
+}
+
+impl Substitute for Placeholders<'_> {
+    fn substitute<'a>(&self, sql: &'a str) -> Cow<'a, str> {
+        if !sql.contains("${") {
+            return Cow::Borrowed(sql);
+        }
+        let found = occurrences(sql, self.dialect, self.env_syntax);
+        let mut out = String::with_capacity(sql.len());
+        let mut last = 0;
+        let mut changed = false;
+        for o in &found {
+            let replacement = match self.value(o) {
+                Some(v) => v.to_string(),
+                None if o.in_code => self.neutral(&o.name),
+                None => continue,
+            };
+            out.push_str(&sql[last..o.range.start]);
+            out.push_str(&replacement);
+            last = o.range.end;
+            changed = true;
+        }
+        if !changed {
+            return Cow::Borrowed(sql);
+        }
+        out.push_str(&sql[last..]);
+        Cow::Owned(out)
+    }
+}
+
+/// Flyway's built-in placeholders (see the module docs).
+pub fn flyway_builtins(dialect: Dialect, file_name: &str) -> BTreeMap<String, String> {
+    let sqlite = dialect == Dialect::Sqlite;
+    [
+        (
+            "flyway:defaultSchema",
+            if sqlite { "main" } else { "public" },
+        ),
+        ("flyway:user", "twice"),
+        ("flyway:database", if sqlite { "main" } else { "twice" }),
+        ("flyway:timestamp", "2000-01-01 00:00:00"),
+        ("flyway:filename", file_name),
+        ("flyway:workingDirectory", "."),
+        ("flyway:table", "flyway_schema_history"),
+        ("flyway:environment", "default"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ph(defines: &BTreeMap<String, String>, scope: Scope) -> Placeholders<'_> {
+        Placeholders {
+            defines,
+            builtins: flyway_builtins(Dialect::Sqlite, "V1__x.sql"),
+            dialect: Dialect::Sqlite,
+            scope,
+            env_syntax: false,
+            tool: "Flyway",
+        }
+    }
+
+    #[test]
+    fn finds_placeholders_and_their_context() {
+        let o = occurrences(
+            "CREATE TABLE ${schema}.t (x TEXT DEFAULT '${v}') -- ${c}\n",
+            Dialect::Sqlite,
+            false,
+        );
+        let v: Vec<(&str, bool)> = o.iter().map(|o| (o.name.as_str(), o.in_code)).collect();
+        assert_eq!(v, vec![("schema", true), ("v", false), ("c", false)]);
+        assert!(occurrences("${} ${a b} $x {y}", Dialect::Sqlite, false).is_empty());
+    }
+
+    #[test]
+    fn substitutes_defined_and_neutralises_undefined_code() {
+        let mut d = BTreeMap::new();
+        d.insert("v".to_string(), "hello".to_string());
+        let p = ph(&d, Scope::Everywhere);
+        assert_eq!(
+            p.substitute("INSERT INTO ${flyway:defaultSchema}.${t} VALUES ('${v}', '${w}')"),
+            "INSERT INTO main.\"t\" VALUES ('hello', '${w}')"
+        );
+        let names: Vec<String> = p
+            .undefined("INSERT INTO ${t} VALUES ('${v}', '${w}')")
+            .into_iter()
+            .map(|o| o.name)
+            .collect();
+        assert_eq!(names, vec!["t", "w"]);
+        let p = ph(&d, Scope::CodeOnly);
+        assert_eq!(p.undefined("SELECT '${w}', ${t}").len(), 1);
+        assert!(matches!(p.substitute("SELECT 1"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn environment_defaults() {
+        let d = BTreeMap::new();
+        let mut p = ph(&d, Scope::Everywhere);
+        p.env_syntax = true;
+        assert_eq!(
+            p.substitute("SELECT '${A:-x}', ${B-y}, ${C}"),
+            "SELECT 'x', y, \"C\""
+        );
+        assert_eq!(p.undefined("SELECT '${A:-x}', ${C}").len(), 1);
+    }
+}

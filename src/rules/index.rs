@@ -1,0 +1,351 @@
+//! What the statements of one migration do to each object, so a rule can ask
+//! "does this object exist when a second run reaches this statement?".
+//!
+//! A second run starts from the state the first run left. For an object `X`
+//! and a statement at position `p`:
+//! - if an earlier statement of the same migration part created, dropped or
+//!   renamed `X` (or dropped or freshly re-created the table `X` belongs to),
+//!   the latest of those decides: `DROP TABLE IF EXISTS t; CREATE TABLE t`
+//!   is safe, and so is `DROP CONSTRAINT IF EXISTS k; ADD CONSTRAINT k`;
+//! - otherwise the first run's last word on `X` decides: a scratch table
+//!   created and dropped in the same migration, or SQLite's table rebuild
+//!   (`CREATE TABLE t_new ...; DROP TABLE t; ALTER TABLE t_new RENAME TO t`),
+//!   leaves nothing that breaks the second run.
+//!
+//! Only statements of the same group (migration part) count: a down
+//! section's `DROP TABLE` does not run with the up section's `CREATE TABLE`.
+//! The index is built once per file, in one pass, and answers in time linear
+//! in the number of statements that touch the object.
+
+use crate::analysis::Statement;
+use crate::classify::{AlterObjectOp, AlterOp, ConstraintKind, Kind, Name, ObjectKind};
+use std::collections::HashMap;
+
+/// Namespaces in which object names are unique.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Ns {
+    Table,
+    View,
+    Index,
+    Trigger,
+    Sequence,
+    Type,
+    Schema,
+    Database,
+    Routine,
+    Role,
+    Object(ObjectKind),
+    /// `table\0column`.
+    Column,
+    /// `table\0constraint`.
+    Constraint,
+    /// `type\0'label'`.
+    EnumValue,
+}
+
+/// An object as the index knows it.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct Key {
+    pub ns: Ns,
+    pub name: String,
+}
+
+impl Key {
+    pub fn object(kind: ObjectKind, name: &Name) -> Key {
+        use ObjectKind::*;
+        let ns = match kind {
+            Table | VirtualTable | ForeignTable => Ns::Table,
+            View | MaterializedView => Ns::View,
+            Index => Ns::Index,
+            Trigger | ConstraintTrigger => Ns::Trigger,
+            Sequence => Ns::Sequence,
+            Type | Domain => Ns::Type,
+            Schema => Ns::Schema,
+            Database => Ns::Database,
+            Function | Procedure | Aggregate => Ns::Routine,
+            Role | User | Group => Ns::Role,
+            k => Ns::Object(k),
+        };
+        Key {
+            ns,
+            name: name.object().to_string(),
+        }
+    }
+
+    pub fn table(name: &Name) -> Key {
+        Key::object(ObjectKind::Table, name)
+    }
+
+    pub fn column(table: &Name, column: &str) -> Key {
+        Key {
+            ns: Ns::Column,
+            name: format!("{}\0{}", table.object(), column),
+        }
+    }
+
+    pub fn constraint(table: &Name, constraint: &str) -> Key {
+        Key {
+            ns: Ns::Constraint,
+            name: format!("{}\0{}", table.object(), constraint),
+        }
+    }
+
+    /// The single primary key of a table.
+    pub fn primary_key(table: &Name) -> Key {
+        Key::constraint(table, "\0primary key")
+    }
+
+    pub fn enum_value(ty: &Name, value: &str) -> Key {
+        Key {
+            ns: Ns::EnumValue,
+            name: format!("{}\0{}", ty.object(), value),
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Effect {
+    /// The object exists after this (created, renamed to, ensured).
+    Create { temp: bool },
+    /// The object is gone after this (dropped, renamed away).
+    Remove,
+    /// All or some rows of the table were deleted (`DELETE`, `TRUNCATE`).
+    RowsReset,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Event {
+    group: usize,
+    pos: usize,
+    effect: Effect,
+}
+
+/// The per-file index.
+#[derive(Default, Debug)]
+pub struct FileIndex {
+    events: HashMap<Key, Vec<Event>>,
+}
+
+impl FileIndex {
+    pub fn build(statements: &[Statement]) -> FileIndex {
+        let mut idx = FileIndex::default();
+        for stmt in statements {
+            for unit in super::units(stmt) {
+                idx.record(stmt.group, unit.pos(), unit.kind);
+            }
+        }
+        idx
+    }
+
+    fn add(&mut self, key: Key, group: usize, pos: usize, effect: Effect) {
+        self.events
+            .entry(key)
+            .or_default()
+            .push(Event { group, pos, effect });
+    }
+
+    fn record(&mut self, g: usize, pos: usize, kind: &Kind) {
+        let create = Effect::Create { temp: false };
+        match kind {
+            Kind::Create(c) => {
+                if let Some(n) = &c.name {
+                    let temp = c.temporary;
+                    self.add(Key::object(c.kind, n), g, pos, Effect::Create { temp });
+                }
+            }
+            Kind::Drop(d) => {
+                for n in &d.names {
+                    self.add(Key::object(d.kind, n), g, pos, Effect::Remove);
+                }
+            }
+            Kind::AlterTable(a) => {
+                let Some(t) = &a.table else { return };
+                for act in &a.actions {
+                    match &act.op {
+                        AlterOp::AddColumn { name, .. } => {
+                            self.add(Key::column(t, name.object()), g, pos, create)
+                        }
+                        AlterOp::DropColumn { name, .. } => {
+                            self.add(Key::column(t, name.object()), g, pos, Effect::Remove)
+                        }
+                        AlterOp::AddConstraint {
+                            name, constraint, ..
+                        } => {
+                            for k in constraint_keys(t, name.as_ref(), *constraint) {
+                                self.add(k, g, pos, create);
+                            }
+                        }
+                        AlterOp::DropConstraint {
+                            name, constraint, ..
+                        } => {
+                            for k in constraint_keys(t, name.as_ref(), *constraint) {
+                                self.add(k, g, pos, Effect::Remove);
+                            }
+                        }
+                        AlterOp::RenameTo { new } => {
+                            self.add(Key::table(t), g, pos, Effect::Remove);
+                            self.add(Key::table(new), g, pos, create);
+                        }
+                        AlterOp::RenameColumn { from, to } | AlterOp::ChangeColumn { from, to } => {
+                            if from.object() != to.object() {
+                                self.add(Key::column(t, from.object()), g, pos, Effect::Remove);
+                                self.add(Key::column(t, to.object()), g, pos, create);
+                            }
+                        }
+                        AlterOp::RenameConstraint { from, to } => {
+                            self.add(Key::constraint(t, from.object()), g, pos, Effect::Remove);
+                            self.add(Key::constraint(t, to.object()), g, pos, create);
+                        }
+                        AlterOp::RenameIndex { from, to } => {
+                            self.add(Key::object(ObjectKind::Index, from), g, pos, Effect::Remove);
+                            self.add(Key::object(ObjectKind::Index, to), g, pos, create);
+                        }
+                        AlterOp::SetSchema { .. }
+                        | AlterOp::AlterColumn { .. }
+                        | AlterOp::Other => {}
+                    }
+                }
+            }
+            Kind::AlterObject(o) => {
+                let Some(n) = &o.name else { return };
+                match &o.op {
+                    AlterObjectOp::RenameTo { new } => {
+                        self.add(Key::object(o.kind, n), g, pos, Effect::Remove);
+                        self.add(Key::object(o.kind, new), g, pos, create);
+                    }
+                    AlterObjectOp::AddValue { value, .. } => {
+                        self.add(Key::enum_value(n, value), g, pos, create);
+                    }
+                    AlterObjectOp::RenameMember {
+                        member: "value",
+                        from,
+                        to,
+                    } => {
+                        self.add(Key::enum_value(n, from), g, pos, Effect::Remove);
+                        self.add(Key::enum_value(n, to), g, pos, create);
+                    }
+                    _ => {}
+                }
+            }
+            Kind::RenameTables(pairs) => {
+                for p in pairs {
+                    self.add(Key::table(&p.from), g, pos, Effect::Remove);
+                    self.add(Key::table(&p.to), g, pos, create);
+                }
+            }
+            Kind::Delete(d) => {
+                if let Some(t) = &d.table {
+                    self.add(Key::table(t), g, pos, Effect::RowsReset);
+                }
+            }
+            Kind::Truncate(names) => {
+                for t in names {
+                    self.add(Key::table(t), g, pos, Effect::RowsReset);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn events(&self, key: &Key, group: usize) -> impl Iterator<Item = &Event> {
+        self.events
+            .get(key)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+            .iter()
+            .filter(move |e| e.group == group && e.effect != Effect::RowsReset)
+    }
+
+    /// Whether `key` exists when a second run of group `group` reaches
+    /// position `pos`. `parent` is the table the object belongs to: dropping
+    /// it, or creating it afresh, removes the object too. `None` when the
+    /// migration does not say.
+    pub fn exists_at(
+        &self,
+        group: usize,
+        key: &Key,
+        parent: Option<&Key>,
+        pos: usize,
+    ) -> Option<bool> {
+        let own_before = self.events(key, group).filter(|e| e.pos < pos).last();
+        let parent_reset = parent.and_then(|p| {
+            self.events(p, group)
+                .filter(|e| e.pos < pos)
+                .filter(|e| match e.effect {
+                    Effect::Remove => true,
+                    Effect::Create { .. } => self.exists_at(group, p, None, e.pos) == Some(false),
+                    Effect::RowsReset => false,
+                })
+                .last()
+        });
+        match (own_before, parent_reset) {
+            (Some(o), Some(p)) if p.pos > o.pos => return Some(false),
+            (Some(o), _) => return Some(matches!(o.effect, Effect::Create { .. })),
+            (None, Some(_)) => return Some(false),
+            (None, None) => {}
+        }
+        // Nothing earlier: the state the first run left decides.
+        let own_last = self.events(key, group).last();
+        let parent_removed_later = parent.and_then(|p| {
+            self.events(p, group)
+                .filter(|e| e.effect == Effect::Remove)
+                .last()
+        });
+        match (own_last, parent_removed_later) {
+            (Some(o), Some(p)) if p.pos > o.pos => Some(false),
+            (None, Some(_)) => Some(false),
+            (Some(o), _) => Some(matches!(o.effect, Effect::Create { temp: false })),
+            (None, None) => None,
+        }
+    }
+
+    /// The table has no rows from an earlier run when a second run reaches
+    /// `pos`: the migration created it afresh, or deleted or truncated its
+    /// rows, earlier in the same part.
+    pub fn rows_reset_before(&self, group: usize, table: &Key, pos: usize) -> bool {
+        let Some(events) = self.events.get(table) else {
+            return false;
+        };
+        events
+            .iter()
+            .filter(|e| e.group == group && e.pos < pos)
+            .any(|e| match e.effect {
+                Effect::RowsReset => true,
+                Effect::Create { .. } => self.exists_at(group, table, None, e.pos) == Some(false),
+                Effect::Remove => false,
+            })
+    }
+
+    /// The table was created afresh earlier in the same part (so it holds
+    /// only what this run of the migration put there).
+    pub fn fresh_before(&self, group: usize, table: &Key, pos: usize) -> bool {
+        self.events(table, group).filter(|e| e.pos < pos).any(|e| {
+            matches!(e.effect, Effect::Create { .. })
+                && self.exists_at(group, table, None, e.pos) == Some(false)
+        })
+    }
+}
+
+/// The key of a table-level constraint or MySQL index; `None` for unnamed
+/// ones other than the primary key.
+pub fn constraint_key(table: &Name, name: Option<&Name>, kind: ConstraintKind) -> Option<Key> {
+    match (name, kind) {
+        (_, ConstraintKind::PrimaryKey) if name.is_none() => Some(Key::primary_key(table)),
+        (Some(n), ConstraintKind::Index) => Some(Key::object(ObjectKind::Index, n)),
+        (Some(n), _) => Some(Key::constraint(table, n.object())),
+        (None, _) => None,
+    }
+}
+
+/// Every key a named table constraint or index may be known by: MySQL's
+/// UNIQUE KEY is dropped with DROP INDEX, Postgres' unique constraint with
+/// DROP CONSTRAINT, and statements name them either way.
+fn constraint_keys(table: &Name, name: Option<&Name>, kind: ConstraintKind) -> Vec<Key> {
+    match name {
+        Some(n) => vec![
+            Key::object(ObjectKind::Index, n),
+            Key::constraint(table, n.object()),
+        ],
+        None => constraint_key(table, None, kind).into_iter().collect(),
+    }
+}

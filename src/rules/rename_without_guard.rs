@@ -1,0 +1,333 @@
+//! `rename-without-guard`: a rename whose old name is gone on the second run.
+
+use super::index::Key;
+use super::text::db;
+use super::{Context, Rule, RuleMeta, Unit};
+use crate::analysis::Statement;
+use crate::classify::{AlterObjectOp, AlterOp, Kind, Name, ObjectKind};
+use crate::dialect::Dialect;
+use crate::finding::{Finding, Origin, Severity};
+
+pub static META: RuleMeta = RuleMeta {
+    id: "rename-without-guard",
+    severity: Severity::Error,
+    origin: Origin::Static,
+    summary: "RENAME fails when the migration runs again: the old name is gone",
+    doc: r#"## What it does
+Flags `ALTER TABLE ... RENAME TO`, `RENAME [COLUMN] a TO b`, `RENAME CONSTRAINT`,
+MySQL's `RENAME INDEX`, `CHANGE old new ...` and `RENAME TABLE a TO b`, `ALTER TABLE ...
+SET SCHEMA`, and `ALTER INDEX / VIEW / SEQUENCE / TYPE / FUNCTION / ... RENAME TO` (and
+Postgres `ALTER TYPE ... RENAME VALUE`).
+
+Not flagged: `ALTER TABLE IF EXISTS old RENAME TO new` (and the same for other objects
+that take `IF EXISTS`), renames inside a Postgres `DO` block under an existence check,
+and renames the same migration makes safe (SQLite's table rebuild renames a table it
+created a few statements earlier).
+
+## Why it matters
+After the first run the old name no longer exists, so the second run stops with "no such
+table" or "column does not exist". Renames are also the statements most often replayed
+by hand when a deploy half-failed.
+
+## Example
+```sql
+-- flagged
+ALTER TABLE users RENAME COLUMN name TO full_name;
+ALTER TABLE customer RENAME TO customers;
+
+-- idempotent (Postgres)
+DO $$ BEGIN
+  IF EXISTS (SELECT 1 FROM information_schema.columns
+             WHERE table_name = 'users' AND column_name = 'name') THEN
+    ALTER TABLE users RENAME COLUMN name TO full_name;
+  END IF;
+END $$;
+ALTER TABLE IF EXISTS customer RENAME TO customers;
+```
+
+## Fix
+For a table (or index, view, sequence) rename in Postgres, use `ALTER ... IF EXISTS old
+RENAME TO new`. Column and constraint renames have no such clause: guard them with a
+catalog check in a `DO` block (Postgres), a stored procedure (MySQL), or let the
+migration tool's version table make sure they run once (SQLite). There is no automatic fix.
+"#,
+    fixable: false,
+};
+
+pub struct RenameWithoutGuard;
+pub static RULE: RenameWithoutGuard = RenameWithoutGuard;
+
+impl Rule for RenameWithoutGuard {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &Context, stmt: &Statement, out: &mut Vec<Finding>) {
+        for unit in super::units(stmt) {
+            if unit.guarded {
+                continue;
+            }
+            match unit.kind {
+                Kind::AlterTable(a) => {
+                    let Some(table) = &a.table else { continue };
+                    let tname = table.text(&cx.file.text);
+                    let tkey = Key::table(table);
+                    for act in &a.actions {
+                        match &act.op {
+                            AlterOp::RenameTo { new } if !a.if_exists => {
+                                if safe(cx, &unit, &tkey, &Key::table(new), None) {
+                                    continue;
+                                }
+                                out.push(table_rename(cx, &unit, "TABLE", table, new, true));
+                            }
+                            AlterOp::SetSchema { schema } if !a.if_exists => {
+                                let s = schema.text(&cx.file.text);
+                                let mut f = cx.finding(
+                                    &META,
+                                    &unit,
+                                    format!(
+                                        "ALTER TABLE {tname} SET SCHEMA {s} runs only once: a second run fails because {tname} is no longer in its old schema"
+                                    ),
+                                );
+                                f.help = Some(format!(
+                                    "use `ALTER TABLE IF EXISTS {tname} SET SCHEMA {s}`"
+                                ));
+                                out.push(f);
+                            }
+                            AlterOp::RenameColumn { from, to }
+                            | AlterOp::ChangeColumn { from, to } => {
+                                if from.object() == to.object() {
+                                    continue;
+                                }
+                                let (k1, k2) = (
+                                    Key::column(table, from.object()),
+                                    Key::column(table, to.object()),
+                                );
+                                if safe(cx, &unit, &k1, &k2, Some(&tkey)) {
+                                    continue;
+                                }
+                                out.push(member_rename(cx, &unit, table, "COLUMN", from, to));
+                            }
+                            AlterOp::RenameConstraint { from, to } => {
+                                let (k1, k2) = (
+                                    Key::constraint(table, from.object()),
+                                    Key::constraint(table, to.object()),
+                                );
+                                if safe(cx, &unit, &k1, &k2, Some(&tkey)) {
+                                    continue;
+                                }
+                                out.push(member_rename(cx, &unit, table, "CONSTRAINT", from, to));
+                            }
+                            AlterOp::RenameIndex { from, to } => {
+                                let (k1, k2) = (
+                                    Key::object(ObjectKind::Index, from),
+                                    Key::object(ObjectKind::Index, to),
+                                );
+                                if safe(cx, &unit, &k1, &k2, Some(&tkey)) {
+                                    continue;
+                                }
+                                out.push(member_rename(cx, &unit, table, "INDEX", from, to));
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                Kind::RenameTables(pairs) => {
+                    for p in pairs {
+                        if safe(cx, &unit, &Key::table(&p.from), &Key::table(&p.to), None) {
+                            continue;
+                        }
+                        out.push(table_rename(cx, &unit, "TABLE", &p.from, &p.to, false));
+                    }
+                }
+                Kind::AlterObject(o) if !o.if_exists => {
+                    let Some(name) = &o.name else { continue };
+                    let written = name.text(&cx.file.text);
+                    match &o.op {
+                        AlterObjectOp::RenameTo { new } => {
+                            let parent = o.table.as_ref().map(Key::table);
+                            if safe(
+                                cx,
+                                &unit,
+                                &Key::object(o.kind, name),
+                                &Key::object(o.kind, new),
+                                parent.as_ref(),
+                            ) {
+                                continue;
+                            }
+                            out.push(table_rename(cx, &unit, o.kind.sql(), name, new, true));
+                        }
+                        AlterObjectOp::RenameMember { member, from, to } => {
+                            if *member == "value" {
+                                let (k1, k2) =
+                                    (Key::enum_value(name, from), Key::enum_value(name, to));
+                                if safe(cx, &unit, &k1, &k2, None) {
+                                    continue;
+                                }
+                            }
+                            let mut f = cx.finding(
+                                &META,
+                                &unit,
+                                format!(
+                                    "ALTER {} {written} RENAME {} {from} TO {to} runs only once: a second run fails because {member} {from} no longer exists",
+                                    o.kind.sql(),
+                                    member.to_ascii_uppercase()
+                                ),
+                            );
+                            f.help = Some(format!(
+                                "guard it in a DO block that checks the catalog first (e.g. `IF EXISTS (SELECT 1 FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid WHERE t.typname = '{}' AND e.enumlabel = {from}) THEN ... END IF`)",
+                                name.object()
+                            ));
+                            out.push(f);
+                        }
+                        AlterObjectOp::SetSchema => {
+                            let mut f = cx.finding(
+                                &META,
+                                &unit,
+                                format!(
+                                    "ALTER {} {written} SET SCHEMA runs only once: a second run fails because {written} is no longer in its old schema",
+                                    o.kind.sql()
+                                ),
+                            );
+                            f.help = Some(format!(
+                                "use `ALTER {} IF EXISTS {written} SET SCHEMA ...` where the database has it, or guard it with a catalog check",
+                                o.kind.sql()
+                            ));
+                            out.push(f);
+                        }
+                        _ => {}
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The rename works on a second run: `from` is there again and `to` is not.
+fn safe(cx: &Context, unit: &Unit, from: &Key, to: &Key, parent: Option<&Key>) -> bool {
+    let idx = cx.index();
+    let g = unit.stmt.group;
+    idx.exists_at(g, from, parent, unit.pos()) == Some(true)
+        && idx.exists_at(g, to, parent, unit.pos()) == Some(false)
+}
+
+fn table_rename(
+    cx: &Context,
+    unit: &Unit,
+    kind: &str,
+    from: &Name,
+    to: &Name,
+    alter: bool,
+) -> Finding {
+    let (f_txt, t_txt) = (from.text(&cx.file.text), to.text(&cx.file.text));
+    let statement = if alter {
+        format!("ALTER {kind} {f_txt} RENAME TO {t_txt}")
+    } else {
+        format!("RENAME TABLE {f_txt} TO {t_txt}")
+    };
+    let error = match (cx.dialect, kind) {
+        (Dialect::Sqlite, _) => format!("no such table: {}", from.object()),
+        (Dialect::Postgres, _) => format!("relation \"{}\" does not exist", from.object()),
+        (Dialect::Mysql, _) => format!("Table '{}' doesn't exist", from.object()),
+        _ => format!("{} does not exist", from.object()),
+    };
+    let mut f = cx.finding(
+        &META,
+        unit,
+        format!(
+            "{statement} runs only once: a second run fails with '{error}' (the old name is gone)"
+        ),
+    );
+    f.help = Some(match cx.dialect {
+        Dialect::Postgres if alter => format!("use `ALTER {kind} IF EXISTS {f_txt} RENAME TO {t_txt}`"),
+        Dialect::Mysql => format!(
+            "MySQL has no RENAME IF EXISTS (MariaDB has `{}`): check information_schema.tables first, or let the migration tool's version table make sure it runs once",
+            if alter {
+                format!("ALTER TABLE IF EXISTS {f_txt} RENAME TO {t_txt}")
+            } else {
+                format!("RENAME TABLE IF EXISTS {f_txt} TO {t_txt}")
+            }
+        ),
+        Dialect::Sqlite => format!(
+            "SQLite has no ALTER TABLE IF EXISTS: let the migration tool's version table make sure it runs once, or check `SELECT 1 FROM sqlite_master WHERE name = '{}'` in application code first",
+            from.object()
+        ),
+        _ => format!(
+            "use `ALTER {kind} IF EXISTS {f_txt} RENAME TO {t_txt}` if your database has it, or check the catalog first"
+        ),
+    });
+    f
+}
+
+fn member_rename(
+    cx: &Context,
+    unit: &Unit,
+    table: &Name,
+    what: &str,
+    from: &Name,
+    to: &Name,
+) -> Finding {
+    let tname = table.text(&cx.file.text);
+    let (f_txt, t_txt) = (from.text(&cx.file.text), to.text(&cx.file.text));
+    let noun = what.to_ascii_lowercase();
+    let error = match (cx.dialect, what) {
+        (Dialect::Sqlite, "COLUMN") => format!("no such column: \"{}\"", from.object()),
+        (Dialect::Postgres, "COLUMN") => format!("column \"{}\" does not exist", from.object()),
+        (Dialect::Postgres, _) => format!(
+            "constraint \"{}\" for table \"{}\" does not exist",
+            from.object(),
+            table.object()
+        ),
+        (Dialect::Mysql, "COLUMN") => {
+            format!("Unknown column '{}' in '{}'", from.object(), table.object())
+        }
+        (Dialect::Mysql, _) => format!(
+            "Key '{}' doesn't exist in table '{}'",
+            from.object(),
+            table.object()
+        ),
+        _ => format!("{noun} {} does not exist", from.object()),
+    };
+    let mut f = cx.finding(
+        &META,
+        unit,
+        format!(
+            "ALTER TABLE {tname} RENAME {what} {f_txt} TO {t_txt} runs only once: a second run fails with '{error}' (the old name is gone)"
+        ),
+    );
+    f.help = Some(match cx.dialect {
+        Dialect::Postgres => {
+            let check = if what == "COLUMN" {
+                format!(
+                    "SELECT 1 FROM information_schema.columns WHERE table_name = '{}' AND column_name = '{}'",
+                    table.object(),
+                    from.object()
+                )
+            } else {
+                format!(
+                    "SELECT 1 FROM pg_constraint WHERE conrelid = '{tname}'::regclass AND conname = '{}'",
+                    from.object()
+                )
+            };
+            format!(
+                "PostgreSQL has no RENAME {what} IF EXISTS: guard it in a DO block: `DO $$ BEGIN IF EXISTS ({check}) THEN ALTER TABLE {tname} RENAME {what} {f_txt} TO {t_txt}; END IF; END $$;`"
+            )
+        }
+        Dialect::Sqlite => format!(
+            "SQLite cannot guard a rename itself: let the migration tool's version table make sure it runs once, or check `SELECT 1 FROM pragma_table_info('{}') WHERE name = '{}'` in application code first",
+            table.object(),
+            from.object()
+        ),
+        Dialect::Mysql => format!(
+            "{} has no IF EXISTS for this rename: check information_schema.{} first, in a stored procedure or in the tool that runs the migration",
+            db(cx.dialect),
+            if what == "COLUMN" { "columns" } else { "statistics" }
+        ),
+        Dialect::Generic => format!(
+            "check the catalog for {noun} {} before renaming, or let the migration tool's version table make sure it runs once",
+            from.object()
+        ),
+    });
+    f
+}

@@ -1,0 +1,102 @@
+//! Helpers for messages, help lines and fixes.
+
+use crate::classify::Toks;
+use crate::dialect::Dialect;
+use crate::finding::{Edit, Fix};
+
+/// Renders tokens `from..to` as the statement writes them, comments dropped
+/// and whitespace collapsed, with `insert` put after token `after`.
+pub fn head(t: &Toks, from: usize, to: usize, after: Option<(usize, &str)>) -> String {
+    let to = to.min(t.len());
+    let mut out = String::new();
+    for k in from..to {
+        if k > from {
+            let gap = t.span(k - 1).end < t.span(k).start;
+            if gap {
+                out.push(' ');
+            }
+        }
+        out.push_str(t.text(k));
+        if let Some((a, s)) = after {
+            if a == k {
+                out.push_str(s);
+            }
+        }
+    }
+    out
+}
+
+/// The statement's head (`CREATE TABLE customers`) with ` IF NOT EXISTS`
+/// (or another clause) inserted, followed by ` (...)` or ` ...` when the
+/// statement goes on.
+pub fn with_clause(t: &Toks, from: usize, head_end: usize, after: usize, clause: &str) -> String {
+    let mut s = head(t, from, head_end, Some((after, clause)));
+    if head_end < t.len() {
+        if t.punct(head_end, "(") {
+            let adjacent = head_end > 0 && t.span(head_end - 1).end == t.span(head_end).start;
+            s.push_str(if adjacent { "(...)" } else { " (...)" });
+        } else {
+            s.push_str(" ...");
+        }
+    }
+    s
+}
+
+/// `kw` in the case the statement uses for its keywords (lower case when
+/// `sample` is lower case).
+pub fn cased(sample: &str, kw: &str) -> String {
+    if !sample.is_empty() && sample.chars().all(|c| !c.is_ascii_uppercase()) {
+        kw.to_ascii_lowercase()
+    } else {
+        kw.to_string()
+    }
+}
+
+/// A fix that inserts `text` at byte offset `at`.
+pub fn insert_fix(description: String, at: usize, text: String) -> Fix {
+    Fix {
+        description,
+        edits: vec![Edit {
+            span: at..at,
+            replacement: text,
+        }],
+    }
+}
+
+/// Names the database as people do.
+pub fn db(d: Dialect) -> &'static str {
+    match d {
+        Dialect::Sqlite => "SQLite",
+        Dialect::Postgres => "PostgreSQL",
+        Dialect::Mysql => "MySQL",
+        Dialect::Generic => "this database",
+    }
+}
+
+/// A short excerpt of `s` for messages (at most `max` characters).
+pub fn excerpt(s: &str, max: usize) -> String {
+    let s = super::dml::collapse(s);
+    if s.chars().count() <= max {
+        return s;
+    }
+    let mut out: String = s.chars().take(max).collect();
+    // Cut at a word boundary when there is one in the second half.
+    if let Some(i) = out.rfind(' ').filter(|&i| i > max / 2) {
+        out.truncate(i);
+    }
+    out.push_str(" …");
+    out
+}
+
+/// The ways out when the dialect has no guard clause for an ALTER TABLE
+/// action on a column (SQLite, MySQL).
+pub fn column_ways_out(d: Dialect, table: &str, column: &str) -> String {
+    match d {
+        Dialect::Sqlite => format!(
+            "let the migration tool's version table make sure it runs once, check the column first in application code (`SELECT 1 FROM pragma_table_info('{table}') WHERE name = '{column}'`), or rebuild the table (`CREATE TABLE {table}_new (...); INSERT INTO {table}_new SELECT ...; DROP TABLE {table}; ALTER TABLE {table}_new RENAME TO {table};`)"
+        ),
+        _ => format!(
+            "let the migration tool's version table make sure it runs once, or check information_schema.columns first (`SELECT 1 FROM information_schema.columns WHERE table_name = '{table}' AND column_name = '{column}'`) in a stored procedure or in application code"
+        ),
+    }
+}

@@ -1,0 +1,723 @@
+//! Layouts: detection, ordering, up/down splitting and placeholders on the
+//! fixture folders under `fixtures/layouts/`, and discovery's handling of
+//! file-system trouble (symbolic link loops, unreadable and vanishing files,
+//! non-UTF-8 names, paths given twice).
+
+mod common;
+
+use common::{check_paths, render, static_opts};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use twice::check::{self, Options, Workspace};
+use twice::dialect::Dialect;
+use twice::discover::Input;
+use twice::model::LayoutKind;
+use twice::render::Format;
+
+fn load(paths: &[&str], opts: &Options) -> Workspace {
+    let inputs: Vec<Input> = paths.iter().map(|p| Input::Path(p.into())).collect();
+    check::load(&inputs, opts).unwrap_or_else(|e| panic!("load failed: {e}"))
+}
+
+/// The detected layouts, the ordered migrations (version, name, up file and
+/// statement count, down), notices and discovery findings.
+fn outline(ws: &Workspace) -> String {
+    let mut s = String::new();
+    for seq in &ws.sequences {
+        writeln!(
+            s,
+            "sequence {} (layout {}, dialect {})",
+            seq.root,
+            seq.layout.name(),
+            seq.dialect.name()
+        )
+        .unwrap();
+        for m in &seq.migrations {
+            let part = |p: &twice::model::Part| {
+                format!(
+                    "{} ({} statement{}{})",
+                    ws.files[p.file].source.name,
+                    p.statements.len(),
+                    if p.statements.len() == 1 { "" } else { "s" },
+                    if p.no_transaction {
+                        ", no transaction"
+                    } else {
+                        ""
+                    }
+                )
+            };
+            writeln!(s, "  {} | {}", m.version, m.name).unwrap();
+            writeln!(s, "    up:   {}", part(&m.up)).unwrap();
+            match &m.down {
+                Some(d) => writeln!(s, "    down: {}", part(d)).unwrap(),
+                None => writeln!(s, "    down: -").unwrap(),
+            }
+            if let Some(n) = &m.rerun_note {
+                writeln!(s, "    rerun: {n}").unwrap();
+            }
+        }
+    }
+    for n in &ws.notices {
+        writeln!(s, "notice: {n}").unwrap();
+    }
+    for f in &ws.findings {
+        writeln!(
+            s,
+            "finding: {}:{}:{} [{}] {}",
+            f.file, f.line, f.column, f.rule, f.message
+        )
+        .unwrap();
+    }
+    s
+}
+
+/// The statement texts of every up (or down) part of a sequence, in order.
+fn statements(ws: &Workspace, seq: usize, down: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    for m in &ws.sequences[seq].migrations {
+        let part = if down { m.down.as_ref() } else { Some(&m.up) };
+        if let Some(p) = part {
+            let unit = &ws.files[p.file];
+            for &i in &p.statements {
+                out.push(unit.statements[i].sql.clone());
+            }
+        }
+    }
+    out
+}
+
+fn versions(ws: &Workspace, seq: usize) -> Vec<String> {
+    ws.sequences[seq]
+        .migrations
+        .iter()
+        .map(|m| m.version.clone())
+        .collect()
+}
+
+/// Snapshots the outline and the human and JSON output of the static check.
+fn snapshot_layout(name: &str, paths: &[&str], opts: &Options) {
+    let ws = load(paths, opts);
+    insta::assert_snapshot!(format!("{name}_outline"), outline(&ws));
+    let report = check_paths(paths, opts);
+    insta::assert_snapshot!(format!("{name}_human"), render(&report, Format::Human));
+    insta::assert_snapshot!(format!("{name}_json"), render(&report, Format::Json));
+}
+
+#[test]
+fn plain_natural_order() {
+    let ws = load(&["fixtures/layouts/plain"], &static_opts());
+    assert_eq!(ws.sequences[0].layout, LayoutKind::Plain);
+    let names: Vec<&str> = ws.sequences[0]
+        .migrations
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "1_create_users",
+            "2_add_name",
+            "9_create_posts",
+            "10_add_title"
+        ]
+    );
+    assert!(ws.notices.iter().any(|n| n.contains("README.md")));
+    snapshot_layout("plain", &["fixtures/layouts/plain"], &static_opts());
+}
+
+#[test]
+fn sqlx_numeric_order_and_reversible() {
+    let ws = load(&["fixtures/layouts/sqlx"], &static_opts());
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, LayoutKind::Sqlx);
+    assert_eq!(versions(&ws, 0), ["1", "2", "9", "10"]);
+    assert!(seq.migrations[1].down.is_some());
+    assert!(seq.migrations[3].up.no_transaction);
+    // The down part never runs in the up sequence.
+    assert!(!statements(&ws, 0, false)
+        .iter()
+        .any(|s| s.contains("DROP TABLE")));
+    assert_eq!(statements(&ws, 0, true), ["DROP TABLE posts"]);
+    snapshot_layout("sqlx", &["fixtures/layouts/sqlx"], &static_opts());
+}
+
+#[test]
+fn golang_migrate_numeric_order() {
+    let ws = load(&["fixtures/layouts/golang-migrate"], &static_opts());
+    assert_eq!(ws.sequences[0].layout, LayoutKind::GolangMigrate);
+    assert_eq!(versions(&ws, 0), ["1", "2", "9", "10"]);
+    assert!(ws.sequences[0].migrations.iter().all(|m| m.down.is_some()));
+    assert!(ws.notices.iter().any(|n| n.contains(".keep")));
+    snapshot_layout(
+        "golang_migrate",
+        &["fixtures/layouts/golang-migrate"],
+        &static_opts(),
+    );
+}
+
+#[test]
+fn diesel_found_from_the_crate_root() {
+    let ws = load(&["fixtures/layouts/diesel"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1);
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, LayoutKind::Diesel);
+    assert_eq!(seq.root, "fixtures/layouts/diesel/migrations");
+    assert_eq!(
+        versions(&ws, 0),
+        ["00000000000000", "20240101000000", "20240102000000"]
+    );
+    assert!(seq.migrations[2].up.no_transaction);
+    snapshot_layout("diesel", &["fixtures/layouts/diesel"], &static_opts());
+}
+
+#[test]
+fn flyway_versions_repeatables_and_undo() {
+    let ws = load(&["fixtures/layouts/flyway"], &static_opts());
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, LayoutKind::Flyway);
+    assert_eq!(
+        versions(&ws, 0),
+        [
+            "1",
+            "1.1",
+            "1.9",
+            "1.10",
+            "2",
+            "2.1",
+            "R",
+            "R",
+            "afterMigrate"
+        ]
+    );
+    let names: Vec<&str> = seq.migrations.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names[6..8], ["a_report", "customer_view"]);
+    assert!(
+        seq.migrations[3].down.is_some(),
+        "U1.10 is the down of V1.10"
+    );
+    assert!(seq.migrations[5].up.no_transaction, "V2.1__x.sql.conf");
+    assert!(seq.migrations[7].rerun_note.is_some());
+    assert!(seq.migrations[8]
+        .rerun_note
+        .as_deref()
+        .unwrap()
+        .contains("callback"));
+    // ${flyway:defaultSchema} is a built-in.
+    assert!(statements(&ws, 0, false)[0].starts_with("CREATE TABLE main.customers"));
+    assert!(ws.findings.is_empty(), "{:?}", ws.findings);
+    snapshot_layout("flyway", &["fixtures/layouts/flyway"], &static_opts());
+}
+
+#[test]
+fn dbmate_sections() {
+    let ws = load(&["fixtures/layouts/dbmate"], &static_opts());
+    // db/ holds schema.sql (plain), db/migrations the dbmate history.
+    assert_eq!(ws.sequences.len(), 2);
+    let i = ws
+        .sequences
+        .iter()
+        .position(|s| s.layout == LayoutKind::Dbmate)
+        .unwrap();
+    let ups = statements(&ws, i, false);
+    assert_eq!(ups.len(), 4);
+    assert!(ups.iter().all(|s| !s.starts_with("DROP")), "{ups:?}");
+    assert_eq!(statements(&ws, i, true).len(), 3);
+    assert!(ws.sequences[i].migrations[1].up.no_transaction);
+    assert!(ws
+        .findings
+        .iter()
+        .any(|f| f.rule == "malformed-migration" && f.message.contains("migrate:down")));
+    snapshot_layout("dbmate", &["fixtures/layouts/dbmate"], &static_opts());
+}
+
+#[test]
+fn goose_sections_and_statement_blocks() {
+    let ws = load(&["fixtures/layouts/goose"], &static_opts());
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, LayoutKind::Goose);
+    assert_eq!(versions(&ws, 0), ["1", "2", "9", "10", "11"]);
+    let ups = statements(&ws, 0, false);
+    // The trigger with inner `;` is one statement.
+    let trigger = ups.iter().find(|s| s.contains("TRIGGER")).unwrap();
+    assert!(trigger.contains("SELECT 1;") && trigger.trim_end().ends_with("END"));
+    assert!(!ups.iter().any(|s| s.starts_with("DROP")));
+    assert!(seq.migrations[3].up.no_transaction);
+    assert!(ws.notices.iter().any(|n| n.contains("3_go_migration.go")));
+    assert!(ws
+        .findings
+        .iter()
+        .any(|f| f.file.ends_with("11_no_annotation.sql") && f.rule == "malformed-migration"));
+    snapshot_layout("goose", &["fixtures/layouts/goose"], &static_opts());
+}
+
+#[test]
+fn pop_dialect_files_replace_generic_ones() {
+    let ws = load(&["fixtures/layouts/pop"], &static_opts());
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, LayoutKind::Pop);
+    assert_eq!(seq.migrations.len(), 2);
+    assert!(ws.files[seq.migrations[0].up.file]
+        .source
+        .name
+        .ends_with("20200101000000_identities.sqlite3.up.sql"));
+    assert!(seq.migrations[1].up.no_transaction);
+    assert!(ws.notices.iter().any(|n| n.contains(".fizz")));
+    snapshot_layout("pop", &["fixtures/layouts/pop"], &static_opts());
+
+    let pg = Options {
+        dialect: Some(Dialect::Postgres),
+        ..static_opts()
+    };
+    let ws = load(&["fixtures/layouts/pop"], &pg);
+    assert!(ws.files[ws.sequences[0].migrations[0].up.file]
+        .source
+        .name
+        .ends_with("20200101000000_identities.postgres.up.sql"));
+}
+
+#[test]
+fn liquibase_changesets_and_rollbacks() {
+    let ws = load(&["fixtures/layouts/liquibase"], &static_opts());
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, LayoutKind::Liquibase);
+    assert_eq!(
+        versions(&ws, 0),
+        [
+            "alice:create-people",
+            "alice:people-view",
+            "bob:audit-trigger",
+            "carol:seed",
+            "carol:multi-line-rollback"
+        ]
+    );
+    assert!(seq.migrations[1].rerun_note.is_some());
+    assert!(seq.migrations[3].rerun_note.is_some());
+    // Rollback regions point into the comment text after `--rollback `.
+    let m = &seq.migrations[0];
+    let unit = &ws.files[m.up.file];
+    let down = m.down.as_ref().unwrap();
+    let first = &unit.statements[down.statements[0]];
+    assert_eq!(unit.source.line_col(first.span.start), (7, 12));
+    assert_eq!(first.sql, "DROP INDEX people_name");
+    assert!(ws.notices.iter().any(|n| n.contains("master.xml")));
+    assert!(ws.notices.iter().any(|n| n.contains("dbms")));
+    // Two `--rollback` lines joined into one statement, as Liquibase does.
+    let m = &seq.migrations[4];
+    let unit = &ws.files[m.up.file];
+    let down = m.down.as_ref().unwrap();
+    assert_eq!(down.statements.len(), 1);
+    let joined = &unit.statements[down.statements[0]];
+    assert_eq!(joined.sql, "ALTER TABLE people\nDROP COLUMN age");
+    assert_eq!(unit.source.line_col(joined.span.start), (9, 12));
+    assert!(joined.ast.is_some());
+    snapshot_layout("liquibase", &["fixtures/layouts/liquibase"], &static_opts());
+}
+
+#[test]
+fn rerun_notes_reach_findings() {
+    let report = check_paths(&["fixtures/layouts/flyway"], &static_opts());
+    let ws = load(&["fixtures/layouts/flyway"], &static_opts());
+    // Whatever the static rules say about the repeatable's statements, each
+    // finding on them carries the note.
+    let repeatable = &ws.sequences[0].migrations[7];
+    let name = &ws.files[repeatable.up.file].source.name;
+    for f in report.findings.iter().filter(|f| &f.file == name) {
+        assert!(f.notes.iter().any(|n| n.contains("repeatable")), "{f:?}");
+    }
+}
+
+#[test]
+fn mixed_dialect_folders_are_separate_sequences() {
+    let ws = load(&["fixtures/layouts/mixed"], &static_opts());
+    let seqs: Vec<(String, Dialect)> = ws
+        .sequences
+        .iter()
+        .map(|s| (s.root.clone(), s.dialect))
+        .collect();
+    assert_eq!(
+        seqs,
+        [
+            (
+                "fixtures/layouts/mixed/postgres".to_string(),
+                Dialect::Postgres
+            ),
+            ("fixtures/layouts/mixed/sqlite".to_string(), Dialect::Sqlite),
+        ]
+    );
+    // The function body with inner `;` is split the Postgres way.
+    assert_eq!(statements(&ws, 0, false).len(), 2);
+    let forced = Options {
+        dialect: Some(Dialect::Mysql),
+        ..static_opts()
+    };
+    let ws = load(&["fixtures/layouts/mixed"], &forced);
+    assert!(ws.sequences.iter().all(|s| s.dialect == Dialect::Mysql));
+    snapshot_layout("mixed", &["fixtures/layouts/mixed"], &static_opts());
+}
+
+#[test]
+fn one_folder_per_migration_prisma_shape() {
+    let ws = load(&["fixtures/layouts/prisma-shaped"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1);
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, LayoutKind::Plain);
+    assert_eq!(seq.root, "fixtures/layouts/prisma-shaped/migrations");
+    assert_eq!(versions(&ws, 0), ["20210101000000", "20210102000000"]);
+    assert!(ws.notices.iter().any(|n| n.contains("migration_lock.toml")));
+    snapshot_layout(
+        "prisma_shaped",
+        &["fixtures/layouts/prisma-shaped"],
+        &static_opts(),
+    );
+}
+
+#[test]
+fn irreversible_down_migrations_are_read_as_down_parts() {
+    // Replay decides whether the downs revert; discovery pairs them.
+    let ws = load(&["fixtures/layouts/irreversible"], &static_opts());
+    assert_eq!(ws.sequences[0].layout, LayoutKind::GolangMigrate);
+    assert_eq!(
+        statements(&ws, 0, true),
+        [
+            "DROP INDEX sessions_token",
+            "ALTER TABLE sessions DROP COLUMN expires"
+        ]
+    );
+    snapshot_layout(
+        "irreversible",
+        &["fixtures/layouts/irreversible"],
+        &static_opts(),
+    );
+}
+
+#[test]
+fn layout_override() {
+    let opts = Options {
+        layout: Some(LayoutKind::Plain),
+        ..static_opts()
+    };
+    let ws = load(&["fixtures/layouts/flyway"], &opts);
+    assert_eq!(ws.sequences[0].layout, LayoutKind::Plain);
+    // Plain knows no repeatables nor undo files: natural order of names,
+    // and the sub-folder is a sequence of its own.
+    assert_eq!(ws.sequences[0].migrations[0].name, "afterMigrate");
+    assert_eq!(ws.sequences.len(), 2);
+}
+
+#[test]
+fn placeholders_without_defines() {
+    let ws = load(&["fixtures/layouts/placeholders"], &static_opts());
+    let names: Vec<String> = ws
+        .findings
+        .iter()
+        .filter(|f| f.rule == "undefined-placeholder")
+        .map(|f| format!("{}:{} {}", f.line, f.column, f.message))
+        .collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert!(names[0].starts_with("1:14 placeholder `${schema}`"));
+    assert!(names[1].starts_with("1:78 placeholder `${owner}`"));
+    assert!(names[2].starts_with("4:34 placeholder `${code_length}`"));
+    // `${schema}` in code: neutral identifier, still parsed.
+    let sql = statements(&ws, 0, false);
+    assert!(sql[0].starts_with("CREATE TABLE \"schema\".accounts"));
+    assert!(sql[1].contains("INSERT INTO main.accounts (owner) VALUES ('twice')"));
+    assert_eq!(ws.unresolved.len(), 2);
+    snapshot_layout(
+        "placeholders_undefined",
+        &["fixtures/layouts/placeholders"],
+        &static_opts(),
+    );
+}
+
+#[test]
+fn placeholders_with_defines() {
+    let mut opts = static_opts();
+    for (k, v) in [("schema", "main"), ("owner", "bob"), ("code_length", "8")] {
+        opts.defines.insert(k.into(), v.into());
+    }
+    let ws = load(&["fixtures/layouts/placeholders"], &opts);
+    assert!(ws.findings.is_empty(), "{:?}", ws.findings);
+    assert!(ws.unresolved.is_empty());
+    let sql = statements(&ws, 0, false);
+    assert_eq!(
+        sql[0],
+        "CREATE TABLE main.accounts (id INTEGER PRIMARY KEY, owner TEXT DEFAULT 'bob')"
+    );
+    assert_eq!(sql[2], "CREATE TABLE codes (code VARCHAR(8))");
+    // Spans stay on the original text.
+    let unit = &ws.files[0];
+    assert_eq!(
+        unit.statements[2].text(&unit.source),
+        "CREATE TABLE codes (code VARCHAR(${code_length}))"
+    );
+    assert!(unit.statements.iter().all(|s| s.ast.is_some()));
+    snapshot_layout(
+        "placeholders_defined",
+        &["fixtures/layouts/placeholders"],
+        &opts,
+    );
+}
+
+#[test]
+fn goose_envsub_sections() {
+    let ws = load(&["fixtures/layouts/goose-envsub"], &static_opts());
+    let undefined: Vec<(usize, String)> = ws
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.line,
+                f.message.split('`').nth(1).unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    // ENVSUB ON: flagged in code and strings; `${X:-default}` has a value;
+    // after ENVSUB OFF a string is data; the down section is code.
+    assert_eq!(
+        undefined,
+        [
+            (3, "${TABLE_PREFIX}".to_string()),
+            (4, "${TABLE_PREFIX}".to_string()),
+            (4, "${ADMIN_ROLE}".to_string()),
+            (10, "${TABLE_PREFIX}".to_string()),
+        ]
+    );
+    let mut opts = static_opts();
+    opts.defines.insert("TABLE_PREFIX".into(), "app".into());
+    opts.defines.insert("ADMIN_ROLE".into(), "admin".into());
+    let ws = load(&["fixtures/layouts/goose-envsub"], &opts);
+    assert!(ws.findings.is_empty(), "{:?}", ws.findings);
+    let sql = statements(&ws, 0, false);
+    assert_eq!(
+        sql[0],
+        "CREATE TABLE IF NOT EXISTS app_roles (name TEXT DEFAULT 'reader')"
+    );
+    assert_eq!(
+        sql[2],
+        "INSERT OR IGNORE INTO audit_log (msg) VALUES ('literal ${NOT_A_PLACEHOLDER}')"
+    );
+}
+
+#[test]
+fn layout_option_applies_to_named_files() {
+    let opts = Options {
+        layout: Some(LayoutKind::Dbmate),
+        ..static_opts()
+    };
+    let ws = load(&["fixtures/layouts/plain/1_create_users.sql"], &opts);
+    assert_eq!(ws.sequences[0].layout, LayoutKind::Dbmate);
+    assert!(ws.findings.iter().any(|f| f.rule == "malformed-migration"));
+}
+
+#[test]
+fn named_files_follow_their_layout() {
+    // Shell globs name the files of one folder: one sequence in layout order.
+    let ws = load(
+        &[
+            "fixtures/layouts/golang-migrate/10_index_ledger.up.sql",
+            "fixtures/layouts/golang-migrate/9_create_ledger.up.sql",
+            "fixtures/layouts/golang-migrate/9_create_ledger.down.sql",
+        ],
+        &static_opts(),
+    );
+    assert_eq!(ws.sequences.len(), 1);
+    assert_eq!(ws.sequences[0].layout, LayoutKind::GolangMigrate);
+    assert_eq!(versions(&ws, 0), ["9", "10"]);
+    // A dbmate file named alone keeps its down section out of the up part.
+    let ws = load(
+        &["fixtures/layouts/dbmate/db/migrations/20240101000000_create_users.sql"],
+        &static_opts(),
+    );
+    assert_eq!(ws.sequences[0].layout, LayoutKind::Dbmate);
+    assert!(statements(&ws, 0, false)
+        .iter()
+        .all(|s| !s.starts_with("DROP")));
+    // A single unclaimed file is a script; a non-.sql file named is read.
+    let ws = load(&["fixtures/layouts/plain/README.md"], &static_opts());
+    assert_eq!(ws.sequences[0].layout, LayoutKind::Script);
+    assert_eq!(ws.files.len(), 1);
+}
+
+// ---------------------------------------------------------------- file system
+
+fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+fn write(dir: &Path, rel: &str, text: &str) -> PathBuf {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn load_abs(paths: &[&Path], opts: &Options) -> twice::error::Result<Workspace> {
+    let inputs: Vec<Input> = paths.iter().map(|p| Input::Path(p.to_path_buf())).collect();
+    check::load(&inputs, opts)
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_loops_are_notices() {
+    let d = tmp();
+    write(d.path(), "m/1_a.sql", "CREATE TABLE a(x);");
+    std::os::unix::fs::symlink(d.path().join("m"), d.path().join("m/loop")).unwrap();
+    std::os::unix::fs::symlink("self.sql", d.path().join("m/self.sql")).unwrap();
+    let ws = load_abs(&[d.path()], &static_opts()).unwrap();
+    assert_eq!(ws.sequences.len(), 1);
+    assert_eq!(ws.files.len(), 1);
+    assert!(
+        ws.notices
+            .iter()
+            .any(|n| n.contains("m/loop") && n.contains("loop")),
+        "{:?}",
+        ws.notices
+    );
+    assert!(
+        ws.notices
+            .iter()
+            .any(|n| n.contains("self.sql") && n.contains("loop")),
+        "{:?}",
+        ws.notices
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn dangling_sql_link_is_an_error() {
+    let d = tmp();
+    write(d.path(), "1_a.sql", "SELECT 1;");
+    std::os::unix::fs::symlink("gone.sql", d.path().join("2_b.sql")).unwrap();
+    let e = load_abs(&[d.path()], &static_opts()).unwrap_err();
+    assert!(
+        e.message.contains("2_b.sql") && e.message.contains("broken symbolic link"),
+        "{e}"
+    );
+}
+
+#[test]
+fn missing_named_path_is_an_error_naming_it() {
+    let e = check::load(
+        &[Input::Path("fixtures/layouts/nope".into())],
+        &static_opts(),
+    )
+    .unwrap_err();
+    assert_eq!(e.message, "fixtures/layouts/nope: no such file or folder");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn unreadable_file_in_a_folder_is_an_error() {
+    // /proc/self/mem is a regular file that cannot be read from offset 0,
+    // whoever we are (chmod does not stop root).
+    let d = tmp();
+    write(d.path(), "1_a.sql", "SELECT 1;");
+    std::os::unix::fs::symlink("/proc/self/mem", d.path().join("2_b.sql")).unwrap();
+    let e = load_abs(&[d.path()], &static_opts()).unwrap_err();
+    assert!(e.message.contains("2_b.sql"), "{e}");
+    // Named directly, too.
+    let e = load_abs(&[&d.path().join("2_b.sql")], &static_opts()).unwrap_err();
+    assert!(e.message.contains("2_b.sql"), "{e}");
+}
+
+#[cfg(unix)]
+#[test]
+fn unreadable_folder_is_an_error() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tmp();
+    write(d.path(), "ok/1_a.sql", "SELECT 1;");
+    let locked = d.path().join("locked");
+    write(d.path(), "locked/1_b.sql", "SELECT 1;");
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let privileged = std::fs::read_dir(&locked).is_ok();
+    let result = load_abs(&[d.path()], &static_opts());
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+    if privileged {
+        // Running as root: permissions do not apply; nothing to test here.
+        assert!(result.is_ok());
+        return;
+    }
+    let e = result.unwrap_err();
+    assert!(
+        e.message.contains("locked") && e.message.contains("permission denied"),
+        "{e}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn non_utf8_names_are_read_and_shown_lossily() {
+    use std::os::unix::ffi::OsStrExt;
+    let d = tmp();
+    let name = std::ffi::OsStr::from_bytes(b"1_caf\xe9.sql");
+    std::fs::write(d.path().join(name), "CREATE TABLE c(x);").unwrap();
+    let ws = load_abs(&[d.path()], &static_opts()).unwrap();
+    assert_eq!(ws.files.len(), 1);
+    assert!(ws.files[0].source.name.ends_with("1_caf\u{FFFD}.sql"));
+    assert_eq!(ws.files[0].statements.len(), 1);
+    let ws = load_abs(&[&d.path().join(name)], &static_opts()).unwrap();
+    assert_eq!(ws.files[0].statements.len(), 1);
+}
+
+#[test]
+fn paths_given_twice_are_read_once() {
+    let d = tmp();
+    let f = write(d.path(), "m/1_a.sql", "CREATE TABLE a(x);");
+    let m = d.path().join("m");
+    for inputs in [
+        vec![m.as_path(), m.as_path()],
+        vec![m.as_path(), f.as_path()],
+        vec![f.as_path(), m.as_path()],
+        vec![d.path(), m.as_path()],
+        vec![m.as_path(), d.path()],
+    ] {
+        let ws = load_abs(&inputs, &static_opts()).unwrap();
+        assert_eq!(ws.files.len(), 1, "{inputs:?}");
+        assert_eq!(ws.sequences.len(), 1, "{inputs:?}");
+        assert!(!ws.notices.is_empty(), "{inputs:?}");
+    }
+}
+
+#[test]
+fn very_deep_folders_are_not_a_stack_overflow() {
+    let d = tmp();
+    let mut p = d.path().to_path_buf();
+    for _ in 0..80 {
+        p.push("d");
+    }
+    write(&p, "1_a.sql", "SELECT 1;");
+    write(d.path(), "d/1_top.sql", "SELECT 1;");
+    let ws = load_abs(&[d.path()], &static_opts()).unwrap();
+    assert_eq!(ws.sequences.len(), 1);
+    assert!(
+        ws.notices.iter().any(|n| n.contains("folders deep")),
+        "{:?}",
+        ws.notices
+    );
+}
+
+#[test]
+fn an_empty_folder_says_so() {
+    let d = tmp();
+    write(d.path(), "README.md", "nothing here");
+    let ws = load_abs(&[d.path()], &static_opts()).unwrap();
+    assert!(ws.sequences.is_empty());
+    assert!(
+        ws.notices
+            .iter()
+            .any(|n| n.contains("no SQL migrations found")),
+        "{:?}",
+        ws.notices
+    );
+}
+
+#[test]
+fn no_down_drops_down_parts() {
+    let opts = Options {
+        down: false,
+        ..static_opts()
+    };
+    let ws = load(&["fixtures/layouts/golang-migrate"], &opts);
+    assert!(ws.sequences[0].migrations.iter().all(|m| m.down.is_none()));
+    assert_eq!(ws.files.len(), 4);
+}

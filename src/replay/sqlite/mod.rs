@@ -361,16 +361,9 @@ impl SqliteEngine {
     /// table whose rows can be compared).
     fn snapshot(&self, table: &str) -> Result<Option<TableData>, EngineError> {
         self.internal(|c| {
-            let info: Option<(String, bool)> = c
-                .prepare_cached("SELECT type, wr FROM pragma_table_list(?1) WHERE schema = 'main'")?
-                .query_row([table], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? != 0)))
-                .ok();
-            let Some((kind, without_rowid)) = info else {
-                return Ok(None);
-            };
-            if kind != "table" && kind != "virtual" {
-                return Ok(None);
-            }
+            // pragma_table_xinfo(name) looks the table up by name; listing
+            // tables (pragma_table_list) would be linear in the schema and
+            // compile every view.
             let mut cols: Vec<(String, i64)> = Vec::new();
             {
                 let mut st = c.prepare_cached(
@@ -390,27 +383,31 @@ impl SqliteEngine {
                     }
                 }
             }
+            if cols.is_empty() {
+                return Ok(None);
+            }
             let mut pk: Vec<&(String, i64)> = cols.iter().filter(|c| c.1 > 0).collect();
             pk.sort_by_key(|c| c.1);
-            let (columns, key, select_key) = if kind == "table" && !pk.is_empty() {
+            let (columns, key, select_key) = if !pk.is_empty() {
                 let mut names: Vec<String> = pk.iter().map(|c| c.0.clone()).collect();
                 names.extend(cols.iter().filter(|c| c.1 == 0).map(|c| c.0.clone()));
                 (names, RowKey::Declared(pk.len()), None)
-            } else if kind == "table" && !without_rowid {
+            } else {
+                // No declared key: a rowid table (WITHOUT ROWID needs a
+                // primary key), unless it is a view or a virtual table, whose
+                // rowid the SELECT below cannot read.
                 let alias = ["rowid", "_rowid_", "oid"]
                     .into_iter()
-                    .find(|a| !cols.iter().any(|c| c.0.eq_ignore_ascii_case(a)));
+                    .find(|a| !cols.iter().any(|c| c.0.eq_ignore_ascii_case(a)))
+                    .filter(|a| {
+                        c.prepare(&format!("SELECT {a} FROM main.{} LIMIT 0", quote(table)))
+                            .is_ok()
+                    });
                 let names: Vec<String> = cols.iter().map(|c| c.0.clone()).collect();
                 match alias {
                     Some(a) => (names, RowKey::Hidden, Some(a)),
                     None => (names, RowKey::None, None),
                 }
-            } else {
-                (
-                    cols.iter().map(|c| c.0.clone()).collect(),
-                    RowKey::None,
-                    None,
-                )
             };
             let mut select: Vec<String> = select_key.iter().map(|a| a.to_string()).collect();
             select.extend(columns.iter().map(|c| quote(c)));

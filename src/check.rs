@@ -27,6 +27,10 @@ pub struct Options {
     pub stdin_filename: Option<String>,
     pub engine: Engine,
     pub database_url: Option<String>,
+    /// File contents to use instead of what is on disk, by path (as
+    /// discovery reaches it): `--fix` checks its edits with them before
+    /// writing anything.
+    pub overlay: Option<std::sync::Arc<std::collections::HashMap<std::path::PathBuf, Vec<u8>>>>,
     /// `exclude` globs from twice.toml (see [`Options::excluded`]).
     pub exclude: Option<crate::config::Exclude>,
     /// `[rules]` levels from twice.toml, by rule id.
@@ -42,6 +46,17 @@ pub enum Engine {
     Postgres,
 }
 
+impl Options {
+    /// The bytes of `path`: from the overlay when it holds the path, else
+    /// from disk.
+    pub fn read_bytes(&self, path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+        if let Some(bytes) = self.overlay.as_ref().and_then(|o| o.get(path)) {
+            return Ok(bytes.clone());
+        }
+        std::fs::read(path)
+    }
+}
+
 impl Default for Options {
     fn default() -> Options {
         Options {
@@ -55,6 +70,7 @@ impl Default for Options {
             stdin_filename: None,
             engine: Engine::Sqlite,
             database_url: None,
+            overlay: None,
             exclude: None,
             rules: BTreeMap::new(),
         }
@@ -108,9 +124,13 @@ pub struct SequenceSummary {
 }
 
 /// The result of a check, ready to render.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Report {
     pub files: Vec<SourceFile>,
+    /// Byte spans (without terminator) of each file's statements, parallel to
+    /// `files`: `statements[i][s]` is statement `s` of `files[i]`. Renderers
+    /// use them for code frames and stable fingerprints.
+    pub statements: Vec<Vec<std::ops::Range<usize>>>,
     /// Sorted by file (in input order), then line, column and rule.
     pub findings: Vec<Finding>,
     pub summary: Summary,
@@ -121,6 +141,12 @@ pub struct Report {
 impl Report {
     pub fn file(&self, name: &str) -> Option<&SourceFile> {
         self.files.iter().find(|f| f.name == name)
+    }
+
+    /// The byte span of statement `index` of the file named `name`.
+    pub fn statement_span(&self, name: &str, index: usize) -> Option<std::ops::Range<usize>> {
+        let i = self.files.iter().position(|f| f.name == name)?;
+        self.statements.get(i)?.get(index).cloned()
     }
 
     /// The highest severity among findings.
@@ -278,8 +304,14 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
         infos: count(&findings, Severity::Info),
         sequences,
     };
+    let statements = ws
+        .files
+        .iter()
+        .map(|f| f.statements.iter().map(|s| s.span.clone()).collect())
+        .collect();
     Ok(Report {
         files: ws.files.into_iter().map(|f| f.source).collect(),
+        statements,
         findings,
         summary,
         notices,

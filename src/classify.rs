@@ -850,7 +850,7 @@ impl<'a> Toks<'a> {
                 Kind::Unknown
             };
         };
-        let w = w.to_ascii_uppercase();
+        let w = Upper::new(w);
         match w.as_str() {
             "CREATE" => self.create(i),
             "DROP" => self.drop(i),
@@ -884,6 +884,9 @@ impl<'a> Toks<'a> {
         if self.kw(j, "RECURSIVE") {
             j += 1;
         }
+        // `WITH moved AS (DELETE ... RETURNING ...) INSERT ...` moves rows:
+        // a second run finds nothing left to move.
+        let mut consumes = false;
         loop {
             // name [(cols)] AS [NOT] [MATERIALIZED] ( query )
             if !self.is_ident(j) {
@@ -903,6 +906,7 @@ impl<'a> Toks<'a> {
             if !self.punct(j, "(") {
                 return Kind::Unknown;
             }
+            consumes |= self.kw(j + 1, "DELETE");
             j = self.close_paren(j) + 1;
             if self.punct(j, ",") {
                 j += 1;
@@ -915,6 +919,10 @@ impl<'a> Toks<'a> {
         }
         match self.statement(j) {
             Kind::Unknown if self.punct(j, "(") => Kind::Query,
+            Kind::Insert(mut ins) => {
+                ins.anti_join |= consumes;
+                Kind::Insert(ins)
+            }
             k => k,
         }
     }
@@ -933,7 +941,7 @@ impl<'a> Toks<'a> {
             let Some(w) = self.word(j) else {
                 return Kind::Unknown;
             };
-            let w = w.to_ascii_uppercase();
+            let w = Upper::new(w);
             kw_tok = j;
             match w.as_str() {
                 "OR" if self.kw(j + 1, "REPLACE") => {
@@ -946,7 +954,7 @@ impl<'a> Toks<'a> {
                 "GLOBAL" | "LOCAL" | "UNLOGGED" | "RECURSIVE" | "FULLTEXT" | "SPATIAL"
                 | "TRUSTED" | "PROCEDURAL" | "DEFAULT" | "NONCLUSTERED" | "CLUSTERED"
                 | "ONLINE" | "OFFLINE" | "AGGREGATE"
-                    if !self.create_kind_here(&w, j) => {}
+                    if !self.create_kind_here(w.as_str(), j) => {}
                 "DEFINER" => {
                     j = self.skip_definer(j);
                     continue;
@@ -1087,7 +1095,7 @@ impl<'a> Toks<'a> {
     /// index of its last keyword.
     fn object_kind(&self, j: usize) -> Option<(ObjectKind, usize)> {
         use ObjectKind::*;
-        let w = self.word(j)?.to_ascii_uppercase();
+        let w = Upper::new(self.word(j)?);
         Some(match w.as_str() {
             "TABLE" => (Table, j),
             "VIRTUAL" if self.kw(j + 1, "TABLE") => (VirtualTable, j + 1),
@@ -1356,7 +1364,7 @@ impl<'a> Toks<'a> {
         let Some(w) = self.word(s) else {
             return vec![AlterOp::Other];
         };
-        let w = w.to_ascii_uppercase();
+        let w = Upper::new(w);
         match w.as_str() {
             "ADD" => self.alter_add(s, end),
             "DROP" => vec![self.alter_drop(s, end)],
@@ -1396,7 +1404,7 @@ impl<'a> Toks<'a> {
     fn alter_add(&self, s: usize, end: usize) -> Vec<AlterOp> {
         let mut k = s + 1;
         let constraint_kind = |k: usize| -> Option<(ConstraintKind, usize)> {
-            let w = self.word(k)?.to_ascii_uppercase();
+            let w = Upper::new(self.word(k)?);
             Some(match w.as_str() {
                 "PRIMARY" if self.kw(k + 1, "KEY") => (ConstraintKind::PrimaryKey, k + 2),
                 "UNIQUE" => {
@@ -2033,7 +2041,7 @@ impl<'a> Toks<'a> {
     // Transaction control, PRAGMA, SET
 
     fn transaction(&self, i: usize) -> Kind {
-        let w = self.word(i).unwrap_or("").to_ascii_uppercase();
+        let w = Upper::new(self.word(i).unwrap_or(""));
         let k = match w.as_str() {
             "BEGIN" => Transaction::Begin,
             "START" if self.kw(i + 1, "TRANSACTION") => Transaction::Begin,
@@ -2157,6 +2165,30 @@ impl<'a> Toks<'a> {
     }
 }
 
+/// A word upper-cased on the stack, to match keywords without allocating.
+/// Words longer than any keyword read as empty.
+struct Upper {
+    buf: [u8; 24],
+    len: usize,
+}
+
+impl Upper {
+    fn new(w: &str) -> Upper {
+        let mut buf = [0u8; 24];
+        if w.len() > buf.len() {
+            return Upper { buf, len: 0 };
+        }
+        for (i, b) in w.bytes().enumerate() {
+            buf[i] = b.to_ascii_uppercase();
+        }
+        Upper { buf, len: w.len() }
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
 /// Removes the quotes of a quoted identifier or string (doubled quotes
 /// inside become one).
 pub fn unquote(raw: &str) -> String {
@@ -2219,7 +2251,7 @@ fn catches_second_run(cond: &str) -> bool {
 /// Statement keywords of SQL statements inside a PL/pgSQL body.
 const SQL_STARTS: &[&str] = &[
     "CREATE", "DROP", "ALTER", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "WITH", "COMMENT",
-    "GRANT", "REVOKE", "REFRESH", "MERGE", "REPLACE",
+    "GRANT", "REVOKE", "REFRESH", "MERGE",
 ];
 
 /// Walks a PL/pgSQL body (file range `body`) and returns its tokens and the
@@ -2289,7 +2321,7 @@ fn plpgsql_body(text: &str, body: Range<usize>, dialect: Dialect) -> (Vec<Token>
             i = end_of_stmt(i) + 1;
             continue;
         };
-        let w = w.to_ascii_uppercase();
+        let w = Upper::new(w);
         match w.as_str() {
             "DECLARE" => {
                 // Declarations up to BEGIN.

@@ -8,15 +8,38 @@ use crate::finding::Severity;
 use crate::model::LayoutKind;
 use crate::render::{self, Format, RenderOptions};
 use crate::rules;
+use clap::builder::PossibleValue;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+const AFTER_HELP: &str = "\
+Exit status:
+  0  nothing at or above --fail-on was found
+  1  findings at or above --fail-on
+  2  twice could not do its job (bad arguments, a missing or unreadable path,
+     a bad configuration file); one line on stderr says why
+
+Environment:
+  NO_COLOR            turns colour off (unless --color always)
+  GITHUB_ACTIONS      when set and no --format is given, GitHub annotations
+                      are printed after the human output
+  TWICE_DATABASE_URL  PostgreSQL server for --engine postgres
+
+Run `twice explain RULE` for what a rule flags and how to fix it.";
+
 /// What happens if this runs twice? twice audits SQL migrations for
 /// statements that are not safe to run more than once.
 #[derive(Parser, Debug)]
-#[command(name = "twice", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "twice",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    after_help = AFTER_HELP
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -59,18 +82,14 @@ impl From<DialectArg> for Dialect {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum FormatArg {
-    Human,
-    Json,
-}
+/// `--format` takes the formats registered in [`crate::render`].
+impl ValueEnum for Format {
+    fn value_variants<'a>() -> &'a [Self] {
+        Format::ALL
+    }
 
-impl From<FormatArg> for Format {
-    fn from(f: FormatArg) -> Format {
-        match f {
-            FormatArg::Human => Format::Human,
-            FormatArg::Json => Format::Json,
-        }
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.name()).help(self.description()))
     }
 }
 
@@ -99,9 +118,10 @@ pub struct CheckArgs {
     #[arg(long, value_enum)]
     pub dialect: Option<DialectArg>,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value = "human")]
-    pub format: FormatArg,
+    /// Output format [default: human; with GITHUB_ACTIONS set, human
+    /// followed by GitHub annotations]
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
 
     /// Only run the static rules; do not replay migrations.
     #[arg(long)]
@@ -159,6 +179,17 @@ pub struct CheckArgs {
     /// Configuration file (default: twice.toml in this folder or the nearest parent).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Rewrite, in place, the statements that have one safe idempotent form
+    /// (edits are verified by checking the fixed files again first), then
+    /// report what remains. With `-` (stdin), print the fixed script instead.
+    #[arg(long, conflicts_with = "diff")]
+    pub fix: bool,
+
+    /// Print the edits `--fix` would make as a unified diff; write nothing.
+    /// Exit code 1 when there is something to fix.
+    #[arg(long)]
+    pub diff: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -199,33 +230,65 @@ fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
+    install_panic_hook();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
+            // `twice --help | head -1`: a closed stdout is not an error.
             let _ = e.print();
             return ExitCode::from(code);
         }
     };
-    match run(cli) {
-        Ok(code) => ExitCode::from(code),
-        Err(RunError::Tool(e)) => {
+    // A panic is a bug; the hook has said so in one line. Exit 2, as for
+    // any other failure to do the job, never with a backtrace.
+    match std::panic::catch_unwind(move || run(cli)) {
+        Ok(Ok(code)) => ExitCode::from(code),
+        Ok(Err(e)) => {
             let _ = writeln!(io::stderr(), "error: {e}");
             ExitCode::from(2)
         }
-        // The reader went away (`twice rules | head -1`): stop quietly.
-        Err(RunError::BrokenPipe) => ExitCode::from(0),
-        Err(RunError::Io(e)) => {
-            let _ = writeln!(io::stderr(), "error: cannot write output: {e}");
-            ExitCode::from(2)
-        }
+        Err(_) => ExitCode::from(2),
     }
 }
 
+/// Replaces Rust's panic message (and its backtrace, even with
+/// `RUST_BACKTRACE=1`) with one line that says it is a bug in twice.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let what = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("unknown cause");
+        let at = info
+            .location()
+            .map(|l| format!(" ({}:{})", l.file(), l.line()))
+            .unwrap_or_default();
+        let _ = writeln!(
+            io::stderr(),
+            "error: internal error in twice: {what}{at}; this is a bug, please report it with the input that caused it"
+        );
+    }));
+}
+
+/// Why a command failed.
+#[derive(Debug)]
 pub enum RunError {
+    /// twice could not do its job (exit 2).
     Tool(Error),
-    BrokenPipe,
+    /// Writing the output failed for another reason than a closed pipe.
     Io(io::Error),
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Tool(e) => write!(f, "{e}"),
+            RunError::Io(e) => write!(f, "cannot write output: {e}"),
+        }
+    }
 }
 
 impl From<Error> for RunError {
@@ -234,48 +297,72 @@ impl From<Error> for RunError {
     }
 }
 
-impl From<io::Error> for RunError {
-    fn from(e: io::Error) -> RunError {
-        if e.kind() == io::ErrorKind::BrokenPipe {
-            RunError::BrokenPipe
-        } else {
-            RunError::Io(e)
-        }
+/// Output errors, except a closed pipe: when the reader goes away
+/// (`twice rules | head -1`), twice stops writing quietly.
+fn output(result: io::Result<()>) -> Result<(), RunError> {
+    match result {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(RunError::Io(e)),
+        _ => Ok(()),
     }
 }
 
+/// Runs a parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> Result<u8, RunError> {
+    #[cfg(debug_assertions)]
+    if std::env::var_os("TWICE_DEBUG_PANIC").is_some() {
+        // Lets the tests check what a user sees when twice has a bug.
+        panic!("TWICE_DEBUG_PANIC is set");
+    }
     let stdout = io::stdout();
     let mut out = stdout.lock();
     match cli.command {
         Command::Check(args) => run_check(args, &mut out),
         Command::Rules => {
-            print_rules(&mut out)?;
+            output(print_rules(rules::registry(), &mut out))?;
             Ok(0)
         }
         Command::Explain { rule } => {
-            let meta = rules::find(&rule).ok_or_else(|| {
-                Error::new(format!(
-                    "unknown rule `{rule}`; run `twice rules` to list the rule ids"
-                ))
-            })?;
-            writeln!(
-                out,
-                "{} ({}, {})\n",
-                meta.id,
-                meta.severity,
-                origin_name(meta.origin)
-            )?;
-            writeln!(out, "{}\n", meta.summary)?;
-            writeln!(out, "{}", meta.doc.trim_end())?;
-            out.flush()?;
+            let meta = rules::find(&rule).ok_or_else(|| unknown_rule(&rule))?;
+            output(explain(meta, &mut out))?;
             Ok(0)
         }
         Command::Completions { shell } => {
-            write_completions(shell, &mut out)?;
+            output(write_completions(shell, &mut out))?;
             Ok(0)
         }
     }
+}
+
+fn unknown_rule(rule: &str) -> Error {
+    let ids: Vec<&str> = rules::registry().iter().map(|m| m.id).collect();
+    let best = ids
+        .iter()
+        .map(|id| (edit_distance(rule, id), *id))
+        .filter(|&(d, id)| d <= (id.len() / 3).max(2))
+        .min();
+    let hint = match best {
+        Some((_, id)) => format!("; did you mean `{id}`?"),
+        None => String::new(),
+    };
+    Error::new(format!(
+        "unknown rule `{rule}`{hint} (run `twice rules` to list the rule ids)"
+    ))
+}
+
+/// Levenshtein distance, in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }
 
 fn origin_name(o: crate::finding::Origin) -> &'static str {
@@ -285,18 +372,32 @@ fn origin_name(o: crate::finding::Origin) -> &'static str {
     }
 }
 
-fn print_rules(out: &mut dyn Write) -> io::Result<()> {
-    let width = rules::registry()
-        .iter()
-        .map(|m| m.id.len())
-        .max()
-        .unwrap_or(0);
-    for m in rules::registry() {
+/// `twice explain RULE`: the rule's id, severity, origin, summary and its
+/// full documentation.
+pub fn explain(meta: &rules::RuleMeta, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "{} ({}, {}{})\n",
+        meta.id,
+        meta.severity,
+        origin_name(meta.origin),
+        if meta.fixable { ", fixable" } else { "" }
+    )?;
+    writeln!(out, "{}\n", meta.summary)?;
+    writeln!(out, "{}", meta.doc.trim_end())?;
+    out.flush()
+}
+
+/// `twice rules`: id, default severity, origin and summary of each rule.
+pub fn print_rules(rules: &[&rules::RuleMeta], out: &mut dyn Write) -> io::Result<()> {
+    let width = rules.iter().map(|m| m.id.len()).max().unwrap_or(0);
+    for m in rules {
         writeln!(
             out,
-            "{:width$}  {:7}  {}",
+            "{:width$}  {:7}  {:6}  {}",
             m.id,
             m.severity.name(),
+            origin_name(m.origin),
             m.summary
         )?;
     }
@@ -312,13 +413,35 @@ pub fn write_completions(shell: clap_complete::Shell, out: &mut dyn Write) -> io
     out.flush()
 }
 
+/// The man pages, generated from the clap definition: `twice.1` and one
+/// page per subcommand (`twice-check.1`, ...), as (file name, roff text).
+pub fn man_pages() -> io::Result<Vec<(String, Vec<u8>)>> {
+    fn collect(cmd: clap::Command, pages: &mut Vec<(String, Vec<u8>)>) -> io::Result<()> {
+        let man = clap_mangen::Man::new(cmd.clone());
+        let mut buf = Vec::new();
+        man.render(&mut buf)?;
+        pages.push((man.get_filename(), buf));
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+            collect(sub.clone(), pages)?;
+        }
+        Ok(())
+    }
+    let mut cmd = Cli::command().disable_help_subcommand(true);
+    cmd.build();
+    let mut pages = Vec::new();
+    collect(cmd, &mut pages)?;
+    Ok(pages)
+}
+
 /// Whether to colour output written to stdout.
 pub fn use_color(choice: ColorArg) -> bool {
     match choice {
         ColorArg::Always => true,
         ColorArg::Never => false,
         ColorArg::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && io::stdout().is_terminal()
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+                && io::stdout().is_terminal()
         }
     }
 }
@@ -349,6 +472,11 @@ pub fn check_options(
     (opts, fail_on)
 }
 
+/// Whether twice runs in a GitHub Actions job.
+pub fn in_github_actions() -> bool {
+    std::env::var("GITHUB_ACTIONS").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
 fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
     let inputs: Vec<Input> = if args.paths.is_empty() {
         vec![Input::Path(PathBuf::from("."))]
@@ -368,17 +496,126 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
         .map_err(|e| Error::new(format!("cannot read the current folder: {e}")))?;
     let config = crate::config::load(args.config.as_deref(), &cwd)?;
     let (opts, fail_on) = check_options(&args, config.as_ref());
-    let report = check::check(&inputs, &opts)?;
-    let render_opts = RenderOptions {
-        color: use_color(args.color),
+    if args.diff {
+        return run_diff(&inputs, &opts, out);
+    }
+    let report = if args.fix {
+        let stdin = inputs.contains(&Input::Stdin);
+        let run = crate::fix::run(&inputs, &opts)?;
+        write_fixes(&run.plans, stdin, out)?;
+        if stdin {
+            // The fixed script went to stdout; findings stay off it.
+            let failed = exit_for(fail_on, &run.report);
+            return Ok(u8::from(failed));
+        }
+        run.report
+    } else {
+        check::check(&inputs, &opts)?
     };
-    render::renderer(args.format.into(), &render_opts).render(&report, out)?;
-    out.flush()?;
+    let format = args.format.unwrap_or(Format::Human);
+    let render_opts = RenderOptions {
+        color: format == Format::Human && use_color(args.color),
+        rules: rules::registry(),
+        base: std::env::current_dir().ok(),
+        ..RenderOptions::default()
+    };
+    if !format.notices_in_output() {
+        // Programs read stdout; people read the notices on stderr.
+        let mut err = io::stderr().lock();
+        for notice in &report.notices {
+            let _ = writeln!(err, "twice: note: {notice}");
+        }
+    }
+    let mut rendered = render::renderer(format, &render_opts).render(&report, out);
+    if rendered.is_ok() && args.format.is_none() && in_github_actions() {
+        rendered = render::renderer(Format::Github, &render_opts).render(&report, out);
+    }
+    output(rendered.and_then(|()| out.flush()))?;
+    Ok(u8::from(exit_for(fail_on, &report)))
+}
+
+/// Whether the report has findings at or above the `--fail-on` level.
+fn exit_for(fail_on: FailOn, report: &check::Report) -> bool {
     let threshold = match fail_on {
         FailOn::Error => Some(Severity::Error),
         FailOn::Warning => Some(Severity::Warning),
         FailOn::Never => None,
     };
-    let failed = threshold.is_some_and(|t| report.findings.iter().any(|f| f.severity >= t));
-    Ok(u8::from(failed))
+    threshold.is_some_and(|t| report.findings.iter().any(|f| f.severity >= t))
+}
+
+/// `--diff`: the edits as unified diffs on stdout, refusals on stderr.
+fn run_diff(inputs: &[Input], opts: &Options, out: &mut dyn Write) -> Result<u8, RunError> {
+    let run = crate::fix::run(inputs, opts)?;
+    let mut changed = false;
+    for plan in &run.plans {
+        let diff = plan.diff();
+        if !diff.is_empty() {
+            changed = true;
+            output(out.write_all(diff.as_bytes()))?;
+        }
+        report_refusals(plan);
+    }
+    output(out.flush())?;
+    Ok(u8::from(changed))
+}
+
+fn report_refusals(plan: &crate::fix::FilePlan) {
+    let mut err = io::stderr().lock();
+    for (line, rule, why) in &plan.refused {
+        let _ = writeln!(err, "twice: not fixed: {}:{line} [{rule}]: {why}", plan.name);
+    }
+}
+
+/// `--fix`: writes each fixed file and says what was done on stderr. For a
+/// script from stdin the fixed text goes to stdout.
+fn write_fixes(plans: &[crate::fix::FilePlan], stdin: bool, out: &mut dyn Write) -> Result<(), RunError> {
+    for plan in plans {
+        if plan.changed() {
+            let mut err = io::stderr().lock();
+            match &plan.path {
+                Some(path) => {
+                    std::fs::write(path, plan.bytes())
+                        .map_err(|e| Error::io(&plan.name, &e))?;
+                }
+                None => output(out.write_all(&plan.bytes()))?,
+            }
+            let _ = writeln!(
+                err,
+                "twice: fixed {} finding{} in {}",
+                plan.applied.len(),
+                if plan.applied.len() == 1 { "" } else { "s" },
+                plan.name
+            );
+            for (line, rule, what) in &plan.applied {
+                let _ = writeln!(err, "  {}:{line} [{rule}] {what}", plan.name);
+            }
+        }
+        report_refusals(plan);
+    }
+    if stdin && plans.iter().all(|p| !p.changed()) {
+        // Nothing to fix: echo the script unchanged, as formatters do.
+        for plan in plans {
+            output(out.write_all(&plan.bytes()))?;
+        }
+    }
+    output(out.flush())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distances() {
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("relative-updat", "relative-update"), 1);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn the_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
 }

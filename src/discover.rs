@@ -305,7 +305,7 @@ impl Walker<'_> {
 
     /// Reads one file of a folder; `None` when it vanished.
     fn read(&mut self, path: &Path, shown: &str) -> Result<Option<SourceFile>> {
-        match std::fs::read(path) {
+        match self.opts.read_bytes(path) {
             Ok(bytes) => Ok(Some(SourceFile::from_bytes(shown, Some(path), &bytes))),
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 self.notices.push(format!(
@@ -877,7 +877,7 @@ pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
             ));
             continue;
         }
-        let file = match std::fs::read(&n.path) {
+        let file = match opts.read_bytes(&n.path) {
             Ok(bytes) => SourceFile::from_bytes(shown.clone(), Some(&n.path), &bytes),
             Err(e) => return Err(io_error(&shown, &e)),
         };

@@ -248,13 +248,25 @@ fn insert_fix(
         .find(|t| word(t, "INSERT"))
         .ok_or_else(|| format!("{no_fix}: no INSERT keyword found"))?;
     let (edit, description) = match unit.dialect {
-        Dialect::Sqlite | Dialect::Generic => (
-            Edit {
-                span: insert_kw.span.end..insert_kw.span.end,
-                replacement: " OR IGNORE".into(),
-            },
-            "use `INSERT OR IGNORE`",
-        ),
+        Dialect::Sqlite | Dialect::Generic => {
+            // `INSERT OR ABORT|FAIL|ROLLBACK` becomes `INSERT OR IGNORE`.
+            let pos = stmt.tokens.iter().position(|t| t.span == insert_kw.span);
+            let or_clause = pos.and_then(|i| {
+                let (or, what) = (stmt.tokens.get(i + 1)?, stmt.tokens.get(i + 2)?);
+                word(or, "OR").then(|| or.span.start..what.span.end)
+            });
+            let edit = match or_clause {
+                Some(span) => Edit {
+                    span,
+                    replacement: "OR IGNORE".into(),
+                },
+                None => Edit {
+                    span: insert_kw.span.end..insert_kw.span.end,
+                    replacement: " OR IGNORE".into(),
+                },
+            };
+            (edit, "use `INSERT OR IGNORE`")
+        }
         Dialect::Mysql => (
             Edit {
                 span: insert_kw.span.end..insert_kw.span.end,
@@ -299,6 +311,87 @@ fn insert_fix(
         description: description.into(),
         edits: vec![edit],
     })
+}
+
+/// What `--fix` / `--diff` did.
+#[derive(Debug)]
+pub struct FixRun {
+    /// One plan per file that had fixable findings; refused fixes included.
+    pub plans: Vec<FilePlan>,
+    /// The check of the fixed files (what remains to be done by hand).
+    pub report: Report,
+}
+
+/// Plans the fixes for `inputs`, verifies them and returns the plans and the
+/// report of the fixed text. Nothing is written here.
+///
+/// Verification: the fixed files are checked again, from memory. A file whose
+/// fixed text makes a migration fail its first run on replay, or makes a
+/// statement unreadable, keeps its original text (each of its fixes is
+/// refused with the reason). `--fix` run on its own output changes nothing.
+pub fn run(
+    inputs: &[crate::discover::Input],
+    opts: &crate::check::Options,
+) -> crate::error::Result<FixRun> {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+    let before = crate::check::check(inputs, opts)?;
+    let mut plans = plan(&before);
+    let broken_before = broken_counts(&before);
+    let mut refused_files: Vec<String> = Vec::new();
+    let mut report = before;
+    // At most two rounds: the second one only drops files refused by the first.
+    for _ in 0..2 {
+        let overlay: HashMap<std::path::PathBuf, Vec<u8>> = plans
+            .iter()
+            .filter(|p| p.changed() && !refused_files.contains(&p.name))
+            .filter_map(|p| p.path.clone().map(|path| (path, p.bytes())))
+            .collect();
+        if overlay.is_empty() {
+            break;
+        }
+        let mut o = opts.clone();
+        o.overlay = Some(Arc::new(overlay));
+        let after = crate::check::check(inputs, &o)?;
+        let broken_after = broken_counts(&after);
+        let newly_broken: Vec<(String, String)> = broken_after
+            .iter()
+            .filter(|(key, n)| broken_before.get(*key).copied().unwrap_or(0) < **n)
+            .map(|((file, rule), _)| (file.clone(), rule.clone()))
+            .collect();
+        report = after;
+        if newly_broken.is_empty() {
+            break;
+        }
+        for (file, rule) in newly_broken {
+            if let Some(p) = plans.iter_mut().find(|p| p.name == file) {
+                let why = match rule.as_str() {
+                    "first-run-error" => "with the fixes applied the migration no longer applies cleanly on its first run",
+                    _ => "with the fixes applied a statement could no longer be read",
+                };
+                for (line, rule, _) in p.applied.drain(..) {
+                    p.refused.push((line, rule, why.to_string()));
+                }
+                p.fixed = p.original.clone();
+                refused_files.push(file);
+            }
+        }
+    }
+    Ok(FixRun { plans, report })
+}
+
+/// Per (file, rule), how many findings say a statement is broken.
+fn broken_counts(r: &Report) -> BTreeMap<(String, String), usize> {
+    let mut m = BTreeMap::new();
+    for f in &r.findings {
+        if matches!(
+            f.rule.as_str(),
+            "first-run-error" | "syntax-error" | "unparsed-statement"
+        ) {
+            *m.entry((f.file.clone(), f.rule.clone())).or_insert(0) += 1;
+        }
+    }
+    m
 }
 
 #[cfg(test)]

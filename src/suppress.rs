@@ -588,7 +588,8 @@ fn unused_report(
         .filter_map(|&i| s.ids.get(i))
         .map(|r| format!("`{}`", r.id))
         .collect();
-    let whole = unused.first() == Some(&usize::MAX) || unused.len() == s.ids.len();
+    // No id silences anything (the rest are unknown): the comment goes.
+    let whole = unused.first() == Some(&usize::MAX) || !used.iter().any(|&u| u);
     let where_ = match s.scope {
         Scope::File => format!("{} has", unit.source.name),
         Scope::Statement => match (s.statements.first(), s.line) {
@@ -631,7 +632,7 @@ fn unused_report(
         .ids
         .iter()
         .enumerate()
-        .filter(|(i, _)| used[*i] || unknown[*i])
+        .filter(|(i, _)| used[*i] || (unknown[*i] && !whole))
         .map(|(_, r)| r.id.as_str())
         .collect();
     if s.scope == Scope::Statement && where_.is_empty() {

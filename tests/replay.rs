@@ -410,6 +410,11 @@ fn with_downs(dir: &str, o: &Options) -> Report {
     let mut findings = findings_of(&ws, &seq, o);
     findings.sort_by(|a, b| (&a.file, a.line, &a.rule).cmp(&(&b.file, b.line, &b.rule)));
     Report {
+        statements: ws
+            .files
+            .iter()
+            .map(|f| f.statements.iter().map(|s| s.span.clone()).collect())
+            .collect(),
         files: ws.files.into_iter().map(|f| f.source).collect(),
         findings,
         summary: Summary::default(),
@@ -541,4 +546,40 @@ fn several_statements_in_one_piece_run_one_by_one() {
     );
     assert!(f[1].message.contains("table b already exists"));
     assert!(f.iter().all(|f| f.statement == Some(0)));
+}
+
+#[test]
+fn sandbox_settings_are_in_place() {
+    use rusqlite::config::DbConfig;
+    use rusqlite::limits::Limit;
+    use twice::replay::sqlite::{SandboxConfig, SqliteEngine};
+    let e = SqliteEngine::open(&SandboxConfig::default()).unwrap();
+    let c = e.connection();
+    assert!(c.db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE).unwrap());
+    assert!(!c
+        .db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA)
+        .unwrap());
+    assert_eq!(c.limit(Limit::SQLITE_LIMIT_ATTACHED).unwrap(), 0);
+    assert_eq!(c.limit(Limit::SQLITE_LIMIT_LENGTH).unwrap(), 64 << 20);
+    let get = |p: &str| -> i64 {
+        c.query_row(&format!("PRAGMA {p}"), [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(get("temp_store"), 2, "temporary data in memory");
+    assert_eq!(get("foreign_keys"), 0, "stock SQLite default");
+    // Defensive mode: even with the authorizer out of the way, SQL cannot
+    // make the schema table writable.
+    c.execute_batch("PRAGMA writable_schema = ON").ok();
+    assert!(c
+        .execute_batch("UPDATE sqlite_schema SET sql = 'x' WHERE 0")
+        .is_err());
+    // The database lives in memory only.
+    let file: String = c
+        .query_row(
+            "SELECT file FROM pragma_database_list WHERE name = 'main'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(file, "");
 }

@@ -244,8 +244,7 @@ fn fixes_remove_unused_suppressions_and_leave_nothing_to_report() {
     let report = Report {
         files: ws.files.iter().map(|f| f.source.clone()).collect(),
         findings,
-        summary: Default::default(),
-        notices: Vec::new(),
+        ..Default::default()
     };
     let plans = twice::fix::plan(&report);
     assert_eq!(plans.len(), 1);
@@ -444,8 +443,7 @@ fn fixes_keep_crlf_line_endings_intact() {
     let report = Report {
         files: ws.files.iter().map(|f| f.source.clone()).collect(),
         findings: run(&ws, synthetic(&ws), true),
-        summary: Default::default(),
-        notices: Vec::new(),
+        ..Default::default()
     };
     let plans = twice::fix::plan(&report);
     let fixed = &plans[0].fixed;

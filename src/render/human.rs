@@ -1,28 +1,531 @@
-//! `--format human`: rustc-style diagnostics.
+//! `--format human`: rustc-style diagnostics, drawn by annotate-snippets.
+//!
+//! One block per finding:
+//!
+//! ```text
+//! error[create-without-if-not-exists]: CREATE TABLE customers runs only once
+//!   --> migrations/001_init.sql:3:1
+//!    |
+//!  3 | CREATE TABLE customers (
+//!    | ^^^^^^
+//! ...
+//!  9 | );
+//!    |
+//!    = help: write `CREATE TABLE IF NOT EXISTS customers` (fixable with `twice check --fix`)
+//!    = note: confirmed by replay: second run failed: table customers already exists
+//! ```
+//!
+//! - The frame shows the whole statement; a statement longer than
+//!   [`MAX_FRAME_LINES`] shows its first [`HEAD_LINES`] lines, the line of the
+//!   reported position and its last line, with `...` for what is left out.
+//!   The caret underlines the token at the reported position.
+//! - A replay finding about the same statement as a static finding
+//!   ([`Finding::related`]) is not printed as a block of its own: the static
+//!   block says "confirmed by replay: ..." and carries the replay finding's
+//!   notes and details. (Only when the replay finding is more severe than
+//!   every static finding it confirms does it keep its own block, so a
+//!   severity is never understated; both blocks then point at each other.)
+//!   The JSON output keeps both findings.
+//! - A message of several lines (replay's schema and row diffs) shows its
+//!   first line as the title and the rest after the frame, in the gutter;
+//!   diff lines are coloured `+`/`-` when colour is on.
+//! - `Finding::evidence` is for programs (JSON, SARIF); whatever a person must
+//!   read is in the message and notes.
+//! - [`Report::notices`] are printed as `note:` lines before the summary.
+//! - The summary names files, statements and findings by severity, then one
+//!   line per migration sequence with its layout, dialect and replay status.
+//!
+//! Text from the input (SQL, file names) goes through annotate-snippets'
+//! normalisation, so control characters cannot reach the terminal.
 
-use super::Renderer;
+use super::{split_message, RenderOptions, Renderer};
 use crate::check::Report;
+use crate::finding::{Finding, Origin, Severity};
+use crate::source::SourceFile;
+use annotate_snippets::renderer::{AnsiColor, Effects, Style};
+use annotate_snippets::{
+    normalize_untrusted_str, AnnotationKind, Group, Level, Renderer as Drawer, Snippet,
+};
 use std::io::{self, Write};
+use std::ops::Range;
 
-pub struct Human {
-    pub color: bool,
+/// Statements up to this many lines are shown whole.
+pub const MAX_FRAME_LINES: usize = 8;
+/// Lines shown from the start of a longer statement.
+pub const HEAD_LINES: usize = 4;
+
+pub struct Human<'a> {
+    opts: RenderOptions<'a>,
 }
 
-impl Renderer for Human {
-    fn render(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
-        for f in &report.findings {
-            writeln!(out, "{}[{}]: {}", f.severity, f.rule, f.message)?;
-            writeln!(out, "  --> {}:{}:{}", f.file, f.line, f.column)?;
-            if let Some(h) = &f.help {
-                writeln!(out, "  = help: {h}")?;
+impl<'a> Human<'a> {
+    pub fn new(opts: RenderOptions<'a>) -> Human<'a> {
+        Human { opts }
+    }
+
+    fn drawer(&self) -> Drawer {
+        if self.opts.color {
+            Drawer::styled()
+        } else {
+            Drawer::plain()
+        }
+    }
+
+    fn paint(&self, style: Style, text: &str) -> String {
+        if self.opts.color {
+            format!("{}{text}{}", style.render(), style.render_reset())
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+const GUTTER: Style = AnsiColor::BrightBlue.on_default().effects(Effects::BOLD);
+const ADDED: Style = AnsiColor::Green.on_default();
+const REMOVED: Style = AnsiColor::Red.on_default();
+const HUNK: Style = AnsiColor::Cyan.on_default();
+const BOLD: Style = Style::new().effects(Effects::BOLD);
+const ERROR: Style = AnsiColor::BrightRed.on_default().effects(Effects::BOLD);
+const WARNING: Style = AnsiColor::Yellow.on_default().effects(Effects::BOLD);
+const INFO: Style = AnsiColor::BrightBlue.on_default().effects(Effects::BOLD);
+const NOTE: Style = AnsiColor::BrightGreen.on_default().effects(Effects::BOLD);
+
+/// Which findings get a block, and which replay findings each block shows.
+struct Plan {
+    /// Replay findings shown inside a static block instead of their own.
+    merged: Vec<bool>,
+    /// For a static finding: the replay findings that confirm it, with
+    /// whether this block is the one that shows their details.
+    confirmations: Vec<Vec<(usize, bool)>>,
+    /// For a static finding: more severe replay findings shown on their own.
+    see_below: Vec<Vec<usize>>,
+    /// For a replay finding shown on its own: the static findings it confirms.
+    see_above: Vec<Vec<usize>>,
+}
+
+impl Plan {
+    fn new(findings: &[Finding]) -> Plan {
+        let n = findings.len();
+        let mut plan = Plan {
+            merged: vec![false; n],
+            confirmations: vec![Vec::new(); n],
+            see_below: vec![Vec::new(); n],
+            see_above: vec![Vec::new(); n],
+        };
+        for (r, replay) in findings.iter().enumerate() {
+            if replay.source != Origin::Replay {
+                continue;
             }
+            let statics: Vec<usize> = replay
+                .related
+                .iter()
+                .copied()
+                .filter(|&s| s != r && findings.get(s).is_some_and(|f| f.source == Origin::Static))
+                .collect();
+            if statics.is_empty() {
+                continue;
+            }
+            if statics
+                .iter()
+                .any(|&s| findings[s].severity >= replay.severity)
+            {
+                plan.merged[r] = true;
+                let mut details_shown = false;
+                for &s in &statics {
+                    if findings[s].severity >= replay.severity {
+                        plan.confirmations[s].push((r, !details_shown));
+                        details_shown = true;
+                    }
+                }
+            } else {
+                for &s in &statics {
+                    plan.see_below[s].push(r);
+                    plan.see_above[r].push(s);
+                }
+            }
+        }
+        plan
+    }
+}
+
+impl Renderer for Human<'_> {
+    fn render(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
+        let plan = Plan::new(&report.findings);
+        let drawer = self.drawer();
+        for (i, f) in report.findings.iter().enumerate() {
+            if plan.merged[i] {
+                continue;
+            }
+            self.block(report, &plan, i, f, &drawer, out)?;
+        }
+        for notice in &report.notices {
+            writeln!(
+                out,
+                "{}: {}",
+                self.paint(NOTE, "note"),
+                normalize_untrusted_str(notice)
+            )?;
+        }
+        if !report.notices.is_empty() {
             writeln!(out)?;
         }
+        self.summary(report, &plan, out)
+    }
+}
+
+impl Human<'_> {
+    fn block(
+        &self,
+        report: &Report,
+        plan: &Plan,
+        i: usize,
+        f: &Finding,
+        drawer: &Drawer,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        let findings = &report.findings;
+        let (title, rest) = split_message(&f.message);
+        let mut details: Vec<&str> = rest.into_iter().collect();
+        let mut notes: Vec<String> = f.notes.clone();
+        for &(r, with_details) in &plan.confirmations[i] {
+            let replay = &findings[r];
+            let (first, more) = split_message(&replay.message);
+            notes.push(format!("confirmed by replay: {first}"));
+            if with_details {
+                notes.extend(replay.notes.iter().cloned());
+                details.extend(more);
+            }
+        }
+        for &r in &plan.see_below[i] {
+            let replay = &findings[r];
+            notes.push(format!(
+                "confirmed by replay, reported below as {}[{}]: {}",
+                replay.severity,
+                replay.rule,
+                split_message(&replay.message).0
+            ));
+        }
+        for &s in &plan.see_above[i] {
+            notes.push(format!(
+                "replay confirms {}[{}] reported above",
+                findings[s].severity, findings[s].rule
+            ));
+        }
+        let help = match (&f.help, &f.fix) {
+            (Some(h), Some(_)) => Some(format!("{h} (fixable with `twice check --fix`)")),
+            (None, Some(fix)) => Some(format!(
+                "{} (fixable with `twice check --fix`)",
+                fix.description
+            )),
+            (Some(h), None) => Some(h.clone()),
+            (None, None) => None,
+        };
+
+        let level = match f.severity {
+            Severity::Error => Level::ERROR,
+            Severity::Warning => Level::WARNING,
+            Severity::Info => Level::INFO,
+        };
+        // Everything from the input goes through the same normalisation as
+        // the source lines, so no control character reaches the terminal.
+        let clean = |s: &str| normalize_untrusted_str(&s.replace("\r\n", "\n").replace('\r', "\n"));
+        let path = clean(&f.file);
+        let mut group = Group::with_title(level.primary_title(clean(title)).id(clean(&f.rule)));
+        let stmt = f.statement.and_then(|s| report.statement_span(&f.file, s));
+        match report
+            .file(&f.file)
+            .filter(|file| !file.binary)
+            .and_then(|file| Frame::new(file, stmt, f))
+        {
+            Some(frame) => {
+                let mut snippet = Snippet::source(frame.source)
+                    .line_start(frame.line_start)
+                    .path(path.as_str())
+                    .fold(frame.fold)
+                    .annotation(AnnotationKind::Primary.span(frame.primary));
+                for v in frame.visible {
+                    snippet = snippet.annotation(AnnotationKind::Visible.span(v));
+                }
+                group = group.element(snippet);
+            }
+            None => {
+                group = group.element(
+                    annotate_snippets::Origin::path(path.as_str())
+                        .line(f.line)
+                        .char_column(f.column),
+                );
+            }
+        }
+        if let Some(h) = &help {
+            group = group.element(Level::HELP.message(clean(h)));
+        }
+        for n in &notes {
+            group = group.element(Level::NOTE.message(clean(n)));
+        }
+        let drawn = drawer.render(&[group]);
+        writeln!(out, "{drawn}")?;
+        if !details.is_empty() {
+            self.details(&drawn, &details, out)?;
+        }
+        writeln!(out)
+    }
+
+    /// The rest of multi-line messages, in the gutter of the block above.
+    fn details(&self, drawn: &str, details: &[&str], out: &mut dyn Write) -> io::Result<()> {
+        // annotate-snippets indents `-->` by the width of the line numbers;
+        // the gutter bar sits one column further right.
+        let width = drawn
+            .lines()
+            .find_map(|l| {
+                let plain = strip_ansi(l);
+                let trimmed = plain.trim_start();
+                trimmed
+                    .starts_with("-->")
+                    .then(|| plain.len() - trimmed.len())
+            })
+            .unwrap_or(1);
+        let bar = self.paint(GUTTER, &format!("{:width$} |", ""));
+        let text: Vec<&str> = details.iter().flat_map(|d| d.lines()).collect();
+        let diff = looks_like_diff(&text);
+        writeln!(out, "{bar}")?;
+        for line in text {
+            let line = normalize_untrusted_str(line.trim_end_matches('\r'));
+            let painted = if !diff {
+                line
+            } else if line.starts_with("+++") || line.starts_with("---") {
+                self.paint(BOLD, &line)
+            } else if line.starts_with('+') {
+                self.paint(ADDED, &line)
+            } else if line.starts_with('-') {
+                self.paint(REMOVED, &line)
+            } else if line.starts_with("@@") {
+                self.paint(HUNK, &line)
+            } else {
+                line
+            };
+            if painted.is_empty() {
+                writeln!(out, "{bar}")?;
+            } else {
+                writeln!(out, "{bar} {painted}")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn summary(&self, report: &Report, plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         let s = &report.summary;
+        let mut counts = Vec::new();
+        for (n, word, style) in [
+            (s.errors, "error", ERROR),
+            (s.warnings, "warning", WARNING),
+            (s.infos, "info", INFO),
+        ] {
+            if n > 0 {
+                counts.push(self.paint(style, &plural(n, word)));
+            }
+        }
+        let found = if counts.is_empty() {
+            "no findings".to_string()
+        } else {
+            counts.join(", ")
+        };
+        let mut checked = vec![plural(s.files, "file"), plural(s.statements, "statement")];
+        if s.migrations > 0 {
+            checked.push(plural(s.migrations, "migration"));
+        }
+        let merged = plan.merged.iter().filter(|&&m| m).count();
+        let merged_note = if merged > 0 {
+            format!(
+                " ({} shown with the static {} {} confirm{})",
+                plural(merged, "replay finding"),
+                if merged == 1 { "finding" } else { "findings" },
+                if merged == 1 { "it" } else { "they" },
+                if merged == 1 { "s" } else { "" },
+            )
+        } else {
+            String::new()
+        };
         writeln!(
             out,
-            "{} files, {} statements: {} errors, {} warnings, {} infos",
-            s.files, s.statements, s.errors, s.warnings, s.infos
-        )
+            "{}: checked {}: {found}{merged_note}",
+            self.paint(BOLD, "twice"),
+            checked.join(", ")
+        )?;
+        for seq in &s.sequences {
+            let replay = match seq.replay.as_str() {
+                "replayed" => "replayed".to_string(),
+                "off" => "not replayed (--no-replay)".to_string(),
+                other if other.starts_with("skipped") => "replay skipped (see note above)".into(),
+                other => format!("replay: {other}"),
+            };
+            writeln!(
+                out,
+                "  {}: {} layout, {}, {}, {replay}",
+                normalize_untrusted_str(&seq.root),
+                seq.layout,
+                seq.dialect,
+                plural(seq.migrations, "migration"),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// A diff (unified, or bare `+`/`-` lines of rows) rather than prose.
+fn looks_like_diff(lines: &[&str]) -> bool {
+    lines.iter().any(|l| l.starts_with("@@"))
+        || (lines.iter().any(|l| l.starts_with('+')) && lines.iter().any(|l| l.starts_with('-')))
+}
+
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // CSI: ESC [ params final-byte
+            if chars.next() == Some('[') {
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The lines of a statement as a snippet: the source is rebuilt from the
+/// file's lines joined by `\n`, so CRLF and lone CR line ends number lines
+/// exactly as [`SourceFile::line_col`] does.
+struct Frame {
+    source: String,
+    line_start: usize,
+    primary: Range<usize>,
+    visible: Vec<Range<usize>>,
+    fold: bool,
+}
+
+impl Frame {
+    fn new(file: &SourceFile, stmt: Option<Range<usize>>, f: &Finding) -> Option<Frame> {
+        let line_count = file.line_count().max(1);
+        if f.line == 0 || f.line > line_count {
+            return None;
+        }
+        let (mut first, mut last) = match stmt {
+            Some(span) => {
+                let start = file.line_col(span.start).0;
+                let end = file.line_col(span.end.saturating_sub(1).max(span.start)).0;
+                (start, end)
+            }
+            None => {
+                // A span that ends at the start of a line ends on the line before.
+                let end = if f.end_column <= 1 && f.end_line > f.line {
+                    f.end_line - 1
+                } else {
+                    f.end_line
+                };
+                (f.line, end)
+            }
+        };
+        first = first.min(f.line).max(1);
+        last = last.max(f.line).min(line_count);
+        let mut source = String::new();
+        let mut starts = Vec::new();
+        for line in first..=last {
+            if line > first {
+                source.push('\n');
+            }
+            starts.push(source.len());
+            source.push_str(file.line_text(line));
+        }
+        let line_of = |l: usize| -> Range<usize> {
+            let i = l - first;
+            let start = starts[i];
+            let end = starts.get(i + 1).map_or(source.len(), |&n| n - 1);
+            start..end
+        };
+        let here = line_of(f.line);
+        let text = &source[here.clone()];
+        let at = text
+            .char_indices()
+            .nth(f.column.saturating_sub(1))
+            .map_or(text.len(), |(b, _)| b);
+        let token = token_len(&text[at..]);
+        let primary = here.start + at..here.start + at + token;
+
+        let n = last - first + 1;
+        let (fold, visible) = if n <= MAX_FRAME_LINES {
+            (false, Vec::new())
+        } else {
+            let mut v: Vec<Range<usize>> = (first..first + HEAD_LINES).map(line_of).collect();
+            v.push(line_of(last));
+            (true, v)
+        };
+        Some(Frame {
+            source,
+            line_start: first,
+            primary,
+            visible,
+            fold,
+        })
+    }
+}
+
+/// Byte length of the token at the start of `s`: a word, a quoted name or
+/// string, or one character.
+fn token_len(s: &str) -> usize {
+    let mut chars = s.char_indices();
+    let Some((_, c)) = chars.next() else {
+        return 0;
+    };
+    if c.is_alphanumeric() || c == '_' {
+        return s
+            .char_indices()
+            .find(|&(_, c)| !(c.is_alphanumeric() || c == '_' || c == '$'))
+            .map_or(s.len(), |(i, _)| i);
+    }
+    let close = match c {
+        '"' => Some('"'),
+        '`' => Some('`'),
+        '[' => Some(']'),
+        '\'' => Some('\''),
+        _ => None,
+    };
+    if let Some(close) = close {
+        if let Some((i, _)) = chars.find(|&(_, ch)| ch == close) {
+            return i + close.len_utf8();
+        }
+    }
+    c.len_utf8()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens() {
+        assert_eq!(token_len("CREATE TABLE"), 6);
+        assert_eq!(token_len("\"my table\" x"), 10);
+        assert_eq!(token_len("(a)"), 1);
+        assert_eq!(token_len("çé x"), 4);
+        assert_eq!(token_len("'unterminated"), 1);
+        assert_eq!(token_len(""), 0);
+    }
+
+    #[test]
+    fn strips_ansi() {
+        assert_eq!(strip_ansi("\u{1b}[1m\u{1b}[94m  --> \u{1b}[0mx"), "  --> x");
     }
 }

@@ -93,19 +93,15 @@ pub fn update_writes(cx: &Context, unit: &Unit, u: &classify::Update) -> Writes 
     if let Some(a) = &u.alias {
         quals.push(a.to_lowercase());
     }
-    let texts: Vec<String> = u
-        .assignments
-        .iter()
-        .map(|a| collapse(cx.text(t.span_of(a.range.clone()))))
-        .collect();
     if let Some(ast::Statement::Update(up)) = unit.ast {
         let mut w = Writes::default();
         for (i, a) in up.assignments.iter().enumerate() {
-            let text = match texts.get(i) {
-                Some(s) if texts.len() == up.assignments.len() => s.clone(),
-                _ => a.to_string(),
-            };
-            w.assigns.push(ast_assign(a, &quals, None, text));
+            let mut info = ast_assign(a, &quals, None);
+            if info.reportable() {
+                info.text = assign_text(cx, &t, &u.assignments, up.assignments.len(), i)
+                    .unwrap_or_else(|| a.to_string());
+            }
+            w.assigns.push(info);
         }
         if let Some(sel) = &up.selection {
             where_facts(sel, &mut w);
@@ -113,8 +109,13 @@ pub fn update_writes(cx: &Context, unit: &Unit, u: &classify::Update) -> Writes 
         return w;
     }
     let mut w = Writes::default();
-    for (a, text) in u.assignments.iter().zip(texts) {
-        w.assigns.push(tok_assign(&t, a, &quals, None, text));
+    for (i, a) in u.assignments.iter().enumerate() {
+        let mut info = tok_assign(&t, a, &quals, None);
+        if info.reportable() {
+            info.text =
+                assign_text(cx, &t, &u.assignments, u.assignments.len(), i).unwrap_or_default();
+        }
+        w.assigns.push(info);
     }
     if let Some(r) = &u.where_range {
         tok_where_facts(&t, r.clone(), &mut w);
@@ -133,11 +134,6 @@ pub fn upsert_writes(cx: &Context, unit: &Unit, ins: &classify::Insert) -> Write
     if let Some(a) = &ins.alias {
         quals.push(a.to_lowercase());
     }
-    let texts: Vec<String> = ins
-        .update
-        .iter()
-        .map(|a| collapse(cx.text(t.span_of(a.range.clone()))))
-        .collect();
     // The nondeterministic values of the first inserted row, by column.
     let row = RowValues {
         columns: &ins.columns,
@@ -160,24 +156,47 @@ pub fn upsert_writes(cx: &Context, unit: &Unit, ins: &classify::Insert) -> Write
     let mut w = Writes::default();
     if let Some((assigns, selection)) = ast_update {
         for (i, a) in assigns.iter().enumerate() {
-            let text = match texts.get(i) {
-                Some(s) if texts.len() == assigns.len() => s.clone(),
-                _ => a.to_string(),
-            };
-            w.assigns.push(ast_assign(a, &quals, Some(&row), text));
+            let mut info = ast_assign(a, &quals, Some(&row));
+            if info.reportable() {
+                info.text = assign_text(cx, &t, &ins.update, assigns.len(), i)
+                    .unwrap_or_else(|| a.to_string());
+            }
+            w.assigns.push(info);
         }
         if let Some(sel) = selection {
             where_facts(sel, &mut w);
         }
         return w;
     }
-    for (a, text) in ins.update.iter().zip(texts) {
-        w.assigns.push(tok_assign(&t, a, &quals, Some(&row), text));
+    for (i, a) in ins.update.iter().enumerate() {
+        let mut info = tok_assign(&t, a, &quals, Some(&row));
+        if info.reportable() {
+            info.text = assign_text(cx, &t, &ins.update, ins.update.len(), i).unwrap_or_default();
+        }
+        w.assigns.push(info);
     }
     if let Some(r) = &ins.update_where {
         tok_where_facts(&t, r.clone(), &mut w);
     }
     w
+}
+
+impl AssignInfo {
+    /// A rule may report it, so its text is worth building.
+    fn reportable(&self) -> bool {
+        self.self_ref == SelfRef::Transformed || self.nondet.is_some()
+    }
+}
+
+/// The text of assignment `i` as written, when the classifier saw as many
+/// assignments as sqlparser (`n`).
+fn assign_text(cx: &Context, t: &Toks, assigns: &[Assign], n: usize, i: usize) -> Option<String> {
+    if assigns.len() != n {
+        return None;
+    }
+    assigns
+        .get(i)
+        .map(|a| collapse(cx.text(t.span_of(a.range.clone()))))
 }
 
 /// The first nondeterministic value an INSERT writes into new rows (VALUES
@@ -269,12 +288,7 @@ pub fn collapse(s: &str) -> String {
 // -------------------------------------------------------------------
 // AST
 
-fn ast_assign(
-    a: &ast::Assignment,
-    quals: &[String],
-    row: Option<&RowValues>,
-    text: String,
-) -> AssignInfo {
+fn ast_assign(a: &ast::Assignment, quals: &[String], row: Option<&RowValues>) -> AssignInfo {
     let targets: Vec<&ast::ObjectName> = match &a.target {
         ast::AssignmentTarget::ColumnName(n) => vec![n],
         ast::AssignmentTarget::Tuple(ns) => ns.iter().collect(),
@@ -312,7 +326,7 @@ fn ast_assign(
         columns,
         self_ref,
         nondet,
-        text,
+        text: String::new(),
     }
 }
 
@@ -803,13 +817,7 @@ fn pins(e: &Expr, out: &mut Vec<String>) {
 // -------------------------------------------------------------------
 // Tokens
 
-fn tok_assign(
-    t: &Toks,
-    a: &Assign,
-    quals: &[String],
-    row: Option<&RowValues>,
-    text: String,
-) -> AssignInfo {
+fn tok_assign(t: &Toks, a: &Assign, quals: &[String], row: Option<&RowValues>) -> AssignInfo {
     let mut q = quals.to_vec();
     if let Some(x) = &a.qualifier {
         q.push(x.to_lowercase());
@@ -838,7 +846,7 @@ fn tok_assign(
         columns: a.columns.clone(),
         self_ref,
         nondet,
-        text,
+        text: String::new(),
     }
 }
 

@@ -33,8 +33,9 @@ use crate::dialect::Dialect;
 use crate::finding::{Finding, FindingBuilder, Origin, Severity};
 use crate::lexer::Token;
 use crate::source::SourceFile;
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::ops::Range;
+use std::rc::Rc;
 
 pub mod dml;
 pub mod index;
@@ -80,6 +81,9 @@ pub struct Context<'a> {
     pub statements: &'a [Statement],
     /// Built on first use, once per file.
     index: OnceCell<index::FileIndex>,
+    /// The last DML analysis, keyed by the unit's position: several rules
+    /// look at the same UPDATE or upsert one after the other.
+    writes: RefCell<Option<(usize, Rc<dml::Writes>)>>,
 }
 
 impl<'a> Context<'a> {
@@ -89,7 +93,20 @@ impl<'a> Context<'a> {
             dialect,
             statements,
             index: OnceCell::new(),
+            writes: RefCell::new(None),
         }
+    }
+
+    /// The DML analysis of `unit`, computed once for all rules.
+    pub fn writes(&self, unit: &Unit, compute: impl FnOnce() -> dml::Writes) -> Rc<dml::Writes> {
+        if let Some((pos, w)) = &*self.writes.borrow() {
+            if *pos == unit.pos() {
+                return Rc::clone(w);
+            }
+        }
+        let w = Rc::new(compute());
+        *self.writes.borrow_mut() = Some((unit.pos(), Rc::clone(&w)));
+        w
     }
 
     /// What the statements of this file do to each object, for questions

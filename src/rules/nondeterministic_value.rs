@@ -68,7 +68,7 @@ impl Rule for NondeterministicValue {
             }
             match unit.kind {
                 Kind::Update(u) => {
-                    let w = update_writes(cx, &unit, u);
+                    let w = cx.writes(&unit, || update_writes(cx, &unit, u));
                     if w.guarded() {
                         continue;
                     }
@@ -104,7 +104,7 @@ impl Rule for NondeterministicValue {
                         .as_ref()
                         .map_or("the table", |n| n.text(&cx.file.text));
                     if ins.conflict.updates() {
-                        let w = upsert_writes(cx, &unit, ins);
+                        let w = cx.writes(&unit, || upsert_writes(cx, &unit, ins));
                         if w.guarded() {
                             continue;
                         }

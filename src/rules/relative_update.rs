@@ -79,7 +79,7 @@ impl Rule for RelativeUpdate {
                             continue;
                         }
                     }
-                    let w = update_writes(cx, &unit, u);
+                    let w = cx.writes(&unit, || update_writes(cx, &unit, u));
                     if w.guarded() {
                         continue;
                     }
@@ -112,7 +112,7 @@ impl Rule for RelativeUpdate {
                     out.push(f);
                 }
                 Kind::Insert(ins) if ins.conflict.updates() => {
-                    let w = upsert_writes(cx, &unit, ins);
+                    let w = cx.writes(&unit, || upsert_writes(cx, &unit, ins));
                     if w.guarded() {
                         continue;
                     }

@@ -24,7 +24,7 @@ pub fn static_opts() -> Options {
 /// Renders a report without colour.
 pub fn render(report: &Report, format: Format) -> String {
     let mut buf = Vec::new();
-    render::renderer(format, &RenderOptions { color: false })
+    render::renderer(format, &RenderOptions::default())
         .render(report, &mut buf)
         .unwrap();
     String::from_utf8(buf).unwrap()

@@ -135,7 +135,10 @@ impl SqliteEngine {
     }
 
     fn schema_version(&self) -> Result<i64, EngineError> {
-        self.internal(|c| c.query_row("PRAGMA schema_version", [], |r| r.get(0)))
+        self.internal(|c| {
+            c.prepare_cached("PRAGMA schema_version")?
+                .query_row([], |r| r.get(0))
+        })
     }
 
     fn total_changes(&self) -> i64 {
@@ -310,7 +313,9 @@ impl SqliteEngine {
                 return Ok(());
             };
             for (rowid, key, text) in rows {
-                if w.rowids.insert(rowid) {
+                // Rows added in this window did not exist at its start: their
+                // before-image is "absent", which the stop fills in.
+                if rowid <= w.max_rowid && w.rowids.insert(rowid) {
                     w.schema_before.entry(key).or_insert(Some(text));
                 }
             }
@@ -357,9 +362,7 @@ impl SqliteEngine {
     fn snapshot(&self, table: &str) -> Result<Option<TableData>, EngineError> {
         self.internal(|c| {
             let info: Option<(String, bool)> = c
-                .prepare_cached(
-                    "SELECT type, wr FROM main.pragma_table_list WHERE name = ?1 COLLATE NOCASE",
-                )?
+                .prepare_cached("SELECT type, wr FROM pragma_table_list(?1) WHERE schema = 'main'")?
                 .query_row([table], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? != 0)))
                 .ok();
             let Some((kind, without_rowid)) = info else {
@@ -459,13 +462,12 @@ impl SqliteEngine {
     }
 
     /// Records which statement wrote what, after a successful step.
-    fn after_step(&mut self, schema_version: i64, changes: i64) -> Result<(), EngineError> {
+    fn after_step(&mut self, changes: i64) -> Result<(), EngineError> {
         let tag = self.tag;
         let events = std::mem::take(&mut self.events);
         let Some(w) = self.window.as_mut() else {
             return Ok(());
         };
-        let _ = schema_version;
         for ev in &events {
             match ev {
                 Event::Write { table, .. } if changes > 0 => {
@@ -757,11 +759,6 @@ impl Engine for SqliteEngine {
             self.capture_before(&piece)
                 .map_err(|e| StmtError::error(e.0))?;
         }
-        let sv = if self.window.is_some() {
-            self.schema_version().map_err(|e| StmtError::error(e.0))?
-        } else {
-            0
-        };
         let tc = self.total_changes();
         {
             let mut s = lock(&self.shared);
@@ -808,7 +805,7 @@ impl Engine for SqliteEngine {
                 }
             }
         }
-        self.after_step(sv, changes)
+        self.after_step(changes)
             .map_err(|e| StmtError::error(e.0))?;
         Ok(())
     }
@@ -872,13 +869,13 @@ impl Engine for SqliteEngine {
     }
 
     fn observe_start(&mut self) -> Result<(), EngineError> {
-        let max_rowid = self.internal(|c| {
-            c.query_row(
-                "SELECT coalesce(max(rowid), 0) FROM main.sqlite_schema",
-                [],
-                |r| r.get(0),
-            )
-        })?;
+        // A bare max(rowid) reads the last b-tree entry, no scan.
+        let max_rowid: i64 = self
+            .internal(|c| {
+                c.prepare_cached("SELECT max(rowid) FROM main.sqlite_schema")?
+                    .query_row([], |r| r.get::<_, Option<i64>>(0))
+            })?
+            .unwrap_or(0);
         self.window = Some(Window {
             max_rowid,
             schema_version: self.schema_version()?,

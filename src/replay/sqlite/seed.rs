@@ -56,7 +56,7 @@ fn table_info(e: &SqliteEngine, table: &str) -> Result<Option<TableInfo>, Engine
     e.internal(|c| {
         let info: Option<(String, String, i64)> = c
             .query_row(
-                "SELECT name, type, wr FROM main.pragma_table_list WHERE name = ?1 COLLATE NOCASE",
+                "SELECT name, type, wr FROM pragma_table_list(?1) WHERE schema = 'main'",
                 [table],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )

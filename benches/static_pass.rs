@@ -4,7 +4,6 @@
 //!
 //! `cargo bench --bench static_pass [-- N]` (N migrations, default 2000).
 
-#[allow(dead_code)]
 #[path = "support/corpus.rs"]
 mod corpus;
 

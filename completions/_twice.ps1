@@ -48,6 +48,8 @@ Register-ArgumentCompleter -Native -CommandName 'twice' -ScriptBlock {
             [CompletionResult]::new('--no-replay', '--no-replay', [CompletionResultType]::ParameterName, 'Only run the static rules; do not replay migrations')
             [CompletionResult]::new('--no-down', '--no-down', [CompletionResultType]::ParameterName, 'Do not check down migrations')
             [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Fill every table with a few synthetic rows before each migration''s first run, so copies and backfills that are no-ops on empty tables show up')
+            [CompletionResult]::new('--fix', '--fix', [CompletionResultType]::ParameterName, 'Rewrite, in place, the statements that have one safe idempotent form (edits are verified by checking the fixed files again first), then report what remains. With `-` (stdin), print the fixed script instead')
+            [CompletionResult]::new('--diff', '--diff', [CompletionResultType]::ParameterName, 'Print the edits `--fix` would make as a unified diff; write nothing. Exit code 1 when there is something to fix')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')

@@ -57,6 +57,8 @@ complete -c twice -n "__fish_twice_using_subcommand check" -l config -d 'Configu
 complete -c twice -n "__fish_twice_using_subcommand check" -l no-replay -d 'Only run the static rules; do not replay migrations'
 complete -c twice -n "__fish_twice_using_subcommand check" -l no-down -d 'Do not check down migrations'
 complete -c twice -n "__fish_twice_using_subcommand check" -l seed -d 'Fill every table with a few synthetic rows before each migration\'s first run, so copies and backfills that are no-ops on empty tables show up'
+complete -c twice -n "__fish_twice_using_subcommand check" -l fix -d 'Rewrite, in place, the statements that have one safe idempotent form (edits are verified by checking the fixed files again first), then report what remains. With `-` (stdin), print the fixed script instead'
+complete -c twice -n "__fish_twice_using_subcommand check" -l diff -d 'Print the edits `--fix` would make as a unified diff; write nothing. Exit code 1 when there is something to fix'
 complete -c twice -n "__fish_twice_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c twice -n "__fish_twice_using_subcommand check" -s V -l version -d 'Print version'
 complete -c twice -n "__fish_twice_using_subcommand rules" -s h -l help -d 'Print help'

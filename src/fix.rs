@@ -253,7 +253,7 @@ fn insert_fix(
             let pos = stmt.tokens.iter().position(|t| t.span == insert_kw.span);
             let or_clause = pos.and_then(|i| {
                 let (or, what) = (stmt.tokens.get(i + 1)?, stmt.tokens.get(i + 2)?);
-                word(or, "OR").then(|| or.span.start..what.span.end)
+                word(or, "OR").then_some(or.span.start..what.span.end)
             });
             let edit = match or_clause {
                 Some(span) => Edit {

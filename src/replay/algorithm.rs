@@ -255,9 +255,7 @@ impl<E: Engine> Replayer<'_, E> {
             let Some(st) = unit.statements.get(i) else {
                 continue;
             };
-            // Empty statements, and statements with an undefined placeholder
-            // where code goes (reported by discovery): they cannot run as written.
-            if st.sql.trim().is_empty() || ws.unresolved.contains(&(part.file, i)) {
+            if st.sql.trim().is_empty() {
                 continue;
             }
             if ws.unresolved.contains(&(part.file, i)) {

@@ -3,16 +3,23 @@
 
 use crate::classify::{self, Facts};
 use crate::dialect::Dialect;
-use crate::lexer::{significant_tokens, LexError, Token};
+use crate::lexer::{LexError, Token};
 use crate::model::Region;
 use crate::source::SourceFile;
 use crate::split::{split, RawStatement};
 use std::borrow::Cow;
 use std::ops::Range;
+use std::sync::OnceLock;
 
 /// sqlparser's own recursion limit; deep nesting becomes a parse error
 /// (reported as `unparsed-statement`), never a stack overflow.
 pub const PARSER_RECURSION_LIMIT: usize = 200;
+
+/// Statements longer than this are not given to sqlparser: its tokens and
+/// AST take about 85 bytes of memory per byte of SQL (a 12 MB INSERT peaked
+/// at 1.1 GB). The token-level classifier, which every rule can work from,
+/// still reads them, and replay still runs them.
+pub const MAX_PARSE_BYTES: usize = 1 << 20;
 
 /// One analysed statement.
 #[derive(Debug)]
@@ -32,15 +39,50 @@ pub struct Statement {
     pub tokens: Vec<Token>,
     /// A lexically broken statement (unterminated string or comment).
     pub lex_error: Option<LexError>,
-    /// The sqlparser AST, when the statement parsed (always exactly one).
-    pub ast: Option<sqlparser::ast::Statement>,
-    /// Why sqlparser rejected it.
-    pub parse_error: Option<String>,
     /// What the token-level classifier makes of it.
     pub facts: Facts,
+    /// The dialect the statement is parsed in.
+    pub dialect: Dialect,
+    /// sqlparser's result, computed on first use: most statements are fully
+    /// understood by the classifier, and parsing is the costliest step.
+    parsed: OnceLock<Parsed>,
 }
 
+/// The sqlparser AST, or why sqlparser rejected the statement.
+type Parsed = (Option<sqlparser::ast::Statement>, Option<String>);
+
 impl Statement {
+    /// The sqlparser AST, when the statement parses (always exactly one).
+    /// Parsed on first use.
+    pub fn ast(&self) -> Option<&sqlparser::ast::Statement> {
+        self.parsed().0.as_ref()
+    }
+
+    /// Why sqlparser rejected the statement (`None` when it parsed, or when
+    /// it is lexically broken and was never given to sqlparser).
+    pub fn parse_error(&self) -> Option<&str> {
+        self.parsed().1.as_deref()
+    }
+
+    fn parsed(&self) -> &Parsed {
+        self.parsed.get_or_init(|| {
+            if self.lex_error.is_some() {
+                (None, None)
+            } else if self.sql.len() > MAX_PARSE_BYTES {
+                (
+                    None,
+                    Some(format!(
+                        "the statement is {} bytes long, over the {} MiB that the static parser reads; only the token-level checks ran",
+                        self.sql.len(),
+                        MAX_PARSE_BYTES >> 20
+                    )),
+                )
+            } else {
+                parse(&self.sql, self.dialect)
+            }
+        })
+    }
+
     /// The original text of the statement in the file.
     pub fn text<'a>(&self, file: &'a SourceFile) -> &'a str {
         &file.text[self.span.clone()]
@@ -103,24 +145,24 @@ pub fn analyze_regions(
 
 /// A region taken as one statement: trimmed of trivia and a final `;`.
 fn single(file: &SourceFile, range: Range<usize>, dialect: Dialect) -> Vec<RawStatement> {
-    let toks = significant_tokens(&file.text, range.clone(), dialect);
-    let (Some(first), Some(last)) = (toks.first(), toks.last()) else {
+    let mut lx = crate::lexer::Lexer::new(&file.text, range, dialect);
+    let mut tokens: Vec<Token> = lx.by_ref().filter(|t| !t.kind.is_trivia()).collect();
+    let error = lx.error;
+    let (Some(start), Some(last)) = (tokens.first().map(|t| t.span.start), tokens.last().cloned())
+    else {
         return Vec::new();
     };
-    let (end, terminator) = if last.kind == crate::lexer::TokenKind::Semicolon && toks.len() > 1 {
-        (toks[toks.len() - 2].span.end, Some(last.span.clone()))
-    } else {
-        (last.span.end, None)
-    };
-    let error = {
-        let mut lx = crate::lexer::Lexer::new(&file.text, range, dialect);
-        lx.by_ref().for_each(drop);
-        lx.error
-    };
+    let terminator =
+        (last.kind == crate::lexer::TokenKind::Semicolon && tokens.len() > 1).then(|| {
+            tokens.pop();
+            last.span.clone()
+        });
+    let end = tokens.last().map_or(last.span.end, |t| t.span.end);
     vec![RawStatement {
-        span: first.span.start..end,
+        span: start..end,
         terminator,
         error,
+        tokens,
     }]
 }
 
@@ -134,13 +176,8 @@ fn analyze_one(
 ) -> Statement {
     let original = &file.text[raw.span.clone()];
     let sql = subst.substitute(original).into_owned();
-    let tokens = significant_tokens(&file.text, raw.span.clone(), dialect);
-    let (ast, parse_error) = if raw.error.is_some() {
-        (None, None)
-    } else {
-        parse(&sql, dialect)
-    };
-    let facts = classify::classify(file, &tokens, ast.as_ref(), dialect);
+    let tokens = raw.tokens;
+    let facts = classify::classify(file, &tokens, dialect);
     Statement {
         index,
         group,
@@ -149,9 +186,9 @@ fn analyze_one(
         sql,
         tokens,
         lex_error: raw.error,
-        ast,
-        parse_error,
         facts,
+        dialect,
+        parsed: OnceLock::new(),
     }
 }
 

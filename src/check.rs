@@ -230,7 +230,7 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
         found.retain(|f| {
             !f.statement.is_some_and(|s| {
                 ws.unresolved.contains(&(fi, s))
-                    && unit.statements.get(s).is_some_and(|st| st.ast.is_none())
+                    && unit.statements.get(s).is_some_and(|st| st.ast().is_none())
             })
         });
         findings.extend(found);

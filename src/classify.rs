@@ -576,12 +576,7 @@ pub struct Inner {
 }
 
 /// Classifies one statement. `tokens` are its significant tokens.
-pub fn classify(
-    file: &SourceFile,
-    tokens: &[Token],
-    _ast: Option<&sqlparser::ast::Statement>,
-    dialect: Dialect,
-) -> Facts {
+pub fn classify(file: &SourceFile, tokens: &[Token], dialect: Dialect) -> Facts {
     let keyword = tokens
         .first()
         .map(|t| file.text[t.span.clone()].to_ascii_uppercase())

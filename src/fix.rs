@@ -174,8 +174,14 @@ pub fn attach_insert_fixes(ws: &crate::check::Workspace, findings: &mut [Finding
                 let Some(stmt) = unit.statements.get(si) else {
                     continue;
                 };
-                let Some(ast) = &stmt.ast else { continue };
-                if let Some(idxs) = wanted.get(&(unit.source.name.as_str(), si)) {
+                let want = wanted.get(&(unit.source.name.as_str(), si));
+                // Only statements that can change keys are parsed for the
+                // catalog (parsing is the costly step).
+                if want.is_none() && !changes_schema(&stmt.facts.kind) {
+                    continue;
+                }
+                let Some(ast) = stmt.ast() else { continue };
+                if let Some(idxs) = want {
                     let outcome = insert_fix(&catalog, unit, stmt, ast);
                     outcomes.extend(idxs.iter().map(|&i| (i, outcome.clone())));
                 }
@@ -189,6 +195,23 @@ pub fn attach_insert_fixes(ws: &crate::check::Workspace, findings: &mut [Finding
             Err(why) => findings[i].notes.push(why),
         }
     }
+}
+
+/// Whether a statement of this kind can change the tables and keys that
+/// [`crate::schema::Catalog`] follows.
+fn changes_schema(kind: &crate::classify::Kind) -> bool {
+    use crate::classify::Kind;
+    !matches!(
+        kind,
+        Kind::Insert(_)
+            | Kind::Update(_)
+            | Kind::Delete(_)
+            | Kind::Truncate(_)
+            | Kind::Transaction(_)
+            | Kind::Pragma(_)
+            | Kind::Set(_)
+            | Kind::Query
+    )
 }
 
 fn find_insert(ast: &sqlparser::ast::Statement) -> Option<&sqlparser::ast::Insert> {

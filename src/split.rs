@@ -18,6 +18,9 @@ pub struct RawStatement {
     pub terminator: Option<Range<usize>>,
     /// A string or comment that is never closed.
     pub error: Option<LexError>,
+    /// The significant tokens of `span` (no whitespace or comments), as the
+    /// splitter read them: analysis uses them instead of lexing again.
+    pub tokens: Vec<Token>,
 }
 
 impl RawStatement {
@@ -83,14 +86,23 @@ pub fn split(text: &str, range: Range<usize>, dialect: Dialect) -> Vec<RawStatem
 struct Current {
     start: Option<usize>,
     end: usize,
-    /// Leading words, upper-cased, to know whether a BEGIN opens a body.
-    head: Vec<String>,
+    /// The significant tokens read so far.
+    tokens: Vec<Token>,
+    /// How many leading words were looked at (up to 16), to know whether a
+    /// BEGIN opens a body.
+    head: usize,
+    /// The first word is CREATE.
+    create: bool,
     /// Nesting of BEGIN/CASE ... END inside a body.
     depth: usize,
-    /// The previous significant word, upper-cased.
-    prev_word: String,
+    /// The previous significant word was END.
+    prev_end: bool,
     /// The statement creates a trigger, function, procedure or event.
     has_body: bool,
+}
+
+fn is(word: &str, keyword: &str) -> bool {
+    word.eq_ignore_ascii_case(keyword)
 }
 
 impl Current {
@@ -99,37 +111,46 @@ impl Current {
             self.start = Some(tok.span.start);
         }
         self.end = tok.span.end;
+        self.tokens.push(tok.clone());
         if tok.kind != TokenKind::Word {
             if tok.kind != TokenKind::Punct || &text[tok.span.clone()] != "." {
-                self.prev_word.clear();
+                self.prev_end = false;
             }
             return;
         }
-        let word = text[tok.span.clone()].to_ascii_uppercase();
-        if self.head.len() < 16 {
-            if (self.head.is_empty() || self.head[0] == "CREATE")
-                && matches!(
-                    word.as_str(),
-                    "TRIGGER" | "FUNCTION" | "PROCEDURE" | "EVENT"
-                )
+        let word = &text[tok.span.clone()];
+        if self.head < 16 {
+            if self.head == 0 {
+                self.create = is(word, "CREATE");
+            }
+            if (self.head == 0 || self.create)
+                && ["TRIGGER", "FUNCTION", "PROCEDURE", "EVENT"]
+                    .iter()
+                    .any(|k| is(word, k))
             {
                 self.has_body = true;
             }
-            self.head.push(word.clone());
+            self.head += 1;
         }
         if self.has_body {
-            match word.as_str() {
-                "BEGIN" => self.depth += 1,
-                "CASE" if self.depth > 0 && self.prev_word != "END" => self.depth += 1,
-                "END" if self.depth > 0 => self.depth -= 1,
-                // `END IF`, `END LOOP`, ... close blocks that never counted.
-                "IF" | "LOOP" | "WHILE" | "REPEAT" | "FOR" if self.prev_word == "END" => {
-                    self.depth += 1
+            if is(word, "BEGIN") {
+                self.depth += 1;
+            } else if is(word, "CASE") {
+                if self.depth > 0 && !self.prev_end {
+                    self.depth += 1;
                 }
-                _ => {}
+            } else if is(word, "END") {
+                self.depth = self.depth.saturating_sub(1);
+            } else if self.prev_end
+                && ["IF", "LOOP", "WHILE", "REPEAT", "FOR"]
+                    .iter()
+                    .any(|k| is(word, k))
+            {
+                // `END IF`, `END LOOP`, ... close blocks that never counted.
+                self.depth += 1;
             }
         }
-        self.prev_word = word;
+        self.prev_end = is(word, "END");
     }
 
     fn finish(
@@ -143,6 +164,7 @@ impl Current {
                 span: start..self.end,
                 terminator,
                 error,
+                tokens: std::mem::take(&mut self.tokens),
             });
         } else if let Some(error) = error {
             // An unterminated comment with nothing before it.
@@ -150,6 +172,7 @@ impl Current {
                 span: error.offset..error.offset,
                 terminator: None,
                 error: Some(error),
+                tokens: Vec::new(),
             });
         }
         *self = Current::default();

@@ -316,7 +316,7 @@ fn liquibase_changesets_and_rollbacks() {
     let joined = &unit.statements[down.statements[0]];
     assert_eq!(joined.sql, "ALTER TABLE people\nDROP COLUMN age");
     assert_eq!(unit.source.line_col(joined.span.start), (9, 12));
-    assert!(joined.ast.is_some());
+    assert!(joined.ast().is_some());
     snapshot_layout("liquibase", &["fixtures/layouts/liquibase"], &static_opts());
 }
 
@@ -457,7 +457,7 @@ fn placeholders_with_defines() {
         unit.statements[2].text(&unit.source),
         "CREATE TABLE codes (code VARCHAR(${code_length}))"
     );
-    assert!(unit.statements.iter().all(|s| s.ast.is_some()));
+    assert!(unit.statements.iter().all(|s| s.ast().is_some()));
     snapshot_layout(
         "placeholders_defined",
         &["fixtures/layouts/placeholders"],

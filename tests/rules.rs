@@ -201,13 +201,13 @@ fn fixes_are_valid_and_silence_their_rule() {
                 let sqlparser_gap = d == Dialect::Sqlite
                     && a.facts.keyword == "CREATE"
                     && matches!(&a.facts.kind, twice::classify::Kind::Create(c) if c.kind == twice::classify::ObjectKind::Trigger);
-                if b.ast.is_some() && !sqlparser_gap {
+                if b.ast().is_some() && !sqlparser_gap {
                     assert!(
-                        a.ast.is_some(),
+                        a.ast().is_some(),
                         "{}: fixed statement no longer parses: {}\n{:?}",
                         path.display(),
                         a.text(&after.source),
-                        a.parse_error
+                        a.parse_error()
                     );
                 }
                 let still: Vec<&Finding> = after_findings

@@ -69,6 +69,16 @@ proptest! {
     }
 
     #[test]
+    fn statement_tokens_are_the_tokens_of_their_span(sql in script(), d in dialect()) {
+        // Analysis reuses the splitter's tokens instead of lexing each
+        // statement again: they must be what lexing the span gives.
+        for s in split(&sql, 0..sql.len(), d) {
+            let relexed = twice::lexer::significant_tokens(&sql, s.span.clone(), d);
+            prop_assert_eq!(&s.tokens, &relexed, "statement {:?}", &sql[s.span.clone()]);
+        }
+    }
+
+    #[test]
     fn statements_and_gaps_reproduce_the_input(sql in script(), d in dialect()) {
         let stmts = split(&sql, 0..sql.len(), d);
         let mut rebuilt = String::new();

@@ -93,7 +93,7 @@ pub fn update_writes(cx: &Context, unit: &Unit, u: &classify::Update) -> Writes 
     if let Some(a) = &u.alias {
         quals.push(a.to_lowercase());
     }
-    if let Some(ast::Statement::Update(up)) = unit.ast {
+    if let Some(ast::Statement::Update(up)) = unit.ast() {
         let mut w = Writes::default();
         for (i, a) in up.assignments.iter().enumerate() {
             let mut info = ast_assign(a, &quals, None);
@@ -140,7 +140,7 @@ pub fn upsert_writes(cx: &Context, unit: &Unit, ins: &classify::Insert) -> Write
         nondet: first_row_nondet(&t, unit, ins),
         alias: ins.row_alias.as_deref(),
     };
-    let ast_update = match unit.ast {
+    let ast_update = match unit.ast() {
         Some(ast::Statement::Insert(i)) => match &i.on {
             Some(ast::OnInsert::DuplicateKeyUpdate(a)) => Some((a, None)),
             Some(ast::OnInsert::OnConflict(oc)) => match &oc.action {
@@ -202,7 +202,7 @@ fn assign_text(cx: &Context, t: &Toks, assigns: &[Assign], n: usize, i: usize) -
 /// The first nondeterministic value an INSERT writes into new rows (VALUES
 /// lists, SELECT projections, MySQL `SET`).
 pub fn inserted_nondet(cx: &Context, unit: &Unit, ins: &classify::Insert) -> Option<String> {
-    if let Some(ast::Statement::Insert(i)) = unit.ast {
+    if let Some(ast::Statement::Insert(i)) = unit.ast() {
         let mut exprs = Vec::new();
         if let Some(src) = &i.source {
             written_exprs(&src.body, &mut exprs);
@@ -231,7 +231,7 @@ impl RowValues<'_> {
 }
 
 fn first_row_nondet(t: &Toks, unit: &Unit, ins: &classify::Insert) -> Vec<Option<String>> {
-    if let Some(ast::Statement::Insert(i)) = unit.ast {
+    if let Some(ast::Statement::Insert(i)) = unit.ast() {
         if let Some(src) = &i.source {
             if let SetExpr::Values(v) = src.body.as_ref() {
                 if let Some(row) = v.rows.first() {

@@ -152,8 +152,6 @@ pub struct Unit<'a> {
     pub tokens: &'a [Token],
     /// Its span in the file.
     pub span: Range<usize>,
-    /// The sqlparser AST (only for top-level statements that parsed).
-    pub ast: Option<&'a sqlparser::ast::Statement>,
     /// Inside a DO block, under an existence check or a catching handler:
     /// it runs once, whatever it does.
     pub guarded: bool,
@@ -162,6 +160,17 @@ pub struct Unit<'a> {
 }
 
 impl<'a> Unit<'a> {
+    /// The sqlparser AST (only for top-level statements that parse). The
+    /// statement is parsed on first use: ask only when the token-level
+    /// facts are not enough.
+    pub fn ast(&self) -> Option<&'a sqlparser::ast::Statement> {
+        if self.in_do {
+            None
+        } else {
+            self.stmt.ast()
+        }
+    }
+
     /// The statement's position in the file, to order it against others.
     pub fn pos(&self) -> usize {
         self.span.start
@@ -186,7 +195,6 @@ pub fn units(stmt: &Statement) -> impl Iterator<Item = Unit<'_>> {
         kind: &stmt.facts.kind,
         tokens: &stmt.tokens,
         span: stmt.span.clone(),
-        ast: stmt.ast.as_ref(),
         guarded: false,
         in_do: false,
     });
@@ -203,7 +211,6 @@ pub fn units(stmt: &Statement) -> impl Iterator<Item = Unit<'_>> {
         kind: &s.kind,
         tokens: body_tokens.get(s.tokens.clone()).unwrap_or(&[]),
         span: s.span.clone(),
-        ast: None,
         guarded: s.guarded,
         in_do: true,
     }))

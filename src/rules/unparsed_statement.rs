@@ -51,7 +51,7 @@ impl Rule for UnparsedStatement {
         if stmt.lex_error.is_some() || stmt.facts.understood() {
             return;
         }
-        let Some(reason) = &stmt.parse_error else {
+        let Some(reason) = stmt.parse_error() else {
             return;
         };
         let b = FindingBuilder { file: cx.file };

@@ -2,8 +2,6 @@
 //! never a stack overflow, a hang or unbounded memory. Run through the
 //! library (on the test thread's small stack) and through the binary.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 use twice::check::{self, Options, Report};
@@ -177,9 +175,7 @@ fn the_binary_checks_a_10_mb_statement_within_a_memory_cap() {
     // about 1.1 GB of resident memory for sqlparser alone.
     let out = Command::new("sh")
         .arg("-c")
-        .arg(format!(
-            "ulimit -v 716800 && exec \"$0\" check --format json \"$1\""
-        ))
+        .arg("ulimit -v 716800 && exec \"$0\" check --format json \"$1\"")
         .arg(env!("CARGO_BIN_EXE_twice"))
         .arg(&p)
         .env_remove("RUST_BACKTRACE")
@@ -211,9 +207,9 @@ fn the_binary_survives_deep_nesting_on_its_main_thread() {
         &dir,
         "deep.sql",
         &format!(
-            "{}{}",
+            "{}INSERT INTO t {}",
             deep_parens(100_000),
-            format!("INSERT INTO t {}", deep_subqueries(10_000))
+            deep_subqueries(10_000)
         ),
     );
     for d in ["sqlite", "postgres", "mysql", "generic"] {
@@ -231,5 +227,4 @@ fn the_binary_survives_deep_nesting_on_its_main_thread() {
         );
         let _: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     }
-    let _ = common::static_opts();
 }

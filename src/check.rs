@@ -55,6 +55,18 @@ impl Options {
         }
         std::fs::read(path)
     }
+
+    /// The overlay key for the script read from stdin: `--fix -` verifies
+    /// its edits with the fixed script in place of stdin.
+    pub const STDIN_OVERLAY: &'static str = "-";
+
+    /// The fixed script to read instead of stdin, when `--fix` set one.
+    pub fn stdin_overlay(&self) -> Option<Vec<u8>> {
+        self.overlay
+            .as_ref()
+            .and_then(|o| o.get(std::path::Path::new(Self::STDIN_OVERLAY)))
+            .cloned()
+    }
 }
 
 impl Default for Options {

@@ -553,7 +553,7 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
     let report = if args.fix {
         let stdin = inputs.contains(&Input::Stdin);
         let run = crate::fix::run(&inputs, &opts)?;
-        write_fixes(&run.plans, stdin, out)?;
+        write_fixes(&run, stdin, out)?;
         if stdin {
             // The fixed script went to stdout; findings stay off it.
             let failed = exit_for(fail_on, &run.report);
@@ -624,11 +624,8 @@ fn report_refusals(plan: &crate::fix::FilePlan) {
 
 /// `--fix`: writes each fixed file and says what was done on stderr. For a
 /// script from stdin the fixed text goes to stdout.
-fn write_fixes(
-    plans: &[crate::fix::FilePlan],
-    stdin: bool,
-    out: &mut dyn Write,
-) -> Result<(), RunError> {
+fn write_fixes(run: &crate::fix::FixRun, stdin: bool, out: &mut dyn Write) -> Result<(), RunError> {
+    let plans = &run.plans;
     for plan in plans {
         if plan.changed() {
             let mut err = io::stderr().lock();
@@ -652,9 +649,13 @@ fn write_fixes(
         report_refusals(plan);
     }
     if stdin && plans.iter().all(|p| !p.changed()) {
-        // Nothing to fix: echo the script unchanged, as formatters do.
-        for plan in plans {
-            output(out.write_all(&plan.bytes()))?;
+        // Nothing to fix: echo the script unchanged, as formatters do (also
+        // when it had no fixable finding at all, so no plan).
+        for file in run.report.files.iter().filter(|f| f.path.is_none()) {
+            if file.had_bom {
+                output(out.write_all(b"\xEF\xBB\xBF"))?;
+            }
+            output(out.write_all(file.text.as_bytes()))?;
         }
     }
     output(out.flush())?;

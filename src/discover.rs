@@ -957,11 +957,17 @@ pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
         if *input != Input::Stdin {
             continue;
         }
-        let mut bytes = Vec::new();
-        use std::io::Read;
-        std::io::stdin()
-            .read_to_end(&mut bytes)
-            .map_err(|e| Error::new(format!("<stdin>: {e}")))?;
+        let bytes = match opts.stdin_overlay() {
+            Some(bytes) => bytes,
+            None => {
+                let mut bytes = Vec::new();
+                use std::io::Read;
+                std::io::stdin()
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| Error::new(format!("<stdin>: {e}")))?;
+                bytes
+            }
+        };
         let name = opts
             .stdin_filename
             .clone()

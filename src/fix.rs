@@ -242,12 +242,26 @@ fn insert_fix(
         return Err(format!("{no_fix}: the target is not a plain table"));
     };
     let table = object_key(name);
+    // As the statement writes it (with its schema) for the messages.
+    let shown = name.to_string();
     let Some(info) = catalog.table(&table) else {
         return Err(format!(
-            "{no_fix}: table `{table}` is not created by the migrations before this one, so its keys are unknown"
+            "{no_fix}: table `{shown}` is not created by the migrations before this one, so its keys are unknown"
         ));
     };
-    let columns: BTreeSet<String> = if insert.columns.is_empty() {
+    let columns: BTreeSet<String> = if !insert.assignments.is_empty() {
+        // MySQL's `INSERT INTO t SET a = 1, b = 2`.
+        insert
+            .assignments
+            .iter()
+            .filter_map(|a| match &a.target {
+                sqlparser::ast::AssignmentTarget::ColumnName(n) => {
+                    n.0.last().and_then(|p| p.as_ident()).map(ident_key)
+                }
+                sqlparser::ast::AssignmentTarget::Tuple(_) => None,
+            })
+            .collect()
+    } else if insert.columns.is_empty() {
         info.columns.iter().cloned().collect()
     } else {
         insert
@@ -258,7 +272,7 @@ fn insert_fix(
     };
     if !catalog.has_key_within(&table, &columns) {
         return Err(format!(
-            "{no_fix}: `{table}` has no primary key or unique constraint on the inserted columns, so a conflict clause would not stop duplicates; guard the insert instead (`INSERT INTO {table} (...) SELECT ... WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE ...)`)"
+            "{no_fix}: `{shown}` has no primary key or unique constraint on the inserted columns, so a conflict clause would not stop duplicates; guard the insert instead (`INSERT INTO {shown} (...) SELECT ... WHERE NOT EXISTS (SELECT 1 FROM {shown} WHERE ...)`)"
         ));
     }
     let text = &unit.source.text;
@@ -271,7 +285,15 @@ fn insert_fix(
         .find(|t| word(t, "INSERT"))
         .ok_or_else(|| format!("{no_fix}: no INSERT keyword found"))?;
     let (edit, description) = match unit.dialect {
-        Dialect::Sqlite | Dialect::Generic => {
+        Dialect::Generic => {
+            // `INSERT OR IGNORE`, `ON CONFLICT` and `INSERT IGNORE` each exist
+            // in some databases only: any of them could break the one that
+            // runs the migration.
+            return Err(format!(
+                "{no_fix}: the generic dialect has no conflict clause that every database accepts; name the dialect (`--dialect sqlite|postgres|mysql`) to get one"
+            ));
+        }
+        Dialect::Sqlite => {
             // `INSERT OR ABORT|FAIL|ROLLBACK` becomes `INSERT OR IGNORE`.
             let pos = stmt.tokens.iter().position(|t| t.span == insert_kw.span);
             let or_clause = pos.and_then(|i| {
@@ -361,14 +383,27 @@ pub fn run(
     let before = crate::check::check(inputs, opts)?;
     let mut plans = plan(&before);
     let broken_before = broken_counts(&before);
-    let mut refused_files: Vec<String> = Vec::new();
-    let mut report = before;
-    // At most two rounds: the second one only drops files refused by the first.
-    for _ in 0..2 {
+    let mut verified = None;
+    // Files in the order they were read: migrations in history order.
+    let order: BTreeMap<String, usize> = before
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.name.clone(), i))
+        .collect();
+    // Each round either verifies the remaining fixes or refuses at least one
+    // more file's fixes, so this ends.
+    for _ in 0..=plans.len() {
         let overlay: HashMap<std::path::PathBuf, Vec<u8>> = plans
             .iter()
-            .filter(|p| p.changed() && !refused_files.contains(&p.name))
-            .filter_map(|p| p.path.clone().map(|path| (path, p.bytes())))
+            .filter(|p| p.changed())
+            .map(|p| {
+                let key = p
+                    .path
+                    .clone()
+                    .unwrap_or_else(|| crate::check::Options::STDIN_OVERLAY.into());
+                (key, p.bytes())
+            })
             .collect();
         if overlay.is_empty() {
             break;
@@ -377,30 +412,71 @@ pub fn run(
         o.overlay = Some(Arc::new(overlay));
         let after = crate::check::check(inputs, &o)?;
         let broken_after = broken_counts(&after);
-        let newly_broken: Vec<(String, String)> = broken_after
+        // The first finding of each (file, rule) that broke: where and why.
+        let newly_broken: Vec<&Finding> = broken_after
             .iter()
             .filter(|(key, n)| broken_before.get(*key).copied().unwrap_or(0) < **n)
-            .map(|((file, rule), _)| (file.clone(), rule.clone()))
+            .filter_map(|((file, rule), _)| {
+                after
+                    .findings
+                    .iter()
+                    .find(|f| f.file == *file && f.rule == *rule)
+            })
             .collect();
-        report = after;
         if newly_broken.is_empty() {
+            verified = Some(after);
             break;
         }
-        for (file, rule) in newly_broken {
-            if let Some(p) = plans.iter_mut().find(|p| p.name == file) {
-                let why = match rule.as_str() {
-                    "first-run-error" => "with the fixes applied the migration no longer applies cleanly on its first run",
-                    _ => "with the fixes applied a statement could no longer be read",
-                };
-                for (line, rule, _) in p.applied.drain(..) {
-                    p.refused.push((line, rule, why.to_string()));
+        // The file that broke loses its fixes. A break in a file whose fixes
+        // are gone already (or that had none) comes from fixes in earlier
+        // files of its history (an earlier migration now succeeds, say): the
+        // nearest earlier file with fixes loses them, and so on, round by
+        // round; with none before it, every remaining fix goes.
+        let mut refused_any = false;
+        for f in &newly_broken {
+            if let Some(p) = plans.iter_mut().find(|p| p.name == f.file && p.changed()) {
+                refuse(p, f);
+                refused_any = true;
+            }
+        }
+        if !refused_any {
+            let broken = newly_broken[0];
+            let limit = order.get(broken.file.as_str()).copied().unwrap_or(0);
+            let nearest = plans
+                .iter_mut()
+                .filter(|p| p.changed())
+                .filter(|p| order.get(p.name.as_str()).is_some_and(|&i| i < limit))
+                .max_by_key(|p| order.get(p.name.as_str()).copied());
+            match nearest {
+                Some(p) => refuse(p, broken),
+                None => {
+                    for p in plans.iter_mut().filter(|p| p.changed()) {
+                        refuse(p, broken);
+                    }
                 }
-                p.fixed = p.original.clone();
-                refused_files.push(file);
             }
         }
     }
+    // Without verified fixes nothing is written: what remains is what was there.
+    let report = verified.unwrap_or(before);
     Ok(FixRun { plans, report })
+}
+
+/// Takes back every fix of `plan`, saying which finding of the fixed text
+/// made it unsafe.
+fn refuse(plan: &mut FilePlan, broken: &Finding) {
+    let what = match broken.rule.as_str() {
+        "first-run-error" => "no longer applies cleanly on its first run",
+        _ => "can no longer be read",
+    };
+    let why = format!(
+        "with the fixes applied, {}:{} {what} ({}: {})",
+        broken.file, broken.line, broken.rule, broken.message
+    );
+    for (line, rule, _) in plan.applied.drain(..) {
+        plan.refused.push((line, rule, why.clone()));
+    }
+    plan.fixed = plan.original.clone();
 }
 
 /// Per (file, rule), how many findings say a statement is broken.

@@ -98,8 +98,12 @@ impl Catalog {
                         }
                         sqlparser::ast::ObjectType::Index => {
                             if let Some((table, cols)) = self.indexes.remove(&key) {
+                                // One key goes: a UNIQUE column on the same
+                                // columns stays a key.
                                 if let Some(t) = self.tables.get_mut(&table) {
-                                    t.unique_keys.retain(|k| *k != cols);
+                                    if let Some(i) = t.unique_keys.iter().position(|k| *k == cols) {
+                                        t.unique_keys.remove(i);
+                                    }
                                 }
                             }
                         }
@@ -278,6 +282,19 @@ mod tests {
         assert!(!c.has_key_within("u", &set(&["email"])));
         assert!(c.has_key_within("u", &set(&["id"])));
         assert!(c.table("t").is_none());
+    }
+
+    #[test]
+    fn dropping_an_index_keeps_a_unique_column() {
+        let c = catalog(
+            &[
+                "CREATE TABLE t (id INT, email TEXT UNIQUE)",
+                "CREATE UNIQUE INDEX t_email ON t (email)",
+                "DROP INDEX t_email",
+            ],
+            Dialect::Sqlite,
+        );
+        assert!(c.has_key_within("t", &set(&["email"])));
     }
 
     #[test]

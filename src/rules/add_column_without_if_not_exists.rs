@@ -40,7 +40,9 @@ ALTER TABLE users ADD COLUMN IF NOT EXISTS last_login timestamptz;
 
 ## Fix
 In Postgres (and MariaDB) add `IF NOT EXISTS` after `ADD COLUMN`; `twice check --fix` does
-this for Postgres. In SQLite and MySQL there is no such clause: rely on the migration
+this for Postgres only. The mysql dialect covers MySQL and MariaDB, and MySQL (8.x included)
+rejects `ADD COLUMN IF NOT EXISTS` as a syntax error, so `--fix` leaves the statement as it
+is there; on MariaDB write the clause by hand. In SQLite and MySQL there is no such clause: rely on the migration
 tool's version table to run the statement once, check the column in application code
 first (`SELECT 1 FROM pragma_table_info('users') WHERE name = 'last_login'` in SQLite,
 `information_schema.columns` in MySQL), or rebuild the table with the new column
@@ -123,7 +125,7 @@ impl Rule for AddColumnWithoutIfNotExists {
                         format!("Duplicate column name '{}'", name.object()),
                         Some("MySQL has no ADD COLUMN IF NOT EXISTS"),
                         format!(
-                            "MariaDB accepts `ALTER TABLE {tname} ADD COLUMN IF NOT EXISTS {col} ...`; in MySQL {}",
+                            "no automatic fix: `ADD COLUMN IF NOT EXISTS` is MariaDB syntax that MySQL rejects, so the rewrite would break a MySQL server. On MariaDB write `ALTER TABLE {tname} ADD COLUMN IF NOT EXISTS {col} ...`; on MySQL {}",
                             column_ways_out(cx.dialect, table.object(), name.object())
                         ),
                         None,

@@ -44,10 +44,16 @@ SELECT 'admin' WHERE NOT EXISTS (SELECT 1 FROM roles WHERE name = 'admin');
 Add a conflict clause that matches a PRIMARY KEY or UNIQUE constraint:
 `ON CONFLICT DO NOTHING` (Postgres, SQLite 3.24+), `INSERT OR IGNORE` (SQLite),
 `INSERT IGNORE` or `ON DUPLICATE KEY UPDATE col = VALUES(col)` (MySQL). When the table
-has no such key, insert only the missing rows with `WHERE NOT EXISTS`. There is no
-automatic fix: which key identifies a row is the author's call.
+has no such key, insert only the missing rows with `WHERE NOT EXISTS`.
+
+`twice check --fix` adds `INSERT OR IGNORE` (SQLite), `ON CONFLICT DO NOTHING` (Postgres) or
+`INSERT IGNORE` (MySQL) only when the migrations before the INSERT give the table a PRIMARY
+KEY or UNIQUE constraint (or unique index) on columns the INSERT sets: then a second run
+conflicts with the first run's rows and the clause skips them. Otherwise, and in the generic
+dialect, it offers no fix and a note says why: a conflict clause without such a key would
+not stop the duplicates.
 "#,
-    fixable: false,
+    fixable: true,
 };
 
 pub struct InsertWithoutConflictClause;

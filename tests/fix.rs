@@ -1,0 +1,380 @@
+//! `twice check --fix` and `--diff` end to end, per dialect: each fixture
+//! folder under `fixtures/fix/<dialect>/<case>` is the "before"; it is copied
+//! to a temporary folder, `--diff` must leave every byte (and mtime) alone,
+//! `--fix` rewrites it (snapshot: the fixed files, what stderr says, the
+//! findings that remain, the exit code), and a second `--fix` changes nothing.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn twice(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_twice"));
+    for var in ["GITHUB_ACTIONS", "NO_COLOR", "TWICE_DATABASE_URL", "TERM"] {
+        c.env_remove(var);
+    }
+    c.current_dir(dir).stdin(Stdio::null());
+    c
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(dir: &Path, args: &[&str]) -> Out {
+    let o = twice(dir).args(args).output().expect("twice runs");
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+/// Copies `fixtures/fix/<dialect>/<case>` to `<tmp>/<case>`.
+fn copy_fixture(dialect: &str, case: &str) -> (tempfile::TempDir, PathBuf) {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/fix")
+        .join(dialect)
+        .join(case);
+    let tmp = tempfile::tempdir().unwrap();
+    let dst = tmp.path().join(case);
+    std::fs::create_dir(&dst).unwrap();
+    for e in std::fs::read_dir(&src).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dst.join(e.file_name())).unwrap();
+    }
+    (tmp, dst)
+}
+
+/// Every file of a folder: name -> bytes.
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn mtimes(dir: &Path) -> BTreeMap<String, std::time::SystemTime> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                e.metadata().unwrap().modified().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// File contents with a BOM and carriage returns made visible.
+fn show(bytes: &[u8]) -> String {
+    let text = String::from_utf8(bytes.to_vec()).expect("fixtures are UTF-8");
+    let (bom, text) = match text.strip_prefix('\u{feff}') {
+        Some(rest) => ("<BOM>", rest),
+        None => ("", text.as_str()),
+    };
+    format!("{bom}{}", text.replace('\r', "␍"))
+}
+
+/// The findings of a JSON report: where, which rule, the help and any
+/// "no automatic fix" note.
+fn remaining(json: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(json).expect("JSON output");
+    let mut out = String::new();
+    for f in v["findings"].as_array().unwrap() {
+        out.push_str(&format!(
+            "{}:{} [{}] {}\n",
+            f["file"].as_str().unwrap(),
+            f["line"],
+            f["rule"].as_str().unwrap(),
+            f["message"].as_str().unwrap()
+        ));
+        if let Some(h) = f["help"].as_str() {
+            out.push_str(&format!("    help: {h}\n"));
+        }
+        for n in f["notes"].as_array().into_iter().flatten() {
+            let n = n.as_str().unwrap();
+            if n.starts_with("no automatic fix") {
+                out.push_str(&format!("    note: {n}\n"));
+            }
+        }
+    }
+    out
+}
+
+/// Runs the whole story on one fixture and returns the snapshot text.
+fn fix_story(dialect: &str, case: &str, replay: bool) -> String {
+    let (tmp, dir) = copy_fixture(dialect, case);
+    let mut args = vec!["check", "--dialect", dialect];
+    if !replay {
+        args.push("--no-replay");
+    }
+    let with = |extra: &[&'static str]| {
+        let mut a = args.clone();
+        a.extend_from_slice(extra);
+        a.push(case);
+        a
+    };
+    let before = files(&dir);
+    let before_mtimes = mtimes(&dir);
+
+    // --diff writes nothing and exits 1: there is something to fix.
+    let diff = run(tmp.path(), &with(&["--diff"]));
+    assert_eq!(files(&dir), before, "--diff changed a file");
+    assert_eq!(mtimes(&dir), before_mtimes, "--diff touched a file");
+    assert_eq!(diff.code, 1, "--diff exit code; stderr:\n{}", diff.stderr);
+    assert!(diff.stdout.starts_with("--- a/"), "{}", diff.stdout);
+
+    // --fix rewrites.
+    let fix = run(tmp.path(), &with(&["--fix", "--format", "json"]));
+    let fixed = files(&dir);
+    assert_ne!(fixed, before, "--fix changed nothing");
+    // What --diff showed is what --fix did.
+    assert_eq!(
+        diff.stdout,
+        unified(case, &before, &fixed),
+        "--diff and --fix disagree"
+    );
+
+    // Idempotent: a second --fix writes nothing and reports nothing fixed,
+    // and --diff then has nothing to show (exit 0).
+    let fixed_mtimes = mtimes(&dir);
+    let again = run(tmp.path(), &with(&["--fix", "--format", "json"]));
+    assert_eq!(files(&dir), fixed, "the second --fix changed a file");
+    assert_eq!(mtimes(&dir), fixed_mtimes, "the second --fix wrote a file");
+    assert!(
+        !again.stderr.contains("twice: fixed"),
+        "second --fix: {}",
+        again.stderr
+    );
+    assert_eq!(remaining(&again.stdout), remaining(&fix.stdout));
+    let diff2 = run(tmp.path(), &with(&["--diff"]));
+    assert_eq!(
+        (diff2.code, diff2.stdout.as_str()),
+        (0, ""),
+        "{}",
+        diff2.stderr
+    );
+
+    let mut snap = format!(
+        "$ twice {}\n--- exit code: {}\n--- stderr:\n{}--- remaining findings:\n{}",
+        with(&["--fix"]).join(" "),
+        fix.code,
+        fix.stderr,
+        remaining(&fix.stdout)
+    );
+    snap.push_str(&format!("--- diff (exit {}):\n{}", diff.code, diff.stdout));
+    for (name, bytes) in &fixed {
+        snap.push_str(&format!("--- {case}/{name} after --fix:\n{}", show(bytes)));
+    }
+    snap
+}
+
+/// The unified diff `--diff` should print for these before/after files.
+fn unified(
+    case: &str,
+    before: &BTreeMap<String, Vec<u8>>,
+    after: &BTreeMap<String, Vec<u8>>,
+) -> String {
+    let mut out = String::new();
+    for (name, old) in before {
+        let new = &after[name];
+        if old == new {
+            continue;
+        }
+        let strip = |b: &[u8]| {
+            let s = String::from_utf8(b.to_vec()).unwrap();
+            s.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(s)
+        };
+        let (old, new) = (strip(old), strip(new));
+        let path = format!("{case}/{name}");
+        out.push_str(
+            &similar::TextDiff::from_lines(&old, &new)
+                .unified_diff()
+                .context_radius(3)
+                .header(&format!("a/{path}"), &format!("b/{path}"))
+                .to_string(),
+        );
+    }
+    out
+}
+
+#[test]
+fn sqlite_ddl_with_replay() {
+    insta::assert_snapshot!("sqlite_ddl", fix_story("sqlite", "ddl", true));
+}
+
+#[test]
+fn sqlite_crlf_and_bom_keep_their_bytes() {
+    let story = fix_story("sqlite", "crlf_bom", true);
+    // Every line still ends in CRLF and the BOM is still there.
+    let (tmp, dir) = copy_fixture("sqlite", "crlf_bom");
+    run(tmp.path(), &["check", "--fix", "crlf_bom"]);
+    for (name, bytes) in files(&dir) {
+        assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "{name} lost its BOM");
+        let lf = bytes.iter().filter(|&&b| b == b'\n').count();
+        let crlf = bytes.windows(2).filter(|w| w == b"\r\n").count();
+        assert_eq!(lf, crlf, "{name} has a bare LF");
+    }
+    insta::assert_snapshot!("sqlite_crlf_bom", story);
+}
+
+#[test]
+fn postgres_ddl() {
+    insta::assert_snapshot!("postgres_ddl", fix_story("postgres", "ddl", false));
+}
+
+#[test]
+fn mysql_ddl() {
+    insta::assert_snapshot!("mysql_ddl", fix_story("mysql", "ddl", false));
+}
+
+/// The generic dialect fixes nothing: each database has its own clause.
+#[test]
+fn generic_fixes_nothing() {
+    let (tmp, dir) = copy_fixture("generic", "ddl");
+    let before = files(&dir);
+    let diff = run(
+        tmp.path(),
+        &["check", "--dialect", "generic", "--diff", "ddl"],
+    );
+    assert_eq!(
+        (diff.code, diff.stdout.as_str()),
+        (0, ""),
+        "{}",
+        diff.stderr
+    );
+    let fix = run(
+        tmp.path(),
+        &[
+            "check",
+            "--dialect",
+            "generic",
+            "--fix",
+            "--format",
+            "json",
+            "ddl",
+        ],
+    );
+    assert_eq!(files(&dir), before);
+    assert!(!fix.stderr.contains("twice: fixed"), "{}", fix.stderr);
+    insta::assert_snapshot!(
+        "generic_ddl",
+        format!("exit code: {}\n{}", fix.code, remaining(&fix.stdout))
+    );
+}
+
+/// A fix that would make a later migration fail its first run is refused:
+/// 002 re-creates `users` (its first run failed, so 003 added the column);
+/// with `IF NOT EXISTS` 002 would succeed and 003 would then fail.
+#[test]
+fn a_fix_that_breaks_a_first_run_is_refused() {
+    let (tmp, dir) = copy_fixture("sqlite", "refused");
+    let before = files(&dir);
+    let diff = run(tmp.path(), &["check", "--diff", "refused"]);
+    assert_eq!(files(&dir), before);
+    let fix = run(
+        tmp.path(),
+        &["check", "--fix", "--format", "json", "refused"],
+    );
+    let after = files(&dir);
+    // Only 001 changed; 002 and 003 are as they were.
+    assert_ne!(after["001_users.sql"], before["001_users.sql"]);
+    assert_eq!(after["002_users_name.sql"], before["002_users_name.sql"]);
+    assert_eq!(after["003_add_name.sql"], before["003_add_name.sql"]);
+    // The fixed history still applies as it did: no new first-run error.
+    let check = run(tmp.path(), &["check", "--format", "json", "refused"]);
+    let v: serde_json::Value = serde_json::from_str(&check.stdout).unwrap();
+    let first_run: Vec<_> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "first-run-error")
+        .map(|f| f["file"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        !first_run.iter().any(|f| f.ends_with("003_add_name.sql")),
+        "{first_run:?}"
+    );
+    insta::assert_snapshot!(
+        "sqlite_refused",
+        format!(
+            "--- diff (exit {}):\n{}--- diff stderr:\n{}--- fix (exit {}) stderr:\n{}",
+            diff.code, diff.stdout, diff.stderr, fix.code, fix.stderr
+        )
+    );
+}
+
+fn run_stdin(args: &[&str], input: &[u8]) -> Out {
+    let mut child = twice(Path::new(env!("CARGO_MANIFEST_DIR")))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let o = child.wait_with_output().unwrap();
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn fix_from_stdin_prints_the_fixed_script() {
+    let script =
+        "CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT);\nINSERT INTO kv (k, v) VALUES ('a', '1');\n";
+    let out = run_stdin(&["check", "--fix", "-"], script.as_bytes());
+    assert_eq!(
+        out.stdout,
+        "CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT);\nINSERT OR IGNORE INTO kv (k, v) VALUES ('a', '1');\n"
+    );
+    // Verified with replay: the fixed script is clean, so exit 0.
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("twice: fixed 2 findings in <stdin>"),
+        "{}",
+        out.stderr
+    );
+    // Its own output has nothing left to fix: echoed unchanged.
+    let again = run_stdin(&["check", "--fix", "-"], out.stdout.as_bytes());
+    assert_eq!(
+        (again.code, again.stdout.as_str()),
+        (0, out.stdout.as_str())
+    );
+    assert!(!again.stderr.contains("twice: fixed"), "{}", again.stderr);
+    // --diff from stdin: a diff, exit 1, and with nothing to fix exit 0.
+    let diff = run_stdin(&["check", "--diff", "-"], script.as_bytes());
+    assert_eq!(diff.code, 1);
+    assert!(
+        diff.stdout.starts_with("--- a/<stdin>\n+++ b/<stdin>\n"),
+        "{}",
+        diff.stdout
+    );
+    let clean = run_stdin(&["check", "--diff", "-"], out.stdout.as_bytes());
+    assert_eq!((clean.code, clean.stdout.as_str()), (0, ""));
+}
+
+#[test]
+fn diff_of_a_clean_folder_exits_0_and_prints_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("001.sql"),
+        "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY);\n",
+    )
+    .unwrap();
+    let out = run(tmp.path(), &["check", "--diff", "."]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{}", out.stderr);
+}

@@ -167,29 +167,46 @@ pub fn attach_insert_fixes(ws: &crate::check::Workspace, findings: &mut [Finding
     }
     let mut outcomes: Vec<(usize, Result<crate::finding::Fix, String>)> = Vec::new();
     for seq in &ws.sequences {
+        let stmts: Vec<(&crate::check::FileUnit, usize, &crate::analysis::Statement)> = seq
+            .migrations
+            .iter()
+            .flat_map(|m| {
+                let unit = &ws.files[m.up.file];
+                m.up.statements
+                    .iter()
+                    .filter_map(move |&si| unit.statements.get(si).map(|st| (unit, si, st)))
+            })
+            .collect();
+        let mut relevant = relevant_names(
+            stmts
+                .iter()
+                .filter(|(u, si, _)| wanted.contains_key(&(u.source.name.as_str(), *si)))
+                .map(|(_, _, st)| *st),
+            stmts.iter().map(|(_, _, st)| *st),
+        );
         let mut catalog = crate::schema::Catalog::default();
-        for m in &seq.migrations {
-            let unit = &ws.files[m.up.file];
-            for &si in &m.up.statements {
-                let Some(stmt) = unit.statements.get(si) else {
-                    continue;
-                };
-                let want = wanted.get(&(unit.source.name.as_str(), si));
-                // Only statements that can change keys are parsed for the
-                // catalog (parsing is the costly step).
-                if want.is_none() && !changes_schema(&stmt.facts.kind) {
-                    continue;
-                }
-                if let Some(idxs) = want {
-                    let Some(ast) = stmt.ast() else { continue };
-                    let outcome = insert_fix(&catalog, unit, stmt, ast);
-                    outcomes.extend(idxs.iter().map(|&i| (i, outcome.clone())));
-                    catalog.apply(ast);
-                } else if let Some(ast) = stmt.parse_transient() {
-                    // Parsed for the catalog only and not kept, so a long
-                    // history's ASTs never sit in memory together.
-                    catalog.apply(&ast);
-                }
+        for &(unit, si, stmt) in &stmts {
+            let want = wanted.get(&(unit.source.name.as_str(), si));
+            // Only statements that can change the keys of the tables
+            // these INSERTs write are parsed for the catalog (parsing is
+            // the costly step).
+            if want.is_none()
+                && !(changes_schema(&stmt.facts.kind)
+                    && relevant
+                        .as_mut()
+                        .is_none_or(|names| mentions(unit, stmt, names)))
+            {
+                continue;
+            }
+            if let Some(idxs) = want {
+                let Some(ast) = stmt.ast() else { continue };
+                let outcome = insert_fix(&catalog, unit, stmt, ast);
+                outcomes.extend(idxs.iter().map(|&i| (i, outcome.clone())));
+                catalog.apply(ast);
+            } else if let Some(ast) = stmt.parse_transient() {
+                // Parsed for the catalog only and not kept, so a long
+                // history's ASTs never sit in memory together.
+                catalog.apply(&ast);
             }
         }
     }
@@ -199,6 +216,87 @@ pub fn attach_insert_fixes(ws: &crate::check::Workspace, findings: &mut [Finding
             Err(why) => findings[i].notes.push(why),
         }
     }
+}
+
+/// The lower-cased object names that matter to the catalog for `inserts`:
+/// their target tables and, following renames backwards through `all`, the
+/// names those tables had before. `None`: an INSERT's table could not be
+/// told from its tokens, so every statement matters.
+fn relevant_names<'a>(
+    inserts: impl Iterator<Item = &'a crate::analysis::Statement>,
+    all: impl DoubleEndedIterator<Item = &'a crate::analysis::Statement>,
+) -> Option<std::collections::HashSet<String>> {
+    use crate::classify::{AlterObjectOp, AlterOp, Kind};
+    let mut names = std::collections::HashSet::new();
+    for st in inserts {
+        match &st.facts.kind {
+            Kind::Insert(i) => match &i.table {
+                Some(n) if !n.object().is_empty() && !n.object().contains('$') => {
+                    names.insert(n.object().to_lowercase());
+                }
+                _ => return None,
+            },
+            _ => return None,
+        }
+    }
+    for st in all.rev() {
+        let add = |from: &str, to: &str, names: &mut std::collections::HashSet<String>| {
+            if names.contains(&to.to_lowercase()) {
+                names.insert(from.to_lowercase());
+            }
+        };
+        match &st.facts.kind {
+            Kind::AlterTable(a) => {
+                for action in &a.actions {
+                    if let (AlterOp::RenameTo { new }, Some(t)) = (&action.op, &a.table) {
+                        add(t.object(), new.object(), &mut names);
+                    }
+                }
+            }
+            Kind::RenameTables(pairs) => {
+                for p in pairs {
+                    add(p.from.object(), p.to.object(), &mut names);
+                }
+            }
+            Kind::AlterObject(o) => {
+                if let (AlterObjectOp::RenameTo { new }, Some(n)) = (&o.op, &o.name) {
+                    add(n.object(), new.object(), &mut names);
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(names)
+}
+
+/// Whether the statement names one of `relevant` (compared case-blind,
+/// quotes removed). An index created on a relevant table makes its own name
+/// relevant, so that a later `DROP INDEX name` is followed too.
+fn mentions(
+    unit: &crate::check::FileUnit,
+    stmt: &crate::analysis::Statement,
+    relevant: &mut std::collections::HashSet<String>,
+) -> bool {
+    use crate::lexer::TokenKind;
+    let hit = stmt.tokens.iter().any(|t| {
+        matches!(t.kind, TokenKind::Word | TokenKind::QuotedIdent) && {
+            let raw = &unit.source.text[t.span.clone()];
+            let name = if t.kind == TokenKind::QuotedIdent && raw.len() >= 2 {
+                &raw[1..raw.len() - 1]
+            } else {
+                raw
+            };
+            relevant.contains(&name.to_lowercase())
+        }
+    });
+    if hit {
+        if let crate::classify::Kind::Create(c) = &stmt.facts.kind {
+            if let Some(n) = &c.name {
+                relevant.insert(n.object().to_lowercase());
+            }
+        }
+    }
+    hit
 }
 
 /// Whether a statement of this kind can change the tables and keys that

@@ -215,6 +215,11 @@ fn sqlite_ddl_with_replay() {
 }
 
 #[test]
+fn sqlite_keys_follow_renames_and_dropped_indexes() {
+    insta::assert_snapshot!("sqlite_history", fix_story("sqlite", "history", true));
+}
+
+#[test]
 fn sqlite_crlf_and_bom_keep_their_bytes() {
     let story = fix_story("sqlite", "crlf_bom", true);
     // Every line still ends in CRLF and the BOM is still there.

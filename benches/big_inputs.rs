@@ -56,6 +56,9 @@ struct Measure {
 fn measure(args: &[&str], target: &Path, out_file: &Path) -> Measure {
     let out = std::fs::File::create(out_file).expect("output file");
     let start = Instant::now();
+    // Reaped by `wait4` below, which also returns the child's own rusage
+    // (`Child::wait` would not).
+    #[allow(clippy::zombie_processes)]
     let child = Command::new(env!("CARGO_BIN_EXE_twice"))
         .args(args)
         .arg(target)

@@ -21,6 +21,15 @@ pub const PARSER_RECURSION_LIMIT: usize = 200;
 /// still reads them, and replay still runs them.
 pub const MAX_PARSE_BYTES: usize = 1 << 20;
 
+/// Stack that parsing one statement may need. sqlparser grows its stack for
+/// nested expressions and queries, but not for nested statements (`CASE` /
+/// `IF` / `BEGIN` blocks inside each other, up to the recursion limit): 200
+/// levels of those take about 4 MiB. With less than this left (a thread's
+/// 2 MiB stack, a low `ulimit -s`), the statement is parsed on a fresh stack
+/// of [`PARSE_STACK`]; a main thread's usual 8 MiB parses in place.
+const PARSE_STACK_NEEDED: usize = 6 << 20;
+const PARSE_STACK: usize = 8 << 20;
+
 /// One analysed statement.
 #[derive(Debug)]
 pub struct Statement {
@@ -210,6 +219,10 @@ fn analyze_one(
 /// Parses one statement with sqlparser. More than one statement (which the
 /// splitter should prevent) or none counts as a parse failure.
 pub fn parse(sql: &str, dialect: Dialect) -> (Option<sqlparser::ast::Statement>, Option<String>) {
+    stacker::maybe_grow(PARSE_STACK_NEEDED, PARSE_STACK, || parse_here(sql, dialect))
+}
+
+fn parse_here(sql: &str, dialect: Dialect) -> (Option<sqlparser::ast::Statement>, Option<String>) {
     let d = dialect.parser();
     let result = sqlparser::parser::Parser::new(d.as_ref())
         .with_recursion_limit(PARSER_RECURSION_LIMIT)

@@ -20,7 +20,7 @@ pub const EXIT_STATUS: [(&str, &str); 3] = [
     ("1", "findings at or above --fail-on"),
     (
         "2",
-        "twice could not do its job (bad arguments, a missing or unreadable path, a bad configuration file); one line on stderr says why",
+        "twice could not do its job (bad arguments, a missing or unreadable path, a bad configuration file, or an internal error, which is a bug to report); one line on stderr says why",
     ),
 ];
 

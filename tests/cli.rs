@@ -411,18 +411,30 @@ fn users_never_see_a_backtrace() {
     assert_tool_error(&out, "does-not-exist.sql");
     assert!(!out.stderr.contains("backtrace"));
 
-    // A bug (a panic) is one line that says so, exit 2, no backtrace. The
-    // trigger exists in debug builds only.
+    // A bug (a panic) is one line that says so and asks for a report, exit
+    // 2 (as for any other failure to do the job; documented in
+    // `cli::EXIT_STATUS`), no backtrace whatever RUST_BACKTRACE says. The
+    // trigger (`TWICE_DEBUG_PANIC`, in `cli::run`) exists in debug builds
+    // only.
     if cfg!(debug_assertions) {
-        let mut c = twice();
-        c.args(["rules"])
-            .env("RUST_BACKTRACE", "1")
-            .env("TWICE_DEBUG_PANIC", "1");
-        let out = output(c);
-        assert_tool_error(&out, "internal error in twice");
-        assert!(out.stderr.contains("this is a bug"), "{}", out.stderr);
-        assert!(!out.stderr.contains("backtrace"), "{}", out.stderr);
-        assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+        for (var, value) in [
+            ("RUST_BACKTRACE", "1"),
+            ("RUST_BACKTRACE", "full"),
+            ("RUST_LIB_BACKTRACE", "1"),
+        ] {
+            for args in [vec!["rules"], vec!["check", "--no-replay", FIXTURE]] {
+                let mut c = twice();
+                c.args(&args).env(var, value).env("TWICE_DEBUG_PANIC", "1");
+                let out = output(c);
+                let ctx = format!("{var}={value} {args:?}: {}", out.stderr);
+                assert_tool_error(&out, "internal error in twice");
+                assert!(out.stderr.contains("this is a bug"), "{ctx}");
+                assert!(out.stderr.contains("please report it"), "{ctx}");
+                assert!(!out.stderr.contains("backtrace"), "{ctx}");
+                assert!(!out.stderr.contains("stack backtrace"), "{ctx}");
+                assert!(!out.stderr.contains("RUST_BACKTRACE"), "{ctx}");
+            }
+        }
     }
 }
 

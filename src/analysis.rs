@@ -75,6 +75,11 @@ impl Statement {
         self.parsed_result().1.as_deref()
     }
 
+    /// Drops the parsed AST (it is parsed again if asked for).
+    pub fn forget_parse(&mut self) {
+        self.parsed.take();
+    }
+
     fn parsed_result(&self) -> &Parsed {
         self.parsed.get_or_init(|| self.parse_now())
     }

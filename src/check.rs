@@ -204,8 +204,14 @@ pub fn load(inputs: &[Input], opts: &Options) -> Result<Workspace> {
     })
 }
 
-/// Runs the static rules on one file.
-pub fn static_findings(unit: &FileUnit) -> Vec<Finding> {
+/// Statements whose rules run before their parsed ASTs are dropped: the
+/// rules parse INSERTs and UPDATEs, and a script of 200,000 INSERTs must not
+/// keep 200,000 ASTs.
+const AST_BATCH: usize = 256;
+
+/// Runs the static rules on one file. The sqlparser ASTs the rules asked for
+/// are dropped as it goes (they are parsed again if asked for later).
+pub fn static_findings(unit: &mut FileUnit) -> Vec<Finding> {
     let mut out = Vec::new();
     let b = FindingBuilder { file: &unit.source };
     if unit.source.binary {
@@ -218,24 +224,34 @@ pub fn static_findings(unit: &FileUnit) -> Vec<Finding> {
         ));
         return out;
     }
-    let cx = Context::new(&unit.source, unit.dialect, &unit.statements);
-    for stmt in &unit.statements {
-        let before = out.len();
-        for rule in rules::static_rules() {
-            rule.check(&cx, stmt, &mut out);
+    let mut index = None;
+    let mut start = 0;
+    while start < unit.statements.len() {
+        let end = (start + AST_BATCH).min(unit.statements.len());
+        let cx = Context::with_index(&unit.source, unit.dialect, &unit.statements, index);
+        for stmt in &unit.statements[start..end] {
+            let before = out.len();
+            for rule in rules::static_rules() {
+                rule.check(&cx, stmt, &mut out);
+            }
+            for f in &mut out[before..] {
+                f.statement.get_or_insert(stmt.index);
+            }
         }
-        for f in &mut out[before..] {
-            f.statement.get_or_insert(stmt.index);
+        index = cx.into_index();
+        for stmt in &mut unit.statements[start..end] {
+            stmt.forget_parse();
         }
+        start = end;
     }
     out
 }
 
 /// The whole check: static rules on every file, replay on every sequence.
 pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
-    let ws = load(inputs, opts)?;
+    let mut ws = load(inputs, opts)?;
     let mut findings = Vec::new();
-    for (fi, unit) in ws.files.iter().enumerate() {
+    for (fi, unit) in ws.files.iter_mut().enumerate() {
         let mut found = static_findings(unit);
         // A statement that an undefined placeholder keeps from parsing is
         // reported by `undefined-placeholder` alone.

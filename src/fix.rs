@@ -199,10 +199,12 @@ pub fn attach_insert_fixes(ws: &crate::check::Workspace, findings: &mut [Finding
                 continue;
             }
             if let Some(idxs) = want {
-                let Some(ast) = stmt.ast() else { continue };
-                let outcome = insert_fix(&catalog, unit, stmt, ast);
+                let Some(ast) = stmt.parse_transient() else {
+                    continue;
+                };
+                let outcome = insert_fix(&catalog, unit, stmt, &ast);
                 outcomes.extend(idxs.iter().map(|&i| (i, outcome.clone())));
-                catalog.apply(ast);
+                catalog.apply(&ast);
             } else if let Some(ast) = stmt.parse_transient() {
                 // Parsed for the catalog only and not kept, so a long
                 // history's ASTs never sit in memory together.

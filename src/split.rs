@@ -164,7 +164,13 @@ impl Current {
                 span: start..self.end,
                 terminator,
                 error,
-                tokens: std::mem::take(&mut self.tokens),
+                tokens: {
+                    // Exact size: a long script keeps every statement's
+                    // tokens, and growth slack would add up to half again.
+                    let mut t = std::mem::take(&mut self.tokens);
+                    t.shrink_to_fit();
+                    t
+                },
             });
         } else if let Some(error) = error {
             // An unterminated comment with nothing before it.

@@ -88,13 +88,33 @@ pub struct Context<'a> {
 
 impl<'a> Context<'a> {
     pub fn new(file: &'a SourceFile, dialect: Dialect, statements: &'a [Statement]) -> Self {
+        Self::with_index(file, dialect, statements, None)
+    }
+
+    /// A context that reuses the file index an earlier context over the
+    /// same statements built (see [`Context::into_index`]).
+    pub fn with_index(
+        file: &'a SourceFile,
+        dialect: Dialect,
+        statements: &'a [Statement],
+        index: Option<index::FileIndex>,
+    ) -> Self {
+        let cell = OnceCell::new();
+        if let Some(i) = index {
+            let _ = cell.set(i);
+        }
         Context {
             file,
             dialect,
             statements,
-            index: OnceCell::new(),
+            index: cell,
             writes: RefCell::new(None),
         }
+    }
+
+    /// The file index, if it was built, to hand on to the next context.
+    pub fn into_index(self) -> Option<index::FileIndex> {
+        self.index.into_inner()
     }
 
     /// The DML analysis of `unit`, computed once for all rules.

@@ -128,12 +128,12 @@ fn static_on_text(name: &str, text: &str, d: Dialect) -> (Vec<Finding>, FileUnit
         &NoSubstitution,
         &mut statements,
     );
-    let unit = FileUnit {
+    let mut unit = FileUnit {
         source,
         dialect: d,
         statements,
     };
-    (static_findings(&unit), unit)
+    (static_findings(&mut unit), unit)
 }
 
 #[test]

@@ -360,8 +360,9 @@ pub fn take(
         let Some((schema, name)) = t.split_once('.') else {
             continue;
         };
+        // `x.*`, not `x`: a column named `x` would win over the alias.
         row_queries.push(format!(
-            "SELECT row_to_json(x)::text FROM {}.{} x",
+            "SELECT row_to_json(x.*)::text FROM {}.{} x",
             super::server::ident(schema),
             super::server::ident(name)
         ));

@@ -5,6 +5,8 @@
 //! throwaway cluster started from the local server binaries ([`cluster`]).
 //!
 //! How, per migration, with the same finding ids as the SQLite replay:
+//! - `--seed` first fills tables that have fewer than a few rows with
+//!   synthetic rows (committed; see `seed.rs`).
 //! - The first run is kept: the up part runs statement by statement in one
 //!   transaction that is committed. A failing statement is a
 //!   `first-run-error`; the migration is rolled back and replay goes on.

@@ -131,8 +131,15 @@ fn table_filter(candidates: Option<&BTreeSet<String>>) -> String {
         None => base,
         Some(names) => {
             let list: Vec<String> = names.iter().map(|n| literal(n)).collect();
+            // The bare names too, so the server can use its catalog index
+            // (every suffix after a dot: names may contain dots).
+            let bare: BTreeSet<String> = names
+                .iter()
+                .flat_map(|n| n.match_indices('.').map(move |(i, _)| literal(&n[i + 1..])))
+                .collect();
             format!(
-                "{base} AND n.nspname || '.' || c.relname IN ({})",
+                "{base} AND c.relname IN ({}) AND n.nspname || '.' || c.relname IN ({})",
+                bare.into_iter().collect::<Vec<_>>().join(", "),
                 list.join(", ")
             )
         }
@@ -538,6 +545,10 @@ impl Runner<'_> {
         };
         self.seed_dirty = Some(BTreeSet::new());
         let since = self.begin(false)?;
+        // Deferred foreign keys and constraint triggers are checked at each
+        // insert, under its savepoint, not at the commit (where a failure
+        // would undo all the seeding).
+        self.exec_admin("SET CONSTRAINTS ALL IMMEDIATE")?;
         let filter = table_filter(candidates.as_ref());
         let [constraints, domains] = constraints_sql(&filter);
         let queries = vec![

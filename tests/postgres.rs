@@ -138,6 +138,108 @@ fn clean_folder_has_no_replay_findings() {
     let Some(opts) = pg_opts() else { return };
     let r = run("fixtures/postgres/clean", &opts);
     assert!(replay_findings(&r).is_empty(), "{:#?}", r.findings);
+    // Also with --seed: seeded rows must not make idempotent SQL look bad.
+    let r = run("fixtures/postgres/clean", &Options { seed: true, ..opts });
+    assert!(replay_findings(&r).is_empty(), "{:#?}", r.findings);
+}
+
+#[test]
+fn seed_shows_a_copy_that_is_invisible_on_empty_tables() {
+    let Some(opts) = pg_opts() else { return };
+    let r = run("fixtures/postgres/seed", &opts);
+    assert!(replay_findings(&r).is_empty(), "{:#?}", r.findings);
+    let seeded = run("fixtures/postgres/seed", &Options { seed: true, ..opts });
+    // Only the copy of `accounts`: `frozen` refuses every row (its trigger),
+    // so its copy stays empty.
+    assert_eq!(
+        rules(&seeded),
+        vec![(
+            "second-run-data-change".to_string(),
+            "002_archive.sql".to_string(),
+            4
+        )]
+    );
+    let f = replay_findings(&seeded)[0];
+    let ev = f.evidence.as_ref().unwrap();
+    assert_eq!(ev["table"], "public.accounts_archive");
+    assert_eq!(ev["added"], 3);
+    // The seeded rows satisfy the types and constraints of `accounts`.
+    let rows = ev["sample_added"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    let mut emails = std::collections::BTreeSet::new();
+    let mut teams = std::collections::BTreeSet::new();
+    for row in rows {
+        let status = row["status"].as_str().unwrap();
+        assert!(status == "active" || status == "suspended", "{row}");
+        let plan = row["plan"].as_str().unwrap();
+        assert!(plan == "free" || plan == "pro", "{row}");
+        // Points at a seeded team (ids 1..3 from its serial).
+        let team = row["team_id"].as_i64().unwrap();
+        assert!((1..=3).contains(&team), "{row}");
+        teams.insert(team);
+        assert_eq!(row["settings"], serde_json::json!({}), "{row}");
+        assert_eq!(row["tags"], serde_json::json!([]), "{row}");
+        assert_eq!(row["id"].as_str().unwrap().len(), 36, "{row}");
+        assert_eq!(row["code"].as_str().unwrap().len(), 4, "{row}");
+        assert!(row["active"].is_boolean(), "{row}");
+        assert!(
+            row["opened_on"].as_str().unwrap().starts_with("20"),
+            "{row}"
+        );
+        emails.insert(row["email"].as_str().unwrap().to_string());
+    }
+    assert_eq!(emails.len(), 3, "emails are unique: {emails:?}");
+    assert_eq!(teams.len(), 3, "{teams:?}");
+    insta::assert_snapshot!("pg_seed", outputs(&seeded));
+}
+
+#[test]
+fn seed_refills_tables_emptied_since_the_last_seeding() {
+    let Some(opts) = pg_opts() else { return };
+    let r = run("fixtures/postgres/seed_reseed", &opts);
+    assert!(replay_findings(&r).is_empty(), "{:#?}", r.findings);
+    let seeded = run(
+        "fixtures/postgres/seed_reseed",
+        &Options { seed: true, ..opts },
+    );
+    // 002 empties `notes` (DELETE) and `events` (TRUNCATE, through its
+    // partition); 004 empties `notes` again outside a transaction. Each
+    // copy after them finds seeded rows.
+    assert_eq!(
+        rules(&seeded),
+        vec![
+            (
+                "second-run-data-change".to_string(),
+                "003_copy.sql".to_string(),
+                3
+            ),
+            (
+                "second-run-data-change".to_string(),
+                "003_copy.sql".to_string(),
+                5
+            ),
+            (
+                "second-run-data-change".to_string(),
+                "005_archive.sql".to_string(),
+                2
+            ),
+        ]
+    );
+    for f in replay_findings(&seeded) {
+        assert_eq!(f.evidence.as_ref().unwrap()["added"], 3, "{f:#?}");
+    }
+    // `notes` got rows although its identity (GENERATED ALWAYS) and
+    // generated columns refuse any value: they were left to the server.
+    let ev = replay_findings(&seeded)[0]
+        .evidence
+        .as_ref()
+        .unwrap()
+        .clone();
+    assert_eq!(ev["table"], "public.notes_copy");
+    let bodies = ev["sample_added"].as_array().unwrap();
+    assert!(bodies
+        .iter()
+        .all(|r| r["body"].as_str().unwrap().starts_with("body ")));
 }
 
 #[test]

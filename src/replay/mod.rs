@@ -54,6 +54,9 @@ pub mod engine;
 pub mod postgres;
 pub mod sqlite;
 
+/// Rows `--seed` gives each table that has fewer, on every engine.
+pub const SEED_ROWS: i64 = 3;
+
 use crate::check::{Engine as EngineChoice, Options, Workspace};
 use crate::dialect::Dialect;
 use crate::error::Result;

@@ -5,6 +5,8 @@
 //! throwaway cluster started from the local server binaries ([`cluster`]).
 //!
 //! How, per migration, with the same finding ids as the SQLite replay:
+//! - `--seed` first fills tables that have fewer than a few rows with
+//!   synthetic rows (committed; see `seed.rs`).
 //! - The first run is kept: the up part runs statement by statement in one
 //!   transaction that is committed. A failing statement is a
 //!   `first-run-error`; the migration is rolled back and replay goes on.
@@ -33,6 +35,7 @@
 pub mod cluster;
 pub mod compare;
 pub mod kind;
+mod seed;
 pub mod server;
 pub mod snapshot;
 
@@ -224,6 +227,10 @@ struct Runner<'a> {
     seqs: BTreeMap<u32, SeqState>,
     /// Catalog queries prepared on `client` (reset when it changes).
     catalog: Option<snapshot::Catalog>,
+    /// `--seed`: the tables to look at before the next migration (`None`:
+    /// all of them), and the counter that makes seeded values distinct.
+    seed_dirty: Option<BTreeSet<String>>,
+    seed_counter: i64,
 }
 
 const EVENT_TRIGGERS: &str = r#"
@@ -288,6 +295,8 @@ impl<'a> Runner<'a> {
             copies: Vec::new(),
             seqs: BTreeMap::new(),
             catalog: None,
+            seed_dirty: None,
+            seed_counter: 0,
         };
         r.setup_session()?;
         Ok(r)
@@ -321,6 +330,9 @@ impl<'a> Runner<'a> {
     /// One migration: down checks (if any), then the up part's first run
     /// (kept) and second run (observed, undone).
     fn migration(&mut self, m: &Migration) -> Result<()> {
+        if self.opts.seed {
+            self.seed()?;
+        }
         if self.file(&m.up).source.binary {
             return Ok(());
         }
@@ -621,11 +633,17 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
-    /// Commits a kept run: first records the sequences it used or created,
-    /// and asks the server to flush its statistics so the next
-    /// transaction's counters start from zero.
+    /// Commits a kept run: first records the sequences it used or created
+    /// (and, with `--seed`, the tables it may have emptied or changed), and
+    /// asks the server to flush its statistics so the next transaction's
+    /// counters start from zero.
     fn commit_kept(&mut self, since: i64) -> Result<()> {
         let mut sql = snapshot::sequences_sql(&snapshot::used_condition(Some(since)));
+        let track = self.opts.seed && self.seed_dirty.is_some();
+        if track {
+            sql.push_str("; ");
+            sql.push_str(&seed::dirty_tables_sql(since, self.server.version_num));
+        }
         if self.server.version_num >= 150000 {
             sql.push_str("; SELECT pg_stat_force_next_flush()");
         }
@@ -634,17 +652,28 @@ impl<'a> Runner<'a> {
             .client
             .simple_query(&sql)
             .map_err(|e| tool_error("cannot commit the first run", &e))?;
-        let mut rows = Vec::new();
+        let mut results: Vec<Vec<Vec<Option<String>>>> = vec![Vec::new()];
         for m in messages {
             match m {
                 postgres::SimpleQueryMessage::Row(r) => {
-                    rows.push((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
+                    if let Some(rows) = results.last_mut() {
+                        rows.push((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
+                    }
                 }
-                postgres::SimpleQueryMessage::CommandComplete(_) => break,
+                postgres::SimpleQueryMessage::CommandComplete(_) => results.push(Vec::new()),
                 _ => {}
             }
         }
-        self.seqs.extend(snapshot::parse_sequences(rows));
+        let mut results = results.into_iter();
+        self.seqs.extend(snapshot::parse_sequences(
+            results.next().unwrap_or_default(),
+        ));
+        if track {
+            let dirty = snapshot::first_column(results.next().unwrap_or_default());
+            if let Some(set) = self.seed_dirty.as_mut() {
+                set.extend(dirty);
+            }
+        }
         Ok(())
     }
 
@@ -729,6 +758,9 @@ impl<'a> Runner<'a> {
         let failures = self.run_part(part, Mode::FirstAutocommit)?;
         // A BEGIN the migration left open ends here.
         let _ = self.client.batch_execute("ROLLBACK");
+        // What an autocommit run changed cannot be told: seed looks at
+        // every table next time.
+        self.seed_dirty = None;
         self.reload_sequences()?;
         if let Some(f) = failures.into_iter().next() {
             self.report_failure(m, part, &f, Run::FirstKept);

@@ -15,8 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 /// to the transaction (or to the statement, outside one).
 const PATH: &str = "(SELECT pg_catalog.set_config('search_path', 'pg_catalog', true)) IS NOT NULL";
 
-/// Schemas twice never looks at.
-const SYSTEM_SCHEMAS: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema', '_twice') \
+/// Schemas twice never looks at (over `n`, a `pg_namespace` row).
+pub const SYSTEM_SCHEMAS: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema', '_twice') \
      AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'";
 
 /// What to read. `None` means everything.
@@ -360,8 +360,9 @@ pub fn take(
         let Some((schema, name)) = t.split_once('.') else {
             continue;
         };
+        // `x.*`, not `x`: a column named `x` would win over the alias.
         row_queries.push(format!(
-            "SELECT row_to_json(x)::text FROM {}.{} x",
+            "SELECT row_to_json(x.*)::text FROM {}.{} x",
             super::server::ident(schema),
             super::server::ident(name)
         ));

@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 /// Rows each table gets.
-pub const ROWS: i64 = 3;
+pub const ROWS: i64 = crate::replay::SEED_ROWS;
 
 struct Column {
     name: String,

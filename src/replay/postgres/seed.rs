@@ -1,0 +1,808 @@
+//! `--seed` on PostgreSQL: before each migration's first run, every user
+//! table with fewer than [`ROWS`] rows gets synthetic rows that satisfy its
+//! declared types and constraints, so copies and backfills that do nothing
+//! on empty tables show what they do. Same meaning as the SQLite engine's
+//! seeding (`replay::sqlite::seed`).
+//!
+//! - Types come from the catalogs (`pg_attribute`, `pg_type`; domains are
+//!   followed to their base type): numbers, short strings within the
+//!   declared length, booleans, dates and times, uuids, `'{}'` for JSON and
+//!   arrays, an enum's labels, ... Values are distinct per row (a counter),
+//!   so `UNIQUE` and primary keys hold.
+//! - Columns with a default (serial and identity columns included) are left
+//!   to it; generated columns are skipped.
+//! - Foreign keys take their values from existing parent rows; parents are
+//!   seeded first.
+//! - Each insert runs under a savepoint. A row that fails (a `CHECK`, a
+//!   trigger, a type twice does not know) is retried: with only the
+//!   required columns, with the literals the table's and domains' `CHECK`
+//!   constraints mention, with the columns that have a plain default; a
+//!   table that accepts none of them is left as it is.
+//!
+//! The rows are committed. Only tables created, altered, truncated or
+//! deleted from since the last seeding are looked at again: the kept first
+//! run tells which (catalog row versions and `pg_stat_get_xact_tuples_deleted`,
+//! read just before its commit; see [`dirty_tables_sql`]).
+
+use super::snapshot::{literal, run_batch, SYSTEM_SCHEMAS};
+use super::{tool_error, Runner};
+use crate::dialect::Dialect;
+use crate::error::Result;
+use crate::lexer::{Lexer, TokenKind};
+use postgres::SimpleQueryMessage;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Rows each table gets (the SQLite engine's number).
+pub const ROWS: i64 = crate::replay::SEED_ROWS;
+
+/// Insert attempts per row.
+const ATTEMPTS: usize = 6;
+
+/// A column's type, after following domains.
+#[derive(Clone, Debug, Default)]
+struct TypeInfo {
+    name: String,
+    schema: String,
+    category: char,
+    typtype: char,
+    base: u32,
+    typmod: i32,
+    notnull: bool,
+    has_default: bool,
+    enum_labels: Vec<String>,
+}
+
+#[derive(Debug)]
+struct Column {
+    name: String,
+    quoted: String,
+    /// Base type name (`int4`, `varchar`, ...) when it is a built-in.
+    ty: String,
+    category: char,
+    typtype: char,
+    typmod: i32,
+    enum_labels: Vec<String>,
+    notnull: bool,
+    /// A default (its own or its domain's) that is not a sequence.
+    plain_default: bool,
+    /// Left out of every insert: identity, serial, generated.
+    skip: bool,
+    /// Literals of the `CHECK` constraints that mention the column.
+    literals: Vec<String>,
+}
+
+impl Column {
+    fn required(&self) -> bool {
+        self.notnull && !self.plain_default
+    }
+}
+
+#[derive(Debug)]
+struct ForeignKey {
+    from: Vec<String>,
+    /// `schema.name` of the parent, as stored.
+    parent: String,
+    parent_quoted: String,
+    /// Referenced columns, quoted.
+    to: Vec<String>,
+}
+
+#[derive(Debug)]
+struct Table {
+    /// `schema.name`, as stored.
+    name: String,
+    quoted: String,
+    columns: Vec<Column>,
+    fks: Vec<ForeignKey>,
+}
+
+/// Tables the open transaction deleted rows from or whose catalog row it
+/// changed (created, altered, truncated, renamed) since transaction id
+/// `since`: they may now have fewer than [`ROWS`] rows. Partitions count for
+/// their partitioned table.
+pub fn dirty_tables_sql(since: i64, version_num: i32) -> String {
+    let x32 = since.rem_euclid(1 << 32);
+    let root = if version_num >= 120000 {
+        "CASE WHEN c.relispartition THEN pg_catalog.pg_partition_root(c.oid)::oid ELSE c.oid END"
+    } else {
+        "c.oid"
+    };
+    format!(
+        "SELECT rn.nspname || '.' || r.relname FROM pg_catalog.pg_class c \
+           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+           JOIN pg_catalog.pg_class r ON r.oid = {root} \
+           JOIN pg_catalog.pg_namespace rn ON rn.oid = r.relnamespace \
+         WHERE c.relkind IN ('r', 'p') \
+           AND (pg_catalog.pg_stat_get_xact_tuples_deleted(c.oid) > 0 \
+                OR (pg_catalog.age(c.xmin) <= pg_catalog.age('{x32}'::xid) AND c.xmin <> '2'::xid)) \
+           AND {SYSTEM_SCHEMAS}"
+    )
+}
+
+/// The condition selecting the tables to look at (`c`, `n`: the table's
+/// `pg_class` and `pg_namespace` rows).
+fn table_filter(candidates: Option<&BTreeSet<String>>) -> String {
+    let base = format!(
+        "c.relkind IN ('r', 'p') AND NOT c.relispartition AND {SYSTEM_SCHEMAS} \
+         AND NOT EXISTS (SELECT 1 FROM pg_depend dep WHERE dep.classid = 'pg_class'::regclass \
+           AND dep.objid = c.oid AND dep.deptype = 'e')"
+    );
+    match candidates {
+        None => base,
+        Some(names) => {
+            let list: Vec<String> = names.iter().map(|n| literal(n)).collect();
+            // The bare names too, so the server can use its catalog index
+            // (every suffix after a dot: names may contain dots).
+            let bare: BTreeSet<String> = names
+                .iter()
+                .flat_map(|n| n.match_indices('.').map(move |(i, _)| literal(&n[i + 1..])))
+                .collect();
+            format!(
+                "{base} AND c.relname IN ({}) AND n.nspname || '.' || c.relname IN ({})",
+                bare.into_iter().collect::<Vec<_>>().join(", "),
+                list.join(", ")
+            )
+        }
+    }
+}
+
+fn columns_sql(filter: &str, version_num: i32) -> String {
+    let generated = if version_num >= 120000 {
+        "(a.attgenerated <> '')::text"
+    } else {
+        "'false'"
+    };
+    format!(
+        "SELECT n.nspname || '.' || c.relname, quote_ident(n.nspname) || '.' || quote_ident(c.relname), \
+           a.attname::text, quote_ident(a.attname), a.atttypid::text, a.atttypmod::text, \
+           a.attnotnull::text, a.atthasdef::text, (a.attidentity <> '')::text, {generated}, \
+           coalesce(pg_get_expr(d.adbin, d.adrelid) LIKE '%nextval(%', false)::text \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+           JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
+           LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+         WHERE {filter} ORDER BY 1, a.attnum"
+    )
+}
+
+fn types_sql(filter: &str) -> String {
+    format!(
+        "WITH RECURSIVE ty(oid) AS ( \
+           SELECT DISTINCT a.atttypid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
+           WHERE {filter} \
+           UNION SELECT t.typbasetype FROM ty JOIN pg_type t ON t.oid = ty.oid WHERE t.typtype = 'd') \
+         SELECT t.oid::text, t.typname::text, tn.nspname::text, t.typcategory::text, t.typtype::text, \
+           t.typbasetype::text, t.typtypmod::text, t.typnotnull::text, \
+           (t.typdefault IS NOT NULL OR t.typdefaultbin IS NOT NULL)::text, \
+           (SELECT string_agg(e.enumlabel::text, chr(31) ORDER BY e.enumsortorder) \
+              FROM pg_enum e WHERE e.enumtypid = t.oid) \
+         FROM ty JOIN pg_type t ON t.oid = ty.oid JOIN pg_namespace tn ON tn.oid = t.typnamespace"
+    )
+}
+
+/// Foreign keys and checks of the tables, then the checks of every domain.
+fn constraints_sql(filter: &str) -> [String; 2] {
+    [
+        format!(
+            "SELECT n.nspname || '.' || c.relname, co.contype::text, \
+               (SELECT string_agg(a.attname::text, chr(31) ORDER BY k.ord) \
+                  FROM unnest(co.conkey) WITH ORDINALITY k(attnum, ord) \
+                  JOIN pg_attribute a ON a.attrelid = co.conrelid AND a.attnum = k.attnum), \
+               fn.nspname || '.' || f.relname, quote_ident(fn.nspname) || '.' || quote_ident(f.relname), \
+               (SELECT string_agg(quote_ident(a.attname), chr(31) ORDER BY k.ord) \
+                  FROM unnest(co.confkey) WITH ORDINALITY k(attnum, ord) \
+                  JOIN pg_attribute a ON a.attrelid = co.confrelid AND a.attnum = k.attnum), \
+               CASE WHEN co.contype = 'c' THEN pg_get_constraintdef(co.oid) END \
+             FROM pg_constraint co JOIN pg_class c ON c.oid = co.conrelid \
+               JOIN pg_namespace n ON n.oid = c.relnamespace \
+               LEFT JOIN pg_class f ON f.oid = co.confrelid \
+               LEFT JOIN pg_namespace fn ON fn.oid = f.relnamespace \
+             WHERE co.contype IN ('f', 'c') AND {filter} ORDER BY co.conname"
+        ),
+        "SELECT co.contypid::text, pg_get_constraintdef(co.oid) FROM pg_constraint co \
+         WHERE co.contypid <> 0 AND co.contype = 'c' ORDER BY co.conname"
+            .to_string(),
+    ]
+}
+
+type Rows = Vec<Vec<Option<String>>>;
+
+/// What running a statement under the seeding savepoint gave.
+enum Tried {
+    Done(Vec<SimpleQueryMessage>),
+    Refused,
+    TimedOut,
+}
+
+fn cell(r: &[Option<String>], i: usize) -> String {
+    r.get(i).cloned().flatten().unwrap_or_default()
+}
+
+/// A boolean column (`t`, or `true` when cast to text).
+fn flag(r: &[Option<String>], i: usize) -> bool {
+    matches!(cell(r, i).as_str(), "t" | "true")
+}
+
+fn parse_types(rows: Rows) -> BTreeMap<u32, TypeInfo> {
+    rows.into_iter()
+        .filter_map(|r| {
+            let oid = cell(&r, 0).parse().ok()?;
+            Some((
+                oid,
+                TypeInfo {
+                    name: cell(&r, 1),
+                    schema: cell(&r, 2),
+                    category: cell(&r, 3).chars().next().unwrap_or('X'),
+                    typtype: cell(&r, 4).chars().next().unwrap_or('b'),
+                    base: cell(&r, 5).parse().unwrap_or(0),
+                    typmod: cell(&r, 6).parse().unwrap_or(-1),
+                    notnull: flag(&r, 7),
+                    has_default: flag(&r, 8),
+                    enum_labels: r
+                        .get(9)
+                        .cloned()
+                        .flatten()
+                        .map(|s| s.split('\u{1f}').map(str::to_string).collect())
+                        .unwrap_or_default(),
+                },
+            ))
+        })
+        .collect()
+}
+
+/// String and number literals of a constraint definition
+/// (`CHECK ((plan = ANY (ARRAY['free'::text, 'pro'::text])))`).
+fn check_literals(def: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for t in Lexer::new(def, 0..def.len(), Dialect::Postgres) {
+        let text = &def[t.span.clone()];
+        let v = match t.kind {
+            TokenKind::String => {
+                let escaped = text.starts_with(['e', 'E']);
+                let body = text.trim_start_matches(['e', 'E']);
+                if body.len() < 2 || !body.starts_with('\'') || !body.ends_with('\'') {
+                    continue;
+                }
+                let mut s = body[1..body.len() - 1].replace("''", "'");
+                if escaped {
+                    s = s.replace("\\\\", "\\");
+                }
+                s
+            }
+            TokenKind::Number => text.to_string(),
+            _ => continue,
+        };
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    out
+}
+
+/// The column's base type, following domains: (type, NOT NULL from a
+/// domain, default from a domain, typmod, domain oids).
+fn resolve(types: &BTreeMap<u32, TypeInfo>, oid: u32, typmod: i32) -> (TypeInfo, Vec<u32>) {
+    let mut info = TypeInfo {
+        typmod,
+        ..TypeInfo::default()
+    };
+    let mut domains = Vec::new();
+    let mut cur = oid;
+    for _ in 0..32 {
+        let Some(t) = types.get(&cur) else { break };
+        if t.typtype == 'd' {
+            info.notnull |= t.notnull;
+            info.has_default |= t.has_default;
+            if info.typmod < 0 {
+                info.typmod = t.typmod;
+            }
+            domains.push(cur);
+            cur = t.base;
+            continue;
+        }
+        info.name = t.name.clone();
+        info.schema = t.schema.clone();
+        info.category = t.category;
+        info.typtype = t.typtype;
+        info.enum_labels = t.enum_labels.clone();
+        break;
+    }
+    (info, domains)
+}
+
+fn parse_tables(
+    columns: Rows,
+    types: &BTreeMap<u32, TypeInfo>,
+    constraints: Rows,
+    domain_checks: Rows,
+) -> Vec<Table> {
+    let mut domain_lits: BTreeMap<u32, Vec<String>> = BTreeMap::new();
+    for r in domain_checks {
+        if let Ok(oid) = cell(&r, 0).parse() {
+            domain_lits
+                .entry(oid)
+                .or_default()
+                .extend(check_literals(&cell(&r, 1)));
+        }
+    }
+    let mut tables: BTreeMap<String, Table> = BTreeMap::new();
+    for r in columns {
+        let key = cell(&r, 0);
+        let table = tables.entry(key.clone()).or_insert_with(|| Table {
+            name: key,
+            quoted: cell(&r, 1),
+            columns: Vec::new(),
+            fks: Vec::new(),
+        });
+        let oid: u32 = cell(&r, 4).parse().unwrap_or(0);
+        let typmod: i32 = cell(&r, 5).parse().unwrap_or(-1);
+        let (ty, domains) = resolve(types, oid, typmod);
+        let has_default = flag(&r, 7);
+        let identity = flag(&r, 8);
+        let generated = flag(&r, 9);
+        let serial = flag(&r, 10);
+        let mut literals = Vec::new();
+        for d in &domains {
+            for l in domain_lits.get(d).into_iter().flatten() {
+                if !literals.contains(l) {
+                    literals.push(l.clone());
+                }
+            }
+        }
+        table.columns.push(Column {
+            name: cell(&r, 2),
+            quoted: cell(&r, 3),
+            ty: if ty.schema == "pg_catalog" {
+                ty.name.clone()
+            } else {
+                String::new()
+            },
+            category: ty.category,
+            typtype: ty.typtype,
+            typmod: ty.typmod,
+            enum_labels: ty.enum_labels,
+            notnull: flag(&r, 6) || ty.notnull,
+            plain_default: (has_default && !serial) || (!has_default && ty.has_default),
+            skip: identity || generated || serial,
+            literals,
+        });
+    }
+    for r in constraints {
+        let Some(t) = tables.get_mut(&cell(&r, 0)) else {
+            continue;
+        };
+        let cols: Vec<String> = cell(&r, 2).split('\u{1f}').map(str::to_string).collect();
+        match cell(&r, 1).as_str() {
+            "f" => {
+                let to: Vec<String> = cell(&r, 5).split('\u{1f}').map(str::to_string).collect();
+                if to.len() == cols.len() && !cols.is_empty() {
+                    t.fks.push(ForeignKey {
+                        from: cols,
+                        parent: cell(&r, 3),
+                        parent_quoted: cell(&r, 4),
+                        to,
+                    });
+                }
+            }
+            _ => {
+                let lits = check_literals(&cell(&r, 6));
+                for c in t.columns.iter_mut().filter(|c| cols.contains(&c.name)) {
+                    for l in &lits {
+                        if !c.literals.contains(l) {
+                            c.literals.push(l.clone());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    tables.into_values().collect()
+}
+
+/// `n` in base 36, at most `width` characters (its last ones).
+fn base36(mut n: i64, width: usize) -> String {
+    const DIGITS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    n = n.abs();
+    let mut s = Vec::new();
+    loop {
+        s.push(DIGITS[(n % 36) as usize]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    s.reverse();
+    let start = s.len().saturating_sub(width);
+    String::from_utf8_lossy(&s[start..]).into_owned()
+}
+
+/// A date (`YYYY-MM-DD`), different for every `n`.
+fn date(n: i64) -> String {
+    let n = n.rem_euclid(28 * 12 * 7000);
+    let day = n % 28 + 1;
+    let month = (n / 28) % 12 + 1;
+    let year = 2024 + n / (28 * 12);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+fn time(n: i64) -> String {
+    let s = n.rem_euclid(86_400);
+    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// A synthetic value (the text of a literal) for a column, or `None` when
+/// twice does not know its type.
+fn synthetic(col: &Column, n: i64) -> Option<String> {
+    let typmod = col.typmod;
+    if col.typtype == 'e' {
+        if col.enum_labels.is_empty() {
+            return None;
+        }
+        return Some(col.enum_labels[n.rem_euclid(col.enum_labels.len() as i64) as usize].clone());
+    }
+    if col.typtype == 'r' {
+        return Some("empty".into());
+    }
+    if col.typtype == 'm' || col.category == 'A' {
+        return Some("{}".into());
+    }
+    let v = match col.ty.as_str() {
+        "bool" => if n % 2 == 0 { "true" } else { "false" }.to_string(),
+        "int2" => (n % 32_767).to_string(),
+        "int4" | "int8" | "oid" | "money" => n.to_string(),
+        "float4" | "float8" => format!("{n}.5"),
+        "numeric" => {
+            if typmod < 4 {
+                n.to_string()
+            } else {
+                let precision = ((typmod - 4) >> 16) & 0xffff;
+                let scale = (typmod - 4) & 0xffff;
+                let int_digits = (precision - scale).clamp(0, 18) as u32;
+                if int_digits > 0 {
+                    (n % 10i64.pow(int_digits)).to_string()
+                } else if scale > 0 {
+                    let digits = scale.min(18) as u32;
+                    format!("0.{:0w$}", n % 10i64.pow(digits), w = digits as usize)
+                } else {
+                    "0".into()
+                }
+            }
+        }
+        "date" => date(n),
+        "timestamp" => format!("{} 12:00:00", date(n)),
+        "timestamptz" => format!("{} 12:00:00+00", date(n)),
+        "time" => time(n),
+        "timetz" => format!("{}+00", time(n)),
+        "interval" => format!("{n} minutes"),
+        "uuid" => format!("00000000-0000-4000-8000-{:012x}", n & 0xffff_ffff_ffff),
+        "json" | "jsonb" => "{}".into(),
+        "bytea" => format!("seed-{n}"),
+        "inet" => format!("10.{}.{}.{}", (n >> 16) & 255, (n >> 8) & 255, n & 255),
+        "cidr" => format!("10.{}.{}.{}/32", (n >> 16) & 255, (n >> 8) & 255, n & 255),
+        "macaddr" => format!(
+            "08:00:2b:{:02x}:{:02x}:{:02x}",
+            (n >> 16) & 255,
+            (n >> 8) & 255,
+            n & 255
+        ),
+        "xml" => format!("<seed>{n}</seed>"),
+        "point" => format!("({n},{n})"),
+        "tsvector" | "tsquery" => format!("seed{n}"),
+        "bit" | "varbit" => {
+            let bits = format!("{:b}", n.abs());
+            let len = if typmod > 0 {
+                typmod as usize
+            } else if col.ty == "bit" {
+                1
+            } else {
+                bits.len()
+            };
+            let bits = if bits.len() >= len {
+                bits[bits.len() - len..].to_string()
+            } else if col.ty == "bit" {
+                format!("{bits:0>len$}")
+            } else {
+                bits
+            };
+            bits
+        }
+        _ if col.category == 'S' => {
+            // varchar(n), char(n): typmod is n + 4; `name` holds 63 bytes.
+            let limit = match col.ty.as_str() {
+                "varchar" | "bpchar" if typmod >= 5 => (typmod - 4) as usize,
+                "name" => 63,
+                "char" => 1,
+                _ => usize::MAX,
+            };
+            let lower = col.name.to_ascii_lowercase();
+            let s = if lower.contains("email") {
+                format!("seed{n}@example.com")
+            } else {
+                format!("{} {n}", col.name)
+            };
+            if s.len() <= limit && s.is_ascii() {
+                s
+            } else {
+                base36(n, limit)
+            }
+        }
+        _ if col.category == 'N' => n.to_string(),
+        _ => return None,
+    };
+    Some(v)
+}
+
+impl Runner<'_> {
+    /// Seeds the tables that may have fewer than [`ROWS`] rows, in a
+    /// transaction of its own that is committed.
+    pub(super) fn seed(&mut self) -> Result<()> {
+        let candidates = match self.seed_dirty.take() {
+            Some(set) if set.is_empty() => {
+                self.seed_dirty = Some(set);
+                return Ok(());
+            }
+            other => other,
+        };
+        self.seed_dirty = Some(BTreeSet::new());
+        let since = self.begin(false)?;
+        // Deferred foreign keys and constraint triggers are checked at each
+        // insert, under its savepoint, not at the commit (where a failure
+        // would undo all the seeding).
+        self.exec_admin("SET CONSTRAINTS ALL IMMEDIATE")?;
+        let filter = table_filter(candidates.as_ref());
+        let [constraints, domains] = constraints_sql(&filter);
+        let queries = vec![
+            columns_sql(&filter, self.server.version_num),
+            types_sql(&filter),
+            constraints,
+            domains,
+        ];
+        let results = match run_batch(&mut self.client, &queries) {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = self.client.batch_execute("ROLLBACK");
+                return Err(tool_error("cannot read the tables to seed", &e));
+            }
+        };
+        let mut results = results.into_iter();
+        let mut next = || results.next().unwrap_or_default();
+        let (columns, types, constraints, domain_checks) = (next(), next(), next(), next());
+        let types = parse_types(types);
+        let mut pending = parse_tables(columns, &types, constraints, domain_checks);
+
+        // Parents first.
+        let mut order = Vec::new();
+        while !pending.is_empty() {
+            let names: BTreeSet<String> = pending.iter().map(|t| t.name.clone()).collect();
+            let ready = pending.iter().position(|t| {
+                t.fks
+                    .iter()
+                    .all(|fk| fk.parent == t.name || !names.contains(&fk.parent))
+            });
+            order.push(pending.remove(ready.unwrap_or(0)));
+        }
+        for t in &order {
+            self.seed_table(t)?;
+        }
+        self.commit_kept(since)
+    }
+
+    /// Runs `sql` under the savepoint `twice_seed` (rolled back when the
+    /// server refuses it); an error when the connection is gone.
+    fn seed_try(&mut self, sql: &str) -> Result<Tried> {
+        let full = format!("SAVEPOINT twice_seed; {sql}; RELEASE SAVEPOINT twice_seed");
+        let grace = self.opts.timeout + std::time::Duration::from_secs(1);
+        self.watchdog.arm(
+            std::time::Instant::now() + grace,
+            self.client.cancel_token(),
+        );
+        let r = self.client.simple_query(&full);
+        self.watchdog.disarm();
+        match r {
+            Ok(m) => Ok(Tried::Done(m)),
+            Err(e) if self.client.is_closed() => Err(tool_error("seeding failed", &e)),
+            Err(e) => {
+                self.exec_admin("ROLLBACK TO SAVEPOINT twice_seed; RELEASE SAVEPOINT twice_seed")?;
+                if e.code().is_some_and(|c| c.code() == "57014") {
+                    Ok(Tried::TimedOut)
+                } else {
+                    Ok(Tried::Refused)
+                }
+            }
+        }
+    }
+
+    /// Seeds one table. Returns whether it got rows.
+    fn seed_table(&mut self, t: &Table) -> Result<bool> {
+        // Its row count and the parent rows its foreign keys can point at.
+        let mut sql = format!(
+            "SELECT count(*) FROM (SELECT 1 FROM {} LIMIT {ROWS}) s",
+            t.quoted
+        );
+        for fk in &t.fks {
+            let cols = fk.to.join(", ");
+            let not_null: Vec<String> = fk.to.iter().map(|c| format!("{c} IS NOT NULL")).collect();
+            sql.push_str(&format!(
+                "; SELECT {cols} FROM {} WHERE {} ORDER BY {} LIMIT {ROWS}",
+                fk.parent_quoted,
+                not_null.join(" AND "),
+                (1..=fk.to.len())
+                    .map(|i| i.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        let Tried::Done(messages) = self.seed_try(&sql)? else {
+            return Ok(false);
+        };
+        let mut results: Vec<Rows> = Vec::new();
+        let mut current: Rows = Vec::new();
+        for m in messages {
+            match m {
+                SimpleQueryMessage::Row(r) => {
+                    current.push((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
+                }
+                SimpleQueryMessage::CommandComplete(_) => {
+                    results.push(std::mem::take(&mut current))
+                }
+                _ => {}
+            }
+        }
+        // SAVEPOINT, count, parents..., RELEASE.
+        let existing: i64 = results
+            .get(1)
+            .and_then(|r| r.first())
+            .map(|r| cell(r, 0))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(ROWS);
+        if existing >= ROWS {
+            return Ok(false);
+        }
+        let parents: Vec<&Rows> = (0..t.fks.len())
+            .map(|i| results.get(2 + i))
+            .collect::<Option<Vec<_>>>()
+            .unwrap_or_default();
+        if parents.len() != t.fks.len() {
+            return Ok(false);
+        }
+        let fk_of = |col: &str| {
+            t.fks
+                .iter()
+                .enumerate()
+                .find_map(|(i, fk)| fk.from.iter().position(|f| f == col).map(|p| (i, p)))
+        };
+        let ncols = t.columns.len() as i64;
+        let mut inserted = false;
+        for row in existing..ROWS {
+            for attempt in 0..ATTEMPTS {
+                self.seed_counter += 1;
+                let n = self.seed_counter;
+                let mut names = Vec::new();
+                let mut values = Vec::new();
+                for (ci, col) in t.columns.iter().enumerate() {
+                    if col.skip || (col.plain_default && attempt < 4) {
+                        continue;
+                    }
+                    let fk = fk_of(&col.name);
+                    if attempt == 1 && !col.required() && fk.is_none() {
+                        continue;
+                    }
+                    // Columns get different numbers within a row (in
+                    // declared order, or reversed), so checks such as
+                    // `starts_on < ends_on` can hold.
+                    let offset = if attempt == 2 || attempt == 5 {
+                        ncols - ci as i64
+                    } else {
+                        ci as i64
+                    };
+                    let v = if let Some((fi, pos)) = fk {
+                        let rows = parents[fi];
+                        if rows.is_empty() {
+                            if col.required() {
+                                synthetic(col, n + offset).map(|s| literal(&s))
+                            } else {
+                                Some("NULL".into())
+                            }
+                        } else {
+                            let r = &rows[(row as usize + attempt) % rows.len()];
+                            Some(
+                                r.get(pos)
+                                    .cloned()
+                                    .flatten()
+                                    .map_or("NULL".into(), |s| literal(&s)),
+                            )
+                        }
+                    } else if attempt >= 2 && !col.literals.is_empty() {
+                        let lits = &col.literals;
+                        Some(literal(&lits[(row as usize + attempt) % lits.len()]))
+                    } else {
+                        match synthetic(col, n + offset) {
+                            Some(s) => Some(literal(&s)),
+                            // A type twice does not know: its input
+                            // function may take a number; else the row fails.
+                            None if col.required() => Some(literal(&(n + offset).to_string())),
+                            None => None,
+                        }
+                    };
+                    if let Some(v) = v {
+                        names.push(col.quoted.clone());
+                        values.push(v);
+                    }
+                }
+                let insert = if names.is_empty() {
+                    format!("INSERT INTO {} DEFAULT VALUES", t.quoted)
+                } else {
+                    format!(
+                        "INSERT INTO {} ({}) VALUES ({})",
+                        t.quoted,
+                        names.join(", "),
+                        values.join(", ")
+                    )
+                };
+                match self.seed_try(&insert)? {
+                    Tried::Done(_) => {
+                        inserted = true;
+                        break;
+                    }
+                    Tried::Refused => {}
+                    // A statement that outlives the time limit (a slow
+                    // trigger) would do so again: leave the table.
+                    Tried::TimedOut => return Ok(inserted),
+                }
+            }
+        }
+        Ok(inserted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_of_a_check() {
+        assert_eq!(
+            check_literals("CHECK ((plan = ANY (ARRAY['free'::text, 'it''s'::text])))"),
+            vec!["free".to_string(), "it's".to_string()]
+        );
+        assert_eq!(
+            check_literals("CHECK ((qty >= 1) AND (qty <= 10))"),
+            vec!["1", "10"]
+        );
+    }
+
+    #[test]
+    fn values_fit_their_types() {
+        let col = |ty: &str, category: char, typmod: i32| Column {
+            name: "title".into(),
+            quoted: "title".into(),
+            ty: ty.into(),
+            category,
+            typtype: 'b',
+            typmod,
+            enum_labels: Vec::new(),
+            notnull: true,
+            plain_default: false,
+            skip: false,
+            literals: Vec::new(),
+        };
+        assert_eq!(
+            synthetic(&col("varchar", 'S', 4 + 40), 7).unwrap(),
+            "title 7"
+        );
+        assert_eq!(synthetic(&col("bpchar", 'S', 4 + 2), 40).unwrap(), "14");
+        assert_eq!(
+            synthetic(&col("numeric", 'N', ((3 << 16) | 1) + 4), 1234).unwrap(),
+            "34"
+        );
+        assert_eq!(
+            synthetic(&col("uuid", 'U', -1), 10).unwrap(),
+            "00000000-0000-4000-8000-00000000000a"
+        );
+        assert_eq!(synthetic(&col("bit", 'V', 3), 5).unwrap(), "101");
+        assert_eq!(synthetic(&col("bit", 'V', 4), 5).unwrap(), "0101");
+        assert_eq!(date(0), "2024-01-01");
+        assert_ne!(date(28), date(0));
+        assert!(synthetic(&col("pg_lsn", 'U', -1), 1).is_none());
+    }
+}

@@ -396,6 +396,40 @@ fn fn_name(f: &ast::Function) -> String {
         .unwrap_or_default()
 }
 
+/// A constant JSON object: `'{...}'::jsonb` (or `json`), `jsonb_build_object(...)`.
+fn ast_json_object(e: &Expr) -> bool {
+    match e {
+        Expr::Nested(x) => ast_json_object(x),
+        Expr::Cast {
+            expr, data_type, ..
+        } => {
+            let ty = data_type.to_string().to_ascii_lowercase();
+            (ty == "jsonb" || ty == "json")
+                && matches!(&**expr, Expr::Value(v) if matches!(&v.value,
+                    ast::Value::SingleQuotedString(s) if s.trim_start().starts_with('{')))
+        }
+        Expr::Function(f) => matches!(fn_name(f).as_str(), "jsonb_build_object" | "json_build_object"),
+        _ => false,
+    }
+}
+
+/// A key (or list of keys) to delete from a JSON object: a string literal
+/// that is not a number (`data - 'a'`), or a text array (`data - '{a,b}'::text[]`).
+fn ast_key_literal(e: &Expr) -> bool {
+    match e {
+        Expr::Nested(x) => ast_key_literal(x),
+        Expr::Value(v) => matches!(&v.value,
+            ast::Value::SingleQuotedString(s) if s.trim().parse::<f64>().is_err()),
+        Expr::Cast {
+            expr, data_type, ..
+        } => {
+            let ty = data_type.to_string().to_ascii_lowercase();
+            (ty == "text[]" || ty == "varchar[]") && ast_key_literal(expr)
+        }
+        _ => false,
+    }
+}
+
 fn ast_self_ref(e: &Expr, t: &Target) -> SelfRef {
     match e {
         Expr::Identifier(_) | Expr::CompoundIdentifier(_) => {
@@ -413,6 +447,20 @@ fn ast_self_ref(e: &Expr, t: &Target) -> SelfRef {
         | Expr::Ceil { expr: x, .. }
         | Expr::Floor { expr: x, .. } => ast_self_ref(x, t),
         Expr::BinaryOp { left, op, right } => {
+            // JSON edits that converge: merging a constant object (`data ||
+            // '{"a": 1}'::jsonb`) or deleting keys (`data - 'a'`, `data #-
+            // '{a,b}'`) give the same value when applied again.
+            if ast_self_ref(left, t) == SelfRef::Identity
+                && ast_self_ref(right, t) == SelfRef::None
+                && match op {
+                    BinaryOperator::StringConcat => ast_json_object(right),
+                    BinaryOperator::Minus => ast_key_literal(right),
+                    BinaryOperator::HashMinus => true,
+                    _ => false,
+                }
+            {
+                return SelfRef::Identity;
+            }
             let r = ast_self_ref(left, t).max(ast_self_ref(right, t));
             if r == SelfRef::None {
                 SelfRef::None
@@ -880,6 +928,53 @@ fn tok_self_ref(t: &Toks, r: Range<usize>, target: &Target) -> SelfRef {
         || (len == 3 && t.punct(r.start + 1, ".") && tok_is_self(t, r.start + 2, target))
     {
         return SelfRef::Identity;
+    }
+    // `self || <JSON object>`, `self - '<key>'`, `self #- '{path}'`: JSON
+    // edits that converge (see `ast_self_ref`).
+    let self_len = if tok_is_self(t, r.start, target) {
+        Some(1)
+    } else if t.punct(r.start + 1, ".") && tok_is_self(t, r.start + 2, target) {
+        Some(3)
+    } else {
+        None
+    };
+    if let Some(n) = self_len {
+        let op = r.start + n;
+        let rest = op + 1..r.end;
+        if !rest.is_empty() && !rest.clone().any(|k| tok_is_self(t, k, target)) {
+            let lit = |k: usize| t.kind(k) == Some(TokenKind::String);
+            let cast_to = |k: usize, types: &[&str]| {
+                t.punct(k, "::") && t.word(k + 1).is_some_and(|w| {
+                    types.iter().any(|ty| w.eq_ignore_ascii_case(ty))
+                })
+            };
+            let converges = if t.punct(op, "||") {
+                (lit(rest.start)
+                    && t.text(rest.start).trim_start_matches(['\'', ' ']).starts_with('{')
+                    && cast_to(rest.start + 1, &["jsonb", "json"])
+                    && rest.len() == 3)
+                    || t.word(rest.start).is_some_and(|w| {
+                        w.eq_ignore_ascii_case("jsonb_build_object")
+                            || w.eq_ignore_ascii_case("json_build_object")
+                    }) && t.punct(rest.start + 1, "(")
+                        && t.close_paren(rest.start + 1) == rest.end - 1
+            } else if t.punct(op, "-") {
+                lit(rest.start)
+                    && t.text(rest.start)
+                        .trim_matches(['\'', ' '])
+                        .parse::<f64>()
+                        .is_err()
+                    && (rest.len() == 1
+                        || (cast_to(rest.start + 1, &["text"])
+                            && (rest.start + 3..rest.end)
+                                .all(|k| t.punct(k, "[") || t.punct(k, "]") || t.punct(k, "[]"))))
+            } else {
+                t.punct(op, "#-") || (t.punct(op, "#") && t.punct(op + 1, "-"))
+            };
+            if converges {
+                return SelfRef::Identity;
+            }
+        }
     }
     // `x OR y`, `x AND y` at the top: idempotent combinations.
     let mut bool_split: Vec<usize> = Vec::new();

@@ -55,6 +55,15 @@ pub fn split(text: &str, range: Range<usize>, dialect: Dialect) -> Vec<RawStatem
                 continue;
             }
         }
+        // psql: a meta-command (`\connect db`, `\set ON_ERROR_STOP on`,
+        // `\i file`) on its own line between statements is a client
+        // directive, not SQL, and ends at the end of its line.
+        if dialect == Dialect::Postgres && cur.start.is_none() && at_line_start {
+            if let Some(consumed) = psql_meta_command(lexer.rest()) {
+                lexer.seek(lexer.pos() + consumed);
+                continue;
+            }
+        }
         if let Some(d) = &delimiter {
             if cur.depth == 0 && lexer.rest().starts_with(d.as_str()) {
                 let p = lexer.pos();
@@ -185,6 +194,20 @@ impl Current {
     }
 }
 
+/// Recognises a psql meta-command (a backslash command) at the start of
+/// `rest` (after optional blanks), returning the bytes it takes (to the end
+/// of its line, the line break not included).
+fn psql_meta_command(rest: &str) -> Option<usize> {
+    let trimmed = rest.trim_start_matches([' ', '\t', '\r', '\n']);
+    let lead = rest.len() - trimmed.len();
+    let after = trimmed.strip_prefix('\\')?;
+    if !after.starts_with(|c: char| c.is_ascii_alphabetic() || c == '!' || c == '?') {
+        return None;
+    }
+    let line_end = trimmed.find(['\n', '\r']).unwrap_or(trimmed.len());
+    Some(lead + line_end)
+}
+
 /// Recognises `DELIMITER x` at the start of `rest` (after optional blanks),
 /// returning the new delimiter and the bytes consumed (to the end of line).
 fn delimiter_directive(rest: &str) -> Option<(String, usize)> {
@@ -218,6 +241,17 @@ mod tests {
             .into_iter()
             .map(|s| &sql[s.span])
             .collect()
+    }
+
+    #[test]
+    fn psql_meta_commands_are_not_statements() {
+        let sql = "\\set ON_ERROR_STOP on\nCREATE TABLE a (id int);\n  \\connect other\r\nDROP TABLE b;\nSELECT 1 \\gset\n";
+        assert_eq!(
+            texts(sql, Dialect::Postgres),
+            vec!["CREATE TABLE a (id int)", "DROP TABLE b", "SELECT 1 \\gset"]
+        );
+        // Only PostgreSQL has psql.
+        assert_eq!(texts(sql, Dialect::Sqlite).len(), 3);
     }
 
     #[test]

@@ -408,7 +408,10 @@ fn ast_json_object(e: &Expr) -> bool {
                 && matches!(&**expr, Expr::Value(v) if matches!(&v.value,
                     ast::Value::SingleQuotedString(s) if s.trim_start().starts_with('{')))
         }
-        Expr::Function(f) => matches!(fn_name(f).as_str(), "jsonb_build_object" | "json_build_object"),
+        Expr::Function(f) => matches!(
+            fn_name(f).as_str(),
+            "jsonb_build_object" | "json_build_object"
+        ),
         _ => false,
     }
 }
@@ -944,13 +947,15 @@ fn tok_self_ref(t: &Toks, r: Range<usize>, target: &Target) -> SelfRef {
         if !rest.is_empty() && !rest.clone().any(|k| tok_is_self(t, k, target)) {
             let lit = |k: usize| t.kind(k) == Some(TokenKind::String);
             let cast_to = |k: usize, types: &[&str]| {
-                t.punct(k, "::") && t.word(k + 1).is_some_and(|w| {
-                    types.iter().any(|ty| w.eq_ignore_ascii_case(ty))
-                })
+                t.punct(k, "::")
+                    && t.word(k + 1)
+                        .is_some_and(|w| types.iter().any(|ty| w.eq_ignore_ascii_case(ty)))
             };
             let converges = if t.punct(op, "||") {
                 (lit(rest.start)
-                    && t.text(rest.start).trim_start_matches(['\'', ' ']).starts_with('{')
+                    && t.text(rest.start)
+                        .trim_start_matches(['\'', ' '])
+                        .starts_with('{')
                     && cast_to(rest.start + 1, &["jsonb", "json"])
                     && rest.len() == 3)
                     || t.word(rest.start).is_some_and(|w| {

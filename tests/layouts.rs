@@ -945,3 +945,82 @@ fn replay_runs_every_layout_in_order() {
     let report = check_paths(&["fixtures/layouts/golang-migrate"], &plain);
     assert!(report.findings.iter().any(|f| f.rule == "first-run-error"));
 }
+
+/// goose reads each statement of a section as its own region; the statements
+/// of one section still run together, so a `DROP TABLE x; CREATE TABLE x`
+/// pair that re-creates a table is as idempotent as it is in a plain script.
+#[test]
+fn goose_statements_of_one_section_are_judged_together() {
+    let report = check_paths(&["fixtures/layouts/goose-rebuild"], &static_opts());
+    let found: Vec<(String, usize, String)> = report
+        .findings
+        .iter()
+        .map(|f| (f.file.clone(), f.line, f.rule.clone()))
+        .collect();
+    assert!(
+        found
+            .iter()
+            .all(|(file, _, _)| !file.ends_with("002_b.sql")),
+        "{found:?}"
+    );
+    // The first migration's plain CREATE and its down's plain DROP are still
+    // flagged.
+    assert_eq!(found.len(), 2, "{found:?}");
+}
+
+/// Without `--dialect` and without a dialect in the path, the SQL itself
+/// decides when it clearly belongs to one database (a notice says so).
+#[test]
+fn dialect_is_read_from_the_sql_when_the_path_names_none() {
+    let ws = load(&["fixtures/layouts/sniff"], &static_opts());
+    let mut got: Vec<(String, String)> = ws
+        .sequences
+        .iter()
+        .map(|s| (s.root.clone(), s.dialect.to_string()))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            (
+                "fixtures/layouts/sniff/appdb/migrations".to_string(),
+                "postgres".to_string()
+            ),
+            (
+                "fixtures/layouts/sniff/notes".to_string(),
+                "sqlite".to_string()
+            ),
+            (
+                "fixtures/layouts/sniff/shop".to_string(),
+                "mysql".to_string()
+            ),
+        ]
+    );
+    assert!(
+        ws.notices
+            .iter()
+            .any(|n| n.contains("sniff/appdb/migrations: read as postgres")
+                && n.contains("--dialect")),
+        "{:?}",
+        ws.notices
+    );
+    // The function body is one statement, not cut at its inner `;`.
+    let report = check_paths(&["fixtures/layouts/sniff/appdb"], &static_opts());
+    assert!(
+        !report
+            .findings
+            .iter()
+            .any(|f| f.rule == "unparsed-statement"),
+        "{:?}",
+        report.findings
+    );
+    // --dialect wins.
+    let forced = load(
+        &["fixtures/layouts/sniff/shop"],
+        &twice::check::Options {
+            dialect: Some(twice::dialect::Dialect::Sqlite),
+            ..static_opts()
+        },
+    );
+    assert_eq!(forced.sequences[0].dialect.to_string(), "sqlite");
+}

@@ -33,7 +33,7 @@ Register-ArgumentCompleter -Native -CommandName 'twice' -ScriptBlock {
             break
         }
         'twice;check' {
-            [CompletionResult]::new('--dialect', '--dialect', [CompletionResultType]::ParameterName, 'SQL dialect of the migrations [default: sqlite]')
+            [CompletionResult]::new('--dialect', '--dialect', [CompletionResultType]::ParameterName, 'SQL dialect of the migrations [default: what a folder name such as `postgres/` implies, else what the SQL is clearly written in, else sqlite]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: human; with GITHUB_ACTIONS set, human followed by GitHub annotations]')
             [CompletionResult]::new('--fail-on', '--fail-on', [CompletionResultType]::ParameterName, 'Lowest severity that makes the exit code 1 [default: warning, or `fail-on` in twice.toml]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR and a non-terminal stdout turn `auto` off)')

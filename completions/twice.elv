@@ -29,7 +29,7 @@ set edit:completion:arg-completer[twice] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'twice;check'= {
-            cand --dialect 'SQL dialect of the migrations [default: sqlite]'
+            cand --dialect 'SQL dialect of the migrations [default: what a folder name such as `postgres/` implies, else what the SQL is clearly written in, else sqlite]'
             cand --format 'Output format [default: human; with GITHUB_ACTIONS set, human followed by GitHub annotations]'
             cand --fail-on 'Lowest severity that makes the exit code 1 [default: warning, or `fail-on` in twice.toml]'
             cand --color 'When to use colours (NO_COLOR and a non-terminal stdout turn `auto` off)'

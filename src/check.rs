@@ -16,7 +16,7 @@ use std::time::Duration;
 /// Everything `twice check` can be told.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// `None`: sqlite, or what a folder name implies.
+    /// `None`: what a folder name implies, else what the SQL is clearly written in, else sqlite.
     pub dialect: Option<Dialect>,
     pub layout: Option<crate::model::LayoutKind>,
     pub replay: bool,

@@ -136,7 +136,8 @@ pub struct CheckArgs {
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
-    /// SQL dialect of the migrations [default: sqlite]
+    /// SQL dialect of the migrations [default: what a folder name such as
+    /// `postgres/` implies, else what the SQL is clearly written in, else sqlite]
     #[arg(long, value_enum)]
     pub dialect: Option<DialectArg>,
 

@@ -1194,6 +1194,20 @@ impl<'a> Toks<'a> {
                 head_end = after;
             }
         }
+        // Another statement's keyword after the names: statements that lost
+        // their `;` (`DROP TABLE a` / `DROP TABLE b` on two lines). Not a
+        // DROP the rules can reason about (or fix): sqlparser's error says
+        // where the next statement starts.
+        if (head_end..self.len()).any(|k| {
+            self.kw_any(
+                k,
+                &[
+                    "DROP", "CREATE", "ALTER", "INSERT", "UPDATE", "DELETE", "SELECT",
+                ],
+            )
+        }) {
+            return Kind::Unknown;
+        }
         Kind::Drop(Drop {
             kind,
             if_exists,

@@ -54,6 +54,7 @@ impl Rule for UnparsedStatement {
         let Some(reason) = stmt.parse_error() else {
             return;
         };
+        let reason = in_file_coordinates(reason, cx.file.line_col(stmt.span.start));
         let b = FindingBuilder { file: cx.file };
         let mut f = b.at(
             META.id,
@@ -66,10 +67,73 @@ impl Rule for UnparsedStatement {
             ),
         );
         f.statement = Some(stmt.index);
-        f.help = Some(format!(
-            "if this is valid {} SQL, replay still checks it; otherwise check that --dialect matches the database the migrations run on",
-            super::text::db(cx.dialect)
-        ));
+        f.help = Some(match missing_terminator(&reason) {
+            Some(next) => format!(
+                "a `;` is probably missing before {next}: the next statement was read as part of this one"
+            ),
+            None => format!(
+                "if this is valid {} SQL, replay still checks it; otherwise check that --dialect matches the database the migrations run on",
+                super::text::db(cx.dialect)
+            ),
+        });
         out.push(f);
+    }
+}
+
+/// `Expected: end of statement, found: DROP at line 3, column 1`: where a
+/// statement that lost its terminator meets the next one.
+fn missing_terminator(reason: &str) -> Option<String> {
+    let rest = reason.split("Expected: end of statement, found: ").nth(1)?;
+    let (word, at) = rest.split_once(" at ")?;
+    let starts_statement = [
+        "CREATE", "DROP", "ALTER", "INSERT", "UPDATE", "DELETE", "SELECT", "WITH", "GRANT",
+        "COMMENT", "BEGIN", "COMMIT",
+    ]
+    .iter()
+    .any(|k| word.eq_ignore_ascii_case(k));
+    starts_statement.then(|| format!("`{}` ({at})", word.to_ascii_uppercase()))
+}
+
+/// sqlparser counts lines and columns from the start of the statement
+/// (`... at Line: 2, Column: 1`); say where that is in the file.
+fn in_file_coordinates(reason: &str, (line, col): (usize, usize)) -> String {
+    let Some(at) = reason.rfind(" at Line: ") else {
+        return reason.to_string();
+    };
+    let pos = &reason[at + " at Line: ".len()..];
+    let mut nums = pos
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse::<usize>().ok());
+    let (Some(Some(l)), Some(Some(c))) = (nums.next(), nums.next()) else {
+        return reason.to_string();
+    };
+    if !pos.contains(", Column: ") || l == 0 || c == 0 {
+        return reason.to_string();
+    }
+    let (fl, fc) = if l == 1 {
+        (line, col + c - 1)
+    } else {
+        (line + l - 1, c)
+    };
+    format!("{} at line {fl}, column {fc}", &reason[..at])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_file_coordinates;
+
+    #[test]
+    fn positions_are_moved_into_the_file() {
+        let r = "sql parser error: Expected: end of statement, found: DROP at Line: 2, Column: 1";
+        assert_eq!(
+            in_file_coordinates(r, (10, 1)),
+            "sql parser error: Expected: end of statement, found: DROP at line 11, column 1"
+        );
+        assert_eq!(
+            in_file_coordinates("x at Line: 1, Column: 5", (3, 4)),
+            "x at line 3, column 8"
+        );
+        assert_eq!(in_file_coordinates("no position", (3, 4)), "no position");
     }
 }

@@ -81,6 +81,13 @@ pub fn split(text: &str, range: Range<usize>, dialect: Dialect) -> Vec<RawStatem
             TokenKind::Semicolon if cur.depth == 0 && delimiter.is_none() => {
                 let err = lexer.error.take();
                 cur.finish(&mut out, Some(tok.span.clone()), err);
+                // psql: `COPY ... FROM stdin;` is followed by its rows, up to
+                // a line `\.`: data, not SQL.
+                if dialect == Dialect::Postgres
+                    && out.last().is_some_and(|s| copy_from_stdin(text, &s.tokens))
+                {
+                    lexer.seek(lexer.pos() + copy_data_len(lexer.rest()));
+                }
             }
             _ => cur.push(text, &tok),
         }
@@ -194,6 +201,57 @@ impl Current {
     }
 }
 
+/// `COPY ... FROM STDIN`: the statement psql feeds the lines after it to.
+pub fn copy_from_stdin(text: &str, tokens: &[Token]) -> bool {
+    let word = |t: &Token, w: &str| {
+        t.kind == TokenKind::Word && text[t.span.clone()].eq_ignore_ascii_case(w)
+    };
+    tokens.first().is_some_and(|t| word(t, "COPY"))
+        && tokens
+            .windows(2)
+            .any(|p| word(&p[0], "FROM") && word(&p[1], "STDIN"))
+}
+
+/// The rows of a `COPY ... FROM stdin` whose terminator ends at `after`:
+/// the lines after the terminator's line, up to the end marker `\.` (or
+/// the end of the text), as a range of `text`.
+pub fn copy_data(text: &str, after: usize) -> std::ops::Range<usize> {
+    let rest = text.get(after..).unwrap_or("");
+    let Some(first_nl) = rest.find('\n') else {
+        return text.len()..text.len();
+    };
+    let start = after + first_nl + 1;
+    let end = after + copy_data_len(rest);
+    // Leave out the marker line itself.
+    let marker = text[start.min(end)..end]
+        .rfind('\n')
+        .map_or(start.min(end), |i| start + i + 1);
+    if text[marker..end].trim_end_matches('\r') == "\\." {
+        start..marker
+    } else {
+        start..end.max(start)
+    }
+}
+
+/// The bytes of COPY data at the start of `rest`: the rest of the current
+/// line, then every line up to and including the end marker `\.` (to the
+/// end of the text when there is none).
+fn copy_data_len(rest: &str) -> usize {
+    let Some(first_nl) = rest.find('\n') else {
+        return rest.len();
+    };
+    let mut pos = first_nl + 1;
+    while pos < rest.len() {
+        let line_end = rest[pos..].find('\n').map_or(rest.len(), |i| pos + i);
+        let line = rest[pos..line_end].trim_end_matches('\r');
+        if line == "\\." {
+            return line_end;
+        }
+        pos = line_end + 1;
+    }
+    rest.len()
+}
+
 /// Recognises a psql meta-command (a backslash command) at the start of
 /// `rest` (after optional blanks), returning the bytes it takes (to the end
 /// of its line, the line break not included).
@@ -241,6 +299,31 @@ mod tests {
             .into_iter()
             .map(|s| &sql[s.span])
             .collect()
+    }
+
+    #[test]
+    fn copy_from_stdin_data_is_not_sql() {
+        let sql = "COPY public.t (a, b) FROM stdin;\n1\tx;y\n2\t'z\n\\.\n\nCOPY u FROM STDIN;\r\n3\r\n\\.\r\nDROP TABLE v;\nCOPY w FROM stdin;\n4\n";
+        assert_eq!(
+            texts(sql, Dialect::Postgres),
+            vec![
+                "COPY public.t (a, b) FROM stdin",
+                "COPY u FROM STDIN",
+                "DROP TABLE v",
+                "COPY w FROM stdin"
+            ]
+        );
+    }
+
+    #[test]
+    fn copy_data_is_the_rows_before_the_end_marker() {
+        let sql = "COPY t FROM stdin;\n1\tx\n2\ty\n\\.\nSELECT 1;";
+        let after = sql.find(';').unwrap() + 1;
+        assert_eq!(&sql[copy_data(sql, after)], "1\tx\n2\ty\n");
+        let open = "COPY t FROM stdin;\n1\n2";
+        assert_eq!(&open[copy_data(open, 18)], "1\n2");
+        let empty = "COPY t FROM stdin;\n\\.\n";
+        assert_eq!(&empty[copy_data(empty, 18)], "");
     }
 
     #[test]

@@ -798,3 +798,30 @@ fn server_wide_statements_are_not_run_on_a_url_server() {
         .get(0);
     assert_eq!(n, 0, "the role was created on the server");
 }
+
+/// psql's `COPY ... FROM stdin` with its rows after it (pg_dump output): the
+/// rows are COPY data, not statements, and replay feeds them to the server.
+/// Into a table with a key the second run fails; into one without, it adds
+/// the rows again.
+#[test]
+fn copy_from_stdin_is_fed_its_rows() {
+    let Some(opts) = pg_opts() else { return };
+    let r = run("fixtures/postgres/copy_stdin", &opts);
+    assert_eq!(r.summary.statements, 5, "{:#?}", r.findings);
+    assert!(!has(&r, "unparsed-statement"), "{:#?}", r.findings);
+    let got = rules(&r);
+    assert!(
+        got.contains(&("second-run-error".into(), "001_data.sql".into(), 5)),
+        "{got:?}"
+    );
+    assert!(
+        !got.iter().any(|(rule, _, _)| rule == "first-run-error"),
+        "{got:?}"
+    );
+    let dup = replay_findings(&r)
+        .into_iter()
+        .find(|f| f.rule == "second-run-data-change")
+        .unwrap_or_else(|| panic!("{got:?}"));
+    assert!(dup.message.contains("public.events"), "{}", dup.message);
+    assert_eq!(dup.line, 10);
+}

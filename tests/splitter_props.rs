@@ -83,6 +83,7 @@ proptest! {
         let stmts = split(&sql, 0..sql.len(), d);
         let mut rebuilt = String::new();
         let mut pos = 0;
+        let mut prev_copy = false;
         for s in &stmts {
             let full = s.full_span();
             prop_assert!(full.start >= pos, "spans overlap or go backwards");
@@ -92,7 +93,14 @@ proptest! {
             let gap = &sql[pos..full.start];
             // Nothing significant is lost between statements (MySQL's
             // DELIMITER lines are client directives and may sit there).
-            if d != Dialect::Mysql {
+            // After psql's `COPY ... FROM stdin;` come its data rows.
+            let after_copy = d == Dialect::Postgres
+                && prev_copy;
+            prev_copy = {
+                let t = sql[s.span.clone()].to_ascii_uppercase();
+                t.starts_with("COPY") && t.contains("STDIN")
+            };
+            if d != Dialect::Mysql && !after_copy {
                 // psql meta-commands (`\connect db`) are client directives
                 // too, each on its own line: blank them out, keeping the
                 // line breaks, before looking at what is left.

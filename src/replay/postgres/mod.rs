@@ -516,12 +516,26 @@ impl<'a> Runner<'a> {
             if !prefix.is_empty() {
                 prefix.push('\n');
             }
-            let sql = format!("{prefix}{}", stmt.sql);
-            let result = self.timed(&sql);
+            let copy = crate::split::copy_from_stdin(&file.source.text, &stmt.tokens)
+                .then(|| stmt.terminator.as_ref().map(|t| t.end))
+                .flatten();
+            let (result, prefix_chars) = match copy {
+                // psql sends the rows after `COPY ... FROM stdin;` as COPY
+                // data; so does twice.
+                Some(after) => {
+                    let data = crate::split::copy_data(&file.source.text, after);
+                    let rows = file.source.text[data].as_bytes().to_vec();
+                    (self.timed_copy(&prefix, &stmt.sql, &rows), 0)
+                }
+                None => {
+                    let sql = format!("{prefix}{}", stmt.sql);
+                    (self.timed(&sql), prefix.chars().count())
+                }
+            };
             let Err(e) = result else { continue };
             server::wait_if_interrupted();
             if self.client.is_closed() {
-                failures.push(self.failure(file, stmt, &e, prefix.chars().count()));
+                failures.push(self.failure(file, stmt, &e, prefix_chars));
                 self.reconnect()?;
                 return Ok(failures);
             }
@@ -531,7 +545,7 @@ impl<'a> Runner<'a> {
             if code == "25P02" && mode == Mode::ObservedAutocommit {
                 continue;
             }
-            failures.push(self.failure(file, stmt, &e, prefix.chars().count()));
+            failures.push(self.failure(file, stmt, &e, prefix_chars));
             match mode {
                 Mode::FirstInTxn | Mode::FirstAutocommit => return Ok(failures),
                 Mode::ObservedInTxn => self.exec_admin("ROLLBACK TO SAVEPOINT twice_s")?,
@@ -547,6 +561,27 @@ impl<'a> Runner<'a> {
         self.watchdog
             .arm(Instant::now() + grace, self.client.cancel_token());
         let r = self.client.batch_execute(sql);
+        self.watchdog.disarm();
+        r
+    }
+
+    /// Runs `prefix`, then `COPY ... FROM stdin` fed with `rows`, under the
+    /// time limit.
+    fn timed_copy(&mut self, prefix: &str, sql: &str, rows: &[u8]) -> Result<(), postgres::Error> {
+        use std::io::Write;
+        let grace = self.opts.timeout + Duration::from_secs(1);
+        self.watchdog
+            .arm(Instant::now() + grace, self.client.cancel_token());
+        let mut run = || -> Result<(), postgres::Error> {
+            if !prefix.trim().is_empty() {
+                self.client.batch_execute(prefix)?;
+            }
+            let mut w = self.client.copy_in(sql)?;
+            // A write error surfaces from finish() as the server's error.
+            let _ = w.write_all(rows);
+            w.finish().map(|_| ())
+        };
+        let r = run();
         self.watchdog.disarm();
         r
     }

@@ -649,6 +649,7 @@ fn write_fixes(run: &crate::fix::FixRun, stdin: bool, out: &mut dyn Write) -> Re
         }
         report_refusals(plan);
     }
+    warn_about_checksums(run);
     if stdin && plans.iter().all(|p| !p.changed()) {
         // Nothing to fix: echo the script unchanged, as formatters do (also
         // when it had no fixable finding at all, so no plan).
@@ -661,6 +662,52 @@ fn write_fixes(run: &crate::fix::FixRun, stdin: bool, out: &mut dyn Write) -> Re
     }
     output(out.flush())?;
     Ok(())
+}
+
+/// Flyway, sqlx and Liquibase record a checksum of every applied migration
+/// and refuse to go on when an applied file changes: say so once per tool
+/// whose files `--fix` edited.
+fn warn_about_checksums(run: &crate::fix::FixRun) {
+    let mut said = std::collections::BTreeSet::new();
+    for plan in run.plans.iter().filter(|p| p.changed() && p.path.is_some()) {
+        // The sequence whose folder holds the file (the longest match; `.`
+        // holds every relative name).
+        let within = |root: &str| {
+            plan.name == root
+                || (root == "." && !std::path::Path::new(&plan.name).is_absolute())
+                || plan
+                    .name
+                    .starts_with(&format!("{}/", root.trim_end_matches('/')))
+        };
+        let Some(seq) = run
+            .report
+            .summary
+            .sequences
+            .iter()
+            .filter(|s| within(&s.root))
+            .max_by_key(|s| s.root.len())
+        else {
+            continue;
+        };
+        let advice = match seq.layout {
+            "flyway" => {
+                "Flyway records a checksum of every applied migration and `flyway validate` fails when an applied file changes: \
+                 keep these edits to migrations not applied anywhere yet, or run `flyway repair` where they were"
+            }
+            "sqlx" => {
+                "sqlx records a checksum of every applied migration and `sqlx migrate run` refuses one whose file changed: \
+                 keep these edits to migrations not applied anywhere yet"
+            }
+            "liquibase" => {
+                "Liquibase records a checksum of every applied changeset and fails when one changes: \
+                 keep these edits to changesets not applied anywhere yet, or add `--validCheckSum: ANY` to them"
+            }
+            _ => continue,
+        };
+        if said.insert(seq.layout) {
+            let _ = writeln!(io::stderr().lock(), "twice: warning: {advice}.");
+        }
+    }
 }
 
 #[cfg(test)]

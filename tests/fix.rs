@@ -383,3 +383,30 @@ fn diff_of_a_clean_folder_exits_0_and_prints_nothing() {
     let out = run(tmp.path(), &["check", "--diff", "."]);
     assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{}", out.stderr);
 }
+
+/// Flyway (like sqlx and Liquibase) checks the files of applied migrations
+/// against recorded checksums: `--fix` says so when it edits them.
+#[test]
+fn fixing_a_flyway_folder_warns_about_checksums() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/layouts/flyway/sql");
+    let dst = tmp.path().join("sql");
+    std::fs::create_dir(&dst).unwrap();
+    for e in std::fs::read_dir(&src).unwrap() {
+        let e = e.unwrap();
+        if e.path().is_file() {
+            std::fs::copy(e.path(), dst.join(e.file_name())).unwrap();
+        }
+    }
+    let out = run(&dst, &["check", "--no-replay", "--fix"]);
+    assert!(out.stderr.contains("twice: fixed"), "{}", out.stderr);
+    assert_eq!(
+        out.stderr.matches("flyway repair").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    // Nothing left to fix: no warning.
+    let again = run(&dst, &["check", "--no-replay", "--fix"]);
+    assert!(!again.stderr.contains("checksum"), "{}", again.stderr);
+}

@@ -120,6 +120,20 @@ struct Event {
     effect: Effect,
 }
 
+/// The contents of the single-quoted string literals among `tokens`
+/// (quotes removed, doubled quotes and backslash escapes undone).
+fn string_literals(text: &str, tokens: &[crate::lexer::Token]) -> Vec<String> {
+    tokens
+        .iter()
+        .filter(|t| t.kind == crate::lexer::TokenKind::String)
+        .filter_map(|t| {
+            let raw = text.get(t.span.clone())?;
+            let inner = raw.strip_prefix('\'')?.strip_suffix('\'')?;
+            Some(inner.replace("''", "'").replace("\\'", "'"))
+        })
+        .collect()
+}
+
 /// The per-file index.
 #[derive(Default, Debug)]
 pub struct FileIndex {
@@ -127,11 +141,25 @@ pub struct FileIndex {
 }
 
 impl FileIndex {
-    pub fn build(statements: &[Statement]) -> FileIndex {
+    pub fn build(statements: &[Statement], text: &str) -> FileIndex {
         let mut idx = FileIndex::default();
         for stmt in statements {
             for unit in super::units(stmt) {
                 idx.record(stmt.group, unit.pos(), unit.kind);
+            }
+            // MySQL's dynamic-SQL guard: `SET @s := IF(@exists > 0, 'DROP
+            // INDEX i ON t', 'SELECT 1'); PREPARE stmt FROM @s; EXECUTE stmt;`
+            // drops the object when it exists, so what follows may create it.
+            if stmt.dialect == crate::dialect::Dialect::Mysql
+                && matches!(stmt.facts.kind, Kind::Set(_))
+            {
+                for sql in string_literals(text, &stmt.tokens) {
+                    let toks = crate::lexer::significant_tokens(&sql, 0..sql.len(), stmt.dialect);
+                    let kind = crate::classify::classify_tokens(&sql, &toks, stmt.dialect);
+                    if matches!(kind, Kind::Drop(_) | Kind::AlterTable(_)) {
+                        idx.record(stmt.group, stmt.span.start, &kind);
+                    }
+                }
             }
         }
         idx

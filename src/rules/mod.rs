@@ -133,7 +133,7 @@ impl<'a> Context<'a> {
     /// like "does this table exist when a second run reaches this statement?".
     pub fn index(&self) -> &index::FileIndex {
         self.index
-            .get_or_init(|| index::FileIndex::build(self.statements))
+            .get_or_init(|| index::FileIndex::build(self.statements, &self.file.text))
     }
 
     /// A finding of `meta`'s rule about `unit`: it points at the unit's first

@@ -778,7 +778,7 @@ impl<'a> Toks<'a> {
     }
 
     /// Skips a parenthesised group at `i` if there is one.
-    fn skip_parens(&self, i: usize) -> usize {
+    pub fn skip_parens(&self, i: usize) -> usize {
         if self.punct(i, "(") {
             (self.close_paren(i) + 1).min(self.len())
         } else {

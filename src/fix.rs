@@ -198,6 +198,9 @@ pub fn attach_insert_fixes(ws: &crate::check::Workspace, findings: &mut [Finding
             {
                 continue;
             }
+            if want.is_some() && stmt.facts.keyword == "COPY" {
+                continue;
+            }
             if let Some(idxs) = want {
                 let Some(ast) = stmt.parse_transient() else {
                     continue;
@@ -238,6 +241,8 @@ fn relevant_names<'a>(
                 }
                 _ => return None,
             },
+            // COPY (PostgreSQL) has no conflict clause: nothing to fix.
+            _ if st.facts.keyword == "COPY" => {}
             _ => return None,
         }
     }

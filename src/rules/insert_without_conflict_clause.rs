@@ -20,6 +20,9 @@ front) that have none of `ON CONFLICT`, `OR IGNORE`, `OR REPLACE`, `REPLACE INTO
 (`WHERE NOT EXISTS (...)`, `WHERE id NOT IN (SELECT ...)`, `EXCEPT`,
 `LEFT JOIN ... WHERE x IS NULL`).
 
+Also flags PostgreSQL `COPY t FROM stdin` (or from a file or program): it loads its rows
+again on every run, and COPY has no conflict clause.
+
 Not flagged: an INSERT into a table the same migration created afresh or emptied
 (`DELETE FROM t` / `TRUNCATE t`) earlier, and an INSERT inside a Postgres `DO` block under
 an existence check (`IF NOT EXISTS (SELECT 1 FROM t WHERE ...)`).
@@ -65,6 +68,9 @@ impl Rule for InsertWithoutConflictClause {
     }
 
     fn check(&self, cx: &Context, stmt: &Statement, out: &mut Vec<Finding>) {
+        if let Some(f) = copy_from(cx, stmt) {
+            out.push(f);
+        }
         for unit in super::units(stmt) {
             let Kind::Insert(ins) = unit.kind else {
                 continue;
@@ -116,4 +122,41 @@ impl Rule for InsertWithoutConflictClause {
             out.push(f);
         }
     }
+}
+
+/// PostgreSQL `COPY t [(columns)] FROM stdin | 'file' | PROGRAM ...`: loads
+/// its rows again on every run, and COPY has no conflict clause.
+fn copy_from(cx: &Context, stmt: &Statement) -> Option<Finding> {
+    if cx.dialect != Dialect::Postgres || stmt.lex_error.is_some() || stmt.facts.keyword != "COPY" {
+        return None;
+    }
+    let t = crate::classify::Toks {
+        text: &cx.file.text,
+        toks: &stmt.tokens,
+        dialect: cx.dialect,
+    };
+    let (name, after) = t.name(1)?;
+    let after = t.skip_parens(after);
+    if !t.kw(after, "FROM") {
+        return None;
+    }
+    if cx
+        .index()
+        .rows_reset_before(stmt.group, &Key::table(&name), stmt.span.start)
+    {
+        return None;
+    }
+    let table = name.text(&cx.file.text);
+    let unit = super::units(stmt).next()?;
+    let mut f = cx.finding(
+        &META,
+        &unit,
+        format!(
+            "COPY {table} FROM loads the same rows again on every run: a second run duplicates them, or fails on a unique key"
+        ),
+    );
+    f.help = Some(format!(
+        "COPY has no conflict clause: load into a staging table and `INSERT INTO {table} SELECT ... FROM staging ON CONFLICT DO NOTHING` (it needs a PRIMARY KEY or UNIQUE constraint), or empty {table} first in the same migration (`TRUNCATE {table}`)"
+    ));
+    Some(f)
 }

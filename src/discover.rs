@@ -1003,7 +1003,12 @@ pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
             let mut seq = b.sequence;
             // No --dialect and no dialect in the path: what the SQL itself
             // is written in, when it says so clearly.
-            if opts.dialect.is_none() && dialect_from_path(&seq.root).is_none() {
+            // (Not for pop and Liquibase: they pick files and changesets by
+            // dialect, which the dialect must not change after the fact.)
+            if opts.dialect.is_none()
+                && dialect_from_path(&seq.root).is_none()
+                && !matches!(seq.layout, LayoutKind::Pop | LayoutKind::Liquibase)
+            {
                 let files = &d.files[offset..];
                 let texts = seq.migrations.iter().flat_map(|m| {
                     std::iter::once(&m.up).chain(m.down.as_ref()).flat_map(|p| {

@@ -287,9 +287,13 @@ fn mentions(
     use crate::lexer::TokenKind;
     let hit = stmt.tokens.iter().any(|t| {
         matches!(t.kind, TokenKind::Word | TokenKind::QuotedIdent) && {
-            let raw = &unit.source.text[t.span.clone()];
-            let name = if t.kind == TokenKind::QuotedIdent && raw.len() >= 2 {
-                &raw[1..raw.len() - 1]
+            let raw = unit.source.text.get(t.span.clone()).unwrap_or("");
+            // Quotes off (an unterminated one ends in any character).
+            let name = if t.kind == TokenKind::QuotedIdent {
+                let mut c = raw.chars();
+                c.next();
+                c.next_back();
+                c.as_str()
             } else {
                 raw
             };

@@ -2143,17 +2143,20 @@ impl<'a> Toks<'a> {
         let body = match self.kind(b) {
             Some(TokenKind::DollarString) => {
                 let tag_len = raw[1..].find('$').map_or(raw.len(), |p| p + 2);
-                if raw.len() < 2 * tag_len {
+                // Only a closed body (an unterminated one may end anywhere,
+                // even inside a character).
+                if raw.len() < 2 * tag_len || !raw.ends_with(&raw[..tag_len]) {
                     span.start..span.start
                 } else {
                     span.start + tag_len..span.end - tag_len
                 }
             }
-            // A '...' body: only when no quote is doubled inside, so that
-            // offsets in the body are offsets in the file.
+            // A '...' body: only when closed and no quote is doubled inside,
+            // so that offsets in the body are offsets in the file.
             _ if raw.len() >= 2
-                && !raw[1..raw.len() - 1].contains('\'')
-                && raw.starts_with('\'') =>
+                && raw.starts_with('\'')
+                && raw.ends_with('\'')
+                && !raw[1..raw.len() - 1].contains('\'') =>
             {
                 span.start + 1..span.end - 1
             }

@@ -1114,7 +1114,6 @@ pub fn sniff_dialect<'t>(texts: impl Iterator<Item = &'t str>) -> Option<(Dialec
             }
         }
         text.make_ascii_lowercase();
-        let text = text;
         for (i, table) in [POSTGRES, MYSQL, SQLITE].into_iter().enumerate() {
             for (needle, what) in table {
                 if text.contains(needle) && !hits[i].contains(what) {

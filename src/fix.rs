@@ -162,6 +162,14 @@ pub fn attach_insert_fixes(ws: &crate::check::Workspace, findings: &mut [Finding
             }
         }
     }
+    // COPY (PostgreSQL) has no conflict clause: nothing to fix.
+    wanted.retain(|(file, si), _| {
+        ws.files
+            .iter()
+            .find(|u| u.source.name == *file)
+            .and_then(|u| u.statements.get(*si))
+            .is_none_or(|st| st.facts.keyword != "COPY")
+    });
     if wanted.is_empty() {
         return;
     }
@@ -196,9 +204,6 @@ pub fn attach_insert_fixes(ws: &crate::check::Workspace, findings: &mut [Finding
                         .as_mut()
                         .is_none_or(|names| mentions(unit, stmt, names)))
             {
-                continue;
-            }
-            if want.is_some() && stmt.facts.keyword == "COPY" {
                 continue;
             }
             if let Some(idxs) = want {
@@ -241,8 +246,6 @@ fn relevant_names<'a>(
                 }
                 _ => return None,
             },
-            // COPY (PostgreSQL) has no conflict clause: nothing to fix.
-            _ if st.facts.keyword == "COPY" => {}
             _ => return None,
         }
     }
@@ -288,16 +291,7 @@ fn mentions(
     let hit = stmt.tokens.iter().any(|t| {
         matches!(t.kind, TokenKind::Word | TokenKind::QuotedIdent) && {
             let raw = unit.source.text.get(t.span.clone()).unwrap_or("");
-            // Quotes off (an unterminated one ends in any character).
-            let name = if t.kind == TokenKind::QuotedIdent {
-                let mut c = raw.chars();
-                c.next();
-                c.next_back();
-                c.as_str()
-            } else {
-                raw
-            };
-            relevant.contains(&name.to_lowercase())
+            relevant.contains(&crate::classify::unquote(raw).to_lowercase())
         }
     });
     if hit {

@@ -128,8 +128,8 @@ fn string_literals(text: &str, tokens: &[crate::lexer::Token]) -> Vec<String> {
         .filter(|t| t.kind == crate::lexer::TokenKind::String)
         .filter_map(|t| {
             let raw = text.get(t.span.clone())?;
-            let inner = raw.strip_prefix('\'')?.strip_suffix('\'')?;
-            Some(inner.replace("''", "'").replace("\\'", "'"))
+            (raw.len() >= 2 && raw.starts_with('\'') && raw.ends_with('\''))
+                .then(|| crate::classify::unquote(raw).replace("\\'", "'"))
         })
         .collect()
 }

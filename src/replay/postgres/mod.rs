@@ -555,35 +555,38 @@ impl<'a> Runner<'a> {
         Ok(failures)
     }
 
-    /// Runs one statement under the time limit.
-    fn timed(&mut self, sql: &str) -> Result<(), postgres::Error> {
+    /// Runs `work` on the connection under the time limit (the watchdog
+    /// cancels it a second after `--timeout`).
+    fn timed_with(
+        &mut self,
+        work: impl FnOnce(&mut Client) -> Result<(), postgres::Error>,
+    ) -> Result<(), postgres::Error> {
         let grace = self.opts.timeout + Duration::from_secs(1);
         self.watchdog
             .arm(Instant::now() + grace, self.client.cancel_token());
-        let r = self.client.batch_execute(sql);
+        let r = work(&mut self.client);
         self.watchdog.disarm();
         r
+    }
+
+    /// Runs one statement under the time limit.
+    fn timed(&mut self, sql: &str) -> Result<(), postgres::Error> {
+        self.timed_with(|c| c.batch_execute(sql))
     }
 
     /// Runs `prefix`, then `COPY ... FROM stdin` fed with `rows`, under the
     /// time limit.
     fn timed_copy(&mut self, prefix: &str, sql: &str, rows: &[u8]) -> Result<(), postgres::Error> {
         use std::io::Write;
-        let grace = self.opts.timeout + Duration::from_secs(1);
-        self.watchdog
-            .arm(Instant::now() + grace, self.client.cancel_token());
-        let mut run = || -> Result<(), postgres::Error> {
+        self.timed_with(|c| {
             if !prefix.trim().is_empty() {
-                self.client.batch_execute(prefix)?;
+                c.batch_execute(prefix)?;
             }
-            let mut w = self.client.copy_in(sql)?;
+            let mut w = c.copy_in(sql)?;
             // A write error surfaces from finish() as the server's error.
             let _ = w.write_all(rows);
             w.finish().map(|_| ())
-        };
-        let r = run();
-        self.watchdog.disarm();
-        r
+        })
     }
 
     fn failure(

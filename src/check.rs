@@ -110,6 +110,9 @@ pub struct Workspace {
     /// SQL code goes: their text cannot run as written, so replay should
     /// leave them out (see [`crate::placeholder`]).
     pub unresolved: BTreeSet<(usize, usize)>,
+    /// Sequences (by index in `sequences`) written in a dialect twice does
+    /// not support (T-SQL, Oracle, libSQL): static rules only, no replay.
+    pub foreign: BTreeMap<usize, crate::sniff::Family>,
 }
 
 /// Counts for the summary line and the JSON `summary` object.
@@ -198,6 +201,7 @@ pub fn load(inputs: &[Input], opts: &Options) -> Result<Workspace> {
     Ok(Workspace {
         files,
         sequences: d.sequences,
+        foreign: d.foreign,
         notices,
         findings: a.findings,
         unresolved: a.unresolved,
@@ -247,6 +251,27 @@ pub fn static_findings(unit: &mut FileUnit) -> Vec<Finding> {
     out
 }
 
+/// In a sequence written in a dialect twice does not support, every other
+/// statement is one the static rules cannot read: one notice says so for the
+/// sequence (see discovery), not one `unparsed-statement` per statement.
+fn drop_foreign_unparsed(ws: &Workspace, findings: &mut Vec<Finding>) {
+    if ws.foreign.is_empty() {
+        return;
+    }
+    let files: BTreeSet<&str> = ws
+        .foreign
+        .keys()
+        .filter_map(|&si| ws.sequences.get(si))
+        .flat_map(|seq| {
+            seq.migrations
+                .iter()
+                .flat_map(|m| std::iter::once(m.up.file).chain(m.down.as_ref().map(|d| d.file)))
+        })
+        .filter_map(|f| ws.files.get(f).map(|u| u.source.name.as_str()))
+        .collect();
+    findings.retain(|f| !(f.rule == "unparsed-statement" && files.contains(f.file.as_str())));
+}
+
 /// The whole check: static rules on every file, replay on every sequence.
 pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
     let mut ws = load(inputs, opts)?;
@@ -263,13 +288,19 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
         });
         findings.extend(found);
     }
+    drop_foreign_unparsed(&ws, &mut findings);
     findings.extend(ws.findings.iter().cloned());
     crate::fix::attach_insert_fixes(&ws, &mut findings);
     let mut notices = ws.notices.clone();
     let mut sequences = Vec::new();
     let mut replayed = std::collections::BTreeSet::new();
-    for seq in &ws.sequences {
-        let replay = if opts.replay {
+    for (si, seq) in ws.sequences.iter().enumerate() {
+        let replay = if let Some(family) = ws.foreign.get(&si).filter(|_| opts.replay) {
+            format!(
+                "skipped: written in {}, which twice cannot replay",
+                family.title()
+            )
+        } else if opts.replay {
             match crate::replay::replay_sequence(&ws, seq, opts)? {
                 crate::replay::Outcome::Replayed(f) => {
                     findings.extend(f);

@@ -22,6 +22,7 @@ pub mod render;
 pub mod replay;
 pub mod rules;
 pub mod schema;
+pub mod sniff;
 pub mod source;
 pub mod split;
 pub mod suppress;

@@ -987,12 +987,40 @@ fn dialect_is_read_from_the_sql_when_the_path_names_none() {
                 "postgres".to_string()
             ),
             (
+                "fixtures/layouts/sniff/libsql".to_string(),
+                "sqlite".to_string()
+            ),
+            (
+                "fixtures/layouts/sniff/lite_diesel/migrations".to_string(),
+                "sqlite".to_string()
+            ),
+            (
+                "fixtures/layouts/sniff/mixed".to_string(),
+                "sqlite".to_string()
+            ),
+            (
                 "fixtures/layouts/sniff/notes".to_string(),
                 "sqlite".to_string()
             ),
             (
+                "fixtures/layouts/sniff/oracle".to_string(),
+                "generic".to_string()
+            ),
+            (
+                "fixtures/layouts/sniff/pgmajority".to_string(),
+                "postgres".to_string()
+            ),
+            (
                 "fixtures/layouts/sniff/shop".to_string(),
                 "mysql".to_string()
+            ),
+            (
+                "fixtures/layouts/sniff/teams/m".to_string(),
+                "postgres".to_string()
+            ),
+            (
+                "fixtures/layouts/sniff/tsql".to_string(),
+                "sqlite".to_string()
             ),
         ]
     );
@@ -1023,4 +1051,127 @@ fn dialect_is_read_from_the_sql_when_the_path_names_none() {
         },
     );
     assert_eq!(forced.sequences[0].dialect.to_string(), "sqlite");
+}
+
+/// Issue 13's repro: backticks in a string beside SERIAL are no MySQL sign;
+/// the folder is PostgreSQL and its first run has no error.
+#[test]
+fn backticks_in_strings_do_not_vote() {
+    let report = check_paths(
+        &["fixtures/layouts/sniff/teams"],
+        &twice::check::Options::default(),
+    );
+    assert_eq!(report.summary.sequences[0].dialect, "postgres");
+    assert!(
+        !report.findings.iter().any(|f| f.rule == "first-run-error"),
+        "{:?}",
+        report.findings
+    );
+    assert!(
+        report
+            .notices
+            .iter()
+            .any(|n| n.contains("teams/m: read as postgres") && n.contains("serial columns")),
+        "{:?}",
+        report.notices
+    );
+}
+
+/// Backticks are SQLite names too: a diesel SQLite history with backticks
+/// in its down files stays SQLite, is replayed, and nothing is announced.
+#[test]
+fn backtick_names_are_no_mysql_sign() {
+    let report = check_paths(
+        &["fixtures/layouts/sniff/lite_diesel"],
+        &twice::check::Options::default(),
+    );
+    assert_eq!(report.summary.sequences[0].dialect, "sqlite");
+    assert_eq!(report.summary.sequences[0].replay, "replayed");
+    assert!(
+        !report.findings.iter().any(|f| f.rule == "first-run-error"),
+        "{:?}",
+        report.findings
+    );
+    assert!(
+        !report.notices.iter().any(|n| n.contains("lite_diesel")),
+        "{:?}",
+        report.notices
+    );
+}
+
+/// Signs of two dialects with none clearly ahead: the default stays, and a
+/// notice names the signs and says `--dialect` decides. A clear majority
+/// wins and names the signs it outvoted.
+#[test]
+fn dialect_ties_and_majorities_are_announced() {
+    let ws = load(&["fixtures/layouts/sniff/mixed"], &static_opts());
+    assert_eq!(ws.sequences[0].dialect.to_string(), "sqlite");
+    assert!(
+        ws.notices
+            .iter()
+            .any(|n| n.contains("sniff/mixed: read as sqlite")
+                && n.contains("PostgreSQL (serial columns)")
+                && n.contains("MySQL (AUTO_INCREMENT)")
+                && n.contains("pass --dialect to decide")),
+        "{:?}",
+        ws.notices
+    );
+    let ws = load(&["fixtures/layouts/sniff/pgmajority"], &static_opts());
+    assert_eq!(ws.sequences[0].dialect.to_string(), "postgres");
+    assert!(
+        ws.notices
+            .iter()
+            .any(|n| n.contains("read as postgres") && n.contains("outvoted: MySQL (UNSIGNED)")),
+        "{:?}",
+        ws.notices
+    );
+}
+
+/// T-SQL, Oracle and libSQL histories: one notice each naming the dialect
+/// and what twice does (static rules only, no replay), no replay, and no
+/// `unparsed-statement` per statement.
+#[test]
+fn unsupported_dialects_get_one_notice() {
+    for (dir, name) in [
+        ("tsql", "T-SQL (SQL Server)"),
+        ("oracle", "Oracle (PL/SQL)"),
+        ("libsql", "libSQL"),
+    ] {
+        let path = format!("fixtures/layouts/sniff/{dir}");
+        let report = check_paths(&[&path], &twice::check::Options::default());
+        let said: Vec<_> = report
+            .notices
+            .iter()
+            .filter(|n| n.starts_with(&path))
+            .collect();
+        assert_eq!(said.len(), 1, "{dir}: {:?}", report.notices);
+        assert!(
+            said[0].contains(&format!("written in {name}"))
+                && said[0].contains("only the static rules ran")
+                && said[0].contains("no replay"),
+            "{said:?}"
+        );
+        assert!(
+            report.summary.sequences[0].replay.starts_with("skipped"),
+            "{dir}: {:?}",
+            report.summary.sequences
+        );
+        assert!(
+            !report
+                .findings
+                .iter()
+                .any(|f| f.rule == "unparsed-statement" || f.rule == "first-run-error"),
+            "{dir}: {:?}",
+            report.findings
+        );
+    }
+    // Told which dialect to use, twice takes it at its word.
+    let ws = load(
+        &["fixtures/layouts/sniff/tsql"],
+        &twice::check::Options {
+            dialect: Some(twice::dialect::Dialect::Sqlite),
+            ..static_opts()
+        },
+    );
+    assert!(ws.foreign.is_empty());
 }

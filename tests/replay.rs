@@ -524,6 +524,7 @@ fn several_statements_in_one_piece_run_one_by_one() {
         notices: Vec::new(),
         findings: Vec::new(),
         unresolved: Default::default(),
+        foreign: Default::default(),
     };
     let seq = Sequence {
         root: "block.sql".into(),

@@ -1,0 +1,663 @@
+//! Which database some SQL was written for, from its SQL tokens alone.
+//!
+//! Only tokens count: strings, comments and dollar-quoted bodies are single
+//! tokens, so a backtick in a `COMMENT ON ... IS '...'` string or a `--`
+//! comment says nothing. Every sign belongs to exactly one family of
+//! databases (one that the others reject or never write), and signs are
+//! weighed: a clear majority decides, a real tie is said out loud and left
+//! to `--dialect`.
+//!
+//! Besides the dialects twice reads, it knows the signs of dialects it does
+//! not (T-SQL, Oracle, libSQL): a history written in one of them is reported
+//! once, and only the static rules look at it.
+
+use crate::dialect::Dialect;
+use crate::lexer::{Lexer, Token, TokenKind};
+use std::collections::BTreeMap;
+
+/// A family of SQL dialects that signs vote for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Family {
+    Postgres,
+    Mysql,
+    Sqlite,
+    /// Microsoft SQL Server (and Azure SQL).
+    Tsql,
+    Oracle,
+    /// libSQL (Turso): SQLite plus statements of its own.
+    Libsql,
+}
+
+impl Family {
+    const ALL: [Family; 6] = [
+        Family::Postgres,
+        Family::Mysql,
+        Family::Sqlite,
+        Family::Tsql,
+        Family::Oracle,
+        Family::Libsql,
+    ];
+
+    /// The dialect twice reads it as, `None` for dialects twice does not
+    /// support.
+    pub fn dialect(self) -> Option<Dialect> {
+        match self {
+            Family::Postgres => Some(Dialect::Postgres),
+            Family::Mysql => Some(Dialect::Mysql),
+            Family::Sqlite => Some(Dialect::Sqlite),
+            Family::Tsql | Family::Oracle | Family::Libsql => None,
+        }
+    }
+
+    /// The name people know it by.
+    pub fn title(self) -> &'static str {
+        match self {
+            Family::Postgres => "PostgreSQL",
+            Family::Mysql => "MySQL",
+            Family::Sqlite => "SQLite",
+            Family::Tsql => "T-SQL (SQL Server)",
+            Family::Oracle => "Oracle (PL/SQL)",
+            Family::Libsql => "libSQL",
+        }
+    }
+
+    /// For a dialect twice does not support: the dialect its static rules
+    /// read the statements in (the closest lexing: `[names]` for T-SQL).
+    pub fn closest(self) -> Dialect {
+        match self {
+            Family::Postgres => Dialect::Postgres,
+            Family::Mysql => Dialect::Mysql,
+            Family::Sqlite | Family::Tsql | Family::Libsql => Dialect::Sqlite,
+            Family::Oracle => Dialect::Generic,
+        }
+    }
+}
+
+/// What the signs of some SQL texts say.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// No sign of any dialect.
+    Unknown,
+    /// One dialect twice reads has a clear majority. `others` lists the
+    /// outvoted signs ("MySQL: UNSIGNED"), empty when there were none.
+    Clear {
+        dialect: Dialect,
+        signs: String,
+        others: String,
+    },
+    /// A dialect twice does not read (T-SQL, Oracle, libSQL) has the clear
+    /// majority.
+    Unsupported { family: Family, signs: String },
+    /// No clear majority: the signs of each side.
+    Tie { signs: String },
+}
+
+/// The signs found so far, with how many texts showed each.
+#[derive(Clone, Debug, Default)]
+pub struct Evidence {
+    found: BTreeMap<(Family, &'static str), (u32, u32)>,
+}
+
+/// A sign counts at most this many times (texts), so one construct
+/// repeated in every migration does not drown all the others.
+const MAX_REPEAT: u32 = 5;
+
+impl Evidence {
+    pub fn new() -> Evidence {
+        Evidence::default()
+    }
+
+    /// Adds the signs of one text (a file or a migration part).
+    pub fn add(&mut self, text: &str) {
+        let mut seen: Vec<(Family, &'static str, u32)> = Vec::new();
+        scan(text, &mut |family, what, weight| {
+            if !seen.iter().any(|(f, w, _)| *f == family && *w == what) {
+                seen.push((family, what, weight));
+            }
+        });
+        for (family, what, weight) in seen {
+            let e = self.found.entry((family, what)).or_insert((weight, 0));
+            e.1 += 1;
+        }
+    }
+
+    /// The weighted score of one family.
+    pub fn score(&self, family: Family) -> u32 {
+        self.found
+            .iter()
+            .filter(|((f, _), _)| *f == family)
+            .map(|(_, (w, n))| w * (*n).min(MAX_REPEAT))
+            .sum()
+    }
+
+    /// The signs found for one family, strongest first.
+    pub fn signs(&self, family: Family) -> Vec<&'static str> {
+        let mut v: Vec<(u32, &'static str)> = self
+            .found
+            .iter()
+            .filter(|((f, _), _)| *f == family)
+            .map(|((_, what), (w, n))| (w * (*n).min(MAX_REPEAT), *what))
+            .collect();
+        v.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+        v.into_iter().map(|(_, w)| w).collect()
+    }
+
+    fn listed(&self, family: Family) -> String {
+        let signs = self.signs(family);
+        let mut s = signs.iter().take(3).copied().collect::<Vec<_>>().join(", ");
+        if signs.len() > 3 {
+            s.push_str(&format!(" and {} more", signs.len() - 3));
+        }
+        s
+    }
+
+    /// The verdict: the family with at least twice the score of any other
+    /// wins; otherwise a tie. libSQL is SQLite plus its own statements:
+    /// SQLite signs count for it when it has signs of its own.
+    pub fn verdict(&self) -> Verdict {
+        let mut scores: Vec<(Family, u32)> = Family::ALL
+            .iter()
+            .map(|&f| (f, self.score(f)))
+            .filter(|(_, s)| *s > 0)
+            .collect();
+        if scores.is_empty() {
+            return Verdict::Unknown;
+        }
+        if let Some(lib) = scores.iter().position(|(f, _)| *f == Family::Libsql) {
+            if let Some(lite) = scores.iter().position(|(f, _)| *f == Family::Sqlite) {
+                scores[lib].1 += scores[lite].1;
+                scores.remove(lite);
+            }
+        }
+        scores.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let (top, best) = scores[0];
+        let runner_up = scores.get(1).map_or(0, |s| s.1);
+        let describe = |fams: &[(Family, u32)]| {
+            fams.iter()
+                .map(|(f, _)| format!("{} ({})", f.title(), self.listed(*f)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if best < 2 * runner_up {
+            return Verdict::Tie {
+                signs: describe(&scores),
+            };
+        }
+        let mut signs = self.listed(top);
+        if top == Family::Libsql && self.score(Family::Sqlite) > 0 {
+            signs = self.listed(Family::Libsql);
+        }
+        match top.dialect() {
+            Some(dialect) => Verdict::Clear {
+                dialect,
+                signs,
+                others: describe(&scores[1..]),
+            },
+            None => Verdict::Unsupported { family: top, signs },
+        }
+    }
+}
+
+/// The dialect some SQL texts are clearly written in, with the signs that
+/// decided it. `None` when nothing points anywhere, the signs tie, or they
+/// point to a dialect twice does not read (see [`Evidence::verdict`] for
+/// those cases).
+pub fn sniff_dialect<'t>(texts: impl Iterator<Item = &'t str>) -> Option<(Dialect, String)> {
+    let mut e = Evidence::new();
+    for t in texts {
+        e.add(t);
+    }
+    match e.verdict() {
+        Verdict::Clear { dialect, signs, .. } => Some((dialect, signs)),
+        _ => None,
+    }
+}
+
+/// Lexes `text` for sniffing: as PostgreSQL, or as MySQL when that is the
+/// only reading without an unterminated string (backslash escapes).
+fn tokens(text: &str) -> Vec<Token> {
+    let mut lx = Lexer::new(text, 0..text.len(), Dialect::Postgres);
+    let toks: Vec<Token> = lx.by_ref().collect();
+    if lx.error.is_none() {
+        return toks;
+    }
+    let mut my = Lexer::new(text, 0..text.len(), Dialect::Mysql);
+    let alt: Vec<Token> = my.by_ref().collect();
+    if my.error.is_none() {
+        alt
+    } else {
+        toks
+    }
+}
+
+/// A significant token, with what surrounds it.
+struct Tok {
+    kind: TokenKind,
+    /// Lower-cased text for words, the text otherwise.
+    text: String,
+    /// Only whitespace or comments since the last line break before it.
+    line_start: bool,
+    /// Only whitespace or comments until the next line break after it.
+    line_end: bool,
+    /// First token of a statement.
+    stmt_start: bool,
+}
+
+fn significant(text: &str) -> Vec<Tok> {
+    let mut out: Vec<Tok> = Vec::new();
+    let mut newline_before = true;
+    let mut stmt_start = true;
+    for t in tokens(text) {
+        let raw = &text[t.span.clone()];
+        let has_newline = raw.contains('\n') || raw.contains('\r');
+        let trivia = t.kind.is_trivia();
+        if t.kind == TokenKind::BlockComment && raw.starts_with("/*!") {
+            // MySQL's versioned comments run as SQL there.
+            out.push(Tok {
+                kind: TokenKind::BlockComment,
+                text: "/*!".into(),
+                line_start: newline_before,
+                line_end: false,
+                stmt_start,
+            });
+        } else if !trivia {
+            let lowered = if t.kind == TokenKind::Word {
+                raw.to_ascii_lowercase()
+            } else {
+                raw.to_string()
+            };
+            out.push(Tok {
+                kind: t.kind,
+                text: lowered,
+                line_start: newline_before,
+                line_end: false,
+                stmt_start,
+            });
+            newline_before = false;
+            stmt_start = t.kind == TokenKind::Semicolon;
+            continue;
+        }
+        // A line comment runs to the end of its line.
+        if has_newline || t.kind == TokenKind::LineComment {
+            if let Some(last) = out.last_mut() {
+                last.line_end = true;
+            }
+        }
+        if has_newline {
+            newline_before = true;
+        }
+    }
+    if let Some(last) = out.last_mut() {
+        last.line_end = true;
+    }
+    out
+}
+
+/// `text` with MySQL's `# comment` lines blanked (PostgreSQL's `#` is an
+/// operator that never starts a line), and whether there were any.
+fn without_hash_comments(text: &str) -> (std::borrow::Cow<'_, str>, bool) {
+    let hash_line = |l: &str| l.trim_start().starts_with('#');
+    if !text.lines().any(hash_line) {
+        return (std::borrow::Cow::Borrowed(text), false);
+    }
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        if hash_line(line) {
+            out.extend(
+                line.chars()
+                    .map(|c| if c == '\n' || c == '\r' { c } else { ' ' }),
+            );
+        } else {
+            out.push_str(line);
+        }
+    }
+    (std::borrow::Cow::Owned(out), true)
+}
+
+/// Type names that only one family writes, with that family and the sign's
+/// name. (SQLite takes any word as a type, so these say what the author
+/// wrote for, not what SQLite would reject: they weigh less than syntax.)
+const TYPES: &[(&str, Family, &str)] = &[
+    ("serial", Family::Postgres, "serial columns"),
+    ("bigserial", Family::Postgres, "serial columns"),
+    ("smallserial", Family::Postgres, "serial columns"),
+    ("serial4", Family::Postgres, "serial columns"),
+    ("serial8", Family::Postgres, "serial columns"),
+    ("timestamptz", Family::Postgres, "timestamptz"),
+    ("timetz", Family::Postgres, "timestamptz"),
+    ("jsonb", Family::Postgres, "jsonb"),
+    ("bytea", Family::Postgres, "bytea"),
+    ("inet", Family::Postgres, "network types"),
+    ("cidr", Family::Postgres, "network types"),
+    ("macaddr", Family::Postgres, "network types"),
+    ("tsvector", Family::Postgres, "tsvector"),
+    ("citext", Family::Postgres, "citext"),
+    ("hstore", Family::Postgres, "hstore"),
+    ("int4", Family::Postgres, "int4/int8 types"),
+    ("int8", Family::Postgres, "int4/int8 types"),
+    ("float8", Family::Postgres, "int4/int8 types"),
+    ("tinyint", Family::Mysql, "MySQL integer types"),
+    ("mediumint", Family::Mysql, "MySQL integer types"),
+    ("tinytext", Family::Mysql, "MySQL text types"),
+    ("mediumtext", Family::Mysql, "MySQL text types"),
+    ("longtext", Family::Mysql, "MySQL text types"),
+    ("mediumblob", Family::Mysql, "MySQL blob types"),
+    ("longblob", Family::Mysql, "MySQL blob types"),
+    ("tinyblob", Family::Mysql, "MySQL blob types"),
+    ("datetime2", Family::Tsql, "datetime2"),
+    ("uniqueidentifier", Family::Tsql, "uniqueidentifier"),
+    ("nvarchar2", Family::Oracle, "VARCHAR2"),
+    ("varchar2", Family::Oracle, "VARCHAR2"),
+    ("number", Family::Oracle, "NUMBER columns"),
+    ("f32_blob", Family::Libsql, "vector columns"),
+    ("f64_blob", Family::Libsql, "vector columns"),
+    ("f16_blob", Family::Libsql, "vector columns"),
+    ("fb16_blob", Family::Libsql, "vector columns"),
+    ("f8_blob", Family::Libsql, "vector columns"),
+    ("f1bit_blob", Family::Libsql, "vector columns"),
+];
+
+/// Calls `sign(family, what, weight)` for each sign in `text`.
+fn scan(text: &str, sign: &mut dyn FnMut(Family, &'static str, u32)) {
+    use Family::*;
+    let (text, hash_comments) = without_hash_comments(text);
+    let t = significant(&text);
+    if hash_comments {
+        sign(Mysql, "`#` comments", 1);
+    }
+    let w = |i: usize| t.get(i).map_or("", |x| x.text.as_str());
+    let is_word = |i: usize| t.get(i).is_some_and(|x| x.kind == TokenKind::Word);
+    let is_name = |i: usize| {
+        t.get(i)
+            .is_some_and(|x| matches!(x.kind, TokenKind::Word | TokenKind::QuotedIdent))
+    };
+    for i in 0..t.len() {
+        let x = &t[i];
+        let prev = |k: usize| if i >= k { w(i - k) } else { "" };
+        match x.kind {
+            TokenKind::DollarString => sign(Postgres, "dollar-quoted bodies", 3),
+            TokenKind::BlockComment => sign(Mysql, "`/*!` versioned comments", 3),
+            TokenKind::Punct if x.text == "::" && is_name(i + 1) => sign(Postgres, "`::` casts", 3),
+            TokenKind::Punct if x.text == "/" && x.line_start && x.line_end => {
+                sign(Oracle, "`/` lines ending PL/SQL blocks", 3)
+            }
+            TokenKind::Word => {}
+            _ => continue,
+        }
+        if x.kind != TokenKind::Word {
+            continue;
+        }
+        // In a column definition (`(name TYPE`, `, name TYPE`,
+        // `ADD [COLUMN] name TYPE`) or after ALTER COLUMN ... TYPE.
+        let type_position =
+            (i >= 2 && is_name(i - 1) && (matches!(prev(2), "(" | "," | "column" | "add")))
+                || (i >= 1 && prev(1) == "type" && prev(3) == "column");
+        if type_position {
+            if let Some((_, family, what)) = TYPES.iter().find(|(n, _, _)| *n == x.text) {
+                let weight = if *family == Libsql { 3 } else { 2 };
+                sign(*family, what, weight);
+            }
+            match (x.text.as_str(), w(i + 1), w(i + 2)) {
+                (_, "[", "]") => sign(Postgres, "array columns", 2),
+                ("enum", "(", _) => sign(Mysql, "ENUM columns", 2),
+                ("timestamp" | "time", "with", "time") | ("timestamp" | "time", "without", _) => {
+                    sign(Postgres, "timestamp with time zone", 1)
+                }
+                (_, "(", "max") => sign(Tsql, "(MAX) lengths", 2),
+                _ => {}
+            }
+        }
+        match x.text.as_str() {
+            "plpgsql" if prev(1) == "language" => sign(Postgres, "PL/pgSQL", 3),
+            "extension" if prev(1) == "create" => sign(Postgres, "CREATE EXTENSION", 3),
+            "enum" if prev(1) == "as" && w(i + 1) == "(" => sign(Postgres, "enum types", 3),
+            "trigger" if prev(1) == "returns" => sign(Postgres, "trigger functions", 3),
+            "identity" if prev(1) == "as" && matches!(prev(2), "always" | "default") => {
+                sign(Postgres, "identity columns", 1)
+            }
+            "on" if prev(1) == "comment" && t[i - 1].stmt_start => sign(Postgres, "COMMENT ON", 2),
+            "column" if prev(1) == "alter" => {
+                let after = (w(i + 2), w(i + 3), w(i + 4));
+                match after {
+                    ("type", _, _) | ("set", "data", "type") => {
+                        sign(Postgres, "ALTER COLUMN ... TYPE", 2)
+                    }
+                    ("set" | "drop", "not", "null") => {
+                        sign(Postgres, "ALTER COLUMN ... SET NOT NULL", 2)
+                    }
+                    ("to", _, _) => sign(Libsql, "ALTER COLUMN ... TO", 3),
+                    _ => {}
+                }
+            }
+            "concurrently" if matches!(prev(1), "index" | "unique") => {
+                sign(Postgres, "CREATE INDEX CONCURRENTLY", 3)
+            }
+            "gin" | "gist" | "brin" | "spgist" if prev(1) == "using" => {
+                sign(Postgres, "GIN/GiST indexes", 3)
+            }
+            "ilike" => sign(Postgres, "ILIKE", 2),
+            "search_path" if prev(1) == "set" => sign(Postgres, "search_path", 2),
+            "gen_random_uuid" | "uuid_generate_v4" if w(i + 1) == "(" => {
+                sign(Postgres, "gen_random_uuid()", 2)
+            }
+            "nextval" if w(i + 1) == "(" => sign(Postgres, "nextval()", 1),
+            "materialized" if prev(1) == "create" || prev(1) == "refresh" => {
+                sign(Postgres, "materialized views", 1)
+            }
+
+            "auto_increment" => sign(Mysql, "AUTO_INCREMENT", 3),
+            "engine" if w(i + 1) == "=" || is_word(i + 1) && prev(1) == ")" => {
+                sign(Mysql, "ENGINE=", 3)
+            }
+            "charset" => sign(Mysql, "CHARSET", 2),
+            "utf8mb4" | "utf8mb3" | "latin1" => sign(Mysql, "MySQL character sets", 2),
+            "unsigned" => sign(Mysql, "UNSIGNED", 2),
+            "delimiter" if x.stmt_start || x.line_start => sign(Mysql, "DELIMITER", 3),
+            "current_timestamp" if prev(1) == "update" && prev(2) == "on" => {
+                sign(Mysql, "ON UPDATE CURRENT_TIMESTAMP", 3)
+            }
+            // ALTER TABLE t MODIFY [COLUMN] c ...
+            "modify" | "change"
+                if i > 0
+                    && is_name(i + 1)
+                    && (prev(1) == "," || is_name(i - 1))
+                    && t[..i].iter().rev().take(8).any(|p| p.text == "table") =>
+            {
+                sign(Mysql, "MODIFY/CHANGE COLUMN", 2)
+            }
+            "key" | "index" | "fulltext"
+                if matches!(prev(1), "," | "unique" | "add")
+                    && (is_name(i + 1) && w(i + 2) == "(" || w(i + 1) == "(") =>
+            {
+                sign(Mysql, "KEY/INDEX definitions", 2)
+            }
+            "on" if prev(2) == "index" && prev(3) == "drop" => sign(Mysql, "DROP INDEX ... ON", 2),
+            "ignore" if prev(1) == "insert" => sign(Mysql, "INSERT IGNORE", 3),
+            "duplicate" if prev(1) == "on" && w(i + 1) == "key" => {
+                sign(Mysql, "ON DUPLICATE KEY UPDATE", 3)
+            }
+            "tables" if matches!(prev(1), "lock" | "unlock") && t[i - 1].stmt_start => {
+                sign(Mysql, "LOCK TABLES", 3)
+            }
+            "foreign_key_checks" | "unique_checks" | "sql_mode" => sign(Mysql, "MySQL settings", 3),
+
+            "autoincrement" => sign(Sqlite, "AUTOINCREMENT", 3),
+            "rowid" if prev(1) == "without" => sign(Sqlite, "WITHOUT ROWID", 3),
+            "rowid" if prev(1) == "random" => sign(Libsql, "RANDOM ROWID", 3),
+            "pragma" if x.stmt_start => sign(Sqlite, "PRAGMA", 3),
+            "or" if prev(1) == "insert"
+                && matches!(
+                    w(i + 1),
+                    "ignore" | "replace" | "abort" | "fail" | "rollback"
+                ) =>
+            {
+                sign(Sqlite, "INSERT OR IGNORE/REPLACE", 3)
+            }
+            "sqlite_master" | "sqlite_schema" | "sqlite_sequence" | "sqlite_temp_master" => {
+                sign(Sqlite, "sqlite_master", 3)
+            }
+            "virtual" if prev(1) == "create" => sign(Sqlite, "CREATE VIRTUAL TABLE", 3),
+            "strftime" if w(i + 1) == "(" => sign(Sqlite, "strftime()", 2),
+            "datetime" | "julianday" if w(i + 1) == "(" => sign(Sqlite, "datetime()", 2),
+            "strict" if prev(1) == ")" && w(i + 1) == ";" || prev(1) == ")" && i + 1 == t.len() => {
+                sign(Sqlite, "STRICT tables", 2)
+            }
+            "libsql_vector_idx" | "vector_top_k" | "vector32" | "vector64" => {
+                sign(Libsql, "vector indexes", 3)
+            }
+
+            "go" if x.line_start && x.line_end => sign(Tsql, "`GO` batch separators", 3),
+            "if" if x.stmt_start
+                && (w(i + 1) == "exists" && w(i + 2) == "("
+                    || w(i + 1) == "not" && w(i + 2) == "exists" && w(i + 3) == "(")
+                // MySQL's and PL/SQL's IF has a THEN; T-SQL's has none.
+                && !t[i..]
+                    .iter()
+                    .take_while(|y| y.kind != TokenKind::Semicolon)
+                    .any(|y| y.text == "then") =>
+            {
+                sign(Tsql, "IF [NOT] EXISTS (SELECT ...) blocks", 3)
+            }
+            "dbo" if w(i + 1) == "." || w(i + 1) == "]" && w(i + 2) == "." => {
+                sign(Tsql, "dbo schema", 2)
+            }
+            "identity" if w(i + 1) == "(" && prev(1) != "as" => sign(Tsql, "IDENTITY(1,1)", 2),
+            "ansi_nulls" | "quoted_identifier" | "nocount" if prev(1) == "set" => {
+                sign(Tsql, "SET ANSI_NULLS/QUOTED_IDENTIFIER", 3)
+            }
+            "getdate" | "newid" | "sysdatetime" | "getutcdate" if w(i + 1) == "(" => {
+                sign(Tsql, "GETDATE()/NEWID()", 2)
+            }
+            "nonclustered" | "clustered" => sign(Tsql, "CLUSTERED indexes", 2),
+
+            "immediate" if prev(1) == "execute" => sign(Oracle, "EXECUTE IMMEDIATE", 3),
+            "package" if prev(1) == "create" || prev(1) == "replace" => sign(Oracle, "packages", 3),
+            "sysdate" if w(i + 1) != "(" => sign(Oracle, "SYSDATE", 2),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verdict(texts: &[&str]) -> Verdict {
+        let mut e = Evidence::new();
+        for t in texts {
+            e.add(t);
+        }
+        e.verdict()
+    }
+
+    fn clear(texts: &[&str]) -> Option<Dialect> {
+        match verdict(texts) {
+            Verdict::Clear { dialect, .. } => Some(dialect),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn strings_comments_and_bodies_are_not_signs() {
+        let a = "CREATE TABLE teams (id SERIAL PRIMARY KEY, login text);";
+        let b = "COMMENT ON COLUMN teams.login IS 'Example: `github:foo:bar` means the `bar` team of the `foo` org.';";
+        assert_eq!(clear(&[a, b]), Some(Dialect::Postgres));
+        // AUTO_INCREMENT in a comment or a string says nothing.
+        let c = "-- unlike MySQL's AUTO_INCREMENT\nCREATE TABLE t (id bigserial);\n\
+                 INSERT INTO notes VALUES ('use ENGINE=InnoDB and `ticks`');";
+        assert_eq!(clear(&[c]), Some(Dialect::Postgres));
+        // Nor inside a dollar-quoted body (the body itself is the sign).
+        let d = "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1 -- `x` AUTO_INCREMENT\n $$ LANGUAGE sql;";
+        assert_eq!(clear(&[d]), Some(Dialect::Postgres));
+    }
+
+    #[test]
+    fn backticks_alone_are_no_sign() {
+        let up = "CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT);";
+        let down = "DROP TABLE `users`;\nALTER TABLE `posts` RENAME TO `old_posts`;";
+        assert_eq!(clear(&[up, down]), Some(Dialect::Sqlite));
+        assert_eq!(verdict(&[down]), Verdict::Unknown);
+    }
+
+    #[test]
+    fn the_clear_majority_wins_and_names_the_others() {
+        let pg = "CREATE TABLE a (id bigserial, body jsonb, at timestamptz);\n\
+                  CREATE INDEX CONCURRENTLY a_body ON a USING gin (body);";
+        let stray = "ALTER TABLE a ADD COLUMN n int UNSIGNED;";
+        match verdict(&[pg, stray]) {
+            Verdict::Clear {
+                dialect, others, ..
+            } => {
+                assert_eq!(dialect, Dialect::Postgres);
+                assert!(others.contains("MySQL (UNSIGNED)"), "{others}");
+            }
+            v => panic!("{v:?}"),
+        }
+    }
+
+    #[test]
+    fn a_real_tie_is_a_tie() {
+        let a = "CREATE TABLE a (id serial);";
+        let b = "CREATE TABLE b (id int AUTO_INCREMENT);";
+        match verdict(&[a, b]) {
+            Verdict::Tie { signs } => {
+                assert!(signs.contains("serial columns"), "{signs}");
+                assert!(signs.contains("AUTO_INCREMENT"), "{signs}");
+            }
+            v => panic!("{v:?}"),
+        }
+        assert_eq!(sniff_dialect([a, b].into_iter()), None);
+    }
+
+    #[test]
+    fn mysql_signs() {
+        let s = "CREATE TABLE `users` (\n `id` INT UNSIGNED NOT NULL AUTO_INCREMENT,\n \
+                 KEY idx_name (`name`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;\n\
+                 # a hash comment naming serial and jsonb\n";
+        assert_eq!(clear(&[s]), Some(Dialect::Mysql));
+        // Backslash escapes do not derail the reading.
+        let e = "INSERT INTO t VALUES ('it\\'s'); CREATE TABLE u (id int AUTO_INCREMENT);";
+        assert_eq!(clear(&[e]), Some(Dialect::Mysql));
+    }
+
+    #[test]
+    fn unsupported_dialects() {
+        let tsql = "IF NOT EXISTS (SELECT * FROM [__EFMigrationsHistory] WHERE [MigrationId] = N'1')\n\
+                    BEGIN\n    CREATE TABLE [dbo].[Users] ([Id] int NOT NULL IDENTITY(1,1));\nEND;\nGO\n";
+        assert!(matches!(
+            verdict(&[tsql]),
+            Verdict::Unsupported {
+                family: Family::Tsql,
+                ..
+            }
+        ));
+        let oracle = "CREATE TABLE t (id NUMBER(10), name VARCHAR2(100))\n/\n\
+                      BEGIN\n  EXECUTE IMMEDIATE 'DROP TABLE x';\nEXCEPTION WHEN OTHERS THEN NULL;\nEND;\n/\n";
+        assert!(matches!(
+            verdict(&[oracle]),
+            Verdict::Unsupported {
+                family: Family::Oracle,
+                ..
+            }
+        ));
+        let libsql = "CREATE TABLE m (id INTEGER PRIMARY KEY AUTOINCREMENT, e F32_BLOB(3));\n\
+                      CREATE INDEX m_e ON m (libsql_vector_idx(e));";
+        assert!(matches!(
+            verdict(&[libsql]),
+            Verdict::Unsupported {
+                family: Family::Libsql,
+                ..
+            }
+        ));
+        // Array subscripts and a `/` division are not T-SQL or Oracle.
+        let pg = "SELECT a[1] / 2 FROM t;";
+        assert_eq!(verdict(&[pg]), Verdict::Unknown);
+    }
+
+    #[test]
+    fn names_that_look_like_types_are_not_signs() {
+        // A column named `serial`, an alias `jsonb`: names, not types.
+        let s = "CREATE TABLE parts (serial text, number int);\nSELECT x AS jsonb FROM t;";
+        assert_eq!(verdict(&[s]), Verdict::Unknown);
+    }
+}

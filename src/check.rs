@@ -289,6 +289,7 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
         findings.extend(found);
     }
     drop_foreign_unparsed(&ws, &mut findings);
+    crate::rules::nondeterministic_value::drop_unreachable(&ws, &mut findings);
     findings.extend(ws.findings.iter().cloned());
     crate::fix::attach_insert_fixes(&ws, &mut findings);
     let mut notices = ws.notices.clone();
@@ -415,13 +416,133 @@ fn link_related(findings: &mut [Finding]) {
         }
     }
     for group in by_stmt.values() {
-        for &i in group {
+        // Which pairs confirm each other: with several findings of one
+        // source on the statement (one per column of a multi-column ALTER
+        // TABLE), a finding of the other source goes with those that
+        // expect the error it saw, when any does.
+        let pairs = |i: usize| -> Vec<usize> {
             let others: Vec<usize> = group
                 .iter()
                 .copied()
                 .filter(|&j| j != i && findings[j].source != findings[i].source)
                 .collect();
+            let expects = |s: &Finding, r: &Finding| {
+                expected_error(&s.message).is_some_and(|e| r.message.contains(e))
+            };
+            let matched: Vec<usize> = others
+                .iter()
+                .copied()
+                .filter(|&j| {
+                    let (a, b) = (&findings[i], &findings[j]);
+                    expects(a, b) || expects(b, a)
+                })
+                .collect();
+            let siblings = group
+                .iter()
+                .filter(|&&j| findings[j].source == findings[i].source)
+                .count();
+            if matched.is_empty() && siblings > 1 {
+                // Does any sibling claim one of these?
+                let claimed = |j: usize| {
+                    group.iter().any(|&k| {
+                        k != i
+                            && findings[k].source == findings[i].source
+                            && (expects(&findings[k], &findings[j])
+                                || expects(&findings[j], &findings[k]))
+                    })
+                };
+                others.into_iter().filter(|&j| !claimed(j)).collect()
+            } else if matched.is_empty() {
+                others
+            } else {
+                matched
+            }
+        };
+        let linked: Vec<(usize, Vec<usize>)> = group.iter().map(|&i| (i, pairs(i))).collect();
+        for (i, others) in linked {
             findings[i].related = others;
         }
+    }
+}
+
+/// The error a static finding expects on a second run: the text quoted in
+/// "... a second run fails with '<error>'" (`None` when it says none).
+fn expected_error(message: &str) -> Option<&str> {
+    let rest = message.split("fails with '").nth(1)?;
+    // The error may itself hold quotes: the closing quote is the last one
+    // that ends the message or comes before ", " / " (".
+    let end = rest
+        .char_indices()
+        .filter(|&(i, c)| {
+            c == '\'' && {
+                let after = &rest[i + 1..];
+                after.is_empty() || after.starts_with(", ") || after.starts_with(" (")
+            }
+        })
+        .map(|(i, _)| i)
+        .next()?;
+    let e = &rest[..end];
+    (!e.is_empty()).then_some(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(source: Origin, message: &str) -> Finding {
+        let file =
+            SourceFile::from_text("m.sql", "ALTER TABLE t ADD COLUMN a int, ADD COLUMN b int;");
+        let mut f = FindingBuilder { file: &file }.at(
+            "x",
+            Severity::Error,
+            source,
+            0..1,
+            message.to_string(),
+        );
+        f.statement = Some(0);
+        f
+    }
+
+    #[test]
+    fn a_replay_finding_confirms_only_the_static_finding_it_matches() {
+        let mut f = vec![
+            finding(
+                Origin::Static,
+                "ALTER TABLE t ADD COLUMN a runs only once: a second run fails with 'column \"a\" of relation \"t\" already exists'",
+            ),
+            finding(
+                Origin::Static,
+                "ALTER TABLE t ADD COLUMN b runs only once: a second run fails with 'column \"b\" of relation \"t\" already exists'",
+            ),
+            finding(
+                Origin::Replay,
+                "second run fails at line 1: column \"a\" of relation \"t\" already exists (SQLSTATE 42701)",
+            ),
+        ];
+        link_related(&mut f);
+        assert_eq!(f[0].related, [2]);
+        assert!(f[1].related.is_empty());
+        assert_eq!(f[2].related, [0]);
+        // One static finding: linked as before, whatever the messages say.
+        let mut g = vec![
+            finding(Origin::Static, "INSERT INTO t inserts the same rows again"),
+            finding(Origin::Replay, "second run adds 1 row to t"),
+        ];
+        link_related(&mut g);
+        assert_eq!(g[0].related, [1]);
+        assert_eq!(g[1].related, [0]);
+    }
+
+    #[test]
+    fn expected_errors_are_read_from_messages() {
+        assert_eq!(
+            expected_error("x runs only once: a second run fails with 'duplicate column name: a', and SQLite has none"),
+            Some("duplicate column name: a")
+        );
+        assert_eq!(
+            expected_error("a second run fails with 'Duplicate column name 'b''"),
+            Some("Duplicate column name 'b'")
+        );
+        assert_eq!(expected_error("no error quoted"), None);
     }
 }

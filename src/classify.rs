@@ -882,11 +882,16 @@ impl<'a> Toks<'a> {
         // `WITH moved AS (DELETE ... RETURNING ...) INSERT ...` moves rows:
         // a second run finds nothing left to move.
         let mut consumes = false;
+        // CTEs that only keep rows the target does not have yet
+        // (`WHERE k NOT IN (SELECT k FROM t)`): an INSERT that reads them
+        // is guarded like one with the anti-join in its own SELECT.
+        let mut guarded_ctes = Vec::new();
         loop {
             // name [(cols)] AS [NOT] [MATERIALIZED] ( query )
             if !self.is_ident(j) {
                 return Kind::Unknown;
             }
+            let name = self.ident(j);
             j = self.skip_parens(j + 1);
             if !self.kw(j, "AS") {
                 return Kind::Unknown;
@@ -902,7 +907,11 @@ impl<'a> Toks<'a> {
                 return Kind::Unknown;
             }
             consumes |= self.kw(j + 1, "DELETE");
-            j = self.close_paren(j) + 1;
+            let close = self.close_paren(j);
+            if self.anti_join(j + 1, close) {
+                guarded_ctes.extend(name);
+            }
+            j = close + 1;
             if self.punct(j, ",") {
                 j += 1;
                 continue;
@@ -916,6 +925,15 @@ impl<'a> Toks<'a> {
             Kind::Unknown if self.punct(j, "(") => Kind::Query,
             Kind::Insert(mut ins) => {
                 ins.anti_join |= consumes;
+                if !guarded_ctes.is_empty() {
+                    // The INSERT reads a guarded CTE: `FROM m`, `JOIN m`.
+                    ins.anti_join |= (j..self.len()).any(|x| {
+                        self.kw_any(x, &["FROM", "JOIN"])
+                            && self.ident(x + 1).is_some_and(|n| {
+                                guarded_ctes.iter().any(|g| g.eq_ignore_ascii_case(&n))
+                            })
+                    });
+                }
                 Kind::Insert(ins)
             }
             k => k,

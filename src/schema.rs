@@ -17,6 +17,8 @@ pub struct TableInfo {
     pub columns: Vec<String>,
     /// Each unique key as a set of normalised column names.
     pub unique_keys: Vec<BTreeSet<String>>,
+    /// Columns declared `NOT NULL` (or in the primary key).
+    pub not_null: BTreeSet<String>,
 }
 
 /// Tables known at one point of a migration history.
@@ -124,6 +126,14 @@ impl Catalog {
         for col in &ct.columns {
             let cname = ident_key(&col.name);
             info.columns.push(cname.clone());
+            if col.options.iter().any(|o| {
+                matches!(
+                    o.option,
+                    ColumnOption::NotNull | ColumnOption::PrimaryKey(_)
+                )
+            }) {
+                info.not_null.insert(cname.clone());
+            }
             for opt in &col.options {
                 if matches!(
                     opt.option,
@@ -134,6 +144,10 @@ impl Catalog {
             }
         }
         for c in &ct.constraints {
+            if let TableConstraint::PrimaryKey(pk) = c {
+                info.not_null
+                    .extend(pk.columns.iter().filter_map(|c| column_of(&c.column.expr)));
+            }
             if let Some(k) = constraint_key(c) {
                 info.unique_keys.push(k);
             }
@@ -176,6 +190,14 @@ impl Catalog {
                     if column_def.options.iter().any(|o| {
                         matches!(
                             o.option,
+                            ColumnOption::NotNull | ColumnOption::PrimaryKey(_)
+                        )
+                    }) {
+                        t.not_null.insert(cname.clone());
+                    }
+                    if column_def.options.iter().any(|o| {
+                        matches!(
+                            o.option,
                             ColumnOption::PrimaryKey(_) | ColumnOption::Unique(_)
                         )
                     }) {
@@ -188,6 +210,7 @@ impl Catalog {
                     for c in column_names {
                         let cname = ident_key(c);
                         t.columns.retain(|x| *x != cname);
+                        t.not_null.remove(&cname);
                         t.unique_keys.retain(|k| !k.contains(&cname));
                     }
                 }
@@ -201,10 +224,27 @@ impl Catalog {
                     for c in t.columns.iter_mut().filter(|c| **c == old) {
                         *c = new.clone();
                     }
+                    if t.not_null.remove(&old) {
+                        t.not_null.insert(new.clone());
+                    }
                     for k in &mut t.unique_keys {
                         if k.remove(&old) {
                             k.insert(new.clone());
                         }
+                    }
+                }
+            }
+            AlterTableOperation::AlterColumn { column_name, op } => {
+                if let Some(t) = self.tables.get_mut(table) {
+                    let cname = ident_key(column_name);
+                    match op {
+                        sqlparser::ast::AlterColumnOperation::SetNotNull => {
+                            t.not_null.insert(cname);
+                        }
+                        sqlparser::ast::AlterColumnOperation::DropNotNull => {
+                            t.not_null.remove(&cname);
+                        }
+                        _ => {}
                     }
                 }
             }

@@ -72,6 +72,9 @@ impl Rule for AddColumnWithoutIfNotExists {
             let tkey = Key::table(table);
             let tname = table.text(&cx.file.text);
             let t = unit.toks(cx);
+            // Several actions in one statement: each finding points at its
+            // own action, not all at the statement's start.
+            let several = a.actions.len() > 1;
             for act in &a.actions {
                 let AlterOp::AddColumn {
                     name,
@@ -82,10 +85,12 @@ impl Rule for AddColumnWithoutIfNotExists {
                     continue;
                 };
                 let key = Key::column(table, name.object());
-                if cx
-                    .index()
-                    .exists_at(stmt.group, &key, Some(&tkey), unit.pos())
-                    == Some(false)
+                if cx.index().exists_at(
+                    stmt.group,
+                    &key,
+                    Some(&tkey),
+                    act.span.start.max(unit.pos()),
+                ) == Some(false)
                 {
                     continue;
                 }
@@ -146,7 +151,11 @@ impl Rule for AddColumnWithoutIfNotExists {
                     msg.push_str(", and ");
                     msg.push_str(m);
                 }
-                let mut f = cx.finding(&META, &unit, msg);
+                let mut f = if several {
+                    cx.finding_at(&META, &unit, act.span.clone(), msg)
+                } else {
+                    cx.finding(&META, &unit, msg)
+                };
                 f.help = Some(help);
                 f.fix = fix;
                 out.push(f);

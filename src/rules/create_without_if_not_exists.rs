@@ -1,7 +1,7 @@
 //! `create-without-if-not-exists`: a CREATE that fails (or duplicates) when
 //! the migration runs again.
 
-use super::index::Key;
+use super::index::{Key, Ns};
 use super::text::{cased, db, insert_fix, with_clause};
 use super::{Context, Rule, RuleMeta, Unit};
 use crate::analysis::Statement;
@@ -216,6 +216,32 @@ fn already_exists(d: Dialect, c: &Create, name: &str, file_text: &str) -> String
     }
 }
 
+/// The relations a view's query reads: the names after `FROM` and `JOIN`
+/// (and after commas in a `FROM` list), from token `from` on.
+fn read_relations(t: &Toks, from: usize) -> Vec<crate::classify::Name> {
+    let mut out = Vec::new();
+    let mut in_from = false;
+    let mut i = from;
+    while i < t.len() {
+        if t.kw_any(i, &["FROM", "JOIN"]) || in_from && t.punct(i, ",") {
+            in_from = true;
+            if let Some((name, next)) = t.name(i + 1) {
+                out.push(name);
+                i = next;
+                continue;
+            }
+        } else if t.kw_any(
+            i,
+            &["WHERE", "GROUP", "ORDER", "HAVING", "LIMIT", "UNION", "ON"],
+        ) || t.punct(i, ")")
+        {
+            in_from = false;
+        }
+        i += 1;
+    }
+    out
+}
+
 fn check_create(cx: &Context, unit: &Unit, c: &Create, out: &mut Vec<Finding>) {
     if c.if_not_exists || c.or_replace || c.temporary {
         return;
@@ -228,6 +254,30 @@ fn check_create(cx: &Context, unit: &Unit, c: &Create, out: &mut Vec<Finding>) {
             .index()
             .exists_at(group, &key, parent.as_ref(), unit.pos())
             == Some(false)
+        {
+            return;
+        }
+        // What else takes the object with it when dropped earlier in the
+        // part (or created afresh): its schema (`DROP SCHEMA s CASCADE`),
+        // and for a view the relations it reads (`DROP TABLE t CASCADE`, or
+        // `DROP MATERIALIZED VIEW m` under a view built on it).
+        let mut owners = Vec::new();
+        if let Some(schema) = name.qualifier() {
+            owners.push(Key {
+                ns: Ns::Schema,
+                name: schema.to_string(),
+            });
+        }
+        if matches!(c.kind, ObjectKind::View | ObjectKind::MaterializedView) {
+            owners.extend(
+                read_relations(&unit.toks(cx), c.head_end)
+                    .iter()
+                    .map(Key::table),
+            );
+        }
+        if owners
+            .iter()
+            .any(|o| cx.index().exists_at(group, &key, Some(o), unit.pos()) == Some(false))
         {
             return;
         }

@@ -37,6 +37,10 @@ pub struct AssignInfo {
     pub nondet: Option<String>,
     /// The assignment as written (whitespace collapsed).
     pub text: String,
+    /// Columns that keep `nondet` from being written when any of them is
+    /// not NULL: `COALESCE(created_at, now())` writes `now()` only where
+    /// `created_at` is NULL.
+    pub nondet_unless: Vec<String>,
 }
 
 /// The assignments of an UPDATE or of an upsert's update part.
@@ -47,6 +51,9 @@ pub struct Writes {
     where_cols: Vec<String>,
     /// Columns the WHERE pins to one state (`col = literal`, `col IS NULL`).
     pinned: Vec<String>,
+    /// Columns the WHERE only matches when they are not NULL (`col IS NOT
+    /// NULL`, `col = x`, `col > x` as top-level conjuncts).
+    not_null: Vec<String>,
 }
 
 impl Writes {
@@ -72,7 +79,12 @@ impl Writes {
     }
 
     pub fn nondeterministic(&self) -> Vec<&AssignInfo> {
-        self.assigns.iter().filter(|a| a.nondet.is_some()).collect()
+        self.assigns
+            .iter()
+            .filter(|a| {
+                a.nondet.is_some() && !a.nondet_unless.iter().any(|c| self.not_null.contains(c))
+            })
+            .collect()
     }
 }
 
@@ -322,12 +334,60 @@ fn ast_assign(a: &ast::Assignment, quals: &[String], row: Option<&RowValues>) ->
                 .find_map(|c| row.nondet_of(&c));
         }
     }
+    let nondet_unless = if nondet.is_some() {
+        coalesce_guards(&a.value)
+    } else {
+        Vec::new()
+    };
     AssignInfo {
         columns,
         self_ref,
         nondet,
         text: String::new(),
+        nondet_unless,
     }
+}
+
+/// For `COALESCE(a, b, now())` (also `IFNULL`, `NVL`): the columns before
+/// the first argument that holds a nondeterministic value. When any of them
+/// is not NULL, that argument is never reached. Empty otherwise.
+fn coalesce_guards(e: &Expr) -> Vec<String> {
+    let e = match e {
+        Expr::Nested(x) => return coalesce_guards(x),
+        Expr::Cast { expr, .. } => return coalesce_guards(expr),
+        e => e,
+    };
+    let Expr::Function(f) = e else {
+        return Vec::new();
+    };
+    if !matches!(fn_name(f).as_str(), "coalesce" | "ifnull" | "nvl") {
+        return Vec::new();
+    }
+    let mut cols = Vec::new();
+    for arg in function_args(f) {
+        if ast_nondet(arg).is_some() {
+            return cols;
+        }
+        match arg {
+            Expr::Identifier(id) => cols.push(id.value.to_lowercase()),
+            Expr::CompoundIdentifier(p) => cols.extend(p.last().map(|i| i.value.to_lowercase())),
+            _ => {}
+        }
+    }
+    Vec::new()
+}
+
+/// For each assignment of an UPDATE that writes a nondeterministic value:
+/// the columns that keep it from being written when one of them is not
+/// NULL (see [`AssignInfo::nondet_unless`]). For a pass that knows which
+/// columns are declared NOT NULL.
+pub fn update_nondet_guards(up: &ast::Update) -> Vec<Vec<String>> {
+    up.assignments
+        .iter()
+        .map(|a| ast_assign(a, &[], None))
+        .filter(|a| a.nondet.is_some())
+        .map(|a| a.nondet_unless)
+        .collect()
 }
 
 fn ident_eq(i: &ast::Ident, s: &str) -> bool {
@@ -827,6 +887,45 @@ fn where_facts(sel: &Expr, w: &mut Writes) {
         _ => {}
     });
     pins(sel, &mut w.pinned);
+    not_null(sel, &mut w.not_null);
+}
+
+/// Columns that top-level conjuncts only match when not NULL.
+fn not_null(e: &Expr, out: &mut Vec<String>) {
+    let col = |x: &Expr| -> Option<String> {
+        match x {
+            Expr::Identifier(id) => Some(id.value.to_lowercase()),
+            Expr::CompoundIdentifier(p) => p.last().map(|i| i.value.to_lowercase()),
+            _ => None,
+        }
+    };
+    match e {
+        Expr::Nested(x) => not_null(x, out),
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
+            not_null(left, out);
+            not_null(right, out);
+        }
+        Expr::BinaryOp {
+            left,
+            op:
+                BinaryOperator::Eq
+                | BinaryOperator::NotEq
+                | BinaryOperator::Lt
+                | BinaryOperator::LtEq
+                | BinaryOperator::Gt
+                | BinaryOperator::GtEq,
+            right,
+        } => {
+            out.extend(col(left));
+            out.extend(col(right));
+        }
+        Expr::IsNotNull(x) => out.extend(col(x)),
+        _ => {}
+    }
 }
 
 /// Columns pinned by top-level conjuncts `col = literal` / `col IS NULL`.
@@ -898,6 +997,7 @@ fn tok_assign(t: &Toks, a: &Assign, quals: &[String], row: Option<&RowValues>) -
         self_ref,
         nondet,
         text: String::new(),
+        nondet_unless: Vec::new(),
     }
 }
 
@@ -1168,6 +1268,11 @@ fn tok_where_facts(t: &Toks, r: Range<usize>, w: &mut Writes) {
             matches!(t.kind(j), Some(TokenKind::String) | Some(TokenKind::Number))
                 || t.kw_any(j, &["TRUE", "FALSE"])
         };
+        if t.kws(k + 1, &["IS", "NOT", "NULL"]) {
+            if let Some(id) = t.ident(k) {
+                w.not_null.push(id.to_lowercase());
+            }
+        }
         let pinned = (t.punct(k + 1, "=") && literal(k + 2)) || t.kws(k + 1, &["IS", "NULL"]);
         if pinned {
             if let Some(id) = t.ident(k) {

@@ -145,7 +145,7 @@ impl FileIndex {
         let mut idx = FileIndex::default();
         for stmt in statements {
             for unit in super::units(stmt) {
-                idx.record(stmt.group, unit.pos(), unit.kind);
+                idx.record(stmt.group, unit.pos(), unit.kind, true);
             }
             // MySQL's dynamic-SQL guard: `SET @s := IF(@exists > 0, 'DROP
             // INDEX i ON t', 'SELECT 1'); PREPARE stmt FROM @s; EXECUTE stmt;`
@@ -157,7 +157,7 @@ impl FileIndex {
                     let toks = crate::lexer::significant_tokens(&sql, 0..sql.len(), stmt.dialect);
                     let kind = crate::classify::classify_tokens(&sql, &toks, stmt.dialect);
                     if matches!(kind, Kind::Drop(_) | Kind::AlterTable(_)) {
-                        idx.record(stmt.group, stmt.span.start, &kind);
+                        idx.record(stmt.group, stmt.span.start, &kind, false);
                     }
                 }
             }
@@ -172,7 +172,11 @@ impl FileIndex {
             .push(Event { group, pos, effect });
     }
 
-    fn record(&mut self, g: usize, pos: usize, kind: &Kind) {
+    /// Records what `kind` does at `pos`. With `own_spans`, the actions of
+    /// an `ALTER TABLE` are placed at their own offsets, so that in `DROP
+    /// COLUMN x, ADD COLUMN x` the drop comes before the add.
+    fn record(&mut self, g: usize, unit_pos: usize, kind: &Kind, own_spans: bool) {
+        let pos = unit_pos;
         let create = Effect::Create { temp: false };
         match kind {
             Kind::Create(c) => {
@@ -184,11 +188,22 @@ impl FileIndex {
             Kind::Drop(d) => {
                 for n in &d.names {
                     self.add(Key::object(d.kind, n), g, pos, Effect::Remove);
+                    // Views share the relation namespace with tables (and
+                    // their indexes go with them): what an index or a view
+                    // built on a view names as its parent is a table key.
+                    if matches!(d.kind, ObjectKind::View | ObjectKind::MaterializedView) {
+                        self.add(Key::table(n), g, pos, Effect::Remove);
+                    }
                 }
             }
             Kind::AlterTable(a) => {
                 let Some(t) = &a.table else { return };
                 for act in &a.actions {
+                    let pos = if own_spans {
+                        act.span.start.max(unit_pos)
+                    } else {
+                        unit_pos
+                    };
                     match &act.op {
                         AlterOp::AddColumn { name, .. } => {
                             self.add(Key::column(t, name.object()), g, pos, create)

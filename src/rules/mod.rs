@@ -151,6 +151,29 @@ impl<'a> Context<'a> {
         f
     }
 
+    /// A finding about part of a unit (one action of a multi-action
+    /// `ALTER TABLE`): it points at `span`, not at the statement's start.
+    pub fn finding_at(
+        &self,
+        meta: &RuleMeta,
+        unit: &Unit,
+        span: Range<usize>,
+        message: String,
+    ) -> Finding {
+        let mut f = self.finding(meta, unit, message);
+        let b = FindingBuilder { file: self.file };
+        let at = b.at(
+            meta.id,
+            meta.severity,
+            meta.origin,
+            span.clone(),
+            String::new(),
+        );
+        (f.line, f.column, f.end_line, f.end_column, f.span) =
+            (at.line, at.column, at.end_line, at.end_column, span);
+        f
+    }
+
     /// The text of a file span.
     pub fn text(&self, span: Range<usize>) -> &'a str {
         self.file.text.get(span).unwrap_or("")

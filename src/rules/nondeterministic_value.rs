@@ -185,3 +185,80 @@ fn what_changes(call: &str) -> &'static str {
         "a different time"
     }
 }
+
+/// Drops `nondeterministic-value` findings on UPDATEs whose nondeterministic
+/// value can never be written because the column that comes first in its
+/// `COALESCE` is declared `NOT NULL` by the history so far (followed
+/// statically with [`crate::schema::Catalog`], one catalog per sequence:
+/// up parts in order, each down part against the state its up left).
+pub fn drop_unreachable(ws: &crate::check::Workspace, findings: &mut Vec<Finding>) {
+    use std::collections::HashSet;
+    let wanted: HashSet<(&str, usize)> = findings
+        .iter()
+        .filter(|f| f.rule == META.id)
+        .filter_map(|f| f.statement.map(|s| (f.file.as_str(), s)))
+        .collect();
+    if wanted.is_empty() {
+        return;
+    }
+    let mut unreachable: HashSet<(String, usize)> = HashSet::new();
+    for seq in &ws.sequences {
+        let mut catalog = crate::schema::Catalog::default();
+        for m in &seq.migrations {
+            for (part, apply) in
+                std::iter::once((&m.up, true)).chain(m.down.as_ref().map(|d| (d, false)))
+            {
+                let Some(unit) = ws.files.get(part.file) else {
+                    continue;
+                };
+                for &si in &part.statements {
+                    let Some(stmt) = unit.statements.get(si) else {
+                        continue;
+                    };
+                    let want = wanted.contains(&(unit.source.name.as_str(), si));
+                    let schema = matches!(
+                        stmt.facts.kind,
+                        Kind::Create(_) | Kind::AlterTable(_) | Kind::Drop(_)
+                    );
+                    if !(want || apply && schema) {
+                        continue;
+                    }
+                    let Some(ast) = stmt.parse_transient() else {
+                        continue;
+                    };
+                    if want {
+                        if never_written(&catalog, &ast) {
+                            unreachable.insert((unit.source.name.clone(), si));
+                        }
+                    } else {
+                        catalog.apply(&ast);
+                    }
+                }
+            }
+        }
+    }
+    findings.retain(|f| {
+        !(f.rule == META.id
+            && f.statement
+                .is_some_and(|s| unreachable.contains(&(f.file.clone(), s))))
+    });
+}
+
+/// Every nondeterministic value the UPDATE writes sits behind a `NOT NULL`
+/// column in a `COALESCE`.
+fn never_written(catalog: &crate::schema::Catalog, ast: &sqlparser::ast::Statement) -> bool {
+    let sqlparser::ast::Statement::Update(up) = ast else {
+        return false;
+    };
+    let sqlparser::ast::TableFactor::Table { name, .. } = &up.table.relation else {
+        return false;
+    };
+    let Some(table) = catalog.table(&crate::schema::object_key(name)) else {
+        return false;
+    };
+    let guards = super::dml::update_nondet_guards(up);
+    !guards.is_empty()
+        && guards
+            .iter()
+            .all(|g| g.iter().any(|c| table.not_null.contains(c)))
+}

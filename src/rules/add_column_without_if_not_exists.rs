@@ -16,9 +16,11 @@ pub static META: RuleMeta = RuleMeta {
     summary: "ALTER TABLE ADD COLUMN without IF NOT EXISTS fails when the migration runs again",
     doc: r#"## What it does
 Flags `ALTER TABLE ... ADD [COLUMN]` without `IF NOT EXISTS`, for every column of the
-statement (also MySQL's `ADD (a int, b int)`).
+statement (also MySQL's `ADD (a int, b int)`). When one statement has several actions, each
+finding points at its own `ADD`, on its own line.
 
-Not flagged: a column the same migration dropped earlier, a column of a table the
+Not flagged: a column the same migration dropped earlier (also earlier in the same
+statement: `ALTER TABLE t DROP COLUMN x, ADD COLUMN x bigint`), a column of a table the
 migration created afresh earlier (after `DROP TABLE IF EXISTS`), and an ADD COLUMN inside a
 Postgres `DO` block under an `IF NOT EXISTS (SELECT ... FROM information_schema.columns ...)`
 check or an `EXCEPTION WHEN duplicate_column` handler.

@@ -23,7 +23,9 @@ Flags `CREATE TABLE`, `INDEX`, `VIEW`, `MATERIALIZED VIEW`, `TRIGGER`, `VIRTUAL 
 dialect for that kind of object.
 
 Not flagged: temporary objects (they disappear with the session), a CREATE that an
-earlier statement of the same migration drops (`DROP TABLE IF EXISTS t; CREATE TABLE t`),
+earlier statement of the same migration drops (`DROP TABLE IF EXISTS t; CREATE TABLE t`)
+or takes away with something it drops (`DROP SCHEMA s CASCADE` before `CREATE TABLE s.t`;
+`DROP TABLE t` or `DROP MATERIALIZED VIEW t` before an index, trigger or view on `t`),
 an object the migration itself drops or renames away later (a scratch table, SQLite's
 table rebuild), and DDL inside a Postgres `DO` block under an existence check
 (`IF NOT EXISTS (SELECT ... FROM pg_...)`) or an `EXCEPTION WHEN duplicate_object` handler.

@@ -18,7 +18,8 @@ Flags `INSERT ... VALUES` and `INSERT ... SELECT` (also multi-row, and with a `W
 front) that have none of `ON CONFLICT`, `OR IGNORE`, `OR REPLACE`, `REPLACE INTO`,
 `INSERT IGNORE`, `ON DUPLICATE KEY UPDATE`, and no anti-join guard in the query
 (`WHERE NOT EXISTS (...)`, `WHERE id NOT IN (SELECT ...)`, `EXCEPT`,
-`LEFT JOIN ... WHERE x IS NULL`).
+`LEFT JOIN ... WHERE x IS NULL`), also where the guard sits in a CTE that the INSERT reads
+(`WITH m AS (SELECT ... WHERE k NOT IN (SELECT k FROM t)) INSERT INTO t SELECT ... FROM m`).
 
 Also flags PostgreSQL `COPY t FROM stdin` (or from a file or program): it loads its rows
 again on every run, and COPY has no conflict clause.

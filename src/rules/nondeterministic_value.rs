@@ -2,17 +2,19 @@
 //! sequences) written by INSERT or UPDATE.
 
 use super::dml::{inserted_nondet, update_writes, upsert_writes};
-use super::{Context, Rule, RuleMeta};
+use super::{Context, Rule, RuleMeta, Unit};
 use crate::analysis::Statement;
 use crate::classify::Kind;
+use crate::classify::Toks;
 use crate::dialect::Dialect;
 use crate::finding::{Finding, Origin, Severity};
+use crate::lexer::TokenKind;
 
 pub static META: RuleMeta = RuleMeta {
     id: "nondeterministic-value",
     severity: Severity::Warning,
     origin: Origin::Static,
-    summary: "INSERT/UPDATE writes now(), random(), a new UUID or nextval(): each run writes something else",
+    summary: "INSERT/UPDATE writes now(), random(), a new UUID or nextval(), or a view or default freezes the time: each run writes something else",
     doc: r#"## What it does
 Flags values that INSERT (VALUES rows, SELECT projections) and UPDATE (`SET`, an upsert's
 `DO UPDATE SET`) write from the clock, a random generator or a sequence: `now()`,
@@ -21,11 +23,21 @@ Flags values that INSERT (VALUES rows, SELECT projections) and UPDATE (`SET`, an
 `nextval(...)`, `sysdate()`, `clock_timestamp()`, and SQLite's `datetime('now')`,
 `date('now')`, `strftime(..., 'now')`, `julianday('now')`, `unixepoch()`.
 
-Not flagged: such calls in WHERE clauses or column defaults of `CREATE TABLE`; inserts that
+Also flags values frozen into definitions when the statement runs again: `'now'`,
+`'today'` (`'now'::timestamp`, `DATE 'today'`) in a `CREATE OR REPLACE VIEW`, which
+PostgreSQL converts once, when the view is created; `ALTER COLUMN ... SET DEFAULT
+'now'::timestamp`, which makes the time of the run the default; and `now()`, `random()` and
+the like in a materialized view created afresh on each run (dropped first).
+Not flagged: such calls in WHERE clauses or column defaults of `CREATE TABLE`, `now()` in a
+view or a default (read when the view is queried or the row inserted); inserts that
 a conflict clause or anti-join guard keeps from writing twice (`ON CONFLICT DO NOTHING`,
-`INSERT OR IGNORE`, `INSERT IGNORE`, `WHERE NOT EXISTS`); an upsert whose update part does
-not write the value; an UPDATE whose WHERE only matches rows it has not set yet
-(`SET updated_at = now() WHERE updated_at IS NULL`).
+`INSERT OR IGNORE`, `INSERT IGNORE`, `WHERE NOT EXISTS`, also inside the CTE the INSERT
+reads); an upsert whose update part does not write the value; an UPDATE whose WHERE only
+matches rows it has not set yet (`SET updated_at = now() WHERE updated_at IS NULL`); a value
+that can never be written: `COALESCE(created_at, now())` where the WHERE keeps only rows with
+`created_at IS NOT NULL` (or compares `created_at`), or where `created_at` is declared
+`NOT NULL` by the history so far (the `CREATE TABLE` and `ALTER TABLE` statements of earlier
+migrations, followed statically).
 
 ## Why it matters
 A second run writes different timestamps, ids and random values than the first: rows
@@ -43,6 +55,7 @@ UPDATE users SET updated_at = CURRENT_TIMESTAMP;
 INSERT INTO settings (key, value, created_at) VALUES ('theme', 'dark', now())
   ON CONFLICT (key) DO NOTHING;
 UPDATE users SET updated_at = CURRENT_TIMESTAMP WHERE updated_at IS NULL;
+UPDATE users SET seen_at = COALESCE(created_at, now()) WHERE created_at IS NOT NULL;
 ```
 
 ## Fix
@@ -154,10 +167,135 @@ impl Rule for NondeterministicValue {
                     });
                     out.push(f);
                 }
+                Kind::Create(c) => frozen_in_view(cx, &unit, c, out),
+                Kind::AlterTable(_) => frozen_default(cx, &unit, out),
                 _ => {}
             }
         }
     }
+}
+
+/// `'now'`, `'today'`, `'tomorrow'`, `'yesterday'` as a date/time value at
+/// token `k`: PostgreSQL converts the string when the statement runs and
+/// stores the result. `bare`: a plain string counts too (a default, which
+/// takes the column's type); otherwise it needs a cast or a type prefix.
+fn now_literal(t: &Toks, k: usize, bare: bool) -> bool {
+    if t.kind(k) != Some(TokenKind::String) {
+        return false;
+    }
+    let v = t.text(k).trim_matches('\'').trim().to_ascii_lowercase();
+    if !matches!(v.as_str(), "now" | "today" | "tomorrow" | "yesterday") {
+        return false;
+    }
+    const TYPES: &[&str] = &["TIMESTAMP", "TIMESTAMPTZ", "DATE", "TIME", "TIMETZ"];
+    bare || t.punct(k + 1, "::")
+        || (k > 0 && t.kw_any(k - 1, TYPES))
+        || (k > 1 && t.punct(k - 1, "(") && t.kw(k - 2, "CAST"))
+        || (k > 0 && t.kw(k - 1, "ZONE"))
+}
+
+/// `CREATE OR REPLACE VIEW v AS SELECT 'now'::timestamp`: the view stores
+/// the time it was created, so each run stores another. A materialized view
+/// created afresh on each run (dropped first) also stores `now()`,
+/// `random()` and the like.
+fn frozen_in_view(cx: &Context, unit: &Unit, c: &crate::classify::Create, out: &mut Vec<Finding>) {
+    use crate::classify::ObjectKind;
+    if !matches!(c.kind, ObjectKind::View | ObjectKind::MaterializedView) || c.if_not_exists {
+        return;
+    }
+    let Some(name) = &c.name else { return };
+    let afresh = c.or_replace
+        || cx.index().exists_at(
+            unit.stmt.group,
+            &super::index::Key::object(c.kind, name),
+            None,
+            unit.pos(),
+        ) == Some(false);
+    if !afresh {
+        // A second run fails (`create-without-if-not-exists`) or skips it.
+        return;
+    }
+    let t = unit.toks(cx);
+    let found = (c.head_end..t.len())
+        .find(|&k| now_literal(&t, k, false))
+        .map(|k| {
+            // `'now'::timestamp`, or `TIMESTAMP 'now'`.
+            let (start, end) = if t.punct(k + 1, "::") {
+                (k, k + 3)
+            } else if k > 0 && t.kind(k - 1) == Some(TokenKind::Word) {
+                (k - 1, k + 1)
+            } else {
+                (k, k + 1)
+            };
+            collapse(t.text.get(t.span_of(start..end)).unwrap_or(""))
+        })
+        .or_else(|| {
+            (c.kind == ObjectKind::MaterializedView)
+                .then(|| super::dml::tok_nondet(&t, c.head_end..t.len()))
+                .flatten()
+        });
+    let Some(value) = found else { return };
+    let written = name.text(&cx.file.text);
+    let what = match (c.kind == ObjectKind::MaterializedView, c.or_replace) {
+        (true, _) => "MATERIALIZED VIEW",
+        (false, true) => "OR REPLACE VIEW",
+        (false, false) => "VIEW",
+    };
+    let mut f = cx.finding(
+        &META,
+        unit,
+        format!(
+            "CREATE {what} {written} stores the value of `{}` at the time it runs: each run stores {}",
+            super::text::excerpt(&value, 60),
+            what_changes(&value)
+        ),
+    );
+    f.help = Some(if c.kind == ObjectKind::MaterializedView {
+        "write a fixed value, or create the view once (`CREATE MATERIALIZED VIEW IF NOT EXISTS`) and let `REFRESH MATERIALIZED VIEW` decide when the value changes".to_string()
+    } else {
+        format!(
+            "`{}` is converted once, when the view is created: use `now()`, `CURRENT_TIMESTAMP` or `CURRENT_DATE`, which are read each time the view is queried, or write a fixed value",
+            super::text::excerpt(&value, 40)
+        )
+    });
+    out.push(f);
+}
+
+/// `ALTER COLUMN c SET DEFAULT 'now'::timestamp`: the default becomes the
+/// time of the run, so each run stores another.
+fn frozen_default(cx: &Context, unit: &Unit, out: &mut Vec<Finding>) {
+    let t = unit.toks(cx);
+    for k in 0..t.len() {
+        if !t.kws(k, &["SET", "DEFAULT"]) {
+            continue;
+        }
+        let mut j = k + 2;
+        while t.punct(j, "(") {
+            j += 1;
+        }
+        if !now_literal(&t, j, true) {
+            continue;
+        }
+        let end = if t.punct(j + 1, "::") { j + 3 } else { j + 1 };
+        let value = collapse(t.text.get(t.span_of(j..end)).unwrap_or(""));
+        let mut f = cx.finding_at(
+            &META,
+            unit,
+            t.span_of(k..end),
+            format!(
+                "SET DEFAULT {} stores the time the statement runs as the default: each run stores a different time",
+                super::text::excerpt(&value, 40)
+            ),
+        );
+        f.help = Some(
+            "write `SET DEFAULT now()` (or `CURRENT_TIMESTAMP`), which is read when each row is inserted, or a fixed timestamp".to_string(),
+        );
+        out.push(f);
+    }
+}
+
+fn collapse(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// ` (from now())` when the assignment does not show the call itself.

@@ -43,6 +43,7 @@ pub mod text;
 
 pub mod add_column_without_if_not_exists;
 pub mod add_constraint_without_guard;
+pub mod alter_column_type_using;
 pub mod binary_file;
 pub mod create_without_if_not_exists;
 pub mod drop_without_if_exists;
@@ -272,6 +273,7 @@ static REGISTRY: &[&RuleMeta] = &[
     &add_column_without_if_not_exists::META,
     &add_constraint_without_guard::META,
     &rename_without_guard::META,
+    &alter_column_type_using::META,
     &nondeterministic_value::META,
     &syntax_error::META,
     &unparsed_statement::META,
@@ -307,6 +309,7 @@ static STATIC_RULES: &[&dyn Rule] = &[
     &add_column_without_if_not_exists::RULE,
     &add_constraint_without_guard::RULE,
     &rename_without_guard::RULE,
+    &alter_column_type_using::RULE,
     &nondeterministic_value::RULE,
     &syntax_error::RULE,
     &unparsed_statement::RULE,

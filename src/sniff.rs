@@ -316,7 +316,9 @@ fn without_hash_comments(text: &str) -> (std::borrow::Cow<'_, str>, bool) {
 
 /// Type names that only one family writes, with that family and the sign's
 /// name. (SQLite takes any word as a type, so these say what the author
-/// wrote for, not what SQLite would reject: they weigh less than syntax.)
+/// wrote for, not what SQLite would reject: they weigh less than syntax.
+/// `jsonb` is not among them: SQLite 3.45 has JSONB, and SQLite projects
+/// write it as a column type.)
 const TYPES: &[(&str, Family, &str)] = &[
     ("serial", Family::Postgres, "serial columns"),
     ("bigserial", Family::Postgres, "serial columns"),
@@ -325,7 +327,6 @@ const TYPES: &[(&str, Family, &str)] = &[
     ("serial8", Family::Postgres, "serial columns"),
     ("timestamptz", Family::Postgres, "timestamptz"),
     ("timetz", Family::Postgres, "timestamptz"),
-    ("jsonb", Family::Postgres, "jsonb"),
     ("bytea", Family::Postgres, "bytea"),
     ("inet", Family::Postgres, "network types"),
     ("cidr", Family::Postgres, "network types"),
@@ -581,7 +582,7 @@ mod tests {
 
     #[test]
     fn the_clear_majority_wins_and_names_the_others() {
-        let pg = "CREATE TABLE a (id bigserial, body jsonb, at timestamptz);\n\
+        let pg = "CREATE TABLE a (id bigserial, body bytea, at timestamptz);\n\
                   CREATE INDEX CONCURRENTLY a_body ON a USING gin (body);";
         let stray = "ALTER TABLE a ADD COLUMN n int UNSIGNED;";
         match verdict(&[pg, stray]) {
@@ -590,6 +591,21 @@ mod tests {
             } => {
                 assert_eq!(dialect, Dialect::Postgres);
                 assert!(others.contains("MySQL (UNSIGNED)"), "{others}");
+            }
+            v => panic!("{v:?}"),
+        }
+    }
+
+    #[test]
+    fn jsonb_columns_are_no_postgres_sign() {
+        // SQLite 3.45 has JSONB; SQLite projects write it as a type.
+        let s = "CREATE TABLE plugin (id varchar NOT NULL PRIMARY KEY, manifest JSONB NOT NULL) WITHOUT ROWID;";
+        match verdict(&[s]) {
+            Verdict::Clear {
+                dialect, others, ..
+            } => {
+                assert_eq!(dialect, Dialect::Sqlite);
+                assert!(others.is_empty(), "{others}");
             }
             v => panic!("{v:?}"),
         }

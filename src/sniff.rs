@@ -277,6 +277,11 @@ fn significant(text: &str) -> Vec<Tok> {
             stmt_start = t.kind == TokenKind::Semicolon;
             continue;
         }
+        // T-SQL's `GO` on its own line ends a batch: what follows starts a
+        // statement.
+        if has_newline && out.last().is_some_and(|l| l.text == "go" && l.line_start) {
+            stmt_start = true;
+        }
         // A line comment runs to the end of its line.
         if has_newline || t.kind == TokenKind::LineComment {
             if let Some(last) = out.last_mut() {
@@ -390,9 +395,16 @@ fn scan(text: &str, sign: &mut dyn FnMut(Family, &'static str, u32)) {
         }
         // In a column definition (`(name TYPE`, `, name TYPE`,
         // `ADD [COLUMN] name TYPE`) or after ALTER COLUMN ... TYPE.
-        let type_position =
-            (i >= 2 && is_name(i - 1) && (matches!(prev(2), "(" | "," | "column" | "add")))
-                || (i >= 1 && prev(1) == "type" && prev(3) == "column");
+        // (T-SQL's `[name]` reads as `[`, name, `]` here.)
+        let before_name = if prev(1) == "]" && prev(3) == "[" {
+            4
+        } else {
+            2
+        };
+        let type_position = (i >= before_name
+            && (is_name(i - 1) || before_name == 4)
+            && (matches!(prev(before_name), "(" | "," | "column" | "add")))
+            || (i >= 1 && prev(1) == "type" && prev(3) == "column");
         if type_position {
             if let Some((_, family, what)) = TYPES.iter().find(|(n, _, _)| *n == x.text) {
                 let weight = if *family == Libsql { 3 } else { 2 };
@@ -530,6 +542,8 @@ fn scan(text: &str, sign: &mut dyn FnMut(Family, &'static str, u32)) {
                 sign(Tsql, "GETDATE()/NEWID()", 2)
             }
             "nonclustered" | "clustered" => sign(Tsql, "CLUSTERED indexes", 2),
+            "object_id" if w(i + 1) == "(" => sign(Tsql, "OBJECT_ID()", 2),
+            "sysobjects" => sign(Tsql, "sysobjects", 2),
 
             "immediate" if prev(1) == "execute" => sign(Oracle, "EXECUTE IMMEDIATE", 3),
             "package" if prev(1) == "create" || prev(1) == "replace" => sign(Oracle, "packages", 3),
@@ -647,6 +661,19 @@ mod tests {
                 ..
             }
         ));
+        // As `dotnet ef migrations script` writes it.
+        let ef = "IF OBJECT_ID(N'__EFMigrationsHistory') IS NULL\nBEGIN\n    CREATE TABLE [__EFMigrationsHistory] (\n        [MigrationId] nvarchar(150) NOT NULL\n    );\nEND;\n\nGO\n\n\
+                  IF NOT EXISTS(SELECT * FROM [__EFMigrationsHistory] WHERE [MigrationId] = N'1')\nBEGIN\n    CREATE TABLE [Values] ([Key] nvarchar(450) NOT NULL, [Value] nvarchar(max) NULL);\nEND;\n\nGO\n";
+        let mut e = Evidence::new();
+        e.add(ef);
+        let signs = e.signs(Family::Tsql);
+        for s in [
+            "IF [NOT] EXISTS (SELECT ...) blocks",
+            "(MAX) lengths",
+            "OBJECT_ID()",
+        ] {
+            assert!(signs.contains(&s), "{s}: {signs:?}");
+        }
         let oracle = "CREATE TABLE t (id NUMBER(10), name VARCHAR2(100))\n/\n\
                       BEGIN\n  EXECUTE IMMEDIATE 'DROP TABLE x';\nEXCEPTION WHEN OTHERS THEN NULL;\nEND;\n/\n";
         assert!(matches!(

@@ -110,9 +110,9 @@ pub struct Workspace {
     /// SQL code goes: their text cannot run as written, so replay should
     /// leave them out (see [`crate::placeholder`]).
     pub unresolved: BTreeSet<(usize, usize)>,
-    /// Sequences (by index in `sequences`) written in a dialect twice does
-    /// not support (T-SQL, Oracle, libSQL): static rules only, no replay.
-    pub foreign: BTreeMap<usize, crate::sniff::Family>,
+    /// Sequences (by root) written in a dialect twice does not support
+    /// (T-SQL, Oracle, libSQL): static rules only, no replay.
+    pub foreign: BTreeMap<String, crate::sniff::Family>,
 }
 
 /// Counts for the summary line and the JSON `summary` object.
@@ -259,9 +259,9 @@ fn drop_foreign_unparsed(ws: &Workspace, findings: &mut Vec<Finding>) {
         return;
     }
     let files: BTreeSet<&str> = ws
-        .foreign
-        .keys()
-        .filter_map(|&si| ws.sequences.get(si))
+        .sequences
+        .iter()
+        .filter(|seq| ws.foreign.contains_key(&seq.root))
         .flat_map(|seq| {
             seq.migrations
                 .iter()
@@ -295,8 +295,8 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
     let mut notices = ws.notices.clone();
     let mut sequences = Vec::new();
     let mut replayed = std::collections::BTreeSet::new();
-    for (si, seq) in ws.sequences.iter().enumerate() {
-        let replay = if let Some(family) = ws.foreign.get(&si).filter(|_| opts.replay) {
+    for seq in &ws.sequences {
+        let replay = if let Some(family) = ws.foreign.get(&seq.root).filter(|_| opts.replay) {
             format!(
                 "skipped: written in {}, which twice cannot replay",
                 family.title()

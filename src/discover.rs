@@ -86,9 +86,9 @@ pub struct Discovered {
     /// (file, region start) → text the region's last statement continues
     /// with (see [`crate::layout::Plan::continuations`]).
     pub continuations: BTreeMap<(usize, usize), String>,
-    /// Sequences (by index in `sequences`) written in a dialect twice does
-    /// not support: static rules only, no replay.
-    pub foreign: BTreeMap<usize, crate::sniff::Family>,
+    /// Sequences (by root) written in a dialect twice does not support:
+    /// static rules only, no replay.
+    pub foreign: BTreeMap<String, crate::sniff::Family>,
 }
 
 impl Discovered {
@@ -1057,7 +1057,7 @@ pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
                     )),
                     Verdict::Unsupported { family, signs } => {
                         seq.dialect = family.closest();
-                        d.foreign.insert(d.sequences.len(), family);
+                        d.foreign.insert(seq.root.clone(), family);
                         d.notices.push(format!(
                             "{}: written in {} ({signs}), which twice does not support: only the static rules ran (read as {}), no replay, and statements they could not read are not listed one by one",
                             seq.root,

@@ -331,16 +331,29 @@ fn what_changes(call: &str) -> &'static str {
 /// up parts in order, each down part against the state its up left).
 pub fn drop_unreachable(ws: &crate::check::Workspace, findings: &mut Vec<Finding>) {
     use std::collections::HashSet;
+    // Only UPDATEs can be cleared, and only sequences that hold them are
+    // followed.
     let wanted: HashSet<(&str, usize)> = findings
         .iter()
-        .filter(|f| f.rule == META.id)
+        .filter(|f| f.rule == META.id && f.message.starts_with("UPDATE "))
         .filter_map(|f| f.statement.map(|s| (f.file.as_str(), s)))
         .collect();
     if wanted.is_empty() {
         return;
     }
+    let wanted_files: HashSet<&str> = wanted.iter().map(|(f, _)| *f).collect();
     let mut unreachable: HashSet<(String, usize)> = HashSet::new();
     for seq in &ws.sequences {
+        let touches = seq.migrations.iter().any(|m| {
+            std::iter::once(&m.up).chain(m.down.as_ref()).any(|p| {
+                ws.files
+                    .get(p.file)
+                    .is_some_and(|u| wanted_files.contains(u.source.name.as_str()))
+            })
+        });
+        if !touches {
+            continue;
+        }
         let mut catalog = crate::schema::Catalog::default();
         for m in &seq.migrations {
             for (part, apply) in

@@ -190,7 +190,7 @@ fn seed_shows_a_copy_that_is_invisible_on_empty_tables() {
 
 #[test]
 fn seed_fills_tables_with_constraints_and_foreign_keys() {
-    use twice::replay::engine::Engine;
+    use twice::replay::sqlite::StatementEngine;
     use twice::replay::sqlite::{SandboxConfig, SqliteEngine};
     let mut e = SqliteEngine::open(&SandboxConfig::default()).unwrap();
     e.connection()
@@ -540,6 +540,7 @@ fn several_statements_in_one_piece_run_one_by_one() {
             },
             down: None,
             rerun_note: None,
+            apply_only: false,
         }],
     };
     let f = findings_of(&ws, &seq, &opts());

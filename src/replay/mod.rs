@@ -108,7 +108,7 @@ pub fn replay_sequence(ws: &Workspace, seq: &Sequence, opts: &Options) -> Result
             ))
         }
     }
-    let mut engine = match sqlite::SqliteEngine::open(&sqlite::SandboxConfig::from_options(opts)) {
+    let mut engine = match sqlite::SqliteReplay::open(&sqlite::SandboxConfig::from_options(opts)) {
         Ok(e) => e,
         Err(e) => return Ok(Outcome::Skipped(format!("cannot open SQLite: {e}"))),
     };

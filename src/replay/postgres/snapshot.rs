@@ -34,6 +34,8 @@ pub struct Scope {
 pub struct Rows {
     /// Column names and types, to tell whether rows are comparable.
     pub columns: String,
+    /// Column names, in order.
+    pub names: Vec<String>,
     /// Primary key columns (to pair a changed row's before and after).
     pub key: Vec<String>,
     pub rows: Vec<String>,
@@ -333,7 +335,9 @@ pub fn take(
              (SELECT string_agg(a.attname::text, ',' ORDER BY k.ord) FROM pg_constraint co, \
                 unnest(co.conkey) WITH ORDINALITY k(attnum, ord) \
                 JOIN pg_attribute a ON a.attnum = k.attnum \
-              WHERE co.conrelid = c.oid AND co.contype = 'p' AND a.attrelid = c.oid) \
+              WHERE co.conrelid = c.oid AND co.contype = 'p' AND a.attrelid = c.oid), \
+             (SELECT string_agg(a.attname::text, chr(31) ORDER BY a.attnum) FROM pg_attribute a \
+              WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) \
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE n.nspname || '.' || c.relname = {lit} AND c.relkind IN ('r', 'p')"
         ));
@@ -357,6 +361,12 @@ pub fn take(
             .flatten()
             .map(|k| k.split(',').map(str::to_string).collect())
             .unwrap_or_default();
+        let names: Vec<String> = first
+            .get(2)
+            .cloned()
+            .flatten()
+            .map(|k| k.split('\u{1f}').map(str::to_string).collect())
+            .unwrap_or_default();
         let Some((schema, name)) = t.split_once('.') else {
             continue;
         };
@@ -366,17 +376,25 @@ pub fn take(
             super::server::ident(schema),
             super::server::ident(name)
         ));
-        row_tables.push((t.clone(), columns, key));
+        row_tables.push((t.clone(), columns, names, key));
     }
     if !row_queries.is_empty() {
         let results = run_batch(client, &row_queries)?;
-        for ((t, columns, key), rows) in row_tables.into_iter().zip(results) {
+        for ((t, columns, names, key), rows) in row_tables.into_iter().zip(results) {
             let mut rows: Vec<String> = rows
                 .into_iter()
                 .map(|r| r.into_iter().next().flatten().unwrap_or_default())
                 .collect();
             rows.sort();
-            snap.tables.insert(t, Rows { columns, key, rows });
+            snap.tables.insert(
+                t,
+                Rows {
+                    columns,
+                    names,
+                    key,
+                    rows,
+                },
+            );
         }
     }
     Ok(snap)

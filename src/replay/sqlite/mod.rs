@@ -9,18 +9,23 @@
 //! `sqlite_schema` rowid, plus rows added since the start, so renamed and new
 //! objects are found without scanning the schema).
 
+mod part;
 pub mod sandbox;
 pub mod schema;
 mod seed;
+pub mod statements;
 
-use super::control::{self, Control};
+use super::control;
 use super::engine::{
-    Engine, EngineError, FailureKind, ObjectKey, Observation, RowKey, SchemaImage, Special,
-    StmtError, TableData, Value,
+    EngineError, ErrorClass, FailureKind, ObjectKey, Observation, RowKey, SchemaImage, StmtError,
+    TableData, Value,
 };
+pub use part::SqliteReplay;
 use rusqlite::{ffi, Connection};
 pub use sandbox::SandboxConfig;
 use sandbox::{lock, Event, SharedRef};
+pub use statements::StatementEngine;
+use statements::{Control, Special};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::CStr;
 use std::ops::Range;
@@ -203,11 +208,15 @@ impl SqliteEngine {
         } else {
             (FailureKind::Error, message)
         };
+        let class = if kind == FailureKind::Error {
+            error_class(&message)
+        } else {
+            ErrorClass::Other
+        };
         StmtError {
-            kind,
-            message,
+            class,
             offset,
-            resume: None,
+            ..StmtError::new(kind, message)
         }
     }
 
@@ -534,6 +543,30 @@ impl SqliteEngine {
     }
 }
 
+/// What a SQLite error message means (SQLite reports these as plain
+/// `SQLITE_ERROR` with a text, so the text is all there is).
+fn error_class(message: &str) -> ErrorClass {
+    let m = message.to_ascii_lowercase();
+    if m.contains("already exists") {
+        ErrorClass::AlreadyExists
+    } else if m.contains("duplicate column") {
+        ErrorClass::DuplicateColumn
+    } else if m.contains("unique constraint") || m.contains("duplicate key") {
+        ErrorClass::UniqueViolation
+    } else if m.contains("no such table")
+        || m.contains("no such index")
+        || m.contains("no such view")
+        || m.contains("no such trigger")
+        || m.contains("does not exist")
+    {
+        ErrorClass::UndefinedObject
+    } else if m.contains("no such column") {
+        ErrorClass::UndefinedColumn
+    } else {
+        ErrorClass::Other
+    }
+}
+
 fn value(v: rusqlite::types::ValueRef<'_>) -> Value {
     use rusqlite::types::ValueRef as V;
     match v {
@@ -578,7 +611,7 @@ fn trim_end(sql: &str, start: usize, tail: usize) -> usize {
     start + t.len()
 }
 
-impl Engine for SqliteEngine {
+impl StatementEngine for SqliteEngine {
     fn name(&self) -> String {
         format!("SQLite {}", rusqlite::version())
     }
@@ -688,12 +721,10 @@ impl Engine for SqliteEngine {
                 return Ok(None);
             }
             let Ok(len) = i32::try_from(rest.len()) else {
-                return Err(StmtError {
-                    kind: FailureKind::Limit,
-                    message: "the statement is longer than SQLite accepts".into(),
-                    offset: None,
-                    resume: None,
-                });
+                return Err(StmtError::new(
+                    FailureKind::Limit,
+                    "the statement is longer than SQLite accepts",
+                ));
             };
             {
                 let mut s = lock(&self.shared);
@@ -924,6 +955,7 @@ impl Engine for SqliteEngine {
             writers: w.writers,
             schema_writers: w.schema_writers,
             nothing_written,
+            sequences: BTreeMap::new(),
         })
     }
 

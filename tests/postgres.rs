@@ -820,3 +820,151 @@ fn copy_from_stdin_is_fed_its_rows() {
     assert!(dup.message.contains("public.events"), "{}", dup.message);
     assert_eq!(dup.line, 10);
 }
+
+/// The shared scenario set: folders whose SQL both engines run (fixtures of
+/// the SQLite replay that PostgreSQL accepts, PostgreSQL fixtures SQLite
+/// accepts, and `fixtures/shared/`).
+const SHARED: &[&str] = &[
+    "fixtures/replay/first-run-error",
+    "fixtures/replay/on-conflict-no-key",
+    "fixtures/replay/schema-change",
+    "fixtures/postgres/first_run_error",
+    "fixtures/postgres/second_run_errors",
+    "fixtures/postgres/data_change",
+    "fixtures/shared/downs",
+    "fixtures/shared/apply-only",
+];
+
+/// Every key path of a JSON value (`samples.added[].email`).
+fn key_paths(v: &serde_json::Value, at: &str, out: &mut std::collections::BTreeSet<String>) {
+    match v {
+        serde_json::Value::Object(o) => {
+            for (k, x) in o {
+                let p = if at.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{at}.{k}")
+                };
+                out.insert(p.clone());
+                key_paths(x, &p, out);
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for x in a {
+                key_paths(x, &format!("{at}[]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A replay finding with what may legitimately differ between engines
+/// normalised: the engine's own error text after `fails at line N:`,
+/// PostgreSQL's `public.` schema, and the duplicate-column help (SQLite has no
+/// `ADD COLUMN IF NOT EXISTS`).
+fn comparable(f: &Finding) -> (String, String, String, String, Vec<String>) {
+    let mut message = f.message.replace("public.", "");
+    if let Some(i) = message.find(" fails at line ") {
+        if let Some(j) = message[i..].find(": ") {
+            message.truncate(i + j + 2);
+            message.push_str("<engine error>");
+        }
+    }
+    let mut help = f.help.clone().unwrap_or_default();
+    if help.contains("ADD COLUMN IF NOT EXISTS") {
+        help = "<add-column help>".into();
+    }
+    let mut keys = std::collections::BTreeSet::new();
+    if let Some(ev) = &f.evidence {
+        key_paths(ev, "", &mut keys);
+    }
+    let file = Path::new(&f.file)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    (
+        f.rule.clone(),
+        file,
+        message,
+        help,
+        keys.into_iter().collect(),
+    )
+}
+
+#[test]
+fn shared_scenarios_read_the_same_on_both_engines() {
+    let Some(pg) = pg_opts() else { return };
+    let pg = Options {
+        dialect: Some(Dialect::Postgres),
+        ..pg
+    };
+    let lite = Options {
+        dialect: Some(Dialect::Sqlite),
+        ..Options::default()
+    };
+    for dir in SHARED {
+        let on = |o: &Options| {
+            let r = run(dir, o);
+            assert_eq!(r.summary.sequences[0].replay, "replayed", "{dir}");
+            let mut v: Vec<_> = replay_findings(&r).into_iter().map(comparable).collect();
+            v.sort();
+            v
+        };
+        let (s, p) = (on(&lite), on(&pg));
+        assert!(!s.is_empty(), "{dir}: no replay finding to compare");
+        assert_eq!(s, p, "{dir}: SQLite (left) and PostgreSQL (right) differ");
+    }
+}
+
+/// `apply_only` on PostgreSQL: see the SQLite test in `tests/replay.rs`.
+#[test]
+fn apply_only_migrations_are_applied_once_as_the_starting_state() {
+    let Some(opts) = pg_opts() else { return };
+    let opts = Options {
+        dialect: Some(Dialect::Postgres),
+        ..opts
+    };
+    let ws = check::load(&[Input::Path("fixtures/shared/apply-only".into())], &opts).unwrap();
+    let located = |seq: &twice::model::Sequence| {
+        let r = pg::replay_detailed(&ws, seq, &opts).unwrap();
+        assert!(r.stopped.is_none(), "{:?}", r.stopped);
+        let mut v: Vec<(String, String, usize)> = r
+            .findings
+            .iter()
+            .map(|f| {
+                let name = f.file.rsplit('/').next().unwrap_or(&f.file).to_string();
+                (f.rule.clone(), name, f.line)
+            })
+            .collect();
+        v.sort();
+        (v, r.findings)
+    };
+    let (all, _) = located(&ws.sequences[0]);
+    assert!(all.iter().any(|f| f.1 == "001_base.up.sql"), "{all:?}");
+    assert!(all.iter().any(|f| f.1 == "001_base.down.sql"), "{all:?}");
+    let mut seq = ws.sequences[0].clone();
+    seq.migrations[0].apply_only = true;
+    seq.migrations[1].apply_only = true;
+    let (got, findings) = located(&seq);
+    let s = |x: &str| x.to_string();
+    // 003 references `accounts`: it applies only because 001 was applied.
+    assert_eq!(
+        got,
+        vec![
+            (s("down-second-run-error"), s("003_teams.down.sql"), 1),
+            (s("first-run-error"), s("002_broken.up.sql"), 2),
+            (s("second-run-error"), s("003_teams.up.sql"), 2),
+        ]
+    );
+    let broken = findings
+        .iter()
+        .find(|f| f.rule == "first-run-error")
+        .unwrap();
+    assert!(
+        broken
+            .message
+            .starts_with("migration applied as the starting state fails at line 2: "),
+        "{}",
+        broken.message
+    );
+}

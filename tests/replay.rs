@@ -592,3 +592,54 @@ fn sandbox_settings_are_in_place() {
         .unwrap();
     assert_eq!(file, "");
 }
+
+/// `(rule, file name, line)` of findings, sorted.
+fn located(findings: &[Finding]) -> Vec<(String, String, usize)> {
+    let mut v: Vec<(String, String, usize)> = findings
+        .iter()
+        .map(|f| {
+            let name = f.file.rsplit('/').next().unwrap_or(&f.file).to_string();
+            (f.rule.clone(), name, f.line)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// `apply_only` migrations (before `--since`/`--from`) are the starting
+/// state: applied once, with no findings of their own, no second run and no
+/// down checks; a failure to apply one is reported once, as such.
+#[test]
+fn apply_only_migrations_are_applied_once_as_the_starting_state() {
+    let o = Options {
+        dialect: Some(twice::dialect::Dialect::Sqlite),
+        ..opts()
+    };
+    let ws = check::load(&[Input::Path("fixtures/shared/apply-only".into())], &o).unwrap();
+    let seq = &ws.sequences[0];
+    // Checked in full, 001 has findings of its own (up and down).
+    let all = located(&findings_of(&ws, seq, &o));
+    assert!(all.iter().any(|f| f.1 == "001_base.up.sql"), "{all:?}");
+    assert!(all.iter().any(|f| f.1 == "001_base.down.sql"), "{all:?}");
+    let mut seq = seq.clone();
+    seq.migrations[0].apply_only = true;
+    seq.migrations[1].apply_only = true;
+    let f = findings_of(&ws, &seq, &o);
+    let s = |x: &str| x.to_string();
+    assert_eq!(
+        located(&f),
+        vec![
+            (s("down-second-run-error"), s("003_teams.down.sql"), 1),
+            (s("first-run-error"), s("002_broken.up.sql"), 2),
+            (s("second-run-error"), s("003_teams.up.sql"), 2),
+        ]
+    );
+    let broken = f.iter().find(|f| f.rule == "first-run-error").unwrap();
+    assert!(
+        broken
+            .message
+            .starts_with("migration applied as the starting state fails at line 2: "),
+        "{}",
+        broken.message
+    );
+}

@@ -265,6 +265,21 @@ impl<E: Engine> Replayer<'_, E> {
             .unwrap_or(0)
     }
 
+    /// Whether statement `stmt` of `part` is an `ALTER ... RENAME`.
+    fn renames(&self, part: &Part, stmt: usize) -> bool {
+        let Some(st) = self.unit(part).statements.get(stmt) else {
+            return false;
+        };
+        let mut words = st
+            .sql
+            .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .filter(|w| !w.is_empty());
+        words
+            .next()
+            .is_some_and(|w| w.eq_ignore_ascii_case("ALTER"))
+            && words.any(|w| w.eq_ignore_ascii_case("RENAME"))
+    }
+
     fn report_handled(&mut self, m: &Migration, part: &Part, handled: &[Handled]) {
         for h in handled {
             let dup = {
@@ -369,6 +384,18 @@ impl<E: Engine> Replayer<'_, E> {
                 Run::DownFirst => "the down migration must apply right after its up: check \
                      the objects it drops or changes"
                     .into(),
+                Run::Second | Run::DownSecond if self.renames(part, f.stmt) => {
+                    match f.error.class {
+                        ErrorClass::AlreadyExists
+                        | ErrorClass::UndefinedObject
+                        | ErrorClass::UndefinedColumn => "the first run already renamed it: guard \
+                             the rename (`ALTER ... IF EXISTS ... RENAME` where the database has \
+                             it, or check the catalog first), or let the migration tool's version \
+                             table make sure it runs once"
+                            .into(),
+                        class => help_for(class, self.caps).into(),
+                    }
+                }
                 Run::Second | Run::DownSecond => help_for(f.error.class, self.caps).into(),
             });
         }

@@ -128,6 +128,8 @@ fn schema_queries(filtered: bool) -> Vec<String> {
         ext = not_extension_member("pg_class", "c.oid"),
     );
     // Indexes named, or on a table named: two index lookups, not one OR.
+    // Indexes that back a constraint are part of their table's image (its
+    // `constraint` line), as in SQLite, where they have no text of their own.
     let idx_f = if filtered {
         "x.indexrelid IN (\
            SELECT c.oid FROM pg_class c JOIN pg_namespace cn ON cn.oid = c.relnamespace \
@@ -147,7 +149,9 @@ fn schema_queries(filtered: bool) -> Vec<String> {
          FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
            JOIN pg_namespace n ON n.oid = i.relnamespace \
            JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace tn ON tn.oid = t.relnamespace \
-         WHERE {PATH} AND {SYSTEM_SCHEMAS} AND {idx_f} AND {ext}",
+         WHERE {PATH} AND {SYSTEM_SCHEMAS} AND {idx_f} AND {ext} \
+           AND NOT EXISTS (SELECT 1 FROM pg_constraint co WHERE co.conindid = i.oid \
+             AND co.conrelid = x.indrelid AND co.contype IN ('p', 'u', 'x'))",
         ext = not_extension_member("pg_class", "i.oid"),
     );
     let seq_f = filter(filtered, &[("n.nspname || '.' || c.relname", "c.relname")]);

@@ -547,7 +547,7 @@ impl SqliteEngine {
 /// `SQLITE_ERROR` with a text, so the text is all there is).
 fn error_class(message: &str) -> ErrorClass {
     let m = message.to_ascii_lowercase();
-    if m.contains("already exists") {
+    if m.contains("already exists") || m.contains("already another table or index") {
         ErrorClass::AlreadyExists
     } else if m.contains("duplicate column") {
         ErrorClass::DuplicateColumn

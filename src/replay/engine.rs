@@ -340,7 +340,7 @@ pub struct Observation {
     /// as they were (bookkeeping tables such as `sqlite_sequence`); they are
     /// never reported.
     pub internal_tables: BTreeSet<String>,
-    /// For each table, the tags (see [`Engine::set_tag`]) of the statements
+    /// For each table, the statements (indexes in their file)
     /// that wrote rows to it.
     pub writers: BTreeMap<String, Vec<usize>>,
     /// For each schema object, the tags of the statements that changed it.

@@ -6,7 +6,7 @@
 //! Where: `--database-url` / `TWICE_DATABASE_URL` (twice creates a scratch
 //! database there and drops it afterwards; the role needs `CREATEDB`), or a
 //! throwaway cluster started from the local server binaries ([`cluster`]).
-//! The connection and its roles are set up in [`Runner::new`] (through
+//! The connection and its roles are set up in `Runner::new` (through
 //! [`server::Server`]).
 //!
 //! How:
@@ -21,7 +21,7 @@
 //!   (each tagged with its statement), the tables they wrote
 //!   (`pg_stat_xact_user_tables`) or whose catalog row changed — then rolls
 //!   back savepoint by savepoint, reading the same objects at each boundary
-//!   ([`observe`]). Sequences are not transactional: twice reports the
+//!   (`observe.rs`). Sequences are not transactional: twice reports the
 //!   values a single-part trial moved and puts them back with `setval`.
 //! - Parts that cannot run in a transaction (goose `NO TRANSACTION`, pop
 //!   `.autocommit`, dbmate `transaction:false`, `CREATE INDEX CONCURRENTLY`,

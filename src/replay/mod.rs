@@ -14,20 +14,20 @@
 //!   and rows of [`engine::Value`]s).
 //! - [`algorithm`]: what replay *means*, for any engine, and the only place
 //!   that builds replay findings. For each migration of a sequence, in order:
-//!   0. A migration marked `apply_only` (before `--since`/`--from`) is only
+//!   1. A migration marked `apply_only` (before `--since`/`--from`) is only
 //!      applied, as the starting state; a failure to apply it is reported.
-//!   1. `--seed`: the engine fills tables with synthetic rows (kept).
-//!   2. **Down checks** (when the migration has a down part and `--no-down`
+//!   2. `--seed`: the engine fills tables with synthetic rows (kept).
+//!   3. **Down checks** (when the migration has a down part and `--no-down`
 //!      is not given), as one trial on the state before the up: up, down,
 //!      down again. The objects the up or the down touched are compared with
 //!      their state before the up (`down-does-not-revert`); the down's
 //!      failures and the second run's changes are `down-second-run-error`
 //!      and `down-second-run-change`.
-//!   3. **First run** of the up part, kept. A failing statement is a
+//!   4. **First run** of the up part, kept. A failing statement is a
 //!      `first-run-error`; the engine undoes the part (or keeps what ran, for
 //!      a part outside a transaction) and replay goes on with the next
 //!      migration.
-//!   4. **Second run**, as a trial: every failing statement is a
+//!   5. **Second run**, as a trial: every failing statement is a
 //!      `second-run-error`; the before/after images give
 //!      `second-run-schema-change` (unified diff of normalised objects, one
 //!      finding per statement that made the change), `second-run-data-change`
@@ -94,7 +94,14 @@ pub fn replay_sequence(ws: &Workspace, seq: &Sequence, opts: &Options) -> Result
                         .into(),
                 ));
             }
-            return postgres::replay_sequence(ws, seq, opts);
+            let r = replay_detailed(ws, seq, opts)?;
+            return Ok(match r.stopped {
+                None => Outcome::Replayed(r.findings),
+                Some(reason) => Outcome::Stopped {
+                    findings: r.findings,
+                    reason,
+                },
+            });
         }
     }
     match seq.dialect {
@@ -119,4 +126,37 @@ pub fn replay_sequence(ws: &Workspace, seq: &Sequence, opts: &Options) -> Result
         Err(e) => return Ok(Outcome::Skipped(format!("cannot open SQLite: {e}"))),
     };
     algorithm::replay(&mut engine, ws, seq, opts)
+}
+
+/// What the PostgreSQL replay found for one sequence, with what tests look
+/// at.
+#[derive(Debug, Default)]
+pub struct Replayed {
+    pub findings: Vec<Finding>,
+    /// Why replay stopped part-way (the server or connection failed), if it did.
+    pub stopped: Option<String>,
+    /// The scratch database used (dropped by now; for tests).
+    pub scratch: String,
+    /// Copies made for runs outside a transaction (dropped by now).
+    pub copies: Vec<String>,
+}
+
+/// Replays one sequence on PostgreSQL, with the names of the databases it
+/// used. Not reaching a server is an error (exit 2); a failure part-way
+/// stops replay with the findings so far.
+pub fn replay_detailed(ws: &Workspace, seq: &Sequence, opts: &Options) -> Result<Replayed> {
+    let mut engine = postgres::Runner::open(opts)?;
+    let outcome = algorithm::replay(&mut engine, ws, seq, opts)?;
+    let (findings, stopped) = match outcome {
+        Outcome::Replayed(f) => (f, None),
+        Outcome::Stopped { findings, reason } => (findings, Some(reason)),
+        Outcome::Skipped(reason) => (Vec::new(), Some(reason)),
+    };
+    let (scratch, copies) = engine.finish();
+    Ok(Replayed {
+        findings,
+        stopped,
+        scratch,
+        copies,
+    })
 }

@@ -42,30 +42,16 @@ pub mod snapshot;
 
 use crate::check::{Options, Workspace};
 use crate::error::{Error, Result};
-use crate::finding::Finding;
-use crate::model::{Part, Sequence};
+use crate::model::Part;
 use crate::replay::engine::{
     Applied, Caps, Engine, EngineError, Observation, RunOutcome, Step, Trial,
 };
-use crate::replay::Outcome;
 use postgres::Client;
 use run::{part_key, Mode, Watchdog};
 use server::{describe, Server};
 use snapshot::{Scope, SeqState};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
-
-/// What the Postgres replay found for one sequence, with what tests look at.
-#[derive(Debug, Default)]
-pub struct Replayed {
-    pub findings: Vec<Finding>,
-    /// Why replay stopped part-way (the server or connection failed), if it did.
-    pub stopped: Option<String>,
-    /// The scratch database used (dropped by now; for tests).
-    pub scratch: String,
-    /// Copies made for runs outside a transaction (dropped by now).
-    pub copies: Vec<String>,
-}
 
 /// A short random hex string for database and folder names.
 pub fn random_suffix() -> String {
@@ -87,48 +73,7 @@ pub fn random_suffix() -> String {
     format!("{:08x}", h.finish() as u32)
 }
 
-/// Replays one sequence on PostgreSQL. Not reaching a server is an error
-/// (exit 2); a failure part-way stops replay with the findings so far.
-pub fn replay_sequence(ws: &Workspace, seq: &Sequence, opts: &Options) -> Result<Outcome> {
-    let r = replay_detailed(ws, seq, opts)?;
-    Ok(match r.stopped {
-        None => Outcome::Replayed(r.findings),
-        Some(reason) => Outcome::Stopped {
-            findings: r.findings,
-            reason,
-        },
-    })
-}
-
-/// [`replay_sequence`], with the names of the databases it used.
-pub fn replay_detailed(ws: &Workspace, seq: &Sequence, opts: &Options) -> Result<Replayed> {
-    let server = Server::open(opts.database_url.as_deref())?;
-    let mut runner = Runner::new(opts, server)?;
-    let outcome = crate::replay::algorithm::replay(&mut runner, ws, seq, opts)?;
-    let (findings, stopped) = match outcome {
-        Outcome::Replayed(f) => (f, None),
-        Outcome::Stopped { findings, reason } => (findings, Some(reason)),
-        Outcome::Skipped(reason) => (Vec::new(), Some(reason)),
-    };
-    let Runner {
-        client,
-        server,
-        watchdog,
-        db,
-        copies,
-        ..
-    } = runner;
-    watchdog.stop();
-    drop(client);
-    // Dropping the server drops the scratch databases (and the cluster).
-    drop(server);
-    Ok(Replayed {
-        findings,
-        stopped,
-        scratch: db,
-        copies,
-    })
-}
+pub use crate::replay::{replay_detailed, Replayed};
 
 /// The PostgreSQL engine: a session on the scratch database.
 pub struct Runner<'a> {
@@ -156,6 +101,31 @@ pub struct Runner<'a> {
 }
 
 impl<'a> Runner<'a> {
+    /// Opens the server (`--database-url`, or a throwaway cluster) and a
+    /// scratch database on it. Not reaching a server is an error (exit 2).
+    pub fn open(opts: &'a Options) -> Result<Runner<'a>> {
+        Runner::new(opts, Server::open(opts.database_url.as_deref())?)
+    }
+
+    /// Ends the session: drops the scratch database (and stops the
+    /// cluster). Returns the names of the scratch database and of the copies
+    /// made (dropped by now; for tests).
+    pub fn finish(self) -> (String, Vec<String>) {
+        let Runner {
+            client,
+            server,
+            watchdog,
+            db,
+            copies,
+            ..
+        } = self;
+        watchdog.stop();
+        drop(client);
+        // Dropping the server drops the scratch databases (and the cluster).
+        drop(server);
+        (db, copies)
+    }
+
     fn new(opts: &'a Options, mut server: Server) -> Result<Runner<'a>> {
         let db = server.create_scratch()?;
         let mut client = server.connect_to(&db)?;

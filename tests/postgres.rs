@@ -968,3 +968,36 @@ fn apply_only_migrations_are_applied_once_as_the_starting_state() {
         broken.message
     );
 }
+
+/// A schema change is blamed on the statement that made it (the unnamed
+/// `CREATE INDEX`), not on an earlier no-op `ADD COLUMN IF NOT EXISTS` of
+/// the same table, and so merges with the static finding of that statement.
+#[test]
+fn schema_change_is_blamed_on_the_statement_that_made_it() {
+    let Some(opts) = pg_opts() else { return };
+    let r = run("fixtures/postgres/blame_statement", &opts);
+    let found: Vec<(&str, &str, usize)> = r
+        .findings
+        .iter()
+        .map(|f| {
+            let name = f.file.rsplit('/').next().unwrap_or(&f.file);
+            (f.rule.as_str(), name, f.line)
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            ("create-without-if-not-exists", "V2__b.sql", 2),
+            ("second-run-schema-change", "V2__b.sql", 2)
+        ],
+        "{:#?}",
+        r.findings
+    );
+    let human = common::render(&r, Format::Human);
+    assert!(
+        human.contains(
+            "confirmed by replay: second run changes the schema: index public.jobs_name_idx1 added"
+        ) && human.contains("1 replay finding shown with the static finding it confirms"),
+        "{human}"
+    );
+}

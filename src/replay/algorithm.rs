@@ -386,9 +386,8 @@ impl<E: Engine> Replayer<'_, E> {
                     .into(),
                 Run::Second | Run::DownSecond if self.renames(part, f.stmt) => {
                     match f.error.class {
-                        ErrorClass::AlreadyExists
-                        | ErrorClass::UndefinedObject
-                        | ErrorClass::UndefinedColumn => "the first run already renamed it: guard \
+                        // The new name is taken: `IF NOT EXISTS` is not the fix.
+                        ErrorClass::AlreadyExists => "the first run already renamed it: guard \
                              the rename (`ALTER ... IF EXISTS ... RENAME` where the database has \
                              it, or check the catalog first), or let the migration tool's version \
                              table make sure it runs once"

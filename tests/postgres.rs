@@ -833,6 +833,7 @@ const SHARED: &[&str] = &[
     "fixtures/postgres/data_change",
     "fixtures/shared/downs",
     "fixtures/shared/apply-only",
+    "fixtures/shared/cascade",
 ];
 
 /// Every key path of a JSON value (`samples.added[].email`).

@@ -643,3 +643,47 @@ fn apply_only_migrations_are_applied_once_as_the_starting_state() {
         broken.message
     );
 }
+
+/// Cascades: a migration whose first run fails takes what it would have
+/// created with it; later migrations that fail for want of it are listed
+/// under that root once, not reported each on their own. A failure with
+/// its own cause stays its own finding.
+#[test]
+fn first_run_failures_that_follow_from_an_earlier_one_are_listed_under_it() {
+    let r = run("fixtures/shared/cascade", &opts());
+    let found: Vec<(String, String, usize)> = located(&r.findings);
+    let s = |x: &str| x.to_string();
+    assert_eq!(
+        found,
+        vec![
+            (s("first-run-error"), s("001_teams.sql"), 3),
+            (s("first-run-error"), s("005_gone.sql"), 2),
+        ]
+    );
+    let root = &r.findings[0];
+    assert!(
+        root.notes.iter().any(|n| n.starts_with(
+            "2 later migrations fail because this one did: fixtures/shared/cascade/002_index.sql:1 ("
+        )),
+        "{:#?}",
+        root.notes
+    );
+    let ev = root.evidence.as_ref().unwrap();
+    let follow: Vec<(&str, i64)> = ev["follow_on"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["file"].as_str().unwrap(), e["line"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(
+        follow,
+        vec![
+            ("fixtures/shared/cascade/002_index.sql", 1),
+            ("fixtures/shared/cascade/003_size.sql", 2)
+        ]
+    );
+    assert_eq!(
+        r.findings[1].evidence.as_ref().unwrap()["follow_on"],
+        serde_json::json!([])
+    );
+}

@@ -58,7 +58,24 @@ struct Replayer<'a, E: Engine> {
     opts: &'a Options,
     caps: Caps,
     findings: Vec<Finding>,
+    /// Migrations whose first run failed, for the failures that follow from
+    /// them (cascades).
+    roots: Vec<Root>,
 }
+
+/// A migration whose first run failed: what it would have created, and the
+/// later first-run failures that need it.
+struct Root {
+    /// Index of its `first-run-error` in the findings.
+    finding: usize,
+    /// Lower-case bare names of the objects and columns it (and its
+    /// followers) would have created.
+    created: BTreeSet<String>,
+    follow_on: Vec<serde_json::Value>,
+}
+
+/// How many follow-on failures a root's note lists by name.
+const FOLLOW_ON_SHOWN: usize = 10;
 
 /// Replays `seq` on `engine` and returns the findings.
 pub fn replay<E: Engine>(
@@ -74,17 +91,91 @@ pub fn replay<E: Engine>(
         opts,
         caps,
         findings: Vec::new(),
+        roots: Vec::new(),
     };
     for m in &seq.migrations {
         if let Err(e) = r.migration(m) {
             let file = &ws.files[m.up.file].source.name;
+            r.finish_roots();
             return Ok(Outcome::Stopped {
                 findings: r.findings,
                 reason: format!("replay stopped at {file}: {e}"),
             });
         }
     }
+    r.finish_roots();
     Ok(Outcome::Replayed(r.findings))
+}
+
+/// Lower-case bare names a statement creates: the object of `CREATE ...`,
+/// the column of `ALTER TABLE ... ADD [COLUMN]`, the new name of a `RENAME`.
+fn created_names(sql: &str, out: &mut BTreeSet<String>) {
+    let words: Vec<String> = sql
+        .split(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | ',' | ';'))
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            w.rsplit('.')
+                .next()
+                .unwrap_or(w)
+                .trim_matches(|c| c == '"' || c == '`' || c == '[' || c == ']')
+                .to_ascii_lowercase()
+        })
+        .collect();
+    let upper = |i: usize| words.get(i).map(|w| w.to_ascii_uppercase());
+    let name_after = |mut i: usize| -> Option<String> {
+        while matches!(
+            upper(i).as_deref(),
+            Some("IF" | "NOT" | "EXISTS" | "CONCURRENTLY" | "COLUMN" | "ONLY")
+        ) {
+            i += 1;
+        }
+        words.get(i).cloned()
+    };
+    match upper(0).as_deref() {
+        Some("CREATE") => {
+            let mut i = 1;
+            while matches!(
+                upper(i).as_deref(),
+                Some(
+                    "OR" | "REPLACE"
+                        | "UNIQUE"
+                        | "TEMP"
+                        | "TEMPORARY"
+                        | "MATERIALIZED"
+                        | "RECURSIVE"
+                        | "UNLOGGED"
+                        | "GLOBAL"
+                        | "LOCAL"
+                        | "VIRTUAL"
+                )
+            ) {
+                i += 1;
+            }
+            if let Some(n) = name_after(i + 1) {
+                out.insert(n);
+            }
+        }
+        Some("ALTER") => {
+            for (i, w) in words.iter().enumerate() {
+                let w = w.to_ascii_uppercase();
+                if w == "ADD" {
+                    if let Some(n) = name_after(i + 1) {
+                        if !matches!(
+                            n.to_ascii_uppercase().as_str(),
+                            "CONSTRAINT" | "PRIMARY" | "UNIQUE" | "FOREIGN" | "CHECK" | "VALUE"
+                        ) {
+                            out.insert(n);
+                        }
+                    }
+                } else if w == "TO" {
+                    if let Some(n) = words.get(i + 1) {
+                        out.insert(n.clone());
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 impl<E: Engine> Replayer<'_, E> {
@@ -321,7 +412,84 @@ impl<E: Engine> Replayer<'_, E> {
         self.findings.push(f);
     }
 
+    /// What a failed part would have created (see [`created_names`]).
+    fn created_by(&self, part: &Part) -> BTreeSet<String> {
+        let unit = self.unit(part);
+        let mut out = BTreeSet::new();
+        for &i in &part.statements {
+            if let Some(st) = unit.statements.get(i) {
+                created_names(&st.sql, &mut out);
+            }
+        }
+        out
+    }
+
+    /// A first run that fails for want of what an earlier failed migration
+    /// would have created is listed under that root, not reported again.
+    /// Returns whether it was.
+    fn follows_a_root(&mut self, part: &Part, f: &Failure) -> bool {
+        let Some(object) = f.error.object.as_deref().map(str::to_ascii_lowercase) else {
+            return false;
+        };
+        let Some(root) = self.roots.iter().rposition(|r| r.created.contains(&object)) else {
+            return false;
+        };
+        let created = self.created_by(part);
+        let unit = self.unit(part);
+        let entry = serde_json::json!({
+            "file": unit.source.name,
+            "line": unit.source.line_col(f.at).0,
+            "error": f.error.text(),
+        });
+        let r = &mut self.roots[root];
+        r.created.extend(created);
+        r.follow_on.push(entry);
+        true
+    }
+
+    /// Adds to each root's finding the failures that follow from it.
+    fn finish_roots(&mut self) {
+        for r in std::mem::take(&mut self.roots) {
+            let Some(f) = self.findings.get_mut(r.finding) else {
+                continue;
+            };
+            let n = r.follow_on.len();
+            if n > 0 {
+                let mut shown: Vec<String> = r
+                    .follow_on
+                    .iter()
+                    .take(FOLLOW_ON_SHOWN)
+                    .map(|e| {
+                        format!(
+                            "{}:{} ({})",
+                            e["file"].as_str().unwrap_or(""),
+                            e["line"],
+                            e["error"].as_str().unwrap_or("")
+                        )
+                    })
+                    .collect();
+                if n > FOLLOW_ON_SHOWN {
+                    shown.push(format!("and {} more", n - FOLLOW_ON_SHOWN));
+                }
+                f.notes.push(format!(
+                    "{n} later migration{} fail{} because this one did: {}",
+                    if n == 1 { "" } else { "s" },
+                    if n == 1 { "s" } else { "" },
+                    shown.join("; ")
+                ));
+            }
+            if let Some(ev) = f.evidence.as_mut().and_then(|e| e.as_object_mut()) {
+                ev.insert("follow_on".into(), serde_json::Value::Array(r.follow_on));
+            }
+        }
+    }
+
     fn report_failure(&mut self, m: &Migration, part: &Part, f: &Failure, run: Run) {
+        let first = matches!(run, Run::First { .. } | Run::Start { .. })
+            && f.error.kind == FailureKind::Error;
+        if first && self.follows_a_root(part, f) {
+            return;
+        }
         let line = self.line_of(part, f.at);
         let text = f.error.text();
         let (rule, message) = match f.error.kind {
@@ -435,7 +603,22 @@ impl<E: Engine> Replayer<'_, E> {
             "position": {"line": l, "column": c},
             "context": f.error.context,
         }));
+        if rule.id == rules::first_run_error::META.id {
+            // The later first-run failures that follow from this one (see
+            // `finish_roots`).
+            if let Some(ev) = finding.evidence.as_mut().and_then(|e| e.as_object_mut()) {
+                ev.insert("follow_on".into(), serde_json::Value::Array(Vec::new()));
+            }
+        }
         self.findings.push(finding);
+        if first {
+            let created = self.created_by(part);
+            self.roots.push(Root {
+                finding: self.findings.len() - 1,
+                created,
+                follow_on: Vec::new(),
+            });
+        }
     }
 
     /// Reports schema and data changes (and sequence moves) a second run

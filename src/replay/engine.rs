@@ -85,16 +85,20 @@ pub struct StmtError {
     /// The engine's message (`table customers already exists`).
     pub message: String,
     /// The engine's error code, when it has a standard one (SQLSTATE).
-    pub code: Option<String>,
+    pub code: Option<Box<str>>,
     /// Where inside a function or block the error happened, as the engine
     /// tells it (PostgreSQL's CONTEXT).
-    pub context: Option<String>,
+    pub context: Option<Box<str>>,
     /// Byte offset, in the text given to the engine, of the token the error
     /// is about, when the engine knows it.
     pub offset: Option<usize>,
     /// For a statement that did not compile: where the text after it starts,
     /// when the engine could tell, so the rest of the text can still run.
     pub resume: Option<usize>,
+    /// For a missing object ([`ErrorClass::UndefinedObject`],
+    /// [`ErrorClass::UndefinedColumn`]): its name as the error gives it,
+    /// without schema or table qualifier.
+    pub object: Option<Box<str>>,
 }
 
 impl StmtError {
@@ -107,6 +111,7 @@ impl StmtError {
             context: None,
             offset: None,
             resume: None,
+            object: None,
         }
     }
 

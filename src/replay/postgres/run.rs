@@ -108,6 +108,24 @@ fn error_class(code: &str, message: &str) -> ErrorClass {
     }
 }
 
+/// The missing object's name in `relation "team" does not exist`,
+/// `column "x" of relation "t" does not exist`, `function f(integer) does
+/// not exist`.
+fn missing_object(code: &str, message: &str) -> Option<String> {
+    if !matches!(code, "42P01" | "42704" | "42883" | "42703" | "3F000") {
+        return None;
+    }
+    let name = match message.split('"').nth(1) {
+        Some(quoted) => quoted.to_string(),
+        None => {
+            let rest = message.strip_prefix("function ")?;
+            rest.split('(').next()?.to_string()
+        }
+    };
+    let name = name.rsplit('.').next()?.to_string();
+    (!name.is_empty()).then_some(name)
+}
+
 /// The byte offset in the file of character `chars` of the statement's SQL,
 /// when the SQL is the file text (no substitution).
 fn char_offset(file: &FileUnit, stmt: &Statement, chars: usize) -> Option<usize> {
@@ -295,10 +313,7 @@ impl Runner<'_> {
         prefix_chars: usize,
     ) -> Failure {
         let code = e.code().map(|c| c.code().to_string()).unwrap_or_default();
-        let context = e
-            .as_db_error()
-            .and_then(|db| db.where_())
-            .map(str::to_string);
+        let context = e.as_db_error().and_then(|db| db.where_()).map(Into::into);
         let (message, at) = match e.as_db_error() {
             Some(db) => {
                 let mut msg = db.message().to_string();
@@ -329,7 +344,8 @@ impl Runner<'_> {
             at: at.unwrap_or(stmt.span.start),
             error: StmtError {
                 class: error_class(&code, &message),
-                code: (!code.is_empty()).then_some(code),
+                object: missing_object(&code, &message).map(Into::into),
+                code: (!code.is_empty()).then(|| code.into()),
                 context,
                 ..StmtError::new(kind, message)
             },

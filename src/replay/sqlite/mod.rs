@@ -216,6 +216,7 @@ impl SqliteEngine {
         StmtError {
             class,
             offset,
+            object: missing_object(class, &message).map(Into::into),
             ..StmtError::new(kind, message)
         }
     }
@@ -541,6 +542,24 @@ impl SqliteEngine {
             _ => None,
         }
     }
+}
+
+/// The missing object's bare name in `no such table: main.t` or
+/// `no such column: "x"`.
+fn missing_object(class: ErrorClass, message: &str) -> Option<String> {
+    if !matches!(
+        class,
+        ErrorClass::UndefinedObject | ErrorClass::UndefinedColumn
+    ) {
+        return None;
+    }
+    let (_, name) = message.split_once(": ")?;
+    let name = name
+        .trim()
+        .rsplit('.')
+        .next()?
+        .trim_matches(|c| c == '"' || c == '`');
+    (!name.is_empty()).then(|| name.to_string())
 }
 
 /// What a SQLite error message means (SQLite reports these as plain

@@ -1002,3 +1002,32 @@ fn schema_change_is_blamed_on_the_statement_that_made_it() {
         "{human}"
     );
 }
+
+/// A down that uses an enum value its up added runs after the up was
+/// committed, as the tools run it: no "unsafe use of new value" failure.
+#[test]
+fn down_may_use_an_enum_value_its_up_added() {
+    let Some(opts) = pg_opts() else { return };
+    let r = run("fixtures/postgres/enum_down", &opts);
+    let got: Vec<(String, String, usize)> = rules(&r)
+        .into_iter()
+        .filter(|(_, file, _)| file.starts_with("002"))
+        .collect();
+    assert_eq!(
+        got,
+        vec![(
+            "down-does-not-revert".to_string(),
+            "002_value_b.down.sql".to_string(),
+            2
+        )],
+        "{:#?}",
+        r.findings
+    );
+    assert!(
+        replay_findings(&r)
+            .iter()
+            .all(|f| !f.message.contains("unsafe use of new value")),
+        "{:#?}",
+        r.findings
+    );
+}

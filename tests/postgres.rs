@@ -834,6 +834,7 @@ const SHARED: &[&str] = &[
     "fixtures/shared/downs",
     "fixtures/shared/apply-only",
     "fixtures/shared/cascade",
+    "fixtures/shared/bookkeeping",
 ];
 
 /// Every key path of a JSON value (`samples.added[].email`).
@@ -1030,4 +1031,20 @@ fn down_may_use_an_enum_value_its_up_added() {
         "{:#?}",
         r.findings
     );
+}
+
+/// Every tool's bookkeeping table can be created on PostgreSQL.
+#[test]
+fn bookkeeping_tables_create_on_postgres() {
+    if pg_opts().is_none() {
+        return;
+    }
+    let url = server_url().unwrap();
+    let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    for layout in twice::model::LayoutKind::ALL {
+        if let Some(sql) = twice::replay::bookkeeping::setup_sql(layout, "postgres") {
+            c.batch_execute(&format!("BEGIN; {sql}; ROLLBACK"))
+                .unwrap_or_else(|e| panic!("{layout:?}: {e}"));
+        }
+    }
 }

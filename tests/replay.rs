@@ -687,3 +687,35 @@ fn first_run_failures_that_follow_from_an_earlier_one_are_listed_under_it() {
         serde_json::json!([])
     );
 }
+
+/// The migration tool's bookkeeping table exists during replay, as the tool
+/// creates it (golang-migrate: `schema_migrations`): a migration that alters
+/// it applies, and only its real re-run problems are reported.
+#[test]
+fn the_tools_bookkeeping_table_exists_during_replay() {
+    let r = run("fixtures/shared/bookkeeping", &opts());
+    let s = |x: &str| x.to_string();
+    assert_eq!(
+        located(&r.findings),
+        vec![
+            (s("down-second-run-error"), s("002_track.down.sql"), 1),
+            (s("second-run-error"), s("002_track.up.sql"), 3),
+        ]
+    );
+    // Not reported as a change of the first migration.
+    assert!(r
+        .findings
+        .iter()
+        .all(|f| !f.message.contains("schema_migrations") || f.file.contains("002_")));
+    // Every tool's table can be created on SQLite (PostgreSQL: see
+    // tests/postgres.rs).
+    use twice::replay::sqlite::{SandboxConfig, SqliteEngine};
+    let e = SqliteEngine::open(&SandboxConfig::default()).unwrap();
+    for layout in twice::model::LayoutKind::ALL {
+        if let Some(sql) = twice::replay::bookkeeping::setup_sql(layout, "sqlite") {
+            e.connection()
+                .execute_batch(&format!("SAVEPOINT b; {sql}; ROLLBACK TO b; RELEASE b"))
+                .unwrap_or_else(|err| panic!("{layout:?}: {err}"));
+        }
+    }
+}

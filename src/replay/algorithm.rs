@@ -93,6 +93,14 @@ pub fn replay<E: Engine>(
         findings: Vec::new(),
         roots: Vec::new(),
     };
+    if let Some(sql) = super::bookkeeping::setup_sql(seq.layout, r.engine.id()) {
+        if let Err(e) = r.engine.setup(sql) {
+            return Ok(Outcome::Stopped {
+                findings: Vec::new(),
+                reason: format!("replay could not create the migration tool's table: {e}"),
+            });
+        }
+    }
     for m in &seq.migrations {
         if let Err(e) = r.migration(m) {
             let file = &ws.files[m.up.file].source.name;

@@ -494,6 +494,9 @@ pub trait Engine {
     /// Fills tables with a few synthetic rows that satisfy their declared
     /// types and constraints (`--seed`); kept.
     fn seed(&mut self) -> Result<(), EngineError>;
+    /// Runs twice's own set-up SQL (e.g. the migration tool's bookkeeping
+    /// table), kept, before the first migration; never observed or reported.
+    fn setup(&mut self, sql: &str) -> Result<(), EngineError>;
     /// Runs `part` for real and keeps it (see [`Applied`]). Statements of
     /// `part` whose placeholders have no value are not run.
     fn apply(&mut self, ws: &Workspace, part: &Part) -> Result<Applied, EngineError>;

@@ -54,6 +54,7 @@
 //! engine keeps it instead.
 
 pub mod algorithm;
+pub mod bookkeeping;
 pub mod control;
 pub mod diff;
 pub mod engine;

@@ -618,6 +618,13 @@ impl Engine for Runner<'_> {
         Ok(r?)
     }
 
+    fn setup(&mut self, sql: &str) -> Result<(), EngineError> {
+        self.exec_admin(sql)?;
+        // Sequences it made (goose's serial) start from here.
+        self.reload_sequences()?;
+        Ok(())
+    }
+
     fn apply(&mut self, ws: &Workspace, part: &Part) -> Result<Applied, EngineError> {
         let r = if self.needs_autocommit(ws, part) {
             self.apply_autocommit(ws, part)

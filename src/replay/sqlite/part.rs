@@ -78,6 +78,10 @@ impl Engine for SqliteReplay {
         self.session.seed().map(|_| ())
     }
 
+    fn setup(&mut self, sql: &str) -> Result<(), EngineError> {
+        self.session.batch(sql)
+    }
+
     fn apply(&mut self, ws: &Workspace, part: &Part) -> Result<Applied, EngineError> {
         let s = &mut self.session;
         s.begin(&texts(ws, part))?;

@@ -89,6 +89,10 @@ pub struct Migration {
     /// Set when the tool re-runs this migration by design (Flyway repeatable,
     /// Liquibase `runOnChange`/`runAlways`); the text is added to its findings.
     pub rerun_note: Option<String>,
+    /// Applied once as the starting state (before `--since`/`--from`): no
+    /// findings of its own, no second run, no down checks. A failure to
+    /// apply is still reported, once, as such.
+    pub apply_only: bool,
 }
 
 /// An ordered history of migrations that run against one database.

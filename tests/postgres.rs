@@ -164,7 +164,7 @@ fn seed_shows_a_copy_that_is_invisible_on_empty_tables() {
     assert_eq!(ev["table"], "public.accounts_archive");
     assert_eq!(ev["added"], 3);
     // The seeded rows satisfy the types and constraints of `accounts`.
-    let rows = ev["sample_added"].as_array().unwrap();
+    let rows = ev["samples"]["added"].as_array().unwrap();
     assert_eq!(rows.len(), 3);
     let mut emails = std::collections::BTreeSet::new();
     let mut teams = std::collections::BTreeSet::new();
@@ -236,7 +236,7 @@ fn seed_refills_tables_emptied_since_the_last_seeding() {
         .unwrap()
         .clone();
     assert_eq!(ev["table"], "public.notes_copy");
-    let bodies = ev["sample_added"].as_array().unwrap();
+    let bodies = ev["samples"]["added"].as_array().unwrap();
     assert!(bodies
         .iter()
         .all(|r| r["body"].as_str().unwrap().starts_with("body ")));
@@ -319,7 +319,7 @@ fn data_changes_per_table() {
         .unwrap();
     assert_eq!(plans.evidence.as_ref().unwrap()["changed"], 1);
     assert_eq!(
-        plans.evidence.as_ref().unwrap()["sample_changed"][0]["after"]["price"],
+        plans.evidence.as_ref().unwrap()["samples"]["changed"][0]["after"]["price"],
         200
     );
     // Pointed at the UPDATE, which names the table.
@@ -586,11 +586,6 @@ fn down_migrations() {
             2,
         ),
         (
-            "down-does-not-revert".to_string(),
-            "fixtures/postgres/down/003_seed.down.sql".to_string(),
-            2,
-        ),
-        (
             "down-second-run-change".to_string(),
             "fixtures/postgres/down/003_seed.down.sql".to_string(),
             2,
@@ -824,4 +819,232 @@ fn copy_from_stdin_is_fed_its_rows() {
         .unwrap_or_else(|| panic!("{got:?}"));
     assert!(dup.message.contains("public.events"), "{}", dup.message);
     assert_eq!(dup.line, 10);
+}
+
+/// The shared scenario set: folders whose SQL both engines run (fixtures of
+/// the SQLite replay that PostgreSQL accepts, PostgreSQL fixtures SQLite
+/// accepts, and `fixtures/shared/`).
+const SHARED: &[&str] = &[
+    "fixtures/replay/first-run-error",
+    "fixtures/replay/on-conflict-no-key",
+    "fixtures/replay/schema-change",
+    "fixtures/postgres/first_run_error",
+    "fixtures/postgres/second_run_errors",
+    "fixtures/postgres/data_change",
+    "fixtures/shared/downs",
+    "fixtures/shared/apply-only",
+    "fixtures/shared/cascade",
+    "fixtures/shared/bookkeeping",
+];
+
+/// Every key path of a JSON value (`samples.added[].email`).
+fn key_paths(v: &serde_json::Value, at: &str, out: &mut std::collections::BTreeSet<String>) {
+    match v {
+        serde_json::Value::Object(o) => {
+            for (k, x) in o {
+                let p = if at.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{at}.{k}")
+                };
+                out.insert(p.clone());
+                key_paths(x, &p, out);
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for x in a {
+                key_paths(x, &format!("{at}[]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A replay finding with what may legitimately differ between engines
+/// normalised: the engine's own error text after `fails at line N:`,
+/// PostgreSQL's `public.` schema, and the duplicate-column help (SQLite has no
+/// `ADD COLUMN IF NOT EXISTS`).
+fn comparable(f: &Finding) -> (String, String, String, String, Vec<String>) {
+    let mut message = f.message.replace("public.", "");
+    if let Some(i) = message.find(" fails at line ") {
+        if let Some(j) = message[i..].find(": ") {
+            message.truncate(i + j + 2);
+            message.push_str("<engine error>");
+        }
+    }
+    let mut help = f.help.clone().unwrap_or_default();
+    if help.contains("ADD COLUMN IF NOT EXISTS") {
+        help = "<add-column help>".into();
+    }
+    let mut keys = std::collections::BTreeSet::new();
+    if let Some(ev) = &f.evidence {
+        key_paths(ev, "", &mut keys);
+    }
+    let file = Path::new(&f.file)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    (
+        f.rule.clone(),
+        file,
+        message,
+        help,
+        keys.into_iter().collect(),
+    )
+}
+
+#[test]
+fn shared_scenarios_read_the_same_on_both_engines() {
+    let Some(pg) = pg_opts() else { return };
+    let pg = Options {
+        dialect: Some(Dialect::Postgres),
+        ..pg
+    };
+    let lite = Options {
+        dialect: Some(Dialect::Sqlite),
+        ..Options::default()
+    };
+    for dir in SHARED {
+        let on = |o: &Options| {
+            let r = run(dir, o);
+            assert_eq!(r.summary.sequences[0].replay, "replayed", "{dir}");
+            let mut v: Vec<_> = replay_findings(&r).into_iter().map(comparable).collect();
+            v.sort();
+            v
+        };
+        let (s, p) = (on(&lite), on(&pg));
+        assert!(!s.is_empty(), "{dir}: no replay finding to compare");
+        assert_eq!(s, p, "{dir}: SQLite (left) and PostgreSQL (right) differ");
+    }
+}
+
+/// `apply_only` on PostgreSQL: see the SQLite test in `tests/replay.rs`.
+#[test]
+fn apply_only_migrations_are_applied_once_as_the_starting_state() {
+    let Some(opts) = pg_opts() else { return };
+    let opts = Options {
+        dialect: Some(Dialect::Postgres),
+        ..opts
+    };
+    let ws = check::load(&[Input::Path("fixtures/shared/apply-only".into())], &opts).unwrap();
+    let located = |seq: &twice::model::Sequence| {
+        let r = pg::replay_detailed(&ws, seq, &opts).unwrap();
+        assert!(r.stopped.is_none(), "{:?}", r.stopped);
+        let mut v: Vec<(String, String, usize)> = r
+            .findings
+            .iter()
+            .map(|f| {
+                let name = f.file.rsplit('/').next().unwrap_or(&f.file).to_string();
+                (f.rule.clone(), name, f.line)
+            })
+            .collect();
+        v.sort();
+        (v, r.findings)
+    };
+    let (all, _) = located(&ws.sequences[0]);
+    assert!(all.iter().any(|f| f.1 == "001_base.up.sql"), "{all:?}");
+    assert!(all.iter().any(|f| f.1 == "001_base.down.sql"), "{all:?}");
+    let mut seq = ws.sequences[0].clone();
+    seq.migrations[0].apply_only = true;
+    seq.migrations[1].apply_only = true;
+    let (got, findings) = located(&seq);
+    let s = |x: &str| x.to_string();
+    // 003 references `accounts`: it applies only because 001 was applied.
+    assert_eq!(
+        got,
+        vec![
+            (s("down-second-run-error"), s("003_teams.down.sql"), 1),
+            (s("first-run-error"), s("002_broken.up.sql"), 2),
+            (s("second-run-error"), s("003_teams.up.sql"), 2),
+        ]
+    );
+    let broken = findings
+        .iter()
+        .find(|f| f.rule == "first-run-error")
+        .unwrap();
+    assert!(
+        broken
+            .message
+            .starts_with("migration applied as the starting state fails at line 2: "),
+        "{}",
+        broken.message
+    );
+}
+
+/// A schema change is blamed on the statement that made it (the unnamed
+/// `CREATE INDEX`), not on an earlier no-op `ADD COLUMN IF NOT EXISTS` of
+/// the same table, and so merges with the static finding of that statement.
+#[test]
+fn schema_change_is_blamed_on_the_statement_that_made_it() {
+    let Some(opts) = pg_opts() else { return };
+    let r = run("fixtures/postgres/blame_statement", &opts);
+    let found: Vec<(&str, &str, usize)> = r
+        .findings
+        .iter()
+        .map(|f| {
+            let name = f.file.rsplit('/').next().unwrap_or(&f.file);
+            (f.rule.as_str(), name, f.line)
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            ("create-without-if-not-exists", "V2__b.sql", 2),
+            ("second-run-schema-change", "V2__b.sql", 2)
+        ],
+        "{:#?}",
+        r.findings
+    );
+    let human = common::render(&r, Format::Human);
+    assert!(
+        human.contains(
+            "confirmed by replay: second run changes the schema: index public.jobs_name_idx1 added"
+        ) && human.contains("1 replay finding shown with the static finding it confirms"),
+        "{human}"
+    );
+}
+
+/// A down that uses an enum value its up added runs after the up was
+/// committed, as the tools run it: no "unsafe use of new value" failure.
+#[test]
+fn down_may_use_an_enum_value_its_up_added() {
+    let Some(opts) = pg_opts() else { return };
+    let r = run("fixtures/postgres/enum_down", &opts);
+    let got: Vec<(String, String, usize)> = rules(&r)
+        .into_iter()
+        .filter(|(_, file, _)| file.starts_with("002"))
+        .collect();
+    assert_eq!(
+        got,
+        vec![(
+            "down-does-not-revert".to_string(),
+            "002_value_b.down.sql".to_string(),
+            2
+        )],
+        "{:#?}",
+        r.findings
+    );
+    assert!(
+        replay_findings(&r)
+            .iter()
+            .all(|f| !f.message.contains("unsafe use of new value")),
+        "{:#?}",
+        r.findings
+    );
+}
+
+/// Every tool's bookkeeping table can be created on PostgreSQL.
+#[test]
+fn bookkeeping_tables_create_on_postgres() {
+    if pg_opts().is_none() {
+        return;
+    }
+    let url = server_url().unwrap();
+    let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    for layout in twice::model::LayoutKind::ALL {
+        if let Some(sql) = twice::replay::bookkeeping::setup_sql(layout, "postgres") {
+            c.batch_execute(&format!("BEGIN; {sql}; ROLLBACK"))
+                .unwrap_or_else(|e| panic!("{layout:?}: {e}"));
+        }
+    }
 }

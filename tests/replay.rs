@@ -190,7 +190,7 @@ fn seed_shows_a_copy_that_is_invisible_on_empty_tables() {
 
 #[test]
 fn seed_fills_tables_with_constraints_and_foreign_keys() {
-    use twice::replay::engine::Engine;
+    use twice::replay::sqlite::StatementEngine;
     use twice::replay::sqlite::{SandboxConfig, SqliteEngine};
     let mut e = SqliteEngine::open(&SandboxConfig::default()).unwrap();
     e.connection()
@@ -541,6 +541,7 @@ fn several_statements_in_one_piece_run_one_by_one() {
             },
             down: None,
             rerun_note: None,
+            apply_only: false,
         }],
     };
     let f = findings_of(&ws, &seq, &opts());
@@ -591,4 +592,131 @@ fn sandbox_settings_are_in_place() {
         )
         .unwrap();
     assert_eq!(file, "");
+}
+
+/// `(rule, file name, line)` of findings, sorted.
+fn located(findings: &[Finding]) -> Vec<(String, String, usize)> {
+    let mut v: Vec<(String, String, usize)> = findings
+        .iter()
+        .map(|f| {
+            let name = f.file.rsplit('/').next().unwrap_or(&f.file).to_string();
+            (f.rule.clone(), name, f.line)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// `apply_only` migrations (before `--since`/`--from`) are the starting
+/// state: applied once, with no findings of their own, no second run and no
+/// down checks; a failure to apply one is reported once, as such.
+#[test]
+fn apply_only_migrations_are_applied_once_as_the_starting_state() {
+    let o = Options {
+        dialect: Some(twice::dialect::Dialect::Sqlite),
+        ..opts()
+    };
+    let ws = check::load(&[Input::Path("fixtures/shared/apply-only".into())], &o).unwrap();
+    let seq = &ws.sequences[0];
+    // Checked in full, 001 has findings of its own (up and down).
+    let all = located(&findings_of(&ws, seq, &o));
+    assert!(all.iter().any(|f| f.1 == "001_base.up.sql"), "{all:?}");
+    assert!(all.iter().any(|f| f.1 == "001_base.down.sql"), "{all:?}");
+    let mut seq = seq.clone();
+    seq.migrations[0].apply_only = true;
+    seq.migrations[1].apply_only = true;
+    let f = findings_of(&ws, &seq, &o);
+    let s = |x: &str| x.to_string();
+    assert_eq!(
+        located(&f),
+        vec![
+            (s("down-second-run-error"), s("003_teams.down.sql"), 1),
+            (s("first-run-error"), s("002_broken.up.sql"), 2),
+            (s("second-run-error"), s("003_teams.up.sql"), 2),
+        ]
+    );
+    let broken = f.iter().find(|f| f.rule == "first-run-error").unwrap();
+    assert!(
+        broken
+            .message
+            .starts_with("migration applied as the starting state fails at line 2: "),
+        "{}",
+        broken.message
+    );
+}
+
+/// Cascades: a migration whose first run fails takes what it would have
+/// created with it; later migrations that fail for want of it are listed
+/// under that root once, not reported each on their own. A failure with
+/// its own cause stays its own finding.
+#[test]
+fn first_run_failures_that_follow_from_an_earlier_one_are_listed_under_it() {
+    let r = run("fixtures/shared/cascade", &opts());
+    let found: Vec<(String, String, usize)> = located(&r.findings);
+    let s = |x: &str| x.to_string();
+    assert_eq!(
+        found,
+        vec![
+            (s("first-run-error"), s("001_teams.sql"), 3),
+            (s("first-run-error"), s("005_gone.sql"), 2),
+        ]
+    );
+    let root = &r.findings[0];
+    assert!(
+        root.notes.iter().any(|n| n.starts_with(
+            "2 later migrations fail because this one did: fixtures/shared/cascade/002_index.sql:1 ("
+        )),
+        "{:#?}",
+        root.notes
+    );
+    let ev = root.evidence.as_ref().unwrap();
+    let follow: Vec<(&str, i64)> = ev["follow_on"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["file"].as_str().unwrap(), e["line"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(
+        follow,
+        vec![
+            ("fixtures/shared/cascade/002_index.sql", 1),
+            ("fixtures/shared/cascade/003_size.sql", 2)
+        ]
+    );
+    assert_eq!(
+        r.findings[1].evidence.as_ref().unwrap()["follow_on"],
+        serde_json::json!([])
+    );
+}
+
+/// The migration tool's bookkeeping table exists during replay, as the tool
+/// creates it (golang-migrate: `schema_migrations`): a migration that alters
+/// it applies, and only its real re-run problems are reported.
+#[test]
+fn the_tools_bookkeeping_table_exists_during_replay() {
+    let r = run("fixtures/shared/bookkeeping", &opts());
+    let s = |x: &str| x.to_string();
+    assert_eq!(
+        located(&r.findings),
+        vec![
+            (s("down-second-run-error"), s("002_track.down.sql"), 1),
+            (s("second-run-error"), s("002_track.up.sql"), 3),
+        ]
+    );
+    // Not reported as a change of the first migration.
+    assert!(r
+        .findings
+        .iter()
+        .all(|f| !f.message.contains("schema_migrations") || f.file.contains("002_")));
+    // Every tool's table can be created on SQLite (PostgreSQL: see
+    // tests/postgres.rs).
+    use twice::replay::sqlite::{SandboxConfig, SqliteEngine};
+    let e = SqliteEngine::open(&SandboxConfig::default()).unwrap();
+    for layout in twice::model::LayoutKind::ALL {
+        if let Some(sql) = twice::replay::bookkeeping::setup_sql(layout, "sqlite") {
+            e.connection()
+                .execute_batch(&format!("SAVEPOINT b; {sql}; ROLLBACK TO b; RELEASE b"))
+                .unwrap_or_else(|err| panic!("{layout:?}: {err}"));
+        }
+    }
 }

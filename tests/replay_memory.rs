@@ -1,6 +1,7 @@
 //! The memory ceiling (its own test binary: the ceiling is process-wide).
 
-use twice::replay::engine::{Engine, FailureKind};
+use twice::replay::engine::FailureKind;
+use twice::replay::sqlite::StatementEngine;
 use twice::replay::sqlite::{SandboxConfig, SqliteEngine};
 
 #[test]

@@ -206,6 +206,7 @@ pub fn plan(folder: &Folder) -> Plan {
                 name: e.base().to_string(),
                 up: super::whole(folder, i),
                 down: None,
+                apply_only: false,
                 rerun_note: None,
             });
             continue;
@@ -313,6 +314,7 @@ pub fn plan(folder: &Folder) -> Plan {
                 name: cs.id.clone(),
                 up,
                 down,
+                apply_only: false,
                 rerun_note,
             });
         }

@@ -1,78 +1,81 @@
-//! The replay algorithm, for any [`Engine`]: first run kept, second run
-//! observed and undone, down checks. See the module documentation of
-//! [`crate::replay`] for the steps.
+//! The replay algorithm, for any [`Engine`]: down checks, first run kept,
+//! second run observed and undone. This is the only place that builds
+//! replay findings: engines report neutral failures and observations (see
+//! [`super::engine`]), so a rule id has the same message, help and evidence
+//! shape on every engine. See the module documentation of [`crate::replay`]
+//! for the steps.
 
-use super::control::{self, Control};
 use super::diff::{self, SchemaDiff};
 use super::engine::{
-    Engine, EngineError, FailureKind, Observation, SchemaImage, Special, StmtError, TableData,
+    Caps, Engine, EngineError, ErrorClass, Failure, FailureKind, Handled, ObjectKey, Observation,
+    RunOutcome, SchemaImage, Step, Trial,
 };
 use super::Outcome;
-use crate::analysis::Statement;
 use crate::check::{FileUnit, Options, Workspace};
 use crate::error::Result;
 use crate::finding::{Finding, FindingBuilder, Origin};
 use crate::model::{Migration, Part, Sequence};
 use crate::rules::{self, RuleMeta};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
-/// Savepoint names replay uses; migrations cannot touch them.
-pub const SAVEPOINT_PREFIX: &str = "twice_replay_";
-const TX_SAVEPOINT: &str = "twice_replay_tx";
-const DOWN_SAVEPOINT: &str = "twice_replay_down";
-
-/// Which run of which part is executing.
+/// Which run of which part a failure or change comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Run {
-    First,
+    /// The up part's first run; `partial`: it ran outside a transaction and
+    /// what ran before a failure stays applied.
+    First {
+        partial: bool,
+    },
     Second,
     DownFirst,
     DownSecond,
-    /// The up again after its down, to restore its state; reports nothing.
-    Reapply,
+    /// An `apply_only` migration, applied once as the starting state.
+    Start {
+        partial: bool,
+    },
 }
 
 impl Run {
-    fn stops_on_error(self) -> bool {
-        matches!(self, Run::First | Run::DownFirst | Run::Reapply)
-    }
-
     fn phrase(self) -> &'static str {
         match self {
-            Run::First => "first run",
+            Run::First { .. } => "first run",
             Run::Second => "second run",
             Run::DownFirst => "down migration",
             Run::DownSecond => "second run of the down migration",
-            Run::Reapply => "re-run of the up migration",
+            Run::Start { .. } => "starting-state run",
         }
     }
-}
 
-/// A statement that failed during a run.
-struct Failure {
-    /// Index of the statement in its file.
-    stmt: usize,
-    /// The piece that failed, in file offsets.
-    span: Range<usize>,
-    /// Where the error points (file offset), for the line in the message.
-    at: usize,
-    error: StmtError,
-}
-
-#[derive(Default)]
-struct RunReport {
-    failures: Vec<Failure>,
-    /// Pieces the engine handled itself: statement, span, explanation.
-    handled: Vec<(usize, Range<usize>, String)>,
+    fn stops_on_error(self) -> bool {
+        matches!(self, Run::First { .. } | Run::DownFirst | Run::Start { .. })
+    }
 }
 
 struct Replayer<'a, E: Engine> {
     engine: &'a mut E,
     ws: &'a Workspace,
     opts: &'a Options,
+    caps: Caps,
     findings: Vec<Finding>,
+    /// Migrations whose first run failed, for the failures that follow from
+    /// them (cascades).
+    roots: Vec<Root>,
 }
+
+/// A migration whose first run failed: what it would have created, and the
+/// later first-run failures that need it.
+struct Root {
+    /// Index of its `first-run-error` in the findings.
+    finding: usize,
+    /// Lower-case bare names of the objects and columns it (and its
+    /// followers) would have created.
+    created: BTreeSet<String>,
+    follow_on: Vec<serde_json::Value>,
+}
+
+/// How many follow-on failures a root's note lists by name.
+const FOLLOW_ON_SHOWN: usize = 10;
 
 /// Replays `seq` on `engine` and returns the findings.
 pub fn replay<E: Engine>(
@@ -81,36 +84,111 @@ pub fn replay<E: Engine>(
     seq: &Sequence,
     opts: &Options,
 ) -> Result<Outcome> {
+    let caps = engine.caps();
     let mut r = Replayer {
         engine,
         ws,
         opts,
+        caps,
         findings: Vec::new(),
+        roots: Vec::new(),
     };
+    if let Some(sql) = super::bookkeeping::setup_sql(seq.layout, r.engine.id()) {
+        if let Err(e) = r.engine.setup(sql) {
+            return Ok(Outcome::Stopped {
+                findings: Vec::new(),
+                reason: format!("replay could not create the migration tool's table: {e}"),
+            });
+        }
+    }
     for m in &seq.migrations {
         if let Err(e) = r.migration(m) {
             let file = &ws.files[m.up.file].source.name;
+            r.finish_roots();
             return Ok(Outcome::Stopped {
                 findings: r.findings,
                 reason: format!("replay stopped at {file}: {e}"),
             });
         }
     }
+    r.finish_roots();
     Ok(Outcome::Replayed(r.findings))
+}
+
+/// Lower-case bare names a statement creates: the object of `CREATE ...`,
+/// the column of `ALTER TABLE ... ADD [COLUMN]`, the new name of a `RENAME`.
+fn created_names(sql: &str, out: &mut BTreeSet<String>) {
+    let words: Vec<String> = sql
+        .split(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | ',' | ';'))
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            w.rsplit('.')
+                .next()
+                .unwrap_or(w)
+                .trim_matches(|c| c == '"' || c == '`' || c == '[' || c == ']')
+                .to_ascii_lowercase()
+        })
+        .collect();
+    let upper = |i: usize| words.get(i).map(|w| w.to_ascii_uppercase());
+    let name_after = |mut i: usize| -> Option<String> {
+        while matches!(
+            upper(i).as_deref(),
+            Some("IF" | "NOT" | "EXISTS" | "CONCURRENTLY" | "COLUMN" | "ONLY")
+        ) {
+            i += 1;
+        }
+        words.get(i).cloned()
+    };
+    match upper(0).as_deref() {
+        Some("CREATE") => {
+            let mut i = 1;
+            while matches!(
+                upper(i).as_deref(),
+                Some(
+                    "OR" | "REPLACE"
+                        | "UNIQUE"
+                        | "TEMP"
+                        | "TEMPORARY"
+                        | "MATERIALIZED"
+                        | "RECURSIVE"
+                        | "UNLOGGED"
+                        | "GLOBAL"
+                        | "LOCAL"
+                        | "VIRTUAL"
+                )
+            ) {
+                i += 1;
+            }
+            if let Some(n) = name_after(i + 1) {
+                out.insert(n);
+            }
+        }
+        Some("ALTER") => {
+            for (i, w) in words.iter().enumerate() {
+                let w = w.to_ascii_uppercase();
+                if w == "ADD" {
+                    if let Some(n) = name_after(i + 1) {
+                        if !matches!(
+                            n.to_ascii_uppercase().as_str(),
+                            "CONSTRAINT" | "PRIMARY" | "UNIQUE" | "FOREIGN" | "CHECK" | "VALUE"
+                        ) {
+                            out.insert(n);
+                        }
+                    }
+                } else if w == "TO" {
+                    if let Some(n) = words.get(i + 1) {
+                        out.insert(n.clone());
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 impl<E: Engine> Replayer<'_, E> {
     fn unit(&self, part: &Part) -> &FileUnit {
         &self.ws.files[part.file]
-    }
-
-    fn texts<'p>(ws: &'p Workspace, part: &'p Part) -> Vec<&'p str> {
-        let unit = &ws.files[part.file];
-        part.statements
-            .iter()
-            .filter_map(|&i| unit.statements.get(i))
-            .map(|s| s.sql.as_str())
-            .collect()
     }
 
     fn runnable(&self, part: &Part) -> bool {
@@ -124,6 +202,19 @@ impl<E: Engine> Replayer<'_, E> {
     }
 
     fn migration(&mut self, m: &Migration) -> Result<(), EngineError> {
+        if m.apply_only {
+            // The starting state: applied once, nothing of its own checked.
+            if self.runnable(&m.up) {
+                let applied = self.engine.apply(self.ws, &m.up)?;
+                if let Some(f) = &applied.failure {
+                    let run = Run::Start {
+                        partial: applied.partial,
+                    };
+                    self.report_failure(m, &m.up, f, run);
+                }
+            }
+            return Ok(());
+        }
         if self.opts.seed {
             self.engine.seed()?;
         }
@@ -134,312 +225,103 @@ impl<E: Engine> Replayer<'_, E> {
             .down
             .as_ref()
             .filter(|d| self.opts.down && self.runnable(d));
+        if let Some(down) = down {
+            self.down_checks(m, down)?;
+        }
 
         // First run: kept.
-        let texts = Self::texts(self.ws, &m.up);
-        self.engine.begin(&texts)?;
-        if down.is_some() {
-            self.engine.observe_start()?;
-        }
-        let first = self.run_part(&m.up, Run::First);
-        let up_obs = if down.is_some() {
-            Some(self.engine.observe_stop()?)
-        } else {
-            None
-        };
-        self.report_handled(m, &m.up, &first);
-        if let Some(f) = first.failures.first() {
-            self.report_failure(m, &m.up, f, Run::First);
-            self.engine.rollback()?;
+        let applied = self.engine.apply(self.ws, &m.up)?;
+        self.report_handled(m, &m.up, &applied.handled);
+        if let Some(f) = &applied.failure {
+            let run = Run::First {
+                partial: applied.partial,
+            };
+            self.report_failure(m, &m.up, f, run);
             return Ok(());
         }
-        self.engine.end_run()?;
-        self.engine.commit()?;
 
         // Second run: observed, then undone.
-        self.engine.begin(&texts)?;
-        self.engine.observe_start()?;
-        let second = self.run_part(&m.up, Run::Second);
-        self.engine.end_run()?;
-        let obs = self.engine.observe_stop()?;
-        for f in &second.failures {
-            self.report_failure(m, &m.up, f, Run::Second);
-        }
-        let reported = self.report_changes(m, &m.up, &obs, Run::Second);
-        self.engine.undo(!reported && unchanged(&obs))?;
-
-        if let (Some(down), Some(up_obs)) = (down, up_obs) {
-            self.down_checks(m, down, &up_obs)?;
+        let step = Step {
+            part: &m.up,
+            stop_on_error: false,
+        };
+        match self.engine.trial(self.ws, &[step])? {
+            Trial::Ran(outcomes) => {
+                let second = outcomes.into_iter().next().unwrap_or_default();
+                for f in &second.failures {
+                    self.report_failure(m, &m.up, f, Run::Second);
+                }
+                self.report_changes(m, &m.up, &second.observation, Run::Second);
+            }
+            Trial::NotPossible(why) => {
+                let message = format!("second run not checked: {why}");
+                self.report_not_checked(m, &m.up, message);
+            }
         }
         Ok(())
     }
 
-    fn down_checks(
-        &mut self,
-        m: &Migration,
-        down: &Part,
-        up_obs: &Observation,
-    ) -> Result<(), EngineError> {
-        let lost = self.engine.lost_count();
-        let texts = Self::texts(self.ws, down);
-        self.engine.begin(&texts)?;
-        self.engine.observe_start()?;
-        let first = self.run_part(down, Run::DownFirst);
-        let down_obs = self.engine.observe_stop()?;
-        self.report_handled(m, down, &first);
+    /// Down checks, on the state before the up: up, down (observed: does it
+    /// revert the up?), down again (observed: does it converge?), all undone.
+    fn down_checks(&mut self, m: &Migration, down: &Part) -> Result<(), EngineError> {
+        let steps = [
+            Step {
+                part: &m.up,
+                stop_on_error: true,
+            },
+            Step {
+                part: down,
+                stop_on_error: true,
+            },
+            Step {
+                part: down,
+                stop_on_error: false,
+            },
+        ];
+        let outcomes = match self.engine.trial(self.ws, &steps)? {
+            Trial::Ran(o) => o,
+            Trial::NotPossible(why) => {
+                let message = format!("down migration not checked: {why}");
+                self.report_not_checked(m, down, message);
+                return Ok(());
+            }
+        };
+        let mut outcomes = outcomes.into_iter();
+        let (Some(up), Some(first)) = (outcomes.next(), outcomes.next()) else {
+            // The up failed: its own first run reports that.
+            return Ok(());
+        };
+        if !up.failures.is_empty() {
+            return Ok(());
+        }
+        self.report_handled(m, down, &first.handled);
         if let Some(f) = first.failures.first() {
             self.report_failure(m, down, f, Run::DownFirst);
-            return self.engine.rollback();
+            return Ok(());
         }
-
-        // The schema before the up, for every object the up or down touched.
-        let mut before = up_obs.schema_before.clone();
-        for (k, v) in &down_obs.schema_before {
-            before.entry(k.clone()).or_insert_with(|| v.clone());
-        }
-        let mut now = up_obs.schema_after.clone();
-        now.extend(down_obs.schema_after.clone());
-        let reverted = match diff::schema_diff(
-            &before,
-            &now,
+        // The schema before the up vs after the up and the down, for every
+        // object either touched.
+        let net = Observation::compose([&up.observation, &first.observation]);
+        if let Some(d) = diff::schema_diff(
+            &net.schema_before,
+            &net.schema_after,
             "before the up migration",
             "after the up and down migrations",
         ) {
-            Some(d) => {
-                self.report_not_reverted(m, down, &down_obs, &d);
-                false
-            }
-            None => true,
-        };
-
-        // Second run of the down, in a savepoint.
-        self.engine
-            .savepoint(DOWN_SAVEPOINT)
-            .map_err(EngineError::from)?;
-        self.engine.observe_start()?;
-        let second = self.run_part(down, Run::DownSecond);
-        self.engine.end_run()?;
-        let obs = self.engine.observe_stop()?;
-        for f in &second.failures {
-            self.report_failure(m, down, f, Run::DownSecond);
+            self.report_not_reverted(m, down, &first.observation, &d);
         }
-        let reported = self.report_changes(m, down, &obs, Run::DownSecond);
-        self.engine
-            .undo_to(DOWN_SAVEPOINT, !reported && unchanged(&obs))?;
-
-        // Back to the state the up left: run the up again when the down
-        // reverted it exactly and the result matches, else roll back.
-        if reverted && self.engine.lost_count() == lost {
-            self.engine.observe_start()?;
-            let again = self.run_part(&m.up, Run::Reapply);
-            let obs = self.engine.observe_stop()?;
-            if again.failures.is_empty()
-                && self.engine.lost_count() == lost
-                && restores(&obs, up_obs, &down_obs, &now)
-            {
-                self.engine.end_run()?;
-                return self.engine.commit();
+        if let Some(RunOutcome {
+            failures,
+            observation,
+            ..
+        }) = outcomes.next()
+        {
+            for f in &failures {
+                self.report_failure(m, down, f, Run::DownSecond);
             }
+            self.report_changes(m, down, &observation, Run::DownSecond);
         }
-        self.engine.rollback()
-    }
-
-    /// Runs the statements of `part`. Runs that stop on error stop at the
-    /// first failing statement.
-    fn run_part(&mut self, part: &Part, run: Run) -> RunReport {
-        let mut report = RunReport::default();
-        let ws = self.ws;
-        let unit = &ws.files[part.file];
-        let mut tx_open = false;
-        for &i in &part.statements {
-            let Some(st) = unit.statements.get(i) else {
-                continue;
-            };
-            if st.sql.trim().is_empty() {
-                continue;
-            }
-            if ws.unresolved.contains(&(part.file, i)) {
-                // An undefined `${placeholder}` where code goes: the text is
-                // not what the tool would run (see `crate::placeholder`).
-                report.handled.push((
-                    i,
-                    st.span.clone(),
-                    "not run: it holds a placeholder with no value (see undefined-placeholder); pass --define to replay it".into(),
-                ));
-                continue;
-            }
-            self.engine.set_tag(i);
-            let failed = self.run_statement(unit, st, run, &mut tx_open, &mut report);
-            if failed && run.stops_on_error() {
-                return report;
-            }
-        }
-        if tx_open {
-            // A BEGIN without COMMIT: keep what ran, as the tool's own
-            // transaction would at its end.
-            let _ = self.engine.release(TX_SAVEPOINT);
-        }
-        report
-    }
-
-    /// Runs one statement, piece by piece. Returns whether a piece failed.
-    fn run_statement(
-        &mut self,
-        unit: &FileUnit,
-        st: &Statement,
-        run: Run,
-        tx_open: &mut bool,
-        report: &mut RunReport,
-    ) -> bool {
-        let sql = st.sql.as_str();
-        // Offsets in `sql` map to the file when no placeholder changed it.
-        let maps = unit.source.text.get(st.span.clone()) == Some(sql);
-        let to_file = |r: Range<usize>| {
-            if maps {
-                st.span.start + r.start..st.span.start + r.end
-            } else {
-                st.span.clone()
-            }
-        };
-        let at_file = |o: usize| {
-            if maps {
-                st.span.start + o
-            } else {
-                st.span.start
-            }
-        };
-        let mut failed = false;
-        let mut off = 0;
-        while off < sql.len() {
-            let rest = &sql[off..];
-            let word = control::leading_word(rest, unit.dialect);
-            let simple = word.as_deref().is_some_and(|w| {
-                control::is_control_word(w) || self.engine.special_words().contains(&w)
-            });
-            if simple {
-                if let Some((range, next, words)) = control::simple_piece(rest, unit.dialect) {
-                    let piece = off + range.start..off + range.end;
-                    if let Some(c) = control::classify(&words) {
-                        if let Err(error) = self.emulate(c, tx_open) {
-                            report.failures.push(Failure {
-                                stmt: st.index,
-                                span: to_file(piece.clone()),
-                                at: at_file(piece.start),
-                                error,
-                            });
-                            failed = true;
-                            if run.stops_on_error() {
-                                return true;
-                            }
-                        }
-                        off += next.max(1);
-                        continue;
-                    }
-                    if let Some(sp) = self.engine.special(&sql[piece.clone()]) {
-                        match sp {
-                            Special::Skip(text) | Special::Deferred(text) => {
-                                report.handled.push((st.index, to_file(piece), text));
-                            }
-                            Special::Refuse(message) => {
-                                report.failures.push(Failure {
-                                    stmt: st.index,
-                                    span: to_file(piece.clone()),
-                                    at: at_file(piece.start),
-                                    error: StmtError {
-                                        kind: FailureKind::Denied,
-                                        message,
-                                        offset: None,
-                                        resume: None,
-                                    },
-                                });
-                                failed = true;
-                                if run.stops_on_error() {
-                                    return true;
-                                }
-                            }
-                        }
-                        off += next.max(1);
-                        continue;
-                    }
-                }
-            }
-            match self.engine.prepare_next(rest) {
-                Ok(None) => break,
-                Ok(Some((range, next))) => {
-                    let piece = off + range.start..off + range.end;
-                    if let Err(error) = self.engine.step() {
-                        let at = off + range.start + error.offset.unwrap_or(0);
-                        report.failures.push(Failure {
-                            stmt: st.index,
-                            span: to_file(piece),
-                            at: at_file(at),
-                            error,
-                        });
-                        failed = true;
-                        if run.stops_on_error() {
-                            return true;
-                        }
-                    }
-                    if next == 0 {
-                        break;
-                    }
-                    off += next;
-                }
-                Err(error) => {
-                    let start = off + (rest.len() - rest.trim_start().len());
-                    let at = off + error.offset.unwrap_or(start - off);
-                    let resume = error.resume.filter(|&n| n > 0);
-                    let end = match resume {
-                        Some(n) => {
-                            off + rest[..n].trim_end().trim_end_matches(';').trim_end().len()
-                        }
-                        None => sql.trim_end().len(),
-                    };
-                    report.failures.push(Failure {
-                        stmt: st.index,
-                        span: to_file(start..end.max(start)),
-                        at: at_file(at),
-                        error,
-                    });
-                    // Without a resume point, nothing after a statement that
-                    // does not compile can be delimited: the rest is skipped.
-                    match resume {
-                        Some(n) if !run.stops_on_error() => {
-                            failed = true;
-                            off += n;
-                        }
-                        _ => return true,
-                    }
-                }
-            }
-        }
-        failed
-    }
-
-    /// Emulates a transaction statement of the migration with a savepoint.
-    fn emulate(&mut self, c: Control, tx_open: &mut bool) -> Result<(), StmtError> {
-        let misplaced = |e: &E| match e.control_error(c) {
-            Some(msg) => Err(StmtError::error(msg)),
-            None => Ok(()),
-        };
-        match c {
-            Control::Begin if *tx_open => misplaced(self.engine),
-            Control::Begin => {
-                self.engine.savepoint(TX_SAVEPOINT)?;
-                *tx_open = true;
-                Ok(())
-            }
-            Control::Commit | Control::Rollback if !*tx_open => misplaced(self.engine),
-            Control::Commit => {
-                *tx_open = false;
-                self.engine.release(TX_SAVEPOINT)
-            }
-            Control::Rollback => {
-                *tx_open = false;
-                self.engine.rollback_to(TX_SAVEPOINT)?;
-                self.engine.release(TX_SAVEPOINT)
-            }
-        }
+        Ok(())
     }
 
     // ---- findings -------------------------------------------------------
@@ -482,36 +364,159 @@ impl<E: Engine> Replayer<'_, E> {
             .unwrap_or(0)
     }
 
-    fn report_handled(&mut self, m: &Migration, part: &Part, report: &RunReport) {
-        for (stmt, span, text) in &report.handled {
-            let f = self.finding(
+    /// Whether statement `stmt` of `part` is an `ALTER ... RENAME`.
+    fn renames(&self, part: &Part, stmt: usize) -> bool {
+        let Some(st) = self.unit(part).statements.get(stmt) else {
+            return false;
+        };
+        let mut words = st
+            .sql
+            .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .filter(|w| !w.is_empty());
+        words
+            .next()
+            .is_some_and(|w| w.eq_ignore_ascii_case("ALTER"))
+            && words.any(|w| w.eq_ignore_ascii_case("RENAME"))
+    }
+
+    fn report_handled(&mut self, m: &Migration, part: &Part, handled: &[Handled]) {
+        for h in handled {
+            let dup = {
+                let file = &self.unit(part).source.name;
+                self.findings.iter().any(|o| {
+                    o.rule == rules::replay_statement_skipped::META.id
+                        && &o.file == file
+                        && o.span == h.span
+                })
+            };
+            if dup {
+                continue;
+            }
+            let mut f = self.finding(
                 m,
                 part,
-                *stmt,
-                Some(span.clone()),
+                h.stmt,
+                Some(h.span.clone()),
                 &rules::replay_statement_skipped::META,
-                text.clone(),
+                h.text.clone(),
             );
+            f.help = h.help.clone();
             self.findings.push(f);
         }
     }
 
+    /// A part (or its second run) the engine could not check, at its first
+    /// statement.
+    fn report_not_checked(&mut self, m: &Migration, part: &Part, message: String) {
+        let stmt = self.first_statement(part);
+        let f = self.finding(
+            m,
+            part,
+            stmt,
+            None,
+            &rules::replay_statement_skipped::META,
+            message,
+        );
+        self.findings.push(f);
+    }
+
+    /// What a failed part would have created (see [`created_names`]).
+    fn created_by(&self, part: &Part) -> BTreeSet<String> {
+        let unit = self.unit(part);
+        let mut out = BTreeSet::new();
+        for &i in &part.statements {
+            if let Some(st) = unit.statements.get(i) {
+                created_names(&st.sql, &mut out);
+            }
+        }
+        out
+    }
+
+    /// A first run that fails for want of what an earlier failed migration
+    /// would have created is listed under that root, not reported again.
+    /// Returns whether it was.
+    fn follows_a_root(&mut self, part: &Part, f: &Failure) -> bool {
+        let Some(object) = f.error.object.as_deref().map(str::to_ascii_lowercase) else {
+            return false;
+        };
+        let Some(root) = self.roots.iter().rposition(|r| r.created.contains(&object)) else {
+            return false;
+        };
+        let created = self.created_by(part);
+        let unit = self.unit(part);
+        let entry = serde_json::json!({
+            "file": unit.source.name,
+            "line": unit.source.line_col(f.at).0,
+            "error": f.error.text(),
+        });
+        let r = &mut self.roots[root];
+        r.created.extend(created);
+        r.follow_on.push(entry);
+        true
+    }
+
+    /// Adds to each root's finding the failures that follow from it.
+    fn finish_roots(&mut self) {
+        for r in std::mem::take(&mut self.roots) {
+            let Some(f) = self.findings.get_mut(r.finding) else {
+                continue;
+            };
+            let n = r.follow_on.len();
+            if n > 0 {
+                let mut shown: Vec<String> = r
+                    .follow_on
+                    .iter()
+                    .take(FOLLOW_ON_SHOWN)
+                    .map(|e| {
+                        format!(
+                            "{}:{} ({})",
+                            e["file"].as_str().unwrap_or(""),
+                            e["line"],
+                            e["error"].as_str().unwrap_or("")
+                        )
+                    })
+                    .collect();
+                if n > FOLLOW_ON_SHOWN {
+                    shown.push(format!("and {} more", n - FOLLOW_ON_SHOWN));
+                }
+                f.notes.push(format!(
+                    "{n} later migration{} fail{} because this one did: {}",
+                    if n == 1 { "" } else { "s" },
+                    if n == 1 { "s" } else { "" },
+                    shown.join("; ")
+                ));
+            }
+            if let Some(ev) = f.evidence.as_mut().and_then(|e| e.as_object_mut()) {
+                ev.insert("follow_on".into(), serde_json::Value::Array(r.follow_on));
+            }
+        }
+    }
+
     fn report_failure(&mut self, m: &Migration, part: &Part, f: &Failure, run: Run) {
+        let first = matches!(run, Run::First { .. } | Run::Start { .. })
+            && f.error.kind == FailureKind::Error;
+        if first && self.follows_a_root(part, f) {
+            return;
+        }
         let line = self.line_of(part, f.at);
-        let stops = run.stops_on_error();
+        let text = f.error.text();
         let (rule, message) = match f.error.kind {
             FailureKind::Error => {
                 let rule = match run {
-                    Run::First | Run::DownFirst | Run::Reapply => &rules::first_run_error::META,
+                    Run::First { .. } | Run::DownFirst | Run::Start { .. } => {
+                        &rules::first_run_error::META
+                    }
                     Run::Second => &rules::second_run_error::META,
                     Run::DownSecond => &rules::down_second_run_error::META,
                 };
                 let message = match run {
                     Run::DownFirst => format!(
-                        "down migration fails at line {line} on the state its up left: {}",
-                        f.error.message
+                        "down migration fails at line {line} on the state its up left: {text}"
                     ),
-                    _ => format!("{} fails at line {line}: {}", run.phrase(), f.error.message),
+                    Run::Start { .. } => format!(
+                        "migration applied as the starting state fails at line {line}: {text}"
+                    ),
+                    _ => format!("{} fails at line {line}: {text}", run.phrase()),
                 };
                 (rule, message)
             }
@@ -542,42 +547,91 @@ impl<E: Engine> Replayer<'_, E> {
             ),
         };
         let mut finding = self.finding(m, part, f.stmt, Some(f.span.clone()), rule, message);
-        match (f.error.kind, run) {
-            (FailureKind::Error, Run::First) => {
-                finding.help = Some(
-                    "the migration must apply on the state the migrations before it leave: \
-                     check the order of the files and the objects this statement needs"
-                        .into(),
-                );
-            }
-            (FailureKind::Error, Run::DownFirst) => {
-                finding.help = Some(
-                    "the down migration must apply right after its up: check the objects \
-                     it drops or changes"
-                        .into(),
-                );
-            }
-            (FailureKind::Error, _) => {
-                finding.help = Some(help_for_error(&f.error.message).into());
-            }
-            _ => {}
+        if f.error.kind == FailureKind::Error {
+            finding.help = Some(match run {
+                Run::First { .. } => "the migration must apply on the state the migrations \
+                     before it leave: check the order of the files and the objects this \
+                     statement needs"
+                    .into(),
+                Run::Start { .. } => "the migrations before the checked range are applied \
+                     once to build the starting state: each must apply on the state the ones \
+                     before it leave"
+                    .into(),
+                Run::DownFirst => "the down migration must apply right after its up: check \
+                     the objects it drops or changes"
+                    .into(),
+                Run::Second | Run::DownSecond if self.renames(part, f.stmt) => {
+                    match f.error.class {
+                        // The new name is taken: `IF NOT EXISTS` is not the fix.
+                        ErrorClass::AlreadyExists => "the first run already renamed it: guard \
+                             the rename (`ALTER ... IF EXISTS ... RENAME` where the database has \
+                             it, or check the catalog first), or let the migration tool's version \
+                             table make sure it runs once"
+                            .into(),
+                        class => help_for(class, self.caps).into(),
+                    }
+                }
+                Run::Second | Run::DownSecond => help_for(f.error.class, self.caps).into(),
+            });
         }
-        if stops {
+        if run.stops_on_error() {
             finding.notes.push(match run {
                 Run::DownFirst => {
                     "replay undid this down migration and did not check it further".to_string()
+                }
+                Run::First { partial: true } | Run::Start { partial: true } => {
+                    "this migration runs outside a transaction: what ran before the failing \
+                     statement stays applied, as in a real deploy, and replay went on with the \
+                     next migration"
+                        .to_string()
                 }
                 _ => "replay rolled this migration back, did not run the rest of it, and went \
                       on with the next migration"
                     .to_string(),
             });
         }
+        if let Run::Start { .. } = run {
+            finding.notes.push(
+                "this migration comes before the checked range: it is applied once as the \
+                 starting state and not checked itself"
+                    .into(),
+            );
+        }
+        if let Some(c) = &f.error.context {
+            finding
+                .notes
+                .push(format!("context: {}", c.replace('\n', "; ")));
+        }
+        let (l, c) = self.unit(part).source.line_col(f.at);
+        finding.evidence = Some(serde_json::json!({
+            "engine": self.engine.id(),
+            "error": f.error.message,
+            "sqlstate": f.error.code,
+            "timed_out": f.error.kind == FailureKind::Timeout,
+            "position": {"line": l, "column": c},
+            "context": f.error.context,
+        }));
+        if rule.id == rules::first_run_error::META.id {
+            // The later first-run failures that follow from this one (see
+            // `finish_roots`).
+            if let Some(ev) = finding.evidence.as_mut().and_then(|e| e.as_object_mut()) {
+                ev.insert("follow_on".into(), serde_json::Value::Array(Vec::new()));
+            }
+        }
         self.findings.push(finding);
+        if first {
+            let created = self.created_by(part);
+            self.roots.push(Root {
+                finding: self.findings.len() - 1,
+                created,
+                follow_on: Vec::new(),
+            });
+        }
     }
 
-    /// Reports schema and data changes a second run made. Returns whether
-    /// anything was reported.
-    fn report_changes(&mut self, m: &Migration, part: &Part, obs: &Observation, run: Run) -> bool {
+    /// Reports schema and data changes (and sequence moves) a second run
+    /// made.
+    fn report_changes(&mut self, m: &Migration, part: &Part, obs: &Observation, run: Run) {
         let (schema_rule, data_rule, old, new) = match run {
             Run::DownSecond => (
                 &rules::down_second_run_change::META,
@@ -592,35 +646,60 @@ impl<E: Engine> Replayer<'_, E> {
                 "after the second run",
             ),
         };
-        let mut any = false;
         if let Some(d) = diff::schema_diff(&obs.schema_before, &obs.schema_after, old, new) {
-            any = true;
-            let mut writers: Vec<usize> = d
-                .objects
-                .iter()
-                .filter_map(|(k, _)| obs.schema_writers.get(k))
-                .flatten()
-                .copied()
-                .collect();
-            writers.sort_unstable();
-            writers.dedup();
-            let stmt = writers
-                .first()
-                .copied()
-                .unwrap_or_else(|| self.first_statement(part));
-            let message = format!("{} changes the schema: {}", run.phrase(), d.summary());
-            let mut f = self.finding(m, part, stmt, None, schema_rule, message);
-            f.notes
-                .push(format!("schema diff:\n{}", d.unified.trim_end()));
-            self.note_other_writers(part, &mut f, &writers, stmt);
-            f.help = Some(
-                "make the statement converge: guard it so that a second run leaves the \
-                 schema as the first run did"
-                    .into(),
-            );
-            f.evidence = Some(schema_evidence(&d));
-            self.findings.push(f);
+            // One finding per statement that made the changes.
+            let fallback = self.first_statement(part);
+            let mut groups: BTreeMap<usize, Vec<&ObjectKey>> = BTreeMap::new();
+            for (k, _) in &d.objects {
+                let stmt = obs
+                    .schema_writers
+                    .get(k)
+                    .and_then(|w| {
+                        w.iter()
+                            .copied()
+                            .filter(|i| part.statements.contains(i))
+                            .min()
+                    })
+                    .unwrap_or(fallback);
+                groups.entry(stmt).or_default().push(k);
+            }
+            for (stmt, keys) in groups {
+                let pick = |img: &SchemaImage| -> SchemaImage {
+                    keys.iter()
+                        .filter_map(|k| img.get(*k).map(|v| ((*k).clone(), v.clone())))
+                        .collect()
+                };
+                let Some(g) = diff::schema_diff(
+                    &pick(&obs.schema_before),
+                    &pick(&obs.schema_after),
+                    old,
+                    new,
+                ) else {
+                    continue;
+                };
+                let mut writers: Vec<usize> = keys
+                    .iter()
+                    .filter_map(|k| obs.schema_writers.get(*k))
+                    .flatten()
+                    .copied()
+                    .collect();
+                writers.sort_unstable();
+                writers.dedup();
+                let message = format!("{} changes the schema: {}", run.phrase(), g.summary());
+                let mut f = self.finding(m, part, stmt, None, schema_rule, message);
+                f.notes
+                    .push(format!("schema diff:\n{}", g.unified.trim_end()));
+                self.note_other_writers(part, &mut f, &writers, stmt);
+                f.help = Some(
+                    "make the statement converge: guard it so that a second run leaves the \
+                     schema as the first run did"
+                        .into(),
+                );
+                f.evidence = Some(schema_evidence(&g));
+                self.findings.push(f);
+            }
         }
+        let mut changed_tables = BTreeSet::new();
         for (table, after) in &obs.data_after {
             if obs.internal_tables.contains(table) {
                 continue;
@@ -631,7 +710,7 @@ impl<E: Engine> Replayer<'_, E> {
             let Some(d) = diff::data_diff(table, before, after) else {
                 continue;
             };
-            any = true;
+            changed_tables.insert(table.clone());
             let writers = obs.writers.get(table).cloned().unwrap_or_default();
             let stmt = writers
                 .first()
@@ -656,24 +735,77 @@ impl<E: Engine> Replayer<'_, E> {
             );
             let mut ev = d.evidence();
             if let Some(obj) = ev.as_object_mut() {
-                let unit = self.unit(part);
-                let stmts: Vec<serde_json::Value> = writers
-                    .iter()
-                    .filter_map(|&i| unit.statements.get(i))
-                    .map(|s| {
-                        serde_json::json!({
-                            "file": unit.source.name,
-                            "line": unit.source.line_col(s.span.start).0,
-                            "statement": s.index,
-                        })
-                    })
-                    .collect();
-                obj.insert("statements".into(), serde_json::Value::Array(stmts));
+                obj.insert("statements".into(), self.statements_json(part, &writers));
             }
             f.evidence = Some(ev);
             self.findings.push(f);
         }
-        any
+        // Sequences that moved while no row of their table changed
+        // (sequences outside transactions: the engine put them back).
+        for (name, mv) in &obs.sequences {
+            if mv.before == mv.after
+                || mv
+                    .table
+                    .as_ref()
+                    .is_some_and(|t| changed_tables.contains(t))
+            {
+                continue;
+            }
+            let stmt = mv
+                .writers
+                .first()
+                .copied()
+                .unwrap_or_else(|| self.first_statement(part));
+            let shown = |v: Option<i64>| v.map_or_else(|| "unused".to_string(), |v| v.to_string());
+            let message = format!(
+                "{} advances sequence {name} (last value {} -> {}) without changing any row{}",
+                run.phrase(),
+                shown(mv.before),
+                shown(mv.after),
+                mv.table
+                    .as_ref()
+                    .map(|t| format!(" of {t}"))
+                    .unwrap_or_default()
+            );
+            let mut f = self.finding(
+                m,
+                part,
+                stmt,
+                None,
+                &rules::second_run_sequence_advance::META,
+                message,
+            );
+            f.help = Some(
+                "usually harmless (ids get gaps); to avoid it, skip the INSERT when the row \
+                 exists (INSERT ... SELECT ... WHERE NOT EXISTS) instead of relying on \
+                 ON CONFLICT DO NOTHING"
+                    .into(),
+            );
+            f.evidence = Some(serde_json::json!({
+                "sequence": name,
+                "table": mv.table,
+                "before": mv.before,
+                "after": mv.after,
+            }));
+            self.findings.push(f);
+        }
+    }
+
+    fn statements_json(&self, part: &Part, stmts: &[usize]) -> serde_json::Value {
+        let unit = self.unit(part);
+        serde_json::Value::Array(
+            stmts
+                .iter()
+                .filter_map(|&i| unit.statements.get(i))
+                .map(|s| {
+                    serde_json::json!({
+                        "file": unit.source.name,
+                        "line": unit.source.line_col(s.span.start).0,
+                        "statement": s.index,
+                    })
+                })
+                .collect(),
+        )
     }
 
     fn note_other_writers(&self, part: &Part, f: &mut Finding, writers: &[usize], shown: usize) {
@@ -707,6 +839,7 @@ impl<E: Engine> Replayer<'_, E> {
             .filter_map(|(k, _)| down_obs.schema_writers.get(k))
             .flatten()
             .copied()
+            .filter(|i| down.statements.contains(i))
             .collect();
         writers.sort_unstable();
         let stmt = writers
@@ -753,75 +886,6 @@ impl<E: Engine> Replayer<'_, E> {
     }
 }
 
-/// Whether an observation shows no difference at all, bookkeeping tables
-/// included (so the engine may keep the observed work instead of undoing it).
-fn unchanged(obs: &Observation) -> bool {
-    if diff::schema_diff(&obs.schema_before, &obs.schema_after, "", "").is_some() {
-        return false;
-    }
-    obs.data_after
-        .iter()
-        .all(|(t, after)| match (obs.data_before.get(t), after) {
-            (Some(Some(b)), Some(a)) => diff::data_diff(t, b, a).is_none(),
-            (Some(None), None) => true,
-            _ => false,
-        })
-}
-
-/// Whether re-running the up after its down restored the state the up's
-/// first run left, for everything the up, the down and the re-run touched.
-fn restores(
-    again: &Observation,
-    up: &Observation,
-    down: &Observation,
-    after_down: &SchemaImage,
-) -> bool {
-    // Schema: expected = state after the up (down's before-images are exact
-    // for what it touched), actual = after the re-run.
-    let mut expected: SchemaImage = up.schema_after.clone();
-    expected.extend(down.schema_before.clone());
-    let keys: Vec<_> = expected
-        .keys()
-        .chain(again.schema_after.keys())
-        .cloned()
-        .collect();
-    for k in keys {
-        let want = expected.get(&k).or_else(|| again.schema_before.get(&k));
-        let have = again.schema_after.get(&k).or_else(|| after_down.get(&k));
-        match (want, have) {
-            (Some(w), Some(h)) if w == h => {}
-            _ => return false,
-        }
-    }
-    // Data.
-    let mut want_data: BTreeMap<&String, &Option<TableData>> = up.data_after.iter().collect();
-    want_data.extend(down.data_before.iter());
-    let tables: Vec<&String> = want_data
-        .keys()
-        .copied()
-        .chain(again.data_after.keys())
-        .collect();
-    for t in tables {
-        let Some(want) = want_data.get(t) else {
-            return false;
-        };
-        let have = again
-            .data_after
-            .get(t)
-            .or_else(|| down.data_after.get(t))
-            .or_else(|| up.data_after.get(t));
-        let same = match (want, have) {
-            (None, Some(None)) => true,
-            (Some(w), Some(Some(h))) => diff::data_diff(t, w, h).is_none(),
-            _ => false,
-        };
-        if !same {
-            return false;
-        }
-    }
-    true
-}
-
 fn schema_evidence(d: &SchemaDiff) -> serde_json::Value {
     serde_json::json!({
         "objects": d.objects.iter().map(|(k, c)| serde_json::json!({
@@ -840,33 +904,41 @@ fn seconds(d: std::time::Duration) -> String {
     }
 }
 
-/// An actionable help line for a statement that fails on a re-run, from the
-/// engine's error text.
-fn help_for_error(message: &str) -> &'static str {
-    let m = message.to_ascii_lowercase();
-    if m.contains("already exists") {
-        "use `IF NOT EXISTS` so that the statement does nothing when the object is already there"
-    } else if m.contains("duplicate column") {
-        "SQLite has no `ADD COLUMN IF NOT EXISTS`: create the table in its final shape with \
-         `CREATE TABLE IF NOT EXISTS`, or make the migration tool record the migration as \
-         applied in the same transaction"
-    } else if m.contains("unique constraint") || m.contains("duplicate key") {
-        "skip rows that are already there: `INSERT ... ON CONFLICT DO NOTHING` (SQLite also \
-         has `INSERT OR IGNORE`)"
-    } else if m.contains("no such table")
-        || m.contains("no such index")
-        || m.contains("no such view")
-        || m.contains("no such trigger")
-        || m.contains("does not exist")
-    {
-        "use `IF EXISTS`, or guard the statement so that it does nothing when the first run \
-         already removed or renamed the object"
-    } else if m.contains("no such column") {
-        "the first run renamed or dropped this column: guard the statement or fold the change \
-         into a table rebuild"
-    } else {
-        "make the statement safe to run again, or make sure the migration tool records the \
-         migration as applied in the same transaction"
+/// An actionable help line for a statement that fails on a re-run: one
+/// table for every engine, by error class.
+fn help_for(class: ErrorClass, caps: Caps) -> &'static str {
+    match class {
+        ErrorClass::AlreadyExists => {
+            "use `IF NOT EXISTS` so that the statement does nothing when the object is already \
+             there"
+        }
+        ErrorClass::DuplicateColumn if caps.add_column_if_not_exists => {
+            "add the column only when missing: `ALTER TABLE ... ADD COLUMN IF NOT EXISTS`"
+        }
+        ErrorClass::DuplicateColumn => {
+            "SQLite has no `ADD COLUMN IF NOT EXISTS`: create the table in its final shape with \
+             `CREATE TABLE IF NOT EXISTS`, or make the migration tool record the migration as \
+             applied in the same transaction"
+        }
+        ErrorClass::DuplicateEnumValue => {
+            "add the value only when missing: `ALTER TYPE ... ADD VALUE IF NOT EXISTS`"
+        }
+        ErrorClass::UniqueViolation => {
+            "skip rows that are already there: `INSERT ... ON CONFLICT DO NOTHING` (SQLite also \
+             has `INSERT OR IGNORE`)"
+        }
+        ErrorClass::UndefinedObject => {
+            "use `IF EXISTS`, or guard the statement so that it does nothing when the first run \
+             already removed or renamed the object"
+        }
+        ErrorClass::UndefinedColumn => {
+            "the first run renamed or dropped this column: guard the statement or fold the change \
+             into a table rebuild"
+        }
+        ErrorClass::Other => {
+            "make the statement safe to run again, or make sure the migration tool records the \
+             migration as applied in the same transaction"
+        }
     }
 }
 
@@ -879,6 +951,7 @@ mod tests {
             "second-run-error",
             "second-run-schema-change",
             "second-run-data-change",
+            "second-run-sequence-advance",
             "down-does-not-revert",
             "down-second-run-error",
             "down-second-run-change",

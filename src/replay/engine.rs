@@ -1,32 +1,45 @@
 //! The interface between the replay algorithm and a database engine.
 //!
 //! The algorithm ([`super::algorithm`]) knows migrations, runs and findings;
-//! an [`Engine`] knows how to run SQL, undo it, and say what it touched. The
-//! SQLite engine ([`super::sqlite`]) implements it on a sandboxed in-memory
-//! database; a PostgreSQL engine implements the same trait on a scratch
-//! database. Nothing engine-specific appears in the algorithm or in the
-//! findings it builds: errors are text, schema objects are normalised text,
-//! rows are lists of [`Value`]s.
+//! an [`Engine`] knows how to run a migration part on its database, how to
+//! keep or undo it, and what it changed. It never decides what a finding
+//! says: engines return neutral data (failures with an [`ErrorClass`] and an
+//! optional SQLSTATE, observations as normalised schema images and rows), and
+//! [`super::algorithm`] is the only place that turns them into findings, so a
+//! rule id reads the same on every engine.
 //!
-//! ## Statement execution
-//! The algorithm hands the engine one statement's text at a time (as the
-//! splitter cut it, placeholders substituted). That text may still hold
-//! several statements for the engine (a goose `StatementBegin` block, or a
-//! statement the splitter could not separate), so execution is two-step:
-//! [`Engine::prepare_next`] compiles the first statement of a text and says
-//! how far it reaches; the algorithm looks at that piece (transaction control
-//! is emulated, not run) and then calls [`Engine::step`] or
-//! [`Engine::discard`]. Errors carry byte offsets into the text they were given.
+//! ## Granularity: a migration part
+//! An engine is driven with two operations:
+//! - [`Engine::apply`]: run one part for real (the first run) and keep what
+//!   it did. A transactional engine stops at the first failing statement and
+//!   undoes the part; a part that runs outside a transaction keeps what ran
+//!   before the failure, as a real deploy does ([`Applied::partial`]).
+//! - [`Engine::trial`]: run a list of parts in order on the current state,
+//!   observe what each one changed, then undo all of it. The engine chooses
+//!   how: SQLite captures before-images as statements are about to touch
+//!   objects and rolls back; PostgreSQL runs in a transaction with a savepoint
+//!   per part, reads the catalogs after the run, and rolls back savepoint by
+//!   savepoint to read each earlier state (a part that cannot run in a
+//!   transaction runs in a copy of the database); a MySQL engine, where DDL
+//!   commits, would run the trial on a copied database and drop it.
+//!   Observation and undo are one operation because an engine may only be
+//!   able to read the state before a run by undoing it.
+//!
+//! What differs between engines and matters to the algorithm is in [`Caps`].
+//!
+//! Implementations: [`super::sqlite`] (sandboxed in-memory SQLite; it runs
+//! statements through its own statement-level session, see
+//! `sqlite::statements`) and [`super::postgres`] (a scratch database on a
+//! real server).
 //!
 //! ## Observation
-//! Between [`Engine::observe_start`] and [`Engine::observe_stop`] the engine
-//! records, for the statements it runs, every schema object and every table
-//! they could touch, and captures each one's *before* image the first time it
-//! is about to be touched (before the statement runs). At the stop it captures
-//! the *after* images of the same objects and tables. Cost therefore grows
-//! with what the observed statements touch, not with the database.
+//! An [`Observation`] holds, for every schema object and table the observed
+//! part could have touched (a superset is fine: equal images compare equal),
+//! its image before and after the part, plus which statements wrote what. The
+//! single comparator is [`super::diff`].
 
-pub use super::control::Control;
+use crate::check::Workspace;
+use crate::model::Part;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::Range;
@@ -44,27 +57,73 @@ pub enum FailureKind {
     Limit,
 }
 
+/// What an engine error means, for the help line (one table for every
+/// engine, in the algorithm). Engines map their own codes or texts to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// The object to create is already there (`42P07`, `42710`, `42723`).
+    AlreadyExists,
+    /// The column to add is already there (`42701`).
+    DuplicateColumn,
+    /// The enum value to add is already there.
+    DuplicateEnumValue,
+    /// A row with the same key is already there (`23505`).
+    UniqueViolation,
+    /// The object to drop, alter or use is not there (`42P01`, `42704`, ...).
+    UndefinedObject,
+    /// The column to drop, alter or use is not there (`42703`).
+    UndefinedColumn,
+    /// Anything else.
+    Other,
+}
+
 /// A statement that failed, with the engine's own error text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StmtError {
     pub kind: FailureKind,
+    pub class: ErrorClass,
     /// The engine's message (`table customers already exists`).
     pub message: String,
+    /// The engine's error code, when it has a standard one (SQLSTATE).
+    pub code: Option<Box<str>>,
+    /// Where inside a function or block the error happened, as the engine
+    /// tells it (PostgreSQL's CONTEXT).
+    pub context: Option<Box<str>>,
     /// Byte offset, in the text given to the engine, of the token the error
     /// is about, when the engine knows it.
     pub offset: Option<usize>,
     /// For a statement that did not compile: where the text after it starts,
     /// when the engine could tell, so the rest of the text can still run.
     pub resume: Option<usize>,
+    /// For a missing object ([`ErrorClass::UndefinedObject`],
+    /// [`ErrorClass::UndefinedColumn`]): its name as the error gives it,
+    /// without schema or table qualifier.
+    pub object: Option<Box<str>>,
 }
 
 impl StmtError {
-    pub fn error(message: impl Into<String>) -> StmtError {
+    pub fn new(kind: FailureKind, message: impl Into<String>) -> StmtError {
         StmtError {
-            kind: FailureKind::Error,
+            kind,
+            class: ErrorClass::Other,
             message: message.into(),
+            code: None,
+            context: None,
             offset: None,
             resume: None,
+            object: None,
+        }
+    }
+
+    pub fn error(message: impl Into<String>) -> StmtError {
+        StmtError::new(FailureKind::Error, message)
+    }
+
+    /// The message with the code, as findings show it.
+    pub fn text(&self) -> String {
+        match &self.code {
+            Some(c) => format!("{} (SQLSTATE {c})", self.message),
+            None => self.message.clone(),
         }
     }
 }
@@ -92,18 +151,10 @@ impl From<StmtError> for EngineError {
     }
 }
 
-/// A piece the engine handles itself instead of running it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Special {
-    /// Not run at all; the text says why (shown as an info finding).
-    Skip(String),
-    /// Recorded and applied by the engine at the next point where it can be
-    /// (e.g. a connection setting that cannot change inside a transaction);
-    /// the text says how it was handled.
-    Deferred(String),
-    /// Refused by the sandbox (a [`FailureKind::Denied`] failure); the text
-    /// says why.
-    Refuse(String),
+impl From<crate::error::Error> for EngineError {
+    fn from(e: crate::error::Error) -> EngineError {
+        EngineError(e.message)
+    }
 }
 
 /// A single value in a row, engine-neutral.
@@ -114,6 +165,9 @@ pub enum Value {
     Real(f64),
     Text(String),
     Blob(Vec<u8>),
+    /// A structured value (boolean, JSON document, array, composite) as
+    /// canonical JSON text; shown and exported as that JSON.
+    Json(String),
 }
 
 impl PartialEq for Value {
@@ -140,6 +194,7 @@ impl Ord for Value {
                 Real(_) => 2,
                 Text(_) => 3,
                 Blob(_) => 4,
+                Json(_) => 5,
             }
         }
         match (self, other) {
@@ -147,6 +202,7 @@ impl Ord for Value {
             (Real(a), Real(b)) => a.total_cmp(b),
             (Text(a), Text(b)) => a.cmp(b),
             (Blob(a), Blob(b)) => a.cmp(b),
+            (Json(a), Json(b)) => a.cmp(b),
             _ => rank(self).cmp(&rank(other)),
         }
     }
@@ -160,6 +216,7 @@ impl std::hash::Hash for Value {
             Value::Real(r) => (2u8, r.to_bits()).hash(h),
             Value::Text(s) => (3u8, s).hash(h),
             Value::Blob(b) => (4u8, b).hash(h),
+            Value::Json(j) => (5u8, j).hash(h),
         }
     }
 }
@@ -175,6 +232,8 @@ impl Value {
                 .unwrap_or_else(|| serde_json::Value::String(r.to_string())),
             Value::Text(s) => serde_json::Value::String(shorten(s, 200)),
             Value::Blob(b) => serde_json::Value::String(blob_literal(b)),
+            Value::Json(j) => serde_json::from_str(j)
+                .unwrap_or_else(|_| serde_json::Value::String(shorten(j, 200))),
         }
     }
 }
@@ -188,6 +247,7 @@ impl fmt::Display for Value {
             Value::Real(r) => write!(f, "{r:?}"),
             Value::Text(s) => write!(f, "'{}'", shorten(s, 60).replace('\'', "''")),
             Value::Blob(b) => f.write_str(&blob_literal(b)),
+            Value::Json(j) => f.write_str(&shorten(j, 60)),
         }
     }
 }
@@ -285,7 +345,7 @@ pub struct Observation {
     /// as they were (bookkeeping tables such as `sqlite_sequence`); they are
     /// never reported.
     pub internal_tables: BTreeSet<String>,
-    /// For each table, the tags (see [`Engine::set_tag`]) of the statements
+    /// For each table, the statements (indexes in their file)
     /// that wrote rows to it.
     pub writers: BTreeMap<String, Vec<usize>>,
     /// For each schema object, the tags of the statements that changed it.
@@ -293,71 +353,156 @@ pub struct Observation {
     /// The observed statements changed nothing at all (no row written, no
     /// schema change): the cheapest possible undo is to keep it.
     pub nothing_written: bool,
+    /// Sequences whose value moved (engines whose sequences are not
+    /// transactional), by name.
+    pub sequences: BTreeMap<String, SequenceMove>,
+}
+
+impl Observation {
+    /// The net observation of consecutive observations: for every object
+    /// and table, its image before the first that saw it and after the last.
+    pub fn compose<'a>(steps: impl IntoIterator<Item = &'a Observation>) -> Observation {
+        let mut net = Observation {
+            nothing_written: true,
+            ..Observation::default()
+        };
+        for o in steps {
+            for (k, v) in &o.schema_before {
+                net.schema_before
+                    .entry(k.clone())
+                    .or_insert_with(|| v.clone());
+            }
+            net.schema_after
+                .extend(o.schema_after.iter().map(|(k, v)| (k.clone(), v.clone())));
+            for (k, v) in &o.data_before {
+                net.data_before
+                    .entry(k.clone())
+                    .or_insert_with(|| v.clone());
+            }
+            net.data_after
+                .extend(o.data_after.iter().map(|(k, v)| (k.clone(), v.clone())));
+            net.internal_tables
+                .extend(o.internal_tables.iter().cloned());
+            for (t, w) in &o.writers {
+                net.writers.entry(t.clone()).or_default().extend(w);
+            }
+            for (k, w) in &o.schema_writers {
+                net.schema_writers.entry(k.clone()).or_default().extend(w);
+            }
+            net.nothing_written &= o.nothing_written;
+        }
+        net
+    }
+}
+
+/// What the engine can and cannot do, where the algorithm must know.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Caps {
+    /// Sequence values survive a rollback (PostgreSQL): the engine puts them
+    /// back after a trial and reports their moves in
+    /// [`Observation::sequences`].
+    pub nontransactional_sequences: bool,
+    /// Failures carry SQLSTATE codes.
+    pub sqlstate: bool,
+    /// `ALTER TABLE ... ADD COLUMN IF NOT EXISTS` exists (for help lines).
+    pub add_column_if_not_exists: bool,
+}
+
+/// A sequence whose value a run moved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SequenceMove {
+    /// Last value before and after (`None`: never used).
+    pub before: Option<i64>,
+    pub after: Option<i64>,
+    /// The table whose column owns it, if any (a key of
+    /// [`Observation::data_after`] when that table was observed).
+    pub table: Option<String>,
+    /// Statements that may have used it.
+    pub writers: Vec<usize>,
+}
+
+/// A statement that failed during a run.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    /// Index of the statement in its file.
+    pub stmt: usize,
+    /// What failed, in file offsets (the statement, or the piece of it).
+    pub span: Range<usize>,
+    /// Where the error points (file offset), for the line in the message.
+    pub at: usize,
+    pub error: StmtError,
+}
+
+/// A statement (or piece) the engine did not run, with why.
+#[derive(Clone, Debug)]
+pub struct Handled {
+    pub stmt: usize,
+    pub span: Range<usize>,
+    pub text: String,
+    /// What the user can do to have it replayed, when there is something.
+    pub help: Option<String>,
+}
+
+/// One part's run in a trial.
+#[derive(Clone, Debug, Default)]
+pub struct RunOutcome {
+    /// Failing statements: at most one when the step stops on error.
+    pub failures: Vec<Failure>,
+    pub handled: Vec<Handled>,
+    /// What the part changed. Empty when a step that stops on error failed.
+    pub observation: Observation,
+}
+
+/// The first run of a part, kept.
+#[derive(Clone, Debug, Default)]
+pub struct Applied {
+    /// The failing statement, if one failed (the run stopped there).
+    pub failure: Option<Failure>,
+    pub handled: Vec<Handled>,
+    /// On failure: what ran before the failing statement stays applied
+    /// (a part that runs outside a transaction); otherwise it was undone.
+    pub partial: bool,
+}
+
+/// One part of a trial, in order.
+#[derive(Clone, Copy, Debug)]
+pub struct Step<'a> {
+    pub part: &'a Part,
+    /// Stop the trial at this part's first failing statement (a first run);
+    /// otherwise run every statement and report each failure.
+    pub stop_on_error: bool,
+}
+
+/// The result of [`Engine::trial`].
+#[derive(Clone, Debug)]
+pub enum Trial {
+    /// One outcome per step that ran (fewer than the steps when a step that
+    /// stops on error failed: it is the last one).
+    Ran(Vec<RunOutcome>),
+    /// The engine cannot run these steps as a trial (e.g. several parts
+    /// that must run outside a transaction); the text says why.
+    NotPossible(String),
 }
 
 /// A database engine replay can run on. See the module documentation.
 pub trait Engine {
     /// A name for messages, e.g. `SQLite 3.50.2`.
     fn name(&self) -> String;
-
-    /// Starts a transaction. `upcoming` is the text of the statements about
-    /// to run, for engines that must apply session settings those statements
-    /// ask for before the transaction starts (SQLite `PRAGMA foreign_keys`).
-    fn begin(&mut self, upcoming: &[&str]) -> Result<(), EngineError>;
-    fn commit(&mut self) -> Result<(), EngineError>;
-    fn rollback(&mut self) -> Result<(), EngineError>;
-    /// Undoes the open transaction. `unchanged`: an observation showed it left
-    /// schema and data as they were, so the engine may keep it instead when
-    /// that is cheaper (SQLite must reload its whole schema after undoing DDL).
-    fn undo(&mut self, unchanged: bool) -> Result<(), EngineError>;
-
-    /// Savepoints inside the open transaction.
-    fn savepoint(&mut self, name: &str) -> Result<(), StmtError>;
-    fn release(&mut self, name: &str) -> Result<(), StmtError>;
-    fn rollback_to(&mut self, name: &str) -> Result<(), StmtError>;
-    /// Like [`Engine::undo`] for a savepoint: roll back to it (or keep it when
-    /// `unchanged` and cheaper) and release it.
-    fn undo_to(&mut self, name: &str, unchanged: bool) -> Result<(), EngineError>;
-
-    /// Compiles the first statement of `sql`. Returns its byte range in `sql`
-    /// (without leading trivia and terminator) and the offset where the rest
-    /// of `sql` starts, or `None` when only comments and blanks are left. The
-    /// compiled statement stays pending until [`Engine::step`] or
-    /// [`Engine::discard`]. Error offsets are relative to `sql`.
-    fn prepare_next(&mut self, sql: &str) -> Result<Option<(Range<usize>, usize)>, StmtError>;
-    /// Runs the pending statement to completion.
-    fn step(&mut self) -> Result<(), StmtError>;
-    /// Drops the pending statement without running it.
-    fn discard(&mut self);
-    /// Leading words (upper case) of statements [`Engine::special`] may
-    /// handle; pieces starting with them are shown to it before preparing.
-    fn special_words(&self) -> &'static [&'static str];
-    /// Engine-specific statements the engine handles itself (e.g. SQLite
-    /// `VACUUM`, which cannot run inside a transaction). Called with the
-    /// text of one piece before it is prepared.
-    fn special(&mut self, piece: &str) -> Option<Special>;
-    /// The error the engine gives for a misplaced transaction statement:
-    /// `BEGIN` inside a transaction, `COMMIT`/`ROLLBACK` outside one. `None`:
-    /// the engine accepts it (perhaps with a warning) and nothing happens.
-    fn control_error(&self, control: Control) -> Option<String>;
-    /// How many times an error rolled back the engine's whole transaction
-    /// (SQLite does so on an interrupt or out-of-memory during a write, and
-    /// for `OR ROLLBACK`). The engine then starts a new transaction at once,
-    /// with the same savepoints, so nothing after it becomes permanent; the
-    /// algorithm uses the count to know that earlier work was undone.
-    fn lost_count(&self) -> u64;
-
-    /// Tags the statements that follow (for [`Observation::writers`]).
-    fn set_tag(&mut self, tag: usize);
-    fn observe_start(&mut self) -> Result<(), EngineError>;
-    fn observe_stop(&mut self) -> Result<Observation, EngineError>;
-    /// Removes session-local objects (temporary tables, ...) a run left
-    /// behind, so the next run starts like a new session would.
-    fn end_run(&mut self) -> Result<(), EngineError>;
-
+    /// A short stable name for evidence (`sqlite`, `postgres`).
+    fn id(&self) -> &'static str;
+    fn caps(&self) -> Caps;
     /// Fills tables with a few synthetic rows that satisfy their declared
-    /// types and constraints (`--seed`). Commits. Returns the tables seeded.
-    fn seed(&mut self) -> Result<Vec<String>, EngineError>;
+    /// types and constraints (`--seed`); kept.
+    fn seed(&mut self) -> Result<(), EngineError>;
+    /// Runs twice's own set-up SQL (e.g. the migration tool's bookkeeping
+    /// table), kept, before the first migration; never observed or reported.
+    fn setup(&mut self, sql: &str) -> Result<(), EngineError>;
+    /// Runs `part` for real and keeps it (see [`Applied`]). Statements of
+    /// `part` whose placeholders have no value are not run.
+    fn apply(&mut self, ws: &Workspace, part: &Part) -> Result<Applied, EngineError>;
+    /// Runs `steps` in order on the current state, observes each, and undoes
+    /// all of them: afterwards the state is what it was before.
+    fn trial(&mut self, ws: &Workspace, steps: &[Step<'_>]) -> Result<Trial, EngineError>;
 }
 
 /// Hash of one row (deterministic across runs).

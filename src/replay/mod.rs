@@ -3,51 +3,58 @@
 //!
 //! # Design
 //!
-//! Replay is split into an engine-neutral algorithm and engines:
+//! Replay is one engine-neutral algorithm driving engines that are
+//! mechanics:
 //!
-//! - [`engine`]: the [`engine::Engine`] trait (run one statement with errors
-//!   tied to it, transactions and savepoints, observation of what a run
-//!   touched with before/after images, seeding) and the neutral data types
-//!   (errors, values, rows, normalised schema images).
-//! - [`algorithm`]: what replay *means*, for any engine. For each migration
-//!   of a sequence, in order:
-//!   1. `--seed`: the engine fills tables with synthetic rows (committed).
-//!   2. **First run** of the up part inside a transaction. A failing statement
-//!      is a `first-run-error`; the transaction is rolled back (the partial
-//!      state is kept out of the way) and replay goes on with the next
-//!      migration. Otherwise it is committed: the state a real deploy has.
-//!   3. **Second run** inside a transaction, observed: every failing statement
-//!      is a `second-run-error` (the run goes on after a failure, so all are
-//!      reported); the before/after images of what it touched give
-//!      `second-run-schema-change` (unified diff of normalised objects) and
-//!      `second-run-data-change` (per table: rows added/removed/changed).
-//!      Then it is undone.
-//!   4. **Down checks** (when the migration has a down part and `--no-down`
-//!      is not given): the down runs on the state the up left (observed); the
-//!      objects the up or the down touched are compared with their state
-//!      before the up (`down-does-not-revert`); the down runs a second time
-//!      in a savepoint (`down-second-run-error`, `down-second-run-change`);
-//!      finally the state the up left is restored, by running the up again
-//!      when the down reverted it exactly (checked against the images), else
-//!      by rolling back.
-//!
-//!   Transaction control inside a migration (`BEGIN`, `COMMIT`, `END`,
-//!   `ROLLBACK`, `SAVEPOINT`, `RELEASE`) is emulated with savepoints nested in
-//!   replay's own transaction, so a `COMMIT` in a migration never makes a
-//!   second run permanent ([`control`]).
-//! - [`sqlite`]: the sandboxed in-memory SQLite engine.
+//! - [`engine`]: the [`engine::Engine`] trait, at the granularity of a
+//!   migration part: `apply` (a first run, kept), `trial` (parts run in
+//!   order, each observed, then all undone), `seed`, and `caps` for what
+//!   differs; and the neutral data engines return (failures with an error
+//!   class and optional SQLSTATE, observations as normalised schema images
+//!   and rows of [`engine::Value`]s).
+//! - [`algorithm`]: what replay *means*, for any engine, and the only place
+//!   that builds replay findings. For each migration of a sequence, in order:
+//!   1. A migration marked `apply_only` (before `--since`/`--from`) is only
+//!      applied, as the starting state; a failure to apply it is reported.
+//!   2. `--seed`: the engine fills tables with synthetic rows (kept).
+//!   3. **Down checks** (when the migration has a down part and `--no-down`
+//!      is not given), as one trial on the state before the up: up, down,
+//!      down again. The objects the up or the down touched are compared with
+//!      their state before the up (`down-does-not-revert`); the down's
+//!      failures and the second run's changes are `down-second-run-error`
+//!      and `down-second-run-change`.
+//!   4. **First run** of the up part, kept. A failing statement is a
+//!      `first-run-error`; the engine undoes the part (or keeps what ran, for
+//!      a part outside a transaction) and replay goes on with the next
+//!      migration.
+//!   5. **Second run**, as a trial: every failing statement is a
+//!      `second-run-error`; the before/after images give
+//!      `second-run-schema-change` (unified diff of normalised objects, one
+//!      finding per statement that made the change), `second-run-data-change`
+//!      (per table: rows added/removed/changed) and, for engines whose
+//!      sequences survive a rollback, `second-run-sequence-advance`.
+//! - [`diff`]: the one comparator of images.
+//! - [`sqlite`]: the sandboxed in-memory SQLite engine. Transaction control
+//!   inside a migration (`BEGIN`, `COMMIT`, `END`, `ROLLBACK`, `SAVEPOINT`,
+//!   `RELEASE`) is emulated with savepoints nested in replay's own
+//!   transaction, so a `COMMIT` in a migration never makes a second run
+//!   permanent ([`control`]).
+//! - [`postgres`]: a scratch database on a real PostgreSQL server.
 //!
 //! ## Cost
 //! A plain apply pays for every statement once; replay adds a second run
 //! (usually cheap: it fails at prepare time or is a no-op) and observation,
 //! whose cost grows with what the second run touches, never with the whole
-//! database: before-images are captured only for objects and tables a
-//! statement is about to touch, data only for tables it writes. Undo is a
-//! rollback, which SQLite makes expensive only when the undone work changed
-//! the schema (it then reloads the whole schema); when an observation shows
-//! the second run left everything as it was, the engine may keep it instead.
+//! database: SQLite captures before-images only for objects and tables a
+//! statement is about to touch, data only for tables it writes; PostgreSQL
+//! reads only the objects its DDL log names and the tables its statistics say
+//! were written. Undo is a rollback, which SQLite makes expensive only when
+//! the undone work changed the schema (it then reloads the whole schema);
+//! when a trial's observations show it left everything as it was, the SQLite
+//! engine keeps it instead.
 
 pub mod algorithm;
+pub mod bookkeeping;
 pub mod control;
 pub mod diff;
 pub mod engine;
@@ -88,7 +95,14 @@ pub fn replay_sequence(ws: &Workspace, seq: &Sequence, opts: &Options) -> Result
                         .into(),
                 ));
             }
-            return postgres::replay_sequence(ws, seq, opts);
+            let r = replay_detailed(ws, seq, opts)?;
+            return Ok(match r.stopped {
+                None => Outcome::Replayed(r.findings),
+                Some(reason) => Outcome::Stopped {
+                    findings: r.findings,
+                    reason,
+                },
+            });
         }
     }
     match seq.dialect {
@@ -108,9 +122,42 @@ pub fn replay_sequence(ws: &Workspace, seq: &Sequence, opts: &Options) -> Result
             ))
         }
     }
-    let mut engine = match sqlite::SqliteEngine::open(&sqlite::SandboxConfig::from_options(opts)) {
+    let mut engine = match sqlite::SqliteReplay::open(&sqlite::SandboxConfig::from_options(opts)) {
         Ok(e) => e,
         Err(e) => return Ok(Outcome::Skipped(format!("cannot open SQLite: {e}"))),
     };
     algorithm::replay(&mut engine, ws, seq, opts)
+}
+
+/// What the PostgreSQL replay found for one sequence, with what tests look
+/// at.
+#[derive(Debug, Default)]
+pub struct Replayed {
+    pub findings: Vec<Finding>,
+    /// Why replay stopped part-way (the server or connection failed), if it did.
+    pub stopped: Option<String>,
+    /// The scratch database used (dropped by now; for tests).
+    pub scratch: String,
+    /// Copies made for runs outside a transaction (dropped by now).
+    pub copies: Vec<String>,
+}
+
+/// Replays one sequence on PostgreSQL, with the names of the databases it
+/// used. Not reaching a server is an error (exit 2); a failure part-way
+/// stops replay with the findings so far.
+pub fn replay_detailed(ws: &Workspace, seq: &Sequence, opts: &Options) -> Result<Replayed> {
+    let mut engine = postgres::Runner::open(opts)?;
+    let outcome = algorithm::replay(&mut engine, ws, seq, opts)?;
+    let (findings, stopped) = match outcome {
+        Outcome::Replayed(f) => (f, None),
+        Outcome::Stopped { findings, reason } => (findings, Some(reason)),
+        Outcome::Skipped(reason) => (Vec::new(), Some(reason)),
+    };
+    let (scratch, copies) = engine.finish();
+    Ok(Replayed {
+        findings,
+        stopped,
+        scratch,
+        copies,
+    })
 }

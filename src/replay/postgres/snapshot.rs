@@ -34,6 +34,8 @@ pub struct Scope {
 pub struct Rows {
     /// Column names and types, to tell whether rows are comparable.
     pub columns: String,
+    /// Column names, in order.
+    pub names: Vec<String>,
     /// Primary key columns (to pair a changed row's before and after).
     pub key: Vec<String>,
     pub rows: Vec<String>,
@@ -126,6 +128,8 @@ fn schema_queries(filtered: bool) -> Vec<String> {
         ext = not_extension_member("pg_class", "c.oid"),
     );
     // Indexes named, or on a table named: two index lookups, not one OR.
+    // Indexes that back a constraint are part of their table's image (its
+    // `constraint` line), as in SQLite, where they have no text of their own.
     let idx_f = if filtered {
         "x.indexrelid IN (\
            SELECT c.oid FROM pg_class c JOIN pg_namespace cn ON cn.oid = c.relnamespace \
@@ -145,7 +149,9 @@ fn schema_queries(filtered: bool) -> Vec<String> {
          FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
            JOIN pg_namespace n ON n.oid = i.relnamespace \
            JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace tn ON tn.oid = t.relnamespace \
-         WHERE {PATH} AND {SYSTEM_SCHEMAS} AND {idx_f} AND {ext}",
+         WHERE {PATH} AND {SYSTEM_SCHEMAS} AND {idx_f} AND {ext} \
+           AND NOT EXISTS (SELECT 1 FROM pg_constraint co WHERE co.conindid = i.oid \
+             AND co.conrelid = x.indrelid AND co.contype IN ('p', 'u', 'x'))",
         ext = not_extension_member("pg_class", "i.oid"),
     );
     let seq_f = filter(filtered, &[("n.nspname || '.' || c.relname", "c.relname")]);
@@ -333,7 +339,9 @@ pub fn take(
              (SELECT string_agg(a.attname::text, ',' ORDER BY k.ord) FROM pg_constraint co, \
                 unnest(co.conkey) WITH ORDINALITY k(attnum, ord) \
                 JOIN pg_attribute a ON a.attnum = k.attnum \
-              WHERE co.conrelid = c.oid AND co.contype = 'p' AND a.attrelid = c.oid) \
+              WHERE co.conrelid = c.oid AND co.contype = 'p' AND a.attrelid = c.oid), \
+             (SELECT string_agg(a.attname::text, chr(31) ORDER BY a.attnum) FROM pg_attribute a \
+              WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) \
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE n.nspname || '.' || c.relname = {lit} AND c.relkind IN ('r', 'p')"
         ));
@@ -357,6 +365,12 @@ pub fn take(
             .flatten()
             .map(|k| k.split(',').map(str::to_string).collect())
             .unwrap_or_default();
+        let names: Vec<String> = first
+            .get(2)
+            .cloned()
+            .flatten()
+            .map(|k| k.split('\u{1f}').map(str::to_string).collect())
+            .unwrap_or_default();
         let Some((schema, name)) = t.split_once('.') else {
             continue;
         };
@@ -366,17 +380,25 @@ pub fn take(
             super::server::ident(schema),
             super::server::ident(name)
         ));
-        row_tables.push((t.clone(), columns, key));
+        row_tables.push((t.clone(), columns, names, key));
     }
     if !row_queries.is_empty() {
         let results = run_batch(client, &row_queries)?;
-        for ((t, columns, key), rows) in row_tables.into_iter().zip(results) {
+        for ((t, columns, names, key), rows) in row_tables.into_iter().zip(results) {
             let mut rows: Vec<String> = rows
                 .into_iter()
                 .map(|r| r.into_iter().next().flatten().unwrap_or_default())
                 .collect();
             rows.sort();
-            snap.tables.insert(t, Rows { columns, key, rows });
+            snap.tables.insert(
+                t,
+                Rows {
+                    columns,
+                    names,
+                    key,
+                    rows,
+                },
+            );
         }
     }
     Ok(snap)

@@ -9,18 +9,23 @@
 //! `sqlite_schema` rowid, plus rows added since the start, so renamed and new
 //! objects are found without scanning the schema).
 
+mod part;
 pub mod sandbox;
 pub mod schema;
 mod seed;
+pub mod statements;
 
-use super::control::{self, Control};
+use super::control;
 use super::engine::{
-    Engine, EngineError, FailureKind, ObjectKey, Observation, RowKey, SchemaImage, Special,
-    StmtError, TableData, Value,
+    EngineError, ErrorClass, FailureKind, ObjectKey, Observation, RowKey, SchemaImage, StmtError,
+    TableData, Value,
 };
+pub use part::SqliteReplay;
 use rusqlite::{ffi, Connection};
 pub use sandbox::SandboxConfig;
 use sandbox::{lock, Event, SharedRef};
+pub use statements::StatementEngine;
+use statements::{Control, Special};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::CStr;
 use std::ops::Range;
@@ -203,11 +208,16 @@ impl SqliteEngine {
         } else {
             (FailureKind::Error, message)
         };
+        let class = if kind == FailureKind::Error {
+            error_class(&message)
+        } else {
+            ErrorClass::Other
+        };
         StmtError {
-            kind,
-            message,
+            class,
             offset,
-            resume: None,
+            object: missing_object(class, &message).map(Into::into),
+            ..StmtError::new(kind, message)
         }
     }
 
@@ -534,6 +544,48 @@ impl SqliteEngine {
     }
 }
 
+/// The missing object's bare name in `no such table: main.t` or
+/// `no such column: "x"`.
+fn missing_object(class: ErrorClass, message: &str) -> Option<String> {
+    if !matches!(
+        class,
+        ErrorClass::UndefinedObject | ErrorClass::UndefinedColumn
+    ) {
+        return None;
+    }
+    let (_, name) = message.split_once(": ")?;
+    let name = name
+        .trim()
+        .rsplit('.')
+        .next()?
+        .trim_matches(|c| c == '"' || c == '`');
+    (!name.is_empty()).then(|| name.to_string())
+}
+
+/// What a SQLite error message means (SQLite reports these as plain
+/// `SQLITE_ERROR` with a text, so the text is all there is).
+fn error_class(message: &str) -> ErrorClass {
+    let m = message.to_ascii_lowercase();
+    if m.contains("already exists") || m.contains("already another table or index") {
+        ErrorClass::AlreadyExists
+    } else if m.contains("duplicate column") {
+        ErrorClass::DuplicateColumn
+    } else if m.contains("unique constraint") || m.contains("duplicate key") {
+        ErrorClass::UniqueViolation
+    } else if m.contains("no such table")
+        || m.contains("no such index")
+        || m.contains("no such view")
+        || m.contains("no such trigger")
+        || m.contains("does not exist")
+    {
+        ErrorClass::UndefinedObject
+    } else if m.contains("no such column") {
+        ErrorClass::UndefinedColumn
+    } else {
+        ErrorClass::Other
+    }
+}
+
 fn value(v: rusqlite::types::ValueRef<'_>) -> Value {
     use rusqlite::types::ValueRef as V;
     match v {
@@ -578,7 +630,7 @@ fn trim_end(sql: &str, start: usize, tail: usize) -> usize {
     start + t.len()
 }
 
-impl Engine for SqliteEngine {
+impl StatementEngine for SqliteEngine {
     fn name(&self) -> String {
         format!("SQLite {}", rusqlite::version())
     }
@@ -688,12 +740,10 @@ impl Engine for SqliteEngine {
                 return Ok(None);
             }
             let Ok(len) = i32::try_from(rest.len()) else {
-                return Err(StmtError {
-                    kind: FailureKind::Limit,
-                    message: "the statement is longer than SQLite accepts".into(),
-                    offset: None,
-                    resume: None,
-                });
+                return Err(StmtError::new(
+                    FailureKind::Limit,
+                    "the statement is longer than SQLite accepts",
+                ));
             };
             {
                 let mut s = lock(&self.shared);
@@ -924,6 +974,7 @@ impl Engine for SqliteEngine {
             writers: w.writers,
             schema_writers: w.schema_writers,
             nothing_written,
+            sequences: BTreeMap::new(),
         })
     }
 

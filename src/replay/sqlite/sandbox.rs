@@ -167,7 +167,7 @@ fn decide(shared: &SharedRef, ctx: &AuthContext<'_>) -> Authorization {
         AuthAction::Savepoint { savepoint_name, .. }
             if savepoint_name
                 .to_ascii_lowercase()
-                .starts_with(crate::replay::algorithm::SAVEPOINT_PREFIX) =>
+                .starts_with(crate::replay::sqlite::statements::SAVEPOINT_PREFIX) =>
         {
             s.denied = Some(format!(
                 "savepoint name `{savepoint_name}` is reserved for replay"

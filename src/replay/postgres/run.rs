@@ -1,0 +1,371 @@
+//! Running a migration part's statements on the server: modes (in twice's
+//! transaction or in autocommit), the per-statement time limit and its
+//! watchdog, `COPY ... FROM stdin` rows, and the server's errors turned into
+//! engine-neutral failures (message, SQLSTATE, class, position, context).
+
+use super::kind::{self, Kind};
+use super::{server, tool_error, Runner};
+use crate::analysis::Statement;
+use crate::check::{FileUnit, Workspace};
+use crate::error::Result;
+use crate::model::Part;
+use crate::replay::engine::{ErrorClass, Failure, FailureKind, Handled, StmtError};
+use postgres::{CancelToken, Client};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How a part runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Mode {
+    /// Inside twice's transaction; stop at the first error.
+    FirstInTxn,
+    /// Inside twice's transaction; each statement under a savepoint, all
+    /// errors reported.
+    ObservedInTxn,
+    /// Autocommit, stop at the first error (a real no-transaction run).
+    FirstAutocommit,
+    /// Autocommit, go on after errors.
+    ObservedAutocommit,
+}
+
+impl Mode {
+    fn stops(self) -> bool {
+        matches!(self, Mode::FirstInTxn | Mode::FirstAutocommit)
+    }
+}
+
+/// Statements tagged for the DDL log carry `step * TAG_STRIDE + statement`.
+pub(super) const TAG_STRIDE: usize = 1 << 24;
+
+/// What running a part reported.
+#[derive(Default)]
+pub(super) struct PartRun {
+    pub failures: Vec<Failure>,
+    pub handled: Vec<Handled>,
+    /// The connection was lost (and re-opened): the open transaction, if
+    /// any, is gone.
+    pub lost: bool,
+}
+
+/// Cancels the running query when a statement outlives its time limit by
+/// more than a second (the server's `statement_timeout` normally fires
+/// first; this catches migrations that turn it off).
+pub(super) struct Watchdog {
+    slot: Arc<Mutex<Option<(Instant, CancelToken)>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Watchdog {
+    pub(super) fn start() -> Watchdog {
+        let slot: Arc<Mutex<Option<(Instant, CancelToken)>>> = Arc::new(Mutex::new(None));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (s, st) = (slot.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !st.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(50));
+                let mut g = s.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some((deadline, token)) = g.as_ref() {
+                    if Instant::now() >= *deadline {
+                        let _ = token.cancel_query(postgres::NoTls);
+                        *g = None;
+                    }
+                }
+            }
+        });
+        Watchdog { slot, stop }
+    }
+
+    pub(super) fn arm(&self, deadline: Instant, token: CancelToken) {
+        *self.slot.lock().unwrap_or_else(|p| p.into_inner()) = Some((deadline, token));
+    }
+
+    pub(super) fn disarm(&self) {
+        *self.slot.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    pub(super) fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// What a SQLSTATE means, for the help line.
+fn error_class(code: &str, message: &str) -> ErrorClass {
+    match code {
+        "42710" if message.starts_with("enum label") => ErrorClass::DuplicateEnumValue,
+        "42P07" | "42710" | "42723" => ErrorClass::AlreadyExists,
+        "42701" => ErrorClass::DuplicateColumn,
+        "42P01" | "42704" | "42883" => ErrorClass::UndefinedObject,
+        "42703" => ErrorClass::UndefinedColumn,
+        "23505" => ErrorClass::UniqueViolation,
+        _ => ErrorClass::Other,
+    }
+}
+
+/// The missing object's name in `relation "team" does not exist`,
+/// `column "x" of relation "t" does not exist`, `function f(integer) does
+/// not exist`.
+fn missing_object(code: &str, message: &str) -> Option<String> {
+    if !matches!(code, "42P01" | "42704" | "42883" | "42703" | "3F000") {
+        return None;
+    }
+    let name = match message.split('"').nth(1) {
+        Some(quoted) => quoted.to_string(),
+        None => {
+            let rest = message.strip_prefix("function ")?;
+            rest.split('(').next()?.to_string()
+        }
+    };
+    let name = name.rsplit('.').next()?.to_string();
+    (!name.is_empty()).then_some(name)
+}
+
+/// The byte offset in the file of character `chars` of the statement's SQL,
+/// when the SQL is the file text (no substitution).
+fn char_offset(file: &FileUnit, stmt: &Statement, chars: usize) -> Option<usize> {
+    let text = &file.source.text[stmt.span.clone()];
+    if text != stmt.sql {
+        return None;
+    }
+    text.char_indices()
+        .nth(chars)
+        .map(|(b, _)| stmt.span.start + b)
+}
+
+impl Runner<'_> {
+    /// Whether a part must run outside a transaction block.
+    pub(super) fn needs_autocommit(&self, ws: &Workspace, part: &Part) -> bool {
+        let file = &ws.files[part.file];
+        part.no_transaction
+            || self.autocommit_parts.contains(&part_key(part))
+            || part.statements.iter().any(|&i| {
+                file.statements
+                    .get(i)
+                    .is_some_and(|s| kind::classify(&file.source, s) == Kind::NoTransaction)
+            })
+    }
+
+    /// Runs a part's statements. In the stopping modes the run stops at the
+    /// first failure. `tag`: the step number, to tell the DDL log which
+    /// statement of which step made each change.
+    pub(super) fn run_part(
+        &mut self,
+        ws: &Workspace,
+        part: &Part,
+        mode: Mode,
+        tag: Option<usize>,
+    ) -> Result<PartRun> {
+        let file = &ws.files[part.file];
+        let in_txn = matches!(mode, Mode::FirstInTxn | Mode::ObservedInTxn);
+        let mut out = PartRun::default();
+        for &i in &part.statements {
+            let Some(stmt) = file.statements.get(i) else {
+                continue;
+            };
+            if stmt.sql.trim().is_empty() {
+                continue;
+            }
+            // An undefined `${placeholder}` keeps the text from running as
+            // written; `undefined-placeholder` reports it.
+            if ws.unresolved.contains(&(part.file, i)) {
+                out.handled.push(Handled {
+                    stmt: i,
+                    span: stmt.span.clone(),
+                    text: "not run: it holds a placeholder with no value (see \
+                           undefined-placeholder); pass --define to replay it"
+                        .into(),
+                    help: None,
+                });
+                continue;
+            }
+            let k = kind::classify(&file.source, stmt);
+            if in_txn && k == Kind::TxnControl {
+                continue;
+            }
+            if !self.server.own_cluster {
+                if let Some(what) = kind::server_wide(&file.source, stmt) {
+                    out.handled.push(Handled {
+                        stmt: stmt.index,
+                        span: stmt.span.clone(),
+                        text: format!(
+                            "not replayed: the statement {what}, which affects the whole \
+                             server; twice runs such statements only on its own throwaway cluster"
+                        ),
+                        help: Some(
+                            "run without --database-url (twice then starts a throwaway \
+                             cluster) to replay it"
+                                .into(),
+                        ),
+                    });
+                    continue;
+                }
+            }
+            // One savepoint per statement, never released: releasing would
+            // also release savepoints the migration made itself.
+            let mut prefix = String::new();
+            if mode == Mode::ObservedInTxn {
+                prefix.push_str("SAVEPOINT twice_s; ");
+            }
+            if let (true, Some(step)) = (self.events, tag) {
+                // Tells the event trigger which statement runs. Sent apart in
+                // autocommit mode: a multi-statement string is a transaction.
+                let set = format!(
+                    "SELECT set_config('twice.stmt', '{}', false);",
+                    step * TAG_STRIDE + stmt.index
+                );
+                if in_txn {
+                    prefix.push_str(&set);
+                } else {
+                    self.exec_admin(&set)?;
+                }
+            }
+            if !prefix.is_empty() {
+                prefix.push('\n');
+            }
+            let copy = crate::split::copy_from_stdin(&file.source.text, &stmt.tokens)
+                .then(|| stmt.terminator.as_ref().map(|t| t.end))
+                .flatten();
+            let (result, prefix_chars) = match copy {
+                // psql sends the rows after `COPY ... FROM stdin;` as COPY
+                // data; so does twice.
+                Some(after) => {
+                    let data = crate::split::copy_data(&file.source.text, after);
+                    let rows = file.source.text[data].as_bytes().to_vec();
+                    (self.timed_copy(&prefix, &stmt.sql, &rows), 0)
+                }
+                None => {
+                    let sql = format!("{prefix}{}", stmt.sql);
+                    (self.timed(&sql), prefix.chars().count())
+                }
+            };
+            let Err(e) = result else { continue };
+            server::wait_if_interrupted();
+            if self.client.is_closed() {
+                out.failures
+                    .push(self.failure(file, stmt, &e, prefix_chars));
+                self.reconnect()?;
+                out.lost = true;
+                return Ok(out);
+            }
+            let code = e.code().map(|c| c.code().to_string()).unwrap_or_default();
+            // After a failure inside the migration's own BEGIN block (in
+            // autocommit mode), the rest fails with 25P02: not news.
+            if code == "25P02" && mode == Mode::ObservedAutocommit {
+                continue;
+            }
+            out.failures
+                .push(self.failure(file, stmt, &e, prefix_chars));
+            if mode.stops() {
+                return Ok(out);
+            }
+            if mode == Mode::ObservedInTxn {
+                self.exec_admin("ROLLBACK TO SAVEPOINT twice_s")?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs `work` on the connection under the time limit (the watchdog
+    /// cancels it a second after `--timeout`).
+    fn timed_with(
+        &mut self,
+        work: impl FnOnce(&mut Client) -> Result<(), postgres::Error>,
+    ) -> Result<(), postgres::Error> {
+        let grace = self.opts.timeout + Duration::from_secs(1);
+        self.watchdog
+            .arm(Instant::now() + grace, self.client.cancel_token());
+        let r = work(&mut self.client);
+        self.watchdog.disarm();
+        r
+    }
+
+    /// Runs one statement under the time limit.
+    fn timed(&mut self, sql: &str) -> Result<(), postgres::Error> {
+        self.timed_with(|c| c.batch_execute(sql))
+    }
+
+    /// Runs `prefix`, then `COPY ... FROM stdin` fed with `rows`, under the
+    /// time limit.
+    fn timed_copy(&mut self, prefix: &str, sql: &str, rows: &[u8]) -> Result<(), postgres::Error> {
+        use std::io::Write;
+        self.timed_with(|c| {
+            if !prefix.trim().is_empty() {
+                c.batch_execute(prefix)?;
+            }
+            let mut w = c.copy_in(sql)?;
+            // A write error surfaces from finish() as the server's error.
+            let _ = w.write_all(rows);
+            w.finish().map(|_| ())
+        })
+    }
+
+    fn failure(
+        &self,
+        file: &FileUnit,
+        stmt: &Statement,
+        e: &postgres::Error,
+        prefix_chars: usize,
+    ) -> Failure {
+        let code = e.code().map(|c| c.code().to_string()).unwrap_or_default();
+        let context = e.as_db_error().and_then(|db| db.where_()).map(Into::into);
+        let (message, at) = match e.as_db_error() {
+            Some(db) => {
+                let mut msg = db.message().to_string();
+                if let Some(d) = db.detail() {
+                    msg.push_str(&format!(" ({d})"));
+                }
+                let at = match db.position() {
+                    Some(postgres::error::ErrorPosition::Original(p)) => {
+                        char_offset(file, stmt, (*p as usize).saturating_sub(1 + prefix_chars))
+                    }
+                    _ => None,
+                };
+                (msg, at)
+            }
+            None if self.client.is_closed() => {
+                (format!("the server closed the connection: {e}"), None)
+            }
+            None => (e.to_string(), None),
+        };
+        let kind = if code == "57014" {
+            FailureKind::Timeout
+        } else {
+            FailureKind::Error
+        };
+        Failure {
+            stmt: stmt.index,
+            span: stmt.span.clone(),
+            at: at.unwrap_or(stmt.span.start),
+            error: StmtError {
+                class: error_class(&code, &message),
+                object: missing_object(&code, &message).map(Into::into),
+                code: (!code.is_empty()).then(|| code.into()),
+                context,
+                ..StmtError::new(kind, message)
+            },
+        }
+    }
+
+    pub(super) fn reconnect(&mut self) -> Result<()> {
+        self.client = self.server.connect_to(&self.db)?;
+        self.catalog = None;
+        self.setup_session()
+    }
+
+    pub(super) fn exec_admin(&mut self, sql: &str) -> Result<()> {
+        self.client
+            .batch_execute(sql)
+            .map_err(|e| tool_error("replay bookkeeping failed", &e))
+    }
+}
+
+/// Identifies a part across calls (its file and first statement).
+pub(super) fn part_key(part: &Part) -> (usize, Option<usize>) {
+    (part.file, part.statements.first().copied())
+}

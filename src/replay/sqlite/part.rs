@@ -1,0 +1,139 @@
+//! The SQLite engine at the granularity of a migration part: the
+//! [`Engine`] the replay algorithm drives, on top of the statement-level
+//! session ([`StatementEngine`]).
+//!
+//! - `apply`: the part runs in a transaction that is committed, or rolled
+//!   back at its first failing statement.
+//! - `trial`: one transaction for all steps; each step is observed in its
+//!   own window (before-images captured as statements are about to touch
+//!   objects), then everything is undone. When the composed observation
+//!   shows the steps left schema and data as they were, the transaction is
+//!   kept instead (equivalent, and cheaper: undoing DDL makes SQLite reload
+//!   its whole schema).
+
+use super::statements::{PartRunner, StatementEngine};
+use super::{SandboxConfig, SqliteEngine};
+use crate::check::Workspace;
+use crate::model::Part;
+use crate::replay::diff;
+use crate::replay::engine::{
+    Applied, Caps, Engine, EngineError, Observation, RunOutcome, Step, Trial,
+};
+
+/// The SQLite replay engine.
+pub struct SqliteReplay {
+    pub session: SqliteEngine,
+}
+
+impl SqliteReplay {
+    pub fn open(cfg: &SandboxConfig) -> Result<SqliteReplay, EngineError> {
+        Ok(SqliteReplay {
+            session: SqliteEngine::open(cfg)?,
+        })
+    }
+}
+
+fn texts<'p>(ws: &'p Workspace, part: &'p Part) -> Vec<&'p str> {
+    let unit = &ws.files[part.file];
+    part.statements
+        .iter()
+        .filter_map(|&i| unit.statements.get(i))
+        .map(|s| s.sql.as_str())
+        .collect()
+}
+
+/// Whether an observation shows no difference at all, bookkeeping tables
+/// included.
+pub fn unchanged(obs: &Observation) -> bool {
+    if diff::schema_diff(&obs.schema_before, &obs.schema_after, "", "").is_some() {
+        return false;
+    }
+    obs.data_after
+        .iter()
+        .all(|(t, after)| match (obs.data_before.get(t), after) {
+            (Some(Some(b)), Some(a)) => diff::data_diff(t, b, a).is_none(),
+            (Some(None), None) => true,
+            _ => false,
+        })
+}
+
+impl Engine for SqliteReplay {
+    fn name(&self) -> String {
+        self.session.name()
+    }
+
+    fn id(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn caps(&self) -> Caps {
+        Caps {
+            nontransactional_sequences: false,
+            sqlstate: false,
+            add_column_if_not_exists: false,
+        }
+    }
+
+    fn seed(&mut self) -> Result<(), EngineError> {
+        self.session.seed().map(|_| ())
+    }
+
+    fn setup(&mut self, sql: &str) -> Result<(), EngineError> {
+        self.session.batch(sql)
+    }
+
+    fn apply(&mut self, ws: &Workspace, part: &Part) -> Result<Applied, EngineError> {
+        let s = &mut self.session;
+        s.begin(&texts(ws, part))?;
+        let report = PartRunner { engine: &mut *s }.run_part(ws, part, true);
+        if let Some(f) = report.failures.into_iter().next() {
+            s.rollback()?;
+            return Ok(Applied {
+                failure: Some(f),
+                handled: report.handled,
+                partial: false,
+            });
+        }
+        s.end_run()?;
+        s.commit()?;
+        Ok(Applied {
+            failure: None,
+            handled: report.handled,
+            partial: false,
+        })
+    }
+
+    fn trial(&mut self, ws: &Workspace, steps: &[Step<'_>]) -> Result<Trial, EngineError> {
+        let s = &mut self.session;
+        let all: Vec<&str> = steps.iter().flat_map(|st| texts(ws, st.part)).collect();
+        let lost = s.lost_count();
+        s.begin(&all)?;
+        let mut outcomes = Vec::new();
+        for step in steps {
+            s.observe_start()?;
+            let report = PartRunner { engine: &mut *s }.run_part(ws, step.part, step.stop_on_error);
+            s.end_run()?;
+            let observation = s.observe_stop()?;
+            let stop = step.stop_on_error && !report.failures.is_empty();
+            outcomes.push(RunOutcome {
+                failures: report.failures,
+                handled: report.handled,
+                observation: if stop {
+                    Observation::default()
+                } else {
+                    observation
+                },
+            });
+            if stop {
+                s.rollback()?;
+                return Ok(Trial::Ran(outcomes));
+            }
+        }
+        let keep = s.lost_count() == lost
+            && unchanged(&Observation::compose(
+                outcomes.iter().map(|o| &o.observation),
+            ));
+        s.undo(keep)?;
+        Ok(Trial::Ran(outcomes))
+    }
+}

@@ -52,6 +52,7 @@ pub mod control;
 pub mod diff;
 pub mod engine;
 pub mod postgres;
+pub mod setup;
 pub mod sqlite;
 
 /// Rows `--seed` gives each table that has fewer, on every engine.
@@ -112,5 +113,15 @@ pub fn replay_sequence(ws: &Workspace, seq: &Sequence, opts: &Options) -> Result
         Ok(e) => e,
         Err(e) => return Ok(Outcome::Skipped(format!("cannot open SQLite: {e}"))),
     };
+    if let Some(script) = setup::for_sequence(opts, seq)? {
+        setup::run(&script, seq.dialect, &seq.root, |sql| {
+            engine
+                .run_setup_statement(sql)
+                .map_err(|message| setup::StatementError {
+                    message,
+                    position: None,
+                })
+        })?;
+    }
     algorithm::replay(&mut engine, ws, seq, opts)
 }

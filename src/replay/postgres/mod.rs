@@ -35,8 +35,10 @@
 pub mod cluster;
 pub mod compare;
 pub mod kind;
+pub mod roles;
 mod seed;
 pub mod server;
+pub mod setup;
 pub mod snapshot;
 
 use crate::analysis::Statement;
@@ -101,8 +103,20 @@ pub fn replay_sequence(ws: &Workspace, seq: &Sequence, opts: &Options) -> Result
 
 /// [`replay_sequence`], with the names of the databases it used.
 pub fn replay_detailed(ws: &Workspace, seq: &Sequence, opts: &Options) -> Result<Replayed> {
-    let server = Server::open(opts.database_url.as_deref())?;
-    let mut runner = Runner::new(ws, opts, server)?;
+    let server = Server::open(&server::ServerOptions {
+        url: opts.database_url.clone(),
+        trusted: opts.database_url_trusted,
+        template: opts.template.clone(),
+    })
+    .inspect_err(|_| server::wait_if_interrupted())?;
+    let setup = setup::for_sequence(opts, seq)?;
+    let mut runner = Runner::new(
+        ws,
+        opts,
+        server,
+        setup.as_ref().map(|s| (s, seq.root.as_str())),
+    )
+    .inspect_err(|_| server::wait_if_interrupted())?;
     let mut stopped = None;
     for m in &seq.migrations {
         let r = runner.migration(m);
@@ -116,7 +130,7 @@ pub fn replay_detailed(ws: &Workspace, seq: &Sequence, opts: &Options) -> Result
     let Runner {
         out,
         client,
-        server,
+        mut server,
         watchdog,
         db,
         copies,
@@ -124,8 +138,14 @@ pub fn replay_detailed(ws: &Workspace, seq: &Sequence, opts: &Options) -> Result
     } = runner;
     watchdog.stop();
     drop(client);
-    // Dropping the server drops the scratch databases (and the cluster).
+    // Drops the scratch databases and role (and stops the cluster); a lost
+    // admin connection or a prepared transaction left behind make the run
+    // incomplete.
+    let problems = server.finish();
     drop(server);
+    if stopped.is_none() && !problems.is_empty() {
+        stopped = Some(format!("replay incomplete: {}", problems.join("; ")));
+    }
     Ok(Replayed {
         findings: out,
         stopped,
@@ -164,34 +184,71 @@ enum Mode {
 
 /// Cancels the running query when a statement outlives its time limit by
 /// more than a second (the server's `statement_timeout` normally fires
-/// first; this catches migrations that turn it off).
+/// first; this catches migrations that turn it off), and terminates its
+/// backend [`TERMINATE_GRACE`] later when it is still running (a statement
+/// that catches `query_canceled` in a loop).
 struct Watchdog {
-    slot: Arc<Mutex<Option<(Instant, CancelToken)>>>,
+    slot: Arc<Mutex<Option<Armed>>>,
     stop: Arc<AtomicBool>,
+    terminated: Arc<AtomicBool>,
+}
+
+/// How long after the cancel the backend is terminated.
+const TERMINATE_GRACE: Duration = Duration::from_secs(3);
+
+struct Armed {
+    deadline: Instant,
+    token: CancelToken,
+    backend: i32,
+    cancelled: bool,
 }
 
 impl Watchdog {
-    fn start() -> Watchdog {
-        let slot: Arc<Mutex<Option<(Instant, CancelToken)>>> = Arc::new(Mutex::new(None));
+    fn start(terminator: server::Terminator) -> Watchdog {
+        let slot: Arc<Mutex<Option<Armed>>> = Arc::new(Mutex::new(None));
         let stop = Arc::new(AtomicBool::new(false));
-        let (s, st) = (slot.clone(), stop.clone());
+        let terminated = Arc::new(AtomicBool::new(false));
+        let (s, st, term) = (slot.clone(), stop.clone(), terminated.clone());
         std::thread::spawn(move || {
             while !st.load(Ordering::Relaxed) {
                 std::thread::sleep(Duration::from_millis(50));
                 let mut g = s.lock().unwrap_or_else(|p| p.into_inner());
-                if let Some((deadline, token)) = g.as_ref() {
-                    if Instant::now() >= *deadline {
-                        let _ = token.cancel_query(postgres::NoTls);
-                        *g = None;
-                    }
+                let Some(a) = g.as_mut() else { continue };
+                if Instant::now() < a.deadline {
+                    continue;
+                }
+                if !a.cancelled {
+                    let _ = a.token.cancel_query(postgres::NoTls);
+                    a.cancelled = true;
+                    a.deadline = Instant::now() + TERMINATE_GRACE;
+                } else {
+                    let backend = a.backend;
+                    *g = None;
+                    drop(g);
+                    term.store(true, Ordering::SeqCst);
+                    terminator.terminate(backend);
                 }
             }
         });
-        Watchdog { slot, stop }
+        Watchdog {
+            slot,
+            stop,
+            terminated,
+        }
     }
 
-    fn arm(&self, deadline: Instant, token: CancelToken) {
-        *self.slot.lock().unwrap_or_else(|p| p.into_inner()) = Some((deadline, token));
+    fn arm(&self, deadline: Instant, token: CancelToken, backend: i32) {
+        *self.slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(Armed {
+            deadline,
+            token,
+            backend,
+            cancelled: false,
+        });
+    }
+
+    /// Whether the watchdog had to terminate a backend since the last call.
+    fn take_terminated(&self) -> bool {
+        self.terminated.swap(false, Ordering::SeqCst)
     }
 
     fn disarm(&self) {
@@ -219,6 +276,8 @@ struct Runner<'a> {
     /// schema comparison reads the whole schema.
     events: bool,
     watchdog: Watchdog,
+    /// Process id of `client`'s backend (for the watchdog).
+    backend_pid: i32,
     out: Vec<Finding>,
     copies: Vec<String>,
     /// Last known value of every sequence, by OID: refreshed for the
@@ -268,21 +327,32 @@ END
 $twice$;
 CREATE EVENT TRIGGER twice_ddl_end ON ddl_command_end EXECUTE PROCEDURE _twice.log_ddl();
 CREATE EVENT TRIGGER twice_sql_drop ON sql_drop EXECUTE PROCEDURE _twice.log_ddl();
+GRANT USAGE ON SCHEMA _twice TO PUBLIC;
 "#;
 
 impl<'a> Runner<'a> {
-    fn new(ws: &'a Workspace, opts: &'a Options, mut server: Server) -> Result<Runner<'a>> {
+    fn new(
+        ws: &'a Workspace,
+        opts: &'a Options,
+        mut server: Server,
+        setup: Option<(&setup::Script, &str)>,
+    ) -> Result<Runner<'a>> {
         let db = server.create_scratch()?;
-        let mut client = server.connect_to(&db)?;
-        let events = server.superuser;
+        setup::prepare_scratch(&mut server, &db, setup)?;
+        // Installed by the admin role (a superuser): they report the DDL
+        // of the migration role's sessions too.
+        let events = server.event_triggers;
         if events {
-            client.batch_execute(EVENT_TRIGGERS).map_err(|e| {
+            let mut admin = server.admin_connect_to(&db)?;
+            admin.batch_execute(EVENT_TRIGGERS).map_err(|e| {
                 Error::new(format!(
                     "cannot prepare the scratch database: {}",
                     describe(&e)
                 ))
             })?;
         }
+        let client = server.connect_to(&db)?;
+        let watchdog = Watchdog::start(server.terminator());
         let mut r = Runner {
             ws,
             opts,
@@ -290,7 +360,8 @@ impl<'a> Runner<'a> {
             db,
             client,
             events,
-            watchdog: Watchdog::start(),
+            watchdog,
+            backend_pid: 0,
             out: Vec::new(),
             copies: Vec::new(),
             seqs: BTreeMap::new(),
@@ -316,7 +387,13 @@ impl<'a> Runner<'a> {
                 "SET statement_timeout = {ms}; SET client_min_messages = warning; {pcm} \
                  SELECT set_config('twice.ddl', '', false), set_config('twice.record', 'off', false);"
             ))
-            .map_err(|e| tool_error("cannot set up the replay session", &e))
+            .map_err(|e| tool_error("cannot set up the replay session", &e))?;
+        self.backend_pid = self
+            .client
+            .query_one("SELECT pg_backend_pid()", &[])
+            .map(|r| r.get(0))
+            .map_err(|e| tool_error("cannot set up the replay session", &e))?;
+        Ok(())
     }
 
     fn file(&self, part: &Part) -> &'a FileUnit {
@@ -467,35 +544,29 @@ impl<'a> Runner<'a> {
             if in_txn && k == Kind::TxnControl {
                 continue;
             }
-            if !self.server.own_cluster {
-                if let Some(what) = kind::server_wide(&file.source, stmt) {
-                    let meta = &crate::rules::replay_statement_skipped::META;
-                    let b = FindingBuilder { file: &file.source };
-                    let mut f = b.at(
-                        meta.id,
-                        meta.severity,
-                        Origin::Replay,
-                        stmt.span.clone(),
-                        format!(
-                            "not replayed: the statement {what}, which affects the whole server; \
-                             twice runs such statements only on its own throwaway cluster"
-                        ),
-                    );
-                    f.statement = Some(stmt.index);
-                    f.help = Some(
-                        "run without --database-url (twice then starts a throwaway cluster) \
-                         to replay it"
-                            .into(),
-                    );
-                    let dup = self
-                        .out
-                        .iter()
-                        .any(|o| o.rule == f.rule && o.file == f.file && o.span == f.span);
-                    if !dup {
-                        self.out.push(f);
-                    }
-                    continue;
+            if let Some(what) = kind::server_wide(&file.source, stmt)
+                .filter(|_| !self.server.sends(kind::changes_roles(&file.source, stmt)))
+            {
+                let meta = &crate::rules::replay_statement_skipped::META;
+                let b = FindingBuilder { file: &file.source };
+                let (message, help) = self.server.skipped(what);
+                let mut f = b.at(
+                    meta.id,
+                    meta.severity,
+                    Origin::Replay,
+                    stmt.span.clone(),
+                    message,
+                );
+                f.statement = Some(stmt.index);
+                f.help = Some(help);
+                let dup = self
+                    .out
+                    .iter()
+                    .any(|o| o.rule == f.rule && o.file == f.file && o.span == f.span);
+                if !dup {
+                    self.out.push(f);
                 }
+                continue;
             }
             // One savepoint per statement, never released: releasing would
             // also release savepoints the migration made itself.
@@ -532,7 +603,11 @@ impl<'a> Runner<'a> {
                     (self.timed(&sql), prefix.chars().count())
                 }
             };
-            let Err(e) = result else { continue };
+            let Err(e) = result else {
+                // What twice read must be what the server runs.
+                setup::check_session(&mut self.client, &file.source, stmt)?;
+                continue;
+            };
             server::wait_if_interrupted();
             if self.client.is_closed() {
                 failures.push(self.failure(file, stmt, &e, prefix_chars));
@@ -562,8 +637,11 @@ impl<'a> Runner<'a> {
         work: impl FnOnce(&mut Client) -> Result<(), postgres::Error>,
     ) -> Result<(), postgres::Error> {
         let grace = self.opts.timeout + Duration::from_secs(1);
-        self.watchdog
-            .arm(Instant::now() + grace, self.client.cancel_token());
+        self.watchdog.arm(
+            Instant::now() + grace,
+            self.client.cancel_token(),
+            self.backend_pid,
+        );
         let r = work(&mut self.client);
         self.watchdog.disarm();
         r
@@ -597,7 +675,9 @@ impl<'a> Runner<'a> {
         prefix_chars: usize,
     ) -> Failure {
         let code = e.code().map(|c| c.code().to_string()).unwrap_or_default();
-        let timed_out = code == "57014";
+        // Terminated by the watchdog: the statement ignored the cancel.
+        let terminated = self.watchdog.take_terminated();
+        let timed_out = code == "57014" || terminated;
         let context = e
             .as_db_error()
             .and_then(|db| db.where_())
@@ -1049,6 +1129,7 @@ impl<'a> Runner<'a> {
         finding.statement = Some(stmt.index);
         if !f.timed_out {
             finding.help = Some(match run {
+                _ if f.code == "42501" => roles::PERMISSION_HELP.into(),
                 Run::First | Run::FirstKept => "the migration must apply on the state the \
                     migrations before it leave: check the order of the files and the objects \
                     this statement needs"
@@ -1330,10 +1411,7 @@ enum TxnResult {
 /// A connection to the maintenance database, used only to hold the
 /// `client` slot while the scratch database has no session.
 fn dummy_client(server: &Server, _db: &str) -> Result<Client> {
-    server
-        .admin_config()
-        .connect(postgres::NoTls)
-        .map_err(|e| tool_error("cannot connect to the server", &e))
+    server.maintenance_client()
 }
 
 fn tool_error(what: &str, e: &postgres::Error) -> Error {

@@ -591,3 +591,53 @@ fn sandbox_settings_are_in_place() {
         .unwrap();
     assert_eq!(file, "");
 }
+
+/// A setup script runs in the SQLite sandbox before the first migration
+/// and is never audited; a statement the sandbox refuses stops the check
+/// with the script's file and line.
+#[test]
+fn setup_script_runs_in_the_sqlite_sandbox() {
+    use twice::replay::setup::SetupScript;
+    let folder = "fixtures/replay_setup/migrations";
+    let with = |script: &str| twice::check::Options {
+        setup: vec![SetupScript {
+            path: script.into(),
+            sequence: Some(folder.into()),
+        }],
+        ..twice::check::Options::default()
+    };
+    let run = |opts: &twice::check::Options| {
+        twice::check::check(&[twice::discover::Input::Path(folder.into())], opts)
+    };
+    let bare = run(&twice::check::Options::default()).unwrap();
+    assert!(
+        bare.findings.iter().any(|f| f.rule == "first-run-error"),
+        "{:#?}",
+        bare.findings
+    );
+    let r = run(&with("fixtures/replay_setup/prereqs.sql")).unwrap();
+    assert!(
+        r.findings.iter().all(|f| f.rule != "first-run-error"),
+        "{:#?}",
+        r.findings
+    );
+    assert!(r.findings.iter().all(|f| !f.file.contains("prereqs")));
+    // For another sequence only: not used here.
+    let other = twice::check::Options {
+        setup: vec![SetupScript {
+            path: "fixtures/replay_setup/prereqs.sql".into(),
+            sequence: Some("fixtures/replay".into()),
+        }],
+        ..twice::check::Options::default()
+    };
+    let r = run(&other).unwrap();
+    assert!(r.findings.iter().any(|f| f.rule == "first-run-error"));
+    let err = run(&with("fixtures/replay_setup/escape.sql")).expect_err("refused");
+    assert!(
+        err.message
+            .contains("setup script fixtures/replay_setup/escape.sql:3:"),
+        "{}",
+        err.message
+    );
+    assert!(!std::path::Path::new("/tmp/twice-setup-escape.db").exists());
+}

@@ -1047,7 +1047,7 @@ fn throwaway_cluster_refuses_programs_and_server_settings() {
             "fixtures/postgres/sandbox_alter_system",
             "fixtures/postgres/sandbox_postgres_role",
         ],
-        &[("TWICE_CI_SECRET", "hunter2-in-findings")],
+        &[("AAAA_TWICE_CI_SECRET", "hunter2-in-findings")],
         Duration::from_secs(180),
     );
     let text = String::from_utf8_lossy(&out.stdout);

@@ -58,7 +58,7 @@ const SEARCH_GLOBS: &[&str] = &[
     "/Applications/Postgres.app/Contents/Versions/latest/bin",
 ];
 
-/// The folder holding `initdb`, `pg_ctl` and `postgres`, if any: `PATH`
+/// The folder holding `initdb` and `postgres`, if any: `PATH`
 /// first, then the usual package locations (newest version first).
 pub fn find_bindir() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("PATH") {
@@ -81,17 +81,16 @@ pub fn find_bindir() -> Option<PathBuf> {
     None
 }
 
-/// `dir` if it has `initdb` and `pg_ctl`, resolving symlinks so that
-/// `postgres` is found beside them (Debian links only some into PATH).
+/// `dir` if it has `initdb`, resolving symlinks so that `postgres` is
+/// found beside it (Debian links only some into PATH).
 fn server_bindir(dir: &Path) -> Option<PathBuf> {
     let initdb = dir.join("initdb");
-    let pg_ctl = dir.join("pg_ctl");
-    if !is_executable(&initdb) || !is_executable(&pg_ctl) {
+    if !is_executable(&initdb) {
         return None;
     }
-    let real = std::fs::canonicalize(&pg_ctl).ok()?;
+    let real = std::fs::canonicalize(&initdb).ok()?;
     let real_dir = real.parent()?.to_path_buf();
-    if is_executable(&real_dir.join("initdb")) && is_executable(&real_dir.join("postgres")) {
+    if is_executable(&real_dir.join("postgres")) {
         Some(real_dir)
     } else if is_executable(&dir.join("postgres")) {
         Some(dir.to_path_buf())

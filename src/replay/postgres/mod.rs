@@ -609,7 +609,7 @@ impl<'a> Runner<'a> {
                 continue;
             };
             server::wait_if_interrupted();
-            if self.client.is_closed() {
+            if self.connection_lost(&e) {
                 failures.push(self.failure(file, stmt, &e, prefix_chars));
                 self.reconnect()?;
                 return Ok(failures);
@@ -709,6 +709,16 @@ impl<'a> Runner<'a> {
             context,
             timed_out,
         }
+    }
+
+    /// Whether `e` ended the session (the backend was terminated, the
+    /// server went away): the client may not know yet, so it is asked.
+    fn connection_lost(&mut self, e: &postgres::Error) -> bool {
+        let code = e.code().map(|c| c.code()).unwrap_or("");
+        self.client.is_closed()
+            || code.starts_with("57P")
+            || code.starts_with("08")
+            || (e.as_db_error().is_none() && self.client.is_valid(Duration::from_secs(2)).is_err())
     }
 
     fn reconnect(&mut self) -> Result<()> {

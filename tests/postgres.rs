@@ -1517,3 +1517,12 @@ fn leftovers_of_a_killed_run_are_removed() {
     run("fixtures/postgres/clean", &opts);
     assert_eq!(count(&mut c), (0, 0), "leftovers of the killed run");
 }
+
+/// The migration role is not a superuser, yet trusted extensions install.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn trusted_extensions_install_as_the_migration_role() {
+    let opts = pg_opts();
+    let r = run("fixtures/postgres/sandbox_trusted_extensions", &opts);
+    assert!(replay_findings(&r).is_empty(), "{:#?}", r.findings);
+}

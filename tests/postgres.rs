@@ -1021,7 +1021,7 @@ fn throwaway_cluster_is_a_sandbox() {
         .query_one("SELECT current_user::text", &[])
         .unwrap()
         .get(0);
-    assert_eq!(user, "postgres");
+    assert_eq!(user, "twice", "twice's admin role, not the host's postgres");
     drop(c);
     let dir = cluster.dir.clone();
     drop(cluster);

@@ -15,10 +15,10 @@
 //! - **Private folders**: `<tmp>/twice-pg-<pid>-<random>/` holds `data/`
 //!   and `sock/` (mode 0700, owned by the server's account) and twice's own
 //!   `twice.marker` and `server.log`.
-//! - **No superuser for migrations**: the bootstrap superuser (`postgres`,
-//!   as in a stock installation) is twice's own admin role; migrations run
-//!   as a per-run role that only owns the scratch database (see
-//!   [`super::server`]).
+//! - **No superuser for migrations**: the bootstrap superuser (`twice`) is
+//!   twice's own admin role; migrations run as a per-run role that only owns
+//!   the scratch database (see [`super::server`]), named `postgres` as in a
+//!   stock installation but not a superuser.
 //! - **Nothing left behind**: the server is stopped and the folder removed
 //!   when the [`Cluster`] is dropped, on Ctrl-C / SIGTERM (also while
 //!   `initdb` or the server start run: see [`emergency_stop_all`]), and a
@@ -36,8 +36,13 @@ use std::time::{Duration, Instant};
 
 /// The OS account the cluster runs as when twice runs as root.
 pub const SANDBOX_ACCOUNT: &str = "twice-sandbox";
-/// The bootstrap superuser of a throwaway cluster (as in a stock install).
-pub const SUPERUSER: &str = "postgres";
+/// The bootstrap superuser of a throwaway cluster: twice's admin role.
+pub const SUPERUSER: &str = "twice";
+/// The role a stock installation has. On a throwaway cluster (one per
+/// run) the migrations run as a role of this name, made by twice as an
+/// ordinary login role (no attribute): `GRANT ... TO postgres` and `ALTER
+/// ... OWNER TO postgres` (as in pg_dump output) work as on a stock server.
+pub const STOCK_ROLE: &str = "postgres";
 /// The marker file that identifies a cluster folder as twice's own.
 const MARKER: &str = "twice.marker";
 /// Prefix of cluster folders in the temporary folder.
@@ -325,7 +330,7 @@ pub struct Cluster {
     /// The temporary folder: `data/`, `sock/`, the marker and the log.
     pub dir: PathBuf,
     pub run_as: Option<RunAs>,
-    /// The bootstrap superuser (`postgres`).
+    /// The bootstrap superuser (`twice`).
     pub user: String,
     pub port: u16,
     server: Option<Child>,

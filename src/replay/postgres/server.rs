@@ -295,7 +295,14 @@ impl Server {
             )));
         }
         let own_cluster = cluster.is_some();
-        let runner = if createrole {
+        let runner = if own_cluster {
+            // The cluster lives for this run only: the migration role can
+            // have the name a stock installation's superuser has.
+            Runner::Role {
+                name: cluster::STOCK_ROLE.to_string(),
+                password: roles::password(),
+            }
+        } else if createrole {
             Runner::Role {
                 name: roles::run_name(roles::ROLE_PREFIX),
                 password: roles::password(),
@@ -421,6 +428,7 @@ impl Server {
             // To create databases it owns, drop them and end its sessions.
             sql.push_str(&format!(" GRANT {} TO CURRENT_USER;", ident(&name)));
         }
+
         self.admin.batch_execute(&sql).map_err(|e| {
             Error::new(format!(
                 "cannot create the role the migrations run as ({name}): {}",

@@ -717,6 +717,7 @@ fn ctrl_c_drops_the_scratch_database() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(count(&mut c), 1);
+    let out_pid = child.id();
     // SAFETY: sends SIGINT to the child we spawned.
     unsafe {
         libc::kill(child.id() as libc::pid_t, libc::SIGINT);
@@ -725,6 +726,14 @@ fn ctrl_c_drops_the_scratch_database() {
     assert_eq!(out.status.code(), Some(130), "{out:?}");
     assert!(started.elapsed() < Duration::from_secs(30));
     assert_eq!(count(&mut c), 0, "scratch database left after Ctrl-C");
+    let roles: i64 = c
+        .query_one(
+            "SELECT count(*) FROM pg_roles WHERE rolname LIKE $1",
+            &[&format!("twice\\_run\\_%\\_{}\\_%", out_pid)],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(roles, 0, "migration role left after Ctrl-C");
 }
 
 #[test]

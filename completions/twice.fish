@@ -52,7 +52,7 @@ complete -c twice -n "__fish_twice_using_subcommand check" -s D -l define -d 'Su
 complete -c twice -n "__fish_twice_using_subcommand check" -l timeout -d 'Time limit for one statement during replay, in seconds' -r
 complete -c twice -n "__fish_twice_using_subcommand check" -l engine -d 'Database engine for replay' -r -f -a "sqlite\t''
 postgres\t''"
-complete -c twice -n "__fish_twice_using_subcommand check" -l database-url -d 'PostgreSQL server to replay on (twice creates and drops a scratch database there; needs CREATEDB). Without it, a throwaway local cluster is started when PostgreSQL is installed' -r
+complete -c twice -n "__fish_twice_using_subcommand check" -l database-url -d 'PostgreSQL server to replay on (twice creates and drops a scratch database and a role of its own there, which runs the migrations; needs CREATEDB and CREATEROLE). Without it, a throwaway local cluster is started when PostgreSQL is installed' -r
 complete -c twice -n "__fish_twice_using_subcommand check" -l template -d 'Database the scratch database is copied from on PostgreSQL (default template1, so what the DBA installed there is there)' -r
 complete -c twice -n "__fish_twice_using_subcommand check" -l setup -d 'SQL script run once before the first migration of each sequence, never audited (extensions, roles, schemas the project installs by hand); on PostgreSQL it runs as the admin role' -r -F
 complete -c twice -n "__fish_twice_using_subcommand check" -l config -d 'Configuration file (default: twice.toml in this folder or the nearest parent)' -r -F

@@ -189,8 +189,9 @@ pub struct CheckArgs {
     pub engine: EngineArg,
 
     /// PostgreSQL server to replay on (twice creates and drops a scratch
-    /// database there; needs CREATEDB). Without it, a throwaway local cluster
-    /// is started when PostgreSQL is installed.
+    /// database and a role of its own there, which runs the migrations; needs
+    /// CREATEDB and CREATEROLE). Without it, a throwaway local cluster is
+    /// started when PostgreSQL is installed.
     #[arg(
         long,
         env = "TWICE_DATABASE_URL",

@@ -73,27 +73,32 @@ fn run_setup(admin: &mut Client, role: Option<&str>, script: &Script, root: &str
 fn grant_scratch(admin: &mut Client, role: &str, before: &BTreeSet<String>) -> Result<()> {
     let after = schemas(admin)?;
     let r = ident(role);
-    let mut sql = String::new();
+    let mut grants = Vec::new();
     for s in after.difference(before) {
-        sql.push_str(&format!(
-            "GRANT USAGE, CREATE ON SCHEMA {} TO {r};\n",
-            ident(s)
-        ));
+        grants.push(format!("GRANT USAGE, CREATE ON SCHEMA {} TO {r}", ident(s)));
     }
     for s in &after {
         let s = ident(s);
-        sql.push_str(&format!(
-            "GRANT USAGE ON SCHEMA {s} TO {r};\n\
-             GRANT ALL ON ALL TABLES IN SCHEMA {s} TO {r};\n\
-             GRANT ALL ON ALL SEQUENCES IN SCHEMA {s} TO {r};\n"
-        ));
+        grants.push(format!("GRANT USAGE ON SCHEMA {s} TO {r}"));
+        grants.push(format!("GRANT ALL ON ALL TABLES IN SCHEMA {s} TO {r}"));
+        grants.push(format!("GRANT ALL ON ALL SEQUENCES IN SCHEMA {s} TO {r}"));
     }
-    admin.batch_execute(&sql).map_err(|e| {
-        Error::new(format!(
-            "cannot let the migration role use the scratch database's tables: {}",
-            describe(&e)
-        ))
-    })
+    // Best effort, one by one: on a --database-url server the admin role
+    // may not hold the rights to pass on (a template's schema of another
+    // owner); the migrations then meet the same refusal the server gives.
+    for g in grants {
+        match admin.batch_execute(&g) {
+            Ok(()) => {}
+            Err(e) if e.code() == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) => {}
+            Err(e) => {
+                return Err(Error::new(format!(
+                    "cannot let the migration role use the scratch database's tables: {}",
+                    describe(&e)
+                )))
+            }
+        }
+    }
+    Ok(())
 }
 
 /// After a statement ran: a migration that turns

@@ -1532,3 +1532,46 @@ fn trusted_extensions_install_as_the_migration_role() {
     let r = run("fixtures/postgres/sandbox_trusted_extensions", &opts);
     assert!(replay_findings(&r).is_empty(), "{:#?}", r.findings);
 }
+
+/// A migration that leaves a prepared transaction (on a server that allows
+/// them) makes the run incomplete (exit 2); twice rolls it back and still
+/// drops the scratch database and role.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn a_prepared_transaction_makes_the_run_incomplete() {
+    needs_binaries();
+    let cluster = Cluster::start_with("max_prepared_transactions = 4").unwrap();
+    let url = cluster.url();
+    let out = twice_bin(
+        &[
+            "check",
+            "--engine",
+            "postgres",
+            "--timeout",
+            "1",
+            "--database-url",
+            &url,
+            "fixtures/postgres/sandbox_prepare",
+        ],
+        &[],
+        Duration::from_secs(120),
+    );
+    let err = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("prepared transaction"), "{err}");
+    let mut c = admin_client(&url);
+    let row = c
+        .query_one(
+            "SELECT (SELECT count(*) FROM pg_prepared_xacts), \
+             (SELECT count(*) FROM pg_database WHERE datname LIKE 'twice\\_scratch\\_%'), \
+             (SELECT count(*) FROM pg_roles WHERE rolname LIKE 'twice\\_run\\_%')",
+            &[],
+        )
+        .unwrap();
+    let got: (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+    assert_eq!(got, (0, 0, 0), "{err}");
+}

@@ -351,6 +351,12 @@ impl Cluster {
     /// Removes leftovers of killed runs, finds the binaries, creates the
     /// cluster and starts it.
     pub fn start() -> Result<Cluster> {
+        Cluster::start_with("")
+    }
+
+    /// [`Cluster::start`] with more `postgresql.conf` lines after twice's
+    /// own (a later setting wins), e.g. for tests of server settings.
+    pub fn start_with(extra_conf: &str) -> Result<Cluster> {
         sweep_leftovers(&std::env::temp_dir());
         let bindir = find_bindir().ok_or_else(|| {
             Error::new(no_server_message(
@@ -368,7 +374,7 @@ impl Cluster {
             port: 5432,
             server: None,
         };
-        cluster.init_and_start()?;
+        cluster.init_and_start(extra_conf)?;
         Ok(cluster)
     }
 
@@ -450,7 +456,7 @@ impl Cluster {
         ))
     }
 
-    fn init_and_start(&mut self) -> Result<()> {
+    fn init_and_start(&mut self, extra_conf: &str) -> Result<()> {
         let data = self.data_dir();
         let mut initdb = self.command("initdb");
         initdb
@@ -487,7 +493,7 @@ impl Cluster {
         }
         // Only a Unix socket in the private folder, and no durability: the
         // cluster lives for one run.
-        let conf = format!(
+        let mut conf = format!(
             "\n# added by twice\nlisten_addresses = ''\nunix_socket_directories = '{}'\n\
              unix_socket_permissions = 0700\nport = {}\nfsync = off\nsynchronous_commit = off\n\
              full_page_writes = off\nmax_connections = 20\nshared_buffers = 32MB\n\
@@ -495,6 +501,8 @@ impl Cluster {
             self.socket_dir().to_string_lossy().replace('\'', "''"),
             self.port
         );
+        conf.push_str(extra_conf);
+        conf.push('\n');
         use std::io::Write;
         std::fs::OpenOptions::new()
             .append(true)

@@ -143,8 +143,12 @@ pub fn replay_detailed(ws: &Workspace, seq: &Sequence, opts: &Options) -> Result
     // incomplete.
     let problems = server.finish();
     drop(server);
-    if stopped.is_none() && !problems.is_empty() {
-        stopped = Some(format!("replay incomplete: {}", problems.join("; ")));
+    if !problems.is_empty() {
+        let more = format!("replay incomplete: {}", problems.join("; "));
+        stopped = Some(match stopped {
+            Some(s) => format!("{s}; {more}"),
+            None => more,
+        });
     }
     Ok(Replayed {
         findings: out,

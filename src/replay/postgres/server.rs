@@ -210,6 +210,8 @@ pub struct Server {
     id: u64,
     admin: Client,
     admin_config: Config,
+    /// The connection settings as given (the admin's without its options).
+    base: Config,
     runner: Runner,
     template: String,
     pub version_num: i32,
@@ -231,6 +233,16 @@ pub struct Server {
 }
 
 static NEXT_ID: Mutex<u64> = Mutex::new(0);
+
+/// Adds `-c NAME=VALUE` settings to a connection's options.
+fn add_options(c: &mut Config, settings: &str) {
+    let mut options = c.get_options().unwrap_or("").to_string();
+    if !options.is_empty() {
+        options.push(' ');
+    }
+    options.push_str(settings);
+    c.options(&options);
+}
 
 fn url_config(url: &str) -> Result<Config> {
     let mut config: Config = url.parse().map_err(|e| {
@@ -265,6 +277,11 @@ impl Server {
                 (config, Some(cluster))
             }
         };
+        // twice's own statements never wait for ever on a lock a migration
+        // left (a prepared transaction holds its locks until rolled back).
+        let base = admin_config.clone();
+        let mut admin_config = admin_config;
+        add_options(&mut admin_config, "-c lock_timeout=60000");
         let mut admin = connect(&admin_config).map_err(|e| {
             let target = if opts.url.is_some() {
                 "the --database-url server"
@@ -340,6 +357,7 @@ impl Server {
             id,
             admin,
             admin_config,
+            base,
             event_triggers: admin_super,
             runner,
             template: opts.template.clone().unwrap_or_else(|| "template1".into()),
@@ -607,14 +625,17 @@ impl Server {
         for r in &rows {
             let gid: String = r.get(0);
             let owner: String = r.get(1);
-            let sql = format!(
-                "SET ROLE {}; ROLLBACK PREPARED {}; RESET ROLE",
-                ident(&owner),
-                literal(&gid)
-            );
-            client
-                .batch_execute(&sql)
-                .map_err(|e| Error::new(describe(&e)))?;
+            // One statement each: ROLLBACK PREPARED cannot run in the
+            // transaction block a multi-statement string is.
+            for sql in [
+                format!("SET ROLE {}", ident(&owner)),
+                format!("ROLLBACK PREPARED {}", literal(&gid)),
+                "RESET ROLE".to_string(),
+            ] {
+                client
+                    .batch_execute(&sql)
+                    .map_err(|e| Error::new(describe(&e)))?;
+            }
         }
         Ok(rows.len())
     }
@@ -650,17 +671,12 @@ impl Server {
     /// The connection settings of the migration role for database `db`,
     /// with `standard_conforming_strings` pinned on.
     fn runner_config(&self, db: &str) -> Config {
-        let mut c = self.admin_config.clone();
+        let mut c = self.base.clone();
         c.dbname(db);
         if let Runner::Role { name, password } = &self.runner {
             c.user(name).password(password.as_bytes());
         }
-        let mut options = c.get_options().unwrap_or("").to_string();
-        if !options.is_empty() {
-            options.push(' ');
-        }
-        options.push_str("-c standard_conforming_strings=on");
-        c.options(&options);
+        add_options(&mut c, "-c standard_conforming_strings=on");
         c
     }
 

@@ -1575,3 +1575,53 @@ fn a_prepared_transaction_makes_the_run_incomplete() {
     let got: (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
     assert_eq!(got, (0, 0, 0), "{err}");
 }
+
+/// A managed server's usual admin: CREATEDB and CREATEROLE, not a
+/// superuser. The per-run role works the same (no event triggers), and
+/// nothing is left.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn url_role_with_createrole_but_not_superuser() {
+    let opts = pg_opts();
+    let url = opts.database_url.clone().unwrap();
+    let mut c = admin_client(&url);
+    let _ = c.batch_execute(
+        "DO $$ BEGIN CREATE ROLE twice_fixture_cr LOGIN CREATEDB CREATEROLE; \
+         EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+    );
+    let nocr = url_for_role_without_createrole(&url);
+    let cr_url = nocr.replace("user=twice_fixture_nocr", "user=twice_fixture_cr");
+    let cr = Options {
+        database_url: Some(cr_url.clone()),
+        ..opts.clone()
+    };
+    let r = run("fixtures/postgres/sandbox_escape", &cr);
+    assert!(permission_denied(&r, "002_env.sql"), "{:#?}", r.findings);
+    assert!(
+        permission_denied(&r, "006_superuser.sql"),
+        "{:#?}",
+        r.findings
+    );
+    let r = run("fixtures/postgres/sandbox_trusted_extensions", &cr);
+    assert!(replay_findings(&r).is_empty(), "{:#?}", r.findings);
+    let ws = check::load(
+        &[Input::Path("fixtures/postgres/first_run_error".into())],
+        &Options {
+            dialect: Some(Dialect::Postgres),
+            ..cr.clone()
+        },
+    )
+    .unwrap();
+    let rep = pg::replay_detailed(&ws, &ws.sequences[0], &cr).unwrap();
+    assert!(rep.stopped.is_none(), "{:?}", rep.stopped);
+    assert!(!database_exists(&url, &rep.scratch), "{}", rep.scratch);
+    let owned: i64 = c
+        .query_one(
+            "SELECT count(*) FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba \
+             WHERE r.rolname LIKE 'twice\\_run\\_%' AND d.datname = $1",
+            &[&rep.scratch],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(owned, 0);
+}

@@ -904,6 +904,7 @@ impl<'a> Runner<'a> {
         let mut observed_catalog = None;
         std::mem::swap(&mut self.client, &mut observed);
         std::mem::swap(&mut self.catalog, &mut observed_catalog);
+        let scratch_pid = self.backend_pid;
         self.setup_session()?;
         self.record(true)?;
         let failures = self.run_part(part, Mode::ObservedAutocommit)?;
@@ -919,6 +920,7 @@ impl<'a> Runner<'a> {
         // Back to the scratch database, which holds the first run's state.
         std::mem::swap(&mut self.client, &mut observed);
         std::mem::swap(&mut self.catalog, &mut observed_catalog);
+        self.backend_pid = scratch_pid;
         drop(observed_catalog);
         drop(observed);
         let before = self.snapshot(&scope)?;

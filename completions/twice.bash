@@ -67,7 +67,7 @@ _twice() {
             return 0
             ;;
         twice__subcmd__check)
-            opts="-D -h -V --dialect --format --no-replay --fail-on --color --stdin-filename --layout --define --no-down --seed --timeout --engine --database-url --config --fix --diff --help --version"
+            opts="-D -h -V --dialect --format --no-replay --fail-on --color --stdin-filename --layout --define --no-down --seed --timeout --engine --database-url --database-url-trusted --template --setup --config --fix --diff --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -114,6 +114,14 @@ _twice() {
                     return 0
                     ;;
                 --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --template)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --setup)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -52,11 +52,14 @@ complete -c twice -n "__fish_twice_using_subcommand check" -s D -l define -d 'Su
 complete -c twice -n "__fish_twice_using_subcommand check" -l timeout -d 'Time limit for one statement during replay, in seconds' -r
 complete -c twice -n "__fish_twice_using_subcommand check" -l engine -d 'Database engine for replay' -r -f -a "sqlite\t''
 postgres\t''"
-complete -c twice -n "__fish_twice_using_subcommand check" -l database-url -d 'PostgreSQL server to replay on (twice creates and drops a scratch database there; needs CREATEDB). Without it, a throwaway local cluster is started when PostgreSQL is installed' -r
+complete -c twice -n "__fish_twice_using_subcommand check" -l database-url -d 'PostgreSQL server to replay on (twice creates and drops a scratch database and a role of its own there, which runs the migrations; needs CREATEDB and CREATEROLE). Without it, a throwaway local cluster is started when PostgreSQL is installed' -r
+complete -c twice -n "__fish_twice_using_subcommand check" -l template -d 'Database the scratch database is copied from on PostgreSQL (default template1, so what the DBA installed there is there)' -r
+complete -c twice -n "__fish_twice_using_subcommand check" -l setup -d 'SQL script run once before the first migration of each sequence, never audited (extensions, roles, schemas the project installs by hand); on PostgreSQL it runs as the admin role' -r -F
 complete -c twice -n "__fish_twice_using_subcommand check" -l config -d 'Configuration file (default: twice.toml in this folder or the nearest parent)' -r -F
 complete -c twice -n "__fish_twice_using_subcommand check" -l no-replay -d 'Only run the static rules; do not replay migrations'
 complete -c twice -n "__fish_twice_using_subcommand check" -l no-down -d 'Do not check down migrations'
 complete -c twice -n "__fish_twice_using_subcommand check" -l seed -d 'Fill every table with a few synthetic rows before each migration\'s first run, so copies and backfills that are no-ops on empty tables show up'
+complete -c twice -n "__fish_twice_using_subcommand check" -l database-url-trusted -d 'The --database-url server is disposable: when its role cannot create roles, run the migrations as that role itself (they can then change anything that role can). Without it twice refuses such a role'
 complete -c twice -n "__fish_twice_using_subcommand check" -l fix -d 'Rewrite, in place, the statements that have one safe idempotent form (edits are verified by checking the fixed files again first), then report what remains. With `-` (stdin), print the fixed script instead'
 complete -c twice -n "__fish_twice_using_subcommand check" -l diff -d 'Print the edits `--fix` would make as a unified diff; write nothing. Exit code 1 when there is something to fix'
 complete -c twice -n "__fish_twice_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'

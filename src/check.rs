@@ -27,6 +27,15 @@ pub struct Options {
     pub stdin_filename: Option<String>,
     pub engine: Engine,
     pub database_url: Option<String>,
+    /// `--database-url-trusted`: the server is disposable; migrations may
+    /// run as the URL's role when it cannot create roles.
+    pub database_url_trusted: bool,
+    /// `--template`: the database scratch databases are copied from
+    /// (PostgreSQL; `template1` when `None`).
+    pub template: Option<String>,
+    /// `--setup` / `[replay] setup`: scripts run before the first migration
+    /// of a sequence (see [`crate::replay::setup`]).
+    pub setup: Vec<crate::replay::setup::SetupScript>,
     /// File contents to use instead of what is on disk, by path (as
     /// discovery reaches it): `--fix` checks its edits with them before
     /// writing anything.
@@ -82,6 +91,9 @@ impl Default for Options {
             stdin_filename: None,
             engine: Engine::Sqlite,
             database_url: None,
+            database_url_trusted: false,
+            template: None,
+            setup: Vec::new(),
             overlay: None,
             exclude: None,
             rules: BTreeMap::new(),

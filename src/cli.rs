@@ -189,8 +189,9 @@ pub struct CheckArgs {
     pub engine: EngineArg,
 
     /// PostgreSQL server to replay on (twice creates and drops a scratch
-    /// database there; needs CREATEDB). Without it, a throwaway local cluster
-    /// is started when PostgreSQL is installed.
+    /// database and a role of its own there, which runs the migrations; needs
+    /// CREATEDB and CREATEROLE). Without it, a throwaway local cluster is
+    /// started when PostgreSQL is installed.
     #[arg(
         long,
         env = "TWICE_DATABASE_URL",
@@ -199,6 +200,24 @@ pub struct CheckArgs {
     )]
     pub database_url: Option<String>,
 
+    // -- PostgreSQL sandbox and setup (issues 13 and 15) --
+    /// The --database-url server is disposable: when its role cannot create
+    /// roles, run the migrations as that role itself (they can then change
+    /// anything that role can). Without it twice refuses such a role.
+    #[arg(long)]
+    pub database_url_trusted: bool,
+
+    /// Database the scratch database is copied from on PostgreSQL (default
+    /// template1, so what the DBA installed there is there).
+    #[arg(long, value_name = "NAME")]
+    pub template: Option<String>,
+
+    /// SQL script run once before the first migration of each sequence,
+    /// never audited (extensions, roles, schemas the project installs by
+    /// hand); on PostgreSQL it runs as the admin role.
+    #[arg(long, value_name = "FILE")]
+    pub setup: Option<PathBuf>,
+    // -- end PostgreSQL sandbox and setup --
     /// Configuration file (default: twice.toml in this folder or the nearest parent).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -518,6 +537,16 @@ pub fn check_options(
             EngineArg::Postgres => check::Engine::Postgres,
         },
         database_url: args.database_url.clone(),
+        database_url_trusted: args.database_url_trusted,
+        template: args.template.clone(),
+        setup: args
+            .setup
+            .iter()
+            .map(|p| crate::replay::setup::SetupScript {
+                path: p.clone(),
+                sequence: None,
+            })
+            .collect(),
         ..Options::default()
     };
     let fail_on = crate::config::merge(config, args, &mut opts);
@@ -583,6 +612,24 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
         rendered = render::renderer(Format::Github, &render_opts).render(&report, out);
     }
     output(rendered.and_then(|()| out.flush()))?;
+    // A replay that stopped part-way is an incomplete run: exit 2, whatever
+    // was found before it stopped (the notice says why).
+    let stopped: Vec<&str> = report
+        .summary
+        .sequences
+        .iter()
+        .filter(|s| s.replay.starts_with("stopped"))
+        .map(|s| s.root.as_str())
+        .collect();
+    if !stopped.is_empty() {
+        let _ = writeln!(
+            io::stderr().lock(),
+            "twice: error: replay incomplete for {}: see the note above; the findings shown \
+             cover only what ran",
+            stopped.join(", ")
+        );
+        return Ok(2);
+    }
     Ok(u8::from(exit_for(fail_on, &report)))
 }
 

@@ -20,6 +20,13 @@
 //! [replay]
 //! timeout = 10                  # seconds per statement
 //! seed = true
+//! setup = "db/prereqs.sql"      # run before the first migration (never audited)
+//! template = "template1"        # PostgreSQL: what scratch databases copy
+//! database_url_trusted = false  # the --database-url server is disposable
+//!
+//! [[replay.setup]]              # or: one setup script per sequence
+//! path = "db/auth_schema.sql"
+//! sequence = "supabase/migrations"
 //! ```
 //!
 //! `exclude` globs are matched against each file's path relative to the
@@ -79,6 +86,12 @@ pub struct Config {
     pub defines: BTreeMap<String, String>,
     pub timeout: Option<Duration>,
     pub seed: Option<bool>,
+    /// `[replay] database_url_trusted`.
+    pub database_url_trusted: Option<bool>,
+    /// `[replay] template`.
+    pub template: Option<String>,
+    /// `[replay] setup`, paths resolved against the config file's folder.
+    pub setup: Vec<crate::replay::setup::SetupScript>,
 }
 
 /// Compiled `exclude` globs. Cheap to clone; clones share the record of
@@ -318,7 +331,13 @@ pub fn load(explicit: Option<&Path>, cwd: &Path) -> Result<Option<Config>> {
 const TOP_KEYS: &[&str] = &[
     "dialect", "layout", "fail-on", "exclude", "rules", "define", "replay",
 ];
-const REPLAY_KEYS: &[&str] = &["timeout", "seed"];
+const REPLAY_KEYS: &[&str] = &[
+    "timeout",
+    "seed",
+    "database_url_trusted",
+    "template",
+    "setup",
+];
 const FAIL_ON: &[&str] = &["error", "warning", "never"];
 const LEVELS: &[&str] = &["off", "info", "warning", "error"];
 
@@ -442,7 +461,7 @@ pub fn parse(name: &str, base: &Path, text: &str) -> Result<Config> {
             "exclude" => cfg.exclude = exclude(&mut p, base, value),
             "rules" => rules_table(&mut p, value, &mut cfg.rules),
             "define" => define_table(&mut p, value, &mut cfg.defines),
-            "replay" => replay_table(&mut p, value, &mut cfg),
+            "replay" => replay_table(&mut p, base, value, &mut cfg),
             _ => {
                 let hint = if REPLAY_KEYS.contains(&k) {
                     format!("; `{k}` belongs in the [replay] table")
@@ -637,7 +656,7 @@ fn define_table(p: &mut Problems, value: &Spanned<DeValue>, out: &mut BTreeMap<S
     }
 }
 
-fn replay_table(p: &mut Problems, value: &Spanned<DeValue>, cfg: &mut Config) {
+fn replay_table(p: &mut Problems, base: &Path, value: &Spanned<DeValue>, cfg: &mut Config) {
     let Some(t) = table(p, "replay", value, "replay options (timeout, seed)") else {
         return;
     };
@@ -666,6 +685,22 @@ fn replay_table(p: &mut Problems, value: &Spanned<DeValue>, cfg: &mut Config) {
                     ),
                 }
             }
+            "database_url_trusted" => match v.get_ref() {
+                DeValue::Boolean(b) => cfg.database_url_trusted = Some(*b),
+                other => p.add(
+                    v.span(),
+                    format!(
+                        "[replay] `database_url_trusted`: bad value {} (allowed: true or false)",
+                        shown(other)
+                    ),
+                ),
+            },
+            "template" => {
+                if let Some(t) = string(p, "template", v, "the name of a database") {
+                    cfg.template = Some(t.to_string());
+                }
+            }
+            "setup" => setup_key(p, base, v, cfg),
             "seed" => match v.get_ref() {
                 DeValue::Boolean(b) => cfg.seed = Some(*b),
                 other => p.add(
@@ -687,6 +722,68 @@ fn replay_table(p: &mut Problems, value: &Spanned<DeValue>, cfg: &mut Config) {
                 );
             }
         }
+    }
+}
+
+/// `[replay] setup = "file.sql"` (every sequence), or an array of tables
+/// `[[replay.setup]]` with `path` and an optional `sequence` (a folder).
+fn setup_key(p: &mut Problems, base: &Path, v: &Spanned<DeValue>, cfg: &mut Config) {
+    use crate::replay::setup::SetupScript;
+    const ALLOWED: &str = "a file name (setup = \"db/prereqs.sql\") or tables with `path` and \
+        `sequence` ([[replay.setup]] path = \"db/auth.sql\" sequence = \"supabase/migrations\")";
+    match v.get_ref() {
+        DeValue::String(s) => cfg.setup.push(SetupScript {
+            path: base.join(s.as_ref()),
+            sequence: None,
+        }),
+        DeValue::Array(items) => {
+            for item in items.iter() {
+                let DeValue::Table(t) = item.get_ref() else {
+                    p.add(
+                        item.span(),
+                        format!("[replay] `setup`: each entry must be a table, {ALLOWED}"),
+                    );
+                    continue;
+                };
+                let mut path = None;
+                let mut sequence = None;
+                for (key, val) in t.iter() {
+                    let k = key.get_ref().as_ref();
+                    match k {
+                        "path" | "sequence" => {
+                            let Some(s) = string(p, k, val, "a path relative to twice.toml") else {
+                                continue;
+                            };
+                            if k == "path" {
+                                path = Some(base.join(s));
+                            } else {
+                                sequence = Some(base.join(s));
+                            }
+                        }
+                        _ => p.add(
+                            key.span(),
+                            format!(
+                                "[[replay.setup]]: unknown key `{k}` (allowed: path, sequence)"
+                            ),
+                        ),
+                    }
+                }
+                match path {
+                    Some(path) => cfg.setup.push(SetupScript { path, sequence }),
+                    None => p.add(
+                        item.span(),
+                        "[[replay.setup]]: `path` is missing (the setup script to run)".into(),
+                    ),
+                }
+            }
+        }
+        other => p.add(
+            v.span(),
+            format!(
+                "[replay] `setup`: bad value {}; expected {ALLOWED}",
+                shown(other)
+            ),
+        ),
     }
 }
 
@@ -747,6 +844,15 @@ pub fn merge(cfg: Option<&Config>, args: &CheckArgs, opts: &mut Options) -> Fail
     }
     if !args.seed {
         opts.seed = cfg.seed.unwrap_or(opts.seed);
+    }
+    if !args.database_url_trusted {
+        opts.database_url_trusted = cfg.database_url_trusted.unwrap_or(false);
+    }
+    if args.template.is_none() {
+        opts.template = opts.template.take().or_else(|| cfg.template.clone());
+    }
+    if args.setup.is_none() {
+        opts.setup = cfg.setup.clone();
     }
     for (k, v) in &cfg.defines {
         opts.defines.entry(k.clone()).or_insert_with(|| v.clone());

@@ -382,3 +382,60 @@ fn unreadable_configs_exit_2() {
         assert!(err.contains(&path) && err.contains(expect), "{path}: {err}");
     }
 }
+
+/// Setup scripts: one for every sequence, or one per sequence folder; paths
+/// are relative to the config file's folder; `--setup` replaces them.
+#[test]
+fn setup_scripts_from_the_file_and_the_flag() {
+    use twice::replay::setup::SetupScript;
+    let c = config::parse(
+        "twice.toml",
+        Path::new("proj"),
+        "[replay]\nsetup = \"db/prereqs.sql\"\ntemplate = \"tpl\"\ndatabase_url_trusted = true\n",
+    )
+    .unwrap();
+    assert_eq!(
+        c.setup,
+        vec![SetupScript {
+            path: PathBuf::from("proj/db/prereqs.sql"),
+            sequence: None
+        }]
+    );
+    let (opts, _) = check_options(&args(&[]), Some(&c));
+    assert_eq!(opts.setup, c.setup);
+    assert_eq!(opts.template.as_deref(), Some("tpl"));
+    assert!(opts.database_url_trusted);
+    let (opts, _) = check_options(
+        &args(&["--setup", "other.sql", "--template", "t2"]),
+        Some(&c),
+    );
+    assert_eq!(
+        opts.setup,
+        vec![SetupScript {
+            path: PathBuf::from("other.sql"),
+            sequence: None
+        }]
+    );
+    assert_eq!(opts.template.as_deref(), Some("t2"));
+
+    let c = config::parse(
+        "twice.toml",
+        Path::new("proj"),
+        "[[replay.setup]]\npath = \"a.sql\"\nsequence = \"db/one\"\n\n\
+         [[replay.setup]]\npath = \"b.sql\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        c.setup,
+        vec![
+            SetupScript {
+                path: PathBuf::from("proj/a.sql"),
+                sequence: Some(PathBuf::from("proj/db/one"))
+            },
+            SetupScript {
+                path: PathBuf::from("proj/b.sql"),
+                sequence: None
+            }
+        ]
+    );
+}

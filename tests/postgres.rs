@@ -2,9 +2,11 @@
 //!
 //! The tests use `TWICE_TEST_DATABASE_URL` when it is set (`.ci/postgres.sh`
 //! sets it); otherwise they start one throwaway cluster for this test binary
-//! with the same code twice uses without `--database-url`. When neither is
-//! possible they print why and skip — except under CI (`CI` set), where
-//! they fail.
+//! with the same code twice uses without `--database-url`. Tests that need a
+//! server are `#[ignore]`d with the reason, so a plain `cargo test` reports
+//! them as ignored; `cargo test --test postgres -- --include-ignored` runs
+//! them and fails each with a message saying how to provide a server when
+//! there is none.
 
 mod common;
 
@@ -37,12 +39,7 @@ fn server_url() -> Result<String, String> {
         }
         match Cluster::start() {
             Ok(c) => {
-                let url = format!(
-                    "host={} port={} user={} dbname=postgres",
-                    c.dir.display(),
-                    c.port,
-                    c.user
-                );
+                let url = c.url();
                 *CLUSTER.lock().unwrap() = Some(c);
                 // SAFETY: registers a plain function to run at process exit.
                 unsafe {
@@ -56,26 +53,37 @@ fn server_url() -> Result<String, String> {
     .clone()
 }
 
-/// Options for a replay on the test server, or `None` (skip) when there is
-/// no server; under CI a missing server fails the test.
-fn pg_opts() -> Option<Options> {
+/// Why a PostgreSQL test is ignored in a plain `cargo test`.
+const NEEDS_PG: &str = "needs PostgreSQL";
+
+/// Options for a replay on the test server. The tests that need one are
+/// `#[ignore = "needs PostgreSQL: ..."]`, so a plain `cargo test` counts them
+/// as ignored, never as passed; `cargo test --test postgres --
+/// --include-ignored` runs them (`.ci/run` does, with `.ci/postgres.sh`), and
+/// then a missing server fails them with a message saying how to provide one.
+fn pg_opts() -> Options {
     match server_url() {
-        Ok(url) => Some(Options {
+        Ok(url) => Options {
             engine: Engine::Postgres,
             database_url: Some(url),
             ..Options::default()
-        }),
-        Err(why) => {
-            if std::env::var_os("CI").is_some() {
-                panic!("no PostgreSQL server for the tests under CI: {why}");
-            }
-            eprintln!(
-                "SKIPPED: no PostgreSQL server: set TWICE_TEST_DATABASE_URL or install the \
-                 server binaries (initdb, pg_ctl). {why}"
-            );
-            None
-        }
+        },
+        Err(why) => panic!(
+            "{NEEDS_PG}: no PostgreSQL server for this test: set TWICE_TEST_DATABASE_URL \
+             (`bash .ci/postgres.sh cargo test --test postgres -- --include-ignored` starts one) \
+             or install the server binaries (initdb, postgres: apt-get install postgresql). {why}"
+        ),
     }
+}
+
+/// For tests that start a throwaway cluster of their own: fails with how to
+/// provide the binaries when there are none.
+fn needs_binaries() {
+    assert!(
+        pg::cluster::find_bindir().is_some(),
+        "{NEEDS_PG}: this test starts a throwaway cluster and needs the PostgreSQL server \
+         binaries (initdb, postgres): apt-get install postgresql"
+    );
 }
 
 fn run(folder: &str, opts: &Options) -> Report {
@@ -126,16 +134,18 @@ fn assert_no_scratch_names(text: &str) {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn engine_postgres_implies_postgres_dialect() {
-    let Some(opts) = pg_opts() else { return };
+    let opts = pg_opts();
     let r = run("fixtures/postgres/clean", &opts);
     assert_eq!(r.summary.sequences[0].dialect, "postgres");
     assert_eq!(r.summary.sequences[0].replay, "replayed");
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn clean_folder_has_no_replay_findings() {
-    let Some(opts) = pg_opts() else { return };
+    let opts = pg_opts();
     let r = run("fixtures/postgres/clean", &opts);
     assert!(replay_findings(&r).is_empty(), "{:#?}", r.findings);
     // Also with --seed: seeded rows must not make idempotent SQL look bad.
@@ -144,8 +154,9 @@ fn clean_folder_has_no_replay_findings() {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn seed_shows_a_copy_that_is_invisible_on_empty_tables() {
-    let Some(opts) = pg_opts() else { return };
+    let opts = pg_opts();
     let r = run("fixtures/postgres/seed", &opts);
     assert!(replay_findings(&r).is_empty(), "{:#?}", r.findings);
     let seeded = run("fixtures/postgres/seed", &Options { seed: true, ..opts });
@@ -194,8 +205,9 @@ fn seed_shows_a_copy_that_is_invisible_on_empty_tables() {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn seed_refills_tables_emptied_since_the_last_seeding() {
-    let Some(opts) = pg_opts() else { return };
+    let opts = pg_opts();
     let r = run("fixtures/postgres/seed_reseed", &opts);
     assert!(replay_findings(&r).is_empty(), "{:#?}", r.findings);
     let seeded = run(
@@ -243,8 +255,9 @@ fn seed_refills_tables_emptied_since_the_last_seeding() {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn second_run_errors_carry_sqlstate() {
-    let Some(opts) = pg_opts() else { return };
+    let opts = pg_opts();
     let r = run("fixtures/postgres/second_run_errors", &opts);
     let found = rules(&r);
     let errs: Vec<usize> = found
@@ -272,8 +285,9 @@ fn second_run_errors_carry_sqlstate() {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn unnamed_index_and_check_change_the_schema() {
-    let Some(opts) = pg_opts() else { return };
+    let opts = pg_opts();
     let r = run("fixtures/postgres/schema_change", &opts);
     let f: Vec<&Finding> = replay_findings(&r)
         .into_iter()
@@ -299,8 +313,9 @@ fn unnamed_index_and_check_change_the_schema() {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn data_changes_per_table() {
-    let Some(opts) = pg_opts() else { return };
+    let opts = pg_opts();
     let r = run("fixtures/postgres/data_change", &opts);
     let data: Vec<&Finding> = replay_findings(&r)
         .into_iter()
@@ -329,8 +344,9 @@ fn data_changes_per_table() {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn upsert_sequence_advance_is_info() {
-    let Some(opts) = pg_opts() else { return };
+    let opts = pg_opts();
     let r = run("fixtures/postgres/sequence_advance", &opts);
     let found = replay_findings(&r);
     assert_eq!(found.len(), 1, "{:#?}", r.findings);
@@ -344,8 +360,9 @@ fn upsert_sequence_advance_is_info() {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn first_run_error_rolls_back_and_goes_on() {
-    let Some(opts) = pg_opts() else { return };
+    let opts = pg_opts();
     let r = run("fixtures/postgres/first_run_error", &opts);
     let found = rules(&r);
     assert_eq!(
@@ -373,8 +390,9 @@ fn first_run_error_rolls_back_and_goes_on() {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn do_blocks_and_dollar_quoted_functions() {
-    let Some(opts) = pg_opts() else { return };
+    let opts = pg_opts();
     let r = run("fixtures/postgres/do_and_functions", &opts);
     let found = rules(&r);
     let errs: Vec<usize> = found
@@ -399,8 +417,9 @@ fn do_blocks_and_dollar_quoted_functions() {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn concurrently_runs_outside_a_transaction() {
-    let Some(opts) = pg_opts() else { return };
+    let opts = pg_opts();
     let r = run("fixtures/postgres/concurrently", &opts);
     let found = rules(&r);
     assert_eq!(
@@ -420,8 +439,9 @@ fn concurrently_runs_outside_a_transaction() {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn no_transaction_part_is_replayed_in_a_copy() {
-    let Some(opts) = pg_opts() else { return };
+    let opts = pg_opts();
     let mut ws = check::load(
         &[Input::Path("fixtures/postgres/data_change".into())],
         &Options {
@@ -445,8 +465,9 @@ fn no_transaction_part_is_replayed_in_a_copy() {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn enum_add_value_with_and_without_if_not_exists() {
-    let Some(opts) = pg_opts() else { return };
+    let opts = pg_opts();
     let r = run("fixtures/postgres/enums", &opts);
     let found = rules(&r);
     assert_eq!(
@@ -466,8 +487,9 @@ fn enum_add_value_with_and_without_if_not_exists() {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn own_begin_commit_does_not_keep_the_second_run() {
-    let Some(opts) = pg_opts() else { return };
+    let opts = pg_opts();
     let r = run("fixtures/postgres/own_transaction", &opts);
     // The second INSERT is seen as a data change; 002 still finds one row.
     let found = rules(&r);
@@ -485,8 +507,9 @@ fn own_begin_commit_does_not_keep_the_second_run() {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn statement_timeout_is_reported_on_the_statement() {
-    let Some(mut opts) = pg_opts() else { return };
+    let mut opts = pg_opts();
     opts.timeout = Duration::from_millis(300);
     let started = std::time::Instant::now();
     let r = run("fixtures/postgres/timeout", &opts);
@@ -504,14 +527,15 @@ fn statement_timeout_is_reported_on_the_statement() {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn watchdog_stops_a_statement_when_the_migration_turns_the_limit_off() {
-    let Some(mut opts) = pg_opts() else { return };
+    let mut opts = pg_opts();
     opts.timeout = Duration::from_millis(300);
     let started = std::time::Instant::now();
     let r = run("fixtures/postgres/timeout_off", &opts);
     assert!(started.elapsed() < Duration::from_secs(20));
     let f = replay_findings(&r);
-    assert_eq!(f.len(), 1, "{:#?}", r.findings);
+    assert_eq!(f.len(), 1, "{:#?} {:?}", r.findings, r.notices);
     assert_eq!(f[0].rule, "replay-timeout");
     assert_eq!(f[0].line, 4);
 }
@@ -527,8 +551,9 @@ fn database_exists(url: &str, name: &str) -> bool {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn scratch_database_is_dropped_after_a_failing_migration() {
-    let Some(opts) = pg_opts() else { return };
+    let opts = pg_opts();
     let url = opts.database_url.clone().unwrap();
     for folder in [
         "fixtures/postgres/first_run_error",
@@ -560,8 +585,9 @@ fn scratch_database_is_dropped_after_a_failing_migration() {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn down_migrations() {
-    let Some(opts) = pg_opts() else { return };
+    let opts = pg_opts();
     let ws = check::load(
         &[Input::Path("fixtures/postgres/down".into())],
         &Options {
@@ -610,15 +636,10 @@ fn down_migrations() {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn throwaway_cluster_without_a_url() {
     // Same code path as `twice check --engine postgres` with nothing set up.
-    if pg::cluster::find_bindir().is_none() {
-        if std::env::var_os("CI").is_some() {
-            panic!("no PostgreSQL server binaries under CI");
-        }
-        eprintln!("SKIPPED: no initdb/pg_ctl found for a throwaway cluster");
-        return;
-    }
+    needs_binaries();
     let opts = Options {
         engine: Engine::Postgres,
         database_url: None,
@@ -642,8 +663,9 @@ fn throwaway_cluster_without_a_url() {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn ctrl_c_drops_the_scratch_database() {
-    let Some(opts) = pg_opts() else { return };
+    let opts = pg_opts();
     let url = opts.database_url.clone().unwrap();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_twice"))
         .args([
@@ -659,7 +681,7 @@ fn ctrl_c_drops_the_scratch_database() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let prefix = format!("twice_scratch_{}_%", child.id());
+    let prefix = format!("twice\\_scratch\\_%\\_{}\\_%", child.id());
     let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
     let count = |c: &mut postgres::Client| -> i64 {
         c.query_one(
@@ -690,6 +712,7 @@ fn ctrl_c_drops_the_scratch_database() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(count(&mut c), 1);
+    let out_pid = child.id();
     // SAFETY: sends SIGINT to the child we spawned.
     unsafe {
         libc::kill(child.id() as libc::pid_t, libc::SIGINT);
@@ -698,6 +721,14 @@ fn ctrl_c_drops_the_scratch_database() {
     assert_eq!(out.status.code(), Some(130), "{out:?}");
     assert!(started.elapsed() < Duration::from_secs(30));
     assert_eq!(count(&mut c), 0, "scratch database left after Ctrl-C");
+    let roles: i64 = c
+        .query_one(
+            "SELECT count(*) FROM pg_roles WHERE rolname LIKE $1",
+            &[&format!("twice\\_run\\_%\\_{}\\_%", out_pid)],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(roles, 0, "migration role left after Ctrl-C");
 }
 
 #[test]
@@ -740,8 +771,9 @@ fn bad_url_exits_2() {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn goose_no_transaction_part_runs_in_autocommit() {
-    let Some(opts) = pg_opts() else { return };
+    let opts = pg_opts();
     let r = run("fixtures/postgres/goose_no_transaction", &opts);
     assert_eq!(r.summary.sequences[0].layout, "goose");
     let found = rules(&r);
@@ -768,8 +800,9 @@ fn goose_no_transaction_part_runs_in_autocommit() {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn server_wide_statements_are_not_run_on_a_url_server() {
-    let Some(opts) = pg_opts() else { return };
+    let opts = pg_opts();
     let url = opts.database_url.clone().unwrap();
     let r = run("fixtures/postgres/server_wide", &opts);
     let found = rules(&r);
@@ -799,8 +832,9 @@ fn server_wide_statements_are_not_run_on_a_url_server() {
 /// Into a table with a key the second run fails; into one without, it adds
 /// the rows again.
 #[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn copy_from_stdin_is_fed_its_rows() {
-    let Some(opts) = pg_opts() else { return };
+    let opts = pg_opts();
     let r = run("fixtures/postgres/copy_stdin", &opts);
     assert_eq!(r.summary.statements, 5, "{:#?}", r.findings);
     assert!(!has(&r, "unparsed-statement"), "{:#?}", r.findings);
@@ -894,8 +928,9 @@ fn comparable(f: &Finding) -> (String, String, String, String, Vec<String>) {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn shared_scenarios_read_the_same_on_both_engines() {
-    let Some(pg) = pg_opts() else { return };
+    let pg = pg_opts();
     let pg = Options {
         dialect: Some(Dialect::Postgres),
         ..pg
@@ -920,8 +955,9 @@ fn shared_scenarios_read_the_same_on_both_engines() {
 
 /// `apply_only` on PostgreSQL: see the SQLite test in `tests/replay.rs`.
 #[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn apply_only_migrations_are_applied_once_as_the_starting_state() {
-    let Some(opts) = pg_opts() else { return };
+    let opts = pg_opts();
     let opts = Options {
         dialect: Some(Dialect::Postgres),
         ..opts
@@ -975,8 +1011,9 @@ fn apply_only_migrations_are_applied_once_as_the_starting_state() {
 /// `CREATE INDEX`), not on an earlier no-op `ADD COLUMN IF NOT EXISTS` of
 /// the same table, and so merges with the static finding of that statement.
 #[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn schema_change_is_blamed_on_the_statement_that_made_it() {
-    let Some(opts) = pg_opts() else { return };
+    let opts = pg_opts();
     let r = run("fixtures/postgres/blame_statement", &opts);
     let found: Vec<(&str, &str, usize)> = r
         .findings
@@ -1007,8 +1044,9 @@ fn schema_change_is_blamed_on_the_statement_that_made_it() {
 /// A down that uses an enum value its up added runs after the up was
 /// committed, as the tools run it: no "unsafe use of new value" failure.
 #[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn down_may_use_an_enum_value_its_up_added() {
-    let Some(opts) = pg_opts() else { return };
+    let opts = pg_opts();
     let r = run("fixtures/postgres/enum_down", &opts);
     let got: Vec<(String, String, usize)> = rules(&r)
         .into_iter()
@@ -1035,11 +1073,9 @@ fn down_may_use_an_enum_value_its_up_added() {
 
 /// Every tool's bookkeeping table can be created on PostgreSQL.
 #[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn bookkeeping_tables_create_on_postgres() {
-    if pg_opts().is_none() {
-        return;
-    }
-    let url = server_url().unwrap();
+    let url = pg_opts().database_url.unwrap();
     let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
     for layout in twice::model::LayoutKind::ALL {
         if let Some(sql) = twice::replay::bookkeeping::setup_sql(layout, "postgres") {
@@ -1047,4 +1083,822 @@ fn bookkeeping_tables_create_on_postgres() {
                 .unwrap_or_else(|e| panic!("{layout:?}: {e}"));
         }
     }
+}
+
+// ---- Issue 15: the replay cannot reach beyond its scratch database ----
+
+fn admin_client(url: &str) -> postgres::Client {
+    postgres::Client::connect(url, postgres::NoTls).unwrap()
+}
+
+/// twice's binary on `args`, with `env`; waits at most `limit` (then kills
+/// it and fails).
+fn twice_bin(args: &[&str], env: &[(&str, &str)], limit: Duration) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_twice"));
+    cmd.args(args)
+        .env_remove("TWICE_DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "twice {args:?} still ran after {limit:?} (killed): {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn json_findings(out: &std::process::Output) -> Vec<serde_json::Value> {
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    v["findings"].as_array().cloned().unwrap_or_default()
+}
+
+/// (rule, file name, SQLSTATE) of the replay findings.
+fn json_rules(findings: &[serde_json::Value]) -> Vec<(String, String, String)> {
+    findings
+        .iter()
+        .filter(|f| f["source"] == "replay")
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap_or("").to_string(),
+                Path::new(f["file"].as_str().unwrap_or(""))
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                f["evidence"]["sqlstate"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn permission_denied(r: &Report, file: &str) -> bool {
+    replay_findings(r).iter().any(|f| {
+        f.rule == "first-run-error"
+            && f.file.ends_with(file)
+            && f.evidence
+                .as_ref()
+                .is_some_and(|e| e["sqlstate"] == "42501")
+            && f.help
+                .as_deref()
+                .is_some_and(|h| h.contains("not a superuser"))
+    })
+}
+
+/// COPY ... PROGRAM, pg_read_file, pg_ls_dir, lo_export and a superuser
+/// role made in a DO block are permission errors of the migration, with a
+/// help line saying why; nothing they would have read reaches the findings.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn migrations_run_as_a_role_that_cannot_reach_the_host() {
+    let opts = pg_opts();
+    let url = opts.database_url.clone().unwrap();
+    let r = run("fixtures/postgres/sandbox_escape", &opts);
+    for file in [
+        "002_env.sql",
+        "003_read_file.sql",
+        "004_ls_dir.sql",
+        "005_lo_export.sql",
+        "006_superuser.sql",
+    ] {
+        assert!(permission_denied(&r, file), "{file}: {:#?}", r.findings);
+    }
+    assert_eq!(
+        replay_findings(&r).len(),
+        5,
+        "only the five refusals: {:#?}",
+        r.findings
+    );
+    let out = outputs(&r);
+    assert!(!out.contains("PATH="), "environment leaked: {out}");
+    let n: i64 = admin_client(&url)
+        .query_one(
+            "SELECT count(*) FROM pg_roles WHERE rolname = 'twice_fixture_evil'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0, "a superuser role was created on the server");
+    assert!(!Path::new("/tmp/twice-sandbox-lo-export").exists());
+}
+
+/// The throwaway cluster: its own OS account (never `postgres`), nothing of
+/// twice's environment, a private socket folder, no TCP, a `postgres`
+/// role, and nothing left once stopped.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn throwaway_cluster_is_a_sandbox() {
+    use std::os::unix::fs::PermissionsExt;
+    needs_binaries();
+    std::env::set_var("TWICE_TEST_SANDBOX_SECRET", "hunter2-cluster-env");
+    let cluster = Cluster::start().unwrap();
+    let pid = cluster.server_pid().unwrap();
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    let environ = String::from_utf8_lossy(&environ);
+    assert!(!environ.contains("hunter2"), "{environ}");
+    assert!(
+        environ.split('\0').filter(|v| !v.is_empty()).count() <= 8,
+        "{environ}"
+    );
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let uid: u32 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|u| u.parse().ok())
+        .unwrap();
+    // SAFETY: no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        let acct = cluster.run_as.as_ref().unwrap();
+        assert_eq!(acct.name, "twice-sandbox");
+        assert_eq!(uid, acct.uid);
+        let pg = std::process::Command::new("id")
+            .args(["-u", "postgres"])
+            .output()
+            .unwrap();
+        if pg.status.success() {
+            let pg_uid: u32 = String::from_utf8_lossy(&pg.stdout).trim().parse().unwrap();
+            assert_ne!(
+                uid, pg_uid,
+                "the cluster runs as the host's postgres account"
+            );
+        }
+    } else {
+        assert_eq!(uid, unsafe { libc::geteuid() });
+    }
+    let mode = std::fs::metadata(cluster.socket_dir())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700);
+    let mut c = admin_client(&cluster.url());
+    let listen: String = c.query_one("SHOW listen_addresses", &[]).unwrap().get(0);
+    assert_eq!(listen, "");
+    let user: String = c
+        .query_one("SELECT current_user::text", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(user, "twice", "twice's admin role, not the host's postgres");
+    drop(c);
+    let dir = cluster.dir.clone();
+    drop(cluster);
+    assert!(!dir.exists(), "{} left", dir.display());
+    // SAFETY: signal 0 only checks that the process exists.
+    assert_ne!(unsafe { libc::kill(pid, 0) }, 0, "server {pid} still runs");
+}
+
+/// A secret in twice's environment never reaches the findings; ALTER
+/// SYSTEM is refused; `GRANT ... TO postgres` works as on a stock server.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn throwaway_cluster_refuses_programs_and_server_settings() {
+    needs_binaries();
+    let out = twice_bin(
+        &[
+            "check",
+            "--engine",
+            "postgres",
+            "--format",
+            "json",
+            "fixtures/postgres/sandbox_escape",
+            "fixtures/postgres/sandbox_alter_system",
+            "fixtures/postgres/sandbox_postgres_role",
+            "fixtures/postgres/sandbox_roles",
+        ],
+        &[("AAAA_TWICE_CI_SECRET", "hunter2-in-findings")],
+        Duration::from_secs(180),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("hunter2"), "secret leaked: {text}");
+    let got = json_rules(&json_findings(&out));
+    for file in [
+        "002_env.sql",
+        "003_read_file.sql",
+        "004_ls_dir.sql",
+        "005_lo_export.sql",
+        "006_superuser.sql",
+        "001_system.sql",
+        "002_root.sql",
+    ] {
+        assert!(
+            got.contains(&("first-run-error".into(), file.into(), "42501".into())),
+            "{file}: {got:?}"
+        );
+    }
+    assert!(
+        !got.iter().any(|(_, file, _)| file == "001_grant.sql"),
+        "GRANT ... TO postgres: {got:?}"
+    );
+    // A plain role: created on PostgreSQL 16+ (CREATEROLE cannot grant
+    // itself anything there), not run before 16.
+    let readonly: Vec<_> = got
+        .iter()
+        .filter(|(_, file, _)| file == "001_readonly.sql")
+        .collect();
+    assert!(
+        readonly.is_empty()
+            || readonly
+                .iter()
+                .all(|(rule, _, _)| rule == "replay-statement-skipped"),
+        "{got:?}"
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+}
+
+/// On a --database-url server, statements aimed at another database change
+/// nothing there, however they are hidden.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn url_server_other_databases_are_untouched() {
+    let opts = pg_opts();
+    let url = opts.database_url.clone().unwrap();
+    let mut c = admin_client(&url);
+    c.batch_execute("DROP DATABASE IF EXISTS twice_fixture_other")
+        .unwrap();
+    c.batch_execute("CREATE DATABASE twice_fixture_other")
+        .unwrap();
+    let r = run("fixtures/postgres/sandbox_other_db", &opts);
+    let row = c
+        .query_one(
+            "SELECT datconnlimit, datacl IS NULL OR EXISTS (SELECT 1 FROM aclexplode(datacl) a \
+             WHERE a.grantee = 0 AND a.privilege_type = 'CONNECT'), \
+             shobj_description(oid, 'pg_database') IS NULL \
+             FROM pg_database WHERE datname = 'twice_fixture_other'",
+            &[],
+        )
+        .unwrap();
+    let (limit, acl_default, no_comment): (i32, bool, bool) = (row.get(0), row.get(1), row.get(2));
+    c.batch_execute("DROP DATABASE IF EXISTS twice_fixture_other")
+        .unwrap();
+    assert_eq!(limit, -1, "{:#?}", r.findings);
+    assert!(acl_default, "CONNECT was revoked: {:#?}", r.findings);
+    assert!(no_comment, "the comment was set: {:#?}", r.findings);
+    assert!(permission_denied(&r, "002_reach.sql"), "{:#?}", r.findings);
+    assert!(
+        permission_denied(&r, "003_comment.sql"),
+        "{:#?}",
+        r.findings
+    );
+}
+
+/// A role without CREATEROLE, for the tests of --database-url-trusted.
+fn url_for_role_without_createrole(url: &str) -> String {
+    let mut c = admin_client(url);
+    let _ = c.batch_execute(
+        "DO $$ BEGIN CREATE ROLE twice_fixture_nocr LOGIN CREATEDB; \
+         EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+    );
+    let config: postgres::Config = url.parse().unwrap();
+    let host = match &config.get_hosts()[0] {
+        postgres::config::Host::Unix(p) => p.display().to_string(),
+        postgres::config::Host::Tcp(h) => h.clone(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    // The test servers trust local connections (no password).
+    format!("host={host} port={port} user=twice_fixture_nocr dbname=postgres")
+}
+
+/// Without CREATEROLE twice refuses (exit 2, saying what to grant) unless
+/// the server is declared disposable; there a migration that ends twice's
+/// own admin connection makes the run incomplete (exit 2), never exit 0,
+/// and the scratch database is still dropped. With a per-run role the same
+/// migration is a permission error.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn url_role_needs_createrole_and_a_lost_admin_connection_is_exit_2() {
+    let opts = pg_opts();
+    let url = opts.database_url.clone().unwrap();
+    let nocr = url_for_role_without_createrole(&url);
+    let folder = "fixtures/postgres/sandbox_terminate_admin";
+    let base = ["check", "--engine", "postgres", "--format", "json"];
+
+    let out = twice_bin(
+        &[&base[..], &["--database-url", &nocr, folder]].concat(),
+        &[],
+        Duration::from_secs(60),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("CREATEROLE"), "{err}");
+    assert!(err.contains("--database-url-trusted"), "{err}");
+
+    let out = twice_bin(
+        &[
+            &base[..],
+            &["--database-url", &nocr, "--database-url-trusted", folder],
+        ]
+        .concat(),
+        &[],
+        Duration::from_secs(60),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("replay incomplete"), "{err}");
+    assert!(err.contains("pg_terminate_backend"), "{err}");
+    let left: i64 = admin_client(&url)
+        .query_one(
+            "SELECT count(*) FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba \
+             WHERE r.rolname = 'twice_fixture_nocr'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "scratch database left");
+
+    let out = twice_bin(
+        &[&base[..], &["--database-url", &url, folder]].concat(),
+        &[],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let got = json_rules(&json_findings(&out));
+    assert_eq!(
+        got,
+        vec![(
+            "first-run-error".to_string(),
+            "001_terminate.sql".to_string(),
+            "42501".to_string()
+        )],
+        "{out:?}"
+    );
+}
+
+/// A statement that catches query_canceled in a loop still stops: the
+/// watchdog terminates its backend after the time limit and a grace period.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn a_statement_that_catches_cancels_is_terminated() {
+    let opts = pg_opts();
+    let url = opts.database_url.clone().unwrap();
+    let out = twice_bin(
+        &[
+            "check",
+            "--engine",
+            "postgres",
+            "--format",
+            "json",
+            "--timeout",
+            "0.5",
+            "--database-url",
+            &url,
+            "fixtures/postgres/sandbox_cancel_loop",
+        ],
+        &[],
+        Duration::from_secs(60),
+    );
+    let got = json_rules(&json_findings(&out));
+    assert!(
+        got.iter()
+            .any(|(rule, file, _)| rule == "replay-timeout" && file == "001_loop.sql"),
+        "{got:?} {out:?}"
+    );
+}
+
+/// A migration that turns standard_conforming_strings off stops replay
+/// (exit 2): twice would no longer read what the server runs.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn standard_conforming_strings_off_stops_replay() {
+    let opts = pg_opts();
+    let url = opts.database_url.clone().unwrap();
+    let out = twice_bin(
+        &[
+            "check",
+            "--engine",
+            "postgres",
+            "--database-url",
+            &url,
+            "fixtures/postgres/sandbox_scs",
+        ],
+        &[],
+        Duration::from_secs(60),
+    );
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("standard_conforming_strings off"), "{text}");
+    assert!(text.contains("line 2"), "{text}");
+}
+
+fn setup_opts(opts: &Options, script: &str) -> Options {
+    Options {
+        setup: vec![twice::replay::setup::SetupScript {
+            path: script.into(),
+            sequence: None,
+        }],
+        ..opts.clone()
+    }
+}
+
+/// The setup script runs as the admin role before the first migration
+/// (here: a schema and an extension only a superuser may create), and a
+/// failing one is an error naming the file and line.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn setup_script_runs_before_the_first_migration() {
+    let opts = pg_opts();
+    let folder = "fixtures/postgres/sandbox_setup";
+    let without = run(folder, &opts);
+    assert!(
+        has(&without, "first-run-error"),
+        "the fixture needs the setup: {:#?}",
+        without.findings
+    );
+    let with = run(
+        folder,
+        &setup_opts(&opts, "fixtures/postgres/setup_scripts/prereqs.sql"),
+    );
+    assert!(replay_findings(&with).is_empty(), "{:#?}", with.findings);
+    // Never audited: no finding names the script.
+    assert!(
+        !with.findings.iter().any(|f| f.file.contains("prereqs")),
+        "{:#?}",
+        with.findings
+    );
+    let err = check::check(
+        &[Input::Path(folder.into())],
+        &setup_opts(&opts, "fixtures/postgres/setup_scripts/broken.sql"),
+    )
+    .expect_err("a failing setup script is an error");
+    assert!(
+        err.message
+            .contains("setup script fixtures/postgres/setup_scripts/broken.sql:4:"),
+        "{}",
+        err.message
+    );
+    assert!(err.message.contains("no_such_function"), "{}", err.message);
+}
+
+/// The setup script and the migration tool's bookkeeping table both exist
+/// when the first migration runs: the script runs first (as the admin
+/// role), then twice creates the table (as the migration role, as the tool
+/// would); the migration uses both and is clean. Without the script it
+/// fails (SQLite: see tests/replay.rs).
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn setup_script_and_bookkeeping_table_are_both_there() {
+    let opts = pg_opts();
+    let folder = "fixtures/shared/setup-bookkeeping";
+    let without = run(folder, &opts);
+    assert_eq!(without.summary.sequences[0].layout, "golang-migrate");
+    let got: Vec<(String, String, usize)> = replay_findings(&without)
+        .iter()
+        .map(|f| {
+            let name = f.file.rsplit('/').next().unwrap_or(&f.file).to_string();
+            (f.rule.clone(), name, f.line)
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![(
+            "first-run-error".to_string(),
+            "001_things.up.sql".to_string(),
+            4
+        )],
+        "{:#?}",
+        without.findings
+    );
+    let with = run(
+        folder,
+        &setup_opts(&opts, "fixtures/shared/setup_scripts/platform.sql"),
+    );
+    assert_eq!(with.summary.sequences[0].replay, "replayed");
+    assert!(replay_findings(&with).is_empty(), "{:#?}", with.findings);
+}
+
+/// Scratch databases are copied from template1, so what the DBA installed
+/// there is there; `--template template0` gives an empty one.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn scratch_database_inherits_template1() {
+    needs_binaries();
+    let cluster = Cluster::start().unwrap();
+    let url = cluster.url();
+    let mut c = postgres::Client::connect(
+        &url.replace("dbname=postgres", "dbname=template1"),
+        postgres::NoTls,
+    )
+    .unwrap();
+    c.batch_execute("CREATE TABLE dba_installed (note text PRIMARY KEY)")
+        .unwrap();
+    drop(c);
+    let opts = Options {
+        engine: Engine::Postgres,
+        database_url: Some(url),
+        ..Options::default()
+    };
+    let r = run("fixtures/postgres/sandbox_template", &opts);
+    assert!(replay_findings(&r).is_empty(), "{:#?}", r.findings);
+    let r = run(
+        "fixtures/postgres/sandbox_template",
+        &Options {
+            template: Some("template0".into()),
+            ..opts.clone()
+        },
+    );
+    assert!(has(&r, "first-run-error"), "{:#?}", r.findings);
+    drop(cluster);
+}
+
+fn cluster_dirs_of(pid: u32) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(&format!("twice-pg-{pid}-"))
+        })
+        .map(|e| e.path())
+        .collect()
+}
+
+/// Processes whose working folder is inside `dir` (a server left running).
+fn processes_in(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+        .filter_map(|e| {
+            let cwd = std::fs::read_link(e.path().join("cwd")).ok()?;
+            cwd.starts_with(dir)
+                .then(|| e.file_name().to_string_lossy().into_owned())
+        })
+        .collect()
+}
+
+/// Ctrl-C at any moment, also while initdb runs or the server starts,
+/// leaves no server process and no cluster folder.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn ctrl_c_while_the_cluster_starts_leaves_nothing() {
+    needs_binaries();
+    for delay in [30u64, 300, 900, 2500] {
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_twice"))
+            .args([
+                "check",
+                "--engine",
+                "postgres",
+                "--timeout",
+                "60",
+                "fixtures/postgres/timeout",
+            ])
+            .env_remove("TWICE_DATABASE_URL")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        std::thread::sleep(Duration::from_millis(delay));
+        let dirs = cluster_dirs_of(pid);
+        // SAFETY: sends SIGINT to the child we spawned.
+        unsafe {
+            libc::kill(pid as libc::pid_t, libc::SIGINT);
+        }
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(130), "after {delay} ms: {out:?}");
+        assert!(
+            cluster_dirs_of(pid).is_empty(),
+            "after {delay} ms: cluster folder left"
+        );
+        for d in dirs {
+            let procs = processes_in(&d);
+            assert!(
+                procs.is_empty(),
+                "after {delay} ms: {procs:?} still run in {}",
+                d.display()
+            );
+        }
+    }
+}
+
+/// A later run removes what a killed run (SIGKILL) left: the throwaway
+/// cluster (server and folder) and, on a --database-url server, the scratch
+/// database and role.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn leftovers_of_a_killed_run_are_removed() {
+    needs_binaries();
+    let opts = pg_opts();
+    let url = opts.database_url.clone().unwrap();
+    let spawn = |url: Option<&str>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_twice"));
+        cmd.args([
+            "check",
+            "--engine",
+            "postgres",
+            "--timeout",
+            "60",
+            "fixtures/postgres/timeout",
+        ])
+        .env_remove("TWICE_DATABASE_URL")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+        if let Some(u) = url {
+            cmd.args(["--database-url", u]);
+        }
+        cmd.spawn().unwrap()
+    };
+    // The throwaway cluster.
+    let mut child = spawn(None);
+    let pid = child.id();
+    let started = std::time::Instant::now();
+    let dir = loop {
+        let ready = cluster_dirs_of(pid)
+            .into_iter()
+            .find(|d| d.join("data/postmaster.pid").exists());
+        if let Some(d) = ready {
+            break d;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "no cluster");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        !processes_in(&dir).is_empty(),
+        "no server runs in {}",
+        dir.display()
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // (Another test starting a cluster meanwhile may sweep it first.)
+    pg::cluster::sweep_leftovers(&std::env::temp_dir());
+    assert!(!dir.exists(), "{} left", dir.display());
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    while !processes_in(&dir).is_empty() && std::time::Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(processes_in(&dir).is_empty());
+
+    // A --database-url server.
+    let mut child = spawn(Some(&url));
+    let pid = child.id();
+    let mut c = admin_client(&url);
+    let db_pattern = format!("twice\\_scratch\\_%\\_{pid}\\_%");
+    let role_pattern = format!("twice\\_run\\_%\\_{pid}\\_%");
+    let started = std::time::Instant::now();
+    loop {
+        let n: i64 = c
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname LIKE $1 \
+                 AND query LIKE '%pg_sleep%'",
+                &[&db_pattern],
+            )
+            .unwrap()
+            .get(0);
+        if n > 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "never reached pg_sleep"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let count = |c: &mut postgres::Client| -> (i64, i64) {
+        let dbs = c
+            .query_one(
+                "SELECT count(*) FROM pg_database WHERE datname LIKE $1",
+                &[&db_pattern],
+            )
+            .unwrap()
+            .get(0);
+        let roles = c
+            .query_one(
+                "SELECT count(*) FROM pg_roles WHERE rolname LIKE $1",
+                &[&role_pattern],
+            )
+            .unwrap()
+            .get(0);
+        (dbs, roles)
+    };
+    assert_eq!(count(&mut c), (1, 1), "the run has its database and role");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    run("fixtures/postgres/clean", &opts);
+    assert_eq!(count(&mut c), (0, 0), "leftovers of the killed run");
+}
+
+/// The migration role is not a superuser, yet trusted extensions install.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn trusted_extensions_install_as_the_migration_role() {
+    let opts = pg_opts();
+    let r = run("fixtures/postgres/sandbox_trusted_extensions", &opts);
+    assert!(replay_findings(&r).is_empty(), "{:#?}", r.findings);
+}
+
+/// A migration that leaves a prepared transaction (on a server that allows
+/// them) makes the run incomplete (exit 2); twice rolls it back and still
+/// drops the scratch database and role.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn a_prepared_transaction_makes_the_run_incomplete() {
+    needs_binaries();
+    let cluster = Cluster::start_with("max_prepared_transactions = 4").unwrap();
+    let url = cluster.url();
+    let out = twice_bin(
+        &[
+            "check",
+            "--engine",
+            "postgres",
+            "--timeout",
+            "1",
+            "--database-url",
+            &url,
+            "fixtures/postgres/sandbox_prepare",
+        ],
+        &[],
+        Duration::from_secs(120),
+    );
+    let err = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("prepared transaction"), "{err}");
+    let mut c = admin_client(&url);
+    let row = c
+        .query_one(
+            "SELECT (SELECT count(*) FROM pg_prepared_xacts), \
+             (SELECT count(*) FROM pg_database WHERE datname LIKE 'twice\\_scratch\\_%'), \
+             (SELECT count(*) FROM pg_roles WHERE rolname LIKE 'twice\\_run\\_%')",
+            &[],
+        )
+        .unwrap();
+    let got: (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+    assert_eq!(got, (0, 0, 0), "{err}");
+}
+
+/// A managed server's usual admin: CREATEDB and CREATEROLE, not a
+/// superuser. The per-run role works the same (no event triggers), and
+/// nothing is left.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn url_role_with_createrole_but_not_superuser() {
+    let opts = pg_opts();
+    let url = opts.database_url.clone().unwrap();
+    let mut c = admin_client(&url);
+    let _ = c.batch_execute(
+        "DO $$ BEGIN CREATE ROLE twice_fixture_cr LOGIN CREATEDB CREATEROLE; \
+         EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+    );
+    let nocr = url_for_role_without_createrole(&url);
+    let cr_url = nocr.replace("user=twice_fixture_nocr", "user=twice_fixture_cr");
+    let cr = Options {
+        database_url: Some(cr_url.clone()),
+        ..opts.clone()
+    };
+    let r = run("fixtures/postgres/sandbox_escape", &cr);
+    assert!(permission_denied(&r, "002_env.sql"), "{:#?}", r.findings);
+    assert!(
+        permission_denied(&r, "006_superuser.sql"),
+        "{:#?}",
+        r.findings
+    );
+    let r = run("fixtures/postgres/sandbox_trusted_extensions", &cr);
+    assert!(replay_findings(&r).is_empty(), "{:#?}", r.findings);
+    let ws = check::load(
+        &[Input::Path("fixtures/postgres/first_run_error".into())],
+        &Options {
+            dialect: Some(Dialect::Postgres),
+            ..cr.clone()
+        },
+    )
+    .unwrap();
+    let rep = pg::replay_detailed(&ws, &ws.sequences[0], &cr).unwrap();
+    assert!(rep.stopped.is_none(), "{:?}", rep.stopped);
+    assert!(!database_exists(&url, &rep.scratch), "{}", rep.scratch);
+    let owned: i64 = c
+        .query_one(
+            "SELECT count(*) FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba \
+             WHERE r.rolname LIKE 'twice\\_run\\_%' AND d.datname = $1",
+            &[&rep.scratch],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(owned, 0);
 }

@@ -720,3 +720,93 @@ fn the_tools_bookkeeping_table_exists_during_replay() {
         }
     }
 }
+
+/// A setup script runs in the SQLite sandbox before the first migration
+/// and is never audited; a statement the sandbox refuses stops the check
+/// with the script's file and line.
+#[test]
+fn setup_script_runs_in_the_sqlite_sandbox() {
+    use twice::replay::setup::SetupScript;
+    let folder = "fixtures/replay_setup/migrations";
+    let with = |script: &str| twice::check::Options {
+        setup: vec![SetupScript {
+            path: script.into(),
+            sequence: Some(folder.into()),
+        }],
+        ..twice::check::Options::default()
+    };
+    let run = |opts: &twice::check::Options| {
+        twice::check::check(&[twice::discover::Input::Path(folder.into())], opts)
+    };
+    let bare = run(&twice::check::Options::default()).unwrap();
+    assert!(
+        bare.findings.iter().any(|f| f.rule == "first-run-error"),
+        "{:#?}",
+        bare.findings
+    );
+    let r = run(&with("fixtures/replay_setup/prereqs.sql")).unwrap();
+    assert!(
+        r.findings.iter().all(|f| f.rule != "first-run-error"),
+        "{:#?}",
+        r.findings
+    );
+    assert!(r.findings.iter().all(|f| !f.file.contains("prereqs")));
+    // For another sequence only: not used here.
+    let other = twice::check::Options {
+        setup: vec![SetupScript {
+            path: "fixtures/replay_setup/prereqs.sql".into(),
+            sequence: Some("fixtures/replay".into()),
+        }],
+        ..twice::check::Options::default()
+    };
+    let r = run(&other).unwrap();
+    assert!(r.findings.iter().any(|f| f.rule == "first-run-error"));
+    let err = run(&with("fixtures/replay_setup/escape.sql")).expect_err("refused");
+    assert!(
+        err.message
+            .contains("setup script fixtures/replay_setup/escape.sql:3:"),
+        "{}",
+        err.message
+    );
+    assert!(!std::path::Path::new("/tmp/twice-setup-escape.db").exists());
+}
+
+/// The setup script and the migration tool's bookkeeping table both exist
+/// when the first migration runs (the script runs first, then twice creates
+/// the table): the migration uses both and is clean; without the script it
+/// fails (PostgreSQL: see tests/postgres.rs).
+#[test]
+fn setup_script_and_bookkeeping_table_are_both_there() {
+    use twice::replay::setup::SetupScript;
+    let folder = "fixtures/shared/setup-bookkeeping";
+    let o = Options {
+        dialect: Some(twice::dialect::Dialect::Sqlite),
+        ..opts()
+    };
+    let without = replay_only(run(folder, &o));
+    assert_eq!(without.summary.sequences[0].layout, "golang-migrate");
+    assert_eq!(
+        located(&without.findings),
+        vec![(
+            "first-run-error".to_string(),
+            "001_things.up.sql".to_string(),
+            4
+        )],
+        "{:#?}",
+        without.findings
+    );
+    let with = Options {
+        setup: vec![SetupScript {
+            path: "fixtures/shared/setup_scripts/platform.sql".into(),
+            sequence: None,
+        }],
+        ..o
+    };
+    let r = run(folder, &with);
+    assert_eq!(r.summary.sequences[0].replay, "replayed");
+    assert!(
+        r.findings.iter().all(|f| f.source != Origin::Replay),
+        "{:#?}",
+        r.findings
+    );
+}

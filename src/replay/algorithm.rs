@@ -549,6 +549,8 @@ impl<E: Engine> Replayer<'_, E> {
         let mut finding = self.finding(m, part, f.stmt, Some(f.span.clone()), rule, message);
         if f.error.kind == FailureKind::Error {
             finding.help = Some(match run {
+                // Whatever the run: the sandbox refused it, not the state.
+                _ if f.error.class == ErrorClass::PermissionDenied => PERMISSION_HELP.into(),
                 Run::First { .. } => "the migration must apply on the state the migrations \
                      before it leave: check the order of the files and the objects this \
                      statement needs"
@@ -904,10 +906,22 @@ fn seconds(d: std::time::Duration) -> String {
     }
 }
 
+/// The help line of a statement refused for want of privileges
+/// ([`ErrorClass::PermissionDenied`], SQLSTATE 42501), on any run: the
+/// PostgreSQL engine runs migrations as a role of its own (see
+/// [`super::postgres::roles`]).
+pub const PERMISSION_HELP: &str = "replay runs migrations as a role that owns only the scratch \
+     database and is not a superuser, so statements that reach outside it (running programs or \
+     reading server files with COPY ... PROGRAM, pg_read_file, lo_export or pg_ls_dir, ALTER \
+     SYSTEM, superuser roles, untrusted extensions) are refused; if a migration really needs \
+     such a prerequisite, put it in a setup script (--setup FILE, or `setup` under [replay] in \
+     twice.toml), which runs as the admin role before the first migration";
+
 /// An actionable help line for a statement that fails on a re-run: one
 /// table for every engine, by error class.
 fn help_for(class: ErrorClass, caps: Caps) -> &'static str {
     match class {
+        ErrorClass::PermissionDenied => PERMISSION_HELP,
         ErrorClass::AlreadyExists => {
             "use `IF NOT EXISTS` so that the statement does nothing when the object is already \
              there"

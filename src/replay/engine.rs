@@ -73,6 +73,9 @@ pub enum ErrorClass {
     UndefinedObject,
     /// The column to drop, alter or use is not there (`42703`).
     UndefinedColumn,
+    /// The replay role may not do this (`42501`): the statement reaches
+    /// outside what the engine's sandbox lets migrations touch.
+    PermissionDenied,
     /// Anything else.
     Other,
 }

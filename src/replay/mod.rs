@@ -59,6 +59,7 @@ pub mod control;
 pub mod diff;
 pub mod engine;
 pub mod postgres;
+pub mod setup;
 pub mod sqlite;
 
 /// Rows `--seed` gives each table that has fewer, on every engine.
@@ -126,6 +127,16 @@ pub fn replay_sequence(ws: &Workspace, seq: &Sequence, opts: &Options) -> Result
         Ok(e) => e,
         Err(e) => return Ok(Outcome::Skipped(format!("cannot open SQLite: {e}"))),
     };
+    if let Some(script) = setup::for_sequence(opts, seq)? {
+        setup::run(&script, seq.dialect, &seq.root, |sql| {
+            engine
+                .run_setup_statement(sql)
+                .map_err(|message| setup::StatementError {
+                    message,
+                    position: None,
+                })
+        })?;
+    }
     algorithm::replay(&mut engine, ws, seq, opts)
 }
 
@@ -143,17 +154,32 @@ pub struct Replayed {
 }
 
 /// Replays one sequence on PostgreSQL, with the names of the databases it
-/// used. Not reaching a server is an error (exit 2); a failure part-way
-/// stops replay with the findings so far.
+/// used. Not reaching a server, or a failing setup script, is an error (exit
+/// 2); a failure part-way stops replay with the findings so far, and so does
+/// a clean-up that finds the run incomplete (see
+/// [`postgres::server::Server::finish`]).
+///
+/// Order on the scratch database: the setup script (`--setup`, as the admin
+/// role), then the migration tool's bookkeeping table ([`bookkeeping`],
+/// created by the algorithm as the migration role, as the tool would), then
+/// the migrations.
 pub fn replay_detailed(ws: &Workspace, seq: &Sequence, opts: &Options) -> Result<Replayed> {
-    let mut engine = postgres::Runner::open(opts)?;
+    let script = setup::for_sequence(opts, seq)?;
+    let mut engine = postgres::Runner::open(opts, script.as_ref().map(|s| (s, seq.root.as_str())))?;
     let outcome = algorithm::replay(&mut engine, ws, seq, opts)?;
-    let (findings, stopped) = match outcome {
+    let (findings, mut stopped) = match outcome {
         Outcome::Replayed(f) => (f, None),
         Outcome::Stopped { findings, reason } => (findings, Some(reason)),
         Outcome::Skipped(reason) => (Vec::new(), Some(reason)),
     };
-    let (scratch, copies) = engine.finish();
+    let (scratch, copies, problems) = engine.finish();
+    if !problems.is_empty() {
+        let more = format!("replay incomplete: {}", problems.join("; "));
+        stopped = Some(match stopped {
+            Some(s) => format!("{s}; {more}"),
+            None => more,
+        });
+    }
     Ok(Replayed {
         findings,
         stopped,

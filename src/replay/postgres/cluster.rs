@@ -1,18 +1,52 @@
-//! A throwaway PostgreSQL cluster: `initdb` into a fresh temporary folder,
-//! a server listening only on a Unix socket in that folder (no TCP), stopped
-//! and removed when dropped.
+//! A throwaway PostgreSQL cluster, run as a sandbox: `initdb` into a fresh
+//! temporary folder, then the server as a child process of twice, listening
+//! only on a Unix socket in a private folder (no TCP).
 //!
-//! `initdb` and the server refuse to run as root, so when twice runs as root
-//! the cluster is run as an unprivileged account (`postgres` when it exists,
-//! else `nobody`); the folder is made over to that account and is private to
-//! it (mode 0700). Root can still reach the socket.
+//! What keeps it from reaching the host (issue 15):
+//! - **Its own OS account.** `initdb` and the server refuse to run as root;
+//!   when twice runs as root, the cluster runs as `twice-sandbox`, a system
+//!   account twice creates for this (no home, no shell) and that owns
+//!   nothing else. Never as `postgres`, the account of the host's own
+//!   cluster. When twice is not root, the cluster runs as the invoking user.
+//! - **A minimal environment**: the children get `PATH=/usr/bin:/bin`,
+//!   `LC_ALL=C` and `HOME` (the cluster folder) only, so no secret of
+//!   twice's environment is visible to the server (`COPY ... FROM PROGRAM
+//!   'env'`, were it allowed).
+//! - **Private folders**: `<tmp>/twice-pg-<pid>-<random>/` holds `data/`
+//!   and `sock/` (mode 0700, owned by the server's account) and twice's own
+//!   `twice.marker` and `server.log`.
+//! - **No superuser for migrations**: the bootstrap superuser (`twice`) is
+//!   twice's own admin role; migrations run as a per-run role that only owns
+//!   the scratch database (see [`super::server`]), named `postgres` as in a
+//!   stock installation but not a superuser.
+//! - **Nothing left behind**: the server is stopped and the folder removed
+//!   when the [`Cluster`] is dropped, on Ctrl-C / SIGTERM (also while
+//!   `initdb` or the server start run: see [`emergency_stop_all`]), and a
+//!   later run removes what a killed one (SIGKILL) left: folders whose
+//!   `twice.marker` names a twice process that is gone (and the server
+//!   running there, when it still runs).
 
 use crate::error::{Error, Result};
 use std::ffi::CString;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
+/// The OS account the cluster runs as when twice runs as root.
+pub const SANDBOX_ACCOUNT: &str = "twice-sandbox";
+/// The bootstrap superuser of a throwaway cluster: twice's admin role.
+pub const SUPERUSER: &str = "twice";
+/// The role a stock installation has. On a throwaway cluster (one per
+/// run) the migrations run as a role of this name, made by twice as an
+/// ordinary login role (no attribute): `GRANT ... TO postgres` and `ALTER
+/// ... OWNER TO postgres` (as in pg_dump output) work as on a stock server.
+pub const STOCK_ROLE: &str = "postgres";
+/// The marker file that identifies a cluster folder as twice's own.
+const MARKER: &str = "twice.marker";
+/// Prefix of cluster folders in the temporary folder.
+const DIR_PREFIX: &str = "twice-pg-";
 /// Where PostgreSQL server binaries are looked for, after `PATH`.
 const SEARCH_GLOBS: &[&str] = &[
     // Debian and Ubuntu (postgresql-NN).
@@ -29,7 +63,7 @@ const SEARCH_GLOBS: &[&str] = &[
     "/Applications/Postgres.app/Contents/Versions/latest/bin",
 ];
 
-/// The folder holding `initdb`, `pg_ctl` and `postgres`, if any: `PATH`
+/// The folder holding `initdb` and `postgres`, if any: `PATH`
 /// first, then the usual package locations (newest version first).
 pub fn find_bindir() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("PATH") {
@@ -52,17 +86,16 @@ pub fn find_bindir() -> Option<PathBuf> {
     None
 }
 
-/// `dir` if it has `initdb` and `pg_ctl`, resolving symlinks so that
-/// `postgres` is found beside them (Debian links only some into PATH).
+/// `dir` if it has `initdb`, resolving symlinks so that `postgres` is
+/// found beside it (Debian links only some into PATH).
 fn server_bindir(dir: &Path) -> Option<PathBuf> {
     let initdb = dir.join("initdb");
-    let pg_ctl = dir.join("pg_ctl");
-    if !is_executable(&initdb) || !is_executable(&pg_ctl) {
+    if !is_executable(&initdb) {
         return None;
     }
-    let real = std::fs::canonicalize(&pg_ctl).ok()?;
+    let real = std::fs::canonicalize(&initdb).ok()?;
     let real_dir = real.parent()?.to_path_buf();
-    if is_executable(&real_dir.join("initdb")) && is_executable(&real_dir.join("postgres")) {
+    if is_executable(&real_dir.join("postgres")) {
         Some(real_dir)
     } else if is_executable(&dir.join("postgres")) {
         Some(dir.to_path_buf())
@@ -107,23 +140,76 @@ pub struct RunAs {
     pub gid: u32,
 }
 
+// SAFETY (all three): plain system calls without memory arguments.
+fn euid() -> u32 {
+    unsafe { libc::geteuid() }
+}
+
 /// `None` when twice does not run as root (the cluster then runs as the
-/// current user); else an unprivileged account to run it as.
+/// current user); else the sandbox account, created when missing.
 fn run_as() -> Result<Option<RunAs>> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if euid() != 0 {
         return Ok(None);
     }
-    for name in ["postgres", "nobody"] {
-        if let Some(acct) = lookup_user(name) {
-            return Ok(Some(acct));
+    let acct = match lookup_user(SANDBOX_ACCOUNT) {
+        Some(a) => a,
+        None => {
+            create_sandbox_account();
+            lookup_user(SANDBOX_ACCOUNT).ok_or_else(|| {
+                Error::new(format!(
+                    "twice runs as root, and PostgreSQL refuses to run a server as root; twice \
+                     runs its throwaway cluster as the system account `{SANDBOX_ACCOUNT}`, which \
+                     does not exist and could not be created. Create it (`useradd --system \
+                     --user-group --no-create-home --shell /usr/sbin/nologin {SANDBOX_ACCOUNT}`), \
+                     run twice as an ordinary user, or pass --database-url"
+                ))
+            })?
+        }
+    };
+    if acct.uid == 0 || acct.gid == 0 {
+        return Err(Error::new(format!(
+            "the account `{SANDBOX_ACCOUNT}` has user or group id 0; twice will not run its \
+             throwaway cluster with root's rights: give it ids of its own"
+        )));
+    }
+    Ok(Some(acct))
+}
+
+/// Creates the sandbox account: a system account with its own group, no
+/// home folder and no login shell (`useradd`, or BusyBox `adduser`).
+fn create_sandbox_account() {
+    let nologin = ["/usr/sbin/nologin", "/sbin/nologin", "/bin/false"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .unwrap_or("/bin/false");
+    let attempts: [&[&str]; 2] = [
+        &[
+            "useradd",
+            "--system",
+            "--user-group",
+            "--no-create-home",
+            "--home-dir",
+            "/nonexistent",
+            "--shell",
+            nologin,
+            SANDBOX_ACCOUNT,
+        ],
+        &["adduser", "-S", "-D", "-H", "-s", nologin, SANDBOX_ACCOUNT],
+    ];
+    for args in attempts {
+        let ok = Command::new(args[0])
+            .args(&args[1..])
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            return;
         }
     }
-    Err(Error::new(
-        "twice runs as root, and PostgreSQL refuses to run a server as root; no `postgres` \
-         or `nobody` account exists to run the throwaway cluster as. Run twice as an ordinary \
-         user, create a `postgres` account, or pass --database-url",
-    ))
 }
 
 fn lookup_user(name: &str) -> Option<RunAs> {
@@ -143,87 +229,213 @@ fn lookup_user(name: &str) -> Option<RunAs> {
     }
 }
 
+/// Clusters being started or running, for [`emergency_stop_all`].
+struct Live {
+    dir: PathBuf,
+    /// Process group of the running child (initdb, or the server).
+    pgid: Option<i32>,
+    server: bool,
+}
+
+static LIVE: Mutex<Vec<Live>> = Mutex::new(Vec::new());
+/// Set once [`emergency_stop_all`] runs: the process is about to exit.
+static STOPPING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// When the clusters are being stopped for Ctrl-C, a child failed because
+/// of it: wait for the handler to end the process (exit 130) instead of
+/// reporting the failure (exit 2).
+fn wait_if_stopping() {
+    while STOPPING.load(std::sync::atomic::Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn with_live<R>(f: impl FnOnce(&mut Vec<Live>) -> R) -> R {
+    let mut g = LIVE.lock().unwrap_or_else(|p| p.into_inner());
+    f(&mut g)
+}
+
+/// Stops every cluster this process is starting or running, and removes
+/// their folders: for Ctrl-C / SIGTERM, at any moment (also while `initdb`
+/// or the server start run).
+pub fn emergency_stop_all() {
+    STOPPING.store(true, std::sync::atomic::Ordering::SeqCst);
+    let live = with_live(std::mem::take);
+    for l in live {
+        if let Some(pgid) = l.pgid {
+            stop_group(pgid, l.server);
+        }
+        let _ = std::fs::remove_dir_all(&l.dir);
+    }
+}
+
+fn alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    pid > 0 && unsafe { libc::kill(pid, 0) } == 0
+}
+
+/// Stops a process group twice started: the server gets SIGQUIT (immediate
+/// shutdown: it ends its backends and removes its shared memory), then
+/// whatever is left of the group SIGKILL.
+fn stop_group(pgid: i32, server: bool) {
+    if pgid <= 1 {
+        return;
+    }
+    if server {
+        // SAFETY: signals a process twice started (its group leader).
+        unsafe { libc::kill(pgid, libc::SIGQUIT) };
+        let until = Instant::now() + Duration::from_secs(5);
+        while alive(pgid) && !reaped_or_zombie(pgid) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    // SAFETY: signals the process group twice created for the child.
+    unsafe { libc::kill(-pgid, libc::SIGKILL) };
+}
+
+/// Whether `pid` is a zombie (exited, not yet reaped): it no longer runs.
+fn reaped_or_zombie(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(s) => s
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Err(_) => !cfg!(target_os = "linux"),
+    }
+}
+
+/// The start time of a process (Linux: clock ticks since boot), to tell a
+/// process from a later one that got the same id.
+fn start_time(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = s.rsplit_once(')')?;
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Whether the process a marker names still runs.
+fn owner_alive(pid: u32, start: Option<u64>) -> bool {
+    if pid == 0 || !alive(pid as i32) {
+        return false;
+    }
+    match (start, start_time(pid)) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
+    }
+}
+
 /// A running throwaway cluster. Dropping it stops the server and removes the
 /// folder.
 #[derive(Debug)]
 pub struct Cluster {
     pub bindir: PathBuf,
-    /// The temporary folder: data directory, socket and log live inside.
+    /// The temporary folder: `data/`, `sock/`, the marker and the log.
     pub dir: PathBuf,
     pub run_as: Option<RunAs>,
-    /// Superuser created by `initdb`.
+    /// The bootstrap superuser (`twice`).
     pub user: String,
     pub port: u16,
-    stopped: bool,
+    server: Option<Child>,
 }
 
 /// Why no throwaway cluster could be started, worded for the user.
 pub fn no_server_message(detail: &str) -> String {
     format!(
         "--engine postgres needs a PostgreSQL server: {detail}. Pass --database-url \
-         postgres://USER@HOST/DB (or set TWICE_DATABASE_URL; the role needs CREATEDB), or \
-         install the PostgreSQL server binaries (initdb and pg_ctl: `apt-get install \
-         postgresql` on Debian/Ubuntu, `brew install postgresql@16` on macOS) so twice can \
-         start a throwaway cluster; or use --no-replay"
+         postgres://USER@HOST/DB (or set TWICE_DATABASE_URL; the role needs CREATEDB and \
+         CREATEROLE), or install the PostgreSQL server binaries (initdb and postgres: \
+         `apt-get install postgresql` on Debian/Ubuntu, `brew install postgresql@16` on \
+         macOS) so twice can start a throwaway cluster; or use --no-replay"
     )
 }
 
 impl Cluster {
-    /// Finds the binaries, creates the cluster and starts it.
+    /// Removes leftovers of killed runs, finds the binaries, creates the
+    /// cluster and starts it.
     pub fn start() -> Result<Cluster> {
+        Cluster::start_with("")
+    }
+
+    /// [`Cluster::start`] with more `postgresql.conf` lines after twice's
+    /// own (a later setting wins), e.g. for tests of server settings.
+    pub fn start_with(extra_conf: &str) -> Result<Cluster> {
+        sweep_leftovers(&std::env::temp_dir());
         let bindir = find_bindir().ok_or_else(|| {
             Error::new(no_server_message(
-                "no --database-url was given and initdb/pg_ctl were not found on PATH or in \
+                "no --database-url was given and initdb/postgres were not found on PATH or in \
                  /usr/lib/postgresql/*/bin, /usr/pgsql-*/bin or Homebrew's folders",
             ))
         })?;
         let run_as = run_as()?;
-        let dir = make_private_dir(run_as.as_ref())?;
+        let dir = make_dirs(run_as.as_ref())?;
         let mut cluster = Cluster {
             bindir,
             dir,
             run_as,
-            user: "twice".into(),
+            user: SUPERUSER.into(),
             port: 5432,
-            stopped: true,
+            server: None,
         };
-        cluster.init_and_start()?;
+        cluster.init_and_start(extra_conf)?;
         Ok(cluster)
     }
 
-    fn data_dir(&self) -> PathBuf {
+    pub fn data_dir(&self) -> PathBuf {
         self.dir.join("data")
+    }
+
+    /// The folder holding the server's Unix socket.
+    pub fn socket_dir(&self) -> PathBuf {
+        self.dir.join("sock")
+    }
+
+    /// A connection string for the bootstrap superuser (`postgres`
+    /// database), e.g. for tests.
+    pub fn url(&self) -> String {
+        format!(
+            "host={} port={} user={} dbname=postgres",
+            self.socket_dir().display(),
+            self.port,
+            self.user
+        )
+    }
+
+    /// The server's process id, while it runs.
+    pub fn server_pid(&self) -> Option<i32> {
+        self.server.as_ref().map(|c| c.id() as i32)
     }
 
     fn command(&self, program: &str) -> Command {
         let mut cmd = Command::new(self.bindir.join(program));
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .current_dir(&self.dir)
+        cmd.env_clear()
+            .env("PATH", "/usr/bin:/bin")
             .env("LC_ALL", "C")
-            .env_remove("PGDATA")
-            .env_remove("PGHOST")
-            .env_remove("PGPORT");
+            .env("HOME", &self.dir)
+            .stdin(Stdio::null())
+            .current_dir(&self.dir)
+            // Its own process group: Ctrl-C on the terminal reaches twice
+            // only, which stops the group in order (see emergency_stop_all).
+            .process_group(0);
         if let Some(acct) = &self.run_as {
-            cmd.uid(acct.uid).gid(acct.gid).env("HOME", &self.dir);
+            cmd.uid(acct.uid).gid(acct.gid);
         }
         cmd
     }
 
-    fn run(&self, program: &str, args: &[&str]) -> Result<()> {
-        let out = self
-            .command(program)
-            .args(args)
-            .output()
-            .map_err(|e| Error::new(format!("cannot run {program}: {e}")))?;
-        if out.status.success() {
-            return Ok(());
-        }
-        let mut text = String::from_utf8_lossy(&out.stderr).trim().to_string();
-        if text.is_empty() {
-            text = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        }
+    /// Spawns `cmd` and records its process group, under the registry's
+    /// lock so that Ctrl-C cannot come between the two.
+    fn spawn(&self, cmd: &mut Command, server: bool) -> std::io::Result<Child> {
+        with_live(|live| {
+            let child = cmd.spawn()?;
+            if let Some(l) = live.iter_mut().find(|l| l.dir == self.dir) {
+                l.pgid = Some(child.id() as i32);
+                l.server = server;
+            }
+            Ok(child)
+        })
+    }
+
+    fn failed(&self, program: &str, output: &str) -> Error {
+        wait_if_stopping();
+        let mut text = output.trim().to_string();
         let log = std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
         let tail: Vec<&str> = log.lines().rev().take(5).collect();
         if !tail.is_empty() {
@@ -238,61 +450,118 @@ impl Cluster {
             .as_ref()
             .map(|a| format!(" (as user {})", a.name))
             .unwrap_or_default();
-        Err(Error::new(format!(
+        Error::new(format!(
             "starting a throwaway PostgreSQL cluster failed: {program}{who}: {}",
             text.trim_end()
-        )))
+        ))
     }
 
-    fn init_and_start(&mut self) -> Result<()> {
+    fn init_and_start(&mut self, extra_conf: &str) -> Result<()> {
         let data = self.data_dir();
-        let data_s = data.to_string_lossy().into_owned();
-        self.run(
-            "initdb",
-            &[
-                "-D",
-                &data_s,
+        let mut initdb = self.command("initdb");
+        initdb
+            .arg("-D")
+            .arg(&data)
+            .args([
                 "-U",
                 &self.user,
                 "--auth=trust",
                 "--encoding=UTF8",
                 "--locale=C",
                 "--no-sync",
-            ],
-        )?;
-        // Only a Unix socket in our private folder, and no durability: the
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let out = self
+            .spawn(&mut initdb, false)
+            .and_then(|c| c.wait_with_output())
+            .map_err(|e| {
+                wait_if_stopping();
+                Error::new(format!("cannot run initdb: {e}"))
+            })?;
+        with_live(|live| {
+            if let Some(l) = live.iter_mut().find(|l| l.dir == self.dir) {
+                l.pgid = None;
+            }
+        });
+        if !out.status.success() {
+            let mut text = String::from_utf8_lossy(&out.stderr).into_owned();
+            if text.trim().is_empty() {
+                text = String::from_utf8_lossy(&out.stdout).into_owned();
+            }
+            return Err(self.failed("initdb", &text));
+        }
+        // Only a Unix socket in the private folder, and no durability: the
         // cluster lives for one run.
-        let conf = format!(
+        let mut conf = format!(
             "\n# added by twice\nlisten_addresses = ''\nunix_socket_directories = '{}'\n\
-             port = {}\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\n\
-             max_connections = 20\nshared_buffers = 32MB\nlog_min_messages = warning\n",
-            self.dir.to_string_lossy().replace('\'', "''"),
+             unix_socket_permissions = 0700\nport = {}\nfsync = off\nsynchronous_commit = off\n\
+             full_page_writes = off\nmax_connections = 20\nshared_buffers = 32MB\n\
+             log_min_messages = warning\nmax_prepared_transactions = 0\n",
+            self.socket_dir().to_string_lossy().replace('\'', "''"),
             self.port
         );
+        conf.push_str(extra_conf);
+        conf.push('\n');
         use std::io::Write;
         std::fs::OpenOptions::new()
             .append(true)
             .open(data.join("postgresql.conf"))
             .and_then(|mut f| f.write_all(conf.as_bytes()))
             .map_err(|e| Error::new(format!("cannot configure the throwaway cluster: {e}")))?;
-        let log = self.dir.join("server.log").to_string_lossy().into_owned();
-        self.stopped = false;
-        self.run(
-            "pg_ctl",
-            &["-D", &data_s, "-l", &log, "-w", "-t", "60", "-s", "start"],
-        )
+        let log = private_file(&self.dir.join("server.log"))
+            .map_err(|e| Error::new(format!("cannot create the server log: {e}")))?;
+        let log2 = log
+            .try_clone()
+            .map_err(|e| Error::new(format!("cannot create the server log: {e}")))?;
+        let mut postgres = self.command("postgres");
+        postgres
+            .arg("-D")
+            .arg(&data)
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::from(log2));
+        let child = self
+            .spawn(&mut postgres, true)
+            .map_err(|e| Error::new(format!("cannot run postgres: {e}")))?;
+        self.server = Some(child);
+        self.wait_ready()
     }
 
-    /// Stops the server (fast, no checkpoint wait) and removes the folder.
-    pub fn stop(&mut self) {
-        if !self.stopped {
-            let data = self.data_dir().to_string_lossy().into_owned();
-            let _ = self
-                .command("pg_ctl")
-                .args(["-D", &data, "-m", "immediate", "-w", "-s", "stop"])
-                .output();
-            self.stopped = true;
+    /// Waits until the server accepts connections (up to a minute).
+    fn wait_ready(&mut self) -> Result<()> {
+        let mut config = postgres::Config::new();
+        config
+            .host_path(self.socket_dir())
+            .port(self.port)
+            .user(&self.user)
+            .dbname("postgres")
+            .connect_timeout(Duration::from_secs(5));
+        let until = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(child) = self.server.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    self.server = None;
+                    return Err(self.failed("postgres", &format!("the server exited ({status})")));
+                }
+            }
+            if config.connect(postgres::NoTls).is_ok() {
+                return Ok(());
+            }
+            if Instant::now() >= until {
+                return Err(self.failed("postgres", "the server did not start within 60 s"));
+            }
+            std::thread::sleep(Duration::from_millis(30));
         }
+    }
+
+    /// Stops the server at once (immediate shutdown) and removes the folder.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.server.take() {
+            stop_group(child.id() as i32, true);
+            let _ = child.wait();
+        }
+        let dir = self.dir.clone();
+        with_live(|live| live.retain(|l| l.dir != dir));
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -303,47 +572,165 @@ impl Drop for Cluster {
     }
 }
 
-/// Creates `<tmp>/twice-pg-<pid>-<random>` with mode 0700, owned by the
-/// account the server will run as.
-fn make_private_dir(run_as: Option<&RunAs>) -> Result<PathBuf> {
+/// Creates `path` for twice's own writing, mode 0600.
+fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+}
+
+/// Creates `<tmp>/twice-pg-<pid>-<random>/` with the marker, `data/` and
+/// `sock/`, and registers it for [`emergency_stop_all`]. As root the folder
+/// is root's (mode 0711) and `data/`, `sock/` belong to the sandbox account
+/// (mode 0700); else all of it is the user's, mode 0700.
+fn make_dirs(run_as: Option<&RunAs>) -> Result<PathBuf> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     let base = std::env::temp_dir();
+    let fail = |e: std::io::Error| {
+        Error::new(format!(
+            "cannot create a folder for the throwaway cluster in {}: {e}",
+            base.display()
+        ))
+    };
     for _ in 0..16 {
         let dir = base.join(format!(
-            "twice-pg-{}-{}",
+            "{DIR_PREFIX}{}-{}",
             std::process::id(),
             super::random_suffix()
         ));
-        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
-            Ok(()) => {
-                let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
-                if let Some(acct) = run_as {
-                    std::os::unix::fs::chown(&dir, Some(acct.uid), Some(acct.gid)).map_err(
-                        |e| {
-                            let _ = std::fs::remove_dir(&dir);
-                            Error::new(format!(
-                                "cannot hand {} to user {}: {e}",
-                                dir.display(),
-                                acct.name
-                            ))
-                        },
-                    )?;
-                }
-                return Ok(dir);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => {
-                return Err(Error::new(format!(
-                    "cannot create a folder for the throwaway cluster in {}: {e}",
-                    base.display()
-                )))
-            }
+        let top_mode = if run_as.is_some() { 0o711 } else { 0o700 };
+        // Registered before it exists: Ctrl-C from here on removes it.
+        let registered =
+            with_live(
+                |live| match std::fs::DirBuilder::new().mode(top_mode).create(&dir) {
+                    Ok(()) => {
+                        live.push(Live {
+                            dir: dir.clone(),
+                            pgid: None,
+                            server: false,
+                        });
+                        Ok(true)
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+                    Err(e) => Err(e),
+                },
+            )
+            .map_err(fail)?;
+        if !registered {
+            continue;
         }
+        let setup = || -> std::io::Result<()> {
+            // The mode given to mkdir is masked by the umask.
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(top_mode))?;
+            let marker = format!(
+                "twice cluster\npid={}\nstart={}\n",
+                std::process::id(),
+                start_time(std::process::id())
+                    .map(|s| s.to_string())
+                    .unwrap_or_default()
+            );
+            use std::io::Write;
+            private_file(&dir.join(MARKER))?.write_all(marker.as_bytes())?;
+            for sub in ["data", "sock"] {
+                let p = dir.join(sub);
+                std::fs::DirBuilder::new().mode(0o700).create(&p)?;
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o700))?;
+                if let Some(acct) = run_as {
+                    std::os::unix::fs::chown(&p, Some(acct.uid), Some(acct.gid))?;
+                }
+            }
+            Ok(())
+        };
+        if let Err(e) = setup() {
+            with_live(|live| live.retain(|l| l.dir != dir));
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(fail(e));
+        }
+        return Ok(dir);
     }
     Err(Error::new(format!(
         "cannot create a folder for the throwaway cluster in {}",
         base.display()
     )))
+}
+
+/// What a marker file says: the twice process that made the folder.
+fn read_marker(dir: &Path) -> Option<(u32, Option<u64>)> {
+    use std::os::unix::fs::MetadataExt;
+    let path = dir.join(MARKER);
+    let meta = std::fs::symlink_metadata(&path).ok()?;
+    // Only a plain file written by this user is twice's own marker.
+    if !meta.file_type().is_file() || meta.uid() != euid() {
+        return None;
+    }
+    let text = std::fs::read_to_string(&path).ok()?;
+    let mut lines = text.lines();
+    if lines.next()? != "twice cluster" {
+        return None;
+    }
+    let mut pid = None;
+    let mut start = None;
+    for l in lines {
+        if let Some(v) = l.strip_prefix("pid=") {
+            pid = v.parse().ok();
+        } else if let Some(v) = l.strip_prefix("start=") {
+            start = v.parse().ok();
+        }
+    }
+    Some((pid?, start))
+}
+
+/// Removes cluster folders in `base` left by twice runs that were killed
+/// (their marker names a process that is gone), stopping the server still
+/// running there (Linux: only a process whose working folder is that
+/// cluster's data folder). Returns how many folders were removed.
+pub fn sweep_leftovers(base: &Path) -> usize {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for e in entries.filter_map(|e| e.ok()) {
+        if !e.file_name().to_string_lossy().starts_with(DIR_PREFIX) {
+            continue;
+        }
+        let dir = e.path();
+        let Ok(meta) = std::fs::symlink_metadata(&dir) else {
+            continue;
+        };
+        if !meta.is_dir() || meta.uid() != euid() {
+            continue;
+        }
+        let Some((pid, start)) = read_marker(&dir) else {
+            continue;
+        };
+        if pid == std::process::id() || owner_alive(pid, start) {
+            continue;
+        }
+        if let Some(pm) = leftover_server(&dir) {
+            stop_group(pm, true);
+        }
+        if std::fs::remove_dir_all(&dir).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// The server still running in a leftover cluster folder, if any.
+fn leftover_server(dir: &Path) -> Option<i32> {
+    let data = dir.join("data");
+    let text = std::fs::read_to_string(data.join("postmaster.pid")).ok()?;
+    let pid: i32 = text.lines().next()?.trim().parse().ok()?;
+    if !alive(pid) {
+        return None;
+    }
+    // The server runs in its data folder: anything else is not it.
+    let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).ok()?;
+    (std::fs::canonicalize(&data).ok()? == cwd).then_some(pid)
 }
 
 #[cfg(test)]
@@ -365,5 +752,46 @@ mod tests {
         assert_eq!(got.len(), 3);
         assert!(got.iter().all(|p| p.ends_with("/bin")));
         std::fs::remove_dir_all(&tmp).unwrap();
+    }
+
+    #[test]
+    fn sweeps_only_folders_of_dead_twice_processes() {
+        let base = std::env::temp_dir().join(format!("twice-sweep-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(&base).unwrap();
+        let mk = |name: &str, marker: Option<String>| {
+            let d = base.join(name);
+            std::fs::create_dir_all(d.join("data")).unwrap();
+            if let Some(m) = marker {
+                std::fs::write(d.join(MARKER), m).unwrap();
+            }
+            d
+        };
+        // A dead owner: a child that has exited and been reaped.
+        let mut child = Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let gone = mk(
+            "twice-pg-1-dead",
+            Some(format!("twice cluster\npid={dead}\nstart=1\n")),
+        );
+        let parent = unsafe { libc::getppid() } as u32;
+        let live = mk(
+            "twice-pg-2-live",
+            Some(format!(
+                "twice cluster\npid={parent}\nstart={}\n",
+                start_time(parent)
+                    .map(|s| s.to_string())
+                    .unwrap_or_default()
+            )),
+        );
+        let unmarked = mk("twice-pg-3-nomarker", None);
+        let other = mk("someone-else", Some(format!("twice cluster\npid={dead}\n")));
+        assert_eq!(sweep_leftovers(&base), 1);
+        assert!(!gone.exists());
+        assert!(live.exists());
+        assert!(unmarked.exists());
+        assert!(other.exists());
+        std::fs::remove_dir_all(&base).unwrap();
     }
 }

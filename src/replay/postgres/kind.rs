@@ -76,6 +76,18 @@ pub fn server_wide(file: &SourceFile, stmt: &Statement) -> Option<&'static str> 
     server_wide_words(&w)
 }
 
+/// Whether the statement creates, changes or drops a role.
+pub fn changes_roles(file: &SourceFile, stmt: &Statement) -> bool {
+    let w = words(file, stmt, 2);
+    matches!(
+        w.first().map(String::as_str),
+        Some("CREATE" | "ALTER" | "DROP")
+    ) && matches!(
+        w.get(1).map(String::as_str),
+        Some("ROLE" | "USER" | "GROUP")
+    )
+}
+
 pub fn server_wide_words(w: &[&str]) -> Option<&'static str> {
     let verb = *w.first()?;
     let object = w.get(1).copied().unwrap_or("");

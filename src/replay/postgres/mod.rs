@@ -35,9 +35,11 @@
 pub mod cluster;
 pub mod kind;
 mod observe;
+pub mod roles;
 mod run;
 mod seed;
 pub mod server;
+pub mod setup;
 pub mod snapshot;
 
 use crate::check::{Options, Workspace};
@@ -81,10 +83,12 @@ pub struct Runner<'a> {
     server: Server,
     db: String,
     client: Client,
-    /// Event triggers report DDL (needs a superuser); without them every
-    /// schema comparison reads the whole schema.
+    /// Event triggers report DDL (installed by a superuser admin role);
+    /// without them every schema comparison reads the whole schema.
     events: bool,
     watchdog: Watchdog,
+    /// Process id of `client`'s backend (for the watchdog).
+    backend_pid: i32,
     copies: Vec<String>,
     /// Parts the server refused to run in a transaction block (25001).
     autocommit_parts: BTreeSet<(usize, Option<usize>)>,
@@ -101,19 +105,29 @@ pub struct Runner<'a> {
 }
 
 impl<'a> Runner<'a> {
-    /// Opens the server (`--database-url`, or a throwaway cluster) and a
-    /// scratch database on it. Not reaching a server is an error (exit 2).
-    pub fn open(opts: &'a Options) -> Result<Runner<'a>> {
-        Runner::new(opts, Server::open(opts.database_url.as_deref())?)
+    /// Opens the server (`--database-url`, or a throwaway cluster: see
+    /// [`server::Server::open`]) and a scratch database on it, where the
+    /// setup script `setup` (with the sequence's folder, for messages) runs
+    /// first as the admin role. Not reaching a server is an error (exit 2).
+    pub fn open(opts: &'a Options, setup: Option<(&setup::Script, &str)>) -> Result<Runner<'a>> {
+        let server = Server::open(&server::ServerOptions {
+            url: opts.database_url.clone(),
+            trusted: opts.database_url_trusted,
+            template: opts.template.clone(),
+        })
+        .inspect_err(|_| server::wait_if_interrupted())?;
+        Runner::new(opts, server, setup).inspect_err(|_| server::wait_if_interrupted())
     }
 
-    /// Ends the session: drops the scratch database (and stops the
-    /// cluster). Returns the names of the scratch database and of the copies
-    /// made (dropped by now; for tests).
-    pub fn finish(self) -> (String, Vec<String>) {
+    /// Ends the session: drops the scratch databases and the migration role
+    /// (and stops the cluster). Returns the names of the scratch database
+    /// and of the copies made (dropped by now; for tests), and why the run
+    /// is incomplete, if it is (the admin connection was lost, a prepared
+    /// transaction was left behind, something could not be dropped).
+    pub fn finish(self) -> (String, Vec<String>, Vec<String>) {
         let Runner {
             client,
-            server,
+            mut server,
             watchdog,
             db,
             copies,
@@ -121,30 +135,40 @@ impl<'a> Runner<'a> {
         } = self;
         watchdog.stop();
         drop(client);
-        // Dropping the server drops the scratch databases (and the cluster).
+        let problems = server.finish();
         drop(server);
-        (db, copies)
+        (db, copies, problems)
     }
 
-    fn new(opts: &'a Options, mut server: Server) -> Result<Runner<'a>> {
+    fn new(
+        opts: &'a Options,
+        mut server: Server,
+        setup: Option<(&setup::Script, &str)>,
+    ) -> Result<Runner<'a>> {
         let db = server.create_scratch()?;
-        let mut client = server.connect_to(&db)?;
-        let events = server.superuser;
+        setup::prepare_scratch(&mut server, &db, setup)?;
+        // Installed by the admin role (a superuser): they report the DDL
+        // of the migration role's sessions too.
+        let events = server.event_triggers;
         if events {
-            client.batch_execute(observe::EVENT_TRIGGERS).map_err(|e| {
+            let mut admin = server.admin_connect_to(&db)?;
+            admin.batch_execute(observe::EVENT_TRIGGERS).map_err(|e| {
                 Error::new(format!(
                     "cannot prepare the scratch database: {}",
                     describe(&e)
                 ))
             })?;
         }
+        let client = server.connect_to(&db)?;
+        let watchdog = Watchdog::start(server.terminator());
         let mut r = Runner {
             opts,
             server,
             db,
             client,
             events,
-            watchdog: Watchdog::start(),
+            watchdog,
+            backend_pid: 0,
             copies: Vec::new(),
             autocommit_parts: BTreeSet::new(),
             seqs: BTreeMap::new(),
@@ -170,7 +194,13 @@ impl<'a> Runner<'a> {
                 "SET statement_timeout = {ms}; SET client_min_messages = warning; {pcm} \
                  SELECT set_config('twice.ddl', '', false), set_config('twice.record', 'off', false);"
             ))
-            .map_err(|e| tool_error("cannot set up the replay session", &e))
+            .map_err(|e| tool_error("cannot set up the replay session", &e))?;
+        self.backend_pid = self
+            .client
+            .query_one("SELECT pg_backend_pid()", &[])
+            .map(|r| r.get(0))
+            .map_err(|e| tool_error("cannot set up the replay session", &e))?;
+        Ok(())
     }
 
     fn record(&mut self, on: bool) -> Result<()> {
@@ -444,6 +474,7 @@ impl<'a> Runner<'a> {
         let mut observed_catalog = None;
         std::mem::swap(&mut self.client, &mut observed);
         std::mem::swap(&mut self.catalog, &mut observed_catalog);
+        let scratch_pid = self.backend_pid;
         self.setup_session()?;
         self.record(true)?;
         let everything = Scope::default();
@@ -478,6 +509,7 @@ impl<'a> Runner<'a> {
         // Back to the scratch database, which the trial did not touch.
         std::mem::swap(&mut self.client, &mut observed);
         std::mem::swap(&mut self.catalog, &mut observed_catalog);
+        self.backend_pid = scratch_pid;
         drop(observed_catalog);
         drop(observed);
         self.server.drop_database(&copy)?;
@@ -535,6 +567,7 @@ impl<'a> Runner<'a> {
         let mut observed_catalog = None;
         std::mem::swap(&mut self.client, &mut observed);
         std::mem::swap(&mut self.catalog, &mut observed_catalog);
+        let scratch_pid = self.backend_pid;
         self.setup_session()?;
         self.record(true)?;
         let mode = if step.stop_on_error {
@@ -554,6 +587,7 @@ impl<'a> Runner<'a> {
         // Back to the scratch database, which holds the state before.
         std::mem::swap(&mut self.client, &mut observed);
         std::mem::swap(&mut self.catalog, &mut observed_catalog);
+        self.backend_pid = scratch_pid;
         drop(observed_catalog);
         drop(observed);
         let before = self.snapshot(&scope)?;
@@ -658,10 +692,7 @@ impl Engine for Runner<'_> {
 /// A connection to the maintenance database, used only to hold the
 /// `client` slot while the scratch database has no session.
 fn dummy_client(server: &Server, _db: &str) -> Result<Client> {
-    server
-        .admin_config()
-        .connect(postgres::NoTls)
-        .map_err(|e| tool_error("cannot connect to the server", &e))
+    server.maintenance_client()
 }
 
 fn tool_error(what: &str, e: &postgres::Error) -> Error {

@@ -48,6 +48,7 @@ END
 $twice$;
 CREATE EVENT TRIGGER twice_ddl_end ON ddl_command_end EXECUTE PROCEDURE _twice.log_ddl();
 CREATE EVENT TRIGGER twice_sql_drop ON sql_drop EXECUTE PROCEDURE _twice.log_ddl();
+GRANT USAGE ON SCHEMA _twice TO PUBLIC;
 "#;
 
 /// Object names (`schema.name`, or a bare name) the DDL reported, each with

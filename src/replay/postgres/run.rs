@@ -50,34 +50,73 @@ pub(super) struct PartRun {
 
 /// Cancels the running query when a statement outlives its time limit by
 /// more than a second (the server's `statement_timeout` normally fires
-/// first; this catches migrations that turn it off).
+/// first; this catches migrations that turn it off), and terminates its
+/// backend [`TERMINATE_GRACE`] later when it is still running (a statement
+/// that catches `query_canceled` in a loop).
 pub(super) struct Watchdog {
-    slot: Arc<Mutex<Option<(Instant, CancelToken)>>>,
+    slot: Arc<Mutex<Option<Armed>>>,
     stop: Arc<AtomicBool>,
+    terminated: Arc<AtomicBool>,
+}
+
+/// How long after the cancel the backend is terminated.
+const TERMINATE_GRACE: Duration = Duration::from_secs(3);
+
+struct Armed {
+    deadline: Instant,
+    token: CancelToken,
+    backend: i32,
+    cancelled: bool,
 }
 
 impl Watchdog {
-    pub(super) fn start() -> Watchdog {
-        let slot: Arc<Mutex<Option<(Instant, CancelToken)>>> = Arc::new(Mutex::new(None));
+    pub(super) fn start(terminator: server::Terminator) -> Watchdog {
+        let slot: Arc<Mutex<Option<Armed>>> = Arc::new(Mutex::new(None));
         let stop = Arc::new(AtomicBool::new(false));
-        let (s, st) = (slot.clone(), stop.clone());
+        let terminated = Arc::new(AtomicBool::new(false));
+        let (s, st, term) = (slot.clone(), stop.clone(), terminated.clone());
         std::thread::spawn(move || {
             while !st.load(Ordering::Relaxed) {
                 std::thread::sleep(Duration::from_millis(50));
                 let mut g = s.lock().unwrap_or_else(|p| p.into_inner());
-                if let Some((deadline, token)) = g.as_ref() {
-                    if Instant::now() >= *deadline {
-                        let _ = token.cancel_query(postgres::NoTls);
-                        *g = None;
-                    }
+                let Some(a) = g.as_mut() else { continue };
+                if Instant::now() < a.deadline {
+                    continue;
+                }
+                if !a.cancelled {
+                    let _ = a.token.cancel_query(postgres::NoTls);
+                    a.cancelled = true;
+                    a.deadline = Instant::now() + TERMINATE_GRACE;
+                } else {
+                    let backend = a.backend;
+                    *g = None;
+                    drop(g);
+                    term.store(true, Ordering::SeqCst);
+                    terminator.terminate(backend);
                 }
             }
         });
-        Watchdog { slot, stop }
+        Watchdog {
+            slot,
+            stop,
+            terminated,
+        }
     }
 
-    pub(super) fn arm(&self, deadline: Instant, token: CancelToken) {
-        *self.slot.lock().unwrap_or_else(|p| p.into_inner()) = Some((deadline, token));
+    /// Watches the statement now starting on the backend `backend`, whose
+    /// cancel token is `token`.
+    pub(super) fn arm(&self, deadline: Instant, token: CancelToken, backend: i32) {
+        *self.slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(Armed {
+            deadline,
+            token,
+            backend,
+            cancelled: false,
+        });
+    }
+
+    /// Whether the watchdog had to terminate a backend since the last call.
+    pub(super) fn take_terminated(&self) -> bool {
+        self.terminated.swap(false, Ordering::SeqCst)
     }
 
     pub(super) fn disarm(&self) {
@@ -104,6 +143,7 @@ fn error_class(code: &str, message: &str) -> ErrorClass {
         "42P01" | "42704" | "42883" => ErrorClass::UndefinedObject,
         "42703" => ErrorClass::UndefinedColumn,
         "23505" => ErrorClass::UniqueViolation,
+        "42501" => ErrorClass::PermissionDenied,
         _ => ErrorClass::Other,
     }
 }
@@ -188,23 +228,21 @@ impl Runner<'_> {
             if in_txn && k == Kind::TxnControl {
                 continue;
             }
-            if !self.server.own_cluster {
-                if let Some(what) = kind::server_wide(&file.source, stmt) {
-                    out.handled.push(Handled {
-                        stmt: stmt.index,
-                        span: stmt.span.clone(),
-                        text: format!(
-                            "not replayed: the statement {what}, which affects the whole \
-                             server; twice runs such statements only on its own throwaway cluster"
-                        ),
-                        help: Some(
-                            "run without --database-url (twice then starts a throwaway \
-                             cluster) to replay it"
-                                .into(),
-                        ),
-                    });
-                    continue;
-                }
+            // What the server decides to send (see `Server::sends`): on a
+            // --database-url server no server-wide statement, on the
+            // throwaway cluster all but role statements where the migration
+            // role may not create roles.
+            if let Some(what) = kind::server_wide(&file.source, stmt)
+                .filter(|_| !self.server.sends(kind::changes_roles(&file.source, stmt)))
+            {
+                let (text, help) = self.server.skipped(what);
+                out.handled.push(Handled {
+                    stmt: stmt.index,
+                    span: stmt.span.clone(),
+                    text,
+                    help: Some(help),
+                });
+                continue;
             }
             // One savepoint per statement, never released: releasing would
             // also release savepoints the migration made itself.
@@ -244,9 +282,13 @@ impl Runner<'_> {
                     (self.timed(&sql), prefix.chars().count())
                 }
             };
-            let Err(e) = result else { continue };
+            let Err(e) = result else {
+                // What twice read must be what the server runs.
+                super::setup::check_session(&mut self.client, &file.source, stmt)?;
+                continue;
+            };
             server::wait_if_interrupted();
-            if self.client.is_closed() {
+            if self.connection_lost(&e) {
                 out.failures
                     .push(self.failure(file, stmt, &e, prefix_chars));
                 self.reconnect()?;
@@ -278,8 +320,11 @@ impl Runner<'_> {
         work: impl FnOnce(&mut Client) -> Result<(), postgres::Error>,
     ) -> Result<(), postgres::Error> {
         let grace = self.opts.timeout + Duration::from_secs(1);
-        self.watchdog
-            .arm(Instant::now() + grace, self.client.cancel_token());
+        self.watchdog.arm(
+            Instant::now() + grace,
+            self.client.cancel_token(),
+            self.backend_pid,
+        );
         let r = work(&mut self.client);
         self.watchdog.disarm();
         r
@@ -333,7 +378,9 @@ impl Runner<'_> {
             }
             None => (e.to_string(), None),
         };
-        let kind = if code == "57014" {
+        // Terminated by the watchdog: the statement ignored the cancel.
+        let terminated = self.watchdog.take_terminated();
+        let kind = if code == "57014" || terminated {
             FailureKind::Timeout
         } else {
             FailureKind::Error
@@ -350,6 +397,16 @@ impl Runner<'_> {
                 ..StmtError::new(kind, message)
             },
         }
+    }
+
+    /// Whether `e` ended the session (the backend was terminated, the
+    /// server went away): the client may not know yet, so it is asked.
+    fn connection_lost(&mut self, e: &postgres::Error) -> bool {
+        let code = e.code().map(|c| c.code()).unwrap_or("");
+        self.client.is_closed()
+            || code.starts_with("57P")
+            || code.starts_with("08")
+            || (e.as_db_error().is_none() && self.client.is_valid(Duration::from_secs(2)).is_err())
     }
 
     pub(super) fn reconnect(&mut self) -> Result<()> {

@@ -595,6 +595,7 @@ impl Runner<'_> {
         self.watchdog.arm(
             std::time::Instant::now() + grace,
             self.client.cancel_token(),
+            self.backend_pid,
         );
         let r = self.client.simple_query(&full);
         self.watchdog.disarm();

@@ -119,6 +119,32 @@ impl SqliteEngine {
         &self.conn
     }
 
+    /// Runs one statement of a setup script (see [`crate::replay::setup`])
+    /// in the sandbox, under the time limit; nothing it does is recorded.
+    pub fn run_setup_statement(&mut self, sql: &str) -> Result<(), String> {
+        {
+            let mut s = lock(&self.shared);
+            s.deadline = Some(std::time::Instant::now() + self.cfg.timeout);
+            s.timed_out = false;
+            s.denied = None;
+        }
+        let r = self.conn.execute_batch(sql);
+        let mut s = lock(&self.shared);
+        s.deadline = None;
+        s.events.clear();
+        let denied = s.denied.take();
+        let timed_out = std::mem::take(&mut s.timed_out);
+        r.map_err(|e| {
+            if timed_out {
+                "it ran longer than the replay time limit (--timeout)".to_string()
+            } else if let Some(why) = denied {
+                format!("{e}: {why}")
+            } else {
+                e.to_string()
+            }
+        })
+    }
+
     /// Runs engine-internal SQL (nothing recorded, no time limit).
     fn internal<T>(
         &self,

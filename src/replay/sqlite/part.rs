@@ -31,6 +31,13 @@ impl SqliteReplay {
             session: SqliteEngine::open(cfg)?,
         })
     }
+
+    /// Runs one statement of a setup script in the sandbox (see
+    /// [`SqliteEngine::run_setup_statement`]), before the bookkeeping table
+    /// and the first migration.
+    pub fn run_setup_statement(&mut self, sql: &str) -> Result<(), String> {
+        self.session.run_setup_statement(sql)
+    }
 }
 
 fn texts<'p>(ws: &'p Workspace, part: &'p Part) -> Vec<&'p str> {

@@ -1,0 +1,132 @@
+//! The PostgreSQL side of setup scripts (see [`crate::replay::setup`]) and
+//! the session check that keeps what twice reads equal to what the server
+//! runs.
+
+use super::server::{describe, ident, literal, Server};
+use crate::analysis::Statement;
+use crate::error::{Error, Result};
+use crate::replay::setup::StatementError;
+use crate::source::SourceFile;
+use postgres::Client;
+use std::collections::BTreeSet;
+
+pub use crate::replay::setup::{for_sequence, Script};
+
+fn schemas(c: &mut Client) -> Result<BTreeSet<String>> {
+    c.query(
+        "SELECT nspname::text FROM pg_catalog.pg_namespace \
+         WHERE nspname NOT LIKE 'pg\\_%' AND nspname NOT IN ('information_schema', '_twice')",
+        &[],
+    )
+    .map(|rows| rows.iter().map(|r| r.get(0)).collect())
+    .map_err(|e| Error::new(format!("cannot read the schemas: {}", describe(&e))))
+}
+
+/// Prepares the scratch database `db` as the admin role: runs the setup
+/// script, if any, then lets the migration role use what the template and
+/// the script put there (see [`grant_scratch`]).
+pub fn prepare_scratch(
+    server: &mut Server,
+    db: &str,
+    setup: Option<(&Script, &str)>,
+) -> Result<()> {
+    let role = server.migration_role().map(str::to_string);
+    if setup.is_none() && role.is_none() {
+        return Ok(());
+    }
+    let mut admin = server.admin_connect_to(db)?;
+    let before = schemas(&mut admin)?;
+    if let Some((script, root)) = setup {
+        run_setup(&mut admin, role.as_deref(), script, root)?;
+    }
+    match role {
+        Some(role) => grant_scratch(&mut admin, &role, &before),
+        None => Ok(()),
+    }
+}
+
+/// Runs the setup script on `admin` (connected to the scratch database).
+/// The custom setting `twice.migration_role` names the role the migrations
+/// will run as (for `GRANT`s of its own).
+fn run_setup(admin: &mut Client, role: Option<&str>, script: &Script, root: &str) -> Result<()> {
+    let set = format!("SET twice.migration_role = {}", literal(role.unwrap_or("")));
+    admin
+        .batch_execute(&set)
+        .map_err(|e| Error::new(format!("cannot prepare the setup script: {}", describe(&e))))?;
+    crate::replay::setup::run(script, crate::dialect::Dialect::Postgres, root, |sql| {
+        admin.batch_execute(sql).map_err(|e| StatementError {
+            message: describe(&e),
+            position: e.as_db_error().and_then(|d| match d.position() {
+                Some(postgres::error::ErrorPosition::Original(p)) => {
+                    Some((*p as usize).saturating_sub(1))
+                }
+                _ => None,
+            }),
+        })
+    })
+}
+
+/// Inside the scratch database only: `USAGE` and `CREATE` on the schemas
+/// made since `before` (by the setup script) and every right on the tables
+/// and sequences of its schemas (from the template or the setup script), so
+/// the migrations can use them as they would on the real database.
+fn grant_scratch(admin: &mut Client, role: &str, before: &BTreeSet<String>) -> Result<()> {
+    let after = schemas(admin)?;
+    let r = ident(role);
+    let mut grants = Vec::new();
+    for s in after.difference(before) {
+        grants.push(format!("GRANT USAGE, CREATE ON SCHEMA {} TO {r}", ident(s)));
+    }
+    for s in &after {
+        let s = ident(s);
+        grants.push(format!("GRANT USAGE ON SCHEMA {s} TO {r}"));
+        grants.push(format!("GRANT ALL ON ALL TABLES IN SCHEMA {s} TO {r}"));
+        grants.push(format!("GRANT ALL ON ALL SEQUENCES IN SCHEMA {s} TO {r}"));
+    }
+    // Best effort, one by one: on a --database-url server the admin role
+    // may not hold the rights to pass on (a template's schema of another
+    // owner); the migrations then meet the same refusal the server gives.
+    for g in grants {
+        match admin.batch_execute(&g) {
+            Ok(()) => {}
+            Err(e) if e.code() == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) => {}
+            Err(e) => {
+                return Err(Error::new(format!(
+                    "cannot let the migration role use the scratch database's tables: {}",
+                    describe(&e)
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// After a statement ran: a migration that turns
+/// `standard_conforming_strings` off would make the server read later
+/// statements differently from twice (a backslash would escape a quote, so
+/// one statement twice reads could run as several). Replay stops there
+/// (exit 2) instead of running text it no longer reads as the server does.
+pub fn check_session(client: &mut Client, file: &SourceFile, stmt: &Statement) -> Result<()> {
+    let rows = client
+        .simple_query("SHOW standard_conforming_strings")
+        .map_err(|e| {
+            Error::new(format!(
+                "PostgreSQL replay: cannot read the session settings: {}",
+                describe(&e)
+            ))
+        })?;
+    let off = rows.iter().any(|m| match m {
+        postgres::SimpleQueryMessage::Row(r) => r.get(0) == Some("off"),
+        _ => false,
+    });
+    if off {
+        let line = file.line_col(stmt.span.start).0;
+        return Err(Error::new(format!(
+            "line {line} turns standard_conforming_strings off: the server would then read a \
+             backslash in a string as an escape and no longer run the statements as twice \
+             reads them, so replay stops here; remove it (on is PostgreSQL's default since \
+             9.1) or check this folder with --no-replay"
+        )));
+    }
+    Ok(())
+}

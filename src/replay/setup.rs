@@ -1,0 +1,133 @@
+//! Setup scripts (issue 13 §3): SQL a project runs by hand before its
+//! migrations (extensions, roles, platform schemas), run once before the
+//! first migration of a sequence and never audited.
+//!
+//! Given by `--setup FILE` (every sequence), or in twice.toml:
+//!
+//! ```toml
+//! [replay]
+//! setup = "db/prereqs.sql"            # every sequence
+//!
+//! [[replay.setup]]                    # or one per sequence
+//! path = "db/auth_schema.sql"
+//! sequence = "supabase/migrations"    # the sequence's folder
+//! ```
+//!
+//! On PostgreSQL the script runs in the scratch database as twice's admin
+//! role (a superuser on the throwaway cluster), so it can install what the
+//! migration role may not (untrusted extensions); on SQLite it runs in the
+//! replay sandbox. A failing statement stops the check (exit 2) with the
+//! file and line.
+
+use crate::check::Options;
+use crate::dialect::Dialect;
+use crate::error::{Error, Result};
+use crate::model::Sequence;
+use std::path::{Path, PathBuf};
+
+/// A setup script as configured: the file, and the sequence (its folder)
+/// it is for (`None`: every sequence).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SetupScript {
+    pub path: PathBuf,
+    pub sequence: Option<PathBuf>,
+}
+
+/// A setup script read for one sequence.
+#[derive(Clone, Debug)]
+pub struct Script {
+    /// As shown in messages.
+    pub name: String,
+    pub text: String,
+}
+
+/// Why a statement of a setup script failed: the message, and the
+/// character (0-based, in the statement) the engine pointed at.
+pub struct StatementError {
+    pub message: String,
+    pub position: Option<usize>,
+}
+
+fn same_folder(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// The setup script for `seq`, read: the one configured for its folder,
+/// else the one for every sequence.
+pub fn for_sequence(opts: &Options, seq: &Sequence) -> Result<Option<Script>> {
+    let root = Path::new(&seq.root);
+    let chosen = opts
+        .setup
+        .iter()
+        .rev()
+        .find(|s| s.sequence.as_deref().is_some_and(|q| same_folder(q, root)))
+        .or_else(|| opts.setup.iter().rev().find(|s| s.sequence.is_none()));
+    let Some(s) = chosen else {
+        return Ok(None);
+    };
+    let name = s.path.display().to_string();
+    let bytes = std::fs::read(&s.path).map_err(|e| {
+        Error::new(format!(
+            "cannot read the setup script {name}: {e} (given by --setup or `setup` under \
+             [replay] in twice.toml)"
+        ))
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        Error::new(format!(
+            "the setup script {name} is not valid UTF-8 (at byte {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_string();
+    Ok(Some(Script { name, text }))
+}
+
+/// Runs the script's statements one by one with `exec`. A failure is an
+/// error naming the file and line (exit 2).
+pub fn run(
+    script: &Script,
+    dialect: Dialect,
+    root: &str,
+    mut exec: impl FnMut(&str) -> std::result::Result<(), StatementError>,
+) -> Result<()> {
+    let text = &script.text;
+    for raw in crate::split::split(text, 0..text.len(), dialect) {
+        if raw.tokens.is_empty() {
+            continue;
+        }
+        if let Some(e) = &raw.error {
+            let line = line_of(text, e.offset);
+            return Err(Error::new(format!(
+                "setup script {}:{line}: {}; fix the script (it runs once, before the first \
+                 migration of {root})",
+                script.name,
+                e.kind.describe()
+            )));
+        }
+        let sql = &text[raw.span.clone()];
+        if let Err(e) = exec(sql) {
+            let at = e
+                .position
+                .and_then(|p| sql.char_indices().nth(p).map(|(b, _)| b))
+                .map_or(raw.span.start, |b| raw.span.start + b);
+            let line = line_of(text, at);
+            return Err(Error::new(format!(
+                "setup script {}:{line}: {}; fix the script (it runs once, before the first \
+                 migration of {root}, and is not audited)",
+                script.name, e.message
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}

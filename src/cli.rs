@@ -222,8 +222,8 @@ pub enum EngineArg {
 }
 
 fn parse_layout(s: &str) -> Result<LayoutKind, String> {
-    LayoutKind::from_name(s).ok_or_else(|| {
-        let names: Vec<&str> = LayoutKind::ALL.iter().map(|l| l.name()).collect();
+    crate::layout::by_name(s).ok_or_else(|| {
+        let names = crate::layout::names();
         format!(
             "unknown layout `{s}` (expected one of: {})",
             names.join(", ")
@@ -664,9 +664,10 @@ fn write_fixes(run: &crate::fix::FixRun, stdin: bool, out: &mut dyn Write) -> Re
     Ok(())
 }
 
-/// Flyway, sqlx and Liquibase record a checksum of every applied migration
-/// and refuse to go on when an applied file changes: say so once per tool
-/// whose files `--fix` edited.
+/// Tools that record a checksum of every applied migration (Flyway, sqlx,
+/// Liquibase: [`crate::layout::Layout::checksum_advice`]) refuse to go on
+/// when an applied file changes: say so once per tool whose files `--fix`
+/// edited.
 fn warn_about_checksums(run: &crate::fix::FixRun) {
     let mut said = std::collections::BTreeSet::new();
     for plan in run.plans.iter().filter(|p| p.changed() && p.path.is_some()) {
@@ -689,20 +690,10 @@ fn warn_about_checksums(run: &crate::fix::FixRun) {
         else {
             continue;
         };
-        let advice = match seq.layout {
-            "flyway" => {
-                "Flyway records a checksum of every applied migration and `flyway validate` fails when an applied file changes: \
-                 keep these edits to migrations not applied anywhere yet, or run `flyway repair` where they were"
-            }
-            "sqlx" => {
-                "sqlx records a checksum of every applied migration and `sqlx migrate run` refuses one whose file changed: \
-                 keep these edits to migrations not applied anywhere yet"
-            }
-            "liquibase" => {
-                "Liquibase records a checksum of every applied changeset and fails when one changes: \
-                 keep these edits to changesets not applied anywhere yet, or add `--validCheckSum: ANY` to them"
-            }
-            _ => continue,
+        let Some(advice) = crate::layout::by_name(seq.layout)
+            .and_then(|k| crate::layout::get(k).checksum_advice())
+        else {
+            continue;
         };
         if said.insert(seq.layout) {
             let _ = writeln!(io::stderr().lock(), "twice: warning: {advice}.");

@@ -411,10 +411,10 @@ pub fn parse(name: &str, base: &Path, text: &str) -> Result<Config> {
                 }
             }
             "layout" => {
-                let names: Vec<&str> = LayoutKind::ALL.iter().map(|l| l.name()).collect();
+                let names = crate::layout::names();
                 let allowed = names.join(", ");
                 if let Some(s) = string(&mut p, "layout", value, &format!("one of {allowed}")) {
-                    match LayoutKind::from_name(s) {
+                    match crate::layout::by_name(s) {
                         Some(l) => cfg.layout = Some(l),
                         None => p.add(
                             span,

@@ -52,7 +52,7 @@ use crate::error::{Error, Result};
 use crate::finding::{Finding, FindingBuilder, Origin, Severity};
 use crate::layout::{self, Entry, Folder, Plan, Problem};
 use crate::model::{LayoutKind, Migration, Part, Region, Sequence};
-use crate::placeholder::{self, Placeholders, Scope};
+use crate::placeholder::{self, Placeholders};
 use crate::source::SourceFile;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -134,10 +134,19 @@ pub fn whole_file_part(files: &[SourceFile], file: usize) -> Part {
 pub fn script_sequence(d: &mut Discovered, file: SourceFile, opts: &Options) -> Sequence {
     let root = file.name.clone();
     let idx = d.add_file(file);
+    let (dialect, dialect_why) = match opts.dialect {
+        Some(d) => (d, "--dialect".to_string()),
+        None => (
+            crate::dialect::Dialect::Sqlite,
+            "the default (nothing names one)".to_string(),
+        ),
+    };
     Sequence {
         root,
         layout: LayoutKind::Script,
-        dialect: opts.dialect.unwrap_or_default_dialect(),
+        layout_why: "a single script".into(),
+        dialect,
+        dialect_why,
         migrations: vec![Migration {
             version: String::new(),
             name: d.files[idx].name.clone(),
@@ -199,6 +208,9 @@ const MAX_DEPTH: usize = 64;
 struct Built {
     files: Vec<SourceFile>,
     sequence: Sequence,
+    /// The dialect was chosen by `--dialect`, the path or the tool's own
+    /// files: the SQL's signs do not change it.
+    dialect_settled: bool,
     problems: Vec<Problem>,
     envsub: Vec<(usize, Range<usize>)>,
     continuations: Vec<(usize, usize, String)>,
@@ -319,11 +331,39 @@ impl Walker<'_> {
         }
     }
 
-    fn dialect_for(&self, display: &str) -> Dialect {
-        self.opts
-            .dialect
-            .or_else(|| dialect_from_path(display))
-            .unwrap_or(Dialect::Sqlite)
+    /// The dialect of a folder before its files are read, what decided it,
+    /// and whether that is settled (`--dialect` or the path).
+    fn dialect_why(&self, display: &str) -> (Dialect, String, bool) {
+        if let Some(d) = self.opts.dialect {
+            return (d, "--dialect".into(), true);
+        }
+        match dialect_from_path(display) {
+            Some(d) => (d, format!("the folder name ({display})"), true),
+            None => (
+                Dialect::Sqlite,
+                "the default (nothing names one)".into(),
+                false,
+            ),
+        }
+    }
+
+    /// The layout forced by `--layout` or detected, and why; then the
+    /// dialect the tool's own files name, when `--dialect` does not decide.
+    fn choose(&self, folder: &mut Folder) -> (LayoutKind, String, String, bool) {
+        let (kind, layout_why) = match self.opts.layout {
+            Some(k) => (k, "--layout".to_string()),
+            None => layout::detect::detect_why(folder),
+        };
+        let (dialect, mut dialect_why, mut settled) = self.dialect_why(&folder.display);
+        folder.dialect = dialect;
+        if self.opts.dialect.is_none() {
+            if let Some((d, why)) = layout::get(kind).dialect(folder) {
+                folder.dialect = d;
+                dialect_why = why;
+                settled = true;
+            }
+        }
+        (kind, layout_why, dialect_why, settled)
     }
 
     /// Walks `dir` (shown as `display`), appending its sequences to `out`.
@@ -374,25 +414,24 @@ impl Walker<'_> {
         ancestors: &mut Vec<PathBuf>,
         out: &mut Vec<Built>,
     ) -> Result<()> {
-        let layout_opt = self.opts.layout;
-        // One folder per migration: diesel's `<dir>/up.sql` (+ `down.sql`),
-        // or `<dir>/migration.sql` (Prisma and tools shaped like it, read as
-        // a plain sequence in folder-name order).
-        let diesel_dirs: Vec<&(String, PathBuf)> = if matches!(
-            layout_opt,
-            None | Some(LayoutKind::Diesel) | Some(LayoutKind::Plain)
-        ) {
-            listing
-                .dirs
-                .iter()
-                .filter(|(n, p)| {
-                    !n.starts_with('.')
-                        && (p.join("up.sql").is_file() || p.join("migration.sql").is_file())
-                })
-                .collect()
-        } else {
-            Vec::new()
+        // The layouts this folder may be read in: the one `--layout` forces
+        // (with `plain`, any folder shape), else all of them.
+        let candidates: Vec<&'static dyn layout::Layout> = match self.opts.layout {
+            Some(k) if k != LayoutKind::Plain => vec![layout::get(k)],
+            _ => layout::registry().to_vec(),
         };
+        // One folder per migration: a sub-folder holding the file a layout
+        // names (diesel's `<dir>/up.sql`, Prisma's `<dir>/migration.sql`).
+        let markers: Vec<&str> = candidates
+            .iter()
+            .filter_map(|l| l.migration_dir_file())
+            .collect();
+        let diesel_dirs: Vec<&(String, PathBuf)> = listing
+            .dirs
+            .iter()
+            .filter(|(n, p)| !n.starts_with('.') && markers.iter().any(|m| p.join(m).is_file()))
+            .collect();
+        let side_file = |rel: &str| candidates.iter().any(|l| l.reads_side_file(rel));
         let use_diesel = !diesel_dirs.is_empty()
             && (listing.sql.is_empty() || diesel_dirs.len() >= listing.sql.len());
         let mut consumed: BTreeSet<String> = BTreeSet::new();
@@ -417,16 +456,27 @@ impl Walker<'_> {
             }
         }
         if !schema_dump && (use_diesel || !listing.sql.is_empty()) {
-            let dialect = self.dialect_for(display);
             let mut folder = Folder {
                 display: display.to_string(),
-                dialect,
                 cargo_crate: canon
                     .parent()
                     .is_some_and(|p| p.join("Cargo.toml").is_file()),
                 ..Folder::default()
             };
-            let mut other_names: Vec<String> = listing.others.clone();
+            let mut other_names: Vec<String> = Vec::new();
+            // Side files read into `folder.aux`: reported as skipped unless
+            // the chosen layout uses them.
+            let mut side: Vec<String> = Vec::new();
+            for o in &listing.others {
+                if side_file(o) {
+                    if let Some(f) = self.read(&dir.join(o), &join_display(display, o))? {
+                        folder.aux.insert(o.clone(), f.text);
+                        side.push(o.clone());
+                        continue;
+                    }
+                }
+                other_names.push(o.clone());
+            }
             if use_diesel {
                 for (name, path) in &diesel_dirs {
                     consumed.insert(name.clone());
@@ -447,13 +497,15 @@ impl Walker<'_> {
                         }
                     }
                     for o in &sub.others {
-                        if o == "metadata.toml" {
+                        let rel = format!("{name}/{o}");
+                        if side_file(&rel) {
                             let shown = join_display(&shown_dir, o);
                             if let Some(f) = self.read(&path.join(o), &shown)? {
-                                folder.aux.insert(format!("{name}/{o}"), f.text);
+                                folder.aux.insert(rel.clone(), f.text);
+                                side.push(rel);
                             }
                         } else {
-                            other_names.push(format!("{name}/{o}"));
+                            other_names.push(rel);
                         }
                     }
                 }
@@ -468,36 +520,25 @@ impl Walker<'_> {
                 }
             }
             folder.entries.sort_by(|a, b| a.rel.cmp(&b.rel));
-            let kind = layout_opt.unwrap_or_else(|| layout::detect::detect(&folder));
-            if kind == LayoutKind::Flyway {
-                self.absorb_flyway(
-                    display,
-                    &listing,
-                    &mut folder,
-                    &mut consumed,
-                    &mut other_names,
-                    ancestors,
-                )?;
-                folder.entries.sort_by(|a, b| a.rel.cmp(&b.rel));
-            }
+            let (kind, layout_why, dialect_why, settled) = self.choose(&mut folder);
+            let tool = layout::get(kind);
+            self.absorb(
+                display,
+                &listing,
+                tool,
+                &mut folder,
+                &mut consumed,
+                &mut other_names,
+                ancestors,
+            )?;
+            folder.entries.sort_by(|a, b| a.rel.cmp(&b.rel));
             // Side files the layout reads are not "skipped".
-            if kind == LayoutKind::Flyway {
-                for o in &listing.others {
-                    if o.ends_with(".sql.conf") {
-                        let shown = join_display(display, o);
-                        if let Some(f) = self.read(&dir.join(o), &shown)? {
-                            folder.aux.insert(o.clone(), f.text);
-                        }
-                    }
+            for o in side {
+                if !tool.uses_side_file(&o, &folder) {
+                    other_names.push(o);
                 }
-                other_names.retain(|o| {
-                    !(o.ends_with(".sql.conf")
-                        && folder
-                            .entries
-                            .iter()
-                            .any(|e| format!("{}.conf", e.rel) == *o))
-                });
             }
+            other_names.sort();
             for o in other_names {
                 self.notices.push(format!(
                     "{}: skipped: {}",
@@ -506,7 +547,10 @@ impl Walker<'_> {
                 ));
             }
             let plan = layout::plan(kind, &folder);
-            if let Some(b) = self.assemble(folder, plan, kind, display) {
+            if let Some(mut b) = self.assemble(folder, plan, kind, display) {
+                b.sequence.layout_why = layout_why;
+                b.sequence.dialect_why = dialect_why;
+                b.dialect_settled = settled;
                 out.push(b);
             }
         }
@@ -535,22 +579,28 @@ impl Walker<'_> {
         Ok(())
     }
 
-    /// Adds the Flyway-named files of sub-folders (recursively) to `folder`.
-    fn absorb_flyway(
+    /// Adds the files of the sub-folders the layout reads as part of the
+    /// folder (recursively: Flyway scans its locations) to `folder`.
+    #[allow(clippy::too_many_arguments)]
+    fn absorb(
         &mut self,
         display: &str,
         listing: &Listing,
+        tool: &dyn layout::Layout,
         folder: &mut Folder,
         consumed: &mut BTreeSet<String>,
         other_names: &mut Vec<String>,
         ancestors: &mut [PathBuf],
     ) -> Result<()> {
-        // (path relative to the Flyway folder, path)
+        // (path relative to the migrations folder, path)
         let mut stack: Vec<(String, PathBuf)> = listing
             .dirs
             .iter()
             .filter(|(n, _)| {
-                !n.starts_with('.') && n != "node_modules" && dialect_from_path(n).is_none()
+                !n.starts_with('.')
+                    && n != "node_modules"
+                    && !consumed.contains(n)
+                    && tool.absorbs_subfolder(n)
             })
             .map(|(n, p)| (n.clone(), p.clone()))
             .collect();
@@ -597,16 +647,17 @@ impl Walker<'_> {
                 }
             }
             for o in &sub.others {
-                if o.ends_with(".sql.conf") {
+                let o_rel = format!("{rel}/{o}");
+                if tool.reads_side_file(&o_rel) {
                     if let Some(f) = self.read(&path.join(o), &join_display(&shown, o))? {
-                        folder.aux.insert(format!("{rel}/{o}"), f.text);
+                        folder.aux.insert(o_rel.clone(), f.text);
                         continue;
                     }
                 }
-                other_names.push(format!("{rel}/{o}"));
+                other_names.push(o_rel);
             }
             for (n, p) in sub.dirs.iter().rev() {
-                if !n.starts_with('.') && n != "node_modules" && dialect_from_path(n).is_none() {
+                if !n.starts_with('.') && n != "node_modules" && tool.absorbs_subfolder(n) {
                     stack.push((format!("{rel}/{n}"), p.clone()));
                 }
             }
@@ -689,9 +740,12 @@ impl Walker<'_> {
             sequence: Sequence {
                 root: root.to_string(),
                 layout: kind,
+                layout_why: String::new(),
                 dialect: folder.dialect,
+                dialect_why: String::new(),
                 migrations: plan.migrations,
             },
+            dialect_settled: false,
             problems: plan.problems,
             envsub,
             continuations,
@@ -707,10 +761,8 @@ impl Walker<'_> {
         files: Vec<(String, SourceFile)>,
         out: &mut Vec<Built>,
     ) {
-        let dialect = self.dialect_for(display);
         let mut folder = Folder {
             display: display.to_string(),
-            dialect,
             cargo_crate,
             ..Folder::default()
         };
@@ -718,12 +770,10 @@ impl Walker<'_> {
             folder.entries.push(Entry { rel, file });
         }
         folder.entries.sort_by(|a, b| a.rel.cmp(&b.rel));
-        let detected = self
-            .opts
-            .layout
-            .unwrap_or_else(|| layout::detect::detect(&folder));
+        let (detected, mut layout_why, dialect_why, settled) = self.choose(&mut folder);
         let single = folder.entries.len() == 1;
         let kind = if detected == LayoutKind::Plain && single && self.opts.layout.is_none() {
+            layout_why = "a single file no migration tool's marks claim".into();
             LayoutKind::Script
         } else {
             detected
@@ -765,7 +815,10 @@ impl Walker<'_> {
         }
         let claims_any = !plan.migrations.is_empty() || !plan.problems.is_empty();
         if claims_any {
-            if let Some(b) = self.assemble(folder, plan, kind, &root) {
+            if let Some(mut b) = self.assemble(folder, plan, kind, &root) {
+                b.sequence.layout_why = layout_why;
+                b.sequence.dialect_why = dialect_why;
+                b.dialect_settled = settled;
                 out.push(b);
             }
         }
@@ -781,11 +834,15 @@ impl Walker<'_> {
             .parent()
             .map(display_path)
             .unwrap_or_default();
+        let (dialect, dialect_why, settled) = self.dialect_why(&folder);
         Built {
+            dialect_settled: settled,
             sequence: Sequence {
                 root: file.name.clone(),
                 layout: LayoutKind::Script,
-                dialect: self.dialect_for(&folder),
+                layout_why: "a single script".into(),
+                dialect,
+                dialect_why,
                 migrations: vec![Migration {
                     version: String::new(),
                     name: file.name.clone(),
@@ -804,25 +861,9 @@ impl Walker<'_> {
 
 /// Why a non-SQL file of a migration folder is not read.
 fn skip_reason(kind: LayoutKind, name: &str) -> String {
-    let ext = name
-        .rsplit_once('.')
-        .map_or("", |(_, e)| e)
-        .to_ascii_lowercase();
-    match (kind, ext.as_str()) {
-        (LayoutKind::Goose, "go") => {
-            "a goose Go migration: not SQL, so twice cannot check it (the sequence is checked without it)".into()
-        }
-        (LayoutKind::Pop, "fizz") => {
-            "a pop fizz migration: not SQL, so twice cannot check it (the sequence is checked without it)".into()
-        }
-        (LayoutKind::Liquibase, "xml" | "yaml" | "yml" | "json") => {
-            "a Liquibase changelog in XML, YAML or JSON: twice reads formatted SQL changelogs only".into()
-        }
-        (LayoutKind::Flyway, "java" | "kt" | "class" | "sh" | "ps1" | "bat" | "cmd" | "py") => {
-            "a Flyway Java or script migration: not SQL, so twice cannot check it".into()
-        }
-        _ => format!("not a {} migration", kind.name()),
-    }
+    layout::get(kind)
+        .skip_reason(name)
+        .unwrap_or_else(|| format!("not a {} migration", kind.name()))
 }
 
 /// Reads every input into files and sequences.
@@ -1005,10 +1046,7 @@ pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
             // is written in, when it says so clearly.
             // (Not for pop and Liquibase: they pick files and changesets by
             // dialect, which the dialect must not change after the fact.)
-            if opts.dialect.is_none()
-                && dialect_from_path(&seq.root).is_none()
-                && !matches!(seq.layout, LayoutKind::Pop | LayoutKind::Liquibase)
-            {
+            if !b.dialect_settled && !layout::get(seq.layout).picks_by_dialect() {
                 let files = &d.files[offset..];
                 let texts = seq.migrations.iter().flat_map(|m| {
                     std::iter::once(&m.up).chain(m.down.as_ref()).flat_map(|p| {
@@ -1027,6 +1065,7 @@ pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
                             seq.root
                         ));
                         seq.dialect = sniffed;
+                        seq.dialect_why = format!("the SQL uses {why}");
                     }
                 }
             }
@@ -1221,16 +1260,11 @@ pub fn analyze(d: &mut Discovered, opts: &Options) -> Analysed {
         let seq = &d.sequences[si];
         let layout = seq.layout;
         let dialect = seq.dialect;
-        let envsub = layout == LayoutKind::Goose
-            && d.envsub
-                .iter()
-                .any(|(f, r)| *f == file && r.start <= start && end <= r.end);
-        let (scope, tool) = match layout {
-            LayoutKind::Flyway => (Scope::Everywhere, "Flyway"),
-            LayoutKind::Liquibase => (Scope::Everywhere, "Liquibase"),
-            LayoutKind::Goose if envsub => (Scope::Everywhere, "goose (ENVSUB ON)"),
-            _ => (Scope::CodeOnly, "the migration tool"),
-        };
+        let envsub = d
+            .envsub
+            .iter()
+            .any(|(f, r)| *f == file && r.start <= start && end <= r.end);
+        let policy = layout::get(layout).placeholders(envsub);
         let base = src
             .name
             .rsplit(['/', '\\'])
@@ -1239,15 +1273,15 @@ pub fn analyze(d: &mut Discovered, opts: &Options) -> Analysed {
             .to_string();
         let ph = Placeholders {
             defines: &opts.defines,
-            builtins: if layout == LayoutKind::Flyway {
+            builtins: if policy.flyway_builtins {
                 placeholder::flyway_builtins(dialect, &base)
             } else {
                 BTreeMap::new()
             },
             dialect,
-            scope,
+            scope: policy.scope,
             env_syntax: envsub,
-            tool,
+            tool: policy.tool,
         };
         let m = &d.sequences[si].migrations[mi];
         let part = if is_down {

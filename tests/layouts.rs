@@ -737,7 +737,6 @@ mod props {
     use twice::analysis::Substitute;
     use twice::dialect::Dialect;
     use twice::layout::{self, Entry, Folder};
-    use twice::model::LayoutKind;
     use twice::placeholder::{Placeholders, Scope};
     use twice::source::SourceFile;
 
@@ -800,7 +799,7 @@ mod props {
         #[test]
         fn layouts_never_panic_and_regions_stay_in_the_file(
             files in prop::collection::vec((name(), text()), 1..5),
-            kind in 0usize..9,
+            kind in 0usize..layout::registry().len(),
         ) {
             let mut entries: Vec<Entry> = files
                 .iter()
@@ -809,7 +808,7 @@ mod props {
             entries.sort_by(|a, b| a.rel.cmp(&b.rel));
             let folder = Folder { display: "m".into(), entries, ..Folder::default() };
             let detected = layout::detect::detect(&folder);
-            for k in [LayoutKind::ALL[kind], detected] {
+            for k in [layout::registry()[kind].kind(), detected] {
                 let plan = layout::plan(k, &folder);
                 for m in &plan.migrations {
                     for p in std::iter::once(&m.up).chain(m.down.as_ref()) {

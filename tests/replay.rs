@@ -528,6 +528,8 @@ fn several_statements_in_one_piece_run_one_by_one() {
     let seq = Sequence {
         root: "block.sql".into(),
         layout: LayoutKind::Script,
+        layout_why: String::new(),
+        dialect_why: String::new(),
         dialect: twice::dialect::Dialect::Sqlite,
         migrations: vec![Migration {
             version: String::new(),

@@ -153,6 +153,28 @@ pub fn plan(folder: &Folder) -> Plan {
     plan
 }
 
+/// The dbmate layout.
+pub struct Dbmate;
+
+impl super::Layout for Dbmate {
+    fn kind(&self) -> crate::model::LayoutKind {
+        crate::model::LayoutKind::Dbmate
+    }
+
+    fn detect(&self, folder: &Folder) -> Option<String> {
+        folder
+            .entries
+            .iter()
+            .filter(|e| e.dir().is_empty())
+            .find(|e| super::detect::has_dbmate_marker(&e.file.text))
+            .map(|e| format!("`-- migrate:up` markers in {}", e.rel))
+    }
+
+    fn plan(&self, folder: &Folder) -> Plan {
+        plan(folder)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::test_util::*;

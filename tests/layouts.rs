@@ -909,6 +909,7 @@ fn replay_runs_every_layout_in_order() {
         "liquibase",
         "prisma-shaped",
         "irreversible",
+        "sql-migrate-clean",
     ] {
         let path = format!("fixtures/layouts/{dir}");
         let report = check_paths(&[&path], &Options::default());
@@ -1022,4 +1023,51 @@ fn dialect_is_read_from_the_sql_when_the_path_names_none() {
         },
     );
     assert_eq!(forced.sequences[0].dialect.to_string(), "sqlite");
+}
+
+#[test]
+fn sql_migrate_sections_order_and_blocks() {
+    let ws = load(&["fixtures/layouts/sql-migrate"], &static_opts());
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, twice::layout::sql_migrate::KIND);
+    assert_eq!(versions(&ws, 0), ["1", "2", "10", "11", "12"]);
+    // The down part never runs in the up sequence.
+    assert!(!statements(&ws, 0, false)
+        .iter()
+        .any(|s| s.starts_with("DROP TABLE accounts")));
+    assert!(seq.migrations[3].up.no_transaction, "Up notransaction");
+    assert!(ws
+        .findings
+        .iter()
+        .any(|f| f.rule == "malformed-migration" && f.message.contains("indented")));
+    snapshot_layout(
+        "sql_migrate",
+        &["fixtures/layouts/sql-migrate"],
+        &static_opts(),
+    );
+    let clean = check_paths(&["fixtures/layouts/sql-migrate-clean"], &Options::default());
+    assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
+    assert_eq!(clean.summary.sequences[0].replay, "replayed");
+    // The block holding DROP TRIGGER and CREATE TRIGGER is read as both.
+    let ws = load(&["fixtures/layouts/sql-migrate-clean"], &static_opts());
+    assert!(statements(&ws, 0, false)
+        .iter()
+        .any(|s| s.starts_with("DROP TRIGGER IF EXISTS tags_log")));
+}
+
+#[test]
+fn goose_blocks_holding_several_statements_are_checked_statement_by_statement() {
+    let ws = load(&["fixtures/layouts/goose-blocks"], &static_opts());
+    let up = statements(&ws, 0, false);
+    assert!(
+        up.iter()
+            .any(|s| s.starts_with("DROP FUNCTION legacy_touch")),
+        "{up:#?}"
+    );
+    assert!(!ws.findings.iter().any(|f| f.rule == "unparsed-statement"));
+    snapshot_layout(
+        "goose_blocks",
+        &["fixtures/layouts/goose-blocks"],
+        &static_opts(),
+    );
 }

@@ -28,6 +28,7 @@ pub mod goose;
 pub mod liquibase;
 pub mod plain;
 pub mod pop;
+pub mod sql_migrate;
 pub mod sqlx;
 
 /// One SQL file of a migration folder, read.
@@ -226,6 +227,7 @@ pub fn registry() -> &'static [&'static dyn Layout] {
         &diesel::Diesel,
         &liquibase::Liquibase,
         &goose::Goose,
+        &sql_migrate::SqlMigrate,
         &dbmate::Dbmate,
         &flyway::Flyway,
         &pop::Pop,

@@ -363,14 +363,25 @@ fn mixed_dialect_folders_are_separate_sequences() {
 }
 
 #[test]
-fn one_folder_per_migration_prisma_shape() {
+fn prisma_folders_and_lock_file() {
     let ws = load(&["fixtures/layouts/prisma-shaped"], &static_opts());
     assert_eq!(ws.sequences.len(), 1);
     let seq = &ws.sequences[0];
-    assert_eq!(seq.layout, LayoutKind::Plain);
+    assert_eq!(seq.layout, twice::layout::prisma::KIND);
     assert_eq!(seq.root, "fixtures/layouts/prisma-shaped/migrations");
     assert_eq!(versions(&ws, 0), ["20210101000000", "20210102000000"]);
-    assert!(ws.notices.iter().any(|n| n.contains("migration_lock.toml")));
+    // The lock file is read (for the dialect), not skipped.
+    assert!(!ws.notices.iter().any(|n| n.contains("migration_lock.toml")));
+    assert!(seq.dialect_why.contains("provider = \"sqlite\""));
+    // The dialect comes from migration_lock.toml, not from the SQL.
+    let ws = load(&["fixtures/layouts/prisma-clean"], &static_opts());
+    assert_eq!(ws.sequences[0].dialect, Dialect::Postgres);
+    assert_eq!(
+        ws.sequences[0].dialect_why,
+        "migration_lock.toml: provider = \"postgresql\""
+    );
+    let clean = check_paths(&["fixtures/layouts/prisma-clean"], &static_opts());
+    assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
     snapshot_layout(
         "prisma_shaped",
         &["fixtures/layouts/prisma-shaped"],

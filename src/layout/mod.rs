@@ -28,6 +28,7 @@ pub mod goose;
 pub mod liquibase;
 pub mod plain;
 pub mod pop;
+pub mod prisma;
 pub mod sql_migrate;
 pub mod sqlx;
 
@@ -225,6 +226,7 @@ pub trait Layout: Sync {
 pub fn registry() -> &'static [&'static dyn Layout] {
     &[
         &diesel::Diesel,
+        &prisma::Prisma,
         &liquibase::Liquibase,
         &goose::Goose,
         &sql_migrate::SqlMigrate,

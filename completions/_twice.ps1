@@ -26,6 +26,7 @@ Register-ArgumentCompleter -Native -CommandName 'twice' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Audit migration files and folders')
+            [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Show what `twice check` would read, without running anything: each sequence''s layout, dialect, engine and migrations in run order')
             [CompletionResult]::new('rules', 'rules', [CompletionResultType]::ParameterValue, 'List every rule: id, default severity and summary')
             [CompletionResult]::new('explain', 'explain', [CompletionResultType]::ParameterValue, 'Print a rule''s full documentation')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
@@ -56,6 +57,21 @@ Register-ArgumentCompleter -Native -CommandName 'twice' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'twice;plan' {
+            [CompletionResult]::new('--dialect', '--dialect', [CompletionResultType]::ParameterName, 'SQL dialect of the migrations (as for `twice check`)')
+            [CompletionResult]::new('--layout', '--layout', [CompletionResultType]::ParameterName, 'Migration layout of the folders (default: detected per folder)')
+            [CompletionResult]::new('--engine', '--engine', [CompletionResultType]::ParameterName, 'Database engine replay would use')
+            [CompletionResult]::new('-D', '-D ', [CompletionResultType]::ParameterName, 'Substitute `${NAME}` placeholders with VALUE (repeatable)')
+            [CompletionResult]::new('--define', '--define', [CompletionResultType]::ParameterName, 'Substitute `${NAME}` placeholders with VALUE (repeatable)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file (default: twice.toml in this folder or the nearest parent)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--no-down', '--no-down', [CompletionResultType]::ParameterName, 'Leave down migrations out, as `twice check --no-down` does')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'twice;rules' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -79,6 +95,7 @@ Register-ArgumentCompleter -Native -CommandName 'twice' -ScriptBlock {
         }
         'twice;help' {
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Audit migration files and folders')
+            [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Show what `twice check` would read, without running anything: each sequence''s layout, dialect, engine and migrations in run order')
             [CompletionResult]::new('rules', 'rules', [CompletionResultType]::ParameterValue, 'List every rule: id, default severity and summary')
             [CompletionResult]::new('explain', 'explain', [CompletionResultType]::ParameterValue, 'Print a rule''s full documentation')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
@@ -86,6 +103,9 @@ Register-ArgumentCompleter -Native -CommandName 'twice' -ScriptBlock {
             break
         }
         'twice;help;check' {
+            break
+        }
+        'twice;help;plan' {
             break
         }
         'twice;help;rules' {

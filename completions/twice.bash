@@ -28,6 +28,9 @@ _twice() {
             twice,help)
                 cmd="twice__subcmd__help"
                 ;;
+            twice,plan)
+                cmd="twice__subcmd__plan"
+                ;;
             twice,rules)
                 cmd="twice__subcmd__rules"
                 ;;
@@ -43,6 +46,9 @@ _twice() {
             twice__subcmd__help,help)
                 cmd="twice__subcmd__help__subcmd__help"
                 ;;
+            twice__subcmd__help,plan)
+                cmd="twice__subcmd__help__subcmd__plan"
+                ;;
             twice__subcmd__help,rules)
                 cmd="twice__subcmd__help__subcmd__rules"
                 ;;
@@ -53,7 +59,7 @@ _twice() {
 
     case "${cmd}" in
         twice)
-            opts="-h -V --help --version check rules explain completions help"
+            opts="-h -V --help --version check plan rules explain completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -157,7 +163,7 @@ _twice() {
             return 0
             ;;
         twice__subcmd__help)
-            opts="check rules explain completions help"
+            opts="check plan rules explain completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -226,6 +232,20 @@ _twice() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        twice__subcmd__help__subcmd__plan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         twice__subcmd__help__subcmd__rules)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -233,6 +253,48 @@ _twice() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        twice__subcmd__plan)
+            opts="-D -h -V --dialect --layout --engine --define --no-down --config --format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dialect)
+                    COMPREPLY=($(compgen -W "sqlite postgres mysql generic" -- "${cur}"))
+                    return 0
+                    ;;
+                --layout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --engine)
+                    COMPREPLY=($(compgen -W "sqlite postgres" -- "${cur}"))
+                    return 0
+                    ;;
+                --define)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -D)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -23,6 +23,7 @@ set edit:completion:arg-completer[twice] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand check 'Audit migration files and folders'
+            cand plan 'Show what `twice check` would read, without running anything: each sequence''s layout, dialect, engine and migrations in run order'
             cand rules 'List every rule: id, default severity and summary'
             cand explain 'Print a rule''s full documentation'
             cand completions 'Print a shell completion script'
@@ -51,6 +52,20 @@ set edit:completion:arg-completer[twice] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'twice;plan'= {
+            cand --dialect 'SQL dialect of the migrations (as for `twice check`)'
+            cand --layout 'Migration layout of the folders (default: detected per folder)'
+            cand --engine 'Database engine replay would use'
+            cand -D 'Substitute `${NAME}` placeholders with VALUE (repeatable)'
+            cand --define 'Substitute `${NAME}` placeholders with VALUE (repeatable)'
+            cand --config 'Configuration file (default: twice.toml in this folder or the nearest parent)'
+            cand --format 'Output format'
+            cand --no-down 'Leave down migrations out, as `twice check --no-down` does'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'twice;rules'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -71,12 +86,15 @@ set edit:completion:arg-completer[twice] = {|@words|
         }
         &'twice;help'= {
             cand check 'Audit migration files and folders'
+            cand plan 'Show what `twice check` would read, without running anything: each sequence''s layout, dialect, engine and migrations in run order'
             cand rules 'List every rule: id, default severity and summary'
             cand explain 'Print a rule''s full documentation'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'twice;help;check'= {
+        }
+        &'twice;help;plan'= {
         }
         &'twice;help;rules'= {
         }

@@ -27,6 +27,7 @@ end
 complete -c twice -n "__fish_twice_needs_command" -s h -l help -d 'Print help'
 complete -c twice -n "__fish_twice_needs_command" -s V -l version -d 'Print version'
 complete -c twice -n "__fish_twice_needs_command" -f -a "check" -d 'Audit migration files and folders'
+complete -c twice -n "__fish_twice_needs_command" -f -a "plan" -d 'Show what `twice check` would read, without running anything: each sequence\'s layout, dialect, engine and migrations in run order'
 complete -c twice -n "__fish_twice_needs_command" -f -a "rules" -d 'List every rule: id, default severity and summary'
 complete -c twice -n "__fish_twice_needs_command" -f -a "explain" -d 'Print a rule\'s full documentation'
 complete -c twice -n "__fish_twice_needs_command" -f -a "completions" -d 'Print a shell completion script'
@@ -61,14 +62,29 @@ complete -c twice -n "__fish_twice_using_subcommand check" -l fix -d 'Rewrite, i
 complete -c twice -n "__fish_twice_using_subcommand check" -l diff -d 'Print the edits `--fix` would make as a unified diff; write nothing. Exit code 1 when there is something to fix'
 complete -c twice -n "__fish_twice_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c twice -n "__fish_twice_using_subcommand check" -s V -l version -d 'Print version'
+complete -c twice -n "__fish_twice_using_subcommand plan" -l dialect -d 'SQL dialect of the migrations (as for `twice check`)' -r -f -a "sqlite\t''
+postgres\t''
+mysql\t''
+generic\t''"
+complete -c twice -n "__fish_twice_using_subcommand plan" -l layout -d 'Migration layout of the folders (default: detected per folder)' -r
+complete -c twice -n "__fish_twice_using_subcommand plan" -l engine -d 'Database engine replay would use' -r -f -a "sqlite\t''
+postgres\t''"
+complete -c twice -n "__fish_twice_using_subcommand plan" -s D -l define -d 'Substitute `${NAME}` placeholders with VALUE (repeatable)' -r
+complete -c twice -n "__fish_twice_using_subcommand plan" -l config -d 'Configuration file (default: twice.toml in this folder or the nearest parent)' -r -F
+complete -c twice -n "__fish_twice_using_subcommand plan" -l format -d 'Output format' -r -f -a "human\t'For people'
+json\t'For scripts: the document described in docs/layouts.md'"
+complete -c twice -n "__fish_twice_using_subcommand plan" -l no-down -d 'Leave down migrations out, as `twice check --no-down` does'
+complete -c twice -n "__fish_twice_using_subcommand plan" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c twice -n "__fish_twice_using_subcommand plan" -s V -l version -d 'Print version'
 complete -c twice -n "__fish_twice_using_subcommand rules" -s h -l help -d 'Print help'
 complete -c twice -n "__fish_twice_using_subcommand rules" -s V -l version -d 'Print version'
 complete -c twice -n "__fish_twice_using_subcommand explain" -s h -l help -d 'Print help'
 complete -c twice -n "__fish_twice_using_subcommand explain" -s V -l version -d 'Print version'
 complete -c twice -n "__fish_twice_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c twice -n "__fish_twice_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c twice -n "__fish_twice_using_subcommand help; and not __fish_seen_subcommand_from check rules explain completions help" -f -a "check" -d 'Audit migration files and folders'
-complete -c twice -n "__fish_twice_using_subcommand help; and not __fish_seen_subcommand_from check rules explain completions help" -f -a "rules" -d 'List every rule: id, default severity and summary'
-complete -c twice -n "__fish_twice_using_subcommand help; and not __fish_seen_subcommand_from check rules explain completions help" -f -a "explain" -d 'Print a rule\'s full documentation'
-complete -c twice -n "__fish_twice_using_subcommand help; and not __fish_seen_subcommand_from check rules explain completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c twice -n "__fish_twice_using_subcommand help; and not __fish_seen_subcommand_from check rules explain completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c twice -n "__fish_twice_using_subcommand help; and not __fish_seen_subcommand_from check plan rules explain completions help" -f -a "check" -d 'Audit migration files and folders'
+complete -c twice -n "__fish_twice_using_subcommand help; and not __fish_seen_subcommand_from check plan rules explain completions help" -f -a "plan" -d 'Show what `twice check` would read, without running anything: each sequence\'s layout, dialect, engine and migrations in run order'
+complete -c twice -n "__fish_twice_using_subcommand help; and not __fish_seen_subcommand_from check plan rules explain completions help" -f -a "rules" -d 'List every rule: id, default severity and summary'
+complete -c twice -n "__fish_twice_using_subcommand help; and not __fish_seen_subcommand_from check plan rules explain completions help" -f -a "explain" -d 'Print a rule\'s full documentation'
+complete -c twice -n "__fish_twice_using_subcommand help; and not __fish_seen_subcommand_from check plan rules explain completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c twice -n "__fish_twice_using_subcommand help; and not __fish_seen_subcommand_from check plan rules explain completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

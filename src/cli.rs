@@ -71,6 +71,9 @@ pub enum Command {
     /// Audit migration files and folders.
     #[command(after_help = after_help())]
     Check(CheckArgs),
+    /// Show what `twice check` would read, without running anything: each
+    /// sequence's layout, dialect, engine and migrations in run order.
+    Plan(crate::cli_plan::PlanArgs),
     /// List every rule: id, default severity and summary.
     Rules,
     /// Print a rule's full documentation.
@@ -221,7 +224,7 @@ pub enum EngineArg {
     Postgres,
 }
 
-fn parse_layout(s: &str) -> Result<LayoutKind, String> {
+pub(crate) fn parse_layout(s: &str) -> Result<LayoutKind, String> {
     crate::layout::by_name(s).ok_or_else(|| {
         let names = crate::layout::names();
         format!(
@@ -231,7 +234,7 @@ fn parse_layout(s: &str) -> Result<LayoutKind, String> {
     })
 }
 
-fn parse_define(s: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_define(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
         _ => Err(format!("`{s}` is not NAME=VALUE")),
@@ -322,7 +325,7 @@ impl From<Error> for RunError {
 
 /// Output errors, except a closed pipe: when the reader goes away
 /// (`twice rules | head -1`), twice stops writing quietly.
-fn output(result: io::Result<()>) -> Result<(), RunError> {
+pub(crate) fn output(result: io::Result<()>) -> Result<(), RunError> {
     match result {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(RunError::Io(e)),
         _ => Ok(()),
@@ -342,6 +345,7 @@ pub fn run(cli: Cli) -> Result<u8, RunError> {
     let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     match cli.command {
         Command::Check(args) => run_check(args, &mut out),
+        Command::Plan(args) => crate::cli_plan::run_plan(args, &mut out),
         Command::Rules => {
             output(print_rules(rules::registry(), &mut out))?;
             Ok(0)

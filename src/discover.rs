@@ -138,7 +138,7 @@ pub fn script_sequence(d: &mut Discovered, file: SourceFile, opts: &Options) -> 
         Some(d) => (d, "--dialect".to_string()),
         None => (
             crate::dialect::Dialect::Sqlite,
-            "the default (nothing names one)".to_string(),
+            "default: nothing names a dialect".to_string(),
         ),
     };
     Sequence {
@@ -338,10 +338,10 @@ impl Walker<'_> {
             return (d, "--dialect".into(), true);
         }
         match dialect_from_path(display) {
-            Some(d) => (d, format!("the folder name ({display})"), true),
+            Some(d) => (d, format!("the folder name: {display}"), true),
             None => (
                 Dialect::Sqlite,
-                "the default (nothing names one)".into(),
+                "default: nothing names a dialect".into(),
                 false,
             ),
         }

@@ -410,10 +410,22 @@ impl Walker<'_> {
         dir: &Path,
         display: &str,
         canon: &Path,
-        listing: Listing,
+        mut listing: Listing,
         ancestors: &mut Vec<PathBuf>,
         out: &mut Vec<Built>,
     ) -> Result<()> {
+        // Seed data is not a migration: when a folder is walked, `seed.sql`
+        // is left out (named directly, it is read).
+        listing.sql.retain(|(name, _)| {
+            let seed = is_seed(name);
+            if seed {
+                self.notices.push(format!(
+                    "{}: skipped: seed data, not a migration (name it to check it)",
+                    join_display(display, name)
+                ));
+            }
+            !seed
+        });
         // The layouts this folder may be read in: the one `--layout` forces
         // (with `plain`, any folder shape), else all of them.
         let candidates: Vec<&'static dyn layout::Layout> = match self.opts.layout {
@@ -463,6 +475,18 @@ impl Walker<'_> {
                     .is_some_and(|p| p.join("Cargo.toml").is_file()),
                 ..Folder::default()
             };
+            // Files the layouts read from the folders above this one.
+            let mut wanted: Vec<&str> = candidates
+                .iter()
+                .flat_map(|l| l.ancestor_side_files().iter().copied())
+                .collect();
+            wanted.sort_unstable();
+            wanted.dedup();
+            for name in wanted {
+                if let Some(text) = nearest_ancestor_file(canon, name) {
+                    folder.aux.insert(format!("../{name}"), text);
+                }
+            }
             let mut other_names: Vec<String> = Vec::new();
             // Side files read into `folder.aux`: reported as skipped unless
             // the chosen layout uses them.
@@ -559,6 +583,14 @@ impl Walker<'_> {
                 continue;
             }
             let shown = join_display(display, name);
+            if let Some(why) = not_migrations_dir(name, &listing) {
+                if folder_has_sql(path) {
+                    self.notices.push(format!(
+                        "{shown}: skipped: {why}, not migrations (name it to check it)"
+                    ));
+                }
+                continue;
+            }
             match std::fs::canonicalize(path) {
                 Ok(c) if ancestors.contains(&c) => {
                     self.notices.push(format!(
@@ -857,6 +889,67 @@ impl Walker<'_> {
             continuations: Vec::new(),
         }
     }
+}
+
+/// `seed.sql` and the like: seed data (Supabase's `supabase/seed.sql`,
+/// Prisma's and others' seeds), loaded by hand, not a migration.
+fn is_seed(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    matches!(lower.as_str(), "seed.sql" | "seeds.sql")
+}
+
+/// Why a sub-folder met while walking holds no migrations: test data,
+/// fixtures, query files (sqlc's `queries/`; `src/` beside a migrations
+/// folder).
+fn not_migrations_dir(name: &str, parent: &Listing) -> Option<&'static str> {
+    match name.to_ascii_lowercase().as_str() {
+        "testdata" | "test-data" | "test_data" => Some("a folder of test data"),
+        "fixtures" | "fixture" => Some("a folder of test fixtures"),
+        "queries" | "query" => Some("a folder of query files"),
+        "src"
+            if parent
+                .dirs
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("migrations")) =>
+        {
+            Some("source files beside the migrations folder (query files)")
+        }
+        _ => None,
+    }
+}
+
+/// Whether `dir` holds `.sql` files (at any depth, up to a few levels), so
+/// that skipping it is worth a notice.
+fn folder_has_sql(dir: &Path) -> bool {
+    fn walk(dir: &Path, depth: usize) -> bool {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return false;
+        };
+        rd.flatten().any(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                depth < 4 && walk(&p, depth + 1)
+            } else {
+                is_sql(&p)
+            }
+        })
+    }
+    walk(dir, 0)
+}
+
+/// The text of the nearest file named `name` in the folders above `dir`
+/// (its parent first, up to four levels).
+fn nearest_ancestor_file(dir: &Path, name: &str) -> Option<String> {
+    let mut at = dir.parent();
+    for _ in 0..4 {
+        let d = at?;
+        let p = d.join(name);
+        if p.is_file() {
+            return std::fs::read_to_string(&p).ok();
+        }
+        at = d.parent();
+    }
+    None
 }
 
 /// Why a non-SQL file of a migration folder is not read.

@@ -1082,3 +1082,67 @@ fn goose_blocks_holding_several_statements_are_checked_statement_by_statement() 
         &static_opts(),
     );
 }
+
+#[test]
+fn supabase_migrations_seed_and_folders_that_are_not_migrations() {
+    let ws = load(&["fixtures/layouts/supabase-app"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1, "{:#?}", ws.notices);
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, twice::layout::supabase::KIND);
+    assert_eq!(seq.dialect, Dialect::Postgres);
+    assert_eq!(
+        versions(&ws, 0),
+        ["20240105120000", "20240106120000", "20240107120000"]
+    );
+    for skipped in ["seed.sql", "draft.sql", "queries", "testdata"] {
+        assert!(
+            ws.notices
+                .iter()
+                .any(|n| n.contains(skipped) && n.contains("skipped")),
+            "{skipped}: {:#?}",
+            ws.notices
+        );
+    }
+    snapshot_layout(
+        "supabase",
+        &["fixtures/layouts/supabase-app"],
+        &static_opts(),
+    );
+    // Named directly, a folder of test data and a seed file are checked.
+    let ws = load(&["fixtures/layouts/supabase-app/testdata"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1);
+    let ws = load(
+        &["fixtures/layouts/supabase-app/supabase/seed.sql"],
+        &static_opts(),
+    );
+    assert_eq!(ws.sequences.len(), 1);
+    // The clean migration has no finding.
+    let report = check_paths(
+        &["fixtures/layouts/supabase-app/supabase/migrations/20240107120000_guarded.sql"],
+        &static_opts(),
+    );
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
+}
+
+#[test]
+fn dialect_from_the_tools_own_files() {
+    // sqlx with the postgres feature in the crate's Cargo.toml.
+    let ws = load(&["fixtures/layouts/sqlx-postgres"], &static_opts());
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, LayoutKind::Sqlx);
+    assert_eq!(seq.dialect, Dialect::Postgres);
+    assert!(seq.dialect_why.contains("sqlx with the `postgres` feature"));
+    // --dialect still wins.
+    let forced = Options {
+        dialect: Some(Dialect::Sqlite),
+        ..static_opts()
+    };
+    let ws = load(&["fixtures/layouts/sqlx-postgres"], &forced);
+    assert_eq!(ws.sequences[0].dialect, Dialect::Sqlite);
+    assert_eq!(ws.sequences[0].dialect_why, "--dialect");
+    snapshot_layout(
+        "sqlx_postgres",
+        &["fixtures/layouts/sqlx-postgres"],
+        &static_opts(),
+    );
+}

@@ -142,6 +142,14 @@ impl super::Layout for Diesel {
         plan(folder)
     }
 
+    fn ancestor_side_files(&self) -> &'static [&'static str] {
+        &["Cargo.toml"]
+    }
+
+    fn dialect(&self, folder: &Folder) -> Option<(crate::dialect::Dialect, String)> {
+        super::cargo_feature_dialect(folder.aux.get("../Cargo.toml")?, "diesel")
+    }
+
     fn migration_dir_file(&self) -> Option<&'static str> {
         Some("up.sql")
     }

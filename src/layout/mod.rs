@@ -31,6 +31,7 @@ pub mod pop;
 pub mod prisma;
 pub mod sql_migrate;
 pub mod sqlx;
+pub mod supabase;
 
 /// One SQL file of a migration folder, read.
 #[derive(Debug)]
@@ -176,6 +177,14 @@ pub trait Layout: Sync {
         false
     }
 
+    /// Files the layout reads from the folders above the migrations folder
+    /// (the nearest one, up to a few levels): sqlx's and diesel's
+    /// `Cargo.toml`, Supabase's `config.toml`. Discovery reads each into
+    /// [`Folder::aux`] as `../<name>`.
+    fn ancestor_side_files(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Whether a side file read into `folder` is used by this layout (then
     /// it is not reported as skipped).
     fn uses_side_file(&self, rel: &str, _folder: &Folder) -> bool {
@@ -231,6 +240,7 @@ pub fn registry() -> &'static [&'static dyn Layout] {
         &goose::Goose,
         &sql_migrate::SqlMigrate,
         &dbmate::Dbmate,
+        &supabase::Supabase,
         &flyway::Flyway,
         &pop::Pop,
         &sqlx::Sqlx,
@@ -346,6 +356,47 @@ pub fn lines(text: &str) -> Vec<Line> {
         });
     }
     out
+}
+
+/// The dialect a Rust crate's `Cargo.toml` selects for `krate` (`sqlx`,
+/// `diesel`): the one database feature among `postgres`, `sqlite` and
+/// `mysql` in `[dependencies]` (or `[workspace.dependencies]`). `None` when
+/// the crate is not a dependency or selects no or several databases.
+pub fn cargo_feature_dialect(cargo_toml: &str, krate: &str) -> Option<(Dialect, String)> {
+    let table: toml::Table = cargo_toml.parse().ok()?;
+    let dep = table
+        .get("dependencies")
+        .and_then(|d| d.get(krate))
+        .or_else(|| {
+            table
+                .get("workspace")
+                .and_then(|w| w.get("dependencies"))
+                .and_then(|d| d.get(krate))
+        })?;
+    let features: Vec<&str> = dep
+        .get("features")
+        .and_then(|f| f.as_array())
+        .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    let mut found: Vec<(Dialect, &str)> = Vec::new();
+    for f in features {
+        let d = match f {
+            "postgres" | "postgres_backend" => Dialect::Postgres,
+            "sqlite" | "returning_clauses_for_sqlite_3_35" => Dialect::Sqlite,
+            "mysql" | "mysql_backend" => Dialect::Mysql,
+            _ => continue,
+        };
+        if !found.iter().any(|(x, _)| *x == d) {
+            found.push((d, f));
+        }
+    }
+    match found.as_slice() {
+        [(d, f)] => Some((
+            *d,
+            format!("the nearest Cargo.toml: {krate} with the `{f}` feature"),
+        )),
+        _ => None,
+    }
 }
 
 /// Compares two strings of ASCII digits as numbers of any size.
@@ -475,6 +526,25 @@ mod tests {
         let l = lines("a\r\nbc\rd\n\ne");
         let spans: Vec<(usize, usize)> = l.iter().map(|l| (l.start, l.end)).collect();
         assert_eq!(spans, vec![(0, 1), (3, 5), (6, 7), (8, 8), (9, 10)]);
+    }
+
+    #[test]
+    fn cargo_features_name_the_dialect() {
+        let toml = "[package]\nname = \"app\"\n[dependencies]\nsqlx = { version = \"0.8\", features = [\"runtime-tokio\", \"postgres\", \"macros\"] }\n";
+        assert_eq!(
+            cargo_feature_dialect(toml, "sqlx").map(|d| d.0),
+            Some(Dialect::Postgres)
+        );
+        assert_eq!(cargo_feature_dialect(toml, "diesel"), None);
+        let both = "[dependencies.diesel]\nversion = \"2\"\nfeatures = [\"sqlite\", \"mysql\"]\n";
+        assert_eq!(cargo_feature_dialect(both, "diesel"), None);
+        let ws =
+            "[workspace.dependencies]\ndiesel = { version = \"2\", features = [\"sqlite\"] }\n";
+        assert_eq!(
+            cargo_feature_dialect(ws, "diesel").map(|d| d.0),
+            Some(Dialect::Sqlite)
+        );
+        assert_eq!(cargo_feature_dialect("not toml [", "sqlx"), None);
     }
 
     #[test]

@@ -151,6 +151,14 @@ impl super::Layout for Sqlx {
         plan(folder)
     }
 
+    fn ancestor_side_files(&self) -> &'static [&'static str] {
+        &["Cargo.toml"]
+    }
+
+    fn dialect(&self, folder: &Folder) -> Option<(crate::dialect::Dialect, String)> {
+        super::cargo_feature_dialect(folder.aux.get("../Cargo.toml")?, "sqlx")
+    }
+
     fn checksum_advice(&self) -> Option<&'static str> {
         Some(
             "sqlx records a checksum of every applied migration and `sqlx migrate run` refuses one whose file changed: \

@@ -491,6 +491,34 @@ impl Walker<'_> {
             // Side files read into `folder.aux`: reported as skipped unless
             // the chosen layout uses them.
             let mut side: Vec<String> = Vec::new();
+            // Sub-folders of side files (Drizzle's `meta/`).
+            let side_dirs: BTreeSet<&str> = candidates
+                .iter()
+                .flat_map(|l| l.side_dirs().iter().copied())
+                .collect();
+            for (name, path) in &listing.dirs {
+                if !side_dirs.contains(name.as_str()) {
+                    continue;
+                }
+                let shown_dir = join_display(display, name);
+                let Some(sub) = self.list(path, &shown_dir)? else {
+                    continue;
+                };
+                let mut read_any = false;
+                for o in &sub.others {
+                    let rel = format!("{name}/{o}");
+                    if side_file(&rel) {
+                        if let Some(f) = self.read(&path.join(o), &join_display(&shown_dir, o))? {
+                            folder.aux.insert(rel.clone(), f.text);
+                            side.push(rel);
+                            read_any = true;
+                        }
+                    }
+                }
+                if read_any && sub.sql.is_empty() {
+                    consumed.insert(name.clone());
+                }
+            }
             for o in &listing.others {
                 if side_file(o) {
                     if let Some(f) = self.read(&dir.join(o), &join_display(display, o))? {

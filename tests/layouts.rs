@@ -921,6 +921,7 @@ fn replay_runs_every_layout_in_order() {
         "prisma-shaped",
         "irreversible",
         "sql-migrate-clean",
+        "drizzle-clean",
     ] {
         let path = format!("fixtures/layouts/{dir}");
         let report = check_paths(&[&path], &Options::default());
@@ -1145,4 +1146,26 @@ fn dialect_from_the_tools_own_files() {
         &["fixtures/layouts/sqlx-postgres"],
         &static_opts(),
     );
+}
+
+#[test]
+fn drizzle_journal_order_breakpoints_and_dialect() {
+    let ws = load(&["fixtures/layouts/drizzle"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1, "{:#?}", ws.notices);
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, twice::layout::drizzle::KIND);
+    assert_eq!(seq.dialect, Dialect::Postgres);
+    assert_eq!(
+        seq.dialect_why,
+        "meta/_journal.json: dialect \"postgresql\""
+    );
+    assert_eq!(versions(&ws, 0), ["0000", "0001"]);
+    assert_eq!(statements(&ws, 0, false).len(), 4);
+    assert!(ws
+        .notices
+        .iter()
+        .any(|n| n.contains("0002_not_in_journal.sql") && n.contains("_journal.json")));
+    snapshot_layout("drizzle", &["fixtures/layouts/drizzle"], &static_opts());
+    let ws = load(&["fixtures/layouts/drizzle-clean"], &static_opts());
+    assert_eq!(ws.sequences[0].dialect, Dialect::Sqlite);
 }

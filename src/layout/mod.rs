@@ -22,6 +22,7 @@ use std::ops::Range;
 pub mod dbmate;
 pub mod detect;
 pub mod diesel;
+pub mod drizzle;
 pub mod flyway;
 pub mod golang_migrate;
 pub mod goose;
@@ -185,6 +186,13 @@ pub trait Layout: Sync {
         &[]
     }
 
+    /// Sub-folders of the migrations folder that hold only side files
+    /// (Drizzle's `meta/`): their files the layout reads go into
+    /// [`Folder::aux`] as `<dir>/<name>`, and the folder is not walked.
+    fn side_dirs(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Whether a side file read into `folder` is used by this layout (then
     /// it is not reported as skipped).
     fn uses_side_file(&self, rel: &str, _folder: &Folder) -> bool {
@@ -240,6 +248,7 @@ pub fn registry() -> &'static [&'static dyn Layout] {
         &goose::Goose,
         &sql_migrate::SqlMigrate,
         &dbmate::Dbmate,
+        &drizzle::Drizzle,
         &supabase::Supabase,
         &flyway::Flyway,
         &pop::Pop,

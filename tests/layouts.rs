@@ -922,6 +922,7 @@ fn replay_runs_every_layout_in_order() {
         "irreversible",
         "sql-migrate-clean",
         "drizzle-clean",
+        "up-down",
     ] {
         let path = format!("fixtures/layouts/{dir}");
         let report = check_paths(&[&path], &Options::default());
@@ -1168,4 +1169,24 @@ fn drizzle_journal_order_breakpoints_and_dialect() {
     snapshot_layout("drizzle", &["fixtures/layouts/drizzle"], &static_opts());
     let ws = load(&["fixtures/layouts/drizzle-clean"], &static_opts());
     assert_eq!(ws.sequences[0].dialect, Dialect::Sqlite);
+}
+
+#[test]
+fn versioned_up_down_pairs_are_not_plain_files() {
+    let ws = load(&["fixtures/layouts/up-down"], &static_opts());
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, twice::layout::up_down::KIND);
+    assert_eq!(versions(&ws, 0), ["0001", "0002", "0010"]);
+    assert!(seq.migrations.iter().all(|m| m.down.is_some()));
+    assert!(!statements(&ws, 0, false)
+        .iter()
+        .any(|s| s.starts_with("DROP")));
+    snapshot_layout("up_down", &["fixtures/layouts/up-down"], &static_opts());
+    // Read as plain files, the down of V0001 would run before its up.
+    let plain = Options {
+        layout: Some(LayoutKind::Plain),
+        ..Options::default()
+    };
+    let report = check_paths(&["fixtures/layouts/up-down"], &plain);
+    assert!(report.findings.iter().any(|f| f.rule == "first-run-error"));
 }

@@ -33,6 +33,7 @@ pub mod prisma;
 pub mod sql_migrate;
 pub mod sqlx;
 pub mod supabase;
+pub mod up_down;
 
 /// One SQL file of a migration folder, read.
 #[derive(Debug)]
@@ -254,6 +255,7 @@ pub fn registry() -> &'static [&'static dyn Layout] {
         &pop::Pop,
         &sqlx::Sqlx,
         &golang_migrate::GolangMigrate,
+        &up_down::UpDown,
         &plain::Plain,
     ]
 }

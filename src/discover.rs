@@ -85,6 +85,10 @@ pub struct Discovered {
     /// (file, region start) → text the region's last statement continues
     /// with (see [`crate::layout::Plan::continuations`]).
     pub continuations: BTreeMap<(usize, usize), String>,
+    /// The dialect of each file a problem is about (its sequence's): a file
+    /// the tool would refuse outright (a golang-migrate duplicate version)
+    /// belongs to no migration part, and is still checked statically.
+    pub problem_dialects: BTreeMap<usize, Dialect>,
 }
 
 impl Discovered {
@@ -1196,6 +1200,9 @@ pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
                     down.file += offset;
                 }
             }
+            for p in &b.problems {
+                d.problem_dialects.insert(p.file + offset, seq.dialect);
+            }
             d.sequences.push(seq);
             d.problems.extend(b.problems.into_iter().map(|mut p| {
                 p.file += offset;
@@ -1463,6 +1470,31 @@ pub fn analyze(d: &mut Discovered, opts: &Options) -> Analysed {
         if let Some(p) = part {
             p.statements.extend(idxs);
         }
+    }
+    // Files the tool would refuse outright and that are part of no
+    // migration (a golang-migrate duplicate version): the static rules
+    // still read them, replay does not run them.
+    let orphans: BTreeSet<usize> = d
+        .problems
+        .iter()
+        .map(|p| p.file)
+        .filter(|&f| f < n && a.statements[f].is_empty())
+        .collect();
+    for f in orphans {
+        let src = &d.files[f];
+        if src.binary {
+            continue;
+        }
+        let dialect = d.problem_dialects.get(&f).copied().unwrap_or(a.dialects[f]);
+        a.dialects[f] = dialect;
+        let len = src.text.len();
+        analyze_regions(
+            src,
+            &[layout::region(0..len)],
+            dialect,
+            &crate::analysis::NoSubstitution,
+            &mut a.statements[f],
+        );
     }
     for p in &d.problems {
         let Some(src) = d.files.get(p.file) else {

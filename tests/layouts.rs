@@ -1190,3 +1190,38 @@ fn versioned_up_down_pairs_are_not_plain_files() {
     let report = check_paths(&["fixtures/layouts/up-down"], &plain);
     assert!(report.findings.iter().any(|f| f.rule == "first-run-error"));
 }
+
+#[test]
+fn files_the_tool_refuses_are_still_checked_and_said_why() {
+    // golang-migrate refuses a second up file of one version: it is still
+    // read by the static rules, never replayed.
+    let report = check_paths(
+        &["fixtures/layouts/golang-migrate-duplicate"],
+        &Options::default(),
+    );
+    let rules: Vec<(&str, &str)> = report
+        .findings
+        .iter()
+        .map(|f| (f.rule.as_str(), f.file.rsplit('/').next().unwrap_or("")))
+        .collect();
+    assert!(
+        rules.contains(&("malformed-migration", "1_items_archive.up.sql")),
+        "{rules:?}"
+    );
+    assert!(
+        rules.contains(&("create-without-if-not-exists", "1_items_archive.up.sql")),
+        "{rules:?}"
+    );
+    assert!(!rules
+        .iter()
+        .any(|(r, _)| r.starts_with("second-run") || *r == "first-run-error"));
+    // dbmate: an indented `-- migrate:down` is said to be indented.
+    let ws = load(&["fixtures/layouts/dbmate-indented"], &static_opts());
+    let msgs: Vec<&str> = ws.findings.iter().map(|f| f.message.as_str()).collect();
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("`-- migrate:down` line is indented")),
+        "{msgs:?}"
+    );
+    assert_eq!(statements(&ws, 0, true), ["DROP TABLE visits"]);
+}

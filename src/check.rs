@@ -35,6 +35,9 @@ pub struct Options {
     pub exclude: Option<crate::config::Exclude>,
     /// `[rules]` levels from twice.toml, by rule id.
     pub rules: BTreeMap<String, crate::config::RuleLevel>,
+    /// `[[sequence]]` tables from twice.toml: folders whose migrations form
+    /// one history, in order.
+    pub sequences: Vec<Vec<std::path::PathBuf>>,
 }
 
 /// Where replay runs.
@@ -85,6 +88,7 @@ impl Default for Options {
             overlay: None,
             exclude: None,
             rules: BTreeMap::new(),
+            sequences: Vec::new(),
         }
     }
 }

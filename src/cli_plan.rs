@@ -91,6 +91,7 @@ pub fn run_plan(args: PlanArgs, out: &mut dyn Write) -> Result<u8, RunError> {
             opts.defines.entry(k.clone()).or_insert_with(|| v.clone());
         }
         opts.exclude = cfg.exclude.clone();
+        opts.sequences = cfg.sequences.clone();
     }
     let ws = check::load(&inputs, &opts)?;
     let mut doc = crate::plan::build(&ws, &opts, None);

@@ -20,6 +20,9 @@
 //! [replay]
 //! timeout = 10                  # seconds per statement
 //! seed = true
+//!
+//! [[sequence]]                  # folders that form one history, in order
+//! paths = ["db/schema", "db/deltas"]
 //! ```
 //!
 //! `exclude` globs are matched against each file's path relative to the
@@ -79,6 +82,9 @@ pub struct Config {
     pub defines: BTreeMap<String, String>,
     pub timeout: Option<Duration>,
     pub seed: Option<bool>,
+    /// `[[sequence]]` tables: folders (relative to the config file's folder,
+    /// made absolute) whose migrations form one history, in this order.
+    pub sequences: Vec<Vec<PathBuf>>,
 }
 
 /// Compiled `exclude` globs. Cheap to clone; clones share the record of
@@ -316,7 +322,7 @@ pub fn load(explicit: Option<&Path>, cwd: &Path) -> Result<Option<Config>> {
 }
 
 const TOP_KEYS: &[&str] = &[
-    "dialect", "layout", "fail-on", "exclude", "rules", "define", "replay",
+    "dialect", "layout", "fail-on", "exclude", "rules", "define", "replay", "sequence",
 ];
 const REPLAY_KEYS: &[&str] = &["timeout", "seed"];
 const FAIL_ON: &[&str] = &["error", "warning", "never"];
@@ -443,6 +449,7 @@ pub fn parse(name: &str, base: &Path, text: &str) -> Result<Config> {
             "rules" => rules_table(&mut p, value, &mut cfg.rules),
             "define" => define_table(&mut p, value, &mut cfg.defines),
             "replay" => replay_table(&mut p, value, &mut cfg),
+            "sequence" => sequence_tables(&mut p, base, value, &mut cfg.sequences),
             _ => {
                 let hint = if REPLAY_KEYS.contains(&k) {
                     format!("; `{k}` belongs in the [replay] table")
@@ -637,6 +644,76 @@ fn define_table(p: &mut Problems, value: &Spanned<DeValue>, out: &mut BTreeMap<S
     }
 }
 
+/// `[[sequence]]` tables, each `paths = ["a", "b"]`.
+fn sequence_tables(
+    p: &mut Problems,
+    base: &Path,
+    value: &Spanned<DeValue>,
+    out: &mut Vec<Vec<PathBuf>>,
+) {
+    const EXAMPLE: &str = "[[sequence]] tables with paths = [\"db/schema\", \"db/deltas\"]";
+    let DeValue::Array(items) = value.get_ref() else {
+        p.add(
+            value.span(),
+            format!(
+                "`sequence` must be {EXAMPLE} (found {} {})",
+                article(value.get_ref().type_str()),
+                value.get_ref().type_str()
+            ),
+        );
+        return;
+    };
+    for item in items.iter() {
+        let Some(t) = table(p, "sequence", item, "`paths`") else {
+            continue;
+        };
+        let mut paths = Vec::new();
+        let mut seen_paths = false;
+        for (key, v) in t.iter() {
+            let k = key.get_ref().as_ref();
+            if k != "paths" {
+                p.add(
+                    key.span(),
+                    format!("[[sequence]]: unknown key `{k}` (allowed: paths)"),
+                );
+                continue;
+            }
+            seen_paths = true;
+            let DeValue::Array(list) = v.get_ref() else {
+                p.add(
+                    v.span(),
+                    format!(
+                        "[[sequence]] `paths` must be an array of folder names, e.g. {EXAMPLE}"
+                    ),
+                );
+                continue;
+            };
+            for entry in list.iter() {
+                match entry.get_ref() {
+                    DeValue::String(s) if !s.trim().is_empty() => {
+                        paths.push(base.join(s.as_ref()));
+                    }
+                    other => p.add(
+                        entry.span(),
+                        format!(
+                            "[[sequence]] `paths` items must be folder names (found {})",
+                            shown(other)
+                        ),
+                    ),
+                }
+            }
+        }
+        if !seen_paths {
+            p.add(
+                item.span(),
+                format!("[[sequence]] needs `paths`, e.g. {EXAMPLE}"),
+            );
+        } else if !paths.is_empty() {
+            out.push(paths);
+        }
+    }
+}
+
 fn replay_table(p: &mut Problems, value: &Spanned<DeValue>, cfg: &mut Config) {
     let Some(t) = table(p, "replay", value, "replay options (timeout, seed)") else {
         return;
@@ -756,6 +833,9 @@ pub fn merge(cfg: Option<&Config>, args: &CheckArgs, opts: &mut Options) -> Fail
     }
     for (k, v) in &cfg.rules {
         opts.rules.entry(k.clone()).or_insert(*v);
+    }
+    if opts.sequences.is_empty() {
+        opts.sequences = cfg.sequences.clone();
     }
     args.fail_on.or(cfg.fail_on).unwrap_or(FailOn::Warning)
 }

@@ -1158,12 +1158,14 @@ pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
         pieces.push((pos, out));
     }
     pieces.sort_by_key(|(pos, _)| *pos);
+    let mut builts: Vec<Built> = pieces.into_iter().flat_map(|(_, b)| b).collect();
+    join_configured_sequences(&mut builts, &opts.sequences, &mut w.notices);
     let mut d = Discovered {
         notices: std::mem::take(&mut w.notices),
         ..Discovered::default()
     };
-    for (_, built) in pieces {
-        for b in built {
+    {
+        for b in builts {
             let offset = d.files.len();
             d.files.extend(b.files);
             let mut seq = b.sequence;
@@ -1218,6 +1220,98 @@ pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
         }
     }
     Ok(d)
+}
+
+/// `[[sequence]]` in twice.toml: the sequences found at the listed folders
+/// become one history, in the listed order, replayed on one database (a
+/// full schema and its delta folders, or a history split over folders as
+/// pop/Ory projects do). The joined sequence takes the place of its first
+/// part and that part's layout and dialect.
+fn join_configured_sequences(
+    builts: &mut Vec<Built>,
+    groups: &[Vec<PathBuf>],
+    notices: &mut Vec<String>,
+) {
+    for group in groups {
+        let canon_of = |b: &Built| std::fs::canonicalize(&b.sequence.root).ok();
+        let mut members: Vec<usize> = Vec::new();
+        let mut missing: Vec<String> = Vec::new();
+        for path in group {
+            let want = std::fs::canonicalize(path).ok();
+            let found = want.as_ref().and_then(|w| {
+                builts
+                    .iter()
+                    .position(|b| canon_of(b).as_ref() == Some(w))
+                    .or_else(|| {
+                        // A folder whose migrations live one level down
+                        // (`db/` holding `db/migrations/`).
+                        builts.iter().position(|b| {
+                            canon_of(b).is_some_and(|c| c.parent() == Some(w.as_path()))
+                        })
+                    })
+            });
+            match found {
+                Some(i) if !members.contains(&i) => members.push(i),
+                Some(_) => {}
+                None => missing.push(display_path(path)),
+            }
+        }
+        if !missing.is_empty() {
+            notices.push(format!(
+                "[[sequence]] in twice.toml: no migrations found at {} (not among the paths checked, or not a migration folder)",
+                missing.join(", ")
+            ));
+        }
+        if members.len() < 2 {
+            continue;
+        }
+        let roots: Vec<String> = members
+            .iter()
+            .map(|&i| builts[i].sequence.root.clone())
+            .collect();
+        // Take the members out (highest index first), keep their order.
+        let first = members[0];
+        let mut sorted = members.clone();
+        sorted.sort_unstable_by(|a, b| b.cmp(a));
+        let mut taken: BTreeMap<usize, Built> = BTreeMap::new();
+        for i in sorted {
+            taken.insert(i, builts.remove(i));
+        }
+        let mut parts = members.iter().filter_map(|i| taken.remove(i));
+        let Some(mut joined) = parts.next() else {
+            continue;
+        };
+        for b in parts {
+            let offset = joined.files.len();
+            joined.files.extend(b.files);
+            for mut m in b.sequence.migrations {
+                m.up.file += offset;
+                if let Some(d) = &mut m.down {
+                    d.file += offset;
+                }
+                joined.sequence.migrations.push(m);
+            }
+            joined.problems.extend(b.problems.into_iter().map(|mut p| {
+                p.file += offset;
+                p
+            }));
+            joined
+                .envsub
+                .extend(b.envsub.into_iter().map(|(f, r)| (f + offset, r)));
+            joined.continuations.extend(
+                b.continuations
+                    .into_iter()
+                    .map(|(f, at, t)| (f + offset, at, t)),
+            );
+        }
+        joined.sequence.layout_why = format!(
+            "[[sequence]] in twice.toml joins {}; {}",
+            roots.join(" + "),
+            joined.sequence.layout_why
+        );
+        let at = first.min(builts.len());
+        builts.insert(at, joined);
+    }
 }
 
 /// The dialect some SQL texts are clearly written in, from constructs only

@@ -1225,3 +1225,61 @@ fn files_the_tool_refuses_are_still_checked_and_said_why() {
     );
     assert_eq!(statements(&ws, 0, true), ["DROP TABLE visits"]);
 }
+
+#[test]
+fn configured_sequences_join_folders_into_one_history() {
+    let cfg = twice::config::parse(
+        "fixtures/layouts/joined/twice.toml",
+        Path::new("fixtures/layouts/joined"),
+        &std::fs::read_to_string("fixtures/layouts/joined/twice.toml").unwrap(),
+    )
+    .unwrap();
+    assert_eq!(cfg.sequences.len(), 1);
+    let opts = Options {
+        sequences: cfg.sequences.clone(),
+        ..Options::default()
+    };
+    let ws = load(&["fixtures/layouts/joined"], &opts);
+    assert_eq!(ws.sequences.len(), 1);
+    let names: Vec<&str> = ws.sequences[0]
+        .migrations
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
+    assert_eq!(names, ["full_schema", "01_email", "01_email_index"]);
+    assert!(ws.sequences[0].layout_why.contains("[[sequence]]"));
+    // Replayed as one history: the deltas find the schema's table.
+    let report = check_paths(&["fixtures/layouts/joined"], &opts);
+    assert!(!report.findings.iter().any(|f| f.rule == "first-run-error"));
+    // Without the table, each folder is its own sequence.
+    let report = check_paths(&["fixtures/layouts/joined"], &Options::default());
+    assert_eq!(report.summary.sequences.len(), 3);
+    assert!(report.findings.iter().any(|f| f.rule == "first-run-error"));
+    // A path that holds no migrations is said so.
+    let bad = twice::config::parse(
+        "twice.toml",
+        Path::new("fixtures/layouts/joined"),
+        "[[sequence]]\npaths = [\"schema\", \"nowhere\"]\n",
+    )
+    .unwrap();
+    let ws = load(
+        &["fixtures/layouts/joined"],
+        &Options {
+            sequences: bad.sequences,
+            ..Options::default()
+        },
+    );
+    assert!(
+        ws.notices.iter().any(|n| n.contains("nowhere")),
+        "{:#?}",
+        ws.notices
+    );
+    let err = twice::config::parse(
+        "twice.toml",
+        Path::new("."),
+        "[[sequence]]\npath = [\"a\"]\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("unknown key `path`"), "{err}");
+}

@@ -85,10 +85,14 @@ pub struct Discovered {
     /// (file, region start) → text the region's last statement continues
     /// with (see [`crate::layout::Plan::continuations`]).
     pub continuations: BTreeMap<(usize, usize), String>,
-    /// The dialect of each file a problem is about (its sequence's): a file
-    /// the tool would refuse outright (a golang-migrate duplicate version)
-    /// belongs to no migration part, and is still checked statically.
+    /// The dialect of each file a problem is about, or that is unresolvable
+    /// (its sequence's): such a file may belong to no migration part (a
+    /// golang-migrate duplicate version, a tern template) and is still
+    /// checked statically.
     pub problem_dialects: BTreeMap<usize, Dialect>,
+    /// Files the tool fills in before running in a way twice cannot (tern
+    /// templates): replay leaves their statements out.
+    pub unresolvable: BTreeSet<usize>,
 }
 
 impl Discovered {
@@ -218,6 +222,7 @@ struct Built {
     problems: Vec<Problem>,
     envsub: Vec<(usize, Range<usize>)>,
     continuations: Vec<(usize, usize, String)>,
+    unresolvable: Vec<usize>,
 }
 
 /// The state of one discovery.
@@ -759,10 +764,21 @@ impl Walker<'_> {
         for p in &plan.problems {
             use_file(p.file, &mut map, &mut order);
         }
+        for (i, _) in &plan.unresolvable {
+            use_file(*i, &mut map, &mut order);
+        }
         for (i, why) in &plan.skipped {
             if !map.contains_key(i) {
                 self.notices
                     .push(format!("{}: skipped: {why}", folder.entries[*i].file.name));
+            }
+        }
+        for (i, why) in &plan.unresolvable {
+            if map.contains_key(i) {
+                self.notices.push(format!(
+                    "{}: {why}: not replayed (twice cannot fill the template in); the static rules still read it",
+                    folder.entries[*i].file.name
+                ));
             }
         }
         self.notices.append(&mut plan.notices);
@@ -794,6 +810,11 @@ impl Walker<'_> {
             .into_iter()
             .filter_map(|(i, r)| map.get(&i).map(|&j| (j, r)))
             .collect();
+        let unresolvable = plan
+            .unresolvable
+            .iter()
+            .filter_map(|(i, _)| map.get(i).copied())
+            .collect();
         let continuations = plan
             .continuations
             .into_iter()
@@ -813,6 +834,7 @@ impl Walker<'_> {
             problems: plan.problems,
             envsub,
             continuations,
+            unresolvable,
         })
     }
 
@@ -919,6 +941,7 @@ impl Walker<'_> {
             problems: Vec::new(),
             envsub: Vec::new(),
             continuations: Vec::new(),
+            unresolvable: Vec::new(),
         }
     }
 }
@@ -1202,8 +1225,13 @@ pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
                     down.file += offset;
                 }
             }
-            for p in &b.problems {
-                d.problem_dialects.insert(p.file + offset, seq.dialect);
+            for f in b
+                .problems
+                .iter()
+                .map(|p| p.file)
+                .chain(b.unresolvable.iter().copied())
+            {
+                d.problem_dialects.insert(f + offset, seq.dialect);
             }
             d.sequences.push(seq);
             d.problems.extend(b.problems.into_iter().map(|mut p| {
@@ -1212,6 +1240,8 @@ pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
             }));
             d.envsub
                 .extend(b.envsub.into_iter().map(|(f, r)| (f + offset, r)));
+            d.unresolvable
+                .extend(b.unresolvable.iter().map(|f| f + offset));
             d.continuations.extend(
                 b.continuations
                     .into_iter()
@@ -1298,6 +1328,9 @@ fn join_configured_sequences(
             joined
                 .envsub
                 .extend(b.envsub.into_iter().map(|(f, r)| (f + offset, r)));
+            joined
+                .unresolvable
+                .extend(b.unresolvable.iter().map(|f| f + offset));
             joined.continuations.extend(
                 b.continuations
                     .into_iter()
@@ -1572,6 +1605,7 @@ pub fn analyze(d: &mut Discovered, opts: &Options) -> Analysed {
         .problems
         .iter()
         .map(|p| p.file)
+        .chain(d.unresolvable.iter().copied())
         .filter(|&f| f < n && a.statements[f].is_empty())
         .collect();
     for f in orphans {
@@ -1582,13 +1616,17 @@ pub fn analyze(d: &mut Discovered, opts: &Options) -> Analysed {
         let dialect = d.problem_dialects.get(&f).copied().unwrap_or(a.dialects[f]);
         a.dialects[f] = dialect;
         let len = src.text.len();
-        analyze_regions(
+        let idxs = analyze_regions(
             src,
             &[layout::region(0..len)],
             dialect,
             &crate::analysis::NoSubstitution,
             &mut a.statements[f],
         );
+        if d.unresolvable.contains(&f) {
+            // Template text where code goes: not a syntax error.
+            a.unresolved.extend(idxs.into_iter().map(|i| (f, i)));
+        }
     }
     for p in &d.problems {
         let Some(src) = d.files.get(p.file) else {

@@ -1283,3 +1283,25 @@ fn configured_sequences_join_folders_into_one_history() {
     .to_string();
     assert!(err.contains("unknown key `path`"), "{err}");
 }
+
+#[test]
+fn tern_sections_and_templates() {
+    let ws = load(&["fixtures/layouts/tern"], &static_opts());
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, twice::layout::tern::KIND);
+    assert_eq!(versions(&ws, 0), ["001", "002"]);
+    assert!(seq.migrations[1].up.no_transaction);
+    assert_eq!(statements(&ws, 0, true)[0], "DROP TABLE widgets");
+    assert!(ws
+        .notices
+        .iter()
+        .any(|n| n.contains("003_default_widget.sql") && n.contains("template")));
+    // The template is neither a syntax error nor replayed.
+    let report = check_paths(&["fixtures/layouts/tern"], &Options::default());
+    assert!(!report
+        .findings
+        .iter()
+        .any(|f| f.file.ends_with("003_default_widget.sql")));
+    assert_eq!(report.summary.sequences[0].replay, "replayed");
+    snapshot_layout("tern", &["fixtures/layouts/tern"], &static_opts());
+}

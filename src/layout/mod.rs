@@ -33,6 +33,7 @@ pub mod prisma;
 pub mod sql_migrate;
 pub mod sqlx;
 pub mod supabase;
+pub mod tern;
 pub mod up_down;
 
 /// One SQL file of a migration folder, read.
@@ -116,6 +117,11 @@ pub struct Plan {
     /// continues with `text`, which lies outside any region (Liquibase
     /// `--rollback` lines joined into one statement).
     pub continuations: Vec<(usize, usize, String)>,
+    /// Entries whose text the tool fills in before running it in a way twice
+    /// cannot (tern's `{{ ... }}` templates), with what they are: they are
+    /// not among `migrations` (replay cannot run them), and the static
+    /// rules still read them.
+    pub unresolvable: Vec<(usize, String)>,
 }
 
 impl Plan {
@@ -248,6 +254,7 @@ pub fn registry() -> &'static [&'static dyn Layout] {
         &liquibase::Liquibase,
         &goose::Goose,
         &sql_migrate::SqlMigrate,
+        &tern::Tern,
         &dbmate::Dbmate,
         &drizzle::Drizzle,
         &supabase::Supabase,

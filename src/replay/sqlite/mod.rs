@@ -9,6 +9,7 @@
 //! `sqlite_schema` rowid, plus rows added since the start, so renamed and new
 //! objects are found without scanning the schema).
 
+mod nesting;
 pub mod sandbox;
 pub mod schema;
 mod seed;
@@ -26,6 +27,27 @@ use std::ffi::CStr;
 use std::ops::Range;
 use std::os::raw::c_char;
 use std::time::Instant;
+
+/// Stack of the thread replay runs on (reserved, not used, until needed).
+/// SQLite compiles a statement through views and triggers nested
+/// [`nesting::MAX_NESTING`] deep in less than 1 MiB of stack (measured:
+/// under 1 KB a level); this leaves a wide margin for the rest.
+pub const REPLAY_STACK: usize = 64 << 20;
+
+/// Runs `f` (a replay on the SQLite engine) on a thread of its own with a
+/// [`REPLAY_STACK`] stack, whatever the stack of the calling thread.
+pub fn on_replay_stack<T: Send>(f: impl FnOnce() -> T + Send) -> std::io::Result<T> {
+    std::thread::scope(|s| {
+        let h = std::thread::Builder::new()
+            .name("twice-replay".into())
+            .stack_size(REPLAY_STACK)
+            .spawn_scoped(s, f)?;
+        match h.join() {
+            Ok(v) => Ok(v),
+            Err(p) => std::panic::resume_unwind(p),
+        }
+    })
+}
 
 /// Tables larger than this are compared by count and hash only.
 pub const MAX_SNAPSHOT_ROWS: usize = 100_000;
@@ -78,6 +100,8 @@ pub struct SqliteEngine {
     seed_dirty: Option<BTreeSet<String>>,
     /// Makes synthetic values unique across the database.
     seed_counter: i64,
+    /// What views, triggers and cascades can make SQLite recurse into.
+    nesting: nesting::Nesting,
 }
 
 fn quote(ident: &str) -> String {
@@ -106,6 +130,7 @@ impl SqliteEngine {
             fk_pending: None,
             seed_dirty: None,
             seed_counter: 0,
+            nesting: nesting::Nesting::default(),
         })
     }
 
@@ -743,6 +768,22 @@ impl Engine for SqliteEngine {
             }
             let start = off + skip_trivia(rest);
             let end = trim_end(sql, start, off + consumed).max(start);
+            if let Err(deep) = self.nesting.check(&sql[start..end]) {
+                drop(RawStmt(stmt));
+                return Err(StmtError {
+                    kind: FailureKind::Limit,
+                    message: format!(
+                        "it nests views, triggers or cascading foreign keys too deep: a \
+                         statement reaching them would make SQLite recurse {} levels, more \
+                         than the replay sandbox allows ({}); keep chains of views and \
+                         triggers shallow",
+                        deep.weight,
+                        nesting::MAX_NESTING
+                    ),
+                    offset: None,
+                    resume: Some(off + consumed),
+                });
+            }
             self.pending = Some((RawStmt(stmt), sql[start..end].to_string()));
             return Ok(Some((start..end, off + consumed)));
         }

@@ -1,0 +1,141 @@
+//! Hostile inputs (issue 15 §3 and §4): deep nesting inside SQLite, inputs
+//! that multiply memory, quadratic output, FIFOs, symlinks, control
+//! characters in names, interrupted fixes. Each runs the binary, in a
+//! process of its own, so that an abort is a failed test and not a crash of
+//! the test runner.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn twice() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_twice"));
+    for var in [
+        "GITHUB_ACTIONS",
+        "NO_COLOR",
+        "CLICOLOR_FORCE",
+        "RUST_BACKTRACE",
+        "TWICE_DATABASE_URL",
+        "TERM",
+    ] {
+        c.env_remove(var);
+    }
+    c.stdin(Stdio::null());
+    c
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn output(mut c: Command) -> Out {
+    let o = c.output().expect("twice runs");
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+fn run_in(dir: &Path, args: &[&str]) -> Out {
+    let mut c = twice();
+    c.current_dir(dir).args(args);
+    output(c)
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+// ---- §3: nesting inside SQLite ---------------------------------------------
+
+/// A chain of `n` views, each reading the one before, then a statement that
+/// reaches the last one.
+fn view_chain(n: usize, per_view_subqueries: usize) -> String {
+    let mut s = String::from("CREATE TABLE IF NOT EXISTS t0 (a INTEGER);\n");
+    s.push_str("CREATE VIEW IF NOT EXISTS v0 AS SELECT a FROM t0;\n");
+    for i in 1..n {
+        let inner = format!("v{}", i - 1);
+        let mut from = inner;
+        for _ in 0..per_view_subqueries {
+            from = format!("(SELECT a FROM {from})");
+        }
+        s.push_str(&format!("CREATE VIEW IF NOT EXISTS v{i} AS SELECT a FROM {from};\n"));
+    }
+    s.push_str(&format!(
+        "INSERT INTO t0 SELECT count(*) FROM v{};\n",
+        n - 1
+    ));
+    s
+}
+
+fn trigger_chain(n: usize) -> String {
+    let mut s = String::new();
+    for i in 0..=n {
+        s.push_str(&format!("CREATE TABLE IF NOT EXISTS t{i} (a INTEGER);\n"));
+    }
+    for i in 0..n {
+        s.push_str(&format!(
+            "CREATE TRIGGER IF NOT EXISTS g{i} AFTER INSERT ON t{i} BEGIN INSERT INTO t{} VALUES (new.a); END;\n",
+            i + 1
+        ));
+    }
+    s.push_str("INSERT INTO t0 VALUES (1);\n");
+    s
+}
+
+#[test]
+fn views_nested_12_000_deep_are_a_finding_not_an_abort() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "m/001_views.sql", &view_chain(12_000, 0));
+    let out = run_in(dir.path(), &["check", "--format", "json", "m"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let limit = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "replay-resource-limit")
+        .expect("a resource-limit finding");
+    assert!(
+        limit["message"].as_str().unwrap().contains("nests views, triggers"),
+        "{limit}"
+    );
+    // The first view past the cap (1,000 levels) is the one refused.
+    assert_eq!(limit["line"], 1002, "{limit}");
+}
+
+#[test]
+fn triggers_chained_12_000_deep_are_a_finding_not_an_abort() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "m/001_triggers.sql", &trigger_chain(12_000));
+    let out = run_in(dir.path(), &["check", "--format", "json", "m"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("nests views, triggers or cascading foreign keys too deep"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn nesting_just_under_the_cap_replays_on_the_replay_stack() {
+    // The heaviest chains the cap lets through, reached by a statement:
+    // SQLite must compile them without running out of stack.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a/001.sql", &view_chain(999, 0));
+    write(dir.path(), "b/001.sql", &view_chain(90, 10));
+    write(dir.path(), "c/001.sql", &trigger_chain(499));
+    for m in ["a", "b", "c"] {
+        let out = run_in(dir.path(), &["check", "--format", "json", m]);
+        assert!(out.code == 0 || out.code == 1, "{m}: {}", out.stderr);
+        assert!(!out.stdout.contains("too deep"), "{m}: {}", out.stdout);
+        assert!(!out.stdout.contains("replay-resource-limit"), "{m}: {}", out.stdout);
+    }
+}

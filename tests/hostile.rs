@@ -215,3 +215,28 @@ fn long_values_are_compared_by_digest_and_shown_as_one() {
     );
     assert!(!out.stdout.contains(&"x".repeat(5000)), "{}", out.stdout);
 }
+
+// ---- §3: output on long lines --------------------------------------------------
+
+#[test]
+fn a_160_kb_line_with_80_000_findings_is_drawn_clipped_around_each_position() {
+    // Before, each frame carried the whole line through annotate-snippets:
+    // quadratic, 107 s for this input. (Time is measured in benches/.)
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "m/001.sql", &format!("{}\n", "a;".repeat(80_000)));
+    let out = run_in(dir.path(), &["check", "--no-replay", "m"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let origins: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with("--> "))
+        .collect();
+    assert_eq!(origins.len(), 80_000);
+    // Positions are the real ones, not the clipped line's.
+    assert_eq!(origins[0].trim(), "--> m/001.sql:1:1");
+    assert_eq!(origins[40_000].trim(), "--> m/001.sql:1:80001");
+    assert_eq!(origins[79_999].trim(), "--> m/001.sql:1:159999");
+    // No drawn line carries the whole source line.
+    let longest = out.stdout.lines().map(str::len).max().unwrap();
+    assert!(longest < 1_000, "a line of {longest} bytes");
+}

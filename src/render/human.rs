@@ -238,12 +238,20 @@ impl Human<'_> {
         let path = clean(&f.file);
         let mut group = Group::with_title(level.primary_title(clean(title)).id(clean(&f.rule)));
         let stmt = f.statement.and_then(|s| report.statement_span(&f.file, s));
+        // (as drawn, as it should read) for the `-->` line of a clipped frame.
+        let mut fix_column: Option<(String, String)> = None;
         match report
             .file(&f.file)
             .filter(|file| !file.binary)
             .and_then(|file| Frame::new(file, stmt, f))
         {
             Some(frame) => {
+                if let Some(c) = frame.drawn_column {
+                    fix_column = Some((
+                        format!("{path}:{}:{c}", f.line),
+                        format!("{path}:{}:{}", f.line, f.column),
+                    ));
+                }
                 let mut snippet = Snippet::source(frame.source)
                     .line_start(frame.line_start)
                     .path(path.as_str())
@@ -280,7 +288,14 @@ impl Human<'_> {
                 ),
             );
         }
-        let all = drawer.render(&groups);
+        let mut all = drawer.render(&groups);
+        if let Some((drawn, right)) = fix_column {
+            // A clipped line starts mid-line: the position annotate-snippets
+            // computes from it is corrected in the first `-->` line.
+            if let Some(at) = all.find(&drawn) {
+                all.replace_range(at..at + drawn.len(), &right);
+            }
+        }
         // The suggestion group starts with a `help:` line at column 0; help
         // and notes of the finding go between the frame and it.
         let split = all
@@ -499,6 +514,34 @@ struct Frame {
     primary: Range<usize>,
     visible: Vec<Range<usize>>,
     fold: bool,
+    /// When a line was cut to [`MAX_FRAME_LINE_BYTES`]: the column the drawing shows in its `-->` line, to be put right.
+    drawn_column: Option<usize>,
+}
+
+/// Lines longer than this are cut, around the reported position on its
+/// line and to their start on the others, before they are drawn (no
+/// terminal shows more): drawing a finding then costs the same on a
+/// 160 kB line as on a short one, and a line with 80,000 findings is drawn
+/// in linear time.
+pub const MAX_FRAME_LINE_BYTES: usize = 512;
+
+/// `line` cut to about [`MAX_FRAME_LINE_BYTES`] around byte `at` (or from its
+/// start), on character boundaries: the kept text and where it starts.
+fn clip(line: &str, at: Option<usize>) -> (&str, usize) {
+    if line.len() <= MAX_FRAME_LINE_BYTES {
+        return (line, 0);
+    }
+    let half = MAX_FRAME_LINE_BYTES / 2;
+    let mut start = at.map_or(0, |a| a.saturating_sub(half));
+    let mut end = (start + MAX_FRAME_LINE_BYTES).min(line.len());
+    start = start.min(end.saturating_sub(MAX_FRAME_LINE_BYTES));
+    while !line.is_char_boundary(start) {
+        start -= 1;
+    }
+    while !line.is_char_boundary(end) {
+        end += 1;
+    }
+    (&line[start..end], start)
 }
 
 impl Frame {
@@ -530,15 +573,39 @@ impl Frame {
         // Lines that an elided frame never shows are left empty: folding
         // hides them anyway, and a 50,000-line INSERT stays cheap to draw.
         let shown = |l: usize| !elide || l < first + HEAD_LINES || l == f.line || l == last;
+        // Where the position is in its line (bytes), to clip around it.
+        let own = file.line_text(f.line);
+        let line_start = file.line_start(f.line);
+        let at_in_line = if f.span.start >= line_start
+            && f.span.start - line_start <= own.len()
+            && own.is_char_boundary(f.span.start - line_start)
+        {
+            // The span's start is the position: no need to count characters.
+            f.span.start - line_start
+        } else {
+            own.char_indices()
+                .nth(f.column.saturating_sub(1))
+                .map_or(own.len(), |(b, _)| b)
+        };
         let mut source = String::new();
         let mut starts = Vec::new();
+        let mut clipped = false;
+        let mut cut_at = 0;
         for line in first..=last {
             if line > first {
                 source.push('\n');
             }
             starts.push(source.len());
             if shown(line) {
-                source.push_str(file.line_text(line));
+                let (kept, from) = clip(
+                    file.line_text(line),
+                    (line == f.line).then_some(at_in_line),
+                );
+                clipped |= kept.len() < file.line_text(line).len();
+                if line == f.line {
+                    cut_at = from;
+                }
+                source.push_str(kept);
             }
         }
         let line_of = |l: usize| -> Range<usize> {
@@ -549,10 +616,9 @@ impl Frame {
         };
         let here = line_of(f.line);
         let text = &source[here.clone()];
-        let at = text
-            .char_indices()
-            .nth(f.column.saturating_sub(1))
-            .map_or(text.len(), |(b, _)| b);
+        let at = (at_in_line - cut_at).min(text.len());
+        // The column annotate-snippets will compute from the clipped line.
+        let drawn_column = clipped.then(|| text[..at].chars().count() + 1);
         let token = token_len(&text[at..]);
         let primary = here.start + at..here.start + at + token;
 
@@ -569,6 +635,7 @@ impl Frame {
             primary,
             visible,
             fold,
+            drawn_column,
         })
     }
 }

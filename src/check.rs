@@ -181,7 +181,7 @@ pub fn load(inputs: &[Input], opts: &Options) -> Result<Workspace> {
         opts
     };
     let mut d = discover::discover(inputs, opts)?;
-    let a = discover::analyze(&mut d, opts);
+    let a = discover::analyze(&mut d, opts)?;
     let files = d
         .files
         .into_iter()

@@ -1185,7 +1185,7 @@ pub struct Analysed {
 /// `Part::statements`. Statements of a file are numbered in file order
 /// (regions are analysed by position, whichever part they belong to), and
 /// each region gets the placeholder settings of its layout.
-pub fn analyze(d: &mut Discovered, opts: &Options) -> Analysed {
+pub fn analyze(d: &mut Discovered, opts: &Options) -> Result<Analysed> {
     let n = d.files.len();
     let mut a = Analysed {
         statements: (0..n).map(|_| Vec::new()).collect(),
@@ -1213,6 +1213,8 @@ pub fn analyze(d: &mut Discovered, opts: &Options) -> Analysed {
     // changesets' pieces) it was read from.
     let mut part_groups: std::collections::HashMap<(usize, usize, bool), usize> =
         std::collections::HashMap::new();
+    // Bytes placeholder substitution has added to each file so far.
+    let mut grown: BTreeMap<usize, usize> = BTreeMap::new();
     for (file, start, end, si, mi, is_down, ri) in jobs {
         let src = &d.files[file];
         if src.binary {
@@ -1249,6 +1251,24 @@ pub fn analyze(d: &mut Discovered, opts: &Options) -> Analysed {
             env_syntax: envsub,
             tool,
         };
+        {
+            let so_far = grown.entry(file).or_insert(0);
+            let budget = placeholder::MAX_SUBSTITUTED_BYTES - *so_far;
+            let (added, over) = ph.growth(&src.text[start..end], budget);
+            if let Some(at) = over {
+                let (line, _) = src.line_col(start + at);
+                return Err(Error::new(format!(
+                    "{}:{line}: placeholder values would make this file more than {} MiB \
+                     longer ({} MiB and counting); a `--define` value is probably much \
+                     longer than intended, or used far more often than expected: check the \
+                     values given with `--define` (or `[define]` in twice.toml)",
+                    src.name,
+                    placeholder::MAX_SUBSTITUTED_BYTES >> 20,
+                    added >> 20
+                )));
+            }
+            *so_far += added;
+        }
         let m = &d.sequences[si].migrations[mi];
         let part = if is_down {
             m.down.as_ref()
@@ -1324,7 +1344,7 @@ pub fn analyze(d: &mut Discovered, opts: &Options) -> Analysed {
         f.help = p.help.clone();
         a.findings.push(f);
     }
-    a
+    Ok(a)
 }
 
 #[cfg(test)]

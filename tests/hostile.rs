@@ -240,3 +240,25 @@ fn a_160_kb_line_with_80_000_findings_is_drawn_clipped_around_each_position() {
     let longest = out.stdout.lines().map(str::len).max().unwrap();
     assert!(longest < 1_000, "a line of {longest} bytes");
 }
+
+// ---- §3: placeholders that multiply ---------------------------------------------
+
+#[test]
+fn a_1_mb_define_used_20_000_times_is_an_error_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "twice.toml",
+        &format!("[define]\nbig = \"{}\"\n", "x".repeat(1 << 20)),
+    );
+    let mut sql = String::from("CREATE TABLE IF NOT EXISTS t (v TEXT);\n");
+    for _ in 0..20_000 {
+        sql.push_str("INSERT INTO t VALUES ('${big}');\n");
+    }
+    write(dir.path(), "m/001.sql", &sql);
+    let out = run_in(dir.path(), &["check", "--no-replay", "m"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    // 64 MiB are reached on the 65th use, line 66.
+    assert!(out.stderr.contains("m/001.sql:66: placeholder values would make this file more than 64 MiB longer"), "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+}

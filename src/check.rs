@@ -53,7 +53,7 @@ impl Options {
         if let Some(bytes) = self.overlay.as_ref().and_then(|o| o.get(path)) {
             return Ok(bytes.clone());
         }
-        std::fs::read(path)
+        crate::source::read_regular(path)
     }
 
     /// The overlay key for the script read from stdin: `--fix -` verifies

@@ -297,7 +297,7 @@ pub fn load(explicit: Option<&Path>, cwd: &Path) -> Result<Option<Config>> {
             None => return Ok(None),
         },
     };
-    let bytes = std::fs::read(&path).map_err(|e| Error::io(&name, &e))?;
+    let bytes = crate::source::read_regular(&path).map_err(|e| Error::io(&name, &e))?;
     let text = match std::str::from_utf8(&bytes) {
         Ok(t) => t,
         Err(e) => {

@@ -107,7 +107,7 @@ pub fn display_path(p: &Path) -> String {
 
 pub fn read_file(path: &Path) -> Result<SourceFile> {
     let name = display_path(path);
-    let bytes = std::fs::read(path).map_err(|e| Error::io(&name, &e))?;
+    let bytes = crate::source::read_regular(path).map_err(|e| Error::io(&name, &e))?;
     Ok(SourceFile::from_bytes(name, Some(path), &bytes))
 }
 

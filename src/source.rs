@@ -3,6 +3,32 @@
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+/// The bytes of a regular file. The file is opened without blocking and
+/// the opened handle is checked: a path replaced by a FIFO (or a device)
+/// after it was listed as a file is an error, not a read that never ends.
+pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut open = std::fs::OpenOptions::new();
+    open.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        open.custom_flags(libc::O_NONBLOCK);
+    }
+    let mut f = open.open(path)?;
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file (a pipe, socket or device, perhaps put in place of the file \
+             after it was listed); give regular files, or `-` to read stdin",
+        ));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    f.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// One input file (or stdin), decoded to text.
 ///
 /// Decoding is lossy: a UTF-8 byte-order mark is dropped, invalid UTF-8

@@ -262,3 +262,48 @@ fn a_1_mb_define_used_20_000_times_is_an_error_naming_file_and_line() {
     assert!(out.stderr.contains("m/001.sql:66: placeholder values would make this file more than 64 MiB longer"), "{}", out.stderr);
     assert!(out.stdout.is_empty());
 }
+
+// ---- §3: a FIFO where a file was --------------------------------------------------
+
+#[test]
+fn a_fifo_in_place_of_a_listed_file_is_an_error_not_a_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("001_init.sql");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    // What discovery does once it has listed the file: read it. A FIFO with
+    // no writer used to block here forever.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let path = fifo.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(twice::check::Options::default().read_bytes(&path));
+    });
+    let got = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("reading a FIFO returned instead of blocking");
+    let err = got.expect_err("a FIFO is not read as a file");
+    assert!(err.to_string().contains("not a regular file"), "{err}");
+    // And config files: a twice.toml that is a FIFO.
+    let cfg = dir.path().join("twice.toml");
+    let c = std::ffi::CString::new(cfg.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    let mut cmd = twice();
+    cmd.current_dir(dir.path()).args(["check", "--config", "twice.toml", "x.sql"]);
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break Some(s);
+        }
+        if start.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let status = status.expect("twice did not hang on a FIFO config file");
+    assert_eq!(status.code(), Some(2));
+}

@@ -268,7 +268,7 @@ pub fn main() -> ExitCode {
     match std::panic::catch_unwind(move || run(cli)) {
         Ok(Ok(code)) => ExitCode::from(code),
         Ok(Err(e)) => {
-            let _ = writeln!(io::stderr(), "error: {e}");
+            let _ = writeln!(io::stderr(), "{}", error_text(&e.to_string()));
             ExitCode::from(2)
         }
         Err(_) => ExitCode::from(2),
@@ -575,7 +575,7 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
         // Programs read stdout; people read the notices on stderr.
         let mut err = io::stderr().lock();
         for notice in &report.notices {
-            let _ = writeln!(err, "twice: note: {notice}");
+            let _ = writeln!(err, "twice: note: {}", crate::escape::printable(notice));
         }
     }
     let mut rendered = render::renderer(format, &render_opts).render(&report, out);
@@ -584,6 +584,26 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
     }
     output(rendered.and_then(|()| out.flush()))?;
     Ok(u8::from(exit_for(fail_on, &report)))
+}
+
+/// An error as printed: `error: ` before it, control characters of the
+/// input escaped, and any line of it that is not twice's own `error: ` line
+/// indented, so that no text from a file name starts a line.
+fn error_text(message: &str) -> String {
+    let text = crate::escape::printable_lines(message);
+    let mut out = String::new();
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if i == 0 {
+            out.push_str("error: ");
+        } else if !line.starts_with("error: ") {
+            out.push_str("  ");
+        }
+        out.push_str(line);
+    }
+    out
 }
 
 /// Whether the report has findings at or above the `--fail-on` level.
@@ -617,8 +637,9 @@ fn report_refusals(plan: &crate::fix::FilePlan) {
     for (line, rule, why) in &plan.refused {
         let _ = writeln!(
             err,
-            "twice: not fixed: {}:{line} [{rule}]: {why}",
-            plan.name
+            "twice: not fixed: {}:{line} [{rule}]: {}",
+            crate::escape::printable(&plan.name),
+            crate::escape::printable(why)
         );
     }
 }
@@ -641,10 +662,15 @@ fn write_fixes(run: &crate::fix::FixRun, stdin: bool, out: &mut dyn Write) -> Re
                 "twice: fixed {} finding{} in {}",
                 plan.applied.len(),
                 if plan.applied.len() == 1 { "" } else { "s" },
-                plan.name
+                crate::escape::printable(&plan.name)
             );
             for (line, rule, what) in &plan.applied {
-                let _ = writeln!(err, "  {}:{line} [{rule}] {what}", plan.name);
+                let _ = writeln!(
+                    err,
+                    "  {}:{line} [{rule}] {}",
+                    crate::escape::printable(&plan.name),
+                    crate::escape::printable(what)
+                );
             }
         }
         report_refusals(plan);

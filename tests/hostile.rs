@@ -66,7 +66,9 @@ fn view_chain(n: usize, per_view_subqueries: usize) -> String {
         for _ in 0..per_view_subqueries {
             from = format!("(SELECT a FROM {from})");
         }
-        s.push_str(&format!("CREATE VIEW IF NOT EXISTS v{i} AS SELECT a FROM {from};\n"));
+        s.push_str(&format!(
+            "CREATE VIEW IF NOT EXISTS v{i} AS SELECT a FROM {from};\n"
+        ));
     }
     s.push_str(&format!(
         "INSERT INTO t0 SELECT count(*) FROM v{};\n",
@@ -104,7 +106,10 @@ fn views_nested_12_000_deep_are_a_finding_not_an_abort() {
         .find(|f| f["rule"] == "replay-resource-limit")
         .expect("a resource-limit finding");
     assert!(
-        limit["message"].as_str().unwrap().contains("nests views, triggers"),
+        limit["message"]
+            .as_str()
+            .unwrap()
+            .contains("nests views, triggers"),
         "{limit}"
     );
     // The first view past the cap (1,000 levels) is the one refused.
@@ -118,7 +123,8 @@ fn triggers_chained_12_000_deep_are_a_finding_not_an_abort() {
     let out = run_in(dir.path(), &["check", "--format", "json", "m"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(
-        out.stdout.contains("nests views, triggers or cascading foreign keys too deep"),
+        out.stdout
+            .contains("nests views, triggers or cascading foreign keys too deep"),
         "{}",
         out.stdout
     );
@@ -136,7 +142,11 @@ fn nesting_just_under_the_cap_replays_on_the_replay_stack() {
         let out = run_in(dir.path(), &["check", "--format", "json", m]);
         assert!(out.code == 0 || out.code == 1, "{m}: {}", out.stderr);
         assert!(!out.stdout.contains("too deep"), "{m}: {}", out.stdout);
-        assert!(!out.stdout.contains("replay-resource-limit"), "{m}: {}", out.stdout);
+        assert!(
+            !out.stdout.contains("replay-resource-limit"),
+            "{m}: {}",
+            out.stdout
+        );
     }
 }
 
@@ -185,14 +195,13 @@ fn fourteen_63_mb_blobs_stay_under_one_and_a_half_gigabytes() {
     );
     let (code, peak, stdout) = peak_memory(dir.path(), &["check", "--format", "json", "m"]);
     assert_eq!(code, 1, "{stdout}");
-    assert!(
-        peak < 1536 << 20,
-        "peak resident memory {} MiB",
-        peak >> 20
-    );
+    assert!(peak < 1536 << 20, "peak resident memory {} MiB", peak >> 20);
     // The duplicated rows are still seen (by length and digest), and SQLite's
     // own ceiling stops the second run.
-    assert!(stdout.contains("\"rule\": \"replay-resource-limit\""), "{stdout}");
+    assert!(
+        stdout.contains("\"rule\": \"replay-resource-limit\""),
+        "{stdout}"
+    );
     assert!(stdout.contains("needs more memory"), "{stdout}");
 }
 
@@ -223,7 +232,11 @@ fn a_160_kb_line_with_80_000_findings_is_drawn_clipped_around_each_position() {
     // Before, each frame carried the whole line through annotate-snippets:
     // quadratic, 107 s for this input. (Time is measured in benches/.)
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "m/001.sql", &format!("{}\n", "a;".repeat(80_000)));
+    write(
+        dir.path(),
+        "m/001.sql",
+        &format!("{}\n", "a;".repeat(80_000)),
+    );
     let out = run_in(dir.path(), &["check", "--no-replay", "m"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let origins: Vec<&str> = out
@@ -259,7 +272,13 @@ fn a_1_mb_define_used_20_000_times_is_an_error_naming_file_and_line() {
     let out = run_in(dir.path(), &["check", "--no-replay", "m"]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     // 64 MiB are reached on the 65th use, line 66.
-    assert!(out.stderr.contains("m/001.sql:66: placeholder values would make this file more than 64 MiB longer"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "m/001.sql:66: placeholder values would make this file more than 64 MiB longer"
+        ),
+        "{}",
+        out.stderr
+    );
     assert!(out.stdout.is_empty());
 }
 
@@ -290,8 +309,13 @@ fn a_fifo_in_place_of_a_listed_file_is_an_error_not_a_hang() {
     // SAFETY: a NUL-terminated path.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
     let mut cmd = twice();
-    cmd.current_dir(dir.path()).args(["check", "--config", "twice.toml", "x.sql"]);
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    cmd.current_dir(dir.path())
+        .args(["check", "--config", "twice.toml", "x.sql"]);
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let start = std::time::Instant::now();
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {
@@ -306,4 +330,76 @@ fn a_fifo_in_place_of_a_listed_file_is_an_error_not_a_hang() {
     };
     let status = status.expect("twice did not hang on a FIFO config file");
     assert_eq!(status.code(), Some(2));
+}
+
+// ---- §4: output injection -------------------------------------------------------------
+
+#[test]
+fn control_characters_in_names_never_start_a_line_or_reach_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "m/001_x\n::error file=evil.sql,line=1::forged in a file name.sql",
+        "CREATE TABLE t (a);\n",
+    );
+    write(d, "m/README\n::error::forged in a notice", "hello\n");
+    write(d, "m/002_\u{1b}[31mred\u{7}.sql", "CREATE TABLE u (a);\n");
+    write(
+        d,
+        "n/001.sql",
+        "CREATE TABLE \"x\n::error file=evil.sql::forged in an identifier\" (a);\n\
+         CREATE TABLE \"e\u{1b}[31mred\u{7}\" (a);\n",
+    );
+    for format in ["human", "github", "json", "sarif", "gitlab"] {
+        for gha in [false, true] {
+            let mut c = twice();
+            c.current_dir(d)
+                .args(["check", "--format", format, "m", "n"]);
+            if gha {
+                c.env("GITHUB_ACTIONS", "true");
+            }
+            let out = output(c);
+            assert_eq!(out.code, 1, "{format}: {}", out.stderr);
+            for (stream, text) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+                assert!(
+                    !text.contains('\u{1b}') && !text.contains('\u{7}'),
+                    "{format} {stream}: a raw control character\n{text}"
+                );
+                for line in text.lines() {
+                    // GitHub's runner takes a line as a command after
+                    // trimming leading blanks.
+                    if line.trim_start().starts_with("::") {
+                        // Only twice's own annotations, about the real files.
+                        assert!(
+                            line.starts_with("::error file=m/")
+                                || line.starts_with("::error file=n/"),
+                            "{format} {stream}: forged line {line:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    // The names are shown escaped where people read them.
+    let out = run_in(d, &["check", "m", "n"]);
+    assert!(
+        out.stdout
+            .contains("m/001_x\\n::error file=evil.sql,line=1::forged in a file name.sql:1:1"),
+        "{}",
+        out.stdout
+    );
+    let out = run_in(d, &["check", "--format", "json", "m", "n"]);
+    assert!(
+        out.stderr
+            .contains("m/README\\n::error::forged in a notice"),
+        "{}",
+        out.stderr
+    );
+    let out = run_in(d, &["check", "--format", "github", "m", "n"]);
+    assert!(
+        out.stdout.contains("\\u{1b}[31mred\\u{7}"),
+        "{}",
+        out.stdout
+    );
 }

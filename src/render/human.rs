@@ -163,7 +163,7 @@ impl Renderer for Human<'_> {
                 out,
                 "{}: {}",
                 self.paint(NOTE, "note"),
-                normalize_untrusted_str(notice)
+                crate::escape::printable(notice)
             )?;
         }
         if !report.notices.is_empty() {
@@ -235,7 +235,7 @@ impl Human<'_> {
         // Everything from the input goes through the same normalisation as
         // the source lines, so no control character reaches the terminal.
         let clean = |s: &str| normalize_untrusted_str(&s.replace("\r\n", "\n").replace('\r', "\n"));
-        let path = clean(&f.file);
+        let path = crate::escape::printable(&f.file).into_owned();
         let mut group = Group::with_title(level.primary_title(clean(title)).id(clean(&f.rule)));
         let stmt = f.statement.and_then(|s| report.statement_span(&f.file, s));
         // (as drawn, as it should read) for the `-->` line of a clipped frame.
@@ -339,7 +339,7 @@ impl Human<'_> {
             let diff = looks_like_diff(&lines);
             let indent = " ".repeat(bar_width + kind.len() + 4);
             for (i, line) in lines.iter().enumerate() {
-                let line = normalize_untrusted_str(line);
+                let line = defuse(&normalize_untrusted_str(line)).into_owned();
                 if i == 0 {
                     writeln!(
                         out,
@@ -439,7 +439,7 @@ impl Human<'_> {
             writeln!(
                 out,
                 "  {}: {} layout, {}, {}, {replay}",
-                normalize_untrusted_str(&seq.root),
+                crate::escape::printable(&seq.root),
                 seq.layout,
                 seq.dialect,
                 plural(seq.migrations, "migration"),
@@ -473,6 +473,20 @@ fn gutter_width(drawn: &str) -> usize {
 }
 
 /// Lines of a message, whatever its line ends (LF, CRLF or CR).
+/// A line of a note that starts (after blanks) like a CI workflow command
+/// (`::error ...`, `##[error]`, `##vso[...]`): a name or a value with a line
+/// break in it, from the input. Shown with a backslash in front, so that the
+/// CI runner reading twice's output does not take it for a command.
+fn defuse(line: &str) -> std::borrow::Cow<'_, str> {
+    let body = line.trim_start();
+    if body.starts_with("::") || body.starts_with("##[") || body.starts_with("##vso[") {
+        let at = line.len() - body.len();
+        std::borrow::Cow::Owned(format!("{}\\{body}", &line[..at]))
+    } else {
+        std::borrow::Cow::Borrowed(line)
+    }
+}
+
 fn text_lines(text: &str) -> Vec<&str> {
     text.split("\r\n")
         .flat_map(|l| l.split(['\n', '\r']))
@@ -597,10 +611,8 @@ impl Frame {
             }
             starts.push(source.len());
             if shown(line) {
-                let (kept, from) = clip(
-                    file.line_text(line),
-                    (line == f.line).then_some(at_in_line),
-                );
+                let (kept, from) =
+                    clip(file.line_text(line), (line == f.line).then_some(at_in_line));
                 clipped |= kept.len() < file.line_text(line).len();
                 if line == f.line {
                     cut_at = from;

@@ -126,15 +126,22 @@ impl Nesting {
         let mut objects = Vec::new();
         match kind {
             "view" => {
-                let body = (0..toks.len()).find(|&i| word(i, "AS")).unwrap_or(toks.len());
+                let body = (0..toks.len())
+                    .find(|&i| word(i, "AS"))
+                    .unwrap_or(toks.len());
                 let from = self.id(&name);
                 let to = names(body).iter().map(|n| self.id(n)).collect();
                 objects.push(Object { from, to, weight });
             }
             "trigger" => {
-                let on = (i..toks.len()).find(|&j| word(j, "ON")).unwrap_or(toks.len());
+                let on = (i..toks.len())
+                    .find(|&j| word(j, "ON"))
+                    .unwrap_or(toks.len());
                 // `ON schema.table`
-                let at = if toks.get(on + 2).is_some_and(|t| &sql[t.span.clone()] == ".") {
+                let at = if toks
+                    .get(on + 2)
+                    .is_some_and(|t| &sql[t.span.clone()] == ".")
+                {
                     on + 3
                 } else {
                     on + 1
@@ -148,7 +155,8 @@ impl Nesting {
             }
             "table" => {
                 let cascades = (0..toks.len()).any(|i| {
-                    word(i, "CASCADE") || (word(i, "SET") && (word(i + 1, "NULL") || word(i + 1, "DEFAULT")))
+                    word(i, "CASCADE")
+                        || (word(i, "SET") && (word(i + 1, "NULL") || word(i + 1, "DEFAULT")))
                 });
                 if cascades {
                     let child = self.id(&name);

@@ -554,7 +554,7 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
     let report = if args.fix {
         let stdin = inputs.contains(&Input::Stdin);
         let run = crate::fix::run(&inputs, &opts)?;
-        write_fixes(&run, stdin, out)?;
+        write_fixes(&run, &inputs, stdin, out)?;
         if stdin {
             // The fixed script went to stdout; findings stay off it.
             let failed = exit_for(fail_on, &run.report);
@@ -646,16 +646,20 @@ fn report_refusals(plan: &crate::fix::FilePlan) {
 
 /// `--fix`: writes each fixed file and says what was done on stderr. For a
 /// script from stdin the fixed text goes to stdout.
-fn write_fixes(run: &crate::fix::FixRun, stdin: bool, out: &mut dyn Write) -> Result<(), RunError> {
+fn write_fixes(
+    run: &crate::fix::FixRun,
+    inputs: &[Input],
+    stdin: bool,
+    out: &mut dyn Write,
+) -> Result<(), RunError> {
     let plans = &run.plans;
+    // Files on disk: all of them or none (see `fix::write_all`).
+    crate::fix::write_all(plans, inputs)?;
     for plan in plans {
         if plan.changed() {
             let mut err = io::stderr().lock();
-            match &plan.path {
-                Some(path) => {
-                    std::fs::write(path, plan.bytes()).map_err(|e| Error::io(&plan.name, &e))?;
-                }
-                None => output(out.write_all(&plan.bytes()))?,
+            if plan.path.is_none() {
+                output(out.write_all(&plan.bytes()))?;
             }
             let _ = writeln!(
                 err,

@@ -403,3 +403,117 @@ fn control_characters_in_names_never_start_a_line_or_reach_the_terminal() {
         out.stdout
     );
 }
+
+// ---- §4: --fix writes safely -------------------------------------------------------------
+
+fn no_temp_files(dir: &Path) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(!name.contains("twice-fix"), "left behind: {name}");
+    }
+}
+
+#[test]
+fn fix_keeps_permissions_and_leaves_no_temporary_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "m/001.sql", "CREATE TABLE t (a);\n");
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let out = run_in(dir.path(), &["check", "--fix", "m"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&p).unwrap(),
+        "CREATE TABLE IF NOT EXISTS t (a);\n"
+    );
+    let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640);
+    no_temp_files(&dir.path().join("m"));
+}
+
+#[test]
+fn fix_writes_nothing_when_one_file_of_the_set_is_not_writable() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "m/001.sql", "CREATE TABLE a (x);\n");
+    let b = write(dir.path(), "m/002.sql", "CREATE TABLE b (x);\n");
+    std::fs::set_permissions(&b, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let out = run_in(dir.path(), &["check", "--fix", "m"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("m/002.sql: is not writable"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("nothing was written"), "{}", out.stderr);
+    // The writable file was not fixed either: no half-fixed folder.
+    assert_eq!(
+        std::fs::read_to_string(&a).unwrap(),
+        "CREATE TABLE a (x);\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&b).unwrap(),
+        "CREATE TABLE b (x);\n"
+    );
+    no_temp_files(&dir.path().join("m"));
+}
+
+#[test]
+fn fix_refuses_a_file_changed_on_disk_since_it_was_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "m/001.sql", "CREATE TABLE a (x);\n");
+    let inputs = [twice::discover::Input::Path(dir.path().join("m"))];
+    let run = twice::fix::run(&inputs, &twice::check::Options::default()).unwrap();
+    assert!(run.plans.iter().any(|p| p.changed()));
+    // Someone edits the file between the check and the write.
+    std::fs::write(&a, "CREATE TABLE a (x, y);\n").unwrap();
+    let err = twice::fix::write_all(&run.plans, &inputs).unwrap_err();
+    assert!(
+        err.message.contains("changed on disk since twice read it"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&a).unwrap(),
+        "CREATE TABLE a (x, y);\n"
+    );
+    no_temp_files(&dir.path().join("m"));
+}
+
+#[test]
+fn fix_never_writes_through_a_link_to_a_file_outside_what_was_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = write(dir.path(), "outside/secret.sql", "CREATE TABLE s (x);\n");
+    std::fs::create_dir_all(dir.path().join("m")).unwrap();
+    let link = dir.path().join("m/001.sql");
+    std::os::unix::fs::symlink(&outside, &link).unwrap();
+    let plan = twice::fix::FilePlan {
+        name: "m/001.sql".into(),
+        path: Some(link.clone()),
+        had_bom: false,
+        original: "CREATE TABLE s (x);\n".into(),
+        fixed: "CREATE TABLE IF NOT EXISTS s (x);\n".into(),
+        applied: vec![(1, "create-without-if-not-exists".into(), "x".into())],
+        refused: Vec::new(),
+    };
+    let inputs = [twice::discover::Input::Path(dir.path().join("m"))];
+    let err = twice::fix::write_all(std::slice::from_ref(&plan), &inputs).unwrap_err();
+    assert!(err.message.contains("is a symbolic link to"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&outside).unwrap(),
+        "CREATE TABLE s (x);\n"
+    );
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    // Named on the command line, the link is followed and its target fixed.
+    let inputs = [twice::discover::Input::Path(link.clone())];
+    twice::fix::write_all(std::slice::from_ref(&plan), &inputs).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&outside).unwrap(),
+        "CREATE TABLE IF NOT EXISTS s (x);\n"
+    );
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+}

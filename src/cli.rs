@@ -684,10 +684,7 @@ fn write_fixes(
         // Nothing to fix: echo the script unchanged, as formatters do (also
         // when it had no fixable finding at all, so no plan).
         for file in run.report.files.iter().filter(|f| f.path.is_none()) {
-            if file.had_bom {
-                output(out.write_all(b"\xEF\xBB\xBF"))?;
-            }
-            output(out.write_all(file.text.as_bytes()))?;
+            output(out.write_all(&crate::source::encode(&file.text, file.had_bom, file.utf16)))?;
         }
     }
     output(out.flush())?;

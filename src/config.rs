@@ -95,6 +95,8 @@ pub struct Exclude {
     glob_pattern: Vec<usize>,
     /// Per pattern: how many files it excluded and the first of them.
     hits: Arc<Mutex<Vec<(usize, String)>>>,
+    /// Per pattern: whether it ever excluded a file.
+    used: Arc<Mutex<Vec<bool>>>,
 }
 
 impl Exclude {
@@ -139,6 +141,7 @@ impl Exclude {
             set,
             glob_pattern,
             hits: Arc::new(Mutex::new(vec![(0, String::new()); patterns.len()])),
+            used: Arc::new(Mutex::new(vec![false; patterns.len()])),
         })
     }
 
@@ -177,6 +180,11 @@ impl Exclude {
                 h.0 += 1;
             }
         }
+        if let Ok(mut used) = self.used.lock() {
+            if let Some(u) = used.get_mut(pattern) {
+                *u = true;
+            }
+        }
         true
     }
 
@@ -200,6 +208,17 @@ impl Exclude {
                 self.patterns[i], self.source
             ));
             *h = (0, String::new());
+        }
+        if let Ok(used) = self.used.lock() {
+            for (i, u) in used.iter().enumerate() {
+                if !u {
+                    out.push(format!(
+                        "`exclude` pattern `{}` (in {}) matched no file: a typo, or a \
+                         path that moved? Patterns are relative to the folder of {}",
+                        self.patterns[i], self.source, self.source
+                    ));
+                }
+            }
         }
         out
     }

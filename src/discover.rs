@@ -191,6 +191,116 @@ fn dialect_word(w: &str) -> Option<Dialect> {
     }
 }
 
+mod ignores {
+    //! `.gitignore` and `.ignore` files, read as git and ripgrep do (the
+    //! `ignore` crate's matcher): a folder's own files first, then its
+    //! parents'; `.ignore` before `.gitignore` at the same level; the first
+    //! rule that matches decides (a `!pattern` keeps the path). `.gitignore`
+    //! files (and `.git/info/exclude`) count inside a git repository only,
+    //! up to its top; `.ignore` files count anywhere. A folder given on the
+    //! command line is walked even when ignored: only its entries are
+    //! matched, never the folder itself.
+    use ignore::gitignore::{Gitignore, GitignoreBuilder};
+    use ignore::Match;
+    use std::collections::HashMap;
+    use std::path::{Path, PathBuf};
+    use std::rc::Rc;
+
+    /// The rules a folder's own files hold.
+    #[derive(Default)]
+    struct Level {
+        matchers: Vec<Gitignore>,
+    }
+
+    #[derive(Default)]
+    pub struct Ignores {
+        levels: HashMap<PathBuf, Rc<Level>>,
+        /// The top of the git repository a folder is in (None: not in one).
+        repos: HashMap<PathBuf, Option<PathBuf>>,
+    }
+
+    /// The rules that apply in one folder, innermost first.
+    pub struct Rules(Vec<Rc<Level>>);
+
+    impl Rules {
+        pub fn ignored(&self, path: &Path, is_dir: bool) -> bool {
+            for level in &self.0 {
+                for m in &level.matchers {
+                    match m.matched(path, is_dir) {
+                        Match::Ignore(_) => return true,
+                        Match::Whitelist(_) => return false,
+                        Match::None => {}
+                    }
+                }
+            }
+            false
+        }
+    }
+
+    fn load(dir: &Path, name: &str) -> Option<Gitignore> {
+        let file = dir.join(name);
+        if !file.is_file() {
+            return None;
+        }
+        let mut b = GitignoreBuilder::new(dir);
+        // A line that does not parse is left out, as git does.
+        let _ = b.add(&file);
+        b.build().ok().filter(|g| !g.is_empty())
+    }
+
+    impl Ignores {
+        fn repo_of(&mut self, dir: &Path) -> Option<PathBuf> {
+            if let Some(r) = self.repos.get(dir) {
+                return r.clone();
+            }
+            let r = dir
+                .ancestors()
+                .find(|a| a.join(".git").exists())
+                .map(Path::to_path_buf);
+            self.repos.insert(dir.to_path_buf(), r.clone());
+            r
+        }
+
+        fn level(&mut self, dir: &Path, git: bool, top: bool) -> Rc<Level> {
+            let key = dir.to_path_buf();
+            if let Some(l) = self.levels.get(&key) {
+                return l.clone();
+            }
+            let mut matchers = Vec::new();
+            matchers.extend(load(dir, ".ignore"));
+            if git {
+                matchers.extend(load(dir, ".gitignore"));
+                if top {
+                    matchers.extend(load(&dir.join(".git").join("info"), "exclude").map(|g| {
+                        // Its patterns are relative to the repository's top.
+                        let mut b = GitignoreBuilder::new(dir);
+                        let _ = b.add(dir.join(".git").join("info").join("exclude"));
+                        b.build().unwrap_or(g)
+                    }));
+                }
+            }
+            let l = Rc::new(Level { matchers });
+            self.levels.insert(key, l.clone());
+            l
+        }
+
+        /// The rules for the entries of `dir` (canonical).
+        pub fn for_folder(&mut self, dir: &Path) -> Rules {
+            let repo = self.repo_of(dir);
+            let mut chain = Vec::new();
+            for a in dir.ancestors() {
+                let in_repo = repo.as_deref().is_some_and(|r| a.starts_with(r));
+                let top = repo.as_deref() == Some(a);
+                let l = self.level(a, in_repo, top);
+                if !l.matchers.is_empty() {
+                    chain.push(l);
+                }
+            }
+            Rules(chain)
+        }
+    }
+}
+
 /// How deep a walk goes below the folder given (the walk recurses once per
 /// level; real migration trees are a few levels deep).
 const MAX_DEPTH: usize = 64;
@@ -210,6 +320,11 @@ struct Walker<'o> {
     /// Canonical folders already read (walked or absorbed into a sequence).
     visited: HashSet<PathBuf>,
     notices: Vec<String>,
+    /// The folder named on the command line being walked (canonical):
+    /// symbolic links that lead out of it are not followed.
+    root: Option<PathBuf>,
+    /// `.gitignore` / `.ignore` rules, per canonical folder.
+    ignores: ignores::Ignores,
 }
 
 /// A folder's entries, sorted by name.
@@ -255,11 +370,17 @@ impl Walker<'_> {
             Err(e) => return Err(io_error(display, &e)),
         };
         let mut l = Listing::default();
+        let canon_dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let rules = self.ignores.for_folder(&canon_dir);
+        // (.sql files and folders) left out by .gitignore/.ignore, and
+        // links that lead out of the folder being checked.
+        let mut ignored: Vec<String> = Vec::new();
         for entry in rd {
             let entry = entry.map_err(|e| io_error(display, &e))?;
             let name = entry.file_name().to_string_lossy().into_owned();
             let path = entry.path();
             let shown = join_display(display, &name);
+            let is_link = entry.file_type().is_ok_and(|t| t.is_symlink());
             let meta = match std::fs::metadata(&path) {
                 Ok(m) => m,
                 Err(e) => {
@@ -287,6 +408,29 @@ impl Walker<'_> {
                     continue;
                 }
             };
+            if rules.ignored(&canon_dir.join(&name), meta.is_dir()) {
+                if meta.is_dir() {
+                    ignored.push(format!("{name}/"));
+                } else if is_sql(Path::new(&name)) {
+                    ignored.push(name);
+                }
+                continue;
+            }
+            if is_link && (meta.is_dir() || is_sql(Path::new(&name))) {
+                if let Some(root) = &self.root {
+                    let target = std::fs::canonicalize(&path).ok();
+                    if !target.as_ref().is_some_and(|t| t.starts_with(root)) {
+                        self.notices.push(format!(
+                            "{shown}: symbolic link to {}, outside the folder being checked; not \
+                             followed (name it on the command line to check it)",
+                            target
+                                .as_deref()
+                                .map_or_else(|| "?".to_string(), display_path)
+                        ));
+                        continue;
+                    }
+                }
+            }
             if meta.is_dir() {
                 l.dirs.push((name, path));
             } else if self.opts.excluded(&path) {
@@ -298,6 +442,18 @@ impl Walker<'_> {
             } else {
                 l.others.push(format!("{name} (not a regular file)"));
             }
+        }
+        if !ignored.is_empty() {
+            ignored.sort();
+            let n = ignored.len();
+            let mut names = ignored.into_iter().take(5).collect::<Vec<_>>().join(", ");
+            if n > 5 {
+                names.push_str(&format!(" and {} more", n - 5));
+            }
+            self.notices.push(format!(
+                "{display}: not read, as .gitignore or .ignore says: {names} (name them on the \
+                 command line to check them)"
+            ));
         }
         l.sql.sort();
         l.others.sort();
@@ -831,6 +987,8 @@ pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
         opts,
         visited: HashSet::new(),
         notices: Vec::new(),
+        root: None,
+        ignores: ignores::Ignores::default(),
     };
     // Per input position, what it produced.
     let mut pieces: Vec<(usize, Vec<Built>)> = Vec::new();
@@ -877,7 +1035,9 @@ pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
         }
         let mut out = Vec::new();
         let mut ancestors = Vec::new();
+        w.root = Some(n.canon.clone());
         w.walk(&n.path, &shown, &mut ancestors, &mut out)?;
+        w.root = None;
         if out.is_empty() {
             w.notices
                 .push(format!("{shown}: no SQL migrations found in this folder"));
@@ -1377,6 +1537,8 @@ mod tests {
             opts: &opts,
             visited: HashSet::new(),
             notices: Vec::new(),
+            root: None,
+            ignores: ignores::Ignores::default(),
         };
         let listing = w.list(d.path(), "m").unwrap().unwrap();
         assert_eq!(listing.sql.len(), 2);

@@ -17,6 +17,8 @@ pub struct FilePlan {
     pub name: String,
     pub path: Option<std::path::PathBuf>,
     pub had_bom: bool,
+    /// A UTF-16 file is written back in UTF-16, with its BOM.
+    pub utf16: Option<crate::source::Utf16>,
     pub original: String,
     pub fixed: String,
     /// (line, rule, description) of each applied fix.
@@ -32,23 +34,13 @@ impl FilePlan {
 
     /// The bytes to write: the fixed text, with the BOM back if it had one.
     pub fn bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.fixed.len() + 3);
-        if self.had_bom {
-            out.extend_from_slice(b"\xEF\xBB\xBF");
-        }
-        out.extend_from_slice(self.fixed.as_bytes());
-        out
+        crate::source::encode(&self.fixed, self.had_bom, self.utf16)
     }
 
     /// The bytes the file held when it was read (fixes are only planned on
     /// files that were valid UTF-8).
     pub fn original_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.original.len() + 3);
-        if self.had_bom {
-            out.extend_from_slice(b"\xEF\xBB\xBF");
-        }
-        out.extend_from_slice(self.original.as_bytes());
-        out
+        crate::source::encode(&self.original, self.had_bom, self.utf16)
     }
 
     /// A unified diff of the change (empty when nothing changes).
@@ -84,6 +76,7 @@ fn plan_file(file: &SourceFile, findings: &[&Finding]) -> FilePlan {
         name: file.name.clone(),
         path: file.path.clone(),
         had_bom: file.had_bom,
+        utf16: file.utf16,
         original: file.text.clone(),
         fixed: file.text.clone(),
         applied: Vec::new(),
@@ -94,7 +87,11 @@ fn plan_file(file: &SourceFile, findings: &[&Finding]) -> FilePlan {
             plan.refused.push((
                 f.line,
                 f.rule.clone(),
-                "the file is not valid UTF-8, so it is not rewritten".into(),
+                if file.utf16.is_some() {
+                    "the file is not valid UTF-16, so it is not rewritten".into()
+                } else {
+                    "the file is not valid UTF-8, so it is not rewritten".into()
+                },
             ));
         }
         return plan;

@@ -489,6 +489,7 @@ fn fix_never_writes_through_a_link_to_a_file_outside_what_was_given() {
         name: "m/001.sql".into(),
         path: Some(link.clone()),
         had_bom: false,
+        utf16: None,
         original: "CREATE TABLE s (x);\n".into(),
         fixed: "CREATE TABLE IF NOT EXISTS s (x);\n".into(),
         applied: vec![(1, "create-without-if-not-exists".into(), "x".into())],
@@ -516,4 +517,218 @@ fn fix_never_writes_through_a_link_to_a_file_outside_what_was_given() {
         .unwrap()
         .file_type()
         .is_symlink());
+}
+
+// ---- §4 / issue 14: the walker ------------------------------------------------------------------
+
+fn json(out: &Out) -> serde_json::Value {
+    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout))
+}
+
+fn files_of(doc: &serde_json::Value) -> Vec<String> {
+    let mut v: Vec<String> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["file"].as_str().unwrap().to_string())
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+fn notices(doc: &serde_json::Value) -> Vec<String> {
+    doc["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_link_leaving_the_folder_is_not_followed_but_a_named_link_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "secret.env", "PASSWORD=hunter2\n");
+    write(d, "other/002_b.sql", "CREATE TABLE b (x);\n");
+    write(d, "m/001_a.sql", "CREATE TABLE a (x);\n");
+    write(d, "m/sub/003_c.sql", "CREATE TABLE c (x);\n");
+    std::os::unix::fs::symlink(d.join("secret.env"), d.join("m/002_secret.sql")).unwrap();
+    std::os::unix::fs::symlink(d.join("other"), d.join("m/linked")).unwrap();
+    // A link inside the folder is still followed.
+    std::os::unix::fs::symlink(d.join("m/sub/003_c.sql"), d.join("m/004_inside.sql")).unwrap();
+    let out = run_in(d, &["check", "--no-replay", "--format", "json", "m"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(!out.stdout.contains("hunter2"), "{}", out.stdout);
+    let doc = json(&out);
+    assert_eq!(
+        files_of(&doc),
+        ["m/001_a.sql", "m/004_inside.sql", "m/sub/003_c.sql"]
+    );
+    let n = notices(&doc).join("\n");
+    assert!(n.contains("m/002_secret.sql: symbolic link to"), "{n}");
+    assert!(n.contains("m/linked: symbolic link to"), "{n}");
+    assert!(
+        n.contains("outside the folder being checked; not followed"),
+        "{n}"
+    );
+    // Named on the command line, a link is followed.
+    let out = run_in(d, &["check", "--no-replay", "--format", "json", "m/linked"]);
+    assert_eq!(files_of(&json(&out)), ["m/linked/002_b.sql"]);
+}
+
+#[test]
+fn gitignore_and_ignore_files_are_respected_and_named_folders_walked_anyway() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join(".git")).unwrap();
+    write(
+        d,
+        ".gitignore",
+        "build/\n*.generated.sql\n!keep.generated.sql\n",
+    );
+    write(d, "db/.ignore", "scratch.sql\n");
+    write(d, "db/001_a.sql", "CREATE TABLE a (x);\n");
+    write(d, "db/002_b.generated.sql", "CREATE TABLE b (x);\n");
+    write(d, "db/003_keep.generated.sql", "CREATE TABLE k (x);\n");
+    write(d, "db/keep.generated.sql", "CREATE TABLE kk (x);\n");
+    write(d, "db/scratch.sql", "CREATE TABLE s (x);\n");
+    write(d, "build/out/001_c.sql", "CREATE TABLE c (x);\n");
+    let out = run_in(d, &["check", "--no-replay", "--format", "json", "."]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let doc = json(&out);
+    assert_eq!(files_of(&doc), ["db/001_a.sql", "db/keep.generated.sql"]);
+    let n = notices(&doc).join("\n");
+    assert!(
+        n.contains(".: not read, as .gitignore or .ignore says: build/"),
+        "{n}"
+    );
+    assert!(
+        n.contains("db: not read, as .gitignore or .ignore says: 002_b.generated.sql, 003_keep.generated.sql, scratch.sql"),
+        "{n}"
+    );
+    // An ignored folder named on the command line is read.
+    let out = run_in(d, &["check", "--no-replay", "--format", "json", "build"]);
+    assert_eq!(files_of(&json(&out)), ["build/out/001_c.sql"]);
+    // Outside a git repository, .gitignore means nothing (.ignore still does).
+    std::fs::remove_dir_all(d.join(".git")).unwrap();
+    let out = run_in(d, &["check", "--no-replay", "--format", "json", "db"]);
+    assert_eq!(
+        files_of(&json(&out)),
+        [
+            "db/001_a.sql",
+            "db/002_b.generated.sql",
+            "db/003_keep.generated.sql",
+            "db/keep.generated.sql"
+        ]
+    );
+}
+
+#[test]
+fn an_exclude_pattern_that_matches_nothing_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "twice.toml",
+        "exclude = [\"db/001_*.sql\", \"legacy/**\"]\n",
+    );
+    write(d, "db/001_a.sql", "CREATE TABLE a (x);\n");
+    write(d, "db/002_b.sql", "CREATE TABLE b (x);\n");
+    let out = run_in(d, &["check", "--no-replay", "--format", "json", "db"]);
+    let n = notices(&json(&out)).join("\n");
+    assert!(n.contains("excluded db/001_a.sql"), "{n}");
+    assert!(
+        n.contains("`exclude` pattern `legacy/**` (in twice.toml) matched no file"),
+        "{n}"
+    );
+    assert!(
+        !n.contains("`db/001_*.sql` (in twice.toml) matched no file"),
+        "{n}"
+    );
+}
+
+#[test]
+fn a_folder_without_sql_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "docs/readme.md", "nothing here\n");
+    let out = run_in(dir.path(), &["check", "docs"]);
+    assert_eq!(out.code, 0);
+    assert!(
+        out.stdout
+            .contains("docs: no SQL migrations found in this folder"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn utf16_files_with_a_bom_are_read_and_fixed_in_utf16() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let text = "-- é\nCREATE TABLE t (a);\nDROP TABLE ü;\n";
+    let le: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    let be: Vec<u8> = [0xFE, 0xFF]
+        .into_iter()
+        .chain(
+            text.replace("t (", "u (")
+                .encode_utf16()
+                .flat_map(u16::to_be_bytes),
+        )
+        .collect();
+    std::fs::create_dir_all(d.join("m")).unwrap();
+    std::fs::write(d.join("m/001_le.sql"), &le).unwrap();
+    std::fs::write(d.join("m/002_be.sql"), &be).unwrap();
+    let out = run_in(d, &["check", "--no-replay", "--format", "json", "m"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let doc = json(&out);
+    let at: Vec<(String, String, u64, u64)> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap().to_string(),
+                f["rule"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["column"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    for file in ["m/001_le.sql", "m/002_be.sql"] {
+        assert!(
+            at.contains(&(file.into(), "create-without-if-not-exists".into(), 2, 1)),
+            "{at:?}"
+        );
+        assert!(
+            at.contains(&(file.into(), "drop-without-if-exists".into(), 3, 1)),
+            "{at:?}"
+        );
+    }
+    let out = run_in(d, &["check", "--no-replay", "--fix", "m"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let fixed_le = std::fs::read(d.join("m/001_le.sql")).unwrap();
+    assert_eq!(&fixed_le[..2], &[0xFF, 0xFE]);
+    let units: Vec<u16> = fixed_le[2..]
+        .chunks(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    assert_eq!(
+        String::from_utf16(&units).unwrap(),
+        "-- é\nCREATE TABLE IF NOT EXISTS t (a);\nDROP TABLE IF EXISTS ü;\n"
+    );
+    let fixed_be = std::fs::read(d.join("m/002_be.sql")).unwrap();
+    assert_eq!(&fixed_be[..2], &[0xFE, 0xFF]);
+    let units: Vec<u16> = fixed_be[2..]
+        .chunks(2)
+        .map(|c| u16::from_be_bytes([c[0], c[1]]))
+        .collect();
+    assert_eq!(
+        String::from_utf16(&units).unwrap(),
+        "-- é\nCREATE TABLE IF NOT EXISTS u (a);\nDROP TABLE IF EXISTS ü;\n"
+    );
 }

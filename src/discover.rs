@@ -39,6 +39,16 @@
 //!   verdict. So does a dangling symbolic link named `*.sql`.
 //! - A symbolic link that leads back into a folder being walked (a loop) is
 //!   not followed: the user asked for the folder, so the loop is a notice.
+//! - A symbolic link (to a `.sql` file or a folder) that leads out of the
+//!   folder named on the command line is not followed (a notice): a link to
+//!   `../../.git/config` or `/etc/passwd` must not end up in code frames. A
+//!   link named on the command line is followed.
+//! - `.gitignore` (inside a git repository) and `.ignore` files are
+//!   respected ([`ignores`]); what they leave out is listed in a notice per
+//!   folder. A folder named on the command line is walked even if ignored.
+//! - Files are opened without blocking and must be regular files once open
+//!   ([`crate::source::read_regular`]): a FIFO swapped in after listing is
+//!   an error, not a hang.
 //! - A file or folder that disappears between listing and reading is a
 //!   notice: it is no longer part of the folder.
 //! - Names that are not UTF-8 are shown lossily (U+FFFD) and still read.

@@ -56,7 +56,7 @@ impl Options {
         if let Some(bytes) = self.overlay.as_ref().and_then(|o| o.get(path)) {
             return Ok(bytes.clone());
         }
-        std::fs::read(path)
+        crate::source::read_regular(path)
     }
 
     /// The overlay key for the script read from stdin: `--fix -` verifies
@@ -185,7 +185,7 @@ pub fn load(inputs: &[Input], opts: &Options) -> Result<Workspace> {
         opts
     };
     let mut d = discover::discover(inputs, opts)?;
-    let a = discover::analyze(&mut d, opts);
+    let a = discover::analyze(&mut d, opts)?;
     let files = d
         .files
         .into_iter()

@@ -271,7 +271,7 @@ pub fn main() -> ExitCode {
     match std::panic::catch_unwind(move || run(cli)) {
         Ok(Ok(code)) => ExitCode::from(code),
         Ok(Err(e)) => {
-            let _ = writeln!(io::stderr(), "error: {e}");
+            let _ = writeln!(io::stderr(), "{}", error_text(&e.to_string()));
             ExitCode::from(2)
         }
         Err(_) => ExitCode::from(2),
@@ -558,7 +558,7 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
     let report = if args.fix {
         let stdin = inputs.contains(&Input::Stdin);
         let run = crate::fix::run(&inputs, &opts)?;
-        write_fixes(&run, stdin, out)?;
+        write_fixes(&run, &inputs, stdin, out)?;
         if stdin {
             // The fixed script went to stdout; findings stay off it.
             let failed = exit_for(fail_on, &run.report);
@@ -579,7 +579,7 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
         // Programs read stdout; people read the notices on stderr.
         let mut err = io::stderr().lock();
         for notice in &report.notices {
-            let _ = writeln!(err, "twice: note: {notice}");
+            let _ = writeln!(err, "twice: note: {}", crate::escape::printable(notice));
         }
     }
     let mut rendered = render::renderer(format, &render_opts).render(&report, out);
@@ -588,6 +588,26 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
     }
     output(rendered.and_then(|()| out.flush()))?;
     Ok(u8::from(exit_for(fail_on, &report)))
+}
+
+/// An error as printed: `error: ` before it, control characters of the
+/// input escaped, and any line of it that is not twice's own `error: ` line
+/// indented, so that no text from a file name starts a line.
+fn error_text(message: &str) -> String {
+    let text = crate::escape::printable_lines(message);
+    let mut out = String::new();
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if i == 0 {
+            out.push_str("error: ");
+        } else if !line.starts_with("error: ") {
+            out.push_str("  ");
+        }
+        out.push_str(line);
+    }
+    out
 }
 
 /// Whether the report has findings at or above the `--fail-on` level.
@@ -621,34 +641,44 @@ fn report_refusals(plan: &crate::fix::FilePlan) {
     for (line, rule, why) in &plan.refused {
         let _ = writeln!(
             err,
-            "twice: not fixed: {}:{line} [{rule}]: {why}",
-            plan.name
+            "twice: not fixed: {}:{line} [{rule}]: {}",
+            crate::escape::printable(&plan.name),
+            crate::escape::printable(why)
         );
     }
 }
 
 /// `--fix`: writes each fixed file and says what was done on stderr. For a
 /// script from stdin the fixed text goes to stdout.
-fn write_fixes(run: &crate::fix::FixRun, stdin: bool, out: &mut dyn Write) -> Result<(), RunError> {
+fn write_fixes(
+    run: &crate::fix::FixRun,
+    inputs: &[Input],
+    stdin: bool,
+    out: &mut dyn Write,
+) -> Result<(), RunError> {
     let plans = &run.plans;
+    // Files on disk: all of them or none (see `fix::write_all`).
+    crate::fix::write_all(plans, inputs)?;
     for plan in plans {
         if plan.changed() {
             let mut err = io::stderr().lock();
-            match &plan.path {
-                Some(path) => {
-                    std::fs::write(path, plan.bytes()).map_err(|e| Error::io(&plan.name, &e))?;
-                }
-                None => output(out.write_all(&plan.bytes()))?,
+            if plan.path.is_none() {
+                output(out.write_all(&plan.bytes()))?;
             }
             let _ = writeln!(
                 err,
                 "twice: fixed {} finding{} in {}",
                 plan.applied.len(),
                 if plan.applied.len() == 1 { "" } else { "s" },
-                plan.name
+                crate::escape::printable(&plan.name)
             );
             for (line, rule, what) in &plan.applied {
-                let _ = writeln!(err, "  {}:{line} [{rule}] {what}", plan.name);
+                let _ = writeln!(
+                    err,
+                    "  {}:{line} [{rule}] {}",
+                    crate::escape::printable(&plan.name),
+                    crate::escape::printable(what)
+                );
             }
         }
         report_refusals(plan);
@@ -658,10 +688,7 @@ fn write_fixes(run: &crate::fix::FixRun, stdin: bool, out: &mut dyn Write) -> Re
         // Nothing to fix: echo the script unchanged, as formatters do (also
         // when it had no fixable finding at all, so no plan).
         for file in run.report.files.iter().filter(|f| f.path.is_none()) {
-            if file.had_bom {
-                output(out.write_all(b"\xEF\xBB\xBF"))?;
-            }
-            output(out.write_all(file.text.as_bytes()))?;
+            output(out.write_all(&crate::source::encode(&file.text, file.had_bom, file.utf16)))?;
         }
     }
     output(out.flush())?;

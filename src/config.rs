@@ -101,6 +101,8 @@ pub struct Exclude {
     glob_pattern: Vec<usize>,
     /// Per pattern: how many files it excluded and the first of them.
     hits: Arc<Mutex<Vec<(usize, String)>>>,
+    /// Per pattern: whether it ever excluded a file.
+    used: Arc<Mutex<Vec<bool>>>,
 }
 
 impl Exclude {
@@ -145,6 +147,7 @@ impl Exclude {
             set,
             glob_pattern,
             hits: Arc::new(Mutex::new(vec![(0, String::new()); patterns.len()])),
+            used: Arc::new(Mutex::new(vec![false; patterns.len()])),
         })
     }
 
@@ -183,6 +186,11 @@ impl Exclude {
                 h.0 += 1;
             }
         }
+        if let Ok(mut used) = self.used.lock() {
+            if let Some(u) = used.get_mut(pattern) {
+                *u = true;
+            }
+        }
         true
     }
 
@@ -206,6 +214,17 @@ impl Exclude {
                 self.patterns[i], self.source
             ));
             *h = (0, String::new());
+        }
+        if let Ok(used) = self.used.lock() {
+            for (i, u) in used.iter().enumerate() {
+                if !u {
+                    out.push(format!(
+                        "`exclude` pattern `{}` (in {}) matched no file: a typo, or a \
+                         path that moved? Patterns are relative to the folder of {}",
+                        self.patterns[i], self.source, self.source
+                    ));
+                }
+            }
         }
         out
     }
@@ -303,7 +322,7 @@ pub fn load(explicit: Option<&Path>, cwd: &Path) -> Result<Option<Config>> {
             None => return Ok(None),
         },
     };
-    let bytes = std::fs::read(&path).map_err(|e| Error::io(&name, &e))?;
+    let bytes = crate::source::read_regular(&path).map_err(|e| Error::io(&name, &e))?;
     let text = match std::str::from_utf8(&bytes) {
         Ok(t) => t,
         Err(e) => {

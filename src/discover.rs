@@ -39,6 +39,16 @@
 //!   verdict. So does a dangling symbolic link named `*.sql`.
 //! - A symbolic link that leads back into a folder being walked (a loop) is
 //!   not followed: the user asked for the folder, so the loop is a notice.
+//! - A symbolic link (to a `.sql` file or a folder) that leads out of the
+//!   folder named on the command line is not followed (a notice): a link to
+//!   `../../.git/config` or `/etc/passwd` must not end up in code frames. A
+//!   link named on the command line is followed.
+//! - `.gitignore` (inside a git repository) and `.ignore` files are
+//!   respected ([`ignores`]); what they leave out is listed in a notice per
+//!   folder. A folder named on the command line is walked even if ignored.
+//! - Files are opened without blocking and must be regular files once open
+//!   ([`crate::source::read_regular`]): a FIFO swapped in after listing is
+//!   an error, not a hang.
 //! - A file or folder that disappears between listing and reading is a
 //!   notice: it is no longer part of the folder.
 //! - Names that are not UTF-8 are shown lossily (U+FFFD) and still read.
@@ -115,7 +125,7 @@ pub fn display_path(p: &Path) -> String {
 
 pub fn read_file(path: &Path) -> Result<SourceFile> {
     let name = display_path(path);
-    let bytes = std::fs::read(path).map_err(|e| Error::io(&name, &e))?;
+    let bytes = crate::source::read_regular(path).map_err(|e| Error::io(&name, &e))?;
     Ok(SourceFile::from_bytes(name, Some(path), &bytes))
 }
 
@@ -208,6 +218,116 @@ fn dialect_word(w: &str) -> Option<Dialect> {
     }
 }
 
+mod ignores {
+    //! `.gitignore` and `.ignore` files, read as git and ripgrep do (the
+    //! `ignore` crate's matcher): a folder's own files first, then its
+    //! parents'; `.ignore` before `.gitignore` at the same level; the first
+    //! rule that matches decides (a `!pattern` keeps the path). `.gitignore`
+    //! files (and `.git/info/exclude`) count inside a git repository only,
+    //! up to its top; `.ignore` files count anywhere. A folder given on the
+    //! command line is walked even when ignored: only its entries are
+    //! matched, never the folder itself.
+    use ignore::gitignore::{Gitignore, GitignoreBuilder};
+    use ignore::Match;
+    use std::collections::HashMap;
+    use std::path::{Path, PathBuf};
+    use std::rc::Rc;
+
+    /// The rules a folder's own files hold.
+    #[derive(Default)]
+    struct Level {
+        matchers: Vec<Gitignore>,
+    }
+
+    #[derive(Default)]
+    pub struct Ignores {
+        levels: HashMap<PathBuf, Rc<Level>>,
+        /// The top of the git repository a folder is in (None: not in one).
+        repos: HashMap<PathBuf, Option<PathBuf>>,
+    }
+
+    /// The rules that apply in one folder, innermost first.
+    pub struct Rules(Vec<Rc<Level>>);
+
+    impl Rules {
+        pub fn ignored(&self, path: &Path, is_dir: bool) -> bool {
+            for level in &self.0 {
+                for m in &level.matchers {
+                    match m.matched(path, is_dir) {
+                        Match::Ignore(_) => return true,
+                        Match::Whitelist(_) => return false,
+                        Match::None => {}
+                    }
+                }
+            }
+            false
+        }
+    }
+
+    fn load(dir: &Path, name: &str) -> Option<Gitignore> {
+        let file = dir.join(name);
+        if !file.is_file() {
+            return None;
+        }
+        let mut b = GitignoreBuilder::new(dir);
+        // A line that does not parse is left out, as git does.
+        let _ = b.add(&file);
+        b.build().ok().filter(|g| !g.is_empty())
+    }
+
+    impl Ignores {
+        fn repo_of(&mut self, dir: &Path) -> Option<PathBuf> {
+            if let Some(r) = self.repos.get(dir) {
+                return r.clone();
+            }
+            let r = dir
+                .ancestors()
+                .find(|a| a.join(".git").exists())
+                .map(Path::to_path_buf);
+            self.repos.insert(dir.to_path_buf(), r.clone());
+            r
+        }
+
+        fn level(&mut self, dir: &Path, git: bool, top: bool) -> Rc<Level> {
+            let key = dir.to_path_buf();
+            if let Some(l) = self.levels.get(&key) {
+                return l.clone();
+            }
+            let mut matchers = Vec::new();
+            matchers.extend(load(dir, ".ignore"));
+            if git {
+                matchers.extend(load(dir, ".gitignore"));
+                if top {
+                    matchers.extend(load(&dir.join(".git").join("info"), "exclude").map(|g| {
+                        // Its patterns are relative to the repository's top.
+                        let mut b = GitignoreBuilder::new(dir);
+                        let _ = b.add(dir.join(".git").join("info").join("exclude"));
+                        b.build().unwrap_or(g)
+                    }));
+                }
+            }
+            let l = Rc::new(Level { matchers });
+            self.levels.insert(key, l.clone());
+            l
+        }
+
+        /// The rules for the entries of `dir` (canonical).
+        pub fn for_folder(&mut self, dir: &Path) -> Rules {
+            let repo = self.repo_of(dir);
+            let mut chain = Vec::new();
+            for a in dir.ancestors() {
+                let in_repo = repo.as_deref().is_some_and(|r| a.starts_with(r));
+                let top = repo.as_deref() == Some(a);
+                let l = self.level(a, in_repo, top);
+                if !l.matchers.is_empty() {
+                    chain.push(l);
+                }
+            }
+            Rules(chain)
+        }
+    }
+}
+
 /// How deep a walk goes below the folder given (the walk recurses once per
 /// level; real migration trees are a few levels deep).
 const MAX_DEPTH: usize = 64;
@@ -231,6 +351,11 @@ struct Walker<'o> {
     /// Canonical folders already read (walked or absorbed into a sequence).
     visited: HashSet<PathBuf>,
     notices: Vec<String>,
+    /// The folder named on the command line being walked (canonical):
+    /// symbolic links that lead out of it are not followed.
+    root: Option<PathBuf>,
+    /// `.gitignore` / `.ignore` rules, per canonical folder.
+    ignores: ignores::Ignores,
 }
 
 /// A folder's entries, sorted by name.
@@ -276,11 +401,17 @@ impl Walker<'_> {
             Err(e) => return Err(io_error(display, &e)),
         };
         let mut l = Listing::default();
+        let canon_dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let rules = self.ignores.for_folder(&canon_dir);
+        // (.sql files and folders) left out by .gitignore/.ignore, and
+        // links that lead out of the folder being checked.
+        let mut ignored: Vec<String> = Vec::new();
         for entry in rd {
             let entry = entry.map_err(|e| io_error(display, &e))?;
             let name = entry.file_name().to_string_lossy().into_owned();
             let path = entry.path();
             let shown = join_display(display, &name);
+            let is_link = entry.file_type().is_ok_and(|t| t.is_symlink());
             let meta = match std::fs::metadata(&path) {
                 Ok(m) => m,
                 Err(e) => {
@@ -308,6 +439,29 @@ impl Walker<'_> {
                     continue;
                 }
             };
+            if rules.ignored(&canon_dir.join(&name), meta.is_dir()) {
+                if meta.is_dir() {
+                    ignored.push(format!("{name}/"));
+                } else if is_sql(Path::new(&name)) {
+                    ignored.push(name);
+                }
+                continue;
+            }
+            if is_link && (meta.is_dir() || is_sql(Path::new(&name))) {
+                if let Some(root) = &self.root {
+                    let target = std::fs::canonicalize(&path).ok();
+                    if !target.as_ref().is_some_and(|t| t.starts_with(root)) {
+                        self.notices.push(format!(
+                            "{shown}: symbolic link to {}, outside the folder being checked; not \
+                             followed (name it on the command line to check it)",
+                            target
+                                .as_deref()
+                                .map_or_else(|| "?".to_string(), display_path)
+                        ));
+                        continue;
+                    }
+                }
+            }
             if meta.is_dir() {
                 l.dirs.push((name, path));
             } else if self.opts.excluded(&path) {
@@ -319,6 +473,18 @@ impl Walker<'_> {
             } else {
                 l.others.push(format!("{name} (not a regular file)"));
             }
+        }
+        if !ignored.is_empty() {
+            ignored.sort();
+            let n = ignored.len();
+            let mut names = ignored.into_iter().take(5).collect::<Vec<_>>().join(", ");
+            if n > 5 {
+                names.push_str(&format!(" and {} more", n - 5));
+            }
+            self.notices.push(format!(
+                "{display}: not read, as .gitignore or .ignore says: {names} (name them on the \
+                 command line to check them)"
+            ));
         }
         l.sql.sort();
         l.others.sort();
@@ -1020,6 +1186,8 @@ pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
         opts,
         visited: HashSet::new(),
         notices: Vec::new(),
+        root: None,
+        ignores: ignores::Ignores::default(),
     };
     // Per input position, what it produced.
     let mut pieces: Vec<(usize, Vec<Built>)> = Vec::new();
@@ -1066,7 +1234,9 @@ pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
         }
         let mut out = Vec::new();
         let mut ancestors = Vec::new();
+        w.root = Some(n.canon.clone());
         w.walk(&n.path, &shown, &mut ancestors, &mut out)?;
+        w.root = None;
         if out.is_empty() {
             w.notices
                 .push(format!("{shown}: no SQL migrations found in this folder"));
@@ -1479,7 +1649,7 @@ pub struct Analysed {
 /// `Part::statements`. Statements of a file are numbered in file order
 /// (regions are analysed by position, whichever part they belong to), and
 /// each region gets the placeholder settings of its layout.
-pub fn analyze(d: &mut Discovered, opts: &Options) -> Analysed {
+pub fn analyze(d: &mut Discovered, opts: &Options) -> Result<Analysed> {
     let n = d.files.len();
     let mut a = Analysed {
         statements: (0..n).map(|_| Vec::new()).collect(),
@@ -1507,6 +1677,8 @@ pub fn analyze(d: &mut Discovered, opts: &Options) -> Analysed {
     // changesets' pieces) it was read from.
     let mut part_groups: std::collections::HashMap<(usize, usize, bool), usize> =
         std::collections::HashMap::new();
+    // Bytes placeholder substitution has added to each file so far.
+    let mut grown: BTreeMap<usize, usize> = BTreeMap::new();
     for (file, start, end, si, mi, is_down, ri) in jobs {
         let src = &d.files[file];
         if src.binary {
@@ -1538,6 +1710,24 @@ pub fn analyze(d: &mut Discovered, opts: &Options) -> Analysed {
             env_syntax: envsub,
             tool: policy.tool,
         };
+        {
+            let so_far = grown.entry(file).or_insert(0);
+            let budget = placeholder::MAX_SUBSTITUTED_BYTES - *so_far;
+            let (added, over) = ph.growth(&src.text[start..end], budget);
+            if let Some(at) = over {
+                let (line, _) = src.line_col(start + at);
+                return Err(Error::new(format!(
+                    "{}:{line}: placeholder values would make this file more than {} MiB \
+                     longer ({} MiB and counting); a `--define` value is probably much \
+                     longer than intended, or used far more often than expected: check the \
+                     values given with `--define` (or `[define]` in twice.toml)",
+                    src.name,
+                    placeholder::MAX_SUBSTITUTED_BYTES >> 20,
+                    added >> 20
+                )));
+            }
+            *so_far += added;
+        }
         let m = &d.sequences[si].migrations[mi];
         let part = if is_down {
             m.down.as_ref()
@@ -1643,7 +1833,7 @@ pub fn analyze(d: &mut Discovered, opts: &Options) -> Analysed {
         f.help = p.help.clone();
         a.findings.push(f);
     }
-    a
+    Ok(a)
 }
 
 #[cfg(test)]
@@ -1676,6 +1866,8 @@ mod tests {
             opts: &opts,
             visited: HashSet::new(),
             notices: Vec::new(),
+            root: None,
+            ignores: ignores::Ignores::default(),
         };
         let listing = w.list(d.path(), "m").unwrap().unwrap();
         assert_eq!(listing.sql.len(), 2);

@@ -13,6 +13,7 @@ pub mod config;
 pub mod dialect;
 pub mod discover;
 pub mod error;
+pub mod escape;
 pub mod finding;
 pub mod fix;
 pub mod layout;

@@ -5,7 +5,8 @@
 //! ```
 //!
 //! `::error`, `::warning` or `::notice` by severity. The message (data) is
-//! escaped as GitHub requires (`%` → `%25`, CR → `%0D`, LF → `%0A`), and
+//! escaped as GitHub requires (`%` → `%25`, CR → `%0D`, LF → `%0A`), other
+//! control characters (ESC, BEL, ...) as text (`\u{1b}`), and
 //! property values also escape `:` → `%3A` and `,` → `%2C`. Columns are sent
 //! only for a span on one line (GitHub ignores them otherwise); `endColumn` is
 //! exclusive like everywhere in twice. Nothing else is printed: notices go to
@@ -26,11 +27,20 @@ impl<'a> Github<'a> {
     }
 }
 
-/// Escapes a workflow command's data (the message).
+/// Escapes a workflow command's data (the message): `%`, CR and LF as
+/// GitHub requires, and every other control character (ESC, BEL, ...) as
+/// text, so that nothing from the input reaches the log as a control.
 pub fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '\r' => out.push_str("%0D"),
+            '\n' => out.push_str("%0A"),
+            c => out.push_str(&crate::escape::printable(c.encode_utf8(&mut [0; 4]))),
+        }
+    }
+    out
 }
 
 /// Escapes a workflow command's property value.
@@ -91,5 +101,6 @@ mod tests {
     fn escaping() {
         assert_eq!(escape_data("100%\r\nok: a,b"), "100%25%0D%0Aok: a,b");
         assert_eq!(escape_property("a:b,c%\n"), "a%3Ab%2Cc%25%0A");
+        assert_eq!(escape_data("a\u{1b}[31m\u{7}b"), "a\\u{1b}[31m\\u{7}b");
     }
 }

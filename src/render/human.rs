@@ -163,7 +163,7 @@ impl Renderer for Human<'_> {
                 out,
                 "{}: {}",
                 self.paint(NOTE, "note"),
-                normalize_untrusted_str(notice)
+                crate::escape::printable(notice)
             )?;
         }
         if !report.notices.is_empty() {
@@ -235,15 +235,23 @@ impl Human<'_> {
         // Everything from the input goes through the same normalisation as
         // the source lines, so no control character reaches the terminal.
         let clean = |s: &str| normalize_untrusted_str(&s.replace("\r\n", "\n").replace('\r', "\n"));
-        let path = clean(&f.file);
+        let path = crate::escape::printable(&f.file).into_owned();
         let mut group = Group::with_title(level.primary_title(clean(title)).id(clean(&f.rule)));
         let stmt = f.statement.and_then(|s| report.statement_span(&f.file, s));
+        // (as drawn, as it should read) for the `-->` line of a clipped frame.
+        let mut fix_column: Option<(String, String)> = None;
         match report
             .file(&f.file)
             .filter(|file| !file.binary)
             .and_then(|file| Frame::new(file, stmt, f))
         {
             Some(frame) => {
+                if let Some(c) = frame.drawn_column {
+                    fix_column = Some((
+                        format!("{path}:{}:{c}", f.line),
+                        format!("{path}:{}:{}", f.line, f.column),
+                    ));
+                }
                 let mut snippet = Snippet::source(frame.source)
                     .line_start(frame.line_start)
                     .path(path.as_str())
@@ -280,7 +288,14 @@ impl Human<'_> {
                 ),
             );
         }
-        let all = drawer.render(&groups);
+        let mut all = drawer.render(&groups);
+        if let Some((drawn, right)) = fix_column {
+            // A clipped line starts mid-line: the position annotate-snippets
+            // computes from it is corrected in the first `-->` line.
+            if let Some(at) = all.find(&drawn) {
+                all.replace_range(at..at + drawn.len(), &right);
+            }
+        }
         // The suggestion group starts with a `help:` line at column 0; help
         // and notes of the finding go between the frame and it.
         let split = all
@@ -324,7 +339,7 @@ impl Human<'_> {
             let diff = looks_like_diff(&lines);
             let indent = " ".repeat(bar_width + kind.len() + 4);
             for (i, line) in lines.iter().enumerate() {
-                let line = normalize_untrusted_str(line);
+                let line = defuse(&normalize_untrusted_str(line)).into_owned();
                 if i == 0 {
                     writeln!(
                         out,
@@ -424,7 +439,7 @@ impl Human<'_> {
             writeln!(
                 out,
                 "  {}: {} layout, {}, {}, {replay}",
-                normalize_untrusted_str(&seq.root),
+                crate::escape::printable(&seq.root),
                 seq.layout,
                 seq.dialect,
                 plural(seq.migrations, "migration"),
@@ -458,6 +473,20 @@ fn gutter_width(drawn: &str) -> usize {
 }
 
 /// Lines of a message, whatever its line ends (LF, CRLF or CR).
+/// A line of a note that starts (after blanks) like a CI workflow command
+/// (`::error ...`, `##[error]`, `##vso[...]`): a name or a value with a line
+/// break in it, from the input. Shown with a backslash in front, so that the
+/// CI runner reading twice's output does not take it for a command.
+fn defuse(line: &str) -> std::borrow::Cow<'_, str> {
+    let body = line.trim_start();
+    if body.starts_with("::") || body.starts_with("##[") || body.starts_with("##vso[") {
+        let at = line.len() - body.len();
+        std::borrow::Cow::Owned(format!("{}\\{body}", &line[..at]))
+    } else {
+        std::borrow::Cow::Borrowed(line)
+    }
+}
+
 fn text_lines(text: &str) -> Vec<&str> {
     text.split("\r\n")
         .flat_map(|l| l.split(['\n', '\r']))
@@ -499,6 +528,34 @@ struct Frame {
     primary: Range<usize>,
     visible: Vec<Range<usize>>,
     fold: bool,
+    /// When a line was cut to [`MAX_FRAME_LINE_BYTES`]: the column the drawing shows in its `-->` line, to be put right.
+    drawn_column: Option<usize>,
+}
+
+/// Lines longer than this are cut, around the reported position on its
+/// line and to their start on the others, before they are drawn (no
+/// terminal shows more): drawing a finding then costs the same on a
+/// 160 kB line as on a short one, and a line with 80,000 findings is drawn
+/// in linear time.
+pub const MAX_FRAME_LINE_BYTES: usize = 512;
+
+/// `line` cut to about [`MAX_FRAME_LINE_BYTES`] around byte `at` (or from its
+/// start), on character boundaries: the kept text and where it starts.
+fn clip(line: &str, at: Option<usize>) -> (&str, usize) {
+    if line.len() <= MAX_FRAME_LINE_BYTES {
+        return (line, 0);
+    }
+    let half = MAX_FRAME_LINE_BYTES / 2;
+    let mut start = at.map_or(0, |a| a.saturating_sub(half));
+    let mut end = (start + MAX_FRAME_LINE_BYTES).min(line.len());
+    start = start.min(end.saturating_sub(MAX_FRAME_LINE_BYTES));
+    while !line.is_char_boundary(start) {
+        start -= 1;
+    }
+    while !line.is_char_boundary(end) {
+        end += 1;
+    }
+    (&line[start..end], start)
 }
 
 impl Frame {
@@ -530,15 +587,37 @@ impl Frame {
         // Lines that an elided frame never shows are left empty: folding
         // hides them anyway, and a 50,000-line INSERT stays cheap to draw.
         let shown = |l: usize| !elide || l < first + HEAD_LINES || l == f.line || l == last;
+        // Where the position is in its line (bytes), to clip around it.
+        let own = file.line_text(f.line);
+        let line_start = file.line_start(f.line);
+        let at_in_line = if f.span.start >= line_start
+            && f.span.start - line_start <= own.len()
+            && own.is_char_boundary(f.span.start - line_start)
+        {
+            // The span's start is the position: no need to count characters.
+            f.span.start - line_start
+        } else {
+            own.char_indices()
+                .nth(f.column.saturating_sub(1))
+                .map_or(own.len(), |(b, _)| b)
+        };
         let mut source = String::new();
         let mut starts = Vec::new();
+        let mut clipped = false;
+        let mut cut_at = 0;
         for line in first..=last {
             if line > first {
                 source.push('\n');
             }
             starts.push(source.len());
             if shown(line) {
-                source.push_str(file.line_text(line));
+                let (kept, from) =
+                    clip(file.line_text(line), (line == f.line).then_some(at_in_line));
+                clipped |= kept.len() < file.line_text(line).len();
+                if line == f.line {
+                    cut_at = from;
+                }
+                source.push_str(kept);
             }
         }
         let line_of = |l: usize| -> Range<usize> {
@@ -549,10 +628,9 @@ impl Frame {
         };
         let here = line_of(f.line);
         let text = &source[here.clone()];
-        let at = text
-            .char_indices()
-            .nth(f.column.saturating_sub(1))
-            .map_or(text.len(), |(b, _)| b);
+        let at = (at_in_line - cut_at).min(text.len());
+        // The column annotate-snippets will compute from the clipped line.
+        let drawn_column = clipped.then(|| text[..at].chars().count() + 1);
         let token = token_len(&text[at..]);
         let primary = here.start + at..here.start + at + token;
 
@@ -569,6 +647,7 @@ impl Frame {
             primary,
             visible,
             fold,
+            drawn_column,
         })
     }
 }

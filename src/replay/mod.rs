@@ -108,9 +108,19 @@ pub fn replay_sequence(ws: &Workspace, seq: &Sequence, opts: &Options) -> Result
             ))
         }
     }
-    let mut engine = match sqlite::SqliteEngine::open(&sqlite::SandboxConfig::from_options(opts)) {
-        Ok(e) => e,
-        Err(e) => return Ok(Outcome::Skipped(format!("cannot open SQLite: {e}"))),
+    let run = || {
+        let mut engine =
+            match sqlite::SqliteEngine::open(&sqlite::SandboxConfig::from_options(opts)) {
+                Ok(e) => e,
+                Err(e) => return Ok(Outcome::Skipped(format!("cannot open SQLite: {e}"))),
+            };
+        algorithm::replay(&mut engine, ws, seq, opts)
     };
-    algorithm::replay(&mut engine, ws, seq, opts)
+    match sqlite::on_replay_stack(run) {
+        Ok(outcome) => outcome,
+        Err(e) => Ok(Outcome::Skipped(format!(
+            "cannot start the replay thread ({} MiB stack): {e}",
+            sqlite::REPLAY_STACK >> 20
+        ))),
+    }
 }

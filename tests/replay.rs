@@ -539,6 +539,7 @@ fn several_statements_in_one_piece_run_one_by_one() {
                 no_transaction: false,
             },
             down: None,
+            apply_only: false,
             rerun_note: None,
         }],
     };

@@ -427,6 +427,7 @@ fn with_downs(dir: &str, o: &Options) -> Report {
         findings,
         summary: Summary::default(),
         notices: Vec::new(),
+        ..Report::default()
     }
 }
 

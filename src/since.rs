@@ -155,7 +155,7 @@ pub fn mark_by_version(ws: &mut Workspace, version: &str) -> Scope {
         let start = seq
             .migrations
             .iter()
-            .position(|m| natord::compare(&m.version, version) != std::cmp::Ordering::Less)
+            .position(|m| version_cmp(&m.version, version) != std::cmp::Ordering::Less)
             .unwrap_or(seq.migrations.len());
         if start == seq.migrations.len() && !seq.migrations.is_empty() {
             scope.notices.push(format!(
@@ -185,6 +185,42 @@ pub fn mark_by_version(ws: &mut Workspace, version: &str) -> Scope {
         plural(old_total, "migration")
     ));
     scope
+}
+
+/// Compares versions: runs of digits as numbers (leading zeros do not
+/// count, so `051` is `51` and `1.10` comes after `1.9`), the rest as text
+/// without case.
+pub fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    fn runs(s: &str) -> Vec<(bool, String)> {
+        let mut out: Vec<(bool, String)> = Vec::new();
+        for c in s.chars() {
+            let digit = c.is_ascii_digit();
+            match out.last_mut() {
+                Some((d, run)) if *d == digit => run.push(c),
+                _ => out.push((digit, c.to_string())),
+            }
+        }
+        for (digit, run) in &mut out {
+            if *digit {
+                let trimmed = run.trim_start_matches('0');
+                *run = if trimmed.is_empty() { "0".into() } else { trimmed.into() };
+            } else {
+                *run = run.to_lowercase();
+            }
+        }
+        out
+    }
+    let (ra, rb) = (runs(a), runs(b));
+    for (x, y) in ra.iter().zip(&rb) {
+        let ord = match (x.0, y.0) {
+            (true, true) => x.1.len().cmp(&y.1.len()).then_with(|| x.1.cmp(&y.1)),
+            _ => x.1.cmp(&y.1),
+        };
+        if ord != std::cmp::Ordering::Equal {
+            return ord;
+        }
+    }
+    ra.len().cmp(&rb.len())
 }
 
 fn plural(n: usize, word: &str) -> String {
@@ -367,8 +403,14 @@ mod tests {
     #[test]
     fn versions_compare_as_numbers() {
         use std::cmp::Ordering::*;
-        assert_eq!(natord::compare("1.10", "1.9"), Greater);
-        assert_eq!(natord::compare("20240102", "20240102"), Equal);
+        assert_eq!(version_cmp("1.10", "1.9"), Greater);
+        assert_eq!(version_cmp("20240102", "20240102"), Equal);
+        assert_eq!(version_cmp("051", "51"), Equal);
+        assert_eq!(version_cmp("050", "51"), Less);
+        assert_eq!(version_cmp("001", "3"), Less);
+        assert_eq!(version_cmp("2", "10"), Less);
+        assert_eq!(version_cmp("1.2", "1.2.1"), Less);
+        assert_eq!(version_cmp("V2", "v2"), Equal);
     }
 
     #[test]

@@ -774,3 +774,72 @@ fn every_fixture_renders_in_every_format() {
         serde_json::from_str(&render_with(&report, Format::Json, false)).unwrap();
     assert_eq!(json["version"], 1);
 }
+
+// ---------------------------------------------------------------------------
+// The bundled example: one result per problem in every CI format
+
+const SHOP: &str = "fixtures/examples/shop";
+
+/// `datetime('now')` values the shop example writes, made constant.
+fn without_clock(text: &str) -> String {
+    let b = text.as_bytes();
+    let shape = b"0000-00-00 00:00:00";
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < b.len() {
+        let fits = b.len() - i >= shape.len()
+            && shape.iter().zip(&b[i..]).all(|(s, c)| {
+                if *s == b'0' {
+                    c.is_ascii_digit()
+                } else {
+                    s == c
+                }
+            });
+        if fits {
+            out.push_str("<now>");
+            i += shape.len();
+        } else {
+            let ch = text[i..].chars().next().unwrap();
+            out.push(ch);
+            i += ch.len_utf8();
+        }
+    }
+    out
+}
+
+fn shop(format: Format) -> (Report, String) {
+    let report = common::check_paths(&[SHOP], &twice::check::Options::default());
+    let out = without_clock(&common::render(&report, format));
+    (report, out)
+}
+
+/// Every static finding of the shop example that replay confirms is one
+/// result; the replay-only problems keep theirs.
+#[test]
+fn shop_sarif_has_one_result_per_problem() {
+    let (report, out) = shop(Format::Sarif);
+    let doc = assert_valid_sarif(&out);
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), shown(&report));
+    assert!(results.len() < report.findings.len());
+    assert!(results.iter().all(|r| r["ruleId"] != "second-run-error"));
+    assert!(results
+        .iter()
+        .any(|r| r["properties"]["replay"][0]["rule"] == "second-run-error"));
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn shop_github() {
+    let (report, out) = shop(Format::Github);
+    assert_eq!(out.lines().count(), shown(&report));
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn shop_gitlab() {
+    let (report, out) = shop(Format::Gitlab);
+    let issues: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(issues.len(), shown(&report));
+    insta::assert_snapshot!(out);
+}

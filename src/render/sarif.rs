@@ -12,8 +12,16 @@
 //!   and `note:` lines), one location (`artifactLocation.uri` relative to the
 //!   working folder, forward slashes, percent-encoded; 1-based region with
 //!   exclusive end, `columnKind` `unicodeCodePoints`), `partialFingerprints`
-//!   (`twice/v1`, see [`super::fingerprints`]) and `fixes[]` when the finding
+//!   (`twice/v2`, see [`crate::baseline`]) and `fixes[]` when the finding
 //!   has a fix (`deletedRegion` in line/column form, `insertedContent`).
+//! - One result per problem (see [`super::Plan`]): a replay finding that
+//!   confirms a static one is not a result; the static result's message
+//!   says "confirmed by replay: ..." and `properties.replay` lists the
+//!   replay findings (rule, level, message, evidence).
+//! - With a baseline (`--baseline`), results carry `baselineState`: `new`
+//!   for reported findings, and the accepted findings follow as results with
+//!   `baselineState: unchanged` and an `external` suppression naming the
+//!   baseline file.
 //! - Notices become `invocations[0].toolExecutionNotifications`.
 
 use super::{artifact_path, artifact_uri, fingerprints, Plan, RenderOptions, Renderer};

@@ -41,9 +41,7 @@ fn sql_files(dir: &Path) -> Vec<PathBuf> {
                 .collect()
         })
         .unwrap_or_default();
-    files.sort_by(|a, b| {
-        twice::discover::natural_cmp(&a.to_string_lossy(), &b.to_string_lossy())
-    });
+    files.sort_by(|a, b| twice::discover::natural_cmp(&a.to_string_lossy(), &b.to_string_lossy()));
     files
 }
 
@@ -157,7 +155,14 @@ fn main() {
     let root = std::env::temp_dir().join(format!("twice-bench-since-{}", std::process::id()));
     println!(
         "{:<16} {:>10} {:>10} {:>10} {:>8} {:>10} {:>10} {:>8}   info",
-        "history", "apply ms", "since ms", "check ms", "since/ap", "apply cpu", "since cpu", "cpu rat"
+        "history",
+        "apply ms",
+        "since ms",
+        "check ms",
+        "since/ap",
+        "apply cpu",
+        "since cpu",
+        "cpu rat"
     );
     for n in sizes {
         let dir = root.join(format!("history-{n}"));

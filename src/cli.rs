@@ -600,8 +600,7 @@ pub fn check_options(
         }
     }
     for id in &args.gate.ignore {
-        opts.rules
-            .insert(id.clone(), crate::config::RuleLevel::Off);
+        opts.rules.insert(id.clone(), crate::config::RuleLevel::Off);
     }
     (opts, fail_on)
 }
@@ -611,8 +610,7 @@ fn check_rule_ids(args: &GateArgs) -> Result<(), Error> {
     for (flag, ids) in [("--select", &args.select), ("--ignore", &args.ignore)] {
         for id in ids {
             if rules::find(id).is_none() {
-                let hint =
-                    crate::config::did_you_mean(id, rules::registry().iter().map(|m| m.id));
+                let hint = crate::config::did_you_mean(id, rules::registry().iter().map(|m| m.id));
                 return Err(Error::new(format!(
                     "{flag}: unknown rule `{id}`{hint} (run `twice rules` to list the rule ids)"
                 )));
@@ -715,9 +713,10 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
         ..RenderOptions::default()
     };
     let mut file_out = match &args.gate.output_file {
-        Some(path) => Some(io::BufWriter::new(std::fs::File::create(path).map_err(
-            |e| Error::io(&crate::discover::display_path(path), &e),
-        )?)),
+        Some(path) => Some(io::BufWriter::new(
+            std::fs::File::create(path)
+                .map_err(|e| Error::io(&crate::discover::display_path(path), &e))?,
+        )),
         None => None,
     };
     let out: &mut dyn Write = match file_out.as_mut() {
@@ -804,7 +803,10 @@ fn write_statistics(report: &check::Report, out: &mut dyn Write) -> io::Result<(
         let (severity, summary) = rules::find(rule)
             .map(|m| (m.severity.name(), m.summary))
             .unwrap_or(("", ""));
-        writeln!(out, "{n:>count_width$}  {rule:width$}  {severity:7}  {summary}")?;
+        writeln!(
+            out,
+            "{n:>count_width$}  {rule:width$}  {severity:7}  {summary}"
+        )?;
     }
     if !stats.is_empty() {
         writeln!(out)?;
@@ -815,10 +817,7 @@ fn write_statistics(report: &check::Report, out: &mut dyn Write) -> io::Result<(
 /// A progress line on stderr for checks that take more than a second, when
 /// stderr is a terminal; nothing otherwise.
 struct Progress {
-    state: Option<(
-        std::sync::Arc<ProgressState>,
-        std::thread::JoinHandle<()>,
-    )>,
+    state: Option<(std::sync::Arc<ProgressState>, std::thread::JoinHandle<()>)>,
 }
 
 #[derive(Default)]

@@ -282,10 +282,7 @@ impl Options {
             {
                 return true;
             }
-            let Some(levels) = f
-                .statement
-                .and_then(|s| statics.get(&(f.file.clone(), s)))
-            else {
+            let Some(levels) = f.statement.and_then(|s| statics.get(&(f.file.clone(), s))) else {
                 return true;
             };
             if levels.iter().any(Option::is_none) {

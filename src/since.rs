@@ -39,8 +39,9 @@ pub enum FileState {
     Unchanged,
     /// Not in the revision's tree (new, untracked, or read from stdin).
     Added,
-    /// In the revision's tree, changed since (committed or not).
-    Changed,
+    /// In the revision's tree, changed since (committed or not); the first
+    /// line of the file as it is now that differs (1-based), when known.
+    Changed(Option<usize>),
 }
 
 /// What `--since`/`--from` decided for one check.
@@ -93,7 +94,7 @@ pub fn mark_by_files(ws: &mut Workspace, states: &[FileState], rev: &str) -> Sco
                 old += 1;
             } else {
                 audited_files.extend(files_of(m));
-                if states.contains(&FileState::Changed) {
+                if states.iter().any(|s| matches!(s, FileState::Changed(_))) {
                     changed += 1;
                 } else {
                     added += 1;
@@ -107,16 +108,29 @@ pub fn mark_by_files(ws: &mut Workspace, states: &[FileState], rev: &str) -> Sco
             FileState::Unchanged if !audited_files.contains(&i) => {
                 scope.old_files.insert(unit.source.name.clone());
             }
-            FileState::Changed => {
+            FileState::Changed(line) => {
                 let meta = &crate::rules::applied_migration_changed::META;
                 let b = FindingBuilder { file: &unit.source };
+                let src = &unit.source;
+                // The first changed line, where a pull request shows it.
+                let span = match line {
+                    Some(l) if l >= 1 && l <= src.line_count() => {
+                        let start = src.line_start(l);
+                        start..start + src.line_text(l).len()
+                    }
+                    _ => 0..0,
+                };
+                let at = match line {
+                    Some(l) => format!(" (first change at line {l})"),
+                    None => String::new(),
+                };
                 let mut f = b.at(
                     meta.id,
                     meta.severity,
                     meta.origin,
-                    0..0,
+                    span,
                     format!(
-                        "{} already existed at {rev} and has changed since: databases that \
+                        "{} already existed at {rev} and has changed since{at}: databases that \
                          applied it keep the old version, and tools that checksum applied \
                          migrations refuse to go on",
                         unit.source.name
@@ -203,7 +217,11 @@ pub fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
         for (digit, run) in &mut out {
             if *digit {
                 let trimmed = run.trim_start_matches('0');
-                *run = if trimmed.is_empty() { "0".into() } else { trimmed.into() };
+                *run = if trimmed.is_empty() {
+                    "0".into()
+                } else {
+                    trimmed.into()
+                };
             } else {
                 *run = run.to_lowercase();
             }
@@ -275,7 +293,15 @@ pub fn git_states(paths: &[Option<&Path>], rev: &str) -> Result<Vec<FileState>> 
         out.push(if !view.tree.contains(&rel) {
             FileState::Added
         } else if view.changed.contains(&rel) {
-            FileState::Changed
+            let before = git(
+                &top,
+                &["cat-file", "blob", &format!("{}:{rel}", view.commit)],
+            );
+            let now = std::fs::read(&abs);
+            match (before, now) {
+                (Ok(before), Ok(now)) => FileState::Changed(first_changed_line(&before, &now)),
+                _ => FileState::Changed(None),
+            }
         } else {
             FileState::Unchanged
         });
@@ -285,6 +311,8 @@ pub fn git_states(paths: &[Option<&Path>], rev: &str) -> Result<Vec<FileState>> 
 
 /// What git says about one repository and revision.
 struct RepoView {
+    /// The revision as a commit id.
+    commit: String,
     /// Files in the revision's tree, relative to the top level.
     tree: HashSet<String>,
     /// Files that differ between the revision and the working tree.
@@ -294,19 +322,30 @@ struct RepoView {
 impl RepoView {
     fn read(top: &Path, rev: &str) -> Result<RepoView> {
         let shown = crate::discover::display_path(top);
-        let commit = git(top, &["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")])
-            .ok()
-            .map(|b| String::from_utf8_lossy(&b).trim().to_string())
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| {
-                Error::new(format!(
-                    "--since {rev}: no such commit in the git repository {shown}; fetch it first \
+        let commit = git(
+            top,
+            &[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                &format!("{rev}^{{commit}}"),
+            ],
+        )
+        .ok()
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            Error::new(format!(
+                "--since {rev}: no such commit in the git repository {shown}; fetch it first \
                      (a shallow CI checkout lacks it: `git fetch origin main`, or `fetch-depth: 0` \
                      in actions/checkout), or name another branch, tag or commit"
-                ))
-            })?;
-        let tree = git(top, &["ls-tree", "-r", "-z", "--name-only", "--full-tree", &commit])
-            .map_err(|e| Error::new(format!("--since {rev}: {e}")))?;
+            ))
+        })?;
+        let tree = git(
+            top,
+            &["ls-tree", "-r", "-z", "--name-only", "--full-tree", &commit],
+        )
+        .map_err(|e| Error::new(format!("--since {rev}: {e}")))?;
         let changed = git(
             top,
             &[
@@ -322,10 +361,24 @@ impl RepoView {
         )
         .map_err(|e| Error::new(format!("--since {rev}: {e}")))?;
         Ok(RepoView {
+            commit,
             tree: split_z(&tree),
             changed: split_z(&changed),
         })
     }
+}
+
+/// The first line (1-based) of `now` that differs from `before`; the last
+/// line when `now` only lost lines at its end; `None` when they are equal.
+/// Line ends (LF, CRLF) count as part of the line.
+pub fn first_changed_line(before: &[u8], now: &[u8]) -> Option<usize> {
+    if before == now {
+        return None;
+    }
+    let a: Vec<&[u8]> = before.split(|&b| b == b'\n').collect();
+    let b: Vec<&[u8]> = now.split(|&b| b == b'\n').collect();
+    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    Some((common + 1).min(b.len().max(1)))
 }
 
 fn split_z(bytes: &[u8]) -> HashSet<String> {
@@ -340,7 +393,9 @@ fn split_z(bytes: &[u8]) -> HashSet<String> {
 fn toplevel(dir: &Path, file: &Path) -> Result<PathBuf> {
     match git(dir, &["rev-parse", "--show-toplevel"]) {
         Ok(out) => {
-            let text = String::from_utf8_lossy(&out).trim_end_matches('\n').to_string();
+            let text = String::from_utf8_lossy(&out)
+                .trim_end_matches('\n')
+                .to_string();
             Ok(std::fs::canonicalize(&text).unwrap_or_else(|_| PathBuf::from(text)))
         }
         Err(GitError::Missing) => Err(Error::new(
@@ -411,6 +466,17 @@ mod tests {
         assert_eq!(version_cmp("2", "10"), Less);
         assert_eq!(version_cmp("1.2", "1.2.1"), Less);
         assert_eq!(version_cmp("V2", "v2"), Equal);
+    }
+
+    #[test]
+    fn first_changed_lines() {
+        assert_eq!(first_changed_line(b"a\nb\n", b"a\nb\n"), None);
+        assert_eq!(first_changed_line(b"a\nb\n", b"a\nc\n"), Some(2));
+        assert_eq!(first_changed_line(b"a\nb\n", b"\na\nb\n"), Some(1));
+        assert_eq!(first_changed_line(b"a\nb\n", b"a\nb\nc\n"), Some(3));
+        // Lines removed at the end: the last line.
+        assert_eq!(first_changed_line(b"a\nb\nc", b"a\nb"), Some(2));
+        assert_eq!(first_changed_line(b"a\r\n", b"a\n"), Some(1));
     }
 
     #[test]

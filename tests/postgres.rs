@@ -861,8 +861,10 @@ fn migrations_of_the_starting_state_are_applied_once() {
         .iter()
         .any(|n| n.contains("part of the starting state")));
     // Only 003's static findings are reported.
-    assert!(r.findings.iter().all(|f| f.source == Origin::Replay
-        || f.file.ends_with("003_after.sql")));
+    assert!(r
+        .findings
+        .iter()
+        .all(|f| f.source == Origin::Replay || f.file.ends_with("003_after.sql")));
     // Everything old: nothing but the failure to apply.
     let r = run("fixtures/postgres/first_run_error", &from("999"));
     assert_eq!(r.findings.len(), 1, "{:#?}", r.findings);

@@ -421,7 +421,9 @@ fn control_characters_from_the_input_do_not_reach_the_terminal() {
 /// Findings shown in every format but json: one per problem.
 fn shown(report: &Report) -> usize {
     let plan = twice::render::Plan::new(&report.findings);
-    (0..report.findings.len()).filter(|&i| plan.shown(i)).count()
+    (0..report.findings.len())
+        .filter(|&i| plan.shown(i))
+        .count()
 }
 
 #[test]

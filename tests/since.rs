@@ -131,7 +131,10 @@ fn since_reports_exactly_the_new_migration() {
     std::fs::write(dir.join(name(51)), NEW_MIGRATION).unwrap();
     git(&dir, &["add", "."]);
     git(&dir, &["commit", "-qm", "orders"]);
-    let out = twice(&dir, &["check", "m", "--since", "HEAD~1", "--format", "json"]);
+    let out = twice(
+        &dir,
+        &["check", "m", "--since", "HEAD~1", "--format", "json"],
+    );
     assert_eq!(out.code, 1, "{}", out.stderr);
     let new = findings(&out);
     assert!(!new.is_empty());
@@ -176,7 +179,11 @@ fn from_version_applies_the_migrations_before_it() {
     // A version after every migration: nothing to audit, and a notice says so.
     let out = twice(&dir, &["check", "m", "--from", "999"]);
     assert_eq!(out.code, 0);
-    assert!(out.stdout.contains("no migration has this version"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("no migration has this version"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -188,7 +195,10 @@ fn an_applied_migration_edited_since_is_an_error_and_audited() {
     let out = twice(&dir, &["check", "m", "--since", "HEAD", "--format", "json"]);
     assert_eq!(out.code, 1);
     let found = findings(&out);
-    assert!(found.iter().all(|f| f["file"] == name(7).as_str()), "{found:#?}");
+    assert!(
+        found.iter().all(|f| f["file"] == name(7).as_str()),
+        "{found:#?}"
+    );
     let changed: Vec<_> = found
         .iter()
         .filter(|f| f["rule"] == "applied-migration-changed")
@@ -229,7 +239,11 @@ fn an_old_migration_that_fails_to_apply_is_reported_once() {
     // (an earlier one would also break the ones after it, each reported).
     let last = dir.join(name(50));
     let text = std::fs::read_to_string(&last).unwrap();
-    std::fs::write(&last, format!("{text}CREATE INDEX broken ON missing_table (x);\n")).unwrap();
+    std::fs::write(
+        &last,
+        format!("{text}CREATE INDEX broken ON missing_table (x);\n"),
+    )
+    .unwrap();
     git(&dir, &["commit", "-qam", "broken"]);
     let out = twice(&dir, &["check", "m", "--since", "HEAD", "--format", "json"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
@@ -252,7 +266,11 @@ fn since_explains_what_it_needs() {
     // Not a repository.
     let out = twice(tmp.path(), &["check", "m", "--since", "HEAD"]);
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("not in a git repository"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("not in a git repository"),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("--from VERSION"), "{}", out.stderr);
     // An unknown revision.
     let (_t, dir) = history();
@@ -274,9 +292,16 @@ fn since_explains_what_it_needs() {
 #[test]
 fn a_baseline_accepts_what_exists_and_reports_what_is_new() {
     let (_tmp, dir) = history();
-    let out = twice(&dir, &["check", "m", "--write-baseline", "twice-baseline.json"]);
+    let out = twice(
+        &dir,
+        &["check", "m", "--write-baseline", "twice-baseline.json"],
+    );
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    assert!(out.stderr.contains("wrote twice-baseline.json"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("wrote twice-baseline.json"),
+        "{}",
+        out.stderr
+    );
     let text = std::fs::read_to_string(dir.join("twice-baseline.json")).unwrap();
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(doc["version"], 1);
@@ -297,7 +322,11 @@ fn a_baseline_accepts_what_exists_and_reports_what_is_new() {
     // still accepted (fingerprints hold no line numbers).
     let p = dir.join(name(5));
     let text = std::fs::read_to_string(&p).unwrap();
-    std::fs::write(&p, format!("\n{}", text.replace("CREATE INDEX", "create index"))).unwrap();
+    std::fs::write(
+        &p,
+        format!("\n{}", text.replace("CREATE INDEX", "create index")),
+    )
+    .unwrap();
     let out = twice(&dir, &["check", "m", "--baseline", "twice-baseline.json"]);
     assert_eq!(out.code, 0, "{}", out.stdout);
 
@@ -310,7 +339,14 @@ fn a_baseline_accepts_what_exists_and_reports_what_is_new() {
     std::fs::write(dir.join(name(51)), NEW_MIGRATION).unwrap();
     let out = twice(
         &dir,
-        &["check", "m", "--baseline", "twice-baseline.json", "--format", "json"],
+        &[
+            "check",
+            "m",
+            "--baseline",
+            "twice-baseline.json",
+            "--format",
+            "json",
+        ],
     );
     assert_eq!(out.code, 1);
     let found = findings(&out);
@@ -327,23 +363,38 @@ fn a_baseline_accepts_what_exists_and_reports_what_is_new() {
             .any(|f| f["file"] == name(12).as_str() && f["rule"] == "create-without-if-not-exists"),
         "{found:#?}"
     );
-    assert_eq!(out.stderr.matches("no longer match").count(), 1, "{}", out.stderr);
-    assert!(out.stderr.contains(&format!("at {}:1", name(12))), "{}", out.stderr);
+    assert_eq!(
+        out.stderr.matches("no longer match").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(&format!("at {}:1", name(12))),
+        "{}",
+        out.stderr
+    );
 
     // SARIF: new and unchanged results, one per problem, valid.
     let out = twice(
         &dir,
-        &["check", "m", "--baseline", "twice-baseline.json", "--format", "sarif"],
+        &[
+            "check",
+            "m",
+            "--baseline",
+            "twice-baseline.json",
+            "--format",
+            "sarif",
+        ],
     );
     let doc = common::assert_valid_sarif(&out.stdout);
     let results = doc["runs"][0]["results"].as_array().unwrap();
-    let state = |s: &str| {
-        results
-            .iter()
-            .filter(|r| r["baselineState"] == s)
-            .count()
-    };
-    assert!(state("new") >= 2 && state("unchanged") >= 50, "{}", out.stdout);
+    let state = |s: &str| results.iter().filter(|r| r["baselineState"] == s).count();
+    assert!(
+        state("new") >= 2 && state("unchanged") >= 50,
+        "{}",
+        out.stdout
+    );
     assert_eq!(state("new") + state("unchanged"), results.len());
     for r in results.iter().filter(|r| r["baselineState"] == "unchanged") {
         assert_eq!(r["suppressions"][0]["kind"], "external");
@@ -352,7 +403,11 @@ fn a_baseline_accepts_what_exists_and_reports_what_is_new() {
     assert!(results.iter().all(|r| r["ruleId"] != "second-run-error"));
 
     // The same from twice.toml.
-    std::fs::write(dir.join("twice.toml"), "baseline = \"twice-baseline.json\"\n").unwrap();
+    std::fs::write(
+        dir.join("twice.toml"),
+        "baseline = \"twice-baseline.json\"\n",
+    )
+    .unwrap();
     let out = twice(&dir, &["check", "m", "--format", "json"]);
     assert_eq!(keys(&findings(&out)), keys(&found));
 }
@@ -377,7 +432,14 @@ fn a_static_rule_turned_off_takes_its_replay_confirmation_with_it() {
     let (_tmp, dir) = history();
     let out = twice(
         &dir,
-        &["check", "m", "--format", "json", "--ignore", "create-without-if-not-exists"],
+        &[
+            "check",
+            "m",
+            "--format",
+            "json",
+            "--ignore",
+            "create-without-if-not-exists",
+        ],
     );
     let found = findings(&out);
     // Every CREATE TABLE and CREATE INDEX was confirmed by a second-run-error;
@@ -413,7 +475,14 @@ fn a_static_rule_turned_off_takes_its_replay_confirmation_with_it() {
     // --select wins over the file.
     let out = twice(
         &dir,
-        &["check", "m", "--format", "json", "--select", "add-column-without-if-not-exists"],
+        &[
+            "check",
+            "m",
+            "--format",
+            "json",
+            "--select",
+            "add-column-without-if-not-exists",
+        ],
     );
     let rules: std::collections::BTreeSet<String> = findings(&out)
         .iter()
@@ -426,7 +495,10 @@ fn a_static_rule_turned_off_takes_its_replay_confirmation_with_it() {
             .collect()
     );
     // Unknown ids are refused with a hint.
-    let out = twice(&dir, &["check", "m", "--ignore", "create-without-if-not-exist"]);
+    let out = twice(
+        &dir,
+        &["check", "m", "--ignore", "create-without-if-not-exist"],
+    );
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("did you mean"), "{}", out.stderr);
 }
@@ -437,11 +509,22 @@ fn output_file_quiet_and_statistics() {
     // --output-file: the report in the file, the summary on stderr.
     let out = twice(
         &dir,
-        &["check", "m", "--format", "sarif", "--output-file", "out.sarif"],
+        &[
+            "check",
+            "m",
+            "--format",
+            "sarif",
+            "--output-file",
+            "out.sarif",
+        ],
     );
     assert_eq!(out.code, 1);
     assert!(out.stdout.is_empty(), "{}", out.stdout);
-    assert!(out.stderr.contains("twice: checked 50 files"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("twice: checked 50 files"),
+        "{}",
+        out.stderr
+    );
     let sarif = std::fs::read_to_string(dir.join("out.sarif")).unwrap();
     common::assert_valid_sarif(&sarif);
 
@@ -458,15 +541,54 @@ fn output_file_quiet_and_statistics() {
     let out = twice(&dir, &["check", "m", "--statistics"]);
     assert_eq!(out.code, 1);
     let first = out.stdout.lines().next().unwrap();
-    assert!(first.contains("create-without-if-not-exists"), "{}", out.stdout);
+    assert!(
+        first.contains("create-without-if-not-exists"),
+        "{}",
+        out.stdout
+    );
     let n: usize = first.split_whitespace().next().unwrap().parse().unwrap();
     assert_eq!(n, 99, "50 tables and 49 indexes: {}", out.stdout);
-    assert!(!out.stdout.contains("-->"), "no findings shown: {}", out.stdout);
+    assert!(
+        !out.stdout.contains("-->"),
+        "no findings shown: {}",
+        out.stdout
+    );
     let out = twice(&dir, &["check", "m", "--statistics", "--format", "json"]);
     assert_eq!(out.code, 2);
 
     // A big report ends with counts per rule and the files with most findings.
     let out = twice(&dir, &["check", "m"]);
-    assert!(out.stdout.contains("  by rule: create-without-if-not-exists 99"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("  by rule: create-without-if-not-exists 99"),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("  most findings: "), "{}", out.stdout);
+}
+
+/// `applied-migration-changed` on its fixture: an applied migration edited
+/// after the revision, next to a new migration that is clean.
+#[test]
+fn applied_migration_changed_fixture() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("repo");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/since/applied");
+    std::fs::create_dir_all(dir.join("m")).unwrap();
+    git(&dir, &["init", "-q"]);
+    let copy = |from: &str| {
+        for e in std::fs::read_dir(fixture.join(from)).unwrap() {
+            let p = e.unwrap().path();
+            std::fs::copy(&p, dir.join("m").join(p.file_name().unwrap())).unwrap();
+        }
+    };
+    copy("at-rev");
+    git(&dir, &["add", "."]);
+    git(&dir, &["commit", "-qm", "deployed"]);
+    let out = twice(&dir, &["check", "m", "--since", "HEAD"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    copy("edited");
+    let out = twice(&dir, &["check", "m", "--since", "HEAD"]);
+    assert_eq!(out.code, 1);
+    insta::assert_snapshot!(out.stdout);
 }

@@ -188,7 +188,6 @@ impl Plan {
     }
 }
 
-
 impl Plan {
     /// Whether finding `i` is shown (not merged into a static finding).
     pub fn shown(&self, i: usize) -> bool {
@@ -214,7 +213,10 @@ pub fn statistics(report: &Report) -> Vec<(String, usize)> {
             *counts.entry(f.rule.as_str()).or_insert(0) += 1;
         }
     }
-    let mut v: Vec<(String, usize)> = counts.into_iter().map(|(r, n)| (r.to_string(), n)).collect();
+    let mut v: Vec<(String, usize)> = counts
+        .into_iter()
+        .map(|(r, n)| (r.to_string(), n))
+        .collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     v
 }
@@ -228,7 +230,10 @@ pub fn top_files(report: &Report, n: usize) -> Vec<(String, usize)> {
             *counts.entry(f.file.as_str()).or_insert(0) += 1;
         }
     }
-    let mut v: Vec<(String, usize)> = counts.into_iter().map(|(r, c)| (r.to_string(), c)).collect();
+    let mut v: Vec<(String, usize)> = counts
+        .into_iter()
+        .map(|(r, c)| (r.to_string(), c))
+        .collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     v.truncate(n);
     v

@@ -47,7 +47,10 @@ pub struct Options {
 /// Called as the check goes with what it does, how many steps of it are
 /// done and how many there are (`--progress` on a terminal).
 #[derive(Clone)]
-pub struct ProgressHook(pub std::sync::Arc<dyn Fn(&str, usize, usize) + Send + Sync>);
+pub struct ProgressHook(pub std::sync::Arc<ProgressFn>);
+
+/// What a [`ProgressHook`] calls: (what, done, total).
+pub type ProgressFn = dyn Fn(&str, usize, usize) + Send + Sync;
 
 impl std::fmt::Debug for ProgressHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -219,7 +219,7 @@ pub struct CheckArgs {
     pub diff: bool,
 
     #[command(flatten)]
-    pub gate: GateArgs,
+    pub gate: Box<GateArgs>,
 }
 
 /// Flags for adopting twice as a CI gate on a project with history: what to

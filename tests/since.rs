@@ -60,7 +60,7 @@ fn old_migration(i: usize) -> String {
     if i > 1 {
         sql.push_str(&format!("CREATE INDEX t{i}_prev ON t{} (name);\n", i - 1));
     }
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         sql.push_str(&format!("ALTER TABLE t{i} ADD COLUMN extra integer;\n"));
         sql.push_str(&format!("INSERT INTO t{i} (name) VALUES ('seed');\n"));
     }

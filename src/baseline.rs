@@ -248,11 +248,18 @@ pub fn apply(report: &mut Report, baseline: &Baseline, name: &str, base: Option<
             }
         }
     }
+    // Entries of files that were not audited (`--since`) are not stale.
+    let skipped: std::collections::HashSet<String> = report
+        .not_audited
+        .iter()
+        .map(|n| artifact_path(n, base))
+        .collect();
     let stale: Vec<&Entry> = {
         let mut left = available;
         baseline
             .findings
             .iter()
+            .filter(|e| !skipped.contains(&e.file))
             .filter(|e| match left.get_mut(e.fingerprint.as_str()) {
                 Some(n) if *n > 0 => {
                     *n -= 1;

@@ -189,6 +189,9 @@ pub struct Report {
     /// The baseline file applied, as named to the user (SARIF marks results
     /// `new`/`unchanged` only when there is one).
     pub baseline: Option<String>,
+    /// Files whose findings were not looked for (`--since`/`--from`: only
+    /// migrations of the starting state use them), by name.
+    pub not_audited: BTreeSet<String>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -415,6 +418,7 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
         notices,
         baselined: Vec::new(),
         baseline: None,
+        not_audited: scope.map(|s| s.old_files).unwrap_or_default(),
     })
 }
 

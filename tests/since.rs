@@ -402,6 +402,36 @@ fn a_baseline_accepts_what_exists_and_reports_what_is_new() {
     // A second-run-error that confirms a static finding is not a result.
     assert!(results.iter().all(|r| r["ruleId"] != "second-run-error"));
 
+    // With --since, the entries of files not audited are not stale: only
+    // those of the changed file are.
+    git(&dir, &["add", "."]);
+    git(&dir, &["commit", "-qm", "changes"]);
+    let out = twice(
+        &dir,
+        &[
+            "check",
+            "m",
+            "--since",
+            "HEAD~1",
+            "--baseline",
+            "twice-baseline.json",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(
+        out.stderr.matches("no longer match").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(&format!("at {}:1", name(12))),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("more"), "{}", out.stderr);
+
     // The same from twice.toml.
     std::fs::write(
         dir.join("twice.toml"),

@@ -719,9 +719,9 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
         )),
         None => None,
     };
-    let out: &mut dyn Write = match file_out.as_mut() {
+    let target: &mut dyn Write = match file_out.as_mut() {
         Some(f) => f,
-        None => out,
+        None => &mut *out,
     };
     if !format.notices_in_output() && !args.gate.quiet {
         // Programs read stdout; people read the notices on stderr.
@@ -730,27 +730,31 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
             let _ = writeln!(err, "twice: note: {notice}");
         }
     }
-    let human = render::human::Human::new(render_opts.clone());
-    let mut rendered = if format == Format::Human && (args.gate.quiet || args.gate.statistics) {
+    let clean = report.findings.is_empty();
+    let rendered = if format == Format::Human && (args.gate.quiet || args.gate.statistics) {
+        let human = render::human::Human::new(render_opts.clone());
         let mut r = Ok(());
         if args.gate.statistics {
-            r = write_statistics(&report, out);
+            r = write_statistics(&report, target);
         }
-        if r.is_ok() && !(args.gate.quiet && report.findings.is_empty()) {
-            r = human.summary_block(&report, args.gate.quiet, out);
+        if r.is_ok() && !(args.gate.quiet && clean) {
+            r = human.summary_block(&report, args.gate.quiet, target);
         }
         r
     } else {
-        render::renderer(format, &render_opts).render(&report, out)
+        render::renderer(format, &render_opts).render(&report, target)
     };
-    if rendered.is_ok() && args.format.is_none() && in_github_actions() {
-        rendered = render::renderer(Format::Github, &render_opts).render(&report, out);
+    output(rendered.and_then(|()| target.flush()))?;
+    if args.format.is_none() && in_github_actions() {
+        // Annotations are for the runner, which reads stdout, also when the
+        // report went to a file.
+        let rendered = render::renderer(Format::Github, &render_opts).render(&report, out);
+        output(rendered.and_then(|()| out.flush()))?;
     }
-    output(rendered.and_then(|()| out.flush()))?;
-    if to_file && !(args.gate.quiet && report.findings.is_empty()) {
+    if to_file && !(args.gate.quiet && clean) {
         // The report went to the file; people still see the summary.
         let summary = render::human::Human::new(RenderOptions {
-            color: format == Format::Human && use_color_stderr(args.color),
+            color: use_color_stderr(args.color),
             ..render_opts
         });
         let mut err = io::stderr().lock();

@@ -73,7 +73,7 @@ _twice() {
             return 0
             ;;
         twice__subcmd__check)
-            opts="-D -h -V --dialect --format --no-replay --fail-on --color --stdin-filename --layout --define --no-down --seed --timeout --engine --database-url --config --fix --diff --help --version"
+            opts="-D -q -h -V --dialect --format --no-replay --fail-on --color --stdin-filename --layout --define --no-down --seed --timeout --engine --database-url --config --fix --diff --since --from --baseline --write-baseline --select --ignore --output-file --quiet --statistics --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -124,6 +124,34 @@ _twice() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --baseline)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --write-baseline)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --select)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ignore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

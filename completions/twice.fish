@@ -55,11 +55,20 @@ complete -c twice -n "__fish_twice_using_subcommand check" -l engine -d 'Databas
 postgres\t''"
 complete -c twice -n "__fish_twice_using_subcommand check" -l database-url -d 'PostgreSQL server to replay on (twice creates and drops a scratch database there; needs CREATEDB). Without it, a throwaway local cluster is started when PostgreSQL is installed' -r
 complete -c twice -n "__fish_twice_using_subcommand check" -l config -d 'Configuration file (default: twice.toml in this folder or the nearest parent)' -r -F
+complete -c twice -n "__fish_twice_using_subcommand check" -l since -d 'Audit only migrations added or changed since this git revision (`origin/main`, a tag, a commit); the unchanged ones are applied once as the starting state, and an applied file edited since is an error (applied-migration-changed). Needs `git`' -r
+complete -c twice -n "__fish_twice_using_subcommand check" -l from -d 'Audit only migrations from this version on (in the layout\'s order); the ones before it are applied once as the starting state' -r
+complete -c twice -n "__fish_twice_using_subcommand check" -l baseline -d 'Report only findings not accepted in this baseline file [default: `baseline` in twice.toml]' -r -F
+complete -c twice -n "__fish_twice_using_subcommand check" -l write-baseline -d 'Record every current finding in FILE as accepted (then report none of them and exit 0)' -r -F
+complete -c twice -n "__fish_twice_using_subcommand check" -l select -d 'Report only these rules (comma-separated ids); wins over [rules] in twice.toml' -r
+complete -c twice -n "__fish_twice_using_subcommand check" -l ignore -d 'Do not report these rules (comma-separated ids); wins over [rules] in twice.toml and --select' -r
+complete -c twice -n "__fish_twice_using_subcommand check" -l output-file -d 'Write the report to FILE instead of stdout; the human summary goes to stderr' -r -F
 complete -c twice -n "__fish_twice_using_subcommand check" -l no-replay -d 'Only run the static rules; do not replay migrations'
 complete -c twice -n "__fish_twice_using_subcommand check" -l no-down -d 'Do not check down migrations'
 complete -c twice -n "__fish_twice_using_subcommand check" -l seed -d 'Fill every table with a few synthetic rows before each migration\'s first run, so copies and backfills that are no-ops on empty tables show up'
 complete -c twice -n "__fish_twice_using_subcommand check" -l fix -d 'Rewrite, in place, the statements that have one safe idempotent form (edits are verified by checking the fixed files again first), then report what remains. With `-` (stdin), print the fixed script instead'
 complete -c twice -n "__fish_twice_using_subcommand check" -l diff -d 'Print the edits `--fix` would make as a unified diff; write nothing. Exit code 1 when there is something to fix'
+complete -c twice -n "__fish_twice_using_subcommand check" -s q -l quiet -d 'Print only the summary line (nothing when there is no finding); other formats print their document as usual, without notices on stderr'
+complete -c twice -n "__fish_twice_using_subcommand check" -l statistics -d 'Print the number of findings per rule instead of the findings'
 complete -c twice -n "__fish_twice_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c twice -n "__fish_twice_using_subcommand check" -s V -l version -d 'Print version'
 complete -c twice -n "__fish_twice_using_subcommand plan" -l dialect -d 'SQL dialect of the migrations (as for `twice check`)' -r -f -a "sqlite\t''

@@ -25,8 +25,12 @@ pub const EXIT_STATUS: [(&str, &str); 3] = [
 ];
 
 /// Environment variables twice reads, for `--help` and the man pages.
-pub const ENVIRONMENT: [(&str, &str); 3] = [
+pub const ENVIRONMENT: [(&str, &str); 4] = [
     ("NO_COLOR", "turns colour off (unless --color always)"),
+    (
+        "FORCE_COLOR",
+        "turns colour on when stdout is not a terminal (CI logs), unless NO_COLOR is set or --color never",
+    ),
     (
         "GITHUB_ACTIONS",
         "when set and no --format is given, GitHub annotations follow the human output",
@@ -216,6 +220,60 @@ pub struct CheckArgs {
     /// Exit code 1 when there is something to fix.
     #[arg(long)]
     pub diff: bool,
+
+    #[command(flatten)]
+    pub gate: Box<GateArgs>,
+}
+
+/// Flags for adopting twice as a CI gate on a project with history: what to
+/// audit, what is accepted, which rules, where the report goes.
+#[derive(Args, Debug, Default)]
+pub struct GateArgs {
+    /// Audit only migrations added or changed since this git revision
+    /// (`origin/main`, a tag, a commit); the unchanged ones are applied once
+    /// as the starting state, and an applied file edited since is an error
+    /// (applied-migration-changed). Needs `git`.
+    #[arg(long, value_name = "REF", conflicts_with = "from")]
+    pub since: Option<String>,
+
+    /// Audit only migrations from this version on (in the layout's order);
+    /// the ones before it are applied once as the starting state.
+    #[arg(long, value_name = "VERSION")]
+    pub from: Option<String>,
+
+    /// Report only findings not accepted in this baseline file [default:
+    /// `baseline` in twice.toml].
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Record every current finding in FILE as accepted (then report none
+    /// of them and exit 0).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["fix", "diff"])]
+    pub write_baseline: Option<PathBuf>,
+
+    /// Report only these rules (comma-separated ids); wins over [rules] in
+    /// twice.toml.
+    #[arg(long, value_name = "RULE,...", value_delimiter = ',')]
+    pub select: Vec<String>,
+
+    /// Do not report these rules (comma-separated ids); wins over [rules] in
+    /// twice.toml and --select.
+    #[arg(long, value_name = "RULE,...", value_delimiter = ',')]
+    pub ignore: Vec<String>,
+
+    /// Write the report to FILE instead of stdout; the human summary goes
+    /// to stderr.
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+
+    /// Print only the summary line (nothing when there is no finding); other
+    /// formats print their document as usual, without notices on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+
+    /// Print the number of findings per rule instead of the findings.
+    #[arg(long)]
+    pub statistics: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -495,9 +553,14 @@ pub fn use_color(choice: ColorArg) -> bool {
         ColorArg::Always => true,
         ColorArg::Never => false,
         ColorArg::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
-                && io::stdout().is_terminal()
+            let set = |var| std::env::var_os(var).is_some_and(|v| !v.is_empty());
+            if set("NO_COLOR") {
+                false
+            } else if set("FORCE_COLOR") {
+                true
+            } else {
+                std::env::var_os("TERM").is_none_or(|t| t != "dumb") && io::stdout().is_terminal()
+            }
         }
     }
 }
@@ -525,7 +588,40 @@ pub fn check_options(
         ..Options::default()
     };
     let fail_on = crate::config::merge(config, args, &mut opts);
+    opts.since = args.gate.since.clone();
+    opts.from = args.gate.from.clone();
+    // --select and --ignore win over [rules], key by key.
+    if !args.gate.select.is_empty() {
+        for meta in rules::registry() {
+            if args.gate.select.iter().any(|r| r == meta.id) {
+                if opts.rules.get(meta.id) == Some(&crate::config::RuleLevel::Off) {
+                    opts.rules.remove(meta.id);
+                }
+            } else {
+                opts.rules
+                    .insert(meta.id.to_string(), crate::config::RuleLevel::Off);
+            }
+        }
+    }
+    for id in &args.gate.ignore {
+        opts.rules.insert(id.clone(), crate::config::RuleLevel::Off);
+    }
     (opts, fail_on)
+}
+
+/// Checks the rule ids of `--select` and `--ignore`.
+fn check_rule_ids(args: &GateArgs) -> Result<(), Error> {
+    for (flag, ids) in [("--select", &args.select), ("--ignore", &args.ignore)] {
+        for id in ids {
+            if rules::find(id).is_none() {
+                let hint = crate::config::did_you_mean(id, rules::registry().iter().map(|m| m.id));
+                return Err(Error::new(format!(
+                    "{flag}: unknown rule `{id}`{hint} (run `twice rules` to list the rule ids)"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Whether twice runs in a GitHub Actions job.
@@ -550,43 +646,124 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
     };
     let cwd = std::env::current_dir()
         .map_err(|e| Error::new(format!("cannot read the current folder: {e}")))?;
+    check_rule_ids(&args.gate)?;
     let config = crate::config::load(args.config.as_deref(), &cwd)?;
-    let (opts, fail_on) = check_options(&args, config.as_ref());
+    let (mut opts, fail_on) = check_options(&args, config.as_ref());
     if args.diff {
         return run_diff(&inputs, &opts, out);
     }
-    let report = if args.fix {
-        let stdin = inputs.contains(&Input::Stdin);
-        let run = crate::fix::run(&inputs, &opts)?;
-        write_fixes(&run, &inputs, stdin, out)?;
-        if stdin {
-            // The fixed script went to stdout; findings stay off it.
-            let failed = exit_for(fail_on, &run.report);
-            return Ok(u8::from(failed));
-        }
-        run.report
-    } else {
-        check::check(&inputs, &opts)?
-    };
     let format = args.format.unwrap_or(Format::Human);
+    if args.gate.statistics && format != Format::Human {
+        return Err(Error::new(format!(
+            "--statistics prints a table for people and cannot be combined with --format {format}; \
+             count the `rule` fields of --format json instead"
+        ))
+        .into());
+    }
+    let progress = Progress::start(&mut opts);
+    let ran = if args.fix {
+        crate::fix::run(&inputs, &opts).map(Ran::Fixed)
+    } else {
+        check::check(&inputs, &opts).map(Ran::Checked)
+    };
+    progress.stop();
+    let mut report = match ran? {
+        Ran::Checked(report) => report,
+        Ran::Fixed(run) => {
+            let stdin = inputs.contains(&Input::Stdin);
+            write_fixes(&run, &inputs, stdin, out)?;
+            if stdin {
+                // The fixed script went to stdout; findings stay off it.
+                let failed = exit_for(fail_on, &run.report);
+                return Ok(u8::from(failed));
+            }
+            run.report
+        }
+    };
+    crate::baseline::stamp(&mut report, Some(&cwd));
+    if let Some(path) = &args.gate.write_baseline {
+        let baseline = crate::baseline::from_report(&report, Some(&cwd));
+        crate::baseline::write(path, &baseline)?;
+        let name = crate::discover::display_path(path);
+        crate::baseline::apply(&mut report, &baseline, &name, Some(&cwd));
+        if !args.gate.quiet {
+            let _ = writeln!(
+                io::stderr().lock(),
+                "twice: wrote {name}: {} accepted",
+                plural(baseline.findings.len(), "finding")
+            );
+        }
+    } else if let Some(path) = args
+        .gate
+        .baseline
+        .clone()
+        .or_else(|| config.as_ref().and_then(|c| c.baseline.clone()))
+    {
+        let baseline = crate::baseline::load(&path)?;
+        let name = crate::discover::display_path(&path);
+        crate::baseline::apply(&mut report, &baseline, &name, Some(&cwd));
+    }
+
+    let to_file = args.gate.output_file.is_some();
     let render_opts = RenderOptions {
-        color: format == Format::Human && use_color(args.color),
+        color: format == Format::Human
+            && if to_file {
+                args.color == ColorArg::Always
+            } else {
+                use_color(args.color)
+            },
         rules: rules::registry(),
         base: Some(cwd),
         ..RenderOptions::default()
     };
-    if !format.notices_in_output() {
+    let mut file_out = match &args.gate.output_file {
+        Some(path) => Some(io::BufWriter::new(
+            std::fs::File::create(path)
+                .map_err(|e| Error::io(&crate::discover::display_path(path), &e))?,
+        )),
+        None => None,
+    };
+    let target: &mut dyn Write = match file_out.as_mut() {
+        Some(f) => f,
+        None => &mut *out,
+    };
+    if !format.notices_in_output() && !args.gate.quiet {
         // Programs read stdout; people read the notices on stderr.
         let mut err = io::stderr().lock();
         for notice in &report.notices {
             let _ = writeln!(err, "twice: note: {}", crate::escape::printable(notice));
         }
     }
-    let mut rendered = render::renderer(format, &render_opts).render(&report, out);
-    if rendered.is_ok() && args.format.is_none() && in_github_actions() {
-        rendered = render::renderer(Format::Github, &render_opts).render(&report, out);
+    let clean = report.findings.is_empty();
+    let rendered = if format == Format::Human && (args.gate.quiet || args.gate.statistics) {
+        let human = render::human::Human::new(render_opts.clone());
+        let mut r = Ok(());
+        if args.gate.statistics {
+            r = write_statistics(&report, target);
+        }
+        if r.is_ok() && !(args.gate.quiet && clean) {
+            r = human.summary_block(&report, args.gate.quiet, target);
+        }
+        r
+    } else {
+        render::renderer(format, &render_opts).render(&report, target)
+    };
+    output(rendered.and_then(|()| target.flush()))?;
+    if args.format.is_none() && in_github_actions() {
+        // Annotations are for the runner, which reads stdout, also when the
+        // report went to a file.
+        let rendered = render::renderer(Format::Github, &render_opts).render(&report, out);
+        output(rendered.and_then(|()| out.flush()))?;
     }
-    output(rendered.and_then(|()| out.flush()))?;
+    if to_file && !(args.gate.quiet && clean) {
+        // The report went to the file; people still see the summary.
+        let summary = render::human::Human::new(RenderOptions {
+            color: use_color_stderr(args.color),
+            ..render_opts
+        });
+        let mut err = io::stderr().lock();
+        let _ = summary.summary_block(&report, args.gate.quiet, &mut err);
+    }
     Ok(u8::from(exit_for(fail_on, &report)))
 }
 
@@ -608,6 +785,144 @@ fn error_text(message: &str) -> String {
         out.push_str(line);
     }
     out
+}
+
+/// What `twice check` ran: a plain check, or `--fix` with its check of the fixed files.
+enum Ran {
+    Checked(check::Report),
+    Fixed(crate::fix::FixRun),
+}
+
+/// Whether to colour what twice writes to stderr (as [`use_color`], for
+/// stderr).
+fn use_color_stderr(choice: ColorArg) -> bool {
+    let set = |var| std::env::var_os(var).is_some_and(|v: std::ffi::OsString| !v.is_empty());
+    match choice {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => {
+            !set("NO_COLOR")
+                && (set("FORCE_COLOR")
+                    || (std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+                        && io::stderr().is_terminal()))
+        }
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// `--statistics`: one line per rule with findings shown: count, id,
+/// default severity and summary, most frequent first (as `ruff --statistics`).
+fn write_statistics(report: &check::Report, out: &mut dyn Write) -> io::Result<()> {
+    let stats = render::statistics(report);
+    let width = stats.iter().map(|(r, _)| r.len()).max().unwrap_or(0);
+    let count_width = stats
+        .iter()
+        .map(|(_, n)| n.to_string().len())
+        .max()
+        .unwrap_or(1);
+    for (rule, n) in &stats {
+        let (severity, summary) = rules::find(rule)
+            .map(|m| (m.severity.name(), m.summary))
+            .unwrap_or(("", ""));
+        writeln!(
+            out,
+            "{n:>count_width$}  {rule:width$}  {severity:7}  {summary}"
+        )?;
+    }
+    if !stats.is_empty() {
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// A progress line on stderr for checks that take more than a second, when
+/// stderr is a terminal; nothing otherwise.
+struct Progress {
+    state: Option<(std::sync::Arc<ProgressState>, std::thread::JoinHandle<()>)>,
+}
+
+#[derive(Default)]
+struct ProgressState {
+    line: std::sync::Mutex<String>,
+    done: std::sync::atomic::AtomicBool,
+}
+
+impl Progress {
+    /// Starts the indicator and hooks it into `opts`.
+    fn start(opts: &mut Options) -> Progress {
+        if !io::stderr().is_terminal() || std::env::var_os("TERM").is_some_and(|t| t == "dumb") {
+            return Progress { state: None };
+        }
+        let state = std::sync::Arc::new(ProgressState::default());
+        let hook_state = state.clone();
+        opts.progress = Some(check::ProgressHook(std::sync::Arc::new(
+            move |what: &str, done: usize, total: usize| {
+                if let Ok(mut line) = hook_state.line.lock() {
+                    *line = if what == "static rules" {
+                        format!("static rules: {done}/{total} files")
+                    } else {
+                        format!(
+                            "replaying {}: {done}/{total} migrations",
+                            normalize_for_terminal(what)
+                        )
+                    };
+                }
+            },
+        )));
+        let thread_state = state.clone();
+        let handle = std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            let mut shown = false;
+            let spinner = ['|', '/', '-', '\\'];
+            let mut tick = 0usize;
+            while !thread_state.done.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                if started.elapsed() < std::time::Duration::from_secs(1) {
+                    continue;
+                }
+                let line = thread_state
+                    .line
+                    .lock()
+                    .map(|l| l.clone())
+                    .unwrap_or_default();
+                tick += 1;
+                let _ = write!(
+                    io::stderr().lock(),
+                    "\r\x1b[2K{} twice: {line} ({}s)",
+                    spinner[tick % spinner.len()],
+                    started.elapsed().as_secs()
+                );
+                shown = true;
+            }
+            if shown {
+                let _ = write!(io::stderr().lock(), "\r\x1b[2K");
+            }
+        });
+        Progress {
+            state: Some((state, handle)),
+        }
+    }
+
+    fn stop(self) {
+        if let Some((state, handle)) = self.state {
+            state.done.store(true, std::sync::atomic::Ordering::Relaxed);
+            let _ = handle.join();
+        }
+    }
+}
+
+/// A name shown on the progress line, without control characters.
+fn normalize_for_terminal(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }
 
 /// Whether the report has findings at or above the `--fail-on` level.

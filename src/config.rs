@@ -17,6 +17,8 @@
 //! [define]
 //! schema = "app"
 //!
+//! baseline = "twice-baseline.json"  # findings accepted (see `crate::baseline`)
+//!
 //! [replay]
 //! timeout = 10                  # seconds per statement
 //! seed = true
@@ -85,6 +87,8 @@ pub struct Config {
     /// `[[sequence]]` tables: folders (relative to the config file's folder,
     /// made absolute) whose migrations form one history, in this order.
     pub sequences: Vec<Vec<PathBuf>>,
+    /// `baseline = "FILE"`, relative to the config file's folder.
+    pub baseline: Option<PathBuf>,
 }
 
 /// Compiled `exclude` globs. Cheap to clone; clones share the record of
@@ -272,17 +276,58 @@ impl Options {
 
     /// Applies `[rules]`: drops findings of rules that are off and sets the
     /// severity of the others.
+    ///
+    /// A static rule also owns the replay findings that confirm it (see
+    /// [`rules::CONFIRMING_RULES`]): when every static finding about a
+    /// statement belongs to a rule set in `[rules]`, the replay findings
+    /// about that statement are dropped when all those rules are off, and
+    /// are never more severe than the highest level they are set to.
     pub fn apply_rule_levels(&self, findings: &mut Vec<Finding>) {
         if self.rules.is_empty() {
             return;
         }
-        findings.retain_mut(|f| match self.rules.get(&f.rule) {
-            Some(RuleLevel::Off) => false,
-            Some(RuleLevel::On(s)) => {
-                f.severity = *s;
-                true
+        // Per statement: the `[rules]` entry of each static finding on it.
+        let mut statics: BTreeMap<(String, usize), Vec<Option<RuleLevel>>> = BTreeMap::new();
+        for f in findings.iter() {
+            if let (crate::finding::Origin::Static, Some(s)) = (f.source, f.statement) {
+                statics
+                    .entry((f.file.clone(), s))
+                    .or_default()
+                    .push(self.rules.get(&f.rule).copied());
             }
-            None => true,
+        }
+        findings.retain_mut(|f| {
+            match self.rules.get(&f.rule) {
+                Some(RuleLevel::Off) => return false,
+                Some(RuleLevel::On(s)) => f.severity = *s,
+                None => {}
+            }
+            if f.source != crate::finding::Origin::Replay
+                || !rules::CONFIRMING_RULES.contains(&f.rule.as_str())
+            {
+                return true;
+            }
+            let Some(levels) = f.statement.and_then(|s| statics.get(&(f.file.clone(), s))) else {
+                return true;
+            };
+            if levels.iter().any(Option::is_none) {
+                // A static rule at its default level still reports it.
+                return true;
+            }
+            let cap = levels
+                .iter()
+                .filter_map(|l| match l {
+                    Some(RuleLevel::On(s)) => Some(*s),
+                    _ => None,
+                })
+                .max();
+            match cap {
+                None => false,
+                Some(c) => {
+                    f.severity = f.severity.min(c);
+                    true
+                }
+            }
         });
     }
 }
@@ -341,7 +386,7 @@ pub fn load(explicit: Option<&Path>, cwd: &Path) -> Result<Option<Config>> {
 }
 
 const TOP_KEYS: &[&str] = &[
-    "dialect", "layout", "fail-on", "exclude", "rules", "define", "replay", "sequence",
+    "dialect", "layout", "fail-on", "exclude", "rules", "define", "replay", "sequence", "baseline",
 ];
 const REPLAY_KEYS: &[&str] = &["timeout", "seed"];
 const FAIL_ON: &[&str] = &["error", "warning", "never"];
@@ -465,6 +510,20 @@ pub fn parse(name: &str, base: &Path, text: &str) -> Result<Config> {
                 }
             }
             "exclude" => cfg.exclude = exclude(&mut p, base, value),
+            "baseline" => {
+                if let Some(s) = string(
+                    &mut p,
+                    "baseline",
+                    value,
+                    "the path of a baseline file written by `twice check --write-baseline`",
+                ) {
+                    if s.trim().is_empty() {
+                        p.add(span, "`baseline`: the path is empty".into());
+                    } else {
+                        cfg.baseline = Some(base.join(s));
+                    }
+                }
+            }
             "rules" => rules_table(&mut p, value, &mut cfg.rules),
             "define" => define_table(&mut p, value, &mut cfg.defines),
             "replay" => replay_table(&mut p, value, &mut cfg),

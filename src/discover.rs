@@ -170,6 +170,7 @@ pub fn script_sequence(d: &mut Discovered, file: SourceFile, opts: &Options) -> 
             name: d.files[idx].name.clone(),
             up: whole_file_part(&d.files, idx),
             down: None,
+            apply_only: false,
             rerun_note: None,
         }],
     }
@@ -1100,6 +1101,7 @@ impl Walker<'_> {
                     name: file.name.clone(),
                     up: layout::part(0, vec![layout::region(0..len)]),
                     down: None,
+                    apply_only: false,
                     rerun_note: None,
                 }],
             },

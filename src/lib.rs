@@ -5,6 +5,7 @@
 //! [`finding::Finding`]s in a [`check::Report`] → [`render`].
 
 pub mod analysis;
+pub mod baseline;
 pub mod check;
 pub mod classify;
 pub mod cli;
@@ -25,6 +26,7 @@ pub mod render;
 pub mod replay;
 pub mod rules;
 pub mod schema;
+pub mod since;
 pub mod source;
 pub mod split;
 pub mod suppress;

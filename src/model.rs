@@ -79,7 +79,16 @@ pub struct Migration {
     /// Set when the tool re-runs this migration by design (Flyway repeatable,
     /// Liquibase `runOnChange`/`runAlways`); the text is added to its findings.
     pub rerun_note: Option<String>,
+    /// Part of the starting state, not under audit (`--since`, `--from`):
+    /// replay applies the up part once and reports nothing but a failure to
+    /// apply; no second run, no down checks. False by default.
+    pub apply_only: bool,
 }
+
+/// The note on a failure to apply a migration of the starting state.
+pub const APPLY_ONLY_NOTE: &str = "this migration is part of the starting state (unchanged since \
+     --since REF, or before --from VERSION): it is applied once and not audited, but the \
+     migrations after it need what it creates";
 
 /// An ordered history of migrations that run against one database.
 #[derive(Clone, Debug)]

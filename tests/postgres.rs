@@ -825,3 +825,54 @@ fn copy_from_stdin_is_fed_its_rows() {
     assert!(dup.message.contains("public.events"), "{}", dup.message);
     assert_eq!(dup.line, 10);
 }
+
+/// `--from` (and `--since`, which marks migrations the same way): the
+/// migrations before the version are applied once, on PostgreSQL too, with
+/// only a failure to apply reported; the ones from it on are audited as in a
+/// full run. Both the transactional and the autocommit (CONCURRENTLY) paths.
+#[test]
+fn migrations_of_the_starting_state_are_applied_once() {
+    let Some(opts) = pg_opts() else { return };
+    let from = |v: &str| Options {
+        from: Some(v.to_string()),
+        ..opts.clone()
+    };
+    // 002 fails to apply: reported once (no second run), with the note.
+    let r = run("fixtures/postgres/first_run_error", &from("003"));
+    assert_eq!(
+        rules(&r),
+        vec![
+            (
+                "first-run-error".to_string(),
+                "002_broken.sql".to_string(),
+                4
+            ),
+            (
+                "second-run-error".to_string(),
+                "003_after.sql".to_string(),
+                2
+            ),
+        ],
+        "{:#?}",
+        r.findings
+    );
+    assert!(r.findings[0]
+        .notes
+        .iter()
+        .any(|n| n.contains("part of the starting state")));
+    // Only 003's static findings are reported.
+    assert!(r
+        .findings
+        .iter()
+        .all(|f| f.source == Origin::Replay || f.file.ends_with("003_after.sql")));
+    // Everything old: nothing but the failure to apply.
+    let r = run("fixtures/postgres/first_run_error", &from("999"));
+    assert_eq!(r.findings.len(), 1, "{:#?}", r.findings);
+    // An old migration that must run outside a transaction is applied too:
+    // the audited one after it sees its indexes.
+    let full = run("fixtures/postgres/concurrently", &opts);
+    let r = run("fixtures/postgres/concurrently", &from("002"));
+    assert_eq!(rules(&r), rules(&full));
+    let r = run("fixtures/postgres/concurrently", &from("999"));
+    assert!(r.findings.is_empty(), "{:#?}", r.findings);
+}

@@ -427,6 +427,7 @@ fn with_downs(dir: &str, o: &Options) -> Report {
         findings,
         summary: Summary::default(),
         notices: Vec::new(),
+        ..Report::default()
     }
 }
 
@@ -543,6 +544,7 @@ fn several_statements_in_one_piece_run_one_by_one() {
                 no_transaction: false,
             },
             down: None,
+            apply_only: false,
             rerun_note: None,
         }],
     };

@@ -131,6 +131,7 @@ pub fn plan(folder: &Folder) -> Plan {
                 name,
                 up: super::whole(folder, i),
                 down: None,
+                apply_only: false,
                 rerun_note: None,
             });
             continue;
@@ -186,6 +187,7 @@ pub fn plan(folder: &Folder) -> Plan {
             name,
             up: up_part,
             down: down_part,
+            apply_only: false,
             rerun_note: None,
         });
     }

@@ -88,6 +88,7 @@ pub fn plan(folder: &Folder) -> Plan {
             name,
             up: up_part,
             down,
+            apply_only: false,
             rerun_note: None,
         });
     }

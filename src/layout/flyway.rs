@@ -262,6 +262,7 @@ pub fn plan(folder: &Folder) -> Plan {
             name: description.to_string(),
             up: script_part(folder, *i),
             down,
+            apply_only: false,
             rerun_note: None,
         });
     }
@@ -299,6 +300,7 @@ pub fn plan(folder: &Folder) -> Plan {
             name: description.clone(),
             up: script_part(folder, *i),
             down: None,
+            apply_only: false,
             rerun_note: Some(format!(
                 "{base} is a Flyway repeatable migration: Flyway runs it again whenever its checksum changes, on databases where it already ran, so every statement in it must be safe to run twice"
             )),
@@ -312,6 +314,7 @@ pub fn plan(folder: &Folder) -> Plan {
             name: description.clone(),
             up: script_part(folder, *i),
             down: None,
+            apply_only: false,
             rerun_note: Some(format!(
                 "{} is a Flyway `{event}` callback: Flyway runs it on every migrate, so every statement in it must be safe to run twice",
                 folder.entries[*i].base()

@@ -88,6 +88,7 @@ pub fn plan(folder: &Folder) -> Plan {
             name: title.to_string(),
             up: whole(folder, up),
             down: downs.first().map(|&d| whole(folder, d)),
+            apply_only: false,
             rerun_note: None,
         });
     }

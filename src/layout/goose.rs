@@ -338,6 +338,7 @@ pub fn plan(folder: &Folder) -> Plan {
             name,
             up,
             down,
+            apply_only: false,
             rerun_note: None,
         });
     }

@@ -206,6 +206,7 @@ pub fn plan(folder: &Folder) -> Plan {
                 name: e.base().to_string(),
                 up: super::whole(folder, i),
                 down: None,
+                apply_only: false,
                 rerun_note: None,
             });
             continue;
@@ -314,6 +315,7 @@ pub fn plan(folder: &Folder) -> Plan {
                 up,
                 down,
                 rerun_note,
+                apply_only: false,
             });
         }
     }

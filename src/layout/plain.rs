@@ -31,6 +31,7 @@ pub fn plan(folder: &Folder) -> Plan {
                 name: label.to_string(),
                 up: whole(folder, i),
                 down: None,
+                apply_only: false,
                 rerun_note: None,
             }
         })

@@ -192,6 +192,7 @@ pub fn plan(folder: &Folder) -> Plan {
             name,
             up: part_of(up),
             down: pick(false).map(part_of),
+            apply_only: false,
             rerun_note: None,
         });
     }

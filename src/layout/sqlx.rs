@@ -101,6 +101,7 @@ pub fn plan(folder: &Folder) -> Plan {
             name: desc,
             up: up_part,
             down,
+            apply_only: false,
             rerun_note: None,
         });
     }

@@ -4,6 +4,11 @@
 //! ::error file=m/001.sql,line=3,col=1,endLine=3,endColumn=7,title=twice create-without-if-not-exists::message%0Ahelp: ...
 //! ```
 //!
+//! One annotation per problem: a replay finding that confirms a static one
+//! is part of its message ("note: confirmed by replay: ..."), not an
+//! annotation of its own (see [`super::Plan`]). GitHub shows only the first
+//! 10 error annotations of a step, so each one counts.
+//!
 //! `::error`, `::warning` or `::notice` by severity. The message (data) is
 //! escaped as GitHub requires (`%` → `%25`, CR → `%0D`, LF → `%0A`), other
 //! control characters (ESC, BEL, ...) as text (`\u{1b}`), and
@@ -86,7 +91,9 @@ pub fn annotation(report: &Report, i: usize, opts: &RenderOptions) -> String {
 
 impl Renderer for Github<'_> {
     fn render(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
-        for i in 0..report.findings.len() {
+        // One annotation per problem (see [`super::Plan`]).
+        let plan = super::Plan::new(&report.findings);
+        for i in (0..report.findings.len()).filter(|&i| plan.shown(i)) {
             writeln!(out, "{}", annotation(report, i, &self.opts))?;
         }
         Ok(())

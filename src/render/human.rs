@@ -32,15 +32,19 @@
 //! - `Finding::evidence` is for programs (JSON, SARIF); whatever a person must
 //!   read is in the message and notes.
 //! - [`Report::notices`] are printed as `note:` lines before the summary.
-//! - The summary names files, statements and findings by severity, then one
-//!   line per migration sequence with its layout, dialect and replay status.
+//! - The summary names files, statements and the findings shown by severity
+//!   (a replay finding merged into a static one is not counted again), the
+//!   findings the baseline accepted, then one line per migration sequence
+//!   with its layout, dialect and replay status. With [`BIG_REPORT`] findings
+//!   or more it adds the count per rule and the [`TOP_FILES`] files with the
+//!   most findings.
 //!
 //! Text from the input (SQL, file names) goes through annotate-snippets'
 //! normalisation, so control characters cannot reach the terminal.
 
-use super::{split_message, RenderOptions, Renderer};
+use super::{split_message, Plan, RenderOptions, Renderer};
 use crate::check::Report;
-use crate::finding::{Finding, Origin, Severity};
+use crate::finding::{Finding, Severity};
 use crate::source::SourceFile;
 use annotate_snippets::renderer::{AnsiColor, Effects, Style};
 use annotate_snippets::{
@@ -48,6 +52,12 @@ use annotate_snippets::{
 };
 use std::io::{self, Write};
 use std::ops::Range;
+
+/// A report with at least this many findings shown ends with counts per
+/// rule and the files with the most findings.
+pub const BIG_REPORT: usize = 20;
+/// Files named in that line.
+pub const TOP_FILES: usize = 5;
 
 /// Statements up to this many lines are shown whole.
 pub const MAX_FRAME_LINES: usize = 8;
@@ -90,64 +100,6 @@ const WARNING: Style = AnsiColor::Yellow.on_default().effects(Effects::BOLD);
 const INFO: Style = AnsiColor::BrightBlue.on_default().effects(Effects::BOLD);
 const NOTE: Style = AnsiColor::BrightGreen.on_default().effects(Effects::BOLD);
 
-/// Which findings get a block, and which replay findings each block shows.
-struct Plan {
-    /// Replay findings shown inside a static block instead of their own.
-    merged: Vec<bool>,
-    /// For a static finding: the replay findings that confirm it, with
-    /// whether this block is the one that shows their details.
-    confirmations: Vec<Vec<(usize, bool)>>,
-    /// For a static finding: more severe replay findings shown on their own.
-    see_below: Vec<Vec<usize>>,
-    /// For a replay finding shown on its own: the static findings it confirms.
-    see_above: Vec<Vec<usize>>,
-}
-
-impl Plan {
-    fn new(findings: &[Finding]) -> Plan {
-        let n = findings.len();
-        let mut plan = Plan {
-            merged: vec![false; n],
-            confirmations: vec![Vec::new(); n],
-            see_below: vec![Vec::new(); n],
-            see_above: vec![Vec::new(); n],
-        };
-        for (r, replay) in findings.iter().enumerate() {
-            if replay.source != Origin::Replay {
-                continue;
-            }
-            let statics: Vec<usize> = replay
-                .related
-                .iter()
-                .copied()
-                .filter(|&s| s != r && findings.get(s).is_some_and(|f| f.source == Origin::Static))
-                .collect();
-            if statics.is_empty() {
-                continue;
-            }
-            if statics
-                .iter()
-                .any(|&s| findings[s].severity >= replay.severity)
-            {
-                plan.merged[r] = true;
-                let mut details_shown = false;
-                for &s in &statics {
-                    if findings[s].severity >= replay.severity {
-                        plan.confirmations[s].push((r, !details_shown));
-                        details_shown = true;
-                    }
-                }
-            } else {
-                for &s in &statics {
-                    plan.see_below[s].push(r);
-                    plan.see_above[r].push(s);
-                }
-            }
-        }
-        plan
-    }
-}
-
 impl Renderer for Human<'_> {
     fn render(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
         let plan = Plan::new(&report.findings);
@@ -174,6 +126,25 @@ impl Renderer for Human<'_> {
 }
 
 impl Human<'_> {
+    /// The summary without the findings (`--quiet`, `--statistics`,
+    /// `--output-file`): the summary line alone with `line_only`, else also
+    /// the sequence lines and the big-report lines.
+    pub fn summary_block(
+        &self,
+        report: &Report,
+        line_only: bool,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        let plan = Plan::new(&report.findings);
+        if !line_only {
+            return self.summary(report, &plan, out);
+        }
+        let mut buf = Vec::new();
+        self.summary(report, &plan, &mut buf)?;
+        let text = String::from_utf8_lossy(&buf);
+        writeln!(out, "{}", text.lines().next().unwrap_or(""))
+    }
+
     fn block(
         &self,
         report: &Report,
@@ -393,10 +364,11 @@ impl Human<'_> {
     fn summary(&self, report: &Report, plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         let s = &report.summary;
         let mut counts = Vec::new();
+        let findings = &report.findings;
         for (n, word, style) in [
-            (s.errors, "error", ERROR),
-            (s.warnings, "warning", WARNING),
-            (s.infos, "info", INFO),
+            (plan.count(findings, Severity::Error), "error", ERROR),
+            (plan.count(findings, Severity::Warning), "warning", WARNING),
+            (plan.count(findings, Severity::Info), "info", INFO),
         ] {
             if n > 0 {
                 counts.push(self.paint(style, &plural(n, word)));
@@ -423,9 +395,14 @@ impl Human<'_> {
         } else {
             String::new()
         };
+        let baselined = if s.baselined > 0 {
+            format!("; {} accepted by the baseline, not shown", s.baselined)
+        } else {
+            String::new()
+        };
         writeln!(
             out,
-            "{}: checked {}: {found}{merged_note}",
+            "{}: checked {}: {found}{merged_note}{baselined}",
             self.paint(BOLD, "twice"),
             checked.join(", ")
         )?;
@@ -445,7 +422,29 @@ impl Human<'_> {
                 plural(seq.migrations, "migration"),
             )?;
         }
-        Ok(())
+        self.big_summary(report, plan, out)
+    }
+
+    /// On a big report: the rules and the files with the most findings.
+    fn big_summary(&self, report: &Report, plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
+        let shown = (0..report.findings.len())
+            .filter(|&i| plan.shown(i))
+            .count();
+        if shown < BIG_REPORT {
+            return Ok(());
+        }
+        let by_rule = super::statistics(report);
+        let rules: Vec<String> = by_rule
+            .iter()
+            .map(|(rule, n)| format!("{rule} {n}"))
+            .collect();
+        writeln!(out, "  by rule: {}", rules.join(", "))?;
+        let by_file = super::top_files(report, TOP_FILES);
+        let files: Vec<String> = by_file
+            .iter()
+            .map(|(file, n)| format!("{} {n}", normalize_untrusted_str(file)))
+            .collect();
+        writeln!(out, "  most findings: {}", files.join(", "))
     }
 }
 

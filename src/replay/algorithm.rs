@@ -87,7 +87,8 @@ pub fn replay<E: Engine>(
         opts,
         findings: Vec::new(),
     };
-    for m in &seq.migrations {
+    for (i, m) in seq.migrations.iter().enumerate() {
+        opts.progress(&seq.root, i, seq.migrations.len());
         if let Err(e) = r.migration(m) {
             let file = &ws.files[m.up.file].source.name;
             return Ok(Outcome::Stopped {
@@ -129,6 +130,9 @@ impl<E: Engine> Replayer<'_, E> {
         }
         if !self.runnable(&m.up) {
             return Ok(());
+        }
+        if m.apply_only {
+            return self.apply_only(m);
         }
         let down = m
             .down
@@ -172,6 +176,24 @@ impl<E: Engine> Replayer<'_, E> {
             self.down_checks(m, down, &up_obs)?;
         }
         Ok(())
+    }
+
+    /// A migration of the starting state (`--since`, `--from`): applied
+    /// once and kept; only a failure to apply is reported (it breaks the
+    /// state the audited migrations start from). No second run, no downs.
+    fn apply_only(&mut self, m: &Migration) -> Result<(), EngineError> {
+        let texts = Self::texts(self.ws, &m.up);
+        self.engine.begin(&texts)?;
+        let first = self.run_part(&m.up, Run::First);
+        if let Some(f) = first.failures.first() {
+            self.report_failure(m, &m.up, f, Run::First);
+            if let Some(last) = self.findings.last_mut() {
+                last.notes.push(crate::model::APPLY_ONLY_NOTE.into());
+            }
+            return self.engine.rollback();
+        }
+        self.engine.end_run()?;
+        self.engine.commit()
     }
 
     fn down_checks(

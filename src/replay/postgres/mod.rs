@@ -104,7 +104,8 @@ pub fn replay_detailed(ws: &Workspace, seq: &Sequence, opts: &Options) -> Result
     let server = Server::open(opts.database_url.as_deref())?;
     let mut runner = Runner::new(ws, opts, server)?;
     let mut stopped = None;
-    for m in &seq.migrations {
+    for (i, m) in seq.migrations.iter().enumerate() {
+        opts.progress(&seq.root, i, seq.migrations.len());
         let r = runner.migration(m);
         server::wait_if_interrupted();
         if let Err(e) = r {
@@ -336,6 +337,9 @@ impl<'a> Runner<'a> {
         if self.file(&m.up).source.binary {
             return Ok(());
         }
+        if m.apply_only {
+            return self.apply_only(m);
+        }
         let autocommit = self.needs_autocommit(&m.up);
         let down = m
             .down
@@ -370,6 +374,44 @@ impl<'a> Runner<'a> {
             }
         }
         self.up_autocommit(m)
+    }
+
+    /// A migration of the starting state (`--since`, `--from`): applied
+    /// once and kept; only a failure to apply is reported. No second run,
+    /// no down checks.
+    fn apply_only(&mut self, m: &Migration) -> Result<()> {
+        let part = &m.up;
+        let before = self.out.len();
+        let mut autocommit = self.needs_autocommit(part);
+        if !autocommit {
+            let since = self.begin(false)?;
+            let failures = self.run_part(part, Mode::FirstInTxn)?;
+            match failures.into_iter().next() {
+                None => self.commit_kept(since)?,
+                Some(f) => {
+                    self.exec_admin("ROLLBACK")?;
+                    self.reload_sequences()?;
+                    if f.code == "25001" {
+                        autocommit = true;
+                    } else {
+                        self.report_failure(m, part, &f, Run::First);
+                    }
+                }
+            }
+        }
+        if autocommit {
+            let failures = self.run_part(part, Mode::FirstAutocommit)?;
+            let _ = self.client.batch_execute("ROLLBACK");
+            self.seed_dirty = None;
+            self.reload_sequences()?;
+            if let Some(f) = failures.into_iter().next() {
+                self.report_failure(m, part, &f, Run::FirstKept);
+            }
+        }
+        for f in &mut self.out[before..] {
+            f.notes.push(crate::model::APPLY_ONLY_NOTE.into());
+        }
+        Ok(())
     }
 
     /// Whether a part must run outside a transaction block.

@@ -28,6 +28,9 @@ _twice() {
             twice,help)
                 cmd="twice__subcmd__help"
                 ;;
+            twice,lsp)
+                cmd="twice__subcmd__lsp"
+                ;;
             twice,rules)
                 cmd="twice__subcmd__rules"
                 ;;
@@ -43,6 +46,9 @@ _twice() {
             twice__subcmd__help,help)
                 cmd="twice__subcmd__help__subcmd__help"
                 ;;
+            twice__subcmd__help,lsp)
+                cmd="twice__subcmd__help__subcmd__lsp"
+                ;;
             twice__subcmd__help,rules)
                 cmd="twice__subcmd__help__subcmd__rules"
                 ;;
@@ -53,7 +59,7 @@ _twice() {
 
     case "${cmd}" in
         twice)
-            opts="-h -V --help --version check rules explain completions help"
+            opts="-h -V --help --version check rules explain completions lsp help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -157,7 +163,7 @@ _twice() {
             return 0
             ;;
         twice__subcmd__help)
-            opts="check rules explain completions help"
+            opts="check rules explain completions lsp help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -226,9 +232,37 @@ _twice() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        twice__subcmd__help__subcmd__lsp)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         twice__subcmd__help__subcmd__rules)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        twice__subcmd__lsp)
+            opts="-h -V --stdio --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -26,6 +26,7 @@ set edit:completion:arg-completer[twice] = {|@words|
             cand rules 'List every rule: id, default severity and summary'
             cand explain 'Print a rule''s full documentation'
             cand completions 'Print a shell completion script'
+            cand lsp 'Run the language server for editors (LSP over stdin/stdout)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'twice;check'= {
@@ -69,11 +70,19 @@ set edit:completion:arg-completer[twice] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'twice;lsp'= {
+            cand --stdio 'Accepted for editors that pass it; stdio is the only transport'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'twice;help'= {
             cand check 'Audit migration files and folders'
             cand rules 'List every rule: id, default severity and summary'
             cand explain 'Print a rule''s full documentation'
             cand completions 'Print a shell completion script'
+            cand lsp 'Run the language server for editors (LSP over stdin/stdout)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'twice;help;check'= {
@@ -83,6 +92,8 @@ set edit:completion:arg-completer[twice] = {|@words|
         &'twice;help;explain'= {
         }
         &'twice;help;completions'= {
+        }
+        &'twice;help;lsp'= {
         }
         &'twice;help;help'= {
         }

@@ -1,0 +1,135 @@
+//! Replay on save, in the background.
+//!
+//! Replay runs `twice check --format json` on the saved file's history in a
+//! child process: it can take seconds, it must never block the editor, and
+//! a child can be stopped at once (SQLite cannot be interrupted half-way
+//! through a statement from another thread, and a runaway replay must not
+//! take the server's memory with it). Its replay findings about the file are
+//! read from the JSON document (version 1).
+
+use crate::finding::{Finding, Origin};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What a replay produced.
+pub enum Outcome {
+    /// Replay findings about the file, and the run's notices.
+    Done(Vec<Finding>, Vec<String>),
+    /// It was cancelled.
+    Cancelled,
+    /// It could not run, and why.
+    Failed(String),
+}
+
+/// A running replay; dropping it does not stop it, [`Running::cancel`] does.
+pub struct Running {
+    cancel: Arc<AtomicBool>,
+}
+
+impl Running {
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Starts `exe check --format json [--config FILE] TARGET` and calls `done`
+/// with the replay findings about `name` when it ends.
+pub fn start(
+    exe: &Path,
+    target: &Path,
+    config: Option<&Path>,
+    name: String,
+    done: impl FnOnce(Outcome) + Send + 'static,
+) -> Running {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let mut cmd = Command::new(exe);
+    cmd.args(["check", "--format", "json", "--fail-on", "never"]);
+    if let Some(c) = config {
+        cmd.arg("--config").arg(c);
+    }
+    cmd.arg(target)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let flag = Arc::clone(&cancel);
+    let spawned = cmd.spawn();
+    std::thread::spawn(move || {
+        let outcome = match spawned {
+            Ok(child) => wait(child, &flag, &name),
+            Err(e) => Outcome::Failed(format!("cannot start replay: {e}")),
+        };
+        done(outcome);
+    });
+    Running { cancel }
+}
+
+fn wait(mut child: Child, cancel: &AtomicBool, name: &str) -> Outcome {
+    // Drain both pipes so the child never blocks on a full one.
+    let out = child.stdout.take().map(|mut s| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = s.read_to_end(&mut v);
+            v
+        })
+    });
+    let err = child.stderr.take().map(|mut s| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = s.read_to_end(&mut v);
+            v
+        })
+    });
+    let status = loop {
+        if cancel.load(Ordering::SeqCst) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Outcome::Cancelled;
+        }
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Outcome::Failed(format!("replay: {e}")),
+        }
+    };
+    let stdout = out.and_then(|h| h.join().ok()).unwrap_or_default();
+    let stderr = err.and_then(|h| h.join().ok()).unwrap_or_default();
+    if status.code() == Some(2) || stdout.is_empty() {
+        let why = String::from_utf8_lossy(&stderr);
+        let why = why.trim();
+        return Outcome::Failed(if why.is_empty() {
+            format!("replay ended without a report ({status})")
+        } else {
+            why.to_string()
+        });
+    }
+    match parse(&stdout, name) {
+        Some((f, n)) => Outcome::Done(f, n),
+        None => Outcome::Failed("replay: the JSON report could not be read".into()),
+    }
+}
+
+/// The replay findings about `name` and the notices of a JSON report.
+pub fn parse(json: &[u8], name: &str) -> Option<(Vec<Finding>, Vec<String>)> {
+    #[derive(serde::Deserialize)]
+    struct Doc {
+        findings: Vec<Finding>,
+        #[serde(default)]
+        notices: Vec<String>,
+    }
+    let doc: Doc = serde_json::from_slice(json).ok()?;
+    let findings = doc
+        .findings
+        .into_iter()
+        .filter(|f| f.source == Origin::Replay && f.file == name)
+        .collect();
+    Some((findings, doc.notices))
+}
+
+/// The twice executable to run replay with.
+pub fn current_exe() -> Option<PathBuf> {
+    std::env::current_exe().ok()
+}

@@ -411,12 +411,13 @@ fn replay_findings_arrive_after_a_save() {
         "textDocument/didOpen",
         json!({"textDocument": {"uri": doc, "languageId": "sql", "version": 1, "text": text}}),
     );
-    let diags = c.diagnostics(&doc, 1);
-    assert!(diags.iter().all(|d| d["source"] == "twice"), "{diags:?}");
+    // Saved before its first check is in: replay waits for it.
     c.notify(
         "textDocument/didSave",
         json!({"textDocument": {"uri": doc}}),
     );
+    let diags = c.diagnostics(&doc, 1);
+    assert!(diags.iter().all(|d| d["source"] == "twice"), "{diags:?}");
     let m = c.wait_for(|m| {
         m["method"] == "textDocument/publishDiagnostics"
             && m["params"]["uri"] == doc

@@ -114,6 +114,8 @@ struct Doc {
     /// Replay findings for the saved text, while it is unchanged.
     replayed: Vec<crate::finding::Finding>,
     replay: Option<(u64, replay::Running)>,
+    /// Saved; replay starts when the saved text's check is in.
+    replay_wanted: bool,
 }
 
 struct Server<'a> {
@@ -388,6 +390,7 @@ impl Server<'_> {
                     self.settings.update(&p.settings);
                     if !self.settings.replay_on_save {
                         for d in self.docs.values_mut() {
+                            d.replay_wanted = false;
                             if let Some((_, r)) = d.replay.take() {
                                 r.cancel();
                             }
@@ -493,6 +496,7 @@ impl Server<'_> {
             analysis: None,
             replayed: Vec::new(),
             replay: None,
+            replay_wanted: false,
         };
         self.docs.insert(d.uri.clone(), doc);
         // On open: at once.
@@ -510,6 +514,7 @@ impl Server<'_> {
         doc.version = p.text_document.version;
         // Replay findings are about the saved text.
         doc.replayed.clear();
+        doc.replay_wanted = false;
         if let Some((_, r)) = doc.replay.take() {
             r.cancel();
         }
@@ -519,37 +524,48 @@ impl Server<'_> {
 
     fn did_save(&mut self, p: lt::DidSaveTextDocumentParams) {
         let uri = p.text_document.uri;
+        let replay = self.settings.replay_on_save && self.exe.is_some();
+        let Some(doc) = self.docs.get_mut(&uri) else {
+            return;
+        };
         if let Some(t) = p.text {
-            if let Some(doc) = self.docs.get_mut(&uri) {
+            if t != doc.text {
                 doc.text = t;
+                self.schedule(&uri, Duration::ZERO);
             }
         }
-        if !self.settings.replay_on_save {
+        let Some(doc) = self.docs.get_mut(&uri) else {
+            return;
+        };
+        if let Some((_, r)) = doc.replay.take() {
+            r.cancel();
+        }
+        doc.replay_wanted = replay && doc.sql && doc.path.is_some();
+        self.start_replay(&uri);
+    }
+
+    /// Starts the replay a save asked for, once the saved text's check has
+    /// given its context (the folder to replay, the config).
+    fn start_replay(&mut self, uri: &lt::Url) {
+        let Some(exe) = self.exe.clone() else {
+            return;
+        };
+        let Some(doc) = self.docs.get_mut(uri) else {
+            return;
+        };
+        let Some(a) = doc.analysis.as_ref() else {
+            return;
+        };
+        if !doc.replay_wanted || a.version != doc.version || a.text != doc.text {
             return;
         }
-        let Some(exe) = self.exe.clone() else {
+        doc.replay_wanted = false;
+        let Some(ctx) = a.context.clone().filter(|_| !a.excluded) else {
             return;
         };
         self.generation += 1;
         let generation = self.generation;
         let events = self.events.clone();
-        let Some(doc) = self.docs.get_mut(&uri) else {
-            return;
-        };
-        if !doc.sql || doc.path.is_none() {
-            return;
-        }
-        if let Some((_, r)) = doc.replay.take() {
-            r.cancel();
-        }
-        // The context of the saved text; a check still running for it
-        // would give the same one.
-        let Some(ctx) = doc.analysis.as_ref().and_then(|a| a.context.clone()) else {
-            return;
-        };
-        if doc.analysis.as_ref().is_some_and(|a| a.excluded) {
-            return;
-        }
         let u = uri.clone();
         let running = replay::start(
             &exe,
@@ -561,8 +577,7 @@ impl Server<'_> {
             },
         );
         doc.replay = Some((generation, running));
-        let name = ctx.name;
-        self.log(format!("replaying the history of {name}"));
+        self.log(format!("replaying the history of {}", ctx.name));
     }
 
     fn did_close(&mut self, p: lt::DidCloseTextDocumentParams) {
@@ -643,6 +658,7 @@ impl Server<'_> {
         }
         doc.analysis = Some(analysis);
         self.publish(&uri);
+        self.start_replay(&uri);
     }
 
     fn replayed(&mut self, uri: lt::Url, generation: u64, outcome: replay::Outcome) {

@@ -133,3 +133,44 @@ pub fn parse(json: &[u8], name: &str) -> Option<(Vec<Finding>, Vec<String>)> {
 pub fn current_exe() -> Option<PathBuf> {
     std::env::current_exe().ok()
 }
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cancelled_replay_stops_its_child() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let exe = dir.path().join("slow-twice");
+        std::fs::write(&exe, "#!/bin/sh\nexec sleep 60\n").unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let running = start(&exe, dir.path(), None, "x.sql".into(), move |o| {
+            let _ = tx.send(o);
+        });
+        running.cancel();
+        let outcome = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+        assert!(matches!(outcome, Outcome::Cancelled));
+    }
+
+    #[test]
+    fn replay_findings_of_the_file_are_read_from_the_json_report() {
+        let json = br#"{"version": 1, "findings": [
+            {"id": 0, "rule": "second-run-error", "severity": "error", "source": "replay",
+             "file": "m/1.sql", "line": 2, "column": 1, "end_line": 2, "end_column": 9,
+             "message": "m"},
+            {"id": 1, "rule": "second-run-error", "severity": "error", "source": "replay",
+             "file": "m/2.sql", "line": 1, "column": 1, "end_line": 1, "end_column": 2,
+             "message": "m"},
+            {"id": 2, "rule": "drop-without-if-exists", "severity": "error", "source": "static",
+             "file": "m/1.sql", "line": 1, "column": 1, "end_line": 1, "end_column": 2,
+             "message": "m"}],
+            "summary": {}, "notices": ["n"]}"#;
+        let (findings, notices) = parse(json, "m/1.sql").unwrap();
+        assert_eq!(findings.len(), 1);
+        assert_eq!((findings[0].line, findings[0].end_column), (2, 9));
+        assert_eq!(notices, ["n"]);
+        assert!(parse(b"not json", "m/1.sql").is_none());
+    }
+}

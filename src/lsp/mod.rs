@@ -670,10 +670,15 @@ impl Server<'_> {
         }
         doc.replay = None;
         match outcome {
-            replay::Outcome::Done(findings, notices) => {
+            replay::Outcome::Done(findings, notices, not_replayed) => {
                 doc.replayed = findings;
                 for n in notices {
                     self.log(n);
+                }
+                // Replay that did not run, or stopped part-way, is said
+                // where the user sees it.
+                for n in not_replayed {
+                    self.show(lt::MessageType::INFO, n);
                 }
                 self.publish(&uri);
             }
@@ -831,7 +836,7 @@ impl Server<'_> {
             }
         }
         if wanted(&fix_all_kind()) {
-            if let Some(edit) = fix_all(a) {
+            if let Some(edits) = fix_all(a) {
                 actions.push(lt::CodeAction {
                     title: "Fix every fixable twice finding in this file (twice check --fix)"
                         .into(),
@@ -839,7 +844,7 @@ impl Server<'_> {
                     edit: Some(self.workspace_edit(
                         &uri,
                         version,
-                        text_edits(a, &idx, &[edit], enc),
+                        text_edits(a, &idx, &edits, enc),
                     )),
                     ..Default::default()
                 });
@@ -980,8 +985,9 @@ fn planned_fix(a: &Analysis, f: &crate::finding::Finding) -> Option<Vec<crate::f
     (!plan.applied.is_empty() && plan.changed()).then(|| fix.edits.clone())
 }
 
-/// `--fix`'s whole plan for the file, as one edit of the part that changes.
-fn fix_all(a: &Analysis) -> Option<crate::finding::Edit> {
+/// `--fix`'s whole plan for the file: the edits of the fixes it applies,
+/// or (should they not give its text) one edit of the part that changes.
+fn fix_all(a: &Analysis) -> Option<Vec<crate::finding::Edit>> {
     let report = crate::check::Report {
         files: vec![a.file.clone()],
         findings: a.findings.clone(),
@@ -989,6 +995,23 @@ fn fix_all(a: &Analysis) -> Option<crate::finding::Edit> {
     };
     let plans = crate::fix::plan(&report);
     let plan = plans.first().filter(|p| p.changed())?;
+    // The plan lists the fixes it applied in finding order.
+    let mut applied = plan.applied.iter().peekable();
+    let mut edits = Vec::new();
+    for f in &a.findings {
+        let Some(fix) = &f.fix else { continue };
+        if applied
+            .next_if(|(line, rule, what)| {
+                *line == f.line && *rule == f.rule && *what == fix.description
+            })
+            .is_some()
+        {
+            edits.extend(fix.edits.iter().cloned());
+        }
+    }
+    if applied.peek().is_none() && crate::fix::apply_edits(&plan.original, &edits) == plan.fixed {
+        return Some(edits);
+    }
     let (old, new) = (plan.original.as_str(), plan.fixed.as_str());
     let mut prefix = old
         .bytes()
@@ -1009,10 +1032,10 @@ fn fix_all(a: &Analysis) -> Option<crate::finding::Edit> {
     while !old.is_char_boundary(old.len() - suffix) || !new.is_char_boundary(new.len() - suffix) {
         suffix -= 1;
     }
-    Some(crate::finding::Edit {
+    Some(vec![crate::finding::Edit {
         span: prefix..old.len() - suffix,
         replacement: new[prefix..new.len() - suffix].to_string(),
-    })
+    }])
 }
 
 /// Edits in `file.text` offsets as LSP text edits on the editor's text.

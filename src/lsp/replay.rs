@@ -17,8 +17,9 @@ use std::time::Duration;
 
 /// What a replay produced.
 pub enum Outcome {
-    /// Replay findings about the file, and the run's notices.
-    Done(Vec<Finding>, Vec<String>),
+    /// Replay findings about the file, the run's notices, and the
+    /// sequences that were not replayed (and why).
+    Done(Vec<Finding>, Vec<String>, Vec<String>),
     /// It was cancelled.
     Cancelled,
     /// It could not run, and why.
@@ -107,7 +108,7 @@ fn wait(mut child: Child, cancel: &AtomicBool, name: &str) -> Outcome {
         });
     }
     match parse(&stdout, name) {
-        Some((f, n)) => Outcome::Done(f, n),
+        Some((f, n)) => Outcome::Done(f, n, not_replayed(&stdout)),
         None => Outcome::Failed("replay: the JSON report could not be read".into()),
     }
 }
@@ -127,6 +128,26 @@ pub fn parse(json: &[u8], name: &str) -> Option<(Vec<Finding>, Vec<String>)> {
         .filter(|f| f.source == Origin::Replay && f.file == name)
         .collect();
     Some((findings, doc.notices))
+}
+
+/// The sequences of a JSON report that were not replayed (skipped or
+/// stopped part-way), as `root: replay skipped: why`.
+pub fn not_replayed(json: &[u8]) -> Vec<String> {
+    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(json) else {
+        return Vec::new();
+    };
+    doc["summary"]["sequences"]
+        .as_array()
+        .map(|seqs| {
+            seqs.iter()
+                .filter_map(|s| {
+                    let status = s["replay"].as_str()?;
+                    (status != "replayed" && status != "off")
+                        .then(|| format!("{}: replay {status}", s["root"].as_str().unwrap_or("?")))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The twice executable to run replay with.
@@ -172,5 +193,12 @@ mod tests {
         assert_eq!((findings[0].line, findings[0].end_column), (2, 9));
         assert_eq!(notices, ["n"]);
         assert!(parse(b"not json", "m/1.sql").is_none());
+        let json = br#"{"summary": {"sequences": [
+            {"root": "a", "replay": "replayed"},
+            {"root": "b", "replay": "skipped: SQLite cannot run PostgreSQL migrations"}]}}"#;
+        assert_eq!(
+            not_replayed(json),
+            ["b: replay skipped: SQLite cannot run PostgreSQL migrations"]
+        );
     }
 }

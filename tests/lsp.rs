@@ -406,7 +406,11 @@ fn replay_findings_arrive_after_a_save() {
     std::fs::write(&path, text).unwrap();
     let doc = uri(&path);
     let mut c = Client::start(dir.path());
-    c.initialize(dir.path(), json!({}), json!({"debounceMs": 20}));
+    c.initialize(
+        dir.path(),
+        json!({"window": {"workDoneProgress": true}}),
+        json!({"debounceMs": 20}),
+    );
     c.notify(
         "textDocument/didOpen",
         json!({"textDocument": {"uri": doc, "languageId": "sql", "version": 1, "text": text}}),
@@ -418,6 +422,13 @@ fn replay_findings_arrive_after_a_save() {
     );
     let diags = c.diagnostics(&doc, 1);
     assert!(diags.iter().all(|d| d["source"] == "twice"), "{diags:?}");
+    let token = accept_progress(&mut c);
+    let end = c.wait_for(|m| {
+        m["method"] == "$/progress"
+            && m["params"]["token"] == token
+            && m["params"]["value"]["kind"] == "end"
+    });
+    assert_eq!(end["params"]["value"]["message"], "done", "{end}");
     let m = c.wait_for(|m| {
         m["method"] == "textDocument/publishDiagnostics"
             && m["params"]["uri"] == doc
@@ -550,4 +561,54 @@ fn exit_without_shutdown_is_an_error_exit() {
     assert_eq!(r["error"]["code"], -32600, "{r}");
     c.stdin.take();
     assert_eq!(c.child.wait().unwrap().code(), Some(0));
+}
+
+/// Answers the server's `window/workDoneProgress/create` and returns the
+/// token once `begin` is reported.
+fn accept_progress(c: &mut Client) -> Value {
+    let create = c.wait_for(|m| m["method"] == "window/workDoneProgress/create");
+    let token = create["params"]["token"].clone();
+    c.send(json!({"jsonrpc": "2.0", "id": create["id"], "result": null}));
+    let begin = c.wait_for(|m| m["method"] == "$/progress" && m["params"]["token"] == token);
+    assert_eq!(begin["params"]["value"]["kind"], "begin", "{begin}");
+    assert_eq!(begin["params"]["value"]["cancellable"], true);
+    token
+}
+
+#[test]
+fn replay_reports_progress_and_the_editor_can_cancel_it() {
+    let dir = project();
+    // A replay that runs for minutes: each statement may take 10 minutes.
+    std::fs::write(dir.path().join("twice.toml"), "[replay]\ntimeout = 600\n").unwrap();
+    let path = dir.path().join("db/migrations/002_orders.sql");
+    let text = "CREATE TABLE IF NOT EXISTS counts (n INTEGER);\n\
+        DELETE FROM counts;\n\
+        INSERT INTO counts SELECT count(*) FROM (WITH RECURSIVE c(x) AS \
+        (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5000000000) SELECT x FROM c);\n";
+    std::fs::write(&path, text).unwrap();
+    let doc = uri(&path);
+    let mut c = Client::start(dir.path());
+    c.initialize(
+        dir.path(),
+        json!({"window": {"workDoneProgress": true}}),
+        json!({"debounceMs": 20}),
+    );
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": doc, "languageId": "sql", "version": 1, "text": text}}),
+    );
+    c.diagnostics(&doc, 1);
+    c.notify(
+        "textDocument/didSave",
+        json!({"textDocument": {"uri": doc}}),
+    );
+    let token = accept_progress(&mut c);
+    c.notify("window/workDoneProgress/cancel", json!({"token": token}));
+    let end = c.wait_for(|m| {
+        m["method"] == "$/progress"
+            && m["params"]["token"] == token
+            && m["params"]["value"]["kind"] == "end"
+    });
+    assert_eq!(end["params"]["value"]["message"], "cancelled", "{end}");
+    assert_eq!(c.finish(), 0);
 }

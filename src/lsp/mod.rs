@@ -113,9 +113,20 @@ struct Doc {
     analysis: Option<Analysis>,
     /// Replay findings for the saved text, while it is unchanged.
     replayed: Vec<crate::finding::Finding>,
-    replay: Option<(u64, replay::Running)>,
+    replay: Option<ReplayRun>,
     /// Saved; replay starts when the saved text's check is in.
     replay_wanted: bool,
+}
+
+/// A replay in the background, with its progress report in the editor.
+struct ReplayRun {
+    generation: u64,
+    running: replay::Running,
+    /// The id of our `window/workDoneProgress/create` request, until the
+    /// client answers it.
+    create_id: Option<String>,
+    /// The progress token, once `begin` was sent.
+    token: Option<String>,
 }
 
 struct Server<'a> {
@@ -130,6 +141,8 @@ struct Server<'a> {
     jobs: Sender<Job>,
     events: Sender<Event>,
     generation: u64,
+    /// The client shows server-initiated progress (with a cancel button).
+    progress: bool,
     /// Problems already shown (shown once each).
     told: BTreeSet<String>,
 }
@@ -156,6 +169,7 @@ pub fn run(input: impl BufRead + Send + 'static, out: &mut dyn Write, setup: Set
         jobs,
         events,
         generation: 0,
+        progress: false,
         told: BTreeSet::new(),
     };
     server.main_loop(rx)
@@ -309,8 +323,10 @@ impl Server<'_> {
         match (method, id) {
             (Some(m), Some(id)) if valid_id => self.request(id, &m, params),
             (Some(m), None) => return self.notification(&m, params),
-            (None, Some(_)) if msg.get("result").is_some() || msg.get("error").is_some() => {
-                // A response to a request of ours (we send none that wait).
+            (None, Some(id)) if msg.get("result").is_some() || msg.get("error").is_some() => {
+                // A response to a request of ours: progress creation.
+                let ok = msg.get("error").is_none();
+                self.progress_created(&id, ok);
             }
             (_, id) => {
                 let id = id.filter(|_| valid_id).unwrap_or(Value::Null);
@@ -389,12 +405,26 @@ impl Server<'_> {
                 .map(|p| {
                     self.settings.update(&p.settings);
                     if !self.settings.replay_on_save {
-                        for d in self.docs.values_mut() {
-                            d.replay_wanted = false;
-                            if let Some((_, r)) = d.replay.take() {
-                                r.cancel();
-                            }
-                        }
+                        self.cancel_all();
+                    }
+                }),
+            "window/workDoneProgress/cancel" => parse::<lt::WorkDoneProgressCancelParams>(params)
+                .map(|p| {
+                    let token = match p.token {
+                        lt::NumberOrString::String(t) => t,
+                        lt::NumberOrString::Number(n) => n.to_string(),
+                    };
+                    let uri = self
+                        .docs
+                        .iter()
+                        .find(|(_, d)| {
+                            d.replay
+                                .as_ref()
+                                .is_some_and(|r| r.token.as_deref() == Some(token.as_str()))
+                        })
+                        .map(|(u, _)| u.clone());
+                    if let Some(uri) = uri {
+                        self.stop_replay(&uri);
                     }
                 }),
             // `initialized`, `$/cancelRequest`, `$/setTrace`, ... need nothing.
@@ -422,6 +452,12 @@ impl Server<'_> {
         } else {
             Encoding::Utf16
         };
+        self.progress = p
+            .capabilities
+            .window
+            .as_ref()
+            .and_then(|w| w.work_done_progress)
+            .unwrap_or(false);
         self.document_changes = p
             .capabilities
             .workspace
@@ -514,12 +550,10 @@ impl Server<'_> {
         doc.version = p.text_document.version;
         // Replay findings are about the saved text.
         doc.replayed.clear();
-        doc.replay_wanted = false;
-        if let Some((_, r)) = doc.replay.take() {
-            r.cancel();
-        }
+        let uri = p.text_document.uri;
+        self.stop_replay(&uri);
         let debounce = self.settings.debounce;
-        self.schedule(&p.text_document.uri, debounce);
+        self.schedule(&uri, debounce);
     }
 
     fn did_save(&mut self, p: lt::DidSaveTextDocumentParams) {
@@ -534,12 +568,10 @@ impl Server<'_> {
                 self.schedule(&uri, Duration::ZERO);
             }
         }
+        self.stop_replay(&uri);
         let Some(doc) = self.docs.get_mut(&uri) else {
             return;
         };
-        if let Some((_, r)) = doc.replay.take() {
-            r.cancel();
-        }
         doc.replay_wanted = replay && doc.sql && doc.path.is_some();
         self.start_replay(&uri);
     }
@@ -576,15 +608,69 @@ impl Server<'_> {
                 let _ = events.send(Event::Replayed(u, generation, outcome));
             },
         );
-        doc.replay = Some((generation, running));
+        let create_id = self
+            .progress
+            .then(|| format!("twice-progress-{generation}"));
+        doc.replay = Some(ReplayRun {
+            generation,
+            running,
+            create_id: create_id.clone(),
+            token: None,
+        });
         self.log(format!("replaying the history of {}", ctx.name));
+        if let Some(id) = create_id {
+            self.send(
+                json!({"jsonrpc": "2.0", "id": id, "method": "window/workDoneProgress/create",
+                "params": {"token": id}}),
+            );
+        }
+    }
+
+    /// The client answered a `window/workDoneProgress/create`: report the
+    /// replay's progress with that token (a cancel button stops it).
+    fn progress_created(&mut self, id: &Value, ok: bool) {
+        let Some(id) = id.as_str() else { return };
+        let found = self.docs.iter_mut().find_map(|(_, d)| {
+            let r = d.replay.as_mut()?;
+            (r.create_id.as_deref() == Some(id)).then_some(r)
+        });
+        let Some(run) = found else { return };
+        run.create_id = None;
+        if !ok {
+            return;
+        }
+        run.token = Some(id.to_string());
+        self.notify(
+            "$/progress",
+            json!({"token": id, "value": {"kind": "begin", "title": "twice: replaying migrations",
+                "cancellable": true, "message": "running each migration twice"}}),
+        );
+    }
+
+    /// Stops a document's replay (if one runs) and ends its progress.
+    fn stop_replay(&mut self, uri: &lt::Url) {
+        let Some(doc) = self.docs.get_mut(uri) else {
+            return;
+        };
+        doc.replay_wanted = false;
+        if let Some(run) = doc.replay.take() {
+            run.running.cancel();
+            self.end_progress(run, "cancelled");
+        }
+    }
+
+    fn end_progress(&mut self, run: ReplayRun, message: &str) {
+        if let Some(token) = run.token {
+            self.notify(
+                "$/progress",
+                json!({"token": token, "value": {"kind": "end", "message": message}}),
+            );
+        }
     }
 
     fn did_close(&mut self, p: lt::DidCloseTextDocumentParams) {
+        self.stop_replay(&p.text_document.uri);
         if let Some(doc) = self.docs.remove(&p.text_document.uri) {
-            if let Some((_, r)) = doc.replay {
-                r.cancel();
-            }
             if doc.sql {
                 self.publish_empty(&p.text_document.uri);
             }
@@ -592,10 +678,9 @@ impl Server<'_> {
     }
 
     fn cancel_all(&mut self) {
-        for d in self.docs.values_mut() {
-            if let Some((_, r)) = d.replay.take() {
-                r.cancel();
-            }
+        let uris: Vec<lt::Url> = self.docs.keys().cloned().collect();
+        for uri in uris {
+            self.stop_replay(&uri);
         }
     }
 
@@ -665,10 +750,18 @@ impl Server<'_> {
         let Some(doc) = self.docs.get_mut(&uri) else {
             return;
         };
-        if doc.replay.as_ref().is_none_or(|(g, _)| *g != generation) {
+        if doc
+            .replay
+            .as_ref()
+            .is_none_or(|r| r.generation != generation)
+        {
             return;
         }
-        doc.replay = None;
+        let Some(run) = doc.replay.take() else { return };
+        self.end_progress(run, "done");
+        let Some(doc) = self.docs.get_mut(&uri) else {
+            return;
+        };
         match outcome {
             replay::Outcome::Done(findings, notices, not_replayed) => {
                 doc.replayed = findings;

@@ -12,7 +12,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// What a replay produced.
@@ -29,11 +29,19 @@ pub enum Outcome {
 /// A running replay; dropping it does not stop it, [`Running::cancel`] does.
 pub struct Running {
     cancel: Arc<AtomicBool>,
+    child: Arc<Mutex<Option<Child>>>,
 }
 
 impl Running {
+    /// Stops the child at once (before the server may exit).
     pub fn cancel(&self) {
         self.cancel.store(true, Ordering::SeqCst);
+        if let Ok(mut guard) = self.child.lock() {
+            if let Some(child) = guard.as_mut() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
     }
 }
 
@@ -57,27 +65,47 @@ pub fn start(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let flag = Arc::clone(&cancel);
-    let spawned = cmd.spawn();
-    std::thread::spawn(move || {
-        let outcome = match spawned {
-            Ok(child) => wait(child, &flag, &name),
-            Err(e) => Outcome::Failed(format!("cannot start replay: {e}")),
-        };
-        done(outcome);
+    let slot = Arc::new(Mutex::new(None));
+    let spawned = cmd.spawn().map(|mut child| {
+        let pipes = (child.stdout.take(), child.stderr.take());
+        if let Ok(mut s) = slot.lock() {
+            *s = Some(child);
+        }
+        pipes
     });
-    Running { cancel }
+    let shared = Arc::clone(&slot);
+    std::thread::spawn(move || {
+        done(match spawned {
+            Ok(pipes) => wait(&shared, pipes, &flag, &name),
+            Err(e) => Outcome::Failed(format!("cannot start replay: {e}")),
+        })
+    });
+    Running {
+        cancel,
+        child: slot,
+    }
 }
 
-fn wait(mut child: Child, cancel: &AtomicBool, name: &str) -> Outcome {
+type Pipes = (
+    Option<std::process::ChildStdout>,
+    Option<std::process::ChildStderr>,
+);
+
+fn wait(
+    child: &Mutex<Option<Child>>,
+    (stdout, stderr): Pipes,
+    cancel: &AtomicBool,
+    name: &str,
+) -> Outcome {
     // Drain both pipes so the child never blocks on a full one.
-    let out = child.stdout.take().map(|mut s| {
+    let out = stdout.map(|mut s| {
         std::thread::spawn(move || {
             let mut v = Vec::new();
             let _ = s.read_to_end(&mut v);
             v
         })
     });
-    let err = child.stderr.take().map(|mut s| {
+    let err = stderr.map(|mut s| {
         std::thread::spawn(move || {
             let mut v = Vec::new();
             let _ = s.read_to_end(&mut v);
@@ -86,16 +114,23 @@ fn wait(mut child: Child, cancel: &AtomicBool, name: &str) -> Outcome {
     });
     let status = loop {
         if cancel.load(Ordering::SeqCst) {
-            let _ = child.kill();
-            let _ = child.wait();
+            // `Running::cancel` killed it.
             return Outcome::Cancelled;
         }
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => return Outcome::Failed(format!("replay: {e}")),
+        let polled = match child.lock() {
+            Ok(mut c) => c.as_mut().map(Child::try_wait),
+            Err(_) => None,
+        };
+        match polled {
+            Some(Ok(Some(status))) => break status,
+            Some(Ok(None)) => std::thread::sleep(Duration::from_millis(20)),
+            Some(Err(e)) => return Outcome::Failed(format!("replay: {e}")),
+            None => return Outcome::Failed("replay: the child process is gone".into()),
         }
     };
+    if cancel.load(Ordering::SeqCst) {
+        return Outcome::Cancelled;
+    }
     let stdout = out.and_then(|h| h.join().ok()).unwrap_or_default();
     let stderr = err.and_then(|h| h.join().ok()).unwrap_or_default();
     if status.code() == Some(2) || stdout.is_empty() {

@@ -534,6 +534,8 @@ impl Server<'_> {
             replay: None,
             replay_wanted: false,
         };
+        // Opened again without a close: what ran for the old text stops.
+        self.stop_replay(&d.uri);
         self.docs.insert(d.uri.clone(), doc);
         // On open: at once.
         self.schedule(&d.uri, Duration::ZERO);
@@ -1162,7 +1164,7 @@ fn ignore_edit(a: &Analysis, f: &crate::finding::Finding) -> Option<crate::findi
         Some(s) => a.statements.get(s)?.start,
         None => f.span.start,
     };
-    let line_start = text[..start].rfind(['\n', '\r']).map_or(0, |i| i + 1);
+    let line_start = text.get(..start)?.rfind(['\n', '\r']).map_or(0, |i| i + 1);
     // Only blanks and comments may come before the statement on its line.
     let code_before =
         crate::lexer::Lexer::new(text, line_start..start, a.dialect).any(|t| !t.kind.is_trivia());

@@ -612,3 +612,57 @@ fn replay_reports_progress_and_the_editor_can_cancel_it() {
     assert_eq!(end["params"]["value"]["message"], "cancelled", "{end}");
     assert_eq!(c.finish(), 0);
 }
+
+#[test]
+fn a_diesel_migration_is_read_with_its_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("migrations");
+    for (name, up, down) in [
+        (
+            "2024-01-01-000000_users",
+            "CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, name TEXT);\n",
+            "DROP TABLE IF EXISTS users;\n",
+        ),
+        (
+            "2024-01-02-000000_seed",
+            "INSERT INTO users (id, name) VALUES (1, 'admin');\n",
+            "DELETE FROM users WHERE id = 1;\n",
+        ),
+    ] {
+        std::fs::create_dir_all(m.join(name)).unwrap();
+        std::fs::write(m.join(name).join("up.sql"), up).unwrap();
+        std::fs::write(m.join(name).join("down.sql"), down).unwrap();
+    }
+    let path = m.join("2024-01-02-000000_seed/up.sql");
+    let doc = uri(&path);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut c = Client::start(dir.path());
+    c.initialize(dir.path(), json!({}), json!({"replayOnSave": false}));
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": doc, "languageId": "sql", "version": 1, "text": text}}),
+    );
+    let diags = c.diagnostics(&doc, 1);
+    let insert = diags
+        .iter()
+        .find(|d| d["code"] == "insert-without-conflict-clause")
+        .unwrap_or_else(|| panic!("{diags:?}"));
+    // The fix needs the key of `users`, which the earlier migration creates.
+    let actions = c.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": doc}, "range": insert["range"],
+               "context": {"diagnostics": [insert], "only": ["quickfix"]}}),
+    );
+    let actions = actions["result"].as_array().unwrap().clone();
+    let fix = actions
+        .iter()
+        .find(|a| a["isPreferred"] == true)
+        .unwrap_or_else(|| panic!("{actions:?}"));
+    let edits = fix["edit"]["changes"][&doc].as_array().unwrap().clone();
+    assert_eq!(
+        apply(&text, &edits),
+        "INSERT OR IGNORE INTO users (id, name) VALUES (1, 'admin');\n"
+    );
+    assert!(actions.iter().all(|a| a["kind"] == "quickfix"));
+    assert_eq!(c.finish(), 0);
+}

@@ -509,6 +509,16 @@ fn bad_input_never_stops_the_server() {
     );
     assert_eq!(r["result"], Value::Null, "{r}");
 
+    // A buffer that is no file at all: checked as a script.
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": "untitled:Untitled-1", "languageId": "sql", "version": 1,
+               "text": "CREATE TABLE t (x INTEGER);\n"}}),
+    );
+    let diags = c.diagnostics("untitled:Untitled-1", 1);
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(diags[0]["code"], "create-without-if-not-exists");
+
     // A huge file (an unsaved buffer: not on disk) is checked in the
     // background; the server keeps answering meanwhile.
     let big_uri = uri(dir.path()).to_string() + "/big.sql";

@@ -88,12 +88,24 @@ fn migration_folder(path: &Path) -> PathBuf {
 
 /// `path` relative to the current folder when it is inside it (as a user
 /// in the project's root folder would name it), else as it is.
+/// Symbolic links on either side are resolved when the plain paths do not
+/// match.
 fn shown(path: &Path) -> PathBuf {
-    let cwd = std::env::current_dir().ok();
-    match cwd.as_deref().and_then(|c| path.strip_prefix(c).ok()) {
-        Some(rel) if rel.as_os_str().is_empty() => PathBuf::from("."),
-        Some(rel) => rel.to_path_buf(),
-        None => path.to_path_buf(),
+    let Ok(cwd) = std::env::current_dir() else {
+        return path.to_path_buf();
+    };
+    let rel = path.strip_prefix(&cwd).map(Path::to_path_buf).or_else(|_| {
+        let canon_cwd = std::fs::canonicalize(&cwd)?;
+        let canon = std::fs::canonicalize(path)?;
+        canon
+            .strip_prefix(canon_cwd)
+            .map(Path::to_path_buf)
+            .map_err(std::io::Error::other)
+    });
+    match rel {
+        Ok(rel) if rel.as_os_str().is_empty() => PathBuf::from("."),
+        Ok(rel) => rel,
+        Err(_) => path.to_path_buf(),
     }
 }
 

@@ -22,8 +22,13 @@ struct Client {
 
 impl Client {
     fn start(dir: &Path) -> Client {
+        Client::start_with(dir, &[])
+    }
+
+    fn start_with(dir: &Path, env: &[(&str, &str)]) -> Client {
         let mut child = Command::new(env!("CARGO_BIN_EXE_twice"))
             .args(["lsp", "--stdio"])
+            .envs(env.iter().copied())
             .current_dir(dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -674,5 +679,20 @@ fn a_diesel_migration_is_read_with_its_history() {
         "INSERT OR IGNORE INTO users (id, name) VALUES (1, 'admin');\n"
     );
     assert!(actions.iter().all(|a| a["kind"] == "quickfix"));
+    assert_eq!(c.finish(), 0);
+}
+
+#[test]
+fn a_bug_in_a_handler_is_an_internal_error_not_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = Client::start_with(dir.path(), &[("TWICE_DEBUG_LSP_PANIC", "1")]);
+    c.initialize(dir.path(), json!({}), json!({}));
+    let r = c.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": "file:///nowhere.sql"}, "position": {"line": 0, "character": 0}}),
+    );
+    if cfg!(debug_assertions) {
+        assert_eq!(r["error"]["code"], -32603, "{r}");
+    }
     assert_eq!(c.finish(), 0);
 }

@@ -47,6 +47,7 @@ mod code {
     pub const METHOD_NOT_FOUND: i64 = -32601;
     pub const INVALID_PARAMS: i64 = -32602;
     pub const SERVER_NOT_INITIALIZED: i64 = -32002;
+    pub const INTERNAL_ERROR: i64 = -32603;
 }
 
 /// What the face gives the server.
@@ -257,9 +258,29 @@ impl Server<'_> {
                         "code": code::PARSE_ERROR, "message": why}}));
                 }
                 Some(Event::Frame(transport::Frame::Body(body))) => {
-                    if let Some(code) = self.message(&body) {
-                        self.cancel_all();
-                        return code;
+                    // A bug in a handler answers that request with an
+                    // internal error; the session goes on.
+                    let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        self.message(&body)
+                    }));
+                    match handled {
+                        Ok(Some(code)) => {
+                            self.cancel_all();
+                            return code;
+                        }
+                        Ok(None) => {}
+                        Err(_) => {
+                            let id = serde_json::from_slice::<Value>(&body)
+                                .ok()
+                                .and_then(|m| m.get("id").cloned());
+                            if let Some(id) = id {
+                                self.error(
+                                    id,
+                                    code::INTERNAL_ERROR,
+                                    "internal error in twice; this is a bug, please report it with the file".into(),
+                                );
+                            }
+                        }
                     }
                 }
                 Some(Event::Checked(uri, result)) => self.checked(uri, *result),
@@ -825,6 +846,11 @@ impl Server<'_> {
     }
 
     fn hover(&mut self, p: lt::HoverParams) -> Value {
+        #[cfg(debug_assertions)]
+        if std::env::var_os("TWICE_DEBUG_LSP_PANIC").is_some() {
+            // Lets the tests check that a bug in a handler is survived.
+            panic!("TWICE_DEBUG_LSP_PANIC is set");
+        }
         let enc = self.encoding;
         let pp = p.text_document_position_params;
         let Some((doc, a)) = self.current(&pp.text_document.uri) else {

@@ -27,6 +27,7 @@ set edit:completion:arg-completer[twice] = {|@words|
             cand rules 'List every rule: id, default severity and summary'
             cand explain 'Print a rule''s full documentation'
             cand completions 'Print a shell completion script'
+            cand lsp 'Run the language server for editors (LSP over stdin/stdout)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'twice;check'= {
@@ -94,12 +95,20 @@ set edit:completion:arg-completer[twice] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'twice;lsp'= {
+            cand --stdio 'Accepted for editors that pass it; stdio is the only transport'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'twice;help'= {
             cand check 'Audit migration files and folders'
             cand plan 'Show what `twice check` would read, without running anything: each sequence''s layout, dialect, engine and migrations in run order'
             cand rules 'List every rule: id, default severity and summary'
             cand explain 'Print a rule''s full documentation'
             cand completions 'Print a shell completion script'
+            cand lsp 'Run the language server for editors (LSP over stdin/stdout)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'twice;help;check'= {
@@ -111,6 +120,8 @@ set edit:completion:arg-completer[twice] = {|@words|
         &'twice;help;explain'= {
         }
         &'twice;help;completions'= {
+        }
+        &'twice;help;lsp'= {
         }
         &'twice;help;help'= {
         }

@@ -90,6 +90,12 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Run the language server for editors (LSP over stdin/stdout).
+    Lsp {
+        /// Accepted for editors that pass it; stdio is the only transport.
+        #[arg(long)]
+        stdio: bool,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -417,7 +423,27 @@ pub fn run(cli: Cli) -> Result<u8, RunError> {
             output(write_completions(shell, &mut out))?;
             Ok(0)
         }
+        Command::Lsp { .. } => Ok(run_lsp(&mut out)),
     }
+}
+
+/// `twice lsp`: each document is checked with the options `twice check`
+/// has without flags, merged with the `twice.toml` that applies to it.
+fn run_lsp(out: &mut dyn Write) -> u8 {
+    let Ok(Command::Check(defaults)) = Cli::try_parse_from(["twice", "check"]).map(|c| c.command)
+    else {
+        let _ = writeln!(
+            io::stderr(),
+            "error: internal error in twice: the default check options do not parse; this is a bug"
+        );
+        return 2;
+    };
+    let setup = crate::lsp::Setup {
+        options_for: std::sync::Arc::new(move |cfg| check_options(&defaults, cfg).0),
+        exe: crate::lsp::replay::current_exe(),
+    };
+    let code = crate::lsp::run(io::BufReader::new(io::stdin()), out, setup);
+    u8::try_from(code).unwrap_or(1)
 }
 
 fn unknown_rule(rule: &str) -> Error {
@@ -520,7 +546,7 @@ fn with_man_sections(page: &str) -> String {
     }
     r.control("SH", ["SEE ALSO"]);
     r.text([roman(
-        "twice(1), twice-check(1), twice-rules(1), twice-explain(1), twice-completions(1); \
+        "twice(1), twice-check(1), twice-rules(1), twice-explain(1), twice-completions(1), twice-lsp(1); \
          twice explain RULE prints the documentation of a rule.",
     )]);
     let sections = r.to_roff();

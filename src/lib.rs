@@ -19,6 +19,7 @@ pub mod finding;
 pub mod fix;
 pub mod layout;
 pub mod lexer;
+pub mod lsp;
 pub mod model;
 pub mod placeholder;
 pub mod plan;

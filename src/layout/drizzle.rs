@@ -137,6 +137,7 @@ pub fn plan(folder: &Folder) -> Plan {
                 up: super::part(i, vec![region(0..len)]),
                 down: None,
                 rerun_note: None,
+                apply_only: false,
             });
         }
         return plan;
@@ -168,6 +169,7 @@ pub fn plan(folder: &Folder) -> Plan {
             },
             down: None,
             rerun_note: None,
+            apply_only: false,
         });
     }
     for (i, u) in used.iter().enumerate() {

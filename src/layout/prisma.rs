@@ -120,6 +120,7 @@ pub fn plan(folder: &Folder) -> Plan {
             up: whole(folder, i),
             down: None,
             rerun_note: None,
+            apply_only: false,
         });
     }
     plan

@@ -274,6 +274,7 @@ pub fn plan(folder: &Folder) -> Plan {
             up,
             down,
             rerun_note: None,
+            apply_only: false,
         });
     }
     plan

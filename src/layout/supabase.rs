@@ -91,6 +91,7 @@ pub fn plan(folder: &Folder) -> Plan {
             up: whole(folder, i),
             down: None,
             rerun_note: None,
+            apply_only: false,
         });
     }
     super::duplicate_versions(&mut plan, folder, "the Supabase CLI", |m| {

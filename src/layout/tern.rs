@@ -136,6 +136,7 @@ pub fn plan(folder: &Folder) -> Plan {
             up: mk(up),
             down: down.map(mk),
             rerun_note: None,
+            apply_only: false,
         });
     }
     plan

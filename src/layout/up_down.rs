@@ -126,6 +126,7 @@ pub fn plan(folder: &Folder) -> Plan {
             up: whole(folder, up),
             down: downs.first().map(|&d| whole(folder, d)),
             rerun_note: None,
+            apply_only: false,
         });
     }
     plan

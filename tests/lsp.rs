@@ -528,6 +528,9 @@ fn bad_input_never_stops_the_server() {
     // background; the server keeps answering meanwhile.
     let big_uri = uri(dir.path()).to_string() + "/big.sql";
     let mut big = String::from("CREATE TABLE t (x INTEGER);\n");
+    for i in 0..3000 {
+        big.push_str(&format!("INSERT INTO t VALUES ({i});\n"));
+    }
     while big.len() < 4 * 1024 * 1024 {
         big.push_str(
             "-- a comment line of a long generated script ...................\nSELECT 1;\n",
@@ -551,6 +554,10 @@ fn bad_input_never_stops_the_server() {
             .any(|d| d["code"] == "create-without-if-not-exists"),
         "{diags:?}"
     );
+    // 3001 findings: 2000 shown, and one line that says so.
+    assert_eq!(diags.len(), 2001);
+    let note = diags[0]["message"].as_str().unwrap();
+    assert!(note.starts_with("2000 of 3001 findings shown"), "{note}");
     // Positions past the end are clamped, not a crash.
     let r = c.request(
         "textDocument/hover",

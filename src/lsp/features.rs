@@ -6,6 +6,24 @@ use super::analyze::Analysis;
 use super::text::{Encoding, LineIndex};
 use lsp_types as lt;
 
+/// The `max` most severe findings (in file order within a severity, as
+/// they come), and how many there were.
+pub(super) fn capped(
+    mut spans: Vec<(&crate::finding::Finding, std::ops::Range<usize>)>,
+    max: usize,
+) -> (
+    Vec<(&crate::finding::Finding, std::ops::Range<usize>)>,
+    usize,
+) {
+    let total = spans.len();
+    if total > max {
+        spans.sort_by_key(|(f, _)| std::cmp::Reverse(f.severity));
+        spans.truncate(max);
+        spans.sort_by_key(|(_, span)| span.start);
+    }
+    (spans, total)
+}
+
 pub(super) fn fix_all_kind() -> lt::CodeActionKind {
     lt::CodeActionKind::new("source.fixAll.twice")
 }
@@ -349,6 +367,24 @@ mod tests {
                 character: 10
             }
         );
+    }
+
+    #[test]
+    fn many_findings_are_capped_keeping_the_most_severe() {
+        let mut text = String::new();
+        for i in 0..5 {
+            text.push_str(&format!("INSERT INTO t VALUES ({i}, now());\n"));
+        }
+        let a = analysis(&text);
+        let spans: Vec<_> = a.findings.iter().map(|f| (f, f.span.clone())).collect();
+        assert!(spans.len() >= 10, "{spans:?}");
+        let (kept, total) = capped(spans.clone(), 3);
+        assert_eq!((kept.len(), total), (3, spans.len()));
+        assert!(kept
+            .iter()
+            .all(|(f, _)| f.severity == crate::finding::Severity::Error));
+        assert!(kept.windows(2).all(|w| w[0].1.start <= w[1].1.start));
+        assert_eq!(capped(spans.clone(), 100).0.len(), spans.len());
     }
 
     #[test]

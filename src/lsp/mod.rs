@@ -33,8 +33,8 @@ pub mod transport;
 
 use analyze::{Analysis, OptionsFor};
 use features::{
-    capitalize, diagnostic, fix_all, fix_all_kind, ignore_comment_at, ignore_edit, planned_fix,
-    replay_span, rule_doc, span_in_text, text_edits,
+    capitalize, capped, diagnostic, fix_all, fix_all_kind, ignore_comment_at, ignore_edit,
+    planned_fix, replay_span, rule_doc, span_in_text, text_edits,
 };
 use lsp_types as lt;
 use serde_json::{json, Value};
@@ -44,6 +44,10 @@ use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 use text::{Encoding, LineIndex};
+
+/// The most diagnostics published for one file: a generated script with
+/// 200,000 INSERTs must not send 200,000 to the editor.
+const MAX_DIAGNOSTICS: usize = 2000;
 
 /// JSON-RPC error codes.
 mod code {
@@ -824,12 +828,32 @@ impl Server<'_> {
         let mut diags = Vec::new();
         if !a.excluded {
             let idx = LineIndex::new(&a.text);
-            for f in &a.findings {
-                diags.push(diagnostic(uri, f, &span_in_text(a, f), &idx, enc));
+            let spans = a
+                .findings
+                .iter()
+                .map(|f| (f, span_in_text(a, f)))
+                .chain(doc.replayed.iter().map(|f| (f, replay_span(&idx, f))));
+            let (shown, total) = capped(spans.collect(), MAX_DIAGNOSTICS);
+            for (f, span) in &shown {
+                diags.push(diagnostic(uri, f, span, &idx, enc));
             }
-            for f in &doc.replayed {
-                let span = replay_span(&idx, f);
-                diags.push(diagnostic(uri, f, &span, &idx, enc));
+            if total > shown.len() {
+                let name = a
+                    .context
+                    .as_ref()
+                    .map_or(a.file.name.as_str(), |c| c.name.as_str());
+                diags.insert(
+                    0,
+                    lt::Diagnostic {
+                        severity: Some(lt::DiagnosticSeverity::INFORMATION),
+                        source: Some("twice".into()),
+                        message: format!(
+                            "{} of {total} findings shown (the most severe first; an editor shows at most {MAX_DIAGNOSTICS}): run `twice check {name}` for all of them",
+                            shown.len()
+                        ),
+                        ..Default::default()
+                    },
+                );
             }
         }
         let params = lt::PublishDiagnosticsParams {

@@ -26,11 +26,16 @@
 //! have a waiting thread; only the main loop writes to the client.
 
 pub mod analyze;
+mod features;
 pub mod replay;
 pub mod text;
 pub mod transport;
 
 use analyze::{Analysis, OptionsFor};
+use features::{
+    capitalize, capped, diagnostic, fix_all, fix_all_kind, ignore_comment_at, ignore_edit,
+    planned_fix, replay_span, rule_doc, span_in_text, text_edits,
+};
 use lsp_types as lt;
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
@@ -39,6 +44,10 @@ use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 use text::{Encoding, LineIndex};
+
+/// The most diagnostics published for one file: a generated script with
+/// 200,000 INSERTs must not send 200,000 to the editor.
+const MAX_DIAGNOSTICS: usize = 2000;
 
 /// JSON-RPC error codes.
 mod code {
@@ -819,12 +828,32 @@ impl Server<'_> {
         let mut diags = Vec::new();
         if !a.excluded {
             let idx = LineIndex::new(&a.text);
-            for f in &a.findings {
-                diags.push(diagnostic(uri, f, &span_in_text(a, f), &idx, enc));
+            let spans = a
+                .findings
+                .iter()
+                .map(|f| (f, span_in_text(a, f)))
+                .chain(doc.replayed.iter().map(|f| (f, replay_span(&idx, f))));
+            let (shown, total) = capped(spans.collect(), MAX_DIAGNOSTICS);
+            for (f, span) in &shown {
+                diags.push(diagnostic(uri, f, span, &idx, enc));
             }
-            for f in &doc.replayed {
-                let span = replay_span(&idx, f);
-                diags.push(diagnostic(uri, f, &span, &idx, enc));
+            if total > shown.len() {
+                let name = a
+                    .context
+                    .as_ref()
+                    .map_or(a.file.name.as_str(), |c| c.name.as_str());
+                diags.insert(
+                    0,
+                    lt::Diagnostic {
+                        severity: Some(lt::DiagnosticSeverity::INFORMATION),
+                        source: Some("twice".into()),
+                        message: format!(
+                            "{} of {total} findings shown (the most severe first; an editor shows at most {MAX_DIAGNOSTICS}): run `twice check {name}` for all of them",
+                            shown.len()
+                        ),
+                        ..Default::default()
+                    },
+                );
             }
         }
         let params = lt::PublishDiagnosticsParams {
@@ -1002,265 +1031,4 @@ impl Server<'_> {
 
 fn parse<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, String> {
     serde_json::from_value(v).map_err(|e| e.to_string())
-}
-
-fn fix_all_kind() -> lt::CodeActionKind {
-    lt::CodeActionKind::new("source.fixAll.twice")
-}
-
-fn capitalize(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
-}
-
-/// A finding's span in the editor's text.
-fn span_in_text(a: &Analysis, f: &crate::finding::Finding) -> std::ops::Range<usize> {
-    let s = a.shift();
-    f.span.start + s..f.span.end.max(f.span.start) + s
-}
-
-/// A replay finding's span in the editor's text, from its 1-based line and
-/// character columns (end exclusive).
-fn replay_span(idx: &LineIndex, f: &crate::finding::Finding) -> std::ops::Range<usize> {
-    let start = idx.offset_of_line_col(f.line, f.column);
-    let end = idx.offset_of_line_col(f.end_line, f.end_column);
-    start..end.max(start)
-}
-
-/// The documentation of a rule as `twice explain` prints it.
-pub fn rule_doc(id: &str) -> Option<String> {
-    let meta = crate::rules::find(id)?;
-    let mut buf = Vec::new();
-    crate::cli::explain(meta, &mut buf).ok()?;
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    // The first line (id, severity, origin) as a heading.
-    Some(format!("### {}", text.trim_end()))
-}
-
-/// Where a rule's documentation is published.
-pub fn rule_url(id: &str) -> Option<lt::Url> {
-    let file = id.replace('-', "_");
-    lt::Url::parse(&format!(
-        "{}/blob/main/src/rules/{file}.rs",
-        env!("CARGO_PKG_REPOSITORY")
-    ))
-    .ok()
-}
-
-fn diagnostic(
-    uri: &lt::Url,
-    f: &crate::finding::Finding,
-    span: &std::ops::Range<usize>,
-    idx: &LineIndex,
-    enc: Encoding,
-) -> lt::Diagnostic {
-    use crate::finding::Severity;
-    let range = idx.range(span, enc);
-    let location = lt::Location {
-        uri: uri.clone(),
-        range,
-    };
-    let related: Vec<lt::DiagnosticRelatedInformation> = f
-        .help
-        .iter()
-        .map(|h| format!("help: {h}"))
-        .chain(f.notes.iter().map(|n| format!("note: {n}")))
-        .map(|message| lt::DiagnosticRelatedInformation {
-            location: location.clone(),
-            message,
-        })
-        .collect();
-    lt::Diagnostic {
-        range,
-        severity: Some(match f.severity {
-            Severity::Error => lt::DiagnosticSeverity::ERROR,
-            Severity::Warning => lt::DiagnosticSeverity::WARNING,
-            Severity::Info => lt::DiagnosticSeverity::INFORMATION,
-        }),
-        code: Some(lt::NumberOrString::String(f.rule.clone())),
-        code_description: rule_url(&f.rule).map(|href| lt::CodeDescription { href }),
-        source: Some(match f.source {
-            crate::finding::Origin::Static => "twice".into(),
-            crate::finding::Origin::Replay => "twice replay".into(),
-        }),
-        message: f.message.clone(),
-        related_information: (!related.is_empty()).then_some(related),
-        ..Default::default()
-    }
-}
-
-/// The edits of a finding's fix, when `--fix`'s planning applies it (in
-/// `file.text` offsets).
-fn planned_fix(a: &Analysis, f: &crate::finding::Finding) -> Option<Vec<crate::finding::Edit>> {
-    let fix = f.fix.as_ref()?;
-    let report = crate::check::Report {
-        files: vec![a.file.clone()],
-        findings: vec![f.clone()],
-        ..Default::default()
-    };
-    let plans = crate::fix::plan(&report);
-    let plan = plans.first()?;
-    (!plan.applied.is_empty() && plan.changed()).then(|| fix.edits.clone())
-}
-
-/// `--fix`'s whole plan for the file: the edits of the fixes it applies,
-/// or (should they not give its text) one edit of the part that changes.
-fn fix_all(a: &Analysis) -> Option<Vec<crate::finding::Edit>> {
-    let report = crate::check::Report {
-        files: vec![a.file.clone()],
-        findings: a.findings.clone(),
-        ..Default::default()
-    };
-    let plans = crate::fix::plan(&report);
-    let plan = plans.first().filter(|p| p.changed())?;
-    // The plan lists the fixes it applied in finding order.
-    let mut applied = plan.applied.iter().peekable();
-    let mut edits = Vec::new();
-    for f in &a.findings {
-        let Some(fix) = &f.fix else { continue };
-        if applied
-            .next_if(|(line, rule, what)| {
-                *line == f.line && *rule == f.rule && *what == fix.description
-            })
-            .is_some()
-        {
-            edits.extend(fix.edits.iter().cloned());
-        }
-    }
-    if applied.peek().is_none() && crate::fix::apply_edits(&plan.original, &edits) == plan.fixed {
-        return Some(edits);
-    }
-    let (old, new) = (plan.original.as_str(), plan.fixed.as_str());
-    let mut prefix = old
-        .bytes()
-        .zip(new.bytes())
-        .take_while(|(a, b)| a == b)
-        .count();
-    while !old.is_char_boundary(prefix) || !new.is_char_boundary(prefix) {
-        prefix -= 1;
-    }
-    let max_suffix = old.len().min(new.len()) - prefix;
-    let mut suffix = old
-        .bytes()
-        .rev()
-        .zip(new.bytes().rev())
-        .take(max_suffix)
-        .take_while(|(a, b)| a == b)
-        .count();
-    while !old.is_char_boundary(old.len() - suffix) || !new.is_char_boundary(new.len() - suffix) {
-        suffix -= 1;
-    }
-    Some(vec![crate::finding::Edit {
-        span: prefix..old.len() - suffix,
-        replacement: new[prefix..new.len() - suffix].to_string(),
-    }])
-}
-
-/// Edits in `file.text` offsets as LSP text edits on the editor's text.
-fn text_edits(
-    a: &Analysis,
-    idx: &LineIndex,
-    edits: &[crate::finding::Edit],
-    enc: Encoding,
-) -> Vec<lt::TextEdit> {
-    let s = a.shift();
-    edits
-        .iter()
-        .map(|e| lt::TextEdit {
-            range: idx.range(&(e.span.start + s..e.span.end + s), enc),
-            new_text: e.replacement.clone(),
-        })
-        .collect()
-}
-
-/// The edit that adds `-- twice:ignore <rule>` for a finding's statement:
-/// on its own line above the statement, indented like it, or added to the
-/// `twice:ignore` comment already there. `None` where a comment above
-/// would not reach the statement (it does not start its line) or for
-/// findings no comment can silence.
-fn ignore_edit(a: &Analysis, f: &crate::finding::Finding) -> Option<crate::finding::Edit> {
-    if matches!(f.rule.as_str(), "binary-file" | "unused-suppression") {
-        return None;
-    }
-    let text = &a.file.text;
-    let start = match f.statement {
-        Some(s) => a.statements.get(s)?.start,
-        None => f.span.start,
-    };
-    let line_start = text.get(..start)?.rfind(['\n', '\r']).map_or(0, |i| i + 1);
-    // Only blanks and comments may come before the statement on its line.
-    let code_before =
-        crate::lexer::Lexer::new(text, line_start..start, a.dialect).any(|t| !t.kind.is_trivia());
-    if code_before {
-        return None;
-    }
-    let line = &text[line_start..start];
-    let indent = &line[..line.len() - line.trim_start_matches([' ', '\t']).len()];
-    // A `twice:ignore` comment with ids on the line above: add the rule.
-    if line_start > 0 {
-        let above_end = if text[..line_start].ends_with("\r\n") {
-            line_start - 2
-        } else {
-            line_start - 1
-        };
-        let above_start = text[..above_end].rfind(['\n', '\r']).map_or(0, |i| i + 1);
-        let above = &text[above_start..above_end];
-        let trimmed = above.trim_start();
-        if let Some(rest) = trimmed.strip_prefix("--") {
-            let body = rest.trim_start();
-            if body.len() >= 12
-                && body.is_char_boundary(12)
-                && body[..12].eq_ignore_ascii_case("twice:ignore")
-                && body[12..].starts_with([' ', '\t'])
-            {
-                let ids_at = above_start + (above.len() - body.len()) + 12;
-                let ids_text = &text[ids_at..above_end];
-                let ids_end = ids_text.find("--").unwrap_or(ids_text.len());
-                let ids = ids_text[..ids_end].trim_end();
-                if !ids.trim().is_empty() {
-                    let at = ids_at + ids.len();
-                    return Some(crate::finding::Edit {
-                        span: at..at,
-                        replacement: format!(", {}", f.rule),
-                    });
-                }
-            }
-        }
-    }
-    let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
-    Some(crate::finding::Edit {
-        span: line_start..line_start,
-        replacement: format!("{indent}-- twice:ignore {}{eol}", f.rule),
-    })
-}
-
-/// The `twice:ignore` / `twice:ignore-file` comment at `at` (an offset in
-/// the editor's text): its span and the rule ids to explain (the one under
-/// the cursor, else all of them).
-fn ignore_comment_at(a: &Analysis, at: usize) -> Option<(std::ops::Range<usize>, Vec<String>)> {
-    use crate::lexer::{Lexer, TokenKind};
-    let s = a.shift();
-    let at = at.checked_sub(s)?;
-    let text = &a.file.text;
-    let tok = Lexer::new(text, 0..text.len(), a.dialect).find(|t| {
-        t.span.start <= at
-            && at <= t.span.end
-            && matches!(t.kind, TokenKind::LineComment | TokenKind::BlockComment)
-    })?;
-    let (_, ids) =
-        crate::suppress::parse_directive(&text[tok.span.clone()], tok.kind, tok.span.start)?;
-    let under: Vec<String> = ids
-        .iter()
-        .filter(|r| r.span.start <= at && at <= r.span.end)
-        .map(|r| r.id.clone())
-        .collect();
-    let ids = if under.is_empty() {
-        ids.into_iter().map(|r| r.id).collect()
-    } else {
-        under
-    };
-    Some((tok.span.start + s..tok.span.end + s, ids))
 }

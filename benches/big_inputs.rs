@@ -3,7 +3,11 @@
 //! - `inserts`: one ~20 MB script of 200,000 INSERTs (each one is flagged by
 //!   `insert-without-conflict-clause`, so the report holds 200,000 findings);
 //! - `files`: a folder of 20,000 small migrations (the shared generated
-//!   corpus, `benches/support/corpus.rs`).
+//!   corpus, `benches/support/corpus.rs`);
+//! - `longline`: 80,000 `a;` on one 160 kB line (80,000 findings on one
+//!   line: human output used to be quadratic in it, issue 15);
+//! - `blobs`: a 215-byte migration that inserts 14 rows of 63 MB random
+//!   blobs (replay's snapshot memory, issue 15).
 //!
 //! For each input it runs `twice check --no-replay` and the full `twice check`
 //! (replay) as child processes of the release binary, with the human output
@@ -11,7 +15,7 @@
 //! resident memory (`ru_maxrss` from `wait4`, the child's VmHWM).
 //!
 //! `cargo bench --bench big_inputs [-- --inserts 200000] [--files 20000]
-//!  [--only inserts|files] [--modes static,replay]`
+//!  [--only inserts|files|longline|blobs] [--modes static,replay]`
 
 #[path = "support/corpus.rs"]
 mod corpus;
@@ -136,6 +140,23 @@ fn main() {
             .map(|m| m.len())
             .sum();
         inputs.push((format!("{files} files, {:.1} MB", bytes as f64 / 1e6), dir));
+    }
+
+    if only.as_deref().is_none_or(|o| o == "longline") {
+        let path = root.join("longline.sql");
+        std::fs::write(&path, format!("{}\n", "a;".repeat(80_000))).expect("write script");
+        inputs.push(("80,000 `a;` on one 160 kB line".into(), path));
+    }
+    if only.as_deref().is_none_or(|o| o == "blobs") {
+        let path = root.join("blobs.sql");
+        std::fs::write(
+            &path,
+            "CREATE TABLE IF NOT EXISTS b (x);\n\
+             INSERT INTO b SELECT randomblob(63000000) FROM (WITH RECURSIVE c(x) AS \
+             (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 14) SELECT x FROM c);\n",
+        )
+        .expect("write script");
+        inputs.push(("14 rows of 63 MB blobs".into(), path));
     }
 
     println!(

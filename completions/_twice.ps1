@@ -26,9 +26,11 @@ Register-ArgumentCompleter -Native -CommandName 'twice' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Audit migration files and folders')
+            [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Show what `twice check` would read, without running anything: each sequence''s layout, dialect, engine and migrations in run order')
             [CompletionResult]::new('rules', 'rules', [CompletionResultType]::ParameterValue, 'List every rule: id, default severity and summary')
             [CompletionResult]::new('explain', 'explain', [CompletionResultType]::ParameterValue, 'Print a rule''s full documentation')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('lsp', 'lsp', [CompletionResultType]::ParameterValue, 'Run the language server for editors (LSP over stdin/stdout)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -47,12 +49,37 @@ Register-ArgumentCompleter -Native -CommandName 'twice' -ScriptBlock {
             [CompletionResult]::new('--template', '--template', [CompletionResultType]::ParameterName, 'Database the scratch database is copied from on PostgreSQL (default template1, so what the DBA installed there is there)')
             [CompletionResult]::new('--setup', '--setup', [CompletionResultType]::ParameterName, 'SQL script run once before the first migration of each sequence, never audited (extensions, roles, schemas the project installs by hand); on PostgreSQL it runs as the admin role')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file (default: twice.toml in this folder or the nearest parent)')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Audit only migrations added or changed since this git revision (`origin/main`, a tag, a commit); the unchanged ones are applied once as the starting state, and an applied file edited since is an error (applied-migration-changed). Needs `git`')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Audit only migrations from this version on (in the layout''s order); the ones before it are applied once as the starting state')
+            [CompletionResult]::new('--baseline', '--baseline', [CompletionResultType]::ParameterName, 'Report only findings not accepted in this baseline file [default: `baseline` in twice.toml]')
+            [CompletionResult]::new('--write-baseline', '--write-baseline', [CompletionResultType]::ParameterName, 'Record every current finding in FILE as accepted (then report none of them and exit 0)')
+            [CompletionResult]::new('--select', '--select', [CompletionResultType]::ParameterName, 'Report only these rules (comma-separated ids); wins over [rules] in twice.toml')
+            [CompletionResult]::new('--ignore', '--ignore', [CompletionResultType]::ParameterName, 'Do not report these rules (comma-separated ids); wins over [rules] in twice.toml and --select')
+            [CompletionResult]::new('--output-file', '--output-file', [CompletionResultType]::ParameterName, 'Write the report to FILE instead of stdout; the human summary goes to stderr')
             [CompletionResult]::new('--no-replay', '--no-replay', [CompletionResultType]::ParameterName, 'Only run the static rules; do not replay migrations')
             [CompletionResult]::new('--no-down', '--no-down', [CompletionResultType]::ParameterName, 'Do not check down migrations')
             [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Fill every table with a few synthetic rows before each migration''s first run, so copies and backfills that are no-ops on empty tables show up')
             [CompletionResult]::new('--database-url-trusted', '--database-url-trusted', [CompletionResultType]::ParameterName, 'The --database-url server is disposable: when its role cannot create roles, run the migrations as that role itself (they can then change anything that role can). Without it twice refuses such a role')
             [CompletionResult]::new('--fix', '--fix', [CompletionResultType]::ParameterName, 'Rewrite, in place, the statements that have one safe idempotent form (edits are verified by checking the fixed files again first), then report what remains. With `-` (stdin), print the fixed script instead')
             [CompletionResult]::new('--diff', '--diff', [CompletionResultType]::ParameterName, 'Print the edits `--fix` would make as a unified diff; write nothing. Exit code 1 when there is something to fix')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the summary line (nothing when there is no finding); other formats print their document as usual, without notices on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only the summary line (nothing when there is no finding); other formats print their document as usual, without notices on stderr')
+            [CompletionResult]::new('--statistics', '--statistics', [CompletionResultType]::ParameterName, 'Print the number of findings per rule instead of the findings')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'twice;plan' {
+            [CompletionResult]::new('--dialect', '--dialect', [CompletionResultType]::ParameterName, 'SQL dialect of the migrations (as for `twice check`)')
+            [CompletionResult]::new('--layout', '--layout', [CompletionResultType]::ParameterName, 'Migration layout of the folders (default: detected per folder)')
+            [CompletionResult]::new('--engine', '--engine', [CompletionResultType]::ParameterName, 'Database engine replay would use')
+            [CompletionResult]::new('-D', '-D ', [CompletionResultType]::ParameterName, 'Substitute `${NAME}` placeholders with VALUE (repeatable)')
+            [CompletionResult]::new('--define', '--define', [CompletionResultType]::ParameterName, 'Substitute `${NAME}` placeholders with VALUE (repeatable)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file (default: twice.toml in this folder or the nearest parent)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--no-down', '--no-down', [CompletionResultType]::ParameterName, 'Leave down migrations out, as `twice check --no-down` does')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -80,15 +107,28 @@ Register-ArgumentCompleter -Native -CommandName 'twice' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'twice;lsp' {
+            [CompletionResult]::new('--stdio', '--stdio', [CompletionResultType]::ParameterName, 'Accepted for editors that pass it; stdio is the only transport')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'twice;help' {
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Audit migration files and folders')
+            [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Show what `twice check` would read, without running anything: each sequence''s layout, dialect, engine and migrations in run order')
             [CompletionResult]::new('rules', 'rules', [CompletionResultType]::ParameterValue, 'List every rule: id, default severity and summary')
             [CompletionResult]::new('explain', 'explain', [CompletionResultType]::ParameterValue, 'Print a rule''s full documentation')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('lsp', 'lsp', [CompletionResultType]::ParameterValue, 'Run the language server for editors (LSP over stdin/stdout)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'twice;help;check' {
+            break
+        }
+        'twice;help;plan' {
             break
         }
         'twice;help;rules' {
@@ -98,6 +138,9 @@ Register-ArgumentCompleter -Native -CommandName 'twice' -ScriptBlock {
             break
         }
         'twice;help;completions' {
+            break
+        }
+        'twice;help;lsp' {
             break
         }
         'twice;help;help' {

@@ -23,9 +23,11 @@ set edit:completion:arg-completer[twice] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand check 'Audit migration files and folders'
+            cand plan 'Show what `twice check` would read, without running anything: each sequence''s layout, dialect, engine and migrations in run order'
             cand rules 'List every rule: id, default severity and summary'
             cand explain 'Print a rule''s full documentation'
             cand completions 'Print a shell completion script'
+            cand lsp 'Run the language server for editors (LSP over stdin/stdout)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'twice;check'= {
@@ -43,12 +45,36 @@ set edit:completion:arg-completer[twice] = {|@words|
             cand --template 'Database the scratch database is copied from on PostgreSQL (default template1, so what the DBA installed there is there)'
             cand --setup 'SQL script run once before the first migration of each sequence, never audited (extensions, roles, schemas the project installs by hand); on PostgreSQL it runs as the admin role'
             cand --config 'Configuration file (default: twice.toml in this folder or the nearest parent)'
+            cand --since 'Audit only migrations added or changed since this git revision (`origin/main`, a tag, a commit); the unchanged ones are applied once as the starting state, and an applied file edited since is an error (applied-migration-changed). Needs `git`'
+            cand --from 'Audit only migrations from this version on (in the layout''s order); the ones before it are applied once as the starting state'
+            cand --baseline 'Report only findings not accepted in this baseline file [default: `baseline` in twice.toml]'
+            cand --write-baseline 'Record every current finding in FILE as accepted (then report none of them and exit 0)'
+            cand --select 'Report only these rules (comma-separated ids); wins over [rules] in twice.toml'
+            cand --ignore 'Do not report these rules (comma-separated ids); wins over [rules] in twice.toml and --select'
+            cand --output-file 'Write the report to FILE instead of stdout; the human summary goes to stderr'
             cand --no-replay 'Only run the static rules; do not replay migrations'
             cand --no-down 'Do not check down migrations'
             cand --seed 'Fill every table with a few synthetic rows before each migration''s first run, so copies and backfills that are no-ops on empty tables show up'
             cand --database-url-trusted 'The --database-url server is disposable: when its role cannot create roles, run the migrations as that role itself (they can then change anything that role can). Without it twice refuses such a role'
             cand --fix 'Rewrite, in place, the statements that have one safe idempotent form (edits are verified by checking the fixed files again first), then report what remains. With `-` (stdin), print the fixed script instead'
             cand --diff 'Print the edits `--fix` would make as a unified diff; write nothing. Exit code 1 when there is something to fix'
+            cand -q 'Print only the summary line (nothing when there is no finding); other formats print their document as usual, without notices on stderr'
+            cand --quiet 'Print only the summary line (nothing when there is no finding); other formats print their document as usual, without notices on stderr'
+            cand --statistics 'Print the number of findings per rule instead of the findings'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'twice;plan'= {
+            cand --dialect 'SQL dialect of the migrations (as for `twice check`)'
+            cand --layout 'Migration layout of the folders (default: detected per folder)'
+            cand --engine 'Database engine replay would use'
+            cand -D 'Substitute `${NAME}` placeholders with VALUE (repeatable)'
+            cand --define 'Substitute `${NAME}` placeholders with VALUE (repeatable)'
+            cand --config 'Configuration file (default: twice.toml in this folder or the nearest parent)'
+            cand --format 'Output format'
+            cand --no-down 'Leave down migrations out, as `twice check --no-down` does'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -72,20 +98,33 @@ set edit:completion:arg-completer[twice] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'twice;lsp'= {
+            cand --stdio 'Accepted for editors that pass it; stdio is the only transport'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'twice;help'= {
             cand check 'Audit migration files and folders'
+            cand plan 'Show what `twice check` would read, without running anything: each sequence''s layout, dialect, engine and migrations in run order'
             cand rules 'List every rule: id, default severity and summary'
             cand explain 'Print a rule''s full documentation'
             cand completions 'Print a shell completion script'
+            cand lsp 'Run the language server for editors (LSP over stdin/stdout)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'twice;help;check'= {
+        }
+        &'twice;help;plan'= {
         }
         &'twice;help;rules'= {
         }
         &'twice;help;explain'= {
         }
         &'twice;help;completions'= {
+        }
+        &'twice;help;lsp'= {
         }
         &'twice;help;help'= {
         }

@@ -159,7 +159,7 @@ pub fn analyze_regions(
     let group = out.len();
     for region in regions {
         let raws = if region.single_statement {
-            single(file, region.range.clone(), dialect)
+            block(file, region.range.clone(), dialect)
         } else {
             split(&file.text, region.range.clone(), dialect)
         };
@@ -170,6 +170,29 @@ pub fn analyze_regions(
         }
     }
     indexes
+}
+
+/// A region the tool sends as one statement (goose and sql-migrate
+/// `StatementBegin` ... `StatementEnd`). When it holds several statements
+/// (a function and the trigger that uses it), the database runs each of
+/// them: the static rules see each one, as the splitter finds them. A
+/// region that parses as one statement, or that the splitter does not cut,
+/// stays one.
+fn block(file: &SourceFile, range: Range<usize>, dialect: Dialect) -> Vec<RawStatement> {
+    let one = single(file, range.clone(), dialect);
+    let Some(whole) = one.first() else {
+        return one;
+    };
+    let text = &file.text[whole.span.clone()];
+    if parse(text, dialect).0.is_some() {
+        return one;
+    }
+    let pieces = split(&file.text, range, dialect);
+    if pieces.len() > 1 {
+        pieces
+    } else {
+        one
+    }
 }
 
 /// A region taken as one statement: trimmed of trivia and a final `;`.

@@ -44,6 +44,30 @@ pub struct Options {
     pub exclude: Option<crate::config::Exclude>,
     /// `[rules]` levels from twice.toml, by rule id.
     pub rules: BTreeMap<String, crate::config::RuleLevel>,
+    /// `[[sequence]]` tables from twice.toml: folders whose migrations form
+    /// one history, in order.
+    pub sequences: Vec<Vec<std::path::PathBuf>>,
+    /// `--since REF`: migrations unchanged since this git revision are the
+    /// starting state (see [`crate::since`]).
+    pub since: Option<String>,
+    /// `--from VERSION`: migrations before this version are the starting state.
+    pub from: Option<String>,
+    /// Told how far the check is (for a progress indicator).
+    pub progress: Option<ProgressHook>,
+}
+
+/// Called as the check goes with what it does, how many steps of it are
+/// done and how many there are (`--progress` on a terminal).
+#[derive(Clone)]
+pub struct ProgressHook(pub std::sync::Arc<ProgressFn>);
+
+/// What a [`ProgressHook`] calls: (what, done, total).
+pub type ProgressFn = dyn Fn(&str, usize, usize) + Send + Sync;
+
+impl std::fmt::Debug for ProgressHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProgressHook")
+    }
 }
 
 /// Where replay runs.
@@ -56,13 +80,20 @@ pub enum Engine {
 }
 
 impl Options {
+    /// Reports progress to the hook, if any.
+    pub fn progress(&self, what: &str, done: usize, total: usize) {
+        if let Some(p) = &self.progress {
+            (p.0)(what, done, total);
+        }
+    }
+
     /// The bytes of `path`: from the overlay when it holds the path, else
     /// from disk.
     pub fn read_bytes(&self, path: &std::path::Path) -> std::io::Result<Vec<u8>> {
         if let Some(bytes) = self.overlay.as_ref().and_then(|o| o.get(path)) {
             return Ok(bytes.clone());
         }
-        std::fs::read(path)
+        crate::source::read_regular(path)
     }
 
     /// The overlay key for the script read from stdin: `--fix -` verifies
@@ -97,6 +128,10 @@ impl Default for Options {
             overlay: None,
             exclude: None,
             rules: BTreeMap::new(),
+            sequences: Vec::new(),
+            since: None,
+            from: None,
+            progress: None,
         }
     }
 }
@@ -136,6 +171,10 @@ pub struct Summary {
     pub errors: usize,
     pub warnings: usize,
     pub infos: usize,
+    /// Findings not reported because the baseline (`--baseline`) accepts
+    /// them; not counted in `errors`, `warnings` and `infos`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub baselined: usize,
     /// One entry per sequence: folder, layout and dialect.
     pub sequences: Vec<SequenceSummary>,
 }
@@ -163,6 +202,19 @@ pub struct Report {
     pub summary: Summary,
     /// Notices for the user (skipped files, replay skipped, ...).
     pub notices: Vec<String>,
+    /// Findings the baseline accepts (see [`crate::baseline::apply`]): not
+    /// reported, except as SARIF results with `baselineState: unchanged`.
+    pub baselined: Vec<Finding>,
+    /// The baseline file applied, as named to the user (SARIF marks results
+    /// `new`/`unchanged` only when there is one).
+    pub baseline: Option<String>,
+    /// Files whose findings were not looked for (`--since`/`--from`: only
+    /// migrations of the starting state use them), by name.
+    pub not_audited: BTreeSet<String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Report {
@@ -174,6 +226,13 @@ impl Report {
     pub fn statement_span(&self, name: &str, index: usize) -> Option<std::ops::Range<usize>> {
         let i = self.files.iter().position(|f| f.name == name)?;
         self.statements.get(i)?.get(index).cloned()
+    }
+
+    /// Counts the findings by severity again (after some were removed).
+    pub fn recount(&mut self) {
+        self.summary.errors = count(&self.findings, Severity::Error);
+        self.summary.warnings = count(&self.findings, Severity::Warning);
+        self.summary.infos = count(&self.findings, Severity::Info);
     }
 
     /// The highest severity among findings.
@@ -196,7 +255,7 @@ pub fn load(inputs: &[Input], opts: &Options) -> Result<Workspace> {
         opts
     };
     let mut d = discover::discover(inputs, opts)?;
-    let a = discover::analyze(&mut d, opts);
+    let a = discover::analyze(&mut d, opts)?;
     let files = d
         .files
         .into_iter()
@@ -287,8 +346,18 @@ fn drop_foreign_unparsed(ws: &Workspace, findings: &mut Vec<Finding>) {
 /// The whole check: static rules on every file, replay on every sequence.
 pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
     let mut ws = load(inputs, opts)?;
+    let scope = crate::since::mark(&mut ws, opts)?;
     let mut findings = Vec::new();
+    let file_count = ws.files.len();
     for (fi, unit) in ws.files.iter_mut().enumerate() {
+        opts.progress("static rules", fi, file_count);
+        if scope
+            .as_ref()
+            .is_some_and(|s| s.old_files.contains(&unit.source.name))
+        {
+            // Part of the starting state: its findings are not reported.
+            continue;
+        }
         let mut found = static_findings(unit);
         // A statement that an undefined placeholder keeps from parsing is
         // reported by `undefined-placeholder` alone.
@@ -305,6 +374,10 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
     findings.extend(ws.findings.iter().cloned());
     crate::fix::attach_insert_fixes(&ws, &mut findings);
     let mut notices = ws.notices.clone();
+    if let Some(scope) = &scope {
+        findings.extend(scope.findings.iter().cloned());
+        notices.extend(scope.notices.iter().cloned());
+    }
     let mut sequences = Vec::new();
     let mut replayed = std::collections::BTreeSet::new();
     for seq in &ws.sequences {
@@ -347,6 +420,9 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
         });
     }
     let mut findings = crate::suppress::apply(&ws, findings, &|f| replayed.contains(&f));
+    if let Some(scope) = &scope {
+        findings.retain(|f| scope.keeps(f));
+    }
     opts.apply_rule_levels(&mut findings);
     let file_order: BTreeMap<&str, usize> = ws
         .files
@@ -374,6 +450,7 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
         errors: count(&findings, Severity::Error),
         warnings: count(&findings, Severity::Warning),
         infos: count(&findings, Severity::Info),
+        baselined: 0,
         sequences,
     };
     let statements = ws
@@ -387,6 +464,9 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
         findings,
         summary,
         notices,
+        baselined: Vec::new(),
+        baseline: None,
+        not_audited: scope.map(|s| s.old_files).unwrap_or_default(),
     })
 }
 

@@ -25,8 +25,12 @@ pub const EXIT_STATUS: [(&str, &str); 3] = [
 ];
 
 /// Environment variables twice reads, for `--help` and the man pages.
-pub const ENVIRONMENT: [(&str, &str); 3] = [
+pub const ENVIRONMENT: [(&str, &str); 4] = [
     ("NO_COLOR", "turns colour off (unless --color always)"),
+    (
+        "FORCE_COLOR",
+        "turns colour on when stdout is not a terminal (CI logs), unless NO_COLOR is set or --color never",
+    ),
     (
         "GITHUB_ACTIONS",
         "when set and no --format is given, GitHub annotations follow the human output",
@@ -71,6 +75,9 @@ pub enum Command {
     /// Audit migration files and folders.
     #[command(after_help = after_help())]
     Check(CheckArgs),
+    /// Show what `twice check` would read, without running anything: each
+    /// sequence's layout, dialect, engine and migrations in run order.
+    Plan(crate::cli_plan::PlanArgs),
     /// List every rule: id, default severity and summary.
     Rules,
     /// Print a rule's full documentation.
@@ -82,6 +89,12 @@ pub enum Command {
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
+    },
+    /// Run the language server for editors (LSP over stdin/stdout).
+    Lsp {
+        /// Accepted for editors that pass it; stdio is the only transport.
+        #[arg(long)]
+        stdio: bool,
     },
 }
 
@@ -232,6 +245,60 @@ pub struct CheckArgs {
     /// Exit code 1 when there is something to fix.
     #[arg(long)]
     pub diff: bool,
+
+    #[command(flatten)]
+    pub gate: Box<GateArgs>,
+}
+
+/// Flags for adopting twice as a CI gate on a project with history: what to
+/// audit, what is accepted, which rules, where the report goes.
+#[derive(Args, Debug, Default)]
+pub struct GateArgs {
+    /// Audit only migrations added or changed since this git revision
+    /// (`origin/main`, a tag, a commit); the unchanged ones are applied once
+    /// as the starting state, and an applied file edited since is an error
+    /// (applied-migration-changed). Needs `git`.
+    #[arg(long, value_name = "REF", conflicts_with = "from")]
+    pub since: Option<String>,
+
+    /// Audit only migrations from this version on (in the layout's order);
+    /// the ones before it are applied once as the starting state.
+    #[arg(long, value_name = "VERSION")]
+    pub from: Option<String>,
+
+    /// Report only findings not accepted in this baseline file [default:
+    /// `baseline` in twice.toml].
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Record every current finding in FILE as accepted (then report none
+    /// of them and exit 0).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["fix", "diff"])]
+    pub write_baseline: Option<PathBuf>,
+
+    /// Report only these rules (comma-separated ids); wins over [rules] in
+    /// twice.toml.
+    #[arg(long, value_name = "RULE,...", value_delimiter = ',')]
+    pub select: Vec<String>,
+
+    /// Do not report these rules (comma-separated ids); wins over [rules] in
+    /// twice.toml and --select.
+    #[arg(long, value_name = "RULE,...", value_delimiter = ',')]
+    pub ignore: Vec<String>,
+
+    /// Write the report to FILE instead of stdout; the human summary goes
+    /// to stderr.
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+
+    /// Print only the summary line (nothing when there is no finding); other
+    /// formats print their document as usual, without notices on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+
+    /// Print the number of findings per rule instead of the findings.
+    #[arg(long)]
+    pub statistics: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -240,9 +307,9 @@ pub enum EngineArg {
     Postgres,
 }
 
-fn parse_layout(s: &str) -> Result<LayoutKind, String> {
-    LayoutKind::from_name(s).ok_or_else(|| {
-        let names: Vec<&str> = LayoutKind::ALL.iter().map(|l| l.name()).collect();
+pub(crate) fn parse_layout(s: &str) -> Result<LayoutKind, String> {
+    crate::layout::by_name(s).ok_or_else(|| {
+        let names = crate::layout::names();
         format!(
             "unknown layout `{s}` (expected one of: {})",
             names.join(", ")
@@ -250,7 +317,7 @@ fn parse_layout(s: &str) -> Result<LayoutKind, String> {
     })
 }
 
-fn parse_define(s: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_define(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
         _ => Err(format!("`{s}` is not NAME=VALUE")),
@@ -287,7 +354,7 @@ pub fn main() -> ExitCode {
     match std::panic::catch_unwind(move || run(cli)) {
         Ok(Ok(code)) => ExitCode::from(code),
         Ok(Err(e)) => {
-            let _ = writeln!(io::stderr(), "error: {e}");
+            let _ = writeln!(io::stderr(), "{}", error_text(&e.to_string()));
             ExitCode::from(2)
         }
         Err(_) => ExitCode::from(2),
@@ -341,7 +408,7 @@ impl From<Error> for RunError {
 
 /// Output errors, except a closed pipe: when the reader goes away
 /// (`twice rules | head -1`), twice stops writing quietly.
-fn output(result: io::Result<()>) -> Result<(), RunError> {
+pub(crate) fn output(result: io::Result<()>) -> Result<(), RunError> {
     match result {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(RunError::Io(e)),
         _ => Ok(()),
@@ -361,6 +428,7 @@ pub fn run(cli: Cli) -> Result<u8, RunError> {
     let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     match cli.command {
         Command::Check(args) => run_check(args, &mut out),
+        Command::Plan(args) => crate::cli_plan::run_plan(args, &mut out),
         Command::Rules => {
             output(print_rules(rules::registry(), &mut out))?;
             Ok(0)
@@ -374,7 +442,27 @@ pub fn run(cli: Cli) -> Result<u8, RunError> {
             output(write_completions(shell, &mut out))?;
             Ok(0)
         }
+        Command::Lsp { .. } => Ok(run_lsp(&mut out)),
     }
+}
+
+/// `twice lsp`: each document is checked with the options `twice check`
+/// has without flags, merged with the `twice.toml` that applies to it.
+fn run_lsp(out: &mut dyn Write) -> u8 {
+    let Ok(Command::Check(defaults)) = Cli::try_parse_from(["twice", "check"]).map(|c| c.command)
+    else {
+        let _ = writeln!(
+            io::stderr(),
+            "error: internal error in twice: the default check options do not parse; this is a bug"
+        );
+        return 2;
+    };
+    let setup = crate::lsp::Setup {
+        options_for: std::sync::Arc::new(move |cfg| check_options(&defaults, cfg).0),
+        exe: crate::lsp::replay::current_exe(),
+    };
+    let code = crate::lsp::run(io::BufReader::new(io::stdin()), out, setup);
+    u8::try_from(code).unwrap_or(1)
 }
 
 fn unknown_rule(rule: &str) -> Error {
@@ -477,7 +565,7 @@ fn with_man_sections(page: &str) -> String {
     }
     r.control("SH", ["SEE ALSO"]);
     r.text([roman(
-        "twice(1), twice-check(1), twice-rules(1), twice-explain(1), twice-completions(1); \
+        "twice(1), twice-check(1), twice-rules(1), twice-explain(1), twice-completions(1), twice-lsp(1); \
          twice explain RULE prints the documentation of a rule.",
     )]);
     let sections = r.to_roff();
@@ -510,9 +598,14 @@ pub fn use_color(choice: ColorArg) -> bool {
         ColorArg::Always => true,
         ColorArg::Never => false,
         ColorArg::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
-                && io::stdout().is_terminal()
+            let set = |var| std::env::var_os(var).is_some_and(|v| !v.is_empty());
+            if set("NO_COLOR") {
+                false
+            } else if set("FORCE_COLOR") {
+                true
+            } else {
+                std::env::var_os("TERM").is_none_or(|t| t != "dumb") && io::stdout().is_terminal()
+            }
         }
     }
 }
@@ -550,7 +643,40 @@ pub fn check_options(
         ..Options::default()
     };
     let fail_on = crate::config::merge(config, args, &mut opts);
+    opts.since = args.gate.since.clone();
+    opts.from = args.gate.from.clone();
+    // --select and --ignore win over [rules], key by key.
+    if !args.gate.select.is_empty() {
+        for meta in rules::registry() {
+            if args.gate.select.iter().any(|r| r == meta.id) {
+                if opts.rules.get(meta.id) == Some(&crate::config::RuleLevel::Off) {
+                    opts.rules.remove(meta.id);
+                }
+            } else {
+                opts.rules
+                    .insert(meta.id.to_string(), crate::config::RuleLevel::Off);
+            }
+        }
+    }
+    for id in &args.gate.ignore {
+        opts.rules.insert(id.clone(), crate::config::RuleLevel::Off);
+    }
     (opts, fail_on)
+}
+
+/// Checks the rule ids of `--select` and `--ignore`.
+fn check_rule_ids(args: &GateArgs) -> Result<(), Error> {
+    for (flag, ids) in [("--select", &args.select), ("--ignore", &args.ignore)] {
+        for id in ids {
+            if rules::find(id).is_none() {
+                let hint = crate::config::did_you_mean(id, rules::registry().iter().map(|m| m.id));
+                return Err(Error::new(format!(
+                    "{flag}: unknown rule `{id}`{hint} (run `twice rules` to list the rule ids)"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Whether twice runs in a GitHub Actions job.
@@ -575,43 +701,124 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
     };
     let cwd = std::env::current_dir()
         .map_err(|e| Error::new(format!("cannot read the current folder: {e}")))?;
+    check_rule_ids(&args.gate)?;
     let config = crate::config::load(args.config.as_deref(), &cwd)?;
-    let (opts, fail_on) = check_options(&args, config.as_ref());
+    let (mut opts, fail_on) = check_options(&args, config.as_ref());
     if args.diff {
         return run_diff(&inputs, &opts, out);
     }
-    let report = if args.fix {
-        let stdin = inputs.contains(&Input::Stdin);
-        let run = crate::fix::run(&inputs, &opts)?;
-        write_fixes(&run, stdin, out)?;
-        if stdin {
-            // The fixed script went to stdout; findings stay off it.
-            let failed = exit_for(fail_on, &run.report);
-            return Ok(u8::from(failed));
-        }
-        run.report
-    } else {
-        check::check(&inputs, &opts)?
-    };
     let format = args.format.unwrap_or(Format::Human);
+    if args.gate.statistics && format != Format::Human {
+        return Err(Error::new(format!(
+            "--statistics prints a table for people and cannot be combined with --format {format}; \
+             count the `rule` fields of --format json instead"
+        ))
+        .into());
+    }
+    let progress = Progress::start(&mut opts);
+    let ran = if args.fix {
+        crate::fix::run(&inputs, &opts).map(Ran::Fixed)
+    } else {
+        check::check(&inputs, &opts).map(Ran::Checked)
+    };
+    progress.stop();
+    let mut report = match ran? {
+        Ran::Checked(report) => report,
+        Ran::Fixed(run) => {
+            let stdin = inputs.contains(&Input::Stdin);
+            write_fixes(&run, &inputs, stdin, out)?;
+            if stdin {
+                // The fixed script went to stdout; findings stay off it.
+                let failed = exit_for(fail_on, &run.report);
+                return Ok(u8::from(failed));
+            }
+            run.report
+        }
+    };
+    crate::baseline::stamp(&mut report, Some(&cwd));
+    if let Some(path) = &args.gate.write_baseline {
+        let baseline = crate::baseline::from_report(&report, Some(&cwd));
+        crate::baseline::write(path, &baseline)?;
+        let name = crate::discover::display_path(path);
+        crate::baseline::apply(&mut report, &baseline, &name, Some(&cwd));
+        if !args.gate.quiet {
+            let _ = writeln!(
+                io::stderr().lock(),
+                "twice: wrote {name}: {} accepted",
+                plural(baseline.findings.len(), "finding")
+            );
+        }
+    } else if let Some(path) = args
+        .gate
+        .baseline
+        .clone()
+        .or_else(|| config.as_ref().and_then(|c| c.baseline.clone()))
+    {
+        let baseline = crate::baseline::load(&path)?;
+        let name = crate::discover::display_path(&path);
+        crate::baseline::apply(&mut report, &baseline, &name, Some(&cwd));
+    }
+
+    let to_file = args.gate.output_file.is_some();
     let render_opts = RenderOptions {
-        color: format == Format::Human && use_color(args.color),
+        color: format == Format::Human
+            && if to_file {
+                args.color == ColorArg::Always
+            } else {
+                use_color(args.color)
+            },
         rules: rules::registry(),
         base: Some(cwd),
         ..RenderOptions::default()
     };
-    if !format.notices_in_output() {
+    let mut file_out = match &args.gate.output_file {
+        Some(path) => Some(io::BufWriter::new(
+            std::fs::File::create(path)
+                .map_err(|e| Error::io(&crate::discover::display_path(path), &e))?,
+        )),
+        None => None,
+    };
+    let target: &mut dyn Write = match file_out.as_mut() {
+        Some(f) => f,
+        None => &mut *out,
+    };
+    if !format.notices_in_output() && !args.gate.quiet {
         // Programs read stdout; people read the notices on stderr.
         let mut err = io::stderr().lock();
         for notice in &report.notices {
-            let _ = writeln!(err, "twice: note: {notice}");
+            let _ = writeln!(err, "twice: note: {}", crate::escape::printable(notice));
         }
     }
-    let mut rendered = render::renderer(format, &render_opts).render(&report, out);
-    if rendered.is_ok() && args.format.is_none() && in_github_actions() {
-        rendered = render::renderer(Format::Github, &render_opts).render(&report, out);
+    let clean = report.findings.is_empty();
+    let rendered = if format == Format::Human && (args.gate.quiet || args.gate.statistics) {
+        let human = render::human::Human::new(render_opts.clone());
+        let mut r = Ok(());
+        if args.gate.statistics {
+            r = write_statistics(&report, target);
+        }
+        if r.is_ok() && !(args.gate.quiet && clean) {
+            r = human.summary_block(&report, args.gate.quiet, target);
+        }
+        r
+    } else {
+        render::renderer(format, &render_opts).render(&report, target)
+    };
+    output(rendered.and_then(|()| target.flush()))?;
+    if args.format.is_none() && in_github_actions() {
+        // Annotations are for the runner, which reads stdout, also when the
+        // report went to a file.
+        let rendered = render::renderer(Format::Github, &render_opts).render(&report, out);
+        output(rendered.and_then(|()| out.flush()))?;
     }
-    output(rendered.and_then(|()| out.flush()))?;
+    if to_file && !(args.gate.quiet && clean) {
+        // The report went to the file; people still see the summary.
+        let summary = render::human::Human::new(RenderOptions {
+            color: use_color_stderr(args.color),
+            ..render_opts
+        });
+        let mut err = io::stderr().lock();
+        let _ = summary.summary_block(&report, args.gate.quiet, &mut err);
+    }
     // A replay that stopped part-way is an incomplete run: exit 2, whatever
     // was found before it stopped (the notice says why).
     let stopped: Vec<&str> = report
@@ -626,11 +833,169 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
             io::stderr().lock(),
             "twice: error: replay incomplete for {}: see the note above; the findings shown \
              cover only what ran",
-            stopped.join(", ")
+            crate::escape::printable(&stopped.join(", "))
         );
         return Ok(2);
     }
     Ok(u8::from(exit_for(fail_on, &report)))
+}
+
+/// An error as printed: `error: ` before it, control characters of the
+/// input escaped, and any line of it that is not twice's own `error: ` line
+/// indented, so that no text from a file name starts a line.
+fn error_text(message: &str) -> String {
+    let text = crate::escape::printable_lines(message);
+    let mut out = String::new();
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if i == 0 {
+            out.push_str("error: ");
+        } else if !line.starts_with("error: ") {
+            out.push_str("  ");
+        }
+        out.push_str(line);
+    }
+    out
+}
+
+/// What `twice check` ran: a plain check, or `--fix` with its check of the fixed files.
+enum Ran {
+    Checked(check::Report),
+    Fixed(crate::fix::FixRun),
+}
+
+/// Whether to colour what twice writes to stderr (as [`use_color`], for
+/// stderr).
+fn use_color_stderr(choice: ColorArg) -> bool {
+    let set = |var| std::env::var_os(var).is_some_and(|v: std::ffi::OsString| !v.is_empty());
+    match choice {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => {
+            !set("NO_COLOR")
+                && (set("FORCE_COLOR")
+                    || (std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+                        && io::stderr().is_terminal()))
+        }
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// `--statistics`: one line per rule with findings shown: count, id,
+/// default severity and summary, most frequent first (as `ruff --statistics`).
+fn write_statistics(report: &check::Report, out: &mut dyn Write) -> io::Result<()> {
+    let stats = render::statistics(report);
+    let width = stats.iter().map(|(r, _)| r.len()).max().unwrap_or(0);
+    let count_width = stats
+        .iter()
+        .map(|(_, n)| n.to_string().len())
+        .max()
+        .unwrap_or(1);
+    for (rule, n) in &stats {
+        let (severity, summary) = rules::find(rule)
+            .map(|m| (m.severity.name(), m.summary))
+            .unwrap_or(("", ""));
+        writeln!(
+            out,
+            "{n:>count_width$}  {rule:width$}  {severity:7}  {summary}"
+        )?;
+    }
+    if !stats.is_empty() {
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// A progress line on stderr for checks that take more than a second, when
+/// stderr is a terminal; nothing otherwise.
+struct Progress {
+    state: Option<(std::sync::Arc<ProgressState>, std::thread::JoinHandle<()>)>,
+}
+
+#[derive(Default)]
+struct ProgressState {
+    line: std::sync::Mutex<String>,
+    done: std::sync::atomic::AtomicBool,
+}
+
+impl Progress {
+    /// Starts the indicator and hooks it into `opts`.
+    fn start(opts: &mut Options) -> Progress {
+        if !io::stderr().is_terminal() || std::env::var_os("TERM").is_some_and(|t| t == "dumb") {
+            return Progress { state: None };
+        }
+        let state = std::sync::Arc::new(ProgressState::default());
+        let hook_state = state.clone();
+        opts.progress = Some(check::ProgressHook(std::sync::Arc::new(
+            move |what: &str, done: usize, total: usize| {
+                if let Ok(mut line) = hook_state.line.lock() {
+                    *line = if what == "static rules" {
+                        format!("static rules: {done}/{total} files")
+                    } else {
+                        format!(
+                            "replaying {}: {done}/{total} migrations",
+                            normalize_for_terminal(what)
+                        )
+                    };
+                }
+            },
+        )));
+        let thread_state = state.clone();
+        let handle = std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            let mut shown = false;
+            let spinner = ['|', '/', '-', '\\'];
+            let mut tick = 0usize;
+            while !thread_state.done.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                if started.elapsed() < std::time::Duration::from_secs(1) {
+                    continue;
+                }
+                let line = thread_state
+                    .line
+                    .lock()
+                    .map(|l| l.clone())
+                    .unwrap_or_default();
+                tick += 1;
+                let _ = write!(
+                    io::stderr().lock(),
+                    "\r\x1b[2K{} twice: {line} ({}s)",
+                    spinner[tick % spinner.len()],
+                    started.elapsed().as_secs()
+                );
+                shown = true;
+            }
+            if shown {
+                let _ = write!(io::stderr().lock(), "\r\x1b[2K");
+            }
+        });
+        Progress {
+            state: Some((state, handle)),
+        }
+    }
+
+    fn stop(self) {
+        if let Some((state, handle)) = self.state {
+            state.done.store(true, std::sync::atomic::Ordering::Relaxed);
+            let _ = handle.join();
+        }
+    }
+}
+
+/// A name shown on the progress line, without control characters.
+fn normalize_for_terminal(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }
 
 /// Whether the report has findings at or above the `--fail-on` level.
@@ -664,34 +1029,44 @@ fn report_refusals(plan: &crate::fix::FilePlan) {
     for (line, rule, why) in &plan.refused {
         let _ = writeln!(
             err,
-            "twice: not fixed: {}:{line} [{rule}]: {why}",
-            plan.name
+            "twice: not fixed: {}:{line} [{rule}]: {}",
+            crate::escape::printable(&plan.name),
+            crate::escape::printable(why)
         );
     }
 }
 
 /// `--fix`: writes each fixed file and says what was done on stderr. For a
 /// script from stdin the fixed text goes to stdout.
-fn write_fixes(run: &crate::fix::FixRun, stdin: bool, out: &mut dyn Write) -> Result<(), RunError> {
+fn write_fixes(
+    run: &crate::fix::FixRun,
+    inputs: &[Input],
+    stdin: bool,
+    out: &mut dyn Write,
+) -> Result<(), RunError> {
     let plans = &run.plans;
+    // Files on disk: all of them or none (see `fix::write_all`).
+    crate::fix::write_all(plans, inputs)?;
     for plan in plans {
         if plan.changed() {
             let mut err = io::stderr().lock();
-            match &plan.path {
-                Some(path) => {
-                    std::fs::write(path, plan.bytes()).map_err(|e| Error::io(&plan.name, &e))?;
-                }
-                None => output(out.write_all(&plan.bytes()))?,
+            if plan.path.is_none() {
+                output(out.write_all(&plan.bytes()))?;
             }
             let _ = writeln!(
                 err,
                 "twice: fixed {} finding{} in {}",
                 plan.applied.len(),
                 if plan.applied.len() == 1 { "" } else { "s" },
-                plan.name
+                crate::escape::printable(&plan.name)
             );
             for (line, rule, what) in &plan.applied {
-                let _ = writeln!(err, "  {}:{line} [{rule}] {what}", plan.name);
+                let _ = writeln!(
+                    err,
+                    "  {}:{line} [{rule}] {}",
+                    crate::escape::printable(&plan.name),
+                    crate::escape::printable(what)
+                );
             }
         }
         report_refusals(plan);
@@ -701,19 +1076,17 @@ fn write_fixes(run: &crate::fix::FixRun, stdin: bool, out: &mut dyn Write) -> Re
         // Nothing to fix: echo the script unchanged, as formatters do (also
         // when it had no fixable finding at all, so no plan).
         for file in run.report.files.iter().filter(|f| f.path.is_none()) {
-            if file.had_bom {
-                output(out.write_all(b"\xEF\xBB\xBF"))?;
-            }
-            output(out.write_all(file.text.as_bytes()))?;
+            output(out.write_all(&crate::source::encode(&file.text, file.had_bom, file.utf16)))?;
         }
     }
     output(out.flush())?;
     Ok(())
 }
 
-/// Flyway, sqlx and Liquibase record a checksum of every applied migration
-/// and refuse to go on when an applied file changes: say so once per tool
-/// whose files `--fix` edited.
+/// Tools that record a checksum of every applied migration (Flyway, sqlx,
+/// Liquibase: [`crate::layout::Layout::checksum_advice`]) refuse to go on
+/// when an applied file changes: say so once per tool whose files `--fix`
+/// edited.
 fn warn_about_checksums(run: &crate::fix::FixRun) {
     let mut said = std::collections::BTreeSet::new();
     for plan in run.plans.iter().filter(|p| p.changed() && p.path.is_some()) {
@@ -736,20 +1109,10 @@ fn warn_about_checksums(run: &crate::fix::FixRun) {
         else {
             continue;
         };
-        let advice = match seq.layout {
-            "flyway" => {
-                "Flyway records a checksum of every applied migration and `flyway validate` fails when an applied file changes: \
-                 keep these edits to migrations not applied anywhere yet, or run `flyway repair` where they were"
-            }
-            "sqlx" => {
-                "sqlx records a checksum of every applied migration and `sqlx migrate run` refuses one whose file changed: \
-                 keep these edits to migrations not applied anywhere yet"
-            }
-            "liquibase" => {
-                "Liquibase records a checksum of every applied changeset and fails when one changes: \
-                 keep these edits to changesets not applied anywhere yet, or add `--validCheckSum: ANY` to them"
-            }
-            _ => continue,
+        let Some(advice) = crate::layout::by_name(seq.layout)
+            .and_then(|k| crate::layout::get(k).checksum_advice())
+        else {
+            continue;
         };
         if said.insert(seq.layout) {
             let _ = writeln!(io::stderr().lock(), "twice: warning: {advice}.");

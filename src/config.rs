@@ -17,6 +17,8 @@
 //! [define]
 //! schema = "app"
 //!
+//! baseline = "twice-baseline.json"  # findings accepted (see `crate::baseline`)
+//!
 //! [replay]
 //! timeout = 10                  # seconds per statement
 //! seed = true
@@ -27,6 +29,9 @@
 //! [[replay.setup]]              # or: one setup script per sequence
 //! path = "db/auth_schema.sql"
 //! sequence = "supabase/migrations"
+//!
+//! [[sequence]]                  # folders that form one history, in order
+//! paths = ["db/schema", "db/deltas"]
 //! ```
 //!
 //! `exclude` globs are matched against each file's path relative to the
@@ -92,6 +97,11 @@ pub struct Config {
     pub template: Option<String>,
     /// `[replay] setup`, paths resolved against the config file's folder.
     pub setup: Vec<crate::replay::setup::SetupScript>,
+    /// `[[sequence]]` tables: folders (relative to the config file's folder,
+    /// made absolute) whose migrations form one history, in this order.
+    pub sequences: Vec<Vec<PathBuf>>,
+    /// `baseline = "FILE"`, relative to the config file's folder.
+    pub baseline: Option<PathBuf>,
 }
 
 /// Compiled `exclude` globs. Cheap to clone; clones share the record of
@@ -108,6 +118,8 @@ pub struct Exclude {
     glob_pattern: Vec<usize>,
     /// Per pattern: how many files it excluded and the first of them.
     hits: Arc<Mutex<Vec<(usize, String)>>>,
+    /// Per pattern: whether it ever excluded a file.
+    used: Arc<Mutex<Vec<bool>>>,
 }
 
 impl Exclude {
@@ -152,6 +164,7 @@ impl Exclude {
             set,
             glob_pattern,
             hits: Arc::new(Mutex::new(vec![(0, String::new()); patterns.len()])),
+            used: Arc::new(Mutex::new(vec![false; patterns.len()])),
         })
     }
 
@@ -190,6 +203,11 @@ impl Exclude {
                 h.0 += 1;
             }
         }
+        if let Ok(mut used) = self.used.lock() {
+            if let Some(u) = used.get_mut(pattern) {
+                *u = true;
+            }
+        }
         true
     }
 
@@ -213,6 +231,17 @@ impl Exclude {
                 self.patterns[i], self.source
             ));
             *h = (0, String::new());
+        }
+        if let Ok(used) = self.used.lock() {
+            for (i, u) in used.iter().enumerate() {
+                if !u {
+                    out.push(format!(
+                        "`exclude` pattern `{}` (in {}) matched no file: a typo, or a \
+                         path that moved? Patterns are relative to the folder of {}",
+                        self.patterns[i], self.source, self.source
+                    ));
+                }
+            }
         }
         out
     }
@@ -260,17 +289,58 @@ impl Options {
 
     /// Applies `[rules]`: drops findings of rules that are off and sets the
     /// severity of the others.
+    ///
+    /// A static rule also owns the replay findings that confirm it (see
+    /// [`rules::CONFIRMING_RULES`]): when every static finding about a
+    /// statement belongs to a rule set in `[rules]`, the replay findings
+    /// about that statement are dropped when all those rules are off, and
+    /// are never more severe than the highest level they are set to.
     pub fn apply_rule_levels(&self, findings: &mut Vec<Finding>) {
         if self.rules.is_empty() {
             return;
         }
-        findings.retain_mut(|f| match self.rules.get(&f.rule) {
-            Some(RuleLevel::Off) => false,
-            Some(RuleLevel::On(s)) => {
-                f.severity = *s;
-                true
+        // Per statement: the `[rules]` entry of each static finding on it.
+        let mut statics: BTreeMap<(String, usize), Vec<Option<RuleLevel>>> = BTreeMap::new();
+        for f in findings.iter() {
+            if let (crate::finding::Origin::Static, Some(s)) = (f.source, f.statement) {
+                statics
+                    .entry((f.file.clone(), s))
+                    .or_default()
+                    .push(self.rules.get(&f.rule).copied());
             }
-            None => true,
+        }
+        findings.retain_mut(|f| {
+            match self.rules.get(&f.rule) {
+                Some(RuleLevel::Off) => return false,
+                Some(RuleLevel::On(s)) => f.severity = *s,
+                None => {}
+            }
+            if f.source != crate::finding::Origin::Replay
+                || !rules::CONFIRMING_RULES.contains(&f.rule.as_str())
+            {
+                return true;
+            }
+            let Some(levels) = f.statement.and_then(|s| statics.get(&(f.file.clone(), s))) else {
+                return true;
+            };
+            if levels.iter().any(Option::is_none) {
+                // A static rule at its default level still reports it.
+                return true;
+            }
+            let cap = levels
+                .iter()
+                .filter_map(|l| match l {
+                    Some(RuleLevel::On(s)) => Some(*s),
+                    _ => None,
+                })
+                .max();
+            match cap {
+                None => false,
+                Some(c) => {
+                    f.severity = f.severity.min(c);
+                    true
+                }
+            }
         });
     }
 }
@@ -310,7 +380,7 @@ pub fn load(explicit: Option<&Path>, cwd: &Path) -> Result<Option<Config>> {
             None => return Ok(None),
         },
     };
-    let bytes = std::fs::read(&path).map_err(|e| Error::io(&name, &e))?;
+    let bytes = crate::source::read_regular(&path).map_err(|e| Error::io(&name, &e))?;
     let text = match std::str::from_utf8(&bytes) {
         Ok(t) => t,
         Err(e) => {
@@ -329,7 +399,7 @@ pub fn load(explicit: Option<&Path>, cwd: &Path) -> Result<Option<Config>> {
 }
 
 const TOP_KEYS: &[&str] = &[
-    "dialect", "layout", "fail-on", "exclude", "rules", "define", "replay",
+    "dialect", "layout", "fail-on", "exclude", "rules", "define", "replay", "sequence", "baseline",
 ];
 const REPLAY_KEYS: &[&str] = &[
     "timeout",
@@ -430,10 +500,10 @@ pub fn parse(name: &str, base: &Path, text: &str) -> Result<Config> {
                 }
             }
             "layout" => {
-                let names: Vec<&str> = LayoutKind::ALL.iter().map(|l| l.name()).collect();
+                let names = crate::layout::names();
                 let allowed = names.join(", ");
                 if let Some(s) = string(&mut p, "layout", value, &format!("one of {allowed}")) {
-                    match LayoutKind::from_name(s) {
+                    match crate::layout::by_name(s) {
                         Some(l) => cfg.layout = Some(l),
                         None => p.add(
                             span,
@@ -459,9 +529,24 @@ pub fn parse(name: &str, base: &Path, text: &str) -> Result<Config> {
                 }
             }
             "exclude" => cfg.exclude = exclude(&mut p, base, value),
+            "baseline" => {
+                if let Some(s) = string(
+                    &mut p,
+                    "baseline",
+                    value,
+                    "the path of a baseline file written by `twice check --write-baseline`",
+                ) {
+                    if s.trim().is_empty() {
+                        p.add(span, "`baseline`: the path is empty".into());
+                    } else {
+                        cfg.baseline = Some(base.join(s));
+                    }
+                }
+            }
             "rules" => rules_table(&mut p, value, &mut cfg.rules),
             "define" => define_table(&mut p, value, &mut cfg.defines),
             "replay" => replay_table(&mut p, base, value, &mut cfg),
+            "sequence" => sequence_tables(&mut p, base, value, &mut cfg.sequences),
             _ => {
                 let hint = if REPLAY_KEYS.contains(&k) {
                     format!("; `{k}` belongs in the [replay] table")
@@ -653,6 +738,76 @@ fn define_table(p: &mut Problems, value: &Spanned<DeValue>, out: &mut BTreeMap<S
             }
         };
         out.insert(k.to_string(), text);
+    }
+}
+
+/// `[[sequence]]` tables, each `paths = ["a", "b"]`.
+fn sequence_tables(
+    p: &mut Problems,
+    base: &Path,
+    value: &Spanned<DeValue>,
+    out: &mut Vec<Vec<PathBuf>>,
+) {
+    const EXAMPLE: &str = "[[sequence]] tables with paths = [\"db/schema\", \"db/deltas\"]";
+    let DeValue::Array(items) = value.get_ref() else {
+        p.add(
+            value.span(),
+            format!(
+                "`sequence` must be {EXAMPLE} (found {} {})",
+                article(value.get_ref().type_str()),
+                value.get_ref().type_str()
+            ),
+        );
+        return;
+    };
+    for item in items.iter() {
+        let Some(t) = table(p, "sequence", item, "`paths`") else {
+            continue;
+        };
+        let mut paths = Vec::new();
+        let mut seen_paths = false;
+        for (key, v) in t.iter() {
+            let k = key.get_ref().as_ref();
+            if k != "paths" {
+                p.add(
+                    key.span(),
+                    format!("[[sequence]]: unknown key `{k}` (allowed: paths)"),
+                );
+                continue;
+            }
+            seen_paths = true;
+            let DeValue::Array(list) = v.get_ref() else {
+                p.add(
+                    v.span(),
+                    format!(
+                        "[[sequence]] `paths` must be an array of folder names, e.g. {EXAMPLE}"
+                    ),
+                );
+                continue;
+            };
+            for entry in list.iter() {
+                match entry.get_ref() {
+                    DeValue::String(s) if !s.trim().is_empty() => {
+                        paths.push(base.join(s.as_ref()));
+                    }
+                    other => p.add(
+                        entry.span(),
+                        format!(
+                            "[[sequence]] `paths` items must be folder names (found {})",
+                            shown(other)
+                        ),
+                    ),
+                }
+            }
+        }
+        if !seen_paths {
+            p.add(
+                item.span(),
+                format!("[[sequence]] needs `paths`, e.g. {EXAMPLE}"),
+            );
+        } else if !paths.is_empty() {
+            out.push(paths);
+        }
     }
 }
 
@@ -862,6 +1017,9 @@ pub fn merge(cfg: Option<&Config>, args: &CheckArgs, opts: &mut Options) -> Fail
     }
     for (k, v) in &cfg.rules {
         opts.rules.entry(k.clone()).or_insert(*v);
+    }
+    if opts.sequences.is_empty() {
+        opts.sequences = cfg.sequences.clone();
     }
     args.fail_on.or(cfg.fail_on).unwrap_or(FailOn::Warning)
 }

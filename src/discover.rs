@@ -39,6 +39,16 @@
 //!   verdict. So does a dangling symbolic link named `*.sql`.
 //! - A symbolic link that leads back into a folder being walked (a loop) is
 //!   not followed: the user asked for the folder, so the loop is a notice.
+//! - A symbolic link (to a `.sql` file or a folder) that leads out of the
+//!   folder named on the command line is not followed (a notice): a link to
+//!   `../../.git/config` or `/etc/passwd` must not end up in code frames. A
+//!   link named on the command line is followed.
+//! - `.gitignore` (inside a git repository) and `.ignore` files are
+//!   respected ([`ignores`]); what they leave out is listed in a notice per
+//!   folder. A folder named on the command line is walked even if ignored.
+//! - Files are opened without blocking and must be regular files once open
+//!   ([`crate::source::read_regular`]): a FIFO swapped in after listing is
+//!   an error, not a hang.
 //! - A file or folder that disappears between listing and reading is a
 //!   notice: it is no longer part of the folder.
 //! - Names that are not UTF-8 are shown lossily (U+FFFD) and still read.
@@ -52,7 +62,7 @@ use crate::error::{Error, Result};
 use crate::finding::{Finding, FindingBuilder, Origin, Severity};
 use crate::layout::{self, Entry, Folder, Plan, Problem};
 use crate::model::{LayoutKind, Migration, Part, Region, Sequence};
-use crate::placeholder::{self, Placeholders, Scope};
+use crate::placeholder::{self, Placeholders};
 use crate::sniff::Verdict;
 use crate::source::SourceFile;
 use std::cmp::Ordering;
@@ -89,6 +99,14 @@ pub struct Discovered {
     /// Sequences (by root) written in a dialect twice does not support:
     /// static rules only, no replay.
     pub foreign: BTreeMap<String, crate::sniff::Family>,
+    /// The dialect of each file a problem is about, or that is unresolvable
+    /// (its sequence's): such a file may belong to no migration part (a
+    /// golang-migrate duplicate version, a tern template) and is still
+    /// checked statically.
+    pub problem_dialects: BTreeMap<usize, Dialect>,
+    /// Files the tool fills in before running in a way twice cannot (tern
+    /// templates): replay leaves their statements out.
+    pub unresolvable: BTreeSet<usize>,
 }
 
 impl Discovered {
@@ -111,7 +129,7 @@ pub fn display_path(p: &Path) -> String {
 
 pub fn read_file(path: &Path) -> Result<SourceFile> {
     let name = display_path(path);
-    let bytes = std::fs::read(path).map_err(|e| Error::io(&name, &e))?;
+    let bytes = crate::source::read_regular(path).map_err(|e| Error::io(&name, &e))?;
     Ok(SourceFile::from_bytes(name, Some(path), &bytes))
 }
 
@@ -138,10 +156,19 @@ pub fn whole_file_part(files: &[SourceFile], file: usize) -> Part {
 pub fn script_sequence(d: &mut Discovered, file: SourceFile, opts: &Options) -> Sequence {
     let root = file.name.clone();
     let idx = d.add_file(file);
+    let (dialect, dialect_why) = match opts.dialect {
+        Some(d) => (d, "--dialect".to_string()),
+        None => (
+            crate::dialect::Dialect::Sqlite,
+            "default: nothing names a dialect".to_string(),
+        ),
+    };
     Sequence {
         root,
         layout: LayoutKind::Script,
-        dialect: opts.dialect.unwrap_or_default_dialect(),
+        layout_why: "a single script".into(),
+        dialect,
+        dialect_why,
         migrations: vec![Migration {
             version: String::new(),
             name: d.files[idx].name.clone(),
@@ -196,6 +223,116 @@ fn dialect_word(w: &str) -> Option<Dialect> {
     }
 }
 
+mod ignores {
+    //! `.gitignore` and `.ignore` files, read as git and ripgrep do (the
+    //! `ignore` crate's matcher): a folder's own files first, then its
+    //! parents'; `.ignore` before `.gitignore` at the same level; the first
+    //! rule that matches decides (a `!pattern` keeps the path). `.gitignore`
+    //! files (and `.git/info/exclude`) count inside a git repository only,
+    //! up to its top; `.ignore` files count anywhere. A folder given on the
+    //! command line is walked even when ignored: only its entries are
+    //! matched, never the folder itself.
+    use ignore::gitignore::{Gitignore, GitignoreBuilder};
+    use ignore::Match;
+    use std::collections::HashMap;
+    use std::path::{Path, PathBuf};
+    use std::rc::Rc;
+
+    /// The rules a folder's own files hold.
+    #[derive(Default)]
+    struct Level {
+        matchers: Vec<Gitignore>,
+    }
+
+    #[derive(Default)]
+    pub struct Ignores {
+        levels: HashMap<PathBuf, Rc<Level>>,
+        /// The top of the git repository a folder is in (None: not in one).
+        repos: HashMap<PathBuf, Option<PathBuf>>,
+    }
+
+    /// The rules that apply in one folder, innermost first.
+    pub struct Rules(Vec<Rc<Level>>);
+
+    impl Rules {
+        pub fn ignored(&self, path: &Path, is_dir: bool) -> bool {
+            for level in &self.0 {
+                for m in &level.matchers {
+                    match m.matched(path, is_dir) {
+                        Match::Ignore(_) => return true,
+                        Match::Whitelist(_) => return false,
+                        Match::None => {}
+                    }
+                }
+            }
+            false
+        }
+    }
+
+    fn load(dir: &Path, name: &str) -> Option<Gitignore> {
+        let file = dir.join(name);
+        if !file.is_file() {
+            return None;
+        }
+        let mut b = GitignoreBuilder::new(dir);
+        // A line that does not parse is left out, as git does.
+        let _ = b.add(&file);
+        b.build().ok().filter(|g| !g.is_empty())
+    }
+
+    impl Ignores {
+        fn repo_of(&mut self, dir: &Path) -> Option<PathBuf> {
+            if let Some(r) = self.repos.get(dir) {
+                return r.clone();
+            }
+            let r = dir
+                .ancestors()
+                .find(|a| a.join(".git").exists())
+                .map(Path::to_path_buf);
+            self.repos.insert(dir.to_path_buf(), r.clone());
+            r
+        }
+
+        fn level(&mut self, dir: &Path, git: bool, top: bool) -> Rc<Level> {
+            let key = dir.to_path_buf();
+            if let Some(l) = self.levels.get(&key) {
+                return l.clone();
+            }
+            let mut matchers = Vec::new();
+            matchers.extend(load(dir, ".ignore"));
+            if git {
+                matchers.extend(load(dir, ".gitignore"));
+                if top {
+                    matchers.extend(load(&dir.join(".git").join("info"), "exclude").map(|g| {
+                        // Its patterns are relative to the repository's top.
+                        let mut b = GitignoreBuilder::new(dir);
+                        let _ = b.add(dir.join(".git").join("info").join("exclude"));
+                        b.build().unwrap_or(g)
+                    }));
+                }
+            }
+            let l = Rc::new(Level { matchers });
+            self.levels.insert(key, l.clone());
+            l
+        }
+
+        /// The rules for the entries of `dir` (canonical).
+        pub fn for_folder(&mut self, dir: &Path) -> Rules {
+            let repo = self.repo_of(dir);
+            let mut chain = Vec::new();
+            for a in dir.ancestors() {
+                let in_repo = repo.as_deref().is_some_and(|r| a.starts_with(r));
+                let top = repo.as_deref() == Some(a);
+                let l = self.level(a, in_repo, top);
+                if !l.matchers.is_empty() {
+                    chain.push(l);
+                }
+            }
+            Rules(chain)
+        }
+    }
+}
+
 /// How deep a walk goes below the folder given (the walk recurses once per
 /// level; real migration trees are a few levels deep).
 const MAX_DEPTH: usize = 64;
@@ -204,9 +341,13 @@ const MAX_DEPTH: usize = 64;
 struct Built {
     files: Vec<SourceFile>,
     sequence: Sequence,
+    /// The dialect was chosen by `--dialect`, the path or the tool's own
+    /// files: the SQL's signs do not change it.
+    dialect_settled: bool,
     problems: Vec<Problem>,
     envsub: Vec<(usize, Range<usize>)>,
     continuations: Vec<(usize, usize, String)>,
+    unresolvable: Vec<usize>,
 }
 
 /// The state of one discovery.
@@ -215,6 +356,11 @@ struct Walker<'o> {
     /// Canonical folders already read (walked or absorbed into a sequence).
     visited: HashSet<PathBuf>,
     notices: Vec<String>,
+    /// The folder named on the command line being walked (canonical):
+    /// symbolic links that lead out of it are not followed.
+    root: Option<PathBuf>,
+    /// `.gitignore` / `.ignore` rules, per canonical folder.
+    ignores: ignores::Ignores,
 }
 
 /// A folder's entries, sorted by name.
@@ -260,11 +406,17 @@ impl Walker<'_> {
             Err(e) => return Err(io_error(display, &e)),
         };
         let mut l = Listing::default();
+        let canon_dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let rules = self.ignores.for_folder(&canon_dir);
+        // (.sql files and folders) left out by .gitignore/.ignore, and
+        // links that lead out of the folder being checked.
+        let mut ignored: Vec<String> = Vec::new();
         for entry in rd {
             let entry = entry.map_err(|e| io_error(display, &e))?;
             let name = entry.file_name().to_string_lossy().into_owned();
             let path = entry.path();
             let shown = join_display(display, &name);
+            let is_link = entry.file_type().is_ok_and(|t| t.is_symlink());
             let meta = match std::fs::metadata(&path) {
                 Ok(m) => m,
                 Err(e) => {
@@ -292,6 +444,29 @@ impl Walker<'_> {
                     continue;
                 }
             };
+            if rules.ignored(&canon_dir.join(&name), meta.is_dir()) {
+                if meta.is_dir() {
+                    ignored.push(format!("{name}/"));
+                } else if is_sql(Path::new(&name)) {
+                    ignored.push(name);
+                }
+                continue;
+            }
+            if is_link && (meta.is_dir() || is_sql(Path::new(&name))) {
+                if let Some(root) = &self.root {
+                    let target = std::fs::canonicalize(&path).ok();
+                    if !target.as_ref().is_some_and(|t| t.starts_with(root)) {
+                        self.notices.push(format!(
+                            "{shown}: symbolic link to {}, outside the folder being checked; not \
+                             followed (name it on the command line to check it)",
+                            target
+                                .as_deref()
+                                .map_or_else(|| "?".to_string(), display_path)
+                        ));
+                        continue;
+                    }
+                }
+            }
             if meta.is_dir() {
                 l.dirs.push((name, path));
             } else if self.opts.excluded(&path) {
@@ -303,6 +478,18 @@ impl Walker<'_> {
             } else {
                 l.others.push(format!("{name} (not a regular file)"));
             }
+        }
+        if !ignored.is_empty() {
+            ignored.sort();
+            let n = ignored.len();
+            let mut names = ignored.into_iter().take(5).collect::<Vec<_>>().join(", ");
+            if n > 5 {
+                names.push_str(&format!(" and {} more", n - 5));
+            }
+            self.notices.push(format!(
+                "{display}: not read, as .gitignore or .ignore says: {names} (name them on the \
+                 command line to check them)"
+            ));
         }
         l.sql.sort();
         l.others.sort();
@@ -324,11 +511,39 @@ impl Walker<'_> {
         }
     }
 
-    fn dialect_for(&self, display: &str) -> Dialect {
-        self.opts
-            .dialect
-            .or_else(|| dialect_from_path(display))
-            .unwrap_or(Dialect::Sqlite)
+    /// The dialect of a folder before its files are read, what decided it,
+    /// and whether that is settled (`--dialect` or the path).
+    fn dialect_why(&self, display: &str) -> (Dialect, String, bool) {
+        if let Some(d) = self.opts.dialect {
+            return (d, "--dialect".into(), true);
+        }
+        match dialect_from_path(display) {
+            Some(d) => (d, format!("the folder name: {display}"), true),
+            None => (
+                Dialect::Sqlite,
+                "default: nothing names a dialect".into(),
+                false,
+            ),
+        }
+    }
+
+    /// The layout forced by `--layout` or detected, and why; then the
+    /// dialect the tool's own files name, when `--dialect` does not decide.
+    fn choose(&self, folder: &mut Folder) -> (LayoutKind, String, String, bool) {
+        let (kind, layout_why) = match self.opts.layout {
+            Some(k) => (k, "--layout".to_string()),
+            None => layout::detect::detect_why(folder),
+        };
+        let (dialect, mut dialect_why, mut settled) = self.dialect_why(&folder.display);
+        folder.dialect = dialect;
+        if self.opts.dialect.is_none() {
+            if let Some((d, why)) = layout::get(kind).dialect(folder) {
+                folder.dialect = d;
+                dialect_why = why;
+                settled = true;
+            }
+        }
+        (kind, layout_why, dialect_why, settled)
     }
 
     /// Walks `dir` (shown as `display`), appending its sequences to `out`.
@@ -375,29 +590,40 @@ impl Walker<'_> {
         dir: &Path,
         display: &str,
         canon: &Path,
-        listing: Listing,
+        mut listing: Listing,
         ancestors: &mut Vec<PathBuf>,
         out: &mut Vec<Built>,
     ) -> Result<()> {
-        let layout_opt = self.opts.layout;
-        // One folder per migration: diesel's `<dir>/up.sql` (+ `down.sql`),
-        // or `<dir>/migration.sql` (Prisma and tools shaped like it, read as
-        // a plain sequence in folder-name order).
-        let diesel_dirs: Vec<&(String, PathBuf)> = if matches!(
-            layout_opt,
-            None | Some(LayoutKind::Diesel) | Some(LayoutKind::Plain)
-        ) {
-            listing
-                .dirs
-                .iter()
-                .filter(|(n, p)| {
-                    !n.starts_with('.')
-                        && (p.join("up.sql").is_file() || p.join("migration.sql").is_file())
-                })
-                .collect()
-        } else {
-            Vec::new()
+        // Seed data is not a migration: when a folder is walked, `seed.sql`
+        // is left out (named directly, it is read).
+        listing.sql.retain(|(name, _)| {
+            let seed = is_seed(name);
+            if seed {
+                self.notices.push(format!(
+                    "{}: skipped: seed data, not a migration (name it to check it)",
+                    join_display(display, name)
+                ));
+            }
+            !seed
+        });
+        // The layouts this folder may be read in: the one `--layout` forces
+        // (with `plain`, any folder shape), else all of them.
+        let candidates: Vec<&'static dyn layout::Layout> = match self.opts.layout {
+            Some(k) if k != LayoutKind::Plain => vec![layout::get(k)],
+            _ => layout::registry().to_vec(),
         };
+        // One folder per migration: a sub-folder holding the file a layout
+        // names (diesel's `<dir>/up.sql`, Prisma's `<dir>/migration.sql`).
+        let markers: Vec<&str> = candidates
+            .iter()
+            .filter_map(|l| l.migration_dir_file())
+            .collect();
+        let diesel_dirs: Vec<&(String, PathBuf)> = listing
+            .dirs
+            .iter()
+            .filter(|(n, p)| !n.starts_with('.') && markers.iter().any(|m| p.join(m).is_file()))
+            .collect();
+        let side_file = |rel: &str| candidates.iter().any(|l| l.reads_side_file(rel));
         let use_diesel = !diesel_dirs.is_empty()
             && (listing.sql.is_empty() || diesel_dirs.len() >= listing.sql.len());
         let mut consumed: BTreeSet<String> = BTreeSet::new();
@@ -422,16 +648,67 @@ impl Walker<'_> {
             }
         }
         if !schema_dump && (use_diesel || !listing.sql.is_empty()) {
-            let dialect = self.dialect_for(display);
             let mut folder = Folder {
                 display: display.to_string(),
-                dialect,
                 cargo_crate: canon
                     .parent()
                     .is_some_and(|p| p.join("Cargo.toml").is_file()),
                 ..Folder::default()
             };
-            let mut other_names: Vec<String> = listing.others.clone();
+            // Files the layouts read from the folders above this one.
+            let mut wanted: Vec<&str> = candidates
+                .iter()
+                .flat_map(|l| l.ancestor_side_files().iter().copied())
+                .collect();
+            wanted.sort_unstable();
+            wanted.dedup();
+            for name in wanted {
+                if let Some(text) = nearest_ancestor_file(canon, name) {
+                    folder.aux.insert(format!("../{name}"), text);
+                }
+            }
+            let mut other_names: Vec<String> = Vec::new();
+            // Side files read into `folder.aux`: reported as skipped unless
+            // the chosen layout uses them.
+            let mut side: Vec<String> = Vec::new();
+            // Sub-folders of side files (Drizzle's `meta/`).
+            let side_dirs: BTreeSet<&str> = candidates
+                .iter()
+                .flat_map(|l| l.side_dirs().iter().copied())
+                .collect();
+            for (name, path) in &listing.dirs {
+                if !side_dirs.contains(name.as_str()) {
+                    continue;
+                }
+                let shown_dir = join_display(display, name);
+                let Some(sub) = self.list(path, &shown_dir)? else {
+                    continue;
+                };
+                let mut read_any = false;
+                for o in &sub.others {
+                    let rel = format!("{name}/{o}");
+                    if side_file(&rel) {
+                        if let Some(f) = self.read(&path.join(o), &join_display(&shown_dir, o))? {
+                            folder.aux.insert(rel.clone(), f.text);
+                            side.push(rel);
+                            read_any = true;
+                        }
+                    }
+                }
+                if read_any && sub.sql.is_empty() {
+                    consumed.insert(name.clone());
+                }
+            }
+            for o in &listing.others {
+                if side_file(o) {
+                    if let Some(f) = self.read(&dir.join(o), &join_display(display, o))? {
+                        folder.aux.insert(o.clone(), f.text);
+                        side.push(o.clone());
+                        continue;
+                    }
+                }
+                other_names.push(o.clone());
+            }
             if use_diesel {
                 for (name, path) in &diesel_dirs {
                     consumed.insert(name.clone());
@@ -452,13 +729,15 @@ impl Walker<'_> {
                         }
                     }
                     for o in &sub.others {
-                        if o == "metadata.toml" {
+                        let rel = format!("{name}/{o}");
+                        if side_file(&rel) {
                             let shown = join_display(&shown_dir, o);
                             if let Some(f) = self.read(&path.join(o), &shown)? {
-                                folder.aux.insert(format!("{name}/{o}"), f.text);
+                                folder.aux.insert(rel.clone(), f.text);
+                                side.push(rel);
                             }
                         } else {
-                            other_names.push(format!("{name}/{o}"));
+                            other_names.push(rel);
                         }
                     }
                 }
@@ -473,36 +752,25 @@ impl Walker<'_> {
                 }
             }
             folder.entries.sort_by(|a, b| a.rel.cmp(&b.rel));
-            let kind = layout_opt.unwrap_or_else(|| layout::detect::detect(&folder));
-            if kind == LayoutKind::Flyway {
-                self.absorb_flyway(
-                    display,
-                    &listing,
-                    &mut folder,
-                    &mut consumed,
-                    &mut other_names,
-                    ancestors,
-                )?;
-                folder.entries.sort_by(|a, b| a.rel.cmp(&b.rel));
-            }
+            let (kind, layout_why, dialect_why, settled) = self.choose(&mut folder);
+            let tool = layout::get(kind);
+            self.absorb(
+                display,
+                &listing,
+                tool,
+                &mut folder,
+                &mut consumed,
+                &mut other_names,
+                ancestors,
+            )?;
+            folder.entries.sort_by(|a, b| a.rel.cmp(&b.rel));
             // Side files the layout reads are not "skipped".
-            if kind == LayoutKind::Flyway {
-                for o in &listing.others {
-                    if o.ends_with(".sql.conf") {
-                        let shown = join_display(display, o);
-                        if let Some(f) = self.read(&dir.join(o), &shown)? {
-                            folder.aux.insert(o.clone(), f.text);
-                        }
-                    }
+            for o in side {
+                if !tool.uses_side_file(&o, &folder) {
+                    other_names.push(o);
                 }
-                other_names.retain(|o| {
-                    !(o.ends_with(".sql.conf")
-                        && folder
-                            .entries
-                            .iter()
-                            .any(|e| format!("{}.conf", e.rel) == *o))
-                });
             }
+            other_names.sort();
             for o in other_names {
                 self.notices.push(format!(
                     "{}: skipped: {}",
@@ -511,7 +779,10 @@ impl Walker<'_> {
                 ));
             }
             let plan = layout::plan(kind, &folder);
-            if let Some(b) = self.assemble(folder, plan, kind, display) {
+            if let Some(mut b) = self.assemble(folder, plan, kind, display) {
+                b.sequence.layout_why = layout_why;
+                b.sequence.dialect_why = dialect_why;
+                b.dialect_settled = settled;
                 out.push(b);
             }
         }
@@ -520,6 +791,14 @@ impl Walker<'_> {
                 continue;
             }
             let shown = join_display(display, name);
+            if let Some(why) = not_migrations_dir(name, &listing) {
+                if folder_has_sql(path) {
+                    self.notices.push(format!(
+                        "{shown}: skipped: {why}, not migrations (name it to check it)"
+                    ));
+                }
+                continue;
+            }
             match std::fs::canonicalize(path) {
                 Ok(c) if ancestors.contains(&c) => {
                     self.notices.push(format!(
@@ -540,22 +819,28 @@ impl Walker<'_> {
         Ok(())
     }
 
-    /// Adds the Flyway-named files of sub-folders (recursively) to `folder`.
-    fn absorb_flyway(
+    /// Adds the files of the sub-folders the layout reads as part of the
+    /// folder (recursively: Flyway scans its locations) to `folder`.
+    #[allow(clippy::too_many_arguments)]
+    fn absorb(
         &mut self,
         display: &str,
         listing: &Listing,
+        tool: &dyn layout::Layout,
         folder: &mut Folder,
         consumed: &mut BTreeSet<String>,
         other_names: &mut Vec<String>,
         ancestors: &mut [PathBuf],
     ) -> Result<()> {
-        // (path relative to the Flyway folder, path)
+        // (path relative to the migrations folder, path)
         let mut stack: Vec<(String, PathBuf)> = listing
             .dirs
             .iter()
             .filter(|(n, _)| {
-                !n.starts_with('.') && n != "node_modules" && dialect_from_path(n).is_none()
+                !n.starts_with('.')
+                    && n != "node_modules"
+                    && !consumed.contains(n)
+                    && tool.absorbs_subfolder(n)
             })
             .map(|(n, p)| (n.clone(), p.clone()))
             .collect();
@@ -602,16 +887,17 @@ impl Walker<'_> {
                 }
             }
             for o in &sub.others {
-                if o.ends_with(".sql.conf") {
+                let o_rel = format!("{rel}/{o}");
+                if tool.reads_side_file(&o_rel) {
                     if let Some(f) = self.read(&path.join(o), &join_display(&shown, o))? {
-                        folder.aux.insert(format!("{rel}/{o}"), f.text);
+                        folder.aux.insert(o_rel.clone(), f.text);
                         continue;
                     }
                 }
-                other_names.push(format!("{rel}/{o}"));
+                other_names.push(o_rel);
             }
             for (n, p) in sub.dirs.iter().rev() {
-                if !n.starts_with('.') && n != "node_modules" && dialect_from_path(n).is_none() {
+                if !n.starts_with('.') && n != "node_modules" && tool.absorbs_subfolder(n) {
                     stack.push((format!("{rel}/{n}"), p.clone()));
                 }
             }
@@ -649,10 +935,21 @@ impl Walker<'_> {
         for p in &plan.problems {
             use_file(p.file, &mut map, &mut order);
         }
+        for (i, _) in &plan.unresolvable {
+            use_file(*i, &mut map, &mut order);
+        }
         for (i, why) in &plan.skipped {
             if !map.contains_key(i) {
                 self.notices
                     .push(format!("{}: skipped: {why}", folder.entries[*i].file.name));
+            }
+        }
+        for (i, why) in &plan.unresolvable {
+            if map.contains_key(i) {
+                self.notices.push(format!(
+                    "{}: {why}: not replayed (twice cannot fill the template in); the static rules still read it",
+                    folder.entries[*i].file.name
+                ));
             }
         }
         self.notices.append(&mut plan.notices);
@@ -684,6 +981,11 @@ impl Walker<'_> {
             .into_iter()
             .filter_map(|(i, r)| map.get(&i).map(|&j| (j, r)))
             .collect();
+        let unresolvable = plan
+            .unresolvable
+            .iter()
+            .filter_map(|(i, _)| map.get(i).copied())
+            .collect();
         let continuations = plan
             .continuations
             .into_iter()
@@ -694,12 +996,16 @@ impl Walker<'_> {
             sequence: Sequence {
                 root: root.to_string(),
                 layout: kind,
+                layout_why: String::new(),
                 dialect: folder.dialect,
+                dialect_why: String::new(),
                 migrations: plan.migrations,
             },
+            dialect_settled: false,
             problems: plan.problems,
             envsub,
             continuations,
+            unresolvable,
         })
     }
 
@@ -712,10 +1018,8 @@ impl Walker<'_> {
         files: Vec<(String, SourceFile)>,
         out: &mut Vec<Built>,
     ) {
-        let dialect = self.dialect_for(display);
         let mut folder = Folder {
             display: display.to_string(),
-            dialect,
             cargo_crate,
             ..Folder::default()
         };
@@ -723,12 +1027,10 @@ impl Walker<'_> {
             folder.entries.push(Entry { rel, file });
         }
         folder.entries.sort_by(|a, b| a.rel.cmp(&b.rel));
-        let detected = self
-            .opts
-            .layout
-            .unwrap_or_else(|| layout::detect::detect(&folder));
+        let (detected, mut layout_why, dialect_why, settled) = self.choose(&mut folder);
         let single = folder.entries.len() == 1;
         let kind = if detected == LayoutKind::Plain && single && self.opts.layout.is_none() {
+            layout_why = "a single file no migration tool's marks claim".into();
             LayoutKind::Script
         } else {
             detected
@@ -770,7 +1072,10 @@ impl Walker<'_> {
         }
         let claims_any = !plan.migrations.is_empty() || !plan.problems.is_empty();
         if claims_any {
-            if let Some(b) = self.assemble(folder, plan, kind, &root) {
+            if let Some(mut b) = self.assemble(folder, plan, kind, &root) {
+                b.sequence.layout_why = layout_why;
+                b.sequence.dialect_why = dialect_why;
+                b.dialect_settled = settled;
                 out.push(b);
             }
         }
@@ -786,11 +1091,15 @@ impl Walker<'_> {
             .parent()
             .map(display_path)
             .unwrap_or_default();
+        let (dialect, dialect_why, settled) = self.dialect_why(&folder);
         Built {
+            dialect_settled: settled,
             sequence: Sequence {
                 root: file.name.clone(),
                 layout: LayoutKind::Script,
-                dialect: self.dialect_for(&folder),
+                layout_why: "a single script".into(),
+                dialect,
+                dialect_why,
                 migrations: vec![Migration {
                     version: String::new(),
                     name: file.name.clone(),
@@ -804,31 +1113,77 @@ impl Walker<'_> {
             problems: Vec::new(),
             envsub: Vec::new(),
             continuations: Vec::new(),
+            unresolvable: Vec::new(),
         }
     }
 }
 
+/// `seed.sql` and the like: seed data (Supabase's `supabase/seed.sql`,
+/// Prisma's and others' seeds), loaded by hand, not a migration.
+fn is_seed(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    matches!(lower.as_str(), "seed.sql" | "seeds.sql")
+}
+
+/// Why a sub-folder met while walking holds no migrations: test data,
+/// fixtures, query files (sqlc's `queries/`; `src/` beside a migrations
+/// folder).
+fn not_migrations_dir(name: &str, parent: &Listing) -> Option<&'static str> {
+    match name.to_ascii_lowercase().as_str() {
+        "testdata" | "test-data" | "test_data" => Some("a folder of test data"),
+        "fixtures" | "fixture" => Some("a folder of test fixtures"),
+        "queries" | "query" => Some("a folder of query files"),
+        "src"
+            if parent
+                .dirs
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("migrations")) =>
+        {
+            Some("source files beside the migrations folder (query files)")
+        }
+        _ => None,
+    }
+}
+
+/// Whether `dir` holds `.sql` files (at any depth, up to a few levels), so
+/// that skipping it is worth a notice.
+fn folder_has_sql(dir: &Path) -> bool {
+    fn walk(dir: &Path, depth: usize) -> bool {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return false;
+        };
+        rd.flatten().any(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                depth < 4 && walk(&p, depth + 1)
+            } else {
+                is_sql(&p)
+            }
+        })
+    }
+    walk(dir, 0)
+}
+
+/// The text of the nearest file named `name` in the folders above `dir`
+/// (its parent first, up to four levels).
+fn nearest_ancestor_file(dir: &Path, name: &str) -> Option<String> {
+    let mut at = dir.parent();
+    for _ in 0..4 {
+        let d = at?;
+        let p = d.join(name);
+        if p.is_file() {
+            return std::fs::read_to_string(&p).ok();
+        }
+        at = d.parent();
+    }
+    None
+}
+
 /// Why a non-SQL file of a migration folder is not read.
 fn skip_reason(kind: LayoutKind, name: &str) -> String {
-    let ext = name
-        .rsplit_once('.')
-        .map_or("", |(_, e)| e)
-        .to_ascii_lowercase();
-    match (kind, ext.as_str()) {
-        (LayoutKind::Goose, "go") => {
-            "a goose Go migration: not SQL, so twice cannot check it (the sequence is checked without it)".into()
-        }
-        (LayoutKind::Pop, "fizz") => {
-            "a pop fizz migration: not SQL, so twice cannot check it (the sequence is checked without it)".into()
-        }
-        (LayoutKind::Liquibase, "xml" | "yaml" | "yml" | "json") => {
-            "a Liquibase changelog in XML, YAML or JSON: twice reads formatted SQL changelogs only".into()
-        }
-        (LayoutKind::Flyway, "java" | "kt" | "class" | "sh" | "ps1" | "bat" | "cmd" | "py") => {
-            "a Flyway Java or script migration: not SQL, so twice cannot check it".into()
-        }
-        _ => format!("not a {} migration", kind.name()),
-    }
+    layout::get(kind)
+        .skip_reason(name)
+        .unwrap_or_else(|| format!("not a {} migration", kind.name()))
 }
 
 /// Reads every input into files and sequences.
@@ -837,6 +1192,8 @@ pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
         opts,
         visited: HashSet::new(),
         notices: Vec::new(),
+        root: None,
+        ignores: ignores::Ignores::default(),
     };
     // Per input position, what it produced.
     let mut pieces: Vec<(usize, Vec<Built>)> = Vec::new();
@@ -883,7 +1240,9 @@ pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
         }
         let mut out = Vec::new();
         let mut ancestors = Vec::new();
+        w.root = Some(n.canon.clone());
         w.walk(&n.path, &shown, &mut ancestors, &mut out)?;
+        w.root = None;
         if out.is_empty() {
             w.notices
                 .push(format!("{shown}: no SQL migrations found in this folder"));
@@ -998,12 +1357,14 @@ pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
         pieces.push((pos, out));
     }
     pieces.sort_by_key(|(pos, _)| *pos);
+    let mut builts: Vec<Built> = pieces.into_iter().flat_map(|(_, b)| b).collect();
+    join_configured_sequences(&mut builts, &opts.sequences, &mut w.notices);
     let mut d = Discovered {
         notices: std::mem::take(&mut w.notices),
         ..Discovered::default()
     };
-    for (_, built) in pieces {
-        for b in built {
+    {
+        for b in builts {
             let offset = d.files.len();
             d.files.extend(b.files);
             let mut seq = b.sequence;
@@ -1011,10 +1372,7 @@ pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
             // is written in, when it says so clearly.
             // (Not for pop and Liquibase: they pick files and changesets by
             // dialect, which the dialect must not change after the fact.)
-            if opts.dialect.is_none()
-                && dialect_from_path(&seq.root).is_none()
-                && !matches!(seq.layout, LayoutKind::Pop | LayoutKind::Liquibase)
-            {
+            if !b.dialect_settled && !layout::get(seq.layout).picks_by_dialect() {
                 let files = &d.files[offset..];
                 let texts = seq.migrations.iter().flat_map(|m| {
                     std::iter::once(&m.up).chain(m.down.as_ref()).flat_map(|p| {
@@ -1040,6 +1398,7 @@ pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
                         } else {
                             format!("; outvoted: {others}")
                         };
+                        seq.dialect_why = format!("the SQL uses {signs}{also}");
                         if dialect != seq.dialect {
                             d.notices.push(format!(
                                 "{}: read as {dialect}: the SQL uses {signs}{also} (pass --dialect to choose another)",
@@ -1053,12 +1412,23 @@ pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
                             ));
                         }
                     }
-                    Verdict::Tie { signs } => d.notices.push(format!(
-                        "{}: read as {}: the SQL shows signs of more than one dialect, none clearly ahead: {signs}; pass --dialect to decide",
-                        seq.root, seq.dialect
-                    )),
+                    Verdict::Tie { signs } => {
+                        seq.dialect_why = format!(
+                            "{}; the SQL shows signs of more than one dialect, none clearly ahead: {signs}",
+                            seq.dialect_why
+                        );
+                        d.notices.push(format!(
+                            "{}: read as {}: the SQL shows signs of more than one dialect, none clearly ahead: {signs}; pass --dialect to decide",
+                            seq.root, seq.dialect
+                        ))
+                    }
                     Verdict::Unsupported { family, signs } => {
                         seq.dialect = family.closest();
+                        seq.dialect_why = format!(
+                            "written in {} ({signs}), which twice does not support: read as {} for the static rules only",
+                            family.title(),
+                            seq.dialect
+                        );
                         d.foreign.insert(seq.root.clone(), family);
                         d.notices.push(format!(
                             "{}: written in {} ({signs}), which twice does not support: only the static rules ran (read as {}), no replay, and statements they could not read are not listed one by one",
@@ -1075,6 +1445,14 @@ pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
                     down.file += offset;
                 }
             }
+            for f in b
+                .problems
+                .iter()
+                .map(|p| p.file)
+                .chain(b.unresolvable.iter().copied())
+            {
+                d.problem_dialects.insert(f + offset, seq.dialect);
+            }
             d.sequences.push(seq);
             d.problems.extend(b.problems.into_iter().map(|mut p| {
                 p.file += offset;
@@ -1082,6 +1460,8 @@ pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
             }));
             d.envsub
                 .extend(b.envsub.into_iter().map(|(f, r)| (f + offset, r)));
+            d.unresolvable
+                .extend(b.unresolvable.iter().map(|f| f + offset));
             d.continuations.extend(
                 b.continuations
                     .into_iter()
@@ -1093,6 +1473,102 @@ pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
 }
 
 pub use crate::sniff::sniff_dialect;
+
+/// `[[sequence]]` in twice.toml: the sequences found at the listed folders
+/// become one history, in the listed order, replayed on one database (a
+/// full schema and its delta folders, or a history split over folders as
+/// pop/Ory projects do). The joined sequence takes the place of its first
+/// part and that part's layout and dialect.
+fn join_configured_sequences(
+    builts: &mut Vec<Built>,
+    groups: &[Vec<PathBuf>],
+    notices: &mut Vec<String>,
+) {
+    for group in groups {
+        let canon_of = |b: &Built| std::fs::canonicalize(&b.sequence.root).ok();
+        let mut members: Vec<usize> = Vec::new();
+        let mut missing: Vec<String> = Vec::new();
+        for path in group {
+            let want = std::fs::canonicalize(path).ok();
+            let found = want.as_ref().and_then(|w| {
+                builts
+                    .iter()
+                    .position(|b| canon_of(b).as_ref() == Some(w))
+                    .or_else(|| {
+                        // A folder whose migrations live one level down
+                        // (`db/` holding `db/migrations/`).
+                        builts.iter().position(|b| {
+                            canon_of(b).is_some_and(|c| c.parent() == Some(w.as_path()))
+                        })
+                    })
+            });
+            match found {
+                Some(i) if !members.contains(&i) => members.push(i),
+                Some(_) => {}
+                None => missing.push(display_path(path)),
+            }
+        }
+        if !missing.is_empty() {
+            notices.push(format!(
+                "[[sequence]] in twice.toml: no migrations found at {} (not among the paths checked, or not a migration folder)",
+                missing.join(", ")
+            ));
+        }
+        if members.len() < 2 {
+            continue;
+        }
+        let roots: Vec<String> = members
+            .iter()
+            .map(|&i| builts[i].sequence.root.clone())
+            .collect();
+        // Take the members out (highest index first), keep their order.
+        let first = members[0];
+        let mut sorted = members.clone();
+        sorted.sort_unstable_by(|a, b| b.cmp(a));
+        let mut taken: BTreeMap<usize, Built> = BTreeMap::new();
+        for i in sorted {
+            taken.insert(i, builts.remove(i));
+        }
+        let mut parts = members.iter().filter_map(|i| taken.remove(i));
+        let Some(mut joined) = parts.next() else {
+            continue;
+        };
+        for b in parts {
+            let offset = joined.files.len();
+            joined.files.extend(b.files);
+            for mut m in b.sequence.migrations {
+                m.up.file += offset;
+                if let Some(d) = &mut m.down {
+                    d.file += offset;
+                }
+                joined.sequence.migrations.push(m);
+            }
+            joined.problems.extend(b.problems.into_iter().map(|mut p| {
+                p.file += offset;
+                p
+            }));
+            joined
+                .envsub
+                .extend(b.envsub.into_iter().map(|(f, r)| (f + offset, r)));
+            joined
+                .unresolvable
+                .extend(b.unresolvable.iter().map(|f| f + offset));
+            joined.continuations.extend(
+                b.continuations
+                    .into_iter()
+                    .map(|(f, at, t)| (f + offset, at, t)),
+            );
+        }
+        joined.sequence.layout_why = format!(
+            "[[sequence]] in twice.toml joins {}; {}",
+            roots.join(" + "),
+            joined.sequence.layout_why
+        );
+        let at = first.min(builts.len());
+        builts.insert(at, joined);
+    }
+}
+
 
 /// A region whose last statement continues with text outside the region
 /// (Liquibase `--rollback` lines joined into one statement): that
@@ -1137,7 +1613,7 @@ pub struct Analysed {
 /// `Part::statements`. Statements of a file are numbered in file order
 /// (regions are analysed by position, whichever part they belong to), and
 /// each region gets the placeholder settings of its layout.
-pub fn analyze(d: &mut Discovered, opts: &Options) -> Analysed {
+pub fn analyze(d: &mut Discovered, opts: &Options) -> Result<Analysed> {
     let n = d.files.len();
     let mut a = Analysed {
         statements: (0..n).map(|_| Vec::new()).collect(),
@@ -1165,6 +1641,8 @@ pub fn analyze(d: &mut Discovered, opts: &Options) -> Analysed {
     // changesets' pieces) it was read from.
     let mut part_groups: std::collections::HashMap<(usize, usize, bool), usize> =
         std::collections::HashMap::new();
+    // Bytes placeholder substitution has added to each file so far.
+    let mut grown: BTreeMap<usize, usize> = BTreeMap::new();
     for (file, start, end, si, mi, is_down, ri) in jobs {
         let src = &d.files[file];
         if src.binary {
@@ -1173,16 +1651,11 @@ pub fn analyze(d: &mut Discovered, opts: &Options) -> Analysed {
         let seq = &d.sequences[si];
         let layout = seq.layout;
         let dialect = seq.dialect;
-        let envsub = layout == LayoutKind::Goose
-            && d.envsub
-                .iter()
-                .any(|(f, r)| *f == file && r.start <= start && end <= r.end);
-        let (scope, tool) = match layout {
-            LayoutKind::Flyway => (Scope::Everywhere, "Flyway"),
-            LayoutKind::Liquibase => (Scope::Everywhere, "Liquibase"),
-            LayoutKind::Goose if envsub => (Scope::Everywhere, "goose (ENVSUB ON)"),
-            _ => (Scope::CodeOnly, "the migration tool"),
-        };
+        let envsub = d
+            .envsub
+            .iter()
+            .any(|(f, r)| *f == file && r.start <= start && end <= r.end);
+        let policy = layout::get(layout).placeholders(envsub);
         let base = src
             .name
             .rsplit(['/', '\\'])
@@ -1191,16 +1664,34 @@ pub fn analyze(d: &mut Discovered, opts: &Options) -> Analysed {
             .to_string();
         let ph = Placeholders {
             defines: &opts.defines,
-            builtins: if layout == LayoutKind::Flyway {
+            builtins: if policy.flyway_builtins {
                 placeholder::flyway_builtins(dialect, &base)
             } else {
                 BTreeMap::new()
             },
             dialect,
-            scope,
+            scope: policy.scope,
             env_syntax: envsub,
-            tool,
+            tool: policy.tool,
         };
+        {
+            let so_far = grown.entry(file).or_insert(0);
+            let budget = placeholder::MAX_SUBSTITUTED_BYTES - *so_far;
+            let (added, over) = ph.growth(&src.text[start..end], budget);
+            if let Some(at) = over {
+                let (line, _) = src.line_col(start + at);
+                return Err(Error::new(format!(
+                    "{}:{line}: placeholder values would make this file more than {} MiB \
+                     longer ({} MiB and counting); a `--define` value is probably much \
+                     longer than intended, or used far more often than expected: check the \
+                     values given with `--define` (or `[define]` in twice.toml)",
+                    src.name,
+                    placeholder::MAX_SUBSTITUTED_BYTES >> 20,
+                    added >> 20
+                )));
+            }
+            *so_far += added;
+        }
         let m = &d.sequences[si].migrations[mi];
         let part = if is_down {
             m.down.as_ref()
@@ -1261,6 +1752,36 @@ pub fn analyze(d: &mut Discovered, opts: &Options) -> Analysed {
             p.statements.extend(idxs);
         }
     }
+    // Files the tool would refuse outright and that are part of no
+    // migration (a golang-migrate duplicate version): the static rules
+    // still read them, replay does not run them.
+    let orphans: BTreeSet<usize> = d
+        .problems
+        .iter()
+        .map(|p| p.file)
+        .chain(d.unresolvable.iter().copied())
+        .filter(|&f| f < n && a.statements[f].is_empty())
+        .collect();
+    for f in orphans {
+        let src = &d.files[f];
+        if src.binary {
+            continue;
+        }
+        let dialect = d.problem_dialects.get(&f).copied().unwrap_or(a.dialects[f]);
+        a.dialects[f] = dialect;
+        let len = src.text.len();
+        let idxs = analyze_regions(
+            src,
+            &[layout::region(0..len)],
+            dialect,
+            &crate::analysis::NoSubstitution,
+            &mut a.statements[f],
+        );
+        if d.unresolvable.contains(&f) {
+            // Template text where code goes: not a syntax error.
+            a.unresolved.extend(idxs.into_iter().map(|i| (f, i)));
+        }
+    }
     for p in &d.problems {
         let Some(src) = d.files.get(p.file) else {
             continue;
@@ -1276,7 +1797,7 @@ pub fn analyze(d: &mut Discovered, opts: &Options) -> Analysed {
         f.help = p.help.clone();
         a.findings.push(f);
     }
-    a
+    Ok(a)
 }
 
 #[cfg(test)]
@@ -1309,6 +1830,8 @@ mod tests {
             opts: &opts,
             visited: HashSet::new(),
             notices: Vec::new(),
+            root: None,
+            ignores: ignores::Ignores::default(),
         };
         let listing = w.list(d.path(), "m").unwrap().unwrap();
         assert_eq!(listing.sql.len(), 2);

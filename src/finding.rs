@@ -101,6 +101,10 @@ pub struct Finding {
     /// from the other source: a static finding confirmed by replay and back.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub related: Vec<usize>,
+    /// The stable fingerprint (see [`crate::baseline::fingerprints`]), once
+    /// stamped on the whole list of findings; renderers compute it when unset.
+    #[serde(skip)]
+    pub fingerprint: Option<String>,
 }
 
 impl Finding {
@@ -142,6 +146,7 @@ impl FindingBuilder<'_> {
             fix: None,
             evidence: None,
             related: Vec::new(),
+            fingerprint: None,
         }
     }
 }

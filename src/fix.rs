@@ -17,6 +17,8 @@ pub struct FilePlan {
     pub name: String,
     pub path: Option<std::path::PathBuf>,
     pub had_bom: bool,
+    /// A UTF-16 file is written back in UTF-16, with its BOM.
+    pub utf16: Option<crate::source::Utf16>,
     pub original: String,
     pub fixed: String,
     /// (line, rule, description) of each applied fix.
@@ -32,12 +34,13 @@ impl FilePlan {
 
     /// The bytes to write: the fixed text, with the BOM back if it had one.
     pub fn bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.fixed.len() + 3);
-        if self.had_bom {
-            out.extend_from_slice(b"\xEF\xBB\xBF");
-        }
-        out.extend_from_slice(self.fixed.as_bytes());
-        out
+        crate::source::encode(&self.fixed, self.had_bom, self.utf16)
+    }
+
+    /// The bytes the file held when it was read (fixes are only planned on
+    /// files that were valid UTF-8).
+    pub fn original_bytes(&self) -> Vec<u8> {
+        crate::source::encode(&self.original, self.had_bom, self.utf16)
     }
 
     /// A unified diff of the change (empty when nothing changes).
@@ -73,6 +76,7 @@ fn plan_file(file: &SourceFile, findings: &[&Finding]) -> FilePlan {
         name: file.name.clone(),
         path: file.path.clone(),
         had_bom: file.had_bom,
+        utf16: file.utf16,
         original: file.text.clone(),
         fixed: file.text.clone(),
         applied: Vec::new(),
@@ -83,7 +87,11 @@ fn plan_file(file: &SourceFile, findings: &[&Finding]) -> FilePlan {
             plan.refused.push((
                 f.line,
                 f.rule.clone(),
-                "the file is not valid UTF-8, so it is not rewritten".into(),
+                if file.utf16.is_some() {
+                    "the file is not valid UTF-16, so it is not rewritten".into()
+                } else {
+                    "the file is not valid UTF-8, so it is not rewritten".into()
+                },
             ));
         }
         return plan;
@@ -567,6 +575,202 @@ pub fn run(
     // Without verified fixes nothing is written: what remains is what was there.
     let report = verified.unwrap_or(before);
     Ok(FixRun { plans, report })
+}
+
+/// Writes the changed files of `plans` (those with a path), all or none.
+///
+/// - Each file is written to a temporary file in its own folder (same
+///   permissions), synced, then renamed over the original: a `kill -9` or a
+///   full disk leaves either the old file or the new one, never a truncated
+///   one.
+/// - Before anything is renamed, every file is checked: still the bytes that
+///   were read and fixed (else it changed on disk since: refused), a regular
+///   file, writable, and its temporary file written and synced. A failure
+///   there writes nothing at all, so an error never leaves a half-fixed
+///   folder.
+/// - A symbolic link is written through (its target is replaced) only when
+///   the target lies inside a folder given on the command line or is a file
+///   named there; `--fix` never writes to a file outside what was checked.
+///
+/// Returns the names of the files written.
+pub fn write_all(
+    plans: &[FilePlan],
+    inputs: &[crate::discover::Input],
+) -> crate::error::Result<Vec<String>> {
+    use crate::error::Error;
+    use std::path::{Path, PathBuf};
+    let roots: Vec<PathBuf> = inputs
+        .iter()
+        .filter_map(|i| match i {
+            crate::discover::Input::Path(p) => std::fs::canonicalize(p).ok(),
+            crate::discover::Input::Stdin => None,
+        })
+        .collect();
+    let inside = |target: &Path| roots.iter().any(|r| target == r || target.starts_with(r));
+    /// A temporary file, removed on drop unless renamed.
+    struct Temp(Option<PathBuf>);
+    impl Drop for Temp {
+        fn drop(&mut self) {
+            if let Some(p) = self.0.take() {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    }
+    // (plan, target, temp)
+    let mut staged: Vec<(&FilePlan, PathBuf, Temp)> = Vec::new();
+    for plan in plans.iter().filter(|p| p.changed()) {
+        let Some(path) = &plan.path else { continue };
+        let shown = crate::escape::printable(&plan.name).into_owned();
+        let fail = |what: String| {
+            Error::new(format!(
+                "{shown}: {what}; nothing was written (no file was changed), run `twice check --fix` again"
+            ))
+        };
+        let link = std::fs::symlink_metadata(path)
+            .map_err(|e| fail(format!("cannot be read again ({e})")))?;
+        // Where the bytes really are (through links, of the file or of a
+        // folder on the way): it must be inside what was given.
+        let target = std::fs::canonicalize(path)
+            .map_err(|e| fail(format!("cannot be found again ({e})")))?;
+        if !inside(&target) {
+            let how = if link.file_type().is_symlink() {
+                "is a symbolic link to"
+            } else {
+                "lies, through a linked folder, at"
+            };
+            return Err(fail(format!(
+                "{how} {}, outside the folders and files given; --fix does not write there \
+                 (name that file to fix it, or replace the link by a copy)",
+                crate::escape::printable(&target.to_string_lossy())
+            )));
+        }
+        let meta =
+            std::fs::metadata(&target).map_err(|e| fail(format!("cannot be read again ({e})")))?;
+        if !meta.is_file() {
+            return Err(fail("is no longer a regular file".into()));
+        }
+        let on_disk = crate::source::read_regular(&target)
+            .map_err(|e| fail(format!("cannot be read again ({e})")))?;
+        if on_disk != plan.original_bytes() {
+            return Err(fail(
+                "changed on disk since twice read it, so the fixes were planned and verified \
+                 on other text"
+                    .into(),
+            ));
+        }
+        if meta.permissions().readonly() || !writable(&target) {
+            return Err(fail("is not writable (permission denied)".into()));
+        }
+        let dir = target
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let base = target
+            .file_name()
+            .map(|b| b.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut temp = Temp(None);
+        let mut file = None;
+        for n in 0..100u32 {
+            let p = dir.join(format!(".{base}.twice-fix-{}-{n}.tmp", std::process::id()));
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&p)
+            {
+                Ok(f) => {
+                    temp.0 = Some(p);
+                    file = Some(f);
+                    break;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => {
+                    return Err(fail(format!(
+                        "its folder is not writable, so it cannot be replaced safely ({e})"
+                    )))
+                }
+            }
+        }
+        let Some(mut file) = file else {
+            return Err(fail("no temporary file could be created beside it".into()));
+        };
+        use std::io::Write;
+        file.write_all(&plan.bytes())
+            .and_then(|()| file.set_permissions(meta.permissions()))
+            .and_then(|()| file.sync_all())
+            .map_err(|e| {
+                fail(format!(
+                    "the fixed text could not be written beside it ({e})"
+                ))
+            })?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            use std::os::unix::io::AsRawFd;
+            // Keep the owner when twice may (running as root); else it is
+            // the invoking user's file already.
+            // SAFETY: a valid open descriptor.
+            unsafe {
+                libc::fchown(file.as_raw_fd(), meta.uid(), meta.gid());
+            }
+        }
+        staged.push((plan, target, temp));
+    }
+    let mut written = Vec::new();
+    for (plan, target, mut temp) in staged {
+        // The last look before the switch: still the text that was fixed.
+        if crate::source::read_regular(&target).ok().as_deref() != Some(&plan.original_bytes()[..])
+        {
+            return Err(Error::new(format!(
+                "{}: changed on disk while --fix was writing; left as it is{}",
+                crate::escape::printable(&plan.name),
+                if written.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (already written: {})", written.join(", "))
+                }
+            )));
+        }
+        let Some(tmp) = temp.0.clone() else { continue };
+        std::fs::rename(&tmp, &target).map_err(|e| {
+            Error::new(format!(
+                "{}: could not be replaced by its fixed text ({e}); left as it is{}",
+                crate::escape::printable(&plan.name),
+                if written.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (already written: {})", written.join(", "))
+                }
+            ))
+        })?;
+        temp.0 = None;
+        if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        written.push(crate::escape::printable(&plan.name).into_owned());
+    }
+    Ok(written)
+}
+
+/// Whether the current user may write `path` (`access(2)`, which also
+/// knows about read-only mounts).
+fn writable(path: &std::path::Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+            return false;
+        };
+        // SAFETY: a NUL-terminated path.
+        unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        true
+    }
 }
 
 /// Takes back every fix of `plan`, saying which finding of the fixed text

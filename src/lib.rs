@@ -5,24 +5,30 @@
 //! [`finding::Finding`]s in a [`check::Report`] → [`render`].
 
 pub mod analysis;
+pub mod baseline;
 pub mod check;
 pub mod classify;
 pub mod cli;
+pub mod cli_plan;
 pub mod config;
 pub mod dialect;
 pub mod discover;
 pub mod error;
+pub mod escape;
 pub mod finding;
 pub mod fix;
 pub mod layout;
 pub mod lexer;
+pub mod lsp;
 pub mod model;
 pub mod placeholder;
+pub mod plan;
 pub mod render;
 pub mod replay;
 pub mod rules;
 pub mod schema;
 pub mod sniff;
+pub mod since;
 pub mod source;
 pub mod split;
 pub mod suppress;

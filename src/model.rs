@@ -4,53 +4,43 @@
 use crate::dialect::Dialect;
 use std::ops::Range;
 
-/// How a folder of migrations is laid out, i.e. which tool runs it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum LayoutKind {
-    Plain,
-    Sqlx,
-    GolangMigrate,
-    Diesel,
-    Flyway,
-    Dbmate,
-    Goose,
-    Pop,
-    Liquibase,
-    /// A single script read from stdin or named directly.
-    Script,
-}
+/// How a folder of migrations is laid out, i.e. which tool runs it: the
+/// name of a layout of the registry ([`crate::layout::registry`]), or
+/// `script` for a single script read from stdin or named directly.
+///
+/// Each layout's file defines its own kind (`pub const KIND`); the
+/// associated constants below name the layouts twice had before the
+/// registry, so code written against them keeps reading the same.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LayoutKind(&'static str);
 
+#[allow(non_upper_case_globals)]
 impl LayoutKind {
-    pub const ALL: [LayoutKind; 9] = [
-        LayoutKind::Plain,
-        LayoutKind::Sqlx,
-        LayoutKind::GolangMigrate,
-        LayoutKind::Diesel,
-        LayoutKind::Flyway,
-        LayoutKind::Dbmate,
-        LayoutKind::Goose,
-        LayoutKind::Pop,
-        LayoutKind::Liquibase,
-    ];
+    pub const Plain: LayoutKind = LayoutKind("plain");
+    pub const Sqlx: LayoutKind = LayoutKind("sqlx");
+    pub const GolangMigrate: LayoutKind = LayoutKind("golang-migrate");
+    pub const Diesel: LayoutKind = LayoutKind("diesel");
+    pub const Flyway: LayoutKind = LayoutKind("flyway");
+    pub const Dbmate: LayoutKind = LayoutKind("dbmate");
+    pub const Goose: LayoutKind = LayoutKind("goose");
+    pub const Pop: LayoutKind = LayoutKind("pop");
+    pub const Liquibase: LayoutKind = LayoutKind("liquibase");
+    /// A single script read from stdin or named directly.
+    pub const Script: LayoutKind = LayoutKind("script");
 
-    pub fn name(self) -> &'static str {
-        match self {
-            LayoutKind::Plain => "plain",
-            LayoutKind::Sqlx => "sqlx",
-            LayoutKind::GolangMigrate => "golang-migrate",
-            LayoutKind::Diesel => "diesel",
-            LayoutKind::Flyway => "flyway",
-            LayoutKind::Dbmate => "dbmate",
-            LayoutKind::Goose => "goose",
-            LayoutKind::Pop => "pop",
-            LayoutKind::Liquibase => "liquibase",
-            LayoutKind::Script => "script",
-        }
+    /// A layout's kind from its name (as `--layout` takes it).
+    pub const fn named(name: &'static str) -> LayoutKind {
+        LayoutKind(name)
     }
 
-    pub fn from_name(s: &str) -> Option<LayoutKind> {
-        LayoutKind::ALL.into_iter().find(|l| l.name() == s)
+    pub fn name(self) -> &'static str {
+        self.0
+    }
+}
+
+impl serde::Serialize for LayoutKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0)
     }
 }
 
@@ -95,12 +85,23 @@ pub struct Migration {
     pub apply_only: bool,
 }
 
+/// The note on a failure to apply a migration of the starting state.
+pub const APPLY_ONLY_NOTE: &str = "this migration is part of the starting state (unchanged since \
+     --since REF, or before --from VERSION): it is applied once and not audited, but the \
+     migrations after it need what it creates";
+
 /// An ordered history of migrations that run against one database.
 #[derive(Clone, Debug)]
 pub struct Sequence {
     /// The folder (or file) as the user named it.
     pub root: String,
     pub layout: LayoutKind,
+    /// Why the folder was read in this layout (`-- +goose Up` annotations,
+    /// `--layout`, ...), for `twice plan`.
+    pub layout_why: String,
     pub dialect: Dialect,
+    /// What decided the dialect (`--dialect`, the folder name, a tool's
+    /// file, the SQL's signs, or the default), for `twice plan`.
+    pub dialect_why: String,
     pub migrations: Vec<Migration>,
 }

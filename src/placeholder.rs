@@ -206,6 +206,36 @@ impl Placeholders<'_> {
     }
 }
 
+/// The most text substitution may add to one file: above it (a 1 MB value
+/// used 20,000 times would make 20 GB), the check stops with an error
+/// instead of running out of memory. SQLite's replay refuses statements
+/// over 64 MiB anyway.
+pub const MAX_SUBSTITUTED_BYTES: usize = 64 << 20;
+
+impl Placeholders<'_> {
+    /// How many bytes substitution adds to `text` (one region of a file),
+    /// and the offset of the occurrence at which the total first exceeds
+    /// `budget`, if it does.
+    pub fn growth(&self, text: &str, budget: usize) -> (usize, Option<usize>) {
+        if !text.contains("${") {
+            return (0, None);
+        }
+        let mut added = 0usize;
+        for o in occurrences(text, self.dialect, self.env_syntax) {
+            let len = match self.value(&o) {
+                Some(v) => v.len(),
+                None if o.in_code => o.name.len() + 2,
+                None => continue,
+            };
+            added = added.saturating_add(len.saturating_sub(o.range.len()));
+            if added > budget {
+                return (added, Some(o.range.start));
+            }
+        }
+        (added, None)
+    }
+}
+
 impl Substitute for Placeholders<'_> {
     fn substitute<'a>(&self, sql: &'a str) -> Cow<'a, str> {
         if !sql.contains("${") {

@@ -3,6 +3,32 @@
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+/// The bytes of a regular file. The file is opened without blocking and
+/// the opened handle is checked: a path replaced by a FIFO (or a device)
+/// after it was listed as a file is an error, not a read that never ends.
+pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut open = std::fs::OpenOptions::new();
+    open.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        open.custom_flags(libc::O_NONBLOCK);
+    }
+    let mut f = open.open(path)?;
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file (a pipe, socket or device, perhaps put in place of the file \
+             after it was listed); give regular files, or `-` to read stdin",
+        ));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    f.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// One input file (or stdin), decoded to text.
 ///
 /// Decoding is lossy: a UTF-8 byte-order mark is dropped, invalid UTF-8
@@ -23,11 +49,87 @@ pub struct SourceFile {
     pub lossy: bool,
     /// The file looks binary (NUL bytes or mostly undecodable bytes).
     pub binary: bool,
+    /// The file was UTF-16 with a byte-order mark (decoded to `text`).
+    pub utf16: Option<Utf16>,
     line_starts: Vec<usize>,
+}
+
+/// Byte order of a UTF-16 file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Utf16 {
+    Le,
+    Be,
+}
+
+/// The bytes of `text` as a file in its encoding: UTF-8 (with a BOM when
+/// `bom`), or UTF-16 with its BOM.
+pub fn encode(text: &str, bom: bool, utf16: Option<Utf16>) -> Vec<u8> {
+    match utf16 {
+        None => {
+            let mut out = Vec::with_capacity(text.len() + 3);
+            if bom {
+                out.extend_from_slice(b"\xEF\xBB\xBF");
+            }
+            out.extend_from_slice(text.as_bytes());
+            out
+        }
+        Some(order) => {
+            let mut out = Vec::with_capacity(2 * text.len() + 2);
+            for unit in std::iter::once(0xFEFF).chain(text.encode_utf16()) {
+                out.extend_from_slice(&match order {
+                    Utf16::Le => unit.to_le_bytes(),
+                    Utf16::Be => unit.to_be_bytes(),
+                });
+            }
+            out
+        }
+    }
+}
+
+/// Decodes UTF-16 (after its BOM); `true` when some of it was invalid.
+fn decode_utf16(body: &[u8], order: Utf16) -> (String, bool) {
+    let units = body.chunks(2).map(|c| {
+        let pair = [c[0], c.get(1).copied().unwrap_or(0)];
+        match order {
+            Utf16::Le => u16::from_le_bytes(pair),
+            Utf16::Be => u16::from_be_bytes(pair),
+        }
+    });
+    let mut lossy = body.len() % 2 == 1;
+    let text = char::decode_utf16(units)
+        .map(|r| {
+            r.unwrap_or_else(|_| {
+                lossy = true;
+                char::REPLACEMENT_CHARACTER
+            })
+        })
+        .collect();
+    (text, lossy)
 }
 
 impl SourceFile {
     pub fn from_bytes(name: impl Into<String>, path: Option<&Path>, bytes: &[u8]) -> SourceFile {
+        let order = if bytes.starts_with(b"\xFF\xFE") {
+            Some(Utf16::Le)
+        } else if bytes.starts_with(b"\xFE\xFF") {
+            Some(Utf16::Be)
+        } else {
+            None
+        };
+        if let Some(order) = order {
+            let (text, lossy) = decode_utf16(&bytes[2..], order);
+            let binary = looks_binary(text.as_bytes());
+            let mut f = SourceFile::build(
+                name.into(),
+                path.map(Path::to_path_buf),
+                text,
+                false,
+                lossy,
+                binary,
+            );
+            f.utf16 = Some(order);
+            return f;
+        }
         let (had_bom, body) = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
             Some(rest) => (true, rest),
             None => (false, bytes),
@@ -76,6 +178,7 @@ impl SourceFile {
             had_bom,
             lossy,
             binary,
+            utf16: None,
             line_starts,
         }
     }

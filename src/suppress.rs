@@ -224,6 +224,16 @@ fn parse_comment(tok: &str, kind: TokenKind, offset: usize) -> Option<Parsed> {
     Some(Parsed::Directive(scope, ids_span, ids))
 }
 
+/// Reads one comment token (`--`, `#` or `/* */`, as lexed at file offset
+/// `offset`): the directive's scope and rule ids when it is a `twice:ignore`
+/// or `twice:ignore-file` comment. For the editor's hover.
+pub fn parse_directive(tok: &str, kind: TokenKind, offset: usize) -> Option<(Scope, Vec<RuleRef>)> {
+    match parse_comment(tok, kind, offset)? {
+        Parsed::Directive(scope, _, ids) => Some((scope, ids)),
+        Parsed::Bad(_) => None,
+    }
+}
+
 /// Finds the suppressions in one file and what each one covers.
 pub fn scan(unit: &FileUnit) -> FileSuppressions {
     let mut out = FileSuppressions::default();

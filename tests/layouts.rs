@@ -363,14 +363,25 @@ fn mixed_dialect_folders_are_separate_sequences() {
 }
 
 #[test]
-fn one_folder_per_migration_prisma_shape() {
+fn prisma_folders_and_lock_file() {
     let ws = load(&["fixtures/layouts/prisma-shaped"], &static_opts());
     assert_eq!(ws.sequences.len(), 1);
     let seq = &ws.sequences[0];
-    assert_eq!(seq.layout, LayoutKind::Plain);
+    assert_eq!(seq.layout, twice::layout::prisma::KIND);
     assert_eq!(seq.root, "fixtures/layouts/prisma-shaped/migrations");
     assert_eq!(versions(&ws, 0), ["20210101000000", "20210102000000"]);
-    assert!(ws.notices.iter().any(|n| n.contains("migration_lock.toml")));
+    // The lock file is read (for the dialect), not skipped.
+    assert!(!ws.notices.iter().any(|n| n.contains("migration_lock.toml")));
+    assert!(seq.dialect_why.contains("provider = \"sqlite\""));
+    // The dialect comes from migration_lock.toml, not from the SQL.
+    let ws = load(&["fixtures/layouts/prisma-clean"], &static_opts());
+    assert_eq!(ws.sequences[0].dialect, Dialect::Postgres);
+    assert_eq!(
+        ws.sequences[0].dialect_why,
+        "migration_lock.toml: provider = \"postgresql\""
+    );
+    let clean = check_paths(&["fixtures/layouts/prisma-clean"], &static_opts());
+    assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
     snapshot_layout(
         "prisma_shaped",
         &["fixtures/layouts/prisma-shaped"],
@@ -620,9 +631,17 @@ fn unreadable_file_in_a_folder_is_an_error() {
     let d = tmp();
     write(d.path(), "1_a.sql", "SELECT 1;");
     std::os::unix::fs::symlink("/proc/self/mem", d.path().join("2_b.sql")).unwrap();
-    let e = load_abs(&[d.path()], &static_opts()).unwrap_err();
-    assert!(e.message.contains("2_b.sql"), "{e}");
-    // Named directly, too.
+    // In a walked folder, a link out of it is not followed (issue 15): a
+    // notice, not a read.
+    let ws = load_abs(&[d.path()], &static_opts()).unwrap();
+    assert!(
+        ws.notices
+            .iter()
+            .any(|n| n.contains("2_b.sql: symbolic link to") && n.contains("not followed")),
+        "{:?}",
+        ws.notices
+    );
+    // Named directly, it is followed, and the read fails.
     let e = load_abs(&[&d.path().join("2_b.sql")], &static_opts()).unwrap_err();
     assert!(e.message.contains("2_b.sql"), "{e}");
 }
@@ -737,7 +756,6 @@ mod props {
     use twice::analysis::Substitute;
     use twice::dialect::Dialect;
     use twice::layout::{self, Entry, Folder};
-    use twice::model::LayoutKind;
     use twice::placeholder::{Placeholders, Scope};
     use twice::source::SourceFile;
 
@@ -800,7 +818,7 @@ mod props {
         #[test]
         fn layouts_never_panic_and_regions_stay_in_the_file(
             files in prop::collection::vec((name(), text()), 1..5),
-            kind in 0usize..9,
+            kind in 0usize..layout::registry().len(),
         ) {
             let mut entries: Vec<Entry> = files
                 .iter()
@@ -809,7 +827,7 @@ mod props {
             entries.sort_by(|a, b| a.rel.cmp(&b.rel));
             let folder = Folder { display: "m".into(), entries, ..Folder::default() };
             let detected = layout::detect::detect(&folder);
-            for k in [LayoutKind::ALL[kind], detected] {
+            for k in [layout::registry()[kind].kind(), detected] {
                 let plan = layout::plan(k, &folder);
                 for m in &plan.migrations {
                     for p in std::iter::once(&m.up).chain(m.down.as_ref()) {
@@ -910,6 +928,9 @@ fn replay_runs_every_layout_in_order() {
         "liquibase",
         "prisma-shaped",
         "irreversible",
+        "sql-migrate-clean",
+        "drizzle-clean",
+        "up-down",
     ] {
         let path = format!("fixtures/layouts/{dir}");
         let report = check_paths(&[&path], &Options::default());
@@ -1174,4 +1195,272 @@ fn unsupported_dialects_get_one_notice() {
         },
     );
     assert!(ws.foreign.is_empty());
+}
+
+#[test]
+fn sql_migrate_sections_order_and_blocks() {
+    let ws = load(&["fixtures/layouts/sql-migrate"], &static_opts());
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, twice::layout::sql_migrate::KIND);
+    assert_eq!(versions(&ws, 0), ["1", "2", "10", "11", "12"]);
+    // The down part never runs in the up sequence.
+    assert!(!statements(&ws, 0, false)
+        .iter()
+        .any(|s| s.starts_with("DROP TABLE accounts")));
+    assert!(seq.migrations[3].up.no_transaction, "Up notransaction");
+    assert!(ws
+        .findings
+        .iter()
+        .any(|f| f.rule == "malformed-migration" && f.message.contains("indented")));
+    snapshot_layout(
+        "sql_migrate",
+        &["fixtures/layouts/sql-migrate"],
+        &static_opts(),
+    );
+    let clean = check_paths(&["fixtures/layouts/sql-migrate-clean"], &Options::default());
+    assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
+    assert_eq!(clean.summary.sequences[0].replay, "replayed");
+    // The block holding DROP TRIGGER and CREATE TRIGGER is read as both.
+    let ws = load(&["fixtures/layouts/sql-migrate-clean"], &static_opts());
+    assert!(statements(&ws, 0, false)
+        .iter()
+        .any(|s| s.starts_with("DROP TRIGGER IF EXISTS tags_log")));
+}
+
+#[test]
+fn goose_blocks_holding_several_statements_are_checked_statement_by_statement() {
+    let ws = load(&["fixtures/layouts/goose-blocks"], &static_opts());
+    let up = statements(&ws, 0, false);
+    assert!(
+        up.iter()
+            .any(|s| s.starts_with("DROP FUNCTION legacy_touch")),
+        "{up:#?}"
+    );
+    assert!(!ws.findings.iter().any(|f| f.rule == "unparsed-statement"));
+    snapshot_layout(
+        "goose_blocks",
+        &["fixtures/layouts/goose-blocks"],
+        &static_opts(),
+    );
+}
+
+#[test]
+fn supabase_migrations_seed_and_folders_that_are_not_migrations() {
+    let ws = load(&["fixtures/layouts/supabase-app"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1, "{:#?}", ws.notices);
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, twice::layout::supabase::KIND);
+    assert_eq!(seq.dialect, Dialect::Postgres);
+    assert_eq!(
+        versions(&ws, 0),
+        ["20240105120000", "20240106120000", "20240107120000"]
+    );
+    for skipped in ["seed.sql", "draft.sql", "queries", "testdata"] {
+        assert!(
+            ws.notices
+                .iter()
+                .any(|n| n.contains(skipped) && n.contains("skipped")),
+            "{skipped}: {:#?}",
+            ws.notices
+        );
+    }
+    snapshot_layout(
+        "supabase",
+        &["fixtures/layouts/supabase-app"],
+        &static_opts(),
+    );
+    // Named directly, a folder of test data and a seed file are checked.
+    let ws = load(&["fixtures/layouts/supabase-app/testdata"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1);
+    let ws = load(
+        &["fixtures/layouts/supabase-app/supabase/seed.sql"],
+        &static_opts(),
+    );
+    assert_eq!(ws.sequences.len(), 1);
+    // The clean migration has no finding.
+    let report = check_paths(
+        &["fixtures/layouts/supabase-app/supabase/migrations/20240107120000_guarded.sql"],
+        &static_opts(),
+    );
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
+}
+
+#[test]
+fn dialect_from_the_tools_own_files() {
+    // sqlx with the postgres feature in the crate's Cargo.toml.
+    let ws = load(&["fixtures/layouts/sqlx-postgres"], &static_opts());
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, LayoutKind::Sqlx);
+    assert_eq!(seq.dialect, Dialect::Postgres);
+    assert!(seq.dialect_why.contains("sqlx with the `postgres` feature"));
+    // --dialect still wins.
+    let forced = Options {
+        dialect: Some(Dialect::Sqlite),
+        ..static_opts()
+    };
+    let ws = load(&["fixtures/layouts/sqlx-postgres"], &forced);
+    assert_eq!(ws.sequences[0].dialect, Dialect::Sqlite);
+    assert_eq!(ws.sequences[0].dialect_why, "--dialect");
+    snapshot_layout(
+        "sqlx_postgres",
+        &["fixtures/layouts/sqlx-postgres"],
+        &static_opts(),
+    );
+}
+
+#[test]
+fn drizzle_journal_order_breakpoints_and_dialect() {
+    let ws = load(&["fixtures/layouts/drizzle"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1, "{:#?}", ws.notices);
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, twice::layout::drizzle::KIND);
+    assert_eq!(seq.dialect, Dialect::Postgres);
+    assert_eq!(
+        seq.dialect_why,
+        "meta/_journal.json: dialect \"postgresql\""
+    );
+    assert_eq!(versions(&ws, 0), ["0000", "0001"]);
+    assert_eq!(statements(&ws, 0, false).len(), 4);
+    assert!(ws
+        .notices
+        .iter()
+        .any(|n| n.contains("0002_not_in_journal.sql") && n.contains("_journal.json")));
+    snapshot_layout("drizzle", &["fixtures/layouts/drizzle"], &static_opts());
+    let ws = load(&["fixtures/layouts/drizzle-clean"], &static_opts());
+    assert_eq!(ws.sequences[0].dialect, Dialect::Sqlite);
+}
+
+#[test]
+fn versioned_up_down_pairs_are_not_plain_files() {
+    let ws = load(&["fixtures/layouts/up-down"], &static_opts());
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, twice::layout::up_down::KIND);
+    assert_eq!(versions(&ws, 0), ["0001", "0002", "0010"]);
+    assert!(seq.migrations.iter().all(|m| m.down.is_some()));
+    assert!(!statements(&ws, 0, false)
+        .iter()
+        .any(|s| s.starts_with("DROP")));
+    snapshot_layout("up_down", &["fixtures/layouts/up-down"], &static_opts());
+    // Read as plain files, the down of V0001 would run before its up.
+    let plain = Options {
+        layout: Some(LayoutKind::Plain),
+        ..Options::default()
+    };
+    let report = check_paths(&["fixtures/layouts/up-down"], &plain);
+    assert!(report.findings.iter().any(|f| f.rule == "first-run-error"));
+}
+
+#[test]
+fn files_the_tool_refuses_are_still_checked_and_said_why() {
+    // golang-migrate refuses a second up file of one version: it is still
+    // read by the static rules, never replayed.
+    let report = check_paths(
+        &["fixtures/layouts/golang-migrate-duplicate"],
+        &Options::default(),
+    );
+    let rules: Vec<(&str, &str)> = report
+        .findings
+        .iter()
+        .map(|f| (f.rule.as_str(), f.file.rsplit('/').next().unwrap_or("")))
+        .collect();
+    assert!(
+        rules.contains(&("malformed-migration", "1_items_archive.up.sql")),
+        "{rules:?}"
+    );
+    assert!(
+        rules.contains(&("create-without-if-not-exists", "1_items_archive.up.sql")),
+        "{rules:?}"
+    );
+    assert!(!rules
+        .iter()
+        .any(|(r, _)| r.starts_with("second-run") || *r == "first-run-error"));
+    // dbmate: an indented `-- migrate:down` is said to be indented.
+    let ws = load(&["fixtures/layouts/dbmate-indented"], &static_opts());
+    let msgs: Vec<&str> = ws.findings.iter().map(|f| f.message.as_str()).collect();
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("`-- migrate:down` line is indented")),
+        "{msgs:?}"
+    );
+    assert_eq!(statements(&ws, 0, true), ["DROP TABLE visits"]);
+}
+
+#[test]
+fn configured_sequences_join_folders_into_one_history() {
+    let cfg = twice::config::parse(
+        "fixtures/layouts/joined/twice.toml",
+        Path::new("fixtures/layouts/joined"),
+        &std::fs::read_to_string("fixtures/layouts/joined/twice.toml").unwrap(),
+    )
+    .unwrap();
+    assert_eq!(cfg.sequences.len(), 1);
+    let opts = Options {
+        sequences: cfg.sequences.clone(),
+        ..Options::default()
+    };
+    let ws = load(&["fixtures/layouts/joined"], &opts);
+    assert_eq!(ws.sequences.len(), 1);
+    let names: Vec<&str> = ws.sequences[0]
+        .migrations
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
+    assert_eq!(names, ["full_schema", "01_email", "01_email_index"]);
+    assert!(ws.sequences[0].layout_why.contains("[[sequence]]"));
+    // Replayed as one history: the deltas find the schema's table.
+    let report = check_paths(&["fixtures/layouts/joined"], &opts);
+    assert!(!report.findings.iter().any(|f| f.rule == "first-run-error"));
+    // Without the table, each folder is its own sequence.
+    let report = check_paths(&["fixtures/layouts/joined"], &Options::default());
+    assert_eq!(report.summary.sequences.len(), 3);
+    assert!(report.findings.iter().any(|f| f.rule == "first-run-error"));
+    // A path that holds no migrations is said so.
+    let bad = twice::config::parse(
+        "twice.toml",
+        Path::new("fixtures/layouts/joined"),
+        "[[sequence]]\npaths = [\"schema\", \"nowhere\"]\n",
+    )
+    .unwrap();
+    let ws = load(
+        &["fixtures/layouts/joined"],
+        &Options {
+            sequences: bad.sequences,
+            ..Options::default()
+        },
+    );
+    assert!(
+        ws.notices.iter().any(|n| n.contains("nowhere")),
+        "{:#?}",
+        ws.notices
+    );
+    let err = twice::config::parse(
+        "twice.toml",
+        Path::new("."),
+        "[[sequence]]\npath = [\"a\"]\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("unknown key `path`"), "{err}");
+}
+
+#[test]
+fn tern_sections_and_templates() {
+    let ws = load(&["fixtures/layouts/tern"], &static_opts());
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, twice::layout::tern::KIND);
+    assert_eq!(versions(&ws, 0), ["001", "002"]);
+    assert!(seq.migrations[1].up.no_transaction);
+    assert_eq!(statements(&ws, 0, true)[0], "DROP TABLE widgets");
+    assert!(ws
+        .notices
+        .iter()
+        .any(|n| n.contains("003_default_widget.sql") && n.contains("template")));
+    // The template is neither a syntax error nor replayed.
+    let report = check_paths(&["fixtures/layouts/tern"], &Options::default());
+    assert!(!report
+        .findings
+        .iter()
+        .any(|f| f.file.ends_with("003_default_widget.sql")));
+    assert_eq!(report.summary.sequences[0].replay, "replayed");
+    snapshot_layout("tern", &["fixtures/layouts/tern"], &static_opts());
 }

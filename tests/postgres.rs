@@ -1077,7 +1077,7 @@ fn down_may_use_an_enum_value_its_up_added() {
 fn bookkeeping_tables_create_on_postgres() {
     let url = pg_opts().database_url.unwrap();
     let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-    for layout in twice::model::LayoutKind::ALL {
+    for layout in twice::layout::registry().iter().map(|l| l.kind()) {
         if let Some(sql) = twice::replay::bookkeeping::setup_sql(layout, "postgres") {
             c.batch_execute(&format!("BEGIN; {sql}; ROLLBACK"))
                 .unwrap_or_else(|e| panic!("{layout:?}: {e}"));
@@ -1901,4 +1901,56 @@ fn url_role_with_createrole_but_not_superuser() {
         .unwrap()
         .get(0);
     assert_eq!(owned, 0);
+}
+
+/// `--from` (and `--since`, which marks migrations the same way): the
+/// migrations before the version are applied once, on PostgreSQL too, with
+/// only a failure to apply reported; the ones from it on are audited as in a
+/// full run. Both the transactional and the autocommit (CONCURRENTLY) paths.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn migrations_of_the_starting_state_are_applied_once() {
+    let opts = pg_opts();
+    let from = |v: &str| Options {
+        from: Some(v.to_string()),
+        ..opts.clone()
+    };
+    // 002 fails to apply: reported once (no second run), with the note.
+    let r = run("fixtures/postgres/first_run_error", &from("003"));
+    assert_eq!(
+        rules(&r),
+        vec![
+            (
+                "first-run-error".to_string(),
+                "002_broken.sql".to_string(),
+                4
+            ),
+            (
+                "second-run-error".to_string(),
+                "003_after.sql".to_string(),
+                2
+            ),
+        ],
+        "{:#?}",
+        r.findings
+    );
+    assert!(r.findings[0]
+        .notes
+        .iter()
+        .any(|n| n.contains("part of the starting state")));
+    // Only 003's static findings are reported.
+    assert!(r
+        .findings
+        .iter()
+        .all(|f| f.source == Origin::Replay || f.file.ends_with("003_after.sql")));
+    // Everything old: nothing but the failure to apply.
+    let r = run("fixtures/postgres/first_run_error", &from("999"));
+    assert_eq!(r.findings.len(), 1, "{:#?}", r.findings);
+    // An old migration that must run outside a transaction is applied too:
+    // the audited one after it sees its indexes.
+    let full = run("fixtures/postgres/concurrently", &opts);
+    let r = run("fixtures/postgres/concurrently", &from("002"));
+    assert_eq!(rules(&r), rules(&full));
+    let r = run("fixtures/postgres/concurrently", &from("999"));
+    assert!(r.findings.is_empty(), "{:#?}", r.findings);
 }

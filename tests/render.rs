@@ -144,6 +144,7 @@ impl Builder {
             errors: count(Severity::Error),
             warnings: count(Severity::Warning),
             infos: count(Severity::Info),
+            baselined: 0,
             sequences: vec![SequenceSummary {
                 root: "migrations".into(),
                 layout: "plain",
@@ -162,6 +163,7 @@ impl Builder {
             findings: self.findings,
             summary,
             notices: self.notices,
+            ..Report::default()
         }
     }
 }
@@ -416,11 +418,19 @@ fn control_characters_from_the_input_do_not_reach_the_terminal() {
     assert!(!out.contains('\u{7}'), "{out:?}");
 }
 
+/// Findings shown in every format but json: one per problem.
+fn shown(report: &Report) -> usize {
+    let plan = twice::render::Plan::new(&report.findings);
+    (0..report.findings.len())
+        .filter(|&i| plan.shown(i))
+        .count()
+}
+
 #[test]
 fn github_annotations_escape_data_and_properties() {
     let out = render_with(&sample_report(), Format::Github, false);
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), sample_report().findings.len(), "{out}");
+    assert_eq!(lines.len(), shown(&sample_report()), "{out}");
     for l in &lines {
         assert!(
             l.starts_with("::error ") || l.starts_with("::warning ") || l.starts_with("::notice "),
@@ -453,7 +463,7 @@ fn github_annotations_escape_data_and_properties() {
 fn gitlab_issues_have_the_required_fields_and_unique_fingerprints() {
     let out = render_with(&sample_report(), Format::Gitlab, false);
     let issues: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
-    assert_eq!(issues.len(), sample_report().findings.len());
+    assert_eq!(issues.len(), shown(&sample_report()));
     let mut prints = std::collections::HashSet::new();
     for i in &issues {
         for key in ["description", "check_name", "fingerprint", "severity"] {
@@ -466,8 +476,8 @@ fn gitlab_issues_have_the_required_fields_and_unique_fingerprints() {
         assert!(prints.insert(i["fingerprint"].as_str().unwrap().to_string()));
     }
     assert_eq!(issues[0]["severity"], "major");
-    assert_eq!(issues[2]["severity"], "minor");
-    assert_eq!(issues[4]["severity"], "info");
+    assert_eq!(issues[1]["severity"], "minor");
+    assert_eq!(issues[3]["severity"], "info");
 }
 
 /// The same migration with unrelated lines added above the statements keeps
@@ -515,54 +525,7 @@ fn identical_statements_get_distinct_fingerprints() {
 // ---------------------------------------------------------------------------
 // SARIF
 
-fn sarif_schema() -> jsonschema::Validator {
-    let text = std::fs::read_to_string("fixtures/render/sarif-schema-2.1.0.json")
-        .expect("the SARIF schema ships in fixtures/render");
-    let mut schema: serde_json::Value = serde_json::from_str(&text).unwrap();
-    // The official schema's `language` patterns are not valid regexes (an
-    // unbalanced `]`), which a validator that checks formats rejects. twice
-    // never writes `language`; the test fixes the pattern in memory and
-    // leaves the shipped file as published.
-    fn fix_patterns(v: &mut serde_json::Value) -> usize {
-        const BROKEN: &str = "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$";
-        match v {
-            serde_json::Value::Object(map) => {
-                let mut n = 0;
-                for (k, v) in map.iter_mut() {
-                    if k == "pattern" && v == BROKEN {
-                        *v = "^[a-zA-Z]{2}(-[a-zA-Z]{2})?$".into();
-                        n += 1;
-                    } else {
-                        n += fix_patterns(v);
-                    }
-                }
-                n
-            }
-            serde_json::Value::Array(items) => items.iter_mut().map(fix_patterns).sum(),
-            _ => 0,
-        }
-    }
-    assert!(fix_patterns(&mut schema) > 0);
-    jsonschema::options()
-        .should_validate_formats(true)
-        .build(&schema)
-        .expect("a valid schema")
-}
-
-fn assert_valid_sarif(out: &str) -> serde_json::Value {
-    let doc: serde_json::Value = serde_json::from_str(out).expect("SARIF is JSON");
-    let validator = sarif_schema();
-    let errors: Vec<String> = validator
-        .iter_errors(&doc)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "SARIF schema errors:\n{}",
-        errors.join("\n")
-    );
-    doc
-}
+use common::{assert_valid_sarif, sarif_schema};
 
 #[test]
 fn sarif_is_valid_against_the_schema() {
@@ -595,9 +558,9 @@ fn sarif_is_valid_against_the_schema() {
         let region = &res["locations"][0]["physicalLocation"]["region"];
         assert!(region["startLine"].as_u64().unwrap() >= 1);
         assert!(region["startColumn"].as_u64().unwrap() >= 1);
-        assert!(res["partialFingerprints"]["twice/v1"].is_string());
+        assert!(res["partialFingerprints"]["twice/v2"].is_string());
     }
-    let odd = &run["results"][5];
+    let odd = &run["results"][4];
     assert_eq!(odd["ruleId"], "relative-update");
     assert_eq!(
         odd["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
@@ -812,4 +775,73 @@ fn every_fixture_renders_in_every_format() {
     let json: serde_json::Value =
         serde_json::from_str(&render_with(&report, Format::Json, false)).unwrap();
     assert_eq!(json["version"], 1);
+}
+
+// ---------------------------------------------------------------------------
+// The bundled example: one result per problem in every CI format
+
+const SHOP: &str = "fixtures/examples/shop";
+
+/// `datetime('now')` values the shop example writes, made constant.
+fn without_clock(text: &str) -> String {
+    let b = text.as_bytes();
+    let shape = b"0000-00-00 00:00:00";
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < b.len() {
+        let fits = b.len() - i >= shape.len()
+            && shape.iter().zip(&b[i..]).all(|(s, c)| {
+                if *s == b'0' {
+                    c.is_ascii_digit()
+                } else {
+                    s == c
+                }
+            });
+        if fits {
+            out.push_str("<now>");
+            i += shape.len();
+        } else {
+            let ch = text[i..].chars().next().unwrap();
+            out.push(ch);
+            i += ch.len_utf8();
+        }
+    }
+    out
+}
+
+fn shop(format: Format) -> (Report, String) {
+    let report = common::check_paths(&[SHOP], &twice::check::Options::default());
+    let out = without_clock(&common::render(&report, format));
+    (report, out)
+}
+
+/// Every static finding of the shop example that replay confirms is one
+/// result; the replay-only problems keep theirs.
+#[test]
+fn shop_sarif_has_one_result_per_problem() {
+    let (report, out) = shop(Format::Sarif);
+    let doc = assert_valid_sarif(&out);
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), shown(&report));
+    assert!(results.len() < report.findings.len());
+    assert!(results.iter().all(|r| r["ruleId"] != "second-run-error"));
+    assert!(results
+        .iter()
+        .any(|r| r["properties"]["replay"][0]["rule"] == "second-run-error"));
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn shop_github() {
+    let (report, out) = shop(Format::Github);
+    assert_eq!(out.lines().count(), shown(&report));
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn shop_gitlab() {
+    let (report, out) = shop(Format::Gitlab);
+    let issues: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(issues.len(), shown(&report));
+    insta::assert_snapshot!(out);
 }

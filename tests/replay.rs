@@ -427,6 +427,7 @@ fn with_downs(dir: &str, o: &Options) -> Report {
         findings,
         summary: Summary::default(),
         notices: Vec::new(),
+        ..Report::default()
     }
 }
 
@@ -494,8 +495,9 @@ fn down_migrations_are_checked() {
 
 #[test]
 fn several_statements_in_one_piece_run_one_by_one() {
-    // A goose StatementBegin/End block (one statement for the splitter)
-    // holding several SQLite statements: errors point at the right one.
+    // A goose StatementBegin/End block holding several SQLite statements:
+    // read as its statements, so errors point at the right one (the data
+    // change at the INSERT itself).
     use twice::analysis::{analyze_regions, NoSubstitution};
     use twice::model::{LayoutKind, Migration, Part, Region, Sequence};
     use twice::source::SourceFile;
@@ -513,7 +515,8 @@ fn several_statements_in_one_piece_run_one_by_one() {
         &NoSubstitution,
         &mut statements,
     );
-    assert_eq!(statements.len(), 1);
+    // The block is read as its three statements (the static rules see each).
+    assert_eq!(statements.len(), 3);
     let ws = check::Workspace {
         files: vec![check::FileUnit {
             source,
@@ -529,6 +532,8 @@ fn several_statements_in_one_piece_run_one_by_one() {
     let seq = Sequence {
         root: "block.sql".into(),
         layout: LayoutKind::Script,
+        layout_why: String::new(),
+        dialect_why: String::new(),
         dialect: twice::dialect::Dialect::Sqlite,
         migrations: vec![Migration {
             version: String::new(),
@@ -551,11 +556,12 @@ fn several_statements_in_one_piece_run_one_by_one() {
         vec![
             ("second-run-error", 1),
             ("second-run-error", 3),
-            ("second-run-data-change", 1)
+            ("second-run-data-change", 2)
         ]
     );
     assert!(f[1].message.contains("table b already exists"));
-    assert!(f.iter().all(|f| f.statement == Some(0)));
+    let at: Vec<Option<usize>> = f.iter().map(|f| f.statement).collect();
+    assert_eq!(at, [Some(0), Some(2), Some(1)]);
 }
 
 #[test]
@@ -712,7 +718,7 @@ fn the_tools_bookkeeping_table_exists_during_replay() {
     // tests/postgres.rs).
     use twice::replay::sqlite::{SandboxConfig, SqliteEngine};
     let e = SqliteEngine::open(&SandboxConfig::default()).unwrap();
-    for layout in twice::model::LayoutKind::ALL {
+    for layout in twice::layout::registry().iter().map(|l| l.kind()) {
         if let Some(sql) = twice::replay::bookkeeping::setup_sql(layout, "sqlite") {
             e.connection()
                 .execute_batch(&format!("SAVEPOINT b; {sql}; ROLLBACK TO b; RELEASE b"))

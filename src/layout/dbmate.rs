@@ -23,9 +23,28 @@ struct Marker {
 
 /// Finds the first marker line for `word` (`up` or `down`).
 fn marker(text: &str, all: &[Line], word: &str) -> Option<Marker> {
+    find_marker(text, all, word, false)
+}
+
+/// A marker line with blanks before its `--`: dbmate does not read it (its
+/// markers start in column 0), but the author meant one.
+fn indented_marker(text: &str, all: &[Line], word: &str) -> Option<Marker> {
+    find_marker(text, all, word, true)
+}
+
+fn find_marker(text: &str, all: &[Line], word: &str, indented: bool) -> Option<Marker> {
     let directive = format!("migrate:{word}");
     for l in all {
-        let s = &text[l.start..l.end];
+        let line = &text[l.start..l.end];
+        let s = if indented {
+            let t = line.trim_start();
+            if t.len() == line.len() {
+                continue;
+            }
+            t
+        } else {
+            line
+        };
         let Some(rest) = s.strip_prefix("--") else {
             continue;
         };
@@ -73,19 +92,40 @@ pub fn plan(folder: &Folder) -> Plan {
         let text = &e.file.text;
         let all = lines(text);
         let up = marker(text, &all, "up");
-        let down = marker(text, &all, "down");
+        let mut down = marker(text, &all, "down");
+        if down.is_none() {
+            // An indented `-- migrate:down`: dbmate refuses the file; twice
+            // says why and still reads the section as the down part.
+            if let Some(d) = indented_marker(text, &all, "down") {
+                plan.problem(
+                    i,
+                    d.line.start..d.line.end,
+                    "dbmate refuses this migration: its `-- migrate:down` line is indented, and dbmate reads markers only at the start of a line".into(),
+                    "move `-- migrate:down` to the start of its line",
+                );
+                down = Some(d);
+            }
+        }
         let version = super::leading_digits(e.base()).to_string();
         let name = e.base()[version.len()..]
             .trim_start_matches('_')
             .trim_end_matches(".sql")
             .to_string();
         let Some(up) = up else {
-            plan.problem(
-                i,
-                0..0,
-                "dbmate refuses this migration: it has no `-- migrate:up` section".into(),
-                "start the migration with a `-- migrate:up` line and put its rollback under `-- migrate:down`",
-            );
+            match indented_marker(text, &all, "up") {
+                Some(u) => plan.problem(
+                    i,
+                    u.line.start..u.line.end,
+                    "dbmate refuses this migration: its `-- migrate:up` line is indented, and dbmate reads markers only at the start of a line".into(),
+                    "move `-- migrate:up` to the start of its line",
+                ),
+                None => plan.problem(
+                    i,
+                    0..0,
+                    "dbmate refuses this migration: it has no `-- migrate:up` section".into(),
+                    "start the migration with a `-- migrate:up` line and put its rollback under `-- migrate:down`",
+                ),
+            }
             plan.migrations.push(Migration {
                 version,
                 name,
@@ -153,6 +193,51 @@ pub fn plan(folder: &Folder) -> Plan {
     }
     super::duplicate_versions(&mut plan, folder, "dbmate", |m| Some(m.version.clone()));
     plan
+}
+
+/// The dbmate layout.
+pub struct Dbmate;
+
+impl super::Layout for Dbmate {
+    fn kind(&self) -> crate::model::LayoutKind {
+        crate::model::LayoutKind::Dbmate
+    }
+
+    fn detect(&self, folder: &Folder) -> Option<String> {
+        folder
+            .entries
+            .iter()
+            .filter(|e| e.dir().is_empty())
+            .find(|e| super::detect::has_dbmate_marker(&e.file.text))
+            .map(|e| format!("`-- migrate:up` markers in {}", e.rel))
+    }
+
+    fn plan(&self, folder: &Folder) -> Plan {
+        plan(folder)
+    }
+}
+
+#[cfg(test)]
+mod indent_tests {
+    use super::super::test_util::*;
+
+    #[test]
+    fn an_indented_down_marker_is_said_to_be_indented() {
+        let f = folder(&[(
+            "1_a.sql",
+            "-- migrate:up\nCREATE TABLE a (id int);\n  -- migrate:down\nDROP TABLE a;\n",
+        )]);
+        let p = super::plan(&f);
+        assert_eq!(p.problems.len(), 1);
+        assert!(
+            p.problems[0].message.contains("indented"),
+            "{:?}",
+            p.problems
+        );
+        let m = &p.migrations[0];
+        assert_eq!(texts(&f, &m.up), "CREATE TABLE a (id int);");
+        assert_eq!(texts(&f, m.down.as_ref().unwrap()), "DROP TABLE a;");
+    }
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! Which tool a folder belongs to.
 //!
-//! Detection looks at the folder's SQL files (names and contents) and picks
-//! the first layout whose mark it finds, in this order, so the result never
-//! depends on file-system order:
+//! Detection asks each layout of [`super::registry`] in turn whether the
+//! folder's SQL files (names and contents) and side files carry its mark,
+//! and takes the first that does, so the result never depends on
+//! file-system order. The order today:
 //!
 //! 1. `diesel`: migration folders holding `up.sql` (discovery only hands in
 //!    `<dir>/up.sql` entries when the folder looks like a diesel one), or a
@@ -24,83 +25,34 @@
 //!    the folder;
 //! 9. `plain` otherwise.
 
-use super::{flyway, golang_migrate, liquibase, pop, Folder};
+use super::{golang_migrate, pop, registry, Folder};
 use crate::model::LayoutKind;
 
+/// The layout of `folder`: the first layout of the registry that claims it.
 pub fn detect(folder: &Folder) -> LayoutKind {
-    let direct: Vec<&super::Entry> = folder
+    detect_why(folder).0
+}
+
+/// The layout of `folder` and the sign that decided it.
+pub fn detect_why(folder: &Folder) -> (LayoutKind, String) {
+    for l in registry() {
+        if let Some(why) = l.detect(folder) {
+            return (l.kind(), why);
+        }
+    }
+    (LayoutKind::Plain, "no migration tool's marks".into())
+}
+
+/// `<version>_<name>.up.sql`/`.down.sql` names directly in the folder
+/// (golang-migrate, sqlx or pop without dialect marks).
+pub fn reversible(folder: &Folder) -> bool {
+    folder
         .entries
         .iter()
         .filter(|e| e.dir().is_empty())
-        .collect();
-    if folder
-        .entries
-        .iter()
-        .any(|e| !e.dir().is_empty() && e.base() == "up.sql")
-        || (!direct.is_empty()
-            && direct.iter().any(|e| e.base() == "up.sql")
-            && direct
-                .iter()
-                .all(|e| matches!(e.base(), "up.sql" | "down.sql")))
-    {
-        return LayoutKind::Diesel;
-    }
-    if direct.iter().any(|e| liquibase::is_formatted(&e.file.text)) {
-        return LayoutKind::Liquibase;
-    }
-    if direct.iter().any(|e| has_goose_annotation(&e.file.text)) {
-        return LayoutKind::Goose;
-    }
-    if direct.iter().any(|e| has_dbmate_marker(&e.file.text)) {
-        return LayoutKind::Dbmate;
-    }
-    if folder.entries.iter().any(|e| {
-        matches!(
-            flyway::parse_name(e.base()),
-            Some(
-                flyway::Name::Versioned { .. }
-                    | flyway::Name::Undo { .. }
-                    | flyway::Name::Repeatable { .. }
-            )
-        )
-    }) {
-        return LayoutKind::Flyway;
-    }
-    let mut reversible = false;
-    let mut pop_marks = false;
-    for e in &direct {
-        if let Some(n) = pop::parse_name(e.base()) {
-            reversible = true;
-            if n.autocommit
-                || n.dialect
-                    .as_deref()
-                    .is_some_and(|d| pop::canonical(d).is_some())
-            {
-                pop_marks = true;
-            }
-        } else if golang_migrate::parse_name(e.base()).is_some() {
-            reversible = true;
-        }
-    }
-    if pop_marks {
-        return LayoutKind::Pop;
-    }
-    let simple = |e: &&super::Entry| {
-        super::version_underscore(e.base()).is_some()
-            && e.base().ends_with(".sql")
-            && golang_migrate::parse_name(e.base()).is_none()
-    };
-    if reversible {
-        return if folder.cargo_crate || direct.iter().any(simple) {
-            LayoutKind::Sqlx
-        } else {
-            LayoutKind::GolangMigrate
-        };
-    }
-    if folder.cargo_crate && !direct.is_empty() && direct.iter().all(simple) {
-        return LayoutKind::Sqlx;
-    }
-    LayoutKind::Plain
+        .any(|e| {
+            pop::parse_name(e.base()).is_some() || golang_migrate::parse_name(e.base()).is_some()
+        })
 }
 
 /// A `-- +goose ...` annotation line.

@@ -110,6 +110,57 @@ fn run_in_transaction(toml_text: &str) -> bool {
         .unwrap_or(true)
 }
 
+/// The diesel layout.
+pub struct Diesel;
+
+impl super::Layout for Diesel {
+    fn kind(&self) -> crate::model::LayoutKind {
+        crate::model::LayoutKind::Diesel
+    }
+
+    fn detect(&self, folder: &Folder) -> Option<String> {
+        let direct: Vec<&super::Entry> = folder
+            .entries
+            .iter()
+            .filter(|e| e.dir().is_empty())
+            .collect();
+        if folder
+            .entries
+            .iter()
+            .any(|e| !e.dir().is_empty() && e.base() == "up.sql")
+        {
+            return Some("migration folders holding up.sql".into());
+        }
+        (!direct.is_empty()
+            && direct.iter().any(|e| e.base() == "up.sql")
+            && direct
+                .iter()
+                .all(|e| matches!(e.base(), "up.sql" | "down.sql")))
+        .then(|| "a migration folder holding up.sql".into())
+    }
+
+    fn plan(&self, folder: &Folder) -> Plan {
+        plan(folder)
+    }
+
+    fn ancestor_side_files(&self) -> &'static [&'static str] {
+        &["Cargo.toml"]
+    }
+
+    fn dialect(&self, folder: &Folder) -> Option<(crate::dialect::Dialect, String)> {
+        super::cargo_feature_dialect(folder.aux.get("../Cargo.toml")?, "diesel")
+    }
+
+    fn migration_dir_file(&self) -> Option<&'static str> {
+        Some("up.sql")
+    }
+
+    fn reads_side_file(&self, rel: &str) -> bool {
+        rel.split_once('/')
+            .is_some_and(|(dir, f)| !dir.is_empty() && f == "metadata.toml")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::test_util::*;

@@ -363,6 +363,72 @@ fn execute_in_transaction(conf: &str) -> bool {
     true
 }
 
+/// The Flyway layout.
+pub struct Flyway;
+
+impl super::Layout for Flyway {
+    fn kind(&self) -> crate::model::LayoutKind {
+        crate::model::LayoutKind::Flyway
+    }
+
+    fn detect(&self, folder: &Folder) -> Option<String> {
+        folder
+            .entries
+            .iter()
+            .find(|e| {
+                matches!(
+                    parse_name(e.base()),
+                    Some(Name::Versioned { .. } | Name::Undo { .. } | Name::Repeatable { .. })
+                )
+            })
+            .map(|e| format!("Flyway file names ({})", e.rel))
+    }
+
+    fn plan(&self, folder: &Folder) -> Plan {
+        plan(folder)
+    }
+
+    fn reads_side_file(&self, rel: &str) -> bool {
+        rel.ends_with(".sql.conf")
+    }
+
+    fn uses_side_file(&self, rel: &str, folder: &Folder) -> bool {
+        rel.ends_with(".sql.conf")
+            && folder
+                .entries
+                .iter()
+                .any(|e| format!("{}.conf", e.rel) == rel)
+    }
+
+    fn absorbs_subfolder(&self, name: &str) -> bool {
+        crate::discover::dialect_from_path(name).is_none()
+    }
+
+    fn skip_reason(&self, name: &str) -> Option<String> {
+        let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
+        matches!(
+            ext.to_ascii_lowercase().as_str(),
+            "java" | "kt" | "class" | "sh" | "ps1" | "bat" | "cmd" | "py"
+        )
+        .then(|| "a Flyway Java or script migration: not SQL, so twice cannot check it".into())
+    }
+
+    fn placeholders(&self, _envsub: bool) -> super::PlaceholderPolicy {
+        super::PlaceholderPolicy {
+            scope: crate::placeholder::Scope::Everywhere,
+            tool: "Flyway",
+            flyway_builtins: true,
+        }
+    }
+
+    fn checksum_advice(&self) -> Option<&'static str> {
+        Some(
+            "Flyway records a checksum of every applied migration and `flyway validate` fails when an applied file changes: \
+             keep these edits to migrations not applied anywhere yet, or run `flyway repair` where they were",
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::test_util::*;

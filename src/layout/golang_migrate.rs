@@ -95,6 +95,23 @@ pub fn plan(folder: &Folder) -> Plan {
     plan
 }
 
+/// The golang-migrate layout.
+pub struct GolangMigrate;
+
+impl super::Layout for GolangMigrate {
+    fn kind(&self) -> crate::model::LayoutKind {
+        crate::model::LayoutKind::GolangMigrate
+    }
+
+    fn detect(&self, folder: &Folder) -> Option<String> {
+        super::detect::reversible(folder).then(|| "<version>_<title>.up.sql/.down.sql names".into())
+    }
+
+    fn plan(&self, folder: &Folder) -> Plan {
+        plan(folder)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::test_util::*;

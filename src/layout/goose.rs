@@ -348,6 +348,47 @@ pub fn plan(folder: &Folder) -> Plan {
     plan
 }
 
+/// The goose layout.
+pub struct Goose;
+
+impl super::Layout for Goose {
+    fn kind(&self) -> crate::model::LayoutKind {
+        crate::model::LayoutKind::Goose
+    }
+
+    fn detect(&self, folder: &Folder) -> Option<String> {
+        folder
+            .entries
+            .iter()
+            .filter(|e| e.dir().is_empty())
+            .find(|e| super::detect::has_goose_annotation(&e.file.text))
+            .map(|e| format!("`-- +goose` annotations in {}", e.rel))
+    }
+
+    fn plan(&self, folder: &Folder) -> Plan {
+        plan(folder)
+    }
+
+    fn skip_reason(&self, name: &str) -> Option<String> {
+        super::ends_with_ci(name, ".go").then(|| {
+            "a goose Go migration: not SQL, so twice cannot check it (the sequence is checked without it)"
+                .into()
+        })
+    }
+
+    fn placeholders(&self, envsub: bool) -> super::PlaceholderPolicy {
+        if envsub {
+            super::PlaceholderPolicy {
+                scope: crate::placeholder::Scope::Everywhere,
+                tool: "goose (ENVSUB ON)",
+                flyway_builtins: false,
+            }
+        } else {
+            super::PlaceholderPolicy::NEVER
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::test_util::*;

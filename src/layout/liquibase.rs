@@ -314,8 +314,8 @@ pub fn plan(folder: &Folder) -> Plan {
                 name: cs.id.clone(),
                 up,
                 down,
-                apply_only: false,
                 rerun_note,
+                apply_only: false,
             });
         }
     }
@@ -439,6 +439,59 @@ fn rollback(
     let mut p = part(file, regions);
     p.no_transaction = no_tx;
     Some(p)
+}
+
+/// The Liquibase formatted SQL layout.
+pub struct Liquibase;
+
+impl super::Layout for Liquibase {
+    fn kind(&self) -> crate::model::LayoutKind {
+        crate::model::LayoutKind::Liquibase
+    }
+
+    fn detect(&self, folder: &Folder) -> Option<String> {
+        folder
+            .entries
+            .iter()
+            .filter(|e| e.dir().is_empty())
+            .find(|e| is_formatted(&e.file.text))
+            .map(|e| format!("{} starts with `--liquibase formatted sql`", e.rel))
+    }
+
+    fn plan(&self, folder: &Folder) -> Plan {
+        plan(folder)
+    }
+
+    fn skip_reason(&self, name: &str) -> Option<String> {
+        let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
+        matches!(
+            ext.to_ascii_lowercase().as_str(),
+            "xml" | "yaml" | "yml" | "json"
+        )
+        .then(|| {
+            "a Liquibase changelog in XML, YAML or JSON: twice reads formatted SQL changelogs only"
+                .into()
+        })
+    }
+
+    fn placeholders(&self, _envsub: bool) -> super::PlaceholderPolicy {
+        super::PlaceholderPolicy {
+            scope: crate::placeholder::Scope::Everywhere,
+            tool: "Liquibase",
+            flyway_builtins: false,
+        }
+    }
+
+    fn checksum_advice(&self) -> Option<&'static str> {
+        Some(
+            "Liquibase records a checksum of every applied changeset and fails when one changes: \
+             keep these edits to changesets not applied anywhere yet, or add `--validCheckSum: ANY` to them",
+        )
+    }
+
+    fn picks_by_dialect(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 
 use crate::dialect::Dialect;
 use crate::model::{LayoutKind, Migration, Part, Region};
+use crate::placeholder::Scope;
 use crate::source::SourceFile;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -21,13 +22,19 @@ use std::ops::Range;
 pub mod dbmate;
 pub mod detect;
 pub mod diesel;
+pub mod drizzle;
 pub mod flyway;
 pub mod golang_migrate;
 pub mod goose;
 pub mod liquibase;
 pub mod plain;
 pub mod pop;
+pub mod prisma;
+pub mod sql_migrate;
 pub mod sqlx;
+pub mod supabase;
+pub mod tern;
+pub mod up_down;
 
 /// One SQL file of a migration folder, read.
 #[derive(Debug)]
@@ -110,6 +117,11 @@ pub struct Plan {
     /// continues with `text`, which lies outside any region (Liquibase
     /// `--rollback` lines joined into one statement).
     pub continuations: Vec<(usize, usize, String)>,
+    /// Entries whose text the tool fills in before running it in a way twice
+    /// cannot (tern's `{{ ... }}` templates), with what they are: they are
+    /// not among `migrations` (replay cannot run them), and the static
+    /// rules still read them.
+    pub unresolvable: Vec<(usize, String)>,
 }
 
 impl Plan {
@@ -123,19 +135,168 @@ impl Plan {
     }
 }
 
+/// Where a layout's tool substitutes `${name}` placeholders (see
+/// [`crate::placeholder`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlaceholderPolicy {
+    pub scope: Scope,
+    /// The tool named in placeholder findings.
+    pub tool: &'static str,
+    /// Flyway's built-in `flyway:*` placeholders are defined.
+    pub flyway_builtins: bool,
+}
+
+impl PlaceholderPolicy {
+    /// The tool never substitutes: only `${...}` where code goes is flagged.
+    pub const NEVER: PlaceholderPolicy = PlaceholderPolicy {
+        scope: Scope::CodeOnly,
+        tool: "the migration tool",
+        flyway_builtins: false,
+    };
+}
+
+/// One migration tool's way of laying out, ordering and splitting its
+/// migrations. Each tool is one file of this module implementing it, listed
+/// once in [`registry`]; discovery asks the layouts and knows none of them
+/// by name.
+pub trait Layout: Sync {
+    /// The layout's name (`--layout NAME`, `summary.sequences[].layout`).
+    fn kind(&self) -> LayoutKind;
+
+    /// Whether `folder` is this tool's, with the sign that says so (shown
+    /// by `twice plan`). Layouts are asked in [`registry`] order and the
+    /// first that answers wins.
+    fn detect(&self, folder: &Folder) -> Option<String>;
+
+    /// The folder's migrations in the order the tool runs them.
+    fn plan(&self, folder: &Folder) -> Plan;
+
+    /// A file that, inside a sub-folder, makes that sub-folder one migration
+    /// of the folder above (diesel's `up.sql`, Prisma's `migration.sql`).
+    fn migration_dir_file(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// A side file the layout reads for settings (`rel` is relative to the
+    /// migrations folder): Flyway's `V1__x.sql.conf`, diesel's
+    /// `<migration>/metadata.toml`. Discovery reads these into
+    /// [`Folder::aux`] before detection.
+    fn reads_side_file(&self, _rel: &str) -> bool {
+        false
+    }
+
+    /// Files the layout reads from the folders above the migrations folder
+    /// (the nearest one, up to a few levels): sqlx's and diesel's
+    /// `Cargo.toml`, Supabase's `config.toml`. Discovery reads each into
+    /// [`Folder::aux`] as `../<name>`.
+    fn ancestor_side_files(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Sub-folders of the migrations folder that hold only side files
+    /// (Drizzle's `meta/`): their files the layout reads go into
+    /// [`Folder::aux`] as `<dir>/<name>`, and the folder is not walked.
+    fn side_dirs(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Whether a side file read into `folder` is used by this layout (then
+    /// it is not reported as skipped).
+    fn uses_side_file(&self, rel: &str, _folder: &Folder) -> bool {
+        self.reads_side_file(rel)
+    }
+
+    /// Sub-folders (by name, relative to the migrations folder) whose files
+    /// the tool reads as part of this folder's sequence (Flyway scans its
+    /// locations recursively). `None`: sub-folders are sequences of their own.
+    fn absorbs_subfolder(&self, _name: &str) -> bool {
+        false
+    }
+
+    /// Why a file that is not `.sql` is not read in this layout (`None`:
+    /// "not a <layout> migration").
+    fn skip_reason(&self, _name: &str) -> Option<String> {
+        None
+    }
+
+    /// Where the tool substitutes placeholders; `envsub` is true for a
+    /// region the plan marked as substituted from the environment
+    /// ([`Plan::envsub`]).
+    fn placeholders(&self, _envsub: bool) -> PlaceholderPolicy {
+        PlaceholderPolicy::NEVER
+    }
+
+    /// What to tell a user whose applied migrations `--fix` edited, when the
+    /// tool records checksums of applied migrations.
+    fn checksum_advice(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// The dialect the tool's own files name (Prisma's
+    /// `migration_lock.toml`, ...), with the file that says so.
+    fn dialect(&self, _folder: &Folder) -> Option<(Dialect, String)> {
+        None
+    }
+
+    /// The tool picks files or changesets by dialect (pop, Liquibase): the
+    /// dialect must not be changed after planning from the SQL's signs.
+    fn picks_by_dialect(&self) -> bool {
+        false
+    }
+}
+
+/// Every layout, in detection order. Adding a layout: its file, one line
+/// here, and fixtures.
+pub fn registry() -> &'static [&'static dyn Layout] {
+    &[
+        &diesel::Diesel,
+        &prisma::Prisma,
+        &liquibase::Liquibase,
+        &goose::Goose,
+        &sql_migrate::SqlMigrate,
+        &tern::Tern,
+        &dbmate::Dbmate,
+        &drizzle::Drizzle,
+        &supabase::Supabase,
+        &flyway::Flyway,
+        &pop::Pop,
+        &sqlx::Sqlx,
+        &golang_migrate::GolangMigrate,
+        &up_down::UpDown,
+        &plain::Plain,
+    ]
+}
+
+/// The layout of `kind` (`script` reads like `plain`).
+pub fn get(kind: LayoutKind) -> &'static dyn Layout {
+    if kind == LayoutKind::Script {
+        return &plain::Script;
+    }
+    registry()
+        .iter()
+        .copied()
+        .find(|l| l.kind() == kind)
+        .unwrap_or(&plain::Plain)
+}
+
+/// The layout named `name` (as `--layout` takes it).
+pub fn by_name(name: &str) -> Option<LayoutKind> {
+    registry()
+        .iter()
+        .map(|l| l.kind())
+        .find(|k| k.name() == name)
+}
+
+/// The names of every layout, in alphabetical order (for messages).
+pub fn names() -> Vec<&'static str> {
+    let mut n: Vec<&'static str> = registry().iter().map(|l| l.kind().name()).collect();
+    n.sort_unstable();
+    n
+}
+
 /// Turns `folder` into migrations the way `kind` does.
 pub fn plan(kind: LayoutKind, folder: &Folder) -> Plan {
-    match kind {
-        LayoutKind::Plain | LayoutKind::Script => plain::plan(folder),
-        LayoutKind::Sqlx => sqlx::plan(folder),
-        LayoutKind::GolangMigrate => golang_migrate::plan(folder),
-        LayoutKind::Diesel => diesel::plan(folder),
-        LayoutKind::Flyway => flyway::plan(folder),
-        LayoutKind::Dbmate => dbmate::plan(folder),
-        LayoutKind::Goose => goose::plan(folder),
-        LayoutKind::Pop => pop::plan(folder),
-        LayoutKind::Liquibase => liquibase::plan(folder),
-    }
+    get(kind).plan(folder)
 }
 
 /// A part made of the whole of entry `file`.
@@ -213,6 +374,47 @@ pub fn lines(text: &str) -> Vec<Line> {
         });
     }
     out
+}
+
+/// The dialect a Rust crate's `Cargo.toml` selects for `krate` (`sqlx`,
+/// `diesel`): the one database feature among `postgres`, `sqlite` and
+/// `mysql` in `[dependencies]` (or `[workspace.dependencies]`). `None` when
+/// the crate is not a dependency or selects no or several databases.
+pub fn cargo_feature_dialect(cargo_toml: &str, krate: &str) -> Option<(Dialect, String)> {
+    let table: toml::Table = cargo_toml.parse().ok()?;
+    let dep = table
+        .get("dependencies")
+        .and_then(|d| d.get(krate))
+        .or_else(|| {
+            table
+                .get("workspace")
+                .and_then(|w| w.get("dependencies"))
+                .and_then(|d| d.get(krate))
+        })?;
+    let features: Vec<&str> = dep
+        .get("features")
+        .and_then(|f| f.as_array())
+        .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    let mut found: Vec<(Dialect, &str)> = Vec::new();
+    for f in features {
+        let d = match f {
+            "postgres" | "postgres_backend" => Dialect::Postgres,
+            "sqlite" | "returning_clauses_for_sqlite_3_35" => Dialect::Sqlite,
+            "mysql" | "mysql_backend" => Dialect::Mysql,
+            _ => continue,
+        };
+        if !found.iter().any(|(x, _)| *x == d) {
+            found.push((d, f));
+        }
+    }
+    match found.as_slice() {
+        [(d, f)] => Some((
+            *d,
+            format!("the nearest Cargo.toml: {krate} with the `{f}` feature"),
+        )),
+        _ => None,
+    }
 }
 
 /// Compares two strings of ASCII digits as numbers of any size.
@@ -342,6 +544,25 @@ mod tests {
         let l = lines("a\r\nbc\rd\n\ne");
         let spans: Vec<(usize, usize)> = l.iter().map(|l| (l.start, l.end)).collect();
         assert_eq!(spans, vec![(0, 1), (3, 5), (6, 7), (8, 8), (9, 10)]);
+    }
+
+    #[test]
+    fn cargo_features_name_the_dialect() {
+        let toml = "[package]\nname = \"app\"\n[dependencies]\nsqlx = { version = \"0.8\", features = [\"runtime-tokio\", \"postgres\", \"macros\"] }\n";
+        assert_eq!(
+            cargo_feature_dialect(toml, "sqlx").map(|d| d.0),
+            Some(Dialect::Postgres)
+        );
+        assert_eq!(cargo_feature_dialect(toml, "diesel"), None);
+        let both = "[dependencies.diesel]\nversion = \"2\"\nfeatures = [\"sqlite\", \"mysql\"]\n";
+        assert_eq!(cargo_feature_dialect(both, "diesel"), None);
+        let ws =
+            "[workspace.dependencies]\ndiesel = { version = \"2\", features = [\"sqlite\"] }\n";
+        assert_eq!(
+            cargo_feature_dialect(ws, "diesel").map(|d| d.0),
+            Some(Dialect::Sqlite)
+        );
+        assert_eq!(cargo_feature_dialect("not toml [", "sqlx"), None);
     }
 
     #[test]

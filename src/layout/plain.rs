@@ -42,6 +42,45 @@ pub fn plan(folder: &Folder) -> Plan {
     }
 }
 
+/// No migration tool: every `.sql` file is a migration.
+pub struct Plain;
+
+impl super::Layout for Plain {
+    fn kind(&self) -> crate::model::LayoutKind {
+        crate::model::LayoutKind::Plain
+    }
+
+    fn detect(&self, _folder: &Folder) -> Option<String> {
+        Some("no migration tool's marks: every .sql file, in natural order".into())
+    }
+
+    fn plan(&self, folder: &Folder) -> Plan {
+        plan(folder)
+    }
+
+    fn migration_dir_file(&self) -> Option<&'static str> {
+        Some("migration.sql")
+    }
+}
+
+/// A single script read from stdin or named directly: read like `plain`,
+/// never detected.
+pub struct Script;
+
+impl super::Layout for Script {
+    fn kind(&self) -> crate::model::LayoutKind {
+        crate::model::LayoutKind::Script
+    }
+
+    fn detect(&self, _folder: &Folder) -> Option<String> {
+        None
+    }
+
+    fn plan(&self, folder: &Folder) -> Plan {
+        plan(folder)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::test_util::*;

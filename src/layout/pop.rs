@@ -199,6 +199,43 @@ pub fn plan(folder: &Folder) -> Plan {
     plan
 }
 
+/// The pop layout.
+pub struct Pop;
+
+impl super::Layout for Pop {
+    fn kind(&self) -> crate::model::LayoutKind {
+        crate::model::LayoutKind::Pop
+    }
+
+    fn detect(&self, folder: &Folder) -> Option<String> {
+        folder
+            .entries
+            .iter()
+            .filter(|e| e.dir().is_empty())
+            .find(|e| {
+                parse_name(e.base()).is_some_and(|n| {
+                    n.autocommit || n.dialect.as_deref().is_some_and(|d| canonical(d).is_some())
+                })
+            })
+            .map(|e| format!("pop dialect or .autocommit file names ({})", e.rel))
+    }
+
+    fn plan(&self, folder: &Folder) -> Plan {
+        plan(folder)
+    }
+
+    fn skip_reason(&self, name: &str) -> Option<String> {
+        super::ends_with_ci(name, ".fizz").then(|| {
+            "a pop fizz migration: not SQL, so twice cannot check it (the sequence is checked without it)"
+                .into()
+        })
+    }
+
+    fn picks_by_dialect(&self) -> bool {
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::test_util::*;

@@ -113,6 +113,61 @@ pub fn no_transaction(text: &str) -> bool {
     text.starts_with("-- no-transaction")
 }
 
+/// The sqlx layout.
+pub struct Sqlx;
+
+impl super::Layout for Sqlx {
+    fn kind(&self) -> crate::model::LayoutKind {
+        crate::model::LayoutKind::Sqlx
+    }
+
+    /// `.up.sql`/`.down.sql` names beside a `Cargo.toml` or beside simple
+    /// `<version>_<name>.sql` files (golang-migrate would ignore those), or
+    /// only simple names beside a `Cargo.toml`.
+    fn detect(&self, folder: &Folder) -> Option<String> {
+        let direct: Vec<&super::Entry> = folder
+            .entries
+            .iter()
+            .filter(|e| e.dir().is_empty())
+            .collect();
+        let simple = |e: &&super::Entry| {
+            super::version_underscore(e.base()).is_some()
+                && e.base().ends_with(".sql")
+                && super::golang_migrate::parse_name(e.base()).is_none()
+        };
+        if super::detect::reversible(folder) {
+            if folder.cargo_crate {
+                return Some(".up.sql/.down.sql names beside a Cargo.toml".into());
+            }
+            return direct
+                .iter()
+                .any(simple)
+                .then(|| ".up.sql/.down.sql names beside <version>_<name>.sql files".into());
+        }
+        (folder.cargo_crate && !direct.is_empty() && direct.iter().all(simple))
+            .then(|| "<version>_<name>.sql names beside a Cargo.toml".into())
+    }
+
+    fn plan(&self, folder: &Folder) -> Plan {
+        plan(folder)
+    }
+
+    fn ancestor_side_files(&self) -> &'static [&'static str] {
+        &["Cargo.toml"]
+    }
+
+    fn dialect(&self, folder: &Folder) -> Option<(crate::dialect::Dialect, String)> {
+        super::cargo_feature_dialect(folder.aux.get("../Cargo.toml")?, "sqlx")
+    }
+
+    fn checksum_advice(&self) -> Option<&'static str> {
+        Some(
+            "sqlx records a checksum of every applied migration and `sqlx migrate run` refuses one whose file changed: \
+             keep these edits to migrations not applied anywhere yet",
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::test_util::*;

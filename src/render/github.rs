@@ -4,8 +4,14 @@
 //! ::error file=m/001.sql,line=3,col=1,endLine=3,endColumn=7,title=twice create-without-if-not-exists::message%0Ahelp: ...
 //! ```
 //!
+//! One annotation per problem: a replay finding that confirms a static one
+//! is part of its message ("note: confirmed by replay: ..."), not an
+//! annotation of its own (see [`super::Plan`]). GitHub shows only the first
+//! 10 error annotations of a step, so each one counts.
+//!
 //! `::error`, `::warning` or `::notice` by severity. The message (data) is
-//! escaped as GitHub requires (`%` → `%25`, CR → `%0D`, LF → `%0A`), and
+//! escaped as GitHub requires (`%` → `%25`, CR → `%0D`, LF → `%0A`), other
+//! control characters (ESC, BEL, ...) as text (`\u{1b}`), and
 //! property values also escape `:` → `%3A` and `,` → `%2C`. Columns are sent
 //! only for a span on one line (GitHub ignores them otherwise); `endColumn` is
 //! exclusive like everywhere in twice. Nothing else is printed: notices go to
@@ -26,11 +32,20 @@ impl<'a> Github<'a> {
     }
 }
 
-/// Escapes a workflow command's data (the message).
+/// Escapes a workflow command's data (the message): `%`, CR and LF as
+/// GitHub requires, and every other control character (ESC, BEL, ...) as
+/// text, so that nothing from the input reaches the log as a control.
 pub fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '\r' => out.push_str("%0D"),
+            '\n' => out.push_str("%0A"),
+            c => out.push_str(&crate::escape::printable(c.encode_utf8(&mut [0; 4]))),
+        }
+    }
+    out
 }
 
 /// Escapes a workflow command's property value.
@@ -76,7 +91,9 @@ pub fn annotation(report: &Report, i: usize, opts: &RenderOptions) -> String {
 
 impl Renderer for Github<'_> {
     fn render(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
-        for i in 0..report.findings.len() {
+        // One annotation per problem (see [`super::Plan`]).
+        let plan = super::Plan::new(&report.findings);
+        for i in (0..report.findings.len()).filter(|&i| plan.shown(i)) {
             writeln!(out, "{}", annotation(report, i, &self.opts))?;
         }
         Ok(())
@@ -91,5 +108,6 @@ mod tests {
     fn escaping() {
         assert_eq!(escape_data("100%\r\nok: a,b"), "100%25%0D%0Aok: a,b");
         assert_eq!(escape_property("a:b,c%\n"), "a%3Ab%2Cc%25%0A");
+        assert_eq!(escape_data("a\u{1b}[31m\u{7}b"), "a\\u{1b}[31m\\u{7}b");
     }
 }

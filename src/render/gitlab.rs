@@ -8,6 +8,9 @@
 //!   "location": {"path": "m/001.sql", "lines": {"begin": 3, "end": 3}}}]
 //! ```
 //!
+//! One issue per problem: a replay finding that confirms a static one is
+//! part of its description, not an issue of its own (see [`super::Plan`]).
+//!
 //! Severities: error → `major`, warning → `minor`, info → `info` (GitLab's
 //! scale is info, minor, major, critical, blocker; `critical` and `blocker`
 //! are left for problems worse than a migration that breaks on a re-run).
@@ -67,11 +70,14 @@ pub fn severity(s: Severity) -> &'static str {
 impl Renderer for Gitlab<'_> {
     fn render(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
         let base = self.opts.base.as_deref();
+        // One issue per problem (see [`super::Plan`]).
+        let plan = super::Plan::new(&report.findings);
         let issues: Vec<Issue> = report
             .findings
             .iter()
             .zip(fingerprints(report, base))
             .enumerate()
+            .filter(|(i, _)| plan.shown(*i))
             .map(|(i, (f, fingerprint))| {
                 let begin = f.line.max(1);
                 // A span that ends at the start of a line ends on the line before.

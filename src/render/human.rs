@@ -32,15 +32,19 @@
 //! - `Finding::evidence` is for programs (JSON, SARIF); whatever a person must
 //!   read is in the message and notes.
 //! - [`Report::notices`] are printed as `note:` lines before the summary.
-//! - The summary names files, statements and findings by severity, then one
-//!   line per migration sequence with its layout, dialect and replay status.
+//! - The summary names files, statements and the findings shown by severity
+//!   (a replay finding merged into a static one is not counted again), the
+//!   findings the baseline accepted, then one line per migration sequence
+//!   with its layout, dialect and replay status. With [`BIG_REPORT`] findings
+//!   or more it adds the count per rule and the [`TOP_FILES`] files with the
+//!   most findings.
 //!
 //! Text from the input (SQL, file names) goes through annotate-snippets'
 //! normalisation, so control characters cannot reach the terminal.
 
-use super::{split_message, RenderOptions, Renderer};
+use super::{split_message, Plan, RenderOptions, Renderer};
 use crate::check::Report;
-use crate::finding::{Finding, Origin, Severity};
+use crate::finding::{Finding, Severity};
 use crate::source::SourceFile;
 use annotate_snippets::renderer::{AnsiColor, Effects, Style};
 use annotate_snippets::{
@@ -48,6 +52,12 @@ use annotate_snippets::{
 };
 use std::io::{self, Write};
 use std::ops::Range;
+
+/// A report with at least this many findings shown ends with counts per
+/// rule and the files with the most findings.
+pub const BIG_REPORT: usize = 20;
+/// Files named in that line.
+pub const TOP_FILES: usize = 5;
 
 /// Statements up to this many lines are shown whole.
 pub const MAX_FRAME_LINES: usize = 8;
@@ -90,64 +100,6 @@ const WARNING: Style = AnsiColor::Yellow.on_default().effects(Effects::BOLD);
 const INFO: Style = AnsiColor::BrightBlue.on_default().effects(Effects::BOLD);
 const NOTE: Style = AnsiColor::BrightGreen.on_default().effects(Effects::BOLD);
 
-/// Which findings get a block, and which replay findings each block shows.
-struct Plan {
-    /// Replay findings shown inside a static block instead of their own.
-    merged: Vec<bool>,
-    /// For a static finding: the replay findings that confirm it, with
-    /// whether this block is the one that shows their details.
-    confirmations: Vec<Vec<(usize, bool)>>,
-    /// For a static finding: more severe replay findings shown on their own.
-    see_below: Vec<Vec<usize>>,
-    /// For a replay finding shown on its own: the static findings it confirms.
-    see_above: Vec<Vec<usize>>,
-}
-
-impl Plan {
-    fn new(findings: &[Finding]) -> Plan {
-        let n = findings.len();
-        let mut plan = Plan {
-            merged: vec![false; n],
-            confirmations: vec![Vec::new(); n],
-            see_below: vec![Vec::new(); n],
-            see_above: vec![Vec::new(); n],
-        };
-        for (r, replay) in findings.iter().enumerate() {
-            if replay.source != Origin::Replay {
-                continue;
-            }
-            let statics: Vec<usize> = replay
-                .related
-                .iter()
-                .copied()
-                .filter(|&s| s != r && findings.get(s).is_some_and(|f| f.source == Origin::Static))
-                .collect();
-            if statics.is_empty() {
-                continue;
-            }
-            if statics
-                .iter()
-                .any(|&s| findings[s].severity >= replay.severity)
-            {
-                plan.merged[r] = true;
-                let mut details_shown = false;
-                for &s in &statics {
-                    if findings[s].severity >= replay.severity {
-                        plan.confirmations[s].push((r, !details_shown));
-                        details_shown = true;
-                    }
-                }
-            } else {
-                for &s in &statics {
-                    plan.see_below[s].push(r);
-                    plan.see_above[r].push(s);
-                }
-            }
-        }
-        plan
-    }
-}
-
 impl Renderer for Human<'_> {
     fn render(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
         let plan = Plan::new(&report.findings);
@@ -163,7 +115,7 @@ impl Renderer for Human<'_> {
                 out,
                 "{}: {}",
                 self.paint(NOTE, "note"),
-                normalize_untrusted_str(notice)
+                crate::escape::printable(notice)
             )?;
         }
         if !report.notices.is_empty() {
@@ -174,6 +126,25 @@ impl Renderer for Human<'_> {
 }
 
 impl Human<'_> {
+    /// The summary without the findings (`--quiet`, `--statistics`,
+    /// `--output-file`): the summary line alone with `line_only`, else also
+    /// the sequence lines and the big-report lines.
+    pub fn summary_block(
+        &self,
+        report: &Report,
+        line_only: bool,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        let plan = Plan::new(&report.findings);
+        if !line_only {
+            return self.summary(report, &plan, out);
+        }
+        let mut buf = Vec::new();
+        self.summary(report, &plan, &mut buf)?;
+        let text = String::from_utf8_lossy(&buf);
+        writeln!(out, "{}", text.lines().next().unwrap_or(""))
+    }
+
     fn block(
         &self,
         report: &Report,
@@ -235,15 +206,23 @@ impl Human<'_> {
         // Everything from the input goes through the same normalisation as
         // the source lines, so no control character reaches the terminal.
         let clean = |s: &str| normalize_untrusted_str(&s.replace("\r\n", "\n").replace('\r', "\n"));
-        let path = clean(&f.file);
+        let path = crate::escape::printable(&f.file).into_owned();
         let mut group = Group::with_title(level.primary_title(clean(title)).id(clean(&f.rule)));
         let stmt = f.statement.and_then(|s| report.statement_span(&f.file, s));
+        // (as drawn, as it should read) for the `-->` line of a clipped frame.
+        let mut fix_column: Option<(String, String)> = None;
         match report
             .file(&f.file)
             .filter(|file| !file.binary)
             .and_then(|file| Frame::new(file, stmt, f))
         {
             Some(frame) => {
+                if let Some(c) = frame.drawn_column {
+                    fix_column = Some((
+                        format!("{path}:{}:{c}", f.line),
+                        format!("{path}:{}:{}", f.line, f.column),
+                    ));
+                }
                 let mut snippet = Snippet::source(frame.source)
                     .line_start(frame.line_start)
                     .path(path.as_str())
@@ -280,7 +259,14 @@ impl Human<'_> {
                 ),
             );
         }
-        let all = drawer.render(&groups);
+        let mut all = drawer.render(&groups);
+        if let Some((drawn, right)) = fix_column {
+            // A clipped line starts mid-line: the position annotate-snippets
+            // computes from it is corrected in the first `-->` line.
+            if let Some(at) = all.find(&drawn) {
+                all.replace_range(at..at + drawn.len(), &right);
+            }
+        }
         // The suggestion group starts with a `help:` line at column 0; help
         // and notes of the finding go between the frame and it.
         let split = all
@@ -324,7 +310,7 @@ impl Human<'_> {
             let diff = looks_like_diff(&lines);
             let indent = " ".repeat(bar_width + kind.len() + 4);
             for (i, line) in lines.iter().enumerate() {
-                let line = normalize_untrusted_str(line);
+                let line = defuse(&normalize_untrusted_str(line)).into_owned();
                 if i == 0 {
                     writeln!(
                         out,
@@ -378,10 +364,11 @@ impl Human<'_> {
     fn summary(&self, report: &Report, plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         let s = &report.summary;
         let mut counts = Vec::new();
+        let findings = &report.findings;
         for (n, word, style) in [
-            (s.errors, "error", ERROR),
-            (s.warnings, "warning", WARNING),
-            (s.infos, "info", INFO),
+            (plan.count(findings, Severity::Error), "error", ERROR),
+            (plan.count(findings, Severity::Warning), "warning", WARNING),
+            (plan.count(findings, Severity::Info), "info", INFO),
         ] {
             if n > 0 {
                 counts.push(self.paint(style, &plural(n, word)));
@@ -408,9 +395,14 @@ impl Human<'_> {
         } else {
             String::new()
         };
+        let baselined = if s.baselined > 0 {
+            format!("; {} accepted by the baseline, not shown", s.baselined)
+        } else {
+            String::new()
+        };
         writeln!(
             out,
-            "{}: checked {}: {found}{merged_note}",
+            "{}: checked {}: {found}{merged_note}{baselined}",
             self.paint(BOLD, "twice"),
             checked.join(", ")
         )?;
@@ -424,13 +416,35 @@ impl Human<'_> {
             writeln!(
                 out,
                 "  {}: {} layout, {}, {}, {replay}",
-                normalize_untrusted_str(&seq.root),
+                crate::escape::printable(&seq.root),
                 seq.layout,
                 seq.dialect,
                 plural(seq.migrations, "migration"),
             )?;
         }
-        Ok(())
+        self.big_summary(report, plan, out)
+    }
+
+    /// On a big report: the rules and the files with the most findings.
+    fn big_summary(&self, report: &Report, plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
+        let shown = (0..report.findings.len())
+            .filter(|&i| plan.shown(i))
+            .count();
+        if shown < BIG_REPORT {
+            return Ok(());
+        }
+        let by_rule = super::statistics(report);
+        let rules: Vec<String> = by_rule
+            .iter()
+            .map(|(rule, n)| format!("{rule} {n}"))
+            .collect();
+        writeln!(out, "  by rule: {}", rules.join(", "))?;
+        let by_file = super::top_files(report, TOP_FILES);
+        let files: Vec<String> = by_file
+            .iter()
+            .map(|(file, n)| format!("{} {n}", normalize_untrusted_str(file)))
+            .collect();
+        writeln!(out, "  most findings: {}", files.join(", "))
     }
 }
 
@@ -458,6 +472,20 @@ fn gutter_width(drawn: &str) -> usize {
 }
 
 /// Lines of a message, whatever its line ends (LF, CRLF or CR).
+/// A line of a note that starts (after blanks) like a CI workflow command
+/// (`::error ...`, `##[error]`, `##vso[...]`): a name or a value with a line
+/// break in it, from the input. Shown with a backslash in front, so that the
+/// CI runner reading twice's output does not take it for a command.
+fn defuse(line: &str) -> std::borrow::Cow<'_, str> {
+    let body = line.trim_start();
+    if body.starts_with("::") || body.starts_with("##[") || body.starts_with("##vso[") {
+        let at = line.len() - body.len();
+        std::borrow::Cow::Owned(format!("{}\\{body}", &line[..at]))
+    } else {
+        std::borrow::Cow::Borrowed(line)
+    }
+}
+
 fn text_lines(text: &str) -> Vec<&str> {
     text.split("\r\n")
         .flat_map(|l| l.split(['\n', '\r']))
@@ -499,6 +527,34 @@ struct Frame {
     primary: Range<usize>,
     visible: Vec<Range<usize>>,
     fold: bool,
+    /// When a line was cut to [`MAX_FRAME_LINE_BYTES`]: the column the drawing shows in its `-->` line, to be put right.
+    drawn_column: Option<usize>,
+}
+
+/// Lines longer than this are cut, around the reported position on its
+/// line and to their start on the others, before they are drawn (no
+/// terminal shows more): drawing a finding then costs the same on a
+/// 160 kB line as on a short one, and a line with 80,000 findings is drawn
+/// in linear time.
+pub const MAX_FRAME_LINE_BYTES: usize = 512;
+
+/// `line` cut to about [`MAX_FRAME_LINE_BYTES`] around byte `at` (or from its
+/// start), on character boundaries: the kept text and where it starts.
+fn clip(line: &str, at: Option<usize>) -> (&str, usize) {
+    if line.len() <= MAX_FRAME_LINE_BYTES {
+        return (line, 0);
+    }
+    let half = MAX_FRAME_LINE_BYTES / 2;
+    let mut start = at.map_or(0, |a| a.saturating_sub(half));
+    let mut end = (start + MAX_FRAME_LINE_BYTES).min(line.len());
+    start = start.min(end.saturating_sub(MAX_FRAME_LINE_BYTES));
+    while !line.is_char_boundary(start) {
+        start -= 1;
+    }
+    while !line.is_char_boundary(end) {
+        end += 1;
+    }
+    (&line[start..end], start)
 }
 
 impl Frame {
@@ -530,15 +586,37 @@ impl Frame {
         // Lines that an elided frame never shows are left empty: folding
         // hides them anyway, and a 50,000-line INSERT stays cheap to draw.
         let shown = |l: usize| !elide || l < first + HEAD_LINES || l == f.line || l == last;
+        // Where the position is in its line (bytes), to clip around it.
+        let own = file.line_text(f.line);
+        let line_start = file.line_start(f.line);
+        let at_in_line = if f.span.start >= line_start
+            && f.span.start - line_start <= own.len()
+            && own.is_char_boundary(f.span.start - line_start)
+        {
+            // The span's start is the position: no need to count characters.
+            f.span.start - line_start
+        } else {
+            own.char_indices()
+                .nth(f.column.saturating_sub(1))
+                .map_or(own.len(), |(b, _)| b)
+        };
         let mut source = String::new();
         let mut starts = Vec::new();
+        let mut clipped = false;
+        let mut cut_at = 0;
         for line in first..=last {
             if line > first {
                 source.push('\n');
             }
             starts.push(source.len());
             if shown(line) {
-                source.push_str(file.line_text(line));
+                let (kept, from) =
+                    clip(file.line_text(line), (line == f.line).then_some(at_in_line));
+                clipped |= kept.len() < file.line_text(line).len();
+                if line == f.line {
+                    cut_at = from;
+                }
+                source.push_str(kept);
             }
         }
         let line_of = |l: usize| -> Range<usize> {
@@ -549,10 +627,9 @@ impl Frame {
         };
         let here = line_of(f.line);
         let text = &source[here.clone()];
-        let at = text
-            .char_indices()
-            .nth(f.column.saturating_sub(1))
-            .map_or(text.len(), |(b, _)| b);
+        let at = (at_in_line - cut_at).min(text.len());
+        // The column annotate-snippets will compute from the clipped line.
+        let drawn_column = clipped.then(|| text[..at].chars().count() + 1);
         let token = token_len(&text[at..]);
         let primary = here.start + at..here.start + at + token;
 
@@ -569,6 +646,7 @@ impl Frame {
             primary,
             visible,
             fold,
+            drawn_column,
         })
     }
 }

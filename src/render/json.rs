@@ -23,7 +23,8 @@
 //!   ],
 //!   "summary": {"files": 1, "statements": 4, "migrations": 1, "errors": 1, "warnings": 0,
 //!               "infos": 0, "sequences": [{"root": "migrations", "layout": "plain",
-//!               "dialect": "sqlite", "migrations": 1, "replay": "replayed"}]},
+//!               "dialect": "sqlite", "migrations": 1, "replay": "replayed"}],
+//!               "baselined": 3},     // optional: findings a --baseline accepted, not listed
 //!   "notices": ["..."]                  // optional: skipped files, replay skipped, ...
 //! }
 //! ```
@@ -34,7 +35,10 @@
 //! the reported span, so a one-line span covers columns `column` up to
 //! `end_column - 1` (SARIF uses the same convention). Fix edit spans are byte
 //! offsets into the file as decoded (after a UTF-8 byte-order mark).
-//! `id` is the finding's index in `findings`; `related` holds ids. Findings
+//! `id` is the finding's index in `findings`; `related` holds ids. Unlike
+//! the other formats, the document lists every finding: a replay finding
+//! that confirms a static one is a finding of its own here, linked by
+//! `related`, and the `summary` counts them all. Findings
 //! are sorted by file (in input order), then line, column, source and rule.
 //! Fields are only ever added to this document, never renamed or removed,
 //! while `version` stays 1.

@@ -24,7 +24,7 @@
 //! character of the reported span: the end is exclusive, as in SARIF.
 
 use crate::check::Report;
-use crate::finding::Finding;
+use crate::finding::{Finding, Origin, Severity};
 use crate::rules::RuleMeta;
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
@@ -121,6 +121,122 @@ impl Default for RenderOptions<'static> {
             base: None,
         }
     }
+}
+
+/// One finding per problem: which findings are shown, and which replay
+/// findings each shown static finding carries. A replay finding about the
+/// same statement as a static finding ([`Finding::related`]) is shown inside
+/// the static one ("confirmed by replay"), unless it is more severe than
+/// every static finding it confirms: then it is shown on its own, so a
+/// severity is never understated. Every format but `json` (which lists all
+/// findings, linked by `related`) shows findings this way, and the human
+/// summary counts what is shown.
+pub struct Plan {
+    /// Replay findings shown inside a static block instead of their own.
+    pub merged: Vec<bool>,
+    /// For a static finding: the replay findings that confirm it, with
+    /// whether this block is the one that shows their details.
+    pub confirmations: Vec<Vec<(usize, bool)>>,
+    /// For a static finding: more severe replay findings shown on their own.
+    pub see_below: Vec<Vec<usize>>,
+    /// For a replay finding shown on its own: the static findings it confirms.
+    pub see_above: Vec<Vec<usize>>,
+}
+
+impl Plan {
+    pub fn new(findings: &[Finding]) -> Plan {
+        let n = findings.len();
+        let mut plan = Plan {
+            merged: vec![false; n],
+            confirmations: vec![Vec::new(); n],
+            see_below: vec![Vec::new(); n],
+            see_above: vec![Vec::new(); n],
+        };
+        for (r, replay) in findings.iter().enumerate() {
+            if replay.source != Origin::Replay {
+                continue;
+            }
+            let statics: Vec<usize> = replay
+                .related
+                .iter()
+                .copied()
+                .filter(|&s| s != r && findings.get(s).is_some_and(|f| f.source == Origin::Static))
+                .collect();
+            if statics.is_empty() {
+                continue;
+            }
+            if statics
+                .iter()
+                .any(|&s| findings[s].severity >= replay.severity)
+            {
+                plan.merged[r] = true;
+                let mut details_shown = false;
+                for &s in &statics {
+                    if findings[s].severity >= replay.severity {
+                        plan.confirmations[s].push((r, !details_shown));
+                        details_shown = true;
+                    }
+                }
+            } else {
+                for &s in &statics {
+                    plan.see_below[s].push(r);
+                    plan.see_above[r].push(s);
+                }
+            }
+        }
+        plan
+    }
+}
+
+impl Plan {
+    /// Whether finding `i` is shown (not merged into a static finding).
+    pub fn shown(&self, i: usize) -> bool {
+        !self.merged.get(i).copied().unwrap_or(false)
+    }
+
+    /// Shown findings of severity `s`.
+    pub fn count(&self, findings: &[Finding], s: Severity) -> usize {
+        findings
+            .iter()
+            .enumerate()
+            .filter(|(i, f)| self.shown(*i) && f.severity == s)
+            .count()
+    }
+}
+
+/// Shown findings per rule (see [`Plan`]), most frequent first (then by id).
+pub fn statistics(report: &Report) -> Vec<(String, usize)> {
+    let plan = Plan::new(&report.findings);
+    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+    for (i, f) in report.findings.iter().enumerate() {
+        if plan.shown(i) {
+            *counts.entry(f.rule.as_str()).or_insert(0) += 1;
+        }
+    }
+    let mut v: Vec<(String, usize)> = counts
+        .into_iter()
+        .map(|(r, n)| (r.to_string(), n))
+        .collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v
+}
+
+/// The `n` files with the most shown findings, most first (then by name).
+pub fn top_files(report: &Report, n: usize) -> Vec<(String, usize)> {
+    let plan = Plan::new(&report.findings);
+    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+    for (i, f) in report.findings.iter().enumerate() {
+        if plan.shown(i) {
+            *counts.entry(f.file.as_str()).or_insert(0) += 1;
+        }
+    }
+    let mut v: Vec<(String, usize)> = counts
+        .into_iter()
+        .map(|(r, c)| (r.to_string(), c))
+        .collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v.truncate(n);
+    v
 }
 
 pub trait Renderer {
@@ -222,48 +338,18 @@ fn is_windows_absolute(path: &str) -> bool {
 }
 
 /// Fingerprints that identify each finding across runs, parallel to
-/// `report.findings`. They hash the rule, the file, the statement text with
-/// whitespace runs collapsed, and the finding's occurrence index among
-/// findings with the same rule, file and text; never line numbers, so they
-/// stay the same when unrelated lines move.
+/// `report.findings`: the ones stamped by [`crate::baseline::stamp`] (over
+/// every finding, before a baseline hid some), else computed now. See
+/// [`crate::baseline::fingerprints`] for what they hash.
 pub fn fingerprints(report: &Report, base: Option<&Path>) -> Vec<String> {
-    use sha2::{Digest, Sha256};
-    use std::collections::HashMap;
-    let mut seen: HashMap<(String, String, String), usize> = HashMap::new();
-    report
-        .findings
-        .iter()
-        .map(|f| {
-            let path = artifact_path(&f.file, base);
-            let text = normalized_text(report, f);
-            let key = (f.rule.clone(), path, text);
-            let n = seen.entry(key.clone()).or_insert(0);
-            let occurrence = *n;
-            *n += 1;
-            let mut h = Sha256::new();
-            for part in [key.0.as_str(), key.1.as_str(), key.2.as_str()] {
-                h.update(part.as_bytes());
-                h.update([0]);
-            }
-            h.update(occurrence.to_string().as_bytes());
-            let digest = h.finalize();
-            digest[..16].iter().map(|b| format!("{b:02x}")).collect()
-        })
-        .collect()
-}
-
-/// The text a finding is about (its statement, else its own span), with
-/// every run of whitespace made one space.
-fn normalized_text(report: &Report, f: &Finding) -> String {
-    let Some(file) = report.file(&f.file) else {
-        return String::new();
-    };
-    let span = f
-        .statement
-        .and_then(|s| report.statement_span(&f.file, s))
-        .unwrap_or_else(|| f.span.clone());
-    let text = file.text.get(span).unwrap_or("");
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    if report.findings.iter().all(|f| f.fingerprint.is_some()) {
+        return report
+            .findings
+            .iter()
+            .map(|f| f.fingerprint.clone().unwrap_or_default())
+            .collect();
+    }
+    crate::baseline::fingerprints(report, base)
 }
 
 /// The first line of a (possibly multi-line) message, and the rest.

@@ -12,11 +12,19 @@
 //!   and `note:` lines), one location (`artifactLocation.uri` relative to the
 //!   working folder, forward slashes, percent-encoded; 1-based region with
 //!   exclusive end, `columnKind` `unicodeCodePoints`), `partialFingerprints`
-//!   (`twice/v1`, see [`super::fingerprints`]) and `fixes[]` when the finding
+//!   (`twice/v2`, see [`crate::baseline`]) and `fixes[]` when the finding
 //!   has a fix (`deletedRegion` in line/column form, `insertedContent`).
+//! - One result per problem (see [`super::Plan`]): a replay finding that
+//!   confirms a static one is not a result; the static result's message
+//!   says "confirmed by replay: ..." and `properties.replay` lists the
+//!   replay findings (rule, level, message, evidence).
+//! - With a baseline (`--baseline`), results carry `baselineState`: `new`
+//!   for reported findings, and the accepted findings follow as results with
+//!   `baselineState: unchanged` and an `external` suppression naming the
+//!   baseline file.
 //! - Notices become `invocations[0].toolExecutionNotifications`.
 
-use super::{artifact_path, artifact_uri, fingerprints, RenderOptions, Renderer};
+use super::{artifact_path, artifact_uri, fingerprints, Plan, RenderOptions, Renderer};
 use crate::check::Report;
 use crate::finding::{Finding, Origin, Severity};
 use crate::rules::RuleMeta;
@@ -31,7 +39,7 @@ pub const SCHEMA_URI: &str =
     "https://raw.githubusercontent.com/oasis-tcs/sarif-spec/master/Schemata/sarif-schema-2.1.0.json";
 
 /// The key of twice's fingerprint in `partialFingerprints`.
-pub const FINGERPRINT_KEY: &str = "twice/v1";
+pub const FINGERPRINT_KEY: &str = crate::baseline::FINGERPRINT_SCHEME;
 
 pub struct Sarif<'a> {
     opts: RenderOptions<'a>,
@@ -133,9 +141,30 @@ struct SarifResult {
     message: Text,
     locations: Vec<Location>,
     partial_fingerprints: BTreeMap<&'static str, String>,
+    /// `new` or `unchanged`, when a baseline was applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline_state: Option<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    suppressions: Vec<Suppression>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     fixes: Vec<FixOut>,
     properties: ResultProperties,
+}
+
+#[derive(Serialize)]
+struct Suppression {
+    kind: &'static str,
+    justification: String,
+}
+
+/// A replay finding that confirms this (static) result.
+#[derive(Serialize)]
+struct ReplayEvidence {
+    rule: String,
+    level: &'static str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    evidence: Option<serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -146,6 +175,9 @@ struct ResultProperties {
     /// Indexes (into `results`) of results about the same statement.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     related: Vec<usize>,
+    /// The replay findings that confirm this result, shown as part of it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    replay: Vec<ReplayEvidence>,
 }
 
 #[derive(Serialize)]
@@ -288,7 +320,12 @@ fn region(start: (usize, usize), end: (usize, usize)) -> Region {
 /// lines, and a line linking static and replay findings about the same
 /// statement. Line ends are `\n`.
 pub fn message_text(report: &Report, i: usize) -> String {
-    let f = &report.findings[i];
+    message_of(&report.findings, &report.findings[i])
+}
+
+/// [`message_text`] for a finding of `list` (the report's findings, or its
+/// baselined ones), whose `related` are indexes into `list`.
+pub fn message_of(list: &[Finding], f: &Finding) -> String {
     let mut text = normalize_newlines(f.message.trim_end());
     let fixable = if f.fix.is_some() {
         " (fixable with `twice check --fix`)"
@@ -304,7 +341,7 @@ pub fn message_text(report: &Report, i: usize) -> String {
         text.push_str("\nnote: ");
         text.push_str(n);
     }
-    for other in f.related.iter().filter_map(|&r| report.findings.get(r)) {
+    for other in f.related.iter().filter_map(|&r| list.get(r)) {
         match (f.source, other.source) {
             (Origin::Static, Origin::Replay) => text.push_str(&format!(
                 "\nnote: confirmed by replay: {}",
@@ -318,6 +355,20 @@ pub fn message_text(report: &Report, i: usize) -> String {
         }
     }
     normalize_newlines(&text)
+}
+
+/// The replay findings of `list` merged into finding `i`, as evidence.
+fn replay_evidence(list: &[Finding], plan: &Plan, i: usize) -> Vec<ReplayEvidence> {
+    plan.confirmations[i]
+        .iter()
+        .filter_map(|&(c, _)| list.get(c))
+        .map(|c| ReplayEvidence {
+            rule: c.rule.clone(),
+            level: level(c.severity),
+            message: normalize_newlines(c.message.trim_end()),
+            evidence: c.evidence.clone(),
+        })
+        .collect()
 }
 
 fn normalize_newlines(s: &str) -> String {
@@ -393,42 +444,82 @@ impl Renderer for Sarif<'_> {
                 });
             }
         }
+        // One result per problem: replay findings merged into the static
+        // finding they confirm are part of its result.
+        let plan = Plan::new(&report.findings);
+        let mut result_index = Vec::with_capacity(report.findings.len());
+        let mut n = 0;
+        for i in 0..report.findings.len() {
+            result_index.push(plan.shown(i).then_some(n));
+            n += usize::from(plan.shown(i));
+        }
         let prints = fingerprints(report, base);
-        let results = report
+        let baseline_state = |state| report.baseline.as_ref().map(|_| state);
+        let result = |f: &Finding, print: String, text: String| {
+            let uri = artifact_uri(&artifact_path(&f.file, base));
+            let file = report.file(&f.file);
+            SarifResult {
+                rule_id: f.rule.clone(),
+                rule_index: index[&f.rule],
+                level: level(f.severity),
+                message: Text { text },
+                locations: vec![Location {
+                    physical_location: PhysicalLocation {
+                        artifact_location: ArtifactLocation { uri: uri.clone() },
+                        region: region((f.line, f.column), (f.end_line, f.end_column)),
+                    },
+                }],
+                partial_fingerprints: BTreeMap::from([(FINGERPRINT_KEY, print)]),
+                baseline_state: baseline_state("new"),
+                suppressions: Vec::new(),
+                fixes: fix_out(f, file, &uri),
+                properties: ResultProperties {
+                    source: f.source,
+                    related: f
+                        .related
+                        .iter()
+                        .filter_map(|&r| result_index.get(r).copied().flatten())
+                        .collect(),
+                    replay: Vec::new(),
+                },
+            }
+        };
+        let mut results: Vec<SarifResult> = report
             .findings
             .iter()
             .zip(prints)
             .enumerate()
+            .filter(|(i, _)| plan.shown(*i))
             .map(|(i, (f, print))| {
-                let uri = artifact_uri(&artifact_path(&f.file, base));
-                let file = report.file(&f.file);
-                SarifResult {
-                    rule_id: f.rule.clone(),
-                    rule_index: index[&f.rule],
-                    level: level(f.severity),
-                    message: Text {
-                        text: message_text(report, i),
-                    },
-                    locations: vec![Location {
-                        physical_location: PhysicalLocation {
-                            artifact_location: ArtifactLocation { uri: uri.clone() },
-                            region: region((f.line, f.column), (f.end_line, f.end_column)),
-                        },
-                    }],
-                    partial_fingerprints: BTreeMap::from([(FINGERPRINT_KEY, print)]),
-                    fixes: fix_out(f, file, &uri),
-                    properties: ResultProperties {
-                        source: f.source,
-                        related: f
-                            .related
-                            .iter()
-                            .copied()
-                            .filter(|&r| r < report.findings.len())
-                            .collect(),
-                    },
-                }
+                let mut r = result(f, print, message_text(report, i));
+                r.properties.replay = replay_evidence(&report.findings, &plan, i);
+                r
             })
             .collect();
+        // Findings the baseline accepts: present, marked unchanged and
+        // suppressed, so viewers track them without raising them again.
+        if let Some(name) = &report.baseline {
+            let base_prints: Vec<String> = report
+                .baselined
+                .iter()
+                .map(|f| f.fingerprint.clone().unwrap_or_default())
+                .collect();
+            let base_plan = Plan::new(&report.baselined);
+            for (i, (f, print)) in report.baselined.iter().zip(base_prints).enumerate() {
+                if !base_plan.shown(i) {
+                    continue;
+                }
+                let mut r = result(f, print, message_of(&report.baselined, f));
+                r.baseline_state = Some("unchanged");
+                r.suppressions = vec![Suppression {
+                    kind: "external",
+                    justification: format!("accepted in the baseline {name}"),
+                }];
+                r.properties.related.clear();
+                r.properties.replay = replay_evidence(&report.baselined, &base_plan, i);
+                results.push(r);
+            }
+        }
         let log = Log {
             schema: SCHEMA_URI,
             version: "2.1.0",

@@ -101,7 +101,8 @@ pub fn replay<E: Engine>(
             });
         }
     }
-    for m in &seq.migrations {
+    for (i, m) in seq.migrations.iter().enumerate() {
+        opts.progress(&seq.root, i, seq.migrations.len());
         if let Err(e) = r.migration(m) {
             let file = &ws.files[m.up.file].source.name;
             r.finish_roots();

@@ -73,6 +73,9 @@ pub fn setup_sql(layout: LayoutKind, engine: &str) -> Option<&'static str> {
              CREATE UNIQUE INDEX IF NOT EXISTS schema_migration_version_idx ON schema_migration \
              (version)"
         }
-        LayoutKind::Plain | LayoutKind::Liquibase | LayoutKind::Script => return None,
+        // Plain scripts keep no table; Liquibase's, and those of sql-migrate,
+        // tern, Prisma, Drizzle and the Supabase CLI, are not created (yet):
+        // none of the histories tried touches them.
+        _ => return None,
     })
 }

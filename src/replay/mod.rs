@@ -123,21 +123,31 @@ pub fn replay_sequence(ws: &Workspace, seq: &Sequence, opts: &Options) -> Result
             ))
         }
     }
-    let mut engine = match sqlite::SqliteReplay::open(&sqlite::SandboxConfig::from_options(opts)) {
-        Ok(e) => e,
-        Err(e) => return Ok(Outcome::Skipped(format!("cannot open SQLite: {e}"))),
+    let run = || {
+        let mut engine =
+            match sqlite::SqliteReplay::open(&sqlite::SandboxConfig::from_options(opts)) {
+                Ok(e) => e,
+                Err(e) => return Ok(Outcome::Skipped(format!("cannot open SQLite: {e}"))),
+            };
+        if let Some(script) = setup::for_sequence(opts, seq)? {
+            setup::run(&script, seq.dialect, &seq.root, |sql| {
+                engine
+                    .run_setup_statement(sql)
+                    .map_err(|message| setup::StatementError {
+                        message,
+                        position: None,
+                    })
+            })?;
+        }
+        algorithm::replay(&mut engine, ws, seq, opts)
     };
-    if let Some(script) = setup::for_sequence(opts, seq)? {
-        setup::run(&script, seq.dialect, &seq.root, |sql| {
-            engine
-                .run_setup_statement(sql)
-                .map_err(|message| setup::StatementError {
-                    message,
-                    position: None,
-                })
-        })?;
+    match sqlite::on_replay_stack(run) {
+        Ok(outcome) => outcome,
+        Err(e) => Ok(Outcome::Skipped(format!(
+            "cannot start the replay thread ({} MiB stack): {e}",
+            sqlite::REPLAY_STACK >> 20
+        ))),
     }
-    algorithm::replay(&mut engine, ws, seq, opts)
 }
 
 /// What the PostgreSQL replay found for one sequence, with what tests look

@@ -11,6 +11,7 @@
 //! statements of the same migration do to each object), [`dml`] (what
 //! INSERT/UPDATE statements write) and [`text`] (help-text helpers).
 
+pub mod applied_migration_changed;
 pub mod malformed_migration;
 pub mod undefined_placeholder;
 
@@ -56,6 +57,23 @@ pub mod syntax_error;
 pub mod unparsed_statement;
 
 pub mod unused_suppression;
+
+/// Replay rules whose findings confirm the static findings about the same
+/// statement: a second run (of the up or the down part) that fails or
+/// changes something, where a static rule said it would. A static rule
+/// owns the findings of these rules about its statement: `[rules] <id> =
+/// "off"` (or `--ignore <id>`) drops them too, a lower level lowers them, and
+/// every format shows them inside the static finding. `first-run-error`,
+/// `down-does-not-revert` and the replay limits are about the migration, not
+/// about running it twice, and stay on their own.
+pub const CONFIRMING_RULES: &[&str] = &[
+    "second-run-error",
+    "second-run-schema-change",
+    "second-run-data-change",
+    "second-run-sequence-advance",
+    "down-second-run-error",
+    "down-second-run-change",
+];
 
 /// What `twice rules`, `twice explain` and SARIF know about a rule.
 #[derive(Debug)]
@@ -281,6 +299,7 @@ static REGISTRY: &[&RuleMeta] = &[
     &unused_suppression::META,
     &undefined_placeholder::META,
     &malformed_migration::META,
+    &applied_migration_changed::META,
     // Replay rules.
     &first_run_error::META,
     &second_run_error::META,

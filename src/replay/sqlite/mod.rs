@@ -10,6 +10,7 @@
 //! objects are found without scanning the schema).
 
 mod part;
+mod nesting;
 pub mod sandbox;
 pub mod schema;
 mod seed;
@@ -31,6 +32,27 @@ use std::ffi::CStr;
 use std::ops::Range;
 use std::os::raw::c_char;
 use std::time::Instant;
+
+/// Stack of the thread replay runs on (reserved, not used, until needed).
+/// SQLite compiles a statement through views and triggers nested
+/// [`nesting::MAX_NESTING`] deep in less than 1 MiB of stack (measured:
+/// under 1 KB a level); this leaves a wide margin for the rest.
+pub const REPLAY_STACK: usize = 64 << 20;
+
+/// Runs `f` (a replay on the SQLite engine) on a thread of its own with a
+/// [`REPLAY_STACK`] stack, whatever the stack of the calling thread.
+pub fn on_replay_stack<T: Send>(f: impl FnOnce() -> T + Send) -> std::io::Result<T> {
+    std::thread::scope(|s| {
+        let h = std::thread::Builder::new()
+            .name("twice-replay".into())
+            .stack_size(REPLAY_STACK)
+            .spawn_scoped(s, f)?;
+        match h.join() {
+            Ok(v) => Ok(v),
+            Err(p) => std::panic::resume_unwind(p),
+        }
+    })
+}
 
 /// Tables larger than this are compared by count and hash only.
 pub const MAX_SNAPSHOT_ROWS: usize = 100_000;
@@ -60,6 +82,8 @@ struct Window {
     schema_writers: BTreeMap<ObjectKey, Vec<usize>>,
     schema_version: i64,
     total_changes: i64,
+    /// Bytes the snapshots of this window hold so far.
+    held: usize,
 }
 
 /// The sandboxed in-memory SQLite engine.
@@ -83,6 +107,8 @@ pub struct SqliteEngine {
     seed_dirty: Option<BTreeSet<String>>,
     /// Makes synthetic values unique across the database.
     seed_counter: i64,
+    /// What views, triggers and cascades can make SQLite recurse into.
+    nesting: nesting::Nesting,
 }
 
 fn quote(ident: &str) -> String {
@@ -111,6 +137,7 @@ impl SqliteEngine {
             fk_pending: None,
             seed_dirty: None,
             seed_counter: 0,
+            nesting: nesting::Nesting::default(),
         })
     }
 
@@ -362,7 +389,7 @@ impl SqliteEngine {
                 .as_ref()
                 .is_some_and(|w| w.data_before.contains_key(&table));
             if !known {
-                let data = self.snapshot(&table)?;
+                let data = self.snapshot_in_window(&table)?;
                 if let Some(w) = self.window.as_mut() {
                     w.data_before.insert(table.clone(), data);
                 }
@@ -385,7 +412,7 @@ impl SqliteEngine {
         {
             return Ok(());
         }
-        let data = self.snapshot(&seq)?;
+        let data = self.snapshot_in_window(&seq)?;
         if let Some(w) = self.window.as_mut() {
             w.data_before.insert(seq.clone(), data);
             w.internal.insert(seq);
@@ -393,9 +420,21 @@ impl SqliteEngine {
         Ok(())
     }
 
+    /// [`Self::snapshot`] within what the open window may still hold.
+    fn snapshot_in_window(&mut self, table: &str) -> Result<Option<TableData>, EngineError> {
+        let mut held = self.window.as_ref().map_or(0, |w| w.held);
+        let data = self.snapshot(table, &mut held)?;
+        if let Some(w) = self.window.as_mut() {
+            w.held = held;
+        }
+        Ok(data)
+    }
+
     /// The rows of a table, or `None` when it does not exist (or is not a
-    /// table whose rows can be compared).
-    fn snapshot(&self, table: &str) -> Result<Option<TableData>, EngineError> {
+    /// table whose rows can be compared). `held` counts the bytes the
+    /// window's snapshots hold; past [`MAX_WINDOW_BYTES`] a table is kept
+    /// as its count and hash only.
+    fn snapshot(&self, table: &str, held: &mut usize) -> Result<Option<TableData>, EngineError> {
         self.internal(|c| {
             // pragma_table_xinfo(name) looks the table up by name; listing
             // tables (pragma_table_list) would be linear in the schema and
@@ -460,8 +499,11 @@ impl SqliteEngine {
             let mut summary = false;
             while let Some(r) = rows.next()? {
                 let mut row = Vec::with_capacity(n);
+                let mut bytes = std::mem::size_of::<Vec<Value>>();
                 for i in 0..n {
-                    row.push(value(r.get_ref(i)?));
+                    let v = value(r.get_ref(i)?);
+                    bytes += value_bytes(&v);
+                    row.push(v);
                 }
                 count += 1;
                 let content = if key == RowKey::Hidden {
@@ -472,8 +514,17 @@ impl SqliteEngine {
                 hash = hash.wrapping_add(super::engine::row_hash(content));
                 if !summary {
                     out.push(row);
-                    if out.len() > MAX_SNAPSHOT_ROWS {
+                    *held += bytes;
+                    if out.len() > MAX_SNAPSHOT_ROWS || *held > MAX_WINDOW_BYTES {
                         summary = true;
+                        *held = held.saturating_sub(
+                            out.iter()
+                                .map(|r| {
+                                    std::mem::size_of::<Vec<Value>>()
+                                        + r.iter().map(value_bytes).sum::<usize>()
+                                })
+                                .sum(),
+                        );
                         out = Vec::new();
                     }
                 }
@@ -612,15 +663,45 @@ fn error_class(message: &str) -> ErrorClass {
     }
 }
 
+/// Strings and blobs longer than this are kept as their length and digest:
+/// equal values still compare equal, and a table of 63 MB blobs costs a few
+/// bytes a value instead of a copy of each.
+pub const MAX_VALUE_BYTES: usize = 4096;
+
+/// What the snapshots of one observation window may hold together (an
+/// estimate of their heap size); past it, tables are compared by count and
+/// hash only, like tables of more than [`MAX_SNAPSHOT_ROWS`] rows.
+pub const MAX_WINDOW_BYTES: usize = 64 << 20;
+
+/// A stand-in for a value too long to copy.
+fn digest(what: &str, bytes: &[u8]) -> Value {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(bytes);
+    let hex: String = d.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    Value::Text(format!("<{what} of {} bytes, sha256 {hex}>", bytes.len()))
+}
+
 fn value(v: rusqlite::types::ValueRef<'_>) -> Value {
     use rusqlite::types::ValueRef as V;
     match v {
         V::Null => Value::Null,
         V::Integer(i) => Value::Integer(i),
         V::Real(r) => Value::Real(r),
+        V::Text(t) if t.len() > MAX_VALUE_BYTES => digest("text", t),
+        V::Blob(b) if b.len() > MAX_VALUE_BYTES => digest("blob", b),
         V::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
         V::Blob(b) => Value::Blob(b.to_vec()),
     }
+}
+
+/// About what a value costs on the heap in a snapshot.
+fn value_bytes(v: &Value) -> usize {
+    std::mem::size_of::<Value>()
+        + match v {
+            Value::Text(t) => t.len(),
+            Value::Blob(b) => b.len(),
+            _ => 0,
+        }
 }
 
 /// Where the first complete statement of `sql` ends (just past its `;`),
@@ -819,6 +900,23 @@ impl StatementEngine for SqliteEngine {
             }
             let start = off + skip_trivia(rest);
             let end = trim_end(sql, start, off + consumed).max(start);
+            if let Err(deep) = self.nesting.check(&sql[start..end]) {
+                drop(RawStmt(stmt));
+                return Err(StmtError {
+                    resume: Some(off + consumed),
+                    ..StmtError::new(
+                        FailureKind::Limit,
+                        format!(
+                        "it nests views, triggers or cascading foreign keys too deep: a \
+                         statement reaching them would make SQLite recurse {} levels, more \
+                         than the replay sandbox allows ({}); keep chains of views and \
+                         triggers shallow",
+                        deep.weight,
+                            nesting::MAX_NESTING
+                        ),
+                    )
+                });
+            }
             self.pending = Some((RawStmt(stmt), sql[start..end].to_string()));
             return Ok(Some((start..end, off + consumed)));
         }
@@ -987,8 +1085,9 @@ impl StatementEngine for SqliteEngine {
             }
         }
         let mut data_after = BTreeMap::new();
+        let mut held = w.held;
         for t in w.data_before.keys() {
-            data_after.insert(t.clone(), self.snapshot(t)?);
+            data_after.insert(t.clone(), self.snapshot(t, &mut held)?);
         }
         let nothing_written = !schema_changed && self.total_changes() == w.total_changes;
         Ok(Observation {

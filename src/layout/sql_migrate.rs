@@ -1,0 +1,340 @@
+//! `sql-migrate` (rubenv/sql-migrate, `sql-migrate up`, `migrate.Exec`): one
+//! `.sql` file per migration with `-- +migrate Up` and `-- +migrate Down`
+//! sections.
+//!
+//! As sql-migrate does (its `sqlparse.ParseMigration` and
+//! `FileMigrationSource`, github.com/rubenv/sql-migrate `sqlparse/sqlparse.go`
+//! and `migrate.go`):
+//! - every file directly in the folder whose name ends in `.sql` is a
+//!   migration; its id is the file name; sub-folders are not read;
+//! - migrations run by id: ids with a leading number (`^(\d+)`) first, by
+//!   that number, then by the whole id as text; ids without one after them,
+//!   as text;
+//! - commands are lines starting with exactly `-- +migrate ` (case matters:
+//!   `Up`, `Down`, `StatementBegin`, `StatementEnd`); `notransaction` after
+//!   `Up` or `Down` runs that direction outside a transaction;
+//! - lines before the first `Up`/`Down` are ignored; other lines starting
+//!   with `-- ` are comments;
+//! - a statement ends at a line whose last word (before a `--` comment)
+//!   ends with `;`, except between `StatementBegin` and `StatementEnd`,
+//!   whose lines are sent as one statement (twice's static rules still see
+//!   each statement of such a block).
+//!
+//! sql-migrate refuses a file without any `Up`/`Down` command, a statement
+//! left without its `;` when the next section starts or the file ends, and
+//! a `StatementBegin` never closed: those are `malformed-migration` findings
+//! (the file is still read, as a whole up part when it has no sections).
+
+use super::{lines, numeric_cmp, part, whole, Folder, Plan};
+use crate::model::{LayoutKind, Migration, Region};
+use std::cmp::Ordering;
+use std::ops::Range;
+
+/// The sql-migrate layout.
+pub struct SqlMigrate;
+
+/// This layout's name.
+pub const KIND: LayoutKind = LayoutKind::named("sql-migrate");
+
+const PREFIX: &str = "-- +migrate ";
+
+impl super::Layout for SqlMigrate {
+    fn kind(&self) -> LayoutKind {
+        KIND
+    }
+
+    fn detect(&self, folder: &Folder) -> Option<String> {
+        folder
+            .entries
+            .iter()
+            .filter(|e| e.dir().is_empty())
+            .find(|e| has_marker(&e.file.text))
+            .map(|e| format!("`-- +migrate Up`/`Down` annotations in {}", e.rel))
+    }
+
+    fn plan(&self, folder: &Folder) -> Plan {
+        plan(folder)
+    }
+}
+
+/// A `-- +migrate Up` or `Down` line (any case, maybe indented: detection
+/// takes the author's intent; the plan then says what sql-migrate refuses).
+pub fn has_marker(text: &str) -> bool {
+    text.lines().any(|l| {
+        let l = l.trim_start();
+        l.strip_prefix("--")
+            .map(str::trim_start)
+            .and_then(|r| r.strip_prefix("+migrate"))
+            .and_then(|r| r.split_whitespace().next())
+            .is_some_and(|w| w.eq_ignore_ascii_case("up") || w.eq_ignore_ascii_case("down"))
+    })
+}
+
+/// sql-migrate's end-of-statement test: the last word before a `--`
+/// comment ends with `;`.
+fn ends_with_semicolon(line: &str) -> bool {
+    let mut prev = "";
+    for word in line.split_whitespace() {
+        if word.starts_with("--") {
+            break;
+        }
+        prev = word;
+    }
+    prev.ends_with(';')
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dir {
+    None,
+    Up,
+    Down,
+}
+
+/// The sections of one file.
+#[derive(Debug, Default)]
+pub struct Sections {
+    pub up: Option<Vec<Region>>,
+    pub down: Option<Vec<Region>>,
+    pub up_no_transaction: bool,
+    pub down_no_transaction: bool,
+    pub problems: Vec<(Range<usize>, String, &'static str)>,
+}
+
+pub fn sections(text: &str) -> Sections {
+    let mut s = Sections::default();
+    let mut dir = Dir::None;
+    let mut in_block = false;
+    // The statement being read: its range and whether it is a block.
+    let mut chunk: Option<(Range<usize>, bool)> = None;
+    let mut begin_line = 0..0;
+    let push = |s: &mut Sections, dir: Dir, (range, single): (Range<usize>, bool)| {
+        let region = Region {
+            range,
+            single_statement: single,
+        };
+        match dir {
+            Dir::Up => s.up.get_or_insert_with(Vec::new).push(region),
+            Dir::Down => s.down.get_or_insert_with(Vec::new).push(region),
+            Dir::None => {}
+        }
+    };
+    let unterminated = |s: &mut Sections, r: Range<usize>| {
+        s.problems.push((
+            r,
+            "sql-migrate refuses this migration: the statement does not end with `;` (the last statement must be ended by a semicolon or `-- +migrate StatementEnd`)".into(),
+            "end the statement with `;` at the end of its last line",
+        ));
+    };
+    for l in lines(text) {
+        let t = &text[l.start..l.end];
+        if let Some(cmd) = t.strip_prefix(PREFIX) {
+            let mut words = cmd.split_whitespace();
+            let word = words.next().unwrap_or("");
+            let no_tx = words.any(|w| w == "notransaction");
+            match word {
+                "Up" | "Down" => {
+                    if let Some(c) = chunk.take() {
+                        unterminated(&mut s, c.0.clone());
+                        push(&mut s, dir, c);
+                    }
+                    if word == "Up" {
+                        dir = Dir::Up;
+                        s.up.get_or_insert_with(Vec::new);
+                        s.up_no_transaction |= no_tx;
+                    } else {
+                        dir = Dir::Down;
+                        s.down.get_or_insert_with(Vec::new);
+                        s.down_no_transaction |= no_tx;
+                    }
+                }
+                "StatementBegin" if dir != Dir::None => {
+                    if let Some(c) = chunk.take() {
+                        // The lines before the block run with it, as one text.
+                        chunk = Some((c.0, true));
+                    }
+                    in_block = true;
+                    begin_line = l.start..l.end;
+                }
+                "StatementEnd" if dir != Dir::None => {
+                    if in_block {
+                        if let Some(c) = chunk.take() {
+                            push(&mut s, dir, (c.0, true));
+                        }
+                    }
+                    in_block = false;
+                }
+                _ => {}
+            }
+            continue;
+        }
+        if dir == Dir::None || t.starts_with("-- +") {
+            continue;
+        }
+        if t.starts_with("-- ") || (chunk.is_none() && t.trim().is_empty()) {
+            continue;
+        }
+        let c = chunk.get_or_insert((l.start..l.end, in_block));
+        c.0.end = l.end;
+        if !in_block && ends_with_semicolon(t) {
+            if let Some(c) = chunk.take() {
+                push(&mut s, dir, c);
+            }
+        }
+    }
+    if in_block {
+        s.problems.push((
+            begin_line,
+            "sql-migrate refuses this migration: `-- +migrate StatementBegin` is never closed by `-- +migrate StatementEnd`".into(),
+            "add `-- +migrate StatementEnd` after the statement",
+        ));
+    }
+    if let Some(c) = chunk.take() {
+        if !text[c.0.clone()].trim().is_empty() && !in_block {
+            unterminated(&mut s, c.0.clone());
+        }
+        push(&mut s, dir, c);
+    }
+    if s.up.is_none() && s.down.is_none() {
+        let indented = text.lines().any(|l| {
+            l.starts_with(char::is_whitespace) && l.trim_start().starts_with(PREFIX.trim_end())
+        });
+        let (message, help) = if indented {
+            (
+                "sql-migrate refuses this migration: its `-- +migrate` annotations are indented, and sql-migrate reads them only at the start of a line",
+                "move `-- +migrate Up` and `-- +migrate Down` to the start of their lines",
+            )
+        } else if has_marker(text) {
+            (
+                "sql-migrate refuses this migration: its annotations are not written `-- +migrate Up` / `-- +migrate Down` exactly (sql-migrate reads them case-sensitively, after `-- ` with one space)",
+                "write the annotations as `-- +migrate Up` and `-- +migrate Down`",
+            )
+        } else {
+            (
+                "sql-migrate refuses this migration: it has no `-- +migrate Up` or `-- +migrate Down` annotation",
+                "start the file with `-- +migrate Up` (and put the rollback under `-- +migrate Down`)",
+            )
+        };
+        s.problems.push((0..0, message.into(), help));
+    }
+    s
+}
+
+/// sql-migrate's order of ids: a leading number first (compared as a
+/// number), then the id as text; ids without a number last.
+fn id_cmp(a: &str, b: &str) -> Ordering {
+    let (da, db) = (super::leading_digits(a), super::leading_digits(b));
+    match (da.is_empty(), db.is_empty()) {
+        (false, false) => numeric_cmp(da, db).then_with(|| a.cmp(b)),
+        (false, true) => Ordering::Less,
+        (true, false) => Ordering::Greater,
+        (true, true) => a.cmp(b),
+    }
+}
+
+pub fn plan(folder: &Folder) -> Plan {
+    let mut plan = Plan::default();
+    let mut order: Vec<usize> = Vec::new();
+    for (i, e) in folder.entries.iter().enumerate() {
+        if !e.dir().is_empty() {
+            plan.skipped.push((
+                i,
+                "sql-migrate reads only the files directly in its folder".into(),
+            ));
+        } else if !e.base().ends_with(".sql") {
+            plan.skipped
+                .push((i, "sql-migrate reads only names ending in `.sql`".into()));
+        } else {
+            order.push(i);
+        }
+    }
+    order.sort_by(|&a, &b| id_cmp(folder.entries[a].base(), folder.entries[b].base()));
+    for i in order {
+        let e = &folder.entries[i];
+        let s = sections(&e.file.text);
+        for (span, message, help) in s.problems {
+            plan.problem(i, span, message, help);
+        }
+        let (mut up, down) = match (s.up, s.down) {
+            (None, None) => (whole(folder, i), None),
+            (up, down) => (
+                part(i, up.unwrap_or_default()),
+                down.map(|regions| {
+                    let mut p = part(i, regions);
+                    p.no_transaction = s.down_no_transaction;
+                    p
+                }),
+            ),
+        };
+        up.no_transaction = s.up_no_transaction;
+        let stem = e.base().strip_suffix(".sql").unwrap_or(e.base());
+        let digits = super::leading_digits(stem);
+        plan.migrations.push(Migration {
+            version: if digits.is_empty() { stem } else { digits }.to_string(),
+            name: stem.to_string(),
+            up,
+            down,
+            rerun_note: None,
+            apply_only: false,
+        });
+    }
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_util::*;
+    use super::*;
+
+    #[test]
+    fn sections_split_like_sql_migrate() {
+        let text = "-- header\n-- +migrate Up notransaction\nCREATE TABLE a (id int);\n-- a comment;\n-- +migrate StatementBegin\nCREATE FUNCTION f() RETURNS int AS 'SELECT 1;' LANGUAGE sql;\n-- +migrate StatementEnd\n\n-- +migrate Down\nDROP TABLE a;\n";
+        let f = folder(&[("1_a.sql", text)]);
+        let p = plan(&f);
+        assert!(p.problems.is_empty(), "{:?}", p.problems);
+        let m = &p.migrations[0];
+        assert!(m.up.no_transaction);
+        assert_eq!(
+            texts(&f, &m.up),
+            "CREATE TABLE a (id int);|CREATE FUNCTION f() RETURNS int AS 'SELECT 1;' LANGUAGE sql;"
+        );
+        assert!(m.up.regions[1].single_statement);
+        let d = m.down.as_ref().unwrap();
+        assert!(!d.no_transaction);
+        assert_eq!(texts(&f, d), "DROP TABLE a;");
+    }
+
+    #[test]
+    fn order_is_numeric_then_text() {
+        let f = folder(&[
+            ("10_c.sql", "-- +migrate Up\n"),
+            ("9_b.sql", "-- +migrate Up\n"),
+            ("init.sql", "-- +migrate Up\n"),
+            ("9_a.sql", "-- +migrate Up\n"),
+        ]);
+        let p = plan(&f);
+        assert_eq!(
+            order(&f, &p),
+            ["9 9_a.sql", "9 9_b.sql", "10 10_c.sql", "init init.sql"]
+        );
+    }
+
+    #[test]
+    fn what_sql_migrate_refuses() {
+        let p = plan(&folder(&[("1_a.sql", "CREATE TABLE a (id int);\n")]));
+        assert!(p.problems[0].message.contains("no `-- +migrate Up`"));
+        let p = plan(&folder(&[("1_a.sql", "  -- +migrate Up\nSELECT 1;\n")]));
+        assert!(p.problems[0].message.contains("indented"));
+        let p = plan(&folder(&[("1_a.sql", "-- +migrate up\nSELECT 1;\n")]));
+        assert!(p.problems[0].message.contains("exactly"));
+        let p = plan(&folder(&[(
+            "1_a.sql",
+            "-- +migrate Up\nSELECT 1\n-- +migrate Down\nSELECT 2;\n",
+        )]));
+        assert!(p.problems[0].message.contains("does not end with `;`"));
+        let p = plan(&folder(&[(
+            "1_a.sql",
+            "-- +migrate Up\n-- +migrate StatementBegin\nSELECT 1;\n",
+        )]));
+        assert!(p.problems[0].message.contains("never closed"));
+    }
+}

@@ -1,0 +1,290 @@
+//! `twice plan`: what twice read, without running anything. For each
+//! sequence: its root, the layout and why, the dialect and what decided it,
+//! the replay engine, and the migrations in run order with their up and down
+//! parts and transaction mode; then the files skipped (with the reason), the
+//! other notices, and what discovery found (`malformed-migration`: what a
+//! migration tool would refuse; `undefined-placeholder`).
+//!
+//! The JSON document (`twice plan --format json`) is:
+//! ```json
+//! {
+//!   "version": 1,
+//!   "sequences": [{
+//!     "root": "db/migrations", "layout": "goose", "layout_reason": "...",
+//!     "dialect": "postgres", "dialect_reason": "...",
+//!     "engine": "postgres" | null, "engine_reason": "..." (when null),
+//!     "setup": "db/prereqs.sql" (only when configured),
+//!     "migrations": [{
+//!       "version": "1", "name": "create_users",
+//!       "up": {"file": "...", "lines": [2, 9], "statements": 3, "transaction": true},
+//!       "down": {...} | null,
+//!       "rerun": "..." (only for migrations the tool re-runs)
+//!     }]
+//!   }],
+//!   "skipped": [{"path": "...", "reason": "..."}],
+//!   "notices": ["..."],
+//!   "problems": [{"file": "...", "line": 1, "message": "..."}]
+//! }
+//! ```
+
+use crate::check::{Engine, Options, Workspace};
+use crate::dialect::Dialect;
+use crate::model::Part;
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// The whole plan document.
+#[derive(Debug, Serialize)]
+pub struct PlanDoc {
+    pub version: u32,
+    pub sequences: Vec<SequencePlan>,
+    pub skipped: Vec<Skipped>,
+    pub notices: Vec<String>,
+    pub problems: Vec<Problem>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SequencePlan {
+    pub root: String,
+    pub layout: &'static str,
+    pub layout_reason: String,
+    pub dialect: &'static str,
+    pub dialect_reason: String,
+    /// The engine replay would use, `None` when the sequence cannot be
+    /// replayed (then `engine_reason` says why).
+    pub engine: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setup: Option<String>,
+    pub migrations: Vec<MigrationPlan>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MigrationPlan {
+    pub version: String,
+    pub name: String,
+    pub up: PartPlan,
+    pub down: Option<PartPlan>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rerun: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PartPlan {
+    pub file: String,
+    /// First and last line (1-based) of the part's text; `None` for an
+    /// empty part.
+    pub lines: Option<[usize; 2]>,
+    pub statements: usize,
+    /// Runs inside a transaction (`false`: goose `NO TRANSACTION`,
+    /// sql-migrate `notransaction`, ...).
+    pub transaction: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Skipped {
+    pub path: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    pub file: String,
+    pub line: usize,
+    pub message: String,
+}
+
+/// The engine replay would use for a sequence of `dialect`.
+fn engine_for(dialect: Dialect, opts: &Options) -> (Option<&'static str>, Option<String>) {
+    match (opts.engine, dialect) {
+        (Engine::Postgres, Dialect::Mysql) => (
+            None,
+            Some("MySQL migrations cannot be replayed on PostgreSQL".into()),
+        ),
+        (Engine::Postgres, _) => (Some("postgres"), None),
+        (Engine::Sqlite, Dialect::Sqlite | Dialect::Generic) => (Some("sqlite"), None),
+        (Engine::Sqlite, Dialect::Postgres) => (
+            None,
+            Some("SQLite cannot run PostgreSQL migrations (use --engine postgres)".into()),
+        ),
+        (Engine::Sqlite, Dialect::Mysql) => (
+            None,
+            Some("SQLite cannot run MySQL migrations and there is no MySQL replay engine".into()),
+        ),
+    }
+}
+
+fn part_plan(ws: &Workspace, p: &Part) -> PartPlan {
+    let unit = &ws.files[p.file];
+    let lines = match (p.regions.first(), p.regions.last()) {
+        (Some(a), Some(b)) => {
+            let text = &unit.source.text;
+            // Trim blank lines around the part, so the range shows its text.
+            let start = a.range.start
+                + text
+                    .get(a.range.clone())
+                    .map_or(0, |t| t.len() - t.trim_start().len());
+            let end = b.range.end.max(start);
+            let end = start + text.get(start..end).map_or(0, |t| t.trim_end().len());
+            let (first, _) = unit.source.line_col(start);
+            let (last, _) = unit.source.line_col(end.saturating_sub(1).max(start));
+            (end > start).then_some([first, last])
+        }
+        _ => None,
+    };
+    PartPlan {
+        file: unit.source.name.clone(),
+        lines,
+        statements: p.statements.len(),
+        transaction: !p.no_transaction,
+    }
+}
+
+/// Builds the plan of a loaded workspace. `setup` is the setup script the
+/// configuration names, if any.
+pub fn build(ws: &Workspace, opts: &Options, setup: Option<&str>) -> PlanDoc {
+    let sequences = ws
+        .sequences
+        .iter()
+        .map(|seq| {
+            let (engine, engine_reason) = engine_for(seq.dialect, opts);
+            SequencePlan {
+                root: seq.root.clone(),
+                layout: seq.layout.name(),
+                layout_reason: seq.layout_why.clone(),
+                dialect: seq.dialect.name(),
+                dialect_reason: seq.dialect_why.clone(),
+                engine,
+                engine_reason,
+                setup: setup.map(str::to_string),
+                migrations: seq
+                    .migrations
+                    .iter()
+                    .map(|m| MigrationPlan {
+                        version: m.version.clone(),
+                        name: m.name.clone(),
+                        up: part_plan(ws, &m.up),
+                        down: m.down.as_ref().map(|d| part_plan(ws, d)),
+                        rerun: m.rerun_note.clone(),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let mut skipped = Vec::new();
+    let mut notices = Vec::new();
+    for n in &ws.notices {
+        match n.split_once(": skipped: ") {
+            Some((path, reason)) => skipped.push(Skipped {
+                path: path.to_string(),
+                reason: reason.to_string(),
+            }),
+            None => notices.push(n.clone()),
+        }
+    }
+    let problems = ws
+        .findings
+        .iter()
+        .map(|f| Problem {
+            file: f.file.clone(),
+            line: f.line,
+            message: format!("[{}] {}", f.rule, f.message),
+        })
+        .collect();
+    PlanDoc {
+        version: 1,
+        sequences,
+        skipped,
+        notices,
+        problems,
+    }
+}
+
+fn part_line(label: &str, p: &PartPlan) -> String {
+    let lines = match p.lines {
+        Some([a, b]) if a == b => format!(" line {a},"),
+        Some([a, b]) => format!(" lines {a}-{b},"),
+        None => " (empty),".into(),
+    };
+    format!(
+        "{label}{}{lines} {} statement{}, {}",
+        p.file,
+        p.statements,
+        if p.statements == 1 { "" } else { "s" },
+        if p.transaction {
+            "in a transaction"
+        } else {
+            "outside a transaction"
+        }
+    )
+}
+
+/// The plan for people.
+pub fn write_human(doc: &PlanDoc, out: &mut dyn Write) -> io::Result<()> {
+    if doc.sequences.is_empty() {
+        writeln!(out, "no migration sequences found")?;
+    }
+    for (i, s) in doc.sequences.iter().enumerate() {
+        if i > 0 {
+            writeln!(out)?;
+        }
+        writeln!(out, "{}", s.root)?;
+        writeln!(out, "  layout:  {} ({})", s.layout, s.layout_reason)?;
+        writeln!(out, "  dialect: {} ({})", s.dialect, s.dialect_reason)?;
+        match (s.engine, &s.engine_reason) {
+            (Some(e), _) => writeln!(out, "  engine:  {e}")?,
+            (None, Some(why)) => writeln!(out, "  engine:  none: static rules only ({why})")?,
+            (None, None) => writeln!(out, "  engine:  none")?,
+        }
+        if let Some(setup) = &s.setup {
+            writeln!(out, "  setup:   {setup}")?;
+        }
+        writeln!(
+            out,
+            "  {} migration{}, in run order:",
+            s.migrations.len(),
+            if s.migrations.len() == 1 { "" } else { "s" }
+        )?;
+        for m in &s.migrations {
+            let label = if m.name.is_empty() {
+                m.version.clone()
+            } else if m.version.is_empty() || m.name.starts_with(&m.version) {
+                m.name.clone()
+            } else {
+                format!("{} {}", m.version, m.name)
+            };
+            writeln!(out, "    {label}")?;
+            writeln!(out, "      {}", part_line("up:   ", &m.up))?;
+            match &m.down {
+                Some(d) => writeln!(out, "      {}", part_line("down: ", d))?,
+                None => writeln!(out, "      down: none")?,
+            }
+            if let Some(r) = &m.rerun {
+                writeln!(out, "      rerun: {r}")?;
+            }
+        }
+    }
+    if !doc.skipped.is_empty() {
+        writeln!(out, "\nskipped:")?;
+        for s in &doc.skipped {
+            writeln!(out, "  {}: {}", s.path, s.reason)?;
+        }
+    }
+    if !doc.notices.is_empty() {
+        writeln!(out, "\nnotices:")?;
+        for n in &doc.notices {
+            writeln!(out, "  {n}")?;
+        }
+    }
+    if !doc.problems.is_empty() {
+        writeln!(
+            out,
+            "\nfound while reading (malformed migrations, undefined placeholders):"
+        )?;
+        for p in &doc.problems {
+            writeln!(out, "  {}:{}: {}", p.file, p.line, p.message)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,734 @@
+//! Hostile inputs (issue 15 §3 and §4): deep nesting inside SQLite, inputs
+//! that multiply memory, quadratic output, FIFOs, symlinks, control
+//! characters in names, interrupted fixes. Each runs the binary, in a
+//! process of its own, so that an abort is a failed test and not a crash of
+//! the test runner.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn twice() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_twice"));
+    for var in [
+        "GITHUB_ACTIONS",
+        "NO_COLOR",
+        "CLICOLOR_FORCE",
+        "RUST_BACKTRACE",
+        "TWICE_DATABASE_URL",
+        "TERM",
+    ] {
+        c.env_remove(var);
+    }
+    c.stdin(Stdio::null());
+    c
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn output(mut c: Command) -> Out {
+    let o = c.output().expect("twice runs");
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+fn run_in(dir: &Path, args: &[&str]) -> Out {
+    let mut c = twice();
+    c.current_dir(dir).args(args);
+    output(c)
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+// ---- §3: nesting inside SQLite ---------------------------------------------
+
+/// A chain of `n` views, each reading the one before, then a statement that
+/// reaches the last one.
+fn view_chain(n: usize, per_view_subqueries: usize) -> String {
+    let mut s = String::from("CREATE TABLE IF NOT EXISTS t0 (a INTEGER);\n");
+    s.push_str("CREATE VIEW IF NOT EXISTS v0 AS SELECT a FROM t0;\n");
+    for i in 1..n {
+        let inner = format!("v{}", i - 1);
+        let mut from = inner;
+        for _ in 0..per_view_subqueries {
+            from = format!("(SELECT a FROM {from})");
+        }
+        s.push_str(&format!(
+            "CREATE VIEW IF NOT EXISTS v{i} AS SELECT a FROM {from};\n"
+        ));
+    }
+    s.push_str(&format!(
+        "INSERT INTO t0 SELECT count(*) FROM v{};\n",
+        n - 1
+    ));
+    s
+}
+
+fn trigger_chain(n: usize) -> String {
+    let mut s = String::new();
+    for i in 0..=n {
+        s.push_str(&format!("CREATE TABLE IF NOT EXISTS t{i} (a INTEGER);\n"));
+    }
+    for i in 0..n {
+        s.push_str(&format!(
+            "CREATE TRIGGER IF NOT EXISTS g{i} AFTER INSERT ON t{i} BEGIN INSERT INTO t{} VALUES (new.a); END;\n",
+            i + 1
+        ));
+    }
+    s.push_str("INSERT INTO t0 VALUES (1);\n");
+    s
+}
+
+#[test]
+fn views_nested_12_000_deep_are_a_finding_not_an_abort() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "m/001_views.sql", &view_chain(12_000, 0));
+    let out = run_in(dir.path(), &["check", "--format", "json", "m"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let limit = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "replay-resource-limit")
+        .expect("a resource-limit finding");
+    assert!(
+        limit["message"]
+            .as_str()
+            .unwrap()
+            .contains("nests views, triggers"),
+        "{limit}"
+    );
+    // The first view past the cap (1,000 levels) is the one refused.
+    assert_eq!(limit["line"], 1002, "{limit}");
+}
+
+#[test]
+fn triggers_chained_12_000_deep_are_a_finding_not_an_abort() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "m/001_triggers.sql", &trigger_chain(12_000));
+    let out = run_in(dir.path(), &["check", "--format", "json", "m"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("nests views, triggers or cascading foreign keys too deep"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn nesting_just_under_the_cap_replays_on_the_replay_stack() {
+    // The heaviest chains the cap lets through, reached by a statement:
+    // SQLite must compile them without running out of stack.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a/001.sql", &view_chain(999, 0));
+    write(dir.path(), "b/001.sql", &view_chain(90, 10));
+    write(dir.path(), "c/001.sql", &trigger_chain(499));
+    for m in ["a", "b", "c"] {
+        let out = run_in(dir.path(), &["check", "--format", "json", m]);
+        assert!(out.code == 0 || out.code == 1, "{m}: {}", out.stderr);
+        assert!(!out.stdout.contains("too deep"), "{m}: {}", out.stdout);
+        assert!(
+            !out.stdout.contains("replay-resource-limit"),
+            "{m}: {}",
+            out.stdout
+        );
+    }
+}
+
+// ---- §3: memory --------------------------------------------------------------
+
+/// Runs the binary and returns its exit code and peak resident memory
+/// (`wait4`'s `ru_maxrss`, for this child alone).
+fn peak_memory(dir: &Path, args: &[&str]) -> (i32, u64, String) {
+    let stdout = dir.join("stdout.txt");
+    let mut c = twice();
+    c.current_dir(dir)
+        .args(args)
+        .stdout(std::fs::File::create(&stdout).unwrap())
+        .stderr(Stdio::null());
+    let child = c.spawn().expect("twice runs");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: zeroed rusage is a valid out-parameter; the pid is our child,
+    // reaped here (the Child handle is never waited on).
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(r, pid);
+    std::mem::forget(child);
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -libc::WTERMSIG(status)
+    };
+    // ru_maxrss is in KiB on Linux.
+    (
+        code,
+        usage.ru_maxrss as u64 * 1024,
+        std::fs::read_to_string(stdout).unwrap_or_default(),
+    )
+}
+
+#[test]
+fn fourteen_63_mb_blobs_stay_under_one_and_a_half_gigabytes() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "m/001.sql",
+        "CREATE TABLE IF NOT EXISTS b (x);\n\
+         INSERT INTO b SELECT randomblob(63000000) FROM (WITH RECURSIVE c(x) AS \
+         (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 14) SELECT x FROM c);\n",
+    );
+    let (code, peak, stdout) = peak_memory(dir.path(), &["check", "--format", "json", "m"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(peak < 1536 << 20, "peak resident memory {} MiB", peak >> 20);
+    // The duplicated rows are still seen (by length and digest), and SQLite's
+    // own ceiling stops the second run.
+    assert!(
+        stdout.contains("\"rule\": \"replay-resource-limit\""),
+        "{stdout}"
+    );
+    assert!(stdout.contains("needs more memory"), "{stdout}");
+}
+
+#[test]
+fn long_values_are_compared_by_digest_and_shown_as_one() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "m/001.sql",
+        "CREATE TABLE IF NOT EXISTS t (x);\n\
+         INSERT INTO t VALUES (printf('%.*c', 10000, 'x'));\n",
+    );
+    let out = run_in(dir.path(), &["check", "m"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    // The second run's added row is seen, and shown by length and digest.
+    assert!(
+        out.stdout.contains("<text of 10000 bytes, sha256 "),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains(&"x".repeat(5000)), "{}", out.stdout);
+}
+
+// ---- §3: output on long lines --------------------------------------------------
+
+#[test]
+fn a_160_kb_line_with_80_000_findings_is_drawn_clipped_around_each_position() {
+    // Before, each frame carried the whole line through annotate-snippets:
+    // quadratic, 107 s for this input. (Time is measured in benches/.)
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "m/001.sql",
+        &format!("{}\n", "a;".repeat(80_000)),
+    );
+    let out = run_in(dir.path(), &["check", "--no-replay", "m"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let origins: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with("--> "))
+        .collect();
+    assert_eq!(origins.len(), 80_000);
+    // Positions are the real ones, not the clipped line's.
+    assert_eq!(origins[0].trim(), "--> m/001.sql:1:1");
+    assert_eq!(origins[40_000].trim(), "--> m/001.sql:1:80001");
+    assert_eq!(origins[79_999].trim(), "--> m/001.sql:1:159999");
+    // No drawn line carries the whole source line.
+    let longest = out.stdout.lines().map(str::len).max().unwrap();
+    assert!(longest < 1_000, "a line of {longest} bytes");
+}
+
+// ---- §3: placeholders that multiply ---------------------------------------------
+
+#[test]
+fn a_1_mb_define_used_20_000_times_is_an_error_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "twice.toml",
+        &format!("[define]\nbig = \"{}\"\n", "x".repeat(1 << 20)),
+    );
+    let mut sql = String::from("CREATE TABLE IF NOT EXISTS t (v TEXT);\n");
+    for _ in 0..20_000 {
+        sql.push_str("INSERT INTO t VALUES ('${big}');\n");
+    }
+    write(dir.path(), "m/001.sql", &sql);
+    let out = run_in(dir.path(), &["check", "--no-replay", "m"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    // 64 MiB are reached on the 65th use, line 66.
+    assert!(
+        out.stderr.contains(
+            "m/001.sql:66: placeholder values would make this file more than 64 MiB longer"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty());
+}
+
+// ---- §3: a FIFO where a file was --------------------------------------------------
+
+#[test]
+fn a_fifo_in_place_of_a_listed_file_is_an_error_not_a_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("001_init.sql");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    // What discovery does once it has listed the file: read it. A FIFO with
+    // no writer used to block here forever.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let path = fifo.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(twice::check::Options::default().read_bytes(&path));
+    });
+    let got = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("reading a FIFO returned instead of blocking");
+    let err = got.expect_err("a FIFO is not read as a file");
+    assert!(err.to_string().contains("not a regular file"), "{err}");
+    // And config files: a twice.toml that is a FIFO.
+    let cfg = dir.path().join("twice.toml");
+    let c = std::ffi::CString::new(cfg.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    let mut cmd = twice();
+    cmd.current_dir(dir.path())
+        .args(["check", "--config", "twice.toml", "x.sql"]);
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break Some(s);
+        }
+        if start.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let status = status.expect("twice did not hang on a FIFO config file");
+    assert_eq!(status.code(), Some(2));
+}
+
+// ---- §4: output injection -------------------------------------------------------------
+
+#[test]
+fn control_characters_in_names_never_start_a_line_or_reach_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "m/001_x\n::error file=evil.sql,line=1::forged in a file name.sql",
+        "CREATE TABLE t (a);\n",
+    );
+    write(d, "m/README\n::error::forged in a notice", "hello\n");
+    write(d, "m/002_\u{1b}[31mred\u{7}.sql", "CREATE TABLE u (a);\n");
+    write(
+        d,
+        "n/001.sql",
+        "CREATE TABLE \"x\n::error file=evil.sql::forged in an identifier\" (a);\n\
+         CREATE TABLE \"e\u{1b}[31mred\u{7}\" (a);\n",
+    );
+    for format in ["human", "github", "json", "sarif", "gitlab"] {
+        for gha in [false, true] {
+            let mut c = twice();
+            c.current_dir(d)
+                .args(["check", "--format", format, "m", "n"]);
+            if gha {
+                c.env("GITHUB_ACTIONS", "true");
+            }
+            let out = output(c);
+            assert_eq!(out.code, 1, "{format}: {}", out.stderr);
+            for (stream, text) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+                assert!(
+                    !text.contains('\u{1b}') && !text.contains('\u{7}'),
+                    "{format} {stream}: a raw control character\n{text}"
+                );
+                for line in text.lines() {
+                    // GitHub's runner takes a line as a command after
+                    // trimming leading blanks.
+                    if line.trim_start().starts_with("::") {
+                        // Only twice's own annotations, about the real files.
+                        assert!(
+                            line.starts_with("::error file=m/")
+                                || line.starts_with("::error file=n/"),
+                            "{format} {stream}: forged line {line:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    // The names are shown escaped where people read them.
+    let out = run_in(d, &["check", "m", "n"]);
+    assert!(
+        out.stdout
+            .contains("m/001_x\\n::error file=evil.sql,line=1::forged in a file name.sql:1:1"),
+        "{}",
+        out.stdout
+    );
+    let out = run_in(d, &["check", "--format", "json", "m", "n"]);
+    assert!(
+        out.stderr
+            .contains("m/README\\n::error::forged in a notice"),
+        "{}",
+        out.stderr
+    );
+    let out = run_in(d, &["check", "--format", "github", "m", "n"]);
+    assert!(
+        out.stdout.contains("\\u{1b}[31mred\\u{7}"),
+        "{}",
+        out.stdout
+    );
+}
+
+// ---- §4: --fix writes safely -------------------------------------------------------------
+
+fn no_temp_files(dir: &Path) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(!name.contains("twice-fix"), "left behind: {name}");
+    }
+}
+
+#[test]
+fn fix_keeps_permissions_and_leaves_no_temporary_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "m/001.sql", "CREATE TABLE t (a);\n");
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let out = run_in(dir.path(), &["check", "--fix", "m"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&p).unwrap(),
+        "CREATE TABLE IF NOT EXISTS t (a);\n"
+    );
+    let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640);
+    no_temp_files(&dir.path().join("m"));
+}
+
+#[test]
+fn fix_writes_nothing_when_one_file_of_the_set_is_not_writable() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "m/001.sql", "CREATE TABLE a (x);\n");
+    let b = write(dir.path(), "m/002.sql", "CREATE TABLE b (x);\n");
+    std::fs::set_permissions(&b, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let out = run_in(dir.path(), &["check", "--fix", "m"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("m/002.sql: is not writable"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("nothing was written"), "{}", out.stderr);
+    // The writable file was not fixed either: no half-fixed folder.
+    assert_eq!(
+        std::fs::read_to_string(&a).unwrap(),
+        "CREATE TABLE a (x);\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&b).unwrap(),
+        "CREATE TABLE b (x);\n"
+    );
+    no_temp_files(&dir.path().join("m"));
+}
+
+#[test]
+fn fix_refuses_a_file_changed_on_disk_since_it_was_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "m/001.sql", "CREATE TABLE a (x);\n");
+    let inputs = [twice::discover::Input::Path(dir.path().join("m"))];
+    let run = twice::fix::run(&inputs, &twice::check::Options::default()).unwrap();
+    assert!(run.plans.iter().any(|p| p.changed()));
+    // Someone edits the file between the check and the write.
+    std::fs::write(&a, "CREATE TABLE a (x, y);\n").unwrap();
+    let err = twice::fix::write_all(&run.plans, &inputs).unwrap_err();
+    assert!(
+        err.message.contains("changed on disk since twice read it"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&a).unwrap(),
+        "CREATE TABLE a (x, y);\n"
+    );
+    no_temp_files(&dir.path().join("m"));
+}
+
+#[test]
+fn fix_never_writes_through_a_link_to_a_file_outside_what_was_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = write(dir.path(), "outside/secret.sql", "CREATE TABLE s (x);\n");
+    std::fs::create_dir_all(dir.path().join("m")).unwrap();
+    let link = dir.path().join("m/001.sql");
+    std::os::unix::fs::symlink(&outside, &link).unwrap();
+    let plan = twice::fix::FilePlan {
+        name: "m/001.sql".into(),
+        path: Some(link.clone()),
+        had_bom: false,
+        utf16: None,
+        original: "CREATE TABLE s (x);\n".into(),
+        fixed: "CREATE TABLE IF NOT EXISTS s (x);\n".into(),
+        applied: vec![(1, "create-without-if-not-exists".into(), "x".into())],
+        refused: Vec::new(),
+    };
+    let inputs = [twice::discover::Input::Path(dir.path().join("m"))];
+    let err = twice::fix::write_all(std::slice::from_ref(&plan), &inputs).unwrap_err();
+    assert!(err.message.contains("is a symbolic link to"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&outside).unwrap(),
+        "CREATE TABLE s (x);\n"
+    );
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    // Named on the command line, the link is followed and its target fixed.
+    let inputs = [twice::discover::Input::Path(link.clone())];
+    twice::fix::write_all(std::slice::from_ref(&plan), &inputs).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&outside).unwrap(),
+        "CREATE TABLE IF NOT EXISTS s (x);\n"
+    );
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+}
+
+// ---- §4 / issue 14: the walker ------------------------------------------------------------------
+
+fn json(out: &Out) -> serde_json::Value {
+    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout))
+}
+
+fn files_of(doc: &serde_json::Value) -> Vec<String> {
+    let mut v: Vec<String> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["file"].as_str().unwrap().to_string())
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+fn notices(doc: &serde_json::Value) -> Vec<String> {
+    doc["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_link_leaving_the_folder_is_not_followed_but_a_named_link_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "secret.env", "PASSWORD=hunter2\n");
+    write(d, "other/002_b.sql", "CREATE TABLE b (x);\n");
+    write(d, "m/001_a.sql", "CREATE TABLE a (x);\n");
+    write(d, "m/sub/003_c.sql", "CREATE TABLE c (x);\n");
+    std::os::unix::fs::symlink(d.join("secret.env"), d.join("m/002_secret.sql")).unwrap();
+    std::os::unix::fs::symlink(d.join("other"), d.join("m/linked")).unwrap();
+    // A link inside the folder is still followed.
+    std::os::unix::fs::symlink(d.join("m/sub/003_c.sql"), d.join("m/004_inside.sql")).unwrap();
+    let out = run_in(d, &["check", "--no-replay", "--format", "json", "m"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(!out.stdout.contains("hunter2"), "{}", out.stdout);
+    let doc = json(&out);
+    assert_eq!(
+        files_of(&doc),
+        ["m/001_a.sql", "m/004_inside.sql", "m/sub/003_c.sql"]
+    );
+    let n = notices(&doc).join("\n");
+    assert!(n.contains("m/002_secret.sql: symbolic link to"), "{n}");
+    assert!(n.contains("m/linked: symbolic link to"), "{n}");
+    assert!(
+        n.contains("outside the folder being checked; not followed"),
+        "{n}"
+    );
+    // Named on the command line, a link is followed.
+    let out = run_in(d, &["check", "--no-replay", "--format", "json", "m/linked"]);
+    assert_eq!(files_of(&json(&out)), ["m/linked/002_b.sql"]);
+}
+
+#[test]
+fn gitignore_and_ignore_files_are_respected_and_named_folders_walked_anyway() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join(".git")).unwrap();
+    write(
+        d,
+        ".gitignore",
+        "build/\n*.generated.sql\n!keep.generated.sql\n",
+    );
+    write(d, "db/.ignore", "scratch.sql\n");
+    write(d, "db/001_a.sql", "CREATE TABLE a (x);\n");
+    write(d, "db/002_b.generated.sql", "CREATE TABLE b (x);\n");
+    write(d, "db/003_keep.generated.sql", "CREATE TABLE k (x);\n");
+    write(d, "db/keep.generated.sql", "CREATE TABLE kk (x);\n");
+    write(d, "db/scratch.sql", "CREATE TABLE s (x);\n");
+    write(d, "build/out/001_c.sql", "CREATE TABLE c (x);\n");
+    let out = run_in(d, &["check", "--no-replay", "--format", "json", "."]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let doc = json(&out);
+    assert_eq!(files_of(&doc), ["db/001_a.sql", "db/keep.generated.sql"]);
+    let n = notices(&doc).join("\n");
+    assert!(
+        n.contains(".: not read, as .gitignore or .ignore says: build/"),
+        "{n}"
+    );
+    assert!(
+        n.contains("db: not read, as .gitignore or .ignore says: 002_b.generated.sql, 003_keep.generated.sql, scratch.sql"),
+        "{n}"
+    );
+    // An ignored folder named on the command line is read.
+    let out = run_in(d, &["check", "--no-replay", "--format", "json", "build"]);
+    assert_eq!(files_of(&json(&out)), ["build/out/001_c.sql"]);
+    // Outside a git repository, .gitignore means nothing (.ignore still does).
+    std::fs::remove_dir_all(d.join(".git")).unwrap();
+    let out = run_in(d, &["check", "--no-replay", "--format", "json", "db"]);
+    assert_eq!(
+        files_of(&json(&out)),
+        [
+            "db/001_a.sql",
+            "db/002_b.generated.sql",
+            "db/003_keep.generated.sql",
+            "db/keep.generated.sql"
+        ]
+    );
+}
+
+#[test]
+fn an_exclude_pattern_that_matches_nothing_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "twice.toml",
+        "exclude = [\"db/001_*.sql\", \"legacy/**\"]\n",
+    );
+    write(d, "db/001_a.sql", "CREATE TABLE a (x);\n");
+    write(d, "db/002_b.sql", "CREATE TABLE b (x);\n");
+    let out = run_in(d, &["check", "--no-replay", "--format", "json", "db"]);
+    let n = notices(&json(&out)).join("\n");
+    assert!(n.contains("excluded db/001_a.sql"), "{n}");
+    assert!(
+        n.contains("`exclude` pattern `legacy/**` (in twice.toml) matched no file"),
+        "{n}"
+    );
+    assert!(
+        !n.contains("`db/001_*.sql` (in twice.toml) matched no file"),
+        "{n}"
+    );
+}
+
+#[test]
+fn a_folder_without_sql_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "docs/readme.md", "nothing here\n");
+    let out = run_in(dir.path(), &["check", "docs"]);
+    assert_eq!(out.code, 0);
+    assert!(
+        out.stdout
+            .contains("docs: no SQL migrations found in this folder"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn utf16_files_with_a_bom_are_read_and_fixed_in_utf16() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let text = "-- é\nCREATE TABLE t (a);\nDROP TABLE ü;\n";
+    let le: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    let be: Vec<u8> = [0xFE, 0xFF]
+        .into_iter()
+        .chain(
+            text.replace("t (", "u (")
+                .encode_utf16()
+                .flat_map(u16::to_be_bytes),
+        )
+        .collect();
+    std::fs::create_dir_all(d.join("m")).unwrap();
+    std::fs::write(d.join("m/001_le.sql"), &le).unwrap();
+    std::fs::write(d.join("m/002_be.sql"), &be).unwrap();
+    let out = run_in(d, &["check", "--no-replay", "--format", "json", "m"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let doc = json(&out);
+    let at: Vec<(String, String, u64, u64)> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap().to_string(),
+                f["rule"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["column"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    for file in ["m/001_le.sql", "m/002_be.sql"] {
+        assert!(
+            at.contains(&(file.into(), "create-without-if-not-exists".into(), 2, 1)),
+            "{at:?}"
+        );
+        assert!(
+            at.contains(&(file.into(), "drop-without-if-exists".into(), 3, 1)),
+            "{at:?}"
+        );
+    }
+    let out = run_in(d, &["check", "--no-replay", "--fix", "m"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let fixed_le = std::fs::read(d.join("m/001_le.sql")).unwrap();
+    assert_eq!(&fixed_le[..2], &[0xFF, 0xFE]);
+    let units: Vec<u16> = fixed_le[2..]
+        .chunks(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    assert_eq!(
+        String::from_utf16(&units).unwrap(),
+        "-- é\nCREATE TABLE IF NOT EXISTS t (a);\nDROP TABLE IF EXISTS ü;\n"
+    );
+    let fixed_be = std::fs::read(d.join("m/002_be.sql")).unwrap();
+    assert_eq!(&fixed_be[..2], &[0xFE, 0xFF]);
+    let units: Vec<u16> = fixed_be[2..]
+        .chunks(2)
+        .map(|c| u16::from_be_bytes([c[0], c[1]]))
+        .collect();
+    assert_eq!(
+        String::from_utf16(&units).unwrap(),
+        "-- é\nCREATE TABLE IF NOT EXISTS u (a);\nDROP TABLE IF EXISTS ü;\n"
+    );
+}

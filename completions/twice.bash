@@ -28,6 +28,12 @@ _twice() {
             twice,help)
                 cmd="twice__subcmd__help"
                 ;;
+            twice,lsp)
+                cmd="twice__subcmd__lsp"
+                ;;
+            twice,plan)
+                cmd="twice__subcmd__plan"
+                ;;
             twice,rules)
                 cmd="twice__subcmd__rules"
                 ;;
@@ -43,6 +49,12 @@ _twice() {
             twice__subcmd__help,help)
                 cmd="twice__subcmd__help__subcmd__help"
                 ;;
+            twice__subcmd__help,lsp)
+                cmd="twice__subcmd__help__subcmd__lsp"
+                ;;
+            twice__subcmd__help,plan)
+                cmd="twice__subcmd__help__subcmd__plan"
+                ;;
             twice__subcmd__help,rules)
                 cmd="twice__subcmd__help__subcmd__rules"
                 ;;
@@ -53,7 +65,7 @@ _twice() {
 
     case "${cmd}" in
         twice)
-            opts="-h -V --help --version check rules explain completions help"
+            opts="-h -V --help --version check plan rules explain completions lsp help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -67,7 +79,7 @@ _twice() {
             return 0
             ;;
         twice__subcmd__check)
-            opts="-D -h -V --dialect --format --no-replay --fail-on --color --stdin-filename --layout --define --no-down --seed --timeout --engine --database-url --database-url-trusted --template --setup --config --fix --diff --help --version"
+            opts="-D -q -h -V --dialect --format --no-replay --fail-on --color --stdin-filename --layout --define --no-down --seed --timeout --engine --database-url --database-url-trusted --template --setup --config --fix --diff --since --from --baseline --write-baseline --select --ignore --output-file --quiet --statistics --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -129,6 +141,34 @@ _twice() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --baseline)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --write-baseline)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --select)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ignore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -165,7 +205,7 @@ _twice() {
             return 0
             ;;
         twice__subcmd__help)
-            opts="check rules explain completions help"
+            opts="check plan rules explain completions lsp help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -234,6 +274,34 @@ _twice() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        twice__subcmd__help__subcmd__lsp)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        twice__subcmd__help__subcmd__plan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         twice__subcmd__help__subcmd__rules)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -241,6 +309,62 @@ _twice() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        twice__subcmd__lsp)
+            opts="-h -V --stdio --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        twice__subcmd__plan)
+            opts="-D -h -V --dialect --layout --engine --define --no-down --config --format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dialect)
+                    COMPREPLY=($(compgen -W "sqlite postgres mysql generic" -- "${cur}"))
+                    return 0
+                    ;;
+                --layout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --engine)
+                    COMPREPLY=($(compgen -W "sqlite postgres" -- "${cur}"))
+                    return 0
+                    ;;
+                --define)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -D)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

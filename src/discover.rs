@@ -476,7 +476,13 @@ impl Walker<'_> {
                 ));
             }
         }
-        if !schema_dump && (use_diesel || !listing.sql.is_empty()) {
+        // A layout whose project file marks the folder (Sqitch's
+        // `sqitch.plan`, its scripts in sub-folders).
+        let project_file = candidates.iter().any(|l| {
+            l.project_file()
+                .is_some_and(|f| listing.others.iter().any(|o| o == f))
+        });
+        if !schema_dump && (use_diesel || project_file || !listing.sql.is_empty()) {
             let mut folder = Folder {
                 display: display.to_string(),
                 cargo_crate: canon
@@ -726,8 +732,9 @@ impl Walker<'_> {
                 other_names.push(o_rel);
             }
             for (n, p) in sub.dirs.iter().rev() {
-                if !n.starts_with('.') && n != "node_modules" && tool.absorbs_subfolder(n) {
-                    stack.push((format!("{rel}/{n}"), p.clone()));
+                let n_rel = format!("{rel}/{n}");
+                if !n.starts_with('.') && n != "node_modules" && tool.absorbs_subfolder(&n_rel) {
+                    stack.push((n_rel, p.clone()));
                 }
             }
         }

@@ -923,6 +923,8 @@ fn replay_runs_every_layout_in_order() {
         "sql-migrate-clean",
         "drizzle-clean",
         "up-down",
+        "sqitch",
+        "tern",
     ] {
         let path = format!("fixtures/layouts/{dir}");
         let report = check_paths(&[&path], &Options::default());
@@ -1304,4 +1306,24 @@ fn tern_sections_and_templates() {
         .any(|f| f.file.ends_with("003_default_widget.sql")));
     assert_eq!(report.summary.sequences[0].replay, "replayed");
     snapshot_layout("tern", &["fixtures/layouts/tern"], &static_opts());
+}
+
+#[test]
+fn sqitch_plan_order_deploy_revert_and_verify() {
+    let ws = load(&["fixtures/layouts/sqitch"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1, "{:#?}", ws.notices);
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, twice::layout::sqitch::KIND);
+    assert_eq!(seq.dialect_why, "sqitch.conf: engine = sqlite");
+    let names: Vec<&str> = seq.migrations.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["widgets", "widget_index"]);
+    assert!(seq.migrations.iter().all(|m| m.down.is_some()));
+    assert_eq!(
+        ws.notices
+            .iter()
+            .filter(|n| n.contains("verify/") && n.contains("not replayed"))
+            .count(),
+        2
+    );
+    snapshot_layout("sqitch", &["fixtures/layouts/sqitch"], &static_opts());
 }

@@ -30,6 +30,7 @@ pub mod liquibase;
 pub mod plain;
 pub mod pop;
 pub mod prisma;
+pub mod sqitch;
 pub mod sql_migrate;
 pub mod sqlx;
 pub mod supabase;
@@ -206,11 +207,19 @@ pub trait Layout: Sync {
         self.reads_side_file(rel)
     }
 
-    /// Sub-folders (by name, relative to the migrations folder) whose files
-    /// the tool reads as part of this folder's sequence (Flyway scans its
-    /// locations recursively). `None`: sub-folders are sequences of their own.
-    fn absorbs_subfolder(&self, _name: &str) -> bool {
+    /// Sub-folders (by path relative to the migrations folder, `a` then
+    /// `a/b`) whose files the tool reads as part of this folder's sequence
+    /// (Flyway scans its locations recursively; Sqitch reads `deploy/`,
+    /// `revert/`, `verify/`). Otherwise sub-folders are walked on their own.
+    fn absorbs_subfolder(&self, _rel: &str) -> bool {
         false
+    }
+
+    /// A file that makes its folder a migrations folder of this layout even
+    /// without SQL files beside it (Sqitch's `sqitch.plan`); the layout
+    /// must also read it as a side file.
+    fn project_file(&self) -> Option<&'static str> {
+        None
     }
 
     /// Why a file that is not `.sql` is not read in this layout (`None`:
@@ -249,6 +258,7 @@ pub trait Layout: Sync {
 /// here, and fixtures.
 pub fn registry() -> &'static [&'static dyn Layout] {
     &[
+        &sqitch::Sqitch,
         &diesel::Diesel,
         &prisma::Prisma,
         &liquibase::Liquibase,

@@ -478,10 +478,12 @@ impl Walker<'_> {
         }
         // A layout whose project file marks the folder (Sqitch's
         // `sqitch.plan`, its scripts in sub-folders).
-        let project_file = candidates.iter().any(|l| {
-            l.project_file()
-                .is_some_and(|f| listing.others.iter().any(|o| o == f))
-        });
+        let project_file = candidates
+            .iter()
+            .any(|l| listing.others.iter().any(|o| l.project_file(o)));
+        // Entered for a project file alone: when no layout turns it into
+        // migrations, the folder is passed over silently.
+        let project_only = project_file && !use_diesel && listing.sql.is_empty();
         if !schema_dump && (use_diesel || project_file || !listing.sql.is_empty()) {
             let mut folder = Folder {
                 display: display.to_string(),
@@ -599,6 +601,7 @@ impl Walker<'_> {
                 ancestors,
             )?;
             folder.entries.sort_by(|a, b| a.rel.cmp(&b.rel));
+            let passed_over = project_only && folder.entries.is_empty();
             // Side files the layout reads are not "skipped".
             for o in side {
                 if !tool.uses_side_file(&o, &folder) {
@@ -606,6 +609,9 @@ impl Walker<'_> {
                 }
             }
             other_names.sort();
+            if passed_over {
+                other_names.clear();
+            }
             for o in other_names {
                 self.notices.push(format!(
                     "{}: skipped: {}",
@@ -614,7 +620,10 @@ impl Walker<'_> {
                 ));
             }
             let plan = layout::plan(kind, &folder);
-            if let Some(mut b) = self.assemble(folder, plan, kind, display) {
+            if passed_over {
+                // Nothing of a migration here (a package.json at a
+                // repository root).
+            } else if let Some(mut b) = self.assemble(folder, plan, kind, display) {
                 b.sequence.layout_why = layout_why;
                 b.sequence.dialect_why = dialect_why;
                 b.dialect_settled = settled;
@@ -675,7 +684,7 @@ impl Walker<'_> {
                 !n.starts_with('.')
                     && n != "node_modules"
                     && !consumed.contains(n)
-                    && tool.absorbs_subfolder(n)
+                    && tool.absorbs_subfolder(n, folder)
             })
             .map(|(n, p)| (n.clone(), p.clone()))
             .collect();
@@ -733,7 +742,10 @@ impl Walker<'_> {
             }
             for (n, p) in sub.dirs.iter().rev() {
                 let n_rel = format!("{rel}/{n}");
-                if !n.starts_with('.') && n != "node_modules" && tool.absorbs_subfolder(&n_rel) {
+                if !n.starts_with('.')
+                    && n != "node_modules"
+                    && tool.absorbs_subfolder(&n_rel, folder)
+                {
                     stack.push((n_rel, p.clone()));
                 }
             }

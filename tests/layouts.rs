@@ -925,6 +925,7 @@ fn replay_runs_every_layout_in_order() {
         "up-down",
         "sqitch",
         "tern",
+        "liquibase-yaml",
     ] {
         let path = format!("fixtures/layouts/{dir}");
         let report = check_paths(&[&path], &Options::default());
@@ -1326,4 +1327,36 @@ fn sqitch_plan_order_deploy_revert_and_verify() {
         2
     );
     snapshot_layout("sqitch", &["fixtures/layouts/sqitch"], &static_opts());
+}
+
+#[test]
+fn liquibase_xml_and_yaml_changelogs_give_the_order() {
+    let ws = load(&["fixtures/layouts/liquibase-xml"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1, "{:#?}", ws.notices);
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, LayoutKind::Liquibase);
+    let names: Vec<&str> = seq.migrations.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["1", "2", "backfill.sql"]);
+    assert!(ws
+        .notices
+        .iter()
+        .any(|n| n.contains("unused.sql") && n.contains("not included")));
+    snapshot_layout(
+        "liquibase_xml",
+        &["fixtures/layouts/liquibase-xml"],
+        &static_opts(),
+    );
+    let ws = load(&["fixtures/layouts/liquibase-yaml"], &static_opts());
+    let names: Vec<&str> = ws.sequences[0]
+        .migrations
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
+    assert_eq!(names, ["10", "11"]);
+    // A changelog that names no SQL file is said so by name.
+    let ws = load(&["fixtures/layouts/liquibase"], &static_opts());
+    assert!(ws
+        .notices
+        .iter()
+        .any(|n| n.contains("Liquibase changelog master.xml")));
 }

@@ -397,7 +397,7 @@ impl super::Layout for Flyway {
                 .any(|e| format!("{}.conf", e.rel) == rel)
     }
 
-    fn absorbs_subfolder(&self, rel: &str) -> bool {
+    fn absorbs_subfolder(&self, rel: &str, _folder: &Folder) -> bool {
         // Sub-folders named for a dialect hold another history.
         crate::discover::dialect_from_path(rel.rsplit('/').next().unwrap_or(rel)).is_none()
     }

@@ -211,15 +211,16 @@ pub trait Layout: Sync {
     /// `a/b`) whose files the tool reads as part of this folder's sequence
     /// (Flyway scans its locations recursively; Sqitch reads `deploy/`,
     /// `revert/`, `verify/`). Otherwise sub-folders are walked on their own.
-    fn absorbs_subfolder(&self, _rel: &str) -> bool {
+    fn absorbs_subfolder(&self, _rel: &str, _folder: &Folder) -> bool {
         false
     }
 
-    /// A file that makes its folder a migrations folder of this layout even
-    /// without SQL files beside it (Sqitch's `sqitch.plan`); the layout
-    /// must also read it as a side file.
-    fn project_file(&self) -> Option<&'static str> {
-        None
+    /// Whether a file of this name may make its folder a migrations folder
+    /// of this layout even without SQL files beside it (Sqitch's
+    /// `sqitch.plan`, a Liquibase changelog); the layout reads it as a side
+    /// file and its `detect` decides.
+    fn project_file(&self, _name: &str) -> bool {
+        false
     }
 
     /// Why a file that is not `.sql` is not read in this layout (`None`:

@@ -53,11 +53,11 @@ impl super::Layout for Sqitch {
         rel == PLAN || rel == CONF
     }
 
-    fn project_file(&self) -> Option<&'static str> {
-        Some(PLAN)
+    fn project_file(&self, name: &str) -> bool {
+        name == PLAN
     }
 
-    fn absorbs_subfolder(&self, rel: &str) -> bool {
+    fn absorbs_subfolder(&self, rel: &str, _folder: &Folder) -> bool {
         matches!(rel.split('/').next(), Some("deploy" | "revert" | "verify"))
     }
 

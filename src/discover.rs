@@ -974,20 +974,28 @@ fn is_seed(name: &str) -> bool {
 
 /// Why a sub-folder met while walking holds no migrations: test data,
 /// fixtures, query files (sqlc's `queries/`; `src/` beside a migrations
-/// folder).
+/// folder), tests beside a migrations folder, Supabase's declarative
+/// `schemas/`.
 fn not_migrations_dir(name: &str, parent: &Listing) -> Option<&'static str> {
+    let beside_migrations = parent
+        .dirs
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("migrations"));
     match name.to_ascii_lowercase().as_str() {
         "testdata" | "test-data" | "test_data" => Some("a folder of test data"),
         "fixtures" | "fixture" => Some("a folder of test fixtures"),
         "queries" | "query" => Some("a folder of query files"),
-        "src"
-            if parent
-                .dirs
-                .iter()
-                .any(|(n, _)| n.eq_ignore_ascii_case("migrations")) =>
-        {
+        "src" if beside_migrations => {
             Some("source files beside the migrations folder (query files)")
         }
+        "tests" | "test" if beside_migrations => {
+            Some("tests beside the migrations folder (pgTAP and the like)")
+        }
+        // Supabase declarative schemas (`supabase/schemas/`): the source
+        // `supabase db diff` writes migrations from, not migrations.
+        "schemas" if beside_migrations && parent.others.iter().any(|o| o == "config.toml") => Some(
+            "Supabase declarative schema files (supabase db diff writes the migrations from them)",
+        ),
         _ => None,
     }
 }

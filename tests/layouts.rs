@@ -1099,7 +1099,14 @@ fn supabase_migrations_seed_and_folders_that_are_not_migrations() {
         versions(&ws, 0),
         ["20240105120000", "20240106120000", "20240107120000"]
     );
-    for skipped in ["seed.sql", "draft.sql", "queries", "testdata"] {
+    for skipped in [
+        "seed.sql",
+        "draft.sql",
+        "queries",
+        "testdata",
+        "supabase/tests",
+        "supabase/schemas",
+    ] {
         assert!(
             ws.notices
                 .iter()

@@ -4,10 +4,16 @@
 //! A folder given on the command line is walked recursively (sub-folders in
 //! name order; hidden folders, `node_modules` and `exclude` globs of the
 //! config file are not entered). Every folder that holds `.sql` files, or
-//! one folder per migration (diesel's `<dir>/up.sql`, or `<dir>/migration.sql`
-//! as Prisma writes them, read as a plain sequence in folder order), is a
-//! migration folder: its layout is detected ([`crate::layout::detect`]) or
-//! taken from `--layout`, and it becomes one [`Sequence`]. So a repository
+//! one folder per migration (diesel's `<dir>/up.sql`, Prisma's
+//! `<dir>/migration.sql`), or a layout's project file (`sqitch.plan`, a
+//! Liquibase changelog) is a migration folder: its layout is detected
+//! ([`crate::layout::detect`]) or taken from `--layout`, and it becomes one
+//! [`Sequence`]. The walker asks the layouts (the registry in
+//! [`crate::layout`]) which side files, side folders and sub-folders they
+//! read; it knows none of them by name. Seeds and folders of test data,
+//! fixtures and queries are left out of a walk with a notice
+//! (`not_migrations_dir`), and `[[sequence]]` tables of the config join
+//! sequences into one history. So a repository
 //! root with `db/migrations/` finds that folder, and `sqlite/`, `postgres/`
 //! and `mysql/` sub-folders of one history are separate sequences; the
 //! dialect of a sequence is `--dialect`, else the nearest folder name in its

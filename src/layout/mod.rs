@@ -1,8 +1,12 @@
 //! Migration layouts: how each tool names, orders and splits its migration
-//! files. Discovery ([`crate::discover`]) reads a folder into a [`Folder`],
-//! [`detect::detect`] picks the layout, and the layout's `plan` turns the
+//! files. Each tool is one file here implementing [`Layout`] (detection,
+//! side files and sub-folders, planning, skip reasons, placeholder policy,
+//! the dialect its own files name, checksum advice), listed once in
+//! [`registry`]. Discovery ([`crate::discover`]) reads a folder into a
+//! [`Folder`] (with the side files the layouts ask for), [`detect::detect`]
+//! asks the layouts in registry order, and the layout's `plan` turns the
 //! folder into ordered [`Migration`]s whose parts point at regions of the
-//! folder's files.
+//! folder's files. Discovery knows no layout by name.
 //!
 //! Every layout follows the tool that runs it (see each module's docs for
 //! the rules and the tool behaviour they copy). Files a layout does not

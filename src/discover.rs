@@ -16,10 +16,12 @@
 //! sequences into one history. So a repository
 //! root with `db/migrations/` finds that folder, and `sqlite/`, `postgres/`
 //! and `mysql/` sub-folders of one history are separate sequences; the
-//! dialect of a sequence is `--dialect`, else the nearest folder name in its
-//! path that names a dialect (`sqlite`, `sqlite3`, `postgres`, `postgresql`,
-//! `pg`, `mysql`, `mariadb`, ..., also as a `-`/`_`/`.`-separated word of
-//! the name, as in `migrations_postgres`), else sqlite. A Flyway folder
+//! dialect of a sequence is `--dialect`, else what the tool's own files
+//! name ([`crate::layout::Layout::dialect`]), else the nearest folder name in
+//! its path that names a dialect (`sqlite`, `sqlite3`, `postgres`,
+//! `postgresql`, `pg`, `mysql`, `mariadb`, ..., also as a `-`/`_`/`.`-separated
+//! word of the name, as in `migrations_postgres`), else what the SQL is
+//! written in, else sqlite. A Flyway folder
 //! takes in the Flyway-named files of its sub-folders (Flyway scans its
 //! locations recursively), except sub-folders named for a dialect.
 //!

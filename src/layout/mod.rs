@@ -228,7 +228,7 @@ pub trait Layout: Sync {
     }
 
     /// Why a file that is not `.sql` is not read in this layout (`None`:
-    /// "not a <layout> migration").
+    /// "not a `<layout>` migration").
     fn skip_reason(&self, _name: &str) -> Option<String> {
         None
     }

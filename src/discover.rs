@@ -4,16 +4,24 @@
 //! A folder given on the command line is walked recursively (sub-folders in
 //! name order; hidden folders, `node_modules` and `exclude` globs of the
 //! config file are not entered). Every folder that holds `.sql` files, or
-//! one folder per migration (diesel's `<dir>/up.sql`, or `<dir>/migration.sql`
-//! as Prisma writes them, read as a plain sequence in folder order), is a
-//! migration folder: its layout is detected ([`crate::layout::detect`]) or
-//! taken from `--layout`, and it becomes one [`Sequence`]. So a repository
+//! one folder per migration (diesel's `<dir>/up.sql`, Prisma's
+//! `<dir>/migration.sql`), or a layout's project file (`sqitch.plan`, a
+//! Liquibase changelog) is a migration folder: its layout is detected
+//! ([`crate::layout::detect`]) or taken from `--layout`, and it becomes one
+//! [`Sequence`]. The walker asks the layouts (the registry in
+//! [`crate::layout`]) which side files, side folders and sub-folders they
+//! read; it knows none of them by name. Seeds and folders of test data,
+//! fixtures and queries are left out of a walk with a notice
+//! (`not_migrations_dir`), and `[[sequence]]` tables of the config join
+//! sequences into one history. So a repository
 //! root with `db/migrations/` finds that folder, and `sqlite/`, `postgres/`
 //! and `mysql/` sub-folders of one history are separate sequences; the
-//! dialect of a sequence is `--dialect`, else the nearest folder name in its
-//! path that names a dialect (`sqlite`, `sqlite3`, `postgres`, `postgresql`,
-//! `pg`, `mysql`, `mariadb`, ..., also as a `-`/`_`/`.`-separated word of
-//! the name, as in `migrations_postgres`), else sqlite. A Flyway folder
+//! dialect of a sequence is `--dialect`, else what the tool's own files
+//! name ([`crate::layout::Layout::dialect`]), else the nearest folder name in
+//! its path that names a dialect (`sqlite`, `sqlite3`, `postgres`,
+//! `postgresql`, `pg`, `mysql`, `mariadb`, ..., also as a `-`/`_`/`.`-separated
+//! word of the name, as in `migrations_postgres`), else what the SQL is
+//! written in, else sqlite. A Flyway folder
 //! takes in the Flyway-named files of its sub-folders (Flyway scans its
 //! locations recursively), except sub-folders named for a dialect.
 //!
@@ -647,7 +655,15 @@ impl Walker<'_> {
                 ));
             }
         }
-        if !schema_dump && (use_diesel || !listing.sql.is_empty()) {
+        // A layout whose project file marks the folder (Sqitch's
+        // `sqitch.plan`, its scripts in sub-folders).
+        let project_file = candidates
+            .iter()
+            .any(|l| listing.others.iter().any(|o| l.project_file(o)));
+        // Entered for a project file alone: when no layout turns it into
+        // migrations, the folder is passed over silently.
+        let project_only = project_file && !use_diesel && listing.sql.is_empty();
+        if !schema_dump && (use_diesel || project_file || !listing.sql.is_empty()) {
             let mut folder = Folder {
                 display: display.to_string(),
                 cargo_crate: canon
@@ -764,6 +780,7 @@ impl Walker<'_> {
                 ancestors,
             )?;
             folder.entries.sort_by(|a, b| a.rel.cmp(&b.rel));
+            let passed_over = project_only && folder.entries.is_empty();
             // Side files the layout reads are not "skipped".
             for o in side {
                 if !tool.uses_side_file(&o, &folder) {
@@ -771,6 +788,9 @@ impl Walker<'_> {
                 }
             }
             other_names.sort();
+            if passed_over {
+                other_names.clear();
+            }
             for o in other_names {
                 self.notices.push(format!(
                     "{}: skipped: {}",
@@ -779,7 +799,10 @@ impl Walker<'_> {
                 ));
             }
             let plan = layout::plan(kind, &folder);
-            if let Some(mut b) = self.assemble(folder, plan, kind, display) {
+            if passed_over {
+                // Nothing of a migration here (a package.json at a
+                // repository root).
+            } else if let Some(mut b) = self.assemble(folder, plan, kind, display) {
                 b.sequence.layout_why = layout_why;
                 b.sequence.dialect_why = dialect_why;
                 b.dialect_settled = settled;
@@ -840,7 +863,7 @@ impl Walker<'_> {
                 !n.starts_with('.')
                     && n != "node_modules"
                     && !consumed.contains(n)
-                    && tool.absorbs_subfolder(n)
+                    && tool.absorbs_subfolder(n, folder)
             })
             .map(|(n, p)| (n.clone(), p.clone()))
             .collect();
@@ -897,8 +920,12 @@ impl Walker<'_> {
                 other_names.push(o_rel);
             }
             for (n, p) in sub.dirs.iter().rev() {
-                if !n.starts_with('.') && n != "node_modules" && tool.absorbs_subfolder(n) {
-                    stack.push((format!("{rel}/{n}"), p.clone()));
+                let n_rel = format!("{rel}/{n}");
+                if !n.starts_with('.')
+                    && n != "node_modules"
+                    && tool.absorbs_subfolder(&n_rel, folder)
+                {
+                    stack.push((n_rel, p.clone()));
                 }
             }
         }
@@ -1127,20 +1154,28 @@ fn is_seed(name: &str) -> bool {
 
 /// Why a sub-folder met while walking holds no migrations: test data,
 /// fixtures, query files (sqlc's `queries/`; `src/` beside a migrations
-/// folder).
+/// folder), tests beside a migrations folder, Supabase's declarative
+/// `schemas/`.
 fn not_migrations_dir(name: &str, parent: &Listing) -> Option<&'static str> {
+    let beside_migrations = parent
+        .dirs
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("migrations"));
     match name.to_ascii_lowercase().as_str() {
         "testdata" | "test-data" | "test_data" => Some("a folder of test data"),
         "fixtures" | "fixture" => Some("a folder of test fixtures"),
         "queries" | "query" => Some("a folder of query files"),
-        "src"
-            if parent
-                .dirs
-                .iter()
-                .any(|(n, _)| n.eq_ignore_ascii_case("migrations")) =>
-        {
+        "src" if beside_migrations => {
             Some("source files beside the migrations folder (query files)")
         }
+        "tests" | "test" if beside_migrations => {
+            Some("tests beside the migrations folder (pgTAP and the like)")
+        }
+        // Supabase declarative schemas (`supabase/schemas/`): the source
+        // `supabase db diff` writes migrations from, not migrations.
+        "schemas" if beside_migrations && parent.others.iter().any(|o| o == "config.toml") => Some(
+            "Supabase declarative schema files (supabase db diff writes the migrations from them)",
+        ),
         _ => None,
     }
 }

@@ -931,6 +931,9 @@ fn replay_runs_every_layout_in_order() {
         "sql-migrate-clean",
         "drizzle-clean",
         "up-down",
+        "sqitch",
+        "tern",
+        "liquibase-yaml",
     ] {
         let path = format!("fixtures/layouts/{dir}");
         let report = check_paths(&[&path], &Options::default());
@@ -1255,7 +1258,14 @@ fn supabase_migrations_seed_and_folders_that_are_not_migrations() {
         versions(&ws, 0),
         ["20240105120000", "20240106120000", "20240107120000"]
     );
-    for skipped in ["seed.sql", "draft.sql", "queries", "testdata"] {
+    for skipped in [
+        "seed.sql",
+        "draft.sql",
+        "queries",
+        "testdata",
+        "supabase/tests",
+        "supabase/schemas",
+    ] {
         assert!(
             ws.notices
                 .iter()
@@ -1463,4 +1473,56 @@ fn tern_sections_and_templates() {
         .any(|f| f.file.ends_with("003_default_widget.sql")));
     assert_eq!(report.summary.sequences[0].replay, "replayed");
     snapshot_layout("tern", &["fixtures/layouts/tern"], &static_opts());
+}
+
+#[test]
+fn sqitch_plan_order_deploy_revert_and_verify() {
+    let ws = load(&["fixtures/layouts/sqitch"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1, "{:#?}", ws.notices);
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, twice::layout::sqitch::KIND);
+    assert_eq!(seq.dialect_why, "sqitch.conf: engine = sqlite");
+    let names: Vec<&str> = seq.migrations.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["widgets", "widget_index"]);
+    assert!(seq.migrations.iter().all(|m| m.down.is_some()));
+    assert_eq!(
+        ws.notices
+            .iter()
+            .filter(|n| n.contains("verify/") && n.contains("not replayed"))
+            .count(),
+        2
+    );
+    snapshot_layout("sqitch", &["fixtures/layouts/sqitch"], &static_opts());
+}
+
+#[test]
+fn liquibase_xml_and_yaml_changelogs_give_the_order() {
+    let ws = load(&["fixtures/layouts/liquibase-xml"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1, "{:#?}", ws.notices);
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, LayoutKind::Liquibase);
+    let names: Vec<&str> = seq.migrations.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["1", "2", "backfill.sql"]);
+    assert!(ws
+        .notices
+        .iter()
+        .any(|n| n.contains("unused.sql") && n.contains("not included")));
+    snapshot_layout(
+        "liquibase_xml",
+        &["fixtures/layouts/liquibase-xml"],
+        &static_opts(),
+    );
+    let ws = load(&["fixtures/layouts/liquibase-yaml"], &static_opts());
+    let names: Vec<&str> = ws.sequences[0]
+        .migrations
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
+    assert_eq!(names, ["10", "11"]);
+    // A changelog that names no SQL file is said so by name.
+    let ws = load(&["fixtures/layouts/liquibase"], &static_opts());
+    assert!(ws
+        .notices
+        .iter()
+        .any(|n| n.contains("Liquibase changelog master.xml")));
 }

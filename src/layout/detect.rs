@@ -3,27 +3,17 @@
 //! Detection asks each layout of [`super::registry`] in turn whether the
 //! folder's SQL files (names and contents) and side files carry its mark,
 //! and takes the first that does, so the result never depends on
-//! file-system order. The order today:
-//!
-//! 1. `diesel`: migration folders holding `up.sql` (discovery only hands in
-//!    `<dir>/up.sql` entries when the folder looks like a diesel one), or a
-//!    folder whose SQL files are just `up.sql` (and `down.sql`);
-//! 2. `liquibase`: a file starting with `--liquibase formatted sql`;
-//! 3. `goose`: a `-- +goose Up` (or any `-- +goose` annotation) line;
-//! 4. `dbmate`: a `-- migrate:up` line;
-//! 5. `flyway`: a `V<version>__x.sql`, `U<version>__x.sql` or `R__x.sql` name;
-//! 6. `pop`: `<version>_<name>.<dialect>[.autocommit].(up|down).sql` or
-//!    `<version>_<name>.autocommit.(up|down).sql` names;
-//! 7. `sqlx` or `golang-migrate`: `<version>_<name>.up.sql`/`.down.sql`
-//!    names. The two tools read such folders identically (numeric version
-//!    order, `.down.sql` as the down part); twice says `sqlx` when a
-//!    `Cargo.toml` sits beside the folder (a Rust crate's `migrations/`) or
-//!    when simple `<version>_<name>.sql` files sit beside the reversible
-//!    ones (golang-migrate would ignore those), and `golang-migrate`
-//!    otherwise;
-//! 8. `sqlx`: only `<version>_<name>.sql` names and a `Cargo.toml` beside
-//!    the folder;
-//! 9. `plain` otherwise.
+//! file-system order. Each layout's `detect` says what it looks for; the
+//! order (the registry's) puts the layouts with the most specific marks
+//! first: a project file (`sqitch.plan`), folder shapes (diesel's
+//! `<dir>/up.sql`, Prisma's `<dir>/migration.sql`), a changelog or header
+//! (Liquibase), annotations in the files (goose, sql-migrate, tern, dbmate),
+//! side files (Drizzle's journal, Supabase's folder), file names (Flyway,
+//! pop, sqlx/golang-migrate, up-down), and `plain` last. sqlx and
+//! golang-migrate read `<version>_<name>.up.sql`/`.down.sql` folders
+//! identically; twice says `sqlx` when a `Cargo.toml` sits beside the folder
+//! or simple `<version>_<name>.sql` files sit beside the reversible ones
+//! (golang-migrate would ignore those), and `golang-migrate` otherwise.
 
 use super::{golang_migrate, pop, registry, Folder};
 use crate::model::LayoutKind;

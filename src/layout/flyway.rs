@@ -400,8 +400,9 @@ impl super::Layout for Flyway {
                 .any(|e| format!("{}.conf", e.rel) == rel)
     }
 
-    fn absorbs_subfolder(&self, name: &str) -> bool {
-        crate::discover::dialect_from_path(name).is_none()
+    fn absorbs_subfolder(&self, rel: &str, _folder: &Folder) -> bool {
+        // Sub-folders named for a dialect hold another history.
+        crate::discover::dialect_from_path(rel.rsplit('/').next().unwrap_or(rel)).is_none()
     }
 
     fn skip_reason(&self, name: &str) -> Option<String> {

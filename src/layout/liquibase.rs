@@ -192,10 +192,176 @@ fn body_regions(text: &str, body: Range<usize>, cs: &Changeset) -> Vec<Region> {
     out
 }
 
+/// A top-level XML, YAML or JSON Liquibase changelog among the side files.
+fn changelogs(folder: &Folder) -> Vec<(&str, &str)> {
+    folder
+        .aux
+        .iter()
+        .filter(|(rel, text)| is_changelog_name(rel) && text.contains("databaseChangeLog"))
+        .map(|(rel, text)| (rel.as_str(), text.as_str()))
+        .collect()
+}
+
+fn is_changelog_name(rel: &str) -> bool {
+    !rel.contains('/')
+        && [".xml", ".yaml", ".yml", ".json"]
+            .iter()
+            .any(|x| super::ends_with_ci(rel, x))
+}
+
+/// What a changelog includes, in order: (`include`/`sqlFile` file, or
+/// `includeAll` folder, is_folder).
+pub fn references(text: &str) -> Vec<(String, bool)> {
+    let mut out = Vec::new();
+    // XML: <include file="..."/>, <includeAll path="..."/>, <sqlFile path="..."/>.
+    let mut rest = text;
+    while let Some(at) = rest.find('<') {
+        rest = &rest[at + 1..];
+        let end = rest.find('>').unwrap_or(rest.len());
+        let tag = &rest[..end];
+        let name = tag.split_whitespace().next().unwrap_or("");
+        let (attr, folder) = match name {
+            "include" => ("file", false),
+            "includeAll" => ("path", true),
+            "sqlFile" => ("path", false),
+            _ => continue,
+        };
+        if let Some(v) = attribute(tag, attr) {
+            out.push((v, folder));
+        }
+    }
+    if !out.is_empty() {
+        return out;
+    }
+    // YAML (and JSON written the same way): `include:` then `file: ...`.
+    let mut pending: Option<bool> = None;
+    for line in text.lines() {
+        let t = line.trim().trim_start_matches('-').trim();
+        let key = t
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .trim_matches(['"', '{', ' '])
+            .to_string();
+        match key.as_str() {
+            "include" | "sqlFile" => pending = Some(false),
+            "includeAll" => pending = Some(true),
+            _ => {}
+        }
+        for k in ["file", "path"] {
+            let needle_yaml = format!("{k}:");
+            let needle_json = format!("\"{k}\":");
+            let found = t
+                .find(&needle_json)
+                .map(|i| &t[i + needle_json.len()..])
+                .or_else(|| t.strip_prefix(&needle_yaml));
+            if let (Some(v), Some(folder)) = (found, pending) {
+                let v = v
+                    .trim()
+                    .trim_end_matches([',', '}'])
+                    .trim()
+                    .trim_matches(['"', '\'']);
+                if !v.is_empty() {
+                    out.push((v.to_string(), folder));
+                    pending = None;
+                }
+            }
+        }
+    }
+    out
+}
+
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let mut rest = tag;
+    while let Some(at) = rest.find(name) {
+        let before_ok = at == 0 || rest[..at].ends_with(char::is_whitespace);
+        let after = rest[at + name.len()..].trim_start();
+        if before_ok {
+            if let Some(v) = after.strip_prefix('=') {
+                let v = v.trim_start();
+                let q = v.chars().next()?;
+                if q == '"' || q == '\'' {
+                    let body = &v[1..];
+                    return body.find(q).map(|e| body[..e].to_string());
+                }
+            }
+        }
+        rest = &rest[at + name.len()..];
+    }
+    None
+}
+
+/// Whether a changelog path (relative to some classpath root) names
+/// `rel` (relative to the migrations folder).
+fn names(reference: &str, rel: &str) -> bool {
+    let r = reference
+        .trim_start_matches("classpath:")
+        .trim_start_matches("./")
+        .trim_start_matches('/');
+    r == rel || r.ends_with(&format!("/{rel}"))
+}
+
+/// The entries in the order the changelogs include them, or why twice
+/// cannot tell.
+fn changelog_order(folder: &Folder) -> Option<std::result::Result<Vec<usize>, String>> {
+    let logs = changelogs(folder);
+    let (name, text) = *logs.first()?;
+    let refs = references(text);
+    let mut order: Vec<usize> = Vec::new();
+    for (r, is_dir) in &refs {
+        let mut hits: Vec<usize> = (0..folder.entries.len())
+            .filter(|&i| {
+                let e = &folder.entries[i];
+                if *is_dir {
+                    let d = r.trim_end_matches('/');
+                    !e.dir().is_empty() && names(d, e.dir())
+                } else {
+                    names(r, &e.rel)
+                }
+            })
+            .collect();
+        hits.sort_by(|&a, &b| folder.entries[a].rel.cmp(&folder.entries[b].rel));
+        for h in hits {
+            if !order.contains(&h) {
+                order.push(h);
+            }
+        }
+    }
+    if order.is_empty() {
+        return Some(Err(format!(
+            "Liquibase changelog {name}: twice cannot read which SQL files it includes (no include, includeAll or sqlFile of them); its SQL files are read on their own, in path order (formatted SQL changelogs by changeset, other SQL files as plain scripts)"
+        )));
+    }
+    Some(Ok(order))
+}
+
 pub fn plan(folder: &Folder) -> Plan {
-    let mut plan = Plan::default();
     let mut order: Vec<usize> = (0..folder.entries.len()).collect();
     order.sort_by(|&a, &b| folder.entries[a].rel.cmp(&folder.entries[b].rel));
+    let mut notices = Vec::new();
+    let mut skipped = Vec::new();
+    match changelog_order(folder) {
+        Some(Ok(included)) => {
+            for &i in &order {
+                if !included.contains(&i) {
+                    skipped.push((i, "not included by the Liquibase changelog".to_string()));
+                }
+            }
+            order = included;
+        }
+        Some(Err(why)) => notices.push(format!("{}: {why}", folder.display)),
+        None => {}
+    }
+    let mut plan = plan_in_order(folder, order);
+    plan.notices.extend(notices);
+    plan.skipped.extend(skipped);
+    plan
+}
+
+/// The changelogs `order` names, in that order.
+fn plan_in_order(folder: &Folder, order: Vec<usize>) -> Plan {
+    let mut plan = Plan::default();
     let mut filtered = 0;
     for i in order {
         let e = &folder.entries[i];
@@ -450,6 +616,9 @@ impl super::Layout for Liquibase {
     }
 
     fn detect(&self, folder: &Folder) -> Option<String> {
+        if let Some((name, _)) = changelogs(folder).first() {
+            return Some(format!("a Liquibase changelog ({name})"));
+        }
         folder
             .entries
             .iter()
@@ -468,10 +637,24 @@ impl super::Layout for Liquibase {
             ext.to_ascii_lowercase().as_str(),
             "xml" | "yaml" | "yml" | "json"
         )
-        .then(|| {
-            "a Liquibase changelog in XML, YAML or JSON: twice reads formatted SQL changelogs only"
-                .into()
-        })
+        .then(|| "not a Liquibase changelog twice can read (no databaseChangeLog in it)".into())
+    }
+
+    fn reads_side_file(&self, rel: &str) -> bool {
+        is_changelog_name(rel)
+    }
+
+    fn project_file(&self, name: &str) -> bool {
+        is_changelog_name(name)
+    }
+
+    fn uses_side_file(&self, rel: &str, folder: &Folder) -> bool {
+        changelogs(folder).iter().any(|(r, _)| *r == rel)
+    }
+
+    fn absorbs_subfolder(&self, _rel: &str, folder: &Folder) -> bool {
+        // A changelog includes SQL files from the folders below it.
+        !changelogs(folder).is_empty()
     }
 
     fn placeholders(&self, _envsub: bool) -> super::PlaceholderPolicy {

@@ -1,8 +1,12 @@
 //! Migration layouts: how each tool names, orders and splits its migration
-//! files. Discovery ([`crate::discover`]) reads a folder into a [`Folder`],
-//! [`detect::detect`] picks the layout, and the layout's `plan` turns the
+//! files. Each tool is one file here implementing [`Layout`] (detection,
+//! side files and sub-folders, planning, skip reasons, placeholder policy,
+//! the dialect its own files name, checksum advice), listed once in
+//! [`registry`]. Discovery ([`crate::discover`]) reads a folder into a
+//! [`Folder`] (with the side files the layouts ask for), [`detect::detect`]
+//! asks the layouts in registry order, and the layout's `plan` turns the
 //! folder into ordered [`Migration`]s whose parts point at regions of the
-//! folder's files.
+//! folder's files. Discovery knows no layout by name.
 //!
 //! Every layout follows the tool that runs it (see each module's docs for
 //! the rules and the tool behaviour they copy). Files a layout does not
@@ -30,6 +34,7 @@ pub mod liquibase;
 pub mod plain;
 pub mod pop;
 pub mod prisma;
+pub mod sqitch;
 pub mod sql_migrate;
 pub mod sqlx;
 pub mod supabase;
@@ -206,15 +211,24 @@ pub trait Layout: Sync {
         self.reads_side_file(rel)
     }
 
-    /// Sub-folders (by name, relative to the migrations folder) whose files
-    /// the tool reads as part of this folder's sequence (Flyway scans its
-    /// locations recursively). `None`: sub-folders are sequences of their own.
-    fn absorbs_subfolder(&self, _name: &str) -> bool {
+    /// Sub-folders (by path relative to the migrations folder, `a` then
+    /// `a/b`) whose files the tool reads as part of this folder's sequence
+    /// (Flyway scans its locations recursively; Sqitch reads `deploy/`,
+    /// `revert/`, `verify/`). Otherwise sub-folders are walked on their own.
+    fn absorbs_subfolder(&self, _rel: &str, _folder: &Folder) -> bool {
+        false
+    }
+
+    /// Whether a file of this name may make its folder a migrations folder
+    /// of this layout even without SQL files beside it (Sqitch's
+    /// `sqitch.plan`, a Liquibase changelog); the layout reads it as a side
+    /// file and its `detect` decides.
+    fn project_file(&self, _name: &str) -> bool {
         false
     }
 
     /// Why a file that is not `.sql` is not read in this layout (`None`:
-    /// "not a <layout> migration").
+    /// "not a `<layout>` migration").
     fn skip_reason(&self, _name: &str) -> Option<String> {
         None
     }
@@ -249,6 +263,7 @@ pub trait Layout: Sync {
 /// here, and fixtures.
 pub fn registry() -> &'static [&'static dyn Layout] {
     &[
+        &sqitch::Sqitch,
         &diesel::Diesel,
         &prisma::Prisma,
         &liquibase::Liquibase,

@@ -55,6 +55,40 @@ impl super::Layout for SqlMigrate {
     fn plan(&self, folder: &Folder) -> Plan {
         plan(folder)
     }
+
+    fn ancestor_side_files(&self) -> &'static [&'static str] {
+        &["dbconfig.yml"]
+    }
+
+    fn reads_side_file(&self, rel: &str) -> bool {
+        rel == "dbconfig.yml"
+    }
+
+    /// `dialect:` of the environments in sql-migrate's `dbconfig.yml`
+    /// (beside the folder or above it), when they all name one.
+    fn dialect(&self, folder: &Folder) -> Option<(crate::dialect::Dialect, String)> {
+        use crate::dialect::Dialect;
+        let text = folder
+            .aux
+            .get("dbconfig.yml")
+            .or_else(|| folder.aux.get("../dbconfig.yml"))?;
+        let mut found: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("dialect:"))
+            .map(|v| v.trim().trim_matches(['"', '\'']))
+            .collect();
+        found.dedup();
+        let [name] = found.as_slice() else {
+            return None;
+        };
+        let d = match *name {
+            "sqlite3" | "sqlite" => Dialect::Sqlite,
+            "postgres" => Dialect::Postgres,
+            "mysql" => Dialect::Mysql,
+            _ => return None,
+        };
+        Some((d, format!("dbconfig.yml: dialect: {name}")))
+    }
 }
 
 /// A `-- +migrate Up` or `Down` line (any case, maybe indented: detection
@@ -301,6 +335,25 @@ mod tests {
         let d = m.down.as_ref().unwrap();
         assert!(!d.no_transaction);
         assert_eq!(texts(&f, d), "DROP TABLE a;");
+    }
+
+    #[test]
+    fn dialect_from_dbconfig() {
+        use super::super::Layout;
+        let mut f = folder(&[("1_a.sql", "-- +migrate Up\n")]);
+        f.aux.insert(
+            "../dbconfig.yml".into(),
+            "development:\n  dialect: mysql\n  dir: sql\nproduction:\n  dialect: mysql\n".into(),
+        );
+        assert_eq!(
+            SqlMigrate.dialect(&f).map(|d| d.0),
+            Some(crate::dialect::Dialect::Mysql)
+        );
+        f.aux.insert(
+            "../dbconfig.yml".into(),
+            "a:\n  dialect: mysql\nb:\n  dialect: postgres\n".into(),
+        );
+        assert_eq!(SqlMigrate.dialect(&f), None);
     }
 
     #[test]

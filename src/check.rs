@@ -61,6 +61,10 @@ pub struct Options {
 #[derive(Clone)]
 pub struct ProgressHook(pub std::sync::Arc<ProgressFn>);
 
+/// The `what` of progress reports about the static rules (counted in files);
+/// replay reports name the sequence's folder (counted in migrations).
+pub const STATIC_PROGRESS: &str = "\0static rules";
+
 /// What a [`ProgressHook`] calls: (what, done, total).
 pub type ProgressFn = dyn Fn(&str, usize, usize) + Send + Sync;
 
@@ -350,7 +354,7 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
     let mut findings = Vec::new();
     let file_count = ws.files.len();
     for (fi, unit) in ws.files.iter_mut().enumerate() {
-        opts.progress("static rules", fi, file_count);
+        opts.progress(STATIC_PROGRESS, fi, file_count);
         if scope
             .as_ref()
             .is_some_and(|s| s.old_files.contains(&unit.source.name))

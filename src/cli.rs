@@ -938,7 +938,7 @@ impl Progress {
         opts.progress = Some(check::ProgressHook(std::sync::Arc::new(
             move |what: &str, done: usize, total: usize| {
                 if let Ok(mut line) = hook_state.line.lock() {
-                    *line = if what == "static rules" {
+                    *line = if what == check::STATIC_PROGRESS {
                         format!("static rules: {done}/{total} files")
                     } else {
                         format!(

@@ -19,12 +19,13 @@
 
 use crate::dialect::Dialect;
 use crate::lexer::{significant_tokens, TokenKind};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// The heaviest chain of views, triggers and cascades that may exist.
 pub const MAX_NESTING: u64 = 1_000;
 
 /// An object that SQLite expands or compiles into the statements using it.
+#[derive(PartialEq, Eq)]
 struct Object {
     /// The node that leads into this object: the view itself, the table a
     /// trigger is on, the parent table of a cascading foreign key.
@@ -40,7 +41,12 @@ pub struct Nesting {
     ids: HashMap<String, u32>,
     /// Keyed by (kind, name): re-creating an object replaces its edges.
     objects: HashMap<(String, String), Vec<Object>>,
+    /// Per node, the objects leading out of it / into it.
+    out: HashMap<u32, HashSet<(String, String)>>,
+    into: HashMap<u32, HashSet<(String, String)>>,
 }
+
+type Key = (String, String);
 
 /// Why a statement was refused.
 pub struct TooDeep {
@@ -180,30 +186,99 @@ impl Nesting {
             return Ok(());
         }
         let k = (kind.to_string(), name);
-        let old = self.objects.insert(k.clone(), objects);
-        let heaviest = self.heaviest();
+        if self.objects.get(&k) == Some(&objects) {
+            // Created again as it was (a migration's second run): nothing new.
+            return Ok(());
+        }
+        let from: Vec<u32> = objects.iter().map(|o| o.from).collect();
+        let old = self.put(&k, Some(objects));
+        // Every path the new edges are on runs through their start: it lies
+        // among the nodes that reach a start or that a start reaches, and
+        // every other path was checked when it appeared. So only that part
+        // of the graph is looked at.
+        let part = self.around(&from);
+        let heaviest = self.heaviest(&part);
         if heaviest > MAX_NESTING {
-            match old {
-                Some(o) => self.objects.insert(k, o),
-                None => self.objects.remove(&k),
-            };
+            self.put(&k, old);
             return Err(TooDeep { weight: heaviest });
         }
         Ok(())
     }
 
-    /// The weight of the heaviest path: strongly connected components
-    /// (Tarjan, iteratively) are emitted after everything they reach, so one
-    /// pass computes the heaviest path out of each.
-    fn heaviest(&self) -> u64 {
-        let n = self.ids.len();
+    /// Sets (or removes) an object, keeping the per-node indexes; returns
+    /// what it replaced.
+    fn put(&mut self, k: &Key, objects: Option<Vec<Object>>) -> Option<Vec<Object>> {
+        let old = match objects {
+            Some(o) => self.objects.insert(k.clone(), o),
+            None => self.objects.remove(k),
+        };
+        for o in old.iter().flatten() {
+            if let Some(s) = self.out.get_mut(&o.from) {
+                s.remove(k);
+            }
+            for t in &o.to {
+                if let Some(s) = self.into.get_mut(t) {
+                    s.remove(k);
+                }
+            }
+        }
+        if let Some(new) = self.objects.get(k) {
+            for o in new {
+                self.out.entry(o.from).or_default().insert(k.clone());
+                for &t in &o.to {
+                    self.into.entry(t).or_default().insert(k.clone());
+                }
+            }
+        }
+        old
+    }
+
+    /// The nodes that reach one of `starts` or that one of them reaches.
+    fn around(&self, starts: &[u32]) -> Vec<u32> {
+        let mut seen: HashSet<u32> = HashSet::new();
+        for forward in [true, false] {
+            let mut done: HashSet<u32> = HashSet::new();
+            let mut stack: Vec<u32> = starts.to_vec();
+            while let Some(n) = stack.pop() {
+                if !done.insert(n) {
+                    continue;
+                }
+                seen.insert(n);
+                let index = if forward { &self.out } else { &self.into };
+                for k in index.get(&n).into_iter().flatten() {
+                    for o in self.objects.get(k).into_iter().flatten() {
+                        if forward && o.from == n {
+                            stack.extend(o.to.iter().copied());
+                        } else if !forward && o.to.contains(&n) {
+                            stack.push(o.from);
+                        }
+                    }
+                }
+            }
+        }
+        seen.into_iter().collect()
+    }
+
+    /// The weight of the heaviest path among `nodes`: strongly connected
+    /// components (Tarjan, iteratively) are emitted after everything they
+    /// reach, so one pass computes the heaviest path out of each.
+    fn heaviest(&self, nodes: &[u32]) -> u64 {
+        let n = nodes.len();
+        let local: HashMap<u32, u32> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, &g)| (g, i as u32))
+            .collect();
         let mut adj: Vec<Vec<u32>> = vec![Vec::new(); n];
         let mut weight = vec![0u64; n];
-        for objs in self.objects.values() {
-            for o in objs {
-                let f = o.from as usize;
-                adj[f].extend_from_slice(&o.to);
-                weight[f] = weight[f].max(o.weight);
+        for (i, g) in nodes.iter().enumerate() {
+            for k in self.out.get(g).into_iter().flatten() {
+                for o in self.objects.get(k).into_iter().flatten() {
+                    if o.from == *g {
+                        adj[i].extend(o.to.iter().filter_map(|t| local.get(t).copied()));
+                        weight[i] = weight[i].max(o.weight);
+                    }
+                }
             }
         }
         const NONE: u32 = u32::MAX;

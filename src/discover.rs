@@ -447,6 +447,8 @@ impl Walker<'_> {
                 // `exclude` in twice.toml: the config reports it.
             } else if meta.is_file() && is_sql(Path::new(&name)) {
                 l.sql.push((name, path));
+            } else if meta.is_file() && matches!(name.as_str(), ".gitignore" | ".ignore") {
+                // Read by the walker itself (see `ignores`), not skipped.
             } else if meta.is_file() {
                 l.others.push(name);
             } else {

@@ -608,6 +608,8 @@ fn gitignore_and_ignore_files_are_respected_and_named_folders_walked_anyway() {
         n.contains("db: not read, as .gitignore or .ignore says: 002_b.generated.sql, 003_keep.generated.sql, scratch.sql"),
         "{n}"
     );
+    // The ignore files themselves are read, not "skipped".
+    assert!(!n.contains(".ignore: skipped"), "{n}");
     // An ignored folder named on the command line is read.
     let out = run_in(d, &["check", "--no-replay", "--format", "json", "build"]);
     assert_eq!(files_of(&json(&out)), ["build/out/001_c.sql"]);

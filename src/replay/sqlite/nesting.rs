@@ -77,6 +77,33 @@ impl Nesting {
                 t.kind == TokenKind::Word && sql[t.span.clone()].eq_ignore_ascii_case(w)
             })
         };
+        if word(0, "ALTER") && word(1, "TABLE") {
+            // `ALTER TABLE x RENAME TO y`: the triggers of x (and what
+            // reached x) now go on as y, which other objects may already
+            // name. An edge y -> x joins the two chains, so that renames
+            // cannot splice chains longer than the cap.
+            let mut j = 2;
+            if toks.get(j + 1).is_some_and(|t| &sql[t.span.clone()] == ".") {
+                j += 2;
+            }
+            if word(j + 1, "RENAME") && word(j + 2, "TO") {
+                let (Some(x), Some(y)) = (toks.get(j), toks.get(j + 3)) else {
+                    return Ok(());
+                };
+                let x = key(&sql[x.span.clone()], x.kind);
+                let y = key(&sql[y.span.clone()], y.kind);
+                let (from, to) = (self.id(&y), self.id(&x));
+                return self.add(
+                    ("rename".into(), format!("{x} -> {y}")),
+                    vec![Object {
+                        from,
+                        to: vec![to],
+                        weight: 0,
+                    }],
+                );
+            }
+            return Ok(());
+        }
         if !word(0, "CREATE") {
             return Ok(());
         }
@@ -185,7 +212,11 @@ impl Nesting {
         if objects.is_empty() {
             return Ok(());
         }
-        let k = (kind.to_string(), name);
+        self.add((kind.to_string(), name), objects)
+    }
+
+    /// Adds (or replaces) an object, unless that makes a path too heavy.
+    fn add(&mut self, k: Key, objects: Vec<Object>) -> Result<(), TooDeep> {
         if self.objects.get(&k) == Some(&objects) {
             // Created again as it was (a migration's second run): nothing new.
             return Ok(());
@@ -390,6 +421,28 @@ mod tests {
             });
             assert!(refused, "reverse: {reverse}");
         }
+    }
+
+    #[test]
+    fn renames_cannot_splice_chains_past_the_cap() {
+        let mut n = Nesting::default();
+        // Two chains of 300 triggers (weighing 600) each, then a rename that
+        // joins them.
+        for i in 0..300 {
+            let sql = format!(
+                "CREATE TRIGGER g{i} AFTER INSERT ON a{i} BEGIN INSERT INTO a{} VALUES (1); END",
+                i + 1
+            );
+            assert!(n.check(&sql).is_ok());
+            let sql = format!(
+                "CREATE TRIGGER h{i} AFTER INSERT ON b{i} BEGIN INSERT INTO b{} VALUES (1); END",
+                i + 1
+            );
+            assert!(n.check(&sql).is_ok());
+        }
+        // a300 is the end of the first chain; b0 starts the second.
+        assert!(n.check("ALTER TABLE b0 RENAME TO a300").is_err());
+        assert!(n.check("ALTER TABLE main.b0 RENAME TO x").is_ok());
     }
 
     #[test]

@@ -389,6 +389,14 @@ fn control_characters_in_names_never_start_a_line_or_reach_the_terminal() {
         "{}",
         out.stdout
     );
+    // Identifiers in messages too, in every format.
+    assert!(
+        out.stdout.contains(
+            "CREATE TABLE \"x\\n::error file=evil.sql::forged in an identifier\" runs only once"
+        ),
+        "{}",
+        out.stdout
+    );
     let out = run_in(d, &["check", "--format", "json", "m", "n"]);
     assert!(
         out.stderr

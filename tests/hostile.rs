@@ -254,6 +254,33 @@ fn a_160_kb_line_with_80_000_findings_is_drawn_clipped_around_each_position() {
     assert!(longest < 1_000, "a line of {longest} bytes");
 }
 
+#[test]
+fn fix_suggestions_on_a_long_line_are_clipped_too() {
+    // Each suggestion used to print the whole 160 kB line again: 2.2 GB of
+    // output for 8,000 CREATE TABLEs on one line.
+    let dir = tempfile::tempdir().unwrap();
+    let line: String = (0..8000)
+        .map(|i| format!("CREATE TABLE t{i} (a);"))
+        .collect();
+    write(dir.path(), "m/001.sql", &format!("{line}\n"));
+    let out = run_in(dir.path(), &["check", "--no-replay", "m"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stdout.len() < 40_000_000,
+        "{} bytes of output",
+        out.stdout.len()
+    );
+    let longest = out.stdout.lines().map(str::len).max().unwrap();
+    assert!(longest < 1_100, "a line of {longest} bytes");
+    // The suggestion still shows the edit in place.
+    assert!(
+        out.stdout.contains(
+            "CREATE TABLE t3990 (a);CREATE TABLE t3991 (a);CREATE TABLE IF NOT EXISTS t3992 (a);"
+        ),
+        "suggestion not drawn"
+    );
+}
+
 // ---- §3: placeholders that multiply ---------------------------------------------
 
 #[test]

@@ -1,8 +1,9 @@
 //! Hostile inputs (issue 15 §3 and §4): deep nesting inside SQLite, inputs
 //! that multiply memory, quadratic output, FIFOs, symlinks, control
-//! characters in names, interrupted fixes. Each runs the binary, in a
+//! characters in names, interrupted fixes. Most run the binary, in a
 //! process of its own, so that an abort is a failed test and not a crash of
-//! the test runner.
+//! the test runner. Unix only (FIFOs, symbolic links, `wait4`).
+#![cfg(unix)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

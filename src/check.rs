@@ -377,6 +377,12 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
     crate::rules::nondeterministic_value::drop_unreachable(&ws, &mut findings);
     findings.extend(ws.findings.iter().cloned());
     crate::fix::attach_insert_fixes(&ws, &mut findings);
+    // Static messages are one line each by construction: a line break (or
+    // any other control character) in them comes from a name in the input,
+    // and is shown escaped in every format.
+    for f in &mut findings {
+        escape_names(f);
+    }
     let mut notices = ws.notices.clone();
     if let Some(scope) = &scope {
         findings.extend(scope.findings.iter().cloned());
@@ -500,6 +506,26 @@ fn add_rerun_notes(ws: &Workspace, findings: &mut [Finding]) {
                 f.notes.push(n.to_string());
             }
         }
+    }
+}
+
+/// Escapes control characters in a static finding's texts (never in the
+/// edits of its fix, which must reproduce the file's own bytes).
+fn escape_names(f: &mut Finding) {
+    let esc = |s: &mut String| {
+        if let std::borrow::Cow::Owned(e) = crate::escape::printable(s) {
+            *s = e;
+        }
+    };
+    esc(&mut f.message);
+    if let Some(h) = &mut f.help {
+        esc(h);
+    }
+    for n in &mut f.notes {
+        esc(n);
+    }
+    if let Some(fix) = &mut f.fix {
+        esc(&mut fix.description);
     }
 }
 

@@ -52,7 +52,7 @@
 //!   `../../.git/config` or `/etc/passwd` must not end up in code frames. A
 //!   link named on the command line is followed.
 //! - `.gitignore` (inside a git repository) and `.ignore` files are
-//!   respected ([`ignores`]); what they leave out is listed in a notice per
+//!   respected (module `ignores` below); what they leave out is listed in a notice per
 //!   folder. A folder named on the command line is walked even if ignored.
 //! - Files are opened without blocking and must be regular files once open
 //!   ([`crate::source::read_regular`]): a FIFO swapped in after listing is
@@ -481,6 +481,8 @@ impl Walker<'_> {
                 // `exclude` in twice.toml: the config reports it.
             } else if meta.is_file() && is_sql(Path::new(&name)) {
                 l.sql.push((name, path));
+            } else if meta.is_file() && matches!(name.as_str(), ".gitignore" | ".ignore") {
+                // Read by the walker itself (see `ignores`), not skipped.
             } else if meta.is_file() {
                 l.others.push(name);
             } else {

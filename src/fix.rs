@@ -51,7 +51,10 @@ impl FilePlan {
         similar::TextDiff::from_lines(&self.original, &self.fixed)
             .unified_diff()
             .context_radius(3)
-            .header(&format!("a/{}", self.name), &format!("b/{}", self.name))
+            .header(
+                &format!("a/{}", crate::escape::printable(&self.name)),
+                &format!("b/{}", crate::escape::printable(&self.name)),
+            )
             .to_string()
     }
 }

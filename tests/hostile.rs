@@ -1,8 +1,9 @@
 //! Hostile inputs (issue 15 §3 and §4): deep nesting inside SQLite, inputs
 //! that multiply memory, quadratic output, FIFOs, symlinks, control
-//! characters in names, interrupted fixes. Each runs the binary, in a
+//! characters in names, interrupted fixes. Most run the binary, in a
 //! process of its own, so that an abort is a failed test and not a crash of
-//! the test runner.
+//! the test runner. Unix only (FIFOs, symbolic links, `wait4`).
+#![cfg(unix)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -254,6 +255,33 @@ fn a_160_kb_line_with_80_000_findings_is_drawn_clipped_around_each_position() {
     assert!(longest < 1_000, "a line of {longest} bytes");
 }
 
+#[test]
+fn fix_suggestions_on_a_long_line_are_clipped_too() {
+    // Each suggestion used to print the whole 160 kB line again: 2.2 GB of
+    // output for 8,000 CREATE TABLEs on one line.
+    let dir = tempfile::tempdir().unwrap();
+    let line: String = (0..8000)
+        .map(|i| format!("CREATE TABLE t{i} (a);"))
+        .collect();
+    write(dir.path(), "m/001.sql", &format!("{line}\n"));
+    let out = run_in(dir.path(), &["check", "--no-replay", "m"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stdout.len() < 40_000_000,
+        "{} bytes of output",
+        out.stdout.len()
+    );
+    let longest = out.stdout.lines().map(str::len).max().unwrap();
+    assert!(longest < 1_100, "a line of {longest} bytes");
+    // The suggestion still shows the edit in place.
+    assert!(
+        out.stdout.contains(
+            "CREATE TABLE t3990 (a);CREATE TABLE t3991 (a);CREATE TABLE IF NOT EXISTS t3992 (a);"
+        ),
+        "suggestion not drawn"
+    );
+}
+
 // ---- §3: placeholders that multiply ---------------------------------------------
 
 #[test]
@@ -386,6 +414,14 @@ fn control_characters_in_names_never_start_a_line_or_reach_the_terminal() {
     assert!(
         out.stdout
             .contains("m/001_x\\n::error file=evil.sql,line=1::forged in a file name.sql:1:1"),
+        "{}",
+        out.stdout
+    );
+    // Identifiers in messages too, in every format.
+    assert!(
+        out.stdout.contains(
+            "CREATE TABLE \"x\\n::error file=evil.sql::forged in an identifier\" runs only once"
+        ),
         "{}",
         out.stdout
     );
@@ -608,6 +644,8 @@ fn gitignore_and_ignore_files_are_respected_and_named_folders_walked_anyway() {
         n.contains("db: not read, as .gitignore or .ignore says: 002_b.generated.sql, 003_keep.generated.sql, scratch.sql"),
         "{n}"
     );
+    // The ignore files themselves are read, not "skipped".
+    assert!(!n.contains(".ignore: skipped"), "{n}");
     // An ignored folder named on the command line is read.
     let out = run_in(d, &["check", "--no-replay", "--format", "json", "build"]);
     assert_eq!(files_of(&json(&out)), ["build/out/001_c.sql"]);
@@ -730,5 +768,40 @@ fn utf16_files_with_a_bom_are_read_and_fixed_in_utf16() {
     assert_eq!(
         String::from_utf16(&units).unwrap(),
         "-- é\nCREATE TABLE IF NOT EXISTS u (a);\nDROP TABLE IF EXISTS ü;\n"
+    );
+}
+
+#[test]
+fn snapshots_of_one_window_hold_at_most_64_mib() {
+    use twice::replay::engine::{Engine, TableData};
+    use twice::replay::sqlite::{SandboxConfig, SqliteEngine};
+    let mut e = SqliteEngine::open(&SandboxConfig::default()).unwrap();
+    e.begin(&[]).unwrap();
+    // 25,000 rows of 3,000 bytes (under the 4 KiB digest threshold, under
+    // the 100,000-row threshold): 75 MB that used to be copied whole, once
+    // before and once after.
+    let sql = "CREATE TABLE t (v TEXT); INSERT INTO t SELECT printf('%.*c', 3000, 'x') || x FROM \
+               (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 25000) \
+               SELECT x FROM c)";
+    let mut rest = 0;
+    while let Some((_, next)) = e.prepare_next(&sql[rest..]).unwrap() {
+        e.step().unwrap();
+        rest += next;
+    }
+    e.observe_start().unwrap();
+    let sql = "UPDATE t SET v = v || 'y' WHERE rowid = 1";
+    e.prepare_next(sql).unwrap().unwrap();
+    e.step().unwrap();
+    let obs = e.observe_stop().unwrap();
+    for data in [&obs.data_before["t"], &obs.data_after["t"]] {
+        match data {
+            Some(TableData::Summary { count, .. }) => assert_eq!(*count, 25_000),
+            other => panic!("kept whole: {:?}", other.as_ref().map(|d| d.columns())),
+        }
+    }
+    // The change is still seen.
+    assert_ne!(
+        format!("{:?}", obs.data_before["t"]),
+        format!("{:?}", obs.data_after["t"])
     );
 }

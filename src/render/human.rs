@@ -699,6 +699,42 @@ impl Suggestion {
         if last + 1 - first > MAX_SUGGESTION_LINES {
             return None;
         }
+        // A long line is drawn clipped around the edits, like frames (a
+        // suggestion shows its whole line: on a 160 kB line, each finding
+        // would print it again).
+        if (first..=last).any(|l| file.line_text(l).len() > MAX_FRAME_LINE_BYTES) {
+            if first != last {
+                return None;
+            }
+            let text = file.line_text(first);
+            let lo = placed.iter().map(|p| p.0 .1).min()?;
+            let hi = placed.iter().map(|p| p.1 .1).max()?;
+            if hi - lo > MAX_FRAME_LINE_BYTES {
+                return None;
+            }
+            let half = MAX_FRAME_LINE_BYTES / 2;
+            let mut start = lo.saturating_sub(half);
+            let mut end = (hi + half).min(text.len());
+            while !text.is_char_boundary(start) {
+                start -= 1;
+            }
+            while !text.is_char_boundary(end) {
+                end += 1;
+            }
+            // `...` where the line goes on, as frames show it.
+            let lead = if start > 0 { "..." } else { "" };
+            let tail = if end < text.len() { "..." } else { "" };
+            let shift = |o: usize| o - start + lead.len();
+            let edits = placed
+                .into_iter()
+                .map(|(s, e, t)| (shift(s.1)..shift(e.1), t))
+                .collect();
+            return Some(Suggestion {
+                source: format!("{lead}{}{tail}", &text[start..end]),
+                line_start: first,
+                edits,
+            });
+        }
         let mut source = String::new();
         let mut starts = Vec::new();
         for line in first..=last {

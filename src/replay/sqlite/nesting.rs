@@ -19,12 +19,13 @@
 
 use crate::dialect::Dialect;
 use crate::lexer::{significant_tokens, TokenKind};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// The heaviest chain of views, triggers and cascades that may exist.
 pub const MAX_NESTING: u64 = 1_000;
 
 /// An object that SQLite expands or compiles into the statements using it.
+#[derive(PartialEq, Eq)]
 struct Object {
     /// The node that leads into this object: the view itself, the table a
     /// trigger is on, the parent table of a cascading foreign key.
@@ -40,7 +41,12 @@ pub struct Nesting {
     ids: HashMap<String, u32>,
     /// Keyed by (kind, name): re-creating an object replaces its edges.
     objects: HashMap<(String, String), Vec<Object>>,
+    /// Per node, the objects leading out of it / into it.
+    out: HashMap<u32, HashSet<(String, String)>>,
+    into: HashMap<u32, HashSet<(String, String)>>,
 }
+
+type Key = (String, String);
 
 /// Why a statement was refused.
 pub struct TooDeep {
@@ -71,6 +77,33 @@ impl Nesting {
                 t.kind == TokenKind::Word && sql[t.span.clone()].eq_ignore_ascii_case(w)
             })
         };
+        if word(0, "ALTER") && word(1, "TABLE") {
+            // `ALTER TABLE x RENAME TO y`: the triggers of x (and what
+            // reached x) now go on as y, which other objects may already
+            // name. An edge y -> x joins the two chains, so that renames
+            // cannot splice chains longer than the cap.
+            let mut j = 2;
+            if toks.get(j + 1).is_some_and(|t| &sql[t.span.clone()] == ".") {
+                j += 2;
+            }
+            if word(j + 1, "RENAME") && word(j + 2, "TO") {
+                let (Some(x), Some(y)) = (toks.get(j), toks.get(j + 3)) else {
+                    return Ok(());
+                };
+                let x = key(&sql[x.span.clone()], x.kind);
+                let y = key(&sql[y.span.clone()], y.kind);
+                let (from, to) = (self.id(&y), self.id(&x));
+                return self.add(
+                    ("rename".into(), format!("{x} -> {y}")),
+                    vec![Object {
+                        from,
+                        to: vec![to],
+                        weight: 0,
+                    }],
+                );
+            }
+            return Ok(());
+        }
         if !word(0, "CREATE") {
             return Ok(());
         }
@@ -179,31 +212,104 @@ impl Nesting {
         if objects.is_empty() {
             return Ok(());
         }
-        let k = (kind.to_string(), name);
-        let old = self.objects.insert(k.clone(), objects);
-        let heaviest = self.heaviest();
+        self.add((kind.to_string(), name), objects)
+    }
+
+    /// Adds (or replaces) an object, unless that makes a path too heavy.
+    fn add(&mut self, k: Key, objects: Vec<Object>) -> Result<(), TooDeep> {
+        if self.objects.get(&k) == Some(&objects) {
+            // Created again as it was (a migration's second run): nothing new.
+            return Ok(());
+        }
+        let from: Vec<u32> = objects.iter().map(|o| o.from).collect();
+        let old = self.put(&k, Some(objects));
+        // Every path the new edges are on runs through their start: it lies
+        // among the nodes that reach a start or that a start reaches, and
+        // every other path was checked when it appeared. So only that part
+        // of the graph is looked at.
+        let part = self.around(&from);
+        let heaviest = self.heaviest(&part);
         if heaviest > MAX_NESTING {
-            match old {
-                Some(o) => self.objects.insert(k, o),
-                None => self.objects.remove(&k),
-            };
+            self.put(&k, old);
             return Err(TooDeep { weight: heaviest });
         }
         Ok(())
     }
 
-    /// The weight of the heaviest path: strongly connected components
-    /// (Tarjan, iteratively) are emitted after everything they reach, so one
-    /// pass computes the heaviest path out of each.
-    fn heaviest(&self) -> u64 {
-        let n = self.ids.len();
+    /// Sets (or removes) an object, keeping the per-node indexes; returns
+    /// what it replaced.
+    fn put(&mut self, k: &Key, objects: Option<Vec<Object>>) -> Option<Vec<Object>> {
+        let old = match objects {
+            Some(o) => self.objects.insert(k.clone(), o),
+            None => self.objects.remove(k),
+        };
+        for o in old.iter().flatten() {
+            if let Some(s) = self.out.get_mut(&o.from) {
+                s.remove(k);
+            }
+            for t in &o.to {
+                if let Some(s) = self.into.get_mut(t) {
+                    s.remove(k);
+                }
+            }
+        }
+        if let Some(new) = self.objects.get(k) {
+            for o in new {
+                self.out.entry(o.from).or_default().insert(k.clone());
+                for &t in &o.to {
+                    self.into.entry(t).or_default().insert(k.clone());
+                }
+            }
+        }
+        old
+    }
+
+    /// The nodes that reach one of `starts` or that one of them reaches.
+    fn around(&self, starts: &[u32]) -> Vec<u32> {
+        let mut seen: HashSet<u32> = HashSet::new();
+        for forward in [true, false] {
+            let mut done: HashSet<u32> = HashSet::new();
+            let mut stack: Vec<u32> = starts.to_vec();
+            while let Some(n) = stack.pop() {
+                if !done.insert(n) {
+                    continue;
+                }
+                seen.insert(n);
+                let index = if forward { &self.out } else { &self.into };
+                for k in index.get(&n).into_iter().flatten() {
+                    for o in self.objects.get(k).into_iter().flatten() {
+                        if forward && o.from == n {
+                            stack.extend(o.to.iter().copied());
+                        } else if !forward && o.to.contains(&n) {
+                            stack.push(o.from);
+                        }
+                    }
+                }
+            }
+        }
+        seen.into_iter().collect()
+    }
+
+    /// The weight of the heaviest path among `nodes`: strongly connected
+    /// components (Tarjan, iteratively) are emitted after everything they
+    /// reach, so one pass computes the heaviest path out of each.
+    fn heaviest(&self, nodes: &[u32]) -> u64 {
+        let n = nodes.len();
+        let local: HashMap<u32, u32> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, &g)| (g, i as u32))
+            .collect();
         let mut adj: Vec<Vec<u32>> = vec![Vec::new(); n];
         let mut weight = vec![0u64; n];
-        for objs in self.objects.values() {
-            for o in objs {
-                let f = o.from as usize;
-                adj[f].extend_from_slice(&o.to);
-                weight[f] = weight[f].max(o.weight);
+        for (i, g) in nodes.iter().enumerate() {
+            for k in self.out.get(g).into_iter().flatten() {
+                for o in self.objects.get(k).into_iter().flatten() {
+                    if o.from == *g {
+                        adj[i].extend(o.to.iter().filter_map(|t| local.get(t).copied()));
+                        weight[i] = weight[i].max(o.weight);
+                    }
+                }
             }
         }
         const NONE: u32 = u32::MAX;
@@ -315,6 +421,28 @@ mod tests {
             });
             assert!(refused, "reverse: {reverse}");
         }
+    }
+
+    #[test]
+    fn renames_cannot_splice_chains_past_the_cap() {
+        let mut n = Nesting::default();
+        // Two chains of 300 triggers (weighing 600) each, then a rename that
+        // joins them.
+        for i in 0..300 {
+            let sql = format!(
+                "CREATE TRIGGER g{i} AFTER INSERT ON a{i} BEGIN INSERT INTO a{} VALUES (1); END",
+                i + 1
+            );
+            assert!(n.check(&sql).is_ok());
+            let sql = format!(
+                "CREATE TRIGGER h{i} AFTER INSERT ON b{i} BEGIN INSERT INTO b{} VALUES (1); END",
+                i + 1
+            );
+            assert!(n.check(&sql).is_ok());
+        }
+        // a300 is the end of the first chain; b0 starts the second.
+        assert!(n.check("ALTER TABLE b0 RENAME TO a300").is_err());
+        assert!(n.check("ALTER TABLE main.b0 RENAME TO x").is_ok());
     }
 
     #[test]

@@ -177,6 +177,7 @@ pub fn plan(folder: &Folder) -> Plan {
             up: whole(folder, deploy),
             down: revert.map(|r| whole(folder, r)),
             rerun_note: None,
+            apply_only: false,
         });
     }
     for (i, e) in folder.entries.iter().enumerate() {

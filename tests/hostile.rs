@@ -773,8 +773,8 @@ fn utf16_files_with_a_bom_are_read_and_fixed_in_utf16() {
 
 #[test]
 fn snapshots_of_one_window_hold_at_most_64_mib() {
-    use twice::replay::engine::{Engine, TableData};
-    use twice::replay::sqlite::{SandboxConfig, SqliteEngine};
+    use twice::replay::engine::TableData;
+    use twice::replay::sqlite::{SandboxConfig, SqliteEngine, StatementEngine};
     let mut e = SqliteEngine::open(&SandboxConfig::default()).unwrap();
     e.begin(&[]).unwrap();
     // 25,000 rows of 3,000 bytes (under the 4 KiB digest threshold, under

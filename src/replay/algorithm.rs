@@ -594,11 +594,7 @@ impl<E: Engine> Replayer<'_, E> {
             });
         }
         if let Run::Start { .. } = run {
-            finding.notes.push(
-                "this migration comes before the checked range: it is applied once as the \
-                 starting state and not checked itself"
-                    .into(),
-            );
+            finding.notes.push(crate::model::APPLY_ONLY_NOTE.into());
         }
         if let Some(c) = &f.error.context {
             finding

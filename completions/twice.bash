@@ -67,7 +67,7 @@ _twice() {
             return 0
             ;;
         twice__subcmd__check)
-            opts="-D -h -V --dialect --format --no-replay --fail-on --color --stdin-filename --layout --define --no-down --seed --timeout --engine --database-url --config --fix --diff --help --version"
+            opts="-D -h -V --dialect --format --no-replay --fail-on --color --stdin-filename --layout --define --no-down --seed --timeout --engine --database-url --config --fix --diff --unsafe-fixes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

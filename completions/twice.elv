@@ -46,6 +46,7 @@ set edit:completion:arg-completer[twice] = {|@words|
             cand --seed 'Fill every table with a few synthetic rows before each migration''s first run, so copies and backfills that are no-ops on empty tables show up'
             cand --fix 'Rewrite, in place, the statements that have one safe idempotent form (edits are verified by checking the fixed files again first), then report what remains. With `-` (stdin), print the fixed script instead'
             cand --diff 'Print the edits `--fix` would make as a unified diff; write nothing. Exit code 1 when there is something to fix'
+            cand --unsafe-fixes 'With --fix or --diff, also apply the unsafe fixes: rewrites that make a statement idempotent but can change what it does otherwise (SQLite''s `INSERT OR IGNORE` and MySQL''s `INSERT IGNORE` also skip rows that break NOT NULL or CHECK constraints). `twice explain RULE` says which'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'

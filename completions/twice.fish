@@ -59,6 +59,7 @@ complete -c twice -n "__fish_twice_using_subcommand check" -l no-down -d 'Do not
 complete -c twice -n "__fish_twice_using_subcommand check" -l seed -d 'Fill every table with a few synthetic rows before each migration\'s first run, so copies and backfills that are no-ops on empty tables show up'
 complete -c twice -n "__fish_twice_using_subcommand check" -l fix -d 'Rewrite, in place, the statements that have one safe idempotent form (edits are verified by checking the fixed files again first), then report what remains. With `-` (stdin), print the fixed script instead'
 complete -c twice -n "__fish_twice_using_subcommand check" -l diff -d 'Print the edits `--fix` would make as a unified diff; write nothing. Exit code 1 when there is something to fix'
+complete -c twice -n "__fish_twice_using_subcommand check" -l unsafe-fixes -d 'With --fix or --diff, also apply the unsafe fixes: rewrites that make a statement idempotent but can change what it does otherwise (SQLite\'s `INSERT OR IGNORE` and MySQL\'s `INSERT IGNORE` also skip rows that break NOT NULL or CHECK constraints). `twice explain RULE` says which'
 complete -c twice -n "__fish_twice_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c twice -n "__fish_twice_using_subcommand check" -s V -l version -d 'Print version'
 complete -c twice -n "__fish_twice_using_subcommand rules" -s h -l help -d 'Print help'

@@ -265,6 +265,7 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
     }
     findings.extend(ws.findings.iter().cloned());
     crate::fix::attach_insert_fixes(&ws, &mut findings);
+    crate::fix::withdraw_stale_definition_fixes(&ws, &mut findings);
     let mut notices = ws.notices.clone();
     let mut sequences = Vec::new();
     let mut replayed = std::collections::BTreeSet::new();

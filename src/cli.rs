@@ -213,6 +213,13 @@ pub struct CheckArgs {
     /// Exit code 1 when there is something to fix.
     #[arg(long)]
     pub diff: bool,
+
+    /// With --fix or --diff, also apply the unsafe fixes: rewrites that make a
+    /// statement idempotent but can change what it does otherwise (SQLite's
+    /// `INSERT OR IGNORE` and MySQL's `INSERT IGNORE` also skip rows that
+    /// break NOT NULL or CHECK constraints). `twice explain RULE` says which.
+    #[arg(long)]
+    pub unsafe_fixes: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -548,12 +555,15 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
         .map_err(|e| Error::new(format!("cannot read the current folder: {e}")))?;
     let config = crate::config::load(args.config.as_deref(), &cwd)?;
     let (opts, fail_on) = check_options(&args, config.as_ref());
+    let applying = crate::fix::Applying {
+        unsafe_fixes: args.unsafe_fixes,
+    };
     if args.diff {
-        return run_diff(&inputs, &opts, out);
+        return run_diff(&inputs, &opts, applying, out);
     }
     let report = if args.fix {
         let stdin = inputs.contains(&Input::Stdin);
-        let run = crate::fix::run(&inputs, &opts)?;
+        let run = crate::fix::run_with(&inputs, &opts, applying)?;
         write_fixes(&run, stdin, out)?;
         if stdin {
             // The fixed script went to stdout; findings stay off it.
@@ -597,8 +607,13 @@ fn exit_for(fail_on: FailOn, report: &check::Report) -> bool {
 }
 
 /// `--diff`: the edits as unified diffs on stdout, refusals on stderr.
-fn run_diff(inputs: &[Input], opts: &Options, out: &mut dyn Write) -> Result<u8, RunError> {
-    let run = crate::fix::run(inputs, opts)?;
+fn run_diff(
+    inputs: &[Input],
+    opts: &Options,
+    applying: crate::fix::Applying,
+    out: &mut dyn Write,
+) -> Result<u8, RunError> {
+    let run = crate::fix::run_with(inputs, opts, applying)?;
     let mut changed = false;
     for plan in &run.plans {
         let diff = plan.diff();
@@ -618,6 +633,13 @@ fn report_refusals(plan: &crate::fix::FilePlan) {
         let _ = writeln!(
             err,
             "twice: not fixed: {}:{line} [{rule}]: {why}",
+            plan.name
+        );
+    }
+    for (line, rule, what) in &plan.unsafe_skipped {
+        let _ = writeln!(
+            err,
+            "twice: unsafe fix not applied: {}:{line} [{rule}] {what}: it can change what the statement does (`twice explain {rule}`); `--unsafe-fixes` applies it",
             plan.name
         );
     }

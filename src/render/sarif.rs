@@ -182,6 +182,13 @@ struct Region {
 struct FixOut {
     description: Text,
     artifact_changes: Vec<ArtifactChange>,
+    /// `{"applicability": "safe" | "unsafe" | "display-only"}`.
+    properties: FixProperties,
+}
+
+#[derive(Serialize)]
+struct FixProperties {
+    applicability: &'static str,
 }
 
 #[derive(Serialize)]
@@ -290,11 +297,9 @@ fn region(start: (usize, usize), end: (usize, usize)) -> Region {
 pub fn message_text(report: &Report, i: usize) -> String {
     let f = &report.findings[i];
     let mut text = normalize_newlines(f.message.trim_end());
-    let fixable = if f.fix.is_some() {
-        " (fixable with `twice check --fix`)"
-    } else {
-        ""
-    };
+    let fixable = f.fix.as_ref().map_or(String::new(), |fix| {
+        format!(" {}", fix.applicability.marker())
+    });
     match (&f.help, &f.fix) {
         (Some(h), _) => text.push_str(&format!("\nhelp: {h}{fixable}")),
         (None, Some(fix)) => text.push_str(&format!("\nhelp: {}{fixable}", fix.description)),
@@ -361,6 +366,9 @@ fn fix_out(f: &Finding, file: Option<&SourceFile>, uri: &str) -> Vec<FixOut> {
             },
             replacements,
         }],
+        properties: FixProperties {
+            applicability: fix.applicability.as_str(),
+        },
     }]
 }
 

@@ -383,6 +383,7 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
     for f in &mut findings {
         escape_names(f);
     }
+    crate::fix::withdraw_stale_definition_fixes(&ws, &mut findings);
     let mut notices = ws.notices.clone();
     if let Some(scope) = &scope {
         findings.extend(scope.findings.iter().cloned());

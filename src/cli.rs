@@ -246,6 +246,12 @@ pub struct CheckArgs {
     #[arg(long)]
     pub diff: bool,
 
+    /// With --fix or --diff, also apply the unsafe fixes: rewrites that make a
+    /// statement idempotent but can change what it does otherwise (SQLite's
+    /// `INSERT OR IGNORE` and MySQL's `INSERT IGNORE` also skip rows that
+    /// break NOT NULL or CHECK constraints). `twice explain RULE` says which.
+    #[arg(long)]
+    pub unsafe_fixes: bool,
     #[command(flatten)]
     pub gate: Box<GateArgs>,
 }
@@ -704,8 +710,11 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
     check_rule_ids(&args.gate)?;
     let config = crate::config::load(args.config.as_deref(), &cwd)?;
     let (mut opts, fail_on) = check_options(&args, config.as_ref());
+    let applying = crate::fix::Applying {
+        unsafe_fixes: args.unsafe_fixes,
+    };
     if args.diff {
-        return run_diff(&inputs, &opts, out);
+        return run_diff(&inputs, &opts, applying, out);
     }
     let format = args.format.unwrap_or(Format::Human);
     if args.gate.statistics && format != Format::Human {
@@ -717,7 +726,7 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
     }
     let progress = Progress::start(&mut opts);
     let ran = if args.fix {
-        crate::fix::run(&inputs, &opts).map(Ran::Fixed)
+        crate::fix::run_with(&inputs, &opts, applying).map(Ran::Fixed)
     } else {
         check::check(&inputs, &opts).map(Ran::Checked)
     };
@@ -1009,8 +1018,13 @@ fn exit_for(fail_on: FailOn, report: &check::Report) -> bool {
 }
 
 /// `--diff`: the edits as unified diffs on stdout, refusals on stderr.
-fn run_diff(inputs: &[Input], opts: &Options, out: &mut dyn Write) -> Result<u8, RunError> {
-    let run = crate::fix::run(inputs, opts)?;
+fn run_diff(
+    inputs: &[Input],
+    opts: &Options,
+    applying: crate::fix::Applying,
+    out: &mut dyn Write,
+) -> Result<u8, RunError> {
+    let run = crate::fix::run_with(inputs, opts, applying)?;
     let mut changed = false;
     for plan in &run.plans {
         let diff = plan.diff();
@@ -1032,6 +1046,13 @@ fn report_refusals(plan: &crate::fix::FilePlan) {
             "twice: not fixed: {}:{line} [{rule}]: {}",
             crate::escape::printable(&plan.name),
             crate::escape::printable(why)
+        );
+    }
+    for (line, rule, what) in &plan.unsafe_skipped {
+        let _ = writeln!(
+            err,
+            "twice: unsafe fix not applied: {}:{line} [{rule}] {what}: it can change what the statement does (`twice explain {rule}`); `--unsafe-fixes` applies it",
+            crate::escape::printable(&plan.name)
         );
     }
 }

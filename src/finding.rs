@@ -55,12 +55,53 @@ pub struct Edit {
     pub replacement: String,
 }
 
-/// A safe rewrite for a finding.
+/// How safe a fix is to apply (ruff's applicability levels).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Applicability {
+    /// Keeps what the statement means on its first run: `--fix` applies it.
+    #[default]
+    Safe,
+    /// Makes the statement idempotent but can change what it does otherwise
+    /// (`INSERT OR IGNORE` also swallows NOT NULL and CHECK errors): applied
+    /// only with `--unsafe-fixes`, shown as "unsafe fix available".
+    Unsafe,
+    /// Shown as a suggestion, never applied.
+    DisplayOnly,
+}
+
+impl Applicability {
+    /// The word JSON and SARIF use: `safe`, `unsafe`, `display-only`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Applicability::Safe => "safe",
+            Applicability::Unsafe => "unsafe",
+            Applicability::DisplayOnly => "display-only",
+        }
+    }
+
+    /// The marker the text formats put after a fixable help line.
+    pub fn marker(self) -> &'static str {
+        match self {
+            Applicability::Safe => "(fixable with `twice check --fix`)",
+            Applicability::Unsafe => "(unsafe fix available: `twice check --fix --unsafe-fixes`)",
+            Applicability::DisplayOnly => "(suggested fix; `--fix` does not apply it)",
+        }
+    }
+}
+
+/// A rewrite for a finding, with how safe it is to apply.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fix {
     /// What the fix does, e.g. "insert `IF NOT EXISTS`".
     pub description: String,
     pub edits: Vec<Edit>,
+    /// Safe fixes are applied by `--fix`; unsafe ones only with
+    /// `--unsafe-fixes`; display-only ones never. (Read as safe when absent.)
+    #[serde(default)]
+    pub applicability: Applicability,
 }
 
 /// One problem found in one statement (or file).

@@ -6,7 +6,7 @@
 //! written back exactly); a byte-order mark is kept.
 
 use crate::check::Report;
-use crate::finding::{Edit, Finding};
+use crate::finding::{Applicability, Edit, Finding};
 use crate::source::SourceFile;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,6 +25,26 @@ pub struct FilePlan {
     pub applied: Vec<(usize, String, String)>,
     /// Fixes left out, with the reason.
     pub refused: Vec<(usize, String, String)>,
+    /// (line, rule, description) of the unsafe fixes left out because
+    /// `--unsafe-fixes` was not given (display-only ones are never listed).
+    pub unsafe_skipped: Vec<(usize, String, String)>,
+}
+
+/// Which fixes `--fix` and `--diff` apply: the safe ones, and the unsafe
+/// ones too with `--unsafe-fixes`; display-only fixes never.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Applying {
+    pub unsafe_fixes: bool,
+}
+
+impl Applying {
+    pub fn applies(self, a: Applicability) -> bool {
+        match a {
+            Applicability::Safe => true,
+            Applicability::Unsafe => self.unsafe_fixes,
+            Applicability::DisplayOnly => false,
+        }
+    }
 }
 
 impl FilePlan {
@@ -59,9 +79,15 @@ impl FilePlan {
     }
 }
 
-/// Plans the fixes of all findings in a report, per file, in file order.
-/// Overlapping edits keep the first finding's fix and refuse the others.
+/// Plans the safe fixes of all findings in a report (see [`plan_with`]).
 pub fn plan(report: &Report) -> Vec<FilePlan> {
+    plan_with(report, Applying::default())
+}
+
+/// Plans the fixes of all findings in a report that `mode` applies, per
+/// file, in file order. Overlapping edits keep the first finding's fix and
+/// refuse the others.
+pub fn plan_with(report: &Report, mode: Applying) -> Vec<FilePlan> {
     let mut by_file: BTreeMap<usize, Vec<&Finding>> = BTreeMap::new();
     for f in report.findings.iter().filter(|f| f.fix.is_some()) {
         if let Some(i) = report.files.iter().position(|s| s.name == f.file) {
@@ -70,11 +96,11 @@ pub fn plan(report: &Report) -> Vec<FilePlan> {
     }
     by_file
         .into_iter()
-        .map(|(i, findings)| plan_file(&report.files[i], &findings))
+        .map(|(i, findings)| plan_file(&report.files[i], &findings, mode))
         .collect()
 }
 
-fn plan_file(file: &SourceFile, findings: &[&Finding]) -> FilePlan {
+fn plan_file(file: &SourceFile, findings: &[&Finding], mode: Applying) -> FilePlan {
     let mut plan = FilePlan {
         name: file.name.clone(),
         path: file.path.clone(),
@@ -84,7 +110,23 @@ fn plan_file(file: &SourceFile, findings: &[&Finding]) -> FilePlan {
         fixed: file.text.clone(),
         applied: Vec::new(),
         refused: Vec::new(),
+        unsafe_skipped: Vec::new(),
     };
+    let findings: Vec<&Finding> = findings
+        .iter()
+        .copied()
+        .filter(|f| {
+            let Some(fix) = &f.fix else { return false };
+            if mode.applies(fix.applicability) {
+                return true;
+            }
+            if fix.applicability == Applicability::Unsafe {
+                plan.unsafe_skipped
+                    .push((f.line, f.rule.clone(), fix.description.clone()));
+            }
+            false
+        })
+        .collect();
     if file.lossy {
         for f in findings {
             plan.refused.push((
@@ -100,7 +142,7 @@ fn plan_file(file: &SourceFile, findings: &[&Finding]) -> FilePlan {
         return plan;
     }
     let mut taken: Vec<Edit> = Vec::new();
-    for f in findings {
+    for f in &findings {
         let Some(fix) = &f.fix else { continue };
         let valid = fix.edits.iter().all(|e| {
             e.span.start <= e.span.end
@@ -236,6 +278,72 @@ pub fn attach_insert_fixes(ws: &crate::check::Workspace, findings: &mut [Finding
             Ok(fix) => findings[i].fix = Some(fix),
             Err(why) => findings[i].notes.push(why),
         }
+    }
+}
+
+/// Migrations that their tool runs again by design (Flyway repeatables, which
+/// run again whenever they change; Flyway callbacks; Liquibase `runOnChange` /
+/// `runAlways`) are re-run *to change* what they define. There
+/// `CREATE VIEW IF NOT EXISTS` (or a trigger's or materialized view's) would
+/// keep the old definition on a database where it already exists, so that fix
+/// is taken back; the help says to drop the object first. `CREATE OR REPLACE`
+/// fixes (views in PostgreSQL and MySQL) stay: they do what a re-run means.
+pub fn withdraw_stale_definition_fixes(ws: &crate::check::Workspace, findings: &mut [Finding]) {
+    use crate::classify::{Kind, ObjectKind};
+    let mut rerun: BTreeSet<(&str, usize)> = BTreeSet::new();
+    for seq in &ws.sequences {
+        for m in seq.migrations.iter().filter(|m| m.rerun_note.is_some()) {
+            let Some(unit) = ws.files.get(m.up.file) else {
+                continue;
+            };
+            for &s in &m.up.statements {
+                rerun.insert((unit.source.name.as_str(), s));
+            }
+        }
+    }
+    if rerun.is_empty() {
+        return;
+    }
+    for f in findings.iter_mut() {
+        let Some(s) = f.statement else { continue };
+        if f.rule != "create-without-if-not-exists" || !rerun.contains(&(f.file.as_str(), s)) {
+            continue;
+        }
+        let Some(fix) = &f.fix else { continue };
+        let if_not_exists = fix
+            .edits
+            .iter()
+            .any(|e| e.replacement.trim().eq_ignore_ascii_case("IF NOT EXISTS"));
+        let Some(unit) = ws.files.iter().find(|u| u.source.name == f.file) else {
+            continue;
+        };
+        let Some(Kind::Create(c)) = unit.statements.get(s).map(|st| &st.facts.kind) else {
+            continue;
+        };
+        if !if_not_exists
+            || !matches!(
+                c.kind,
+                ObjectKind::View | ObjectKind::MaterializedView | ObjectKind::Trigger
+            )
+        {
+            continue;
+        }
+        let kind = c.kind.sql();
+        let name = c
+            .name
+            .as_ref()
+            .map_or_else(String::new, |n| format!(" {}", n.text(&unit.source.text)));
+        let on = match (&c.table, c.kind, unit.dialect) {
+            (Some(t), ObjectKind::Trigger, crate::dialect::Dialect::Postgres) => {
+                format!(" ON {}", t.text(&unit.source.text))
+            }
+            _ => String::new(),
+        };
+        f.fix = None;
+        f.help = Some(format!(
+            "this migration runs again when it changes, and `IF NOT EXISTS` would keep the old {noun} where it already exists: drop it first with `DROP {kind} IF EXISTS{name}{on};`",
+            noun = kind.to_lowercase(),
+        ));
     }
 }
 
@@ -402,7 +510,12 @@ fn insert_fix(
         .iter()
         .find(|t| word(t, "INSERT"))
         .ok_or_else(|| format!("{no_fix}: no INSERT keyword found"))?;
-    let (edit, description) = match unit.dialect {
+    // SQLite's `OR IGNORE` and MySQL's `IGNORE` skip more than the duplicate
+    // key: a row that breaks NOT NULL or CHECK (SQLite), or is truncated or
+    // out of range (MySQL), is dropped or bent instead of failing the
+    // migration. Postgres' `ON CONFLICT DO NOTHING` skips conflicts only.
+    use crate::finding::Applicability;
+    let (edit, description, applicability) = match unit.dialect {
         Dialect::Generic => {
             // `INSERT OR IGNORE`, `ON CONFLICT` and `INSERT IGNORE` each exist
             // in some databases only: any of them could break the one that
@@ -428,7 +541,7 @@ fn insert_fix(
                     replacement: " OR IGNORE".into(),
                 },
             };
-            (edit, "use `INSERT OR IGNORE`")
+            (edit, "use `INSERT OR IGNORE`", Applicability::Unsafe)
         }
         Dialect::Mysql => (
             Edit {
@@ -436,6 +549,7 @@ fn insert_fix(
                 replacement: " IGNORE".into(),
             },
             "use `INSERT IGNORE`",
+            Applicability::Unsafe,
         ),
         Dialect::Postgres => {
             // Before a top-level RETURNING, else at the end of the statement.
@@ -459,6 +573,7 @@ fn insert_fix(
                         replacement: "ON CONFLICT DO NOTHING ".into(),
                     },
                     "add `ON CONFLICT DO NOTHING`",
+                    Applicability::Safe,
                 ),
                 None => (
                     Edit {
@@ -466,6 +581,7 @@ fn insert_fix(
                         replacement: " ON CONFLICT DO NOTHING".into(),
                     },
                     "add `ON CONFLICT DO NOTHING`",
+                    Applicability::Safe,
                 ),
             }
         }
@@ -473,6 +589,7 @@ fn insert_fix(
     Ok(crate::finding::Fix {
         description: description.into(),
         edits: vec![edit],
+        applicability,
     })
 }
 
@@ -496,10 +613,19 @@ pub fn run(
     inputs: &[crate::discover::Input],
     opts: &crate::check::Options,
 ) -> crate::error::Result<FixRun> {
+    run_with(inputs, opts, Applying::default())
+}
+
+/// [`run`], applying the fixes `mode` allows (`--unsafe-fixes`).
+pub fn run_with(
+    inputs: &[crate::discover::Input],
+    opts: &crate::check::Options,
+    mode: Applying,
+) -> crate::error::Result<FixRun> {
     use std::collections::HashMap;
     use std::sync::Arc;
     let before = crate::check::check(inputs, opts)?;
-    let mut plans = plan(&before);
+    let mut plans = plan_with(&before, mode);
     let broken_before = broken_counts(&before);
     let mut verified = None;
     // Files in the order they were read: migrations in history order.

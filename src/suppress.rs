@@ -655,6 +655,7 @@ fn unused_report(
                 span: removal_span(text, s),
                 replacement: String::new(),
             }],
+            applicability: crate::finding::Applicability::Safe,
         });
     } else {
         let joined = keep.join(", ");
@@ -668,6 +669,7 @@ fn unused_report(
                 span: s.ids_span.clone(),
                 replacement: joined,
             }],
+            applicability: crate::finding::Applicability::Safe,
         });
     }
     f

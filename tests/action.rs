@@ -22,34 +22,142 @@ fn s<'a>(y: &'a Yaml, key: &str) -> &'a str {
         .unwrap_or_else(|| panic!("`{key}` is not a string in {y:?}"))
 }
 
+/// The package version in Cargo.toml (what the wheel, the crate and the
+/// release tag are numbered by).
+fn cargo_version() -> String {
+    let text = std::fs::read_to_string("Cargo.toml").unwrap();
+    let table: toml::Table = text.parse().unwrap();
+    table["package"]["version"].as_str().unwrap().to_string()
+}
+
 #[test]
-fn pre_commit_manifest_has_a_static_twice_hook_on_sql_files() {
+fn pre_commit_manifest_has_static_twice_hooks_on_sql_files() {
     let hooks = load_yaml(".pre-commit-hooks.yaml");
     let hooks = hooks.as_vec().expect("a list of hooks");
     let ids: Vec<&str> = hooks.iter().map(|h| s(h, "id")).collect();
-    assert!(ids.contains(&"twice"), "{ids:?}");
+    for want in ["twice", "twice-replay", "twice-py", "twice-replay-py"] {
+        assert!(ids.contains(&want), "{want} missing: {ids:?}");
+    }
+    let version = cargo_version();
     for h in hooks {
         // The keys pre-commit requires of every hook.
         for key in ["id", "name", "entry", "language"] {
             assert!(!s(h, key).is_empty(), "{key} in {h:?}");
         }
-        assert_eq!(s(h, "language"), "rust");
         assert!(s(h, "entry").starts_with("twice check"));
         let files = s(h, "files");
         assert_eq!(files, r"\.sql$");
+        match s(h, "language") {
+            "rust" => {
+                assert!(!s(h, "id").ends_with("-py"), "{h:?}");
+                assert!(h["additional_dependencies"].is_badvalue(), "{h:?}");
+            }
+            "python" => {
+                // The wheel of this very version, from PyPI: no build.
+                assert!(s(h, "id").ends_with("-py"), "{h:?}");
+                let deps: Vec<&str> = h["additional_dependencies"]
+                    .as_vec()
+                    .expect("additional_dependencies")
+                    .iter()
+                    .filter_map(Yaml::as_str)
+                    .collect();
+                assert_eq!(deps, vec![format!("twice-sql=={version}")], "{h:?}");
+            }
+            other => panic!("unexpected language {other} in {h:?}"),
+        }
     }
-    let twice = hooks.iter().find(|h| s(h, "id") == "twice").unwrap();
-    let args: Vec<&str> = twice["args"]
-        .as_vec()
-        .expect("args")
-        .iter()
-        .filter_map(Yaml::as_str)
-        .collect();
-    assert_eq!(args, vec!["--no-replay"], "static only by default");
-    assert!(
-        twice["pass_filenames"].is_badvalue() || twice["pass_filenames"].as_bool() == Some(true),
-        "the static hook gets the staged file names"
+    for id in ["twice", "twice-py"] {
+        let hook = hooks.iter().find(|h| s(h, "id") == id).unwrap();
+        let args: Vec<&str> = hook["args"]
+            .as_vec()
+            .expect("args")
+            .iter()
+            .filter_map(Yaml::as_str)
+            .collect();
+        assert_eq!(args, vec!["--no-replay"], "{id}: static only by default");
+        assert!(
+            hook["pass_filenames"].is_badvalue() || hook["pass_filenames"].as_bool() == Some(true),
+            "{id}: the static hook gets the staged file names"
+        );
+    }
+    // The Python hooks mirror the Rust ones, key for key.
+    for (rust, py) in [("twice", "twice-py"), ("twice-replay", "twice-replay-py")] {
+        let r = hooks.iter().find(|h| s(h, "id") == rust).unwrap();
+        let p = hooks.iter().find(|h| s(h, "id") == py).unwrap();
+        for key in ["entry", "args", "files", "pass_filenames", "require_serial"] {
+            assert_eq!(r[key], p[key], "{rust} vs {py}: {key}");
+        }
+    }
+}
+
+/// README, docs and the hooks name the published package and the current
+/// version, not the crate name `twice` (another program on crates.io).
+#[test]
+fn install_instructions_name_the_twice_sql_package_and_this_version() {
+    let version = cargo_version();
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    for want in [
+        "cargo install --locked twice-sql".to_string(),
+        "pip install twice-sql".to_string(),
+        "pipx run twice-sql".to_string(),
+        "uvx twice-sql".to_string(),
+        format!("twice-sql=={version}"),
+        format!("twice-sql/twice@v{version}"),
+        format!("rev: v{version}"),
+    ] {
+        assert!(readme.contains(&want), "README.md does not say `{want}`");
+    }
+    for (file, text) in [
+        ("README.md", readme.as_str()),
+        (
+            "docs/release.md",
+            &std::fs::read_to_string("docs/release.md").unwrap(),
+        ),
+        (
+            "action.yml",
+            &std::fs::read_to_string("action.yml").unwrap(),
+        ),
+        (
+            "scripts/twice-action.sh",
+            &std::fs::read_to_string("scripts/twice-action.sh").unwrap(),
+        ),
+    ] {
+        for bad in [
+            "cargo install twice\n",
+            "cargo install twice ",
+            "pip install twice\n",
+            "pip install twice ",
+        ] {
+            assert!(!text.contains(bad), "{file} says `{}`", bad.trim());
+        }
+    }
+    // The wheel (python/) and the pre-commit shim (the root, which
+    // pre-commit installs with pip: it must build nothing).
+    let py: toml::Table = std::fs::read_to_string("python/pyproject.toml")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(py["project"]["name"].as_str(), Some("twice-sql"));
+    assert_eq!(py["tool"]["maturin"]["bindings"].as_str(), Some("bin"));
+    assert_eq!(
+        py["tool"]["maturin"]["manifest-path"].as_str(),
+        Some("../Cargo.toml")
     );
+    let shim: toml::Table = std::fs::read_to_string("pyproject.toml")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        shim["build-system"]["build-backend"].as_str(),
+        Some("setuptools.build_meta")
+    );
+    assert!(shim["project"].get("dependencies").is_none());
+    let cargo: toml::Table = std::fs::read_to_string("Cargo.toml")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(cargo["package"]["name"].as_str(), Some("twice-sql"));
+    assert_eq!(cargo["lib"]["name"].as_str(), Some("twice"));
 }
 
 #[test]
@@ -123,6 +231,9 @@ fn action_manifest_is_a_composite_action_with_the_documented_inputs() {
         .collect();
     for want in [
         "paths",
+        "since",
+        "format",
+        "fail-on",
         "args",
         "version",
         "install",
@@ -171,10 +282,55 @@ fn action_manifest_is_a_composite_action_with_the_documented_inputs() {
             uses.push(s(st, "uses").to_string());
         }
     }
-    assert_eq!(uses, vec!["github/codeql-action/upload-sarif@v3"]);
+    assert_eq!(
+        uses,
+        vec!["actions/cache@v5", "github/codeql-action/upload-sarif@v3"]
+    );
+    // The cache sits between resolving (which gives its key and folder) and
+    // installing (which skips the download when the cache was restored).
+    let position = |pred: &dyn Fn(&Yaml) -> bool| steps.iter().position(pred).unwrap();
+    let resolve = position(&|st| st["id"].as_str() == Some("resolve"));
+    let cache = position(&|st| st["uses"].as_str() == Some("actions/cache@v5"));
+    let install = position(&|st| st["id"].as_str() == Some("install"));
+    assert!(
+        resolve < cache && cache < install,
+        "{resolve} {cache} {install}"
+    );
+    assert!(s(&steps[resolve], "run").ends_with("twice-action.sh\" resolve"));
+    assert!(s(&steps[install], "run").ends_with("twice-action.sh\" install"));
+    assert_eq!(
+        s(&steps[cache]["with"], "key"),
+        "${{ steps.resolve.outputs.key }}"
+    );
+    assert_eq!(
+        s(&steps[cache]["with"], "path"),
+        "${{ steps.resolve.outputs.dir }}"
+    );
+    for i in [resolve, cache, install] {
+        assert_eq!(s(&steps[i], "if"), "inputs.install == 'true'");
+    }
+    // Every input reaches the script that uses it.
+    let run = steps
+        .iter()
+        .find(|st| st["id"].as_str() == Some("run"))
+        .unwrap();
+    for (var, input) in [
+        ("INPUT_PATHS", "paths"),
+        ("INPUT_SINCE", "since"),
+        ("INPUT_FORMAT", "format"),
+        ("INPUT_FAIL_ON", "fail-on"),
+        ("INPUT_ARGS", "args"),
+    ] {
+        assert_eq!(s(&run["env"], var), format!("${{{{ inputs.{input} }}}}"));
+    }
+    assert_eq!(s(&a["inputs"]["since"], "default"), "auto");
     let upload = steps
         .iter()
-        .find(|st| st["uses"].as_str().is_some())
+        .find(|st| {
+            st["uses"]
+                .as_str()
+                .is_some_and(|u| u.contains("upload-sarif"))
+        })
         .unwrap();
     assert!(s(upload, "if").contains("inputs.upload-sarif == 'true'"));
     assert!(s(&upload["with"], "sarif_file").contains("steps.run.outputs.sarif-file"));
@@ -410,53 +566,461 @@ fn git_repo(dir: &Path) -> String {
 }
 
 #[test]
-fn script_install_picks_path_tag_branch_or_commit() {
+fn script_install_falls_back_to_cargo_for_path_tag_branch_or_commit() {
     let r = Runner::new(false);
     let repo_dir = tempfile::tempdir().unwrap();
     let url = git_repo(repo_dir.path());
+    // No release assets at all: every version falls back to cargo.
+    let releases = tempfile::tempdir().unwrap();
+    let release_url = format!("file://{}", releases.path().display());
+    let dir = r.dir.path().join("install");
+    let dir_s = dir.to_str().unwrap().to_string();
     let install = |version: &str, extra: &[(&str, &str)]| {
         let mut env = vec![
             ("TWICE_ACTION_DRY_RUN", "1"),
             ("INPUT_VERSION", version),
             ("TWICE_ACTION_REPO_URL", url.as_str()),
+            ("TWICE_ACTION_RELEASE_URL", release_url.as_str()),
+            ("TWICE_ACTION_INSTALL_DIR", dir_s.as_str()),
+            ("TWICE_ACTION_TARGET", "x86_64-unknown-linux-musl"),
         ];
         env.extend_from_slice(extra);
         r.run("install", &env)
     };
     let here = std::env::current_dir().unwrap();
+    let version = cargo_version();
+    // Empty: the release of the action's own version; there is none, so
+    // the action's checkout is built.
     let (code, out, err) = install("", &[]);
     assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!("no release binary at {release_url}/v{version}/twice-sql-v{version}-x86_64-unknown-linux-musl.tar.gz")),
+        "{err}"
+    );
+    assert!(err.contains("building twice-sql"), "{err}");
     assert_eq!(
         out.trim(),
-        format!("cargo install --locked --force --path {}", here.display())
+        format!(
+            "cargo install --locked --force --root {dir_s} --path {}",
+            here.display()
+        )
+    );
+    let (_, out, _) = install("source", &[]);
+    assert_eq!(
+        out.trim(),
+        format!(
+            "cargo install --locked --force --root {dir_s} --path {}",
+            here.display()
+        )
     );
     let action = tempfile::tempdir().unwrap();
     let action_path = action.path().to_str().unwrap();
     let (code, _, err) = install("", &[("GITHUB_ACTION_PATH", action_path)]);
     assert_eq!(code, 2);
     assert!(err.contains("no Cargo.toml"), "{err}");
-    std::fs::write(action.path().join("Cargo.toml"), "").unwrap();
-    let (_, out, _) = install("", &[("GITHUB_ACTION_PATH", action_path)]);
+    std::fs::write(
+        action.path().join("Cargo.toml"),
+        "[package]\nname = \"twice-sql\"\nversion = \"9.8.7\"\n",
+    )
+    .unwrap();
+    let (_, out, err) = install("", &[("GITHUB_ACTION_PATH", action_path)]);
+    assert!(err.contains("/v9.8.7/twice-sql-v9.8.7-"), "{err}");
     assert_eq!(
         out.trim(),
-        format!("cargo install --locked --force --path {action_path}")
+        format!("cargo install --locked --force --root {dir_s} --path {action_path}")
     );
-    let (_, out, _) = install("v9.9.9", &[]);
-    assert_eq!(
-        out.trim(),
-        format!("cargo install --locked --force --git {url} --tag v9.9.9 twice")
+    // A release number: that crate from crates.io.
+    for v in ["v9.9.9", "9.9.9"] {
+        let (_, out, _) = install(v, &[]);
+        assert_eq!(
+            out.trim(),
+            format!("cargo install --locked --force --root {dir_s} twice-sql --version =9.9.9")
+        );
+    }
+    let (_, out, _) = install("v1.0.0-rc.1", &[]);
+    assert!(
+        out.trim().ends_with("twice-sql --version =1.0.0-rc.1"),
+        "{out}"
     );
+    // Anything else is a git ref of the action's repository.
     let (_, out, _) = install("next", &[]);
     assert_eq!(
         out.trim(),
-        format!("cargo install --locked --force --git {url} --branch next twice")
+        format!(
+            "cargo install --locked --force --root {dir_s} --git {url} --branch next twice-sql"
+        )
     );
     let (_, out, _) = install("0123abcd", &[]);
     assert_eq!(
         out.trim(),
-        format!("cargo install --locked --force --git {url} --rev 0123abcd twice")
+        format!(
+            "cargo install --locked --force --root {dir_s} --git {url} --rev 0123abcd twice-sql"
+        )
     );
     let (code, _, err) = install("no-such-ref", &[]);
     assert_eq!(code, 2);
-    assert!(err.contains("is not a commit, tag or branch"), "{err}");
+    assert!(
+        err.contains("is not a release (X.Y.Z), a commit, a tag or a branch"),
+        "{err}"
+    );
+    // Without cargo and without a release there is nothing to install with
+    // (the Runner's PATH has only system folders besides its own).
+    if !["/usr/local/bin/cargo", "/usr/bin/cargo", "/bin/cargo"]
+        .iter()
+        .any(|c| Path::new(c).exists())
+    {
+        let (code, _, err) = install("9.9.9", &[("TWICE_ACTION_DRY_RUN", "0")]);
+        assert_eq!(code, 2);
+        assert!(err.contains("cargo is not installed"), "{err}");
+        assert!(!dir.exists());
+    }
+}
+
+/// A folder laid out like GitHub's release downloads, holding one archive
+/// of `twice-sql-v{version}-{target}` with an executable `twice` in it.
+struct FakeRelease {
+    dir: tempfile::TempDir,
+}
+
+impl FakeRelease {
+    fn new(version: &str, target: &str, binary: &str) -> FakeRelease {
+        let dir = tempfile::tempdir().unwrap();
+        let name = format!("twice-sql-v{version}-{target}");
+        let stage = dir.path().join("stage").join(&name);
+        std::fs::create_dir_all(&stage).unwrap();
+        let bin = stage.join("twice");
+        std::fs::write(&bin, binary).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let tag = dir.path().join(format!("v{version}"));
+        std::fs::create_dir_all(&tag).unwrap();
+        let archive = tag.join(format!("{name}.tar.gz"));
+        let out = Command::new("tar")
+            .arg("-czf")
+            .arg(&archive)
+            .arg("-C")
+            .arg(dir.path().join("stage"))
+            .arg(&name)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let bytes = std::fs::read(&archive).unwrap();
+        let sum = sha256_hex(&bytes);
+        std::fs::write(
+            tag.join(format!("{name}.tar.gz.sha256")),
+            format!("{sum}  {name}.tar.gz\n"),
+        )
+        .unwrap();
+        FakeRelease { dir }
+    }
+
+    fn url(&self) -> String {
+        format!("file://{}", self.dir.path().display())
+    }
+
+    fn asset(&self, version: &str, target: &str, ext: &str) -> PathBuf {
+        self.dir
+            .path()
+            .join(format!("v{version}"))
+            .join(format!("twice-sql-v{version}-{target}.{ext}"))
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+const FAKE_TWICE: &str = "#!/bin/sh\necho \"twice 9.9.9 (from the fake release)\"\n";
+const TARGET: &str = "x86_64-unknown-linux-musl";
+
+#[test]
+fn script_install_downloads_verifies_and_reuses_the_release_binary() {
+    let release = FakeRelease::new("9.9.9", TARGET, FAKE_TWICE);
+    let r = Runner::new(false);
+    let dir = r.dir.path().join("tool-cache");
+    let url = release.url();
+    let env = [
+        ("INPUT_VERSION", "9.9.9"),
+        ("TWICE_ACTION_RELEASE_URL", url.as_str()),
+        ("TWICE_ACTION_INSTALL_DIR", dir.to_str().unwrap()),
+        ("TWICE_ACTION_TARGET", TARGET),
+    ];
+    let (code, out, err) = r.run("install", &env);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("verified twice-sql-v9.9.9-x86_64-unknown-linux-musl.tar.gz"),
+        "{err}"
+    );
+    assert!(
+        err.contains("twice: release v9.9.9 for x86_64-unknown-linux-musl"),
+        "{err}"
+    );
+    assert_eq!(out.trim(), "twice 9.9.9 (from the fake release)");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("bin/twice")).unwrap(),
+        FAKE_TWICE
+    );
+    let path_file = std::fs::read_to_string(r.dir.path().join("github_path")).unwrap();
+    assert_eq!(path_file.trim(), dir.join("bin").to_str().unwrap());
+    assert!(r
+        .outputs()
+        .contains(&("dir".to_string(), dir.to_str().unwrap().to_string())));
+
+    // Restored from the cache: no download (the release is gone).
+    std::fs::remove_file(release.asset("9.9.9", TARGET, "tar.gz")).unwrap();
+    let (code, out, err) = r.run("install", &env);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains("twice: cached in"), "{err}");
+    assert!(!err.contains("verified"), "{err}");
+    assert_eq!(out.trim(), "twice 9.9.9 (from the fake release)");
+}
+
+#[test]
+fn script_install_refuses_a_download_that_does_not_match_its_checksum() {
+    let release = FakeRelease::new("9.9.9", TARGET, FAKE_TWICE);
+    let sum = release.asset("9.9.9", TARGET, "tar.gz.sha256");
+    let r = Runner::new(false);
+    let dir = r.dir.path().join("tool-cache");
+    let url = release.url();
+    let env = [
+        ("INPUT_VERSION", "v9.9.9"),
+        ("TWICE_ACTION_RELEASE_URL", url.as_str()),
+        ("TWICE_ACTION_INSTALL_DIR", dir.to_str().unwrap()),
+        ("TWICE_ACTION_TARGET", TARGET),
+        // Were it to fall back, this would show.
+        ("TWICE_ACTION_DRY_RUN", "1"),
+    ];
+    std::fs::write(&sum, format!("{}  x.tar.gz\n", "0".repeat(64))).unwrap();
+    let (code, out, err) = r.run("install", &env);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("checksum mismatch"), "{err}");
+    assert!(
+        err.contains(&format!("expected {}", "0".repeat(64))),
+        "{err}"
+    );
+    assert!(out.is_empty(), "no cargo fallback: {out}");
+    assert!(!dir.join("bin").exists());
+
+    std::fs::remove_file(&sum).unwrap();
+    let (code, out, err) = r.run("install", &env);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("cannot be verified"), "{err}");
+    assert!(!dir.join("bin").exists());
+}
+
+#[test]
+fn script_resolve_names_the_binary_for_each_runner_and_a_stable_cache_key() {
+    let r = Runner::new(false);
+    let version = cargo_version();
+    for (os, arch, target) in [
+        ("Linux", "X64", "x86_64-unknown-linux-musl"),
+        ("Linux", "ARM64", "aarch64-unknown-linux-musl"),
+        ("macOS", "X64", "x86_64-apple-darwin"),
+        ("macOS", "ARM64", "aarch64-apple-darwin"),
+        ("Windows", "X64", "x86_64-pc-windows-msvc"),
+    ] {
+        let r = Runner::new(false);
+        let env = [
+            ("RUNNER_OS", os),
+            ("RUNNER_ARCH", arch),
+            ("RUNNER_TOOL_CACHE", "/opt/hostedtoolcache"),
+        ];
+        let (code, out, err) = r.run("resolve", &env);
+        assert_eq!(code, 0, "{out}{err}");
+        let key = format!("twice-sql-v{version}-{target}");
+        assert_eq!(
+            r.outputs(),
+            vec![
+                ("key".to_string(), key.clone()),
+                (
+                    "dir".to_string(),
+                    format!("/opt/hostedtoolcache/twice-sql/{key}")
+                ),
+                ("target".to_string(), target.to_string()),
+                ("version".to_string(), version.clone()),
+            ]
+        );
+    }
+    // A source build is keyed by what it builds from.
+    let (code, out, err) = r.run(
+        "resolve",
+        &[("INPUT_VERSION", "source"), ("TWICE_ACTION_TARGET", TARGET)],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let first = r.outputs()[0].1.clone();
+    assert!(
+        first.starts_with(&format!("twice-sql-src-{version}-")),
+        "{first}"
+    );
+    assert!(first.ends_with(TARGET), "{first}");
+    let (_, _, _) = r.run(
+        "resolve",
+        &[("INPUT_VERSION", "source"), ("TWICE_ACTION_TARGET", TARGET)],
+    );
+    assert_eq!(r.outputs()[4].1, first, "same tree, same key");
+}
+
+/// A `twice` on PATH that prints the arguments it was given, one a line.
+fn echo_runner() -> Runner {
+    let r = Runner::new(false);
+    let bin = r.dir.path().join("bin/twice");
+    std::fs::write(&bin, "#!/bin/sh\nfor a in \"$@\"; do echo \"$a\"; done\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    r
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {out:?}");
+}
+
+#[test]
+fn script_run_passes_since_format_and_fail_on() {
+    // The project: a clone whose origin has `main` (the pull request's base)
+    // and nothing fetched yet, as a shallow pull_request checkout may be.
+    let origin = tempfile::tempdir().unwrap();
+    git_repo(origin.path());
+    let work = tempfile::tempdir().unwrap();
+    git(work.path(), &["init", "-q", "-b", "topic"]);
+    let origin_url = format!("file://{}", origin.path().display());
+    git(work.path(), &["remote", "add", "origin", &origin_url]);
+    std::fs::write(work.path().join("1.sql"), "select 1;\n").unwrap();
+
+    let r = echo_runner();
+    let script = std::env::current_dir()
+        .unwrap()
+        .join("scripts/twice-action.sh");
+    let run = |env: &[(&str, &str)]| {
+        let mut cmd = Command::new("bash");
+        cmd.arg(&script)
+            .arg("run")
+            .current_dir(work.path())
+            .env_clear()
+            .env("PATH", &r.path)
+            .env("HOME", r.dir.path())
+            .env("GITHUB_ACTIONS", "true")
+            .env("INPUT_PATHS", "1.sql");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let args: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(String::from)
+            .collect();
+        (args, String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let pr = [
+        ("GITHUB_EVENT_NAME", "pull_request"),
+        ("GITHUB_BASE_REF", "main"),
+    ];
+
+    // auto (the default) on a pull request: the base branch, fetched.
+    let (args, err) = run(&pr);
+    assert_eq!(
+        args,
+        ["check", "--since", "origin/main", "--", "1.sql"],
+        "{err}"
+    );
+    // ... and now that it is there, without fetching.
+    let (args, _) = run(&[pr[0], pr[1], ("INPUT_SINCE", "auto")]);
+    assert_eq!(args, ["check", "--since", "origin/main", "--", "1.sql"]);
+    // Not a pull request, or "none": every migration.
+    let (args, _) = run(&[("GITHUB_EVENT_NAME", "push")]);
+    assert_eq!(args, ["check", "--", "1.sql"]);
+    let (args, _) = run(&[pr[0], pr[1], ("INPUT_SINCE", "none")]);
+    assert_eq!(args, ["check", "--", "1.sql"]);
+    // A base branch that cannot be fetched: everything, with a warning.
+    let (args, err) = run(&[pr[0], ("GITHUB_BASE_REF", "gone"), ("INPUT_SINCE", "auto")]);
+    assert_eq!(args, ["check", "--", "1.sql"]);
+    assert!(err.contains("cannot fetch the base branch gone"), "{err}");
+    // An explicit ref, the format and fail-on inputs, and args after them.
+    let (args, err) = run(&[
+        ("INPUT_SINCE", "v9.9.9"),
+        ("INPUT_FORMAT", "json"),
+        ("INPUT_FAIL_ON", "error"),
+        ("INPUT_ARGS", "--no-replay"),
+    ]);
+    assert_eq!(
+        args,
+        [
+            "check",
+            "--format",
+            "json",
+            "--fail-on",
+            "error",
+            "--since",
+            "v9.9.9",
+            "--no-replay",
+            "--",
+            "1.sql"
+        ]
+    );
+    assert!(
+        err.contains(
+            "+ twice check --format json --fail-on error --since v9.9.9 --no-replay 1.sql"
+        ),
+        "{err}"
+    );
+    // The SARIF run keeps since and fail-on but not the log's format.
+    let sarif = r.dir.path().join("x.sarif");
+    let (args, _) = run(&[
+        ("INPUT_SINCE", "v9.9.9"),
+        ("INPUT_FORMAT", "json"),
+        ("INPUT_UPLOAD_SARIF", "true"),
+        ("INPUT_SARIF_FILE", sarif.to_str().unwrap()),
+    ]);
+    assert_eq!(
+        args,
+        ["check", "--format", "json", "--since", "v9.9.9", "--", "1.sql"]
+    );
+    let sarif_args = std::fs::read_to_string(&sarif).unwrap();
+    assert_eq!(
+        sarif_args.lines().collect::<Vec<_>>(),
+        ["check", "--since", "v9.9.9", "--format", "sarif", "--", "1.sql"]
+    );
+}
+
+/// `twice-sql` (what `pipx run twice-sql` and `uvx twice-sql` run) is twice:
+/// same version, same output, same exit codes.
+#[test]
+fn the_twice_sql_command_runs_twice() {
+    let run = |exe: &str, args: &[&str]| {
+        let out = Command::new(exe)
+            .args(args)
+            .env_remove("GITHUB_ACTIONS")
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        (out.status.code(), out.stdout, out.stderr)
+    };
+    let twice = env!("CARGO_BIN_EXE_twice");
+    let alias = env!("CARGO_BIN_EXE_twice-sql");
+    for args in [
+        &["--version"][..],
+        &["check", "--no-replay", "fixtures/action/clean"],
+        &["check", "--no-replay", "fixtures/action/dirty"],
+        &["check", "--no-such-flag"],
+    ] {
+        assert_eq!(run(alias, args), run(twice, args), "{args:?}");
+    }
+    assert_eq!(
+        run(alias, &["check", "--no-replay", "fixtures/action/dirty"]).0,
+        Some(1)
+    );
+    assert_eq!(run(alias, &["check", "--no-such-flag"]).0, Some(2));
 }

@@ -113,12 +113,14 @@ fn remaining(json: &str) -> String {
 }
 
 /// Runs the whole story on one fixture and returns the snapshot text.
-fn fix_story(dialect: &str, case: &str, replay: bool) -> String {
+/// `extra` flags go to every run (`--unsafe-fixes`).
+fn fix_story(dialect: &str, case: &str, replay: bool, extra: &[&'static str]) -> String {
     let (tmp, dir) = copy_fixture(dialect, case);
     let mut args = vec!["check", "--dialect", dialect];
     if !replay {
         args.push("--no-replay");
     }
+    args.extend_from_slice(extra);
     let with = |extra: &[&'static str]| {
         let mut a = args.clone();
         a.extend_from_slice(extra);
@@ -140,9 +142,11 @@ fn fix_story(dialect: &str, case: &str, replay: bool) -> String {
     let fixed = files(&dir);
     assert_ne!(fixed, before, "--fix changed nothing");
     // What --diff showed is what --fix did.
+    // (File by file: --diff follows the migrations' order, which is not
+    // always the order of their names, as with Flyway's `R__` after `V1__`.)
     assert_eq!(
-        diff.stdout,
-        unified(case, &before, &fixed),
+        per_file(&diff.stdout),
+        per_file(&unified(case, &before, &fixed)),
         "--diff and --fix disagree"
     );
 
@@ -180,6 +184,19 @@ fn fix_story(dialect: &str, case: &str, replay: bool) -> String {
     snap
 }
 
+/// A unified diff cut into its files, in name order.
+fn per_file(diff: &str) -> Vec<String> {
+    let mut parts: Vec<String> = Vec::new();
+    for line in diff.split_inclusive('\n') {
+        if line.starts_with("--- a/") || parts.is_empty() {
+            parts.push(String::new());
+        }
+        parts.last_mut().unwrap().push_str(line);
+    }
+    parts.sort();
+    parts
+}
+
 /// The unified diff `--diff` should print for these before/after files.
 fn unified(
     case: &str,
@@ -209,22 +226,33 @@ fn unified(
     out
 }
 
+/// The SQLite and MySQL stories include INSERT fixes, which are unsafe
+/// (`INSERT OR IGNORE` / `INSERT IGNORE`): they run with the flag that
+/// applies them. What happens without it: `unsafe_fixes_need_the_flag`.
+const UNSAFE: &[&str] = &["--unsafe-fixes"];
+
 #[test]
 fn sqlite_ddl_with_replay() {
-    insta::assert_snapshot!("sqlite_ddl", fix_story("sqlite", "ddl", true));
+    insta::assert_snapshot!("sqlite_ddl", fix_story("sqlite", "ddl", true, UNSAFE));
 }
 
 #[test]
 fn sqlite_keys_follow_renames_and_dropped_indexes() {
-    insta::assert_snapshot!("sqlite_history", fix_story("sqlite", "history", true));
+    insta::assert_snapshot!(
+        "sqlite_history",
+        fix_story("sqlite", "history", true, UNSAFE)
+    );
 }
 
 #[test]
 fn sqlite_crlf_and_bom_keep_their_bytes() {
-    let story = fix_story("sqlite", "crlf_bom", true);
+    let story = fix_story("sqlite", "crlf_bom", true, UNSAFE);
     // Every line still ends in CRLF and the BOM is still there.
     let (tmp, dir) = copy_fixture("sqlite", "crlf_bom");
-    run(tmp.path(), &["check", "--fix", "crlf_bom"]);
+    run(
+        tmp.path(),
+        &["check", "--fix", "--unsafe-fixes", "crlf_bom"],
+    );
     for (name, bytes) in files(&dir) {
         assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "{name} lost its BOM");
         let lf = bytes.iter().filter(|&&b| b == b'\n').count();
@@ -236,12 +264,12 @@ fn sqlite_crlf_and_bom_keep_their_bytes() {
 
 #[test]
 fn postgres_ddl() {
-    insta::assert_snapshot!("postgres_ddl", fix_story("postgres", "ddl", false));
+    insta::assert_snapshot!("postgres_ddl", fix_story("postgres", "ddl", false, &[]));
 }
 
 #[test]
 fn mysql_ddl() {
-    insta::assert_snapshot!("mysql_ddl", fix_story("mysql", "ddl", false));
+    insta::assert_snapshot!("mysql_ddl", fix_story("mysql", "ddl", false, UNSAFE));
 }
 
 /// The generic dialect fixes nothing: each database has its own clause.
@@ -341,7 +369,23 @@ fn run_stdin(args: &[&str], input: &[u8]) -> Out {
 fn fix_from_stdin_prints_the_fixed_script() {
     let script =
         "CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT);\nINSERT INTO kv (k, v) VALUES ('a', '1');\n";
-    let out = run_stdin(&["check", "--fix", "-"], script.as_bytes());
+    // Without --unsafe-fixes the INSERT keeps its text (OR IGNORE would
+    // also skip rows that break NOT NULL or CHECK) and stderr says why.
+    let safe = run_stdin(&["check", "--fix", "-"], script.as_bytes());
+    assert_eq!(
+        safe.stdout,
+        "CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT);\nINSERT INTO kv (k, v) VALUES ('a', '1');\n"
+    );
+    assert_eq!(safe.code, 1, "{}", safe.stderr);
+    assert!(
+        safe.stderr.contains("twice: unsafe fix not applied: <stdin>:2 [insert-without-conflict-clause] use `INSERT OR IGNORE`"),
+        "{}",
+        safe.stderr
+    );
+    let out = run_stdin(
+        &["check", "--fix", "--unsafe-fixes", "-"],
+        script.as_bytes(),
+    );
     assert_eq!(
         out.stdout,
         "CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT);\nINSERT OR IGNORE INTO kv (k, v) VALUES ('a', '1');\n"
@@ -361,7 +405,10 @@ fn fix_from_stdin_prints_the_fixed_script() {
     );
     assert!(!again.stderr.contains("twice: fixed"), "{}", again.stderr);
     // --diff from stdin: a diff, exit 1, and with nothing to fix exit 0.
-    let diff = run_stdin(&["check", "--diff", "-"], script.as_bytes());
+    let diff = run_stdin(
+        &["check", "--diff", "--unsafe-fixes", "-"],
+        script.as_bytes(),
+    );
     assert_eq!(diff.code, 1);
     assert!(
         diff.stdout.starts_with("--- a/<stdin>\n+++ b/<stdin>\n"),
@@ -409,4 +456,339 @@ fn fixing_a_flyway_folder_warns_about_checksums() {
     // Nothing left to fix: no warning.
     let again = run(&dst, &["check", "--no-replay", "--fix"]);
     assert!(!again.stderr.contains("checksum"), "{}", again.stderr);
+}
+
+/// Reads a JSON report's findings: (rule, file name, applicability of the
+/// fix or "" without one).
+fn fixes_in(json: &str) -> Vec<(String, String, String)> {
+    let v: serde_json::Value = serde_json::from_str(json).expect("JSON output");
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["source"] == "static")
+        .map(|f| {
+            let file = f["file"].as_str().unwrap();
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                file.rsplit('/').next().unwrap().to_string(),
+                f["fix"]["applicability"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// `INSERT OR IGNORE` (SQLite) and `INSERT IGNORE` (MySQL) also swallow
+/// NOT NULL, CHECK and truncation errors: unsafe fixes. `--fix` and `--diff`
+/// leave them out (and say so) unless `--unsafe-fixes` is given; the text
+/// formats mark them "unsafe fix available"; JSON and SARIF carry the
+/// applicability of every fix.
+#[test]
+fn unsafe_fixes_need_the_flag() {
+    for (dialect, clause) in [("sqlite", "INSERT OR IGNORE"), ("mysql", "INSERT IGNORE")] {
+        let (tmp, dir) = copy_fixture(dialect, "unsafe_insert");
+        let before = files(&dir);
+        let base = ["check", "--dialect", dialect, "--no-replay"];
+        let with = |extra: &[&str]| -> Vec<String> {
+            base.iter()
+                .chain(extra)
+                .chain(&["unsafe_insert"])
+                .map(|s| s.to_string())
+                .collect()
+        };
+        let go = |extra: &[&str]| {
+            let args = with(extra);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            run(tmp.path(), &args)
+        };
+
+        // Applicability in JSON.
+        let json = go(&["--format", "json"]);
+        assert_eq!(
+            fixes_in(&json.stdout),
+            vec![
+                (
+                    "create-without-if-not-exists".to_string(),
+                    "001_kv.sql".to_string(),
+                    "safe".to_string()
+                ),
+                (
+                    "insert-without-conflict-clause".to_string(),
+                    "002_seed.sql".to_string(),
+                    "unsafe".to_string()
+                ),
+            ],
+            "{dialect}"
+        );
+        // ... and in SARIF, as a property of each fix.
+        let sarif = go(&["--format", "sarif"]);
+        let v: serde_json::Value = serde_json::from_str(&sarif.stdout).unwrap();
+        let mut seen = BTreeMap::new();
+        for r in v["runs"][0]["results"].as_array().unwrap() {
+            let rule = r["ruleId"].as_str().unwrap().to_string();
+            let text = r["message"]["text"].as_str().unwrap().to_string();
+            let a = r["fixes"][0]["properties"]["applicability"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            seen.insert(rule, (a, text));
+        }
+        let (a, text) = &seen["insert-without-conflict-clause"];
+        assert_eq!(a, "unsafe", "{dialect}");
+        assert!(
+            text.contains("(unsafe fix available: `twice check --fix --unsafe-fixes`)"),
+            "{text}"
+        );
+        let (a, text) = &seen["create-without-if-not-exists"];
+        assert_eq!(a, "safe", "{dialect}");
+        assert!(
+            text.contains("(fixable with `twice check --fix`)"),
+            "{text}"
+        );
+        // The human output marks both kinds.
+        let human = go(&[]);
+        assert!(
+            human
+                .stdout
+                .contains("(unsafe fix available: `twice check --fix --unsafe-fixes`)"),
+            "{}",
+            human.stdout
+        );
+        assert!(
+            human.stdout.contains("(fixable with `twice check --fix`)"),
+            "{}",
+            human.stdout
+        );
+
+        // --diff without the flag: the safe edit only, and a line on stderr.
+        let diff = go(&["--diff"]);
+        assert_eq!(diff.code, 1, "{}", diff.stderr);
+        assert!(diff.stdout.contains("IF NOT EXISTS"), "{}", diff.stdout);
+        assert!(!diff.stdout.contains("IGNORE"), "{}", diff.stdout);
+        assert!(
+            diff.stderr.contains(&format!(
+                "twice: unsafe fix not applied: unsafe_insert/002_seed.sql:2 [insert-without-conflict-clause] use `{clause}`"
+            )),
+            "{}",
+            diff.stderr
+        );
+        assert!(
+            diff.stderr.contains("`--unsafe-fixes` applies it"),
+            "{}",
+            diff.stderr
+        );
+
+        // --fix without the flag: the INSERT stays as it was.
+        let fix = go(&["--fix"]);
+        let after = files(&dir);
+        assert_ne!(after["001_kv.sql"], before["001_kv.sql"], "{}", fix.stderr);
+        assert_eq!(
+            after["002_seed.sql"], before["002_seed.sql"],
+            "{}",
+            fix.stderr
+        );
+        assert!(
+            fix.stderr.contains("twice: unsafe fix not applied"),
+            "{}",
+            fix.stderr
+        );
+        // Only the unsafe fix is left: --diff has nothing to show without
+        // the flag (exit 0), and shows it with the flag.
+        let diff = go(&["--diff"]);
+        assert_eq!(
+            (diff.code, diff.stdout.as_str()),
+            (0, ""),
+            "{}",
+            diff.stderr
+        );
+        let diff = go(&["--diff", "--unsafe-fixes"]);
+        assert_eq!(diff.code, 1, "{}", diff.stderr);
+        assert!(
+            diff.stdout.contains(&format!("+{clause} INTO kv")),
+            "{}",
+            diff.stdout
+        );
+
+        // --fix --unsafe-fixes applies it, and a second run changes nothing.
+        let fix = go(&["--fix", "--unsafe-fixes"]);
+        let seed = String::from_utf8(files(&dir)["002_seed.sql"].clone()).unwrap();
+        assert!(
+            seed.contains(&format!("{clause} INTO kv (k, v)")),
+            "{seed}\n{}",
+            fix.stderr
+        );
+        assert!(
+            fix.stderr
+                .contains("twice: fixed 1 finding in unsafe_insert/002_seed.sql"),
+            "{}",
+            fix.stderr
+        );
+        let fixed = files(&dir);
+        let again = go(&["--fix", "--unsafe-fixes"]);
+        assert_eq!(files(&dir), fixed);
+        assert!(!again.stderr.contains("twice: fixed"), "{}", again.stderr);
+    }
+}
+
+/// `ON CONFLICT DO NOTHING` skips conflicts only: a safe fix, applied by a
+/// plain `--fix` (the postgres story runs without `--unsafe-fixes`).
+#[test]
+fn postgres_on_conflict_do_nothing_is_a_safe_fix() {
+    let (tmp, _dir) = copy_fixture("postgres", "ddl");
+    let out = run(
+        tmp.path(),
+        &[
+            "check",
+            "--dialect",
+            "postgres",
+            "--no-replay",
+            "--format",
+            "json",
+            "ddl",
+        ],
+    );
+    let inserts: Vec<_> = fixes_in(&out.stdout)
+        .into_iter()
+        .filter(|(rule, _, a)| rule == "insert-without-conflict-clause" && !a.is_empty())
+        .collect();
+    assert!(!inserts.is_empty(), "{}", out.stdout);
+    assert!(inserts.iter().all(|(_, _, a)| a == "safe"), "{inserts:?}");
+}
+
+/// A Flyway repeatable migration runs again whenever it changes: there
+/// `CREATE VIEW IF NOT EXISTS` would keep the old view. SQLite has no
+/// `CREATE OR REPLACE VIEW`, so the view (and the trigger) get no fix and a
+/// help that says to drop them first; the index in the same file, and the
+/// table of the versioned migration, are fixed as usual.
+#[test]
+fn sqlite_flyway_repeatable_views_are_not_fixed_with_if_not_exists() {
+    let story = fix_story("sqlite", "flyway_repeatable", true, &[]);
+    let (tmp, dir) = copy_fixture("sqlite", "flyway_repeatable");
+    run(tmp.path(), &["check", "--fix", "flyway_repeatable"]);
+    let r = String::from_utf8(files(&dir)["R__user_views.sql"].clone()).unwrap();
+    assert!(r.contains("\nCREATE VIEW active_users AS"), "{r}");
+    assert!(r.contains("\nCREATE TRIGGER users_keep_one"), "{r}");
+    assert!(
+        r.contains("\nCREATE INDEX IF NOT EXISTS users_active"),
+        "{r}"
+    );
+    assert!(
+        story.contains("drop it first with `DROP VIEW IF EXISTS active_users;`"),
+        "{story}"
+    );
+    assert!(
+        story.contains("drop it first with `DROP TRIGGER IF EXISTS users_keep_one;`"),
+        "{story}"
+    );
+    insta::assert_snapshot!("sqlite_flyway_repeatable", story);
+}
+
+/// In PostgreSQL the view of a repeatable becomes `CREATE OR REPLACE VIEW`
+/// (as everywhere); the materialized view, which has no OR REPLACE, gets no
+/// fix there.
+#[test]
+fn postgres_flyway_repeatable_views_get_or_replace() {
+    let story = fix_story("postgres", "flyway_repeatable", false, &[]);
+    let (tmp, dir) = copy_fixture("postgres", "flyway_repeatable");
+    run(
+        tmp.path(),
+        &[
+            "check",
+            "--dialect",
+            "postgres",
+            "--no-replay",
+            "--fix",
+            "flyway_repeatable",
+        ],
+    );
+    let r = String::from_utf8(files(&dir)["R__user_views.sql"].clone()).unwrap();
+    assert!(
+        r.contains("\nCREATE OR REPLACE VIEW active_users AS"),
+        "{r}"
+    );
+    assert!(
+        r.contains("\nCREATE MATERIALIZED VIEW user_counts AS"),
+        "{r}"
+    );
+    assert!(
+        story.contains("drop it first with `DROP MATERIALIZED VIEW IF EXISTS user_counts;`"),
+        "{story}"
+    );
+    insta::assert_snapshot!("postgres_flyway_repeatable", story);
+}
+
+/// Every rule whose findings can carry a fix says in its documentation (what
+/// `twice explain` prints) how safe that fix is; and the rules that produce
+/// fixes in these fixtures are the ones marked fixable.
+#[test]
+fn every_fixable_rule_documents_its_fix_safety() {
+    let registry = twice::rules::registry();
+    let fixable: Vec<&str> = registry
+        .iter()
+        .filter(|m| m.fixable)
+        .map(|m| m.id)
+        .collect();
+    assert!(
+        fixable.contains(&"insert-without-conflict-clause"),
+        "{fixable:?}"
+    );
+    for meta in registry.iter().filter(|m| m.fixable) {
+        let doc = meta.doc;
+        let at = doc
+            .find("\n## Fix safety\n")
+            .unwrap_or_else(|| panic!("{}: no `## Fix safety` section", meta.id));
+        let fix = doc.find("\n## Fix\n").expect("a Fix section");
+        assert!(fix < at, "{}: Fix safety comes after Fix", meta.id);
+        let body = &doc[at..];
+        assert!(
+            body.contains("**Safe**") || body.contains("**Unsafe**"),
+            "{}: the section says safe or unsafe",
+            meta.id
+        );
+        let explain = run(Path::new(env!("CARGO_MANIFEST_DIR")), &["explain", meta.id]);
+        assert!(
+            explain.stdout.contains("Fix safety"),
+            "{}: {}",
+            meta.id,
+            explain.stdout
+        );
+    }
+    let insert = registry
+        .iter()
+        .find(|m| m.id == "insert-without-conflict-clause")
+        .unwrap();
+    assert!(insert.doc.contains("**Unsafe** in SQLite and MySQL"));
+    // Whatever carries a fix in the fixtures is marked fixable.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (dialect, case) in [
+        ("sqlite", "ddl"),
+        ("sqlite", "unsafe_insert"),
+        ("sqlite", "flyway_repeatable"),
+        ("postgres", "ddl"),
+        ("postgres", "flyway_repeatable"),
+        ("mysql", "ddl"),
+        ("mysql", "unsafe_insert"),
+    ] {
+        let path = format!("fixtures/fix/{dialect}/{case}");
+        let out = run(
+            root,
+            &[
+                "check",
+                "--dialect",
+                dialect,
+                "--no-replay",
+                "--format",
+                "json",
+                &path,
+            ],
+        );
+        for (rule, file, a) in fixes_in(&out.stdout) {
+            if !a.is_empty() {
+                assert!(
+                    fixable.contains(&rule.as_str()),
+                    "{rule} fixes {file} but is not marked fixable"
+                );
+            }
+        }
+    }
 }

@@ -194,6 +194,7 @@ fn sample_report() -> Report {
             span: insert_at..insert_at,
             replacement: " IF NOT EXISTS".into(),
         }],
+        applicability: Default::default(),
     });
     let r = b.add(
         0,
@@ -726,6 +727,7 @@ fn renderers_never_panic_on_odd_reports() {
                     replacement: "z".into(),
                 },
             ],
+            applicability: Default::default(),
         });
         odd.push(f);
     }

@@ -185,15 +185,15 @@ impl Human<'_> {
         // A fix small enough to show is drawn as a suggestion (the edited
         // lines with `+++` under what is inserted); otherwise the help line
         // carries the marker.
-        const FIXABLE: &str = "(fixable with `twice check --fix`)";
+        let marker = f.fix.as_ref().map_or("", |fix| fix.applicability.marker());
         let suggestion = f.fix.as_ref().and_then(|fix| {
             report
                 .file(&f.file)
                 .and_then(|file| Suggestion::new(file, fix))
         });
         let help = match (&f.help, &f.fix, &suggestion) {
-            (Some(h), Some(_), None) => Some(format!("{h} {FIXABLE}")),
-            (None, Some(fix), None) => Some(format!("{} {FIXABLE}", fix.description)),
+            (Some(h), Some(_), None) => Some(format!("{h} {marker}")),
+            (None, Some(fix), None) => Some(format!("{} {marker}", fix.description)),
             (Some(h), _, _) => Some(h.clone()),
             (None, _, _) => None,
         };
@@ -245,7 +245,7 @@ impl Human<'_> {
         if let (Some(sug), Some(fix)) = (suggestion, &f.fix) {
             groups.push(
                 Group::with_title(
-                    Level::HELP.secondary_title(clean(&format!("{} {FIXABLE}", fix.description))),
+                    Level::HELP.secondary_title(clean(&format!("{} {marker}", fix.description))),
                 )
                 .element(
                     Snippet::source(sug.source)

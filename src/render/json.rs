@@ -16,7 +16,8 @@
 //!       "message": "...",
 //!       "help": "...",                  // optional
 //!       "notes": ["..."],               // optional
-//!       "fix": {"description": "...", "edits": [{"span": {"start": 0, "end": 6}, "replacement": "..."}]},
+//!       "fix": {"description": "...", "edits": [{"span": {"start": 0, "end": 6}, "replacement": "..."}],
+//!               "applicability": "safe"},  // "safe" | "unsafe" (--unsafe-fixes) | "display-only"
 //!       "evidence": {...},              // optional, free-form per rule (replay diffs)
 //!       "related": [1]                  // optional: ids of findings about the same statement
 //!     }

@@ -214,6 +214,13 @@ struct Region {
 struct FixOut {
     description: Text,
     artifact_changes: Vec<ArtifactChange>,
+    /// `{"applicability": "safe" | "unsafe" | "display-only"}`.
+    properties: FixProperties,
+}
+
+#[derive(Serialize)]
+struct FixProperties {
+    applicability: &'static str,
 }
 
 #[derive(Serialize)]
@@ -327,11 +334,9 @@ pub fn message_text(report: &Report, i: usize) -> String {
 /// baselined ones), whose `related` are indexes into `list`.
 pub fn message_of(list: &[Finding], f: &Finding) -> String {
     let mut text = normalize_newlines(f.message.trim_end());
-    let fixable = if f.fix.is_some() {
-        " (fixable with `twice check --fix`)"
-    } else {
-        ""
-    };
+    let fixable = f.fix.as_ref().map_or(String::new(), |fix| {
+        format!(" {}", fix.applicability.marker())
+    });
     match (&f.help, &f.fix) {
         (Some(h), _) => text.push_str(&format!("\nhelp: {h}{fixable}")),
         (None, Some(fix)) => text.push_str(&format!("\nhelp: {}{fixable}", fix.description)),
@@ -412,6 +417,9 @@ fn fix_out(f: &Finding, file: Option<&SourceFile>, uri: &str) -> Vec<FixOut> {
             },
             replacements,
         }],
+        properties: FixProperties {
+            applicability: fix.applicability.as_str(),
+        },
     }]
 }
 

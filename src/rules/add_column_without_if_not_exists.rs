@@ -50,6 +50,11 @@ first (`SELECT 1 FROM pragma_table_info('users') WHERE name = 'last_login'` in S
 `information_schema.columns` in MySQL), or rebuild the table with the new column
 (`CREATE TABLE users_new ...; INSERT INTO users_new SELECT ...; DROP TABLE users;
 ALTER TABLE users_new RENAME TO users`).
+
+## Fix safety
+**Safe**: `ADD COLUMN IF NOT EXISTS` adds the column on the first run and does nothing
+once it exists. (A column that exists with another type or default is left as it is;
+that was already so on the second run.)
 "#,
     fixable: true,
 };

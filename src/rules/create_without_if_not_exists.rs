@@ -57,6 +57,15 @@ does this where the rewrite is valid in the dialect. Where no such clause exists
 `TYPE`, `DOMAIN`, `ROLE`, `POLICY`; MySQL `CREATE INDEX`), drop the object first with
 `DROP ... IF EXISTS`, or wrap the statement in a `DO` block that checks the catalog or
 catches `duplicate_object`.
+
+## Fix safety
+**Safe**: `IF NOT EXISTS` and `OR REPLACE` change nothing on a first run, and a second run
+of the same text leaves the object as the first run made it. One exception is handled: a
+migration its tool runs again *because it changed* (a Flyway repeatable `R__*.sql`,
+Flyway callbacks, Liquibase `runOnChange`/`runAlways`). There `CREATE VIEW IF NOT EXISTS`
+(or a trigger's, or a materialized view's) would keep the old definition, so `--fix` does
+not offer it: views get `CREATE OR REPLACE` where the dialect has it (Postgres, MySQL),
+and otherwise the help says to drop the object first (`DROP VIEW IF EXISTS v;`).
 "#,
     fixable: true,
 };

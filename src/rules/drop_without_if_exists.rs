@@ -45,6 +45,10 @@ Add `IF EXISTS` after the object keyword (`DROP INDEX CONCURRENTLY IF EXISTS` in
 `DROP COLUMN IF EXISTS` and MySQL has neither `DROP COLUMN IF EXISTS` nor
 `DROP INDEX IF EXISTS` (MariaDB has both): there, let the migration tool's version table
 make sure the statement runs once, check the catalog first, or rebuild the table.
+
+## Fix safety
+**Safe**: `IF EXISTS` changes nothing when the object is there, and turns the error of a
+second run (the object is gone) into a notice.
 "#,
     fixable: true,
 };

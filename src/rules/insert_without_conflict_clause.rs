@@ -56,6 +56,16 @@ KEY or UNIQUE constraint (or unique index) on columns the INSERT sets: then a se
 conflicts with the first run's rows and the clause skips them. Otherwise, and in the generic
 dialect, it offers no fix and a note says why: a conflict clause without such a key would
 not stop the duplicates.
+
+## Fix safety
+**Unsafe** in SQLite and MySQL, **safe** in Postgres. SQLite's `INSERT OR IGNORE` skips
+not only the row whose key is already there but also rows that break a NOT NULL or CHECK
+constraint, and MySQL's `INSERT IGNORE` turns such errors, and values that are too long or out of range, into
+warnings: rows the migration used to reject loudly are dropped or truncated in silence. So
+`--fix` leaves these INSERTs alone and marks the finding "unsafe fix available";
+`twice check --fix --unsafe-fixes` applies them (read the INSERT first: is every row
+valid?). Postgres' `ON CONFLICT DO NOTHING` skips unique and exclusion conflicts only, and
+`--fix` applies it.
 "#,
     fixable: true,
 };

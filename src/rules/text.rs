@@ -60,6 +60,7 @@ pub fn insert_fix(description: String, at: usize, text: String) -> Fix {
             span: at..at,
             replacement: text,
         }],
+        applicability: crate::finding::Applicability::Safe,
     }
 }
 

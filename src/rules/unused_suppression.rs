@@ -45,6 +45,10 @@ Remove the comment, or the ids in it that no longer apply (the finding
 carries this edit as its fix). To keep a file's stale suppressions quiet on purpose, add
 `-- twice:ignore-file unused-suppression`; to turn the rule off, set
 `unused-suppression = "off"` under `[rules]` in `twice.toml`.
+
+## Fix safety
+**Safe**: it removes a comment (or ids in it) that silences nothing; the SQL that runs
+is unchanged.
 "#,
     fixable: true,
 };

@@ -58,6 +58,7 @@ set edit:completion:arg-completer[twice] = {|@words|
             cand --database-url-trusted 'The --database-url server is disposable: when its role cannot create roles, run the migrations as that role itself (they can then change anything that role can). Without it twice refuses such a role'
             cand --fix 'Rewrite, in place, the statements that have one safe idempotent form (edits are verified by checking the fixed files again first), then report what remains. With `-` (stdin), print the fixed script instead'
             cand --diff 'Print the edits `--fix` would make as a unified diff; write nothing. Exit code 1 when there is something to fix'
+            cand --unsafe-fixes 'With --fix or --diff, also apply the unsafe fixes: rewrites that make a statement idempotent but can change what it does otherwise (SQLite''s `INSERT OR IGNORE` and MySQL''s `INSERT IGNORE` also skip rows that break NOT NULL or CHECK constraints). `twice explain RULE` says which'
             cand -q 'Print only the summary line (nothing when there is no finding); other formats print their document as usual, without notices on stderr'
             cand --quiet 'Print only the summary line (nothing when there is no finding); other formats print their document as usual, without notices on stderr'
             cand --statistics 'Print the number of findings per rule instead of the findings'

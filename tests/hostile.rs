@@ -530,6 +530,7 @@ fn fix_never_writes_through_a_link_to_a_file_outside_what_was_given() {
         fixed: "CREATE TABLE IF NOT EXISTS s (x);\n".into(),
         applied: vec![(1, "create-without-if-not-exists".into(), "x".into())],
         refused: Vec::new(),
+        unsafe_skipped: Vec::new(),
     };
     let inputs = [twice::discover::Input::Path(dir.path().join("m"))];
     let err = twice::fix::write_all(std::slice::from_ref(&plan), &inputs).unwrap_err();

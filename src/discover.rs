@@ -1606,7 +1606,6 @@ fn join_configured_sequences(
     }
 }
 
-
 /// A region whose last statement continues with text outside the region
 /// (Liquibase `--rollback` lines joined into one statement): that
 /// statement's `sql` gets the rest appended before substitution.

@@ -9,8 +9,8 @@
 //! `sqlite_schema` rowid, plus rows added since the start, so renamed and new
 //! objects are found without scanning the schema).
 
-mod part;
 mod nesting;
+mod part;
 pub mod sandbox;
 pub mod schema;
 mod seed;
@@ -907,11 +907,11 @@ impl StatementEngine for SqliteEngine {
                     ..StmtError::new(
                         FailureKind::Limit,
                         format!(
-                        "it nests views, triggers or cascading foreign keys too deep: a \
+                            "it nests views, triggers or cascading foreign keys too deep: a \
                          statement reaching them would make SQLite recurse {} levels, more \
                          than the replay sandbox allows ({}); keep chains of views and \
                          triggers shallow",
-                        deep.weight,
+                            deep.weight,
                             nesting::MAX_NESTING
                         ),
                     )

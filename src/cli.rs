@@ -685,26 +685,31 @@ fn check_rule_ids(args: &GateArgs) -> Result<(), Error> {
     Ok(())
 }
 
+/// The inputs the paths on the command line name: `-` is stdin, none is the
+/// current folder.
+pub(crate) fn inputs_of(paths: &[PathBuf]) -> Vec<Input> {
+    if paths.is_empty() {
+        return vec![Input::Path(PathBuf::from("."))];
+    }
+    paths
+        .iter()
+        .map(|p| {
+            if p.as_os_str() == "-" {
+                Input::Stdin
+            } else {
+                Input::Path(p.clone())
+            }
+        })
+        .collect()
+}
+
 /// Whether twice runs in a GitHub Actions job.
 pub fn in_github_actions() -> bool {
     std::env::var("GITHUB_ACTIONS").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
 
 fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
-    let inputs: Vec<Input> = if args.paths.is_empty() {
-        vec![Input::Path(PathBuf::from("."))]
-    } else {
-        args.paths
-            .iter()
-            .map(|p| {
-                if p.as_os_str() == "-" {
-                    Input::Stdin
-                } else {
-                    Input::Path(p.clone())
-                }
-            })
-            .collect()
-    };
+    let inputs = inputs_of(&args.paths);
     let cwd = std::env::current_dir()
         .map_err(|e| Error::new(format!("cannot read the current folder: {e}")))?;
     check_rule_ids(&args.gate)?;

@@ -4,7 +4,6 @@
 use crate::check::{self, Options};
 use crate::cli::{DialectArg, EngineArg, RunError};
 use crate::dialect::Dialect;
-use crate::discover::Input;
 use crate::error::Error;
 use crate::model::LayoutKind;
 use clap::{Args, ValueEnum};
@@ -55,20 +54,7 @@ pub struct PlanArgs {
 }
 
 pub fn run_plan(args: PlanArgs, out: &mut dyn Write) -> Result<u8, RunError> {
-    let inputs: Vec<Input> = if args.paths.is_empty() {
-        vec![Input::Path(PathBuf::from("."))]
-    } else {
-        args.paths
-            .iter()
-            .map(|p| {
-                if p.as_os_str() == "-" {
-                    Input::Stdin
-                } else {
-                    Input::Path(p.clone())
-                }
-            })
-            .collect()
-    };
+    let inputs = crate::cli::inputs_of(&args.paths);
     let cwd = std::env::current_dir()
         .map_err(|e| Error::new(format!("cannot read the current folder: {e}")))?;
     let config = crate::config::load(args.config.as_deref(), &cwd)?;

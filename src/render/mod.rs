@@ -206,36 +206,33 @@ impl Plan {
 
 /// Shown findings per rule (see [`Plan`]), most frequent first (then by id).
 pub fn statistics(report: &Report) -> Vec<(String, usize)> {
-    let plan = Plan::new(&report.findings);
-    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
-    for (i, f) in report.findings.iter().enumerate() {
-        if plan.shown(i) {
-            *counts.entry(f.rule.as_str()).or_insert(0) += 1;
-        }
-    }
-    let mut v: Vec<(String, usize)> = counts
-        .into_iter()
-        .map(|(r, n)| (r.to_string(), n))
-        .collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    v
+    shown_counts(report, |f| f.rule.as_str())
 }
 
 /// The `n` files with the most shown findings, most first (then by name).
 pub fn top_files(report: &Report, n: usize) -> Vec<(String, usize)> {
+    let mut v = shown_counts(report, |f| f.file.as_str());
+    v.truncate(n);
+    v
+}
+
+/// Shown findings counted by `key`, most first (then by key).
+fn shown_counts<'r>(
+    report: &'r Report,
+    key: impl Fn(&'r crate::finding::Finding) -> &'r str,
+) -> Vec<(String, usize)> {
     let plan = Plan::new(&report.findings);
     let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
     for (i, f) in report.findings.iter().enumerate() {
         if plan.shown(i) {
-            *counts.entry(f.file.as_str()).or_insert(0) += 1;
+            *counts.entry(key(f)).or_insert(0) += 1;
         }
     }
     let mut v: Vec<(String, usize)> = counts
         .into_iter()
-        .map(|(r, c)| (r.to_string(), c))
+        .map(|(k, n)| (k.to_string(), n))
         .collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    v.truncate(n);
     v
 }
 

@@ -78,6 +78,7 @@ Register-ArgumentCompleter -Native -CommandName 'twice' -ScriptBlock {
             [CompletionResult]::new('--engine', '--engine', [CompletionResultType]::ParameterName, 'Database engine replay would use')
             [CompletionResult]::new('-D', '-D ', [CompletionResultType]::ParameterName, 'Substitute `${NAME}` placeholders with VALUE (repeatable)')
             [CompletionResult]::new('--define', '--define', [CompletionResultType]::ParameterName, 'Substitute `${NAME}` placeholders with VALUE (repeatable)')
+            [CompletionResult]::new('--setup', '--setup', [CompletionResultType]::ParameterName, 'The setup script `twice check --setup FILE` would run before each sequence''s first migration (shown, not run)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file (default: twice.toml in this folder or the nearest parent)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--no-down', '--no-down', [CompletionResultType]::ParameterName, 'Leave down migrations out, as `twice check --no-down` does')

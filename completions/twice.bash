@@ -331,7 +331,7 @@ _twice() {
             return 0
             ;;
         twice__subcmd__plan)
-            opts="-D -h -V --dialect --layout --engine --define --no-down --config --format --help --version"
+            opts="-D -h -V --dialect --layout --engine --define --no-down --setup --config --format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -354,6 +354,10 @@ _twice() {
                     return 0
                     ;;
                 -D)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --setup)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -73,6 +73,7 @@ set edit:completion:arg-completer[twice] = {|@words|
             cand --engine 'Database engine replay would use'
             cand -D 'Substitute `${NAME}` placeholders with VALUE (repeatable)'
             cand --define 'Substitute `${NAME}` placeholders with VALUE (repeatable)'
+            cand --setup 'The setup script `twice check --setup FILE` would run before each sequence''s first migration (shown, not run)'
             cand --config 'Configuration file (default: twice.toml in this folder or the nearest parent)'
             cand --format 'Output format'
             cand --no-down 'Leave down migrations out, as `twice check --no-down` does'

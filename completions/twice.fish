@@ -84,6 +84,7 @@ complete -c twice -n "__fish_twice_using_subcommand plan" -l layout -d 'Migratio
 complete -c twice -n "__fish_twice_using_subcommand plan" -l engine -d 'Database engine replay would use' -r -f -a "sqlite\t''
 postgres\t''"
 complete -c twice -n "__fish_twice_using_subcommand plan" -s D -l define -d 'Substitute `${NAME}` placeholders with VALUE (repeatable)' -r
+complete -c twice -n "__fish_twice_using_subcommand plan" -l setup -d 'The setup script `twice check --setup FILE` would run before each sequence\'s first migration (shown, not run)' -r -F
 complete -c twice -n "__fish_twice_using_subcommand plan" -l config -d 'Configuration file (default: twice.toml in this folder or the nearest parent)' -r -F
 complete -c twice -n "__fish_twice_using_subcommand plan" -l format -d 'Output format' -r -f -a "human\t'For people'
 json\t'For scripts: the document described in docs/layouts.md'"

@@ -44,6 +44,11 @@ pub struct PlanArgs {
     #[arg(long)]
     pub no_down: bool,
 
+    /// The setup script `twice check --setup FILE` would run before each
+    /// sequence's first migration (shown, not run).
+    #[arg(long, value_name = "FILE")]
+    pub setup: Option<PathBuf>,
+
     /// Configuration file (default: twice.toml in this folder or the nearest parent).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -78,9 +83,16 @@ pub fn run_plan(args: PlanArgs, out: &mut dyn Write) -> Result<u8, RunError> {
         }
         opts.exclude = cfg.exclude.clone();
         opts.sequences = cfg.sequences.clone();
+        opts.setup = cfg.setup.clone();
+    }
+    if let Some(path) = &args.setup {
+        opts.setup = vec![crate::replay::setup::SetupScript {
+            path: path.clone(),
+            sequence: None,
+        }];
     }
     let ws = check::load(&inputs, &opts)?;
-    let mut doc = crate::plan::build(&ws, &opts, None);
+    let mut doc = crate::plan::build(&ws, &opts);
     if opts.dialect.is_none() && opts.engine == check::Engine::Postgres {
         for s in &mut doc.sequences {
             if s.dialect_reason == "--dialect" {

@@ -141,9 +141,9 @@ fn part_plan(ws: &Workspace, p: &Part) -> PartPlan {
     }
 }
 
-/// Builds the plan of a loaded workspace. `setup` is the setup script the
-/// configuration names, if any.
-pub fn build(ws: &Workspace, opts: &Options, setup: Option<&str>) -> PlanDoc {
+/// Builds the plan of a loaded workspace, with each sequence's setup script
+/// as `--setup` or `twice.toml` names it.
+pub fn build(ws: &Workspace, opts: &Options) -> PlanDoc {
     let sequences = ws
         .sequences
         .iter()
@@ -157,7 +157,8 @@ pub fn build(ws: &Workspace, opts: &Options, setup: Option<&str>) -> PlanDoc {
                 dialect_reason: seq.dialect_why.clone(),
                 engine,
                 engine_reason,
-                setup: setup.map(str::to_string),
+                setup: crate::replay::setup::chosen(opts, seq)
+                    .map(|s| crate::discover::display_path(&s.path)),
                 migrations: seq
                     .migrations
                     .iter()

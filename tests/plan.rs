@@ -89,3 +89,50 @@ fn plan_of_a_missing_path_exits_2_naming_it() {
     assert!(out.is_empty());
     assert!(err.contains("fixtures/no/such/folder"), "{err}");
 }
+
+/// The setup script a check would run is shown per sequence: from
+/// `--setup`, or from `[[replay.setup]]` for the folder it names, else none.
+#[test]
+fn plan_shows_each_sequences_setup_script() {
+    let (code, out, err) = run(&[
+        "plan",
+        "--format",
+        "json",
+        "--setup",
+        "fixtures/replay_setup/prereqs.sql",
+        "fixtures/layouts/goose",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        doc["sequences"][0]["setup"], "fixtures/replay_setup/prereqs.sql",
+        "{out}"
+    );
+    let (code, out, err) = run(&["plan", "fixtures/layouts/goose"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("setup:"), "{out}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("db/migrations");
+    std::fs::create_dir_all(&m).unwrap();
+    std::fs::write(
+        m.join("001_a.sql"),
+        "CREATE TABLE IF NOT EXISTS a (x int);\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("prereqs.sql"), "SELECT 1;\n").unwrap();
+    std::fs::write(
+        dir.path().join("twice.toml"),
+        "[[replay.setup]]\npath = \"prereqs.sql\"\nsequence = \"db/migrations\"\n",
+    )
+    .unwrap();
+    let out = twice()
+        .current_dir(dir.path())
+        .args(["plan", "db/migrations"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("  setup:   "), "{text}");
+    assert!(text.contains("prereqs.sql"), "{text}");
+}

@@ -58,14 +58,7 @@ fn same_folder(a: &Path, b: &Path) -> bool {
 /// The setup script for `seq`, read: the one configured for its folder,
 /// else the one for every sequence.
 pub fn for_sequence(opts: &Options, seq: &Sequence) -> Result<Option<Script>> {
-    let root = Path::new(&seq.root);
-    let chosen = opts
-        .setup
-        .iter()
-        .rev()
-        .find(|s| s.sequence.as_deref().is_some_and(|q| same_folder(q, root)))
-        .or_else(|| opts.setup.iter().rev().find(|s| s.sequence.is_none()));
-    let Some(s) = chosen else {
+    let Some(s) = chosen(opts, seq) else {
         return Ok(None);
     };
     let name = s.path.display().to_string();
@@ -83,6 +76,18 @@ pub fn for_sequence(opts: &Options, seq: &Sequence) -> Result<Option<Script>> {
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_string();
     Ok(Some(Script { name, text }))
+}
+
+/// The setup script that applies to `seq`: the last one configured for its
+/// folder, else the last one configured for every sequence (`twice plan`
+/// shows it; replay reads it with [`for_sequence`]).
+pub fn chosen<'o>(opts: &'o Options, seq: &Sequence) -> Option<&'o SetupScript> {
+    let root = Path::new(&seq.root);
+    opts.setup
+        .iter()
+        .rev()
+        .find(|s| s.sequence.as_deref().is_some_and(|q| same_folder(q, root)))
+        .or_else(|| opts.setup.iter().rev().find(|s| s.sequence.is_none()))
 }
 
 /// Runs the script's statements one by one with `exec`. A failure is an

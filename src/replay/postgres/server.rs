@@ -319,13 +319,16 @@ impl Server {
                 name: cluster::STOCK_ROLE.to_string(),
                 password: roles::password(),
             }
+        } else if opts.trusted {
+            // A disposable server: the migrations run as the URL's role,
+            // with all its rights (a migration that needs superuser, such as
+            // `DISABLE TRIGGER ALL` on foreign-key triggers, replays there).
+            Runner::Admin
         } else if createrole {
             Runner::Role {
                 name: roles::run_name(roles::ROLE_PREFIX),
                 password: roles::password(),
             }
-        } else if opts.trusted {
-            Runner::Admin
         } else {
             return Err(Error::new(format!(
                 "the --database-url role `{admin_name}` cannot create roles: twice runs the \

@@ -393,11 +393,7 @@ impl<'a> Runner<'a> {
         let mut outcomes = Vec::new();
         for (i, step) in steps.iter().enumerate() {
             self.exec_admin(&format!("SAVEPOINT twice_step{i}"))?;
-            let mode = if step.stop_on_error {
-                Mode::FirstInTxn
-            } else {
-                Mode::ObservedInTxn
-            };
+            let mode = Mode::of(step.stop_on_error, true);
             let run = self.run_part(ws, step.part, mode, Some(i))?;
             let stop = step.stop_on_error && !run.failures.is_empty();
             let lost = run.lost;
@@ -482,11 +478,7 @@ impl<'a> Runner<'a> {
         let mut outcomes = Vec::new();
         for (i, step) in steps.iter().enumerate() {
             self.begin(false)?;
-            let mode = if step.stop_on_error {
-                Mode::FirstInTxn
-            } else {
-                Mode::ObservedInTxn
-            };
+            let mode = Mode::of(step.stop_on_error, true);
             let run = self.run_part(ws, step.part, mode, Some(i))?;
             let stop = step.stop_on_error && !run.failures.is_empty();
             let lost = run.lost;
@@ -570,11 +562,7 @@ impl<'a> Runner<'a> {
         let scratch_pid = self.backend_pid;
         self.setup_session()?;
         self.record(true)?;
-        let mode = if step.stop_on_error {
-            Mode::FirstAutocommit
-        } else {
-            Mode::ObservedAutocommit
-        };
+        let mode = Mode::of(step.stop_on_error, false);
         let run = self.run_part(ws, step.part, mode, Some(0))?;
         let _ = self.client.batch_execute("ROLLBACK");
         let ddl = self.ddl_log()?;

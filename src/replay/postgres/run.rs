@@ -30,6 +30,17 @@ pub(super) enum Mode {
 }
 
 impl Mode {
+    /// How a trial step runs: stopping at its first error (a first run) or
+    /// going on after each (observed), in twice's transaction or not.
+    pub(super) fn of(stop_on_error: bool, in_transaction: bool) -> Mode {
+        match (stop_on_error, in_transaction) {
+            (true, true) => Mode::FirstInTxn,
+            (false, true) => Mode::ObservedInTxn,
+            (true, false) => Mode::FirstAutocommit,
+            (false, false) => Mode::ObservedAutocommit,
+        }
+    }
+
     fn stops(self) -> bool {
         matches!(self, Mode::FirstInTxn | Mode::FirstAutocommit)
     }

@@ -54,6 +54,9 @@ pub struct Options {
     pub from: Option<String>,
     /// Told how far the check is (for a progress indicator).
     pub progress: Option<ProgressHook>,
+    /// `--jobs`: threads for the static pass and for replaying independent
+    /// sequences side by side (1: everything on the calling thread).
+    pub jobs: usize,
 }
 
 /// Called as the check goes with what it does, how many steps of it are
@@ -136,6 +139,7 @@ impl Default for Options {
             since: None,
             from: None,
             progress: None,
+            jobs: crate::parallel::default_jobs(),
         }
     }
 }
@@ -351,28 +355,31 @@ fn drop_foreign_unparsed(ws: &Workspace, findings: &mut Vec<Finding>) {
 pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
     let mut ws = load(inputs, opts)?;
     let scope = crate::since::mark(&mut ws, opts)?;
-    let mut findings = Vec::new();
     let file_count = ws.files.len();
-    for (fi, unit) in ws.files.iter_mut().enumerate() {
-        opts.progress(STATIC_PROGRESS, fi, file_count);
-        if scope
-            .as_ref()
-            .is_some_and(|s| s.old_files.contains(&unit.source.name))
-        {
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let unresolved = &ws.unresolved;
+    let old_files = scope.as_ref().map(|s| &s.old_files);
+    // Files are checked on `--jobs` threads; their findings are merged in
+    // file order, as one thread would produce them.
+    let per_file = crate::parallel::map(opts.jobs, &mut ws.files, |fi, unit| {
+        let started = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        opts.progress(STATIC_PROGRESS, started, file_count);
+        if old_files.is_some_and(|old| old.contains(&unit.source.name)) {
             // Part of the starting state: its findings are not reported.
-            continue;
+            return Vec::new();
         }
         let mut found = static_findings(unit);
         // A statement that an undefined placeholder keeps from parsing is
         // reported by `undefined-placeholder` alone.
         found.retain(|f| {
             !f.statement.is_some_and(|s| {
-                ws.unresolved.contains(&(fi, s))
+                unresolved.contains(&(fi, s))
                     && unit.statements.get(s).is_some_and(|st| st.ast().is_none())
             })
         });
-        findings.extend(found);
-    }
+        found
+    });
+    let mut findings: Vec<Finding> = per_file.into_iter().flatten().collect();
     drop_foreign_unparsed(&ws, &mut findings);
     crate::rules::nondeterministic_value::drop_unreachable(&ws, &mut findings);
     findings.extend(ws.findings.iter().cloned());

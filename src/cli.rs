@@ -163,6 +163,13 @@ pub struct CheckArgs {
     #[arg(long)]
     pub no_replay: bool,
 
+    /// Threads for the static rules and for replaying independent sequences
+    /// side by side; the output is the same for any number [default: the
+    /// number of cores, or `jobs` in twice.toml; 1 runs everything on one
+    /// thread].
+    #[arg(long, short = 'j', value_name = "N", value_parser = parse_jobs)]
+    pub jobs: Option<usize>,
+
     /// Lowest severity that makes the exit code 1 [default: warning, or
     /// `fail-on` in twice.toml].
     #[arg(long, value_enum)]
@@ -327,6 +334,18 @@ pub(crate) fn parse_define(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
         _ => Err(format!("`{s}` is not NAME=VALUE")),
+    }
+}
+
+/// The most threads `--jobs` and `jobs` in twice.toml accept.
+pub const MAX_JOBS: usize = 1024;
+
+fn parse_jobs(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_JOBS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "`{s}` is not a number of threads from 1 to {MAX_JOBS} (1 runs everything on one thread)"
+        )),
     }
 }
 
@@ -629,6 +648,7 @@ pub fn check_options(
         down: !args.no_down,
         seed: args.seed,
         timeout: args.timeout.unwrap_or(Options::default().timeout),
+        jobs: args.jobs.unwrap_or_else(crate::parallel::default_jobs),
         defines: args.defines.iter().cloned().collect(),
         stdin_filename: args.stdin_filename.clone(),
         engine: match args.engine {

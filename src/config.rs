@@ -86,6 +86,8 @@ pub struct Config {
     pub dialect: Option<Dialect>,
     pub layout: Option<LayoutKind>,
     pub fail_on: Option<FailOn>,
+    /// `jobs`: threads for the check (see `--jobs`).
+    pub jobs: Option<usize>,
     pub exclude: Option<Exclude>,
     pub rules: BTreeMap<String, RuleLevel>,
     pub defines: BTreeMap<String, String>,
@@ -399,7 +401,8 @@ pub fn load(explicit: Option<&Path>, cwd: &Path) -> Result<Option<Config>> {
 }
 
 const TOP_KEYS: &[&str] = &[
-    "dialect", "layout", "fail-on", "exclude", "rules", "define", "replay", "sequence", "baseline",
+    "dialect", "layout", "fail-on", "jobs", "exclude", "rules", "define", "replay", "sequence",
+    "baseline",
 ];
 const REPLAY_KEYS: &[&str] = &[
     "timeout",
@@ -526,6 +529,24 @@ pub fn parse(name: &str, base: &Path, text: &str) -> Result<Config> {
                             ),
                         ),
                     }
+                }
+            }
+            "jobs" => {
+                let max = crate::cli::MAX_JOBS;
+                let n = match value.get_ref() {
+                    DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).ok(),
+                    _ => None,
+                };
+                match n.and_then(|n| usize::try_from(n).ok()) {
+                    Some(n) if (1..=max).contains(&n) => cfg.jobs = Some(n),
+                    _ => p.add(
+                        span,
+                        format!(
+                            "`jobs`: bad value {} (allowed: a number of threads from 1 to {max}, \
+                             e.g. jobs = 4; 1 runs everything on one thread)",
+                            shown(value.get_ref())
+                        ),
+                    ),
                 }
             }
             "exclude" => cfg.exclude = exclude(&mut p, base, value),
@@ -991,6 +1012,11 @@ pub fn merge(cfg: Option<&Config>, args: &CheckArgs, opts: &mut Options) -> Fail
     }
     if args.layout.is_none() {
         opts.layout = opts.layout.or(cfg.layout);
+    }
+    if args.jobs.is_none() {
+        if let Some(j) = cfg.jobs {
+            opts.jobs = j;
+        }
     }
     if args.timeout.is_none() {
         if let Some(t) = cfg.timeout {

@@ -1645,41 +1645,38 @@ pub struct Analysed {
     pub unresolved: BTreeSet<(usize, usize)>,
 }
 
-/// Splits and analyses every part of every sequence, filling
-/// `Part::statements`. Statements of a file are numbered in file order
-/// (regions are analysed by position, whichever part they belong to), and
-/// each region gets the placeholder settings of its layout.
-pub fn analyze(d: &mut Discovered, opts: &Options) -> Result<Analysed> {
-    let n = d.files.len();
-    let mut a = Analysed {
-        statements: (0..n).map(|_| Vec::new()).collect(),
-        dialects: vec![opts.dialect.unwrap_or_default_dialect(); n],
-        ..Analysed::default()
+/// One region to analyse: (file, start, end, sequence, migration, is_down,
+/// region).
+type Job = (usize, usize, usize, usize, usize, bool, usize);
+
+/// What analysing one file's regions found.
+struct FileAnalysis {
+    file: usize,
+    statements: Vec<Statement>,
+    findings: Vec<Finding>,
+    /// Statements with an undefined placeholder where code goes.
+    unresolved: Vec<usize>,
+    /// The statements of each part (sequence, migration, is_down), in order.
+    parts: Vec<((usize, usize, bool), Vec<usize>)>,
+}
+
+/// Splits and analyses the regions `jobs` of one file (sorted by position).
+fn analyze_file(d: &Discovered, opts: &Options, jobs: &[Job]) -> Result<FileAnalysis> {
+    let mut out = FileAnalysis {
+        file: jobs.first().map_or(0, |j| j.0),
+        statements: Vec::new(),
+        findings: Vec::new(),
+        unresolved: Vec::new(),
+        parts: Vec::new(),
     };
-    // (file, start, end, seq, migration, is_down, region)
-    let mut jobs: Vec<(usize, usize, usize, usize, usize, bool, usize)> = Vec::new();
-    for (si, seq) in d.sequences.iter().enumerate() {
-        for (mi, m) in seq.migrations.iter().enumerate() {
-            a.dialects[m.up.file] = seq.dialect;
-            for (is_down, part) in
-                std::iter::once((false, &m.up)).chain(m.down.as_ref().map(|p| (true, p)))
-            {
-                a.dialects[part.file] = seq.dialect;
-                for (ri, r) in part.regions.iter().enumerate() {
-                    jobs.push((part.file, r.range.start, r.range.end, si, mi, is_down, ri));
-                }
-            }
-        }
-    }
-    jobs.sort();
     // Statements of one migration part run together: one group per part,
     // whatever number of regions (goose statement blocks, liquibase
     // changesets' pieces) it was read from.
     let mut part_groups: std::collections::HashMap<(usize, usize, bool), usize> =
         std::collections::HashMap::new();
-    // Bytes placeholder substitution has added to each file so far.
-    let mut grown: BTreeMap<usize, usize> = BTreeMap::new();
-    for (file, start, end, si, mi, is_down, ri) in jobs {
+    // Bytes placeholder substitution has added to the file so far.
+    let mut grown = 0;
+    for &(file, start, end, si, mi, is_down, ri) in jobs {
         let src = &d.files[file];
         if src.binary {
             continue;
@@ -1711,8 +1708,7 @@ pub fn analyze(d: &mut Discovered, opts: &Options) -> Result<Analysed> {
             tool: policy.tool,
         };
         {
-            let so_far = grown.entry(file).or_insert(0);
-            let budget = placeholder::MAX_SUBSTITUTED_BYTES - *so_far;
+            let budget = placeholder::MAX_SUBSTITUTED_BYTES - grown;
             let (added, over) = ph.growth(&src.text[start..end], budget);
             if let Some(at) = over {
                 let (line, _) = src.line_col(start + at);
@@ -1726,7 +1722,7 @@ pub fn analyze(d: &mut Discovered, opts: &Options) -> Result<Analysed> {
                     added >> 20
                 )));
             }
-            *so_far += added;
+            grown += added;
         }
         let m = &d.sequences[si].migrations[mi];
         let part = if is_down {
@@ -1749,16 +1745,16 @@ pub fn analyze(d: &mut Discovered, opts: &Options) -> Result<Analysed> {
             }
             None => &ph,
         };
-        let idxs = analyze_regions(src, &[region], dialect, subst, &mut a.statements[file]);
+        let idxs = analyze_regions(src, &[region], dialect, subst, &mut out.statements);
         if let Some(&first) = idxs.first() {
             let group = *part_groups.entry((si, mi, is_down)).or_insert(first);
             for &i in &idxs {
-                a.statements[file][i].group = group;
+                out.statements[i].group = group;
             }
         }
         let b = FindingBuilder { file: src };
         for &i in &idxs {
-            let stmt = &a.statements[file][i];
+            let stmt = &out.statements[i];
             let text = &src.text[stmt.span.clone()];
             for o in ph.undefined(text) {
                 let span = stmt.span.start + o.range.start..stmt.span.start + o.range.end;
@@ -1772,20 +1768,73 @@ pub fn analyze(d: &mut Discovered, opts: &Options) -> Result<Analysed> {
                 );
                 f.help = Some(help);
                 f.statement = Some(i);
-                a.findings.push(f);
+                out.findings.push(f);
                 if o.in_code {
-                    a.unresolved.insert((file, i));
+                    out.unresolved.push(i);
                 }
             }
         }
-        let m = &mut d.sequences[si].migrations[mi];
-        let part = if is_down {
-            m.down.as_mut()
-        } else {
-            Some(&mut m.up)
-        };
-        if let Some(p) = part {
-            p.statements.extend(idxs);
+        out.parts.push(((si, mi, is_down), idxs));
+    }
+    Ok(out)
+}
+
+/// Splits and analyses every part of every sequence, filling
+/// `Part::statements`. Statements of a file are numbered in file order
+/// (regions are analysed by position, whichever part they belong to), and
+/// each region gets the placeholder settings of its layout.
+pub fn analyze(d: &mut Discovered, opts: &Options) -> Result<Analysed> {
+    let n = d.files.len();
+    let mut a = Analysed {
+        statements: (0..n).map(|_| Vec::new()).collect(),
+        dialects: vec![opts.dialect.unwrap_or_default_dialect(); n],
+        ..Analysed::default()
+    };
+    let mut jobs: Vec<Job> = Vec::new();
+    for (si, seq) in d.sequences.iter().enumerate() {
+        for (mi, m) in seq.migrations.iter().enumerate() {
+            a.dialects[m.up.file] = seq.dialect;
+            for (is_down, part) in
+                std::iter::once((false, &m.up)).chain(m.down.as_ref().map(|p| (true, p)))
+            {
+                a.dialects[part.file] = seq.dialect;
+                for (ri, r) in part.regions.iter().enumerate() {
+                    jobs.push((part.file, r.range.start, r.range.end, si, mi, is_down, ri));
+                }
+            }
+        }
+    }
+    jobs.sort();
+    // Files are analysed on `--jobs` threads, each file's regions in order
+    // on one thread; what they found is merged in file order, as one thread
+    // would have produced it.
+    let mut by_file: Vec<Vec<Job>> = Vec::new();
+    for job in jobs {
+        match by_file.last_mut() {
+            Some(group) if group[0].0 == job.0 => group.push(job),
+            _ => by_file.push(vec![job]),
+        }
+    }
+    let shared: &Discovered = d;
+    let results = crate::parallel::map(opts.jobs, &mut by_file, |_, group| {
+        analyze_file(shared, opts, group)
+    });
+    for r in results {
+        let r = r?;
+        a.statements[r.file] = r.statements;
+        a.findings.extend(r.findings);
+        a.unresolved
+            .extend(r.unresolved.into_iter().map(|i| (r.file, i)));
+        for ((si, mi, is_down), idxs) in r.parts {
+            let m = &mut d.sequences[si].migrations[mi];
+            let part = if is_down {
+                m.down.as_mut()
+            } else {
+                Some(&mut m.up)
+            };
+            if let Some(p) = part {
+                p.statements.extend(idxs);
+            }
         }
     }
     // Files the tool would refuse outright and that are part of no

@@ -21,6 +21,7 @@ pub mod layout;
 pub mod lexer;
 pub mod lsp;
 pub mod model;
+pub mod parallel;
 pub mod placeholder;
 pub mod plan;
 pub mod render;

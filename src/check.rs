@@ -57,6 +57,9 @@ pub struct Options {
     /// `--jobs`: threads for the static pass and for replaying independent
     /// sequences side by side (1: everything on the calling thread).
     pub jobs: usize,
+    /// Throwaway PostgreSQL clusters shared by the sequences of a check
+    /// (`check` sets it; see [`crate::replay::postgres::cluster::ClusterPool`]).
+    pub clusters: Option<std::sync::Arc<crate::replay::postgres::cluster::ClusterPool>>,
 }
 
 /// Called as the check goes with what it does, how many steps of it are
@@ -140,6 +143,7 @@ impl Default for Options {
             from: None,
             progress: None,
             jobs: crate::parallel::default_jobs(),
+            clusters: None,
         }
     }
 }
@@ -396,16 +400,39 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
         findings.extend(scope.findings.iter().cloned());
         notices.extend(scope.notices.iter().cloned());
     }
+    // Sequences are independent: they replay side by side on `--jobs`
+    // threads, each on its own engine (an in-memory SQLite database, or a
+    // scratch database on a throwaway cluster of its own), and what they
+    // found is merged in sequence order. One throwaway PostgreSQL cluster
+    // serves every sequence a thread replays; the clusters stop when the
+    // pool goes, at the end of this function (or on an error or a panic).
+    let pooled;
+    let opts = if opts.clusters.is_none() && opts.replay {
+        pooled = Options {
+            clusters: Some(Default::default()),
+            ..opts.clone()
+        };
+        &pooled
+    } else {
+        opts
+    };
+    let mut seqs: Vec<&Sequence> = ws.sequences.iter().collect();
+    let outcomes = crate::parallel::map(opts.jobs, &mut seqs, |_, seq| {
+        if !opts.replay || ws.foreign.contains_key(&seq.root) {
+            return Ok(None);
+        }
+        crate::replay::replay_sequence(&ws, seq, opts).map(Some)
+    });
     let mut sequences = Vec::new();
     let mut replayed = std::collections::BTreeSet::new();
-    for seq in &ws.sequences {
+    for (seq, outcome) in ws.sequences.iter().zip(outcomes) {
         let replay = if let Some(family) = ws.foreign.get(&seq.root).filter(|_| opts.replay) {
             format!(
                 "skipped: written in {}, which twice cannot replay",
                 family.title()
             )
-        } else if opts.replay {
-            match crate::replay::replay_sequence(&ws, seq, opts)? {
+        } else if let Some(outcome) = outcome? {
+            match outcome {
                 crate::replay::Outcome::Replayed(f) => {
                     findings.extend(f);
                     replayed.extend(seq.migrations.iter().flat_map(|m| {

@@ -150,3 +150,70 @@ fn the_flag_beats_the_file_and_the_file_beats_the_cores() {
     assert_eq!(check_options(&args(&["-j", "1"]), Some(&cfg)).0.jobs, 1);
     assert_eq!(check_options(&args(&["--jobs", "7"]), None).0.jobs, 7);
 }
+
+/// One throwaway PostgreSQL cluster serves every sequence of a check (with
+/// one thread), each sequence in its own scratch database, and what one
+/// sequence's setup script adds to the cluster (a role) is gone before the
+/// next one starts; nothing is left behind at the end.
+#[test]
+#[ignore = "needs PostgreSQL: the server binaries (initdb, postgres); run with --include-ignored"]
+fn one_throwaway_cluster_serves_every_sequence() {
+    use twice::check::{check, Engine, Options};
+    use twice::discover::Input;
+    use twice::replay::postgres::cluster;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let setup = dir.path().join("setup.sql");
+    std::fs::write(&setup, "CREATE ROLE app_reader;\n").expect("write setup");
+    let mut inputs = Vec::new();
+    for name in ["a", "b", "c"] {
+        let folder = dir.path().join("postgres").join(name);
+        std::fs::create_dir_all(&folder).expect("mkdir");
+        std::fs::write(
+            folder.join("1_init.sql"),
+            "CREATE TABLE IF NOT EXISTS t (id int);\nGRANT SELECT ON t TO app_reader;\n",
+        )
+        .expect("write migration");
+        inputs.push(Input::Path(folder));
+    }
+    let opts = Options {
+        engine: Engine::Postgres,
+        jobs: 1,
+        setup: vec![twice::replay::setup::SetupScript {
+            path: setup,
+            sequence: None,
+        }],
+        ..Options::default()
+    };
+    let before = cluster::started();
+    let report = match check(&inputs, &opts) {
+        Ok(r) => r,
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(
+        cluster::started() - before,
+        1,
+        "one cluster for three sequences"
+    );
+    assert_eq!(report.summary.sequences.len(), 3);
+    for s in &report.summary.sequences {
+        assert_eq!(s.replay, "replayed", "{}", s.root);
+    }
+    assert!(
+        report.findings.is_empty(),
+        "{:?}",
+        report
+            .findings
+            .iter()
+            .map(|f| &f.message)
+            .collect::<Vec<_>>()
+    );
+    // The cluster is stopped and its folder removed when the check ends.
+    let mine = format!("twice-pg-{}-", std::process::id());
+    let left: Vec<String> = std::fs::read_dir(std::env::temp_dir())
+        .expect("read temp dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&mine))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

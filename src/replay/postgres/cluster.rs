@@ -375,6 +375,7 @@ impl Cluster {
             server: None,
         };
         cluster.init_and_start(extra_conf)?;
+        STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(cluster)
     }
 
@@ -580,6 +581,65 @@ fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
         .create_new(true)
         .mode(0o600)
         .open(path)
+}
+
+/// Clusters this process started (see [`started`]).
+static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// How many throwaway clusters this process has started so far (for tests
+/// and benchmarks of [`reuse`]).
+pub fn started() -> usize {
+    STARTED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Throwaway clusters shared by the sequences of one check: started when
+/// the first PostgreSQL sequence needs one ([`ClusterPool::take`]), then
+/// serving every sequence after it, one at a time, each in its own scratch
+/// database with its own migration role; sequences replayed side by side
+/// get a cluster each. Dropping the pool (the check holds it; an error or a
+/// panic drops it too) stops the clusters it keeps; Ctrl-C stops them like
+/// any other (see [`emergency_stop_all`]). Without a pool every sequence
+/// starts its own cluster.
+#[derive(Debug, Default)]
+pub struct ClusterPool {
+    /// The clusters no sequence uses at the moment.
+    idle: Mutex<Vec<Cluster>>,
+}
+
+impl ClusterPool {
+    /// A cluster for one sequence: one an earlier sequence gave back when
+    /// one is idle and still runs, else a new one.
+    pub fn take(&self) -> Result<Cluster> {
+        loop {
+            let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let Some(mut c) = idle else {
+                return Cluster::start();
+            };
+            if c.running() {
+                return Ok(c);
+            }
+            c.stop();
+        }
+    }
+
+    /// Gives back a cluster a sequence is done with, left as [`Self::take`]
+    /// gave it (the caller checked that: `clean`); else it is stopped.
+    pub fn give_back(&self, mut c: Cluster, clean: bool) {
+        if !clean || !c.running() {
+            c.stop();
+            return;
+        }
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).push(c);
+    }
+}
+
+impl Cluster {
+    /// Whether the server still runs (a watchdog may have stopped it).
+    fn running(&mut self) -> bool {
+        self.server
+            .as_mut()
+            .is_some_and(|child| matches!(child.try_wait(), Ok(None)))
+    }
 }
 
 /// Creates `<tmp>/twice-pg-<pid>-<random>/` with the marker, `data/` and

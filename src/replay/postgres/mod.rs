@@ -114,6 +114,7 @@ impl<'a> Runner<'a> {
             url: opts.database_url.clone(),
             trusted: opts.database_url_trusted,
             template: opts.template.clone(),
+            pool: opts.clusters.clone(),
         })
         .inspect_err(|_| server::wait_if_interrupted())?;
         Runner::new(opts, server, setup).inspect_err(|_| server::wait_if_interrupted())

@@ -17,6 +17,7 @@ use super::cluster::{self, Cluster};
 use super::roles;
 use crate::error::{Error, Result};
 use postgres::{CancelToken, Client, Config, NoTls};
+use std::collections::BTreeSet;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
@@ -30,6 +31,9 @@ pub struct ServerOptions {
     pub trusted: bool,
     /// The database scratch databases are copied from (`template1`).
     pub template: Option<String>,
+    /// Throwaway clusters to take one from and give it back to (see
+    /// [`cluster::ClusterPool`]); `None`: a cluster of its own.
+    pub pool: Option<std::sync::Arc<cluster::ClusterPool>>,
 }
 
 /// What to clean up if the process is interrupted.
@@ -228,8 +232,33 @@ pub struct Server {
     roles: Vec<String>,
     /// Why the run is incomplete, found while cleaning up.
     problems: Vec<String>,
+    /// On a throwaway cluster: the roles and databases it had before this
+    /// sequence. What the sequence (its setup script, its migrations) added
+    /// to them is dropped at the end, and the cluster serves the next
+    /// sequence only when it is back to exactly these.
+    shared_before: Option<SharedCatalogs>,
+    /// Where the throwaway cluster goes back when the sequence is done.
+    pool: Option<std::sync::Arc<cluster::ClusterPool>>,
     // Declared last: dropped after the admin connection.
     cluster: Option<Cluster>,
+}
+
+/// The names in a cluster's shared catalogs that sequences may add to.
+#[derive(Debug, PartialEq, Eq)]
+struct SharedCatalogs {
+    roles: BTreeSet<String>,
+    databases: BTreeSet<String>,
+}
+
+fn shared_catalogs(admin: &mut Client) -> std::result::Result<SharedCatalogs, postgres::Error> {
+    let names =
+        |admin: &mut Client, sql: &str| -> std::result::Result<BTreeSet<String>, postgres::Error> {
+            Ok(admin.query(sql, &[])?.iter().map(|r| r.get(0)).collect())
+        };
+    Ok(SharedCatalogs {
+        roles: names(admin, "SELECT rolname::text FROM pg_catalog.pg_roles")?,
+        databases: names(admin, "SELECT datname::text FROM pg_catalog.pg_database")?,
+    })
 }
 
 static NEXT_ID: Mutex<u64> = Mutex::new(0);
@@ -266,7 +295,12 @@ impl Server {
         let (admin_config, cluster) = match opts.url.as_deref() {
             Some(url) => (url_config(url)?, None),
             None => {
-                let cluster = Cluster::start()?;
+                // One cluster serves the sequences of a check one after
+                // another (see ClusterPool).
+                let cluster = match &opts.pool {
+                    Some(pool) => pool.take()?,
+                    None => Cluster::start()?,
+                };
                 let mut config = Config::new();
                 config
                     .host_path(cluster.socket_dir())
@@ -356,6 +390,14 @@ impl Server {
             })
         });
         let roles_allowed = own_cluster && version_num >= 160000;
+        let shared_before =
+            if own_cluster {
+                Some(shared_catalogs(&mut admin).map_err(|e| {
+                    Error::new(format!("cannot query the server: {}", describe(&e)))
+                })?)
+            } else {
+                None
+            };
         let mut server = Server {
             id,
             admin,
@@ -370,6 +412,8 @@ impl Server {
             databases: Vec::new(),
             roles: Vec::new(),
             problems: Vec::new(),
+            shared_before,
+            pool: opts.pool.clone(),
             cluster,
         };
         if !own_cluster {
@@ -755,6 +799,29 @@ impl Server {
                 self.problems.push(e.message);
             }
         }
+        // Roles the setup script or the migrations created on twice's own
+        // cluster: they would be there for the next sequence.
+        let before = self.shared_before.take();
+        if let Some(before) = &before {
+            let added: Vec<String> = self
+                .admin()
+                .ok()
+                .and_then(|a| shared_catalogs(a).ok())
+                .map(|now| {
+                    now.roles
+                        .difference(&before.roles)
+                        .filter(|r| !self.roles.contains(r))
+                        .map(|r| ident(r))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !added.is_empty() {
+                if let Ok(a) = self.admin() {
+                    // When this fails the cluster is not reused (below).
+                    let _ = a.batch_execute(&format!("DROP ROLE IF EXISTS {}", added.join(", ")));
+                }
+            }
+        }
         for r in std::mem::take(&mut self.roles) {
             let dropped = self.admin().map_err(|e| e.message).and_then(|a| {
                 a.batch_execute(&format!("DROP ROLE IF EXISTS {}", ident(&r)))
@@ -767,8 +834,19 @@ impl Server {
         }
         let id = self.id;
         with_active(|a| a.retain(|a| a.id != id));
-        if let Some(c) = &mut self.cluster {
-            c.stop();
+        if let Some(c) = self.cluster.take() {
+            // The next sequence gets the cluster only as this one found it.
+            let clean = self.problems.is_empty()
+                && before.as_ref().is_some_and(|before| {
+                    self.admin()
+                        .ok()
+                        .and_then(|a| shared_catalogs(a).ok())
+                        .is_some_and(|now| &now == before)
+                });
+            match &self.pool {
+                Some(pool) => pool.give_back(c, clean),
+                None => drop(c),
+            }
         }
         std::mem::take(&mut self.problems)
     }

@@ -33,6 +33,8 @@ set edit:completion:arg-completer[twice] = {|@words|
         &'twice;check'= {
             cand --dialect 'SQL dialect of the migrations [default: what a folder name such as `postgres/` implies, else what the SQL is clearly written in, else sqlite]'
             cand --format 'Output format [default: human; with GITHUB_ACTIONS set, human followed by GitHub annotations]'
+            cand -j 'Threads for the static rules and for replaying independent sequences side by side; the output is the same for any number [default: the number of cores, or `jobs` in twice.toml; 1 runs everything on one thread]'
+            cand --jobs 'Threads for the static rules and for replaying independent sequences side by side; the output is the same for any number [default: the number of cores, or `jobs` in twice.toml; 1 runs everything on one thread]'
             cand --fail-on 'Lowest severity that makes the exit code 1 [default: warning, or `fail-on` in twice.toml]'
             cand --color 'When to use colours (NO_COLOR and a non-terminal stdout turn `auto` off)'
             cand --stdin-filename 'The file name to show for a script read from stdin'

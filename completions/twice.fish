@@ -42,6 +42,7 @@ json\t'one JSON document (version 1), stable for scripts'
 sarif\t'SARIF 2.1.0, for GitHub code scanning and other SARIF viewers'
 github\t'GitHub Actions workflow commands (annotations)'
 gitlab\t'GitLab Code Quality report (JSON)'"
+complete -c twice -n "__fish_twice_using_subcommand check" -s j -l jobs -d 'Threads for the static rules and for replaying independent sequences side by side; the output is the same for any number [default: the number of cores, or `jobs` in twice.toml; 1 runs everything on one thread]' -r
 complete -c twice -n "__fish_twice_using_subcommand check" -l fail-on -d 'Lowest severity that makes the exit code 1 [default: warning, or `fail-on` in twice.toml]' -r -f -a "error\t''
 warning\t''
 never\t''"

@@ -105,13 +105,13 @@ pub fn normalized_statement(text: &str) -> String {
 }
 
 /// The text a finding is about (its statement, else its own span), normalized.
-fn finding_text(report: &Report, f: &Finding) -> String {
-    let Some(file) = report.file(&f.file) else {
+fn finding_text(files: &crate::render::Files, f: &Finding) -> String {
+    let Some(file) = files.file(&f.file) else {
         return String::new();
     };
     let span = f
         .statement
-        .and_then(|s| report.statement_span(&f.file, s))
+        .and_then(|s| files.statement_span(&f.file, s))
         .unwrap_or_else(|| f.span.clone());
     normalized_statement(file.text.get(span).unwrap_or(""))
 }
@@ -119,36 +119,50 @@ fn finding_text(report: &Report, f: &Finding) -> String {
 /// Fingerprints of `report.findings`, computed over the whole list (see the
 /// module documentation). `base` is the folder paths are made relative to.
 pub fn fingerprints(report: &Report, base: Option<&Path>) -> Vec<String> {
+    fingerprints_on(report, base, 1)
+}
+
+/// [`fingerprints`] computed on `jobs` threads (the same result).
+pub fn fingerprints_on(report: &Report, base: Option<&Path>, jobs: usize) -> Vec<String> {
     use sha2::{Digest, Sha256};
-    let mut seen: HashMap<(String, String, String), usize> = HashMap::new();
-    report
-        .findings
+    let files = crate::render::Files::new(report);
+    // What each finding is about (the costly part: its statement's text,
+    // normalised), side by side.
+    let mut keyed: Vec<&Finding> = report.findings.iter().collect();
+    let keys = crate::parallel::map(jobs, &mut keyed, |_, f| {
+        (
+            f.rule.clone(),
+            artifact_path(&f.file, base),
+            finding_text(&files, f),
+        )
+    });
+    // The occurrence of each key counts in report order.
+    let mut seen: HashMap<&(String, String, String), usize> = HashMap::new();
+    let mut numbered: Vec<(&(String, String, String), usize)> = keys
         .iter()
-        .map(|f| {
-            let key = (
-                f.rule.clone(),
-                artifact_path(&f.file, base),
-                finding_text(report, f),
-            );
-            let n = seen.entry(key.clone()).or_insert(0);
+        .map(|key| {
+            let n = seen.entry(key).or_insert(0);
             let occurrence = *n;
             *n += 1;
-            let mut h = Sha256::new();
-            for part in [key.0.as_str(), key.1.as_str(), key.2.as_str()] {
-                h.update(part.as_bytes());
-                h.update([0]);
-            }
-            h.update(occurrence.to_string().as_bytes());
-            let digest = h.finalize();
-            digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+            (key, occurrence)
         })
-        .collect()
+        .collect();
+    crate::parallel::map(jobs, &mut numbered, |_, (key, occurrence)| {
+        let mut h = Sha256::new();
+        for part in [key.0.as_str(), key.1.as_str(), key.2.as_str()] {
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
+        h.update(occurrence.to_string().as_bytes());
+        let digest = h.finalize();
+        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    })
 }
 
 /// Stores each finding's fingerprint in it, so that hiding some findings
-/// later (a baseline) does not change the others'.
-pub fn stamp(report: &mut Report, base: Option<&Path>) {
-    let prints = fingerprints(report, base);
+/// later (a baseline) does not change the others'. `jobs`: threads.
+pub fn stamp(report: &mut Report, base: Option<&Path>, jobs: usize) {
+    let prints = fingerprints_on(report, base, jobs);
     for (f, p) in report.findings.iter_mut().zip(prints) {
         f.fingerprint = Some(p);
     }

@@ -387,7 +387,7 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
     drop_foreign_unparsed(&ws, &mut findings);
     crate::rules::nondeterministic_value::drop_unreachable(&ws, &mut findings);
     findings.extend(ws.findings.iter().cloned());
-    crate::fix::attach_insert_fixes(&ws, &mut findings);
+    crate::fix::attach_insert_fixes(&ws, &mut findings, opts.jobs);
     // Static messages are one line each by construction: a line break (or
     // any other control character) in them comes from a name in the input,
     // and is shown escaped in every format.

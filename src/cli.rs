@@ -769,7 +769,7 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
             run.report
         }
     };
-    crate::baseline::stamp(&mut report, Some(&cwd));
+    crate::baseline::stamp(&mut report, Some(&cwd), opts.jobs);
     if let Some(path) = &args.gate.write_baseline {
         let baseline = crate::baseline::from_report(&report, Some(&cwd));
         crate::baseline::write(path, &baseline)?;
@@ -803,6 +803,7 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
             },
         rules: rules::registry(),
         base: Some(cwd),
+        jobs: opts.jobs,
         ..RenderOptions::default()
     };
     let mut file_out = match &args.gate.output_file {

@@ -1421,8 +1421,13 @@ pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
                         })
                     })
                 });
+                // Texts are scanned on `--jobs` threads, their signs added
+                // in order.
+                let mut texts: Vec<&str> = texts.collect();
+                let signs =
+                    crate::parallel::map(opts.jobs, &mut texts, |_, t| crate::sniff::signs_of(t));
                 let mut evidence = crate::sniff::Evidence::new();
-                texts.for_each(|t| evidence.add(t));
+                signs.into_iter().for_each(|s| evidence.add_signs(s));
                 match evidence.verdict() {
                     Verdict::Unknown => {}
                     Verdict::Clear {

@@ -205,7 +205,7 @@ const INSERT_RULE: &str = "insert-without-conflict-clause";
 /// columns at that point of the migration history; elsewhere adds a note
 /// saying why there is no fix. The history is followed statically (see
 /// [`crate::schema::Catalog`]), one catalog per sequence.
-pub fn attach_insert_fixes(ws: &crate::check::Workspace, findings: &mut [Finding]) {
+pub fn attach_insert_fixes(ws: &crate::check::Workspace, findings: &mut [Finding], jobs: usize) {
     use std::collections::HashMap;
     let mut wanted: HashMap<(&str, usize), Vec<usize>> = HashMap::new();
     for (i, f) in findings.iter().enumerate() {
@@ -216,10 +216,14 @@ pub fn attach_insert_fixes(ws: &crate::check::Workspace, findings: &mut [Finding
         }
     }
     // COPY (PostgreSQL) has no conflict clause: nothing to fix.
+    let mut by_name: HashMap<&str, usize> = HashMap::with_capacity(ws.files.len());
+    for (i, u) in ws.files.iter().enumerate() {
+        by_name.entry(u.source.name.as_str()).or_insert(i);
+    }
     wanted.retain(|(file, si), _| {
-        ws.files
-            .iter()
-            .find(|u| u.source.name == *file)
+        by_name
+            .get(file)
+            .and_then(|&i| ws.files.get(i))
             .and_then(|u| u.statements.get(*si))
             .is_none_or(|st| st.facts.keyword != "COPY")
     });
@@ -246,7 +250,23 @@ pub fn attach_insert_fixes(ws: &crate::check::Workspace, findings: &mut [Finding
             stmts.iter().map(|(_, _, st)| *st),
         );
         let mut catalog = crate::schema::Catalog::default();
-        for &(unit, si, stmt) in &stmts {
+        // The INSERTs to fix are parsed ahead on `jobs` threads, a window
+        // at a time (so that a long history's ASTs never sit in memory
+        // together); the catalog follows the history in order.
+        let mut ahead: HashMap<usize, Option<Box<sqlparser::ast::Statement>>> = HashMap::new();
+        for (k, &(unit, si, stmt)) in stmts.iter().enumerate() {
+            if k % PARSE_AHEAD == 0 && jobs > 1 {
+                let mut window: Vec<(usize, &crate::analysis::Statement)> = stmts
+                    [k..(k + PARSE_AHEAD).min(stmts.len())]
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (u, si, _))| wanted.contains_key(&(u.source.name.as_str(), *si)))
+                    .map(|(j, (_, _, st))| (k + j, *st))
+                    .collect();
+                let parsed =
+                    crate::parallel::map(jobs, &mut window, |_, (_, st)| st.parse_transient());
+                ahead = window.iter().map(|(j, _)| *j).zip(parsed).collect();
+            }
             let want = wanted.get(&(unit.source.name.as_str(), si));
             // Only statements that can change the keys of the tables
             // these INSERTs write are parsed for the catalog (parsing is
@@ -260,7 +280,11 @@ pub fn attach_insert_fixes(ws: &crate::check::Workspace, findings: &mut [Finding
                 continue;
             }
             if let Some(idxs) = want {
-                let Some(ast) = stmt.parse_transient() else {
+                let parsed = match ahead.remove(&k) {
+                    Some(parsed) => parsed,
+                    None => stmt.parse_transient(),
+                };
+                let Some(ast) = parsed else {
                     continue;
                 };
                 let outcome = insert_fix(&catalog, unit, stmt, &ast);
@@ -280,6 +304,9 @@ pub fn attach_insert_fixes(ws: &crate::check::Workspace, findings: &mut [Finding
         }
     }
 }
+
+/// INSERTs parsed ahead together by [`attach_insert_fixes`].
+const PARSE_AHEAD: usize = 256;
 
 /// Migrations that their tool runs again by design (Flyway repeatables, which
 /// run again whenever they change; Flyway callbacks; Liquibase `runOnChange` /

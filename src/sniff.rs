@@ -98,6 +98,20 @@ pub struct Evidence {
     found: BTreeMap<(Family, &'static str), (u32, u32)>,
 }
 
+/// One sign of a dialect in a text: (family, what, weight).
+pub type Sign = (Family, &'static str, u32);
+
+/// The signs of one text, each once.
+pub fn signs_of(text: &str) -> Vec<Sign> {
+    let mut seen: Vec<Sign> = Vec::new();
+    scan(text, &mut |family, what, weight| {
+        if !seen.iter().any(|(f, w, _)| *f == family && *w == what) {
+            seen.push((family, what, weight));
+        }
+    });
+    seen
+}
+
 /// A sign counts at most this many times (texts), so one construct
 /// repeated in every migration does not drown all the others.
 const MAX_REPEAT: u32 = 5;
@@ -109,12 +123,12 @@ impl Evidence {
 
     /// Adds the signs of one text (a file or a migration part).
     pub fn add(&mut self, text: &str) {
-        let mut seen: Vec<(Family, &'static str, u32)> = Vec::new();
-        scan(text, &mut |family, what, weight| {
-            if !seen.iter().any(|(f, w, _)| *f == family && *w == what) {
-                seen.push((family, what, weight));
-            }
-        });
+        self.add_signs(signs_of(text));
+    }
+
+    /// Adds the signs [`signs_of`] found in one text (texts can be scanned
+    /// on several threads, then added in order).
+    pub fn add_signs(&mut self, seen: Vec<Sign>) {
         for (family, what, weight) in seen {
             let e = self.found.entry((family, what)).or_insert((weight, 0));
             e.1 += 1;

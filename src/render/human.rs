@@ -90,6 +90,9 @@ impl<'a> Human<'a> {
     }
 }
 
+/// Findings drawn side by side before they are written (see `render`).
+const RENDER_BATCH: usize = 512;
+
 const GUTTER: Style = AnsiColor::BrightBlue.on_default().effects(Effects::BOLD);
 const ADDED: Style = AnsiColor::Green.on_default();
 const REMOVED: Style = AnsiColor::Red.on_default();
@@ -104,11 +107,40 @@ impl Renderer for Human<'_> {
     fn render(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
         let plan = Plan::new(&report.findings);
         let drawer = self.drawer();
-        for (i, f) in report.findings.iter().enumerate() {
-            if plan.merged[i] {
-                continue;
+        let files = super::Files::new(report);
+        if self.opts.jobs <= 1 {
+            for (i, f) in report.findings.iter().enumerate() {
+                if plan.merged[i] {
+                    continue;
+                }
+                self.block(report, &files, &plan, i, f, &drawer, out)?;
             }
-            self.block(report, &plan, i, f, &drawer, out)?;
+        } else {
+            // Findings are drawn on `jobs` threads, a batch at a time (so
+            // that a huge report is not held in memory twice), and written
+            // in order.
+            let shown: Vec<usize> = (0..report.findings.len())
+                .filter(|&i| !plan.merged[i])
+                .collect();
+            for batch in shown.chunks(RENDER_BATCH) {
+                let mut batch = batch.to_vec();
+                let drawn = crate::parallel::map(self.opts.jobs, &mut batch, |_, &mut i| {
+                    let mut buf = Vec::new();
+                    self.block(
+                        report,
+                        &files,
+                        &plan,
+                        i,
+                        &report.findings[i],
+                        &drawer,
+                        &mut buf,
+                    )
+                    .map(|()| buf)
+                });
+                for text in drawn {
+                    out.write_all(&text?)?;
+                }
+            }
         }
         for notice in &report.notices {
             writeln!(
@@ -145,9 +177,11 @@ impl Human<'_> {
         writeln!(out, "{}", text.lines().next().unwrap_or(""))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn block(
         &self,
         report: &Report,
+        files: &super::Files,
         plan: &Plan,
         i: usize,
         f: &Finding,
@@ -208,10 +242,10 @@ impl Human<'_> {
         let clean = |s: &str| normalize_untrusted_str(&s.replace("\r\n", "\n").replace('\r', "\n"));
         let path = crate::escape::printable(&f.file).into_owned();
         let mut group = Group::with_title(level.primary_title(clean(title)).id(clean(&f.rule)));
-        let stmt = f.statement.and_then(|s| report.statement_span(&f.file, s));
+        let stmt = f.statement.and_then(|s| files.statement_span(&f.file, s));
         // (as drawn, as it should read) for the `-->` line of a clipped frame.
         let mut fix_column: Option<(String, String)> = None;
-        match report
+        match files
             .file(&f.file)
             .filter(|file| !file.binary)
             .and_then(|file| Frame::new(file, stmt, f))

@@ -108,6 +108,9 @@ pub struct RenderOptions<'a> {
     /// to it in SARIF, GitHub and GitLab output (those tools want paths
     /// relative to the repository root). `None`: leave names as they are.
     pub base: Option<PathBuf>,
+    /// Threads the human format draws findings on (`--jobs`); the text is
+    /// the same for any number.
+    pub jobs: usize,
 }
 
 impl Default for RenderOptions<'static> {
@@ -119,6 +122,7 @@ impl Default for RenderOptions<'static> {
             tool_version: env!("CARGO_PKG_VERSION"),
             information_uri: env!("CARGO_PKG_REPOSITORY"),
             base: None,
+            jobs: 1,
         }
     }
 }
@@ -332,6 +336,36 @@ pub fn artifact_uri(path: &str) -> String {
 fn is_windows_absolute(path: &str) -> bool {
     let b = path.as_bytes();
     b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && b[2] == b'/'
+}
+
+/// A report's files by name: [`Report::file`] and
+/// [`Report::statement_span`] without a scan of every file per finding
+/// (renderers and fingerprints ask once per finding).
+pub struct Files<'r> {
+    report: &'r Report,
+    by_name: std::collections::HashMap<&'r str, usize>,
+}
+
+impl<'r> Files<'r> {
+    pub fn new(report: &'r Report) -> Files<'r> {
+        let mut by_name = std::collections::HashMap::with_capacity(report.files.len());
+        for (i, f) in report.files.iter().enumerate() {
+            // The first file of a name, as `Report::file` finds it.
+            by_name.entry(f.name.as_str()).or_insert(i);
+        }
+        Files { report, by_name }
+    }
+
+    /// The file named `name`.
+    pub fn file(&self, name: &str) -> Option<&'r crate::source::SourceFile> {
+        self.report.files.get(*self.by_name.get(name)?)
+    }
+
+    /// The byte span of statement `index` of the file named `name`.
+    pub fn statement_span(&self, name: &str, index: usize) -> Option<std::ops::Range<usize>> {
+        let i = *self.by_name.get(name)?;
+        self.report.statements.get(i)?.get(index).cloned()
+    }
 }
 
 /// Fingerprints that identify each finding across runs, parallel to

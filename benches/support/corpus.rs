@@ -201,3 +201,119 @@ pub fn write(dir: &Path, n: usize, downs: bool) -> std::io::Result<Vec<PathBuf>>
     }
     Ok(files)
 }
+
+/// Builds `n` migrations shaped like a popx (Ory) SQLite history: many small
+/// migrations, most of them one step of a table rebuild (SQLite cannot alter
+/// a column in place), each with a down that undoes it; the rest new tables
+/// with indexes and added columns. Applies cleanly in order, and so do the
+/// downs right after their up.
+pub fn popx(n: usize) -> Vec<Migration> {
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    // Each table: (name, extra columns, whether `name` is VARCHAR now).
+    let mut tables: Vec<(String, Vec<String>, bool)> = Vec::new();
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let pick = if tables.len() < 4 { 0 } else { rng.below(100) };
+        // About as many tables as a real popx project has (a few dozen).
+        let pick = if pick < 20 && tables.len() >= POPX_TABLES {
+            99
+        } else {
+            pick
+        };
+        let (name, up, down) = match pick {
+            0..=19 => {
+                let t = format!("identity_t{i}");
+                let up = format!(
+                    "CREATE TABLE \"{t}\" (\n\"id\" TEXT PRIMARY KEY,\n\"nid\" CHAR(36),\n\
+                     \"name\" TEXT NOT NULL,\n\"created_at\" DATETIME NOT NULL,\n\
+                     \"updated_at\" DATETIME NOT NULL\n);\n\
+                     CREATE INDEX \"{t}_nid_idx\" ON \"{t}\" (\"nid\");\n\
+                     CREATE UNIQUE INDEX \"{t}_name_idx\" ON \"{t}\" (\"nid\", \"name\");\n"
+                );
+                let down = format!("DROP TABLE \"{t}\";\n");
+                tables.push((t.clone(), Vec::new(), false));
+                (format!("create_{t}"), up, down)
+            }
+            20..=34 => {
+                let k = rng.below(tables.len() as u64) as usize;
+                let (t, extra, _) = &mut tables[k];
+                let c = format!("c{i}");
+                extra.push(c.clone());
+                (
+                    format!("add_{c}"),
+                    format!("ALTER TABLE \"{t}\" ADD COLUMN \"{c}\" TEXT;\n"),
+                    format!("ALTER TABLE \"{t}\" DROP COLUMN \"{c}\";\n"),
+                )
+            }
+            _ => {
+                // One table rebuild (the way popx-generated SQLite
+                // migrations change a column): copy into a new table, drop
+                // the old one, rename, index again; the down does the same
+                // back.
+                let k = rng.below(tables.len() as u64) as usize;
+                let (t, extra, varchar) = &mut tables[k];
+                let (before, after) = if *varchar {
+                    ("VARCHAR(255) NOT NULL", "TEXT NOT NULL")
+                } else {
+                    ("TEXT NOT NULL", "VARCHAR(255) NOT NULL")
+                };
+                *varchar = !*varchar;
+                let mut cols = vec!["id", "nid", "name", "created_at", "updated_at"];
+                cols.extend(extra.iter().map(String::as_str));
+                let list = cols
+                    .iter()
+                    .map(|c| format!("\"{c}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let rebuild = |name_type: &str| {
+                    let defs = cols
+                        .iter()
+                        .map(|c| match *c {
+                            "id" => "\"id\" TEXT PRIMARY KEY".to_string(),
+                            "nid" => "\"nid\" CHAR(36)".to_string(),
+                            "name" => format!("\"name\" {name_type}"),
+                            "created_at" | "updated_at" => format!("\"{c}\" DATETIME NOT NULL"),
+                            c => format!("\"{c}\" TEXT"),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(",\n");
+                    format!(
+                        "CREATE TABLE \"_{t}_tmp\" (\n{defs}\n);\n\
+                         INSERT INTO \"_{t}_tmp\" ({list}) SELECT {list} FROM \"{t}\";\n\
+                         DROP TABLE \"{t}\";\n\
+                         ALTER TABLE \"_{t}_tmp\" RENAME TO \"{t}\";\n\
+                         CREATE INDEX \"{t}_nid_idx\" ON \"{t}\" (\"nid\");\n\
+                         CREATE UNIQUE INDEX \"{t}_name_idx\" ON \"{t}\" (\"nid\", \"name\");\n"
+                    )
+                };
+                (format!("rebuild_{t}_{i}"), rebuild(after), rebuild(before))
+            }
+        };
+        out.push(Migration {
+            name: format!("{:014}000000_{name}", 20_200_101_000_000u64 + i as u64),
+            up,
+            down,
+        });
+    }
+    out
+}
+
+/// Tables a [`popx`] history grows to.
+const POPX_TABLES: usize = 40;
+
+/// Writes [`popx`] migrations into `dir` (created; emptied first) as popx
+/// names them: `<version>_<name>.sqlite3.up.sql` and `.sqlite3.down.sql`.
+pub fn write_popx(dir: &Path, n: usize) -> std::io::Result<Vec<PathBuf>> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)?;
+    }
+    std::fs::create_dir_all(dir)?;
+    let mut files = Vec::new();
+    for m in popx(n) {
+        let up = dir.join(format!("{}.sqlite3.up.sql", m.name));
+        std::fs::write(&up, &m.up)?;
+        std::fs::write(dir.join(format!("{}.sqlite3.down.sql", m.name)), &m.down)?;
+        files.push(up);
+    }
+    Ok(files)
+}

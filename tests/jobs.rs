@@ -154,7 +154,8 @@ fn the_flag_beats_the_file_and_the_file_beats_the_cores() {
 /// One throwaway PostgreSQL cluster serves every sequence of a check (with
 /// one thread), each sequence in its own scratch database, and what one
 /// sequence's setup script adds to the cluster (a role) is gone before the
-/// next one starts; nothing is left behind at the end.
+/// next one starts; with two threads, at most two clusters and the same
+/// report; nothing is left behind at the end.
 #[test]
 #[ignore = "needs PostgreSQL: the server binaries (initdb, postgres); run with --include-ignored"]
 fn one_throwaway_cluster_serves_every_sequence() {
@@ -207,7 +208,23 @@ fn one_throwaway_cluster_serves_every_sequence() {
             .map(|f| &f.message)
             .collect::<Vec<_>>()
     );
-    // The cluster is stopped and its folder removed when the check ends.
+    // Side by side: a cluster per thread at most, the same report.
+    let before = cluster::started();
+    let two = match check(&inputs, &Options { jobs: 2, ..opts }) {
+        Ok(r) => r,
+        Err(e) => panic!("{e}"),
+    };
+    let started = cluster::started() - before;
+    assert!(
+        (1..=2).contains(&started),
+        "{started} clusters for 2 threads"
+    );
+    assert_eq!(
+        format!("{:?}", two.summary),
+        format!("{:?}", report.summary)
+    );
+    assert!(two.findings.is_empty());
+    // The clusters are stopped and their folders removed when the check ends.
     let mine = format!("twice-pg-{}-", std::process::id());
     let left: Vec<String> = std::fs::read_dir(std::env::temp_dir())
         .expect("read temp dir")

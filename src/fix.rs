@@ -249,52 +249,42 @@ pub fn attach_insert_fixes(ws: &crate::check::Workspace, findings: &mut [Finding
                 .map(|(_, _, st)| *st),
             stmts.iter().map(|(_, _, st)| *st),
         );
+        // Which statements are parsed: the INSERTs to fix, and only the
+        // statements that can change the keys of the tables these INSERTs
+        // write (parsing is the costly step). Decided in order from the
+        // tokens alone (`mentions` follows the names as tables are created).
+        let parse: Vec<bool> = stmts
+            .iter()
+            .map(|&(unit, si, stmt)| {
+                wanted.contains_key(&(unit.source.name.as_str(), si))
+                    || (changes_schema(&stmt.facts.kind)
+                        && relevant
+                            .as_mut()
+                            .is_none_or(|names| mentions(unit, stmt, names)))
+            })
+            .collect();
+        // They are parsed on `jobs` threads, a window at a time (so that a
+        // long history's ASTs never sit in memory together); the catalog
+        // follows the history in order.
         let mut catalog = crate::schema::Catalog::default();
-        // The INSERTs to fix are parsed ahead on `jobs` threads, a window
-        // at a time (so that a long history's ASTs never sit in memory
-        // together); the catalog follows the history in order.
-        let mut ahead: HashMap<usize, Option<Box<sqlparser::ast::Statement>>> = HashMap::new();
-        for (k, &(unit, si, stmt)) in stmts.iter().enumerate() {
-            if k % PARSE_AHEAD == 0 && jobs > 1 {
-                let mut window: Vec<(usize, &crate::analysis::Statement)> = stmts
-                    [k..(k + PARSE_AHEAD).min(stmts.len())]
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, (u, si, _))| wanted.contains_key(&(u.source.name.as_str(), *si)))
-                    .map(|(j, (_, _, st))| (k + j, *st))
-                    .collect();
-                let parsed =
-                    crate::parallel::map(jobs, &mut window, |_, (_, st)| st.parse_transient());
-                ahead = window.iter().map(|(j, _)| *j).zip(parsed).collect();
-            }
-            let want = wanted.get(&(unit.source.name.as_str(), si));
-            // Only statements that can change the keys of the tables
-            // these INSERTs write are parsed for the catalog (parsing is
-            // the costly step).
-            if want.is_none()
-                && !(changes_schema(&stmt.facts.kind)
-                    && relevant
-                        .as_mut()
-                        .is_none_or(|names| mentions(unit, stmt, names)))
-            {
-                continue;
-            }
-            if let Some(idxs) = want {
-                let parsed = match ahead.remove(&k) {
-                    Some(parsed) => parsed,
-                    None => stmt.parse_transient(),
-                };
+        let mut start = 0;
+        while start < stmts.len() {
+            let end = (start + PARSE_AHEAD).min(stmts.len());
+            let mut window: Vec<usize> = (start..end).filter(|&k| parse[k]).collect();
+            let parsed =
+                crate::parallel::map(jobs, &mut window, |_, k| stmts[*k].2.parse_transient());
+            for (k, parsed) in window.into_iter().zip(parsed) {
+                let (unit, si, stmt) = stmts[k];
                 let Some(ast) = parsed else {
                     continue;
                 };
-                let outcome = insert_fix(&catalog, unit, stmt, &ast);
-                outcomes.extend(idxs.iter().map(|&i| (i, outcome.clone())));
-                catalog.apply(&ast);
-            } else if let Some(ast) = stmt.parse_transient() {
-                // Parsed for the catalog only and not kept, so a long
-                // history's ASTs never sit in memory together.
+                if let Some(idxs) = wanted.get(&(unit.source.name.as_str(), si)) {
+                    let outcome = insert_fix(&catalog, unit, stmt, &ast);
+                    outcomes.extend(idxs.iter().map(|&i| (i, outcome.clone())));
+                }
                 catalog.apply(&ast);
             }
+            start = end;
         }
     }
     for (i, outcome) in outcomes {
@@ -305,7 +295,7 @@ pub fn attach_insert_fixes(ws: &crate::check::Workspace, findings: &mut [Finding
     }
 }
 
-/// INSERTs parsed ahead together by [`attach_insert_fixes`].
+/// Statements parsed together by [`attach_insert_fixes`].
 const PARSE_AHEAD: usize = 256;
 
 /// Migrations that their tool runs again by design (Flyway repeatables, which

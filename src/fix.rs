@@ -263,14 +263,25 @@ pub fn attach_insert_fixes(ws: &crate::check::Workspace, findings: &mut [Finding
                             .is_none_or(|names| mentions(unit, stmt, names)))
             })
             .collect();
-        // They are parsed on `jobs` threads, a window at a time (so that a
-        // long history's ASTs never sit in memory together); the catalog
-        // follows the history in order.
+        // They are parsed on `jobs` threads, a window of a few at a time
+        // (with one thread, one at a time): a long history's ASTs never sit
+        // in memory together. The catalog follows the history in order.
         let mut catalog = crate::schema::Catalog::default();
         let mut start = 0;
         while start < stmts.len() {
-            let end = (start + PARSE_AHEAD).min(stmts.len());
-            let mut window: Vec<usize> = (start..end).filter(|&k| parse[k]).collect();
+            let mut window: Vec<usize> = Vec::new();
+            let mut bytes = 0;
+            let mut end = start;
+            while end < stmts.len()
+                && (window.is_empty()
+                    || (jobs > 1 && window.len() < PARSE_AHEAD && bytes < PARSE_AHEAD_BYTES))
+            {
+                if parse[end] {
+                    window.push(end);
+                    bytes += stmts[end].2.sql.len();
+                }
+                end += 1;
+            }
             let parsed =
                 crate::parallel::map(jobs, &mut window, |_, k| stmts[*k].2.parse_transient());
             for (k, parsed) in window.into_iter().zip(parsed) {
@@ -295,8 +306,11 @@ pub fn attach_insert_fixes(ws: &crate::check::Workspace, findings: &mut [Finding
     }
 }
 
-/// Statements parsed together by [`attach_insert_fixes`].
-const PARSE_AHEAD: usize = 256;
+/// Statements parsed together by [`attach_insert_fixes`] with several
+/// threads, and their SQL at most (an AST takes about 85 bytes per byte of
+/// SQL, so a window's ASTs stay under about 20 MiB).
+const PARSE_AHEAD: usize = 64;
+const PARSE_AHEAD_BYTES: usize = 256 << 10;
 
 /// Migrations that their tool runs again by design (Flyway repeatables, which
 /// run again whenever they change; Flyway callbacks; Liquibase `runOnChange` /

@@ -52,10 +52,10 @@ for ((f = 1; f <= folders; f++)); do
 done
 echo "$folders folders of $per migrations"
 
-args="check --engine postgres --format json --fail-on never $work/repo"
+args="--engine postgres --format json --fail-on never $work/repo"
 cmds=()
 if [ -n "${TWICE_BASE_BIN:-}" ]; then
-    cmds+=("base=$TWICE_BASE_BIN $args")
+    cmds+=("base=$TWICE_BASE_BIN check $args")
 fi
-cmds+=("j1=$twice -j 1 $args" "jN=$twice $args")
+cmds+=("j1=$twice check -j 1 $args" "jN=$twice check $args")
 benches/compare.sh "$runs" "${cmds[@]}"

@@ -83,6 +83,11 @@ pub struct Migration {
     /// findings of its own, no second run, no down checks. A failure to
     /// apply is still reported, once, as such.
     pub apply_only: bool,
+    /// Why the layout made this migration part of the starting state (a
+    /// full schema snapshot the tool applies to a new database); said on a
+    /// failure to apply it instead of [`APPLY_ONLY_NOTE`]. Set with
+    /// `apply_only`.
+    pub start_note: Option<String>,
 }
 
 /// The note on a failure to apply a migration of the starting state.

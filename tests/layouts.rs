@@ -1526,3 +1526,81 @@ fn liquibase_xml_and_yaml_changelogs_give_the_order() {
         .iter()
         .any(|n| n.contains("Liquibase changelog master.xml")));
 }
+
+#[test]
+fn full_schema_and_delta_folders_one_sequence_per_dialect() {
+    let ws = load(&["fixtures/layouts/schema-delta"], &static_opts());
+    let kinds: Vec<(&str, &str)> = ws
+        .sequences
+        .iter()
+        .map(|s| (s.layout.name(), s.dialect.name()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [("schema-delta", "postgres"), ("schema-delta", "sqlite")]
+    );
+    for (i, variant) in [(0, "full.sql.postgres"), (1, "full.sql.sqlite")] {
+        // The newest full schema first, as the starting state, then the
+        // deltas after it by version (numerically), then file name.
+        let seq = &ws.sequences[i];
+        assert!(seq.migrations[..2].iter().all(|m| m.apply_only));
+        assert!(ws.files[seq.migrations[1].up.file]
+            .source
+            .name
+            .ends_with(variant));
+        assert_eq!(versions(&ws, i), ["3", "3", "4", "4", "5", "5", "10"]);
+    }
+    snapshot_layout(
+        "schema_delta",
+        &["fixtures/layouts/schema-delta"],
+        &static_opts(),
+    );
+    // Replayed on SQLite: the sqlite sequence applies the full schema and
+    // every delta in order (no first-run error); the shared delta's finding
+    // is reported once.
+    let report = check_paths(&["fixtures/layouts/schema-delta"], &Options::default());
+    let mut rules: Vec<String> = report
+        .findings
+        .iter()
+        .map(|f| {
+            let file = f.file.rsplit_once("schema-delta/").map_or("", |x| x.1);
+            format!("{} {file}", f.rule)
+        })
+        .collect();
+    rules.sort();
+    assert_eq!(
+        rules,
+        [
+            "add-column-without-if-not-exists main/delta/4/01_add_topic.sql",
+            "create-without-if-not-exists main/delta/4/02_topic_index.sql.postgres",
+            "create-without-if-not-exists main/delta/4/02_topic_index.sql.sqlite",
+            "second-run-error main/delta/4/01_add_topic.sql",
+            "second-run-error main/delta/4/02_topic_index.sql.sqlite",
+        ],
+        "{rules:#?}"
+    );
+    // --dialect chooses one sequence; the other dialect's files are named.
+    let pg = Options {
+        dialect: Some(Dialect::Postgres),
+        ..static_opts()
+    };
+    let ws = load(&["fixtures/layouts/schema-delta"], &pg);
+    assert_eq!(ws.sequences.len(), 1);
+    assert!(
+        ws.notices
+            .iter()
+            .any(|n| n.contains("2 files written for sqlite (.sql.sqlite) not read")),
+        "{:#?}",
+        ws.notices
+    );
+}
+
+#[test]
+fn clean_delta_folders_have_no_findings() {
+    let report = check_paths(
+        &["fixtures/layouts/schema-delta-clean"],
+        &Options::default(),
+    );
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
+    assert_eq!(report.summary.sequences.len(), 2);
+}

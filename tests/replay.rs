@@ -547,6 +547,7 @@ fn several_statements_in_one_piece_run_one_by_one() {
             down: None,
             rerun_note: None,
             apply_only: false,
+            start_note: None,
         }],
     };
     let f = findings_of(&ws, &seq, &opts());

@@ -263,6 +263,7 @@ pub fn plan(folder: &Folder) -> Plan {
             up: script_part(folder, *i),
             down,
             apply_only: false,
+            start_note: None,
             rerun_note: None,
         });
     }
@@ -301,6 +302,7 @@ pub fn plan(folder: &Folder) -> Plan {
             up: script_part(folder, *i),
             down: None,
             apply_only: false,
+            start_note: None,
             rerun_note: Some(format!(
                 "{base} is a Flyway repeatable migration: Flyway runs it again whenever its checksum changes, on databases where it already ran, so every statement in it must be safe to run twice"
             )),
@@ -315,6 +317,7 @@ pub fn plan(folder: &Folder) -> Plan {
             up: script_part(folder, *i),
             down: None,
             apply_only: false,
+            start_note: None,
             rerun_note: Some(format!(
                 "{} is a Flyway `{event}` callback: Flyway runs it on every migrate, so every statement in it must be safe to run twice",
                 folder.entries[*i].base()

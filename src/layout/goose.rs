@@ -339,6 +339,7 @@ pub fn plan(folder: &Folder) -> Plan {
             up,
             down,
             apply_only: false,
+            start_note: None,
             rerun_note: None,
         });
     }

@@ -34,6 +34,7 @@ pub mod liquibase;
 pub mod plain;
 pub mod pop;
 pub mod prisma;
+pub mod schema_delta;
 pub mod sqitch;
 pub mod sql_migrate;
 pub mod sqlx;
@@ -42,7 +43,7 @@ pub mod tern;
 pub mod up_down;
 
 /// One SQL file of a migration folder, read.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Entry {
     /// Path relative to the folder with `/` separators: `V1__x.sql`,
     /// `2024-01-01-000000_create_users/up.sql`, `2024/V5__y.sql`.
@@ -63,7 +64,7 @@ impl Entry {
 }
 
 /// A migration folder as discovery hands it to a layout.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Folder {
     /// The folder as the user would write it.
     pub display: String,
@@ -78,6 +79,10 @@ pub struct Folder {
     /// A `Cargo.toml` sits beside the folder: a Rust crate's `migrations/`
     /// (tells sqlx apart from golang-migrate).
     pub cargo_crate: bool,
+    /// The dialects discovery makes one sequence each of, when the layout
+    /// reads files written for several ([`Layout::variant_dialects`]);
+    /// empty when there is one sequence.
+    pub variants: Vec<Dialect>,
 }
 
 impl Default for Folder {
@@ -88,6 +93,7 @@ impl Default for Folder {
             aux: BTreeMap::new(),
             dialect: Dialect::Sqlite,
             cargo_crate: false,
+            variants: Vec::new(),
         }
     }
 }
@@ -219,6 +225,21 @@ pub trait Layout: Sync {
         false
     }
 
+    /// Whether the folder at `dir` is this tool's by the shape of its
+    /// sub-folders alone (the `delta/<N>/` and `full_schemas/<N>/` folders
+    /// of the `schema-delta` layout), with the sign that says so; such a
+    /// folder is read in this layout even without SQL files of its own.
+    fn claims_dir(&self, _dir: &std::path::Path) -> Option<String> {
+        None
+    }
+
+    /// The dialects the folder has files written for (`x.sql.postgres`,
+    /// `x.sql.sqlite`): without `--dialect`, discovery plans the folder
+    /// once for each, one sequence per dialect. Empty: one sequence.
+    fn variant_dialects(&self, _folder: &Folder) -> Vec<Dialect> {
+        Vec::new()
+    }
+
     /// Whether a file of this name may make its folder a migrations folder
     /// of this layout even without SQL files beside it (Sqitch's
     /// `sqitch.plan`, a Liquibase changelog); the layout reads it as a side
@@ -273,6 +294,7 @@ pub fn registry() -> &'static [&'static dyn Layout] {
         &dbmate::Dbmate,
         &drizzle::Drizzle,
         &supabase::Supabase,
+        &schema_delta::SchemaDelta,
         &flyway::Flyway,
         &pop::Pop,
         &sqlx::Sqlx,
@@ -430,6 +452,21 @@ pub fn cargo_feature_dialect(cargo_toml: &str, krate: &str) -> Option<(Dialect, 
         )),
         _ => None,
     }
+}
+
+/// `x.sql.postgres` → postgres: a file written for one dialect (the last
+/// extension names it, after `.sql`).
+pub fn dialect_variant(name: &str) -> Option<Dialect> {
+    let (stem, ext) = name.rsplit_once('.')?;
+    if !ends_with_ci(stem, ".sql") {
+        return None;
+    }
+    Dialect::from_name(ext).filter(|d| *d != Dialect::Generic)
+}
+
+/// Whether a file of this name is SQL: `.sql`, or `.sql.<dialect>`.
+pub fn is_sql_name(name: &str) -> bool {
+    ends_with_ci(name, ".sql") || dialect_variant(name).is_some()
 }
 
 /// Compares two strings of ASCII digits as numbers of any size.

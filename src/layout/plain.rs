@@ -32,6 +32,7 @@ pub fn plan(folder: &Folder) -> Plan {
                 up: whole(folder, i),
                 down: None,
                 apply_only: false,
+                start_note: None,
                 rerun_note: None,
             }
         })

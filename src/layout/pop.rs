@@ -193,6 +193,7 @@ pub fn plan(folder: &Folder) -> Plan {
             up: part_of(up),
             down: pick(false).map(part_of),
             apply_only: false,
+            start_note: None,
             rerun_note: None,
         });
     }

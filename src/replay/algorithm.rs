@@ -594,7 +594,11 @@ impl<E: Engine> Replayer<'_, E> {
             });
         }
         if let Run::Start { .. } = run {
-            finding.notes.push(crate::model::APPLY_ONLY_NOTE.into());
+            finding.notes.push(
+                m.start_note
+                    .clone()
+                    .unwrap_or_else(|| crate::model::APPLY_ONLY_NOTE.into()),
+            );
         }
         if let Some(c) = &f.error.context {
             finding

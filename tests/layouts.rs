@@ -1604,3 +1604,32 @@ fn clean_delta_folders_have_no_findings() {
     assert!(report.findings.is_empty(), "{:#?}", report.findings);
     assert_eq!(report.summary.sequences.len(), 2);
 }
+
+#[test]
+fn repeatable_replay_help_does_not_say_if_not_exists() {
+    // SQLite has no CREATE OR REPLACE VIEW: the replay help of the
+    // repeatable's view says to drop it first, as the static help does.
+    let report = check_paths(&["fixtures/layouts/flyway"], &Options::default());
+    let f = report
+        .findings
+        .iter()
+        .find(|f| f.rule == "second-run-error" && f.file.ends_with("R__customer_view.sql"))
+        .expect("the repeatable's view fails on a second run");
+    let help = f.help.as_deref().unwrap_or("");
+    assert!(
+        help.contains("drop it first with `DROP VIEW IF EXISTS customer_orders;`"),
+        "{help}"
+    );
+    assert!(!help.contains("use `IF NOT EXISTS`"), "{help}");
+    // Its repeatable note is shown once in the human block it is folded into.
+    let human = render(&report, Format::Human);
+    let block = human
+        .split("\n\n")
+        .find(|b| b.contains("CREATE VIEW customer_orders"))
+        .unwrap_or_default();
+    assert_eq!(
+        block.matches("is a Flyway repeatable migration").count(),
+        1,
+        "{block}"
+    );
+}

@@ -31,10 +31,9 @@ MySQL `VALUES(col)` or a row alias), JSON edits that converge (merging a constan
 same UPDATE sets to a fixed value (`SET balance = balance * 1.05, migrated = true WHERE NOT
 migrated`), pins the changed column (`SET version = version + 1 WHERE version = 3`) or
 picks the rows whose changed column fails a test of its form that the new value passes
-(`SET v = JSON_OBJECT('v', v) WHERE NOT JSON_VALID(v)`, `SET url = 'https://' || url WHERE url
-NOT LIKE 'https://%'`, `!~`, `IS FALSE`; a comparison such as `WHERE NOT n >= 10` is no such
-test), and
-an UPDATE of a table the migration created afresh.
+(`SET v = JSON_OBJECT('v', v) WHERE NOT JSON_VALID(v)`, `SET url = 'https://' || url WHERE
+url NOT LIKE 'https://%'`, `!~`, `IS FALSE`; a comparison such as `WHERE NOT n >= 10` is no
+such test), and an UPDATE of a table the migration created afresh.
 
 ## Why it matters
 Run twice, the change is applied twice: prices go up 10.25% instead of 5%, counters count

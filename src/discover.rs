@@ -819,13 +819,12 @@ impl Walker<'_> {
             // Files written for several dialects (`x.sql.postgres`,
             // `x.sql.sqlite`): one sequence per dialect, unless --dialect
             // chose one.
-            if self.opts.dialect.is_none() {
-                folder.variants = tool.variant_dialects(&folder);
-            }
+            folder.variants = tool.variant_dialects(&folder);
+            folder.split = self.opts.dialect.is_none() && !folder.variants.is_empty();
             if passed_over {
                 // Nothing of a migration here (a package.json at a
                 // repository root).
-            } else if folder.variants.is_empty() {
+            } else if !folder.split {
                 let plan = layout::plan(kind, &folder);
                 if let Some(mut b) = self.assemble(folder, plan, kind, display) {
                     b.sequence.layout_why = layout_why;
@@ -847,7 +846,7 @@ impl Walker<'_> {
                     if let Some(mut b) = self.assemble(f, plan, kind, display) {
                         b.sequence.layout_why = layout_why.clone();
                         b.sequence.dialect_why = format!(
-                            "files written for {d} (.sql.{d}) beside shared .sql files: one \
+                            "files written for {d} beside shared .sql files: one \
                              sequence per dialect the files name ({all})"
                         );
                         b.dialect_settled = true;

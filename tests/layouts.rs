@@ -1633,3 +1633,42 @@ fn repeatable_replay_help_does_not_say_if_not_exists() {
         "{block}"
     );
 }
+
+#[test]
+fn plain_files_written_for_one_dialect_make_one_sequence_each() {
+    let ws = load(&["fixtures/layouts/plain-variants"], &static_opts());
+    let seqs: Vec<(&str, Vec<String>)> = ws
+        .sequences
+        .iter()
+        .map(|s| {
+            (
+                s.dialect.name(),
+                s.migrations
+                    .iter()
+                    .map(|m| {
+                        let name = &ws.files[m.up.file].source.name;
+                        name.rsplit('/').next().unwrap_or(name).to_string()
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seqs,
+        [
+            (
+                "postgres",
+                vec!["001_init.postgres.sql".to_string(), "002_index.sql".into()]
+            ),
+            (
+                "sqlite",
+                vec!["001_init.sqlite.sql".to_string(), "002_index.sql".into()]
+            ),
+        ]
+    );
+    // The SQLite sequence replays without a first-run error (the postgres
+    // file's `TEXT[]` never reaches SQLite), and nothing is flagged.
+    let report = check_paths(&["fixtures/layouts/plain-variants"], &Options::default());
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
+    assert_eq!(report.summary.sequences[1].replay, "replayed");
+}

@@ -79,10 +79,12 @@ pub struct Folder {
     /// A `Cargo.toml` sits beside the folder: a Rust crate's `migrations/`
     /// (tells sqlx apart from golang-migrate).
     pub cargo_crate: bool,
-    /// The dialects discovery makes one sequence each of, when the layout
-    /// reads files written for several ([`Layout::variant_dialects`]);
-    /// empty when there is one sequence.
+    /// The dialects the folder has files written for, as the layout says
+    /// ([`Layout::variant_dialects`]); empty when it has none.
     pub variants: Vec<Dialect>,
+    /// Discovery makes one sequence per dialect of `variants` (no
+    /// `--dialect` chose one): files for the other dialects are read there.
+    pub split: bool,
 }
 
 impl Default for Folder {
@@ -94,6 +96,7 @@ impl Default for Folder {
             dialect: Dialect::Sqlite,
             cargo_crate: false,
             variants: Vec::new(),
+            split: false,
         }
     }
 }

@@ -851,6 +851,7 @@ mod props {
                     scope: Scope::Everywhere,
                     env_syntax: true,
                     tool: "test",
+                    macros: &[],
                 };
                 for m in &plan.migrations {
                     let f = &folder.entries[m.up.file].file;
@@ -1548,7 +1549,7 @@ fn full_schema_and_delta_folders_one_sequence_per_dialect() {
             .source
             .name
             .ends_with(variant));
-        assert_eq!(versions(&ws, i), ["3", "3", "4", "4", "5", "5", "10"]);
+        assert_eq!(versions(&ws, i), ["3", "3", "4", "4", "5", "5", "10", "10"]);
     }
     snapshot_layout(
         "schema_delta",

@@ -264,6 +264,13 @@ pub trait Layout: Sync {
         PlaceholderPolicy::NEVER
     }
 
+    /// Text the tool replaces in a file before running it, whatever the
+    /// placeholder syntax, with what it becomes in `dialect` (Synapse's
+    /// `$%AUTO_INCREMENT_PRIMARY_KEY%$`).
+    fn text_macros(&self, _dialect: Dialect) -> &'static [(&'static str, &'static str)] {
+        &[]
+    }
+
     /// What to tell a user whose applied migrations `--fix` edited, when the
     /// tool records checksums of applied migrations.
     fn checksum_advice(&self) -> Option<&'static str> {

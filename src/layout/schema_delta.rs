@@ -29,8 +29,7 @@
 //!   cannot read them (skipped with a notice), so what they create is
 //!   missing during replay.
 //! - Synapse replaces `$%AUTO_INCREMENT_PRIMARY_KEY%$` in a file with its
-//!   engine's auto-increment key before running it: twice does not, so such a
-//!   file is read by the static rules and not replayed (with a notice).
+//!   engine's auto-increment key before running it; so does twice.
 //! - Two delta files of one name in one version (in two stores) make Synapse
 //!   refuse to start.
 //!
@@ -52,8 +51,8 @@ pub const KIND: LayoutKind = LayoutKind::named("schema-delta");
 
 const DELTA: &str = "delta";
 /// Synapse's engines replace this with the engine's auto-increment primary
-/// key before running a file (`synapse/storage/engines/*.py`,
-/// `executescript`).
+/// key before running a file (`synapse/storage/engines/postgres.py` and
+/// `sqlite.py`, `executescript`).
 const MACRO: &str = "$%AUTO_INCREMENT_PRIMARY_KEY%$";
 const FULL: &str = "full_schemas";
 
@@ -172,6 +171,14 @@ impl super::Layout for SchemaDelta {
     fn plan(&self, folder: &Folder) -> Plan {
         plan(folder)
     }
+
+    fn text_macros(&self, dialect: Dialect) -> &'static [(&'static str, &'static str)] {
+        match dialect {
+            Dialect::Postgres => &[(MACRO, "BIGINT PRIMARY KEY GENERATED ALWAYS AS IDENTITY")],
+            Dialect::Sqlite => &[(MACRO, "INTEGER PRIMARY KEY AUTOINCREMENT")],
+            _ => &[],
+        }
+    }
 }
 
 pub fn plan(folder: &Folder) -> Plan {
@@ -287,13 +294,6 @@ pub fn plan(folder: &Folder) -> Plan {
             }
         }
         for i in files {
-            if folder.entries[i].file.text.contains(MACRO) {
-                plan.unresolvable.push((
-                    i,
-                    format!("the tool replaces its {MACRO} macro per engine before running it"),
-                ));
-                continue;
-            }
             let base = folder.entries[i].base();
             let name = base.split_once('.').map_or(base, |(s, _)| s);
             plan.migrations.push(Migration {

@@ -1,11 +1,12 @@
 //! The command line: argument definitions (clap derive) and dispatch.
 
-use crate::check::{self, Options};
+use crate::check;
 use crate::dialect::Dialect;
 use crate::discover::Input;
 use crate::error::Error;
 use crate::finding::Severity;
 use crate::model::LayoutKind;
+use crate::options::Options;
 use crate::render::{self, Format, RenderOptions};
 use crate::rules;
 use clap::builder::PossibleValue;
@@ -128,11 +129,22 @@ impl ValueEnum for Format {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum FailOn {
-    Error,
-    Warning,
-    Never,
+pub use crate::config::FailOn;
+
+// `--fail-on`'s values; the type is config's (it is also a `twice.toml` key),
+// which knows no clap.
+impl ValueEnum for FailOn {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[FailOn::Error, FailOn::Warning, FailOn::Never]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(match self {
+            FailOn::Error => "error",
+            FailOn::Warning => "warning",
+            FailOn::Never => "never",
+        }))
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -648,7 +660,17 @@ pub fn check_options(
             .collect(),
         ..Options::default()
     };
-    let fail_on = crate::config::merge(config, args, &mut opts);
+    let set = crate::config::CommandLine {
+        dialect: args.dialect.is_some(),
+        layout: args.layout.is_some(),
+        timeout: args.timeout.is_some(),
+        seed: args.seed,
+        database_url_trusted: args.database_url_trusted,
+        template: args.template.is_some(),
+        setup: args.setup.is_some(),
+        fail_on: args.fail_on,
+    };
+    let fail_on = crate::config::merge(config, &set, &mut opts);
     opts.since = args.gate.since.clone();
     opts.from = args.gate.from.clone();
     // --select and --ignore win over [rules], key by key.
@@ -753,7 +775,7 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
     if let Some(path) = &args.gate.write_baseline {
         let baseline = crate::baseline::from_report(&report, Some(&cwd));
         crate::baseline::write(path, &baseline)?;
-        let name = crate::discover::display_path(path);
+        let name = crate::source::display_path(path);
         crate::baseline::apply(&mut report, &baseline, &name, Some(&cwd));
         if !args.gate.quiet {
             let _ = writeln!(
@@ -769,7 +791,7 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
         .or_else(|| config.as_ref().and_then(|c| c.baseline.clone()))
     {
         let baseline = crate::baseline::load(&path)?;
-        let name = crate::discover::display_path(&path);
+        let name = crate::source::display_path(&path);
         crate::baseline::apply(&mut report, &baseline, &name, Some(&cwd));
     }
 
@@ -788,7 +810,7 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
     let mut file_out = match &args.gate.output_file {
         Some(path) => Some(io::BufWriter::new(
             std::fs::File::create(path)
-                .map_err(|e| Error::io(&crate::discover::display_path(path), &e))?,
+                .map_err(|e| Error::io(&crate::source::display_path(path), &e))?,
         )),
         None => None,
     };

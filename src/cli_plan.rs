@@ -1,11 +1,12 @@
 //! `twice plan [PATH]...`: the command-line face of [`crate::plan`]. Shows
 //! what `twice check` would read, without running anything.
 
-use crate::check::{self, Options};
+use crate::check;
 use crate::cli::{DialectArg, EngineArg, RunError};
 use crate::dialect::Dialect;
 use crate::error::Error;
 use crate::model::LayoutKind;
+use crate::options::Options;
 use clap::{Args, ValueEnum};
 use std::io::Write;
 use std::path::PathBuf;

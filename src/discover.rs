@@ -64,14 +64,15 @@
 //!   (with a notice).
 
 use crate::analysis::{analyze_regions, Statement, Substitute};
-use crate::check::Options;
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::finding::{Finding, FindingBuilder, Origin, Severity};
 use crate::layout::{self, Entry, Folder, Plan, Problem};
 use crate::model::{LayoutKind, Migration, Part, Region, Sequence};
+use crate::options::Options;
 use crate::placeholder::{self, Placeholders};
 use crate::sniff::Verdict;
+pub use crate::source::display_path;
 use crate::source::SourceFile;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -121,17 +122,6 @@ impl Discovered {
     pub fn add_file(&mut self, file: SourceFile) -> usize {
         self.files.push(file);
         self.files.len() - 1
-    }
-}
-
-/// A name for a path as the user would write it.
-pub fn display_path(p: &Path) -> String {
-    let s = p.to_string_lossy();
-    let s = s.strip_prefix("./").unwrap_or(&s);
-    if s.is_empty() {
-        ".".to_string()
-    } else {
-        s.to_string()
     }
 }
 

@@ -9,6 +9,7 @@ pub mod baseline;
 pub mod check;
 pub mod classify;
 pub mod cli;
+pub mod cli_args;
 pub mod cli_plan;
 pub mod config;
 pub mod dialect;

@@ -74,18 +74,17 @@ use crate::placeholder::{self, Placeholders};
 use crate::sniff::Verdict;
 pub use crate::source::display_path;
 use crate::source::SourceFile;
-use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::ErrorKind;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 mod analyze;
-mod dialect;
 mod walk;
 
+pub use crate::dialect::{dialect_from_path, DialectDefault};
+pub use crate::layout::natural_cmp;
 pub use analyze::*;
-pub use dialect::*;
 use walk::*;
 
 /// What the user asked to check.
@@ -137,12 +136,6 @@ pub fn read_file(path: &Path) -> Result<SourceFile> {
     let name = display_path(path);
     let bytes = crate::source::read_regular(path).map_err(|e| Error::io(&name, &e))?;
     Ok(SourceFile::from_bytes(name, Some(path), &bytes))
-}
-
-/// Natural order of file names: digit runs compare as numbers, so
-/// `2_x.sql` < `10_x.sql` and `V1.9` < `V1.10`.
-pub fn natural_cmp(a: &str, b: &str) -> Ordering {
-    natord::compare_ignore_case(a, b).then_with(|| a.cmp(b))
 }
 
 /// A whole file as one up part.

@@ -54,7 +54,7 @@ pub(super) fn replay_span(idx: &LineIndex, f: &crate::finding::Finding) -> std::
 pub(super) fn rule_doc(id: &str) -> Option<String> {
     let meta = crate::rules::find(id)?;
     let mut buf = Vec::new();
-    crate::cli::explain(meta, &mut buf).ok()?;
+    crate::cli_args::explain(meta, &mut buf).ok()?;
     let text = String::from_utf8_lossy(&buf).into_owned();
     // The first line (id, severity, origin) as a heading.
     Some(format!("### {}", text.trim_end()))

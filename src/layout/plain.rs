@@ -69,9 +69,7 @@ fn plan_variants(folder: &Folder, pick: bool) -> Plan {
             }
         })
         .collect();
-    order.sort_by(|&a, &b| {
-        crate::discover::natural_cmp(&folder.entries[a].rel, &folder.entries[b].rel)
-    });
+    order.sort_by(|&a, &b| super::natural_cmp(&folder.entries[a].rel, &folder.entries[b].rel));
     let migrations = order
         .into_iter()
         .map(|i| {

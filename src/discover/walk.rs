@@ -1,238 +1,9 @@
-//! Finds migration files and orders them into sequences.
-//!
-//! # Folders
-//! A folder given on the command line is walked recursively (sub-folders in
-//! name order; hidden folders, `node_modules` and `exclude` globs of the
-//! config file are not entered). Every folder that holds `.sql` files, or
-//! one folder per migration (diesel's `<dir>/up.sql`, Prisma's
-//! `<dir>/migration.sql`), or a layout's project file (`sqitch.plan`, a
-//! Liquibase changelog) is a migration folder: its layout is detected
-//! ([`crate::layout::detect`]) or taken from `--layout`, and it becomes one
-//! [`Sequence`]. The walker asks the layouts (the registry in
-//! [`crate::layout`]) which side files, side folders and sub-folders they
-//! read; it knows none of them by name. Seeds and folders of test data,
-//! fixtures and queries are left out of a walk with a notice
-//! (`not_migrations_dir`), and `[[sequence]]` tables of the config join
-//! sequences into one history. So a repository
-//! root with `db/migrations/` finds that folder, and `sqlite/`, `postgres/`
-//! and `mysql/` sub-folders of one history are separate sequences; the
-//! dialect of a sequence is `--dialect`, else what the tool's own files
-//! name ([`crate::layout::Layout::dialect`]), else the nearest folder name in
-//! its path that names a dialect (`sqlite`, `sqlite3`, `postgres`,
-//! `postgresql`, `pg`, `mysql`, `mariadb`, ..., also as a `-`/`_`/`.`-separated
-//! word of the name, as in `migrations_postgres`), else what the SQL is
-//! written in, else sqlite. A Flyway folder
-//! takes in the Flyway-named files of its sub-folders (Flyway scans its
-//! locations recursively), except sub-folders named for a dialect.
-//!
-//! Files a layout does not recognise in a migration folder (a README, a
-//! `.keep`, a stray `.txt`, an SQL file with the wrong name) are skipped
-//! with a notice, never silently. So is a `schema.sql` or `structure.sql`
-//! alone beside a `migrations/` folder: the schema dump dbmate (or Rails)
-//! writes after migrating, not a migration (named directly, it is read).
-//!
-//! # Files
-//! Files named on the command line are read whatever their extension. Named
-//! `.sql` files of one folder form one sequence in the order of the layout
-//! detected from them (so `twice check migrations/*.sql` reads like
-//! `twice check migrations`); a single file no layout claims is a `script`.
-//! A named file that its layout does not recognise, or that is not `.sql`,
-//! is checked as a script of its own.
-//!
-//! # File-system trouble
-//! - A named path that does not exist or cannot be read stops the check
-//!   (exit 2) with a message naming it.
-//! - Inside a walked folder, a file or folder that cannot be read stops the
-//!   check too, naming it: silently skipping a migration would give a wrong
-//!   verdict. So does a dangling symbolic link named `*.sql`.
-//! - A symbolic link that leads back into a folder being walked (a loop) is
-//!   not followed: the user asked for the folder, so the loop is a notice.
-//! - A symbolic link (to a `.sql` file or a folder) that leads out of the
-//!   folder named on the command line is not followed (a notice): a link to
-//!   `../../.git/config` or `/etc/passwd` must not end up in code frames. A
-//!   link named on the command line is followed.
-//! - `.gitignore` (inside a git repository) and `.ignore` files are
-//!   respected (module `ignores` below); what they leave out is listed in a notice per
-//!   folder. A folder named on the command line is walked even if ignored.
-//! - Files are opened without blocking and must be regular files once open
-//!   ([`crate::source::read_regular`]): a FIFO swapped in after listing is
-//!   an error, not a hang.
-//! - A file or folder that disappears between listing and reading is a
-//!   notice: it is no longer part of the folder.
-//! - Names that are not UTF-8 are shown lossily (U+FFFD) and still read.
-//! - A path given twice, or a path inside another one given, is read once
-//!   (with a notice).
+//! The walk: folders read, `.gitignore`d and excluded files left out, each
+//! folder handed to the layouts, and the reasons a folder is skipped.
 
-use crate::analysis::{analyze_regions, Statement, Substitute};
-use crate::check::Options;
-use crate::dialect::Dialect;
-use crate::error::{Error, Result};
-use crate::finding::{Finding, FindingBuilder, Origin, Severity};
-use crate::layout::{self, Entry, Folder, Plan, Problem};
-use crate::model::{LayoutKind, Migration, Part, Region, Sequence};
-use crate::placeholder::{self, Placeholders};
-use crate::sniff::Verdict;
-use crate::source::SourceFile;
-use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::io::ErrorKind;
-use std::ops::Range;
-use std::path::{Path, PathBuf};
+use super::*;
 
-/// What the user asked to check.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Input {
-    /// A file or folder, as the user wrote it.
-    Path(PathBuf),
-    /// `-`: one script from stdin.
-    Stdin,
-}
-
-/// Files read and the sequences they form.
-#[derive(Debug, Default)]
-pub struct Discovered {
-    pub files: Vec<SourceFile>,
-    pub sequences: Vec<Sequence>,
-    /// Things skipped, said to the user ("skipped x: not a .sql file").
-    pub notices: Vec<String>,
-    /// What the migration tools would refuse (`malformed-migration`);
-    /// `Problem::file` indexes `files`.
-    pub problems: Vec<Problem>,
-    /// Byte ranges of files where placeholders come from the environment
-    /// (goose `ENVSUB ON`).
-    pub envsub: Vec<(usize, Range<usize>)>,
-    /// (file, region start) → text the region's last statement continues
-    /// with (see [`crate::layout::Plan::continuations`]).
-    pub continuations: BTreeMap<(usize, usize), String>,
-    /// Sequences (by root) written in a dialect twice does not support:
-    /// static rules only, no replay.
-    pub foreign: BTreeMap<String, crate::sniff::Family>,
-    /// The dialect of each file a problem is about, or that is unresolvable
-    /// (its sequence's): such a file may belong to no migration part (a
-    /// golang-migrate duplicate version, a tern template) and is still
-    /// checked statically.
-    pub problem_dialects: BTreeMap<usize, Dialect>,
-    /// Files the tool fills in before running in a way twice cannot (tern
-    /// templates): replay leaves their statements out.
-    pub unresolvable: BTreeSet<usize>,
-}
-
-impl Discovered {
-    pub fn add_file(&mut self, file: SourceFile) -> usize {
-        self.files.push(file);
-        self.files.len() - 1
-    }
-}
-
-/// A name for a path as the user would write it.
-pub fn display_path(p: &Path) -> String {
-    let s = p.to_string_lossy();
-    let s = s.strip_prefix("./").unwrap_or(&s);
-    if s.is_empty() {
-        ".".to_string()
-    } else {
-        s.to_string()
-    }
-}
-
-pub fn read_file(path: &Path) -> Result<SourceFile> {
-    let name = display_path(path);
-    let bytes = crate::source::read_regular(path).map_err(|e| Error::io(&name, &e))?;
-    Ok(SourceFile::from_bytes(name, Some(path), &bytes))
-}
-
-/// Natural order of file names: digit runs compare as numbers, so
-/// `2_x.sql` < `10_x.sql` and `V1.9` < `V1.10`.
-pub fn natural_cmp(a: &str, b: &str) -> Ordering {
-    natord::compare_ignore_case(a, b).then_with(|| a.cmp(b))
-}
-
-/// A whole file as one up part.
-pub fn whole_file_part(files: &[SourceFile], file: usize) -> Part {
-    Part {
-        file,
-        regions: vec![Region {
-            range: 0..files[file].text.len(),
-            single_statement: false,
-        }],
-        statements: Vec::new(),
-        no_transaction: false,
-    }
-}
-
-/// A single script (stdin or a file named directly) as its own sequence.
-pub fn script_sequence(d: &mut Discovered, file: SourceFile, opts: &Options) -> Sequence {
-    let root = file.name.clone();
-    let idx = d.add_file(file);
-    let (dialect, dialect_why) = match opts.dialect {
-        Some(d) => (d, "--dialect".to_string()),
-        None => (
-            crate::dialect::Dialect::Sqlite,
-            "default: nothing names a dialect".to_string(),
-        ),
-    };
-    Sequence {
-        root,
-        layout: LayoutKind::Script,
-        layout_why: "a single script".into(),
-        dialect,
-        dialect_why,
-        migrations: vec![Migration {
-            version: String::new(),
-            name: d.files[idx].name.clone(),
-            up: whole_file_part(&d.files, idx),
-            down: None,
-            apply_only: false,
-            start_note: None,
-            rerun_note: None,
-        }],
-    }
-}
-
-pub fn is_sql(p: &Path) -> bool {
-    p.extension().is_some_and(|e| e.eq_ignore_ascii_case("sql"))
-}
-
-/// `Option<Dialect>` with twice's default.
-pub trait DialectDefault {
-    fn unwrap_or_default_dialect(self) -> crate::dialect::Dialect;
-}
-
-impl DialectDefault for Option<crate::dialect::Dialect> {
-    fn unwrap_or_default_dialect(self) -> crate::dialect::Dialect {
-        self.unwrap_or(crate::dialect::Dialect::Sqlite)
-    }
-}
-
-/// The dialect a folder path names: the nearest component that is a dialect
-/// name, or has one as a `-`, `_` or `.`-separated word.
-pub fn dialect_from_path(display: &str) -> Option<Dialect> {
-    let comps: Vec<&str> = display
-        .split(['/', '\\'])
-        .filter(|c| !c.is_empty() && *c != "." && *c != "..")
-        .collect();
-    for c in comps.iter().rev() {
-        if let Some(d) = dialect_word(c) {
-            return Some(d);
-        }
-        for w in c.split(['-', '_', '.']) {
-            if let Some(d) = dialect_word(w) {
-                return Some(d);
-            }
-        }
-    }
-    None
-}
-
-fn dialect_word(w: &str) -> Option<Dialect> {
-    match w.to_ascii_lowercase().as_str() {
-        // `generic` and `ansi` are twice's names, not folder conventions.
-        "generic" | "ansi" => None,
-        other => Dialect::from_name(other),
-    }
-}
-
-mod ignores {
+pub(super) mod ignores {
     //! `.gitignore` and `.ignore` files, read as git and ripgrep do (the
     //! `ignore` crate's matcher): a folder's own files first, then its
     //! parents'; `.ignore` before `.gitignore` at the same level; the first
@@ -344,45 +115,45 @@ mod ignores {
 
 /// How deep a walk goes below the folder given (the walk recurses once per
 /// level; real migration trees are a few levels deep).
-const MAX_DEPTH: usize = 64;
+pub(super) const MAX_DEPTH: usize = 64;
 
 /// A sequence under construction, with its own files.
-struct Built {
-    files: Vec<SourceFile>,
-    sequence: Sequence,
+pub(super) struct Built {
+    pub(super) files: Vec<SourceFile>,
+    pub(super) sequence: Sequence,
     /// The dialect was chosen by `--dialect`, the path or the tool's own
     /// files: the SQL's signs do not change it.
-    dialect_settled: bool,
-    problems: Vec<Problem>,
-    envsub: Vec<(usize, Range<usize>)>,
-    continuations: Vec<(usize, usize, String)>,
-    unresolvable: Vec<usize>,
+    pub(super) dialect_settled: bool,
+    pub(super) problems: Vec<Problem>,
+    pub(super) envsub: Vec<(usize, Range<usize>)>,
+    pub(super) continuations: Vec<(usize, usize, String)>,
+    pub(super) unresolvable: Vec<usize>,
 }
 
 /// The state of one discovery.
-struct Walker<'o> {
-    opts: &'o Options,
+pub(super) struct Walker<'o> {
+    pub(super) opts: &'o Options,
     /// Canonical folders already read (walked or absorbed into a sequence).
-    visited: HashSet<PathBuf>,
-    notices: Vec<String>,
+    pub(super) visited: HashSet<PathBuf>,
+    pub(super) notices: Vec<String>,
     /// The folder named on the command line being walked (canonical):
     /// symbolic links that lead out of it are not followed.
-    root: Option<PathBuf>,
+    pub(super) root: Option<PathBuf>,
     /// `.gitignore` / `.ignore` rules, per canonical folder.
-    ignores: ignores::Ignores,
+    pub(super) ignores: ignores::Ignores,
 }
 
 /// A folder's entries, sorted by name.
 #[derive(Default)]
-struct Listing {
+pub(super) struct Listing {
     /// Regular files (after following links) named `*.sql`.
-    sql: Vec<(String, PathBuf)>,
+    pub(super) sql: Vec<(String, PathBuf)>,
     /// Other files (names only).
-    others: Vec<String>,
-    dirs: Vec<(String, PathBuf)>,
+    pub(super) others: Vec<String>,
+    pub(super) dirs: Vec<(String, PathBuf)>,
 }
 
-fn join_display(display: &str, name: &str) -> String {
+pub(super) fn join_display(display: &str, name: &str) -> String {
     if display == "." {
         name.to_string()
     } else if display.ends_with('/') {
@@ -392,18 +163,18 @@ fn join_display(display: &str, name: &str) -> String {
     }
 }
 
-fn io_error(display: &str, e: &std::io::Error) -> Error {
+pub(super) fn io_error(display: &str, e: &std::io::Error) -> Error {
     Error::io(display, e)
 }
 
 /// ELOOP: too many levels of symbolic links.
-fn is_loop(e: &std::io::Error) -> bool {
+pub(super) fn is_loop(e: &std::io::Error) -> bool {
     e.raw_os_error() == Some(40) || e.raw_os_error() == Some(62)
 }
 
 impl Walker<'_> {
     /// Lists `dir`; `None` when it vanished.
-    fn list(&mut self, dir: &Path, display: &str) -> Result<Option<Listing>> {
+    pub(super) fn list(&mut self, dir: &Path, display: &str) -> Result<Option<Listing>> {
         let rd = match std::fs::read_dir(dir) {
             Ok(rd) => rd,
             Err(e) if e.kind() == ErrorKind::NotFound => {
@@ -510,7 +281,7 @@ impl Walker<'_> {
     }
 
     /// Reads one file of a folder; `None` when it vanished.
-    fn read(&mut self, path: &Path, shown: &str) -> Result<Option<SourceFile>> {
+    pub(super) fn read(&mut self, path: &Path, shown: &str) -> Result<Option<SourceFile>> {
         match self.opts.read_bytes(path) {
             Ok(bytes) => Ok(Some(SourceFile::from_bytes(shown, Some(path), &bytes))),
             Err(e) if e.kind() == ErrorKind::NotFound => {
@@ -525,7 +296,7 @@ impl Walker<'_> {
 
     /// The dialect of a folder before its files are read, what decided it,
     /// and whether that is settled (`--dialect` or the path).
-    fn dialect_why(&self, display: &str) -> (Dialect, String, bool) {
+    pub(super) fn dialect_why(&self, display: &str) -> (Dialect, String, bool) {
         if let Some(d) = self.opts.dialect {
             return (d, "--dialect".into(), true);
         }
@@ -541,7 +312,7 @@ impl Walker<'_> {
 
     /// The layout forced by `--layout` or detected, and why; then the
     /// dialect the tool's own files name, when `--dialect` does not decide.
-    fn choose(&self, folder: &mut Folder) -> (LayoutKind, String, String, bool) {
+    pub(super) fn choose(&self, folder: &mut Folder) -> (LayoutKind, String, String, bool) {
         let (kind, layout_why) = match self.opts.layout {
             Some(k) => (k, "--layout".to_string()),
             None => layout::detect::detect_why(folder),
@@ -559,7 +330,7 @@ impl Walker<'_> {
     }
 
     /// Walks `dir` (shown as `display`), appending its sequences to `out`.
-    fn walk(
+    pub(super) fn walk(
         &mut self,
         dir: &Path,
         display: &str,
@@ -597,7 +368,7 @@ impl Walker<'_> {
         result
     }
 
-    fn walk_listing(
+    pub(super) fn walk_listing(
         &mut self,
         dir: &Path,
         display: &str,
@@ -891,7 +662,7 @@ impl Walker<'_> {
     /// Adds the files of the sub-folders the layout reads as part of the
     /// folder (recursively: Flyway scans its locations) to `folder`.
     #[allow(clippy::too_many_arguments)]
-    fn absorb(
+    pub(super) fn absorb(
         &mut self,
         display: &str,
         listing: &Listing,
@@ -979,7 +750,7 @@ impl Walker<'_> {
     }
 
     /// Turns a planned folder into a sequence with only the files it uses.
-    fn assemble(
+    pub(super) fn assemble(
         &mut self,
         folder: Folder,
         mut plan: Plan,
@@ -1084,7 +855,7 @@ impl Walker<'_> {
 
     /// Named files of one folder: one sequence in the layout's order, plus
     /// a script for each file the layout does not claim.
-    fn named_group(
+    pub(super) fn named_group(
         &mut self,
         display: &str,
         cargo_crate: bool,
@@ -1157,7 +928,7 @@ impl Walker<'_> {
         }
     }
 
-    fn script(&self, file: SourceFile) -> Built {
+    pub(super) fn script(&self, file: SourceFile) -> Built {
         let len = file.text.len();
         // The dialect comes from the folders, not from the file's own name.
         let folder = Path::new(&file.name)
@@ -1194,7 +965,7 @@ impl Walker<'_> {
 
 /// `seed.sql` and the like: seed data (Supabase's `supabase/seed.sql`,
 /// Prisma's and others' seeds), loaded by hand, not a migration.
-fn is_seed(name: &str) -> bool {
+pub(super) fn is_seed(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     matches!(lower.as_str(), "seed.sql" | "seeds.sql")
 }
@@ -1203,7 +974,7 @@ fn is_seed(name: &str) -> bool {
 /// fixtures, query files (sqlc's `queries/`; `src/` beside a migrations
 /// folder), tests beside a migrations folder, Supabase's declarative
 /// `schemas/`.
-fn not_migrations_dir(name: &str, parent: &Listing) -> Option<&'static str> {
+pub(super) fn not_migrations_dir(name: &str, parent: &Listing) -> Option<&'static str> {
     let beside_migrations = parent
         .dirs
         .iter()
@@ -1229,8 +1000,8 @@ fn not_migrations_dir(name: &str, parent: &Listing) -> Option<&'static str> {
 
 /// Whether `dir` holds `.sql` files (at any depth, up to a few levels), so
 /// that skipping it is worth a notice.
-fn folder_has_sql(dir: &Path) -> bool {
-    fn walk(dir: &Path, depth: usize) -> bool {
+pub(super) fn folder_has_sql(dir: &Path) -> bool {
+    pub(super) fn walk(dir: &Path, depth: usize) -> bool {
         let Ok(rd) = std::fs::read_dir(dir) else {
             return false;
         };
@@ -1248,7 +1019,7 @@ fn folder_has_sql(dir: &Path) -> bool {
 
 /// The text of the nearest file named `name` in the folders above `dir`
 /// (its parent first, up to four levels).
-fn nearest_ancestor_file(dir: &Path, name: &str) -> Option<String> {
+pub(super) fn nearest_ancestor_file(dir: &Path, name: &str) -> Option<String> {
     let mut at = dir.parent();
     for _ in 0..4 {
         let d = at?;
@@ -1262,672 +1033,8 @@ fn nearest_ancestor_file(dir: &Path, name: &str) -> Option<String> {
 }
 
 /// Why a non-SQL file of a migration folder is not read.
-fn skip_reason(kind: LayoutKind, name: &str) -> String {
+pub(super) fn skip_reason(kind: LayoutKind, name: &str) -> String {
     layout::get(kind)
         .skip_reason(name)
         .unwrap_or_else(|| format!("not a {} migration", kind.name()))
-}
-
-/// Reads every input into files and sequences.
-pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
-    let mut w = Walker {
-        opts,
-        visited: HashSet::new(),
-        notices: Vec::new(),
-        root: None,
-        ignores: ignores::Ignores::default(),
-    };
-    // Per input position, what it produced.
-    let mut pieces: Vec<(usize, Vec<Built>)> = Vec::new();
-    // Resolve every named path first: a missing one stops everything.
-    struct Named {
-        pos: usize,
-        path: PathBuf,
-        canon: PathBuf,
-        is_dir: bool,
-    }
-    let mut named: Vec<Named> = Vec::new();
-    let mut seen: HashSet<PathBuf> = HashSet::new();
-    for (pos, input) in inputs.iter().enumerate() {
-        let Input::Path(path) = input else { continue };
-        let shown = display_path(path);
-        let meta = std::fs::metadata(path).map_err(|e| io_error(&shown, &e))?;
-        if !meta.is_dir() && !meta.is_file() {
-            // A FIFO with no writer would block forever; devices never end.
-            return Err(Error::new(format!(
-                "{shown}: not a regular file (a pipe, socket or device); give files or folders, or `-` to read stdin"
-            )));
-        }
-        let canon = std::fs::canonicalize(path).map_err(|e| io_error(&shown, &e))?;
-        if !seen.insert(canon.clone()) {
-            w.notices
-                .push(format!("{shown}: given more than once; read once"));
-            continue;
-        }
-        named.push(Named {
-            pos,
-            path: path.clone(),
-            canon,
-            is_dir: meta.is_dir(),
-        });
-    }
-    // Folders first, so that a file inside a named folder is read once.
-    for n in named.iter().filter(|n| n.is_dir) {
-        let shown = display_path(&n.path);
-        if w.visited.contains(&n.canon) {
-            w.notices.push(format!(
-                "{shown}: already read as part of another folder given; read once"
-            ));
-            continue;
-        }
-        let mut out = Vec::new();
-        let mut ancestors = Vec::new();
-        w.root = Some(n.canon.clone());
-        w.walk(&n.path, &shown, &mut ancestors, &mut out)?;
-        w.root = None;
-        if out.is_empty() {
-            w.notices
-                .push(format!("{shown}: no SQL migrations found in this folder"));
-        }
-        pieces.push((n.pos, out));
-    }
-    // Named files, grouped by folder (diesel's up.sql/down.sql by the
-    // migrations folder above theirs).
-    /// Input position, display, Cargo crate beside, files.
-    type Group = (usize, String, bool, Vec<(String, SourceFile)>);
-    let mut groups: BTreeMap<PathBuf, Group> = BTreeMap::new();
-    for n in named.iter().filter(|n| !n.is_dir) {
-        let shown = display_path(&n.path);
-        if opts.excluded(&n.path) {
-            continue;
-        }
-        let parent_canon = n.canon.parent().map(Path::to_path_buf).unwrap_or_default();
-        if is_sql(&n.path) && w.visited.contains(&parent_canon) {
-            w.notices.push(format!(
-                "{shown}: already read as part of a folder given; read once"
-            ));
-            continue;
-        }
-        let file = match opts.read_bytes(&n.path) {
-            Ok(bytes) => SourceFile::from_bytes(shown.clone(), Some(&n.path), &bytes),
-            Err(e) => return Err(io_error(&shown, &e)),
-        };
-        if !is_sql(&n.path) {
-            pieces.push((n.pos, vec![w.script(file)]));
-            continue;
-        }
-        let base = n
-            .path
-            .file_name()
-            .map(|b| b.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let parent_shown = n
-            .path
-            .parent()
-            .map(display_path)
-            .unwrap_or_else(|| ".".into());
-        let diesel = matches!(base.as_str(), "up.sql" | "down.sql");
-        let (key, display, rel) = if diesel {
-            let dir_name = n
-                .canon
-                .parent()
-                .and_then(Path::file_name)
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let gp = parent_canon
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or_default();
-            let gp_shown = n
-                .path
-                .parent()
-                .and_then(Path::parent)
-                .map(display_path)
-                .unwrap_or_else(|| ".".into());
-            (gp, gp_shown, format!("{dir_name}/{base}"))
-        } else {
-            (parent_canon.clone(), parent_shown, base)
-        };
-        let cargo = key.parent().is_some_and(|p| p.join("Cargo.toml").is_file());
-        let slot = groups
-            .entry(key)
-            .or_insert_with(|| (n.pos, display, cargo, Vec::new()));
-        slot.3.push((rel, file));
-    }
-    for (_, (pos, display, cargo, files)) in groups {
-        let mut out = Vec::new();
-        w.named_group(&display, cargo, files, &mut out);
-        pieces.push((pos, out));
-    }
-    // Stdin.
-    for (pos, input) in inputs.iter().enumerate() {
-        if *input != Input::Stdin {
-            continue;
-        }
-        let bytes = match opts.stdin_overlay() {
-            Some(bytes) => bytes,
-            None => {
-                let mut bytes = Vec::new();
-                use std::io::Read;
-                std::io::stdin()
-                    .read_to_end(&mut bytes)
-                    .map_err(|e| Error::new(format!("<stdin>: {e}")))?;
-                bytes
-            }
-        };
-        let name = opts
-            .stdin_filename
-            .clone()
-            .unwrap_or_else(|| "<stdin>".into());
-        let file = SourceFile::from_bytes(name.clone(), None, &bytes);
-        let out = match opts.layout {
-            Some(kind) if kind != LayoutKind::Plain && kind != LayoutKind::Script => {
-                let mut v = Vec::new();
-                let display = Path::new(&name)
-                    .parent()
-                    .map(display_path)
-                    .unwrap_or_else(|| ".".into());
-                let base = Path::new(&name)
-                    .file_name()
-                    .map(|b| b.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| name.clone());
-                w.named_group(&display, false, vec![(base, file)], &mut v);
-                v
-            }
-            _ => vec![w.script(file)],
-        };
-        pieces.push((pos, out));
-    }
-    pieces.sort_by_key(|(pos, _)| *pos);
-    let mut builts: Vec<Built> = pieces.into_iter().flat_map(|(_, b)| b).collect();
-    join_configured_sequences(&mut builts, &opts.sequences, &mut w.notices);
-    let mut d = Discovered {
-        notices: std::mem::take(&mut w.notices),
-        ..Discovered::default()
-    };
-    {
-        for b in builts {
-            let offset = d.files.len();
-            d.files.extend(b.files);
-            let mut seq = b.sequence;
-            // No --dialect and no dialect in the path: what the SQL itself
-            // is written in, when it says so clearly.
-            // (Not for pop and Liquibase: they pick files and changesets by
-            // dialect, which the dialect must not change after the fact.)
-            if !b.dialect_settled && !layout::get(seq.layout).picks_by_dialect() {
-                let files = &d.files[offset..];
-                let texts = seq.migrations.iter().flat_map(|m| {
-                    std::iter::once(&m.up).chain(m.down.as_ref()).flat_map(|p| {
-                        p.regions.iter().filter_map(|r| {
-                            files
-                                .get(p.file)
-                                .filter(|f| !f.binary)
-                                .and_then(|f| f.text.get(r.range.clone()))
-                        })
-                    })
-                });
-                let mut evidence = crate::sniff::Evidence::new();
-                texts.for_each(|t| evidence.add(t));
-                match evidence.verdict() {
-                    Verdict::Unknown => {}
-                    Verdict::Clear {
-                        dialect,
-                        signs,
-                        others,
-                    } => {
-                        let also = if others.is_empty() {
-                            String::new()
-                        } else {
-                            format!("; outvoted: {others}")
-                        };
-                        seq.dialect_why = format!("the SQL uses {signs}{also}");
-                        if dialect != seq.dialect {
-                            d.notices.push(format!(
-                                "{}: read as {dialect}: the SQL uses {signs}{also} (pass --dialect to choose another)",
-                                seq.root
-                            ));
-                            seq.dialect = dialect;
-                        } else if !also.is_empty() {
-                            d.notices.push(format!(
-                                "{}: read as {dialect}: the SQL uses {signs}{also} (pass --dialect to choose another)",
-                                seq.root
-                            ));
-                        }
-                    }
-                    Verdict::Tie { signs } => {
-                        seq.dialect_why = format!(
-                            "{}; the SQL shows signs of more than one dialect, none clearly ahead: {signs}",
-                            seq.dialect_why
-                        );
-                        d.notices.push(format!(
-                            "{}: read as {}: the SQL shows signs of more than one dialect, none clearly ahead: {signs}; pass --dialect to decide",
-                            seq.root, seq.dialect
-                        ))
-                    }
-                    Verdict::Unsupported { family, signs } => {
-                        seq.dialect = family.closest();
-                        seq.dialect_why = format!(
-                            "written in {} ({signs}), which twice does not support: read as {} for the static rules only",
-                            family.title(),
-                            seq.dialect
-                        );
-                        d.foreign.insert(seq.root.clone(), family);
-                        d.notices.push(format!(
-                            "{}: written in {} ({signs}), which twice does not support: only the static rules ran (read as {}), no replay, and statements they could not read are not listed one by one",
-                            seq.root,
-                            family.title(),
-                            seq.dialect
-                        ));
-                    }
-                }
-            }
-            for m in &mut seq.migrations {
-                m.up.file += offset;
-                if let Some(down) = &mut m.down {
-                    down.file += offset;
-                }
-            }
-            for f in b
-                .problems
-                .iter()
-                .map(|p| p.file)
-                .chain(b.unresolvable.iter().copied())
-            {
-                d.problem_dialects.insert(f + offset, seq.dialect);
-            }
-            d.sequences.push(seq);
-            d.problems.extend(b.problems.into_iter().map(|mut p| {
-                p.file += offset;
-                p
-            }));
-            d.envsub
-                .extend(b.envsub.into_iter().map(|(f, r)| (f + offset, r)));
-            d.unresolvable
-                .extend(b.unresolvable.iter().map(|f| f + offset));
-            d.continuations.extend(
-                b.continuations
-                    .into_iter()
-                    .map(|(f, at, t)| ((f + offset, at), t)),
-            );
-        }
-    }
-    Ok(d)
-}
-
-pub use crate::sniff::sniff_dialect;
-
-/// `[[sequence]]` in twice.toml: the sequences found at the listed folders
-/// become one history, in the listed order, replayed on one database (a
-/// full schema and its delta folders, or a history split over folders as
-/// pop/Ory projects do). The joined sequence takes the place of its first
-/// part and that part's layout and dialect.
-fn join_configured_sequences(
-    builts: &mut Vec<Built>,
-    groups: &[Vec<PathBuf>],
-    notices: &mut Vec<String>,
-) {
-    for group in groups {
-        let canon_of = |b: &Built| std::fs::canonicalize(&b.sequence.root).ok();
-        let mut members: Vec<usize> = Vec::new();
-        let mut missing: Vec<String> = Vec::new();
-        for path in group {
-            let want = std::fs::canonicalize(path).ok();
-            let found = want.as_ref().and_then(|w| {
-                builts
-                    .iter()
-                    .position(|b| canon_of(b).as_ref() == Some(w))
-                    .or_else(|| {
-                        // A folder whose migrations live one level down
-                        // (`db/` holding `db/migrations/`).
-                        builts.iter().position(|b| {
-                            canon_of(b).is_some_and(|c| c.parent() == Some(w.as_path()))
-                        })
-                    })
-            });
-            match found {
-                Some(i) if !members.contains(&i) => members.push(i),
-                Some(_) => {}
-                None => missing.push(display_path(path)),
-            }
-        }
-        if !missing.is_empty() {
-            notices.push(format!(
-                "[[sequence]] in twice.toml: no migrations found at {} (not among the paths checked, or not a migration folder)",
-                missing.join(", ")
-            ));
-        }
-        if members.len() < 2 {
-            continue;
-        }
-        let roots: Vec<String> = members
-            .iter()
-            .map(|&i| builts[i].sequence.root.clone())
-            .collect();
-        // Take the members out (highest index first), keep their order.
-        let first = members[0];
-        let mut sorted = members.clone();
-        sorted.sort_unstable_by(|a, b| b.cmp(a));
-        let mut taken: BTreeMap<usize, Built> = BTreeMap::new();
-        for i in sorted {
-            taken.insert(i, builts.remove(i));
-        }
-        let mut parts = members.iter().filter_map(|i| taken.remove(i));
-        let Some(mut joined) = parts.next() else {
-            continue;
-        };
-        for b in parts {
-            let offset = joined.files.len();
-            joined.files.extend(b.files);
-            for mut m in b.sequence.migrations {
-                m.up.file += offset;
-                if let Some(d) = &mut m.down {
-                    d.file += offset;
-                }
-                joined.sequence.migrations.push(m);
-            }
-            joined.problems.extend(b.problems.into_iter().map(|mut p| {
-                p.file += offset;
-                p
-            }));
-            joined
-                .envsub
-                .extend(b.envsub.into_iter().map(|(f, r)| (f + offset, r)));
-            joined
-                .unresolvable
-                .extend(b.unresolvable.iter().map(|f| f + offset));
-            joined.continuations.extend(
-                b.continuations
-                    .into_iter()
-                    .map(|(f, at, t)| (f + offset, at, t)),
-            );
-        }
-        joined.sequence.layout_why = format!(
-            "[[sequence]] in twice.toml joins {}; {}",
-            roots.join(" + "),
-            joined.sequence.layout_why
-        );
-        let at = first.min(builts.len());
-        builts.insert(at, joined);
-    }
-}
-
-/// A region whose last statement continues with text outside the region
-/// (Liquibase `--rollback` lines joined into one statement): that
-/// statement's `sql` gets the rest appended before substitution.
-struct Continued<'a> {
-    inner: &'a dyn Substitute,
-    /// The region's text, trailing blanks trimmed.
-    region: &'a str,
-    rest: &'a str,
-}
-
-impl Substitute for Continued<'_> {
-    fn substitute<'s>(&self, sql: &'s str) -> std::borrow::Cow<'s, str> {
-        if self.region.ends_with(sql) {
-            let joined = format!("{sql}{}", self.rest);
-            let joined = self.inner.substitute(&joined).into_owned();
-            // Like Liquibase, the statement ends at its `;`.
-            let t = joined.trim_end();
-            let t = t.strip_suffix(';').unwrap_or(t).trim_end();
-            std::borrow::Cow::Owned(t.to_string())
-        } else {
-            self.inner.substitute(sql)
-        }
-    }
-}
-
-/// The result of analysing discovered files.
-#[derive(Debug, Default)]
-pub struct Analysed {
-    /// Statements of each file, in file order.
-    pub statements: Vec<Vec<Statement>>,
-    /// The dialect each file is read in (its sequence's).
-    pub dialects: Vec<Dialect>,
-    /// Findings of discovery: `malformed-migration`, `undefined-placeholder`.
-    pub findings: Vec<Finding>,
-    /// (file, statement) pairs with an undefined placeholder where SQL code
-    /// goes: their text cannot run as written.
-    pub unresolved: BTreeSet<(usize, usize)>,
-}
-
-/// Splits and analyses every part of every sequence, filling
-/// `Part::statements`. Statements of a file are numbered in file order
-/// (regions are analysed by position, whichever part they belong to), and
-/// each region gets the placeholder settings of its layout.
-pub fn analyze(d: &mut Discovered, opts: &Options) -> Result<Analysed> {
-    let n = d.files.len();
-    let mut a = Analysed {
-        statements: (0..n).map(|_| Vec::new()).collect(),
-        dialects: vec![opts.dialect.unwrap_or_default_dialect(); n],
-        ..Analysed::default()
-    };
-    // (file, start, end, seq, migration, is_down, region)
-    let mut jobs: Vec<(usize, usize, usize, usize, usize, bool, usize)> = Vec::new();
-    for (si, seq) in d.sequences.iter().enumerate() {
-        for (mi, m) in seq.migrations.iter().enumerate() {
-            a.dialects[m.up.file] = seq.dialect;
-            for (is_down, part) in
-                std::iter::once((false, &m.up)).chain(m.down.as_ref().map(|p| (true, p)))
-            {
-                a.dialects[part.file] = seq.dialect;
-                for (ri, r) in part.regions.iter().enumerate() {
-                    jobs.push((part.file, r.range.start, r.range.end, si, mi, is_down, ri));
-                }
-            }
-        }
-    }
-    jobs.sort();
-    // Statements of one migration part run together: one group per part,
-    // whatever number of regions (goose statement blocks, liquibase
-    // changesets' pieces) it was read from.
-    let mut part_groups: std::collections::HashMap<(usize, usize, bool), usize> =
-        std::collections::HashMap::new();
-    // Bytes placeholder substitution has added to each file so far.
-    let mut grown: BTreeMap<usize, usize> = BTreeMap::new();
-    for (file, start, end, si, mi, is_down, ri) in jobs {
-        let src = &d.files[file];
-        if src.binary {
-            continue;
-        }
-        let seq = &d.sequences[si];
-        let layout = seq.layout;
-        let dialect = seq.dialect;
-        let envsub = d
-            .envsub
-            .iter()
-            .any(|(f, r)| *f == file && r.start <= start && end <= r.end);
-        let policy = layout::get(layout).placeholders(envsub);
-        let base = src
-            .name
-            .rsplit(['/', '\\'])
-            .next()
-            .unwrap_or(&src.name)
-            .to_string();
-        let ph = Placeholders {
-            defines: &opts.defines,
-            builtins: if policy.flyway_builtins {
-                placeholder::flyway_builtins(dialect, &base)
-            } else {
-                BTreeMap::new()
-            },
-            dialect,
-            scope: policy.scope,
-            env_syntax: envsub,
-            tool: policy.tool,
-            macros: layout::get(layout).text_macros(dialect),
-        };
-        {
-            let so_far = grown.entry(file).or_insert(0);
-            let budget = placeholder::MAX_SUBSTITUTED_BYTES - *so_far;
-            let (added, over) = ph.growth(&src.text[start..end], budget);
-            if let Some(at) = over {
-                let (line, _) = src.line_col(start + at);
-                return Err(Error::new(format!(
-                    "{}:{line}: placeholder values would make this file more than {} MiB \
-                     longer ({} MiB and counting); a `--define` value is probably much \
-                     longer than intended, or used far more often than expected: check the \
-                     values given with `--define` (or `[define]` in twice.toml)",
-                    src.name,
-                    placeholder::MAX_SUBSTITUTED_BYTES >> 20,
-                    added >> 20
-                )));
-            }
-            *so_far += added;
-        }
-        let m = &d.sequences[si].migrations[mi];
-        let part = if is_down {
-            m.down.as_ref()
-        } else {
-            Some(&m.up)
-        };
-        let Some(region) = part.and_then(|p| p.regions.get(ri)).cloned() else {
-            continue;
-        };
-        let continued;
-        let subst: &dyn Substitute = match d.continuations.get(&(file, start)) {
-            Some(rest) => {
-                continued = Continued {
-                    inner: &ph,
-                    region: src.text[region.range.clone()].trim_end(),
-                    rest,
-                };
-                &continued
-            }
-            None => &ph,
-        };
-        let idxs = analyze_regions(src, &[region], dialect, subst, &mut a.statements[file]);
-        if let Some(&first) = idxs.first() {
-            let group = *part_groups.entry((si, mi, is_down)).or_insert(first);
-            for &i in &idxs {
-                a.statements[file][i].group = group;
-            }
-        }
-        let b = FindingBuilder { file: src };
-        for &i in &idxs {
-            let stmt = &a.statements[file][i];
-            let text = &src.text[stmt.span.clone()];
-            for o in ph.undefined(text) {
-                let span = stmt.span.start + o.range.start..stmt.span.start + o.range.end;
-                let (message, help) = ph.describe(&o);
-                let mut f = b.at(
-                    "undefined-placeholder",
-                    Severity::Error,
-                    Origin::Static,
-                    span,
-                    message,
-                );
-                f.help = Some(help);
-                f.statement = Some(i);
-                a.findings.push(f);
-                if o.in_code {
-                    a.unresolved.insert((file, i));
-                }
-            }
-        }
-        let m = &mut d.sequences[si].migrations[mi];
-        let part = if is_down {
-            m.down.as_mut()
-        } else {
-            Some(&mut m.up)
-        };
-        if let Some(p) = part {
-            p.statements.extend(idxs);
-        }
-    }
-    // Files the tool would refuse outright and that are part of no
-    // migration (a golang-migrate duplicate version): the static rules
-    // still read them, replay does not run them.
-    let orphans: BTreeSet<usize> = d
-        .problems
-        .iter()
-        .map(|p| p.file)
-        .chain(d.unresolvable.iter().copied())
-        .filter(|&f| f < n && a.statements[f].is_empty())
-        .collect();
-    for f in orphans {
-        let src = &d.files[f];
-        if src.binary {
-            continue;
-        }
-        let dialect = d.problem_dialects.get(&f).copied().unwrap_or(a.dialects[f]);
-        a.dialects[f] = dialect;
-        let len = src.text.len();
-        let idxs = analyze_regions(
-            src,
-            &[layout::region(0..len)],
-            dialect,
-            &crate::analysis::NoSubstitution,
-            &mut a.statements[f],
-        );
-        if d.unresolvable.contains(&f) {
-            // Template text where code goes: not a syntax error.
-            a.unresolved.extend(idxs.into_iter().map(|i| (f, i)));
-        }
-    }
-    for p in &d.problems {
-        let Some(src) = d.files.get(p.file) else {
-            continue;
-        };
-        let span = p.span.start.min(src.text.len())..p.span.end.min(src.text.len());
-        let mut f = FindingBuilder { file: src }.at(
-            "malformed-migration",
-            Severity::Error,
-            Origin::Static,
-            span,
-            p.message.clone(),
-        );
-        f.help = p.help.clone();
-        a.findings.push(f);
-    }
-    Ok(a)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dialect_from_folder_names() {
-        assert_eq!(dialect_from_path("db/postgres"), Some(Dialect::Postgres));
-        assert_eq!(
-            dialect_from_path("db/sqlite3/migrations"),
-            Some(Dialect::Sqlite)
-        );
-        assert_eq!(dialect_from_path("migrations_mysql"), Some(Dialect::Mysql));
-        assert_eq!(
-            dialect_from_path("mysql/postgresql"),
-            Some(Dialect::Postgres)
-        );
-        assert_eq!(dialect_from_path("db/migrations"), None);
-        assert_eq!(dialect_from_path("generic"), None);
-    }
-
-    #[test]
-    fn files_that_vanish_after_listing_are_notices() {
-        let d = tempfile::tempdir().unwrap();
-        std::fs::write(d.path().join("1_a.sql"), "SELECT 1;").unwrap();
-        std::fs::write(d.path().join("2_b.sql"), "SELECT 2;").unwrap();
-        let opts = Options::default();
-        let mut w = Walker {
-            opts: &opts,
-            visited: HashSet::new(),
-            notices: Vec::new(),
-            root: None,
-            ignores: ignores::Ignores::default(),
-        };
-        let listing = w.list(d.path(), "m").unwrap().unwrap();
-        assert_eq!(listing.sql.len(), 2);
-        std::fs::remove_file(d.path().join("2_b.sql")).unwrap();
-        let (name, path) = &listing.sql[1];
-        assert!(w.read(path, name).unwrap().is_none());
-        assert!(w.notices[0].contains("disappeared"), "{:?}", w.notices);
-        // A whole folder vanishing between listing and walking.
-        let sub = d.path().join("sub");
-        std::fs::create_dir(&sub).unwrap();
-        std::fs::remove_dir(&sub).unwrap();
-        let mut out = Vec::new();
-        w.walk(&sub, "m/sub", &mut Vec::new(), &mut out).unwrap();
-        assert!(out.is_empty());
-        assert!(w.notices[1].contains("disappeared"), "{:?}", w.notices);
-    }
 }

@@ -417,6 +417,18 @@ impl super::Layout for Flyway {
         .then(|| "a Flyway Java or script migration: not SQL, so twice cannot check it".into())
     }
 
+    fn location_key(&self, m: &crate::model::Migration) -> Option<Vec<String>> {
+        // Versioned migrations only: repeatables and callbacks have none.
+        m.rerun_note
+            .is_none()
+            .then(|| version_parts(&m.version))
+            .flatten()
+    }
+
+    fn key_cmp(&self, a: &[String], b: &[String]) -> Ordering {
+        version_cmp(a, b)
+    }
+
     fn placeholders(&self, _envsub: bool) -> super::PlaceholderPolicy {
         super::PlaceholderPolicy {
             scope: crate::placeholder::Scope::Everywhere,

@@ -270,6 +270,20 @@ pub trait Layout: Sync {
         PlaceholderPolicy::NEVER
     }
 
+    /// For a tool that reads several folders (locations) as one history
+    /// ordered by version (Flyway), the version of a versioned migration as
+    /// the tool orders it; `None` for the others (repeatables, callbacks)
+    /// and for tools that read one folder. Discovery joins sibling folders
+    /// whose versions interleave.
+    fn location_key(&self, _m: &Migration) -> Option<Vec<String>> {
+        None
+    }
+
+    /// The tool's order of two [`Layout::location_key`]s.
+    fn key_cmp(&self, a: &[String], b: &[String]) -> Ordering {
+        a.cmp(b)
+    }
+
     /// Text the tool replaces in a file before running it, whatever the
     /// placeholder syntax, with what it becomes in `dialect` (Synapse's
     /// `$%AUTO_INCREMENT_PRIMARY_KEY%$`).

@@ -1673,3 +1673,37 @@ fn plain_files_written_for_one_dialect_make_one_sequence_each() {
     assert!(report.findings.is_empty(), "{:#?}", report.findings);
     assert_eq!(report.summary.sequences[1].replay, "replayed");
 }
+
+#[test]
+fn sibling_flyway_locations_with_interleaving_versions_are_one_history() {
+    let ws = load(&["fixtures/layouts/flyway-locations"], &static_opts());
+    let roots: Vec<&str> = ws.sequences.iter().map(|s| s.root.as_str()).collect();
+    assert_eq!(
+        roots,
+        [
+            "fixtures/layouts/flyway-locations/archive",
+            "fixtures/layouts/flyway-locations/migration"
+        ]
+    );
+    assert_eq!(versions(&ws, 1), ["1", "1.1", "2"]);
+    assert!(
+        ws.notices.iter().any(|n| n
+            .contains("read with fixtures/layouts/flyway-locations/migration_data as one history")),
+        "{:#?}",
+        ws.notices
+    );
+    // Replayed in version order, the backfill finds its table.
+    let report = check_paths(&["fixtures/layouts/flyway-locations"], &Options::default());
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
+    // [[sequence]] in twice.toml decides instead when present.
+    let configured = Options {
+        sequences: vec![vec!["fixtures/layouts/flyway-locations/migration".into()]],
+        ..static_opts()
+    };
+    assert_eq!(
+        load(&["fixtures/layouts/flyway-locations"], &configured)
+            .sequences
+            .len(),
+        3
+    );
+}

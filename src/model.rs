@@ -109,4 +109,8 @@ pub struct Sequence {
     /// file, the SQL's signs, or the default), for `twice plan`.
     pub dialect_why: String,
     pub migrations: Vec<Migration>,
+    /// Migrations of this history that the tool runs and twice cannot (a
+    /// goose `.go` migration, a Synapse `.py` delta), as (version, file):
+    /// replay runs without them, and a first-run failure after one says so.
+    pub code_gaps: Vec<(String, String)>,
 }

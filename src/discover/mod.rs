@@ -177,6 +177,7 @@ pub fn script_sequence(d: &mut Discovered, file: SourceFile, opts: &Options) -> 
             start_note: None,
             rerun_note: None,
         }],
+        code_gaps: Vec::new(),
     }
 }
 

@@ -580,6 +580,14 @@ impl Walker<'_> {
             if passed_over {
                 other_names.clear();
             }
+            // Migrations the tool runs that twice cannot (Go, Python).
+            let gaps: Vec<(String, String)> = other_names
+                .iter()
+                .filter_map(|o| {
+                    tool.code_migration(o)
+                        .map(|v| (v, join_display(display, o)))
+                })
+                .collect();
             for o in other_names {
                 self.notices.push(format!(
                     "{}: skipped: {}",
@@ -598,6 +606,7 @@ impl Walker<'_> {
             } else if !folder.split {
                 let plan = layout::plan(kind, &folder);
                 if let Some(mut b) = self.assemble(folder, plan, kind, display) {
+                    b.sequence.code_gaps = gaps;
                     b.sequence.layout_why = layout_why;
                     b.sequence.dialect_why = dialect_why;
                     b.dialect_settled = settled;
@@ -615,6 +624,7 @@ impl Walker<'_> {
                         plan.skipped.clear();
                     }
                     if let Some(mut b) = self.assemble(f, plan, kind, display) {
+                        b.sequence.code_gaps = gaps.clone();
                         b.sequence.layout_why = layout_why.clone();
                         b.sequence.dialect_why = format!(
                             "files written for {d} beside shared .sql files: one \
@@ -844,6 +854,7 @@ impl Walker<'_> {
                 dialect: folder.dialect,
                 dialect_why: String::new(),
                 migrations: plan.migrations,
+                code_gaps: Vec::new(),
             },
             dialect_settled: false,
             problems: plan.problems,
@@ -953,6 +964,7 @@ impl Walker<'_> {
                     start_note: None,
                     rerun_note: None,
                 }],
+                code_gaps: Vec::new(),
             },
             files: vec![file],
             problems: Vec::new(),

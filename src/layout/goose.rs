@@ -370,6 +370,14 @@ impl super::Layout for Goose {
         plan(folder)
     }
 
+    fn code_migration(&self, rel: &str) -> Option<String> {
+        let base = rel.rsplit('/').next().unwrap_or(rel);
+        if !super::ends_with_ci(base, ".go") || rel.contains('/') {
+            return None;
+        }
+        super::version_underscore(base).map(|(v, _)| v.to_string())
+    }
+
     fn skip_reason(&self, name: &str) -> Option<String> {
         super::ends_with_ci(name, ".go").then(|| {
             "a goose Go migration: not SQL, so twice cannot check it (the sequence is checked without it)"

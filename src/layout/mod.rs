@@ -270,6 +270,14 @@ pub trait Layout: Sync {
         PlaceholderPolicy::NEVER
     }
 
+    /// The version of a migration written in a language twice cannot run
+    /// (a goose `.go` migration, a Synapse `.py` delta), by its path
+    /// relative to the folder: replay runs without it, and says so on a
+    /// first-run failure after it.
+    fn code_migration(&self, _rel: &str) -> Option<String> {
+        None
+    }
+
     /// For a tool that reads several folders (locations) as one history
     /// ordered by version (Flyway), the version of a versioned migration as
     /// the tool orders it; `None` for the others (repeatables, callbacks)

@@ -148,6 +148,12 @@ impl super::Layout for SchemaDelta {
         versioned(&parts) || parts.len() == 1 || (parts.len() <= 3 && versioned(&parts[1..]))
     }
 
+    fn code_migration(&self, rel: &str) -> Option<String> {
+        place(rel)
+            .filter(|p| !p.full && super::ends_with_ci(rel, ".py"))
+            .map(|p| p.version.to_string())
+    }
+
     fn skip_reason(&self, name: &str) -> Option<String> {
         let python = super::ends_with_ci(name, ".py") && place(name).is_some_and(|p| !p.full);
         python.then(|| {

@@ -62,6 +62,8 @@ struct Replayer<'a, E: Engine> {
     /// Migrations whose first run failed, for the failures that follow from
     /// them (cascades).
     roots: Vec<Root>,
+    /// The sequence's migrations twice cannot run ([`Sequence::code_gaps`]).
+    gaps: &'a [(String, String)],
 }
 
 /// A migration whose first run failed: what it would have created, and the
@@ -93,6 +95,7 @@ pub fn replay<E: Engine>(
         caps,
         findings: Vec::new(),
         roots: Vec::new(),
+        gaps: &seq.code_gaps,
     };
     if let Some(sql) = super::bookkeeping::setup_sql(seq.layout, r.engine.id()) {
         if let Err(e) = r.engine.setup(sql) {
@@ -658,6 +661,30 @@ impl<E: Engine> Replayer<'_, E> {
                       on with the next migration"
                     .to_string(),
             });
+        }
+        if let (Run::First { .. }, FailureKind::Error) = (run, f.error.kind) {
+            let before: Vec<&str> = self
+                .gaps
+                .iter()
+                .filter(|(v, _)| {
+                    crate::since::version_cmp(v, &m.version) != std::cmp::Ordering::Greater
+                })
+                .map(|(_, file)| file.as_str())
+                .collect();
+            match before.as_slice() {
+                [] => {}
+                [one] => finding.notes.push(format!(
+                    "replay ran without a migration the tool runs before this one and twice \
+                     cannot read ({one}): if it creates what this statement needs, the failure \
+                     comes from its absence, not from this migration"
+                )),
+                [.., last] => finding.notes.push(format!(
+                    "replay ran without {} migrations the tool runs before this one and twice \
+                     cannot read (the last: {last}): if one of them creates what this statement \
+                     needs, the failure comes from their absence, not from this migration",
+                    before.len()
+                )),
+            }
         }
         if let Run::Start { .. } = run {
             finding.notes.push(

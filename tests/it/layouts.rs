@@ -1707,3 +1707,21 @@ fn sibling_flyway_locations_with_interleaving_versions_are_one_history() {
         3
     );
 }
+
+#[test]
+fn first_run_failure_after_a_migration_twice_cannot_run_says_so() {
+    let report = check_paths(&["fixtures/layouts/goose-go"], &Options::default());
+    let f = report
+        .findings
+        .iter()
+        .find(|f| f.rule == "first-run-error")
+        .expect("the index needs the table the Go migration creates");
+    assert!(
+        f.notes.iter().any(|n| n.contains(
+            "replay ran without a migration the tool runs before this one and twice cannot read \
+             (fixtures/layouts/goose-go/00001_create_users.go)"
+        )),
+        "{:#?}",
+        f.notes
+    );
+}

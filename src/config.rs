@@ -91,6 +91,8 @@ pub struct Config {
     pub defines: BTreeMap<String, String>,
     pub timeout: Option<Duration>,
     pub seed: Option<bool>,
+    /// `[replay] interleave`.
+    pub interleave: Option<bool>,
     /// `[replay] database_url_trusted`.
     pub database_url_trusted: Option<bool>,
     /// `[replay] template`.
@@ -404,6 +406,7 @@ const TOP_KEYS: &[&str] = &[
 const REPLAY_KEYS: &[&str] = &[
     "timeout",
     "seed",
+    "interleave",
     "database_url_trusted",
     "template",
     "setup",
@@ -866,6 +869,16 @@ fn replay_table(p: &mut Problems, base: &Path, value: &Spanned<DeValue>, cfg: &m
                     ),
                 ),
             },
+            "interleave" => match v.get_ref() {
+                DeValue::Boolean(b) => cfg.interleave = Some(*b),
+                other => p.add(
+                    v.span(),
+                    format!(
+                        "[replay] `interleave`: bad value {} (allowed: true or false)",
+                        shown(other)
+                    ),
+                ),
+            },
             _ => {
                 let hint = did_you_mean(k, REPLAY_KEYS.iter().copied());
                 p.add(
@@ -997,8 +1010,12 @@ pub fn merge(cfg: Option<&Config>, args: &CheckArgs, opts: &mut Options) -> Fail
             opts.timeout = t;
         }
     }
-    if !args.seed {
+    // A flag on the command line wins over the file.
+    if !args.seed && !args.no_seed {
         opts.seed = cfg.seed.unwrap_or(opts.seed);
+    }
+    if !args.no_interleave {
+        opts.interleave = cfg.interleave.unwrap_or(opts.interleave);
     }
     if !args.database_url_trusted {
         opts.database_url_trusted = cfg.database_url_trusted.unwrap_or(false);

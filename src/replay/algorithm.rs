@@ -7,9 +7,10 @@
 
 use super::diff::{self, SchemaDiff};
 use super::engine::{
-    Caps, Engine, EngineError, ErrorClass, Failure, FailureKind, Handled, ObjectKey, Observation,
-    RunOutcome, SchemaImage, Step, Trial,
+    Caps, Engine, EngineError, ErrorClass, Failure, FailureKind, Handled, Interleaved, ObjectKey,
+    Observation, RunOutcome, SchemaImage, Step, Trial,
 };
+use super::interleave::{self as il, Fate, Written};
 use super::Outcome;
 use crate::check::{FileUnit, Options, Workspace};
 use crate::error::Result;
@@ -241,6 +242,14 @@ impl<E: Engine> Replayer<'_, E> {
             return Ok(());
         }
 
+        // The application writes between the runs (kept).
+        let interleaved = if self.opts.interleave {
+            let names = self.names_in(&m.up);
+            self.engine.interleave(&names)?
+        } else {
+            Interleaved::default()
+        };
+
         // Second run: observed, then undone.
         let step = Step {
             part: &m.up,
@@ -252,7 +261,9 @@ impl<E: Engine> Replayer<'_, E> {
                 for f in &second.failures {
                     self.report_failure(m, &m.up, f, Run::Second);
                 }
-                self.report_changes(m, &m.up, &second.observation, Run::Second);
+                let written = written_tables(&interleaved);
+                self.report_changes(m, &m.up, &second.observation, Run::Second, &written);
+                self.report_interleaved(m, &m.up, &second.observation, &written);
             }
             Trial::NotPossible(why) => {
                 let message = format!("second run not checked: {why}");
@@ -320,7 +331,7 @@ impl<E: Engine> Replayer<'_, E> {
             for f in &failures {
                 self.report_failure(m, down, f, Run::DownSecond);
             }
-            self.report_changes(m, down, &observation, Run::DownSecond);
+            self.report_changes(m, down, &observation, Run::DownSecond, &BTreeMap::new());
         }
         Ok(())
     }
@@ -628,9 +639,271 @@ impl<E: Engine> Replayer<'_, E> {
         }
     }
 
+    /// Lower-case bare names the statements of `part` mention (a superset of
+    /// the tables it touches), for [`Engine::interleave`].
+    fn names_in(&self, part: &Part) -> BTreeSet<String> {
+        let unit = self.unit(part);
+        let text = &unit.source.text;
+        let mut out = BTreeSet::new();
+        for &i in &part.statements {
+            let Some(st) = unit.statements.get(i) else {
+                continue;
+            };
+            for t in &st.tokens {
+                if matches!(
+                    t.kind,
+                    crate::lexer::TokenKind::Word | crate::lexer::TokenKind::QuotedIdent
+                ) {
+                    let w = text.get(t.span.clone()).unwrap_or("");
+                    let w = w.trim_matches(|c| matches!(c, '"' | '`' | '[' | ']'));
+                    out.insert(w.to_ascii_lowercase());
+                }
+            }
+        }
+        out
+    }
+
+    /// Reports what the second run did to the rows written since the first
+    /// run: `second-run-data-loss` for rows it removed or values it put
+    /// back, `second-run-overwrites` for values an upsert of the
+    /// migration's own rows put back (see [`super::interleave`]).
+    fn report_interleaved(
+        &mut self,
+        m: &Migration,
+        part: &Part,
+        obs: &Observation,
+        written: &BTreeMap<String, Written>,
+    ) {
+        for (table, w) in written {
+            // A table the second run did not touch kept everything.
+            let Some((name, after)) = obs
+                .data_after
+                .iter()
+                .find(|(t, _)| t.eq_ignore_ascii_case(table))
+            else {
+                continue;
+            };
+            let Some(fates) = w.fates(after.as_ref()) else {
+                continue;
+            };
+            let lost: Vec<&il::WrittenRow> = w
+                .rows
+                .iter()
+                .zip(&fates)
+                .filter(|(_, f)| **f == Fate::Lost)
+                .map(|(r, _)| r)
+                .collect();
+            let reverted: Vec<(&il::WrittenRow, &Vec<String>, &il::RowMap)> = w
+                .rows
+                .iter()
+                .zip(&fates)
+                .filter_map(|(r, f)| match f {
+                    Fate::Reverted { columns, after } => Some((r, columns, after)),
+                    _ => None,
+                })
+                .collect();
+            if lost.is_empty() && reverted.is_empty() {
+                continue;
+            }
+            let writers = self.table_writers(part, obs, name);
+            // Values put back while every row is still there, by a write of
+            // the migration's own rows by key (an upsert of a fixed row, an
+            // UPDATE with a WHERE): the weaker case. An UPDATE of every row
+            // (a reset) or a table emptied on the way is the strong one.
+            let upsert = writers
+                .iter()
+                .copied()
+                .find(|&i| self.write_kind(part, i) == WriteKind::ByKey);
+            let resets = writers
+                .iter()
+                .any(|&i| self.write_kind(part, i) == WriteKind::EveryRow);
+            let weak = lost.is_empty() && !resets && upsert.is_some();
+            let (overwritten, loss_reverted): (Vec<_>, Vec<_>) =
+                reverted.into_iter().partition(|_| weak);
+            let added = w.rows.iter().filter(|r| r.before.is_none()).count();
+            let changed = w.rows.len() - added;
+            if !lost.is_empty() || !loss_reverted.is_empty() {
+                let stmt = writers
+                    .first()
+                    .copied()
+                    .unwrap_or_else(|| self.first_statement(part));
+                let mut what = Vec::new();
+                let lost_added = lost.iter().filter(|r| r.before.is_none()).count();
+                let put_back = lost.len() - lost_added + loss_reverted.len();
+                let plural = |n: usize, one: &str, many: &str| {
+                    if n == 1 {
+                        format!("{n} {one}")
+                    } else {
+                        format!("{n} {many}")
+                    }
+                };
+                if lost_added > 0 {
+                    what.push(format!(
+                        "{} of the {added} added since {} gone",
+                        plural(lost_added, "row", "rows"),
+                        if lost_added == 1 { "is" } else { "are" }
+                    ));
+                }
+                if put_back > 0 {
+                    what.push(format!(
+                        "{} of the {changed} changed since {} back to {} value before",
+                        plural(put_back, "row", "rows"),
+                        if put_back == 1 { "is" } else { "are" },
+                        if put_back == 1 { "its" } else { "their" }
+                    ));
+                }
+                let message = format!(
+                    "second run destroys data written since the first run in `{table}`: {}",
+                    what.join("; ")
+                );
+                let rule = &rules::second_run_data_loss::META;
+                let mut f = self.finding(m, part, stmt, None, rule, message);
+                f.notes.push(
+                    "between the two runs replay wrote to the table as an application would \
+                     (new rows, new values in an existing row); a re-run in production meets \
+                     such rows"
+                        .into(),
+                );
+                let mut sample: Vec<String> = lost
+                    .iter()
+                    .take(3)
+                    .map(|r| format!("lost: {}", il::row_text(&r.values)))
+                    .collect();
+                sample.extend(
+                    loss_reverted
+                        .iter()
+                        .take(3)
+                        .map(|(r, cols, now)| reverted_text(r, cols, now)),
+                );
+                f.notes
+                    .push(format!("rows of {table}:\n{}", sample.join("\n")));
+                self.note_other_writers(part, &mut f, &writers, stmt);
+                f.help = Some(
+                    "keep what is there: `CREATE TABLE IF NOT EXISTS` instead of DROP + CREATE, \
+                     `ALTER TABLE` instead of copying the table and swapping names, and \
+                     `INSERT ... ON CONFLICT DO NOTHING` (MySQL `INSERT IGNORE`, SQLite \
+                     `INSERT OR IGNORE`) instead of emptying the table and loading it again"
+                        .into(),
+                );
+                f.evidence = Some(serde_json::json!({
+                    "table": table,
+                    "lost": lost.iter().map(|r| il::row_json(&r.values)).collect::<Vec<_>>(),
+                    "reverted": loss_reverted
+                        .iter()
+                        .map(|(r, cols, now)| reverted_json(r, cols, now))
+                        .collect::<Vec<_>>(),
+                    "statements": self.statements_json(part, &writers),
+                }));
+                self.findings.push(f);
+            }
+            if let (Some(stmt), false) = (upsert, overwritten.is_empty()) {
+                let columns: BTreeSet<&String> =
+                    overwritten.iter().flat_map(|(_, c, _)| c.iter()).collect();
+                let message = format!(
+                    "second run puts back {} in {} row{} of `{table}` changed since the first \
+                     run: the migration writes its own value again",
+                    columns
+                        .into_iter()
+                        .map(|c| format!("`{c}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    overwritten.len(),
+                    if overwritten.len() == 1 { "" } else { "s" }
+                );
+                let rule = &rules::second_run_overwrites::META;
+                let mut f = self.finding(m, part, stmt, None, rule, message);
+                f.notes.push(format!(
+                    "rows of {table}:\n{}",
+                    overwritten
+                        .iter()
+                        .take(3)
+                        .map(|(r, cols, now)| reverted_text(r, cols, now))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                ));
+                f.help = Some(
+                    "if the application may change this value, insert the row only when it is \
+                     missing: `ON CONFLICT (key) DO NOTHING` (MySQL `INSERT IGNORE`, SQLite \
+                     `INSERT OR IGNORE`), and update it only while it holds the old value \
+                     (`UPDATE ... WHERE key = ... AND value = <old>`); keep `DO UPDATE` for \
+                     values the migration owns"
+                        .into(),
+                );
+                f.evidence = Some(serde_json::json!({
+                    "table": table,
+                    "reverted": overwritten
+                        .iter()
+                        .map(|(r, cols, now)| reverted_json(r, cols, now))
+                        .collect::<Vec<_>>(),
+                    "statements": self.statements_json(part, &[stmt]),
+                }));
+                self.findings.push(f);
+            }
+        }
+    }
+
+    /// The statements of `part` that removed or wrote rows of `table`, in
+    /// order: those that wrote rows and those that dropped, created or
+    /// altered the table.
+    fn table_writers(&self, part: &Part, obs: &Observation, table: &str) -> Vec<usize> {
+        let bare = |n: &str| n.rsplit('.').next().unwrap_or(n).to_ascii_lowercase();
+        let mut out: Vec<usize> = obs.writers.get(table).cloned().unwrap_or_default();
+        for (k, w) in &obs.schema_writers {
+            if k.kind == "table" && bare(&k.name) == bare(table) {
+                out.extend(w);
+            }
+        }
+        out.retain(|i| part.statements.contains(i));
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// How statement `stmt` writes rows (see [`WriteKind`]).
+    fn write_kind(&self, part: &Part, stmt: usize) -> WriteKind {
+        let unit = self.unit(part);
+        let Some(st) = unit.statements.get(stmt) else {
+            return WriteKind::Other;
+        };
+        let words: Vec<String> = st
+            .tokens
+            .iter()
+            .filter(|t| t.kind == crate::lexer::TokenKind::Word)
+            .map(|t| {
+                unit.source
+                    .text
+                    .get(t.span.clone())
+                    .unwrap_or("")
+                    .to_ascii_uppercase()
+            })
+            .collect();
+        let has = |seq: &[&str]| words.windows(seq.len()).any(|w| w == seq);
+        match words.first().map(String::as_str) {
+            Some("REPLACE" | "MERGE") => WriteKind::ByKey,
+            Some("INSERT")
+                if has(&["OR", "REPLACE"])
+                    || has(&["DUPLICATE", "KEY", "UPDATE"])
+                    || (has(&["ON", "CONFLICT"]) && has(&["DO", "UPDATE"])) =>
+            {
+                WriteKind::ByKey
+            }
+            Some("UPDATE") if has(&["WHERE"]) => WriteKind::ByKey,
+            Some("UPDATE") => WriteKind::EveryRow,
+            _ => WriteKind::Other,
+        }
+    }
+
     /// Reports schema and data changes (and sequence moves) a second run
-    /// made.
-    fn report_changes(&mut self, m: &Migration, part: &Part, obs: &Observation, run: Run) {
+    /// made. Rows written since the first run (`written`) are left out of
+    /// the data comparison: [`Self::report_interleaved`] judges them.
+    fn report_changes(
+        &mut self,
+        m: &Migration,
+        part: &Part,
+        obs: &Observation,
+        run: Run,
+        written: &BTreeMap<String, Written>,
+    ) {
         let (schema_rule, data_rule, old, new) = match run {
             Run::DownSecond => (
                 &rules::down_second_run_change::META,
@@ -706,7 +979,11 @@ impl<E: Engine> Replayer<'_, E> {
             let (Some(Some(before)), Some(after)) = (obs.data_before.get(table), after) else {
                 continue;
             };
-            let Some(d) = diff::data_diff(table, before, after) else {
+            let d = match written.iter().find(|(t, _)| t.eq_ignore_ascii_case(table)) {
+                Some((_, w)) => diff::data_diff(table, &w.exclude(before), &w.exclude(after)),
+                None => diff::data_diff(table, before, after),
+            };
+            let Some(d) = d else {
                 continue;
             };
             changed_tables.insert(table.clone());
@@ -885,6 +1162,66 @@ impl<E: Engine> Replayer<'_, E> {
     }
 }
 
+/// How a statement writes rows, for what putting back a value written
+/// since the first run means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum WriteKind {
+    /// Rows it names by key: an upsert (`INSERT ... ON CONFLICT ... DO
+    /// UPDATE`, `ON DUPLICATE KEY UPDATE`, `INSERT OR REPLACE`, `REPLACE`,
+    /// `MERGE`) or an `UPDATE ... WHERE`.
+    ByKey,
+    /// `UPDATE` without `WHERE`: every row.
+    EveryRow,
+    Other,
+}
+
+/// The rows each table got between the runs.
+fn written_tables(i: &Interleaved) -> BTreeMap<String, Written> {
+    i.tables
+        .iter()
+        .filter_map(|(t, (pre, post))| Some((t.clone(), Written::between(pre, post)?)))
+        .collect()
+}
+
+/// `col: 'x' (written since) -> 'y' (after the second run)` for a row whose
+/// changed values were put back.
+fn reverted_text(r: &il::WrittenRow, cols: &[String], now: &il::RowMap) -> String {
+    let key: il::RowMap = if r.id.is_empty() {
+        r.values.clone()
+    } else {
+        r.values
+            .iter()
+            .filter(|(c, _)| !cols.contains(c))
+            .take(2)
+            .map(|(c, v)| (c.clone(), v.clone()))
+            .collect()
+    };
+    let changes: Vec<String> = cols
+        .iter()
+        .map(|c| {
+            let shown = |m: &il::RowMap| m.get(c).map_or("NULL".to_string(), |v| v.to_string());
+            format!(
+                "{c}: {} written since, {} after the second run",
+                shown(&r.values),
+                shown(now)
+            )
+        })
+        .collect();
+    format!(
+        "put back: row {}: {}",
+        il::row_text(&key),
+        changes.join("; ")
+    )
+}
+
+fn reverted_json(r: &il::WrittenRow, cols: &[String], now: &il::RowMap) -> serde_json::Value {
+    serde_json::json!({
+        "row": il::row_json(&r.values),
+        "columns": cols,
+        "after": il::row_json(now),
+    })
+}
+
 fn schema_evidence(d: &SchemaDiff) -> serde_json::Value {
     serde_json::json!({
         "objects": d.objects.iter().map(|(k, c)| serde_json::json!({
@@ -966,6 +1303,8 @@ mod tests {
             "second-run-schema-change",
             "second-run-data-change",
             "second-run-sequence-advance",
+            "second-run-data-loss",
+            "second-run-overwrites",
             "down-does-not-revert",
             "down-second-run-error",
             "down-second-run-change",

@@ -58,6 +58,7 @@ pub mod bookkeeping;
 pub mod control;
 pub mod diff;
 pub mod engine;
+pub mod interleave;
 pub mod postgres;
 pub mod setup;
 pub mod sqlite;

@@ -25,7 +25,9 @@ pub mod replay_resource_limit;
 pub mod replay_statement_skipped;
 pub mod replay_timeout;
 pub mod second_run_data_change;
+pub mod second_run_data_loss;
 pub mod second_run_error;
+pub mod second_run_overwrites;
 pub mod second_run_schema_change;
 
 use crate::analysis::Statement;
@@ -305,6 +307,8 @@ static REGISTRY: &[&RuleMeta] = &[
     &second_run_error::META,
     &second_run_schema_change::META,
     &second_run_data_change::META,
+    &second_run_data_loss::META,
+    &second_run_overwrites::META,
     &down_does_not_revert::META,
     &down_second_run_error::META,
     &down_second_run_change::META,

@@ -49,6 +49,7 @@ pub mod add_constraint_without_guard;
 pub mod alter_column_type_using;
 pub mod binary_file;
 pub mod create_without_if_not_exists;
+pub mod destructive_rerun;
 pub mod drop_without_if_exists;
 pub mod insert_without_conflict_clause;
 pub mod nondeterministic_value;
@@ -72,6 +73,8 @@ pub const CONFIRMING_RULES: &[&str] = &[
     "second-run-error",
     "second-run-schema-change",
     "second-run-data-change",
+    "second-run-data-loss",
+    "second-run-overwrites",
     "second-run-sequence-advance",
     "down-second-run-error",
     "down-second-run-change",
@@ -294,6 +297,7 @@ static REGISTRY: &[&RuleMeta] = &[
     &add_constraint_without_guard::META,
     &rename_without_guard::META,
     &alter_column_type_using::META,
+    &destructive_rerun::META,
     &nondeterministic_value::META,
     &syntax_error::META,
     &unparsed_statement::META,
@@ -333,6 +337,7 @@ static STATIC_RULES: &[&dyn Rule] = &[
     &add_constraint_without_guard::RULE,
     &rename_without_guard::RULE,
     &alter_column_type_using::RULE,
+    &destructive_rerun::RULE,
     &nondeterministic_value::RULE,
     &syntax_error::RULE,
     &unparsed_statement::RULE,

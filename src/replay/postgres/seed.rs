@@ -559,7 +559,10 @@ impl Runner<'_> {
         if candidates.is_none() && !self.setup_tables.is_empty() {
             // The set-up's tables are never seeded.
             let list: Vec<String> = self.setup_tables.iter().map(|n| literal(n)).collect();
-            filter.push_str(&format!(" AND lower(c.relname) NOT IN ({})", list.join(", ")));
+            filter.push_str(&format!(
+                " AND lower(c.relname) NOT IN ({})",
+                list.join(", ")
+            ));
         }
         let order = self.tables_to_write(&filter)?;
         for t in &order {

@@ -823,3 +823,67 @@ fn setup_script_and_bookkeeping_table_are_both_there() {
         r.findings
     );
 }
+
+/// The write between the runs (issue #17): each destructive shape of
+/// `fixtures/shared/rerun` is reported at the statement responsible, the safe
+/// forms stay clean, and the static finding about the same statement is
+/// linked as one problem.
+#[test]
+fn rows_written_between_the_runs_must_survive_the_second() {
+    let r = run("fixtures/shared/rerun", &opts());
+    let got: Vec<(String, String, usize)> = ids(&r)
+        .into_iter()
+        .map(|(rule, file, line)| (rule, file.rsplit('/').next().unwrap().to_string(), line))
+        .collect();
+    let want: Vec<(String, String, usize)> = [
+        ("second-run-data-loss", "001_settings.sql", 2),
+        ("second-run-data-loss", "002_plans.sql", 3),
+        ("second-run-data-loss", "003_prices.sql", 4),
+        ("second-run-data-loss", "005_reset.sql", 2),
+        ("second-run-overwrites", "006_flags.sql", 4),
+    ]
+    .iter()
+    .map(|(r, f, l)| (r.to_string(), f.to_string(), *l))
+    .collect();
+    assert_eq!(got, want);
+    let loss = &r.findings[0];
+    assert_eq!(loss.severity, twice::finding::Severity::Error);
+    let ev = loss.evidence.as_ref().unwrap();
+    assert_eq!(ev["table"], "settings");
+    assert_eq!(ev["lost"].as_array().unwrap().len(), 3);
+    assert_eq!(ev["reverted"][0]["columns"][0], "value");
+    assert_eq!(ev["reverted"][0]["after"]["value"], "dark");
+    let warn = &r.findings[4];
+    assert_eq!(warn.severity, twice::finding::Severity::Warning);
+    assert!(warn.message.contains("`label`"), "{}", warn.message);
+    snapshot("rerun", &r);
+
+    // The static rule says the same about the same statements, and each
+    // pair is one problem.
+    let all = check_paths(&["fixtures/shared/rerun"], &opts());
+    for (file, line) in [
+        ("001_settings.sql", 2),
+        ("002_plans.sql", 3),
+        ("003_prices.sql", 4),
+    ] {
+        let at = |rule: &str| {
+            all.findings
+                .iter()
+                .position(|f| f.rule == rule && f.file.ends_with(file) && f.line == line)
+                .unwrap_or_else(|| panic!("{rule} at {file}:{line}"))
+        };
+        let (s, d) = (at("destructive-rerun"), at("second-run-data-loss"));
+        assert_eq!(all.findings[s].related, vec![d], "{file}");
+        assert_eq!(all.findings[d].related, vec![s], "{file}");
+    }
+
+    // Without the write between the runs: every migration here converges.
+    let off = run(
+        "fixtures/shared/rerun",
+        &Options {
+            interleave: false,
+            ..opts()
+        },
+    );
+    assert!(off.findings.is_empty(), "{:#?}", ids(&off));
+}

@@ -723,9 +723,9 @@ impl<E: Engine> Replayer<'_, E> {
             let added = w.rows.iter().filter(|r| r.before.is_none()).count();
             let changed = w.rows.len() - added;
             if !lost.is_empty() || !loss_reverted.is_empty() {
-                let stmt = writers
-                    .first()
-                    .copied()
+                let stmt = self
+                    .destroyer(part, table)
+                    .or_else(|| writers.first().copied())
                     .unwrap_or_else(|| self.first_statement(part));
                 let mut what = Vec::new();
                 let lost_added = lost.iter().filter(|r| r.before.is_none()).count();
@@ -778,13 +778,7 @@ impl<E: Engine> Replayer<'_, E> {
                 f.notes
                     .push(format!("rows of {table}:\n{}", sample.join("\n")));
                 self.note_other_writers(part, &mut f, &writers, stmt);
-                f.help = Some(
-                    "keep what is there: `CREATE TABLE IF NOT EXISTS` instead of DROP + CREATE, \
-                     `ALTER TABLE` instead of copying the table and swapping names, and \
-                     `INSERT ... ON CONFLICT DO NOTHING` (MySQL `INSERT IGNORE`, SQLite \
-                     `INSERT OR IGNORE`) instead of emptying the table and loading it again"
-                        .into(),
-                );
+                f.help = Some(self.loss_help(part, stmt).into());
                 f.evidence = Some(serde_json::json!({
                     "table": table,
                     "lost": lost.iter().map(|r| il::row_json(&r.values)).collect::<Vec<_>>(),
@@ -857,6 +851,63 @@ impl<E: Engine> Replayer<'_, E> {
         out.sort_unstable();
         out.dedup();
         out
+    }
+
+    /// The first statement of `part` that removes the rows of `table`
+    /// (`DROP TABLE`, `DELETE` without `WHERE`, `TRUNCATE`), else the first
+    /// `UPDATE` of every row, as the statement classifier reads them: the
+    /// one a lost row or a value put back is attributed to, the same on
+    /// every engine.
+    fn destroyer(&self, part: &Part, table: &str) -> Option<usize> {
+        use crate::classify::Kind;
+        let bare = table.rsplit('.').next().unwrap_or(table);
+        let is = |n: &crate::classify::Name| n.object().eq_ignore_ascii_case(bare);
+        let unit = self.unit(part);
+        let stmts = || {
+            part.statements
+                .iter()
+                .filter_map(|&i| unit.statements.get(i).map(|s| (i, s)))
+        };
+        stmts()
+            .find(|(_, s)| match &s.facts.kind {
+                Kind::Drop(d) => d.kind.is_table() && d.names.iter().any(is),
+                Kind::Delete(d) => !d.has_where && d.table.as_ref().is_some_and(is),
+                Kind::Truncate(names) => names.iter().any(is),
+                _ => false,
+            })
+            .or_else(|| {
+                stmts().find(|(i, s)| {
+                    matches!(&s.facts.kind, Kind::Update(u) if u.table.as_ref().is_some_and(is))
+                        && self.write_kind(part, *i) == WriteKind::EveryRow
+                })
+            })
+            .map(|(i, _)| i)
+    }
+
+    /// The help line of a `second-run-data-loss` at statement `stmt`.
+    fn loss_help(&self, part: &Part, stmt: usize) -> &'static str {
+        use crate::classify::Kind;
+        match self.unit(part).statements.get(stmt).map(|s| &s.facts.kind) {
+            Some(Kind::Drop(_)) => {
+                "keep the table: `CREATE TABLE IF NOT EXISTS` instead of DROP + CREATE, \
+                 `ALTER TABLE` to change its shape instead of a new table swapped in, and fixed \
+                 rows inserted with `INSERT ... ON CONFLICT DO NOTHING`"
+            }
+            Some(Kind::Delete(_) | Kind::Truncate(_)) => {
+                "keep the rows that are there: insert the fixed rows only when missing \
+                 (`INSERT ... ON CONFLICT DO NOTHING`; MySQL `INSERT IGNORE`, SQLite `INSERT OR \
+                 IGNORE`) instead of emptying the table and loading it again"
+            }
+            Some(Kind::Update(_)) => {
+                "change a value only while it holds the old one (`UPDATE ... SET col = <new> \
+                 WHERE col = <old>`), so a second run leaves what the application wrote since"
+            }
+            _ => {
+                "keep what is there: `CREATE TABLE IF NOT EXISTS` instead of DROP + CREATE, \
+                 `INSERT ... ON CONFLICT DO NOTHING` instead of emptying the table and loading \
+                 it again, and updates that change a value only while it holds the old one"
+            }
+        }
     }
 
     /// How statement `stmt` writes rows (see [`WriteKind`]).

@@ -186,11 +186,23 @@ impl Written {
                         .iter()
                         .all(|k| v.get(k).is_some() && v.get(k) == w.values.get(k))
                 }),
-                RowKey::Hidden if *key == RowKey::Hidden => {
-                    after.iter().find(|(id, _)| *id == w.id).map(|(_, v)| v)
-                }
+                // A row id is the same row only while the table is: one
+                // re-created by the second run reuses the ids for other rows.
+                RowKey::Hidden if *key == RowKey::Hidden => after
+                    .iter()
+                    .find(|(id, v)| *id == w.id && alike(&w.values, v))
+                    .map(|(_, v)| v),
                 _ => None,
             }
+            .or_else(|| {
+                // Without a key: the row as it was before the write, put
+                // back.
+                let before = w.before.as_ref()?;
+                if matches!(self.key, RowKey::Declared(_)) {
+                    return None;
+                }
+                after.iter().map(|(_, v)| v).find(|v| same(before, v))
+            })
         };
         Some(
             self.rows
@@ -242,7 +254,9 @@ impl Written {
                             .iter()
                             .all(|k| v.get(k).is_some() && v.get(k) == w.values.get(k))
                     }),
-                    (RowKey::Hidden, RowKey::Hidden) => self.rows.iter().any(|w| w.id == id),
+                    (RowKey::Hidden, RowKey::Hidden) => {
+                        self.rows.iter().any(|w| w.id == id && alike(&w.values, &v))
+                    }
                     _ => false,
                 };
                 if by_key {
@@ -262,6 +276,15 @@ impl Written {
             rows: kept,
         }
     }
+}
+
+/// Whether two rows hold the same values in at least half of the columns
+/// they share (and at least one): the same row, changed, rather than
+/// another row that took its id.
+fn alike(a: &RowMap, b: &RowMap) -> bool {
+    let shared = a.keys().filter(|c| b.contains_key(*c)).count();
+    let equal = a.iter().filter(|(c, v)| b.get(*c) == Some(*v)).count();
+    equal >= 1 && 2 * equal >= shared
 }
 
 /// A row as `col = value, ...` (at most a few columns, for messages).
@@ -325,6 +348,30 @@ mod tests {
         assert!(w.fates(None).unwrap().iter().all(|f| *f == Fate::Lost));
         // Like with like: the written rows leave both images.
         assert_eq!(w.exclude(&post), data(&[]));
+    }
+
+    #[test]
+    fn a_rebuilt_table_reuses_row_ids_for_other_rows() {
+        let d = |rows: &[(i64, &str, &str)]| TableData::Rows {
+            columns: vec!["code".into(), "name".into()],
+            key: RowKey::Hidden,
+            rows: rows
+                .iter()
+                .map(|(id, c, n)| vec![Value::Integer(*id), t(c), t(n)])
+                .collect(),
+        };
+        let pre = d(&[(1, "fr", "France")]);
+        let post = d(&[(1, "fr", "France"), (2, "de", "Germany")]);
+        let w = Written::between(&pre, &post).unwrap();
+        // Re-created from elsewhere: id 2 now holds another row.
+        let fates = w.fates(Some(&d(&[(1, "fr", "France"), (2, "it", "Italy")])));
+        assert_eq!(fates.unwrap(), vec![Fate::Lost]);
+        // The same row, one value recomputed: changed, not lost.
+        let fates = w.fates(Some(&d(&[(1, "fr", "France"), (2, "de", "GERMANY")])));
+        assert_eq!(fates.unwrap(), vec![Fate::Changed]);
+        // Moved to a new id by a rebuild that copies it: kept.
+        let fates = w.fates(Some(&d(&[(7, "fr", "France"), (8, "de", "Germany")])));
+        assert_eq!(fates.unwrap(), vec![Fate::Kept]);
     }
 
     #[test]

@@ -422,36 +422,53 @@ fn update_one_row(e: &mut SqliteEngine, t: &TableInfo) -> Result<(), EngineError
         {
             continue;
         }
-        e.seed_counter += 1;
-        let v = synthetic(col, e.seed_counter);
         let sql = format!(
             "UPDATE main.{} SET {c} = ? WHERE {} AND {c} IS NOT ?",
             quote(&t.name),
             cond.join(" AND "),
             c = quote(&col.name)
         );
-        let mut params: Vec<Sql> = vec![v.clone()];
-        params.extend(key.iter().cloned());
-        params.push(v);
-        try_write(e, &sql, &params)?;
+        // A value equal to the one there (a boolean) changes nothing: the
+        // next one does.
+        for _ in 0..2 {
+            e.seed_counter += 1;
+            let v = synthetic(col, e.seed_counter);
+            let mut params: Vec<Sql> = vec![v.clone()];
+            params.extend(key.iter().cloned());
+            params.push(v);
+            if try_write(e, &sql, &params)? != Some(0) {
+                break;
+            }
+        }
     }
     Ok(())
 }
 
 /// Runs one write under a savepoint, undone when the database refuses it.
-/// Returns whether it ran.
-fn try_write(e: &mut SqliteEngine, sql: &str, params: &[Sql]) -> Result<bool, EngineError> {
+/// Returns the rows it changed, `None` when refused.
+fn try_write(
+    e: &mut SqliteEngine,
+    sql: &str,
+    params: &[Sql],
+) -> Result<Option<usize>, EngineError> {
     sandbox_deadline(e, true);
     let ok = e.internal(|c| {
-        Ok(c.execute("SAVEPOINT twice_replay_seed", []).is_ok()
-            && match c.execute(sql, rusqlite::params_from_iter(params.iter())) {
-                Ok(_) => c.execute("RELEASE twice_replay_seed", []).is_ok(),
+        if c.execute("SAVEPOINT twice_replay_seed", []).is_err() {
+            return Ok(None);
+        }
+        Ok(
+            match c.execute(sql, rusqlite::params_from_iter(params.iter())) {
+                Ok(n) => c
+                    .execute("RELEASE twice_replay_seed", [])
+                    .is_ok()
+                    .then_some(n),
                 Err(_) => {
                     let _ =
                         c.execute_batch("ROLLBACK TO twice_replay_seed; RELEASE twice_replay_seed");
-                    false
+                    None
                 }
-            })
+            },
+        )
     });
     sandbox_deadline(e, false);
     ok
@@ -603,7 +620,7 @@ fn insert_rows(
                     vec!["?"; names.len()].join(", ")
                 )
             };
-            if try_write(e, &sql, &values)? {
+            if try_write(e, &sql, &values)?.is_some() {
                 inserted += 1;
                 break;
             }

@@ -2031,8 +2031,16 @@ fn rows_written_between_the_runs_must_survive_the_second() {
         "{replayed:?}"
     );
     let loss = replay_findings(&r)[0];
-    assert!(loss.message.contains("public.countries"), "{}", loss.message);
-    assert!(loss.help.as_deref().unwrap_or("").contains("ON CONFLICT DO NOTHING"));
+    assert!(
+        loss.message.contains("public.countries"),
+        "{}",
+        loss.message
+    );
+    assert!(loss
+        .help
+        .as_deref()
+        .unwrap_or("")
+        .contains("ON CONFLICT DO NOTHING"));
     let cascade = r
         .findings
         .iter()

@@ -243,7 +243,7 @@ impl<E: Engine> Replayer<'_, E> {
         }
 
         // The application writes between the runs (kept).
-        let interleaved = if self.opts.interleave {
+        let interleaved = if self.opts.interleave && self.may_destroy(&m.up) {
             let names = self.names_in(&m.up);
             self.engine.interleave(&names)?
         } else {
@@ -637,6 +637,27 @@ impl<E: Engine> Replayer<'_, E> {
                 follow_on: Vec::new(),
             });
         }
+    }
+
+    /// Whether a second run of `part` could remove or rewrite rows: it has a
+    /// statement other than `CREATE` (of any object), `ALTER TABLE` without
+    /// a rename, and transaction, `PRAGMA` and `SET` statements. Parts that
+    /// only create or add things skip the write between the runs (it costs
+    /// a snapshot of each table the part names).
+    fn may_destroy(&self, part: &Part) -> bool {
+        use crate::classify::{AlterOp, Kind};
+        let unit = self.unit(part);
+        part.statements
+            .iter()
+            .filter_map(|&i| unit.statements.get(i))
+            .any(|s| match &s.facts.kind {
+                Kind::Create(_) | Kind::Transaction(_) | Kind::Pragma(_) | Kind::Set(_) => false,
+                Kind::AlterTable(a) => a
+                    .actions
+                    .iter()
+                    .any(|act| matches!(act.op, AlterOp::RenameTo { .. })),
+                _ => true,
+            })
     }
 
     /// Lower-case bare names the statements of `part` mention (a superset of

@@ -597,8 +597,10 @@ impl Runner<'_> {
         let before = self.snapshot(&scope)?;
         for t in &order {
             self.update_one_row(t)?;
-            if let Some((_, parents)) = self.count_and_parents(t)? {
-                self.insert_rows(t, &parents, 0, ROWS)?;
+            if let Some((existing, parents)) = self.count_and_parents(t)? {
+                // Kept: fewer rows once the table holds enough.
+                let n = crate::replay::interleave_rows(existing);
+                self.insert_rows(t, &parents, 0, n)?;
             }
         }
         let after = self.snapshot(&scope)?;
@@ -724,14 +726,15 @@ impl Runner<'_> {
         self.insert_rows(t, &parents, existing, ROWS)
     }
 
-    /// How many rows (up to [`ROWS`]) the table has, and the parent rows
+    /// How many rows (up to twice [`ROWS`]) the table has, and the parent rows
     /// each foreign key can point at; `None` when the server refused to
     /// tell.
     fn count_and_parents(&mut self, t: &Table) -> Result<Option<(i64, Vec<Rows>)>> {
         // Its row count and the parent rows its foreign keys can point at.
         let mut sql = format!(
-            "SELECT count(*) FROM (SELECT 1 FROM {} LIMIT {ROWS}) s",
-            t.quoted
+            "SELECT count(*) FROM (SELECT 1 FROM {} LIMIT {}) s",
+            t.quoted,
+            2 * ROWS
         );
         for fk in &t.fks {
             let cols = fk.to.join(", ");

@@ -184,7 +184,7 @@ impl Written {
                 RowKey::Declared(_) => after.iter().map(|(_, v)| v).find(|v| {
                     self.key_columns
                         .iter()
-                        .all(|k| v.get(k).is_some() && v.get(k) == w.values.get(k))
+                        .all(|k| v.contains_key(k) && v.get(k) == w.values.get(k))
                 }),
                 // A row id is the same row only while the table is: one
                 // re-created by the second run reuses the ids for other rows.
@@ -252,7 +252,7 @@ impl Written {
                     (RowKey::Declared(_), RowKey::Declared(_)) => self.rows.iter().any(|w| {
                         self.key_columns
                             .iter()
-                            .all(|k| v.get(k).is_some() && v.get(k) == w.values.get(k))
+                            .all(|k| v.contains_key(k) && v.get(k) == w.values.get(k))
                     }),
                     (RowKey::Hidden, RowKey::Hidden) => {
                         self.rows.iter().any(|w| w.id == id && alike(&w.values, &v))

@@ -93,29 +93,28 @@ impl Rule for DestructiveRerun {
                     }
                 }
                 Kind::Drop(d)
-                    if matches!(d.kind, ObjectKind::View | ObjectKind::MaterializedView) =>
+                    if matches!(d.kind, ObjectKind::View | ObjectKind::MaterializedView)
+                        && cascades(cx, &unit) =>
                 {
-                    if cascades(cx, &unit) {
-                        for n in &d.names {
-                            if let Some(at) = created_later(cx, unit.stmt, n, Some(d.kind)) {
-                                let name = n.text(&cx.file.text);
-                                let message = format!(
-                                    "DROP {} {name} ... CASCADE also drops every object that \
-                                     depends on {name}, and the CREATE {} at line {} re-creates only \
-                                     {name}: a second run drops what later migrations or users \
-                                     built on it since the first run",
-                                    d.kind.sql(),
-                                    d.kind.sql(),
-                                    line(cx, at)
-                                );
-                                let mut f = cx.finding(&META, &unit, message);
-                                f.help = Some(format!(
-                                    "drop {name} without CASCADE (the drop then fails while \
-                                     something depends on it, which says what to re-create), \
-                                     or change it in place with CREATE OR REPLACE"
-                                ));
-                                out.push(f);
-                            }
+                    for n in &d.names {
+                        if let Some(at) = created_later(cx, unit.stmt, n, Some(d.kind)) {
+                            let name = n.text(&cx.file.text);
+                            let message = format!(
+                                "DROP {} {name} ... CASCADE also drops every object that depends \
+                                 on {name}, and the CREATE {} at line {} re-creates only {name}: \
+                                 a second run drops what later migrations or users built on it \
+                                 since the first run",
+                                d.kind.sql(),
+                                d.kind.sql(),
+                                line(cx, at)
+                            );
+                            let mut f = cx.finding(&META, &unit, message);
+                            f.help = Some(format!(
+                                "drop {name} without CASCADE (the drop then fails while something \
+                                 depends on it, which says what to re-create), or change it in \
+                                 place with CREATE OR REPLACE"
+                            ));
+                            out.push(f);
                         }
                     }
                 }
@@ -240,13 +239,13 @@ fn check_dropped_table(cx: &Context, unit: &Unit, t: &Name, out: &mut Vec<Findin
                         from.join(", ")
                     }
                 ))
-            } else if let Some(how) = filtered {
-                Some(format!(
-                    "the copy at line {} keeps only some rows of {name} ({how})",
-                    line(cx, s)
-                ))
             } else {
-                None
+                filtered.map(|how| {
+                    format!(
+                        "the copy at line {} keeps only some rows of {name} ({how})",
+                        line(cx, s)
+                    )
+                })
             }
         }),
     };

@@ -141,11 +141,11 @@ fn data_change_has_counts_samples_and_writers() {
     assert!(products.file.ends_with("002_raise_prices.sql"));
     let ev = products.evidence.as_ref().unwrap();
     assert_eq!(ev["table"], "products");
-    // tea and cake, and the rows seeded before the first run; the row the
-    // write between the runs changed (tea) is judged on its own.
-    assert_eq!(ev["changed"], 4);
+    // tea and cake (001's write between its runs renamed tea), and the rows
+    // written since: every row of the table.
+    assert_eq!(ev["changed"], 5);
     assert_eq!(ev["added"], 0);
-    assert_eq!(ev["samples"]["changed"][0]["before"]["name"], "cake");
+    assert_eq!(ev["samples"]["changed"][0]["before"]["id"], 1);
     assert_eq!(ev["statements"][0]["line"], 1);
     assert!(has(&r, "second-run-data-change", "002_raise_prices.sql", 2));
     // The guarded delete is idempotent: no finding on line 3.

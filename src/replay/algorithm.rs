@@ -242,14 +242,6 @@ impl<E: Engine> Replayer<'_, E> {
             return Ok(());
         }
 
-        // The application writes between the runs (kept).
-        let interleaved = if self.opts.interleave && self.may_destroy(&m.up) {
-            let names = self.names_in(&m.up);
-            self.engine.interleave(&names)?
-        } else {
-            Interleaved::default()
-        };
-
         // Second run: observed, then undone.
         let step = Step {
             part: &m.up,
@@ -261,14 +253,30 @@ impl<E: Engine> Replayer<'_, E> {
                 for f in &second.failures {
                     self.report_failure(m, &m.up, f, Run::Second);
                 }
-                let written = written_tables(&interleaved);
-                self.report_changes(m, &m.up, &second.observation, Run::Second, &written);
-                self.report_interleaved(m, &m.up, &second.observation, &written);
+                self.report_changes(m, &m.up, &second.observation, Run::Second);
             }
             Trial::NotPossible(why) => {
                 let message = format!("second run not checked: {why}");
                 self.report_not_checked(m, &m.up, message);
+                return Ok(());
             }
+        }
+
+        // The second run again, after the application wrote (kept): what
+        // became of what it wrote. A trial of its own, so the rules above
+        // compare the second run with the first on the same rows, as
+        // without the write.
+        if !self.opts.interleave || !self.may_destroy(&m.up) {
+            return Ok(());
+        }
+        let names = self.names_in(&m.up);
+        let written = written_tables(&self.engine.interleave(&names)?);
+        if written.is_empty() {
+            return Ok(());
+        }
+        if let Trial::Ran(outcomes) = self.engine.trial(self.ws, &[step])? {
+            let again = outcomes.into_iter().next().unwrap_or_default();
+            self.report_interleaved(m, &m.up, &again.observation, &written);
         }
         Ok(())
     }
@@ -331,7 +339,7 @@ impl<E: Engine> Replayer<'_, E> {
             for f in &failures {
                 self.report_failure(m, down, f, Run::DownSecond);
             }
-            self.report_changes(m, down, &observation, Run::DownSecond, &BTreeMap::new());
+            self.report_changes(m, down, &observation, Run::DownSecond);
         }
         Ok(())
     }
@@ -714,12 +722,26 @@ impl<E: Engine> Replayer<'_, E> {
                 .filter(|(_, f)| **f == Fate::Lost)
                 .map(|(r, _)| r)
                 .collect();
+            // A value an UPDATE computes from other data (an aggregate, a
+            // backfill from other columns) comes back when that data did not
+            // change: a recomputation, not a reset. Only values the part's
+            // UPDATEs set to constants, or that a reload or upsert writes,
+            // count as put back.
+            let computed = if lost.is_empty() && self.destroyer(part, table).is_none() {
+                self.computed_columns(part, table)
+            } else {
+                BTreeSet::new()
+            };
             let reverted: Vec<(&il::WrittenRow, &Vec<String>, &il::RowMap)> = w
                 .rows
                 .iter()
                 .zip(&fates)
                 .filter_map(|(r, f)| match f {
-                    Fate::Reverted { columns, after } => Some((r, columns, after)),
+                    Fate::Reverted { columns, after }
+                        if !columns.iter().all(|c| computed.contains(c)) =>
+                    {
+                        Some((r, columns, after))
+                    }
                     _ => None,
                 })
                 .collect();
@@ -931,6 +953,43 @@ impl<E: Engine> Replayer<'_, E> {
         }
     }
 
+    /// Columns of `table` that the part's UPDATEs set only to values
+    /// computed from other data: an expression with a
+    /// column reference or a subquery (lower case). A column some statement
+    /// sets to a constant is not one.
+    fn computed_columns(&self, part: &Part, table: &str) -> BTreeSet<String> {
+        use crate::classify::Kind;
+        let bare = table.rsplit('.').next().unwrap_or(table);
+        let unit = self.unit(part);
+        let mut computed = BTreeSet::new();
+        let mut constant = BTreeSet::new();
+        for st in part
+            .statements
+            .iter()
+            .filter_map(|&i| unit.statements.get(i))
+        {
+            // An upsert's DO UPDATE writes the inserted row's values
+            // (`excluded.value`): those count as constants.
+            let Kind::Update(u) = &st.facts.kind else {
+                continue;
+            };
+            let (target, assigns) = (u.table.as_ref(), &u.assignments);
+            if !target.is_some_and(|n| n.object().eq_ignore_ascii_case(bare)) {
+                continue;
+            }
+            for a in assigns {
+                let set = if is_constant(&unit.source.text, &st.tokens, a.value.clone()) {
+                    &mut constant
+                } else {
+                    &mut computed
+                };
+                set.extend(a.columns.iter().map(|c| c.to_ascii_lowercase()));
+            }
+        }
+        computed.retain(|c| !constant.contains(c));
+        computed
+    }
+
     /// How statement `stmt` writes rows (see [`WriteKind`]).
     fn write_kind(&self, part: &Part, stmt: usize) -> WriteKind {
         let unit = self.unit(part);
@@ -966,16 +1025,8 @@ impl<E: Engine> Replayer<'_, E> {
     }
 
     /// Reports schema and data changes (and sequence moves) a second run
-    /// made. Rows written since the first run (`written`) are left out of
-    /// the data comparison: [`Self::report_interleaved`] judges them.
-    fn report_changes(
-        &mut self,
-        m: &Migration,
-        part: &Part,
-        obs: &Observation,
-        run: Run,
-        written: &BTreeMap<String, Written>,
-    ) {
+    /// made.
+    fn report_changes(&mut self, m: &Migration, part: &Part, obs: &Observation, run: Run) {
         let (schema_rule, data_rule, old, new) = match run {
             Run::DownSecond => (
                 &rules::down_second_run_change::META,
@@ -1051,11 +1102,7 @@ impl<E: Engine> Replayer<'_, E> {
             let (Some(Some(before)), Some(after)) = (obs.data_before.get(table), after) else {
                 continue;
             };
-            let d = match written.iter().find(|(t, _)| t.eq_ignore_ascii_case(table)) {
-                Some((_, w)) => diff::data_diff(table, &w.exclude(before), &w.exclude(after)),
-                None => diff::data_diff(table, before, after),
-            };
-            let Some(d) = d else {
+            let Some(d) = diff::data_diff(table, before, after) else {
                 continue;
             };
             changed_tables.insert(table.clone());
@@ -1245,6 +1292,59 @@ enum WriteKind {
     /// `UPDATE` without `WHERE`: every row.
     EveryRow,
     Other,
+}
+
+/// Whether the tokens `range` of an expression hold no column reference
+/// and no subquery: literals, operators, casts, function calls on those,
+/// `NULL`, `TRUE`, `DEFAULT`, `CURRENT_TIMESTAMP` and the like.
+fn is_constant(text: &str, tokens: &[crate::lexer::Token], range: Range<usize>) -> bool {
+    use crate::lexer::TokenKind;
+    let toks = tokens.get(range).unwrap_or(&[]);
+    let word = |i: usize| -> String {
+        toks.get(i)
+            .filter(|t| t.kind == TokenKind::Word)
+            .and_then(|t| text.get(t.span.clone()))
+            .unwrap_or("")
+            .to_ascii_uppercase()
+    };
+    let punct = |i: usize, p: &str| {
+        toks.get(i)
+            .is_some_and(|t| t.kind == TokenKind::Punct && text.get(t.span.clone()) == Some(p))
+    };
+    for (i, t) in toks.iter().enumerate() {
+        match t.kind {
+            TokenKind::QuotedIdent => return false,
+            TokenKind::Word => {
+                let w = word(i);
+                let keyword = matches!(
+                    w.as_str(),
+                    "NULL"
+                        | "TRUE"
+                        | "FALSE"
+                        | "DEFAULT"
+                        | "CURRENT_TIMESTAMP"
+                        | "CURRENT_DATE"
+                        | "CURRENT_TIME"
+                        | "LOCALTIMESTAMP"
+                        | "LOCALTIME"
+                        | "INTERVAL"
+                        | "AS"
+                        | "CAST"
+                        | "AND"
+                        | "OR"
+                        | "NOT"
+                );
+                let function = punct(i + 1, "(") && w != "SELECT";
+                // A type name: after `::`, or after AS in CAST(... AS type).
+                let type_name = (i > 0 && punct(i - 1, "::")) || (i > 0 && word(i - 1) == "AS");
+                if !(keyword || function || type_name) {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    true
 }
 
 /// The rows each table got between the runs.

@@ -27,7 +27,11 @@ A value put back by an upsert of the migration's own rows (`INSERT ... ON
 CONFLICT (key) DO UPDATE`, `ON DUPLICATE KEY UPDATE`, `INSERT OR REPLACE`)
 while every other row survives is the weaker `second-run-overwrites`
 (warning). Rows the second run changes into something new (a backfill that
-recomputes a column) are not reported here.
+recomputes a column), and values an `UPDATE` computes from other data (an
+aggregate, a copy of another column) that come back because that data did
+not change, are not reported here. This second run is a trial of its own,
+after the ordinary one: `second-run-data-change` and the other replay rules
+compare the second run with the first on the same rows, without the write.
 
 `--no-interleave` or `[replay] interleave = false` in twice.toml turns the
 write between the runs off.

@@ -727,7 +727,7 @@ impl<E: Engine> Replayer<'_, E> {
             // change: a recomputation, not a reset. Only values the part's
             // UPDATEs set to constants, or that a reload or upsert writes,
             // count as put back.
-            let computed = if lost.is_empty() && self.destroyer(part, table).is_none() {
+            let computed = if lost.is_empty() && self.remover(part, table).is_none() {
                 self.computed_columns(part, table)
             } else {
                 BTreeSet::new()
@@ -897,34 +897,38 @@ impl<E: Engine> Replayer<'_, E> {
     }
 
     /// The first statement of `part` that removes the rows of `table`
-    /// (`DROP TABLE`, `DELETE` without `WHERE`, `TRUNCATE`), else the first
-    /// `UPDATE` of every row, as the statement classifier reads them: the
-    /// one a lost row or a value put back is attributed to, the same on
-    /// every engine.
-    fn destroyer(&self, part: &Part, table: &str) -> Option<usize> {
+    /// (`DROP TABLE`, `DELETE` without `WHERE`, `TRUNCATE`), as the statement
+    /// classifier reads them.
+    fn remover(&self, part: &Part, table: &str) -> Option<usize> {
         use crate::classify::Kind;
         let bare = table.rsplit('.').next().unwrap_or(table);
         let is = |n: &crate::classify::Name| n.object().eq_ignore_ascii_case(bare);
         let unit = self.unit(part);
-        let stmts = || {
-            part.statements
-                .iter()
-                .filter_map(|&i| unit.statements.get(i).map(|s| (i, s)))
-        };
-        stmts()
-            .find(|(_, s)| match &s.facts.kind {
+        part.statements.iter().copied().find(|&i| {
+            unit.statements.get(i).is_some_and(|s| match &s.facts.kind {
                 Kind::Drop(d) => d.kind.is_table() && d.names.iter().any(is),
                 Kind::Delete(d) => !d.has_where && d.table.as_ref().is_some_and(is),
                 Kind::Truncate(names) => names.iter().any(is),
                 _ => false,
             })
-            .or_else(|| {
-                stmts().find(|(i, s)| {
-                    matches!(&s.facts.kind, Kind::Update(u) if u.table.as_ref().is_some_and(is))
-                        && self.write_kind(part, *i) == WriteKind::EveryRow
-                })
+        })
+    }
+
+    /// The statement a lost row or a value put back is attributed to, the
+    /// same on every engine: the [`Self::remover`], else the first `UPDATE`
+    /// of every row of `table`.
+    fn destroyer(&self, part: &Part, table: &str) -> Option<usize> {
+        use crate::classify::Kind;
+        let bare = table.rsplit('.').next().unwrap_or(table);
+        let unit = self.unit(part);
+        self.remover(part, table).or_else(|| {
+            part.statements.iter().copied().find(|&i| {
+                unit.statements.get(i).is_some_and(|s| {
+                    matches!(&s.facts.kind, Kind::Update(u)
+                        if u.table.as_ref().is_some_and(|n| n.object().eq_ignore_ascii_case(bare)))
+                }) && self.write_kind(part, i) == WriteKind::EveryRow
             })
-            .map(|(i, _)| i)
+        })
     }
 
     /// The help line of a `second-run-data-loss` at statement `stmt`.

@@ -67,6 +67,10 @@ struct Column {
     plain_default: bool,
     /// Left out of every insert: identity, serial, generated.
     skip: bool,
+    /// An integer serial or identity column: given an id far from the ones
+    /// migrations insert by hand on the first attempts (see
+    /// [`crate::replay::SYNTHETIC_IDS`]).
+    numbered: bool,
     /// Part of the primary key or of a unique index: how the migration's
     /// own statements find the row; the interleaved update leaves it.
     key: bool,
@@ -369,6 +373,10 @@ fn parse_tables(
             notnull: flag(&r, 6) || ty.notnull,
             plain_default: (has_default && !serial) || (!has_default && ty.has_default),
             skip: identity || generated || serial,
+            numbered: (identity || serial)
+                && !generated
+                && ty.schema == "pg_catalog"
+                && matches!(ty.name.as_str(), "int4" | "int8"),
             key: flag(&r, 11),
             literals,
         });
@@ -800,6 +808,11 @@ impl Runner<'_> {
                 let mut names = Vec::new();
                 let mut values = Vec::new();
                 for (ci, col) in t.columns.iter().enumerate() {
+                    if col.numbered && attempt < 3 {
+                        names.push(col.quoted.clone());
+                        values.push((crate::replay::SYNTHETIC_IDS + n).to_string());
+                        continue;
+                    }
                     if col.skip || (col.plain_default && attempt < 4) {
                         continue;
                     }
@@ -904,6 +917,7 @@ mod tests {
             notnull: true,
             plain_default: false,
             skip: false,
+            numbered: false,
             key: false,
             literals: Vec::new(),
         };

@@ -28,6 +28,9 @@ use std::time::Instant;
 /// Rows each table gets.
 pub const ROWS: i64 = crate::replay::SEED_ROWS;
 
+/// Where the ids of synthetic rows start (see [`crate::replay::SYNTHETIC_IDS`]).
+const SYNTHETIC_IDS: i64 = crate::replay::SYNTHETIC_IDS;
+
 struct Column {
     name: String,
     ty: String,
@@ -590,7 +593,17 @@ fn insert_rows(
             let mut names = Vec::new();
             let mut values: Vec<Sql> = Vec::new();
             for col in &t.columns {
-                if col.hidden != 0 || t.rowid_alias.as_deref() == Some(col.name.as_str()) {
+                if col.hidden != 0 {
+                    continue;
+                }
+                if t.rowid_alias.as_deref() == Some(col.name.as_str()) {
+                    // Ids far from the ones migrations insert by hand
+                    // (`VALUES (1, ...)`), which would otherwise collide
+                    // with seeded rows; left to SQLite on later attempts.
+                    if attempt < 3 {
+                        names.push(quote(&col.name));
+                        values.push(Sql::Integer(SYNTHETIC_IDS + n));
+                    }
                     continue;
                 }
                 let required = col.notnull && !col.has_default;

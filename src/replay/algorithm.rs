@@ -1341,7 +1341,7 @@ fn is_constant(text: &str, tokens: &[crate::lexer::Token], range: Range<usize>) 
                 );
                 let function = punct(i + 1, "(") && w != "SELECT";
                 // A type name: after `::`, or after AS in CAST(... AS type).
-                let type_name = (i > 0 && punct(i - 1, "::")) || (i > 0 && word(i - 1) == "AS");
+                let type_name = i > 0 && (punct(i - 1, "::") || word(i - 1) == "AS");
                 if !(keyword || function || type_name) {
                     return false;
                 }
@@ -1472,6 +1472,39 @@ fn help_for(class: ErrorClass, caps: Caps) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn constants_and_computed_values() {
+        let constant = |sql: &str| {
+            let toks: Vec<crate::lexer::Token> = crate::lexer::significant_tokens(
+                sql,
+                0..sql.len(),
+                crate::dialect::Dialect::Postgres,
+            );
+            super::is_constant(sql, &toks, 0..toks.len())
+        };
+        for c in [
+            "'active'",
+            "0",
+            "NULL",
+            "DEFAULT",
+            "datetime('now')",
+            "'x'::text",
+            "CAST(1 AS integer)",
+            "CURRENT_TIMESTAMP",
+        ] {
+            assert!(constant(c), "{c}");
+        }
+        for c in [
+            "first || ' ' || last",
+            "(SELECT count(*) FROM users)",
+            "price * 2",
+            "\"label\"",
+            "upper(code)",
+        ] {
+            assert!(!constant(c), "{c}");
+        }
+    }
+
     #[test]
     fn rules_are_registered() {
         for id in [

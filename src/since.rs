@@ -24,10 +24,11 @@
 //! A file that holds several migrations (a Liquibase changelog) is matched as
 //! a whole: when it changed, all its migrations are audited.
 
-use crate::check::{Options, Workspace};
 use crate::error::{Error, Result};
 use crate::finding::{Finding, FindingBuilder, Origin};
 use crate::model::Migration;
+use crate::options::Options;
+use crate::report::Workspace;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -65,16 +66,47 @@ impl Scope {
 
 /// Marks the migrations of the starting state in `ws` as `apply_only`, for
 /// `opts.since` or `opts.from`. `Ok(None)` when neither is set.
+///
+/// Migrations a layout made the starting state (a full schema snapshot,
+/// [`Migration::start_note`]) stay so, and findings in files only they use
+/// are not reported either, with or without `--since`/`--from`.
 pub fn mark(ws: &mut Workspace, opts: &Options) -> Result<Option<Scope>> {
-    if let Some(rev) = &opts.since {
+    let start = layout_start_files(ws);
+    let mut scope = if let Some(rev) = &opts.since {
         let paths: Vec<Option<&Path>> = ws.files.iter().map(|f| f.source.path.as_deref()).collect();
         let states = git_states(&paths, rev)?;
-        return Ok(Some(mark_by_files(ws, &states, rev)));
+        Some(mark_by_files(ws, &states, rev))
+    } else {
+        opts.from
+            .as_ref()
+            .map(|version| mark_by_version(ws, version))
+    };
+    if !start.is_empty() {
+        scope
+            .get_or_insert_with(Scope::default)
+            .old_files
+            .extend(start);
     }
-    if let Some(version) = &opts.from {
-        return Ok(Some(mark_by_version(ws, version)));
+    Ok(scope)
+}
+
+/// Names of the files that only migrations a layout made the starting state
+/// use.
+fn layout_start_files(ws: &Workspace) -> BTreeSet<String> {
+    let mut audited: BTreeMap<usize, bool> = BTreeMap::new();
+    for seq in &ws.sequences {
+        for m in &seq.migrations {
+            let start = m.apply_only && m.start_note.is_some();
+            for f in files_of(m) {
+                *audited.entry(f).or_insert(false) |= !start;
+            }
+        }
     }
-    Ok(None)
+    audited
+        .into_iter()
+        .filter(|(_, a)| !a)
+        .filter_map(|(f, _)| ws.files.get(f).map(|u| u.source.name.clone()))
+        .collect()
 }
 
 fn files_of(m: &Migration) -> impl Iterator<Item = usize> + '_ {
@@ -180,7 +212,8 @@ pub fn mark_by_version(ws: &mut Workspace, version: &str) -> Scope {
             ));
         }
         for (i, m) in seq.migrations.iter_mut().enumerate() {
-            m.apply_only = i < start;
+            // A layout's starting state (a full schema) stays one.
+            m.apply_only = i < start || m.start_note.is_some();
             old_total += usize::from(m.apply_only);
             for f in files_of(m) {
                 *audited.entry(f).or_insert(false) |= !m.apply_only;
@@ -321,7 +354,7 @@ struct RepoView {
 
 impl RepoView {
     fn read(top: &Path, rev: &str) -> Result<RepoView> {
-        let shown = crate::discover::display_path(top);
+        let shown = crate::source::display_path(top);
         let commit = git(
             top,
             &[
@@ -405,7 +438,7 @@ fn toplevel(dir: &Path, file: &Path) -> Result<PathBuf> {
         Err(GitError::Failed(_)) => Err(Error::new(format!(
             "{}: not in a git repository, so --since cannot compare it with a revision; \
              use --from VERSION to name the first migration to audit",
-            crate::discover::display_path(file)
+            crate::source::display_path(file)
         ))),
     }
 }

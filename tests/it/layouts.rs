@@ -1,0 +1,1729 @@
+//! Layouts: detection, ordering, up/down splitting and placeholders on the
+//! fixture folders under `fixtures/layouts/`, and discovery's handling of
+//! file-system trouble (symbolic link loops, unreadable and vanishing files,
+//! non-UTF-8 names, paths given twice).
+
+use crate::common;
+
+use common::{check_paths, render, static_opts};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use twice::check::{self, Options, Workspace};
+use twice::dialect::Dialect;
+use twice::discover::Input;
+use twice::model::LayoutKind;
+use twice::render::Format;
+
+fn load(paths: &[&str], opts: &Options) -> Workspace {
+    let inputs: Vec<Input> = paths.iter().map(|p| Input::Path(p.into())).collect();
+    check::load(&inputs, opts).unwrap_or_else(|e| panic!("load failed: {e}"))
+}
+
+/// The detected layouts, the ordered migrations (version, name, up file and
+/// statement count, down), notices and discovery findings.
+fn outline(ws: &Workspace) -> String {
+    let mut s = String::new();
+    for seq in &ws.sequences {
+        writeln!(
+            s,
+            "sequence {} (layout {}, dialect {})",
+            seq.root,
+            seq.layout.name(),
+            seq.dialect.name()
+        )
+        .unwrap();
+        for m in &seq.migrations {
+            let part = |p: &twice::model::Part| {
+                format!(
+                    "{} ({} statement{}{})",
+                    ws.files[p.file].source.name,
+                    p.statements.len(),
+                    if p.statements.len() == 1 { "" } else { "s" },
+                    if p.no_transaction {
+                        ", no transaction"
+                    } else {
+                        ""
+                    }
+                )
+            };
+            writeln!(s, "  {} | {}", m.version, m.name).unwrap();
+            writeln!(s, "    up:   {}", part(&m.up)).unwrap();
+            match &m.down {
+                Some(d) => writeln!(s, "    down: {}", part(d)).unwrap(),
+                None => writeln!(s, "    down: -").unwrap(),
+            }
+            if let Some(n) = &m.rerun_note {
+                writeln!(s, "    rerun: {n}").unwrap();
+            }
+        }
+    }
+    for n in &ws.notices {
+        writeln!(s, "notice: {n}").unwrap();
+    }
+    for f in &ws.findings {
+        writeln!(
+            s,
+            "finding: {}:{}:{} [{}] {}",
+            f.file, f.line, f.column, f.rule, f.message
+        )
+        .unwrap();
+    }
+    s
+}
+
+/// The statement texts of every up (or down) part of a sequence, in order.
+fn statements(ws: &Workspace, seq: usize, down: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    for m in &ws.sequences[seq].migrations {
+        let part = if down { m.down.as_ref() } else { Some(&m.up) };
+        if let Some(p) = part {
+            let unit = &ws.files[p.file];
+            for &i in &p.statements {
+                out.push(unit.statements[i].sql.clone());
+            }
+        }
+    }
+    out
+}
+
+fn versions(ws: &Workspace, seq: usize) -> Vec<String> {
+    ws.sequences[seq]
+        .migrations
+        .iter()
+        .map(|m| m.version.clone())
+        .collect()
+}
+
+/// Snapshots the outline and the human and JSON output of the static check.
+fn snapshot_layout(name: &str, paths: &[&str], opts: &Options) {
+    let ws = load(paths, opts);
+    snapshot!(format!("{name}_outline"), outline(&ws));
+    let report = check_paths(paths, opts);
+    snapshot!(format!("{name}_human"), render(&report, Format::Human));
+    snapshot!(format!("{name}_json"), render(&report, Format::Json));
+}
+
+#[test]
+fn plain_natural_order() {
+    let ws = load(&["fixtures/layouts/plain"], &static_opts());
+    assert_eq!(ws.sequences[0].layout, LayoutKind::Plain);
+    let names: Vec<&str> = ws.sequences[0]
+        .migrations
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "1_create_users",
+            "2_add_name",
+            "9_create_posts",
+            "10_add_title"
+        ]
+    );
+    assert!(ws.notices.iter().any(|n| n.contains("README.md")));
+    snapshot_layout("plain", &["fixtures/layouts/plain"], &static_opts());
+}
+
+#[test]
+fn sqlx_numeric_order_and_reversible() {
+    let ws = load(&["fixtures/layouts/sqlx"], &static_opts());
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, LayoutKind::Sqlx);
+    assert_eq!(versions(&ws, 0), ["1", "2", "9", "10"]);
+    assert!(seq.migrations[1].down.is_some());
+    assert!(seq.migrations[3].up.no_transaction);
+    // The down part never runs in the up sequence.
+    assert!(!statements(&ws, 0, false)
+        .iter()
+        .any(|s| s.contains("DROP TABLE")));
+    assert_eq!(statements(&ws, 0, true), ["DROP TABLE posts"]);
+    snapshot_layout("sqlx", &["fixtures/layouts/sqlx"], &static_opts());
+}
+
+#[test]
+fn golang_migrate_numeric_order() {
+    let ws = load(&["fixtures/layouts/golang-migrate"], &static_opts());
+    assert_eq!(ws.sequences[0].layout, LayoutKind::GolangMigrate);
+    assert_eq!(versions(&ws, 0), ["1", "2", "9", "10"]);
+    assert!(ws.sequences[0].migrations.iter().all(|m| m.down.is_some()));
+    assert!(ws.notices.iter().any(|n| n.contains(".keep")));
+    snapshot_layout(
+        "golang_migrate",
+        &["fixtures/layouts/golang-migrate"],
+        &static_opts(),
+    );
+}
+
+#[test]
+fn diesel_found_from_the_crate_root() {
+    let ws = load(&["fixtures/layouts/diesel"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1);
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, LayoutKind::Diesel);
+    assert_eq!(seq.root, "fixtures/layouts/diesel/migrations");
+    assert_eq!(
+        versions(&ws, 0),
+        ["00000000000000", "20240101000000", "20240102000000"]
+    );
+    assert!(seq.migrations[2].up.no_transaction);
+    snapshot_layout("diesel", &["fixtures/layouts/diesel"], &static_opts());
+}
+
+#[test]
+fn flyway_versions_repeatables_and_undo() {
+    let ws = load(&["fixtures/layouts/flyway"], &static_opts());
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, LayoutKind::Flyway);
+    assert_eq!(
+        versions(&ws, 0),
+        [
+            "1",
+            "1.1",
+            "1.9",
+            "1.10",
+            "2",
+            "2.1",
+            "R",
+            "R",
+            "afterMigrate"
+        ]
+    );
+    let names: Vec<&str> = seq.migrations.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names[6..8], ["a_report", "customer_view"]);
+    assert!(
+        seq.migrations[3].down.is_some(),
+        "U1.10 is the down of V1.10"
+    );
+    assert!(seq.migrations[5].up.no_transaction, "V2.1__x.sql.conf");
+    assert!(seq.migrations[7].rerun_note.is_some());
+    assert!(seq.migrations[8]
+        .rerun_note
+        .as_deref()
+        .unwrap()
+        .contains("callback"));
+    // ${flyway:defaultSchema} is a built-in.
+    assert!(statements(&ws, 0, false)[0].starts_with("CREATE TABLE main.customers"));
+    assert!(ws.findings.is_empty(), "{:?}", ws.findings);
+    snapshot_layout("flyway", &["fixtures/layouts/flyway"], &static_opts());
+}
+
+#[test]
+fn dbmate_sections() {
+    let ws = load(&["fixtures/layouts/dbmate"], &static_opts());
+    // db/ holds dbmate's schema dump (skipped with a notice), db/migrations
+    // the dbmate history.
+    assert_eq!(ws.sequences.len(), 1);
+    assert!(ws
+        .notices
+        .iter()
+        .any(|n| n.contains("db/schema.sql: skipped: a schema dump")));
+    let named = load(&["fixtures/layouts/dbmate/db/schema.sql"], &static_opts());
+    assert_eq!(named.sequences.len(), 1);
+    let i = ws
+        .sequences
+        .iter()
+        .position(|s| s.layout == LayoutKind::Dbmate)
+        .unwrap();
+    let ups = statements(&ws, i, false);
+    assert_eq!(ups.len(), 4);
+    assert!(ups.iter().all(|s| !s.starts_with("DROP")), "{ups:?}");
+    assert_eq!(statements(&ws, i, true).len(), 3);
+    assert!(ws.sequences[i].migrations[1].up.no_transaction);
+    assert!(ws
+        .findings
+        .iter()
+        .any(|f| f.rule == "malformed-migration" && f.message.contains("migrate:down")));
+    snapshot_layout("dbmate", &["fixtures/layouts/dbmate"], &static_opts());
+}
+
+#[test]
+fn goose_sections_and_statement_blocks() {
+    let ws = load(&["fixtures/layouts/goose"], &static_opts());
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, LayoutKind::Goose);
+    assert_eq!(versions(&ws, 0), ["1", "2", "9", "10", "11"]);
+    let ups = statements(&ws, 0, false);
+    // The trigger with inner `;` is one statement.
+    let trigger = ups.iter().find(|s| s.contains("TRIGGER")).unwrap();
+    assert!(trigger.contains("SELECT 1;") && trigger.trim_end().ends_with("END"));
+    assert!(!ups.iter().any(|s| s.starts_with("DROP")));
+    assert!(seq.migrations[3].up.no_transaction);
+    assert!(ws.notices.iter().any(|n| n.contains("3_go_migration.go")));
+    assert!(ws
+        .findings
+        .iter()
+        .any(|f| f.file.ends_with("11_no_annotation.sql") && f.rule == "malformed-migration"));
+    snapshot_layout("goose", &["fixtures/layouts/goose"], &static_opts());
+}
+
+#[test]
+fn pop_dialect_files_replace_generic_ones() {
+    let ws = load(&["fixtures/layouts/pop"], &static_opts());
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, LayoutKind::Pop);
+    assert_eq!(seq.migrations.len(), 2);
+    assert!(ws.files[seq.migrations[0].up.file]
+        .source
+        .name
+        .ends_with("20200101000000_identities.sqlite3.up.sql"));
+    assert!(seq.migrations[1].up.no_transaction);
+    assert!(ws.notices.iter().any(|n| n.contains(".fizz")));
+    snapshot_layout("pop", &["fixtures/layouts/pop"], &static_opts());
+
+    let pg = Options {
+        dialect: Some(Dialect::Postgres),
+        ..static_opts()
+    };
+    let ws = load(&["fixtures/layouts/pop"], &pg);
+    assert!(ws.files[ws.sequences[0].migrations[0].up.file]
+        .source
+        .name
+        .ends_with("20200101000000_identities.postgres.up.sql"));
+}
+
+#[test]
+fn liquibase_changesets_and_rollbacks() {
+    let ws = load(&["fixtures/layouts/liquibase"], &static_opts());
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, LayoutKind::Liquibase);
+    assert_eq!(
+        versions(&ws, 0),
+        [
+            "alice:create-people",
+            "alice:people-view",
+            "bob:audit-trigger",
+            "carol:seed",
+            "carol:multi-line-rollback"
+        ]
+    );
+    assert!(seq.migrations[1].rerun_note.is_some());
+    assert!(seq.migrations[3].rerun_note.is_some());
+    // Rollback regions point into the comment text after `--rollback `.
+    let m = &seq.migrations[0];
+    let unit = &ws.files[m.up.file];
+    let down = m.down.as_ref().unwrap();
+    let first = &unit.statements[down.statements[0]];
+    assert_eq!(unit.source.line_col(first.span.start), (7, 12));
+    assert_eq!(first.sql, "DROP INDEX people_name");
+    assert!(ws.notices.iter().any(|n| n.contains("master.xml")));
+    assert!(ws.notices.iter().any(|n| n.contains("dbms")));
+    // Two `--rollback` lines joined into one statement, as Liquibase does.
+    let m = &seq.migrations[4];
+    let unit = &ws.files[m.up.file];
+    let down = m.down.as_ref().unwrap();
+    assert_eq!(down.statements.len(), 1);
+    let joined = &unit.statements[down.statements[0]];
+    assert_eq!(joined.sql, "ALTER TABLE people\nDROP COLUMN age");
+    assert_eq!(unit.source.line_col(joined.span.start), (9, 12));
+    assert!(joined.ast().is_some());
+    snapshot_layout("liquibase", &["fixtures/layouts/liquibase"], &static_opts());
+}
+
+#[test]
+fn rerun_notes_reach_findings() {
+    let report = check_paths(&["fixtures/layouts/flyway"], &static_opts());
+    let ws = load(&["fixtures/layouts/flyway"], &static_opts());
+    // Whatever the static rules say about the repeatable's statements, each
+    // finding on them carries the note.
+    let repeatable = &ws.sequences[0].migrations[7];
+    let name = &ws.files[repeatable.up.file].source.name;
+    for f in report.findings.iter().filter(|f| &f.file == name) {
+        assert!(f.notes.iter().any(|n| n.contains("repeatable")), "{f:?}");
+    }
+}
+
+#[test]
+fn mixed_dialect_folders_are_separate_sequences() {
+    let ws = load(&["fixtures/layouts/mixed"], &static_opts());
+    let seqs: Vec<(String, Dialect)> = ws
+        .sequences
+        .iter()
+        .map(|s| (s.root.clone(), s.dialect))
+        .collect();
+    assert_eq!(
+        seqs,
+        [
+            (
+                "fixtures/layouts/mixed/postgres".to_string(),
+                Dialect::Postgres
+            ),
+            ("fixtures/layouts/mixed/sqlite".to_string(), Dialect::Sqlite),
+        ]
+    );
+    // The function body with inner `;` is split the Postgres way.
+    assert_eq!(statements(&ws, 0, false).len(), 2);
+    let forced = Options {
+        dialect: Some(Dialect::Mysql),
+        ..static_opts()
+    };
+    let ws = load(&["fixtures/layouts/mixed"], &forced);
+    assert!(ws.sequences.iter().all(|s| s.dialect == Dialect::Mysql));
+    snapshot_layout("mixed", &["fixtures/layouts/mixed"], &static_opts());
+}
+
+#[test]
+fn prisma_folders_and_lock_file() {
+    let ws = load(&["fixtures/layouts/prisma-shaped"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1);
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, twice::layout::prisma::KIND);
+    assert_eq!(seq.root, "fixtures/layouts/prisma-shaped/migrations");
+    assert_eq!(versions(&ws, 0), ["20210101000000", "20210102000000"]);
+    // The lock file is read (for the dialect), not skipped.
+    assert!(!ws.notices.iter().any(|n| n.contains("migration_lock.toml")));
+    assert!(seq.dialect_why.contains("provider = \"sqlite\""));
+    // The dialect comes from migration_lock.toml, not from the SQL.
+    let ws = load(&["fixtures/layouts/prisma-clean"], &static_opts());
+    assert_eq!(ws.sequences[0].dialect, Dialect::Postgres);
+    assert_eq!(
+        ws.sequences[0].dialect_why,
+        "migration_lock.toml: provider = \"postgresql\""
+    );
+    let clean = check_paths(&["fixtures/layouts/prisma-clean"], &static_opts());
+    assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
+    snapshot_layout(
+        "prisma_shaped",
+        &["fixtures/layouts/prisma-shaped"],
+        &static_opts(),
+    );
+}
+
+#[test]
+fn irreversible_down_migrations_are_read_as_down_parts() {
+    // Replay decides whether the downs revert; discovery pairs them.
+    let ws = load(&["fixtures/layouts/irreversible"], &static_opts());
+    assert_eq!(ws.sequences[0].layout, LayoutKind::GolangMigrate);
+    assert_eq!(
+        statements(&ws, 0, true),
+        [
+            "DROP INDEX sessions_token",
+            "ALTER TABLE sessions DROP COLUMN expires"
+        ]
+    );
+    snapshot_layout(
+        "irreversible",
+        &["fixtures/layouts/irreversible"],
+        &static_opts(),
+    );
+}
+
+#[test]
+fn layout_override() {
+    let opts = Options {
+        layout: Some(LayoutKind::Plain),
+        ..static_opts()
+    };
+    let ws = load(&["fixtures/layouts/flyway"], &opts);
+    assert_eq!(ws.sequences[0].layout, LayoutKind::Plain);
+    // Plain knows no repeatables nor undo files: natural order of names,
+    // and the sub-folder is a sequence of its own.
+    assert_eq!(ws.sequences[0].migrations[0].name, "afterMigrate");
+    assert_eq!(ws.sequences.len(), 2);
+}
+
+#[test]
+fn placeholders_without_defines() {
+    let ws = load(&["fixtures/layouts/placeholders"], &static_opts());
+    let names: Vec<String> = ws
+        .findings
+        .iter()
+        .filter(|f| f.rule == "undefined-placeholder")
+        .map(|f| format!("{}:{} {}", f.line, f.column, f.message))
+        .collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert!(names[0].starts_with("1:14 placeholder `${schema}`"));
+    assert!(names[1].starts_with("1:78 placeholder `${owner}`"));
+    assert!(names[2].starts_with("4:34 placeholder `${code_length}`"));
+    // `${schema}` in code: neutral identifier, still parsed.
+    let sql = statements(&ws, 0, false);
+    assert!(sql[0].starts_with("CREATE TABLE \"schema\".accounts"));
+    assert!(sql[1].contains("INSERT INTO main.accounts (owner) VALUES ('twice')"));
+    assert_eq!(ws.unresolved.len(), 2);
+    snapshot_layout(
+        "placeholders_undefined",
+        &["fixtures/layouts/placeholders"],
+        &static_opts(),
+    );
+}
+
+#[test]
+fn placeholders_with_defines() {
+    let mut opts = static_opts();
+    for (k, v) in [("schema", "main"), ("owner", "bob"), ("code_length", "8")] {
+        opts.defines.insert(k.into(), v.into());
+    }
+    let ws = load(&["fixtures/layouts/placeholders"], &opts);
+    assert!(ws.findings.is_empty(), "{:?}", ws.findings);
+    assert!(ws.unresolved.is_empty());
+    let sql = statements(&ws, 0, false);
+    assert_eq!(
+        sql[0],
+        "CREATE TABLE main.accounts (id INTEGER PRIMARY KEY, owner TEXT DEFAULT 'bob')"
+    );
+    assert_eq!(sql[2], "CREATE TABLE codes (code VARCHAR(8))");
+    // Spans stay on the original text.
+    let unit = &ws.files[0];
+    assert_eq!(
+        unit.statements[2].text(&unit.source),
+        "CREATE TABLE codes (code VARCHAR(${code_length}))"
+    );
+    assert!(unit.statements.iter().all(|s| s.ast().is_some()));
+    snapshot_layout(
+        "placeholders_defined",
+        &["fixtures/layouts/placeholders"],
+        &opts,
+    );
+}
+
+#[test]
+fn goose_envsub_sections() {
+    let ws = load(&["fixtures/layouts/goose-envsub"], &static_opts());
+    let undefined: Vec<(usize, String)> = ws
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.line,
+                f.message.split('`').nth(1).unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    // ENVSUB ON: flagged in code and strings; `${X:-default}` has a value;
+    // after ENVSUB OFF a string is data; the down section is code.
+    assert_eq!(
+        undefined,
+        [
+            (3, "${TABLE_PREFIX}".to_string()),
+            (4, "${TABLE_PREFIX}".to_string()),
+            (4, "${ADMIN_ROLE}".to_string()),
+            (10, "${TABLE_PREFIX}".to_string()),
+        ]
+    );
+    let mut opts = static_opts();
+    opts.defines.insert("TABLE_PREFIX".into(), "app".into());
+    opts.defines.insert("ADMIN_ROLE".into(), "admin".into());
+    let ws = load(&["fixtures/layouts/goose-envsub"], &opts);
+    assert!(ws.findings.is_empty(), "{:?}", ws.findings);
+    let sql = statements(&ws, 0, false);
+    assert_eq!(
+        sql[0],
+        "CREATE TABLE IF NOT EXISTS app_roles (name TEXT DEFAULT 'reader')"
+    );
+    assert_eq!(
+        sql[2],
+        "INSERT OR IGNORE INTO audit_log (msg) VALUES ('literal ${NOT_A_PLACEHOLDER}')"
+    );
+}
+
+#[test]
+fn layout_option_applies_to_named_files() {
+    let opts = Options {
+        layout: Some(LayoutKind::Dbmate),
+        ..static_opts()
+    };
+    let ws = load(&["fixtures/layouts/plain/1_create_users.sql"], &opts);
+    assert_eq!(ws.sequences[0].layout, LayoutKind::Dbmate);
+    assert!(ws.findings.iter().any(|f| f.rule == "malformed-migration"));
+}
+
+#[test]
+fn named_files_follow_their_layout() {
+    // Shell globs name the files of one folder: one sequence in layout order.
+    let ws = load(
+        &[
+            "fixtures/layouts/golang-migrate/10_index_ledger.up.sql",
+            "fixtures/layouts/golang-migrate/9_create_ledger.up.sql",
+            "fixtures/layouts/golang-migrate/9_create_ledger.down.sql",
+        ],
+        &static_opts(),
+    );
+    assert_eq!(ws.sequences.len(), 1);
+    assert_eq!(ws.sequences[0].layout, LayoutKind::GolangMigrate);
+    assert_eq!(versions(&ws, 0), ["9", "10"]);
+    // A dbmate file named alone keeps its down section out of the up part.
+    let ws = load(
+        &["fixtures/layouts/dbmate/db/migrations/20240101000000_create_users.sql"],
+        &static_opts(),
+    );
+    assert_eq!(ws.sequences[0].layout, LayoutKind::Dbmate);
+    assert!(statements(&ws, 0, false)
+        .iter()
+        .all(|s| !s.starts_with("DROP")));
+    // A single unclaimed file is a script; a non-.sql file named is read.
+    let ws = load(&["fixtures/layouts/plain/README.md"], &static_opts());
+    assert_eq!(ws.sequences[0].layout, LayoutKind::Script);
+    assert_eq!(ws.files.len(), 1);
+}
+
+// ---------------------------------------------------------------- file system
+
+fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+fn write(dir: &Path, rel: &str, text: &str) -> PathBuf {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn load_abs(paths: &[&Path], opts: &Options) -> twice::error::Result<Workspace> {
+    let inputs: Vec<Input> = paths.iter().map(|p| Input::Path(p.to_path_buf())).collect();
+    check::load(&inputs, opts)
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_loops_are_notices() {
+    let d = tmp();
+    write(d.path(), "m/1_a.sql", "CREATE TABLE a(x);");
+    std::os::unix::fs::symlink(d.path().join("m"), d.path().join("m/loop")).unwrap();
+    std::os::unix::fs::symlink("self.sql", d.path().join("m/self.sql")).unwrap();
+    let ws = load_abs(&[d.path()], &static_opts()).unwrap();
+    assert_eq!(ws.sequences.len(), 1);
+    assert_eq!(ws.files.len(), 1);
+    assert!(
+        ws.notices
+            .iter()
+            .any(|n| n.contains("m/loop") && n.contains("loop")),
+        "{:?}",
+        ws.notices
+    );
+    assert!(
+        ws.notices
+            .iter()
+            .any(|n| n.contains("self.sql") && n.contains("loop")),
+        "{:?}",
+        ws.notices
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn dangling_sql_link_is_an_error() {
+    let d = tmp();
+    write(d.path(), "1_a.sql", "SELECT 1;");
+    std::os::unix::fs::symlink("gone.sql", d.path().join("2_b.sql")).unwrap();
+    let e = load_abs(&[d.path()], &static_opts()).unwrap_err();
+    assert!(
+        e.message.contains("2_b.sql") && e.message.contains("broken symbolic link"),
+        "{e}"
+    );
+}
+
+#[test]
+fn missing_named_path_is_an_error_naming_it() {
+    let e = check::load(
+        &[Input::Path("fixtures/layouts/nope".into())],
+        &static_opts(),
+    )
+    .unwrap_err();
+    assert_eq!(e.message, "fixtures/layouts/nope: no such file or folder");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn unreadable_file_in_a_folder_is_an_error() {
+    // /proc/self/mem is a regular file that cannot be read from offset 0,
+    // whoever we are (chmod does not stop root).
+    let d = tmp();
+    write(d.path(), "1_a.sql", "SELECT 1;");
+    std::os::unix::fs::symlink("/proc/self/mem", d.path().join("2_b.sql")).unwrap();
+    // In a walked folder, a link out of it is not followed (issue 15): a
+    // notice, not a read.
+    let ws = load_abs(&[d.path()], &static_opts()).unwrap();
+    assert!(
+        ws.notices
+            .iter()
+            .any(|n| n.contains("2_b.sql: symbolic link to") && n.contains("not followed")),
+        "{:?}",
+        ws.notices
+    );
+    // Named directly, it is followed, and the read fails.
+    let e = load_abs(&[&d.path().join("2_b.sql")], &static_opts()).unwrap_err();
+    assert!(e.message.contains("2_b.sql"), "{e}");
+}
+
+#[cfg(unix)]
+#[test]
+fn unreadable_folder_is_an_error() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tmp();
+    write(d.path(), "ok/1_a.sql", "SELECT 1;");
+    let locked = d.path().join("locked");
+    write(d.path(), "locked/1_b.sql", "SELECT 1;");
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let privileged = std::fs::read_dir(&locked).is_ok();
+    let result = load_abs(&[d.path()], &static_opts());
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+    if privileged {
+        // Running as root: permissions do not apply; nothing to test here.
+        assert!(result.is_ok());
+        return;
+    }
+    let e = result.unwrap_err();
+    assert!(
+        e.message.contains("locked") && e.message.contains("permission denied"),
+        "{e}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn non_utf8_names_are_read_and_shown_lossily() {
+    use std::os::unix::ffi::OsStrExt;
+    let d = tmp();
+    let name = std::ffi::OsStr::from_bytes(b"1_caf\xe9.sql");
+    std::fs::write(d.path().join(name), "CREATE TABLE c(x);").unwrap();
+    let ws = load_abs(&[d.path()], &static_opts()).unwrap();
+    assert_eq!(ws.files.len(), 1);
+    assert!(ws.files[0].source.name.ends_with("1_caf\u{FFFD}.sql"));
+    assert_eq!(ws.files[0].statements.len(), 1);
+    let ws = load_abs(&[&d.path().join(name)], &static_opts()).unwrap();
+    assert_eq!(ws.files[0].statements.len(), 1);
+}
+
+#[test]
+fn paths_given_twice_are_read_once() {
+    let d = tmp();
+    let f = write(d.path(), "m/1_a.sql", "CREATE TABLE a(x);");
+    let m = d.path().join("m");
+    for inputs in [
+        vec![m.as_path(), m.as_path()],
+        vec![m.as_path(), f.as_path()],
+        vec![f.as_path(), m.as_path()],
+        vec![d.path(), m.as_path()],
+        vec![m.as_path(), d.path()],
+    ] {
+        let ws = load_abs(&inputs, &static_opts()).unwrap();
+        assert_eq!(ws.files.len(), 1, "{inputs:?}");
+        assert_eq!(ws.sequences.len(), 1, "{inputs:?}");
+        assert!(!ws.notices.is_empty(), "{inputs:?}");
+    }
+}
+
+#[test]
+fn very_deep_folders_are_not_a_stack_overflow() {
+    let d = tmp();
+    let mut p = d.path().to_path_buf();
+    for _ in 0..80 {
+        p.push("d");
+    }
+    write(&p, "1_a.sql", "SELECT 1;");
+    write(d.path(), "d/1_top.sql", "SELECT 1;");
+    let ws = load_abs(&[d.path()], &static_opts()).unwrap();
+    assert_eq!(ws.sequences.len(), 1);
+    assert!(
+        ws.notices.iter().any(|n| n.contains("folders deep")),
+        "{:?}",
+        ws.notices
+    );
+}
+
+#[test]
+fn an_empty_folder_says_so() {
+    let d = tmp();
+    write(d.path(), "README.md", "nothing here");
+    let ws = load_abs(&[d.path()], &static_opts()).unwrap();
+    assert!(ws.sequences.is_empty());
+    assert!(
+        ws.notices
+            .iter()
+            .any(|n| n.contains("no SQL migrations found")),
+        "{:?}",
+        ws.notices
+    );
+}
+
+#[test]
+fn no_down_drops_down_parts() {
+    let opts = Options {
+        down: false,
+        ..static_opts()
+    };
+    let ws = load(&["fixtures/layouts/golang-migrate"], &opts);
+    assert!(ws.sequences[0].migrations.iter().all(|m| m.down.is_none()));
+    assert_eq!(ws.files.len(), 4);
+}
+
+// ------------------------------------------------------------ never panics
+
+mod props {
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+    use twice::analysis::Substitute;
+    use twice::dialect::Dialect;
+    use twice::layout::{self, Entry, Folder};
+    use twice::placeholder::{Placeholders, Scope};
+    use twice::source::SourceFile;
+
+    /// Layout markers and SQL-ish pieces, mixed with arbitrary text.
+    fn fragment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("-- +goose Up\n".to_string()),
+            Just("-- +goose Down\n".to_string()),
+            Just("-- +goose StatementBegin\n".to_string()),
+            Just("-- +goose StatementEnd\n".to_string()),
+            Just("-- +goose ENVSUB ON\n".to_string()),
+            Just("-- migrate:up transaction:false\n".to_string()),
+            Just("-- migrate:down\n".to_string()),
+            Just("--liquibase formatted sql\n".to_string()),
+            Just("--changeset a:1 endDelimiter:/ splitStatements:false\n".to_string()),
+            Just("--changeset \"x y\":2 runOnChange:true dbms:postgresql\n".to_string()),
+            Just("--rollback ".to_string()),
+            Just("/* liquibase rollback\n".to_string()),
+            Just("*/".to_string()),
+            Just("/\n".to_string()),
+            Just("${a}".to_string()),
+            Just("${flyway:user}".to_string()),
+            Just("${B:-x}".to_string()),
+            Just("${".to_string()),
+            Just("'".to_string()),
+            Just(";".to_string()),
+            Just(";\n".to_string()),
+            Just("\r\n".to_string()),
+            Just("\r".to_string()),
+            Just("é€".to_string()),
+            Just("CREATE TABLE t(x);\n".to_string()),
+            "[ -~]{0,12}".prop_map(|s| s),
+            any::<String>().prop_map(|s| s.chars().take(6).collect()),
+        ]
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        prop::collection::vec(fragment(), 0..24).prop_map(|v| v.concat())
+    }
+
+    fn name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("1_a.sql".to_string()),
+            Just("10_b.up.sql".to_string()),
+            Just("10_b.down.sql".to_string()),
+            Just("V1.2__x.sql".to_string()),
+            Just("R__r.sql".to_string()),
+            Just("U1.2__x.sql".to_string()),
+            Just("afterMigrate.sql".to_string()),
+            Just("2_p.sqlite3.autocommit.up.sql".to_string()),
+            Just("m/up.sql".to_string()),
+            Just("m/down.sql".to_string()),
+            "[0-9a-zA-Z_.éV]{0,10}\\.sql".prop_map(|s| s),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn layouts_never_panic_and_regions_stay_in_the_file(
+            files in prop::collection::vec((name(), text()), 1..5),
+            kind in 0usize..layout::registry().len(),
+        ) {
+            let mut entries: Vec<Entry> = files
+                .iter()
+                .map(|(n, t)| Entry { rel: n.clone(), file: SourceFile::from_text(n.clone(), t.clone()) })
+                .collect();
+            entries.sort_by(|a, b| a.rel.cmp(&b.rel));
+            let folder = Folder { display: "m".into(), entries, ..Folder::default() };
+            let detected = layout::detect::detect(&folder);
+            for k in [layout::registry()[kind].kind(), detected] {
+                let plan = layout::plan(k, &folder);
+                for m in &plan.migrations {
+                    for p in std::iter::once(&m.up).chain(m.down.as_ref()) {
+                        let text = &folder.entries[p.file].file.text;
+                        for r in &p.regions {
+                            prop_assert!(r.range.start <= r.range.end && r.range.end <= text.len());
+                            prop_assert!(text.is_char_boundary(r.range.start) && text.is_char_boundary(r.range.end));
+                        }
+                    }
+                }
+                for pr in &plan.problems {
+                    let text = &folder.entries[pr.file].file.text;
+                    prop_assert!(pr.span.end <= text.len());
+                }
+                // Statements analyse without panicking, placeholders included.
+                let defines = BTreeMap::new();
+                let ph = Placeholders {
+                    defines: &defines,
+                    builtins: BTreeMap::new(),
+                    dialect: Dialect::Postgres,
+                    scope: Scope::Everywhere,
+                    env_syntax: true,
+                    tool: "test",
+                    macros: &[],
+                };
+                for m in &plan.migrations {
+                    let f = &folder.entries[m.up.file].file;
+                    let mut out = Vec::new();
+                    twice::analysis::analyze_regions(f, &m.up.regions, Dialect::Sqlite, &ph, &mut out);
+                    for s in &out {
+                        let t = &f.text[s.span.clone()];
+                        let _ = ph.substitute(t);
+                        for o in ph.undefined(t) {
+                            prop_assert!(o.range.end <= t.len());
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn replay_leaves_out_statements_with_undefined_placeholders() {
+    let report = check_paths(&["fixtures/layouts/placeholders"], &Options::default());
+    let replay: Vec<(&str, usize)> = report
+        .findings
+        .iter()
+        .filter(|f| f.source == twice::finding::Origin::Replay)
+        .map(|f| (f.rule.as_str(), f.line))
+        .collect();
+    // Line 1 holds `${schema}` where code goes: not run, and said so (the
+    // INSERT on line 3 then fails: the table was never created).
+    assert!(
+        replay.contains(&("replay-statement-skipped", 1)),
+        "{replay:?}"
+    );
+    assert!(!replay.contains(&("first-run-error", 1)), "{replay:?}");
+    let mut opts = Options::default();
+    for (k, v) in [("schema", "main"), ("owner", "bob"), ("code_length", "8")] {
+        opts.defines.insert(k.into(), v.into());
+    }
+    let report = check_paths(&["fixtures/layouts/placeholders"], &opts);
+    assert!(!report
+        .findings
+        .iter()
+        .any(|f| f.rule == "replay-statement-skipped" || f.rule == "first-run-error"));
+}
+
+#[test]
+fn rerun_notes_are_not_repeated_on_replay_findings() {
+    let report = check_paths(&["fixtures/layouts/flyway"], &Options::default());
+    for f in &report.findings {
+        let mut notes = f.notes.clone();
+        notes.dedup();
+        assert_eq!(notes.len(), f.notes.len(), "{f:?}");
+    }
+    assert!(report
+        .findings
+        .iter()
+        .any(|f| f.source == twice::finding::Origin::Replay
+            && f.notes.iter().any(|n| n.contains("callback"))));
+}
+
+/// With replay on, every layout fixture runs in its tool's order without a
+/// first-run error: each folder has a migration that needs an earlier one
+/// (`10` altering what `9` created, `V1.10` indexing `V1.9`'s table, ...).
+#[test]
+fn replay_runs_every_layout_in_order() {
+    for dir in [
+        "plain",
+        "sqlx",
+        "golang-migrate",
+        "diesel",
+        "flyway",
+        "dbmate",
+        "goose",
+        "pop",
+        "liquibase",
+        "prisma-shaped",
+        "irreversible",
+        "sql-migrate-clean",
+        "drizzle-clean",
+        "up-down",
+        "sqitch",
+        "tern",
+        "liquibase-yaml",
+    ] {
+        let path = format!("fixtures/layouts/{dir}");
+        let report = check_paths(&[&path], &Options::default());
+        let first: Vec<String> = report
+            .findings
+            .iter()
+            .filter(|f| f.rule == "first-run-error")
+            .map(|f| format!("{}:{} {}", f.file, f.line, f.message))
+            .collect();
+        assert!(first.is_empty(), "{dir}: {first:#?}");
+        assert!(
+            report
+                .summary
+                .sequences
+                .iter()
+                .all(|s| s.replay == "replayed"),
+            "{dir}: {:?}",
+            report.summary.sequences
+        );
+    }
+    // The down migration that leaves its table behind is caught.
+    let report = check_paths(&["fixtures/layouts/irreversible"], &Options::default());
+    assert!(report
+        .findings
+        .iter()
+        .any(|f| f.rule == "down-does-not-revert" && f.file.ends_with("1_sessions.down.sql")));
+    // Control: read as plain files, the .down.sql files run as up migrations
+    // and the first run fails.
+    let plain = Options {
+        layout: Some(LayoutKind::Plain),
+        ..Options::default()
+    };
+    let report = check_paths(&["fixtures/layouts/golang-migrate"], &plain);
+    assert!(report.findings.iter().any(|f| f.rule == "first-run-error"));
+}
+
+/// goose reads each statement of a section as its own region; the statements
+/// of one section still run together, so a `DROP TABLE x; CREATE TABLE x`
+/// pair that re-creates a table is as idempotent as it is in a plain script.
+#[test]
+fn goose_statements_of_one_section_are_judged_together() {
+    let report = check_paths(&["fixtures/layouts/goose-rebuild"], &static_opts());
+    let found: Vec<(String, usize, String)> = report
+        .findings
+        .iter()
+        .map(|f| (f.file.clone(), f.line, f.rule.clone()))
+        .collect();
+    // Only `destructive-rerun`: the pair re-creates the table empty, which
+    // says the two statements are read as one part.
+    let b: Vec<&str> = found
+        .iter()
+        .filter(|(file, _, _)| file.ends_with("002_b.sql"))
+        .map(|(_, _, rule)| rule.as_str())
+        .collect();
+    assert_eq!(b, vec!["destructive-rerun"], "{found:?}");
+    // The first migration's plain CREATE and its down's plain DROP are still
+    // flagged.
+    assert_eq!(found.len(), 3, "{found:?}");
+}
+
+/// Without `--dialect` and without a dialect in the path, the SQL itself
+/// decides when it clearly belongs to one database (a notice says so).
+#[test]
+fn dialect_is_read_from_the_sql_when_the_path_names_none() {
+    let ws = load(&["fixtures/layouts/sniff"], &static_opts());
+    let mut got: Vec<(String, String)> = ws
+        .sequences
+        .iter()
+        .map(|s| (s.root.clone(), s.dialect.to_string()))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            (
+                "fixtures/layouts/sniff/appdb/migrations".to_string(),
+                "postgres".to_string()
+            ),
+            (
+                "fixtures/layouts/sniff/libsql".to_string(),
+                "sqlite".to_string()
+            ),
+            (
+                "fixtures/layouts/sniff/lite_diesel/migrations".to_string(),
+                "sqlite".to_string()
+            ),
+            (
+                "fixtures/layouts/sniff/mixed".to_string(),
+                "sqlite".to_string()
+            ),
+            (
+                "fixtures/layouts/sniff/notes".to_string(),
+                "sqlite".to_string()
+            ),
+            (
+                "fixtures/layouts/sniff/oracle".to_string(),
+                "generic".to_string()
+            ),
+            (
+                "fixtures/layouts/sniff/pgmajority".to_string(),
+                "postgres".to_string()
+            ),
+            (
+                "fixtures/layouts/sniff/shop".to_string(),
+                "mysql".to_string()
+            ),
+            (
+                "fixtures/layouts/sniff/teams/m".to_string(),
+                "postgres".to_string()
+            ),
+            (
+                "fixtures/layouts/sniff/tsql".to_string(),
+                "sqlite".to_string()
+            ),
+        ]
+    );
+    assert!(
+        ws.notices
+            .iter()
+            .any(|n| n.contains("sniff/appdb/migrations: read as postgres")
+                && n.contains("--dialect")),
+        "{:?}",
+        ws.notices
+    );
+    // The function body is one statement, not cut at its inner `;`.
+    let report = check_paths(&["fixtures/layouts/sniff/appdb"], &static_opts());
+    assert!(
+        !report
+            .findings
+            .iter()
+            .any(|f| f.rule == "unparsed-statement"),
+        "{:?}",
+        report.findings
+    );
+    // --dialect wins.
+    let forced = load(
+        &["fixtures/layouts/sniff/shop"],
+        &twice::check::Options {
+            dialect: Some(twice::dialect::Dialect::Sqlite),
+            ..static_opts()
+        },
+    );
+    assert_eq!(forced.sequences[0].dialect.to_string(), "sqlite");
+}
+
+/// Issue 13's repro: backticks in a string beside SERIAL are no MySQL sign;
+/// the folder is PostgreSQL and its first run has no error.
+#[test]
+fn backticks_in_strings_do_not_vote() {
+    let report = check_paths(
+        &["fixtures/layouts/sniff/teams"],
+        &twice::check::Options::default(),
+    );
+    assert_eq!(report.summary.sequences[0].dialect, "postgres");
+    assert!(
+        !report.findings.iter().any(|f| f.rule == "first-run-error"),
+        "{:?}",
+        report.findings
+    );
+    assert!(
+        report
+            .notices
+            .iter()
+            .any(|n| n.contains("teams/m: read as postgres") && n.contains("serial columns")),
+        "{:?}",
+        report.notices
+    );
+}
+
+/// Backticks are SQLite names too: a diesel SQLite history with backticks
+/// in its down files stays SQLite, is replayed, and nothing is announced.
+#[test]
+fn backtick_names_are_no_mysql_sign() {
+    let report = check_paths(
+        &["fixtures/layouts/sniff/lite_diesel"],
+        &twice::check::Options::default(),
+    );
+    assert_eq!(report.summary.sequences[0].dialect, "sqlite");
+    assert_eq!(report.summary.sequences[0].replay, "replayed");
+    assert!(
+        !report.findings.iter().any(|f| f.rule == "first-run-error"),
+        "{:?}",
+        report.findings
+    );
+    assert!(
+        !report.notices.iter().any(|n| n.contains("lite_diesel")),
+        "{:?}",
+        report.notices
+    );
+}
+
+/// Signs of two dialects with none clearly ahead: the default stays, and a
+/// notice names the signs and says `--dialect` decides. A clear majority
+/// wins and names the signs it outvoted.
+#[test]
+fn dialect_ties_and_majorities_are_announced() {
+    let ws = load(&["fixtures/layouts/sniff/mixed"], &static_opts());
+    assert_eq!(ws.sequences[0].dialect.to_string(), "sqlite");
+    assert!(
+        ws.notices
+            .iter()
+            .any(|n| n.contains("sniff/mixed: read as sqlite")
+                && n.contains("PostgreSQL (serial columns)")
+                && n.contains("MySQL (AUTO_INCREMENT)")
+                && n.contains("pass --dialect to decide")),
+        "{:?}",
+        ws.notices
+    );
+    let ws = load(&["fixtures/layouts/sniff/pgmajority"], &static_opts());
+    assert_eq!(ws.sequences[0].dialect.to_string(), "postgres");
+    assert!(
+        ws.notices
+            .iter()
+            .any(|n| n.contains("read as postgres") && n.contains("outvoted: MySQL (UNSIGNED)")),
+        "{:?}",
+        ws.notices
+    );
+}
+
+/// T-SQL, Oracle and libSQL histories: one notice each naming the dialect
+/// and what twice does (static rules only, no replay), no replay, and no
+/// `unparsed-statement` per statement.
+#[test]
+fn unsupported_dialects_get_one_notice() {
+    for (dir, name) in [
+        ("tsql", "T-SQL (SQL Server)"),
+        ("oracle", "Oracle (PL/SQL)"),
+        ("libsql", "libSQL"),
+    ] {
+        let path = format!("fixtures/layouts/sniff/{dir}");
+        let report = check_paths(&[&path], &twice::check::Options::default());
+        let said: Vec<_> = report
+            .notices
+            .iter()
+            .filter(|n| n.starts_with(&path))
+            .collect();
+        assert_eq!(said.len(), 1, "{dir}: {:?}", report.notices);
+        assert!(
+            said[0].contains(&format!("written in {name}"))
+                && said[0].contains("only the static rules ran")
+                && said[0].contains("no replay"),
+            "{said:?}"
+        );
+        assert!(
+            report.summary.sequences[0].replay.starts_with("skipped"),
+            "{dir}: {:?}",
+            report.summary.sequences
+        );
+        assert!(
+            !report
+                .findings
+                .iter()
+                .any(|f| f.rule == "unparsed-statement" || f.rule == "first-run-error"),
+            "{dir}: {:?}",
+            report.findings
+        );
+    }
+    // Told which dialect to use, twice takes it at its word.
+    let ws = load(
+        &["fixtures/layouts/sniff/tsql"],
+        &twice::check::Options {
+            dialect: Some(twice::dialect::Dialect::Sqlite),
+            ..static_opts()
+        },
+    );
+    assert!(ws.foreign.is_empty());
+}
+
+#[test]
+fn sql_migrate_sections_order_and_blocks() {
+    let ws = load(&["fixtures/layouts/sql-migrate"], &static_opts());
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, twice::layout::sql_migrate::KIND);
+    assert_eq!(versions(&ws, 0), ["1", "2", "10", "11", "12"]);
+    // The down part never runs in the up sequence.
+    assert!(!statements(&ws, 0, false)
+        .iter()
+        .any(|s| s.starts_with("DROP TABLE accounts")));
+    assert!(seq.migrations[3].up.no_transaction, "Up notransaction");
+    assert!(ws
+        .findings
+        .iter()
+        .any(|f| f.rule == "malformed-migration" && f.message.contains("indented")));
+    snapshot_layout(
+        "sql_migrate",
+        &["fixtures/layouts/sql-migrate"],
+        &static_opts(),
+    );
+    let clean = check_paths(&["fixtures/layouts/sql-migrate-clean"], &Options::default());
+    assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
+    assert_eq!(clean.summary.sequences[0].replay, "replayed");
+    // The block holding DROP TRIGGER and CREATE TRIGGER is read as both.
+    let ws = load(&["fixtures/layouts/sql-migrate-clean"], &static_opts());
+    assert!(statements(&ws, 0, false)
+        .iter()
+        .any(|s| s.starts_with("DROP TRIGGER IF EXISTS tags_log")));
+}
+
+#[test]
+fn goose_blocks_holding_several_statements_are_checked_statement_by_statement() {
+    let ws = load(&["fixtures/layouts/goose-blocks"], &static_opts());
+    let up = statements(&ws, 0, false);
+    assert!(
+        up.iter()
+            .any(|s| s.starts_with("DROP FUNCTION legacy_touch")),
+        "{up:#?}"
+    );
+    assert!(!ws.findings.iter().any(|f| f.rule == "unparsed-statement"));
+    snapshot_layout(
+        "goose_blocks",
+        &["fixtures/layouts/goose-blocks"],
+        &static_opts(),
+    );
+}
+
+#[test]
+fn supabase_migrations_seed_and_folders_that_are_not_migrations() {
+    let ws = load(&["fixtures/layouts/supabase-app"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1, "{:#?}", ws.notices);
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, twice::layout::supabase::KIND);
+    assert_eq!(seq.dialect, Dialect::Postgres);
+    assert_eq!(
+        versions(&ws, 0),
+        ["20240105120000", "20240106120000", "20240107120000"]
+    );
+    for skipped in [
+        "seed.sql",
+        "draft.sql",
+        "queries",
+        "testdata",
+        "supabase/tests",
+        "supabase/schemas",
+    ] {
+        assert!(
+            ws.notices
+                .iter()
+                .any(|n| n.contains(skipped) && n.contains("skipped")),
+            "{skipped}: {:#?}",
+            ws.notices
+        );
+    }
+    snapshot_layout(
+        "supabase",
+        &["fixtures/layouts/supabase-app"],
+        &static_opts(),
+    );
+    // Named directly, a folder of test data and a seed file are checked.
+    let ws = load(&["fixtures/layouts/supabase-app/testdata"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1);
+    let ws = load(
+        &["fixtures/layouts/supabase-app/supabase/seed.sql"],
+        &static_opts(),
+    );
+    assert_eq!(ws.sequences.len(), 1);
+    // The clean migration has no finding.
+    let report = check_paths(
+        &["fixtures/layouts/supabase-app/supabase/migrations/20240107120000_guarded.sql"],
+        &static_opts(),
+    );
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
+}
+
+#[test]
+fn dialect_from_the_tools_own_files() {
+    // sqlx with the postgres feature in the crate's Cargo.toml.
+    let ws = load(&["fixtures/layouts/sqlx-postgres"], &static_opts());
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, LayoutKind::Sqlx);
+    assert_eq!(seq.dialect, Dialect::Postgres);
+    assert!(seq.dialect_why.contains("sqlx with the `postgres` feature"));
+    // --dialect still wins.
+    let forced = Options {
+        dialect: Some(Dialect::Sqlite),
+        ..static_opts()
+    };
+    let ws = load(&["fixtures/layouts/sqlx-postgres"], &forced);
+    assert_eq!(ws.sequences[0].dialect, Dialect::Sqlite);
+    assert_eq!(ws.sequences[0].dialect_why, "--dialect");
+    snapshot_layout(
+        "sqlx_postgres",
+        &["fixtures/layouts/sqlx-postgres"],
+        &static_opts(),
+    );
+}
+
+#[test]
+fn drizzle_journal_order_breakpoints_and_dialect() {
+    let ws = load(&["fixtures/layouts/drizzle"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1, "{:#?}", ws.notices);
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, twice::layout::drizzle::KIND);
+    assert_eq!(seq.dialect, Dialect::Postgres);
+    assert_eq!(
+        seq.dialect_why,
+        "meta/_journal.json: dialect \"postgresql\""
+    );
+    assert_eq!(versions(&ws, 0), ["0000", "0001"]);
+    assert_eq!(statements(&ws, 0, false).len(), 4);
+    assert!(ws
+        .notices
+        .iter()
+        .any(|n| n.contains("0002_not_in_journal.sql") && n.contains("_journal.json")));
+    snapshot_layout("drizzle", &["fixtures/layouts/drizzle"], &static_opts());
+    let ws = load(&["fixtures/layouts/drizzle-clean"], &static_opts());
+    assert_eq!(ws.sequences[0].dialect, Dialect::Sqlite);
+}
+
+#[test]
+fn versioned_up_down_pairs_are_not_plain_files() {
+    let ws = load(&["fixtures/layouts/up-down"], &static_opts());
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, twice::layout::up_down::KIND);
+    assert_eq!(versions(&ws, 0), ["0001", "0002", "0010"]);
+    assert!(seq.migrations.iter().all(|m| m.down.is_some()));
+    assert!(!statements(&ws, 0, false)
+        .iter()
+        .any(|s| s.starts_with("DROP")));
+    snapshot_layout("up_down", &["fixtures/layouts/up-down"], &static_opts());
+    // Read as plain files, the down of V0001 would run before its up.
+    let plain = Options {
+        layout: Some(LayoutKind::Plain),
+        ..Options::default()
+    };
+    let report = check_paths(&["fixtures/layouts/up-down"], &plain);
+    assert!(report.findings.iter().any(|f| f.rule == "first-run-error"));
+}
+
+#[test]
+fn files_the_tool_refuses_are_still_checked_and_said_why() {
+    // golang-migrate refuses a second up file of one version: it is still
+    // read by the static rules, never replayed.
+    let report = check_paths(
+        &["fixtures/layouts/golang-migrate-duplicate"],
+        &Options::default(),
+    );
+    let rules: Vec<(&str, &str)> = report
+        .findings
+        .iter()
+        .map(|f| (f.rule.as_str(), f.file.rsplit('/').next().unwrap_or("")))
+        .collect();
+    assert!(
+        rules.contains(&("malformed-migration", "1_items_archive.up.sql")),
+        "{rules:?}"
+    );
+    assert!(
+        rules.contains(&("create-without-if-not-exists", "1_items_archive.up.sql")),
+        "{rules:?}"
+    );
+    assert!(!rules
+        .iter()
+        .any(|(r, _)| r.starts_with("second-run") || *r == "first-run-error"));
+    // dbmate: an indented `-- migrate:down` is said to be indented.
+    let ws = load(&["fixtures/layouts/dbmate-indented"], &static_opts());
+    let msgs: Vec<&str> = ws.findings.iter().map(|f| f.message.as_str()).collect();
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("`-- migrate:down` line is indented")),
+        "{msgs:?}"
+    );
+    assert_eq!(statements(&ws, 0, true), ["DROP TABLE visits"]);
+}
+
+#[test]
+fn configured_sequences_join_folders_into_one_history() {
+    let cfg = twice::config::parse(
+        "fixtures/layouts/joined/twice.toml",
+        Path::new("fixtures/layouts/joined"),
+        &std::fs::read_to_string("fixtures/layouts/joined/twice.toml").unwrap(),
+    )
+    .unwrap();
+    assert_eq!(cfg.sequences.len(), 1);
+    let opts = Options {
+        sequences: cfg.sequences.clone(),
+        ..Options::default()
+    };
+    let ws = load(&["fixtures/layouts/joined"], &opts);
+    assert_eq!(ws.sequences.len(), 1);
+    let names: Vec<&str> = ws.sequences[0]
+        .migrations
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
+    assert_eq!(names, ["full_schema", "01_email", "01_email_index"]);
+    assert!(ws.sequences[0].layout_why.contains("[[sequence]]"));
+    // Replayed as one history: the deltas find the schema's table.
+    let report = check_paths(&["fixtures/layouts/joined"], &opts);
+    assert!(!report.findings.iter().any(|f| f.rule == "first-run-error"));
+    // Without the table, each folder is its own sequence.
+    let report = check_paths(&["fixtures/layouts/joined"], &Options::default());
+    assert_eq!(report.summary.sequences.len(), 3);
+    assert!(report.findings.iter().any(|f| f.rule == "first-run-error"));
+    // A path that holds no migrations is said so.
+    let bad = twice::config::parse(
+        "twice.toml",
+        Path::new("fixtures/layouts/joined"),
+        "[[sequence]]\npaths = [\"schema\", \"nowhere\"]\n",
+    )
+    .unwrap();
+    let ws = load(
+        &["fixtures/layouts/joined"],
+        &Options {
+            sequences: bad.sequences,
+            ..Options::default()
+        },
+    );
+    assert!(
+        ws.notices.iter().any(|n| n.contains("nowhere")),
+        "{:#?}",
+        ws.notices
+    );
+    let err = twice::config::parse(
+        "twice.toml",
+        Path::new("."),
+        "[[sequence]]\npath = [\"a\"]\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("unknown key `path`"), "{err}");
+}
+
+#[test]
+fn tern_sections_and_templates() {
+    let ws = load(&["fixtures/layouts/tern"], &static_opts());
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, twice::layout::tern::KIND);
+    assert_eq!(versions(&ws, 0), ["001", "002"]);
+    assert!(seq.migrations[1].up.no_transaction);
+    assert_eq!(statements(&ws, 0, true)[0], "DROP TABLE widgets");
+    assert!(ws
+        .notices
+        .iter()
+        .any(|n| n.contains("003_default_widget.sql") && n.contains("template")));
+    // The template is neither a syntax error nor replayed.
+    let report = check_paths(&["fixtures/layouts/tern"], &Options::default());
+    assert!(!report
+        .findings
+        .iter()
+        .any(|f| f.file.ends_with("003_default_widget.sql")));
+    assert_eq!(report.summary.sequences[0].replay, "replayed");
+    snapshot_layout("tern", &["fixtures/layouts/tern"], &static_opts());
+}
+
+#[test]
+fn sqitch_plan_order_deploy_revert_and_verify() {
+    let ws = load(&["fixtures/layouts/sqitch"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1, "{:#?}", ws.notices);
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, twice::layout::sqitch::KIND);
+    assert_eq!(seq.dialect_why, "sqitch.conf: engine = sqlite");
+    let names: Vec<&str> = seq.migrations.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["widgets", "widget_index"]);
+    assert!(seq.migrations.iter().all(|m| m.down.is_some()));
+    assert_eq!(
+        ws.notices
+            .iter()
+            .filter(|n| n.contains("verify/") && n.contains("not replayed"))
+            .count(),
+        2
+    );
+    snapshot_layout("sqitch", &["fixtures/layouts/sqitch"], &static_opts());
+}
+
+#[test]
+fn liquibase_xml_and_yaml_changelogs_give_the_order() {
+    let ws = load(&["fixtures/layouts/liquibase-xml"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1, "{:#?}", ws.notices);
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, LayoutKind::Liquibase);
+    let names: Vec<&str> = seq.migrations.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["1", "2", "backfill.sql"]);
+    assert!(ws
+        .notices
+        .iter()
+        .any(|n| n.contains("unused.sql") && n.contains("not included")));
+    snapshot_layout(
+        "liquibase_xml",
+        &["fixtures/layouts/liquibase-xml"],
+        &static_opts(),
+    );
+    let ws = load(&["fixtures/layouts/liquibase-yaml"], &static_opts());
+    let names: Vec<&str> = ws.sequences[0]
+        .migrations
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
+    assert_eq!(names, ["10", "11"]);
+    // A changelog that names no SQL file is said so by name.
+    let ws = load(&["fixtures/layouts/liquibase"], &static_opts());
+    assert!(ws
+        .notices
+        .iter()
+        .any(|n| n.contains("Liquibase changelog master.xml")));
+}
+
+#[test]
+fn full_schema_and_delta_folders_one_sequence_per_dialect() {
+    let ws = load(&["fixtures/layouts/schema-delta"], &static_opts());
+    let kinds: Vec<(&str, &str)> = ws
+        .sequences
+        .iter()
+        .map(|s| (s.layout.name(), s.dialect.name()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [("schema-delta", "postgres"), ("schema-delta", "sqlite")]
+    );
+    for (i, variant) in [(0, "full.sql.postgres"), (1, "full.sql.sqlite")] {
+        // The newest full schema first, as the starting state, then the
+        // deltas after it by version (numerically), then file name.
+        let seq = &ws.sequences[i];
+        assert!(seq.migrations[..2].iter().all(|m| m.apply_only));
+        assert!(ws.files[seq.migrations[1].up.file]
+            .source
+            .name
+            .ends_with(variant));
+        assert_eq!(versions(&ws, i), ["3", "3", "4", "4", "5", "5", "10", "10"]);
+    }
+    snapshot_layout(
+        "schema_delta",
+        &["fixtures/layouts/schema-delta"],
+        &static_opts(),
+    );
+    // Replayed on SQLite: the sqlite sequence applies the full schema and
+    // every delta in order (no first-run error); the shared delta's finding
+    // is reported once.
+    let report = check_paths(&["fixtures/layouts/schema-delta"], &Options::default());
+    let mut rules: Vec<String> = report
+        .findings
+        .iter()
+        .map(|f| {
+            let file = f.file.rsplit_once("schema-delta/").map_or("", |x| x.1);
+            format!("{} {file}", f.rule)
+        })
+        .collect();
+    rules.sort();
+    assert_eq!(
+        rules,
+        [
+            "add-column-without-if-not-exists main/delta/4/01_add_topic.sql",
+            "create-without-if-not-exists main/delta/4/02_topic_index.sql.postgres",
+            "create-without-if-not-exists main/delta/4/02_topic_index.sql.sqlite",
+            "second-run-error main/delta/4/01_add_topic.sql",
+            "second-run-error main/delta/4/02_topic_index.sql.sqlite",
+        ],
+        "{rules:#?}"
+    );
+    // --dialect chooses one sequence; the other dialect's files are named.
+    let pg = Options {
+        dialect: Some(Dialect::Postgres),
+        ..static_opts()
+    };
+    let ws = load(&["fixtures/layouts/schema-delta"], &pg);
+    assert_eq!(ws.sequences.len(), 1);
+    assert!(
+        ws.notices
+            .iter()
+            .any(|n| n.contains("2 files written for sqlite (.sql.sqlite) not read")),
+        "{:#?}",
+        ws.notices
+    );
+}
+
+#[test]
+fn clean_delta_folders_have_no_findings() {
+    let report = check_paths(
+        &["fixtures/layouts/schema-delta-clean"],
+        &Options::default(),
+    );
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
+    assert_eq!(report.summary.sequences.len(), 2);
+}
+
+#[test]
+fn repeatable_replay_help_does_not_say_if_not_exists() {
+    // SQLite has no CREATE OR REPLACE VIEW: the replay help of the
+    // repeatable's view says to drop it first, as the static help does.
+    let report = check_paths(&["fixtures/layouts/flyway"], &Options::default());
+    let f = report
+        .findings
+        .iter()
+        .find(|f| f.rule == "second-run-error" && f.file.ends_with("R__customer_view.sql"))
+        .expect("the repeatable's view fails on a second run");
+    let help = f.help.as_deref().unwrap_or("");
+    assert!(
+        help.contains("drop it first with `DROP VIEW IF EXISTS customer_orders;`"),
+        "{help}"
+    );
+    assert!(!help.contains("use `IF NOT EXISTS`"), "{help}");
+    // Its repeatable note is shown once in the human block it is folded into.
+    let human = render(&report, Format::Human);
+    let block = human
+        .split("\n\n")
+        .find(|b| b.contains("CREATE VIEW customer_orders"))
+        .unwrap_or_default();
+    assert_eq!(
+        block.matches("is a Flyway repeatable migration").count(),
+        1,
+        "{block}"
+    );
+}
+
+#[test]
+fn plain_files_written_for_one_dialect_make_one_sequence_each() {
+    let ws = load(&["fixtures/layouts/plain-variants"], &static_opts());
+    let seqs: Vec<(&str, Vec<String>)> = ws
+        .sequences
+        .iter()
+        .map(|s| {
+            (
+                s.dialect.name(),
+                s.migrations
+                    .iter()
+                    .map(|m| {
+                        let name = &ws.files[m.up.file].source.name;
+                        name.rsplit('/').next().unwrap_or(name).to_string()
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seqs,
+        [
+            (
+                "postgres",
+                vec!["001_init.postgres.sql".to_string(), "002_index.sql".into()]
+            ),
+            (
+                "sqlite",
+                vec!["001_init.sqlite.sql".to_string(), "002_index.sql".into()]
+            ),
+        ]
+    );
+    // The SQLite sequence replays without a first-run error (the postgres
+    // file's `TEXT[]` never reaches SQLite), and nothing is flagged.
+    let report = check_paths(&["fixtures/layouts/plain-variants"], &Options::default());
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
+    assert_eq!(report.summary.sequences[1].replay, "replayed");
+}
+
+#[test]
+fn sibling_flyway_locations_with_interleaving_versions_are_one_history() {
+    let ws = load(&["fixtures/layouts/flyway-locations"], &static_opts());
+    let roots: Vec<&str> = ws.sequences.iter().map(|s| s.root.as_str()).collect();
+    assert_eq!(
+        roots,
+        [
+            "fixtures/layouts/flyway-locations/archive",
+            "fixtures/layouts/flyway-locations/migration"
+        ]
+    );
+    assert_eq!(versions(&ws, 1), ["1", "1.1", "2"]);
+    assert!(
+        ws.notices.iter().any(|n| n
+            .contains("read with fixtures/layouts/flyway-locations/migration_data as one history")),
+        "{:#?}",
+        ws.notices
+    );
+    // Replayed in version order, the backfill finds its table.
+    let report = check_paths(&["fixtures/layouts/flyway-locations"], &Options::default());
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
+    // [[sequence]] in twice.toml decides instead when present.
+    let configured = Options {
+        sequences: vec![vec!["fixtures/layouts/flyway-locations/migration".into()]],
+        ..static_opts()
+    };
+    assert_eq!(
+        load(&["fixtures/layouts/flyway-locations"], &configured)
+            .sequences
+            .len(),
+        3
+    );
+}
+
+#[test]
+fn first_run_failure_after_a_migration_twice_cannot_run_says_so() {
+    let report = check_paths(&["fixtures/layouts/goose-go"], &Options::default());
+    let f = report
+        .findings
+        .iter()
+        .find(|f| f.rule == "first-run-error")
+        .expect("the index needs the table the Go migration creates");
+    assert!(
+        f.notes.iter().any(|n| n.contains(
+            "replay ran without a migration the tool runs before this one and twice cannot read \
+             (fixtures/layouts/goose-go/00001_create_users.go)"
+        )),
+        "{:#?}",
+        f.notes
+    );
+}

@@ -1,0 +1,138 @@
+//! `twice plan`: what twice read, without running anything (human and JSON
+//! output, exit codes).
+
+use std::process::Command;
+
+fn twice() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_twice"));
+    c.env_remove("GITHUB_ACTIONS")
+        .env_remove("TWICE_DATABASE_URL")
+        .env("NO_COLOR", "1")
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = twice().args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn plan_shows_layout_dialect_engine_and_run_order() {
+    let (code, out, err) = run(&[
+        "plan",
+        "fixtures/layouts/sql-migrate",
+        "fixtures/layouts/prisma-clean",
+        "fixtures/layouts/goose",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.is_empty(), "{err}");
+    snapshot!("plan_human", out);
+}
+
+#[test]
+fn plan_json_is_a_documented_document() {
+    let (code, out, err) = run(&[
+        "plan",
+        "--format",
+        "json",
+        "fixtures/layouts/sql-migrate",
+        "fixtures/layouts/prisma-clean",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["version"], 1);
+    let seqs = v["sequences"].as_array().unwrap();
+    assert_eq!(seqs[0]["layout"], "sql-migrate");
+    assert_eq!(seqs[1]["dialect"], "postgres");
+    assert_eq!(
+        seqs[1]["dialect_reason"],
+        "migration_lock.toml: provider = \"postgresql\""
+    );
+    assert!(seqs[1]["engine"].is_null());
+    assert_eq!(seqs[0]["migrations"][3]["up"]["transaction"], false);
+    assert_eq!(v["skipped"][0]["reason"], "not a sql-migrate migration");
+    snapshot!("plan_json", out);
+}
+
+#[test]
+fn plan_follows_the_engine_and_forced_options() {
+    let (code, out, _) = run(&[
+        "plan",
+        "--engine",
+        "postgres",
+        "--no-down",
+        "fixtures/layouts/prisma-clean",
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.contains("engine:  postgres"), "{out}");
+    // `--engine postgres` implies the dialect, as for `twice check`.
+    assert!(
+        out.contains("dialect: postgres (--engine postgres)"),
+        "{out}"
+    );
+    assert!(out.contains("down: none"), "{out}");
+    let (_, out, _) = run(&["plan", "--dialect", "mysql", "fixtures/layouts/plain"]);
+    assert!(out.contains("dialect: mysql (--dialect)"), "{out}");
+    let (_, out, _) = run(&["plan", "--layout", "plain", "fixtures/layouts/sql-migrate"]);
+    assert!(out.contains("layout:  plain (--layout)"), "{out}");
+}
+
+#[test]
+fn plan_of_a_missing_path_exits_2_naming_it() {
+    let (code, out, err) = run(&["plan", "fixtures/no/such/folder"]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    assert!(err.contains("fixtures/no/such/folder"), "{err}");
+}
+
+/// The setup script a check would run is shown per sequence: from
+/// `--setup`, or from `[[replay.setup]]` for the folder it names, else none.
+#[test]
+fn plan_shows_each_sequences_setup_script() {
+    let (code, out, err) = run(&[
+        "plan",
+        "--format",
+        "json",
+        "--setup",
+        "fixtures/replay_setup/prereqs.sql",
+        "fixtures/layouts/goose",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        doc["sequences"][0]["setup"], "fixtures/replay_setup/prereqs.sql",
+        "{out}"
+    );
+    let (code, out, err) = run(&["plan", "fixtures/layouts/goose"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("setup:"), "{out}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("db/migrations");
+    std::fs::create_dir_all(&m).unwrap();
+    std::fs::write(
+        m.join("001_a.sql"),
+        "CREATE TABLE IF NOT EXISTS a (x int);\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("prereqs.sql"), "SELECT 1;\n").unwrap();
+    std::fs::write(
+        dir.path().join("twice.toml"),
+        "[[replay.setup]]\npath = \"prereqs.sql\"\nsequence = \"db/migrations\"\n",
+    )
+    .unwrap();
+    let out = twice()
+        .current_dir(dir.path())
+        .args(["plan", "db/migrations"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("  setup:   "), "{text}");
+    assert!(text.contains("prereqs.sql"), "{text}");
+}

@@ -1,0 +1,891 @@
+//! Replay: fixture folders under `fixtures/replay/`, human and JSON output
+//! of the replay findings snapshotted (static findings are left out so these
+//! snapshots only change when replay does).
+
+use crate::common;
+
+use common::{check_paths, render};
+use std::time::Duration;
+use twice::check::{self, Options, Report, Summary};
+use twice::discover::Input;
+use twice::finding::{Finding, Origin};
+use twice::render::Format;
+use twice::replay::{self, Outcome};
+
+fn opts() -> Options {
+    Options {
+        timeout: Duration::from_secs(2),
+        ..Options::default()
+    }
+}
+
+/// Replay on empty tables with nothing written between the runs
+/// (`--no-seed --no-interleave`), for fixtures about that.
+fn bare() -> Options {
+    Options {
+        seed: false,
+        interleave: false,
+        ..opts()
+    }
+}
+
+/// The report with only replay findings (and the summary counts of those).
+fn replay_only(mut report: Report) -> Report {
+    report.findings.retain(|f| f.source == Origin::Replay);
+    for f in &mut report.findings {
+        f.related.clear();
+    }
+    let count = |s| report.findings.iter().filter(|f| f.severity == s).count();
+    use twice::finding::Severity;
+    report.summary.errors = count(Severity::Error);
+    report.summary.warnings = count(Severity::Warning);
+    report.summary.infos = count(Severity::Info);
+    report
+}
+
+fn run(dir: &str, opts: &Options) -> Report {
+    replay_only(check_paths(&[dir], opts))
+}
+
+fn snapshot(name: &str, report: &Report) {
+    snapshot!(format!("{name}_human"), render(report, Format::Human));
+    snapshot!(format!("{name}_json"), render(report, Format::Json));
+}
+
+/// (rule, file, line) of each finding.
+fn ids(report: &Report) -> Vec<(String, String, usize)> {
+    report
+        .findings
+        .iter()
+        .map(|f| (f.rule.clone(), f.file.clone(), f.line))
+        .collect()
+}
+
+fn has(report: &Report, rule: &str, file_suffix: &str, line: usize) -> bool {
+    report
+        .findings
+        .iter()
+        .any(|f| f.rule == rule && f.file.ends_with(file_suffix) && f.line == line)
+}
+
+#[test]
+fn clean_folder_has_no_replay_finding() {
+    let r = run("fixtures/replay/clean", &opts());
+    assert!(r.findings.is_empty(), "{:#?}", ids(&r));
+    assert_eq!(r.summary.sequences[0].replay, "replayed");
+    // Also on empty tables and without the write between the runs.
+    let r = run("fixtures/replay/clean", &bare());
+    assert!(r.findings.is_empty(), "{:#?}", ids(&r));
+}
+
+#[test]
+fn second_run_errors_are_all_reported() {
+    let r = run("fixtures/replay/second-run-error", &opts());
+    for (file, line) in [
+        ("001_create.sql", 1),
+        ("001_create.sql", 2),
+        ("001_create.sql", 3),
+        ("002_phone.sql", 1),
+        ("002_phone.sql", 2),
+    ] {
+        assert!(
+            has(&r, "second-run-error", file, line),
+            "{file}:{line} {:#?}",
+            ids(&r)
+        );
+    }
+    let msgs: Vec<&str> = r.findings.iter().map(|f| f.message.as_str()).collect();
+    assert!(msgs
+        .iter()
+        .any(|m| m.contains("table customers already exists")));
+    assert!(msgs
+        .iter()
+        .any(|m| m.contains("duplicate column name: phone")));
+    assert!(msgs
+        .iter()
+        .any(|m| m.contains("UNIQUE constraint failed: customers.email")));
+    // Each finding is tied to its statement, for linking with static findings.
+    assert!(r.findings.iter().all(|f| f.statement.is_some()));
+    snapshot("second_run_error", &r);
+}
+
+#[test]
+fn schema_change_is_a_unified_diff() {
+    let r = run("fixtures/replay/schema-change", &opts());
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "second-run-schema-change")
+        .unwrap_or_else(|| panic!("{:#?}", ids(&r)));
+    assert!(f.file.ends_with("002_rename.sql"));
+    assert!(f
+        .notes
+        .iter()
+        .any(|n| n.contains("+CREATE TABLE events_new (")));
+    assert!(has(&r, "second-run-error", "002_rename.sql", 5));
+    let ev = f.evidence.as_ref().unwrap();
+    assert_eq!(ev["objects"][0]["name"], "events_new");
+    assert_eq!(ev["objects"][0]["change"], "added");
+    snapshot("schema_change", &r);
+}
+
+#[test]
+fn data_change_has_counts_samples_and_writers() {
+    let r = run("fixtures/replay/data-change", &opts());
+    let products = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "second-run-data-change" && f.message.contains("products"))
+        .unwrap_or_else(|| panic!("{:#?}", ids(&r)));
+    assert_eq!(products.line, 1);
+    assert!(products.file.ends_with("002_raise_prices.sql"));
+    let ev = products.evidence.as_ref().unwrap();
+    assert_eq!(ev["table"], "products");
+    // tea and cake (001's write between its runs renamed tea), and the rows
+    // written since: every row of the table.
+    assert_eq!(ev["changed"], 5);
+    assert_eq!(ev["added"], 0);
+    assert_eq!(ev["samples"]["changed"][0]["before"]["id"], 1);
+    assert_eq!(ev["statements"][0]["line"], 1);
+    assert!(has(&r, "second-run-data-change", "002_raise_prices.sql", 2));
+    // The guarded delete is idempotent: no finding on line 3.
+    assert!(!r.findings.iter().any(|f| f.line == 3));
+    snapshot("data_change", &r);
+}
+
+#[test]
+fn on_conflict_do_nothing_without_a_unique_key_duplicates_rows() {
+    let r = run("fixtures/replay/on-conflict-no-key", &opts());
+    assert_eq!(
+        ids(&r),
+        vec![(
+            "second-run-data-change".to_string(),
+            "fixtures/replay/on-conflict-no-key/001_settings.sql".to_string(),
+            3
+        )]
+    );
+    assert_eq!(r.findings[0].evidence.as_ref().unwrap()["added"], 1);
+    snapshot("on_conflict_no_key", &r);
+}
+
+#[test]
+fn seed_shows_a_copy_that_is_invisible_on_empty_tables() {
+    let r = run("fixtures/replay/seed-copy", &bare());
+    assert!(r.findings.is_empty(), "{:#?}", ids(&r));
+    let seeded = run(
+        "fixtures/replay/seed-copy",
+        &Options {
+            interleave: false,
+            ..opts()
+        },
+    );
+    assert!(
+        has(&seeded, "second-run-data-change", "002_copy.sql", 9),
+        "{:#?}",
+        ids(&seeded)
+    );
+    let f = &seeded.findings[0];
+    let ev = f.evidence.as_ref().unwrap();
+    assert_eq!(ev["table"], "users");
+    assert_eq!(ev["added"], 3);
+    // Seeded rows satisfy the CHECK constraint and the NOT NULLs.
+    let status = &ev["samples"]["added"][0]["status"];
+    assert!(status == "active" || status == "disabled", "{status}");
+    snapshot("seed_copy", &seeded);
+}
+
+#[test]
+fn seed_fills_tables_with_constraints_and_foreign_keys() {
+    use twice::replay::sqlite::StatementEngine;
+    use twice::replay::sqlite::{SandboxConfig, SqliteEngine};
+    let mut e = SqliteEngine::open(&SandboxConfig::default()).unwrap();
+    e.connection()
+        .execute_batch(
+            "PRAGMA foreign_keys = ON;
+             CREATE TABLE teams (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+             CREATE TABLE users (
+                 id INTEGER PRIMARY KEY,
+                 email TEXT NOT NULL UNIQUE,
+                 kind TEXT NOT NULL CHECK (kind IN ('admin', 'member')),
+                 score INTEGER CHECK (score >= 0),
+                 team_id INTEGER NOT NULL REFERENCES teams (id),
+                 full_name TEXT GENERATED ALWAYS AS (email || '!') VIRTUAL
+             );
+             CREATE TABLE pairs (a TEXT, b TEXT, PRIMARY KEY (a, b)) WITHOUT ROWID;
+             CREATE TABLE impossible (x INTEGER NOT NULL CHECK (x < 0 AND x > 0));",
+        )
+        .unwrap();
+    let mut seeded = e.seed().unwrap();
+    seeded.sort();
+    assert_eq!(seeded, vec!["pairs", "teams", "users"]);
+    let count = |t: &str| -> i64 {
+        e.connection()
+            .query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(count("users"), 3);
+    assert_eq!(count("teams"), 3);
+    assert_eq!(count("impossible"), 0);
+    let bad_fk: i64 = e
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM users WHERE team_id NOT IN (SELECT id FROM teams)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(bad_fk, 0);
+    // Already full: nothing to do the next time.
+    assert!(e.seed().unwrap().is_empty());
+}
+
+#[test]
+fn first_run_error_rolls_back_and_carries_on() {
+    let r = run("fixtures/replay/first-run-error", &opts());
+    let f = &r.findings[0];
+    assert_eq!(f.rule, "first-run-error");
+    assert!(f.file.ends_with("001_add_note.sql"));
+    assert!(f.message.contains("no such table: orders"), "{}", f.message);
+    // The next migrations were replayed: 003's plain CREATE TABLE fails on
+    // its second run.
+    assert!(
+        has(&r, "second-run-error", "003_items.sql", 2),
+        "{:#?}",
+        ids(&r)
+    );
+    snapshot("first_run_error", &r);
+}
+
+#[test]
+fn transaction_statements_inside_migrations() {
+    // 002's CHECK counts the rows of 001's table: no other rows wanted.
+    let r = run("fixtures/replay/transactions", &bare());
+    // COMMIT inside 001 did not make its second run permanent: 002's CHECK
+    // (exactly one row) holds on its first run.
+    assert!(has(&r, "second-run-data-change", "001_begin_commit.sql", 3));
+    assert!(!r
+        .findings
+        .iter()
+        .any(|f| f.rule == "first-run-error" && f.file.ends_with("002_guard.sql")));
+    // ROLLBACK undid `CREATE TABLE scratch`: 004 creates it again on its first
+    // run (and fails on its second). SAVEPOINT/ROLLBACK TO/RELEASE and END ran.
+    assert!(!r
+        .findings
+        .iter()
+        .any(|f| f.file.ends_with("003_rollback_end_savepoint.sql")));
+    assert!(has(&r, "second-run-error", "004_pragmas_vacuum.sql", 3));
+    assert!(!r
+        .findings
+        .iter()
+        .any(|f| f.rule == "first-run-error" && f.file.ends_with("004_pragmas_vacuum.sql")));
+    // PRAGMA foreign_keys and VACUUM are handled, with a note.
+    for line in [1, 4, 6] {
+        // (line 5, `PRAGMA defer_foreign_keys`, runs as it is.)
+        assert!(
+            has(
+                &r,
+                "replay-statement-skipped",
+                "004_pragmas_vacuum.sql",
+                line
+            ),
+            "{line}"
+        );
+    }
+    // A COMMIT with no transaction is an error, as in SQLite.
+    assert!(has(&r, "first-run-error", "005_stray_commit.sql", 2));
+    snapshot("transactions", &r);
+}
+
+#[test]
+fn no_transaction_parts_replay_the_same() {
+    let o = opts();
+    let inputs = [Input::Path("fixtures/replay/transactions".into())];
+    let mut ws = check::load(&inputs, &o).unwrap();
+    let mut seq = ws.sequences.remove(0);
+    let before = findings_of(&ws, &seq, &o);
+    for m in &mut seq.migrations {
+        m.up.no_transaction = true;
+    }
+    let after = findings_of(&ws, &seq, &o);
+    assert!(!before.is_empty());
+    assert_eq!(
+        before.iter().map(|f| (&f.rule, f.line)).collect::<Vec<_>>(),
+        after.iter().map(|f| (&f.rule, f.line)).collect::<Vec<_>>()
+    );
+}
+
+fn findings_of(ws: &check::Workspace, seq: &twice::model::Sequence, o: &Options) -> Vec<Finding> {
+    match replay::replay_sequence(ws, seq, o).unwrap() {
+        Outcome::Replayed(f) => f,
+        Outcome::Skipped(why) => panic!("skipped: {why}"),
+        Outcome::Stopped { reason, .. } => panic!("stopped: {reason}"),
+    }
+}
+
+#[test]
+fn sandbox_refuses_files_and_extensions_and_limits_sizes() {
+    let r = run("fixtures/replay/sandbox", &opts());
+    assert!(
+        has(&r, "replay-denied", "001_attach.sql", 1),
+        "{:#?}",
+        ids(&r)
+    );
+    assert!(has(&r, "replay-denied", "002_vacuum_into.sql", 1));
+    assert!(has(&r, "replay-denied", "003_load_extension.sql", 1));
+    assert!(has(&r, "replay-denied", "004_file_pragmas.sql", 1));
+    assert!(has(&r, "replay-denied", "005_detach.sql", 1));
+    assert!(has(&r, "replay-resource-limit", "006_big_blob.sql", 1));
+    assert!(!r
+        .findings
+        .iter()
+        .any(|f| f.file.ends_with("007_ignored_pragmas.sql")));
+    for f in ["/tmp/twice-replay-attach.db", "/tmp/twice-replay-vacuum.db"] {
+        assert!(!std::path::Path::new(f).exists(), "{f} was created");
+    }
+    snapshot("sandbox", &r);
+}
+
+#[test]
+fn endless_statement_is_stopped_by_the_timeout() {
+    let started = std::time::Instant::now();
+    let r = run(
+        "fixtures/replay/timeout",
+        &Options {
+            timeout: Duration::from_millis(500),
+            ..opts()
+        },
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_eq!(
+        ids(&r),
+        vec![(
+            "replay-timeout".to_string(),
+            "fixtures/replay/timeout/001_endless.sql".to_string(),
+            2
+        )]
+    );
+    assert!(r.findings[0].message.contains("500 ms") || r.findings[0].message.contains("0.5 s"));
+}
+
+#[test]
+fn postgres_and_mysql_are_skipped_with_a_notice() {
+    for (dialect, needle) in [
+        (twice::dialect::Dialect::Postgres, "--engine postgres"),
+        (twice::dialect::Dialect::Mysql, "MySQL"),
+    ] {
+        let r = check_paths(
+            &["fixtures/replay/clean"],
+            &Options {
+                dialect: Some(dialect),
+                ..opts()
+            },
+        );
+        assert!(r.findings.iter().all(|f| f.source != Origin::Replay));
+        assert_eq!(r.notices.len(), 1, "{:?}", r.notices);
+        assert!(r.notices[0].contains(needle), "{}", r.notices[0]);
+        assert!(r.summary.sequences[0].replay.starts_with("skipped"));
+    }
+}
+
+#[test]
+fn generic_dialect_replays() {
+    let r = run(
+        "fixtures/replay/on-conflict-no-key",
+        &Options {
+            dialect: Some(twice::dialect::Dialect::Generic),
+            ..opts()
+        },
+    );
+    assert_eq!(r.findings.len(), 1);
+}
+
+/// Loads a folder of `NNN_name.up.sql` / `NNN_name.down.sql` files and
+/// pairs them (discovery pairs them itself when it detects the layout; the
+/// plain layout read each file as an up migration).
+fn with_downs(dir: &str, o: &Options) -> Report {
+    let inputs = [Input::Path(dir.into())];
+    let mut ws = check::load(&inputs, o).unwrap();
+    let seq = &mut ws.sequences[0];
+    let all = std::mem::take(&mut seq.migrations);
+    let name = |m: &twice::model::Migration| ws.files[m.up.file].source.name.clone();
+    for m in &all {
+        let n = name(m);
+        if let Some(stem) = n.strip_suffix(".up.sql") {
+            let mut m = m.clone();
+            if m.down.is_none() {
+                m.down = all
+                    .iter()
+                    .find(|d| name(d) == format!("{stem}.down.sql"))
+                    .map(|d| d.up.clone());
+            }
+            seq.migrations.push(m);
+        }
+    }
+    let seq = ws.sequences[0].clone();
+    let mut findings = findings_of(&ws, &seq, o);
+    findings.sort_by(|a, b| (&a.file, a.line, &a.rule).cmp(&(&b.file, b.line, &b.rule)));
+    Report {
+        statements: ws
+            .files
+            .iter()
+            .map(|f| f.statements.iter().map(|s| s.span.clone()).collect())
+            .collect(),
+        files: ws.files.into_iter().map(|f| f.source).collect(),
+        findings,
+        summary: Summary::default(),
+        notices: Vec::new(),
+        ..Report::default()
+    }
+}
+
+#[test]
+fn down_migrations_are_checked() {
+    let r = with_downs("fixtures/replay/downs", &opts());
+    // 001: the down leaves the table behind and fails on its second run.
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "down-does-not-revert")
+        .unwrap_or_else(|| panic!("{:#?}", ids(&r)));
+    assert!(f.file.ends_with("001_tags.down.sql"));
+    assert!(
+        f.message.contains("table tags is left behind"),
+        "{}",
+        f.message
+    );
+    assert!(
+        f.notes[0].contains("-CREATE TABLE tags (") || f.notes[0].contains("+CREATE TABLE tags (")
+    );
+    assert!(has(&r, "down-second-run-error", "001_tags.down.sql", 2));
+    // 002: a good down.
+    assert!(!r.findings.iter().any(|f| f.file.contains("002_notes.down")));
+    // 003: DROP COLUMN fails on a second run; the up was restored after the
+    // down checks, so 004 can use the column on its first run.
+    assert!(has(&r, "down-second-run-error", "003_title.down.sql", 1));
+    assert!(
+        !r.findings.iter().any(|f| f.rule == "first-run-error"),
+        "{:#?}",
+        ids(&r)
+    );
+    // 004: the down inserts a row again on its second run.
+    assert!(
+        has(&r, "down-second-run-change", "004_defaults.down.sql", 3),
+        "{:#?}",
+        ids(&r)
+    );
+    // Only 003 and 004 downs reverted the schema.
+    assert_eq!(
+        r.findings
+            .iter()
+            .filter(|f| f.rule == "down-does-not-revert")
+            .count(),
+        1,
+        "{:#?}",
+        r.findings
+    );
+    snapshot("downs", &r);
+
+    // --no-down skips them.
+    let r = with_downs(
+        "fixtures/replay/downs",
+        &Options {
+            down: false,
+            ..opts()
+        },
+    );
+    assert!(
+        !r.findings.iter().any(|f| f.rule.starts_with("down-")),
+        "{:#?}",
+        ids(&r)
+    );
+}
+
+#[test]
+fn several_statements_in_one_piece_run_one_by_one() {
+    // A goose StatementBegin/End block holding several SQLite statements:
+    // read as its statements, so errors point at the right one (the data
+    // change at the INSERT itself).
+    use twice::analysis::{analyze_regions, NoSubstitution};
+    use twice::model::{LayoutKind, Migration, Part, Region, Sequence};
+    use twice::source::SourceFile;
+    let text = "CREATE TABLE a (x);\nINSERT INTO a VALUES (1);\nCREATE TABLE b (y);\n";
+    let source = SourceFile::from_text("block.sql", text);
+    let regions = vec![Region {
+        range: 0..text.len(),
+        single_statement: true,
+    }];
+    let mut statements = Vec::new();
+    let idx = analyze_regions(
+        &source,
+        &regions,
+        twice::dialect::Dialect::Sqlite,
+        &NoSubstitution,
+        &mut statements,
+    );
+    // The block is read as its three statements (the static rules see each).
+    assert_eq!(statements.len(), 3);
+    let ws = check::Workspace {
+        files: vec![check::FileUnit {
+            source,
+            dialect: twice::dialect::Dialect::Sqlite,
+            statements,
+        }],
+        sequences: Vec::new(),
+        notices: Vec::new(),
+        findings: Vec::new(),
+        unresolved: Default::default(),
+        foreign: Default::default(),
+    };
+    let seq = Sequence {
+        root: "block.sql".into(),
+        layout: LayoutKind::Script,
+        layout_why: String::new(),
+        dialect_why: String::new(),
+        dialect: twice::dialect::Dialect::Sqlite,
+        migrations: vec![Migration {
+            version: String::new(),
+            name: "block".into(),
+            up: Part {
+                file: 0,
+                regions,
+                statements: idx,
+                no_transaction: false,
+            },
+            down: None,
+            rerun_note: None,
+            apply_only: false,
+            start_note: None,
+        }],
+        code_gaps: Vec::new(),
+    };
+    let f = findings_of(&ws, &seq, &opts());
+    let got: Vec<(&str, usize)> = f.iter().map(|f| (f.rule.as_str(), f.line)).collect();
+    assert_eq!(
+        got,
+        vec![
+            ("second-run-error", 1),
+            ("second-run-error", 3),
+            ("second-run-data-change", 2)
+        ]
+    );
+    assert!(f[1].message.contains("table b already exists"));
+    let at: Vec<Option<usize>> = f.iter().map(|f| f.statement).collect();
+    assert_eq!(at, [Some(0), Some(2), Some(1)]);
+}
+
+#[test]
+fn sandbox_settings_are_in_place() {
+    use rusqlite::config::DbConfig;
+    use rusqlite::limits::Limit;
+    use twice::replay::sqlite::{SandboxConfig, SqliteEngine};
+    let e = SqliteEngine::open(&SandboxConfig::default()).unwrap();
+    let c = e.connection();
+    assert!(c.db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE).unwrap());
+    assert!(!c
+        .db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA)
+        .unwrap());
+    assert_eq!(c.limit(Limit::SQLITE_LIMIT_ATTACHED).unwrap(), 0);
+    assert_eq!(c.limit(Limit::SQLITE_LIMIT_LENGTH).unwrap(), 64 << 20);
+    let get = |p: &str| -> i64 {
+        c.query_row(&format!("PRAGMA {p}"), [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(get("temp_store"), 2, "temporary data in memory");
+    assert_eq!(get("foreign_keys"), 0, "stock SQLite default");
+    // Defensive mode: even with the authorizer out of the way, SQL cannot
+    // make the schema table writable.
+    c.execute_batch("PRAGMA writable_schema = ON").ok();
+    assert!(c
+        .execute_batch("UPDATE sqlite_schema SET sql = 'x' WHERE 0")
+        .is_err());
+    // The database lives in memory only.
+    let file: String = c
+        .query_row(
+            "SELECT file FROM pragma_database_list WHERE name = 'main'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(file, "");
+}
+
+/// `(rule, file name, line)` of findings, sorted.
+fn located(findings: &[Finding]) -> Vec<(String, String, usize)> {
+    let mut v: Vec<(String, String, usize)> = findings
+        .iter()
+        .map(|f| {
+            let name = f.file.rsplit('/').next().unwrap_or(&f.file).to_string();
+            (f.rule.clone(), name, f.line)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// `apply_only` migrations (before `--since`/`--from`) are the starting
+/// state: applied once, with no findings of their own, no second run and no
+/// down checks; a failure to apply one is reported once, as such.
+#[test]
+fn apply_only_migrations_are_applied_once_as_the_starting_state() {
+    let o = Options {
+        dialect: Some(twice::dialect::Dialect::Sqlite),
+        ..opts()
+    };
+    let ws = check::load(&[Input::Path("fixtures/shared/apply-only".into())], &o).unwrap();
+    let seq = &ws.sequences[0];
+    // Checked in full, 001 has findings of its own (up and down).
+    let all = located(&findings_of(&ws, seq, &o));
+    assert!(all.iter().any(|f| f.1 == "001_base.up.sql"), "{all:?}");
+    assert!(all.iter().any(|f| f.1 == "001_base.down.sql"), "{all:?}");
+    let mut seq = seq.clone();
+    seq.migrations[0].apply_only = true;
+    seq.migrations[1].apply_only = true;
+    let f = findings_of(&ws, &seq, &o);
+    let s = |x: &str| x.to_string();
+    assert_eq!(
+        located(&f),
+        vec![
+            (s("down-second-run-error"), s("003_teams.down.sql"), 1),
+            (s("first-run-error"), s("002_broken.up.sql"), 2),
+            (s("second-run-error"), s("003_teams.up.sql"), 2),
+        ]
+    );
+    let broken = f.iter().find(|f| f.rule == "first-run-error").unwrap();
+    assert!(
+        broken
+            .message
+            .starts_with("migration applied as the starting state fails at line 2: "),
+        "{}",
+        broken.message
+    );
+}
+
+/// Cascades: a migration whose first run fails takes what it would have
+/// created with it; later migrations that fail for want of it are listed
+/// under that root once, not reported each on their own. A failure with
+/// its own cause stays its own finding.
+#[test]
+fn first_run_failures_that_follow_from_an_earlier_one_are_listed_under_it() {
+    let r = run("fixtures/shared/cascade", &opts());
+    let found: Vec<(String, String, usize)> = located(&r.findings);
+    let s = |x: &str| x.to_string();
+    assert_eq!(
+        found,
+        vec![
+            (s("first-run-error"), s("001_teams.sql"), 3),
+            (s("first-run-error"), s("005_gone.sql"), 2),
+        ]
+    );
+    let root = &r.findings[0];
+    assert!(
+        root.notes.iter().any(|n| n.starts_with(
+            "2 later migrations fail because this one did: fixtures/shared/cascade/002_index.sql:1 ("
+        )),
+        "{:#?}",
+        root.notes
+    );
+    let ev = root.evidence.as_ref().unwrap();
+    let follow: Vec<(&str, i64)> = ev["follow_on"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["file"].as_str().unwrap(), e["line"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(
+        follow,
+        vec![
+            ("fixtures/shared/cascade/002_index.sql", 1),
+            ("fixtures/shared/cascade/003_size.sql", 2)
+        ]
+    );
+    assert_eq!(
+        r.findings[1].evidence.as_ref().unwrap()["follow_on"],
+        serde_json::json!([])
+    );
+}
+
+/// The migration tool's bookkeeping table exists during replay, as the tool
+/// creates it (golang-migrate: `schema_migrations`): a migration that alters
+/// it applies, and only its real re-run problems are reported.
+#[test]
+fn the_tools_bookkeeping_table_exists_during_replay() {
+    let r = run("fixtures/shared/bookkeeping", &opts());
+    let s = |x: &str| x.to_string();
+    assert_eq!(
+        located(&r.findings),
+        vec![
+            (s("down-second-run-error"), s("002_track.down.sql"), 1),
+            (s("second-run-error"), s("002_track.up.sql"), 3),
+        ]
+    );
+    // Not reported as a change of the first migration.
+    assert!(r
+        .findings
+        .iter()
+        .all(|f| !f.message.contains("schema_migrations") || f.file.contains("002_")));
+    // Every tool's table can be created on SQLite (PostgreSQL: see
+    // tests/postgres.rs).
+    use twice::replay::sqlite::{SandboxConfig, SqliteEngine};
+    let e = SqliteEngine::open(&SandboxConfig::default()).unwrap();
+    for layout in twice::layout::registry().iter().map(|l| l.kind()) {
+        if let Some(sql) = twice::replay::bookkeeping::setup_sql(layout, "sqlite") {
+            e.connection()
+                .execute_batch(&format!("SAVEPOINT b; {sql}; ROLLBACK TO b; RELEASE b"))
+                .unwrap_or_else(|err| panic!("{layout:?}: {err}"));
+        }
+    }
+}
+
+/// A setup script runs in the SQLite sandbox before the first migration
+/// and is never audited; a statement the sandbox refuses stops the check
+/// with the script's file and line.
+#[test]
+fn setup_script_runs_in_the_sqlite_sandbox() {
+    use twice::replay::setup::SetupScript;
+    let folder = "fixtures/replay_setup/migrations";
+    let with = |script: &str| twice::check::Options {
+        setup: vec![SetupScript {
+            path: script.into(),
+            sequence: Some(folder.into()),
+        }],
+        ..twice::check::Options::default()
+    };
+    let run = |opts: &twice::check::Options| {
+        twice::check::check(&[twice::discover::Input::Path(folder.into())], opts)
+    };
+    let bare = run(&twice::check::Options::default()).unwrap();
+    assert!(
+        bare.findings.iter().any(|f| f.rule == "first-run-error"),
+        "{:#?}",
+        bare.findings
+    );
+    let r = run(&with("fixtures/replay_setup/prereqs.sql")).unwrap();
+    assert!(
+        r.findings.iter().all(|f| f.rule != "first-run-error"),
+        "{:#?}",
+        r.findings
+    );
+    assert!(r.findings.iter().all(|f| !f.file.contains("prereqs")));
+    // For another sequence only: not used here.
+    let other = twice::check::Options {
+        setup: vec![SetupScript {
+            path: "fixtures/replay_setup/prereqs.sql".into(),
+            sequence: Some("fixtures/replay".into()),
+        }],
+        ..twice::check::Options::default()
+    };
+    let r = run(&other).unwrap();
+    assert!(r.findings.iter().any(|f| f.rule == "first-run-error"));
+    let err = run(&with("fixtures/replay_setup/escape.sql")).expect_err("refused");
+    assert!(
+        err.message
+            .contains("setup script fixtures/replay_setup/escape.sql:3:"),
+        "{}",
+        err.message
+    );
+    assert!(!std::path::Path::new("/tmp/twice-setup-escape.db").exists());
+}
+
+/// The setup script and the migration tool's bookkeeping table both exist
+/// when the first migration runs (the script runs first, then twice creates
+/// the table): the migration uses both and is clean; without the script it
+/// fails (PostgreSQL: see tests/postgres.rs).
+#[test]
+fn setup_script_and_bookkeeping_table_are_both_there() {
+    use twice::replay::setup::SetupScript;
+    let folder = "fixtures/shared/setup-bookkeeping";
+    let o = Options {
+        dialect: Some(twice::dialect::Dialect::Sqlite),
+        ..opts()
+    };
+    let without = replay_only(run(folder, &o));
+    assert_eq!(without.summary.sequences[0].layout, "golang-migrate");
+    assert_eq!(
+        located(&without.findings),
+        vec![(
+            "first-run-error".to_string(),
+            "001_things.up.sql".to_string(),
+            4
+        )],
+        "{:#?}",
+        without.findings
+    );
+    let with = Options {
+        setup: vec![SetupScript {
+            path: "fixtures/shared/setup_scripts/platform.sql".into(),
+            sequence: None,
+        }],
+        ..o
+    };
+    let r = run(folder, &with);
+    assert_eq!(r.summary.sequences[0].replay, "replayed");
+    assert!(
+        r.findings.iter().all(|f| f.source != Origin::Replay),
+        "{:#?}",
+        r.findings
+    );
+}
+
+/// The write between the runs (issue #17): each destructive shape of
+/// `fixtures/shared/rerun` is reported at the statement responsible, the safe
+/// forms stay clean, and the static finding about the same statement is
+/// linked as one problem.
+#[test]
+fn rows_written_between_the_runs_must_survive_the_second() {
+    let r = run("fixtures/shared/rerun", &opts());
+    let got: Vec<(String, String, usize)> = ids(&r)
+        .into_iter()
+        .map(|(rule, file, line)| (rule, file.rsplit('/').next().unwrap().to_string(), line))
+        .collect();
+    let want: Vec<(String, String, usize)> = [
+        ("second-run-data-loss", "001_settings.sql", 2),
+        ("second-run-data-loss", "002_plans.sql", 3),
+        ("second-run-data-loss", "003_prices.sql", 4),
+        ("second-run-data-loss", "005_reset.sql", 2),
+        ("second-run-overwrites", "006_flags.sql", 4),
+    ]
+    .iter()
+    .map(|(r, f, l)| (r.to_string(), f.to_string(), *l))
+    .collect();
+    assert_eq!(got, want);
+    let loss = &r.findings[0];
+    assert_eq!(loss.severity, twice::finding::Severity::Error);
+    let ev = loss.evidence.as_ref().unwrap();
+    assert_eq!(ev["table"], "settings");
+    assert_eq!(ev["lost"].as_array().unwrap().len(), 3);
+    assert_eq!(ev["reverted"][0]["columns"][0], "value");
+    assert_eq!(ev["reverted"][0]["after"]["value"], "dark");
+    let warn = &r.findings[4];
+    assert_eq!(warn.severity, twice::finding::Severity::Warning);
+    assert!(warn.message.contains("`label`"), "{}", warn.message);
+    snapshot("rerun", &r);
+
+    // The static rule says the same about the same statements, and each
+    // pair is one problem.
+    let all = check_paths(&["fixtures/shared/rerun"], &opts());
+    for (file, line) in [
+        ("001_settings.sql", 2),
+        ("002_plans.sql", 3),
+        ("003_prices.sql", 4),
+    ] {
+        let at = |rule: &str| {
+            all.findings
+                .iter()
+                .position(|f| f.rule == rule && f.file.ends_with(file) && f.line == line)
+                .unwrap_or_else(|| panic!("{rule} at {file}:{line}"))
+        };
+        let (s, d) = (at("destructive-rerun"), at("second-run-data-loss"));
+        assert_eq!(all.findings[s].related, vec![d], "{file}");
+        assert_eq!(all.findings[d].related, vec![s], "{file}");
+    }
+
+    // Without the write between the runs: every migration here converges.
+    let off = run(
+        "fixtures/shared/rerun",
+        &Options {
+            interleave: false,
+            ..opts()
+        },
+    );
+    assert!(off.findings.is_empty(), "{:#?}", ids(&off));
+}

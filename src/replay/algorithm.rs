@@ -228,12 +228,38 @@ impl<E: Engine> Replayer<'_, E> {
             .down
             .as_ref()
             .filter(|d| self.opts.down && self.runnable(d));
+        let mut up_failed = false;
         if let Some(down) = down {
-            self.down_checks(m, down)?;
+            up_failed = self.down_checks(m, down)?;
         }
 
         // First run: kept.
-        let applied = self.engine.apply(self.ws, &m.up)?;
+        let mut applied = self.engine.apply(self.ws, &m.up)?;
+        // A first run that fails among twice's own synthetic rows may fail
+        // because of them: the seeding is withdrawn and the first run tried
+        // again without it. If it now runs, the failure was twice's, not the
+        // migration's: the migration is checked unseeded, with a note.
+        let seed_failure = match &applied.failure {
+            Some(f)
+                if self.opts.seed
+                    && !applied.partial
+                    && f.error.kind == FailureKind::Error
+                    && self.engine.unseed()? =>
+            {
+                Some(f.clone())
+            }
+            _ => None,
+        };
+        if let Some(seed_failure) = seed_failure {
+            if let (Some(down), true) = (down, up_failed) {
+                // They stopped at the up, which failed among the seeds too.
+                self.down_checks(m, down)?;
+            }
+            applied = self.engine.apply(self.ws, &m.up)?;
+            if applied.failure.is_none() {
+                self.report_seed_withdrawn(m, &m.up, &seed_failure);
+            }
+        }
         self.report_handled(m, &m.up, &applied.handled);
         if let Some(f) = &applied.failure {
             let run = Run::First {
@@ -284,7 +310,8 @@ impl<E: Engine> Replayer<'_, E> {
 
     /// Down checks, on the state before the up: up, down (observed: does it
     /// revert the up?), down again (observed: does it converge?), all undone.
-    fn down_checks(&mut self, m: &Migration, down: &Part) -> Result<(), EngineError> {
+    /// Returns whether they stopped because the up failed.
+    fn down_checks(&mut self, m: &Migration, down: &Part) -> Result<bool, EngineError> {
         let steps = [
             Step {
                 part: &m.up,
@@ -304,21 +331,21 @@ impl<E: Engine> Replayer<'_, E> {
             Trial::NotPossible(why) => {
                 let message = format!("down migration not checked: {why}");
                 self.report_not_checked(m, down, message);
-                return Ok(());
+                return Ok(false);
             }
         };
         let mut outcomes = outcomes.into_iter();
         let (Some(up), Some(first)) = (outcomes.next(), outcomes.next()) else {
             // The up failed: its own first run reports that.
-            return Ok(());
+            return Ok(true);
         };
         if !up.failures.is_empty() {
-            return Ok(());
+            return Ok(true);
         }
         self.report_handled(m, down, &first.handled);
         if let Some(f) = first.failures.first() {
             self.report_failure(m, down, f, Run::DownFirst);
-            return Ok(());
+            return Ok(false);
         }
         // The schema before the up vs after the up and the down, for every
         // object either touched.
@@ -342,7 +369,7 @@ impl<E: Engine> Replayer<'_, E> {
             }
             self.report_changes(m, down, &observation, Run::DownSecond);
         }
-        Ok(())
+        Ok(false)
     }
 
     // ---- findings -------------------------------------------------------
@@ -646,6 +673,39 @@ impl<E: Engine> Replayer<'_, E> {
                 follow_on: Vec::new(),
             });
         }
+    }
+
+    /// The first run of `part` failed with seeded rows in the tables and
+    /// ran once they were removed: `replay-seed-withdrawn` (info) at the
+    /// statement that failed, with the error the seeding caused.
+    fn report_seed_withdrawn(&mut self, m: &Migration, part: &Part, f: &Failure) {
+        let line = self.line_of(part, f.at);
+        let message = format!(
+            "twice's synthetic rows (seeding) made the first run fail at line {line}: {}; \
+             without them it runs, so this migration was checked without seeded rows",
+            f.error.text()
+        );
+        let mut finding = self.finding(
+            m,
+            part,
+            f.stmt,
+            Some(f.span.clone()),
+            &rules::replay_seed_withdrawn::META,
+            message,
+        );
+        finding.notes.push(
+            "the failure comes from a synthetic value, not from the migration; seeding goes \
+             on with the next migration"
+                .into(),
+        );
+        let (l, c) = self.unit(part).source.line_col(f.at);
+        finding.evidence = Some(serde_json::json!({
+            "engine": self.engine.id(),
+            "seed_error": f.error.message,
+            "sqlstate": f.error.code,
+            "position": {"line": l, "column": c},
+        }));
+        self.findings.push(finding);
     }
 
     /// Whether a second run of `part` could remove or rewrite rows: it has a

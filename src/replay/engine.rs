@@ -505,6 +505,17 @@ pub trait Engine {
     /// Fills tables with a few synthetic rows that satisfy their declared
     /// types and constraints (`--seed`); kept.
     fn seed(&mut self) -> Result<(), EngineError>;
+    /// Undoes the last [`Engine::seed`]: deletes exactly the rows it
+    /// inserted (found again by row id or key as recorded when inserted),
+    /// newest first, in one transaction, and seeds every table again at the
+    /// next [`Engine::seed`]. Returns whether it removed them; `false` when
+    /// it inserted none, or when one cannot be removed (a row it cannot find
+    /// again, a delete the database refuses), and then nothing is deleted.
+    /// Called only right after a first run
+    /// that failed and was undone, so the rows are as seeding left them.
+    /// Plain SQL (`DELETE ... WHERE <key> = ...`): a server engine without
+    /// transactional DDL can do it too.
+    fn unseed(&mut self) -> Result<bool, EngineError>;
     /// Writes as an application would between a migration's first and
     /// second run, and keeps it: in each existing table whose bare name
     /// (lower case) is in `tables`, new values in the columns of one existing

@@ -103,6 +103,9 @@ pub struct Runner<'a> {
     /// all of them), and the counter that makes seeded values distinct.
     seed_dirty: Option<BTreeSet<String>>,
     seed_counter: i64,
+    /// The rows the last seeding inserted, newest last, as (table, table
+    /// OID, ctid), for `unseed`; `None` when one cannot be found again.
+    seeded: Option<Vec<(String, String, String)>>,
     /// Bare names (lower case) of the tables that existed before the first
     /// migration (the setup script's, the bookkeeping table): never seeded,
     /// never written between runs.
@@ -180,6 +183,7 @@ impl<'a> Runner<'a> {
             catalog: None,
             seed_dirty: None,
             seed_counter: 0,
+            seeded: None,
             setup_tables: BTreeSet::new(),
         };
         r.setup_session()?;
@@ -655,6 +659,12 @@ impl Engine for Runner<'_> {
 
     fn seed(&mut self) -> Result<(), EngineError> {
         let r = Runner::seed(self);
+        server::wait_if_interrupted();
+        Ok(r?)
+    }
+
+    fn unseed(&mut self) -> Result<bool, EngineError> {
+        let r = Runner::unseed(self);
         server::wait_if_interrupted();
         Ok(r?)
     }

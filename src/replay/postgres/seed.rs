@@ -550,6 +550,7 @@ impl Runner<'_> {
     /// Seeds the tables that may have fewer than [`ROWS`] rows, in a
     /// transaction of its own that is committed.
     pub(super) fn seed(&mut self) -> Result<()> {
+        self.seeded = Some(Vec::new());
         let candidates = match self.seed_dirty.take() {
             Some(set) if set.is_empty() => {
                 self.seed_dirty = Some(set);
@@ -577,6 +578,40 @@ impl Runner<'_> {
             self.seed_table(t)?;
         }
         self.commit_kept(since)
+    }
+
+    /// Deletes the rows the last [`Runner::seed`] inserted, newest first,
+    /// in a transaction of its own (see
+    /// [`crate::replay::engine::Engine::unseed`]). Returns whether it
+    /// removed them (`false`: there were none, or one could not be found
+    /// again, and nothing was deleted).
+    pub(super) fn unseed(&mut self) -> Result<bool> {
+        let Some(rows) = self.seeded.take() else {
+            return Ok(false);
+        };
+        if rows.is_empty() {
+            return Ok(false);
+        }
+        let since = self.begin(false)?;
+        for (table, oid, ctid) in rows.iter().rev() {
+            let sql = format!(
+                "DELETE FROM {table} WHERE tableoid = {} AND ctid = {}::tid",
+                literal(oid),
+                literal(ctid)
+            );
+            let gone = matches!(
+                self.client.simple_query(&sql).as_deref(),
+                Ok([SimpleQueryMessage::CommandComplete(1), ..])
+            );
+            if !gone {
+                self.exec_admin("ROLLBACK")?;
+                return Ok(false);
+            }
+        }
+        self.commit_kept(since)?;
+        // The tables are as before the seeding: the next one looks at all.
+        self.seed_dirty = None;
+        Ok(true)
     }
 
     /// The write between a migration's first and second run (see
@@ -723,6 +758,27 @@ impl Runner<'_> {
         }
     }
 
+    /// Remembers where the rows an insert returned went (see
+    /// [`Runner::unseed`]).
+    fn record_seeded(&mut self, t: &Table, messages: &[SimpleQueryMessage]) {
+        let Some(rows) = self.seeded.as_mut() else {
+            return;
+        };
+        for m in messages {
+            if let SimpleQueryMessage::Row(r) = m {
+                match (r.get(0), r.get(1)) {
+                    (Some(oid), Some(ctid)) => {
+                        rows.push((t.quoted.clone(), oid.to_string(), ctid.to_string()))
+                    }
+                    _ => {
+                        self.seeded = None;
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
     /// Seeds one table. Returns whether it got rows.
     fn seed_table(&mut self, t: &Table) -> Result<bool> {
         let Some((existing, parents)) = self.count_and_parents(t)? else {
@@ -862,18 +918,23 @@ impl Runner<'_> {
                         values.push(v);
                     }
                 }
+                // Where the row went, so `unseed` can find it again.
                 let insert = if names.is_empty() {
-                    format!("INSERT INTO {} DEFAULT VALUES", t.quoted)
+                    format!(
+                        "INSERT INTO {} DEFAULT VALUES RETURNING tableoid::text, ctid::text",
+                        t.quoted
+                    )
                 } else {
                     format!(
-                        "INSERT INTO {} ({}) VALUES ({})",
+                        "INSERT INTO {} ({}) VALUES ({}) RETURNING tableoid::text, ctid::text",
                         t.quoted,
                         names.join(", "),
                         values.join(", ")
                     )
                 };
                 match self.seed_try(&insert)? {
-                    Tried::Done(_) => {
+                    Tried::Done(messages) => {
+                        self.record_seeded(t, &messages);
                         inserted = true;
                         break;
                     }

@@ -112,6 +112,10 @@ pub struct SqliteEngine {
     setup_tables: BTreeSet<String>,
     /// Makes synthetic values unique across the database.
     seed_counter: i64,
+    /// The rows the last seeding inserted (table, then the columns and
+    /// values that find the row), for `unseed`; `None` when they cannot be
+    /// told apart.
+    seeded: Option<Vec<(String, Vec<(String, rusqlite::types::Value)>)>>,
     /// What views, triggers and cascades can make SQLite recurse into.
     nesting: nesting::Nesting,
 }
@@ -143,6 +147,7 @@ impl SqliteEngine {
             seed_dirty: None,
             setup_tables: BTreeSet::new(),
             seed_counter: 0,
+            seeded: None,
             nesting: nesting::Nesting::default(),
         })
     }
@@ -1132,6 +1137,10 @@ impl StatementEngine for SqliteEngine {
 
     fn seed(&mut self) -> Result<Vec<String>, EngineError> {
         seed::seed(self)
+    }
+
+    fn unseed(&mut self) -> Result<bool, EngineError> {
+        seed::unseed(self)
     }
 }
 

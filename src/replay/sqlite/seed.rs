@@ -293,6 +293,7 @@ pub fn seed(e: &mut SqliteEngine) -> Result<Vec<String>, EngineError> {
             .collect(),
     };
     e.seed_dirty = Some(BTreeSet::new());
+    e.seeded = Some(Vec::new());
     let order = parents_first(e, candidates)?;
     if order.is_empty() {
         return Ok(Vec::new());
@@ -311,6 +312,43 @@ pub fn seed(e: &mut SqliteEngine) -> Result<Vec<String>, EngineError> {
     }
     e.batch("COMMIT")?;
     Ok(seeded)
+}
+
+/// Deletes the rows the last [`seed`] inserted, newest first, in one
+/// transaction (see [`crate::replay::engine::Engine::unseed`]). Returns
+/// whether it removed them (`false`: there were none, or one could not be
+/// found again, and nothing was deleted).
+pub fn unseed(e: &mut SqliteEngine) -> Result<bool, EngineError> {
+    let Some(rows) = e.seeded.take() else {
+        return Ok(false);
+    };
+    if rows.is_empty() {
+        return Ok(false);
+    }
+    e.batch("BEGIN")?;
+    let mut all = true;
+    for (table, key) in rows.iter().rev() {
+        let cond: Vec<String> = key.iter().map(|(c, _)| format!("{c} IS ?")).collect();
+        let sql = format!(
+            "DELETE FROM main.{} WHERE {}",
+            quote(table),
+            cond.join(" AND ")
+        );
+        let values: Vec<&Sql> = key.iter().map(|(_, v)| v).collect();
+        let n = e.internal(|c| c.execute(&sql, rusqlite::params_from_iter(values)));
+        if !matches!(n, Ok(1)) {
+            all = false;
+            break;
+        }
+    }
+    if !all {
+        e.batch("ROLLBACK")?;
+        return Ok(false);
+    }
+    e.batch("COMMIT")?;
+    // The tables are as before the seeding: the next seeding looks at all.
+    e.seed_dirty = None;
+    Ok(true)
 }
 
 /// Every user table (`None`) or the named ones.
@@ -591,6 +629,7 @@ fn insert_rows(
             e.seed_counter += 1;
             let n = e.seed_counter;
             let mut names = Vec::new();
+            let mut bare: Vec<&str> = Vec::new();
             let mut values: Vec<Sql> = Vec::new();
             for col in &t.columns {
                 if col.hidden != 0 {
@@ -602,6 +641,7 @@ fn insert_rows(
                     // with seeded rows; left to SQLite on later attempts.
                     if attempt < 3 {
                         names.push(quote(&col.name));
+                        bare.push(&col.name);
                         values.push(Sql::Integer(SYNTHETIC_IDS + n));
                     }
                     continue;
@@ -632,6 +672,7 @@ fn insert_rows(
                     synthetic(col, n)
                 };
                 names.push(quote(&col.name));
+                bare.push(&col.name);
                 values.push(v);
             }
             let sql = if names.is_empty() {
@@ -646,11 +687,44 @@ fn insert_rows(
             };
             if try_write(e, &sql, &values)?.is_some() {
                 inserted += 1;
+                record_seeded(e, t, &bare, &values)?;
                 break;
             }
         }
     }
     Ok(inserted)
+}
+
+/// Remembers how to find a row just inserted, for [`unseed`]: its rowid,
+/// or (`WITHOUT ROWID`) its primary key values; a row whose key is not
+/// known makes the seeding impossible to undo.
+fn record_seeded(
+    e: &mut SqliteEngine,
+    t: &TableInfo,
+    names: &[&str],
+    values: &[Sql],
+) -> Result<(), EngineError> {
+    let key = if t.without_rowid {
+        let pk = t.columns.iter().filter(|c| c.pk > 0);
+        pk.map(|c| {
+            names
+                .iter()
+                .position(|n| *n == c.name)
+                .and_then(|i| values.get(i))
+                .map(|v| (quote(&c.name), v.clone()))
+        })
+        .collect::<Option<Vec<_>>>()
+    } else {
+        Some(vec![(
+            "rowid".to_string(),
+            Sql::Integer(e.internal(|c| Ok(c.last_insert_rowid()))?),
+        )])
+    };
+    match (key, e.seeded.as_mut()) {
+        (Some(key), Some(rows)) if !key.is_empty() => rows.push((t.name.clone(), key)),
+        _ => e.seeded = None,
+    }
+    Ok(())
 }
 
 fn sandbox_deadline(e: &SqliteEngine, on: bool) {

@@ -230,18 +230,19 @@ impl<E: Engine> Replayer<'_, E> {
             .filter(|d| self.opts.down && self.runnable(d));
         let mut up_failed = false;
         if let Some(down) = down {
-            up_failed = self.down_checks(m, down)?;
+            up_failed = self.down_checks(m, down, true)?.0;
         }
 
         // First run: kept.
         let mut applied = self.engine.apply(self.ws, &m.up)?;
-        // A first run that fails among twice's own synthetic rows may fail
-        // because of them: the seeding is withdrawn and the first run tried
-        // again without it. If it now runs, the failure was twice's, not the
-        // migration's: the migration is checked unseeded, with a note.
+        // A first run that fails among twice's own synthetic rows (seeded,
+        // or written between an earlier migration's runs) may fail because
+        // of them: they are withdrawn and the first run tried again without
+        // them. If it now runs, the failure was twice's, not the
+        // migration's: the migration is checked without them, with a note.
         let seed_failure = match &applied.failure {
             Some(f)
-                if self.opts.seed
+                if (self.opts.seed || self.opts.interleave)
                     && !applied.partial
                     && f.error.kind == FailureKind::Error
                     && self.engine.unseed()? =>
@@ -253,7 +254,7 @@ impl<E: Engine> Replayer<'_, E> {
         if let Some(seed_failure) = seed_failure {
             if let (Some(down), true) = (down, up_failed) {
                 // They stopped at the up, which failed among the seeds too.
-                self.down_checks(m, down)?;
+                self.down_checks(m, down, false)?;
             }
             applied = self.engine.apply(self.ws, &m.up)?;
             if applied.failure.is_none() {
@@ -310,8 +311,16 @@ impl<E: Engine> Replayer<'_, E> {
 
     /// Down checks, on the state before the up: up, down (observed: does it
     /// revert the up?), down again (observed: does it converge?), all undone.
-    /// Returns whether they stopped because the up failed.
-    fn down_checks(&mut self, m: &Migration, down: &Part) -> Result<bool, EngineError> {
+    /// Returns whether they stopped because the up failed, and whether the
+    /// down's first run failed. With `withdraw`, a down whose first run
+    /// fails among synthetic rows is checked again without them (as the
+    /// up's first run is, see [`Replayer::migration`]).
+    fn down_checks(
+        &mut self,
+        m: &Migration,
+        down: &Part,
+        withdraw: bool,
+    ) -> Result<(bool, bool), EngineError> {
         let steps = [
             Step {
                 part: &m.up,
@@ -331,21 +340,33 @@ impl<E: Engine> Replayer<'_, E> {
             Trial::NotPossible(why) => {
                 let message = format!("down migration not checked: {why}");
                 self.report_not_checked(m, down, message);
-                return Ok(false);
+                return Ok((false, false));
             }
         };
         let mut outcomes = outcomes.into_iter();
         let (Some(up), Some(first)) = (outcomes.next(), outcomes.next()) else {
             // The up failed: its own first run reports that.
-            return Ok(true);
+            return Ok((true, false));
         };
         if !up.failures.is_empty() {
-            return Ok(true);
+            return Ok((true, false));
         }
         self.report_handled(m, down, &first.handled);
         if let Some(f) = first.failures.first() {
+            if withdraw
+                && f.error.kind == FailureKind::Error
+                && (self.opts.seed || self.opts.interleave)
+                && self.engine.unseed()?
+            {
+                let f = f.clone();
+                let again = self.down_checks(m, down, false)?;
+                if again == (false, false) {
+                    self.report_seed_withdrawn(m, down, &f);
+                }
+                return Ok(again);
+            }
             self.report_failure(m, down, f, Run::DownFirst);
-            return Ok(false);
+            return Ok((false, true));
         }
         // The schema before the up vs after the up and the down, for every
         // object either touched.
@@ -369,7 +390,7 @@ impl<E: Engine> Replayer<'_, E> {
             }
             self.report_changes(m, down, &observation, Run::DownSecond);
         }
-        Ok(false)
+        Ok((false, false))
     }
 
     // ---- findings -------------------------------------------------------
@@ -675,14 +696,20 @@ impl<E: Engine> Replayer<'_, E> {
         }
     }
 
-    /// The first run of `part` failed with seeded rows in the tables and
-    /// ran once they were removed: `replay-seed-withdrawn` (info) at the
+    /// The first run of `part` failed with synthetic rows in the tables
+    /// and ran once they were removed: `replay-seed-withdrawn` (info) at the
     /// statement that failed, with the error the seeding caused.
     fn report_seed_withdrawn(&mut self, m: &Migration, part: &Part, f: &Failure) {
         let line = self.line_of(part, f.at);
+        let run = if part.file == m.up.file && part.statements == m.up.statements {
+            "first run"
+        } else {
+            "down migration's first run"
+        };
         let message = format!(
-            "twice's synthetic rows (seeding) made the first run fail at line {line}: {}; \
-             without them it runs, so this migration was checked without seeded rows",
+            "twice's synthetic rows (seeded, or written between an earlier migration's \
+             runs) made the {run} fail at line {line}: {}; without them it runs, so this \
+             migration was checked without them",
             f.error.text()
         );
         let mut finding = self.finding(
@@ -694,8 +721,8 @@ impl<E: Engine> Replayer<'_, E> {
             message,
         );
         finding.notes.push(
-            "the failure comes from a synthetic value, not from the migration; seeding goes \
-             on with the next migration"
+            "the failure comes from a synthetic value, not from the migration; seeding and \
+             the writes between runs go on with the next migration"
                 .into(),
         );
         let (l, c) = self.unit(part).source.line_col(f.at);

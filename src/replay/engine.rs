@@ -505,16 +505,16 @@ pub trait Engine {
     /// Fills tables with a few synthetic rows that satisfy their declared
     /// types and constraints (`--seed`); kept.
     fn seed(&mut self) -> Result<(), EngineError>;
-    /// Undoes the last [`Engine::seed`]: deletes exactly the rows it
-    /// inserted (found again by row id or key as recorded when inserted),
-    /// newest first, in one transaction, and seeds every table again at the
-    /// next [`Engine::seed`]. Returns whether it removed them; `false` when
-    /// it inserted none, or when one cannot be removed (a row it cannot find
-    /// again, a delete the database refuses), and then nothing is deleted.
-    /// Called only right after a first run
-    /// that failed and was undone, so the rows are as seeding left them.
-    /// Plain SQL (`DELETE ... WHERE <key> = ...`): a server engine without
-    /// transactional DDL can do it too.
+    /// Withdraws twice's synthetic rows: deletes, newest first, every row
+    /// [`Engine::seed`] and [`Engine::interleave`] inserted that is still
+    /// there with the values it was given (found by those values, one row
+    /// each, so a row a migration changed or deleted is left alone), each
+    /// delete under a savepoint (one the database refuses is skipped), and
+    /// seeds every table again at the next [`Engine::seed`]. Returns whether
+    /// it deleted any. Called right after a first run that failed and was
+    /// undone. Plain SQL (`DELETE ... WHERE <key> IN (SELECT ... WHERE col =
+    /// value ... LIMIT 1)`), so a server engine without transactional DDL
+    /// can do it too.
     fn unseed(&mut self) -> Result<bool, EngineError>;
     /// Writes as an application would between a migration's first and
     /// second run, and keeps it: in each existing table whose bare name

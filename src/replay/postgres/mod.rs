@@ -103,9 +103,10 @@ pub struct Runner<'a> {
     /// all of them), and the counter that makes seeded values distinct.
     seed_dirty: Option<BTreeSet<String>>,
     seed_counter: i64,
-    /// The rows the last seeding inserted, newest last, as (table, table
-    /// OID, ctid), for `unseed`; `None` when one cannot be found again.
-    seeded: Option<Vec<(String, String, String)>>,
+    /// The synthetic rows inserted, oldest first: the quoted table, then
+    /// the quoted columns given and their values as stored (text), for
+    /// `unseed`.
+    seeded: Vec<(String, Vec<(String, Option<String>)>)>,
     /// Bare names (lower case) of the tables that existed before the first
     /// migration (the setup script's, the bookkeeping table): never seeded,
     /// never written between runs.
@@ -183,7 +184,7 @@ impl<'a> Runner<'a> {
             catalog: None,
             seed_dirty: None,
             seed_counter: 0,
-            seeded: None,
+            seeded: Vec::new(),
             setup_tables: BTreeSet::new(),
         };
         r.setup_session()?;

@@ -550,7 +550,6 @@ impl Runner<'_> {
     /// Seeds the tables that may have fewer than [`ROWS`] rows, in a
     /// transaction of its own that is committed.
     pub(super) fn seed(&mut self) -> Result<()> {
-        self.seeded = Some(Vec::new());
         let candidates = match self.seed_dirty.take() {
             Some(set) if set.is_empty() => {
                 self.seed_dirty = Some(set);
@@ -580,38 +579,42 @@ impl Runner<'_> {
         self.commit_kept(since)
     }
 
-    /// Deletes the rows the last [`Runner::seed`] inserted, newest first,
-    /// in a transaction of its own (see
-    /// [`crate::replay::engine::Engine::unseed`]). Returns whether it
-    /// removed them (`false`: there were none, or one could not be found
-    /// again, and nothing was deleted).
+    /// Deletes the synthetic rows [`Runner::seed`] and
+    /// [`Runner::interleave`] inserted that are still there as inserted
+    /// (see [`crate::replay::engine::Engine::unseed`]), newest first, each
+    /// under a savepoint: a row a migration changed or removed, or one the
+    /// server will not delete, stays. Returns whether any was deleted.
     pub(super) fn unseed(&mut self) -> Result<bool> {
-        let Some(rows) = self.seeded.take() else {
-            return Ok(false);
-        };
+        let rows = std::mem::take(&mut self.seeded);
         if rows.is_empty() {
             return Ok(false);
         }
         let since = self.begin(false)?;
-        for (table, oid, ctid) in rows.iter().rev() {
+        self.exec_admin("SET CONSTRAINTS ALL IMMEDIATE")?;
+        let mut deleted = false;
+        for (table, key) in rows.iter().rev() {
+            let cond: Vec<String> = key
+                .iter()
+                .map(|(c, v)| {
+                    let v = v.as_deref().map_or("NULL".into(), literal);
+                    format!("{c}::text IS NOT DISTINCT FROM {v}")
+                })
+                .collect();
             let sql = format!(
-                "DELETE FROM {table} WHERE tableoid = {} AND ctid = {}::tid",
-                literal(oid),
-                literal(ctid)
+                "DELETE FROM {table} WHERE (tableoid, ctid) = \
+                 (SELECT tableoid, ctid FROM {table} WHERE {} LIMIT 1)",
+                cond.join(" AND ")
             );
-            let gone = matches!(
-                self.client.simple_query(&sql).as_deref(),
-                Ok([SimpleQueryMessage::CommandComplete(1), ..])
-            );
-            if !gone {
-                self.exec_admin("ROLLBACK")?;
-                return Ok(false);
+            if let Tried::Done(m) = self.seed_try(&sql)? {
+                deleted |= m
+                    .iter()
+                    .any(|m| matches!(m, SimpleQueryMessage::CommandComplete(1)));
             }
         }
         self.commit_kept(since)?;
         // The tables are as before the seeding: the next one looks at all.
         self.seed_dirty = None;
-        Ok(true)
+        Ok(deleted)
     }
 
     /// The write between a migration's first and second run (see
@@ -758,23 +761,17 @@ impl Runner<'_> {
         }
     }
 
-    /// Remembers where the rows an insert returned went (see
+    /// Remembers the values of the row an insert returned (see
     /// [`Runner::unseed`]).
-    fn record_seeded(&mut self, t: &Table, messages: &[SimpleQueryMessage]) {
-        let Some(rows) = self.seeded.as_mut() else {
-            return;
-        };
+    fn record_seeded(&mut self, t: &Table, names: &[String], messages: &[SimpleQueryMessage]) {
         for m in messages {
             if let SimpleQueryMessage::Row(r) = m {
-                match (r.get(0), r.get(1)) {
-                    (Some(oid), Some(ctid)) => {
-                        rows.push((t.quoted.clone(), oid.to_string(), ctid.to_string()))
-                    }
-                    _ => {
-                        self.seeded = None;
-                        return;
-                    }
-                }
+                let key = names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| (n.clone(), r.get(i).map(str::to_string)))
+                    .collect();
+                self.seeded.push((t.quoted.clone(), key));
             }
         }
     }
@@ -918,23 +915,22 @@ impl Runner<'_> {
                         values.push(v);
                     }
                 }
-                // Where the row went, so `unseed` can find it again.
                 let insert = if names.is_empty() {
-                    format!(
-                        "INSERT INTO {} DEFAULT VALUES RETURNING tableoid::text, ctid::text",
-                        t.quoted
-                    )
+                    format!("INSERT INTO {} DEFAULT VALUES", t.quoted)
                 } else {
+                    // The values as stored, so `unseed` can find the row.
+                    let back: Vec<String> = names.iter().map(|n| format!("{n}::text")).collect();
                     format!(
-                        "INSERT INTO {} ({}) VALUES ({}) RETURNING tableoid::text, ctid::text",
+                        "INSERT INTO {} ({}) VALUES ({}) RETURNING {}",
                         t.quoted,
                         names.join(", "),
-                        values.join(", ")
+                        values.join(", "),
+                        back.join(", ")
                     )
                 };
                 match self.seed_try(&insert)? {
                     Tried::Done(messages) => {
-                        self.record_seeded(t, &messages);
+                        self.record_seeded(t, &names, &messages);
                         inserted = true;
                         break;
                     }

@@ -112,10 +112,9 @@ pub struct SqliteEngine {
     setup_tables: BTreeSet<String>,
     /// Makes synthetic values unique across the database.
     seed_counter: i64,
-    /// The rows the last seeding inserted (table, then the columns and
-    /// values that find the row), for `unseed`; `None` when they cannot be
-    /// told apart.
-    seeded: Option<Vec<(String, Vec<(String, rusqlite::types::Value)>)>>,
+    /// The synthetic rows inserted (table, then the quoted columns and the
+    /// values given), oldest first, for `unseed`.
+    seeded: Vec<(String, Vec<(String, rusqlite::types::Value)>)>,
     /// What views, triggers and cascades can make SQLite recurse into.
     nesting: nesting::Nesting,
 }
@@ -147,7 +146,7 @@ impl SqliteEngine {
             seed_dirty: None,
             setup_tables: BTreeSet::new(),
             seed_counter: 0,
-            seeded: None,
+            seeded: Vec::new(),
             nesting: nesting::Nesting::default(),
         })
     }

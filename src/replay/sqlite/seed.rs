@@ -293,7 +293,6 @@ pub fn seed(e: &mut SqliteEngine) -> Result<Vec<String>, EngineError> {
             .collect(),
     };
     e.seed_dirty = Some(BTreeSet::new());
-    e.seeded = Some(Vec::new());
     let order = parents_first(e, candidates)?;
     if order.is_empty() {
         return Ok(Vec::new());
@@ -314,41 +313,39 @@ pub fn seed(e: &mut SqliteEngine) -> Result<Vec<String>, EngineError> {
     Ok(seeded)
 }
 
-/// Deletes the rows the last [`seed`] inserted, newest first, in one
-/// transaction (see [`crate::replay::engine::Engine::unseed`]). Returns
-/// whether it removed them (`false`: there were none, or one could not be
-/// found again, and nothing was deleted).
+/// Deletes the synthetic rows [`seed`] and [`interleave`] inserted that
+/// are still there as inserted (see
+/// [`crate::replay::engine::Engine::unseed`]), newest first, each under a
+/// savepoint: a row a migration changed or removed, or one the database
+/// will not delete, stays. Returns whether any was deleted.
 pub fn unseed(e: &mut SqliteEngine) -> Result<bool, EngineError> {
-    let Some(rows) = e.seeded.take() else {
-        return Ok(false);
-    };
+    let rows = std::mem::take(&mut e.seeded);
     if rows.is_empty() {
         return Ok(false);
     }
     e.batch("BEGIN")?;
-    let mut all = true;
+    let mut deleted = 0;
     for (table, key) in rows.iter().rev() {
         let cond: Vec<String> = key.iter().map(|(c, _)| format!("{c} IS ?")).collect();
+        let cond = cond.join(" AND ");
+        let t = quote(table);
+        // One row, even where several match (a rowid table).
         let sql = format!(
-            "DELETE FROM main.{} WHERE {}",
-            quote(table),
-            cond.join(" AND ")
+            "DELETE FROM main.{t} WHERE rowid IN (SELECT rowid FROM main.{t} WHERE {cond} LIMIT 1)"
         );
-        let values: Vec<&Sql> = key.iter().map(|(_, v)| v).collect();
-        let n = e.internal(|c| c.execute(&sql, rusqlite::params_from_iter(values)));
-        if !matches!(n, Ok(1)) {
-            all = false;
-            break;
-        }
-    }
-    if !all {
-        e.batch("ROLLBACK")?;
-        return Ok(false);
+        let plain = format!("DELETE FROM main.{t} WHERE {cond}");
+        let values: Vec<Sql> = key.iter().map(|(_, v)| v.clone()).collect();
+        let n = match try_write(e, &sql, &values)? {
+            Some(n) => Some(n),
+            // WITHOUT ROWID: the values include its primary key.
+            None => try_write(e, &plain, &values)?,
+        };
+        deleted += n.unwrap_or(0);
     }
     e.batch("COMMIT")?;
     // The tables are as before the seeding: the next seeding looks at all.
     e.seed_dirty = None;
-    Ok(true)
+    Ok(deleted > 0)
 }
 
 /// Every user table (`None`) or the named ones.
@@ -687,7 +684,7 @@ fn insert_rows(
             };
             if try_write(e, &sql, &values)?.is_some() {
                 inserted += 1;
-                record_seeded(e, t, &bare, &values)?;
+                record_seeded(e, t, &bare, &values);
                 break;
             }
         }
@@ -695,36 +692,17 @@ fn insert_rows(
     Ok(inserted)
 }
 
-/// Remembers how to find a row just inserted, for [`unseed`]: its rowid,
-/// or (`WITHOUT ROWID`) its primary key values; a row whose key is not
-/// known makes the seeding impossible to undo.
-fn record_seeded(
-    e: &mut SqliteEngine,
-    t: &TableInfo,
-    names: &[&str],
-    values: &[Sql],
-) -> Result<(), EngineError> {
-    let key = if t.without_rowid {
-        let pk = t.columns.iter().filter(|c| c.pk > 0);
-        pk.map(|c| {
-            names
-                .iter()
-                .position(|n| *n == c.name)
-                .and_then(|i| values.get(i))
-                .map(|v| (quote(&c.name), v.clone()))
-        })
-        .collect::<Option<Vec<_>>>()
-    } else {
-        Some(vec![(
-            "rowid".to_string(),
-            Sql::Integer(e.internal(|c| Ok(c.last_insert_rowid()))?),
-        )])
-    };
-    match (key, e.seeded.as_mut()) {
-        (Some(key), Some(rows)) if !key.is_empty() => rows.push((t.name.clone(), key)),
-        _ => e.seeded = None,
+/// Remembers the row just inserted by the values given, for [`unseed`].
+fn record_seeded(e: &mut SqliteEngine, t: &TableInfo, names: &[&str], values: &[Sql]) {
+    if names.is_empty() {
+        return;
     }
-    Ok(())
+    let key = names
+        .iter()
+        .zip(values)
+        .map(|(n, v)| (quote(n), v.clone()))
+        .collect();
+    e.seeded.push((t.name.clone(), key));
 }
 
 fn sandbox_deadline(e: &SqliteEngine, on: bool) {

@@ -78,6 +78,10 @@ pub fn random_suffix() -> String {
 
 pub use crate::replay::{replay_detailed, Replayed};
 
+/// A synthetic row: the quoted table, then the quoted columns given and
+/// their values as stored (text).
+type SeededRow = (String, Vec<(String, Option<String>)>);
+
 /// The PostgreSQL engine: a session on the scratch database.
 pub struct Runner<'a> {
     opts: &'a Options,
@@ -106,7 +110,7 @@ pub struct Runner<'a> {
     /// The synthetic rows inserted, oldest first: the quoted table, then
     /// the quoted columns given and their values as stored (text), for
     /// `unseed`.
-    seeded: Vec<(String, Vec<(String, Option<String>)>)>,
+    seeded: Vec<SeededRow>,
     /// Bare names (lower case) of the tables that existed before the first
     /// migration (the setup script's, the bookkeeping table): never seeded,
     /// never written between runs.

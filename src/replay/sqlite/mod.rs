@@ -114,10 +114,13 @@ pub struct SqliteEngine {
     seed_counter: i64,
     /// The synthetic rows inserted (table, then the quoted columns and the
     /// values given), oldest first, for `unseed`.
-    seeded: Vec<(String, Vec<(String, rusqlite::types::Value)>)>,
+    seeded: Vec<SeededRow>,
     /// What views, triggers and cascades can make SQLite recurse into.
     nesting: nesting::Nesting,
 }
+
+/// A synthetic row: its table, then the quoted columns and the values given.
+type SeededRow = (String, Vec<(String, rusqlite::types::Value)>);
 
 fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))

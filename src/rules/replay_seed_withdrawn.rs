@@ -8,7 +8,7 @@ pub static META: RuleMeta = RuleMeta {
     id: "replay-seed-withdrawn",
     severity: Severity::Info,
     origin: Origin::Replay,
-    summary: "Seeded rows made a migration's first run fail; it was checked without them",
+    summary: "Synthetic rows made a migration's first run fail; it was checked without them",
     doc: r#"## What it does
 Replay seeds tables with a few synthetic rows before each migration's first run
 (unless `--no-seed` or `[replay] seed = false`), so that copies and relative
@@ -18,14 +18,16 @@ into a key/value table (a seeded row collides with the migration's own key),
 synthetic text in a column the migration reads as JSON, or a foreign key the
 migration adds that a synthetic value does not satisfy.
 
-When a first run fails among seeded rows, replay removes exactly the rows it
-seeded for that migration and runs the first run again. If it now succeeds, the
-failure was caused by the seeding: there is no `first-run-error`, the migration
-is checked (second run, down checks) without seeded rows, and this
-informational finding says so, at the statement that failed, with the error the
-synthetic rows caused (`seed_error` in the JSON evidence). If it fails again,
-that failure is reported as `first-run-error`, as without seeding. Later
-migrations are seeded as usual.
+When a first run (or a down migration's first run) fails while synthetic rows
+are in the tables (seeded, or written between an earlier migration's runs),
+replay deletes every synthetic row that is still there as it was inserted (a row
+a migration changed or copied elsewhere stays) and runs it again. If it now
+succeeds, the failure was caused by the synthetic rows: there is no
+`first-run-error`, the migration is checked (second run, down checks) without
+them, and this informational finding says so, at the statement that failed,
+with the error the synthetic rows caused (`seed_error` in the JSON evidence). If
+it fails again, that failure is reported as `first-run-error`, as without
+seeding. Later migrations are seeded as usual.
 
 ## Why it matters
 It tells you why a migration was replayed without synthetic rows, and so that a

@@ -224,6 +224,51 @@ fn seed_shows_a_copy_that_is_invisible_on_empty_tables() {
 
 #[test]
 #[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn a_first_run_that_fails_only_among_seeded_rows_is_checked_without_them() {
+    let opts = pg_opts();
+    let r = run("fixtures/postgres/seed_withdrawn", &bare(&opts));
+    assert!(replay_findings(&r).is_empty(), "{:#?}", r.findings);
+    // Seeded, as by default: each failure the synthetic rows cause is
+    // withdrawn, no first-run-error, and the cause is told.
+    let seeded = run(
+        "fixtures/postgres/seed_withdrawn",
+        &Options {
+            seed: true,
+            interleave: true,
+            ..opts.clone()
+        },
+    );
+    let withdrawn =
+        |file: &str, line: usize| ("replay-seed-withdrawn".to_string(), file.to_string(), line);
+    assert_eq!(
+        rules(&seeded),
+        vec![
+            withdrawn("002_key_value.sql", 4),
+            withdrawn("003_json.sql", 2),
+            withdrawn("004_foreign_key.sql", 3),
+        ],
+        "{:#?}",
+        seeded.findings
+    );
+    let codes: Vec<String> = replay_findings(&seeded)
+        .iter()
+        .map(|f| f.evidence.as_ref().unwrap()["sqlstate"].to_string())
+        .collect();
+    // unique_violation, invalid_text_representation, foreign_key_violation
+    assert_eq!(codes, ["\"23505\"", "\"22P02\"", "\"23503\""]);
+    // The copy seeding is there for is still flagged with it.
+    let copy = run("fixtures/postgres/seed", &seeded_only(&opts));
+    assert!(
+        rules(&copy)
+            .iter()
+            .any(|(rule, file, _)| rule == "second-run-data-change" && file == "002_archive.sql"),
+        "{:#?}",
+        copy.findings
+    );
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn seed_refills_tables_emptied_since_the_last_seeding() {
     let opts = pg_opts();
     let r = run("fixtures/postgres/seed_reseed", &bare(&opts));

@@ -231,12 +231,39 @@ impl<E: Engine> Replayer<'_, E> {
             .down
             .as_ref()
             .filter(|d| self.opts.down && self.runnable(d));
+        let mut up_failed = false;
         if let Some(down) = down {
-            self.down_checks(m, down)?;
+            up_failed = self.down_checks(m, down, true)?.0;
         }
 
         // First run: kept.
-        let applied = self.engine.apply(self.ws, &m.up)?;
+        let mut applied = self.engine.apply(self.ws, &m.up)?;
+        // A first run that fails among twice's own synthetic rows (seeded,
+        // or written between an earlier migration's runs) may fail because
+        // of them: they are withdrawn and the first run tried again without
+        // them. If it now runs, the failure was twice's, not the
+        // migration's: the migration is checked without them, with a note.
+        let seed_failure = match &applied.failure {
+            Some(f)
+                if (self.opts.seed || self.opts.interleave)
+                    && !applied.partial
+                    && f.error.kind == FailureKind::Error
+                    && self.engine.unseed()? =>
+            {
+                Some(f.clone())
+            }
+            _ => None,
+        };
+        if let Some(seed_failure) = seed_failure {
+            if let (Some(down), true) = (down, up_failed) {
+                // They stopped at the up, which failed among the seeds too.
+                self.down_checks(m, down, false)?;
+            }
+            applied = self.engine.apply(self.ws, &m.up)?;
+            if applied.failure.is_none() {
+                self.report_seed_withdrawn(m, &m.up, &seed_failure);
+            }
+        }
         self.report_handled(m, &m.up, &applied.handled);
         if let Some(f) = &applied.failure {
             let run = Run::First {
@@ -287,7 +314,16 @@ impl<E: Engine> Replayer<'_, E> {
 
     /// Down checks, on the state before the up: up, down (observed: does it
     /// revert the up?), down again (observed: does it converge?), all undone.
-    fn down_checks(&mut self, m: &Migration, down: &Part) -> Result<(), EngineError> {
+    /// Returns whether they stopped because the up failed, and whether the
+    /// down's first run failed. With `withdraw`, a down whose first run
+    /// fails among synthetic rows is checked again without them (as the
+    /// up's first run is, see [`Replayer::migration`]).
+    fn down_checks(
+        &mut self,
+        m: &Migration,
+        down: &Part,
+        withdraw: bool,
+    ) -> Result<(bool, bool), EngineError> {
         let steps = [
             Step {
                 part: &m.up,
@@ -307,21 +343,33 @@ impl<E: Engine> Replayer<'_, E> {
             Trial::NotPossible(why) => {
                 let message = format!("down migration not checked: {why}");
                 self.report_not_checked(m, down, message);
-                return Ok(());
+                return Ok((false, false));
             }
         };
         let mut outcomes = outcomes.into_iter();
         let (Some(up), Some(first)) = (outcomes.next(), outcomes.next()) else {
             // The up failed: its own first run reports that.
-            return Ok(());
+            return Ok((true, false));
         };
         if !up.failures.is_empty() {
-            return Ok(());
+            return Ok((true, false));
         }
         self.report_handled(m, down, &first.handled);
         if let Some(f) = first.failures.first() {
+            if withdraw
+                && f.error.kind == FailureKind::Error
+                && (self.opts.seed || self.opts.interleave)
+                && self.engine.unseed()?
+            {
+                let f = f.clone();
+                let again = self.down_checks(m, down, false)?;
+                if again == (false, false) {
+                    self.report_seed_withdrawn(m, down, &f);
+                }
+                return Ok(again);
+            }
             self.report_failure(m, down, f, Run::DownFirst);
-            return Ok(());
+            return Ok((false, true));
         }
         // The schema before the up vs after the up and the down, for every
         // object either touched.
@@ -345,7 +393,7 @@ impl<E: Engine> Replayer<'_, E> {
             }
             self.report_changes(m, down, &observation, Run::DownSecond);
         }
-        Ok(())
+        Ok((false, false))
     }
 
     // ---- findings -------------------------------------------------------
@@ -742,6 +790,45 @@ impl<E: Engine> Replayer<'_, E> {
                 follow_on: Vec::new(),
             });
         }
+    }
+
+    /// The first run of `part` failed with synthetic rows in the tables
+    /// and ran once they were removed: `replay-seed-withdrawn` (info) at the
+    /// statement that failed, with the error the seeding caused.
+    fn report_seed_withdrawn(&mut self, m: &Migration, part: &Part, f: &Failure) {
+        let line = self.line_of(part, f.at);
+        let run = if part.file == m.up.file && part.statements == m.up.statements {
+            "first run"
+        } else {
+            "down migration's first run"
+        };
+        let message = format!(
+            "twice's synthetic rows (seeded, or written between an earlier migration's \
+             runs) made the {run} fail at line {line}: {}; without them it runs, so this \
+             migration was checked without them",
+            f.error.text()
+        );
+        let mut finding = self.finding(
+            m,
+            part,
+            f.stmt,
+            Some(f.span.clone()),
+            &rules::replay_seed_withdrawn::META,
+            message,
+        );
+        finding.notes.push(
+            "the failure comes from a synthetic value, not from the migration; seeding and \
+             the writes between runs go on with the next migration"
+                .into(),
+        );
+        let (l, c) = self.unit(part).source.line_col(f.at);
+        finding.evidence = Some(serde_json::json!({
+            "engine": self.engine.id(),
+            "seed_error": f.error.message,
+            "sqlstate": f.error.code,
+            "position": {"line": l, "column": c},
+        }));
+        self.findings.push(finding);
     }
 
     /// Whether a second run of `part` could remove or rewrite rows: it has a

@@ -505,6 +505,17 @@ pub trait Engine {
     /// Fills tables with a few synthetic rows that satisfy their declared
     /// types and constraints (`--seed`); kept.
     fn seed(&mut self) -> Result<(), EngineError>;
+    /// Withdraws twice's synthetic rows: deletes, newest first, every row
+    /// [`Engine::seed`] and [`Engine::interleave`] inserted that is still
+    /// there with the values it was given (found by those values, one row
+    /// each, so a row a migration changed or deleted is left alone), each
+    /// delete under a savepoint (one the database refuses is skipped), and
+    /// seeds every table again at the next [`Engine::seed`]. Returns whether
+    /// it deleted any. Called right after a first run that failed and was
+    /// undone. Plain SQL (`DELETE ... WHERE <key> IN (SELECT ... WHERE col =
+    /// value ... LIMIT 1)`), so a server engine without transactional DDL
+    /// can do it too.
+    fn unseed(&mut self) -> Result<bool, EngineError>;
     /// Writes as an application would between a migration's first and
     /// second run, and keeps it: in each existing table whose bare name
     /// (lower case) is in `tables`, new values in the columns of one existing

@@ -22,6 +22,7 @@ pub mod down_second_run_error;
 pub mod first_run_error;
 pub mod replay_denied;
 pub mod replay_resource_limit;
+pub mod replay_seed_withdrawn;
 pub mod replay_statement_skipped;
 pub mod replay_timeout;
 pub mod second_run_data_change;
@@ -321,6 +322,7 @@ static REGISTRY: &[&RuleMeta] = &[
     &replay_timeout::META,
     &replay_resource_limit::META,
     &replay_statement_skipped::META,
+    &replay_seed_withdrawn::META,
     &second_run_sequence_advance::META,
 ];
 

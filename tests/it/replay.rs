@@ -195,6 +195,66 @@ fn seed_shows_a_copy_that_is_invisible_on_empty_tables() {
 }
 
 #[test]
+fn a_first_run_that_fails_only_among_seeded_rows_is_checked_without_them() {
+    // Unseeded: clean.
+    let r = run("fixtures/replay/seed-withdrawn", &bare());
+    let kinds = |r: &Report| {
+        ids(r)
+            .into_iter()
+            .filter(|(rule, ..)| rule != "replay-statement-skipped")
+            .collect::<Vec<_>>()
+    };
+    assert!(kinds(&r).is_empty(), "{:#?}", ids(&r));
+    // Seeded (the default): each failure the seeded rows cause is withdrawn,
+    // no first-run-error, and the cause is told.
+    let seeded = run("fixtures/replay/seed-withdrawn", &opts());
+    let path = |f: &str| format!("fixtures/replay/seed-withdrawn/{f}");
+    assert_eq!(
+        kinds(&seeded),
+        vec![
+            ("replay-seed-withdrawn".into(), path("002_key_value.sql"), 4),
+            ("replay-seed-withdrawn".into(), path("003_json.sql"), 2),
+            (
+                "replay-seed-withdrawn".into(),
+                path("004_foreign_key.sql"),
+                8
+            ),
+        ],
+        "{:#?}",
+        ids(&seeded)
+    );
+    let errors: Vec<String> = seeded
+        .findings
+        .iter()
+        .filter(|f| f.rule == "replay-seed-withdrawn")
+        .map(|f| f.evidence.as_ref().unwrap()["seed_error"].to_string())
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "\"UNIQUE constraint failed: app_settings.key\"",
+            "\"malformed JSON\"",
+            "\"FOREIGN KEY constraint failed\""
+        ]
+    );
+    assert_eq!(seeded.summary.errors, 0);
+    snapshot("seed_withdrawn", &seeded);
+    // The copy seeding exists for is still flagged (seed-copy), and a
+    // failure that is not the seeding's is still reported.
+    let r = run("fixtures/replay/first-run-error", &opts());
+    assert!(
+        r.findings.iter().any(|f| f.rule == "first-run-error"),
+        "{:#?}",
+        ids(&r)
+    );
+    assert!(
+        r.findings.iter().all(|f| f.rule != "replay-seed-withdrawn"),
+        "{:#?}",
+        ids(&r)
+    );
+}
+
+#[test]
 fn seed_fills_tables_with_constraints_and_foreign_keys() {
     use twice::replay::sqlite::StatementEngine;
     use twice::replay::sqlite::{SandboxConfig, SqliteEngine};

@@ -78,6 +78,10 @@ pub fn random_suffix() -> String {
 
 pub use crate::replay::{replay_detailed, Replayed};
 
+/// A synthetic row: the quoted table, then the quoted columns given and
+/// their values as stored (text).
+type SeededRow = (String, Vec<(String, Option<String>)>);
+
 /// The PostgreSQL engine: a session on the scratch database.
 pub struct Runner<'a> {
     opts: &'a Options,
@@ -103,6 +107,10 @@ pub struct Runner<'a> {
     /// all of them), and the counter that makes seeded values distinct.
     seed_dirty: Option<BTreeSet<String>>,
     seed_counter: i64,
+    /// The synthetic rows inserted, oldest first: the quoted table, then
+    /// the quoted columns given and their values as stored (text), for
+    /// `unseed`.
+    seeded: Vec<SeededRow>,
     /// Bare names (lower case) of the tables that existed before the first
     /// migration (the setup script's, the bookkeeping table): never seeded,
     /// never written between runs.
@@ -181,6 +189,7 @@ impl<'a> Runner<'a> {
             catalog: None,
             seed_dirty: None,
             seed_counter: 0,
+            seeded: Vec::new(),
             setup_tables: BTreeSet::new(),
         };
         r.setup_session()?;
@@ -656,6 +665,12 @@ impl Engine for Runner<'_> {
 
     fn seed(&mut self) -> Result<(), EngineError> {
         let r = Runner::seed(self);
+        server::wait_if_interrupted();
+        Ok(r?)
+    }
+
+    fn unseed(&mut self) -> Result<bool, EngineError> {
+        let r = Runner::unseed(self);
         server::wait_if_interrupted();
         Ok(r?)
     }

@@ -579,6 +579,44 @@ impl Runner<'_> {
         self.commit_kept(since)
     }
 
+    /// Deletes the synthetic rows [`Runner::seed`] and
+    /// [`Runner::interleave`] inserted that are still there as inserted
+    /// (see [`crate::replay::engine::Engine::unseed`]), newest first, each
+    /// under a savepoint: a row a migration changed or removed, or one the
+    /// server will not delete, stays. Returns whether any was deleted.
+    pub(super) fn unseed(&mut self) -> Result<bool> {
+        let rows = std::mem::take(&mut self.seeded);
+        if rows.is_empty() {
+            return Ok(false);
+        }
+        let since = self.begin(false)?;
+        self.exec_admin("SET CONSTRAINTS ALL IMMEDIATE")?;
+        let mut deleted = false;
+        for (table, key) in rows.iter().rev() {
+            let cond: Vec<String> = key
+                .iter()
+                .map(|(c, v)| {
+                    let v = v.as_deref().map_or("NULL".into(), literal);
+                    format!("{c}::text IS NOT DISTINCT FROM {v}")
+                })
+                .collect();
+            let sql = format!(
+                "DELETE FROM {table} WHERE (tableoid, ctid) = \
+                 (SELECT tableoid, ctid FROM {table} WHERE {} LIMIT 1)",
+                cond.join(" AND ")
+            );
+            if let Tried::Done(m) = self.seed_try(&sql)? {
+                deleted |= m
+                    .iter()
+                    .any(|m| matches!(m, SimpleQueryMessage::CommandComplete(1)));
+            }
+        }
+        self.commit_kept(since)?;
+        // The tables are as before the seeding: the next one looks at all.
+        self.seed_dirty = None;
+        Ok(deleted)
+    }
+
     /// The write between a migration's first and second run (see
     /// [`crate::replay::engine::Engine::interleave`]), committed. Returns
     /// each table written (`schema.name`) with its rows before and after.
@@ -719,6 +757,21 @@ impl Runner<'_> {
                 } else {
                     Ok(Tried::Refused)
                 }
+            }
+        }
+    }
+
+    /// Remembers the values of the row an insert returned (see
+    /// [`Runner::unseed`]).
+    fn record_seeded(&mut self, t: &Table, names: &[String], messages: &[SimpleQueryMessage]) {
+        for m in messages {
+            if let SimpleQueryMessage::Row(r) = m {
+                let key = names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| (n.clone(), r.get(i).map(str::to_string)))
+                    .collect();
+                self.seeded.push((t.quoted.clone(), key));
             }
         }
     }
@@ -865,15 +918,19 @@ impl Runner<'_> {
                 let insert = if names.is_empty() {
                     format!("INSERT INTO {} DEFAULT VALUES", t.quoted)
                 } else {
+                    // The values as stored, so `unseed` can find the row.
+                    let back: Vec<String> = names.iter().map(|n| format!("{n}::text")).collect();
                     format!(
-                        "INSERT INTO {} ({}) VALUES ({})",
+                        "INSERT INTO {} ({}) VALUES ({}) RETURNING {}",
                         t.quoted,
                         names.join(", "),
-                        values.join(", ")
+                        values.join(", "),
+                        back.join(", ")
                     )
                 };
                 match self.seed_try(&insert)? {
-                    Tried::Done(_) => {
+                    Tried::Done(messages) => {
+                        self.record_seeded(t, &names, &messages);
                         inserted = true;
                         break;
                     }

@@ -112,9 +112,15 @@ pub struct SqliteEngine {
     setup_tables: BTreeSet<String>,
     /// Makes synthetic values unique across the database.
     seed_counter: i64,
+    /// The synthetic rows inserted (table, then the quoted columns and the
+    /// values given), oldest first, for `unseed`.
+    seeded: Vec<SeededRow>,
     /// What views, triggers and cascades can make SQLite recurse into.
     nesting: nesting::Nesting,
 }
+
+/// A synthetic row: its table, then the quoted columns and the values given.
+type SeededRow = (String, Vec<(String, rusqlite::types::Value)>);
 
 fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
@@ -143,6 +149,7 @@ impl SqliteEngine {
             seed_dirty: None,
             setup_tables: BTreeSet::new(),
             seed_counter: 0,
+            seeded: Vec::new(),
             nesting: nesting::Nesting::default(),
         })
     }
@@ -1132,6 +1139,10 @@ impl StatementEngine for SqliteEngine {
 
     fn seed(&mut self) -> Result<Vec<String>, EngineError> {
         seed::seed(self)
+    }
+
+    fn unseed(&mut self) -> Result<bool, EngineError> {
+        seed::unseed(self)
     }
 }
 

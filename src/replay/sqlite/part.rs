@@ -86,6 +86,10 @@ impl Engine for SqliteReplay {
         self.session.seed().map(|_| ())
     }
 
+    fn unseed(&mut self) -> Result<bool, EngineError> {
+        self.session.unseed()
+    }
+
     fn setup(&mut self, sql: &str) -> Result<(), EngineError> {
         self.session.batch(sql)?;
         self.session.note_setup_tables();

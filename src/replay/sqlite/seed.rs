@@ -313,6 +313,41 @@ pub fn seed(e: &mut SqliteEngine) -> Result<Vec<String>, EngineError> {
     Ok(seeded)
 }
 
+/// Deletes the synthetic rows [`seed`] and [`interleave`] inserted that
+/// are still there as inserted (see
+/// [`crate::replay::engine::Engine::unseed`]), newest first, each under a
+/// savepoint: a row a migration changed or removed, or one the database
+/// will not delete, stays. Returns whether any was deleted.
+pub fn unseed(e: &mut SqliteEngine) -> Result<bool, EngineError> {
+    let rows = std::mem::take(&mut e.seeded);
+    if rows.is_empty() {
+        return Ok(false);
+    }
+    e.batch("BEGIN")?;
+    let mut deleted = 0;
+    for (table, key) in rows.iter().rev() {
+        let cond: Vec<String> = key.iter().map(|(c, _)| format!("{c} IS ?")).collect();
+        let cond = cond.join(" AND ");
+        let t = quote(table);
+        // One row, even where several match (a rowid table).
+        let sql = format!(
+            "DELETE FROM main.{t} WHERE rowid IN (SELECT rowid FROM main.{t} WHERE {cond} LIMIT 1)"
+        );
+        let plain = format!("DELETE FROM main.{t} WHERE {cond}");
+        let values: Vec<Sql> = key.iter().map(|(_, v)| v.clone()).collect();
+        let n = match try_write(e, &sql, &values)? {
+            Some(n) => Some(n),
+            // WITHOUT ROWID: the values include its primary key.
+            None => try_write(e, &plain, &values)?,
+        };
+        deleted += n.unwrap_or(0);
+    }
+    e.batch("COMMIT")?;
+    // The tables are as before the seeding: the next seeding looks at all.
+    e.seed_dirty = None;
+    Ok(deleted > 0)
+}
+
 /// Every user table (`None`) or the named ones.
 pub(super) fn user_tables(e: &SqliteEngine) -> Result<Vec<String>, EngineError> {
     e.internal(|c| {
@@ -591,6 +626,7 @@ fn insert_rows(
             e.seed_counter += 1;
             let n = e.seed_counter;
             let mut names = Vec::new();
+            let mut bare: Vec<&str> = Vec::new();
             let mut values: Vec<Sql> = Vec::new();
             for col in &t.columns {
                 if col.hidden != 0 {
@@ -602,6 +638,7 @@ fn insert_rows(
                     // with seeded rows; left to SQLite on later attempts.
                     if attempt < 3 {
                         names.push(quote(&col.name));
+                        bare.push(&col.name);
                         values.push(Sql::Integer(SYNTHETIC_IDS + n));
                     }
                     continue;
@@ -632,6 +669,7 @@ fn insert_rows(
                     synthetic(col, n)
                 };
                 names.push(quote(&col.name));
+                bare.push(&col.name);
                 values.push(v);
             }
             let sql = if names.is_empty() {
@@ -646,11 +684,25 @@ fn insert_rows(
             };
             if try_write(e, &sql, &values)?.is_some() {
                 inserted += 1;
+                record_seeded(e, t, &bare, &values);
                 break;
             }
         }
     }
     Ok(inserted)
+}
+
+/// Remembers the row just inserted by the values given, for [`unseed`].
+fn record_seeded(e: &mut SqliteEngine, t: &TableInfo, names: &[&str], values: &[Sql]) {
+    if names.is_empty() {
+        return;
+    }
+    let key = names
+        .iter()
+        .zip(values)
+        .map(|(n, v)| (quote(n), v.clone()))
+        .collect();
+    e.seeded.push((t.name.clone(), key));
 }
 
 fn sandbox_deadline(e: &SqliteEngine, on: bool) {

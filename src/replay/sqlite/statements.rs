@@ -111,6 +111,9 @@ pub trait StatementEngine {
     /// Fills tables with a few synthetic rows that satisfy their declared
     /// types and constraints (`--seed`). Commits. Returns the tables seeded.
     fn seed(&mut self) -> Result<Vec<String>, EngineError>;
+    /// Deletes the rows the last [`StatementEngine::seed`] inserted; whether it
+    /// removed them (`false`: none, or not all could be, and none was).
+    fn unseed(&mut self) -> Result<bool, EngineError>;
 }
 
 /// What running a part reported.

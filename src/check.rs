@@ -33,6 +33,9 @@ pub struct Options {
     /// `--template`: the database scratch databases are copied from
     /// (PostgreSQL; `template1` when `None`).
     pub template: Option<String>,
+    /// `[replay] mysql_sql_mode`: the `sql_mode` MySQL replay sessions use
+    /// (`None`: the server's default).
+    pub mysql_sql_mode: Option<String>,
     /// `--setup` / `[replay] setup`: scripts run before the first migration
     /// of a sequence (see [`crate::replay::setup`]).
     pub setup: Vec<crate::replay::setup::SetupScript>,
@@ -81,6 +84,9 @@ pub enum Engine {
     Sqlite,
     /// A PostgreSQL server (`--database-url`) or a throwaway local cluster.
     Postgres,
+    /// A MariaDB/MySQL server (`--database-url mysql://...`) or a throwaway
+    /// local server.
+    Mysql,
 }
 
 impl Options {
@@ -128,6 +134,7 @@ impl Default for Options {
             database_url: None,
             database_url_trusted: false,
             template: None,
+            mysql_sql_mode: None,
             setup: Vec::new(),
             overlay: None,
             exclude: None,
@@ -247,11 +254,17 @@ impl Report {
 
 /// Reads and analyses the inputs.
 pub fn load(inputs: &[Input], opts: &Options) -> Result<Workspace> {
-    // `--engine postgres` implies `--dialect postgres` unless one was given.
+    // `--engine postgres` (mysql) implies `--dialect postgres` (mysql)
+    // unless one was given.
     let implied;
-    let opts = if opts.engine == Engine::Postgres && opts.dialect.is_none() {
+    let engine_dialect = match opts.engine {
+        Engine::Postgres => Some(Dialect::Postgres),
+        Engine::Mysql => Some(Dialect::Mysql),
+        Engine::Sqlite => None,
+    };
+    let opts = if let (Some(d), None) = (engine_dialect, opts.dialect) {
         implied = Options {
-            dialect: Some(Dialect::Postgres),
+            dialect: Some(d),
             ..opts.clone()
         };
         &implied

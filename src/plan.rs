@@ -103,6 +103,15 @@ fn engine_for(dialect: Dialect, opts: &Options) -> (Option<&'static str>, Option
             Some("MySQL migrations cannot be replayed on PostgreSQL".into()),
         ),
         (Engine::Postgres, _) => (Some("postgres"), None),
+        (Engine::Mysql, Dialect::Mysql | Dialect::Generic) => (Some("mysql"), None),
+        (Engine::Mysql, Dialect::Postgres) => (
+            None,
+            Some("PostgreSQL migrations cannot be replayed on MySQL".into()),
+        ),
+        (Engine::Mysql, Dialect::Sqlite) => (
+            None,
+            Some("SQLite migrations cannot be replayed on MySQL".into()),
+        ),
         (Engine::Sqlite, Dialect::Sqlite | Dialect::Generic) => (Some("sqlite"), None),
         (Engine::Sqlite, Dialect::Postgres) => (
             None,
@@ -110,7 +119,7 @@ fn engine_for(dialect: Dialect, opts: &Options) -> (Option<&'static str>, Option
         ),
         (Engine::Sqlite, Dialect::Mysql) => (
             None,
-            Some("SQLite cannot run MySQL migrations and there is no MySQL replay engine".into()),
+            Some("SQLite cannot run MySQL migrations (use --engine mysql)".into()),
         ),
     }
 }

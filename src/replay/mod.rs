@@ -58,6 +58,7 @@ pub mod bookkeeping;
 pub mod control;
 pub mod diff;
 pub mod engine;
+pub mod mysql;
 pub mod postgres;
 pub mod setup;
 pub mod sqlite;
@@ -88,6 +89,27 @@ pub enum Outcome {
 pub fn replay_sequence(ws: &Workspace, seq: &Sequence, opts: &Options) -> Result<Outcome> {
     match opts.engine {
         EngineChoice::Sqlite => {}
+        EngineChoice::Mysql => {
+            if matches!(seq.dialect, Dialect::Postgres | Dialect::Sqlite) {
+                return Ok(Outcome::Skipped(format!(
+                    "{} migrations cannot be replayed on MySQL (--engine mysql); static rules \
+                     still ran",
+                    if seq.dialect == Dialect::Postgres {
+                        "PostgreSQL"
+                    } else {
+                        "SQLite"
+                    }
+                )));
+            }
+            let r = mysql::replay_detailed(ws, seq, opts)?;
+            return Ok(match r.stopped {
+                None => Outcome::Replayed(r.findings),
+                Some(reason) => Outcome::Stopped {
+                    findings: r.findings,
+                    reason,
+                },
+            });
+        }
         EngineChoice::Postgres => {
             if seq.dialect == Dialect::Mysql {
                 return Ok(Outcome::Skipped(
@@ -117,8 +139,8 @@ pub fn replay_sequence(ws: &Workspace, seq: &Sequence, opts: &Options) -> Result
         }
         Dialect::Mysql => {
             return Ok(Outcome::Skipped(
-                "SQLite cannot run MySQL migrations and there is no MySQL replay engine; \
-                 static rules still ran"
+                "SQLite cannot run MySQL migrations; static rules still ran (use `--engine \
+                 mysql` to replay them on MariaDB/MySQL)"
                     .into(),
             ))
         }

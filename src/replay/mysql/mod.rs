@@ -33,7 +33,8 @@ use crate::check::{Options, Workspace};
 use crate::error::{Error, Result};
 use crate::model::Part;
 use crate::replay::engine::{
-    Applied, Caps, Engine, EngineError, Failure, Handled, Observation, RunOutcome, Step, Trial,
+    Applied, Caps, Engine, EngineError, Failure, FailureKind, Handled, Observation, RunOutcome,
+    Step, StmtError, Trial,
 };
 use mysql::prelude::Queryable;
 use mysql::Conn;
@@ -184,9 +185,31 @@ impl<'a> Runner<'a> {
             let grace = self.opts.timeout + Duration::from_secs(1);
             self.watchdog
                 .arm(Instant::now() + grace, self.conn.connection_id());
+            let started = Instant::now();
             let r = self.conn.query_drop(sql);
             self.watchdog.disarm();
             crate::replay::postgres::server::wait_if_interrupted();
+            // An interrupted SLEEP() returns without an error: a statement
+            // that outlived the limit was stopped all the same.
+            let r = match r {
+                Ok(()) if started.elapsed() >= self.opts.timeout => {
+                    self.watchdog.take_fired();
+                    out.failures.push(Failure {
+                        stmt: i,
+                        span: stmt.span.clone(),
+                        at: stmt.span.start,
+                        error: StmtError::new(
+                            FailureKind::Timeout,
+                            "the statement ran longer than the time limit and was stopped",
+                        ),
+                    });
+                    if stop {
+                        break;
+                    }
+                    continue;
+                }
+                r => r,
+            };
             match r {
                 Ok(()) => {
                     out.affected.insert(i, self.conn.affected_rows());

@@ -124,7 +124,11 @@ pub(super) fn mentioned(file: &FileUnit, part: &Part, out: &mut BTreeSet<String>
 }
 
 /// The objects (kind, name) in reach of names `names`: see the module
-/// documentation. `fk` and `viewdef` rows are never in the result.
+/// documentation. A table a reached table references (its foreign keys'
+/// parent) is copied for the key checks but not followed further: nothing
+/// the part runs writes to it unless the part reaches it otherwise. Tables
+/// that reference a reached table are followed (cascades). `fk` and
+/// `viewdef` rows are never in the result.
 pub(super) fn scope(
     cat: &[CatalogObj],
     names: &BTreeSet<String>,
@@ -132,49 +136,50 @@ pub(super) fn scope(
 ) -> BTreeSet<(String, String)> {
     let is_object = |o: &CatalogObj| o.kind != "fk" && o.kind != "viewdef";
     let mut set: BTreeSet<(String, String)> = BTreeSet::new();
-    let mut queue: Vec<String> = Vec::new();
-    let mut seen_names: BTreeSet<String> = BTreeSet::new();
-    for o in cat.iter().filter(|o| is_object(o)) {
-        let hit = everything
-            || names.contains(&o.name.to_lowercase())
-            || (o.kind == "trigger" && names.contains(&o.table.to_lowercase()));
-        if hit && set.insert((o.kind.clone(), o.name.clone())) {
-            queue.push(o.name.to_lowercase());
-        }
+    if everything {
+        return cat
+            .iter()
+            .filter(|o| is_object(o))
+            .map(|o| (o.kind.clone(), o.name.clone()))
+            .collect();
     }
-    while let Some(n) = queue.pop() {
-        if !seen_names.insert(n.clone()) {
+    let mut by_name: BTreeMap<String, Vec<&CatalogObj>> = BTreeMap::new();
+    for o in cat.iter().filter(|o| is_object(o)) {
+        by_name.entry(o.name.to_lowercase()).or_default().push(o);
+    }
+    // (lower-case name, follow what it reaches)
+    let mut queue: Vec<(String, bool)> = names.iter().map(|n| (n.clone(), true)).collect();
+    let mut expanded: BTreeSet<String> = BTreeSet::new();
+    while let Some((n, follow)) = queue.pop() {
+        for o in by_name.get(&n).into_iter().flatten() {
+            set.insert((o.kind.clone(), o.name.clone()));
+        }
+        if !follow || !expanded.insert(n.clone()) {
             continue;
         }
-        let mut reach: BTreeSet<String> = BTreeSet::new();
         for o in cat {
             let name = o.name.to_lowercase();
             let table = o.table.to_lowercase();
             match o.kind.as_str() {
-                "fk" if name == n => {
-                    reach.insert(table);
-                }
-                "fk" if table == n => {
-                    reach.insert(name);
-                }
-                "fk" => {}
+                // `n` references `table`: copied for the key checks only.
+                "fk" if name == n => queue.push((table, false)),
+                // `name` references `n`: cascades reach it.
+                "fk" if table == n => queue.push((name, true)),
+                "fk" | "viewdef" => {}
                 "trigger" if table == n || name == n => {
-                    reach.insert(name);
-                    reach.insert(table);
-                    reach.extend(words(&o.text));
+                    queue.push((name, true));
+                    queue.push((table, true));
+                    queue.extend(words(&o.text).map(|w| (w, true)));
                 }
-                _ if name == n => {
-                    reach.extend(words(&o.text));
-                }
+                _ if name == n => queue.extend(words(&o.text).map(|w| (w, true))),
                 _ => {}
             }
         }
-        for o in cat.iter().filter(|o| is_object(o)) {
-            let name = o.name.to_lowercase();
-            let on_table = o.kind == "trigger" && reach.contains(&o.table.to_lowercase());
-            if (reach.contains(&name) || on_table) && set.insert((o.kind.clone(), o.name.clone())) {
-                queue.push(name);
-            }
+        if let Some(v) = cat
+            .iter()
+            .find(|o| o.kind == "viewdef" && o.name.to_lowercase() == n)
+        {
+            queue.extend(words(&v.text).map(|w| (w, true)));
         }
     }
     set
@@ -705,6 +710,10 @@ mod tests {
             o("table", "audit", "audit", ""),
             o("table", "unrelated", "unrelated", ""),
             o("fk", "items", "orders", "items_ibfk_1"),
+            o("table", "customers", "customers", ""),
+            o("table", "regions", "regions", ""),
+            o("fk", "orders", "customers", "orders_ibfk_1"),
+            o("fk", "customers", "regions", "customers_ibfk_1"),
             o(
                 "trigger",
                 "orders_ai",
@@ -715,7 +724,11 @@ mod tests {
         let names: BTreeSet<String> = ["orders".to_string()].into();
         let got = scope(&cat, &names, false);
         let got: Vec<&str> = got.iter().map(|(_, n)| n.as_str()).collect();
-        assert_eq!(got, vec!["audit", "items", "orders", "orders_ai"]);
-        assert_eq!(scope(&cat, &BTreeSet::new(), true).len(), 5);
+        // customers: the parent of orders (key checks); not its own parent.
+        assert_eq!(
+            got,
+            vec!["audit", "customers", "items", "orders", "orders_ai"]
+        );
+        assert_eq!(scope(&cat, &BTreeSet::new(), true).len(), 7);
     }
 }

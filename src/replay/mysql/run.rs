@@ -137,6 +137,7 @@ pub(super) fn missing_object(code: u16, message: &str) -> Option<String> {
     ) {
         return None;
     }
+    let message = message.replacen("Can't", "Cannot", 1);
     let start = message.find(['\'', '`'])?;
     let quote = message[start..].chars().next()?;
     let rest = &message[start + 1..];

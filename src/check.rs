@@ -87,6 +87,9 @@ pub enum Engine {
     /// A MariaDB/MySQL server (`--database-url mysql://...`) or a throwaway
     /// local server.
     Mysql,
+    /// Each sequence on the engine of its dialect, when that engine is
+    /// available (see [`crate::replay::auto_engine`]).
+    Auto,
 }
 
 impl Options {
@@ -198,6 +201,10 @@ pub struct SequenceSummary {
     pub migrations: usize,
     /// "replayed", "skipped: <why>" or "off".
     pub replay: String,
+    /// With `--engine auto`: the engine chosen for the sequence (`sqlite`,
+    /// `postgres`, `mysql`), when one was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine: Option<&'static str>,
 }
 
 /// The result of a check, ready to render.
@@ -260,7 +267,7 @@ pub fn load(inputs: &[Input], opts: &Options) -> Result<Workspace> {
     let engine_dialect = match opts.engine {
         Engine::Postgres => Some(Dialect::Postgres),
         Engine::Mysql => Some(Dialect::Mysql),
-        Engine::Sqlite => None,
+        Engine::Sqlite | Engine::Auto => None,
     };
     let opts = if let (Some(d), None) = (engine_dialect, opts.dialect) {
         implied = Options {
@@ -441,6 +448,14 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
             dialect: seq.dialect.name(),
             migrations: seq.migrations.len(),
             replay,
+            engine: (opts.engine == Engine::Auto && opts.replay)
+                .then(|| crate::replay::auto_engine(seq.dialect, opts).ok())
+                .flatten()
+                .map(|e| match e {
+                    Engine::Postgres => "postgres",
+                    Engine::Mysql => "mysql",
+                    _ => "sqlite",
+                }),
         });
     }
     let mut findings = crate::suppress::apply(&ws, findings, &|f| replayed.contains(&f));

@@ -313,6 +313,8 @@ pub enum EngineArg {
     Sqlite,
     Postgres,
     Mysql,
+    /// Each sequence on the engine of its dialect, when available.
+    Auto,
 }
 
 pub(crate) fn parse_layout(s: &str) -> Result<LayoutKind, String> {
@@ -637,6 +639,7 @@ pub fn check_options(
             EngineArg::Sqlite => check::Engine::Sqlite,
             EngineArg::Postgres => check::Engine::Postgres,
             EngineArg::Mysql => check::Engine::Mysql,
+            EngineArg::Auto => check::Engine::Auto,
         },
         database_url: args.database_url.clone(),
         database_url_trusted: args.database_url_trusted,

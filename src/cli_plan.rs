@@ -73,6 +73,7 @@ pub fn run_plan(args: PlanArgs, out: &mut dyn Write) -> Result<u8, RunError> {
             EngineArg::Sqlite => check::Engine::Sqlite,
             EngineArg::Postgres => check::Engine::Postgres,
             EngineArg::Mysql => check::Engine::Mysql,
+            EngineArg::Auto => check::Engine::Auto,
         },
         ..Options::default()
     };
@@ -97,7 +98,7 @@ pub fn run_plan(args: PlanArgs, out: &mut dyn Write) -> Result<u8, RunError> {
     let implied_by = match opts.engine {
         check::Engine::Postgres => Some("--engine postgres"),
         check::Engine::Mysql => Some("--engine mysql"),
-        check::Engine::Sqlite => None,
+        check::Engine::Sqlite | check::Engine::Auto => None,
     };
     if let (None, Some(by)) = (opts.dialect, implied_by) {
         for s in &mut doc.sequences {

@@ -97,7 +97,15 @@ pub struct Problem {
 
 /// The engine replay would use for a sequence of `dialect`.
 fn engine_for(dialect: Dialect, opts: &Options) -> (Option<&'static str>, Option<String>) {
-    match (opts.engine, dialect) {
+    let engine = match opts.engine {
+        Engine::Auto => match crate::replay::auto_engine(dialect, opts) {
+            Ok(e) => e,
+            Err(why) => return (None, Some(why)),
+        },
+        e => e,
+    };
+    match (engine, dialect) {
+        (Engine::Auto, _) => (None, None),
         (Engine::Postgres, Dialect::Mysql) => (
             None,
             Some("MySQL migrations cannot be replayed on PostgreSQL".into()),

@@ -355,3 +355,39 @@ fn copies_reach_only_what_the_migration_names() {
     assert_eq!(r.copies, 4);
     assert!(r.copied_objects <= 2 + 4 + 4 + 5, "{}", r.copied_objects);
 }
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test mysql -- --include-ignored"]
+fn engine_auto_replays_each_sequence_on_the_engine_of_its_dialect() {
+    let opts = Options {
+        engine: Engine::Auto,
+        dialect: None,
+        ..my_opts()
+    };
+    let r = common::check_paths(
+        &[
+            "fixtures/mysql/counters",
+            "fixtures/replay/schema-change",
+            "fixtures/postgres/data_change",
+        ],
+        &opts,
+    );
+    let got: Vec<(&str, &str, Option<&str>)> = r
+        .summary
+        .sequences
+        .iter()
+        .map(|s| (s.dialect, s.replay.as_str(), s.engine))
+        .collect();
+    assert_eq!(got[0], ("mysql", "replayed", Some("mysql")));
+    assert_eq!(got[1], ("sqlite", "replayed", Some("sqlite")));
+    // The one URL names a MySQL server: PostgreSQL migrations say so.
+    assert_eq!(got[2].0, "postgres");
+    assert!(
+        got[2]
+            .1
+            .starts_with("skipped: PostgreSQL migrations, and --database-url names a MySQL"),
+        "{}",
+        got[2].1
+    );
+    assert_eq!(got[2].2, None);
+}

@@ -391,3 +391,25 @@ fn engine_auto_replays_each_sequence_on_the_engine_of_its_dialect() {
     );
     assert_eq!(got[2].2, None);
 }
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test mysql -- --include-ignored"]
+fn seed_fills_tables_so_copies_show_on_their_second_run() {
+    let plain = run("fixtures/mysql/seed", &my_opts());
+    assert!(
+        !rules(&plain)
+            .iter()
+            .any(|r| r.0 == "second-run-data-change"),
+        "{:?}",
+        rules(&plain)
+    );
+    let seeded = run(
+        "fixtures/mysql/seed",
+        &Options {
+            seed: true,
+            ..my_opts()
+        },
+    );
+    let f = find(&seeded, "second-run-data-change", "002_archive.sql", 3);
+    assert!(f.message.contains("3 rows added"), "{}", f.message);
+}

@@ -27,6 +27,7 @@
 
 mod observe;
 mod run;
+mod seed;
 pub mod server;
 
 use crate::check::{Options, Workspace};
@@ -65,6 +66,8 @@ pub struct Runner<'a> {
     watchdog: run::Watchdog,
     copies: usize,
     copied_objects: usize,
+    /// `--seed`: makes seeded values distinct across migrations.
+    seed_counter: i64,
 }
 
 /// One part's run.
@@ -111,6 +114,7 @@ impl<'a> Runner<'a> {
             watchdog,
             copies: 0,
             copied_objects: 0,
+            seed_counter: 0,
         };
         r.setup_session()?;
         Ok(r)
@@ -386,9 +390,11 @@ impl Engine for Runner<'_> {
     }
 
     fn seed(&mut self) -> Result<(), EngineError> {
-        Err(EngineError(
-            "--seed is not supported on --engine mysql yet; run without --seed".into(),
-        ))
+        let db = self.db.clone();
+        seed::seed(&mut self.conn, &db, &mut self.seed_counter)
+            .map_err(|e| EngineError(format!("MySQL replay: --seed failed: {e}")))?;
+        self.reset_session(&db)?;
+        Ok(())
     }
 
     fn setup(&mut self, sql: &str) -> Result<(), EngineError> {

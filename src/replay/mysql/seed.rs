@@ -1,0 +1,215 @@
+//! `--seed` on MySQL: before each migration's first run, every base table
+//! of the scratch database with fewer than [`crate::replay::SEED_ROWS`] rows
+//! gets synthetic rows that satisfy its declared types and constraints, as
+//! on the other engines (`replay::postgres::seed`, `replay::sqlite::seed`).
+//!
+//! - Types come from `information_schema.COLUMNS`: numbers, strings within
+//!   the declared length, dates and times, `'{}'` for JSON, an `ENUM`'s
+//!   first value. Values are distinct per row (a counter), so `UNIQUE` and
+//!   primary keys hold.
+//! - `AUTO_INCREMENT` and generated columns are left to the server; a
+//!   nullable column with a default keeps its default.
+//! - Foreign keys take their values from an existing parent row; parents
+//!   are seeded first.
+//! - A row the table still refuses (a `CHECK`, a trigger) is skipped, never
+//!   an error. The rows are kept (autocommit).
+
+use super::server::{ident, literal};
+use mysql::prelude::Queryable;
+use mysql::Conn;
+use std::collections::{BTreeMap, BTreeSet};
+
+struct Column {
+    name: String,
+    data_type: String,
+    column_type: String,
+    nullable: bool,
+    has_default: bool,
+    max_len: Option<u64>,
+    skip: bool,
+}
+
+fn text(v: Option<&mysql::Value>) -> String {
+    match v {
+        Some(mysql::Value::Bytes(b)) => String::from_utf8_lossy(b).into_owned(),
+        Some(mysql::Value::Int(i)) => i.to_string(),
+        Some(mysql::Value::UInt(u)) => u.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// A value of `col` for row number `n` (distinct per `n`).
+fn value(col: &Column, n: i64) -> String {
+    let t = col.data_type.to_ascii_lowercase();
+    match t.as_str() {
+        "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" => {
+            let max = if t == "tinyint" { 127 } else { i64::MAX };
+            (n % max).to_string()
+        }
+        "decimal" | "numeric" | "float" | "double" | "real" => n.to_string(),
+        "bit" => "0".into(),
+        "year" => (2000 + n % 100).to_string(),
+        "date" => format!("'2000-01-{:02}'", 1 + n % 28),
+        "datetime" | "timestamp" => format!("'2000-01-{:02} 00:00:00'", 1 + n % 28),
+        "time" => format!("'00:00:{:02}'", n % 60),
+        "json" => "'{}'".into(),
+        "enum" => {
+            // enum('a','b') → its first value.
+            let inner = col
+                .column_type
+                .split_once('(')
+                .map(|x| x.1)
+                .unwrap_or_default();
+            let first = inner
+                .split("','")
+                .next()
+                .unwrap_or("")
+                .trim_matches(['\'', ')']);
+            literal(first)
+        }
+        "set" => "''".into(),
+        "binary" | "varbinary" | "blob" | "tinyblob" | "mediumblob" | "longblob" => {
+            literal(&format!("seed{n}"))
+        }
+        _ => {
+            let s = format!("seed-{n}");
+            let cut = col.max_len.map_or(s.len(), |m| (m as usize).min(s.len()));
+            // Keep the distinct counter at the end when the length is short.
+            let s = if cut < s.len() {
+                let digits = n.to_string();
+                if digits.len() <= cut {
+                    digits
+                } else {
+                    s[..cut].to_string()
+                }
+            } else {
+                s
+            };
+            literal(&s)
+        }
+    }
+}
+
+/// Seeds the base tables of `db` (the connection's current database).
+/// `counter` makes values distinct across calls.
+pub(super) fn seed(conn: &mut Conn, db: &str, counter: &mut i64) -> Result<(), mysql::Error> {
+    let d = literal(db);
+    let rows: Vec<mysql::Row> = conn.query(format!(
+        "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, \
+         COLUMN_DEFAULT IS NOT NULL, CHARACTER_MAXIMUM_LENGTH, EXTRA \
+         FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = {d} AND TABLE_NAME IN \
+         (SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = {d} \
+         AND TABLE_TYPE = 'BASE TABLE') ORDER BY TABLE_NAME, ORDINAL_POSITION"
+    ))?;
+    let mut tables: BTreeMap<String, Vec<Column>> = BTreeMap::new();
+    for r in rows {
+        let extra = text(r.as_ref(7)).to_ascii_lowercase();
+        let has_default = text(r.as_ref(5)) == "1";
+        let nullable = text(r.as_ref(4)) == "YES";
+        tables.entry(text(r.as_ref(0))).or_default().push(Column {
+            name: text(r.as_ref(1)),
+            data_type: text(r.as_ref(2)),
+            column_type: text(r.as_ref(3)),
+            nullable,
+            has_default,
+            max_len: text(r.as_ref(6)).parse().ok(),
+            skip: extra.contains("auto_increment")
+                || extra.contains("generated")
+                || extra.contains("virtual")
+                || extra.contains("persistent")
+                || extra.contains("stored"),
+        });
+    }
+    // (child table, column) → (parent table, parent column)
+    let fks: Vec<mysql::Row> = conn.query(format!(
+        "SELECT TABLE_NAME, COLUMN_NAME, REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME \
+         FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = {d} \
+         AND REFERENCED_TABLE_SCHEMA = {d} AND REFERENCED_TABLE_NAME IS NOT NULL"
+    ))?;
+    let mut refs: BTreeMap<(String, String), (String, String)> = BTreeMap::new();
+    let mut parents: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for r in fks {
+        let (t, c, pt, pc) = (
+            text(r.as_ref(0)),
+            text(r.as_ref(1)),
+            text(r.as_ref(2)),
+            text(r.as_ref(3)),
+        );
+        if pt != t {
+            parents.entry(t.clone()).or_default().insert(pt.clone());
+        }
+        refs.insert((t, c), (pt, pc));
+    }
+    // Parents first.
+    let mut order: Vec<String> = Vec::new();
+    let mut done: BTreeSet<String> = BTreeSet::new();
+    fn visit(
+        t: &str,
+        parents: &BTreeMap<String, BTreeSet<String>>,
+        done: &mut BTreeSet<String>,
+        order: &mut Vec<String>,
+        depth: usize,
+    ) {
+        if done.contains(t) || depth > 64 {
+            return;
+        }
+        done.insert(t.to_string());
+        for p in parents.get(t).into_iter().flatten() {
+            visit(p, parents, done, order, depth + 1);
+        }
+        order.push(t.to_string());
+    }
+    for t in tables.keys() {
+        visit(t, &parents, &mut done, &mut order, 0);
+    }
+    let want = crate::replay::SEED_ROWS;
+    for t in order {
+        let Some(cols) = tables.get(&t) else { continue };
+        let have: Option<i64> = conn.query_first(format!("SELECT COUNT(*) FROM {}", ident(&t)))?;
+        let have = have.unwrap_or(0);
+        for _ in have..want {
+            *counter += 1;
+            let n = *counter;
+            let mut names = Vec::new();
+            let mut values = Vec::new();
+            for c in cols.iter().filter(|c| !c.skip) {
+                if let Some((pt, pc)) = refs.get(&(t.clone(), c.name.clone())) {
+                    let parent: Option<mysql::Value> = conn
+                        .query_first(format!(
+                            "SELECT {} FROM {} WHERE {} IS NOT NULL LIMIT 1",
+                            ident(pc),
+                            ident(pt),
+                            ident(pc)
+                        ))
+                        .unwrap_or(None);
+                    match parent {
+                        Some(v) => {
+                            names.push(ident(&c.name));
+                            values.push(v.as_sql(false));
+                        }
+                        None if c.nullable => {}
+                        None => {
+                            names.push(ident(&c.name));
+                            values.push(value(c, n));
+                        }
+                    }
+                    continue;
+                }
+                if c.nullable && c.has_default {
+                    continue;
+                }
+                names.push(ident(&c.name));
+                values.push(value(c, n));
+            }
+            let sql = format!(
+                "INSERT INTO {} ({}) VALUES ({})",
+                ident(&t),
+                names.join(", "),
+                values.join(", ")
+            );
+            // A row the table refuses is skipped.
+            let _ = conn.query_drop(sql);
+        }
+    }
+    Ok(())
+}

@@ -413,3 +413,22 @@ fn seed_fills_tables_so_copies_show_on_their_second_run() {
     let f = find(&seeded, "second-run-data-change", "002_archive.sql", 3);
     assert!(f.message.contains("3 rows added"), "{}", f.message);
 }
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test mysql -- --include-ignored"]
+fn sql_mode_is_the_servers_unless_configured() {
+    let strict = run("fixtures/mysql/sql_mode", &my_opts());
+    let f = find(&strict, "first-run-error", "001_counts.sql", 4);
+    assert!(f.message.contains("MySQL error 1366"), "{}", f.message);
+    let lax = run(
+        "fixtures/mysql/sql_mode",
+        &Options {
+            mysql_sql_mode: Some(String::new()),
+            ..my_opts()
+        },
+    );
+    assert_eq!(
+        rules(&lax),
+        vec![(s("second-run-data-change"), s("001_counts.sql"), 4)]
+    );
+}

@@ -271,8 +271,9 @@ impl<'a> Runner<'a> {
         // The state before, read on the scratch database, and the copy.
         let cat = observe::catalog(&mut self.conn, &db).map_err(|e| fail("read the catalog", e))?;
         let scope = observe::scope(&cat, &names, everything);
-        let before = observe::read_state(&mut self.conn, &db, &scope, &names, everything)
-            .map_err(|e| fail("read the state before the run", e))?;
+        let before =
+            observe::read_state(&mut self.conn, &db, &scope, &names, everything, Some(cat))
+                .map_err(|e| fail("read the state before the run", e))?;
         self.exec(&format!("DROP DATABASE IF EXISTS {}", ident(&copy)))?;
         self.exec(&format!(
             "CREATE DATABASE {} CHARACTER SET utf8mb4",
@@ -298,7 +299,7 @@ impl<'a> Runner<'a> {
             if stop {
                 break;
             }
-            let st = observe::read_state(&mut self.conn, &copy, &scope, &names, everything)
+            let st = observe::read_state(&mut self.conn, &copy, &scope, &names, everything, None)
                 .map_err(|e| fail("read the state after the run", e))?;
             states.push(st);
         }

@@ -321,16 +321,21 @@ pub(super) struct State {
     pub counters: BTreeMap<String, Option<i64>>,
 }
 
-/// Reads the objects of `scope` (plus those of `extra` names found in the
-/// catalog now) in the connection's current database `db`.
+/// Reads the objects of `scope` (plus those in reach of `names` in the
+/// catalog now) in the connection's current database `db`. `cat`: the
+/// catalog of `db`, when just read.
 pub(super) fn read_state(
     conn: &mut Conn,
     db: &str,
     scope_names: &BTreeSet<(String, String)>,
     names: &BTreeSet<String>,
     everything: bool,
+    cat: Option<Vec<CatalogObj>>,
 ) -> Result<State, mysql::Error> {
-    let cat = catalog(conn, db)?;
+    let cat = match cat {
+        Some(c) => c,
+        None => catalog(conn, db)?,
+    };
     let mut want = scope(&cat, names, everything);
     // What the scope named before: tables, views... that may be gone now.
     want.extend(scope_names.iter().cloned());

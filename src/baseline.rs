@@ -8,7 +8,7 @@
 //! A finding is recognised by its fingerprint, a hash of:
 //! - the rule id;
 //! - the file path as CI tools show it (relative to the working folder,
-//!   forward slashes; see [`crate::render::artifact_path`]);
+//!   forward slashes; see [`crate::source::artifact_path`]);
 //! - the statement's normalized text: comments and whitespace dropped,
 //!   unquoted words (keywords and names) in lower case, one space between
 //!   tokens; strings and quoted names as written;
@@ -44,21 +44,18 @@
 //! they point at code that is gone and must not fail a build. Writing the
 //! baseline again drops them.
 
-use crate::check::Report;
-use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::finding::Finding;
-use crate::lexer::{significant_tokens, TokenKind};
-use crate::render::artifact_path;
+pub use crate::fingerprint::FINGERPRINT_SCHEME;
+use crate::fingerprint::{compute as fingerprints, fingerprints as stamped_or_computed};
+use crate::report::Report;
+use crate::source::artifact_path;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
 
 /// The version of the baseline file format.
 pub const FORMAT_VERSION: u32 = 1;
-/// The fingerprint scheme, as named in SARIF `partialFingerprints`.
-pub const FINGERPRINT_SCHEME: &str = "twice/v2";
-
 /// A baseline file.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Baseline {
@@ -84,67 +81,6 @@ pub struct Entry {
     pub message: String,
 }
 
-/// `text` with comments and whitespace dropped, unquoted words in lower
-/// case and one space between tokens.
-pub fn normalized_statement(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for t in significant_tokens(text, 0..text.len(), Dialect::Generic) {
-        let Some(piece) = text.get(t.span.clone()) else {
-            continue;
-        };
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        if t.kind == TokenKind::Word {
-            out.push_str(&piece.to_lowercase());
-        } else {
-            out.push_str(piece);
-        }
-    }
-    out
-}
-
-/// The text a finding is about (its statement, else its own span), normalized.
-fn finding_text(report: &Report, f: &Finding) -> String {
-    let Some(file) = report.file(&f.file) else {
-        return String::new();
-    };
-    let span = f
-        .statement
-        .and_then(|s| report.statement_span(&f.file, s))
-        .unwrap_or_else(|| f.span.clone());
-    normalized_statement(file.text.get(span).unwrap_or(""))
-}
-
-/// Fingerprints of `report.findings`, computed over the whole list (see the
-/// module documentation). `base` is the folder paths are made relative to.
-pub fn fingerprints(report: &Report, base: Option<&Path>) -> Vec<String> {
-    use sha2::{Digest, Sha256};
-    let mut seen: HashMap<(String, String, String), usize> = HashMap::new();
-    report
-        .findings
-        .iter()
-        .map(|f| {
-            let key = (
-                f.rule.clone(),
-                artifact_path(&f.file, base),
-                finding_text(report, f),
-            );
-            let n = seen.entry(key.clone()).or_insert(0);
-            let occurrence = *n;
-            *n += 1;
-            let mut h = Sha256::new();
-            for part in [key.0.as_str(), key.1.as_str(), key.2.as_str()] {
-                h.update(part.as_bytes());
-                h.update([0]);
-            }
-            h.update(occurrence.to_string().as_bytes());
-            let digest = h.finalize();
-            digest[..16].iter().map(|b| format!("{b:02x}")).collect()
-        })
-        .collect()
-}
-
 /// Stores each finding's fingerprint in it, so that hiding some findings
 /// later (a baseline) does not change the others'.
 pub fn stamp(report: &mut Report, base: Option<&Path>) {
@@ -156,7 +92,7 @@ pub fn stamp(report: &mut Report, base: Option<&Path>) {
 
 /// The baseline that accepts every finding of `report`.
 pub fn from_report(report: &Report, base: Option<&Path>) -> Baseline {
-    let prints = crate::render::fingerprints(report, base);
+    let prints = stamped_or_computed(report, base);
     Baseline {
         version: FORMAT_VERSION,
         tool: "twice".into(),
@@ -178,7 +114,7 @@ pub fn from_report(report: &Report, base: Option<&Path>) -> Baseline {
 
 /// Writes `baseline` to `path` (pretty JSON, one entry per finding).
 pub fn write(path: &Path, baseline: &Baseline) -> Result<()> {
-    let name = crate::discover::display_path(path);
+    let name = crate::source::display_path(path);
     let mut text = serde_json::to_string_pretty(baseline)
         .map_err(|e| Error::new(format!("{name}: cannot write the baseline: {e}")))?;
     text.push('\n');
@@ -187,7 +123,7 @@ pub fn write(path: &Path, baseline: &Baseline) -> Result<()> {
 
 /// Reads a baseline file.
 pub fn load(path: &Path) -> Result<Baseline> {
-    let name = crate::discover::display_path(path);
+    let name = crate::source::display_path(path);
     let bytes = std::fs::read(path).map_err(|e| {
         let mut err = Error::io(&name, &e);
         if e.kind() == std::io::ErrorKind::NotFound {
@@ -224,7 +160,7 @@ pub fn load(path: &Path) -> Result<Baseline> {
 /// notice for the entries that matched nothing. `name` names the baseline
 /// file in that notice.
 pub fn apply(report: &mut Report, baseline: &Baseline, name: &str, base: Option<&Path>) {
-    let prints = crate::render::fingerprints(report, base);
+    let prints = stamped_or_computed(report, base);
     let mut available: HashMap<&str, usize> = HashMap::new();
     for e in &baseline.findings {
         *available.entry(e.fingerprint.as_str()).or_insert(0) += 1;
@@ -335,26 +271,4 @@ fn split(findings: Vec<Finding>, remove: &[bool]) -> (Vec<Finding>, Vec<Finding>
         }
     }
     (kept, gone)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn normalization_ignores_layout_comments_and_keyword_case() {
-        let a = normalized_statement("CREATE TABLE t (\n  id int -- key\n);");
-        let b = normalized_statement("create   table T /* c */ (id INT);");
-        assert_eq!(a, b);
-        assert_eq!(a, "create table t ( id int ) ;");
-        // Strings and quoted names keep their case.
-        assert_ne!(
-            normalized_statement("INSERT INTO t VALUES ('A')"),
-            normalized_statement("INSERT INTO t VALUES ('a')")
-        );
-        assert_ne!(
-            normalized_statement("CREATE TABLE \"T\" (x int)"),
-            normalized_statement("CREATE TABLE \"t\" (x int)")
-        );
-    }
 }

@@ -1,263 +1,17 @@
 //! The pipeline: discover → split/parse → static rules and replay →
 //! findings. Rendering is the caller's business.
 
-use crate::analysis::Statement;
 use crate::dialect::Dialect;
 use crate::discover::{self, Input};
 use crate::error::Result;
 use crate::finding::{Finding, FindingBuilder, Origin, Severity};
-use crate::model::Sequence;
 use crate::rules::{self, Context};
-use crate::source::SourceFile;
-use serde::Serialize;
+
+// The types live in leaf modules; re-exported here, where they were.
+pub use crate::options::{Engine, Options, ProgressFn, ProgressHook, STATIC_PROGRESS};
+use crate::report::count;
+pub use crate::report::{FileUnit, Report, SequenceSummary, Summary, Workspace};
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
-
-/// Everything `twice check` can be told.
-#[derive(Clone, Debug)]
-pub struct Options {
-    /// `None`: what a folder name implies, else what the SQL is clearly written in, else sqlite.
-    pub dialect: Option<Dialect>,
-    pub layout: Option<crate::model::LayoutKind>,
-    pub replay: bool,
-    pub down: bool,
-    pub seed: bool,
-    pub timeout: Duration,
-    pub defines: BTreeMap<String, String>,
-    pub stdin_filename: Option<String>,
-    pub engine: Engine,
-    pub database_url: Option<String>,
-    /// `--database-url-trusted`: the server is disposable; migrations may
-    /// run as the URL's role when it cannot create roles.
-    pub database_url_trusted: bool,
-    /// `--template`: the database scratch databases are copied from
-    /// (PostgreSQL; `template1` when `None`).
-    pub template: Option<String>,
-    /// `[replay] mysql_sql_mode`: the `sql_mode` MySQL replay sessions use
-    /// (`None`: the server's default).
-    pub mysql_sql_mode: Option<String>,
-    /// `--setup` / `[replay] setup`: scripts run before the first migration
-    /// of a sequence (see [`crate::replay::setup`]).
-    pub setup: Vec<crate::replay::setup::SetupScript>,
-    /// File contents to use instead of what is on disk, by path (as
-    /// discovery reaches it): `--fix` checks its edits with them before
-    /// writing anything.
-    pub overlay: Option<std::sync::Arc<std::collections::HashMap<std::path::PathBuf, Vec<u8>>>>,
-    /// `exclude` globs from twice.toml (see [`Options::excluded`]).
-    pub exclude: Option<crate::config::Exclude>,
-    /// `[rules]` levels from twice.toml, by rule id.
-    pub rules: BTreeMap<String, crate::config::RuleLevel>,
-    /// `[[sequence]]` tables from twice.toml: folders whose migrations form
-    /// one history, in order.
-    pub sequences: Vec<Vec<std::path::PathBuf>>,
-    /// `--since REF`: migrations unchanged since this git revision are the
-    /// starting state (see [`crate::since`]).
-    pub since: Option<String>,
-    /// `--from VERSION`: migrations before this version are the starting state.
-    pub from: Option<String>,
-    /// Told how far the check is (for a progress indicator).
-    pub progress: Option<ProgressHook>,
-}
-
-/// Called as the check goes with what it does, how many steps of it are
-/// done and how many there are (`--progress` on a terminal).
-#[derive(Clone)]
-pub struct ProgressHook(pub std::sync::Arc<ProgressFn>);
-
-/// The `what` of progress reports about the static rules (counted in files);
-/// replay reports name the sequence's folder (counted in migrations).
-pub const STATIC_PROGRESS: &str = "\0static rules";
-
-/// What a [`ProgressHook`] calls: (what, done, total).
-pub type ProgressFn = dyn Fn(&str, usize, usize) + Send + Sync;
-
-impl std::fmt::Debug for ProgressHook {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ProgressHook")
-    }
-}
-
-/// Where replay runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Engine {
-    /// In-memory SQLite, sandboxed.
-    Sqlite,
-    /// A PostgreSQL server (`--database-url`) or a throwaway local cluster.
-    Postgres,
-    /// A MariaDB/MySQL server (`--database-url mysql://...`) or a throwaway
-    /// local server.
-    Mysql,
-    /// Each sequence on the engine of its dialect, when that engine is
-    /// available (see [`crate::replay::auto_engine`]).
-    Auto,
-}
-
-impl Options {
-    /// Reports progress to the hook, if any.
-    pub fn progress(&self, what: &str, done: usize, total: usize) {
-        if let Some(p) = &self.progress {
-            (p.0)(what, done, total);
-        }
-    }
-
-    /// The bytes of `path`: from the overlay when it holds the path, else
-    /// from disk.
-    pub fn read_bytes(&self, path: &std::path::Path) -> std::io::Result<Vec<u8>> {
-        if let Some(bytes) = self.overlay.as_ref().and_then(|o| o.get(path)) {
-            return Ok(bytes.clone());
-        }
-        crate::source::read_regular(path)
-    }
-
-    /// The overlay key for the script read from stdin: `--fix -` verifies
-    /// its edits with the fixed script in place of stdin.
-    pub const STDIN_OVERLAY: &'static str = "-";
-
-    /// The fixed script to read instead of stdin, when `--fix` set one.
-    pub fn stdin_overlay(&self) -> Option<Vec<u8>> {
-        self.overlay
-            .as_ref()
-            .and_then(|o| o.get(std::path::Path::new(Self::STDIN_OVERLAY)))
-            .cloned()
-    }
-}
-
-impl Default for Options {
-    fn default() -> Options {
-        Options {
-            dialect: None,
-            layout: None,
-            replay: true,
-            down: true,
-            seed: false,
-            timeout: Duration::from_secs(5),
-            defines: BTreeMap::new(),
-            stdin_filename: None,
-            engine: Engine::Sqlite,
-            database_url: None,
-            database_url_trusted: false,
-            template: None,
-            mysql_sql_mode: None,
-            setup: Vec::new(),
-            overlay: None,
-            exclude: None,
-            rules: BTreeMap::new(),
-            sequences: Vec::new(),
-            since: None,
-            from: None,
-            progress: None,
-        }
-    }
-}
-
-/// A file with its analysed statements.
-#[derive(Debug)]
-pub struct FileUnit {
-    pub source: SourceFile,
-    pub dialect: Dialect,
-    pub statements: Vec<Statement>,
-}
-
-/// Everything read, analysed and ordered.
-#[derive(Debug)]
-pub struct Workspace {
-    pub files: Vec<FileUnit>,
-    pub sequences: Vec<Sequence>,
-    pub notices: Vec<String>,
-    /// Findings of discovery itself: `malformed-migration` (the migration
-    /// tool would refuse the file) and `undefined-placeholder`.
-    pub findings: Vec<Finding>,
-    /// (file, statement) pairs holding an undefined `${placeholder}` where
-    /// SQL code goes: their text cannot run as written, so replay should
-    /// leave them out (see [`crate::placeholder`]).
-    pub unresolved: BTreeSet<(usize, usize)>,
-    /// Sequences (by root) written in a dialect twice does not support
-    /// (T-SQL, Oracle, libSQL): static rules only, no replay.
-    pub foreign: BTreeMap<String, crate::sniff::Family>,
-}
-
-/// Counts for the summary line and the JSON `summary` object.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct Summary {
-    pub files: usize,
-    pub statements: usize,
-    pub migrations: usize,
-    pub errors: usize,
-    pub warnings: usize,
-    pub infos: usize,
-    /// Findings not reported because the baseline (`--baseline`) accepts
-    /// them; not counted in `errors`, `warnings` and `infos`.
-    #[serde(skip_serializing_if = "is_zero")]
-    pub baselined: usize,
-    /// One entry per sequence: folder, layout and dialect.
-    pub sequences: Vec<SequenceSummary>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct SequenceSummary {
-    pub root: String,
-    pub layout: &'static str,
-    pub dialect: &'static str,
-    pub migrations: usize,
-    /// "replayed", "skipped: <why>" or "off".
-    pub replay: String,
-    /// With `--engine auto`: the engine chosen for the sequence (`sqlite`,
-    /// `postgres`, `mysql`), when one was.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub engine: Option<&'static str>,
-}
-
-/// The result of a check, ready to render.
-#[derive(Debug, Default)]
-pub struct Report {
-    pub files: Vec<SourceFile>,
-    /// Byte spans (without terminator) of each file's statements, parallel to
-    /// `files`: `statements[i][s]` is statement `s` of `files[i]`. Renderers
-    /// use them for code frames and stable fingerprints.
-    pub statements: Vec<Vec<std::ops::Range<usize>>>,
-    /// Sorted by file (in input order), then line, column and rule.
-    pub findings: Vec<Finding>,
-    pub summary: Summary,
-    /// Notices for the user (skipped files, replay skipped, ...).
-    pub notices: Vec<String>,
-    /// Findings the baseline accepts (see [`crate::baseline::apply`]): not
-    /// reported, except as SARIF results with `baselineState: unchanged`.
-    pub baselined: Vec<Finding>,
-    /// The baseline file applied, as named to the user (SARIF marks results
-    /// `new`/`unchanged` only when there is one).
-    pub baseline: Option<String>,
-    /// Files whose findings were not looked for (`--since`/`--from`: only
-    /// migrations of the starting state use them), by name.
-    pub not_audited: BTreeSet<String>,
-}
-
-fn is_zero(n: &usize) -> bool {
-    *n == 0
-}
-
-impl Report {
-    pub fn file(&self, name: &str) -> Option<&SourceFile> {
-        self.files.iter().find(|f| f.name == name)
-    }
-
-    /// The byte span of statement `index` of the file named `name`.
-    pub fn statement_span(&self, name: &str, index: usize) -> Option<std::ops::Range<usize>> {
-        let i = self.files.iter().position(|f| f.name == name)?;
-        self.statements.get(i)?.get(index).cloned()
-    }
-
-    /// Counts the findings by severity again (after some were removed).
-    pub fn recount(&mut self) {
-        self.summary.errors = count(&self.findings, Severity::Error);
-        self.summary.warnings = count(&self.findings, Severity::Warning);
-        self.summary.infos = count(&self.findings, Severity::Info);
-    }
-
-    /// The highest severity among findings.
-    pub fn max_severity(&self) -> Option<Severity> {
-        self.findings.iter().map(|f| f.severity).max()
-    }
-}
 
 /// Reads and analyses the inputs.
 pub fn load(inputs: &[Input], opts: &Options) -> Result<Workspace> {
@@ -396,14 +150,14 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
     drop_foreign_unparsed(&ws, &mut findings);
     crate::rules::nondeterministic_value::drop_unreachable(&ws, &mut findings);
     findings.extend(ws.findings.iter().cloned());
-    crate::fix::attach_insert_fixes(&ws, &mut findings);
+    rules::sequence_fixes::attach_insert_fixes(&ws, &mut findings);
     // Static messages are one line each by construction: a line break (or
     // any other control character) in them comes from a name in the input,
     // and is shown escaped in every format.
     for f in &mut findings {
         escape_names(f);
     }
-    crate::fix::withdraw_stale_definition_fixes(&ws, &mut findings);
+    rules::sequence_fixes::withdraw_stale_definition_fixes(&ws, &mut findings);
     let mut notices = ws.notices.clone();
     if let Some(scope) = &scope {
         findings.extend(scope.findings.iter().cloned());
@@ -507,10 +261,6 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
         baseline: None,
         not_audited: scope.map(|s| s.old_files).unwrap_or_default(),
     })
-}
-
-fn count(f: &[Finding], s: Severity) -> usize {
-    f.iter().filter(|f| f.severity == s).count()
 }
 
 /// Findings in migrations that their tool re-runs by design (Flyway
@@ -639,6 +389,7 @@ fn expected_error(message: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::SourceFile;
 
     fn finding(source: Origin, message: &str) -> Finding {
         let file =

@@ -1,11 +1,15 @@
 //! The command line: argument definitions (clap derive) and dispatch.
 
-use crate::check::{self, Options};
+use crate::check;
+pub use crate::cli_args::explain;
+use crate::cli_args::{inputs_of, origin_name, output, parse_define, parse_layout};
+pub use crate::cli_args::{DialectArg, EngineArg, RunError};
 use crate::dialect::Dialect;
 use crate::discover::Input;
 use crate::error::Error;
 use crate::finding::Severity;
 use crate::model::LayoutKind;
+use crate::options::Options;
 use crate::render::{self, Format, RenderOptions};
 use crate::rules;
 use clap::builder::PossibleValue;
@@ -98,25 +102,6 @@ pub enum Command {
     },
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum DialectArg {
-    Sqlite,
-    Postgres,
-    Mysql,
-    Generic,
-}
-
-impl From<DialectArg> for Dialect {
-    fn from(d: DialectArg) -> Dialect {
-        match d {
-            DialectArg::Sqlite => Dialect::Sqlite,
-            DialectArg::Postgres => Dialect::Postgres,
-            DialectArg::Mysql => Dialect::Mysql,
-            DialectArg::Generic => Dialect::Generic,
-        }
-    }
-}
-
 /// `--format` takes the formats registered in [`crate::render`].
 impl ValueEnum for Format {
     fn value_variants<'a>() -> &'a [Self] {
@@ -128,11 +113,22 @@ impl ValueEnum for Format {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum FailOn {
-    Error,
-    Warning,
-    Never,
+pub use crate::config::FailOn;
+
+// `--fail-on`'s values; the type is config's (it is also a `twice.toml` key),
+// which knows no clap.
+impl ValueEnum for FailOn {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[FailOn::Error, FailOn::Warning, FailOn::Never]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(match self {
+            FailOn::Error => "error",
+            FailOn::Warning => "warning",
+            FailOn::Never => "never",
+        }))
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -308,32 +304,6 @@ pub struct GateArgs {
     pub statistics: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum EngineArg {
-    Sqlite,
-    Postgres,
-    Mysql,
-    /// Each sequence on the engine of its dialect, when available.
-    Auto,
-}
-
-pub(crate) fn parse_layout(s: &str) -> Result<LayoutKind, String> {
-    crate::layout::by_name(s).ok_or_else(|| {
-        let names = crate::layout::names();
-        format!(
-            "unknown layout `{s}` (expected one of: {})",
-            names.join(", ")
-        )
-    })
-}
-
-pub(crate) fn parse_define(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
-        _ => Err(format!("`{s}` is not NAME=VALUE")),
-    }
-}
-
 fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
     let v: f64 = s
         .trim_end_matches('s')
@@ -392,39 +362,6 @@ fn install_panic_hook() {
     }));
 }
 
-/// Why a command failed.
-#[derive(Debug)]
-pub enum RunError {
-    /// twice could not do its job (exit 2).
-    Tool(Error),
-    /// Writing the output failed for another reason than a closed pipe.
-    Io(io::Error),
-}
-
-impl std::fmt::Display for RunError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            RunError::Tool(e) => write!(f, "{e}"),
-            RunError::Io(e) => write!(f, "cannot write output: {e}"),
-        }
-    }
-}
-
-impl From<Error> for RunError {
-    fn from(e: Error) -> RunError {
-        RunError::Tool(e)
-    }
-}
-
-/// Output errors, except a closed pipe: when the reader goes away
-/// (`twice rules | head -1`), twice stops writing quietly.
-pub(crate) fn output(result: io::Result<()>) -> Result<(), RunError> {
-    match result {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(RunError::Io(e)),
-        _ => Ok(()),
-    }
-}
-
 /// Runs a parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> Result<u8, RunError> {
     #[cfg(debug_assertions)]
@@ -480,29 +417,6 @@ fn unknown_rule(rule: &str) -> Error {
     Error::new(format!(
         "unknown rule `{rule}`{hint} (run `twice rules` to list the rule ids)"
     ))
-}
-
-fn origin_name(o: crate::finding::Origin) -> &'static str {
-    match o {
-        crate::finding::Origin::Static => "static",
-        crate::finding::Origin::Replay => "replay",
-    }
-}
-
-/// `twice explain RULE`: the rule's id, severity, origin, summary and its
-/// full documentation.
-pub fn explain(meta: &rules::RuleMeta, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(
-        out,
-        "{} ({}, {}{})\n",
-        meta.id,
-        meta.severity,
-        origin_name(meta.origin),
-        if meta.fixable { ", fixable" } else { "" }
-    )?;
-    writeln!(out, "{}\n", meta.summary)?;
-    writeln!(out, "{}", meta.doc.trim_end())?;
-    out.flush()
 }
 
 /// `twice rules`: id, default severity, origin and summary of each rule.
@@ -654,7 +568,17 @@ pub fn check_options(
             .collect(),
         ..Options::default()
     };
-    let fail_on = crate::config::merge(config, args, &mut opts);
+    let set = crate::config::CommandLine {
+        dialect: args.dialect.is_some(),
+        layout: args.layout.is_some(),
+        timeout: args.timeout.is_some(),
+        seed: args.seed,
+        database_url_trusted: args.database_url_trusted,
+        template: args.template.is_some(),
+        setup: args.setup.is_some(),
+        fail_on: args.fail_on,
+    };
+    let fail_on = crate::config::merge(config, &set, &mut opts);
     opts.since = args.gate.since.clone();
     opts.from = args.gate.from.clone();
     // --select and --ignore win over [rules], key by key.
@@ -689,24 +613,6 @@ fn check_rule_ids(args: &GateArgs) -> Result<(), Error> {
         }
     }
     Ok(())
-}
-
-/// The inputs the paths on the command line name: `-` is stdin, none is the
-/// current folder.
-pub(crate) fn inputs_of(paths: &[PathBuf]) -> Vec<Input> {
-    if paths.is_empty() {
-        return vec![Input::Path(PathBuf::from("."))];
-    }
-    paths
-        .iter()
-        .map(|p| {
-            if p.as_os_str() == "-" {
-                Input::Stdin
-            } else {
-                Input::Path(p.clone())
-            }
-        })
-        .collect()
 }
 
 /// Whether twice runs in a GitHub Actions job.
@@ -759,7 +665,7 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
     if let Some(path) = &args.gate.write_baseline {
         let baseline = crate::baseline::from_report(&report, Some(&cwd));
         crate::baseline::write(path, &baseline)?;
-        let name = crate::discover::display_path(path);
+        let name = crate::source::display_path(path);
         crate::baseline::apply(&mut report, &baseline, &name, Some(&cwd));
         if !args.gate.quiet {
             let _ = writeln!(
@@ -775,7 +681,7 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
         .or_else(|| config.as_ref().and_then(|c| c.baseline.clone()))
     {
         let baseline = crate::baseline::load(&path)?;
-        let name = crate::discover::display_path(&path);
+        let name = crate::source::display_path(&path);
         crate::baseline::apply(&mut report, &baseline, &name, Some(&cwd));
     }
 
@@ -794,7 +700,7 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
     let mut file_out = match &args.gate.output_file {
         Some(path) => Some(io::BufWriter::new(
             std::fs::File::create(path)
-                .map_err(|e| Error::io(&crate::discover::display_path(path), &e))?,
+                .map_err(|e| Error::io(&crate::source::display_path(path), &e))?,
         )),
         None => None,
     };

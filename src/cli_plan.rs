@@ -1,11 +1,12 @@
 //! `twice plan [PATH]...`: the command-line face of [`crate::plan`]. Shows
 //! what `twice check` would read, without running anything.
 
-use crate::check::{self, Options};
-use crate::cli::{DialectArg, EngineArg, RunError};
+use crate::check;
+use crate::cli_args::{DialectArg, EngineArg, RunError};
 use crate::dialect::Dialect;
 use crate::error::Error;
 use crate::model::LayoutKind;
+use crate::options::Options;
 use clap::{Args, ValueEnum};
 use std::io::Write;
 use std::path::PathBuf;
@@ -29,7 +30,7 @@ pub struct PlanArgs {
     pub dialect: Option<DialectArg>,
 
     /// Migration layout of the folders (default: detected per folder).
-    #[arg(long, value_name = "NAME", value_parser = crate::cli::parse_layout)]
+    #[arg(long, value_name = "NAME", value_parser = crate::cli_args::parse_layout)]
     pub layout: Option<LayoutKind>,
 
     /// Database engine replay would use.
@@ -37,7 +38,7 @@ pub struct PlanArgs {
     pub engine: EngineArg,
 
     /// Substitute `${NAME}` placeholders with VALUE (repeatable).
-    #[arg(long = "define", short = 'D', value_name = "NAME=VALUE", value_parser = crate::cli::parse_define)]
+    #[arg(long = "define", short = 'D', value_name = "NAME=VALUE", value_parser = crate::cli_args::parse_define)]
     pub defines: Vec<(String, String)>,
 
     /// Leave down migrations out, as `twice check --no-down` does.
@@ -59,7 +60,7 @@ pub struct PlanArgs {
 }
 
 pub fn run_plan(args: PlanArgs, out: &mut dyn Write) -> Result<u8, RunError> {
-    let inputs = crate::cli::inputs_of(&args.paths);
+    let inputs = crate::cli_args::inputs_of(&args.paths);
     let cwd = std::env::current_dir()
         .map_err(|e| Error::new(format!("cannot read the current folder: {e}")))?;
     let config = crate::config::load(args.config.as_deref(), &cwd)?;
@@ -113,6 +114,6 @@ pub fn run_plan(args: PlanArgs, out: &mut dyn Write) -> Result<u8, RunError> {
             .map_err(std::io::Error::other)
             .and_then(|()| writeln!(out)),
     };
-    crate::cli::output(written.and_then(|()| out.flush()))?;
+    crate::cli_args::output(written.and_then(|()| out.flush()))?;
     Ok(0)
 }

@@ -42,17 +42,16 @@
 //! A pattern that matches a folder excludes everything below it. Files
 //! outside the config folder are only matched by name patterns.
 
-use crate::check::Options;
-use crate::cli::{CheckArgs, FailOn};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
-use crate::finding::{Finding, Severity};
+use crate::finding::Finding;
 use crate::model::LayoutKind;
+use crate::options::Options;
+pub use crate::options::{Exclude, RuleLevel};
 use crate::rules;
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::path::{Component, Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
@@ -60,22 +59,26 @@ use toml::Spanned;
 /// The file name looked for in the current folder and its parents.
 pub const FILE_NAME: &str = "twice.toml";
 
-/// What `[rules]` says about one rule.
+/// When findings fail the check (`--fail-on`, `fail_on` in `twice.toml`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RuleLevel {
-    /// Drop the rule's findings.
-    Off,
-    /// Report the rule's findings with this severity.
-    On(Severity),
+pub enum FailOn {
+    Error,
+    Warning,
+    Never,
 }
 
-impl RuleLevel {
-    pub fn from_name(s: &str) -> Option<RuleLevel> {
-        match s {
-            "off" => Some(RuleLevel::Off),
-            _ => Severity::from_name(s).map(RuleLevel::On),
-        }
-    }
+/// What the command line set, for [`merge`]: flags win over the file, key
+/// by key. The command-line face fills it from its flags.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CommandLine {
+    pub dialect: bool,
+    pub layout: bool,
+    pub timeout: bool,
+    pub seed: bool,
+    pub database_url_trusted: bool,
+    pub template: bool,
+    pub setup: bool,
+    pub fail_on: Option<FailOn>,
 }
 
 /// A parsed `twice.toml`. `None` means the key is not in the file.
@@ -105,175 +108,6 @@ pub struct Config {
     pub sequences: Vec<Vec<PathBuf>>,
     /// `baseline = "FILE"`, relative to the config file's folder.
     pub baseline: Option<PathBuf>,
-}
-
-/// Compiled `exclude` globs. Cheap to clone; clones share the record of
-/// what was excluded, which [`Exclude::take_notices`] turns into notices.
-#[derive(Clone, Debug)]
-pub struct Exclude {
-    /// The config file's folder, canonical.
-    base: PathBuf,
-    /// Shown in notices ("exclude in twice.toml").
-    source: String,
-    patterns: Vec<String>,
-    set: globset::GlobSet,
-    /// For each glob in `set`, the index of the pattern it came from.
-    glob_pattern: Vec<usize>,
-    /// Per pattern: how many files it excluded and the first of them.
-    hits: Arc<Mutex<Vec<(usize, String)>>>,
-    /// Per pattern: whether it ever excluded a file.
-    used: Arc<Mutex<Vec<bool>>>,
-}
-
-impl Exclude {
-    /// Compiles `patterns` (relative to `base`). On a bad pattern, returns
-    /// its index and globset's reason.
-    pub fn new(
-        base: &Path,
-        source: &str,
-        patterns: &[String],
-    ) -> std::result::Result<Exclude, (usize, String)> {
-        let mut builder = globset::GlobSetBuilder::new();
-        let mut glob_pattern = Vec::new();
-        for (i, raw) in patterns.iter().enumerate() {
-            let p = raw.replace('\\', "/");
-            let p = p.trim_start_matches("./");
-            let anchored = p.starts_with('/') || p.trim_end_matches('/').contains('/');
-            let p = p.trim_start_matches('/').trim_end_matches('/');
-            if p.is_empty() {
-                return Err((i, "the pattern is empty".into()));
-            }
-            let p = if anchored || p.starts_with("**") {
-                p.to_string()
-            } else {
-                format!("**/{p}")
-            };
-            // The pattern itself, and everything below what it names.
-            for g in [p.clone(), format!("{p}/**")] {
-                let glob = globset::GlobBuilder::new(&g)
-                    .literal_separator(true)
-                    .backslash_escape(false)
-                    .build()
-                    .map_err(|e| (i, e.kind().to_string()))?;
-                builder.add(glob);
-                glob_pattern.push(i);
-            }
-        }
-        let set = builder.build().map_err(|e| (0, e.kind().to_string()))?;
-        Ok(Exclude {
-            base: canonical(base),
-            source: source.to_string(),
-            patterns: patterns.to_vec(),
-            set,
-            glob_pattern,
-            hits: Arc::new(Mutex::new(vec![(0, String::new()); patterns.len()])),
-            used: Arc::new(Mutex::new(vec![false; patterns.len()])),
-        })
-    }
-
-    pub fn patterns(&self) -> &[String] {
-        &self.patterns
-    }
-
-    /// The path that patterns are matched against: relative to the config
-    /// folder, or the whole absolute path (without its root) for files
-    /// outside it, which only name patterns (`**/...`) can match.
-    fn match_path(&self, path: &Path) -> String {
-        let abs = canonical(path);
-        let rel = abs.strip_prefix(&self.base).unwrap_or(&abs);
-        rel.components()
-            .filter_map(|c| match c {
-                Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
-                _ => None,
-            })
-            .collect::<Vec<_>>()
-            .join("/")
-    }
-
-    /// Whether `path` is excluded; remembers it for the notices.
-    pub fn matches(&self, path: &Path) -> bool {
-        let rel = self.match_path(path);
-        let hit = self.set.matches(&rel);
-        let Some(&first) = hit.first() else {
-            return false;
-        };
-        let pattern = self.glob_pattern.get(first).copied().unwrap_or(0);
-        if let Ok(mut hits) = self.hits.lock() {
-            if let Some(h) = hits.get_mut(pattern) {
-                if h.0 == 0 {
-                    h.1 = crate::discover::display_path(path);
-                }
-                h.0 += 1;
-            }
-        }
-        if let Ok(mut used) = self.used.lock() {
-            if let Some(u) = used.get_mut(pattern) {
-                *u = true;
-            }
-        }
-        true
-    }
-
-    /// One notice per pattern that excluded files since the last call.
-    pub fn take_notices(&self) -> Vec<String> {
-        let Ok(mut hits) = self.hits.lock() else {
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        for (i, h) in hits.iter_mut().enumerate() {
-            if h.0 == 0 {
-                continue;
-            }
-            let what = if h.0 == 1 {
-                h.1.clone()
-            } else {
-                format!("{} files (first: {})", h.0, h.1)
-            };
-            out.push(format!(
-                "excluded {what}: matches `{}` (exclude in {})",
-                self.patterns[i], self.source
-            ));
-            *h = (0, String::new());
-        }
-        if let Ok(used) = self.used.lock() {
-            for (i, u) in used.iter().enumerate() {
-                if !u {
-                    out.push(format!(
-                        "`exclude` pattern `{}` (in {}) matched no file: a typo, or a \
-                         path that moved? Patterns are relative to the folder of {}",
-                        self.patterns[i], self.source, self.source
-                    ));
-                }
-            }
-        }
-        out
-    }
-}
-
-/// `path` made absolute and canonical where possible (symlinks resolved),
-/// else made absolute against the current folder with `.` and `..` folded.
-fn canonical(path: &Path) -> PathBuf {
-    if let Ok(p) = std::fs::canonicalize(path) {
-        return p;
-    }
-    let abs = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .map(|d| d.join(path))
-            .unwrap_or_else(|_| path.to_path_buf())
-    };
-    let mut out = PathBuf::new();
-    for c in abs.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 impl Options {
@@ -365,7 +199,7 @@ pub fn find(start: &Path) -> Option<(PathBuf, String)> {
 pub fn load(explicit: Option<&Path>, cwd: &Path) -> Result<Option<Config>> {
     let (path, name) = match explicit {
         Some(p) => {
-            let name = crate::discover::display_path(p);
+            let name = crate::source::display_path(p);
             let meta = std::fs::metadata(p).map_err(|e| {
                 let mut err = Error::io(&name, &e);
                 err.message.push_str(" (given with --config)");
@@ -991,31 +825,31 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 /// Fills `opts` from `cfg` where the command line left a key unset, and
 /// returns the `--fail-on` to use. Flags win over the file, key by key.
-pub fn merge(cfg: Option<&Config>, args: &CheckArgs, opts: &mut Options) -> FailOn {
+pub fn merge(cfg: Option<&Config>, set: &CommandLine, opts: &mut Options) -> FailOn {
     let Some(cfg) = cfg else {
-        return args.fail_on.unwrap_or(FailOn::Warning);
+        return set.fail_on.unwrap_or(FailOn::Warning);
     };
-    if args.dialect.is_none() {
+    if !set.dialect {
         opts.dialect = opts.dialect.or(cfg.dialect);
     }
-    if args.layout.is_none() {
+    if !set.layout {
         opts.layout = opts.layout.or(cfg.layout);
     }
-    if args.timeout.is_none() {
+    if !set.timeout {
         if let Some(t) = cfg.timeout {
             opts.timeout = t;
         }
     }
-    if !args.seed {
+    if !set.seed {
         opts.seed = cfg.seed.unwrap_or(opts.seed);
     }
-    if !args.database_url_trusted {
+    if !set.database_url_trusted {
         opts.database_url_trusted = cfg.database_url_trusted.unwrap_or(false);
     }
-    if args.template.is_none() {
+    if !set.template {
         opts.template = opts.template.take().or_else(|| cfg.template.clone());
     }
-    if args.setup.is_none() {
+    if !set.setup {
         opts.setup = cfg.setup.clone();
     }
     opts.mysql_sql_mode = cfg.mysql_sql_mode.clone();
@@ -1031,7 +865,7 @@ pub fn merge(cfg: Option<&Config>, args: &CheckArgs, opts: &mut Options) -> Fail
     if opts.sequences.is_empty() {
         opts.sequences = cfg.sequences.clone();
     }
-    args.fail_on.or(cfg.fail_on).unwrap_or(FailOn::Warning)
+    set.fail_on.or(cfg.fail_on).unwrap_or(FailOn::Warning)
 }
 
 #[cfg(test)]

@@ -142,7 +142,7 @@ pub struct Finding {
     /// from the other source: a static finding confirmed by replay and back.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub related: Vec<usize>,
-    /// The stable fingerprint (see [`crate::baseline::fingerprints`]), once
+    /// The stable fingerprint (see [`crate::fingerprint::compute`]), once
     /// stamped on the whole list of findings; renderers compute it when unset.
     #[serde(skip)]
     pub fingerprint: Option<String>,

@@ -2,13 +2,14 @@
 //!
 //! The library behind the `twice` command. Data flows one way:
 //! [`discover`] → [`split`]/[`analysis`] → [`rules`] and [`replay`] →
-//! [`finding::Finding`]s in a [`check::Report`] → [`render`].
+//! [`finding::Finding`]s in a [`report::Report`] → [`render`].
 
 pub mod analysis;
 pub mod baseline;
 pub mod check;
 pub mod classify;
 pub mod cli;
+pub mod cli_args;
 pub mod cli_plan;
 pub mod config;
 pub mod dialect;
@@ -16,15 +17,18 @@ pub mod discover;
 pub mod error;
 pub mod escape;
 pub mod finding;
+pub mod fingerprint;
 pub mod fix;
 pub mod layout;
 pub mod lexer;
 pub mod lsp;
 pub mod model;
+pub mod options;
 pub mod placeholder;
 pub mod plan;
 pub mod render;
 pub mod replay;
+pub mod report;
 pub mod rules;
 pub mod schema;
 pub mod since;

@@ -56,7 +56,7 @@ pub struct Region {
 /// The up or the down half of a migration: regions of one file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Part {
-    /// Index into [`crate::check::Workspace::files`].
+    /// Index into [`crate::report::Workspace::files`].
     pub file: usize,
     pub regions: Vec<Region>,
     /// Indexes of the part's statements in the file's statement list, in order

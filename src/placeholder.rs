@@ -28,7 +28,7 @@
 //! as unresolved and the check drops the other static findings on it, so
 //! the user sees the placeholder finding instead of a confusing syntax error.
 //! Statements with undefined placeholders in code are listed in
-//! [`crate::check::Workspace::unresolved`] for replay to skip.
+//! [`crate::report::Workspace::unresolved`] for replay to skip.
 //!
 //! Flyway's built-in placeholders are always defined when the layout is
 //! `flyway`, with values that make the statement runnable on the replay

@@ -27,9 +27,10 @@
 //! }
 //! ```
 
-use crate::check::{Engine, Options, Workspace};
 use crate::dialect::Dialect;
 use crate::model::Part;
+use crate::options::{Engine, Options};
+use crate::report::Workspace;
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -175,7 +176,7 @@ pub fn build(ws: &Workspace, opts: &Options) -> PlanDoc {
                 engine,
                 engine_reason,
                 setup: crate::replay::setup::chosen(opts, seq)
-                    .map(|s| crate::discover::display_path(&s.path)),
+                    .map(|s| crate::source::display_path(&s.path)),
                 migrations: seq
                     .migrations
                     .iter()

@@ -24,10 +24,11 @@
 //! A file that holds several migrations (a Liquibase changelog) is matched as
 //! a whole: when it changed, all its migrations are audited.
 
-use crate::check::{Options, Workspace};
 use crate::error::{Error, Result};
 use crate::finding::{Finding, FindingBuilder, Origin};
 use crate::model::Migration;
+use crate::options::Options;
+use crate::report::Workspace;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -321,7 +322,7 @@ struct RepoView {
 
 impl RepoView {
     fn read(top: &Path, rev: &str) -> Result<RepoView> {
-        let shown = crate::discover::display_path(top);
+        let shown = crate::source::display_path(top);
         let commit = git(
             top,
             &[
@@ -405,7 +406,7 @@ fn toplevel(dir: &Path, file: &Path) -> Result<PathBuf> {
         Err(GitError::Failed(_)) => Err(Error::new(format!(
             "{}: not in a git repository, so --since cannot compare it with a revision; \
              use --from VERSION to name the first migration to audit",
-            crate::discover::display_path(file)
+            crate::source::display_path(file)
         ))),
     }
 }

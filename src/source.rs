@@ -1,7 +1,7 @@
 //! A migration file as twice reads it: decoded, with a line index.
 
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 /// The bytes of a regular file. The file is opened without blocking and
 /// the opened handle is checked: a path replaced by a FIFO (or a device)
@@ -256,6 +256,68 @@ fn looks_binary(bytes: &[u8]) -> bool {
         .filter(|&&b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0c))
         .count();
     odd * 10 > head.len()
+}
+
+/// A name for a path as the user would write it.
+pub fn display_path(p: &Path) -> String {
+    let s = p.to_string_lossy();
+    let s = s.strip_prefix("./").unwrap_or(&s);
+    if s.is_empty() {
+        ".".to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+/// The path of a finding's file as CI tools want it: relative to `base`
+/// (the working folder, normally the repository root) when it lies under it,
+/// with forward slashes, without `./`; a path that climbs out of `base`
+/// (`../other/x.sql`) becomes absolute. Names that are not paths
+/// (`<stdin>`, `--stdin-filename` values) stay as they are.
+pub fn artifact_path(file: &str, base: Option<&Path>) -> String {
+    let mut name = file.to_string();
+    if let Some(base) = base {
+        let path = Path::new(file);
+        let full = if path.is_absolute() {
+            Some(lexical_normalize(path))
+        } else if path.components().any(|c| c == Component::ParentDir) {
+            Some(lexical_normalize(&base.join(path)))
+        } else {
+            None
+        };
+        if let Some(full) = full {
+            name = match full.strip_prefix(lexical_normalize(base)) {
+                Ok(rel) if !rel.as_os_str().is_empty() => rel.to_string_lossy().into_owned(),
+                _ => full.to_string_lossy().into_owned(),
+            };
+        }
+    }
+    if cfg!(windows) {
+        // On Windows `\` separates folders; elsewhere it is part of a name
+        // (and becomes `%5C` in a URI).
+        name = name.replace('\\', "/");
+    }
+    while let Some(rest) = name.strip_prefix("./") {
+        name = rest.to_string();
+    }
+    name
+}
+
+/// `a/./b/../c` → `a/c`, without touching the filesystem.
+fn lexical_normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -16,9 +16,9 @@
 //! silences nothing, an unknown rule id and an unknown `twice:` directive are
 //! reported as `unused-suppression`.
 
-use crate::check::{FileUnit, Workspace};
 use crate::finding::{Edit, Finding, FindingBuilder, Fix, Origin};
 use crate::lexer::{Lexer, Token, TokenKind};
+use crate::report::{FileUnit, Workspace};
 use crate::rules::{self, unused_suppression::META as UNUSED};
 use std::collections::BTreeMap;
 use std::ops::Range;

@@ -900,7 +900,7 @@ fn shared_scenarios_read_the_same_on_both_engines() {
     }
 }
 
-/// `apply_only` on PostgreSQL: see the SQLite test in `tests/replay.rs`.
+/// `apply_only` on PostgreSQL: see the SQLite test in `tests/it/replay.rs`.
 #[test]
 #[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn apply_only_migrations_are_applied_once_as_the_starting_state() {
@@ -1500,7 +1500,7 @@ fn setup_script_runs_before_the_first_migration() {
 /// when the first migration runs: the script runs first (as the admin
 /// role), then twice creates the table (as the migration role, as the tool
 /// would); the migration uses both and is clean. Without the script it
-/// fails (SQLite: see tests/replay.rs).
+/// fails (SQLite: see tests/it/replay.rs).
 #[test]
 #[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn setup_script_and_bookkeeping_table_are_both_there() {

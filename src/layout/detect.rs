@@ -15,7 +15,7 @@
 //! or simple `<version>_<name>.sql` files sit beside the reversible ones
 //! (golang-migrate would ignore those), and `golang-migrate` otherwise.
 
-use super::{golang_migrate, pop, registry, Folder};
+use super::{registry, Folder};
 use crate::model::LayoutKind;
 
 /// The layout of `folder`: the first layout of the registry that claims it.
@@ -31,18 +31,6 @@ pub fn detect_why(folder: &Folder) -> (LayoutKind, String) {
         }
     }
     (LayoutKind::Plain, "no migration tool's marks".into())
-}
-
-/// `<version>_<name>.up.sql`/`.down.sql` names directly in the folder
-/// (golang-migrate, sqlx or pop without dialect marks).
-pub fn reversible(folder: &Folder) -> bool {
-    folder
-        .entries
-        .iter()
-        .filter(|e| e.dir().is_empty())
-        .any(|e| {
-            pop::parse_name(e.base()).is_some() || golang_migrate::parse_name(e.base()).is_some()
-        })
 }
 
 /// A `-- +goose ...` annotation line.

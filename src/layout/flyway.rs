@@ -402,7 +402,7 @@ impl super::Layout for Flyway {
 
     fn absorbs_subfolder(&self, rel: &str, _folder: &Folder) -> bool {
         // Sub-folders named for a dialect hold another history.
-        crate::discover::dialect_from_path(rel.rsplit('/').next().unwrap_or(rel)).is_none()
+        crate::dialect::dialect_from_path(rel.rsplit('/').next().unwrap_or(rel)).is_none()
     }
 
     fn skip_reason(&self, name: &str) -> Option<String> {

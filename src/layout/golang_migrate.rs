@@ -13,6 +13,16 @@ use super::{numeric_cmp, whole, Folder, Plan};
 use crate::model::Migration;
 use std::collections::BTreeMap;
 
+/// `<version>_<name>.up.sql`/`.down.sql` names directly in the folder
+/// (golang-migrate, sqlx or pop without dialect marks).
+pub fn reversible(folder: &Folder) -> bool {
+    folder
+        .entries
+        .iter()
+        .filter(|e| e.dir().is_empty())
+        .any(|e| super::pop::parse_name(e.base()).is_some() || parse_name(e.base()).is_some())
+}
+
 /// `<version>_<title>.(up|down).sql` → (version, title, is_up).
 pub fn parse_name(base: &str) -> Option<(&str, &str, bool)> {
     let (version, rest) = super::version_underscore(base)?;
@@ -104,7 +114,7 @@ impl super::Layout for GolangMigrate {
     }
 
     fn detect(&self, folder: &Folder) -> Option<String> {
-        super::detect::reversible(folder).then(|| "<version>_<title>.up.sql/.down.sql names".into())
+        reversible(folder).then(|| "<version>_<title>.up.sql/.down.sql names".into())
     }
 
     fn plan(&self, folder: &Folder) -> Plan {

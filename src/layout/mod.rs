@@ -62,6 +62,12 @@ impl Entry {
     }
 }
 
+/// Natural order of file names: digit runs compare as numbers, so
+/// `2_x.sql` < `10_x.sql` and `V1.9` < `V1.10`.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    natord::compare_ignore_case(a, b).then_with(|| a.cmp(b))
+}
+
 /// A migration folder as discovery hands it to a layout.
 #[derive(Debug)]
 pub struct Folder {

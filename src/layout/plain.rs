@@ -10,9 +10,7 @@ use crate::model::Migration;
 
 pub fn plan(folder: &Folder) -> Plan {
     let mut order: Vec<usize> = (0..folder.entries.len()).collect();
-    order.sort_by(|&a, &b| {
-        crate::discover::natural_cmp(&folder.entries[a].rel, &folder.entries[b].rel)
-    });
+    order.sort_by(|&a, &b| super::natural_cmp(&folder.entries[a].rel, &folder.entries[b].rel));
     let migrations = order
         .into_iter()
         .map(|i| {

@@ -135,7 +135,7 @@ impl super::Layout for Sqlx {
                 && e.base().ends_with(".sql")
                 && super::golang_migrate::parse_name(e.base()).is_none()
         };
-        if super::detect::reversible(folder) {
+        if super::golang_migrate::reversible(folder) {
             if folder.cargo_crate {
                 return Some(".up.sql/.down.sql names beside a Cargo.toml".into());
             }

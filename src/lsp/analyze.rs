@@ -4,16 +4,18 @@
 //! detection, the dialect a folder name implies and the migration history
 //! behind `insert-without-conflict-clause` fixes are the CLI's), with the
 //! editor's unsaved text laid over the file on disk
-//! ([`crate::check::Options::overlay`]). The nearest `twice.toml` above the
+//! ([`crate::options::Options::overlay`]). The nearest `twice.toml` above the
 //! file applies, as it would to `twice check` run from that folder. A
 //! document that its folder's layout does not read (a new file not saved
 //! yet, a `.sql` file with a name the tool ignores) is checked as a script
 //! of its own, as `twice check FILE` does.
 
-use crate::check::{self, Options, Report};
+use crate::check;
 use crate::dialect::Dialect;
 use crate::discover::Input;
 use crate::finding::Finding;
+use crate::options::Options;
+use crate::report::Report;
 use crate::source::SourceFile;
 use std::collections::HashMap;
 use std::ops::Range;
@@ -145,7 +147,7 @@ pub fn analyze(
             let key = folder.join(rel);
             let mut o = opts.clone();
             o.overlay = Some(Arc::new(HashMap::from([(key, bytes.clone())])));
-            let file_name = crate::discover::display_path(&file);
+            let file_name = crate::source::display_path(&file);
             match check::check(&[Input::Path(folder.clone())], &o) {
                 Ok(r) if r.file(&file_name).is_some() => {
                     report = Some((r, file_name.clone()));
@@ -165,7 +167,7 @@ pub fn analyze(
                 Err(e) => {
                     problems.push(format!(
                         "{e} (checking {} on its own)",
-                        crate::discover::display_path(path)
+                        crate::source::display_path(path)
                     ));
                 }
             }

@@ -54,7 +54,7 @@ pub(super) fn replay_span(idx: &LineIndex, f: &crate::finding::Finding) -> std::
 pub(super) fn rule_doc(id: &str) -> Option<String> {
     let meta = crate::rules::find(id)?;
     let mut buf = Vec::new();
-    crate::cli::explain(meta, &mut buf).ok()?;
+    crate::cli_args::explain(meta, &mut buf).ok()?;
     let text = String::from_utf8_lossy(&buf).into_owned();
     // The first line (id, severity, origin) as a heading.
     Some(format!("### {}", text.trim_end()))
@@ -119,7 +119,7 @@ pub(super) fn planned_fix(
     f: &crate::finding::Finding,
 ) -> Option<Vec<crate::finding::Edit>> {
     let fix = f.fix.as_ref()?;
-    let report = crate::check::Report {
+    let report = crate::report::Report {
         files: vec![a.file.clone()],
         findings: vec![f.clone()],
         ..Default::default()
@@ -132,7 +132,7 @@ pub(super) fn planned_fix(
 /// `--fix`'s whole plan for the file: the edits of the fixes it applies,
 /// or (should they not give its text) one edit of the part that changes.
 pub(super) fn fix_all(a: &Analysis) -> Option<Vec<crate::finding::Edit>> {
-    let report = crate::check::Report {
+    let report = crate::report::Report {
         files: vec![a.file.clone()],
         findings: a.findings.clone(),
         ..Default::default()
@@ -297,7 +297,7 @@ pub(super) fn ignore_comment_at(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::Options;
+    use crate::options::Options;
 
     fn analysis(text: &str) -> Analysis {
         let opts = |_: Option<&crate::config::Config>| Options::default();

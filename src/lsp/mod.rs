@@ -733,7 +733,7 @@ impl Server<'_> {
             if doc.due.is_some_and(|t| t <= now) {
                 doc.due = None;
                 let name = match &doc.path {
-                    Some(p) => crate::discover::display_path(p),
+                    Some(p) => crate::source::display_path(p),
                     None => uri
                         .path()
                         .rsplit('/')

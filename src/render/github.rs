@@ -18,8 +18,8 @@
 //! stderr (see [`super`]).
 
 use super::{artifact_path, RenderOptions, Renderer};
-use crate::check::Report;
 use crate::finding::Severity;
+use crate::report::Report;
 use std::io::{self, Write};
 
 pub struct Github<'a> {

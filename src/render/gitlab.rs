@@ -20,8 +20,8 @@
 //! the `help:` and `note:` lines.
 
 use super::{artifact_path, fingerprints, RenderOptions, Renderer};
-use crate::check::Report;
 use crate::finding::Severity;
+use crate::report::Report;
 use serde::Serialize;
 use std::io::{self, Write};
 

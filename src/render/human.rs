@@ -43,8 +43,8 @@
 //! normalisation, so control characters cannot reach the terminal.
 
 use super::{split_message, Plan, RenderOptions, Renderer};
-use crate::check::Report;
 use crate::finding::{Finding, Severity};
+use crate::report::Report;
 use crate::source::SourceFile;
 use annotate_snippets::renderer::{AnsiColor, Effects, Style};
 use annotate_snippets::{

@@ -45,7 +45,7 @@
 //! while `version` stays 1.
 
 use super::Renderer;
-use crate::check::Report;
+use crate::report::Report;
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -55,7 +55,7 @@ pub struct Json;
 struct Doc<'a> {
     version: u32,
     findings: Vec<FindingOut<'a>>,
-    summary: &'a crate::check::Summary,
+    summary: &'a crate::report::Summary,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     notices: &'a [String],
 }

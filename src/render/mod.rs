@@ -23,11 +23,15 @@
 //! `endColumn`, GitHub `endLine`/`endColumn`) point just past the last
 //! character of the reported span: the end is exclusive, as in SARIF.
 
-use crate::check::Report;
 use crate::finding::{Finding, Origin, Severity};
+use crate::report::Report;
 use crate::rules::RuleMeta;
 use std::io::{self, Write};
-use std::path::{Component, Path, PathBuf};
+use std::path::PathBuf;
+
+// Where they were before they moved to leaf modules (baseline.rs uses them too).
+pub use crate::fingerprint::fingerprints;
+pub use crate::source::artifact_path;
 
 pub mod github;
 pub mod gitlab;
@@ -252,57 +256,6 @@ pub fn renderer<'a>(format: Format, opts: &RenderOptions<'a>) -> Box<dyn Rendere
     }
 }
 
-/// The path of a finding's file as CI tools want it: relative to `base`
-/// (the working folder, normally the repository root) when it lies under it,
-/// with forward slashes, without `./`; a path that climbs out of `base`
-/// (`../other/x.sql`) becomes absolute. Names that are not paths
-/// (`<stdin>`, `--stdin-filename` values) stay as they are.
-pub fn artifact_path(file: &str, base: Option<&Path>) -> String {
-    let mut name = file.to_string();
-    if let Some(base) = base {
-        let path = Path::new(file);
-        let full = if path.is_absolute() {
-            Some(lexical_normalize(path))
-        } else if path.components().any(|c| c == Component::ParentDir) {
-            Some(lexical_normalize(&base.join(path)))
-        } else {
-            None
-        };
-        if let Some(full) = full {
-            name = match full.strip_prefix(lexical_normalize(base)) {
-                Ok(rel) if !rel.as_os_str().is_empty() => rel.to_string_lossy().into_owned(),
-                _ => full.to_string_lossy().into_owned(),
-            };
-        }
-    }
-    if cfg!(windows) {
-        // On Windows `\` separates folders; elsewhere it is part of a name
-        // (and becomes `%5C` in a URI).
-        name = name.replace('\\', "/");
-    }
-    while let Some(rest) = name.strip_prefix("./") {
-        name = rest.to_string();
-    }
-    name
-}
-
-/// `a/./b/../c` → `a/c`, without touching the filesystem.
-fn lexical_normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
-                }
-            }
-            other => out.push(other),
-        }
-    }
-    out
-}
-
 /// An artifact path as a URI reference (RFC 3986): relative paths stay
 /// relative, absolute ones become `file://` URIs; everything outside the
 /// unreserved set and `/` is percent-encoded (UTF-8).
@@ -334,21 +287,6 @@ fn is_windows_absolute(path: &str) -> bool {
     b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && b[2] == b'/'
 }
 
-/// Fingerprints that identify each finding across runs, parallel to
-/// `report.findings`: the ones stamped by [`crate::baseline::stamp`] (over
-/// every finding, before a baseline hid some), else computed now. See
-/// [`crate::baseline::fingerprints`] for what they hash.
-pub fn fingerprints(report: &Report, base: Option<&Path>) -> Vec<String> {
-    if report.findings.iter().all(|f| f.fingerprint.is_some()) {
-        return report
-            .findings
-            .iter()
-            .map(|f| f.fingerprint.clone().unwrap_or_default())
-            .collect();
-    }
-    crate::baseline::fingerprints(report, base)
-}
-
 /// The first line of a (possibly multi-line) message, and the rest.
 pub fn split_message(message: &str) -> (&str, Option<&str>) {
     let message = message.trim_end_matches(['\n', '\r']);
@@ -365,6 +303,7 @@ pub fn split_message(message: &str) -> (&str, Option<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn format_names_round_trip() {

@@ -25,8 +25,8 @@
 //! - Notices become `invocations[0].toolExecutionNotifications`.
 
 use super::{artifact_path, artifact_uri, fingerprints, Plan, RenderOptions, Renderer};
-use crate::check::Report;
 use crate::finding::{Finding, Origin, Severity};
+use crate::report::Report;
 use crate::rules::RuleMeta;
 use crate::source::SourceFile;
 use serde::Serialize;
@@ -39,7 +39,7 @@ pub const SCHEMA_URI: &str =
     "https://raw.githubusercontent.com/oasis-tcs/sarif-spec/master/Schemata/sarif-schema-2.1.0.json";
 
 /// The key of twice's fingerprint in `partialFingerprints`.
-pub const FINGERPRINT_KEY: &str = crate::baseline::FINGERPRINT_SCHEME;
+pub const FINGERPRINT_KEY: &str = crate::fingerprint::FINGERPRINT_SCHEME;
 
 pub struct Sarif<'a> {
     opts: RenderOptions<'a>,

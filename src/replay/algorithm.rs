@@ -11,10 +11,11 @@ use super::engine::{
     RunOutcome, SchemaImage, Step, Trial,
 };
 use super::Outcome;
-use crate::check::{FileUnit, Options, Workspace};
 use crate::error::Result;
 use crate::finding::{Finding, FindingBuilder, Origin};
 use crate::model::{Migration, Part, Sequence};
+use crate::options::Options;
+use crate::report::{FileUnit, Workspace};
 use crate::rules::{self, RuleMeta};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;

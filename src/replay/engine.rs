@@ -38,8 +38,8 @@
 //! its image before and after the part, plus which statements wrote what. The
 //! single comparator is [`super::diff`].
 
-use crate::check::Workspace;
 use crate::model::Part;
+use crate::report::Workspace;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::Range;

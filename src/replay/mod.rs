@@ -66,11 +66,12 @@ pub mod sqlite;
 /// Rows `--seed` gives each table that has fewer, on every engine.
 pub const SEED_ROWS: i64 = 3;
 
-use crate::check::{Engine as EngineChoice, Options, Workspace};
 use crate::dialect::Dialect;
 use crate::error::Result;
 use crate::finding::Finding;
 use crate::model::Sequence;
+use crate::options::{Engine as EngineChoice, Options};
+use crate::report::Workspace;
 
 /// What replay did for one sequence.
 pub enum Outcome {

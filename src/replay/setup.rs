@@ -19,19 +19,12 @@
 //! replay sandbox. A failing statement stops the check (exit 2) with the
 //! file and line.
 
-use crate::check::Options;
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::model::Sequence;
-use std::path::{Path, PathBuf};
-
-/// A setup script as configured: the file, and the sequence (its folder)
-/// it is for (`None`: every sequence).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SetupScript {
-    pub path: PathBuf,
-    pub sequence: Option<PathBuf>,
-}
+use crate::options::Options;
+pub use crate::options::SetupScript;
+use std::path::Path;
 
 /// A setup script read for one sequence.
 #[derive(Clone, Debug)]

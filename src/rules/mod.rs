@@ -53,6 +53,7 @@ pub mod nondeterministic_value;
 pub mod relative_update;
 pub mod rename_without_guard;
 pub mod second_run_sequence_advance;
+pub mod sequence_fixes;
 pub mod syntax_error;
 pub mod unparsed_statement;
 

@@ -329,7 +329,7 @@ fn what_changes(call: &str) -> &'static str {
 /// `COALESCE` is declared `NOT NULL` by the history so far (followed
 /// statically with [`crate::schema::Catalog`], one catalog per sequence:
 /// up parts in order, each down part against the state its up left).
-pub fn drop_unreachable(ws: &crate::check::Workspace, findings: &mut Vec<Finding>) {
+pub fn drop_unreachable(ws: &crate::report::Workspace, findings: &mut Vec<Finding>) {
     use std::collections::HashSet;
     // Only UPDATEs can be cleared, and only sequences that hold them are
     // followed.

@@ -42,12 +42,13 @@ pub mod server;
 pub mod setup;
 pub mod snapshot;
 
-use crate::check::{Options, Workspace};
 use crate::error::{Error, Result};
 use crate::model::Part;
+use crate::options::Options;
 use crate::replay::engine::{
     Applied, Caps, Engine, EngineError, Observation, RunOutcome, Step, Trial,
 };
+use crate::report::Workspace;
 use postgres::Client;
 use run::{part_key, Mode, Watchdog};
 use server::{describe, Server};

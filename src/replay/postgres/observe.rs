@@ -8,9 +8,9 @@
 use super::kind;
 use super::run::TAG_STRIDE;
 use super::snapshot::{Rows, SeqState, Snapshot};
-use crate::check::{FileUnit, Workspace};
 use crate::model::Part;
 use crate::replay::engine::{ObjectKey, Observation, RowKey, SequenceMove, Step, TableData, Value};
+use crate::report::{FileUnit, Workspace};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub(super) const EVENT_TRIGGERS: &str = r#"

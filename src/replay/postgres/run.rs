@@ -6,10 +6,10 @@
 use super::kind::{self, Kind};
 use super::{server, tool_error, Runner};
 use crate::analysis::Statement;
-use crate::check::{FileUnit, Workspace};
 use crate::error::Result;
 use crate::model::Part;
 use crate::replay::engine::{ErrorClass, Failure, FailureKind, Handled, StmtError};
+use crate::report::{FileUnit, Workspace};
 use postgres::{CancelToken, Client};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

@@ -13,12 +13,12 @@
 
 use super::statements::{PartRunner, StatementEngine};
 use super::{SandboxConfig, SqliteEngine};
-use crate::check::Workspace;
 use crate::model::Part;
 use crate::replay::diff;
 use crate::replay::engine::{
     Applied, Caps, Engine, EngineError, Observation, RunOutcome, Step, Trial,
 };
+use crate::report::Workspace;
 
 /// The SQLite replay engine.
 pub struct SqliteReplay {

@@ -26,7 +26,7 @@ pub const MAX_LENGTH: i32 = 64 << 20;
 pub const HEAP_LIMIT: i64 = 1 << 30;
 
 impl SandboxConfig {
-    pub fn from_options(opts: &crate::check::Options) -> SandboxConfig {
+    pub fn from_options(opts: &crate::options::Options) -> SandboxConfig {
         SandboxConfig {
             timeout: opts.timeout,
             max_length: MAX_LENGTH,

@@ -18,11 +18,11 @@
 //! [`StatementEngine::discard`].
 
 use crate::analysis::Statement;
-use crate::check::{FileUnit, Workspace};
 use crate::model::Part;
 use crate::replay::control;
 pub use crate::replay::control::Control;
 use crate::replay::engine::{EngineError, Failure, FailureKind, Handled, Observation, StmtError};
+use crate::report::{FileUnit, Workspace};
 use std::ops::Range;
 
 /// Savepoint names replay uses; migrations cannot touch them.

@@ -3,7 +3,7 @@
 //! file-system trouble (symbolic link loops, unreadable and vanishing files,
 //! non-UTF-8 names, paths given twice).
 
-mod common;
+use crate::common;
 
 use common::{check_paths, render, static_opts};
 use std::fmt::Write as _;
@@ -97,10 +97,10 @@ fn versions(ws: &Workspace, seq: usize) -> Vec<String> {
 /// Snapshots the outline and the human and JSON output of the static check.
 fn snapshot_layout(name: &str, paths: &[&str], opts: &Options) {
     let ws = load(paths, opts);
-    insta::assert_snapshot!(format!("{name}_outline"), outline(&ws));
+    snapshot!(format!("{name}_outline"), outline(&ws));
     let report = check_paths(paths, opts);
-    insta::assert_snapshot!(format!("{name}_human"), render(&report, Format::Human));
-    insta::assert_snapshot!(format!("{name}_json"), render(&report, Format::Json));
+    snapshot!(format!("{name}_human"), render(&report, Format::Human));
+    snapshot!(format!("{name}_json"), render(&report, Format::Json));
 }
 
 #[test]

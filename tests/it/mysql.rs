@@ -5,11 +5,11 @@
 //! without `--database-url`, and reach it by a `mysql://` URL (the test of
 //! the throwaway path itself starts a server of its own). Tests that need a
 //! server are `#[ignore]`d with the reason, so a plain `cargo test` reports
-//! them as ignored; `cargo test --test mysql -- --include-ignored` runs them
+//! them as ignored; `cargo test --test it mysql:: -- --include-ignored` runs them
 //! (`.ci/run` does, after installing `mariadb-server`) and fails each with a
 //! message saying how to provide a server when there is none.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::sync::{Mutex, OnceLock};
@@ -129,7 +129,7 @@ const SHARED_ON_MYSQL: &[&str] = &[
 ];
 
 #[test]
-#[ignore = "needs MariaDB/MySQL: cargo test --test mysql -- --include-ignored"]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
 fn shared_scenarios_read_the_same_on_sqlite_and_mysql() {
     let my = my_opts();
     let lite = Options {
@@ -154,7 +154,7 @@ fn shared_scenarios_read_the_same_on_sqlite_and_mysql() {
 }
 
 #[test]
-#[ignore = "needs MariaDB/MySQL: cargo test --test mysql -- --include-ignored"]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
 fn second_run_of_a_ddl_migration_fails_half_way_with_mysql_codes() {
     let r = run("fixtures/mysql/half_applied", &my_opts());
     assert_eq!(r.summary.sequences[0].replay, "replayed");
@@ -188,7 +188,7 @@ fn second_run_of_a_ddl_migration_fails_half_way_with_mysql_codes() {
 }
 
 #[test]
-#[ignore = "needs MariaDB/MySQL: cargo test --test mysql -- --include-ignored"]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
 fn a_failed_first_run_stays_half_applied() {
     // 001 creates teams, then fails: teams stays, as in a real deploy, so
     // 003's ALTER applies and its second run fails on the column.
@@ -205,7 +205,7 @@ fn a_failed_first_run_stays_half_applied() {
 }
 
 #[test]
-#[ignore = "needs MariaDB/MySQL: cargo test --test mysql -- --include-ignored"]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
 fn insert_ignore_counters_and_upserts_that_count() {
     let r = run("fixtures/mysql/counters", &my_opts());
     assert_eq!(
@@ -239,7 +239,7 @@ fn insert_ignore_counters_and_upserts_that_count() {
 }
 
 #[test]
-#[ignore = "needs MariaDB/MySQL: cargo test --test mysql -- --include-ignored"]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
 fn delimiter_blocks_triggers_routines_and_views_replay() {
     let r = run("fixtures/mysql/routines", &my_opts());
     assert_eq!(
@@ -253,7 +253,7 @@ fn delimiter_blocks_triggers_routines_and_views_replay() {
 }
 
 #[test]
-#[ignore = "needs MariaDB/MySQL: cargo test --test mysql -- --include-ignored"]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
 fn the_sandbox_refuses_files_other_databases_and_server_settings() {
     let r = run("fixtures/mysql/sandbox", &my_opts());
     let got = rules(&r);
@@ -284,7 +284,7 @@ fn the_sandbox_refuses_files_other_databases_and_server_settings() {
 }
 
 #[test]
-#[ignore = "needs MariaDB/MySQL: cargo test --test mysql -- --include-ignored"]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
 fn a_runaway_statement_stops_at_the_time_limit() {
     let opts = Options {
         timeout: Duration::from_secs(1),
@@ -303,7 +303,7 @@ fn a_runaway_statement_stops_at_the_time_limit() {
 }
 
 #[test]
-#[ignore = "needs MariaDB/MySQL: cargo test --test mysql -- --include-ignored"]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
 fn the_throwaway_server_is_removed_afterwards() {
     assert!(
         twice::replay::mysql::server::find_binaries().is_some(),
@@ -336,7 +336,7 @@ fn the_throwaway_server_is_removed_afterwards() {
 }
 
 #[test]
-#[ignore = "needs MariaDB/MySQL: cargo test --test mysql -- --include-ignored"]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
 fn copies_reach_only_what_the_migration_names() {
     let opts = my_opts();
     let ws = twice::check::load(
@@ -357,7 +357,7 @@ fn copies_reach_only_what_the_migration_names() {
 }
 
 #[test]
-#[ignore = "needs MariaDB/MySQL: cargo test --test mysql -- --include-ignored"]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
 fn engine_auto_replays_each_sequence_on_the_engine_of_its_dialect() {
     let opts = Options {
         engine: Engine::Auto,
@@ -393,7 +393,7 @@ fn engine_auto_replays_each_sequence_on_the_engine_of_its_dialect() {
 }
 
 #[test]
-#[ignore = "needs MariaDB/MySQL: cargo test --test mysql -- --include-ignored"]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
 fn seed_fills_tables_so_copies_show_on_their_second_run() {
     let plain = run("fixtures/mysql/seed", &my_opts());
     assert!(
@@ -415,7 +415,7 @@ fn seed_fills_tables_so_copies_show_on_their_second_run() {
 }
 
 #[test]
-#[ignore = "needs MariaDB/MySQL: cargo test --test mysql -- --include-ignored"]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
 fn sql_mode_is_the_servers_unless_configured() {
     let strict = run("fixtures/mysql/sql_mode", &my_opts());
     let f = find(&strict, "first-run-error", "001_counts.sql", 4);

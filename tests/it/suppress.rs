@@ -6,8 +6,6 @@
 //! `suppress::apply_with`), so placement is tested independently of which
 //! real rules exist. The CLI tests at the end run the real pipeline.
 
-mod common;
-
 use std::process::Command;
 use twice::check::{self, Options, Report, Workspace};
 use twice::dialect::Dialect;
@@ -98,7 +96,7 @@ fn surviving(findings: &[Finding]) -> Vec<(usize, String, String)> {
 fn placement_above_same_line_block_and_strings() {
     let ws = load("fixtures/suppress/placement.sql", Dialect::Sqlite);
     let out = run(&ws, synthetic(&ws), false);
-    insta::assert_snapshot!(listing(&out));
+    snapshot!("placement_above_same_line_block_and_strings", listing(&out));
 }
 
 #[test]
@@ -124,7 +122,10 @@ fn placement_is_the_same_with_crlf_line_endings() {
 fn unused_unknown_and_misspelled_suppressions_are_reported() {
     let ws = load("fixtures/suppress/unused.sql", Dialect::Sqlite);
     let out = run(&ws, synthetic(&ws), false);
-    insta::assert_snapshot!(listing(&out));
+    snapshot!(
+        "unused_unknown_and_misspelled_suppressions_are_reported",
+        listing(&out)
+    );
 }
 
 #[test]
@@ -172,7 +173,7 @@ fn file_wide_suppressions() {
     let out = run(&ws, synthetic(&ws), false);
     // rule-b is gone from the file; the stale `twice:ignore rule-c` is not
     // reported because the file silences `unused-suppression`.
-    insta::assert_snapshot!("file_wide", listing(&out));
+    snapshot!("file_wide", listing(&out));
 
     let ws = load("fixtures/suppress/file_wide_all.sql", Dialect::Sqlite);
     let out = run(&ws, synthetic(&ws), false);
@@ -180,7 +181,7 @@ fn file_wide_suppressions() {
 
     // Without findings, an id-less file-wide suppression is itself unused.
     let out = run(&ws, Vec::new(), true);
-    insta::assert_snapshot!("file_wide_all_unused", listing(&out));
+    snapshot!("file_wide_all_unused", listing(&out));
 }
 
 #[test]
@@ -218,7 +219,10 @@ fn comments_inside_dollar_quotes_and_strings_are_not_suppressions() {
     assert_eq!(scan.suppressions.len(), 1, "{scan:?}");
     assert_eq!(scan.suppressions[0].scope, Scope::Statement);
     let out = run(&ws, synthetic(&ws), false);
-    insta::assert_snapshot!(listing(&out));
+    snapshot!(
+        "comments_inside_dollar_quotes_and_strings_are_not_suppressions",
+        listing(&out)
+    );
 }
 
 #[test]
@@ -249,9 +253,12 @@ fn fixes_remove_unused_suppressions_and_leave_nothing_to_report() {
     let plans = twice::fix::plan(&report);
     assert_eq!(plans.len(), 1);
     assert!(plans[0].refused.is_empty(), "{:?}", plans[0].refused);
-    insta::assert_snapshot!(plans[0]
-        .diff()
-        .replace(&*path.to_string_lossy(), "unused.sql"));
+    snapshot!(
+        "fixes_remove_unused_suppressions_and_leave_nothing_to_report",
+        plans[0]
+            .diff()
+            .replace(&*path.to_string_lossy(), "unused.sql")
+    );
 
     std::fs::write(&path, &plans[0].fixed).unwrap();
     let ws = load(path.to_str().unwrap(), Dialect::Sqlite);

@@ -8,7 +8,7 @@
 //! show what it writes. Fixes are also checked to be valid: applied, the
 //! statement still parses (when it parsed before) and the rule goes quiet.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -167,7 +167,7 @@ fn rule_fixtures() {
             snap.push_str(&listing(&report, d));
             snap.push('\n');
         }
-        insta::assert_snapshot!(rule.clone(), snap);
+        snapshot!(rule.clone(), snap);
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
@@ -196,7 +196,7 @@ fn fixes_are_valid_and_silence_their_rule() {
             );
             for f in &with_fix {
                 // Fixes of findings about a comment, not a statement
-                // (unused-suppression), are checked in tests/suppress.rs.
+                // (unused-suppression), are checked in tests/it/suppress.rs.
                 let Some(i) = f.statement else { continue };
                 let (b, a) = (&before.statements[i], &after.statements[i]);
                 // sqlparser does not know SQLite's CREATE TRIGGER IF NOT
@@ -263,7 +263,7 @@ fn every_rule_is_documented_and_has_fixtures() {
             meta.id
         );
         // Rules that compare with a git history have their fixtures in
-        // fixtures/since/ and their tests in tests/since.rs.
+        // fixtures/since/ and their tests in tests/it/since.rs.
         if meta.origin == Origin::Static && !HISTORY_RULES.contains(&meta.id) {
             let dir = Path::new(ROOT).join(meta.id);
             let files: Vec<String> = sql_files(&dir)

@@ -22,7 +22,7 @@
 //!
 //! Case count: `TWICE_FUZZ_CASES` (per target; default 24, which keeps each
 //! target to a few seconds in `cargo test`). CI runs a longer pass with
-//! `TWICE_FUZZ_CASES=400 cargo test --test fuzz` (`.ci/run`). Inputs are
+//! `TWICE_FUZZ_CASES=400 cargo test --test it fuzz::` (`.ci/run`). Inputs are
 //! random on every run; a failure prints the shrunk input. Save it as
 //! `fixtures/hostile/<what>.sql` (bytes as they are): `hostile_fixtures`
 //! below runs every file there through the same checks, in every layout.
@@ -570,7 +570,7 @@ fn sarif_schema() -> &'static jsonschema::Validator {
     V.get_or_init(|| {
         let text = std::fs::read_to_string("fixtures/render/sarif-schema-2.1.0.json").unwrap();
         // The published schema's `language` pattern is not a valid regex
-        // (see tests/render.rs); twice never writes `language`.
+        // (see tests/it/render.rs); twice never writes `language`.
         let text = text.replace(
             "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$",
             "^[a-zA-Z]{2}(-[a-zA-Z]{2})?$",

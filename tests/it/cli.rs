@@ -515,7 +515,7 @@ fn human_output_of_the_fixture() {
     let out = run(&["check", "--no-replay", FIXTURE]);
     assert_eq!(out.code, 1);
     assert!(out.stderr.is_empty(), "{}", out.stderr);
-    insta::assert_snapshot!(out.stdout);
+    snapshot!("human_output_of_the_fixture", out.stdout);
 }
 
 #[test]
@@ -600,7 +600,7 @@ fn check_generated(path: &str, generated: &[u8]) {
     assert!(
         committed == generated,
         "{path} is stale: the command line changed. Regenerate the completions and \
-         man pages with `TWICE_BLESS=1 cargo test --test cli` and commit them."
+         man pages with `TWICE_BLESS=1 cargo test --test it cli::` and commit them."
     );
 }
 
@@ -659,7 +659,7 @@ fn committed_man_pages_are_up_to_date() {
     expected.sort();
     assert_eq!(
         committed, expected,
-        "man/ holds other pages than the generated ones; run `TWICE_BLESS=1 cargo test --test cli`"
+        "man/ holds other pages than the generated ones; run `TWICE_BLESS=1 cargo test --test it cli::`"
     );
     let check_page = pages
         .iter()

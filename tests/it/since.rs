@@ -4,7 +4,7 @@
 //! git repositories built in temporary folders. These tests need the `git`
 //! program, as `--since` does.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -620,5 +620,5 @@ fn applied_migration_changed_fixture() {
     copy("edited");
     let out = twice(&dir, &["check", "m", "--since", "HEAD"]);
     assert_eq!(out.code, 1);
-    insta::assert_snapshot!(out.stdout);
+    snapshot!("applied_migration_changed_fixture", out.stdout);
 }

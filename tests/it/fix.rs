@@ -233,12 +233,12 @@ const UNSAFE: &[&str] = &["--unsafe-fixes"];
 
 #[test]
 fn sqlite_ddl_with_replay() {
-    insta::assert_snapshot!("sqlite_ddl", fix_story("sqlite", "ddl", true, UNSAFE));
+    snapshot!("sqlite_ddl", fix_story("sqlite", "ddl", true, UNSAFE));
 }
 
 #[test]
 fn sqlite_keys_follow_renames_and_dropped_indexes() {
-    insta::assert_snapshot!(
+    snapshot!(
         "sqlite_history",
         fix_story("sqlite", "history", true, UNSAFE)
     );
@@ -259,17 +259,17 @@ fn sqlite_crlf_and_bom_keep_their_bytes() {
         let crlf = bytes.windows(2).filter(|w| w == b"\r\n").count();
         assert_eq!(lf, crlf, "{name} has a bare LF");
     }
-    insta::assert_snapshot!("sqlite_crlf_bom", story);
+    snapshot!("sqlite_crlf_bom", story);
 }
 
 #[test]
 fn postgres_ddl() {
-    insta::assert_snapshot!("postgres_ddl", fix_story("postgres", "ddl", false, &[]));
+    snapshot!("postgres_ddl", fix_story("postgres", "ddl", false, &[]));
 }
 
 #[test]
 fn mysql_ddl() {
-    insta::assert_snapshot!("mysql_ddl", fix_story("mysql", "ddl", false, UNSAFE));
+    snapshot!("mysql_ddl", fix_story("mysql", "ddl", false, UNSAFE));
 }
 
 /// The generic dialect fixes nothing: each database has its own clause.
@@ -301,7 +301,7 @@ fn generic_fixes_nothing() {
     );
     assert_eq!(files(&dir), before);
     assert!(!fix.stderr.contains("twice: fixed"), "{}", fix.stderr);
-    insta::assert_snapshot!(
+    snapshot!(
         "generic_ddl",
         format!("exit code: {}\n{}", fix.code, remaining(&fix.stdout))
     );
@@ -339,7 +339,7 @@ fn a_fix_that_breaks_a_first_run_is_refused() {
         !first_run.iter().any(|f| f.ends_with("003_add_name.sql")),
         "{first_run:?}"
     );
-    insta::assert_snapshot!(
+    snapshot!(
         "sqlite_refused",
         format!(
             "--- diff (exit {}):\n{}--- diff stderr:\n{}--- fix (exit {}) stderr:\n{}",
@@ -680,7 +680,7 @@ fn sqlite_flyway_repeatable_views_are_not_fixed_with_if_not_exists() {
         story.contains("drop it first with `DROP TRIGGER IF EXISTS users_keep_one;`"),
         "{story}"
     );
-    insta::assert_snapshot!("sqlite_flyway_repeatable", story);
+    snapshot!("sqlite_flyway_repeatable", story);
 }
 
 /// In PostgreSQL the view of a repeatable becomes `CREATE OR REPLACE VIEW`
@@ -714,7 +714,7 @@ fn postgres_flyway_repeatable_views_get_or_replace() {
         story.contains("drop it first with `DROP MATERIALIZED VIEW IF EXISTS user_counts;`"),
         "{story}"
     );
-    insta::assert_snapshot!("postgres_flyway_repeatable", story);
+    snapshot!("postgres_flyway_repeatable", story);
 }
 
 /// Every rule whose findings can carry a fix says in its documentation (what

@@ -31,7 +31,7 @@ fn plan_shows_layout_dialect_engine_and_run_order() {
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(err.is_empty(), "{err}");
-    insta::assert_snapshot!("plan_human", out);
+    snapshot!("plan_human", out);
 }
 
 #[test]
@@ -56,7 +56,7 @@ fn plan_json_is_a_documented_document() {
     assert!(seqs[1]["engine"].is_null());
     assert_eq!(seqs[0]["migrations"][3]["up"]["transaction"], false);
     assert_eq!(v["skipped"][0]["reason"], "not a sql-migrate migration");
-    insta::assert_snapshot!("plan_json", out);
+    snapshot!("plan_json", out);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! multi-line replay messages, characters that need escaping), SARIF schema
 //! validation, fingerprint stability and colour.
 
-mod common;
+use crate::common;
 
 use std::ops::Range;
 use twice::check::{Report, SequenceSummary, Summary};
@@ -286,27 +286,42 @@ fn render_with(report: &Report, format: Format, color: bool) -> String {
 
 #[test]
 fn sample_human() {
-    insta::assert_snapshot!(render_with(&sample_report(), Format::Human, false));
+    snapshot!(
+        "sample_human",
+        render_with(&sample_report(), Format::Human, false)
+    );
 }
 
 #[test]
 fn sample_json() {
-    insta::assert_snapshot!(render_with(&sample_report(), Format::Json, false));
+    snapshot!(
+        "sample_json",
+        render_with(&sample_report(), Format::Json, false)
+    );
 }
 
 #[test]
 fn sample_sarif() {
-    insta::assert_snapshot!(render_with(&sample_report(), Format::Sarif, false));
+    snapshot!(
+        "sample_sarif",
+        render_with(&sample_report(), Format::Sarif, false)
+    );
 }
 
 #[test]
 fn sample_github() {
-    insta::assert_snapshot!(render_with(&sample_report(), Format::Github, false));
+    snapshot!(
+        "sample_github",
+        render_with(&sample_report(), Format::Github, false)
+    );
 }
 
 #[test]
 fn sample_gitlab() {
-    insta::assert_snapshot!(render_with(&sample_report(), Format::Gitlab, false));
+    snapshot!(
+        "sample_gitlab",
+        render_with(&sample_report(), Format::Gitlab, false)
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -639,29 +654,41 @@ fn fixture_report() -> Report {
 
 #[test]
 fn fixture_human() {
-    insta::assert_snapshot!(common::render(&fixture_report(), Format::Human));
+    snapshot!(
+        "fixture_human",
+        common::render(&fixture_report(), Format::Human)
+    );
 }
 
 #[test]
 fn fixture_json() {
-    insta::assert_snapshot!(common::render(&fixture_report(), Format::Json));
+    snapshot!(
+        "fixture_json",
+        common::render(&fixture_report(), Format::Json)
+    );
 }
 
 #[test]
 fn fixture_sarif() {
     let out = common::render(&fixture_report(), Format::Sarif);
     assert_valid_sarif(&out);
-    insta::assert_snapshot!(out);
+    snapshot!("fixture_sarif", out);
 }
 
 #[test]
 fn fixture_github() {
-    insta::assert_snapshot!(common::render(&fixture_report(), Format::Github));
+    snapshot!(
+        "fixture_github",
+        common::render(&fixture_report(), Format::Github)
+    );
 }
 
 #[test]
 fn fixture_gitlab() {
-    insta::assert_snapshot!(common::render(&fixture_report(), Format::Gitlab));
+    snapshot!(
+        "fixture_gitlab",
+        common::render(&fixture_report(), Format::Gitlab)
+    );
 }
 
 /// The CRLF + BOM file: lines and columns as an editor shows them, and
@@ -831,14 +858,14 @@ fn shop_sarif_has_one_result_per_problem() {
     assert!(results
         .iter()
         .any(|r| r["properties"]["replay"][0]["rule"] == "second-run-error"));
-    insta::assert_snapshot!(out);
+    snapshot!("shop_sarif_has_one_result_per_problem", out);
 }
 
 #[test]
 fn shop_github() {
     let (report, out) = shop(Format::Github);
     assert_eq!(out.lines().count(), shown(&report));
-    insta::assert_snapshot!(out);
+    snapshot!("shop_github", out);
 }
 
 #[test]
@@ -846,5 +873,5 @@ fn shop_gitlab() {
     let (report, out) = shop(Format::Gitlab);
     let issues: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
     assert_eq!(issues.len(), shown(&report));
-    insta::assert_snapshot!(out);
+    snapshot!("shop_gitlab", out);
 }

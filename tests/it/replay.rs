@@ -2,7 +2,7 @@
 //! of the replay findings snapshotted (static findings are left out so these
 //! snapshots only change when replay does).
 
-mod common;
+use crate::common;
 
 use common::{check_paths, render};
 use std::time::Duration;
@@ -38,8 +38,8 @@ fn run(dir: &str, opts: &Options) -> Report {
 }
 
 fn snapshot(name: &str, report: &Report) {
-    insta::assert_snapshot!(format!("{name}_human"), render(report, Format::Human));
-    insta::assert_snapshot!(format!("{name}_json"), render(report, Format::Json));
+    snapshot!(format!("{name}_human"), render(report, Format::Human));
+    snapshot!(format!("{name}_json"), render(report, Format::Json));
 }
 
 /// (rule, file, line) of each finding.

@@ -343,7 +343,10 @@ fn every_config_error_exits_2_naming_file_line_and_key() {
         );
         transcript.push_str(&format!("$ twice check --config {name}\n{stderr}\n"));
     }
-    insta::assert_snapshot!(transcript);
+    snapshot!(
+        "every_config_error_exits_2_naming_file_line_and_key",
+        transcript
+    );
 }
 
 #[test]

@@ -1,0 +1,996 @@
+//! The walk: folders read, `.gitignore`d and excluded files left out, each
+//! folder handed to the layouts, and the reasons a folder is skipped.
+
+use super::*;
+
+pub(super) mod ignores {
+    //! `.gitignore` and `.ignore` files, read as git and ripgrep do (the
+    //! `ignore` crate's matcher): a folder's own files first, then its
+    //! parents'; `.ignore` before `.gitignore` at the same level; the first
+    //! rule that matches decides (a `!pattern` keeps the path). `.gitignore`
+    //! files (and `.git/info/exclude`) count inside a git repository only,
+    //! up to its top; `.ignore` files count anywhere. A folder given on the
+    //! command line is walked even when ignored: only its entries are
+    //! matched, never the folder itself.
+    use ignore::gitignore::{Gitignore, GitignoreBuilder};
+    use ignore::Match;
+    use std::collections::HashMap;
+    use std::path::{Path, PathBuf};
+    use std::rc::Rc;
+
+    /// The rules a folder's own files hold.
+    #[derive(Default)]
+    struct Level {
+        matchers: Vec<Gitignore>,
+    }
+
+    #[derive(Default)]
+    pub struct Ignores {
+        levels: HashMap<PathBuf, Rc<Level>>,
+        /// The top of the git repository a folder is in (None: not in one).
+        repos: HashMap<PathBuf, Option<PathBuf>>,
+    }
+
+    /// The rules that apply in one folder, innermost first.
+    pub struct Rules(Vec<Rc<Level>>);
+
+    impl Rules {
+        pub fn ignored(&self, path: &Path, is_dir: bool) -> bool {
+            for level in &self.0 {
+                for m in &level.matchers {
+                    match m.matched(path, is_dir) {
+                        Match::Ignore(_) => return true,
+                        Match::Whitelist(_) => return false,
+                        Match::None => {}
+                    }
+                }
+            }
+            false
+        }
+    }
+
+    fn load(dir: &Path, name: &str) -> Option<Gitignore> {
+        let file = dir.join(name);
+        if !file.is_file() {
+            return None;
+        }
+        let mut b = GitignoreBuilder::new(dir);
+        // A line that does not parse is left out, as git does.
+        let _ = b.add(&file);
+        b.build().ok().filter(|g| !g.is_empty())
+    }
+
+    impl Ignores {
+        fn repo_of(&mut self, dir: &Path) -> Option<PathBuf> {
+            if let Some(r) = self.repos.get(dir) {
+                return r.clone();
+            }
+            let r = dir
+                .ancestors()
+                .find(|a| a.join(".git").exists())
+                .map(Path::to_path_buf);
+            self.repos.insert(dir.to_path_buf(), r.clone());
+            r
+        }
+
+        fn level(&mut self, dir: &Path, git: bool, top: bool) -> Rc<Level> {
+            let key = dir.to_path_buf();
+            if let Some(l) = self.levels.get(&key) {
+                return l.clone();
+            }
+            let mut matchers = Vec::new();
+            matchers.extend(load(dir, ".ignore"));
+            if git {
+                matchers.extend(load(dir, ".gitignore"));
+                if top {
+                    matchers.extend(load(&dir.join(".git").join("info"), "exclude").map(|g| {
+                        // Its patterns are relative to the repository's top.
+                        let mut b = GitignoreBuilder::new(dir);
+                        let _ = b.add(dir.join(".git").join("info").join("exclude"));
+                        b.build().unwrap_or(g)
+                    }));
+                }
+            }
+            let l = Rc::new(Level { matchers });
+            self.levels.insert(key, l.clone());
+            l
+        }
+
+        /// The rules for the entries of `dir` (canonical).
+        pub fn for_folder(&mut self, dir: &Path) -> Rules {
+            let repo = self.repo_of(dir);
+            let mut chain = Vec::new();
+            for a in dir.ancestors() {
+                let in_repo = repo.as_deref().is_some_and(|r| a.starts_with(r));
+                let top = repo.as_deref() == Some(a);
+                let l = self.level(a, in_repo, top);
+                if !l.matchers.is_empty() {
+                    chain.push(l);
+                }
+            }
+            Rules(chain)
+        }
+    }
+}
+
+/// How deep a walk goes below the folder given (the walk recurses once per
+/// level; real migration trees are a few levels deep).
+pub(super) const MAX_DEPTH: usize = 64;
+
+/// A sequence under construction, with its own files.
+pub(super) struct Built {
+    pub(super) files: Vec<SourceFile>,
+    pub(super) sequence: Sequence,
+    /// The dialect was chosen by `--dialect`, the path or the tool's own
+    /// files: the SQL's signs do not change it.
+    pub(super) dialect_settled: bool,
+    pub(super) problems: Vec<Problem>,
+    pub(super) envsub: Vec<(usize, Range<usize>)>,
+    pub(super) continuations: Vec<(usize, usize, String)>,
+    pub(super) unresolvable: Vec<usize>,
+}
+
+/// The state of one discovery.
+pub(super) struct Walker<'o> {
+    pub(super) opts: &'o Options,
+    /// Canonical folders already read (walked or absorbed into a sequence).
+    pub(super) visited: HashSet<PathBuf>,
+    pub(super) notices: Vec<String>,
+    /// The folder named on the command line being walked (canonical):
+    /// symbolic links that lead out of it are not followed.
+    pub(super) root: Option<PathBuf>,
+    /// `.gitignore` / `.ignore` rules, per canonical folder.
+    pub(super) ignores: ignores::Ignores,
+}
+
+/// A folder's entries, sorted by name.
+#[derive(Default)]
+pub(super) struct Listing {
+    /// Regular files (after following links) named `*.sql`.
+    pub(super) sql: Vec<(String, PathBuf)>,
+    /// Other files (names only).
+    pub(super) others: Vec<String>,
+    pub(super) dirs: Vec<(String, PathBuf)>,
+}
+
+pub(super) fn join_display(display: &str, name: &str) -> String {
+    if display == "." {
+        name.to_string()
+    } else if display.ends_with('/') {
+        format!("{display}{name}")
+    } else {
+        format!("{display}/{name}")
+    }
+}
+
+pub(super) fn io_error(display: &str, e: &std::io::Error) -> Error {
+    Error::io(display, e)
+}
+
+/// ELOOP: too many levels of symbolic links.
+pub(super) fn is_loop(e: &std::io::Error) -> bool {
+    e.raw_os_error() == Some(40) || e.raw_os_error() == Some(62)
+}
+
+impl Walker<'_> {
+    /// Lists `dir`; `None` when it vanished.
+    pub(super) fn list(&mut self, dir: &Path, display: &str) -> Result<Option<Listing>> {
+        let rd = match std::fs::read_dir(dir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                self.notices.push(format!(
+                    "{display}: the folder disappeared before it could be read; skipped"
+                ));
+                return Ok(None);
+            }
+            Err(e) => return Err(io_error(display, &e)),
+        };
+        let mut l = Listing::default();
+        let canon_dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let rules = self.ignores.for_folder(&canon_dir);
+        // (.sql files and folders) left out by .gitignore/.ignore, and
+        // links that lead out of the folder being checked.
+        let mut ignored: Vec<String> = Vec::new();
+        for entry in rd {
+            let entry = entry.map_err(|e| io_error(display, &e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            let shown = join_display(display, &name);
+            let is_link = entry.file_type().is_ok_and(|t| t.is_symlink());
+            let meta = match std::fs::metadata(&path) {
+                Ok(m) => m,
+                Err(e) => {
+                    let link = std::fs::symlink_metadata(&path)
+                        .map(|m| m.file_type().is_symlink())
+                        .unwrap_or(false);
+                    if !link && e.kind() == ErrorKind::NotFound {
+                        self.notices.push(format!(
+                            "{shown}: disappeared before it could be read; skipped"
+                        ));
+                    } else if link && is_loop(&e) {
+                        self.notices
+                            .push(format!("{shown}: symbolic link loop; not followed"));
+                    } else if link && e.kind() == ErrorKind::NotFound {
+                        if is_sql(Path::new(&name)) {
+                            return Err(Error::new(format!(
+                                "{shown}: broken symbolic link (its target does not exist)"
+                            )));
+                        }
+                        self.notices
+                            .push(format!("{shown}: broken symbolic link; skipped"));
+                    } else {
+                        return Err(io_error(&shown, &e));
+                    }
+                    continue;
+                }
+            };
+            if rules.ignored(&canon_dir.join(&name), meta.is_dir()) {
+                if meta.is_dir() {
+                    ignored.push(format!("{name}/"));
+                } else if is_sql(Path::new(&name)) {
+                    ignored.push(name);
+                }
+                continue;
+            }
+            if is_link && (meta.is_dir() || is_sql(Path::new(&name))) {
+                if let Some(root) = &self.root {
+                    let target = std::fs::canonicalize(&path).ok();
+                    if !target.as_ref().is_some_and(|t| t.starts_with(root)) {
+                        self.notices.push(format!(
+                            "{shown}: symbolic link to {}, outside the folder being checked; not \
+                             followed (name it on the command line to check it)",
+                            target
+                                .as_deref()
+                                .map_or_else(|| "?".to_string(), display_path)
+                        ));
+                        continue;
+                    }
+                }
+            }
+            if meta.is_dir() {
+                l.dirs.push((name, path));
+            } else if self.opts.excluded(&path) {
+                // `exclude` in twice.toml: the config reports it.
+            } else if meta.is_file() && is_sql(Path::new(&name)) {
+                l.sql.push((name, path));
+            } else if meta.is_file() && matches!(name.as_str(), ".gitignore" | ".ignore") {
+                // Read by the walker itself (see `ignores`), not skipped.
+            } else if meta.is_file() {
+                l.others.push(name);
+            } else {
+                l.others.push(format!("{name} (not a regular file)"));
+            }
+        }
+        if !ignored.is_empty() {
+            ignored.sort();
+            let n = ignored.len();
+            let mut names = ignored.into_iter().take(5).collect::<Vec<_>>().join(", ");
+            if n > 5 {
+                names.push_str(&format!(" and {} more", n - 5));
+            }
+            self.notices.push(format!(
+                "{display}: not read, as .gitignore or .ignore says: {names} (name them on the \
+                 command line to check them)"
+            ));
+        }
+        l.sql.sort();
+        l.others.sort();
+        l.dirs.sort();
+        Ok(Some(l))
+    }
+
+    /// Reads one file of a folder; `None` when it vanished.
+    pub(super) fn read(&mut self, path: &Path, shown: &str) -> Result<Option<SourceFile>> {
+        match self.opts.read_bytes(path) {
+            Ok(bytes) => Ok(Some(SourceFile::from_bytes(shown, Some(path), &bytes))),
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                self.notices.push(format!(
+                    "{shown}: disappeared before it could be read; skipped"
+                ));
+                Ok(None)
+            }
+            Err(e) => Err(io_error(shown, &e)),
+        }
+    }
+
+    /// The dialect of a folder before its files are read, what decided it,
+    /// and whether that is settled (`--dialect` or the path).
+    pub(super) fn dialect_why(&self, display: &str) -> (Dialect, String, bool) {
+        if let Some(d) = self.opts.dialect {
+            return (d, "--dialect".into(), true);
+        }
+        match dialect_from_path(display) {
+            Some(d) => (d, format!("the folder name: {display}"), true),
+            None => (
+                Dialect::Sqlite,
+                "default: nothing names a dialect".into(),
+                false,
+            ),
+        }
+    }
+
+    /// The layout forced by `--layout` or detected, and why; then the
+    /// dialect the tool's own files name, when `--dialect` does not decide.
+    pub(super) fn choose(&self, folder: &mut Folder) -> (LayoutKind, String, String, bool) {
+        let (kind, layout_why) = match self.opts.layout {
+            Some(k) => (k, "--layout".to_string()),
+            None => layout::detect::detect_why(folder),
+        };
+        let (dialect, mut dialect_why, mut settled) = self.dialect_why(&folder.display);
+        folder.dialect = dialect;
+        if self.opts.dialect.is_none() {
+            if let Some((d, why)) = layout::get(kind).dialect(folder) {
+                folder.dialect = d;
+                dialect_why = why;
+                settled = true;
+            }
+        }
+        (kind, layout_why, dialect_why, settled)
+    }
+
+    /// Walks `dir` (shown as `display`), appending its sequences to `out`.
+    pub(super) fn walk(
+        &mut self,
+        dir: &Path,
+        display: &str,
+        ancestors: &mut Vec<PathBuf>,
+        out: &mut Vec<Built>,
+    ) -> Result<()> {
+        let canon = match std::fs::canonicalize(dir) {
+            Ok(c) => c,
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                self.notices.push(format!(
+                    "{display}: the folder disappeared before it could be read; skipped"
+                ));
+                return Ok(());
+            }
+            Err(e) => return Err(io_error(display, &e)),
+        };
+        if !self.visited.insert(canon.clone()) {
+            self.notices.push(format!(
+                "{display}: same folder as one already read; read once"
+            ));
+            return Ok(());
+        }
+        if ancestors.len() >= MAX_DEPTH {
+            self.notices.push(format!(
+                "{display}: more than {MAX_DEPTH} folders deep; not entered (name it directly to check it)"
+            ));
+            return Ok(());
+        }
+        let Some(listing) = self.list(dir, display)? else {
+            return Ok(());
+        };
+        ancestors.push(canon.clone());
+        let result = self.walk_listing(dir, display, &canon, listing, ancestors, out);
+        ancestors.pop();
+        result
+    }
+
+    pub(super) fn walk_listing(
+        &mut self,
+        dir: &Path,
+        display: &str,
+        canon: &Path,
+        mut listing: Listing,
+        ancestors: &mut Vec<PathBuf>,
+        out: &mut Vec<Built>,
+    ) -> Result<()> {
+        // Seed data is not a migration: when a folder is walked, `seed.sql`
+        // is left out (named directly, it is read).
+        listing.sql.retain(|(name, _)| {
+            let seed = is_seed(name);
+            if seed {
+                self.notices.push(format!(
+                    "{}: skipped: seed data, not a migration (name it to check it)",
+                    join_display(display, name)
+                ));
+            }
+            !seed
+        });
+        // The layouts this folder may be read in: the one `--layout` forces
+        // (with `plain`, any folder shape), else all of them.
+        let candidates: Vec<&'static dyn layout::Layout> = match self.opts.layout {
+            Some(k) if k != LayoutKind::Plain => vec![layout::get(k)],
+            _ => layout::registry().to_vec(),
+        };
+        // One folder per migration: a sub-folder holding the file a layout
+        // names (diesel's `<dir>/up.sql`, Prisma's `<dir>/migration.sql`).
+        let markers: Vec<&str> = candidates
+            .iter()
+            .filter_map(|l| l.migration_dir_file())
+            .collect();
+        let diesel_dirs: Vec<&(String, PathBuf)> = listing
+            .dirs
+            .iter()
+            .filter(|(n, p)| !n.starts_with('.') && markers.iter().any(|m| p.join(m).is_file()))
+            .collect();
+        let side_file = |rel: &str| candidates.iter().any(|l| l.reads_side_file(rel));
+        let use_diesel = !diesel_dirs.is_empty()
+            && (listing.sql.is_empty() || diesel_dirs.len() >= listing.sql.len());
+        let mut consumed: BTreeSet<String> = BTreeSet::new();
+        // `db/schema.sql` beside `db/migrations/` is the schema dump dbmate
+        // (and Rails, as structure.sql) writes after migrating, not a migration.
+        let schema_dump = !use_diesel
+            && !listing.sql.is_empty()
+            && listing
+                .sql
+                .iter()
+                .all(|(n, _)| matches!(n.as_str(), "schema.sql" | "structure.sql"))
+            && listing
+                .dirs
+                .iter()
+                .any(|(n, p)| n == "migrations" && p.is_dir());
+        if schema_dump {
+            for (name, _) in &listing.sql {
+                self.notices.push(format!(
+                    "{}: skipped: a schema dump beside the migrations folder, not a migration (name it to check it)",
+                    join_display(display, name)
+                ));
+            }
+        }
+        // A layout whose project file marks the folder (Sqitch's
+        // `sqitch.plan`, its scripts in sub-folders).
+        let project_file = candidates
+            .iter()
+            .any(|l| listing.others.iter().any(|o| l.project_file(o)));
+        // Entered for a project file alone: when no layout turns it into
+        // migrations, the folder is passed over silently.
+        let project_only = project_file && !use_diesel && listing.sql.is_empty();
+        if !schema_dump && (use_diesel || project_file || !listing.sql.is_empty()) {
+            let mut folder = Folder {
+                display: display.to_string(),
+                cargo_crate: canon
+                    .parent()
+                    .is_some_and(|p| p.join("Cargo.toml").is_file()),
+                ..Folder::default()
+            };
+            // Files the layouts read from the folders above this one.
+            let mut wanted: Vec<&str> = candidates
+                .iter()
+                .flat_map(|l| l.ancestor_side_files().iter().copied())
+                .collect();
+            wanted.sort_unstable();
+            wanted.dedup();
+            for name in wanted {
+                if let Some(text) = nearest_ancestor_file(canon, name) {
+                    folder.aux.insert(format!("../{name}"), text);
+                }
+            }
+            let mut other_names: Vec<String> = Vec::new();
+            // Side files read into `folder.aux`: reported as skipped unless
+            // the chosen layout uses them.
+            let mut side: Vec<String> = Vec::new();
+            // Sub-folders of side files (Drizzle's `meta/`).
+            let side_dirs: BTreeSet<&str> = candidates
+                .iter()
+                .flat_map(|l| l.side_dirs().iter().copied())
+                .collect();
+            for (name, path) in &listing.dirs {
+                if !side_dirs.contains(name.as_str()) {
+                    continue;
+                }
+                let shown_dir = join_display(display, name);
+                let Some(sub) = self.list(path, &shown_dir)? else {
+                    continue;
+                };
+                let mut read_any = false;
+                for o in &sub.others {
+                    let rel = format!("{name}/{o}");
+                    if side_file(&rel) {
+                        if let Some(f) = self.read(&path.join(o), &join_display(&shown_dir, o))? {
+                            folder.aux.insert(rel.clone(), f.text);
+                            side.push(rel);
+                            read_any = true;
+                        }
+                    }
+                }
+                if read_any && sub.sql.is_empty() {
+                    consumed.insert(name.clone());
+                }
+            }
+            for o in &listing.others {
+                if side_file(o) {
+                    if let Some(f) = self.read(&dir.join(o), &join_display(display, o))? {
+                        folder.aux.insert(o.clone(), f.text);
+                        side.push(o.clone());
+                        continue;
+                    }
+                }
+                other_names.push(o.clone());
+            }
+            if use_diesel {
+                for (name, path) in &diesel_dirs {
+                    consumed.insert(name.clone());
+                    if let Ok(c) = std::fs::canonicalize(path) {
+                        self.visited.insert(c);
+                    }
+                    let shown_dir = join_display(display, name);
+                    let Some(sub) = self.list(path, &shown_dir)? else {
+                        continue;
+                    };
+                    for (fname, fpath) in &sub.sql {
+                        let shown = join_display(&shown_dir, fname);
+                        if let Some(file) = self.read(fpath, &shown)? {
+                            folder.entries.push(Entry {
+                                rel: format!("{name}/{fname}"),
+                                file,
+                            });
+                        }
+                    }
+                    for o in &sub.others {
+                        let rel = format!("{name}/{o}");
+                        if side_file(&rel) {
+                            let shown = join_display(&shown_dir, o);
+                            if let Some(f) = self.read(&path.join(o), &shown)? {
+                                folder.aux.insert(rel.clone(), f.text);
+                                side.push(rel);
+                            }
+                        } else {
+                            other_names.push(rel);
+                        }
+                    }
+                }
+            }
+            for (name, path) in &listing.sql {
+                let shown = join_display(display, name);
+                if let Some(file) = self.read(path, &shown)? {
+                    folder.entries.push(Entry {
+                        rel: name.clone(),
+                        file,
+                    });
+                }
+            }
+            folder.entries.sort_by(|a, b| a.rel.cmp(&b.rel));
+            let (kind, layout_why, dialect_why, settled) = self.choose(&mut folder);
+            let tool = layout::get(kind);
+            self.absorb(
+                display,
+                &listing,
+                tool,
+                &mut folder,
+                &mut consumed,
+                &mut other_names,
+                ancestors,
+            )?;
+            folder.entries.sort_by(|a, b| a.rel.cmp(&b.rel));
+            let passed_over = project_only && folder.entries.is_empty();
+            // Side files the layout reads are not "skipped".
+            for o in side {
+                if !tool.uses_side_file(&o, &folder) {
+                    other_names.push(o);
+                }
+            }
+            other_names.sort();
+            if passed_over {
+                other_names.clear();
+            }
+            for o in other_names {
+                self.notices.push(format!(
+                    "{}: skipped: {}",
+                    join_display(display, &o),
+                    skip_reason(kind, &o)
+                ));
+            }
+            let plan = layout::plan(kind, &folder);
+            if passed_over {
+                // Nothing of a migration here (a package.json at a
+                // repository root).
+            } else if let Some(mut b) = self.assemble(folder, plan, kind, display) {
+                b.sequence.layout_why = layout_why;
+                b.sequence.dialect_why = dialect_why;
+                b.dialect_settled = settled;
+                out.push(b);
+            }
+        }
+        for (name, path) in &listing.dirs {
+            if consumed.contains(name) || name.starts_with('.') || name == "node_modules" {
+                continue;
+            }
+            let shown = join_display(display, name);
+            if let Some(why) = not_migrations_dir(name, &listing) {
+                if folder_has_sql(path) {
+                    self.notices.push(format!(
+                        "{shown}: skipped: {why}, not migrations (name it to check it)"
+                    ));
+                }
+                continue;
+            }
+            match std::fs::canonicalize(path) {
+                Ok(c) if ancestors.contains(&c) => {
+                    self.notices.push(format!(
+                        "{shown}: symbolic link loop (leads back to {}); not followed",
+                        display_path(&c)
+                    ));
+                }
+                Ok(_) => self.walk(path, &shown, ancestors, out)?,
+                Err(e) if e.kind() == ErrorKind::NotFound => self.notices.push(format!(
+                    "{shown}: disappeared before it could be read; skipped"
+                )),
+                Err(e) if is_loop(&e) => self
+                    .notices
+                    .push(format!("{shown}: symbolic link loop; not followed")),
+                Err(e) => return Err(io_error(&shown, &e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds the files of the sub-folders the layout reads as part of the
+    /// folder (recursively: Flyway scans its locations) to `folder`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn absorb(
+        &mut self,
+        display: &str,
+        listing: &Listing,
+        tool: &dyn layout::Layout,
+        folder: &mut Folder,
+        consumed: &mut BTreeSet<String>,
+        other_names: &mut Vec<String>,
+        ancestors: &mut [PathBuf],
+    ) -> Result<()> {
+        // (path relative to the migrations folder, path)
+        let mut stack: Vec<(String, PathBuf)> = listing
+            .dirs
+            .iter()
+            .filter(|(n, _)| {
+                !n.starts_with('.')
+                    && n != "node_modules"
+                    && !consumed.contains(n)
+                    && tool.absorbs_subfolder(n, folder)
+            })
+            .map(|(n, p)| (n.clone(), p.clone()))
+            .collect();
+        stack.reverse();
+        let top: BTreeSet<String> = stack.iter().map(|(n, _)| n.clone()).collect();
+        while let Some((rel, path)) = stack.pop() {
+            let shown = join_display(display, &rel);
+            let canon = match std::fs::canonicalize(&path) {
+                Ok(c) => c,
+                Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                Err(e) if is_loop(&e) => {
+                    self.notices
+                        .push(format!("{shown}: symbolic link loop; not followed"));
+                    continue;
+                }
+                Err(e) => return Err(io_error(&shown, &e)),
+            };
+            if ancestors.contains(&canon) {
+                self.notices.push(format!(
+                    "{shown}: symbolic link loop (leads back to {}); not followed",
+                    display_path(&canon)
+                ));
+                continue;
+            }
+            if !self.visited.insert(canon) {
+                self.notices.push(format!(
+                    "{shown}: same folder as one already read; read once"
+                ));
+                continue;
+            }
+            if top.contains(&rel) {
+                consumed.insert(rel.clone());
+            }
+            let Some(sub) = self.list(&path, &shown)? else {
+                continue;
+            };
+            for (fname, fpath) in &sub.sql {
+                let f_shown = join_display(&shown, fname);
+                if let Some(file) = self.read(fpath, &f_shown)? {
+                    folder.entries.push(Entry {
+                        rel: format!("{rel}/{fname}"),
+                        file,
+                    });
+                }
+            }
+            for o in &sub.others {
+                let o_rel = format!("{rel}/{o}");
+                if tool.reads_side_file(&o_rel) {
+                    if let Some(f) = self.read(&path.join(o), &join_display(&shown, o))? {
+                        folder.aux.insert(o_rel.clone(), f.text);
+                        continue;
+                    }
+                }
+                other_names.push(o_rel);
+            }
+            for (n, p) in sub.dirs.iter().rev() {
+                let n_rel = format!("{rel}/{n}");
+                if !n.starts_with('.')
+                    && n != "node_modules"
+                    && tool.absorbs_subfolder(&n_rel, folder)
+                {
+                    stack.push((n_rel, p.clone()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Turns a planned folder into a sequence with only the files it uses.
+    pub(super) fn assemble(
+        &mut self,
+        folder: Folder,
+        mut plan: Plan,
+        kind: LayoutKind,
+        root: &str,
+    ) -> Option<Built> {
+        if !self.opts.down {
+            for m in &mut plan.migrations {
+                m.down = None;
+            }
+        }
+        let mut map: BTreeMap<usize, usize> = BTreeMap::new();
+        let mut order: Vec<usize> = Vec::new();
+        let use_file = |i: usize, map: &mut BTreeMap<usize, usize>, order: &mut Vec<usize>| {
+            if let std::collections::btree_map::Entry::Vacant(v) = map.entry(i) {
+                v.insert(order.len());
+                order.push(i);
+            }
+        };
+        for m in &plan.migrations {
+            use_file(m.up.file, &mut map, &mut order);
+            if let Some(d) = &m.down {
+                use_file(d.file, &mut map, &mut order);
+            }
+        }
+        for p in &plan.problems {
+            use_file(p.file, &mut map, &mut order);
+        }
+        for (i, _) in &plan.unresolvable {
+            use_file(*i, &mut map, &mut order);
+        }
+        for (i, why) in &plan.skipped {
+            if !map.contains_key(i) {
+                self.notices
+                    .push(format!("{}: skipped: {why}", folder.entries[*i].file.name));
+            }
+        }
+        for (i, why) in &plan.unresolvable {
+            if map.contains_key(i) {
+                self.notices.push(format!(
+                    "{}: {why}: not replayed (twice cannot fill the template in); the static rules still read it",
+                    folder.entries[*i].file.name
+                ));
+            }
+        }
+        self.notices.append(&mut plan.notices);
+        if plan.migrations.is_empty() && plan.problems.is_empty() {
+            self.notices.push(format!(
+                "{root}: no {} migrations found in this folder",
+                kind.name()
+            ));
+            return None;
+        }
+        let mut slots: Vec<Option<SourceFile>> =
+            folder.entries.into_iter().map(|e| Some(e.file)).collect();
+        let files: Vec<SourceFile> = order
+            .iter()
+            .filter_map(|&i| slots.get_mut(i).and_then(Option::take))
+            .collect();
+        let remap = |p: &mut Part| p.file = map[&p.file];
+        for m in &mut plan.migrations {
+            remap(&mut m.up);
+            if let Some(d) = &mut m.down {
+                remap(d);
+            }
+        }
+        for p in &mut plan.problems {
+            p.file = map[&p.file];
+        }
+        let envsub = plan
+            .envsub
+            .into_iter()
+            .filter_map(|(i, r)| map.get(&i).map(|&j| (j, r)))
+            .collect();
+        let unresolvable = plan
+            .unresolvable
+            .iter()
+            .filter_map(|(i, _)| map.get(i).copied())
+            .collect();
+        let continuations = plan
+            .continuations
+            .into_iter()
+            .filter_map(|(i, at, t)| map.get(&i).map(|&j| (j, at, t)))
+            .collect();
+        Some(Built {
+            files,
+            sequence: Sequence {
+                root: root.to_string(),
+                layout: kind,
+                layout_why: String::new(),
+                dialect: folder.dialect,
+                dialect_why: String::new(),
+                migrations: plan.migrations,
+            },
+            dialect_settled: false,
+            problems: plan.problems,
+            envsub,
+            continuations,
+            unresolvable,
+        })
+    }
+
+    /// Named files of one folder: one sequence in the layout's order, plus
+    /// a script for each file the layout does not claim.
+    pub(super) fn named_group(
+        &mut self,
+        display: &str,
+        cargo_crate: bool,
+        files: Vec<(String, SourceFile)>,
+        out: &mut Vec<Built>,
+    ) {
+        let mut folder = Folder {
+            display: display.to_string(),
+            cargo_crate,
+            ..Folder::default()
+        };
+        for (rel, file) in files {
+            folder.entries.push(Entry { rel, file });
+        }
+        folder.entries.sort_by(|a, b| a.rel.cmp(&b.rel));
+        let (detected, mut layout_why, dialect_why, settled) = self.choose(&mut folder);
+        let single = folder.entries.len() == 1;
+        let kind = if detected == LayoutKind::Plain && single && self.opts.layout.is_none() {
+            layout_why = "a single file no migration tool's marks claim".into();
+            LayoutKind::Script
+        } else {
+            detected
+        };
+        let mut plan = layout::plan(kind, &folder);
+        // Named files are never dropped: what the layout does not claim is a script.
+        let skipped: Vec<(usize, String)> = std::mem::take(&mut plan.skipped);
+        let claimed: BTreeSet<usize> = plan
+            .migrations
+            .iter()
+            .flat_map(|m| std::iter::once(m.up.file).chain(m.down.as_ref().map(|d| d.file)))
+            .chain(plan.problems.iter().map(|p| p.file))
+            .collect();
+        let mut scripts = Vec::new();
+        for (i, why) in skipped {
+            if claimed.contains(&i) {
+                continue;
+            }
+            self.notices.push(format!(
+                "{}: {why}; checked as a script",
+                folder.entries[i].file.name
+            ));
+            scripts.push(i);
+        }
+        let root = if single {
+            folder.entries[0].file.name.clone()
+        } else {
+            display.to_string()
+        };
+        let script_files: Vec<SourceFile> = scripts
+            .iter()
+            .map(|&i| folder.entries[i].file.clone())
+            .collect();
+        if kind == LayoutKind::Script {
+            for m in &mut plan.migrations {
+                m.version = String::new();
+                m.name = folder.entries[m.up.file].file.name.clone();
+            }
+        }
+        let claims_any = !plan.migrations.is_empty() || !plan.problems.is_empty();
+        if claims_any {
+            if let Some(mut b) = self.assemble(folder, plan, kind, &root) {
+                b.sequence.layout_why = layout_why;
+                b.sequence.dialect_why = dialect_why;
+                b.dialect_settled = settled;
+                out.push(b);
+            }
+        }
+        for f in script_files {
+            out.push(self.script(f));
+        }
+    }
+
+    pub(super) fn script(&self, file: SourceFile) -> Built {
+        let len = file.text.len();
+        // The dialect comes from the folders, not from the file's own name.
+        let folder = Path::new(&file.name)
+            .parent()
+            .map(display_path)
+            .unwrap_or_default();
+        let (dialect, dialect_why, settled) = self.dialect_why(&folder);
+        Built {
+            dialect_settled: settled,
+            sequence: Sequence {
+                root: file.name.clone(),
+                layout: LayoutKind::Script,
+                layout_why: "a single script".into(),
+                dialect,
+                dialect_why,
+                migrations: vec![Migration {
+                    version: String::new(),
+                    name: file.name.clone(),
+                    up: layout::part(0, vec![layout::region(0..len)]),
+                    down: None,
+                    apply_only: false,
+                    rerun_note: None,
+                }],
+            },
+            files: vec![file],
+            problems: Vec::new(),
+            envsub: Vec::new(),
+            continuations: Vec::new(),
+            unresolvable: Vec::new(),
+        }
+    }
+}
+
+/// `seed.sql` and the like: seed data (Supabase's `supabase/seed.sql`,
+/// Prisma's and others' seeds), loaded by hand, not a migration.
+pub(super) fn is_seed(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    matches!(lower.as_str(), "seed.sql" | "seeds.sql")
+}
+
+/// Why a sub-folder met while walking holds no migrations: test data,
+/// fixtures, query files (sqlc's `queries/`; `src/` beside a migrations
+/// folder), tests beside a migrations folder, Supabase's declarative
+/// `schemas/`.
+pub(super) fn not_migrations_dir(name: &str, parent: &Listing) -> Option<&'static str> {
+    let beside_migrations = parent
+        .dirs
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("migrations"));
+    match name.to_ascii_lowercase().as_str() {
+        "testdata" | "test-data" | "test_data" => Some("a folder of test data"),
+        "fixtures" | "fixture" => Some("a folder of test fixtures"),
+        "queries" | "query" => Some("a folder of query files"),
+        "src" if beside_migrations => {
+            Some("source files beside the migrations folder (query files)")
+        }
+        "tests" | "test" if beside_migrations => {
+            Some("tests beside the migrations folder (pgTAP and the like)")
+        }
+        // Supabase declarative schemas (`supabase/schemas/`): the source
+        // `supabase db diff` writes migrations from, not migrations.
+        "schemas" if beside_migrations && parent.others.iter().any(|o| o == "config.toml") => Some(
+            "Supabase declarative schema files (supabase db diff writes the migrations from them)",
+        ),
+        _ => None,
+    }
+}
+
+/// Whether `dir` holds `.sql` files (at any depth, up to a few levels), so
+/// that skipping it is worth a notice.
+pub(super) fn folder_has_sql(dir: &Path) -> bool {
+    pub(super) fn walk(dir: &Path, depth: usize) -> bool {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return false;
+        };
+        rd.flatten().any(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                depth < 4 && walk(&p, depth + 1)
+            } else {
+                is_sql(&p)
+            }
+        })
+    }
+    walk(dir, 0)
+}
+
+/// The text of the nearest file named `name` in the folders above `dir`
+/// (its parent first, up to four levels).
+pub(super) fn nearest_ancestor_file(dir: &Path, name: &str) -> Option<String> {
+    let mut at = dir.parent();
+    for _ in 0..4 {
+        let d = at?;
+        let p = d.join(name);
+        if p.is_file() {
+            return std::fs::read_to_string(&p).ok();
+        }
+        at = d.parent();
+    }
+    None
+}
+
+/// Why a non-SQL file of a migration folder is not read.
+pub(super) fn skip_reason(kind: LayoutKind, name: &str) -> String {
+    layout::get(kind)
+        .skip_reason(name)
+        .unwrap_or_else(|| format!("not a {} migration", kind.name()))
+}

@@ -68,6 +68,9 @@ pub struct Runner<'a> {
     copied_objects: usize,
     /// `--seed`: makes seeded values distinct across migrations.
     seed_counter: i64,
+    /// The scratch database's catalog, kept up to date after each kept run
+    /// for the names it used (`None`: read it again in full).
+    catalog: Option<Vec<observe::CatalogObj>>,
 }
 
 /// One part's run.
@@ -115,6 +118,7 @@ impl<'a> Runner<'a> {
             copies: 0,
             copied_objects: 0,
             seed_counter: 0,
+            catalog: None,
         };
         r.setup_session()?;
         Ok(r)
@@ -250,6 +254,21 @@ impl<'a> Runner<'a> {
     fn apply_part(&mut self, ws: &Workspace, part: &Part) -> Result<Applied> {
         let db = self.db.clone();
         let run = self.run_part(ws, part, true, &db)?;
+        // What the kept run changed in the catalog: the objects it names;
+        // anything, when it calls routines or builds SQL at run time.
+        let file = &ws.files[part.file];
+        let mut words = BTreeSet::new();
+        let dynamic = observe::mentioned(file, part, &mut words);
+        if dynamic || words.contains("call") || words.contains("do") {
+            self.catalog = None;
+        } else if let Some(cat) = self.catalog.as_mut() {
+            let names = observe::raw_names(file, part);
+            if let Err(e) = observe::refresh_catalog(&mut self.conn, &db, cat, &names) {
+                return Err(Error::new(format!(
+                    "MySQL replay: cannot read the catalog: {e}"
+                )));
+            }
+        }
         let partial = run.ran_before_failure;
         Ok(Applied {
             failure: run.failures.into_iter().next(),
@@ -269,7 +288,15 @@ impl<'a> Runner<'a> {
         let fail =
             |what: &str, e: mysql::Error| Error::new(format!("MySQL replay: cannot {what}: {e}"));
         // The state before, read on the scratch database, and the copy.
-        let cat = observe::catalog(&mut self.conn, &db).map_err(|e| fail("read the catalog", e))?;
+        let cat = match &self.catalog {
+            Some(c) => c.clone(),
+            None => {
+                let c = observe::catalog(&mut self.conn, &db)
+                    .map_err(|e| fail("read the catalog", e))?;
+                self.catalog = Some(c.clone());
+                c
+            }
+        };
         let scope = observe::scope(&cat, &names, everything);
         let before =
             observe::read_state(&mut self.conn, &db, &scope, &names, everything, Some(cat))
@@ -399,6 +426,7 @@ impl Engine for Runner<'_> {
     }
 
     fn setup(&mut self, sql: &str) -> Result<(), EngineError> {
+        self.catalog = None;
         for stmt in sql.split(';').filter(|s| !s.trim().is_empty()) {
             self.exec(stmt)?;
         }

@@ -43,29 +43,67 @@ fn s(v: Option<&mysql::Value>) -> String {
     }
 }
 
-/// Every object of database `db`, in one round trip.
-pub(super) fn catalog(conn: &mut Conn, db: &str) -> Result<Vec<CatalogObj>, mysql::Error> {
+/// The catalog query for database `db`: every object, or (`names`) only
+/// those named so (tables, views and foreign keys by their table, triggers
+/// by their table, routines and events by their name), each part an
+/// equality on a column the server looks up without scanning the database.
+fn catalog_sql(db: &str, names: Option<&[String]>) -> String {
     let d = super::server::literal(db);
-    let sql = format!(
-        "SELECT CASE TABLE_TYPE WHEN 'VIEW' THEN 'view' WHEN 'SEQUENCE' THEN 'sequence' \
-         ELSE 'table' END, TABLE_NAME, TABLE_NAME, '' FROM information_schema.TABLES \
-         WHERE TABLE_SCHEMA = {d} \
-         UNION ALL SELECT 'trigger', TRIGGER_NAME, EVENT_OBJECT_TABLE, \
-         CONCAT(ACTION_TIMING, ' ', EVENT_MANIPULATION, ' FOR EACH ROW ', ACTION_STATEMENT) \
-         FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = {d} \
-         UNION ALL SELECT LOWER(ROUTINE_TYPE), ROUTINE_NAME, ROUTINE_NAME, \
-         CONCAT('RETURNS ', COALESCE(DTD_IDENTIFIER, ''), ' ', COALESCE(ROUTINE_DEFINITION, '')) \
-         FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = {d} \
-         UNION ALL SELECT 'event', EVENT_NAME, EVENT_NAME, \
-         CONCAT(COALESCE(EVENT_TYPE, ''), ' ', COALESCE(INTERVAL_VALUE, ''), ' ', \
-         COALESCE(INTERVAL_FIELD, ''), ' ', COALESCE(STATUS, ''), ' ', \
-         COALESCE(EVENT_DEFINITION, '')) \
-         FROM information_schema.EVENTS WHERE EVENT_SCHEMA = {d} \
-         UNION ALL SELECT 'fk', TABLE_NAME, REFERENCED_TABLE_NAME, CONSTRAINT_NAME \
-         FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = {d} \
-         UNION ALL SELECT 'viewdef', TABLE_NAME, TABLE_NAME, VIEW_DEFINITION \
-         FROM information_schema.VIEWS WHERE TABLE_SCHEMA = {d}"
-    );
+    let parts = [
+        (
+            "SELECT CASE TABLE_TYPE WHEN 'VIEW' THEN 'view' WHEN 'SEQUENCE' THEN 'sequence' \
+             ELSE 'table' END, TABLE_NAME, TABLE_NAME, '' FROM information_schema.TABLES \
+             WHERE TABLE_SCHEMA = {d}",
+            "TABLE_NAME",
+        ),
+        (
+            "SELECT 'trigger', TRIGGER_NAME, EVENT_OBJECT_TABLE, \
+             CONCAT(ACTION_TIMING, ' ', EVENT_MANIPULATION, ' FOR EACH ROW ', ACTION_STATEMENT) \
+             FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = {d}",
+            "EVENT_OBJECT_TABLE",
+        ),
+        (
+            "SELECT LOWER(ROUTINE_TYPE), ROUTINE_NAME, ROUTINE_NAME, \
+             CONCAT('RETURNS ', COALESCE(DTD_IDENTIFIER, ''), ' ', \
+             COALESCE(ROUTINE_DEFINITION, '')) \
+             FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = {d}",
+            "ROUTINE_NAME",
+        ),
+        (
+            "SELECT 'event', EVENT_NAME, EVENT_NAME, \
+             CONCAT(COALESCE(EVENT_TYPE, ''), ' ', COALESCE(INTERVAL_VALUE, ''), ' ', \
+             COALESCE(INTERVAL_FIELD, ''), ' ', COALESCE(STATUS, ''), ' ', \
+             COALESCE(EVENT_DEFINITION, '')) \
+             FROM information_schema.EVENTS WHERE EVENT_SCHEMA = {d}",
+            "EVENT_NAME",
+        ),
+        (
+            "SELECT 'fk', TABLE_NAME, REFERENCED_TABLE_NAME, CONSTRAINT_NAME \
+             FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = {d}",
+            "TABLE_NAME",
+        ),
+        (
+            "SELECT 'viewdef', TABLE_NAME, TABLE_NAME, VIEW_DEFINITION \
+             FROM information_schema.VIEWS WHERE TABLE_SCHEMA = {d}",
+            "TABLE_NAME",
+        ),
+    ];
+    let mut selects = Vec::new();
+    for (sql, col) in parts {
+        let sql = sql.replace("{d}", &d);
+        match names {
+            None => selects.push(sql),
+            Some(names) => {
+                for n in names {
+                    selects.push(format!("{sql} AND {col} = {}", super::server::literal(n)));
+                }
+            }
+        }
+    }
+    selects.join(" UNION ALL ")
+}
+
+fn read_catalog(conn: &mut Conn, db: &str, sql: &str) -> Result<Vec<CatalogObj>, mysql::Error> {
     let mut out = Vec::new();
     for row in conn.query_iter(sql)? {
         let row = row?;
@@ -80,6 +118,76 @@ pub(super) fn catalog(conn: &mut Conn, db: &str) -> Result<Vec<CatalogObj>, mysq
         });
     }
     Ok(out)
+}
+
+/// Every object of database `db`, in one round trip.
+pub(super) fn catalog(conn: &mut Conn, db: &str) -> Result<Vec<CatalogObj>, mysql::Error> {
+    read_catalog(conn, db, &catalog_sql(db, None))
+}
+
+/// Brings `cat` (the catalog of `db`) up to date for the objects named
+/// `names` (as written, any case): what a kept run that names only them
+/// can have changed. One round trip.
+pub(super) fn refresh_catalog(
+    conn: &mut Conn,
+    db: &str,
+    cat: &mut Vec<CatalogObj>,
+    names: &BTreeSet<String>,
+) -> Result<(), mysql::Error> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let lower: BTreeSet<String> = names.iter().map(|n| n.to_lowercase()).collect();
+    cat.retain(|o| {
+        let n = o.name.to_lowercase();
+        let t = o.table.to_lowercase();
+        !(lower.contains(&n) || (o.kind == "trigger" && lower.contains(&t)))
+    });
+    let list: Vec<String> = names.iter().cloned().collect();
+    // Keep each query a reasonable size.
+    for chunk in list.chunks(64) {
+        let fresh = read_catalog(conn, db, &catalog_sql(db, Some(chunk)))?;
+        for o in fresh {
+            let dup = cat
+                .iter()
+                .any(|c| c.kind == o.kind && c.name == o.name && c.table == o.table);
+            if !dup {
+                cat.push(o);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The names a part's statements use as written (identifiers, unquoted),
+/// for [`refresh_catalog`].
+pub(super) fn raw_names(file: &FileUnit, part: &Part) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for &i in &part.statements {
+        let Some(st) = file.statements.get(i) else {
+            continue;
+        };
+        for t in &st.tokens {
+            let raw = &file.source.text[t.span.clone()];
+            match t.kind {
+                TokenKind::Word => {
+                    for w in raw.split('.') {
+                        if !w.is_empty() {
+                            out.insert(w.to_string());
+                        }
+                    }
+                }
+                TokenKind::QuotedIdent => {
+                    let inner = raw
+                        .trim_start_matches(['`', '"', '['])
+                        .trim_end_matches(['`', '"', ']']);
+                    out.insert(inner.replace("``", "`"));
+                }
+                _ => {}
+            }
+        }
+    }
+    out
 }
 
 /// Lower-case identifier-like words of a text (bodies, definitions).

@@ -137,6 +137,25 @@ pub(super) fn refresh_catalog(
     if names.is_empty() {
         return Ok(());
     }
+    // Only names that are objects now or were before (most words of a
+    // statement are keywords and types): the names alone cost a directory
+    // listing and two small table reads, no table is opened.
+    let d = super::server::literal(db);
+    let present: Vec<String> = conn.query(format!(
+        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = {d} \
+         UNION ALL SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = {d} \
+         UNION ALL SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = {d}"
+    ))?;
+    let mut known: BTreeSet<String> = present.iter().map(|n| n.to_lowercase()).collect();
+    known.extend(cat.iter().map(|o| o.name.to_lowercase()));
+    let names: BTreeSet<String> = names
+        .iter()
+        .filter(|n| known.contains(&n.to_lowercase()))
+        .cloned()
+        .collect();
+    if names.is_empty() {
+        return Ok(());
+    }
     let lower: BTreeSet<String> = names.iter().map(|n| n.to_lowercase()).collect();
     cat.retain(|o| {
         let n = o.name.to_lowercase();

@@ -79,7 +79,7 @@ _twice() {
             return 0
             ;;
         twice__subcmd__check)
-            opts="-D -q -h -V --dialect --format --no-replay --fail-on --color --stdin-filename --layout --define --no-down --seed --timeout --engine --database-url --database-url-trusted --template --setup --config --fix --diff --unsafe-fixes --since --from --baseline --write-baseline --select --ignore --output-file --quiet --statistics --help --version"
+            opts="-D -q -h -V --dialect --format --no-replay --fail-on --color --stdin-filename --layout --define --no-down --seed --no-seed --no-interleave --timeout --engine --database-url --database-url-trusted --template --setup --config --fix --diff --unsafe-fixes --since --from --baseline --write-baseline --select --ignore --output-file --quiet --statistics --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

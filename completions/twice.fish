@@ -69,7 +69,9 @@ complete -c twice -n "__fish_twice_using_subcommand check" -l ignore -d 'Do not 
 complete -c twice -n "__fish_twice_using_subcommand check" -l output-file -d 'Write the report to FILE instead of stdout; the human summary goes to stderr' -r -F
 complete -c twice -n "__fish_twice_using_subcommand check" -l no-replay -d 'Only run the static rules; do not replay migrations'
 complete -c twice -n "__fish_twice_using_subcommand check" -l no-down -d 'Do not check down migrations'
-complete -c twice -n "__fish_twice_using_subcommand check" -l seed -d 'Fill every table with a few synthetic rows before each migration\'s first run, so copies and backfills that are no-ops on empty tables show up'
+complete -c twice -n "__fish_twice_using_subcommand check" -l seed -d 'Fill every table with a few synthetic rows before each migration\'s first run, so copies and backfills that are no-ops on empty tables show up (the default; kept for scripts that pass it)'
+complete -c twice -n "__fish_twice_using_subcommand check" -l no-seed -d 'Do not seed tables with synthetic rows before each migration\'s first run'
+complete -c twice -n "__fish_twice_using_subcommand check" -l no-interleave -d 'Do not write rows between a migration\'s first and second run (the check that a re-run keeps what the application wrote since)'
 complete -c twice -n "__fish_twice_using_subcommand check" -l database-url-trusted -d 'The --database-url server is disposable: when its role cannot create roles, run the migrations as that role itself (they can then change anything that role can). Without it twice refuses such a role'
 complete -c twice -n "__fish_twice_using_subcommand check" -l fix -d 'Rewrite, in place, the statements that have one safe idempotent form (edits are verified by checking the fixed files again first), then report what remains. With `-` (stdin), print the fixed script instead'
 complete -c twice -n "__fish_twice_using_subcommand check" -l diff -d 'Print the edits `--fix` would make as a unified diff; write nothing. Exit code 1 when there is something to fix'

@@ -185,9 +185,19 @@ pub struct CheckArgs {
     pub no_down: bool,
 
     /// Fill every table with a few synthetic rows before each migration's
-    /// first run, so copies and backfills that are no-ops on empty tables show up.
-    #[arg(long)]
+    /// first run, so copies and backfills that are no-ops on empty tables
+    /// show up (the default; kept for scripts that pass it).
+    #[arg(long, overrides_with = "no_seed")]
     pub seed: bool,
+
+    /// Do not seed tables with synthetic rows before each migration's first run.
+    #[arg(long, overrides_with = "seed")]
+    pub no_seed: bool,
+
+    /// Do not write rows between a migration's first and second run (the
+    /// check that a re-run keeps what the application wrote since).
+    #[arg(long)]
+    pub no_interleave: bool,
 
     /// Time limit for one statement during replay, in seconds.
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
@@ -545,7 +555,8 @@ pub fn check_options(
         layout: args.layout,
         replay: !args.no_replay,
         down: !args.no_down,
-        seed: args.seed,
+        seed: !args.no_seed,
+        interleave: !args.no_interleave,
         timeout: args.timeout.unwrap_or(Options::default().timeout),
         defines: args.defines.iter().cloned().collect(),
         stdin_filename: args.stdin_filename.clone(),
@@ -572,7 +583,8 @@ pub fn check_options(
         dialect: args.dialect.is_some(),
         layout: args.layout.is_some(),
         timeout: args.timeout.is_some(),
-        seed: args.seed,
+        seed: args.seed || args.no_seed,
+        interleave: args.no_interleave,
         database_url_trusted: args.database_url_trusted,
         template: args.template.is_some(),
         setup: args.setup.is_some(),

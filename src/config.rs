@@ -74,7 +74,10 @@ pub struct CommandLine {
     pub dialect: bool,
     pub layout: bool,
     pub timeout: bool,
+    /// `--seed` or `--no-seed`.
     pub seed: bool,
+    /// `--no-interleave`.
+    pub interleave: bool,
     pub database_url_trusted: bool,
     pub template: bool,
     pub setup: bool,
@@ -95,6 +98,8 @@ pub struct Config {
     pub defines: BTreeMap<String, String>,
     pub timeout: Option<Duration>,
     pub seed: Option<bool>,
+    /// `[replay] interleave`.
+    pub interleave: Option<bool>,
     /// `[replay] database_url_trusted`.
     pub database_url_trusted: Option<bool>,
     /// `[replay] template`.
@@ -241,6 +246,7 @@ const TOP_KEYS: &[&str] = &[
 const REPLAY_KEYS: &[&str] = &[
     "timeout",
     "seed",
+    "interleave",
     "database_url_trusted",
     "template",
     "setup",
@@ -709,6 +715,16 @@ fn replay_table(p: &mut Problems, base: &Path, value: &Spanned<DeValue>, cfg: &m
                     ),
                 ),
             },
+            "interleave" => match v.get_ref() {
+                DeValue::Boolean(b) => cfg.interleave = Some(*b),
+                other => p.add(
+                    v.span(),
+                    format!(
+                        "[replay] `interleave`: bad value {} (allowed: true or false)",
+                        shown(other)
+                    ),
+                ),
+            },
             _ => {
                 let hint = did_you_mean(k, REPLAY_KEYS.iter().copied());
                 p.add(
@@ -840,8 +856,12 @@ pub fn merge(cfg: Option<&Config>, set: &CommandLine, opts: &mut Options) -> Fai
             opts.timeout = t;
         }
     }
+    // A flag on the command line wins over the file.
     if !set.seed {
         opts.seed = cfg.seed.unwrap_or(opts.seed);
+    }
+    if !set.interleave {
+        opts.interleave = cfg.interleave.unwrap_or(opts.interleave);
     }
     if !set.database_url_trusted {
         opts.database_url_trusted = cfg.database_url_trusted.unwrap_or(false);

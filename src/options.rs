@@ -17,7 +17,13 @@ pub struct Options {
     pub layout: Option<crate::model::LayoutKind>,
     pub replay: bool,
     pub down: bool,
+    /// Seed tables with synthetic rows before each migration's first run
+    /// (on by default; `--no-seed`, `[replay] seed = false`).
     pub seed: bool,
+    /// Write like an application between the first and the second run, and
+    /// check the second run keeps it (on by default; `--no-interleave`,
+    /// `[replay] interleave = false`).
+    pub interleave: bool,
     pub timeout: Duration,
     pub defines: BTreeMap<String, String>,
     pub stdin_filename: Option<String>,
@@ -125,7 +131,8 @@ impl Default for Options {
             layout: None,
             replay: true,
             down: true,
-            seed: false,
+            seed: true,
+            interleave: true,
             timeout: Duration::from_secs(5),
             defines: BTreeMap::new(),
             stdin_filename: None,

@@ -476,6 +476,14 @@ pub struct Step<'a> {
     pub stop_on_error: bool,
 }
 
+/// What [`Engine::interleave`] wrote: for each table written (named as in
+/// [`Observation::data_before`]), its rows just before and just after the
+/// write. The algorithm tells the rows written from the two images.
+#[derive(Clone, Debug, Default)]
+pub struct Interleaved {
+    pub tables: BTreeMap<String, (TableData, TableData)>,
+}
+
 /// The result of [`Engine::trial`].
 #[derive(Clone, Debug)]
 pub enum Trial {
@@ -497,8 +505,18 @@ pub trait Engine {
     /// Fills tables with a few synthetic rows that satisfy their declared
     /// types and constraints (`--seed`); kept.
     fn seed(&mut self) -> Result<(), EngineError>;
+    /// Writes as an application would between a migration's first and
+    /// second run, and keeps it: in each existing table whose bare name
+    /// (lower case) is in `tables`, new values in the columns of one existing
+    /// row (primary key and foreign key columns left alone), then
+    /// [`super::SEED_ROWS`] more synthetic rows made as [`Engine::seed`]
+    /// makes them, whatever the table holds. Plain SQL, each write under a
+    /// savepoint; a write the database refuses is skipped.
+    fn interleave(&mut self, tables: &BTreeSet<String>) -> Result<Interleaved, EngineError>;
     /// Runs twice's own set-up SQL (e.g. the migration tool's bookkeeping
-    /// table), kept, before the first migration; never observed or reported.
+    /// table), kept, before the first migration; never observed or reported,
+    /// and the tables it creates (like the setup script's) are never seeded
+    /// or written between runs.
     fn setup(&mut self, sql: &str) -> Result<(), EngineError>;
     /// Runs `part` for real and keeps it (see [`Applied`]). Statements of
     /// `part` whose placeholders have no value are not run.

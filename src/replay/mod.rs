@@ -58,6 +58,7 @@ pub mod bookkeeping;
 pub mod control;
 pub mod diff;
 pub mod engine;
+pub mod interleave;
 pub mod mysql;
 pub mod postgres;
 pub mod setup;
@@ -65,6 +66,20 @@ pub mod sqlite;
 
 /// Rows `--seed` gives each table that has fewer, on every engine.
 pub const SEED_ROWS: i64 = 3;
+
+/// Where the auto-numbered ids of seeded and interleaved rows start, on
+/// every engine: far from the ids migrations insert by hand (`INSERT INTO
+/// t (id, ...) VALUES (1, ...)`), which synthetic rows would otherwise take
+/// first and make fail; within a 32-bit integer.
+pub const SYNTHETIC_IDS: i64 = 1_000_000_000;
+
+/// How many new rows the write between a migration's runs
+/// ([`engine::Engine::interleave`]) adds to a table holding `existing`, on
+/// every engine: [`SEED_ROWS`], fewer once it holds twice as many, at least
+/// one. The rows are kept, so tables do not grow with every migration.
+pub fn interleave_rows(existing: i64) -> i64 {
+    (2 * SEED_ROWS - existing).clamp(1, SEED_ROWS)
+}
 
 use crate::dialect::Dialect;
 use crate::error::Result;

@@ -25,7 +25,9 @@ pub mod replay_resource_limit;
 pub mod replay_statement_skipped;
 pub mod replay_timeout;
 pub mod second_run_data_change;
+pub mod second_run_data_loss;
 pub mod second_run_error;
+pub mod second_run_overwrites;
 pub mod second_run_schema_change;
 
 use crate::analysis::Statement;
@@ -47,6 +49,7 @@ pub mod add_constraint_without_guard;
 pub mod alter_column_type_using;
 pub mod binary_file;
 pub mod create_without_if_not_exists;
+pub mod destructive_rerun;
 pub mod drop_without_if_exists;
 pub mod insert_without_conflict_clause;
 pub mod nondeterministic_value;
@@ -71,6 +74,8 @@ pub const CONFIRMING_RULES: &[&str] = &[
     "second-run-error",
     "second-run-schema-change",
     "second-run-data-change",
+    "second-run-data-loss",
+    "second-run-overwrites",
     "second-run-sequence-advance",
     "down-second-run-error",
     "down-second-run-change",
@@ -293,6 +298,7 @@ static REGISTRY: &[&RuleMeta] = &[
     &add_constraint_without_guard::META,
     &rename_without_guard::META,
     &alter_column_type_using::META,
+    &destructive_rerun::META,
     &nondeterministic_value::META,
     &syntax_error::META,
     &unparsed_statement::META,
@@ -306,6 +312,8 @@ static REGISTRY: &[&RuleMeta] = &[
     &second_run_error::META,
     &second_run_schema_change::META,
     &second_run_data_change::META,
+    &second_run_data_loss::META,
+    &second_run_overwrites::META,
     &down_does_not_revert::META,
     &down_second_run_error::META,
     &down_second_run_change::META,
@@ -330,6 +338,7 @@ static STATIC_RULES: &[&dyn Rule] = &[
     &add_constraint_without_guard::RULE,
     &rename_without_guard::RULE,
     &alter_column_type_using::RULE,
+    &destructive_rerun::RULE,
     &nondeterministic_value::RULE,
     &syntax_error::RULE,
     &unparsed_statement::RULE,

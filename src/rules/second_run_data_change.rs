@@ -16,8 +16,10 @@ example rows as a diff. The finding points at the statement that wrote them;
 the JSON `evidence` carries the table, the counts and the sample rows.
 
 Empty tables hide many data bugs (`INSERT INTO new SELECT * FROM old` copies
-nothing twice when `old` is empty): run with `--seed` to fill every table with a
-few synthetic rows before each migration.
+nothing twice when `old` is empty): replay fills every table with a few
+synthetic rows before each migration (`--no-seed` turns that off). The rows
+replay writes between the two runs (see `second-run-data-loss`) are left out
+of this comparison, so it judges what the migration does to its own rows.
 
 ## Why it matters
 A re-run that duplicates seed rows, re-applies a price increase or copies data

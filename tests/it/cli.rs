@@ -675,3 +675,28 @@ fn committed_man_pages_are_up_to_date() {
         assert!(check_page.contains(flag), "{flag} in twice-check.1");
     }
 }
+
+/// The write between the runs is on by default; `--no-interleave` and
+/// `[replay] interleave = false` turn it off (exit codes follow).
+#[test]
+fn no_interleave_turns_the_write_between_the_runs_off() {
+    let file = "fixtures/shared/rerun/006_flags.sql";
+    let out = run(&["check", file]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("second-run-overwrites"),
+        "{}",
+        out.stdout
+    );
+    let out = run(&["check", file, "--no-interleave"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("twice.toml"),
+        "[replay]\ninterleave = false\n",
+    )
+    .unwrap();
+    std::fs::copy(file, dir.path().join("006_flags.sql")).unwrap();
+    let out = run_in(dir.path(), &["check", "006_flags.sql"]);
+    assert_eq!(out.code, 0, "{} {}", out.stdout, out.stderr);
+}

@@ -55,7 +55,9 @@ fn defaults_without_a_config() {
     assert!(o.rules.is_empty());
     assert!(o.defines.is_empty());
     assert_eq!(o.timeout, Duration::from_secs(5));
-    assert!(!o.seed);
+    // Seeded replay and the interleaved write are the defaults.
+    assert!(o.seed);
+    assert!(o.interleave);
 }
 
 #[test]
@@ -102,10 +104,24 @@ fn flags_beat_the_file_key_by_key() {
     assert_eq!(o.defines.get("owner").map(String::as_str), Some("ops"));
     assert_eq!(o.timeout, Duration::from_secs(2));
 
-    // `--seed` turns seeding on when the file turns it off.
+    // `--seed` turns seeding on when the file turns it off, `--no-seed`
+    // off when the file turns it on; the last of the two flags wins.
     let c = cfg("[replay]\nseed = false\n");
     assert!(!check_options(&args(&[]), Some(&c)).0.seed);
     assert!(check_options(&args(&["--seed"]), Some(&c)).0.seed);
+    let c = cfg("[replay]\nseed = true\n");
+    assert!(!check_options(&args(&["--no-seed"]), Some(&c)).0.seed);
+    assert!(!check_options(&args(&["--seed", "--no-seed"]), None).0.seed);
+    assert!(check_options(&args(&["--no-seed", "--seed"]), None).0.seed);
+    // `[replay] interleave = false` and `--no-interleave`.
+    let c = cfg("[replay]\ninterleave = false\n");
+    assert!(!check_options(&args(&[]), Some(&c)).0.interleave);
+    assert!(
+        !check_options(&args(&["--no-interleave"]), None)
+            .0
+            .interleave
+    );
+    assert!(check_options(&args(&[]), None).0.interleave);
     // `--fail-on warning` beats `fail-on = "never"`.
     let c = cfg("fail-on = \"never\"\n");
     assert_eq!(

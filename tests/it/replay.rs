@@ -19,6 +19,16 @@ fn opts() -> Options {
     }
 }
 
+/// Replay on empty tables with nothing written between the runs
+/// (`--no-seed --no-interleave`), for fixtures about that.
+fn bare() -> Options {
+    Options {
+        seed: false,
+        interleave: false,
+        ..opts()
+    }
+}
+
 /// The report with only replay findings (and the summary counts of those).
 fn replay_only(mut report: Report) -> Report {
     report.findings.retain(|f| f.source == Origin::Replay);
@@ -63,14 +73,8 @@ fn clean_folder_has_no_replay_finding() {
     let r = run("fixtures/replay/clean", &opts());
     assert!(r.findings.is_empty(), "{:#?}", ids(&r));
     assert_eq!(r.summary.sequences[0].replay, "replayed");
-    // Also with --seed: seeded rows must not make idempotent SQL look bad.
-    let r = run(
-        "fixtures/replay/clean",
-        &Options {
-            seed: true,
-            ..opts()
-        },
-    );
+    // Also on empty tables and without the write between the runs.
+    let r = run("fixtures/replay/clean", &bare());
     assert!(r.findings.is_empty(), "{:#?}", ids(&r));
 }
 
@@ -137,9 +141,11 @@ fn data_change_has_counts_samples_and_writers() {
     assert!(products.file.ends_with("002_raise_prices.sql"));
     let ev = products.evidence.as_ref().unwrap();
     assert_eq!(ev["table"], "products");
-    assert_eq!(ev["changed"], 1);
+    // tea and cake (001's write between its runs renamed tea), and the rows
+    // written since: every row of the table.
+    assert_eq!(ev["changed"], 5);
     assert_eq!(ev["added"], 0);
-    assert_eq!(ev["samples"]["changed"][0]["before"]["name"], "tea");
+    assert_eq!(ev["samples"]["changed"][0]["before"]["id"], 1);
     assert_eq!(ev["statements"][0]["line"], 1);
     assert!(has(&r, "second-run-data-change", "002_raise_prices.sql", 2));
     // The guarded delete is idempotent: no finding on line 3.
@@ -164,12 +170,12 @@ fn on_conflict_do_nothing_without_a_unique_key_duplicates_rows() {
 
 #[test]
 fn seed_shows_a_copy_that_is_invisible_on_empty_tables() {
-    let r = run("fixtures/replay/seed-copy", &opts());
+    let r = run("fixtures/replay/seed-copy", &bare());
     assert!(r.findings.is_empty(), "{:#?}", ids(&r));
     let seeded = run(
         "fixtures/replay/seed-copy",
         &Options {
-            seed: true,
+            interleave: false,
             ..opts()
         },
     );
@@ -252,7 +258,8 @@ fn first_run_error_rolls_back_and_carries_on() {
 
 #[test]
 fn transaction_statements_inside_migrations() {
-    let r = run("fixtures/replay/transactions", &opts());
+    // 002's CHECK counts the rows of 001's table: no other rows wanted.
+    let r = run("fixtures/replay/transactions", &bare());
     // COMMIT inside 001 did not make its second run permanent: 002's CHECK
     // (exactly one row) holds on its first run.
     assert!(has(&r, "second-run-data-change", "001_begin_commit.sql", 3));
@@ -815,4 +822,68 @@ fn setup_script_and_bookkeeping_table_are_both_there() {
         "{:#?}",
         r.findings
     );
+}
+
+/// The write between the runs (issue #17): each destructive shape of
+/// `fixtures/shared/rerun` is reported at the statement responsible, the safe
+/// forms stay clean, and the static finding about the same statement is
+/// linked as one problem.
+#[test]
+fn rows_written_between_the_runs_must_survive_the_second() {
+    let r = run("fixtures/shared/rerun", &opts());
+    let got: Vec<(String, String, usize)> = ids(&r)
+        .into_iter()
+        .map(|(rule, file, line)| (rule, file.rsplit('/').next().unwrap().to_string(), line))
+        .collect();
+    let want: Vec<(String, String, usize)> = [
+        ("second-run-data-loss", "001_settings.sql", 2),
+        ("second-run-data-loss", "002_plans.sql", 3),
+        ("second-run-data-loss", "003_prices.sql", 4),
+        ("second-run-data-loss", "005_reset.sql", 2),
+        ("second-run-overwrites", "006_flags.sql", 4),
+    ]
+    .iter()
+    .map(|(r, f, l)| (r.to_string(), f.to_string(), *l))
+    .collect();
+    assert_eq!(got, want);
+    let loss = &r.findings[0];
+    assert_eq!(loss.severity, twice::finding::Severity::Error);
+    let ev = loss.evidence.as_ref().unwrap();
+    assert_eq!(ev["table"], "settings");
+    assert_eq!(ev["lost"].as_array().unwrap().len(), 3);
+    assert_eq!(ev["reverted"][0]["columns"][0], "value");
+    assert_eq!(ev["reverted"][0]["after"]["value"], "dark");
+    let warn = &r.findings[4];
+    assert_eq!(warn.severity, twice::finding::Severity::Warning);
+    assert!(warn.message.contains("`label`"), "{}", warn.message);
+    snapshot("rerun", &r);
+
+    // The static rule says the same about the same statements, and each
+    // pair is one problem.
+    let all = check_paths(&["fixtures/shared/rerun"], &opts());
+    for (file, line) in [
+        ("001_settings.sql", 2),
+        ("002_plans.sql", 3),
+        ("003_prices.sql", 4),
+    ] {
+        let at = |rule: &str| {
+            all.findings
+                .iter()
+                .position(|f| f.rule == rule && f.file.ends_with(file) && f.line == line)
+                .unwrap_or_else(|| panic!("{rule} at {file}:{line}"))
+        };
+        let (s, d) = (at("destructive-rerun"), at("second-run-data-loss"));
+        assert_eq!(all.findings[s].related, vec![d], "{file}");
+        assert_eq!(all.findings[d].related, vec![s], "{file}");
+    }
+
+    // Without the write between the runs: every migration here converges.
+    let off = run(
+        "fixtures/shared/rerun",
+        &Options {
+            interleave: false,
+            ..opts()
+        },
+    );
+    assert!(off.findings.is_empty(), "{:#?}", ids(&off));
 }

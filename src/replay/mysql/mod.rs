@@ -425,6 +425,19 @@ impl Engine for Runner<'_> {
         Ok(())
     }
 
+    fn interleave(
+        &mut self,
+        tables: &BTreeSet<String>,
+    ) -> Result<crate::replay::engine::Interleaved, EngineError> {
+        let db = self.db.clone();
+        let written = seed::interleave(&mut self.conn, &db, tables, &mut self.seed_counter)
+            .map_err(|e| {
+                EngineError(format!("MySQL replay: the write between runs failed: {e}"))
+            })?;
+        self.reset_session(&db)?;
+        Ok(crate::replay::engine::Interleaved { tables: written })
+    }
+
     fn setup(&mut self, sql: &str) -> Result<(), EngineError> {
         self.catalog = None;
         for stmt in sql.split(';').filter(|s| !s.trim().is_empty()) {

@@ -568,7 +568,11 @@ fn value(v: Option<&mysql::Value>, col: &mysql::Column) -> Value {
 }
 
 /// The rows of `table`, key columns first.
-fn table_data(conn: &mut Conn, table: &str, key: &[String]) -> Result<TableData, mysql::Error> {
+pub(super) fn table_data(
+    conn: &mut Conn,
+    table: &str,
+    key: &[String],
+) -> Result<TableData, mysql::Error> {
     let mut result = conn.query_iter(format!("SELECT * FROM {}", ident(table)))?;
     let mut columns: Vec<String> = Vec::new();
     let mut order: Vec<usize> = Vec::new();

@@ -15,11 +15,15 @@
 //!   an error. The rows are kept (autocommit).
 
 use super::server::{ident, literal};
+use crate::replay::engine::TableData;
 use mysql::prelude::Queryable;
 use mysql::Conn;
 use std::collections::{BTreeMap, BTreeSet};
 
 struct Column {
+    /// An `AUTO_INCREMENT` INT/BIGINT: synthetic rows take ids from
+    /// [`crate::replay::SYNTHETIC_IDS`].
+    auto_id: bool,
     name: String,
     data_type: String,
     column_type: String,
@@ -90,9 +94,90 @@ fn value(col: &Column, n: i64) -> String {
     }
 }
 
+/// The base tables of a database with their columns and foreign keys, in
+/// an order where parents come first.
+pub(super) struct Tables {
+    columns: BTreeMap<String, Vec<Column>>,
+    refs: BTreeMap<(String, String), (String, String)>,
+    pub order: Vec<String>,
+}
+
 /// Seeds the base tables of `db` (the connection's current database).
 /// `counter` makes values distinct across calls.
 pub(super) fn seed(conn: &mut Conn, db: &str, counter: &mut i64) -> Result<(), mysql::Error> {
+    let tables = read_tables(conn, db)?;
+    let want = crate::replay::SEED_ROWS;
+    for t in &tables.order {
+        let have: Option<i64> = conn.query_first(format!("SELECT COUNT(*) FROM {}", ident(t)))?;
+        let have = have.unwrap_or(0);
+        if have < want {
+            insert_rows(conn, &tables, t, want - have, counter);
+        }
+    }
+    Ok(())
+}
+
+/// The write between a migration's runs
+/// ([`crate::replay::engine::Engine::interleave`]) on the tables of `db`
+/// whose lower-case name is in `names`: new values in one existing row's
+/// plain columns, then new rows. Returns each table written with its rows
+/// before and after.
+pub(super) fn interleave(
+    conn: &mut Conn,
+    db: &str,
+    names: &BTreeSet<String>,
+    counter: &mut i64,
+) -> Result<BTreeMap<String, (TableData, TableData)>, mysql::Error> {
+    let tables = read_tables(conn, db)?;
+    let mut out = BTreeMap::new();
+    for t in &tables.order {
+        if !names.contains(&t.to_lowercase()) {
+            continue;
+        }
+        let Some(cols) = tables.columns.get(t) else {
+            continue;
+        };
+        let def = super::observe::show_create_table(conn, t)?;
+        let before = super::observe::table_data(conn, t, &def.primary_key)?;
+        let existing = match &before {
+            TableData::Rows { rows, .. } => rows.len() as i64,
+            TableData::Summary { count, .. } => *count as i64,
+        };
+        if existing > 0 {
+            *counter += 1;
+            let n = *counter;
+            let sets: Vec<String> = cols
+                .iter()
+                .filter(|c| {
+                    !c.skip
+                        && !def.primary_key.contains(&c.name)
+                        && !tables.refs.contains_key(&(t.clone(), c.name.clone()))
+                })
+                .map(|c| format!("{} = {}", ident(&c.name), value(c, n)))
+                .collect();
+            if !sets.is_empty() {
+                // A write the table refuses is skipped.
+                let _ = conn.query_drop(format!(
+                    "UPDATE {} SET {} LIMIT 1",
+                    ident(t),
+                    sets.join(", ")
+                ));
+            }
+        }
+        insert_rows(
+            conn,
+            &tables,
+            t,
+            crate::replay::interleave_rows(existing),
+            counter,
+        );
+        let after = super::observe::table_data(conn, t, &def.primary_key)?;
+        out.insert(t.clone(), (before, after));
+    }
+    Ok(out)
+}
+
+fn read_tables(conn: &mut Conn, db: &str) -> Result<Tables, mysql::Error> {
     let d = literal(db);
     let rows: Vec<mysql::Row> = conn.query(format!(
         "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, \
@@ -106,7 +191,12 @@ pub(super) fn seed(conn: &mut Conn, db: &str, counter: &mut i64) -> Result<(), m
         let extra = text(r.as_ref(7)).to_ascii_lowercase();
         let has_default = text(r.as_ref(5)) == "1";
         let nullable = text(r.as_ref(4)) == "YES";
+        let integer = matches!(
+            text(r.as_ref(2)).to_ascii_lowercase().as_str(),
+            "int" | "integer" | "bigint"
+        );
         tables.entry(text(r.as_ref(0))).or_default().push(Column {
+            auto_id: extra.contains("auto_increment") && integer,
             name: text(r.as_ref(1)),
             data_type: text(r.as_ref(2)),
             column_type: text(r.as_ref(3)),
@@ -162,16 +252,32 @@ pub(super) fn seed(conn: &mut Conn, db: &str, counter: &mut i64) -> Result<(), m
     for t in tables.keys() {
         visit(t, &parents, &mut done, &mut order, 0);
     }
-    let want = crate::replay::SEED_ROWS;
-    for t in order {
-        let Some(cols) = tables.get(&t) else { continue };
-        let have: Option<i64> = conn.query_first(format!("SELECT COUNT(*) FROM {}", ident(&t)))?;
-        let have = have.unwrap_or(0);
-        for _ in have..want {
+    Ok(Tables {
+        columns: tables,
+        refs,
+        order,
+    })
+}
+
+/// Inserts `count` synthetic rows into `t`; rows the table refuses are
+/// skipped.
+fn insert_rows(conn: &mut Conn, tables: &Tables, t: &str, count: i64, counter: &mut i64) {
+    let Some(cols) = tables.columns.get(t) else {
+        return;
+    };
+    let refs = &tables.refs;
+    let t = t.to_string();
+    {
+        for _ in 0..count {
             *counter += 1;
             let n = *counter;
             let mut names = Vec::new();
             let mut values = Vec::new();
+            for c in cols.iter().filter(|c| c.auto_id) {
+                // Far from the ids migrations insert by hand.
+                names.push(ident(&c.name));
+                values.push((crate::replay::SYNTHETIC_IDS + n).to_string());
+            }
             for c in cols.iter().filter(|c| !c.skip) {
                 if let Some((pt, pc)) = refs.get(&(t.clone(), c.name.clone())) {
                     let parent: Option<mysql::Value> = conn
@@ -211,5 +317,4 @@ pub(super) fn seed(conn: &mut Conn, db: &str, counter: &mut i64) -> Result<(), m
             let _ = conn.query_drop(sql);
         }
     }
-    Ok(())
 }

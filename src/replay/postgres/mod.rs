@@ -103,6 +103,10 @@ pub struct Runner<'a> {
     /// all of them), and the counter that makes seeded values distinct.
     seed_dirty: Option<BTreeSet<String>>,
     seed_counter: i64,
+    /// Bare names (lower case) of the tables that existed before the first
+    /// migration (the setup script's, the bookkeeping table): never seeded,
+    /// never written between runs.
+    setup_tables: BTreeSet<String>,
 }
 
 impl<'a> Runner<'a> {
@@ -176,8 +180,10 @@ impl<'a> Runner<'a> {
             catalog: None,
             seed_dirty: None,
             seed_counter: 0,
+            setup_tables: BTreeSet::new(),
         };
         r.setup_session()?;
+        r.note_setup_tables()?;
         Ok(r)
     }
 
@@ -608,6 +614,18 @@ impl<'a> Runner<'a> {
         Ok(copy)
     }
 
+    /// Records the tables that exist now as tables of the set-up.
+    fn note_setup_tables(&mut self) -> Result<()> {
+        let tables = snapshot::user_tables(&mut self.client)
+            .map_err(|e| tool_error("cannot list the tables", &e))?;
+        self.setup_tables.extend(tables.iter().map(|t| {
+            t.rsplit_once('.')
+                .map_or(t.as_str(), |x| x.1)
+                .to_ascii_lowercase()
+        }));
+        Ok(())
+    }
+
     fn snapshot(&mut self, scope: &Scope) -> Result<snapshot::Snapshot> {
         snapshot::take(&mut self.client, &mut self.catalog, scope)
             .map_err(|e| tool_error("cannot read the database state", &e))
@@ -641,8 +659,24 @@ impl Engine for Runner<'_> {
         Ok(r?)
     }
 
+    fn interleave(
+        &mut self,
+        tables: &BTreeSet<String>,
+    ) -> Result<crate::replay::engine::Interleaved, EngineError> {
+        let tables: BTreeSet<String> = tables.difference(&self.setup_tables).cloned().collect();
+        let r = Runner::interleave(self, &tables);
+        server::wait_if_interrupted();
+        Ok(crate::replay::engine::Interleaved {
+            tables: r?
+                .into_iter()
+                .map(|(t, b, a)| (t, (observe::table_data(&b), observe::table_data(&a))))
+                .collect(),
+        })
+    }
+
     fn setup(&mut self, sql: &str) -> Result<(), EngineError> {
         self.exec_admin(sql)?;
+        self.note_setup_tables()?;
         // Sequences it made (goose's serial) start from here.
         self.reload_sequences()?;
         Ok(())

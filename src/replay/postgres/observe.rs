@@ -188,7 +188,7 @@ fn value(v: serde_json::Value) -> Value {
 }
 
 /// A table's rows as neutral data: key columns first.
-fn table_data(rows: &Rows) -> TableData {
+pub(super) fn table_data(rows: &Rows) -> TableData {
     let mut columns: Vec<String> = rows
         .key
         .iter()

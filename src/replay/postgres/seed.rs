@@ -67,6 +67,13 @@ struct Column {
     plain_default: bool,
     /// Left out of every insert: identity, serial, generated.
     skip: bool,
+    /// An integer serial or identity column: given an id far from the ones
+    /// migrations insert by hand on the first attempts (see
+    /// [`crate::replay::SYNTHETIC_IDS`]).
+    numbered: bool,
+    /// Part of the primary key or of a unique index: how the migration's
+    /// own statements find the row; the interleaved update leaves it.
+    key: bool,
     /// Literals of the `CHECK` constraints that mention the column.
     literals: Vec<String>,
 }
@@ -156,7 +163,9 @@ fn columns_sql(filter: &str, version_num: i32) -> String {
         "SELECT n.nspname || '.' || c.relname, quote_ident(n.nspname) || '.' || quote_ident(c.relname), \
            a.attname::text, quote_ident(a.attname), a.atttypid::text, a.atttypmod::text, \
            a.attnotnull::text, a.atthasdef::text, (a.attidentity <> '')::text, {generated}, \
-           coalesce(pg_get_expr(d.adbin, d.adrelid) LIKE '%nextval(%', false)::text \
+           coalesce(pg_get_expr(d.adbin, d.adrelid) LIKE '%nextval(%', false)::text, \
+           EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique \
+             AND a.attnum = ANY (i.indkey))::text \
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
            JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
            LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
@@ -364,6 +373,11 @@ fn parse_tables(
             notnull: flag(&r, 6) || ty.notnull,
             plain_default: (has_default && !serial) || (!has_default && ty.has_default),
             skip: identity || generated || serial,
+            numbered: (identity || serial)
+                && !generated
+                && ty.schema == "pg_catalog"
+                && matches!(ty.name.as_str(), "int4" | "int8"),
+            key: flag(&r, 11),
             literals,
         });
     }
@@ -549,7 +563,106 @@ impl Runner<'_> {
         // insert, under its savepoint, not at the commit (where a failure
         // would undo all the seeding).
         self.exec_admin("SET CONSTRAINTS ALL IMMEDIATE")?;
-        let filter = table_filter(candidates.as_ref());
+        let mut filter = table_filter(candidates.as_ref());
+        if candidates.is_none() && !self.setup_tables.is_empty() {
+            // The set-up's tables are never seeded.
+            let list: Vec<String> = self.setup_tables.iter().map(|n| literal(n)).collect();
+            filter.push_str(&format!(
+                " AND lower(c.relname) NOT IN ({})",
+                list.join(", ")
+            ));
+        }
+        let order = self.tables_to_write(&filter)?;
+        for t in &order {
+            self.seed_table(t)?;
+        }
+        self.commit_kept(since)
+    }
+
+    /// The write between a migration's first and second run (see
+    /// [`crate::replay::engine::Engine::interleave`]), committed. Returns
+    /// each table written (`schema.name`) with its rows before and after.
+    pub(super) fn interleave(
+        &mut self,
+        names: &BTreeSet<String>,
+    ) -> Result<Vec<(String, super::snapshot::Rows, super::snapshot::Rows)>> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let since = self.begin(false)?;
+        self.exec_admin("SET CONSTRAINTS ALL IMMEDIATE")?;
+        let list: Vec<String> = names.iter().map(|n| literal(n)).collect();
+        let filter = format!(
+            "{} AND lower(c.relname) IN ({})",
+            table_filter(None),
+            list.join(", ")
+        );
+        let order = self.tables_to_write(&filter)?;
+        let scope = super::snapshot::Scope {
+            objects: Some(BTreeSet::new()),
+            tables: Some(order.iter().map(|t| t.name.clone()).collect()),
+        };
+        let before = self.snapshot(&scope)?;
+        for t in &order {
+            self.update_one_row(t)?;
+            if let Some((existing, parents)) = self.count_and_parents(t)? {
+                // Kept: fewer rows once the table holds enough.
+                let n = crate::replay::interleave_rows(existing);
+                self.insert_rows(t, &parents, 0, n)?;
+            }
+        }
+        let after = self.snapshot(&scope)?;
+        self.commit_kept(since)?;
+        let mut out = Vec::new();
+        for (name, b) in before.tables {
+            if let Some(a) = after.tables.get(&name) {
+                if *a != b {
+                    out.push((name, b, a.clone()));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// New values in the columns of one existing row (not the key, not
+    /// foreign keys, not generated), each under its own savepoint.
+    fn update_one_row(&mut self, t: &Table) -> Result<()> {
+        let fk_col = |c: &str| t.fks.iter().any(|fk| fk.from.iter().any(|f| f == c));
+        let row = format!(
+            "(tableoid, ctid) = (SELECT tableoid, ctid FROM {} LIMIT 1)",
+            t.quoted
+        );
+        for (ci, col) in t.columns.iter().enumerate() {
+            if col.skip || col.key || fk_col(&col.name) {
+                continue;
+            }
+            self.seed_counter += 1;
+            let n = self.seed_counter;
+            let v = if !col.literals.is_empty() {
+                col.literals[(n as usize + ci) % col.literals.len()].clone()
+            } else {
+                match synthetic(col, n) {
+                    Some(v) => v,
+                    None => continue,
+                }
+            };
+            let v = literal(&v);
+            let sql = format!(
+                "UPDATE {} SET {c} = {v} WHERE {row} AND {c} IS DISTINCT FROM {v}",
+                t.quoted,
+                c = col.quoted
+            );
+            if let Tried::TimedOut = self.seed_try(&sql)? {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// The tables the filter selects, read from the catalogs, parents
+    /// before the tables that refer to them.
+    fn tables_to_write(&mut self, filter: &str) -> Result<Vec<Table>> {
+        let filter = filter.to_string();
         let [constraints, domains] = constraints_sql(&filter);
         let queries = vec![
             columns_sql(&filter, self.server.version_num),
@@ -581,10 +694,7 @@ impl Runner<'_> {
             });
             order.push(pending.remove(ready.unwrap_or(0)));
         }
-        for t in &order {
-            self.seed_table(t)?;
-        }
-        self.commit_kept(since)
+        Ok(order)
     }
 
     /// Runs `sql` under the savepoint `twice_seed` (rolled back when the
@@ -615,10 +725,24 @@ impl Runner<'_> {
 
     /// Seeds one table. Returns whether it got rows.
     fn seed_table(&mut self, t: &Table) -> Result<bool> {
+        let Some((existing, parents)) = self.count_and_parents(t)? else {
+            return Ok(false);
+        };
+        if existing >= ROWS {
+            return Ok(false);
+        }
+        self.insert_rows(t, &parents, existing, ROWS)
+    }
+
+    /// How many rows (up to twice [`ROWS`]) the table has, and the parent rows
+    /// each foreign key can point at; `None` when the server refused to
+    /// tell.
+    fn count_and_parents(&mut self, t: &Table) -> Result<Option<(i64, Vec<Rows>)>> {
         // Its row count and the parent rows its foreign keys can point at.
         let mut sql = format!(
-            "SELECT count(*) FROM (SELECT 1 FROM {} LIMIT {ROWS}) s",
-            t.quoted
+            "SELECT count(*) FROM (SELECT 1 FROM {} LIMIT {}) s",
+            t.quoted,
+            2 * ROWS
         );
         for fk in &t.fks {
             let cols = fk.to.join(", ");
@@ -634,7 +758,7 @@ impl Runner<'_> {
             ));
         }
         let Tried::Done(messages) = self.seed_try(&sql)? else {
-            return Ok(false);
+            return Ok(None);
         };
         let mut results: Vec<Rows> = Vec::new();
         let mut current: Rows = Vec::new();
@@ -656,16 +780,19 @@ impl Runner<'_> {
             .map(|r| cell(r, 0))
             .and_then(|v| v.parse().ok())
             .unwrap_or(ROWS);
-        if existing >= ROWS {
-            return Ok(false);
-        }
-        let parents: Vec<&Rows> = (0..t.fks.len())
-            .map(|i| results.get(2 + i))
+        let parents: Vec<Rows> = (0..t.fks.len())
+            .map(|i| results.get(2 + i).cloned())
             .collect::<Option<Vec<_>>>()
             .unwrap_or_default();
         if parents.len() != t.fks.len() {
-            return Ok(false);
+            return Ok(None);
         }
+        Ok(Some((existing, parents)))
+    }
+
+    /// Inserts rows number `from..to` of the table's synthetic rows (each
+    /// tried a few ways). Returns whether any went in.
+    fn insert_rows(&mut self, t: &Table, parents: &[Rows], from: i64, to: i64) -> Result<bool> {
         let fk_of = |col: &str| {
             t.fks
                 .iter()
@@ -674,13 +801,18 @@ impl Runner<'_> {
         };
         let ncols = t.columns.len() as i64;
         let mut inserted = false;
-        for row in existing..ROWS {
+        for row in from..to {
             for attempt in 0..ATTEMPTS {
                 self.seed_counter += 1;
                 let n = self.seed_counter;
                 let mut names = Vec::new();
                 let mut values = Vec::new();
                 for (ci, col) in t.columns.iter().enumerate() {
+                    if col.numbered && attempt < 3 {
+                        names.push(col.quoted.clone());
+                        values.push((crate::replay::SYNTHETIC_IDS + n).to_string());
+                        continue;
+                    }
                     if col.skip || (col.plain_default && attempt < 4) {
                         continue;
                     }
@@ -697,7 +829,7 @@ impl Runner<'_> {
                         ci as i64
                     };
                     let v = if let Some((fi, pos)) = fk {
-                        let rows = parents[fi];
+                        let rows = &parents[fi];
                         if rows.is_empty() {
                             if col.required() {
                                 synthetic(col, n + offset).map(|s| literal(&s))
@@ -785,6 +917,8 @@ mod tests {
             notnull: true,
             plain_default: false,
             skip: false,
+            numbered: false,
+            key: false,
             literals: Vec::new(),
         };
         assert_eq!(

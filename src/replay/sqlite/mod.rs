@@ -103,8 +103,13 @@ pub struct SqliteEngine {
     lost: u64,
     /// `PRAGMA foreign_keys` value asked for inside a transaction.
     fk_pending: Option<bool>,
-    /// Tables to look at on the next `--seed` (None: all of them).
+    /// Tables to look at on the next `--seed` (None: all of them but the
+    /// set-up's).
     seed_dirty: Option<BTreeSet<String>>,
+    /// Tables that existed before the first migration (the setup script's,
+    /// the migration tool's bookkeeping table), lower case: never seeded,
+    /// never written between runs.
+    setup_tables: BTreeSet<String>,
     /// Makes synthetic values unique across the database.
     seed_counter: i64,
     /// What views, triggers and cascades can make SQLite recurse into.
@@ -136,6 +141,7 @@ impl SqliteEngine {
             lost: 0,
             fk_pending: None,
             seed_dirty: None,
+            setup_tables: BTreeSet::new(),
             seed_counter: 0,
             nesting: nesting::Nesting::default(),
         })
@@ -156,6 +162,7 @@ impl SqliteEngine {
             s.denied = None;
         }
         let r = self.conn.execute_batch(sql);
+        self.note_setup_tables();
         let mut s = lock(&self.shared);
         s.deadline = None;
         s.events.clear();
@@ -1125,5 +1132,25 @@ impl StatementEngine for SqliteEngine {
 
     fn seed(&mut self) -> Result<Vec<String>, EngineError> {
         seed::seed(self)
+    }
+}
+
+impl SqliteEngine {
+    /// See [`crate::replay::engine::Engine::interleave`]; tables of the
+    /// set-up are left alone.
+    pub fn interleave(
+        &mut self,
+        tables: &BTreeSet<String>,
+    ) -> Result<Vec<(String, TableData, TableData)>, EngineError> {
+        let tables: BTreeSet<String> = tables.difference(&self.setup_tables).cloned().collect();
+        seed::interleave(self, &tables)
+    }
+
+    /// Records the tables that exist now as tables of the set-up.
+    pub(crate) fn note_setup_tables(&mut self) {
+        if let Ok(t) = seed::user_tables(self) {
+            self.setup_tables
+                .extend(t.into_iter().map(|t| t.to_ascii_lowercase()));
+        }
     }
 }

@@ -16,9 +16,10 @@ use super::{SandboxConfig, SqliteEngine};
 use crate::model::Part;
 use crate::replay::diff;
 use crate::replay::engine::{
-    Applied, Caps, Engine, EngineError, Observation, RunOutcome, Step, Trial,
+    Applied, Caps, Engine, EngineError, Interleaved, Observation, RunOutcome, Step, Trial,
 };
 use crate::report::Workspace;
+use std::collections::BTreeSet;
 
 /// The SQLite replay engine.
 pub struct SqliteReplay {
@@ -86,7 +87,19 @@ impl Engine for SqliteReplay {
     }
 
     fn setup(&mut self, sql: &str) -> Result<(), EngineError> {
-        self.session.batch(sql)
+        self.session.batch(sql)?;
+        self.session.note_setup_tables();
+        Ok(())
+    }
+
+    fn interleave(&mut self, tables: &BTreeSet<String>) -> Result<Interleaved, EngineError> {
+        let written = self.session.interleave(tables)?;
+        Ok(Interleaved {
+            tables: written
+                .into_iter()
+                .map(|(t, before, after)| (t, (before, after)))
+                .collect(),
+        })
     }
 
     fn apply(&mut self, ws: &Workspace, part: &Part) -> Result<Applied, EngineError> {

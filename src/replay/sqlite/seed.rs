@@ -20,13 +20,16 @@
 use super::{quote, SqliteEngine};
 use crate::dialect::Dialect;
 use crate::lexer::{Lexer, TokenKind};
-use crate::replay::engine::EngineError;
+use crate::replay::engine::{EngineError, TableData};
 use rusqlite::types::Value as Sql;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 /// Rows each table gets.
 pub const ROWS: i64 = crate::replay::SEED_ROWS;
+
+/// Where the ids of synthetic rows start (see [`crate::replay::SYNTHETIC_IDS`]).
+const SYNTHETIC_IDS: i64 = crate::replay::SYNTHETIC_IDS;
 
 struct Column {
     name: String,
@@ -48,6 +51,11 @@ struct TableInfo {
     columns: Vec<Column>,
     fks: Vec<ForeignKey>,
     rowid_alias: Option<String>,
+    /// A `WITHOUT ROWID` table.
+    without_rowid: bool,
+    /// Columns of unique indexes and constraints (lower case): the keys the
+    /// migration's own rows may be found by.
+    unique: BTreeSet<String>,
     /// Literals of the CHECK constraints that mention each column (lower case).
     literals: BTreeMap<String, Vec<Sql>>,
 }
@@ -115,6 +123,17 @@ fn table_info(e: &SqliteEngine, table: &str) -> Result<Option<TableInfo>, Engine
                 fk.to.push(to);
             }
         }
+        let mut unique = BTreeSet::new();
+        {
+            let mut st = c.prepare(
+                "SELECT ii.name FROM main.pragma_index_list(?1) il, \
+                 main.pragma_index_info(il.name) ii WHERE il.\"unique\" AND ii.name IS NOT NULL",
+            )?;
+            let rows = st.query_map([&name], |r| r.get::<_, String>(0))?;
+            for row in rows {
+                unique.insert(row?.to_ascii_lowercase());
+            }
+        }
         let sql: Option<String> = c
             .query_row(
                 "SELECT sql FROM main.sqlite_schema WHERE type = 'table' AND name = ?1",
@@ -128,6 +147,8 @@ fn table_info(e: &SqliteEngine, table: &str) -> Result<Option<TableInfo>, Engine
             columns,
             fks: fks.into_values().collect(),
             rowid_alias,
+            without_rowid: wr != 0,
+            unique,
             literals: sql.map(|s| check_literals(&s)).unwrap_or_default(),
         }))
     })
@@ -266,36 +287,15 @@ fn synthetic(col: &Column, n: i64) -> Sql {
 pub fn seed(e: &mut SqliteEngine) -> Result<Vec<String>, EngineError> {
     let candidates: Vec<String> = match e.seed_dirty.take() {
         Some(set) => set.into_iter().collect(),
-        None => e.internal(|c| {
-            let mut st = c.prepare(
-                "SELECT name FROM main.pragma_table_list \
-                 WHERE type = 'table' AND schema = 'main' AND name NOT LIKE 'sqlite_%' ORDER BY name",
-            )?;
-            let rows = st.query_map([], |r| r.get::<_, String>(0))?;
-            rows.collect()
-        })?,
+        None => user_tables(e)?
+            .into_iter()
+            .filter(|t| !e.setup_tables.contains(&t.to_ascii_lowercase()))
+            .collect(),
     };
     e.seed_dirty = Some(BTreeSet::new());
-    let mut infos = Vec::new();
-    for t in candidates {
-        if let Some(info) = table_info(e, &t)? {
-            infos.push(info);
-        }
-    }
-    if infos.is_empty() {
+    let order = parents_first(e, candidates)?;
+    if order.is_empty() {
         return Ok(Vec::new());
-    }
-    // Parents first.
-    let mut order: Vec<TableInfo> = Vec::new();
-    while !infos.is_empty() {
-        let pending: BTreeSet<String> = infos.iter().map(|t| t.name.to_ascii_lowercase()).collect();
-        let ready = infos.iter().position(|t| {
-            t.fks.iter().all(|fk| {
-                let p = fk.parent.to_ascii_lowercase();
-                p == t.name.to_ascii_lowercase() || !pending.contains(&p)
-            })
-        });
-        order.push(infos.remove(ready.unwrap_or(0)));
     }
     e.batch("BEGIN")?;
     let mut seeded = Vec::new();
@@ -311,6 +311,203 @@ pub fn seed(e: &mut SqliteEngine) -> Result<Vec<String>, EngineError> {
     }
     e.batch("COMMIT")?;
     Ok(seeded)
+}
+
+/// Every user table (`None`) or the named ones.
+pub(super) fn user_tables(e: &SqliteEngine) -> Result<Vec<String>, EngineError> {
+    e.internal(|c| {
+        let mut st = c.prepare(
+            "SELECT name FROM main.pragma_table_list \
+             WHERE type = 'table' AND schema = 'main' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )?;
+        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+        rows.collect()
+    })
+}
+
+/// The write between a migration's first and second run (see
+/// [`crate::replay::engine::Engine::interleave`]): in each table named in
+/// `names` (lower case), one existing row gets new values in its columns
+/// other than the key and foreign keys, then [`ROWS`] new rows are added.
+/// Returns each table written with its rows before and after.
+pub fn interleave(
+    e: &mut SqliteEngine,
+    names: &BTreeSet<String>,
+) -> Result<Vec<(String, TableData, TableData)>, EngineError> {
+    let candidates: Vec<String> = user_tables(e)?
+        .into_iter()
+        .filter(|t| names.contains(&t.to_ascii_lowercase()))
+        .collect();
+    let order = parents_first(e, candidates)?;
+    if order.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    e.batch("BEGIN")?;
+    let r = (|| {
+        for t in &order {
+            let mut held = 0;
+            let Some(before) = e.snapshot(&t.name, &mut held)? else {
+                continue;
+            };
+            update_one_row(e, t)?;
+            // The rows written are kept: a table that holds enough already
+            // gets fewer, so tables do not grow with every migration.
+            let n = crate::replay::interleave_rows(rows_in(&before));
+            insert_rows(e, t, 0, n)?;
+            let Some(after) = e.snapshot(&t.name, &mut held)? else {
+                continue;
+            };
+            if before != after {
+                out.push((t.name.clone(), before, after));
+            }
+        }
+        Ok(())
+    })();
+    if let Err(err) = r {
+        let _ = e.batch("ROLLBACK");
+        return Err(err);
+    }
+    e.batch("COMMIT")?;
+    Ok(out)
+}
+
+/// Rows of an image (a summary counts as many).
+fn rows_in(data: &TableData) -> i64 {
+    match data {
+        TableData::Rows { rows, .. } => rows.len() as i64,
+        TableData::Summary { count, .. } => *count as i64,
+    }
+}
+
+/// Gives the columns of one existing row new synthetic values, each column
+/// in its own savepoint (a value the table refuses leaves that column).
+/// Key, unique and foreign key columns are left: they are how the
+/// migration's own statements find the row.
+fn update_one_row(e: &mut SqliteEngine, t: &TableInfo) -> Result<(), EngineError> {
+    // The row: by rowid, or by primary key in a WITHOUT ROWID table.
+    let key_cols: Vec<String> = if t.without_rowid {
+        t.columns
+            .iter()
+            .filter(|c| c.pk > 0)
+            .map(|c| quote(&c.name))
+            .collect()
+    } else {
+        vec!["rowid".to_string()]
+    };
+    if key_cols.is_empty() {
+        return Ok(());
+    }
+    let select = format!(
+        "SELECT {} FROM main.{} LIMIT 1",
+        key_cols.join(", "),
+        quote(&t.name)
+    );
+    let n = key_cols.len();
+    let key: Option<Vec<Sql>> = e.internal(|c| {
+        let Ok(mut st) = c.prepare(&select) else {
+            return Ok(None);
+        };
+        let mut rows = st.query([])?;
+        match rows.next()? {
+            Some(r) => Ok(Some(
+                (0..n)
+                    .map(|i| r.get::<_, Sql>(i))
+                    .collect::<rusqlite::Result<_>>()?,
+            )),
+            None => Ok(None),
+        }
+    })?;
+    let Some(key) = key else {
+        return Ok(());
+    };
+    let fk_col = |col: &str| {
+        t.fks
+            .iter()
+            .any(|fk| fk.from.iter().any(|f| f.eq_ignore_ascii_case(col)))
+    };
+    let cond: Vec<String> = key_cols.iter().map(|k| format!("{k} IS ?")).collect();
+    for col in &t.columns {
+        if col.hidden != 0
+            || col.pk > 0
+            || t.unique.contains(&col.name.to_ascii_lowercase())
+            || t.rowid_alias.as_deref() == Some(col.name.as_str())
+            || fk_col(&col.name)
+        {
+            continue;
+        }
+        let sql = format!(
+            "UPDATE main.{} SET {c} = ? WHERE {} AND {c} IS NOT ?",
+            quote(&t.name),
+            cond.join(" AND "),
+            c = quote(&col.name)
+        );
+        // A value equal to the one there (a boolean) changes nothing: the
+        // next one does.
+        for _ in 0..2 {
+            e.seed_counter += 1;
+            let v = synthetic(col, e.seed_counter);
+            let mut params: Vec<Sql> = vec![v.clone()];
+            params.extend(key.iter().cloned());
+            params.push(v);
+            if try_write(e, &sql, &params)? != Some(0) {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs one write under a savepoint, undone when the database refuses it.
+/// Returns the rows it changed, `None` when refused.
+fn try_write(
+    e: &mut SqliteEngine,
+    sql: &str,
+    params: &[Sql],
+) -> Result<Option<usize>, EngineError> {
+    sandbox_deadline(e, true);
+    let ok = e.internal(|c| {
+        if c.execute("SAVEPOINT twice_replay_seed", []).is_err() {
+            return Ok(None);
+        }
+        Ok(
+            match c.execute(sql, rusqlite::params_from_iter(params.iter())) {
+                Ok(n) => c
+                    .execute("RELEASE twice_replay_seed", [])
+                    .is_ok()
+                    .then_some(n),
+                Err(_) => {
+                    let _ =
+                        c.execute_batch("ROLLBACK TO twice_replay_seed; RELEASE twice_replay_seed");
+                    None
+                }
+            },
+        )
+    });
+    sandbox_deadline(e, false);
+    ok
+}
+
+/// The tables' descriptions, parents before the tables that refer to them.
+fn parents_first(e: &SqliteEngine, candidates: Vec<String>) -> Result<Vec<TableInfo>, EngineError> {
+    let mut infos = Vec::new();
+    for t in candidates {
+        if let Some(info) = table_info(e, &t)? {
+            infos.push(info);
+        }
+    }
+    let mut order: Vec<TableInfo> = Vec::new();
+    while !infos.is_empty() {
+        let pending: BTreeSet<String> = infos.iter().map(|t| t.name.to_ascii_lowercase()).collect();
+        let ready = infos.iter().position(|t| {
+            t.fks.iter().all(|fk| {
+                let p = fk.parent.to_ascii_lowercase();
+                p == t.name.to_ascii_lowercase() || !pending.contains(&p)
+            })
+        });
+        order.push(infos.remove(ready.unwrap_or(0)));
+    }
+    Ok(order)
 }
 
 /// Values of the referenced columns of `n` parent rows.
@@ -365,6 +562,17 @@ fn seed_table(e: &mut SqliteEngine, t: &TableInfo) -> Result<bool, EngineError> 
     if existing >= ROWS {
         return Ok(false);
     }
+    Ok(insert_rows(e, t, existing, ROWS)? > 0)
+}
+
+/// Inserts rows number `from..to` of the table's synthetic rows (each tried
+/// a few ways). Returns how many went in.
+fn insert_rows(
+    e: &mut SqliteEngine,
+    t: &TableInfo,
+    from: i64,
+    to: i64,
+) -> Result<i64, EngineError> {
     let mut parents: Vec<(usize, Vec<Vec<Sql>>)> = Vec::new();
     for (i, fk) in t.fks.iter().enumerate() {
         parents.push((i, parent_rows(e, fk)?));
@@ -378,14 +586,24 @@ fn seed_table(e: &mut SqliteEngine, t: &TableInfo) -> Result<bool, EngineError> 
         })
     };
     let mut inserted = 0;
-    for row in existing..ROWS {
+    for row in from..to {
         for attempt in 0..6i64 {
             e.seed_counter += 1;
             let n = e.seed_counter;
             let mut names = Vec::new();
             let mut values: Vec<Sql> = Vec::new();
             for col in &t.columns {
-                if col.hidden != 0 || t.rowid_alias.as_deref() == Some(col.name.as_str()) {
+                if col.hidden != 0 {
+                    continue;
+                }
+                if t.rowid_alias.as_deref() == Some(col.name.as_str()) {
+                    // Ids far from the ones migrations insert by hand
+                    // (`VALUES (1, ...)`), which would otherwise collide
+                    // with seeded rows; left to SQLite on later attempts.
+                    if attempt < 3 {
+                        names.push(quote(&col.name));
+                        values.push(Sql::Integer(SYNTHETIC_IDS + n));
+                    }
                     continue;
                 }
                 let required = col.notnull && !col.has_default;
@@ -426,27 +644,13 @@ fn seed_table(e: &mut SqliteEngine, t: &TableInfo) -> Result<bool, EngineError> 
                     vec!["?"; names.len()].join(", ")
                 )
             };
-            sandbox_deadline(e, true);
-            let ok = e.internal(|c| {
-                Ok(c.execute("SAVEPOINT twice_replay_seed", []).is_ok()
-                    && match c.execute(&sql, rusqlite::params_from_iter(values.iter())) {
-                        Ok(_) => c.execute("RELEASE twice_replay_seed", []).is_ok(),
-                        Err(_) => {
-                            let _ = c.execute_batch(
-                                "ROLLBACK TO twice_replay_seed; RELEASE twice_replay_seed",
-                            );
-                            false
-                        }
-                    })
-            });
-            sandbox_deadline(e, false);
-            if ok? {
+            if try_write(e, &sql, &values)?.is_some() {
                 inserted += 1;
                 break;
             }
         }
     }
-    Ok(inserted > 0)
+    Ok(inserted)
 }
 
 fn sandbox_deadline(e: &SqliteEngine, on: bool) {

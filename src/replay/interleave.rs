@@ -1,0 +1,345 @@
+//! What became of the rows written between a migration's first and second
+//! run ([`super::engine::Engine::interleave`]), for any engine.
+//!
+//! The engine gives each written table's rows just before and just after
+//! the write; the rows that differ are the *written* rows (new ones, and
+//! one existing row with new values). After the second run each written row
+//! is:
+//! - **kept**: a row with the same values is still there (a table rebuild
+//!   that moved it to a new row id keeps it);
+//! - **lost**: no row with its key (or its values, for a table without a
+//!   key) is left;
+//! - **reverted**: its row is there, and a column the write changed holds
+//!   the value it had before the write again (a reset, an upsert of a
+//!   fixed row, a reload of the same rows);
+//! - **changed** otherwise (a backfill that recomputes a column from the
+//!   new values, a relative update): not a loss, and not a change of the
+//!   migration's own rows either.
+//!
+//! The algorithm runs this second run as a trial of its own, after the
+//! ordinary one: `second-run-data-change` and the other rules compare the
+//! second run with the first on the same rows, as without the write.
+
+use super::engine::{RowKey, TableData, Value};
+use std::collections::BTreeMap;
+
+/// A row by column name.
+pub type RowMap = BTreeMap<String, Value>;
+
+/// One row the write made or changed.
+#[derive(Clone, Debug)]
+pub struct WrittenRow {
+    /// Its identity: key values (declared key or hidden row id); empty for
+    /// a table without a key.
+    pub id: Vec<Value>,
+    /// Its values after the write (hidden row id not included).
+    pub values: RowMap,
+    /// For an existing row the write changed: its values before.
+    pub before: Option<RowMap>,
+}
+
+/// The rows written to one table.
+#[derive(Clone, Debug)]
+pub struct Written {
+    pub key: RowKey,
+    /// Key columns (declared key), in order.
+    pub key_columns: Vec<String>,
+    pub rows: Vec<WrittenRow>,
+}
+
+/// What the second run did to a written row.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fate {
+    Kept,
+    Lost,
+    /// The columns put back to their value before the write, with the row
+    /// after the second run.
+    Reverted {
+        columns: Vec<String>,
+        after: RowMap,
+    },
+    Changed,
+}
+
+/// The identity and values of a row of `data`.
+fn split(columns: &[String], key: &RowKey, row: &[Value]) -> (Vec<Value>, RowMap) {
+    match key {
+        RowKey::Hidden => {
+            let id = row.first().cloned().into_iter().collect();
+            let values = columns
+                .iter()
+                .cloned()
+                .zip(row.iter().skip(1).cloned())
+                .collect();
+            (id, values)
+        }
+        RowKey::Declared(n) => {
+            let id = row.iter().take(*n).cloned().collect();
+            (
+                id,
+                columns.iter().cloned().zip(row.iter().cloned()).collect(),
+            )
+        }
+        RowKey::None => (
+            Vec::new(),
+            columns.iter().cloned().zip(row.iter().cloned()).collect(),
+        ),
+    }
+}
+
+impl Written {
+    /// The rows that differ between the images before and after the write.
+    /// `None` when the images cannot tell (too large to keep, or the table
+    /// changed shape in between).
+    pub fn between(pre: &TableData, post: &TableData) -> Option<Written> {
+        let (
+            TableData::Rows {
+                columns: c1,
+                key: k1,
+                rows: r1,
+            },
+            TableData::Rows {
+                columns: c2,
+                key: k2,
+                rows: r2,
+            },
+        ) = (pre, post)
+        else {
+            return None;
+        };
+        if c1 != c2 || k1 != k2 {
+            return None;
+        }
+        let key_columns = match k1 {
+            RowKey::Declared(n) => c1.iter().take(*n).cloned().collect(),
+            _ => Vec::new(),
+        };
+        let mut rows = Vec::new();
+        match k1 {
+            RowKey::Declared(_) | RowKey::Hidden => {
+                let old: BTreeMap<Vec<Value>, RowMap> =
+                    r1.iter().map(|r| split(c1, k1, r)).collect();
+                for r in r2 {
+                    let (id, values) = split(c2, k2, r);
+                    match old.get(&id) {
+                        Some(b) if *b == values => {}
+                        Some(b) => rows.push(WrittenRow {
+                            id,
+                            values,
+                            before: Some(b.clone()),
+                        }),
+                        None => rows.push(WrittenRow {
+                            id,
+                            values,
+                            before: None,
+                        }),
+                    }
+                }
+            }
+            RowKey::None => {
+                let mut old: Vec<&Vec<Value>> = r1.iter().collect();
+                for r in r2 {
+                    if let Some(i) = old.iter().position(|o| *o == r) {
+                        old.swap_remove(i);
+                    } else {
+                        let (id, values) = split(c2, k2, r);
+                        rows.push(WrittenRow {
+                            id,
+                            values,
+                            before: None,
+                        });
+                    }
+                }
+            }
+        }
+        if rows.is_empty() {
+            return None;
+        }
+        Some(Written {
+            key: k1.clone(),
+            key_columns,
+            rows,
+        })
+    }
+
+    /// What the second run did to each written row, given the table after
+    /// it (`None`: the table is gone). `None` when the image cannot tell.
+    pub fn fates(&self, after: Option<&TableData>) -> Option<Vec<Fate>> {
+        let Some(after) = after else {
+            return Some(vec![Fate::Lost; self.rows.len()]);
+        };
+        let TableData::Rows { columns, key, rows } = after else {
+            return None;
+        };
+        let after: Vec<(Vec<Value>, RowMap)> =
+            rows.iter().map(|r| split(columns, key, r)).collect();
+        // Values compared on the columns both sides have (a second run may
+        // have changed the table's shape).
+        let same = |a: &RowMap, b: &RowMap| a.iter().all(|(c, v)| b.get(c).is_none_or(|w| w == v));
+        // Rows are found again by their declared key values (whatever the
+        // key of the table after), or by their hidden row id.
+        let find = |w: &WrittenRow| -> Option<&RowMap> {
+            match self.key {
+                RowKey::Declared(_) => after.iter().map(|(_, v)| v).find(|v| {
+                    self.key_columns
+                        .iter()
+                        .all(|k| v.contains_key(k) && v.get(k) == w.values.get(k))
+                }),
+                // A row id is the same row only while the table is: one
+                // re-created by the second run reuses the ids for other rows.
+                RowKey::Hidden if *key == RowKey::Hidden => after
+                    .iter()
+                    .find(|(id, v)| *id == w.id && alike(&w.values, v))
+                    .map(|(_, v)| v),
+                _ => None,
+            }
+            .or_else(|| {
+                // Without a key: the row as it was before the write, put
+                // back.
+                let before = w.before.as_ref()?;
+                if matches!(self.key, RowKey::Declared(_)) {
+                    return None;
+                }
+                after.iter().map(|(_, v)| v).find(|v| same(before, v))
+            })
+        };
+        Some(
+            self.rows
+                .iter()
+                .map(|w| {
+                    if after.iter().any(|(_, v)| same(&w.values, v)) {
+                        return Fate::Kept;
+                    }
+                    let Some(now) = find(w) else {
+                        return Fate::Lost;
+                    };
+                    let Some(before) = &w.before else {
+                        return Fate::Changed;
+                    };
+                    let columns: Vec<String> = w
+                        .values
+                        .iter()
+                        .filter(|(c, v)| before.get(*c) != Some(*v))
+                        .filter(|(c, _)| now.get(*c).is_some() && now.get(*c) == before.get(*c))
+                        .map(|(c, _)| c.clone())
+                        .collect();
+                    if columns.is_empty() {
+                        Fate::Changed
+                    } else {
+                        Fate::Reverted {
+                            columns,
+                            after: now.clone(),
+                        }
+                    }
+                })
+                .collect(),
+        )
+    }
+}
+
+/// Whether two rows hold the same values in at least half of the columns
+/// they share (and at least one): the same row, changed, rather than
+/// another row that took its id.
+fn alike(a: &RowMap, b: &RowMap) -> bool {
+    let shared = a.keys().filter(|c| b.contains_key(*c)).count();
+    let equal = a.iter().filter(|(c, v)| b.get(*c) == Some(*v)).count();
+    equal >= 1 && 2 * equal >= shared
+}
+
+/// A row as `col = value, ...` (at most a few columns, for messages).
+pub fn row_text(row: &RowMap) -> String {
+    let mut parts: Vec<String> = row
+        .iter()
+        .take(6)
+        .map(|(c, v)| format!("{c} = {v}"))
+        .collect();
+    if row.len() > 6 {
+        parts.push("…".into());
+    }
+    format!("({})", parts.join(", "))
+}
+
+/// A row as a JSON object, for evidence.
+pub fn row_json(row: &RowMap) -> serde_json::Value {
+    serde_json::Value::Object(row.iter().map(|(c, v)| (c.clone(), v.to_json())).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Value {
+        Value::Text(s.into())
+    }
+
+    fn data(rows: &[(&str, &str)]) -> TableData {
+        let mut rows: Vec<Vec<Value>> = rows.iter().map(|(k, v)| vec![t(k), t(v)]).collect();
+        rows.sort();
+        TableData::Rows {
+            columns: vec!["key".into(), "value".into()],
+            key: RowKey::Declared(1),
+            rows,
+        }
+    }
+
+    #[test]
+    fn lost_reverted_kept_and_changed() {
+        let pre = data(&[("theme", "dark")]);
+        let post = data(&[("theme", "light"), ("lang", "fr")]);
+        let w = Written::between(&pre, &post).unwrap();
+        assert_eq!(w.rows.len(), 2);
+        // DROP + CREATE + INSERT of the fixed row: the new row is lost, the
+        // changed value put back.
+        let fates = w.fates(Some(&data(&[("theme", "dark")]))).unwrap();
+        assert!(fates.contains(&Fate::Lost));
+        assert!(fates
+            .iter()
+            .any(|f| matches!(f, Fate::Reverted { columns, .. } if columns == &["value"])));
+        // Nothing touched.
+        let fates = w.fates(Some(&post)).unwrap();
+        assert!(fates.iter().all(|f| *f == Fate::Kept));
+        // A backfill that computes a new value: changed, not reverted.
+        let fates = w
+            .fates(Some(&data(&[("theme", "LIGHT"), ("lang", "fr")])))
+            .unwrap();
+        assert!(fates.contains(&Fate::Changed));
+        // The table is gone.
+        assert!(w.fates(None).unwrap().iter().all(|f| *f == Fate::Lost));
+    }
+
+    #[test]
+    fn a_rebuilt_table_reuses_row_ids_for_other_rows() {
+        let d = |rows: &[(i64, &str, &str)]| TableData::Rows {
+            columns: vec!["code".into(), "name".into()],
+            key: RowKey::Hidden,
+            rows: rows
+                .iter()
+                .map(|(id, c, n)| vec![Value::Integer(*id), t(c), t(n)])
+                .collect(),
+        };
+        let pre = d(&[(1, "fr", "France")]);
+        let post = d(&[(1, "fr", "France"), (2, "de", "Germany")]);
+        let w = Written::between(&pre, &post).unwrap();
+        // Re-created from elsewhere: id 2 now holds another row.
+        let fates = w.fates(Some(&d(&[(1, "fr", "France"), (2, "it", "Italy")])));
+        assert_eq!(fates.unwrap(), vec![Fate::Lost]);
+        // The same row, one value recomputed: changed, not lost.
+        let fates = w.fates(Some(&d(&[(1, "fr", "France"), (2, "de", "GERMANY")])));
+        assert_eq!(fates.unwrap(), vec![Fate::Changed]);
+        // Moved to a new id by a rebuild that copies it: kept.
+        let fates = w.fates(Some(&d(&[(7, "fr", "France"), (8, "de", "Germany")])));
+        assert_eq!(fates.unwrap(), vec![Fate::Kept]);
+    }
+
+    #[test]
+    fn rows_without_a_key_compare_by_value() {
+        let d = |rows: &[&str]| TableData::Rows {
+            columns: vec!["v".into()],
+            key: RowKey::None,
+            rows: rows.iter().map(|r| vec![t(r)]).collect(),
+        };
+        let w = Written::between(&d(&["a"]), &d(&["a", "b"])).unwrap();
+        assert_eq!(w.fates(Some(&d(&["a"]))).unwrap(), vec![Fate::Lost]);
+        assert_eq!(w.fates(Some(&d(&["b", "a"]))).unwrap(), vec![Fate::Kept]);
+    }
+}

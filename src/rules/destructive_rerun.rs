@@ -1,0 +1,366 @@
+//! `destructive-rerun`: a migration that runs twice without an error and
+//! leaves the same state, yet a second run destroys what was written since
+//! the first (dropped and re-created tables, emptied and reloaded tables,
+//! copy-and-swap rebuilds that do not copy the table's own rows, views
+//! dropped with CASCADE and re-created).
+
+use super::{Context, Rule, RuleMeta, Unit};
+use crate::analysis::Statement;
+use crate::classify::{AlterOp, Kind, Name, ObjectKind, Toks};
+use crate::finding::{Finding, Origin, Severity};
+
+pub static META: RuleMeta = RuleMeta {
+    id: "destructive-rerun",
+    severity: Severity::Error,
+    origin: Origin::Static,
+    summary: "A second run of the migration destroys rows written since its first run",
+    doc: r#"## What it does
+Flags, within one migration (its up part, or its down part), the shapes that run twice
+without an error and leave the same state twice, yet destroy on a second run what the
+application wrote since the first:
+- `DROP TABLE [IF EXISTS] t` followed by `CREATE TABLE t`, when `t` is still there at the
+  end of the migration (a table the migration keeps is one the application fills). A scratch
+  table that the migration creates and drops again is fine.
+- `DELETE FROM t` without `WHERE`, or `TRUNCATE t`, followed by an `INSERT INTO t`: a reload.
+- A copy-and-swap rebuild (`CREATE TABLE new AS SELECT ...`, or `CREATE TABLE new (...)` +
+  `INSERT INTO new SELECT ...`, then `DROP TABLE t` and `ALTER TABLE new RENAME TO t`, or
+  MySQL `RENAME TABLE new TO t`) whose copy does not take every row of `t`: it reads another
+  table, filters (`WHERE`, `LIMIT`, `DISTINCT`, `GROUP BY`), or there is no copy at all.
+- `DROP VIEW v ... CASCADE` (or `DROP TABLE ... CASCADE`) followed by `CREATE VIEW v`:
+  CASCADE also drops every object that depends on `v`, and a second run drops those created
+  since (views and functions of later migrations, or made by hand) without re-creating them.
+  Replay cannot see this one (nothing depends on `v` when the second run comes right after the
+  first), so only this rule reports it.
+
+Not flagged: views, functions, triggers and other objects without rows dropped and re-created
+(without CASCADE); the standard table rebuild (SQLite's twelve steps: `CREATE TABLE t_new`,
+`INSERT INTO t_new SELECT ... FROM t` without a filter, `DROP TABLE t`, `ALTER TABLE t_new
+RENAME TO t`): a second run copies every row again, the ones written since included, so it
+keeps them (replay checks that too: `second-run-data-loss`). A rebuild that is not guarded
+fails on a second run or changes the schema again; the other rules report that.
+
+## Why it matters
+In production a migration does not run twice back to back: it runs, the application writes
+for hours or weeks, and then a re-deploy, a lost version table or a restored backup runs it
+again. "Idempotent" in the sense that two runs in a row leave the same state is not enough:
+```sql
+DROP TABLE IF EXISTS settings;
+CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT);
+INSERT INTO settings VALUES ('theme', 'dark');
+```
+runs twice without an error and with the same state, yet its second run deletes every
+setting users saved. Replay finds the same problem (`second-run-data-loss`) by writing rows
+between the two runs; this rule sees it without replay (`--no-replay`, editors).
+
+## Example
+```sql
+DELETE FROM plans;
+INSERT INTO plans (code, price) VALUES ('free', 0), ('pro', 10);
+```
+
+## Fix
+Keep what is there: `CREATE TABLE IF NOT EXISTS` instead of DROP + CREATE (and `ALTER TABLE`
+to change the table's shape), `INSERT ... ON CONFLICT DO NOTHING` (MySQL `INSERT IGNORE`,
+SQLite `INSERT OR IGNORE`) instead of emptying the table and loading it again, a rebuild that
+copies every row of the table it replaces, and `DROP VIEW` without CASCADE (or `CREATE OR
+REPLACE VIEW`):
+```sql
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT);
+INSERT INTO settings VALUES ('theme', 'dark') ON CONFLICT (key) DO NOTHING;
+```
+"#,
+    fixable: false,
+};
+
+pub struct DestructiveRerun;
+pub static RULE: DestructiveRerun = DestructiveRerun;
+
+impl Rule for DestructiveRerun {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &Context, stmt: &Statement, out: &mut Vec<Finding>) {
+        for unit in super::units(stmt) {
+            // Inside a DO block only top-level statements are followed.
+            if unit.guarded || unit.in_do {
+                continue;
+            }
+            match unit.kind {
+                Kind::Drop(d) if d.kind.is_table() && !d.temporary => {
+                    for n in &d.names {
+                        check_dropped_table(cx, &unit, n, out);
+                    }
+                }
+                Kind::Drop(d)
+                    if matches!(d.kind, ObjectKind::View | ObjectKind::MaterializedView)
+                        && cascades(cx, &unit) =>
+                {
+                    for n in &d.names {
+                        if let Some(at) = created_later(cx, unit.stmt, n, Some(d.kind)) {
+                            let name = n.text(&cx.file.text);
+                            let message = format!(
+                                "DROP {} {name} ... CASCADE also drops every object that depends \
+                                 on {name}, and the CREATE {} at line {} re-creates only {name}: \
+                                 a second run drops what later migrations or users built on it \
+                                 since the first run",
+                                d.kind.sql(),
+                                d.kind.sql(),
+                                line(cx, at)
+                            );
+                            let mut f = cx.finding(&META, &unit, message);
+                            f.help = Some(format!(
+                                "drop {name} without CASCADE (the drop then fails while something \
+                                 depends on it, which says what to re-create), or change it in \
+                                 place with CREATE OR REPLACE"
+                            ));
+                            out.push(f);
+                        }
+                    }
+                }
+                Kind::Delete(del) if !del.has_where => {
+                    if let Some(t) = &del.table {
+                        check_reload(cx, &unit, t, "DELETE FROM", out);
+                    }
+                }
+                Kind::Truncate(names) => {
+                    for t in names {
+                        check_reload(cx, &unit, t, "TRUNCATE", out);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Statements after `stmt` in the same migration part.
+fn later<'a>(cx: &Context<'a>, stmt: &'a Statement) -> impl Iterator<Item = &'a Statement> {
+    let group = stmt.group;
+    cx.statements
+        .iter()
+        .skip(stmt.index + 1)
+        .filter(move |s| s.group == group)
+}
+
+/// Statements before `stmt` in the same migration part, nearest first.
+fn earlier<'a>(cx: &Context<'a>, stmt: &'a Statement) -> impl Iterator<Item = &'a Statement> {
+    let group = stmt.group;
+    cx.statements
+        .iter()
+        .take(stmt.index)
+        .rev()
+        .filter(move |s| s.group == group)
+}
+
+fn line(cx: &Context, stmt: &Statement) -> usize {
+    cx.file.line_col(stmt.span.start).0
+}
+
+fn cascades(cx: &Context, unit: &Unit) -> bool {
+    let t = unit.toks(cx);
+    (0..t.len()).any(|i| t.kw(i, "CASCADE"))
+}
+
+/// The first later statement of the part that creates `name` (a table
+/// when `kind` is `None`).
+fn created_later<'a>(
+    cx: &Context<'a>,
+    stmt: &'a Statement,
+    name: &Name,
+    kind: Option<ObjectKind>,
+) -> Option<&'a Statement> {
+    later(cx, stmt).find(|s| match &s.facts.kind {
+        Kind::Create(c) => {
+            let same_kind = match kind {
+                None => c.kind.is_table() && !c.temporary,
+                Some(k) => c.kind == k,
+            };
+            same_kind && c.name.as_ref().is_some_and(|n| n.same_object(name))
+        }
+        _ => false,
+    })
+}
+
+/// Whether a statement after `from` drops table `name` (a scratch table:
+/// the migration does not keep it).
+fn dropped_later(cx: &Context, from: &Statement, name: &Name) -> bool {
+    later(cx, from).any(|s| match &s.facts.kind {
+        Kind::Drop(d) => d.kind.is_table() && d.names.iter().any(|n| n.same_object(name)),
+        _ => false,
+    })
+}
+
+/// `DROP TABLE t` followed by `CREATE TABLE t`, or by a rename swap.
+fn check_dropped_table(cx: &Context, unit: &Unit, t: &Name, out: &mut Vec<Finding>) {
+    let name = t.text(&cx.file.text);
+    if let Some(create) = created_later(cx, unit.stmt, t, None) {
+        if dropped_later(cx, create, t) {
+            return;
+        }
+        let cascade = if cascades(cx, unit) {
+            "; CASCADE also drops the views and foreign keys that depend on it"
+        } else {
+            ""
+        };
+        let message = format!(
+            "DROP TABLE {name} and the CREATE TABLE {name} at line {} make a new, empty table: \
+             a second run deletes every row written to {name} since the first run{cascade}",
+            line(cx, create)
+        );
+        let mut f = cx.finding(&META, unit, message);
+        f.help = Some(format!(
+            "keep the table: `CREATE TABLE IF NOT EXISTS {name}` without the DROP, and ALTER \
+             TABLE to change its shape; load fixed rows with `INSERT ... ON CONFLICT DO NOTHING`"
+        ));
+        out.push(f);
+        return;
+    }
+    // A swap: `new` renamed to `t` after the drop.
+    let Some((rename, new)) = later(cx, unit.stmt).find_map(|s| renamed_to(s, t).map(|n| (s, n)))
+    else {
+        return;
+    };
+    let new_name = new.text(&cx.file.text).to_string();
+    let copy = earlier(cx, unit.stmt).find(|s| copies_into(cx, s, &new).is_some());
+    let problem = match copy {
+        None => Some(format!(
+            "no statement copies the rows of {name} into {new_name}"
+        )),
+        Some(s) => copies_into(cx, s, &new).and_then(|(sources, filtered)| {
+            if !sources.iter().any(|src| src.same_object(t)) {
+                let from: Vec<&str> = sources.iter().map(|n| n.text(&cx.file.text)).collect();
+                Some(format!(
+                    "the copy at line {} reads {}, not {name}",
+                    line(cx, s),
+                    if from.is_empty() {
+                        "no table".to_string()
+                    } else {
+                        from.join(", ")
+                    }
+                ))
+            } else {
+                filtered.map(|how| {
+                    format!(
+                        "the copy at line {} keeps only some rows of {name} ({how})",
+                        line(cx, s)
+                    )
+                })
+            }
+        }),
+    };
+    let Some(problem) = problem else { return };
+    let message = format!(
+        "DROP TABLE {name} and the rename of {new_name} to {name} at line {} replace the table, \
+         and {problem}: a second run drops the rows written to {name} since the first run",
+        line(cx, rename)
+    );
+    let mut f = cx.finding(&META, unit, message);
+    f.help = Some(format!(
+        "copy every row of {name} itself into {new_name} (`INSERT INTO {new_name} SELECT ... \
+         FROM {name}` without a filter) before the swap, or change the table in place with \
+         ALTER TABLE"
+    ));
+    out.push(f);
+}
+
+/// The table a statement renames to `t` (`ALTER TABLE new RENAME TO t`,
+/// MySQL `RENAME TABLE new TO t`).
+fn renamed_to(s: &Statement, t: &Name) -> Option<Name> {
+    match &s.facts.kind {
+        Kind::AlterTable(a) => a.actions.iter().find_map(|act| match &act.op {
+            AlterOp::RenameTo { new } if new.same_object(t) => a.table.clone(),
+            _ => None,
+        }),
+        Kind::RenameTables(pairs) => pairs
+            .iter()
+            .find(|p| p.to.same_object(t))
+            .map(|p| p.from.clone()),
+        _ => None,
+    }
+}
+
+/// For a statement that copies rows into `new` (`CREATE TABLE new AS
+/// SELECT`, `INSERT INTO new ... SELECT`): the tables it reads and, when it
+/// keeps only some rows, how.
+fn copies_into(cx: &Context, s: &Statement, new: &Name) -> Option<(Vec<Name>, Option<String>)> {
+    let into = match &s.facts.kind {
+        Kind::Create(c) if c.kind.is_table() => c.name.as_ref(),
+        Kind::Insert(i) => i.table.as_ref(),
+        _ => None,
+    }?;
+    if !into.same_object(new) {
+        return None;
+    }
+    let t = Toks {
+        text: &cx.file.text,
+        toks: &s.tokens,
+        dialect: s.dialect,
+    };
+    let select = (0..t.len()).find(|&i| t.kw(i, "SELECT"))?;
+    let mut sources = Vec::new();
+    let mut filtered = None;
+    let mut depth = 0i32;
+    let mut i = select + 1;
+    while i < t.len() {
+        if t.punct(i, "(") {
+            depth += 1;
+        } else if t.punct(i, ")") {
+            depth -= 1;
+        } else if t.kw_any(i, &["FROM", "JOIN"]) {
+            if let Some((n, _)) = t.name(i + 1) {
+                sources.push(n);
+            }
+        } else if depth == 0 && filtered.is_none() {
+            for (kw, how) in [
+                ("WHERE", "WHERE"),
+                ("LIMIT", "LIMIT"),
+                ("DISTINCT", "DISTINCT"),
+                ("GROUP", "GROUP BY"),
+                ("HAVING", "HAVING"),
+            ] {
+                if t.kw(i, kw) {
+                    filtered = Some(how.to_string());
+                }
+            }
+        }
+        i += 1;
+    }
+    Some((sources, filtered))
+}
+
+/// `DELETE FROM t` / `TRUNCATE t` followed by an INSERT into `t`.
+fn check_reload(cx: &Context, unit: &Unit, t: &Name, what: &str, out: &mut Vec<Finding>) {
+    // A table this part creates with a plain CREATE TABLE: a second run
+    // fails there first (other rules say so).
+    let fresh = earlier(cx, unit.stmt).any(|s| match &s.facts.kind {
+        Kind::Create(c) => {
+            c.kind.is_table()
+                && !c.if_not_exists
+                && c.name.as_ref().is_some_and(|n| n.same_object(t))
+        }
+        _ => false,
+    });
+    if fresh || dropped_later(cx, unit.stmt, t) {
+        return;
+    }
+    let Some(insert) = later(cx, unit.stmt).find(|s| match &s.facts.kind {
+        Kind::Insert(i) => i.table.as_ref().is_some_and(|n| n.same_object(t)),
+        _ => false,
+    }) else {
+        return;
+    };
+    let name = t.text(&cx.file.text);
+    let message = format!(
+        "{what} {name} empties the table and the INSERT at line {} loads it again: a second run \
+         deletes every row written to {name} since the first run",
+        line(cx, insert)
+    );
+    let mut f = cx.finding(&META, unit, message);
+    f.help = Some(format!(
+        "keep the rows that are there: drop the {what} and insert the fixed rows only when \
+         missing (`INSERT ... ON CONFLICT DO NOTHING`; MySQL `INSERT IGNORE`, SQLite `INSERT OR \
+         IGNORE`), or delete only the rows the migration owns (`DELETE FROM {name} WHERE ...`)"
+    ));
+    out.push(f);
+}

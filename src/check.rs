@@ -127,6 +127,9 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
     let scope = crate::since::mark(&mut ws, opts)?;
     let mut findings = Vec::new();
     let file_count = ws.files.len();
+    // A file read by two sequences (a shared `.sql` beside `.sql.postgres`
+    // and `.sql.sqlite` variants) is checked once, in the first.
+    let mut checked: BTreeSet<String> = BTreeSet::new();
     for (fi, unit) in ws.files.iter_mut().enumerate() {
         opts.progress(STATIC_PROGRESS, fi, file_count);
         if scope
@@ -134,6 +137,9 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
             .is_some_and(|s| s.old_files.contains(&unit.source.name))
         {
             // Part of the starting state: its findings are not reported.
+            continue;
+        }
+        if !checked.insert(unit.source.name.clone()) {
             continue;
         }
         let mut found = static_findings(unit);
@@ -217,12 +223,11 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
         findings.retain(|f| scope.keeps(f));
     }
     opts.apply_rule_levels(&mut findings);
-    let file_order: BTreeMap<&str, usize> = ws
-        .files
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (f.source.name.as_str(), i))
-        .collect();
+    // A file read by two sequences keeps its first place.
+    let mut file_order: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, f) in ws.files.iter().enumerate() {
+        file_order.entry(f.source.name.as_str()).or_insert(i);
+    }
     findings.sort_by(|a, b| {
         let fa = file_order
             .get(a.file.as_str())

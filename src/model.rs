@@ -83,6 +83,11 @@ pub struct Migration {
     /// findings of its own, no second run, no down checks. A failure to
     /// apply is still reported, once, as such.
     pub apply_only: bool,
+    /// Why the layout made this migration part of the starting state (a
+    /// full schema snapshot the tool applies to a new database); said on a
+    /// failure to apply it instead of [`APPLY_ONLY_NOTE`]. Set with
+    /// `apply_only`.
+    pub start_note: Option<String>,
 }
 
 /// The note on a failure to apply a migration of the starting state.
@@ -104,4 +109,8 @@ pub struct Sequence {
     /// file, the SQL's signs, or the default), for `twice plan`.
     pub dialect_why: String,
     pub migrations: Vec<Migration>,
+    /// Migrations of this history that the tool runs and twice cannot (a
+    /// goose `.go` migration, a Synapse `.py` delta), as (version, file):
+    /// replay runs without them, and a first-run failure after one says so.
+    pub code_gaps: Vec<(String, String)>,
 }

@@ -80,6 +80,10 @@ pub struct Placeholders<'a> {
     pub env_syntax: bool,
     /// The tool, for messages ("Flyway").
     pub tool: &'static str,
+    /// Text the tool replaces before running a file, whatever the
+    /// placeholder syntax (Synapse's `$%AUTO_INCREMENT_PRIMARY_KEY%$`), with
+    /// what it becomes in this dialect.
+    pub macros: &'static [(&'static str, &'static str)],
 }
 
 fn is_name_byte(b: u8, env: bool) -> bool {
@@ -238,6 +242,13 @@ impl Placeholders<'_> {
 
 impl Substitute for Placeholders<'_> {
     fn substitute<'a>(&self, sql: &'a str) -> Cow<'a, str> {
+        if self.macros.iter().any(|(m, _)| sql.contains(m)) {
+            let mut text = sql.to_string();
+            for (m, v) in self.macros {
+                text = text.replace(m, v);
+            }
+            return Cow::Owned(self.substitute(&text).into_owned());
+        }
         if !sql.contains("${") {
             return Cow::Borrowed(sql);
         }
@@ -297,6 +308,7 @@ mod tests {
             scope,
             env_syntax: false,
             tool: "Flyway",
+            macros: &[],
         }
     }
 

@@ -18,7 +18,8 @@
 //!       "version": "1", "name": "create_users",
 //!       "up": {"file": "...", "lines": [2, 9], "statements": 3, "transaction": true},
 //!       "down": {...} | null,
-//!       "rerun": "..." (only for migrations the tool re-runs)
+//!       "rerun": "..." (only for migrations the tool re-runs),
+//!       "starting_state": "..." (only for a full schema a layout applies first)
 //!     }]
 //!   }],
 //!   "skipped": [{"path": "...", "reason": "..."}],
@@ -69,6 +70,10 @@ pub struct MigrationPlan {
     pub down: Option<PartPlan>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rerun: Option<String>,
+    /// Why the layout made the migration the starting state (a full schema
+    /// snapshot): applied once, not audited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub starting_state: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -186,6 +191,7 @@ pub fn build(ws: &Workspace, opts: &Options) -> PlanDoc {
                         up: part_plan(ws, &m.up),
                         down: m.down.as_ref().map(|d| part_plan(ws, d)),
                         rerun: m.rerun_note.clone(),
+                        starting_state: m.start_note.clone().filter(|_| m.apply_only),
                     })
                     .collect(),
             }
@@ -281,6 +287,9 @@ pub fn write_human(doc: &PlanDoc, out: &mut dyn Write) -> io::Result<()> {
             }
             if let Some(r) = &m.rerun {
                 writeln!(out, "      rerun: {r}")?;
+            }
+            if let Some(r) = &m.starting_state {
+                writeln!(out, "      starting state: {r}")?;
             }
         }
     }

@@ -66,16 +66,47 @@ impl Scope {
 
 /// Marks the migrations of the starting state in `ws` as `apply_only`, for
 /// `opts.since` or `opts.from`. `Ok(None)` when neither is set.
+///
+/// Migrations a layout made the starting state (a full schema snapshot,
+/// [`Migration::start_note`]) stay so, and findings in files only they use
+/// are not reported either, with or without `--since`/`--from`.
 pub fn mark(ws: &mut Workspace, opts: &Options) -> Result<Option<Scope>> {
-    if let Some(rev) = &opts.since {
+    let start = layout_start_files(ws);
+    let mut scope = if let Some(rev) = &opts.since {
         let paths: Vec<Option<&Path>> = ws.files.iter().map(|f| f.source.path.as_deref()).collect();
         let states = git_states(&paths, rev)?;
-        return Ok(Some(mark_by_files(ws, &states, rev)));
+        Some(mark_by_files(ws, &states, rev))
+    } else {
+        opts.from
+            .as_ref()
+            .map(|version| mark_by_version(ws, version))
+    };
+    if !start.is_empty() {
+        scope
+            .get_or_insert_with(Scope::default)
+            .old_files
+            .extend(start);
     }
-    if let Some(version) = &opts.from {
-        return Ok(Some(mark_by_version(ws, version)));
+    Ok(scope)
+}
+
+/// Names of the files that only migrations a layout made the starting state
+/// use.
+fn layout_start_files(ws: &Workspace) -> BTreeSet<String> {
+    let mut audited: BTreeMap<usize, bool> = BTreeMap::new();
+    for seq in &ws.sequences {
+        for m in &seq.migrations {
+            let start = m.apply_only && m.start_note.is_some();
+            for f in files_of(m) {
+                *audited.entry(f).or_insert(false) |= !start;
+            }
+        }
     }
-    Ok(None)
+    audited
+        .into_iter()
+        .filter(|(_, a)| !a)
+        .filter_map(|(f, _)| ws.files.get(f).map(|u| u.source.name.clone()))
+        .collect()
 }
 
 fn files_of(m: &Migration) -> impl Iterator<Item = usize> + '_ {
@@ -181,7 +212,8 @@ pub fn mark_by_version(ws: &mut Workspace, version: &str) -> Scope {
             ));
         }
         for (i, m) in seq.migrations.iter_mut().enumerate() {
-            m.apply_only = i < start;
+            // A layout's starting state (a full schema) stays one.
+            m.apply_only = i < start || m.start_note.is_some();
             old_total += usize::from(m.apply_only);
             for f in files_of(m) {
                 *audited.entry(f).or_insert(false) |= !m.apply_only;

@@ -1953,6 +1953,37 @@ fn database_url_trusted_runs_migrations_as_the_urls_role() {
     assert!(replay_findings(&r).is_empty(), "{:#?}", replay_findings(&r));
 }
 
+/// A Flyway repeatable runs again whenever it changes: the replay help for a
+/// view that already exists is `CREATE OR REPLACE VIEW` (as the static fix),
+/// and for a materialized view (no OR REPLACE) dropping it first, never
+/// `IF NOT EXISTS`, which would keep the old definition.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn repeatable_replay_help_says_or_replace() {
+    let r = run("fixtures/fix/postgres/flyway_repeatable", &pg_opts());
+    let helps: Vec<(usize, String)> = replay_findings(&r)
+        .iter()
+        .filter(|f| f.rule == "second-run-error" && f.file.ends_with("R__user_views.sql"))
+        .map(|f| (f.line, f.help.clone().unwrap_or_default()))
+        .collect();
+    assert_eq!(helps.len(), 2, "{helps:#?}");
+    assert!(
+        helps[0]
+            .1
+            .contains("`CREATE OR REPLACE VIEW active_users ...`"),
+        "{helps:#?}"
+    );
+    assert!(
+        helps[1]
+            .1
+            .contains("`DROP MATERIALIZED VIEW IF EXISTS user_counts;`"),
+        "{helps:#?}"
+    );
+    assert!(helps
+        .iter()
+        .all(|(_, h)| !h.contains("use `IF NOT EXISTS`")));
+}
+
 /// The write between the runs on PostgreSQL (issue #17): `TRUNCATE` +
 /// reload loses the rows written since; `DROP VIEW ... CASCADE` + re-create
 /// is the static rule's alone (replay's second run comes before anything

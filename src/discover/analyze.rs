@@ -106,6 +106,7 @@ pub fn analyze(d: &mut Discovered, opts: &Options) -> Result<Analysed> {
             scope: policy.scope,
             env_syntax: envsub,
             tool: policy.tool,
+            macros: layout::get(layout).text_macros(dialect),
         };
         {
             let so_far = grown.entry(file).or_insert(0);

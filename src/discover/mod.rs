@@ -174,8 +174,10 @@ pub fn script_sequence(d: &mut Discovered, file: SourceFile, opts: &Options) -> 
             up: whole_file_part(&d.files, idx),
             down: None,
             apply_only: false,
+            start_note: None,
             rerun_note: None,
         }],
+        code_gaps: Vec::new(),
     }
 }
 
@@ -356,6 +358,9 @@ pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
     pieces.sort_by_key(|(pos, _)| *pos);
     let mut builts: Vec<Built> = pieces.into_iter().flat_map(|(_, b)| b).collect();
     join_configured_sequences(&mut builts, &opts.sequences, &mut w.notices);
+    if opts.sequences.is_empty() {
+        join_sibling_locations(&mut builts, &mut w.notices);
+    }
     let mut d = Discovered {
         notices: std::mem::take(&mut w.notices),
         ..Discovered::default()
@@ -471,6 +476,154 @@ pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
 
 pub use crate::sniff::sniff_dialect;
 
+/// Moves the files of `b` (and what points into them) into `joined`;
+/// returns `b`'s migrations, pointing at their files' new places.
+fn append_files(joined: &mut Built, b: Built) -> Vec<Migration> {
+    let offset = joined.files.len();
+    joined.files.extend(b.files);
+    let mut migrations = b.sequence.migrations;
+    for m in &mut migrations {
+        m.up.file += offset;
+        if let Some(d) = &mut m.down {
+            d.file += offset;
+        }
+    }
+    joined.problems.extend(b.problems.into_iter().map(|mut p| {
+        p.file += offset;
+        p
+    }));
+    joined
+        .envsub
+        .extend(b.envsub.into_iter().map(|(f, r)| (f + offset, r)));
+    joined
+        .unresolvable
+        .extend(b.unresolvable.iter().map(|f| f + offset));
+    joined.continuations.extend(
+        b.continuations
+            .into_iter()
+            .map(|(f, at, t)| (f + offset, at, t)),
+    );
+    migrations
+}
+
+/// Sibling folders of a tool that reads several locations as one history
+/// ordered by version (Flyway: `locations=db/migration,db/migration_data`,
+/// [`crate::layout::Layout::location_key`]) are joined when they look like
+/// one: same parent folder, layout and dialect, no version shared, and each
+/// smaller folder only versioned migrations starting after the largest
+/// folder's first (`V13.2__backfill.sql` beside `V1__init.sql` ...
+/// `V18__x.sql`), not a history of its own from `V1`. Their migrations run
+/// in version order, as the tool runs them; a notice says so.
+fn join_sibling_locations(builts: &mut Vec<Built>, notices: &mut Vec<String>) {
+    type Key = Vec<String>;
+    let keys = |b: &Built| -> Option<Vec<Option<Key>>> {
+        let tool = layout::get(b.sequence.layout);
+        let k: Vec<Option<Key>> = b
+            .sequence
+            .migrations
+            .iter()
+            .map(|m| tool.location_key(m))
+            .collect();
+        k.iter().any(Option::is_some).then_some(k)
+    };
+    let parent = |b: &Built| {
+        std::fs::canonicalize(&b.sequence.root)
+            .ok()
+            .and_then(|c| c.parent().map(Path::to_path_buf))
+    };
+    let mut i = 0;
+    while i < builts.len() {
+        let (Some(main_keys), Some(dir)) = (keys(&builts[i]), parent(&builts[i])) else {
+            i += 1;
+            continue;
+        };
+        let tool = layout::get(builts[i].sequence.layout);
+        let main_min = main_keys
+            .iter()
+            .flatten()
+            .min_by(|a, b| tool.key_cmp(a, b))
+            .cloned();
+        let mut taken: Vec<Key> = main_keys.iter().flatten().cloned().collect();
+        let mut extras: Vec<usize> = Vec::new();
+        for (j, b) in builts.iter().enumerate() {
+            if j == i
+                || b.sequence.layout != builts[i].sequence.layout
+                || b.sequence.dialect != builts[i].sequence.dialect
+                || b.sequence.migrations.len() >= builts[i].sequence.migrations.len()
+                || parent(b).as_ref() != Some(&dir)
+            {
+                continue;
+            }
+            let Some(k) = keys(b) else { continue };
+            let all: Option<Vec<Key>> = k.into_iter().collect();
+            let Some(all) = all else { continue };
+            let after_start = main_min.as_ref().is_some_and(|min| {
+                all.iter()
+                    .all(|x| tool.key_cmp(x, min) == std::cmp::Ordering::Greater)
+            });
+            if after_start && !all.iter().any(|x| taken.contains(x)) {
+                taken.extend(all);
+                extras.push(j);
+            }
+        }
+        if extras.is_empty() {
+            i += 1;
+            continue;
+        }
+        let roots: Vec<String> = extras
+            .iter()
+            .map(|&j| builts[j].sequence.root.clone())
+            .collect();
+        let mut moved: Vec<Built> = Vec::new();
+        for &j in extras.iter().rev() {
+            moved.push(builts.remove(j));
+        }
+        let at = i - extras.iter().filter(|&&j| j < i).count();
+        let joined = &mut builts[at];
+        for b in moved.into_iter().rev() {
+            for m in append_files(joined, b) {
+                let Some(k) = tool.location_key(&m) else {
+                    continue;
+                };
+                // Before the first migration of a later version, else after
+                // the last versioned one (repeatables and callbacks after).
+                let pos = joined
+                    .sequence
+                    .migrations
+                    .iter()
+                    .position(|x| {
+                        tool.location_key(x)
+                            .is_some_and(|xk| tool.key_cmp(&xk, &k) == std::cmp::Ordering::Greater)
+                    })
+                    .or_else(|| {
+                        joined
+                            .sequence
+                            .migrations
+                            .iter()
+                            .rposition(|x| tool.location_key(x).is_some())
+                            .map(|p| p + 1)
+                    })
+                    .unwrap_or(0);
+                joined.sequence.migrations.insert(pos, m);
+            }
+        }
+        notices.push(format!(
+            "{}: read with {} as one history: {} runs the migrations of all its locations in \
+             version order, and their versions interleave (use [[sequence]] in twice.toml to \
+             say otherwise)",
+            joined.sequence.root,
+            roots.join(", "),
+            joined.sequence.layout.name()
+        ));
+        joined.sequence.layout_why = format!(
+            "{}; joined with sibling locations {}",
+            joined.sequence.layout_why,
+            roots.join(", ")
+        );
+        i = at + 1;
+    }
+}
+
 /// `[[sequence]]` in twice.toml: the sequences found at the listed folders
 /// become one history, in the listed order, replayed on one database (a
 /// full schema and its delta folders, or a history split over folders as
@@ -531,30 +684,8 @@ fn join_configured_sequences(
             continue;
         };
         for b in parts {
-            let offset = joined.files.len();
-            joined.files.extend(b.files);
-            for mut m in b.sequence.migrations {
-                m.up.file += offset;
-                if let Some(d) = &mut m.down {
-                    d.file += offset;
-                }
-                joined.sequence.migrations.push(m);
-            }
-            joined.problems.extend(b.problems.into_iter().map(|mut p| {
-                p.file += offset;
-                p
-            }));
-            joined
-                .envsub
-                .extend(b.envsub.into_iter().map(|(f, r)| (f + offset, r)));
-            joined
-                .unresolvable
-                .extend(b.unresolvable.iter().map(|f| f + offset));
-            joined.continuations.extend(
-                b.continuations
-                    .into_iter()
-                    .map(|(f, at, t)| (f + offset, at, t)),
-            );
+            let migrations = append_files(&mut joined, b);
+            joined.sequence.migrations.extend(migrations);
         }
         joined.sequence.layout_why = format!(
             "[[sequence]] in twice.toml joins {}; {}",

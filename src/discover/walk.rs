@@ -251,7 +251,8 @@ impl Walker<'_> {
                 l.dirs.push((name, path));
             } else if self.opts.excluded(&path) {
                 // `exclude` in twice.toml: the config reports it.
-            } else if meta.is_file() && is_sql(Path::new(&name)) {
+            } else if meta.is_file() && (is_sql(Path::new(&name)) || layout::is_sql_name(&name)) {
+                // `.sql`, and `.sql.postgres` files written for one dialect.
                 l.sql.push((name, path));
             } else if meta.is_file() && matches!(name.as_str(), ".gitignore" | ".ignore") {
                 // Read by the walker itself (see `ignores`), not skipped.
@@ -437,7 +438,18 @@ impl Walker<'_> {
         // Entered for a project file alone: when no layout turns it into
         // migrations, the folder is passed over silently.
         let project_only = project_file && !use_diesel && listing.sql.is_empty();
-        if !schema_dump && (use_diesel || project_file || !listing.sql.is_empty()) {
+        // A layout that knows the folder by its sub-folders' shape (the
+        // `delta/<N>/` folders of `schema-delta`).
+        let shaped: Option<(LayoutKind, String)> = if use_diesel {
+            None
+        } else {
+            candidates
+                .iter()
+                .find_map(|l| l.claims_dir(dir).map(|why| (l.kind(), why)))
+        };
+        if !schema_dump
+            && (use_diesel || project_file || shaped.is_some() || !listing.sql.is_empty())
+        {
             let mut folder = Folder {
                 display: display.to_string(),
                 cargo_crate: canon
@@ -542,7 +554,10 @@ impl Walker<'_> {
                 }
             }
             folder.entries.sort_by(|a, b| a.rel.cmp(&b.rel));
-            let (kind, layout_why, dialect_why, settled) = self.choose(&mut folder);
+            let (mut kind, mut layout_why, dialect_why, settled) = self.choose(&mut folder);
+            if let Some((k, why)) = shaped.filter(|_| self.opts.layout.is_none()) {
+                (kind, layout_why) = (k, why);
+            }
             let tool = layout::get(kind);
             self.absorb(
                 display,
@@ -565,6 +580,14 @@ impl Walker<'_> {
             if passed_over {
                 other_names.clear();
             }
+            // Migrations the tool runs that twice cannot (Go, Python).
+            let gaps: Vec<(String, String)> = other_names
+                .iter()
+                .filter_map(|o| {
+                    tool.code_migration(o)
+                        .map(|v| (v, join_display(display, o)))
+                })
+                .collect();
             for o in other_names {
                 self.notices.push(format!(
                     "{}: skipped: {}",
@@ -572,15 +595,45 @@ impl Walker<'_> {
                     skip_reason(kind, &o)
                 ));
             }
-            let plan = layout::plan(kind, &folder);
+            // Files written for several dialects (`x.sql.postgres`,
+            // `x.sql.sqlite`): one sequence per dialect, unless --dialect
+            // chose one.
+            folder.variants = tool.variant_dialects(&folder);
+            folder.split = self.opts.dialect.is_none() && !folder.variants.is_empty();
             if passed_over {
                 // Nothing of a migration here (a package.json at a
                 // repository root).
-            } else if let Some(mut b) = self.assemble(folder, plan, kind, display) {
-                b.sequence.layout_why = layout_why;
-                b.sequence.dialect_why = dialect_why;
-                b.dialect_settled = settled;
-                out.push(b);
+            } else if !folder.split {
+                let plan = layout::plan(kind, &folder);
+                if let Some(mut b) = self.assemble(folder, plan, kind, display) {
+                    b.sequence.code_gaps = gaps;
+                    b.sequence.layout_why = layout_why;
+                    b.sequence.dialect_why = dialect_why;
+                    b.dialect_settled = settled;
+                    out.push(b);
+                }
+            } else {
+                let names: Vec<&str> = folder.variants.iter().map(|d| d.name()).collect();
+                let all = names.join(", ");
+                for (n, d) in folder.variants.clone().into_iter().enumerate() {
+                    let mut f = folder.clone();
+                    f.dialect = d;
+                    let mut plan = layout::plan(kind, &f);
+                    if n > 0 {
+                        // Files skipped for every dialect: said once.
+                        plan.skipped.clear();
+                    }
+                    if let Some(mut b) = self.assemble(f, plan, kind, display) {
+                        b.sequence.code_gaps = gaps.clone();
+                        b.sequence.layout_why = layout_why.clone();
+                        b.sequence.dialect_why = format!(
+                            "files written for {d} beside shared .sql files: one \
+                             sequence per dialect the files name ({all})"
+                        );
+                        b.dialect_settled = true;
+                        out.push(b);
+                    }
+                }
             }
         }
         for (name, path) in &listing.dirs {
@@ -801,6 +854,7 @@ impl Walker<'_> {
                 dialect: folder.dialect,
                 dialect_why: String::new(),
                 migrations: plan.migrations,
+                code_gaps: Vec::new(),
             },
             dialect_settled: false,
             problems: plan.problems,
@@ -907,8 +961,10 @@ impl Walker<'_> {
                     up: layout::part(0, vec![layout::region(0..len)]),
                     down: None,
                     apply_only: false,
+                    start_note: None,
                     rerun_note: None,
                 }],
+                code_gaps: Vec::new(),
             },
             files: vec![file],
             problems: Vec::new(),

@@ -132,6 +132,7 @@ pub fn plan(folder: &Folder) -> Plan {
                 up: super::whole(folder, i),
                 down: None,
                 apply_only: false,
+                start_note: None,
                 rerun_note: None,
             });
             continue;
@@ -188,6 +189,7 @@ pub fn plan(folder: &Folder) -> Plan {
             up: up_part,
             down: down_part,
             apply_only: false,
+            start_note: None,
             rerun_note: None,
         });
     }

@@ -89,6 +89,7 @@ pub fn plan(folder: &Folder) -> Plan {
             up: up_part,
             down,
             apply_only: false,
+            start_note: None,
             rerun_note: None,
         });
     }

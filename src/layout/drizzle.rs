@@ -138,6 +138,7 @@ pub fn plan(folder: &Folder) -> Plan {
                 down: None,
                 rerun_note: None,
                 apply_only: false,
+                start_note: None,
             });
         }
         return plan;
@@ -170,6 +171,7 @@ pub fn plan(folder: &Folder) -> Plan {
             down: None,
             rerun_note: None,
             apply_only: false,
+            start_note: None,
         });
     }
     for (i, u) in used.iter().enumerate() {

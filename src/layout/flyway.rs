@@ -263,6 +263,7 @@ pub fn plan(folder: &Folder) -> Plan {
             up: script_part(folder, *i),
             down,
             apply_only: false,
+            start_note: None,
             rerun_note: None,
         });
     }
@@ -301,6 +302,7 @@ pub fn plan(folder: &Folder) -> Plan {
             up: script_part(folder, *i),
             down: None,
             apply_only: false,
+            start_note: None,
             rerun_note: Some(format!(
                 "{base} is a Flyway repeatable migration: Flyway runs it again whenever its checksum changes, on databases where it already ran, so every statement in it must be safe to run twice"
             )),
@@ -315,6 +317,7 @@ pub fn plan(folder: &Folder) -> Plan {
             up: script_part(folder, *i),
             down: None,
             apply_only: false,
+            start_note: None,
             rerun_note: Some(format!(
                 "{} is a Flyway `{event}` callback: Flyway runs it on every migrate, so every statement in it must be safe to run twice",
                 folder.entries[*i].base()
@@ -412,6 +415,18 @@ impl super::Layout for Flyway {
             "java" | "kt" | "class" | "sh" | "ps1" | "bat" | "cmd" | "py"
         )
         .then(|| "a Flyway Java or script migration: not SQL, so twice cannot check it".into())
+    }
+
+    fn location_key(&self, m: &crate::model::Migration) -> Option<Vec<String>> {
+        // Versioned migrations only: repeatables and callbacks have none.
+        m.rerun_note
+            .is_none()
+            .then(|| version_parts(&m.version))
+            .flatten()
+    }
+
+    fn key_cmp(&self, a: &[String], b: &[String]) -> Ordering {
+        version_cmp(a, b)
     }
 
     fn placeholders(&self, _envsub: bool) -> super::PlaceholderPolicy {

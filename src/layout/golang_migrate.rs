@@ -99,6 +99,7 @@ pub fn plan(folder: &Folder) -> Plan {
             up: whole(folder, up),
             down: downs.first().map(|&d| whole(folder, d)),
             apply_only: false,
+            start_note: None,
             rerun_note: None,
         });
     }

@@ -228,7 +228,9 @@ pub fn sections(text: &str) -> Sections {
                 }
             }
             State::Up | State::Down => {
-                if chunk.is_none() && (t.trim().starts_with("--") || t.is_empty()) {
+                // Blank lines (spaces too) and comments start no statement:
+                // goose checks what is left with TrimSpace.
+                if chunk.is_none() && (t.trim().starts_with("--") || t.trim().is_empty()) {
                     continue;
                 }
                 let c = chunk.get_or_insert(l.start..l.end);
@@ -339,6 +341,7 @@ pub fn plan(folder: &Folder) -> Plan {
             up,
             down,
             apply_only: false,
+            start_note: None,
             rerun_note: None,
         });
     }
@@ -367,6 +370,14 @@ impl super::Layout for Goose {
 
     fn plan(&self, folder: &Folder) -> Plan {
         plan(folder)
+    }
+
+    fn code_migration(&self, rel: &str) -> Option<String> {
+        let base = rel.rsplit('/').next().unwrap_or(rel);
+        if !super::ends_with_ci(base, ".go") || rel.contains('/') {
+            return None;
+        }
+        super::version_underscore(base).map(|(v, _)| v.to_string())
     }
 
     fn skip_reason(&self, name: &str) -> Option<String> {
@@ -425,6 +436,18 @@ mod tests {
             joined(text, s.down.as_deref().unwrap()),
             vec!["DROP TABLE a;"]
         );
+    }
+
+    #[test]
+    fn lines_of_spaces_are_blank() {
+        // goose checks what is left at the end with TrimSpace: a last line
+        // of spaces is no unfinished statement.
+        let text = "-- +goose Up\nALTER TABLE a ADD COLUMN b int;\n\n-- +goose Down\n \n";
+        let s = sections(text);
+        assert!(s.problems.is_empty(), "{:?}", s.problems);
+        assert_eq!(joined(text, &s.up), vec!["ALTER TABLE a ADD COLUMN b int;"]);
+        let s = sections("-- +goose Up\nSELECT 1\n  \n");
+        assert_eq!(s.problems.len(), 1);
     }
 
     #[test]

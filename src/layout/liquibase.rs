@@ -373,6 +373,7 @@ fn plan_in_order(folder: &Folder, order: Vec<usize>) -> Plan {
                 up: super::whole(folder, i),
                 down: None,
                 apply_only: false,
+                start_note: None,
                 rerun_note: None,
             });
             continue;
@@ -482,6 +483,7 @@ fn plan_in_order(folder: &Folder, order: Vec<usize>) -> Plan {
                 down,
                 rerun_note,
                 apply_only: false,
+                start_note: None,
             });
         }
     }

@@ -34,6 +34,7 @@ pub mod liquibase;
 pub mod plain;
 pub mod pop;
 pub mod prisma;
+pub mod schema_delta;
 pub mod sqitch;
 pub mod sql_migrate;
 pub mod sqlx;
@@ -42,7 +43,7 @@ pub mod tern;
 pub mod up_down;
 
 /// One SQL file of a migration folder, read.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Entry {
     /// Path relative to the folder with `/` separators: `V1__x.sql`,
     /// `2024-01-01-000000_create_users/up.sql`, `2024/V5__y.sql`.
@@ -69,7 +70,7 @@ pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 }
 
 /// A migration folder as discovery hands it to a layout.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Folder {
     /// The folder as the user would write it.
     pub display: String,
@@ -84,6 +85,12 @@ pub struct Folder {
     /// A `Cargo.toml` sits beside the folder: a Rust crate's `migrations/`
     /// (tells sqlx apart from golang-migrate).
     pub cargo_crate: bool,
+    /// The dialects the folder has files written for, as the layout says
+    /// ([`Layout::variant_dialects`]); empty when it has none.
+    pub variants: Vec<Dialect>,
+    /// Discovery makes one sequence per dialect of `variants` (no
+    /// `--dialect` chose one): files for the other dialects are read there.
+    pub split: bool,
 }
 
 impl Default for Folder {
@@ -94,6 +101,8 @@ impl Default for Folder {
             aux: BTreeMap::new(),
             dialect: Dialect::Sqlite,
             cargo_crate: false,
+            variants: Vec::new(),
+            split: false,
         }
     }
 }
@@ -225,6 +234,21 @@ pub trait Layout: Sync {
         false
     }
 
+    /// Whether the folder at `dir` is this tool's by the shape of its
+    /// sub-folders alone (the `delta/<N>/` and `full_schemas/<N>/` folders
+    /// of the `schema-delta` layout), with the sign that says so; such a
+    /// folder is read in this layout even without SQL files of its own.
+    fn claims_dir(&self, _dir: &std::path::Path) -> Option<String> {
+        None
+    }
+
+    /// The dialects the folder has files written for (`x.sql.postgres`,
+    /// `x.sql.sqlite`): without `--dialect`, discovery plans the folder
+    /// once for each, one sequence per dialect. Empty: one sequence.
+    fn variant_dialects(&self, _folder: &Folder) -> Vec<Dialect> {
+        Vec::new()
+    }
+
     /// Whether a file of this name may make its folder a migrations folder
     /// of this layout even without SQL files beside it (Sqitch's
     /// `sqitch.plan`, a Liquibase changelog); the layout reads it as a side
@@ -244,6 +268,35 @@ pub trait Layout: Sync {
     /// ([`Plan::envsub`]).
     fn placeholders(&self, _envsub: bool) -> PlaceholderPolicy {
         PlaceholderPolicy::NEVER
+    }
+
+    /// The version of a migration written in a language twice cannot run
+    /// (a goose `.go` migration, a Synapse `.py` delta), by its path
+    /// relative to the folder: replay runs without it, and says so on a
+    /// first-run failure after it.
+    fn code_migration(&self, _rel: &str) -> Option<String> {
+        None
+    }
+
+    /// For a tool that reads several folders (locations) as one history
+    /// ordered by version (Flyway), the version of a versioned migration as
+    /// the tool orders it; `None` for the others (repeatables, callbacks)
+    /// and for tools that read one folder. Discovery joins sibling folders
+    /// whose versions interleave.
+    fn location_key(&self, _m: &Migration) -> Option<Vec<String>> {
+        None
+    }
+
+    /// The tool's order of two [`Layout::location_key`]s.
+    fn key_cmp(&self, a: &[String], b: &[String]) -> Ordering {
+        a.cmp(b)
+    }
+
+    /// Text the tool replaces in a file before running it, whatever the
+    /// placeholder syntax, with what it becomes in `dialect` (Synapse's
+    /// `$%AUTO_INCREMENT_PRIMARY_KEY%$`).
+    fn text_macros(&self, _dialect: Dialect) -> &'static [(&'static str, &'static str)] {
+        &[]
     }
 
     /// What to tell a user whose applied migrations `--fix` edited, when the
@@ -279,6 +332,7 @@ pub fn registry() -> &'static [&'static dyn Layout] {
         &dbmate::Dbmate,
         &drizzle::Drizzle,
         &supabase::Supabase,
+        &schema_delta::SchemaDelta,
         &flyway::Flyway,
         &pop::Pop,
         &sqlx::Sqlx,
@@ -436,6 +490,21 @@ pub fn cargo_feature_dialect(cargo_toml: &str, krate: &str) -> Option<(Dialect, 
         )),
         _ => None,
     }
+}
+
+/// `x.sql.postgres` → postgres: a file written for one dialect (the last
+/// extension names it, after `.sql`).
+pub fn dialect_variant(name: &str) -> Option<Dialect> {
+    let (stem, ext) = name.rsplit_once('.')?;
+    if !ends_with_ci(stem, ".sql") {
+        return None;
+    }
+    Dialect::from_name(ext).filter(|d| *d != Dialect::Generic)
+}
+
+/// Whether a file of this name is SQL: `.sql`, or `.sql.<dialect>`.
+pub fn is_sql_name(name: &str) -> bool {
+    ends_with_ci(name, ".sql") || dialect_variant(name).is_some()
 }
 
 /// Compares two strings of ASCII digits as numbers of any size.

@@ -6,10 +6,69 @@
 //! writes them) is read the same way: the paths sort by folder name.
 
 use super::{whole, Folder, Plan};
+use crate::dialect::Dialect;
 use crate::model::Migration;
+use std::collections::BTreeMap;
+
+/// How a file of a plain folder is written for one dialect:
+/// `x.sql.postgres` (runs besides a shared `x.sql`, as Synapse's runner
+/// does) or `x.postgres.sql` (replaces a shared `x.sql` of the same stem, as
+/// the small runners that name files this way do).
+fn variant(base: &str) -> Option<(Dialect, bool)> {
+    if let Some(d) = super::dialect_variant(base) {
+        return Some((d, false));
+    }
+    let stem = super::strip_suffix_ci(base, ".sql")?;
+    let (_, word) = stem.rsplit_once('.')?;
+    Dialect::from_name(word)
+        .filter(|d| *d != Dialect::Generic)
+        .map(|d| (d, true))
+}
+
+/// The dialects the folder's files name (see [`variant`]).
+pub fn variant_dialects(folder: &Folder) -> Vec<Dialect> {
+    let set: std::collections::BTreeSet<&'static str> = folder
+        .entries
+        .iter()
+        .filter_map(|e| variant(e.base()).map(|(d, _)| d.name()))
+        .collect();
+    set.into_iter().filter_map(Dialect::from_name).collect()
+}
 
 pub fn plan(folder: &Folder) -> Plan {
-    let mut order: Vec<usize> = (0..folder.entries.len()).collect();
+    plan_variants(folder, true)
+}
+
+/// `plain`'s plan; `pick` chooses among files written for one dialect
+/// (a single script is read whatever its name says).
+fn plan_variants(folder: &Folder, pick: bool) -> Plan {
+    let pick = pick && !folder.variants.is_empty();
+    // Files written for another dialect, and shared files a file of this
+    // dialect replaces (`x.sql` when `x.postgres.sql` is there).
+    let mut left_out: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut replaced: Vec<usize> = Vec::new();
+    for e in folder.entries.iter().filter(|_| pick) {
+        if let Some((d, true)) = variant(e.base()) {
+            if d == folder.dialect {
+                let stem = super::strip_suffix_ci(e.base(), ".sql").unwrap_or("");
+                let shared = stem.rsplit_once('.').map_or(stem, |(s, _)| s);
+                let generic = format!("{}{shared}.sql", &e.rel[..e.rel.len() - e.base().len()]);
+                replaced.extend(folder.entries.iter().position(|g| g.rel == generic));
+            }
+        }
+    }
+    let mut order: Vec<usize> = (0..folder.entries.len())
+        .filter(|&i| {
+            let e = &folder.entries[i];
+            match variant(e.base()).filter(|_| pick) {
+                Some((d, _)) if d != folder.dialect => {
+                    *left_out.entry(d.name()).or_default() += 1;
+                    false
+                }
+                _ => !replaced.contains(&i),
+            }
+        })
+        .collect();
     order.sort_by(|&a, &b| super::natural_cmp(&folder.entries[a].rel, &folder.entries[b].rel));
     let migrations = order
         .into_iter()
@@ -30,12 +89,27 @@ pub fn plan(folder: &Folder) -> Plan {
                 up: whole(folder, i),
                 down: None,
                 apply_only: false,
+                start_note: None,
                 rerun_note: None,
             }
         })
         .collect();
+    let mut notices = Vec::new();
+    for (d, n) in left_out {
+        if !folder.split {
+            notices.push(format!(
+                "{}: {n} file{} written for {d} not read: this sequence is {} (pass --dialect {d} \
+                 to check {})",
+                folder.display,
+                if n == 1 { "" } else { "s" },
+                folder.dialect,
+                if n == 1 { "it" } else { "them" }
+            ));
+        }
+    }
     Plan {
         migrations,
+        notices,
         ..Plan::default()
     }
 }
@@ -59,6 +133,10 @@ impl super::Layout for Plain {
     fn migration_dir_file(&self) -> Option<&'static str> {
         Some("migration.sql")
     }
+
+    fn variant_dialects(&self, folder: &Folder) -> Vec<Dialect> {
+        variant_dialects(folder)
+    }
 }
 
 /// A single script read from stdin or named directly: read like `plain`,
@@ -75,13 +153,51 @@ impl super::Layout for Script {
     }
 
     fn plan(&self, folder: &Folder) -> Plan {
-        plan(folder)
+        plan_variants(folder, false)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::test_util::*;
+    use crate::dialect::Dialect;
+
+    #[test]
+    fn files_for_one_dialect() {
+        let mut f = folder(&[
+            ("1_init.sql", ""),
+            ("1_init.postgres.sql", ""),
+            ("1_init.sqlite.sql", ""),
+            ("2_fts.sql.sqlite", ""),
+            ("2_fts.sql", ""),
+            ("3_more.sql", ""),
+        ]);
+        assert_eq!(
+            super::variant_dialects(&f),
+            vec![Dialect::Postgres, Dialect::Sqlite]
+        );
+        f.dialect = Dialect::Sqlite;
+        f.variants = vec![Dialect::Postgres, Dialect::Sqlite];
+        f.split = true;
+        let p = super::plan(&f);
+        // `x.sqlite.sql` replaces `x.sql`; `x.sql.sqlite` runs after it.
+        assert_eq!(
+            order(&f, &p),
+            vec![
+                "1 1_init.sqlite.sql",
+                "2 2_fts.sql",
+                "2 2_fts.sql.sqlite",
+                "3 3_more.sql"
+            ]
+        );
+        assert!(p.notices.is_empty());
+        f.split = false;
+        f.dialect = Dialect::Postgres;
+        let p = super::plan(&f);
+        assert_eq!(order(&f, &p).len(), 3);
+        assert_eq!(p.notices.len(), 1, "{:?}", p.notices);
+        assert!(p.notices[0].contains("2 files written for sqlite not read"));
+    }
 
     #[test]
     fn natural_order() {

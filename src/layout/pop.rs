@@ -193,10 +193,50 @@ pub fn plan(folder: &Folder) -> Plan {
             up: part_of(up),
             down: pick(false).map(part_of),
             apply_only: false,
+            start_note: None,
             rerun_note: None,
         });
     }
+    split_groups(folder, &mut plan);
     plan
+}
+
+/// Ory's split migrations: one logical migration written as several pop
+/// versions `<14-digit timestamp><6-digit part>` (ory/x popx, as kratos,
+/// hydra and keto ship them). Their down files undo the whole group when it
+/// is rolled back in reverse order, part by part: the down file of a part
+/// need not undo that part's own up (`..000002.down.sql` drops the table
+/// `..000003.up.sql` creates). Checked right after its own up, such a down
+/// would fail for no fault of the project, so the parts of a split group
+/// have no down part here, and one notice says so.
+fn split_groups(folder: &Folder, plan: &mut Plan) {
+    let group = |v: &str| {
+        (v.len() == 20 && v.bytes().all(|b| b.is_ascii_digit())).then(|| v[..14].to_string())
+    };
+    let mut sizes: BTreeMap<String, usize> = BTreeMap::new();
+    for m in &plan.migrations {
+        if let Some(g) = group(&m.version) {
+            *sizes.entry(g).or_default() += 1;
+        }
+    }
+    let mut downs = 0;
+    let mut groups = BTreeSet::new();
+    for m in &mut plan.migrations {
+        let Some(g) = group(&m.version) else { continue };
+        if sizes.get(&g).copied().unwrap_or(0) > 1 && m.down.take().is_some() {
+            downs += 1;
+            groups.insert(g);
+        }
+    }
+    if downs > 0 {
+        plan.notices.push(format!(
+            "{}: {downs} down files of {} split migrations (Ory's <timestamp><part> versions) not \
+             checked: they undo their group in reverse order when it is rolled back, not each \
+             its own part, so running one right after its part's up says nothing",
+            folder.display,
+            groups.len()
+        ));
+    }
 }
 
 /// The pop layout.
@@ -239,7 +279,24 @@ impl super::Layout for Pop {
 #[cfg(test)]
 mod tests {
     use super::super::test_util::*;
+    use super::super::Layout;
     use super::*;
+
+    #[test]
+    fn split_groups_have_no_down_part() {
+        let f = folder(&[
+            ("20200101000000000000_a.up.sql", "CREATE TABLE a (x int);"),
+            ("20200101000000000000_a.down.sql", "DROP TABLE b;"),
+            ("20200101000000000001_a.up.sql", "CREATE TABLE b (x int);"),
+            ("20200101000000000001_a.down.sql", "DROP TABLE a;"),
+            ("20200202000000_c.up.sql", "CREATE TABLE c (x int);"),
+            ("20200202000000_c.down.sql", "DROP TABLE c;"),
+        ]);
+        let p = Pop.plan(&f);
+        let downs: Vec<bool> = p.migrations.iter().map(|m| m.down.is_some()).collect();
+        assert_eq!(downs, vec![false, false, true]);
+        assert!(p.notices[0].contains("2 down files of 1 split migrations"));
+    }
 
     #[test]
     fn names() {

@@ -121,6 +121,7 @@ pub fn plan(folder: &Folder) -> Plan {
             down: None,
             rerun_note: None,
             apply_only: false,
+            start_note: None,
         });
     }
     plan

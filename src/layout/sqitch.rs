@@ -178,6 +178,7 @@ pub fn plan(folder: &Folder) -> Plan {
             down: revert.map(|r| whole(folder, r)),
             rerun_note: None,
             apply_only: false,
+            start_note: None,
         });
     }
     for (i, e) in folder.entries.iter().enumerate() {

@@ -309,6 +309,7 @@ pub fn plan(folder: &Folder) -> Plan {
             down,
             rerun_note: None,
             apply_only: false,
+            start_note: None,
         });
     }
     plan

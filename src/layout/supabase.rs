@@ -92,6 +92,7 @@ pub fn plan(folder: &Folder) -> Plan {
             down: None,
             rerun_note: None,
             apply_only: false,
+            start_note: None,
         });
     }
     super::duplicate_versions(&mut plan, folder, "the Supabase CLI", |m| {

@@ -137,6 +137,7 @@ pub fn plan(folder: &Folder) -> Plan {
             down: down.map(mk),
             rerun_note: None,
             apply_only: false,
+            start_note: None,
         });
     }
     plan

@@ -127,6 +127,7 @@ pub fn plan(folder: &Folder) -> Plan {
             down: downs.first().map(|&d| whole(folder, d)),
             rerun_note: None,
             apply_only: false,
+            start_note: None,
         });
     }
     plan

@@ -158,13 +158,31 @@ impl Human<'_> {
         let (title, rest) = split_message(&f.message);
         let mut details: Vec<&str> = rest.into_iter().collect();
         let mut notes: Vec<String> = f.notes.clone();
+        // Help lines of replay findings folded into this block that say
+        // something the static help does not: a replay that failed for
+        // another reason than the one the static rule gives (a first run
+        // refused for want of privileges) needs its own way out. A second
+        // run's failure confirms the static finding, whose help applies.
+        let mut replay_helps: Vec<String> = Vec::new();
         for &(r, with_details) in &plan.confirmations[i] {
             let replay = &findings[r];
             let (first, more) = split_message(&replay.message);
             notes.push(format!("confirmed by replay: {first}"));
             if with_details {
-                notes.extend(replay.notes.iter().cloned());
+                for n in &replay.notes {
+                    // The same note (a Flyway repeatable's) once.
+                    if !notes.contains(n) {
+                        notes.push(n.clone());
+                    }
+                }
                 details.extend(more);
+                if let Some(h) = replay.help.as_ref().filter(|h| {
+                    !replay.rule.starts_with("second-run-")
+                        && f.help.as_ref() != Some(*h)
+                        && !replay_helps.contains(*h)
+                }) {
+                    replay_helps.push(h.clone());
+                }
             }
         }
         for &r in &plan.see_below[i] {
@@ -286,6 +304,9 @@ impl Human<'_> {
         // schema and row diffs) can be coloured line by line.
         let mut messages: Vec<(&str, &str)> = Vec::new();
         if let Some(h) = &help {
+            messages.push(("help", h));
+        }
+        for h in &replay_helps {
             messages.push(("help", h));
         }
         for n in &notes {

@@ -63,6 +63,8 @@ struct Replayer<'a, E: Engine> {
     /// Migrations whose first run failed, for the failures that follow from
     /// them (cascades).
     roots: Vec<Root>,
+    /// The sequence's migrations twice cannot run ([`Sequence::code_gaps`]).
+    gaps: &'a [(String, String)],
 }
 
 /// A migration whose first run failed: what it would have created, and the
@@ -94,6 +96,7 @@ pub fn replay<E: Engine>(
         caps,
         findings: Vec::new(),
         roots: Vec::new(),
+        gaps: &seq.code_gaps,
     };
     if let Some(sql) = super::bookkeeping::setup_sql(seq.layout, r.engine.id()) {
         if let Err(e) = r.engine.setup(sql) {
@@ -400,6 +403,69 @@ impl<E: Engine> Replayer<'_, E> {
             && words.any(|w| w.eq_ignore_ascii_case("RENAME"))
     }
 
+    /// The help for a definition (view, function, trigger, ...) that
+    /// already exists when a migration its tool re-runs because it changed
+    /// (a Flyway repeatable, Liquibase `runOnChange`) runs again: there
+    /// `IF NOT EXISTS` would keep the old definition, so the advice is
+    /// `CREATE OR REPLACE` where the dialect has it, else dropping it first
+    /// (as the static rule's help and fix say).
+    fn rerun_create_help(&self, m: &Migration, part: &Part, f: &Failure) -> Option<String> {
+        use crate::classify::{Kind, ObjectKind};
+        use crate::dialect::Dialect;
+        if m.rerun_note.is_none() || f.error.class != ErrorClass::AlreadyExists {
+            return None;
+        }
+        let unit = self.unit(part);
+        let st = unit.statements.get(f.stmt)?;
+        let Kind::Create(c) = &st.facts.kind else {
+            return None;
+        };
+        let (word, replace) = match (c.kind, st.dialect) {
+            (ObjectKind::View, Dialect::Postgres | Dialect::Mysql) => ("VIEW", true),
+            (ObjectKind::View, _) => ("VIEW", false),
+            (ObjectKind::Function, Dialect::Postgres | Dialect::Mysql) => ("FUNCTION", false),
+            (ObjectKind::Procedure, _) => ("PROCEDURE", st.dialect == Dialect::Postgres),
+            (ObjectKind::Trigger, Dialect::Postgres) => ("TRIGGER", true),
+            (ObjectKind::Trigger, _) => ("TRIGGER", false),
+            (ObjectKind::MaterializedView, _) => ("MATERIALIZED VIEW", false),
+            (ObjectKind::Rule, Dialect::Postgres) => ("RULE", true),
+            _ => return None,
+        };
+        // PostgreSQL functions take OR REPLACE; MySQL's do not.
+        let replace =
+            replace || (c.kind == ObjectKind::Function && st.dialect == Dialect::Postgres);
+        let name = c
+            .name
+            .as_ref()
+            .map_or("", |n| n.text(&unit.source.text))
+            .to_string();
+        let table = if c.kind == ObjectKind::Trigger || c.kind == ObjectKind::Rule {
+            c.table
+                .as_ref()
+                .filter(|_| st.dialect == Dialect::Postgres)
+                .map(|t| format!(" ON {}", t.text(&unit.source.text)))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let trigger_note = if c.kind == ObjectKind::Trigger && replace {
+            " (PostgreSQL 14 or later; before that, drop it first)"
+        } else {
+            ""
+        };
+        Some(if replace {
+            format!(
+                "this migration runs again whenever it changes, and `IF NOT EXISTS` would keep the \
+                 old definition: use `CREATE OR REPLACE {word} {name} ...`{trigger_note}"
+            )
+        } else {
+            format!(
+                "this migration runs again whenever it changes, and `IF NOT EXISTS` would keep the \
+                 old definition: drop it first with `DROP {word} IF EXISTS {name}{table};`"
+            )
+        })
+    }
+
     fn report_handled(&mut self, m: &Migration, part: &Part, handled: &[Handled]) {
         for h in handled {
             let dup = {
@@ -594,7 +660,9 @@ impl<E: Engine> Replayer<'_, E> {
                         class => help_for(class, self.caps).into(),
                     }
                 }
-                Run::Second | Run::DownSecond => help_for(f.error.class, self.caps).into(),
+                Run::Second | Run::DownSecond => self
+                    .rerun_create_help(m, part, f)
+                    .unwrap_or_else(|| help_for(f.error.class, self.caps).into()),
             });
         }
         if run.stops_on_error() {
@@ -613,8 +681,36 @@ impl<E: Engine> Replayer<'_, E> {
                     .to_string(),
             });
         }
+        if let (Run::First { .. }, FailureKind::Error) = (run, f.error.kind) {
+            let before: Vec<&str> = self
+                .gaps
+                .iter()
+                .filter(|(v, _)| {
+                    crate::since::version_cmp(v, &m.version) != std::cmp::Ordering::Greater
+                })
+                .map(|(_, file)| file.as_str())
+                .collect();
+            match before.as_slice() {
+                [] => {}
+                [one] => finding.notes.push(format!(
+                    "replay ran without a migration the tool runs before this one and twice \
+                     cannot read ({one}): if it creates what this statement needs, the failure \
+                     comes from its absence, not from this migration"
+                )),
+                [.., last] => finding.notes.push(format!(
+                    "replay ran without {} migrations the tool runs before this one and twice \
+                     cannot read (the last: {last}): if one of them creates what this statement \
+                     needs, the failure comes from their absence, not from this migration",
+                    before.len()
+                )),
+            }
+        }
         if let Run::Start { .. } = run {
-            finding.notes.push(crate::model::APPLY_ONLY_NOTE.into());
+            finding.notes.push(
+                m.start_note
+                    .clone()
+                    .unwrap_or_else(|| crate::model::APPLY_ONLY_NOTE.into()),
+            );
         }
         if let Some(c) = &f.error.context {
             finding

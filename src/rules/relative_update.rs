@@ -29,8 +29,11 @@ MySQL `VALUES(col)` or a row alias), JSON edits that converge (merging a constan
 `data = data || '{"a": 1}'::jsonb`, `jsonb_build_object(...)`; deleting keys: `data - 'k'`,
 `data #- '{a,b}'`; appending to an array is flagged), an UPDATE whose WHERE filters on a column that the
 same UPDATE sets to a fixed value (`SET balance = balance * 1.05, migrated = true WHERE NOT
-migrated`) or pins the changed column (`SET version = version + 1 WHERE version = 3`), and
-an UPDATE of a table the migration created afresh.
+migrated`), pins the changed column (`SET version = version + 1 WHERE version = 3`) or
+picks the rows whose changed column fails a test of its form that the new value passes
+(`SET v = JSON_OBJECT('v', v) WHERE NOT JSON_VALID(v)`, `SET url = 'https://' || url WHERE
+url NOT LIKE 'https://%'`, `!~`, `IS FALSE`; a comparison such as `WHERE NOT n >= 10` is no
+such test), and an UPDATE of a table the migration created afresh.
 
 ## Why it matters
 Run twice, the change is applied twice: prices go up 10.25% instead of 5%, counters count

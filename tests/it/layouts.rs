@@ -851,6 +851,7 @@ mod props {
                     scope: Scope::Everywhere,
                     env_syntax: true,
                     tool: "test",
+                    macros: &[],
                 };
                 for m in &plan.migrations {
                     let f = &folder.entries[m.up.file].file;
@@ -1527,4 +1528,202 @@ fn liquibase_xml_and_yaml_changelogs_give_the_order() {
         .notices
         .iter()
         .any(|n| n.contains("Liquibase changelog master.xml")));
+}
+
+#[test]
+fn full_schema_and_delta_folders_one_sequence_per_dialect() {
+    let ws = load(&["fixtures/layouts/schema-delta"], &static_opts());
+    let kinds: Vec<(&str, &str)> = ws
+        .sequences
+        .iter()
+        .map(|s| (s.layout.name(), s.dialect.name()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [("schema-delta", "postgres"), ("schema-delta", "sqlite")]
+    );
+    for (i, variant) in [(0, "full.sql.postgres"), (1, "full.sql.sqlite")] {
+        // The newest full schema first, as the starting state, then the
+        // deltas after it by version (numerically), then file name.
+        let seq = &ws.sequences[i];
+        assert!(seq.migrations[..2].iter().all(|m| m.apply_only));
+        assert!(ws.files[seq.migrations[1].up.file]
+            .source
+            .name
+            .ends_with(variant));
+        assert_eq!(versions(&ws, i), ["3", "3", "4", "4", "5", "5", "10", "10"]);
+    }
+    snapshot_layout(
+        "schema_delta",
+        &["fixtures/layouts/schema-delta"],
+        &static_opts(),
+    );
+    // Replayed on SQLite: the sqlite sequence applies the full schema and
+    // every delta in order (no first-run error); the shared delta's finding
+    // is reported once.
+    let report = check_paths(&["fixtures/layouts/schema-delta"], &Options::default());
+    let mut rules: Vec<String> = report
+        .findings
+        .iter()
+        .map(|f| {
+            let file = f.file.rsplit_once("schema-delta/").map_or("", |x| x.1);
+            format!("{} {file}", f.rule)
+        })
+        .collect();
+    rules.sort();
+    assert_eq!(
+        rules,
+        [
+            "add-column-without-if-not-exists main/delta/4/01_add_topic.sql",
+            "create-without-if-not-exists main/delta/4/02_topic_index.sql.postgres",
+            "create-without-if-not-exists main/delta/4/02_topic_index.sql.sqlite",
+            "second-run-error main/delta/4/01_add_topic.sql",
+            "second-run-error main/delta/4/02_topic_index.sql.sqlite",
+        ],
+        "{rules:#?}"
+    );
+    // --dialect chooses one sequence; the other dialect's files are named.
+    let pg = Options {
+        dialect: Some(Dialect::Postgres),
+        ..static_opts()
+    };
+    let ws = load(&["fixtures/layouts/schema-delta"], &pg);
+    assert_eq!(ws.sequences.len(), 1);
+    assert!(
+        ws.notices
+            .iter()
+            .any(|n| n.contains("2 files written for sqlite (.sql.sqlite) not read")),
+        "{:#?}",
+        ws.notices
+    );
+}
+
+#[test]
+fn clean_delta_folders_have_no_findings() {
+    let report = check_paths(
+        &["fixtures/layouts/schema-delta-clean"],
+        &Options::default(),
+    );
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
+    assert_eq!(report.summary.sequences.len(), 2);
+}
+
+#[test]
+fn repeatable_replay_help_does_not_say_if_not_exists() {
+    // SQLite has no CREATE OR REPLACE VIEW: the replay help of the
+    // repeatable's view says to drop it first, as the static help does.
+    let report = check_paths(&["fixtures/layouts/flyway"], &Options::default());
+    let f = report
+        .findings
+        .iter()
+        .find(|f| f.rule == "second-run-error" && f.file.ends_with("R__customer_view.sql"))
+        .expect("the repeatable's view fails on a second run");
+    let help = f.help.as_deref().unwrap_or("");
+    assert!(
+        help.contains("drop it first with `DROP VIEW IF EXISTS customer_orders;`"),
+        "{help}"
+    );
+    assert!(!help.contains("use `IF NOT EXISTS`"), "{help}");
+    // Its repeatable note is shown once in the human block it is folded into.
+    let human = render(&report, Format::Human);
+    let block = human
+        .split("\n\n")
+        .find(|b| b.contains("CREATE VIEW customer_orders"))
+        .unwrap_or_default();
+    assert_eq!(
+        block.matches("is a Flyway repeatable migration").count(),
+        1,
+        "{block}"
+    );
+}
+
+#[test]
+fn plain_files_written_for_one_dialect_make_one_sequence_each() {
+    let ws = load(&["fixtures/layouts/plain-variants"], &static_opts());
+    let seqs: Vec<(&str, Vec<String>)> = ws
+        .sequences
+        .iter()
+        .map(|s| {
+            (
+                s.dialect.name(),
+                s.migrations
+                    .iter()
+                    .map(|m| {
+                        let name = &ws.files[m.up.file].source.name;
+                        name.rsplit('/').next().unwrap_or(name).to_string()
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seqs,
+        [
+            (
+                "postgres",
+                vec!["001_init.postgres.sql".to_string(), "002_index.sql".into()]
+            ),
+            (
+                "sqlite",
+                vec!["001_init.sqlite.sql".to_string(), "002_index.sql".into()]
+            ),
+        ]
+    );
+    // The SQLite sequence replays without a first-run error (the postgres
+    // file's `TEXT[]` never reaches SQLite), and nothing is flagged.
+    let report = check_paths(&["fixtures/layouts/plain-variants"], &Options::default());
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
+    assert_eq!(report.summary.sequences[1].replay, "replayed");
+}
+
+#[test]
+fn sibling_flyway_locations_with_interleaving_versions_are_one_history() {
+    let ws = load(&["fixtures/layouts/flyway-locations"], &static_opts());
+    let roots: Vec<&str> = ws.sequences.iter().map(|s| s.root.as_str()).collect();
+    assert_eq!(
+        roots,
+        [
+            "fixtures/layouts/flyway-locations/archive",
+            "fixtures/layouts/flyway-locations/migration"
+        ]
+    );
+    assert_eq!(versions(&ws, 1), ["1", "1.1", "2"]);
+    assert!(
+        ws.notices.iter().any(|n| n
+            .contains("read with fixtures/layouts/flyway-locations/migration_data as one history")),
+        "{:#?}",
+        ws.notices
+    );
+    // Replayed in version order, the backfill finds its table.
+    let report = check_paths(&["fixtures/layouts/flyway-locations"], &Options::default());
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
+    // [[sequence]] in twice.toml decides instead when present.
+    let configured = Options {
+        sequences: vec![vec!["fixtures/layouts/flyway-locations/migration".into()]],
+        ..static_opts()
+    };
+    assert_eq!(
+        load(&["fixtures/layouts/flyway-locations"], &configured)
+            .sequences
+            .len(),
+        3
+    );
+}
+
+#[test]
+fn first_run_failure_after_a_migration_twice_cannot_run_says_so() {
+    let report = check_paths(&["fixtures/layouts/goose-go"], &Options::default());
+    let f = report
+        .findings
+        .iter()
+        .find(|f| f.rule == "first-run-error")
+        .expect("the index needs the table the Go migration creates");
+    assert!(
+        f.notes.iter().any(|n| n.contains(
+            "replay ran without a migration the tool runs before this one and twice cannot read \
+             (fixtures/layouts/goose-go/00001_create_users.go)"
+        )),
+        "{:#?}",
+        f.notes
+    );
 }

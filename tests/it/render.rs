@@ -875,3 +875,47 @@ fn shop_gitlab() {
     assert_eq!(issues.len(), shown(&report));
     snapshot!("shop_gitlab", out);
 }
+
+/// A replay finding folded into a static block for another reason than the
+/// static rule's (a first run refused for want of privileges) brings its own
+/// help line: in the human output too, not only in JSON.
+#[test]
+fn folded_replay_help_is_shown_when_it_says_something_else() {
+    let text = "CREATE TABLE t (id int);\n";
+    let file = SourceFile::from_text("migrations/001_t.sql", text);
+    let mut b = Builder::new(vec![file]);
+    let s = b.add(
+        0,
+        "create-without-if-not-exists",
+        Severity::Error,
+        Origin::Static,
+        span_of(text, "CREATE"),
+        0,
+        "CREATE TABLE t runs only once: a second run fails with 'table t already exists'",
+    );
+    b.findings[s].help = Some("use `CREATE TABLE IF NOT EXISTS t (...)`".into());
+    let r = b.add(
+        0,
+        "first-run-error",
+        Severity::Error,
+        Origin::Replay,
+        span_of(text, "CREATE"),
+        0,
+        "first run fails at line 1: permission denied for schema public",
+    );
+    b.findings[r].help =
+        Some("replay runs migrations as a role that owns only the scratch database".into());
+    b.link(s, r);
+    let out = render_with(&b.build(), Format::Human, false);
+    assert!(
+        out.contains("= help: use `CREATE TABLE IF NOT EXISTS t (...)`"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "= help: replay runs migrations as a role that owns only the scratch database"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("error[first-run-error]"), "{out}");
+}

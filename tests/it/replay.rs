@@ -554,7 +554,9 @@ fn several_statements_in_one_piece_run_one_by_one() {
             down: None,
             rerun_note: None,
             apply_only: false,
+            start_note: None,
         }],
+        code_gaps: Vec::new(),
     };
     let f = findings_of(&ws, &seq, &opts());
     let got: Vec<(&str, usize)> = f.iter().map(|f| (f.rule.as_str(), f.line)).collect();

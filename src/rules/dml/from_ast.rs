@@ -666,6 +666,71 @@ pub(super) fn pins(e: &Expr, out: &mut Vec<String>) {
             }
         }
         Expr::IsNull(x) => out.extend(col(x)),
+        // A test the column fails (`NOT JSON_VALID(col)`, `col NOT LIKE
+        // 'https://%'`, `col !~ '^v2:'`, `is_migrated(col) IS FALSE`): the
+        // WHERE picks the rows whose value the UPDATE exists to convert, and
+        // the new value passes the test, so a second run matches none of
+        // them.
+        Expr::UnaryOp {
+            op: ast::UnaryOperator::Not,
+            expr,
+        }
+        | Expr::IsFalse(expr)
+        | Expr::IsNotTrue(expr) => tested_columns(expr, out),
+        Expr::Like {
+            negated: true,
+            expr,
+            ..
+        }
+        | Expr::ILike {
+            negated: true,
+            expr,
+            ..
+        }
+        | Expr::SimilarTo {
+            negated: true,
+            expr,
+            ..
+        }
+        | Expr::BinaryOp {
+            left: expr,
+            op: BinaryOperator::PGRegexNotMatch | BinaryOperator::PGRegexNotIMatch,
+            ..
+        } => out.extend(col(expr)),
         _ => {}
     }
+}
+
+/// The columns a test reads, when it is a test of a value's form: a bare
+/// boolean column, a function call (`JSON_VALID(col)`), a pattern match
+/// (`col LIKE ...`, `col ~ ...`, `col SIMILAR TO ...`), `col IS JSON`.
+/// Comparisons (`n < 10`) are not: `SET n = n + 1 WHERE NOT n >= 10` runs
+/// again.
+fn tested_columns(e: &Expr, out: &mut Vec<String>) {
+    let test = match e {
+        Expr::Nested(x) => return tested_columns(x, out),
+        Expr::Identifier(_) | Expr::CompoundIdentifier(_) => true,
+        Expr::Function(_)
+        | Expr::Like { .. }
+        | Expr::ILike { .. }
+        | Expr::SimilarTo { .. }
+        | Expr::RLike { .. } => true,
+        Expr::BinaryOp { op, .. } => matches!(
+            op,
+            BinaryOperator::PGRegexMatch | BinaryOperator::PGRegexIMatch
+        ),
+        _ => false,
+    };
+    if !test {
+        return;
+    }
+    walk(e, &mut |x| match x {
+        Expr::Identifier(id) => out.push(id.value.to_lowercase()),
+        Expr::CompoundIdentifier(p) => {
+            if let Some(last) = p.last() {
+                out.push(last.value.to_lowercase());
+            }
+        }
+        _ => {}
+    });
 }

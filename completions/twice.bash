@@ -130,7 +130,7 @@ _twice() {
                     return 0
                     ;;
                 --engine)
-                    COMPREPLY=($(compgen -W "sqlite postgres" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "sqlite postgres mysql auto" -- "${cur}"))
                     return 0
                     ;;
                 --database-url)
@@ -354,7 +354,7 @@ _twice() {
                     return 0
                     ;;
                 --engine)
-                    COMPREPLY=($(compgen -W "sqlite postgres" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "sqlite postgres mysql auto" -- "${cur}"))
                     return 0
                     ;;
                 --define)

@@ -43,7 +43,7 @@ set edit:completion:arg-completer[twice] = {|@words|
             cand --define 'Substitute `${NAME}` placeholders with VALUE (repeatable)'
             cand --timeout 'Time limit for one statement during replay, in seconds'
             cand --engine 'Database engine for replay'
-            cand --database-url 'PostgreSQL server to replay on (twice creates and drops a scratch database and a role of its own there, which runs the migrations; needs CREATEDB and CREATEROLE). Without it, a throwaway local cluster is started when PostgreSQL is installed'
+            cand --database-url 'PostgreSQL server to replay on (twice creates and drops a scratch database and a role of its own there, which runs the migrations; needs CREATEDB and CREATEROLE), or with --engine mysql a mysql:// URL (the user needs CREATE, DROP, CREATE USER and GRANT OPTION). Without it, a throwaway local server is started when one is installed'
             cand --template 'Database the scratch database is copied from on PostgreSQL (default template1, so what the DBA installed there is there)'
             cand --setup 'SQL script run once before the first migration of each sequence, never audited (extensions, roles, schemas the project installs by hand); on PostgreSQL it runs as the admin role'
             cand --config 'Configuration file (default: twice.toml in this folder or the nearest parent)'

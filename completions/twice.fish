@@ -54,8 +54,10 @@ complete -c twice -n "__fish_twice_using_subcommand check" -l layout -d 'Migrati
 complete -c twice -n "__fish_twice_using_subcommand check" -s D -l define -d 'Substitute `${NAME}` placeholders with VALUE (repeatable)' -r
 complete -c twice -n "__fish_twice_using_subcommand check" -l timeout -d 'Time limit for one statement during replay, in seconds' -r
 complete -c twice -n "__fish_twice_using_subcommand check" -l engine -d 'Database engine for replay' -r -f -a "sqlite\t''
-postgres\t''"
-complete -c twice -n "__fish_twice_using_subcommand check" -l database-url -d 'PostgreSQL server to replay on (twice creates and drops a scratch database and a role of its own there, which runs the migrations; needs CREATEDB and CREATEROLE). Without it, a throwaway local cluster is started when PostgreSQL is installed' -r
+postgres\t''
+mysql\t''
+auto\t'Each sequence on the engine of its dialect, when available'"
+complete -c twice -n "__fish_twice_using_subcommand check" -l database-url -d 'PostgreSQL server to replay on (twice creates and drops a scratch database and a role of its own there, which runs the migrations; needs CREATEDB and CREATEROLE), or with --engine mysql a mysql:// URL (the user needs CREATE, DROP, CREATE USER and GRANT OPTION). Without it, a throwaway local server is started when one is installed' -r
 complete -c twice -n "__fish_twice_using_subcommand check" -l template -d 'Database the scratch database is copied from on PostgreSQL (default template1, so what the DBA installed there is there)' -r
 complete -c twice -n "__fish_twice_using_subcommand check" -l setup -d 'SQL script run once before the first migration of each sequence, never audited (extensions, roles, schemas the project installs by hand); on PostgreSQL it runs as the admin role' -r -F
 complete -c twice -n "__fish_twice_using_subcommand check" -l config -d 'Configuration file (default: twice.toml in this folder or the nearest parent)' -r -F
@@ -85,7 +87,9 @@ mysql\t''
 generic\t''"
 complete -c twice -n "__fish_twice_using_subcommand plan" -l layout -d 'Migration layout of the folders (default: detected per folder)' -r
 complete -c twice -n "__fish_twice_using_subcommand plan" -l engine -d 'Database engine replay would use' -r -f -a "sqlite\t''
-postgres\t''"
+postgres\t''
+mysql\t''
+auto\t'Each sequence on the engine of its dialect, when available'"
 complete -c twice -n "__fish_twice_using_subcommand plan" -s D -l define -d 'Substitute `${NAME}` placeholders with VALUE (repeatable)' -r
 complete -c twice -n "__fish_twice_using_subcommand plan" -l setup -d 'The setup script `twice check --setup FILE` would run before each sequence\'s first migration (shown, not run)' -r -F
 complete -c twice -n "__fish_twice_using_subcommand plan" -l config -d 'Configuration file (default: twice.toml in this folder or the nearest parent)' -r -F

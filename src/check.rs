@@ -15,11 +15,17 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Reads and analyses the inputs.
 pub fn load(inputs: &[Input], opts: &Options) -> Result<Workspace> {
-    // `--engine postgres` implies `--dialect postgres` unless one was given.
+    // `--engine postgres` (mysql) implies `--dialect postgres` (mysql)
+    // unless one was given.
     let implied;
-    let opts = if opts.engine == Engine::Postgres && opts.dialect.is_none() {
+    let engine_dialect = match opts.engine {
+        Engine::Postgres => Some(Dialect::Postgres),
+        Engine::Mysql => Some(Dialect::Mysql),
+        Engine::Sqlite | Engine::Auto => None,
+    };
+    let opts = if let (Some(d), None) = (engine_dialect, opts.dialect) {
         implied = Options {
-            dialect: Some(Dialect::Postgres),
+            dialect: Some(d),
             ..opts.clone()
         };
         &implied
@@ -232,6 +238,14 @@ pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
             dialect: seq.dialect.name(),
             migrations: seq.migrations.len(),
             replay,
+            engine: (opts.engine == Engine::Auto && opts.replay)
+                .then(|| crate::replay::auto_engine(seq.dialect, opts).ok())
+                .flatten()
+                .map(|e| match e {
+                    Engine::Postgres => "postgres",
+                    Engine::Mysql => "mysql",
+                    _ => "sqlite",
+                }),
         });
     }
     let mut findings = crate::suppress::apply(&ws, findings, &|f| replayed.contains(&f));

@@ -41,7 +41,7 @@ pub const ENVIRONMENT: [(&str, &str); 4] = [
     ),
     (
         "TWICE_DATABASE_URL",
-        "PostgreSQL server for --engine postgres",
+        "PostgreSQL server for --engine postgres, or MariaDB/MySQL server (mysql://) for --engine mysql",
     ),
 ];
 
@@ -216,8 +216,9 @@ pub struct CheckArgs {
 
     /// PostgreSQL server to replay on (twice creates and drops a scratch
     /// database and a role of its own there, which runs the migrations; needs
-    /// CREATEDB and CREATEROLE). Without it, a throwaway local cluster is
-    /// started when PostgreSQL is installed.
+    /// CREATEDB and CREATEROLE), or with --engine mysql a mysql:// URL (the
+    /// user needs CREATE, DROP, CREATE USER and GRANT OPTION). Without it, a
+    /// throwaway local server is started when one is installed.
     #[arg(
         long,
         env = "TWICE_DATABASE_URL",
@@ -582,6 +583,8 @@ pub fn check_options(
         engine: match args.engine {
             EngineArg::Sqlite => check::Engine::Sqlite,
             EngineArg::Postgres => check::Engine::Postgres,
+            EngineArg::Mysql => check::Engine::Mysql,
+            EngineArg::Auto => check::Engine::Auto,
         },
         database_url: args.database_url.clone(),
         database_url_trusted: args.database_url_trusted,

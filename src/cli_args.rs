@@ -35,6 +35,9 @@ impl From<DialectArg> for Dialect {
 pub enum EngineArg {
     Sqlite,
     Postgres,
+    Mysql,
+    /// Each sequence on the engine of its dialect, when available.
+    Auto,
 }
 
 pub(crate) fn parse_layout(s: &str) -> Result<LayoutKind, String> {

@@ -73,6 +73,8 @@ pub fn run_plan(args: PlanArgs, out: &mut dyn Write) -> Result<u8, RunError> {
         engine: match args.engine {
             EngineArg::Sqlite => check::Engine::Sqlite,
             EngineArg::Postgres => check::Engine::Postgres,
+            EngineArg::Mysql => check::Engine::Mysql,
+            EngineArg::Auto => check::Engine::Auto,
         },
         ..Options::default()
     };
@@ -94,10 +96,15 @@ pub fn run_plan(args: PlanArgs, out: &mut dyn Write) -> Result<u8, RunError> {
     }
     let ws = check::load(&inputs, &opts)?;
     let mut doc = crate::plan::build(&ws, &opts);
-    if opts.dialect.is_none() && opts.engine == check::Engine::Postgres {
+    let implied_by = match opts.engine {
+        check::Engine::Postgres => Some("--engine postgres"),
+        check::Engine::Mysql => Some("--engine mysql"),
+        check::Engine::Sqlite | check::Engine::Auto => None,
+    };
+    if let (None, Some(by)) = (opts.dialect, implied_by) {
         for s in &mut doc.sequences {
             if s.dialect_reason == "--dialect" {
-                s.dialect_reason = "--engine postgres".into();
+                s.dialect_reason = by.into();
             }
         }
     }

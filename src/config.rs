@@ -25,6 +25,7 @@
 //! setup = "db/prereqs.sql"      # run before the first migration (never audited)
 //! template = "template1"        # PostgreSQL: what scratch databases copy
 //! database_url_trusted = false  # the --database-url server is disposable
+//! mysql_sql_mode = "TRADITIONAL" # MySQL: the sessions' sql_mode (default: the server's)
 //!
 //! [[replay.setup]]              # or: one setup script per sequence
 //! path = "db/auth_schema.sql"
@@ -107,6 +108,8 @@ pub struct Config {
     pub database_url_trusted: Option<bool>,
     /// `[replay] template`.
     pub template: Option<String>,
+    /// `[replay] mysql_sql_mode`.
+    pub mysql_sql_mode: Option<String>,
     /// `[replay] setup`, paths resolved against the config file's folder.
     pub setup: Vec<crate::replay::setup::SetupScript>,
     /// `[[sequence]]` tables: folders (relative to the config file's folder,
@@ -255,6 +258,7 @@ const REPLAY_KEYS: &[&str] = &[
     "database_url_trusted",
     "template",
     "setup",
+    "mysql_sql_mode",
 ];
 const FAIL_ON: &[&str] = &["error", "warning", "never"];
 const LEVELS: &[&str] = &["off", "info", "warning", "error"];
@@ -721,6 +725,11 @@ fn replay_table(p: &mut Problems, base: &Path, value: &Spanned<DeValue>, cfg: &m
                     cfg.template = Some(t.to_string());
                 }
             }
+            "mysql_sql_mode" => {
+                if let Some(t) = string(p, "mysql_sql_mode", v, "a sql_mode value") {
+                    cfg.mysql_sql_mode = Some(t.to_string());
+                }
+            }
             "setup" => setup_key(p, base, v, cfg),
             "seed" => match v.get_ref() {
                 DeValue::Boolean(b) => cfg.seed = Some(*b),
@@ -894,6 +903,7 @@ pub fn merge(cfg: Option<&Config>, set: &CommandLine, opts: &mut Options) -> Fai
     if !set.setup {
         opts.setup = cfg.setup.clone();
     }
+    opts.mysql_sql_mode = cfg.mysql_sql_mode.clone();
     for (k, v) in &cfg.defines {
         opts.defines.entry(k.clone()).or_insert_with(|| v.clone());
     }

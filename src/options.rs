@@ -35,6 +35,9 @@ pub struct Options {
     /// `--template`: the database scratch databases are copied from
     /// (PostgreSQL; `template1` when `None`).
     pub template: Option<String>,
+    /// `[replay] mysql_sql_mode`: the `sql_mode` MySQL replay sessions use
+    /// (`None`: the server's default).
+    pub mysql_sql_mode: Option<String>,
     /// `--setup` / `[replay] setup`: scripts run before the first migration
     /// of a sequence (see [`crate::replay::setup`]).
     pub setup: Vec<SetupScript>,
@@ -89,6 +92,12 @@ pub enum Engine {
     Sqlite,
     /// A PostgreSQL server (`--database-url`) or a throwaway local cluster.
     Postgres,
+    /// A MariaDB/MySQL server (`--database-url mysql://...`) or a throwaway
+    /// local server.
+    Mysql,
+    /// Each sequence on the engine of its dialect, when that engine is
+    /// available (see [`crate::replay::auto_engine`]).
+    Auto,
 }
 
 impl Options {
@@ -137,6 +146,7 @@ impl Default for Options {
             database_url: None,
             database_url_trusted: false,
             template: None,
+            mysql_sql_mode: None,
             setup: Vec::new(),
             overlay: None,
             exclude: None,

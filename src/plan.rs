@@ -103,12 +103,29 @@ pub struct Problem {
 
 /// The engine replay would use for a sequence of `dialect`.
 fn engine_for(dialect: Dialect, opts: &Options) -> (Option<&'static str>, Option<String>) {
-    match (opts.engine, dialect) {
+    let engine = match opts.engine {
+        Engine::Auto => match crate::replay::auto_engine(dialect, opts) {
+            Ok(e) => e,
+            Err(why) => return (None, Some(why)),
+        },
+        e => e,
+    };
+    match (engine, dialect) {
+        (Engine::Auto, _) => (None, None),
         (Engine::Postgres, Dialect::Mysql) => (
             None,
             Some("MySQL migrations cannot be replayed on PostgreSQL".into()),
         ),
         (Engine::Postgres, _) => (Some("postgres"), None),
+        (Engine::Mysql, Dialect::Mysql | Dialect::Generic) => (Some("mysql"), None),
+        (Engine::Mysql, Dialect::Postgres) => (
+            None,
+            Some("PostgreSQL migrations cannot be replayed on MySQL".into()),
+        ),
+        (Engine::Mysql, Dialect::Sqlite) => (
+            None,
+            Some("SQLite migrations cannot be replayed on MySQL".into()),
+        ),
         (Engine::Sqlite, Dialect::Sqlite | Dialect::Generic) => (Some("sqlite"), None),
         (Engine::Sqlite, Dialect::Postgres) => (
             None,
@@ -116,7 +133,7 @@ fn engine_for(dialect: Dialect, opts: &Options) -> (Option<&'static str>, Option
         ),
         (Engine::Sqlite, Dialect::Mysql) => (
             None,
-            Some("SQLite cannot run MySQL migrations and there is no MySQL replay engine".into()),
+            Some("SQLite cannot run MySQL migrations (use --engine mysql)".into()),
         ),
     }
 }

@@ -61,6 +61,10 @@ pub struct SequenceSummary {
     pub migrations: usize,
     /// "replayed", "skipped: <why>" or "off".
     pub replay: String,
+    /// With `--engine auto`: the engine chosen for the sequence (`sqlite`,
+    /// `postgres`, `mysql`), when one was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine: Option<&'static str>,
 }
 
 /// The result of a check, ready to render.

@@ -73,7 +73,21 @@ pub fn split(text: &str, range: Range<usize>, dialect: Dialect) -> Vec<RawStatem
                 continue;
             }
         }
-        let Some(tok) = lexer.next() else { break };
+        let Some(mut tok) = lexer.next() else { break };
+        // The mysql client ends a statement at its delimiter wherever it
+        // appears outside strings and comments, also inside a word
+        // (`END$$`: `$` is an identifier character in MySQL).
+        if let Some(d) = &delimiter {
+            if matches!(
+                tok.kind,
+                TokenKind::Word | TokenKind::Punct | TokenKind::Number | TokenKind::Param
+            ) {
+                if let Some(i) = text[tok.span.clone()].find(d.as_str()).filter(|&i| i > 0) {
+                    lexer.seek(tok.span.start + i);
+                    tok.span = tok.span.start..tok.span.start + i;
+                }
+            }
+        }
         at_line_start = tok.kind == TokenKind::Whitespace && text[tok.span.clone()].contains('\n')
             || tok.kind == TokenKind::LineComment;
         match tok.kind {
@@ -389,6 +403,18 @@ mod tests {
         assert_eq!(t.len(), 2, "{t:?}");
         assert!(t[0].ends_with("END"));
         assert_eq!(t[1], "SELECT 2");
+    }
+
+    #[test]
+    fn mysql_delimiter_glued_to_a_word() {
+        let sql = "DELIMITER $$\nCREATE TRIGGER t AFTER INSERT ON a FOR EACH ROW BEGIN INSERT INTO b VALUES (1); END$$\n\nCREATE PROCEDURE p() BEGIN SELECT 1; END$$\nDELIMITER ;\nCALL p();";
+        let s = split(sql, 0..sql.len(), Dialect::Mysql);
+        let texts: Vec<&str> = s.iter().map(|r| &sql[r.span.clone()]).collect();
+        assert_eq!(texts.len(), 3, "{texts:?}");
+        assert!(texts[0].ends_with("END"), "{texts:?}");
+        assert!(texts[1].starts_with("CREATE PROCEDURE"), "{texts:?}");
+        assert!(texts[1].ends_with("END"), "{texts:?}");
+        assert_eq!(texts[2], "CALL p()");
     }
 
     #[test]

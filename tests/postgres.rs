@@ -937,62 +937,6 @@ const SHARED: &[&str] = &[
     "fixtures/shared/rerun",
 ];
 
-/// Every key path of a JSON value (`samples.added[].email`).
-fn key_paths(v: &serde_json::Value, at: &str, out: &mut std::collections::BTreeSet<String>) {
-    match v {
-        serde_json::Value::Object(o) => {
-            for (k, x) in o {
-                let p = if at.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{at}.{k}")
-                };
-                out.insert(p.clone());
-                key_paths(x, &p, out);
-            }
-        }
-        serde_json::Value::Array(a) => {
-            for x in a {
-                key_paths(x, &format!("{at}[]"), out);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// A replay finding with what may legitimately differ between engines
-/// normalised: the engine's own error text after `fails at line N:`,
-/// PostgreSQL's `public.` schema, and the duplicate-column help (SQLite has no
-/// `ADD COLUMN IF NOT EXISTS`).
-fn comparable(f: &Finding) -> (String, String, String, String, Vec<String>) {
-    let mut message = f.message.replace("public.", "");
-    if let Some(i) = message.find(" fails at line ") {
-        if let Some(j) = message[i..].find(": ") {
-            message.truncate(i + j + 2);
-            message.push_str("<engine error>");
-        }
-    }
-    let mut help = f.help.clone().unwrap_or_default();
-    if help.contains("ADD COLUMN IF NOT EXISTS") {
-        help = "<add-column help>".into();
-    }
-    let mut keys = std::collections::BTreeSet::new();
-    if let Some(ev) = &f.evidence {
-        key_paths(ev, "", &mut keys);
-    }
-    let file = Path::new(&f.file)
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    (
-        f.rule.clone(),
-        file,
-        message,
-        help,
-        keys.into_iter().collect(),
-    )
-}
-
 #[test]
 #[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn shared_scenarios_read_the_same_on_both_engines() {
@@ -1009,7 +953,10 @@ fn shared_scenarios_read_the_same_on_both_engines() {
         let on = |o: &Options| {
             let r = run(dir, o);
             assert_eq!(r.summary.sequences[0].replay, "replayed", "{dir}");
-            let mut v: Vec<_> = replay_findings(&r).into_iter().map(comparable).collect();
+            let mut v: Vec<_> = replay_findings(&r)
+                .into_iter()
+                .map(common::comparable)
+                .collect();
             v.sort();
             v
         };

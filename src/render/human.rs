@@ -463,7 +463,10 @@ impl Human<'_> {
         )?;
         for seq in &s.sequences {
             let replay = match seq.replay.as_str() {
-                "replayed" => "replayed".to_string(),
+                "replayed" => match seq.engine {
+                    Some(e) => format!("replayed on {e} (--engine auto)"),
+                    None => "replayed".to_string(),
+                },
                 "off" => "not replayed (--no-replay)".to_string(),
                 other if other.starts_with("skipped") => "replay skipped (see note above)".into(),
                 other => format!("replay: {other}"),

@@ -16,7 +16,9 @@ use crate::model::LayoutKind;
 /// The set-up SQL for `layout` on the engine `engine` (an
 /// [`super::engine::Engine::id`]), if its tool keeps a table.
 pub fn setup_sql(layout: LayoutKind, engine: &str) -> Option<&'static str> {
-    let pg = engine == "postgres";
+    // MySQL takes the PostgreSQL drivers' DDL where the tools' MySQL drivers
+    // use the same (golang-migrate, goose, Flyway); sqlx's needs no bytea.
+    let pg = matches!(engine, "postgres" | "mysql");
     Some(match layout {
         LayoutKind::GolangMigrate if pg => {
             "CREATE TABLE IF NOT EXISTS schema_migrations (version bigint NOT NULL PRIMARY KEY, \
@@ -54,7 +56,7 @@ pub fn setup_sql(layout: LayoutKind, engine: &str) -> Option<&'static str> {
              (strftime('%Y-%m-%d %H:%M:%f','now')), execution_time INT NOT NULL, success \
              BOOLEAN NOT NULL)"
         }
-        LayoutKind::Sqlx if pg => {
+        LayoutKind::Sqlx if engine == "postgres" => {
             "CREATE TABLE IF NOT EXISTS _sqlx_migrations (version bigint PRIMARY KEY, description \
              text NOT NULL, installed_on timestamptz NOT NULL DEFAULT now(), success boolean NOT \
              NULL, checksum bytea NOT NULL, execution_time bigint NOT NULL)"

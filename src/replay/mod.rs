@@ -59,6 +59,7 @@ pub mod control;
 pub mod diff;
 pub mod engine;
 pub mod interleave;
+pub mod mysql;
 pub mod postgres;
 pub mod setup;
 pub mod sqlite;
@@ -100,10 +101,82 @@ pub enum Outcome {
     },
 }
 
+/// The engine `--engine auto` replays a sequence of `dialect` on: SQLite
+/// for SQLite and generic SQL; PostgreSQL and MySQL when `--database-url`
+/// names a server of that kind or the server binaries are installed (for a
+/// throwaway server). `Err`: why the sequence cannot be replayed.
+pub fn auto_engine(dialect: Dialect, opts: &Options) -> std::result::Result<EngineChoice, String> {
+    let url = opts.database_url.as_deref().unwrap_or("");
+    let my_url = url.starts_with("mysql://") || url.starts_with("mariadb://");
+    let pg_url = !url.is_empty() && !my_url;
+    match dialect {
+        Dialect::Sqlite | Dialect::Generic => Ok(EngineChoice::Sqlite),
+        Dialect::Postgres
+            if pg_url || (url.is_empty() && postgres::cluster::find_bindir().is_some()) =>
+        {
+            Ok(EngineChoice::Postgres)
+        }
+        Dialect::Postgres => Err(if my_url {
+            "PostgreSQL migrations, and --database-url names a MySQL server (--engine auto); \
+             static rules still ran"
+                .into()
+        } else {
+            "PostgreSQL migrations, and no PostgreSQL server is available (--engine auto: \
+             pass a postgres:// --database-url or install the server binaries, e.g. \
+             `apt-get install postgresql`); static rules still ran"
+                .into()
+        }),
+        Dialect::Mysql
+            if my_url || (url.is_empty() && mysql::server::find_binaries().is_some()) =>
+        {
+            Ok(EngineChoice::Mysql)
+        }
+        Dialect::Mysql => Err(if pg_url {
+            "MySQL migrations, and --database-url names a PostgreSQL server (--engine auto); \
+             static rules still ran"
+                .into()
+        } else {
+            "MySQL migrations, and no MariaDB/MySQL server is available (--engine auto: pass a \
+             mysql:// --database-url or install the server binaries, e.g. `apt-get install \
+             mariadb-server`); static rules still ran"
+                .into()
+        }),
+    }
+}
+
 /// Replays one sequence of migrations.
 pub fn replay_sequence(ws: &Workspace, seq: &Sequence, opts: &Options) -> Result<Outcome> {
-    match opts.engine {
-        EngineChoice::Sqlite => {}
+    let engine = match opts.engine {
+        EngineChoice::Auto => match auto_engine(seq.dialect, opts) {
+            Ok(e) => e,
+            Err(why) => return Ok(Outcome::Skipped(why)),
+        },
+        e => e,
+    };
+    match engine {
+        // (`auto_engine` never answers Auto.)
+        EngineChoice::Sqlite | EngineChoice::Auto => {}
+        EngineChoice::Mysql => {
+            if matches!(seq.dialect, Dialect::Postgres | Dialect::Sqlite) {
+                return Ok(Outcome::Skipped(format!(
+                    "{} migrations cannot be replayed on MySQL (--engine mysql); static rules \
+                     still ran",
+                    if seq.dialect == Dialect::Postgres {
+                        "PostgreSQL"
+                    } else {
+                        "SQLite"
+                    }
+                )));
+            }
+            let r = mysql::replay_detailed(ws, seq, opts)?;
+            return Ok(match r.stopped {
+                None => Outcome::Replayed(r.findings),
+                Some(reason) => Outcome::Stopped {
+                    findings: r.findings,
+                    reason,
+                },
+            });
+        }
         EngineChoice::Postgres => {
             if seq.dialect == Dialect::Mysql {
                 return Ok(Outcome::Skipped(
@@ -133,8 +206,8 @@ pub fn replay_sequence(ws: &Workspace, seq: &Sequence, opts: &Options) -> Result
         }
         Dialect::Mysql => {
             return Ok(Outcome::Skipped(
-                "SQLite cannot run MySQL migrations and there is no MySQL replay engine; \
-                 static rules still ran"
+                "SQLite cannot run MySQL migrations; static rules still ran (use `--engine \
+                 mysql` to replay them on MariaDB/MySQL)"
                     .into(),
             ))
         }

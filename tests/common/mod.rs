@@ -80,3 +80,60 @@ pub fn assert_valid_sarif(out: &str) -> serde_json::Value {
     );
     doc
 }
+
+/// Every key path of a JSON value (`samples.added[].email`).
+pub fn key_paths(v: &serde_json::Value, at: &str, out: &mut std::collections::BTreeSet<String>) {
+    match v {
+        serde_json::Value::Object(o) => {
+            for (k, x) in o {
+                let p = if at.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{at}.{k}")
+                };
+                out.insert(p.clone());
+                key_paths(x, &p, out);
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for x in a {
+                key_paths(x, &format!("{at}[]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A replay finding with what may legitimately differ between engines
+/// normalised: the engine's own error text after `fails at line N:`,
+/// PostgreSQL's `public.` schema, and the duplicate-column help (SQLite and
+/// MySQL have no `ADD COLUMN IF NOT EXISTS`). Used by the shared scenario
+/// tests of every engine.
+pub fn comparable(f: &twice::finding::Finding) -> (String, String, String, String, Vec<String>) {
+    let mut message = f.message.replace("public.", "");
+    if let Some(i) = message.find(" fails at line ") {
+        if let Some(j) = message[i..].find(": ") {
+            message.truncate(i + j + 2);
+            message.push_str("<engine error>");
+        }
+    }
+    let mut help = f.help.clone().unwrap_or_default();
+    if help.contains("ADD COLUMN IF NOT EXISTS") {
+        help = "<add-column help>".into();
+    }
+    let mut keys = std::collections::BTreeSet::new();
+    if let Some(ev) = &f.evidence {
+        key_paths(ev, "", &mut keys);
+    }
+    let file = std::path::Path::new(&f.file)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    (
+        f.rule.clone(),
+        file,
+        message,
+        help,
+        keys.into_iter().collect(),
+    )
+}

@@ -4,7 +4,9 @@
 //! (the SQLite heap ceiling is process-wide) and `tests/postgres.rs` (it sets
 //! a process environment variable, owns one shared cluster, and its tests are
 //! `#[ignore]`d so that `cargo test --test postgres -- --include-ignored` runs
-//! exactly them).
+//! exactly them). The MySQL tests (`mysql.rs`) share one throwaway server
+//! and are `#[ignore]`d likewise: `cargo test --test it mysql:: --
+//! --include-ignored` runs them.
 //!
 //! Filter by module: `cargo test --test it cli::`.
 
@@ -38,6 +40,7 @@ mod jobs;
 mod layouts;
 mod limits;
 mod lsp;
+mod mysql;
 mod plan;
 mod render;
 mod replay;

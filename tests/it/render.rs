@@ -146,6 +146,7 @@ impl Builder {
             infos: count(Severity::Info),
             baselined: 0,
             sequences: vec![SequenceSummary {
+                engine: None,
                 root: "migrations".into(),
                 layout: "plain",
                 dialect: "sqlite",

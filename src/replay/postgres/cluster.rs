@@ -34,7 +34,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// The OS account the cluster runs as when twice runs as root.
+/// The OS account the cluster runs as when twice runs as root (the MySQL
+/// engine's throwaway server too: see `replay::mysql::server`).
 pub const SANDBOX_ACCOUNT: &str = "twice-sandbox";
 /// The bootstrap superuser of a throwaway cluster: twice's admin role.
 pub const SUPERUSER: &str = "twice";
@@ -148,6 +149,12 @@ fn euid() -> u32 {
 /// `None` when twice does not run as root (the cluster then runs as the
 /// current user); else the sandbox account, created when missing.
 fn run_as() -> Result<Option<RunAs>> {
+    run_as_for("PostgreSQL refuses to run a server as root; twice runs its throwaway cluster")
+}
+
+/// [`run_as`] for any throwaway server: `why` says, for the message when the
+/// account cannot be made, why and what runs as it.
+pub(crate) fn run_as_for(why: &str) -> Result<Option<RunAs>> {
     if euid() != 0 {
         return Ok(None);
     }
@@ -157,9 +164,8 @@ fn run_as() -> Result<Option<RunAs>> {
             create_sandbox_account();
             lookup_user(SANDBOX_ACCOUNT).ok_or_else(|| {
                 Error::new(format!(
-                    "twice runs as root, and PostgreSQL refuses to run a server as root; twice \
-                     runs its throwaway cluster as the system account `{SANDBOX_ACCOUNT}`, which \
-                     does not exist and could not be created. Create it (`useradd --system \
+                    "twice runs as root, and {why} as the system account `{SANDBOX_ACCOUNT}`, \
+                     which does not exist and could not be created. Create it (`useradd --system \
                      --user-group --no-create-home --shell /usr/sbin/nologin {SANDBOX_ACCOUNT}`), \
                      run twice as an ordinary user, or pass --database-url"
                 ))
@@ -169,7 +175,7 @@ fn run_as() -> Result<Option<RunAs>> {
     if acct.uid == 0 || acct.gid == 0 {
         return Err(Error::new(format!(
             "the account `{SANDBOX_ACCOUNT}` has user or group id 0; twice will not run its \
-             throwaway cluster with root's rights: give it ids of its own"
+             throwaway server with root's rights: give it ids of its own"
         )));
     }
     Ok(Some(acct))
@@ -230,11 +236,11 @@ fn lookup_user(name: &str) -> Option<RunAs> {
 }
 
 /// Clusters being started or running, for [`emergency_stop_all`].
-struct Live {
-    dir: PathBuf,
+pub(crate) struct Live {
+    pub(crate) dir: PathBuf,
     /// Process group of the running child (initdb, or the server).
-    pgid: Option<i32>,
-    server: bool,
+    pub(crate) pgid: Option<i32>,
+    pub(crate) server: bool,
 }
 
 static LIVE: Mutex<Vec<Live>> = Mutex::new(Vec::new());
@@ -244,13 +250,13 @@ static STOPPING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::
 /// When the clusters are being stopped for Ctrl-C, a child failed because
 /// of it: wait for the handler to end the process (exit 130) instead of
 /// reporting the failure (exit 2).
-fn wait_if_stopping() {
+pub(crate) fn wait_if_stopping() {
     while STOPPING.load(std::sync::atomic::Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
 
-fn with_live<R>(f: impl FnOnce(&mut Vec<Live>) -> R) -> R {
+pub(crate) fn with_live<R>(f: impl FnOnce(&mut Vec<Live>) -> R) -> R {
     let mut g = LIVE.lock().unwrap_or_else(|p| p.into_inner());
     f(&mut g)
 }
@@ -277,7 +283,7 @@ fn alive(pid: i32) -> bool {
 /// Stops a process group twice started: the server gets SIGQUIT (immediate
 /// shutdown: it ends its backends and removes its shared memory), then
 /// whatever is left of the group SIGKILL.
-fn stop_group(pgid: i32, server: bool) {
+pub(crate) fn stop_group(pgid: i32, server: bool) {
     if pgid <= 1 {
         return;
     }
@@ -424,14 +430,7 @@ impl Cluster {
     /// Spawns `cmd` and records its process group, under the registry's
     /// lock so that Ctrl-C cannot come between the two.
     fn spawn(&self, cmd: &mut Command, server: bool) -> std::io::Result<Child> {
-        with_live(|live| {
-            let child = cmd.spawn()?;
-            if let Some(l) = live.iter_mut().find(|l| l.dir == self.dir) {
-                l.pgid = Some(child.id() as i32);
-                l.server = server;
-            }
-            Ok(child)
-        })
+        spawn_registered(&self.dir, cmd, server)
     }
 
     fn failed(&self, program: &str, output: &str) -> Error {
@@ -573,8 +572,26 @@ impl Drop for Cluster {
     }
 }
 
+/// Spawns `cmd` for the throwaway server whose folder is `dir` and records
+/// its process group, under the registry's lock so that Ctrl-C cannot come
+/// between the two.
+pub(crate) fn spawn_registered(
+    dir: &Path,
+    cmd: &mut Command,
+    server: bool,
+) -> std::io::Result<Child> {
+    with_live(|live| {
+        let child = cmd.spawn()?;
+        if let Some(l) = live.iter_mut().find(|l| l.dir == dir) {
+            l.pgid = Some(child.id() as i32);
+            l.server = server;
+        }
+        Ok(child)
+    })
+}
+
 /// Creates `path` for twice's own writing, mode 0600.
-fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+pub(crate) fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
         .write(true)
@@ -647,6 +664,12 @@ impl Cluster {
 /// is root's (mode 0711) and `data/`, `sock/` belong to the sandbox account
 /// (mode 0700); else all of it is the user's, mode 0700.
 fn make_dirs(run_as: Option<&RunAs>) -> Result<PathBuf> {
+    make_dirs_with(run_as, DIR_PREFIX)
+}
+
+/// [`make_dirs`] with the folder name's prefix (one per kind of server, so
+/// that each sweeps only its own leftovers).
+pub(crate) fn make_dirs_with(run_as: Option<&RunAs>, prefix: &str) -> Result<PathBuf> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     let base = std::env::temp_dir();
     let fail = |e: std::io::Error| {
@@ -657,7 +680,7 @@ fn make_dirs(run_as: Option<&RunAs>) -> Result<PathBuf> {
     };
     for _ in 0..16 {
         let dir = base.join(format!(
-            "{DIR_PREFIX}{}-{}",
+            "{prefix}{}-{}",
             std::process::id(),
             super::random_suffix()
         ));
@@ -748,13 +771,19 @@ fn read_marker(dir: &Path) -> Option<(u32, Option<u64>)> {
 /// running there (Linux: only a process whose working folder is that
 /// cluster's data folder). Returns how many folders were removed.
 pub fn sweep_leftovers(base: &Path) -> usize {
+    sweep_leftovers_with(base, DIR_PREFIX, "data/postmaster.pid")
+}
+
+/// [`sweep_leftovers`] for folders named `prefix...` whose server writes its
+/// process id on the first line of `pid_file` (relative to the folder).
+pub(crate) fn sweep_leftovers_with(base: &Path, prefix: &str, pid_file: &str) -> usize {
     use std::os::unix::fs::MetadataExt;
     let Ok(entries) = std::fs::read_dir(base) else {
         return 0;
     };
     let mut removed = 0;
     for e in entries.filter_map(|e| e.ok()) {
-        if !e.file_name().to_string_lossy().starts_with(DIR_PREFIX) {
+        if !e.file_name().to_string_lossy().starts_with(prefix) {
             continue;
         }
         let dir = e.path();
@@ -770,7 +799,7 @@ pub fn sweep_leftovers(base: &Path) -> usize {
         if pid == std::process::id() || owner_alive(pid, start) {
             continue;
         }
-        if let Some(pm) = leftover_server(&dir) {
+        if let Some(pm) = leftover_server(&dir, pid_file) {
             stop_group(pm, true);
         }
         if std::fs::remove_dir_all(&dir).is_ok() {
@@ -781,9 +810,9 @@ pub fn sweep_leftovers(base: &Path) -> usize {
 }
 
 /// The server still running in a leftover cluster folder, if any.
-fn leftover_server(dir: &Path) -> Option<i32> {
+fn leftover_server(dir: &Path, pid_file: &str) -> Option<i32> {
     let data = dir.join("data");
-    let text = std::fs::read_to_string(data.join("postmaster.pid")).ok()?;
+    let text = std::fs::read_to_string(dir.join(pid_file)).ok()?;
     let pid: i32 = text.lines().next()?.trim().parse().ok()?;
     if !alive(pid) {
         return None;

@@ -91,6 +91,7 @@ pub fn install_handler() {
                     }
                 }
             }
+            crate::replay::mysql::server::emergency_cleanup();
             cluster::emergency_stop_all();
             eprintln!("twice: interrupted; scratch databases dropped");
             std::process::exit(130);

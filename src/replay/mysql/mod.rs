@@ -1,0 +1,506 @@
+//! Replay on MariaDB or MySQL (`--engine mysql`): the mechanics of the MySQL
+//! [`Engine`]. What replay means is [`crate::replay::algorithm`]'s; this
+//! engine runs parts, observes them and undoes trials.
+//!
+//! Where: `--database-url mysql://...` / `TWICE_DATABASE_URL`, or a throwaway
+//! server started from the installed binaries ([`server`]). Migrations run
+//! as a user of their own, granted only the scratch database and its
+//! sibling copy.
+//!
+//! How:
+//! - `apply` (a first run): statement by statement in autocommit mode, as
+//!   the migration tools run MySQL migrations; DDL commits, so a part that
+//!   fails half-way keeps what ran before the failure ([`Applied::partial`]).
+//! - `trial` (second runs, down checks): DDL cannot be rolled back, so the
+//!   objects the parts can reach ([`observe`]'s scope) are copied to a
+//!   sibling database (`SHOW CREATE` + `INSERT ... SELECT`), the parts run
+//!   there, the state is read at every step boundary, and the copy is
+//!   dropped. The scratch database is never touched by a trial.
+//! - Errors carry the MySQL error number in the message and the SQLSTATE as
+//!   the code; the number decides the shared [`ErrorClass`].
+//! - `AUTO_INCREMENT` counters that a second run moves without changing a
+//!   row (`INSERT IGNORE`, `ON DUPLICATE KEY UPDATE` on an existing key) are
+//!   reported as sequence moves.
+//! - Time limit: `max_statement_time` (MariaDB) / `max_execution_time`
+//!   (MySQL) per session, and a watchdog that kills the query, then the
+//!   connection, a second after `--timeout`.
+
+mod observe;
+mod run;
+mod seed;
+pub mod server;
+
+use crate::check::{Options, Workspace};
+use crate::error::{Error, Result};
+use crate::model::Part;
+use crate::replay::engine::{
+    Applied, Caps, Engine, EngineError, Failure, FailureKind, Handled, Observation, RunOutcome,
+    Step, StmtError, Trial,
+};
+use mysql::prelude::Queryable;
+use mysql::Conn;
+use observe::State;
+use server::{ident, Server};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+/// What replay did on MySQL for one sequence, with what tests look at.
+#[derive(Debug, Default)]
+pub struct Replayed {
+    pub findings: Vec<crate::finding::Finding>,
+    pub stopped: Option<String>,
+    /// The scratch database used (dropped by now).
+    pub scratch: String,
+    /// How many trial copies were made, and the objects copied in all.
+    pub copies: usize,
+    pub copied_objects: usize,
+}
+
+/// The MySQL engine: a session on the scratch database.
+pub struct Runner<'a> {
+    opts: &'a Options,
+    server: Server,
+    db: String,
+    copy: String,
+    conn: Conn,
+    watchdog: run::Watchdog,
+    copies: usize,
+    copied_objects: usize,
+    /// `--seed`: makes seeded values distinct across migrations.
+    seed: seed::SeedState,
+    /// The scratch database's catalog, kept up to date after each kept run
+    /// for the names it used (`None`: read it again in full).
+    catalog: Option<Vec<observe::CatalogObj>>,
+}
+
+/// One part's run.
+#[derive(Default)]
+struct PartRun {
+    failures: Vec<Failure>,
+    handled: Vec<Handled>,
+    /// Rows each statement affected (statements that ran).
+    affected: BTreeMap<usize, u64>,
+    /// Statements that ran without error before the first failure.
+    ran_before_failure: bool,
+}
+
+impl<'a> Runner<'a> {
+    /// Opens the server (`--database-url`, or a throwaway server) and a
+    /// scratch database on it.
+    pub fn open(opts: &'a Options) -> Result<Runner<'a>> {
+        let url = opts
+            .database_url
+            .as_deref()
+            .filter(|u| u.starts_with("mysql://") || u.starts_with("mariadb://"));
+        let url = url.map(|u| u.replacen("mariadb://", "mysql://", 1));
+        if opts.database_url.is_some() && url.is_none() {
+            return Err(Error::new(
+                "--engine mysql needs a mysql:// URL in --database-url (or TWICE_DATABASE_URL), \
+                 e.g. mysql://USER:PASSWORD@HOST:3306/DB; without one twice starts a throwaway \
+                 server",
+            ));
+        }
+        let mut server = Server::open(url.as_deref(), opts.database_url_trusted)?;
+        let suffix = crate::replay::postgres::random_suffix();
+        let db = format!("twice_{suffix}");
+        let copy = format!("twice_{suffix}_copy");
+        server.create_database(&db)?;
+        server.create_database(&copy)?;
+        let conn = server.connect_to(&db)?;
+        let watchdog = run::Watchdog::start(server.admin.clone());
+        let mut r = Runner {
+            opts,
+            server,
+            db,
+            copy,
+            conn,
+            watchdog,
+            copies: 0,
+            copied_objects: 0,
+            seed: seed::SeedState::default(),
+            catalog: None,
+        };
+        r.setup_session()?;
+        Ok(r)
+    }
+
+    /// Ends the session: drops the databases and the user, stops a
+    /// throwaway server. Returns what could not be cleaned up.
+    pub fn finish(mut self) -> (String, usize, usize, Vec<String>) {
+        self.watchdog.stop();
+        let problems = self.server.finish();
+        (self.db.clone(), self.copies, self.copied_objects, problems)
+    }
+
+    /// Session settings: the time limit and `sql_mode` (the server's
+    /// default unless `[replay] mysql_sql_mode` sets one).
+    fn setup_session(&mut self) -> Result<()> {
+        let secs = self.opts.timeout.as_secs_f64().max(0.001);
+        let limit = if self.server.mariadb {
+            format!("SET SESSION max_statement_time = {secs}")
+        } else {
+            format!(
+                "SET SESSION max_execution_time = {}",
+                (secs * 1000.0).ceil() as u64
+            )
+        };
+        self.exec(&limit)?;
+        if let Some(mode) = &self.opts.mysql_sql_mode {
+            self.exec(&format!("SET SESSION sql_mode = {}", server::literal(mode)))?;
+        }
+        Ok(())
+    }
+
+    fn exec(&mut self, sql: &str) -> Result<()> {
+        self.conn
+            .query_drop(sql)
+            .map_err(|e| Error::new(format!("MySQL replay: `{sql}` failed: {e}")))
+    }
+
+    /// A fresh session on `db` (after a part: what a migration set for its
+    /// session must not leak into the next one).
+    fn reset_session(&mut self, db: &str) -> Result<()> {
+        if self.conn.reset().is_err() {
+            self.conn = self.server.connect_to(db)?;
+        }
+        self.exec(&format!("USE {}", ident(db)))?;
+        self.setup_session()
+    }
+
+    /// Runs a part's statements; stops at the first failure when `stop`.
+    fn run_part(&mut self, ws: &Workspace, part: &Part, stop: bool, db: &str) -> Result<PartRun> {
+        let file = &ws.files[part.file];
+        let mut out = PartRun::default();
+        for &i in &part.statements {
+            let Some(stmt) = file.statements.get(i) else {
+                continue;
+            };
+            let sql = stmt.sql.trim();
+            if sql.is_empty() || is_client_command(sql) {
+                continue;
+            }
+            if ws.unresolved.contains(&(part.file, i)) {
+                out.handled.push(Handled {
+                    stmt: i,
+                    span: stmt.span.clone(),
+                    text: "not run: it holds a placeholder with no value (see \
+                           undefined-placeholder); pass --define to replay it"
+                        .into(),
+                    help: None,
+                });
+                continue;
+            }
+            let grace = self.opts.timeout + Duration::from_secs(1);
+            self.watchdog
+                .arm(Instant::now() + grace, self.conn.connection_id());
+            let started = Instant::now();
+            let r = self.conn.query_drop(sql);
+            self.watchdog.disarm();
+            crate::replay::postgres::server::wait_if_interrupted();
+            // An interrupted SLEEP() returns without an error: a statement
+            // that outlived the limit was stopped all the same.
+            let r = match r {
+                Ok(()) if started.elapsed() >= self.opts.timeout => {
+                    self.watchdog.take_fired();
+                    out.failures.push(Failure {
+                        stmt: i,
+                        span: stmt.span.clone(),
+                        at: stmt.span.start,
+                        error: StmtError::new(
+                            FailureKind::Timeout,
+                            "the statement ran longer than the time limit and was stopped",
+                        ),
+                    });
+                    if stop {
+                        break;
+                    }
+                    continue;
+                }
+                r => r,
+            };
+            match r {
+                Ok(()) => {
+                    out.affected.insert(i, self.conn.affected_rows());
+                    if out.failures.is_empty() {
+                        out.ran_before_failure = true;
+                    }
+                }
+                Err(e) => {
+                    let fired = self.watchdog.take_fired();
+                    let error = run::stmt_error(&e, &[&self.db, &self.copy], fired);
+                    out.failures.push(Failure {
+                        stmt: i,
+                        span: stmt.span.clone(),
+                        at: stmt.span.start,
+                        error,
+                    });
+                    if run::connection_lost(&e) {
+                        self.conn = self.server.connect_to(db)?;
+                        self.setup_session()?;
+                        return Ok(out);
+                    }
+                    if stop {
+                        break;
+                    }
+                }
+            }
+        }
+        // A transaction the migration left open ends with its session.
+        let _ = self.conn.query_drop("ROLLBACK");
+        self.reset_session(db)?;
+        Ok(out)
+    }
+
+    fn apply_part(&mut self, ws: &Workspace, part: &Part) -> Result<Applied> {
+        let db = self.db.clone();
+        let run = self.run_part(ws, part, true, &db)?;
+        // What the kept run changed in the catalog: the objects it names;
+        // anything, when it calls routines or builds SQL at run time.
+        let file = &ws.files[part.file];
+        let mut words = BTreeSet::new();
+        let dynamic = observe::mentioned(file, part, &mut words);
+        if dynamic || words.contains("call") || words.contains("do") {
+            self.catalog = None;
+        } else if let Some(cat) = self.catalog.as_mut() {
+            let names = observe::raw_names(file, part);
+            if let Err(e) = observe::refresh_catalog(&mut self.conn, &db, cat, &names) {
+                return Err(Error::new(format!(
+                    "MySQL replay: cannot read the catalog: {e}"
+                )));
+            }
+        }
+        let partial = run.ran_before_failure;
+        Ok(Applied {
+            failure: run.failures.into_iter().next(),
+            handled: run.handled,
+            partial,
+        })
+    }
+
+    fn trial_steps(&mut self, ws: &Workspace, steps: &[Step<'_>]) -> Result<Trial> {
+        let mut names = BTreeSet::new();
+        let mut everything = false;
+        for s in steps {
+            everything |= observe::mentioned(&ws.files[s.part.file], s.part, &mut names);
+        }
+        let db = self.db.clone();
+        let copy = self.copy.clone();
+        let fail =
+            |what: &str, e: mysql::Error| Error::new(format!("MySQL replay: cannot {what}: {e}"));
+        // The state before, read on the scratch database, and the copy.
+        let cat = match &self.catalog {
+            Some(c) => c.clone(),
+            None => {
+                let c = observe::catalog(&mut self.conn, &db)
+                    .map_err(|e| fail("read the catalog", e))?;
+                self.catalog = Some(c.clone());
+                c
+            }
+        };
+        let scope = observe::scope(&cat, &names, everything);
+        let before =
+            observe::read_state(&mut self.conn, &db, &scope, &names, everything, Some(cat))
+                .map_err(|e| fail("read the state before the run", e))?;
+        self.exec(&format!("DROP DATABASE IF EXISTS {}", ident(&copy)))?;
+        self.exec(&format!(
+            "CREATE DATABASE {} CHARACTER SET utf8mb4",
+            ident(&copy)
+        ))?;
+        self.exec(&format!("USE {}", ident(&copy)))?;
+        observe::copy_scope(&mut self.conn, &db, &scope)
+            .map_err(|e| fail("copy the scratch database for the trial", e))?;
+        self.copies += 1;
+        self.copied_objects += scope.len();
+        let mut states = vec![before];
+        let mut outcomes = Vec::new();
+        let mut runs = Vec::new();
+        for step in steps {
+            let run = self.run_part(ws, step.part, step.stop_on_error, &copy)?;
+            let stop = step.stop_on_error && !run.failures.is_empty();
+            outcomes.push(RunOutcome {
+                failures: run.failures.clone(),
+                handled: run.handled.clone(),
+                observation: Observation::default(),
+            });
+            runs.push(run);
+            if stop {
+                break;
+            }
+            let st = observe::read_state(&mut self.conn, &copy, &scope, &names, everything, None)
+                .map_err(|e| fail("read the state after the run", e))?;
+            states.push(st);
+        }
+        self.exec(&format!("USE {}", ident(&db)))?;
+        self.exec(&format!("DROP DATABASE IF EXISTS {}", ident(&copy)))?;
+        for (i, o) in outcomes.iter_mut().enumerate() {
+            let (Some(b), Some(a)) = (states.get(i), states.get(i + 1)) else {
+                break;
+            };
+            let step = &steps[i];
+            o.observation = observation(ws, step.part, b, a, &runs[i].affected);
+            if steps.len() == 1 {
+                o.observation.sequences = observe::counter_moves(
+                    &ws.files[step.part.file],
+                    step.part,
+                    b,
+                    a,
+                    &runs[i].affected,
+                );
+            }
+        }
+        Ok(Trial::Ran(outcomes))
+    }
+}
+
+/// Client commands of the `mysql` command-line client that are not SQL
+/// (`DELIMITER`, `USE` is SQL): never sent.
+fn is_client_command(sql: &str) -> bool {
+    let first = sql
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_ascii_uppercase();
+    first == "DELIMITER"
+}
+
+/// The observation of one step from the states before and after it.
+fn observation(
+    ws: &Workspace,
+    part: &Part,
+    before: &State,
+    after: &State,
+    affected: &BTreeMap<usize, u64>,
+) -> Observation {
+    let file = &ws.files[part.file];
+    let mut obs = Observation::default();
+    let keys: BTreeSet<_> = before.schema.keys().chain(after.schema.keys()).collect();
+    for k in keys {
+        let b = before.schema.get(k).cloned().flatten();
+        let a = after.schema.get(k).cloned().flatten();
+        if b != a {
+            let mut w = observe::writers(file, part, &k.name, affected, false);
+            if w.is_empty() {
+                w = observe::writers(file, part, &k.table, affected, false);
+            }
+            obs.schema_writers.insert(k.clone(), w);
+        }
+        obs.schema_before.insert(k.clone(), b);
+        obs.schema_after.insert(k.clone(), a);
+    }
+    let tables: BTreeSet<_> = before.data.keys().chain(after.data.keys()).collect();
+    for t in tables {
+        obs.data_before
+            .insert(t.clone(), before.data.get(t).cloned().flatten());
+        obs.data_after
+            .insert(t.clone(), after.data.get(t).cloned().flatten());
+        obs.writers
+            .insert(t.clone(), observe::writers(file, part, t, affected, true));
+    }
+    obs
+}
+
+impl Engine for Runner<'_> {
+    fn name(&self) -> String {
+        self.server.name()
+    }
+
+    fn id(&self) -> &'static str {
+        "mysql"
+    }
+
+    fn caps(&self) -> Caps {
+        Caps {
+            // AUTO_INCREMENT counters: reported as moves of a trial.
+            nontransactional_sequences: true,
+            sqlstate: true,
+            add_column_if_not_exists: self.server.mariadb,
+        }
+    }
+
+    fn seed(&mut self) -> Result<(), EngineError> {
+        let db = self.db.clone();
+        seed::seed(&mut self.conn, &db, &mut self.seed)
+            .map_err(|e| EngineError(format!("MySQL replay: --seed failed: {e}")))?;
+        self.reset_session(&db)?;
+        Ok(())
+    }
+
+    fn unseed(&mut self) -> Result<bool, EngineError> {
+        let db = self.db.clone();
+        let deleted = seed::unseed(&mut self.conn, &mut self.seed);
+        self.catalog = None;
+        self.reset_session(&db)?;
+        Ok(deleted)
+    }
+
+    fn interleave(
+        &mut self,
+        tables: &BTreeSet<String>,
+    ) -> Result<crate::replay::engine::Interleaved, EngineError> {
+        let db = self.db.clone();
+        let written =
+            seed::interleave(&mut self.conn, &db, tables, &mut self.seed).map_err(|e| {
+                EngineError(format!("MySQL replay: the write between runs failed: {e}"))
+            })?;
+        self.reset_session(&db)?;
+        Ok(crate::replay::engine::Interleaved { tables: written })
+    }
+
+    fn setup(&mut self, sql: &str) -> Result<(), EngineError> {
+        self.catalog = None;
+        for stmt in sql.split(';').filter(|s| !s.trim().is_empty()) {
+            self.exec(stmt)?;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, ws: &Workspace, part: &Part) -> Result<Applied, EngineError> {
+        Ok(self.apply_part(ws, part)?)
+    }
+
+    fn trial(&mut self, ws: &Workspace, steps: &[Step<'_>]) -> Result<Trial, EngineError> {
+        Ok(self.trial_steps(ws, steps)?)
+    }
+}
+
+/// Replays one sequence on MySQL, with what tests look at. Not reaching a
+/// server is an error (exit 2).
+pub fn replay_detailed(
+    ws: &Workspace,
+    seq: &crate::model::Sequence,
+    opts: &Options,
+) -> Result<Replayed> {
+    let mut engine = Runner::open(opts)?;
+    if let Some(script) = crate::replay::setup::for_sequence(opts, seq)? {
+        crate::replay::setup::run(&script, seq.dialect, &seq.root, |sql| {
+            engine
+                .conn
+                .query_drop(sql)
+                .map_err(|e| crate::replay::setup::StatementError {
+                    message: e.to_string(),
+                    position: None,
+                })
+        })?;
+    }
+    let outcome = crate::replay::algorithm::replay(&mut engine, ws, seq, opts)?;
+    let (findings, mut stopped) = match outcome {
+        crate::replay::Outcome::Replayed(f) => (f, None),
+        crate::replay::Outcome::Stopped { findings, reason } => (findings, Some(reason)),
+        crate::replay::Outcome::Skipped(reason) => (Vec::new(), Some(reason)),
+    };
+    let (scratch, copies, copied_objects, problems) = engine.finish();
+    if !problems.is_empty() {
+        let more = format!("replay incomplete: {}", problems.join("; "));
+        stopped = Some(match stopped {
+            Some(s) => format!("{s}; {more}"),
+            None => more,
+        });
+    }
+    Ok(Replayed {
+        findings,
+        stopped,
+        scratch,
+        copies,
+        copied_objects,
+    })
+}

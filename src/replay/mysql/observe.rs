@@ -1,0 +1,870 @@
+//! What a run changed, the MySQL way. DDL commits, so a second run cannot be
+//! rolled back: it runs on a copy of the objects it can reach, made in a
+//! sibling database, and both are read from `information_schema` and
+//! `SHOW CREATE` into the engine-neutral [`Observation`].
+//!
+//! **Scope.** The objects a part can reach are the tables, views, triggers,
+//! routines and events its statements name, closed over what those name in
+//! turn (a view's or routine's body, a trigger's body and table, foreign
+//! keys both ways). A part that builds SQL at run time (`PREPARE`,
+//! `EXECUTE`) reaches everything. Only the scope is copied and read, so the
+//! cost of a trial follows what the migration touches, not the database's
+//! size.
+
+use super::server::ident;
+use crate::check::FileUnit;
+use crate::lexer::TokenKind;
+use crate::model::Part;
+use crate::replay::engine::{ObjectKey, RowKey, SchemaImage, SequenceMove, TableData, Value};
+use mysql::consts::ColumnType;
+use mysql::prelude::Queryable;
+use mysql::Conn;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Rows kept per table; larger tables are compared by count and hash.
+const MAX_ROWS: usize = crate::replay::sqlite::MAX_SNAPSHOT_ROWS;
+
+/// One row of the catalog query.
+#[derive(Clone, Debug)]
+pub(super) struct CatalogObj {
+    /// `table`, `view`, `sequence`, `trigger`, `procedure`, `function`,
+    /// `event`; `fk` (name: the table, table: the referenced table).
+    pub kind: String,
+    pub name: String,
+    pub table: String,
+    pub text: String,
+}
+
+fn s(v: Option<&mysql::Value>) -> String {
+    match v {
+        Some(mysql::Value::Bytes(b)) => String::from_utf8_lossy(b).into_owned(),
+        Some(mysql::Value::NULL) | None => String::new(),
+        Some(other) => other.as_sql(true).trim_matches('\'').to_string(),
+    }
+}
+
+/// The catalog query for database `db`: every object, or (`names`) only
+/// those named so (tables, views and foreign keys by their table, triggers
+/// by their table, routines and events by their name), each part an
+/// equality on a column the server looks up without scanning the database.
+fn catalog_sql(db: &str, names: Option<&[String]>) -> String {
+    let d = super::server::literal(db);
+    let parts = [
+        (
+            "SELECT CASE TABLE_TYPE WHEN 'VIEW' THEN 'view' WHEN 'SEQUENCE' THEN 'sequence' \
+             ELSE 'table' END, TABLE_NAME, TABLE_NAME, '' FROM information_schema.TABLES \
+             WHERE TABLE_SCHEMA = {d}",
+            "TABLE_NAME",
+        ),
+        (
+            "SELECT 'trigger', TRIGGER_NAME, EVENT_OBJECT_TABLE, \
+             CONCAT(ACTION_TIMING, ' ', EVENT_MANIPULATION, ' FOR EACH ROW ', ACTION_STATEMENT) \
+             FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = {d}",
+            "EVENT_OBJECT_TABLE",
+        ),
+        (
+            "SELECT LOWER(ROUTINE_TYPE), ROUTINE_NAME, ROUTINE_NAME, \
+             CONCAT('RETURNS ', COALESCE(DTD_IDENTIFIER, ''), ' ', \
+             COALESCE(ROUTINE_DEFINITION, '')) \
+             FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = {d}",
+            "ROUTINE_NAME",
+        ),
+        (
+            "SELECT 'event', EVENT_NAME, EVENT_NAME, \
+             CONCAT(COALESCE(EVENT_TYPE, ''), ' ', COALESCE(INTERVAL_VALUE, ''), ' ', \
+             COALESCE(INTERVAL_FIELD, ''), ' ', COALESCE(STATUS, ''), ' ', \
+             COALESCE(EVENT_DEFINITION, '')) \
+             FROM information_schema.EVENTS WHERE EVENT_SCHEMA = {d}",
+            "EVENT_NAME",
+        ),
+        (
+            "SELECT 'fk', TABLE_NAME, REFERENCED_TABLE_NAME, CONSTRAINT_NAME \
+             FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = {d}",
+            "TABLE_NAME",
+        ),
+        (
+            "SELECT 'viewdef', TABLE_NAME, TABLE_NAME, VIEW_DEFINITION \
+             FROM information_schema.VIEWS WHERE TABLE_SCHEMA = {d}",
+            "TABLE_NAME",
+        ),
+    ];
+    let mut selects = Vec::new();
+    for (sql, col) in parts {
+        let sql = sql.replace("{d}", &d);
+        match names {
+            None => selects.push(sql),
+            Some(names) => {
+                for n in names {
+                    selects.push(format!("{sql} AND {col} = {}", super::server::literal(n)));
+                }
+            }
+        }
+    }
+    selects.join(" UNION ALL ")
+}
+
+fn read_catalog(conn: &mut Conn, db: &str, sql: &str) -> Result<Vec<CatalogObj>, mysql::Error> {
+    let mut out = Vec::new();
+    for row in conn.query_iter(sql)? {
+        let row = row?;
+        let text = s(row.as_ref(3))
+            .replace(&format!("{}.", ident(db)), "")
+            .replace(&format!("{db}."), "");
+        out.push(CatalogObj {
+            kind: s(row.as_ref(0)),
+            name: s(row.as_ref(1)),
+            table: s(row.as_ref(2)),
+            text,
+        });
+    }
+    Ok(out)
+}
+
+/// Every object of database `db`, in one round trip.
+pub(super) fn catalog(conn: &mut Conn, db: &str) -> Result<Vec<CatalogObj>, mysql::Error> {
+    read_catalog(conn, db, &catalog_sql(db, None))
+}
+
+/// Brings `cat` (the catalog of `db`) up to date for the objects named
+/// `names` (as written, any case): what a kept run that names only them
+/// can have changed. One round trip.
+pub(super) fn refresh_catalog(
+    conn: &mut Conn,
+    db: &str,
+    cat: &mut Vec<CatalogObj>,
+    names: &BTreeSet<String>,
+) -> Result<(), mysql::Error> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    // Only names that are objects now or were before (most words of a
+    // statement are keywords and types): the names alone cost a directory
+    // listing and two small table reads, no table is opened.
+    let d = super::server::literal(db);
+    let present: Vec<String> = conn.query(format!(
+        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = {d} \
+         UNION ALL SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = {d} \
+         UNION ALL SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = {d}"
+    ))?;
+    let mut known: BTreeSet<String> = present.iter().map(|n| n.to_lowercase()).collect();
+    known.extend(cat.iter().map(|o| o.name.to_lowercase()));
+    let names: BTreeSet<String> = names
+        .iter()
+        .filter(|n| known.contains(&n.to_lowercase()))
+        .cloned()
+        .collect();
+    if names.is_empty() {
+        return Ok(());
+    }
+    let lower: BTreeSet<String> = names.iter().map(|n| n.to_lowercase()).collect();
+    cat.retain(|o| {
+        let n = o.name.to_lowercase();
+        let t = o.table.to_lowercase();
+        !(lower.contains(&n) || (o.kind == "trigger" && lower.contains(&t)))
+    });
+    let list: Vec<String> = names.iter().cloned().collect();
+    // Keep each query a reasonable size.
+    for chunk in list.chunks(64) {
+        let fresh = read_catalog(conn, db, &catalog_sql(db, Some(chunk)))?;
+        for o in fresh {
+            let dup = cat
+                .iter()
+                .any(|c| c.kind == o.kind && c.name == o.name && c.table == o.table);
+            if !dup {
+                cat.push(o);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The names a part's statements use as written (identifiers, unquoted),
+/// for [`refresh_catalog`].
+pub(super) fn raw_names(file: &FileUnit, part: &Part) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for &i in &part.statements {
+        let Some(st) = file.statements.get(i) else {
+            continue;
+        };
+        for t in &st.tokens {
+            let raw = &file.source.text[t.span.clone()];
+            match t.kind {
+                TokenKind::Word => {
+                    for w in raw.split('.') {
+                        if !w.is_empty() {
+                            out.insert(w.to_string());
+                        }
+                    }
+                }
+                TokenKind::QuotedIdent => {
+                    let inner = raw
+                        .trim_start_matches(['`', '"', '['])
+                        .trim_end_matches(['`', '"', ']']);
+                    out.insert(inner.replace("``", "`"));
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// Lower-case identifier-like words of a text (bodies, definitions).
+fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_lowercase())
+}
+
+/// The names a part's statements mention (lower case), and whether one of
+/// them builds SQL at run time (then everything is in reach).
+pub(super) fn mentioned(file: &FileUnit, part: &Part, out: &mut BTreeSet<String>) -> bool {
+    let mut dynamic = false;
+    for &i in &part.statements {
+        let Some(st) = file.statements.get(i) else {
+            continue;
+        };
+        for t in &st.tokens {
+            let raw = &file.source.text[t.span.clone()];
+            match t.kind {
+                TokenKind::Word => {
+                    let w = raw.to_lowercase();
+                    if w == "prepare" || w == "execute" {
+                        dynamic = true;
+                    }
+                    out.insert(w);
+                }
+                TokenKind::QuotedIdent => {
+                    let inner = raw
+                        .trim_start_matches(['`', '"', '['])
+                        .trim_end_matches(['`', '"', ']']);
+                    out.insert(inner.replace("``", "`").to_lowercase());
+                }
+                // Qualified names (`db.t`) lex as one word in some dialects.
+                _ => {}
+            }
+        }
+        // The statement text may differ from the tokens (placeholders).
+        out.extend(words(&st.sql));
+    }
+    dynamic
+}
+
+/// The objects (kind, name) in reach of names `names`: see the module
+/// documentation. A table a reached table references (its foreign keys'
+/// parent) is copied for the key checks but not followed further: nothing
+/// the part runs writes to it unless the part reaches it otherwise. Tables
+/// that reference a reached table are followed (cascades). `fk` and
+/// `viewdef` rows are never in the result.
+pub(super) fn scope(
+    cat: &[CatalogObj],
+    names: &BTreeSet<String>,
+    everything: bool,
+) -> BTreeSet<(String, String)> {
+    let is_object = |o: &CatalogObj| o.kind != "fk" && o.kind != "viewdef";
+    let mut set: BTreeSet<(String, String)> = BTreeSet::new();
+    if everything {
+        return cat
+            .iter()
+            .filter(|o| is_object(o))
+            .map(|o| (o.kind.clone(), o.name.clone()))
+            .collect();
+    }
+    let mut by_name: BTreeMap<String, Vec<&CatalogObj>> = BTreeMap::new();
+    for o in cat.iter().filter(|o| is_object(o)) {
+        by_name.entry(o.name.to_lowercase()).or_default().push(o);
+    }
+    // (lower-case name, follow what it reaches)
+    let mut queue: Vec<(String, bool)> = names.iter().map(|n| (n.clone(), true)).collect();
+    let mut expanded: BTreeSet<String> = BTreeSet::new();
+    while let Some((n, follow)) = queue.pop() {
+        for o in by_name.get(&n).into_iter().flatten() {
+            set.insert((o.kind.clone(), o.name.clone()));
+        }
+        if !follow || !expanded.insert(n.clone()) {
+            continue;
+        }
+        for o in cat {
+            let name = o.name.to_lowercase();
+            let table = o.table.to_lowercase();
+            match o.kind.as_str() {
+                // `n` references `table`: copied for the key checks only.
+                "fk" if name == n => queue.push((table, false)),
+                // `name` references `n`: cascades reach it.
+                "fk" if table == n => queue.push((name, true)),
+                "fk" | "viewdef" => {}
+                "trigger" if table == n || name == n => {
+                    queue.push((name, true));
+                    queue.push((table, true));
+                    queue.extend(words(&o.text).map(|w| (w, true)));
+                }
+                _ if name == n => queue.extend(words(&o.text).map(|w| (w, true))),
+                _ => {}
+            }
+        }
+        if let Some(v) = cat
+            .iter()
+            .find(|o| o.kind == "viewdef" && o.name.to_lowercase() == n)
+        {
+            queue.extend(words(&v.text).map(|w| (w, true)));
+        }
+    }
+    set
+}
+
+/// A table's `SHOW CREATE TABLE`, taken apart.
+#[derive(Clone, Debug, Default)]
+pub(super) struct TableDef {
+    /// The table's text without its secondary indexes and counter.
+    pub text: String,
+    /// Secondary indexes: name → their line.
+    pub indexes: BTreeMap<String, String>,
+    pub primary_key: Vec<String>,
+    /// Columns that take values (not generated), in order.
+    pub columns: Vec<String>,
+    /// The next AUTO_INCREMENT value, when the table has a counter.
+    pub auto_increment: Option<i64>,
+    pub has_auto_increment: bool,
+}
+
+/// The first backquoted name of `s`.
+fn first_quoted(s: &str) -> Option<String> {
+    let start = s.find('`')?;
+    let rest = &s[start + 1..];
+    let mut out = String::new();
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '`' {
+            if chars.peek() == Some(&'`') {
+                chars.next();
+                out.push('`');
+                continue;
+            }
+            return Some(out);
+        }
+        out.push(c);
+    }
+    None
+}
+
+/// All backquoted names of `s`.
+fn quoted_names(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(n) = first_quoted(rest) {
+        out.push(n.clone());
+        let start = rest.find('`').unwrap_or(0);
+        let skip = start + n.len() + 2 + n.matches('`').count();
+        if skip >= rest.len() {
+            break;
+        }
+        rest = &rest[skip..];
+    }
+    out
+}
+
+pub(super) fn parse_create_table(create: &str) -> TableDef {
+    let mut def = TableDef::default();
+    let lines: Vec<&str> = create.lines().collect();
+    let mut body = Vec::new();
+    let mut tail = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        let l = line.trim().trim_end_matches(',');
+        if i == 0 {
+            continue;
+        }
+        if l.starts_with(')') && i == lines.len() - 1 {
+            tail = l.to_string();
+            continue;
+        }
+        let is_index = [
+            "KEY ",
+            "UNIQUE KEY ",
+            "FULLTEXT KEY ",
+            "SPATIAL KEY ",
+            "VECTOR KEY ",
+        ]
+        .iter()
+        .any(|p| l.starts_with(p));
+        if is_index {
+            let name = first_quoted(l).unwrap_or_else(|| l.to_string());
+            def.indexes.insert(name, l.to_string());
+            continue;
+        }
+        if let Some(cols) = l.strip_prefix("PRIMARY KEY ") {
+            def.primary_key = quoted_names(cols);
+        } else if l.starts_with('`') {
+            if let Some(name) = first_quoted(l) {
+                if !l.contains(" GENERATED ALWAYS ") && !l.contains(" AS (") {
+                    def.columns.push(name);
+                }
+                if l.contains(" AUTO_INCREMENT") {
+                    def.has_auto_increment = true;
+                }
+            }
+        }
+        body.push(l.to_string());
+    }
+    // `) ENGINE=InnoDB AUTO_INCREMENT=3 DEFAULT CHARSET=...`: the counter is
+    // data, not schema.
+    let mut kept = Vec::new();
+    for w in tail.split(' ') {
+        if let Some(n) = w.strip_prefix("AUTO_INCREMENT=") {
+            def.auto_increment = n.parse().ok();
+        } else {
+            kept.push(w);
+        }
+    }
+    let name = lines
+        .first()
+        .and_then(|l| first_quoted(l))
+        .unwrap_or_default();
+    let mut text = format!("table {name} (");
+    for l in &body {
+        text.push_str("\n  ");
+        text.push_str(l);
+    }
+    text.push('\n');
+    text.push_str(&kept.join(" "));
+    def.text = text;
+    if def.has_auto_increment && def.auto_increment.is_none() {
+        def.auto_increment = Some(1);
+    }
+    def
+}
+
+pub(super) fn show_create_table(conn: &mut Conn, table: &str) -> Result<TableDef, mysql::Error> {
+    let row: Option<mysql::Row> =
+        conn.query_first(format!("SHOW CREATE TABLE {}", ident(table)))?;
+    let create = row.map(|r| s(r.as_ref(1))).unwrap_or_default();
+    Ok(parse_create_table(&create))
+}
+
+/// The state of the scope's objects in one database.
+#[derive(Clone, Debug, Default)]
+pub(super) struct State {
+    pub schema: SchemaImage,
+    pub data: BTreeMap<String, Option<TableData>>,
+    pub counters: BTreeMap<String, Option<i64>>,
+}
+
+/// Reads the objects of `scope` (plus those in reach of `names` in the
+/// catalog now) in the connection's current database `db`. `cat`: the
+/// catalog of `db`, when just read.
+pub(super) fn read_state(
+    conn: &mut Conn,
+    db: &str,
+    scope_names: &BTreeSet<(String, String)>,
+    names: &BTreeSet<String>,
+    everything: bool,
+    cat: Option<Vec<CatalogObj>>,
+) -> Result<State, mysql::Error> {
+    let cat = match cat {
+        Some(c) => c,
+        None => catalog(conn, db)?,
+    };
+    let mut want = scope(&cat, names, everything);
+    // What the scope named before: tables, views... that may be gone now.
+    want.extend(scope_names.iter().cloned());
+    let present: BTreeMap<(String, String), &CatalogObj> = cat
+        .iter()
+        .map(|o| ((o.kind.clone(), o.name.clone()), o))
+        .collect();
+    let mut st = State::default();
+    for (kind, name) in &want {
+        let key = |kind: &str, name: &str, table: &str| ObjectKey {
+            kind: kind.to_string(),
+            name: name.to_string(),
+            table: table.to_string(),
+        };
+        let Some(obj) = present.get(&(kind.clone(), name.clone())) else {
+            st.schema.insert(key(kind, name, name), None);
+            if kind == "table" {
+                st.data.insert(name.clone(), None);
+                st.counters.insert(name.clone(), None);
+            }
+            continue;
+        };
+        match kind.as_str() {
+            "table" => {
+                let def = show_create_table(conn, name)?;
+                for (i, line) in &def.indexes {
+                    st.schema.insert(
+                        key("index", i, name),
+                        Some(format!("index {i} on {name}: {line}")),
+                    );
+                }
+                st.schema
+                    .insert(key("table", name, name), Some(def.text.clone()));
+                st.data.insert(
+                    name.clone(),
+                    Some(table_data(conn, name, &def.primary_key)?),
+                );
+                if def.has_auto_increment {
+                    st.counters.insert(name.clone(), def.auto_increment);
+                }
+            }
+            "view" => {
+                let text = cat
+                    .iter()
+                    .find(|o| o.kind == "viewdef" && &o.name == name)
+                    .map(|o| o.text.clone())
+                    .unwrap_or_default();
+                st.schema.insert(
+                    key("view", name, name),
+                    Some(format!("view {name} AS\n{text}")),
+                );
+            }
+            "trigger" => {
+                st.schema.insert(
+                    key("trigger", name, &obj.table),
+                    Some(format!("trigger {name} ON {}\n{}", obj.table, obj.text)),
+                );
+            }
+            k => {
+                st.schema.insert(
+                    key(k, name, name),
+                    Some(format!("{k} {name}\n{}", obj.text)),
+                );
+            }
+        }
+    }
+    // Indexes of tables that are gone: absent.
+    Ok(st)
+}
+
+/// A column value of the text protocol as a neutral value.
+fn value(v: Option<&mysql::Value>, col: &mysql::Column) -> Value {
+    let bytes = match v {
+        None | Some(mysql::Value::NULL) => return Value::Null,
+        Some(mysql::Value::Bytes(b)) => b,
+        Some(mysql::Value::Int(i)) => return Value::Integer(*i),
+        Some(mysql::Value::UInt(u)) => {
+            return i64::try_from(*u).map_or_else(|_| Value::Text(u.to_string()), Value::Integer)
+        }
+        Some(mysql::Value::Float(f)) => return Value::Real(f64::from(*f)),
+        Some(mysql::Value::Double(f)) => return Value::Real(*f),
+        Some(other) => return Value::Text(other.as_sql(true).trim_matches('\'').to_string()),
+    };
+    let text = || String::from_utf8_lossy(bytes).into_owned();
+    use ColumnType::*;
+    match col.column_type() {
+        MYSQL_TYPE_TINY | MYSQL_TYPE_SHORT | MYSQL_TYPE_LONG | MYSQL_TYPE_LONGLONG
+        | MYSQL_TYPE_INT24 | MYSQL_TYPE_YEAR => text()
+            .parse()
+            .map_or_else(|_| Value::Text(text()), Value::Integer),
+        MYSQL_TYPE_FLOAT | MYSQL_TYPE_DOUBLE => text()
+            .parse()
+            .map_or_else(|_| Value::Text(text()), Value::Real),
+        MYSQL_TYPE_DECIMAL | MYSQL_TYPE_NEWDECIMAL => match text().parse::<i64>() {
+            Ok(i) => Value::Integer(i),
+            Err(_) => Value::Json(text()),
+        },
+        MYSQL_TYPE_JSON => Value::Json(text()),
+        MYSQL_TYPE_BIT | MYSQL_TYPE_GEOMETRY => Value::Blob(bytes.clone()),
+        _ if col.character_set() == 63 => Value::Blob(bytes.clone()),
+        _ => Value::Text(text()),
+    }
+}
+
+/// The rows of `table`, key columns first.
+pub(super) fn table_data(
+    conn: &mut Conn,
+    table: &str,
+    key: &[String],
+) -> Result<TableData, mysql::Error> {
+    let mut result = conn.query_iter(format!("SELECT * FROM {}", ident(table)))?;
+    let mut columns: Vec<String> = Vec::new();
+    let mut order: Vec<usize> = Vec::new();
+    let mut rows: Vec<Vec<Value>> = Vec::new();
+    let mut count = 0u64;
+    let mut hash = 0u64;
+    let mut summary = false;
+    if let Some(set) = result.iter() {
+        let cols = set.columns();
+        let cols = cols.as_ref();
+        let names: Vec<String> = cols.iter().map(|c| c.name_str().into_owned()).collect();
+        for k in key {
+            if let Some(i) = names.iter().position(|n| n == k) {
+                order.push(i);
+            }
+        }
+        for i in 0..names.len() {
+            if !order.contains(&i) {
+                order.push(i);
+            }
+        }
+        columns = order.iter().map(|&i| names[i].clone()).collect();
+        for row in set {
+            let row = row?;
+            let cols = row.columns_ref();
+            let vals: Vec<Value> = order
+                .iter()
+                .map(|&i| match cols.get(i) {
+                    Some(c) => value(row.as_ref(i), c),
+                    None => Value::Null,
+                })
+                .collect();
+            count += 1;
+            hash = hash.wrapping_add(crate::replay::engine::row_hash(&vals));
+            if rows.len() >= MAX_ROWS {
+                summary = true;
+                rows.clear();
+            }
+            if !summary {
+                rows.push(vals);
+            }
+        }
+    }
+    let n_key = key.len().min(columns.len());
+    if summary {
+        return Ok(TableData::Summary {
+            columns,
+            count,
+            hash,
+        });
+    }
+    rows.sort();
+    Ok(TableData::Rows {
+        columns,
+        key: if n_key > 0 && n_key == key.len() {
+            RowKey::Declared(n_key)
+        } else {
+            RowKey::None
+        },
+        rows,
+    })
+}
+
+/// Copies the objects of `scope` from database `from` into the connection's
+/// current database (the copy): tables with their rows and counters, then
+/// views (in dependency order), routines, triggers and events.
+pub(super) fn copy_scope(
+    conn: &mut Conn,
+    from: &str,
+    scope: &BTreeSet<(String, String)>,
+) -> Result<(), mysql::Error> {
+    let f = ident(from);
+    conn.query_drop("SET SESSION foreign_key_checks = 0")?;
+    let show =
+        |conn: &mut Conn, what: &str, name: &str, col: usize| -> Result<String, mysql::Error> {
+            let row: Option<mysql::Row> =
+                conn.query_first(format!("SHOW CREATE {what} {f}.{}", ident(name)))?;
+            Ok(row.map(|r| s(r.as_ref(col))).unwrap_or_default())
+        };
+    for (_, name) in scope.iter().filter(|(k, _)| k == "table") {
+        let create = show(conn, "TABLE", name, 1)?;
+        let def = parse_create_table(&create);
+        conn.query_drop(&create)?;
+        let cols = def
+            .columns
+            .iter()
+            .map(|c| ident(c))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if !cols.is_empty() {
+            conn.query_drop(format!(
+                "INSERT INTO {} ({cols}) SELECT {cols} FROM {f}.{}",
+                ident(name),
+                ident(name)
+            ))?;
+        }
+    }
+    // Views may build on views: retry until no progress.
+    let mut views: Vec<String> = Vec::new();
+    for (_, name) in scope.iter().filter(|(k, _)| k == "view") {
+        let create = show(conn, "VIEW", name, 1)?;
+        views.push(
+            create
+                .replace(&format!("{f}."), "")
+                .replace(&format!("{from}."), ""),
+        );
+    }
+    while !views.is_empty() {
+        let before = views.len();
+        let mut left = Vec::new();
+        let mut last_err = None;
+        for v in views.drain(..) {
+            if let Err(e) = conn.query_drop(&v) {
+                last_err = Some(e);
+                left.push(v);
+            }
+        }
+        if left.len() == before {
+            if let Some(e) = last_err {
+                return Err(e);
+            }
+        }
+        views = left;
+    }
+    for (kind, name) in scope
+        .iter()
+        .filter(|(k, _)| k == "procedure" || k == "function")
+    {
+        let what = kind.to_uppercase();
+        let create = show(conn, &what, name, 2)?;
+        if !create.is_empty() {
+            conn.query_drop(&create)?;
+        }
+    }
+    for (_, name) in scope.iter().filter(|(k, _)| k == "trigger") {
+        let create = show(conn, "TRIGGER", name, 2)?;
+        if !create.is_empty() {
+            conn.query_drop(&create)?;
+        }
+    }
+    for (_, name) in scope.iter().filter(|(k, _)| k == "event") {
+        let create = show(conn, "EVENT", name, 3)?;
+        if !create.is_empty() {
+            conn.query_drop(&create)?;
+        }
+    }
+    for (_, name) in scope.iter().filter(|(k, _)| k == "sequence") {
+        let create = show(conn, "SEQUENCE", name, 1)?;
+        if !create.is_empty() {
+            conn.query_drop(&create)?;
+        }
+    }
+    conn.query_drop("SET SESSION foreign_key_checks = 1")?;
+    Ok(())
+}
+
+/// Statements of `part` that name `name` (any case), those that `wrote`
+/// rows first when `rows` (DML that affected rows).
+pub(super) fn writers(
+    file: &FileUnit,
+    part: &Part,
+    name: &str,
+    affected: &BTreeMap<usize, u64>,
+    rows: bool,
+) -> Vec<usize> {
+    let n = name.to_lowercase();
+    let naming: Vec<usize> = part
+        .statements
+        .iter()
+        .copied()
+        .filter(|&i| {
+            file.statements
+                .get(i)
+                .is_some_and(|s| words(&s.sql).any(|w| w == n))
+        })
+        .collect();
+    // Statements that write rows, first.
+    let dml: Vec<usize> = naming
+        .iter()
+        .copied()
+        .filter(|&i| {
+            file.statements.get(i).is_some_and(|s| {
+                let first = s
+                    .sql
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .to_ascii_uppercase();
+                matches!(
+                    first.as_str(),
+                    "INSERT" | "REPLACE" | "UPDATE" | "DELETE" | "CALL" | "WITH" | "LOAD"
+                )
+            })
+        })
+        .collect();
+    let naming = if rows && !dml.is_empty() { dml } else { naming };
+    if rows {
+        let wrote: Vec<usize> = naming
+            .iter()
+            .copied()
+            .filter(|i| affected.get(i).is_some_and(|&a| a > 0))
+            .collect();
+        if !wrote.is_empty() {
+            return wrote;
+        }
+    }
+    naming
+}
+
+/// AUTO_INCREMENT counters that moved, as sequence moves (`last value` is
+/// the counter minus one; a counter at 1 was never used).
+pub(super) fn counter_moves(
+    file: &FileUnit,
+    part: &Part,
+    before: &State,
+    after: &State,
+    affected: &BTreeMap<usize, u64>,
+) -> BTreeMap<String, SequenceMove> {
+    let last = |v: Option<i64>| v.filter(|&n| n > 1).map(|n| n - 1);
+    let mut out = BTreeMap::new();
+    for (table, b) in &before.counters {
+        let Some(a) = after.counters.get(table) else {
+            continue;
+        };
+        let (Some(b), Some(a)) = (b, a) else { continue };
+        if a == b {
+            continue;
+        }
+        out.insert(
+            format!("{table} AUTO_INCREMENT"),
+            SequenceMove {
+                before: last(Some(*b)),
+                after: last(Some(*a)),
+                table: Some(table.clone()),
+                writers: writers(file, part, table, affected, true),
+            },
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn takes_show_create_table_apart() {
+        let create = "CREATE TABLE `t` (\n  `id` int(11) NOT NULL AUTO_INCREMENT,\n  `a` varchar(10) DEFAULT NULL,\n  `g` int(11) GENERATED ALWAYS AS (`id` + 1) VIRTUAL,\n  PRIMARY KEY (`id`),\n  UNIQUE KEY `t_a` (`a`),\n  KEY `t_g` (`g`)\n) ENGINE=InnoDB AUTO_INCREMENT=7 DEFAULT CHARSET=utf8mb4";
+        let d = parse_create_table(create);
+        assert_eq!(d.primary_key, vec!["id"]);
+        assert_eq!(d.columns, vec!["id", "a"]);
+        assert_eq!(d.auto_increment, Some(7));
+        assert_eq!(d.indexes.len(), 2);
+        assert!(d.indexes["t_a"].starts_with("UNIQUE KEY"));
+        assert!(!d.text.contains("AUTO_INCREMENT=7"), "{}", d.text);
+        assert!(d.text.starts_with("table t ("), "{}", d.text);
+        assert!(!d.text.contains("t_g"), "{}", d.text);
+    }
+
+    #[test]
+    fn scope_follows_bodies_and_keys() {
+        let o = |kind: &str, name: &str, table: &str, text: &str| CatalogObj {
+            kind: kind.into(),
+            name: name.into(),
+            table: table.into(),
+            text: text.into(),
+        };
+        let cat = vec![
+            o("table", "orders", "orders", ""),
+            o("table", "items", "items", ""),
+            o("table", "audit", "audit", ""),
+            o("table", "unrelated", "unrelated", ""),
+            o("fk", "items", "orders", "items_ibfk_1"),
+            o("table", "customers", "customers", ""),
+            o("table", "regions", "regions", ""),
+            o("fk", "orders", "customers", "orders_ibfk_1"),
+            o("fk", "customers", "regions", "customers_ibfk_1"),
+            o(
+                "trigger",
+                "orders_ai",
+                "orders",
+                "AFTER INSERT INSERT INTO audit VALUES (1)",
+            ),
+        ];
+        let names: BTreeSet<String> = ["orders".to_string()].into();
+        let got = scope(&cat, &names, false);
+        let got: Vec<&str> = got.iter().map(|(_, n)| n.as_str()).collect();
+        // customers: the parent of orders (key checks); not its own parent.
+        assert_eq!(
+            got,
+            vec!["audit", "customers", "items", "orders", "orders_ai"]
+        );
+        assert_eq!(scope(&cat, &BTreeSet::new(), true).len(), 7);
+    }
+}

@@ -1,0 +1,230 @@
+//! Running a part's statements on the server: the per-statement time limit
+//! (the server's `max_statement_time` / `max_execution_time` and a watchdog
+//! that kills the query, then the connection), and the server's errors
+//! turned into engine-neutral failures (MySQL error number, SQLSTATE,
+//! class, missing object).
+
+use crate::replay::engine::{ErrorClass, FailureKind, StmtError};
+use mysql::prelude::Queryable;
+use mysql::{Conn, Opts};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long after `KILL QUERY` the connection itself is killed.
+const KILL_GRACE: Duration = Duration::from_secs(3);
+
+/// Kills the running query when a statement outlives its time limit by a
+/// second (the server's own limit normally fires first; this catches
+/// statements it does not cover, such as those inside a procedure, and
+/// migrations that turn it off), then the connection [`KILL_GRACE`] later.
+pub(super) struct Watchdog {
+    slot: Arc<Mutex<Option<Armed>>>,
+    stop: Arc<AtomicBool>,
+    fired: Arc<AtomicBool>,
+}
+
+struct Armed {
+    deadline: Instant,
+    connection: u32,
+    query_killed: bool,
+}
+
+impl Watchdog {
+    pub(super) fn start(admin: Opts) -> Watchdog {
+        let slot: Arc<Mutex<Option<Armed>>> = Arc::new(Mutex::new(None));
+        let stop = Arc::new(AtomicBool::new(false));
+        let fired = Arc::new(AtomicBool::new(false));
+        let (s, st, f) = (slot.clone(), stop.clone(), fired.clone());
+        std::thread::spawn(move || {
+            let mut admin_conn: Option<Conn> = None;
+            while !st.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(50));
+                let mut g = s.lock().unwrap_or_else(|p| p.into_inner());
+                let Some(a) = g.as_mut() else { continue };
+                if Instant::now() < a.deadline {
+                    continue;
+                }
+                let sql = if a.query_killed {
+                    format!("KILL CONNECTION {}", a.connection)
+                } else {
+                    format!("KILL QUERY {}", a.connection)
+                };
+                if a.query_killed {
+                    *g = None;
+                } else {
+                    a.query_killed = true;
+                    a.deadline = Instant::now() + KILL_GRACE;
+                }
+                drop(g);
+                f.store(true, Ordering::SeqCst);
+                if admin_conn.is_none() {
+                    admin_conn = Conn::new(admin.clone()).ok();
+                }
+                if let Some(c) = admin_conn.as_mut() {
+                    if c.query_drop(&sql).is_err() {
+                        admin_conn = None;
+                    }
+                }
+            }
+        });
+        Watchdog { slot, stop, fired }
+    }
+
+    pub(super) fn arm(&self, deadline: Instant, connection: u32) {
+        *self.slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(Armed {
+            deadline,
+            connection,
+            query_killed: false,
+        });
+    }
+
+    pub(super) fn disarm(&self) {
+        *self.slot.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// Whether the watchdog killed something since the last call.
+    pub(super) fn take_fired(&self) -> bool {
+        self.fired.swap(false, Ordering::SeqCst)
+    }
+
+    pub(super) fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// What a MySQL error number means, for the help line.
+pub(super) fn error_class(code: u16, message: &str) -> ErrorClass {
+    match code {
+        // Table, database, procedure/function, trigger, event, view exists;
+        // duplicate key (index) name; duplicate foreign key / constraint.
+        1050 | 1007 | 1304 | 1359 | 1537 | 1061 | 1826 | 3822 | 4028 => ErrorClass::AlreadyExists,
+        1060 => ErrorClass::DuplicateColumn,
+        1062 | 1022 | 1586 | 1557 => ErrorClass::UniqueViolation,
+        // Can't DROP: a column or a key, as the message tells.
+        1091 if message.contains("COLUMN") || message.contains("column/key") => {
+            if message.to_ascii_lowercase().contains("drop column") {
+                ErrorClass::UndefinedColumn
+            } else {
+                ErrorClass::UndefinedObject
+            }
+        }
+        1091 | 1146 | 1051 | 1049 | 1305 | 1360 | 1539 | 1176 | 4031 | 1347 => {
+            ErrorClass::UndefinedObject
+        }
+        1054 => ErrorClass::UndefinedColumn,
+        // Access denied (database, table, column, command, SUPER needed,
+        // routine), --secure-file-priv, local infile.
+        1044 | 1045 | 1142 | 1143 | 1227 | 1370 | 1410 | 1290 | 1148 | 3948 | 1419 => {
+            ErrorClass::PermissionDenied
+        }
+        _ => ErrorClass::Other,
+    }
+}
+
+/// The missing object's bare name in `Table 'db.team' doesn't exist`,
+/// `Unknown column 'x' in 'field list'`, `Can't DROP COLUMN `x`; ...`.
+pub(super) fn missing_object(code: u16, message: &str) -> Option<String> {
+    if !matches!(
+        code,
+        1146 | 1051 | 1054 | 1091 | 1305 | 1360 | 1539 | 1176 | 4031
+    ) {
+        return None;
+    }
+    let message = message.replacen("Can't", "Cannot", 1);
+    let start = message.find(['\'', '`'])?;
+    let quote = message[start..].chars().next()?;
+    let rest = &message[start + 1..];
+    let end = rest.find(quote)?;
+    let name = &rest[..end];
+    let name = name.rsplit('.').next()?.trim_matches('`');
+    (!name.is_empty()).then(|| name.to_string())
+}
+
+/// The error of a statement as a neutral [`StmtError`]. `dbs`: database
+/// names to strip from messages (`Table 'twice_1a2b.t'` → `Table 't'`).
+pub(super) fn stmt_error(e: &mysql::Error, dbs: &[&str], watchdog_fired: bool) -> StmtError {
+    match e {
+        mysql::Error::MySqlError(m) => {
+            let mut message = m.message.clone();
+            for db in dbs {
+                message = message.replace(&format!("{db}."), "");
+                message = message.replace(&format!("`{db}`."), "");
+            }
+            let kind = match m.code {
+                // max_statement_time (MariaDB), max_execution_time (MySQL),
+                // KILL QUERY by the watchdog.
+                // KILL QUERY (1317) comes only from the watchdog.
+                1969 | 3024 | 1317 | 1028 => FailureKind::Timeout,
+                _ => FailureKind::Error,
+            };
+            let message = format!("{message} (MySQL error {})", m.code);
+            StmtError {
+                class: error_class(m.code, &m.message),
+                object: missing_object(m.code, &m.message).map(Into::into),
+                code: (!m.state.is_empty()).then(|| m.state.clone().into()),
+                ..StmtError::new(kind, message)
+            }
+        }
+        other => {
+            let kind = if watchdog_fired {
+                FailureKind::Timeout
+            } else {
+                FailureKind::Error
+            };
+            StmtError::new(kind, format!("the server connection failed: {other}"))
+        }
+    }
+}
+
+/// Whether `e` ended the session.
+pub(super) fn connection_lost(e: &mysql::Error) -> bool {
+    match e {
+        mysql::Error::MySqlError(m) => matches!(m.code, 2006 | 2013 | 1927 | 4031),
+        mysql::Error::IoError(_) | mysql::Error::CodecError(_) => true,
+        mysql::Error::DriverError(_) => true,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_and_objects() {
+        assert_eq!(error_class(1050, ""), ErrorClass::AlreadyExists);
+        assert_eq!(error_class(1061, ""), ErrorClass::AlreadyExists);
+        assert_eq!(error_class(1060, ""), ErrorClass::DuplicateColumn);
+        assert_eq!(error_class(1062, ""), ErrorClass::UniqueViolation);
+        assert_eq!(error_class(1146, ""), ErrorClass::UndefinedObject);
+        assert_eq!(
+            error_class(1091, "Can't DROP COLUMN `x`; check that it exists"),
+            ErrorClass::UndefinedColumn
+        );
+        assert_eq!(
+            error_class(1091, "Can't DROP INDEX `i`; check that it exists"),
+            ErrorClass::UndefinedObject
+        );
+        assert_eq!(error_class(1142, ""), ErrorClass::PermissionDenied);
+        assert_eq!(
+            missing_object(1146, "Table 'twice_1.team' doesn't exist").as_deref(),
+            Some("team")
+        );
+        assert_eq!(
+            missing_object(1054, "Unknown column 'x' in 'field list'").as_deref(),
+            Some("x")
+        );
+        assert_eq!(
+            missing_object(1091, "Can't DROP COLUMN `x`; check that it exists").as_deref(),
+            Some("x")
+        );
+        assert_eq!(missing_object(1050, "Table 't' already exists"), None);
+    }
+}

@@ -1,0 +1,361 @@
+//! `--seed` on MySQL: before each migration's first run, every base table
+//! of the scratch database with fewer than [`crate::replay::SEED_ROWS`] rows
+//! gets synthetic rows that satisfy its declared types and constraints, as
+//! on the other engines (`replay::postgres::seed`, `replay::sqlite::seed`).
+//!
+//! - Types come from `information_schema.COLUMNS`: numbers, strings within
+//!   the declared length, dates and times, `'{}'` for JSON, an `ENUM`'s
+//!   first value. Values are distinct per row (a counter), so `UNIQUE` and
+//!   primary keys hold.
+//! - `AUTO_INCREMENT` and generated columns are left to the server; a
+//!   nullable column with a default keeps its default.
+//! - Foreign keys take their values from an existing parent row; parents
+//!   are seeded first.
+//! - A row the table still refuses (a `CHECK`, a trigger) is skipped, never
+//!   an error. The rows are kept (autocommit).
+
+use super::server::{ident, literal};
+use crate::replay::engine::TableData;
+use mysql::prelude::Queryable;
+use mysql::Conn;
+use std::collections::{BTreeMap, BTreeSet};
+
+struct Column {
+    /// An `AUTO_INCREMENT` INT/BIGINT: synthetic rows take ids from
+    /// [`crate::replay::SYNTHETIC_IDS`].
+    auto_id: bool,
+    name: String,
+    data_type: String,
+    column_type: String,
+    nullable: bool,
+    has_default: bool,
+    max_len: Option<u64>,
+    skip: bool,
+}
+
+fn text(v: Option<&mysql::Value>) -> String {
+    match v {
+        Some(mysql::Value::Bytes(b)) => String::from_utf8_lossy(b).into_owned(),
+        Some(mysql::Value::Int(i)) => i.to_string(),
+        Some(mysql::Value::UInt(u)) => u.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// A value of `col` for row number `n` (distinct per `n`).
+fn value(col: &Column, n: i64) -> String {
+    let t = col.data_type.to_ascii_lowercase();
+    match t.as_str() {
+        "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" => {
+            let max = if t == "tinyint" { 127 } else { i64::MAX };
+            (n % max).to_string()
+        }
+        "decimal" | "numeric" | "float" | "double" | "real" => n.to_string(),
+        "bit" => "0".into(),
+        "year" => (2000 + n % 100).to_string(),
+        "date" => format!("'2000-01-{:02}'", 1 + n % 28),
+        "datetime" | "timestamp" => format!("'2000-01-{:02} 00:00:00'", 1 + n % 28),
+        "time" => format!("'00:00:{:02}'", n % 60),
+        "json" => "'{}'".into(),
+        "enum" => {
+            // enum('a','b') → its first value.
+            let inner = col
+                .column_type
+                .split_once('(')
+                .map(|x| x.1)
+                .unwrap_or_default();
+            let first = inner
+                .split("','")
+                .next()
+                .unwrap_or("")
+                .trim_matches(['\'', ')']);
+            literal(first)
+        }
+        "set" => "''".into(),
+        "binary" | "varbinary" | "blob" | "tinyblob" | "mediumblob" | "longblob" => {
+            literal(&format!("seed{n}"))
+        }
+        _ => {
+            let s = format!("seed-{n}");
+            let cut = col.max_len.map_or(s.len(), |m| (m as usize).min(s.len()));
+            // Keep the distinct counter at the end when the length is short.
+            let s = if cut < s.len() {
+                let digits = n.to_string();
+                if digits.len() <= cut {
+                    digits
+                } else {
+                    s[..cut].to_string()
+                }
+            } else {
+                s
+            };
+            literal(&s)
+        }
+    }
+}
+
+/// The base tables of a database with their columns and foreign keys, in
+/// an order where parents come first.
+pub(super) struct Tables {
+    columns: BTreeMap<String, Vec<Column>>,
+    refs: BTreeMap<(String, String), (String, String)>,
+    pub order: Vec<String>,
+}
+
+/// Seeds the base tables of `db` (the connection's current database).
+/// `counter` makes values distinct across calls.
+/// What seeding and the write between runs made: a counter that keeps
+/// values distinct across calls, and every synthetic row inserted (oldest
+/// first: the table, then each column with the SQL literal it was given),
+/// so [`unseed`] can find them again.
+#[derive(Default)]
+pub(super) struct SeedState {
+    pub counter: i64,
+    pub rows: Vec<(String, Vec<(String, String)>)>,
+}
+
+pub(super) fn seed(conn: &mut Conn, db: &str, state: &mut SeedState) -> Result<(), mysql::Error> {
+    let tables = read_tables(conn, db)?;
+    let want = crate::replay::SEED_ROWS;
+    for t in &tables.order {
+        let have: Option<i64> = conn.query_first(format!("SELECT COUNT(*) FROM {}", ident(t)))?;
+        let have = have.unwrap_or(0);
+        if have < want {
+            insert_rows(conn, &tables, t, want - have, state);
+        }
+    }
+    Ok(())
+}
+
+/// The write between a migration's runs
+/// ([`crate::replay::engine::Engine::interleave`]) on the tables of `db`
+/// whose lower-case name is in `names`: new values in one existing row's
+/// plain columns, then new rows. Returns each table written with its rows
+/// before and after.
+pub(super) fn interleave(
+    conn: &mut Conn,
+    db: &str,
+    names: &BTreeSet<String>,
+    state: &mut SeedState,
+) -> Result<BTreeMap<String, (TableData, TableData)>, mysql::Error> {
+    let tables = read_tables(conn, db)?;
+    let mut out = BTreeMap::new();
+    for t in &tables.order {
+        if !names.contains(&t.to_lowercase()) {
+            continue;
+        }
+        let Some(cols) = tables.columns.get(t) else {
+            continue;
+        };
+        let def = super::observe::show_create_table(conn, t)?;
+        let before = super::observe::table_data(conn, t, &def.primary_key)?;
+        let existing = match &before {
+            TableData::Rows { rows, .. } => rows.len() as i64,
+            TableData::Summary { count, .. } => *count as i64,
+        };
+        if existing > 0 {
+            state.counter += 1;
+            let n = state.counter;
+            let sets: Vec<String> = cols
+                .iter()
+                .filter(|c| {
+                    !c.skip
+                        && !def.primary_key.contains(&c.name)
+                        && !tables.refs.contains_key(&(t.clone(), c.name.clone()))
+                })
+                .map(|c| format!("{} = {}", ident(&c.name), value(c, n)))
+                .collect();
+            if !sets.is_empty() {
+                // A write the table refuses is skipped.
+                let _ = conn.query_drop(format!(
+                    "UPDATE {} SET {} LIMIT 1",
+                    ident(t),
+                    sets.join(", ")
+                ));
+            }
+        }
+        insert_rows(
+            conn,
+            &tables,
+            t,
+            crate::replay::interleave_rows(existing),
+            state,
+        );
+        let after = super::observe::table_data(conn, t, &def.primary_key)?;
+        out.insert(t.clone(), (before, after));
+    }
+    Ok(out)
+}
+
+/// Deletes the synthetic rows [`seed`] and [`interleave`] inserted that are
+/// still there as inserted ([`crate::replay::engine::Engine::unseed`]),
+/// newest first, one row per delete: a row a migration changed or removed,
+/// or one the server will not delete (a foreign key points at it), stays.
+/// Returns whether any was deleted.
+pub(super) fn unseed(conn: &mut Conn, state: &mut SeedState) -> bool {
+    let rows = std::mem::take(&mut state.rows);
+    let mut deleted = false;
+    for (table, cols) in rows.iter().rev() {
+        if cols.is_empty() {
+            continue;
+        }
+        let cond: Vec<String> = cols.iter().map(|(c, v)| format!("{c} <=> {v}")).collect();
+        let sql = format!(
+            "DELETE FROM {} WHERE {} LIMIT 1",
+            ident(table),
+            cond.join(" AND ")
+        );
+        // A delete the server refuses leaves the row.
+        if conn.query_drop(sql).is_ok() && conn.affected_rows() == 1 {
+            deleted = true;
+        }
+    }
+    deleted
+}
+
+fn read_tables(conn: &mut Conn, db: &str) -> Result<Tables, mysql::Error> {
+    let d = literal(db);
+    let rows: Vec<mysql::Row> = conn.query(format!(
+        "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, \
+         COLUMN_DEFAULT IS NOT NULL, CHARACTER_MAXIMUM_LENGTH, EXTRA \
+         FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = {d} AND TABLE_NAME IN \
+         (SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = {d} \
+         AND TABLE_TYPE = 'BASE TABLE') ORDER BY TABLE_NAME, ORDINAL_POSITION"
+    ))?;
+    let mut tables: BTreeMap<String, Vec<Column>> = BTreeMap::new();
+    for r in rows {
+        let extra = text(r.as_ref(7)).to_ascii_lowercase();
+        let has_default = text(r.as_ref(5)) == "1";
+        let nullable = text(r.as_ref(4)) == "YES";
+        let integer = matches!(
+            text(r.as_ref(2)).to_ascii_lowercase().as_str(),
+            "int" | "integer" | "bigint"
+        );
+        tables.entry(text(r.as_ref(0))).or_default().push(Column {
+            auto_id: extra.contains("auto_increment") && integer,
+            name: text(r.as_ref(1)),
+            data_type: text(r.as_ref(2)),
+            column_type: text(r.as_ref(3)),
+            nullable,
+            has_default,
+            max_len: text(r.as_ref(6)).parse().ok(),
+            skip: extra.contains("auto_increment")
+                || extra.contains("generated")
+                || extra.contains("virtual")
+                || extra.contains("persistent")
+                || extra.contains("stored"),
+        });
+    }
+    // (child table, column) → (parent table, parent column)
+    let fks: Vec<mysql::Row> = conn.query(format!(
+        "SELECT TABLE_NAME, COLUMN_NAME, REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME \
+         FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = {d} \
+         AND REFERENCED_TABLE_SCHEMA = {d} AND REFERENCED_TABLE_NAME IS NOT NULL"
+    ))?;
+    let mut refs: BTreeMap<(String, String), (String, String)> = BTreeMap::new();
+    let mut parents: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for r in fks {
+        let (t, c, pt, pc) = (
+            text(r.as_ref(0)),
+            text(r.as_ref(1)),
+            text(r.as_ref(2)),
+            text(r.as_ref(3)),
+        );
+        if pt != t {
+            parents.entry(t.clone()).or_default().insert(pt.clone());
+        }
+        refs.insert((t, c), (pt, pc));
+    }
+    // Parents first.
+    let mut order: Vec<String> = Vec::new();
+    let mut done: BTreeSet<String> = BTreeSet::new();
+    fn visit(
+        t: &str,
+        parents: &BTreeMap<String, BTreeSet<String>>,
+        done: &mut BTreeSet<String>,
+        order: &mut Vec<String>,
+        depth: usize,
+    ) {
+        if done.contains(t) || depth > 64 {
+            return;
+        }
+        done.insert(t.to_string());
+        for p in parents.get(t).into_iter().flatten() {
+            visit(p, parents, done, order, depth + 1);
+        }
+        order.push(t.to_string());
+    }
+    for t in tables.keys() {
+        visit(t, &parents, &mut done, &mut order, 0);
+    }
+    Ok(Tables {
+        columns: tables,
+        refs,
+        order,
+    })
+}
+
+/// Inserts `count` synthetic rows into `t`; rows the table refuses are
+/// skipped.
+fn insert_rows(conn: &mut Conn, tables: &Tables, t: &str, count: i64, state: &mut SeedState) {
+    let Some(cols) = tables.columns.get(t) else {
+        return;
+    };
+    let refs = &tables.refs;
+    let t = t.to_string();
+    {
+        for _ in 0..count {
+            state.counter += 1;
+            let n = state.counter;
+            let mut names = Vec::new();
+            let mut values = Vec::new();
+            for c in cols.iter().filter(|c| c.auto_id) {
+                // Far from the ids migrations insert by hand.
+                names.push(ident(&c.name));
+                values.push((crate::replay::SYNTHETIC_IDS + n).to_string());
+            }
+            for c in cols.iter().filter(|c| !c.skip) {
+                if let Some((pt, pc)) = refs.get(&(t.clone(), c.name.clone())) {
+                    let parent: Option<mysql::Value> = conn
+                        .query_first(format!(
+                            "SELECT {} FROM {} WHERE {} IS NOT NULL LIMIT 1",
+                            ident(pc),
+                            ident(pt),
+                            ident(pc)
+                        ))
+                        .unwrap_or(None);
+                    match parent {
+                        Some(v) => {
+                            names.push(ident(&c.name));
+                            values.push(v.as_sql(false));
+                        }
+                        None if c.nullable => {}
+                        None => {
+                            names.push(ident(&c.name));
+                            values.push(value(c, n));
+                        }
+                    }
+                    continue;
+                }
+                if c.nullable && c.has_default {
+                    continue;
+                }
+                names.push(ident(&c.name));
+                values.push(value(c, n));
+            }
+            let sql = format!(
+                "INSERT INTO {} ({}) VALUES ({})",
+                ident(&t),
+                names.join(", "),
+                values.join(", ")
+            );
+            // A row the table refuses is skipped; one it takes is
+            // remembered as written, for `unseed`.
+            if conn.query_drop(sql).is_ok() {
+                state
+                    .rows
+                    .push((t.clone(), names.into_iter().zip(values).collect()));
+            }
+        }
+    }
+}

@@ -1,0 +1,609 @@
+//! Where MySQL replay runs: a `--database-url mysql://...` server, or a
+//! throwaway MariaDB (or MySQL) server that twice starts from the installed
+//! binaries, with the guarantees of the PostgreSQL throwaway cluster (the
+//! account, private folders, registry of live servers, Ctrl-C handling and
+//! sweeping of leftovers are shared: see [`crate::replay::postgres::cluster`]):
+//!
+//! - **Its own OS account** (`twice-sandbox` when twice runs as root, else the
+//!   invoking user) and a minimal environment.
+//! - **Socket only**: `skip-networking`, the socket in a private folder.
+//! - **No files**: `local_infile` off, `secure_file_priv` set to an empty
+//!   folder the server may not write, so `LOAD DATA`, `SELECT ... INTO
+//!   OUTFILE` and `LOAD_FILE()` reach nothing.
+//! - **No rights beyond the scratch database**: migrations run as a fresh
+//!   user granted only the scratch database and its sibling copy (no FILE,
+//!   SUPER, PROCESS, no `mysql.*`); twice's own admin is the bootstrap `root`.
+//! - **Nothing left behind**: the server is stopped and its folder removed
+//!   on drop, on Ctrl-C / SIGTERM, and by a later run after a SIGKILL.
+
+use crate::error::{Error, Result};
+use crate::replay::postgres::cluster::{self, RunAs};
+use mysql::prelude::Queryable;
+use mysql::{Conn, Opts, OptsBuilder};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Prefix of throwaway server folders in the temporary folder.
+const DIR_PREFIX: &str = "twice-my-";
+/// The server's pid file, relative to its folder.
+const PID_FILE: &str = "sock/server.pid";
+
+/// Quotes an identifier with backticks.
+pub fn ident(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
+/// Quotes a string literal (no backslash escapes are produced: quotes are
+/// doubled, backslashes doubled too for the default `sql_mode`).
+pub fn literal(s: &str) -> String {
+    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
+}
+
+/// The message when no server could be found or reached.
+pub fn no_server_message(detail: &str) -> String {
+    format!(
+        "--engine mysql needs a MariaDB or MySQL server: {detail}. Pass --database-url \
+         mysql://USER:PASSWORD@HOST/DB (or set TWICE_DATABASE_URL; the user needs CREATE, DROP, \
+         CREATE USER and GRANT OPTION), or install the server binaries so twice can start a \
+         throwaway server (`apt-get install mariadb-server` on Debian/Ubuntu, `dnf install \
+         mariadb-server` on Fedora, `brew install mariadb` on macOS); or use --no-replay"
+    )
+}
+
+/// Folders where server binaries are looked for, after `PATH`.
+const SEARCH_DIRS: &[&str] = &[
+    "/usr/sbin",
+    "/usr/libexec",
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/local/mysql/bin",
+    "/opt/homebrew/opt/mariadb/bin",
+    "/opt/homebrew/opt/mysql/bin",
+    "/opt/homebrew/bin",
+    "/usr/local/opt/mariadb/bin",
+    "/usr/local/opt/mysql/bin",
+];
+
+/// The installed server: the daemon and how to initialise a data folder.
+#[derive(Clone, Debug)]
+pub struct Binaries {
+    pub server: PathBuf,
+    /// `mariadb-install-db` / `mysql_install_db` (MariaDB); `None` for
+    /// MySQL, initialised with `mysqld --initialize-insecure`.
+    pub install_db: Option<PathBuf>,
+    pub mariadb: bool,
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Finds `mariadbd` (or `mysqld`) and its install tool: `PATH` first, then
+/// the usual package folders.
+pub fn find_binaries() -> Option<Binaries> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    dirs.extend(SEARCH_DIRS.iter().map(PathBuf::from));
+    let find = |names: &[&str]| -> Option<PathBuf> {
+        dirs.iter()
+            .flat_map(|d| names.iter().map(move |n| d.join(n)))
+            .find(|p| is_executable(p))
+    };
+    if let Some(server) = find(&["mariadbd"]) {
+        let install_db = find(&["mariadb-install-db", "mysql_install_db"])?;
+        return Some(Binaries {
+            server,
+            install_db: Some(install_db),
+            mariadb: true,
+        });
+    }
+    let server = find(&["mysqld"])?;
+    // mysqld is MariaDB's old name too: ask it.
+    let version = Command::new(&server)
+        .arg("--version")
+        .env_clear()
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    let mariadb = String::from_utf8_lossy(&version.stdout).contains("MariaDB");
+    let install_db = if mariadb {
+        Some(find(&["mariadb-install-db", "mysql_install_db"])?)
+    } else {
+        None
+    };
+    Some(Binaries {
+        server,
+        install_db,
+        mariadb,
+    })
+}
+
+/// A running throwaway server. Dropping it stops the server and removes
+/// the folder.
+#[derive(Debug)]
+pub struct Throwaway {
+    pub dir: PathBuf,
+    pub bins: Binaries,
+    run_as: Option<RunAs>,
+    child: Option<Child>,
+}
+
+impl Throwaway {
+    /// Removes leftovers of killed runs, finds the binaries, initialises a
+    /// data folder and starts the server.
+    pub fn start() -> Result<Throwaway> {
+        cluster::sweep_leftovers_with(&std::env::temp_dir(), DIR_PREFIX, PID_FILE);
+        let bins = find_binaries().ok_or_else(|| {
+            Error::new(no_server_message(
+                "no --database-url was given and no mariadbd (with mariadb-install-db) or mysqld \
+                 was found on PATH or in /usr/sbin, /usr/libexec or Homebrew's folders",
+            ))
+        })?;
+        let run_as = cluster::run_as_for(
+            "twice does not run a database server with root's rights; it runs its throwaway \
+             MariaDB/MySQL server",
+        )?;
+        let dir = cluster::make_dirs_with(run_as.as_ref(), DIR_PREFIX)?;
+        let mut t = Throwaway {
+            dir,
+            bins,
+            run_as,
+            child: None,
+        };
+        t.init_and_start()?;
+        Ok(t)
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        self.dir.join("sock").join("server.sock")
+    }
+
+    /// Connection options for the bootstrap `root` (no password, socket).
+    pub fn admin_opts(&self) -> Opts {
+        OptsBuilder::new()
+            .socket(Some(self.socket().to_string_lossy().into_owned()))
+            .user(Some("root"))
+            .into()
+    }
+
+    /// The server's process id, while it runs.
+    pub fn server_pid(&self) -> Option<i32> {
+        self.child.as_ref().map(|c| c.id() as i32)
+    }
+
+    fn command(&self, program: &Path) -> Command {
+        let mut cmd = Command::new(program);
+        let mut path = String::from("/usr/bin:/bin:/usr/sbin:/sbin");
+        if let Some(d) = program.parent() {
+            path = format!("{}:{path}", d.display());
+        }
+        cmd.env_clear()
+            .env("PATH", path)
+            .env("LC_ALL", "C")
+            .env("HOME", &self.dir)
+            .stdin(Stdio::null())
+            .current_dir(&self.dir)
+            .process_group(0);
+        if let Some(acct) = &self.run_as {
+            cmd.uid(acct.uid).gid(acct.gid);
+        }
+        cmd
+    }
+
+    fn failed(&self, program: &str, output: &str) -> Error {
+        cluster::wait_if_stopping();
+        let mut text = output.trim().to_string();
+        let log =
+            std::fs::read_to_string(self.dir.join("sock").join("server.log")).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(5).collect();
+        if !tail.is_empty() {
+            text.push_str("\nserver log:\n");
+            for l in tail.into_iter().rev() {
+                text.push_str(l);
+                text.push('\n');
+            }
+        }
+        let who = self
+            .run_as
+            .as_ref()
+            .map(|a| format!(" (as user {})", a.name))
+            .unwrap_or_default();
+        Error::new(format!(
+            "starting a throwaway MariaDB/MySQL server failed: {program}{who}: {}",
+            text.trim_end()
+        ))
+    }
+
+    fn init_and_start(&mut self) -> Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let data = self.dir.join("data");
+        let sock = self.dir.join("sock");
+        // secure_file_priv: an empty folder the server may not write.
+        let nofiles = self.dir.join("nofiles");
+        std::fs::create_dir(&nofiles)
+            .and_then(|_| {
+                std::fs::set_permissions(&nofiles, std::fs::Permissions::from_mode(0o555))
+            })
+            .map_err(|e| Error::new(format!("cannot prepare the throwaway server: {e}")))?;
+        let mut init = match &self.bins.install_db {
+            Some(tool) => {
+                let mut c = self.command(tool);
+                c.arg("--no-defaults")
+                    .arg(format!("--datadir={}", data.display()))
+                    .args([
+                        "--auth-root-authentication-method=normal",
+                        "--skip-test-db",
+                        "--skip-name-resolve",
+                    ]);
+                if let Some(base) = self.bins.server.parent().and_then(|p| p.parent()) {
+                    if base != Path::new("/usr") {
+                        c.arg(format!("--basedir={}", base.display()));
+                    }
+                }
+                c
+            }
+            None => {
+                let mut c = self.command(&self.bins.server.clone());
+                c.arg("--no-defaults")
+                    .arg("--initialize-insecure")
+                    .arg(format!("--datadir={}", data.display()));
+                c
+            }
+        };
+        init.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let out = cluster::spawn_registered(&self.dir, &mut init, false)
+            .and_then(|c| c.wait_with_output())
+            .map_err(|e| {
+                cluster::wait_if_stopping();
+                Error::new(format!("cannot initialise the throwaway server: {e}"))
+            })?;
+        cluster::with_live(|live| {
+            if let Some(l) = live.iter_mut().find(|l| l.dir == self.dir) {
+                l.pgid = None;
+            }
+        });
+        if !out.status.success() {
+            let mut text = String::from_utf8_lossy(&out.stderr).into_owned();
+            if text.trim().is_empty() {
+                text = String::from_utf8_lossy(&out.stdout).into_owned();
+            }
+            let name = self
+                .bins
+                .install_db
+                .as_ref()
+                .unwrap_or(&self.bins.server)
+                .display()
+                .to_string();
+            return Err(self.failed(&name, &text));
+        }
+        let log = cluster::private_file(&sock.join("server.log"))
+            .map_err(|e| Error::new(format!("cannot create the server log: {e}")))?;
+        if let Some(acct) = &self.run_as {
+            let _ =
+                std::os::unix::fs::chown(sock.join("server.log"), Some(acct.uid), Some(acct.gid));
+        }
+        let log2 = log
+            .try_clone()
+            .map_err(|e| Error::new(format!("cannot create the server log: {e}")))?;
+        let mut server = self.command(&self.bins.server.clone());
+        server
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", data.display()))
+            .arg(format!("--socket={}", self.socket().display()))
+            .arg(format!("--pid-file={}", self.dir.join(PID_FILE).display()))
+            .arg(format!("--secure-file-priv={}", nofiles.display()))
+            .arg(format!("--tmpdir={}", sock.display()))
+            .args([
+                "--skip-networking",
+                "--local-infile=0",
+                "--skip-name-resolve",
+                "--skip-log-bin",
+                "--event-scheduler=OFF",
+                "--performance-schema=OFF",
+                "--character-set-server=utf8mb4",
+                "--default-time-zone=+00:00",
+                "--max-connections=30",
+                "--innodb-buffer-pool-size=32M",
+                "--innodb-flush-log-at-trx-commit=0",
+                "--innodb-doublewrite=0",
+                "--sync-binlog=0",
+                "--skip-symbolic-links",
+            ])
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::from(log2));
+        let child = cluster::spawn_registered(&self.dir, &mut server, true)
+            .map_err(|e| Error::new(format!("cannot run {}: {e}", self.bins.server.display())))?;
+        self.child = Some(child);
+        self.wait_ready()
+    }
+
+    fn wait_ready(&mut self) -> Result<()> {
+        let until = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    self.child = None;
+                    let name = self.bins.server.display().to_string();
+                    return Err(self.failed(&name, &format!("the server exited ({status})")));
+                }
+            }
+            if self.socket().exists() && Conn::new(self.admin_opts()).is_ok() {
+                return Ok(());
+            }
+            if Instant::now() >= until {
+                let name = self.bins.server.display().to_string();
+                return Err(self.failed(&name, "the server did not start within 60 s"));
+            }
+            std::thread::sleep(Duration::from_millis(30));
+        }
+    }
+
+    /// Stops the server and removes the folder.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // The data is thrown away: no clean shutdown is needed.
+            cluster::stop_group(child.id() as i32, false);
+            let _ = child.wait();
+        }
+        let dir = self.dir.clone();
+        cluster::with_live(|live| live.retain(|l| l.dir != dir));
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Drop for Throwaway {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Scratch databases and users to drop on Ctrl-C (`--database-url`
+/// servers; a throwaway server goes as a whole).
+struct Active {
+    id: u64,
+    admin: Opts,
+    databases: Vec<String>,
+    users: Vec<String>,
+}
+
+static ACTIVE: Mutex<Vec<Active>> = Mutex::new(Vec::new());
+
+fn with_active<R>(f: impl FnOnce(&mut Vec<Active>) -> R) -> R {
+    let mut g = ACTIVE.lock().unwrap_or_else(|p| p.into_inner());
+    f(&mut g)
+}
+
+/// For the Ctrl-C handler: drops the scratch databases and users of every
+/// MySQL replay running on a `--database-url` server.
+pub fn emergency_cleanup() {
+    for a in with_active(std::mem::take) {
+        let Ok(mut c) = Conn::new(a.admin) else {
+            continue;
+        };
+        for db in &a.databases {
+            let _ = c.query_drop(format!("DROP DATABASE IF EXISTS {}", ident(db)));
+        }
+        for u in &a.users {
+            let _ = c.query_drop(format!("DROP USER IF EXISTS {u}"));
+        }
+    }
+}
+
+/// The server replay runs on, with its admin connection options and the
+/// migration user made for this run.
+pub struct Server {
+    pub admin: Opts,
+    /// What the migrations connect as (without a database).
+    pub user_opts: Opts,
+    pub version: String,
+    pub mariadb: bool,
+    /// `user@host` as SQL, when twice made it (dropped at the end).
+    user: Option<String>,
+    databases: Vec<String>,
+    id: u64,
+    own: Option<Throwaway>,
+}
+
+impl Server {
+    /// `url`: a `mysql://` URL, else a throwaway server. `trusted`: the
+    /// migrations run as the URL's user instead of a user of their own.
+    pub fn open(url: Option<&str>, trusted: bool) -> Result<Server> {
+        crate::replay::postgres::server::install_handler();
+        let (admin, own) = match url {
+            Some(u) => {
+                let opts = Opts::from_url(u).map_err(|e| {
+                    Error::new(format!(
+                        "--database-url is not a valid MySQL URL ({e}): expected \
+                         mysql://USER:PASSWORD@HOST:PORT/DB"
+                    ))
+                })?;
+                (opts, None)
+            }
+            None => {
+                let t = Throwaway::start()?;
+                (t.admin_opts(), Some(t))
+            }
+        };
+        let mut conn = Conn::new(admin.clone()).map_err(|e| {
+            Error::new(no_server_message(&format!(
+                "cannot connect to the server: {e}"
+            )))
+        })?;
+        let version: String = conn
+            .query_first("SELECT VERSION()")
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let mariadb = version.contains("MariaDB");
+        let id = next_id();
+        with_active(|a| {
+            a.push(Active {
+                id,
+                admin: admin.clone(),
+                databases: Vec::new(),
+                users: Vec::new(),
+            })
+        });
+        let mut server = Server {
+            user_opts: admin.clone(),
+            admin,
+            version,
+            mariadb,
+            user: None,
+            databases: Vec::new(),
+            id,
+            own,
+        };
+        if !trusted {
+            server.make_user(&mut conn)?;
+        }
+        Ok(server)
+    }
+
+    /// The engine's name for messages.
+    pub fn name(&self) -> String {
+        let v = self.version.split('-').next().unwrap_or(&self.version);
+        if self.mariadb {
+            format!("MariaDB {v}")
+        } else {
+            format!("MySQL {v}")
+        }
+    }
+
+    /// Whether twice started this server itself.
+    pub fn throwaway(&self) -> Option<&Throwaway> {
+        self.own.as_ref()
+    }
+
+    pub fn admin_conn(&self) -> Result<Conn> {
+        Conn::new(self.admin.clone())
+            .map_err(|e| Error::new(format!("MySQL replay: cannot connect as the admin: {e}")))
+    }
+
+    /// A connection as the migration user, on `db`.
+    pub fn connect_to(&self, db: &str) -> Result<Conn> {
+        let opts = OptsBuilder::from_opts(self.user_opts.clone()).db_name(Some(db));
+        Conn::new(opts).map_err(|e| Error::new(format!("MySQL replay: cannot connect: {e}")))
+    }
+
+    fn make_user(&mut self, conn: &mut Conn) -> Result<()> {
+        let name = format!("twice_{}", crate::replay::postgres::random_suffix());
+        let password = format!(
+            "{}{}",
+            crate::replay::postgres::random_suffix(),
+            crate::replay::postgres::random_suffix()
+        );
+        let host = if self.own.is_some() { "localhost" } else { "%" };
+        let user = format!("{}@{}", literal(&name), literal(host));
+        conn.query_drop(format!(
+            "CREATE USER {user} IDENTIFIED BY {}",
+            literal(&password)
+        ))
+        .map_err(|e| {
+            Error::new(format!(
+                "MySQL replay: cannot create the migration user ({e}); the --database-url user \
+                 needs CREATE USER and GRANT OPTION, or pass --database-url-trusted to run the \
+                 migrations as that user"
+            ))
+        })?;
+        with_active(|a| {
+            if let Some(x) = a.iter_mut().find(|x| x.id == self.id) {
+                x.users.push(user.clone());
+            }
+        });
+        self.user = Some(user);
+        self.user_opts = OptsBuilder::from_opts(self.admin.clone())
+            .user(Some(name))
+            .pass(Some(password))
+            .db_name(None::<String>)
+            .into();
+        Ok(())
+    }
+
+    /// Creates a database (dropped by [`Server::finish`]) and grants it to
+    /// the migration user.
+    pub fn create_database(&mut self, name: &str) -> Result<()> {
+        let mut c = self.admin_conn()?;
+        c.query_drop(format!(
+            "CREATE DATABASE {} CHARACTER SET utf8mb4",
+            ident(name)
+        ))
+        .map_err(|e| {
+            Error::new(format!(
+                "MySQL replay: cannot create a scratch database: {e}"
+            ))
+        })?;
+        self.databases.push(name.to_string());
+        with_active(|a| {
+            if let Some(x) = a.iter_mut().find(|x| x.id == self.id) {
+                x.databases.push(name.to_string());
+            }
+        });
+        if let Some(user) = &self.user {
+            c.query_drop(format!(
+                "GRANT ALL PRIVILEGES ON {}.* TO {user}",
+                ident(name)
+            ))
+            .map_err(|e| {
+                Error::new(format!(
+                    "MySQL replay: cannot grant the scratch database to the migration user: {e}"
+                ))
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Drops a database made by [`Server::create_database`].
+    pub fn drop_database(&mut self, name: &str) -> Result<()> {
+        let mut c = self.admin_conn()?;
+        c.query_drop(format!("DROP DATABASE IF EXISTS {}", ident(name)))
+            .map_err(|e| Error::new(format!("MySQL replay: cannot drop database {name}: {e}")))?;
+        Ok(())
+    }
+
+    /// Drops the databases and the user (and stops a throwaway server).
+    /// Returns what could not be cleaned up.
+    pub fn finish(&mut self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.own.is_none() {
+            match self.admin_conn() {
+                Ok(mut c) => {
+                    for db in std::mem::take(&mut self.databases) {
+                        if let Err(e) =
+                            c.query_drop(format!("DROP DATABASE IF EXISTS {}", ident(&db)))
+                        {
+                            problems.push(format!("cannot drop database {db}: {e}"));
+                        }
+                    }
+                    if let Some(u) = self.user.take() {
+                        if let Err(e) = c.query_drop(format!("DROP USER IF EXISTS {u}")) {
+                            problems.push(format!("cannot drop user {u}: {e}"));
+                        }
+                    }
+                }
+                Err(e) => problems.push(e.message),
+            }
+        }
+        with_active(|a| a.retain(|x| x.id != self.id));
+        self.own = None;
+        problems
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+fn next_id() -> u64 {
+    static N: Mutex<u64> = Mutex::new(0);
+    let mut g = N.lock().unwrap_or_else(|p| p.into_inner());
+    *g += 1;
+    *g
+}

@@ -1,0 +1,448 @@
+//! `--engine mysql`: replay on a real MariaDB or MySQL server.
+//!
+//! The tests use `TWICE_TEST_MYSQL_URL` when it is set; otherwise they start
+//! one throwaway server for this test binary with the code twice uses
+//! without `--database-url`, and reach it by a `mysql://` URL (the test of
+//! the throwaway path itself starts a server of its own). Tests that need a
+//! server are `#[ignore]`d with the reason, so a plain `cargo test` reports
+//! them as ignored; `cargo test --test it mysql:: -- --include-ignored` runs them
+//! (`.ci/run` does, after installing `mariadb-server`) and fails each with a
+//! message saying how to provide a server when there is none.
+
+use crate::common;
+
+use std::path::Path;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+use twice::check::{Engine, Options, Report};
+use twice::dialect::Dialect;
+use twice::finding::{Finding, Origin};
+use twice::replay::mysql::server::Throwaway;
+
+static SERVER: Mutex<Option<Throwaway>> = Mutex::new(None);
+static URL: OnceLock<Result<String, String>> = OnceLock::new();
+
+extern "C" fn stop_server() {
+    if let Ok(mut s) = SERVER.lock() {
+        drop(s.take());
+    }
+}
+
+fn server_url() -> Result<String, String> {
+    URL.get_or_init(|| {
+        if let Ok(url) = std::env::var("TWICE_TEST_MYSQL_URL") {
+            if !url.trim().is_empty() {
+                return Ok(url);
+            }
+        }
+        match Throwaway::start() {
+            Ok(t) => {
+                let url = format!(
+                    "mysql://root@localhost/mysql?socket={}",
+                    t.socket().display()
+                );
+                *SERVER.lock().unwrap() = Some(t);
+                // SAFETY: registers a plain function to run at process exit.
+                unsafe {
+                    libc::atexit(stop_server);
+                }
+                Ok(url)
+            }
+            Err(e) => Err(e.message),
+        }
+    })
+    .clone()
+}
+
+const NEEDS_MYSQL: &str = "needs MariaDB/MySQL";
+
+/// Options for a replay on the test server.
+fn my_opts() -> Options {
+    match server_url() {
+        Ok(url) => Options {
+            engine: Engine::Mysql,
+            dialect: Some(Dialect::Mysql),
+            database_url: Some(url),
+            ..Options::default()
+        },
+        Err(why) => panic!(
+            "{NEEDS_MYSQL}: no MariaDB/MySQL server for this test: set TWICE_TEST_MYSQL_URL or \
+             install the server binaries (apt-get install mariadb-server). {why}"
+        ),
+    }
+}
+
+fn run(folder: &str, opts: &Options) -> Report {
+    common::check_paths(&[folder], opts)
+}
+
+fn replay_findings(r: &Report) -> Vec<&Finding> {
+    r.findings
+        .iter()
+        .filter(|f| f.source == Origin::Replay)
+        .collect()
+}
+
+/// (rule, file name, line) of every replay finding, sorted.
+fn rules(r: &Report) -> Vec<(String, String, usize)> {
+    let mut v: Vec<_> = replay_findings(r)
+        .iter()
+        .map(|f| {
+            (
+                f.rule.clone(),
+                Path::new(&f.file)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                f.line,
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn find<'a>(r: &'a Report, rule: &str, file: &str, line: usize) -> &'a Finding {
+    replay_findings(r)
+        .into_iter()
+        .find(|f| f.rule == rule && f.file.ends_with(file) && f.line == line)
+        .unwrap_or_else(|| panic!("no {rule} at {file}:{line} in {:#?}", rules(r)))
+}
+
+fn s(x: &str) -> String {
+    x.to_string()
+}
+
+/// The shared scenarios whose meaning is the same in MySQL. Left out, each
+/// for a MySQL reason: `on-conflict-no-key` and `data_change` are
+/// PostgreSQL/SQLite syntax (`ON CONFLICT`, a `text` primary key); `downs`
+/// drops an index without its table (`DROP INDEX i`); `cascade` and
+/// `first_run_error` build on a failed first run being rolled back, which
+/// MySQL's auto-committed DDL does not do (see
+/// `a_failed_first_run_stays_half_applied`).
+const SHARED_ON_MYSQL: &[&str] = &[
+    "fixtures/replay/first-run-error",
+    "fixtures/replay/schema-change",
+    "fixtures/postgres/second_run_errors",
+    "fixtures/shared/apply-only",
+    "fixtures/shared/bookkeeping",
+];
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn shared_scenarios_read_the_same_on_sqlite_and_mysql() {
+    let my = my_opts();
+    let lite = Options {
+        dialect: Some(Dialect::Sqlite),
+        ..Options::default()
+    };
+    for dir in SHARED_ON_MYSQL {
+        let on = |o: &Options| {
+            let r = run(dir, o);
+            assert_eq!(r.summary.sequences[0].replay, "replayed", "{dir}");
+            let mut v: Vec<_> = replay_findings(&r)
+                .into_iter()
+                .map(common::comparable)
+                .collect();
+            v.sort();
+            v
+        };
+        let (l, m) = (on(&lite), on(&my));
+        assert!(!l.is_empty(), "{dir}: no replay finding to compare");
+        assert_eq!(l, m, "{dir}: SQLite (left) and MySQL (right) differ");
+    }
+}
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn second_run_of_a_ddl_migration_fails_half_way_with_mysql_codes() {
+    let r = run("fixtures/mysql/half_applied", &my_opts());
+    assert_eq!(r.summary.sequences[0].replay, "replayed");
+    assert_eq!(
+        rules(&r),
+        vec![
+            (s("second-run-data-change"), s("002_phone.sql"), 7),
+            (s("second-run-error"), s("002_phone.sql"), 3),
+            (s("second-run-error"), s("002_phone.sql"), 4),
+        ]
+    );
+    let col = find(&r, "second-run-error", "002_phone.sql", 3);
+    assert!(
+        col.message.contains("(MySQL error 1060)"),
+        "{}",
+        col.message
+    );
+    let ev = col.evidence.as_ref().unwrap();
+    assert_eq!(ev["engine"], "mysql");
+    assert_eq!(ev["sqlstate"], "42S21");
+    let idx = find(&r, "second-run-error", "002_phone.sql", 4);
+    assert!(
+        idx.message.contains("(MySQL error 1061)"),
+        "{}",
+        idx.message
+    );
+    // No scratch or copy database name leaks into messages.
+    for f in replay_findings(&r) {
+        assert!(!f.message.contains("twice_"), "{}", f.message);
+    }
+}
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn a_failed_first_run_stays_half_applied() {
+    // 001 creates teams, then fails: teams stays, as in a real deploy, so
+    // 003's ALTER applies and its second run fails on the column.
+    let r = run("fixtures/shared/cascade", &my_opts());
+    let root = find(&r, "first-run-error", "001_teams.sql", 3);
+    assert!(
+        root.notes
+            .iter()
+            .any(|n| n.contains("runs outside a transaction")),
+        "{:?}",
+        root.notes
+    );
+    assert!(rules(&r).contains(&(s("second-run-error"), s("003_size.sql"), 2)));
+}
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn insert_ignore_counters_and_upserts_that_count() {
+    let r = run("fixtures/mysql/counters", &my_opts());
+    assert_eq!(
+        rules(&r),
+        vec![
+            (s("second-run-data-change"), s("002_visits.sql"), 3),
+            (s("second-run-sequence-advance"), s("001_settings.sql"), 8),
+        ]
+    );
+    let adv = find(&r, "second-run-sequence-advance", "001_settings.sql", 8);
+    assert!(
+        adv.message
+            .contains("advances sequence settings AUTO_INCREMENT (last value 1 -> 2)"),
+        "{}",
+        adv.message
+    );
+    let upsert = find(&r, "second-run-data-change", "002_visits.sql", 3);
+    assert!(
+        upsert.message.contains("1 row changed"),
+        "{}",
+        upsert.message
+    );
+    assert!(
+        upsert
+            .notes
+            .iter()
+            .any(|n| n.contains("- ('home', 1)") && n.contains("+ ('home', 2)")),
+        "{:?}",
+        upsert.notes
+    );
+}
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn delimiter_blocks_triggers_routines_and_views_replay() {
+    let r = run("fixtures/mysql/routines", &my_opts());
+    assert_eq!(
+        rules(&r),
+        vec![
+            (s("second-run-data-change"), s("004_view.sql"), 2),
+            (s("second-run-error"), s("002_trigger.sql"), 4),
+            (s("second-run-error"), s("002_trigger.sql"), 10),
+        ]
+    );
+}
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn the_sandbox_refuses_files_other_databases_and_server_settings() {
+    let r = run("fixtures/mysql/sandbox", &my_opts());
+    let got = rules(&r);
+    for (file, code) in [
+        ("002_read_file.sql", "1045"),
+        ("003_outfile.sql", "1045"),
+        ("004_local.sql", ""),
+        ("005_accounts.sql", "1142"),
+        ("006_other_db.sql", "1044"),
+        ("007_global.sql", "1227"),
+    ] {
+        let f = find(&r, "first-run-error", file, 2);
+        assert!(
+            f.message.contains(&format!("MySQL error {code}")),
+            "{file}: {}",
+            f.message
+        );
+        if file != "004_local.sql" {
+            assert_eq!(
+                f.help.as_deref(),
+                Some(twice::replay::algorithm::PERMISSION_HELP),
+                "{file}"
+            );
+        }
+    }
+    assert_eq!(got.len(), 6, "{got:#?}");
+    assert!(!Path::new("/tmp/twice-outfile-test").exists());
+}
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn a_runaway_statement_stops_at_the_time_limit() {
+    let opts = Options {
+        timeout: Duration::from_secs(1),
+        ..my_opts()
+    };
+    let started = std::time::Instant::now();
+    let r = run("fixtures/mysql/timeout", &opts);
+    assert_eq!(
+        rules(&r),
+        vec![
+            (s("replay-timeout"), s("001_sleep.sql"), 2),
+            (s("replay-timeout"), s("002_spin.sql"), 11),
+        ]
+    );
+    assert!(started.elapsed() < Duration::from_secs(60));
+}
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn the_throwaway_server_is_removed_afterwards() {
+    assert!(
+        twice::replay::mysql::server::find_binaries().is_some(),
+        "{NEEDS_MYSQL}: this test starts a throwaway server and needs mariadbd and \
+         mariadb-install-db (apt-get install mariadb-server)"
+    );
+    let opts = Options {
+        engine: Engine::Mysql,
+        ..Options::default()
+    };
+    let mine = || -> Vec<String> {
+        std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(&format!("twice-my-{}-", std::process::id())))
+            .collect()
+    };
+    let r = run("fixtures/mysql/counters", &opts);
+    assert_eq!(r.summary.sequences[0].replay, "replayed");
+    assert!(!replay_findings(&r).is_empty());
+    // The shared server of this binary is the only one left, if any.
+    let left = mine();
+    let shared = SERVER
+        .lock()
+        .unwrap()
+        .as_ref()
+        .map(|t| t.dir.file_name().unwrap().to_string_lossy().into_owned());
+    assert!(left.iter().all(|d| Some(d) == shared.as_ref()), "{left:?}");
+}
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn copies_reach_only_what_the_migration_names() {
+    // Without the write between runs, which makes trials of its own.
+    let opts = Options {
+        interleave: false,
+        ..my_opts()
+    };
+    let ws = twice::check::load(
+        &[twice::discover::Input::Path(
+            "fixtures/mysql/routines".into(),
+        )],
+        &opts,
+    )
+    .unwrap();
+    let r = twice::replay::mysql::replay_detailed(&ws, &ws.sequences[0], &opts).unwrap();
+    assert!(r.stopped.is_none(), "{:?}", r.stopped);
+    // Four migrations, a second run each: four copies. 001 reaches its two
+    // tables; 002 orders, its trigger's order_log and the procedure; 003 the
+    // procedure, orders, its trigger and order_log; 004 orders, order_log
+    // and its view, plus the trigger on orders.
+    assert_eq!(r.copies, 4);
+    assert!(r.copied_objects <= 2 + 4 + 4 + 5, "{}", r.copied_objects);
+}
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn engine_auto_replays_each_sequence_on_the_engine_of_its_dialect() {
+    let opts = Options {
+        engine: Engine::Auto,
+        dialect: None,
+        ..my_opts()
+    };
+    let r = common::check_paths(
+        &[
+            "fixtures/mysql/counters",
+            "fixtures/replay/schema-change",
+            "fixtures/postgres/data_change",
+        ],
+        &opts,
+    );
+    let got: Vec<(&str, &str, Option<&str>)> = r
+        .summary
+        .sequences
+        .iter()
+        .map(|s| (s.dialect, s.replay.as_str(), s.engine))
+        .collect();
+    assert_eq!(got[0], ("mysql", "replayed", Some("mysql")));
+    assert_eq!(got[1], ("sqlite", "replayed", Some("sqlite")));
+    // The one URL names a MySQL server: PostgreSQL migrations say so.
+    assert_eq!(got[2].0, "postgres");
+    assert!(
+        got[2]
+            .1
+            .starts_with("skipped: PostgreSQL migrations, and --database-url names a MySQL"),
+        "{}",
+        got[2].1
+    );
+    assert_eq!(got[2].2, None);
+}
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn seed_fills_tables_so_copies_show_on_their_second_run() {
+    // Without the write between runs, which also fills the tables.
+    let base = Options {
+        interleave: false,
+        seed: false,
+        ..my_opts()
+    };
+    let plain = run("fixtures/mysql/seed", &base);
+    assert!(
+        !rules(&plain)
+            .iter()
+            .any(|r| r.0 == "second-run-data-change"),
+        "{:?}",
+        rules(&plain)
+    );
+    let seeded = run("fixtures/mysql/seed", &Options { seed: true, ..base });
+    let f = find(&seeded, "second-run-data-change", "002_archive.sql", 3);
+    assert!(f.message.contains("3 rows added"), "{}", f.message);
+}
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn sql_mode_is_the_servers_unless_configured() {
+    let strict = run("fixtures/mysql/sql_mode", &my_opts());
+    let f = find(&strict, "first-run-error", "001_counts.sql", 4);
+    assert!(f.message.contains("MySQL error 1366"), "{}", f.message);
+    let lax = run(
+        "fixtures/mysql/sql_mode",
+        &Options {
+            mysql_sql_mode: Some(String::new()),
+            ..my_opts()
+        },
+    );
+    assert_eq!(
+        rules(&lax),
+        vec![(s("second-run-data-change"), s("001_counts.sql"), 4)]
+    );
+}
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn the_write_between_runs_reaches_mysql_tables() {
+    // posts_archive is empty after its first run; the application's write
+    // between the runs adds posts, which the second run copies again.
+    let r = run("fixtures/mysql/seed", &my_opts());
+    let f = find(&r, "second-run-data-change", "002_archive.sql", 3);
+    assert!(f.message.contains("rows added"), "{}", f.message);
+}

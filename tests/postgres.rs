@@ -1415,7 +1415,12 @@ fn url_role_needs_createrole_and_a_lost_admin_connection_is_exit_2() {
     let out = twice_bin(
         &[
             &base[..],
-            &["--database-url", &nocr, "--database-url-trusted", folder],
+            &[
+                "--database-url",
+                &nocr,
+                "--database-url-trusted",
+                "fixtures/postgres/sandbox_terminate_own",
+            ],
         ]
         .concat(),
         &[],

@@ -685,16 +685,60 @@ impl Runner<'_> {
                 }
             };
             let v = literal(&v);
+            // The row as it is now, so a synthetic row it changes is still
+            // found by `unseed` (which looks for rows as recorded).
+            let back: Vec<String> = t
+                .columns
+                .iter()
+                .map(|c| format!("{}::text", c.quoted))
+                .collect();
             let sql = format!(
-                "UPDATE {} SET {c} = {v} WHERE {row} AND {c} IS DISTINCT FROM {v}",
+                "UPDATE {} SET {c} = {v} WHERE {row} AND {c} IS DISTINCT FROM {v} RETURNING {}",
                 t.quoted,
+                back.join(", "),
                 c = col.quoted
             );
-            if let Tried::TimedOut = self.seed_try(&sql)? {
-                return Ok(());
+            match self.seed_try(&sql)? {
+                Tried::TimedOut => return Ok(()),
+                Tried::Done(messages) => self.follow_update(t, &col.quoted, &messages),
+                Tried::Refused => {}
             }
         }
         Ok(())
+    }
+
+    /// After the interleaved update of column `changed` of one row (the
+    /// `RETURNING` row in `messages`, every column of `t` as text): if that
+    /// row is a synthetic one (all its other recorded values match), its
+    /// record takes the new value, so `unseed` still finds it.
+    fn follow_update(&mut self, t: &Table, changed: &str, messages: &[SimpleQueryMessage]) {
+        let Some(row) = messages.iter().find_map(|m| match m {
+            SimpleQueryMessage::Row(r) => Some(r),
+            _ => None,
+        }) else {
+            return;
+        };
+        let now: BTreeMap<&str, Option<&str>> = t
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.quoted.as_str(), row.get(i)))
+            .collect();
+        let record = self.seeded.iter_mut().rev().find(|(table, key)| {
+            *table == t.quoted
+                && key.iter().any(|(c, _)| c == changed)
+                && key
+                    .iter()
+                    .filter(|(c, _)| c != changed)
+                    .all(|(c, v)| now.get(c.as_str()).is_some_and(|n| *n == v.as_deref()))
+        });
+        if let Some((_, key)) = record {
+            for (c, v) in key.iter_mut() {
+                if c == changed {
+                    *v = now.get(c.as_str()).copied().flatten().map(str::to_string);
+                }
+            }
+        }
     }
 
     /// The tables the filter selects, read from the catalogs, parents

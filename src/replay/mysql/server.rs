@@ -352,7 +352,7 @@ impl Throwaway {
         }
         let dir = self.dir.clone();
         cluster::with_live(|live| live.retain(|l| l.dir != dir));
-        let _ = std::fs::remove_dir_all(&self.dir);
+        crate::replay::postgres::cluster::remove_dir_patiently(&self.dir);
     }
 }
 

@@ -271,7 +271,21 @@ pub fn emergency_stop_all() {
         if let Some(pgid) = l.pgid {
             stop_group(pgid, l.server);
         }
-        let _ = std::fs::remove_dir_all(&l.dir);
+        remove_dir_patiently(&l.dir);
+    }
+}
+
+/// Removes a cluster folder whose processes were just killed: a SIGKILL
+/// lands a moment later, so an `initdb` may still add a file while the
+/// folder is being emptied (`remove_dir_all` then fails with "directory
+/// not empty"); tried again for up to about two seconds.
+pub(crate) fn remove_dir_patiently(dir: &std::path::Path) {
+    for _ in 0..40 {
+        match std::fs::remove_dir_all(dir) {
+            Ok(()) => return,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
     }
 }
 
@@ -562,7 +576,7 @@ impl Cluster {
         }
         let dir = self.dir.clone();
         with_live(|live| live.retain(|l| l.dir != dir));
-        let _ = std::fs::remove_dir_all(&self.dir);
+        remove_dir_patiently(&self.dir);
     }
 }
 
@@ -581,6 +595,10 @@ pub(crate) fn spawn_registered(
     server: bool,
 ) -> std::io::Result<Child> {
     with_live(|live| {
+        // Ctrl-C has begun: nothing new (nobody would stop it).
+        if STOPPING.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(std::io::Error::other("interrupted"));
+        }
         let child = cmd.spawn()?;
         if let Some(l) = live.iter_mut().find(|l| l.dir == dir) {
             l.pgid = Some(child.id() as i32);
@@ -686,22 +704,25 @@ pub(crate) fn make_dirs_with(run_as: Option<&RunAs>, prefix: &str) -> Result<Pat
         ));
         let top_mode = if run_as.is_some() { 0o711 } else { 0o700 };
         // Registered before it exists: Ctrl-C from here on removes it.
-        let registered =
-            with_live(
-                |live| match std::fs::DirBuilder::new().mode(top_mode).create(&dir) {
-                    Ok(()) => {
-                        live.push(Live {
-                            dir: dir.clone(),
-                            pgid: None,
-                            server: false,
-                        });
-                        Ok(true)
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
-                    Err(e) => Err(e),
-                },
-            )
-            .map_err(fail)?;
+        let registered = with_live(|live| {
+            // Ctrl-C has begun: no new folder (nobody would remove it).
+            if STOPPING.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(std::io::Error::other("interrupted"));
+            }
+            match std::fs::DirBuilder::new().mode(top_mode).create(&dir) {
+                Ok(()) => {
+                    live.push(Live {
+                        dir: dir.clone(),
+                        pgid: None,
+                        server: false,
+                    });
+                    Ok(true)
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+                Err(e) => Err(e),
+            }
+        })
+        .map_err(fail)?;
         if !registered {
             continue;
         }
@@ -802,7 +823,8 @@ pub(crate) fn sweep_leftovers_with(base: &Path, prefix: &str, pid_file: &str) ->
         if let Some(pm) = leftover_server(&dir, pid_file) {
             stop_group(pm, true);
         }
-        if std::fs::remove_dir_all(&dir).is_ok() {
+        remove_dir_patiently(&dir);
+        if !dir.exists() {
             removed += 1;
         }
     }

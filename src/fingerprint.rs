@@ -35,7 +35,7 @@ pub fn normalized_statement(text: &str) -> String {
 }
 
 /// The text a finding is about (its statement, else its own span), normalized.
-fn finding_text(files: &crate::render::Files, f: &Finding) -> String {
+fn finding_text(files: &crate::report::Files, f: &Finding) -> String {
     let Some(file) = files.file(&f.file) else {
         return String::new();
     };
@@ -55,7 +55,7 @@ pub fn compute(report: &Report, base: Option<&Path>) -> Vec<String> {
 /// [`compute`] on `jobs` threads (the same result).
 pub fn compute_on(report: &Report, base: Option<&Path>, jobs: usize) -> Vec<String> {
     use sha2::{Digest, Sha256};
-    let files = crate::render::Files::new(report);
+    let files = crate::report::Files::new(report);
     // What each finding is about (the costly part: its statement's text,
     // normalised), side by side.
     let mut keyed: Vec<&Finding> = report.findings.iter().collect();

@@ -212,35 +212,7 @@ impl Plan {
     }
 }
 
-/// A report's files by name: [`Report::file`] and
-/// [`Report::statement_span`] without a scan of every file per finding
-/// (renderers and fingerprints ask once per finding).
-pub struct Files<'r> {
-    report: &'r Report,
-    by_name: std::collections::HashMap<&'r str, usize>,
-}
-
-impl<'r> Files<'r> {
-    pub fn new(report: &'r Report) -> Files<'r> {
-        let mut by_name = std::collections::HashMap::with_capacity(report.files.len());
-        for (i, f) in report.files.iter().enumerate() {
-            // The first file of a name, as `Report::file` finds it.
-            by_name.entry(f.name.as_str()).or_insert(i);
-        }
-        Files { report, by_name }
-    }
-
-    /// The file named `name`.
-    pub fn file(&self, name: &str) -> Option<&'r crate::source::SourceFile> {
-        self.report.files.get(*self.by_name.get(name)?)
-    }
-
-    /// The byte span of statement `index` of the file named `name`.
-    pub fn statement_span(&self, name: &str, index: usize) -> Option<std::ops::Range<usize>> {
-        let i = *self.by_name.get(name)?;
-        self.report.statements.get(i)?.get(index).cloned()
-    }
-}
+pub use crate::report::Files;
 
 /// Shown findings per rule (see [`Plan`]), most frequent first (then by id).
 pub fn statistics(report: &Report) -> Vec<(String, usize)> {

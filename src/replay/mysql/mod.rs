@@ -30,13 +30,14 @@ mod run;
 mod seed;
 pub mod server;
 
-use crate::check::{Options, Workspace};
 use crate::error::{Error, Result};
 use crate::model::Part;
+use crate::options::Options;
 use crate::replay::engine::{
     Applied, Caps, Engine, EngineError, Failure, FailureKind, Handled, Observation, RunOutcome,
     Step, StmtError, Trial,
 };
+use crate::report::Workspace;
 use mysql::prelude::Queryable;
 use mysql::Conn;
 use observe::State;

@@ -12,10 +12,10 @@
 //! size.
 
 use super::server::ident;
-use crate::check::FileUnit;
 use crate::lexer::TokenKind;
 use crate::model::Part;
 use crate::replay::engine::{ObjectKey, RowKey, SchemaImage, SequenceMove, TableData, Value};
+use crate::report::FileUnit;
 use mysql::consts::ColumnType;
 use mysql::prelude::Queryable;
 use mysql::Conn;

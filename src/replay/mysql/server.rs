@@ -413,7 +413,9 @@ impl Server {
     /// `url`: a `mysql://` URL, else a throwaway server. `trusted`: the
     /// migrations run as the URL's user instead of a user of their own.
     pub fn open(url: Option<&str>, trusted: bool) -> Result<Server> {
-        crate::replay::postgres::server::install_handler();
+        static HOOKED: std::sync::Once = std::sync::Once::new();
+        HOOKED
+            .call_once(|| crate::replay::postgres::server::install_handler_with(emergency_cleanup));
         let (admin, own) = match url {
             Some(u) => {
                 let opts = Opts::from_url(u).map_err(|e| {

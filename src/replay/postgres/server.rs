@@ -60,6 +60,19 @@ pub fn wait_if_interrupted() {
     }
 }
 static HANDLER: OnceLock<()> = OnceLock::new();
+/// Clean-ups the Ctrl-C handler runs for other engines (see [`on_interrupt`]).
+static ON_INTERRUPT: Mutex<Vec<fn()>> = Mutex::new(Vec::new());
+
+/// Installs the Ctrl-C / SIGTERM handler (see [`install_handler`]) and adds
+/// `hook` to what it runs before it stops the throwaway servers: how another
+/// engine (MySQL) gets its scratch databases dropped on Ctrl-C. Call once
+/// per engine (later calls add the hook again).
+pub fn install_handler_with(hook: fn()) {
+    if let Ok(mut g) = ON_INTERRUPT.lock() {
+        g.push(hook);
+    }
+    install_handler();
+}
 
 fn with_active<R>(f: impl FnOnce(&mut Vec<Active>) -> R) -> R {
     let mut guard = ACTIVE.lock().unwrap_or_else(|p| p.into_inner());
@@ -91,7 +104,12 @@ pub fn install_handler() {
                     }
                 }
             }
-            crate::replay::mysql::server::emergency_cleanup();
+            // Other engines' scratch databases (registered by them, so
+            // this module knows none of them).
+            let hooks = ON_INTERRUPT.lock().map(|g| g.clone()).unwrap_or_default();
+            for hook in hooks {
+                hook();
+            }
             cluster::emergency_stop_all();
             eprintln!("twice: interrupted; scratch databases dropped");
             std::process::exit(130);

@@ -196,27 +196,13 @@ impl Throwaway {
     }
 
     fn failed(&self, program: &str, output: &str) -> Error {
-        cluster::wait_if_stopping();
-        let mut text = output.trim().to_string();
-        let log =
-            std::fs::read_to_string(self.dir.join("sock").join("server.log")).unwrap_or_default();
-        let tail: Vec<&str> = log.lines().rev().take(5).collect();
-        if !tail.is_empty() {
-            text.push_str("\nserver log:\n");
-            for l in tail.into_iter().rev() {
-                text.push_str(l);
-                text.push('\n');
-            }
-        }
-        let who = self
-            .run_as
-            .as_ref()
-            .map(|a| format!(" (as user {})", a.name))
-            .unwrap_or_default();
-        Error::new(format!(
-            "starting a throwaway MariaDB/MySQL server failed: {program}{who}: {}",
-            text.trim_end()
-        ))
+        cluster::start_failure(
+            "a throwaway MariaDB/MySQL server",
+            program,
+            output,
+            &self.dir.join("sock").join("server.log"),
+            self.run_as.as_ref(),
+        )
     }
 
     fn init_and_start(&mut self) -> Result<()> {

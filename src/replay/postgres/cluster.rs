@@ -448,26 +448,13 @@ impl Cluster {
     }
 
     fn failed(&self, program: &str, output: &str) -> Error {
-        wait_if_stopping();
-        let mut text = output.trim().to_string();
-        let log = std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
-        let tail: Vec<&str> = log.lines().rev().take(5).collect();
-        if !tail.is_empty() {
-            text.push_str("\nserver log:\n");
-            for l in tail.into_iter().rev() {
-                text.push_str(l);
-                text.push('\n');
-            }
-        }
-        let who = self
-            .run_as
-            .as_ref()
-            .map(|a| format!(" (as user {})", a.name))
-            .unwrap_or_default();
-        Error::new(format!(
-            "starting a throwaway PostgreSQL cluster failed: {program}{who}: {}",
-            text.trim_end()
-        ))
+        start_failure(
+            "a throwaway PostgreSQL cluster",
+            program,
+            output,
+            &self.dir.join("server.log"),
+            self.run_as.as_ref(),
+        )
     }
 
     fn init_and_start(&mut self, extra_conf: &str) -> Result<()> {
@@ -606,6 +593,37 @@ pub(crate) fn spawn_registered(
         }
         Ok(child)
     })
+}
+
+/// The error for a throwaway server (`what`) whose `program` failed with
+/// `output`: that output, the last lines of the server's log at `log`, and
+/// the account it ran as. Waits instead when Ctrl-C is stopping the servers
+/// (the failure is the interruption's, see [`wait_if_stopping`]).
+pub(crate) fn start_failure(
+    what: &str,
+    program: &str,
+    output: &str,
+    log: &Path,
+    run_as: Option<&RunAs>,
+) -> Error {
+    wait_if_stopping();
+    let mut text = output.trim().to_string();
+    let log = std::fs::read_to_string(log).unwrap_or_default();
+    let tail: Vec<&str> = log.lines().rev().take(5).collect();
+    if !tail.is_empty() {
+        text.push_str("\nserver log:\n");
+        for l in tail.into_iter().rev() {
+            text.push_str(l);
+            text.push('\n');
+        }
+    }
+    let who = run_as
+        .map(|a| format!(" (as user {})", a.name))
+        .unwrap_or_default();
+    Error::new(format!(
+        "starting {what} failed: {program}{who}: {}",
+        text.trim_end()
+    ))
 }
 
 /// Creates `path` for twice's own writing, mode 0600.

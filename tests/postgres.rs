@@ -940,30 +940,11 @@ const SHARED: &[&str] = &[
 #[test]
 #[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn shared_scenarios_read_the_same_on_both_engines() {
-    let pg = pg_opts();
     let pg = Options {
         dialect: Some(Dialect::Postgres),
-        ..pg
+        ..pg_opts()
     };
-    let lite = Options {
-        dialect: Some(Dialect::Sqlite),
-        ..Options::default()
-    };
-    for dir in SHARED {
-        let on = |o: &Options| {
-            let r = run(dir, o);
-            assert_eq!(r.summary.sequences[0].replay, "replayed", "{dir}");
-            let mut v: Vec<_> = replay_findings(&r)
-                .into_iter()
-                .map(common::comparable)
-                .collect();
-            v.sort();
-            v
-        };
-        let (s, p) = (on(&lite), on(&pg));
-        assert!(!s.is_empty(), "{dir}: no replay finding to compare");
-        assert_eq!(s, p, "{dir}: SQLite (left) and PostgreSQL (right) differ");
-    }
+    common::assert_reads_like_sqlite(SHARED, &pg, "PostgreSQL");
 }
 
 /// `apply_only` on PostgreSQL: see the SQLite test in `tests/it/replay.rs`.

@@ -137,3 +137,31 @@ pub fn comparable(f: &twice::finding::Finding) -> (String, String, String, Strin
         keys.into_iter().collect(),
     )
 }
+
+/// The shared scenario test of an engine: each folder of `dirs` replays on
+/// SQLite and with `opts` (another engine), and the two give the same
+/// [`comparable`] replay findings, at least one. `engine` names the other
+/// engine in the failure message.
+pub fn assert_reads_like_sqlite(dirs: &[&str], opts: &Options, engine: &str) {
+    let lite = Options {
+        dialect: Some(twice::dialect::Dialect::Sqlite),
+        ..Options::default()
+    };
+    for dir in dirs {
+        let on = |o: &Options| {
+            let r = check_paths(&[dir], o);
+            assert_eq!(r.summary.sequences[0].replay, "replayed", "{dir}");
+            let mut v: Vec<_> = r
+                .findings
+                .iter()
+                .filter(|f| f.source == twice::finding::Origin::Replay)
+                .map(comparable)
+                .collect();
+            v.sort();
+            v
+        };
+        let (l, other) = (on(&lite), on(opts));
+        assert!(!l.is_empty(), "{dir}: no replay finding to compare");
+        assert_eq!(l, other, "{dir}: SQLite (left) and {engine} (right) differ");
+    }
+}

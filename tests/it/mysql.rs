@@ -131,26 +131,7 @@ const SHARED_ON_MYSQL: &[&str] = &[
 #[test]
 #[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
 fn shared_scenarios_read_the_same_on_sqlite_and_mysql() {
-    let my = my_opts();
-    let lite = Options {
-        dialect: Some(Dialect::Sqlite),
-        ..Options::default()
-    };
-    for dir in SHARED_ON_MYSQL {
-        let on = |o: &Options| {
-            let r = run(dir, o);
-            assert_eq!(r.summary.sequences[0].replay, "replayed", "{dir}");
-            let mut v: Vec<_> = replay_findings(&r)
-                .into_iter()
-                .map(common::comparable)
-                .collect();
-            v.sort();
-            v
-        };
-        let (l, m) = (on(&lite), on(&my));
-        assert!(!l.is_empty(), "{dir}: no replay finding to compare");
-        assert_eq!(l, m, "{dir}: SQLite (left) and MySQL (right) differ");
-    }
+    common::assert_reads_like_sqlite(SHARED_ON_MYSQL, &my_opts(), "MySQL");
 }
 
 #[test]

@@ -1071,8 +1071,9 @@ fn down_may_use_an_enum_value_its_up_added() {
 fn bookkeeping_tables_create_on_postgres() {
     let url = pg_opts().database_url.unwrap();
     let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-    for layout in twice::layout::registry().iter().map(|l| l.kind()) {
-        if let Some(sql) = twice::replay::bookkeeping::setup_sql(layout, "postgres") {
+    for l in twice::layout::registry() {
+        let layout = l.kind();
+        if let Some(sql) = l.bookkeeping_sql(twice::dialect::Dialect::Postgres) {
             c.batch_execute(&format!("BEGIN; {sql}; ROLLBACK"))
                 .unwrap_or_else(|e| panic!("{layout:?}: {e}"));
         }

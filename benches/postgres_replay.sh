@@ -127,16 +127,24 @@ for n in "${sizes[@]}"; do
     for f in "$dir"/*.sql; do
         printf 'BEGIN;\n\\i %s\nCOMMIT;\n' "$f" >>"$driver"
     done
-    rm -f "$work/psql$n" "$work/def$n" "$work/bare$n"
+    rm -f "$work/psql$n" "$work/psqldb$n" "$work/def$n" "$work/bare$n"
     for ((r = 0; r < runs; r++)); do
         db="twice_bench_$$_$n"
+        c0=$(now)
         q -d "$url" -c "CREATE DATABASE $db"
+        c1=$(now)
         if [[ "$url" == *=* ]]; then
             measure "$work/psql$n" "$psql_bin" -X -q -At -v ON_ERROR_STOP=1 -d "$url dbname=$db" -f "$driver"
         else
             measure "$work/psql$n" "$psql_bin" -X -q -At -v ON_ERROR_STOP=1 -d "${url%/*}/$db" -f "$driver"
         fi
+        d0=$(now)
         q -d "$url" -c "DROP DATABASE $db"
+        d1=$(now)
+        # psql's apply with the database created and dropped around it, as
+        # twice does with its scratch database.
+        awk -v c="$(tail -1 "$work/psql$n" | awk '{print $1}')" -v a="$c0" -v b="$c1" -v x="$d0" -v y="$d1" \
+            'BEGIN { printf "%.3f\n", c + (b - a) + (y - x) }' >>"$work/psqldb$n"
         measure "$work/def$n" "$twice" check --engine postgres --database-url "$url" --format json --fail-on never "$dir"
         cp "$work/stdout" "$work/out$n.json"
         measure "$work/bare$n" "$twice" check --engine postgres --database-url "$url" --format json --fail-on never \
@@ -157,6 +165,10 @@ for n in "${sizes[@]}"; do
             -v m="$(awk '{print $4}' "$f" | sort -n | tail -1)" -v pw="$pw" -v pc="$pc" \
             'BEGIN { printf "%-6s %-22s %8.2f %8.2f %8s %8.2fx %8.2fx %9.1f\n", n, l, w, c, s, w / pw, cs / pc, m / 1024 }'
     done
+    pdb=$(median <"$work/psqldb$n")
+    awk -v n="$n" -v p="$pdb" -v w="$(awk '{print $1}' "$work/def$n" | median)" \
+        -v b="$(awk '{print $1}' "$work/bare$n" | median)" \
+        'BEGIN { printf "%-6s %-22s %8.2f %35s\n", n, "psql + create/drop db", p, sprintf("twice/this: %.2fx, %.2fx bare", w / p, b / p) }'
     findings=$(grep -c '"rule"' "$work/out$n.json" || true)
     echo "       ($findings findings with the defaults)"
 done

@@ -464,7 +464,10 @@ impl Runner<'_> {
                 for m in &messages {
                     match m {
                         postgres::SimpleQueryMessage::CommandComplete(_) => completes += 1,
-                        postgres::SimpleQueryMessage::Row(r) => last = r.get(0).map(str::to_string),
+                        // A migration's `SELECT FROM t` has rows of no column.
+                        postgres::SimpleQueryMessage::Row(r) => {
+                            last = r.try_get(0).ok().flatten().map(str::to_string)
+                        }
                         _ => {}
                     }
                 }
@@ -597,7 +600,7 @@ impl Runner<'_> {
 /// The first column of the first row among `messages`.
 fn first_value(messages: &[postgres::SimpleQueryMessage]) -> Option<String> {
     messages.iter().find_map(|m| match m {
-        postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+        postgres::SimpleQueryMessage::Row(r) => r.try_get(0).ok().flatten().map(str::to_string),
         _ => None,
     })
 }

@@ -329,7 +329,7 @@ impl Runner<'_> {
                 super::setup::check_session(&mut self.client, &file.source, stmt)?;
                 continue;
             };
-            server::wait_if_interrupted();
+            crate::replay::interrupt::wait_if_interrupted();
             if self.connection_lost(&e) {
                 out.failures
                     .push(self.failure(file, stmt, &e, prefix_chars));
@@ -477,7 +477,7 @@ impl Runner<'_> {
                 Ok((Batched::Ran(out), first_value(&messages)))
             }
             Err(e) => {
-                server::wait_if_interrupted();
+                crate::replay::interrupt::wait_if_interrupted();
                 // The statement-by-statement run decides what it was.
                 self.watchdog.take_terminated();
                 if self.connection_lost(&e) {

@@ -76,6 +76,11 @@ struct Column {
     key: bool,
     /// Literals of the `CHECK` constraints that mention the column.
     literals: Vec<String>,
+    /// Its number in the table (kept when it is renamed).
+    attnum: i16,
+    /// Its place in the key synthetic rows are found by again (the primary
+    /// key, else the first plain unique index), from 1; 0: not in it.
+    ident: i32,
 }
 
 impl Column {
@@ -101,6 +106,31 @@ struct Table {
     quoted: String,
     columns: Vec<Column>,
     fks: Vec<ForeignKey>,
+}
+
+impl Table {
+    /// The columns synthetic rows are found by again, in key order (empty:
+    /// no primary key or plain unique index).
+    fn ident(&self) -> Vec<&Column> {
+        let mut cols: Vec<&Column> = self.columns.iter().filter(|c| c.ident > 0).collect();
+        cols.sort_by_key(|c| c.ident);
+        cols
+    }
+}
+
+/// A synthetic row [`Runner::seed`] or [`Runner::interleave`] inserted, as
+/// [`Runner::unseed`] finds it again whatever happened to it since.
+#[derive(Debug)]
+pub(super) struct SeededRow {
+    /// The table's oid (kept when it is renamed) and its quoted name when
+    /// the row went in (for a table re-created under that name since).
+    oid: u32,
+    table: String,
+    /// Column number (kept when it is renamed), quoted name, value as text:
+    /// the row's key (primary key, else a plain unique index) when `keyed`,
+    /// else every value given (as the write between runs changed them).
+    columns: Vec<(i16, String, Option<String>)>,
+    keyed: bool,
 }
 
 /// Tables the open transaction deleted rows from or whose catalog row it
@@ -165,7 +195,13 @@ fn columns_sql(filter: &str, version_num: i32) -> String {
            a.attnotnull::text, a.atthasdef::text, (a.attidentity <> '')::text, {generated}, \
            coalesce(pg_get_expr(d.adbin, d.adrelid) LIKE '%nextval(%', false)::text, \
            EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique \
-             AND a.attnum = ANY (i.indkey))::text \
+             AND a.attnum = ANY (i.indkey))::text, \
+           a.attnum::text, \
+           (SELECT k.ord FROM (SELECT i.indkey FROM pg_index i WHERE i.indrelid = c.oid \
+               AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL \
+               ORDER BY i.indisprimary DESC, i.indexrelid LIMIT 1) ix, \
+             unnest(ix.indkey::int2[]) WITH ORDINALITY k(attnum, ord) \
+             WHERE k.attnum = a.attnum)::text \
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
            JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
            LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
@@ -379,6 +415,8 @@ fn parse_tables(
                 && matches!(ty.name.as_str(), "int4" | "int8"),
             key: flag(&r, 11),
             literals,
+            attnum: cell(&r, 12).parse().unwrap_or(0),
+            ident: cell(&r, 13).parse().unwrap_or(0),
         });
     }
     for r in constraints {
@@ -550,6 +588,7 @@ impl Runner<'_> {
     /// Seeds the tables that may have fewer than [`ROWS`] rows, in a
     /// transaction of its own that is committed.
     pub(super) fn seed(&mut self) -> Result<()> {
+        self.follow_renames()?;
         let candidates = match self.seed_dirty.take() {
             Some(set) if set.is_empty() => {
                 self.seed_dirty = Some(set);
@@ -580,22 +619,32 @@ impl Runner<'_> {
     }
 
     /// Deletes the synthetic rows [`Runner::seed`] and
-    /// [`Runner::interleave`] inserted that are still there as inserted
-    /// (see [`crate::replay::engine::Engine::unseed`]), newest first, each
-    /// under a savepoint: a row a migration changed or removed, or one the
-    /// server will not delete, stays. Returns whether any was deleted.
+    /// [`Runner::interleave`] inserted (see
+    /// [`crate::replay::engine::Engine::unseed`]), newest first, each under
+    /// a savepoint: found by their key whatever the migrations did to their
+    /// other columns (a row of a table without a key: by its values), in
+    /// the table of their oid under its current name and column names
+    /// (renamed), else in the table of the name they went into (re-created
+    /// by a copy). A row the server will not delete stays. Returns whether
+    /// any was deleted.
     pub(super) fn unseed(&mut self) -> Result<bool> {
-        let rows = std::mem::take(&mut self.seeded);
+        let mut rows = std::mem::take(&mut self.seeded);
         if rows.is_empty() {
             return Ok(false);
         }
         let since = self.begin(false)?;
         self.exec_admin("SET CONSTRAINTS ALL IMMEDIATE")?;
+        if let Err(e) = self.follow_renames_in(&mut rows) {
+            let _ = self.client.batch_execute("ROLLBACK");
+            return Err(e);
+        }
         let mut deleted = false;
-        for (table, key) in rows.iter().rev() {
-            let cond: Vec<String> = key
+        for row in rows.iter().rev() {
+            let table = &row.table;
+            let cond: Vec<String> = row
+                .columns
                 .iter()
-                .map(|(c, v)| {
+                .map(|(_, c, v)| {
                     let v = v.as_deref().map_or("NULL".into(), literal);
                     format!("{c}::text IS NOT DISTINCT FROM {v}")
                 })
@@ -617,6 +666,71 @@ impl Runner<'_> {
         Ok(deleted)
     }
 
+    /// Brings the records of synthetic rows up to date with renames: a
+    /// table found by its oid takes its current name and its columns theirs
+    /// (by number); a table whose oid is gone is looked for by the name it
+    /// had (re-created under it by a copy), and takes that table's oid.
+    /// Called before each seeding and write between runs, so a table
+    /// renamed and later rebuilt is still followed.
+    pub(super) fn follow_renames(&mut self) -> Result<()> {
+        let mut rows = std::mem::take(&mut self.seeded);
+        let r = self.follow_renames_in(&mut rows);
+        self.seeded = rows;
+        r
+    }
+
+    fn follow_renames_in(&mut self, rows: &mut [SeededRow]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let oids: BTreeSet<String> = rows.iter().map(|r| r.oid.to_string()).collect();
+        let names: BTreeSet<String> = rows.iter().map(|r| literal(&r.table)).collect();
+        let sql = format!(
+            "SELECT c.oid::text, quote_ident(n.nspname) || '.' || quote_ident(c.relname), \
+               a.attnum::text, quote_ident(a.attname) \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+               JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
+             WHERE c.relkind IN ('r', 'p') AND (c.oid IN ({}) \
+               OR quote_ident(n.nspname) || '.' || quote_ident(c.relname) IN ({}))",
+            oids.into_iter().collect::<Vec<_>>().join(", "),
+            names.into_iter().collect::<Vec<_>>().join(", ")
+        );
+        let found = run_batch(&mut self.client, &[sql])
+            .map_err(|e| tool_error("cannot read the tables of the synthetic rows", &e))?;
+        // oid → (name, column number → name)
+        let mut tables: BTreeMap<u32, (String, BTreeMap<i16, String>)> = BTreeMap::new();
+        for r in found.into_iter().next().unwrap_or_default() {
+            let (Ok(oid), Ok(attnum)) = (cell(&r, 0).parse(), cell(&r, 2).parse()) else {
+                continue;
+            };
+            tables
+                .entry(oid)
+                .or_insert_with(|| (cell(&r, 1), BTreeMap::new()))
+                .1
+                .insert(attnum, cell(&r, 3));
+        }
+        for row in rows.iter_mut() {
+            if let Some((name, cols)) = tables.get(&row.oid) {
+                row.table = name.clone();
+                for (attnum, col, _) in row.columns.iter_mut() {
+                    if let Some(now) = cols.get(attnum) {
+                        *col = now.clone();
+                    }
+                }
+            } else if let Some((oid, (_, cols))) =
+                tables.iter().find(|(_, (name, _))| *name == row.table)
+            {
+                row.oid = *oid;
+                for (attnum, col, _) in row.columns.iter_mut() {
+                    if let Some((a, _)) = cols.iter().find(|(_, c)| *c == col) {
+                        *attnum = *a;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The write between a migration's first and second run (see
     /// [`crate::replay::engine::Engine::interleave`]), committed. Returns
     /// each table written (`schema.name`) with its rows before and after.
@@ -627,6 +741,7 @@ impl Runner<'_> {
         if names.is_empty() {
             return Ok(Vec::new());
         }
+        self.follow_renames()?;
         let since = self.begin(false)?;
         self.exec_admin("SET CONSTRAINTS ALL IMMEDIATE")?;
         let list: Vec<String> = names.iter().map(|n| literal(n)).collect();
@@ -724,16 +839,18 @@ impl Runner<'_> {
             .enumerate()
             .map(|(i, c)| (c.quoted.as_str(), row.get(i)))
             .collect();
-        let record = self.seeded.iter_mut().rev().find(|(table, key)| {
-            *table == t.quoted
-                && key.iter().any(|(c, _)| c == changed)
-                && key
+        // Rows found by their key need nothing: the update leaves keys.
+        let record = self.seeded.iter_mut().rev().find(|r| {
+            !r.keyed
+                && r.table == t.quoted
+                && r.columns.iter().any(|(_, c, _)| c == changed)
+                && r.columns
                     .iter()
-                    .filter(|(c, _)| c != changed)
-                    .all(|(c, v)| now.get(c.as_str()).is_some_and(|n| *n == v.as_deref()))
+                    .filter(|(_, c, _)| c != changed)
+                    .all(|(_, c, v)| now.get(c.as_str()).is_some_and(|n| *n == v.as_deref()))
         });
-        if let Some((_, key)) = record {
-            for (c, v) in key.iter_mut() {
+        if let Some(r) = record {
+            for (_, c, v) in r.columns.iter_mut() {
                 if c == changed {
                     *v = now.get(c.as_str()).copied().flatten().map(str::to_string);
                 }
@@ -805,18 +922,48 @@ impl Runner<'_> {
         }
     }
 
-    /// Remembers the values of the row an insert returned (see
-    /// [`Runner::unseed`]).
+    /// Remembers the row an insert returned (its table's oid, key values,
+    /// then the values of `names`), for [`Runner::unseed`]: by its key when
+    /// the table has one and the row a value in each key column, else by
+    /// every value given.
     fn record_seeded(&mut self, t: &Table, names: &[String], messages: &[SimpleQueryMessage]) {
+        let ident = t.ident();
         for m in messages {
-            if let SimpleQueryMessage::Row(r) = m {
-                let key = names
+            let SimpleQueryMessage::Row(r) = m else {
+                continue;
+            };
+            let get = |i: usize| r.get(i).map(str::to_string);
+            let oid = get(0).and_then(|o| o.parse().ok()).unwrap_or(0);
+            let key: Vec<(i16, String, Option<String>)> = ident
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.attnum, c.quoted.clone(), get(1 + i)))
+                .collect();
+            let keyed = !key.is_empty() && key.iter().all(|(_, _, v)| v.is_some());
+            let columns = if keyed {
+                key
+            } else {
+                let attnum = |n: &str| {
+                    t.columns
+                        .iter()
+                        .find(|c| c.quoted == n)
+                        .map_or(0, |c| c.attnum)
+                };
+                names
                     .iter()
                     .enumerate()
-                    .map(|(i, n)| (n.clone(), r.get(i).map(str::to_string)))
-                    .collect();
-                self.seeded.push((t.quoted.clone(), key));
+                    .map(|(i, n)| (attnum(n), n.clone(), get(1 + ident.len() + i)))
+                    .collect()
+            };
+            if columns.is_empty() {
+                continue;
             }
+            self.seeded.push(SeededRow {
+                oid,
+                table: t.quoted.clone(),
+                columns,
+                keyed,
+            });
         }
     }
 
@@ -959,11 +1106,19 @@ impl Runner<'_> {
                         values.push(v);
                     }
                 }
+                // The row's table, key and values as stored, so `unseed`
+                // can find it.
+                let back: Vec<String> = std::iter::once("tableoid::oid::text".to_string())
+                    .chain(t.ident().iter().map(|c| format!("{}::text", c.quoted)))
+                    .chain(names.iter().map(|n| format!("{n}::text")))
+                    .collect();
                 let insert = if names.is_empty() {
-                    format!("INSERT INTO {} DEFAULT VALUES", t.quoted)
+                    format!(
+                        "INSERT INTO {} DEFAULT VALUES RETURNING {}",
+                        t.quoted,
+                        back.join(", ")
+                    )
                 } else {
-                    // The values as stored, so `unseed` can find the row.
-                    let back: Vec<String> = names.iter().map(|n| format!("{n}::text")).collect();
                     format!(
                         "INSERT INTO {} ({}) VALUES ({}) RETURNING {}",
                         t.quoted,
@@ -1021,6 +1176,8 @@ mod tests {
             numbered: false,
             key: false,
             literals: Vec::new(),
+            attnum: 1,
+            ident: 0,
         };
         assert_eq!(
             synthetic(&col("varchar", 'S', 4 + 40), 7).unwrap(),

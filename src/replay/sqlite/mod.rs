@@ -112,15 +112,11 @@ pub struct SqliteEngine {
     setup_tables: BTreeSet<String>,
     /// Makes synthetic values unique across the database.
     seed_counter: i64,
-    /// The synthetic rows inserted (table, then the quoted columns and the
-    /// values given), oldest first, for `unseed`.
-    seeded: Vec<SeededRow>,
+    /// The synthetic rows inserted, oldest first, for `unseed`.
+    seeded: Vec<seed::SeededRow>,
     /// What views, triggers and cascades can make SQLite recurse into.
     nesting: nesting::Nesting,
 }
-
-/// A synthetic row: its table, then the quoted columns and the values given.
-type SeededRow = (String, Vec<(String, rusqlite::types::Value)>);
 
 fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))

@@ -131,6 +131,19 @@ pub(super) struct SeededRow {
     /// else every value given (as the write between runs changed them).
     columns: Vec<(i16, String, Option<String>)>,
     keyed: bool,
+    /// Not a row inserted but a value the write between runs changed in
+    /// the row: `unseed` puts the value before back (while the row still
+    /// holds the one written).
+    undo: Option<Undo>,
+}
+
+/// A value the write between runs changed, to put back.
+#[derive(Debug)]
+pub(super) struct Undo {
+    attnum: i16,
+    column: String,
+    before: Option<String>,
+    after: Option<String>,
 }
 
 /// Tables the open transaction deleted rows from or whose catalog row it
@@ -649,11 +662,25 @@ impl Runner<'_> {
                     format!("{c}::text IS NOT DISTINCT FROM {v}")
                 })
                 .collect();
-            let sql = format!(
-                "DELETE FROM {table} WHERE (tableoid, ctid) = \
-                 (SELECT tableoid, ctid FROM {table} WHERE {} LIMIT 1)",
-                cond.join(" AND ")
-            );
+            let sql = match &row.undo {
+                None => format!(
+                    "DELETE FROM {table} WHERE (tableoid, ctid) = \
+                     (SELECT tableoid, ctid FROM {table} WHERE {} LIMIT 1)",
+                    cond.join(" AND ")
+                ),
+                Some(u) => {
+                    let text = |v: &Option<String>| v.as_deref().map_or("NULL".into(), literal);
+                    format!(
+                        "UPDATE {table} SET {c} = {before} WHERE (tableoid, ctid) = \
+                         (SELECT tableoid, ctid FROM {table} WHERE {} \
+                            AND {c}::text IS NOT DISTINCT FROM {after} LIMIT 1)",
+                        cond.join(" AND "),
+                        c = u.column,
+                        before = text(&u.before),
+                        after = text(&u.after),
+                    )
+                }
+            };
             if let Tried::Done(m) = self.seed_try(&sql)? {
                 deleted |= m
                     .iter()
@@ -710,9 +737,11 @@ impl Runner<'_> {
                 .insert(attnum, cell(&r, 3));
         }
         for row in rows.iter_mut() {
+            let undo = row.undo.as_mut().map(|u| (&mut u.attnum, &mut u.column));
+            let columns = row.columns.iter_mut().map(|(a, c, _)| (a, c)).chain(undo);
             if let Some((name, cols)) = tables.get(&row.oid) {
                 row.table = name.clone();
-                for (attnum, col, _) in row.columns.iter_mut() {
+                for (attnum, col) in columns {
                     if let Some(now) = cols.get(attnum) {
                         *col = now.clone();
                     }
@@ -721,7 +750,7 @@ impl Runner<'_> {
                 tables.iter().find(|(_, (name, _))| *name == row.table)
             {
                 row.oid = *oid;
-                for (attnum, col, _) in row.columns.iter_mut() {
+                for (attnum, col) in columns {
                     if let Some((a, _)) = cols.iter().find(|(_, c)| *c == col) {
                         *attnum = *a;
                     }
@@ -781,10 +810,6 @@ impl Runner<'_> {
     /// foreign keys, not generated), each under its own savepoint.
     fn update_one_row(&mut self, t: &Table) -> Result<()> {
         let fk_col = |c: &str| t.fks.iter().any(|fk| fk.from.iter().any(|f| f == c));
-        let row = format!(
-            "(tableoid, ctid) = (SELECT tableoid, ctid FROM {} LIMIT 1)",
-            t.quoted
-        );
         for (ci, col) in t.columns.iter().enumerate() {
             if col.skip || col.key || fk_col(&col.name) {
                 continue;
@@ -800,22 +825,28 @@ impl Runner<'_> {
                 }
             };
             let v = literal(&v);
-            // The row as it is now, so a synthetic row it changes is still
-            // found by `unseed` (which looks for rows as recorded).
-            let back: Vec<String> = t
-                .columns
-                .iter()
-                .map(|c| format!("{}::text", c.quoted))
+            // The value before, then the row as it is now, so a synthetic
+            // row it changes is still found by `unseed`, and the change can
+            // be undone.
+            let back: Vec<String> = std::iter::once("twice_x.old".to_string())
+                .chain(
+                    t.columns
+                        .iter()
+                        .map(|c| format!("twice_t.{}::text", c.quoted)),
+                )
                 .collect();
             let sql = format!(
-                "UPDATE {} SET {c} = {v} WHERE {row} AND {c} IS DISTINCT FROM {v} RETURNING {}",
-                t.quoted,
+                "WITH twice_x AS (SELECT tableoid AS o, ctid AS i, {c}::text AS old FROM {t} LIMIT 1) \
+                 UPDATE {t} AS twice_t SET {c} = {v} FROM twice_x \
+                 WHERE twice_t.tableoid = twice_x.o AND twice_t.ctid = twice_x.i \
+                   AND twice_t.{c} IS DISTINCT FROM {v} RETURNING {}",
                 back.join(", "),
+                t = t.quoted,
                 c = col.quoted
             );
             match self.seed_try(&sql)? {
                 Tried::TimedOut => return Ok(()),
-                Tried::Done(messages) => self.follow_update(t, &col.quoted, &messages),
+                Tried::Done(messages) => self.follow_update(t, col, &messages),
                 Tried::Refused => {}
             }
         }
@@ -823,10 +854,13 @@ impl Runner<'_> {
     }
 
     /// After the interleaved update of column `changed` of one row (the
-    /// `RETURNING` row in `messages`, every column of `t` as text): if that
-    /// row is a synthetic one (all its other recorded values match), its
-    /// record takes the new value, so `unseed` still finds it.
-    fn follow_update(&mut self, t: &Table, changed: &str, messages: &[SimpleQueryMessage]) {
+    /// `RETURNING` row in `messages`: the value before, then every column
+    /// of `t` as text): the update is recorded to be undone by `unseed`
+    /// (by the row's key; a row of a table without one is not found
+    /// again), and if that row is a synthetic one found by its values (all
+    /// its other recorded values match), its record takes the new value,
+    /// so `unseed` still finds it.
+    fn follow_update(&mut self, t: &Table, changed: &Column, messages: &[SimpleQueryMessage]) {
         let Some(row) = messages.iter().find_map(|m| match m {
             SimpleQueryMessage::Row(r) => Some(r),
             _ => None,
@@ -837,11 +871,39 @@ impl Runner<'_> {
             .columns
             .iter()
             .enumerate()
-            .map(|(i, c)| (c.quoted.as_str(), row.get(i)))
+            .map(|(i, c)| (c.quoted.as_str(), row.get(1 + i)))
             .collect();
+        let key: Option<Vec<(i16, String, Option<String>)>> = t
+            .ident()
+            .iter()
+            .map(|c| {
+                let v = now.get(c.quoted.as_str()).copied().flatten()?;
+                Some((c.attnum, c.quoted.clone(), Some(v.to_string())))
+            })
+            .collect();
+        if let Some(key) = key.filter(|k| !k.is_empty()) {
+            self.seeded.push(SeededRow {
+                oid: 0,
+                table: t.quoted.clone(),
+                columns: key,
+                keyed: true,
+                undo: Some(Undo {
+                    attnum: changed.attnum,
+                    column: changed.quoted.clone(),
+                    before: row.get(0).map(str::to_string),
+                    after: now
+                        .get(changed.quoted.as_str())
+                        .copied()
+                        .flatten()
+                        .map(str::to_string),
+                }),
+            });
+        }
+        let changed = changed.quoted.as_str();
         // Rows found by their key need nothing: the update leaves keys.
         let record = self.seeded.iter_mut().rev().find(|r| {
             !r.keyed
+                && r.undo.is_none()
                 && r.table == t.quoted
                 && r.columns.iter().any(|(_, c, _)| c == changed)
                 && r.columns
@@ -963,6 +1025,7 @@ impl Runner<'_> {
                 table: t.quoted.clone(),
                 columns,
                 keyed,
+                undo: None,
             });
         }
     }

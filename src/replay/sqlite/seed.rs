@@ -335,6 +335,10 @@ pub(super) struct SeededRow {
     /// row id is the same row only if it still holds at least half of them
     /// (a rebuilt table gives its row ids to other rows).
     values: Vec<(String, Sql)>,
+    /// Not a row inserted but a value the write between runs changed in
+    /// the row (column, value before, value written): [`unseed`] puts the
+    /// value before back while the row still holds the one written.
+    undo: Option<(String, Sql, Sql)>,
 }
 
 /// Deletes the synthetic rows [`seed`] and [`interleave`] inserted (see
@@ -372,6 +376,45 @@ pub fn unseed(e: &mut SqliteEngine) -> Result<bool, EngineError> {
         }
         let has = |c: &str| columns[&table].contains(&c.to_ascii_lowercase());
         let t = quote(&table);
+        if let Some((col, before, after)) = &row.undo {
+            if !has(col) {
+                continue;
+            }
+            let (mut cond, mut values) =
+                if !row.key.is_empty() && row.key.iter().all(|(c, _)| has(c)) {
+                    let cond: Vec<String> = row
+                        .key
+                        .iter()
+                        .map(|(c, _)| format!("{} IS ?", quote(c)))
+                        .collect();
+                    (
+                        cond.join(" AND "),
+                        row.key.iter().map(|(_, v)| v.clone()).collect(),
+                    )
+                } else if let Some(id) = row.rowid {
+                    ("rowid = ?".to_string(), vec![Sql::Integer(id)])
+                } else {
+                    continue;
+                };
+            cond.push_str(&format!(" AND {} IS ?", quote(col)));
+            values.push(after.clone());
+            let mut params = vec![before.clone()];
+            params.extend(values.iter().cloned());
+            let sql = format!(
+                "UPDATE main.{t} SET {c} = ? WHERE rowid IN (SELECT rowid FROM main.{t} WHERE {cond} LIMIT 1)",
+                c = quote(col)
+            );
+            let n = match try_write(e, &sql, &params)? {
+                Some(n) => Some(n),
+                None => try_write(
+                    e,
+                    &format!("UPDATE main.{t} SET {} = ? WHERE {cond}", quote(col)),
+                    &params,
+                )?,
+            };
+            deleted += n.unwrap_or(0);
+            continue;
+        }
         let n = if !row.key.is_empty() && row.key.iter().all(|(c, _)| has(c)) {
             let cond: Vec<String> = row
                 .key
@@ -585,6 +628,19 @@ fn update_one_row(e: &mut SqliteEngine, t: &TableInfo) -> Result<(), EngineError
             cond.join(" AND "),
             c = quote(&col.name)
         );
+        let read = format!(
+            "SELECT {} FROM main.{} WHERE {}",
+            quote(&col.name),
+            quote(&t.name),
+            cond.join(" AND ")
+        );
+        let Ok(before) = e.internal(|c| {
+            c.query_row(&read, rusqlite::params_from_iter(key.iter()), |r| {
+                r.get::<_, Sql>(0)
+            })
+        }) else {
+            continue;
+        };
         // A value equal to the one there (a boolean) changes nothing: the
         // next one does.
         for _ in 0..2 {
@@ -596,8 +652,25 @@ fn update_one_row(e: &mut SqliteEngine, t: &TableInfo) -> Result<(), EngineError
             match try_write(e, &sql, &params)? {
                 Some(0) => {}
                 Some(_) => {
-                    if let (false, Some(Sql::Integer(id))) = (t.without_rowid, key.first()) {
-                        follow_update(e, t, *id, &col.name, &v);
+                    match (t.without_rowid, key.first()) {
+                        (false, Some(Sql::Integer(id))) => {
+                            follow_update(e, t, *id, &col.name, before, &v)
+                        }
+                        // WITHOUT ROWID: the row by its primary key.
+                        _ => e.seeded.push(SeededRow {
+                            table: t.name.clone(),
+                            rootpage: t.rootpage,
+                            key: t
+                                .columns
+                                .iter()
+                                .filter(|c| c.pk > 0)
+                                .map(|c| c.name.clone())
+                                .zip(key.iter().cloned())
+                                .collect(),
+                            rowid: None,
+                            values: Vec::new(),
+                            undo: Some((col.name.clone(), before, v.clone())),
+                        }),
                     }
                     break;
                 }
@@ -825,24 +898,7 @@ fn record_seeded(e: &mut SqliteEngine, t: &TableInfo, names: &[&str], values: &[
     let key: Vec<(String, Sql)> = match rowid {
         _ if pk.is_empty() => Vec::new(),
         // Read back: a key column may have taken its default.
-        Some(id) => {
-            let cols: Vec<String> = pk.iter().map(|c| quote(&c.name)).collect();
-            let sql = format!(
-                "SELECT {} FROM main.{} WHERE rowid = ?1",
-                cols.join(", "),
-                quote(&t.name)
-            );
-            let n = cols.len();
-            e.internal(|c| {
-                c.query_row(&sql, [id], |r| {
-                    (0..n)
-                        .map(|i| r.get::<_, Sql>(i))
-                        .collect::<rusqlite::Result<Vec<Sql>>>()
-                })
-            })
-            .map(|vals| pk.iter().map(|c| c.name.clone()).zip(vals).collect())
-            .unwrap_or_default()
-        }
+        Some(id) => key_of(e, t, id),
         None => pk
             .iter()
             .map(|c| {
@@ -864,15 +920,54 @@ fn record_seeded(e: &mut SqliteEngine, t: &TableInfo, names: &[&str], values: &[
         key,
         rowid,
         values: given,
+        undo: None,
     });
 }
 
+/// The declared primary key of the row with row id `rowid` (empty: none).
+fn key_of(e: &SqliteEngine, t: &TableInfo, rowid: i64) -> Vec<(String, Sql)> {
+    let mut pk: Vec<&Column> = t.columns.iter().filter(|c| c.pk > 0).collect();
+    pk.sort_by_key(|c| c.pk);
+    if pk.is_empty() {
+        return Vec::new();
+    }
+    let cols: Vec<String> = pk.iter().map(|c| quote(&c.name)).collect();
+    let sql = format!(
+        "SELECT {} FROM main.{} WHERE rowid = ?1",
+        cols.join(", "),
+        quote(&t.name)
+    );
+    let n = cols.len();
+    e.internal(|c| {
+        c.query_row(&sql, [rowid], |r| {
+            (0..n)
+                .map(|i| r.get::<_, Sql>(i))
+                .collect::<rusqlite::Result<Vec<Sql>>>()
+        })
+    })
+    .map(|vals| pk.iter().map(|c| c.name.clone()).zip(vals).collect())
+    .unwrap_or_default()
+}
+
 /// After the write between runs gave column `col` of the row with row id
-/// `rowid` the value `v`: a synthetic row's record takes it, so [`unseed`]
-/// still recognises the row at its row id.
-fn follow_update(e: &mut SqliteEngine, t: &TableInfo, rowid: i64, col: &str, v: &Sql) {
+/// `rowid` the value `v` (it held `before`): the change is recorded to be
+/// undone by [`unseed`], and a synthetic row's record takes the value, so
+/// [`unseed`] still recognises the row at its row id.
+fn follow_update(e: &mut SqliteEngine, t: &TableInfo, rowid: i64, col: &str, before: Sql, v: &Sql) {
+    let key = key_of(e, t, rowid);
+    e.seeded.push(SeededRow {
+        table: t.name.clone(),
+        rootpage: t.rootpage,
+        key,
+        rowid: Some(rowid),
+        values: Vec::new(),
+        undo: Some((col.to_string(), before, v.clone())),
+    });
     for row in e.seeded.iter_mut().filter(|r| {
-        r.rowid == Some(rowid) && r.key.is_empty() && r.table.eq_ignore_ascii_case(&t.name)
+        r.rowid == Some(rowid)
+            && r.key.is_empty()
+            && r.undo.is_none()
+            && r.table.eq_ignore_ascii_case(&t.name)
     }) {
         match row
             .values

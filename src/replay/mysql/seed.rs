@@ -124,6 +124,10 @@ pub(super) struct SeededRow {
     table: String,
     columns: Vec<(String, String)>,
     keyed: bool,
+    /// Not a row inserted but values the write between runs changed in
+    /// the row (column, value before, value written): [`unseed`] puts the
+    /// values before back while the row still holds the ones written.
+    undo: Vec<(String, String, String)>,
 }
 
 impl SeededRow {
@@ -218,9 +222,57 @@ fn update_one_row(
 ) {
     let assign: Vec<String> = sets.iter().map(|(c, v)| format!("{c} = {v}")).collect();
     let assign = assign.join(", ");
-    if cols.iter().any(|c| c.pk) {
-        // Synthetic rows are found by their key, which this leaves.
-        let _ = conn.query_drop(format!("UPDATE {} SET {assign} LIMIT 1", ident(t)));
+    let pk: Vec<String> = cols
+        .iter()
+        .filter(|c| c.pk)
+        .map(|c| ident(&c.name))
+        .collect();
+    if !pk.is_empty() {
+        // Synthetic rows are found by their key, which this leaves; the
+        // values it changes are recorded to be put back by `unseed`.
+        let read: Vec<&String> = pk.iter().chain(sets.iter().map(|(c, _)| c)).collect();
+        let row: Option<mysql::Row> = conn
+            .query_first(format!(
+                "SELECT {} FROM {} LIMIT 1",
+                read.iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                ident(t)
+            ))
+            .unwrap_or(None);
+        let Some(row) = row else {
+            return;
+        };
+        let lit = |i: usize| row.as_ref(i).map(|v| v.as_sql(false));
+        let Some(key) = pk
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Some((c.clone(), lit(i)?)))
+            .collect::<Option<Vec<_>>>()
+        else {
+            return;
+        };
+        let cond: Vec<String> = key.iter().map(|(c, v)| format!("{c} <=> {v}")).collect();
+        let sql = format!(
+            "UPDATE {} SET {assign} WHERE {} LIMIT 1",
+            ident(t),
+            cond.join(" AND ")
+        );
+        if conn.query_drop(sql).is_err() || conn.affected_rows() != 1 {
+            return;
+        }
+        let undo = sets
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (c, v))| Some((c.clone(), lit(pk.len() + i)?, v.clone())))
+            .collect();
+        state.rows.push(SeededRow {
+            table: t.to_string(),
+            columns: key,
+            keyed: true,
+            undo,
+        });
         return;
     }
     // The row to change, by all its values.
@@ -244,7 +296,7 @@ fn update_one_row(
     // The newest synthetic record that is this row.
     let mut record = None;
     for (i, r) in state.rows.iter().enumerate().rev() {
-        if r.keyed || r.table != t {
+        if r.keyed || !r.undo.is_empty() || r.table != t {
             continue;
         }
         let same: Option<i64> = conn
@@ -286,11 +338,31 @@ pub(super) fn unseed(conn: &mut Conn, state: &mut SeedState) -> bool {
         if row.columns.is_empty() {
             continue;
         }
-        let sql = format!(
-            "DELETE FROM {} WHERE {} LIMIT 1",
-            ident(&row.table),
-            row.cond()
-        );
+        let sql = if row.undo.is_empty() {
+            format!(
+                "DELETE FROM {} WHERE {} LIMIT 1",
+                ident(&row.table),
+                row.cond()
+            )
+        } else {
+            let set: Vec<String> = row
+                .undo
+                .iter()
+                .map(|(c, b, _)| format!("{c} = {b}"))
+                .collect();
+            let now: Vec<String> = row
+                .undo
+                .iter()
+                .map(|(c, _, a)| format!("{c} <=> {a}"))
+                .collect();
+            format!(
+                "UPDATE {} SET {} WHERE {} AND {} LIMIT 1",
+                ident(&row.table),
+                set.join(", "),
+                row.cond(),
+                now.join(" AND ")
+            )
+        };
         // A delete the server refuses leaves the row.
         if conn.query_drop(sql).is_ok() && conn.affected_rows() == 1 {
             deleted = true;
@@ -456,6 +528,7 @@ fn insert_rows(conn: &mut Conn, tables: &Tables, t: &str, count: i64, state: &mu
                     table: t.clone(),
                     columns,
                     keyed,
+                    undo: Vec::new(),
                 });
             }
         }

@@ -114,6 +114,11 @@ pub struct SqliteEngine {
     seed_counter: i64,
     /// The synthetic rows inserted, oldest first, for `unseed`.
     seeded: Vec<seed::SeededRow>,
+    /// Every distinctive synthetic value ever written (text with a digit,
+    /// ids from [`crate::replay::SYNTHETIC_IDS`]), as JSON: `unseed` also
+    /// deletes the rows migrations derived from synthetic rows by copying
+    /// such a value.
+    synthetic_values: BTreeSet<String>,
     /// What views, triggers and cascades can make SQLite recurse into.
     nesting: nesting::Nesting,
 }
@@ -146,6 +151,7 @@ impl SqliteEngine {
             setup_tables: BTreeSet::new(),
             seed_counter: 0,
             seeded: Vec::new(),
+            synthetic_values: BTreeSet::new(),
             nesting: nesting::Nesting::default(),
         })
     }

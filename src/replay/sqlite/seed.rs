@@ -457,10 +457,69 @@ pub fn unseed(e: &mut SqliteEngine) -> Result<bool, EngineError> {
         };
         deleted += n.unwrap_or(0);
     }
+    deleted += delete_derived(e)?;
     e.batch("COMMIT")?;
     // The tables are as before the seeding: the next seeding looks at all.
     e.seed_dirty = None;
     Ok(deleted > 0)
+}
+
+/// Remembers a value written to a synthetic row when it is distinctive
+/// enough to tell the rows migrations derived from it (see
+/// [`delete_derived`]).
+fn remember_value(e: &mut SqliteEngine, v: &Sql) {
+    let json = match v {
+        Sql::Text(s) if s.chars().any(|c| c.is_ascii_digit()) && s.len() >= 4 => {
+            serde_json::Value::String(s.clone())
+        }
+        Sql::Integer(i) if *i >= SYNTHETIC_IDS => serde_json::Value::from(*i),
+        _ => return,
+    };
+    e.synthetic_values.insert(json.to_string());
+}
+
+/// Deletes the rows migrations derived from synthetic rows: rows of user
+/// tables (not the set-up's) holding, in some column, a value only a
+/// synthetic row had (copied by an `INSERT ... SELECT` or an `UPDATE ...
+/// FROM`); without seeding they would not be there. Each table under a
+/// savepoint; one the database refuses is left. Returns how many.
+fn delete_derived(e: &mut SqliteEngine) -> Result<usize, EngineError> {
+    if e.synthetic_values.is_empty() {
+        return Ok(0);
+    }
+    let list = format!(
+        "[{}]",
+        e.synthetic_values
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let mut deleted = 0;
+    for table in user_tables(e)? {
+        if e.setup_tables.contains(&table.to_ascii_lowercase()) {
+            continue;
+        }
+        let columns: Vec<String> = e.internal(|c| {
+            let mut st = c.prepare("SELECT name FROM main.pragma_table_info(?1)")?;
+            let rows = st.query_map([&table], |r| r.get::<_, String>(0))?;
+            rows.collect()
+        })?;
+        if columns.is_empty() {
+            continue;
+        }
+        let cond: Vec<String> = columns
+            .iter()
+            .map(|c| format!("{} IN (SELECT value FROM json_each(?1))", quote(c)))
+            .collect();
+        let sql = format!(
+            "DELETE FROM main.{} WHERE {}",
+            quote(&table),
+            cond.join(" OR ")
+        );
+        deleted += try_write(e, &sql, &[Sql::Text(list.clone())])?.unwrap_or(0);
+    }
+    Ok(deleted)
 }
 
 /// Every table's name and root page.
@@ -895,6 +954,12 @@ fn record_seeded(e: &mut SqliteEngine, t: &TableInfo, names: &[&str], values: &[
         .zip(values)
         .map(|(n, v)| (n.to_string(), v.clone()))
         .collect();
+    for v in values {
+        remember_value(e, v);
+    }
+    if let Some(id) = rowid.filter(|_| t.rowid_alias.is_some()) {
+        remember_value(e, &Sql::Integer(id));
+    }
     let key: Vec<(String, Sql)> = match rowid {
         _ if pk.is_empty() => Vec::new(),
         // Read back: a key column may have taken its default.
@@ -955,6 +1020,7 @@ fn key_of(e: &SqliteEngine, t: &TableInfo, rowid: i64) -> Vec<(String, Sql)> {
 /// [`unseed`] still recognises the row at its row id.
 fn follow_update(e: &mut SqliteEngine, t: &TableInfo, rowid: i64, col: &str, before: Sql, v: &Sql) {
     let key = key_of(e, t, rowid);
+    remember_value(e, v);
     e.seeded.push(SeededRow {
         table: t.name.clone(),
         rootpage: t.rootpage,

@@ -302,7 +302,7 @@ impl Runner<'_> {
                 out.ran = true;
                 continue;
             };
-            server::wait_if_interrupted();
+            crate::replay::interrupt::wait_if_interrupted();
             if self.connection_lost(&e) {
                 out.failures
                     .push(self.failure(file, stmt, &e, prefix_chars));

@@ -334,7 +334,8 @@ fn update_one_row(
 pub(super) fn unseed(conn: &mut Conn, state: &mut SeedState) -> bool {
     let rows = std::mem::take(&mut state.rows);
     let mut deleted = false;
-    for row in rows.iter().rev() {
+    let mut left = Vec::new();
+    for row in rows.into_iter().rev() {
         if row.columns.is_empty() {
             continue;
         }
@@ -363,11 +364,16 @@ pub(super) fn unseed(conn: &mut Conn, state: &mut SeedState) -> bool {
                 now.join(" AND ")
             )
         };
-        // A delete the server refuses leaves the row.
+        // A delete the server refuses leaves the row, looked for again next
+        // time (a migration may delete what refers to it).
         if conn.query_drop(sql).is_ok() && conn.affected_rows() == 1 {
             deleted = true;
+        } else if row.undo.is_empty() {
+            left.push(row);
         }
     }
+    left.reverse();
+    state.rows = left;
     deleted
 }
 

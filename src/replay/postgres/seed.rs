@@ -652,7 +652,8 @@ impl Runner<'_> {
             return Err(e);
         }
         let mut deleted = false;
-        for row in rows.iter().rev() {
+        let mut left = Vec::new();
+        for row in rows.into_iter().rev() {
             let table = &row.table;
             let cond: Vec<String> = row
                 .columns
@@ -681,13 +682,22 @@ impl Runner<'_> {
                     )
                 }
             };
-            if let Tried::Done(m) = self.seed_try(&sql)? {
-                deleted |= m
+            let done = match self.seed_try(&sql)? {
+                Tried::Done(m) => m
                     .iter()
-                    .any(|m| matches!(m, SimpleQueryMessage::CommandComplete(1)));
+                    .any(|m| matches!(m, SimpleQueryMessage::CommandComplete(1))),
+                _ => false,
+            };
+            deleted |= done;
+            // A row not found or not deletable now is looked for again
+            // next time (a migration may delete what refers to it).
+            if !done && row.undo.is_none() {
+                left.push(row);
             }
         }
+        left.reverse();
         self.commit_kept(since)?;
+        self.seeded = left;
         // The tables are as before the seeding: the next one looks at all.
         self.seed_dirty = None;
         Ok(deleted)

@@ -357,108 +357,119 @@ pub fn unseed(e: &mut SqliteEngine) -> Result<bool, EngineError> {
     let mut columns: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     e.batch("BEGIN")?;
     let mut deleted = 0;
-    for row in rows.iter().rev() {
-        let Some(table) = tables
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(&row.table))
-            .or_else(|| tables.iter().find(|(_, p)| *p == row.rootpage && *p > 0))
-            .map(|(n, _)| n.clone())
-        else {
-            continue;
-        };
-        if !columns.contains_key(&table) {
-            let names: BTreeSet<String> = e.internal(|c| {
-                let mut st = c.prepare("SELECT name FROM main.pragma_table_info(?1)")?;
-                let rows = st.query_map([&table], |r| r.get::<_, String>(0))?;
-                rows.map(|n| n.map(|n| n.to_ascii_lowercase())).collect()
-            })?;
-            columns.insert(table.clone(), names);
-        }
-        let has = |c: &str| columns[&table].contains(&c.to_ascii_lowercase());
-        let t = quote(&table);
-        if let Some((col, before, after)) = &row.undo {
-            if !has(col) {
-                continue;
+    let mut left = Vec::new();
+    for row in rows.into_iter().rev() {
+        let n: usize = 'row: {
+            let Some(table) = tables
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(&row.table))
+                .or_else(|| tables.iter().find(|(_, p)| *p == row.rootpage && *p > 0))
+                .map(|(n, _)| n.clone())
+            else {
+                break 'row 0;
+            };
+            if !columns.contains_key(&table) {
+                let names: BTreeSet<String> = e.internal(|c| {
+                    let mut st = c.prepare("SELECT name FROM main.pragma_table_info(?1)")?;
+                    let rows = st.query_map([&table], |r| r.get::<_, String>(0))?;
+                    rows.map(|n| n.map(|n| n.to_ascii_lowercase())).collect()
+                })?;
+                columns.insert(table.clone(), names);
             }
-            let (mut cond, mut values) =
-                if !row.key.is_empty() && row.key.iter().all(|(c, _)| has(c)) {
-                    let cond: Vec<String> = row
-                        .key
-                        .iter()
-                        .map(|(c, _)| format!("{} IS ?", quote(c)))
-                        .collect();
-                    (
-                        cond.join(" AND "),
-                        row.key.iter().map(|(_, v)| v.clone()).collect(),
-                    )
-                } else if let Some(id) = row.rowid {
-                    ("rowid = ?".to_string(), vec![Sql::Integer(id)])
-                } else {
-                    continue;
-                };
-            cond.push_str(&format!(" AND {} IS ?", quote(col)));
-            values.push(after.clone());
-            let mut params = vec![before.clone()];
-            params.extend(values.iter().cloned());
-            let sql = format!(
+            let has = |c: &str| columns[&table].contains(&c.to_ascii_lowercase());
+            let t = quote(&table);
+            if let Some((col, before, after)) = &row.undo {
+                if !has(col) {
+                    break 'row 0;
+                }
+                let (mut cond, mut values) =
+                    if !row.key.is_empty() && row.key.iter().all(|(c, _)| has(c)) {
+                        let cond: Vec<String> = row
+                            .key
+                            .iter()
+                            .map(|(c, _)| format!("{} IS ?", quote(c)))
+                            .collect();
+                        (
+                            cond.join(" AND "),
+                            row.key.iter().map(|(_, v)| v.clone()).collect(),
+                        )
+                    } else if let Some(id) = row.rowid {
+                        ("rowid = ?".to_string(), vec![Sql::Integer(id)])
+                    } else {
+                        break 'row 0;
+                    };
+                cond.push_str(&format!(" AND {} IS ?", quote(col)));
+                values.push(after.clone());
+                let mut params = vec![before.clone()];
+                params.extend(values.iter().cloned());
+                let sql = format!(
                 "UPDATE main.{t} SET {c} = ? WHERE rowid IN (SELECT rowid FROM main.{t} WHERE {cond} LIMIT 1)",
                 c = quote(col)
             );
-            let n = match try_write(e, &sql, &params)? {
-                Some(n) => Some(n),
-                None => try_write(
-                    e,
-                    &format!("UPDATE main.{t} SET {} = ? WHERE {cond}", quote(col)),
-                    &params,
-                )?,
-            };
-            deleted += n.unwrap_or(0);
-            continue;
-        }
-        let n = if !row.key.is_empty() && row.key.iter().all(|(c, _)| has(c)) {
-            let cond: Vec<String> = row
-                .key
-                .iter()
-                .map(|(c, _)| format!("{} IS ?", quote(c)))
-                .collect();
-            let cond = cond.join(" AND ");
-            let values: Vec<Sql> = row.key.iter().map(|(_, v)| v.clone()).collect();
-            // One row, even where several match (a rowid table).
-            let sql = format!(
+                let n = match try_write(e, &sql, &params)? {
+                    Some(n) => Some(n),
+                    None => try_write(
+                        e,
+                        &format!("UPDATE main.{t} SET {} = ? WHERE {cond}", quote(col)),
+                        &params,
+                    )?,
+                };
+                break 'row n.unwrap_or(0);
+            }
+            let n = if !row.key.is_empty() && row.key.iter().all(|(c, _)| has(c)) {
+                let cond: Vec<String> = row
+                    .key
+                    .iter()
+                    .map(|(c, _)| format!("{} IS ?", quote(c)))
+                    .collect();
+                let cond = cond.join(" AND ");
+                let values: Vec<Sql> = row.key.iter().map(|(_, v)| v.clone()).collect();
+                // One row, even where several match (a rowid table).
+                let sql = format!(
                 "DELETE FROM main.{t} WHERE rowid IN (SELECT rowid FROM main.{t} WHERE {cond} LIMIT 1)"
             );
-            match try_write(e, &sql, &values)? {
-                Some(n) => Some(n),
-                // WITHOUT ROWID: the key is its primary key.
-                None => try_write(e, &format!("DELETE FROM main.{t} WHERE {cond}"), &values)?,
-            }
-        } else if let Some(id) = row.rowid {
-            let shared: Vec<&(String, Sql)> = row.values.iter().filter(|(c, _)| has(c)).collect();
-            if shared.is_empty() && (!row.values.is_empty() || table != row.table) {
-                continue;
-            }
-            let mut values = vec![Sql::Integer(id)];
-            let mut cond = "rowid = ?".to_string();
-            if !shared.is_empty() {
-                let same: Vec<String> = shared
-                    .iter()
-                    .map(|(c, _)| format!("({} IS ?)", quote(c)))
-                    .collect();
-                cond.push_str(&format!(
-                    " AND {} >= {}",
-                    same.join(" + "),
-                    shared.len().div_ceil(2)
-                ));
-                values.extend(shared.iter().map(|(_, v)| v.clone()));
-            }
-            try_write(e, &format!("DELETE FROM main.{t} WHERE {cond}"), &values)?
-        } else {
-            None
+                match try_write(e, &sql, &values)? {
+                    Some(n) => Some(n),
+                    // WITHOUT ROWID: the key is its primary key.
+                    None => try_write(e, &format!("DELETE FROM main.{t} WHERE {cond}"), &values)?,
+                }
+            } else if let Some(id) = row.rowid {
+                let shared: Vec<&(String, Sql)> =
+                    row.values.iter().filter(|(c, _)| has(c)).collect();
+                if shared.is_empty() && (!row.values.is_empty() || table != row.table) {
+                    break 'row 0;
+                }
+                let mut values = vec![Sql::Integer(id)];
+                let mut cond = "rowid = ?".to_string();
+                if !shared.is_empty() {
+                    let same: Vec<String> = shared
+                        .iter()
+                        .map(|(c, _)| format!("({} IS ?)", quote(c)))
+                        .collect();
+                    cond.push_str(&format!(
+                        " AND {} >= {}",
+                        same.join(" + "),
+                        shared.len().div_ceil(2)
+                    ));
+                    values.extend(shared.iter().map(|(_, v)| v.clone()));
+                }
+                try_write(e, &format!("DELETE FROM main.{t} WHERE {cond}"), &values)?
+            } else {
+                None
+            };
+            n.unwrap_or(0)
         };
-        deleted += n.unwrap_or(0);
+        deleted += n;
+        // A row not found or not deletable now is looked for again next
+        // time (a migration may delete what refers to it).
+        if n == 0 && row.undo.is_none() {
+            left.push(row);
+        }
     }
+    left.reverse();
     deleted += delete_derived(e)?;
     e.batch("COMMIT")?;
+    e.seeded = left;
     // The tables are as before the seeding: the next seeding looks at all.
     e.seed_dirty = None;
     Ok(deleted > 0)

@@ -11,7 +11,9 @@
 //! a down that does not revert its up).
 
 use super::diff;
-use super::engine::{Caps, Engine, EngineError, FailureKind, Observation, RunOutcome, Step, Trial};
+use super::engine::{
+    Applied, Caps, Engine, EngineError, FailureKind, Observation, RunOutcome, Step, Trial,
+};
 use super::Outcome;
 use crate::error::Result;
 use crate::finding::{Finding, FindingBuilder, Origin};
@@ -59,6 +61,18 @@ impl Run {
     fn stops_on_error(self) -> bool {
         matches!(self, Run::First { .. } | Run::DownFirst | Run::Start { .. })
     }
+}
+
+/// What [`Replayer::down_checks`] found out for the rest of the migration.
+#[derive(Default)]
+struct DownChecks {
+    /// They stopped because the up failed.
+    up_failed: bool,
+    /// The down's first run failed.
+    down_failed: bool,
+    /// The up's run was kept as its first run (its handled pieces): it is
+    /// not applied again.
+    kept_up: Option<Vec<super::engine::Handled>>,
 }
 
 struct Replayer<'a, E: Engine> {
@@ -167,12 +181,23 @@ impl<E: Engine> Replayer<'_, E> {
             .as_ref()
             .filter(|d| self.opts.down && self.runnable(d));
         let mut up_failed = false;
+        let mut kept_up = None;
         if let Some(down) = down {
-            up_failed = self.down_checks(m, down, true)?.0;
+            let checks = self.down_checks(m, down, true, true)?;
+            up_failed = checks.up_failed;
+            kept_up = checks.kept_up;
         }
 
-        // First run: kept.
-        let mut applied = self.engine.apply(self.ws, &m.up)?;
+        // First run: kept (already, when the down checks' run of the up
+        // could be kept as it).
+        let mut applied = match kept_up {
+            Some(handled) => Applied {
+                failure: None,
+                handled,
+                partial: false,
+            },
+            None => self.engine.apply(self.ws, &m.up)?,
+        };
         // A first run that fails among twice's own synthetic rows (seeded,
         // or written between an earlier migration's runs) may fail because
         // of them: they are withdrawn and the first run tried again without
@@ -192,7 +217,7 @@ impl<E: Engine> Replayer<'_, E> {
         if let Some(seed_failure) = seed_failure {
             if let (Some(down), true) = (down, up_failed) {
                 // They stopped at the up, which failed among the seeds too.
-                self.down_checks(m, down, false)?;
+                self.down_checks(m, down, false, false)?;
             }
             applied = self.engine.apply(self.ws, &m.up)?;
             if applied.failure.is_none() {
@@ -249,16 +274,18 @@ impl<E: Engine> Replayer<'_, E> {
 
     /// Down checks, on the state before the up: up, down (observed: does it
     /// revert the up?), down again (observed: does it converge?), all undone.
-    /// Returns whether they stopped because the up failed, and whether the
-    /// down's first run failed. With `withdraw`, a down whose first run
-    /// fails among synthetic rows is checked again without them (as the
-    /// up's first run is, see [`Replayer::migration`]).
+    /// With `withdraw`, a down whose first run fails among synthetic rows is
+    /// checked again without them (as the up's first run is, see
+    /// [`Replayer::migration`]). With `keep`, the engine may keep the up's
+    /// run as its first run ([`Engine::trial_keeping_first`]), which the
+    /// caller then does not apply again.
     fn down_checks(
         &mut self,
         m: &Migration,
         down: &Part,
         withdraw: bool,
-    ) -> Result<(bool, bool), EngineError> {
+        keep: bool,
+    ) -> Result<DownChecks, EngineError> {
         let steps = [
             Step {
                 part: &m.up,
@@ -273,22 +300,37 @@ impl<E: Engine> Replayer<'_, E> {
                 stop_on_error: false,
             },
         ];
-        let outcomes = match self.engine.trial(self.ws, &steps)? {
+        let (trial, kept) = if keep {
+            self.engine.trial_keeping_first(self.ws, &steps)?
+        } else {
+            (self.engine.trial(self.ws, &steps)?, false)
+        };
+        let outcomes = match trial {
             Trial::Ran(o) => o,
             Trial::NotPossible(why) => {
                 let message = format!("down migration not checked: {why}");
                 self.report_not_checked(m, down, message);
-                return Ok((false, false));
+                return Ok(DownChecks::default());
             }
         };
         let mut outcomes = outcomes.into_iter();
         let (Some(up), Some(first)) = (outcomes.next(), outcomes.next()) else {
             // The up failed: its own first run reports that.
-            return Ok((true, false));
+            return Ok(DownChecks {
+                up_failed: true,
+                ..DownChecks::default()
+            });
         };
         if !up.failures.is_empty() {
-            return Ok((true, false));
+            return Ok(DownChecks {
+                up_failed: true,
+                ..DownChecks::default()
+            });
         }
+        let done = DownChecks {
+            kept_up: kept.then_some(up.handled),
+            ..DownChecks::default()
+        };
         self.report_handled(m, down, &first.handled);
         if let Some(f) = first.failures.first() {
             if withdraw
@@ -297,14 +339,20 @@ impl<E: Engine> Replayer<'_, E> {
                 && self.engine.unseed()?
             {
                 let f = f.clone();
-                let again = self.down_checks(m, down, false)?;
-                if again == (false, false) {
+                // A kept up stays applied: the checks again would run it
+                // on top of itself.
+                let keep = keep && done.kept_up.is_none();
+                let again = self.down_checks(m, down, false, keep)?;
+                if !again.up_failed && !again.down_failed {
                     self.report_seed_withdrawn(m, down, &f);
                 }
                 return Ok(again);
             }
             self.report_failure(m, down, f, Run::DownFirst);
-            return Ok((false, true));
+            return Ok(DownChecks {
+                down_failed: true,
+                ..done
+            });
         }
         // The schema before the up vs after the up and the down, for every
         // object either touched.
@@ -328,7 +376,7 @@ impl<E: Engine> Replayer<'_, E> {
             }
             self.report_changes(m, down, &observation, Run::DownSecond);
         }
-        Ok((false, false))
+        Ok(done)
     }
 
     // ---- findings -------------------------------------------------------

@@ -535,6 +535,22 @@ pub trait Engine {
     /// Runs `steps` in order on the current state, observes each, and undoes
     /// all of them: afterwards the state is what it was before.
     fn trial(&mut self, ws: &Workspace, steps: &[Step<'_>]) -> Result<Trial, EngineError>;
+    /// [`Engine::trial`] of steps whose first one is the first run of a
+    /// part that [`Engine::apply`] would run right after the trial (down
+    /// checks: up, down, down again, then the up's first run). When the
+    /// engine can tell that keeping that first step leaves the state a fresh
+    /// apply would, it undoes only the later steps, keeps the first, and
+    /// returns `true`: the part then counts as applied, with no failure and
+    /// the first step's handled pieces, and runs once instead of twice.
+    /// Otherwise everything is as after [`Engine::trial`] (returns `false`).
+    /// The default always does the latter.
+    fn trial_keeping_first(
+        &mut self,
+        ws: &Workspace,
+        steps: &[Step<'_>],
+    ) -> Result<(Trial, bool), EngineError> {
+        Ok((self.trial(ws, steps)?, false))
+    }
 }
 
 /// Hash of one row (deterministic across runs).

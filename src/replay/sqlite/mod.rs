@@ -611,6 +611,25 @@ impl SqliteEngine {
             .is_some_and(|(_, _, words)| control::classify(&words).is_some())
     }
 
+    /// The `PRAGMA foreign_keys` value that `upcoming` sets before any
+    /// other statement: it applies to the whole run, as it would outside a
+    /// transaction.
+    fn foreign_keys_lead(upcoming: &[&str]) -> Option<bool> {
+        let mut lead = None;
+        for text in upcoming {
+            match control::leading_word(text, crate::dialect::Dialect::Sqlite).as_deref() {
+                Some("PRAGMA") => match Self::foreign_keys_pragma(text) {
+                    Some(v) => lead = Some(v),
+                    None => continue,
+                },
+                None => continue,
+                Some(w) if control::is_control_word(w) && Self::is_control(text) => continue,
+                Some(_) => break,
+            }
+        }
+        lead
+    }
+
     /// The value of `PRAGMA [schema.]foreign_keys = value` (or `(value)`).
     fn foreign_keys_pragma(piece: &str) -> Option<bool> {
         let toks: Vec<&str> = crate::lexer::significant_tokens(
@@ -766,21 +785,7 @@ impl StatementEngine for SqliteEngine {
     }
 
     fn begin(&mut self, upcoming: &[&str]) -> Result<(), EngineError> {
-        // A `PRAGMA foreign_keys` before any other statement applies to the
-        // whole run, as it would outside a transaction.
-        let mut lead = None;
-        for text in upcoming {
-            match control::leading_word(text, crate::dialect::Dialect::Sqlite).as_deref() {
-                Some("PRAGMA") => match Self::foreign_keys_pragma(text) {
-                    Some(v) => lead = Some(v),
-                    None => continue,
-                },
-                None => continue,
-                Some(w) if control::is_control_word(w) && Self::is_control(text) => continue,
-                Some(_) => break,
-            }
-        }
-        if let Some(v) = lead.or(self.fk_pending.take()) {
+        if let Some(v) = Self::foreign_keys_lead(upcoming).or(self.fk_pending.take()) {
             self.apply_foreign_keys(v)?;
         }
         self.batch("BEGIN")?;

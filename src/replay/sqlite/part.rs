@@ -128,12 +128,54 @@ impl Engine for SqliteReplay {
     }
 
     fn trial(&mut self, ws: &Workspace, steps: &[Step<'_>]) -> Result<Trial, EngineError> {
+        self.trial_from(ws, steps, false).map(|(t, _)| t)
+    }
+
+    fn trial_keeping_first(
+        &mut self,
+        ws: &Workspace,
+        steps: &[Step<'_>],
+    ) -> Result<(Trial, bool), EngineError> {
+        // The first run would begin with the first part's own leading
+        // `PRAGMA foreign_keys`; the trial begins with that of all of them.
+        let all: Vec<&str> = steps.iter().flat_map(|st| texts(ws, st.part)).collect();
+        let keepable = steps.len() > 1
+            && steps[0].stop_on_error
+            && SqliteEngine::foreign_keys_lead(&texts(ws, steps[0].part))
+                == SqliteEngine::foreign_keys_lead(&all);
+        self.trial_from(ws, steps, keepable)
+    }
+}
+
+/// The savepoint between a trial's first step and the others, when the
+/// first may be kept.
+const FIRST_KEPT: &str = "twice_first_run";
+
+impl SqliteReplay {
+    /// [`Engine::trial`]; with `keep_first`, [`Engine::trial_keeping_first`].
+    ///
+    /// The first step is kept only when the trial would otherwise be rolled
+    /// back (undoing DDL makes SQLite reload its schema either way), every
+    /// step ran, no transaction was lost and no `PRAGMA foreign_keys` waits
+    /// for the next run: then the state is exactly the one the rollback and
+    /// a fresh first run would leave, one run of the part cheaper. When the
+    /// steps changed nothing at all the trial is kept whole, as without
+    /// `keep_first`, and the part is applied again on it.
+    fn trial_from(
+        &mut self,
+        ws: &Workspace,
+        steps: &[Step<'_>],
+        keep_first: bool,
+    ) -> Result<(Trial, bool), EngineError> {
         let s = &mut self.session;
         let all: Vec<&str> = steps.iter().flat_map(|st| texts(ws, st.part)).collect();
         let lost = s.lost_count();
         s.begin(&all)?;
         let mut outcomes = Vec::new();
-        for step in steps {
+        for (i, step) in steps.iter().enumerate() {
+            if keep_first && i == 1 {
+                s.savepoint(FIRST_KEPT).map_err(EngineError::from)?;
+            }
             s.observe_start()?;
             let report = PartRunner { engine: &mut *s }.run_part(ws, step.part, step.stop_on_error);
             s.end_run()?;
@@ -150,14 +192,23 @@ impl Engine for SqliteReplay {
             });
             if stop {
                 s.rollback()?;
-                return Ok(Trial::Ran(outcomes));
+                return Ok((Trial::Ran(outcomes), false));
             }
         }
-        let keep = s.lost_count() == lost
+        let kept = s.lost_count() == lost;
+        let keep = kept
             && unchanged(&Observation::compose(
                 outcomes.iter().map(|o| &o.observation),
             ));
+        if keep_first && kept && !keep && s.fk_pending.is_none() {
+            let later = unchanged(&Observation::compose(
+                outcomes[1..].iter().map(|o| &o.observation),
+            ));
+            s.undo_to(FIRST_KEPT, later)?;
+            s.commit()?;
+            return Ok((Trial::Ran(outcomes), true));
+        }
         s.undo(keep)?;
-        Ok(Trial::Ran(outcomes))
+        Ok((Trial::Ran(outcomes), false))
     }
 }

@@ -1,0 +1,544 @@
+//! The findings of failing statements: `first-run-error` and its
+//! follow-on failures (cascades), `second-run-error`, the down migration's
+//! errors, `replay-denied`, `replay-timeout`, `replay-resource-limit`,
+//! `replay-statement-skipped` and `replay-seed-withdrawn`, with their
+//! messages, help lines, notes and evidence.
+
+use super::{Replayer, Root, Run};
+use crate::model::{Migration, Part};
+use crate::replay::engine::{Caps, Engine, ErrorClass, Failure, FailureKind, Handled};
+use crate::rules;
+use std::collections::BTreeSet;
+
+/// How many follow-on failures a root's note lists by name.
+const FOLLOW_ON_SHOWN: usize = 10;
+
+/// Lower-case bare names a statement creates: the object of `CREATE ...`,
+/// the column of `ALTER TABLE ... ADD [COLUMN]`, the new name of a `RENAME`.
+fn created_names(sql: &str, out: &mut BTreeSet<String>) {
+    let words: Vec<String> = sql
+        .split(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | ',' | ';'))
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            w.rsplit('.')
+                .next()
+                .unwrap_or(w)
+                .trim_matches(|c| c == '"' || c == '`' || c == '[' || c == ']')
+                .to_ascii_lowercase()
+        })
+        .collect();
+    let upper = |i: usize| words.get(i).map(|w| w.to_ascii_uppercase());
+    let name_after = |mut i: usize| -> Option<String> {
+        while matches!(
+            upper(i).as_deref(),
+            Some("IF" | "NOT" | "EXISTS" | "CONCURRENTLY" | "COLUMN" | "ONLY")
+        ) {
+            i += 1;
+        }
+        words.get(i).cloned()
+    };
+    match upper(0).as_deref() {
+        Some("CREATE") => {
+            let mut i = 1;
+            while matches!(
+                upper(i).as_deref(),
+                Some(
+                    "OR" | "REPLACE"
+                        | "UNIQUE"
+                        | "TEMP"
+                        | "TEMPORARY"
+                        | "MATERIALIZED"
+                        | "RECURSIVE"
+                        | "UNLOGGED"
+                        | "GLOBAL"
+                        | "LOCAL"
+                        | "VIRTUAL"
+                )
+            ) {
+                i += 1;
+            }
+            if let Some(n) = name_after(i + 1) {
+                out.insert(n);
+            }
+        }
+        Some("ALTER") => {
+            for (i, w) in words.iter().enumerate() {
+                let w = w.to_ascii_uppercase();
+                if w == "ADD" {
+                    if let Some(n) = name_after(i + 1) {
+                        if !matches!(
+                            n.to_ascii_uppercase().as_str(),
+                            "CONSTRAINT" | "PRIMARY" | "UNIQUE" | "FOREIGN" | "CHECK" | "VALUE"
+                        ) {
+                            out.insert(n);
+                        }
+                    }
+                } else if w == "TO" {
+                    if let Some(n) = words.get(i + 1) {
+                        out.insert(n.clone());
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+impl<E: Engine> Replayer<'_, E> {
+    /// Whether statement `stmt` of `part` is an `ALTER ... RENAME`.
+    fn renames(&self, part: &Part, stmt: usize) -> bool {
+        let Some(st) = self.unit(part).statements.get(stmt) else {
+            return false;
+        };
+        let mut words = st
+            .sql
+            .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .filter(|w| !w.is_empty());
+        words
+            .next()
+            .is_some_and(|w| w.eq_ignore_ascii_case("ALTER"))
+            && words.any(|w| w.eq_ignore_ascii_case("RENAME"))
+    }
+
+    /// The help for a definition (view, function, trigger, ...) that
+    /// already exists when a migration its tool re-runs because it changed
+    /// (a Flyway repeatable, Liquibase `runOnChange`) runs again: there
+    /// `IF NOT EXISTS` would keep the old definition, so the advice is
+    /// `CREATE OR REPLACE` where the dialect has it, else dropping it first
+    /// (as the static rule's help and fix say).
+    fn rerun_create_help(&self, m: &Migration, part: &Part, f: &Failure) -> Option<String> {
+        use crate::classify::{Kind, ObjectKind};
+        use crate::dialect::Dialect;
+        if m.rerun_note.is_none() || f.error.class != ErrorClass::AlreadyExists {
+            return None;
+        }
+        let unit = self.unit(part);
+        let st = unit.statements.get(f.stmt)?;
+        let Kind::Create(c) = &st.facts.kind else {
+            return None;
+        };
+        let (word, replace) = match (c.kind, st.dialect) {
+            (ObjectKind::View, Dialect::Postgres | Dialect::Mysql) => ("VIEW", true),
+            (ObjectKind::View, _) => ("VIEW", false),
+            (ObjectKind::Function, Dialect::Postgres | Dialect::Mysql) => ("FUNCTION", false),
+            (ObjectKind::Procedure, _) => ("PROCEDURE", st.dialect == Dialect::Postgres),
+            (ObjectKind::Trigger, Dialect::Postgres) => ("TRIGGER", true),
+            (ObjectKind::Trigger, _) => ("TRIGGER", false),
+            (ObjectKind::MaterializedView, _) => ("MATERIALIZED VIEW", false),
+            (ObjectKind::Rule, Dialect::Postgres) => ("RULE", true),
+            _ => return None,
+        };
+        // PostgreSQL functions take OR REPLACE; MySQL's do not.
+        let replace =
+            replace || (c.kind == ObjectKind::Function && st.dialect == Dialect::Postgres);
+        let name = c
+            .name
+            .as_ref()
+            .map_or("", |n| n.text(&unit.source.text))
+            .to_string();
+        let table = if c.kind == ObjectKind::Trigger || c.kind == ObjectKind::Rule {
+            c.table
+                .as_ref()
+                .filter(|_| st.dialect == Dialect::Postgres)
+                .map(|t| format!(" ON {}", t.text(&unit.source.text)))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let trigger_note = if c.kind == ObjectKind::Trigger && replace {
+            " (PostgreSQL 14 or later; before that, drop it first)"
+        } else {
+            ""
+        };
+        Some(if replace {
+            format!(
+                "this migration runs again whenever it changes, and `IF NOT EXISTS` would keep the \
+                 old definition: use `CREATE OR REPLACE {word} {name} ...`{trigger_note}"
+            )
+        } else {
+            format!(
+                "this migration runs again whenever it changes, and `IF NOT EXISTS` would keep the \
+                 old definition: drop it first with `DROP {word} IF EXISTS {name}{table};`"
+            )
+        })
+    }
+
+    pub(super) fn report_handled(&mut self, m: &Migration, part: &Part, handled: &[Handled]) {
+        for h in handled {
+            let dup = {
+                let file = &self.unit(part).source.name;
+                self.findings.iter().any(|o| {
+                    o.rule == rules::replay_statement_skipped::META.id
+                        && &o.file == file
+                        && o.span == h.span
+                })
+            };
+            if dup {
+                continue;
+            }
+            let mut f = self.finding(
+                m,
+                part,
+                h.stmt,
+                Some(h.span.clone()),
+                &rules::replay_statement_skipped::META,
+                h.text.clone(),
+            );
+            f.help = h.help.clone();
+            self.findings.push(f);
+        }
+    }
+
+    /// A part (or its second run) the engine could not check, at its first
+    /// statement.
+    pub(super) fn report_not_checked(&mut self, m: &Migration, part: &Part, message: String) {
+        let stmt = self.first_statement(part);
+        let f = self.finding(
+            m,
+            part,
+            stmt,
+            None,
+            &rules::replay_statement_skipped::META,
+            message,
+        );
+        self.findings.push(f);
+    }
+
+    /// What a failed part would have created (see [`created_names`]).
+    fn created_by(&self, part: &Part) -> BTreeSet<String> {
+        let unit = self.unit(part);
+        let mut out = BTreeSet::new();
+        for &i in &part.statements {
+            if let Some(st) = unit.statements.get(i) {
+                created_names(&st.sql, &mut out);
+            }
+        }
+        out
+    }
+
+    /// A first run that fails for want of what an earlier failed migration
+    /// would have created is listed under that root, not reported again.
+    /// Returns whether it was.
+    fn follows_a_root(&mut self, part: &Part, f: &Failure) -> bool {
+        let Some(object) = f.error.object.as_deref().map(str::to_ascii_lowercase) else {
+            return false;
+        };
+        let Some(root) = self.roots.iter().rposition(|r| r.created.contains(&object)) else {
+            return false;
+        };
+        let created = self.created_by(part);
+        let unit = self.unit(part);
+        let entry = serde_json::json!({
+            "file": unit.source.name,
+            "line": unit.source.line_col(f.at).0,
+            "error": f.error.text(),
+        });
+        let r = &mut self.roots[root];
+        r.created.extend(created);
+        r.follow_on.push(entry);
+        true
+    }
+
+    /// Adds to each root's finding the failures that follow from it.
+    pub(super) fn finish_roots(&mut self) {
+        for r in std::mem::take(&mut self.roots) {
+            let Some(f) = self.findings.get_mut(r.finding) else {
+                continue;
+            };
+            let n = r.follow_on.len();
+            if n > 0 {
+                let mut shown: Vec<String> = r
+                    .follow_on
+                    .iter()
+                    .take(FOLLOW_ON_SHOWN)
+                    .map(|e| {
+                        format!(
+                            "{}:{} ({})",
+                            e["file"].as_str().unwrap_or(""),
+                            e["line"],
+                            e["error"].as_str().unwrap_or("")
+                        )
+                    })
+                    .collect();
+                if n > FOLLOW_ON_SHOWN {
+                    shown.push(format!("and {} more", n - FOLLOW_ON_SHOWN));
+                }
+                f.notes.push(format!(
+                    "{n} later migration{} fail{} because this one did: {}",
+                    if n == 1 { "" } else { "s" },
+                    if n == 1 { "s" } else { "" },
+                    shown.join("; ")
+                ));
+            }
+            if let Some(ev) = f.evidence.as_mut().and_then(|e| e.as_object_mut()) {
+                ev.insert("follow_on".into(), serde_json::Value::Array(r.follow_on));
+            }
+        }
+    }
+
+    pub(super) fn report_failure(&mut self, m: &Migration, part: &Part, f: &Failure, run: Run) {
+        let first = matches!(run, Run::First { .. } | Run::Start { .. })
+            && f.error.kind == FailureKind::Error;
+        if first && self.follows_a_root(part, f) {
+            return;
+        }
+        let line = self.line_of(part, f.at);
+        let text = f.error.text();
+        let (rule, message) = match f.error.kind {
+            FailureKind::Error => {
+                let rule = match run {
+                    Run::First { .. } | Run::DownFirst | Run::Start { .. } => {
+                        &rules::first_run_error::META
+                    }
+                    Run::Second => &rules::second_run_error::META,
+                    Run::DownSecond => &rules::down_second_run_error::META,
+                };
+                let message = match run {
+                    Run::DownFirst => format!(
+                        "down migration fails at line {line} on the state its up left: {text}"
+                    ),
+                    Run::Start { .. } => format!(
+                        "migration applied as the starting state fails at line {line}: {text}"
+                    ),
+                    _ => format!("{} fails at line {line}: {text}", run.phrase()),
+                };
+                (rule, message)
+            }
+            FailureKind::Denied => (
+                &rules::replay_denied::META,
+                format!(
+                    "the replay sandbox refused this statement on the {} (line {line}): {}",
+                    run.phrase(),
+                    f.error.message
+                ),
+            ),
+            FailureKind::Timeout => (
+                &rules::replay_timeout::META,
+                format!(
+                    "statement stopped on the {} (line {line}): it ran longer than the replay \
+                     time limit of {} (--timeout)",
+                    run.phrase(),
+                    seconds(self.opts.timeout)
+                ),
+            ),
+            FailureKind::Limit => (
+                &rules::replay_resource_limit::META,
+                format!(
+                    "statement stopped on the {} (line {line}): {}",
+                    run.phrase(),
+                    f.error.message
+                ),
+            ),
+        };
+        let mut finding = self.finding(m, part, f.stmt, Some(f.span.clone()), rule, message);
+        if f.error.kind == FailureKind::Error {
+            finding.help = Some(match run {
+                // Whatever the run: the sandbox refused it, not the state.
+                _ if f.error.class == ErrorClass::PermissionDenied => PERMISSION_HELP.into(),
+                Run::First { .. } => "the migration must apply on the state the migrations \
+                     before it leave: check the order of the files and the objects this \
+                     statement needs"
+                    .into(),
+                Run::Start { .. } => "the migrations before the checked range are applied \
+                     once to build the starting state: each must apply on the state the ones \
+                     before it leave"
+                    .into(),
+                Run::DownFirst => "the down migration must apply right after its up: check \
+                     the objects it drops or changes"
+                    .into(),
+                Run::Second | Run::DownSecond if self.renames(part, f.stmt) => {
+                    match f.error.class {
+                        // The new name is taken: `IF NOT EXISTS` is not the fix.
+                        ErrorClass::AlreadyExists => "the first run already renamed it: guard \
+                             the rename (`ALTER ... IF EXISTS ... RENAME` where the database has \
+                             it, or check the catalog first), or let the migration tool's version \
+                             table make sure it runs once"
+                            .into(),
+                        class => help_for(class, self.caps).into(),
+                    }
+                }
+                Run::Second | Run::DownSecond => self
+                    .rerun_create_help(m, part, f)
+                    .unwrap_or_else(|| help_for(f.error.class, self.caps).into()),
+            });
+        }
+        if run.stops_on_error() {
+            finding.notes.push(match run {
+                Run::DownFirst => {
+                    "replay undid this down migration and did not check it further".to_string()
+                }
+                Run::First { partial: true } | Run::Start { partial: true } => {
+                    "this migration runs outside a transaction: what ran before the failing \
+                     statement stays applied, as in a real deploy, and replay went on with the \
+                     next migration"
+                        .to_string()
+                }
+                _ => "replay rolled this migration back, did not run the rest of it, and went \
+                      on with the next migration"
+                    .to_string(),
+            });
+        }
+        if let (Run::First { .. }, FailureKind::Error) = (run, f.error.kind) {
+            let before: Vec<&str> = self
+                .gaps
+                .iter()
+                .filter(|(v, _)| {
+                    crate::since::version_cmp(v, &m.version) != std::cmp::Ordering::Greater
+                })
+                .map(|(_, file)| file.as_str())
+                .collect();
+            match before.as_slice() {
+                [] => {}
+                [one] => finding.notes.push(format!(
+                    "replay ran without a migration the tool runs before this one and twice \
+                     cannot read ({one}): if it creates what this statement needs, the failure \
+                     comes from its absence, not from this migration"
+                )),
+                [.., last] => finding.notes.push(format!(
+                    "replay ran without {} migrations the tool runs before this one and twice \
+                     cannot read (the last: {last}): if one of them creates what this statement \
+                     needs, the failure comes from their absence, not from this migration",
+                    before.len()
+                )),
+            }
+        }
+        if let Run::Start { .. } = run {
+            finding.notes.push(
+                m.start_note
+                    .clone()
+                    .unwrap_or_else(|| crate::model::APPLY_ONLY_NOTE.into()),
+            );
+        }
+        if let Some(c) = &f.error.context {
+            finding
+                .notes
+                .push(format!("context: {}", c.replace('\n', "; ")));
+        }
+        let (l, c) = self.unit(part).source.line_col(f.at);
+        finding.evidence = Some(serde_json::json!({
+            "engine": self.engine.id(),
+            "error": f.error.message,
+            "sqlstate": f.error.code,
+            "timed_out": f.error.kind == FailureKind::Timeout,
+            "position": {"line": l, "column": c},
+            "context": f.error.context,
+        }));
+        if rule.id == rules::first_run_error::META.id {
+            // The later first-run failures that follow from this one (see
+            // `finish_roots`).
+            if let Some(ev) = finding.evidence.as_mut().and_then(|e| e.as_object_mut()) {
+                ev.insert("follow_on".into(), serde_json::Value::Array(Vec::new()));
+            }
+        }
+        self.findings.push(finding);
+        if first {
+            let created = self.created_by(part);
+            self.roots.push(Root {
+                finding: self.findings.len() - 1,
+                created,
+                follow_on: Vec::new(),
+            });
+        }
+    }
+
+    /// The first run of `part` failed with synthetic rows in the tables
+    /// and ran once they were removed: `replay-seed-withdrawn` (info) at the
+    /// statement that failed, with the error the seeding caused.
+    pub(super) fn report_seed_withdrawn(&mut self, m: &Migration, part: &Part, f: &Failure) {
+        let line = self.line_of(part, f.at);
+        let run = if part.file == m.up.file && part.statements == m.up.statements {
+            "first run"
+        } else {
+            "down migration's first run"
+        };
+        let message = format!(
+            "twice's synthetic rows (seeded, or written between an earlier migration's \
+             runs) made the {run} fail at line {line}: {}; without them it runs, so this \
+             migration was checked without them",
+            f.error.text()
+        );
+        let mut finding = self.finding(
+            m,
+            part,
+            f.stmt,
+            Some(f.span.clone()),
+            &rules::replay_seed_withdrawn::META,
+            message,
+        );
+        finding.notes.push(
+            "the failure comes from a synthetic value, not from the migration; seeding and \
+             the writes between runs go on with the next migration"
+                .into(),
+        );
+        let (l, c) = self.unit(part).source.line_col(f.at);
+        finding.evidence = Some(serde_json::json!({
+            "engine": self.engine.id(),
+            "seed_error": f.error.message,
+            "sqlstate": f.error.code,
+            "position": {"line": l, "column": c},
+        }));
+        self.findings.push(finding);
+    }
+}
+
+fn seconds(d: std::time::Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{s:.0} s")
+    } else {
+        format!("{s} s")
+    }
+}
+
+/// The help line of a statement refused for want of privileges
+/// ([`ErrorClass::PermissionDenied`], SQLSTATE 42501), on any run: the
+/// PostgreSQL engine runs migrations as a role of its own (see
+/// [`crate::replay::postgres::roles`]).
+pub const PERMISSION_HELP: &str = "replay runs migrations as a role that owns only the scratch \
+     database and is not a superuser, so statements that reach outside it (running programs or \
+     reading server files with COPY ... PROGRAM, pg_read_file, lo_export or pg_ls_dir, ALTER \
+     SYSTEM, superuser roles, untrusted extensions) are refused; if a migration really needs \
+     such a prerequisite, put it in a setup script (--setup FILE, or `setup` under [replay] in \
+     twice.toml), which runs as the admin role before the first migration; a migration that \
+     itself needs such rights (`ALTER TABLE ... DISABLE TRIGGER ALL` reaches the foreign-key \
+     triggers, which only a superuser may) replays only on a disposable server given with \
+     --database-url and --database-url-trusted, where it runs as that URL's role";
+
+/// An actionable help line for a statement that fails on a re-run: one
+/// table for every engine, by error class.
+fn help_for(class: ErrorClass, caps: Caps) -> &'static str {
+    match class {
+        ErrorClass::PermissionDenied => PERMISSION_HELP,
+        ErrorClass::AlreadyExists => {
+            "use `IF NOT EXISTS` so that the statement does nothing when the object is already \
+             there"
+        }
+        ErrorClass::DuplicateColumn if caps.add_column_if_not_exists => {
+            "add the column only when missing: `ALTER TABLE ... ADD COLUMN IF NOT EXISTS`"
+        }
+        ErrorClass::DuplicateColumn => {
+            "SQLite has no `ADD COLUMN IF NOT EXISTS`: create the table in its final shape with \
+             `CREATE TABLE IF NOT EXISTS`, or make the migration tool record the migration as \
+             applied in the same transaction"
+        }
+        ErrorClass::DuplicateEnumValue => {
+            "add the value only when missing: `ALTER TYPE ... ADD VALUE IF NOT EXISTS`"
+        }
+        ErrorClass::UniqueViolation => {
+            "skip rows that are already there: `INSERT ... ON CONFLICT DO NOTHING` (SQLite also \
+             has `INSERT OR IGNORE`)"
+        }
+        ErrorClass::UndefinedObject => {
+            "use `IF EXISTS`, or guard the statement so that it does nothing when the first run \
+             already removed or renamed the object"
+        }
+        ErrorClass::UndefinedColumn => {
+            "the first run renamed or dropped this column: guard the statement or fold the change \
+             into a table rebuild"
+        }
+        ErrorClass::Other => {
+            "make the statement safe to run again, or make sure the migration tool records the \
+             migration as applied in the same transaction"
+        }
+    }
+}

@@ -605,6 +605,7 @@ impl Engine for Runner<'_> {
 
     fn caps(&self) -> Caps {
         Caps {
+            dialect: crate::dialect::Dialect::Mysql,
             // AUTO_INCREMENT counters: reported as moves of a trial.
             nontransactional_sequences: true,
             sqlstate: true,
@@ -700,4 +701,23 @@ pub fn replay_detailed(
         copied_objects,
         reused_objects,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_time_limit_is_each_servers_own_setting() {
+        // MariaDB: seconds, every statement.
+        assert_eq!(
+            session_sql(true, Duration::from_millis(2500), None),
+            "SET SESSION max_statement_time = 2.5"
+        );
+        // MySQL 8: milliseconds (SELECTs only; the watchdog does the rest).
+        assert_eq!(
+            session_sql(false, Duration::from_millis(2500), Some("ANSI_QUOTES")),
+            "SET SESSION max_execution_time = 2500;\nSET SESSION sql_mode = 'ANSI_QUOTES'"
+        );
+    }
 }

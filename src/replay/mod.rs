@@ -59,6 +59,7 @@ pub mod control;
 pub mod diff;
 pub mod engine;
 pub mod interleave;
+pub mod interrupt;
 pub mod mysql;
 pub mod postgres;
 pub mod setup;

@@ -215,7 +215,7 @@ impl<'a> Runner<'a> {
             let started = Instant::now();
             let r = self.conn.query_drop(sql);
             self.watchdog.disarm();
-            crate::replay::postgres::server::wait_if_interrupted();
+            crate::replay::interrupt::wait_if_interrupted();
             // An interrupted SLEEP() returns without an error: a statement
             // that outlived the limit was stopped all the same.
             let r = match r {

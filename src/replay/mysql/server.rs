@@ -430,9 +430,15 @@ impl Server {
     /// `url`: a `mysql://` URL, else a throwaway server. `trusted`: the
     /// migrations run as the URL's user instead of a user of their own.
     pub fn open(url: Option<&str>, trusted: bool) -> Result<Server> {
-        static HOOKED: std::sync::Once = std::sync::Once::new();
-        HOOKED
-            .call_once(|| crate::replay::postgres::server::install_handler_with(emergency_cleanup));
+        {
+            use crate::replay::interrupt::{on_interrupt, Phase};
+            on_interrupt("mysql scratch databases", Phase::Drop, emergency_cleanup);
+            on_interrupt(
+                "throwaway servers",
+                Phase::Stop,
+                cluster::emergency_stop_all,
+            );
+        }
         let (admin, own) = match url {
             Some(u) => {
                 let opts = Opts::from_url(u).map_err(|e| {

@@ -48,6 +48,7 @@ use crate::options::Options;
 use crate::replay::engine::{
     Applied, Caps, Engine, EngineError, Observation, RunOutcome, Step, Trial,
 };
+use crate::replay::interrupt::wait_if_interrupted;
 use crate::report::Workspace;
 use postgres::Client;
 use run::{part_key, Mode, Watchdog};
@@ -129,8 +130,8 @@ impl<'a> Runner<'a> {
             template: opts.template.clone(),
             pool: opts.clusters.clone(),
         })
-        .inspect_err(|_| server::wait_if_interrupted())?;
-        Runner::new(opts, server, setup).inspect_err(|_| server::wait_if_interrupted())
+        .inspect_err(|_| wait_if_interrupted())?;
+        Runner::new(opts, server, setup).inspect_err(|_| wait_if_interrupted())
     }
 
     /// Ends the session: drops the scratch databases and the migration role
@@ -666,13 +667,13 @@ impl Engine for Runner<'_> {
 
     fn seed(&mut self) -> Result<(), EngineError> {
         let r = Runner::seed(self);
-        server::wait_if_interrupted();
+        wait_if_interrupted();
         Ok(r?)
     }
 
     fn unseed(&mut self) -> Result<bool, EngineError> {
         let r = Runner::unseed(self);
-        server::wait_if_interrupted();
+        wait_if_interrupted();
         Ok(r?)
     }
 
@@ -682,7 +683,7 @@ impl Engine for Runner<'_> {
     ) -> Result<crate::replay::engine::Interleaved, EngineError> {
         let tables: BTreeSet<String> = tables.difference(&self.setup_tables).cloned().collect();
         let r = Runner::interleave(self, &tables);
-        server::wait_if_interrupted();
+        wait_if_interrupted();
         Ok(crate::replay::engine::Interleaved {
             tables: r?
                 .into_iter()
@@ -709,7 +710,7 @@ impl Engine for Runner<'_> {
                 Err(e) => Err(e),
             }
         };
-        server::wait_if_interrupted();
+        wait_if_interrupted();
         Ok(r?)
     }
 
@@ -724,7 +725,7 @@ impl Engine for Runner<'_> {
             )),
             _ => self.trial_in_transaction(ws, steps),
         };
-        server::wait_if_interrupted();
+        wait_if_interrupted();
         Ok(r?)
     }
 }

@@ -298,7 +298,7 @@ impl Runner<'_> {
                 super::setup::check_session(&mut self.client, &file.source, stmt)?;
                 continue;
             };
-            server::wait_if_interrupted();
+            crate::replay::interrupt::wait_if_interrupted();
             if self.connection_lost(&e) {
                 out.failures
                     .push(self.failure(file, stmt, &e, prefix_chars));

@@ -18,7 +18,7 @@ use super::roles;
 use crate::error::{Error, Result};
 use postgres::{CancelToken, Client, Config, NoTls};
 use std::collections::BTreeSet;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// How the server is reached and who runs the migrations.
@@ -47,74 +47,46 @@ struct Active {
 }
 
 static ACTIVE: Mutex<Vec<Active>> = Mutex::new(Vec::new());
-static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Called by replay between steps: once Ctrl-C was pressed, the handler
-/// thread is cleaning up and will end the process (exit 130); the replay
-/// thread waits for it instead of carrying on (and exiting on its own).
-pub fn wait_if_interrupted() {
-    if INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
-        loop {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-static HANDLER: OnceLock<()> = OnceLock::new();
-/// Clean-ups the Ctrl-C handler runs for other engines (see [`on_interrupt`]).
-static ON_INTERRUPT: Mutex<Vec<fn()>> = Mutex::new(Vec::new());
-
-/// Installs the Ctrl-C / SIGTERM handler (see [`install_handler`]) and adds
-/// `hook` to what it runs before it stops the throwaway servers: how another
-/// engine (MySQL) gets its scratch databases dropped on Ctrl-C. Call once
-/// per engine (later calls add the hook again).
-pub fn install_handler_with(hook: fn()) {
-    if let Ok(mut g) = ON_INTERRUPT.lock() {
-        g.push(hook);
-    }
-    install_handler();
-}
 
 fn with_active<R>(f: impl FnOnce(&mut Vec<Active>) -> R) -> R {
     let mut guard = ACTIVE.lock().unwrap_or_else(|p| p.into_inner());
     f(&mut guard)
 }
 
-/// Installs (once) a Ctrl-C / SIGTERM handler that cancels running queries,
-/// drops every scratch database and role, stops throwaway clusters (also
-/// those still starting) and exits 130.
-pub fn install_handler() {
-    HANDLER.get_or_init(|| {
-        let _ = ctrlc::set_handler(|| {
-            INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
-            let actives = with_active(std::mem::take);
-            for a in actives {
-                for c in &a.cancel {
-                    let _ = c.cancel_query(NoTls);
-                }
-                // A throwaway cluster goes as a whole.
-                if a.own_cluster {
-                    continue;
-                }
-                if let Ok(mut admin) = connect(&a.admin) {
-                    for db in &a.databases {
-                        let _ = drop_database(&mut admin, db);
-                    }
-                    for r in &a.roles {
-                        let _ = admin.batch_execute(&format!("DROP ROLE IF EXISTS {}", ident(r)));
-                    }
-                }
+/// Registers (once) the Ctrl-C / SIGTERM clean-ups of PostgreSQL replay
+/// (see [`crate::replay::interrupt`]): cancel running queries and drop
+/// every scratch database and role, then stop throwaway clusters (also
+/// those still starting).
+fn register_cleanup() {
+    use crate::replay::interrupt::{on_interrupt, Phase};
+    on_interrupt("postgres scratch databases", Phase::Drop, emergency_cleanup);
+    on_interrupt(
+        "throwaway servers",
+        Phase::Stop,
+        cluster::emergency_stop_all,
+    );
+}
+
+/// For the Ctrl-C handler: cancels the running queries and drops the
+/// scratch databases and roles of every PostgreSQL replay (a throwaway
+/// cluster goes as a whole, at [`cluster::emergency_stop_all`]).
+fn emergency_cleanup() {
+    for a in with_active(std::mem::take) {
+        for c in &a.cancel {
+            let _ = c.cancel_query(NoTls);
+        }
+        if a.own_cluster {
+            continue;
+        }
+        if let Ok(mut admin) = connect(&a.admin) {
+            for db in &a.databases {
+                let _ = drop_database(&mut admin, db);
             }
-            // Other engines' scratch databases (registered by them, so
-            // this module knows none of them).
-            let hooks = ON_INTERRUPT.lock().map(|g| g.clone()).unwrap_or_default();
-            for hook in hooks {
-                hook();
+            for r in &a.roles {
+                let _ = admin.batch_execute(&format!("DROP ROLE IF EXISTS {}", ident(r)));
             }
-            cluster::emergency_stop_all();
-            eprintln!("twice: interrupted; scratch databases dropped");
-            std::process::exit(130);
-        });
-    });
+        }
+    }
 }
 
 fn connect(config: &Config) -> Result<Client, postgres::Error> {
@@ -310,7 +282,7 @@ impl Server {
     /// Connects to `opts.url`, or starts a throwaway cluster when it is
     /// `None`; creates the per-run role.
     pub fn open(opts: &ServerOptions) -> Result<Server> {
-        install_handler();
+        register_cleanup();
         let (admin_config, cluster) = match opts.url.as_deref() {
             Some(url) => (url_config(url)?, None),
             None => {

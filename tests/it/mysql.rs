@@ -365,6 +365,45 @@ fn copies_reach_only_what_the_migration_names() {
 
 #[test]
 #[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn the_copy_is_kept_between_trials_and_reads_the_same() {
+    // With the write between runs: a second trial per migration that
+    // reaches what the first reached. 002's second run changes a row of
+    // visits in the copy: the next trial gives it its rows again and sees
+    // the same change.
+    let opts = my_opts();
+    let ws = twice::check::load(
+        &[twice::discover::Input::Path(
+            "fixtures/mysql/counters".into(),
+        )],
+        &opts,
+    )
+    .unwrap();
+    let r = twice::replay::mysql::replay_detailed(&ws, &ws.sequences[0], &opts).unwrap();
+    assert!(r.stopped.is_none(), "{:?}", r.stopped);
+    assert!(r.copies >= 4, "{}", r.copies);
+    assert!(
+        r.reused_objects > 0,
+        "nothing reused in {} trials",
+        r.copies
+    );
+    let mut got: Vec<(String, usize)> = r
+        .findings
+        .iter()
+        .map(|f| (f.rule.clone(), f.line))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            (s("second-run-data-change"), 3),
+            (s("second-run-error"), 3),
+            (s("second-run-sequence-advance"), 8),
+        ]
+    );
+}
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
 fn engine_auto_replays_each_sequence_on_the_engine_of_its_dialect() {
     let opts = Options {
         engine: Engine::Auto,

@@ -2066,3 +2066,43 @@ fn rows_written_between_the_runs_must_survive_the_second() {
     );
     assert!(replay_findings(&off).is_empty(), "{:#?}", rules(&off));
 }
+
+/// A part's statements run in one round trip; when one of them fails, the
+/// part runs again statement by statement, from the same state: the
+/// failure is the statement's own, and the sequences the failed batch used
+/// were put back (the second run's rows get ids 4 and 5, right after the
+/// first run's 1 to 3, not 6 and 7). Rows of no column (`SELECT FROM`) and
+/// a statement ending in a comment run in a batch too.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn a_failing_batch_runs_again_statement_by_statement() {
+    let r = run("fixtures/postgres/batched", &bare(&pg_opts()));
+    assert_eq!(
+        rules(&r),
+        vec![
+            (
+                "second-run-data-change".to_string(),
+                "002_more.sql".to_string(),
+                1
+            ),
+            (
+                "second-run-error".to_string(),
+                "002_more.sql".to_string(),
+                2
+            ),
+        ],
+        "{:#?}",
+        r.findings
+    );
+    let ev = replay_findings(&r)[0].evidence.as_ref().unwrap().clone();
+    let ids: Vec<i64> = ev["samples"]["added"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![4, 5], "{ev:#}");
+    let err = replay_findings(&r)[1].evidence.as_ref().unwrap().clone();
+    assert_eq!(err["sqlstate"], "42P07");
+    assert_eq!(err["position"]["line"], 2);
+}

@@ -51,7 +51,7 @@ use crate::replay::engine::{
 use crate::replay::interrupt::wait_if_interrupted;
 use crate::report::Workspace;
 use postgres::Client;
-use run::{part_key, Mode, Watchdog};
+use run::{part_key, Batched, Mode, Watchdog};
 use server::{describe, Server};
 use snapshot::{Scope, SeqState};
 use std::collections::{BTreeMap, BTreeSet};
@@ -256,16 +256,7 @@ impl<'a> Runner<'a> {
     /// `BEGIN`, returning the transaction id; with `record`, the event
     /// triggers start logging DDL.
     fn begin(&mut self, record: bool) -> Result<i64> {
-        // The time limit again, in case an earlier migration changed it.
-        let ms = self.opts.timeout.as_millis().max(1);
-        let sql = if record && self.events {
-            format!(
-                "BEGIN; SET LOCAL statement_timeout = {ms}; SELECT txid_current(), \
-                 set_config('twice.ddl', '', false), set_config('twice.record', 'on', false)"
-            )
-        } else {
-            format!("BEGIN; SET LOCAL statement_timeout = {ms}; SELECT txid_current()")
-        };
+        let sql = self.begin_commands(record).join("; ");
         let rows = self
             .client
             .simple_query(&sql)
@@ -277,6 +268,43 @@ impl<'a> Runner<'a> {
                 _ => None,
             })
             .unwrap_or(0))
+    }
+
+    /// `BEGIN` and `SET CONSTRAINTS ALL IMMEDIATE` in one round trip, for
+    /// twice's own writes (seeding, the write between runs): deferred foreign
+    /// keys and constraint triggers are checked at each insert, under its
+    /// savepoint, not at the commit (where a failure would undo them all).
+    /// Returns the transaction id.
+    pub(super) fn begin_immediate(&mut self) -> Result<i64> {
+        let mut commands = self.begin_commands(false);
+        commands.push("SET CONSTRAINTS ALL IMMEDIATE".to_string());
+        let rows = self
+            .client
+            .simple_query(&commands.join("; "))
+            .map_err(|e| tool_error("cannot start a transaction", &e))?;
+        Ok(txid(rows.into_iter().find_map(|m| match m {
+            postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            _ => None,
+        })))
+    }
+
+    /// The commands of [`Runner::begin`], one per element (sent alone, or
+    /// ahead of a batch); the first row they return holds the transaction
+    /// id.
+    fn begin_commands(&self, record: bool) -> Vec<String> {
+        // The time limit again, in case an earlier migration changed it.
+        let ms = self.opts.timeout.as_millis().max(1);
+        let select = if record && self.events {
+            "SELECT txid_current(), set_config('twice.ddl', '', false), \
+             set_config('twice.record', 'on', false)"
+        } else {
+            "SELECT txid_current()"
+        };
+        vec![
+            "BEGIN".to_string(),
+            format!("SET LOCAL statement_timeout = {ms}"),
+            select.to_string(),
+        ]
     }
 
     /// Reads every sequence again (after runs whose use of sequences cannot
@@ -362,8 +390,16 @@ impl<'a> Runner<'a> {
     /// The first run inside a transaction. `None`: the server refused a
     /// statement in a transaction block (nothing is kept).
     fn apply_in_transaction(&mut self, ws: &Workspace, part: &Part) -> Result<Option<Applied>> {
-        let since = self.begin(false)?;
-        let run = self.run_part(ws, part, Mode::FirstInTxn, None)?;
+        // BEGIN goes in the same round trip as the statements.
+        let lead = self.begin_commands(false);
+        let (since, run) = match self.run_part_batched(ws, part, Mode::FirstInTxn, None, &lead)? {
+            (Batched::Ran(run), first) => (txid(first), run),
+            (Batched::Failed, _) => {
+                self.undo_batch()?;
+                let since = self.begin(false)?;
+                (since, self.run_part(ws, part, Mode::FirstInTxn, None)?)
+            }
+        };
         if let Some(f) = run.failures.into_iter().next() {
             if !run.lost {
                 self.exec_admin("ROLLBACK")?;
@@ -404,15 +440,68 @@ impl<'a> Runner<'a> {
         })
     }
 
+    /// Undoes a batch that failed ([`run::Batched::Failed`]): rolls back
+    /// twice's transaction and puts back the sequences it used (their values
+    /// are not transactional), so that running the part again statement by
+    /// statement starts from the same state.
+    fn undo_batch(&mut self) -> Result<()> {
+        self.exec_admin("ROLLBACK")?;
+        let now = snapshot::read_sequences(&mut self.client, "true")
+            .map_err(|e| tool_error("cannot read sequences", &e))?;
+        let (before, now) = self.split_used(now);
+        snapshot::restore_sequences(&mut self.client, &before, &now)
+            .map_err(|e| tool_error("cannot put sequences back", &e))
+    }
+
     /// A trial in one transaction: a savepoint before each step, read the
-    /// states at every boundary while rolling back, then roll back.
+    /// states at every boundary while rolling back, then roll back. Each
+    /// step's statements go in one round trip; when one fails, the trial is
+    /// undone and run again statement by statement.
     fn trial_in_transaction(&mut self, ws: &Workspace, steps: &[Step<'_>]) -> Result<Trial> {
-        let since = self.begin(true)?;
+        match self.trial_in_transaction_as(ws, steps, true)? {
+            Some(trial) => Ok(trial),
+            None => {
+                self.undo_batch()?;
+                self.trial_in_transaction_as(ws, steps, false)?
+                    .ok_or_else(|| Error::new("PostgreSQL replay: a trial ran twice in batches"))
+            }
+        }
+    }
+
+    /// [`Runner::trial_in_transaction`], with `batch` in one round trip per
+    /// step. `None`: a batch failed (the transaction is still open).
+    fn trial_in_transaction_as(
+        &mut self,
+        ws: &Workspace,
+        steps: &[Step<'_>],
+        batch: bool,
+    ) -> Result<Option<Trial>> {
+        // Batched, BEGIN goes in the same round trip as the first step.
+        let mut since = if batch { 0 } else { self.begin(true)? };
         let mut outcomes = Vec::new();
         for (i, step) in steps.iter().enumerate() {
-            self.exec_admin(&format!("SAVEPOINT twice_step{i}"))?;
             let mode = Mode::of(step.stop_on_error, true);
-            let run = self.run_part(ws, step.part, mode, Some(i))?;
+            let savepoint = format!("SAVEPOINT twice_step{i}");
+            let run = if batch {
+                let mut lead = if i == 0 {
+                    self.begin_commands(true)
+                } else {
+                    Vec::new()
+                };
+                lead.push(savepoint);
+                match self.run_part_batched(ws, step.part, mode, Some(i), &lead)? {
+                    (Batched::Ran(run), first) => {
+                        if i == 0 {
+                            since = txid(first);
+                        }
+                        run
+                    }
+                    (Batched::Failed, _) => return Ok(None),
+                }
+            } else {
+                self.exec_admin(&savepoint)?;
+                self.run_part(ws, step.part, mode, Some(i))?
+            };
             let stop = step.stop_on_error && !run.failures.is_empty();
             let lost = run.lost;
             // A part that uses an enum value an earlier part added: the
@@ -429,7 +518,7 @@ impl<'a> Runner<'a> {
                 self.exec_admin("ROLLBACK")?;
                 snapshot::restore_sequences(&mut self.client, &before, &now)
                     .map_err(|e| tool_error("cannot put sequences back", &e))?;
-                return self.trial_committed(ws, steps);
+                return self.trial_committed(ws, steps).map(Some);
             }
             outcomes.push(RunOutcome {
                 failures: run.failures,
@@ -439,7 +528,7 @@ impl<'a> Runner<'a> {
             if lost {
                 // The server rolled the transaction back with the session.
                 self.reload_sequences()?;
-                return Ok(Trial::Ran(outcomes));
+                return Ok(Some(Trial::Ran(outcomes)));
             }
             if stop {
                 self.exec_admin("ROLLBACK TO SAVEPOINT twice_step0")?;
@@ -448,7 +537,7 @@ impl<'a> Runner<'a> {
                 self.exec_admin("ROLLBACK")?;
                 snapshot::restore_sequences(&mut self.client, &before, &now)
                     .map_err(|e| tool_error("cannot put sequences back", &e))?;
-                return Ok(Trial::Ran(outcomes));
+                return Ok(Some(Trial::Ran(outcomes)));
             }
         }
         let (ddl, tables, seq_before, seq_after) = self.observed(since)?;
@@ -458,13 +547,17 @@ impl<'a> Runner<'a> {
         };
         let mut states = vec![self.snapshot(&scope)?];
         for i in (0..steps.len()).rev() {
-            self.exec_admin(&format!("ROLLBACK TO SAVEPOINT twice_step{i}"))?;
-            states.push(self.snapshot(&scope)?);
+            // In the snapshot's first round trip.
+            let back = format!("ROLLBACK TO SAVEPOINT twice_step{i}");
+            states.push(
+                snapshot::take_after(&mut self.client, &mut self.catalog, &scope, &back)
+                    .map_err(|e| tool_error("cannot read the database state", &e))?,
+            );
         }
         states.reverse();
-        self.exec_admin("ROLLBACK")?;
-        snapshot::restore_sequences(&mut self.client, &seq_before, &seq_after)
-            .map_err(|e| tool_error("cannot put sequences back", &e))?;
+        // The rollback and the sequences put back, in one round trip.
+        let setvals = snapshot::restore_sequences_sql(&seq_before, &seq_after);
+        self.exec_admin(&format!("ROLLBACK;\n{setvals}"))?;
         let observations = observe::observations(ws, steps, &states, ddl.as_ref());
         for (o, obs) in outcomes.iter_mut().zip(observations) {
             o.observation = obs;
@@ -475,7 +568,7 @@ impl<'a> Runner<'a> {
                     observe::sequence_moves(ws, step.part, &seq_before, &seq_after);
             }
         }
-        Ok(Trial::Ran(outcomes))
+        Ok(Some(Trial::Ran(outcomes)))
     }
 
     /// A trial whose parts must each be committed before the next (a part
@@ -734,6 +827,11 @@ impl Engine for Runner<'_> {
 /// `client` slot while the scratch database has no session.
 fn dummy_client(server: &Server, _db: &str) -> Result<Client> {
     server.maintenance_client()
+}
+
+/// The transaction id the first row of [`Runner::begin_commands`] holds.
+fn txid(first: Option<String>) -> i64 {
+    first.and_then(|v| v.parse().ok()).unwrap_or(0)
 }
 
 fn tool_error(what: &str, e: &postgres::Error) -> Error {

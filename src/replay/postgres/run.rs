@@ -59,6 +59,37 @@ pub(super) struct PartRun {
     pub lost: bool,
 }
 
+/// What a part run in one round trip gave.
+pub(super) enum Batched {
+    /// Every statement ran (or the part was run statement by statement,
+    /// with its failures).
+    Ran(PartRun),
+    /// A statement failed, or the batch could not be told to have run as
+    /// twice reads it: the caller rolls back its transaction, puts the
+    /// sequences back ([`Runner::undo_batch`]) and runs the part again
+    /// statement by statement, which attributes the failure.
+    Failed,
+}
+
+/// Whether a statement may run in a batch with others: not `COPY` (its data
+/// follows it on the wire), not lexically broken (an open quote or comment
+/// would swallow the statements after it), and not touching
+/// `standard_conforming_strings` (checked after each statement instead: the
+/// server reads a whole batch with the setting it had when the batch
+/// arrived, but a `DO` block after the change would not).
+fn batchable(file: &FileUnit, stmt: &Statement) -> bool {
+    let text = &file.source.text;
+    stmt.lex_error.is_none()
+        && !stmt
+            .tokens
+            .first()
+            .is_some_and(|t| text[t.span.clone()].eq_ignore_ascii_case("copy"))
+        && !stmt
+            .sql
+            .to_ascii_lowercase()
+            .contains("standard_conforming_strings")
+}
+
 /// Cancels the running query when a statement outlives its time limit by
 /// more than a second (the server's `statement_timeout` normally fires
 /// first; this catches migrations that turn it off), and terminates its
@@ -324,12 +355,145 @@ impl Runner<'_> {
         Ok(out)
     }
 
+    /// Runs a part inside twice's transaction in one round trip: `lead`
+    /// (commands of twice's own, such as the step's savepoint), then each
+    /// statement with what `run_part` sends before it (its savepoint, its
+    /// tag for the DDL log), then `SHOW standard_conforming_strings`, all in
+    /// one simple-query message. PostgreSQL 13+ applies `statement_timeout`
+    /// to each statement of such a message; the watchdog gives the whole
+    /// batch the time of one statement, and a batch that outlives it is
+    /// [`Batched::Failed`] and runs again statement by statement, under the
+    /// usual limits. The server answers each command with one
+    /// `CommandComplete`: a batch whose count differs (twice did not split
+    /// it as the server did) is `Failed` too. Parts that cannot run so
+    /// (outside a transaction, `COPY`, see [`batchable`]) run statement by
+    /// statement at once, after `lead`.
+    pub(super) fn run_part_batched(
+        &mut self,
+        ws: &Workspace,
+        part: &Part,
+        mode: Mode,
+        tag: Option<usize>,
+        lead: &[String],
+    ) -> Result<(Batched, Option<String>)> {
+        let file = &ws.files[part.file];
+        let can = matches!(mode, Mode::FirstInTxn | Mode::ObservedInTxn)
+            && self.server.version_num >= 130000
+            && part
+                .statements
+                .iter()
+                .all(|&i| file.statements.get(i).is_none_or(|s| batchable(file, s)));
+        if !can {
+            let mut first = None;
+            if !lead.is_empty() {
+                let messages = self
+                    .client
+                    .simple_query(&lead.join(";\n"))
+                    .map_err(|e| tool_error("replay bookkeeping failed", &e))?;
+                first = first_value(&messages);
+            }
+            let run = self.run_part(ws, part, mode, tag)?;
+            return Ok((Batched::Ran(run), first));
+        }
+        let mut out = PartRun::default();
+        let mut sql = String::new();
+        let mut expected = 0usize;
+        for l in lead {
+            sql.push_str(l);
+            sql.push_str(";\n");
+            expected += 1;
+        }
+        for &i in &part.statements {
+            let Some(stmt) = file.statements.get(i) else {
+                continue;
+            };
+            if stmt.sql.trim().is_empty() {
+                continue;
+            }
+            if ws.unresolved.contains(&(part.file, i)) {
+                out.handled.push(Handled {
+                    stmt: i,
+                    span: stmt.span.clone(),
+                    text: "not run: it holds a placeholder with no value (see \
+                           undefined-placeholder); pass --define to replay it"
+                        .into(),
+                    help: None,
+                });
+                continue;
+            }
+            if kind::classify(&file.source, stmt) == Kind::TxnControl {
+                continue;
+            }
+            if let Some(what) = kind::server_wide(&file.source, stmt)
+                .filter(|_| !self.server.sends(kind::changes_roles(&file.source, stmt)))
+            {
+                let (text, help) = self.server.skipped(what);
+                out.handled.push(Handled {
+                    stmt: stmt.index,
+                    span: stmt.span.clone(),
+                    text,
+                    help: Some(help),
+                });
+                continue;
+            }
+            if mode == Mode::ObservedInTxn {
+                sql.push_str("SAVEPOINT twice_s;\n");
+                expected += 1;
+            }
+            if let (true, Some(step)) = (self.events, tag) {
+                sql.push_str(&format!(
+                    "SELECT set_config('twice.stmt', '{}', false);\n",
+                    step * TAG_STRIDE + stmt.index
+                ));
+                expected += 1;
+            }
+            // A line break before the `;`: the statement may end in a `--`
+            // comment.
+            sql.push_str(&stmt.sql);
+            sql.push_str("\n;\n");
+            if !stmt.tokens.is_empty() {
+                expected += 1;
+            }
+        }
+        sql.push_str("SHOW standard_conforming_strings");
+        expected += 1;
+        match self.timed_with(|c| c.simple_query(&sql)) {
+            Ok(messages) => {
+                let mut completes = 0;
+                let mut last = None;
+                for m in &messages {
+                    match m {
+                        postgres::SimpleQueryMessage::CommandComplete(_) => completes += 1,
+                        // A migration's `SELECT FROM t` has rows of no column.
+                        postgres::SimpleQueryMessage::Row(r) => {
+                            last = r.try_get(0).ok().flatten().map(str::to_string)
+                        }
+                        _ => {}
+                    }
+                }
+                if completes != expected || last.as_deref() != Some("on") {
+                    return Ok((Batched::Failed, None));
+                }
+                Ok((Batched::Ran(out), first_value(&messages)))
+            }
+            Err(e) => {
+                crate::replay::interrupt::wait_if_interrupted();
+                // The statement-by-statement run decides what it was.
+                self.watchdog.take_terminated();
+                if self.connection_lost(&e) {
+                    self.reconnect()?;
+                }
+                Ok((Batched::Failed, None))
+            }
+        }
+    }
+
     /// Runs `work` on the connection under the time limit (the watchdog
     /// cancels it a second after `--timeout`).
-    fn timed_with(
+    fn timed_with<T>(
         &mut self,
-        work: impl FnOnce(&mut Client) -> Result<(), postgres::Error>,
-    ) -> Result<(), postgres::Error> {
+        work: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
+    ) -> Result<T, postgres::Error> {
         let grace = self.opts.timeout + Duration::from_secs(1);
         self.watchdog.arm(
             Instant::now() + grace,
@@ -431,6 +595,14 @@ impl Runner<'_> {
             .batch_execute(sql)
             .map_err(|e| tool_error("replay bookkeeping failed", &e))
     }
+}
+
+/// The first column of the first row among `messages`.
+fn first_value(messages: &[postgres::SimpleQueryMessage]) -> Option<String> {
+    messages.iter().find_map(|m| match m {
+        postgres::SimpleQueryMessage::Row(r) => r.try_get(0).ok().flatten().map(str::to_string),
+        _ => None,
+    })
 }
 
 /// Identifies a part across calls (its file and first statement).

@@ -558,11 +558,7 @@ impl Runner<'_> {
             other => other,
         };
         self.seed_dirty = Some(BTreeSet::new());
-        let since = self.begin(false)?;
-        // Deferred foreign keys and constraint triggers are checked at each
-        // insert, under its savepoint, not at the commit (where a failure
-        // would undo all the seeding).
-        self.exec_admin("SET CONSTRAINTS ALL IMMEDIATE")?;
+        let since = self.begin_immediate()?;
         let mut filter = table_filter(candidates.as_ref());
         if candidates.is_none() && !self.setup_tables.is_empty() {
             // The set-up's tables are never seeded.
@@ -589,8 +585,7 @@ impl Runner<'_> {
         if rows.is_empty() {
             return Ok(false);
         }
-        let since = self.begin(false)?;
-        self.exec_admin("SET CONSTRAINTS ALL IMMEDIATE")?;
+        let since = self.begin_immediate()?;
         let mut deleted = false;
         for (table, key) in rows.iter().rev() {
             let cond: Vec<String> = key
@@ -627,11 +622,13 @@ impl Runner<'_> {
         if names.is_empty() {
             return Ok(Vec::new());
         }
-        let since = self.begin(false)?;
-        self.exec_admin("SET CONSTRAINTS ALL IMMEDIATE")?;
+        let since = self.begin_immediate()?;
         let list: Vec<String> = names.iter().map(|n| literal(n)).collect();
+        // The names as stored whose lower case is one of them, read once (a
+        // pass over `pg_class`), so each query finds the tables by index.
         let filter = format!(
-            "{} AND lower(c.relname) IN ({})",
+            "{} AND c.relname = ANY (ARRAY(SELECT DISTINCT r.relname FROM pg_class r \
+             WHERE lower(r.relname) IN ({})))",
             table_filter(None),
             list.join(", ")
         );

@@ -224,7 +224,22 @@ pub fn run_batch(
     client: &mut Client,
     queries: &[String],
 ) -> Result<Vec<Vec<Vec<Option<String>>>>, postgres::Error> {
-    let mut sql = String::from(
+    run_batch_after(client, "", queries)
+}
+
+/// [`run_batch`], with `lead` (one command of twice's own, returning no
+/// rows, such as `ROLLBACK TO SAVEPOINT`) first, in the same round trip.
+pub fn run_batch_after(
+    client: &mut Client,
+    lead: &str,
+    queries: &[String],
+) -> Result<Vec<Vec<Vec<Option<String>>>>, postgres::Error> {
+    let mut sql = String::new();
+    if !lead.is_empty() {
+        sql.push_str(lead);
+        sql.push_str(";\n");
+    }
+    sql.push_str(
         "SELECT set_config('twice.saved_path', current_setting('search_path'), false), \
          set_config('search_path', 'pg_catalog', false);\n",
     );
@@ -248,6 +263,9 @@ pub fn run_batch(
             SimpleQueryMessage::CommandComplete(_) => results.push(std::mem::take(&mut current)),
             _ => {}
         }
+    }
+    if !lead.is_empty() && !results.is_empty() {
+        results.remove(0);
     }
     // Drop the set_config rows around the real queries.
     if results.len() >= 2 {
@@ -316,13 +334,31 @@ pub fn take(
     catalog: &mut Option<Catalog>,
     scope: &Scope,
 ) -> Result<Snapshot, postgres::Error> {
+    take_after(client, catalog, scope, "")
+}
+
+/// [`take`] after `lead` (a command of twice's own, returning no rows),
+/// sent in the snapshot's first round trip.
+pub fn take_after(
+    client: &mut Client,
+    catalog: &mut Option<Catalog>,
+    scope: &Scope,
+    lead: &str,
+) -> Result<Snapshot, postgres::Error> {
     let no_objects = scope.objects.as_ref().is_some_and(BTreeSet::is_empty);
     if no_objects && scope.tables.as_ref().is_some_and(BTreeSet::is_empty) {
+        if !lead.is_empty() {
+            client.batch_execute(lead)?;
+        }
         return Ok(Snapshot::default());
     }
     let mut snap = Snapshot::default();
-    if !no_objects {
-        read_schema(client, catalog, &scope.objects, &mut snap)?;
+    let mut lead = lead;
+    if scope.tables.as_ref().is_none_or(BTreeSet::is_empty) && !lead.is_empty() {
+        // No table query to carry it (or the table list must be read
+        // after it).
+        client.batch_execute(lead)?;
+        lead = "";
     }
     let mut queries = Vec::new();
     let n_schema = 0;
@@ -332,6 +368,18 @@ pub fn take(
     };
     for t in &tables {
         let lit = literal(t);
+        // The bare name too (every suffix after a dot: names may hold
+        // dots), so the server finds the table with its catalog index
+        // instead of reading all of `pg_class`.
+        let bare: Vec<String> = t
+            .match_indices('.')
+            .map(|(i, _)| literal(&t[i + 1..]))
+            .collect();
+        let bare = if bare.is_empty() {
+            "NULL".to_string()
+        } else {
+            bare.join(", ")
+        };
         queries.push(format!(
             "SELECT (SELECT string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod), ', ' \
                ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 \
@@ -343,14 +391,22 @@ pub fn take(
              (SELECT string_agg(a.attname::text, chr(31) ORDER BY a.attnum) FROM pg_attribute a \
               WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) \
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE n.nspname || '.' || c.relname = {lit} AND c.relkind IN ('r', 'p')"
+             WHERE c.relname IN ({bare}) AND n.nspname || '.' || c.relname = {lit} \
+               AND c.relkind IN ('r', 'p')"
         ));
     }
     let results = if queries.is_empty() {
+        if !lead.is_empty() {
+            client.batch_execute(lead)?;
+        }
         Vec::new()
     } else {
-        run_batch(client, &queries)?
+        run_batch_after(client, lead, &queries)?
     };
+    // After the lead: the schema as the lead left it.
+    if !no_objects {
+        read_schema(client, catalog, &scope.objects, &mut snap)?;
+    }
     // Row reads only for tables that exist here, quoted from their parts.
     let mut row_queries = Vec::new();
     let mut row_tables = Vec::new();
@@ -492,14 +548,18 @@ pub fn parse_sequences(
 }
 
 /// Sequences the current transaction used (`nextval`, `setval`) or created
-/// since transaction id `since`, when given.
+/// since transaction id `since`, when given. Without `since`, the server
+/// reads the small `pg_sequence` and looks up only the sequences used in
+/// `pg_class` (by its index), instead of reading all of `pg_class`.
 pub fn used_condition(since: Option<i64>) -> String {
     match since {
         Some(x) => format!(
             "pg_stat_get_xact_blocks_fetched(c.oid) > 0 OR age(c.xmin) <= age('{}'::xid)",
             x.rem_euclid(1 << 32)
         ),
-        None => "pg_stat_get_xact_blocks_fetched(c.oid) > 0".into(),
+        None => "c.oid = ANY (ARRAY(SELECT u.seqrelid FROM pg_sequence u \
+                 WHERE pg_stat_get_xact_blocks_fetched(u.seqrelid) > 0))"
+            .into(),
     }
 }
 
@@ -510,6 +570,18 @@ pub fn restore_sequences(
     before: &BTreeMap<String, SeqState>,
     now: &BTreeMap<String, SeqState>,
 ) -> Result<(), postgres::Error> {
+    let sql = restore_sequences_sql(before, now);
+    if sql.is_empty() {
+        return Ok(());
+    }
+    client.batch_execute(&sql)
+}
+
+/// The `setval` calls of [`restore_sequences`] (empty when none moved).
+pub fn restore_sequences_sql(
+    before: &BTreeMap<String, SeqState>,
+    now: &BTreeMap<String, SeqState>,
+) -> String {
     let mut sql = String::new();
     for (k, b) in before {
         let Some(n) = now.get(k) else { continue };
@@ -525,10 +597,7 @@ pub fn restore_sequences(
             )),
         }
     }
-    if sql.is_empty() {
-        return Ok(());
-    }
-    client.batch_execute(&sql)
+    sql
 }
 
 /// Tables the current transaction wrote (rows inserted, updated or deleted,

@@ -4,8 +4,9 @@
 use crate::dialect::Dialect;
 use crate::discover::{self, Input};
 use crate::error::Result;
-use crate::finding::{Finding, FindingBuilder, Origin, Severity};
+use crate::finding::{Finding, Severity};
 use crate::rules::{self, Context};
+use crate::source::FileSource;
 
 // The types live in leaf modules; re-exported here, where they were.
 pub use crate::options::{Engine, Options, ProgressFn, ProgressHook, STATIC_PROGRESS};
@@ -13,8 +14,13 @@ use crate::report::count;
 pub use crate::report::{FileUnit, Report, SequenceSummary, Summary, Workspace};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Reads and analyses the inputs.
+/// Reads and analyses the inputs from disk.
 pub fn load(inputs: &[Input], opts: &Options) -> Result<Workspace> {
+    load_from(inputs, opts, &FileSource::disk())
+}
+
+/// Reads and analyses the inputs, the files' bytes from `files`.
+pub fn load_from(inputs: &[Input], opts: &Options, files: &FileSource) -> Result<Workspace> {
     // `--engine postgres` (mysql) implies `--dialect postgres` (mysql)
     // unless one was given.
     let implied;
@@ -32,7 +38,7 @@ pub fn load(inputs: &[Input], opts: &Options) -> Result<Workspace> {
     } else {
         opts
     };
-    let mut d = discover::discover(inputs, opts)?;
+    let mut d = discover::discover(inputs, opts, files)?;
     let a = discover::analyze(&mut d, opts)?;
     let files = d
         .files
@@ -66,12 +72,9 @@ const AST_BATCH: usize = 256;
 /// are dropped as it goes (they are parsed again if asked for later).
 pub fn static_findings(unit: &mut FileUnit) -> Vec<Finding> {
     let mut out = Vec::new();
-    let b = FindingBuilder { file: &unit.source };
     if unit.source.binary {
-        out.push(b.at(
-            "binary-file",
-            Severity::Error,
-            Origin::Static,
+        out.push(rules::binary_file::META.at(
+            &unit.source,
             0..0,
             "this file is binary (it holds NUL or control bytes), not SQL text".into(),
         ));
@@ -118,12 +121,20 @@ fn drop_foreign_unparsed(ws: &Workspace, findings: &mut Vec<Finding>) {
         })
         .filter_map(|f| ws.files.get(f).map(|u| u.source.name.as_str()))
         .collect();
-    findings.retain(|f| !(f.rule == "unparsed-statement" && files.contains(f.file.as_str())));
+    let unparsed = rules::unparsed_statement::META.id;
+    findings.retain(|f| !(f.rule == unparsed && files.contains(f.file.as_str())));
 }
 
-/// The whole check: static rules on every file, replay on every sequence.
+/// The whole check of the files on disk: static rules on every file,
+/// replay on every sequence.
 pub fn check(inputs: &[Input], opts: &Options) -> Result<Report> {
-    let mut ws = load(inputs, opts)?;
+    check_from(inputs, opts, &FileSource::disk())
+}
+
+/// The whole check, the files' bytes read from `files` (`--fix` checks its
+/// edits through an overlay before writing them).
+pub fn check_from(inputs: &[Input], opts: &Options, files: &FileSource) -> Result<Report> {
+    let mut ws = load_from(inputs, opts, files)?;
     let scope = crate::since::mark(&mut ws, opts)?;
     let file_count = ws.files.len();
     // A file read by two sequences (a shared `.sql` beside `.sql.postgres`
@@ -424,6 +435,7 @@ fn expected_error(message: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::finding::{FindingBuilder, Origin};
     use crate::source::SourceFile;
 
     fn finding(source: Origin, message: &str) -> Finding {

@@ -161,9 +161,7 @@ impl Options {
                 Some(RuleLevel::On(s)) => f.severity = *s,
                 None => {}
             }
-            if f.source != crate::finding::Origin::Replay
-                || !rules::CONFIRMING_RULES.contains(&f.rule.as_str())
-            {
+            if f.source != crate::finding::Origin::Replay || !rules::confirms(&f.rule) {
                 return true;
             }
             let Some(levels) = f.statement.and_then(|s| statics.get(&(f.file.clone(), s))) else {

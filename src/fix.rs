@@ -7,7 +7,8 @@
 
 use crate::finding::{Applicability, Edit, Finding};
 use crate::report::Report;
-use crate::source::SourceFile;
+use crate::rules;
+use crate::source::{FileSource, SourceFile};
 use std::collections::BTreeMap;
 
 /// The edits planned for one file.
@@ -227,7 +228,6 @@ pub fn run_with(
     mode: Applying,
 ) -> crate::error::Result<FixRun> {
     use std::collections::HashMap;
-    use std::sync::Arc;
     let before = crate::check::check(inputs, opts)?;
     let mut plans = plan_with(&before, mode);
     let broken_before = broken_counts(&before);
@@ -246,19 +246,14 @@ pub fn run_with(
             .iter()
             .filter(|p| p.changed())
             .map(|p| {
-                let key = p
-                    .path
-                    .clone()
-                    .unwrap_or_else(|| crate::options::Options::STDIN_OVERLAY.into());
+                let key = p.path.clone().unwrap_or_else(|| FileSource::STDIN.into());
                 (key, p.bytes())
             })
             .collect();
         if overlay.is_empty() {
             break;
         }
-        let mut o = opts.clone();
-        o.overlay = Some(Arc::new(overlay));
-        let after = crate::check::check(inputs, &o)?;
+        let after = crate::check::check_from(inputs, opts, &FileSource::with_overlay(overlay))?;
         let broken_after = broken_counts(&after);
         // The first finding of each (file, rule) that broke: where and why.
         let newly_broken: Vec<&Finding> = broken_after
@@ -509,9 +504,10 @@ fn writable(path: &std::path::Path) -> bool {
 /// Takes back every fix of `plan`, saying which finding of the fixed text
 /// made it unsafe.
 fn refuse(plan: &mut FilePlan, broken: &Finding) {
-    let what = match broken.rule.as_str() {
-        "first-run-error" => "no longer applies cleanly on its first run",
-        _ => "can no longer be read",
+    let what = if broken.rule == rules::first_run_error::META.id {
+        "no longer applies cleanly on its first run"
+    } else {
+        "can no longer be read"
     };
     let why = format!(
         "with the fixes applied, {}:{} {what} ({}: {})",
@@ -527,10 +523,12 @@ fn refuse(plan: &mut FilePlan, broken: &Finding) {
 fn broken_counts(r: &Report) -> BTreeMap<(String, String), usize> {
     let mut m = BTreeMap::new();
     for f in &r.findings {
-        if matches!(
-            f.rule.as_str(),
-            "first-run-error" | "syntax-error" | "unparsed-statement"
-        ) {
+        let broken = [
+            &rules::first_run_error::META,
+            &rules::syntax_error::META,
+            &rules::unparsed_statement::META,
+        ];
+        if broken.iter().any(|m| m.id == f.rule) {
             *m.entry((f.file.clone(), f.rule.clone())).or_insert(0) += 1;
         }
     }

@@ -41,10 +41,6 @@ pub struct Options {
     /// `--setup` / `[replay] setup`: scripts run before the first migration
     /// of a sequence (see [`crate::replay::setup`]).
     pub setup: Vec<SetupScript>,
-    /// File contents to use instead of what is on disk, by path (as
-    /// discovery reaches it): `--fix` checks its edits with them before
-    /// writing anything.
-    pub overlay: Option<std::sync::Arc<std::collections::HashMap<std::path::PathBuf, Vec<u8>>>>,
     /// `exclude` globs from twice.toml (see [`Options::excluded`]).
     pub exclude: Option<Exclude>,
     /// `[rules]` levels from twice.toml, by rule id.
@@ -107,27 +103,6 @@ impl Options {
             (p.0)(what, done, total);
         }
     }
-
-    /// The bytes of `path`: from the overlay when it holds the path, else
-    /// from disk.
-    pub fn read_bytes(&self, path: &std::path::Path) -> std::io::Result<Vec<u8>> {
-        if let Some(bytes) = self.overlay.as_ref().and_then(|o| o.get(path)) {
-            return Ok(bytes.clone());
-        }
-        crate::source::read_regular(path)
-    }
-
-    /// The overlay key for the script read from stdin: `--fix -` verifies
-    /// its edits with the fixed script in place of stdin.
-    pub const STDIN_OVERLAY: &'static str = "-";
-
-    /// The fixed script to read instead of stdin, when `--fix` set one.
-    pub fn stdin_overlay(&self) -> Option<Vec<u8>> {
-        self.overlay
-            .as_ref()
-            .and_then(|o| o.get(std::path::Path::new(Self::STDIN_OVERLAY)))
-            .cloned()
-    }
 }
 
 impl Default for Options {
@@ -148,7 +123,6 @@ impl Default for Options {
             template: None,
             mysql_sql_mode: None,
             setup: Vec::new(),
-            overlay: None,
             exclude: None,
             rules: BTreeMap::new(),
             sequences: Vec::new(),

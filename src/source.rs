@@ -3,6 +3,46 @@
 use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
 
+/// Where the pipeline reads migration files from: the disk, or the disk
+/// with some files' bytes replaced (an overlay, by path as discovery reaches
+/// it). `--fix` checks its edits through an overlay before writing
+/// anything; the language server checks an editor's unsaved text.
+#[derive(Clone, Debug, Default)]
+pub struct FileSource {
+    overlay: std::collections::HashMap<PathBuf, Vec<u8>>,
+}
+
+impl FileSource {
+    /// The overlay key of the script read from stdin: `--fix -` verifies
+    /// its edits with the fixed script in place of stdin.
+    pub const STDIN: &'static str = "-";
+
+    /// Files as they are on disk.
+    pub fn disk() -> FileSource {
+        FileSource::default()
+    }
+
+    /// The disk, with the files of `overlay` (by path; [`Self::STDIN`] for
+    /// the script read from stdin) replaced by its bytes.
+    pub fn with_overlay(overlay: std::collections::HashMap<PathBuf, Vec<u8>>) -> FileSource {
+        FileSource { overlay }
+    }
+
+    /// The bytes of `path`: from the overlay when it holds the path, else
+    /// from disk ([`read_regular`]).
+    pub fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        match self.overlay.get(path) {
+            Some(bytes) => Ok(bytes.clone()),
+            None => read_regular(path),
+        }
+    }
+
+    /// The script to read instead of stdin, when the overlay holds one.
+    pub fn stdin(&self) -> Option<Vec<u8>> {
+        self.overlay.get(Path::new(Self::STDIN)).cloned()
+    }
+}
+
 /// The bytes of a regular file. The file is opened without blocking and
 /// the opened handle is checked: a path replaced by a FIFO (or a device)
 /// after it was listed as a file is an error, not a read that never ends.

@@ -425,81 +425,90 @@ fn upsert_sequence_advance_is_info() {
 
 #[test]
 #[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
-fn first_run_error_rolls_back_and_goes_on() {
-    let opts = pg_opts();
-    let r = run("fixtures/postgres/first_run_error", &opts);
-    let found = rules(&r);
-    assert_eq!(
-        found,
-        vec![
-            (
-                "first-run-error".to_string(),
-                "002_broken.sql".to_string(),
-                4
-            ),
-            // Its first run passed: 002 left no `members` table behind.
-            (
-                "second-run-error".to_string(),
-                "003_after.sql".to_string(),
-                2
-            ),
-        ],
-        "{:#?}",
-        r.findings
-    );
-    assert!(replay_findings(&r)[0]
-        .message
-        .contains("relation \"team\" does not exist (SQLSTATE 42P01)"));
-    insta::assert_snapshot!("pg_first_run_error", outputs(&r));
-}
-
-#[test]
-#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
-fn do_blocks_and_dollar_quoted_functions() {
-    let opts = pg_opts();
-    let r = run("fixtures/postgres/do_and_functions", &opts);
-    let found = rules(&r);
-    let errs: Vec<usize> = found
-        .iter()
-        .filter(|(rule, _, _)| rule == "second-run-error")
-        .map(|(_, _, l)| *l)
-        .collect();
-    // CREATE FUNCTION without OR REPLACE, and the unguarded DO block.
-    assert_eq!(errs, vec![16, 29], "{:#?}", r.findings);
-    assert_eq!(found.len(), 2, "{:#?}", r.findings);
-    let msgs: Vec<&str> = replay_findings(&r)
-        .iter()
-        .map(|f| f.message.as_str())
-        .collect();
-    assert!(msgs[0].contains("42723"), "{}", msgs[0]);
-    assert!(
-        msgs[1].contains("relation \"item_tags\" already exists"),
-        "{}",
-        msgs[1]
-    );
-    insta::assert_snapshot!("pg_do_and_functions", outputs(&r));
-}
-
-#[test]
-#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
-fn concurrently_runs_outside_a_transaction() {
-    let opts = pg_opts();
-    let r = run("fixtures/postgres/concurrently", &opts);
-    let found = rules(&r);
-    assert_eq!(
-        found,
-        vec![(
-            "second-run-error".to_string(),
-            "002_indexes.sql".to_string(),
-            4
-        )],
-        "{:#?}",
-        r.findings
-    );
-    assert!(replay_findings(&r)[0]
-        .message
-        .contains("relation \"events_at\" already exists"));
-    insta::assert_snapshot!("pg_concurrently", outputs(&r));
+fn replay_cases_read_as_expected() {
+    // One fixture folder each: the replay findings it must give exactly
+    // (rule, file, line), a text each finding's message holds (in the same
+    // order), and the snapshot of the human and JSON output. A failing case
+    // names itself.
+    struct Case {
+        folder: &'static str,
+        /// `bare`: sequence values or row counts as the migrations alone
+        /// leave them (no seeding, no write between the runs).
+        bare: bool,
+        findings: &'static [(&'static str, &'static str, usize)],
+        messages: &'static [&'static str],
+        snapshot: &'static str,
+    }
+    let cases = [
+        // CREATE FUNCTION without OR REPLACE (42723), and the unguarded DO
+        // block.
+        Case {
+            folder: "fixtures/postgres/do_and_functions",
+            bare: false,
+            findings: &[
+                ("second-run-error", "001_functions.sql", 16),
+                ("second-run-error", "001_functions.sql", 29),
+            ],
+            messages: &["42723", "relation \"item_tags\" already exists"],
+            snapshot: "pg_do_and_functions",
+        },
+        // A failing first run is rolled back and replay goes on: its second
+        // run passed, so 002 left no `members` table behind.
+        Case {
+            folder: "fixtures/postgres/first_run_error",
+            bare: false,
+            findings: &[
+                ("first-run-error", "002_broken.sql", 4),
+                ("second-run-error", "003_after.sql", 2),
+            ],
+            messages: &["relation \"team\" does not exist (SQLSTATE 42P01)", ""],
+            snapshot: "pg_first_run_error",
+        },
+        // CREATE INDEX CONCURRENTLY runs outside a transaction.
+        Case {
+            folder: "fixtures/postgres/concurrently",
+            bare: false,
+            findings: &[("second-run-error", "002_indexes.sql", 4)],
+            messages: &["relation \"events_at\" already exists"],
+            snapshot: "pg_concurrently",
+        },
+        // ALTER TYPE ... ADD VALUE with and without IF NOT EXISTS.
+        Case {
+            folder: "fixtures/postgres/enums",
+            bare: false,
+            findings: &[("second-run-error", "002_add_values.sql", 3)],
+            messages: &["enum label \"ecstatic\" already exists"],
+            snapshot: "pg_enums",
+        },
+        // The migration's own BEGIN/COMMIT does not keep the second run:
+        // the second INSERT is a data change, and 002 (which counts the rows
+        // of 001's table) still finds one row.
+        Case {
+            folder: "fixtures/postgres/own_transaction",
+            bare: true,
+            findings: &[("second-run-data-change", "001_seed.sql", 5)],
+            messages: &[""],
+            snapshot: "pg_own_transaction",
+        },
+    ];
+    for case in &cases {
+        let opts = if case.bare {
+            bare(&pg_opts())
+        } else {
+            pg_opts()
+        };
+        let r = run(case.folder, &opts);
+        let want: Vec<(String, String, usize)> = case
+            .findings
+            .iter()
+            .map(|(rule, file, line)| (rule.to_string(), file.to_string(), *line))
+            .collect();
+        assert_eq!(rules(&r), want, "{}: {:#?}", case.folder, r.findings);
+        for (f, text) in replay_findings(&r).iter().zip(case.messages) {
+            assert!(f.message.contains(text), "{}: {}", case.folder, f.message);
+        }
+        insta::assert_snapshot!(case.snapshot, outputs(&r));
+    }
 }
 
 #[test]
@@ -526,49 +535,6 @@ fn no_transaction_part_is_replayed_in_a_copy() {
         "{:#?}",
         r.findings
     );
-}
-
-#[test]
-#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
-fn enum_add_value_with_and_without_if_not_exists() {
-    let opts = pg_opts();
-    let r = run("fixtures/postgres/enums", &opts);
-    let found = rules(&r);
-    assert_eq!(
-        found,
-        vec![(
-            "second-run-error".to_string(),
-            "002_add_values.sql".to_string(),
-            3
-        )],
-        "{:#?}",
-        r.findings
-    );
-    assert!(replay_findings(&r)[0]
-        .message
-        .contains("enum label \"ecstatic\" already exists"));
-    insta::assert_snapshot!("pg_enums", outputs(&r));
-}
-
-#[test]
-#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
-fn own_begin_commit_does_not_keep_the_second_run() {
-    // 002 counts the rows of 001's table: no other rows wanted.
-    let opts = bare(&pg_opts());
-    let r = run("fixtures/postgres/own_transaction", &opts);
-    // The second INSERT is seen as a data change; 002 still finds one row.
-    let found = rules(&r);
-    assert_eq!(
-        found,
-        vec![(
-            "second-run-data-change".to_string(),
-            "001_seed.sql".to_string(),
-            5
-        )],
-        "{:#?}",
-        r.findings
-    );
-    insta::assert_snapshot!("pg_own_transaction", outputs(&r));
 }
 
 #[test]
@@ -1071,8 +1037,9 @@ fn down_may_use_an_enum_value_its_up_added() {
 fn bookkeeping_tables_create_on_postgres() {
     let url = pg_opts().database_url.unwrap();
     let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-    for layout in twice::layout::registry().iter().map(|l| l.kind()) {
-        if let Some(sql) = twice::replay::bookkeeping::setup_sql(layout, "postgres") {
+    for l in twice::layout::registry() {
+        let layout = l.kind();
+        if let Some(sql) = l.bookkeeping_sql(twice::dialect::Dialect::Postgres) {
             c.batch_execute(&format!("BEGIN; {sql}; ROLLBACK"))
                 .unwrap_or_else(|e| panic!("{layout:?}: {e}"));
         }

@@ -20,7 +20,7 @@ use crate::lexer::{significant_tokens, Token, TokenKind};
 use crate::source::SourceFile;
 use std::ops::Range;
 
-mod control;
+pub mod control;
 mod cursor;
 mod ddl;
 mod dml;
@@ -75,8 +75,7 @@ impl<'a> Toks<'a> {
             "DELETE" => self.delete(i),
             "TRUNCATE" => self.truncate(i),
             "WITH" => self.with(i),
-            "BEGIN" | "START" | "COMMIT" | "END" | "ROLLBACK" | "ABORT" | "SAVEPOINT"
-            | "RELEASE" => self.transaction(i),
+            w if control::LEADING_WORDS.contains(&w) => self.transaction(i),
             "PRAGMA" => self.pragma(i),
             "SET" => self.set(i),
             "DO" => self.do_block(i),
@@ -85,9 +84,9 @@ impl<'a> Toks<'a> {
             | "CLUSTER" | "CHECKPOINT" | "CALL" | "EXEC" | "EXECUTE" | "LOCK" | "UNLOCK"
             | "COPY" | "REFRESH" | "NOTIFY" | "LISTEN" | "UNLISTEN" | "DISCARD" | "RESET"
             | "USE" | "ATTACH" | "DETACH" | "LOAD" | "DECLARE" | "FETCH" | "CLOSE" | "MOVE"
-            | "PREPARE" | "DEALLOCATE" | "SECURITY" | "IMPORT" | "OPTIMIZE" | "FLUSH" | "KILL"
-            | "MERGE" | "REASSIGN" | "REPAIR" | "CHECK" | "INSTALL" | "UNINSTALL" | "HANDLER"
-            | "CACHE" | "PURGE" | "SIGNAL" | "RESIGNAL" | "PERFORM" => Kind::Other,
+            | "DEALLOCATE" | "SECURITY" | "IMPORT" | "OPTIMIZE" | "FLUSH" | "KILL" | "MERGE"
+            | "REASSIGN" | "REPAIR" | "CHECK" | "INSTALL" | "UNINSTALL" | "HANDLER" | "CACHE"
+            | "PURGE" | "SIGNAL" | "RESIGNAL" | "PERFORM" => Kind::Other,
             _ => Kind::Unknown,
         }
     }

@@ -150,20 +150,13 @@ fn analyze_file(d: &Discovered, opts: &Options, jobs: &[Job]) -> Result<FileAnal
                 out.statements[i].group = group;
             }
         }
-        let b = FindingBuilder { file: src };
         for &i in &idxs {
             let stmt = &out.statements[i];
             let text = &src.text[stmt.span.clone()];
             for o in ph.undefined(text) {
                 let span = stmt.span.start + o.range.start..stmt.span.start + o.range.end;
                 let (message, help) = ph.describe(&o);
-                let mut f = b.at(
-                    "undefined-placeholder",
-                    Severity::Error,
-                    Origin::Static,
-                    span,
-                    message,
-                );
+                let mut f = crate::rules::undefined_placeholder::META.at(src, span, message);
                 f.help = Some(help);
                 f.statement = Some(i);
                 out.findings.push(f);
@@ -270,13 +263,7 @@ pub fn analyze(d: &mut Discovered, opts: &Options) -> Result<Analysed> {
             continue;
         };
         let span = p.span.start.min(src.text.len())..p.span.end.min(src.text.len());
-        let mut f = FindingBuilder { file: src }.at(
-            "malformed-migration",
-            Severity::Error,
-            Origin::Static,
-            span,
-            p.message.clone(),
-        );
+        let mut f = crate::rules::malformed_migration::META.at(src, span, p.message.clone());
         f.help = p.help.clone();
         a.findings.push(f);
     }

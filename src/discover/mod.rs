@@ -66,14 +66,14 @@
 use crate::analysis::{analyze_regions, Statement, Substitute};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
-use crate::finding::{Finding, FindingBuilder, Origin, Severity};
+use crate::finding::Finding;
 use crate::layout::{self, Entry, Folder, Plan, Problem};
 use crate::model::{LayoutKind, Migration, Part, Region, Sequence};
 use crate::options::Options;
 use crate::placeholder::{self, Placeholders};
 use crate::sniff::Verdict;
 pub use crate::source::display_path;
-use crate::source::SourceFile;
+use crate::source::{FileSource, SourceFile};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::ErrorKind;
 use std::ops::Range;
@@ -185,10 +185,12 @@ pub fn is_sql(p: &Path) -> bool {
     p.extension().is_some_and(|e| e.eq_ignore_ascii_case("sql"))
 }
 
-/// Reads every input into files and sequences.
-pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
+/// Reads every input into files and sequences, the files' bytes from
+/// `files`.
+pub fn discover(inputs: &[Input], opts: &Options, files: &FileSource) -> Result<Discovered> {
     let mut w = Walker {
         opts,
+        files,
         visited: HashSet::new(),
         notices: Vec::new(),
         root: None,
@@ -265,7 +267,7 @@ pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
             ));
             continue;
         }
-        let file = match opts.read_bytes(&n.path) {
+        let file = match files.read(&n.path) {
             Ok(bytes) => SourceFile::from_bytes(shown.clone(), Some(&n.path), &bytes),
             Err(e) => return Err(io_error(&shown, &e)),
         };
@@ -321,7 +323,7 @@ pub fn discover(inputs: &[Input], opts: &Options) -> Result<Discovered> {
         if *input != Input::Stdin {
             continue;
         }
-        let bytes = match opts.stdin_overlay() {
+        let bytes = match files.stdin() {
             Some(bytes) => bytes,
             None => {
                 let mut bytes = Vec::new();
@@ -730,6 +732,7 @@ mod tests {
         let opts = Options::default();
         let mut w = Walker {
             opts: &opts,
+            files: &FileSource::disk(),
             visited: HashSet::new(),
             notices: Vec::new(),
             root: None,

@@ -133,6 +133,8 @@ pub(super) struct Built {
 /// The state of one discovery.
 pub(super) struct Walker<'o> {
     pub(super) opts: &'o Options,
+    /// Where file bytes come from (the disk, or an overlay on it).
+    pub(super) files: &'o FileSource,
     /// Canonical folders already read (walked or absorbed into a sequence).
     pub(super) visited: HashSet<PathBuf>,
     pub(super) notices: Vec<String>,
@@ -282,7 +284,7 @@ impl Walker<'_> {
 
     /// Reads one file of a folder; `None` when it vanished.
     pub(super) fn read(&mut self, path: &Path, shown: &str) -> Result<Option<SourceFile>> {
-        match self.opts.read_bytes(path) {
+        match self.files.read(path) {
             Ok(bytes) => Ok(Some(SourceFile::from_bytes(shown, Some(path), &bytes))),
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 self.notices.push(format!(

@@ -13,6 +13,7 @@
 //! being the whole file when there is no up marker).
 
 use super::{lines, part, region, Folder, Line, Plan};
+use crate::dialect::Dialect;
 use crate::model::Migration;
 
 /// A `-- migrate:up` / `-- migrate:down` marker line.
@@ -201,6 +202,11 @@ pub fn plan(folder: &Folder) -> Plan {
 pub struct Dbmate;
 
 impl super::Layout for Dbmate {
+    /// dbmate's `schema_migrations (version)`.
+    fn bookkeeping_sql(&self, _engine: Dialect) -> Option<&'static str> {
+        Some("CREATE TABLE IF NOT EXISTS schema_migrations (version varchar(128) PRIMARY KEY)")
+    }
+
     fn kind(&self) -> crate::model::LayoutKind {
         crate::model::LayoutKind::Dbmate
     }

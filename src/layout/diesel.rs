@@ -12,6 +12,7 @@
 //! migration.
 
 use super::{whole, Folder, Plan};
+use crate::dialect::Dialect;
 use crate::model::Migration;
 use std::collections::BTreeMap;
 
@@ -115,6 +116,14 @@ fn run_in_transaction(toml_text: &str) -> bool {
 pub struct Diesel;
 
 impl super::Layout for Diesel {
+    /// diesel's `__diesel_schema_migrations`.
+    fn bookkeeping_sql(&self, _engine: Dialect) -> Option<&'static str> {
+        Some(
+            "CREATE TABLE IF NOT EXISTS __diesel_schema_migrations (version VARCHAR(50) PRIMARY \
+             KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)",
+        )
+    }
+
     fn kind(&self) -> crate::model::LayoutKind {
         crate::model::LayoutKind::Diesel
     }

@@ -27,6 +27,7 @@
 //! skipped with a notice) and Java or script (non-SQL) migrations.
 
 use super::{whole, Folder, Plan};
+use crate::dialect::Dialect;
 use crate::model::Migration;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -370,6 +371,28 @@ fn execute_in_transaction(conf: &str) -> bool {
 pub struct Flyway;
 
 impl super::Layout for Flyway {
+    /// Flyway's `flyway_schema_history`, as its PostgreSQL (also its MySQL
+    /// driver's shape) and SQLite support create it.
+    fn bookkeeping_sql(&self, engine: Dialect) -> Option<&'static str> {
+        Some(match engine {
+            Dialect::Postgres | Dialect::Mysql => {
+                "CREATE TABLE IF NOT EXISTS flyway_schema_history (installed_rank integer NOT NULL \
+                 PRIMARY KEY, version varchar(50), description varchar(200) NOT NULL, type \
+                 varchar(20) NOT NULL, script varchar(1000) NOT NULL, checksum integer, installed_by \
+                 varchar(100) NOT NULL, installed_on timestamp NOT NULL DEFAULT now(), \
+                 execution_time integer NOT NULL, success boolean NOT NULL)"
+            }
+            _ => {
+                "CREATE TABLE IF NOT EXISTS flyway_schema_history (installed_rank INT NOT NULL \
+                 PRIMARY KEY, version VARCHAR(50), description VARCHAR(200) NOT NULL, type \
+                 VARCHAR(20) NOT NULL, script VARCHAR(1000) NOT NULL, checksum INT, installed_by \
+                 VARCHAR(100) NOT NULL, installed_on TEXT NOT NULL DEFAULT \
+                 (strftime('%Y-%m-%d %H:%M:%f','now')), execution_time INT NOT NULL, success \
+                 BOOLEAN NOT NULL)"
+            }
+        })
+    }
+
     fn kind(&self) -> crate::model::LayoutKind {
         crate::model::LayoutKind::Flyway
     }

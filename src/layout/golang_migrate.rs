@@ -10,6 +10,7 @@
 //! statements (the driver runs the file as one multi-statement exec).
 
 use super::{numeric_cmp, whole, Folder, Plan};
+use crate::dialect::Dialect;
 use crate::model::Migration;
 use std::collections::BTreeMap;
 
@@ -110,6 +111,22 @@ pub fn plan(folder: &Folder) -> Plan {
 pub struct GolangMigrate;
 
 impl super::Layout for GolangMigrate {
+    /// golang-migrate's `schema_migrations (version, dirty)`, as its
+    /// `database/postgres` (also its MySQL driver's shape) and
+    /// `database/sqlite3` drivers create it.
+    fn bookkeeping_sql(&self, engine: Dialect) -> Option<&'static str> {
+        Some(match engine {
+            Dialect::Postgres | Dialect::Mysql => {
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version bigint NOT NULL PRIMARY KEY, \
+                 dirty boolean NOT NULL)"
+            }
+            _ => {
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version uint64, dirty bool); \
+                 CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON schema_migrations (version)"
+            }
+        })
+    }
+
     fn kind(&self) -> crate::model::LayoutKind {
         crate::model::LayoutKind::GolangMigrate
     }

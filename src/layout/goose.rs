@@ -24,6 +24,7 @@
 //! migrations run in numeric version order.
 
 use super::{lines, numeric_cmp, part, Folder, Line, Plan};
+use crate::dialect::Dialect;
 use crate::model::{Migration, Region};
 use std::ops::Range;
 
@@ -355,6 +356,23 @@ pub fn plan(folder: &Folder) -> Plan {
 pub struct Goose;
 
 impl super::Layout for Goose {
+    /// goose's `goose_db_version`, as its PostgreSQL (also its MySQL
+    /// driver's shape) and SQLite dialects create it.
+    fn bookkeeping_sql(&self, engine: Dialect) -> Option<&'static str> {
+        Some(match engine {
+            Dialect::Postgres | Dialect::Mysql => {
+                "CREATE TABLE IF NOT EXISTS goose_db_version (id serial NOT NULL, version_id bigint \
+                 NOT NULL, is_applied boolean NOT NULL, tstamp timestamp NULL DEFAULT now(), \
+                 PRIMARY KEY (id))"
+            }
+            _ => {
+                "CREATE TABLE IF NOT EXISTS goose_db_version (id INTEGER PRIMARY KEY AUTOINCREMENT, \
+                 version_id INTEGER NOT NULL, is_applied INTEGER NOT NULL, tstamp TIMESTAMP DEFAULT \
+                 (datetime('now')))"
+            }
+        })
+    }
+
     fn kind(&self) -> crate::model::LayoutKind {
         crate::model::LayoutKind::Goose
     }

@@ -613,6 +613,43 @@ fn rollback(
 pub struct Liquibase;
 
 impl super::Layout for Liquibase {
+    /// Liquibase's `databasechangelog` (one row per changeset run) and
+    /// `databasechangeloglock`, with the columns its standard change-log
+    /// history service creates (types as on PostgreSQL, MySQL and SQLite).
+    fn bookkeeping_sql(&self, engine: Dialect) -> Option<&'static str> {
+        Some(match engine {
+            Dialect::Postgres => {
+                "CREATE TABLE IF NOT EXISTS databasechangeloglock (id integer NOT NULL PRIMARY KEY, \
+                 locked boolean NOT NULL, lockgranted timestamp, lockedby varchar(255)); \
+                 CREATE TABLE IF NOT EXISTS databasechangelog (id varchar(255) NOT NULL, author \
+                 varchar(255) NOT NULL, filename varchar(255) NOT NULL, dateexecuted timestamp NOT \
+                 NULL, orderexecuted integer NOT NULL, exectype varchar(10) NOT NULL, md5sum \
+                 varchar(35), description varchar(255), comments varchar(255), tag varchar(255), \
+                 liquibase varchar(20), contexts varchar(255), labels varchar(255), deployment_id \
+                 varchar(10))"
+            }
+            Dialect::Mysql => {
+                "CREATE TABLE IF NOT EXISTS DATABASECHANGELOGLOCK (ID int NOT NULL PRIMARY KEY, \
+                 LOCKED bit(1) NOT NULL, LOCKGRANTED datetime NULL, LOCKEDBY varchar(255) NULL); \
+                 CREATE TABLE IF NOT EXISTS DATABASECHANGELOG (ID varchar(255) NOT NULL, AUTHOR \
+                 varchar(255) NOT NULL, FILENAME varchar(255) NOT NULL, DATEEXECUTED datetime NOT \
+                 NULL, ORDEREXECUTED int NOT NULL, EXECTYPE varchar(10) NOT NULL, MD5SUM \
+                 varchar(35) NULL, DESCRIPTION varchar(255) NULL, COMMENTS varchar(255) NULL, TAG \
+                 varchar(255) NULL, LIQUIBASE varchar(20) NULL, CONTEXTS varchar(255) NULL, LABELS \
+                 varchar(255) NULL, DEPLOYMENT_ID varchar(10) NULL)"
+            }
+            _ => {
+                "CREATE TABLE IF NOT EXISTS DATABASECHANGELOGLOCK (ID INTEGER NOT NULL PRIMARY KEY, \
+                 LOCKED BOOLEAN NOT NULL, LOCKGRANTED TEXT, LOCKEDBY VARCHAR(255)); \
+                 CREATE TABLE IF NOT EXISTS DATABASECHANGELOG (ID VARCHAR(255) NOT NULL, AUTHOR \
+                 VARCHAR(255) NOT NULL, FILENAME VARCHAR(255) NOT NULL, DATEEXECUTED TEXT NOT NULL, \
+                 ORDEREXECUTED INTEGER NOT NULL, EXECTYPE VARCHAR(10) NOT NULL, MD5SUM VARCHAR(35), \
+                 DESCRIPTION VARCHAR(255), COMMENTS VARCHAR(255), TAG VARCHAR(255), LIQUIBASE \
+                 VARCHAR(20), CONTEXTS VARCHAR(255), LABELS VARCHAR(255), DEPLOYMENT_ID VARCHAR(10))"
+            }
+        })
+    }
+
     fn kind(&self) -> crate::model::LayoutKind {
         crate::model::LayoutKind::Liquibase
     }

@@ -299,6 +299,17 @@ pub trait Layout: Sync {
         &[]
     }
 
+    /// The SQL that creates the tool's own bookkeeping tables on a database
+    /// of `engine` (the dialect of the replay engine), as the tool's driver
+    /// for that database creates them; `None`: the tool keeps none, or twice
+    /// does not create it. Replay runs it before the first migration and
+    /// outside any observed run, so migrations that read or alter the table
+    /// (one real migration alters `schema_migrations`) run as they do in
+    /// production, and the table is never reported as a migration's change.
+    fn bookkeeping_sql(&self, _engine: Dialect) -> Option<&'static str> {
+        None
+    }
+
     /// What to tell a user whose applied migrations `--fix` edited, when the
     /// tool records checksums of applied migrations.
     fn checksum_advice(&self) -> Option<&'static str> {

@@ -243,6 +243,15 @@ fn split_groups(folder: &Folder, plan: &mut Plan) {
 pub struct Pop;
 
 impl super::Layout for Pop {
+    /// pop / fizz's `schema_migration`.
+    fn bookkeeping_sql(&self, _engine: Dialect) -> Option<&'static str> {
+        Some(
+            "CREATE TABLE IF NOT EXISTS schema_migration (version VARCHAR(14) NOT NULL); \
+             CREATE UNIQUE INDEX IF NOT EXISTS schema_migration_version_idx ON schema_migration \
+             (version)",
+        )
+    }
+
     fn kind(&self) -> crate::model::LayoutKind {
         crate::model::LayoutKind::Pop
     }

@@ -29,6 +29,32 @@ pub const KIND: LayoutKind = LayoutKind::named("prisma");
 const LOCK: &str = "migration_lock.toml";
 
 impl super::Layout for Prisma {
+    /// Prisma Migrate's `_prisma_migrations`, as its schema engine creates
+    /// it on each provider.
+    fn bookkeeping_sql(&self, engine: Dialect) -> Option<&'static str> {
+        Some(match engine {
+            Dialect::Postgres => {
+                "CREATE TABLE IF NOT EXISTS _prisma_migrations (id varchar(36) PRIMARY KEY NOT NULL, \
+                 checksum varchar(64) NOT NULL, finished_at timestamptz, migration_name \
+                 varchar(255) NOT NULL, logs text, rolled_back_at timestamptz, started_at \
+                 timestamptz NOT NULL DEFAULT now(), applied_steps_count integer NOT NULL DEFAULT 0)"
+            }
+            Dialect::Mysql => {
+                "CREATE TABLE IF NOT EXISTS _prisma_migrations (id varchar(36) PRIMARY KEY NOT NULL, \
+                 checksum varchar(64) NOT NULL, finished_at datetime(3), migration_name \
+                 varchar(255) NOT NULL, logs text, rolled_back_at datetime(3), started_at \
+                 datetime(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3), applied_steps_count int \
+                 unsigned NOT NULL DEFAULT 0)"
+            }
+            _ => {
+                "CREATE TABLE IF NOT EXISTS _prisma_migrations (id TEXT PRIMARY KEY NOT NULL, \
+                 checksum TEXT NOT NULL, finished_at DATETIME, migration_name TEXT NOT NULL, logs \
+                 TEXT, rolled_back_at DATETIME, started_at DATETIME NOT NULL DEFAULT \
+                 current_timestamp, applied_steps_count INTEGER UNSIGNED NOT NULL DEFAULT 0)"
+            }
+        })
+    }
+
     fn kind(&self) -> LayoutKind {
         KIND
     }

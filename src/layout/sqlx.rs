@@ -9,6 +9,7 @@
 //! transaction.
 
 use super::{numeric_cmp, whole, Folder, Plan};
+use crate::dialect::Dialect;
 use crate::model::Migration;
 use std::collections::BTreeMap;
 
@@ -118,6 +119,24 @@ pub fn no_transaction(text: &str) -> bool {
 pub struct Sqlx;
 
 impl super::Layout for Sqlx {
+    /// sqlx's `_sqlx_migrations`, as its PostgreSQL driver creates it, and
+    /// its SQLite driver's (which MySQL's equals but for the checksum's
+    /// type, a BLOB there too).
+    fn bookkeeping_sql(&self, engine: Dialect) -> Option<&'static str> {
+        Some(match engine {
+            Dialect::Postgres => {
+                "CREATE TABLE IF NOT EXISTS _sqlx_migrations (version bigint PRIMARY KEY, description \
+                 text NOT NULL, installed_on timestamptz NOT NULL DEFAULT now(), success boolean NOT \
+                 NULL, checksum bytea NOT NULL, execution_time bigint NOT NULL)"
+            }
+            _ => {
+                "CREATE TABLE IF NOT EXISTS _sqlx_migrations (version BIGINT PRIMARY KEY, description \
+                 TEXT NOT NULL, installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, success \
+                 BOOLEAN NOT NULL, checksum BLOB NOT NULL, execution_time BIGINT NOT NULL)"
+            }
+        })
+    }
+
     fn kind(&self) -> crate::model::LayoutKind {
         crate::model::LayoutKind::Sqlx
     }

@@ -4,7 +4,7 @@
 //! detection, the dialect a folder name implies and the migration history
 //! behind `insert-without-conflict-clause` fixes are the CLI's), with the
 //! editor's unsaved text laid over the file on disk
-//! ([`crate::options::Options::overlay`]). The nearest `twice.toml` above the
+//! ([`crate::source::FileSource::with_overlay`]). The nearest `twice.toml` above the
 //! file applies, as it would to `twice check` run from that folder. A
 //! document that its folder's layout does not read (a new file not saved
 //! yet, a `.sql` file with a name the tool ignores) is checked as a script
@@ -16,11 +16,10 @@ use crate::discover::Input;
 use crate::finding::Finding;
 use crate::options::Options;
 use crate::report::Report;
-use crate::source::SourceFile;
+use crate::source::{FileSource, SourceFile};
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// Check options for a configuration file (or none): the CLI's defaults
 /// without flags, merged with the file.
@@ -145,10 +144,9 @@ pub fn analyze(
             // The overlay key is the path as discovery reaches it.
             let rel = file.strip_prefix(&folder).unwrap_or(&file);
             let key = folder.join(rel);
-            let mut o = opts.clone();
-            o.overlay = Some(Arc::new(HashMap::from([(key, bytes.clone())])));
+            let overlay = FileSource::with_overlay(HashMap::from([(key, bytes.clone())]));
             let file_name = crate::source::display_path(&file);
-            match check::check(&[Input::Path(folder.clone())], &o) {
+            match check::check_from(&[Input::Path(folder.clone())], &opts, &overlay) {
                 Ok(r) if r.file(&file_name).is_some() => {
                     report = Some((r, file_name.clone()));
                     context = Some(Context {
@@ -183,12 +181,12 @@ pub fn analyze(
         // A script of its own, read from the overlay (never from stdin,
         // which carries the protocol).
         let mut o = opts.clone();
-        o.overlay = Some(Arc::new(HashMap::from([(
-            PathBuf::from(Options::STDIN_OVERLAY),
-            bytes.clone(),
-        )])));
         o.stdin_filename = Some(name.clone());
-        match check::check(&[Input::Stdin], &o) {
+        let overlay = FileSource::with_overlay(HashMap::from([(
+            PathBuf::from(FileSource::STDIN),
+            bytes.clone(),
+        )]));
+        match check::check_from(&[Input::Stdin], &o, &overlay) {
             Ok(r) => report = Some((r, name.clone())),
             Err(e) => problems.push(e.to_string()),
         }

@@ -208,7 +208,8 @@ pub(super) fn ignore_edit(
     a: &Analysis,
     f: &crate::finding::Finding,
 ) -> Option<crate::finding::Edit> {
-    if matches!(f.rule.as_str(), "binary-file" | "unused-suppression") {
+    use crate::rules::{binary_file, unused_suppression};
+    if [binary_file::META.id, unused_suppression::META.id].contains(&f.rule.as_str()) {
         return None;
     }
     let text = &a.file.text;

@@ -102,7 +102,9 @@ pub fn replay<E: Engine>(
         roots: Vec::new(),
         gaps: &seq.code_gaps,
     };
-    if let Some(sql) = super::bookkeeping::setup_sql(seq.layout, r.engine.id()) {
+    let bookkeeping = crate::dialect::Dialect::from_name(r.engine.id())
+        .and_then(|engine| crate::layout::get(seq.layout).bookkeeping_sql(engine));
+    if let Some(sql) = bookkeeping {
         if let Err(e) = r.engine.setup(sql) {
             return Ok(Outcome::Stopped {
                 findings: Vec::new(),

@@ -5,13 +5,15 @@
 //! `BEGIN`/`COMMIT`/`ROLLBACK` would break that (a `COMMIT` would make a
 //! second run permanent), so the algorithm emulates them with a savepoint
 //! nested in replay's transaction. `SAVEPOINT`, `RELEASE` and `ROLLBACK TO`
-//! nest naturally and run as they are.
+//! nest naturally and run as they are. Which statement is which is
+//! [`crate::classify::control::transaction_control`]'s to say.
 
+use crate::classify::{control::transaction_control, Transaction};
 use crate::dialect::Dialect;
 use crate::lexer::TokenKind;
 use std::ops::Range;
 
-/// A transaction-control statement.
+/// A transaction-control statement replay takes over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Control {
     /// `BEGIN [DEFERRED|IMMEDIATE|EXCLUSIVE] [TRANSACTION]`, `START TRANSACTION`.
@@ -22,11 +24,29 @@ pub enum Control {
     Rollback,
 }
 
+impl Control {
+    /// The transaction statements replay takes over: savepoints
+    /// (`SAVEPOINT`, `RELEASE`, `ROLLBACK TO`) nest in replay's transaction
+    /// and run as they are, and two-phase commit is the database's to
+    /// accept or refuse.
+    pub fn of(t: Transaction) -> Option<Control> {
+        match t {
+            Transaction::Begin => Some(Control::Begin),
+            Transaction::Commit => Some(Control::Commit),
+            Transaction::Rollback => Some(Control::Rollback),
+            Transaction::RollbackTo
+            | Transaction::Savepoint
+            | Transaction::Release
+            | Transaction::Other => None,
+        }
+    }
+}
+
 /// The first piece of `text` when it is a simple statement that needs no
 /// engine to delimit it: from its first significant token to (not including)
 /// the first `;`. Returns the piece's range, the offset just past its `;` (or
-/// the end of the text), and the piece's leading words, upper-cased (at most
-/// four).
+/// the end of the text), and the piece's leading tokens, words upper-cased
+/// (at most sixteen, as [`transaction_control`] reads them).
 pub fn simple_piece(text: &str, dialect: Dialect) -> Option<(Range<usize>, usize, Vec<String>)> {
     let mut lexer = crate::lexer::Lexer::new(text, 0..text.len(), dialect);
     let mut start = None;
@@ -44,11 +64,11 @@ pub fn simple_piece(text: &str, dialect: Dialect) -> Option<(Range<usize>, usize
             }
             start = Some(t.span.start);
         }
-        if words.len() < 4 {
+        if words.len() < 16 {
             words.push(if t.kind == TokenKind::Word {
                 text[t.span.clone()].to_ascii_uppercase()
             } else {
-                String::new()
+                text[t.span.clone()].to_string()
             });
         }
         last_end = t.span.end;
@@ -67,27 +87,14 @@ pub fn leading_word(text: &str, dialect: Dialect) -> Option<String> {
 /// `special` handles; only pieces starting with one of these are delimited
 /// with [`simple_piece`].
 pub fn is_control_word(word: &str) -> bool {
-    matches!(
-        word,
-        "BEGIN" | "COMMIT" | "END" | "ROLLBACK" | "START" | "ABORT"
-    )
+    crate::classify::control::LEADING_WORDS.contains(&word)
 }
 
-/// Classifies a simple piece from its leading words.
-pub fn classify(words: &[String]) -> Option<Control> {
-    let w = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
-    match w(0) {
-        "BEGIN" => Some(Control::Begin),
-        "START" if w(1) == "TRANSACTION" => Some(Control::Begin),
-        "COMMIT" | "END" => Some(Control::Commit),
-        "ROLLBACK" | "ABORT" => {
-            // ROLLBACK [TRANSACTION|WORK] TO [SAVEPOINT] name: a savepoint
-            // rollback, which runs as it is.
-            let to = (1..words.len()).any(|i| w(i) == "TO");
-            (!to).then_some(Control::Rollback)
-        }
-        _ => None,
-    }
+/// The control statement a piece is, from its leading tokens (see
+/// [`simple_piece`]), if replay takes it over.
+pub fn classify<S: AsRef<str>>(words: &[S]) -> Option<Control> {
+    let words: Vec<&str> = words.iter().map(AsRef::as_ref).collect();
+    transaction_control(&words).and_then(Control::of)
 }
 
 #[cfg(test)]

@@ -54,7 +54,6 @@
 //! engine keeps it instead.
 
 pub mod algorithm;
-pub mod bookkeeping;
 pub mod control;
 pub mod diff;
 pub mod engine;
@@ -260,7 +259,7 @@ pub struct Replayed {
 /// [`postgres::server::Server::finish`]).
 ///
 /// Order on the scratch database: the setup script (`--setup`, as the admin
-/// role), then the migration tool's bookkeeping table ([`bookkeeping`],
+/// role), then the migration tool's bookkeeping table ([`crate::layout::Layout::bookkeeping_sql`],
 /// created by the algorithm as the migration role, as the tool would), then
 /// the migrations.
 pub fn replay_detailed(ws: &Workspace, seq: &Sequence, opts: &Options) -> Result<Replayed> {

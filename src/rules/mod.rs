@@ -71,16 +71,21 @@ pub mod unused_suppression;
 /// every format shows them inside the static finding. `first-run-error`,
 /// `down-does-not-revert` and the replay limits are about the migration, not
 /// about running it twice, and stay on their own.
-pub const CONFIRMING_RULES: &[&str] = &[
-    "second-run-error",
-    "second-run-schema-change",
-    "second-run-data-change",
-    "second-run-data-loss",
-    "second-run-overwrites",
-    "second-run-sequence-advance",
-    "down-second-run-error",
-    "down-second-run-change",
+pub static CONFIRMING_RULES: [&RuleMeta; 8] = [
+    &second_run_error::META,
+    &second_run_schema_change::META,
+    &second_run_data_change::META,
+    &second_run_data_loss::META,
+    &second_run_overwrites::META,
+    &second_run_sequence_advance::META,
+    &down_second_run_error::META,
+    &down_second_run_change::META,
 ];
+
+/// Whether `id` is one of the [`CONFIRMING_RULES`].
+pub fn confirms(id: &str) -> bool {
+    CONFIRMING_RULES.iter().any(|m| m.id == id)
+}
 
 /// What `twice rules`, `twice explain` and SARIF know about a rule.
 #[derive(Debug)]
@@ -97,6 +102,14 @@ pub struct RuleMeta {
     pub doc: &'static str,
     /// Whether `--fix` can rewrite findings of this rule (sometimes).
     pub fixable: bool,
+}
+
+impl RuleMeta {
+    /// A finding of this rule in `file` at the byte span `span`: its id,
+    /// severity and origin come from here.
+    pub fn at(&self, file: &SourceFile, span: Range<usize>, message: String) -> Finding {
+        FindingBuilder { file }.at(self.id, self.severity, self.origin, span, message)
+    }
 }
 
 /// Everything a static rule may look at for one statement.

@@ -8,7 +8,7 @@ use crate::finding::{Edit, Finding};
 use std::collections::BTreeSet;
 
 /// Rule whose fix needs the schema.
-const INSERT_RULE: &str = "insert-without-conflict-clause";
+const INSERT_RULE: &str = super::insert_without_conflict_clause::META.id;
 
 /// Statements parsed together by [`attach_insert_fixes`] with several
 /// threads, and their SQL at most (an AST takes about 85 bytes per byte of
@@ -147,7 +147,9 @@ pub fn withdraw_stale_definition_fixes(ws: &crate::report::Workspace, findings: 
     }
     for f in findings.iter_mut() {
         let Some(s) = f.statement else { continue };
-        if f.rule != "create-without-if-not-exists" || !rerun.contains(&(f.file.as_str(), s)) {
+        if f.rule != super::create_without_if_not_exists::META.id
+            || !rerun.contains(&(f.file.as_str(), s))
+        {
             continue;
         }
         let Some(fix) = &f.fix else { continue };

@@ -324,7 +324,7 @@ fn a_fifo_in_place_of_a_listed_file_is_an_error_not_a_hang() {
     let (tx, rx) = std::sync::mpsc::channel();
     let path = fifo.clone();
     std::thread::spawn(move || {
-        let _ = tx.send(twice::check::Options::default().read_bytes(&path));
+        let _ = tx.send(twice::source::FileSource::disk().read(&path));
     });
     let got = rx
         .recv_timeout(std::time::Duration::from_secs(20))

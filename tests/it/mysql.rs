@@ -537,3 +537,30 @@ fn a_first_run_that_fails_only_among_synthetic_rows_is_checked_without_them() {
         "{evidence}"
     );
 }
+
+/// Every tool's bookkeeping table can be created on MySQL, statement by
+/// statement as the engine's `setup` runs it (in a database of its own,
+/// dropped at the end: MySQL DDL is not transactional).
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn bookkeeping_tables_create_on_mysql() {
+    use mysql::prelude::Queryable;
+    let url = my_opts().database_url.unwrap();
+    let mut c = mysql::Conn::new(mysql::Opts::from_url(&url).unwrap()).unwrap();
+    c.query_drop("CREATE DATABASE twice_test_bookkeeping")
+        .unwrap();
+    c.query_drop("USE twice_test_bookkeeping").unwrap();
+    let mut failed = Vec::new();
+    for l in twice::layout::registry() {
+        if let Some(sql) = l.bookkeeping_sql(Dialect::Mysql) {
+            for stmt in sql.split(';').filter(|s| !s.trim().is_empty()) {
+                if let Err(e) = c.query_drop(stmt) {
+                    failed.push(format!("{:?}: {e}", l.kind()));
+                }
+            }
+        }
+    }
+    c.query_drop("DROP DATABASE twice_test_bookkeeping")
+        .unwrap();
+    assert!(failed.is_empty(), "{failed:#?}");
+}

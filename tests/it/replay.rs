@@ -787,8 +787,9 @@ fn the_tools_bookkeeping_table_exists_during_replay() {
     // tests/postgres.rs).
     use twice::replay::sqlite::{SandboxConfig, SqliteEngine};
     let e = SqliteEngine::open(&SandboxConfig::default()).unwrap();
-    for layout in twice::layout::registry().iter().map(|l| l.kind()) {
-        if let Some(sql) = twice::replay::bookkeeping::setup_sql(layout, "sqlite") {
+    for l in twice::layout::registry() {
+        let layout = l.kind();
+        if let Some(sql) = l.bookkeeping_sql(twice::dialect::Dialect::Sqlite) {
             e.connection()
                 .execute_batch(&format!("SAVEPOINT b; {sql}; ROLLBACK TO b; RELEASE b"))
                 .unwrap_or_else(|err| panic!("{layout:?}: {err}"));

@@ -10,8 +10,9 @@ use crate::source::SourceFile;
 pub enum Kind {
     /// An ordinary statement.
     Plain,
-    /// `BEGIN`, `START TRANSACTION`, `COMMIT`, `END`, `ROLLBACK`, `ABORT`:
-    /// twice owns the transactions, so these are not sent to the server.
+    /// `BEGIN`, `START TRANSACTION`, `COMMIT`, `END`, `ROLLBACK`, `ABORT`
+    /// (see [`crate::replay::control::Control`]): twice owns the
+    /// transactions, so these are not sent to the server.
     TxnControl,
     /// Cannot run inside a transaction block (`CREATE INDEX CONCURRENTLY`,
     /// `VACUUM`, ...).
@@ -47,10 +48,8 @@ pub fn classify_words(w: &[&str]) -> Kind {
     let first = w.first().copied().unwrap_or("");
     let has = |s: &str| w.contains(&s);
     match first {
-        "BEGIN" | "COMMIT" | "END" | "ABORT" => Kind::TxnControl,
-        "START" if w.get(1) == Some(&"TRANSACTION") => Kind::TxnControl,
         // `ROLLBACK TO [SAVEPOINT] x` is the migration's own business.
-        "ROLLBACK" if w.get(1) != Some(&"TO") => Kind::TxnControl,
+        _ if crate::replay::control::classify(w).is_some() => Kind::TxnControl,
         "VACUUM" => Kind::NoTransaction,
         "CREATE" | "DROP" | "REINDEX" if has("CONCURRENTLY") => Kind::NoTransaction,
         "CREATE" | "DROP" if matches!(w.get(1), Some(&"DATABASE") | Some(&"TABLESPACE")) => {
@@ -116,6 +115,14 @@ mod tests {
         assert_eq!(k("COMMIT"), Kind::TxnControl);
         assert_eq!(k("ROLLBACK"), Kind::TxnControl);
         assert_eq!(k("ROLLBACK TO SAVEPOINT a"), Kind::Plain);
+        assert_eq!(k("BEGIN ISOLATION LEVEL SERIALIZABLE"), Kind::TxnControl);
+        assert_eq!(k("END WORK"), Kind::TxnControl);
+        assert_eq!(k("ABORT"), Kind::TxnControl);
+        assert_eq!(k("COMMIT AND CHAIN"), Kind::TxnControl);
+        // Two-phase commit is the server's to accept or refuse (it refuses
+        // COMMIT PREPARED in a transaction block: autocommit mode).
+        assert_eq!(k("COMMIT PREPARED 'x'"), Kind::Plain);
+        assert_eq!(k("SAVEPOINT a"), Kind::Plain);
         assert_eq!(
             k("CREATE UNIQUE INDEX CONCURRENTLY i ON t (a)"),
             Kind::NoTransaction

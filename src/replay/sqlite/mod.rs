@@ -602,6 +602,13 @@ impl SqliteEngine {
         Ok(())
     }
 
+    /// Whether `text` starts with a transaction statement replay takes over
+    /// (see [`control::classify`]).
+    fn is_control(text: &str) -> bool {
+        control::simple_piece(text, crate::dialect::Dialect::Sqlite)
+            .is_some_and(|(_, _, words)| control::classify(&words).is_some())
+    }
+
     /// The value of `PRAGMA [schema.]foreign_keys = value` (or `(value)`).
     fn foreign_keys_pragma(piece: &str) -> Option<bool> {
         let toks: Vec<&str> = crate::lexer::significant_tokens(
@@ -766,7 +773,8 @@ impl StatementEngine for SqliteEngine {
                     Some(v) => lead = Some(v),
                     None => continue,
                 },
-                Some("BEGIN" | "COMMIT" | "END") | None => continue,
+                None => continue,
+                Some(w) if control::is_control_word(w) && Self::is_control(text) => continue,
                 Some(_) => break,
             }
         }

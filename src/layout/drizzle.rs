@@ -28,6 +28,26 @@ const JOURNAL: &str = "meta/_journal.json";
 const BREAKPOINT: &str = "--> statement-breakpoint";
 
 impl super::Layout for Drizzle {
+    /// Drizzle's `__drizzle_migrations` (in the `drizzle` schema on
+    /// PostgreSQL), as drizzle-orm's migrators create it.
+    fn bookkeeping_sql(&self, engine: Dialect) -> Option<&'static str> {
+        Some(match engine {
+            Dialect::Postgres => {
+                "CREATE SCHEMA IF NOT EXISTS drizzle; CREATE TABLE IF NOT EXISTS \
+                 drizzle.__drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, \
+                 created_at bigint)"
+            }
+            Dialect::Mysql => {
+                "CREATE TABLE IF NOT EXISTS __drizzle_migrations (id serial PRIMARY KEY, \
+                 hash text NOT NULL, created_at bigint)"
+            }
+            _ => {
+                "CREATE TABLE IF NOT EXISTS __drizzle_migrations (id SERIAL PRIMARY KEY, \
+                 hash text NOT NULL, created_at numeric)"
+            }
+        })
+    }
+
     fn kind(&self) -> LayoutKind {
         KIND
     }

@@ -629,6 +629,29 @@ pub(crate) mod test_util {
 mod tests {
     use super::*;
 
+    /// Every tool's bookkeeping table can be created on SQLite, and again
+    /// (replay's set-up must itself survive a second run).
+    #[test]
+    fn bookkeeping_tables_create_on_sqlite_twice() {
+        let db = rusqlite::Connection::open_in_memory().unwrap();
+        for l in registry() {
+            if let Some(sql) = l.bookkeeping_sql(Dialect::Sqlite) {
+                for _ in 0..2 {
+                    db.execute_batch(sql)
+                        .unwrap_or_else(|e| panic!("{:?}: {e}", l.kind()));
+                }
+            }
+        }
+        let tables: i64 = db
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(tables >= 10, "{tables} tables");
+    }
+
     #[test]
     fn numbers_compare_by_value() {
         assert_eq!(numeric_cmp("9", "10"), Ordering::Less);

@@ -39,6 +39,22 @@ pub const KIND: LayoutKind = LayoutKind::named("sql-migrate");
 const PREFIX: &str = "-- +migrate ";
 
 impl super::Layout for SqlMigrate {
+    /// sql-migrate's `gorp_migrations` (its `migrate.SetTable` default), as
+    /// its `MigrationRecord` maps it.
+    fn bookkeeping_sql(&self, engine: crate::dialect::Dialect) -> Option<&'static str> {
+        use crate::dialect::Dialect;
+        Some(match engine {
+            Dialect::Postgres => {
+                "CREATE TABLE IF NOT EXISTS gorp_migrations (id text NOT NULL PRIMARY KEY, \
+                 applied_at timestamp with time zone)"
+            }
+            _ => {
+                "CREATE TABLE IF NOT EXISTS gorp_migrations (id varchar(255) NOT NULL PRIMARY KEY, \
+                 applied_at datetime)"
+            }
+        })
+    }
+
     fn kind(&self) -> LayoutKind {
         KIND
     }

@@ -24,6 +24,19 @@ pub struct Supabase;
 pub const KIND: LayoutKind = LayoutKind::named("supabase");
 
 impl super::Layout for Supabase {
+    /// The Supabase CLI's `supabase_migrations.schema_migrations`; the
+    /// CLI runs on PostgreSQL only.
+    fn bookkeeping_sql(&self, engine: Dialect) -> Option<&'static str> {
+        match engine {
+            Dialect::Postgres => Some(
+                "CREATE SCHEMA IF NOT EXISTS supabase_migrations; CREATE TABLE IF NOT EXISTS \
+                 supabase_migrations.schema_migrations (version text NOT NULL PRIMARY KEY, \
+                 statements text[], name text)",
+            ),
+            _ => None,
+        }
+    }
+
     fn kind(&self) -> LayoutKind {
         KIND
     }

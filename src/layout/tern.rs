@@ -30,6 +30,19 @@ const SEPARATOR: &str = "---- create above / drop below ----";
 const DISABLE_TX: &str = "---- tern: disable-tx ----";
 
 impl super::Layout for Tern {
+    /// tern's `public.schema_version` (one row holding the version), as
+    /// `tern migrate` creates it; tern runs on PostgreSQL only.
+    fn bookkeeping_sql(&self, engine: crate::dialect::Dialect) -> Option<&'static str> {
+        match engine {
+            crate::dialect::Dialect::Postgres => Some(
+                "CREATE TABLE IF NOT EXISTS public.schema_version (version int4 NOT NULL); \
+                 INSERT INTO public.schema_version (version) SELECT 0 \
+                 WHERE 0 = (SELECT count(*) FROM public.schema_version)",
+            ),
+            _ => None,
+        }
+    }
+
     fn kind(&self) -> LayoutKind {
         KIND
     }

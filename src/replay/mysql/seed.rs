@@ -36,6 +36,8 @@ struct Column {
     has_default: bool,
     max_len: Option<u64>,
     skip: bool,
+    /// Part of the primary key.
+    pk: bool,
 }
 
 fn text(v: Option<&mysql::Value>) -> String {
@@ -110,13 +112,12 @@ pub(super) struct Tables {
 
 /// What seeding and the write between runs made: a counter that keeps
 /// values distinct across calls, and every synthetic row inserted (oldest
-/// first: the table, then each column with the SQL literal it was given),
-/// so [`unseed`] can find them again. Also what is known of the scratch
-/// database's tables, kept between calls.
+/// first), so [`unseed`] can find them again. Also what is known of the
+/// scratch database's tables, kept between calls.
 #[derive(Default)]
 pub(super) struct SeedState {
     pub counter: i64,
-    pub rows: Vec<(String, Vec<(String, String)>)>,
+    pub rows: Vec<SeededRow>,
     /// The tables, their columns and foreign keys (`None`: read them all).
     tables: Option<Tables>,
     /// Rows per table, as last counted or written.
@@ -124,6 +125,32 @@ pub(super) struct SeedState {
     /// Names (as written) of tables to read again before the next use: a
     /// run touched them.
     dirty: BTreeSet<String>,
+}
+
+/// A synthetic row: its table (the name it went into: a row of a table
+/// renamed since is not found), then columns with SQL literals: its
+/// primary key when `keyed` (found by it whatever the migrations did to its
+/// other columns), else every value given, as the write between runs
+/// changed them.
+pub(super) struct SeededRow {
+    table: String,
+    columns: Vec<(String, String)>,
+    keyed: bool,
+    /// Not a row inserted but values the write between runs changed in
+    /// the row (column, value before, value written): [`unseed`] puts the
+    /// values before back while the row still holds the ones written.
+    undo: Vec<(String, String, String)>,
+}
+
+impl SeededRow {
+    fn cond(&self) -> String {
+        let cond: Vec<String> = self
+            .columns
+            .iter()
+            .map(|(c, v)| format!("{c} <=> {v}"))
+            .collect();
+        cond.join(" AND ")
+    }
 }
 
 impl SeedState {
@@ -280,22 +307,17 @@ fn interleave_tables(
         if existing > 0 {
             state.counter += 1;
             let n = state.counter;
-            let sets: Vec<String> = cols
+            let sets: Vec<(String, String)> = cols
                 .iter()
                 .filter(|c| {
                     !c.skip
                         && !def.primary_key.contains(&c.name)
                         && !tables.refs.contains_key(&(t.clone(), c.name.clone()))
                 })
-                .map(|c| format!("{} = {}", ident(&c.name), value(c, n)))
+                .map(|c| (ident(&c.name), value(c, n)))
                 .collect();
             if !sets.is_empty() {
-                // A write the table refuses is skipped.
-                let _ = conn.query_drop(format!(
-                    "UPDATE {} SET {} LIMIT 1",
-                    ident(t),
-                    sets.join(", ")
-                ));
+                update_one_row(conn, t, cols, &sets, state);
             }
         }
         insert_rows(
@@ -311,30 +333,172 @@ fn interleave_tables(
     Ok(out)
 }
 
-/// Deletes the synthetic rows [`seed`] and [`interleave`] inserted that are
-/// still there as inserted ([`crate::replay::engine::Engine::unseed`]),
-/// newest first, one row per delete: a row a migration changed or removed,
-/// or one the server will not delete (a foreign key points at it), stays.
-/// Returns whether any was deleted.
-pub(super) fn unseed(conn: &mut Conn, state: &mut SeedState) -> bool {
-    let rows = std::mem::take(&mut state.rows);
-    state.touched(rows.iter().map(|(t, _)| t.clone()));
-    let mut deleted = false;
-    for (table, cols) in rows.iter().rev() {
-        if cols.is_empty() {
-            continue;
-        }
-        let cond: Vec<String> = cols.iter().map(|(c, v)| format!("{c} <=> {v}")).collect();
+/// New values (`sets`: quoted column, literal) in one existing row of `t`,
+/// skipped when the table refuses them. In a table without a primary key,
+/// a synthetic row's record follows the row it changed, so [`unseed`]
+/// still finds it by its values.
+fn update_one_row(
+    conn: &mut Conn,
+    t: &str,
+    cols: &[Column],
+    sets: &[(String, String)],
+    state: &mut SeedState,
+) {
+    let assign: Vec<String> = sets.iter().map(|(c, v)| format!("{c} = {v}")).collect();
+    let assign = assign.join(", ");
+    let pk: Vec<String> = cols
+        .iter()
+        .filter(|c| c.pk)
+        .map(|c| ident(&c.name))
+        .collect();
+    if !pk.is_empty() {
+        // Synthetic rows are found by their key, which this leaves; the
+        // values it changes are recorded to be put back by `unseed`.
+        let read: Vec<&String> = pk.iter().chain(sets.iter().map(|(c, _)| c)).collect();
+        let row: Option<mysql::Row> = conn
+            .query_first(format!(
+                "SELECT {} FROM {} LIMIT 1",
+                read.iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                ident(t)
+            ))
+            .unwrap_or(None);
+        let Some(row) = row else {
+            return;
+        };
+        let lit = |i: usize| row.as_ref(i).map(|v| v.as_sql(false));
+        let Some(key) = pk
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Some((c.clone(), lit(i)?)))
+            .collect::<Option<Vec<_>>>()
+        else {
+            return;
+        };
+        let cond: Vec<String> = key.iter().map(|(c, v)| format!("{c} <=> {v}")).collect();
         let sql = format!(
-            "DELETE FROM {} WHERE {} LIMIT 1",
-            ident(table),
+            "UPDATE {} SET {assign} WHERE {} LIMIT 1",
+            ident(t),
             cond.join(" AND ")
         );
-        // A delete the server refuses leaves the row.
-        if conn.query_drop(sql).is_ok() && conn.affected_rows() == 1 {
-            deleted = true;
+        if conn.query_drop(sql).is_err() || conn.affected_rows() != 1 {
+            return;
+        }
+        let undo = sets
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (c, v))| Some((c.clone(), lit(pk.len() + i)?, v.clone())))
+            .collect();
+        state.rows.push(SeededRow {
+            table: t.to_string(),
+            columns: key,
+            keyed: true,
+            undo,
+        });
+        return;
+    }
+    // The row to change, by all its values.
+    let names: Vec<String> = cols.iter().map(|c| ident(&c.name)).collect();
+    let row: Option<mysql::Row> = conn
+        .query_first(format!(
+            "SELECT {} FROM {} LIMIT 1",
+            names.join(", "),
+            ident(t)
+        ))
+        .unwrap_or(None);
+    let Some(row) = row else {
+        return;
+    };
+    let this: Vec<String> = names
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| Some(format!("{n} <=> {}", row.as_ref(i)?.as_sql(false))))
+        .collect();
+    let this = this.join(" AND ");
+    // The newest synthetic record that is this row.
+    let mut record = None;
+    for (i, r) in state.rows.iter().enumerate().rev() {
+        if r.keyed || !r.undo.is_empty() || r.table != t {
+            continue;
+        }
+        let same: Option<i64> = conn
+            .query_first(format!(
+                "SELECT COUNT(*) FROM {} WHERE {this} AND {}",
+                ident(t),
+                r.cond()
+            ))
+            .unwrap_or(None);
+        if same.unwrap_or(0) > 0 {
+            record = Some(i);
+            break;
         }
     }
+    let sql = format!("UPDATE {} SET {assign} WHERE {this} LIMIT 1", ident(t));
+    if conn.query_drop(sql).is_err() || conn.affected_rows() != 1 {
+        return;
+    }
+    if let Some(r) = record.and_then(|i| state.rows.get_mut(i)) {
+        for (c, v) in sets {
+            match r.columns.iter_mut().find(|(rc, _)| rc == c) {
+                Some((_, old)) => *old = v.clone(),
+                None => r.columns.push((c.clone(), v.clone())),
+            }
+        }
+    }
+}
+
+/// Deletes the synthetic rows [`seed`] and [`interleave`] inserted
+/// ([`crate::replay::engine::Engine::unseed`]), newest first, one row per
+/// delete, found by their primary key whatever the migrations did to their
+/// other columns (in a table without one: by their values). A row the
+/// server will not delete (a foreign key points at it) stays. Returns
+/// whether any was deleted.
+pub(super) fn unseed(conn: &mut Conn, state: &mut SeedState) -> bool {
+    let rows = std::mem::take(&mut state.rows);
+    state.touched(rows.iter().map(|r| r.table.clone()));
+    let mut deleted = false;
+    let mut left = Vec::new();
+    for row in rows.into_iter().rev() {
+        if row.columns.is_empty() {
+            continue;
+        }
+        let sql = if row.undo.is_empty() {
+            format!(
+                "DELETE FROM {} WHERE {} LIMIT 1",
+                ident(&row.table),
+                row.cond()
+            )
+        } else {
+            let set: Vec<String> = row
+                .undo
+                .iter()
+                .map(|(c, b, _)| format!("{c} = {b}"))
+                .collect();
+            let now: Vec<String> = row
+                .undo
+                .iter()
+                .map(|(c, _, a)| format!("{c} <=> {a}"))
+                .collect();
+            format!(
+                "UPDATE {} SET {} WHERE {} AND {} LIMIT 1",
+                ident(&row.table),
+                set.join(", "),
+                row.cond(),
+                now.join(" AND ")
+            )
+        };
+        // A delete the server refuses leaves the row, looked for again next
+        // time (a migration may delete what refers to it).
+        if conn.query_drop(sql).is_ok() && conn.affected_rows() == 1 {
+            deleted = true;
+        } else if row.undo.is_empty() {
+            left.push(row);
+        }
+    }
+    left.reverse();
+    state.rows = left;
     deleted
 }
 
@@ -363,11 +527,11 @@ fn read_tables(conn: &mut Conn, db: &str, only: Option<&[String]>) -> Result<Tab
         Some(_) => String::new(),
     };
     let rows: Vec<mysql::Row> = conn.query(format!(
-        "{} ORDER BY 1, 9",
+        "{} ORDER BY 1, 10",
         per_table(&format!(
             "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, \
-             COLUMN_DEFAULT IS NOT NULL, CHARACTER_MAXIMUM_LENGTH, EXTRA, ORDINAL_POSITION \
-             FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = {d}{base}"
+             COLUMN_DEFAULT IS NOT NULL, CHARACTER_MAXIMUM_LENGTH, EXTRA, COLUMN_KEY, \
+             ORDINAL_POSITION FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = {d}{base}"
         ))
     ))?;
     let mut tables: BTreeMap<String, Vec<Column>> = BTreeMap::new();
@@ -392,6 +556,7 @@ fn read_tables(conn: &mut Conn, db: &str, only: Option<&[String]>) -> Result<Tab
                 || extra.contains("virtual")
                 || extra.contains("persistent")
                 || extra.contains("stored"),
+            pk: text(r.as_ref(8)) == "PRI",
         });
     }
     // (child table, column) → (parent table, parent column)
@@ -521,9 +686,25 @@ fn insert_rows(
             // remembered as written, for `unseed`.
             if conn.query_drop(sql).is_ok() {
                 added += 1;
-                state
-                    .rows
-                    .push((t.clone(), names.into_iter().zip(values).collect()));
+                let given: Vec<(String, String)> = names.into_iter().zip(values).collect();
+                let key: Option<Vec<(String, String)>> = cols
+                    .iter()
+                    .filter(|c| c.pk)
+                    .map(|c| {
+                        let q = ident(&c.name);
+                        given.iter().find(|(n, _)| *n == q).cloned()
+                    })
+                    .collect();
+                let (columns, keyed) = match key {
+                    Some(k) if !k.is_empty() => (k, true),
+                    _ => (given, false),
+                };
+                state.rows.push(SeededRow {
+                    table: t.clone(),
+                    columns,
+                    keyed,
+                    undo: Vec::new(),
+                });
             }
         }
     }

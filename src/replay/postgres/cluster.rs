@@ -502,6 +502,11 @@ impl Cluster {
             self.socket_dir().to_string_lossy().replace('\'', "''"),
             self.port
         );
+        // With only 20 connections the lock table is small (64 per
+        // connection): a migration whose triggers refresh materialized views
+        // on rows (lemmy's, on seeded rows) holds more locks than that in
+        // one transaction.
+        conf.push_str("max_locks_per_transaction = 512\n");
         conf.push_str(extra_conf);
         conf.push('\n');
         use std::io::Write;

@@ -79,10 +79,6 @@ pub fn random_suffix() -> String {
 
 pub use crate::replay::{replay_detailed, Replayed};
 
-/// A synthetic row: the quoted table, then the quoted columns given and
-/// their values as stored (text).
-type SeededRow = (String, Vec<(String, Option<String>)>);
-
 /// The PostgreSQL engine: a session on the scratch database.
 pub struct Runner<'a> {
     opts: &'a Options,
@@ -108,10 +104,8 @@ pub struct Runner<'a> {
     /// all of them), and the counter that makes seeded values distinct.
     seed_dirty: Option<BTreeSet<String>>,
     seed_counter: i64,
-    /// The synthetic rows inserted, oldest first: the quoted table, then
-    /// the quoted columns given and their values as stored (text), for
-    /// `unseed`.
-    seeded: Vec<SeededRow>,
+    /// The synthetic rows inserted, oldest first, for `unseed`.
+    seeded: Vec<seed::SeededRow>,
     /// Bare names (lower case) of the tables that existed before the first
     /// migration (the setup script's, the bookkeeping table): never seeded,
     /// never written between runs.
@@ -434,7 +428,8 @@ impl<'a> Runner<'a> {
         self.reload_sequences()?;
         let failure = run.failures.into_iter().next();
         Ok(Applied {
-            partial: failure.is_some(),
+            // Nothing stays when the first statement that ran failed.
+            partial: failure.is_some() && run.ran,
             failure,
             handled: run.handled,
         })

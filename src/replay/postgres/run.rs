@@ -57,6 +57,9 @@ pub(super) struct PartRun {
     /// The connection was lost (and re-opened): the open transaction, if
     /// any, is gone.
     pub lost: bool,
+    /// A statement ran without error (outside a transaction, what it did
+    /// stays even when a later one fails).
+    pub ran: bool,
 }
 
 /// What a part run in one round trip gave.
@@ -327,6 +330,7 @@ impl Runner<'_> {
             let Err(e) = result else {
                 // What twice read must be what the server runs.
                 super::setup::check_session(&mut self.client, &file.source, stmt)?;
+                out.ran = true;
                 continue;
             };
             crate::replay::interrupt::wait_if_interrupted();

@@ -76,6 +76,11 @@ struct Column {
     key: bool,
     /// Literals of the `CHECK` constraints that mention the column.
     literals: Vec<String>,
+    /// Its number in the table (kept when it is renamed).
+    attnum: i16,
+    /// Its place in the key synthetic rows are found by again (the primary
+    /// key, else the first plain unique index), from 1; 0: not in it.
+    ident: i32,
 }
 
 impl Column {
@@ -101,6 +106,44 @@ struct Table {
     quoted: String,
     columns: Vec<Column>,
     fks: Vec<ForeignKey>,
+}
+
+impl Table {
+    /// The columns synthetic rows are found by again, in key order (empty:
+    /// no primary key or plain unique index).
+    fn ident(&self) -> Vec<&Column> {
+        let mut cols: Vec<&Column> = self.columns.iter().filter(|c| c.ident > 0).collect();
+        cols.sort_by_key(|c| c.ident);
+        cols
+    }
+}
+
+/// A synthetic row [`Runner::seed`] or [`Runner::interleave`] inserted, as
+/// [`Runner::unseed`] finds it again whatever happened to it since.
+#[derive(Debug)]
+pub(super) struct SeededRow {
+    /// The table's oid (kept when it is renamed) and its quoted name when
+    /// the row went in (for a table re-created under that name since).
+    oid: u32,
+    table: String,
+    /// Column number (kept when it is renamed), quoted name, value as text:
+    /// the row's key (primary key, else a plain unique index) when `keyed`,
+    /// else every value given (as the write between runs changed them).
+    columns: Vec<(i16, String, Option<String>)>,
+    keyed: bool,
+    /// Not a row inserted but a value the write between runs changed in
+    /// the row: `unseed` puts the value before back (while the row still
+    /// holds the one written).
+    undo: Option<Undo>,
+}
+
+/// A value the write between runs changed, to put back.
+#[derive(Debug)]
+pub(super) struct Undo {
+    attnum: i16,
+    column: String,
+    before: Option<String>,
+    after: Option<String>,
 }
 
 /// Tables the open transaction deleted rows from or whose catalog row it
@@ -165,7 +208,13 @@ fn columns_sql(filter: &str, version_num: i32) -> String {
            a.attnotnull::text, a.atthasdef::text, (a.attidentity <> '')::text, {generated}, \
            coalesce(pg_get_expr(d.adbin, d.adrelid) LIKE '%nextval(%', false)::text, \
            EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique \
-             AND a.attnum = ANY (i.indkey))::text \
+             AND a.attnum = ANY (i.indkey))::text, \
+           a.attnum::text, \
+           (SELECT k.ord FROM (SELECT i.indkey FROM pg_index i WHERE i.indrelid = c.oid \
+               AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL \
+               ORDER BY i.indisprimary DESC, i.indexrelid LIMIT 1) ix, \
+             unnest(ix.indkey::int2[]) WITH ORDINALITY k(attnum, ord) \
+             WHERE k.attnum = a.attnum)::text \
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
            JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
            LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
@@ -379,6 +428,8 @@ fn parse_tables(
                 && matches!(ty.name.as_str(), "int4" | "int8"),
             key: flag(&r, 11),
             literals,
+            attnum: cell(&r, 12).parse().unwrap_or(0),
+            ident: cell(&r, 13).parse().unwrap_or(0),
         });
     }
     for r in constraints {
@@ -550,6 +601,7 @@ impl Runner<'_> {
     /// Seeds the tables that may have fewer than [`ROWS`] rows, in a
     /// transaction of its own that is committed.
     pub(super) fn seed(&mut self) -> Result<()> {
+        self.follow_renames()?;
         let candidates = match self.seed_dirty.take() {
             Some(set) if set.is_empty() => {
                 self.seed_dirty = Some(set);
@@ -576,40 +628,141 @@ impl Runner<'_> {
     }
 
     /// Deletes the synthetic rows [`Runner::seed`] and
-    /// [`Runner::interleave`] inserted that are still there as inserted
-    /// (see [`crate::replay::engine::Engine::unseed`]), newest first, each
-    /// under a savepoint: a row a migration changed or removed, or one the
-    /// server will not delete, stays. Returns whether any was deleted.
+    /// [`Runner::interleave`] inserted (see
+    /// [`crate::replay::engine::Engine::unseed`]), newest first, each under
+    /// a savepoint: found by their key whatever the migrations did to their
+    /// other columns (a row of a table without a key: by its values), in
+    /// the table of their oid under its current name and column names
+    /// (renamed), else in the table of the name they went into (re-created
+    /// by a copy). A row the server will not delete stays. Returns whether
+    /// any was deleted.
     pub(super) fn unseed(&mut self) -> Result<bool> {
-        let rows = std::mem::take(&mut self.seeded);
+        let mut rows = std::mem::take(&mut self.seeded);
         if rows.is_empty() {
             return Ok(false);
         }
         let since = self.begin_immediate()?;
+        if let Err(e) = self.follow_renames_in(&mut rows) {
+            let _ = self.client.batch_execute("ROLLBACK");
+            return Err(e);
+        }
         let mut deleted = false;
-        for (table, key) in rows.iter().rev() {
-            let cond: Vec<String> = key
+        let mut left = Vec::new();
+        for row in rows.into_iter().rev() {
+            let table = &row.table;
+            let cond: Vec<String> = row
+                .columns
                 .iter()
-                .map(|(c, v)| {
+                .map(|(_, c, v)| {
                     let v = v.as_deref().map_or("NULL".into(), literal);
                     format!("{c}::text IS NOT DISTINCT FROM {v}")
                 })
                 .collect();
-            let sql = format!(
-                "DELETE FROM {table} WHERE (tableoid, ctid) = \
-                 (SELECT tableoid, ctid FROM {table} WHERE {} LIMIT 1)",
-                cond.join(" AND ")
-            );
-            if let Tried::Done(m) = self.seed_try(&sql)? {
-                deleted |= m
+            let sql = match &row.undo {
+                None => format!(
+                    "DELETE FROM {table} WHERE (tableoid, ctid) = \
+                     (SELECT tableoid, ctid FROM {table} WHERE {} LIMIT 1)",
+                    cond.join(" AND ")
+                ),
+                Some(u) => {
+                    let text = |v: &Option<String>| v.as_deref().map_or("NULL".into(), literal);
+                    format!(
+                        "UPDATE {table} SET {c} = {before} WHERE (tableoid, ctid) = \
+                         (SELECT tableoid, ctid FROM {table} WHERE {} \
+                            AND {c}::text IS NOT DISTINCT FROM {after} LIMIT 1)",
+                        cond.join(" AND "),
+                        c = u.column,
+                        before = text(&u.before),
+                        after = text(&u.after),
+                    )
+                }
+            };
+            let done = match self.seed_try(&sql)? {
+                Tried::Done(m) => m
                     .iter()
-                    .any(|m| matches!(m, SimpleQueryMessage::CommandComplete(1)));
+                    .any(|m| matches!(m, SimpleQueryMessage::CommandComplete(1))),
+                _ => false,
+            };
+            deleted |= done;
+            // A row not found or not deletable now is looked for again
+            // next time (a migration may delete what refers to it).
+            if !done && row.undo.is_none() {
+                left.push(row);
             }
         }
+        left.reverse();
         self.commit_kept(since)?;
+        self.seeded = left;
         // The tables are as before the seeding: the next one looks at all.
         self.seed_dirty = None;
         Ok(deleted)
+    }
+
+    /// Brings the records of synthetic rows up to date with renames: a
+    /// table found by its oid takes its current name and its columns theirs
+    /// (by number); a table whose oid is gone is looked for by the name it
+    /// had (re-created under it by a copy), and takes that table's oid.
+    /// Called before each seeding and write between runs, so a table
+    /// renamed and later rebuilt is still followed.
+    pub(super) fn follow_renames(&mut self) -> Result<()> {
+        let mut rows = std::mem::take(&mut self.seeded);
+        let r = self.follow_renames_in(&mut rows);
+        self.seeded = rows;
+        r
+    }
+
+    fn follow_renames_in(&mut self, rows: &mut [SeededRow]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let oids: BTreeSet<String> = rows.iter().map(|r| r.oid.to_string()).collect();
+        let names: BTreeSet<String> = rows.iter().map(|r| literal(&r.table)).collect();
+        let sql = format!(
+            "SELECT c.oid::text, quote_ident(n.nspname) || '.' || quote_ident(c.relname), \
+               a.attnum::text, quote_ident(a.attname) \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+               JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
+             WHERE c.relkind IN ('r', 'p') AND (c.oid IN ({}) \
+               OR quote_ident(n.nspname) || '.' || quote_ident(c.relname) IN ({}))",
+            oids.into_iter().collect::<Vec<_>>().join(", "),
+            names.into_iter().collect::<Vec<_>>().join(", ")
+        );
+        let found = run_batch(&mut self.client, &[sql])
+            .map_err(|e| tool_error("cannot read the tables of the synthetic rows", &e))?;
+        // oid → (name, column number → name)
+        let mut tables: BTreeMap<u32, (String, BTreeMap<i16, String>)> = BTreeMap::new();
+        for r in found.into_iter().next().unwrap_or_default() {
+            let (Ok(oid), Ok(attnum)) = (cell(&r, 0).parse(), cell(&r, 2).parse()) else {
+                continue;
+            };
+            tables
+                .entry(oid)
+                .or_insert_with(|| (cell(&r, 1), BTreeMap::new()))
+                .1
+                .insert(attnum, cell(&r, 3));
+        }
+        for row in rows.iter_mut() {
+            let undo = row.undo.as_mut().map(|u| (&mut u.attnum, &mut u.column));
+            let columns = row.columns.iter_mut().map(|(a, c, _)| (a, c)).chain(undo);
+            if let Some((name, cols)) = tables.get(&row.oid) {
+                row.table = name.clone();
+                for (attnum, col) in columns {
+                    if let Some(now) = cols.get(attnum) {
+                        *col = now.clone();
+                    }
+                }
+            } else if let Some((oid, (_, cols))) =
+                tables.iter().find(|(_, (name, _))| *name == row.table)
+            {
+                row.oid = *oid;
+                for (attnum, col) in columns {
+                    if let Some((a, _)) = cols.iter().find(|(_, c)| *c == col) {
+                        *attnum = *a;
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The write between a migration's first and second run (see
@@ -622,6 +775,7 @@ impl Runner<'_> {
         if names.is_empty() {
             return Ok(Vec::new());
         }
+        self.follow_renames()?;
         let since = self.begin_immediate()?;
         let list: Vec<String> = names.iter().map(|n| literal(n)).collect();
         // The names as stored whose lower case is one of them, read once (a
@@ -663,10 +817,6 @@ impl Runner<'_> {
     /// foreign keys, not generated), each under its own savepoint.
     fn update_one_row(&mut self, t: &Table) -> Result<()> {
         let fk_col = |c: &str| t.fks.iter().any(|fk| fk.from.iter().any(|f| f == c));
-        let row = format!(
-            "(tableoid, ctid) = (SELECT tableoid, ctid FROM {} LIMIT 1)",
-            t.quoted
-        );
         for (ci, col) in t.columns.iter().enumerate() {
             if col.skip || col.key || fk_col(&col.name) {
                 continue;
@@ -682,22 +832,28 @@ impl Runner<'_> {
                 }
             };
             let v = literal(&v);
-            // The row as it is now, so a synthetic row it changes is still
-            // found by `unseed` (which looks for rows as recorded).
-            let back: Vec<String> = t
-                .columns
-                .iter()
-                .map(|c| format!("{}::text", c.quoted))
+            // The value before, then the row as it is now, so a synthetic
+            // row it changes is still found by `unseed`, and the change can
+            // be undone.
+            let back: Vec<String> = std::iter::once("twice_x.old".to_string())
+                .chain(
+                    t.columns
+                        .iter()
+                        .map(|c| format!("twice_t.{}::text", c.quoted)),
+                )
                 .collect();
             let sql = format!(
-                "UPDATE {} SET {c} = {v} WHERE {row} AND {c} IS DISTINCT FROM {v} RETURNING {}",
-                t.quoted,
+                "WITH twice_x AS (SELECT tableoid AS o, ctid AS i, {c}::text AS old FROM {t} LIMIT 1) \
+                 UPDATE {t} AS twice_t SET {c} = {v} FROM twice_x \
+                 WHERE twice_t.tableoid = twice_x.o AND twice_t.ctid = twice_x.i \
+                   AND twice_t.{c} IS DISTINCT FROM {v} RETURNING {}",
                 back.join(", "),
+                t = t.quoted,
                 c = col.quoted
             );
             match self.seed_try(&sql)? {
                 Tried::TimedOut => return Ok(()),
-                Tried::Done(messages) => self.follow_update(t, &col.quoted, &messages),
+                Tried::Done(messages) => self.follow_update(t, col, &messages),
                 Tried::Refused => {}
             }
         }
@@ -705,10 +861,13 @@ impl Runner<'_> {
     }
 
     /// After the interleaved update of column `changed` of one row (the
-    /// `RETURNING` row in `messages`, every column of `t` as text): if that
-    /// row is a synthetic one (all its other recorded values match), its
-    /// record takes the new value, so `unseed` still finds it.
-    fn follow_update(&mut self, t: &Table, changed: &str, messages: &[SimpleQueryMessage]) {
+    /// `RETURNING` row in `messages`: the value before, then every column
+    /// of `t` as text): the update is recorded to be undone by `unseed`
+    /// (by the row's key; a row of a table without one is not found
+    /// again), and if that row is a synthetic one found by its values (all
+    /// its other recorded values match), its record takes the new value,
+    /// so `unseed` still finds it.
+    fn follow_update(&mut self, t: &Table, changed: &Column, messages: &[SimpleQueryMessage]) {
         let Some(row) = messages.iter().find_map(|m| match m {
             SimpleQueryMessage::Row(r) => Some(r),
             _ => None,
@@ -719,18 +878,48 @@ impl Runner<'_> {
             .columns
             .iter()
             .enumerate()
-            .map(|(i, c)| (c.quoted.as_str(), row.get(i)))
+            .map(|(i, c)| (c.quoted.as_str(), row.get(1 + i)))
             .collect();
-        let record = self.seeded.iter_mut().rev().find(|(table, key)| {
-            *table == t.quoted
-                && key.iter().any(|(c, _)| c == changed)
-                && key
+        let key: Option<Vec<(i16, String, Option<String>)>> = t
+            .ident()
+            .iter()
+            .map(|c| {
+                let v = now.get(c.quoted.as_str()).copied().flatten()?;
+                Some((c.attnum, c.quoted.clone(), Some(v.to_string())))
+            })
+            .collect();
+        if let Some(key) = key.filter(|k| !k.is_empty()) {
+            self.seeded.push(SeededRow {
+                oid: 0,
+                table: t.quoted.clone(),
+                columns: key,
+                keyed: true,
+                undo: Some(Undo {
+                    attnum: changed.attnum,
+                    column: changed.quoted.clone(),
+                    before: row.get(0).map(str::to_string),
+                    after: now
+                        .get(changed.quoted.as_str())
+                        .copied()
+                        .flatten()
+                        .map(str::to_string),
+                }),
+            });
+        }
+        let changed = changed.quoted.as_str();
+        // Rows found by their key need nothing: the update leaves keys.
+        let record = self.seeded.iter_mut().rev().find(|r| {
+            !r.keyed
+                && r.undo.is_none()
+                && r.table == t.quoted
+                && r.columns.iter().any(|(_, c, _)| c == changed)
+                && r.columns
                     .iter()
-                    .filter(|(c, _)| c != changed)
-                    .all(|(c, v)| now.get(c.as_str()).is_some_and(|n| *n == v.as_deref()))
+                    .filter(|(_, c, _)| c != changed)
+                    .all(|(_, c, v)| now.get(c.as_str()).is_some_and(|n| *n == v.as_deref()))
         });
-        if let Some((_, key)) = record {
-            for (c, v) in key.iter_mut() {
+        if let Some(r) = record {
+            for (_, c, v) in r.columns.iter_mut() {
                 if c == changed {
                     *v = now.get(c.as_str()).copied().flatten().map(str::to_string);
                 }
@@ -802,18 +991,49 @@ impl Runner<'_> {
         }
     }
 
-    /// Remembers the values of the row an insert returned (see
-    /// [`Runner::unseed`]).
+    /// Remembers the row an insert returned (its table's oid, key values,
+    /// then the values of `names`), for [`Runner::unseed`]: by its key when
+    /// the table has one and the row a value in each key column, else by
+    /// every value given.
     fn record_seeded(&mut self, t: &Table, names: &[String], messages: &[SimpleQueryMessage]) {
+        let ident = t.ident();
         for m in messages {
-            if let SimpleQueryMessage::Row(r) = m {
-                let key = names
+            let SimpleQueryMessage::Row(r) = m else {
+                continue;
+            };
+            let get = |i: usize| r.get(i).map(str::to_string);
+            let oid = get(0).and_then(|o| o.parse().ok()).unwrap_or(0);
+            let key: Vec<(i16, String, Option<String>)> = ident
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.attnum, c.quoted.clone(), get(1 + i)))
+                .collect();
+            let keyed = !key.is_empty() && key.iter().all(|(_, _, v)| v.is_some());
+            let columns = if keyed {
+                key
+            } else {
+                let attnum = |n: &str| {
+                    t.columns
+                        .iter()
+                        .find(|c| c.quoted == n)
+                        .map_or(0, |c| c.attnum)
+                };
+                names
                     .iter()
                     .enumerate()
-                    .map(|(i, n)| (n.clone(), r.get(i).map(str::to_string)))
-                    .collect();
-                self.seeded.push((t.quoted.clone(), key));
+                    .map(|(i, n)| (attnum(n), n.clone(), get(1 + ident.len() + i)))
+                    .collect()
+            };
+            if columns.is_empty() {
+                continue;
             }
+            self.seeded.push(SeededRow {
+                oid,
+                table: t.quoted.clone(),
+                columns,
+                keyed,
+                undo: None,
+            });
         }
     }
 
@@ -956,11 +1176,19 @@ impl Runner<'_> {
                         values.push(v);
                     }
                 }
+                // The row's table, key and values as stored, so `unseed`
+                // can find it.
+                let back: Vec<String> = std::iter::once("tableoid::oid::text".to_string())
+                    .chain(t.ident().iter().map(|c| format!("{}::text", c.quoted)))
+                    .chain(names.iter().map(|n| format!("{n}::text")))
+                    .collect();
                 let insert = if names.is_empty() {
-                    format!("INSERT INTO {} DEFAULT VALUES", t.quoted)
+                    format!(
+                        "INSERT INTO {} DEFAULT VALUES RETURNING {}",
+                        t.quoted,
+                        back.join(", ")
+                    )
                 } else {
-                    // The values as stored, so `unseed` can find the row.
-                    let back: Vec<String> = names.iter().map(|n| format!("{n}::text")).collect();
                     format!(
                         "INSERT INTO {} ({}) VALUES ({}) RETURNING {}",
                         t.quoted,
@@ -1018,6 +1246,8 @@ mod tests {
             numbered: false,
             key: false,
             literals: Vec::new(),
+            attnum: 1,
+            ident: 0,
         };
         assert_eq!(
             synthetic(&col("varchar", 'S', 4 + 40), 7).unwrap(),

@@ -112,15 +112,16 @@ pub struct SqliteEngine {
     setup_tables: BTreeSet<String>,
     /// Makes synthetic values unique across the database.
     seed_counter: i64,
-    /// The synthetic rows inserted (table, then the quoted columns and the
-    /// values given), oldest first, for `unseed`.
-    seeded: Vec<SeededRow>,
+    /// The synthetic rows inserted, oldest first, for `unseed`.
+    seeded: Vec<seed::SeededRow>,
+    /// Every distinctive synthetic value ever written (text with a digit,
+    /// ids from [`crate::replay::SYNTHETIC_IDS`]), as JSON: `unseed` also
+    /// deletes the rows migrations derived from synthetic rows by copying
+    /// such a value.
+    synthetic_values: BTreeSet<String>,
     /// What views, triggers and cascades can make SQLite recurse into.
     nesting: nesting::Nesting,
 }
-
-/// A synthetic row: its table, then the quoted columns and the values given.
-type SeededRow = (String, Vec<(String, rusqlite::types::Value)>);
 
 fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
@@ -150,6 +151,7 @@ impl SqliteEngine {
             setup_tables: BTreeSet::new(),
             seed_counter: 0,
             seeded: Vec::new(),
+            synthetic_values: BTreeSet::new(),
             nesting: nesting::Nesting::default(),
         })
     }

@@ -53,6 +53,8 @@ struct TableInfo {
     rowid_alias: Option<String>,
     /// A `WITHOUT ROWID` table.
     without_rowid: bool,
+    /// Its root page: kept when the table is renamed.
+    rootpage: i64,
     /// Columns of unique indexes and constraints (lower case): the keys the
     /// migration's own rows may be found by.
     unique: BTreeSet<String>,
@@ -134,16 +136,16 @@ fn table_info(e: &SqliteEngine, table: &str) -> Result<Option<TableInfo>, Engine
                 unique.insert(row?.to_ascii_lowercase());
             }
         }
-        let sql: Option<String> = c
+        let (sql, rootpage): (Option<String>, i64) = c
             .query_row(
-                "SELECT sql FROM main.sqlite_schema WHERE type = 'table' AND name = ?1",
+                "SELECT sql, rootpage FROM main.sqlite_schema WHERE type = 'table' AND name = ?1",
                 [&name],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?.unwrap_or(0))),
             )
-            .ok()
-            .flatten();
+            .unwrap_or((None, 0));
         Ok(Some(TableInfo {
             name,
+            rootpage,
             columns,
             fks: fks.into_values().collect(),
             rowid_alias,
@@ -285,6 +287,7 @@ fn synthetic(col: &Column, n: i64) -> Sql {
 }
 
 pub fn seed(e: &mut SqliteEngine) -> Result<Vec<String>, EngineError> {
+    follow_renames(e)?;
     let candidates: Vec<String> = match e.seed_dirty.take() {
         Some(set) => set.into_iter().collect(),
         None => user_tables(e)?
@@ -313,39 +316,256 @@ pub fn seed(e: &mut SqliteEngine) -> Result<Vec<String>, EngineError> {
     Ok(seeded)
 }
 
-/// Deletes the synthetic rows [`seed`] and [`interleave`] inserted that
-/// are still there as inserted (see
+/// A synthetic row [`seed`] or [`interleave`] inserted, as [`unseed`]
+/// finds it again whatever happened to it since.
+pub(super) struct SeededRow {
+    /// The table's name when the row went in, and its root page, which a
+    /// renamed table keeps (a table whose name is gone is looked for by it).
+    table: String,
+    rootpage: i64,
+    /// Its declared primary key (bare column names and values): the row is
+    /// found by it, whatever the migrations did to its other columns, also
+    /// in a table rebuilt by copying (the copy keeps the key).
+    key: Vec<(String, Sql)>,
+    /// Its row id (a rowid table): how a row without a declared key is
+    /// found.
+    rowid: Option<i64>,
+    /// Its values (bare column names; given on insert, then as the write
+    /// between runs changed them): without a declared key, the row at its
+    /// row id is the same row only if it still holds at least half of them
+    /// (a rebuilt table gives its row ids to other rows).
+    values: Vec<(String, Sql)>,
+    /// Not a row inserted but a value the write between runs changed in
+    /// the row (column, value before, value written): [`unseed`] puts the
+    /// value before back while the row still holds the one written.
+    undo: Option<(String, Sql, Sql)>,
+}
+
+/// Deletes the synthetic rows [`seed`] and [`interleave`] inserted (see
 /// [`crate::replay::engine::Engine::unseed`]), newest first, each under a
-/// savepoint: a row a migration changed or removed, or one the database
-/// will not delete, stays. Returns whether any was deleted.
+/// savepoint, found by their declared primary key, else by their row id
+/// (see [`SeededRow`]), in the table of the name they went into, else in
+/// the table that now has its root page (renamed). A row the database will
+/// not delete (a foreign key of a migration's row points at it) stays.
+/// Returns whether any was deleted.
 pub fn unseed(e: &mut SqliteEngine) -> Result<bool, EngineError> {
     let rows = std::mem::take(&mut e.seeded);
     if rows.is_empty() {
         return Ok(false);
     }
+    let tables = tables_and_root_pages(e)?;
+    let mut columns: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     e.batch("BEGIN")?;
     let mut deleted = 0;
-    for (table, key) in rows.iter().rev() {
-        let cond: Vec<String> = key.iter().map(|(c, _)| format!("{c} IS ?")).collect();
-        let cond = cond.join(" AND ");
-        let t = quote(table);
-        // One row, even where several match (a rowid table).
-        let sql = format!(
-            "DELETE FROM main.{t} WHERE rowid IN (SELECT rowid FROM main.{t} WHERE {cond} LIMIT 1)"
-        );
-        let plain = format!("DELETE FROM main.{t} WHERE {cond}");
-        let values: Vec<Sql> = key.iter().map(|(_, v)| v.clone()).collect();
-        let n = match try_write(e, &sql, &values)? {
-            Some(n) => Some(n),
-            // WITHOUT ROWID: the values include its primary key.
-            None => try_write(e, &plain, &values)?,
+    let mut left = Vec::new();
+    for row in rows.into_iter().rev() {
+        let n: usize = 'row: {
+            let Some(table) = tables
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(&row.table))
+                .or_else(|| tables.iter().find(|(_, p)| *p == row.rootpage && *p > 0))
+                .map(|(n, _)| n.clone())
+            else {
+                break 'row 0;
+            };
+            if !columns.contains_key(&table) {
+                let names: BTreeSet<String> = e.internal(|c| {
+                    let mut st = c.prepare("SELECT name FROM main.pragma_table_info(?1)")?;
+                    let rows = st.query_map([&table], |r| r.get::<_, String>(0))?;
+                    rows.map(|n| n.map(|n| n.to_ascii_lowercase())).collect()
+                })?;
+                columns.insert(table.clone(), names);
+            }
+            let has = |c: &str| columns[&table].contains(&c.to_ascii_lowercase());
+            let t = quote(&table);
+            if let Some((col, before, after)) = &row.undo {
+                if !has(col) {
+                    break 'row 0;
+                }
+                let (mut cond, mut values) =
+                    if !row.key.is_empty() && row.key.iter().all(|(c, _)| has(c)) {
+                        let cond: Vec<String> = row
+                            .key
+                            .iter()
+                            .map(|(c, _)| format!("{} IS ?", quote(c)))
+                            .collect();
+                        (
+                            cond.join(" AND "),
+                            row.key.iter().map(|(_, v)| v.clone()).collect(),
+                        )
+                    } else if let Some(id) = row.rowid {
+                        ("rowid = ?".to_string(), vec![Sql::Integer(id)])
+                    } else {
+                        break 'row 0;
+                    };
+                cond.push_str(&format!(" AND {} IS ?", quote(col)));
+                values.push(after.clone());
+                let mut params = vec![before.clone()];
+                params.extend(values.iter().cloned());
+                let sql = format!(
+                "UPDATE main.{t} SET {c} = ? WHERE rowid IN (SELECT rowid FROM main.{t} WHERE {cond} LIMIT 1)",
+                c = quote(col)
+            );
+                let n = match try_write(e, &sql, &params)? {
+                    Some(n) => Some(n),
+                    None => try_write(
+                        e,
+                        &format!("UPDATE main.{t} SET {} = ? WHERE {cond}", quote(col)),
+                        &params,
+                    )?,
+                };
+                break 'row n.unwrap_or(0);
+            }
+            let n = if !row.key.is_empty() && row.key.iter().all(|(c, _)| has(c)) {
+                let cond: Vec<String> = row
+                    .key
+                    .iter()
+                    .map(|(c, _)| format!("{} IS ?", quote(c)))
+                    .collect();
+                let cond = cond.join(" AND ");
+                let values: Vec<Sql> = row.key.iter().map(|(_, v)| v.clone()).collect();
+                // One row, even where several match (a rowid table).
+                let sql = format!(
+                "DELETE FROM main.{t} WHERE rowid IN (SELECT rowid FROM main.{t} WHERE {cond} LIMIT 1)"
+            );
+                match try_write(e, &sql, &values)? {
+                    Some(n) => Some(n),
+                    // WITHOUT ROWID: the key is its primary key.
+                    None => try_write(e, &format!("DELETE FROM main.{t} WHERE {cond}"), &values)?,
+                }
+            } else if let Some(id) = row.rowid {
+                let shared: Vec<&(String, Sql)> =
+                    row.values.iter().filter(|(c, _)| has(c)).collect();
+                if shared.is_empty() && (!row.values.is_empty() || table != row.table) {
+                    break 'row 0;
+                }
+                let mut values = vec![Sql::Integer(id)];
+                let mut cond = "rowid = ?".to_string();
+                if !shared.is_empty() {
+                    let same: Vec<String> = shared
+                        .iter()
+                        .map(|(c, _)| format!("({} IS ?)", quote(c)))
+                        .collect();
+                    cond.push_str(&format!(
+                        " AND {} >= {}",
+                        same.join(" + "),
+                        shared.len().div_ceil(2)
+                    ));
+                    values.extend(shared.iter().map(|(_, v)| v.clone()));
+                }
+                try_write(e, &format!("DELETE FROM main.{t} WHERE {cond}"), &values)?
+            } else {
+                None
+            };
+            n.unwrap_or(0)
         };
-        deleted += n.unwrap_or(0);
+        deleted += n;
+        // A row not found or not deletable now is looked for again next
+        // time (a migration may delete what refers to it).
+        if n == 0 && row.undo.is_none() {
+            left.push(row);
+        }
     }
+    left.reverse();
+    deleted += delete_derived(e)?;
     e.batch("COMMIT")?;
+    e.seeded = left;
     // The tables are as before the seeding: the next seeding looks at all.
     e.seed_dirty = None;
     Ok(deleted > 0)
+}
+
+/// Remembers a value written to a synthetic row when it is distinctive
+/// enough to tell the rows migrations derived from it (see
+/// [`delete_derived`]).
+fn remember_value(e: &mut SqliteEngine, v: &Sql) {
+    let json = match v {
+        Sql::Text(s) if s.chars().any(|c| c.is_ascii_digit()) && s.len() >= 4 => {
+            serde_json::Value::String(s.clone())
+        }
+        Sql::Integer(i) if *i >= SYNTHETIC_IDS => serde_json::Value::from(*i),
+        _ => return,
+    };
+    e.synthetic_values.insert(json.to_string());
+}
+
+/// Deletes the rows migrations derived from synthetic rows: rows of user
+/// tables (not the set-up's) holding, in some column, a value only a
+/// synthetic row had (copied by an `INSERT ... SELECT` or an `UPDATE ...
+/// FROM`); without seeding they would not be there. Each table under a
+/// savepoint; one the database refuses is left. Returns how many.
+fn delete_derived(e: &mut SqliteEngine) -> Result<usize, EngineError> {
+    if e.synthetic_values.is_empty() {
+        return Ok(0);
+    }
+    let list = format!(
+        "[{}]",
+        e.synthetic_values
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let mut deleted = 0;
+    for table in user_tables(e)? {
+        if e.setup_tables.contains(&table.to_ascii_lowercase()) {
+            continue;
+        }
+        let columns: Vec<String> = e.internal(|c| {
+            let mut st = c.prepare("SELECT name FROM main.pragma_table_info(?1)")?;
+            let rows = st.query_map([&table], |r| r.get::<_, String>(0))?;
+            rows.collect()
+        })?;
+        if columns.is_empty() {
+            continue;
+        }
+        let cond: Vec<String> = columns
+            .iter()
+            .map(|c| format!("{} IN (SELECT value FROM json_each(?1))", quote(c)))
+            .collect();
+        let sql = format!(
+            "DELETE FROM main.{} WHERE {}",
+            quote(&table),
+            cond.join(" OR ")
+        );
+        deleted += try_write(e, &sql, &[Sql::Text(list.clone())])?.unwrap_or(0);
+    }
+    Ok(deleted)
+}
+
+/// Every table's name and root page.
+fn tables_and_root_pages(e: &SqliteEngine) -> Result<Vec<(String, i64)>, EngineError> {
+    e.internal(|c| {
+        let mut st = c.prepare(
+            "SELECT name, coalesce(rootpage, 0) FROM main.sqlite_schema \
+             WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+        )?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        rows.collect()
+    })
+}
+
+/// Brings the records of synthetic rows up to date with renames: a record
+/// whose table name is gone takes the name of the table that now has its
+/// root page (renamed); one whose name is there takes that table's root
+/// page (re-created under it by a copy). Called before each seeding and
+/// write between runs, so a table renamed and later rebuilt is followed.
+fn follow_renames(e: &mut SqliteEngine) -> Result<(), EngineError> {
+    if e.seeded.is_empty() {
+        return Ok(());
+    }
+    let tables = tables_and_root_pages(e)?;
+    for row in e.seeded.iter_mut() {
+        if let Some((_, page)) = tables
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(&row.table))
+        {
+            row.rootpage = *page;
+        } else if let Some((name, _)) = tables.iter().find(|(_, p)| *p == row.rootpage && *p > 0) {
+            row.table = name.clone();
+        }
+    }
+    Ok(())
 }
 
 /// Every user table (`None`) or the named ones.
@@ -369,6 +589,7 @@ pub fn interleave(
     e: &mut SqliteEngine,
     names: &BTreeSet<String>,
 ) -> Result<Vec<(String, TableData, TableData)>, EngineError> {
+    follow_renames(e)?;
     let candidates: Vec<String> = user_tables(e)?
         .into_iter()
         .filter(|t| names.contains(&t.to_ascii_lowercase()))
@@ -477,6 +698,19 @@ fn update_one_row(e: &mut SqliteEngine, t: &TableInfo) -> Result<(), EngineError
             cond.join(" AND "),
             c = quote(&col.name)
         );
+        let read = format!(
+            "SELECT {} FROM main.{} WHERE {}",
+            quote(&col.name),
+            quote(&t.name),
+            cond.join(" AND ")
+        );
+        let Ok(before) = e.internal(|c| {
+            c.query_row(&read, rusqlite::params_from_iter(key.iter()), |r| {
+                r.get::<_, Sql>(0)
+            })
+        }) else {
+            continue;
+        };
         // A value equal to the one there (a boolean) changes nothing: the
         // next one does.
         for _ in 0..2 {
@@ -484,9 +718,33 @@ fn update_one_row(e: &mut SqliteEngine, t: &TableInfo) -> Result<(), EngineError
             let v = synthetic(col, e.seed_counter);
             let mut params: Vec<Sql> = vec![v.clone()];
             params.extend(key.iter().cloned());
-            params.push(v);
-            if try_write(e, &sql, &params)? != Some(0) {
-                break;
+            params.push(v.clone());
+            match try_write(e, &sql, &params)? {
+                Some(0) => {}
+                Some(_) => {
+                    match (t.without_rowid, key.first()) {
+                        (false, Some(Sql::Integer(id))) => {
+                            follow_update(e, t, *id, &col.name, before, &v)
+                        }
+                        // WITHOUT ROWID: the row by its primary key.
+                        _ => e.seeded.push(SeededRow {
+                            table: t.name.clone(),
+                            rootpage: t.rootpage,
+                            key: t
+                                .columns
+                                .iter()
+                                .filter(|c| c.pk > 0)
+                                .map(|c| c.name.clone())
+                                .zip(key.iter().cloned())
+                                .collect(),
+                            rowid: None,
+                            values: Vec::new(),
+                            undo: Some((col.name.clone(), before, v.clone())),
+                        }),
+                    }
+                    break;
+                }
+                None => break,
             }
         }
     }
@@ -692,17 +950,111 @@ fn insert_rows(
     Ok(inserted)
 }
 
-/// Remembers the row just inserted by the values given, for [`unseed`].
+/// Remembers the row just inserted (its key, row id and the values
+/// given), for [`unseed`].
 fn record_seeded(e: &mut SqliteEngine, t: &TableInfo, names: &[&str], values: &[Sql]) {
-    if names.is_empty() {
-        return;
-    }
-    let key = names
+    let rowid = if t.without_rowid {
+        None
+    } else {
+        e.internal(|c| Ok(c.last_insert_rowid())).ok()
+    };
+    let mut pk: Vec<&Column> = t.columns.iter().filter(|c| c.pk > 0).collect();
+    pk.sort_by_key(|c| c.pk);
+    let given: Vec<(String, Sql)> = names
         .iter()
         .zip(values)
-        .map(|(n, v)| (quote(n), v.clone()))
+        .map(|(n, v)| (n.to_string(), v.clone()))
         .collect();
-    e.seeded.push((t.name.clone(), key));
+    for v in values {
+        remember_value(e, v);
+    }
+    if let Some(id) = rowid.filter(|_| t.rowid_alias.is_some()) {
+        remember_value(e, &Sql::Integer(id));
+    }
+    let key: Vec<(String, Sql)> = match rowid {
+        _ if pk.is_empty() => Vec::new(),
+        // Read back: a key column may have taken its default.
+        Some(id) => key_of(e, t, id),
+        None => pk
+            .iter()
+            .map(|c| {
+                given
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(&c.name))
+                    .cloned()
+            })
+            .collect::<Option<Vec<_>>>()
+            // A key column left to its default: found by every value given.
+            .unwrap_or_else(|| given.clone()),
+    };
+    if key.is_empty() && rowid.is_none() {
+        return;
+    }
+    e.seeded.push(SeededRow {
+        table: t.name.clone(),
+        rootpage: t.rootpage,
+        key,
+        rowid,
+        values: given,
+        undo: None,
+    });
+}
+
+/// The declared primary key of the row with row id `rowid` (empty: none).
+fn key_of(e: &SqliteEngine, t: &TableInfo, rowid: i64) -> Vec<(String, Sql)> {
+    let mut pk: Vec<&Column> = t.columns.iter().filter(|c| c.pk > 0).collect();
+    pk.sort_by_key(|c| c.pk);
+    if pk.is_empty() {
+        return Vec::new();
+    }
+    let cols: Vec<String> = pk.iter().map(|c| quote(&c.name)).collect();
+    let sql = format!(
+        "SELECT {} FROM main.{} WHERE rowid = ?1",
+        cols.join(", "),
+        quote(&t.name)
+    );
+    let n = cols.len();
+    e.internal(|c| {
+        c.query_row(&sql, [rowid], |r| {
+            (0..n)
+                .map(|i| r.get::<_, Sql>(i))
+                .collect::<rusqlite::Result<Vec<Sql>>>()
+        })
+    })
+    .map(|vals| pk.iter().map(|c| c.name.clone()).zip(vals).collect())
+    .unwrap_or_default()
+}
+
+/// After the write between runs gave column `col` of the row with row id
+/// `rowid` the value `v` (it held `before`): the change is recorded to be
+/// undone by [`unseed`], and a synthetic row's record takes the value, so
+/// [`unseed`] still recognises the row at its row id.
+fn follow_update(e: &mut SqliteEngine, t: &TableInfo, rowid: i64, col: &str, before: Sql, v: &Sql) {
+    let key = key_of(e, t, rowid);
+    remember_value(e, v);
+    e.seeded.push(SeededRow {
+        table: t.name.clone(),
+        rootpage: t.rootpage,
+        key,
+        rowid: Some(rowid),
+        values: Vec::new(),
+        undo: Some((col.to_string(), before, v.clone())),
+    });
+    for row in e.seeded.iter_mut().filter(|r| {
+        r.rowid == Some(rowid)
+            && r.key.is_empty()
+            && r.undo.is_none()
+            && r.table.eq_ignore_ascii_case(&t.name)
+    }) {
+        match row
+            .values
+            .iter_mut()
+            .find(|(c, _)| c.eq_ignore_ascii_case(col))
+        {
+            Some((_, old)) => *old = v.clone(),
+            None => row.values.push((col.to_string(), v.clone())),
+        }
+    }
 }
 
 fn sandbox_deadline(e: &SqliteEngine, on: bool) {

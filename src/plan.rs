@@ -226,7 +226,9 @@ pub fn build(ws: &Workspace, opts: &Options) -> PlanDoc {
     }
 }
 
-fn part_line(label: &str, p: &PartPlan) -> String {
+/// A part's line. `ddl_commits`: the dialect commits each DDL statement at
+/// once (MySQL), so "in a transaction" holds for its other statements only.
+fn part_line(label: &str, p: &PartPlan, ddl_commits: bool) -> String {
     let lines = match p.lines {
         Some([a, b]) if a == b => format!(" line {a},"),
         Some([a, b]) => format!(" lines {a}-{b},"),
@@ -237,7 +239,10 @@ fn part_line(label: &str, p: &PartPlan) -> String {
         p.file,
         p.statements,
         if p.statements == 1 { "" } else { "s" },
-        if p.transaction {
+        if p.transaction && ddl_commits {
+            "in a transaction, but each DDL statement commits at once on MySQL (a failure keeps \
+             what ran before it)"
+        } else if p.transaction {
             "in a transaction"
         } else {
             "outside a transaction"
@@ -280,9 +285,10 @@ pub fn write_human(doc: &PlanDoc, out: &mut dyn Write) -> io::Result<()> {
                 format!("{} {}", m.version, m.name)
             };
             writeln!(out, "    {label}")?;
-            writeln!(out, "      {}", part_line("up:   ", &m.up))?;
+            let ddl_commits = s.dialect == Dialect::Mysql.name();
+            writeln!(out, "      {}", part_line("up:   ", &m.up, ddl_commits))?;
             match &m.down {
-                Some(d) => writeln!(out, "      {}", part_line("down: ", d))?,
+                Some(d) => writeln!(out, "      {}", part_line("down: ", d, ddl_commits))?,
                 None => writeln!(out, "      down: none")?,
             }
             if let Some(r) = &m.rerun {

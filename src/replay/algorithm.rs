@@ -28,7 +28,7 @@ use std::ops::Range;
 mod changes;
 mod failures;
 
-pub use failures::PERMISSION_HELP;
+pub use failures::{MYSQL_PERMISSION_HELP, PERMISSION_HELP};
 
 /// Which run of which part a failure or change comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

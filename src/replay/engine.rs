@@ -399,8 +399,11 @@ impl Observation {
 }
 
 /// What the engine can and cannot do, where the algorithm must know.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Caps {
+    /// The SQL the engine runs, for the forms help lines suggest
+    /// (`INSERT IGNORE` on MySQL, `ON CONFLICT DO NOTHING` elsewhere).
+    pub dialect: crate::dialect::Dialect,
     /// Sequence values survive a rollback (PostgreSQL): the engine puts them
     /// back after a trial and reports their moves in
     /// [`Observation::sequences`].

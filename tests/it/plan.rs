@@ -78,6 +78,13 @@ fn plan_follows_the_engine_and_forced_options() {
     assert!(out.contains("down: none"), "{out}");
     let (_, out, _) = run(&["plan", "--dialect", "mysql", "fixtures/layouts/plain"]);
     assert!(out.contains("dialect: mysql (--dialect)"), "{out}");
+    // MySQL commits DDL at once: the plan does not promise a transaction.
+    assert!(
+        out.contains("in a transaction, but each DDL statement commits at once on MySQL"),
+        "{out}"
+    );
+    let (_, out, _) = run(&["plan", "fixtures/layouts/plain"]);
+    assert!(!out.contains("commits at once"), "{out}");
     let (_, out, _) = run(&["plan", "--layout", "plain", "fixtures/layouts/sql-migrate"]);
     assert!(out.contains("layout:  plain (--layout)"), "{out}");
 }

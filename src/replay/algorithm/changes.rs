@@ -5,7 +5,9 @@
 //! `second-run-overwrites`), each attributed to the statements that made
 //! the change.
 
+use super::failures::forms;
 use super::{Replayer, Run};
+use crate::dialect::Dialect;
 use crate::finding::Finding;
 use crate::model::{Migration, Part};
 use crate::replay::diff::{self, SchemaDiff};
@@ -190,7 +192,7 @@ impl<E: Engine> Replayer<'_, E> {
                 f.notes
                     .push(format!("rows of {table}:\n{}", sample.join("\n")));
                 self.note_other_writers(part, &mut f, &writers, stmt);
-                f.help = Some(self.loss_help(part, stmt).into());
+                f.help = Some(self.loss_help(part, stmt));
                 f.evidence = Some(serde_json::json!({
                     "table": table,
                     "lost": lost.iter().map(|r| il::row_json(&r.values)).collect::<Vec<_>>(),
@@ -227,14 +229,23 @@ impl<E: Engine> Replayer<'_, E> {
                         .collect::<Vec<_>>()
                         .join("\n")
                 ));
-                f.help = Some(
+                f.help = Some(if self.caps.dialect == Dialect::Mysql {
+                    let forms = forms(self.caps.dialect);
+                    format!(
+                        "if the application may change this value, insert the row only when it \
+                         is missing: {}, and update it only while it holds the old value \
+                         (`UPDATE ... WHERE key = ... AND value = <old>`); keep {} for values \
+                         the migration owns",
+                        forms.skip_existing, forms.upsert_update
+                    )
+                } else {
                     "if the application may change this value, insert the row only when it is \
                      missing: `ON CONFLICT (key) DO NOTHING` (MySQL `INSERT IGNORE`, SQLite \
                      `INSERT OR IGNORE`), and update it only while it holds the old value \
                      (`UPDATE ... WHERE key = ... AND value = <old>`); keep `DO UPDATE` for \
                      values the migration owns"
-                        .into(),
-                );
+                        .into()
+                });
                 f.evidence = Some(serde_json::json!({
                     "table": table,
                     "reverted": overwritten
@@ -301,9 +312,33 @@ impl<E: Engine> Replayer<'_, E> {
     }
 
     /// The help line of a `second-run-data-loss` at statement `stmt`.
-    fn loss_help(&self, part: &Part, stmt: usize) -> &'static str {
+    fn loss_help(&self, part: &Part, stmt: usize) -> String {
         use crate::classify::Kind;
-        match self.unit(part).statements.get(stmt).map(|s| &s.facts.kind) {
+        let kind = self.unit(part).statements.get(stmt).map(|s| &s.facts.kind);
+        if self.caps.dialect == Dialect::Mysql {
+            let skip = forms(self.caps.dialect).skip_existing;
+            return match kind {
+                Some(Kind::Drop(_)) => format!(
+                    "keep the table: `CREATE TABLE IF NOT EXISTS` instead of DROP + CREATE, \
+                     `ALTER TABLE` to change its shape instead of a new table swapped in, and \
+                     fixed rows inserted with {skip}"
+                ),
+                Some(Kind::Delete(_) | Kind::Truncate(_)) => format!(
+                    "keep the rows that are there: insert the fixed rows only when missing \
+                     ({skip}) instead of emptying the table and loading it again"
+                ),
+                Some(Kind::Update(_)) => "change a value only while it holds the old one \
+                     (`UPDATE ... SET col = <new> WHERE col = <old>`), so a second run leaves \
+                     what the application wrote since"
+                    .into(),
+                _ => format!(
+                    "keep what is there: `CREATE TABLE IF NOT EXISTS` instead of DROP + CREATE, \
+                     {skip} instead of emptying the table and loading it again, and updates \
+                     that change a value only while it holds the old one"
+                ),
+            };
+        }
+        let text = match kind {
             Some(Kind::Drop(_)) => {
                 "keep the table: `CREATE TABLE IF NOT EXISTS` instead of DROP + CREATE, \
                  `ALTER TABLE` to change its shape instead of a new table swapped in, and fixed \
@@ -323,7 +358,8 @@ impl<E: Engine> Replayer<'_, E> {
                  `INSERT ... ON CONFLICT DO NOTHING` instead of emptying the table and loading \
                  it again, and updates that change a value only while it holds the old one"
             }
-        }
+        };
+        text.into()
     }
 
     /// Columns of `table` that the part's UPDATEs set only to values
@@ -502,11 +538,17 @@ impl<E: Engine> Replayer<'_, E> {
                 ));
             }
             self.note_other_writers(part, &mut f, &writers, stmt);
-            f.help = Some(
+            f.help = Some(if self.caps.dialect == Dialect::Mysql {
+                format!(
+                    "make the write converge: insert with a unique key and {}, guard copies \
+                     with `WHERE NOT EXISTS`, set absolute values in updates",
+                    forms(self.caps.dialect).skip_existing
+                )
+            } else {
                 "make the write converge: insert with a unique key and `ON CONFLICT DO \
                  NOTHING`, guard copies with `WHERE NOT EXISTS`, set absolute values in updates"
-                    .into(),
-            );
+                    .into()
+            });
             let mut ev = d.evidence();
             if let Some(obj) = ev.as_object_mut() {
                 obj.insert("statements".into(), self.statements_json(part, &writers));
@@ -549,12 +591,11 @@ impl<E: Engine> Replayer<'_, E> {
                 &rules::second_run_sequence_advance::META,
                 message,
             );
-            f.help = Some(
+            f.help = Some(format!(
                 "usually harmless (ids get gaps); to avoid it, skip the INSERT when the row \
-                 exists (INSERT ... SELECT ... WHERE NOT EXISTS) instead of relying on \
-                 ON CONFLICT DO NOTHING"
-                    .into(),
-            );
+                 exists (INSERT ... SELECT ... WHERE NOT EXISTS) instead of relying on {}",
+                forms(self.caps.dialect).counter_takers
+            ));
             f.evidence = Some(serde_json::json!({
                 "sequence": name,
                 "table": mv.table,

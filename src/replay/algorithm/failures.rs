@@ -5,6 +5,7 @@
 //! messages, help lines, notes and evidence.
 
 use super::{Replayer, Root, Run};
+use crate::dialect::Dialect;
 use crate::model::{Migration, Part};
 use crate::replay::engine::{Caps, Engine, ErrorClass, Failure, FailureKind, Handled};
 use crate::rules;
@@ -334,7 +335,9 @@ impl<E: Engine> Replayer<'_, E> {
         if f.error.kind == FailureKind::Error {
             finding.help = Some(match run {
                 // Whatever the run: the sandbox refused it, not the state.
-                _ if f.error.class == ErrorClass::PermissionDenied => PERMISSION_HELP.into(),
+                _ if f.error.class == ErrorClass::PermissionDenied => {
+                    permission_help(self.caps).into()
+                }
                 Run::First { .. } => "the migration must apply on the state the migrations \
                      before it leave: check the order of the files and the objects this \
                      statement needs"
@@ -354,12 +357,12 @@ impl<E: Engine> Replayer<'_, E> {
                              it, or check the catalog first), or let the migration tool's version \
                              table make sure it runs once"
                             .into(),
-                        class => help_for(class, self.caps).into(),
+                        class => help_for(class, self.caps),
                     }
                 }
                 Run::Second | Run::DownSecond => self
                     .rerun_create_help(m, part, f)
-                    .unwrap_or_else(|| help_for(f.error.class, self.caps).into()),
+                    .unwrap_or_else(|| help_for(f.error.class, self.caps)),
             });
         }
         if run.stops_on_error() {
@@ -504,41 +507,151 @@ pub const PERMISSION_HELP: &str = "replay runs migrations as a role that owns on
      triggers, which only a superuser may) replays only on a disposable server given with \
      --database-url and --database-url-trusted, where it runs as that URL's role";
 
+/// The help line of a refused statement on MySQL/MariaDB, where the
+/// migrations run as a user granted only the scratch database.
+pub const MYSQL_PERMISSION_HELP: &str = "replay runs migrations as a user granted only the \
+     scratch database (no FILE, SUPER or PROCESS privilege, no other database), so statements \
+     that reach outside it (LOAD DATA INFILE, SELECT ... INTO OUTFILE, LOAD_FILE(), SET GLOBAL, \
+     another database's tables) are refused; objects a migration expects to find can be created \
+     by a setup script (--setup FILE, or `setup` under [replay] in twice.toml), which runs before \
+     the first migration; a migration that itself needs such rights replays only on a disposable \
+     server given with --database-url and --database-url-trusted, where it runs as that URL's \
+     user";
+
+/// The help line of a refused statement, for the dialect the engine runs.
+pub(super) fn permission_help(caps: Caps) -> &'static str {
+    match caps.dialect {
+        Dialect::Mysql => MYSQL_PERMISSION_HELP,
+        _ => PERMISSION_HELP,
+    }
+}
+
+/// The phrases of help lines that depend on the dialect the engine runs:
+/// one table, so every help line says the same thing the same way.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Forms {
+    /// How to insert a row only when its key is not there yet.
+    pub skip_existing: &'static str,
+    /// The clause that updates the row when the key is there.
+    pub upsert_update: &'static str,
+    /// The inserts that take a counter value without keeping a row.
+    pub counter_takers: &'static str,
+}
+
+/// [`Forms`] for `dialect`.
+pub(crate) fn forms(dialect: Dialect) -> Forms {
+    match dialect {
+        Dialect::Mysql => Forms {
+            skip_existing: "`INSERT ... ON DUPLICATE KEY UPDATE id = id` (or `INSERT IGNORE`, \
+                 which also turns other errors into warnings)",
+            upsert_update: "`ON DUPLICATE KEY UPDATE`",
+            counter_takers: "`INSERT IGNORE` or `ON DUPLICATE KEY UPDATE`, which take an \
+                 AUTO_INCREMENT value even when they keep no row",
+        },
+        Dialect::Sqlite => Forms {
+            skip_existing: "`INSERT ... ON CONFLICT DO NOTHING` (SQLite also has `INSERT OR \
+                 IGNORE`)",
+            upsert_update: "`DO UPDATE`",
+            counter_takers: "ON CONFLICT DO NOTHING",
+        },
+        Dialect::Postgres | Dialect::Generic => Forms {
+            skip_existing: "`INSERT ... ON CONFLICT DO NOTHING`",
+            upsert_update: "`DO UPDATE`",
+            counter_takers: "ON CONFLICT DO NOTHING",
+        },
+    }
+}
+
 /// An actionable help line for a statement that fails on a re-run: one
-/// table for every engine, by error class.
-fn help_for(class: ErrorClass, caps: Caps) -> &'static str {
+/// table for every engine, by error class and dialect.
+fn help_for(class: ErrorClass, caps: Caps) -> String {
+    let mysql = caps.dialect == Dialect::Mysql;
     match class {
-        ErrorClass::PermissionDenied => PERMISSION_HELP,
-        ErrorClass::AlreadyExists => {
-            "use `IF NOT EXISTS` so that the statement does nothing when the object is already \
-             there"
-        }
+        ErrorClass::PermissionDenied => permission_help(caps).into(),
+        ErrorClass::AlreadyExists => "use `IF NOT EXISTS` so that the statement does nothing \
+             when the object is already there"
+            .into(),
         ErrorClass::DuplicateColumn if caps.add_column_if_not_exists => {
-            "add the column only when missing: `ALTER TABLE ... ADD COLUMN IF NOT EXISTS`"
+            "add the column only when missing: `ALTER TABLE ... ADD COLUMN IF NOT EXISTS`".into()
         }
-        ErrorClass::DuplicateColumn => {
-            "SQLite has no `ADD COLUMN IF NOT EXISTS`: create the table in its final shape with \
-             `CREATE TABLE IF NOT EXISTS`, or make the migration tool record the migration as \
-             applied in the same transaction"
-        }
+        ErrorClass::DuplicateColumn if mysql => "MySQL has no `ADD COLUMN IF NOT EXISTS` \
+             (MariaDB has): add the column from a procedure that checks \
+             `information_schema.COLUMNS` first, or create the table in its final shape with \
+             `CREATE TABLE IF NOT EXISTS`; DDL commits at once on MySQL, so the migration tool \
+             cannot undo a half-applied run"
+            .into(),
+        ErrorClass::DuplicateColumn => "SQLite has no `ADD COLUMN IF NOT EXISTS`: create the \
+             table in its final shape with `CREATE TABLE IF NOT EXISTS`, or make the migration \
+             tool record the migration as applied in the same transaction"
+            .into(),
         ErrorClass::DuplicateEnumValue => {
-            "add the value only when missing: `ALTER TYPE ... ADD VALUE IF NOT EXISTS`"
+            "add the value only when missing: `ALTER TYPE ... ADD VALUE IF NOT EXISTS`".into()
         }
-        ErrorClass::UniqueViolation => {
-            "skip rows that are already there: `INSERT ... ON CONFLICT DO NOTHING` (SQLite also \
-             has `INSERT OR IGNORE`)"
+        ErrorClass::UniqueViolation if mysql => format!(
+            "skip rows that are already there: {}",
+            forms(caps.dialect).skip_existing
+        ),
+        // Postgres and SQLite: the text they have always had.
+        ErrorClass::UniqueViolation => "skip rows that are already there: `INSERT ... ON \
+             CONFLICT DO NOTHING` (SQLite also has `INSERT OR IGNORE`)"
+            .into(),
+        ErrorClass::UndefinedObject => "use `IF EXISTS`, or guard the statement so that it \
+             does nothing when the first run already removed or renamed the object"
+            .into(),
+        ErrorClass::UndefinedColumn => "the first run renamed or dropped this column: guard the \
+             statement or fold the change into a table rebuild"
+            .into(),
+        ErrorClass::Other if mysql => "make the statement safe to run again: DDL commits at \
+             once on MySQL, so the migration tool cannot record the migration as applied in the \
+             same transaction as its changes"
+            .into(),
+        ErrorClass::Other => "make the statement safe to run again, or make sure the migration \
+             tool records the migration as applied in the same transaction"
+            .into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caps(dialect: Dialect, add_column_if_not_exists: bool) -> Caps {
+        Caps {
+            dialect,
+            nontransactional_sequences: true,
+            sqlstate: true,
+            add_column_if_not_exists,
         }
-        ErrorClass::UndefinedObject => {
-            "use `IF EXISTS`, or guard the statement so that it does nothing when the first run \
-             already removed or renamed the object"
+    }
+
+    #[test]
+    fn help_lines_use_the_engines_dialect() {
+        let mysql8 = caps(Dialect::Mysql, false);
+        let mariadb = caps(Dialect::Mysql, true);
+        // MySQL 8 has no ADD COLUMN IF NOT EXISTS; MariaDB has.
+        let h = help_for(ErrorClass::DuplicateColumn, mysql8);
+        assert!(
+            h.starts_with("MySQL has no `ADD COLUMN IF NOT EXISTS`"),
+            "{h}"
+        );
+        assert!(!h.contains("SQLite"), "{h}");
+        let h = help_for(ErrorClass::DuplicateColumn, mariadb);
+        assert!(h.contains("ADD COLUMN IF NOT EXISTS`"), "{h}");
+        for class in [
+            ErrorClass::UniqueViolation,
+            ErrorClass::Other,
+            ErrorClass::PermissionDenied,
+        ] {
+            let h = help_for(class, mysql8);
+            assert!(!h.contains("ON CONFLICT"), "{class:?}: {h}");
+            assert!(!h.contains("superuser"), "{class:?}: {h}");
         }
-        ErrorClass::UndefinedColumn => {
-            "the first run renamed or dropped this column: guard the statement or fold the change \
-             into a table rebuild"
-        }
-        ErrorClass::Other => {
-            "make the statement safe to run again, or make sure the migration tool records the \
-             migration as applied in the same transaction"
-        }
+        assert!(help_for(ErrorClass::UniqueViolation, mysql8).contains("ON DUPLICATE KEY"));
+        // The other engines keep their words.
+        let pg = caps(Dialect::Postgres, true);
+        assert!(help_for(ErrorClass::UniqueViolation, pg).contains("ON CONFLICT DO NOTHING"));
+        assert_eq!(help_for(ErrorClass::PermissionDenied, pg), PERMISSION_HELP);
+        let sqlite = caps(Dialect::Sqlite, false);
+        assert!(help_for(ErrorClass::DuplicateColumn, sqlite).starts_with("SQLite has no"));
     }
 }

@@ -55,6 +55,9 @@ pub struct Replayed {
     /// How many trial copies were made, and the objects copied in all.
     pub copies: usize,
     pub copied_objects: usize,
+    /// Objects a trial found in the copy as the scratch database has them
+    /// and used without copying them again.
+    pub reused_objects: usize,
 }
 
 /// The MySQL engine: a session on the scratch database.
@@ -72,6 +75,19 @@ pub struct Runner<'a> {
     /// The scratch database's catalog, kept up to date after each kept run
     /// for the names it used (`None`: read it again in full).
     catalog: Option<Vec<observe::CatalogObj>>,
+    /// The objects the copy database holds between trials, each with its
+    /// image when it was last known to equal the scratch database's (see
+    /// [`Runner::prepare_copy`]).
+    kept: BTreeMap<(String, String), observe::Image>,
+    /// The copy database holds objects twice does not know: drop it and
+    /// create it again before the next trial.
+    copy_unknown: bool,
+    /// Objects of the copy database no longer [`Runner::kept`]: dropped
+    /// before the next trial.
+    stale: BTreeSet<(String, String)>,
+    /// Objects a trial found already in the copy, the same as in the
+    /// scratch database, and used as they were.
+    reused_objects: usize,
 }
 
 /// One part's run.
@@ -120,6 +136,10 @@ impl<'a> Runner<'a> {
             copied_objects: 0,
             seed: seed::SeedState::default(),
             catalog: None,
+            kept: BTreeMap::new(),
+            copy_unknown: false,
+            stale: BTreeSet::new(),
+            reused_objects: 0,
         };
         r.setup_session()?;
         Ok(r)
@@ -127,29 +147,22 @@ impl<'a> Runner<'a> {
 
     /// Ends the session: drops the databases and the user, stops a
     /// throwaway server. Returns what could not be cleaned up.
-    pub fn finish(mut self) -> (String, usize, usize, Vec<String>) {
+    pub fn finish(mut self) -> (String, [usize; 3], Vec<String>) {
         self.watchdog.stop();
         let problems = self.server.finish();
-        (self.db.clone(), self.copies, self.copied_objects, problems)
+        let counts = [self.copies, self.copied_objects, self.reused_objects];
+        (self.db.clone(), counts, problems)
     }
 
     /// Session settings: the time limit and `sql_mode` (the server's
     /// default unless `[replay] mysql_sql_mode` sets one).
     fn setup_session(&mut self) -> Result<()> {
-        let secs = self.opts.timeout.as_secs_f64().max(0.001);
-        let limit = if self.server.mariadb {
-            format!("SET SESSION max_statement_time = {secs}")
-        } else {
-            format!(
-                "SET SESSION max_execution_time = {}",
-                (secs * 1000.0).ceil() as u64
-            )
-        };
-        self.exec(&limit)?;
-        if let Some(mode) = &self.opts.mysql_sql_mode {
-            self.exec(&format!("SET SESSION sql_mode = {}", server::literal(mode)))?;
-        }
-        Ok(())
+        let sql = session_sql(
+            self.server.mariadb,
+            self.opts.timeout,
+            self.opts.mysql_sql_mode.as_deref(),
+        );
+        self.exec(&sql)
     }
 
     fn exec(&mut self, sql: &str) -> Result<()> {
@@ -164,8 +177,13 @@ impl<'a> Runner<'a> {
         if self.conn.reset().is_err() {
             self.conn = self.server.connect_to(db)?;
         }
-        self.exec(&format!("USE {}", ident(db)))?;
-        self.setup_session()
+        let sql = session_sql(
+            self.server.mariadb,
+            self.opts.timeout,
+            self.opts.mysql_sql_mode.as_deref(),
+        );
+        // One round trip.
+        self.exec(&format!("USE {};\n{sql}", ident(db)))
     }
 
     /// Runs a part's statements; stops at the first failure when `stop`.
@@ -260,15 +278,43 @@ impl<'a> Runner<'a> {
         let file = &ws.files[part.file];
         let mut words = BTreeSet::new();
         let dynamic = observe::mentioned(file, part, &mut words);
+        // Copies of views, triggers, routines and events the run names are
+        // made again: their images leave out some of what they are (a
+        // routine's parameters, a view's CHECK OPTION). Tables are
+        // compared whole.
+        let stale: Vec<(String, String)> = self
+            .kept
+            .keys()
+            .filter(|(kind, name)| kind != "table" && words.contains(&name.to_lowercase()))
+            .cloned()
+            .collect();
+        for key in stale {
+            self.kept.remove(&key);
+            self.stale.insert(key);
+        }
         if dynamic || words.contains("call") || words.contains("do") {
             self.catalog = None;
-        } else if let Some(cat) = self.catalog.as_mut() {
+            self.seed.forget();
+        } else {
+            let fail =
+                |e: mysql::Error| Error::new(format!("MySQL replay: cannot read the catalog: {e}"));
             let names = observe::raw_names(file, part);
-            if let Err(e) = observe::refresh_catalog(&mut self.conn, &db, cat, &names) {
-                return Err(Error::new(format!(
-                    "MySQL replay: cannot read the catalog: {e}"
-                )));
-            }
+            let cat = match self.catalog.as_mut() {
+                Some(cat) => {
+                    observe::refresh_catalog(&mut self.conn, &db, cat, &names).map_err(fail)?;
+                    cat
+                }
+                None => self
+                    .catalog
+                    .insert(observe::catalog(&mut self.conn, &db).map_err(fail)?),
+            };
+            // The tables the run named, and those it reached through
+            // triggers and cascades, are read again before seeding.
+            let reached = observe::scope(cat, &words, false)
+                .into_iter()
+                .filter(|(kind, _)| kind == "table")
+                .map(|(_, name)| name);
+            self.seed.touched(names.into_iter().chain(reached));
         }
         let partial = run.ran_before_failure;
         Ok(Applied {
@@ -276,6 +322,109 @@ impl<'a> Runner<'a> {
             handled: run.handled,
             partial,
         })
+    }
+
+    /// Makes the copy database (the connection's current database) hold
+    /// exactly the objects of `scope`, each as the scratch database `db`
+    /// has it now (`before`, read there). The copy is kept between trials:
+    /// an object already there whose image equals the scratch database's
+    /// is used as it is; a table whose rows or counter alone differ gets
+    /// its rows again; anything else is copied anew, and objects out of
+    /// this scope are dropped. Cheaper than a new database per trial: a
+    /// migration's second run and its run after the write between runs
+    /// reach the same objects, and the next migration mostly reaches the
+    /// tables before it (DDL is what a trial's time goes to).
+    fn prepare_copy(
+        &mut self,
+        db: &str,
+        scope: &BTreeSet<(String, String)>,
+        before: &State,
+        everything: bool,
+    ) -> Result<(), mysql::Error> {
+        if everything || self.copy_unknown {
+            let copy = ident(&self.copy);
+            self.conn.query_drop(format!(
+                "DROP DATABASE IF EXISTS {copy};\nCREATE DATABASE {copy} CHARACTER SET utf8mb4;\n\
+                 USE {copy}"
+            ))?;
+            self.kept.clear();
+            self.stale.clear();
+            self.copy_unknown = false;
+        }
+        let mut drop: BTreeSet<(String, String)> = std::mem::take(&mut self.stale);
+        let mut copy: BTreeSet<(String, String)> = BTreeSet::new();
+        let mut resync: Vec<(String, Option<i64>)> = Vec::new();
+        // Tables of the copy with a trigger on them: a new copy of their
+        // rows would fire it.
+        let triggered: BTreeSet<String> = before
+            .schema
+            .keys()
+            .filter(|k| k.kind == "trigger")
+            .map(|k| k.table.clone())
+            .collect();
+        for key in self.kept.keys() {
+            if !scope.contains(key) {
+                drop.insert(key.clone());
+            }
+        }
+        for (kind, name) in scope {
+            let key = (kind.clone(), name.clone());
+            let now = before.image(kind, name);
+            match self.kept.get(&key) {
+                Some(had) if *had == now => self.reused_objects += 1,
+                Some(had)
+                    if kind == "table" && had.same_schema(&now) && !triggered.contains(name) =>
+                {
+                    let counter = before.counters.get(name).copied().flatten();
+                    resync.push((name.clone(), counter));
+                }
+                Some(_) => {
+                    drop.insert(key.clone());
+                    copy.insert(key);
+                }
+                None => {
+                    copy.insert(key);
+                }
+            }
+        }
+        // A table copied anew loses its triggers: they are copied again.
+        let recopied: BTreeSet<String> = copy
+            .iter()
+            .filter(|(k, _)| k == "table")
+            .map(|(_, n)| n.clone())
+            .collect();
+        for k in before.schema.keys() {
+            if k.kind == "trigger" && recopied.contains(&k.table) {
+                let key = ("trigger".to_string(), k.name.clone());
+                if scope.contains(&key) && self.kept.contains_key(&key) {
+                    drop.insert(key.clone());
+                    copy.insert(key);
+                }
+            }
+        }
+        observe::drop_objects(&mut self.conn, &drop)?;
+        for key in &drop {
+            self.kept.remove(key);
+        }
+        for (table, counter) in resync {
+            let key = ("table".to_string(), table.clone());
+            if observe::resync_rows(&mut self.conn, db, &table, counter)? {
+                self.reused_objects += 1;
+            } else {
+                observe::drop_objects(&mut self.conn, &BTreeSet::from([key.clone()]))?;
+                self.kept.remove(&key);
+                copy.insert(key);
+            }
+        }
+        observe::copy_scope(&mut self.conn, db, &copy)?;
+        self.copied_objects += copy.len();
+        // Kept from now on as the scratch database has them; a trial that
+        // changes one drops it again.
+        for (kind, name) in scope {
+            self.kept
+                .insert((kind.clone(), name.clone()), before.image(kind, name));
+        }
+        Ok(())
     }
 
     fn trial_steps(&mut self, ws: &Workspace, steps: &[Step<'_>]) -> Result<Trial> {
@@ -302,16 +451,12 @@ impl<'a> Runner<'a> {
         let before =
             observe::read_state(&mut self.conn, &db, &scope, &names, everything, Some(cat))
                 .map_err(|e| fail("read the state before the run", e))?;
-        self.exec(&format!("DROP DATABASE IF EXISTS {}", ident(&copy)))?;
-        self.exec(&format!(
-            "CREATE DATABASE {} CHARACTER SET utf8mb4",
-            ident(&copy)
-        ))?;
         self.exec(&format!("USE {}", ident(&copy)))?;
-        observe::copy_scope(&mut self.conn, &db, &scope)
-            .map_err(|e| fail("copy the scratch database for the trial", e))?;
+        if let Err(e) = self.prepare_copy(&db, &scope, &before, everything) {
+            self.copy_unknown = true;
+            return Err(fail("copy the scratch database for the trial", e));
+        }
         self.copies += 1;
-        self.copied_objects += scope.len();
         let mut states = vec![before];
         let mut outcomes = Vec::new();
         let mut runs = Vec::new();
@@ -331,8 +476,34 @@ impl<'a> Runner<'a> {
                 .map_err(|e| fail("read the state after the run", e))?;
             states.push(st);
         }
+        // What the trial changed in the copy goes; the rest stays for the
+        // next trial. A trial that stopped before its state was read, or
+        // that reached everything, leaves a copy to start again.
+        if everything || states.len() != steps.len() + 1 {
+            self.copy_unknown = true;
+        } else if let (Some(first), Some(last)) = (states.first(), states.last()) {
+            let mut changed = BTreeSet::new();
+            for (kind, name) in first.objects().union(&last.objects()) {
+                let key = (kind.clone(), name.clone());
+                let (was, is) = (first.image(kind, name), last.image(kind, name));
+                if was == is && was.present() {
+                    self.kept.insert(key, was);
+                } else if was.present() && is.present() && was.same_schema(&is) {
+                    // Rows or counter written: kept as they are now, to be
+                    // refreshed (not copied anew) by the next trial.
+                    self.kept.insert(key, is);
+                } else {
+                    self.kept.remove(&key);
+                    if is.present() {
+                        changed.insert(key);
+                    }
+                }
+            }
+            if observe::drop_objects(&mut self.conn, &changed).is_err() {
+                self.copy_unknown = true;
+            }
+        }
         self.exec(&format!("USE {}", ident(&db)))?;
-        self.exec(&format!("DROP DATABASE IF EXISTS {}", ident(&copy)))?;
         for (i, o) in outcomes.iter_mut().enumerate() {
             let (Some(b), Some(a)) = (states.get(i), states.get(i + 1)) else {
                 break;
@@ -351,6 +522,29 @@ impl<'a> Runner<'a> {
         }
         Ok(Trial::Ran(outcomes))
     }
+}
+
+/// The session settings of a migration session, as one batch: the time
+/// limit (`max_statement_time` in seconds on MariaDB, `max_execution_time`
+/// in milliseconds on MySQL, which limits only `SELECT`s; the watchdog
+/// covers the rest) and `sql_mode` when configured.
+fn session_sql(mariadb: bool, timeout: Duration, sql_mode: Option<&str>) -> String {
+    let secs = timeout.as_secs_f64().max(0.001);
+    let mut sql = if mariadb {
+        format!("SET SESSION max_statement_time = {secs}")
+    } else {
+        format!(
+            "SET SESSION max_execution_time = {}",
+            (secs * 1000.0).ceil() as u64
+        )
+    };
+    if let Some(mode) = sql_mode {
+        sql.push_str(&format!(
+            ";\nSET SESSION sql_mode = {}",
+            server::literal(mode)
+        ));
+    }
+    sql
 }
 
 /// Client commands of the `mysql` command-line client that are not SQL
@@ -411,6 +605,7 @@ impl Engine for Runner<'_> {
 
     fn caps(&self) -> Caps {
         Caps {
+            dialect: crate::dialect::Dialect::Mysql,
             // AUTO_INCREMENT counters: reported as moves of a trial.
             nontransactional_sequences: true,
             sqlstate: true,
@@ -449,6 +644,7 @@ impl Engine for Runner<'_> {
 
     fn setup(&mut self, sql: &str) -> Result<(), EngineError> {
         self.catalog = None;
+        self.seed.forget();
         for stmt in sql.split(';').filter(|s| !s.trim().is_empty()) {
             self.exec(stmt)?;
         }
@@ -489,7 +685,7 @@ pub fn replay_detailed(
         crate::replay::Outcome::Stopped { findings, reason } => (findings, Some(reason)),
         crate::replay::Outcome::Skipped(reason) => (Vec::new(), Some(reason)),
     };
-    let (scratch, copies, copied_objects, problems) = engine.finish();
+    let (scratch, [copies, copied_objects, reused_objects], problems) = engine.finish();
     if !problems.is_empty() {
         let more = format!("replay incomplete: {}", problems.join("; "));
         stopped = Some(match stopped {
@@ -503,5 +699,25 @@ pub fn replay_detailed(
         scratch,
         copies,
         copied_objects,
+        reused_objects,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_time_limit_is_each_servers_own_setting() {
+        // MariaDB: seconds, every statement.
+        assert_eq!(
+            session_sql(true, Duration::from_millis(2500), None),
+            "SET SESSION max_statement_time = 2.5"
+        );
+        // MySQL 8: milliseconds (SELECTs only; the watchdog does the rest).
+        assert_eq!(
+            session_sql(false, Duration::from_millis(2500), Some("ANSI_QUOTES")),
+            "SET SESSION max_execution_time = 2500;\nSET SESSION sql_mode = 'ANSI_QUOTES'"
+        );
+    }
 }

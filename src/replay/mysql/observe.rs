@@ -138,16 +138,42 @@ pub(super) fn refresh_catalog(
         return Ok(());
     }
     // Only names that are objects now or were before (most words of a
-    // statement are keywords and types): the names alone cost a directory
-    // listing and two small table reads, no table is opened.
+    // statement are keywords and types): one lookup by name each, so the
+    // cost follows the statement, not the number of objects.
     let d = super::server::literal(db);
-    let present: Vec<String> = conn.query(format!(
-        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = {d} \
-         UNION ALL SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = {d} \
-         UNION ALL SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = {d}"
-    ))?;
-    let mut known: BTreeSet<String> = present.iter().map(|n| n.to_lowercase()).collect();
-    known.extend(cat.iter().map(|o| o.name.to_lowercase()));
+    let mut known: BTreeSet<String> = cat.iter().map(|o| o.name.to_lowercase()).collect();
+    let unknown: Vec<&String> = names
+        .iter()
+        .filter(|n| !known.contains(&n.to_lowercase()))
+        .collect();
+    for chunk in unknown.chunks(64) {
+        // Tables: an equality each (the server looks for that file only);
+        // routines and events: one pass over their system tables.
+        let list = chunk
+            .iter()
+            .map(|n| super::server::literal(n))
+            .collect::<Vec<_>>();
+        let mut selects: Vec<String> = list
+            .iter()
+            .map(|n| {
+                format!(
+                    "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = {d} \
+                     AND TABLE_NAME = {n}"
+                )
+            })
+            .collect();
+        let list = list.join(", ");
+        selects.push(format!(
+            "SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = {d} \
+             AND ROUTINE_NAME IN ({list})"
+        ));
+        selects.push(format!(
+            "SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = {d} \
+             AND EVENT_NAME IN ({list})"
+        ));
+        let present: Vec<String> = conn.query(selects.join(" UNION ALL "))?;
+        known.extend(present.iter().map(|n| n.to_lowercase()));
+    }
     let names: BTreeSet<String> = names
         .iter()
         .filter(|n| known.contains(&n.to_lowercase()))
@@ -531,6 +557,159 @@ pub(super) fn read_state(
     }
     // Indexes of tables that are gone: absent.
     Ok(st)
+}
+
+/// What one object of a [`State`] looks like: its schema entries (a table
+/// with its indexes), and for a table its rows and counter. Two equal
+/// images mean the copy of the object is the same as the original.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct Image {
+    schema: Vec<(ObjectKey, Option<String>)>,
+    data: Option<Option<TableData>>,
+    counter: Option<Option<i64>>,
+}
+
+impl Image {
+    /// Whether the object's definition (not its rows) is the same.
+    pub fn same_schema(&self, other: &Image) -> bool {
+        self.schema == other.schema
+    }
+
+    /// Whether the object is there.
+    pub fn present(&self) -> bool {
+        self.schema.iter().any(|(_, v)| v.is_some())
+    }
+}
+
+impl State {
+    /// The objects of this state, as `(kind, name)` (an index is its
+    /// table's).
+    pub fn objects(&self) -> BTreeSet<(String, String)> {
+        let mut out: BTreeSet<(String, String)> = self
+            .schema
+            .keys()
+            .map(|k| {
+                if k.kind == "index" {
+                    ("table".to_string(), k.table.clone())
+                } else {
+                    (k.kind.clone(), k.name.clone())
+                }
+            })
+            .collect();
+        out.extend(self.data.keys().map(|t| ("table".to_string(), t.clone())));
+        out
+    }
+
+    /// The image of one object (`(kind, name)` as [`State::objects`]).
+    pub fn image(&self, kind: &str, name: &str) -> Image {
+        let schema = self
+            .schema
+            .iter()
+            .filter(|(k, _)| {
+                if kind == "table" {
+                    (k.kind == "table" && k.name == name) || (k.kind == "index" && k.table == name)
+                } else {
+                    k.kind == kind && k.name == name
+                }
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let (data, counter) = if kind == "table" {
+            (
+                Some(self.data.get(name).cloned().flatten()),
+                Some(self.counters.get(name).cloned().flatten()),
+            )
+        } else {
+            (None, None)
+        };
+        Image {
+            schema,
+            data,
+            counter,
+        }
+    }
+}
+
+/// Drops `objects` (`(kind, name)`) from the connection's current database
+/// (the copy), foreign key checks off: triggers, views, routines, events
+/// and sequences, then the tables in one statement.
+pub(super) fn drop_objects(
+    conn: &mut Conn,
+    objects: &BTreeSet<(String, String)>,
+) -> Result<(), mysql::Error> {
+    if objects.is_empty() {
+        return Ok(());
+    }
+    let mut sql = vec!["SET SESSION foreign_key_checks = 0".to_string()];
+    let mut tables = Vec::new();
+    let mut views = Vec::new();
+    for (kind, name) in objects {
+        match kind.as_str() {
+            "table" => tables.push(ident(name)),
+            "view" => views.push(ident(name)),
+            "trigger" | "procedure" | "function" | "event" | "sequence" => sql.push(format!(
+                "DROP {} IF EXISTS {}",
+                kind.to_uppercase(),
+                ident(name)
+            )),
+            _ => {}
+        }
+    }
+    if !views.is_empty() {
+        sql.push(format!("DROP VIEW IF EXISTS {}", views.join(", ")));
+    }
+    if !tables.is_empty() {
+        sql.push(format!("DROP TABLE IF EXISTS {}", tables.join(", ")));
+    }
+    sql.push("SET SESSION foreign_key_checks = 1".to_string());
+    // One round trip.
+    conn.query_drop(sql.join(";\n"))
+}
+
+/// Makes the copy of `table` (in the connection's current database) hold
+/// the rows of `from`'s again, when only its rows or counter differ
+/// (no trigger on it in the copy: they would fire). Returns whether the
+/// copy now has the counter `counter` too (else it must be copied anew).
+pub(super) fn resync_rows(
+    conn: &mut Conn,
+    from: &str,
+    table: &str,
+    counter: Option<i64>,
+) -> Result<bool, mysql::Error> {
+    let f = ident(from);
+    let t = ident(table);
+    let row: Option<mysql::Row> = conn.query_first(format!("SHOW CREATE TABLE {f}.{t}"))?;
+    let def = parse_create_table(&row.map(|r| s(r.as_ref(1))).unwrap_or_default());
+    let cols = def
+        .columns
+        .iter()
+        .map(|c| ident(c))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut sql = vec![
+        "SET SESSION foreign_key_checks = 0".to_string(),
+        format!("DELETE FROM {t}"),
+    ];
+    if !cols.is_empty() {
+        sql.push(format!(
+            "INSERT INTO {t} ({cols}) SELECT {cols} FROM {f}.{t}"
+        ));
+    }
+    sql.push("SET SESSION foreign_key_checks = 1".to_string());
+    conn.query_drop(sql.join(";\n"))?;
+    let Some(want) = counter else {
+        return Ok(true);
+    };
+    let now = show_create_table(conn, table)?.auto_increment;
+    match now {
+        Some(n) if n == want => Ok(true),
+        // A counter only moves up.
+        Some(n) if n < want => {
+            conn.query_drop(format!("ALTER TABLE {t} AUTO_INCREMENT = {want}"))?;
+            Ok(show_create_table(conn, table)?.auto_increment == Some(want))
+        }
+        _ => Ok(false),
+    }
 }
 
 /// A column value of the text protocol as a neutral value.

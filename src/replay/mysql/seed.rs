@@ -13,6 +13,11 @@
 //!   are seeded first.
 //! - A row the table still refuses (a `CHECK`, a trigger) is skipped, never
 //!   an error. The rows are kept (autocommit).
+//! - What it knows of the tables (their columns, foreign keys and row
+//!   counts) is kept across migrations in [`SeedState`] and read again only
+//!   for the tables the engine says a run touched ([`SeedState::touched`]),
+//!   so seeding before each migration does not read the whole database
+//!   again (which made a history O(n²)).
 
 use super::server::{ident, literal};
 use crate::replay::engine::TableData;
@@ -98,21 +103,28 @@ fn value(col: &Column, n: i64) -> String {
 
 /// The base tables of a database with their columns and foreign keys, in
 /// an order where parents come first.
+#[derive(Default)]
 pub(super) struct Tables {
     columns: BTreeMap<String, Vec<Column>>,
     refs: BTreeMap<(String, String), (String, String)>,
     pub order: Vec<String>,
 }
 
-/// Seeds the base tables of `db` (the connection's current database).
-/// `counter` makes values distinct across calls.
 /// What seeding and the write between runs made: a counter that keeps
 /// values distinct across calls, and every synthetic row inserted (oldest
-/// first), so [`unseed`] can find them again.
+/// first), so [`unseed`] can find them again. Also what is known of the
+/// scratch database's tables, kept between calls.
 #[derive(Default)]
 pub(super) struct SeedState {
     pub counter: i64,
     pub rows: Vec<SeededRow>,
+    /// The tables, their columns and foreign keys (`None`: read them all).
+    tables: Option<Tables>,
+    /// Rows per table, as last counted or written.
+    counts: BTreeMap<String, i64>,
+    /// Names (as written) of tables to read again before the next use: a
+    /// run touched them.
+    dirty: BTreeSet<String>,
 }
 
 /// A synthetic row: its table (the name it went into: a row of a table
@@ -141,17 +153,116 @@ impl SeededRow {
     }
 }
 
-pub(super) fn seed(conn: &mut Conn, db: &str, state: &mut SeedState) -> Result<(), mysql::Error> {
-    let tables = read_tables(conn, db)?;
-    let want = crate::replay::SEED_ROWS;
-    for t in &tables.order {
-        let have: Option<i64> = conn.query_first(format!("SELECT COUNT(*) FROM {}", ident(t)))?;
-        let have = have.unwrap_or(0);
-        if have < want {
-            insert_rows(conn, &tables, t, want - have, state);
+impl SeedState {
+    /// A run may have created, changed, dropped or written the tables named
+    /// `names` (any case; names that are no table are ignored).
+    pub fn touched<I: IntoIterator<Item = String>>(&mut self, names: I) {
+        if self.tables.is_some() {
+            self.dirty.extend(names);
         }
     }
+
+    /// Anything may have changed: read every table again before the next
+    /// use.
+    pub fn forget(&mut self) {
+        self.tables = None;
+        self.counts.clear();
+        self.dirty.clear();
+    }
+}
+
+/// Seeds the base tables of `db` (the connection's current database):
+/// every table with fewer than [`crate::replay::SEED_ROWS`] rows.
+pub(super) fn seed(conn: &mut Conn, db: &str, state: &mut SeedState) -> Result<(), mysql::Error> {
+    let tables = fresh_tables(conn, db, state)?;
+    let want = crate::replay::SEED_ROWS;
+    for t in &tables.order {
+        let have = state.counts.get(t).copied().unwrap_or(0);
+        if have < want {
+            let added = insert_rows(conn, &tables, t, want - have, state);
+            *state.counts.entry(t.clone()).or_default() += added;
+        }
+    }
+    state.tables = Some(tables);
     Ok(())
+}
+
+/// The tables of `db` with their row counts in `state.counts`: all of them
+/// read the first time (and after [`SeedState::forget`]), then only those
+/// [`SeedState::touched`] named (and the tables whose foreign keys point at
+/// them: a renamed parent renames the reference), in a few round trips.
+fn fresh_tables(conn: &mut Conn, db: &str, state: &mut SeedState) -> Result<Tables, mysql::Error> {
+    let Some(mut tables) = state.tables.take() else {
+        let tables = read_tables(conn, db, None)?;
+        state.counts = count_rows(conn, &tables.order)?;
+        state.dirty.clear();
+        return Ok(tables);
+    };
+    if state.dirty.is_empty() {
+        return Ok(tables);
+    }
+    let mut dirty = std::mem::take(&mut state.dirty);
+    for ((child, _), (parent, _)) in &tables.refs {
+        if dirty.contains(&parent.to_lowercase()) {
+            dirty.insert(child.clone());
+        }
+    }
+    let dirty_names: BTreeSet<String> = dirty.iter().cloned().collect();
+    let dirty: BTreeSet<String> = dirty.iter().map(|n| n.to_lowercase()).collect();
+    // Which of the names are base tables now, as the server spells them
+    // (one equality per name: no other table is looked at).
+    let d = literal(db);
+    let mut named: Vec<String> = Vec::new();
+    let list: Vec<&String> = dirty_names.iter().collect();
+    for chunk in list.chunks(64) {
+        let sql = chunk
+            .iter()
+            .map(|n| {
+                format!(
+                    "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = {d} \
+                     AND TABLE_NAME = {} AND TABLE_TYPE = 'BASE TABLE'",
+                    literal(n)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ");
+        let found: Vec<String> = conn.query(sql)?;
+        named.extend(found);
+    }
+    named.sort();
+    named.dedup();
+    tables
+        .columns
+        .retain(|t, _| !dirty.contains(&t.to_lowercase()));
+    tables
+        .refs
+        .retain(|(t, _), _| !dirty.contains(&t.to_lowercase()));
+    state
+        .counts
+        .retain(|t, _| !dirty.contains(&t.to_lowercase()));
+    for chunk in named.chunks(64) {
+        let fresh = read_tables(conn, db, Some(chunk))?;
+        tables.columns.extend(fresh.columns);
+        tables.refs.extend(fresh.refs);
+        state.counts.extend(count_rows(conn, &fresh.order)?);
+    }
+    tables.order = parents_first(&tables.columns, &tables.refs);
+    Ok(tables)
+}
+
+/// Rows per table, 64 tables per round trip.
+fn count_rows(conn: &mut Conn, tables: &[String]) -> Result<BTreeMap<String, i64>, mysql::Error> {
+    let mut out = BTreeMap::new();
+    for chunk in tables.chunks(64) {
+        let sql = chunk
+            .iter()
+            .map(|t| format!("SELECT {}, COUNT(*) FROM {}", literal(t), ident(t)))
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        let rows: Vec<(String, i64)> = conn.query(sql)?;
+        out.extend(rows);
+    }
+    Ok(out)
 }
 
 /// The write between a migration's runs
@@ -165,7 +276,20 @@ pub(super) fn interleave(
     names: &BTreeSet<String>,
     state: &mut SeedState,
 ) -> Result<BTreeMap<String, (TableData, TableData)>, mysql::Error> {
-    let tables = read_tables(conn, db)?;
+    let tables = fresh_tables(conn, db, state)?;
+    let result = interleave_tables(conn, &tables, names, state);
+    state.tables = Some(tables);
+    // What the tables hold now is counted again before the next use.
+    state.touched(names.iter().cloned());
+    result
+}
+
+fn interleave_tables(
+    conn: &mut Conn,
+    tables: &Tables,
+    names: &BTreeSet<String>,
+    state: &mut SeedState,
+) -> Result<BTreeMap<String, (TableData, TableData)>, mysql::Error> {
     let mut out = BTreeMap::new();
     for t in &tables.order {
         if !names.contains(&t.to_lowercase()) {
@@ -198,7 +322,7 @@ pub(super) fn interleave(
         }
         insert_rows(
             conn,
-            &tables,
+            tables,
             t,
             crate::replay::interleave_rows(existing),
             state,
@@ -333,6 +457,7 @@ fn update_one_row(
 /// whether any was deleted.
 pub(super) fn unseed(conn: &mut Conn, state: &mut SeedState) -> bool {
     let rows = std::mem::take(&mut state.rows);
+    state.touched(rows.iter().map(|r| r.table.clone()));
     let mut deleted = false;
     let mut left = Vec::new();
     for row in rows.into_iter().rev() {
@@ -377,14 +502,37 @@ pub(super) fn unseed(conn: &mut Conn, state: &mut SeedState) -> bool {
     deleted
 }
 
-fn read_tables(conn: &mut Conn, db: &str) -> Result<Tables, mysql::Error> {
+/// The base tables of `db` (`only`: those of these names, as the server
+/// spells them), their columns and foreign keys.
+fn read_tables(conn: &mut Conn, db: &str, only: Option<&[String]>) -> Result<Tables, mysql::Error> {
     let d = literal(db);
+    // For named tables, one SELECT per name joined by UNION ALL: an
+    // equality on TABLE_NAME makes the server open only that table (an
+    // `IN` list opens every table of the database).
+    let per_table = |sql: &str| -> String {
+        match only {
+            None => sql.to_string(),
+            Some(names) => names
+                .iter()
+                .map(|n| format!("{sql} AND TABLE_NAME = {}", literal(n)))
+                .collect::<Vec<_>>()
+                .join(" UNION ALL "),
+        }
+    };
+    let base = match only {
+        None => format!(
+            " AND TABLE_NAME IN (SELECT TABLE_NAME FROM information_schema.TABLES \
+             WHERE TABLE_SCHEMA = {d} AND TABLE_TYPE = 'BASE TABLE')"
+        ),
+        Some(_) => String::new(),
+    };
     let rows: Vec<mysql::Row> = conn.query(format!(
-        "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, \
-         COLUMN_DEFAULT IS NOT NULL, CHARACTER_MAXIMUM_LENGTH, EXTRA, COLUMN_KEY \
-         FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = {d} AND TABLE_NAME IN \
-         (SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = {d} \
-         AND TABLE_TYPE = 'BASE TABLE') ORDER BY TABLE_NAME, ORDINAL_POSITION"
+        "{} ORDER BY 1, 10",
+        per_table(&format!(
+            "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, \
+             COLUMN_DEFAULT IS NOT NULL, CHARACTER_MAXIMUM_LENGTH, EXTRA, COLUMN_KEY, \
+             ORDINAL_POSITION FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = {d}{base}"
+        ))
     ))?;
     let mut tables: BTreeMap<String, Vec<Column>> = BTreeMap::new();
     for r in rows {
@@ -412,13 +560,12 @@ fn read_tables(conn: &mut Conn, db: &str) -> Result<Tables, mysql::Error> {
         });
     }
     // (child table, column) → (parent table, parent column)
-    let fks: Vec<mysql::Row> = conn.query(format!(
+    let fks: Vec<mysql::Row> = conn.query(per_table(&format!(
         "SELECT TABLE_NAME, COLUMN_NAME, REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME \
          FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = {d} \
          AND REFERENCED_TABLE_SCHEMA = {d} AND REFERENCED_TABLE_NAME IS NOT NULL"
-    ))?;
+    )))?;
     let mut refs: BTreeMap<(String, String), (String, String)> = BTreeMap::new();
-    let mut parents: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for r in fks {
         let (t, c, pt, pc) = (
             text(r.as_ref(0)),
@@ -426,12 +573,27 @@ fn read_tables(conn: &mut Conn, db: &str) -> Result<Tables, mysql::Error> {
             text(r.as_ref(2)),
             text(r.as_ref(3)),
         );
+        refs.insert((t, c), (pt, pc));
+    }
+    let order = parents_first(&tables, &refs);
+    Ok(Tables {
+        columns: tables,
+        refs,
+        order,
+    })
+}
+
+/// The tables in an order where parents come first.
+fn parents_first(
+    tables: &BTreeMap<String, Vec<Column>>,
+    refs: &BTreeMap<(String, String), (String, String)>,
+) -> Vec<String> {
+    let mut parents: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for ((t, _), (pt, _)) in refs {
         if pt != t {
             parents.entry(t.clone()).or_default().insert(pt.clone());
         }
-        refs.insert((t, c), (pt, pc));
     }
-    // Parents first.
     let mut order: Vec<String> = Vec::new();
     let mut done: BTreeSet<String> = BTreeSet::new();
     fn visit(
@@ -453,19 +615,25 @@ fn read_tables(conn: &mut Conn, db: &str) -> Result<Tables, mysql::Error> {
     for t in tables.keys() {
         visit(t, &parents, &mut done, &mut order, 0);
     }
-    Ok(Tables {
-        columns: tables,
-        refs,
-        order,
-    })
+    // A parent that is not a base table (gone, or outside the scope read)
+    // is no table to seed.
+    order.retain(|t| tables.contains_key(t));
+    order
 }
 
 /// Inserts `count` synthetic rows into `t`; rows the table refuses are
-/// skipped.
-fn insert_rows(conn: &mut Conn, tables: &Tables, t: &str, count: i64, state: &mut SeedState) {
+/// skipped. Returns how many it took.
+fn insert_rows(
+    conn: &mut Conn,
+    tables: &Tables,
+    t: &str,
+    count: i64,
+    state: &mut SeedState,
+) -> i64 {
     let Some(cols) = tables.columns.get(t) else {
-        return;
+        return 0;
     };
+    let mut added = 0;
     let refs = &tables.refs;
     let t = t.to_string();
     {
@@ -517,6 +685,7 @@ fn insert_rows(conn: &mut Conn, tables: &Tables, t: &str, count: i64, state: &mu
             // A row the table refuses is skipped; one it takes is
             // remembered as written, for `unseed`.
             if conn.query_drop(sql).is_ok() {
+                added += 1;
                 let given: Vec<(String, String)> = names.into_iter().zip(values).collect();
                 let key: Option<Vec<(String, String)>> = cols
                     .iter()
@@ -539,4 +708,5 @@ fn insert_rows(conn: &mut Conn, tables: &Tables, t: &str, count: i64, state: &mu
             }
         }
     }
+    added
 }

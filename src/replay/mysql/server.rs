@@ -216,31 +216,9 @@ impl Throwaway {
                 std::fs::set_permissions(&nofiles, std::fs::Permissions::from_mode(0o555))
             })
             .map_err(|e| Error::new(format!("cannot prepare the throwaway server: {e}")))?;
-        let mut init = match &self.bins.install_db {
-            Some(tool) => {
-                let mut c = self.command(tool);
-                c.arg("--no-defaults")
-                    .arg(format!("--datadir={}", data.display()))
-                    .args([
-                        "--auth-root-authentication-method=normal",
-                        "--skip-test-db",
-                        "--skip-name-resolve",
-                    ]);
-                if let Some(base) = self.bins.server.parent().and_then(|p| p.parent()) {
-                    if base != Path::new("/usr") {
-                        c.arg(format!("--basedir={}", base.display()));
-                    }
-                }
-                c
-            }
-            None => {
-                let mut c = self.command(&self.bins.server.clone());
-                c.arg("--no-defaults")
-                    .arg("--initialize-insecure")
-                    .arg(format!("--datadir={}", data.display()));
-                c
-            }
-        };
+        let (program, args) = init_command(&self.bins, &data);
+        let mut init = self.command(&program);
+        init.args(args);
         init.stdout(Stdio::piped()).stderr(Stdio::piped());
         let out = cluster::spawn_registered(&self.dir, &mut init, false)
             .and_then(|c| c.wait_with_output())
@@ -278,28 +256,7 @@ impl Throwaway {
             .map_err(|e| Error::new(format!("cannot create the server log: {e}")))?;
         let mut server = self.command(&self.bins.server.clone());
         server
-            .arg("--no-defaults")
-            .arg(format!("--datadir={}", data.display()))
-            .arg(format!("--socket={}", self.socket().display()))
-            .arg(format!("--pid-file={}", self.dir.join(PID_FILE).display()))
-            .arg(format!("--secure-file-priv={}", nofiles.display()))
-            .arg(format!("--tmpdir={}", sock.display()))
-            .args([
-                "--skip-networking",
-                "--local-infile=0",
-                "--skip-name-resolve",
-                "--skip-log-bin",
-                "--event-scheduler=OFF",
-                "--performance-schema=OFF",
-                "--character-set-server=utf8mb4",
-                "--default-time-zone=+00:00",
-                "--max-connections=30",
-                "--innodb-buffer-pool-size=32M",
-                "--innodb-flush-log-at-trx-commit=0",
-                "--innodb-doublewrite=0",
-                "--sync-binlog=0",
-                "--skip-symbolic-links",
-            ])
+            .args(server_args(self.bins.mariadb, &self.dir))
             .stdout(Stdio::from(log))
             .stderr(Stdio::from(log2));
         let child = cluster::spawn_registered(&self.dir, &mut server, true)
@@ -340,6 +297,80 @@ impl Throwaway {
         cluster::with_live(|live| live.retain(|l| l.dir != dir));
         crate::replay::postgres::cluster::remove_dir_patiently(&self.dir);
     }
+}
+
+/// The program and arguments that initialise the data folder `data`:
+/// `mariadb-install-db` for MariaDB, `mysqld --initialize-insecure` for
+/// MySQL (no root password; the server listens on a private socket only).
+fn init_command(bins: &Binaries, data: &Path) -> (PathBuf, Vec<String>) {
+    let datadir = format!("--datadir={}", data.display());
+    match &bins.install_db {
+        Some(tool) => {
+            let mut args = vec![
+                "--no-defaults".to_string(),
+                datadir,
+                "--auth-root-authentication-method=normal".into(),
+                "--skip-test-db".into(),
+                "--skip-name-resolve".into(),
+            ];
+            if let Some(base) = bins.server.parent().and_then(|p| p.parent()) {
+                if base != Path::new("/usr") {
+                    args.push(format!("--basedir={}", base.display()));
+                }
+            }
+            (tool.clone(), args)
+        }
+        None => (
+            bins.server.clone(),
+            vec![
+                "--no-defaults".to_string(),
+                "--initialize-insecure".into(),
+                datadir,
+            ],
+        ),
+    }
+}
+
+/// The server's arguments, for the throwaway folder `dir`: socket only, no
+/// files, no binary log; and, since its data is thrown away, no waiting
+/// for the disk: InnoDB does not flush its log at each commit nor write
+/// pages twice, and MariaDB neither syncs `.frm` files (`sync_frm`, gone in
+/// MySQL 8) nor flushes data files (`innodb_flush_method=nosync`). DDL is
+/// what a replay on MySQL spends its time on (a copy per trial), and every
+/// DDL statement waited for several `fsync`s.
+fn server_args(mariadb: bool, dir: &Path) -> Vec<String> {
+    let sock = dir.join("sock");
+    let mut args = vec![
+        "--no-defaults".to_string(),
+        format!("--datadir={}", dir.join("data").display()),
+        format!("--socket={}", sock.join("server.sock").display()),
+        format!("--pid-file={}", dir.join(PID_FILE).display()),
+        format!("--secure-file-priv={}", dir.join("nofiles").display()),
+        format!("--tmpdir={}", sock.display()),
+    ];
+    args.extend(
+        [
+            "--skip-networking",
+            "--local-infile=0",
+            "--skip-name-resolve",
+            "--skip-log-bin",
+            "--event-scheduler=OFF",
+            "--performance-schema=OFF",
+            "--character-set-server=utf8mb4",
+            "--default-time-zone=+00:00",
+            "--max-connections=30",
+            "--innodb-buffer-pool-size=32M",
+            "--innodb-flush-log-at-trx-commit=0",
+            "--innodb-doublewrite=0",
+            "--sync-binlog=0",
+            "--skip-symbolic-links",
+        ]
+        .map(String::from),
+    );
+    if mariadb {
+        args.extend(["--sync-frm=0", "--innodb-flush-method=nosync"].map(String::from));
+    }
+    args
 }
 
 impl Drop for Throwaway {
@@ -600,4 +631,87 @@ fn next_id() -> u64 {
     let mut g = N.lock().unwrap_or_else(|p| p.into_inner());
     *g += 1;
     *g
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bins(mariadb: bool, server: &str, install_db: Option<&str>) -> Binaries {
+        Binaries {
+            server: server.into(),
+            install_db: install_db.map(PathBuf::from),
+            mariadb,
+        }
+    }
+
+    #[test]
+    fn mysql_8_is_initialised_by_mysqld_itself() {
+        let (program, args) = init_command(
+            &bins(false, "/usr/sbin/mysqld", None),
+            Path::new("/tmp/x/data"),
+        );
+        assert_eq!(program, Path::new("/usr/sbin/mysqld"));
+        assert_eq!(
+            args,
+            [
+                "--no-defaults",
+                "--initialize-insecure",
+                "--datadir=/tmp/x/data"
+            ]
+        );
+    }
+
+    #[test]
+    fn mariadb_is_initialised_by_its_install_tool() {
+        let (program, args) = init_command(
+            &bins(
+                true,
+                "/usr/sbin/mariadbd",
+                Some("/usr/bin/mariadb-install-db"),
+            ),
+            Path::new("/tmp/x/data"),
+        );
+        assert_eq!(program, Path::new("/usr/bin/mariadb-install-db"));
+        assert!(args.contains(&"--auth-root-authentication-method=normal".to_string()));
+        assert!(!args.iter().any(|a| a.starts_with("--basedir")), "{args:?}");
+        // A server outside /usr (Homebrew, a tarball) names its base folder.
+        let (_, args) = init_command(
+            &bins(
+                true,
+                "/opt/homebrew/opt/mariadb/bin/mariadbd",
+                Some("/opt/homebrew/opt/mariadb/bin/mariadb-install-db"),
+            ),
+            Path::new("/tmp/x/data"),
+        );
+        assert!(
+            args.contains(&"--basedir=/opt/homebrew/opt/mariadb".to_string()),
+            "{args:?}"
+        );
+    }
+
+    #[test]
+    fn server_options_are_the_sandboxs_and_each_server_knows_them() {
+        let dir = Path::new("/tmp/twice-my-1-ab");
+        for mariadb in [true, false] {
+            let args = server_args(mariadb, dir);
+            for a in [
+                "--skip-networking",
+                "--local-infile=0",
+                "--socket=/tmp/twice-my-1-ab/sock/server.sock",
+                "--secure-file-priv=/tmp/twice-my-1-ab/nofiles",
+                "--innodb-flush-log-at-trx-commit=0",
+            ] {
+                assert!(
+                    args.contains(&a.to_string()),
+                    "{mariadb}: {a} not in {args:?}"
+                );
+            }
+            // MySQL 8 refuses to start on options it does not know.
+            let mariadb_only = args
+                .iter()
+                .any(|a| a.starts_with("--sync-frm") || a.contains("nosync"));
+            assert_eq!(mariadb_only, mariadb, "{args:?}");
+        }
+    }
 }

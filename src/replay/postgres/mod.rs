@@ -746,6 +746,7 @@ impl Engine for Runner<'_> {
 
     fn caps(&self) -> Caps {
         Caps {
+            dialect: crate::dialect::Dialect::Postgres,
             nontransactional_sequences: true,
             sqlstate: true,
             add_column_if_not_exists: true,

@@ -76,6 +76,7 @@ impl Engine for SqliteReplay {
 
     fn caps(&self) -> Caps {
         Caps {
+            dialect: crate::dialect::Dialect::Sqlite,
             nontransactional_sequences: false,
             sqlstate: false,
             add_column_if_not_exists: false,

@@ -315,6 +315,45 @@ fn synthetic_rows_are_withdrawn_whatever_migrations_did_to_them() {
 
 #[test]
 #[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn seed_withdrawal_takes_the_rows_copied_from_synthetic_rows() {
+    // 002 copies seeded users' ids (from SYNTHETIC_IDS on) into `emails`
+    // and their logins (text with a digit) into `handles`; 003 fails on
+    // seeded users, which are withdrawn; the foreign keys 004 adds hold
+    // only when the copies went with them. Without seeding: nothing.
+    let opts = pg_opts();
+    let kept = |r: &Report| {
+        rules(r)
+            .into_iter()
+            .filter(|(rule, ..)| rule == "first-run-error" || rule == "replay-seed-withdrawn")
+            .collect::<Vec<_>>()
+    };
+    let r = run("fixtures/postgres/seed_derived", &bare(&opts));
+    assert!(replay_findings(&r).is_empty(), "{:#?}", r.findings);
+    let withdrawn =
+        |file: &str, line: usize| ("replay-seed-withdrawn".to_string(), file.to_string(), line);
+    for seeded in [
+        seeded_only(&opts),
+        Options {
+            seed: true,
+            interleave: true,
+            ..opts.clone()
+        },
+    ] {
+        let r = run("fixtures/postgres/seed_derived", &seeded);
+        assert_eq!(
+            kept(&r),
+            vec![
+                withdrawn("003_users_gh_id.sql", 3),
+                withdrawn("004_foreign_keys.sql", 4),
+            ],
+            "{:#?}",
+            r.findings
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn seed_refills_tables_emptied_since_the_last_seeding() {
     let opts = pg_opts();
     let r = run("fixtures/postgres/seed_reseed", &bare(&opts));

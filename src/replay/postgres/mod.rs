@@ -110,6 +110,10 @@ pub struct Runner<'a> {
     /// migration (the setup script's, the bookkeeping table): never seeded,
     /// never written between runs.
     setup_tables: BTreeSet<String>,
+    /// Every distinctive value (as text) written to a synthetic row, to
+    /// tell the rows migrations derived from them (see
+    /// [`seed::derived`]).
+    synthetic_values: BTreeSet<String>,
 }
 
 impl<'a> Runner<'a> {
@@ -186,6 +190,7 @@ impl<'a> Runner<'a> {
             seed_counter: 0,
             seeded: Vec::new(),
             setup_tables: BTreeSet::new(),
+            synthetic_values: BTreeSet::new(),
         };
         r.setup_session()?;
         r.note_setup_tables()?;

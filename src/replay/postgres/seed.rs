@@ -24,6 +24,7 @@
 //! run tells which (catalog row versions and `pg_stat_get_xact_tuples_deleted`,
 //! read just before its commit; see [`dirty_tables_sql`]).
 
+mod derived;
 mod values;
 
 use super::snapshot::{literal, run_batch, SYSTEM_SCHEMAS};
@@ -561,6 +562,7 @@ impl Runner<'_> {
             }
         }
         left.reverse();
+        deleted |= self.delete_derived()? > 0;
         self.commit_kept(since)?;
         self.seeded = left;
         // The tables are as before the seeding: the next one looks at all.
@@ -758,6 +760,8 @@ impl Runner<'_> {
                 Some((c.attnum, c.quoted.clone(), Some(v.to_string())))
             })
             .collect();
+        let written = now.get(changed.quoted.as_str()).copied().flatten();
+        self.remember_values(t, [(changed.quoted.as_str(), written)]);
         if let Some(key) = key.filter(|k| !k.is_empty()) {
             self.seeded.push(SeededRow {
                 oid: 0,
@@ -872,6 +876,11 @@ impl Runner<'_> {
                 continue;
             };
             let get = |i: usize| r.get(i).map(str::to_string);
+            let given = names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.as_str(), r.get(1 + ident.len() + i)));
+            self.remember_values(t, given);
             let oid = get(0).and_then(|o| o.parse().ok()).unwrap_or(0);
             let key: Vec<(i16, String, Option<String>)> = ident
                 .iter()

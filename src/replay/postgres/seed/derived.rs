@@ -1,0 +1,107 @@
+//! Rows migrations derived from synthetic rows (copied by an `INSERT ...
+//! SELECT` or an `UPDATE ... FROM`), withdrawn with them: the rows that
+//! hold, in some column, a value only a synthetic row had. Same meaning as
+//! the SQLite engine's `delete_derived` (`replay::sqlite::seed`).
+
+use super::super::snapshot::{literal, run_batch, SYSTEM_SCHEMAS};
+use super::super::{tool_error, Runner};
+use super::{cell, Column, Table, Tried};
+use crate::error::Result;
+use postgres::SimpleQueryMessage;
+use std::collections::BTreeMap;
+
+/// Whether a value written to a synthetic row is distinctive enough to
+/// tell the rows migrations derived from it: text with a digit (at least
+/// four characters), or an integer from [`crate::replay::SYNTHETIC_IDS`]
+/// on. Small numbers, booleans and dates are too common to tell.
+fn distinctive(col: &Column, v: &str) -> bool {
+    match col.category {
+        'S' | 'U' => v.len() >= 4 && v.chars().any(|c| c.is_ascii_digit()),
+        'N' => v
+            .parse::<i64>()
+            .is_ok_and(|i| i >= crate::replay::SYNTHETIC_IDS),
+        _ => false,
+    }
+}
+
+impl Runner<'_> {
+    /// Remembers the distinctive values (see [`distinctive`]) of the
+    /// columns `names` (quoted) a synthetic row of `t` got, given as text.
+    /// Values taken from a parent row (foreign keys) are not the synthetic
+    /// row's own, and are left.
+    pub(super) fn remember_values<'v>(
+        &mut self,
+        t: &Table,
+        values: impl IntoIterator<Item = (&'v str, Option<&'v str>)>,
+    ) {
+        for (name, v) in values {
+            let (Some(col), Some(v)) = (t.columns.iter().find(|c| c.quoted == name), v) else {
+                continue;
+            };
+            let fk = t.fks.iter().any(|fk| fk.from.contains(&col.name));
+            if !fk && distinctive(col, v) {
+                self.synthetic_values.insert(v.to_string());
+            }
+        }
+    }
+
+    /// Deletes the rows migrations derived from synthetic rows: rows of
+    /// user tables (not the set-up's) holding, in a text, uuid or number
+    /// column, one of the remembered distinctive values (compared as text);
+    /// without seeding they would not be there. Newest table first, each
+    /// under a savepoint: a delete the server refuses (a row still referred
+    /// to) leaves the table as it is. Returns how many rows went.
+    pub(super) fn delete_derived(&mut self) -> Result<u64> {
+        if self.synthetic_values.is_empty() {
+            return Ok(0);
+        }
+        // Plain and partitioned tables, not partitions or inheritance
+        // children (a delete from the parent reaches them).
+        let sql = format!(
+            "SELECT c.oid::text, quote_ident(n.nspname) || '.' || quote_ident(c.relname), \
+               lower(c.relname), quote_ident(a.attname) \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+               JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
+               JOIN pg_type ty ON ty.oid = a.atttypid \
+             WHERE c.relkind IN ('r', 'p') AND {SYSTEM_SCHEMAS} \
+               AND ty.typcategory IN ('S', 'U', 'N') \
+               AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid) \
+             ORDER BY c.oid::bigint DESC, a.attnum"
+        );
+        let found = run_batch(&mut self.client, &[sql])
+            .map_err(|e| tool_error("cannot read the tables rows were copied into", &e))?;
+        // oid → (quoted name, columns), newest first.
+        let mut tables: Vec<(String, String, Vec<String>)> = Vec::new();
+        let mut by_oid: BTreeMap<String, usize> = BTreeMap::new();
+        for r in found.into_iter().next().unwrap_or_default() {
+            if self.setup_tables.contains(&cell(&r, 2)) {
+                continue;
+            }
+            let i = *by_oid.entry(cell(&r, 0)).or_insert_with(|| {
+                tables.push((cell(&r, 0), cell(&r, 1), Vec::new()));
+                tables.len() - 1
+            });
+            tables[i].2.push(cell(&r, 3));
+        }
+        let list: Vec<String> = self.synthetic_values.iter().map(|v| literal(v)).collect();
+        let list = list.join(", ");
+        let mut deleted = 0;
+        for (_, table, columns) in tables {
+            let cond: Vec<String> = columns
+                .iter()
+                .map(|c| format!("{c}::text IN ({list})"))
+                .collect();
+            let sql = format!("DELETE FROM {table} WHERE {}", cond.join(" OR "));
+            if let Tried::Done(m) = self.seed_try(&sql)? {
+                deleted += m
+                    .iter()
+                    .map(|m| match m {
+                        SimpleQueryMessage::CommandComplete(n) => *n,
+                        _ => 0,
+                    })
+                    .sum::<u64>();
+            }
+        }
+        Ok(deleted)
+    }
+}

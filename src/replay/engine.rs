@@ -449,6 +449,22 @@ pub struct Handled {
     pub help: Option<String>,
 }
 
+impl Handled {
+    /// A statement not run because it holds an undefined `${placeholder}`
+    /// where code goes (the text is not what the tool would run; see
+    /// `crate::placeholder`); `undefined-placeholder` reports it.
+    pub fn unresolved_placeholder(stmt: usize, span: Range<usize>) -> Handled {
+        Handled {
+            stmt,
+            span,
+            text: "not run: it holds a placeholder with no value (see undefined-placeholder); \
+                   pass --define to replay it"
+                .into(),
+            help: None,
+        }
+    }
+}
+
 /// One part's run in a trial.
 #[derive(Clone, Debug, Default)]
 pub struct RunOutcome {

@@ -199,14 +199,8 @@ impl<'a> Runner<'a> {
                 continue;
             }
             if ws.unresolved.contains(&(part.file, i)) {
-                out.handled.push(Handled {
-                    stmt: i,
-                    span: stmt.span.clone(),
-                    text: "not run: it holds a placeholder with no value (see \
-                           undefined-placeholder); pass --define to replay it"
-                        .into(),
-                    help: None,
-                });
+                out.handled
+                    .push(Handled::unresolved_placeholder(i, stmt.span.clone()));
                 continue;
             }
             let grace = self.opts.timeout + Duration::from_secs(1);

@@ -259,14 +259,8 @@ impl Runner<'_> {
             // An undefined `${placeholder}` keeps the text from running as
             // written; `undefined-placeholder` reports it.
             if ws.unresolved.contains(&(part.file, i)) {
-                out.handled.push(Handled {
-                    stmt: i,
-                    span: stmt.span.clone(),
-                    text: "not run: it holds a placeholder with no value (see \
-                           undefined-placeholder); pass --define to replay it"
-                        .into(),
-                    help: None,
-                });
+                out.handled
+                    .push(Handled::unresolved_placeholder(i, stmt.span.clone()));
                 continue;
             }
             let k = kind::classify(&file.source, stmt);
@@ -415,14 +409,8 @@ impl Runner<'_> {
                 continue;
             }
             if ws.unresolved.contains(&(part.file, i)) {
-                out.handled.push(Handled {
-                    stmt: i,
-                    span: stmt.span.clone(),
-                    text: "not run: it holds a placeholder with no value (see \
-                           undefined-placeholder); pass --define to replay it"
-                        .into(),
-                    help: None,
-                });
+                out.handled
+                    .push(Handled::unresolved_placeholder(i, stmt.span.clone()));
                 continue;
             }
             if kind::classify(&file.source, stmt) == Kind::TxnControl {

@@ -146,12 +146,9 @@ impl<E: StatementEngine> PartRunner<'_, E> {
             if ws.unresolved.contains(&(part.file, i)) {
                 // An undefined `${placeholder}` where code goes: the text is
                 // not what the tool would run (see `crate::placeholder`).
-                report.handled.push(Handled {
-                    stmt: i,
-                    span: st.span.clone(),
-                    text: "not run: it holds a placeholder with no value (see undefined-placeholder); pass --define to replay it".into(),
-                    help: None,
-                });
+                report
+                    .handled
+                    .push(Handled::unresolved_placeholder(i, st.span.clone()));
                 continue;
             }
             self.engine.set_tag(i);

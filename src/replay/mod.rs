@@ -101,6 +101,28 @@ pub enum Outcome {
     },
 }
 
+impl Outcome {
+    /// The findings, and why replay did not run to the end, if it did not:
+    /// the outcome's reason, then `problems` the server engine met cleaning
+    /// up (a scratch database or role left behind makes replay incomplete).
+    pub(crate) fn with_clean_up(self, problems: &[String]) -> (Vec<Finding>, Option<String>) {
+        let (findings, stopped) = match self {
+            Outcome::Replayed(f) => (f, None),
+            Outcome::Stopped { findings, reason } => (findings, Some(reason)),
+            Outcome::Skipped(reason) => (Vec::new(), Some(reason)),
+        };
+        if problems.is_empty() {
+            return (findings, stopped);
+        }
+        let more = format!("replay incomplete: {}", problems.join("; "));
+        let stopped = match stopped {
+            Some(s) => format!("{s}; {more}"),
+            None => more,
+        };
+        (findings, Some(stopped))
+    }
+}
+
 /// The engine `--engine auto` replays a sequence of `dialect` on: SQLite
 /// for SQLite and generic SQL; PostgreSQL and MySQL when `--database-url`
 /// names a server of that kind or the server binaries are installed (for a
@@ -266,19 +288,8 @@ pub fn replay_detailed(ws: &Workspace, seq: &Sequence, opts: &Options) -> Result
     let script = setup::for_sequence(opts, seq)?;
     let mut engine = postgres::Runner::open(opts, script.as_ref().map(|s| (s, seq.root.as_str())))?;
     let outcome = algorithm::replay(&mut engine, ws, seq, opts)?;
-    let (findings, mut stopped) = match outcome {
-        Outcome::Replayed(f) => (f, None),
-        Outcome::Stopped { findings, reason } => (findings, Some(reason)),
-        Outcome::Skipped(reason) => (Vec::new(), Some(reason)),
-    };
     let (scratch, copies, problems) = engine.finish();
-    if !problems.is_empty() {
-        let more = format!("replay incomplete: {}", problems.join("; "));
-        stopped = Some(match stopped {
-            Some(s) => format!("{s}; {more}"),
-            None => more,
-        });
-    }
+    let (findings, stopped) = outcome.with_clean_up(&problems);
     Ok(Replayed {
         findings,
         stopped,

@@ -674,19 +674,8 @@ pub fn replay_detailed(
         })?;
     }
     let outcome = crate::replay::algorithm::replay(&mut engine, ws, seq, opts)?;
-    let (findings, mut stopped) = match outcome {
-        crate::replay::Outcome::Replayed(f) => (f, None),
-        crate::replay::Outcome::Stopped { findings, reason } => (findings, Some(reason)),
-        crate::replay::Outcome::Skipped(reason) => (Vec::new(), Some(reason)),
-    };
     let (scratch, [copies, copied_objects, reused_objects], problems) = engine.finish();
-    if !problems.is_empty() {
-        let more = format!("replay incomplete: {}", problems.join("; "));
-        stopped = Some(match stopped {
-            Some(s) => format!("{s}; {more}"),
-            None => more,
-        });
-    }
+    let (findings, stopped) = outcome.with_clean_up(&problems);
     Ok(Replayed {
         findings,
         stopped,

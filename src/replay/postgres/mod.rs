@@ -114,6 +114,19 @@ pub struct Runner<'a> {
     /// tell the rows migrations derived from them (see
     /// [`seed::derived`]).
     synthetic_values: BTreeSet<String>,
+    /// The backend whose session holds the seeding's prepared catalog reads
+    /// (`seed::prepared_sql`).
+    seed_prepared: Option<i32>,
+    /// How many of the synthetic rows' records (`seeded`, from the first)
+    /// are up to date with the catalog, which nothing but a migration's
+    /// kept run or the set-up changes (`None`: none is), but for the rows of
+    /// the tables in `refollow` (their catalog rows changed since) and in
+    /// `unresolved` (no table has their oid, and none had their name).
+    followed: Option<usize>,
+    refollow: BTreeSet<u32>,
+    unresolved: BTreeSet<u32>,
+    /// `followed` before the migration's kept run being applied.
+    followed_before_run: Option<usize>,
 }
 
 impl<'a> Runner<'a> {
@@ -191,6 +204,11 @@ impl<'a> Runner<'a> {
             seeded: Vec::new(),
             setup_tables: BTreeSet::new(),
             synthetic_values: BTreeSet::new(),
+            seed_prepared: None,
+            followed: None,
+            refollow: BTreeSet::new(),
+            unresolved: BTreeSet::new(),
+            followed_before_run: None,
         };
         r.setup_session()?;
         r.note_setup_tables()?;
@@ -317,13 +335,31 @@ impl<'a> Runner<'a> {
     /// Commits a kept run: first records the sequences it used or created
     /// (and, with `--seed`, the tables it may have emptied or changed), and
     /// asks the server to flush its statistics so the next transaction's
-    /// counters start from zero.
-    fn commit_kept(&mut self, since: i64) -> Result<()> {
-        let mut sql = snapshot::sequences_sql(&snapshot::used_condition(Some(since)));
+    /// counters start from zero. `own`: twice's own write (seeding, the
+    /// write between runs), which creates and alters nothing, so the
+    /// sequences it used are found through `pg_sequence` and the statistics
+    /// alone, not a pass over `pg_class`. After a migration's run, also reads
+    /// which tables of synthetic rows it may have renamed (see
+    /// [`seed::follow_check_sql`]).
+    fn commit_kept(&mut self, since: i64, own: bool) -> Result<()> {
+        let condition = if own {
+            snapshot::used_condition(None)
+        } else {
+            snapshot::used_condition(Some(since))
+        };
+        let mut sql = snapshot::sequences_sql(&condition);
         let track = self.opts.seed && self.seed_dirty.is_some();
         if track {
             sql.push_str("; ");
             sql.push_str(&seed::dirty_tables_sql(since, self.server.version_num));
+        }
+        let check = match self.followed_before_run.take() {
+            Some(k) if !own => Some((k, seed::follow_check_sql(&self.seeded[..k.min(self.seeded.len())], since))),
+            _ => None,
+        };
+        if let Some((_, check)) = &check {
+            sql.push_str("; ");
+            sql.push_str(check);
         }
         if self.server.version_num >= 150000 {
             sql.push_str("; SELECT pg_stat_force_next_flush()");
@@ -353,6 +389,23 @@ impl<'a> Runner<'a> {
             let dirty = snapshot::first_column(results.next().unwrap_or_default());
             if let Some(set) = self.seed_dirty.as_mut() {
                 set.extend(dirty);
+            }
+        }
+        if let Some((k, _)) = check {
+            // NULL: look at every record again.
+            let changed = results
+                .next()
+                .unwrap_or_default()
+                .into_iter()
+                .next()
+                .and_then(|r| r.into_iter().next().flatten());
+            if let Some(list) = changed {
+                self.refollow.extend(
+                    list.trim_matches(['{', '}'])
+                        .split(',')
+                        .filter_map(|o| o.parse::<u32>().ok()),
+                );
+                self.followed = Some(k);
             }
         }
         Ok(())
@@ -414,7 +467,7 @@ impl<'a> Runner<'a> {
                 partial: false,
             }));
         }
-        self.commit_kept(since)?;
+        self.commit_kept(since, false)?;
         Ok(Some(Applied {
             failure: None,
             handled: run.handled,
@@ -714,6 +767,7 @@ impl<'a> Runner<'a> {
         self.copies.push(copy.clone());
         self.client = self.server.connect_to(&self.db)?;
         self.catalog = None;
+        self.seed_prepared = None;
         self.setup_session()?;
         Ok(copy)
     }
@@ -786,6 +840,7 @@ impl Engine for Runner<'_> {
     }
 
     fn setup(&mut self, sql: &str) -> Result<(), EngineError> {
+        self.followed = None;
         self.exec_admin(sql)?;
         self.note_setup_tables()?;
         // Sequences it made (goose's serial) start from here.
@@ -794,6 +849,9 @@ impl Engine for Runner<'_> {
     }
 
     fn apply(&mut self, ws: &Workspace, part: &Part) -> Result<Applied, EngineError> {
+        // The run may rename or re-create tables of synthetic rows: which
+        // it changed is read when it is committed (`commit_kept`).
+        self.followed_before_run = self.followed.take();
         let r = if self.needs_autocommit(ws, part) {
             self.apply_autocommit(ws, part)
         } else {

@@ -173,31 +173,110 @@ pub fn dirty_tables_sql(since: i64, version_num: i32) -> String {
     )
 }
 
+/// The table's own name from a qualified name as `quote_ident` writes it
+/// (`public."Weird.Name"` → `Weird.Name`); `None` when it does not read as
+/// one.
+fn last_ident(quoted: &str) -> Option<String> {
+    if let Some(body) = quoted.strip_suffix('"') {
+        // The last quoted part: from its opening quote, which is the
+        // first quote not part of a doubled pair when read backwards.
+        let bytes = body.as_bytes();
+        let mut i = bytes.len();
+        loop {
+            let q = body[..i].rfind('"')?;
+            if q > 0 && bytes[q - 1] == b'"' {
+                i = q - 1;
+                continue;
+            }
+            let name = &body[q + 1..];
+            let before = &body[..q];
+            if !(before.is_empty() || before.ends_with('.')) {
+                return None;
+            }
+            return Some(name.replace("\"\"", "\""));
+        }
+    }
+    let name = quoted.rsplit('.').next()?;
+    (!name.is_empty() && !name.contains('"')).then(|| name.to_string())
+}
+
+/// An array constant of type `ty[]` holding `items` (one literal the
+/// server reads once, not an `ARRAY[...]` of literals, for long lists).
+fn array_literal(items: impl Iterator<Item = String>, ty: &str) -> String {
+    let quoted: Vec<String> = items
+        .map(|v| format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
+        .collect();
+    format!("{}::{ty}[]", literal(&format!("{{{}}}", quoted.join(","))))
+}
+
+/// The tables [`Runner::start_write`] reads.
+enum Selection {
+    /// Those a condition over `c` and `n` (`pg_class`, `pg_namespace`)
+    /// selects, planned with the queries (seldom: every table).
+    Filter(String),
+    /// Those named, by the catalog's name index, with the queries prepared
+    /// once per session ([`prepared_sql`]): `relnames` an expression for
+    /// their names as stored (`name[]`), `names` for their qualified names
+    /// (`text[]`, or `NULL`: any schema); `lead` a statement of twice's own
+    /// run first (one result).
+    Named {
+        lead: Option<String>,
+        relnames: String,
+        names: String,
+    },
+}
+
+impl Selection {
+    /// The tables `schema.name` of `names` (with their bare names: every
+    /// suffix after a dot, as names may contain dots).
+    fn named(names: &BTreeSet<String>) -> Selection {
+        let bare: BTreeSet<String> = names
+            .iter()
+            .flat_map(|n| n.match_indices('.').map(move |(i, _)| literal(&n[i + 1..])))
+            .collect();
+        let list: Vec<String> = names.iter().map(|n| literal(n)).collect();
+        Selection::Named {
+            lead: None,
+            relnames: format!(
+                "ARRAY[{}]::name[]",
+                bare.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+            names: format!("ARRAY[{}]::text[]", list.join(", ")),
+        }
+    }
+}
+
+/// `PREPARE` of the catalog reads of [`Runner::start_write`] for
+/// [`Selection::Named`] (planned once per session, generic plans: planning
+/// these costs more than running them).
+fn prepared_sql(version_num: i32) -> Vec<String> {
+    let filter = format!(
+        "{} AND c.relname = ANY ($1) AND ($2 IS NULL OR n.nspname || '.' || c.relname = ANY ($2))",
+        table_filter()
+    );
+    let [constraints, _] = constraints_sql(&filter);
+    vec![
+        format!(
+            "PREPARE twice_seed_columns(name[], text[]) AS {}",
+            columns_sql(&filter, version_num)
+        ),
+        format!(
+            "PREPARE twice_seed_types(name[], text[]) AS {}",
+            types_sql(&filter)
+        ),
+        format!("PREPARE twice_seed_constraints(name[], text[]) AS {constraints}"),
+    ]
+}
+
 /// The condition selecting the tables to look at (`c`, `n`: the table's
-/// `pg_class` and `pg_namespace` rows).
-fn table_filter(candidates: Option<&BTreeSet<String>>) -> String {
-    let base = format!(
+/// `pg_class` and `pg_namespace` rows): user tables, not partitions, not an
+/// extension's.
+fn table_filter() -> String {
+    format!(
         "c.relkind IN ('r', 'p') AND NOT c.relispartition AND {SYSTEM_SCHEMAS} \
          AND NOT EXISTS (SELECT 1 FROM pg_depend dep WHERE dep.classid = 'pg_class'::regclass \
            AND dep.objid = c.oid AND dep.deptype = 'e')"
-    );
-    match candidates {
-        None => base,
-        Some(names) => {
-            let list: Vec<String> = names.iter().map(|n| literal(n)).collect();
-            // The bare names too, so the server can use its catalog index
-            // (every suffix after a dot: names may contain dots).
-            let bare: BTreeSet<String> = names
-                .iter()
-                .flat_map(|n| n.match_indices('.').map(move |(i, _)| literal(&n[i + 1..])))
-                .collect();
-            format!(
-                "{base} AND c.relname IN ({}) AND n.nspname || '.' || c.relname IN ({})",
-                bare.into_iter().collect::<Vec<_>>().join(", "),
-                list.join(", ")
-            )
-        }
-    }
+    )
 }
 
 fn columns_sql(filter: &str, version_num: i32) -> String {
@@ -472,30 +551,35 @@ impl Runner<'_> {
     /// Seeds the tables that may have fewer than [`ROWS`] rows, in a
     /// transaction of its own that is committed.
     pub(super) fn seed(&mut self) -> Result<()> {
-        self.follow_renames()?;
         let candidates = match self.seed_dirty.take() {
             Some(set) if set.is_empty() => {
                 self.seed_dirty = Some(set);
-                return Ok(());
+                // Nothing to seed: the records still follow renames.
+                return self.follow_renames();
             }
             other => other,
         };
         self.seed_dirty = Some(BTreeSet::new());
-        let since = self.begin_immediate()?;
-        let mut filter = table_filter(candidates.as_ref());
-        if candidates.is_none() && !self.setup_tables.is_empty() {
-            // The set-up's tables are never seeded.
-            let list: Vec<String> = self.setup_tables.iter().map(|n| literal(n)).collect();
-            filter.push_str(&format!(
-                " AND lower(c.relname) NOT IN ({})",
-                list.join(", ")
-            ));
-        }
-        let order = self.tables_to_write(&filter)?;
+        let selection = match candidates {
+            Some(names) => Selection::named(&names),
+            None => {
+                let mut filter = table_filter();
+                if !self.setup_tables.is_empty() {
+                    // The set-up's tables are never seeded.
+                    let list: Vec<String> = self.setup_tables.iter().map(|n| literal(n)).collect();
+                    filter.push_str(&format!(
+                        " AND lower(c.relname) NOT IN ({})",
+                        list.join(", ")
+                    ));
+                }
+                Selection::Filter(filter)
+            }
+        };
+        let (since, order) = self.start_write(&selection)?;
         for t in &order {
             self.seed_table(t)?;
         }
-        self.commit_kept(since)
+        self.commit_kept(since, true)
     }
 
     /// Deletes the synthetic rows [`Runner::seed`] and
@@ -513,7 +597,8 @@ impl Runner<'_> {
             return Ok(false);
         }
         let since = self.begin_immediate()?;
-        if let Err(e) = self.follow_renames_in(&mut rows) {
+        let all = vec![true; rows.len()];
+        if let Err(e) = self.follow_renames_in(&mut rows, &all) {
             let _ = self.client.batch_execute("ROLLBACK");
             return Err(e);
         }
@@ -563,8 +648,10 @@ impl Runner<'_> {
         }
         left.reverse();
         deleted |= self.delete_derived()? > 0;
-        self.commit_kept(since)?;
+        self.commit_kept(since, true)?;
         self.seeded = left;
+        // Fewer records: all are looked at next time.
+        self.followed = None;
         // The tables are as before the seeding: the next one looks at all.
         self.seed_dirty = None;
         Ok(deleted)
@@ -576,67 +663,201 @@ impl Runner<'_> {
     /// had (re-created under it by a copy), and takes that table's oid.
     /// Called before each seeding and write between runs, so a table
     /// renamed and later rebuilt is still followed.
+    ///
+    /// Records already brought up to date are left when no migration ran
+    /// since (twice's own writes change rows, not the catalog): only the
+    /// rows recorded since are looked at.
     pub(super) fn follow_renames(&mut self) -> Result<()> {
         let mut rows = std::mem::take(&mut self.seeded);
-        let r = self.follow_renames_in(&mut rows);
+        let selected = self.to_follow(&rows);
+        let r = self.follow_renames_in(&mut rows, &selected);
         self.seeded = rows;
         r
     }
 
-    fn follow_renames_in(&mut self, rows: &mut [SeededRow]) -> Result<()> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let oids: BTreeSet<String> = rows.iter().map(|r| r.oid.to_string()).collect();
-        let names: BTreeSet<String> = rows.iter().map(|r| literal(&r.table)).collect();
-        let sql = format!(
-            "SELECT c.oid::text, quote_ident(n.nspname) || '.' || quote_ident(c.relname), \
-               a.attnum::text, quote_ident(a.attname) \
-             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-               JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
-             WHERE c.relkind IN ('r', 'p') AND (c.oid IN ({}) \
-               OR quote_ident(n.nspname) || '.' || quote_ident(c.relname) IN ({}))",
-            oids.into_iter().collect::<Vec<_>>().join(", "),
-            names.into_iter().collect::<Vec<_>>().join(", ")
-        );
-        let found = run_batch(&mut self.client, &[sql])
-            .map_err(|e| tool_error("cannot read the tables of the synthetic rows", &e))?;
-        // oid → (name, column number → name)
-        let mut tables: BTreeMap<u32, (String, BTreeMap<i16, String>)> = BTreeMap::new();
-        for r in found.into_iter().next().unwrap_or_default() {
-            let (Ok(oid), Ok(attnum)) = (cell(&r, 0).parse(), cell(&r, 2).parse()) else {
-                continue;
-            };
-            tables
-                .entry(oid)
-                .or_insert_with(|| (cell(&r, 1), BTreeMap::new()))
-                .1
-                .insert(attnum, cell(&r, 3));
-        }
-        for row in rows.iter_mut() {
-            let undo = row.undo.as_mut().map(|u| (&mut u.attnum, &mut u.column));
-            let columns = row.columns.iter_mut().map(|(a, c, _)| (a, c)).chain(undo);
-            if let Some((name, cols)) = tables.get(&row.oid) {
-                row.table = name.clone();
-                for (attnum, col) in columns {
-                    if let Some(now) = cols.get(attnum) {
-                        *col = now.clone();
-                    }
-                }
-            } else if let Some((oid, (_, cols))) =
-                tables.iter().find(|(_, (name, _))| *name == row.table)
-            {
-                row.oid = *oid;
-                for (attnum, col) in columns {
-                    if let Some((a, _)) = cols.iter().find(|(_, c)| *c == col) {
-                        *attnum = *a;
-                    }
-                }
-            }
-        }
+    /// Which records [`Runner::follow_renames`] looks at: all when the
+    /// catalog may have changed anywhere, else those recorded since the
+    /// last time, those of tables whose catalog rows a migration changed
+    /// since, and those whose table was not found.
+    fn to_follow(&self, rows: &[SeededRow]) -> Vec<bool> {
+        let from = self.followed.unwrap_or(0).min(rows.len());
+        rows.iter()
+            .enumerate()
+            .map(|(i, r)| {
+                i >= from || self.refollow.contains(&r.oid) || self.unresolved.contains(&r.oid)
+            })
+            .collect()
+    }
+
+    /// Brings the `selected` records of `rows` (all of `self.seeded`) up to
+    /// date.
+    fn follow_renames_in(&mut self, rows: &mut [SeededRow], selected: &[bool]) -> Result<()> {
+        let found = match follow_sql(rows, selected) {
+            Some(sql) => run_batch(&mut self.client, &[sql])
+                .map_err(|e| tool_error("cannot read the tables of the synthetic rows", &e))?
+                .into_iter()
+                .next()
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
+        self.followed_with(rows, selected, found);
         Ok(())
     }
 
+    /// Applies the rows of [`follow_sql`] to the `selected` records and
+    /// notes that every record is now up to date.
+    fn followed_with(&mut self, rows: &mut [SeededRow], selected: &[bool], found: Rows) {
+        self.unresolved = follow(rows, selected, found);
+        self.refollow.clear();
+        self.followed = Some(rows.len());
+    }
+}
+
+/// The catalog read, in the transaction of a migration's kept run (begun at
+/// transaction id `since`) before its commit, of which tables of the
+/// records `rows` it may have renamed, re-created or changed the columns
+/// of: `NULL` when it deleted a `pg_class` row or changed a schema (every
+/// record is looked at again), else an array of the oids whose `pg_class`
+/// row or column rows it wrote. Reads by oid, with the catalogs' indexes.
+pub fn follow_check_sql(rows: &[SeededRow], since: i64) -> String {
+    let x32 = since.rem_euclid(1 << 32);
+    let oids: BTreeSet<u32> = rows.iter().map(|r| r.oid).collect();
+    let tracked = array_literal(oids.iter().map(u32::to_string), "oid");
+    let written = |t: &str| {
+        format!(
+            "pg_catalog.pg_stat_get_xact_tuples_updated('pg_catalog.{t}'::pg_catalog.regclass) \
+             + pg_catalog.pg_stat_get_xact_tuples_deleted('pg_catalog.{t}'::pg_catalog.regclass)"
+        )
+    };
+    format!(
+        "SELECT CASE WHEN pg_catalog.pg_stat_get_xact_tuples_deleted('pg_catalog.pg_class'::pg_catalog.regclass) \
+           + {namespaces} = 0 \
+         THEN ARRAY(SELECT c.oid FROM pg_catalog.pg_class c WHERE c.oid = ANY ({tracked}) \
+             AND pg_catalog.age(c.xmin) <= pg_catalog.age('{x32}'::xid) \
+           UNION SELECT a.attrelid FROM pg_catalog.pg_attribute a \
+           WHERE {attributes} > 0 AND a.attrelid = ANY ({tracked}) AND a.attnum > 0 \
+             AND pg_catalog.age(a.xmin) <= pg_catalog.age('{x32}'::xid))::text END",
+        namespaces = written("pg_namespace"),
+        attributes = written("pg_attribute"),
+    )
+}
+
+/// The catalog read of [`Runner::follow_renames`] for `rows` (`None`: no
+/// row to follow).
+fn follow_sql(rows: &[SeededRow], selected: &[bool]) -> Option<String> {
+    let rows: Vec<&SeededRow> = rows
+        .iter()
+        .zip(selected)
+        .filter_map(|(r, s)| s.then_some(r))
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    // Only the tables that tell something new: a table found by its
+    // oid whose name or a recorded column's name changed, and the
+    // tables named like a row whose oid is gone (or not known yet).
+    // Every other row keeps its record as it is, so the server returns
+    // nothing in the common case instead of every column of every
+    // table that ever got a synthetic row.
+    let mut tuples: BTreeSet<(u32, &str, i16, &str)> = BTreeSet::new();
+    for r in rows.iter() {
+        let undo = r.undo.iter().map(|u| (u.attnum, u.column.as_str()));
+        for (attnum, col) in r
+            .columns
+            .iter()
+            .map(|(a, c, _)| (*a, c.as_str()))
+            .chain(undo)
+        {
+            tuples.insert((r.oid, r.table.as_str(), attnum, col));
+        }
+    }
+    let oids = array_literal(tuples.iter().map(|t| t.0.to_string()), "oid");
+    let names = array_literal(tuples.iter().map(|t| t.1.to_string()), "text");
+    let attnums = array_literal(tuples.iter().map(|t| t.2.to_string()), "int2");
+    let cols = array_literal(tuples.iter().map(|t| t.3.to_string()), "text");
+    let quoted = "quote_ident(n.nspname) || '.' || quote_ident(c.relname)";
+    // The bare names of the rows' tables, for the catalog's name index
+    // (a name twice cannot take apart: every table, as before).
+    let bare: Option<BTreeSet<String>> = rows.iter().map(|r| last_ident(&r.table)).collect();
+    let by_name = match bare {
+        Some(b) => format!(
+            "c.relname = ANY ({}) AND ",
+            array_literal(b.into_iter(), "name")
+        ),
+        None => String::new(),
+    };
+    let sql = format!(
+            "WITH r(o, t, a, col) AS (SELECT * FROM unnest({oids}, {names}, {attnums}, {cols})), \
+             known AS (SELECT c.oid, {quoted} AS name FROM pg_class c \
+               JOIN pg_namespace n ON n.oid = c.relnamespace \
+               WHERE c.relkind IN ('r', 'p') AND c.oid = ANY (ARRAY(SELECT DISTINCT r.o FROM r))), \
+             wanted AS (SELECT k.oid FROM known k JOIN r ON r.o = k.oid \
+                 WHERE k.name <> r.t OR EXISTS (SELECT 1 FROM pg_attribute at \
+                   WHERE at.attrelid = k.oid AND at.attnum = r.a AND at.attnum > 0 \
+                     AND NOT at.attisdropped AND quote_ident(at.attname) <> r.col) \
+               UNION SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE {by_name}c.relkind IN ('r', 'p') \
+                   AND {quoted} IN (SELECT r.t FROM r WHERE r.o NOT IN (SELECT k.oid FROM known k))) \
+             SELECT c.oid::text, {quoted}, a.attnum::text, quote_ident(a.attname) \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+               JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
+             WHERE c.oid = ANY (ARRAY(SELECT w.oid FROM wanted w)) \
+             UNION ALL SELECT DISTINCT r.o::text, NULL, NULL, NULL FROM r \
+             WHERE r.o NOT IN (SELECT k.oid FROM known k)"
+        );
+    Some(sql)
+}
+
+/// Brings the records `rows` up to date with the rows of [`follow_sql`].
+fn follow(rows: &mut [SeededRow], selected: &[bool], found: Rows) -> BTreeSet<u32> {
+    // oid → (name, column number → name)
+    let mut tables: BTreeMap<u32, (String, BTreeMap<i16, String>)> = BTreeMap::new();
+    // Oids of records no table has (a row of its own, without a name).
+    let mut missing: BTreeSet<u32> = BTreeSet::new();
+    for r in found {
+        if r.get(1).is_none_or(Option::is_none) {
+            if let Ok(oid) = cell(&r, 0).parse() {
+                missing.insert(oid);
+            }
+            continue;
+        }
+        let (Ok(oid), Ok(attnum)) = (cell(&r, 0).parse(), cell(&r, 2).parse()) else {
+            continue;
+        };
+        tables
+            .entry(oid)
+            .or_insert_with(|| (cell(&r, 1), BTreeMap::new()))
+            .1
+            .insert(attnum, cell(&r, 3));
+    }
+    let mut unresolved = BTreeSet::new();
+    for (row, _) in rows.iter_mut().zip(selected).filter(|(_, s)| **s) {
+        let undo = row.undo.as_mut().map(|u| (&mut u.attnum, &mut u.column));
+        let columns = row.columns.iter_mut().map(|(a, c, _)| (a, c)).chain(undo);
+        if let Some((name, cols)) = tables.get(&row.oid) {
+            row.table = name.clone();
+            for (attnum, col) in columns {
+                if let Some(now) = cols.get(attnum) {
+                    *col = now.clone();
+                }
+            }
+        } else if let Some((oid, (_, cols))) =
+            tables.iter().find(|(_, (name, _))| *name == row.table)
+        {
+            row.oid = *oid;
+            for (attnum, col) in columns {
+                if let Some((a, _)) = cols.iter().find(|(_, c)| *c == col) {
+                    *attnum = *a;
+                }
+            }
+        } else if missing.contains(&row.oid) {
+            unresolved.insert(row.oid);
+        }
+    }
+    unresolved
+}
+
+impl Runner<'_> {
     /// The write between a migration's first and second run (see
     /// [`crate::replay::engine::Engine::interleave`]), committed. Returns
     /// each table written (`schema.name`) with its rows before and after.
@@ -647,18 +868,20 @@ impl Runner<'_> {
         if names.is_empty() {
             return Ok(Vec::new());
         }
-        self.follow_renames()?;
-        let since = self.begin_immediate()?;
         let list: Vec<String> = names.iter().map(|n| literal(n)).collect();
         // The names as stored whose lower case is one of them, read once (a
-        // pass over `pg_class`), so each query finds the tables by index.
-        let filter = format!(
-            "{} AND c.relname = ANY (ARRAY(SELECT DISTINCT r.relname FROM pg_class r \
-             WHERE lower(r.relname) IN ({})))",
-            table_filter(None),
-            list.join(", ")
-        );
-        let order = self.tables_to_write(&filter)?;
+        // pass over `pg_class`) into a setting, so each query finds the
+        // tables by index.
+        let selection = Selection::Named {
+            lead: Some(format!(
+                "SELECT set_config('twice.relnames', ARRAY(SELECT DISTINCT r.relname \
+                 FROM pg_class r WHERE lower(r.relname) IN ({}))::text, false)",
+                list.join(", ")
+            )),
+            relnames: "current_setting('twice.relnames')::name[]".to_string(),
+            names: "NULL".to_string(),
+        };
+        let (since, order) = self.start_write(&selection)?;
         let scope = super::snapshot::Scope {
             objects: Some(BTreeSet::new()),
             tables: Some(order.iter().map(|t| t.name.clone()).collect()),
@@ -673,7 +896,7 @@ impl Runner<'_> {
             }
         }
         let after = self.snapshot(&scope)?;
-        self.commit_kept(since)?;
+        self.commit_kept(since, true)?;
         let mut out = Vec::new();
         for (name, b) in before.tables {
             if let Some(a) = after.tables.get(&name) {
@@ -801,17 +1024,53 @@ impl Runner<'_> {
         }
     }
 
-    /// The tables the filter selects, read from the catalogs, parents
+    /// The start of twice's own write (seeding, the write between runs), in
+    /// one round trip: the records of synthetic rows brought up to date
+    /// with renames ([`Runner::follow_renames`]), the transaction begun (as
+    /// [`Runner::begin_immediate`]), and the tables `selection` names read
+    /// from the catalogs. Returns the transaction id and the tables, parents
     /// before the tables that refer to them.
-    fn tables_to_write(&mut self, filter: &str) -> Result<Vec<Table>> {
-        let filter = filter.to_string();
-        let [constraints, domains] = constraints_sql(&filter);
-        let queries = vec![
-            columns_sql(&filter, self.server.version_num),
-            types_sql(&filter),
-            constraints,
-            domains,
-        ];
+    fn start_write(&mut self, selection: &Selection) -> Result<(i64, Vec<Table>)> {
+        let selected = self.to_follow(&self.seeded);
+        let follow_query = follow_sql(&self.seeded, &selected);
+        let mut queries: Vec<String> = follow_query.iter().cloned().collect();
+        queries.extend(self.begin_commands(false));
+        queries.push("SET CONSTRAINTS ALL IMMEDIATE".to_string());
+        // The transaction id: the first row of the begin commands.
+        let begin_at = usize::from(follow_query.is_some());
+        let prepare = matches!(selection, Selection::Named { .. })
+            && self.seed_prepared != Some(self.backend_pid);
+        match selection {
+            Selection::Filter(filter) => {
+                let [constraints, domains] = constraints_sql(filter);
+                queries.extend([
+                    columns_sql(filter, self.server.version_num),
+                    types_sql(filter),
+                    constraints,
+                    domains,
+                ]);
+            }
+            Selection::Named {
+                lead,
+                relnames,
+                names,
+            } => {
+                if prepare {
+                    queries.extend(prepared_sql(self.server.version_num));
+                }
+                queries.extend(lead.clone());
+                let args = format!("({relnames}, {names})");
+                let [_, domains] = constraints_sql("true");
+                queries.extend([
+                    format!("EXECUTE twice_seed_columns{args}"),
+                    format!("EXECUTE twice_seed_types{args}"),
+                    format!("EXECUTE twice_seed_constraints{args}"),
+                    domains,
+                ]);
+            }
+        }
+        // Results of the statements before the four queries.
+        let skip = queries.len() - 4;
         let results = match run_batch(&mut self.client, &queries) {
             Ok(r) => r,
             Err(e) => {
@@ -819,7 +1078,25 @@ impl Runner<'_> {
                 return Err(tool_error("cannot read the tables to seed", &e));
             }
         };
-        let mut results = results.into_iter();
+        if prepare {
+            self.seed_prepared = Some(self.backend_pid);
+        }
+        let found = match follow_query {
+            Some(_) => results.first().cloned().unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let mut rows = std::mem::take(&mut self.seeded);
+        self.followed_with(&mut rows, &selected, found);
+        self.seeded = rows;
+        let since = super::txid(
+            results
+                .iter()
+                .skip(begin_at)
+                .flatten()
+                .next()
+                .and_then(|r| r.first().cloned().flatten()),
+        );
+        let mut results = results.into_iter().skip(skip);
         let mut next = || results.next().unwrap_or_default();
         let (columns, types, constraints, domain_checks) = (next(), next(), next(), next());
         let types = parse_types(types);
@@ -836,7 +1113,7 @@ impl Runner<'_> {
             });
             order.push(pending.remove(ready.unwrap_or(0)));
         }
-        Ok(order)
+        Ok((since, order))
     }
 
     /// Runs `sql` under the savepoint `twice_seed` (rolled back when the

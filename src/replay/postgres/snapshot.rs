@@ -277,11 +277,29 @@ pub fn run_batch_after(
 
 /// The catalog query, prepared once per connection (planning it is most of
 /// its cost; the session uses generic plans, see `setup_session`).
+#[derive(Default)]
 pub struct Catalog {
     /// The query for named objects, and the one for every object.
-    filtered: postgres::Statement,
-    all: postgres::Statement,
+    schema: Option<(postgres::Statement, postgres::Statement)>,
+    /// `twice_table_columns` ([`TABLE_COLUMNS`]) is prepared.
+    table_columns: bool,
 }
+
+/// A table's columns with their types, its primary key columns and its
+/// column names: `$1` its qualified name, `$2` the bare names it may have
+/// (every suffix after a dot), for the catalog's name index.
+const TABLE_COLUMNS: &str = "SELECT (SELECT string_agg(quote_ident(a.attname) || ' ' \
+       || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum) FROM pg_attribute a \
+       WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), \
+     (SELECT string_agg(a.attname::text, ',' ORDER BY k.ord) FROM pg_constraint co, \
+        unnest(co.conkey) WITH ORDINALITY k(attnum, ord) \
+        JOIN pg_attribute a ON a.attnum = k.attnum \
+      WHERE co.conrelid = c.oid AND co.contype = 'p' AND a.attrelid = c.oid), \
+     (SELECT string_agg(a.attname::text, chr(31) ORDER BY a.attnum) FROM pg_attribute a \
+      WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) \
+     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+     WHERE c.relname = ANY ($2) AND n.nspname || '.' || c.relname = $1 \
+       AND c.relkind IN ('r', 'p')";
 
 fn read_schema(
     client: &mut Client,
@@ -289,14 +307,14 @@ fn read_schema(
     objects: &Option<BTreeSet<String>>,
     snap: &mut Snapshot,
 ) -> Result<(), postgres::Error> {
-    if catalog.is_none() {
+    if catalog.as_ref().is_none_or(|c| c.schema.is_none()) {
         let types = [
             postgres::types::Type::TEXT_ARRAY,
             postgres::types::Type::TEXT_ARRAY,
         ];
         let filtered = client.prepare_typed(&schema_queries(true).join(""), &types)?;
         let all = client.prepare_typed(&schema_queries(false).join(""), &types)?;
-        *catalog = Some(Catalog { filtered, all });
+        catalog.get_or_insert_with(Catalog::default).schema = Some((filtered, all));
     }
     let full: Option<Vec<String>> = objects.as_ref().map(|o| o.iter().cloned().collect());
     let bare: Vec<String> = objects
@@ -304,14 +322,10 @@ fn read_schema(
         .flatten()
         .map(|n| n.rsplit_once('.').map_or(n.as_str(), |x| x.1).to_string())
         .collect();
-    let Some(c) = catalog.as_ref() else {
+    let Some((filtered, all)) = catalog.as_ref().and_then(|c| c.schema.as_ref()) else {
         return Ok(());
     };
-    let stmt = if objects.is_some() {
-        &c.filtered
-    } else {
-        &c.all
-    };
+    let stmt = if objects.is_some() { filtered } else { all };
     {
         for r in client.query(stmt, &[&full, &bare])? {
             let head: String = r.get::<_, Option<String>>(0).unwrap_or_default();
@@ -361,11 +375,19 @@ pub fn take_after(
         lead = "";
     }
     let mut queries = Vec::new();
-    let n_schema = 0;
     let tables: Vec<String> = match &scope.tables {
         Some(t) => t.iter().cloned().collect(),
         None => user_tables(client)?,
     };
+    // The per-table query is prepared once per session (planning it costs
+    // more than running it), in the same round trip as its first use.
+    let prepare = !tables.is_empty() && !catalog.as_ref().is_some_and(|c| c.table_columns);
+    if prepare {
+        queries.push(format!(
+            "PREPARE twice_table_columns(text, name[]) AS {TABLE_COLUMNS}"
+        ));
+    }
+    let n_schema = queries.len();
     for t in &tables {
         let lit = literal(t);
         // The bare name too (every suffix after a dot: names may hold
@@ -375,24 +397,9 @@ pub fn take_after(
             .match_indices('.')
             .map(|(i, _)| literal(&t[i + 1..]))
             .collect();
-        let bare = if bare.is_empty() {
-            "NULL".to_string()
-        } else {
-            bare.join(", ")
-        };
         queries.push(format!(
-            "SELECT (SELECT string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod), ', ' \
-               ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 \
-               AND NOT a.attisdropped), \
-             (SELECT string_agg(a.attname::text, ',' ORDER BY k.ord) FROM pg_constraint co, \
-                unnest(co.conkey) WITH ORDINALITY k(attnum, ord) \
-                JOIN pg_attribute a ON a.attnum = k.attnum \
-              WHERE co.conrelid = c.oid AND co.contype = 'p' AND a.attrelid = c.oid), \
-             (SELECT string_agg(a.attname::text, chr(31) ORDER BY a.attnum) FROM pg_attribute a \
-              WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) \
-             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE c.relname IN ({bare}) AND n.nspname || '.' || c.relname = {lit} \
-               AND c.relkind IN ('r', 'p')"
+            "EXECUTE twice_table_columns({lit}, ARRAY[{}]::name[])",
+            bare.join(", ")
         ));
     }
     let results = if queries.is_empty() {
@@ -403,6 +410,11 @@ pub fn take_after(
     } else {
         run_batch_after(client, lead, &queries)?
     };
+    if prepare {
+        catalog
+            .get_or_insert_with(Catalog::default)
+            .table_columns = true;
+    }
     // After the lead: the schema as the lead left it.
     if !no_objects {
         read_schema(client, catalog, &scope.objects, &mut snap)?;

@@ -354,7 +354,10 @@ impl<'a> Runner<'a> {
             sql.push_str(&seed::dirty_tables_sql(since, self.server.version_num));
         }
         let check = match self.followed_before_run.take() {
-            Some(k) if !own => Some((k, seed::follow_check_sql(&self.seeded[..k.min(self.seeded.len())], since))),
+            Some(k) if !own => Some((
+                k,
+                seed::follow_check_sql(&self.seeded[..k.min(self.seeded.len())], since),
+            )),
             _ => None,
         };
         if let Some((_, check)) = &check {

@@ -1375,6 +1375,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn table_names_from_quoted_qualified_names() {
+        assert_eq!(last_ident("public.users"), Some("users".into()));
+        assert_eq!(last_ident("\"My Schema\".\"Tab\"\"le\""), Some("Tab\"le".into()));
+        assert_eq!(last_ident("public.\"a.b\""), Some("a.b".into()));
+        assert_eq!(last_ident("public.\"\"\"x\""), Some("\"x".into()));
+        assert_eq!(last_ident("public.\"x\"\"\""), Some("x\"".into()));
+        assert_eq!(last_ident("users"), Some("users".into()));
+        assert_eq!(last_ident("public.x\"y\""), None);
+        assert_eq!(last_ident("public."), None);
+    }
+
+    #[test]
+    fn array_constants_quote_each_element() {
+        assert_eq!(
+            array_literal(["a".to_string(), "b\"c\\".to_string()].into_iter(), "text"),
+            "E'{\"a\",\"b\\\\\"c\\\\\\\\\"}'::text[]"
+        );
+        assert_eq!(array_literal(std::iter::empty(), "oid"), "E'{}'::oid[]");
+    }
+
+    #[test]
     fn literals_of_a_check() {
         assert_eq!(
             check_literals("CHECK ((plan = ANY (ARRAY['free'::text, 'it''s'::text])))"),

@@ -411,9 +411,7 @@ pub fn take_after(
         run_batch_after(client, lead, &queries)?
     };
     if prepare {
-        catalog
-            .get_or_insert_with(Catalog::default)
-            .table_columns = true;
+        catalog.get_or_insert_with(Catalog::default).table_columns = true;
     }
     // After the lead: the schema as the lead left it.
     if !no_objects {

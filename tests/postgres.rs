@@ -2158,3 +2158,30 @@ fn a_failing_batch_runs_again_statement_by_statement() {
     assert_eq!(err["sqlstate"], "42P07");
     assert_eq!(err["position"]["line"], 2);
 }
+
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn a_function_an_extension_provides_is_named_in_the_help() {
+    let r = run("fixtures/shared/missing-function", &pg_opts());
+    let f = replay_findings(&r)
+        .into_iter()
+        .find(|f| f.rule == "first-run-error")
+        .unwrap_or_else(|| panic!("no first-run-error in {:#?}", rules(&r)));
+    assert!(
+        f.file.ends_with("002_backfill.sql") && f.line == 2,
+        "{}:{}",
+        f.file,
+        f.line
+    );
+    assert!(
+        f.message
+            .contains("function normalize_handle(character varying) does not exist"),
+        "{}",
+        f.message
+    );
+    let help = f.help.as_deref().unwrap_or_default();
+    assert!(
+        help.starts_with("no function `normalize_handle` with these argument types exists"),
+        "{help}"
+    );
+}

@@ -599,3 +599,17 @@ fn synthetic_rows_are_withdrawn_whatever_migrations_did_to_them() {
         seeded.findings
     );
 }
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn a_function_the_application_provides_is_named_in_the_help() {
+    let r = run("fixtures/shared/missing-function", &my_opts());
+    let f = find(&r, "first-run-error", "002_backfill.sql", 2);
+    assert!(f.message.contains("normalize_handle"), "{}", f.message);
+    let help = f.help.as_deref().unwrap_or_default();
+    assert!(
+        help.starts_with("no function `normalize_handle` with these argument types exists"),
+        "{help}"
+    );
+    assert!(help.contains("--setup FILE"), "{help}");
+}

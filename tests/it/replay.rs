@@ -1002,3 +1002,39 @@ fn rows_written_between_the_runs_must_survive_the_second() {
     );
     assert!(off.findings.is_empty(), "{:#?}", ids(&off));
 }
+
+/// A first run that calls a function SQLite does not have (one the
+/// application registers with `sqlite3_create_function`, say): the help names
+/// the function and says replay cannot run it, instead of blaming the order
+/// of the files.
+#[test]
+fn a_function_the_application_registers_is_named_in_the_help() {
+    let r = run("fixtures/shared/missing-function", &opts());
+    assert_eq!(
+        located(&r.findings)
+            .into_iter()
+            .filter(|(rule, ..)| rule == "first-run-error")
+            .collect::<Vec<_>>(),
+        vec![(
+            "first-run-error".to_string(),
+            "002_backfill.sql".to_string(),
+            2
+        )]
+    );
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "first-run-error")
+        .unwrap();
+    assert!(
+        f.message.contains("no such function: normalize_handle"),
+        "{}",
+        f.message
+    );
+    let help = f.help.as_deref().unwrap_or_default();
+    assert!(
+        help.starts_with("SQLite has no function `normalize_handle`, and SQL cannot create one"),
+        "{help}"
+    );
+    assert!(!help.contains("order of the files"), "{help}");
+}

@@ -338,6 +338,11 @@ impl<E: Engine> Replayer<'_, E> {
                 _ if f.error.class == ErrorClass::PermissionDenied => {
                     permission_help(self.caps).into()
                 }
+                Run::First { .. } | Run::Start { .. }
+                    if f.error.class == ErrorClass::UndefinedFunction =>
+                {
+                    missing_function_help(f.error.object.as_deref(), self.caps)
+                }
                 Run::First { .. } => "the migration must apply on the state the migrations \
                      before it leave: check the order of the files and the objects this \
                      statement needs"
@@ -562,6 +567,34 @@ pub(crate) fn forms(dialect: Dialect) -> Forms {
     }
 }
 
+/// The help line for a first run that calls a function the database does
+/// not have: most often one the application or an extension provides, which
+/// replay can be given (PostgreSQL, MySQL) or cannot (SQLite, where only the
+/// application can register functions).
+fn missing_function_help(name: Option<&str>, caps: Caps) -> String {
+    if caps.dialect == Dialect::Sqlite {
+        let missing = match name {
+            Some(n) => format!("SQLite has no function `{n}`"),
+            None => "SQLite does not have the function it calls".to_string(),
+        };
+        format!(
+            "{missing}, and SQL cannot create one: if the application registers it \
+             (`sqlite3_create_function`), replay cannot run this statement, which \
+             `-- twice:ignore first-run-error` above it records; otherwise check its name"
+        )
+    } else {
+        let missing = match name {
+            Some(n) => format!("no function `{n}` with these argument types exists"),
+            None => "the function it calls does not exist with these argument types".to_string(),
+        };
+        format!(
+            "{missing} when this migration runs: if an extension or the application provides \
+             it, create it (or a stand-in) in a setup script (`--setup FILE`, `[replay] setup`); \
+             otherwise check its name, its argument types and the order of the files"
+        )
+    }
+}
+
 /// An actionable help line for a statement that fails on a re-run: one
 /// table for every engine, by error class and dialect.
 fn help_for(class: ErrorClass, caps: Caps) -> String {
@@ -597,6 +630,10 @@ fn help_for(class: ErrorClass, caps: Caps) -> String {
             .into(),
         ErrorClass::UndefinedObject => "use `IF EXISTS`, or guard the statement so that it \
              does nothing when the first run already removed or renamed the object"
+            .into(),
+        ErrorClass::UndefinedFunction => "the first run dropped or replaced this function: \
+             guard the statement, or create the function with `CREATE OR REPLACE` before it is \
+             used"
             .into(),
         ErrorClass::UndefinedColumn => "the first run renamed or dropped this column: guard the \
              statement or fold the change into a table rebuild"

@@ -115,6 +115,7 @@ pub(super) fn error_class(code: u16, message: &str) -> ErrorClass {
                 ErrorClass::UndefinedObject
             }
         }
+        1305 if message.starts_with("FUNCTION ") => ErrorClass::UndefinedFunction,
         1091 | 1146 | 1051 | 1049 | 1305 | 1360 | 1539 | 1176 | 4031 | 1347 => {
             ErrorClass::UndefinedObject
         }
@@ -136,6 +137,13 @@ pub(super) fn missing_object(code: u16, message: &str) -> Option<String> {
         1146 | 1051 | 1054 | 1091 | 1305 | 1360 | 1539 | 1176 | 4031
     ) {
         return None;
+    }
+    // `FUNCTION db.f does not exist`, `PROCEDURE db.p does not exist`: no quotes.
+    if code == 1305 {
+        if let Some(name) = message.split_whitespace().nth(1) {
+            let name = name.rsplit('.').next()?.trim_matches('`');
+            return (!name.is_empty()).then(|| name.to_string());
+        }
     }
     let message = message.replacen("Can't", "Cannot", 1);
     let start = message.find(['\'', '`'])?;
@@ -204,6 +212,19 @@ mod tests {
         assert_eq!(error_class(1060, ""), ErrorClass::DuplicateColumn);
         assert_eq!(error_class(1062, ""), ErrorClass::UniqueViolation);
         assert_eq!(error_class(1146, ""), ErrorClass::UndefinedObject);
+        let no_function = "FUNCTION twice_1.normalize_handle does not exist";
+        assert_eq!(
+            error_class(1305, no_function),
+            ErrorClass::UndefinedFunction
+        );
+        assert_eq!(
+            missing_object(1305, no_function).as_deref(),
+            Some("normalize_handle")
+        );
+        assert_eq!(
+            error_class(1305, "PROCEDURE twice_1.p does not exist"),
+            ErrorClass::UndefinedObject
+        );
         assert_eq!(
             error_class(1091, "Can't DROP COLUMN `x`; check that it exists"),
             ErrorClass::UndefinedColumn

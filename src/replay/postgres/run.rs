@@ -185,6 +185,7 @@ fn error_class(code: &str, message: &str) -> ErrorClass {
         "42710" if message.starts_with("enum label") => ErrorClass::DuplicateEnumValue,
         "42P07" | "42710" | "42723" => ErrorClass::AlreadyExists,
         "42701" => ErrorClass::DuplicateColumn,
+        "42883" if message.starts_with("function ") => ErrorClass::UndefinedFunction,
         "42P01" | "42704" | "42883" => ErrorClass::UndefinedObject,
         "42703" => ErrorClass::UndefinedColumn,
         "23505" => ErrorClass::UniqueViolation,

@@ -77,6 +77,10 @@ pub enum ErrorClass {
     /// SQLite's `no such function`, MySQL's 1305 on a function): on a first
     /// run, usually one the application or an extension provides.
     UndefinedFunction,
+    /// The server could not parse the statement (`42601`, MySQL 1064,
+    /// SQLite's `syntax error`): on a first run, often syntax of another
+    /// server or version than the one replay runs on.
+    Syntax,
     /// The replay role may not do this (`42501`): the statement reaches
     /// outside what the engine's sandbox lets migrations touch.
     PermissionDenied,

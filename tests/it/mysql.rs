@@ -613,3 +613,23 @@ fn a_function_the_application_provides_is_named_in_the_help() {
     );
     assert!(help.contains("--setup FILE"), "{help}");
 }
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn a_statement_the_server_cannot_parse_names_the_server_and_the_line() {
+    let r = run("fixtures/shared/syntax", &my_opts());
+    let f = find(&r, "first-run-error", "002_broken.sql", 2);
+    // MySQL says `near ';' at line 2`: the message points at line 3 of the file.
+    assert!(
+        f.message.starts_with("first run fails at line 3: "),
+        "{}",
+        f.message
+    );
+    assert!(f.message.contains("(MySQL error 1064)"), "{}", f.message);
+    let help = f.help.as_deref().unwrap_or_default();
+    assert!(
+        help.starts_with("MariaDB ") || help.starts_with("MySQL "),
+        "{help}"
+    );
+    assert!(help.contains("cannot parse this statement"), "{help}");
+}

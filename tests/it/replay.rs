@@ -1038,3 +1038,24 @@ fn a_function_the_application_registers_is_named_in_the_help() {
     );
     assert!(!help.contains("order of the files"), "{help}");
 }
+
+/// A first run the engine cannot parse: the help names the engine and its
+/// version, and what to do (the line is the one the error is on).
+#[test]
+fn a_statement_the_engine_cannot_parse_names_the_engine() {
+    let r = run("fixtures/shared/syntax", &opts());
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "first-run-error")
+        .unwrap_or_else(|| panic!("{:#?}", located(&r.findings)));
+    assert!(
+        f.file.ends_with("002_broken.sql") && f.line == 2,
+        "{}:{}",
+        f.file,
+        f.line
+    );
+    let help = f.help.as_deref().unwrap_or_default();
+    assert!(help.starts_with("SQLite 3."), "{help}");
+    assert!(help.contains("cannot parse this statement"), "{help}");
+}

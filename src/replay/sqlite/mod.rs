@@ -702,6 +702,11 @@ fn error_class(message: &str) -> ErrorClass {
         ErrorClass::UndefinedColumn
     } else if m.starts_with("no such function") {
         ErrorClass::UndefinedFunction
+    } else if m.contains("syntax error")
+        || m.starts_with("unrecognized token")
+        || m.starts_with("incomplete input")
+    {
+        ErrorClass::Syntax
     } else {
         ErrorClass::Other
     }

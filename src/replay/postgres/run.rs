@@ -224,10 +224,9 @@ fn char_offset(file: &FileUnit, stmt: &Statement, chars: usize) -> Option<usize>
     }
     match text.char_indices().nth(chars) {
         Some((b, _)) => Some(stmt.span.start + b),
-        None if chars == text.chars().count() => text
-            .char_indices()
-            .last()
-            .map(|(b, _)| stmt.span.start + b),
+        None if chars == text.chars().count() => {
+            text.char_indices().last().map(|(b, _)| stmt.span.start + b)
+        }
         None => None,
     }
 }

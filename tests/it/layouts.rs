@@ -1726,4 +1726,11 @@ fn first_run_failure_after_a_migration_twice_cannot_run_says_so() {
         "{:#?}",
         f.notes
     );
+    // What to do about it: the schema the code migrations build, in a setup script.
+    let help = f.help.as_deref().unwrap_or_default();
+    assert!(
+        help.starts_with("migrations twice cannot run (code, not SQL) come before this one")
+            && help.contains("`--setup FILE`"),
+        "{help}"
+    );
 }

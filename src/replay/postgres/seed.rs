@@ -592,8 +592,55 @@ impl Runner<'_> {
     /// by a copy). A row the server will not delete stays. Returns whether
     /// any was deleted.
     pub(super) fn unseed(&mut self) -> Result<bool> {
-        let mut rows = std::mem::take(&mut self.seeded);
+        self.withdraw(false)
+    }
+
+    /// Puts back the values the write between runs changed in rows that
+    /// are not synthetic (see [`crate::replay::engine::Engine::put_back`]).
+    pub(super) fn put_back(&mut self) -> Result<()> {
+        self.withdraw(true).map(|_| ())
+    }
+
+    /// [`Runner::unseed`], or with `others_only` [`Runner::put_back`]: only
+    /// the records of values changed in rows no synthetic record names
+    /// (same table, same key), and nothing derived.
+    fn withdraw(&mut self, others_only: bool) -> Result<bool> {
+        let all = std::mem::take(&mut self.seeded);
+        let (mut rows, kept) = if others_only {
+            let other: Vec<bool> = all
+                .iter()
+                .map(|r| {
+                    r.undo.is_some()
+                        && !all.iter().any(|s| {
+                            s.undo.is_none()
+                                && s.keyed
+                                && s.table == r.table
+                                && s.columns == r.columns
+                        })
+                })
+                .collect();
+            let mut rows = Vec::new();
+            let mut kept = Vec::new();
+            // The records kept stay in order: those that were up to date
+            // (the first `followed`) still are.
+            let followed = self.followed;
+            self.followed = followed.map(|_| 0);
+            for (i, (r, other)) in all.into_iter().zip(other).enumerate() {
+                if other {
+                    rows.push(r);
+                } else {
+                    if followed.is_some_and(|k| i < k) {
+                        self.followed = self.followed.map(|k| k + 1);
+                    }
+                    kept.push(r);
+                }
+            }
+            (rows, kept)
+        } else {
+            (all, Vec::new())
+        };
         if rows.is_empty() {
+            self.seeded = kept;
             return Ok(false);
         }
         let since = self.begin_immediate()?;
@@ -647,6 +694,11 @@ impl Runner<'_> {
             }
         }
         left.reverse();
+        if others_only {
+            self.commit_kept(since, true)?;
+            self.seeded = kept;
+            return Ok(deleted);
+        }
         deleted |= self.delete_derived()? > 0;
         self.commit_kept(since, true)?;
         self.seeded = left;
@@ -671,8 +723,11 @@ impl Runner<'_> {
         let mut rows = std::mem::take(&mut self.seeded);
         let selected = self.to_follow(&rows);
         let r = self.follow_renames_in(&mut rows, &selected);
+        if let Ok(unresolved) = &r {
+            self.all_followed(rows.len(), unresolved.clone());
+        }
         self.seeded = rows;
-        r
+        r.map(|_| ())
     }
 
     /// Which records [`Runner::follow_renames`] looks at: all when the
@@ -689,9 +744,13 @@ impl Runner<'_> {
             .collect()
     }
 
-    /// Brings the `selected` records of `rows` (all of `self.seeded`) up to
-    /// date.
-    fn follow_renames_in(&mut self, rows: &mut [SeededRow], selected: &[bool]) -> Result<()> {
+    /// Brings the `selected` records of `rows` up to date. Returns the oids
+    /// of those whose table was not found.
+    fn follow_renames_in(
+        &mut self,
+        rows: &mut [SeededRow],
+        selected: &[bool],
+    ) -> Result<BTreeSet<u32>> {
         let found = match follow_sql(rows, selected) {
             Some(sql) => run_batch(&mut self.client, &[sql])
                 .map_err(|e| tool_error("cannot read the tables of the synthetic rows", &e))?
@@ -700,16 +759,15 @@ impl Runner<'_> {
                 .unwrap_or_default(),
             None => Vec::new(),
         };
-        self.followed_with(rows, selected, found);
-        Ok(())
+        Ok(follow(rows, selected, found))
     }
 
-    /// Applies the rows of [`follow_sql`] to the `selected` records and
-    /// notes that every record is now up to date.
-    fn followed_with(&mut self, rows: &mut [SeededRow], selected: &[bool], found: Rows) {
-        self.unresolved = follow(rows, selected, found);
+    /// Notes that the `len` records of `self.seeded` are up to date (but
+    /// those of the tables not found, `unresolved`).
+    fn all_followed(&mut self, len: usize, unresolved: BTreeSet<u32>) {
+        self.unresolved = unresolved;
         self.refollow.clear();
-        self.followed = Some(rows.len());
+        self.followed = Some(len);
     }
 }
 
@@ -1086,7 +1144,8 @@ impl Runner<'_> {
             None => Vec::new(),
         };
         let mut rows = std::mem::take(&mut self.seeded);
-        self.followed_with(&mut rows, &selected, found);
+        let unresolved = follow(&mut rows, &selected, found);
+        self.all_followed(rows.len(), unresolved);
         self.seeded = rows;
         let since = super::txid(
             results

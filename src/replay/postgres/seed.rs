@@ -1436,7 +1436,10 @@ mod tests {
     #[test]
     fn table_names_from_quoted_qualified_names() {
         assert_eq!(last_ident("public.users"), Some("users".into()));
-        assert_eq!(last_ident("\"My Schema\".\"Tab\"\"le\""), Some("Tab\"le".into()));
+        assert_eq!(
+            last_ident("\"My Schema\".\"Tab\"\"le\""),
+            Some("Tab\"le".into())
+        );
         assert_eq!(last_ident("public.\"a.b\""), Some("a.b".into()));
         assert_eq!(last_ident("public.\"\"\"x\""), Some("\"x".into()));
         assert_eq!(last_ident("public.\"x\"\"\""), Some("x\"".into()));

@@ -122,6 +122,9 @@ impl Table {
     }
 }
 
+/// A column of a [`SeededRow`]: its number, quoted name and value as text.
+type RecordedColumn = (i16, String, Option<String>);
+
 /// A synthetic row [`Runner::seed`] or [`Runner::interleave`] inserted, as
 /// [`Runner::unseed`] finds it again whatever happened to it since.
 #[derive(Debug)]
@@ -607,16 +610,18 @@ impl Runner<'_> {
     fn withdraw(&mut self, others_only: bool) -> Result<bool> {
         let all = std::mem::take(&mut self.seeded);
         let (mut rows, kept) = if others_only {
+            // The keys of synthetic rows, looked up by hash: the records
+            // grow with the history, and this runs after every migration.
+            let synthetic: std::collections::HashSet<(&str, &[RecordedColumn])> = all
+                .iter()
+                .filter(|s| s.undo.is_none() && s.keyed)
+                .map(|s| (s.table.as_str(), s.columns.as_slice()))
+                .collect();
             let other: Vec<bool> = all
                 .iter()
                 .map(|r| {
                     r.undo.is_some()
-                        && !all.iter().any(|s| {
-                            s.undo.is_none()
-                                && s.keyed
-                                && s.table == r.table
-                                && s.columns == r.columns
-                        })
+                        && !synthetic.contains(&(r.table.as_str(), r.columns.as_slice()))
                 })
                 .collect();
             let mut rows = Vec::new();

@@ -25,9 +25,15 @@ use mysql::prelude::Queryable;
 use mysql::Conn;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// Synthetic `AUTO_INCREMENT` ids are [`crate::replay::SYNTHETIC_IDS`] plus
+/// multiples of this: the server numbers the rows a migration inserts after
+/// them from the largest id plus one, and those ids must not be taken for
+/// another table's synthetic id ([`delete_derived`]).
+const ID_STRIDE: i64 = 1000;
+
 struct Column {
     /// An `AUTO_INCREMENT` INT/BIGINT: synthetic rows take ids from
-    /// [`crate::replay::SYNTHETIC_IDS`].
+    /// [`crate::replay::SYNTHETIC_IDS`] on, [`ID_STRIDE`] apart.
     auto_id: bool,
     name: String,
     data_type: String,
@@ -125,10 +131,15 @@ pub(super) struct SeedState {
     /// Names (as written) of tables to read again before the next use: a
     /// run touched them.
     dirty: BTreeSet<String>,
+    /// The distinctive values synthetic rows got in their own columns (see
+    /// [`remember_values`]): texts, and ids as integers.
+    texts: BTreeSet<String>,
+    ids: BTreeSet<i64>,
 }
 
-/// A synthetic row: its table (the name it went into: a row of a table
-/// renamed since is not found), then columns with SQL literals: its
+/// A synthetic row: its table (the name it went into, or the one a
+/// statement twice ran renamed it to since: [`SeedState::renamed`]), then
+/// columns with SQL literals: its
 /// primary key when `keyed` (found by it whatever the migrations did to its
 /// other columns), else every value given, as the write between runs
 /// changed them.
@@ -160,6 +171,18 @@ impl SeedState {
         if self.tables.is_some() {
             self.dirty.extend(names);
         }
+    }
+
+    /// A kept run renamed table `from` (any case) to `to` (as the server
+    /// spells it): the synthetic rows it holds are looked for under the new
+    /// name from now on.
+    pub fn renamed(&mut self, from: &str, to: &str) {
+        for r in &mut self.rows {
+            if r.table.eq_ignore_ascii_case(from) {
+                r.table = to.to_string();
+            }
+        }
+        self.touched([from.to_string(), to.to_string()]);
     }
 
     /// Anything may have changed: read every table again before the next
@@ -386,6 +409,7 @@ fn update_one_row(
         if conn.query_drop(sql).is_err() || conn.affected_rows() != 1 {
             return;
         }
+        remember_values(state, sets);
         let undo = sets
             .iter()
             .enumerate()
@@ -439,6 +463,7 @@ fn update_one_row(
     if conn.query_drop(sql).is_err() || conn.affected_rows() != 1 {
         return;
     }
+    remember_values(state, sets);
     if let Some(r) = record.and_then(|i| state.rows.get_mut(i)) {
         for (c, v) in sets {
             match r.columns.iter_mut().find(|(rc, _)| rc == c) {
@@ -500,6 +525,106 @@ pub(super) fn unseed(conn: &mut Conn, state: &mut SeedState) -> bool {
     left.reverse();
     state.rows = left;
     deleted
+}
+
+/// Remembers the distinctive values among `values` (quoted column, SQL
+/// literal) written to a synthetic row, by the rule of every engine
+/// ([`crate::replay::distinctive_text`],
+/// [`crate::replay::distinctive_integer`]), to tell the rows migrations
+/// derive from synthetic rows ([`delete_derived`]).
+fn remember_values(state: &mut SeedState, values: &[(String, String)]) {
+    for (_, v) in values {
+        match v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {
+            Some(text) => {
+                let text = text.replace("''", "'").replace("\\\\", "\\");
+                if crate::replay::distinctive_text(&text) {
+                    state.texts.insert(text);
+                }
+            }
+            None => {
+                if let Some(i) = v
+                    .parse()
+                    .ok()
+                    .filter(|&i| crate::replay::distinctive_integer(i))
+                {
+                    state.ids.insert(i);
+                }
+            }
+        }
+    }
+}
+
+/// Deletes the rows migrations derived from synthetic rows (copied by an
+/// `INSERT ... SELECT`, an `UPDATE ... JOIN`, a `CREATE TABLE ... SELECT`):
+/// rows of the base tables of `db` that hold, in a text column, one of the
+/// remembered distinctive values (texts, and ids as text), or in an
+/// integer column one of the ids; without seeding they would not be there.
+/// The same meaning as on the other engines (`delete_derived` in
+/// `replay::sqlite::seed` and `replay::postgres::seed`). A table the server
+/// refuses to delete from (a row still referred to) is tried again after
+/// the others, as long as rows go. Returns how many rows went.
+pub(super) fn delete_derived(
+    conn: &mut Conn,
+    db: &str,
+    state: &SeedState,
+) -> Result<u64, mysql::Error> {
+    if state.texts.is_empty() && state.ids.is_empty() {
+        return Ok(0);
+    }
+    let columns: Vec<(String, String, String)> = conn.query(format!(
+        "SELECT c.TABLE_NAME, c.COLUMN_NAME, LOWER(c.DATA_TYPE) \
+         FROM information_schema.COLUMNS c JOIN information_schema.TABLES t \
+           ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME \
+         WHERE c.TABLE_SCHEMA = {} AND t.TABLE_TYPE = 'BASE TABLE' \
+           AND c.DATA_TYPE IN ('char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext', \
+             'int', 'bigint') \
+         ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION",
+        literal(db)
+    ))?;
+    let texts: Vec<String> = state
+        .texts
+        .iter()
+        .map(|t| literal(t))
+        .chain(state.ids.iter().map(|i| literal(&i.to_string())))
+        .collect();
+    let ids: Vec<String> = state.ids.iter().map(i64::to_string).collect();
+    let mut tables: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (table, column, ty) in columns {
+        let list = if ty == "int" || ty == "bigint" {
+            &ids
+        } else {
+            &texts
+        };
+        if !list.is_empty() {
+            tables.entry(table).or_default().push(format!(
+                "{} IN ({})",
+                ident(&column),
+                list.join(", ")
+            ));
+        }
+    }
+    let mut deleted = 0;
+    let mut todo: Vec<(String, Vec<String>)> = tables.into_iter().collect();
+    loop {
+        let mut refused = Vec::new();
+        let mut progress = false;
+        for (table, cond) in todo {
+            let sql = format!("DELETE FROM {} WHERE {}", ident(&table), cond.join(" OR "));
+            match conn.query_drop(sql) {
+                Ok(()) => {
+                    let n = conn.affected_rows();
+                    deleted += n;
+                    progress |= n > 0;
+                }
+                Err(_) => refused.push((table, cond)),
+            }
+        }
+        if refused.is_empty() || !progress {
+            break;
+        }
+        todo = refused;
+    }
+    Ok(deleted)
 }
 
 /// The base tables of `db` (`only`: those of these names, as the server
@@ -645,7 +770,7 @@ fn insert_rows(
             for c in cols.iter().filter(|c| c.auto_id) {
                 // Far from the ids migrations insert by hand.
                 names.push(ident(&c.name));
-                values.push((crate::replay::SYNTHETIC_IDS + n).to_string());
+                values.push((crate::replay::SYNTHETIC_IDS + n * ID_STRIDE).to_string());
             }
             for c in cols.iter().filter(|c| !c.skip) {
                 if let Some((pt, pc)) = refs.get(&(t.clone(), c.name.clone())) {
@@ -687,6 +812,17 @@ fn insert_rows(
             if conn.query_drop(sql).is_ok() {
                 added += 1;
                 let given: Vec<(String, String)> = names.into_iter().zip(values).collect();
+                // Values taken from a parent row are not the row's own.
+                let own: Vec<(String, String)> = given
+                    .iter()
+                    .filter(|(n, _)| {
+                        !cols.iter().any(|c| {
+                            ident(&c.name) == *n && refs.contains_key(&(t.clone(), c.name.clone()))
+                        })
+                    })
+                    .cloned()
+                    .collect();
+                remember_values(state, &own);
                 let key: Option<Vec<(String, String)>> = cols
                     .iter()
                     .filter(|c| c.pk)

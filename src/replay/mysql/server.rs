@@ -512,7 +512,11 @@ impl Server {
 
     /// A connection as the migration user, on `db`.
     pub fn connect_to(&self, db: &str) -> Result<Conn> {
-        let opts = OptsBuilder::from_opts(self.user_opts.clone()).db_name(Some(db));
+        // Session tracking: the server reports, with each statement's
+        // result, when a transaction begins and ends (see `run`).
+        let opts = OptsBuilder::from_opts(self.user_opts.clone())
+            .db_name(Some(db))
+            .additional_capabilities(mysql::consts::CapabilityFlags::CLIENT_SESSION_TRACK);
         Conn::new(opts).map_err(|e| Error::new(format!("MySQL replay: cannot connect: {e}")))
     }
 

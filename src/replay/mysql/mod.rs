@@ -334,18 +334,19 @@ impl<'a> Runner<'a> {
     fn apply_part(&mut self, ws: &Workspace, part: &Part) -> Result<Applied> {
         self.settle()?;
         let db = self.db.clone();
-        // The server tells when a transaction begins and ends (MySQL 5.7,
+        // Only a run that may fail because of synthetic rows goes on. The
+        // server tells when a transaction begins and ends (MySQL 5.7,
         // MariaDB 10.3 on); where it cannot, a failure part-way is final.
-        let track = self
-            .conn
-            .query_drop("SET SESSION session_track_transaction_info = 'STATE'")
-            .is_ok();
+        let synthetic = self.opts.seed || self.opts.interleave;
+        let track = synthetic
+            && self
+                .conn
+                .query_drop("SET SESSION session_track_transaction_info = 'STATE'")
+                .is_ok();
         let run = self.run_statements(ws, part, 0, true, track, &db)?;
         self.follow_renames(ws, part, &run);
-        // Only a run that may fail because of synthetic rows goes on.
-        let synthetic = self.opts.seed || self.opts.interleave;
         let from = match (&run.failures.first(), run.ran_before_failure) {
-            (Some(f), true) if track && synthetic => self.resume_point(ws, part, &run, f),
+            (Some(f), true) if track => self.resume_point(ws, part, &run, f),
             _ => None,
         };
         match from {

@@ -409,7 +409,7 @@ fn update_one_row(
         if conn.query_drop(sql).is_err() || conn.affected_rows() != 1 {
             return;
         }
-        remember_values(state, sets);
+        remember_values(state, cols, sets);
         let undo = sets
             .iter()
             .enumerate()
@@ -463,7 +463,7 @@ fn update_one_row(
     if conn.query_drop(sql).is_err() || conn.affected_rows() != 1 {
         return;
     }
-    remember_values(state, sets);
+    remember_values(state, cols, sets);
     if let Some(r) = record.and_then(|i| state.rows.get_mut(i)) {
         for (c, v) in sets {
             match r.columns.iter_mut().find(|(rc, _)| rc == c) {
@@ -528,28 +528,33 @@ pub(super) fn unseed(conn: &mut Conn, state: &mut SeedState) -> bool {
 }
 
 /// Remembers the distinctive values among `values` (quoted column, SQL
-/// literal) written to a synthetic row, by the rule of every engine
-/// ([`crate::replay::distinctive_text`],
-/// [`crate::replay::distinctive_integer`]), to tell the rows migrations
-/// derive from synthetic rows ([`delete_derived`]).
-fn remember_values(state: &mut SeedState, values: &[(String, String)]) {
-    for (_, v) in values {
-        match v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {
-            Some(text) => {
+/// literal) written to a synthetic row of a table with columns `cols`, by
+/// the rule of every engine ([`crate::replay::distinctive_text`] for text
+/// columns, [`crate::replay::distinctive_integer`] for `INT`/`BIGINT`
+/// ones; dates, times, enums and the like are too common to tell), to tell
+/// the rows migrations derive from synthetic rows ([`delete_derived`]).
+fn remember_values(state: &mut SeedState, cols: &[Column], values: &[(String, String)]) {
+    for (name, v) in values {
+        let Some(col) = cols.iter().find(|c| ident(&c.name) == *name) else {
+            continue;
+        };
+        match col.data_type.to_ascii_lowercase().as_str() {
+            "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" => {
+                let Some(text) = v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) else {
+                    continue;
+                };
                 let text = text.replace("''", "'").replace("\\\\", "\\");
                 if crate::replay::distinctive_text(&text) {
                     state.texts.insert(text);
                 }
             }
-            None => {
-                if let Some(i) = v
-                    .parse()
-                    .ok()
-                    .filter(|&i| crate::replay::distinctive_integer(i))
-                {
+            "int" | "integer" | "bigint" => {
+                let id = v.parse().ok();
+                if let Some(i) = id.filter(|&i| crate::replay::distinctive_integer(i)) {
                     state.ids.insert(i);
                 }
             }
+            _ => {}
         }
     }
 }
@@ -822,7 +827,7 @@ fn insert_rows(
                     })
                     .cloned()
                     .collect();
-                remember_values(state, &own);
+                remember_values(state, cols, &own);
                 let key: Option<Vec<(String, String)>> = cols
                     .iter()
                     .filter(|c| c.pk)
@@ -845,4 +850,57 @@ fn insert_rows(
         }
     }
     added
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distinctive_values_are_remembered_from_their_literals() {
+        let col = |name: &str, data_type: &str| Column {
+            auto_id: false,
+            name: name.into(),
+            data_type: data_type.into(),
+            column_type: data_type.into(),
+            nullable: false,
+            has_default: false,
+            max_len: None,
+            skip: false,
+            pk: false,
+        };
+        let cols = [
+            col("a", "varchar"),
+            col("b", "text"),
+            col("c", "char"),
+            col("d", "varchar"),
+            col("e", "bigint"),
+            col("f", "int"),
+            col("g", "date"),
+            col("h", "enum"),
+        ];
+        let mut state = SeedState::default();
+        let given = |c: &str, v: &str| (ident(c), v.to_string());
+        remember_values(
+            &mut state,
+            &cols,
+            &[
+                given("a", "'seed-12'"),
+                given("b", "'ab1'"),
+                given("c", "'it''s 12'"),
+                given("d", r"'a\\b 7'"),
+                given("e", "1000003000"),
+                given("f", "12"),
+                given("g", "'2000-01-02'"),
+                given("h", "'v2000'"),
+                given("zz", "'seed-13'"),
+            ],
+        );
+        let texts: Vec<&str> = state.texts.iter().map(String::as_str).collect();
+        assert_eq!(texts, [r"a\b 7", "it's 12", "seed-12"]);
+        assert_eq!(
+            state.ids.iter().copied().collect::<Vec<_>>(),
+            [1_000_003_000]
+        );
+    }
 }

@@ -73,6 +73,14 @@ pub enum ErrorClass {
     UndefinedObject,
     /// The column to drop, alter or use is not there (`42703`).
     UndefinedColumn,
+    /// The function a statement calls is not there (`42883` on a function,
+    /// SQLite's `no such function`, MySQL's 1305 on a function): on a first
+    /// run, usually one the application or an extension provides.
+    UndefinedFunction,
+    /// The server could not parse the statement (`42601`, MySQL 1064,
+    /// SQLite's `syntax error`): on a first run, often syntax of another
+    /// server or version than the one replay runs on.
+    Syntax,
     /// The replay role may not do this (`42501`): the statement reaches
     /// outside what the engine's sandbox lets migrations touch.
     PermissionDenied,
@@ -99,7 +107,7 @@ pub struct StmtError {
     /// when the engine could tell, so the rest of the text can still run.
     pub resume: Option<usize>,
     /// For a missing object ([`ErrorClass::UndefinedObject`],
-    /// [`ErrorClass::UndefinedColumn`]): its name as the error gives it,
+    /// [`ErrorClass::UndefinedColumn`], [`ErrorClass::UndefinedFunction`]): its name as the error gives it,
     /// without schema or table qualifier.
     pub object: Option<Box<str>>,
 }

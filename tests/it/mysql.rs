@@ -643,6 +643,20 @@ fn same_errors_as_without_seeding(folder: &str, withdrawn: &[(&str, usize)]) {
 
 #[test]
 #[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn a_function_the_application_provides_is_named_in_the_help() {
+    let r = run("fixtures/shared/missing-function", &my_opts());
+    let f = find(&r, "first-run-error", "002_backfill.sql", 2);
+    assert!(f.message.contains("normalize_handle"), "{}", f.message);
+    let help = f.help.as_deref().unwrap_or_default();
+    assert!(
+        help.starts_with("no function `normalize_handle` with these argument types exists"),
+        "{help}"
+    );
+    assert!(help.contains("--setup FILE"), "{help}");
+}
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
 fn a_first_run_that_fails_part_way_among_synthetic_rows_goes_on_from_the_failure() {
     // 002: DDL before the failure committed: the run goes on from the
     // foreign key, not from the start (the column would be there twice).
@@ -679,4 +693,24 @@ fn synthetic_rows_are_followed_into_renamed_tables() {
     // RENAME TABLE, then ALTER TABLE ... RENAME TO (a mixed-case name): the
     // synthetic jobs are found in QueueItems and withdrawn.
     same_errors_as_without_seeding("fixtures/mysql/seed_renamed", &[("004_codes.sql", 3)]);
+}
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn a_statement_the_server_cannot_parse_names_the_server_and_the_line() {
+    let r = run("fixtures/shared/syntax", &my_opts());
+    let f = find(&r, "first-run-error", "002_broken.sql", 2);
+    // MySQL says `near ';' at line 2`: the message points at line 3 of the file.
+    assert!(
+        f.message.starts_with("first run fails at line 3: "),
+        "{}",
+        f.message
+    );
+    assert!(f.message.contains("(MySQL error 1064)"), "{}", f.message);
+    let help = f.help.as_deref().unwrap_or_default();
+    assert!(
+        help.starts_with("MariaDB ") || help.starts_with("MySQL "),
+        "{help}"
+    );
+    assert!(help.contains("cannot parse this statement"), "{help}");
 }

@@ -307,10 +307,12 @@ impl<'a> Runner<'a> {
                     let fired = self.watchdog.take_fired();
                     let error = run::stmt_error(&e, &[&self.db, &self.copy], fired);
                     out.failed_at.get_or_insert(pos);
+                    let at = run::syntax_error_at(&e, &file.source.text, stmt.span.clone())
+                        .unwrap_or(stmt.span.start);
                     out.failures.push(Failure {
                         stmt: i,
                         span: stmt.span.clone(),
-                        at: stmt.span.start,
+                        at,
                         error,
                     });
                     if run::connection_lost(&e) {

@@ -668,7 +668,7 @@ impl SqliteEngine {
 fn missing_object(class: ErrorClass, message: &str) -> Option<String> {
     if !matches!(
         class,
-        ErrorClass::UndefinedObject | ErrorClass::UndefinedColumn
+        ErrorClass::UndefinedObject | ErrorClass::UndefinedColumn | ErrorClass::UndefinedFunction
     ) {
         return None;
     }
@@ -700,6 +700,13 @@ fn error_class(message: &str) -> ErrorClass {
         ErrorClass::UndefinedObject
     } else if m.contains("no such column") {
         ErrorClass::UndefinedColumn
+    } else if m.starts_with("no such function") {
+        ErrorClass::UndefinedFunction
+    } else if m.contains("syntax error")
+        || m.starts_with("unrecognized token")
+        || m.starts_with("incomplete input")
+    {
+        ErrorClass::Syntax
     } else {
         ErrorClass::Other
     }

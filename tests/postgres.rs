@@ -2209,3 +2209,29 @@ fn a_statement_the_server_cannot_parse_names_the_server() {
     assert!(help.starts_with("PostgreSQL 1"), "{help}");
     assert!(help.contains("cannot parse this statement"), "{help}");
 }
+
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn the_write_between_runs_puts_back_the_migrations_own_rows() {
+    // See the SQLite test of the same name.
+    let plain = Options {
+        seed: false,
+        interleave: false,
+        ..pg_opts()
+    };
+    let s = |x: &str| x.to_string();
+    for o in [pg_opts(), plain] {
+        let r = run("fixtures/replay/interleave-puts-back", &o);
+        assert_eq!(
+            rules(&r),
+            vec![
+                (s("second-run-error"), s("001_projects.sql"), 1),
+                (s("second-run-error"), s("001_projects.sql"), 6),
+                (s("second-run-error"), s("002_quota.sql"), 2),
+            ],
+            "seed {} interleave {}",
+            o.seed,
+            o.interleave
+        );
+    }
+}

@@ -714,3 +714,28 @@ fn a_statement_the_server_cannot_parse_names_the_server_and_the_line() {
     );
     assert!(help.contains("cannot parse this statement"), "{help}");
 }
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn the_write_between_runs_puts_back_the_migrations_own_rows() {
+    // See the SQLite test of the same name.
+    let plain = Options {
+        seed: false,
+        interleave: false,
+        ..my_opts()
+    };
+    for o in [my_opts(), plain] {
+        let r = run("fixtures/replay/interleave-puts-back", &o);
+        assert_eq!(
+            rules(&r),
+            vec![
+                (s("second-run-error"), s("001_projects.sql"), 1),
+                (s("second-run-error"), s("001_projects.sql"), 6),
+                (s("second-run-error"), s("002_quota.sql"), 2),
+            ],
+            "seed {} interleave {}",
+            o.seed,
+            o.interleave
+        );
+    }
+}

@@ -1059,3 +1059,43 @@ fn a_statement_the_engine_cannot_parse_names_the_engine() {
     assert!(help.starts_with("SQLite 3."), "{help}");
     assert!(help.contains("cannot parse this statement"), "{help}");
 }
+
+/// The write between runs changes a value in a row a migration inserted
+/// (`library`'s `state`), and puts it back once the second run is checked:
+/// a later migration that reads that row sees it as the migrations left it,
+/// so its own second-run failure is still found (harbor's quota migration
+/// lost two `second-run-error`s to the kept change).
+#[test]
+fn the_write_between_runs_puts_back_the_migrations_own_rows() {
+    let plain = Options {
+        seed: false,
+        interleave: false,
+        ..opts()
+    };
+    for o in [opts(), plain] {
+        let r = replay_only(run("fixtures/replay/interleave-puts-back", &o));
+        assert_eq!(
+            located(&r.findings),
+            vec![
+                (
+                    "second-run-error".to_string(),
+                    "001_projects.sql".to_string(),
+                    1
+                ),
+                (
+                    "second-run-error".to_string(),
+                    "001_projects.sql".to_string(),
+                    6
+                ),
+                (
+                    "second-run-error".to_string(),
+                    "002_quota.sql".to_string(),
+                    2
+                ),
+            ],
+            "seed {} interleave {}",
+            o.seed,
+            o.interleave
+        );
+    }
+}

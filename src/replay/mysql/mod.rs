@@ -922,6 +922,15 @@ impl Engine for Runner<'_> {
         Ok(deleted || derived > 0)
     }
 
+    fn put_back(&mut self) -> Result<(), EngineError> {
+        let db = self.db.clone();
+        if seed::put_back(&mut self.conn, &mut self.seed) {
+            self.catalog = None;
+            self.reset_session(&db)?;
+        }
+        Ok(())
+    }
+
     fn interleave(
         &mut self,
         tables: &BTreeSet<String>,

@@ -776,6 +776,12 @@ impl Engine for Runner<'_> {
         Ok(r?)
     }
 
+    fn put_back(&mut self) -> Result<(), EngineError> {
+        let r = Runner::put_back(self);
+        wait_if_interrupted();
+        Ok(r?)
+    }
+
     fn interleave(
         &mut self,
         tables: &BTreeSet<String>,

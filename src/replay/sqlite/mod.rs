@@ -1179,6 +1179,11 @@ impl SqliteEngine {
         seed::interleave(self, &tables)
     }
 
+    /// See [`crate::replay::engine::Engine::put_back`].
+    pub fn put_back(&mut self) -> Result<(), EngineError> {
+        seed::put_back(self)
+    }
+
     /// Records the tables that exist now as tables of the set-up.
     pub(crate) fn note_setup_tables(&mut self) {
         if let Ok(t) = seed::user_tables(self) {

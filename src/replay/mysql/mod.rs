@@ -923,6 +923,7 @@ impl Engine for Runner<'_> {
     }
 
     fn put_back(&mut self) -> Result<(), EngineError> {
+        self.settle()?;
         let db = self.db.clone();
         if seed::put_back(&mut self.conn, &mut self.seed) {
             self.catalog = None;

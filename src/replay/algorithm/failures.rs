@@ -338,6 +338,20 @@ impl<E: Engine> Replayer<'_, E> {
                 _ if f.error.class == ErrorClass::PermissionDenied => {
                     permission_help(self.caps).into()
                 }
+                Run::First { .. }
+                    if matches!(
+                        f.error.class,
+                        ErrorClass::UndefinedObject
+                            | ErrorClass::UndefinedColumn
+                            | ErrorClass::UndefinedFunction
+                    ) && !self.gaps_before(m).is_empty() =>
+                {
+                    "migrations twice cannot run (code, not SQL) come before this one: if they \
+                     create what this statement needs, give replay the schema they build in a \
+                     setup script (`--setup FILE`, `[replay] setup`: e.g. the schema the tool \
+                     leaves after them); otherwise check the order of the files"
+                        .into()
+                }
                 Run::First { .. } | Run::Start { .. }
                     if f.error.class == ErrorClass::UndefinedFunction =>
                 {
@@ -390,14 +404,7 @@ impl<E: Engine> Replayer<'_, E> {
             });
         }
         if let (Run::First { .. }, FailureKind::Error) = (run, f.error.kind) {
-            let before: Vec<&str> = self
-                .gaps
-                .iter()
-                .filter(|(v, _)| {
-                    crate::since::version_cmp(v, &m.version) != std::cmp::Ordering::Greater
-                })
-                .map(|(_, file)| file.as_str())
-                .collect();
+            let before = self.gaps_before(m);
             match before.as_slice() {
                 [] => {}
                 [one] => finding.notes.push(format!(
@@ -567,6 +574,20 @@ pub(crate) fn forms(dialect: Dialect) -> Forms {
             upsert_update: "`DO UPDATE`",
             counter_takers: "ON CONFLICT DO NOTHING",
         },
+    }
+}
+
+impl<E: Engine> Replayer<'_, E> {
+    /// The files of migrations the tool runs before `m` that twice cannot
+    /// read (code migrations), which replay ran without.
+    fn gaps_before(&self, m: &Migration) -> Vec<&str> {
+        self.gaps
+            .iter()
+            .filter(|(v, _)| {
+                crate::since::version_cmp(v, &m.version) != std::cmp::Ordering::Greater
+            })
+            .map(|(_, file)| file.as_str())
+            .collect()
     }
 }
 

@@ -74,7 +74,7 @@ pub struct Runner<'a> {
     seed: seed::SeedState,
     /// The scratch database's catalog, kept up to date after each kept run
     /// for the names it used (`None`: read it again in full).
-    catalog: Option<Vec<observe::CatalogObj>>,
+    catalog: Option<observe::Catalog>,
     /// The objects the copy database holds between trials, each with its
     /// image when it was last known to equal the scratch database's (see
     /// [`Runner::prepare_copy`]).
@@ -258,8 +258,8 @@ impl<'a> Runner<'a> {
                 }
             }
         }
-        // A transaction the migration left open ends with its session.
-        let _ = self.conn.query_drop("ROLLBACK");
+        // A transaction the migration left open ends with its session (a
+        // reset rolls it back, as a new connection would).
         self.reset_session(db)?;
         Ok(out)
     }
@@ -303,12 +303,19 @@ impl<'a> Runner<'a> {
                     .insert(observe::catalog(&mut self.conn, &db).map_err(fail)?),
             };
             // The tables the run named, and those it reached through
-            // triggers and cascades, are read again before seeding.
+            // triggers and cascades, are read again before seeding: those
+            // the catalog (just brought up to date for these names) holds,
+            // and those seeding knows (gone or renamed since).
             let reached = observe::scope(cat, &words, false)
                 .into_iter()
                 .filter(|(kind, _)| kind == "table")
                 .map(|(_, name)| name);
-            self.seed.touched(names.into_iter().chain(reached));
+            let seed = &self.seed;
+            let named = names
+                .into_iter()
+                .filter(|n| cat.has_table(n) || seed.knows_table(n));
+            let touched: Vec<String> = named.chain(reached).collect();
+            self.seed.touched(touched);
         }
         let partial = run.ran_before_failure;
         Ok(Applied {
@@ -432,16 +439,14 @@ impl<'a> Runner<'a> {
         let fail =
             |what: &str, e: mysql::Error| Error::new(format!("MySQL replay: cannot {what}: {e}"));
         // The state before, read on the scratch database, and the copy.
-        let cat = match &self.catalog {
-            Some(c) => c.clone(),
+        let cat = match self.catalog.take() {
+            Some(c) => c,
             None => {
-                let c = observe::catalog(&mut self.conn, &db)
-                    .map_err(|e| fail("read the catalog", e))?;
-                self.catalog = Some(c.clone());
-                c
+                observe::catalog(&mut self.conn, &db).map_err(|e| fail("read the catalog", e))?
             }
         };
-        let scope = observe::scope(&cat, &names, everything);
+        let cat = &*self.catalog.insert(cat);
+        let scope = observe::scope(cat, &names, everything);
         let before =
             observe::read_state(&mut self.conn, &db, &scope, &names, everything, Some(cat))
                 .map_err(|e| fail("read the state before the run", e))?;

@@ -162,6 +162,15 @@ impl SeedState {
         }
     }
 
+    /// Whether the tables known hold one of this name (any case): a run
+    /// that names it may have dropped or renamed it.
+    pub fn knows_table(&self, name: &str) -> bool {
+        let n = name.to_lowercase();
+        self.tables
+            .as_ref()
+            .is_some_and(|t| t.columns.keys().any(|k| k.to_lowercase() == n))
+    }
+
     /// Anything may have changed: read every table again before the next
     /// use.
     pub fn forget(&mut self) {
@@ -279,8 +288,12 @@ pub(super) fn interleave(
     let tables = fresh_tables(conn, db, state)?;
     let result = interleave_tables(conn, &tables, names, state);
     state.tables = Some(tables);
-    // What the tables hold now is counted again before the next use.
-    state.touched(names.iter().cloned());
+    // What the tables written hold now is counted again before the next
+    // use (all the names, after a failure).
+    match &result {
+        Ok(written) => state.touched(written.keys().cloned()),
+        Err(_) => state.touched(names.iter().cloned()),
+    }
     result
 }
 
@@ -636,77 +649,140 @@ fn insert_rows(
     let mut added = 0;
     let refs = &tables.refs;
     let t = t.to_string();
-    {
-        for _ in 0..count {
-            state.counter += 1;
-            let n = state.counter;
-            let mut names = Vec::new();
-            let mut values = Vec::new();
-            for c in cols.iter().filter(|c| c.auto_id) {
-                // Far from the ids migrations insert by hand.
-                names.push(ident(&c.name));
-                values.push((crate::replay::SYNTHETIC_IDS + n).to_string());
-            }
-            for c in cols.iter().filter(|c| !c.skip) {
-                if let Some((pt, pc)) = refs.get(&(t.clone(), c.name.clone())) {
-                    let parent: Option<mysql::Value> = conn
-                        .query_first(format!(
-                            "SELECT {} FROM {} WHERE {} IS NOT NULL LIMIT 1",
-                            ident(pc),
-                            ident(pt),
-                            ident(pc)
-                        ))
-                        .unwrap_or(None);
-                    match parent {
-                        Some(v) => {
-                            names.push(ident(&c.name));
-                            values.push(v.as_sql(false));
-                        }
-                        None if c.nullable => {}
-                        None => {
-                            names.push(ident(&c.name));
-                            values.push(value(c, n));
-                        }
+    // Each parent's key, read once (the rows go in one round trip): unless
+    // the table references itself, where each row may be the next one's
+    // parent.
+    let self_ref = cols.iter().any(|c| {
+        refs.get(&(t.clone(), c.name.clone()))
+            .is_some_and(|(pt, _)| *pt == t)
+    });
+    let mut parents: BTreeMap<(String, String), Option<mysql::Value>> = BTreeMap::new();
+    let mut parent = |conn: &mut Conn, pt: &str, pc: &str| -> Option<mysql::Value> {
+        let read = |conn: &mut Conn| {
+            conn.query_first(format!(
+                "SELECT {} FROM {} WHERE {} IS NOT NULL LIMIT 1",
+                ident(pc),
+                ident(pt),
+                ident(pc)
+            ))
+            .unwrap_or(None)
+        };
+        if self_ref {
+            return read(conn);
+        }
+        parents
+            .entry((pt.to_string(), pc.to_string()))
+            .or_insert_with(|| read(conn))
+            .clone()
+    };
+    let mut rows: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    for _ in 0..count {
+        state.counter += 1;
+        let n = state.counter;
+        let mut names = Vec::new();
+        let mut values = Vec::new();
+        for c in cols.iter().filter(|c| c.auto_id) {
+            // Far from the ids migrations insert by hand.
+            names.push(ident(&c.name));
+            values.push((crate::replay::SYNTHETIC_IDS + n).to_string());
+        }
+        for c in cols.iter().filter(|c| !c.skip) {
+            if let Some((pt, pc)) = refs.get(&(t.clone(), c.name.clone())) {
+                match parent(conn, pt, pc) {
+                    Some(v) => {
+                        names.push(ident(&c.name));
+                        values.push(v.as_sql(false));
                     }
-                    continue;
+                    None if c.nullable => {}
+                    None => {
+                        names.push(ident(&c.name));
+                        values.push(value(c, n));
+                    }
                 }
-                if c.nullable && c.has_default {
-                    continue;
-                }
-                names.push(ident(&c.name));
-                values.push(value(c, n));
+                continue;
             }
-            let sql = format!(
-                "INSERT INTO {} ({}) VALUES ({})",
-                ident(&t),
-                names.join(", "),
-                values.join(", ")
-            );
-            // A row the table refuses is skipped; one it takes is
-            // remembered as written, for `unseed`.
+            if c.nullable && c.has_default {
+                continue;
+            }
+            names.push(ident(&c.name));
+            values.push(value(c, n));
+        }
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            ident(&t),
+            names.join(", "),
+            values.join(", ")
+        );
+        rows.push((sql, names.into_iter().zip(values).collect()));
+        if self_ref {
+            // The next row's parent may be this one: one at a time.
+            let (sql, given) = rows.pop().unwrap_or_default();
             if conn.query_drop(sql).is_ok() {
                 added += 1;
-                let given: Vec<(String, String)> = names.into_iter().zip(values).collect();
-                let key: Option<Vec<(String, String)>> = cols
-                    .iter()
-                    .filter(|c| c.pk)
-                    .map(|c| {
-                        let q = ident(&c.name);
-                        given.iter().find(|(n, _)| *n == q).cloned()
-                    })
-                    .collect();
-                let (columns, keyed) = match key {
-                    Some(k) if !k.is_empty() => (k, true),
-                    _ => (given, false),
-                };
-                state.rows.push(SeededRow {
-                    table: t.clone(),
-                    columns,
-                    keyed,
-                    undo: Vec::new(),
-                });
+                remember(state, &t, cols, given);
             }
         }
     }
+    // The rows in as few round trips as the table allows: the server stops
+    // a batch at a row the table refuses, which is skipped, and the rest
+    // go in the next batch.
+    let mut from = 0;
+    while from < rows.len() {
+        let stmts: Vec<&str> = rows[from..].iter().map(|(sql, _)| sql.as_str()).collect();
+        let (ran, failed) = batch(conn, &stmts);
+        for (_, given) in &rows[from..from + ran] {
+            added += 1;
+            remember(state, &t, cols, given.clone());
+        }
+        from += ran + usize::from(failed);
+        if !failed {
+            break;
+        }
+    }
     added
+}
+
+/// Records a synthetic row the table took (`given`: quoted column,
+/// literal), for [`unseed`]: by its primary key when all of it was given,
+/// else by every value given.
+fn remember(state: &mut SeedState, t: &str, cols: &[Column], given: Vec<(String, String)>) {
+    let key: Option<Vec<(String, String)>> = cols
+        .iter()
+        .filter(|c| c.pk)
+        .map(|c| {
+            let q = ident(&c.name);
+            given.iter().find(|(n, _)| *n == q).cloned()
+        })
+        .collect();
+    let (columns, keyed) = match key {
+        Some(k) if !k.is_empty() => (k, true),
+        _ => (given, false),
+    };
+    state.rows.push(SeededRow {
+        table: t.to_string(),
+        columns,
+        keyed,
+        undo: Vec::new(),
+    });
+}
+
+/// Runs `stmts` in one round trip (a multi-statement query). The server
+/// runs them in order and stops at the first that fails: returns how many
+/// ran, and whether one failed after them.
+fn batch(conn: &mut Conn, stmts: &[&str]) -> (usize, bool) {
+    if stmts.is_empty() {
+        return (0, false);
+    }
+    let mut result = match conn.query_iter(stmts.join(";\n")) {
+        Ok(r) => r,
+        Err(_) => return (0, true),
+    };
+    let mut ran = 0;
+    while let Some(mut set) = result.iter() {
+        if set.any(|row| row.is_err()) {
+            return (ran, true);
+        }
+        ran += 1;
+    }
+    (ran, false)
 }

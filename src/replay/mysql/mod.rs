@@ -354,7 +354,7 @@ impl<'a> Runner<'a> {
         }
         let mut drop: BTreeSet<(String, String)> = std::mem::take(&mut self.stale);
         let mut copy: BTreeSet<(String, String)> = BTreeSet::new();
-        let mut resync: Vec<(String, Option<i64>)> = Vec::new();
+        let mut resync: Vec<(String, Option<i64>, Vec<String>)> = Vec::new();
         // Tables of the copy with a trigger on them: a new copy of their
         // rows would fire it.
         let triggered: BTreeSet<String> = before
@@ -377,7 +377,8 @@ impl<'a> Runner<'a> {
                     if kind == "table" && had.same_schema(&now) && !triggered.contains(name) =>
                 {
                     let counter = before.counters.get(name).copied().flatten();
-                    resync.push((name.clone(), counter));
+                    let columns = before.columns.get(name).cloned().unwrap_or_default();
+                    resync.push((name.clone(), counter, columns));
                 }
                 Some(_) => {
                     drop.insert(key.clone());
@@ -407,9 +408,9 @@ impl<'a> Runner<'a> {
         for key in &drop {
             self.kept.remove(key);
         }
-        for (table, counter) in resync {
+        for (table, counter, columns) in resync {
             let key = ("table".to_string(), table.clone());
-            if observe::resync_rows(&mut self.conn, db, &table, counter)? {
+            if observe::resync_rows(&mut self.conn, db, &table, &columns, counter)? {
                 self.reused_objects += 1;
             } else {
                 observe::drop_objects(&mut self.conn, &BTreeSet::from([key.clone()]))?;

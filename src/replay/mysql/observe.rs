@@ -736,6 +736,8 @@ pub(super) struct State {
     pub schema: SchemaImage,
     pub data: BTreeMap<String, Option<TableData>>,
     pub counters: BTreeMap<String, Option<i64>>,
+    /// Each table's columns that take values (not generated).
+    pub columns: BTreeMap<String, Vec<String>>,
 }
 
 /// Reads the objects of `scope` (plus those in reach of `names` in the
@@ -814,6 +816,7 @@ pub(super) fn read_state(
                 st.schema
                     .insert(key("table", name, name), Some(def.text.clone()));
                 st.data.insert(name.clone(), Some(data));
+                st.columns.insert(name.clone(), def.columns.clone());
                 if def.has_auto_increment {
                     st.counters.insert(name.clone(), def.auto_increment);
                 }
@@ -955,20 +958,20 @@ pub(super) fn drop_objects(
 
 /// Makes the copy of `table` (in the connection's current database) hold
 /// the rows of `from`'s again, when only its rows or counter differ
-/// (no trigger on it in the copy: they would fire). Returns whether the
-/// copy now has the counter `counter` too (else it must be copied anew).
+/// (no trigger on it in the copy: they would fire). `columns`: its columns
+/// that take values. Returns whether the copy now has the counter
+/// `counter` too (else it must be copied anew). One round trip, and two
+/// more when the counter must be set.
 pub(super) fn resync_rows(
     conn: &mut Conn,
     from: &str,
     table: &str,
+    columns: &[String],
     counter: Option<i64>,
 ) -> Result<bool, mysql::Error> {
     let f = ident(from);
     let t = ident(table);
-    let row: Option<mysql::Row> = conn.query_first(format!("SHOW CREATE TABLE {f}.{t}"))?;
-    let def = parse_create_table(&row.map(|r| s(r.as_ref(1))).unwrap_or_default());
-    let cols = def
-        .columns
+    let cols = columns
         .iter()
         .map(|c| ident(c))
         .collect::<Vec<_>>()
@@ -983,12 +986,20 @@ pub(super) fn resync_rows(
         ));
     }
     sql.push("SET SESSION foreign_key_checks = 1".to_string());
-    conn.query_drop(sql.join(";\n"))?;
+    sql.push(format!("SHOW CREATE TABLE {t}"));
+    let mut create = String::new();
+    {
+        let mut result = conn.query_iter(sql.join(";\n"))?;
+        while let Some(set) = result.iter() {
+            for row in set {
+                create = s(row?.as_ref(1));
+            }
+        }
+    }
     let Some(want) = counter else {
         return Ok(true);
     };
-    let now = show_create_table(conn, table)?.auto_increment;
-    match now {
+    match parse_create_table(&create).auto_increment {
         Some(n) if n == want => Ok(true),
         // Up, or down to the scratch database's value when no row is in
         // the way (a trial's insert took a value the original never did);
@@ -1120,42 +1131,77 @@ pub(super) fn copy_scope(
     from: &str,
     scope: &BTreeSet<(String, String)>,
 ) -> Result<(), mysql::Error> {
+    if scope.is_empty() {
+        return Ok(());
+    }
     let f = ident(from);
-    conn.query_drop("SET SESSION foreign_key_checks = 0")?;
-    let show =
-        |conn: &mut Conn, what: &str, name: &str, col: usize| -> Result<String, mysql::Error> {
-            let row: Option<mysql::Row> =
-                conn.query_first(format!("SHOW CREATE {what} {f}.{}", ident(name)))?;
-            Ok(row.map(|r| s(r.as_ref(col))).unwrap_or_default())
-        };
-    for (_, name) in scope.iter().filter(|(k, _)| k == "table") {
-        let create = show(conn, "TABLE", name, 1)?;
-        let def = parse_create_table(&create);
-        conn.query_drop(&create)?;
-        let cols = def
-            .columns
-            .iter()
-            .map(|c| ident(c))
-            .collect::<Vec<_>>()
-            .join(", ");
-        if !cols.is_empty() {
-            conn.query_drop(format!(
-                "INSERT INTO {} ({cols}) SELECT {cols} FROM {f}.{}",
-                ident(name),
-                ident(name)
-            ))?;
+    // Every definition in one round trip: (kind, name, SHOW CREATE, column
+    // of the text).
+    let order = [
+        ("table", "TABLE", 1),
+        ("view", "VIEW", 1),
+        ("procedure", "PROCEDURE", 2),
+        ("function", "FUNCTION", 2),
+        ("trigger", "TRIGGER", 2),
+        ("event", "EVENT", 3),
+        ("sequence", "SEQUENCE", 1),
+    ];
+    let mut wanted: Vec<(&str, &str, usize)> = Vec::new();
+    let mut show: Vec<String> = Vec::new();
+    for (kind, what, col) in order {
+        for (_, name) in scope.iter().filter(|(k, _)| k == kind) {
+            wanted.push((kind, name.as_str(), col));
+            show.push(format!("SHOW CREATE {what} {f}.{}", ident(name)));
         }
     }
-    // Views may build on views: retry until no progress.
-    let mut views: Vec<String> = Vec::new();
-    for (_, name) in scope.iter().filter(|(k, _)| k == "view") {
-        let create = show(conn, "VIEW", name, 1)?;
-        views.push(
-            create
-                .replace(&format!("{f}."), "")
-                .replace(&format!("{from}."), ""),
-        );
+    let mut texts: Vec<String> = Vec::new();
+    {
+        let mut result = conn.query_iter(show.join(";\n"))?;
+        for (_, _, col) in &wanted {
+            let mut text = String::new();
+            if let Some(set) = result.iter() {
+                for row in set {
+                    text = s(row?.as_ref(*col));
+                }
+            }
+            texts.push(text);
+        }
     }
+    // Tables with their rows, then views (which may build on views, so one
+    // at a time until no progress), then the rest, each group in one round
+    // trip; foreign key checks off meanwhile.
+    let mut first = vec!["SET SESSION foreign_key_checks = 0".to_string()];
+    let mut views: Vec<String> = Vec::new();
+    let mut rest: Vec<String> = Vec::new();
+    for ((kind, name, _), create) in wanted.iter().zip(texts) {
+        match *kind {
+            "table" => {
+                let def = parse_create_table(&create);
+                first.push(create);
+                let cols = def
+                    .columns
+                    .iter()
+                    .map(|c| ident(c))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                if !cols.is_empty() {
+                    first.push(format!(
+                        "INSERT INTO {} ({cols}) SELECT {cols} FROM {f}.{}",
+                        ident(name),
+                        ident(name)
+                    ));
+                }
+            }
+            "view" => views.push(
+                create
+                    .replace(&format!("{f}."), "")
+                    .replace(&format!("{from}."), ""),
+            ),
+            _ if !create.is_empty() => rest.push(create),
+            _ => {}
+        }
+    }
+    conn.query_drop(first.join(";\n"))?;
     while !views.is_empty() {
         let before = views.len();
         let mut left = Vec::new();
@@ -1173,35 +1219,8 @@ pub(super) fn copy_scope(
         }
         views = left;
     }
-    for (kind, name) in scope
-        .iter()
-        .filter(|(k, _)| k == "procedure" || k == "function")
-    {
-        let what = kind.to_uppercase();
-        let create = show(conn, &what, name, 2)?;
-        if !create.is_empty() {
-            conn.query_drop(&create)?;
-        }
-    }
-    for (_, name) in scope.iter().filter(|(k, _)| k == "trigger") {
-        let create = show(conn, "TRIGGER", name, 2)?;
-        if !create.is_empty() {
-            conn.query_drop(&create)?;
-        }
-    }
-    for (_, name) in scope.iter().filter(|(k, _)| k == "event") {
-        let create = show(conn, "EVENT", name, 3)?;
-        if !create.is_empty() {
-            conn.query_drop(&create)?;
-        }
-    }
-    for (_, name) in scope.iter().filter(|(k, _)| k == "sequence") {
-        let create = show(conn, "SEQUENCE", name, 1)?;
-        if !create.is_empty() {
-            conn.query_drop(&create)?;
-        }
-    }
-    conn.query_drop("SET SESSION foreign_key_checks = 1")?;
+    rest.push("SET SESSION foreign_key_checks = 1".to_string());
+    conn.query_drop(rest.join(";\n"))?;
     Ok(())
 }
 

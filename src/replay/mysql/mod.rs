@@ -293,9 +293,11 @@ impl<'a> Runner<'a> {
             let fail =
                 |e: mysql::Error| Error::new(format!("MySQL replay: cannot read the catalog: {e}"));
             let names = observe::raw_names(file, part);
+            let routines = observe::routine_names(file, part);
             let cat = match self.catalog.as_mut() {
                 Some(cat) => {
-                    observe::refresh_catalog(&mut self.conn, &db, cat, &names).map_err(fail)?;
+                    observe::refresh_catalog(&mut self.conn, &db, cat, &names, &routines)
+                        .map_err(fail)?;
                     cat
                 }
                 None => self

@@ -77,11 +77,22 @@ impl Catalog {
     }
 
     /// Removes the rows named one of `lower` (lower-case) and the triggers
-    /// of tables so named.
-    fn remove_named(&mut self, lower: &BTreeSet<String>) {
-        for n in lower {
+    /// of tables so named; routines and events only when `routines` (lower
+    /// case) names them too.
+    fn remove_named(&mut self, lower: &BTreeSet<String>, routines: &BTreeSet<String>) {
+        let routine =
+            |o: &CatalogObj| matches!(o.kind.as_str(), "procedure" | "function" | "event");
+        for n in lower.iter().chain(routines) {
             if let Some(rows) = self.by_name.remove(n) {
-                for o in rows
+                let (gone, kept): (Vec<CatalogObj>, Vec<CatalogObj>) =
+                    rows.into_iter().partition(|o| {
+                        if routine(o) {
+                            routines.contains(n)
+                        } else {
+                            lower.contains(n)
+                        }
+                    });
+                for o in gone
                     .iter()
                     .filter(|o| o.kind == "fk" || o.kind == "trigger")
                 {
@@ -90,6 +101,12 @@ impl Catalog {
                         set.remove(n);
                     }
                 }
+                if !kept.is_empty() {
+                    self.by_name.insert(n.clone(), kept);
+                }
+            }
+            if !lower.contains(n) {
+                continue;
             }
             let trig: Vec<String> = self
                 .by_table
@@ -259,6 +276,7 @@ pub(super) fn refresh_catalog(
     db: &str,
     cat: &mut Catalog,
     names: &BTreeSet<String>,
+    routines: &BTreeSet<String>,
 ) -> Result<(), mysql::Error> {
     // A trigger the run names is read again with its table's triggers.
     let mut names = names.clone();
@@ -269,41 +287,45 @@ pub(super) fn refresh_catalog(
         .map(|o| o.table.clone())
         .collect();
     names.extend(trigger_tables);
-    if names.is_empty() {
+    if names.is_empty() && routines.is_empty() {
         return Ok(());
     }
     let d = super::server::literal(db);
-    let list: Vec<&String> = names.iter().collect();
-    let mut fresh: Vec<CatalogObj> = Vec::new();
-    // Keep each query a reasonable size.
-    for chunk in list.chunks(64) {
-        let lits: Vec<String> = chunk.iter().map(|n| super::server::literal(n)).collect();
-        let mut selects: Vec<String> = lits
-            .iter()
-            .map(|n| {
-                format!(
-                    "SELECT CASE TABLE_TYPE WHEN 'VIEW' THEN 'view' WHEN 'SEQUENCE' THEN \
-                     'sequence' ELSE 'table' END, TABLE_NAME, TABLE_NAME, '' \
-                     FROM information_schema.TABLES WHERE TABLE_SCHEMA = {d} AND TABLE_NAME = {n}"
-                )
-            })
-            .collect();
-        let list = lits.join(", ");
+    // Tables, views and sequences: an equality on the name each (the
+    // server looks for that file only). Routines and events: an equality
+    // each too (`IN` makes the server read every routine it has), and only
+    // for the names a run can create, change or drop one by.
+    let mut selects: Vec<String> = names
+        .iter()
+        .map(|n| {
+            format!(
+                "SELECT CASE TABLE_TYPE WHEN 'VIEW' THEN 'view' WHEN 'SEQUENCE' THEN \
+                 'sequence' ELSE 'table' END, TABLE_NAME, TABLE_NAME, '' \
+                 FROM information_schema.TABLES WHERE TABLE_SCHEMA = {d} AND TABLE_NAME = {}",
+                super::server::literal(n)
+            )
+        })
+        .collect();
+    for n in routines {
+        let n = super::server::literal(n);
         selects.push(format!(
             "SELECT LOWER(ROUTINE_TYPE), ROUTINE_NAME, ROUTINE_NAME, \
              CONCAT('RETURNS ', COALESCE(DTD_IDENTIFIER, ''), ' ', \
              COALESCE(ROUTINE_DEFINITION, '')) \
-             FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = {d} \
-             AND ROUTINE_NAME IN ({list})"
+             FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = {d} AND ROUTINE_NAME = {n}"
         ));
         selects.push(format!(
             "SELECT 'event', EVENT_NAME, EVENT_NAME, \
              CONCAT(COALESCE(EVENT_TYPE, ''), ' ', COALESCE(INTERVAL_VALUE, ''), ' ', \
              COALESCE(INTERVAL_FIELD, ''), ' ', COALESCE(STATUS, ''), ' ', \
              COALESCE(EVENT_DEFINITION, '')) \
-             FROM information_schema.EVENTS WHERE EVENT_SCHEMA = {d} AND EVENT_NAME IN ({list})"
+             FROM information_schema.EVENTS WHERE EVENT_SCHEMA = {d} AND EVENT_NAME = {n}"
         ));
-        fresh.extend(read_catalog(conn, db, &selects.join(" UNION ALL "))?);
+    }
+    let mut fresh: Vec<CatalogObj> = Vec::new();
+    // Keep each query a reasonable size.
+    for chunk in selects.chunks(128) {
+        fresh.extend(read_catalog(conn, db, &chunk.join(" UNION ALL "))?);
     }
     // Their triggers and foreign keys (tables), definitions (views).
     let mut details: Vec<String> = Vec::new();
@@ -334,7 +356,8 @@ pub(super) fn refresh_catalog(
         fresh.extend(read_catalog(conn, db, &chunk.join(" UNION ALL "))?);
     }
     let lower: BTreeSet<String> = names.iter().map(|n| n.to_lowercase()).collect();
-    cat.remove_named(&lower);
+    let routines: BTreeSet<String> = routines.iter().map(|n| n.to_lowercase()).collect();
+    cat.remove_named(&lower, &routines);
     for o in fresh {
         cat.insert(o);
     }
@@ -494,6 +517,63 @@ pub(super) fn raw_names(file: &FileUnit, part: &Part) -> BTreeSet<String> {
                     out.insert(inner.replace("``", "`"));
                 }
                 _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// The names a part's statements can create, change or drop a routine or
+/// event by, as written: those after `FUNCTION`, `PROCEDURE` or `EVENT`
+/// (past `IF [NOT] EXISTS`; a qualified name's parts), and after `RENAME
+/// TO` (`ALTER EVENT e RENAME TO f`). Nothing else in a
+/// statement changes a routine, short of SQL built at run time or a
+/// routine call (the caller reads everything again then).
+pub(super) fn routine_names(file: &FileUnit, part: &Part) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for &i in &part.statements {
+        let Some(st) = file.statements.get(i) else {
+            continue;
+        };
+        let tokens: Vec<&crate::lexer::Token> =
+            st.tokens.iter().filter(|t| !t.kind.is_trivia()).collect();
+        let text = |t: &crate::lexer::Token| &file.source.text[t.span.clone()];
+        let is_word = |t: &crate::lexer::Token, words: &[&str]| {
+            t.kind == TokenKind::Word && words.contains(&text(t).to_ascii_lowercase().as_str())
+        };
+        for (j, t) in tokens.iter().enumerate() {
+            let mut k = j + 1;
+            if is_word(t, &["rename"]) && tokens.get(k).is_some_and(|t| is_word(t, &["to"])) {
+                k += 1;
+            } else if !is_word(t, &["function", "procedure", "event"]) {
+                continue;
+            }
+            while tokens
+                .get(k)
+                .is_some_and(|t| is_word(t, &["if", "not", "exists"]))
+            {
+                k += 1;
+            }
+            // `name`, `db.name`, `` `db`.`name` ``.
+            while let Some(t) = tokens.get(k) {
+                let raw = text(t);
+                match t.kind {
+                    TokenKind::Word => {
+                        out.extend(raw.split('.').filter(|w| !w.is_empty()).map(String::from))
+                    }
+                    TokenKind::QuotedIdent => {
+                        let inner = raw
+                            .trim_start_matches(['`', '"', '['])
+                            .trim_end_matches(['`', '"', ']']);
+                        out.insert(inner.replace("``", "`"));
+                    }
+                    _ => break,
+                }
+                // A dot goes on to the next part of the name.
+                match tokens.get(k + 1) {
+                    Some(d) if d.kind == TokenKind::Punct && text(d) == "." => k += 2,
+                    _ => break,
+                }
             }
         }
     }
@@ -1325,6 +1405,90 @@ mod tests {
         assert!(!d.text.contains("AUTO_INCREMENT=7"), "{}", d.text);
         assert!(d.text.starts_with("table t ("), "{}", d.text);
         assert!(!d.text.contains("t_g"), "{}", d.text);
+    }
+
+    /// A one-file part of MySQL text.
+    fn unit(sql: &str) -> (FileUnit, Part) {
+        let source = crate::source::SourceFile::from_bytes("m.sql", None, sql.as_bytes());
+        let regions = vec![crate::model::Region {
+            range: 0..source.text.len(),
+            single_statement: false,
+        }];
+        let mut statements = Vec::new();
+        let idx = crate::analysis::analyze_regions(
+            &source,
+            &regions,
+            crate::dialect::Dialect::Mysql,
+            &crate::analysis::NoSubstitution,
+            &mut statements,
+        );
+        let part = Part {
+            file: 0,
+            regions,
+            statements: idx,
+            no_transaction: false,
+        };
+        let unit = FileUnit {
+            source,
+            dialect: crate::dialect::Dialect::Mysql,
+            statements,
+        };
+        (unit, part)
+    }
+
+    #[test]
+    fn names_leave_out_reserved_words_and_routines_are_named_after_their_keyword() {
+        let (u, p) = unit(
+            "CREATE TABLE IF NOT EXISTS `Order` (id INT PRIMARY KEY, `select` INT);\n\
+             SELECT x.order FROM t AS x WHERE f1(2) > 0;\n\
+             CREATE OR REPLACE FUNCTION shop.f2(x INT) RETURNS INT DETERMINISTIC RETURN x;\n\
+             DROP PROCEDURE IF EXISTS `p 3`;\n\
+             ALTER EVENT e1 RENAME TO e2;\n",
+        );
+        let names = raw_names(&u, &p);
+        for n in [
+            "Order", "select", "id", "order", "t", "x", "f1", "f2", "shop", "p 3", "e2",
+        ] {
+            assert!(names.contains(n), "{n} missing from {names:?}");
+        }
+        for n in [
+            "CREATE", "TABLE", "IF", "INT", "PRIMARY", "SELECT", "FROM", "WHERE",
+        ] {
+            assert!(!names.contains(n), "{n} in {names:?}");
+        }
+        let routines: Vec<String> = routine_names(&u, &p).into_iter().collect();
+        // f1 is only called: it cannot change.
+        assert_eq!(routines, vec!["e1", "e2", "f2", "p 3", "shop"]);
+    }
+
+    #[test]
+    fn the_catalog_forgets_only_what_a_refresh_reads_again() {
+        let o = |kind: &str, name: &str, table: &str| CatalogObj {
+            kind: kind.into(),
+            name: name.into(),
+            table: table.into(),
+            text: String::new(),
+        };
+        let mut cat = Catalog::new(vec![
+            o("table", "a", "a"),
+            o("function", "a", "a"),
+            o("table", "b", "b"),
+            o("fk", "b", "a"),
+            o("trigger", "b_ai", "b"),
+        ]);
+        let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        // Tables named b: its row, its keys and its triggers go; the
+        // function a stays unless routines name it.
+        cat.remove_named(&set(&["b", "a"]), &set(&[]));
+        let left: Vec<(String, String)> = cat
+            .iter()
+            .map(|o| (o.kind.clone(), o.name.clone()))
+            .collect();
+        assert_eq!(left, vec![("function".to_string(), "a".to_string())]);
+        assert_eq!(cat.on_table("a").count(), 0);
+        assert_eq!(cat.on_table("b").count(), 0);
+        cat.remove_named(&set(&[]), &set(&["a"]));
+        assert_eq!(cat.iter().count(), 0);
     }
 
     #[test]

@@ -1136,6 +1136,25 @@ pub(super) fn table_data(
     rows_of(result.iter(), key)
 }
 
+/// A table's `SHOW CREATE TABLE` taken apart and its rows (key columns
+/// first), in one round trip.
+pub(super) fn table_def_and_data(
+    conn: &mut Conn,
+    table: &str,
+) -> Result<(TableDef, TableData), mysql::Error> {
+    let t = ident(table);
+    let mut result = conn.query_iter(format!("SHOW CREATE TABLE {t};\nSELECT * FROM {t}"))?;
+    let mut create = String::new();
+    if let Some(set) = result.iter() {
+        for row in set {
+            create = s(row?.as_ref(1));
+        }
+    }
+    let def = parse_create_table(&create);
+    let data = rows_of(result.iter(), &def.primary_key)?;
+    Ok((def, data))
+}
+
 /// The rows of a `SELECT *` result set, key columns first.
 fn rows_of(
     set: Option<mysql::ResultSet<'_, '_, '_, '_, mysql::Text>>,

@@ -166,9 +166,15 @@ impl SeedState {
     /// that names it may have dropped or renamed it.
     pub fn knows_table(&self, name: &str) -> bool {
         let n = name.to_lowercase();
-        self.tables
-            .as_ref()
-            .is_some_and(|t| t.columns.keys().any(|k| k.to_lowercase() == n))
+        self.tables.as_ref().is_some_and(|t| {
+            t.columns.keys().any(|k| {
+                if k.is_ascii() && n.is_ascii() {
+                    k.eq_ignore_ascii_case(&n)
+                } else {
+                    k.to_lowercase() == n
+                }
+            })
+        })
     }
 
     /// Anything may have changed: read every table again before the next
@@ -218,28 +224,7 @@ fn fresh_tables(conn: &mut Conn, db: &str, state: &mut SeedState) -> Result<Tabl
     }
     let dirty_names: BTreeSet<String> = dirty.iter().cloned().collect();
     let dirty: BTreeSet<String> = dirty.iter().map(|n| n.to_lowercase()).collect();
-    // Which of the names are base tables now, as the server spells them
-    // (one equality per name: no other table is looked at).
-    let d = literal(db);
-    let mut named: Vec<String> = Vec::new();
-    let list: Vec<&String> = dirty_names.iter().collect();
-    for chunk in list.chunks(64) {
-        let sql = chunk
-            .iter()
-            .map(|n| {
-                format!(
-                    "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = {d} \
-                     AND TABLE_NAME = {} AND TABLE_TYPE = 'BASE TABLE'",
-                    literal(n)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(" UNION ");
-        let found: Vec<String> = conn.query(sql)?;
-        named.extend(found);
-    }
-    named.sort();
-    named.dedup();
+    let named: Vec<String> = dirty_names.into_iter().collect();
     tables
         .columns
         .retain(|t, _| !dirty.contains(&t.to_lowercase()));
@@ -249,6 +234,9 @@ fn fresh_tables(conn: &mut Conn, db: &str, state: &mut SeedState) -> Result<Tabl
     state
         .counts
         .retain(|t, _| !dirty.contains(&t.to_lowercase()));
+    // Which of the names are base tables now, as the server spells them,
+    // with their columns and keys (an equality on the name each: no other
+    // table is looked at).
     for chunk in named.chunks(64) {
         let fresh = read_tables(conn, db, Some(chunk))?;
         tables.columns.extend(fresh.columns);
@@ -311,8 +299,7 @@ fn interleave_tables(
         let Some(cols) = tables.columns.get(t) else {
             continue;
         };
-        let def = super::observe::show_create_table(conn, t)?;
-        let before = super::observe::table_data(conn, t, &def.primary_key)?;
+        let (def, before) = super::observe::table_def_and_data(conn, t)?;
         let existing = match &before {
             TableData::Rows { rows, .. } => rows.len() as i64,
             TableData::Summary { count, .. } => *count as i64,
@@ -515,13 +502,16 @@ pub(super) fn unseed(conn: &mut Conn, state: &mut SeedState) -> bool {
     deleted
 }
 
-/// The base tables of `db` (`only`: those of these names, as the server
-/// spells them), their columns and foreign keys.
+/// The base tables of `db` (`only`: those of these names that are base
+/// tables, names as the server spells them), their columns and foreign
+/// keys. One round trip.
 fn read_tables(conn: &mut Conn, db: &str, only: Option<&[String]>) -> Result<Tables, mysql::Error> {
     let d = literal(db);
     // For named tables, one SELECT per name joined by UNION ALL: an
     // equality on TABLE_NAME makes the server open only that table (an
-    // `IN` list opens every table of the database).
+    // `IN` list opens every table of the database). Which of them are base
+    // tables comes first in the same round trip; the columns and keys of
+    // the others are left out here.
     let per_table = |sql: &str| -> String {
         match only {
             None => sql.to_string(),
@@ -539,16 +529,41 @@ fn read_tables(conn: &mut Conn, db: &str, only: Option<&[String]>) -> Result<Tab
         ),
         Some(_) => String::new(),
     };
-    let rows: Vec<mysql::Row> = conn.query(format!(
+    let mut sql = Vec::new();
+    if only.is_some() {
+        sql.push(per_table(&format!(
+            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = {d} \
+             AND TABLE_TYPE = 'BASE TABLE'"
+        )));
+    }
+    sql.push(format!(
         "{} ORDER BY 1, 10",
         per_table(&format!(
             "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, \
              COLUMN_DEFAULT IS NOT NULL, CHARACTER_MAXIMUM_LENGTH, EXTRA, COLUMN_KEY, \
              ORDINAL_POSITION FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = {d}{base}"
         ))
-    ))?;
+    ));
+    sql.push(per_table(&format!(
+        "SELECT TABLE_NAME, COLUMN_NAME, REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME \
+         FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = {d} \
+         AND REFERENCED_TABLE_SCHEMA = {d} AND REFERENCED_TABLE_NAME IS NOT NULL"
+    )));
+    let mut sets: Vec<Vec<mysql::Row>> = Vec::new();
+    {
+        let mut result = conn.query_iter(sql.join(";\n"))?;
+        while let Some(set) = result.iter() {
+            sets.push(set.collect::<Result<Vec<_>, _>>()?);
+        }
+    }
+    let fks = sets.pop().unwrap_or_default();
+    let rows = sets.pop().unwrap_or_default();
+    let is_base: Option<BTreeSet<String>> = sets
+        .pop()
+        .map(|found| found.iter().map(|r| text(r.as_ref(0))).collect());
+    let keep = |t: &str| is_base.as_ref().is_none_or(|b| b.contains(t));
     let mut tables: BTreeMap<String, Vec<Column>> = BTreeMap::new();
-    for r in rows {
+    for r in rows.into_iter().filter(|r| keep(&text(r.as_ref(0)))) {
         let extra = text(r.as_ref(7)).to_ascii_lowercase();
         let has_default = text(r.as_ref(5)) == "1";
         let nullable = text(r.as_ref(4)) == "YES";
@@ -556,7 +571,13 @@ fn read_tables(conn: &mut Conn, db: &str, only: Option<&[String]>) -> Result<Tab
             text(r.as_ref(2)).to_ascii_lowercase().as_str(),
             "int" | "integer" | "bigint"
         );
-        tables.entry(text(r.as_ref(0))).or_default().push(Column {
+        let cols = tables.entry(text(r.as_ref(0))).or_default();
+        // A table asked for under two spellings (a server that ignores
+        // case) comes twice.
+        if cols.iter().any(|c| c.name == text(r.as_ref(1))) {
+            continue;
+        }
+        cols.push(Column {
             auto_id: extra.contains("auto_increment") && integer,
             name: text(r.as_ref(1)),
             data_type: text(r.as_ref(2)),
@@ -573,13 +594,8 @@ fn read_tables(conn: &mut Conn, db: &str, only: Option<&[String]>) -> Result<Tab
         });
     }
     // (child table, column) → (parent table, parent column)
-    let fks: Vec<mysql::Row> = conn.query(per_table(&format!(
-        "SELECT TABLE_NAME, COLUMN_NAME, REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME \
-         FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = {d} \
-         AND REFERENCED_TABLE_SCHEMA = {d} AND REFERENCED_TABLE_NAME IS NOT NULL"
-    )))?;
     let mut refs: BTreeMap<(String, String), (String, String)> = BTreeMap::new();
-    for r in fks {
+    for r in fks.into_iter().filter(|r| keep(&text(r.as_ref(0)))) {
         let (t, c, pt, pc) = (
             text(r.as_ref(0)),
             text(r.as_ref(1)),

@@ -318,7 +318,8 @@ fn the_throwaway_server_is_removed_afterwards() {
         ..Options::default()
     };
     let mine = || -> Vec<String> {
-        std::fs::read_dir(std::env::temp_dir())
+        // In /dev/shm when it can (`throwaway_base`), else the temp folder.
+        std::fs::read_dir(twice::replay::mysql::server::throwaway_base())
             .unwrap()
             .filter_map(|e| e.ok())
             .map(|e| e.file_name().to_string_lossy().into_owned())

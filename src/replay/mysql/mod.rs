@@ -74,7 +74,7 @@ pub struct Runner<'a> {
     seed: seed::SeedState,
     /// The scratch database's catalog, kept up to date after each kept run
     /// for the names it used (`None`: read it again in full).
-    catalog: Option<Vec<observe::CatalogObj>>,
+    catalog: Option<observe::Catalog>,
     /// The objects the copy database holds between trials, each with its
     /// image when it was last known to equal the scratch database's (see
     /// [`Runner::prepare_copy`]).
@@ -226,7 +226,7 @@ impl<'a> Runner<'a> {
     /// Ends the migration's session: a transaction it left open is rolled
     /// back, and what it set for its session must not leak into the next.
     fn end_session(&mut self, db: &str) -> Result<()> {
-        let _ = self.conn.query_drop("ROLLBACK");
+        // The reset rolls an open transaction back, as a new connection would.
         self.reset_session(db)
     }
 
@@ -553,9 +553,11 @@ impl<'a> Runner<'a> {
             let fail =
                 |e: mysql::Error| Error::new(format!("MySQL replay: cannot read the catalog: {e}"));
             let names = observe::raw_names(file, part);
+            let routines = observe::routine_names(file, part);
             let cat = match self.catalog.as_mut() {
                 Some(cat) => {
-                    observe::refresh_catalog(&mut self.conn, &db, cat, &names).map_err(fail)?;
+                    observe::refresh_catalog(&mut self.conn, &db, cat, &names, &routines)
+                        .map_err(fail)?;
                     cat
                 }
                 None => self
@@ -563,12 +565,19 @@ impl<'a> Runner<'a> {
                     .insert(observe::catalog(&mut self.conn, &db).map_err(fail)?),
             };
             // The tables the run named, and those it reached through
-            // triggers and cascades, are read again before seeding.
+            // triggers and cascades, are read again before seeding: those
+            // the catalog (just brought up to date for these names) holds,
+            // and those seeding knows (gone or renamed since).
             let reached = observe::scope(cat, &words, false)
                 .into_iter()
                 .filter(|(kind, _)| kind == "table")
                 .map(|(_, name)| name);
-            self.seed.touched(names.into_iter().chain(reached));
+            let seed = &self.seed;
+            let named = names
+                .into_iter()
+                .filter(|n| cat.has_table(n) || seed.knows_table(n));
+            let touched: Vec<String> = named.chain(reached).collect();
+            self.seed.touched(touched);
         }
         Ok(())
     }
@@ -602,7 +611,7 @@ impl<'a> Runner<'a> {
         }
         let mut drop: BTreeSet<(String, String)> = std::mem::take(&mut self.stale);
         let mut copy: BTreeSet<(String, String)> = BTreeSet::new();
-        let mut resync: Vec<(String, Option<i64>)> = Vec::new();
+        let mut resync: Vec<(String, Option<i64>, Vec<String>)> = Vec::new();
         // Tables of the copy with a trigger on them: a new copy of their
         // rows would fire it.
         let triggered: BTreeSet<String> = before
@@ -625,7 +634,8 @@ impl<'a> Runner<'a> {
                     if kind == "table" && had.same_schema(&now) && !triggered.contains(name) =>
                 {
                     let counter = before.counters.get(name).copied().flatten();
-                    resync.push((name.clone(), counter));
+                    let columns = before.columns.get(name).cloned().unwrap_or_default();
+                    resync.push((name.clone(), counter, columns));
                 }
                 Some(_) => {
                     drop.insert(key.clone());
@@ -655,9 +665,9 @@ impl<'a> Runner<'a> {
         for key in &drop {
             self.kept.remove(key);
         }
-        for (table, counter) in resync {
+        for (table, counter, columns) in resync {
             let key = ("table".to_string(), table.clone());
-            if observe::resync_rows(&mut self.conn, db, &table, counter)? {
+            if observe::resync_rows(&mut self.conn, db, &table, &columns, counter)? {
                 self.reused_objects += 1;
             } else {
                 observe::drop_objects(&mut self.conn, &BTreeSet::from([key.clone()]))?;
@@ -687,16 +697,14 @@ impl<'a> Runner<'a> {
         let fail =
             |what: &str, e: mysql::Error| Error::new(format!("MySQL replay: cannot {what}: {e}"));
         // The state before, read on the scratch database, and the copy.
-        let cat = match &self.catalog {
-            Some(c) => c.clone(),
+        let cat = match self.catalog.take() {
+            Some(c) => c,
             None => {
-                let c = observe::catalog(&mut self.conn, &db)
-                    .map_err(|e| fail("read the catalog", e))?;
-                self.catalog = Some(c.clone());
-                c
+                observe::catalog(&mut self.conn, &db).map_err(|e| fail("read the catalog", e))?
             }
         };
-        let scope = observe::scope(&cat, &names, everything);
+        let cat = &*self.catalog.insert(cat);
+        let scope = observe::scope(cat, &names, everything);
         let before =
             observe::read_state(&mut self.conn, &db, &scope, &names, everything, Some(cat))
                 .map_err(|e| fail("read the state before the run", e))?;

@@ -204,11 +204,20 @@ pub fn check_from(inputs: &[Input], opts: &Options, files: &FileSource) -> Resul
         opts
     };
     let mut seqs: Vec<&crate::model::Sequence> = ws.sequences.iter().collect();
+    // The cores are shared: the sequences replayed side by side first, and
+    // what is left over goes to each of them (a sequence with two or more
+    // runs its second runs on copies of the database, on a thread of its
+    // own; see `replay::algorithm`).
+    let side_by_side = opts.jobs.min(seqs.len()).max(1);
+    let per_sequence = Options {
+        jobs: (opts.jobs / side_by_side).max(1),
+        ..opts.clone()
+    };
     let outcomes = crate::parallel::map(opts.jobs, &mut seqs, |_, seq| {
         if !opts.replay || ws.foreign.contains_key(&seq.root) {
             return Ok(None);
         }
-        crate::replay::replay_sequence(&ws, seq, opts).map(Some)
+        crate::replay::replay_sequence(&ws, seq, &per_sequence).map(Some)
     });
     let mut sequences = Vec::new();
     let mut replayed = std::collections::BTreeSet::new();

@@ -318,7 +318,6 @@ pub fn seed(e: &mut SqliteEngine) -> Result<Vec<String>, EngineError> {
 
 /// A synthetic row [`seed`] or [`interleave`] inserted, as [`unseed`]
 /// finds it again whatever happened to it since.
-#[derive(Clone)]
 pub(super) struct SeededRow {
     /// The table's name when the row went in, and its root page, which a
     /// renamed table keeps (a table whose name is gone is looked for by it).

@@ -514,6 +514,9 @@ impl<'a, E: Engine> Replayer<'a, E> {
             let again = outcomes.into_iter().next().unwrap_or_default();
             self.report_interleaved(m, &m.up, &again.observation, &written);
         }
+        // The migrations' own rows as they left them, for the migrations
+        // after this one (the new synthetic rows stay).
+        self.engine.put_back()?;
         Ok(())
     }
 

@@ -599,3 +599,62 @@ fn synthetic_rows_are_withdrawn_whatever_migrations_did_to_them() {
         seeded.findings
     );
 }
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn a_function_the_application_provides_is_named_in_the_help() {
+    let r = run("fixtures/shared/missing-function", &my_opts());
+    let f = find(&r, "first-run-error", "002_backfill.sql", 2);
+    assert!(f.message.contains("normalize_handle"), "{}", f.message);
+    let help = f.help.as_deref().unwrap_or_default();
+    assert!(
+        help.starts_with("no function `normalize_handle` with these argument types exists"),
+        "{help}"
+    );
+    assert!(help.contains("--setup FILE"), "{help}");
+}
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn a_statement_the_server_cannot_parse_names_the_server_and_the_line() {
+    let r = run("fixtures/shared/syntax", &my_opts());
+    let f = find(&r, "first-run-error", "002_broken.sql", 2);
+    // MySQL says `near ';' at line 2`: the message points at line 3 of the file.
+    assert!(
+        f.message.starts_with("first run fails at line 3: "),
+        "{}",
+        f.message
+    );
+    assert!(f.message.contains("(MySQL error 1064)"), "{}", f.message);
+    let help = f.help.as_deref().unwrap_or_default();
+    assert!(
+        help.starts_with("MariaDB ") || help.starts_with("MySQL "),
+        "{help}"
+    );
+    assert!(help.contains("cannot parse this statement"), "{help}");
+}
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn the_write_between_runs_puts_back_the_migrations_own_rows() {
+    // See the SQLite test of the same name.
+    let plain = Options {
+        seed: false,
+        interleave: false,
+        ..my_opts()
+    };
+    for o in [my_opts(), plain] {
+        let r = run("fixtures/replay/interleave-puts-back", &o);
+        assert_eq!(
+            rules(&r),
+            vec![
+                (s("second-run-error"), s("001_projects.sql"), 1),
+                (s("second-run-error"), s("001_projects.sql"), 6),
+                (s("second-run-error"), s("002_quota.sql"), 2),
+            ],
+            "seed {} interleave {}",
+            o.seed,
+            o.interleave
+        );
+    }
+}

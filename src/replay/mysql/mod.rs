@@ -241,10 +241,12 @@ impl<'a> Runner<'a> {
                 Err(e) => {
                     let fired = self.watchdog.take_fired();
                     let error = run::stmt_error(&e, &[&self.db, &self.copy], fired);
+                    let at = run::syntax_error_at(&e, &file.source.text, stmt.span.clone())
+                        .unwrap_or(stmt.span.start);
                     out.failures.push(Failure {
                         stmt: i,
                         span: stmt.span.clone(),
-                        at: stmt.span.start,
+                        at,
                         error,
                     });
                     if run::connection_lost(&e) {
@@ -621,6 +623,15 @@ impl Engine for Runner<'_> {
         self.catalog = None;
         self.reset_session(&db)?;
         Ok(deleted)
+    }
+
+    fn put_back(&mut self) -> Result<(), EngineError> {
+        let db = self.db.clone();
+        if seed::put_back(&mut self.conn, &mut self.seed) {
+            self.catalog = None;
+            self.reset_session(&db)?;
+        }
+        Ok(())
     }
 
     fn interleave(

@@ -456,7 +456,43 @@ fn update_one_row(
 /// server will not delete (a foreign key points at it) stays. Returns
 /// whether any was deleted.
 pub(super) fn unseed(conn: &mut Conn, state: &mut SeedState) -> bool {
-    let rows = std::mem::take(&mut state.rows);
+    withdraw(conn, state, false)
+}
+
+/// Puts back the values the write between runs changed in rows that are
+/// not synthetic (see [`crate::replay::engine::Engine::put_back`]).
+/// Returns whether it wrote anything.
+pub(super) fn put_back(conn: &mut Conn, state: &mut SeedState) -> bool {
+    withdraw(conn, state, true)
+}
+
+/// [`unseed`], or with `others_only` [`put_back`]: only the records of
+/// values changed in rows no synthetic record names (same table, same key).
+fn withdraw(conn: &mut Conn, state: &mut SeedState, others_only: bool) -> bool {
+    let all = std::mem::take(&mut state.rows);
+    let (rows, kept) = if others_only {
+        let other: Vec<bool> = all
+            .iter()
+            .map(|r| {
+                !r.undo.is_empty()
+                    && !all.iter().any(|s| {
+                        s.undo.is_empty() && s.keyed && s.table == r.table && s.columns == r.columns
+                    })
+            })
+            .collect();
+        let mut rows = Vec::new();
+        let mut kept = Vec::new();
+        for (r, other) in all.into_iter().zip(other) {
+            if other {
+                rows.push(r);
+            } else {
+                kept.push(r);
+            }
+        }
+        (rows, kept)
+    } else {
+        (all, Vec::new())
+    };
     state.touched(rows.iter().map(|r| r.table.clone()));
     let mut deleted = false;
     let mut left = Vec::new();
@@ -498,7 +534,7 @@ pub(super) fn unseed(conn: &mut Conn, state: &mut SeedState) -> bool {
         }
     }
     left.reverse();
-    state.rows = left;
+    state.rows = if others_only { kept } else { left };
     deleted
 }
 

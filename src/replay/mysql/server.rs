@@ -216,7 +216,7 @@ impl Throwaway {
                 std::fs::set_permissions(&nofiles, std::fs::Permissions::from_mode(0o555))
             })
             .map_err(|e| Error::new(format!("cannot prepare the throwaway server: {e}")))?;
-        let (program, args) = init_command(&self.bins, &data);
+        let (program, args) = init_command(&self.bins, &data, &sock);
         let mut init = self.command(&program);
         init.args(args);
         init.stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -302,8 +302,12 @@ impl Throwaway {
 /// The program and arguments that initialise the data folder `data`:
 /// `mariadb-install-db` for MariaDB, `mysqld --initialize-insecure` for
 /// MySQL (no root password; the server listens on a private socket only).
-fn init_command(bins: &Binaries, data: &Path) -> (PathBuf, Vec<String>) {
+/// The bootstrap's temporary files go to `tmp`, the private folder the
+/// server uses later, not to the shared `/tmp` where other servers (or a
+/// clean-up) could meet them.
+fn init_command(bins: &Binaries, data: &Path, tmp: &Path) -> (PathBuf, Vec<String>) {
     let datadir = format!("--datadir={}", data.display());
+    let tmpdir = format!("--tmpdir={}", tmp.display());
     match &bins.install_db {
         Some(tool) => {
             let mut args = vec![
@@ -312,6 +316,8 @@ fn init_command(bins: &Binaries, data: &Path) -> (PathBuf, Vec<String>) {
                 "--auth-root-authentication-method=normal".into(),
                 "--skip-test-db".into(),
                 "--skip-name-resolve".into(),
+                // Passed on to the bootstrap server.
+                tmpdir,
             ];
             if let Some(base) = bins.server.parent().and_then(|p| p.parent()) {
                 if base != Path::new("/usr") {
@@ -326,6 +332,7 @@ fn init_command(bins: &Binaries, data: &Path) -> (PathBuf, Vec<String>) {
                 "--no-defaults".to_string(),
                 "--initialize-insecure".into(),
                 datadir,
+                tmpdir,
             ],
         ),
     }
@@ -650,6 +657,7 @@ mod tests {
         let (program, args) = init_command(
             &bins(false, "/usr/sbin/mysqld", None),
             Path::new("/tmp/x/data"),
+            Path::new("/tmp/x/sock"),
         );
         assert_eq!(program, Path::new("/usr/sbin/mysqld"));
         assert_eq!(
@@ -657,7 +665,8 @@ mod tests {
             [
                 "--no-defaults",
                 "--initialize-insecure",
-                "--datadir=/tmp/x/data"
+                "--datadir=/tmp/x/data",
+                "--tmpdir=/tmp/x/sock"
             ]
         );
     }
@@ -671,9 +680,14 @@ mod tests {
                 Some("/usr/bin/mariadb-install-db"),
             ),
             Path::new("/tmp/x/data"),
+            Path::new("/tmp/x/sock"),
         );
         assert_eq!(program, Path::new("/usr/bin/mariadb-install-db"));
         assert!(args.contains(&"--auth-root-authentication-method=normal".to_string()));
+        assert!(
+            args.contains(&"--tmpdir=/tmp/x/sock".to_string()),
+            "{args:?}"
+        );
         assert!(!args.iter().any(|a| a.starts_with("--basedir")), "{args:?}");
         // A server outside /usr (Homebrew, a tarball) names its base folder.
         let (_, args) = init_command(
@@ -683,6 +697,7 @@ mod tests {
                 Some("/opt/homebrew/opt/mariadb/bin/mariadb-install-db"),
             ),
             Path::new("/tmp/x/data"),
+            Path::new("/tmp/x/sock"),
         );
         assert!(
             args.contains(&"--basedir=/opt/homebrew/opt/mariadb".to_string()),

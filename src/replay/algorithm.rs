@@ -217,15 +217,9 @@ impl<'a, E: Engine> Replayer<'a, E> {
             opts.progress(&seq.root, i, seq.migrations.len());
             let mut stop = r.migration(i, m).err().map(|e| (i, e));
             if let Some((_, e)) = stop.take() {
-                // A second run still on the copy comes first: the previous
-                // migration's whole, or this one's trial (the engine stopped
-                // at the write after it).
-                let own = r
-                    .pipeline
-                    .as_ref()
-                    .and_then(|p| p.in_flight)
-                    .is_some_and(|(j, _)| j == i);
-                stop = Some(match (r.stopped_at, r.collect(own)) {
+                // The previous migration's second run, still on its copy,
+                // comes first.
+                stop = Some(match (r.stopped_at, r.collect(false)) {
                     (Some(j), _) => (j, e),
                     (None, Err(e)) => (r.stopped_at.unwrap_or(i), e),
                     (None, Ok(())) => (i, e),
@@ -252,9 +246,10 @@ impl<'a, E: Engine> Replayer<'a, E> {
 
     /// The second run of `m` on a copy (`second`, the state after the first
     /// run) on the second-run thread, while this thread goes on: the write
-    /// between runs happens here (kept), and the trial again on a copy of
-    /// the state after it. Without a copy of that state, the trial again
-    /// runs here, after the second run's findings.
+    /// between runs happens here (kept), the trial again on a copy of the
+    /// state after it, and then [`Engine::put_back`] here. Without a copy of
+    /// that state, the trial again runs here, after the second run's
+    /// findings.
     fn second_runs_on_copies(
         &mut self,
         index: usize,
@@ -267,26 +262,21 @@ impl<'a, E: Engine> Replayer<'a, E> {
             again: None,
         };
         let mut here = None;
+        let mut written_any = false;
         if self.opts.interleave && self.may_destroy(&m.up) {
             let names = self.names_in(&m.up);
-            let interleaved = self.engine.interleave(&names);
-            // (An error stops replay after this migration's second run,
-            // which the thread still runs.)
-            let written = match interleaved {
+            // An error stops replay after this migration's second run (its
+            // findings first, as on one thread).
+            let written = match self.engine.interleave(&names) {
                 Ok(w) => w,
-                Err(e) => {
-                    self.send(index, m, job);
-                    return Err(e);
-                }
+                Err(e) => return self.send_then_stop(index, m, job, e),
             };
             if !written_tables(&written).is_empty() {
+                written_any = true;
                 match self.engine.fork(self.ws, &m.up) {
                     Ok(Some(copy)) => job.again = Some((copy, written)),
                     Ok(None) => here = Some(written),
-                    Err(e) => {
-                        self.send(index, m, job);
-                        return Err(e);
-                    }
+                    Err(e) => return self.send_then_stop(index, m, job, e),
                 }
             }
         }
@@ -304,7 +294,32 @@ impl<'a, E: Engine> Replayer<'a, E> {
                 self.report_interleaved(m, &m.up, &again.observation, &written_tables(&written));
             }
         }
+        if written_any {
+            // The migrations' own rows as they left them, for the
+            // migrations after this one (the copy of the state after the
+            // write is taken).
+            if let Err(e) = self.engine.put_back() {
+                self.collect(false)?;
+                return Err(e);
+            }
+        }
         Ok(())
+    }
+
+    /// The engine stopped at the write between runs of `m` (or at the copy
+    /// after it): the second run on its copy still runs, and its findings
+    /// come before the stop.
+    fn send_then_stop(
+        &mut self,
+        index: usize,
+        m: &'a Migration,
+        job: Job<'a>,
+        e: EngineError,
+    ) -> Result<(), EngineError> {
+        if self.send(index, m, job) {
+            self.collect(true)?;
+        }
+        Err(e)
     }
 
     /// Hands `job` to the second-run thread; `false` when it is gone.
@@ -322,7 +337,8 @@ impl<'a, E: Engine> Replayer<'a, E> {
     /// Waits for the second run on the copy, if one is in flight, and
     /// builds its findings as [`Replayer::migration`] does for a second run
     /// on the engine. With `first_only`, only those of the trial (the
-    /// engine stopped at the write between runs). An error is the copy's:
+    /// engine stopped at the write between runs: see
+    /// [`Replayer::send_then_stop`]). An error is the copy's:
     /// replay stops at that migration ([`Replayer::stopped_at`]).
     fn collect(&mut self, first_only: bool) -> Result<(), EngineError> {
         let Some(p) = self.pipeline.as_mut() else {

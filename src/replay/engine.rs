@@ -568,6 +568,25 @@ pub trait Engine {
     /// Runs `part` for real and keeps it (see [`Applied`]). Statements of
     /// `part` whose placeholders have no value are not run.
     fn apply(&mut self, ws: &Workspace, part: &Part) -> Result<Applied, EngineError>;
+    /// Right after an [`Engine::apply`] that failed part-way
+    /// ([`Applied::partial`]): whether the engine kept the point of the
+    /// failure (what had committed, the session) and can go on from it
+    /// after [`Engine::unseed`] ([`Engine::resume`]). The default: no.
+    fn resumable(&self) -> bool {
+        false
+    }
+    /// Goes on with the first run of `part` that [`Engine::apply`] left
+    /// partial and [`Engine::resumable`], after [`Engine::unseed`]: runs
+    /// again what the failure undid (the failing statement, or, in a
+    /// transaction that was rolled back, every statement from the one that
+    /// began it) and the rest of the part; what had committed stays. The
+    /// result stands for the whole part (handled pieces of both runs).
+    fn resume(&mut self, ws: &Workspace, part: &Part) -> Result<Applied, EngineError> {
+        let _ = (ws, part);
+        Err(EngineError(
+            "replay: this engine cannot go on with a first run that failed part-way".into(),
+        ))
+    }
     /// Runs `steps` in order on the current state, observes each, and undoes
     /// all of them: afterwards the state is what it was before.
     fn trial(&mut self, ws: &Workspace, steps: &[Step<'_>]) -> Result<Trial, EngineError>;

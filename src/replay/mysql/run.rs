@@ -6,6 +6,7 @@
 
 use crate::replay::engine::{ErrorClass, FailureKind, StmtError};
 use mysql::prelude::Queryable;
+use mysql::session_state_change::SessionStateChange;
 use mysql::{Conn, Opts};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -227,6 +228,22 @@ pub(super) fn stmt_error(e: &mysql::Error, dbs: &[&str], watchdog_fired: bool) -
             StmtError::new(kind, format!("the server connection failed: {other}"))
         }
     }
+}
+
+/// Whether the last statement left a transaction open, as the server's
+/// transaction-state tracker (`session_track_transaction_info = 'STATE'`)
+/// reported it with the statement's result: `T` (begun explicitly) or `I`
+/// (implicitly, with `autocommit` off) first, `_` none. `None`: not
+/// reported (unchanged, or no tracker).
+pub(super) fn transaction_open(conn: &Conn) -> Option<bool> {
+    let changes = conn.session_state_changes().ok()?;
+    let mut open = None;
+    for info in &changes {
+        if let Ok(SessionStateChange::TransactionState(state)) = info.decode() {
+            open = Some(matches!(state.as_bytes().first(), Some(b'T' | b'I')));
+        }
+    }
+    open
 }
 
 /// Whether `e` ended the session.

@@ -525,10 +525,8 @@ fn withdraw(e: &mut SqliteEngine, others_only: bool) -> Result<bool, EngineError
 /// [`delete_derived`]).
 fn remember_value(e: &mut SqliteEngine, v: &Sql) {
     let json = match v {
-        Sql::Text(s) if s.chars().any(|c| c.is_ascii_digit()) && s.len() >= 4 => {
-            serde_json::Value::String(s.clone())
-        }
-        Sql::Integer(i) if *i >= SYNTHETIC_IDS => serde_json::Value::from(*i),
+        Sql::Text(s) if crate::replay::distinctive_text(s) => serde_json::Value::String(s.clone()),
+        Sql::Integer(i) if crate::replay::distinctive_integer(*i) => serde_json::Value::from(*i),
         _ => return,
     };
     e.synthetic_values.insert(json.to_string());

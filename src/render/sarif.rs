@@ -462,10 +462,11 @@ impl Renderer for Sarif<'_> {
             n += usize::from(plan.shown(i));
         }
         let prints = fingerprints_on(report, base, self.opts.jobs);
+        let files = super::Files::new(report);
         let baseline_state = |state| report.baseline.as_ref().map(|_| state);
         let result = |f: &Finding, print: String, text: String| {
             let uri = artifact_uri(&artifact_path(&f.file, base));
-            let file = report.file(&f.file);
+            let file = files.file(&f.file);
             SarifResult {
                 rule_id: f.rule.clone(),
                 rule_index: index[&f.rule],

@@ -14,15 +14,30 @@
 # process (user + system) and of the server during it, the highest max RSS,
 # and the ratio of wall times to the client's.
 #
-# Uses TWICE_BENCH_MYSQL_URL (mysql://USER:PASSWORD@HOST:PORT/DB, plus a
-# matching TWICE_BENCH_MYSQL_CLIENT_ARGS for the client) when set, else starts
-# a throwaway MariaDB server in a temporary folder (socket only), as the
-# `twice-sandbox` account when run as root, with the settings of twice's own
-# throwaway server (no log flush at commit, no doublewrite, no binary log, no
-# `.frm` sync, `innodb_flush_method=nosync`), so both sides run on the same
-# scratch-server settings. Builds twice in release mode first (or set
-# TWICE_BIN to a twice binary to use). MariaDB syntax (`ADD COLUMN IF NOT
-# EXISTS`, `CREATE INDEX IF NOT EXISTS`).
+# Servers: two throwaway MariaDB servers started by the script with the
+# settings of twice's own throwaway server (no log flush at commit, no
+# doublewrite, no binary log, no `.frm` sync, `innodb_flush_method=nosync`),
+# socket only, as the `twice-sandbox` account when run as root: one with its
+# folder on a tmpfs (`/dev/shm`, where twice puts its own throwaway server
+# when it can; TWICE_BENCH_TMP to choose another folder) and one on the disk
+# (TWICE_BENCH_DISK_TMP, default /var/tmp). Rows, for each size:
+#   client tmpfs        the `mariadb` client on the tmpfs server (the
+#                       same-server baseline: ratios are to it)
+#   client disk         the client on the disk server (what a migration tool
+#                       applying to an ordinary server pays; second ratio)
+#   defaults            twice --database-url on the tmpfs server
+#   no-seed-no-int...   the same with --no-seed --no-interleave
+#   own-server          twice without --database-url: its own throwaway
+#                       server (in /dev/shm), start-up included
+#   start-up            twice on one empty migration with its own server:
+#                       what starting and removing the server costs
+#   defaults-disk       twice --database-url on the disk server (only with
+#                       TWICE_BENCH_TWICE_ON_DISK=1: long at 1,000)
+# TWICE_BENCH_MYSQL_URL (mysql://USER:PASSWORD@HOST:PORT/DB, plus a matching
+# TWICE_BENCH_MYSQL_CLIENT_ARGS for the client) replaces the tmpfs server,
+# and the disk server is then not started. Builds twice in release mode
+# first (or set TWICE_BIN to a twice binary to use). MariaDB syntax (`ADD
+# COLUMN IF NOT EXISTS`, `CREATE INDEX IF NOT EXISTS`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,43 +52,63 @@ else
 fi
 client="$(command -v mariadb || command -v mysql)"
 
-# TWICE_BENCH_TMP: where the server's folder goes (e.g. /dev/shm, to take the disk
-# out of the comparison).
-work="$(mktemp -d -p "${TWICE_BENCH_TMP:-${TMPDIR:-/tmp}}")"
-server_pid=""
+shm_default=/dev/shm
+[ -d "$shm_default" ] && [ -w "$shm_default" ] || shm_default="${TMPDIR:-/tmp}"
+work="$(mktemp -d -p "${TWICE_BENCH_TMP:-$shm_default}")"
+disk="$(mktemp -d -p "${TWICE_BENCH_DISK_TMP:-/var/tmp}")"
+pids=()
 cleanup() {
-    if [ -n "$server_pid" ]; then kill -9 "$server_pid" 2>/dev/null || true; fi
-    rm -rf "$work"
+    for p in "${pids[@]}"; do
+        kill -9 "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+    done
+    rm -rf "$work" "$disk"
 }
 trap cleanup EXIT
 
-url="${TWICE_BENCH_MYSQL_URL:-}"
-if [ -z "$url" ]; then
-    chmod 711 "$work"
-    mkdir -p "$work/data" "$work/sock" "$work/nofiles"
-    run_as=()
+# start_server DIR: a throwaway MariaDB in DIR; sets $server_pid.
+start_server() {
+    local w=$1
+    chmod 711 "$w"
+    mkdir -p "$w/data" "$w/sock" "$w/nofiles"
+    local run_as=()
     if [ "$(id -u)" = 0 ]; then
         id twice-sandbox >/dev/null 2>&1 ||
             useradd --system --user-group --no-create-home --shell /usr/sbin/nologin twice-sandbox
-        chown twice-sandbox: "$work/data" "$work/sock"
+        chown twice-sandbox: "$w/data" "$w/sock"
         run_as=(setpriv --reuid=twice-sandbox --regid=twice-sandbox --clear-groups)
     fi
-    "${run_as[@]}" mariadb-install-db --no-defaults --datadir="$work/data" \
-        --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve >/dev/null
-    "${run_as[@]}" mariadbd --no-defaults --datadir="$work/data" --socket="$work/sock/s.sock" \
-        --skip-networking --secure-file-priv="$work/nofiles" --local-infile=0 --tmpdir="$work/sock" \
-        --skip-log-bin --innodb-buffer-pool-size=64M --innodb-flush-log-at-trx-commit=0 \
-        --innodb-doublewrite=0 --sync-frm=0 --innodb-flush-method=nosync \
+    local opts=(--innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 --sync-frm=0
+        --innodb-flush-method=nosync --innodb-log-file-size=16M --skip-log-bin)
+    "${run_as[@]}" mariadb-install-db --no-defaults --datadir="$w/data" \
+        --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve \
+        "${opts[@]}" >/dev/null
+    "${run_as[@]}" mariadbd --no-defaults --datadir="$w/data" --socket="$w/sock/s.sock" \
+        --skip-networking --secure-file-priv="$w/nofiles" --local-infile=0 --tmpdir="$w/sock" \
+        --innodb-buffer-pool-size=64M "${opts[@]}" \
         --character-set-server=utf8mb4 --skip-name-resolve \
-        >"$work/server.log" 2>&1 &
+        >"$w/server.log" 2>&1 &
     server_pid=$!
+    pids+=("$server_pid")
     for _ in $(seq 1 300); do
-        [ -S "$work/sock/s.sock" ] && break
+        [ -S "$w/sock/s.sock" ] && break
         sleep 0.1
     done
+}
+
+url="${TWICE_BENCH_MYSQL_URL:-}"
+disk_pid=""
+if [ -z "$url" ]; then
+    start_server "$work"
+    tmpfs_pid=$server_pid
     url="mysql://root@localhost/mysql?socket=$work/sock/s.sock"
     client_args=(--no-defaults -S "$work/sock/s.sock" -uroot)
+    start_server "$disk"
+    disk_pid=$server_pid
+    disk_url="mysql://root@localhost/mysql?socket=$disk/sock/s.sock"
+    disk_args=(--no-defaults -S "$disk/sock/s.sock" -uroot)
 else
+    tmpfs_pid=""
     read -r -a client_args <<<"${TWICE_BENCH_MYSQL_CLIENT_ARGS:-}"
 fi
 
@@ -115,32 +150,46 @@ gen() {
 q() { "$client" "${client_args[@]}" "$@"; }
 runs="${TWICE_BENCH_RUNS:-3}"
 
-# CPU seconds (user + system) the server has used so far; 0 when it is not
-# ours (a --database-url server).
+# CPU seconds (user + system) server PID has used so far; 0 when none.
 server_cpu() {
-    if [ -n "$server_pid" ] && [ -r "/proc/$server_pid/stat" ]; then
-        awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$server_pid/stat"
+    if [ -n "${1:-}" ] && [ -r "/proc/$1/stat" ]; then
+        awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"
     else
         echo 0
     fi
 }
 
-# measure LABEL COMMAND...: runs it under /usr/bin/time, appends
-# "label wall cpu server_cpu maxrss_kib" to $work/times.
+# measure LABEL SERVER_PID COMMAND...: runs it under /usr/bin/time, appends
+# "label wall cpu server_cpu maxrss_kib" to $work/times. Without a server
+# pid (twice's own server), the server's CPU is counted in the process's
+# (its children: /usr/bin/time counts waited-for children).
 measure() {
-    local label=$1
-    shift
+    local label=$1 pid=$2
+    shift 2
     local s0 s1
-    s0=$(server_cpu)
+    s0=$(server_cpu "$pid")
     /usr/bin/time -f "%e %U %S %M" -o "$work/time1" "$@" >/dev/null || true
-    s1=$(server_cpu)
+    s1=$(server_cpu "$pid")
     read -r wall user sys rss <"$work/time1"
     awk -v l="$label" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v a="$s0" -v b="$s1" \
         'BEGIN { printf "%s %s %.2f %.2f %s\n", l, w, u + s, b - a, r }' >>"$work/times"
 }
 
-echo "server: $(q -N -e 'SELECT VERSION()')"
-printf '%-6s %-28s %9s %9s %10s %9s %8s\n' n what wall_s cpu_s server_cpu maxrss_M ratio
+# apply ARGS...: the client applies $driver into a database created before
+# and dropped after, outside the timing.
+apply() {
+    local label=$1 pid=$2
+    shift 2
+    local db="twice_bench_$$_${n}_$r"
+    "$client" "$@" -e "CREATE DATABASE $db"
+    measure "$label" "$pid" "$client" "$@" "$db" <"$driver"
+    "$client" "$@" -e "DROP DATABASE $db"
+}
+
+mkdir -p "$work/empty"
+echo "SELECT 1;" >"$work/empty/001_nothing.sql"
+echo "server: $(q -N -e 'SELECT VERSION()'); tmpfs server in $work, disk server in $disk"
+printf '%-6s %-24s %8s %8s %10s %9s %12s %10s\n' n what wall_s cpu_s server_cpu maxrss_M "ratio_tmpfs" ratio_disk
 for n in "${sizes[@]}"; do
     dir="$work/corpus$n"
     gen "$n" "$dir"
@@ -152,14 +201,21 @@ for n in "${sizes[@]}"; do
     done
     : >"$work/times"
     for ((r = 1; r <= runs; r++)); do
-        db="twice_bench_$$_${n}_$r"
-        q -e "CREATE DATABASE $db"
-        measure client "$client" "${client_args[@]}" "$db" <"$driver"
-        q -e "DROP DATABASE $db"
-        measure defaults "$twice" check --engine mysql --database-url "$url" --format json \
-            --fail-on never "$dir"
-        measure no-seed-no-interleave "$twice" check --engine mysql --database-url "$url" \
-            --format json --fail-on never --no-seed --no-interleave "$dir"
+        apply client-tmpfs "$tmpfs_pid" "${client_args[@]}"
+        if [ -n "$disk_pid" ]; then
+            apply client-disk "$disk_pid" "${disk_args[@]}"
+        fi
+        measure defaults "$tmpfs_pid" "$twice" check --engine mysql --database-url "$url" \
+            --format json --fail-on never "$dir"
+        measure no-seed-no-interleave "$tmpfs_pid" "$twice" check --engine mysql \
+            --database-url "$url" --format json --fail-on never --no-seed --no-interleave "$dir"
+        measure own-server "" "$twice" check --engine mysql --format json --fail-on never "$dir"
+        measure start-up "" "$twice" check --engine mysql --format json --fail-on never \
+            "$work/empty"
+        if [ -n "$disk_pid" ] && [ "${TWICE_BENCH_TWICE_ON_DISK:-0}" = 1 ]; then
+            measure defaults-disk "$disk_pid" "$twice" check --engine mysql \
+                --database-url "$disk_url" --format json --fail-on never "$dir"
+        fi
     done
     awk -v n="$n" '
         { k = $1; c[k]++; w[k, c[k]] = $2; u[k, c[k]] = $3; sv[k, c[k]] = $4
@@ -171,12 +227,16 @@ for n in "${sizes[@]}"; do
             return cnt % 2 ? v[(cnt + 1) / 2] : (v[cnt / 2] + v[cnt / 2 + 1]) / 2
         }
         END {
-            base = med(w, "client", c["client"])
-            split("client defaults no-seed-no-interleave", order, " ")
-            for (i = 1; i <= 3; i++) {
+            base = med(w, "client-tmpfs", c["client-tmpfs"])
+            dbase = c["client-disk"] ? med(w, "client-disk", c["client-disk"]) : 0
+            split("client-tmpfs client-disk defaults no-seed-no-interleave own-server start-up defaults-disk", order, " ")
+            for (i = 1; i <= 7; i++) {
                 k = order[i]
-                printf "%-6s %-28s %9.2f %9.2f %10.2f %9.1f %7.2fx\n", n, k, med(w, k, c[k]),
+                if (!c[k]) continue
+                printf "%-6s %-24s %8.2f %8.2f %10.2f %9.1f %11.2fx", n, k, med(w, k, c[k]),
                     med(u, k, c[k]), med(sv, k, c[k]), m[k] / 1024, med(w, k, c[k]) / base
+                if (dbase) printf " %9.2fx", med(w, k, c[k]) / dbase
+                printf "\n"
             }
         }' "$work/times"
 done

@@ -750,7 +750,7 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
     if !format.notices_in_output() && !args.gate.quiet {
         // Programs read stdout; people read the notices on stderr.
         let mut err = io::stderr().lock();
-        for notice in &report.notices {
+        for notice in &render::notices_for_people(&report.notices) {
             let _ = writeln!(err, "twice: note: {}", crate::escape::printable(notice));
         }
     }

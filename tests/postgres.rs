@@ -2158,3 +2158,80 @@ fn a_failing_batch_runs_again_statement_by_statement() {
     assert_eq!(err["sqlstate"], "42P07");
     assert_eq!(err["position"]["line"], 2);
 }
+
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn a_function_an_extension_provides_is_named_in_the_help() {
+    let r = run("fixtures/shared/missing-function", &pg_opts());
+    let f = replay_findings(&r)
+        .into_iter()
+        .find(|f| f.rule == "first-run-error")
+        .unwrap_or_else(|| panic!("no first-run-error in {:#?}", rules(&r)));
+    assert!(
+        f.file.ends_with("002_backfill.sql") && f.line == 2,
+        "{}:{}",
+        f.file,
+        f.line
+    );
+    assert!(
+        f.message
+            .contains("function normalize_handle(character varying) does not exist"),
+        "{}",
+        f.message
+    );
+    let help = f.help.as_deref().unwrap_or_default();
+    assert!(
+        help.starts_with("no function `normalize_handle` with these argument types exists"),
+        "{help}"
+    );
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn a_statement_the_server_cannot_parse_names_the_server() {
+    let r = run("fixtures/shared/syntax", &pg_opts());
+    let f = replay_findings(&r)
+        .into_iter()
+        .find(|f| f.rule == "first-run-error")
+        .unwrap_or_else(|| panic!("no first-run-error in {:#?}", rules(&r)));
+    assert!(
+        f.file.ends_with("002_broken.sql") && f.line == 2,
+        "{}:{}",
+        f.file,
+        f.line
+    );
+    assert!(
+        f.message.starts_with("first run fails at line 3: "),
+        "{}",
+        f.message
+    );
+    let help = f.help.as_deref().unwrap_or_default();
+    assert!(help.starts_with("PostgreSQL 1"), "{help}");
+    assert!(help.contains("cannot parse this statement"), "{help}");
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn the_write_between_runs_puts_back_the_migrations_own_rows() {
+    // See the SQLite test of the same name.
+    let plain = Options {
+        seed: false,
+        interleave: false,
+        ..pg_opts()
+    };
+    let s = |x: &str| x.to_string();
+    for o in [pg_opts(), plain] {
+        let r = run("fixtures/replay/interleave-puts-back", &o);
+        assert_eq!(
+            rules(&r),
+            vec![
+                (s("second-run-error"), s("001_projects.sql"), 1),
+                (s("second-run-error"), s("001_projects.sql"), 6),
+                (s("second-run-error"), s("002_quota.sql"), 2),
+            ],
+            "seed {} interleave {}",
+            o.seed,
+            o.interleave
+        );
+    }
+}

@@ -392,17 +392,29 @@ impl super::Layout for Goose {
 
     fn code_migration(&self, rel: &str) -> Option<String> {
         let base = rel.rsplit('/').next().unwrap_or(rel);
-        if !super::ends_with_ci(base, ".go") || rel.contains('/') {
+        if !super::ends_with_ci(base, ".go")
+            || super::ends_with_ci(base, "_test.go")
+            || rel.contains('/')
+        {
             return None;
         }
         super::version_underscore(base).map(|(v, _)| v.to_string())
     }
 
     fn skip_reason(&self, name: &str) -> Option<String> {
-        super::ends_with_ci(name, ".go").then(|| {
-            "a goose Go migration: not SQL, so twice cannot check it (the sequence is checked without it)"
-                .into()
-        })
+        if !super::ends_with_ci(name, ".go") {
+            return None;
+        }
+        let base = name.rsplit('/').next().unwrap_or(name);
+        // goose runs `<version>_<name>.go`; tests and helpers beside them are not migrations.
+        Some(
+            if super::version_underscore(base).is_some() && !super::ends_with_ci(base, "_test.go") {
+                "a goose Go migration: not SQL, so twice cannot check it (the sequence is checked without it)"
+            } else {
+                "Go code, not a migration (goose migrations start with a version number)"
+            }
+            .into(),
+        )
     }
 
     fn placeholders(&self, envsub: bool) -> super::PlaceholderPolicy {

@@ -142,7 +142,7 @@ impl Renderer for Human<'_> {
                 }
             }
         }
-        for notice in &report.notices {
+        for notice in &super::notices_for_people(&report.notices) {
             writeln!(
                 out,
                 "{}: {}",

@@ -370,3 +370,72 @@ mod tests {
         );
     }
 }
+
+/// [`Report::notices`] as people read them: four or more files of one
+/// folder skipped for the same reason (a hundred goose Go migrations) are
+/// one line, `<folder>: skipped <n> files (<first> to <last>): <reason>`, at
+/// the place of the first; every other notice as it is. Documents (`json`,
+/// `sarif`, `twice plan`) keep every notice.
+pub fn notices_for_people(notices: &[String]) -> Vec<String> {
+    const GROUP: usize = 4;
+    let split = |n: &str| -> Option<(String, String, String)> {
+        let (path, why) = n.split_once(": skipped: ")?;
+        let (dir, file) = path.rsplit_once('/')?;
+        Some((dir.to_string(), file.to_string(), why.to_string()))
+    };
+    let mut groups: std::collections::HashMap<(String, String), Vec<String>> =
+        std::collections::HashMap::new();
+    for n in notices {
+        if let Some((dir, file, why)) = split(n) {
+            groups.entry((dir, why)).or_default().push(file);
+        }
+    }
+    let mut out = Vec::new();
+    for n in notices {
+        match split(n) {
+            Some((dir, _, why)) => match groups.get_mut(&(dir.clone(), why.clone())) {
+                Some(files) if files.len() >= GROUP => {
+                    let (first, last) = (&files[0], &files[files.len() - 1]);
+                    out.push(format!(
+                        "{dir}: skipped {} files ({first} to {last}): {why}",
+                        files.len()
+                    ));
+                    files.clear();
+                }
+                // The rest of a group already written.
+                Some(files) if files.is_empty() => {}
+                _ => out.push(n.clone()),
+            },
+            None => out.push(n.clone()),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod notice_tests {
+    use super::notices_for_people;
+
+    #[test]
+    fn many_files_skipped_for_one_reason_are_one_line() {
+        let why = "a goose Go migration: not SQL";
+        let mut notices: Vec<String> = (1..=5)
+            .map(|i| format!("db/migrations/0000{i}_step.go: skipped: {why}"))
+            .collect();
+        notices.insert(2, "db/migrations: replay skipped: no engine".to_string());
+        notices.push("other/x.go: skipped: a goose Go migration: not SQL".to_string());
+        notices.push("db/migrations/README.md: skipped: not SQL".to_string());
+        assert_eq!(
+            notices_for_people(&notices),
+            vec![
+                format!("db/migrations: skipped 5 files (00001_step.go to 00005_step.go): {why}"),
+                "db/migrations: replay skipped: no engine".to_string(),
+                "other/x.go: skipped: a goose Go migration: not SQL".to_string(),
+                "db/migrations/README.md: skipped: not SQL".to_string(),
+            ]
+        );
+        // Three are left as they are.
+        let three: Vec<String> = notices[..2].iter().chain(&notices[3..4]).cloned().collect();
+        assert_eq!(notices_for_people(&three), three);
+    }
+}

@@ -12,7 +12,7 @@
 
 use super::diff;
 use super::engine::{
-    Applied, Caps, Engine, EngineError, FailureKind, Observation, RunOutcome, Step, Trial,
+    Applied, Caps, Engine, EngineError, Failure, FailureKind, Observation, RunOutcome, Step, Trial,
 };
 use super::Outcome;
 use crate::error::Result;
@@ -68,6 +68,8 @@ impl Run {
 struct DownChecks {
     /// They stopped because the up failed.
     up_failed: bool,
+    /// How the up failed, when it did.
+    up_failure: Option<Failure>,
     /// The down's first run failed.
     down_failed: bool,
     /// The up's run was kept as its first run (its handled pieces): it is
@@ -182,10 +184,28 @@ impl<E: Engine> Replayer<'_, E> {
             .filter(|d| self.opts.down && self.runnable(d));
         let mut up_failed = false;
         let mut kept_up = None;
+        // A failure caused by twice's synthetic rows, found before the
+        // first run (see below).
+        let mut seed_failure = None;
         if let Some(down) = down {
             let checks = self.down_checks(m, down, true, true)?;
             up_failed = checks.up_failed;
             kept_up = checks.kept_up;
+            // The up failed in the down checks while synthetic rows were
+            // there: they are withdrawn now and the checks made again,
+            // while the state before the up is still there to check the
+            // down on (a first run that fails part-way where DDL commits,
+            // as on MySQL, leaves no such state behind it).
+            if let Some(f) = checks.up_failure.filter(|f| self.withdrawable(f)) {
+                if self.engine.unseed()? {
+                    let again = self.down_checks(m, down, false, true)?;
+                    up_failed = again.up_failed;
+                    kept_up = again.kept_up;
+                    if !up_failed {
+                        seed_failure = Some(f);
+                    }
+                }
+            }
         }
 
         // First run: kept (already, when the down checks' run of the up
@@ -203,26 +223,33 @@ impl<E: Engine> Replayer<'_, E> {
         // of them: they are withdrawn and the first run tried again without
         // them. If it now runs, the failure was twice's, not the
         // migration's: the migration is checked without them, with a note.
-        let seed_failure = match &applied.failure {
+        // A first run undone by its failure runs again from the start; one
+        // that failed part-way, keeping what ran before the failure, goes
+        // on from the failure where the engine can ([`Engine::resume`]).
+        let retry = match &applied.failure {
             Some(f)
-                if (self.opts.seed || self.opts.interleave)
-                    && !applied.partial
-                    && f.error.kind == FailureKind::Error
+                if self.withdrawable(f)
+                    && (!applied.partial || self.engine.resumable())
                     && self.engine.unseed()? =>
             {
                 Some(f.clone())
             }
             _ => None,
         };
-        if let Some(seed_failure) = seed_failure {
-            if let (Some(down), true) = (down, up_failed) {
-                // They stopped at the up, which failed among the seeds too.
-                self.down_checks(m, down, false, false)?;
+        if let Some(f) = retry {
+            if applied.partial {
+                applied = self.engine.resume(self.ws, &m.up)?;
+            } else {
+                if let (Some(down), true) = (down, up_failed) {
+                    // They stopped at the up, which failed among the seeds too.
+                    self.down_checks(m, down, false, false)?;
+                }
+                applied = self.engine.apply(self.ws, &m.up)?;
             }
-            applied = self.engine.apply(self.ws, &m.up)?;
-            if applied.failure.is_none() {
-                self.report_seed_withdrawn(m, &m.up, &seed_failure);
-            }
+            seed_failure = Some(f);
+        }
+        if let (None, Some(f)) = (&applied.failure, &seed_failure) {
+            self.report_seed_withdrawn(m, &m.up, f);
         }
         self.report_handled(m, &m.up, &applied.handled);
         if let Some(f) = &applied.failure {
@@ -269,6 +296,9 @@ impl<E: Engine> Replayer<'_, E> {
             let again = outcomes.into_iter().next().unwrap_or_default();
             self.report_interleaved(m, &m.up, &again.observation, &written);
         }
+        // The migrations' own rows as they left them, for the migrations
+        // after this one (the new synthetic rows stay).
+        self.engine.put_back()?;
         Ok(())
     }
 
@@ -314,30 +344,23 @@ impl<E: Engine> Replayer<'_, E> {
             }
         };
         let mut outcomes = outcomes.into_iter();
-        let (Some(up), Some(first)) = (outcomes.next(), outcomes.next()) else {
+        let up = outcomes.next();
+        let up_failure = up.as_ref().and_then(|u| u.failures.first().cloned());
+        let (Some(up), Some(first), None) = (up, outcomes.next(), &up_failure) else {
             // The up failed: its own first run reports that.
             return Ok(DownChecks {
                 up_failed: true,
+                up_failure,
                 ..DownChecks::default()
             });
         };
-        if !up.failures.is_empty() {
-            return Ok(DownChecks {
-                up_failed: true,
-                ..DownChecks::default()
-            });
-        }
         let done = DownChecks {
             kept_up: kept.then_some(up.handled),
             ..DownChecks::default()
         };
         self.report_handled(m, down, &first.handled);
         if let Some(f) = first.failures.first() {
-            if withdraw
-                && f.error.kind == FailureKind::Error
-                && (self.opts.seed || self.opts.interleave)
-                && self.engine.unseed()?
-            {
+            if withdraw && self.withdrawable(f) && self.engine.unseed()? {
                 let f = f.clone();
                 // A kept up stays applied: the checks again would run it
                 // on top of itself.
@@ -377,6 +400,13 @@ impl<E: Engine> Replayer<'_, E> {
             self.report_changes(m, down, &observation, Run::DownSecond);
         }
         Ok(done)
+    }
+
+    /// Whether a first run's failure may come from twice's synthetic rows
+    /// (an engine error while seeding or the write between runs is on):
+    /// then they are withdrawn and the run tried again without them.
+    fn withdrawable(&self, f: &Failure) -> bool {
+        (self.opts.seed || self.opts.interleave) && f.error.kind == FailureKind::Error
     }
 
     // ---- findings -------------------------------------------------------

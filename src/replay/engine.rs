@@ -73,6 +73,14 @@ pub enum ErrorClass {
     UndefinedObject,
     /// The column to drop, alter or use is not there (`42703`).
     UndefinedColumn,
+    /// The function a statement calls is not there (`42883` on a function,
+    /// SQLite's `no such function`, MySQL's 1305 on a function): on a first
+    /// run, usually one the application or an extension provides.
+    UndefinedFunction,
+    /// The server could not parse the statement (`42601`, MySQL 1064,
+    /// SQLite's `syntax error`): on a first run, often syntax of another
+    /// server or version than the one replay runs on.
+    Syntax,
     /// The replay role may not do this (`42501`): the statement reaches
     /// outside what the engine's sandbox lets migrations touch.
     PermissionDenied,
@@ -99,7 +107,7 @@ pub struct StmtError {
     /// when the engine could tell, so the rest of the text can still run.
     pub resume: Option<usize>,
     /// For a missing object ([`ErrorClass::UndefinedObject`],
-    /// [`ErrorClass::UndefinedColumn`]): its name as the error gives it,
+    /// [`ErrorClass::UndefinedColumn`], [`ErrorClass::UndefinedFunction`]): its name as the error gives it,
     /// without schema or table qualifier.
     pub object: Option<Box<str>>,
 }
@@ -536,13 +544,22 @@ pub trait Engine {
     /// can do it too.
     fn unseed(&mut self) -> Result<bool, EngineError>;
     /// Writes as an application would between a migration's first and
-    /// second run, and keeps it: in each existing table whose bare name
+    /// second run, and keeps it (until [`Engine::put_back`] puts back what it
+    /// changed in rows that are not synthetic): in each existing table whose bare name
     /// (lower case) is in `tables`, new values in the columns of one existing
     /// row (primary key and foreign key columns left alone), then
     /// [`super::SEED_ROWS`] more synthetic rows made as [`Engine::seed`]
     /// makes them, whatever the table holds. Plain SQL, each write under a
     /// savepoint; a write the database refuses is skipped.
     fn interleave(&mut self, tables: &BTreeSet<String>) -> Result<Interleaved, EngineError>;
+    /// After the second run that followed [`Engine::interleave`] was
+    /// observed and undone: puts back the values the write changed in rows
+    /// that are not synthetic (a row a migration inserted, such as a
+    /// project named `library`), so later migrations find the migrations'
+    /// own rows as they left them and see what they would see without the
+    /// write. The synthetic rows the write inserted, and values it wrote to
+    /// synthetic rows, stay. Plain SQL, each write under a savepoint.
+    fn put_back(&mut self) -> Result<(), EngineError>;
     /// Runs twice's own set-up SQL (e.g. the migration tool's bookkeeping
     /// table), kept, before the first migration; never observed or reported,
     /// and the tables it creates (like the setup script's) are never seeded
@@ -551,6 +568,25 @@ pub trait Engine {
     /// Runs `part` for real and keeps it (see [`Applied`]). Statements of
     /// `part` whose placeholders have no value are not run.
     fn apply(&mut self, ws: &Workspace, part: &Part) -> Result<Applied, EngineError>;
+    /// Right after an [`Engine::apply`] that failed part-way
+    /// ([`Applied::partial`]): whether the engine kept the point of the
+    /// failure (what had committed, the session) and can go on from it
+    /// after [`Engine::unseed`] ([`Engine::resume`]). The default: no.
+    fn resumable(&self) -> bool {
+        false
+    }
+    /// Goes on with the first run of `part` that [`Engine::apply`] left
+    /// partial and [`Engine::resumable`], after [`Engine::unseed`]: runs
+    /// again what the failure undid (the failing statement, or, in a
+    /// transaction that was rolled back, every statement from the one that
+    /// began it) and the rest of the part; what had committed stays. The
+    /// result stands for the whole part (handled pieces of both runs).
+    fn resume(&mut self, ws: &Workspace, part: &Part) -> Result<Applied, EngineError> {
+        let _ = (ws, part);
+        Err(EngineError(
+            "replay: this engine cannot go on with a first run that failed part-way".into(),
+        ))
+    }
     /// Runs `steps` in order on the current state, observes each, and undoes
     /// all of them: afterwards the state is what it was before.
     fn trial(&mut self, ws: &Workspace, steps: &[Step<'_>]) -> Result<Trial, EngineError>;

@@ -73,6 +73,23 @@ pub const SEED_ROWS: i64 = 3;
 /// first and make fail; within a 32-bit integer.
 pub const SYNTHETIC_IDS: i64 = 1_000_000_000;
 
+/// Whether a text written to a synthetic row is distinctive enough to tell
+/// the rows migrations derived from it (copied by an `INSERT ... SELECT`, an
+/// `UPDATE ... FROM`, a `CREATE TABLE ... AS SELECT`), on every engine: at
+/// least four characters with a digit (`seed-12`, `title 12`). Shorter texts
+/// are too common to tell.
+pub fn distinctive_text(s: &str) -> bool {
+    s.len() >= 4 && s.chars().any(|c| c.is_ascii_digit())
+}
+
+/// Whether an integer written to a synthetic row is distinctive enough to
+/// tell the rows migrations derived from it (see [`distinctive_text`]): an
+/// id from [`SYNTHETIC_IDS`] on. Small numbers, booleans and dates are too
+/// common to tell.
+pub fn distinctive_integer(i: i64) -> bool {
+    i >= SYNTHETIC_IDS
+}
+
 /// How many new rows the write between a migration's runs
 /// ([`engine::Engine::interleave`]) adds to a table holding `existing`, on
 /// every engine: [`SEED_ROWS`], fewer once it holds twice as many, at least

@@ -1726,4 +1726,19 @@ fn first_run_failure_after_a_migration_twice_cannot_run_says_so() {
         "{:#?}",
         f.notes
     );
+    // A test file beside them is not a migration replay ran without.
+    assert!(
+        report.notices.iter().any(|n| n
+            == "fixtures/layouts/goose-go/migrations_test.go: skipped: Go code, not a migration \
+                (goose migrations start with a version number)"),
+        "{:#?}",
+        report.notices
+    );
+    // What to do about it: the schema the code migrations build, in a setup script.
+    let help = f.help.as_deref().unwrap_or_default();
+    assert!(
+        help.starts_with("migrations twice cannot run (code, not SQL) come before this one")
+            && help.contains("`--setup FILE`"),
+        "{help}"
+    );
 }

@@ -318,7 +318,8 @@ fn the_throwaway_server_is_removed_afterwards() {
         ..Options::default()
     };
     let mine = || -> Vec<String> {
-        std::fs::read_dir(std::env::temp_dir())
+        // In /dev/shm when it can (`throwaway_base`), else the temp folder.
+        std::fs::read_dir(twice::replay::mysql::server::throwaway_base())
             .unwrap()
             .filter_map(|e| e.ok())
             .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -598,4 +599,144 @@ fn synthetic_rows_are_withdrawn_whatever_migrations_did_to_them() {
         "{:#?}",
         seeded.findings
     );
+}
+
+/// (rule, file name, line) of findings.
+type Found = Vec<(String, String, usize)>;
+
+/// The first-run, second-run and down errors of a replay (what seeding must
+/// not change), and the `replay-seed-withdrawn` findings.
+fn errors_and_withdrawn(r: &Report) -> (Found, Found) {
+    rules(r)
+        .into_iter()
+        .filter(|(rule, _, _)| rule.ends_with("-error") || rule == "replay-seed-withdrawn")
+        .partition(|(rule, _, _)| rule != "replay-seed-withdrawn")
+}
+
+/// Replays `folder` without seeding and the write between runs, then with
+/// both (the defaults): the same errors, and the withdrawn failures at
+/// `withdrawn` (file, line).
+fn same_errors_as_without_seeding(folder: &str, withdrawn: &[(&str, usize)]) {
+    let bare = Options {
+        seed: false,
+        interleave: false,
+        ..my_opts()
+    };
+    let plain = run(folder, &bare);
+    let (plain_errors, none) = errors_and_withdrawn(&plain);
+    assert!(none.is_empty(), "{none:?}");
+    let seeded = run(
+        folder,
+        &Options {
+            seed: true,
+            interleave: true,
+            ..bare
+        },
+    );
+    let (errors, got) = errors_and_withdrawn(&seeded);
+    assert_eq!(errors, plain_errors, "{:#?}", seeded.findings);
+    let want: Vec<_> = withdrawn
+        .iter()
+        .map(|(file, line)| (s("replay-seed-withdrawn"), s(file), *line))
+        .collect();
+    assert_eq!(got, want, "{:#?}", seeded.findings);
+}
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn a_function_the_application_provides_is_named_in_the_help() {
+    let r = run("fixtures/shared/missing-function", &my_opts());
+    let f = find(&r, "first-run-error", "002_backfill.sql", 2);
+    assert!(f.message.contains("normalize_handle"), "{}", f.message);
+    let help = f.help.as_deref().unwrap_or_default();
+    assert!(
+        help.starts_with("no function `normalize_handle` with these argument types exists"),
+        "{help}"
+    );
+    assert!(help.contains("--setup FILE"), "{help}");
+}
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn a_first_run_that_fails_part_way_among_synthetic_rows_goes_on_from_the_failure() {
+    // 002: DDL before the failure committed: the run goes on from the
+    // foreign key, not from the start (the column would be there twice).
+    // 003: a transaction open at the failure was rolled back: the run goes
+    // on from START TRANSACTION (the audit row is there, as the second
+    // run's duplicate key shows). 004: the failing ALTER committed the
+    // transaction before it: the run goes on from the ALTER (the audit row
+    // is not inserted twice).
+    same_errors_as_without_seeding(
+        "fixtures/mysql/seed_resumed",
+        &[
+            ("002_region_fk.sql", 7),
+            ("003_defaults.sql", 7),
+            ("004_checks.sql", 6),
+        ],
+    );
+}
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn rows_copied_from_synthetic_rows_are_withdrawn_with_them() {
+    // 003 withdraws the synthetic users, and the addresses and handles 002
+    // copied from them: 004's foreign keys then hold (its own seeded rows
+    // break the first one, and are withdrawn in turn).
+    same_errors_as_without_seeding(
+        "fixtures/mysql/seed_derived",
+        &[("003_short_logins.sql", 3), ("004_foreign_keys.sql", 3)],
+    );
+}
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn synthetic_rows_are_followed_into_renamed_tables() {
+    // RENAME TABLE, then ALTER TABLE ... RENAME TO (a mixed-case name): the
+    // synthetic jobs are found in QueueItems and withdrawn.
+    same_errors_as_without_seeding("fixtures/mysql/seed_renamed", &[("004_codes.sql", 3)]);
+}
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn a_statement_the_server_cannot_parse_names_the_server_and_the_line() {
+    let r = run("fixtures/shared/syntax", &my_opts());
+    let f = find(&r, "first-run-error", "002_broken.sql", 2);
+    // MySQL says `near ';' at line 2`: the message points at line 3 of the file.
+    assert!(
+        f.message.starts_with("first run fails at line 3: "),
+        "{}",
+        f.message
+    );
+    assert!(f.message.contains("(MySQL error 1064)"), "{}", f.message);
+    let help = f.help.as_deref().unwrap_or_default();
+    assert!(
+        help.starts_with("MariaDB ") || help.starts_with("MySQL "),
+        "{help}"
+    );
+    assert!(help.contains("cannot parse this statement"), "{help}");
+}
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn the_write_between_runs_puts_back_the_migrations_own_rows() {
+    // See the SQLite test of the same name.
+    let plain = Options {
+        seed: false,
+        interleave: false,
+        ..my_opts()
+    };
+    for o in [my_opts(), plain] {
+        let r = run("fixtures/replay/interleave-puts-back", &o);
+        assert_eq!(
+            rules(&r),
+            vec![
+                (s("second-run-error"), s("001_projects.sql"), 1),
+                (s("second-run-error"), s("001_projects.sql"), 6),
+                (s("second-run-error"), s("002_quota.sql"), 2),
+            ],
+            "seed {} interleave {}",
+            o.seed,
+            o.interleave
+        );
+    }
 }

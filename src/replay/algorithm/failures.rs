@@ -338,6 +338,28 @@ impl<E: Engine> Replayer<'_, E> {
                 _ if f.error.class == ErrorClass::PermissionDenied => {
                     permission_help(self.caps).into()
                 }
+                Run::First { .. }
+                    if matches!(
+                        f.error.class,
+                        ErrorClass::UndefinedObject
+                            | ErrorClass::UndefinedColumn
+                            | ErrorClass::UndefinedFunction
+                    ) && !self.gaps_before(m).is_empty() =>
+                {
+                    "migrations twice cannot run (code, not SQL) come before this one: if they \
+                     create what this statement needs, give replay the schema they build in a \
+                     setup script (`--setup FILE`, `[replay] setup`: e.g. the schema the tool \
+                     leaves after them); otherwise check the order of the files"
+                        .into()
+                }
+                Run::First { .. } | Run::Start { .. }
+                    if f.error.class == ErrorClass::UndefinedFunction =>
+                {
+                    missing_function_help(f.error.object.as_deref(), self.caps)
+                }
+                Run::First { .. } | Run::Start { .. } if f.error.class == ErrorClass::Syntax => {
+                    syntax_help(&self.engine.name(), self.caps)
+                }
                 Run::First { .. } => "the migration must apply on the state the migrations \
                      before it leave: check the order of the files and the objects this \
                      statement needs"
@@ -382,14 +404,7 @@ impl<E: Engine> Replayer<'_, E> {
             });
         }
         if let (Run::First { .. }, FailureKind::Error) = (run, f.error.kind) {
-            let before: Vec<&str> = self
-                .gaps
-                .iter()
-                .filter(|(v, _)| {
-                    crate::since::version_cmp(v, &m.version) != std::cmp::Ordering::Greater
-                })
-                .map(|(_, file)| file.as_str())
-                .collect();
+            let before = self.gaps_before(m);
             match before.as_slice() {
                 [] => {}
                 [one] => finding.notes.push(format!(
@@ -562,6 +577,75 @@ pub(crate) fn forms(dialect: Dialect) -> Forms {
     }
 }
 
+impl<E: Engine> Replayer<'_, E> {
+    /// The files of migrations the tool runs before `m` that twice cannot
+    /// read (code migrations), which replay ran without.
+    fn gaps_before(&self, m: &Migration) -> Vec<&str> {
+        self.gaps
+            .iter()
+            .filter(|(v, _)| {
+                crate::since::version_cmp(v, &m.version) != std::cmp::Ordering::Greater
+            })
+            .map(|(_, file)| file.as_str())
+            .collect()
+    }
+}
+
+/// The help line for a first run that calls a function the database does
+/// not have: most often one the application or an extension provides, which
+/// replay can be given (PostgreSQL, MySQL) or cannot (SQLite, where only the
+/// application can register functions).
+fn missing_function_help(name: Option<&str>, caps: Caps) -> String {
+    if caps.dialect == Dialect::Sqlite {
+        let missing = match name {
+            Some(n) => format!("SQLite has no function `{n}`"),
+            None => "SQLite does not have the function it calls".to_string(),
+        };
+        format!(
+            "{missing}, and SQL cannot create one: if the application registers it \
+             (`sqlite3_create_function`), replay cannot run this statement, which \
+             `-- twice:ignore first-run-error` above it records; otherwise check its name"
+        )
+    } else {
+        let missing = match name {
+            Some(n) => format!("no function `{n}` with these argument types exists"),
+            None => "the function it calls does not exist with these argument types".to_string(),
+        };
+        format!(
+            "{missing} when this migration runs: if an extension or the application provides \
+             it, create it (or a stand-in) in a setup script (`--setup FILE`, `[replay] setup`); \
+             otherwise check its name, its argument types and the order of the files"
+        )
+    }
+}
+
+/// The help line for a first run the server cannot parse. `server` is the
+/// engine's name with its version (`MariaDB 10.11.6`, `SQLite 3.46.0`):
+/// migrations written for another server or a newer version are the usual
+/// cause, and the fix is to replay on that server, not to edit the file.
+fn syntax_help(server: &str, caps: Caps) -> String {
+    match caps.dialect {
+        Dialect::Mysql if server.starts_with("MariaDB") => format!(
+            "{server} cannot parse this statement: if it is MySQL syntax MariaDB does not have \
+             (the `->>` operator, a word MariaDB reserves such as `offset`), replay on a MySQL \
+             server (`--database-url mysql://...`); otherwise fix the statement"
+        ),
+        Dialect::Mysql => format!(
+            "{server} cannot parse this statement: if it is MariaDB syntax MySQL does not have \
+             (`ADD COLUMN IF NOT EXISTS`, `CREATE OR REPLACE TABLE`), replay on a MariaDB server \
+             (`--database-url mysql://...`); otherwise fix the statement"
+        ),
+        Dialect::Postgres => format!(
+            "{server} cannot parse this statement: if it needs a newer PostgreSQL, replay on one \
+             (`--database-url postgres://...`); otherwise fix the statement"
+        ),
+        _ => format!(
+            "{server} cannot parse this statement: fix it, or, if the folder is written for \
+             another database, say which (`--dialect`, or `dialect` in `twice.toml`)"
+        ),
+    }
+}
+
 /// An actionable help line for a statement that fails on a re-run: one
 /// table for every engine, by error class and dialect.
 fn help_for(class: ErrorClass, caps: Caps) -> String {
@@ -598,16 +682,24 @@ fn help_for(class: ErrorClass, caps: Caps) -> String {
         ErrorClass::UndefinedObject => "use `IF EXISTS`, or guard the statement so that it \
              does nothing when the first run already removed or renamed the object"
             .into(),
+        ErrorClass::UndefinedFunction => "the first run dropped or replaced this function: \
+             guard the statement, or create the function with `CREATE OR REPLACE` before it is \
+             used"
+            .into(),
         ErrorClass::UndefinedColumn => "the first run renamed or dropped this column: guard the \
              statement or fold the change into a table rebuild"
             .into(),
-        ErrorClass::Other if mysql => "make the statement safe to run again: DDL commits at \
+        ErrorClass::Other | ErrorClass::Syntax if mysql => {
+            "make the statement safe to run again: DDL commits at \
              once on MySQL, so the migration tool cannot record the migration as applied in the \
              same transaction as its changes"
-            .into(),
-        ErrorClass::Other => "make the statement safe to run again, or make sure the migration \
+                .into()
+        }
+        ErrorClass::Other | ErrorClass::Syntax => {
+            "make the statement safe to run again, or make sure the migration \
              tool records the migration as applied in the same transaction"
-            .into(),
+                .into()
+        }
     }
 }
 

@@ -74,7 +74,7 @@ pub struct Runner<'a> {
     seed: seed::SeedState,
     /// The scratch database's catalog, kept up to date after each kept run
     /// for the names it used (`None`: read it again in full).
-    catalog: Option<Vec<observe::CatalogObj>>,
+    catalog: Option<observe::Catalog>,
     /// The objects the copy database holds between trials, each with its
     /// image when it was last known to equal the scratch database's (see
     /// [`Runner::prepare_copy`]).
@@ -88,6 +88,8 @@ pub struct Runner<'a> {
     /// Objects a trial found already in the copy, the same as in the
     /// scratch database, and used as they were.
     reused_objects: usize,
+    /// The first run that just failed part-way, when it can go on.
+    pending: Option<Pending>,
 }
 
 /// One part's run.
@@ -99,6 +101,33 @@ struct PartRun {
     affected: BTreeMap<usize, u64>,
     /// Statements that ran without error before the first failure.
     ran_before_failure: bool,
+    /// Where (a position in the part's statements) the first failure is.
+    failed_at: Option<usize>,
+    /// The session ended with the failure (it was opened again).
+    session_lost: bool,
+    /// Tracking the transaction (`apply`): the position of the statement
+    /// that began the transaction open after the last statement that ran
+    /// (`None`: none was open), as the server's transaction-state tracker
+    /// reported it.
+    tx_start: Option<usize>,
+}
+
+/// A first run that failed part-way and can go on from the failure after
+/// the synthetic rows are withdrawn ([`Engine::resume`]): what MySQL kept
+/// at the failure stays (each statement before it committed, or the
+/// transaction open at the failure was rolled back), and the migration's
+/// session with it (user variables, prepared statements, temporary tables,
+/// `SET` settings).
+struct Pending {
+    /// The part (its file and statements).
+    file: usize,
+    statements: Vec<usize>,
+    /// The position in the part's statements the run goes on from.
+    from: usize,
+    handled: Vec<Handled>,
+    /// The migration's session, set aside while [`Engine::unseed`] works on
+    /// a session of its own (`None`: it is still [`Runner::conn`]).
+    session: Option<Conn>,
 }
 
 impl<'a> Runner<'a> {
@@ -140,6 +169,7 @@ impl<'a> Runner<'a> {
             copy_unknown: false,
             stale: BTreeSet::new(),
             reused_objects: 0,
+            pending: None,
         };
         r.setup_session()?;
         Ok(r)
@@ -188,9 +218,34 @@ impl<'a> Runner<'a> {
 
     /// Runs a part's statements; stops at the first failure when `stop`.
     fn run_part(&mut self, ws: &Workspace, part: &Part, stop: bool, db: &str) -> Result<PartRun> {
+        let out = self.run_statements(ws, part, 0, stop, false, db)?;
+        self.end_session(db)?;
+        Ok(out)
+    }
+
+    /// Ends the migration's session: a transaction it left open is rolled
+    /// back, and what it set for its session must not leak into the next.
+    fn end_session(&mut self, db: &str) -> Result<()> {
+        // The reset rolls an open transaction back, as a new connection would.
+        self.reset_session(db)
+    }
+
+    /// Runs a part's statements from position `from`, on the session as it
+    /// is (ended by the caller); stops at the first failure when `stop`.
+    /// With `track`, follows where the open transaction began
+    /// ([`PartRun::tx_start`]), from the server's transaction-state tracker.
+    fn run_statements(
+        &mut self,
+        ws: &Workspace,
+        part: &Part,
+        from: usize,
+        stop: bool,
+        track: bool,
+        db: &str,
+    ) -> Result<PartRun> {
         let file = &ws.files[part.file];
         let mut out = PartRun::default();
-        for &i in &part.statements {
+        for (pos, &i) in part.statements.iter().enumerate().skip(from) {
             let Some(stmt) = file.statements.get(i) else {
                 continue;
             };
@@ -215,6 +270,7 @@ impl<'a> Runner<'a> {
             let r = match r {
                 Ok(()) if started.elapsed() >= self.opts.timeout => {
                     self.watchdog.take_fired();
+                    out.failed_at.get_or_insert(pos);
                     out.failures.push(Failure {
                         stmt: i,
                         span: stmt.span.clone(),
@@ -237,19 +293,32 @@ impl<'a> Runner<'a> {
                     if out.failures.is_empty() {
                         out.ran_before_failure = true;
                     }
+                    if track {
+                        match run::transaction_open(&self.conn) {
+                            Some(true) => {
+                                out.tx_start.get_or_insert(pos);
+                            }
+                            Some(false) => out.tx_start = None,
+                            None => {}
+                        }
+                    }
                 }
                 Err(e) => {
                     let fired = self.watchdog.take_fired();
                     let error = run::stmt_error(&e, &[&self.db, &self.copy], fired);
+                    out.failed_at.get_or_insert(pos);
+                    let at = run::syntax_error_at(&e, &file.source.text, stmt.span.clone())
+                        .unwrap_or(stmt.span.start);
                     out.failures.push(Failure {
                         stmt: i,
                         span: stmt.span.clone(),
-                        at: stmt.span.start,
+                        at,
                         error,
                     });
                     if run::connection_lost(&e) {
                         self.conn = self.server.connect_to(db)?;
                         self.setup_session()?;
+                        out.session_lost = true;
                         return Ok(out);
                     }
                     if stop {
@@ -258,15 +327,206 @@ impl<'a> Runner<'a> {
                 }
             }
         }
-        // A transaction the migration left open ends with its session.
-        let _ = self.conn.query_drop("ROLLBACK");
-        self.reset_session(db)?;
         Ok(out)
     }
 
+    /// A first run (see [`Engine::apply`]). One that fails part-way keeps
+    /// its session and the point it can go on from ([`Pending`]) when it
+    /// can ([`Runner::resume_point`]).
     fn apply_part(&mut self, ws: &Workspace, part: &Part) -> Result<Applied> {
+        self.settle()?;
         let db = self.db.clone();
-        let run = self.run_part(ws, part, true, &db)?;
+        // Only a run that may fail because of synthetic rows goes on. The
+        // server tells when a transaction begins and ends (MySQL 5.7,
+        // MariaDB 10.3 on); where it cannot, a failure part-way is final.
+        let synthetic = self.opts.seed || self.opts.interleave;
+        let track = synthetic
+            && self
+                .conn
+                .query_drop("SET SESSION session_track_transaction_info = 'STATE'")
+                .is_ok();
+        let run = self.run_statements(ws, part, 0, true, track, &db)?;
+        self.follow_renames(ws, part, &run);
+        let from = match (&run.failures.first(), run.ran_before_failure) {
+            (Some(f), true) if track => self.resume_point(ws, part, &run, f),
+            _ => None,
+        };
+        match from {
+            Some(from) => {
+                self.pending = Some(Pending {
+                    file: part.file,
+                    statements: part.statements.clone(),
+                    from,
+                    handled: run.handled.clone(),
+                    session: None,
+                });
+                // The catalog is read again once the run is over (from the
+                // migration's session it might read with the migration's
+                // settings).
+                self.catalog = None;
+                self.seed.forget();
+            }
+            None => {
+                self.end_session(&db)?;
+                self.after_kept_run(ws, part)?;
+            }
+        }
+        let partial = run.ran_before_failure;
+        Ok(Applied {
+            failure: run.failures.into_iter().next(),
+            handled: run.handled,
+            partial,
+        })
+    }
+
+    /// Where a first run that failed part-way can go on after the synthetic
+    /// rows are withdrawn, with the migration's session as it is: from the
+    /// failing statement, or, when it failed in a transaction that is still
+    /// open, from the statement that began it, after rolling it back (a
+    /// statement that fails in a transaction undoes only itself, and a
+    /// statement that commits implicitly, DDL, commits what came before it
+    /// even when it then fails). `None` when it cannot: the error is no
+    /// plain error (a time limit, a lost session), a `CALL` failed (the
+    /// statements of the routine before the failure committed, and the
+    /// `CALL` would run them again), `LOCK TABLES` holds tables, a deadlock
+    /// rolled the transaction back, or whether a transaction is still open
+    /// cannot be told (MySQL 8 has no `@@in_transaction`).
+    fn resume_point(
+        &mut self,
+        ws: &Workspace,
+        part: &Part,
+        run: &PartRun,
+        f: &Failure,
+    ) -> Option<usize> {
+        let at = run.failed_at?;
+        if f.error.kind != FailureKind::Error || run.session_lost {
+            return None;
+        }
+        if f.error.message.ends_with("(MySQL error 1213)")
+            || f.error.message.ends_with("(MySQL error 1205)")
+        {
+            return None;
+        }
+        let file = &ws.files[part.file];
+        let keyword = |pos: usize| {
+            part.statements
+                .get(pos)
+                .and_then(|&i| file.statements.get(i))
+                .map(|s| s.facts.keyword.as_str())
+        };
+        if keyword(at) == Some("CALL") || (0..at).any(|p| keyword(p) == Some("LOCK")) {
+            return None;
+        }
+        let from = match run.tx_start {
+            None => at,
+            Some(start) => {
+                let open: Option<i64> = self
+                    .conn
+                    .query_first("SELECT @@in_transaction")
+                    .ok()
+                    .flatten();
+                match open {
+                    Some(1) => start,
+                    Some(0) => at,
+                    _ => return None,
+                }
+            }
+        };
+        self.conn.query_drop("ROLLBACK").ok()?;
+        Some(from)
+    }
+
+    /// Ends a first run left [`Pending`] that will not go on: its session.
+    fn settle(&mut self) -> Result<()> {
+        if let Some(p) = self.pending.take() {
+            if p.session.is_none() {
+                let db = self.db.clone();
+                self.end_session(&db)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Engine::resume`].
+    fn resume_part(&mut self, ws: &Workspace, part: &Part) -> Result<Applied> {
+        let pending = match self.pending.take() {
+            Some(p) if p.file == part.file && p.statements == part.statements => p,
+            other => {
+                self.pending = other;
+                self.settle()?;
+                return Err(Error::new(
+                    "MySQL replay: no first run of this migration to go on with",
+                ));
+            }
+        };
+        if let Some(session) = pending.session {
+            self.conn = session;
+        }
+        let db = self.db.clone();
+        let run = self.run_statements(ws, part, pending.from, true, false, &db)?;
+        self.follow_renames(ws, part, &run);
+        self.end_session(&db)?;
+        self.after_kept_run(ws, part)?;
+        let from_stmt = part.statements.get(pending.from).copied();
+        let mut handled: Vec<Handled> = pending
+            .handled
+            .into_iter()
+            .filter(|h| from_stmt.is_some_and(|s| h.stmt < s))
+            .collect();
+        handled.extend(run.handled);
+        Ok(Applied {
+            failure: run.failures.into_iter().next(),
+            handled,
+            partial: true,
+        })
+    }
+
+    /// The synthetic rows of tables a kept run renamed (`RENAME TABLE a TO
+    /// b, ...`, `ALTER TABLE a RENAME [TO|AS] b`: statements of the run that
+    /// ran) are looked for under their new names. MySQL keeps no id of a
+    /// table across a copying `ALTER TABLE`, so renames are followed from
+    /// the statements; one made by a routine or by SQL built at run time
+    /// (`PREPARE`) is not.
+    fn follow_renames(&mut self, ws: &Workspace, part: &Part, run: &PartRun) {
+        use crate::classify::{AlterOp, Kind};
+        let file = &ws.files[part.file];
+        let text = &file.source.text;
+        for &i in part
+            .statements
+            .iter()
+            .filter(|i| run.affected.contains_key(i))
+        {
+            let Some(st) = file.statements.get(i) else {
+                continue;
+            };
+            match &st.facts.kind {
+                Kind::RenameTables(pairs) => {
+                    for p in pairs {
+                        let to = server_spelling(text, &p.to.span);
+                        self.seed.renamed(p.from.object(), &to);
+                    }
+                }
+                Kind::AlterTable(a) => {
+                    let Some(table) = &a.table else {
+                        continue;
+                    };
+                    let mut from = table.object().to_string();
+                    for action in &a.actions {
+                        if let AlterOp::RenameTo { new } = &action.op {
+                            let to = server_spelling(text, &new.span);
+                            self.seed.renamed(&from, &to);
+                            from = to;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// After a kept run of `part`: what it changed in the catalog.
+    fn after_kept_run(&mut self, ws: &Workspace, part: &Part) -> Result<()> {
+        let db = self.db.clone();
         // What the kept run changed in the catalog: the objects it names;
         // anything, when it calls routines or builds SQL at run time.
         let file = &ws.files[part.file];
@@ -293,9 +553,11 @@ impl<'a> Runner<'a> {
             let fail =
                 |e: mysql::Error| Error::new(format!("MySQL replay: cannot read the catalog: {e}"));
             let names = observe::raw_names(file, part);
+            let routines = observe::routine_names(file, part);
             let cat = match self.catalog.as_mut() {
                 Some(cat) => {
-                    observe::refresh_catalog(&mut self.conn, &db, cat, &names).map_err(fail)?;
+                    observe::refresh_catalog(&mut self.conn, &db, cat, &names, &routines)
+                        .map_err(fail)?;
                     cat
                 }
                 None => self
@@ -303,19 +565,21 @@ impl<'a> Runner<'a> {
                     .insert(observe::catalog(&mut self.conn, &db).map_err(fail)?),
             };
             // The tables the run named, and those it reached through
-            // triggers and cascades, are read again before seeding.
+            // triggers and cascades, are read again before seeding: those
+            // the catalog (just brought up to date for these names) holds,
+            // and those seeding knows (gone or renamed since).
             let reached = observe::scope(cat, &words, false)
                 .into_iter()
                 .filter(|(kind, _)| kind == "table")
                 .map(|(_, name)| name);
-            self.seed.touched(names.into_iter().chain(reached));
+            let seed = &self.seed;
+            let named = names
+                .into_iter()
+                .filter(|n| cat.has_table(n) || seed.knows_table(n));
+            let touched: Vec<String> = named.chain(reached).collect();
+            self.seed.touched(touched);
         }
-        let partial = run.ran_before_failure;
-        Ok(Applied {
-            failure: run.failures.into_iter().next(),
-            handled: run.handled,
-            partial,
-        })
+        Ok(())
     }
 
     /// Makes the copy database (the connection's current database) hold
@@ -347,7 +611,7 @@ impl<'a> Runner<'a> {
         }
         let mut drop: BTreeSet<(String, String)> = std::mem::take(&mut self.stale);
         let mut copy: BTreeSet<(String, String)> = BTreeSet::new();
-        let mut resync: Vec<(String, Option<i64>)> = Vec::new();
+        let mut resync: Vec<(String, Option<i64>, Vec<String>)> = Vec::new();
         // Tables of the copy with a trigger on them: a new copy of their
         // rows would fire it.
         let triggered: BTreeSet<String> = before
@@ -370,7 +634,8 @@ impl<'a> Runner<'a> {
                     if kind == "table" && had.same_schema(&now) && !triggered.contains(name) =>
                 {
                     let counter = before.counters.get(name).copied().flatten();
-                    resync.push((name.clone(), counter));
+                    let columns = before.columns.get(name).cloned().unwrap_or_default();
+                    resync.push((name.clone(), counter, columns));
                 }
                 Some(_) => {
                     drop.insert(key.clone());
@@ -400,9 +665,9 @@ impl<'a> Runner<'a> {
         for key in &drop {
             self.kept.remove(key);
         }
-        for (table, counter) in resync {
+        for (table, counter, columns) in resync {
             let key = ("table".to_string(), table.clone());
-            if observe::resync_rows(&mut self.conn, db, &table, counter)? {
+            if observe::resync_rows(&mut self.conn, db, &table, &columns, counter)? {
                 self.reused_objects += 1;
             } else {
                 observe::drop_objects(&mut self.conn, &BTreeSet::from([key.clone()]))?;
@@ -432,16 +697,14 @@ impl<'a> Runner<'a> {
         let fail =
             |what: &str, e: mysql::Error| Error::new(format!("MySQL replay: cannot {what}: {e}"));
         // The state before, read on the scratch database, and the copy.
-        let cat = match &self.catalog {
-            Some(c) => c.clone(),
+        let cat = match self.catalog.take() {
+            Some(c) => c,
             None => {
-                let c = observe::catalog(&mut self.conn, &db)
-                    .map_err(|e| fail("read the catalog", e))?;
-                self.catalog = Some(c.clone());
-                c
+                observe::catalog(&mut self.conn, &db).map_err(|e| fail("read the catalog", e))?
             }
         };
-        let scope = observe::scope(&cat, &names, everything);
+        let cat = &*self.catalog.insert(cat);
+        let scope = observe::scope(cat, &names, everything);
         let before =
             observe::read_state(&mut self.conn, &db, &scope, &names, everything, Some(cat))
                 .map_err(|e| fail("read the state before the run", e))?;
@@ -552,6 +815,32 @@ fn is_client_command(sql: &str) -> bool {
     first == "DELIMITER"
 }
 
+/// The object's own name (the last part) of a possibly qualified name
+/// written at `span`, unquoted and as written: the server keeps a table's
+/// name as it was written (unlike the classifier's names, folded to lower
+/// case).
+fn server_spelling(text: &str, span: &std::ops::Range<usize>) -> String {
+    let raw = text.get(span.clone()).unwrap_or("");
+    let mut last = String::new();
+    let mut quote: Option<char> = None;
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) if c == q && chars.peek() == Some(&q) => {
+                chars.next();
+                last.push(q);
+            }
+            Some(q) if c == q => quote = None,
+            Some(_) => last.push(c),
+            None if c == '`' || c == '"' => quote = Some(c),
+            None if c == '.' => last.clear(),
+            None if c.is_whitespace() => {}
+            None => last.push(c),
+        }
+    }
+    last
+}
+
 /// The observation of one step from the states before and after it.
 fn observation(
     ws: &Workspace,
@@ -608,6 +897,7 @@ impl Engine for Runner<'_> {
     }
 
     fn seed(&mut self) -> Result<(), EngineError> {
+        self.settle()?;
         let db = self.db.clone();
         seed::seed(&mut self.conn, &db, &mut self.seed)
             .map_err(|e| EngineError(format!("MySQL replay: --seed failed: {e}")))?;
@@ -617,16 +907,44 @@ impl Engine for Runner<'_> {
 
     fn unseed(&mut self) -> Result<bool, EngineError> {
         let db = self.db.clone();
+        if let Some(p) = self.pending.as_mut().filter(|p| p.session.is_none()) {
+            // The migration's session waits, as the failure left it, for
+            // the run to go on; the rows are withdrawn in a session of
+            // their own.
+            let fresh = self.server.connect_to(&db)?;
+            p.session = Some(std::mem::replace(&mut self.conn, fresh));
+            self.setup_session()?;
+        }
         let deleted = seed::unseed(&mut self.conn, &mut self.seed);
+        // Then the rows migrations copied out of them.
+        let derived = seed::delete_derived(&mut self.conn, &db, &self.seed).map_err(|e| {
+            EngineError(format!(
+                "MySQL replay: cannot withdraw the rows copied from synthetic rows: {e}"
+            ))
+        })?;
+        if derived > 0 {
+            self.seed.forget();
+        }
         self.catalog = None;
         self.reset_session(&db)?;
-        Ok(deleted)
+        Ok(deleted || derived > 0)
+    }
+
+    fn put_back(&mut self) -> Result<(), EngineError> {
+        self.settle()?;
+        let db = self.db.clone();
+        if seed::put_back(&mut self.conn, &mut self.seed) {
+            self.catalog = None;
+            self.reset_session(&db)?;
+        }
+        Ok(())
     }
 
     fn interleave(
         &mut self,
         tables: &BTreeSet<String>,
     ) -> Result<crate::replay::engine::Interleaved, EngineError> {
+        self.settle()?;
         let db = self.db.clone();
         let written =
             seed::interleave(&mut self.conn, &db, tables, &mut self.seed).map_err(|e| {
@@ -637,6 +955,7 @@ impl Engine for Runner<'_> {
     }
 
     fn setup(&mut self, sql: &str) -> Result<(), EngineError> {
+        self.settle()?;
         self.catalog = None;
         self.seed.forget();
         for stmt in sql.split(';').filter(|s| !s.trim().is_empty()) {
@@ -649,7 +968,16 @@ impl Engine for Runner<'_> {
         Ok(self.apply_part(ws, part)?)
     }
 
+    fn resumable(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    fn resume(&mut self, ws: &Workspace, part: &Part) -> Result<Applied, EngineError> {
+        Ok(self.resume_part(ws, part)?)
+    }
+
     fn trial(&mut self, ws: &Workspace, steps: &[Step<'_>]) -> Result<Trial, EngineError> {
+        self.settle()?;
         Ok(self.trial_steps(ws, steps)?)
     }
 }
@@ -689,6 +1017,18 @@ pub fn replay_detailed(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn renamed_tables_keep_the_spelling_written() {
+        let text = "RENAME TABLE a TO app.`Old``Jobs`, b TO Queue";
+        let at = |s: &str| {
+            let i = text.find(s).unwrap();
+            i..i + s.len()
+        };
+        assert_eq!(server_spelling(text, &at("app.`Old``Jobs`")), "Old`Jobs");
+        assert_eq!(server_spelling(text, &at("Queue")), "Queue");
+        assert_eq!(server_spelling("x", &(5..9)), "");
+    }
 
     #[test]
     fn the_time_limit_is_each_servers_own_setting() {

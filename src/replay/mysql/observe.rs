@@ -19,7 +19,7 @@ use crate::report::FileUnit;
 use mysql::consts::ColumnType;
 use mysql::prelude::Queryable;
 use mysql::Conn;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Rows kept per table; larger tables are compared by count and hash.
 const MAX_ROWS: usize = crate::replay::sqlite::MAX_SNAPSHOT_ROWS;
@@ -33,6 +33,141 @@ pub(super) struct CatalogObj {
     pub name: String,
     pub table: String,
     pub text: String,
+}
+
+/// The catalog of a database: its [`CatalogObj`]s, indexed by lower-case
+/// name (and, for foreign keys and triggers, by their table), so that a
+/// trial's scope and a refresh cost what they reach, not the size of the
+/// database (a history of a thousand migrations holds thousands of rows).
+#[derive(Clone, Debug, Default)]
+pub(super) struct Catalog {
+    /// Lower-case `name` → the rows of that name (every kind).
+    by_name: HashMap<String, Vec<CatalogObj>>,
+    /// Lower-case `table` of a foreign key or trigger row → the lower-case
+    /// names of such rows.
+    by_table: HashMap<String, BTreeSet<String>>,
+}
+
+impl Catalog {
+    pub fn new(objs: Vec<CatalogObj>) -> Catalog {
+        let mut c = Catalog::default();
+        for o in objs {
+            c.insert(o);
+        }
+        c
+    }
+
+    /// Adds a row, unless the same row is there.
+    pub fn insert(&mut self, o: CatalogObj) {
+        let name = o.name.to_lowercase();
+        let rows = self.by_name.entry(name.clone()).or_default();
+        if rows
+            .iter()
+            .any(|c| c.kind == o.kind && c.name == o.name && c.table == o.table)
+        {
+            return;
+        }
+        if o.kind == "fk" || o.kind == "trigger" {
+            self.by_table
+                .entry(o.table.to_lowercase())
+                .or_default()
+                .insert(name);
+        }
+        rows.push(o);
+    }
+
+    /// Removes the rows named one of `lower` (lower-case) and the triggers
+    /// of tables so named; routines and events only when `routines` (lower
+    /// case) names them too.
+    fn remove_named(&mut self, lower: &BTreeSet<String>, routines: &BTreeSet<String>) {
+        let routine =
+            |o: &CatalogObj| matches!(o.kind.as_str(), "procedure" | "function" | "event");
+        for n in lower.iter().chain(routines) {
+            if let Some(rows) = self.by_name.remove(n) {
+                let (gone, kept): (Vec<CatalogObj>, Vec<CatalogObj>) =
+                    rows.into_iter().partition(|o| {
+                        if routine(o) {
+                            routines.contains(n)
+                        } else {
+                            lower.contains(n)
+                        }
+                    });
+                for o in gone
+                    .iter()
+                    .filter(|o| o.kind == "fk" || o.kind == "trigger")
+                {
+                    let t = o.table.to_lowercase();
+                    if let Some(set) = self.by_table.get_mut(&t) {
+                        set.remove(n);
+                    }
+                }
+                if !kept.is_empty() {
+                    self.by_name.insert(n.clone(), kept);
+                }
+            }
+            if !lower.contains(n) {
+                continue;
+            }
+            let trig: Vec<String> = self
+                .by_table
+                .get(n)
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect();
+            for name in trig {
+                let Some(rows) = self.by_name.get_mut(&name) else {
+                    continue;
+                };
+                rows.retain(|o| !(o.kind == "trigger" && o.table.to_lowercase() == *n));
+                let fk_left = rows
+                    .iter()
+                    .any(|o| o.kind == "fk" && o.table.to_lowercase() == *n);
+                if rows.is_empty() {
+                    self.by_name.remove(&name);
+                }
+                if !fk_left {
+                    if let Some(set) = self.by_table.get_mut(n) {
+                        set.remove(&name);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The rows of a lower-case name.
+    fn named(&self, lower: &str) -> impl Iterator<Item = &CatalogObj> {
+        self.by_name.get(lower).into_iter().flatten()
+    }
+
+    /// The foreign key and trigger rows whose table has this lower-case
+    /// name.
+    fn on_table<'c>(&'c self, lower: &'c str) -> impl Iterator<Item = &'c CatalogObj> + 'c {
+        self.by_table
+            .get(lower)
+            .into_iter()
+            .flatten()
+            .flat_map(move |n| self.named(n))
+            .filter(move |o| {
+                (o.kind == "fk" || o.kind == "trigger") && o.table.to_lowercase() == lower
+            })
+    }
+
+    /// The object of this kind and exact name.
+    pub fn get(&self, kind: &str, name: &str) -> Option<&CatalogObj> {
+        self.named(&name.to_lowercase())
+            .find(|o| o.kind == kind && o.name == name)
+    }
+
+    /// Whether a table has this name, in any case.
+    pub fn has_table(&self, name: &str) -> bool {
+        self.named(&name.to_lowercase()).any(|o| o.kind == "table")
+    }
+
+    /// Every row.
+    pub fn iter(&self) -> impl Iterator<Item = &CatalogObj> {
+        self.by_name.values().flatten()
+    }
 }
 
 fn s(v: Option<&mysql::Value>) -> String {
@@ -121,101 +256,254 @@ fn read_catalog(conn: &mut Conn, db: &str, sql: &str) -> Result<Vec<CatalogObj>,
 }
 
 /// Every object of database `db`, in one round trip.
-pub(super) fn catalog(conn: &mut Conn, db: &str) -> Result<Vec<CatalogObj>, mysql::Error> {
-    read_catalog(conn, db, &catalog_sql(db, None))
+pub(super) fn catalog(conn: &mut Conn, db: &str) -> Result<Catalog, mysql::Error> {
+    Ok(Catalog::new(read_catalog(
+        conn,
+        db,
+        &catalog_sql(db, None),
+    )?))
 }
 
 /// Brings `cat` (the catalog of `db`) up to date for the objects named
 /// `names` (as written, any case): what a kept run that names only them
-/// can have changed. One round trip.
+/// can have changed. Two round trips: which of the names are tables,
+/// views, sequences, routines or events now (an equality on the table
+/// name each, so the server looks for that file only; one pass over the
+/// routines and events), then the triggers and foreign keys of those that
+/// are tables and the definitions of those that are views.
 pub(super) fn refresh_catalog(
     conn: &mut Conn,
     db: &str,
-    cat: &mut Vec<CatalogObj>,
+    cat: &mut Catalog,
     names: &BTreeSet<String>,
+    routines: &BTreeSet<String>,
 ) -> Result<(), mysql::Error> {
-    if names.is_empty() {
+    // A trigger the run names is read again with its table's triggers.
+    let mut names = names.clone();
+    let trigger_tables: Vec<String> = names
+        .iter()
+        .flat_map(|n| cat.named(&n.to_lowercase()))
+        .filter(|o| o.kind == "trigger")
+        .map(|o| o.table.clone())
+        .collect();
+    names.extend(trigger_tables);
+    if names.is_empty() && routines.is_empty() {
         return Ok(());
     }
-    // Only names that are objects now or were before (most words of a
-    // statement are keywords and types): one lookup by name each, so the
-    // cost follows the statement, not the number of objects.
     let d = super::server::literal(db);
-    let mut known: BTreeSet<String> = cat.iter().map(|o| o.name.to_lowercase()).collect();
-    let unknown: Vec<&String> = names
+    // Tables, views and sequences: an equality on the name each (the
+    // server looks for that file only). Routines and events: an equality
+    // each too (`IN` makes the server read every routine it has), and only
+    // for the names a run can create, change or drop one by.
+    let mut selects: Vec<String> = names
         .iter()
-        .filter(|n| !known.contains(&n.to_lowercase()))
+        .map(|n| {
+            format!(
+                "SELECT CASE TABLE_TYPE WHEN 'VIEW' THEN 'view' WHEN 'SEQUENCE' THEN \
+                 'sequence' ELSE 'table' END, TABLE_NAME, TABLE_NAME, '' \
+                 FROM information_schema.TABLES WHERE TABLE_SCHEMA = {d} AND TABLE_NAME = {}",
+                super::server::literal(n)
+            )
+        })
         .collect();
-    for chunk in unknown.chunks(64) {
-        // Tables: an equality each (the server looks for that file only);
-        // routines and events: one pass over their system tables.
-        let list = chunk
-            .iter()
-            .map(|n| super::server::literal(n))
-            .collect::<Vec<_>>();
-        let mut selects: Vec<String> = list
-            .iter()
-            .map(|n| {
-                format!(
-                    "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = {d} \
-                     AND TABLE_NAME = {n}"
-                )
-            })
-            .collect();
-        let list = list.join(", ");
+    for n in routines {
+        let n = super::server::literal(n);
         selects.push(format!(
-            "SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = {d} \
-             AND ROUTINE_NAME IN ({list})"
+            "SELECT LOWER(ROUTINE_TYPE), ROUTINE_NAME, ROUTINE_NAME, \
+             CONCAT('RETURNS ', COALESCE(DTD_IDENTIFIER, ''), ' ', \
+             COALESCE(ROUTINE_DEFINITION, '')) \
+             FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = {d} AND ROUTINE_NAME = {n}"
         ));
         selects.push(format!(
-            "SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = {d} \
-             AND EVENT_NAME IN ({list})"
+            "SELECT 'event', EVENT_NAME, EVENT_NAME, \
+             CONCAT(COALESCE(EVENT_TYPE, ''), ' ', COALESCE(INTERVAL_VALUE, ''), ' ', \
+             COALESCE(INTERVAL_FIELD, ''), ' ', COALESCE(STATUS, ''), ' ', \
+             COALESCE(EVENT_DEFINITION, '')) \
+             FROM information_schema.EVENTS WHERE EVENT_SCHEMA = {d} AND EVENT_NAME = {n}"
         ));
-        let present: Vec<String> = conn.query(selects.join(" UNION ALL "))?;
-        known.extend(present.iter().map(|n| n.to_lowercase()));
     }
-    let names: BTreeSet<String> = names
-        .iter()
-        .filter(|n| known.contains(&n.to_lowercase()))
-        .cloned()
-        .collect();
-    if names.is_empty() {
-        return Ok(());
+    let mut fresh: Vec<CatalogObj> = Vec::new();
+    // Keep each query a reasonable size.
+    for chunk in selects.chunks(128) {
+        fresh.extend(read_catalog(conn, db, &chunk.join(" UNION ALL "))?);
+    }
+    // Their triggers and foreign keys (tables), definitions (views).
+    let mut details: Vec<String> = Vec::new();
+    for o in &fresh {
+        let n = super::server::literal(&o.name);
+        match o.kind.as_str() {
+            "table" => {
+                details.push(format!(
+                    "SELECT 'trigger', TRIGGER_NAME, EVENT_OBJECT_TABLE, \
+                     CONCAT(ACTION_TIMING, ' ', EVENT_MANIPULATION, ' FOR EACH ROW ', \
+                     ACTION_STATEMENT) FROM information_schema.TRIGGERS \
+                     WHERE EVENT_OBJECT_SCHEMA = {d} AND EVENT_OBJECT_TABLE = {n}"
+                ));
+                details.push(format!(
+                    "SELECT 'fk', TABLE_NAME, REFERENCED_TABLE_NAME, CONSTRAINT_NAME \
+                     FROM information_schema.REFERENTIAL_CONSTRAINTS \
+                     WHERE CONSTRAINT_SCHEMA = {d} AND TABLE_NAME = {n}"
+                ));
+            }
+            "view" => details.push(format!(
+                "SELECT 'viewdef', TABLE_NAME, TABLE_NAME, VIEW_DEFINITION \
+                 FROM information_schema.VIEWS WHERE TABLE_SCHEMA = {d} AND TABLE_NAME = {n}"
+            )),
+            _ => {}
+        }
+    }
+    for chunk in details.chunks(128) {
+        fresh.extend(read_catalog(conn, db, &chunk.join(" UNION ALL "))?);
     }
     let lower: BTreeSet<String> = names.iter().map(|n| n.to_lowercase()).collect();
-    cat.retain(|o| {
-        let n = o.name.to_lowercase();
-        let t = o.table.to_lowercase();
-        !(lower.contains(&n) || (o.kind == "trigger" && lower.contains(&t)))
-    });
-    let list: Vec<String> = names.iter().cloned().collect();
-    // Keep each query a reasonable size.
-    for chunk in list.chunks(64) {
-        let fresh = read_catalog(conn, db, &catalog_sql(db, Some(chunk)))?;
-        for o in fresh {
-            let dup = cat
-                .iter()
-                .any(|c| c.kind == o.kind && c.name == o.name && c.table == o.table);
-            if !dup {
-                cat.push(o);
-            }
-        }
+    let routines: BTreeSet<String> = routines.iter().map(|n| n.to_lowercase()).collect();
+    cat.remove_named(&lower, &routines);
+    for o in fresh {
+        cat.insert(o);
     }
     Ok(())
 }
 
-/// The names a part's statements use as written (identifiers, unquoted),
-/// for [`refresh_catalog`].
+/// MySQL's reserved words that migrations use most, reserved in MariaDB
+/// too: an unquoted word among them is never an object's name, so
+/// [`raw_names`] leaves them out (each name costs a catalog lookup).
+const RESERVED: &[&str] = &[
+    "add",
+    "all",
+    "alter",
+    "and",
+    "as",
+    "asc",
+    "before",
+    "between",
+    "bigint",
+    "binary",
+    "blob",
+    "both",
+    "by",
+    "call",
+    "cascade",
+    "case",
+    "change",
+    "char",
+    "character",
+    "check",
+    "collate",
+    "column",
+    "constraint",
+    "convert",
+    "create",
+    "cross",
+    "current_date",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "database",
+    "decimal",
+    "declare",
+    "default",
+    "delete",
+    "desc",
+    "deterministic",
+    "distinct",
+    "double",
+    "drop",
+    "each",
+    "else",
+    "elseif",
+    "exists",
+    "false",
+    "float",
+    "for",
+    "foreign",
+    "from",
+    "fulltext",
+    "grant",
+    "group",
+    "having",
+    "if",
+    "ignore",
+    "in",
+    "index",
+    "inner",
+    "insert",
+    "int",
+    "integer",
+    "interval",
+    "into",
+    "is",
+    "join",
+    "key",
+    "keys",
+    "leading",
+    "left",
+    "like",
+    "limit",
+    "lock",
+    "longtext",
+    "mediumint",
+    "mediumtext",
+    "not",
+    "null",
+    "on",
+    "or",
+    "order",
+    "outer",
+    "primary",
+    "procedure",
+    "references",
+    "rename",
+    "replace",
+    "restrict",
+    "return",
+    "right",
+    "select",
+    "set",
+    "show",
+    "smallint",
+    "spatial",
+    "table",
+    "then",
+    "tinyint",
+    "tinytext",
+    "to",
+    "trigger",
+    "true",
+    "union",
+    "unique",
+    "unsigned",
+    "update",
+    "using",
+    "values",
+    "varchar",
+    "when",
+    "where",
+    "while",
+    "with",
+];
+
+/// The names a part's statements use as written (identifiers, unquoted;
+/// unquoted reserved words left out), for [`refresh_catalog`].
 pub(super) fn raw_names(file: &FileUnit, part: &Part) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for &i in &part.statements {
         let Some(st) = file.statements.get(i) else {
             continue;
         };
+        let mut after_dot = false;
         for t in &st.tokens {
             let raw = &file.source.text[t.span.clone()];
+            let dot = after_dot;
+            if !t.kind.is_trivia() {
+                after_dot = t.kind == TokenKind::Punct && raw == ".";
+            }
             match t.kind {
                 TokenKind::Word => {
+                    // A reserved word after a dot is a name (`db.order`).
+                    if !dot && !raw.contains('.') && RESERVED.contains(&raw.to_lowercase().as_str())
+                    {
+                        continue;
+                    }
                     for w in raw.split('.') {
                         if !w.is_empty() {
                             out.insert(w.to_string());
@@ -229,6 +517,63 @@ pub(super) fn raw_names(file: &FileUnit, part: &Part) -> BTreeSet<String> {
                     out.insert(inner.replace("``", "`"));
                 }
                 _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// The names a part's statements can create, change or drop a routine or
+/// event by, as written: those after `FUNCTION`, `PROCEDURE` or `EVENT`
+/// (past `IF [NOT] EXISTS`; a qualified name's parts), and after `RENAME
+/// TO` (`ALTER EVENT e RENAME TO f`). Nothing else in a
+/// statement changes a routine, short of SQL built at run time or a
+/// routine call (the caller reads everything again then).
+pub(super) fn routine_names(file: &FileUnit, part: &Part) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for &i in &part.statements {
+        let Some(st) = file.statements.get(i) else {
+            continue;
+        };
+        let tokens: Vec<&crate::lexer::Token> =
+            st.tokens.iter().filter(|t| !t.kind.is_trivia()).collect();
+        let text = |t: &crate::lexer::Token| &file.source.text[t.span.clone()];
+        let is_word = |t: &crate::lexer::Token, words: &[&str]| {
+            t.kind == TokenKind::Word && words.contains(&text(t).to_ascii_lowercase().as_str())
+        };
+        for (j, t) in tokens.iter().enumerate() {
+            let mut k = j + 1;
+            if is_word(t, &["rename"]) && tokens.get(k).is_some_and(|t| is_word(t, &["to"])) {
+                k += 1;
+            } else if !is_word(t, &["function", "procedure", "event"]) {
+                continue;
+            }
+            while tokens
+                .get(k)
+                .is_some_and(|t| is_word(t, &["if", "not", "exists"]))
+            {
+                k += 1;
+            }
+            // `name`, `db.name`, `` `db`.`name` ``.
+            while let Some(t) = tokens.get(k) {
+                let raw = text(t);
+                match t.kind {
+                    TokenKind::Word => {
+                        out.extend(raw.split('.').filter(|w| !w.is_empty()).map(String::from))
+                    }
+                    TokenKind::QuotedIdent => {
+                        let inner = raw
+                            .trim_start_matches(['`', '"', '['])
+                            .trim_end_matches(['`', '"', ']']);
+                        out.insert(inner.replace("``", "`"));
+                    }
+                    _ => break,
+                }
+                // A dot goes on to the next part of the name.
+                match tokens.get(k + 1) {
+                    Some(d) if d.kind == TokenKind::Punct && text(d) == "." => k += 2,
+                    _ => break,
+                }
             }
         }
     }
@@ -283,7 +628,7 @@ pub(super) fn mentioned(file: &FileUnit, part: &Part, out: &mut BTreeSet<String>
 /// that reference a reached table are followed (cascades). `fk` and
 /// `viewdef` rows are never in the result.
 pub(super) fn scope(
-    cat: &[CatalogObj],
+    cat: &Catalog,
     names: &BTreeSet<String>,
     everything: bool,
 ) -> BTreeSet<(String, String)> {
@@ -296,43 +641,42 @@ pub(super) fn scope(
             .map(|o| (o.kind.clone(), o.name.clone()))
             .collect();
     }
-    let mut by_name: BTreeMap<String, Vec<&CatalogObj>> = BTreeMap::new();
-    for o in cat.iter().filter(|o| is_object(o)) {
-        by_name.entry(o.name.to_lowercase()).or_default().push(o);
-    }
     // (lower-case name, follow what it reaches)
     let mut queue: Vec<(String, bool)> = names.iter().map(|n| (n.clone(), true)).collect();
     let mut expanded: BTreeSet<String> = BTreeSet::new();
     while let Some((n, follow)) = queue.pop() {
-        for o in by_name.get(&n).into_iter().flatten() {
+        for o in cat.named(&n).filter(|o| is_object(o)) {
             set.insert((o.kind.clone(), o.name.clone()));
         }
         if !follow || !expanded.insert(n.clone()) {
             continue;
         }
-        for o in cat {
-            let name = o.name.to_lowercase();
-            let table = o.table.to_lowercase();
+        // Rows named `n`: its foreign keys, triggers, body, definition.
+        for o in cat.named(&n) {
             match o.kind.as_str() {
                 // `n` references `table`: copied for the key checks only.
-                "fk" if name == n => queue.push((table, false)),
-                // `name` references `n`: cascades reach it.
-                "fk" if table == n => queue.push((name, true)),
-                "fk" | "viewdef" => {}
-                "trigger" if table == n || name == n => {
-                    queue.push((name, true));
-                    queue.push((table, true));
+                "fk" => queue.push((o.table.to_lowercase(), false)),
+                "trigger" => {
+                    queue.push((n.clone(), true));
+                    queue.push((o.table.to_lowercase(), true));
                     queue.extend(words(&o.text).map(|w| (w, true)));
                 }
-                _ if name == n => queue.extend(words(&o.text).map(|w| (w, true))),
-                _ => {}
+                _ => queue.extend(words(&o.text).map(|w| (w, true))),
             }
         }
-        if let Some(v) = cat
-            .iter()
-            .find(|o| o.kind == "viewdef" && o.name.to_lowercase() == n)
-        {
-            queue.extend(words(&v.text).map(|w| (w, true)));
+        // Rows on table `n`: tables that reference it (cascades reach
+        // them) and its triggers.
+        for o in cat.on_table(&n) {
+            let name = o.name.to_lowercase();
+            match o.kind.as_str() {
+                "fk" if name != n => queue.push((name, true)),
+                "trigger" => {
+                    queue.push((name, true));
+                    queue.push((n.clone(), true));
+                    queue.extend(words(&o.text).map(|w| (w, true)));
+                }
+                _ => {}
+            }
         }
     }
     set
@@ -472,6 +816,8 @@ pub(super) struct State {
     pub schema: SchemaImage,
     pub data: BTreeMap<String, Option<TableData>>,
     pub counters: BTreeMap<String, Option<i64>>,
+    /// Each table's columns that take values (not generated).
+    pub columns: BTreeMap<String, Vec<String>>,
 }
 
 /// Reads the objects of `scope` (plus those in reach of `names` in the
@@ -483,27 +829,52 @@ pub(super) fn read_state(
     scope_names: &BTreeSet<(String, String)>,
     names: &BTreeSet<String>,
     everything: bool,
-    cat: Option<Vec<CatalogObj>>,
+    cat: Option<&Catalog>,
 ) -> Result<State, mysql::Error> {
+    let read;
     let cat = match cat {
         Some(c) => c,
-        None => catalog(conn, db)?,
+        None => {
+            read = catalog(conn, db)?;
+            &read
+        }
     };
-    let mut want = scope(&cat, names, everything);
+    let mut want = scope(cat, names, everything);
     // What the scope named before: tables, views... that may be gone now.
     want.extend(scope_names.iter().cloned());
-    let present: BTreeMap<(String, String), &CatalogObj> = cat
-        .iter()
-        .map(|o| ((o.kind.clone(), o.name.clone()), o))
-        .collect();
     let mut st = State::default();
+    // Each table's definition and rows, in one round trip.
+    let tables: Vec<&String> = want
+        .iter()
+        .filter(|(kind, name)| kind == "table" && cat.get(kind, name).is_some())
+        .map(|(_, name)| name)
+        .collect();
+    let mut defs: BTreeMap<&str, (TableDef, TableData)> = BTreeMap::new();
+    if !tables.is_empty() {
+        let sql: Vec<String> = tables
+            .iter()
+            .map(|t| format!("SHOW CREATE TABLE {0};\nSELECT * FROM {0}", ident(t)))
+            .collect();
+        let mut result = conn.query_iter(sql.join(";\n"))?;
+        for t in &tables {
+            let mut create = String::new();
+            if let Some(set) = result.iter() {
+                for row in set {
+                    create = s(row?.as_ref(1));
+                }
+            }
+            let def = parse_create_table(&create);
+            let data = rows_of(result.iter(), &def.primary_key)?;
+            defs.insert(t.as_str(), (def, data));
+        }
+    }
     for (kind, name) in &want {
         let key = |kind: &str, name: &str, table: &str| ObjectKey {
             kind: kind.to_string(),
             name: name.to_string(),
             table: table.to_string(),
         };
-        let Some(obj) = present.get(&(kind.clone(), name.clone())) else {
+        let Some(obj) = cat.get(kind, name) else {
             st.schema.insert(key(kind, name, name), None);
             if kind == "table" {
                 st.data.insert(name.clone(), None);
@@ -513,7 +884,9 @@ pub(super) fn read_state(
         };
         match kind.as_str() {
             "table" => {
-                let def = show_create_table(conn, name)?;
+                let Some((def, data)) = defs.remove(name.as_str()) else {
+                    continue;
+                };
                 for (i, line) in &def.indexes {
                     st.schema.insert(
                         key("index", i, name),
@@ -522,18 +895,15 @@ pub(super) fn read_state(
                 }
                 st.schema
                     .insert(key("table", name, name), Some(def.text.clone()));
-                st.data.insert(
-                    name.clone(),
-                    Some(table_data(conn, name, &def.primary_key)?),
-                );
+                st.data.insert(name.clone(), Some(data));
+                st.columns.insert(name.clone(), def.columns.clone());
                 if def.has_auto_increment {
                     st.counters.insert(name.clone(), def.auto_increment);
                 }
             }
             "view" => {
                 let text = cat
-                    .iter()
-                    .find(|o| o.kind == "viewdef" && &o.name == name)
+                    .get("viewdef", name)
                     .map(|o| o.text.clone())
                     .unwrap_or_default();
                 st.schema.insert(
@@ -668,20 +1038,20 @@ pub(super) fn drop_objects(
 
 /// Makes the copy of `table` (in the connection's current database) hold
 /// the rows of `from`'s again, when only its rows or counter differ
-/// (no trigger on it in the copy: they would fire). Returns whether the
-/// copy now has the counter `counter` too (else it must be copied anew).
+/// (no trigger on it in the copy: they would fire). `columns`: its columns
+/// that take values. Returns whether the copy now has the counter
+/// `counter` too (else it must be copied anew). One round trip, and two
+/// more when the counter must be set.
 pub(super) fn resync_rows(
     conn: &mut Conn,
     from: &str,
     table: &str,
+    columns: &[String],
     counter: Option<i64>,
 ) -> Result<bool, mysql::Error> {
     let f = ident(from);
     let t = ident(table);
-    let row: Option<mysql::Row> = conn.query_first(format!("SHOW CREATE TABLE {f}.{t}"))?;
-    let def = parse_create_table(&row.map(|r| s(r.as_ref(1))).unwrap_or_default());
-    let cols = def
-        .columns
+    let cols = columns
         .iter()
         .map(|c| ident(c))
         .collect::<Vec<_>>()
@@ -696,19 +1066,29 @@ pub(super) fn resync_rows(
         ));
     }
     sql.push("SET SESSION foreign_key_checks = 1".to_string());
-    conn.query_drop(sql.join(";\n"))?;
+    sql.push(format!("SHOW CREATE TABLE {t}"));
+    let mut create = String::new();
+    {
+        let mut result = conn.query_iter(sql.join(";\n"))?;
+        while let Some(set) = result.iter() {
+            for row in set {
+                create = s(row?.as_ref(1));
+            }
+        }
+    }
     let Some(want) = counter else {
         return Ok(true);
     };
-    let now = show_create_table(conn, table)?.auto_increment;
-    match now {
+    match parse_create_table(&create).auto_increment {
         Some(n) if n == want => Ok(true),
-        // A counter only moves up.
-        Some(n) if n < want => {
+        // Up, or down to the scratch database's value when no row is in
+        // the way (a trial's insert took a value the original never did);
+        // checked below, else the table is copied anew.
+        Some(_) => {
             conn.query_drop(format!("ALTER TABLE {t} AUTO_INCREMENT = {want}"))?;
             Ok(show_create_table(conn, table)?.auto_increment == Some(want))
         }
-        _ => Ok(false),
+        None => Ok(false),
     }
 }
 
@@ -753,13 +1133,40 @@ pub(super) fn table_data(
     key: &[String],
 ) -> Result<TableData, mysql::Error> {
     let mut result = conn.query_iter(format!("SELECT * FROM {}", ident(table)))?;
+    rows_of(result.iter(), key)
+}
+
+/// A table's `SHOW CREATE TABLE` taken apart and its rows (key columns
+/// first), in one round trip.
+pub(super) fn table_def_and_data(
+    conn: &mut Conn,
+    table: &str,
+) -> Result<(TableDef, TableData), mysql::Error> {
+    let t = ident(table);
+    let mut result = conn.query_iter(format!("SHOW CREATE TABLE {t};\nSELECT * FROM {t}"))?;
+    let mut create = String::new();
+    if let Some(set) = result.iter() {
+        for row in set {
+            create = s(row?.as_ref(1));
+        }
+    }
+    let def = parse_create_table(&create);
+    let data = rows_of(result.iter(), &def.primary_key)?;
+    Ok((def, data))
+}
+
+/// The rows of a `SELECT *` result set, key columns first.
+fn rows_of(
+    set: Option<mysql::ResultSet<'_, '_, '_, '_, mysql::Text>>,
+    key: &[String],
+) -> Result<TableData, mysql::Error> {
     let mut columns: Vec<String> = Vec::new();
     let mut order: Vec<usize> = Vec::new();
     let mut rows: Vec<Vec<Value>> = Vec::new();
     let mut count = 0u64;
     let mut hash = 0u64;
     let mut summary = false;
-    if let Some(set) = result.iter() {
+    if let Some(set) = set {
         let cols = set.columns();
         let cols = cols.as_ref();
         let names: Vec<String> = cols.iter().map(|c| c.name_str().into_owned()).collect();
@@ -823,42 +1230,77 @@ pub(super) fn copy_scope(
     from: &str,
     scope: &BTreeSet<(String, String)>,
 ) -> Result<(), mysql::Error> {
+    if scope.is_empty() {
+        return Ok(());
+    }
     let f = ident(from);
-    conn.query_drop("SET SESSION foreign_key_checks = 0")?;
-    let show =
-        |conn: &mut Conn, what: &str, name: &str, col: usize| -> Result<String, mysql::Error> {
-            let row: Option<mysql::Row> =
-                conn.query_first(format!("SHOW CREATE {what} {f}.{}", ident(name)))?;
-            Ok(row.map(|r| s(r.as_ref(col))).unwrap_or_default())
-        };
-    for (_, name) in scope.iter().filter(|(k, _)| k == "table") {
-        let create = show(conn, "TABLE", name, 1)?;
-        let def = parse_create_table(&create);
-        conn.query_drop(&create)?;
-        let cols = def
-            .columns
-            .iter()
-            .map(|c| ident(c))
-            .collect::<Vec<_>>()
-            .join(", ");
-        if !cols.is_empty() {
-            conn.query_drop(format!(
-                "INSERT INTO {} ({cols}) SELECT {cols} FROM {f}.{}",
-                ident(name),
-                ident(name)
-            ))?;
+    // Every definition in one round trip: (kind, name, SHOW CREATE, column
+    // of the text).
+    let order = [
+        ("table", "TABLE", 1),
+        ("view", "VIEW", 1),
+        ("procedure", "PROCEDURE", 2),
+        ("function", "FUNCTION", 2),
+        ("trigger", "TRIGGER", 2),
+        ("event", "EVENT", 3),
+        ("sequence", "SEQUENCE", 1),
+    ];
+    let mut wanted: Vec<(&str, &str, usize)> = Vec::new();
+    let mut show: Vec<String> = Vec::new();
+    for (kind, what, col) in order {
+        for (_, name) in scope.iter().filter(|(k, _)| k == kind) {
+            wanted.push((kind, name.as_str(), col));
+            show.push(format!("SHOW CREATE {what} {f}.{}", ident(name)));
         }
     }
-    // Views may build on views: retry until no progress.
-    let mut views: Vec<String> = Vec::new();
-    for (_, name) in scope.iter().filter(|(k, _)| k == "view") {
-        let create = show(conn, "VIEW", name, 1)?;
-        views.push(
-            create
-                .replace(&format!("{f}."), "")
-                .replace(&format!("{from}."), ""),
-        );
+    let mut texts: Vec<String> = Vec::new();
+    {
+        let mut result = conn.query_iter(show.join(";\n"))?;
+        for (_, _, col) in &wanted {
+            let mut text = String::new();
+            if let Some(set) = result.iter() {
+                for row in set {
+                    text = s(row?.as_ref(*col));
+                }
+            }
+            texts.push(text);
+        }
     }
+    // Tables with their rows, then views (which may build on views, so one
+    // at a time until no progress), then the rest, each group in one round
+    // trip; foreign key checks off meanwhile.
+    let mut first = vec!["SET SESSION foreign_key_checks = 0".to_string()];
+    let mut views: Vec<String> = Vec::new();
+    let mut rest: Vec<String> = Vec::new();
+    for ((kind, name, _), create) in wanted.iter().zip(texts) {
+        match *kind {
+            "table" => {
+                let def = parse_create_table(&create);
+                first.push(create);
+                let cols = def
+                    .columns
+                    .iter()
+                    .map(|c| ident(c))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                if !cols.is_empty() {
+                    first.push(format!(
+                        "INSERT INTO {} ({cols}) SELECT {cols} FROM {f}.{}",
+                        ident(name),
+                        ident(name)
+                    ));
+                }
+            }
+            "view" => views.push(
+                create
+                    .replace(&format!("{f}."), "")
+                    .replace(&format!("{from}."), ""),
+            ),
+            _ if !create.is_empty() => rest.push(create),
+            _ => {}
+        }
+    }
+    conn.query_drop(first.join(";\n"))?;
     while !views.is_empty() {
         let before = views.len();
         let mut left = Vec::new();
@@ -876,35 +1318,8 @@ pub(super) fn copy_scope(
         }
         views = left;
     }
-    for (kind, name) in scope
-        .iter()
-        .filter(|(k, _)| k == "procedure" || k == "function")
-    {
-        let what = kind.to_uppercase();
-        let create = show(conn, &what, name, 2)?;
-        if !create.is_empty() {
-            conn.query_drop(&create)?;
-        }
-    }
-    for (_, name) in scope.iter().filter(|(k, _)| k == "trigger") {
-        let create = show(conn, "TRIGGER", name, 2)?;
-        if !create.is_empty() {
-            conn.query_drop(&create)?;
-        }
-    }
-    for (_, name) in scope.iter().filter(|(k, _)| k == "event") {
-        let create = show(conn, "EVENT", name, 3)?;
-        if !create.is_empty() {
-            conn.query_drop(&create)?;
-        }
-    }
-    for (_, name) in scope.iter().filter(|(k, _)| k == "sequence") {
-        let create = show(conn, "SEQUENCE", name, 1)?;
-        if !create.is_empty() {
-            conn.query_drop(&create)?;
-        }
-    }
-    conn.query_drop("SET SESSION foreign_key_checks = 1")?;
+    rest.push("SET SESSION foreign_key_checks = 1".to_string());
+    conn.query_drop(rest.join(";\n"))?;
     Ok(())
 }
 
@@ -1011,6 +1426,90 @@ mod tests {
         assert!(!d.text.contains("t_g"), "{}", d.text);
     }
 
+    /// A one-file part of MySQL text.
+    fn unit(sql: &str) -> (FileUnit, Part) {
+        let source = crate::source::SourceFile::from_bytes("m.sql", None, sql.as_bytes());
+        let regions = vec![crate::model::Region {
+            range: 0..source.text.len(),
+            single_statement: false,
+        }];
+        let mut statements = Vec::new();
+        let idx = crate::analysis::analyze_regions(
+            &source,
+            &regions,
+            crate::dialect::Dialect::Mysql,
+            &crate::analysis::NoSubstitution,
+            &mut statements,
+        );
+        let part = Part {
+            file: 0,
+            regions,
+            statements: idx,
+            no_transaction: false,
+        };
+        let unit = FileUnit {
+            source,
+            dialect: crate::dialect::Dialect::Mysql,
+            statements,
+        };
+        (unit, part)
+    }
+
+    #[test]
+    fn names_leave_out_reserved_words_and_routines_are_named_after_their_keyword() {
+        let (u, p) = unit(
+            "CREATE TABLE IF NOT EXISTS `Order` (id INT PRIMARY KEY, `select` INT);\n\
+             SELECT x.order FROM t AS x WHERE f1(2) > 0;\n\
+             CREATE OR REPLACE FUNCTION shop.f2(x INT) RETURNS INT DETERMINISTIC RETURN x;\n\
+             DROP PROCEDURE IF EXISTS `p 3`;\n\
+             ALTER EVENT e1 RENAME TO e2;\n",
+        );
+        let names = raw_names(&u, &p);
+        for n in [
+            "Order", "select", "id", "order", "t", "x", "f1", "f2", "shop", "p 3", "e2",
+        ] {
+            assert!(names.contains(n), "{n} missing from {names:?}");
+        }
+        for n in [
+            "CREATE", "TABLE", "IF", "INT", "PRIMARY", "SELECT", "FROM", "WHERE",
+        ] {
+            assert!(!names.contains(n), "{n} in {names:?}");
+        }
+        let routines: Vec<String> = routine_names(&u, &p).into_iter().collect();
+        // f1 is only called: it cannot change.
+        assert_eq!(routines, vec!["e1", "e2", "f2", "p 3", "shop"]);
+    }
+
+    #[test]
+    fn the_catalog_forgets_only_what_a_refresh_reads_again() {
+        let o = |kind: &str, name: &str, table: &str| CatalogObj {
+            kind: kind.into(),
+            name: name.into(),
+            table: table.into(),
+            text: String::new(),
+        };
+        let mut cat = Catalog::new(vec![
+            o("table", "a", "a"),
+            o("function", "a", "a"),
+            o("table", "b", "b"),
+            o("fk", "b", "a"),
+            o("trigger", "b_ai", "b"),
+        ]);
+        let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        // Tables named b: its row, its keys and its triggers go; the
+        // function a stays unless routines name it.
+        cat.remove_named(&set(&["b", "a"]), &set(&[]));
+        let left: Vec<(String, String)> = cat
+            .iter()
+            .map(|o| (o.kind.clone(), o.name.clone()))
+            .collect();
+        assert_eq!(left, vec![("function".to_string(), "a".to_string())]);
+        assert_eq!(cat.on_table("a").count(), 0);
+        assert_eq!(cat.on_table("b").count(), 0);
+        cat.remove_named(&set(&[]), &set(&["a"]));
+        assert_eq!(cat.iter().count(), 0);
+    }
+
     #[test]
     fn scope_follows_bodies_and_keys() {
         let o = |kind: &str, name: &str, table: &str, text: &str| CatalogObj {
@@ -1037,6 +1536,7 @@ mod tests {
             ),
         ];
         let names: BTreeSet<String> = ["orders".to_string()].into();
+        let cat = Catalog::new(cat);
         let got = scope(&cat, &names, false);
         let got: Vec<&str> = got.iter().map(|(_, n)| n.as_str()).collect();
         // customers: the parent of orders (key checks); not its own parent.

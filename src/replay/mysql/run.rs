@@ -6,6 +6,7 @@
 
 use crate::replay::engine::{ErrorClass, FailureKind, StmtError};
 use mysql::prelude::Queryable;
+use mysql::session_state_change::SessionStateChange;
 use mysql::{Conn, Opts};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -106,6 +107,7 @@ pub(super) fn error_class(code: u16, message: &str) -> ErrorClass {
         // duplicate key (index) name; duplicate foreign key / constraint.
         1050 | 1007 | 1304 | 1359 | 1537 | 1061 | 1826 | 3822 | 4028 => ErrorClass::AlreadyExists,
         1060 => ErrorClass::DuplicateColumn,
+        1064 | 1149 => ErrorClass::Syntax,
         1062 | 1022 | 1586 | 1557 => ErrorClass::UniqueViolation,
         // Can't DROP: a column or a key, as the message tells.
         1091 if message.contains("COLUMN") || message.contains("column/key") => {
@@ -115,6 +117,7 @@ pub(super) fn error_class(code: u16, message: &str) -> ErrorClass {
                 ErrorClass::UndefinedObject
             }
         }
+        1305 if message.starts_with("FUNCTION ") => ErrorClass::UndefinedFunction,
         1091 | 1146 | 1051 | 1049 | 1305 | 1360 | 1539 | 1176 | 4031 | 1347 => {
             ErrorClass::UndefinedObject
         }
@@ -137,6 +140,13 @@ pub(super) fn missing_object(code: u16, message: &str) -> Option<String> {
     ) {
         return None;
     }
+    // `FUNCTION db.f does not exist`, `PROCEDURE db.p does not exist`: no quotes.
+    if code == 1305 {
+        if let Some(name) = message.split_whitespace().nth(1) {
+            let name = name.rsplit('.').next()?.trim_matches('`');
+            return (!name.is_empty()).then(|| name.to_string());
+        }
+    }
     let message = message.replacen("Can't", "Cannot", 1);
     let start = message.find(['\'', '`'])?;
     let quote = message[start..].chars().next()?;
@@ -145,6 +155,43 @@ pub(super) fn missing_object(code: u16, message: &str) -> Option<String> {
     let name = &rest[..end];
     let name = name.rsplit('.').next()?.trim_matches('`');
     (!name.is_empty()).then(|| name.to_string())
+}
+
+/// Where in the file a syntax error is (1064, 1149): MySQL says `near
+/// '<text>' at line N`, N counted in the statement's text as sent (trimmed).
+/// The start of the quoted text on that line when it is found there, else
+/// the start of the line; `None` for other errors or when the line is not
+/// inside the statement.
+pub(super) fn syntax_error_at(
+    e: &mysql::Error,
+    file_text: &str,
+    span: std::ops::Range<usize>,
+) -> Option<usize> {
+    let mysql::Error::MySqlError(m) = e else {
+        return None;
+    };
+    if !matches!(m.code, 1064 | 1149) {
+        return None;
+    }
+    let (head, line) = m.message.rsplit_once(" at line ")?;
+    let line: usize = line.trim().parse().ok()?;
+    let stmt = file_text.get(span.clone())?;
+    let lead = stmt.len() - stmt.trim_start().len();
+    let body = &stmt[lead..];
+    let mut start = 0;
+    for _ in 1..line {
+        start += body[start..].find('\n')? + 1;
+    }
+    let end = body[start..].find('\n').map_or(body.len(), |n| start + n);
+    // The quoted text, up to its first line break and without the `...`
+    // MySQL adds when it cuts it short.
+    let near = head
+        .split_once("near '")
+        .map(|(_, rest)| rest.strip_suffix('\'').unwrap_or(rest))
+        .map(|t| t.split('\n').next().unwrap_or(t).trim_end_matches("..."))
+        .filter(|t| !t.trim().is_empty());
+    let column = near.and_then(|t| body[start..end].find(t)).unwrap_or(0);
+    Some(span.start + lead + start + column)
 }
 
 /// The error of a statement as a neutral [`StmtError`]. `dbs`: database
@@ -183,6 +230,22 @@ pub(super) fn stmt_error(e: &mysql::Error, dbs: &[&str], watchdog_fired: bool) -
     }
 }
 
+/// Whether the last statement left a transaction open, as the server's
+/// transaction-state tracker (`session_track_transaction_info = 'STATE'`)
+/// reported it with the statement's result: `T` (begun explicitly) or `I`
+/// (implicitly, with `autocommit` off) first, `_` none. `None`: not
+/// reported (unchanged, or no tracker).
+pub(super) fn transaction_open(conn: &Conn) -> Option<bool> {
+    let changes = conn.session_state_changes().ok()?;
+    let mut open = None;
+    for info in &changes {
+        if let Ok(SessionStateChange::TransactionState(state)) = info.decode() {
+            open = Some(matches!(state.as_bytes().first(), Some(b'T' | b'I')));
+        }
+    }
+    open
+}
+
 /// Whether `e` ended the session.
 pub(super) fn connection_lost(e: &mysql::Error) -> bool {
     match e {
@@ -204,6 +267,19 @@ mod tests {
         assert_eq!(error_class(1060, ""), ErrorClass::DuplicateColumn);
         assert_eq!(error_class(1062, ""), ErrorClass::UniqueViolation);
         assert_eq!(error_class(1146, ""), ErrorClass::UndefinedObject);
+        let no_function = "FUNCTION twice_1.normalize_handle does not exist";
+        assert_eq!(
+            error_class(1305, no_function),
+            ErrorClass::UndefinedFunction
+        );
+        assert_eq!(
+            missing_object(1305, no_function).as_deref(),
+            Some("normalize_handle")
+        );
+        assert_eq!(
+            error_class(1305, "PROCEDURE twice_1.p does not exist"),
+            ErrorClass::UndefinedObject
+        );
         assert_eq!(
             error_class(1091, "Can't DROP COLUMN `x`; check that it exists"),
             ErrorClass::UndefinedColumn

@@ -25,9 +25,15 @@ use mysql::prelude::Queryable;
 use mysql::Conn;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// Synthetic `AUTO_INCREMENT` ids are [`crate::replay::SYNTHETIC_IDS`] plus
+/// multiples of this: the server numbers the rows a migration inserts after
+/// them from the largest id plus one, and those ids must not be taken for
+/// another table's synthetic id ([`delete_derived`]).
+const ID_STRIDE: i64 = 1000;
+
 struct Column {
     /// An `AUTO_INCREMENT` INT/BIGINT: synthetic rows take ids from
-    /// [`crate::replay::SYNTHETIC_IDS`].
+    /// [`crate::replay::SYNTHETIC_IDS`] on, [`ID_STRIDE`] apart.
     auto_id: bool,
     name: String,
     data_type: String,
@@ -125,10 +131,15 @@ pub(super) struct SeedState {
     /// Names (as written) of tables to read again before the next use: a
     /// run touched them.
     dirty: BTreeSet<String>,
+    /// The distinctive values synthetic rows got in their own columns (see
+    /// [`remember_values`]): texts, and ids as integers.
+    texts: BTreeSet<String>,
+    ids: BTreeSet<i64>,
 }
 
-/// A synthetic row: its table (the name it went into: a row of a table
-/// renamed since is not found), then columns with SQL literals: its
+/// A synthetic row: its table (the name it went into, or the one a
+/// statement twice ran renamed it to since: [`SeedState::renamed`]), then
+/// columns with SQL literals: its
 /// primary key when `keyed` (found by it whatever the migrations did to its
 /// other columns), else every value given, as the write between runs
 /// changed them.
@@ -160,6 +171,33 @@ impl SeedState {
         if self.tables.is_some() {
             self.dirty.extend(names);
         }
+    }
+
+    /// A kept run renamed table `from` (any case) to `to` (as the server
+    /// spells it): the synthetic rows it holds are looked for under the new
+    /// name from now on.
+    pub fn renamed(&mut self, from: &str, to: &str) {
+        for r in &mut self.rows {
+            if r.table.eq_ignore_ascii_case(from) {
+                r.table = to.to_string();
+            }
+        }
+        self.touched([from.to_string(), to.to_string()]);
+    }
+
+    /// Whether the tables known hold one of this name (any case): a run
+    /// that names it may have dropped or renamed it.
+    pub fn knows_table(&self, name: &str) -> bool {
+        let n = name.to_lowercase();
+        self.tables.as_ref().is_some_and(|t| {
+            t.columns.keys().any(|k| {
+                if k.is_ascii() && n.is_ascii() {
+                    k.eq_ignore_ascii_case(&n)
+                } else {
+                    k.to_lowercase() == n
+                }
+            })
+        })
     }
 
     /// Anything may have changed: read every table again before the next
@@ -209,28 +247,7 @@ fn fresh_tables(conn: &mut Conn, db: &str, state: &mut SeedState) -> Result<Tabl
     }
     let dirty_names: BTreeSet<String> = dirty.iter().cloned().collect();
     let dirty: BTreeSet<String> = dirty.iter().map(|n| n.to_lowercase()).collect();
-    // Which of the names are base tables now, as the server spells them
-    // (one equality per name: no other table is looked at).
-    let d = literal(db);
-    let mut named: Vec<String> = Vec::new();
-    let list: Vec<&String> = dirty_names.iter().collect();
-    for chunk in list.chunks(64) {
-        let sql = chunk
-            .iter()
-            .map(|n| {
-                format!(
-                    "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = {d} \
-                     AND TABLE_NAME = {} AND TABLE_TYPE = 'BASE TABLE'",
-                    literal(n)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(" UNION ");
-        let found: Vec<String> = conn.query(sql)?;
-        named.extend(found);
-    }
-    named.sort();
-    named.dedup();
+    let named: Vec<String> = dirty_names.into_iter().collect();
     tables
         .columns
         .retain(|t, _| !dirty.contains(&t.to_lowercase()));
@@ -240,6 +257,9 @@ fn fresh_tables(conn: &mut Conn, db: &str, state: &mut SeedState) -> Result<Tabl
     state
         .counts
         .retain(|t, _| !dirty.contains(&t.to_lowercase()));
+    // Which of the names are base tables now, as the server spells them,
+    // with their columns and keys (an equality on the name each: no other
+    // table is looked at).
     for chunk in named.chunks(64) {
         let fresh = read_tables(conn, db, Some(chunk))?;
         tables.columns.extend(fresh.columns);
@@ -279,8 +299,12 @@ pub(super) fn interleave(
     let tables = fresh_tables(conn, db, state)?;
     let result = interleave_tables(conn, &tables, names, state);
     state.tables = Some(tables);
-    // What the tables hold now is counted again before the next use.
-    state.touched(names.iter().cloned());
+    // What the tables written hold now is counted again before the next
+    // use (all the names, after a failure).
+    match &result {
+        Ok(written) => state.touched(written.keys().cloned()),
+        Err(_) => state.touched(names.iter().cloned()),
+    }
     result
 }
 
@@ -298,8 +322,7 @@ fn interleave_tables(
         let Some(cols) = tables.columns.get(t) else {
             continue;
         };
-        let def = super::observe::show_create_table(conn, t)?;
-        let before = super::observe::table_data(conn, t, &def.primary_key)?;
+        let (def, before) = super::observe::table_def_and_data(conn, t)?;
         let existing = match &before {
             TableData::Rows { rows, .. } => rows.len() as i64,
             TableData::Summary { count, .. } => *count as i64,
@@ -386,6 +409,7 @@ fn update_one_row(
         if conn.query_drop(sql).is_err() || conn.affected_rows() != 1 {
             return;
         }
+        remember_values(state, cols, sets);
         let undo = sets
             .iter()
             .enumerate()
@@ -439,6 +463,7 @@ fn update_one_row(
     if conn.query_drop(sql).is_err() || conn.affected_rows() != 1 {
         return;
     }
+    remember_values(state, cols, sets);
     if let Some(r) = record.and_then(|i| state.rows.get_mut(i)) {
         for (c, v) in sets {
             match r.columns.iter_mut().find(|(rc, _)| rc == c) {
@@ -456,7 +481,43 @@ fn update_one_row(
 /// server will not delete (a foreign key points at it) stays. Returns
 /// whether any was deleted.
 pub(super) fn unseed(conn: &mut Conn, state: &mut SeedState) -> bool {
-    let rows = std::mem::take(&mut state.rows);
+    withdraw(conn, state, false)
+}
+
+/// Puts back the values the write between runs changed in rows that are
+/// not synthetic (see [`crate::replay::engine::Engine::put_back`]).
+/// Returns whether it wrote anything.
+pub(super) fn put_back(conn: &mut Conn, state: &mut SeedState) -> bool {
+    withdraw(conn, state, true)
+}
+
+/// [`unseed`], or with `others_only` [`put_back`]: only the records of
+/// values changed in rows no synthetic record names (same table, same key).
+fn withdraw(conn: &mut Conn, state: &mut SeedState, others_only: bool) -> bool {
+    let all = std::mem::take(&mut state.rows);
+    let (rows, kept) = if others_only {
+        let other: Vec<bool> = all
+            .iter()
+            .map(|r| {
+                !r.undo.is_empty()
+                    && !all.iter().any(|s| {
+                        s.undo.is_empty() && s.keyed && s.table == r.table && s.columns == r.columns
+                    })
+            })
+            .collect();
+        let mut rows = Vec::new();
+        let mut kept = Vec::new();
+        for (r, other) in all.into_iter().zip(other) {
+            if other {
+                rows.push(r);
+            } else {
+                kept.push(r);
+            }
+        }
+        (rows, kept)
+    } else {
+        (all, Vec::new())
+    };
     state.touched(rows.iter().map(|r| r.table.clone()));
     let mut deleted = false;
     let mut left = Vec::new();
@@ -498,17 +559,125 @@ pub(super) fn unseed(conn: &mut Conn, state: &mut SeedState) -> bool {
         }
     }
     left.reverse();
-    state.rows = left;
+    state.rows = if others_only { kept } else { left };
     deleted
 }
 
-/// The base tables of `db` (`only`: those of these names, as the server
-/// spells them), their columns and foreign keys.
+/// Remembers the distinctive values among `values` (quoted column, SQL
+/// literal) written to a synthetic row of a table with columns `cols`, by
+/// the rule of every engine ([`crate::replay::distinctive_text`] for text
+/// columns, [`crate::replay::distinctive_integer`] for `INT`/`BIGINT`
+/// ones; dates, times, enums and the like are too common to tell), to tell
+/// the rows migrations derive from synthetic rows ([`delete_derived`]).
+fn remember_values(state: &mut SeedState, cols: &[Column], values: &[(String, String)]) {
+    for (name, v) in values {
+        let Some(col) = cols.iter().find(|c| ident(&c.name) == *name) else {
+            continue;
+        };
+        match col.data_type.to_ascii_lowercase().as_str() {
+            "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" => {
+                let Some(text) = v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) else {
+                    continue;
+                };
+                let text = text.replace("''", "'").replace("\\\\", "\\");
+                if crate::replay::distinctive_text(&text) {
+                    state.texts.insert(text);
+                }
+            }
+            "int" | "integer" | "bigint" => {
+                let id = v.parse().ok();
+                if let Some(i) = id.filter(|&i| crate::replay::distinctive_integer(i)) {
+                    state.ids.insert(i);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Deletes the rows migrations derived from synthetic rows (copied by an
+/// `INSERT ... SELECT`, an `UPDATE ... JOIN`, a `CREATE TABLE ... SELECT`):
+/// rows of the base tables of `db` that hold, in a text column, one of the
+/// remembered distinctive values (texts, and ids as text), or in an
+/// integer column one of the ids; without seeding they would not be there.
+/// The same meaning as on the other engines (`delete_derived` in
+/// `replay::sqlite::seed` and `replay::postgres::seed`). A table the server
+/// refuses to delete from (a row still referred to) is tried again after
+/// the others, as long as rows go. Returns how many rows went.
+pub(super) fn delete_derived(
+    conn: &mut Conn,
+    db: &str,
+    state: &SeedState,
+) -> Result<u64, mysql::Error> {
+    if state.texts.is_empty() && state.ids.is_empty() {
+        return Ok(0);
+    }
+    let columns: Vec<(String, String, String)> = conn.query(format!(
+        "SELECT c.TABLE_NAME, c.COLUMN_NAME, LOWER(c.DATA_TYPE) \
+         FROM information_schema.COLUMNS c JOIN information_schema.TABLES t \
+           ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME \
+         WHERE c.TABLE_SCHEMA = {} AND t.TABLE_TYPE = 'BASE TABLE' \
+           AND c.DATA_TYPE IN ('char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext', \
+             'int', 'bigint') \
+         ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION",
+        literal(db)
+    ))?;
+    let texts: Vec<String> = state
+        .texts
+        .iter()
+        .map(|t| literal(t))
+        .chain(state.ids.iter().map(|i| literal(&i.to_string())))
+        .collect();
+    let ids: Vec<String> = state.ids.iter().map(i64::to_string).collect();
+    let mut tables: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (table, column, ty) in columns {
+        let list = if ty == "int" || ty == "bigint" {
+            &ids
+        } else {
+            &texts
+        };
+        if !list.is_empty() {
+            tables.entry(table).or_default().push(format!(
+                "{} IN ({})",
+                ident(&column),
+                list.join(", ")
+            ));
+        }
+    }
+    let mut deleted = 0;
+    let mut todo: Vec<(String, Vec<String>)> = tables.into_iter().collect();
+    loop {
+        let mut refused = Vec::new();
+        let mut progress = false;
+        for (table, cond) in todo {
+            let sql = format!("DELETE FROM {} WHERE {}", ident(&table), cond.join(" OR "));
+            match conn.query_drop(sql) {
+                Ok(()) => {
+                    let n = conn.affected_rows();
+                    deleted += n;
+                    progress |= n > 0;
+                }
+                Err(_) => refused.push((table, cond)),
+            }
+        }
+        if refused.is_empty() || !progress {
+            break;
+        }
+        todo = refused;
+    }
+    Ok(deleted)
+}
+
+/// The base tables of `db` (`only`: those of these names that are base
+/// tables, names as the server spells them), their columns and foreign
+/// keys. One round trip.
 fn read_tables(conn: &mut Conn, db: &str, only: Option<&[String]>) -> Result<Tables, mysql::Error> {
     let d = literal(db);
     // For named tables, one SELECT per name joined by UNION ALL: an
     // equality on TABLE_NAME makes the server open only that table (an
-    // `IN` list opens every table of the database).
+    // `IN` list opens every table of the database). Which of them are base
+    // tables comes first in the same round trip; the columns and keys of
+    // the others are left out here.
     let per_table = |sql: &str| -> String {
         match only {
             None => sql.to_string(),
@@ -526,16 +695,41 @@ fn read_tables(conn: &mut Conn, db: &str, only: Option<&[String]>) -> Result<Tab
         ),
         Some(_) => String::new(),
     };
-    let rows: Vec<mysql::Row> = conn.query(format!(
+    let mut sql = Vec::new();
+    if only.is_some() {
+        sql.push(per_table(&format!(
+            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = {d} \
+             AND TABLE_TYPE = 'BASE TABLE'"
+        )));
+    }
+    sql.push(format!(
         "{} ORDER BY 1, 10",
         per_table(&format!(
             "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, \
              COLUMN_DEFAULT IS NOT NULL, CHARACTER_MAXIMUM_LENGTH, EXTRA, COLUMN_KEY, \
              ORDINAL_POSITION FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = {d}{base}"
         ))
-    ))?;
+    ));
+    sql.push(per_table(&format!(
+        "SELECT TABLE_NAME, COLUMN_NAME, REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME \
+         FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = {d} \
+         AND REFERENCED_TABLE_SCHEMA = {d} AND REFERENCED_TABLE_NAME IS NOT NULL"
+    )));
+    let mut sets: Vec<Vec<mysql::Row>> = Vec::new();
+    {
+        let mut result = conn.query_iter(sql.join(";\n"))?;
+        while let Some(set) = result.iter() {
+            sets.push(set.collect::<Result<Vec<_>, _>>()?);
+        }
+    }
+    let fks = sets.pop().unwrap_or_default();
+    let rows = sets.pop().unwrap_or_default();
+    let is_base: Option<BTreeSet<String>> = sets
+        .pop()
+        .map(|found| found.iter().map(|r| text(r.as_ref(0))).collect());
+    let keep = |t: &str| is_base.as_ref().is_none_or(|b| b.contains(t));
     let mut tables: BTreeMap<String, Vec<Column>> = BTreeMap::new();
-    for r in rows {
+    for r in rows.into_iter().filter(|r| keep(&text(r.as_ref(0)))) {
         let extra = text(r.as_ref(7)).to_ascii_lowercase();
         let has_default = text(r.as_ref(5)) == "1";
         let nullable = text(r.as_ref(4)) == "YES";
@@ -543,7 +737,13 @@ fn read_tables(conn: &mut Conn, db: &str, only: Option<&[String]>) -> Result<Tab
             text(r.as_ref(2)).to_ascii_lowercase().as_str(),
             "int" | "integer" | "bigint"
         );
-        tables.entry(text(r.as_ref(0))).or_default().push(Column {
+        let cols = tables.entry(text(r.as_ref(0))).or_default();
+        // A table asked for under two spellings (a server that ignores
+        // case) comes twice.
+        if cols.iter().any(|c| c.name == text(r.as_ref(1))) {
+            continue;
+        }
+        cols.push(Column {
             auto_id: extra.contains("auto_increment") && integer,
             name: text(r.as_ref(1)),
             data_type: text(r.as_ref(2)),
@@ -560,13 +760,8 @@ fn read_tables(conn: &mut Conn, db: &str, only: Option<&[String]>) -> Result<Tab
         });
     }
     // (child table, column) → (parent table, parent column)
-    let fks: Vec<mysql::Row> = conn.query(per_table(&format!(
-        "SELECT TABLE_NAME, COLUMN_NAME, REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME \
-         FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = {d} \
-         AND REFERENCED_TABLE_SCHEMA = {d} AND REFERENCED_TABLE_NAME IS NOT NULL"
-    )))?;
     let mut refs: BTreeMap<(String, String), (String, String)> = BTreeMap::new();
-    for r in fks {
+    for r in fks.into_iter().filter(|r| keep(&text(r.as_ref(0)))) {
         let (t, c, pt, pc) = (
             text(r.as_ref(0)),
             text(r.as_ref(1)),
@@ -636,77 +831,210 @@ fn insert_rows(
     let mut added = 0;
     let refs = &tables.refs;
     let t = t.to_string();
-    {
-        for _ in 0..count {
-            state.counter += 1;
-            let n = state.counter;
-            let mut names = Vec::new();
-            let mut values = Vec::new();
-            for c in cols.iter().filter(|c| c.auto_id) {
-                // Far from the ids migrations insert by hand.
-                names.push(ident(&c.name));
-                values.push((crate::replay::SYNTHETIC_IDS + n).to_string());
-            }
-            for c in cols.iter().filter(|c| !c.skip) {
-                if let Some((pt, pc)) = refs.get(&(t.clone(), c.name.clone())) {
-                    let parent: Option<mysql::Value> = conn
-                        .query_first(format!(
-                            "SELECT {} FROM {} WHERE {} IS NOT NULL LIMIT 1",
-                            ident(pc),
-                            ident(pt),
-                            ident(pc)
-                        ))
-                        .unwrap_or(None);
-                    match parent {
-                        Some(v) => {
-                            names.push(ident(&c.name));
-                            values.push(v.as_sql(false));
-                        }
-                        None if c.nullable => {}
-                        None => {
-                            names.push(ident(&c.name));
-                            values.push(value(c, n));
-                        }
+    // Each parent's key, read once (the rows go in one round trip): unless
+    // the table references itself, where each row may be the next one's
+    // parent.
+    let self_ref = cols.iter().any(|c| {
+        refs.get(&(t.clone(), c.name.clone()))
+            .is_some_and(|(pt, _)| *pt == t)
+    });
+    let mut parents: BTreeMap<(String, String), Option<mysql::Value>> = BTreeMap::new();
+    let mut parent = |conn: &mut Conn, pt: &str, pc: &str| -> Option<mysql::Value> {
+        let read = |conn: &mut Conn| {
+            conn.query_first(format!(
+                "SELECT {} FROM {} WHERE {} IS NOT NULL LIMIT 1",
+                ident(pc),
+                ident(pt),
+                ident(pc)
+            ))
+            .unwrap_or(None)
+        };
+        if self_ref {
+            return read(conn);
+        }
+        parents
+            .entry((pt.to_string(), pc.to_string()))
+            .or_insert_with(|| read(conn))
+            .clone()
+    };
+    let mut rows: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    for _ in 0..count {
+        state.counter += 1;
+        let n = state.counter;
+        let mut names = Vec::new();
+        let mut values = Vec::new();
+        for c in cols.iter().filter(|c| c.auto_id) {
+            // Far from the ids migrations insert by hand.
+            names.push(ident(&c.name));
+            values.push((crate::replay::SYNTHETIC_IDS + n * ID_STRIDE).to_string());
+        }
+        for c in cols.iter().filter(|c| !c.skip) {
+            if let Some((pt, pc)) = refs.get(&(t.clone(), c.name.clone())) {
+                match parent(conn, pt, pc) {
+                    Some(v) => {
+                        names.push(ident(&c.name));
+                        values.push(v.as_sql(false));
                     }
-                    continue;
+                    None if c.nullable => {}
+                    None => {
+                        names.push(ident(&c.name));
+                        values.push(value(c, n));
+                    }
                 }
-                if c.nullable && c.has_default {
-                    continue;
-                }
-                names.push(ident(&c.name));
-                values.push(value(c, n));
+                continue;
             }
-            let sql = format!(
-                "INSERT INTO {} ({}) VALUES ({})",
-                ident(&t),
-                names.join(", "),
-                values.join(", ")
-            );
-            // A row the table refuses is skipped; one it takes is
-            // remembered as written, for `unseed`.
+            if c.nullable && c.has_default {
+                continue;
+            }
+            names.push(ident(&c.name));
+            values.push(value(c, n));
+        }
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            ident(&t),
+            names.join(", "),
+            values.join(", ")
+        );
+        rows.push((sql, names.into_iter().zip(values).collect()));
+        if self_ref {
+            // The next row's parent may be this one: one at a time.
+            let (sql, given) = rows.pop().unwrap_or_default();
             if conn.query_drop(sql).is_ok() {
                 added += 1;
-                let given: Vec<(String, String)> = names.into_iter().zip(values).collect();
-                let key: Option<Vec<(String, String)>> = cols
-                    .iter()
-                    .filter(|c| c.pk)
-                    .map(|c| {
-                        let q = ident(&c.name);
-                        given.iter().find(|(n, _)| *n == q).cloned()
-                    })
-                    .collect();
-                let (columns, keyed) = match key {
-                    Some(k) if !k.is_empty() => (k, true),
-                    _ => (given, false),
-                };
-                state.rows.push(SeededRow {
-                    table: t.clone(),
-                    columns,
-                    keyed,
-                    undo: Vec::new(),
-                });
+                remember(state, &t, cols, refs, given);
             }
         }
     }
+    // The rows in as few round trips as the table allows: the server stops
+    // a batch at a row the table refuses, which is skipped, and the rest
+    // go in the next batch.
+    let mut from = 0;
+    while from < rows.len() {
+        let stmts: Vec<&str> = rows[from..].iter().map(|(sql, _)| sql.as_str()).collect();
+        let (ran, failed) = batch(conn, &stmts);
+        for (_, given) in &rows[from..from + ran] {
+            added += 1;
+            remember(state, &t, cols, refs, given.clone());
+        }
+        from += ran + usize::from(failed);
+        if !failed {
+            break;
+        }
+    }
     added
+}
+
+/// Records a synthetic row the table took (`given`: quoted column,
+/// literal), for [`unseed`]: by its primary key when all of it was given,
+/// else by every value given.
+fn remember(
+    state: &mut SeedState,
+    t: &str,
+    cols: &[Column],
+    refs: &BTreeMap<(String, String), (String, String)>,
+    given: Vec<(String, String)>,
+) {
+    // Values taken from a parent row are not the row's own.
+    let own: Vec<(String, String)> = given
+        .iter()
+        .filter(|(n, _)| {
+            !cols.iter().any(|c| {
+                ident(&c.name) == *n && refs.contains_key(&(t.to_string(), c.name.clone()))
+            })
+        })
+        .cloned()
+        .collect();
+    remember_values(state, cols, &own);
+    let key: Option<Vec<(String, String)>> = cols
+        .iter()
+        .filter(|c| c.pk)
+        .map(|c| {
+            let q = ident(&c.name);
+            given.iter().find(|(n, _)| *n == q).cloned()
+        })
+        .collect();
+    let (columns, keyed) = match key {
+        Some(k) if !k.is_empty() => (k, true),
+        _ => (given, false),
+    };
+    state.rows.push(SeededRow {
+        table: t.to_string(),
+        columns,
+        keyed,
+        undo: Vec::new(),
+    });
+}
+
+/// Runs `stmts` in one round trip (a multi-statement query). The server
+/// runs them in order and stops at the first that fails: returns how many
+/// ran, and whether one failed after them.
+fn batch(conn: &mut Conn, stmts: &[&str]) -> (usize, bool) {
+    if stmts.is_empty() {
+        return (0, false);
+    }
+    let mut result = match conn.query_iter(stmts.join(";\n")) {
+        Ok(r) => r,
+        Err(_) => return (0, true),
+    };
+    let mut ran = 0;
+    while let Some(mut set) = result.iter() {
+        if set.any(|row| row.is_err()) {
+            return (ran, true);
+        }
+        ran += 1;
+    }
+    (ran, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distinctive_values_are_remembered_from_their_literals() {
+        let col = |name: &str, data_type: &str| Column {
+            auto_id: false,
+            name: name.into(),
+            data_type: data_type.into(),
+            column_type: data_type.into(),
+            nullable: false,
+            has_default: false,
+            max_len: None,
+            skip: false,
+            pk: false,
+        };
+        let cols = [
+            col("a", "varchar"),
+            col("b", "text"),
+            col("c", "char"),
+            col("d", "varchar"),
+            col("e", "bigint"),
+            col("f", "int"),
+            col("g", "date"),
+            col("h", "enum"),
+        ];
+        let mut state = SeedState::default();
+        let given = |c: &str, v: &str| (ident(c), v.to_string());
+        remember_values(
+            &mut state,
+            &cols,
+            &[
+                given("a", "'seed-12'"),
+                given("b", "'ab1'"),
+                given("c", "'it''s 12'"),
+                given("d", r"'a\\b 7'"),
+                given("e", "1000003000"),
+                given("f", "12"),
+                given("g", "'2000-01-02'"),
+                given("h", "'v2000'"),
+                given("zz", "'seed-13'"),
+            ],
+        );
+        let texts: Vec<&str> = state.texts.iter().map(String::as_str).collect();
+        assert_eq!(texts, [r"a\b 7", "it's 12", "seed-12"]);
+        assert_eq!(
+            state.ids.iter().copied().collect::<Vec<_>>(),
+            [1_000_003_000]
+        );
+    }
 }

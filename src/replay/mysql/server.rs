@@ -67,6 +67,50 @@ const SEARCH_DIRS: &[&str] = &[
     "/usr/local/opt/mysql/bin",
 ];
 
+/// The shared-memory file system where a throwaway server's folder goes
+/// when it can ([`throwaway_base`]).
+const SHM: &str = "/dev/shm";
+/// Room `/dev/shm` must have free for the throwaway server's folder there
+/// (its data folder starts at about 35 MB; copies and history add to it).
+const SHM_MIN_FREE: u64 = 1 << 30;
+
+/// Where the throwaway server's folder goes: the folder `TMPDIR` names when
+/// it is set; else `/dev/shm` when it is a writable folder with at least
+/// 1 GiB free (a tmpfs on Linux: the server's data is thrown away anyway,
+/// and there its DDL does not wait for the disk, which is most of a
+/// replay's time on a disk); else the temporary folder.
+pub fn throwaway_base() -> PathBuf {
+    if std::env::var_os("TMPDIR").is_some_and(|v| !v.is_empty()) {
+        return std::env::temp_dir();
+    }
+    let shm = Path::new(SHM);
+    if shm_usable(shm) {
+        return shm.to_path_buf();
+    }
+    std::env::temp_dir()
+}
+
+/// Whether `dir` is a folder this process may write, with
+/// [`SHM_MIN_FREE`] free.
+fn shm_usable(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    if !dir.is_dir() {
+        return false;
+    }
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: `c` is a valid C string; `st` is written by statvfs.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return false;
+    }
+    let free = (st.f_bavail as u64).saturating_mul(st.f_frsize as u64);
+    // SAFETY: `c` is a valid C string.
+    let writable = unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) } == 0;
+    writable && free >= SHM_MIN_FREE
+}
+
 /// The installed server: the daemon and how to initialise a data folder.
 #[derive(Clone, Debug)]
 pub struct Binaries {
@@ -137,7 +181,10 @@ impl Throwaway {
     /// Removes leftovers of killed runs, finds the binaries, initialises a
     /// data folder and starts the server.
     pub fn start() -> Result<Throwaway> {
-        cluster::sweep_leftovers_with(&std::env::temp_dir(), DIR_PREFIX, PID_FILE);
+        let base = throwaway_base();
+        for b in [std::env::temp_dir(), PathBuf::from(SHM)] {
+            cluster::sweep_leftovers_with(&b, DIR_PREFIX, PID_FILE);
+        }
         let bins = find_binaries().ok_or_else(|| {
             Error::new(no_server_message(
                 "no --database-url was given and no mariadbd (with mariadb-install-db) or mysqld \
@@ -148,7 +195,7 @@ impl Throwaway {
             "twice does not run a database server with root's rights; it runs its throwaway \
              MariaDB/MySQL server",
         )?;
-        let dir = cluster::make_dirs_with(run_as.as_ref(), DIR_PREFIX)?;
+        let dir = cluster::make_dirs_in(&base, run_as.as_ref(), DIR_PREFIX)?;
         let mut t = Throwaway {
             dir,
             bins,
@@ -216,7 +263,7 @@ impl Throwaway {
                 std::fs::set_permissions(&nofiles, std::fs::Permissions::from_mode(0o555))
             })
             .map_err(|e| Error::new(format!("cannot prepare the throwaway server: {e}")))?;
-        let (program, args) = init_command(&self.bins, &data);
+        let (program, args) = init_command(&self.bins, &data, &sock);
         let mut init = self.command(&program);
         init.args(args);
         init.stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -302,8 +349,12 @@ impl Throwaway {
 /// The program and arguments that initialise the data folder `data`:
 /// `mariadb-install-db` for MariaDB, `mysqld --initialize-insecure` for
 /// MySQL (no root password; the server listens on a private socket only).
-fn init_command(bins: &Binaries, data: &Path) -> (PathBuf, Vec<String>) {
+/// The bootstrap's temporary files go to `tmp`, the private folder the
+/// server uses later, not to the shared `/tmp` where other servers (or a
+/// clean-up) could meet them.
+fn init_command(bins: &Binaries, data: &Path, tmp: &Path) -> (PathBuf, Vec<String>) {
     let datadir = format!("--datadir={}", data.display());
+    let tmpdir = format!("--tmpdir={}", tmp.display());
     match &bins.install_db {
         Some(tool) => {
             let mut args = vec![
@@ -312,7 +363,12 @@ fn init_command(bins: &Binaries, data: &Path) -> (PathBuf, Vec<String>) {
                 "--auth-root-authentication-method=normal".into(),
                 "--skip-test-db".into(),
                 "--skip-name-resolve".into(),
+                // Passed on to the bootstrap server.
+                tmpdir,
             ];
+            // The bootstrap server waits for the disk no more than the
+            // server does, and makes a redo log of the server's size.
+            args.extend(mariadb_no_wait_args());
             if let Some(base) = bins.server.parent().and_then(|p| p.parent()) {
                 if base != Path::new("/usr") {
                     args.push(format!("--basedir={}", base.display()));
@@ -326,6 +382,7 @@ fn init_command(bins: &Binaries, data: &Path) -> (PathBuf, Vec<String>) {
                 "--no-defaults".to_string(),
                 "--initialize-insecure".into(),
                 datadir,
+                tmpdir,
             ],
         ),
     }
@@ -368,9 +425,29 @@ fn server_args(mariadb: bool, dir: &Path) -> Vec<String> {
         .map(String::from),
     );
     if mariadb {
-        args.extend(["--sync-frm=0", "--innodb-flush-method=nosync"].map(String::from));
+        for a in mariadb_no_wait_args() {
+            if !args.contains(&a) {
+                args.push(a);
+            }
+        }
     }
     args
+}
+
+/// MariaDB's options for a server whose data is thrown away, beyond those
+/// MySQL 8 knows too: no `.frm` sync, no data-file flushes, and a 16 MB
+/// redo log instead of 96 MB (the folder is on a tmpfs when it can be:
+/// memory).
+fn mariadb_no_wait_args() -> Vec<String> {
+    [
+        "--sync-frm=0",
+        "--innodb-flush-method=nosync",
+        "--innodb-flush-log-at-trx-commit=0",
+        "--innodb-doublewrite=0",
+        "--innodb-log-file-size=16M",
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 impl Drop for Throwaway {
@@ -512,7 +589,11 @@ impl Server {
 
     /// A connection as the migration user, on `db`.
     pub fn connect_to(&self, db: &str) -> Result<Conn> {
-        let opts = OptsBuilder::from_opts(self.user_opts.clone()).db_name(Some(db));
+        // Session tracking: the server reports, with each statement's
+        // result, when a transaction begins and ends (see `run`).
+        let opts = OptsBuilder::from_opts(self.user_opts.clone())
+            .db_name(Some(db))
+            .additional_capabilities(mysql::consts::CapabilityFlags::CLIENT_SESSION_TRACK);
         Conn::new(opts).map_err(|e| Error::new(format!("MySQL replay: cannot connect: {e}")))
     }
 
@@ -650,6 +731,7 @@ mod tests {
         let (program, args) = init_command(
             &bins(false, "/usr/sbin/mysqld", None),
             Path::new("/tmp/x/data"),
+            Path::new("/tmp/x/sock"),
         );
         assert_eq!(program, Path::new("/usr/sbin/mysqld"));
         assert_eq!(
@@ -657,7 +739,8 @@ mod tests {
             [
                 "--no-defaults",
                 "--initialize-insecure",
-                "--datadir=/tmp/x/data"
+                "--datadir=/tmp/x/data",
+                "--tmpdir=/tmp/x/sock"
             ]
         );
     }
@@ -671,9 +754,14 @@ mod tests {
                 Some("/usr/bin/mariadb-install-db"),
             ),
             Path::new("/tmp/x/data"),
+            Path::new("/tmp/x/sock"),
         );
         assert_eq!(program, Path::new("/usr/bin/mariadb-install-db"));
         assert!(args.contains(&"--auth-root-authentication-method=normal".to_string()));
+        assert!(
+            args.contains(&"--tmpdir=/tmp/x/sock".to_string()),
+            "{args:?}"
+        );
         assert!(!args.iter().any(|a| a.starts_with("--basedir")), "{args:?}");
         // A server outside /usr (Homebrew, a tarball) names its base folder.
         let (_, args) = init_command(
@@ -683,6 +771,7 @@ mod tests {
                 Some("/opt/homebrew/opt/mariadb/bin/mariadb-install-db"),
             ),
             Path::new("/tmp/x/data"),
+            Path::new("/tmp/x/sock"),
         );
         assert!(
             args.contains(&"--basedir=/opt/homebrew/opt/mariadb".to_string()),

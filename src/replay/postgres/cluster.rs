@@ -711,8 +711,12 @@ fn make_dirs(run_as: Option<&RunAs>) -> Result<PathBuf> {
 /// [`make_dirs`] with the folder name's prefix (one per kind of server, so
 /// that each sweeps only its own leftovers).
 pub(crate) fn make_dirs_with(run_as: Option<&RunAs>, prefix: &str) -> Result<PathBuf> {
+    make_dirs_in(&std::env::temp_dir(), run_as, prefix)
+}
+
+/// [`make_dirs_with`] in the folder `base` instead of the temporary folder.
+pub(crate) fn make_dirs_in(base: &Path, run_as: Option<&RunAs>, prefix: &str) -> Result<PathBuf> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    let base = std::env::temp_dir();
     let fail = |e: std::io::Error| {
         Error::new(format!(
             "cannot create a folder for the throwaway cluster in {}: {e}",

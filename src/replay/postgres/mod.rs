@@ -742,7 +742,13 @@ impl<'a> Runner<'a> {
 
 impl Engine for Runner<'_> {
     fn name(&self) -> String {
-        format!("PostgreSQL {}", self.server.version_num)
+        // `server_version_num` 150004 is 15.4 (9.6.24 was 90624).
+        let n = self.server.version_num;
+        if n >= 100_000 {
+            format!("PostgreSQL {}.{}", n / 10_000, n % 10_000)
+        } else {
+            format!("PostgreSQL {}.{}.{}", n / 10_000, n / 100 % 100, n % 100)
+        }
     }
 
     fn id(&self) -> &'static str {
@@ -766,6 +772,12 @@ impl Engine for Runner<'_> {
 
     fn unseed(&mut self) -> Result<bool, EngineError> {
         let r = Runner::unseed(self);
+        wait_if_interrupted();
+        Ok(r?)
+    }
+
+    fn put_back(&mut self) -> Result<(), EngineError> {
+        let r = Runner::put_back(self);
         wait_if_interrupted();
         Ok(r?)
     }

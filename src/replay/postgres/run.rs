@@ -185,10 +185,12 @@ fn error_class(code: &str, message: &str) -> ErrorClass {
         "42710" if message.starts_with("enum label") => ErrorClass::DuplicateEnumValue,
         "42P07" | "42710" | "42723" => ErrorClass::AlreadyExists,
         "42701" => ErrorClass::DuplicateColumn,
+        "42883" if message.starts_with("function ") => ErrorClass::UndefinedFunction,
         "42P01" | "42704" | "42883" => ErrorClass::UndefinedObject,
         "42703" => ErrorClass::UndefinedColumn,
         "23505" => ErrorClass::UniqueViolation,
         "42501" => ErrorClass::PermissionDenied,
+        "42601" => ErrorClass::Syntax,
         _ => ErrorClass::Other,
     }
 }
@@ -212,15 +214,21 @@ fn missing_object(code: &str, message: &str) -> Option<String> {
 }
 
 /// The byte offset in the file of character `chars` of the statement's SQL,
-/// when the SQL is the file text (no substitution).
+/// when the SQL is the file text (no substitution). One past the last
+/// character (`syntax error at end of input`) is the statement's last
+/// character.
 fn char_offset(file: &FileUnit, stmt: &Statement, chars: usize) -> Option<usize> {
     let text = &file.source.text[stmt.span.clone()];
     if text != stmt.sql {
         return None;
     }
-    text.char_indices()
-        .nth(chars)
-        .map(|(b, _)| stmt.span.start + b)
+    match text.char_indices().nth(chars) {
+        Some((b, _)) => Some(stmt.span.start + b),
+        None if chars == text.chars().count() => {
+            text.char_indices().last().map(|(b, _)| stmt.span.start + b)
+        }
+        None => None,
+    }
 }
 
 impl Runner<'_> {

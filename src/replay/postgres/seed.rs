@@ -508,8 +508,48 @@ impl Runner<'_> {
     /// by a copy). A row the server will not delete stays. Returns whether
     /// any was deleted.
     pub(super) fn unseed(&mut self) -> Result<bool> {
-        let mut rows = std::mem::take(&mut self.seeded);
+        self.withdraw(false)
+    }
+
+    /// Puts back the values the write between runs changed in rows that
+    /// are not synthetic (see [`crate::replay::engine::Engine::put_back`]).
+    pub(super) fn put_back(&mut self) -> Result<()> {
+        self.withdraw(true).map(|_| ())
+    }
+
+    /// [`Runner::unseed`], or with `others_only` [`Runner::put_back`]: only
+    /// the records of values changed in rows no synthetic record names
+    /// (same table, same key), and nothing derived.
+    fn withdraw(&mut self, others_only: bool) -> Result<bool> {
+        let all = std::mem::take(&mut self.seeded);
+        let (mut rows, kept) = if others_only {
+            let other: Vec<bool> = all
+                .iter()
+                .map(|r| {
+                    r.undo.is_some()
+                        && !all.iter().any(|s| {
+                            s.undo.is_none()
+                                && s.keyed
+                                && s.table == r.table
+                                && s.columns == r.columns
+                        })
+                })
+                .collect();
+            let mut rows = Vec::new();
+            let mut kept = Vec::new();
+            for (r, other) in all.into_iter().zip(other) {
+                if other {
+                    rows.push(r);
+                } else {
+                    kept.push(r);
+                }
+            }
+            (rows, kept)
+        } else {
+            (all, Vec::new())
+        };
         if rows.is_empty() {
+            self.seeded = kept;
             return Ok(false);
         }
         let since = self.begin_immediate()?;
@@ -562,6 +602,11 @@ impl Runner<'_> {
             }
         }
         left.reverse();
+        if others_only {
+            self.commit_kept(since)?;
+            self.seeded = kept;
+            return Ok(deleted);
+        }
         deleted |= self.delete_derived()? > 0;
         self.commit_kept(since)?;
         self.seeded = left;

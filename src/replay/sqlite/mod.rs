@@ -668,7 +668,7 @@ impl SqliteEngine {
 fn missing_object(class: ErrorClass, message: &str) -> Option<String> {
     if !matches!(
         class,
-        ErrorClass::UndefinedObject | ErrorClass::UndefinedColumn
+        ErrorClass::UndefinedObject | ErrorClass::UndefinedColumn | ErrorClass::UndefinedFunction
     ) {
         return None;
     }
@@ -700,6 +700,13 @@ fn error_class(message: &str) -> ErrorClass {
         ErrorClass::UndefinedObject
     } else if m.contains("no such column") {
         ErrorClass::UndefinedColumn
+    } else if m.starts_with("no such function") {
+        ErrorClass::UndefinedFunction
+    } else if m.contains("syntax error")
+        || m.starts_with("unrecognized token")
+        || m.starts_with("incomplete input")
+    {
+        ErrorClass::Syntax
     } else {
         ErrorClass::Other
     }
@@ -1170,6 +1177,11 @@ impl SqliteEngine {
     ) -> Result<Vec<(String, TableData, TableData)>, EngineError> {
         let tables: BTreeSet<String> = tables.difference(&self.setup_tables).cloned().collect();
         seed::interleave(self, &tables)
+    }
+
+    /// See [`crate::replay::engine::Engine::put_back`].
+    pub fn put_back(&mut self) -> Result<(), EngineError> {
+        seed::put_back(self)
     }
 
     /// Records the tables that exist now as tables of the set-up.

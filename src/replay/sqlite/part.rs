@@ -91,6 +91,10 @@ impl Engine for SqliteReplay {
         self.session.unseed()
     }
 
+    fn put_back(&mut self) -> Result<(), EngineError> {
+        self.session.put_back()
+    }
+
     fn setup(&mut self, sql: &str) -> Result<(), EngineError> {
         self.session.batch(sql)?;
         self.session.note_setup_tables();

@@ -349,8 +349,48 @@ pub(super) struct SeededRow {
 /// not delete (a foreign key of a migration's row points at it) stays.
 /// Returns whether any was deleted.
 pub fn unseed(e: &mut SqliteEngine) -> Result<bool, EngineError> {
-    let rows = std::mem::take(&mut e.seeded);
+    withdraw(e, false)
+}
+
+/// Puts back the values the write between runs changed in rows that are
+/// not synthetic (see [`crate::replay::engine::Engine::put_back`]); the
+/// synthetic rows, and the values written to them, stay.
+pub fn put_back(e: &mut SqliteEngine) -> Result<(), EngineError> {
+    withdraw(e, true).map(|_| ())
+}
+
+/// [`unseed`], or with `others_only` [`put_back`]: only the records of
+/// values changed in rows no synthetic record names, and nothing derived.
+fn withdraw(e: &mut SqliteEngine, others_only: bool) -> Result<bool, EngineError> {
+    let all = std::mem::take(&mut e.seeded);
+    let (rows, kept): (Vec<SeededRow>, Vec<SeededRow>) = if others_only {
+        let synthetic = |r: &SeededRow| {
+            all.iter().any(|s| {
+                s.undo.is_none()
+                    && s.table.eq_ignore_ascii_case(&r.table)
+                    && ((!s.key.is_empty() && s.key == r.key)
+                        || (s.rowid.is_some() && s.rowid == r.rowid))
+            })
+        };
+        let other: Vec<bool> = all
+            .iter()
+            .map(|r| r.undo.is_some() && !synthetic(r))
+            .collect();
+        let mut rows = Vec::new();
+        let mut kept = Vec::new();
+        for (r, other) in all.into_iter().zip(other) {
+            if other {
+                rows.push(r);
+            } else {
+                kept.push(r);
+            }
+        }
+        (rows, kept)
+    } else {
+        (all, Vec::new())
+    };
     if rows.is_empty() {
+        e.seeded = kept;
         return Ok(false);
     }
     let tables = tables_and_root_pages(e)?;
@@ -467,6 +507,11 @@ pub fn unseed(e: &mut SqliteEngine) -> Result<bool, EngineError> {
         }
     }
     left.reverse();
+    if others_only {
+        e.batch("COMMIT")?;
+        e.seeded = kept;
+        return Ok(deleted > 0);
+    }
     deleted += delete_derived(e)?;
     e.batch("COMMIT")?;
     e.seeded = left;
@@ -480,10 +525,8 @@ pub fn unseed(e: &mut SqliteEngine) -> Result<bool, EngineError> {
 /// [`delete_derived`]).
 fn remember_value(e: &mut SqliteEngine, v: &Sql) {
     let json = match v {
-        Sql::Text(s) if s.chars().any(|c| c.is_ascii_digit()) && s.len() >= 4 => {
-            serde_json::Value::String(s.clone())
-        }
-        Sql::Integer(i) if *i >= SYNTHETIC_IDS => serde_json::Value::from(*i),
+        Sql::Text(s) if crate::replay::distinctive_text(s) => serde_json::Value::String(s.clone()),
+        Sql::Integer(i) if crate::replay::distinctive_integer(*i) => serde_json::Value::from(*i),
         _ => return,
     };
     e.synthetic_values.insert(json.to_string());

@@ -11,15 +11,15 @@ use postgres::SimpleQueryMessage;
 use std::collections::BTreeMap;
 
 /// Whether a value written to a synthetic row is distinctive enough to
-/// tell the rows migrations derived from it: text with a digit (at least
-/// four characters), or an integer from [`crate::replay::SYNTHETIC_IDS`]
-/// on. Small numbers, booleans and dates are too common to tell.
+/// tell the rows migrations derived from it: the rule of every engine
+/// ([`crate::replay::distinctive_text`], [`crate::replay::distinctive_integer`])
+/// for string and uuid columns, and numbers.
 fn distinctive(col: &Column, v: &str) -> bool {
     match col.category {
-        'S' | 'U' => v.len() >= 4 && v.chars().any(|c| c.is_ascii_digit()),
+        'S' | 'U' => crate::replay::distinctive_text(v),
         'N' => v
             .parse::<i64>()
-            .is_ok_and(|i| i >= crate::replay::SYNTHETIC_IDS),
+            .is_ok_and(crate::replay::distinctive_integer),
         _ => false,
     }
 }

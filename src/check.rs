@@ -82,6 +82,8 @@ pub fn static_findings(unit: &mut FileUnit) -> Vec<Finding> {
     }
     let mut index = None;
     let mut start = 0;
+    let insert_rule = rules::insert_without_conflict_clause::META.id;
+    let mut flagged_inserts = Vec::new();
     while start < unit.statements.len() {
         let end = (start + AST_BATCH).min(unit.statements.len());
         let cx = Context::with_index(&unit.source, unit.dialect, &unit.statements, index);
@@ -93,11 +95,20 @@ pub fn static_findings(unit: &mut FileUnit) -> Vec<Finding> {
             for f in &mut out[before..] {
                 f.statement.get_or_insert(stmt.index);
             }
+            if out[before..].iter().any(|f| f.rule == insert_rule) {
+                flagged_inserts.push(stmt.index);
+            }
         }
         index = cx.into_index();
         for stmt in &mut unit.statements[start..end] {
+            // What the INSERT fix needs of a flagged INSERT the rules parsed
+            // (the fix pass would parse it again otherwise).
+            if flagged_inserts.contains(&stmt.index) {
+                stmt.insert_target = stmt.ast_if_parsed().map(crate::schema::InsertTarget::of);
+            }
             stmt.forget_parse();
         }
+        flagged_inserts.clear();
         start = end;
     }
     out

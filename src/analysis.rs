@@ -55,6 +55,9 @@ pub struct Statement {
     /// sqlparser's result, computed on first use: most statements are fully
     /// understood by the classifier, and parsing is the costliest step.
     parsed: OnceLock<Parsed>,
+    /// For an INSERT the static rules flagged and parsed: what it writes,
+    /// kept when its AST is dropped (the INSERT fix needs no more of it).
+    pub insert_target: Option<crate::schema::InsertTarget>,
 }
 
 /// The sqlparser AST, or why sqlparser rejected the statement.
@@ -73,6 +76,11 @@ impl Statement {
     /// it is lexically broken and was never given to sqlparser).
     pub fn parse_error(&self) -> Option<&str> {
         self.parsed_result().1.as_deref()
+    }
+
+    /// The AST when the statement was parsed already (never parses it).
+    pub fn ast_if_parsed(&self) -> Option<&sqlparser::ast::Statement> {
+        self.parsed.get().and_then(|p| p.0.as_deref())
     }
 
     /// Drops the parsed AST (it is parsed again if asked for).
@@ -241,6 +249,7 @@ fn analyze_one(
         facts,
         dialect,
         parsed: OnceLock::new(),
+        insert_target: None,
     }
 }
 

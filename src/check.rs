@@ -82,6 +82,8 @@ pub fn static_findings(unit: &mut FileUnit) -> Vec<Finding> {
     }
     let mut index = None;
     let mut start = 0;
+    let insert_rule = rules::insert_without_conflict_clause::META.id;
+    let mut flagged_inserts = Vec::new();
     while start < unit.statements.len() {
         let end = (start + AST_BATCH).min(unit.statements.len());
         let cx = Context::with_index(&unit.source, unit.dialect, &unit.statements, index);
@@ -93,11 +95,20 @@ pub fn static_findings(unit: &mut FileUnit) -> Vec<Finding> {
             for f in &mut out[before..] {
                 f.statement.get_or_insert(stmt.index);
             }
+            if out[before..].iter().any(|f| f.rule == insert_rule) {
+                flagged_inserts.push(stmt.index);
+            }
         }
         index = cx.into_index();
         for stmt in &mut unit.statements[start..end] {
+            // What the INSERT fix needs of a flagged INSERT the rules parsed
+            // (the fix pass would parse it again otherwise).
+            if flagged_inserts.contains(&stmt.index) {
+                stmt.insert_target = stmt.ast_if_parsed().map(crate::schema::InsertTarget::of);
+            }
             stmt.forget_parse();
         }
+        flagged_inserts.clear();
         start = end;
     }
     out
@@ -204,11 +215,20 @@ pub fn check_from(inputs: &[Input], opts: &Options, files: &FileSource) -> Resul
         opts
     };
     let mut seqs: Vec<&crate::model::Sequence> = ws.sequences.iter().collect();
+    // The cores are shared: the sequences replayed side by side first, and
+    // what is left over goes to each of them (a sequence with two or more
+    // runs its second runs on copies of the database, on a thread of its
+    // own; see `replay::algorithm`).
+    let side_by_side = opts.jobs.min(seqs.len()).max(1);
+    let per_sequence = Options {
+        jobs: (opts.jobs / side_by_side).max(1),
+        ..opts.clone()
+    };
     let outcomes = crate::parallel::map(opts.jobs, &mut seqs, |_, seq| {
         if !opts.replay || ws.foreign.contains_key(&seq.root) {
             return Ok(None);
         }
-        crate::replay::replay_sequence(&ws, seq, opts).map(Some)
+        crate::replay::replay_sequence(&ws, seq, &per_sequence).map(Some)
     });
     let mut sequences = Vec::new();
     let mut replayed = std::collections::BTreeSet::new();

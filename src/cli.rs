@@ -694,7 +694,17 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
             run.report
         }
     };
-    crate::baseline::stamp(&mut report, Some(&cwd), opts.jobs);
+    let baseline_path = args
+        .gate
+        .baseline
+        .clone()
+        .or_else(|| config.as_ref().and_then(|c| c.baseline.clone()));
+    // Fingerprints are stamped before a baseline hides findings, so that the
+    // others keep theirs; without a baseline the formats that show them
+    // (SARIF, GitLab) compute the same ones, and the others need none.
+    if args.gate.write_baseline.is_some() || baseline_path.is_some() {
+        crate::baseline::stamp(&mut report, Some(&cwd), opts.jobs);
+    }
     if let Some(path) = &args.gate.write_baseline {
         let baseline = crate::baseline::from_report(&report, Some(&cwd));
         crate::baseline::write(path, &baseline)?;
@@ -707,12 +717,7 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
                 plural(baseline.findings.len(), "finding")
             );
         }
-    } else if let Some(path) = args
-        .gate
-        .baseline
-        .clone()
-        .or_else(|| config.as_ref().and_then(|c| c.baseline.clone()))
-    {
+    } else if let Some(path) = baseline_path {
         let baseline = crate::baseline::load(&path)?;
         let name = crate::source::display_path(&path);
         crate::baseline::apply(&mut report, &baseline, &name, Some(&cwd));

@@ -94,6 +94,11 @@ pub fn compute_on(report: &Report, base: Option<&Path>, jobs: usize) -> Vec<Stri
 /// every finding, before a baseline hid some), else computed now. See
 /// [`compute`] for what they hash.
 pub fn fingerprints(report: &Report, base: Option<&Path>) -> Vec<String> {
+    fingerprints_on(report, base, 1)
+}
+
+/// [`fingerprints`], computed (when not stamped) on `jobs` threads.
+pub fn fingerprints_on(report: &Report, base: Option<&Path>, jobs: usize) -> Vec<String> {
     if report.findings.iter().all(|f| f.fingerprint.is_some()) {
         return report
             .findings
@@ -101,7 +106,7 @@ pub fn fingerprints(report: &Report, base: Option<&Path>) -> Vec<String> {
             .map(|f| f.fingerprint.clone().unwrap_or_default())
             .collect();
     }
-    compute(report, base)
+    compute_on(report, base, jobs)
 }
 
 #[cfg(test)]

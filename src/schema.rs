@@ -48,6 +48,74 @@ pub fn object_key(name: &ObjectName) -> String {
         .unwrap_or_default()
 }
 
+/// What an INSERT writes, read from its AST once: its target table (as the
+/// catalog names it, and as the statement writes it) and the columns it
+/// names. The static rules keep it for the INSERTs they flag, so that the
+/// fix pass need not parse those INSERTs again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InsertTarget {
+    /// The AST holds no INSERT.
+    Unreadable,
+    /// The target is not a plain table (a table function).
+    NotATable,
+    Table {
+        /// [`object_key`] of the table.
+        key: String,
+        /// The name as the statement writes it (with its schema).
+        shown: String,
+        /// The columns written (`SET a = 1` or a column list); `None` for
+        /// every column of the table.
+        columns: Option<BTreeSet<String>>,
+    },
+}
+
+impl InsertTarget {
+    pub fn of(ast: &Statement) -> InsertTarget {
+        use sqlparser::ast::{AssignmentTarget, SetExpr, TableObject};
+        let insert = match ast {
+            Statement::Insert(i) => i,
+            Statement::Query(q) => match q.body.as_ref() {
+                SetExpr::Insert(Statement::Insert(i)) => i,
+                _ => return InsertTarget::Unreadable,
+            },
+            _ => return InsertTarget::Unreadable,
+        };
+        let TableObject::TableName(name) = &insert.table else {
+            return InsertTarget::NotATable;
+        };
+        let columns = if !insert.assignments.is_empty() {
+            // MySQL's `INSERT INTO t SET a = 1, b = 2`.
+            Some(
+                insert
+                    .assignments
+                    .iter()
+                    .filter_map(|a| match &a.target {
+                        AssignmentTarget::ColumnName(n) => {
+                            n.0.last().and_then(|p| p.as_ident()).map(ident_key)
+                        }
+                        AssignmentTarget::Tuple(_) => None,
+                    })
+                    .collect(),
+            )
+        } else if insert.columns.is_empty() {
+            None
+        } else {
+            Some(
+                insert
+                    .columns
+                    .iter()
+                    .filter_map(|c| c.0.last().and_then(|p| p.as_ident()).map(ident_key))
+                    .collect(),
+            )
+        };
+        InsertTarget::Table {
+            key: object_key(name),
+            shown: name.to_string(),
+            columns,
+        }
+    }
+}
+
 fn column_of(expr: &Expr) -> Option<String> {
     match expr {
         Expr::Identifier(id) => Some(ident_key(id)),

@@ -245,10 +245,11 @@ fn tokens(text: &str) -> Vec<Token> {
 }
 
 /// A significant token, with what surrounds it.
-struct Tok {
+struct Tok<'a> {
     kind: TokenKind,
-    /// Lower-cased text for words, the text otherwise.
-    text: String,
+    /// Lower-cased text for words, the text otherwise (borrowed from the
+    /// text unless lower-casing changed it: most tokens cost no copy).
+    text: std::borrow::Cow<'a, str>,
     /// Only whitespace or comments since the last line break before it.
     line_start: bool,
     /// Only whitespace or comments until the next line break after it.
@@ -257,7 +258,7 @@ struct Tok {
     stmt_start: bool,
 }
 
-fn significant(text: &str) -> Vec<Tok> {
+fn significant(text: &str) -> Vec<Tok<'_>> {
     let mut out: Vec<Tok> = Vec::new();
     let mut newline_before = true;
     let mut stmt_start = true;
@@ -269,17 +270,18 @@ fn significant(text: &str) -> Vec<Tok> {
             // MySQL's versioned comments run as SQL there.
             out.push(Tok {
                 kind: TokenKind::BlockComment,
-                text: "/*!".into(),
+                text: std::borrow::Cow::Borrowed("/*!"),
                 line_start: newline_before,
                 line_end: false,
                 stmt_start,
             });
         } else if !trivia {
-            let lowered = if t.kind == TokenKind::Word {
-                raw.to_ascii_lowercase()
-            } else {
-                raw.to_string()
-            };
+            let lowered =
+                if t.kind == TokenKind::Word && raw.bytes().any(|b| b.is_ascii_uppercase()) {
+                    std::borrow::Cow::Owned(raw.to_ascii_lowercase())
+                } else {
+                    std::borrow::Cow::Borrowed(raw)
+                };
             out.push(Tok {
                 kind: t.kind,
                 text: lowered,
@@ -385,7 +387,7 @@ fn scan(text: &str, sign: &mut dyn FnMut(Family, &'static str, u32)) {
     if hash_comments {
         sign(Mysql, "`#` comments", 1);
     }
-    let w = |i: usize| t.get(i).map_or("", |x| x.text.as_str());
+    let w = |i: usize| t.get(i).map_or("", |x| &*x.text);
     let is_word = |i: usize| t.get(i).is_some_and(|x| x.kind == TokenKind::Word);
     let is_name = |i: usize| {
         t.get(i)
@@ -424,7 +426,7 @@ fn scan(text: &str, sign: &mut dyn FnMut(Family, &'static str, u32)) {
                 let weight = if *family == Libsql { 3 } else { 2 };
                 sign(*family, what, weight);
             }
-            match (x.text.as_str(), w(i + 1), w(i + 2)) {
+            match (&*x.text, w(i + 1), w(i + 2)) {
                 (_, "[", "]") => sign(Postgres, "array columns", 2),
                 ("enum", "(", _) => sign(Mysql, "ENUM columns", 2),
                 ("timestamp" | "time", "with", "time") | ("timestamp" | "time", "without", _) => {
@@ -434,7 +436,7 @@ fn scan(text: &str, sign: &mut dyn FnMut(Family, &'static str, u32)) {
                 _ => {}
             }
         }
-        match x.text.as_str() {
+        match &*x.text {
             "plpgsql" if prev(1) == "language" => sign(Postgres, "PL/pgSQL", 3),
             "extension" if prev(1) == "create" => sign(Postgres, "CREATE EXTENSION", 3),
             "enum" if prev(1) == "as" && w(i + 1) == "(" => sign(Postgres, "enum types", 3),

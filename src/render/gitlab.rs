@@ -19,7 +19,7 @@
 //! the first issue of each fingerprint. `description` is the message, then
 //! the `help:` and `note:` lines.
 
-use super::{artifact_path, fingerprints, RenderOptions, Renderer};
+use super::{artifact_path, fingerprints_on, RenderOptions, Renderer};
 use crate::finding::Severity;
 use crate::report::Report;
 use serde::Serialize;
@@ -75,7 +75,7 @@ impl Renderer for Gitlab<'_> {
         let issues: Vec<Issue> = report
             .findings
             .iter()
-            .zip(fingerprints(report, base))
+            .zip(fingerprints_on(report, base, self.opts.jobs))
             .enumerate()
             .filter(|(i, _)| plan.shown(*i))
             .map(|(i, (f, fingerprint))| {

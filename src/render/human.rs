@@ -239,7 +239,7 @@ impl Human<'_> {
         // carries the marker.
         let marker = f.fix.as_ref().map_or("", |fix| fix.applicability.marker());
         let suggestion = f.fix.as_ref().and_then(|fix| {
-            report
+            files
                 .file(&f.file)
                 .and_then(|file| Suggestion::new(file, fix))
         });
@@ -321,15 +321,17 @@ impl Human<'_> {
         }
         // The suggestion group starts with a `help:` line at column 0; help
         // and notes of the finding go between the frame and it.
-        let split = all
-            .match_indices('\n')
-            .map(|(i, _)| i + 1)
-            .find(|&i| {
-                strip_ansi(&all[i..all[i..].find('\n').map_or(all.len(), |e| i + e)])
-                    .starts_with("help: ")
-            })
-            .filter(|_| groups.len() > 1)
-            .unwrap_or(all.len());
+        let split = if groups.len() > 1 {
+            all.match_indices('\n')
+                .map(|(i, _)| i + 1)
+                .find(|&i| {
+                    strip_ansi(&all[i..all[i..].find('\n').map_or(all.len(), |e| i + e)])
+                        .starts_with("help: ")
+                })
+                .unwrap_or(all.len())
+        } else {
+            all.len()
+        };
         let (drawn, suggested) = all.split_at(split);
         let drawn = drawn.trim_end_matches('\n');
         writeln!(out, "{drawn}")?;

@@ -30,7 +30,7 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 
 // Where they were before they moved to leaf modules (baseline.rs uses them too).
-pub use crate::fingerprint::fingerprints;
+pub use crate::fingerprint::{fingerprints, fingerprints_on};
 pub use crate::source::artifact_path;
 
 pub mod github;

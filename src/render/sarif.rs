@@ -24,7 +24,7 @@
 //!   baseline file.
 //! - Notices become `invocations[0].toolExecutionNotifications`.
 
-use super::{artifact_path, artifact_uri, fingerprints, Plan, RenderOptions, Renderer};
+use super::{artifact_path, artifact_uri, fingerprints_on, Plan, RenderOptions, Renderer};
 use crate::finding::{Finding, Origin, Severity};
 use crate::report::Report;
 use crate::rules::RuleMeta;
@@ -461,11 +461,12 @@ impl Renderer for Sarif<'_> {
             result_index.push(plan.shown(i).then_some(n));
             n += usize::from(plan.shown(i));
         }
-        let prints = fingerprints(report, base);
+        let prints = fingerprints_on(report, base, self.opts.jobs);
+        let files = super::Files::new(report);
         let baseline_state = |state| report.baseline.as_ref().map(|_| state);
         let result = |f: &Finding, print: String, text: String| {
             let uri = artifact_uri(&artifact_path(&f.file, base));
-            let file = report.file(&f.file);
+            let file = files.file(&f.file);
             SarifResult {
                 rule_id: f.rule.clone(),
                 rule_index: index[&f.rule],

@@ -12,7 +12,8 @@
 
 use super::diff;
 use super::engine::{
-    Applied, Caps, Engine, EngineError, Failure, FailureKind, Observation, RunOutcome, Step, Trial,
+    Applied, Caps, Engine, EngineError, Failure, FailureKind, Interleaved, Observation, RunOutcome,
+    Step, Trial,
 };
 use super::Outcome;
 use crate::error::Result;
@@ -24,6 +25,7 @@ use crate::rules::RuleMeta;
 use changes::written_tables;
 use std::collections::BTreeSet;
 use std::ops::Range;
+use std::sync::mpsc;
 
 mod changes;
 mod failures;
@@ -88,6 +90,10 @@ struct Replayer<'a, E: Engine> {
     roots: Vec<Root>,
     /// The sequence's migrations twice cannot run ([`Sequence::code_gaps`]).
     gaps: &'a [(String, String)],
+    /// The thread running second runs on copies, when there is one.
+    pipeline: Option<Pipeline<'a>>,
+    /// The migration (index) a second run on a copy stopped at, when one did.
+    stopped_at: Option<usize>,
 }
 
 /// A migration whose first run failed: what it would have created, and the
@@ -101,6 +107,50 @@ struct Root {
     follow_on: Vec<serde_json::Value>,
 }
 
+/// A second run handed to the pipeline thread: a copy of the state after
+/// the first run for the trial of the part, and, when the application's
+/// write between runs wrote something, a copy of the state after it for
+/// the trial again, with what was written.
+struct Job<'a> {
+    part: &'a Part,
+    second: Box<dyn Engine + Send>,
+    again: Option<(Box<dyn Engine + Send>, Interleaved)>,
+}
+
+/// What the copies' trials gave.
+struct Done {
+    second: Result<Trial, EngineError>,
+    again: Option<(Interleaved, Result<Trial, EngineError>)>,
+}
+
+/// The second-run thread: at most one job in flight (one copy of the
+/// database besides the engine's own), collected before the findings of
+/// the next migration are built, so they come in the order of a run
+/// without it.
+struct Pipeline<'a> {
+    jobs: mpsc::SyncSender<Job<'a>>,
+    done: mpsc::Receiver<Done>,
+    /// The migration whose second run is on the thread, by index.
+    in_flight: Option<(usize, &'a Migration)>,
+}
+
+/// The trials of a [`Job`], each on its copy (dropped after it: nothing
+/// needs undoing).
+fn second_runs(ws: &Workspace, job: Job<'_>) -> Done {
+    let step = Step {
+        part: job.part,
+        stop_on_error: false,
+    };
+    let mut copy = job.second;
+    let second = copy.trial(ws, &[step]);
+    drop(copy);
+    let again = job.again.map(|(mut copy, written)| {
+        let again = copy.trial(ws, &[step]);
+        (written, again)
+    });
+    Done { second, again }
+}
+
 /// Replays `seq` on `engine` and returns the findings.
 pub fn replay<E: Engine>(
     engine: &mut E,
@@ -109,41 +159,241 @@ pub fn replay<E: Engine>(
     opts: &Options,
 ) -> Result<Outcome> {
     let caps = engine.caps();
-    let mut r = Replayer {
-        engine,
-        ws,
-        opts,
-        caps,
-        findings: Vec::new(),
-        roots: Vec::new(),
-        gaps: &seq.code_gaps,
-    };
-    let bookkeeping = crate::dialect::Dialect::from_name(r.engine.id())
-        .and_then(|engine| crate::layout::get(seq.layout).bookkeeping_sql(engine));
-    if let Some(sql) = bookkeeping {
-        if let Err(e) = r.engine.setup(sql) {
-            return Ok(Outcome::Stopped {
-                findings: Vec::new(),
-                reason: format!("replay could not create the migration tool's table: {e}"),
-            });
-        }
-    }
-    for (i, m) in seq.migrations.iter().enumerate() {
-        opts.progress(&seq.root, i, seq.migrations.len());
-        if let Err(e) = r.migration(m) {
-            let file = &ws.files[m.up.file].source.name;
-            r.finish_roots();
-            return Ok(Outcome::Stopped {
-                findings: r.findings,
-                reason: format!("replay stopped at {file}: {e}"),
-            });
-        }
-    }
-    r.finish_roots();
-    Ok(Outcome::Replayed(r.findings))
+    // Second runs go to a thread of their own, on copies of the database,
+    // when the engine can copy itself and this sequence has a second core
+    // (`--jobs` shared among the sequences replayed side by side: see
+    // `check`); the engine's own thread goes on with the next migration.
+    let stack = engine.fork_stack().filter(|_| opts.jobs >= 2);
+    std::thread::scope(|s| {
+        let pipeline = stack.and_then(|stack| {
+            let (jobs, jobs_rx) = mpsc::sync_channel::<Job<'_>>(1);
+            let (done_tx, done) = mpsc::channel::<Done>();
+            std::thread::Builder::new()
+                .name("twice-second-run".into())
+                .stack_size(stack)
+                .spawn_scoped(s, move || {
+                    for job in jobs_rx {
+                        if done_tx.send(second_runs(ws, job)).is_err() {
+                            break;
+                        }
+                    }
+                })
+                .ok()?;
+            Some(Pipeline {
+                jobs,
+                done,
+                in_flight: None,
+            })
+        });
+        let r = Replayer {
+            engine,
+            ws,
+            opts,
+            caps,
+            findings: Vec::new(),
+            roots: Vec::new(),
+            gaps: &seq.code_gaps,
+            pipeline,
+            stopped_at: None,
+        };
+        r.replay(seq)
+        // Dropping the replayer closes the job channel: the thread ends.
+    })
 }
 
-impl<E: Engine> Replayer<'_, E> {
+impl<'a, E: Engine> Replayer<'a, E> {
+    fn replay(self, seq: &'a Sequence) -> Result<Outcome> {
+        let (ws, opts) = (self.ws, self.opts);
+        let mut r = self;
+        let bookkeeping = crate::dialect::Dialect::from_name(r.engine.id())
+            .and_then(|engine| crate::layout::get(seq.layout).bookkeeping_sql(engine));
+        if let Some(sql) = bookkeeping {
+            if let Err(e) = r.engine.setup(sql) {
+                return Ok(Outcome::Stopped {
+                    findings: Vec::new(),
+                    reason: format!("replay could not create the migration tool's table: {e}"),
+                });
+            }
+        }
+        for (i, m) in seq.migrations.iter().enumerate() {
+            opts.progress(&seq.root, i, seq.migrations.len());
+            let mut stop = r.migration(i, m).err().map(|e| (i, e));
+            if let Some((_, e)) = stop.take() {
+                // The previous migration's second run, still on its copy,
+                // comes first.
+                stop = Some(match (r.stopped_at, r.collect(false)) {
+                    (Some(j), _) => (j, e),
+                    (None, Err(e)) => (r.stopped_at.unwrap_or(i), e),
+                    (None, Ok(())) => (i, e),
+                });
+            }
+            if stop.is_none() && i + 1 == seq.migrations.len() {
+                stop = r
+                    .collect(false)
+                    .err()
+                    .map(|e| (r.stopped_at.unwrap_or(i), e));
+            }
+            if let Some((at, e)) = stop {
+                let file = &ws.files[seq.migrations[at].up.file].source.name;
+                r.finish_roots();
+                return Ok(Outcome::Stopped {
+                    findings: r.findings,
+                    reason: format!("replay stopped at {file}: {e}"),
+                });
+            }
+        }
+        r.finish_roots();
+        Ok(Outcome::Replayed(r.findings))
+    }
+
+    /// The second run of `m` on a copy (`second`, the state after the first
+    /// run) on the second-run thread, while this thread goes on: the write
+    /// between runs happens here (kept), the trial again on a copy of the
+    /// state after it, and then [`Engine::put_back`] here. Without a copy of
+    /// that state, the trial again runs here, after the second run's
+    /// findings.
+    fn second_runs_on_copies(
+        &mut self,
+        index: usize,
+        m: &'a Migration,
+        second: Box<dyn Engine + Send>,
+    ) -> Result<(), EngineError> {
+        let mut job = Job {
+            part: &m.up,
+            second,
+            again: None,
+        };
+        let mut here = None;
+        let mut written_any = false;
+        if self.opts.interleave && self.may_destroy(&m.up) {
+            let names = self.names_in(&m.up);
+            // An error stops replay after this migration's second run (its
+            // findings first, as on one thread).
+            let written = match self.engine.interleave(&names) {
+                Ok(w) => w,
+                Err(e) => return self.send_then_stop(index, m, job, e),
+            };
+            if !written_tables(&written).is_empty() {
+                written_any = true;
+                match self.engine.fork(self.ws, &m.up) {
+                    Ok(Some(copy)) => job.again = Some((copy, written)),
+                    Ok(None) => here = Some(written),
+                    Err(e) => return self.send_then_stop(index, m, job, e),
+                }
+            }
+        }
+        if !self.send(index, m, job) {
+            return Err(EngineError("the second-run thread stopped".into()));
+        }
+        if let Some(written) = here {
+            self.collect(false)?;
+            let step = Step {
+                part: &m.up,
+                stop_on_error: false,
+            };
+            if let Trial::Ran(outcomes) = self.engine.trial(self.ws, &[step])? {
+                let again = outcomes.into_iter().next().unwrap_or_default();
+                self.report_interleaved(m, &m.up, &again.observation, &written_tables(&written));
+            }
+        }
+        if written_any {
+            // The migrations' own rows as they left them, for the
+            // migrations after this one (the copy of the state after the
+            // write is taken).
+            if let Err(e) = self.engine.put_back() {
+                self.collect(false)?;
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// The engine stopped at the write between runs of `m` (or at the copy
+    /// after it): the second run on its copy still runs, and its findings
+    /// come before the stop.
+    fn send_then_stop(
+        &mut self,
+        index: usize,
+        m: &'a Migration,
+        job: Job<'a>,
+        e: EngineError,
+    ) -> Result<(), EngineError> {
+        if self.send(index, m, job) {
+            self.collect(true)?;
+        }
+        Err(e)
+    }
+
+    /// Hands `job` to the second-run thread; `false` when it is gone.
+    fn send(&mut self, index: usize, m: &'a Migration, job: Job<'a>) -> bool {
+        let Some(p) = self.pipeline.as_mut() else {
+            return false;
+        };
+        if p.jobs.send(job).is_err() {
+            return false;
+        }
+        p.in_flight = Some((index, m));
+        true
+    }
+
+    /// Waits for the second run on the copy, if one is in flight, and
+    /// builds its findings as [`Replayer::migration`] does for a second run
+    /// on the engine. With `first_only`, only those of the trial (the
+    /// engine stopped at the write between runs: see
+    /// [`Replayer::send_then_stop`]). An error is the copy's:
+    /// replay stops at that migration ([`Replayer::stopped_at`]).
+    fn collect(&mut self, first_only: bool) -> Result<(), EngineError> {
+        let Some(p) = self.pipeline.as_mut() else {
+            return Ok(());
+        };
+        let Some((index, m)) = p.in_flight.take() else {
+            return Ok(());
+        };
+        let Ok(done) = p.done.recv() else {
+            self.stopped_at = Some(index);
+            return Err(EngineError("the second-run thread stopped".into()));
+        };
+        let r = self.report_second_runs(m, done, first_only);
+        if r.is_err() {
+            self.stopped_at = Some(index);
+        }
+        r
+    }
+
+    fn report_second_runs(
+        &mut self,
+        m: &Migration,
+        done: Done,
+        first_only: bool,
+    ) -> Result<(), EngineError> {
+        match done.second? {
+            Trial::Ran(outcomes) => {
+                let second = outcomes.into_iter().next().unwrap_or_default();
+                for f in &second.failures {
+                    self.report_failure(m, &m.up, f, Run::Second);
+                }
+                self.report_changes(m, &m.up, &second.observation, Run::Second);
+            }
+            Trial::NotPossible(why) => {
+                let message = format!("second run not checked: {why}");
+                self.report_not_checked(m, &m.up, message);
+                return Ok(());
+            }
+        }
+        if first_only {
+            return Ok(());
+        }
+        if let Some((written, again)) = done.again {
+            if let Trial::Ran(outcomes) = again? {
+                let again = outcomes.into_iter().next().unwrap_or_default();
+                self.report_interleaved(m, &m.up, &again.observation, &written_tables(&written));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<'a, E: Engine> Replayer<'a, E> {
     fn unit(&self, part: &Part) -> &FileUnit {
         &self.ws.files[part.file]
     }
@@ -158,11 +408,12 @@ impl<E: Engine> Replayer<'_, E> {
             })
     }
 
-    fn migration(&mut self, m: &Migration) -> Result<(), EngineError> {
+    fn migration(&mut self, index: usize, m: &'a Migration) -> Result<(), EngineError> {
         if m.apply_only {
             // The starting state: applied once, nothing of its own checked.
             if self.runnable(&m.up) {
                 let applied = self.engine.apply(self.ws, &m.up)?;
+                self.collect(false)?;
                 if let Some(f) = &applied.failure {
                     let run = Run::Start {
                         partial: applied.partial,
@@ -218,6 +469,9 @@ impl<E: Engine> Replayer<'_, E> {
             },
             None => self.engine.apply(self.ws, &m.up)?,
         };
+        // The previous migration's second run, if it went to the copy, is
+        // reported before anything of this one.
+        self.collect(false)?;
         // A first run that fails among twice's own synthetic rows (seeded,
         // or written between an earlier migration's runs) may fail because
         // of them: they are withdrawn and the first run tried again without
@@ -260,7 +514,14 @@ impl<E: Engine> Replayer<'_, E> {
             return Ok(());
         }
 
-        // Second run: observed, then undone.
+        // Second run: observed, then undone; on a copy of the database on
+        // the second-run thread when the engine can hand one out for this
+        // part (see `second_runs_on_copies`).
+        if self.pipeline.is_some() {
+            if let Some(second) = self.engine.fork(self.ws, &m.up)? {
+                return self.second_runs_on_copies(index, m, second);
+            }
+        }
         let step = Step {
             part: &m.up,
             stop_on_error: false,
@@ -335,6 +596,7 @@ impl<E: Engine> Replayer<'_, E> {
         } else {
             (self.engine.trial(self.ws, &steps)?, false)
         };
+        self.collect(false)?;
         let outcomes = match trial {
             Trial::Ran(o) => o,
             Trial::NotPossible(why) => {

@@ -606,6 +606,29 @@ pub trait Engine {
     ) -> Result<(Trial, bool), EngineError> {
         Ok((self.trial(ws, steps)?, false))
     }
+    /// Whether the engine can hand out copies of itself ([`Engine::fork`]),
+    /// and the stack a thread running one needs. `None` (the default): it
+    /// cannot, and every run happens on this engine.
+    fn fork_stack(&self) -> Option<usize> {
+        None
+    }
+    /// An independent copy of the engine's current state that runs on
+    /// another thread while this engine goes on, for one [`Engine::trial`]
+    /// of `part` alone (a second run; the copy is dropped after it, and is
+    /// never seeded or written between runs). `None` when the copy cannot
+    /// stand in: running the trial there instead of here must leave this
+    /// engine as running it here would have (nothing of a trial of `part`
+    /// outlives it on the engine: no setting, no pending statement, no mark
+    /// for the next seeding), and the copy must give the same observations.
+    /// An engine that forks never answers [`Trial::NotPossible`] for a
+    /// one-part trial. The default never forks.
+    fn fork(
+        &mut self,
+        _ws: &Workspace,
+        _part: &Part,
+    ) -> Result<Option<Box<dyn Engine + Send>>, EngineError> {
+        Ok(None)
+    }
 }
 
 /// Hash of one row (deterministic across runs).

@@ -69,10 +69,13 @@ pub fn attach_insert_fixes(ws: &crate::report::Workspace, findings: &mut [Findin
         // statements that can change the keys of the tables these INSERTs
         // write (parsing is the costly step). Decided in order from the
         // tokens alone (`mentions` follows the names as tables are created).
+        // An INSERT the static rules parsed already left what its fix needs
+        // (`insert_target`).
         let parse: Vec<bool> = stmts
             .iter()
             .map(|&(unit, si, stmt)| {
-                wanted.contains_key(&(unit.source.name.as_str(), si))
+                (wanted.contains_key(&(unit.source.name.as_str(), si))
+                    && stmt.insert_target.is_none())
                     || (changes_schema(&stmt.facts.kind)
                         && relevant
                             .as_mut()
@@ -100,16 +103,30 @@ pub fn attach_insert_fixes(ws: &crate::report::Workspace, findings: &mut [Findin
             }
             let parsed =
                 crate::parallel::map(jobs, &mut window, |_, k| stmts[*k].2.parse_transient());
-            for (k, parsed) in window.into_iter().zip(parsed) {
-                let (unit, si, stmt) = stmts[k];
-                let Some(ast) = parsed else {
-                    continue;
+            let mut parsed = window.into_iter().zip(parsed).peekable();
+            for (k, &(unit, si, stmt)) in stmts.iter().enumerate().take(end).skip(start) {
+                let ast = match parsed.next_if(|(p, _)| *p == k) {
+                    // Not parsable: no fix, and nothing for the catalog.
+                    Some((_, None)) => continue,
+                    Some((_, Some(ast))) => Some(ast),
+                    None => None,
                 };
                 if let Some(idxs) = wanted.get(&(unit.source.name.as_str(), si)) {
-                    let outcome = insert_fix(&catalog, unit, stmt, &ast);
-                    outcomes.extend(idxs.iter().map(|&i| (i, outcome.clone())));
+                    let target = match (&ast, &stmt.insert_target) {
+                        (Some(ast), _) => Some(std::borrow::Cow::Owned(
+                            crate::schema::InsertTarget::of(ast),
+                        )),
+                        (None, Some(kept)) => Some(std::borrow::Cow::Borrowed(kept)),
+                        (None, None) => None,
+                    };
+                    if let Some(target) = target {
+                        let outcome = insert_fix(&catalog, unit, stmt, &target);
+                        outcomes.extend(idxs.iter().map(|&i| (i, outcome.clone())));
+                    }
                 }
-                catalog.apply(&ast);
+                if let Some(ast) = ast {
+                    catalog.apply(&ast);
+                }
             }
             start = end;
         }
@@ -283,63 +300,43 @@ fn changes_schema(kind: &crate::classify::Kind) -> bool {
     )
 }
 
-fn find_insert(ast: &sqlparser::ast::Statement) -> Option<&sqlparser::ast::Insert> {
-    use sqlparser::ast::{SetExpr, Statement};
-    match ast {
-        Statement::Insert(i) => Some(i),
-        Statement::Query(q) => match q.body.as_ref() {
-            SetExpr::Insert(Statement::Insert(i)) => Some(i),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
 fn insert_fix(
     catalog: &crate::schema::Catalog,
     unit: &crate::report::FileUnit,
     stmt: &crate::analysis::Statement,
-    ast: &sqlparser::ast::Statement,
+    target: &crate::schema::InsertTarget,
 ) -> Result<crate::finding::Fix, String> {
     use crate::dialect::Dialect;
     use crate::lexer::TokenKind;
-    use crate::schema::{ident_key, object_key};
+    use crate::schema::InsertTarget;
     let no_fix = "no automatic fix";
-    let insert =
-        find_insert(ast).ok_or_else(|| format!("{no_fix}: the INSERT could not be read"))?;
-    let sqlparser::ast::TableObject::TableName(name) = &insert.table else {
-        return Err(format!("{no_fix}: the target is not a plain table"));
+    let (table, shown, columns) = match target {
+        InsertTarget::Unreadable => {
+            return Err(format!("{no_fix}: the INSERT could not be read"));
+        }
+        InsertTarget::NotATable => {
+            return Err(format!("{no_fix}: the target is not a plain table"));
+        }
+        InsertTarget::Table {
+            key,
+            shown,
+            columns,
+        } => (key, shown, columns),
     };
-    let table = object_key(name);
-    // As the statement writes it (with its schema) for the messages.
-    let shown = name.to_string();
-    let Some(info) = catalog.table(&table) else {
+    let Some(info) = catalog.table(table) else {
         return Err(format!(
             "{no_fix}: table `{shown}` is not created by the migrations before this one, so its keys are unknown"
         ));
     };
-    let columns: BTreeSet<String> = if !insert.assignments.is_empty() {
-        // MySQL's `INSERT INTO t SET a = 1, b = 2`.
-        insert
-            .assignments
-            .iter()
-            .filter_map(|a| match &a.target {
-                sqlparser::ast::AssignmentTarget::ColumnName(n) => {
-                    n.0.last().and_then(|p| p.as_ident()).map(ident_key)
-                }
-                sqlparser::ast::AssignmentTarget::Tuple(_) => None,
-            })
-            .collect()
-    } else if insert.columns.is_empty() {
-        info.columns.iter().cloned().collect()
-    } else {
-        insert
-            .columns
-            .iter()
-            .filter_map(|c| c.0.last().and_then(|p| p.as_ident()).map(ident_key))
-            .collect()
+    let all;
+    let columns: &BTreeSet<String> = match columns {
+        Some(c) => c,
+        None => {
+            all = info.columns.iter().cloned().collect();
+            &all
+        }
     };
-    if !catalog.has_key_within(&table, &columns) {
+    if !catalog.has_key_within(table, columns) {
         return Err(format!(
             "{no_fix}: `{shown}` has no primary key or unique constraint on the inserted columns, so a conflict clause would not stop duplicates; guard the insert instead (`INSERT INTO {shown} (...) SELECT ... WHERE NOT EXISTS (SELECT 1 FROM {shown} WHERE ...)`)"
         ));

@@ -269,3 +269,57 @@ fn one_throwaway_cluster_serves_every_sequence() {
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+/// Prints the same with `-j 1` and `-j 2` (`--format json` and human):
+/// with two jobs a single sequence runs its second runs on copies of the
+/// database on a second thread (see `replay::algorithm`).
+fn same_with_copies(dir: &Path, args: &[&str]) {
+    for format in ["json", "human"] {
+        let mut a = args.to_vec();
+        a.extend(["--format", format]);
+        let one = run(dir, &a, "1");
+        let two = run(dir, &a, "2");
+        assert!(
+            matches!(one.0, Some(0..=2)),
+            "{args:?} {format}: exit {:?}\n{}",
+            one.0,
+            one.2
+        );
+        assert_eq!(one, two, "{} {args:?} --format {format}", dir.display());
+    }
+}
+
+#[test]
+fn second_runs_on_copies_print_the_same_as_on_one_thread() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // Each replay fixture and example on its own: one sequence, which
+    // gets both jobs (the sandbox and time-limit fixtures wait for their
+    // limits and are left to the replay tests).
+    for parent in ["fixtures/replay", "fixtures/examples"] {
+        let mut dirs: Vec<_> = std::fs::read_dir(root.join(parent))
+            .expect("fixture folder")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_dir())
+            .filter(|p| !p.ends_with("sandbox") && !p.ends_with("timeout"))
+            .collect();
+        dirs.sort();
+        for d in dirs {
+            same_with_copies(root, &[d.to_str().expect("utf-8 path")]);
+        }
+    }
+    // A popx-shaped history (table rebuilds, each with a down), with each
+    // of the switches that change which runs happen.
+    let dir = tempfile::tempdir().expect("temp dir");
+    corpus::write_popx(&dir.path().join("popx"), 120).expect("write corpus");
+    for extra in [
+        &[][..],
+        &["--no-down"],
+        &["--no-seed"],
+        &["--no-interleave"],
+        &["--no-seed", "--no-interleave"],
+    ] {
+        let mut args = extra.to_vec();
+        args.push("popx");
+        same_with_copies(dir.path(), &args);
+    }
+}

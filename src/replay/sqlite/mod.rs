@@ -54,11 +54,21 @@ pub fn on_replay_stack<T: Send>(f: impl FnOnce() -> T + Send) -> std::io::Result
     })
 }
 
+/// [`SqliteEngine::fork`] copies the database only while SQLite holds less
+/// than this share of the heap ceiling (two copies may be in flight besides
+/// the engine's database, each about its size).
+const COPY_HEAP_SHARE: i64 = 8;
+
 /// Tables larger than this are compared by count and hash only.
 pub const MAX_SNAPSHOT_ROWS: usize = 100_000;
 
 /// A statement compiled from user SQL, finalized on drop.
 struct RawStmt(*mut ffi::sqlite3_stmt);
+
+// SAFETY: a statement belongs to its connection and moves with it (the
+// engine owns both, and a copy of the engine is used by one thread at a
+// time); the bundled SQLite is built thread-safe.
+unsafe impl Send for RawStmt {}
 
 impl Drop for RawStmt {
     fn drop(&mut self) {
@@ -121,6 +131,10 @@ pub struct SqliteEngine {
     synthetic_values: BTreeSet<String>,
     /// What views, triggers and cascades can make SQLite recurse into.
     nesting: nesting::Nesting,
+    /// A `PRAGMA` other than `foreign_keys` ran (a migration's or a setup
+    /// script's): the connection may hold settings a copy would not have,
+    /// so no copies ([`SqliteEngine::fork`]) from then on.
+    other_pragmas: bool,
 }
 
 fn quote(ident: &str) -> String {
@@ -153,7 +167,69 @@ impl SqliteEngine {
             seeded: Vec::new(),
             synthetic_values: BTreeSet::new(),
             nesting: nesting::Nesting::default(),
+            other_pragmas: false,
         })
+    }
+
+    /// An independent copy of the engine between runs: a new sandboxed
+    /// connection (authorizer, limits, time limit: [`sandbox::open`]) holding
+    /// a copy of the database (SQLite's backup API) and the connection's
+    /// `foreign_keys` setting and last row id, and what runs check against
+    /// (the nesting graph), for trials: not the seeding's bookkeeping, so
+    /// the copy neither seeds nor writes between runs. `None` when a copy could
+    /// not stand in (inside a run, a `PRAGMA foreign_keys` waiting, other
+    /// pragmas set on the connection) or could not be made.
+    pub(crate) fn fork(&self) -> Option<SqliteEngine> {
+        if self.in_tx
+            || self.pending.is_some()
+            || self.window.is_some()
+            || self.fk_pending.is_some()
+            || self.other_pragmas
+            || !self.autocommit()
+            // Copies share the process-wide heap ceiling with the engine: a
+            // large database is not copied, so that a copy never makes the
+            // engine's own statements run out of memory.
+            // SAFETY: reads a process-wide counter.
+            || unsafe { ffi::sqlite3_memory_used() } > self.cfg.heap_limit / COPY_HEAP_SHARE
+        {
+            return None;
+        }
+        let mut copy = SqliteEngine::open(&self.cfg).ok()?;
+        // SAFETY: both handles are open and used by this thread only during
+        // the copy; the backup object is finished before returning.
+        let copied = unsafe {
+            let b = ffi::sqlite3_backup_init(
+                copy.conn.handle(),
+                c"main".as_ptr(),
+                self.conn.handle(),
+                c"main".as_ptr(),
+            );
+            if b.is_null() {
+                false
+            } else {
+                let rc = ffi::sqlite3_backup_step(b, -1);
+                let done = ffi::sqlite3_backup_finish(b);
+                rc == ffi::SQLITE_DONE && done == ffi::SQLITE_OK
+            }
+        };
+        if !copied {
+            return None;
+        }
+        let fk: i64 = self
+            .internal(|c| c.query_row("PRAGMA foreign_keys", [], |r| r.get(0)))
+            .ok()?;
+        copy.apply_foreign_keys(fk != 0).ok()?;
+        // SAFETY: valid handles.
+        unsafe {
+            ffi::sqlite3_set_last_insert_rowid(
+                copy.conn.handle(),
+                ffi::sqlite3_last_insert_rowid(self.conn.handle()),
+            );
+        }
+        copy.tag = self.tag;
+        copy.lost = self.lost;
+        copy.nesting = self.nesting.clone();
+        Some(copy)
     }
 
     /// The connection, for tests and benchmarks.
@@ -172,6 +248,7 @@ impl SqliteEngine {
         }
         let r = self.conn.execute_batch(sql);
         self.note_setup_tables();
+        self.other_pragmas |= sql.to_ascii_lowercase().contains("pragma");
         let mut s = lock(&self.shared);
         s.deadline = None;
         s.events.clear();
@@ -1043,7 +1120,10 @@ impl StatementEngine for SqliteEngine {
                 ))
             }
             "PRAGMA" => {
-                let on = Self::foreign_keys_pragma(piece)?;
+                let Some(on) = Self::foreign_keys_pragma(piece) else {
+                    self.other_pragmas = true;
+                    return None;
+                };
                 self.fk_pending = Some(on);
                 Some(Special::Deferred(format!(
                     "`PRAGMA foreign_keys = {}` cannot take effect inside a transaction: replay \
@@ -1190,5 +1270,105 @@ impl SqliteEngine {
             self.setup_tables
                 .extend(t.into_iter().map(|t| t.to_ascii_lowercase()));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::limits::Limit;
+    use std::time::Duration;
+
+    fn engine() -> SqliteEngine {
+        let cfg = SandboxConfig {
+            timeout: Duration::from_millis(200),
+            ..SandboxConfig::default()
+        };
+        SqliteEngine::open(&cfg).expect("open")
+    }
+
+    #[test]
+    fn a_copy_holds_the_data_and_settings_and_is_independent() {
+        let mut e = engine();
+        e.run_setup_statement("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1), (2);")
+            .expect("setup");
+        e.apply_foreign_keys(true).expect("fk");
+        let copy = e.fork().expect("a copy");
+        let count = |c: &Connection| -> i64 {
+            c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+                .expect("count")
+        };
+        assert_eq!(count(copy.connection()), 2);
+        let fk: i64 = copy
+            .connection()
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .expect("fk");
+        assert_eq!(fk, 1);
+        copy.connection()
+            .execute_batch("INSERT INTO t VALUES (3)")
+            .expect("insert");
+        assert_eq!(count(copy.connection()), 3);
+        assert_eq!(count(e.connection()), 2);
+    }
+
+    #[test]
+    fn the_sandbox_holds_on_a_copy() {
+        let e = engine();
+        let mut copy = e.fork().expect("a copy");
+        let c = copy.connection();
+        assert_eq!(c.limit(Limit::SQLITE_LIMIT_ATTACHED), Ok(0));
+        assert_eq!(c.limit(Limit::SQLITE_LIMIT_LENGTH), Ok(sandbox::MAX_LENGTH));
+        let attach = copy
+            .run_setup_statement("ATTACH DATABASE '/tmp/twice-copy.db' AS other")
+            .expect_err("ATTACH refused");
+        assert!(attach.contains("replay never touches files"), "{attach}");
+        let ext = copy
+            .run_setup_statement("SELECT load_extension('/tmp/twice-copy.so')")
+            .expect_err("load_extension refused");
+        assert!(ext.contains("never loads extensions"), "{ext}");
+        let vacuum = copy
+            .run_setup_statement("VACUUM INTO '/tmp/twice-copy.db'")
+            .expect_err("VACUUM INTO refused");
+        assert!(vacuum.contains("replay never touches files"), "{vacuum}");
+        let forever = copy
+            .run_setup_statement(
+                "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) \
+                 SELECT count(*) FROM c",
+            )
+            .expect_err("stopped at the time limit");
+        assert!(forever.contains("time limit"), "{forever}");
+        assert!(!std::path::Path::new("/tmp/twice-copy.db").exists());
+    }
+
+    #[test]
+    fn no_copy_once_a_pragma_changed_the_connection_or_one_waits() {
+        let mut e = engine();
+        assert!(e.fork().is_some());
+        e.fk_pending = Some(true);
+        assert!(e.fork().is_none(), "a PRAGMA foreign_keys waits");
+        e.fk_pending = None;
+        e.run_setup_statement("PRAGMA recursive_triggers = ON")
+            .expect("pragma");
+        assert!(e.fork().is_none(), "a setting of the connection");
+    }
+
+    #[test]
+    fn second_runs_with_pragmas_triggers_or_foreign_keys_stay_on_the_engine() {
+        use super::part::second_run_forkable as ok;
+        assert!(ok(&["CREATE TABLE a (x)", "INSERT INTO a VALUES (1)"]));
+        assert!(ok(&[
+            "PRAGMA foreign_keys = OFF",
+            "BEGIN",
+            "CREATE TABLE a (x)"
+        ]));
+        assert!(!ok(&["CREATE TABLE a (x)", "PRAGMA foreign_keys = ON"]));
+        assert!(!ok(&[
+            "PRAGMA recursive_triggers = ON",
+            "CREATE TABLE a (x)"
+        ]));
+        assert!(!ok(&[
+            "CREATE TRIGGER t AFTER INSERT ON a BEGIN SELECT 1; END"
+        ]));
+        assert!(!ok(&["CREATE TABLE b (a_id INTEGER REFERENCES a (id))"]));
     }
 }

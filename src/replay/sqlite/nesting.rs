@@ -25,7 +25,7 @@ use std::collections::{HashMap, HashSet};
 pub const MAX_NESTING: u64 = 1_000;
 
 /// An object that SQLite expands or compiles into the statements using it.
-#[derive(PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 struct Object {
     /// The node that leads into this object: the view itself, the table a
     /// trigger is on, the parent table of a cascading foreign key.
@@ -36,7 +36,7 @@ struct Object {
 }
 
 /// The graph of views, triggers and cascades created so far.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Nesting {
     ids: HashMap<String, u32>,
     /// Keyed by (kind, name): re-creating an object replaces its edges.

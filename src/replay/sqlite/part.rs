@@ -98,6 +98,7 @@ impl Engine for SqliteReplay {
     fn setup(&mut self, sql: &str) -> Result<(), EngineError> {
         self.session.batch(sql)?;
         self.session.note_setup_tables();
+        self.session.other_pragmas |= sql.to_ascii_lowercase().contains("pragma");
         Ok(())
     }
 
@@ -150,6 +151,66 @@ impl Engine for SqliteReplay {
                 == SqliteEngine::foreign_keys_lead(&all);
         self.trial_from(ws, steps, keepable)
     }
+
+    fn fork_stack(&self) -> Option<usize> {
+        Some(super::REPLAY_STACK)
+    }
+
+    fn fork(
+        &mut self,
+        ws: &Workspace,
+        part: &Part,
+    ) -> Result<Option<Box<dyn Engine + Send>>, EngineError> {
+        if !second_run_forkable(&texts(ws, part)) {
+            return Ok(None);
+        }
+        Ok(self
+            .session
+            .fork()
+            .map(|session| Box::new(SqliteReplay { session }) as Box<dyn Engine + Send>))
+    }
+}
+
+/// Whether the second run of a part with these statements may run on a
+/// copy ([`Engine::fork`]): nothing a trial of it does outlives the trial
+/// on the engine. Not when it sets a pragma (a setting of the connection,
+/// or a `PRAGMA foreign_keys` after its first statements, which waits for
+/// the next run), nor when it creates triggers or foreign keys (a second
+/// run compiles its statements against them, and may mark tables for the
+/// next seeding that the first run did not).
+pub(super) fn second_run_forkable(texts: &[&str]) -> bool {
+    use crate::dialect::Dialect;
+    use crate::lexer::{significant_tokens, TokenKind};
+    let mut lead = true;
+    for text in texts {
+        let word = crate::replay::control::leading_word(text, Dialect::Sqlite);
+        match word.as_deref() {
+            None => continue,
+            Some("PRAGMA") => {
+                if !lead || SqliteEngine::foreign_keys_pragma(text).is_none() {
+                    return false;
+                }
+                continue;
+            }
+            Some(w)
+                if crate::replay::control::is_control_word(w) && SqliteEngine::is_control(text) =>
+            {
+                continue
+            }
+            Some(_) => lead = false,
+        }
+        let risky = significant_tokens(text, 0..text.len(), Dialect::Sqlite)
+            .into_iter()
+            .any(|t| {
+                t.kind == TokenKind::Word
+                    && (text[t.span.clone()].eq_ignore_ascii_case("TRIGGER")
+                        || text[t.span.clone()].eq_ignore_ascii_case("REFERENCES"))
+            });
+        if risky {
+            return false;
+        }
+    }
+    true
 }
 
 /// The savepoint between a trial's first step and the others, when the

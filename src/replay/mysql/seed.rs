@@ -495,15 +495,21 @@ pub(super) fn put_back(conn: &mut Conn, state: &mut SeedState) -> bool {
 /// values changed in rows no synthetic record names (same table, same key).
 fn withdraw(conn: &mut Conn, state: &mut SeedState, others_only: bool) -> bool {
     let all = std::mem::take(&mut state.rows);
+    if others_only && all.iter().all(|r| r.undo.is_empty()) {
+        state.rows = all;
+        return false;
+    }
     let (rows, kept) = if others_only {
+        // The synthetic rows by table and key, in one pass (the records
+        // grow with the history).
+        let synthetic: std::collections::HashSet<(&str, &Vec<(String, String)>)> = all
+            .iter()
+            .filter(|s| s.undo.is_empty() && s.keyed)
+            .map(|s| (s.table.as_str(), &s.columns))
+            .collect();
         let other: Vec<bool> = all
             .iter()
-            .map(|r| {
-                !r.undo.is_empty()
-                    && !all.iter().any(|s| {
-                        s.undo.is_empty() && s.keyed && s.table == r.table && s.columns == r.columns
-                    })
-            })
+            .map(|r| !r.undo.is_empty() && !synthetic.contains(&(r.table.as_str(), &r.columns)))
             .collect();
         let mut rows = Vec::new();
         let mut kept = Vec::new();

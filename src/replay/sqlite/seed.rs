@@ -363,14 +363,28 @@ pub fn put_back(e: &mut SqliteEngine) -> Result<(), EngineError> {
 /// values changed in rows no synthetic record names, and nothing derived.
 fn withdraw(e: &mut SqliteEngine, others_only: bool) -> Result<bool, EngineError> {
     let all = std::mem::take(&mut e.seeded);
+    if others_only && !all.iter().any(|r| r.undo.is_some()) {
+        e.seeded = all;
+        return Ok(false);
+    }
     let (rows, kept): (Vec<SeededRow>, Vec<SeededRow>) = if others_only {
+        // The synthetic rows by table and key, and by table and row id (one
+        // pass: the records grow with the history).
+        let mut keys = std::collections::HashSet::new();
+        let mut rowids = std::collections::HashSet::new();
+        for s in all.iter().filter(|s| s.undo.is_none()) {
+            let table = s.table.to_ascii_lowercase();
+            if !s.key.is_empty() {
+                keys.insert((table.clone(), format!("{:?}", s.key)));
+            }
+            if let Some(id) = s.rowid {
+                rowids.insert((table, id));
+            }
+        }
         let synthetic = |r: &SeededRow| {
-            all.iter().any(|s| {
-                s.undo.is_none()
-                    && s.table.eq_ignore_ascii_case(&r.table)
-                    && ((!s.key.is_empty() && s.key == r.key)
-                        || (s.rowid.is_some() && s.rowid == r.rowid))
-            })
+            let table = r.table.to_ascii_lowercase();
+            (!r.key.is_empty() && keys.contains(&(table.clone(), format!("{:?}", r.key))))
+                || r.rowid.is_some_and(|id| rowids.contains(&(table, id)))
         };
         let other: Vec<bool> = all
             .iter()

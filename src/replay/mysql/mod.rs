@@ -25,6 +25,7 @@
 //!   (MySQL) per session, and a watchdog that kills the query, then the
 //!   connection, a second after `--timeout`.
 
+mod names;
 mod observe;
 mod run;
 mod seed;

@@ -740,3 +740,24 @@ fn the_write_between_runs_puts_back_the_migrations_own_rows() {
         );
     }
 }
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn the_setup_scripts_tables_are_not_seeded() {
+    // Seeded, `platform_tenants` would give the INSERT ... SELECT a duplicate
+    // key on its first run (withdrawn: `replay-seed-withdrawn`); left alone,
+    // as on the other engines, only the second run fails.
+    use twice::replay::setup::SetupScript;
+    let o = Options {
+        setup: vec![SetupScript {
+            path: "fixtures/mysql/setup_platform.sql".into(),
+            sequence: None,
+        }],
+        ..my_opts()
+    };
+    let r = run("fixtures/mysql/setup_not_seeded", &o);
+    assert_eq!(
+        rules(&r),
+        vec![(s("second-run-error"), s("001_default_tenant.sql"), 2)]
+    );
+}

@@ -185,6 +185,23 @@ impl<'a> Runner<'a> {
         (self.db.clone(), counts, problems)
     }
 
+    /// Records the tables that exist now as tables of the set-up (the
+    /// setup script's, the migration tool's own): never seeded nor written
+    /// between runs.
+    fn note_setup_tables(&mut self) -> Result<()> {
+        let names: Vec<String> = self
+            .conn
+            .exec(
+                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?",
+                (self.db.as_str(),),
+            )
+            .map_err(|e| Error::new(format!("MySQL replay: cannot list the tables: {e}")))?;
+        self.seed
+            .setup_tables
+            .extend(names.into_iter().map(|n| n.to_lowercase()));
+        Ok(())
+    }
+
     /// Session settings: the time limit and `sql_mode` (the server's
     /// default unless `[replay] mysql_sql_mode` sets one).
     fn setup_session(&mut self) -> Result<()> {
@@ -962,6 +979,7 @@ impl Engine for Runner<'_> {
         for stmt in sql.split(';').filter(|s| !s.trim().is_empty()) {
             self.exec(stmt)?;
         }
+        self.note_setup_tables()?;
         Ok(())
     }
 
@@ -1002,6 +1020,9 @@ pub fn replay_detailed(
                 })
         })?;
     }
+    // The setup script's tables are left alone by seeding and the write
+    // between runs.
+    engine.note_setup_tables()?;
     let outcome = crate::replay::algorithm::replay(&mut engine, ws, seq, opts)?;
     let (scratch, [copies, copied_objects, reused_objects], problems) = engine.finish();
     let (findings, stopped) = outcome.with_clean_up(&problems);

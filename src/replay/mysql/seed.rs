@@ -135,6 +135,9 @@ pub(super) struct SeedState {
     /// [`remember_values`]): texts, and ids as integers.
     texts: BTreeSet<String>,
     ids: BTreeSet<i64>,
+    /// Tables of the setup script and the migration tool's own table (lower
+    /// case): never seeded nor written between runs, as on the other engines.
+    pub setup_tables: BTreeSet<String>,
 }
 
 /// A synthetic row: its table (the name it went into, or the one a
@@ -215,6 +218,9 @@ pub(super) fn seed(conn: &mut Conn, db: &str, state: &mut SeedState) -> Result<(
     let tables = fresh_tables(conn, db, state)?;
     let want = crate::replay::SEED_ROWS;
     for t in &tables.order {
+        if state.setup_tables.contains(&t.to_lowercase()) {
+            continue;
+        }
         let have = state.counts.get(t).copied().unwrap_or(0);
         if have < want {
             let added = insert_rows(conn, &tables, t, want - have, state);
@@ -316,7 +322,8 @@ fn interleave_tables(
 ) -> Result<BTreeMap<String, (TableData, TableData)>, mysql::Error> {
     let mut out = BTreeMap::new();
     for t in &tables.order {
-        if !names.contains(&t.to_lowercase()) {
+        let lower = t.to_lowercase();
+        if !names.contains(&lower) || state.setup_tables.contains(&lower) {
             continue;
         }
         let Some(cols) = tables.columns.get(t) else {

@@ -366,19 +366,8 @@ impl<'a, E: Engine> Replayer<'a, E> {
         done: Done,
         first_only: bool,
     ) -> Result<(), EngineError> {
-        match done.second? {
-            Trial::Ran(outcomes) => {
-                let second = outcomes.into_iter().next().unwrap_or_default();
-                for f in &second.failures {
-                    self.report_failure(m, &m.up, f, Run::Second);
-                }
-                self.report_changes(m, &m.up, &second.observation, Run::Second);
-            }
-            Trial::NotPossible(why) => {
-                let message = format!("second run not checked: {why}");
-                self.report_not_checked(m, &m.up, message);
-                return Ok(());
-            }
+        if !self.report_second_run(m, done.second?) {
+            return Ok(());
         }
         if first_only {
             return Ok(());
@@ -394,6 +383,27 @@ impl<'a, E: Engine> Replayer<'a, E> {
 }
 
 impl<'a, E: Engine> Replayer<'a, E> {
+    /// Reports the ordinary second run of `m`'s up (on the engine or on a
+    /// copy): its failures and what it changed. `false` when it could not
+    /// be run (reported as not checked): nothing after it is checked.
+    fn report_second_run(&mut self, m: &Migration, second: Trial) -> bool {
+        match second {
+            Trial::Ran(outcomes) => {
+                let second = outcomes.into_iter().next().unwrap_or_default();
+                for f in &second.failures {
+                    self.report_failure(m, &m.up, f, Run::Second);
+                }
+                self.report_changes(m, &m.up, &second.observation, Run::Second);
+                true
+            }
+            Trial::NotPossible(why) => {
+                let message = format!("second run not checked: {why}");
+                self.report_not_checked(m, &m.up, message);
+                false
+            }
+        }
+    }
+
     fn unit(&self, part: &Part) -> &FileUnit {
         &self.ws.files[part.file]
     }
@@ -526,19 +536,9 @@ impl<'a, E: Engine> Replayer<'a, E> {
             part: &m.up,
             stop_on_error: false,
         };
-        match self.engine.trial(self.ws, &[step])? {
-            Trial::Ran(outcomes) => {
-                let second = outcomes.into_iter().next().unwrap_or_default();
-                for f in &second.failures {
-                    self.report_failure(m, &m.up, f, Run::Second);
-                }
-                self.report_changes(m, &m.up, &second.observation, Run::Second);
-            }
-            Trial::NotPossible(why) => {
-                let message = format!("second run not checked: {why}");
-                self.report_not_checked(m, &m.up, message);
-                return Ok(());
-            }
+        let second = self.engine.trial(self.ws, &[step])?;
+        if !self.report_second_run(m, second) {
+            return Ok(());
         }
 
         // The second run again, after the application wrote (kept): what

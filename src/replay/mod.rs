@@ -314,3 +314,19 @@ pub fn replay_detailed(ws: &Workspace, seq: &Sequence, opts: &Options) -> Result
         copies,
     })
 }
+
+/// Splits `items` by `flags` (one per item): the flagged ones, then the
+/// others, each in their order. For withdrawals that pick their records by
+/// a test that reads every record first (see `Engine::put_back`).
+pub(crate) fn split_flagged<T>(items: Vec<T>, flags: Vec<bool>) -> (Vec<T>, Vec<T>) {
+    let mut flagged = Vec::new();
+    let mut others = Vec::new();
+    for (t, f) in items.into_iter().zip(flags) {
+        if f {
+            flagged.push(t);
+        } else {
+            others.push(t);
+        }
+    }
+    (flagged, others)
+}

@@ -518,16 +518,7 @@ fn withdraw(conn: &mut Conn, state: &mut SeedState, others_only: bool) -> bool {
             .iter()
             .map(|r| !r.undo.is_empty() && !synthetic.contains(&(r.table.as_str(), &r.columns)))
             .collect();
-        let mut rows = Vec::new();
-        let mut kept = Vec::new();
-        for (r, other) in all.into_iter().zip(other) {
-            if other {
-                rows.push(r);
-            } else {
-                kept.push(r);
-            }
-        }
-        (rows, kept)
+        crate::replay::split_flagged(all, other)
     } else {
         (all, Vec::new())
     };

@@ -390,16 +390,7 @@ fn withdraw(e: &mut SqliteEngine, others_only: bool) -> Result<bool, EngineError
             .iter()
             .map(|r| r.undo.is_some() && !synthetic(r))
             .collect();
-        let mut rows = Vec::new();
-        let mut kept = Vec::new();
-        for (r, other) in all.into_iter().zip(other) {
-            if other {
-                rows.push(r);
-            } else {
-                kept.push(r);
-            }
-        }
-        (rows, kept)
+        crate::replay::split_flagged(all, other)
     } else {
         (all, Vec::new())
     };

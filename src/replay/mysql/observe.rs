@@ -600,15 +600,7 @@ pub(super) fn read_state(
             .collect();
         let mut result = conn.query_iter(sql.join(";\n"))?;
         for t in &tables {
-            let mut create = String::new();
-            if let Some(set) = result.iter() {
-                for row in set {
-                    create = s(row?.as_ref(1));
-                }
-            }
-            let def = parse_create_table(&create);
-            let data = rows_of(result.iter(), &def.primary_key)?;
-            defs.insert(t.as_str(), (def, data));
+            defs.insert(t.as_str(), next_def_and_data(&mut result)?);
         }
     }
     for (kind, name) in &want {
@@ -887,6 +879,14 @@ pub(super) fn table_def_and_data(
 ) -> Result<(TableDef, TableData), mysql::Error> {
     let t = ident(table);
     let mut result = conn.query_iter(format!("SHOW CREATE TABLE {t};\nSELECT * FROM {t}"))?;
+    next_def_and_data(&mut result)
+}
+
+/// The next two result sets of `result`, a table's `SHOW CREATE TABLE` and
+/// its `SELECT *`, read as its definition and rows.
+fn next_def_and_data(
+    result: &mut mysql::QueryResult<'_, '_, '_, mysql::Text>,
+) -> Result<(TableDef, TableData), mysql::Error> {
     let mut create = String::new();
     if let Some(set) = result.iter() {
         for row in set {

@@ -39,6 +39,7 @@ pub mod sqitch;
 pub mod sql_migrate;
 pub mod sqlx;
 pub mod supabase;
+pub mod temporal;
 pub mod tern;
 pub mod up_down;
 
@@ -344,6 +345,7 @@ pub fn registry() -> &'static [&'static dyn Layout] {
         &drizzle::Drizzle,
         &supabase::Supabase,
         &schema_delta::SchemaDelta,
+        &temporal::TemporalSql,
         &flyway::Flyway,
         &pop::Pop,
         &sqlx::Sqlx,

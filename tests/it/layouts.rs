@@ -931,6 +931,7 @@ fn replay_runs_every_layout_in_order() {
         "irreversible",
         "sql-migrate-clean",
         "drizzle-clean",
+        "temporal-sql-tool-clean",
         "up-down",
         "sqitch",
         "tern",
@@ -1741,4 +1742,73 @@ fn first_run_failure_after_a_migration_twice_cannot_run_says_so() {
             && help.contains("`--setup FILE`"),
         "{help}"
     );
+}
+
+#[test]
+fn temporal_sql_tool_runs_versions_in_semver_order_and_files_in_manifest_order() {
+    let ws = load(&["fixtures/layouts/temporal-sql-tool"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1, "{:#?}", ws.notices);
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, twice::layout::temporal::KIND);
+    // v1.10 after v1.9; in v1.2 the manifest's order, not the names'.
+    assert_eq!(
+        versions(&ws, 0),
+        ["1.0", "1.2", "1.2", "1.9", "1.10", "1.11"]
+    );
+    let names: Vec<&str> = seq.migrations.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "base",
+            "tasks",
+            "add_owner",
+            "owner_default",
+            "owner_index",
+            "done_flag"
+        ]
+    );
+    // The tool sends each statement on its own.
+    assert!(seq.migrations.iter().all(|m| m.up.no_transaction));
+    for skipped in ["draft.sql", "/schema.sql", "/database.sql"] {
+        assert!(
+            ws.notices
+                .iter()
+                .any(|n| n.contains(skipped) && n.contains("skipped")),
+            "{skipped}: {:#?}",
+            ws.notices
+        );
+    }
+    snapshot_layout(
+        "temporal_sql_tool",
+        &["fixtures/layouts/temporal-sql-tool"],
+        &static_opts(),
+    );
+    let report = check_paths(&["fixtures/layouts/temporal-sql-tool"], &Options::default());
+    let malformed: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule == "malformed-migration")
+        .map(|f| f.file.as_str())
+        .collect();
+    assert_eq!(
+        malformed,
+        ["fixtures/layouts/temporal-sql-tool/versioned/v1.11/done_flag.sql"]
+    );
+    // Run in the tool's order, nothing fails on its first run.
+    assert!(!report.findings.iter().any(|f| f.rule == "first-run-error"));
+    // Pointing at `versioned/` itself reads the same history.
+    let ws = load(
+        &["fixtures/layouts/temporal-sql-tool/versioned"],
+        &static_opts(),
+    );
+    assert_eq!(ws.sequences.len(), 1);
+    assert_eq!(
+        versions(&ws, 0),
+        ["1.0", "1.2", "1.2", "1.9", "1.10", "1.11"]
+    );
+    let clean = check_paths(
+        &["fixtures/layouts/temporal-sql-tool-clean"],
+        &Options::default(),
+    );
+    assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
 }

@@ -23,6 +23,7 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::ops::Range;
 
+pub mod atlas;
 pub mod dbmate;
 pub mod detect;
 pub mod diesel;
@@ -348,6 +349,7 @@ pub fn registry() -> &'static [&'static dyn Layout] {
         &temporal::TemporalSql,
         &flyway::Flyway,
         &pop::Pop,
+        &atlas::Atlas,
         &sqlx::Sqlx,
         &golang_migrate::GolangMigrate,
         &up_down::UpDown,

@@ -932,6 +932,7 @@ fn replay_runs_every_layout_in_order() {
         "sql-migrate-clean",
         "drizzle-clean",
         "temporal-sql-tool-clean",
+        "atlas-clean",
         "up-down",
         "sqitch",
         "tern",
@@ -1811,4 +1812,61 @@ fn temporal_sql_tool_runs_versions_in_semver_order_and_files_in_manifest_order()
         &Options::default(),
     );
     assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
+}
+
+#[test]
+fn atlas_reads_checkpoints_delimiters_txmode_and_its_sum_file() {
+    let ws = load(&["fixtures/layouts/atlas"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1, "{:#?}", ws.notices);
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, twice::layout::atlas::KIND);
+    // A new database starts from the last checkpoint: the file before it
+    // is left out, the checkpoint is the starting state.
+    assert_eq!(
+        versions(&ws, 0),
+        [
+            "20240201000000",
+            "20240301000000",
+            "20240401000000",
+            "20240501000000"
+        ]
+    );
+    assert!(seq.migrations[0].apply_only);
+    assert!(!seq.migrations[1].apply_only);
+    assert!(ws
+        .notices
+        .iter()
+        .any(|n| n.contains("1 file before the checkpoint 20240201000000_checkpoint.sql")));
+    // `-- atlas:delimiter //`: the trigger's `;` does not end it.
+    let audit = &seq.migrations[1].up;
+    assert_eq!(audit.statements.len(), 2);
+    assert!(!audit.no_transaction);
+    // `-- atlas:txmode none` in the header.
+    assert!(seq.migrations[2].up.no_transaction);
+    assert!(ws
+        .notices
+        .iter()
+        .any(|n| n.contains("README.md: skipped: not an atlas migration")));
+    snapshot_layout("atlas", &["fixtures/layouts/atlas"], &static_opts());
+    // The last file changed after `atlas migrate hash`.
+    let report = check_paths(&["fixtures/layouts/atlas"], &Options::default());
+    let malformed: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule == "malformed-migration")
+        .map(|f| f.file.as_str())
+        .collect();
+    assert_eq!(
+        malformed,
+        ["fixtures/layouts/atlas/20240501000000_admin.sql"]
+    );
+    assert!(report
+        .findings
+        .iter()
+        .any(|f| f.rule == "create-without-if-not-exists" && f.message.contains("users_audit")));
+    let clean = check_paths(&["fixtures/layouts/atlas-clean"], &Options::default());
+    assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
+    let ws = load(&["fixtures/layouts/atlas-clean"], &static_opts());
+    // `-- atlas:delimiter \n\n`: a blank line ends each statement.
+    assert_eq!(ws.sequences[0].migrations[1].up.statements.len(), 2);
 }

@@ -165,7 +165,7 @@ pub fn pieces(text: &str, start: usize, delim: &str) -> Vec<Region> {
                 i += 1;
             }
             b'\'' | b'"' | b'`' => i = skip_quoted(b, i),
-            _ if depth == 0 && text[i..].starts_with(delim) => {
+            _ if depth == 0 && b[i..].starts_with(delim.as_bytes()) => {
                 push(&mut out, from..i);
                 i += delim.len();
                 from = i;
@@ -463,6 +463,20 @@ mod tests {
                 "SELECT (1 // 2)"
             ]
         );
+    }
+
+    #[test]
+    fn pieces_never_split_a_character() {
+        let text = "-- atlas:delimiter é\nSELECT 'ü'é SELECT ü é ∑∑ é";
+        let (d, start) = delimiter(text).unwrap();
+        let got: Vec<&str> = pieces(text, start, &d)
+            .iter()
+            .map(|r| text[r.range.clone()].trim())
+            .collect();
+        assert_eq!(got, ["SELECT 'ü'", "SELECT ü", "∑∑"]);
+        for t in ["$", "$a", "'", "/*", "--", "(", ")", "$$ é", "é$é$ x"] {
+            let _ = pieces(t, 0, "é");
+        }
     }
 
     #[test]

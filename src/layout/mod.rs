@@ -35,6 +35,7 @@ pub mod liquibase;
 pub mod plain;
 pub mod pop;
 pub mod prisma;
+pub mod refinery;
 pub mod schema_delta;
 pub mod sqitch;
 pub mod sql_migrate;
@@ -347,6 +348,7 @@ pub fn registry() -> &'static [&'static dyn Layout] {
         &supabase::Supabase,
         &schema_delta::SchemaDelta,
         &temporal::TemporalSql,
+        &refinery::Refinery,
         &flyway::Flyway,
         &pop::Pop,
         &atlas::Atlas,
@@ -489,9 +491,11 @@ pub fn cargo_feature_dialect(cargo_toml: &str, krate: &str) -> Option<(Dialect, 
     let mut found: Vec<(Dialect, &str)> = Vec::new();
     for f in features {
         let d = match f {
-            "postgres" | "postgres_backend" => Dialect::Postgres,
-            "sqlite" | "returning_clauses_for_sqlite_3_35" => Dialect::Sqlite,
-            "mysql" | "mysql_backend" => Dialect::Mysql,
+            "postgres" | "postgres_backend" | "tokio-postgres" => Dialect::Postgres,
+            "sqlite" | "returning_clauses_for_sqlite_3_35" | "rusqlite" | "rusqlite-bundled" => {
+                Dialect::Sqlite
+            }
+            "mysql" | "mysql_backend" | "mysql_async" => Dialect::Mysql,
             _ => continue,
         };
         if !found.iter().any(|(x, _)| *x == d) {

@@ -933,6 +933,7 @@ fn replay_runs_every_layout_in_order() {
         "drizzle-clean",
         "temporal-sql-tool-clean",
         "atlas-clean",
+        "refinery-clean",
         "up-down",
         "sqitch",
         "tern",
@@ -1869,4 +1870,43 @@ fn atlas_reads_checkpoints_delimiters_txmode_and_its_sum_file() {
     let ws = load(&["fixtures/layouts/atlas-clean"], &static_opts());
     // `-- atlas:delimiter \n\n`: a blank line ends each statement.
     assert_eq!(ws.sequences[0].migrations[1].up.statements.len(), 2);
+}
+
+#[test]
+fn refinery_reads_unversioned_migrations_as_forward_ones() {
+    let ws = load(&["fixtures/layouts/refinery"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1, "{:#?}", ws.notices);
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, twice::layout::refinery::KIND);
+    assert_eq!(seq.dialect, Dialect::Sqlite);
+    assert_eq!(
+        seq.dialect_why,
+        "the nearest Cargo.toml: refinery with the `rusqlite` feature"
+    );
+    // `U2` is refinery's unversioned migration, not Flyway's undo; sub-folders
+    // are read too.
+    assert_eq!(versions(&ws, 0), ["1", "2", "3"]);
+    assert!(seq.migrations.iter().all(|m| m.down.is_none()));
+    for skipped in [
+        "V4__audit.rs: skipped: a Rust migration",
+        "V5__index-posts.sql: skipped",
+    ] {
+        assert!(
+            ws.notices.iter().any(|n| n.contains(skipped)),
+            "{skipped}: {:#?}",
+            ws.notices
+        );
+    }
+    snapshot_layout("refinery", &["fixtures/layouts/refinery"], &static_opts());
+    let report = check_paths(&["fixtures/layouts/refinery"], &Options::default());
+    assert!(!report.findings.iter().any(|f| f.rule == "first-run-error"));
+    let clean = check_paths(&["fixtures/layouts/refinery-clean"], &Options::default());
+    assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
+    // Without the dependency the same names are Flyway's (U = undo).
+    let ws = load(&["fixtures/layouts/refinery/migrations"], &{
+        let mut o = static_opts();
+        o.layout = Some(LayoutKind::Flyway);
+        o
+    });
+    assert_eq!(ws.sequences[0].layout, LayoutKind::Flyway);
 }

@@ -34,6 +34,7 @@ pub mod golang_migrate;
 pub mod goose;
 pub mod graphile;
 pub mod liquibase;
+pub mod mybatis;
 pub mod node_pg_migrate;
 pub mod plain;
 pub mod pop;
@@ -364,6 +365,7 @@ pub fn registry() -> &'static [&'static dyn Layout] {
         &postgrator::Postgrator,
         &db_migrate::DbMigrate,
         &yoyo::Yoyo,
+        &mybatis::Mybatis,
         &up_down::UpDown,
         &plain::Plain,
     ]

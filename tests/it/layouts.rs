@@ -937,6 +937,7 @@ fn replay_runs_every_layout_in_order() {
         "postgrator-clean",
         "db-migrate-clean",
         "yoyo-clean",
+        "mybatis-clean",
         "up-down",
         "sqitch",
         "tern",
@@ -2055,5 +2056,37 @@ fn node_pg_migrate_splits_up_and_down_and_orders_by_time() {
         &static_opts(),
     );
     let clean = check_paths(&["fixtures/layouts/node-pg-migrate-clean"], &static_opts());
+    assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
+}
+
+#[test]
+fn mybatis_splits_at_undo_and_starts_from_bootstrap() {
+    let ws = load(&["fixtures/layouts/mybatis"], &static_opts());
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, twice::layout::mybatis::KIND);
+    assert_eq!(
+        versions(&ws, 0),
+        [
+            "bootstrap",
+            "20240101000000",
+            "20240102000000",
+            "20240103000000"
+        ]
+    );
+    assert!(seq.migrations[0].apply_only);
+    assert_eq!(downs(&ws), [false, true, true, true]);
+    assert!(ws
+        .notices
+        .iter()
+        .any(|n| n.contains("onabort.sql: skipped")));
+    snapshot_layout("mybatis", &["fixtures/layouts/mybatis"], &static_opts());
+    // `${changelog}` is the changelog table's name, not an undefined
+    // placeholder; --define still wins.
+    let report = check_paths(&["fixtures/layouts/mybatis"], &Options::default());
+    assert!(!report
+        .findings
+        .iter()
+        .any(|f| f.rule == "undefined-placeholder" || f.rule == "first-run-error"));
+    let clean = check_paths(&["fixtures/layouts/mybatis-clean"], &Options::default());
     assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
 }

@@ -1048,7 +1048,13 @@ pub(super) fn nearest_ancestor_file(dir: &Path, name: &str) -> Option<String> {
 
 /// Why a non-SQL file of a migration folder is not read.
 pub(super) fn skip_reason(kind: LayoutKind, name: &str) -> String {
-    layout::get(kind)
-        .skip_reason(name)
-        .unwrap_or_else(|| format!("not a {} migration", kind.name()))
+    layout::get(kind).skip_reason(name).unwrap_or_else(|| {
+        let name = kind.name();
+        let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
+        format!("not {article} {name} migration")
+    })
 }

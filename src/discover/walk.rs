@@ -556,9 +556,16 @@ impl Walker<'_> {
                 }
             }
             folder.entries.sort_by(|a, b| a.rel.cmp(&b.rel));
-            let (mut kind, mut layout_why, dialect_why, settled) = self.choose(&mut folder);
+            let (mut kind, mut layout_why, mut dialect_why, mut settled) = self.choose(&mut folder);
             if let Some((k, why)) = shaped.filter(|_| self.opts.layout.is_none()) {
                 (kind, layout_why) = (k, why);
+                // The dialect the shaped layout's own files name.
+                if self.opts.dialect.is_none() {
+                    if let Some((d, why)) = layout::get(kind).dialect(&folder) {
+                        folder.dialect = d;
+                        (dialect_why, settled) = (why, true);
+                    }
+                }
             }
             let tool = layout::get(kind);
             self.absorb(

@@ -31,6 +31,7 @@ pub mod drizzle;
 pub mod flyway;
 pub mod golang_migrate;
 pub mod goose;
+pub mod graphile;
 pub mod liquibase;
 pub mod plain;
 pub mod pop;
@@ -346,6 +347,7 @@ pub fn registry() -> &'static [&'static dyn Layout] {
         &dbmate::Dbmate,
         &drizzle::Drizzle,
         &supabase::Supabase,
+        &graphile::Graphile,
         &schema_delta::SchemaDelta,
         &temporal::TemporalSql,
         &refinery::Refinery,

@@ -1910,3 +1910,52 @@ fn refinery_reads_unversioned_migrations_as_forward_ones() {
     });
     assert_eq!(ws.sequences[0].layout, LayoutKind::Flyway);
 }
+
+#[test]
+fn graphile_migrate_reads_committed_current_and_after_reset() {
+    let ws = load(&["fixtures/layouts/graphile-migrate"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1, "{:#?}", ws.notices);
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, twice::layout::graphile::KIND);
+    assert_eq!(seq.dialect, Dialect::Postgres);
+    // afterReset's schema.sql is the starting state, then committed/, then
+    // the current migration, which `watch` runs again.
+    assert_eq!(
+        versions(&ws, 0),
+        ["reset", "000001", "000002", "000003", "current"]
+    );
+    assert!(seq.migrations[0].apply_only);
+    assert!(seq.migrations[2].up.no_transaction);
+    assert!(!seq.migrations[1].up.no_transaction);
+    assert!(seq.migrations[4].rerun_note.is_some());
+    for notice in [
+        "schema_snapshot.sql: skipped",
+        "afterReset runs `./scripts/seed-roles.sh`",
+        "placeholders :DATABASE_VISITOR",
+    ] {
+        assert!(
+            ws.notices.iter().any(|n| n.contains(notice)),
+            "{notice}: {:#?}",
+            ws.notices
+        );
+    }
+    snapshot_layout(
+        "graphile_migrate",
+        &["fixtures/layouts/graphile-migrate"],
+        &static_opts(),
+    );
+    // 000003.sql was edited after it was committed.
+    let report = check_paths(&["fixtures/layouts/graphile-migrate"], &static_opts());
+    let malformed: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule == "malformed-migration")
+        .map(|f| f.file.as_str())
+        .collect();
+    assert_eq!(
+        malformed,
+        ["fixtures/layouts/graphile-migrate/migrations/committed/000003.sql"]
+    );
+    let clean = check_paths(&["fixtures/layouts/graphile-migrate-clean"], &static_opts());
+    assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
+}

@@ -590,10 +590,10 @@ impl<'a> Runner<'a> {
                 .into_iter()
                 .filter(|(kind, _)| kind == "table")
                 .map(|(_, name)| name);
-            let seed = &self.seed;
+            let known = self.seed.known_tables();
             let named = names
                 .into_iter()
-                .filter(|n| cat.has_table(n) || seed.knows_table(n));
+                .filter(|n| cat.has_table(n) || known.contains(&n.to_lowercase()));
             let touched: Vec<String> = named.chain(reached).collect();
             self.seed.touched(touched);
         }
@@ -951,8 +951,10 @@ impl Engine for Runner<'_> {
     fn put_back(&mut self) -> Result<(), EngineError> {
         self.settle()?;
         let db = self.db.clone();
+        // Rows only: the catalog (definitions) stays as it is, since a
+        // trigger cannot run DDL. Reading it again in full here, after every
+        // write between runs, was the one cost that grew with the history.
         if seed::put_back(&mut self.conn, &mut self.seed) {
-            self.catalog = None;
             self.reset_session(&db)?;
         }
         Ok(())

@@ -249,6 +249,18 @@ impl<'a> Runner<'a> {
         self.exec(&format!("USE {};\n{sql}", ident(db)))
     }
 
+    /// After twice's own writes (seeding, the write between runs, putting
+    /// back): plain `INSERT`s, `UPDATE`s and `DELETE`s in autocommit mode,
+    /// which leave nothing in the session unless a trigger fires (a trigger
+    /// may set variables, or call a routine that sets the session's): the
+    /// session is reset when the catalog holds a trigger or is not known.
+    fn after_own_writes(&mut self, db: &str) -> Result<()> {
+        if self.catalog.as_ref().is_none_or(|c| c.has_trigger()) {
+            self.reset_session(db)?;
+        }
+        Ok(())
+    }
+
     /// Runs a part's statements; stops at the first failure when `stop`.
     fn run_part(&mut self, ws: &Workspace, part: &Part, stop: bool, db: &str) -> Result<PartRun> {
         let out = self.run_statements(ws, part, 0, stop, false, db)?;
@@ -973,7 +985,7 @@ impl Engine for Runner<'_> {
         let db = self.db.clone();
         seed::seed(&mut self.conn, &db, &mut self.seed)
             .map_err(|e| EngineError(format!("MySQL replay: --seed failed: {e}")))?;
-        self.reset_session(&db)?;
+        self.after_own_writes(&db)?;
         Ok(())
     }
 
@@ -1009,7 +1021,7 @@ impl Engine for Runner<'_> {
         // trigger cannot run DDL. Reading it again in full here, after every
         // write between runs, was the one cost that grew with the history.
         if seed::put_back(&mut self.conn, &mut self.seed) {
-            self.reset_session(&db)?;
+            self.after_own_writes(&db)?;
         }
         Ok(())
     }
@@ -1024,7 +1036,7 @@ impl Engine for Runner<'_> {
             seed::interleave(&mut self.conn, &db, tables, &mut self.seed).map_err(|e| {
                 EngineError(format!("MySQL replay: the write between runs failed: {e}"))
             })?;
-        self.reset_session(&db)?;
+        self.after_own_writes(&db)?;
         Ok(crate::replay::engine::Interleaved { tables: written })
     }
 

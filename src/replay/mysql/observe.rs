@@ -164,6 +164,11 @@ impl Catalog {
         self.named(&name.to_lowercase()).any(|o| o.kind == "table")
     }
 
+    /// Whether any table has a trigger.
+    pub fn has_trigger(&self) -> bool {
+        self.iter().any(|o| o.kind == "trigger")
+    }
+
     /// Every row.
     pub fn iter(&self) -> impl Iterator<Item = &CatalogObj> {
         self.by_name.values().flatten()

@@ -673,12 +673,15 @@ impl<'a> Runner<'a> {
         before: &State,
         everything: bool,
     ) -> Result<(), mysql::Error> {
+        // The copy becomes the current database with the first round trip.
+        let mut use_copy = Some(format!("USE {}", ident(&self.copy)));
         if everything || self.copy_unknown {
             let copy = ident(&self.copy);
             self.conn.query_drop(format!(
                 "DROP DATABASE IF EXISTS {copy};\nCREATE DATABASE {copy} CHARACTER SET utf8mb4;\n\
                  USE {copy}"
             ))?;
+            use_copy = None;
             self.kept.clear();
             self.stale.clear();
             self.copy_unknown = false;
@@ -735,19 +738,30 @@ impl<'a> Runner<'a> {
                 }
             }
         }
-        observe::drop_objects(&mut self.conn, &drop)?;
+        // Drops and every table's rows again in one round trip (and one
+        // more when counters must be set).
+        let resync: Vec<observe::Resync> = resync
+            .into_iter()
+            .map(|(table, counter, columns)| (table, columns, counter))
+            .collect();
+        let synced =
+            observe::drop_and_resync(&mut self.conn, use_copy.as_deref(), &drop, db, &resync)?;
         for key in &drop {
             self.kept.remove(key);
         }
-        for (table, counter, columns) in resync {
-            let key = ("table".to_string(), table.clone());
-            if observe::resync_rows(&mut self.conn, db, &table, &columns, counter)? {
+        let mut again = BTreeSet::new();
+        for ((table, _, _), ok) in resync.into_iter().zip(synced) {
+            if ok {
                 self.reused_objects += 1;
             } else {
-                observe::drop_objects(&mut self.conn, &BTreeSet::from([key.clone()]))?;
-                self.kept.remove(&key);
-                copy.insert(key);
+                again.insert(("table".to_string(), table));
             }
+        }
+        // Tables whose counter could not be set: copied anew.
+        observe::drop_objects(&mut self.conn, &again)?;
+        for key in again {
+            self.kept.remove(&key);
+            copy.insert(key);
         }
         observe::copy_scope(&mut self.conn, db, &copy)?;
         self.copied_objects += copy.len();
@@ -782,7 +796,6 @@ impl<'a> Runner<'a> {
         let before =
             observe::read_state(&mut self.conn, &db, &scope, &names, everything, Some(cat))
                 .map_err(|e| fail("read the state before the run", e))?;
-        self.exec(&format!("USE {}", ident(&copy)))?;
         if let Err(e) = self.prepare_copy(&db, &scope, &before, everything) {
             self.copy_unknown = true;
             return Err(fail("copy the scratch database for the trial", e));

@@ -23,6 +23,8 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::ops::Range;
 
+pub mod atlas;
+pub mod db_migrate;
 pub mod dbmate;
 pub mod detect;
 pub mod diesel;
@@ -30,17 +32,23 @@ pub mod drizzle;
 pub mod flyway;
 pub mod golang_migrate;
 pub mod goose;
+pub mod graphile;
 pub mod liquibase;
+pub mod node_pg_migrate;
 pub mod plain;
 pub mod pop;
+pub mod postgrator;
 pub mod prisma;
+pub mod refinery;
 pub mod schema_delta;
 pub mod sqitch;
 pub mod sql_migrate;
 pub mod sqlx;
 pub mod supabase;
+pub mod temporal;
 pub mod tern;
 pub mod up_down;
+pub mod yoyo;
 
 /// One SQL file of a migration folder, read.
 #[derive(Clone, Debug)]
@@ -341,13 +349,21 @@ pub fn registry() -> &'static [&'static dyn Layout] {
         &sql_migrate::SqlMigrate,
         &tern::Tern,
         &dbmate::Dbmate,
+        &node_pg_migrate::NodePgMigrate,
         &drizzle::Drizzle,
         &supabase::Supabase,
+        &graphile::Graphile,
         &schema_delta::SchemaDelta,
+        &temporal::TemporalSql,
+        &refinery::Refinery,
         &flyway::Flyway,
         &pop::Pop,
+        &atlas::Atlas,
         &sqlx::Sqlx,
         &golang_migrate::GolangMigrate,
+        &postgrator::Postgrator,
+        &db_migrate::DbMigrate,
+        &yoyo::Yoyo,
         &up_down::UpDown,
         &plain::Plain,
     ]
@@ -485,9 +501,11 @@ pub fn cargo_feature_dialect(cargo_toml: &str, krate: &str) -> Option<(Dialect, 
     let mut found: Vec<(Dialect, &str)> = Vec::new();
     for f in features {
         let d = match f {
-            "postgres" | "postgres_backend" => Dialect::Postgres,
-            "sqlite" | "returning_clauses_for_sqlite_3_35" => Dialect::Sqlite,
-            "mysql" | "mysql_backend" => Dialect::Mysql,
+            "postgres" | "postgres_backend" | "tokio-postgres" => Dialect::Postgres,
+            "sqlite" | "returning_clauses_for_sqlite_3_35" | "rusqlite" | "rusqlite-bundled" => {
+                Dialect::Sqlite
+            }
+            "mysql" | "mysql_backend" | "mysql_async" => Dialect::Mysql,
             _ => continue,
         };
         if !found.iter().any(|(x, _)| *x == d) {

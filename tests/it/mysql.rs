@@ -761,3 +761,53 @@ fn the_setup_scripts_tables_are_not_seeded() {
         vec![(s("second-run-error"), s("001_default_tenant.sql"), 2)]
     );
 }
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn what_a_migration_leaves_in_its_session_does_not_reach_the_next() {
+    // A run's session is reset after it only when the server reports that
+    // the run changed it (or cannot say): foreign key checks turned off, a
+    // temporary table, a transaction left open and a user variable must all
+    // be gone for the next migration, as in a tool's fresh session.
+    for opts in [
+        my_opts(),
+        Options {
+            seed: false,
+            interleave: false,
+            ..my_opts()
+        },
+    ] {
+        let r = run("fixtures/mysql/session_reset", &opts);
+        let first: Vec<(String, usize)> = replay_findings(&r)
+            .iter()
+            .filter(|f| f.rule == "first-run-error")
+            .map(|f| {
+                let file = Path::new(&f.file).file_name().unwrap_or_default();
+                (file.to_string_lossy().into_owned(), f.line)
+            })
+            .collect();
+        assert_eq!(
+            first,
+            vec![
+                (s("002_missing_parent.sql"), 2),
+                (s("004_uses_scratch_table.sql"), 2),
+                (s("008_reads_variable.sql"), 3),
+            ],
+            "{:#?}",
+            rules(&r)
+        );
+        let f = find(&r, "first-run-error", "002_missing_parent.sql", 2);
+        assert!(f.message.contains("MySQL error 1005"), "{}", f.message);
+    }
+}
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn a_trigger_fired_by_twices_own_rows_leaves_nothing_in_the_session() {
+    // Seeding inserts rows into `events`, whose trigger sets a user
+    // variable: the session is reset after twice's own writes when a
+    // trigger may have fired, so the next migration reads NULL.
+    let r = run("fixtures/mysql/session_trigger", &my_opts());
+    let f = find(&r, "first-run-error", "002_seen.sql", 3);
+    assert!(f.message.contains("MySQL error 1048"), "{}", f.message);
+}

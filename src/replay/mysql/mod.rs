@@ -91,6 +91,10 @@ pub struct Runner<'a> {
     reused_objects: usize,
     /// The first run that just failed part-way, when it can go on.
     pending: Option<Pending>,
+    /// The server reports changes to a session with each statement's
+    /// result (`session_track_state_change`, and the transaction state):
+    /// a run that changed nothing of its session needs no reset after it.
+    tracking: bool,
 }
 
 /// One part's run.
@@ -106,6 +110,11 @@ struct PartRun {
     failed_at: Option<usize>,
     /// The session ended with the failure (it was opened again).
     session_lost: bool,
+    /// The run may have left something in its session (a setting, the
+    /// current database, a variable, a temporary table, an open
+    /// transaction, a lock): it is reset before anything else runs. False
+    /// only when the server reported no such change for any statement.
+    session_changed: bool,
     /// Tracking the transaction (`apply`): the position of the statement
     /// that began the transaction open after the last statement that ran
     /// (`None`: none was open), as the server's transaction-state tracker
@@ -171,7 +180,11 @@ impl<'a> Runner<'a> {
             stale: BTreeSet::new(),
             reused_objects: 0,
             pending: None,
+            tracking: false,
         };
+        // The session trackers (MySQL 5.7, MariaDB 10.3 on): where the
+        // server has them, every session of the run turns them on.
+        r.tracking = r.exec(TRACKERS).is_ok();
         r.setup_session()?;
         Ok(r)
     }
@@ -209,6 +222,7 @@ impl<'a> Runner<'a> {
             self.server.mariadb,
             self.opts.timeout,
             self.opts.mysql_sql_mode.as_deref(),
+            self.tracking,
         );
         self.exec(&sql)
     }
@@ -229,15 +243,30 @@ impl<'a> Runner<'a> {
             self.server.mariadb,
             self.opts.timeout,
             self.opts.mysql_sql_mode.as_deref(),
+            self.tracking,
         );
         // One round trip.
         self.exec(&format!("USE {};\n{sql}", ident(db)))
     }
 
+    /// After twice's own writes (seeding, the write between runs, putting
+    /// back): plain `INSERT`s, `UPDATE`s and `DELETE`s in autocommit mode,
+    /// which leave nothing in the session unless a trigger fires (a trigger
+    /// may set variables, or call a routine that sets the session's): the
+    /// session is reset when the catalog holds a trigger or is not known.
+    fn after_own_writes(&mut self, db: &str) -> Result<()> {
+        if self.catalog.as_ref().is_none_or(|c| c.has_trigger()) {
+            self.reset_session(db)?;
+        }
+        Ok(())
+    }
+
     /// Runs a part's statements; stops at the first failure when `stop`.
     fn run_part(&mut self, ws: &Workspace, part: &Part, stop: bool, db: &str) -> Result<PartRun> {
         let out = self.run_statements(ws, part, 0, stop, false, db)?;
-        self.end_session(db)?;
+        if out.session_changed {
+            self.end_session(db)?;
+        }
         Ok(out)
     }
 
@@ -262,7 +291,14 @@ impl<'a> Runner<'a> {
         db: &str,
     ) -> Result<PartRun> {
         let file = &ws.files[part.file];
-        let mut out = PartRun::default();
+        let mut out = PartRun {
+            // Without the trackers, whether a run changed its session is
+            // not known: it is reset.
+            session_changed: !self.tracking,
+            ..PartRun::default()
+        };
+        // Whether a transaction is open after the last statement that ran.
+        let mut open = false;
         for (pos, &i) in part.statements.iter().enumerate().skip(from) {
             let Some(stmt) = file.statements.get(i) else {
                 continue;
@@ -276,6 +312,16 @@ impl<'a> Runner<'a> {
                     .push(Handled::unresolved_placeholder(i, stmt.span.clone()));
                 continue;
             }
+            // Locks (which the trackers do not report) and routines (whose
+            // statements report nothing of their own) are reset after
+            // whatever the server says; so is any statement that fails.
+            if matches!(
+                stmt.facts.keyword.as_str(),
+                "LOCK" | "UNLOCK" | "HANDLER" | "XA" | "CALL"
+            ) || sql.to_ascii_uppercase().contains("GET_LOCK")
+            {
+                out.session_changed = true;
+            }
             let grace = self.opts.timeout + Duration::from_secs(1);
             self.watchdog
                 .arm(Instant::now() + grace, self.conn.connection_id());
@@ -288,6 +334,7 @@ impl<'a> Runner<'a> {
             let r = match r {
                 Ok(()) if started.elapsed() >= self.opts.timeout => {
                     self.watchdog.take_fired();
+                    out.session_changed = true;
                     out.failed_at.get_or_insert(pos);
                     out.failures.push(Failure {
                         stmt: i,
@@ -311,8 +358,17 @@ impl<'a> Runner<'a> {
                     if out.failures.is_empty() {
                         out.ran_before_failure = true;
                     }
+                    let (changed, now_open) = if self.tracking {
+                        run::session_report(&self.conn)
+                    } else {
+                        (true, None)
+                    };
+                    out.session_changed |= changed;
+                    if let Some(o) = now_open {
+                        open = o;
+                    }
                     if track {
-                        match run::transaction_open(&self.conn) {
+                        match now_open {
                             Some(true) => {
                                 out.tx_start.get_or_insert(pos);
                             }
@@ -322,6 +378,7 @@ impl<'a> Runner<'a> {
                     }
                 }
                 Err(e) => {
+                    out.session_changed = true;
                     let fired = self.watchdog.take_fired();
                     let error = run::stmt_error(&e, &[&self.db, &self.copy], fired);
                     out.failed_at.get_or_insert(pos);
@@ -345,6 +402,7 @@ impl<'a> Runner<'a> {
                 }
             }
         }
+        out.session_changed |= open;
         Ok(out)
     }
 
@@ -358,11 +416,7 @@ impl<'a> Runner<'a> {
         // server tells when a transaction begins and ends (MySQL 5.7,
         // MariaDB 10.3 on); where it cannot, a failure part-way is final.
         let synthetic = self.opts.seed || self.opts.interleave;
-        let track = synthetic
-            && self
-                .conn
-                .query_drop("SET SESSION session_track_transaction_info = 'STATE'")
-                .is_ok();
+        let track = synthetic && self.tracking;
         let run = self.run_statements(ws, part, 0, true, track, &db)?;
         self.follow_renames(ws, part, &run);
         let from = match (&run.failures.first(), run.ran_before_failure) {
@@ -385,7 +439,9 @@ impl<'a> Runner<'a> {
                 self.seed.forget();
             }
             None => {
-                self.end_session(&db)?;
+                if run.session_changed {
+                    self.end_session(&db)?;
+                }
                 self.after_kept_run(ws, part)?;
             }
         }
@@ -590,10 +646,10 @@ impl<'a> Runner<'a> {
                 .into_iter()
                 .filter(|(kind, _)| kind == "table")
                 .map(|(_, name)| name);
-            let seed = &self.seed;
+            let known = self.seed.known_tables();
             let named = names
                 .into_iter()
-                .filter(|n| cat.has_table(n) || seed.knows_table(n));
+                .filter(|n| cat.has_table(n) || known.contains(&n.to_lowercase()));
             let touched: Vec<String> = named.chain(reached).collect();
             self.seed.touched(touched);
         }
@@ -617,12 +673,15 @@ impl<'a> Runner<'a> {
         before: &State,
         everything: bool,
     ) -> Result<(), mysql::Error> {
+        // The copy becomes the current database with the first round trip.
+        let mut use_copy = Some(format!("USE {}", ident(&self.copy)));
         if everything || self.copy_unknown {
             let copy = ident(&self.copy);
             self.conn.query_drop(format!(
                 "DROP DATABASE IF EXISTS {copy};\nCREATE DATABASE {copy} CHARACTER SET utf8mb4;\n\
                  USE {copy}"
             ))?;
+            use_copy = None;
             self.kept.clear();
             self.stale.clear();
             self.copy_unknown = false;
@@ -679,19 +738,30 @@ impl<'a> Runner<'a> {
                 }
             }
         }
-        observe::drop_objects(&mut self.conn, &drop)?;
+        // Drops and every table's rows again in one round trip (and one
+        // more when counters must be set).
+        let resync: Vec<observe::Resync> = resync
+            .into_iter()
+            .map(|(table, counter, columns)| (table, columns, counter))
+            .collect();
+        let synced =
+            observe::drop_and_resync(&mut self.conn, use_copy.as_deref(), &drop, db, &resync)?;
         for key in &drop {
             self.kept.remove(key);
         }
-        for (table, counter, columns) in resync {
-            let key = ("table".to_string(), table.clone());
-            if observe::resync_rows(&mut self.conn, db, &table, &columns, counter)? {
+        let mut again = BTreeSet::new();
+        for ((table, _, _), ok) in resync.into_iter().zip(synced) {
+            if ok {
                 self.reused_objects += 1;
             } else {
-                observe::drop_objects(&mut self.conn, &BTreeSet::from([key.clone()]))?;
-                self.kept.remove(&key);
-                copy.insert(key);
+                again.insert(("table".to_string(), table));
             }
+        }
+        // Tables whose counter could not be set: copied anew.
+        observe::drop_objects(&mut self.conn, &again)?;
+        for key in again {
+            self.kept.remove(&key);
+            copy.insert(key);
         }
         observe::copy_scope(&mut self.conn, db, &copy)?;
         self.copied_objects += copy.len();
@@ -726,7 +796,6 @@ impl<'a> Runner<'a> {
         let before =
             observe::read_state(&mut self.conn, &db, &scope, &names, everything, Some(cat))
                 .map_err(|e| fail("read the state before the run", e))?;
-        self.exec(&format!("USE {}", ident(&copy)))?;
         if let Err(e) = self.prepare_copy(&db, &scope, &before, everything) {
             self.copy_unknown = true;
             return Err(fail("copy the scratch database for the trial", e));
@@ -803,7 +872,7 @@ impl<'a> Runner<'a> {
 /// limit (`max_statement_time` in seconds on MariaDB, `max_execution_time`
 /// in milliseconds on MySQL, which limits only `SELECT`s; the watchdog
 /// covers the rest) and `sql_mode` when configured.
-fn session_sql(mariadb: bool, timeout: Duration, sql_mode: Option<&str>) -> String {
+fn session_sql(mariadb: bool, timeout: Duration, sql_mode: Option<&str>, track: bool) -> String {
     let secs = timeout.as_secs_f64().max(0.001);
     let mut sql = if mariadb {
         format!("SET SESSION max_statement_time = {secs}")
@@ -819,8 +888,18 @@ fn session_sql(mariadb: bool, timeout: Duration, sql_mode: Option<&str>) -> Stri
             server::literal(mode)
         ));
     }
+    if track {
+        sql.push_str(";\n");
+        sql.push_str(TRACKERS);
+    }
     sql
 }
+
+/// The session trackers a migration session runs with: the server then
+/// says, with each statement's result, whether the statement changed the
+/// session and whether a transaction is open (see `run::session_report`).
+const TRACKERS: &str =
+    "SET SESSION session_track_state_change = ON, session_track_transaction_info = 'STATE'";
 
 /// Client commands of the `mysql` command-line client that are not SQL
 /// (`DELIMITER`, `USE` is SQL): never sent.
@@ -919,7 +998,7 @@ impl Engine for Runner<'_> {
         let db = self.db.clone();
         seed::seed(&mut self.conn, &db, &mut self.seed)
             .map_err(|e| EngineError(format!("MySQL replay: --seed failed: {e}")))?;
-        self.reset_session(&db)?;
+        self.after_own_writes(&db)?;
         Ok(())
     }
 
@@ -951,9 +1030,11 @@ impl Engine for Runner<'_> {
     fn put_back(&mut self) -> Result<(), EngineError> {
         self.settle()?;
         let db = self.db.clone();
+        // Rows only: the catalog (definitions) stays as it is, since a
+        // trigger cannot run DDL. Reading it again in full here, after every
+        // write between runs, was the one cost that grew with the history.
         if seed::put_back(&mut self.conn, &mut self.seed) {
-            self.catalog = None;
-            self.reset_session(&db)?;
+            self.after_own_writes(&db)?;
         }
         Ok(())
     }
@@ -968,7 +1049,7 @@ impl Engine for Runner<'_> {
             seed::interleave(&mut self.conn, &db, tables, &mut self.seed).map_err(|e| {
                 EngineError(format!("MySQL replay: the write between runs failed: {e}"))
             })?;
-        self.reset_session(&db)?;
+        self.after_own_writes(&db)?;
         Ok(crate::replay::engine::Interleaved { tables: written })
     }
 
@@ -1056,13 +1137,23 @@ mod tests {
     fn the_time_limit_is_each_servers_own_setting() {
         // MariaDB: seconds, every statement.
         assert_eq!(
-            session_sql(true, Duration::from_millis(2500), None),
+            session_sql(true, Duration::from_millis(2500), None, false),
             "SET SESSION max_statement_time = 2.5"
         );
         // MySQL 8: milliseconds (SELECTs only; the watchdog does the rest).
         assert_eq!(
-            session_sql(false, Duration::from_millis(2500), Some("ANSI_QUOTES")),
+            session_sql(
+                false,
+                Duration::from_millis(2500),
+                Some("ANSI_QUOTES"),
+                false
+            ),
             "SET SESSION max_execution_time = 2500;\nSET SESSION sql_mode = 'ANSI_QUOTES'"
+        );
+        // With the session trackers, in the same round trip.
+        assert_eq!(
+            session_sql(true, Duration::from_secs(5), None, true),
+            format!("SET SESSION max_statement_time = 5;\n{TRACKERS}")
         );
     }
 }

@@ -164,6 +164,11 @@ impl Catalog {
         self.named(&name.to_lowercase()).any(|o| o.kind == "table")
     }
 
+    /// Whether any table has a trigger.
+    pub fn has_trigger(&self) -> bool {
+        self.iter().any(|o| o.kind == "trigger")
+    }
+
     /// Every row.
     pub fn iter(&self) -> impl Iterator<Item = &CatalogObj> {
         self.by_name.values().flatten()
@@ -546,13 +551,6 @@ pub(super) fn parse_create_table(create: &str) -> TableDef {
     def
 }
 
-pub(super) fn show_create_table(conn: &mut Conn, table: &str) -> Result<TableDef, mysql::Error> {
-    let row: Option<mysql::Row> =
-        conn.query_first(format!("SHOW CREATE TABLE {}", ident(table)))?;
-    let create = row.map(|r| s(r.as_ref(1))).unwrap_or_default();
-    Ok(parse_create_table(&create))
-}
-
 /// The state of the scope's objects in one database.
 #[derive(Clone, Debug, Default)]
 pub(super) struct State {
@@ -735,17 +733,10 @@ impl State {
     }
 }
 
-/// Drops `objects` (`(kind, name)`) from the connection's current database
-/// (the copy), foreign key checks off: triggers, views, routines, events
-/// and sequences, then the tables in one statement.
-pub(super) fn drop_objects(
-    conn: &mut Conn,
-    objects: &BTreeSet<(String, String)>,
-) -> Result<(), mysql::Error> {
-    if objects.is_empty() {
-        return Ok(());
-    }
-    let mut sql = vec!["SET SESSION foreign_key_checks = 0".to_string()];
+/// The statements that drop `objects` of the current database (foreign
+/// key checks off around them, by the caller).
+fn drop_sql(objects: &BTreeSet<(String, String)>) -> Vec<String> {
+    let mut sql = Vec::new();
     let mut tables = Vec::new();
     let mut views = Vec::new();
     for (kind, name) in objects {
@@ -766,65 +757,114 @@ pub(super) fn drop_objects(
     if !tables.is_empty() {
         sql.push(format!("DROP TABLE IF EXISTS {}", tables.join(", ")));
     }
-    sql.push("SET SESSION foreign_key_checks = 1".to_string());
-    // One round trip.
-    conn.query_drop(sql.join(";\n"))
+    sql
 }
 
-/// Makes the copy of `table` (in the connection's current database) hold
-/// the rows of `from`'s again, when only its rows or counter differ
-/// (no trigger on it in the copy: they would fire). `columns`: its columns
-/// that take values. Returns whether the copy now has the counter
-/// `counter` too (else it must be copied anew). One round trip, and two
-/// more when the counter must be set.
-pub(super) fn resync_rows(
+/// Drops `objects` of the current database. One round trip.
+pub(super) fn drop_objects(
     conn: &mut Conn,
+    objects: &BTreeSet<(String, String)>,
+) -> Result<(), mysql::Error> {
+    drop_and_resync(conn, None, objects, "", &[]).map(|_| ())
+}
+
+/// A table of the copy whose rows (and counter) are to be the scratch
+/// database's again: its name, columns that take values, and counter.
+pub(super) type Resync = (String, Vec<String>, Option<i64>);
+
+/// After `first` (a statement such as `USE`, when given), drops `objects`
+/// of the current database, then makes the copy of each table of `resync`
+/// hold the rows of `from`'s again, when only its rows or counter differ
+/// (no trigger on it in the copy: they would fire). Returns, for each
+/// table of `resync`, whether the copy now has its counter too (else it
+/// must be copied anew). One round trip for all of it, and one more when
+/// counters must be set (set and checked together).
+pub(super) fn drop_and_resync(
+    conn: &mut Conn,
+    first: Option<&str>,
+    objects: &BTreeSet<(String, String)>,
     from: &str,
-    table: &str,
-    columns: &[String],
-    counter: Option<i64>,
-) -> Result<bool, mysql::Error> {
+    resync: &[Resync],
+) -> Result<Vec<bool>, mysql::Error> {
+    let drops = drop_sql(objects);
+    let mut sql: Vec<String> = first.map(str::to_string).into_iter().collect();
+    if drops.is_empty() && resync.is_empty() {
+        if !sql.is_empty() {
+            conn.query_drop(sql.join(";\n"))?;
+        }
+        return Ok(Vec::new());
+    }
+    sql.push("SET SESSION foreign_key_checks = 0".to_string());
+    sql.extend(drops);
     let f = ident(from);
-    let t = ident(table);
-    let cols = columns
-        .iter()
-        .map(|c| ident(c))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut sql = vec![
-        "SET SESSION foreign_key_checks = 0".to_string(),
-        format!("DELETE FROM {t}"),
-    ];
-    if !cols.is_empty() {
-        sql.push(format!(
-            "INSERT INTO {t} ({cols}) SELECT {cols} FROM {f}.{t}"
-        ));
+    for (table, columns, _) in resync {
+        let t = ident(table);
+        sql.push(format!("DELETE FROM {t}"));
+        let cols = columns
+            .iter()
+            .map(|c| ident(c))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if !cols.is_empty() {
+            sql.push(format!(
+                "INSERT INTO {t} ({cols}) SELECT {cols} FROM {f}.{t}"
+            ));
+        }
     }
     sql.push("SET SESSION foreign_key_checks = 1".to_string());
-    sql.push(format!("SHOW CREATE TABLE {t}"));
-    let mut create = String::new();
-    {
-        let mut result = conn.query_iter(sql.join(";\n"))?;
-        while let Some(set) = result.iter() {
-            for row in set {
-                create = s(row?.as_ref(1));
+    for (table, _, _) in resync {
+        sql.push(format!("SHOW CREATE TABLE {}", ident(table)));
+    }
+    let creates = show_creates(conn, &sql.join(";\n"))?;
+    // Up, or down to the scratch database's value when no row is in the
+    // way (a trial's insert took a value the original never did); checked
+    // after, else the table is copied anew.
+    let mut ok = Vec::new();
+    let mut set = Vec::new();
+    let mut check = Vec::new();
+    for (i, (table, _, counter)) in resync.iter().enumerate() {
+        let create = creates.get(i).map_or("", String::as_str);
+        let Some(want) = counter else {
+            ok.push(true);
+            continue;
+        };
+        match parse_create_table(create).auto_increment {
+            Some(n) if n == *want => ok.push(true),
+            Some(_) => {
+                set.push(format!(
+                    "ALTER TABLE {} AUTO_INCREMENT = {want}",
+                    ident(table)
+                ));
+                check.push((ok.len(), table, *want));
+                ok.push(false);
             }
+            None => ok.push(false),
         }
     }
-    let Some(want) = counter else {
-        return Ok(true);
-    };
-    match parse_create_table(&create).auto_increment {
-        Some(n) if n == want => Ok(true),
-        // Up, or down to the scratch database's value when no row is in
-        // the way (a trial's insert took a value the original never did);
-        // checked below, else the table is copied anew.
-        Some(_) => {
-            conn.query_drop(format!("ALTER TABLE {t} AUTO_INCREMENT = {want}"))?;
-            Ok(show_create_table(conn, table)?.auto_increment == Some(want))
+    if !set.is_empty() {
+        for (_, table, _) in &check {
+            set.push(format!("SHOW CREATE TABLE {}", ident(table)));
         }
-        None => Ok(false),
+        let creates = show_creates(conn, &set.join(";\n"))?;
+        for (k, (i, _, want)) in check.iter().enumerate() {
+            let create = creates.get(k).map_or("", String::as_str);
+            ok[*i] = parse_create_table(create).auto_increment == Some(*want);
+        }
     }
+    Ok(ok)
+}
+
+/// Runs a batch and returns the text of each `SHOW CREATE TABLE` row in
+/// it, in order (the other statements return no rows).
+fn show_creates(conn: &mut Conn, sql: &str) -> Result<Vec<String>, mysql::Error> {
+    let mut out = Vec::new();
+    let mut result = conn.query_iter(sql)?;
+    while let Some(set) = result.iter() {
+        for row in set {
+            out.push(s(row?.as_ref(1)));
+        }
+    }
+    Ok(out)
 }
 
 /// A column value of the text protocol as a neutral value.

@@ -230,20 +230,29 @@ pub(super) fn stmt_error(e: &mysql::Error, dbs: &[&str], watchdog_fired: bool) -
     }
 }
 
-/// Whether the last statement left a transaction open, as the server's
-/// transaction-state tracker (`session_track_transaction_info = 'STATE'`)
-/// reported it with the statement's result: `T` (begun explicitly) or `I`
-/// (implicitly, with `autocommit` off) first, `_` none. `None`: not
-/// reported (unchanged, or no tracker).
-pub(super) fn transaction_open(conn: &Conn) -> Option<bool> {
-    let changes = conn.session_state_changes().ok()?;
+/// What the result of the last statement said of the session, from the
+/// trackers [`super::session_sql`] turns on (`session_track_state_change`,
+/// `session_track_transaction_info = 'STATE'`): whether it changed the
+/// session besides its transaction state (a setting, the current database,
+/// a user variable, a temporary table, a prepared statement: anything the
+/// server reports), and whether a transaction is open after it, when that
+/// was reported. Anything the tracker sends that is not a transaction state
+/// counts as a change.
+pub(super) fn session_report(conn: &Conn) -> (bool, Option<bool>) {
+    let Ok(changes) = conn.session_state_changes() else {
+        return (true, None);
+    };
+    let mut changed = false;
     let mut open = None;
     for info in &changes {
-        if let Ok(SessionStateChange::TransactionState(state)) = info.decode() {
-            open = Some(matches!(state.as_bytes().first(), Some(b'T' | b'I')));
+        match info.decode() {
+            Ok(SessionStateChange::TransactionState(state)) => {
+                open = Some(matches!(state.as_bytes().first(), Some(b'T' | b'I')));
+            }
+            _ => changed = true,
         }
     }
-    open
+    (changed, open)
 }
 
 /// Whether `e` ended the session.

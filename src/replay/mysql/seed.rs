@@ -188,19 +188,15 @@ impl SeedState {
         self.touched([from.to_string(), to.to_string()]);
     }
 
-    /// Whether the tables known hold one of this name (any case): a run
-    /// that names it may have dropped or renamed it.
-    pub fn knows_table(&self, name: &str) -> bool {
-        let n = name.to_lowercase();
-        self.tables.as_ref().is_some_and(|t| {
-            t.columns.keys().any(|k| {
-                if k.is_ascii() && n.is_ascii() {
-                    k.eq_ignore_ascii_case(&n)
-                } else {
-                    k.to_lowercase() == n
-                }
-            })
-        })
+    /// The names (lower case) of the tables known: a run that names one
+    /// (in any case) may have dropped or renamed it. One set per kept run,
+    /// not a pass over every table for each word it names.
+    pub fn known_tables(&self) -> std::collections::HashSet<String> {
+        self.tables
+            .iter()
+            .flat_map(|t| t.columns.keys())
+            .map(|k| k.to_lowercase())
+            .collect()
     }
 
     /// Anything may have changed: read every table again before the next
@@ -508,10 +504,16 @@ fn withdraw(conn: &mut Conn, state: &mut SeedState, others_only: bool) -> bool {
     }
     let (rows, kept) = if others_only {
         // The synthetic rows by table and key, in one pass (the records
-        // grow with the history).
+        // grow with the history): only those of the tables a record of
+        // changed values is in, the only ones asked about.
+        let undone: std::collections::HashSet<&str> = all
+            .iter()
+            .filter(|r| !r.undo.is_empty())
+            .map(|r| r.table.as_str())
+            .collect();
         let synthetic: std::collections::HashSet<(&str, &Vec<(String, String)>)> = all
             .iter()
-            .filter(|s| s.undo.is_empty() && s.keyed)
+            .filter(|s| s.undo.is_empty() && s.keyed && undone.contains(s.table.as_str()))
             .map(|s| (s.table.as_str(), &s.columns))
             .collect();
         let other: Vec<bool> = all

@@ -2235,3 +2235,24 @@ fn the_write_between_runs_puts_back_the_migrations_own_rows() {
         );
     }
 }
+
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn graphile_migrate_replays_after_reset_files_then_committed_then_current() {
+    let opts = pg_opts();
+    let r = run("fixtures/layouts/graphile-migrate", &opts);
+    assert_eq!(r.summary.sequences[0].layout, "graphile-migrate");
+    assert_eq!(r.summary.sequences[0].replay, "replayed");
+    // `posts` references `users`, which the afterReset file creates.
+    assert!(!has(&r, "first-run-error"), "{:#?}", r.findings);
+    // The current migration's second run fails, as `graphile-migrate watch`
+    // would on its next save.
+    assert!(replay_findings(&r)
+        .iter()
+        .any(|f| f.file.ends_with("current.sql")
+            && f.notes
+                .iter()
+                .any(|n| n.contains("watch runs the current migration again"))));
+    let r = run("fixtures/layouts/graphile-migrate-clean", &opts);
+    assert!(r.findings.is_empty(), "{:#?}", r.findings);
+}

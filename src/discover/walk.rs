@@ -556,9 +556,16 @@ impl Walker<'_> {
                 }
             }
             folder.entries.sort_by(|a, b| a.rel.cmp(&b.rel));
-            let (mut kind, mut layout_why, dialect_why, settled) = self.choose(&mut folder);
+            let (mut kind, mut layout_why, mut dialect_why, mut settled) = self.choose(&mut folder);
             if let Some((k, why)) = shaped.filter(|_| self.opts.layout.is_none()) {
                 (kind, layout_why) = (k, why);
+                // The dialect the shaped layout's own files name.
+                if self.opts.dialect.is_none() {
+                    if let Some((d, why)) = layout::get(kind).dialect(&folder) {
+                        folder.dialect = d;
+                        (dialect_why, settled) = (why, true);
+                    }
+                }
             }
             let tool = layout::get(kind);
             self.absorb(
@@ -1048,7 +1055,13 @@ pub(super) fn nearest_ancestor_file(dir: &Path, name: &str) -> Option<String> {
 
 /// Why a non-SQL file of a migration folder is not read.
 pub(super) fn skip_reason(kind: LayoutKind, name: &str) -> String {
-    layout::get(kind)
-        .skip_reason(name)
-        .unwrap_or_else(|| format!("not a {} migration", kind.name()))
+    layout::get(kind).skip_reason(name).unwrap_or_else(|| {
+        let name = kind.name();
+        let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
+        format!("not {article} {name} migration")
+    })
 }

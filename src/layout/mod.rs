@@ -23,6 +23,7 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::ops::Range;
 
+pub mod atlas;
 pub mod dbmate;
 pub mod detect;
 pub mod diesel;
@@ -30,15 +31,18 @@ pub mod drizzle;
 pub mod flyway;
 pub mod golang_migrate;
 pub mod goose;
+pub mod graphile;
 pub mod liquibase;
 pub mod plain;
 pub mod pop;
 pub mod prisma;
+pub mod refinery;
 pub mod schema_delta;
 pub mod sqitch;
 pub mod sql_migrate;
 pub mod sqlx;
 pub mod supabase;
+pub mod temporal;
 pub mod tern;
 pub mod up_down;
 
@@ -343,9 +347,13 @@ pub fn registry() -> &'static [&'static dyn Layout] {
         &dbmate::Dbmate,
         &drizzle::Drizzle,
         &supabase::Supabase,
+        &graphile::Graphile,
         &schema_delta::SchemaDelta,
+        &temporal::TemporalSql,
+        &refinery::Refinery,
         &flyway::Flyway,
         &pop::Pop,
+        &atlas::Atlas,
         &sqlx::Sqlx,
         &golang_migrate::GolangMigrate,
         &up_down::UpDown,
@@ -485,9 +493,11 @@ pub fn cargo_feature_dialect(cargo_toml: &str, krate: &str) -> Option<(Dialect, 
     let mut found: Vec<(Dialect, &str)> = Vec::new();
     for f in features {
         let d = match f {
-            "postgres" | "postgres_backend" => Dialect::Postgres,
-            "sqlite" | "returning_clauses_for_sqlite_3_35" => Dialect::Sqlite,
-            "mysql" | "mysql_backend" => Dialect::Mysql,
+            "postgres" | "postgres_backend" | "tokio-postgres" => Dialect::Postgres,
+            "sqlite" | "returning_clauses_for_sqlite_3_35" | "rusqlite" | "rusqlite-bundled" => {
+                Dialect::Sqlite
+            }
+            "mysql" | "mysql_backend" | "mysql_async" => Dialect::Mysql,
             _ => continue,
         };
         if !found.iter().any(|(x, _)| *x == d) {

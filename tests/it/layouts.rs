@@ -931,6 +931,9 @@ fn replay_runs_every_layout_in_order() {
         "irreversible",
         "sql-migrate-clean",
         "drizzle-clean",
+        "temporal-sql-tool-clean",
+        "atlas-clean",
+        "refinery-clean",
         "up-down",
         "sqitch",
         "tern",
@@ -1741,4 +1744,218 @@ fn first_run_failure_after_a_migration_twice_cannot_run_says_so() {
             && help.contains("`--setup FILE`"),
         "{help}"
     );
+}
+
+#[test]
+fn temporal_sql_tool_runs_versions_in_semver_order_and_files_in_manifest_order() {
+    let ws = load(&["fixtures/layouts/temporal-sql-tool"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1, "{:#?}", ws.notices);
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, twice::layout::temporal::KIND);
+    // v1.10 after v1.9; in v1.2 the manifest's order, not the names'.
+    assert_eq!(
+        versions(&ws, 0),
+        ["1.0", "1.2", "1.2", "1.9", "1.10", "1.11"]
+    );
+    let names: Vec<&str> = seq.migrations.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "base",
+            "tasks",
+            "add_owner",
+            "owner_default",
+            "owner_index",
+            "done_flag"
+        ]
+    );
+    // The tool sends each statement on its own.
+    assert!(seq.migrations.iter().all(|m| m.up.no_transaction));
+    for skipped in ["draft.sql", "/schema.sql", "/database.sql"] {
+        assert!(
+            ws.notices
+                .iter()
+                .any(|n| n.contains(skipped) && n.contains("skipped")),
+            "{skipped}: {:#?}",
+            ws.notices
+        );
+    }
+    snapshot_layout(
+        "temporal_sql_tool",
+        &["fixtures/layouts/temporal-sql-tool"],
+        &static_opts(),
+    );
+    let report = check_paths(&["fixtures/layouts/temporal-sql-tool"], &Options::default());
+    let malformed: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule == "malformed-migration")
+        .map(|f| f.file.as_str())
+        .collect();
+    assert_eq!(
+        malformed,
+        ["fixtures/layouts/temporal-sql-tool/versioned/v1.11/done_flag.sql"]
+    );
+    // Run in the tool's order, nothing fails on its first run.
+    assert!(!report.findings.iter().any(|f| f.rule == "first-run-error"));
+    // Pointing at `versioned/` itself reads the same history.
+    let ws = load(
+        &["fixtures/layouts/temporal-sql-tool/versioned"],
+        &static_opts(),
+    );
+    assert_eq!(ws.sequences.len(), 1);
+    assert_eq!(
+        versions(&ws, 0),
+        ["1.0", "1.2", "1.2", "1.9", "1.10", "1.11"]
+    );
+    let clean = check_paths(
+        &["fixtures/layouts/temporal-sql-tool-clean"],
+        &Options::default(),
+    );
+    assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
+}
+
+#[test]
+fn atlas_reads_checkpoints_delimiters_txmode_and_its_sum_file() {
+    let ws = load(&["fixtures/layouts/atlas"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1, "{:#?}", ws.notices);
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, twice::layout::atlas::KIND);
+    // A new database starts from the last checkpoint: the file before it
+    // is left out, the checkpoint is the starting state.
+    assert_eq!(
+        versions(&ws, 0),
+        [
+            "20240201000000",
+            "20240301000000",
+            "20240401000000",
+            "20240501000000"
+        ]
+    );
+    assert!(seq.migrations[0].apply_only);
+    assert!(!seq.migrations[1].apply_only);
+    assert!(ws
+        .notices
+        .iter()
+        .any(|n| n.contains("1 file before the checkpoint 20240201000000_checkpoint.sql")));
+    // `-- atlas:delimiter //`: the trigger's `;` does not end it.
+    let audit = &seq.migrations[1].up;
+    assert_eq!(audit.statements.len(), 2);
+    assert!(!audit.no_transaction);
+    // `-- atlas:txmode none` in the header.
+    assert!(seq.migrations[2].up.no_transaction);
+    assert!(ws
+        .notices
+        .iter()
+        .any(|n| n.contains("README.md: skipped: not an atlas migration")));
+    snapshot_layout("atlas", &["fixtures/layouts/atlas"], &static_opts());
+    // The last file changed after `atlas migrate hash`.
+    let report = check_paths(&["fixtures/layouts/atlas"], &Options::default());
+    let malformed: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule == "malformed-migration")
+        .map(|f| f.file.as_str())
+        .collect();
+    assert_eq!(
+        malformed,
+        ["fixtures/layouts/atlas/20240501000000_admin.sql"]
+    );
+    assert!(report
+        .findings
+        .iter()
+        .any(|f| f.rule == "create-without-if-not-exists" && f.message.contains("users_audit")));
+    let clean = check_paths(&["fixtures/layouts/atlas-clean"], &Options::default());
+    assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
+    let ws = load(&["fixtures/layouts/atlas-clean"], &static_opts());
+    // `-- atlas:delimiter \n\n`: a blank line ends each statement.
+    assert_eq!(ws.sequences[0].migrations[1].up.statements.len(), 2);
+}
+
+#[test]
+fn refinery_reads_unversioned_migrations_as_forward_ones() {
+    let ws = load(&["fixtures/layouts/refinery"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1, "{:#?}", ws.notices);
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, twice::layout::refinery::KIND);
+    assert_eq!(seq.dialect, Dialect::Sqlite);
+    assert_eq!(
+        seq.dialect_why,
+        "the nearest Cargo.toml: refinery with the `rusqlite` feature"
+    );
+    // `U2` is refinery's unversioned migration, not Flyway's undo; sub-folders
+    // are read too.
+    assert_eq!(versions(&ws, 0), ["1", "2", "3"]);
+    assert!(seq.migrations.iter().all(|m| m.down.is_none()));
+    for skipped in [
+        "V4__audit.rs: skipped: a Rust migration",
+        "V5__index-posts.sql: skipped",
+    ] {
+        assert!(
+            ws.notices.iter().any(|n| n.contains(skipped)),
+            "{skipped}: {:#?}",
+            ws.notices
+        );
+    }
+    snapshot_layout("refinery", &["fixtures/layouts/refinery"], &static_opts());
+    let report = check_paths(&["fixtures/layouts/refinery"], &Options::default());
+    assert!(!report.findings.iter().any(|f| f.rule == "first-run-error"));
+    let clean = check_paths(&["fixtures/layouts/refinery-clean"], &Options::default());
+    assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
+    // Without the dependency the same names are Flyway's (U = undo).
+    let ws = load(&["fixtures/layouts/refinery/migrations"], &{
+        let mut o = static_opts();
+        o.layout = Some(LayoutKind::Flyway);
+        o
+    });
+    assert_eq!(ws.sequences[0].layout, LayoutKind::Flyway);
+}
+
+#[test]
+fn graphile_migrate_reads_committed_current_and_after_reset() {
+    let ws = load(&["fixtures/layouts/graphile-migrate"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1, "{:#?}", ws.notices);
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, twice::layout::graphile::KIND);
+    assert_eq!(seq.dialect, Dialect::Postgres);
+    // afterReset's schema.sql is the starting state, then committed/, then
+    // the current migration, which `watch` runs again.
+    assert_eq!(
+        versions(&ws, 0),
+        ["reset", "000001", "000002", "000003", "current"]
+    );
+    assert!(seq.migrations[0].apply_only);
+    assert!(seq.migrations[2].up.no_transaction);
+    assert!(!seq.migrations[1].up.no_transaction);
+    assert!(seq.migrations[4].rerun_note.is_some());
+    for notice in [
+        "schema_snapshot.sql: skipped",
+        "afterReset runs `./scripts/seed-roles.sh`",
+        "placeholders :DATABASE_VISITOR",
+    ] {
+        assert!(
+            ws.notices.iter().any(|n| n.contains(notice)),
+            "{notice}: {:#?}",
+            ws.notices
+        );
+    }
+    snapshot_layout(
+        "graphile_migrate",
+        &["fixtures/layouts/graphile-migrate"],
+        &static_opts(),
+    );
+    // 000003.sql was edited after it was committed.
+    let report = check_paths(&["fixtures/layouts/graphile-migrate"], &static_opts());
+    let malformed: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule == "malformed-migration")
+        .map(|f| f.file.as_str())
+        .collect();
+    assert_eq!(
+        malformed,
+        ["fixtures/layouts/graphile-migrate/migrations/committed/000003.sql"]
+    );
+    let clean = check_paths(&["fixtures/layouts/graphile-migrate-clean"], &static_opts());
+    assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
 }

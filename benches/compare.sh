@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs commands side by side, interleaved (A B C A B C ...), and prints for
-# each the median wall time, the median CPU time (user + system) and the
-# highest peak resident memory (max RSS), with the ratio to the first one.
+# each the median wall time, the median CPU time (user + system), the median
+# and the highest peak resident memory (max RSS), with the ratios of the
+# medians to the first one.
 #
 #   benches/compare.sh RUNS 'label=command' 'label=command' ...
 #
@@ -10,6 +11,14 @@
 # `--jobs` and cluster-reuse figures, e.g.
 #
 #   benches/compare.sh 5 "j1=twice check -j 1 --no-replay corpus" "j2=twice check -j 2 --no-replay corpus"
+#
+# Max RSS counts the executable's pages that are mapped, and how many of them
+# a run maps depends on how the file sits in the page cache (written by the
+# linker or by cp, read back in pieces of which size): to compare binaries,
+# name them in EVICT (paths separated by spaces) and each is dropped from the
+# page cache before the first run, so that all are read back the same way:
+#
+#   EVICT="/tmp/base/twice target/release/twice" benches/compare.sh 9 ...
 set -euo pipefail
 
 runs=$1
@@ -22,22 +31,32 @@ for spec in "$@"; do
 done
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+for f in ${EVICT:-}; do
+    sync "$f" # dirty pages (a binary just linked) are not dropped
+    dd if="$f" iflag=nocache count=0 status=none
+done
 
 for ((r = 0; r < runs; r++)); do
     for i in "${!cmds[@]}"; do
         /usr/bin/time -f '%e %U %S %M' -o "$work/t" bash -c "${cmds[$i]}" >/dev/null 2>&1 || true
-        cat "$work/t" >>"$work/$i"
+        # time(1) adds a "Command exited with non-zero status N" line before
+        # the figures when the command fails (twice check exits 1 on
+        # findings): keep the figures' line only.
+        grep -E '^[0-9.]+ [0-9.]+ [0-9.]+ [0-9]+$' "$work/t" >>"$work/$i" || true
     done
 done
 
-printf '%-12s %10s %10s %10s %10s %12s\n' what wall_s cpu_s wall/base cpu/base max_rss_MiB
+printf '%-12s %10s %10s %10s %10s %12s %12s %10s\n' what wall_s cpu_s wall/base cpu/base rss_med_MiB rss_max_MiB rss/base
 base_wall=""
 base_cpu=""
+base_rss=""
 for i in "${!cmds[@]}"; do
     wall=$(awk '{print $1}' "$work/$i" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}')
     cpu=$(awk '{print $2 + $3}' "$work/$i" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}')
+    rss_med=$(awk '{print $4}' "$work/$i" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}')
     rss=$(awk '{print $4}' "$work/$i" | sort -n | tail -1)
-    [ -n "$base_wall" ] || { base_wall=$wall; base_cpu=$cpu; }
-    awk -v l="${labels[$i]}" -v w="$wall" -v c="$cpu" -v bw="$base_wall" -v bc="$base_cpu" -v m="$rss" \
-        'BEGIN { printf "%-12s %10.3f %10.3f %9.2fx %9.2fx %12.1f\n", l, w, c, (bw > 0 ? w / bw : 0), (bc > 0 ? c / bc : 0), m / 1024 }'
+    [ -n "$base_wall" ] || { base_wall=$wall; base_cpu=$cpu; base_rss=$rss_med; }
+    awk -v l="${labels[$i]}" -v w="$wall" -v c="$cpu" -v bw="$base_wall" -v bc="$base_cpu" \
+        -v mm="$rss_med" -v m="$rss" -v bm="$base_rss" \
+        'BEGIN { printf "%-12s %10.3f %10.3f %9.2fx %9.2fx %12.1f %12.1f %9.3fx\n", l, w, c, (bw > 0 ? w / bw : 0), (bc > 0 ? c / bc : 0), mm / 1024, m / 1024, (bm > 0 ? mm / bm : 0) }'
 done

@@ -161,6 +161,11 @@ pub fn occurrences(text: &str, dialect: Dialect, env_syntax: bool) -> Vec<Occurr
     found
 }
 
+/// `name` for a macro written as a `${name}` placeholder.
+fn placeholder_macro(m: &str) -> Option<&str> {
+    m.strip_prefix("${")?.strip_suffix('}')
+}
+
 impl Placeholders<'_> {
     /// The value of `o`, if it has one.
     pub fn value<'s>(&'s self, o: &'s Occurrence) -> Option<&'s str> {
@@ -168,6 +173,14 @@ impl Placeholders<'_> {
             .get(&o.name)
             .or_else(|| self.builtins.get(&o.name))
             .map(String::as_str)
+            .or_else(|| {
+                // A layout's macro written as a placeholder (`${changelog}`
+                // in MyBatis Migrations): its value unless `--define` gives one.
+                self.macros
+                    .iter()
+                    .find(|(m, _)| placeholder_macro(m) == Some(o.name.as_str()))
+                    .map(|(_, v)| *v)
+            })
             .or(o.default.as_deref())
     }
 
@@ -242,9 +255,15 @@ impl Placeholders<'_> {
 
 impl Substitute for Placeholders<'_> {
     fn substitute<'a>(&self, sql: &'a str) -> Cow<'a, str> {
-        if self.macros.iter().any(|(m, _)| sql.contains(m)) {
+        let plain = |m: &&(&str, &str)| placeholder_macro(m.0).is_none();
+        if self
+            .macros
+            .iter()
+            .filter(plain)
+            .any(|(m, _)| sql.contains(m))
+        {
             let mut text = sql.to_string();
-            for (m, v) in self.macros {
+            for (m, v) in self.macros.iter().filter(plain) {
                 text = text.replace(m, v);
             }
             return Cow::Owned(self.substitute(&text).into_owned());

@@ -211,6 +211,8 @@ impl SourceFile {
                 line_starts.push(i + 1);
             }
         }
+        // Kept for the whole run, for every file: no room left from growing.
+        line_starts.shrink_to_fit();
         SourceFile {
             name,
             path,

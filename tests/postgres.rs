@@ -2256,3 +2256,38 @@ fn graphile_migrate_replays_after_reset_files_then_committed_then_current() {
     let r = run("fixtures/layouts/graphile-migrate-clean", &opts);
     assert!(r.findings.is_empty(), "{:#?}", r.findings);
 }
+
+/// A first run that grants to a role the server does not have says to
+/// create the role in a setup script, and with that script it runs.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn a_missing_role_points_at_a_setup_script() {
+    let opts = pg_opts();
+    let folder = "fixtures/postgres/missing_role";
+    let without = run(folder, &opts);
+    let f = without
+        .findings
+        .iter()
+        .find(|f| f.rule == "first-run-error")
+        .expect("the grant fails without the role");
+    let help = f.help.as_deref().unwrap_or("");
+    assert!(help.contains("`CREATE ROLE reporting;`"), "{help}");
+    let with = run(
+        folder,
+        &setup_opts(&opts, "fixtures/postgres/setup_scripts/reporting_role.sql"),
+    );
+    assert!(!has(&with, "first-run-error"), "{:#?}", with.findings);
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn node_pg_migrate_replays_up_sections_in_time_order_and_checks_downs() {
+    let opts = pg_opts();
+    let r = run("fixtures/layouts/node-pg-migrate", &opts);
+    assert_eq!(r.summary.sequences[0].layout, "node-pg-migrate");
+    assert_eq!(r.summary.sequences[0].replay, "replayed");
+    // The index needs the column the 17-digit (UTC) migration adds before it.
+    assert!(!has(&r, "first-run-error"), "{:#?}", r.findings);
+    let r = run("fixtures/layouts/node-pg-migrate-clean", &opts);
+    assert!(r.findings.is_empty(), "{:#?}", r.findings);
+}

@@ -167,6 +167,10 @@ fn analyze_file(d: &Discovered, opts: &Options, jobs: &[Job]) -> Result<FileAnal
         }
         out.parts.push(((si, mi, is_down), idxs));
     }
+    // Every file's statements stay in memory until the end of the run: no
+    // room left over from the list's growth (a 5-statement file would hold
+    // room for 8).
+    out.statements.shrink_to_fit();
     Ok(out)
 }
 

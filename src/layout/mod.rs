@@ -24,6 +24,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 pub mod atlas;
+pub mod db_migrate;
 pub mod dbmate;
 pub mod detect;
 pub mod diesel;
@@ -33,8 +34,11 @@ pub mod golang_migrate;
 pub mod goose;
 pub mod graphile;
 pub mod liquibase;
+pub mod mybatis;
+pub mod node_pg_migrate;
 pub mod plain;
 pub mod pop;
+pub mod postgrator;
 pub mod prisma;
 pub mod refinery;
 pub mod schema_delta;
@@ -45,6 +49,7 @@ pub mod supabase;
 pub mod temporal;
 pub mod tern;
 pub mod up_down;
+pub mod yoyo;
 
 /// One SQL file of a migration folder, read.
 #[derive(Clone, Debug)]
@@ -345,6 +350,7 @@ pub fn registry() -> &'static [&'static dyn Layout] {
         &sql_migrate::SqlMigrate,
         &tern::Tern,
         &dbmate::Dbmate,
+        &node_pg_migrate::NodePgMigrate,
         &drizzle::Drizzle,
         &supabase::Supabase,
         &graphile::Graphile,
@@ -356,6 +362,10 @@ pub fn registry() -> &'static [&'static dyn Layout] {
         &atlas::Atlas,
         &sqlx::Sqlx,
         &golang_migrate::GolangMigrate,
+        &postgrator::Postgrator,
+        &db_migrate::DbMigrate,
+        &yoyo::Yoyo,
+        &mybatis::Mybatis,
         &up_down::UpDown,
         &plain::Plain,
     ]

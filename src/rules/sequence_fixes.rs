@@ -116,7 +116,7 @@ pub fn attach_insert_fixes(ws: &crate::report::Workspace, findings: &mut [Findin
                         (Some(ast), _) => Some(std::borrow::Cow::Owned(
                             crate::schema::InsertTarget::of(ast),
                         )),
-                        (None, Some(kept)) => Some(std::borrow::Cow::Borrowed(kept)),
+                        (None, Some(kept)) => Some(std::borrow::Cow::Borrowed(&**kept)),
                         (None, None) => None,
                     };
                     if let Some(target) = target {

@@ -934,6 +934,10 @@ fn replay_runs_every_layout_in_order() {
         "temporal-sql-tool-clean",
         "atlas-clean",
         "refinery-clean",
+        "postgrator-clean",
+        "db-migrate-clean",
+        "yoyo-clean",
+        "mybatis-clean",
         "up-down",
         "sqitch",
         "tern",
@@ -1957,5 +1961,132 @@ fn graphile_migrate_reads_committed_current_and_after_reset() {
         ["fixtures/layouts/graphile-migrate/migrations/committed/000003.sql"]
     );
     let clean = check_paths(&["fixtures/layouts/graphile-migrate-clean"], &static_opts());
+    assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
+}
+
+/// Down parts found by each tool's own names: never run as forward
+/// migrations.
+fn downs(ws: &Workspace) -> Vec<bool> {
+    ws.sequences[0]
+        .migrations
+        .iter()
+        .map(|m| m.down.is_some())
+        .collect()
+}
+
+#[test]
+fn postgrator_pairs_do_and_undo_in_version_order() {
+    let ws = load(&["fixtures/layouts/postgrator"], &static_opts());
+    assert_eq!(ws.sequences[0].layout, twice::layout::postgrator::KIND);
+    assert_eq!(versions(&ws, 0), ["1", "2", "10"]);
+    assert_eq!(downs(&ws), [true, true, false]);
+    assert!(ws
+        .notices
+        .iter()
+        .any(|n| n.contains("003.do.js-step.js: skipped: a JavaScript migration")));
+    snapshot_layout(
+        "postgrator",
+        &["fixtures/layouts/postgrator"],
+        &static_opts(),
+    );
+    let clean = check_paths(&["fixtures/layouts/postgrator-clean"], &Options::default());
+    assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
+}
+
+#[test]
+fn db_migrate_pairs_up_and_down_sql_files() {
+    let ws = load(&["fixtures/layouts/db-migrate"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1, "{:#?}", ws.notices);
+    assert_eq!(ws.sequences[0].layout, twice::layout::db_migrate::KIND);
+    assert_eq!(versions(&ws, 0), ["20150101000000", "20150102000000"]);
+    assert_eq!(downs(&ws), [true, true]);
+    snapshot_layout(
+        "db_migrate",
+        &["fixtures/layouts/db-migrate"],
+        &static_opts(),
+    );
+    let clean = check_paths(&["fixtures/layouts/db-migrate-clean"], &Options::default());
+    assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
+}
+
+#[test]
+fn yoyo_follows_depends_rollbacks_and_the_post_apply_hook() {
+    let ws = load(&["fixtures/layouts/yoyo"], &static_opts());
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, twice::layout::yoyo::KIND);
+    let names: Vec<&str> = seq.migrations.iter().map(|m| m.name.as_str()).collect();
+    // 0002 depends on 0003, so 0003 runs first; the hook comes last.
+    assert_eq!(
+        names,
+        [
+            "0001.users",
+            "0003.audit",
+            "0002.audit-trigger",
+            "0004.vacuum",
+            "post-apply"
+        ]
+    );
+    assert_eq!(downs(&ws), [true, false, false, false, false]);
+    assert!(seq.migrations[3].up.no_transaction);
+    assert!(seq.migrations[4].rerun_note.is_some());
+    snapshot_layout("yoyo", &["fixtures/layouts/yoyo"], &static_opts());
+    let report = check_paths(&["fixtures/layouts/yoyo"], &Options::default());
+    assert!(!report.findings.iter().any(|f| f.rule == "first-run-error"));
+    let clean = check_paths(&["fixtures/layouts/yoyo-clean"], &Options::default());
+    assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
+}
+
+#[test]
+fn node_pg_migrate_splits_up_and_down_and_orders_by_time() {
+    let ws = load(&["fixtures/layouts/node-pg-migrate"], &static_opts());
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, twice::layout::node_pg_migrate::KIND);
+    assert_eq!(seq.dialect, Dialect::Postgres);
+    // 20220101000000000 is 2022-01-01 (UTC), between the two millisecond
+    // timestamps (2021-12-20 and 2022-04-15).
+    assert_eq!(
+        versions(&ws, 0),
+        ["1640000000000", "20220101000000000", "1650000000000"]
+    );
+    assert_eq!(downs(&ws), [true, true, false]);
+    assert_eq!(statements(&ws, 0, false).len(), 3);
+    snapshot_layout(
+        "node_pg_migrate",
+        &["fixtures/layouts/node-pg-migrate"],
+        &static_opts(),
+    );
+    let clean = check_paths(&["fixtures/layouts/node-pg-migrate-clean"], &static_opts());
+    assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
+}
+
+#[test]
+fn mybatis_splits_at_undo_and_starts_from_bootstrap() {
+    let ws = load(&["fixtures/layouts/mybatis"], &static_opts());
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, twice::layout::mybatis::KIND);
+    assert_eq!(
+        versions(&ws, 0),
+        [
+            "bootstrap",
+            "20240101000000",
+            "20240102000000",
+            "20240103000000"
+        ]
+    );
+    assert!(seq.migrations[0].apply_only);
+    assert_eq!(downs(&ws), [false, true, true, true]);
+    assert!(ws
+        .notices
+        .iter()
+        .any(|n| n.contains("onabort.sql: skipped")));
+    snapshot_layout("mybatis", &["fixtures/layouts/mybatis"], &static_opts());
+    // `${changelog}` is the changelog table's name, not an undefined
+    // placeholder; --define still wins.
+    let report = check_paths(&["fixtures/layouts/mybatis"], &Options::default());
+    assert!(!report
+        .findings
+        .iter()
+        .any(|f| f.rule == "undefined-placeholder" || f.rule == "first-run-error"));
+    let clean = check_paths(&["fixtures/layouts/mybatis-clean"], &Options::default());
     assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
 }

@@ -360,6 +360,11 @@ impl<E: Engine> Replayer<'_, E> {
                 Run::First { .. } | Run::Start { .. } if f.error.class == ErrorClass::Syntax => {
                     syntax_help(&self.engine.name(), self.caps)
                 }
+                Run::First { .. } | Run::Start { .. }
+                    if missing_role(&f.error.message).is_some() =>
+                {
+                    missing_role_help(missing_role(&f.error.message).unwrap_or_default())
+                }
                 Run::First { .. } => "the migration must apply on the state the migrations \
                      before it leave: check the order of the files and the objects this \
                      statement needs"
@@ -619,6 +624,27 @@ fn missing_function_help(name: Option<&str>, caps: Caps) -> String {
     }
 }
 
+/// The role a PostgreSQL error says does not exist (`role "readonly" does
+/// not exist`).
+fn missing_role(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("role \"")?;
+    let (name, tail) = rest.split_once('"')?;
+    (tail.trim_start().starts_with("does not exist") && !name.is_empty()).then_some(name)
+}
+
+/// The help line for a first run that grants to, or policies for, a role the
+/// server does not have: roles are cluster-wide, so projects create them
+/// outside their migrations (the platform, an ops script), and a setup
+/// script can give replay the same.
+fn missing_role_help(role: &str) -> String {
+    format!(
+        "the role `{role}` does not exist: roles belong to the whole server, so they are usually \
+         created outside the migrations (by the platform or an ops script); create it in a setup \
+         script (`--setup FILE` holding `CREATE ROLE {role};`, or `[replay] setup`), which runs as \
+         an admin role before the first migration"
+    )
+}
+
 /// The help line for a first run the server cannot parse. `server` is the
 /// engine's name with its version (`MariaDB 10.11.6`, `SQLite 3.46.0`):
 /// migrations written for another server or a newer version are the usual
@@ -706,6 +732,17 @@ fn help_for(class: ErrorClass, caps: Caps) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn missing_roles_are_named() {
+        assert_eq!(
+            missing_role("role \"read_write\" does not exist"),
+            Some("read_write")
+        );
+        assert_eq!(missing_role("relation \"x\" does not exist"), None);
+        assert_eq!(missing_role("role \"\" does not exist"), None);
+        assert!(missing_role_help("auth_user").contains("CREATE ROLE auth_user;"));
+    }
 
     fn caps(dialect: Dialect, add_column_if_not_exists: bool) -> Caps {
         Caps {

@@ -335,19 +335,21 @@ impl<'a> Runner<'a> {
     /// Commits a kept run: first records the sequences it used or created
     /// (and, with `--seed`, the tables it may have emptied or changed), and
     /// asks the server to flush its statistics so the next transaction's
-    /// counters start from zero. `own`: twice's own write (seeding, the
-    /// write between runs), which creates and alters nothing, so the
-    /// sequences it used are found through `pg_sequence` and the statistics
-    /// alone, not a pass over `pg_class`. After a migration's run, also reads
+    /// counters start from zero. The sequences are found among the
+    /// relations the transaction locked ([`snapshot::used_condition`]), by a
+    /// prepared read ([`snapshot::Read`]). `own`: twice's own write
+    /// (seeding, the write between runs), which creates and alters nothing,
+    /// so only the sequences it used are read. After a migration's run, also reads
     /// which tables of synthetic rows it may have renamed (see
     /// [`seed::follow_check_sql`]).
     fn commit_kept(&mut self, since: i64, own: bool) -> Result<()> {
-        let condition = if own {
-            snapshot::used_condition(None)
+        let read = if own {
+            snapshot::Read::SeqsUsed
         } else {
-            snapshot::used_condition(Some(since))
+            snapshot::Read::SeqsSince(since)
         };
-        let mut sql = snapshot::sequences_sql(&condition);
+        let (reads, at) = snapshot::prepared_reads(&mut self.catalog, &[read]);
+        let mut sql = reads.join("; ");
         let track = self.opts.seed && self.seed_dirty.is_some();
         if track {
             sql.push_str("; ");
@@ -384,10 +386,12 @@ impl<'a> Runner<'a> {
                 _ => {}
             }
         }
-        let mut results = results.into_iter();
+        // The sequences, then (after the setting put back) the rest.
+        let mut results = results.into_iter().skip(at);
         self.seqs.extend(snapshot::parse_sequences(
             results.next().unwrap_or_default(),
         ));
+        results.next();
         if track {
             let dirty = snapshot::first_column(results.next().unwrap_or_default());
             if let Some(set) = self.seed_dirty.as_mut() {
@@ -696,14 +700,16 @@ impl<'a> Runner<'a> {
             queries.push("SELECT set_config('twice.record', 'off', false)".to_string());
             queries.push("SELECT coalesce(current_setting('twice.ddl', true), '')".to_string());
         }
-        queries.push(snapshot::touched_tables_sql(since));
-        queries.push(snapshot::sequences_sql(&snapshot::used_condition(None)));
-        let mut results = snapshot::run_batch(&mut self.client, &queries)
-            .map_err(|e| tool_error("cannot read what the run touched", &e))?
-            .into_iter();
+        let (reads, at) = snapshot::prepared_reads(
+            &mut self.catalog,
+            &[snapshot::Read::Touched(since), snapshot::Read::SeqsUsed],
+        );
+        let reads_from = queries.len() + at;
+        queries.extend(reads);
+        let results = snapshot::run_batch(&mut self.client, &queries)
+            .map_err(|e| tool_error("cannot read what the run touched", &e))?;
         let ddl = if self.events {
-            results.next();
-            let text = snapshot::first_column(results.next().unwrap_or_default())
+            let text = snapshot::first_column(results.get(1).cloned().unwrap_or_default())
                 .into_iter()
                 .next()
                 .unwrap_or_default();
@@ -711,6 +717,7 @@ impl<'a> Runner<'a> {
         } else {
             None
         };
+        let mut results = results.into_iter().skip(reads_from);
         let tables = snapshot::first_column(results.next().unwrap_or_default());
         let now = snapshot::parse_sequences(results.next().unwrap_or_default());
         let (seq_before, seq_after) = self.split_used(now);

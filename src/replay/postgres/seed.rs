@@ -28,7 +28,7 @@ mod catalog;
 mod derived;
 mod values;
 
-use super::snapshot::{literal, run_batch, SYSTEM_SCHEMAS};
+use super::snapshot::{self, literal, run_batch, LOCKED, SYSTEM_SCHEMAS};
 use super::{tool_error, Runner};
 use crate::dialect::Dialect;
 use crate::error::Result;
@@ -387,7 +387,11 @@ impl Runner<'_> {
 /// records `rows` it may have renamed, re-created or changed the columns
 /// of: `NULL` when it deleted a `pg_class` row or changed a schema (every
 /// record is looked at again), else an array of the oids whose `pg_class`
-/// row or column rows it wrote. Reads by oid, with the catalogs' indexes.
+/// row or column rows it wrote. Reads by oid, with the catalogs' indexes,
+/// only the tables the transaction holds a lock on (renaming a table or a
+/// column, adding or dropping one lock the table; see
+/// [`super::snapshot::LOCKED`]), so the cost follows the migration, not the
+/// number of tables with synthetic rows.
 pub fn follow_check_sql(rows: &[SeededRow], since: i64) -> String {
     let x32 = since.rem_euclid(1 << 32);
     let oids: BTreeSet<u32> = rows.iter().map(|r| r.oid).collect();
@@ -401,10 +405,12 @@ pub fn follow_check_sql(rows: &[SeededRow], since: i64) -> String {
     format!(
         "SELECT CASE WHEN pg_catalog.pg_stat_get_xact_tuples_deleted('pg_catalog.pg_class'::pg_catalog.regclass) \
            + {namespaces} = 0 \
-         THEN ARRAY(SELECT c.oid FROM pg_catalog.pg_class c WHERE c.oid = ANY ({tracked}) \
+         THEN ARRAY(SELECT c.oid FROM pg_catalog.unnest({LOCKED}) k(oid) \
+             JOIN pg_catalog.pg_class c ON c.oid = k.oid WHERE k.oid = ANY ({tracked}) \
              AND pg_catalog.age(c.xmin) <= pg_catalog.age('{x32}'::xid) \
-           UNION SELECT a.attrelid FROM pg_catalog.pg_attribute a \
-           WHERE {attributes} > 0 AND a.attrelid = ANY ({tracked}) AND a.attnum > 0 \
+           UNION SELECT a.attrelid FROM pg_catalog.unnest({LOCKED}) k(oid) \
+             JOIN pg_catalog.pg_attribute a ON a.attrelid = k.oid \
+           WHERE {attributes} > 0 AND k.oid = ANY ({tracked}) AND a.attnum > 0 \
              AND pg_catalog.age(a.xmin) <= pg_catalog.age('{x32}'::xid))::text END",
         namespaces = written("pg_namespace"),
         attributes = written("pg_attribute"),
@@ -730,16 +736,23 @@ impl Runner<'_> {
                 queries.extend(lead.clone());
                 let args = format!("({relnames}, {names})");
                 let [_, domains] = constraints_sql("true");
+                // Planned (once, generic plans) with the catalogs' indexes,
+                // as the snapshot's prepared reads (see
+                // `snapshot::Catalog`); the session's setting put back.
                 queries.extend([
+                    snapshot::SEQSCAN_OFF.to_string(),
                     format!("EXECUTE twice_seed_columns{args}"),
                     format!("EXECUTE twice_seed_types{args}"),
                     format!("EXECUTE twice_seed_constraints{args}"),
+                    snapshot::SEQSCAN_BACK.to_string(),
                     domains,
                 ]);
             }
         }
-        // Results of the statements before the four queries.
-        let skip = queries.len() - 4;
+        // The four queries are the last ones, but for the setting put back
+        // between the third and the fourth.
+        let named = matches!(selection, Selection::Named { .. });
+        let skip = queries.len() - if named { 5 } else { 4 };
         let results = match run_batch(&mut self.client, &queries) {
             Ok(r) => r,
             Err(e) => {
@@ -768,7 +781,11 @@ impl Runner<'_> {
         );
         let mut results = results.into_iter().skip(skip);
         let mut next = || results.next().unwrap_or_default();
-        let (columns, types, constraints, domain_checks) = (next(), next(), next(), next());
+        let (columns, types, constraints) = (next(), next(), next());
+        if named {
+            next();
+        }
+        let domain_checks = next();
         let types = parse_types(types);
         let mut pending = parse_tables(columns, &types, constraints, domain_checks);
 

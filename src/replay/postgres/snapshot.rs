@@ -275,14 +275,97 @@ pub fn run_batch_after(
     Ok(results)
 }
 
-/// The catalog query, prepared once per connection (planning it is most of
-/// its cost; the session uses generic plans, see `setup_session`).
+/// The catalog queries prepared on a connection, SQL-level (`PREPARE`), run
+/// with `EXECUTE` in [`run_catalog_batch`]es only. Their plans are generic
+/// (the session's `plan_cache_mode`), made when first run and kept: a plan
+/// made while the catalogs were small would read them from end to end
+/// (`Seq Scan on pg_class`) for the rest of the run, so those batches plan
+/// with `enable_seqscan` off and the catalogs' indexes are used however
+/// large the history has grown.
 #[derive(Default)]
 pub struct Catalog {
-    /// The query for named objects, and the one for every object.
-    schema: Option<(postgres::Statement, postgres::Statement)>,
+    /// `twice_schema_named` (objects by name) is prepared.
+    schema_named: bool,
+    /// `twice_schema_all` (every object) is prepared.
+    schema_all: bool,
     /// `twice_table_columns` ([`TABLE_COLUMNS`]) is prepared.
     table_columns: bool,
+    /// The [`Read`]s prepared, by [`Read::name`].
+    reads: BTreeSet<&'static str>,
+}
+
+/// The reads around a run, prepared once per session like the catalog
+/// queries (their planning cost more than running them), run with
+/// `enable_seqscan` off between [`SEQSCAN_OFF`] and [`SEQSCAN_BACK`].
+#[derive(Clone, Copy, Debug)]
+pub enum Read {
+    /// [`touched_tables_sql`] since this transaction id.
+    Touched(i64),
+    /// [`sequences_sql`] of the sequences the transaction used.
+    SeqsUsed,
+    /// [`sequences_sql`] of the sequences it used or created since this
+    /// transaction id.
+    SeqsSince(i64),
+}
+
+impl Read {
+    fn name(self) -> &'static str {
+        match self {
+            Read::Touched(_) => "twice_touched",
+            Read::SeqsUsed => "twice_seqs_used",
+            Read::SeqsSince(_) => "twice_seqs_since",
+        }
+    }
+
+    fn prepare(self) -> String {
+        match self {
+            Read::Touched(_) => format!(
+                "PREPARE twice_touched(xid) AS {}",
+                touched_tables_where("$1")
+            ),
+            Read::SeqsUsed => format!(
+                "PREPARE twice_seqs_used AS {}",
+                sequences_sql(&used_condition_at(None))
+            ),
+            Read::SeqsSince(_) => format!(
+                "PREPARE twice_seqs_since(xid) AS {}",
+                sequences_sql(&used_condition_at(Some("$1")))
+            ),
+        }
+    }
+
+    fn execute(self) -> String {
+        match self {
+            Read::Touched(x) | Read::SeqsSince(x) => {
+                format!("EXECUTE {}({})", self.name(), xid_literal(x))
+            }
+            Read::SeqsUsed => format!("EXECUTE {}", self.name()),
+        }
+    }
+}
+
+/// Transaction id `x` (a 64-bit `txid_current()`) as an `xid` literal.
+fn xid_literal(x: i64) -> String {
+    format!("'{}'::xid", x.rem_euclid(1 << 32))
+}
+
+/// The commands that run `reads` in one batch: the `PREPARE`s `catalog`
+/// has not made yet, [`SEQSCAN_OFF`], one `EXECUTE` per read, then
+/// [`SEQSCAN_BACK`]. Returns them and the index of the first `EXECUTE`
+/// among them (their results follow one another).
+pub fn prepared_reads(catalog: &mut Option<Catalog>, reads: &[Read]) -> (Vec<String>, usize) {
+    let prepared = catalog.get_or_insert_with(Catalog::default);
+    let mut commands = Vec::new();
+    for r in reads {
+        if prepared.reads.insert(r.name()) {
+            commands.push(r.prepare());
+        }
+    }
+    commands.push(SEQSCAN_OFF.to_string());
+    let at = commands.len();
+    commands.extend(reads.iter().map(|r| r.execute()));
+    commands.push(SEQSCAN_BACK.to_string());
+    (commands, at)
 }
 
 /// A table's columns with their types, its primary key columns and its
@@ -301,44 +384,44 @@ const TABLE_COLUMNS: &str = "SELECT (SELECT string_agg(quote_ident(a.attname) ||
      WHERE c.relname = ANY ($2) AND n.nspname || '.' || c.relname = $1 \
        AND c.relkind IN ('r', 'p')";
 
-fn read_schema(
+/// Turns `enable_seqscan` off for twice's prepared catalog reads, keeping
+/// the session's value (a migration may have set it) for [`SEQSCAN_BACK`].
+pub const SEQSCAN_OFF: &str =
+    "SELECT set_config('twice.saved_seqscan', current_setting('enable_seqscan'), false), \
+     set_config('enable_seqscan', 'off', false)";
+
+/// Puts back the session's `enable_seqscan` after [`SEQSCAN_OFF`].
+pub const SEQSCAN_BACK: &str =
+    "SELECT set_config('enable_seqscan', current_setting('twice.saved_seqscan'), false)";
+
+/// [`run_batch_after`] for twice's prepared catalog queries: also plans
+/// with `enable_seqscan` off (the session's value is put back at the end),
+/// see [`Catalog`].
+pub fn run_catalog_batch(
     client: &mut Client,
-    catalog: &mut Option<Catalog>,
-    objects: &Option<BTreeSet<String>>,
-    snap: &mut Snapshot,
-) -> Result<(), postgres::Error> {
-    if catalog.as_ref().is_none_or(|c| c.schema.is_none()) {
-        let types = [
-            postgres::types::Type::TEXT_ARRAY,
-            postgres::types::Type::TEXT_ARRAY,
-        ];
-        let filtered = client.prepare_typed(&schema_queries(true).join(""), &types)?;
-        let all = client.prepare_typed(&schema_queries(false).join(""), &types)?;
-        catalog.get_or_insert_with(Catalog::default).schema = Some((filtered, all));
+    lead: &str,
+    queries: &[String],
+) -> Result<Vec<Vec<Vec<Option<String>>>>, postgres::Error> {
+    let mut all = Vec::with_capacity(queries.len() + 2);
+    all.push(SEQSCAN_OFF.to_string());
+    all.extend(queries.iter().cloned());
+    all.push(SEQSCAN_BACK.to_string());
+    let mut results = run_batch_after(client, lead, &all)?;
+    if results.len() >= 2 {
+        results.remove(0);
+        results.pop();
     }
-    let full: Option<Vec<String>> = objects.as_ref().map(|o| o.iter().cloned().collect());
-    let bare: Vec<String> = objects
-        .iter()
-        .flatten()
-        .map(|n| n.rsplit_once('.').map_or(n.as_str(), |x| x.1).to_string())
-        .collect();
-    let Some((filtered, all)) = catalog.as_ref().and_then(|c| c.schema.as_ref()) else {
-        return Ok(());
-    };
-    let stmt = if objects.is_some() { filtered } else { all };
-    {
-        for r in client.query(stmt, &[&full, &bare])? {
-            let head: String = r.get::<_, Option<String>>(0).unwrap_or_default();
-            let body: String = r.get::<_, Option<String>>(1).unwrap_or_default();
-            let owners: String = r.get::<_, Option<String>>(2).unwrap_or_default();
-            snap.owners.insert(
-                head.clone(),
-                owners.split('\u{1f}').map(str::to_string).collect(),
-            );
-            snap.schema.insert(head, body);
-        }
+    Ok(results)
+}
+
+/// An `ARRAY[...]::text[]` of string literals.
+fn text_array(items: impl IntoIterator<Item = String>) -> String {
+    let items: Vec<String> = items.into_iter().map(|s| literal(&s)).collect();
+    if items.is_empty() {
+        "'{}'::text[]".to_string()
+    } else {
+        format!("ARRAY[{}]::text[]", items.join(", "))
     }
-    Ok(())
 }
 
 /// Reads the schema objects in `scope.objects` and the rows of
@@ -368,26 +451,29 @@ pub fn take_after(
     }
     let mut snap = Snapshot::default();
     let mut lead = lead;
-    if scope.tables.as_ref().is_none_or(BTreeSet::is_empty) && !lead.is_empty() {
-        // No table query to carry it (or the table list must be read
-        // after it).
-        client.batch_execute(lead)?;
-        lead = "";
-    }
-    let mut queries = Vec::new();
     let tables: Vec<String> = match &scope.tables {
         Some(t) => t.iter().cloned().collect(),
-        None => user_tables(client)?,
+        None => {
+            // The table list must be read after the lead.
+            if !lead.is_empty() {
+                client.batch_execute(lead)?;
+                lead = "";
+            }
+            user_tables(client)?
+        }
     };
-    // The per-table query is prepared once per session (planning it costs
-    // more than running it), in the same round trip as its first use.
-    let prepare = !tables.is_empty() && !catalog.as_ref().is_some_and(|c| c.table_columns);
-    if prepare {
+    let prepared = catalog.get_or_insert_with(Catalog::default);
+    // The catalog reads in one round trip, after the lead (so the schema
+    // is read as the lead left it): each prepared in the round trip of
+    // its first use.
+    let mut queries = Vec::new();
+    let prepare_columns = !tables.is_empty() && !prepared.table_columns;
+    if prepare_columns {
         queries.push(format!(
             "PREPARE twice_table_columns(text, name[]) AS {TABLE_COLUMNS}"
         ));
     }
-    let n_schema = queries.len();
+    let first_table = queries.len();
     for t in &tables {
         let lit = literal(t);
         // The bare name too (every suffix after a dot: names may hold
@@ -402,25 +488,69 @@ pub fn take_after(
             bare.join(", ")
         ));
     }
+    let mut schema_at = None;
+    let (mut prepare_named, mut prepare_all) = (false, false);
+    if !no_objects {
+        match &scope.objects {
+            Some(objects) => {
+                if !prepared.schema_named {
+                    prepare_named = true;
+                    queries.push(format!(
+                        "PREPARE twice_schema_named(text[], text[]) AS {}",
+                        schema_queries(true).join("")
+                    ));
+                }
+                let bare = objects
+                    .iter()
+                    .map(|n| n.rsplit_once('.').map_or(n.as_str(), |x| x.1).to_string());
+                schema_at = Some(queries.len());
+                queries.push(format!(
+                    "EXECUTE twice_schema_named({}, {})",
+                    text_array(objects.iter().cloned()),
+                    text_array(bare)
+                ));
+            }
+            None => {
+                if !prepared.schema_all {
+                    prepare_all = true;
+                    queries.push(format!(
+                        "PREPARE twice_schema_all(text[], text[]) AS {}",
+                        schema_queries(false).join("")
+                    ));
+                }
+                // Everything is read: sequential scans are the right plan.
+                queries.push("SELECT set_config('enable_seqscan', 'on', false)".to_string());
+                schema_at = Some(queries.len());
+                queries.push("EXECUTE twice_schema_all(NULL, NULL)".to_string());
+            }
+        }
+    }
     let results = if queries.is_empty() {
         if !lead.is_empty() {
             client.batch_execute(lead)?;
         }
         Vec::new()
     } else {
-        run_batch_after(client, lead, &queries)?
+        run_catalog_batch(client, lead, &queries)?
     };
-    if prepare {
-        catalog.get_or_insert_with(Catalog::default).table_columns = true;
-    }
-    // After the lead: the schema as the lead left it.
-    if !no_objects {
-        read_schema(client, catalog, &scope.objects, &mut snap)?;
+    prepared.table_columns |= prepare_columns;
+    prepared.schema_named |= prepare_named;
+    prepared.schema_all |= prepare_all;
+    if let Some(rows) = schema_at.and_then(|i| results.get(i)) {
+        for r in rows {
+            let get = |i: usize| r.get(i).cloned().flatten().unwrap_or_default();
+            let head = get(0);
+            snap.owners.insert(
+                head.clone(),
+                get(2).split('\u{1f}').map(str::to_string).collect(),
+            );
+            snap.schema.insert(head, get(1));
+        }
     }
     // Row reads only for tables that exist here, quoted from their parts.
     let mut row_queries = Vec::new();
     let mut row_tables = Vec::new();
-    for (t, rows) in tables.iter().zip(results.iter().skip(n_schema)) {
+    for (t, rows) in tables.iter().zip(results.iter().skip(first_table)) {
         let Some(first) = rows.first() else {
             continue;
         };
@@ -557,19 +687,36 @@ pub fn parse_sequences(
     out
 }
 
+/// The relations the current transaction holds a lock on (any mode): every
+/// relation a statement of it read, wrote, created or altered, but in a
+/// subtransaction rolled back since (which undid its writes and its DDL).
+/// Candidates for the passes over `pg_class` below, so they look up a few
+/// relations by the catalog's index instead of reading every row of it:
+/// their cost follows the migration, not the history.
+pub const LOCKED: &str = "ARRAY(SELECT l.relation FROM pg_catalog.pg_locks l \
+     WHERE l.locktype = 'relation' AND l.pid = pg_catalog.pg_backend_pid() \
+     AND l.relation IS NOT NULL)";
+
 /// Sequences the current transaction used (`nextval`, `setval`) or created
-/// since transaction id `since`, when given. Without `since`, the server
-/// reads the small `pg_sequence` and looks up only the sequences used in
-/// `pg_class` (by its index), instead of reading all of `pg_class`.
+/// since transaction id `since`, when given. Looked up by oid among the
+/// relations the transaction holds a lock on ([`LOCKED`]), instead of
+/// reading all of `pg_class` or `pg_sequence`: a sequence's first use in a
+/// transaction locks it until the transaction ends, even when the
+/// subtransaction that used it is rolled back (the server gives that lock
+/// to the top transaction, as the value stays moved), and creating,
+/// renaming or altering one locks it too.
 pub fn used_condition(since: Option<i64>) -> String {
+    used_condition_at(since.map(xid_literal).as_deref())
+}
+
+/// [`used_condition`], `since` an SQL expression of type `xid`.
+fn used_condition_at(since: Option<&str>) -> String {
     match since {
         Some(x) => format!(
-            "pg_stat_get_xact_blocks_fetched(c.oid) > 0 OR age(c.xmin) <= age('{}'::xid)",
-            x.rem_euclid(1 << 32)
+            "c.oid = ANY ({LOCKED}) AND \
+             (pg_stat_get_xact_blocks_fetched(c.oid) > 0 OR age(c.xmin) <= age({x}))"
         ),
-        None => "c.oid = ANY (ARRAY(SELECT u.seqrelid FROM pg_sequence u \
-                 WHERE pg_stat_get_xact_blocks_fetched(u.seqrelid) > 0))"
-            .into(),
+        None => format!("c.oid = ANY ({LOCKED}) AND pg_stat_get_xact_blocks_fetched(c.oid) > 0"),
     }
 }
 
@@ -612,7 +759,11 @@ pub fn restore_sequences_sql(
 
 /// Tables the current transaction wrote (rows inserted, updated or deleted,
 /// by any statement, trigger or function) or whose catalog row it changed
-/// (TRUNCATE, ALTER) since transaction id `since` was assigned.
+/// (TRUNCATE, ALTER) since transaction id `since` was assigned, among those
+/// it holds a lock on ([`LOCKED`]: a write or an `ALTER` locks the table
+/// until the end of the transaction; a table whose writes were all undone
+/// by a `ROLLBACK TO` is left out, its rows are as they were; a `GRANT`,
+/// which takes no lock, changes no row either).
 pub fn touched_tables(
     client: &mut Client,
     since: i64,
@@ -623,14 +774,18 @@ pub fn touched_tables(
 
 /// The query behind [`touched_tables`].
 pub fn touched_tables_sql(since: i64) -> String {
-    let x32 = since.rem_euclid(1 << 32);
+    touched_tables_where(&xid_literal(since))
+}
+
+/// [`touched_tables_sql`], `since` an SQL expression of type `xid`.
+fn touched_tables_where(since: &str) -> String {
     format!(
         "SELECT n.nspname || '.' || c.relname FROM pg_class c \
            JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE c.relkind IN ('r', 'p') \
+         WHERE c.oid = ANY ({LOCKED}) AND c.relkind IN ('r', 'p') \
            AND (pg_stat_get_xact_tuples_inserted(c.oid) + pg_stat_get_xact_tuples_updated(c.oid) \
                 + pg_stat_get_xact_tuples_deleted(c.oid) > 0 \
-                OR (age(c.xmin) <= age('{x32}'::xid) AND c.xmin <> '2'::xid)) \
+                OR (age(c.xmin) <= age({since}) AND c.xmin <> '2'::xid)) \
            AND {SYSTEM_SCHEMAS}"
     )
 }

@@ -7,7 +7,8 @@ use super::*;
 /// Tables the open transaction deleted rows from or whose catalog row it
 /// changed (created, altered, truncated, renamed) since transaction id
 /// `since`: they may now have fewer than [`ROWS`] rows. Partitions count for
-/// their partitioned table.
+/// their partitioned table. Only tables the transaction holds a lock on are
+/// looked at (see [`LOCKED`]): deleting rows or changing the table locks it.
 pub fn dirty_tables_sql(since: i64, version_num: i32) -> String {
     let x32 = since.rem_euclid(1 << 32);
     let root = if version_num >= 120000 {
@@ -20,7 +21,7 @@ pub fn dirty_tables_sql(since: i64, version_num: i32) -> String {
            JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
            JOIN pg_catalog.pg_class r ON r.oid = {root} \
            JOIN pg_catalog.pg_namespace rn ON rn.oid = r.relnamespace \
-         WHERE c.relkind IN ('r', 'p') \
+         WHERE c.oid = ANY ({LOCKED}) AND c.relkind IN ('r', 'p') \
            AND (pg_catalog.pg_stat_get_xact_tuples_deleted(c.oid) > 0 \
                 OR (pg_catalog.age(c.xmin) <= pg_catalog.age('{x32}'::xid) AND c.xmin <> '2'::xid)) \
            AND {SYSTEM_SCHEMAS}"

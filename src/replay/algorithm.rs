@@ -107,48 +107,86 @@ struct Root {
     follow_on: Vec<serde_json::Value>,
 }
 
-/// A second run handed to the pipeline thread: a copy of the state after
-/// the first run for the trial of the part, and, when the application's
-/// write between runs wrote something, a copy of the state after it for
-/// the trial again, with what was written.
-struct Job<'a> {
-    part: &'a Part,
-    second: Box<dyn Engine + Send>,
-    again: Option<(Box<dyn Engine + Send>, Interleaved)>,
+/// Work handed to the pipeline thread, each trial on its own copy of the
+/// database.
+enum Job<'a> {
+    /// A second run: a copy of the state after the first run for the
+    /// trial of the part, and, when the application's write between runs
+    /// wrote something, a copy of the state after it for the trial again,
+    /// with what was written.
+    Second {
+        part: &'a Part,
+        second: Box<dyn Engine + Send>,
+        again: Option<(Box<dyn Engine + Send>, Interleaved)>,
+    },
+    /// The down's second run of the down checks, on a copy of the state
+    /// after the up and the down's first run
+    /// ([`Engine::trial_keeping_first_forking_last`]).
+    DownSecond {
+        down: &'a Part,
+        copy: Box<dyn Engine + Send>,
+    },
 }
 
 /// What the copies' trials gave.
-struct Done {
-    second: Result<Trial, EngineError>,
-    again: Option<(Interleaved, Result<Trial, EngineError>)>,
+enum Done {
+    Second {
+        second: Result<Trial, EngineError>,
+        again: Option<(Interleaved, Result<Trial, EngineError>)>,
+    },
+    DownSecond(Result<Trial, EngineError>),
 }
 
-/// The second-run thread: at most one job in flight (one copy of the
-/// database besides the engine's own), collected before the findings of
-/// the next migration are built, so they come in the order of a run
-/// without it.
+/// A job on the thread, by migration, in the order sent.
+struct InFlight<'a> {
+    index: usize,
+    m: &'a Migration,
+    /// For a down's second run: the part, and how many findings there were
+    /// before the migration's down checks reported any (a copy that fails
+    /// stops replay there, as the engine failing in the down checks would).
+    down: Option<(&'a Part, usize)>,
+}
+
+/// The second-run thread: its jobs run in the order sent, at most one
+/// waiting besides the one running (the copies of the database besides
+/// the engine's own), and are collected before the findings of the next
+/// migration are built, so they are those of a run without it.
 struct Pipeline<'a> {
     jobs: mpsc::SyncSender<Job<'a>>,
     done: mpsc::Receiver<Done>,
-    /// The migration whose second run is on the thread, by index.
-    in_flight: Option<(usize, &'a Migration)>,
+    in_flight: std::collections::VecDeque<InFlight<'a>>,
 }
 
 /// The trials of a [`Job`], each on its copy (dropped after it: nothing
 /// needs undoing).
 fn second_runs(ws: &Workspace, job: Job<'_>) -> Done {
-    let step = Step {
-        part: job.part,
-        stop_on_error: false,
-    };
-    let mut copy = job.second;
-    let second = copy.trial(ws, &[step]);
-    drop(copy);
-    let again = job.again.map(|(mut copy, written)| {
-        let again = copy.trial(ws, &[step]);
-        (written, again)
-    });
-    Done { second, again }
+    match job {
+        Job::Second {
+            part,
+            second,
+            again,
+        } => {
+            let step = Step {
+                part,
+                stop_on_error: false,
+            };
+            let mut copy = second;
+            let second = copy.trial(ws, &[step]);
+            drop(copy);
+            let again = again.map(|(mut copy, written)| {
+                let again = copy.trial(ws, &[step]);
+                (written, again)
+            });
+            Done::Second { second, again }
+        }
+        Job::DownSecond { down, mut copy } => {
+            let step = Step {
+                part: down,
+                stop_on_error: false,
+            };
+            Done::DownSecond(copy.trial(ws, &[step]))
+        }
+    }
 }
 
 /// Replays `seq` on `engine` and returns the findings.
@@ -182,7 +220,7 @@ pub fn replay<E: Engine>(
             Some(Pipeline {
                 jobs,
                 done,
-                in_flight: None,
+                in_flight: std::collections::VecDeque::new(),
             })
         });
         let r = Replayer {
@@ -219,9 +257,9 @@ impl<'a, E: Engine> Replayer<'a, E> {
             opts.progress(&seq.root, i, seq.migrations.len());
             let mut stop = r.migration(i, m).err().map(|e| (i, e));
             if let Some((_, e)) = stop.take() {
-                // The previous migration's second run, still on its copy,
-                // comes first.
-                stop = Some(match (r.stopped_at, r.collect(false)) {
+                // The runs still on copies come first (an earlier stop
+                // among them wins).
+                stop = Some(match (r.stopped_at, r.collect(usize::MAX, false)) {
                     (Some(j), _) => (j, e),
                     (None, Err(e)) => (r.stopped_at.unwrap_or(i), e),
                     (None, Ok(())) => (i, e),
@@ -229,7 +267,7 @@ impl<'a, E: Engine> Replayer<'a, E> {
             }
             if stop.is_none() && i + 1 == seq.migrations.len() {
                 stop = r
-                    .collect(false)
+                    .collect(usize::MAX, false)
                     .err()
                     .map(|e| (r.stopped_at.unwrap_or(i), e));
             }
@@ -258,11 +296,7 @@ impl<'a, E: Engine> Replayer<'a, E> {
         m: &'a Migration,
         second: Box<dyn Engine + Send>,
     ) -> Result<(), EngineError> {
-        let mut job = Job {
-            part: &m.up,
-            second,
-            again: None,
-        };
+        let mut again = None;
         let mut here = None;
         let mut written_any = false;
         if self.opts.interleave && self.may_destroy(&m.up) {
@@ -271,22 +305,27 @@ impl<'a, E: Engine> Replayer<'a, E> {
             // findings first, as on one thread).
             let written = match self.engine.interleave(&names) {
                 Ok(w) => w,
-                Err(e) => return self.send_then_stop(index, m, job, e),
+                Err(e) => return self.send_then_stop(index, m, &m.up, second, e),
             };
             if !written_tables(&written).is_empty() {
                 written_any = true;
                 match self.engine.fork(self.ws, &m.up) {
-                    Ok(Some(copy)) => job.again = Some((copy, written)),
+                    Ok(Some(copy)) => again = Some((copy, written)),
                     Ok(None) => here = Some(written),
-                    Err(e) => return self.send_then_stop(index, m, job, e),
+                    Err(e) => return self.send_then_stop(index, m, &m.up, second, e),
                 }
             }
         }
-        if !self.send(index, m, job) {
+        let job = Job::Second {
+            part: &m.up,
+            second,
+            again,
+        };
+        if !self.send(index, m, job, None) {
             return Err(EngineError("the second-run thread stopped".into()));
         }
         if let Some(written) = here {
-            self.collect(false)?;
+            self.collect(usize::MAX, false)?;
             let step = Step {
                 part: &m.up,
                 stop_on_error: false,
@@ -301,7 +340,7 @@ impl<'a, E: Engine> Replayer<'a, E> {
             // migrations after this one (the copy of the state after the
             // write is taken).
             if let Err(e) = self.engine.put_back() {
-                self.collect(false)?;
+                self.collect(usize::MAX, false)?;
                 return Err(e);
             }
         }
@@ -315,64 +354,106 @@ impl<'a, E: Engine> Replayer<'a, E> {
         &mut self,
         index: usize,
         m: &'a Migration,
-        job: Job<'a>,
+        part: &'a Part,
+        second: Box<dyn Engine + Send>,
         e: EngineError,
     ) -> Result<(), EngineError> {
-        if self.send(index, m, job) {
-            self.collect(true)?;
+        let job = Job::Second {
+            part,
+            second,
+            again: None,
+        };
+        if self.send(index, m, job, None) {
+            self.collect(usize::MAX, true)?;
         }
         Err(e)
     }
 
     /// Hands `job` to the second-run thread; `false` when it is gone.
-    fn send(&mut self, index: usize, m: &'a Migration, job: Job<'a>) -> bool {
+    fn send(
+        &mut self,
+        index: usize,
+        m: &'a Migration,
+        job: Job<'a>,
+        down: Option<(&'a Part, usize)>,
+    ) -> bool {
         let Some(p) = self.pipeline.as_mut() else {
             return false;
         };
         if p.jobs.send(job).is_err() {
             return false;
         }
-        p.in_flight = Some((index, m));
+        p.in_flight.push_back(InFlight { index, m, down });
         true
     }
 
-    /// Waits for the second run on the copy, if one is in flight, and
-    /// builds its findings as [`Replayer::migration`] does for a second run
-    /// on the engine. With `first_only`, only those of the trial (the
-    /// engine stopped at the write between runs: see
-    /// [`Replayer::send_then_stop`]). An error is the copy's:
-    /// replay stops at that migration ([`Replayer::stopped_at`]).
-    fn collect(&mut self, first_only: bool) -> Result<(), EngineError> {
-        let Some(p) = self.pipeline.as_mut() else {
-            return Ok(());
-        };
-        let Some((index, m)) = p.in_flight.take() else {
-            return Ok(());
-        };
-        let Ok(done) = p.done.recv() else {
-            self.stopped_at = Some(index);
-            return Err(EngineError("the second-run thread stopped".into()));
-        };
-        let r = self.report_second_runs(m, done, first_only);
-        if r.is_err() {
-            self.stopped_at = Some(index);
+    /// Waits for the runs on copies of migrations before `before` (by
+    /// index; `usize::MAX`: all of them), in the order sent, and builds
+    /// their findings as [`Replayer::migration`] and
+    /// [`Replayer::down_checks`] do for runs on the engine. With
+    /// `first_only`, only those of a second run's trial (the engine stopped
+    /// at the write between runs: see [`Replayer::send_then_stop`]). An
+    /// error is the copy's: replay stops at that migration
+    /// ([`Replayer::stopped_at`]), with the findings it would have had
+    /// stopping there on the engine.
+    fn collect(&mut self, before: usize, first_only: bool) -> Result<(), EngineError> {
+        loop {
+            let Some(p) = self.pipeline.as_mut() else {
+                return Ok(());
+            };
+            if p.in_flight.front().is_none_or(|f| f.index >= before) {
+                return Ok(());
+            }
+            let Some(InFlight { index, m, down }) = p.in_flight.pop_front() else {
+                return Ok(());
+            };
+            let Ok(done) = p.done.recv() else {
+                self.stopped_at = Some(index);
+                return Err(EngineError("the second-run thread stopped".into()));
+            };
+            let r = match (done, down) {
+                (Done::Second { second, again }, _) => {
+                    self.report_second_runs(m, second, again, first_only)
+                }
+                (Done::DownSecond(trial), Some((down, mark))) => match trial {
+                    Ok(trial) => {
+                        self.report_down_second(m, down, trial);
+                        Ok(())
+                    }
+                    Err(e) => {
+                        // On the engine, replay would have stopped in the
+                        // down checks: nothing of this migration or after
+                        // it is reported.
+                        self.findings.truncate(mark);
+                        self.roots.retain(|r| r.finding < mark);
+                        Err(e)
+                    }
+                },
+                (Done::DownSecond(_), None) => Err(EngineError(
+                    "the second-run thread answered out of order".into(),
+                )),
+            };
+            if r.is_err() {
+                self.stopped_at = Some(index);
+                return r;
+            }
         }
-        r
     }
 
     fn report_second_runs(
         &mut self,
         m: &Migration,
-        done: Done,
+        second: Result<Trial, EngineError>,
+        again: Option<(Interleaved, Result<Trial, EngineError>)>,
         first_only: bool,
     ) -> Result<(), EngineError> {
-        if !self.report_second_run(m, done.second?) {
+        if !self.report_second_run(m, second?) {
             return Ok(());
         }
         if first_only {
             return Ok(());
         }
-        if let Some((written, again)) = done.again {
+        if let Some((written, again)) = again {
             if let Trial::Ran(outcomes) = again? {
                 let again = outcomes.into_iter().next().unwrap_or_default();
                 self.report_interleaved(m, &m.up, &again.observation, &written_tables(&written));
@@ -423,7 +504,7 @@ impl<'a, E: Engine> Replayer<'a, E> {
             // The starting state: applied once, nothing of its own checked.
             if self.runnable(&m.up) {
                 let applied = self.engine.apply(self.ws, &m.up)?;
-                self.collect(false)?;
+                self.collect(index, false)?;
                 if let Some(f) = &applied.failure {
                     let run = Run::Start {
                         partial: applied.partial,
@@ -449,7 +530,7 @@ impl<'a, E: Engine> Replayer<'a, E> {
         // first run (see below).
         let mut seed_failure = None;
         if let Some(down) = down {
-            let checks = self.down_checks(m, down, true, true)?;
+            let checks = self.down_checks(index, m, down, true, true)?;
             up_failed = checks.up_failed;
             kept_up = checks.kept_up;
             // The up failed in the down checks while synthetic rows were
@@ -459,7 +540,7 @@ impl<'a, E: Engine> Replayer<'a, E> {
             // as on MySQL, leaves no such state behind it).
             if let Some(f) = checks.up_failure.filter(|f| self.withdrawable(f)) {
                 if self.engine.unseed()? {
-                    let again = self.down_checks(m, down, false, true)?;
+                    let again = self.down_checks(index, m, down, false, true)?;
                     up_failed = again.up_failed;
                     kept_up = again.kept_up;
                     if !up_failed {
@@ -479,9 +560,9 @@ impl<'a, E: Engine> Replayer<'a, E> {
             },
             None => self.engine.apply(self.ws, &m.up)?,
         };
-        // The previous migration's second run, if it went to the copy, is
-        // reported before anything of this one.
-        self.collect(false)?;
+        // The previous migrations' runs on copies are reported before
+        // anything of this one.
+        self.collect(index, false)?;
         // A first run that fails among twice's own synthetic rows (seeded,
         // or written between an earlier migration's runs) may fail because
         // of them: they are withdrawn and the first run tried again without
@@ -506,7 +587,7 @@ impl<'a, E: Engine> Replayer<'a, E> {
             } else {
                 if let (Some(down), true) = (down, up_failed) {
                     // They stopped at the up, which failed among the seeds too.
-                    self.down_checks(m, down, false, false)?;
+                    self.down_checks(index, m, down, false, false)?;
                 }
                 applied = self.engine.apply(self.ws, &m.up)?;
             }
@@ -570,10 +651,15 @@ impl<'a, E: Engine> Replayer<'a, E> {
     /// [`Replayer::migration`]). With `keep`, the engine may keep the up's
     /// run as its first run ([`Engine::trial_keeping_first`]), which the
     /// caller then does not apply again.
+    ///
+    /// With the second-run thread, the down's second run may go to a copy
+    /// ([`Engine::trial_keeping_first_forking_last`]): nothing here depends
+    /// on it, and its findings are built when it is collected.
     fn down_checks(
         &mut self,
-        m: &Migration,
-        down: &Part,
+        index: usize,
+        m: &'a Migration,
+        down: &'a Part,
         withdraw: bool,
         keep: bool,
     ) -> Result<DownChecks, EngineError> {
@@ -591,12 +677,33 @@ impl<'a, E: Engine> Replayer<'a, E> {
                 stop_on_error: false,
             },
         ];
-        let (trial, kept) = if keep {
-            self.engine.trial_keeping_first(self.ws, &steps)?
+        let (trial, kept, copy) = if keep && self.pipeline.is_some() {
+            self.engine
+                .trial_keeping_first_forking_last(self.ws, &steps)?
+        } else if keep {
+            let (trial, kept) = self.engine.trial_keeping_first(self.ws, &steps)?;
+            (trial, kept, None)
         } else {
-            (self.engine.trial(self.ws, &steps)?, false)
+            (self.engine.trial(self.ws, &steps)?, false, None)
         };
-        self.collect(false)?;
+        // On its copy at once, behind the previous migrations' runs.
+        if let Some(copy) = copy {
+            let job = Job::DownSecond { down, copy };
+            if !self.send(index, m, job, Some((down, 0))) {
+                return Err(EngineError("the second-run thread stopped".into()));
+            }
+        }
+        self.collect(index, false)?;
+        // The findings before this migration's down checks: where replay
+        // stops if the down's second run fails on its copy.
+        let mark = self.findings.len();
+        if let Some(p) = self.pipeline.as_mut() {
+            for f in p.in_flight.iter_mut().filter(|f| f.index == index) {
+                if let Some((_, at)) = f.down.as_mut() {
+                    *at = (*at).max(mark);
+                }
+            }
+        }
         let outcomes = match trial {
             Trial::Ran(o) => o,
             Trial::NotPossible(why) => {
@@ -627,7 +734,7 @@ impl<'a, E: Engine> Replayer<'a, E> {
                 // A kept up stays applied: the checks again would run it
                 // on top of itself.
                 let keep = keep && done.kept_up.is_none();
-                let again = self.down_checks(m, down, false, keep)?;
+                let again = self.down_checks(index, m, down, false, keep)?;
                 if !again.up_failed && !again.down_failed {
                     self.report_seed_withdrawn(m, down, &f);
                 }
@@ -650,18 +757,33 @@ impl<'a, E: Engine> Replayer<'a, E> {
         ) {
             self.report_not_reverted(m, down, &first.observation, &d);
         }
-        if let Some(RunOutcome {
-            failures,
-            observation,
-            ..
-        }) = outcomes.next()
-        {
-            for f in &failures {
-                self.report_failure(m, down, f, Run::DownSecond);
-            }
-            self.report_changes(m, down, &observation, Run::DownSecond);
+        if let Some(second) = outcomes.next() {
+            self.report_down_second_outcome(m, down, second);
         }
         Ok(done)
+    }
+
+    /// The down's second run of the down checks, run on a copy
+    /// ([`Replayer::collect`]).
+    fn report_down_second(&mut self, m: &Migration, down: &Part, trial: Trial) {
+        match trial {
+            Trial::Ran(outcomes) => {
+                if let Some(second) = outcomes.into_iter().next() {
+                    self.report_down_second_outcome(m, down, second);
+                }
+            }
+            Trial::NotPossible(why) => {
+                let message = format!("second run of the down migration not checked: {why}");
+                self.report_not_checked(m, down, message);
+            }
+        }
+    }
+
+    fn report_down_second_outcome(&mut self, m: &Migration, down: &Part, second: RunOutcome) {
+        for f in &second.failures {
+            self.report_failure(m, down, f, Run::DownSecond);
+        }
+        self.report_changes(m, down, &second.observation, Run::DownSecond);
     }
 
     /// Whether a first run's failure may come from twice's synthetic rows

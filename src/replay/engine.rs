@@ -522,6 +522,9 @@ pub enum Trial {
     NotPossible(String),
 }
 
+/// A copy of an engine for another thread ([`Engine::fork`]).
+pub type EngineCopy = Box<dyn Engine + Send>;
+
 /// A database engine replay can run on. See the module documentation.
 pub trait Engine {
     /// A name for messages, e.g. `SQLite 3.50.2`.
@@ -605,6 +608,22 @@ pub trait Engine {
         steps: &[Step<'_>],
     ) -> Result<(Trial, bool), EngineError> {
         Ok((self.trial(ws, steps)?, false))
+    }
+    /// [`Engine::trial_keeping_first`], where the engine may hand the last
+    /// step to a copy: after the steps before it, a copy of the state as the
+    /// trial has it (as [`Engine::fork`] gives one) on which a one-step trial
+    /// of the last step gives what it would have given here. Then the
+    /// outcomes stop before the last step and the copy is returned; what the
+    /// trial keeps or undoes is as if the last step had run and been undone.
+    /// Only for a last step whose outcome nothing here depends on (the
+    /// algorithm's down's second run). The default never hands one out.
+    fn trial_keeping_first_forking_last(
+        &mut self,
+        ws: &Workspace,
+        steps: &[Step<'_>],
+    ) -> Result<(Trial, bool, Option<EngineCopy>), EngineError> {
+        self.trial_keeping_first(ws, steps)
+            .map(|(t, k)| (t, k, None))
     }
     /// Whether the engine can hand out copies of itself ([`Engine::fork`]),
     /// and the stack a thread running one needs. `None` (the default): it

@@ -137,6 +137,83 @@ pub struct SqliteEngine {
     other_pragmas: bool,
 }
 
+/// A copy of an engine's state between runs ([`SqliteEngine::image`]),
+/// taken on the engine's thread and opened as an engine of its own
+/// ([`Image::open`]) on the thread that runs it.
+pub(crate) struct Image {
+    pages: Pages,
+    foreign_keys: bool,
+    last_rowid: i64,
+    tag: usize,
+    lost: u64,
+    nesting: nesting::Nesting,
+    cfg: SandboxConfig,
+}
+
+/// A database image from `sqlite3_serialize`, freed on drop unless handed
+/// to `sqlite3_deserialize`.
+struct Pages {
+    ptr: *mut u8,
+    len: i64,
+}
+
+// SAFETY: the buffer is plain bytes owned by this value alone (allocated by
+// SQLite's allocator, which is thread-safe in the bundled build).
+unsafe impl Send for Pages {}
+
+impl Drop for Pages {
+    fn drop(&mut self) {
+        if !self.ptr.is_null() {
+            // SAFETY: the buffer came from sqlite3_serialize and is freed once.
+            unsafe { ffi::sqlite3_free(self.ptr.cast()) };
+        }
+    }
+}
+
+impl Image {
+    /// Opens the copy: a new in-memory connection holding the pages
+    /// (`sqlite3_deserialize`), then the sandbox ([`sandbox::install`]:
+    /// authorizer, limits, defensive mode, time limit; the heap ceiling is
+    /// process-wide) before any migration SQL runs on it, then the engine's
+    /// `foreign_keys` setting and last row id. SQLite parses the copy's
+    /// schema at its first statement, on the thread that opens it.
+    pub(crate) fn open(mut self) -> Result<SqliteEngine, EngineError> {
+        sandbox::heap_ceiling(&self.cfg);
+        let conn = Connection::open_in_memory().map_err(eerr)?;
+        let (ptr, len) = (self.pages.ptr, self.pages.len);
+        // SQLite owns the buffer from here on (freed when the connection
+        // closes, or by the call itself when it fails).
+        self.pages.ptr = std::ptr::null_mut();
+        // SAFETY: a valid open handle on which nothing runs yet; `ptr` holds
+        // `len` bytes from sqlite3_malloc64, given up above.
+        let rc = unsafe {
+            ffi::sqlite3_deserialize(
+                conn.handle(),
+                c"main".as_ptr(),
+                ptr,
+                len,
+                len,
+                ffi::SQLITE_DESERIALIZE_FREEONCLOSE | ffi::SQLITE_DESERIALIZE_RESIZEABLE,
+            )
+        };
+        if rc != ffi::SQLITE_OK {
+            return Err(EngineError(format!(
+                "SQLite could not open a copy of the database for a second run (error code {rc}); \
+                 run with --jobs 1 to replay without copies"
+            )));
+        }
+        let (conn, shared) = sandbox::install(conn, &self.cfg).map_err(eerr)?;
+        let mut copy = SqliteEngine::on(conn, shared, &self.cfg);
+        copy.apply_foreign_keys(self.foreign_keys)?;
+        // SAFETY: a valid handle.
+        unsafe { ffi::sqlite3_set_last_insert_rowid(copy.conn.handle(), self.last_rowid) };
+        copy.tag = self.tag;
+        copy.lost = self.lost;
+        copy.nesting = std::mem::take(&mut self.nesting);
+        Ok(copy)
+    }
+}
+
 fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
 }
@@ -148,7 +225,12 @@ fn eerr(e: rusqlite::Error) -> EngineError {
 impl SqliteEngine {
     pub fn open(cfg: &SandboxConfig) -> Result<SqliteEngine, EngineError> {
         let (conn, shared) = sandbox::open(cfg).map_err(eerr)?;
-        Ok(SqliteEngine {
+        Ok(SqliteEngine::on(conn, shared, cfg))
+    }
+
+    /// An engine on a sandboxed connection ([`sandbox::install`]).
+    fn on(conn: Connection, shared: SharedRef, cfg: &SandboxConfig) -> SqliteEngine {
+        SqliteEngine {
             pending: None,
             conn,
             shared,
@@ -168,24 +250,39 @@ impl SqliteEngine {
             synthetic_values: BTreeSet::new(),
             nesting: nesting::Nesting::default(),
             other_pragmas: false,
-        })
+        }
     }
 
-    /// An independent copy of the engine between runs: a new sandboxed
-    /// connection (authorizer, limits, time limit: [`sandbox::open`]) holding
-    /// a copy of the database (SQLite's backup API) and the connection's
+    /// An independent copy of the engine between runs ([`SqliteEngine::image`]
+    /// then [`Image::open`], on this thread).
+    #[cfg(test)]
+    pub(crate) fn fork(&self) -> Option<SqliteEngine> {
+        self.image()?.open().ok()
+    }
+
+    /// A copy of the engine's state between runs, to open as an independent
+    /// engine ([`Image::open`], on another thread): the database's pages
+    /// (`sqlite3_serialize`: a page copy, no schema parse), the connection's
     /// `foreign_keys` setting and last row id, and what runs check against
     /// (the nesting graph), for trials: not the seeding's bookkeeping, so
     /// the copy neither seeds nor writes between runs. `None` when a copy could
     /// not stand in (inside a run, a `PRAGMA foreign_keys` waiting, other
     /// pragmas set on the connection) or could not be made.
-    pub(crate) fn fork(&self) -> Option<SqliteEngine> {
-        if self.in_tx
-            || self.pending.is_some()
+    pub(crate) fn image(&self) -> Option<Image> {
+        if self.in_tx || !self.autocommit() {
+            return None;
+        }
+        self.image_in_trial()
+    }
+
+    /// [`SqliteEngine::image`] between two steps of a trial: the state as
+    /// the trial's transaction has it so far (the copy starts outside any
+    /// transaction, with the same data and schema).
+    pub(crate) fn image_in_trial(&self) -> Option<Image> {
+        if self.pending.is_some()
             || self.window.is_some()
             || self.fk_pending.is_some()
             || self.other_pragmas
-            || !self.autocommit()
             // Copies share the process-wide heap ceiling with the engine: a
             // large database is not copied, so that a copy never makes the
             // engine's own statements run out of memory.
@@ -194,42 +291,32 @@ impl SqliteEngine {
         {
             return None;
         }
-        let mut copy = SqliteEngine::open(&self.cfg).ok()?;
-        // SAFETY: both handles are open and used by this thread only during
-        // the copy; the backup object is finished before returning.
-        let copied = unsafe {
-            let b = ffi::sqlite3_backup_init(
-                copy.conn.handle(),
-                c"main".as_ptr(),
-                self.conn.handle(),
-                c"main".as_ptr(),
-            );
-            if b.is_null() {
-                false
-            } else {
-                let rc = ffi::sqlite3_backup_step(b, -1);
-                let done = ffi::sqlite3_backup_finish(b);
-                rc == ffi::SQLITE_DONE && done == ffi::SQLITE_OK
-            }
-        };
-        if !copied {
+        let mut len: i64 = 0;
+        // SAFETY: a valid open handle, used by this thread only; SQLite
+        // returns a buffer from sqlite3_malloc64 (owned by `Pages`) or null.
+        // Internal: the page count query it prepares is twice's own.
+        let ptr = self
+            .internal(|c| {
+                Ok(unsafe { ffi::sqlite3_serialize(c.handle(), c"main".as_ptr(), &mut len, 0) })
+            })
+            .ok()?;
+        let pages = Pages { ptr, len };
+        if pages.ptr.is_null() || pages.len <= 0 {
             return None;
         }
         let fk: i64 = self
             .internal(|c| c.query_row("PRAGMA foreign_keys", [], |r| r.get(0)))
             .ok()?;
-        copy.apply_foreign_keys(fk != 0).ok()?;
-        // SAFETY: valid handles.
-        unsafe {
-            ffi::sqlite3_set_last_insert_rowid(
-                copy.conn.handle(),
-                ffi::sqlite3_last_insert_rowid(self.conn.handle()),
-            );
-        }
-        copy.tag = self.tag;
-        copy.lost = self.lost;
-        copy.nesting = self.nesting.clone();
-        Some(copy)
+        Some(Image {
+            pages,
+            foreign_keys: fk != 0,
+            // SAFETY: a valid handle.
+            last_rowid: unsafe { ffi::sqlite3_last_insert_rowid(self.conn.handle()) },
+            tag: self.tag,
+            lost: self.lost,
+            nesting: self.nesting.clone(),
+            cfg: self.cfg.clone(),
+        })
     }
 
     /// The connection, for tests and benchmarks.
@@ -1338,6 +1425,51 @@ mod tests {
             .expect_err("stopped at the time limit");
         assert!(forever.contains("time limit"), "{forever}");
         assert!(!std::path::Path::new("/tmp/twice-copy.db").exists());
+        use rusqlite::config::DbConfig;
+        let c = copy.connection();
+        assert_eq!(c.db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE), Ok(true));
+        assert_eq!(
+            c.db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA),
+            Ok(false)
+        );
+        let writable = copy
+            .run_setup_statement("PRAGMA writable_schema = ON")
+            .expect_err("writable_schema refused");
+        assert!(writable.contains("writable_schema"), "{writable}");
+    }
+
+    #[test]
+    fn a_copy_taken_inside_a_trial_holds_its_uncommitted_state() {
+        let mut e = engine();
+        e.run_setup_statement("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);")
+            .expect("setup");
+        e.begin(&[]).expect("begin");
+        e.batch("INSERT INTO t VALUES (2); CREATE TABLE u (y)")
+            .expect("writes");
+        assert!(e.image().is_none(), "not between runs");
+        let copy = e
+            .image_in_trial()
+            .expect("an image")
+            .open()
+            .expect("a copy");
+        e.rollback().expect("rollback");
+        let count = |c: &Connection| -> i64 {
+            c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+                .expect("count")
+        };
+        assert_eq!(count(copy.connection()), 2);
+        assert_eq!(count(e.connection()), 1);
+        let tables = |c: &Connection| -> i64 {
+            c.query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name = 'u'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("schema")
+        };
+        assert_eq!(tables(copy.connection()), 1);
+        assert_eq!(tables(e.connection()), 0);
+        assert!(copy.autocommit(), "the copy starts outside a transaction");
     }
 
     #[test]

@@ -12,11 +12,12 @@
 //!   its whole schema).
 
 use super::statements::{PartRunner, StatementEngine};
-use super::{SandboxConfig, SqliteEngine};
+use super::{Image, SandboxConfig, SqliteEngine};
 use crate::model::Part;
 use crate::replay::diff;
 use crate::replay::engine::{
-    Applied, Caps, Engine, EngineError, Interleaved, Observation, RunOutcome, Step, Trial,
+    Applied, Caps, Engine, EngineCopy, EngineError, Interleaved, Observation, RunOutcome, Step,
+    Trial,
 };
 use crate::report::Workspace;
 use std::collections::BTreeSet;
@@ -65,6 +66,13 @@ pub fn unchanged(obs: &Observation) -> bool {
         })
 }
 
+const SQLITE_CAPS: Caps = Caps {
+    dialect: crate::dialect::Dialect::Sqlite,
+    nontransactional_sequences: false,
+    sqlstate: false,
+    add_column_if_not_exists: false,
+};
+
 impl Engine for SqliteReplay {
     fn name(&self) -> String {
         self.session.name()
@@ -75,12 +83,7 @@ impl Engine for SqliteReplay {
     }
 
     fn caps(&self) -> Caps {
-        Caps {
-            dialect: crate::dialect::Dialect::Sqlite,
-            nontransactional_sequences: false,
-            sqlstate: false,
-            add_column_if_not_exists: false,
-        }
+        SQLITE_CAPS
     }
 
     fn seed(&mut self) -> Result<(), EngineError> {
@@ -134,7 +137,7 @@ impl Engine for SqliteReplay {
     }
 
     fn trial(&mut self, ws: &Workspace, steps: &[Step<'_>]) -> Result<Trial, EngineError> {
-        self.trial_from(ws, steps, false).map(|(t, _)| t)
+        self.trial_from(ws, steps, false, false).map(|(t, _, _)| t)
     }
 
     fn trial_keeping_first(
@@ -142,14 +145,35 @@ impl Engine for SqliteReplay {
         ws: &Workspace,
         steps: &[Step<'_>],
     ) -> Result<(Trial, bool), EngineError> {
-        // The first run would begin with the first part's own leading
-        // `PRAGMA foreign_keys`; the trial begins with that of all of them.
-        let all: Vec<&str> = steps.iter().flat_map(|st| texts(ws, st.part)).collect();
-        let keepable = steps.len() > 1
-            && steps[0].stop_on_error
-            && SqliteEngine::foreign_keys_lead(&texts(ws, steps[0].part))
-                == SqliteEngine::foreign_keys_lead(&all);
-        self.trial_from(ws, steps, keepable)
+        let keepable = keepable(ws, steps);
+        self.trial_from(ws, steps, keepable, false)
+            .map(|(t, kept, _)| (t, kept))
+    }
+
+    fn trial_keeping_first_forking_last(
+        &mut self,
+        ws: &Workspace,
+        steps: &[Step<'_>],
+    ) -> Result<(Trial, bool, Option<EngineCopy>), EngineError> {
+        let keepable = keepable(ws, steps);
+        // The last step runs on a copy only when it is the same part as the
+        // one before it (a down's second run: what the two runs do to the
+        // engine's settings is then already known), is not the first, and
+        // its second run could run on a copy at all (see
+        // `second_run_forkable`) with no `PRAGMA foreign_keys` of its own
+        // (the copy would apply it before its transaction; the trial here
+        // runs it inside one).
+        let fork_last = match steps {
+            [.., before, last] => {
+                let t = texts(ws, last.part);
+                std::ptr::eq(before.part, last.part)
+                    && !last.stop_on_error
+                    && second_run_forkable(&t)
+                    && SqliteEngine::foreign_keys_lead(&t).is_none()
+            }
+            _ => false,
+        };
+        self.trial_from(ws, steps, keepable, fork_last)
     }
 
     fn fork_stack(&self) -> Option<usize> {
@@ -166,8 +190,85 @@ impl Engine for SqliteReplay {
         }
         Ok(self
             .session
-            .fork()
-            .map(|session| Box::new(SqliteReplay { session }) as Box<dyn Engine + Send>))
+            .image()
+            .map(|image| Box::new(SqliteCopy::Image(Box::new(image))) as Box<dyn Engine + Send>))
+    }
+}
+
+/// A copy of the engine ([`Engine::fork`]): the image taken on the engine's
+/// thread, opened ([`Image::open`]) on first use, on the thread that runs
+/// it, so the engine's thread pays only for the page copy.
+enum SqliteCopy {
+    Image(Box<Image>),
+    Open(Box<SqliteReplay>),
+    /// Opening the image failed (reported by the call that tried).
+    Gone,
+}
+
+impl SqliteCopy {
+    fn engine(&mut self) -> Result<&mut SqliteReplay, EngineError> {
+        *self = match std::mem::replace(self, SqliteCopy::Gone) {
+            SqliteCopy::Image(image) => SqliteCopy::Open(Box::new(SqliteReplay {
+                session: image.open()?,
+            })),
+            other => other,
+        };
+        match self {
+            SqliteCopy::Open(e) => Ok(e),
+            _ => Err(EngineError(
+                "the copy of the database for a second run could not be opened".into(),
+            )),
+        }
+    }
+}
+
+impl Engine for SqliteCopy {
+    fn name(&self) -> String {
+        format!("SQLite {}", rusqlite::version())
+    }
+
+    fn id(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn caps(&self) -> Caps {
+        SQLITE_CAPS
+    }
+
+    fn seed(&mut self) -> Result<(), EngineError> {
+        self.engine()?.seed()
+    }
+
+    fn unseed(&mut self) -> Result<bool, EngineError> {
+        self.engine()?.unseed()
+    }
+
+    fn put_back(&mut self) -> Result<(), EngineError> {
+        self.engine()?.put_back()
+    }
+
+    fn setup(&mut self, sql: &str) -> Result<(), EngineError> {
+        self.engine()?.setup(sql)
+    }
+
+    fn interleave(&mut self, tables: &BTreeSet<String>) -> Result<Interleaved, EngineError> {
+        self.engine()?.interleave(tables)
+    }
+
+    fn apply(&mut self, ws: &Workspace, part: &Part) -> Result<Applied, EngineError> {
+        self.engine()?.apply(ws, part)
+    }
+
+    fn trial(&mut self, ws: &Workspace, steps: &[Step<'_>]) -> Result<Trial, EngineError> {
+        self.engine()?.trial(ws, steps)
+    }
+
+    fn trial_keeping_first(
+        &mut self,
+        ws: &Workspace,
+        steps: &[Step<'_>],
+    ) -> Result<(Trial, bool), EngineError> {
+        self.engine()?.trial_keeping_first(ws, steps)
     }
 }
 
@@ -213,6 +314,18 @@ pub(super) fn second_run_forkable(texts: &[&str]) -> bool {
     true
 }
 
+/// Whether the first step of a trial may be kept as its first run
+/// ([`Engine::trial_keeping_first`]).
+fn keepable(ws: &Workspace, steps: &[Step<'_>]) -> bool {
+    // The first run would begin with the first part's own leading
+    // `PRAGMA foreign_keys`; the trial begins with that of all of them.
+    let all: Vec<&str> = steps.iter().flat_map(|st| texts(ws, st.part)).collect();
+    steps.len() > 1
+        && steps[0].stop_on_error
+        && SqliteEngine::foreign_keys_lead(&texts(ws, steps[0].part))
+            == SqliteEngine::foreign_keys_lead(&all)
+}
+
 /// The savepoint between a trial's first step and the others, when the
 /// first may be kept.
 const FIRST_KEPT: &str = "twice_first_run";
@@ -227,20 +340,35 @@ impl SqliteReplay {
     /// a fresh first run would leave, one run of the part cheaper. When the
     /// steps changed nothing at all the trial is kept whole, as without
     /// `keep_first`, and the part is applied again on it.
+    ///
+    /// With `fork_last`, the last step is not run here when a copy of the
+    /// state before it can be made ([`SqliteEngine::image_in_trial`]): the
+    /// outcomes stop before it and the copy is returned, for a one-step
+    /// trial of it ([`Engine::trial_keeping_first_forking_last`]).
     fn trial_from(
         &mut self,
         ws: &Workspace,
         steps: &[Step<'_>],
         keep_first: bool,
-    ) -> Result<(Trial, bool), EngineError> {
+        fork_last: bool,
+    ) -> Result<(Trial, bool, Option<EngineCopy>), EngineError> {
         let s = &mut self.session;
         let all: Vec<&str> = steps.iter().flat_map(|st| texts(ws, st.part)).collect();
         let lost = s.lost_count();
         s.begin(&all)?;
         let mut outcomes = Vec::new();
+        let mut copy = None;
         for (i, step) in steps.iter().enumerate() {
             if keep_first && i == 1 {
                 s.savepoint(FIRST_KEPT).map_err(EngineError::from)?;
+            }
+            if fork_last && i > 0 && i + 1 == steps.len() {
+                if let Some(image) = s.image_in_trial() {
+                    copy = Some(
+                        Box::new(SqliteCopy::Image(Box::new(image))) as Box<dyn Engine + Send>
+                    );
+                    break;
+                }
             }
             s.observe_start()?;
             let report = PartRunner { engine: &mut *s }.run_part(ws, step.part, step.stop_on_error);
@@ -258,7 +386,7 @@ impl SqliteReplay {
             });
             if stop {
                 s.rollback()?;
-                return Ok((Trial::Ran(outcomes), false));
+                return Ok((Trial::Ran(outcomes), false, None));
             }
         }
         let kept = s.lost_count() == lost;
@@ -272,9 +400,9 @@ impl SqliteReplay {
             ));
             s.undo_to(FIRST_KEPT, later)?;
             s.commit()?;
-            return Ok((Trial::Ran(outcomes), true));
+            return Ok((Trial::Ran(outcomes), true, copy));
         }
         s.undo(keep)?;
-        Ok((Trial::Ran(outcomes), false))
+        Ok((Trial::Ran(outcomes), false, copy))
     }
 }

@@ -274,13 +274,27 @@ static HEAP: Once = Once::new();
 
 /// Opens a sandboxed in-memory connection.
 pub fn open(cfg: &SandboxConfig) -> rusqlite::Result<(Connection, SharedRef)> {
+    heap_ceiling(cfg);
+    install(Connection::open_in_memory()?, cfg)
+}
+
+/// Sets the process-wide heap ceiling (once): before any connection is
+/// opened or any database image is allocated.
+pub fn heap_ceiling(cfg: &SandboxConfig) {
     HEAP.call_once(|| {
         // SAFETY: sets a process-wide SQLite setting; no pointers involved.
         unsafe {
             ffi::sqlite3_hard_heap_limit64(cfg.heap_limit);
         }
     });
-    let conn = Connection::open_in_memory()?;
+}
+
+/// Puts the sandbox around `conn` (an in-memory connection no SQL has run
+/// on but twice's own, such as a copy's `sqlite3_deserialize`): defensive
+/// mode, limits, settings, the authorizer and the time limit, before any
+/// migration SQL runs on it.
+pub fn install(conn: Connection, cfg: &SandboxConfig) -> rusqlite::Result<(Connection, SharedRef)> {
+    heap_ceiling(cfg);
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_TRIGGER, true)?;
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false)?;

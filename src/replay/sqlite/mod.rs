@@ -9,6 +9,7 @@
 //! `sqlite_schema` rowid, plus rows added since the start, so renamed and new
 //! objects are found without scanning the schema).
 
+pub mod heap;
 mod nesting;
 mod part;
 pub mod sandbox;

@@ -282,10 +282,7 @@ pub fn open(cfg: &SandboxConfig) -> rusqlite::Result<(Connection, SharedRef)> {
 /// opened or any database image is allocated.
 pub fn heap_ceiling(cfg: &SandboxConfig) {
     HEAP.call_once(|| {
-        // SAFETY: sets a process-wide SQLite setting; no pointers involved.
-        unsafe {
-            ffi::sqlite3_hard_heap_limit64(cfg.heap_limit);
-        }
+        super::heap::set_ceiling(cfg.heap_limit);
     });
 }
 

@@ -37,6 +37,7 @@ pub mod liquibase;
 pub mod mybatis;
 pub mod node_pg_migrate;
 pub mod plain;
+pub mod play;
 pub mod pop;
 pub mod postgrator;
 pub mod prisma;
@@ -366,6 +367,7 @@ pub fn registry() -> &'static [&'static dyn Layout] {
         &db_migrate::DbMigrate,
         &yoyo::Yoyo,
         &mybatis::Mybatis,
+        &play::PlayEvolutions,
         &up_down::UpDown,
         &plain::Plain,
     ]

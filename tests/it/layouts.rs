@@ -938,6 +938,7 @@ fn replay_runs_every_layout_in_order() {
         "db-migrate-clean",
         "yoyo-clean",
         "mybatis-clean",
+        "play-evolutions-clean",
         "up-down",
         "sqitch",
         "tern",
@@ -2088,5 +2089,31 @@ fn mybatis_splits_at_undo_and_starts_from_bootstrap() {
         .iter()
         .any(|f| f.rule == "undefined-placeholder" || f.rule == "first-run-error"));
     let clean = check_paths(&["fixtures/layouts/mybatis-clean"], &Options::default());
+    assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
+}
+
+#[test]
+fn play_evolutions_read_ups_and_downs_up_to_the_first_gap() {
+    let ws = load(&["fixtures/layouts/play-evolutions"], &static_opts());
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, twice::layout::play::KIND);
+    // 4.sql comes after a gap: Play never reads it.
+    assert_eq!(versions(&ws, 0), ["1", "2"]);
+    assert_eq!(downs(&ws), [true, true]);
+    assert!(ws.notices.iter().any(|n| n.contains("4.sql: skipped")));
+    // The `# --- !Ups` marker lines are not SQL (and no MySQL sign).
+    assert_eq!(seq.dialect, Dialect::Sqlite);
+    assert!(statements(&ws, 0, false)
+        .iter()
+        .all(|s| !s.contains("!Ups")));
+    snapshot_layout(
+        "play_evolutions",
+        &["fixtures/layouts/play-evolutions"],
+        &static_opts(),
+    );
+    let clean = check_paths(
+        &["fixtures/layouts/play-evolutions-clean"],
+        &Options::default(),
+    );
     assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
 }

@@ -11,9 +11,10 @@
 //!   the down part; text before the first marker belongs to neither;
 //! - Play runs an evolution's statements one by one, in a transaction when
 //!   the database can roll DDL back (`autocommit` off by default);
-//! - Play reads `;;` as one literal `;` inside a statement (a function body):
-//!   twice cuts statements at every `;`, so such a file is read as Play
-//!   would not (said in the docs).
+//! - Play replaces `;;` with `;` in each statement it sends (a `;` inside a
+//!   function body is written `;;`); twice does the same inside the
+//!   statements it cuts (it cuts at `;` outside quotes and dollar-quoted
+//!   bodies, where Play cuts at every single `;`).
 
 use super::{part, region, Folder, Plan};
 use crate::model::{LayoutKind, Migration};
@@ -101,6 +102,15 @@ impl super::Layout for PlayEvolutions {
                         .any(|l| marker(l) == Some(Marker::Ups))
             })
             .map(|e| format!("`# --- !Ups` sections in numbered files ({})", e.rel))
+    }
+
+    /// Play replaces `;;` with `;` in every statement it sends (users write
+    /// `;;` for a `;` inside a function body, since Play splits at `;`).
+    fn text_macros(
+        &self,
+        _dialect: crate::dialect::Dialect,
+    ) -> &'static [(&'static str, &'static str)] {
+        &[(";;", ";")]
     }
 
     fn bookkeeping_sql(&self, _engine: crate::dialect::Dialect) -> Option<&'static str> {

@@ -30,8 +30,9 @@
 //! - `:DATABASE_OWNER` is replaced with the role that owns the database
 //!   (`CURRENT_USER` in replay); other `.gmrc` placeholders are named in a
 //!   notice;
-//! - other SQL files beside `committed/` (a schema dump `afterAllMigrations`
-//!   writes, `afterCurrent` files) are not migrations of the history.
+//! - other SQL files in the folder and its other sub-folders (a schema dump
+//!   `afterAllMigrations` writes, `afterCurrent` tests, `fixtures/` texts)
+//!   are not migrations of the history, nor histories of their own.
 
 use super::{whole, Folder, Plan};
 use crate::dialect::Dialect;
@@ -198,8 +199,11 @@ impl super::Layout for Graphile {
             .then(|| "a committed/ folder of migrations with `--! Previous:` headers".into())
     }
 
-    fn absorbs_subfolder(&self, rel: &str, _folder: &Folder) -> bool {
-        rel == COMMITTED || rel == CURRENT
+    /// Every sub-folder: besides `committed/` and `current/`, a migrations
+    /// folder holds what its hooks run (`afterCurrent` tests, `fixtures/` for
+    /// `--! include`), which are not histories of their own.
+    fn absorbs_subfolder(&self, _rel: &str, _folder: &Folder) -> bool {
+        true
     }
 
     fn ancestor_side_files(&self) -> &'static [&'static str] {

@@ -90,6 +90,38 @@ pub struct Migration {
     pub start_note: Option<String>,
 }
 
+impl Migration {
+    /// An ordinary migration: run by the tool once per database, audited,
+    /// not re-run by design.
+    pub fn new(version: String, name: String, up: Part, down: Option<Part>) -> Migration {
+        Migration {
+            version,
+            name,
+            up,
+            down,
+            rerun_note: None,
+            apply_only: false,
+            start_note: None,
+        }
+    }
+
+    /// This migration as part of the starting state, applied once and not
+    /// audited (a full schema the tool applies to a new database), with
+    /// `note` saying why on a failure to apply it.
+    pub fn starting_state(mut self, note: impl Into<String>) -> Migration {
+        self.apply_only = true;
+        self.start_note = Some(note.into());
+        self
+    }
+
+    /// This migration as one the tool runs again by design, with `note`
+    /// added to its findings.
+    pub fn rerun_by_design(mut self, note: impl Into<String>) -> Migration {
+        self.rerun_note = Some(note.into());
+        self
+    }
+}
+
 /// The note on a failure to apply a migration of the starting state.
 pub const APPLY_ONLY_NOTE: &str = "this migration is part of the starting state (unchanged since \
      --since REF, or before --from VERSION): it is applied once and not audited, but the \

@@ -168,15 +168,12 @@ pub fn script_sequence(d: &mut Discovered, file: SourceFile, opts: &Options) -> 
         layout_why: "a single script".into(),
         dialect,
         dialect_why,
-        migrations: vec![Migration {
-            version: String::new(),
-            name: d.files[idx].name.clone(),
-            up: whole_file_part(&d.files, idx),
-            down: None,
-            apply_only: false,
-            start_note: None,
-            rerun_note: None,
-        }],
+        migrations: vec![Migration::new(
+            String::new(),
+            d.files[idx].name.clone(),
+            whole_file_part(&d.files, idx),
+            None,
+        )],
         code_gaps: Vec::new(),
     }
 }

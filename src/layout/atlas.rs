@@ -375,20 +375,15 @@ pub fn plan(folder: &Folder) -> Plan {
         up.no_transaction = header(text)
             .iter()
             .any(|c| directive(c, "txmode", None) == Some("none"));
-        let start = n == 0 && checkpoint.is_some();
-        plan.migrations.push(Migration {
-            version: version.to_string(),
-            name: stem.to_string(),
-            up,
-            down: None,
-            rerun_note: None,
-            apply_only: start,
-            start_note: start.then(|| {
+        let m = Migration::new(version.to_string(), stem.to_string(), up, None);
+        plan.migrations.push(if n == 0 && checkpoint.is_some() {
+            m.starting_state(
                 "this file is an Atlas checkpoint: a new database starts from it (Atlas runs it only \
                  on a clean database), so it is applied once as the starting state and not audited, \
-                 but the files after it need what it creates"
-                    .to_string()
-            }),
+                 but the files after it need what it creates",
+            )
+        } else {
+            m
         });
     }
     plan

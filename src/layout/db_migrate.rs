@@ -77,15 +77,12 @@ pub fn plan(folder: &Folder) -> Plan {
             continue;
         };
         let digits = super::leading_digits(name);
-        plan.migrations.push(Migration {
-            version: if digits.is_empty() { name } else { digits }.to_string(),
-            name: name.to_string(),
-            up: whole(folder, up),
-            down: down.map(|d| whole(folder, d)),
-            rerun_note: None,
-            apply_only: false,
-            start_note: None,
-        });
+        plan.migrations.push(Migration::new(
+            if digits.is_empty() { name } else { digits }.to_string(),
+            name.to_string(),
+            whole(folder, up),
+            down.map(|d| whole(folder, d)),
+        ));
     }
     plan
 }

@@ -127,15 +127,8 @@ pub fn plan(folder: &Folder) -> Plan {
                     "start the migration with a `-- migrate:up` line and put its rollback under `-- migrate:down`",
                 ),
             }
-            plan.migrations.push(Migration {
-                version,
-                name,
-                up: super::whole(folder, i),
-                down: None,
-                apply_only: false,
-                start_note: None,
-                rerun_note: None,
-            });
+            plan.migrations
+                .push(Migration::new(version, name, super::whole(folder, i), None));
             continue;
         };
         if let Some(l) = all[..all.iter().position(|l| *l == up.line).unwrap_or(0)]
@@ -184,15 +177,8 @@ pub fn plan(folder: &Folder) -> Plan {
             p.no_transaction = d.no_transaction;
             p
         });
-        plan.migrations.push(Migration {
-            version,
-            name,
-            up: up_part,
-            down: down_part,
-            apply_only: false,
-            start_note: None,
-            rerun_note: None,
-        });
+        plan.migrations
+            .push(Migration::new(version, name, up_part, down_part));
     }
     super::duplicate_versions(&mut plan, folder, "dbmate", |m| Some(m.version.clone()));
     plan

@@ -84,15 +84,8 @@ pub fn plan(folder: &Folder) -> Plan {
             p.no_transaction = no_tx;
             p
         });
-        plan.migrations.push(Migration {
-            version,
-            name,
-            up: up_part,
-            down,
-            apply_only: false,
-            start_note: None,
-            rerun_note: None,
-        });
+        plan.migrations
+            .push(Migration::new(version, name, up_part, down));
     }
     super::duplicate_versions(&mut plan, folder, "diesel", |m| Some(m.version.clone()));
     plan

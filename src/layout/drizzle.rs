@@ -151,15 +151,12 @@ pub fn plan(folder: &Folder) -> Plan {
         ));
         for (i, e) in folder.entries.iter().enumerate() {
             let len = e.file.text.len();
-            plan.migrations.push(Migration {
-                version: super::leading_digits(e.base()).to_string(),
-                name: e.base().trim_end_matches(".sql").to_string(),
-                up: super::part(i, vec![region(0..len)]),
-                down: None,
-                rerun_note: None,
-                apply_only: false,
-                start_note: None,
-            });
+            plan.migrations.push(Migration::new(
+                super::leading_digits(e.base()).to_string(),
+                e.base().trim_end_matches(".sql").to_string(),
+                super::part(i, vec![region(0..len)]),
+                None,
+            ));
         }
         return plan;
     };
@@ -176,23 +173,19 @@ pub fn plan(folder: &Folder) -> Plan {
         used[i] = true;
         let text = &folder.entries[i].file.text;
         let digits = super::leading_digits(tag);
-        plan.migrations.push(Migration {
-            version: if digits.is_empty() { tag } else { digits }.to_string(),
-            name: tag
-                .strip_prefix(digits)
+        plan.migrations.push(Migration::new(
+            if digits.is_empty() { tag } else { digits }.to_string(),
+            tag.strip_prefix(digits)
                 .map_or(tag.as_str(), |n| n.trim_start_matches('_'))
                 .to_string(),
-            up: Part {
+            Part {
                 file: i,
                 regions: pieces(text),
                 statements: Vec::new(),
                 no_transaction: false,
             },
-            down: None,
-            rerun_note: None,
-            apply_only: false,
-            start_note: None,
-        });
+            None,
+        ));
     }
     for (i, u) in used.iter().enumerate() {
         if !u {

@@ -258,15 +258,12 @@ pub fn plan(folder: &Folder) -> Plan {
             _ => "",
         };
         let down = undo.remove(parts).map(|u| script_part(folder, u));
-        plan.migrations.push(Migration {
-            version: parts.join("."),
-            name: description.to_string(),
-            up: script_part(folder, *i),
+        plan.migrations.push(Migration::new(
+            parts.join("."),
+            description.to_string(),
+            script_part(folder, *i),
             down,
-            apply_only: false,
-            start_note: None,
-            rerun_note: None,
-        });
+        ));
     }
     for (_, u) in undo {
         plan.skipped.push((
@@ -297,33 +294,21 @@ pub fn plan(folder: &Folder) -> Plan {
         }
         prev_desc = Some((description, *i));
         let base = folder.entries[*i].base();
-        plan.migrations.push(Migration {
-            version: "R".into(),
-            name: description.clone(),
-            up: script_part(folder, *i),
-            down: None,
-            apply_only: false,
-            start_note: None,
-            rerun_note: Some(format!(
-                "{base} is a Flyway repeatable migration: Flyway runs it again whenever its checksum changes, on databases where it already ran, so every statement in it must be safe to run twice"
-            )),
-        });
+        plan.migrations.push(
+            Migration::new("R".into(), description.clone(), script_part(folder, *i), None)
+                .rerun_by_design(format!(
+                    "{base} is a Flyway repeatable migration: Flyway runs it again whenever its checksum changes, on databases where it already ran, so every statement in it must be safe to run twice"
+                )),
+        );
     }
     if !callbacks.is_empty() {
         callbacks.sort();
         let to_migration = |(_, event, description, i): &(u8, String, String, usize)| {
-            Migration {
-            version: event.clone(),
-            name: description.clone(),
-            up: script_part(folder, *i),
-            down: None,
-            apply_only: false,
-            start_note: None,
-            rerun_note: Some(format!(
-                "{} is a Flyway `{event}` callback: Flyway runs it on every migrate, so every statement in it must be safe to run twice",
-                folder.entries[*i].base()
-            )),
-        }
+            Migration::new(event.clone(), description.clone(), script_part(folder, *i), None)
+                .rerun_by_design(format!(
+                    "{} is a Flyway `{event}` callback: Flyway runs it on every migrate, so every statement in it must be safe to run twice",
+                    folder.entries[*i].base()
+                ))
         };
         let rest = plan.migrations.split_off(n_versioned);
         let versioned = std::mem::take(&mut plan.migrations);

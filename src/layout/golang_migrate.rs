@@ -94,15 +94,12 @@ pub fn plan(folder: &Folder) -> Plan {
             continue;
         };
         let (version, title, _) = parse_name(folder.entries[up].base()).unwrap_or_default();
-        plan.migrations.push(Migration {
-            version: version.to_string(),
-            name: title.to_string(),
-            up: whole(folder, up),
-            down: downs.first().map(|&d| whole(folder, d)),
-            apply_only: false,
-            start_note: None,
-            rerun_note: None,
-        });
+        plan.migrations.push(Migration::new(
+            version.to_string(),
+            title.to_string(),
+            whole(folder, up),
+            downs.first().map(|&d| whole(folder, d)),
+        ));
     }
     plan
 }

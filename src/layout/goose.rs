@@ -336,15 +336,8 @@ pub fn plan(folder: &Folder) -> Plan {
             .map_or("", |(_, n)| n)
             .trim_end_matches(".sql")
             .to_string();
-        plan.migrations.push(Migration {
-            version,
-            name,
-            up,
-            down,
-            apply_only: false,
-            start_note: None,
-            rerun_note: None,
-        });
+        plan.migrations
+            .push(Migration::new(version, name, up, down));
     }
     super::duplicate_versions(&mut plan, folder, "goose", |m| {
         Some(m.version.trim_start_matches('0').to_string())

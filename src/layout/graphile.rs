@@ -294,21 +294,15 @@ pub fn plan(folder: &Folder) -> Plan {
             match folder.entries.iter().position(|e| e.rel == rel) {
                 Some(i) => {
                     used[i] = true;
-                    plan.migrations.push(Migration {
-                        version: "reset".into(),
-                        name: rel.to_string(),
-                        up: whole(folder, i),
-                        down: None,
-                        rerun_note: None,
-                        apply_only: true,
-                        start_note: Some(
+                    plan.migrations.push(
+                        Migration::new("reset".into(), rel.to_string(), whole(folder, i), None)
+                            .starting_state(
                             "graphile-migrate runs this file on a new database (afterReset in \
                              .gmrc) before the committed migrations: it is applied once as the \
                              starting state and not audited, but the migrations after it need \
-                             what it creates"
-                                .into(),
-                        ),
-                    });
+                             what it creates",
+                            ),
+                    );
                 }
                 None => plan.notices.push(format!(
                     "{}: .gmrc afterReset names {rel}, which is not an SQL file of this folder: replay runs without it",
@@ -411,15 +405,12 @@ pub fn plan(folder: &Folder) -> Plan {
                 .is_some_and(|r| r.trim_start().starts_with("no-transaction"))
         };
         let stem = folder.entries[*i].base().trim_end_matches(".sql");
-        plan.migrations.push(Migration {
-            version: key.trim_end_matches(".sql").to_string(),
-            name: stem.to_string(),
+        plan.migrations.push(Migration::new(
+            key.trim_end_matches(".sql").to_string(),
+            stem.to_string(),
             up,
-            down: None,
-            rerun_note: None,
-            apply_only: false,
-            start_note: None,
-        });
+            None,
+        ));
     }
     // The current migration.
     let current_file = folder.entries.iter().position(|e| e.rel == "current.sql");
@@ -462,15 +453,10 @@ pub fn plan(folder: &Folder) -> Plan {
             continue;
         }
         let stem = folder.entries[i].base().trim_end_matches(".sql");
-        plan.migrations.push(Migration {
-            version: "current".into(),
-            name: stem.to_string(),
-            up: whole(folder, i),
-            down: None,
-            rerun_note: Some(note.into()),
-            apply_only: false,
-            start_note: None,
-        });
+        plan.migrations.push(
+            Migration::new("current".into(), stem.to_string(), whole(folder, i), None)
+                .rerun_by_design(note),
+        );
     }
     for (i, e) in folder.entries.iter().enumerate() {
         if !used[i] {

@@ -367,15 +367,12 @@ fn plan_in_order(folder: &Folder, order: Vec<usize>) -> Plan {
         let e = &folder.entries[i];
         let text = &e.file.text;
         if !is_formatted(text) {
-            plan.migrations.push(Migration {
-                version: e.rel.clone(),
-                name: e.base().to_string(),
-                up: super::whole(folder, i),
-                down: None,
-                apply_only: false,
-                start_note: None,
-                rerun_note: None,
-            });
+            plan.migrations.push(Migration::new(
+                e.rel.clone(),
+                e.base().to_string(),
+                super::whole(folder, i),
+                None,
+            ));
             continue;
         }
         let all = lines(text);
@@ -477,13 +474,8 @@ fn plan_in_order(folder: &Folder, order: Vec<usize>) -> Plan {
                 None
             };
             plan.migrations.push(Migration {
-                version: format!("{}:{}", cs.author, cs.id),
-                name: cs.id.clone(),
-                up,
-                down,
                 rerun_note,
-                apply_only: false,
-                start_note: None,
+                ..Migration::new(format!("{}:{}", cs.author, cs.id), cs.id.clone(), up, down)
             });
         }
     }

@@ -128,20 +128,14 @@ pub fn plan(folder: &Folder) -> Plan {
             continue;
         }
         match e.base() {
-            "bootstrap.sql" => plan.migrations.push(Migration {
-                version: "bootstrap".into(),
-                name: "bootstrap".into(),
-                up: whole(folder, i),
-                down: None,
-                rerun_note: None,
-                apply_only: true,
-                start_note: Some(
-                    "`migrate bootstrap` runs this script once on an empty database, before the \
-                     first migration: it is applied once as the starting state and not audited, \
-                     but the migrations after it need what it creates"
-                        .into(),
-                ),
-            }),
+            "bootstrap.sql" => plan.migrations.push(
+                Migration::new("bootstrap".into(), "bootstrap".into(), whole(folder, i), None)
+                    .starting_state(
+                        "`migrate bootstrap` runs this script once on an empty database, before \
+                         the first migration: it is applied once as the starting state and not \
+                         audited, but the migrations after it need what it creates",
+                    ),
+            ),
             "onabort.sql" => plan.skipped.push((
                 i,
                 "runs only when a migration fails (`onabort.sql`), not part of the history".into(),
@@ -169,15 +163,8 @@ pub fn plan(folder: &Folder) -> Plan {
             None => (whole(folder, i), None),
         };
         let stem = super::strip_suffix_ci(e.base(), ".sql").unwrap_or(e.base());
-        plan.migrations.push(Migration {
-            version: v.to_string(),
-            name: stem.to_string(),
-            up,
-            down,
-            rerun_note: None,
-            apply_only: false,
-            start_note: None,
-        });
+        plan.migrations
+            .push(Migration::new(v.to_string(), stem.to_string(), up, down));
     }
     super::duplicate_versions(&mut plan, folder, "MyBatis Migrations", |m| {
         (!m.apply_only).then(|| m.version.clone())

@@ -159,15 +159,12 @@ pub fn plan(folder: &Folder) -> Plan {
             _ => d..end,
         });
         let stem = super::strip_suffix_ci(e.base(), ".sql").unwrap_or(e.base());
-        plan.migrations.push(Migration {
-            version: super::leading_digits(stem).to_string(),
-            name: stem.to_string(),
-            up: part(i, vec![region(up)]),
-            down: down.map(|r| part(i, vec![region(r)])),
-            rerun_note: None,
-            apply_only: false,
-            start_note: None,
-        });
+        plan.migrations.push(Migration::new(
+            super::leading_digits(stem).to_string(),
+            stem.to_string(),
+            part(i, vec![region(up)]),
+            down.map(|r| part(i, vec![region(r)])),
+        ));
     }
     plan
 }

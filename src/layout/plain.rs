@@ -83,15 +83,12 @@ fn plan_variants(folder: &Folder, pick: bool) -> Plan {
                 stem
             };
             let digits = super::leading_digits(label);
-            Migration {
-                version: if digits.is_empty() { label } else { digits }.to_string(),
-                name: label.to_string(),
-                up: whole(folder, i),
-                down: None,
-                apply_only: false,
-                start_note: None,
-                rerun_note: None,
-            }
+            Migration::new(
+                if digits.is_empty() { label } else { digits }.to_string(),
+                label.to_string(),
+                whole(folder, i),
+                None,
+            )
         })
         .collect();
     let mut notices = Vec::new();

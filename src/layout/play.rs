@@ -163,15 +163,12 @@ pub fn plan(folder: &Folder) -> Plan {
             );
             continue;
         };
-        plan.migrations.push(Migration {
-            version: r.to_string(),
-            name: r.to_string(),
-            up: part(i, vec![region(ups)]),
-            down: downs.map(|d| part(i, vec![region(d)])),
-            rerun_note: None,
-            apply_only: false,
-            start_note: None,
-        });
+        plan.migrations.push(Migration::new(
+            r.to_string(),
+            r.to_string(),
+            part(i, vec![region(ups)]),
+            downs.map(|d| part(i, vec![region(d)])),
+        ));
     }
     plan
 }

@@ -187,15 +187,12 @@ pub fn plan(folder: &Folder) -> Plan {
         let name = parse_name(folder.entries[up].base())
             .map_or("", |n| n.name)
             .to_string();
-        plan.migrations.push(Migration {
-            version: version.clone(),
+        plan.migrations.push(Migration::new(
+            version.clone(),
             name,
-            up: part_of(up),
-            down: pick(false).map(part_of),
-            apply_only: false,
-            start_note: None,
-            rerun_note: None,
-        });
+            part_of(up),
+            pick(false).map(part_of),
+        ));
     }
     split_groups(folder, &mut plan);
     plan

@@ -139,19 +139,17 @@ pub fn plan(folder: &Folder) -> Plan {
             Some(u) => {
                 let base = folder.entries[u].base();
                 let name = parse(base).map_or("", |(_, _, n)| n);
-                plan.migrations.push(Migration {
-                    version: version.clone(),
-                    name: if name.is_empty() {
-                        version.clone()
-                    } else {
-                        name.to_string()
-                    },
-                    up: whole(folder, u),
-                    down: down.map(|d| whole(folder, d)),
-                    rerun_note: None,
-                    apply_only: false,
-                    start_note: None,
-                });
+                let name = if name.is_empty() {
+                    version.clone()
+                } else {
+                    name.to_string()
+                };
+                plan.migrations.push(Migration::new(
+                    version.clone(),
+                    name,
+                    whole(folder, u),
+                    down.map(|d| whole(folder, d)),
+                ));
             }
             None => {
                 if let Some(d) = down {

@@ -140,15 +140,12 @@ pub fn plan(folder: &Folder) -> Plan {
     dirs.sort();
     for (dir, i) in dirs {
         let digits = super::leading_digits(&dir);
-        plan.migrations.push(Migration {
-            version: if digits.is_empty() { &dir } else { digits }.to_string(),
-            name: dir.clone(),
-            up: whole(folder, i),
-            down: None,
-            rerun_note: None,
-            apply_only: false,
-            start_note: None,
-        });
+        plan.migrations.push(Migration::new(
+            if digits.is_empty() { &dir } else { digits }.to_string(),
+            dir.clone(),
+            whole(folder, i),
+            None,
+        ));
     }
     plan
 }

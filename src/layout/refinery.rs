@@ -160,15 +160,12 @@ pub fn plan(folder: &Folder) -> Plan {
     for (version, i) in found {
         let base = folder.entries[i].base();
         let stem = super::strip_suffix_ci(base, ".sql").unwrap_or(base);
-        plan.migrations.push(Migration {
-            version: version.trim_start_matches('0').to_string(),
-            name: stem.to_string(),
-            up: whole(folder, i),
-            down: None,
-            rerun_note: None,
-            apply_only: false,
-            start_note: None,
-        });
+        plan.migrations.push(Migration::new(
+            version.trim_start_matches('0').to_string(),
+            stem.to_string(),
+            whole(folder, i),
+            None,
+        ));
     }
     for m in &mut plan.migrations {
         if m.version.is_empty() {

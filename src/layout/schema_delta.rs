@@ -250,19 +250,19 @@ pub fn plan(folder: &Folder) -> Plan {
         };
         for i in files {
             let e = &folder.entries[i];
-            plan.migrations.push(Migration {
-                version: shown.clone(),
-                name: format!("full schema {}", e.rel),
-                up: whole(folder, i),
-                down: None,
-                rerun_note: None,
-                apply_only: true,
-                start_note: Some(format!(
+            plan.migrations.push(
+                Migration::new(
+                    shown.clone(),
+                    format!("full schema {}", e.rel),
+                    whole(folder, i),
+                    None,
+                )
+                .starting_state(format!(
                     "this file is the full schema v{shown} a new database starts from: it is \
                      applied once as the starting state and not audited, but the deltas after \
                      it need what it creates"
                 )),
-            });
+            );
         }
         let old: Vec<usize> = deltas
             .iter()
@@ -302,15 +302,12 @@ pub fn plan(folder: &Folder) -> Plan {
         for i in files {
             let base = folder.entries[i].base();
             let name = base.split_once('.').map_or(base, |(s, _)| s);
-            plan.migrations.push(Migration {
-                version: shown.clone(),
-                name: name.to_string(),
-                up: whole(folder, i),
-                down: None,
-                rerun_note: None,
-                apply_only: false,
-                start_note: None,
-            });
+            plan.migrations.push(Migration::new(
+                shown.clone(),
+                name.to_string(),
+                whole(folder, i),
+                None,
+            ));
         }
     }
     for (d, (n, ext)) in other {

@@ -171,15 +171,12 @@ pub fn plan(folder: &Folder) -> Plan {
         if let Some(r) = revert {
             used.insert(r);
         }
-        plan.migrations.push(Migration {
-            version: String::new(),
-            name: c.stem.clone(),
-            up: whole(folder, deploy),
-            down: revert.map(|r| whole(folder, r)),
-            rerun_note: None,
-            apply_only: false,
-            start_note: None,
-        });
+        plan.migrations.push(Migration::new(
+            String::new(),
+            c.stem.clone(),
+            whole(folder, deploy),
+            revert.map(|r| whole(folder, r)),
+        ));
     }
     for (i, e) in folder.entries.iter().enumerate() {
         if used.contains(&i) {

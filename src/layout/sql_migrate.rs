@@ -318,15 +318,12 @@ pub fn plan(folder: &Folder) -> Plan {
         up.no_transaction = s.up_no_transaction;
         let stem = e.base().strip_suffix(".sql").unwrap_or(e.base());
         let digits = super::leading_digits(stem);
-        plan.migrations.push(Migration {
-            version: if digits.is_empty() { stem } else { digits }.to_string(),
-            name: stem.to_string(),
+        plan.migrations.push(Migration::new(
+            if digits.is_empty() { stem } else { digits }.to_string(),
+            stem.to_string(),
             up,
             down,
-            rerun_note: None,
-            apply_only: false,
-            start_note: None,
-        });
+        ));
     }
     plan
 }

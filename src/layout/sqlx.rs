@@ -97,15 +97,8 @@ pub fn plan(folder: &Folder) -> Plan {
             p.no_transaction = no_transaction(&folder.entries[d].file.text);
             p
         });
-        plan.migrations.push(Migration {
-            version,
-            name: desc,
-            up: up_part,
-            down,
-            apply_only: false,
-            start_note: None,
-            rerun_note: None,
-        });
+        plan.migrations
+            .push(Migration::new(version, desc, up_part, down));
     }
     plan
 }

@@ -98,15 +98,12 @@ pub fn plan(folder: &Folder) -> Plan {
     order.sort();
     for (base, i) in order {
         let (version, name) = parse_name(base).unwrap_or((base, ""));
-        plan.migrations.push(Migration {
-            version: version.to_string(),
-            name: name.to_string(),
-            up: whole(folder, i),
-            down: None,
-            rerun_note: None,
-            apply_only: false,
-            start_note: None,
-        });
+        plan.migrations.push(Migration::new(
+            version.to_string(),
+            name.to_string(),
+            whole(folder, i),
+            None,
+        ));
     }
     super::duplicate_versions(&mut plan, folder, "the Supabase CLI", |m| {
         Some(m.version.clone())

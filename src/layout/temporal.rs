@@ -289,15 +289,12 @@ pub fn plan(folder: &Folder) -> Plan {
             let mut up = whole(folder, i);
             // Each statement is sent on its own, in autocommit.
             up.no_transaction = true;
-            plan.migrations.push(Migration {
-                version: shown.to_string(),
-                name: name.to_string(),
+            plan.migrations.push(Migration::new(
+                shown.to_string(),
+                name.to_string(),
                 up,
-                down: None,
-                rerun_note: None,
-                apply_only: false,
-                start_note: None,
-            });
+                None,
+            ));
         }
         for (f, &i) in &d.files {
             if !listed.contains(f) {

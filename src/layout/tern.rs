@@ -143,15 +143,12 @@ pub fn plan(folder: &Folder) -> Plan {
             continue;
         }
         let (num, name) = parse_name(e.base()).unwrap_or(("", ""));
-        plan.migrations.push(Migration {
-            version: num.to_string(),
-            name: name.to_string(),
-            up: mk(up),
-            down: down.map(mk),
-            rerun_note: None,
-            apply_only: false,
-            start_note: None,
-        });
+        plan.migrations.push(Migration::new(
+            num.to_string(),
+            name.to_string(),
+            mk(up),
+            down.map(mk),
+        ));
     }
     plan
 }

@@ -120,15 +120,12 @@ pub fn plan(folder: &Folder) -> Plan {
             continue;
         };
         let (digits, name, _) = parse_name(folder.entries[up].base()).unwrap_or(("", "", true));
-        plan.migrations.push(Migration {
-            version: digits.to_string(),
-            name: name.to_string(),
-            up: whole(folder, up),
-            down: downs.first().map(|&d| whole(folder, d)),
-            rerun_note: None,
-            apply_only: false,
-            start_note: None,
-        });
+        plan.migrations.push(Migration::new(
+            digits.to_string(),
+            name.to_string(),
+            whole(folder, up),
+            downs.first().map(|&d| whole(folder, d)),
+        ));
     }
     plan
 }

@@ -201,30 +201,22 @@ pub fn plan(folder: &Folder) -> Plan {
         up.no_transaction = directives(&folder.entries[i].file.text)
             .iter()
             .any(|(k, v)| k == "transactional" && v.eq_ignore_ascii_case("false"));
-        plan.migrations.push(Migration {
-            version: id.split('.').next().unwrap_or(id).to_string(),
-            name: id.to_string(),
+        plan.migrations.push(Migration::new(
+            id.split('.').next().unwrap_or(id).to_string(),
+            id.to_string(),
             up,
-            down: downs.get(id).map(|&d| whole(folder, d)),
-            rerun_note: None,
-            apply_only: false,
-            start_note: None,
-        });
+            downs.get(id).map(|&d| whole(folder, d)),
+        ));
     }
     for i in hooks {
         let id = super::strip_suffix_ci(folder.entries[i].base(), ".sql").unwrap_or("post-apply");
-        plan.migrations.push(Migration {
-            version: "post-apply".into(),
-            name: id.to_string(),
-            up: whole(folder, i),
-            down: None,
-            rerun_note: Some(
-                "yoyo runs its post-apply hook again after every `yoyo apply` that applies a migration"
-                    .into(),
-            ),
-            apply_only: false,
-            start_note: None,
-        });
+        plan.migrations.push(
+            Migration::new("post-apply".into(), id.to_string(), whole(folder, i), None)
+                .rerun_by_design(
+                    "yoyo runs its post-apply hook again after every `yoyo apply` that applies a \
+                     migration",
+                ),
+        );
     }
     plan
 }

@@ -95,6 +95,23 @@ fn versions(ws: &Workspace, seq: usize) -> Vec<String> {
 }
 
 /// Snapshots the outline and the human and JSON output of the static check.
+/// Checks `path` with `opts` and asserts it has no finding at all (a clean
+/// fixture: every statement safe to run twice, in the tool's order).
+fn assert_no_findings(path: &str, opts: &Options) {
+    let report = check_paths(&[path], opts);
+    assert!(report.findings.is_empty(), "{path}: {:#?}", report.findings);
+}
+
+/// The files of `report`'s findings of `rule`, in report order.
+fn files_of<'r>(report: &'r twice::report::Report, rule: &str) -> Vec<&'r str> {
+    report
+        .findings
+        .iter()
+        .filter(|f| f.rule == rule)
+        .map(|f| f.file.as_str())
+        .collect()
+}
+
 fn snapshot_layout(name: &str, paths: &[&str], opts: &Options) {
     let ws = load(paths, opts);
     snapshot!(format!("{name}_outline"), outline(&ws));
@@ -380,8 +397,7 @@ fn prisma_folders_and_lock_file() {
         ws.sequences[0].dialect_why,
         "migration_lock.toml: provider = \"postgresql\""
     );
-    let clean = check_paths(&["fixtures/layouts/prisma-clean"], &static_opts());
-    assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
+    assert_no_findings("fixtures/layouts/prisma-clean", &static_opts());
     snapshot_layout(
         "prisma_shaped",
         &["fixtures/layouts/prisma-shaped"],
@@ -1791,14 +1807,8 @@ fn temporal_sql_tool_runs_versions_in_semver_order_and_files_in_manifest_order()
         &static_opts(),
     );
     let report = check_paths(&["fixtures/layouts/temporal-sql-tool"], &Options::default());
-    let malformed: Vec<&str> = report
-        .findings
-        .iter()
-        .filter(|f| f.rule == "malformed-migration")
-        .map(|f| f.file.as_str())
-        .collect();
     assert_eq!(
-        malformed,
+        files_of(&report, "malformed-migration"),
         ["fixtures/layouts/temporal-sql-tool/versioned/v1.11/done_flag.sql"]
     );
     // Run in the tool's order, nothing fails on its first run.
@@ -1813,11 +1823,10 @@ fn temporal_sql_tool_runs_versions_in_semver_order_and_files_in_manifest_order()
         versions(&ws, 0),
         ["1.0", "1.2", "1.2", "1.9", "1.10", "1.11"]
     );
-    let clean = check_paths(
-        &["fixtures/layouts/temporal-sql-tool-clean"],
+    assert_no_findings(
+        "fixtures/layouts/temporal-sql-tool-clean",
         &Options::default(),
     );
-    assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
 }
 
 #[test]
@@ -1856,22 +1865,15 @@ fn atlas_reads_checkpoints_delimiters_txmode_and_its_sum_file() {
     snapshot_layout("atlas", &["fixtures/layouts/atlas"], &static_opts());
     // The last file changed after `atlas migrate hash`.
     let report = check_paths(&["fixtures/layouts/atlas"], &Options::default());
-    let malformed: Vec<&str> = report
-        .findings
-        .iter()
-        .filter(|f| f.rule == "malformed-migration")
-        .map(|f| f.file.as_str())
-        .collect();
     assert_eq!(
-        malformed,
+        files_of(&report, "malformed-migration"),
         ["fixtures/layouts/atlas/20240501000000_admin.sql"]
     );
     assert!(report
         .findings
         .iter()
         .any(|f| f.rule == "create-without-if-not-exists" && f.message.contains("users_audit")));
-    let clean = check_paths(&["fixtures/layouts/atlas-clean"], &Options::default());
-    assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
+    assert_no_findings("fixtures/layouts/atlas-clean", &Options::default());
     let ws = load(&["fixtures/layouts/atlas-clean"], &static_opts());
     // `-- atlas:delimiter \n\n`: a blank line ends each statement.
     assert_eq!(ws.sequences[0].migrations[1].up.statements.len(), 2);
@@ -1905,8 +1907,7 @@ fn refinery_reads_unversioned_migrations_as_forward_ones() {
     snapshot_layout("refinery", &["fixtures/layouts/refinery"], &static_opts());
     let report = check_paths(&["fixtures/layouts/refinery"], &Options::default());
     assert!(!report.findings.iter().any(|f| f.rule == "first-run-error"));
-    let clean = check_paths(&["fixtures/layouts/refinery-clean"], &Options::default());
-    assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
+    assert_no_findings("fixtures/layouts/refinery-clean", &Options::default());
     // Without the dependency the same names are Flyway's (U = undo).
     let ws = load(&["fixtures/layouts/refinery/migrations"], &{
         let mut o = static_opts();
@@ -1951,18 +1952,11 @@ fn graphile_migrate_reads_committed_current_and_after_reset() {
     );
     // 000003.sql was edited after it was committed.
     let report = check_paths(&["fixtures/layouts/graphile-migrate"], &static_opts());
-    let malformed: Vec<&str> = report
-        .findings
-        .iter()
-        .filter(|f| f.rule == "malformed-migration")
-        .map(|f| f.file.as_str())
-        .collect();
     assert_eq!(
-        malformed,
+        files_of(&report, "malformed-migration"),
         ["fixtures/layouts/graphile-migrate/migrations/committed/000003.sql"]
     );
-    let clean = check_paths(&["fixtures/layouts/graphile-migrate-clean"], &static_opts());
-    assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
+    assert_no_findings("fixtures/layouts/graphile-migrate-clean", &static_opts());
 }
 
 /// Down parts found by each tool's own names: never run as forward
@@ -1990,8 +1984,7 @@ fn postgrator_pairs_do_and_undo_in_version_order() {
         &["fixtures/layouts/postgrator"],
         &static_opts(),
     );
-    let clean = check_paths(&["fixtures/layouts/postgrator-clean"], &Options::default());
-    assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
+    assert_no_findings("fixtures/layouts/postgrator-clean", &Options::default());
 }
 
 #[test]
@@ -2006,8 +1999,7 @@ fn db_migrate_pairs_up_and_down_sql_files() {
         &["fixtures/layouts/db-migrate"],
         &static_opts(),
     );
-    let clean = check_paths(&["fixtures/layouts/db-migrate-clean"], &Options::default());
-    assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
+    assert_no_findings("fixtures/layouts/db-migrate-clean", &Options::default());
 }
 
 #[test]
@@ -2033,8 +2025,7 @@ fn yoyo_follows_depends_rollbacks_and_the_post_apply_hook() {
     snapshot_layout("yoyo", &["fixtures/layouts/yoyo"], &static_opts());
     let report = check_paths(&["fixtures/layouts/yoyo"], &Options::default());
     assert!(!report.findings.iter().any(|f| f.rule == "first-run-error"));
-    let clean = check_paths(&["fixtures/layouts/yoyo-clean"], &Options::default());
-    assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
+    assert_no_findings("fixtures/layouts/yoyo-clean", &Options::default());
 }
 
 #[test]
@@ -2056,8 +2047,7 @@ fn node_pg_migrate_splits_up_and_down_and_orders_by_time() {
         &["fixtures/layouts/node-pg-migrate"],
         &static_opts(),
     );
-    let clean = check_paths(&["fixtures/layouts/node-pg-migrate-clean"], &static_opts());
-    assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
+    assert_no_findings("fixtures/layouts/node-pg-migrate-clean", &static_opts());
 }
 
 #[test]
@@ -2088,8 +2078,7 @@ fn mybatis_splits_at_undo_and_starts_from_bootstrap() {
         .findings
         .iter()
         .any(|f| f.rule == "undefined-placeholder" || f.rule == "first-run-error"));
-    let clean = check_paths(&["fixtures/layouts/mybatis-clean"], &Options::default());
-    assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
+    assert_no_findings("fixtures/layouts/mybatis-clean", &Options::default());
 }
 
 #[test]
@@ -2111,9 +2100,8 @@ fn play_evolutions_read_ups_and_downs_up_to_the_first_gap() {
         &["fixtures/layouts/play-evolutions"],
         &static_opts(),
     );
-    let clean = check_paths(
-        &["fixtures/layouts/play-evolutions-clean"],
+    assert_no_findings(
+        "fixtures/layouts/play-evolutions-clean",
         &Options::default(),
     );
-    assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
 }

@@ -28,19 +28,11 @@ pub const KIND: LayoutKind = LayoutKind::named("mybatis");
 
 /// The byte offset of the `-- //@UNDO` line, as `MigrationReader` finds it.
 fn undo_at(text: &str) -> Option<usize> {
-    let mut at = 0;
-    for line in text.split('\n') {
-        let t = line.trim_start();
-        if let Some(r) = t.strip_prefix("--") {
-            if let Some(r) = r.trim_start().strip_prefix("//") {
-                if r.trim_start().starts_with("@UNDO") {
-                    return Some(at);
-                }
-            }
-        }
-        at += line.len() + 1;
-    }
-    None
+    super::lines(text).into_iter().find_map(|l| {
+        let r = text[l.start..l.end].trim_start().strip_prefix("--")?;
+        let r = r.trim_start().strip_prefix("//")?;
+        r.trim_start().starts_with("@UNDO").then_some(l.start)
+    })
 }
 
 /// The id of a script: the name up to the first `_` (or the extension), as

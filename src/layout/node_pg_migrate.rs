@@ -28,23 +28,14 @@ pub const KIND: LayoutKind = LayoutKind::named("node-pg-migrate");
 
 /// The byte offset of the first line that marks `direction` (`up`/`down`).
 fn marker(text: &str, direction: &str) -> Option<usize> {
-    let mut at = 0;
-    for line in text.split('\n') {
-        let t = line.trim_start();
-        if let Some(rest) = t.strip_prefix("--") {
-            let rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '-');
-            let lower = rest.to_ascii_lowercase();
-            if let Some(after) = lower.strip_prefix(direction) {
-                if after.starts_with(char::is_whitespace)
-                    && after.trim_start().starts_with("migration")
-                {
-                    return Some(at);
-                }
-            }
-        }
-        at += line.len() + 1;
-    }
-    None
+    super::lines(text).into_iter().find_map(|l| {
+        let rest = text[l.start..l.end].trim_start().strip_prefix("--")?;
+        let rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '-');
+        let lower = rest.to_ascii_lowercase();
+        let after = lower.strip_prefix(direction)?;
+        (after.starts_with(char::is_whitespace) && after.trim_start().starts_with("migration"))
+            .then_some(l.start)
+    })
 }
 
 /// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).

@@ -56,15 +56,10 @@ fn sections(
     Option<std::ops::Range<usize>>,
 ) {
     // (marker, where its line starts, where the line after it starts)
-    let mut marks: Vec<(Marker, usize, usize)> = Vec::new();
-    let mut at = 0;
-    for line in text.split('\n') {
-        let next = (at + line.len() + 1).min(text.len());
-        if let Some(m) = marker(line) {
-            marks.push((m, at, next));
-        }
-        at = next;
-    }
+    let marks: Vec<(Marker, usize, usize)> = super::lines(text)
+        .into_iter()
+        .filter_map(|l| Some((marker(&text[l.start..l.end])?, l.start, l.next)))
+        .collect();
     // A section runs from the line after its marker (Play drops the marker
     // line: `#` is no comment to most databases) to the next marker.
     let range = |k: Marker| {

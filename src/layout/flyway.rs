@@ -161,20 +161,6 @@ pub fn version_parts(v: &str) -> Option<Vec<String>> {
     Some(parts)
 }
 
-/// Flyway's version order.
-pub fn version_cmp(a: &[String], b: &[String]) -> Ordering {
-    let n = a.len().max(b.len());
-    for i in 0..n {
-        let x = a.get(i).map_or("0", String::as_str);
-        let y = b.get(i).map_or("0", String::as_str);
-        let o = super::numeric_cmp(x, y);
-        if o != Ordering::Equal {
-            return o;
-        }
-    }
-    Ordering::Equal
-}
-
 pub fn plan(folder: &Folder) -> Plan {
     let mut plan = Plan::default();
     let mut versioned: Vec<(Vec<String>, usize)> = Vec::new();
@@ -230,13 +216,14 @@ pub fn plan(folder: &Folder) -> Plan {
         }
     }
     versioned.sort_by(|a, b| {
-        version_cmp(&a.0, &b.0).then_with(|| folder.entries[a.1].rel.cmp(&folder.entries[b.1].rel))
+        super::parts_cmp(&a.0, &b.0)
+            .then_with(|| folder.entries[a.1].rel.cmp(&folder.entries[b.1].rel))
     });
     let mut prev: Option<&(Vec<String>, usize)> = None;
     for item in &versioned {
         let (parts, i) = item;
         if let Some((pp, pi)) = prev {
-            if version_cmp(pp, parts) == Ordering::Equal {
+            if super::parts_cmp(pp, parts) == Ordering::Equal {
                 plan.problem(
                     *i,
                     0..0,
@@ -434,7 +421,7 @@ impl super::Layout for Flyway {
     }
 
     fn key_cmp(&self, a: &[String], b: &[String]) -> Ordering {
-        version_cmp(a, b)
+        super::parts_cmp(a, b)
     }
 
     fn placeholders(&self, _envsub: bool) -> super::PlaceholderPolicy {
@@ -465,9 +452,12 @@ mod tests {
     #[test]
     fn version_order() {
         let mut v = vec!["2", "1.10", "1.9", "1_1", "1.1.1", "1"];
-        v.sort_by(|a, b| version_cmp(&parts(a), &parts(b)));
+        v.sort_by(|a, b| crate::layout::parts_cmp(&parts(a), &parts(b)));
         assert_eq!(v, vec!["1", "1_1", "1.1.1", "1.9", "1.10", "2"]);
-        assert_eq!(version_cmp(&parts("1.0"), &parts("1")), Ordering::Equal);
+        assert_eq!(
+            crate::layout::parts_cmp(&parts("1.0"), &parts("1")),
+            Ordering::Equal
+        );
         assert!(version_parts("1a").is_none());
     }
 

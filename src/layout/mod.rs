@@ -547,6 +547,22 @@ pub fn numeric_cmp(a: &str, b: &str) -> Ordering {
     a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }
 
+/// Compares versions split into numeric parts (`1.10` as `["1", "10"]`),
+/// part by part as numbers of any size, a missing part counting as 0: the
+/// order of Flyway's versions and of semantic versions.
+pub fn parts_cmp<S: AsRef<str>>(a: &[S], b: &[S]) -> Ordering {
+    let n = a.len().max(b.len());
+    for i in 0..n {
+        let x = a.get(i).map_or("0", AsRef::as_ref);
+        let y = b.get(i).map_or("0", AsRef::as_ref);
+        let o = numeric_cmp(x, y);
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    Ordering::Equal
+}
+
 /// The leading ASCII digits of `s`.
 pub fn leading_digits(s: &str) -> &str {
     let n = s.bytes().take_while(u8::is_ascii_digit).count();

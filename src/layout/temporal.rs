@@ -30,9 +30,8 @@
 //! A folder is read in this layout when it holds such version folders, or a
 //! `versioned/` folder that does, even without SQL files of its own.
 
-use super::{is_sql_name, numeric_cmp, whole, Folder, Plan};
+use super::{is_sql_name, whole, Folder, Plan};
 use crate::model::{LayoutKind, Migration};
-use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -47,9 +46,9 @@ const VERSIONED: &str = "versioned";
 /// The key the manifest lists its files under (the same for SQL and CQL).
 const FILES_KEY: &str = "SchemaUpdateCqlFiles";
 
-/// The version a folder name stands for: `v1.10` → `["1", "10", "0"]`
-/// (missing parts are zero, as the tool's tolerant semver parse reads them);
-/// `None` for any other name.
+/// The version a folder name stands for: `v1.10` → `["1", "10"]` (compared
+/// with [`super::parts_cmp`], missing parts are zero, as the tool's tolerant
+/// semver parse reads them); `None` for any other name.
 fn version(name: &str) -> Option<Vec<&str>> {
     let rest = name.strip_prefix('v')?;
     let parts: Vec<&str> = rest.split('.').collect();
@@ -60,17 +59,7 @@ fn version(name: &str) -> Option<Vec<&str>> {
     {
         return None;
     }
-    let mut v = parts;
-    v.resize(3, "0");
-    Some(v)
-}
-
-fn version_cmp(a: &[&str], b: &[&str]) -> Ordering {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| numeric_cmp(x, y))
-        .find(|o| o.is_ne())
-        .unwrap_or(Ordering::Equal)
+    Some(parts)
 }
 
 /// Where a path relative to the migrations folder sits: `(version folder
@@ -220,7 +209,7 @@ pub fn plan(folder: &Folder) -> Plan {
     let mut ordered: Vec<(&str, VersionDir)> = dirs.into_iter().collect();
     ordered.sort_by(|a, b| {
         let (va, vb) = (version(a.1.name), version(b.1.name));
-        version_cmp(va.as_deref().unwrap_or(&[]), vb.as_deref().unwrap_or(&[]))
+        super::parts_cmp(va.as_deref().unwrap_or(&[]), vb.as_deref().unwrap_or(&[]))
             .then_with(|| a.0.cmp(b.0))
     });
     for (dir, d) in ordered {
@@ -315,7 +304,7 @@ mod tests {
     #[test]
     fn versions_order_as_the_tool_orders_them() {
         let mut names = vec!["v1.10", "v2", "v1.9", "v1.0", "v1.9.1", "v0.30"];
-        names.sort_by(|a, b| version_cmp(&version(a).unwrap(), &version(b).unwrap()));
+        names.sort_by(|a, b| crate::layout::parts_cmp(&version(a).unwrap(), &version(b).unwrap()));
         assert_eq!(names, ["v0.30", "v1.0", "v1.9", "v1.9.1", "v1.10", "v2"]);
         for bad in ["1.0", "v", "v1.", "v1..2", "v1.2.3.4", "v1.0-rc", "version"] {
             assert!(version(bad).is_none(), "{bad}");

@@ -592,6 +592,13 @@ pub fn strip_suffix_ci<'a>(s: &'a str, suffix: &str) -> Option<&'a str> {
     ends_with_ci(s, suffix).then(|| &s[..s.len() - suffix.len()])
 }
 
+/// `s` without `prefix` (ASCII case ignored).
+pub fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
+}
+
 /// Reports migrations that share a version: every tool here refuses to run
 /// a folder with two migrations of one version. `key` gives the version as
 /// the tool compares it; migrations must already be sorted by it.

@@ -31,10 +31,10 @@ fn marker(text: &str, direction: &str) -> Option<usize> {
     super::lines(text).into_iter().find_map(|l| {
         let rest = text[l.start..l.end].trim_start().strip_prefix("--")?;
         let rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '-');
-        let lower = rest.to_ascii_lowercase();
-        let after = lower.strip_prefix(direction)?;
-        (after.starts_with(char::is_whitespace) && after.trim_start().starts_with("migration"))
-            .then_some(l.start)
+        let after = super::strip_prefix_ci(rest, direction)?;
+        (after.starts_with(char::is_whitespace)
+            && super::strip_prefix_ci(after.trim_start(), "migration").is_some())
+        .then_some(l.start)
     })
 }
 

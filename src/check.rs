@@ -291,17 +291,7 @@ pub fn check_from(inputs: &[Input], opts: &Options, files: &FileSource) -> Resul
     for (i, f) in ws.files.iter().enumerate() {
         file_order.entry(f.source.name.as_str()).or_insert(i);
     }
-    findings.sort_by(|a, b| {
-        let fa = file_order
-            .get(a.file.as_str())
-            .copied()
-            .unwrap_or(usize::MAX);
-        let fb = file_order
-            .get(b.file.as_str())
-            .copied()
-            .unwrap_or(usize::MAX);
-        (fa, a.line, a.column, a.source, &a.rule).cmp(&(fb, b.line, b.column, b.source, &b.rule))
-    });
+    sort_findings(&mut findings, &file_order);
     add_rerun_notes(&ws, &mut findings);
     link_related(&mut findings);
     let summary = Summary {
@@ -329,6 +319,42 @@ pub fn check_from(inputs: &[Input], opts: &Options, files: &FileSource) -> Resul
         baseline: None,
         not_audited: scope.map(|s| s.old_files).unwrap_or_default(),
     })
+}
+
+/// Sorts findings by file (in `file_order`; files not in it last), line,
+/// column, origin and rule, keeping the order of equal ones. Each finding's
+/// file is looked up once, not at every comparison.
+fn sort_findings(findings: &mut [Finding], file_order: &BTreeMap<&str, usize>) {
+    let keys: Vec<(usize, usize, usize, crate::finding::Origin)> = findings
+        .iter()
+        .map(|f| {
+            let file = file_order
+                .get(f.file.as_str())
+                .copied()
+                .unwrap_or(usize::MAX);
+            (file, f.line, f.column, f.source)
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..findings.len()).collect();
+    order.sort_by(|&i, &j| {
+        keys[i]
+            .cmp(&keys[j])
+            .then_with(|| findings[i].rule.cmp(&findings[j].rule))
+    });
+    // Put each finding at its place, one cycle of the permutation at a
+    // time: position k takes the finding at `order[k]`.
+    for start in 0..order.len() {
+        let mut k = start;
+        while order[k] != usize::MAX {
+            let from = order[k];
+            order[k] = usize::MAX;
+            if from == start {
+                break;
+            }
+            findings.swap(k, from);
+            k = from;
+        }
+    }
 }
 
 /// Findings in migrations that their tool re-runs by design (Flyway

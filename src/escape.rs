@@ -43,6 +43,11 @@ pub fn printable_lines(s: &str) -> Cow<'_, str> {
 }
 
 fn escape(s: &str, keep_lines: bool) -> Cow<'_, str> {
+    // Most text is printable ASCII: one pass over its bytes says so (every
+    // finding's message, help and notes go through here).
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Cow::Borrowed(s);
+    }
     let keep = |c: char| keep_lines && (c == '\n' || c == '\t');
     if !s.chars().any(|c| needs_escape(c) && !keep(c)) {
         return Cow::Borrowed(s);

@@ -79,6 +79,174 @@ where
         .collect()
 }
 
+/// What the threads of [`stream`] share.
+struct Stream<R> {
+    /// The next item to start.
+    next: usize,
+    /// Items handed to the consumer so far.
+    taken: usize,
+    /// The cost of the items started and not yet taken.
+    inflight: usize,
+    /// Items `taken..next`: their cost, and their result once done.
+    done: std::collections::VecDeque<(usize, Option<R>)>,
+    /// The consumer is done (or gone): the workers stop.
+    stop: bool,
+    /// A worker's panic, raised again on the consumer's thread.
+    panic: Option<Box<dyn std::any::Any + Send>>,
+}
+
+/// `f(item)` for every item, on up to `jobs` threads, handed to `consume`
+/// one at a time in the order of `items` while the threads work ahead. At
+/// most `ahead` items, and `budget` of their `cost` (say, bytes of SQL to
+/// parse), are done or started and not yet taken: a long input's results
+/// never sit in memory all together (one item may always start, whatever
+/// its cost). The calling thread runs `consume`, and does the item it needs
+/// next itself when no thread has started it. With `jobs <= 1`, or one
+/// item, everything runs on the calling thread, one item at a time.
+///
+/// Unlike [`map`], the caller's own work on the results (writing output,
+/// following a history in order) overlaps with the threads', and the
+/// threads are started once for the whole input, not for every batch.
+pub fn stream<T, R, O>(
+    jobs: usize,
+    items: &[T],
+    ahead: usize,
+    budget: usize,
+    cost: impl Fn(&T) -> usize + Sync,
+    f: impl Fn(&T) -> R + Sync,
+    consume: impl FnOnce(&mut dyn Iterator<Item = R>) -> O,
+) -> O
+where
+    T: Sync,
+    R: Send,
+{
+    let n = items.len();
+    let threads = jobs.min(n);
+    if threads <= 1 {
+        return consume(&mut items.iter().map(&f));
+    }
+    let ahead = ahead.max(1);
+    let state = Mutex::new(Stream {
+        next: 0,
+        taken: 0,
+        inflight: 0,
+        done: std::collections::VecDeque::new(),
+        stop: false,
+        panic: None,
+    });
+    let changed = std::sync::Condvar::new();
+    let lock = || state.lock().unwrap_or_else(|p| p.into_inner());
+    // Claims the next item when the bounds allow it: its index.
+    let claim = |st: &mut Stream<R>| -> Option<usize> {
+        let i = st.next;
+        if st.stop || i >= n {
+            return None;
+        }
+        let c = cost(&items[i]);
+        let started = i - st.taken;
+        if started >= ahead || (started > 0 && st.inflight.saturating_add(c) > budget) {
+            return None;
+        }
+        st.next += 1;
+        st.inflight += c;
+        st.done.push_back((c, None));
+        Some(i)
+    };
+    // Does item `i` (claimed) and files its result.
+    let run = |i: usize| {
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&items[i])));
+        let mut st = lock();
+        match r {
+            Ok(r) => {
+                let at = i - st.taken;
+                if let Some(slot) = st.done.get_mut(at) {
+                    slot.1 = Some(r);
+                }
+            }
+            Err(panic) => {
+                st.panic.get_or_insert(panic);
+                st.stop = true;
+            }
+        }
+        drop(st);
+        changed.notify_all();
+    };
+    let work = || loop {
+        let mut st = lock();
+        let i = loop {
+            if st.stop || st.next >= n {
+                return;
+            }
+            match claim(&mut st) {
+                Some(i) => break i,
+                None => st = changed.wait(st).unwrap_or_else(|p| p.into_inner()),
+            }
+        };
+        drop(st);
+        run(i);
+    };
+    /// Stops the workers when the consumer returns or unwinds.
+    struct Stop<'a, R>(&'a Mutex<Stream<R>>, &'a std::sync::Condvar);
+    impl<R> Drop for Stop<'_, R> {
+        fn drop(&mut self) {
+            self.0.lock().unwrap_or_else(|p| p.into_inner()).stop = true;
+            self.1.notify_all();
+        }
+    }
+    let mut next_result = || -> Option<R> {
+        let mut st = lock();
+        loop {
+            if let Some(panic) = st.panic.take() {
+                drop(st);
+                std::panic::resume_unwind(panic);
+            }
+            if st.taken >= n {
+                return None;
+            }
+            if st.next == st.taken {
+                // Nobody started the item needed next: do it here.
+                let i = st.next;
+                st.next += 1;
+                st.taken += 1;
+                drop(st);
+                changed.notify_all();
+                return Some(f(&items[i]));
+            }
+            if st.done.front().is_some_and(|(_, r)| r.is_some()) {
+                if let Some((c, Some(r))) = st.done.pop_front() {
+                    st.taken += 1;
+                    st.inflight -= c;
+                    drop(st);
+                    changed.notify_all();
+                    return Some(r);
+                }
+            }
+            // The next result is on its way: help with the ones after it
+            // rather than wait.
+            if let Some(i) = claim(&mut st) {
+                drop(st);
+                run(i);
+                st = lock();
+                continue;
+            }
+            st = changed.wait(st).unwrap_or_else(|p| p.into_inner());
+        }
+    };
+    std::thread::scope(|s| {
+        let _stop = Stop(&state, &changed);
+        for _ in 1..threads {
+            let spawned = std::thread::Builder::new()
+                .name("twice-worker".into())
+                .stack_size(WORKER_STACK)
+                .spawn_scoped(s, work);
+            if spawned.is_err() {
+                break;
+            }
+        }
+        consume(&mut std::iter::from_fn(&mut next_result))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,6 +265,77 @@ mod tests {
             assert_eq!(out, want, "jobs {jobs}");
             assert_eq!(items, (1..=50).collect::<Vec<u64>>());
         }
+    }
+
+    #[test]
+    fn a_stream_hands_results_over_in_order_and_stays_within_its_bounds() {
+        use std::sync::atomic::AtomicIsize;
+        for jobs in [0, 1, 2, 3, 8] {
+            let items: Vec<u64> = (0..200).collect();
+            // Started and not yet taken: never more than `ahead` (3), nor
+            // more than a budget of 10 but for a single item; plus the one
+            // the calling thread may be doing itself.
+            let open = AtomicIsize::new(0);
+            let most = AtomicIsize::new(0);
+            let cost = |x: &u64| if x % 7 == 0 { 25 } else { 2 };
+            let got = stream(
+                jobs,
+                &items,
+                3,
+                10,
+                cost,
+                |x| {
+                    let now = open.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(std::time::Duration::from_micros((x % 5) * 30));
+                    *x * 2
+                },
+                |results| {
+                    results
+                        .map(|r| {
+                            open.fetch_sub(1, Ordering::SeqCst);
+                            r
+                        })
+                        .collect::<Vec<u64>>()
+                },
+            );
+            assert_eq!(
+                got,
+                (0..200).map(|x| x * 2).collect::<Vec<u64>>(),
+                "jobs {jobs}"
+            );
+            assert!(most.load(Ordering::SeqCst) <= 4, "jobs {jobs}");
+        }
+    }
+
+    #[test]
+    fn a_stream_can_be_left_early_and_passes_panics_on() {
+        let items: Vec<u32> = (0..1000).collect();
+        let first = stream(
+            4,
+            &items,
+            8,
+            usize::MAX,
+            |_| 1,
+            |x| x + 1,
+            |r| r.take(3).sum::<u32>(),
+        );
+        assert_eq!(first, 6);
+        let panicked = std::panic::catch_unwind(|| {
+            stream(
+                2,
+                &items,
+                8,
+                usize::MAX,
+                |_| 1,
+                |&x| {
+                    assert!(x != 500, "item 500");
+                    x
+                },
+                |r| r.count(),
+            )
+        });
+        assert!(panicked.is_err());
     }
 
     #[test]

@@ -55,7 +55,7 @@ pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
         use std::os::unix::fs::OpenOptionsExt;
         open.custom_flags(libc::O_NONBLOCK);
     }
-    let mut f = open.open(path)?;
+    let f = open.open(path)?;
     let meta = f.metadata()?;
     if !meta.is_file() {
         return Err(std::io::Error::new(
@@ -65,7 +65,10 @@ pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
         ));
     }
     let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    f.read_to_end(&mut bytes)?;
+    // Through `take`: `File::read_to_end` would ask the size and the
+    // position again (a `statx` and an `lseek` per file, thousands per run);
+    // the room reserved from the size read above serves the same purpose.
+    f.take(u64::MAX).read_to_end(&mut bytes)?;
     Ok(bytes)
 }
 

@@ -338,10 +338,16 @@ pub fn scan(unit: &FileUnit) -> FileSuppressions {
 /// `needle` (ASCII) in `haystack`, ignoring ASCII case, without allocating.
 fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
     let n = needle.as_bytes();
-    haystack
-        .as_bytes()
-        .windows(n.len())
-        .any(|w| w.eq_ignore_ascii_case(n))
+    let h = haystack.as_bytes();
+    match n.split_last() {
+        // A needle that ends in a character without case (`twice:`, looked
+        // for in every file): that character is searched for (a fast
+        // search), and what comes before it compared there.
+        Some((&last, head)) if last.is_ascii() && !last.is_ascii_alphabetic() => haystack
+            .match_indices(char::from(last))
+            .any(|(at, _)| at >= head.len() && h[at - head.len()..at].eq_ignore_ascii_case(head)),
+        _ => h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n)),
+    }
 }
 
 /// Usage of one suppression: per id (or one flag for "every rule").
@@ -703,6 +709,18 @@ fn removal_span(text: &str, s: &Suppression) -> Range<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_marker_is_found_in_any_case() {
+        for text in ["-- twice: ignore", "--TWICE:x", "a::b; -- Twice:", "twice:"] {
+            assert!(contains_ignore_case(text, "twice:"), "{text}");
+        }
+        for text in ["", "twice", "twic:", "x::y", ":twice", "twice ;", "wice:"] {
+            assert!(!contains_ignore_case(text, "twice:"), "{text}");
+        }
+        assert!(contains_ignore_case("ab TwIcE", "twice"));
+        assert!(!contains_ignore_case("ab twic", "twice"));
+    }
 
     fn parse(c: &str) -> Option<(Scope, Vec<String>)> {
         let kind = if c.starts_with("/*") {

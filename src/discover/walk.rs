@@ -65,19 +65,23 @@ pub(super) mod ignores {
             if let Some(r) = self.repos.get(dir) {
                 return r.clone();
             }
-            let r = dir
-                .ancestors()
-                .find(|a| a.join(".git").exists())
-                .map(Path::to_path_buf);
+            // The nearest folder up from `dir` that holds `.git`: the
+            // parent's answer when `dir` holds none (one look per folder,
+            // not one per folder above it).
+            let r = if dir.join(".git").exists() {
+                Some(dir.to_path_buf())
+            } else {
+                dir.parent().and_then(|p| self.repo_of(p))
+            };
             self.repos.insert(dir.to_path_buf(), r.clone());
             r
         }
 
         fn level(&mut self, dir: &Path, git: bool, top: bool) -> Rc<Level> {
-            let key = dir.to_path_buf();
-            if let Some(l) = self.levels.get(&key) {
+            if let Some(l) = self.levels.get(dir) {
                 return l.clone();
             }
+            let key = dir.to_path_buf();
             let mut matchers = Vec::new();
             matchers.extend(load(dir, ".ignore"));
             if git {
@@ -116,6 +120,9 @@ pub(super) mod ignores {
 /// How deep a walk goes below the folder given (the walk recurses once per
 /// level; real migration trees are a few levels deep).
 pub(super) const MAX_DEPTH: usize = 64;
+
+/// Folders with fewer migration files than this are read on one thread.
+const PARALLEL_READ_MIN: usize = 8;
 
 /// A sequence under construction, with its own files.
 pub(super) struct Built {
@@ -198,9 +205,18 @@ impl Walker<'_> {
             let name = entry.file_name().to_string_lossy().into_owned();
             let path = entry.path();
             let shown = join_display(display, &name);
-            let is_link = entry.file_type().is_ok_and(|t| t.is_symlink());
-            let meta = match std::fs::metadata(&path) {
-                Ok(m) => m,
+            let file_type = entry.file_type().ok();
+            let is_link = file_type.is_some_and(|t| t.is_symlink());
+            // What the entry is, links followed: the listing says it for all
+            // but links (no `stat` per file of a folder of thousands).
+            let listed = file_type
+                .filter(|t| !t.is_symlink())
+                .map(|t| (t.is_dir(), t.is_file()));
+            let (is_dir, is_file) = match listed.map_or_else(
+                || std::fs::metadata(&path).map(|m| (m.is_dir(), m.is_file())),
+                Ok,
+            ) {
+                Ok(kind) => kind,
                 Err(e) => {
                     let link = std::fs::symlink_metadata(&path)
                         .map(|m| m.file_type().is_symlink())
@@ -226,15 +242,15 @@ impl Walker<'_> {
                     continue;
                 }
             };
-            if rules.ignored(&canon_dir.join(&name), meta.is_dir()) {
-                if meta.is_dir() {
+            if rules.ignored(&canon_dir.join(&name), is_dir) {
+                if is_dir {
                     ignored.push(format!("{name}/"));
                 } else if is_sql(Path::new(&name)) {
                     ignored.push(name);
                 }
                 continue;
             }
-            if is_link && (meta.is_dir() || is_sql(Path::new(&name))) {
+            if is_link && (is_dir || is_sql(Path::new(&name))) {
                 if let Some(root) = &self.root {
                     let target = std::fs::canonicalize(&path).ok();
                     if !target.as_ref().is_some_and(|t| t.starts_with(root)) {
@@ -249,16 +265,16 @@ impl Walker<'_> {
                     }
                 }
             }
-            if meta.is_dir() {
+            if is_dir {
                 l.dirs.push((name, path));
             } else if self.opts.excluded(&path) {
                 // `exclude` in twice.toml: the config reports it.
-            } else if meta.is_file() && (is_sql(Path::new(&name)) || layout::is_sql_name(&name)) {
+            } else if is_file && (is_sql(Path::new(&name)) || layout::is_sql_name(&name)) {
                 // `.sql`, and `.sql.postgres` files written for one dialect.
                 l.sql.push((name, path));
-            } else if meta.is_file() && matches!(name.as_str(), ".gitignore" | ".ignore") {
+            } else if is_file && matches!(name.as_str(), ".gitignore" | ".ignore") {
                 // Read by the walker itself (see `ignores`), not skipped.
-            } else if meta.is_file() {
+            } else if is_file {
                 l.others.push(name);
             } else {
                 l.others.push(format!("{name} (not a regular file)"));
@@ -296,6 +312,42 @@ impl Walker<'_> {
         }
     }
 
+    /// Reads the files `wanted` (path, shown name) of a folder, bytes and
+    /// decoding on `--jobs` threads, results in order: as [`Self::read`] of
+    /// each in turn (a file that vanished is a notice and `None`; the first
+    /// error in order stops the walk).
+    pub(super) fn read_all(
+        &mut self,
+        wanted: &mut [(PathBuf, String)],
+    ) -> Result<Vec<Option<SourceFile>>> {
+        // A thread costs more than reading a few small files.
+        let jobs = if wanted.len() < PARALLEL_READ_MIN {
+            1
+        } else {
+            self.opts.jobs
+        };
+        let files = self.files;
+        let read = crate::parallel::map(jobs, wanted, |_, (path, shown)| {
+            files
+                .read(path)
+                .map(|bytes| SourceFile::from_bytes(shown.as_str(), Some(path), &bytes))
+        });
+        let mut out = Vec::with_capacity(read.len());
+        for (r, (_, shown)) in read.into_iter().zip(wanted.iter()) {
+            match r {
+                Ok(file) => out.push(Some(file)),
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    self.notices.push(format!(
+                        "{shown}: disappeared before it could be read; skipped"
+                    ));
+                    out.push(None);
+                }
+                Err(e) => return Err(io_error(shown, &e)),
+            }
+        }
+        Ok(out)
+    }
+
     /// The dialect of a folder before its files are read, what decided it,
     /// and whether that is settled (`--dialect` or the path).
     pub(super) fn dialect_why(&self, display: &str) -> (Dialect, String, bool) {
@@ -317,7 +369,7 @@ impl Walker<'_> {
     pub(super) fn choose(&self, folder: &mut Folder) -> (LayoutKind, String, String, bool) {
         let (kind, layout_why) = match self.opts.layout {
             Some(k) => (k, "--layout".to_string()),
-            None => layout::detect::detect_why(folder),
+            None => detect_why(folder, self.opts.jobs),
         };
         let (dialect, mut dialect_why, mut settled) = self.dialect_why(&folder.display);
         folder.dialect = dialect;
@@ -513,6 +565,10 @@ impl Walker<'_> {
                 }
                 other_names.push(o.clone());
             }
+            // The migration files of the folder (and of its migration
+            // folders), read together below.
+            let mut wanted: Vec<(PathBuf, String)> = Vec::new();
+            let mut rels: Vec<String> = Vec::new();
             if use_diesel {
                 for (name, path) in &diesel_dirs {
                     consumed.insert(name.clone());
@@ -524,13 +580,8 @@ impl Walker<'_> {
                         continue;
                     };
                     for (fname, fpath) in &sub.sql {
-                        let shown = join_display(&shown_dir, fname);
-                        if let Some(file) = self.read(fpath, &shown)? {
-                            folder.entries.push(Entry {
-                                rel: format!("{name}/{fname}"),
-                                file,
-                            });
-                        }
+                        wanted.push((fpath.clone(), join_display(&shown_dir, fname)));
+                        rels.push(format!("{name}/{fname}"));
                     }
                     for o in &sub.others {
                         let rel = format!("{name}/{o}");
@@ -547,12 +598,13 @@ impl Walker<'_> {
                 }
             }
             for (name, path) in &listing.sql {
-                let shown = join_display(display, name);
-                if let Some(file) = self.read(path, &shown)? {
-                    folder.entries.push(Entry {
-                        rel: name.clone(),
-                        file,
-                    });
+                wanted.push((path.clone(), join_display(display, name)));
+                rels.push(name.clone());
+            }
+            let read = self.read_all(&mut wanted)?;
+            for (rel, file) in rels.into_iter().zip(read) {
+                if let Some(file) = file {
+                    folder.entries.push(Entry { rel, file });
                 }
             }
             folder.entries.sort_by(|a, b| a.rel.cmp(&b.rel));
@@ -736,9 +788,14 @@ impl Walker<'_> {
             let Some(sub) = self.list(&path, &shown)? else {
                 continue;
             };
-            for (fname, fpath) in &sub.sql {
-                let f_shown = join_display(&shown, fname);
-                if let Some(file) = self.read(fpath, &f_shown)? {
+            let mut wanted: Vec<(PathBuf, String)> = sub
+                .sql
+                .iter()
+                .map(|(fname, fpath)| (fpath.clone(), join_display(&shown, fname)))
+                .collect();
+            let read = self.read_all(&mut wanted)?;
+            for ((fname, _), file) in sub.sql.iter().zip(read) {
+                if let Some(file) = file {
                     folder.entries.push(Entry {
                         rel: format!("{rel}/{fname}"),
                         file,
@@ -979,6 +1036,38 @@ impl Walker<'_> {
             unresolvable: Vec::new(),
         }
     }
+}
+
+/// Folders with fewer files than this have their layout detected on one
+/// thread.
+const PARALLEL_DETECT_MIN: usize = 64;
+
+/// The layout whose marks `folder` shows, and why: the first in registry
+/// order, as [`layout::detect::detect_why`] finds it, the layouts asked on
+/// `--jobs` threads for a large folder (each reads every file's name and
+/// most read its text). A layout after one already found is not asked.
+fn detect_why(folder: &Folder, jobs: usize) -> (LayoutKind, String) {
+    if jobs <= 1 || folder.entries.len() < PARALLEL_DETECT_MIN {
+        return layout::detect::detect_why(folder);
+    }
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let found = AtomicUsize::new(usize::MAX);
+    let mut layouts: Vec<&'static dyn layout::Layout> = layout::registry().to_vec();
+    let whys = crate::parallel::map(jobs, &mut layouts, |i, l| {
+        if found.load(Ordering::Relaxed) < i {
+            return None;
+        }
+        let why = l.detect(folder);
+        if why.is_some() {
+            found.fetch_min(i, Ordering::Relaxed);
+        }
+        why.map(|w| (l.kind(), w))
+    });
+    whys.into_iter()
+        .flatten()
+        .next()
+        // None claims it (`plain` always does): what one thread says then.
+        .unwrap_or_else(|| layout::detect::detect_why(folder))
 }
 
 /// `seed.sql` and the like: seed data (Supabase's `supabase/seed.sql`,

@@ -90,7 +90,7 @@ impl<'a> Human<'a> {
     }
 }
 
-/// Findings drawn side by side before they are written (see `render`).
+/// Findings drawn ahead of the writing, at most (see `render`).
 const RENDER_BATCH: usize = 512;
 
 const GUTTER: Style = AnsiColor::BrightBlue.on_default().effects(Effects::BOLD);
@@ -116,15 +116,19 @@ impl Renderer for Human<'_> {
                 self.block(report, &files, &plan, i, f, &drawer, out)?;
             }
         } else {
-            // Findings are drawn on `jobs` threads, a batch at a time (so
-            // that a huge report is not held in memory twice), and written
-            // in order.
+            // Findings are drawn on `jobs` threads, a few hundred ahead of
+            // the writing (so that a huge report is not held in memory
+            // twice), and written in order by this thread as they come.
             let shown: Vec<usize> = (0..report.findings.len())
                 .filter(|&i| !plan.merged[i])
                 .collect();
-            for batch in shown.chunks(RENDER_BATCH) {
-                let mut batch = batch.to_vec();
-                let drawn = crate::parallel::map(self.opts.jobs, &mut batch, |_, &mut i| {
+            crate::parallel::stream(
+                self.opts.jobs,
+                &shown,
+                RENDER_BATCH,
+                usize::MAX,
+                |_| 1,
+                |&i| {
                     let mut buf = Vec::new();
                     self.block(
                         report,
@@ -136,11 +140,14 @@ impl Renderer for Human<'_> {
                         &mut buf,
                     )
                     .map(|()| buf)
-                });
-                for text in drawn {
-                    out.write_all(&text?)?;
-                }
-            }
+                },
+                |drawn| {
+                    for text in drawn {
+                        out.write_all(&text?)?;
+                    }
+                    Ok::<(), io::Error>(())
+                },
+            )?;
         }
         for notice in &super::notices_for_people(&report.notices) {
             writeln!(

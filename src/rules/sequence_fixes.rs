@@ -10,9 +10,9 @@ use std::collections::BTreeSet;
 /// Rule whose fix needs the schema.
 const INSERT_RULE: &str = super::insert_without_conflict_clause::META.id;
 
-/// Statements parsed together by [`attach_insert_fixes`] with several
-/// threads, and their SQL at most (an AST takes about 85 bytes per byte of
-/// SQL, so a window's ASTs stay under about 20 MiB).
+/// Statements parsed ahead of the catalog by [`attach_insert_fixes`] with
+/// several threads, and their SQL at most (an AST takes about 85 bytes per
+/// byte of SQL, so the ASTs waiting stay under about 20 MiB).
 const PARSE_AHEAD: usize = 64;
 const PARSE_AHEAD_BYTES: usize = 256 << 10;
 
@@ -82,54 +82,47 @@ pub fn attach_insert_fixes(ws: &crate::report::Workspace, findings: &mut [Findin
                             .is_none_or(|names| mentions(unit, stmt, names)))
             })
             .collect();
-        // They are parsed on `jobs` threads, a window of a few at a time
+        // They are parsed on `jobs` threads, a few ahead of the catalog
         // (with one thread, one at a time): a long history's ASTs never sit
-        // in memory together. The catalog follows the history in order.
-        let mut catalog = crate::schema::Catalog::default();
-        let mut start = 0;
-        while start < stmts.len() {
-            let mut window: Vec<usize> = Vec::new();
-            let mut bytes = 0;
-            let mut end = start;
-            while end < stmts.len()
-                && (window.is_empty()
-                    || (jobs > 1 && window.len() < PARSE_AHEAD && bytes < PARSE_AHEAD_BYTES))
-            {
-                if parse[end] {
-                    window.push(end);
-                    bytes += stmts[end].2.sql.len();
-                }
-                end += 1;
-            }
-            let parsed =
-                crate::parallel::map(jobs, &mut window, |_, k| stmts[*k].2.parse_transient());
-            let mut parsed = window.into_iter().zip(parsed).peekable();
-            for (k, &(unit, si, stmt)) in stmts.iter().enumerate().take(end).skip(start) {
-                let ast = match parsed.next_if(|(p, _)| *p == k) {
-                    // Not parsable: no fix, and nothing for the catalog.
-                    Some((_, None)) => continue,
-                    Some((_, Some(ast))) => Some(ast),
-                    None => None,
-                };
-                if let Some(idxs) = wanted.get(&(unit.source.name.as_str(), si)) {
-                    let target = match (&ast, &stmt.insert_target) {
-                        (Some(ast), _) => Some(std::borrow::Cow::Owned(
-                            crate::schema::InsertTarget::of(ast),
-                        )),
-                        (None, Some(kept)) => Some(std::borrow::Cow::Borrowed(&**kept)),
-                        (None, None) => None,
+        // in memory together. The catalog follows the history in order, on
+        // this thread, while the others parse what comes next.
+        let to_parse: Vec<usize> = (0..stmts.len()).filter(|&k| parse[k]).collect();
+        crate::parallel::stream(
+            jobs,
+            &to_parse,
+            PARSE_AHEAD,
+            PARSE_AHEAD_BYTES,
+            |&k| stmts[k].2.sql.len(),
+            |&k| stmts[k].2.parse_transient(),
+            |parsed| {
+                let mut catalog = crate::schema::Catalog::default();
+                let mut parsed = to_parse.iter().copied().zip(parsed).peekable();
+                for (k, &(unit, si, stmt)) in stmts.iter().enumerate() {
+                    let ast = match parsed.next_if(|(p, _)| *p == k) {
+                        // Not parsable: no fix, and nothing for the catalog.
+                        Some((_, None)) => continue,
+                        Some((_, Some(ast))) => Some(ast),
+                        None => None,
                     };
-                    if let Some(target) = target {
-                        let outcome = insert_fix(&catalog, unit, stmt, &target);
-                        outcomes.extend(idxs.iter().map(|&i| (i, outcome.clone())));
+                    if let Some(idxs) = wanted.get(&(unit.source.name.as_str(), si)) {
+                        let target = match (&ast, &stmt.insert_target) {
+                            (Some(ast), _) => Some(std::borrow::Cow::Owned(
+                                crate::schema::InsertTarget::of(ast),
+                            )),
+                            (None, Some(kept)) => Some(std::borrow::Cow::Borrowed(&**kept)),
+                            (None, None) => None,
+                        };
+                        if let Some(target) = target {
+                            let outcome = insert_fix(&catalog, unit, stmt, &target);
+                            outcomes.extend(idxs.iter().map(|&i| (i, outcome.clone())));
+                        }
+                    }
+                    if let Some(ast) = ast {
+                        catalog.apply(&ast);
                     }
                 }
-                if let Some(ast) = ast {
-                    catalog.apply(&ast);
-                }
-            }
-            start = end;
-        }
+            },
+        );
     }
     for (i, outcome) in outcomes {
         match outcome {
@@ -267,10 +260,22 @@ fn mentions(
     relevant: &mut std::collections::HashSet<String>,
 ) -> bool {
     use crate::lexer::TokenKind;
+    // Every word of every schema-changing statement is looked up: a bare
+    // ASCII word is lowered into one buffer, not into two new strings.
+    let mut lower = String::new();
     let hit = stmt.tokens.iter().any(|t| {
-        matches!(t.kind, TokenKind::Word | TokenKind::QuotedIdent) && {
-            let raw = unit.source.text.get(t.span.clone()).unwrap_or("");
-            relevant.contains(&crate::classify::unquote(raw).to_lowercase())
+        let raw = || unit.source.text.get(t.span.clone()).unwrap_or("");
+        match t.kind {
+            TokenKind::Word if raw().is_ascii() => {
+                lower.clear();
+                lower.push_str(raw());
+                lower.make_ascii_lowercase();
+                relevant.contains(lower.as_str())
+            }
+            TokenKind::Word | TokenKind::QuotedIdent => {
+                relevant.contains(&crate::classify::unquote(raw()).to_lowercase())
+            }
+            _ => false,
         }
     });
     if hit {

@@ -125,7 +125,13 @@ impl super::Layout for SchemaDelta {
         let rd = std::fs::read_dir(dir).ok()?;
         let mut stores: Vec<String> = rd
             .flatten()
-            .filter(|e| e.path().is_dir() && is_store(&e.path()))
+            // The listing's own type first: no `stat` per file of a large
+            // folder (a link is followed).
+            .filter(|e| {
+                e.file_type().is_ok_and(|t| t.is_dir() || t.is_symlink())
+                    && e.path().is_dir()
+                    && is_store(&e.path())
+            })
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
         stores.sort();

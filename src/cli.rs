@@ -802,7 +802,12 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
         );
         return Ok(2);
     }
-    Ok(u8::from(exit_for(fail_on, &report)))
+    let code = u8::from(exit_for(fail_on, &report));
+    // The process ends once the code is returned: the report's memory goes
+    // back with it, without freeing every finding and file one by one (a
+    // few percent of a static pass on thousands of files).
+    std::mem::forget(report);
+    Ok(code)
 }
 
 /// An error as printed: `error: ` before it, control characters of the

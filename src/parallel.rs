@@ -93,6 +93,30 @@ struct Stream<R> {
     stop: bool,
     /// A worker's panic, raised again on the consumer's thread.
     panic: Option<Box<dyn std::any::Any + Send>>,
+    /// Threads waiting for a change: a wake-up is a system call, made only
+    /// when someone waits.
+    waiting: usize,
+}
+
+/// Waits for a change of a [`stream`]'s state.
+fn wait_for_change<'a, R>(
+    changed: &std::sync::Condvar,
+    mut st: std::sync::MutexGuard<'a, Stream<R>>,
+) -> std::sync::MutexGuard<'a, Stream<R>> {
+    st.waiting += 1;
+    let mut st = changed.wait(st).unwrap_or_else(|p| p.into_inner());
+    st.waiting -= 1;
+    st
+}
+
+/// Releases a [`stream`]'s state after a change, waking the threads that
+/// wait for one.
+fn release_state<R>(changed: &std::sync::Condvar, st: std::sync::MutexGuard<'_, Stream<R>>) {
+    let wake = st.waiting > 0;
+    drop(st);
+    if wake {
+        changed.notify_all();
+    }
 }
 
 /// `f(item)` for every item, on up to `jobs` threads, handed to `consume`
@@ -133,9 +157,12 @@ where
         done: std::collections::VecDeque::new(),
         stop: false,
         panic: None,
+        waiting: 0,
     });
     let changed = std::sync::Condvar::new();
     let lock = || state.lock().unwrap_or_else(|p| p.into_inner());
+    let wait = |st| wait_for_change(&changed, st);
+    let release = |st| release_state(&changed, st);
     // Claims the next item when the bounds allow it: its index.
     let claim = |st: &mut Stream<R>| -> Option<usize> {
         let i = st.next;
@@ -168,8 +195,7 @@ where
                 st.stop = true;
             }
         }
-        drop(st);
-        changed.notify_all();
+        release(st);
     };
     let work = || loop {
         let mut st = lock();
@@ -179,7 +205,7 @@ where
             }
             match claim(&mut st) {
                 Some(i) => break i,
-                None => st = changed.wait(st).unwrap_or_else(|p| p.into_inner()),
+                None => st = wait(st),
             }
         };
         drop(st);
@@ -208,16 +234,14 @@ where
                 let i = st.next;
                 st.next += 1;
                 st.taken += 1;
-                drop(st);
-                changed.notify_all();
+                release(st);
                 return Some(f(&items[i]));
             }
             if st.done.front().is_some_and(|(_, r)| r.is_some()) {
                 if let Some((c, Some(r))) = st.done.pop_front() {
                     st.taken += 1;
                     st.inflight -= c;
-                    drop(st);
-                    changed.notify_all();
+                    release(st);
                     return Some(r);
                 }
             }
@@ -229,7 +253,7 @@ where
                 st = lock();
                 continue;
             }
-            st = changed.wait(st).unwrap_or_else(|p| p.into_inner());
+            st = wait(st);
         }
     };
     std::thread::scope(|s| {

@@ -735,7 +735,7 @@ mod tests {
             root: None,
             ignores: ignores::Ignores::default(),
         };
-        let listing = w.list(d.path(), "m").unwrap().unwrap();
+        let listing = w.list_at(d.path(), None, "m").unwrap().unwrap();
         assert_eq!(listing.sql.len(), 2);
         std::fs::remove_file(d.path().join("2_b.sql")).unwrap();
         let (name, path) = &listing.sql[1];

@@ -160,6 +160,22 @@ pub(super) struct Listing {
     /// Other files (names only).
     pub(super) others: Vec<String>,
     pub(super) dirs: Vec<(String, PathBuf)>,
+    /// The folder's canonical path (`None` when it could not be told).
+    pub(super) canon: Option<PathBuf>,
+    /// Entries that are symbolic links.
+    pub(super) linked: BTreeSet<String>,
+}
+
+impl Listing {
+    /// The canonical path of the entry `name` (at `path`): the folder's own
+    /// with the name joined, unless the entry is a symbolic link (no
+    /// `realpath`, a system call per component of the path, per folder).
+    pub(super) fn canonical(&self, name: &str, path: &Path) -> std::io::Result<PathBuf> {
+        match &self.canon {
+            Some(canon) if !self.linked.contains(name) => Ok(canon.join(name)),
+            _ => std::fs::canonicalize(path),
+        }
+    }
 }
 
 pub(super) fn join_display(display: &str, name: &str) -> String {
@@ -182,8 +198,14 @@ pub(super) fn is_loop(e: &std::io::Error) -> bool {
 }
 
 impl Walker<'_> {
-    /// Lists `dir`; `None` when it vanished.
-    pub(super) fn list(&mut self, dir: &Path, display: &str) -> Result<Option<Listing>> {
+    /// Lists `dir`, whose canonical path is `canon` when the caller knows
+    /// it; `None` when it vanished.
+    pub(super) fn list_at(
+        &mut self,
+        dir: &Path,
+        canon: Option<&Path>,
+        display: &str,
+    ) -> Result<Option<Listing>> {
         let rd = match std::fs::read_dir(dir) {
             Ok(rd) => rd,
             Err(e) if e.kind() == ErrorKind::NotFound => {
@@ -195,7 +217,12 @@ impl Walker<'_> {
             Err(e) => return Err(io_error(display, &e)),
         };
         let mut l = Listing::default();
-        let canon_dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let known = match canon {
+            Some(c) => Some(c.to_path_buf()),
+            None => std::fs::canonicalize(dir).ok(),
+        };
+        let canon_dir = known.clone().unwrap_or_else(|| dir.to_path_buf());
+        l.canon = known;
         let rules = self.ignores.for_folder(&canon_dir);
         // (.sql files and folders) left out by .gitignore/.ignore, and
         // links that lead out of the folder being checked.
@@ -207,6 +234,9 @@ impl Walker<'_> {
             let shown = join_display(display, &name);
             let file_type = entry.file_type().ok();
             let is_link = file_type.is_some_and(|t| t.is_symlink());
+            if is_link {
+                l.linked.insert(name.clone());
+            }
             // What the entry is, links followed: the listing says it for all
             // but links (no `stat` per file of a folder of thousands).
             let listed = file_type
@@ -391,7 +421,19 @@ impl Walker<'_> {
         ancestors: &mut Vec<PathBuf>,
         out: &mut Vec<Built>,
     ) -> Result<()> {
-        let canon = match std::fs::canonicalize(dir) {
+        self.walk_at(dir, None, display, ancestors, out)
+    }
+
+    /// [`Self::walk`], the canonical path of `dir` given when known.
+    pub(super) fn walk_at(
+        &mut self,
+        dir: &Path,
+        canon: Option<PathBuf>,
+        display: &str,
+        ancestors: &mut Vec<PathBuf>,
+        out: &mut Vec<Built>,
+    ) -> Result<()> {
+        let canon = match canon.map_or_else(|| std::fs::canonicalize(dir), Ok) {
             Ok(c) => c,
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 self.notices.push(format!(
@@ -413,7 +455,7 @@ impl Walker<'_> {
             ));
             return Ok(());
         }
-        let Some(listing) = self.list(dir, display)? else {
+        let Some(listing) = self.list_at(dir, Some(&canon), display)? else {
             return Ok(());
         };
         ancestors.push(canon.clone());
@@ -537,7 +579,8 @@ impl Walker<'_> {
                     continue;
                 }
                 let shown_dir = join_display(display, name);
-                let Some(sub) = self.list(path, &shown_dir)? else {
+                let sub_canon = listing.canonical(name, path).ok();
+                let Some(sub) = self.list_at(path, sub_canon.as_deref(), &shown_dir)? else {
                     continue;
                 };
                 let mut read_any = false;
@@ -572,11 +615,12 @@ impl Walker<'_> {
             if use_diesel {
                 for (name, path) in &diesel_dirs {
                     consumed.insert(name.clone());
-                    if let Ok(c) = std::fs::canonicalize(path) {
-                        self.visited.insert(c);
+                    let sub_canon = listing.canonical(name, path).ok();
+                    if let Some(c) = &sub_canon {
+                        self.visited.insert(c.clone());
                     }
                     let shown_dir = join_display(display, name);
-                    let Some(sub) = self.list(path, &shown_dir)? else {
+                    let Some(sub) = self.list_at(path, sub_canon.as_deref(), &shown_dir)? else {
                         continue;
                     };
                     for (fname, fpath) in &sub.sql {
@@ -710,14 +754,14 @@ impl Walker<'_> {
                 }
                 continue;
             }
-            match std::fs::canonicalize(path) {
+            match listing.canonical(name, path) {
                 Ok(c) if ancestors.contains(&c) => {
                     self.notices.push(format!(
                         "{shown}: symbolic link loop (leads back to {}); not followed",
                         display_path(&c)
                     ));
                 }
-                Ok(_) => self.walk(path, &shown, ancestors, out)?,
+                Ok(c) => self.walk_at(path, Some(c), &shown, ancestors, out)?,
                 Err(e) if e.kind() == ErrorKind::NotFound => self.notices.push(format!(
                     "{shown}: disappeared before it could be read; skipped"
                 )),
@@ -743,8 +787,9 @@ impl Walker<'_> {
         other_names: &mut Vec<String>,
         ancestors: &mut [PathBuf],
     ) -> Result<()> {
-        // (path relative to the migrations folder, path)
-        let mut stack: Vec<(String, PathBuf)> = listing
+        // (path relative to the migrations folder, path, canonical path
+        // when known)
+        let mut stack: Vec<(String, PathBuf, Option<PathBuf>)> = listing
             .dirs
             .iter()
             .filter(|(n, _)| {
@@ -753,13 +798,13 @@ impl Walker<'_> {
                     && !consumed.contains(n)
                     && tool.absorbs_subfolder(n, folder)
             })
-            .map(|(n, p)| (n.clone(), p.clone()))
+            .map(|(n, p)| (n.clone(), p.clone(), listing.canonical(n, p).ok()))
             .collect();
         stack.reverse();
-        let top: BTreeSet<String> = stack.iter().map(|(n, _)| n.clone()).collect();
-        while let Some((rel, path)) = stack.pop() {
+        let top: BTreeSet<String> = stack.iter().map(|(n, _, _)| n.clone()).collect();
+        while let Some((rel, path, known)) = stack.pop() {
             let shown = join_display(display, &rel);
-            let canon = match std::fs::canonicalize(&path) {
+            let canon = match known.map_or_else(|| std::fs::canonicalize(&path), Ok) {
                 Ok(c) => c,
                 Err(e) if e.kind() == ErrorKind::NotFound => continue,
                 Err(e) if is_loop(&e) => {
@@ -776,7 +821,7 @@ impl Walker<'_> {
                 ));
                 continue;
             }
-            if !self.visited.insert(canon) {
+            if !self.visited.insert(canon.clone()) {
                 self.notices.push(format!(
                     "{shown}: same folder as one already read; read once"
                 ));
@@ -785,7 +830,7 @@ impl Walker<'_> {
             if top.contains(&rel) {
                 consumed.insert(rel.clone());
             }
-            let Some(sub) = self.list(&path, &shown)? else {
+            let Some(sub) = self.list_at(&path, Some(&canon), &shown)? else {
                 continue;
             };
             let mut wanted: Vec<(PathBuf, String)> = sub
@@ -818,7 +863,7 @@ impl Walker<'_> {
                     && n != "node_modules"
                     && tool.absorbs_subfolder(&n_rel, folder)
                 {
-                    stack.push((n_rel, p.clone()));
+                    stack.push((n_rel, p.clone(), sub.canonical(n, p).ok()));
                 }
             }
         }

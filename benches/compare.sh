@@ -4,6 +4,12 @@
 # and the highest peak resident memory (max RSS), with the ratios of the
 # medians to the first one.
 #
+# Wall time is taken by the shell's microsecond clock around each run
+# (time(1)'s own figure counts in 10 ms steps, too coarse for runs of tens
+# of milliseconds); it includes starting bash and time(1), about a
+# millisecond, the same for every command: add 'none=true' to see it. CPU
+# time is time(1)'s (10 ms steps).
+#
 #   benches/compare.sh RUNS 'label=command' 'label=command' ...
 #
 # Each command runs through `bash -c` under /usr/bin/time, its output thrown
@@ -38,15 +44,19 @@ done
 
 for ((r = 0; r < runs; r++)); do
     for i in "${!cmds[@]}"; do
+        start=$EPOCHREALTIME
         /usr/bin/time -f '%e %U %S %M' -o "$work/t" bash -c "${cmds[$i]}" >/dev/null 2>&1 || true
+        end=$EPOCHREALTIME
         # time(1) adds a "Command exited with non-zero status N" line before
         # the figures when the command fails (twice check exits 1 on
-        # findings): keep the figures' line only.
-        grep -E '^[0-9.]+ [0-9.]+ [0-9.]+ [0-9]+$' "$work/t" >>"$work/$i" || true
+        # findings): keep the figures' line only, its wall time replaced by
+        # the finer one.
+        grep -E '^[0-9.]+ [0-9.]+ [0-9.]+ [0-9]+$' "$work/t" |
+            awk -v s="$start" -v e="$end" '{ printf "%.6f %s %s %s\n", e - s, $2, $3, $4 }' >>"$work/$i" || true
     done
 done
 
-printf '%-12s %10s %10s %10s %10s %12s %12s %10s\n' what wall_s cpu_s wall/base cpu/base rss_med_MiB rss_max_MiB rss/base
+printf '%-12s %10s %10s %10s %10s %12s %12s %10s\n' what wall_ms cpu_s wall/base cpu/base rss_med_MiB rss_max_MiB rss/base
 base_wall=""
 base_cpu=""
 base_rss=""
@@ -58,5 +68,5 @@ for i in "${!cmds[@]}"; do
     [ -n "$base_wall" ] || { base_wall=$wall; base_cpu=$cpu; base_rss=$rss_med; }
     awk -v l="${labels[$i]}" -v w="$wall" -v c="$cpu" -v bw="$base_wall" -v bc="$base_cpu" \
         -v mm="$rss_med" -v m="$rss" -v bm="$base_rss" \
-        'BEGIN { printf "%-12s %10.3f %10.3f %9.2fx %9.2fx %12.1f %12.1f %9.3fx\n", l, w, c, (bw > 0 ? w / bw : 0), (bc > 0 ? c / bc : 0), mm / 1024, m / 1024, (bm > 0 ? mm / bm : 0) }'
+        'BEGIN { printf "%-12s %10.1f %10.3f %9.2fx %9.2fx %12.1f %12.1f %9.3fx\n", l, w * 1000, c, (bw > 0 ? w / bw : 0), (bc > 0 ? c / bc : 0), mm / 1024, m / 1024, (bm > 0 ? mm / bm : 0) }'
 done

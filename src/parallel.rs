@@ -93,26 +93,40 @@ struct Stream<R> {
     stop: bool,
     /// A worker's panic, raised again on the consumer's thread.
     panic: Option<Box<dyn std::any::Any + Send>>,
-    /// Threads waiting for a change: a wake-up is a system call, made only
-    /// when someone waits.
-    waiting: usize,
+    /// The consumer waits for the next result.
+    consumer_waiting: bool,
+    /// Workers waiting for room ahead. A wake-up is a system call: they are
+    /// woken when half the room is free, not at every item taken.
+    workers_waiting: usize,
 }
 
-/// Waits for a change of a [`stream`]'s state.
+/// Waits for a change of a [`stream`]'s state: a result (the consumer), or
+/// room ahead (a worker).
 fn wait_for_change<'a, R>(
     changed: &std::sync::Condvar,
     mut st: std::sync::MutexGuard<'a, Stream<R>>,
+    consumer: bool,
 ) -> std::sync::MutexGuard<'a, Stream<R>> {
-    st.waiting += 1;
+    if consumer {
+        st.consumer_waiting = true;
+    } else {
+        st.workers_waiting += 1;
+    }
     let mut st = changed.wait(st).unwrap_or_else(|p| p.into_inner());
-    st.waiting -= 1;
+    if consumer {
+        st.consumer_waiting = false;
+    } else {
+        st.workers_waiting -= 1;
+    }
     st
 }
 
-/// Releases a [`stream`]'s state after a change, waking the threads that
-/// wait for one.
-fn release_state<R>(changed: &std::sync::Condvar, st: std::sync::MutexGuard<'_, Stream<R>>) {
-    let wake = st.waiting > 0;
+/// Releases a [`stream`]'s state, waking the threads that wait when `wake`.
+fn release_state<R>(
+    changed: &std::sync::Condvar,
+    st: std::sync::MutexGuard<'_, Stream<R>>,
+    wake: bool,
+) {
     drop(st);
     if wake {
         changed.notify_all();
@@ -157,12 +171,24 @@ where
         done: std::collections::VecDeque::new(),
         stop: false,
         panic: None,
-        waiting: 0,
+        consumer_waiting: false,
+        workers_waiting: 0,
     });
     let changed = std::sync::Condvar::new();
     let lock = || state.lock().unwrap_or_else(|p| p.into_inner());
-    let wait = |st| wait_for_change(&changed, st);
-    let release = |st| release_state(&changed, st);
+    // After a result is filed: the consumer may wait for it.
+    let filed = |st: std::sync::MutexGuard<'_, Stream<R>>| {
+        let wake = st.consumer_waiting || st.stop;
+        release_state(&changed, st, wake);
+    };
+    // After the consumer took an item: the workers wait for half the room.
+    let taken = |st: std::sync::MutexGuard<'_, Stream<R>>| {
+        let started = st.next - st.taken;
+        let room =
+            started == 0 || (started.saturating_mul(2) <= ahead && st.inflight <= budget / 2);
+        let wake = st.workers_waiting > 0 && room;
+        release_state(&changed, st, wake);
+    };
     // Claims the next item when the bounds allow it: its index.
     let claim = |st: &mut Stream<R>| -> Option<usize> {
         let i = st.next;
@@ -195,7 +221,7 @@ where
                 st.stop = true;
             }
         }
-        release(st);
+        filed(st);
     };
     let work = || loop {
         let mut st = lock();
@@ -205,7 +231,7 @@ where
             }
             match claim(&mut st) {
                 Some(i) => break i,
-                None => st = wait(st),
+                None => st = wait_for_change(&changed, st, false),
             }
         };
         drop(st);
@@ -234,14 +260,14 @@ where
                 let i = st.next;
                 st.next += 1;
                 st.taken += 1;
-                release(st);
+                taken(st);
                 return Some(f(&items[i]));
             }
             if st.done.front().is_some_and(|(_, r)| r.is_some()) {
                 if let Some((c, Some(r))) = st.done.pop_front() {
                     st.taken += 1;
                     st.inflight -= c;
-                    release(st);
+                    taken(st);
                     return Some(r);
                 }
             }
@@ -253,7 +279,7 @@ where
                 st = lock();
                 continue;
             }
-            st = wait(st);
+            st = wait_for_change(&changed, st, true);
         }
     };
     std::thread::scope(|s| {

@@ -327,7 +327,7 @@ mod tests {
             // the calling thread may be doing itself.
             let open = AtomicIsize::new(0);
             let most = AtomicIsize::new(0);
-            let cost = |x: &u64| if x % 7 == 0 { 25 } else { 2 };
+            let cost = |x: &u64| if x.is_multiple_of(7) { 25 } else { 2 };
             let got = stream(
                 jobs,
                 &items,
@@ -342,9 +342,8 @@ mod tests {
                 },
                 |results| {
                     results
-                        .map(|r| {
+                        .inspect(|_| {
                             open.fetch_sub(1, Ordering::SeqCst);
-                            r
                         })
                         .collect::<Vec<u64>>()
                 },

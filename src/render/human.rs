@@ -93,6 +93,9 @@ impl<'a> Human<'a> {
 /// Findings drawn ahead of the writing, at most (see `render`).
 const RENDER_BATCH: usize = 512;
 
+/// Findings drawn together by one thread (see `render`).
+const RENDER_CHUNK: usize = 16;
+
 const GUTTER: Style = AnsiColor::BrightBlue.on_default().effects(Effects::BOLD);
 const ADDED: Style = AnsiColor::Green.on_default();
 const REMOVED: Style = AnsiColor::Red.on_default();
@@ -118,28 +121,32 @@ impl Renderer for Human<'_> {
         } else {
             // Findings are drawn on `jobs` threads, a few hundred ahead of
             // the writing (so that a huge report is not held in memory
-            // twice), and written in order by this thread as they come.
+            // twice), and written in order by this thread as they come; a
+            // few at a time, so that the threads meet once per handful.
             let shown: Vec<usize> = (0..report.findings.len())
                 .filter(|&i| !plan.merged[i])
                 .collect();
+            let chunks: Vec<&[usize]> = shown.chunks(RENDER_CHUNK).collect();
             crate::parallel::stream(
                 self.opts.jobs,
-                &shown,
-                RENDER_BATCH,
+                &chunks,
+                RENDER_BATCH / RENDER_CHUNK,
                 usize::MAX,
                 |_| 1,
-                |&i| {
+                |chunk| {
                     let mut buf = Vec::new();
-                    self.block(
-                        report,
-                        &files,
-                        &plan,
-                        i,
-                        &report.findings[i],
-                        &drawer,
-                        &mut buf,
-                    )
-                    .map(|()| buf)
+                    for &i in *chunk {
+                        self.block(
+                            report,
+                            &files,
+                            &plan,
+                            i,
+                            &report.findings[i],
+                            &drawer,
+                            &mut buf,
+                        )?;
+                    }
+                    Ok::<Vec<u8>, io::Error>(buf)
                 },
                 |drawn| {
                     for text in drawn {

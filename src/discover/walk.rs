@@ -1053,6 +1053,15 @@ pub(super) fn nearest_ancestor_file(dir: &Path, name: &str) -> Option<String> {
 /// Why a non-SQL file of a migration folder is not read.
 pub(super) fn skip_reason(kind: LayoutKind, name: &str) -> String {
     layout::get(kind).skip_reason(name).unwrap_or_else(|| {
+        // Atlas writes other tools' formats (`--dir-format goose`, ...)
+        // with its checksum file beside them.
+        if name.rsplit('/').next() == Some("atlas.sum") {
+            return format!(
+                "Atlas's checksum file (`atlas migrate` checks the folder against it; {} does not \
+                 read it), not a migration",
+                kind.name()
+            );
+        }
         let name = kind.name();
         let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
             "an"

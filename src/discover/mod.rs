@@ -80,6 +80,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 mod analyze;
+mod declared;
 mod walk;
 
 pub use crate::dialect::{dialect_from_path, DialectDefault};

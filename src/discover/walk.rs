@@ -391,6 +391,29 @@ impl Walker<'_> {
             }
             !seed
         });
+        // Files sqlc's or Atlas's project files declare as queries or as the
+        // desired schema (see `declared`).
+        if !listing.sql.is_empty() {
+            let declared = super::declared::Declared::around(canon);
+            listing.sql.retain(|(name, path)| {
+                let why = declared
+                    .why(&canon.join(name))
+                    .map(str::to_string)
+                    .or_else(|| {
+                        super::declared::is_sqlc_query_file(name, path).then(|| {
+                            "a sqlc query file (its statements carry `-- name:` comments)"
+                                .to_string()
+                        })
+                    });
+                if let Some(why) = &why {
+                    self.notices.push(format!(
+                        "{}: skipped: {why}, not a migration (name it to check it)",
+                        join_display(display, name)
+                    ));
+                }
+                why.is_none()
+            });
+        }
         // The layouts this folder may be read in: the one `--layout` forces
         // (with `plain`, any folder shape), else all of them.
         let candidates: Vec<&'static dyn layout::Layout> = match self.opts.layout {

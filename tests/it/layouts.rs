@@ -225,6 +225,33 @@ fn flyway_versions_repeatables_and_undo() {
     snapshot_layout("flyway", &["fixtures/layouts/flyway"], &static_opts());
 }
 
+/// sqlc's query files and Atlas's desired schema are not migrations: the
+/// files `sqlc.yaml` (`queries`) and `atlas.hcl` (`src`) name, and query
+/// files known by sqlc's `-- name: X :one` comments, are left out of a
+/// walked folder with a notice; named on the command line they are read.
+#[test]
+fn sqlc_queries_and_atlas_desired_schema_are_not_migrations() {
+    let ws = load(&["fixtures/layouts/sqlc-atlas"], &static_opts());
+    let roots: Vec<&str> = ws.sequences.iter().map(|s| s.root.as_str()).collect();
+    assert_eq!(
+        roots,
+        [
+            "fixtures/layouts/sqlc-atlas/db/postgres/migrations",
+            "fixtures/layouts/sqlc-atlas/db/reports"
+        ]
+    );
+    let named = load(
+        &["fixtures/layouts/sqlc-atlas/db/postgres/query.sql"],
+        &static_opts(),
+    );
+    assert_eq!(named.sequences.len(), 1);
+    snapshot_layout(
+        "sqlc_atlas",
+        &["fixtures/layouts/sqlc-atlas"],
+        &static_opts(),
+    );
+}
+
 #[test]
 fn dbmate_sections() {
     let ws = load(&["fixtures/layouts/dbmate"], &static_opts());

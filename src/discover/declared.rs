@@ -10,7 +10,9 @@
 //!   without a configuration file found;
 //! - Atlas's desired schema: the `src = "file://..."` paths of the nearest
 //!   `atlas.hcl` (`atlas migrate diff` writes migrations from them; they are
-//!   never applied as migrations).
+//!   never applied as migrations), and what they import
+//!   (`-- atlas:import <path>`, a file or a folder, relative to the importing
+//!   file).
 //!
 //! The project files are looked for in the folder and up to five folders
 //! above it. Their formats are read leniently, line by line: a key this
@@ -20,6 +22,21 @@ use std::path::{Path, PathBuf};
 
 /// How many folders above a migration folder a project file is looked for.
 const LEVELS: usize = 5;
+
+/// At most this many paths are declared (imports are followed up to it).
+const MAX_IMPORTS: usize = 10_000;
+
+/// The first `limit` bytes of a file, as text.
+fn head(path: &Path, limit: u64) -> Option<String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .ok()?
+        .take(limit)
+        .read_to_end(&mut bytes)
+        .ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
 
 /// Paths (canonical; a file, or a folder whose files all count) declared as
 /// not migrations, with the reason.
@@ -42,17 +59,34 @@ impl Declared {
             }
         }
         if let Some((at, text)) = nearest(dir, &["atlas.hcl"]) {
+            let why =
+                "Atlas's desired schema (`src` in atlas.hcl: `atlas migrate diff` writes the \
+                       migrations from it)";
+            let first = out.paths.len();
             for p in values(&text, "src") {
                 let Some(p) = p.strip_prefix("file://") else {
                     continue;
                 };
-                out.add(
-                    &at.0,
-                    p,
-                    "Atlas's desired schema (`src` in atlas.hcl: `atlas migrate diff` writes the \
-                     migrations from it)"
-                        .to_string(),
-                );
+                out.add(&at.0, p, why.to_string());
+            }
+            // The files those import (`-- atlas:import <path>`, relative to
+            // the importing file; a folder imports its files), followed to
+            // any depth, each file once.
+            let mut i = first;
+            while i < out.paths.len() && out.paths.len() < MAX_IMPORTS {
+                let p = out.paths[i].0.clone();
+                i += 1;
+                if !p.is_file() {
+                    continue;
+                }
+                let (Some(base), Some(text)) = (p.parent(), head(&p, 1 << 20)) else {
+                    continue;
+                };
+                for line in text.lines() {
+                    if let Some(rel) = line.trim().strip_prefix("-- atlas:import ") {
+                        out.add(base, rel, why.to_string());
+                    }
+                }
             }
         }
         out
@@ -60,11 +94,13 @@ impl Declared {
 
     fn add(&mut self, base: &Path, rel: &str, why: String) {
         let rel = rel.trim().trim_start_matches("./");
-        if rel.is_empty() || rel.contains(['*', '?', '{']) {
+        if rel.is_empty() || rel.contains(['*', '?', '{']) || self.paths.len() >= MAX_IMPORTS {
             return;
         }
         if let Ok(p) = std::fs::canonicalize(base.join(rel)) {
-            self.paths.push((p, why));
+            if !self.paths.iter().any(|(q, _)| *q == p) {
+                self.paths.push((p, why));
+            }
         }
     }
 
@@ -166,15 +202,9 @@ pub(super) fn is_sqlc_query_file(name: &str, path: &Path) -> bool {
     if !lower.contains("quer") {
         return false;
     }
-    use std::io::Read;
-    let mut head = Vec::new();
-    let Ok(f) = std::fs::File::open(path) else {
+    let Some(head) = head(path, 8192) else {
         return false;
     };
-    if f.take(8192).read_to_end(&mut head).is_err() {
-        return false;
-    }
-    let head = String::from_utf8_lossy(&head);
     for line in head.lines() {
         let t = line.trim();
         if t.is_empty() {

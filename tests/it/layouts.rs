@@ -232,6 +232,11 @@ fn flyway_versions_repeatables_and_undo() {
 #[test]
 fn sqlc_queries_and_atlas_desired_schema_are_not_migrations() {
     let ws = load(&["fixtures/layouts/sqlc-atlas"], &static_opts());
+    // schema/ is imported by the desired schema (`-- atlas:import schema/`).
+    assert!(ws
+        .notices
+        .iter()
+        .any(|n| n.contains("db/postgres/schema/types.sql: skipped: Atlas's desired schema")));
     let roots: Vec<&str> = ws.sequences.iter().map(|s| s.root.as_str()).collect();
     assert_eq!(
         roots,

@@ -642,6 +642,34 @@ fn same_errors_as_without_seeding(folder: &str, withdrawn: &[(&str, usize)]) {
     assert_eq!(got, want, "{:#?}", seeded.findings);
 }
 
+/// MySQL 8's default collation (`utf8mb4_0900_ai_ci`, written by mysqldump,
+/// Atlas and Prisma) is unknown to MariaDB before 11.4.5: the failure says
+/// the history is written for MySQL 8 and to replay it there.
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn a_mysql8_collation_on_mariadb_says_to_replay_on_mysql8() {
+    let r = run("fixtures/mysql/mysql8", &my_opts());
+    let errors: Vec<&Finding> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule == "first-run-error")
+        .collect();
+    match errors.as_slice() {
+        // MySQL 8, or a MariaDB that knows the collation.
+        [] => {}
+        [f] => {
+            assert!(f.message.contains("utf8mb4_0900_ai_ci"), "{}", f.message);
+            let help = f.help.as_deref().unwrap_or_default();
+            assert!(
+                help.starts_with("`utf8mb4_0900_ai_ci` is a MySQL 8 collation, which MariaDB")
+                    && help.contains("replay it on a MySQL 8 server"),
+                "{help}"
+            );
+        }
+        more => panic!("{more:#?}"),
+    }
+}
+
 #[test]
 #[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
 fn a_function_the_application_provides_is_named_in_the_help() {

@@ -361,6 +361,15 @@ impl<E: Engine> Replayer<'_, E> {
                     syntax_help(&self.engine.name(), self.caps)
                 }
                 Run::First { .. } | Run::Start { .. }
+                    if mysql8_collation(&f.error.message).is_some()
+                        && self.engine.name().starts_with("MariaDB") =>
+                {
+                    mysql8_collation_help(
+                        &self.engine.name(),
+                        mysql8_collation(&f.error.message).unwrap_or_default(),
+                    )
+                }
+                Run::First { .. } | Run::Start { .. }
                     if missing_role(&f.error.message).is_some() =>
                 {
                     missing_role_help(missing_role(&f.error.message).unwrap_or_default())
@@ -645,6 +654,23 @@ fn missing_role_help(role: &str) -> String {
     )
 }
 
+/// The MySQL 8 collation (`utf8mb4_0900_ai_ci` and its kin, MySQL 8's
+/// default, which `mysqldump`, Atlas and Prisma write into migrations) a
+/// server does not know, from its "Unknown collation" error.
+fn mysql8_collation(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("Unknown collation: '")?;
+    let name = &rest[..rest.find('\'')?];
+    name.contains("_0900_").then_some(name)
+}
+
+fn mysql8_collation_help(server: &str, collation: &str) -> String {
+    format!(
+        "`{collation}` is a MySQL 8 collation, which {server} does not have (MariaDB knows it \
+         from 11.4.5 on): this history is written for MySQL 8, so replay it on a MySQL 8 server \
+         (`--database-url mysql://...`); the failure says nothing about the migration itself"
+    )
+}
+
 /// The help line for a first run the server cannot parse. `server` is the
 /// engine's name with its version (`MariaDB 10.11.6`, `SQLite 3.46.0`):
 /// migrations written for another server or a newer version are the usual
@@ -653,7 +679,8 @@ fn syntax_help(server: &str, caps: Caps) -> String {
     match caps.dialect {
         Dialect::Mysql if server.starts_with("MariaDB") => format!(
             "{server} cannot parse this statement: if it is MySQL syntax MariaDB does not have \
-             (the `->>` operator, a word MariaDB reserves such as `offset`), replay on a MySQL \
+             (the `->>` operator, `ALTER TABLE ... DROP CHECK`, a functional key part such as \
+             `((lower(email)))`, a word MariaDB reserves such as `offset`), replay on a MySQL \
              server (`--database-url mysql://...`); otherwise fix the statement"
         ),
         Dialect::Mysql => format!(
@@ -732,6 +759,19 @@ fn help_for(class: ErrorClass, caps: Caps) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mysql8_collations_are_named() {
+        assert_eq!(
+            mysql8_collation("Unknown collation: 'utf8mb4_0900_ai_ci'"),
+            Some("utf8mb4_0900_ai_ci")
+        );
+        assert_eq!(mysql8_collation("Unknown collation: 'latin9_x'"), None);
+        assert!(
+            mysql8_collation_help("MariaDB 10.11.6", "utf8mb4_0900_ai_ci")
+                .contains("replay it on a MySQL 8 server")
+        );
+    }
 
     #[test]
     fn missing_roles_are_named() {

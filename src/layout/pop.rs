@@ -280,6 +280,37 @@ impl super::Layout for Pop {
     fn picks_by_dialect(&self) -> bool {
         true
     }
+
+    /// A folder whose dialect files name no sqlite3 file is not run on
+    /// SQLite: the dialect its files name (PostgreSQL before MySQL when they
+    /// name both; CockroachDB's files alone decide nothing, twice having no
+    /// CockroachDB dialect).
+    fn dialect(&self, folder: &Folder) -> Option<(Dialect, String)> {
+        let named: BTreeSet<String> = folder
+            .entries
+            .iter()
+            .filter(|e| e.dir().is_empty())
+            .filter_map(|e| parse_name(e.base()).and_then(|n| n.dialect))
+            .collect();
+        if named.is_empty() || named.contains("sqlite3") {
+            return None;
+        }
+        let (dialect, pop) = if named.contains("postgres") {
+            (Dialect::Postgres, "postgres")
+        } else if named.contains("mysql") {
+            (Dialect::Mysql, "mysql")
+        } else {
+            return None;
+        };
+        let list: Vec<&str> = named.iter().map(String::as_str).collect();
+        Some((
+            dialect,
+            format!(
+                "the pop dialects its files name ({}), none of them sqlite3: checked as {pop}",
+                list.join(", ")
+            ),
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -331,6 +331,22 @@ fn pop_dialect_files_replace_generic_ones() {
         .ends_with("20200101000000_identities.postgres.up.sql"));
 }
 
+/// A pop folder whose dialect files name PostgreSQL (and CockroachDB) but no
+/// sqlite3 is checked as PostgreSQL: on SQLite only its generic files would
+/// run.
+#[test]
+fn pop_without_sqlite_files_takes_the_dialect_its_files_name() {
+    let ws = load(&["fixtures/layouts/pop-postgres"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1);
+    assert_eq!(ws.sequences[0].dialect, twice::dialect::Dialect::Postgres);
+    assert_eq!(ws.sequences[0].migrations.len(), 2);
+    snapshot_layout(
+        "pop_postgres",
+        &["fixtures/layouts/pop-postgres"],
+        &static_opts(),
+    );
+}
+
 #[test]
 fn liquibase_changesets_and_rollbacks() {
     let ws = load(&["fixtures/layouts/liquibase"], &static_opts());

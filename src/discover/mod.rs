@@ -372,9 +372,9 @@ pub fn discover(inputs: &[Input], opts: &Options, files: &FileSource) -> Result<
             let mut seq = b.sequence;
             // No --dialect and no dialect in the path: what the SQL itself
             // is written in, when it says so clearly.
-            // (Not for pop and Liquibase: they pick files and changesets by
-            // dialect, which the dialect must not change after the fact.)
-            if !b.dialect_settled && !layout::get(seq.layout).picks_by_dialect() {
+            // (Not where pop or Liquibase picked files and changesets by
+            // dialect: `dialect_settled` is set then.)
+            if !b.dialect_settled {
                 let files = &d.files[offset..];
                 let texts = seq.migrations.iter().flat_map(|m| {
                     std::iter::once(&m.up).chain(m.down.as_ref()).flat_map(|p| {

@@ -637,11 +637,14 @@ impl Walker<'_> {
                 // repository root).
             } else if !folder.split {
                 let plan = layout::plan(kind, &folder);
+                // A tool that picks files by dialect planned for this one:
+                // the SQL's signs must not change it afterwards.
+                let picks = tool.picks_by_dialect(&folder);
                 if let Some(mut b) = self.assemble(folder, plan, kind, display) {
                     b.sequence.code_gaps = gaps;
                     b.sequence.layout_why = layout_why;
                     b.sequence.dialect_why = dialect_why;
-                    b.dialect_settled = settled;
+                    b.dialect_settled = settled || picks;
                     out.push(b);
                 }
             } else {

@@ -332,9 +332,10 @@ pub trait Layout: Sync {
         None
     }
 
-    /// The tool picks files or changesets by dialect (pop, Liquibase): the
-    /// dialect must not be changed after planning from the SQL's signs.
-    fn picks_by_dialect(&self) -> bool {
+    /// The tool picks this folder's files or changesets by dialect (pop's
+    /// dialect files, Liquibase's `dbms` filters): the dialect must not be
+    /// changed after planning from the SQL's signs.
+    fn picks_by_dialect(&self, _folder: &Folder) -> bool {
         false
     }
 }

@@ -277,8 +277,11 @@ impl super::Layout for Pop {
         })
     }
 
-    fn picks_by_dialect(&self) -> bool {
-        true
+    fn picks_by_dialect(&self, folder: &Folder) -> bool {
+        folder
+            .entries
+            .iter()
+            .any(|e| parse_name(e.base()).is_some_and(|n| n.dialect.is_some()))
     }
 
     /// A folder whose dialect files name no sqlite3 file is not run on

@@ -347,6 +347,29 @@ fn pop_without_sqlite_files_takes_the_dialect_its_files_name() {
     );
 }
 
+/// A changelog that includes only changelogs of Liquibase change types
+/// (XML): the notice names what it includes; its SQL files are read on their
+/// own, and without `dbms` filters their dialect comes from the SQL's signs
+/// (was: SQLite, whatever the SQL).
+#[test]
+fn liquibase_changelog_of_xml_changes_and_sql_read_on_its_own() {
+    let ws = load(&["fixtures/layouts/liquibase-xml-changes"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1);
+    assert_eq!(ws.sequences[0].dialect, twice::dialect::Dialect::Mysql);
+    assert!(
+        ws.notices.iter().any(|n| n.contains(
+            "Liquibase changelog changelog.xml: it includes changes/ but none of this folder's SQL files"
+        )),
+        "{:#?}",
+        ws.notices
+    );
+    snapshot_layout(
+        "liquibase_xml_changes",
+        &["fixtures/layouts/liquibase-xml-changes"],
+        &static_opts(),
+    );
+}
+
 #[test]
 fn liquibase_changesets_and_rollbacks() {
     let ws = load(&["fixtures/layouts/liquibase"], &static_opts());

@@ -642,6 +642,22 @@ fn same_errors_as_without_seeding(folder: &str, withdrawn: &[(&str, usize)]) {
     assert_eq!(got, want, "{:#?}", seeded.findings);
 }
 
+/// A table named in another case than it was created in fails on a Linux
+/// server (`lower_case_table_names=0`): the help says so, naming both.
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn a_table_named_in_another_case_is_explained() {
+    let r = run("fixtures/mysql/table_case", &my_opts());
+    let f = find(&r, "first-run-error", "002_lower_emails.sql", 2);
+    let help = f.help.as_deref().unwrap_or_default();
+    assert!(
+        help.starts_with(
+            "the migrations before this one create `User`, and this statement names `user`"
+        ),
+        "{help}"
+    );
+}
+
 /// MySQL 8's default collation (`utf8mb4_0900_ai_ci`, written by mysqldump,
 /// Atlas and Prisma) is unknown to MariaDB before 11.4.5: the failure says
 /// the history is written for MySQL 8 and to replay it there.

@@ -17,6 +17,13 @@ const FOLLOW_ON_SHOWN: usize = 10;
 /// Lower-case bare names a statement creates: the object of `CREATE ...`,
 /// the column of `ALTER TABLE ... ADD [COLUMN]`, the new name of a `RENAME`.
 fn created_names(sql: &str, out: &mut BTreeSet<String>) {
+    let mut cased = BTreeSet::new();
+    created_names_as_written(sql, &mut cased);
+    out.extend(cased.into_iter().map(|n| n.to_ascii_lowercase()));
+}
+
+/// [`created_names`], as the statement writes them.
+fn created_names_as_written(sql: &str, out: &mut BTreeSet<String>) {
     let words: Vec<String> = sql
         .split(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | ',' | ';'))
         .filter(|w| !w.is_empty())
@@ -25,7 +32,7 @@ fn created_names(sql: &str, out: &mut BTreeSet<String>) {
                 .next()
                 .unwrap_or(w)
                 .trim_matches(|c| c == '"' || c == '`' || c == '[' || c == ']')
-                .to_ascii_lowercase()
+                .to_string()
         })
         .collect();
     let upper = |i: usize| words.get(i).map(|w| w.to_ascii_uppercase());
@@ -205,6 +212,30 @@ impl<E: Engine> Replayer<'_, E> {
         self.findings.push(f);
     }
 
+    /// The name, as an earlier migration of `m`'s sequence writes it, of
+    /// the object a failure says is missing, when it differs from the
+    /// missing name only in case (`User` created, `user` named).
+    fn created_in_other_case(&self, m: &Migration, f: &Failure) -> Option<String> {
+        let missing = f.error.object.as_deref()?;
+        let seq = self
+            .ws
+            .sequences
+            .iter()
+            .find(|s| s.migrations.iter().any(|x| std::ptr::eq(x, m)))?;
+        let mut created = BTreeSet::new();
+        for earlier in seq.migrations.iter().take_while(|x| !std::ptr::eq(*x, m)) {
+            let unit = self.unit(&earlier.up);
+            for &i in &earlier.up.statements {
+                if let Some(st) = unit.statements.get(i) {
+                    created_names_as_written(&st.sql, &mut created);
+                }
+            }
+        }
+        created
+            .into_iter()
+            .find(|c| c != missing && c.eq_ignore_ascii_case(missing))
+    }
+
     /// What a failed part would have created (see [`created_names`]).
     fn created_by(&self, part: &Part) -> BTreeSet<String> {
         let unit = self.unit(part);
@@ -367,6 +398,16 @@ impl<E: Engine> Replayer<'_, E> {
                     mysql8_collation_help(
                         &self.engine.name(),
                         mysql8_collation(&f.error.message).unwrap_or_default(),
+                    )
+                }
+                Run::First { .. } | Run::Start { .. }
+                    if self.caps.dialect == Dialect::Mysql
+                        && f.error.class == ErrorClass::UndefinedObject
+                        && self.created_in_other_case(m, f).is_some() =>
+                {
+                    table_case_help(
+                        f.error.object.as_deref().unwrap_or_default(),
+                        &self.created_in_other_case(m, f).unwrap_or_default(),
                     )
                 }
                 Run::First { .. } | Run::Start { .. }
@@ -654,6 +695,17 @@ fn missing_role_help(role: &str) -> String {
     )
 }
 
+/// The help line for a MySQL table named in another case than the one an
+/// earlier migration created it in.
+fn table_case_help(named: &str, created: &str) -> String {
+    format!(
+        "the migrations before this one create `{created}`, and this statement names `{named}`: \
+         table names are case-sensitive on this server, as on every Linux server with MySQL's \
+         default `lower_case_table_names=0`, so the statement fails there (it runs on Windows and \
+         macOS servers, which ignore the case); write the name as it was created"
+    )
+}
+
 /// The MySQL 8 collation (`utf8mb4_0900_ai_ci` and its kin, MySQL 8's
 /// default, which `mysqldump`, Atlas and Prisma write into migrations) a
 /// server does not know, from its "Unknown collation" error.
@@ -759,6 +811,21 @@ fn help_for(class: ErrorClass, caps: Caps) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_kept_as_written_for_the_case_check() {
+        let mut out = BTreeSet::new();
+        created_names_as_written("CREATE TABLE `User` (id int)", &mut out);
+        created_names_as_written("ALTER TABLE `User` ADD COLUMN `createdAt` int", &mut out);
+        assert_eq!(
+            out.into_iter().collect::<Vec<_>>(),
+            ["User".to_string(), "createdAt".to_string()]
+        );
+        let mut lower = BTreeSet::new();
+        created_names("CREATE TABLE `User` (id int)", &mut lower);
+        assert!(lower.contains("user"));
+        assert!(table_case_help("user", "User").contains("lower_case_table_names=0"));
+    }
 
     #[test]
     fn mysql8_collations_are_named() {

@@ -122,7 +122,8 @@ fn nearest(dir: &Path, names: &[&'static str]) -> Option<((PathBuf, &'static str
         for name in names {
             let p = d.join(name);
             if p.is_file() {
-                let text = std::fs::read_to_string(&p).ok()?;
+                // Project files are small: a huge one is read in part.
+                let text = head(&p, 1 << 20)?;
                 return Some(((d.to_path_buf(), name), text));
             }
         }

@@ -833,16 +833,37 @@ impl Walker<'_> {
                     .push(format!("{}: skipped: {why}", folder.entries[*i].file.name));
             }
         }
+        // One notice per reason: the files it is about named, the first
+        // few of a long list.
+        let mut templated: Vec<(&str, Vec<&str>)> = Vec::new();
         for (i, why) in &plan.unresolvable {
             if map.contains_key(i) {
-                self.notices.push(format!(
-                    "{}: {why}: not replayed (twice cannot fill the template in); the static rules still read it",
-                    folder.entries[*i].file.name
-                ));
+                let name = folder.entries[*i].file.name.as_str();
+                match templated.iter_mut().find(|(w, _)| w == why) {
+                    Some((_, names)) => names.push(name),
+                    None => templated.push((why, vec![name])),
+                }
             }
         }
+        for (why, names) in templated {
+            let files = match names.as_slice() {
+                [one] => one.to_string(),
+                [a, b] => format!("{a} and {b}"),
+                [first, .., last] => format!("{} files ({first} to {last})", names.len()),
+                [] => continue,
+            };
+            let (each, verb) = if names.len() == 1 {
+                ("", "read it")
+            } else {
+                ("each ", "read them")
+            };
+            self.notices.push(format!(
+                "{files}: {each}{why}: not replayed (twice cannot fill the template in); the static \
+                 rules still {verb}"
+            ));
+        }
         self.notices.append(&mut plan.notices);
-        if plan.migrations.is_empty() && plan.problems.is_empty() {
+        if plan.migrations.is_empty() && plan.problems.is_empty() && plan.unresolvable.is_empty() {
             self.notices.push(format!(
                 "{root}: no {} migrations found in this folder",
                 kind.name()

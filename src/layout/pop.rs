@@ -184,6 +184,21 @@ pub fn plan(folder: &Folder) -> Plan {
             p.no_transaction = parse_name(folder.entries[i].base()).is_some_and(|n| n.autocommit);
             p
         };
+        // pop renders every SQL migration as a Go template before running
+        // it (`{{ index .Options "Namespace" }}`, filled from the
+        // connection's details): twice cannot fill it in.
+        let templated = |i: usize| folder.entries[i].file.text.contains("{{");
+        if templated(up) || pick(false).is_some_and(templated) {
+            for i in std::iter::once(up).chain(pick(false)) {
+                plan.unresolvable.push((
+                    i,
+                    "a pop migration with `{{ ... }}` template actions, which pop fills from the \
+                     connection's details"
+                        .into(),
+                ));
+            }
+            continue;
+        }
         let name = parse_name(folder.entries[up].base())
             .map_or("", |n| n.name)
             .to_string();

@@ -331,6 +331,28 @@ fn pop_dialect_files_replace_generic_ones() {
         .ends_with("20200101000000_identities.postgres.up.sql"));
 }
 
+/// pop renders its SQL migrations as Go templates: a migration with
+/// `{{ ... }}` actions (up or down) is not replayed, one notice names them
+/// all, and the static rules still read the files (supabase/auth: 70 such
+/// migrations were 70 false first-run errors).
+#[test]
+fn pop_template_migrations_are_not_replayed() {
+    let ws = load(&["fixtures/layouts/pop-templates"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1);
+    let versions: Vec<&str> = ws.sequences[0]
+        .migrations
+        .iter()
+        .map(|m| m.version.as_str())
+        .collect();
+    assert_eq!(versions, ["20210301000000"]);
+    assert_eq!(ws.files.len(), 4);
+    snapshot_layout(
+        "pop_templates",
+        &["fixtures/layouts/pop-templates"],
+        &static_opts(),
+    );
+}
+
 /// A pop folder whose dialect files name PostgreSQL (and CockroachDB) but no
 /// sqlite3 is checked as PostgreSQL: on SQLite only its generic files would
 /// run.

@@ -26,16 +26,20 @@ pub enum Family {
     Oracle,
     /// libSQL (Turso): SQLite plus statements of its own.
     Libsql,
+    /// ClickHouse: `MergeTree` table engines, `UInt64`/`LowCardinality(...)`
+    /// types, `ON CLUSTER`.
+    Clickhouse,
 }
 
 impl Family {
-    const ALL: [Family; 6] = [
+    const ALL: [Family; 7] = [
         Family::Postgres,
         Family::Mysql,
         Family::Sqlite,
         Family::Tsql,
         Family::Oracle,
         Family::Libsql,
+        Family::Clickhouse,
     ];
 
     /// The dialect twice reads it as, `None` for dialects twice does not
@@ -45,7 +49,7 @@ impl Family {
             Family::Postgres => Some(Dialect::Postgres),
             Family::Mysql => Some(Dialect::Mysql),
             Family::Sqlite => Some(Dialect::Sqlite),
-            Family::Tsql | Family::Oracle | Family::Libsql => None,
+            Family::Tsql | Family::Oracle | Family::Libsql | Family::Clickhouse => None,
         }
     }
 
@@ -58,6 +62,7 @@ impl Family {
             Family::Tsql => "T-SQL (SQL Server)",
             Family::Oracle => "Oracle (PL/SQL)",
             Family::Libsql => "libSQL",
+            Family::Clickhouse => "ClickHouse",
         }
     }
 
@@ -68,7 +73,7 @@ impl Family {
             Family::Postgres => Dialect::Postgres,
             Family::Mysql => Dialect::Mysql,
             Family::Sqlite | Family::Tsql | Family::Libsql => Dialect::Sqlite,
-            Family::Oracle => Dialect::Generic,
+            Family::Oracle | Family::Clickhouse => Dialect::Generic,
         }
     }
 }
@@ -377,7 +382,24 @@ const TYPES: &[(&str, Family, &str)] = &[
     ("fb16_blob", Family::Libsql, "vector columns"),
     ("f8_blob", Family::Libsql, "vector columns"),
     ("f1bit_blob", Family::Libsql, "vector columns"),
+    ("uint8", Family::Clickhouse, "ClickHouse types"),
+    ("uint16", Family::Clickhouse, "ClickHouse types"),
+    ("uint32", Family::Clickhouse, "ClickHouse types"),
+    ("uint64", Family::Clickhouse, "ClickHouse types"),
+    ("uint128", Family::Clickhouse, "ClickHouse types"),
+    ("uint256", Family::Clickhouse, "ClickHouse types"),
+    ("float32", Family::Clickhouse, "ClickHouse types"),
+    ("float64", Family::Clickhouse, "ClickHouse types"),
+    ("datetime64", Family::Clickhouse, "ClickHouse types"),
+    ("lowcardinality", Family::Clickhouse, "ClickHouse types"),
+    ("fixedstring", Family::Clickhouse, "ClickHouse types"),
 ];
+
+/// A ClickHouse table engine name (lower case): the `MergeTree` family and
+/// the engines no other database has.
+fn clickhouse_engine(name: &str) -> bool {
+    name.ends_with("mergetree") || matches!(name, "distributed" | "kafka" | "replicated")
+}
 
 /// Calls `sign(family, what, weight)` for each sign in `text`.
 fn scan(text: &str, sign: &mut dyn FnMut(Family, &'static str, u32)) {
@@ -475,6 +497,15 @@ fn scan(text: &str, sign: &mut dyn FnMut(Family, &'static str, u32)) {
             }
 
             "auto_increment" => sign(Mysql, "AUTO_INCREMENT", 3),
+            // ClickHouse's table engines (`ENGINE = MergeTree()`,
+            // `ReplicatedReplacingMergeTree`, `Distributed`, `Kafka`).
+            "engine"
+                if (w(i + 1) == "=" && clickhouse_engine(w(i + 2)))
+                    || (is_word(i + 1) && clickhouse_engine(w(i + 1))) =>
+            {
+                sign(Clickhouse, "MergeTree table engines", 3)
+            }
+            "cluster" if prev(1) == "on" => sign(Clickhouse, "ON CLUSTER", 3),
             "engine" if w(i + 1) == "=" || is_word(i + 1) && prev(1) == ")" => {
                 sign(Mysql, "ENGINE=", 3)
             }
@@ -708,6 +739,23 @@ mod tests {
                 ..
             }
         ));
+        let clickhouse = "CREATE TABLE IF NOT EXISTS events ON CLUSTER main (\n  `id` UInt64,\n  \
+                          `name` LowCardinality(String),\n  `at` DateTime64(3)\n)\n\
+                          ENGINE = ReplacingMergeTree()\nORDER BY (id);";
+        let v = verdict(&[clickhouse]);
+        assert!(
+            matches!(
+                v,
+                Verdict::Unsupported {
+                    family: Family::Clickhouse,
+                    ..
+                }
+            ),
+            "{v:?}"
+        );
+        // A MySQL engine is MySQL's.
+        let mysql = "CREATE TABLE t (id int) ENGINE=InnoDB;";
+        assert_eq!(clear(&[mysql]), Some(Dialect::Mysql));
         // Array subscripts and a `/` division are not T-SQL or Oracle.
         let pg = "SELECT a[1] / 2 FROM t;";
         assert_eq!(verdict(&[pg]), Verdict::Unknown);

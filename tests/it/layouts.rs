@@ -1271,7 +1271,7 @@ fn dialect_ties_and_majorities_are_announced() {
     );
 }
 
-/// T-SQL, Oracle and libSQL histories: one notice each naming the dialect
+/// T-SQL, Oracle, libSQL and ClickHouse histories: one notice each naming the dialect
 /// and what twice does (static rules only, no replay), no replay, and no
 /// `unparsed-statement` per statement.
 #[test]
@@ -1280,6 +1280,7 @@ fn unsupported_dialects_get_one_notice() {
         ("tsql", "T-SQL (SQL Server)"),
         ("oracle", "Oracle (PL/SQL)"),
         ("libsql", "libSQL"),
+        ("clickhouse", "ClickHouse"),
     ] {
         let path = format!("fixtures/layouts/sniff/{dir}");
         let report = check_paths(&[&path], &twice::check::Options::default());

@@ -388,6 +388,20 @@ impl<E: Engine> Replayer<'_, E> {
                 {
                     missing_function_help(f.error.object.as_deref(), self.caps)
                 }
+                Run::First { .. } | Run::Start { .. }
+                    if f.error.class == ErrorClass::Syntax
+                        && self.caps.dialect == Dialect::Sqlite
+                        && self
+                            .unit(part)
+                            .statements
+                            .get(f.stmt)
+                            .is_some_and(|st| is_libsql_alter_column(&st.sql)) =>
+                {
+                    "`ALTER TABLE ... ALTER COLUMN ... TO` is libSQL (Turso) syntax, which SQLite \
+                     does not have: the history is written for Turso, and replay on SQLite cannot \
+                     run this statement (the migrations after it run on a table without the change)"
+                        .into()
+                }
                 Run::First { .. } | Run::Start { .. } if f.error.class == ErrorClass::Syntax => {
                     syntax_help(&self.engine.name(), self.caps)
                 }
@@ -695,6 +709,19 @@ fn missing_role_help(role: &str) -> String {
     )
 }
 
+/// libSQL's `ALTER TABLE t ALTER COLUMN c TO c <definition>`.
+fn is_libsql_alter_column(sql: &str) -> bool {
+    let words: Vec<String> = sql
+        .split_whitespace()
+        .take(12)
+        .map(str::to_ascii_lowercase)
+        .collect();
+    words.first().is_some_and(|w| w == "alter")
+        && words
+            .windows(4)
+            .any(|w| w[0] == "alter" && w[1] == "column" && w[3] == "to")
+}
+
 /// The help line for a MySQL table named in another case than the one an
 /// earlier migration created it in.
 fn table_case_help(named: &str, created: &str) -> String {
@@ -825,6 +852,17 @@ mod tests {
         created_names("CREATE TABLE `User` (id int)", &mut lower);
         assert!(lower.contains("user"));
         assert!(table_case_help("user", "User").contains("lower_case_table_names=0"));
+    }
+
+    #[test]
+    fn libsql_alter_column_is_told_apart() {
+        assert!(is_libsql_alter_column(
+            "ALTER TABLE `t` ALTER COLUMN \"status\" TO \"status\" text NOT NULL"
+        ));
+        assert!(!is_libsql_alter_column(
+            "ALTER TABLE t ALTER COLUMN x TYPE int"
+        ));
+        assert!(!is_libsql_alter_column("ALTER TABLE t RENAME TO u"));
     }
 
     #[test]

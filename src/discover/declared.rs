@@ -6,8 +6,9 @@
 //!   `sqlc.yml` or `sqlc.json` (sqlc resolves them from the file's folder;
 //!   a path names a file or a folder of them). A file named like a query file
 //!   (`query.sql`, `queries.sql`, `users.query.sql`) whose first statement
-//!   carries sqlc's `-- name: <Name> :<command>` comment is one too, with or
-//!   without a configuration file found;
+//!   carries a query name tag (sqlc's `-- name: <Name> :<command>`, yesql's
+//!   and dotsql's `-- name: <name>`, HugSQL's `-- :name <name>`) is a query
+//!   file too, with or without a configuration file found;
 //! - Atlas's desired schema: the `src = "file://..."` paths of the nearest
 //!   `atlas.hcl` (`atlas migrate diff` writes migrations from them; they are
 //!   never applied as migrations), and what they import
@@ -197,8 +198,9 @@ fn unquote(v: &str) -> String {
 
 /// Whether a file named like a query file (`query.sql`, `queries.sql`,
 /// `x.query.sql`, `user_queries.sql`) starts, after comments and blank lines,
-/// with sqlc's `-- name: <Name> :<command>` comment.
-pub(super) fn is_sqlc_query_file(name: &str, path: &Path) -> bool {
+/// with a query's name tag: sqlc's `-- name: <Name> :<command>`, yesql's,
+/// dotsql's and goyesql's `-- name: <name>`, HugSQL's `-- :name <name>`.
+pub(super) fn is_query_file(name: &str, path: &Path) -> bool {
     let lower = name.to_ascii_lowercase();
     if !lower.contains("quer") {
         return false;
@@ -214,12 +216,11 @@ pub(super) fn is_sqlc_query_file(name: &str, path: &Path) -> bool {
         let Some(c) = t.strip_prefix("--") else {
             return false;
         };
-        if let Some(rest) = c.trim_start().strip_prefix("name:") {
-            let mut words = rest.split_whitespace();
-            return words.next().is_some()
-                && words
-                    .next()
-                    .is_some_and(|cmd| cmd.len() > 1 && cmd.starts_with(':'));
+        // sqlc: `-- name: GetUser :one`; yesql, dotsql, goyesql:
+        // `-- name: get-user`; HugSQL: `-- :name get-user :? :1`.
+        let c = c.trim_start();
+        if let Some(rest) = c.strip_prefix("name:").or_else(|| c.strip_prefix(":name ")) {
+            return rest.split_whitespace().next().is_some();
         }
     }
     false
@@ -262,15 +263,21 @@ mod tests {
             "-- queries of the app\n\n-- name: GetUser :one\nSELECT 1;\n",
         )
         .unwrap();
-        assert!(is_sqlc_query_file("query.sql", &q));
+        assert!(is_query_file("query.sql", &q));
         let m = tmp.path().join("queries.sql");
         std::fs::write(&m, "CREATE TABLE t (id int);\n-- name: GetUser :one\n").unwrap();
-        assert!(!is_sqlc_query_file("queries.sql", &m));
+        assert!(!is_query_file("queries.sql", &m));
         let n = tmp.path().join("001_init.sql");
         std::fs::write(&n, "-- name: GetUser :one\nSELECT 1;\n").unwrap();
-        assert!(!is_sqlc_query_file("001_init.sql", &n));
+        assert!(!is_query_file("001_init.sql", &n));
         let o = tmp.path().join("x.query.sql");
-        std::fs::write(&o, "-- name: not a command\nSELECT 1;\n").unwrap();
-        assert!(!is_sqlc_query_file("x.query.sql", &o));
+        std::fs::write(&o, "--name: load-key-pair\nSELECT 1;\n").unwrap();
+        assert!(is_query_file("x.query.sql", &o));
+        let h = tmp.path().join("user_queries.sql");
+        std::fs::write(&h, "-- :name get-user :? :1\nSELECT 1;\n").unwrap();
+        assert!(is_query_file("user_queries.sql", &h));
+        let e = tmp.path().join("queries.sql");
+        std::fs::write(&e, "-- name:\nSELECT 1;\n").unwrap();
+        assert!(!is_query_file("queries.sql", &e));
     }
 }

@@ -400,8 +400,9 @@ impl Walker<'_> {
                     .why(&canon.join(name))
                     .map(str::to_string)
                     .or_else(|| {
-                        super::declared::is_sqlc_query_file(name, path).then(|| {
-                            "a sqlc query file (its statements carry `-- name:` comments)"
+                        super::declared::is_query_file(name, path).then(|| {
+                            "a query file (its statements carry `-- name:` tags, as sqlc, yesql \
+                             and dotsql read them)"
                                 .to_string()
                         })
                     });

@@ -1131,6 +1131,10 @@ fn dialect_is_read_from_the_sql_when_the_path_names_none() {
                 "postgres".to_string()
             ),
             (
+                "fixtures/layouts/sniff/clickhouse".to_string(),
+                "generic".to_string()
+            ),
+            (
                 "fixtures/layouts/sniff/libsql".to_string(),
                 "sqlite".to_string()
             ),

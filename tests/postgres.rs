@@ -984,6 +984,7 @@ const SHARED: &[&str] = &[
     "fixtures/shared/downs",
     "fixtures/shared/apply-only",
     "fixtures/shared/cascade",
+    "fixtures/shared/baseline",
     "fixtures/shared/bookkeeping",
     "fixtures/shared/rerun",
 ];

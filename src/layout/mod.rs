@@ -50,6 +50,7 @@ pub mod supabase;
 pub mod temporal;
 pub mod tern;
 pub mod up_down;
+pub mod version_folders;
 pub mod yoyo;
 
 /// One SQL file of a migration folder, read.
@@ -358,6 +359,7 @@ pub fn registry() -> &'static [&'static dyn Layout] {
         &graphile::Graphile,
         &schema_delta::SchemaDelta,
         &temporal::TemporalSql,
+        &version_folders::VersionFolders,
         &refinery::Refinery,
         &flyway::Flyway,
         &pop::Pop,

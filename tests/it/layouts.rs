@@ -353,6 +353,36 @@ fn pop_template_migrations_are_not_replayed() {
     );
 }
 
+/// Release folders (`0.9/`, `0.10/`, memos' `store/migration/<driver>/`):
+/// one sequence, releases in version order (0.9 before 0.10), files by name
+/// within a release; the full schema beside them (`LATEST.sql`) is not on
+/// the upgrade path.
+#[test]
+fn version_folders_are_one_sequence_in_release_order() {
+    let ws = load(&["fixtures/layouts/version-folders"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1);
+    assert_eq!(ws.sequences[0].layout.name(), "version-folders");
+    assert_eq!(
+        versions(&ws, 0),
+        [
+            "0.9/00__memo",
+            "0.9/01__welcome",
+            "0.10/00__memo_pinned",
+            "0.11/00__pinned_index"
+        ]
+    );
+    assert!(ws
+        .notices
+        .iter()
+        .any(|n| n.contains("LATEST.sql: skipped: not in a release folder")));
+    snapshot_layout(
+        "version_folders",
+        &["fixtures/layouts/version-folders"],
+        &static_opts(),
+    );
+    assert_no_findings("fixtures/layouts/version-folders-clean", &static_opts());
+}
+
 /// A pop folder whose dialect files name PostgreSQL (and CockroachDB) but no
 /// sqlite3 is checked as PostgreSQL: on SQLite only its generic files would
 /// run.
@@ -1048,6 +1078,7 @@ fn replay_runs_every_layout_in_order() {
         "yoyo-clean",
         "mybatis-clean",
         "play-evolutions-clean",
+        "version-folders-clean",
         "up-down",
         "sqitch",
         "tern",

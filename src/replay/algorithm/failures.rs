@@ -92,6 +92,63 @@ fn created_names_as_written(sql: &str, out: &mut BTreeSet<String>) {
     }
 }
 
+/// What the migrations of `seq` create, up parts and down parts (see
+/// [`created_names`]).
+pub(super) fn made_by(
+    ws: &crate::report::Workspace,
+    seq: &crate::model::Sequence,
+) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for m in &seq.migrations {
+        for part in std::iter::once(&m.up).chain(m.down.as_ref()) {
+            let Some(unit) = ws.files.get(part.file) else {
+                continue;
+            };
+            for &i in &part.statements {
+                if let Some(st) = unit.statements.get(i) {
+                    created_names(&st.sql, &mut out);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A first-run failure on an object that no migration of the sequence
+/// creates (and not a role, which the role help explains, nor a name close
+/// to one the migrations create: a typo, see [`close_name`]).
+fn on_object_made_elsewhere(made_here: &BTreeSet<String>, f: &Failure) -> Option<String> {
+    if f.error.class != ErrorClass::UndefinedObject || missing_role(&f.error.message).is_some() {
+        return None;
+    }
+    let object = f.error.object.as_deref()?.to_ascii_lowercase();
+    (!made_here.contains(&object) && close_name(made_here, &object).is_none()).then_some(object)
+}
+
+/// A name the migrations create that `missing` (lower case) is likely a
+/// typo of: the same but for one character added, removed or changed
+/// (`team` for `teams`), for names of four characters or more.
+fn close_name<'a>(made_here: &'a BTreeSet<String>, missing: &str) -> Option<&'a str> {
+    if missing.len() < 4 {
+        return None;
+    }
+    let one_edit = |a: &[u8], b: &[u8]| -> bool {
+        let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+        match long.len() - short.len() {
+            0 => short.iter().zip(long).filter(|(x, y)| x != y).count() == 1,
+            1 => {
+                let i = short.iter().zip(long).take_while(|(x, y)| x == y).count();
+                short[i..] == long[i + 1..]
+            }
+            _ => false,
+        }
+    };
+    made_here
+        .iter()
+        .find(|m| one_edit(m.as_bytes(), missing.as_bytes()))
+        .map(String::as_str)
+}
+
 impl<E: Engine> Replayer<'_, E> {
     /// Whether statement `stmt` of `part` is an `ALTER ... RENAME`.
     fn renames(&self, part: &Part, stmt: usize) -> bool {
@@ -255,8 +312,14 @@ impl<E: Engine> Replayer<'_, E> {
         let Some(object) = f.error.object.as_deref().map(str::to_ascii_lowercase) else {
             return false;
         };
-        let Some(root) = self.roots.iter().rposition(|r| r.created.contains(&object)) else {
-            return false;
+        let (root, elsewhere) = match self.roots.iter().rposition(|r| r.created.contains(&object)) {
+            Some(root) => (root, false),
+            // Another object no migration creates: the same cause as the
+            // first such failure.
+            None => match (self.baseline, on_object_made_elsewhere(&self.made_here, f)) {
+                (Some(b), Some(_)) => (b, true),
+                _ => return false,
+            },
         };
         let created = self.created_by(part);
         let unit = self.unit(part);
@@ -268,6 +331,7 @@ impl<E: Engine> Replayer<'_, E> {
         let r = &mut self.roots[root];
         r.created.extend(created);
         r.follow_on.push(entry);
+        r.elsewhere.push(elsewhere);
         true
     }
 
@@ -277,10 +341,21 @@ impl<E: Engine> Replayer<'_, E> {
             let Some(f) = self.findings.get_mut(r.finding) else {
                 continue;
             };
-            let n = r.follow_on.len();
-            if n > 0 {
-                let mut shown: Vec<String> = r
+            // One note for the migrations that fail because this one did,
+            // one for those that fail for the same reason as it.
+            for same_reason in [false, true] {
+                let listed: Vec<&serde_json::Value> = r
                     .follow_on
+                    .iter()
+                    .zip(&r.elsewhere)
+                    .filter(|(_, e)| **e == same_reason)
+                    .map(|(v, _)| v)
+                    .collect();
+                let n = listed.len();
+                if n == 0 {
+                    continue;
+                }
+                let mut shown: Vec<String> = listed
                     .iter()
                     .take(FOLLOW_ON_SHOWN)
                     .map(|e| {
@@ -295,8 +370,13 @@ impl<E: Engine> Replayer<'_, E> {
                 if n > FOLLOW_ON_SHOWN {
                     shown.push(format!("and {} more", n - FOLLOW_ON_SHOWN));
                 }
+                let why = if same_reason {
+                    "for the same reason (on objects no migration of this history creates)"
+                } else {
+                    "because this one did"
+                };
                 f.notes.push(format!(
-                    "{n} later migration{} fail{} because this one did: {}",
+                    "{n} later migration{} fail{} {why}: {}",
                     if n == 1 { "" } else { "s" },
                     if n == 1 { "s" } else { "" },
                     shown.join("; ")
@@ -363,6 +443,11 @@ impl<E: Engine> Replayer<'_, E> {
             ),
         };
         let mut finding = self.finding(m, part, f.stmt, Some(f.span.clone()), rule, message);
+        // The first failure on an object no migration creates: the history
+        // starts from a schema made elsewhere.
+        let baseline = (first && self.baseline.is_none())
+            .then(|| on_object_made_elsewhere(&self.made_here, f))
+            .flatten();
         if f.error.kind == FailureKind::Error {
             finding.help = Some(match run {
                 // Whatever the run: the sandbox refused it, not the state.
@@ -429,6 +514,32 @@ impl<E: Engine> Replayer<'_, E> {
                 {
                     missing_role_help(missing_role(&f.error.message).unwrap_or_default())
                 }
+                Run::First { .. }
+                    if f.error.class == ErrorClass::UndefinedObject
+                        && f.error.object.as_deref().is_some_and(|o| {
+                            !self.made_here.contains(&o.to_ascii_lowercase())
+                                && close_name(&self.made_here, &o.to_ascii_lowercase()).is_some()
+                        }) =>
+                {
+                    let o = f
+                        .error
+                        .object
+                        .as_deref()
+                        .unwrap_or_default()
+                        .to_ascii_lowercase();
+                    format!(
+                        "no migration of this history creates `{o}`, but one creates `{}`: check \
+                         the name",
+                        close_name(&self.made_here, &o).unwrap_or_default()
+                    )
+                }
+                Run::First { .. } if baseline.is_some() => format!(
+                    "no migration of this history creates `{}`: the history starts from a schema \
+                     made elsewhere (a full schema the tool gives new databases, another tool, or \
+                     the application); give that schema to replay in a setup script (`--setup \
+                     FILE`, `[replay] setup`), which runs once before the first migration",
+                    baseline.as_deref().unwrap_or_default()
+                ),
                 Run::First { .. } => "the migration must apply on the state the migrations \
                      before it leave: check the order of the files and the objects this \
                      statement needs"
@@ -524,7 +635,11 @@ impl<E: Engine> Replayer<'_, E> {
                 finding: self.findings.len() - 1,
                 created,
                 follow_on: Vec::new(),
+                elsewhere: Vec::new(),
             });
+            if baseline.is_some() {
+                self.baseline = Some(self.roots.len() - 1);
+            }
         }
     }
 
@@ -852,6 +967,15 @@ mod tests {
         created_names("CREATE TABLE `User` (id int)", &mut lower);
         assert!(lower.contains("user"));
         assert!(table_case_help("user", "User").contains("lower_case_table_names=0"));
+    }
+
+    #[test]
+    fn close_names_are_typos() {
+        let made: BTreeSet<String> = ["teams".to_string(), "users".to_string()].into();
+        assert_eq!(close_name(&made, "team"), Some("teams"));
+        assert_eq!(close_name(&made, "usera"), Some("users"));
+        assert_eq!(close_name(&made, "accounts"), None);
+        assert_eq!(close_name(&made, "tea"), None);
     }
 
     #[test]

@@ -29,10 +29,17 @@ pub enum Family {
     /// ClickHouse: `MergeTree` table engines, `UInt64`/`LowCardinality(...)`
     /// types, `ON CLUSTER`.
     Clickhouse,
+    /// Java's embedded databases (H2, HSQLDB, Derby), DB2, Snowflake:
+    /// known only by a folder's name (`migrations/h2/`).
+    H2,
+    Hsqldb,
+    Derby,
+    Db2,
+    Snowflake,
 }
 
 impl Family {
-    const ALL: [Family; 7] = [
+    const ALL: [Family; 12] = [
         Family::Postgres,
         Family::Mysql,
         Family::Sqlite,
@@ -40,6 +47,11 @@ impl Family {
         Family::Oracle,
         Family::Libsql,
         Family::Clickhouse,
+        Family::H2,
+        Family::Hsqldb,
+        Family::Derby,
+        Family::Db2,
+        Family::Snowflake,
     ];
 
     /// The dialect twice reads it as, `None` for dialects twice does not
@@ -49,7 +61,15 @@ impl Family {
             Family::Postgres => Some(Dialect::Postgres),
             Family::Mysql => Some(Dialect::Mysql),
             Family::Sqlite => Some(Dialect::Sqlite),
-            Family::Tsql | Family::Oracle | Family::Libsql | Family::Clickhouse => None,
+            Family::Tsql
+            | Family::Oracle
+            | Family::Libsql
+            | Family::Clickhouse
+            | Family::H2
+            | Family::Hsqldb
+            | Family::Derby
+            | Family::Db2
+            | Family::Snowflake => None,
         }
     }
 
@@ -63,6 +83,11 @@ impl Family {
             Family::Oracle => "Oracle (PL/SQL)",
             Family::Libsql => "libSQL",
             Family::Clickhouse => "ClickHouse",
+            Family::H2 => "H2",
+            Family::Hsqldb => "HSQLDB",
+            Family::Derby => "Apache Derby",
+            Family::Db2 => "Db2",
+            Family::Snowflake => "Snowflake",
         }
     }
 
@@ -73,7 +98,13 @@ impl Family {
             Family::Postgres => Dialect::Postgres,
             Family::Mysql => Dialect::Mysql,
             Family::Sqlite | Family::Tsql | Family::Libsql => Dialect::Sqlite,
-            Family::Oracle | Family::Clickhouse => Dialect::Generic,
+            Family::Oracle
+            | Family::Clickhouse
+            | Family::H2
+            | Family::Hsqldb
+            | Family::Derby
+            | Family::Db2
+            | Family::Snowflake => Dialect::Generic,
         }
     }
 }
@@ -215,6 +246,44 @@ impl Evidence {
             None => Verdict::Unsupported { family: top, signs },
         }
     }
+}
+
+/// A database twice does not read that the folder `display` or its parent
+/// is named for (`migrations/h2/`, `oracle/migrations/`), the nearest first;
+/// `None` when a nearer component names a dialect twice reads.
+pub fn unsupported_in_path(display: &str) -> Option<Family> {
+    let family = |w: &str| -> Option<Option<Family>> {
+        let w = w.to_ascii_lowercase();
+        if crate::dialect::Dialect::from_name(&w).is_some()
+            && !matches!(w.as_str(), "generic" | "ansi")
+        {
+            return Some(None);
+        }
+        Some(Some(match w.as_str() {
+            "h2" => Family::H2,
+            "hsqldb" | "hsql" => Family::Hsqldb,
+            "derby" => Family::Derby,
+            "db2" => Family::Db2,
+            "snowflake" => Family::Snowflake,
+            "oracle" => Family::Oracle,
+            "sqlserver" | "mssql" | "tsql" => Family::Tsql,
+            "clickhouse" => Family::Clickhouse,
+            _ => return None,
+        }))
+    };
+    // The folder and its parent only: a database's name further up (a
+    // home folder named `oracle`) says nothing about this history.
+    for c in display.split(['/', '\\']).rev().take(2) {
+        if let Some(found) = family(c) {
+            return found;
+        }
+        for w in c.split(['-', '_', '.']) {
+            if let Some(found) = family(w) {
+                return found;
+            }
+        }
+    }
+    None
 }
 
 /// The dialect some SQL texts are clearly written in, with the signs that
@@ -756,6 +825,14 @@ mod tests {
         // A MySQL engine is MySQL's.
         let mysql = "CREATE TABLE t (id int) ENGINE=InnoDB;";
         assert_eq!(clear(&[mysql]), Some(Dialect::Mysql));
+        assert_eq!(unsupported_in_path("db/migrations/h2"), Some(Family::H2));
+        assert_eq!(
+            unsupported_in_path("oracle/migrations"),
+            Some(Family::Oracle)
+        );
+        assert_eq!(unsupported_in_path("h2/migrations/postgres"), None);
+        assert_eq!(unsupported_in_path("home/oracle/app/migrations"), None);
+        assert_eq!(unsupported_in_path("migrations/mysql"), None);
         // Array subscripts and a `/` division are not T-SQL or Oracle.
         let pg = "SELECT a[1] / 2 FROM t;";
         assert_eq!(verdict(&[pg]), Verdict::Unknown);

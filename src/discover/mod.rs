@@ -393,7 +393,16 @@ pub fn discover(inputs: &[Input], opts: &Options, files: &FileSource) -> Result<
                     crate::parallel::map(opts.jobs, &mut texts, |_, t| crate::sniff::signs_of(t));
                 let mut evidence = crate::sniff::Evidence::new();
                 signs.into_iter().for_each(|s| evidence.add_signs(s));
-                match evidence.verdict() {
+                // A folder named for a database twice does not read
+                // (`migrations/h2/`) is that database's, whatever its signs.
+                let verdict = match crate::sniff::unsupported_in_path(&seq.root) {
+                    Some(family) => Verdict::Unsupported {
+                        family,
+                        signs: "the folder name".into(),
+                    },
+                    None => evidence.verdict(),
+                };
+                match verdict {
                     Verdict::Unknown => {}
                     Verdict::Clear {
                         dialect,

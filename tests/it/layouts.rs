@@ -1166,6 +1166,10 @@ fn dialect_is_read_from_the_sql_when_the_path_names_none() {
                 "generic".to_string()
             ),
             (
+                "fixtures/layouts/sniff/h2".to_string(),
+                "generic".to_string()
+            ),
+            (
                 "fixtures/layouts/sniff/libsql".to_string(),
                 "sqlite".to_string()
             ),
@@ -1306,7 +1310,7 @@ fn dialect_ties_and_majorities_are_announced() {
     );
 }
 
-/// T-SQL, Oracle, libSQL and ClickHouse histories: one notice each naming the dialect
+/// T-SQL, Oracle, libSQL, ClickHouse and H2 (by its folder's name) histories: one notice each naming the dialect
 /// and what twice does (static rules only, no replay), no replay, and no
 /// `unparsed-statement` per statement.
 #[test]
@@ -1316,6 +1320,7 @@ fn unsupported_dialects_get_one_notice() {
         ("oracle", "Oracle (PL/SQL)"),
         ("libsql", "libSQL"),
         ("clickhouse", "ClickHouse"),
+        ("h2", "H2"),
     ] {
         let path = format!("fixtures/layouts/sniff/{dir}");
         let report = check_paths(&[&path], &twice::check::Options::default());

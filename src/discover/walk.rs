@@ -677,7 +677,7 @@ impl Walker<'_> {
                 continue;
             }
             let shown = join_display(display, name);
-            if let Some(why) = not_migrations_dir(name, &listing) {
+            if let Some(why) = not_migrations_dir(name, &listing, dir) {
                 if folder_has_sql(path) {
                     self.notices.push(format!(
                         "{shown}: skipped: {why}, not migrations (name it to check it)"
@@ -1040,11 +1040,20 @@ pub(super) fn is_seed(name: &str) -> bool {
 /// fixtures, query files (sqlc's `queries/`; `src/` beside a migrations
 /// folder), tests beside a migrations folder, Supabase's declarative
 /// `schemas/`.
-pub(super) fn not_migrations_dir(name: &str, parent: &Listing) -> Option<&'static str> {
+pub(super) fn not_migrations_dir(
+    name: &str,
+    parent: &Listing,
+    parent_dir: &Path,
+) -> Option<&'static str> {
+    // Beside a migrations folder, or in one (`migrations/db/` beside
+    // `migrations/tests/`, as supabase/postgres keeps them).
     let beside_migrations = parent
         .dirs
         .iter()
-        .any(|(n, _)| n.eq_ignore_ascii_case("migrations"));
+        .any(|(n, _)| n.eq_ignore_ascii_case("migrations"))
+        || parent_dir
+            .file_name()
+            .is_some_and(|n| n.eq_ignore_ascii_case("migrations"));
     match name.to_ascii_lowercase().as_str() {
         "testdata" | "test-data" | "test_data" => Some("a folder of test data"),
         "fixtures" | "fixture" => Some("a folder of test fixtures"),
@@ -1053,7 +1062,7 @@ pub(super) fn not_migrations_dir(name: &str, parent: &Listing) -> Option<&'stati
             Some("source files beside the migrations folder (query files)")
         }
         "tests" | "test" if beside_migrations => {
-            Some("tests beside the migrations folder (pgTAP and the like)")
+            Some("tests beside or in the migrations folder (pgTAP and the like)")
         }
         // Supabase declarative schemas (`supabase/schemas/`): the source
         // `supabase db diff` writes migrations from, not migrations.

@@ -383,6 +383,24 @@ fn version_folders_are_one_sequence_in_release_order() {
     assert_no_findings("fixtures/layouts/version-folders-clean", &static_opts());
 }
 
+/// A `tests/` folder inside a migrations folder (supabase/postgres keeps
+/// `migrations/db/` and `migrations/tests/`) holds tests, not migrations.
+#[test]
+fn tests_inside_a_migrations_folder_are_not_migrations() {
+    let ws = load(&["fixtures/layouts/tests-in-migrations"], &static_opts());
+    let roots: Vec<&str> = ws.sequences.iter().map(|s| s.root.as_str()).collect();
+    assert_eq!(
+        roots,
+        ["fixtures/layouts/tests-in-migrations/migrations/db"]
+    );
+    assert!(
+        ws.notices.iter().any(|n| n
+            == "fixtures/layouts/tests-in-migrations/migrations/tests: skipped: tests beside or in the migrations folder (pgTAP and the like), not migrations (name it to check it)"),
+        "{:#?}",
+        ws.notices
+    );
+}
+
 /// A pop folder whose dialect files name PostgreSQL (and CockroachDB) but no
 /// sqlite3 is checked as PostgreSQL: on SQLite only its generic files would
 /// run.

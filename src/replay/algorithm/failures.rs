@@ -510,6 +510,18 @@ impl<E: Engine> Replayer<'_, E> {
                     )
                 }
                 Run::First { .. } | Run::Start { .. }
+                    if self.caps.dialect == Dialect::Mysql
+                        && f.error.message.contains("errno: 150") =>
+                {
+                    "the server checks foreign keys as it creates them (MariaDB from 10.5 also \
+                     enforces a column's inline `REFERENCES`): a key to a table created later, or \
+                     to a column of another type or collation, fails. If the migration tool runs \
+                     the migrations with `SET FOREIGN_KEY_CHECKS = 0` (vaultwarden does; so does \
+                     `mysqldump` output), set `[replay] mysql_foreign_key_checks = false` in \
+                     twice.toml; otherwise create the tables in dependency order"
+                        .into()
+                }
+                Run::First { .. } | Run::Start { .. }
                     if missing_role(&f.error.message).is_some() =>
                 {
                     missing_role_help(missing_role(&f.error.message).unwrap_or_default())

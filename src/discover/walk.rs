@@ -1057,6 +1057,9 @@ pub(super) fn not_migrations_dir(
     match name.to_ascii_lowercase().as_str() {
         "testdata" | "test-data" | "test_data" => Some("a folder of test data"),
         "fixtures" | "fixture" => Some("a folder of test fixtures"),
+        // Seed data, as `seed.sql` (Supabase's `[db.seed] sql_paths`,
+        // knex's and others' `seeds/`).
+        "seeds" | "seed" | "seeders" => Some("a folder of seed data"),
         "queries" | "query" => Some("a folder of query files"),
         "src" if beside_migrations => {
             Some("source files beside the migrations folder (query files)")

@@ -1091,13 +1091,23 @@ fn warn_about_checksums(run: &crate::fix::FixRun) {
         else {
             continue;
         };
-        let Some(advice) = crate::layout::by_name(seq.layout)
-            .and_then(|k| crate::layout::get(k).checksum_advice())
-        else {
-            continue;
-        };
-        if said.insert(seq.layout) {
-            let _ = writeln!(io::stderr().lock(), "twice: warning: {advice}.");
+        if let Some(advice) =
+            crate::layout::by_name(seq.layout).and_then(|k| crate::layout::get(k).checksum_advice())
+        {
+            if said.insert(seq.layout) {
+                let _ = writeln!(io::stderr().lock(), "twice: warning: {advice}.");
+            }
+        }
+        // A folder Atlas wrote in another tool's format keeps its
+        // `atlas.sum` beside the files: Atlas's checks fail after an edit.
+        let atlas = crate::layout::atlas::KIND;
+        if seq.layout != atlas.name()
+            && std::path::Path::new(&seq.root).join("atlas.sum").is_file()
+            && said.insert(atlas.name())
+        {
+            if let Some(advice) = crate::layout::get(atlas).checksum_advice() {
+                let _ = writeln!(io::stderr().lock(), "twice: warning: {advice}.");
+            }
         }
     }
 }

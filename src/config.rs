@@ -26,6 +26,7 @@
 //! template = "template1"        # PostgreSQL: what scratch databases copy
 //! database_url_trusted = false  # the --database-url server is disposable
 //! mysql_sql_mode = "TRADITIONAL" # MySQL: the sessions' sql_mode (default: the server's)
+//! mysql_foreign_key_checks = false # MySQL: sessions with foreign_key_checks = 0, as the tool runs them
 //!
 //! [[replay.setup]]              # or: one setup script per sequence
 //! path = "db/auth_schema.sql"
@@ -110,6 +111,8 @@ pub struct Config {
     pub template: Option<String>,
     /// `[replay] mysql_sql_mode`.
     pub mysql_sql_mode: Option<String>,
+    /// `[replay] mysql_foreign_key_checks`.
+    pub mysql_foreign_key_checks: Option<bool>,
     /// `[replay] setup`, paths resolved against the config file's folder.
     pub setup: Vec<crate::replay::setup::SetupScript>,
     /// `[[sequence]]` tables: folders (relative to the config file's folder,
@@ -257,6 +260,7 @@ const REPLAY_KEYS: &[&str] = &[
     "template",
     "setup",
     "mysql_sql_mode",
+    "mysql_foreign_key_checks",
 ];
 const FAIL_ON: &[&str] = &["error", "warning", "never"];
 const LEVELS: &[&str] = &["off", "info", "warning", "error"];
@@ -708,6 +712,16 @@ fn replay_table(p: &mut Problems, base: &Path, value: &Spanned<DeValue>, cfg: &m
                     ),
                 }
             }
+            "mysql_foreign_key_checks" => match v.get_ref() {
+                DeValue::Boolean(b) => cfg.mysql_foreign_key_checks = Some(*b),
+                other => p.add(
+                    v.span(),
+                    format!(
+                        "[replay] `mysql_foreign_key_checks`: bad value {} (allowed: true or false)",
+                        shown(other)
+                    ),
+                ),
+            },
             "database_url_trusted" => match v.get_ref() {
                 DeValue::Boolean(b) => cfg.database_url_trusted = Some(*b),
                 other => p.add(
@@ -902,6 +916,7 @@ pub fn merge(cfg: Option<&Config>, set: &CommandLine, opts: &mut Options) -> Fai
         opts.setup = cfg.setup.clone();
     }
     opts.mysql_sql_mode = cfg.mysql_sql_mode.clone();
+    opts.mysql_foreign_key_checks = cfg.mysql_foreign_key_checks.unwrap_or(true);
     for (k, v) in &cfg.defines {
         opts.defines.entry(k.clone()).or_insert_with(|| v.clone());
     }

@@ -38,6 +38,10 @@ pub struct Options {
     /// `[replay] mysql_sql_mode`: the `sql_mode` MySQL replay sessions use
     /// (`None`: the server's default).
     pub mysql_sql_mode: Option<String>,
+    /// `[replay] mysql_foreign_key_checks = false`: MySQL replay sessions
+    /// run with `foreign_key_checks = 0`, as tools that run their
+    /// migrations so do (vaultwarden, `mysqldump` output).
+    pub mysql_foreign_key_checks: bool,
     /// `--setup` / `[replay] setup`: scripts run before the first migration
     /// of a sequence (see [`crate::replay::setup`]).
     pub setup: Vec<SetupScript>,
@@ -122,6 +126,7 @@ impl Default for Options {
             database_url_trusted: false,
             template: None,
             mysql_sql_mode: None,
+            mysql_foreign_key_checks: true,
             setup: Vec::new(),
             exclude: None,
             rules: BTreeMap::new(),

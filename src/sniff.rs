@@ -26,16 +26,32 @@ pub enum Family {
     Oracle,
     /// libSQL (Turso): SQLite plus statements of its own.
     Libsql,
+    /// ClickHouse: `MergeTree` table engines, `UInt64`/`LowCardinality(...)`
+    /// types, `ON CLUSTER`.
+    Clickhouse,
+    /// Java's embedded databases (H2, HSQLDB, Derby), DB2, Snowflake:
+    /// known only by a folder's name (`migrations/h2/`).
+    H2,
+    Hsqldb,
+    Derby,
+    Db2,
+    Snowflake,
 }
 
 impl Family {
-    const ALL: [Family; 6] = [
+    const ALL: [Family; 12] = [
         Family::Postgres,
         Family::Mysql,
         Family::Sqlite,
         Family::Tsql,
         Family::Oracle,
         Family::Libsql,
+        Family::Clickhouse,
+        Family::H2,
+        Family::Hsqldb,
+        Family::Derby,
+        Family::Db2,
+        Family::Snowflake,
     ];
 
     /// The dialect twice reads it as, `None` for dialects twice does not
@@ -45,7 +61,15 @@ impl Family {
             Family::Postgres => Some(Dialect::Postgres),
             Family::Mysql => Some(Dialect::Mysql),
             Family::Sqlite => Some(Dialect::Sqlite),
-            Family::Tsql | Family::Oracle | Family::Libsql => None,
+            Family::Tsql
+            | Family::Oracle
+            | Family::Libsql
+            | Family::Clickhouse
+            | Family::H2
+            | Family::Hsqldb
+            | Family::Derby
+            | Family::Db2
+            | Family::Snowflake => None,
         }
     }
 
@@ -58,6 +82,12 @@ impl Family {
             Family::Tsql => "T-SQL (SQL Server)",
             Family::Oracle => "Oracle (PL/SQL)",
             Family::Libsql => "libSQL",
+            Family::Clickhouse => "ClickHouse",
+            Family::H2 => "H2",
+            Family::Hsqldb => "HSQLDB",
+            Family::Derby => "Apache Derby",
+            Family::Db2 => "Db2",
+            Family::Snowflake => "Snowflake",
         }
     }
 
@@ -68,7 +98,13 @@ impl Family {
             Family::Postgres => Dialect::Postgres,
             Family::Mysql => Dialect::Mysql,
             Family::Sqlite | Family::Tsql | Family::Libsql => Dialect::Sqlite,
-            Family::Oracle => Dialect::Generic,
+            Family::Oracle
+            | Family::Clickhouse
+            | Family::H2
+            | Family::Hsqldb
+            | Family::Derby
+            | Family::Db2
+            | Family::Snowflake => Dialect::Generic,
         }
     }
 }
@@ -210,6 +246,44 @@ impl Evidence {
             None => Verdict::Unsupported { family: top, signs },
         }
     }
+}
+
+/// A database twice does not read that the folder `display` or its parent
+/// is named for (`migrations/h2/`, `oracle/migrations/`), the nearest first;
+/// `None` when a nearer component names a dialect twice reads.
+pub fn unsupported_in_path(display: &str) -> Option<Family> {
+    let family = |w: &str| -> Option<Option<Family>> {
+        let w = w.to_ascii_lowercase();
+        if crate::dialect::Dialect::from_name(&w).is_some()
+            && !matches!(w.as_str(), "generic" | "ansi")
+        {
+            return Some(None);
+        }
+        Some(Some(match w.as_str() {
+            "h2" => Family::H2,
+            "hsqldb" | "hsql" => Family::Hsqldb,
+            "derby" => Family::Derby,
+            "db2" => Family::Db2,
+            "snowflake" => Family::Snowflake,
+            "oracle" => Family::Oracle,
+            "sqlserver" | "mssql" | "tsql" => Family::Tsql,
+            "clickhouse" => Family::Clickhouse,
+            _ => return None,
+        }))
+    };
+    // The folder and its parent only: a database's name further up (a
+    // home folder named `oracle`) says nothing about this history.
+    for c in display.split(['/', '\\']).rev().take(2) {
+        if let Some(found) = family(c) {
+            return found;
+        }
+        for w in c.split(['-', '_', '.']) {
+            if let Some(found) = family(w) {
+                return found;
+            }
+        }
+    }
+    None
 }
 
 /// The dialect some SQL texts are clearly written in, with the signs that
@@ -377,7 +451,24 @@ const TYPES: &[(&str, Family, &str)] = &[
     ("fb16_blob", Family::Libsql, "vector columns"),
     ("f8_blob", Family::Libsql, "vector columns"),
     ("f1bit_blob", Family::Libsql, "vector columns"),
+    ("uint8", Family::Clickhouse, "ClickHouse types"),
+    ("uint16", Family::Clickhouse, "ClickHouse types"),
+    ("uint32", Family::Clickhouse, "ClickHouse types"),
+    ("uint64", Family::Clickhouse, "ClickHouse types"),
+    ("uint128", Family::Clickhouse, "ClickHouse types"),
+    ("uint256", Family::Clickhouse, "ClickHouse types"),
+    ("float32", Family::Clickhouse, "ClickHouse types"),
+    ("float64", Family::Clickhouse, "ClickHouse types"),
+    ("datetime64", Family::Clickhouse, "ClickHouse types"),
+    ("lowcardinality", Family::Clickhouse, "ClickHouse types"),
+    ("fixedstring", Family::Clickhouse, "ClickHouse types"),
 ];
+
+/// A ClickHouse table engine name (lower case): the `MergeTree` family and
+/// the engines no other database has.
+fn clickhouse_engine(name: &str) -> bool {
+    name.ends_with("mergetree") || matches!(name, "distributed" | "kafka" | "replicated")
+}
 
 /// Calls `sign(family, what, weight)` for each sign in `text`.
 fn scan(text: &str, sign: &mut dyn FnMut(Family, &'static str, u32)) {
@@ -475,6 +566,15 @@ fn scan(text: &str, sign: &mut dyn FnMut(Family, &'static str, u32)) {
             }
 
             "auto_increment" => sign(Mysql, "AUTO_INCREMENT", 3),
+            // ClickHouse's table engines (`ENGINE = MergeTree()`,
+            // `ReplicatedReplacingMergeTree`, `Distributed`, `Kafka`).
+            "engine"
+                if (w(i + 1) == "=" && clickhouse_engine(w(i + 2)))
+                    || (is_word(i + 1) && clickhouse_engine(w(i + 1))) =>
+            {
+                sign(Clickhouse, "MergeTree table engines", 3)
+            }
+            "cluster" if prev(1) == "on" => sign(Clickhouse, "ON CLUSTER", 3),
             "engine" if w(i + 1) == "=" || is_word(i + 1) && prev(1) == ")" => {
                 sign(Mysql, "ENGINE=", 3)
             }
@@ -708,6 +808,31 @@ mod tests {
                 ..
             }
         ));
+        let clickhouse = "CREATE TABLE IF NOT EXISTS events ON CLUSTER main (\n  `id` UInt64,\n  \
+                          `name` LowCardinality(String),\n  `at` DateTime64(3)\n)\n\
+                          ENGINE = ReplacingMergeTree()\nORDER BY (id);";
+        let v = verdict(&[clickhouse]);
+        assert!(
+            matches!(
+                v,
+                Verdict::Unsupported {
+                    family: Family::Clickhouse,
+                    ..
+                }
+            ),
+            "{v:?}"
+        );
+        // A MySQL engine is MySQL's.
+        let mysql = "CREATE TABLE t (id int) ENGINE=InnoDB;";
+        assert_eq!(clear(&[mysql]), Some(Dialect::Mysql));
+        assert_eq!(unsupported_in_path("db/migrations/h2"), Some(Family::H2));
+        assert_eq!(
+            unsupported_in_path("oracle/migrations"),
+            Some(Family::Oracle)
+        );
+        assert_eq!(unsupported_in_path("h2/migrations/postgres"), None);
+        assert_eq!(unsupported_in_path("home/oracle/app/migrations"), None);
+        assert_eq!(unsupported_in_path("migrations/mysql"), None);
         // Array subscripts and a `/` division are not T-SQL or Oracle.
         let pg = "SELECT a[1] / 2 FROM t;";
         assert_eq!(verdict(&[pg]), Verdict::Unknown);

@@ -984,6 +984,7 @@ const SHARED: &[&str] = &[
     "fixtures/shared/downs",
     "fixtures/shared/apply-only",
     "fixtures/shared/cascade",
+    "fixtures/shared/baseline",
     "fixtures/shared/bookkeeping",
     "fixtures/shared/rerun",
 ];
@@ -2289,5 +2290,16 @@ fn node_pg_migrate_replays_up_sections_in_time_order_and_checks_downs() {
     // The index needs the column the 17-digit (UTC) migration adds before it.
     assert!(!has(&r, "first-run-error"), "{:#?}", r.findings);
     let r = run("fixtures/layouts/node-pg-migrate-clean", &opts);
+    assert!(r.findings.is_empty(), "{:#?}", r.findings);
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn pop_postgres_files_replay_on_postgres_with_the_generic_ones() {
+    // No sqlite3 files: the folder is PostgreSQL's, its partial index and
+    // timestamptz run there, the CockroachDB variant is not read.
+    let r = run("fixtures/layouts/pop-postgres", &pg_opts());
+    assert_eq!(r.summary.sequences[0].layout, "pop");
+    assert_eq!(r.summary.sequences[0].replay, "replayed");
     assert!(r.findings.is_empty(), "{:#?}", r.findings);
 }

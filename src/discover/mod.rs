@@ -80,6 +80,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 mod analyze;
+mod declared;
 mod walk;
 
 pub use crate::dialect::{dialect_from_path, DialectDefault};
@@ -371,9 +372,9 @@ pub fn discover(inputs: &[Input], opts: &Options, files: &FileSource) -> Result<
             let mut seq = b.sequence;
             // No --dialect and no dialect in the path: what the SQL itself
             // is written in, when it says so clearly.
-            // (Not for pop and Liquibase: they pick files and changesets by
-            // dialect, which the dialect must not change after the fact.)
-            if !b.dialect_settled && !layout::get(seq.layout).picks_by_dialect() {
+            // (Not where pop or Liquibase picked files and changesets by
+            // dialect: `dialect_settled` is set then.)
+            if !b.dialect_settled {
                 let files = &d.files[offset..];
                 let texts = seq.migrations.iter().flat_map(|m| {
                     std::iter::once(&m.up).chain(m.down.as_ref()).flat_map(|p| {
@@ -392,7 +393,16 @@ pub fn discover(inputs: &[Input], opts: &Options, files: &FileSource) -> Result<
                     crate::parallel::map(opts.jobs, &mut texts, |_, t| crate::sniff::signs_of(t));
                 let mut evidence = crate::sniff::Evidence::new();
                 signs.into_iter().for_each(|s| evidence.add_signs(s));
-                match evidence.verdict() {
+                // A folder named for a database twice does not read
+                // (`migrations/h2/`) is that database's, whatever its signs.
+                let verdict = match crate::sniff::unsupported_in_path(&seq.root) {
+                    Some(family) => Verdict::Unsupported {
+                        family,
+                        signs: "the folder name".into(),
+                    },
+                    None => evidence.verdict(),
+                };
+                match verdict {
                     Verdict::Unknown => {}
                     Verdict::Clear {
                         dialect,

@@ -485,6 +485,30 @@ impl Walker<'_> {
             }
             !seed
         });
+        // Files sqlc's or Atlas's project files declare as queries or as the
+        // desired schema (see `declared`).
+        if !listing.sql.is_empty() {
+            let declared = super::declared::Declared::around(canon);
+            listing.sql.retain(|(name, path)| {
+                let why = declared
+                    .why(&canon.join(name))
+                    .map(str::to_string)
+                    .or_else(|| {
+                        super::declared::is_query_file(name, path).then(|| {
+                            "a query file (its statements carry `-- name:` tags, as sqlc, yesql \
+                             and dotsql read them)"
+                                .to_string()
+                        })
+                    });
+                if let Some(why) = &why {
+                    self.notices.push(format!(
+                        "{}: skipped: {why}, not a migration (name it to check it)",
+                        join_display(display, name)
+                    ));
+                }
+                why.is_none()
+            });
+        }
         // The layouts this folder may be read in: the one `--layout` forces
         // (with `plain`, any folder shape), else all of them.
         let candidates: Vec<&'static dyn layout::Layout> = match self.opts.layout {
@@ -710,11 +734,14 @@ impl Walker<'_> {
                 // repository root).
             } else if !folder.split {
                 let plan = layout::plan(kind, &folder);
+                // A tool that picks files by dialect planned for this one:
+                // the SQL's signs must not change it afterwards.
+                let picks = tool.picks_by_dialect(&folder);
                 if let Some(mut b) = self.assemble(folder, plan, kind, display) {
                     b.sequence.code_gaps = gaps;
                     b.sequence.layout_why = layout_why;
                     b.sequence.dialect_why = dialect_why;
-                    b.dialect_settled = settled;
+                    b.dialect_settled = settled || picks;
                     out.push(b);
                 }
             } else {
@@ -746,7 +773,7 @@ impl Walker<'_> {
                 continue;
             }
             let shown = join_display(display, name);
-            if let Some(why) = not_migrations_dir(name, &listing) {
+            if let Some(why) = not_migrations_dir(name, &listing, dir) {
                 if folder_has_sql(path) {
                     self.notices.push(format!(
                         "{shown}: skipped: {why}, not migrations (name it to check it)"
@@ -909,16 +936,37 @@ impl Walker<'_> {
                     .push(format!("{}: skipped: {why}", folder.entries[*i].file.name));
             }
         }
+        // One notice per reason: the files it is about named, the first
+        // few of a long list.
+        let mut templated: Vec<(&str, Vec<&str>)> = Vec::new();
         for (i, why) in &plan.unresolvable {
             if map.contains_key(i) {
-                self.notices.push(format!(
-                    "{}: {why}: not replayed (twice cannot fill the template in); the static rules still read it",
-                    folder.entries[*i].file.name
-                ));
+                let name = folder.entries[*i].file.name.as_str();
+                match templated.iter_mut().find(|(w, _)| w == why) {
+                    Some((_, names)) => names.push(name),
+                    None => templated.push((why, vec![name])),
+                }
             }
         }
+        for (why, names) in templated {
+            let files = match names.as_slice() {
+                [one] => one.to_string(),
+                [a, b] => format!("{a} and {b}"),
+                [first, .., last] => format!("{} files ({first} to {last})", names.len()),
+                [] => continue,
+            };
+            let (each, verb) = if names.len() == 1 {
+                ("", "read it")
+            } else {
+                ("each ", "read them")
+            };
+            self.notices.push(format!(
+                "{files}: {each}{why}: not replayed (twice cannot fill the template in); the static \
+                 rules still {verb}"
+            ));
+        }
         self.notices.append(&mut plan.notices);
-        if plan.migrations.is_empty() && plan.problems.is_empty() {
+        if plan.migrations.is_empty() && plan.problems.is_empty() && plan.unresolvable.is_empty() {
             self.notices.push(format!(
                 "{root}: no {} migrations found in this folder",
                 kind.name()
@@ -1126,20 +1174,32 @@ pub(super) fn is_seed(name: &str) -> bool {
 /// fixtures, query files (sqlc's `queries/`; `src/` beside a migrations
 /// folder), tests beside a migrations folder, Supabase's declarative
 /// `schemas/`.
-pub(super) fn not_migrations_dir(name: &str, parent: &Listing) -> Option<&'static str> {
+pub(super) fn not_migrations_dir(
+    name: &str,
+    parent: &Listing,
+    parent_dir: &Path,
+) -> Option<&'static str> {
+    // Beside a migrations folder, or in one (`migrations/db/` beside
+    // `migrations/tests/`, as supabase/postgres keeps them).
     let beside_migrations = parent
         .dirs
         .iter()
-        .any(|(n, _)| n.eq_ignore_ascii_case("migrations"));
+        .any(|(n, _)| n.eq_ignore_ascii_case("migrations"))
+        || parent_dir
+            .file_name()
+            .is_some_and(|n| n.eq_ignore_ascii_case("migrations"));
     match name.to_ascii_lowercase().as_str() {
         "testdata" | "test-data" | "test_data" => Some("a folder of test data"),
         "fixtures" | "fixture" => Some("a folder of test fixtures"),
+        // Seed data, as `seed.sql` (Supabase's `[db.seed] sql_paths`,
+        // knex's and others' `seeds/`).
+        "seeds" | "seed" | "seeders" => Some("a folder of seed data"),
         "queries" | "query" => Some("a folder of query files"),
         "src" if beside_migrations => {
             Some("source files beside the migrations folder (query files)")
         }
         "tests" | "test" if beside_migrations => {
-            Some("tests beside the migrations folder (pgTAP and the like)")
+            Some("tests beside or in the migrations folder (pgTAP and the like)")
         }
         // Supabase declarative schemas (`supabase/schemas/`): the source
         // `supabase db diff` writes migrations from, not migrations.
@@ -1187,6 +1247,15 @@ pub(super) fn nearest_ancestor_file(dir: &Path, name: &str) -> Option<String> {
 /// Why a non-SQL file of a migration folder is not read.
 pub(super) fn skip_reason(kind: LayoutKind, name: &str) -> String {
     layout::get(kind).skip_reason(name).unwrap_or_else(|| {
+        // Atlas writes other tools' formats (`--dir-format goose`, ...)
+        // with its checksum file beside them.
+        if name.rsplit('/').next() == Some("atlas.sum") {
+            return format!(
+                "Atlas's checksum file (`atlas migrate` checks the folder against it; {} does not \
+                 read it), not a migration",
+                kind.name()
+            );
+        }
         let name = kind.name();
         let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
             "an"

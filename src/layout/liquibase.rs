@@ -329,8 +329,20 @@ fn changelog_order(folder: &Folder) -> Option<std::result::Result<Vec<usize>, St
         }
     }
     if order.is_empty() {
+        let what = if refs.is_empty() {
+            "twice cannot read which SQL files it includes (no include, includeAll or sqlFile of them)"
+                .to_string()
+        } else {
+            let shown: Vec<&str> = refs.iter().take(3).map(|(r, _)| r.as_str()).collect();
+            format!(
+                "it includes {}{} but none of this folder's SQL files (changelogs of Liquibase change \
+                 types, XML, YAML or JSON, are not read)",
+                shown.join(", "),
+                if refs.len() > 3 { ", ..." } else { "" }
+            )
+        };
         return Some(Err(format!(
-            "Liquibase changelog {name}: twice cannot read which SQL files it includes (no include, includeAll or sqlFile of them); its SQL files are read on their own, in path order (formatted SQL changelogs by changeset, other SQL files as plain scripts)"
+            "Liquibase changelog {name}: {what}; its SQL files are read on their own, in path order (formatted SQL changelogs by changeset, other SQL files as plain scripts)"
         )));
     }
     Some(Ok(order))
@@ -668,7 +680,11 @@ impl super::Layout for Liquibase {
             ext.to_ascii_lowercase().as_str(),
             "xml" | "yaml" | "yml" | "json"
         )
-        .then(|| "not a Liquibase changelog twice can read (no databaseChangeLog in it)".into())
+        .then(|| {
+            "not SQL: a changelog of Liquibase change types (or another XML, YAML or JSON file), \
+             which twice cannot check"
+                .into()
+        })
     }
 
     fn reads_side_file(&self, rel: &str) -> bool {
@@ -703,8 +719,16 @@ impl super::Layout for Liquibase {
         )
     }
 
-    fn picks_by_dialect(&self) -> bool {
-        true
+    /// Only a changelog with `dbms` filters (on a changeset, or on an
+    /// `include`/`sqlFile`) runs differently by dialect.
+    fn picks_by_dialect(&self, folder: &Folder) -> bool {
+        folder.entries.iter().any(|e| {
+            is_formatted(&e.file.text)
+                && e.file
+                    .text
+                    .lines()
+                    .any(|l| directive(l, "changeset").is_some_and(|rest| rest.contains("dbms:")))
+        }) || changelogs(folder).iter().any(|(_, t)| t.contains("dbms"))
     }
 }
 

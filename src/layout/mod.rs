@@ -50,6 +50,7 @@ pub mod supabase;
 pub mod temporal;
 pub mod tern;
 pub mod up_down;
+pub mod version_folders;
 pub mod yoyo;
 
 /// One SQL file of a migration folder, read.
@@ -332,9 +333,10 @@ pub trait Layout: Sync {
         None
     }
 
-    /// The tool picks files or changesets by dialect (pop, Liquibase): the
-    /// dialect must not be changed after planning from the SQL's signs.
-    fn picks_by_dialect(&self) -> bool {
+    /// The tool picks this folder's files or changesets by dialect (pop's
+    /// dialect files, Liquibase's `dbms` filters): the dialect must not be
+    /// changed after planning from the SQL's signs.
+    fn picks_by_dialect(&self, _folder: &Folder) -> bool {
         false
     }
 }
@@ -357,6 +359,7 @@ pub fn registry() -> &'static [&'static dyn Layout] {
         &graphile::Graphile,
         &schema_delta::SchemaDelta,
         &temporal::TemporalSql,
+        &version_folders::VersionFolders,
         &refinery::Refinery,
         &flyway::Flyway,
         &pop::Pop,

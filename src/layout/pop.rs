@@ -184,6 +184,21 @@ pub fn plan(folder: &Folder) -> Plan {
             p.no_transaction = parse_name(folder.entries[i].base()).is_some_and(|n| n.autocommit);
             p
         };
+        // pop renders every SQL migration as a Go template before running
+        // it (`{{ index .Options "Namespace" }}`, filled from the
+        // connection's details): twice cannot fill it in.
+        let templated = |i: usize| folder.entries[i].file.text.contains("{{");
+        if templated(up) || pick(false).is_some_and(templated) {
+            for i in std::iter::once(up).chain(pick(false)) {
+                plan.unresolvable.push((
+                    i,
+                    "a pop migration with `{{ ... }}` template actions, which pop fills from the \
+                     connection's details"
+                        .into(),
+                ));
+            }
+            continue;
+        }
         let name = parse_name(folder.entries[up].base())
             .map_or("", |n| n.name)
             .to_string();
@@ -277,8 +292,42 @@ impl super::Layout for Pop {
         })
     }
 
-    fn picks_by_dialect(&self) -> bool {
-        true
+    fn picks_by_dialect(&self, folder: &Folder) -> bool {
+        folder
+            .entries
+            .iter()
+            .any(|e| parse_name(e.base()).is_some_and(|n| n.dialect.is_some()))
+    }
+
+    /// A folder whose dialect files name no sqlite3 file is not run on
+    /// SQLite: the dialect its files name (PostgreSQL before MySQL when they
+    /// name both; CockroachDB's files alone decide nothing, twice having no
+    /// CockroachDB dialect).
+    fn dialect(&self, folder: &Folder) -> Option<(Dialect, String)> {
+        let named: BTreeSet<String> = folder
+            .entries
+            .iter()
+            .filter(|e| e.dir().is_empty())
+            .filter_map(|e| parse_name(e.base()).and_then(|n| n.dialect))
+            .collect();
+        if named.is_empty() || named.contains("sqlite3") {
+            return None;
+        }
+        let (dialect, pop) = if named.contains("postgres") {
+            (Dialect::Postgres, "postgres")
+        } else if named.contains("mysql") {
+            (Dialect::Mysql, "mysql")
+        } else {
+            return None;
+        };
+        let list: Vec<&str> = named.iter().map(String::as_str).collect();
+        Some((
+            dialect,
+            format!(
+                "the pop dialects its files name ({}), none of them sqlite3: checked as {pop}",
+                list.join(", ")
+            ),
+        ))
     }
 }
 

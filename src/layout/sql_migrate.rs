@@ -59,13 +59,26 @@ impl super::Layout for SqlMigrate {
         KIND
     }
 
+    /// sql-migrate refuses a migration without annotations, so a folder
+    /// of its migrations has them in most files: one annotated file among
+    /// many others (a pop history with one file written for sql-migrate,
+    /// ory/hydra's) does not make the folder sql-migrate's.
     fn detect(&self, folder: &Folder) -> Option<String> {
-        folder
+        let own: Vec<&super::Entry> = folder
             .entries
             .iter()
             .filter(|e| e.dir().is_empty())
-            .find(|e| has_marker(&e.file.text))
-            .map(|e| format!("`-- +migrate Up`/`Down` annotations in {}", e.rel))
+            .collect();
+        let marked: Vec<&&super::Entry> = own.iter().filter(|e| has_marker(&e.file.text)).collect();
+        let first = marked.first()?;
+        (marked.len() * 2 > own.len()).then(|| {
+            format!(
+                "`-- +migrate Up`/`Down` annotations in {} ({} of {} files)",
+                first.rel,
+                marked.len(),
+                own.len()
+            )
+        })
     }
 
     fn plan(&self, folder: &Folder) -> Plan {
@@ -332,6 +345,29 @@ pub fn plan(folder: &Folder) -> Plan {
 mod tests {
     use super::super::test_util::*;
     use super::*;
+
+    #[test]
+    fn one_annotated_file_among_many_does_not_make_the_folder_sql_migrate() {
+        use super::super::Layout;
+        let stray = folder(&[
+            ("1_a.up.sql", "CREATE TABLE a (id int);"),
+            ("1_a.down.sql", "DROP TABLE a;"),
+            (
+                "2_b.cockroach.up.sql",
+                "-- +migrate Up\nCREATE TABLE b (id int);",
+            ),
+            ("2_b.up.sql", "CREATE TABLE b (id int);"),
+        ]);
+        assert_eq!(super::SqlMigrate.detect(&stray), None);
+        let most = folder(&[
+            ("1_a.sql", "-- +migrate Up\nCREATE TABLE a (id int);"),
+            ("2_b.sql", "-- +migrate Up\nCREATE TABLE b (id int);"),
+            ("3_c.sql", "CREATE TABLE c (id int);"),
+        ]);
+        assert!(super::SqlMigrate
+            .detect(&most)
+            .is_some_and(|w| w.contains("(2 of 3 files)")));
+    }
 
     #[test]
     fn sections_split_like_sql_migrate() {

@@ -143,8 +143,17 @@ impl super::Layout for Sqlx {
             .iter()
             .filter(|e| e.dir().is_empty())
             .collect();
+        // Versions of the `.up.sql`/`.down.sql` pairs: a `<version>_<name>.sql`
+        // of one of them is not a simple sqlx migration (sqlx refuses two
+        // migrations of one version) but a stray file, often a misspelt
+        // direction (`x.dow.sql`), which golang-migrate ignores.
+        let paired: std::collections::BTreeSet<&str> = direct
+            .iter()
+            .filter(|e| super::golang_migrate::parse_name(e.base()).is_some())
+            .filter_map(|e| super::version_underscore(e.base()).map(|(v, _)| v))
+            .collect();
         let simple = |e: &&super::Entry| {
-            super::version_underscore(e.base()).is_some()
+            super::version_underscore(e.base()).is_some_and(|(v, _)| !paired.contains(v))
                 && e.base().ends_with(".sql")
                 && super::golang_migrate::parse_name(e.base()).is_none()
         };
@@ -202,6 +211,25 @@ mod tests {
             "9_nine.down.sql"
         );
         assert_eq!(p.skipped.len(), 2);
+    }
+
+    #[test]
+    fn a_stray_file_of_a_paired_version_is_not_a_simple_migration() {
+        use super::super::Layout;
+        let f = folder(&[
+            ("1_init.up.sql", "select 1;"),
+            ("1_init.down.sql", "select -1;"),
+            ("2_points.up.sql", "select 2;"),
+            ("2_points.down.sql", "select -2;"),
+            ("2_points.dow.sql", "select -2;"),
+        ]);
+        assert_eq!(super::Sqlx.detect(&f), None);
+        let with_simple = folder(&[
+            ("1_init.up.sql", "select 1;"),
+            ("1_init.down.sql", "select -1;"),
+            ("3_more.sql", "select 3;"),
+        ]);
+        assert!(super::Sqlx.detect(&with_simple).is_some());
     }
 
     #[test]

@@ -214,8 +214,8 @@ impl Human<'_> {
         let mut replay_helps: Vec<String> = Vec::new();
         for &(r, with_details) in &plan.confirmations[i] {
             let replay = &findings[r];
-            let (first, more) = split_message(&replay.message);
-            notes.push(format!("confirmed by replay: {first}"));
+            let (_, more) = split_message(&replay.message);
+            notes.push(super::replay_note(replay));
             if with_details {
                 for n in &replay.notes {
                     // The same note (a Flyway repeatable's) once.

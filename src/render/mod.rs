@@ -294,6 +294,19 @@ fn is_windows_absolute(path: &str) -> bool {
 }
 
 /// The first line of a (possibly multi-line) message, and the rest.
+/// How a static finding's block names a replay finding about the same
+/// statement: a failure or a change on a second run confirms what the
+/// static rule says; anything else replay saw there (a first run that
+/// fails, a statement the sandbox refused) is not a confirmation.
+pub fn replay_note(replay: &Finding) -> String {
+    let first = split_message(&replay.message).0;
+    if replay.rule.starts_with("second-run-") || replay.rule.starts_with("down-second-run-") {
+        format!("confirmed by replay: {first}")
+    } else {
+        format!("found by replay: {first}")
+    }
+}
+
 pub fn split_message(message: &str) -> (&str, Option<&str>) {
     let message = message.trim_end_matches(['\n', '\r']);
     match message.find(['\n', '\r']) {

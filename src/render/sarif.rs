@@ -348,10 +348,9 @@ pub fn message_of(list: &[Finding], f: &Finding) -> String {
     }
     for other in f.related.iter().filter_map(|&r| list.get(r)) {
         match (f.source, other.source) {
-            (Origin::Static, Origin::Replay) => text.push_str(&format!(
-                "\nnote: confirmed by replay: {}",
-                super::split_message(&other.message).0
-            )),
+            (Origin::Static, Origin::Replay) => {
+                text.push_str(&format!("\nnote: {}", super::replay_note(other)))
+            }
             (Origin::Replay, Origin::Static) => text.push_str(&format!(
                 "\nnote: also reported by the static rule {}",
                 other.rule

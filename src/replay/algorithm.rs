@@ -88,6 +88,13 @@ struct Replayer<'a, E: Engine> {
     /// Migrations whose first run failed, for the failures that follow from
     /// them (cascades).
     roots: Vec<Root>,
+    /// Lower-case bare names of what the sequence's migrations create (see
+    /// `failures::created_names`): an object missing on a first run that
+    /// none of them creates comes from a schema made elsewhere.
+    made_here: BTreeSet<String>,
+    /// The root (index in `roots`) of the first failure on such an object:
+    /// the later ones are listed under it.
+    baseline: Option<usize>,
     /// The sequence's migrations twice cannot run ([`Sequence::code_gaps`]).
     gaps: &'a [(String, String)],
     /// The thread running second runs on copies, when there is one.
@@ -105,6 +112,11 @@ struct Root {
     /// followers) would have created.
     created: BTreeSet<String>,
     follow_on: Vec<serde_json::Value>,
+    /// For each of `follow_on`: whether it failed on another object no
+    /// migration of the sequence creates (the same reason as this root's,
+    /// when this root is the sequence's `baseline`), not for want of what
+    /// this root would have created.
+    elsewhere: Vec<bool>,
 }
 
 /// Work handed to the pipeline thread, each trial on its own copy of the
@@ -230,6 +242,8 @@ pub fn replay<E: Engine>(
             caps,
             findings: Vec::new(),
             roots: Vec::new(),
+            made_here: failures::made_by(ws, seq),
+            baseline: None,
             gaps: &seq.code_gaps,
             pipeline,
             stopped_at: None,

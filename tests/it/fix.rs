@@ -458,6 +458,50 @@ fn fixing_a_flyway_folder_warns_about_checksums() {
     assert!(!again.stderr.contains("checksum"), "{}", again.stderr);
 }
 
+/// Atlas writes other tools' formats with its `atlas.sum` beside the files
+/// (`--dir-format goose`): the folder is read as goose, the sum file is named
+/// for what it is, and `--fix` warns that Atlas's check will fail.
+#[test]
+fn fixing_a_goose_folder_atlas_wrote_warns_about_atlas_sum() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("migrations");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(
+        dir.join("20240101000000_init.sql"),
+        "-- +goose Up\nCREATE TABLE t (id INTEGER PRIMARY KEY);\n\n-- +goose Down\nDROP TABLE t;\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("atlas.sum"),
+        "h1:AAAA=\n20240101000000_init.sql h1:BBBB=\n",
+    )
+    .unwrap();
+    let check = run(tmp.path(), &["check", "--no-replay", "migrations"]);
+    let told = format!("{}{}", check.stdout, check.stderr);
+    assert!(
+        told.contains("goose layout")
+            && told.contains(
+                "migrations/atlas.sum: skipped: Atlas's checksum file (`atlas migrate` checks \
+                 the folder against it; goose does not read it), not a migration"
+            ),
+        "{told}"
+    );
+    let out = run(tmp.path(), &["check", "--no-replay", "--fix", "migrations"]);
+    assert!(out.stderr.contains("twice: fixed"), "{}", out.stderr);
+    assert_eq!(
+        out.stderr.matches("atlas migrate hash").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    let again = run(tmp.path(), &["check", "--no-replay", "--fix", "migrations"]);
+    assert!(
+        !again.stderr.contains("atlas migrate hash"),
+        "{}",
+        again.stderr
+    );
+}
+
 /// Reads a JSON report's findings: (rule, file name, applicability of the
 /// fix or "" without one).
 fn fixes_in(json: &str) -> Vec<(String, String, String)> {

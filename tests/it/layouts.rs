@@ -225,6 +225,38 @@ fn flyway_versions_repeatables_and_undo() {
     snapshot_layout("flyway", &["fixtures/layouts/flyway"], &static_opts());
 }
 
+/// sqlc's query files and Atlas's desired schema are not migrations: the
+/// files `sqlc.yaml` (`queries`) and `atlas.hcl` (`src`) name, and query
+/// files known by sqlc's `-- name: X :one` comments, are left out of a
+/// walked folder with a notice; named on the command line they are read.
+#[test]
+fn sqlc_queries_and_atlas_desired_schema_are_not_migrations() {
+    let ws = load(&["fixtures/layouts/sqlc-atlas"], &static_opts());
+    // schema/ is imported by the desired schema (`-- atlas:import schema/`).
+    assert!(ws
+        .notices
+        .iter()
+        .any(|n| n.contains("db/postgres/schema/types.sql: skipped: Atlas's desired schema")));
+    let roots: Vec<&str> = ws.sequences.iter().map(|s| s.root.as_str()).collect();
+    assert_eq!(
+        roots,
+        [
+            "fixtures/layouts/sqlc-atlas/db/postgres/migrations",
+            "fixtures/layouts/sqlc-atlas/db/reports"
+        ]
+    );
+    let named = load(
+        &["fixtures/layouts/sqlc-atlas/db/postgres/query.sql"],
+        &static_opts(),
+    );
+    assert_eq!(named.sequences.len(), 1);
+    snapshot_layout(
+        "sqlc_atlas",
+        &["fixtures/layouts/sqlc-atlas"],
+        &static_opts(),
+    );
+}
+
 #[test]
 fn dbmate_sections() {
     let ws = load(&["fixtures/layouts/dbmate"], &static_opts());
@@ -297,6 +329,115 @@ fn pop_dialect_files_replace_generic_ones() {
         .source
         .name
         .ends_with("20200101000000_identities.postgres.up.sql"));
+}
+
+/// pop renders its SQL migrations as Go templates: a migration with
+/// `{{ ... }}` actions (up or down) is not replayed, one notice names them
+/// all, and the static rules still read the files (supabase/auth: 70 such
+/// migrations were 70 false first-run errors).
+#[test]
+fn pop_template_migrations_are_not_replayed() {
+    let ws = load(&["fixtures/layouts/pop-templates"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1);
+    let versions: Vec<&str> = ws.sequences[0]
+        .migrations
+        .iter()
+        .map(|m| m.version.as_str())
+        .collect();
+    assert_eq!(versions, ["20210301000000"]);
+    assert_eq!(ws.files.len(), 4);
+    snapshot_layout(
+        "pop_templates",
+        &["fixtures/layouts/pop-templates"],
+        &static_opts(),
+    );
+}
+
+/// Release folders (`0.9/`, `0.10/`, memos' `store/migration/<driver>/`):
+/// one sequence, releases in version order (0.9 before 0.10), files by name
+/// within a release; the full schema beside them (`LATEST.sql`) is not on
+/// the upgrade path.
+#[test]
+fn version_folders_are_one_sequence_in_release_order() {
+    let ws = load(&["fixtures/layouts/version-folders"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1);
+    assert_eq!(ws.sequences[0].layout.name(), "version-folders");
+    assert_eq!(
+        versions(&ws, 0),
+        [
+            "0.9/00__memo",
+            "0.9/01__welcome",
+            "0.10/00__memo_pinned",
+            "0.11/00__pinned_index"
+        ]
+    );
+    assert!(ws
+        .notices
+        .iter()
+        .any(|n| n.contains("LATEST.sql: skipped: not in a release folder")));
+    snapshot_layout(
+        "version_folders",
+        &["fixtures/layouts/version-folders"],
+        &static_opts(),
+    );
+    assert_no_findings("fixtures/layouts/version-folders-clean", &static_opts());
+}
+
+/// A `tests/` folder inside a migrations folder (supabase/postgres keeps
+/// `migrations/db/` and `migrations/tests/`) holds tests, not migrations.
+#[test]
+fn tests_inside_a_migrations_folder_are_not_migrations() {
+    let ws = load(&["fixtures/layouts/tests-in-migrations"], &static_opts());
+    let roots: Vec<&str> = ws.sequences.iter().map(|s| s.root.as_str()).collect();
+    assert_eq!(
+        roots,
+        ["fixtures/layouts/tests-in-migrations/migrations/db"]
+    );
+    assert!(
+        ws.notices.iter().any(|n| n
+            == "fixtures/layouts/tests-in-migrations/migrations/tests: skipped: tests beside or in the migrations folder (pgTAP and the like), not migrations (name it to check it)"),
+        "{:#?}",
+        ws.notices
+    );
+}
+
+/// A pop folder whose dialect files name PostgreSQL (and CockroachDB) but no
+/// sqlite3 is checked as PostgreSQL: on SQLite only its generic files would
+/// run.
+#[test]
+fn pop_without_sqlite_files_takes_the_dialect_its_files_name() {
+    let ws = load(&["fixtures/layouts/pop-postgres"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1);
+    assert_eq!(ws.sequences[0].dialect, twice::dialect::Dialect::Postgres);
+    assert_eq!(ws.sequences[0].migrations.len(), 2);
+    snapshot_layout(
+        "pop_postgres",
+        &["fixtures/layouts/pop-postgres"],
+        &static_opts(),
+    );
+}
+
+/// A changelog that includes only changelogs of Liquibase change types
+/// (XML): the notice names what it includes; its SQL files are read on their
+/// own, and without `dbms` filters their dialect comes from the SQL's signs
+/// (was: SQLite, whatever the SQL).
+#[test]
+fn liquibase_changelog_of_xml_changes_and_sql_read_on_its_own() {
+    let ws = load(&["fixtures/layouts/liquibase-xml-changes"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1);
+    assert_eq!(ws.sequences[0].dialect, twice::dialect::Dialect::Mysql);
+    assert!(
+        ws.notices.iter().any(|n| n.contains(
+            "Liquibase changelog changelog.xml: it includes changes/ but none of this folder's SQL files"
+        )),
+        "{:#?}",
+        ws.notices
+    );
+    snapshot_layout(
+        "liquibase_xml_changes",
+        &["fixtures/layouts/liquibase-xml-changes"],
+        &static_opts(),
+    );
 }
 
 #[test]
@@ -955,6 +1096,7 @@ fn replay_runs_every_layout_in_order() {
         "yoyo-clean",
         "mybatis-clean",
         "play-evolutions-clean",
+        "version-folders-clean",
         "up-down",
         "sqitch",
         "tern",
@@ -1036,6 +1178,14 @@ fn dialect_is_read_from_the_sql_when_the_path_names_none() {
             (
                 "fixtures/layouts/sniff/appdb/migrations".to_string(),
                 "postgres".to_string()
+            ),
+            (
+                "fixtures/layouts/sniff/clickhouse".to_string(),
+                "generic".to_string()
+            ),
+            (
+                "fixtures/layouts/sniff/h2".to_string(),
+                "generic".to_string()
             ),
             (
                 "fixtures/layouts/sniff/libsql".to_string(),
@@ -1178,7 +1328,7 @@ fn dialect_ties_and_majorities_are_announced() {
     );
 }
 
-/// T-SQL, Oracle and libSQL histories: one notice each naming the dialect
+/// T-SQL, Oracle, libSQL, ClickHouse and H2 (by its folder's name) histories: one notice each naming the dialect
 /// and what twice does (static rules only, no replay), no replay, and no
 /// `unparsed-statement` per statement.
 #[test]
@@ -1187,6 +1337,8 @@ fn unsupported_dialects_get_one_notice() {
         ("tsql", "T-SQL (SQL Server)"),
         ("oracle", "Oracle (PL/SQL)"),
         ("libsql", "libSQL"),
+        ("clickhouse", "ClickHouse"),
+        ("h2", "H2"),
     ] {
         let path = format!("fixtures/layouts/sniff/{dir}");
         let report = check_paths(&[&path], &twice::check::Options::default());

@@ -642,6 +642,85 @@ fn same_errors_as_without_seeding(folder: &str, withdrawn: &[(&str, usize)]) {
     assert_eq!(got, want, "{:#?}", seeded.findings);
 }
 
+/// A key to a table created later fails while the server checks foreign
+/// keys (MariaDB enforces inline `REFERENCES` from 10.5): the help names
+/// `[replay] mysql_foreign_key_checks`, and with it off the sessions run as
+/// the tool's do.
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn foreign_key_checks_can_be_turned_off_as_the_tool_does() {
+    let r = run("fixtures/mysql/fk_later", &my_opts());
+    let errors: Vec<&Finding> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule == "first-run-error")
+        .collect();
+    // MySQL before 9 ignores inline REFERENCES: nothing fails there.
+    if let [f] = errors.as_slice() {
+        let help = f.help.as_deref().unwrap_or_default();
+        assert!(
+            help.contains("`[replay] mysql_foreign_key_checks = false`"),
+            "{help}"
+        );
+    } else {
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
+    let off = Options {
+        mysql_foreign_key_checks: false,
+        ..my_opts()
+    };
+    let r = run("fixtures/mysql/fk_later", &off);
+    assert!(
+        !r.findings.iter().any(|f| f.rule == "first-run-error"),
+        "{:#?}",
+        r.findings
+    );
+}
+
+/// A table named in another case than it was created in fails on a Linux
+/// server (`lower_case_table_names=0`): the help says so, naming both.
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn a_table_named_in_another_case_is_explained() {
+    let r = run("fixtures/mysql/table_case", &my_opts());
+    let f = find(&r, "first-run-error", "002_lower_emails.sql", 2);
+    let help = f.help.as_deref().unwrap_or_default();
+    assert!(
+        help.starts_with(
+            "the migrations before this one create `User`, and this statement names `user`"
+        ),
+        "{help}"
+    );
+}
+
+/// MySQL 8's default collation (`utf8mb4_0900_ai_ci`, written by mysqldump,
+/// Atlas and Prisma) is unknown to MariaDB before 11.4.5: the failure says
+/// the history is written for MySQL 8 and to replay it there.
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn a_mysql8_collation_on_mariadb_says_to_replay_on_mysql8() {
+    let r = run("fixtures/mysql/mysql8", &my_opts());
+    let errors: Vec<&Finding> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule == "first-run-error")
+        .collect();
+    match errors.as_slice() {
+        // MySQL 8, or a MariaDB that knows the collation.
+        [] => {}
+        [f] => {
+            assert!(f.message.contains("utf8mb4_0900_ai_ci"), "{}", f.message);
+            let help = f.help.as_deref().unwrap_or_default();
+            assert!(
+                help.starts_with("`utf8mb4_0900_ai_ci` is a MySQL 8 collation, which MariaDB")
+                    && help.contains("replay it on a MySQL 8 server"),
+                "{help}"
+            );
+        }
+        more => panic!("{more:#?}"),
+    }
+}
+
 #[test]
 #[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
 fn a_function_the_application_provides_is_named_in_the_help() {

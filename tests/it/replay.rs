@@ -816,6 +816,44 @@ fn first_run_failures_that_follow_from_an_earlier_one_are_listed_under_it() {
     );
 }
 
+/// A history that starts from a schema made elsewhere: the first failure on
+/// an object no migration creates says so (and how to give replay that
+/// schema); later failures on such objects are listed under it, not each
+/// reported.
+#[test]
+fn failures_on_objects_no_migration_creates_are_one_cause() {
+    let r = run("fixtures/shared/baseline", &opts());
+    let s = |x: &str| x.to_string();
+    let errors: Vec<(String, String, usize)> = located(&r.findings)
+        .into_iter()
+        .filter(|(rule, _, _)| rule == "first-run-error")
+        .collect();
+    assert_eq!(
+        errors,
+        vec![(s("first-run-error"), s("001_nickname.sql"), 2)]
+    );
+    let root = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "first-run-error")
+        .unwrap();
+    assert!(
+        root.help
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("no migration of this history creates `accounts`"),
+        "{:?}",
+        root.help
+    );
+    assert!(
+        root.notes.iter().any(|n| n.starts_with(
+            "1 later migration fails for the same reason (on objects no migration of this history creates): fixtures/shared/baseline/002_sessions_index.sql:2 ("
+        )),
+        "{:#?}",
+        root.notes
+    );
+}
+
 /// The migration tool's bookkeeping table exists during replay, as the tool
 /// creates it (golang-migrate: `schema_migrations`): a migration that alters
 /// it applies, and only its real re-run problems are reported.

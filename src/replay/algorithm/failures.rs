@@ -17,6 +17,13 @@ const FOLLOW_ON_SHOWN: usize = 10;
 /// Lower-case bare names a statement creates: the object of `CREATE ...`,
 /// the column of `ALTER TABLE ... ADD [COLUMN]`, the new name of a `RENAME`.
 fn created_names(sql: &str, out: &mut BTreeSet<String>) {
+    let mut cased = BTreeSet::new();
+    created_names_as_written(sql, &mut cased);
+    out.extend(cased.into_iter().map(|n| n.to_ascii_lowercase()));
+}
+
+/// [`created_names`], as the statement writes them.
+fn created_names_as_written(sql: &str, out: &mut BTreeSet<String>) {
     let words: Vec<String> = sql
         .split(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | ',' | ';'))
         .filter(|w| !w.is_empty())
@@ -25,7 +32,7 @@ fn created_names(sql: &str, out: &mut BTreeSet<String>) {
                 .next()
                 .unwrap_or(w)
                 .trim_matches(|c| c == '"' || c == '`' || c == '[' || c == ']')
-                .to_ascii_lowercase()
+                .to_string()
         })
         .collect();
     let upper = |i: usize| words.get(i).map(|w| w.to_ascii_uppercase());
@@ -83,6 +90,63 @@ fn created_names(sql: &str, out: &mut BTreeSet<String>) {
         }
         _ => {}
     }
+}
+
+/// What the migrations of `seq` create, up parts and down parts (see
+/// [`created_names`]).
+pub(super) fn made_by(
+    ws: &crate::report::Workspace,
+    seq: &crate::model::Sequence,
+) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for m in &seq.migrations {
+        for part in std::iter::once(&m.up).chain(m.down.as_ref()) {
+            let Some(unit) = ws.files.get(part.file) else {
+                continue;
+            };
+            for &i in &part.statements {
+                if let Some(st) = unit.statements.get(i) {
+                    created_names(&st.sql, &mut out);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A first-run failure on an object that no migration of the sequence
+/// creates (and not a role, which the role help explains, nor a name close
+/// to one the migrations create: a typo, see [`close_name`]).
+fn on_object_made_elsewhere(made_here: &BTreeSet<String>, f: &Failure) -> Option<String> {
+    if f.error.class != ErrorClass::UndefinedObject || missing_role(&f.error.message).is_some() {
+        return None;
+    }
+    let object = f.error.object.as_deref()?.to_ascii_lowercase();
+    (!made_here.contains(&object) && close_name(made_here, &object).is_none()).then_some(object)
+}
+
+/// A name the migrations create that `missing` (lower case) is likely a
+/// typo of: the same but for one character added, removed or changed
+/// (`team` for `teams`), for names of four characters or more.
+fn close_name<'a>(made_here: &'a BTreeSet<String>, missing: &str) -> Option<&'a str> {
+    if missing.len() < 4 {
+        return None;
+    }
+    let one_edit = |a: &[u8], b: &[u8]| -> bool {
+        let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+        match long.len() - short.len() {
+            0 => short.iter().zip(long).filter(|(x, y)| x != y).count() == 1,
+            1 => {
+                let i = short.iter().zip(long).take_while(|(x, y)| x == y).count();
+                short[i..] == long[i + 1..]
+            }
+            _ => false,
+        }
+    };
+    made_here
+        .iter()
+        .find(|m| one_edit(m.as_bytes(), missing.as_bytes()))
+        .map(String::as_str)
 }
 
 impl<E: Engine> Replayer<'_, E> {
@@ -205,6 +269,30 @@ impl<E: Engine> Replayer<'_, E> {
         self.findings.push(f);
     }
 
+    /// The name, as an earlier migration of `m`'s sequence writes it, of
+    /// the object a failure says is missing, when it differs from the
+    /// missing name only in case (`User` created, `user` named).
+    fn created_in_other_case(&self, m: &Migration, f: &Failure) -> Option<String> {
+        let missing = f.error.object.as_deref()?;
+        let seq = self
+            .ws
+            .sequences
+            .iter()
+            .find(|s| s.migrations.iter().any(|x| std::ptr::eq(x, m)))?;
+        let mut created = BTreeSet::new();
+        for earlier in seq.migrations.iter().take_while(|x| !std::ptr::eq(*x, m)) {
+            let unit = self.unit(&earlier.up);
+            for &i in &earlier.up.statements {
+                if let Some(st) = unit.statements.get(i) {
+                    created_names_as_written(&st.sql, &mut created);
+                }
+            }
+        }
+        created
+            .into_iter()
+            .find(|c| c != missing && c.eq_ignore_ascii_case(missing))
+    }
+
     /// What a failed part would have created (see [`created_names`]).
     fn created_by(&self, part: &Part) -> BTreeSet<String> {
         let unit = self.unit(part);
@@ -224,8 +312,14 @@ impl<E: Engine> Replayer<'_, E> {
         let Some(object) = f.error.object.as_deref().map(str::to_ascii_lowercase) else {
             return false;
         };
-        let Some(root) = self.roots.iter().rposition(|r| r.created.contains(&object)) else {
-            return false;
+        let (root, elsewhere) = match self.roots.iter().rposition(|r| r.created.contains(&object)) {
+            Some(root) => (root, false),
+            // Another object no migration creates: the same cause as the
+            // first such failure.
+            None => match (self.baseline, on_object_made_elsewhere(&self.made_here, f)) {
+                (Some(b), Some(_)) => (b, true),
+                _ => return false,
+            },
         };
         let created = self.created_by(part);
         let unit = self.unit(part);
@@ -237,6 +331,7 @@ impl<E: Engine> Replayer<'_, E> {
         let r = &mut self.roots[root];
         r.created.extend(created);
         r.follow_on.push(entry);
+        r.elsewhere.push(elsewhere);
         true
     }
 
@@ -246,10 +341,21 @@ impl<E: Engine> Replayer<'_, E> {
             let Some(f) = self.findings.get_mut(r.finding) else {
                 continue;
             };
-            let n = r.follow_on.len();
-            if n > 0 {
-                let mut shown: Vec<String> = r
+            // One note for the migrations that fail because this one did,
+            // one for those that fail for the same reason as it.
+            for same_reason in [false, true] {
+                let listed: Vec<&serde_json::Value> = r
                     .follow_on
+                    .iter()
+                    .zip(&r.elsewhere)
+                    .filter(|(_, e)| **e == same_reason)
+                    .map(|(v, _)| v)
+                    .collect();
+                let n = listed.len();
+                if n == 0 {
+                    continue;
+                }
+                let mut shown: Vec<String> = listed
                     .iter()
                     .take(FOLLOW_ON_SHOWN)
                     .map(|e| {
@@ -264,8 +370,13 @@ impl<E: Engine> Replayer<'_, E> {
                 if n > FOLLOW_ON_SHOWN {
                     shown.push(format!("and {} more", n - FOLLOW_ON_SHOWN));
                 }
+                let why = if same_reason {
+                    "for the same reason (on objects no migration of this history creates)"
+                } else {
+                    "because this one did"
+                };
                 f.notes.push(format!(
-                    "{n} later migration{} fail{} because this one did: {}",
+                    "{n} later migration{} fail{} {why}: {}",
                     if n == 1 { "" } else { "s" },
                     if n == 1 { "s" } else { "" },
                     shown.join("; ")
@@ -332,6 +443,11 @@ impl<E: Engine> Replayer<'_, E> {
             ),
         };
         let mut finding = self.finding(m, part, f.stmt, Some(f.span.clone()), rule, message);
+        // The first failure on an object no migration creates: the history
+        // starts from a schema made elsewhere.
+        let baseline = (first && self.baseline.is_none())
+            .then(|| on_object_made_elsewhere(&self.made_here, f))
+            .flatten();
         if f.error.kind == FailureKind::Error {
             finding.help = Some(match run {
                 // Whatever the run: the sandbox refused it, not the state.
@@ -357,14 +473,85 @@ impl<E: Engine> Replayer<'_, E> {
                 {
                     missing_function_help(f.error.object.as_deref(), self.caps)
                 }
+                Run::First { .. } | Run::Start { .. }
+                    if f.error.class == ErrorClass::Syntax
+                        && self.caps.dialect == Dialect::Sqlite
+                        && self
+                            .unit(part)
+                            .statements
+                            .get(f.stmt)
+                            .is_some_and(|st| is_libsql_alter_column(&st.sql)) =>
+                {
+                    "`ALTER TABLE ... ALTER COLUMN ... TO` is libSQL (Turso) syntax, which SQLite \
+                     does not have: the history is written for Turso, and replay on SQLite cannot \
+                     run this statement (the migrations after it run on a table without the change)"
+                        .into()
+                }
                 Run::First { .. } | Run::Start { .. } if f.error.class == ErrorClass::Syntax => {
                     syntax_help(&self.engine.name(), self.caps)
+                }
+                Run::First { .. } | Run::Start { .. }
+                    if mysql8_collation(&f.error.message).is_some()
+                        && self.engine.name().starts_with("MariaDB") =>
+                {
+                    mysql8_collation_help(
+                        &self.engine.name(),
+                        mysql8_collation(&f.error.message).unwrap_or_default(),
+                    )
+                }
+                Run::First { .. } | Run::Start { .. }
+                    if self.caps.dialect == Dialect::Mysql
+                        && f.error.class == ErrorClass::UndefinedObject
+                        && self.created_in_other_case(m, f).is_some() =>
+                {
+                    table_case_help(
+                        f.error.object.as_deref().unwrap_or_default(),
+                        &self.created_in_other_case(m, f).unwrap_or_default(),
+                    )
+                }
+                Run::First { .. } | Run::Start { .. }
+                    if self.caps.dialect == Dialect::Mysql
+                        && f.error.message.contains("errno: 150") =>
+                {
+                    "the server checks foreign keys as it creates them (MariaDB from 10.5 also \
+                     enforces a column's inline `REFERENCES`): a key to a table created later, or \
+                     to a column of another type or collation, fails. If the migration tool runs \
+                     the migrations with `SET FOREIGN_KEY_CHECKS = 0` (vaultwarden does; so does \
+                     `mysqldump` output), set `[replay] mysql_foreign_key_checks = false` in \
+                     twice.toml; otherwise create the tables in dependency order"
+                        .into()
                 }
                 Run::First { .. } | Run::Start { .. }
                     if missing_role(&f.error.message).is_some() =>
                 {
                     missing_role_help(missing_role(&f.error.message).unwrap_or_default())
                 }
+                Run::First { .. }
+                    if f.error.class == ErrorClass::UndefinedObject
+                        && f.error.object.as_deref().is_some_and(|o| {
+                            !self.made_here.contains(&o.to_ascii_lowercase())
+                                && close_name(&self.made_here, &o.to_ascii_lowercase()).is_some()
+                        }) =>
+                {
+                    let o = f
+                        .error
+                        .object
+                        .as_deref()
+                        .unwrap_or_default()
+                        .to_ascii_lowercase();
+                    format!(
+                        "no migration of this history creates `{o}`, but one creates `{}`: check \
+                         the name",
+                        close_name(&self.made_here, &o).unwrap_or_default()
+                    )
+                }
+                Run::First { .. } if baseline.is_some() => format!(
+                    "no migration of this history creates `{}`: the history starts from a schema \
+                     made elsewhere (a full schema the tool gives new databases, another tool, or \
+                     the application); give that schema to replay in a setup script (`--setup \
+                     FILE`, `[replay] setup`), which runs once before the first migration",
+                    baseline.as_deref().unwrap_or_default()
+                ),
                 Run::First { .. } => "the migration must apply on the state the migrations \
                      before it leave: check the order of the files and the objects this \
                      statement needs"
@@ -460,7 +647,11 @@ impl<E: Engine> Replayer<'_, E> {
                 finding: self.findings.len() - 1,
                 created,
                 follow_on: Vec::new(),
+                elsewhere: Vec::new(),
             });
+            if baseline.is_some() {
+                self.baseline = Some(self.roots.len() - 1);
+            }
         }
     }
 
@@ -645,6 +836,47 @@ fn missing_role_help(role: &str) -> String {
     )
 }
 
+/// libSQL's `ALTER TABLE t ALTER COLUMN c TO c <definition>`.
+fn is_libsql_alter_column(sql: &str) -> bool {
+    let words: Vec<String> = sql
+        .split_whitespace()
+        .take(12)
+        .map(str::to_ascii_lowercase)
+        .collect();
+    words.first().is_some_and(|w| w == "alter")
+        && words
+            .windows(4)
+            .any(|w| w[0] == "alter" && w[1] == "column" && w[3] == "to")
+}
+
+/// The help line for a MySQL table named in another case than the one an
+/// earlier migration created it in.
+fn table_case_help(named: &str, created: &str) -> String {
+    format!(
+        "the migrations before this one create `{created}`, and this statement names `{named}`: \
+         table names are case-sensitive on this server, as on every Linux server with MySQL's \
+         default `lower_case_table_names=0`, so the statement fails there (it runs on Windows and \
+         macOS servers, which ignore the case); write the name as it was created"
+    )
+}
+
+/// The MySQL 8 collation (`utf8mb4_0900_ai_ci` and its kin, MySQL 8's
+/// default, which `mysqldump`, Atlas and Prisma write into migrations) a
+/// server does not know, from its "Unknown collation" error.
+fn mysql8_collation(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("Unknown collation: '")?;
+    let name = &rest[..rest.find('\'')?];
+    name.contains("_0900_").then_some(name)
+}
+
+fn mysql8_collation_help(server: &str, collation: &str) -> String {
+    format!(
+        "`{collation}` is a MySQL 8 collation, which {server} does not have (MariaDB knows it \
+         from 11.4.5 on): this history is written for MySQL 8, so replay it on a MySQL 8 server \
+         (`--database-url mysql://...`); the failure says nothing about the migration itself"
+    )
+}
+
 /// The help line for a first run the server cannot parse. `server` is the
 /// engine's name with its version (`MariaDB 10.11.6`, `SQLite 3.46.0`):
 /// migrations written for another server or a newer version are the usual
@@ -653,7 +885,8 @@ fn syntax_help(server: &str, caps: Caps) -> String {
     match caps.dialect {
         Dialect::Mysql if server.starts_with("MariaDB") => format!(
             "{server} cannot parse this statement: if it is MySQL syntax MariaDB does not have \
-             (the `->>` operator, a word MariaDB reserves such as `offset`), replay on a MySQL \
+             (the `->>` operator, `ALTER TABLE ... DROP CHECK`, a functional key part such as \
+             `((lower(email)))`, a word MariaDB reserves such as `offset`), replay on a MySQL \
              server (`--database-url mysql://...`); otherwise fix the statement"
         ),
         Dialect::Mysql => format!(
@@ -732,6 +965,54 @@ fn help_for(class: ErrorClass, caps: Caps) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_kept_as_written_for_the_case_check() {
+        let mut out = BTreeSet::new();
+        created_names_as_written("CREATE TABLE `User` (id int)", &mut out);
+        created_names_as_written("ALTER TABLE `User` ADD COLUMN `createdAt` int", &mut out);
+        assert_eq!(
+            out.into_iter().collect::<Vec<_>>(),
+            ["User".to_string(), "createdAt".to_string()]
+        );
+        let mut lower = BTreeSet::new();
+        created_names("CREATE TABLE `User` (id int)", &mut lower);
+        assert!(lower.contains("user"));
+        assert!(table_case_help("user", "User").contains("lower_case_table_names=0"));
+    }
+
+    #[test]
+    fn close_names_are_typos() {
+        let made: BTreeSet<String> = ["teams".to_string(), "users".to_string()].into();
+        assert_eq!(close_name(&made, "team"), Some("teams"));
+        assert_eq!(close_name(&made, "usera"), Some("users"));
+        assert_eq!(close_name(&made, "accounts"), None);
+        assert_eq!(close_name(&made, "tea"), None);
+    }
+
+    #[test]
+    fn libsql_alter_column_is_told_apart() {
+        assert!(is_libsql_alter_column(
+            "ALTER TABLE `t` ALTER COLUMN \"status\" TO \"status\" text NOT NULL"
+        ));
+        assert!(!is_libsql_alter_column(
+            "ALTER TABLE t ALTER COLUMN x TYPE int"
+        ));
+        assert!(!is_libsql_alter_column("ALTER TABLE t RENAME TO u"));
+    }
+
+    #[test]
+    fn mysql8_collations_are_named() {
+        assert_eq!(
+            mysql8_collation("Unknown collation: 'utf8mb4_0900_ai_ci'"),
+            Some("utf8mb4_0900_ai_ci")
+        );
+        assert_eq!(mysql8_collation("Unknown collation: 'latin9_x'"), None);
+        assert!(
+            mysql8_collation_help("MariaDB 10.11.6", "utf8mb4_0900_ai_ci")
+                .contains("replay it on a MySQL 8 server")
+        );
+    }
 
     #[test]
     fn missing_roles_are_named() {

@@ -223,7 +223,7 @@ impl<'a> Runner<'a> {
             self.opts.timeout,
             self.opts.mysql_sql_mode.as_deref(),
             self.tracking,
-        );
+        ) + fk_sql(self.opts.mysql_foreign_key_checks);
         self.exec(&sql)
     }
 
@@ -244,7 +244,7 @@ impl<'a> Runner<'a> {
             self.opts.timeout,
             self.opts.mysql_sql_mode.as_deref(),
             self.tracking,
-        );
+        ) + fk_sql(self.opts.mysql_foreign_key_checks);
         // One round trip.
         self.exec(&format!("USE {};\n{sql}", ident(db)))
     }
@@ -893,6 +893,16 @@ fn session_sql(mariadb: bool, timeout: Duration, sql_mode: Option<&str>, track: 
         sql.push_str(TRACKERS);
     }
     sql
+}
+
+/// `[replay] mysql_foreign_key_checks = false`: the sessions do not check
+/// foreign keys, as the tool's own sessions (vaultwarden's) do not.
+fn fk_sql(checks: bool) -> &'static str {
+    if checks {
+        ""
+    } else {
+        ";\nSET SESSION foreign_key_checks = 0"
+    }
 }
 
 /// The session trackers a migration session runs with: the server then

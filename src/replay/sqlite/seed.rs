@@ -22,7 +22,7 @@ use crate::dialect::Dialect;
 use crate::lexer::{Lexer, TokenKind};
 use crate::replay::engine::{EngineError, TableData};
 use rusqlite::types::Value as Sql;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Instant;
 
 /// Rows each table gets.
@@ -405,12 +405,7 @@ fn withdraw(e: &mut SqliteEngine, others_only: bool) -> Result<bool, EngineError
     let mut left = Vec::new();
     for row in rows.into_iter().rev() {
         let n: usize = 'row: {
-            let Some(table) = tables
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(&row.table))
-                .or_else(|| tables.iter().find(|(_, p)| *p == row.rootpage && *p > 0))
-                .map(|(n, _)| n.clone())
-            else {
+            let Some(table) = tables.of(&row).map(str::to_string) else {
                 break 'row 0;
             };
             if !columns.contains_key(&table) {
@@ -582,15 +577,53 @@ fn delete_derived(e: &mut SqliteEngine) -> Result<usize, EngineError> {
 }
 
 /// Every table's name and root page.
-fn tables_and_root_pages(e: &SqliteEngine) -> Result<Vec<(String, i64)>, EngineError> {
-    e.internal(|c| {
+fn tables_and_root_pages(e: &SqliteEngine) -> Result<Tables, EngineError> {
+    let rows: Vec<(String, i64)> = e.internal(|c| {
         let mut st = c.prepare(
             "SELECT name, coalesce(rootpage, 0) FROM main.sqlite_schema \
              WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
         )?;
         let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
         rows.collect()
-    })
+    })?;
+    let mut t = Tables::default();
+    for (name, page) in rows {
+        if page > 0 {
+            t.by_page.entry(page).or_insert_with(|| name.clone());
+        }
+        t.by_name
+            .entry(name.to_ascii_lowercase())
+            .or_insert((name, page));
+    }
+    Ok(t)
+}
+
+/// The user tables by name (lower case) and by root page, for looking up
+/// the records of synthetic rows: the records grow with the history, and a
+/// scan of every table for each of them made the seeding quadratic.
+#[derive(Default)]
+struct Tables {
+    by_name: HashMap<String, (String, i64)>,
+    by_page: HashMap<i64, String>,
+}
+
+impl Tables {
+    /// The table a record names, else the one that now has its root page
+    /// (renamed).
+    fn of(&self, row: &SeededRow) -> Option<&str> {
+        self.by_name
+            .get(&row.table.to_ascii_lowercase())
+            .map(|(n, _)| n.as_str())
+            .or_else(|| self.page(row.rootpage))
+    }
+
+    fn page(&self, page: i64) -> Option<&str> {
+        if page > 0 {
+            self.by_page.get(&page).map(String::as_str)
+        } else {
+            None
+        }
+    }
 }
 
 /// Brings the records of synthetic rows up to date with renames: a record
@@ -604,13 +637,10 @@ fn follow_renames(e: &mut SqliteEngine) -> Result<(), EngineError> {
     }
     let tables = tables_and_root_pages(e)?;
     for row in e.seeded.iter_mut() {
-        if let Some((_, page)) = tables
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(&row.table))
-        {
+        if let Some((_, page)) = tables.by_name.get(&row.table.to_ascii_lowercase()) {
             row.rootpage = *page;
-        } else if let Some((name, _)) = tables.iter().find(|(_, p)| *p == row.rootpage && *p > 0) {
-            row.table = name.clone();
+        } else if let Some(name) = tables.page(row.rootpage) {
+            row.table = name.to_string();
         }
     }
     Ok(())

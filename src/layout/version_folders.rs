@@ -1,0 +1,183 @@
+//! `version-folders`: a folder of release-named sub-folders (`0.22/`,
+//! `v1.4.0/`), each holding the SQL files of that release, such as memos'
+//! `store/migration/<driver>/<version>/NN__name.sql` (usememos/memos
+//! `store/migrator.go`, `applyMigrations`). Runners of this shape upgrade a
+//! database release by release:
+//!
+//! - the releases run in version order (numerically, part by part: `0.9`
+//!   before `0.10`), and the files of one release in file-name order;
+//! - each file runs once (the runner records the schema version it reached);
+//! - SQL files beside the release folders (memos' `LATEST.sql`) are the full
+//!   schema a new database gets instead of the releases: not on the upgrade
+//!   path, they are left out with a notice (named on the command line, such
+//!   a file is read on its own).
+//!
+//! A folder is read this way by its shape: at least two release folders
+//! holding SQL files, most of its sub-folders release folders, and at most
+//! two SQL files of its own. Without this layout each release folder was a
+//! sequence of its own, replayed on an empty database.
+
+use super::{is_sql_name, parts_cmp, whole, Folder, Plan};
+use crate::model::{LayoutKind, Migration};
+use std::path::Path;
+
+/// The release-folders layout.
+pub struct VersionFolders;
+
+/// This layout's name.
+pub const KIND: LayoutKind = LayoutKind::named("version-folders");
+
+/// The numeric parts of a release folder's name (`v1.4.0` → 1, 4, 0): at
+/// least two, after an optional `v`.
+fn version_parts(name: &str) -> Option<Vec<&str>> {
+    let bare = name
+        .strip_prefix('v')
+        .or_else(|| name.strip_prefix('V'))
+        .unwrap_or(name);
+    let parts: Vec<&str> = bare.split('.').collect();
+    (parts.len() >= 2
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.len() <= 9 && p.bytes().all(|b| b.is_ascii_digit())))
+    .then_some(parts)
+}
+
+/// The release folder of a relative path (`0.22/00__x.sql` → `0.22`), when
+/// the file sits directly in one.
+fn release_of(rel: &str) -> Option<&str> {
+    let (dir, file) = rel.split_once('/')?;
+    (!file.contains('/') && version_parts(dir).is_some()).then_some(dir)
+}
+
+impl super::Layout for VersionFolders {
+    fn kind(&self) -> LayoutKind {
+        KIND
+    }
+
+    fn detect(&self, _folder: &Folder) -> Option<String> {
+        // Known by the shape of the folder on disk (`claims_dir`).
+        None
+    }
+
+    fn claims_dir(&self, dir: &Path) -> Option<String> {
+        let rd = std::fs::read_dir(dir).ok()?;
+        let (mut releases, mut others, mut loose_sql) = (Vec::new(), 0usize, 0usize);
+        for e in rd.flatten().take(10_000) {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let path = e.path();
+            if path.is_dir() {
+                if name.starts_with('.') {
+                    continue;
+                }
+                let has_sql = || {
+                    std::fs::read_dir(&path).ok().is_some_and(|r| {
+                        r.flatten()
+                            .take(10_000)
+                            .any(|f| is_sql_name(&f.file_name().to_string_lossy()))
+                    })
+                };
+                if version_parts(&name).is_some() && has_sql() {
+                    releases.push(name);
+                } else {
+                    others += 1;
+                }
+            } else if is_sql_name(&name) {
+                loose_sql += 1;
+            }
+        }
+        if releases.len() < 2 || others > releases.len() || loose_sql > 2 {
+            return None;
+        }
+        releases.sort_by(|a, b| {
+            parts_cmp(
+                &version_parts(a).unwrap_or_default(),
+                &version_parts(b).unwrap_or_default(),
+            )
+        });
+        Some(format!(
+            "{} release folders ({} to {})",
+            releases.len(),
+            releases.first()?,
+            releases.last()?
+        ))
+    }
+
+    fn absorbs_subfolder(&self, rel: &str, _folder: &Folder) -> bool {
+        !rel.contains('/') && version_parts(rel).is_some()
+    }
+
+    fn plan(&self, folder: &Folder) -> Plan {
+        plan(folder)
+    }
+
+    fn skip_reason(&self, name: &str) -> Option<String> {
+        (!name.contains('/') && is_sql_name(name)).then(|| {
+            "not in a release folder: the full schema a new database gets instead of the \
+             releases (or a script run on its own), not a step of the upgrade path"
+                .into()
+        })
+    }
+}
+
+pub fn plan(folder: &Folder) -> Plan {
+    let mut plan = Plan::default();
+    let mut files: Vec<(Vec<&str>, &str, usize)> = Vec::new();
+    for (i, e) in folder.entries.iter().enumerate() {
+        match release_of(&e.rel) {
+            Some(release) => files.push((version_parts(release).unwrap_or_default(), e.base(), i)),
+            None if e.dir().is_empty() => plan.skipped.push((
+                i,
+                "not in a release folder: the full schema a new database gets instead of the \
+                 releases (or a script run on its own), not a step of the upgrade path"
+                    .into(),
+            )),
+            None => plan
+                .skipped
+                .push((i, "not directly in a release folder".into())),
+        }
+    }
+    files.sort_by(|a, b| parts_cmp(&a.0, &b.0).then(a.1.cmp(b.1)));
+    for (parts, base, i) in files {
+        let stem = base.strip_suffix(".sql").unwrap_or(base);
+        plan.migrations.push(Migration::new(
+            format!("{}/{stem}", parts.join(".")),
+            stem.to_string(),
+            whole(folder, i),
+            None,
+        ));
+    }
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_util::*;
+    use super::*;
+
+    #[test]
+    fn releases_in_version_order_files_by_name() {
+        let f = folder(&[
+            ("0.10/00__b.sql", "select 10;"),
+            ("0.9/01__z.sql", "select 9.1;"),
+            ("0.9/00__a.sql", "select 9.0;"),
+            ("v1.2/00__c.sql", "select 12;"),
+            ("LATEST.sql", "select 'all';"),
+        ]);
+        let p = plan(&f);
+        let versions: Vec<&str> = p.migrations.iter().map(|m| m.version.as_str()).collect();
+        assert_eq!(
+            versions,
+            ["0.9/00__a", "0.9/01__z", "0.10/00__b", "1.2/00__c"]
+        );
+        assert_eq!(p.skipped.len(), 1);
+    }
+
+    #[test]
+    fn release_names() {
+        assert!(version_parts("0.22").is_some());
+        assert!(version_parts("v1.4.0").is_some());
+        assert!(version_parts("12").is_none());
+        assert!(version_parts("1.x").is_none());
+        assert!(version_parts("2024-01-01").is_none());
+    }
+}

@@ -65,7 +65,14 @@ impl super::Layout for VersionFolders {
         for e in rd.flatten().take(10_000) {
             let name = e.file_name().to_string_lossy().into_owned();
             let path = e.path();
-            if path.is_dir() {
+            // The entry's type from the listing (no stat per file of a large
+            // folder); a link is followed.
+            let is_dir = match e.file_type() {
+                Ok(t) if t.is_symlink() => path.is_dir(),
+                Ok(t) => t.is_dir(),
+                Err(_) => false,
+            };
+            if is_dir {
                 if name.starts_with('.') {
                     continue;
                 }

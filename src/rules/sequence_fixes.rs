@@ -12,7 +12,9 @@ const INSERT_RULE: &str = super::insert_without_conflict_clause::META.id;
 
 /// Statements parsed ahead of the catalog by [`attach_insert_fixes`] with
 /// several threads, and their SQL at most (an AST takes about 85 bytes per
-/// byte of SQL, so the ASTs waiting stay under about 20 MiB).
+/// byte of SQL, so the ASTs waiting stay under about 20 MiB; those the
+/// catalog is done with wait for a parsing thread to drop them, about as
+/// many at most).
 const PARSE_AHEAD: usize = 64;
 const PARSE_AHEAD_BYTES: usize = 256 << 10;
 
@@ -86,6 +88,13 @@ pub fn attach_insert_fixes(ws: &crate::report::Workspace, findings: &mut [Findin
         // (with one thread, one at a time): a long history's ASTs never sit
         // in memory together. The catalog follows the history in order, on
         // this thread, while the others parse what comes next.
+        // The ASTs the catalog is done with are dropped by the parsing
+        // threads, before their next parse: freed on this thread, each
+        // node's memory goes back to the malloc arena of the thread that
+        // parsed it, under that arena's lock, which the parsing thread
+        // holds at every allocation (thousands of lock hand-overs).
+        let done: std::sync::Mutex<Vec<Box<sqlparser::ast::Statement>>> =
+            std::sync::Mutex::new(Vec::new());
         let to_parse: Vec<usize> = (0..stmts.len()).filter(|&k| parse[k]).collect();
         crate::parallel::stream(
             jobs,
@@ -93,7 +102,11 @@ pub fn attach_insert_fixes(ws: &crate::report::Workspace, findings: &mut [Findin
             PARSE_AHEAD,
             PARSE_AHEAD_BYTES,
             |&k| stmts[k].2.sql.len(),
-            |&k| stmts[k].2.parse_transient(),
+            |&k| {
+                let old = std::mem::take(&mut *done.lock().unwrap_or_else(|p| p.into_inner()));
+                drop(old);
+                stmts[k].2.parse_transient()
+            },
             |parsed| {
                 let mut catalog = crate::schema::Catalog::default();
                 let mut parsed = to_parse.iter().copied().zip(parsed).peekable();
@@ -119,6 +132,7 @@ pub fn attach_insert_fixes(ws: &crate::report::Workspace, findings: &mut [Findin
                     }
                     if let Some(ast) = ast {
                         catalog.apply(&ast);
+                        done.lock().unwrap_or_else(|p| p.into_inner()).push(ast);
                     }
                 }
             },

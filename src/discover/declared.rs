@@ -4,7 +4,7 @@
 //!
 //! - sqlc's query files: the `queries` paths of the nearest `sqlc.yaml`,
 //!   `sqlc.yml` or `sqlc.json` (sqlc resolves them from the file's folder;
-//!   a path names a file or a folder of them). A file named like a query file
+//!   a path names a file or a folder whose own files are queries). A file named like a query file
 //!   (`query.sql`, `queries.sql`, `users.query.sql`) whose first statement
 //!   carries a query name tag (sqlc's `-- name: <Name> :<command>`, yesql's
 //!   and dotsql's `-- name: <name>`, HugSQL's `-- :name <name>`) is a query
@@ -105,11 +105,13 @@ impl Declared {
         }
     }
 
-    /// Why the file at `path` (canonical) is not a migration, if declared.
+    /// Why the file at `path` (canonical) is not a migration, if declared:
+    /// the file itself, or a file directly in a declared folder (sqlc and
+    /// Atlas read a folder's own files, not its sub-folders').
     pub(super) fn why(&self, path: &Path) -> Option<&str> {
         self.paths
             .iter()
-            .find(|(p, _)| path == p || path.starts_with(p))
+            .find(|(p, _)| path == p || path.parent() == Some(p.as_path()))
             .map(|(_, w)| w.as_str())
     }
 }
@@ -252,6 +254,28 @@ mod tests {
         );
         // Other keys that start like the key are not it.
         assert!(values("sources: x\nsrc_dir = \"y\"\n", "src").is_empty());
+    }
+
+    #[test]
+    fn a_declared_folder_covers_its_own_files_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let db = tmp.path().join("db");
+        std::fs::create_dir_all(db.join("migrations")).unwrap();
+        std::fs::write(
+            db.join("sqlc.yaml"),
+            "sql:\n  - queries: \".\"\n    schema: migrations\n",
+        )
+        .unwrap();
+        std::fs::write(db.join("users.sql"), "-- name: GetUser :one\nSELECT 1;\n").unwrap();
+        std::fs::write(
+            db.join("migrations/001_init.sql"),
+            "CREATE TABLE u (id int);\n",
+        )
+        .unwrap();
+        let db = std::fs::canonicalize(&db).unwrap();
+        let d = Declared::around(&db.join("migrations"));
+        assert!(d.why(&db.join("users.sql")).is_some());
+        assert_eq!(d.why(&db.join("migrations/001_init.sql")), None);
     }
 
     #[test]

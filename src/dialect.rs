@@ -106,26 +106,25 @@ impl DialectDefault for Option<Dialect> {
 /// The dialect a folder path names: the nearest component that is a dialect
 /// name, or has one as a `-`, `_` or `.`-separated word.
 pub fn dialect_from_path(display: &str) -> Option<Dialect> {
-    let comps: Vec<&str> = display
-        .split(['/', '\\'])
-        .filter(|c| !c.is_empty() && *c != "." && *c != "..")
-        .collect();
-    for c in comps.iter().rev() {
-        if let Some(d) = dialect_word(c) {
-            return Some(d);
-        }
-        for w in c.split(['-', '_', '.']) {
-            if let Some(d) = dialect_word(w) {
-                return Some(d);
-            }
-        }
-    }
-    None
+    path_words(display, usize::MAX).find_map(dialect_word)
 }
 
-fn dialect_word(w: &str) -> Option<Dialect> {
+/// The words of the last `components` components of a folder path, the
+/// nearest component first: each component whole, then its `-`, `_` or
+/// `.`-separated words (`.` and `..` components are skipped).
+pub fn path_words(display: &str, components: usize) -> impl Iterator<Item = &str> {
+    display
+        .split(['/', '\\'])
+        .filter(|c| !c.is_empty() && *c != "." && *c != "..")
+        .rev()
+        .take(components)
+        .flat_map(|c| std::iter::once(c).chain(c.split(['-', '_', '.'])))
+}
+
+/// The dialect a word of a path names (`generic` and `ansi` are twice's
+/// names, not folder conventions).
+pub fn dialect_word(w: &str) -> Option<Dialect> {
     match w.to_ascii_lowercase().as_str() {
-        // `generic` and `ansi` are twice's names, not folder conventions.
         "generic" | "ansi" => None,
         other => Dialect::from_name(other),
     }

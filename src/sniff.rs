@@ -253,13 +253,10 @@ impl Evidence {
 /// `None` when a nearer component names a dialect twice reads.
 pub fn unsupported_in_path(display: &str) -> Option<Family> {
     let family = |w: &str| -> Option<Option<Family>> {
-        let w = w.to_ascii_lowercase();
-        if crate::dialect::Dialect::from_name(&w).is_some()
-            && !matches!(w.as_str(), "generic" | "ansi")
-        {
+        if crate::dialect::dialect_word(w).is_some() {
             return Some(None);
         }
-        Some(Some(match w.as_str() {
+        Some(Some(match w.to_ascii_lowercase().as_str() {
             "h2" => Family::H2,
             "hsqldb" | "hsql" => Family::Hsqldb,
             "derby" => Family::Derby,
@@ -273,17 +270,9 @@ pub fn unsupported_in_path(display: &str) -> Option<Family> {
     };
     // The folder and its parent only: a database's name further up (a
     // home folder named `oracle`) says nothing about this history.
-    for c in display.split(['/', '\\']).rev().take(2) {
-        if let Some(found) = family(c) {
-            return found;
-        }
-        for w in c.split(['-', '_', '.']) {
-            if let Some(found) = family(w) {
-                return found;
-            }
-        }
-    }
-    None
+    crate::dialect::path_words(display, 2)
+        .find_map(family)
+        .flatten()
 }
 
 /// The dialect some SQL texts are clearly written in, with the signs that

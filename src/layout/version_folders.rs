@@ -27,6 +27,10 @@ pub struct VersionFolders;
 /// This layout's name.
 pub const KIND: LayoutKind = LayoutKind::named("version-folders");
 
+/// Why an SQL file beside the release folders is not a migration.
+const LOOSE: &str = "not in a release folder: the full schema a new database gets instead of the \
+                     releases (or a script run on its own), not a step of the upgrade path";
+
 /// The numeric parts of a release folder's name (`v1.4.0` → 1, 4, 0): at
 /// least two, after an optional `v`.
 fn version_parts(name: &str) -> Option<Vec<&str>> {
@@ -118,11 +122,7 @@ impl super::Layout for VersionFolders {
     }
 
     fn skip_reason(&self, name: &str) -> Option<String> {
-        (!name.contains('/') && is_sql_name(name)).then(|| {
-            "not in a release folder: the full schema a new database gets instead of the \
-             releases (or a script run on its own), not a step of the upgrade path"
-                .into()
-        })
+        (!name.contains('/') && is_sql_name(name)).then(|| LOOSE.into())
     }
 }
 
@@ -132,12 +132,7 @@ pub fn plan(folder: &Folder) -> Plan {
     for (i, e) in folder.entries.iter().enumerate() {
         match release_of(&e.rel) {
             Some(release) => files.push((version_parts(release).unwrap_or_default(), e.base(), i)),
-            None if e.dir().is_empty() => plan.skipped.push((
-                i,
-                "not in a release folder: the full schema a new database gets instead of the \
-                 releases (or a script run on its own), not a step of the upgrade path"
-                    .into(),
-            )),
+            None if e.dir().is_empty() => plan.skipped.push((i, LOOSE.into())),
             None => plan
                 .skipped
                 .push((i, "not directly in a release folder".into())),

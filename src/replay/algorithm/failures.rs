@@ -92,6 +92,15 @@ fn created_names_as_written(sql: &str, out: &mut BTreeSet<String>) {
     }
 }
 
+/// The SQL of a part's statements, in order.
+fn part_sql<'a>(ws: &'a crate::report::Workspace, part: &'a Part) -> impl Iterator<Item = &'a str> {
+    let unit = ws.files.get(part.file);
+    part.statements
+        .iter()
+        .filter_map(move |&i| unit.and_then(|u| u.statements.get(i)))
+        .map(|st| st.sql.as_str())
+}
+
 /// What the migrations of `seq` create, up parts and down parts (see
 /// [`created_names`]).
 pub(super) fn made_by(
@@ -101,13 +110,8 @@ pub(super) fn made_by(
     let mut out = BTreeSet::new();
     for m in &seq.migrations {
         for part in std::iter::once(&m.up).chain(m.down.as_ref()) {
-            let Some(unit) = ws.files.get(part.file) else {
-                continue;
-            };
-            for &i in &part.statements {
-                if let Some(st) = unit.statements.get(i) {
-                    created_names(&st.sql, &mut out);
-                }
+            for sql in part_sql(ws, part) {
+                created_names(sql, &mut out);
             }
         }
     }
@@ -281,11 +285,8 @@ impl<E: Engine> Replayer<'_, E> {
             .find(|s| s.migrations.iter().any(|x| std::ptr::eq(x, m)))?;
         let mut created = BTreeSet::new();
         for earlier in seq.migrations.iter().take_while(|x| !std::ptr::eq(*x, m)) {
-            let unit = self.unit(&earlier.up);
-            for &i in &earlier.up.statements {
-                if let Some(st) = unit.statements.get(i) {
-                    created_names_as_written(&st.sql, &mut created);
-                }
+            for sql in part_sql(self.ws, &earlier.up) {
+                created_names_as_written(sql, &mut created);
             }
         }
         created
@@ -295,12 +296,9 @@ impl<E: Engine> Replayer<'_, E> {
 
     /// What a failed part would have created (see [`created_names`]).
     fn created_by(&self, part: &Part) -> BTreeSet<String> {
-        let unit = self.unit(part);
         let mut out = BTreeSet::new();
-        for &i in &part.statements {
-            if let Some(st) = unit.statements.get(i) {
-                created_names(&st.sql, &mut out);
-            }
+        for sql in part_sql(self.ws, part) {
+            created_names(sql, &mut out);
         }
         out
     }

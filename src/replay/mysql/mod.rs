@@ -218,13 +218,19 @@ impl<'a> Runner<'a> {
     /// Session settings: the time limit and `sql_mode` (the server's
     /// default unless `[replay] mysql_sql_mode` sets one).
     fn setup_session(&mut self) -> Result<()> {
-        let sql = session_sql(
+        let sql = self.session_settings();
+        self.exec(&sql)
+    }
+
+    /// The settings every migration session starts with (see
+    /// [`session_sql`] and [`fk_sql`]).
+    fn session_settings(&self) -> String {
+        session_sql(
             self.server.mariadb,
             self.opts.timeout,
             self.opts.mysql_sql_mode.as_deref(),
             self.tracking,
-        ) + fk_sql(self.opts.mysql_foreign_key_checks);
-        self.exec(&sql)
+        ) + fk_sql(self.opts.mysql_foreign_key_checks)
     }
 
     fn exec(&mut self, sql: &str) -> Result<()> {
@@ -239,12 +245,7 @@ impl<'a> Runner<'a> {
         if self.conn.reset().is_err() {
             self.conn = self.server.connect_to(db)?;
         }
-        let sql = session_sql(
-            self.server.mariadb,
-            self.opts.timeout,
-            self.opts.mysql_sql_mode.as_deref(),
-            self.tracking,
-        ) + fk_sql(self.opts.mysql_foreign_key_checks);
+        let sql = self.session_settings();
         // One round trip.
         self.exec(&format!("USE {};\n{sql}", ident(db)))
     }

@@ -342,14 +342,15 @@ impl Walker<'_> {
         }
     }
 
-    /// Reads the files `wanted` (path, shown name) of a folder, bytes and
-    /// decoding on `--jobs` threads, results in order: as [`Self::read`] of
-    /// each in turn (a file that vanished is a notice and `None`; the first
-    /// error in order stops the walk).
+    /// Reads the files `wanted` (path, shown name) of a folder, bytes,
+    /// decoding and the layouts' marks ([`layout::Marks`]) on `--jobs`
+    /// threads, results in order: as [`Self::read`] of each in turn (a file
+    /// that vanished is a notice and `None`; the first error in order stops
+    /// the walk).
     pub(super) fn read_all(
         &mut self,
         wanted: &mut [(PathBuf, String)],
-    ) -> Result<Vec<Option<SourceFile>>> {
+    ) -> Result<Vec<Option<(SourceFile, layout::Marks)>>> {
         // A thread costs more than reading a few small files.
         let jobs = if wanted.len() < PARALLEL_READ_MIN {
             1
@@ -358,9 +359,11 @@ impl Walker<'_> {
         };
         let files = self.files;
         let read = crate::parallel::map(jobs, wanted, |_, (path, shown)| {
-            files
-                .read(path)
-                .map(|bytes| SourceFile::from_bytes(shown.as_str(), Some(path), &bytes))
+            files.read(path).map(|bytes| {
+                let file = SourceFile::from_bytes(shown.as_str(), Some(path), &bytes);
+                let marks = layout::Marks::of(&file.text);
+                (file, marks)
+            })
         });
         let mut out = Vec::with_capacity(read.len());
         for (r, (_, shown)) in read.into_iter().zip(wanted.iter()) {
@@ -671,8 +674,8 @@ impl Walker<'_> {
             }
             let read = self.read_all(&mut wanted)?;
             for (rel, file) in rels.into_iter().zip(read) {
-                if let Some(file) = file {
-                    folder.entries.push(Entry { rel, file });
+                if let Some((file, marks)) = file {
+                    folder.entries.push(Entry::with_marks(rel, file, marks));
                 }
             }
             folder.entries.sort_by(|a, b| a.rel.cmp(&b.rel));
@@ -867,11 +870,10 @@ impl Walker<'_> {
                 .collect();
             let read = self.read_all(&mut wanted)?;
             for ((fname, _), file) in sub.sql.iter().zip(read) {
-                if let Some(file) = file {
-                    folder.entries.push(Entry {
-                        rel: format!("{rel}/{fname}"),
-                        file,
-                    });
+                if let Some((file, marks)) = file {
+                    folder
+                        .entries
+                        .push(Entry::with_marks(format!("{rel}/{fname}"), file, marks));
                 }
             }
             for o in &sub.others {
@@ -1038,7 +1040,7 @@ impl Walker<'_> {
             ..Folder::default()
         };
         for (rel, file) in files {
-            folder.entries.push(Entry { rel, file });
+            folder.entries.push(Entry::new(rel, file));
         }
         folder.entries.sort_by(|a, b| a.rel.cmp(&b.rel));
         let (detected, mut layout_why, dialect_why, settled) = self.choose(&mut folder);

@@ -60,9 +60,23 @@ pub struct Entry {
     /// `2024-01-01-000000_create_users/up.sql`, `2024/V5__y.sql`.
     pub rel: String,
     pub file: SourceFile,
+    /// The layouts whose line marks the file's text carries.
+    pub marks: Marks,
 }
 
 impl Entry {
+    /// The entry of `file`, its text's marks found (see [`Marks::of`]).
+    pub fn new(rel: String, file: SourceFile) -> Entry {
+        let marks = Marks::of(&file.text);
+        Entry::with_marks(rel, file, marks)
+    }
+
+    /// The entry of `file`, whose text's marks `marks` holds (found on the
+    /// thread that read it).
+    pub fn with_marks(rel: String, file: SourceFile, marks: Marks) -> Entry {
+        Entry { rel, file, marks }
+    }
+
     /// The last path component.
     pub fn base(&self) -> &str {
         self.rel.rsplit('/').next().unwrap_or(&self.rel)
@@ -71,6 +85,38 @@ impl Entry {
     /// The folder part of `rel` (empty for a file directly in the folder).
     pub fn dir(&self) -> &str {
         self.rel.rsplit_once('/').map_or("", |(d, _)| d)
+    }
+}
+
+/// The layouts whose mark ([`Layout::line_mark`]) some line of a file
+/// carries: found in one pass over the file's text for every layout, on the
+/// thread that reads the file, so that detection asks each file once and
+/// not once per layout.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Marks(Box<[LayoutKind]>);
+
+impl Marks {
+    /// The marks of `text`: its lines (split at `\n`) that hold `--` or `#`,
+    /// asked of every layout of the [`registry`].
+    pub fn of(text: &str) -> Marks {
+        let mut found: Vec<LayoutKind> = Vec::new();
+        for line in text.split('\n') {
+            if !(line.contains('#') || line.contains("--")) {
+                continue;
+            }
+            for l in registry() {
+                let kind = l.kind();
+                if !found.contains(&kind) && l.line_mark(line) {
+                    found.push(kind);
+                }
+            }
+        }
+        Marks(found.into_boxed_slice())
+    }
+
+    /// Whether a line carries the mark of the layout `kind`.
+    pub fn has(&self, kind: LayoutKind) -> bool {
+        self.0.contains(&kind)
     }
 }
 
@@ -198,6 +244,16 @@ pub trait Layout: Sync {
     /// by `twice plan`). Layouts are asked in [`registry`] order and the
     /// first that answers wins.
     fn detect(&self, folder: &Folder) -> Option<String>;
+
+    /// Whether `line` (one line of a file's text, split at `\n`: it may end
+    /// with `\r`, or hold a lone one) carries the mark `detect` looks for
+    /// in files' text (a `-- +goose` annotation, a `-- migrate:up` line).
+    /// Asked once per line of every file, on the thread that reads it, only
+    /// for lines holding `--` or `#` (every such mark is a comment); `detect`
+    /// reads the answers from [`Entry::marks`].
+    fn line_mark(&self, _line: &str) -> bool {
+        false
+    }
 
     /// The folder's migrations in the order the tool runs them.
     fn plan(&self, folder: &Folder) -> Plan;
@@ -637,13 +693,48 @@ pub fn duplicate_versions(
 pub(crate) mod test_util {
     use super::*;
 
+    /// Texts whose marks ([`Marks::of`], line by line) must agree with
+    /// each layout's reading of the whole text: line ends `\n`, `\r\n` and
+    /// a lone `\r`, marks inside lines and on the last line.
+    pub const MARK_TEXTS: &[&str] = &[
+        "",
+        "CREATE TABLE t (a int);\n",
+        "-- +goose Up\nCREATE TABLE t (a int);\n-- +goose Down\n",
+        "x;\r-- +goose Up\r\n",
+        "  -- +goose Up\n",
+        "-- migrate:up\r\nCREATE TABLE t (a int);",
+        "--migrate:up transaction:false",
+        "-- migrate:upgrade\n",
+        "select 1; -- migrate:up\n",
+        "  -- +migrate Up\n",
+        "-- +migrate down\r",
+        "-- +migrate\n",
+        "CREATE TABLE t (a int);\r-- //@UNDO\rDROP TABLE t;",
+        "x;\n  --   //   @UNDO -- drop\n",
+        "-- @UNDO\n",
+        "---- Up Migration ----\r\n",
+        "a;\r-- Up Migration\r",
+        "-- Up\r\nMigration\n",
+        "-- upmigration\n",
+        "SELECT 1; -- up migration\n",
+        "# --- !Ups\nCREATE TABLE u (id int);\n# --- !Downs\nDROP TABLE u;\n",
+        "  -- !Ups\r\n",
+        "SELECT '!Ups'",
+        "a;\r# --- !Ups",
+        "SELECT 1; ---- create above / drop below ----\n",
+        "---- create above / drop below ----",
+        "----\r---- create above / drop below ----",
+    ];
+
     /// A folder of in-memory files.
     pub fn folder(files: &[(&str, &str)]) -> Folder {
         let mut entries: Vec<Entry> = files
             .iter()
-            .map(|(rel, text)| Entry {
-                rel: rel.to_string(),
-                file: SourceFile::from_text(format!("m/{rel}"), *text),
+            .map(|(rel, text)| {
+                Entry::new(
+                    rel.to_string(),
+                    SourceFile::from_text(format!("m/{rel}"), *text),
+                )
             })
             .collect();
         entries.sort_by(|a, b| a.rel.cmp(&b.rel));

@@ -185,7 +185,7 @@ pub fn check_from(inputs: &[Input], opts: &Options, files: &FileSource) -> Resul
     });
     let mut findings: Vec<Finding> = per_file.into_iter().flatten().collect();
     drop_foreign_unparsed(&ws, &mut findings);
-    crate::rules::nondeterministic_value::drop_unreachable(&ws, &mut findings);
+    crate::rules::nondeterministic_value::drop_unreachable(&ws, &mut findings, opts.jobs);
     findings.extend(ws.findings.iter().cloned());
     rules::sequence_fixes::attach_insert_fixes(&ws, &mut findings, opts.jobs);
     // Static messages are one line each by construction: a line break (or

@@ -164,6 +164,9 @@ pub(super) struct Listing {
     pub(super) canon: Option<PathBuf>,
     /// Entries that are symbolic links.
     pub(super) linked: BTreeSet<String>,
+    /// Every entry, in the order the file system gave them, for the
+    /// layouts that know a folder by its shape (`Layout::claims_dir`).
+    pub(super) listed: Vec<layout::Listed>,
 }
 
 impl Listing {
@@ -242,10 +245,15 @@ impl Walker<'_> {
             let listed = file_type
                 .filter(|t| !t.is_symlink())
                 .map(|t| (t.is_dir(), t.is_file()));
-            let (is_dir, is_file) = match listed.map_or_else(
+            let kind = listed.map_or_else(
                 || std::fs::metadata(&path).map(|m| (m.is_dir(), m.is_file())),
                 Ok,
-            ) {
+            );
+            l.listed.push(layout::Listed {
+                name: name.clone(),
+                is_dir: kind.as_ref().is_ok_and(|k| k.0),
+            });
+            let (is_dir, is_file) = match kind {
                 Ok(kind) => kind,
                 Err(e) => {
                     let link = std::fs::symlink_metadata(&path)
@@ -566,9 +574,10 @@ impl Walker<'_> {
         let shaped: Option<(LayoutKind, String)> = if use_diesel {
             None
         } else {
-            candidates
-                .iter()
-                .find_map(|l| l.claims_dir(dir).map(|why| (l.kind(), why)))
+            candidates.iter().find_map(|l| {
+                l.claims_dir(dir, &listing.listed)
+                    .map(|why| (l.kind(), why))
+            })
         };
         if !schema_dump
             && (use_diesel || project_file || shaped.is_some() || !listing.sql.is_empty())

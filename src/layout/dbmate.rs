@@ -206,8 +206,8 @@ impl super::Layout for Dbmate {
             .map(|e| format!("`-- migrate:up` markers in {}", e.rel))
     }
 
-    fn line_mark(&self, line: &str) -> bool {
-        super::detect::is_dbmate_marker(line)
+    fn line_mark(&self) -> Option<fn(&str) -> bool> {
+        Some(super::detect::is_dbmate_marker)
     }
 
     fn plan(&self, folder: &Folder) -> Plan {

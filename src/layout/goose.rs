@@ -379,8 +379,8 @@ impl super::Layout for Goose {
             .map(|e| format!("`-- +goose` annotations in {}", e.rel))
     }
 
-    fn line_mark(&self, line: &str) -> bool {
-        super::detect::is_goose_annotation(line)
+    fn line_mark(&self) -> Option<fn(&str) -> bool> {
+        Some(super::detect::is_goose_annotation)
     }
 
     fn plan(&self, folder: &Folder) -> Plan {

@@ -97,17 +97,21 @@ pub struct Marks(Box<[LayoutKind]>);
 
 impl Marks {
     /// The marks of `text`: its lines (split at `\n`) that hold `--` or `#`,
-    /// asked of every layout of the [`registry`].
+    /// tested for the mark of every layout of the [`registry`] that has one.
     pub fn of(text: &str) -> Marks {
+        type Test = (LayoutKind, fn(&str) -> bool);
+        static TESTS: std::sync::OnceLock<Vec<Test>> = std::sync::OnceLock::new();
+        let tests = TESTS.get_or_init(|| {
+            registry()
+                .iter()
+                .filter_map(|l| l.line_mark().map(|t| (l.kind(), t)))
+                .collect()
+        });
         let mut found: Vec<LayoutKind> = Vec::new();
-        for line in text.split('\n') {
-            if !(line.contains('#') || line.contains("--")) {
-                continue;
-            }
-            for l in registry() {
-                let kind = l.kind();
-                if !found.contains(&kind) && l.line_mark(line) {
-                    found.push(kind);
+        for line in comment_lines(text) {
+            for (kind, test) in tests {
+                if !found.contains(kind) && test(line) {
+                    found.push(*kind);
                 }
             }
         }
@@ -118,6 +122,38 @@ impl Marks {
     pub fn has(&self, kind: LayoutKind) -> bool {
         self.0.contains(&kind)
     }
+}
+
+/// One entry of a folder as discovery listed it (see [`Layout::claims_dir`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listed {
+    pub name: String,
+    /// A folder, links followed (`false` when that could not be told).
+    pub is_dir: bool,
+}
+
+/// The lines of `text` (split at `\n`) that hold `--` or `#`, in order:
+/// found by searching for the signs (`memchr`), not by looking at every
+/// line.
+fn comment_lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut starts: Vec<usize> = Vec::new();
+    for (sign, twice) in [('-', true), ('#', false)] {
+        let mut at = 0;
+        while let Some(i) = text[at..].find(sign).map(|i| at + i) {
+            if twice && text.as_bytes().get(i + 1) != Some(&b'-') {
+                at = i + 1;
+                continue;
+            }
+            starts.push(text[..i].rfind('\n').map_or(0, |n| n + 1));
+            at = text[i..].find('\n').map_or(text.len(), |n| i + n + 1);
+        }
+    }
+    starts.sort_unstable();
+    starts.dedup();
+    starts.into_iter().map(move |s| {
+        let end = text[s..].find('\n').map_or(text.len(), |n| s + n);
+        &text[s..end]
+    })
 }
 
 /// Natural order of file names: digit runs compare as numbers, so
@@ -245,14 +281,15 @@ pub trait Layout: Sync {
     /// first that answers wins.
     fn detect(&self, folder: &Folder) -> Option<String>;
 
-    /// Whether `line` (one line of a file's text, split at `\n`: it may end
-    /// with `\r`, or hold a lone one) carries the mark `detect` looks for
-    /// in files' text (a `-- +goose` annotation, a `-- migrate:up` line).
-    /// Asked once per line of every file, on the thread that reads it, only
-    /// for lines holding `--` or `#` (every such mark is a comment); `detect`
-    /// reads the answers from [`Entry::marks`].
-    fn line_mark(&self, _line: &str) -> bool {
-        false
+    /// The test of whether `line` (one line of a file's text, split at
+    /// `\n`: it may end with `\r`, or hold a lone one) carries the mark
+    /// `detect` looks for in files' text (a `-- +goose` annotation, a
+    /// `-- migrate:up` line); `None` when `detect` reads no file's text
+    /// line by line. Run on every line of every file holding `--` or `#`
+    /// (every such mark is a comment), on the thread that reads it;
+    /// `detect` reads the answers from [`Entry::marks`].
+    fn line_mark(&self) -> Option<fn(&str) -> bool> {
+        None
     }
 
     /// The folder's migrations in the order the tool runs them.
@@ -305,7 +342,9 @@ pub trait Layout: Sync {
     /// sub-folders alone (the `delta/<N>/` and `full_schemas/<N>/` folders
     /// of the `schema-delta` layout), with the sign that says so; such a
     /// folder is read in this layout even without SQL files of its own.
-    fn claims_dir(&self, _dir: &std::path::Path) -> Option<String> {
+    /// `listed` is every entry of `dir` as discovery listed it (in the order
+    /// the file system gave them), so that the folder is not listed again.
+    fn claims_dir(&self, _dir: &std::path::Path, _listed: &[Listed]) -> Option<String> {
         None
     }
 
@@ -724,6 +763,12 @@ pub(crate) mod test_util {
         "SELECT 1; ---- create above / drop below ----\n",
         "---- create above / drop below ----",
         "----\r---- create above / drop below ----",
+        "SELECT -1, 'a-b';\n-- +goose Up\n#x\n-- migrate:up # and --\n",
+        "a-\n-- +migrate Up",
+        "-",
+        "#",
+        "--",
+        "x #\n\n--+goose",
     ];
 
     /// A folder of in-memory files.
@@ -767,6 +812,17 @@ pub(crate) mod test_util {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn comment_lines_are_the_lines_holding_a_comment_sign() {
+        for t in test_util::MARK_TEXTS {
+            let want: Vec<&str> = t
+                .split('\n')
+                .filter(|l| l.contains("--") || l.contains('#'))
+                .collect();
+            assert_eq!(comment_lines(t).collect::<Vec<_>>(), want, "{t:?}");
+        }
+    }
 
     /// Every tool's bookkeeping table can be created on SQLite, and again
     /// (replay's set-up must itself survive a second run).

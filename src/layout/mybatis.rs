@@ -77,8 +77,8 @@ impl super::Layout for Mybatis {
     }
 
     /// [`undo_at`]'s test, whose lines also end at a lone `\r`.
-    fn line_mark(&self, line: &str) -> bool {
-        line.split('\r').any(is_undo)
+    fn line_mark(&self) -> Option<fn(&str) -> bool> {
+        Some(|line| line.split('\r').any(is_undo))
     }
 
     fn placeholders(&self, _envsub: bool) -> PlaceholderPolicy {

@@ -92,8 +92,8 @@ impl super::Layout for NodePgMigrate {
     }
 
     /// [`is_sql_migration`]'s test, whose lines also end at a lone `\r`.
-    fn line_mark(&self, line: &str) -> bool {
-        line.split('\r').any(|l| is_marker(l, "up"))
+    fn line_mark(&self) -> Option<fn(&str) -> bool> {
+        Some(|line| line.split('\r').any(|l| is_marker(l, "up")))
     }
 
     fn dialect(&self, _folder: &Folder) -> Option<(crate::dialect::Dialect, String)> {

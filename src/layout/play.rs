@@ -93,8 +93,8 @@ impl super::Layout for PlayEvolutions {
             .map(|e| format!("`# --- !Ups` sections in numbered files ({})", e.rel))
     }
 
-    fn line_mark(&self, line: &str) -> bool {
-        marker(line) == Some(Marker::Ups)
+    fn line_mark(&self) -> Option<fn(&str) -> bool> {
+        Some(|line| marker(line) == Some(Marker::Ups))
     }
 
     /// Play replaces `;;` with `;` in every statement it sends (users write

@@ -81,8 +81,8 @@ impl super::Layout for SqlMigrate {
         })
     }
 
-    fn line_mark(&self, line: &str) -> bool {
-        is_marker(line)
+    fn line_mark(&self) -> Option<fn(&str) -> bool> {
+        Some(is_marker)
     }
 
     fn plan(&self, folder: &Folder) -> Plan {

@@ -47,8 +47,8 @@ impl super::Layout for Tern {
         KIND
     }
 
-    fn line_mark(&self, line: &str) -> bool {
-        line.contains(SEPARATOR)
+    fn line_mark(&self) -> Option<fn(&str) -> bool> {
+        Some(|line| line.contains(SEPARATOR))
     }
 
     fn detect(&self, folder: &Folder) -> Option<String> {

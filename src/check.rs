@@ -404,13 +404,18 @@ fn escape_names(f: &mut Finding) {
 
 /// Links static and replay findings about the same statement both ways.
 fn link_related(findings: &mut [Finding]) {
-    let mut by_stmt: BTreeMap<(String, usize), Vec<usize>> = BTreeMap::new();
-    for (i, f) in findings.iter().enumerate() {
-        if let Some(s) = f.statement {
-            by_stmt.entry((f.file.clone(), s)).or_default().push(i);
+    // The findings of each statement (keys borrowed: no copy of a file name
+    // per finding).
+    let groups: Vec<Vec<usize>> = {
+        let mut by_stmt: BTreeMap<(&str, usize), Vec<usize>> = BTreeMap::new();
+        for (i, f) in findings.iter().enumerate() {
+            if let Some(s) = f.statement {
+                by_stmt.entry((f.file.as_str(), s)).or_default().push(i);
+            }
         }
-    }
-    for group in by_stmt.values() {
+        by_stmt.into_values().collect()
+    };
+    for group in &groups {
         // Which pairs confirm each other: with several findings of one
         // source on the statement (one per column of a multi-column ALTER
         // TABLE), a finding of the other source goes with those that

@@ -35,6 +35,11 @@ pub(super) mod ignores {
     pub struct Rules(Vec<Rc<Level>>);
 
     impl Rules {
+        /// No `.gitignore` or `.ignore` applies.
+        pub fn none(&self) -> bool {
+            self.0.is_empty()
+        }
+
         pub fn ignored(&self, path: &Path, is_dir: bool) -> bool {
             for level in &self.0 {
                 for m in &level.matchers {
@@ -234,7 +239,8 @@ impl Walker<'_> {
             let entry = entry.map_err(|e| io_error(display, &e))?;
             let name = entry.file_name().to_string_lossy().into_owned();
             let path = entry.path();
-            let shown = join_display(display, &name);
+            // The name as shown, for notices only (not made for every entry).
+            let shown = || join_display(display, &name);
             let file_type = entry.file_type().ok();
             let is_link = file_type.is_some_and(|t| t.is_symlink());
             if is_link {
@@ -261,26 +267,28 @@ impl Walker<'_> {
                         .unwrap_or(false);
                     if !link && e.kind() == ErrorKind::NotFound {
                         self.notices.push(format!(
-                            "{shown}: disappeared before it could be read; skipped"
+                            "{}: disappeared before it could be read; skipped",
+                            shown()
                         ));
                     } else if link && is_loop(&e) {
                         self.notices
-                            .push(format!("{shown}: symbolic link loop; not followed"));
+                            .push(format!("{}: symbolic link loop; not followed", shown()));
                     } else if link && e.kind() == ErrorKind::NotFound {
                         if is_sql(Path::new(&name)) {
                             return Err(Error::new(format!(
-                                "{shown}: broken symbolic link (its target does not exist)"
+                                "{}: broken symbolic link (its target does not exist)",
+                                shown()
                             )));
                         }
                         self.notices
-                            .push(format!("{shown}: broken symbolic link; skipped"));
+                            .push(format!("{}: broken symbolic link; skipped", shown()));
                     } else {
-                        return Err(io_error(&shown, &e));
+                        return Err(io_error(&shown(), &e));
                     }
                     continue;
                 }
             };
-            if rules.ignored(&canon_dir.join(&name), is_dir) {
+            if !rules.none() && rules.ignored(&canon_dir.join(&name), is_dir) {
                 if is_dir {
                     ignored.push(format!("{name}/"));
                 } else if is_sql(Path::new(&name)) {
@@ -293,8 +301,9 @@ impl Walker<'_> {
                     let target = std::fs::canonicalize(&path).ok();
                     if !target.as_ref().is_some_and(|t| t.starts_with(root)) {
                         self.notices.push(format!(
-                            "{shown}: symbolic link to {}, outside the folder being checked; not \
+                            "{}: symbolic link to {}, outside the folder being checked; not \
                              followed (name it on the command line to check it)",
+                            shown(),
                             target
                                 .as_deref()
                                 .map_or_else(|| "?".to_string(), display_path)

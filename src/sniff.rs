@@ -544,6 +544,16 @@ fn scan(text: &str, sign: &mut dyn FnMut(Family, &'static str, u32)) {
             "gin" | "gist" | "brin" | "spgist" if prev(1) == "using" => {
                 sign(Postgres, "GIN/GiST indexes", 3)
             }
+            // CREATE/ALTER ROLE|USER name [WITH] LOGIN PASSWORD '...'
+            // (MySQL's users are `'name'@'host' IDENTIFIED BY`).
+            "login" | "nologin" | "superuser" | "nosuperuser" | "createdb" | "createrole"
+            | "replication" | "bypassrls"
+                if (2..=6).any(|k| {
+                    matches!(prev(k), "role" | "user") && matches!(prev(k + 1), "create" | "alter")
+                }) =>
+            {
+                sign(Postgres, "role options (LOGIN, SUPERUSER)", 3)
+            }
             "ilike" => sign(Postgres, "ILIKE", 2),
             "search_path" if prev(1) == "set" => sign(Postgres, "search_path", 2),
             "gen_random_uuid" | "uuid_generate_v4" if w(i + 1) == "(" => {
@@ -742,6 +752,20 @@ mod tests {
             v => panic!("{v:?}"),
         }
         assert_eq!(sniff_dialect([a, b].into_iter()), None);
+    }
+
+    #[test]
+    fn postgres_role_options() {
+        assert_eq!(
+            clear(&["CREATE ROLE app LOGIN PASSWORD 'x' REPLICATION;"]),
+            Some(Dialect::Postgres)
+        );
+        assert_eq!(
+            clear(&["CREATE USER reader WITH NOLOGIN;"]),
+            Some(Dialect::Postgres)
+        );
+        // A column named `login` is no sign.
+        assert_eq!(clear(&["CREATE TABLE users (login TEXT);"]), None);
     }
 
     #[test]

@@ -28,7 +28,7 @@ const LEVELS: usize = 5;
 const MAX_IMPORTS: usize = 10_000;
 
 /// The first `limit` bytes of a file, as text.
-fn head(path: &Path, limit: u64) -> Option<String> {
+pub(super) fn head(path: &Path, limit: u64) -> Option<String> {
     use std::io::Read;
     let mut bytes = Vec::new();
     std::fs::File::open(path)

@@ -2257,3 +2257,58 @@ fn play_evolutions_read_ups_and_downs_up_to_the_first_gap() {
         &Options::default(),
     );
 }
+
+/// A folder whose SQL names no dialect takes the one its project's files
+/// name: a direct `go.mod` requirement (not the `// indirect` ones), a
+/// `package.json` dependency (before its devDependencies). A folder whose
+/// project runs two databases keeps the default and says nothing; signs of
+/// two dialects with none ahead are settled by the project's driver.
+#[test]
+fn generic_sql_takes_the_dialect_its_project_names() {
+    let ws = load(&["fixtures/layouts/project-driver"], &static_opts());
+    let dialects: Vec<(String, String)> = ws
+        .sequences
+        .iter()
+        .map(|s| (s.root.clone(), s.dialect.to_string()))
+        .collect();
+    assert_eq!(
+        dialects,
+        vec![
+            (
+                "fixtures/layouts/project-driver/go-service/db/migrations".to_string(),
+                "mysql".to_string()
+            ),
+            (
+                "fixtures/layouts/project-driver/node-app/migrations".to_string(),
+                "postgres".to_string()
+            ),
+            (
+                "fixtures/layouts/project-driver/python-tie/migrations".to_string(),
+                "postgres".to_string()
+            ),
+            (
+                "fixtures/layouts/project-driver/two-databases/migrations".to_string(),
+                "sqlite".to_string()
+            ),
+        ]
+    );
+    assert!(
+        !ws.notices.iter().any(|n| n.contains("two-databases")),
+        "{:?}",
+        ws.notices
+    );
+    // --dialect still wins.
+    let forced = load(
+        &["fixtures/layouts/project-driver/node-app"],
+        &twice::check::Options {
+            dialect: Some(twice::dialect::Dialect::Sqlite),
+            ..static_opts()
+        },
+    );
+    assert_eq!(forced.sequences[0].dialect.to_string(), "sqlite");
+    snapshot_layout(
+        "project_driver",
+        &["fixtures/layouts/project-driver"],
+        &static_opts(),
+    );
+}

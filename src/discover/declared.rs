@@ -19,6 +19,7 @@
 //! above it. Their formats are read leniently, line by line: a key this
 //! reader does not understand leaves the files in.
 
+use crate::dialect::Dialect;
 use std::path::{Path, PathBuf};
 
 /// How many folders above a migration folder a project file is looked for.
@@ -228,9 +229,75 @@ pub(super) fn is_query_file(name: &str, path: &Path) -> bool {
     false
 }
 
+/// Whether a file's SQL is an application's query rather than a
+/// migration: it has a bind parameter (`$1` outside any string or
+/// dollar-quoted body: a migration tool would fail on it), or every
+/// statement reads only (`SELECT ... FROM`, `WITH ... SELECT ... FROM`,
+/// with no writing word: not `INTO`, `INSERT`, `UPDATE`, `CREATE`, ...).
+/// A `SELECT` without `FROM` (`SELECT create_hypertable('t', 'at')`,
+/// `SELECT cron.schedule(...)`) may change the database: not a query.
+pub(super) fn is_query_text(text: &str) -> bool {
+    use crate::lexer::TokenKind;
+    let tokens = crate::lexer::significant_tokens(text, 0..text.len(), Dialect::Postgres);
+    if tokens.iter().any(|t| {
+        t.kind == TokenKind::Param
+            && text[t.span.clone()]
+                .strip_prefix('$')
+                .is_some_and(|n| n.bytes().next().is_some_and(|b| b.is_ascii_digit()))
+    }) {
+        return true;
+    }
+    const WRITES: &[&str] = &[
+        "into", "insert", "update", "delete", "merge", "create", "alter", "drop", "truncate",
+        "grant", "revoke", "comment", "call", "do", "copy", "set", "refresh", "vacuum", "analyze",
+        "cluster", "reindex", "lock", "perform", "execute", "rename", "replace", "upsert", "load",
+    ];
+    let mut statements = 0;
+    for stmt in tokens.split(|t| t.kind == TokenKind::Semicolon) {
+        let words: Vec<String> = stmt
+            .iter()
+            .filter(|t| t.kind == TokenKind::Word)
+            .map(|t| text[t.span.clone()].to_ascii_lowercase())
+            .collect();
+        let Some(first) = words.first() else {
+            // `;` alone, or punctuation only (a `{}` template slot).
+            continue;
+        };
+        statements += 1;
+        if !matches!(first.as_str(), "select" | "with")
+            || !words.iter().any(|w| w == "from")
+            || words.iter().any(|w| WRITES.contains(&w.as_str()))
+        {
+            return false;
+        }
+    }
+    statements > 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_texts() {
+        // Bind parameters, whatever the statement.
+        assert!(is_query_text(
+            "WITH b AS (SELECT id FROM t LIMIT $1) UPDATE t SET n = n + 1 FROM b WHERE t.id = b.id"
+        ));
+        // Read-only queries.
+        assert!(is_query_text(
+            "-- categories\nSELECT c.id, sum(c2.n)::int FROM c JOIN c2 ON c2.x = c.x\n{} LIMIT 10;"
+        ));
+        // `$1` in a function body is the function's parameter.
+        assert!(!is_query_text(
+            "CREATE FUNCTION f(int) RETURNS int AS $$ SELECT $1 + 1 $$ LANGUAGE sql;"
+        ));
+        // SELECTs that change things, and statements that write.
+        assert!(!is_query_text("SELECT create_hypertable('m', 'at');"));
+        assert!(!is_query_text("SELECT * INTO backup FROM t;"));
+        assert!(!is_query_text("SELECT 1 FROM t; CREATE TABLE u (id int);"));
+        assert!(!is_query_text("-- nothing\n"));
+    }
 
     #[test]
     fn reads_the_shapes_of_sqlc_and_atlas_files() {

@@ -699,6 +699,26 @@ impl Walker<'_> {
             )?;
             folder.entries.sort_by(|a, b| a.rel.cmp(&b.rel));
             let passed_over = project_only && folder.entries.is_empty();
+            // A folder no tool claims whose files are all queries (bind
+            // parameters, or read-only SELECTs): the application's query
+            // files (`include_str!`-ed, loaded by a query runner), not
+            // migrations. Named on the command line, it is read.
+            let queries = !passed_over
+                && kind == LayoutKind::Plain
+                && self.opts.layout.is_none()
+                && self.root.as_deref() != Some(canon)
+                && !folder.entries.is_empty()
+                && folder
+                    .entries
+                    .iter()
+                    .all(|e| !e.file.binary && super::declared::is_query_text(&e.file.text));
+            if queries {
+                self.notices.push(format!(
+                    "{display}: skipped: a folder of query files (each has bind parameters such as \
+                     `$1` or only reads: `SELECT ... FROM`), not migrations (name it to check it)"
+                ));
+            }
+            let passed_over = passed_over || queries;
             // Side files the layout reads are not "skipped".
             for o in side {
                 if !tool.uses_side_file(&o, &folder) {

@@ -2312,3 +2312,41 @@ fn generic_sql_takes_the_dialect_its_project_names() {
         &static_opts(),
     );
 }
+
+/// A walked folder no tool claims whose files are all application queries
+/// (bind parameters such as `$1`, or read-only `SELECT ... FROM`) is left out
+/// with a notice: replayed, each query failed its first run on an empty
+/// database. A `SELECT` that changes things (`create_hypertable`) keeps its
+/// folder in; named on the command line, a query folder is read.
+#[test]
+fn query_folders_are_not_migrations() {
+    let ws = load(&["fixtures/layouts/query-folders"], &static_opts());
+    let roots: Vec<&str> = ws.sequences.iter().map(|s| s.root.as_str()).collect();
+    assert_eq!(
+        roots,
+        vec![
+            "fixtures/layouts/query-folders/db/migrations",
+            "fixtures/layouts/query-folders/db/timescale",
+        ]
+    );
+    for folder in ["app/reports", "app/statements"] {
+        assert!(
+            ws.notices.iter().any(|n| n
+                == &format!(
+                    "fixtures/layouts/query-folders/{folder}: skipped: a folder of query files (each \
+                     has bind parameters such as `$1` or only reads: `SELECT ... FROM`), not \
+                     migrations (name it to check it)"
+                )),
+            "{:?}",
+            ws.notices
+        );
+    }
+    let named = load(&["fixtures/layouts/query-folders/app/reports"], &static_opts());
+    assert_eq!(named.sequences.len(), 1);
+    assert_eq!(named.sequences[0].migrations.len(), 2);
+    snapshot_layout(
+        "query_folders",
+        &["fixtures/layouts/query-folders"],
+        &static_opts(),
+    );
+}

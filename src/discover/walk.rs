@@ -532,16 +532,19 @@ impl Walker<'_> {
         let mut consumed: BTreeSet<String> = BTreeSet::new();
         // `db/schema.sql` beside `db/migrations/` is the schema dump dbmate
         // (and Rails, as structure.sql) writes after migrating, not a migration.
+        // Also `schema-15.sql` and `schema_pg16.sql` (one dump per server
+        // version), any file that starts as pg_dump or mysqldump writes
+        // it, and a migrations folder one level down (`db/migrations/`).
         let schema_dump = !use_diesel
             && !listing.sql.is_empty()
             && listing
-                .sql
-                .iter()
-                .all(|(n, _)| matches!(n.as_str(), "schema.sql" | "structure.sql"))
-            && listing
                 .dirs
                 .iter()
-                .any(|(n, p)| n == "migrations" && p.is_dir());
+                .any(|(n, p)| (n == "migrations" && p.is_dir()) || p.join("migrations").is_dir())
+            && listing
+                .sql
+                .iter()
+                .all(|(n, p)| is_schema_dump_name(n) || is_dump(p));
         if schema_dump {
             for (name, _) in &listing.sql {
                 self.notices.push(format!(
@@ -1188,6 +1191,35 @@ fn detect_why(folder: &Folder, jobs: usize) -> (LayoutKind, String) {
 pub(super) fn is_seed(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     matches!(lower.as_str(), "seed.sql" | "seeds.sql")
+}
+
+/// `schema.sql`, `structure.sql`, and the same names with a suffix
+/// (`schema-15.sql`, `structure_mysql.sql`).
+pub(super) fn is_schema_dump_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    let Some(stem) = lower.strip_suffix(".sql") else {
+        return false;
+    };
+    ["schema", "structure"].iter().any(|base| {
+        stem.strip_prefix(base)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(['-', '_', '.']))
+    })
+}
+
+/// Whether a file starts as a dump tool writes it: pg_dump's
+/// `-- PostgreSQL database dump` header, or its preamble when a tool
+/// stripped the comments (`SET statement_timeout = 0;` ...
+/// `pg_catalog.set_config('search_path', '', false)`), mysqldump's and
+/// mariadb-dump's `-- MySQL dump` / `-- MariaDB dump` header.
+pub(super) fn is_dump(path: &Path) -> bool {
+    let Some(head) = super::declared::head(path, 2048) else {
+        return false;
+    };
+    head.contains("-- PostgreSQL database dump")
+        || head.starts_with("-- MySQL dump")
+        || head.starts_with("-- MariaDB dump")
+        || (head.starts_with("SET statement_timeout = 0;")
+            && head.contains("pg_catalog.set_config('search_path', '', false)"))
 }
 
 /// Why a sub-folder met while walking holds no migrations: test data,

@@ -2331,22 +2331,57 @@ fn query_folders_are_not_migrations() {
     );
     for folder in ["app/reports", "app/statements"] {
         assert!(
-            ws.notices.iter().any(|n| n
-                == &format!(
-                    "fixtures/layouts/query-folders/{folder}: skipped: a folder of query files (each \
+            ws.notices.iter().any(|n| n == &format!(
+                "fixtures/layouts/query-folders/{folder}: skipped: a folder of query files (each \
                      has bind parameters such as `$1` or only reads: `SELECT ... FROM`), not \
                      migrations (name it to check it)"
-                )),
+            )),
             "{:?}",
             ws.notices
         );
     }
-    let named = load(&["fixtures/layouts/query-folders/app/reports"], &static_opts());
+    let named = load(
+        &["fixtures/layouts/query-folders/app/reports"],
+        &static_opts(),
+    );
     assert_eq!(named.sequences.len(), 1);
     assert_eq!(named.sequences[0].migrations.len(), 2);
     snapshot_layout(
         "query_folders",
         &["fixtures/layouts/query-folders"],
+        &static_opts(),
+    );
+}
+
+/// Schema dumps beside a migrations folder (also one level down, as
+/// `db/migrations/`) are left out: `schema-16.sql` by its name, a file that
+/// starts as pg_dump writes it by its content. A dump with no migrations
+/// folder beside it is read.
+#[test]
+fn schema_dumps_beside_migrations_are_not_migrations() {
+    let ws = load(&["fixtures/layouts/schema-dumps"], &static_opts());
+    let roots: Vec<&str> = ws.sequences.iter().map(|s| s.root.as_str()).collect();
+    assert_eq!(
+        roots,
+        vec![
+            "fixtures/layouts/schema-dumps/db/migrations",
+            "fixtures/layouts/schema-dumps/restore",
+        ]
+    );
+    for file in ["baseline.sql", "schema-16.sql"] {
+        assert!(
+            ws.notices.iter().any(|n| n
+                == &format!(
+                    "fixtures/layouts/schema-dumps/{file}: skipped: a schema dump beside the \
+                     migrations folder, not a migration (name it to check it)"
+                )),
+            "{:?}",
+            ws.notices
+        );
+    }
+    snapshot_layout(
+        "schema_dumps",
+        &["fixtures/layouts/schema-dumps"],
         &static_opts(),
     );
 }

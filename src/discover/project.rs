@@ -74,6 +74,8 @@ impl Projects {
                     };
                     let verb = if file.contains("compose") {
                         "runs"
+                    } else if file.starts_with("application.") {
+                        "connects to"
                     } else {
                         "requires"
                     };
@@ -623,6 +625,18 @@ mod tests {
         assert_eq!(
             why,
             "the project's go.mod (3 folders up) requires github.com/go-sql-driver/mysql"
+        );
+        // Spring's configuration two folders above a Flyway folder.
+        std::fs::create_dir_all(root.join("app/src/main/resources/db/migration")).unwrap();
+        std::fs::write(
+            root.join("app/src/main/resources/application.properties"),
+            "spring.datasource.url=jdbc:mariadb://db/app\n",
+        )
+        .unwrap();
+        let flyway = root.join("app/src/main/resources/db/migration");
+        assert_eq!(
+            p.dialect(flyway.to_str().unwrap()).unwrap().1,
+            "the project's application.properties (2 folders up) connects to `jdbc:mariadb`"
         );
         // Two families in the nearest folder that names any: no decision.
         std::fs::write(

@@ -2331,7 +2331,8 @@ fn query_folders_are_not_migrations() {
     );
     for folder in ["app/reports", "app/statements"] {
         assert!(
-            ws.notices.iter().any(|n| n == &format!(
+            ws.notices.iter().any(|n| n
+                == &format!(
                 "fixtures/layouts/query-folders/{folder}: skipped: a folder of query files (each \
                      has bind parameters such as `$1` or only reads: `SELECT ... FROM`), not \
                      migrations (name it to check it)"
@@ -2382,6 +2383,48 @@ fn schema_dumps_beside_migrations_are_not_migrations() {
     snapshot_layout(
         "schema_dumps",
         &["fixtures/layouts/schema-dumps"],
+        &static_opts(),
+    );
+}
+
+/// Files whose names differ only in a last word naming a database
+/// (`init-mysql.sql`, `init-postgres.sql`, `init-sqlite.sql`: docker
+/// entrypoint scripts, one per database) are the same script for each, not
+/// one history: one sequence per dialect, each file in its own.
+#[test]
+fn plain_files_differing_in_a_dialect_word_are_alternatives() {
+    let ws = load(&["fixtures/layouts/plain-alternatives"], &static_opts());
+    let seqs: Vec<(Dialect, Vec<String>)> = ws
+        .sequences
+        .iter()
+        .map(|s| {
+            (
+                s.dialect,
+                s.migrations.iter().map(|m| m.name.clone()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seqs,
+        vec![
+            (Dialect::Mysql, vec!["init-mysql".to_string()]),
+            (Dialect::Postgres, vec!["init-postgres".to_string()]),
+            (Dialect::Sqlite, vec!["init-sqlite".to_string()]),
+        ]
+    );
+    // --dialect reads one of them, and says what it left out.
+    let ws = load(
+        &["fixtures/layouts/plain-alternatives"],
+        &Options {
+            dialect: Some(Dialect::Postgres),
+            ..static_opts()
+        },
+    );
+    assert_eq!(ws.sequences.len(), 1);
+    assert_eq!(ws.sequences[0].migrations.len(), 1);
+    snapshot_layout(
+        "plain_alternatives",
+        &["fixtures/layouts/plain-alternatives"],
         &static_opts(),
     );
 }

@@ -307,6 +307,23 @@ impl<E: Engine> Replayer<'_, E> {
     /// would have created is listed under that root, not reported again.
     /// Returns whether it was.
     fn follows_a_root(&mut self, part: &Part, f: &Failure) -> bool {
+        // SQL the server does not read, after a first such failure: the
+        // same cause (a history written for the other server).
+        if self.server_cannot_read(f) {
+            let Some(root) = self.unreadable else {
+                return false;
+            };
+            let unit = self.unit(part);
+            let entry = serde_json::json!({
+                "file": unit.source.name,
+                "line": unit.source.line_col(f.at).0,
+                "error": f.error.text(),
+            });
+            let r = &mut self.roots[root];
+            r.follow_on.push(entry);
+            r.elsewhere.push(true);
+            return true;
+        }
         let Some(object) = f.error.object.as_deref().map(str::to_ascii_lowercase) else {
             return false;
         };
@@ -331,6 +348,19 @@ impl<E: Engine> Replayer<'_, E> {
         r.follow_on.push(entry);
         r.elsewhere.push(elsewhere);
         true
+    }
+
+    /// Whether a first run failed on SQL the server does not read although
+    /// it is the history's dialect: on MySQL's family a syntax error (MySQL
+    /// 8's `->>` on MariaDB, MariaDB's `ADD COLUMN IF NOT EXISTS` on MySQL)
+    /// or, on MariaDB, a MySQL 8 collation. (On PostgreSQL and SQLite a
+    /// syntax error is the migration's own, reported each.)
+    fn server_cannot_read(&self, f: &Failure) -> bool {
+        f.error.kind == FailureKind::Error
+            && self.caps.dialect == Dialect::Mysql
+            && (f.error.class == ErrorClass::Syntax
+                || (mysql8_collation(&f.error.message).is_some()
+                    && self.engine.name().starts_with("MariaDB")))
     }
 
     /// Adds to each root's finding the failures that follow from it.
@@ -368,10 +398,12 @@ impl<E: Engine> Replayer<'_, E> {
                 if n > FOLLOW_ON_SHOWN {
                     shown.push(format!("and {} more", n - FOLLOW_ON_SHOWN));
                 }
-                let why = if same_reason {
-                    "for the same reason (on objects no migration of this history creates)"
-                } else {
-                    "because this one did"
+                let why = match (same_reason, &r.reason) {
+                    (true, Some(reason)) => reason.as_str(),
+                    (true, None) => {
+                        "for the same reason (on objects no migration of this history creates)"
+                    }
+                    (false, _) => "because this one did",
                 };
                 f.notes.push(format!(
                     "{n} later migration{} fail{} {why}: {}",
@@ -641,14 +673,25 @@ impl<E: Engine> Replayer<'_, E> {
         self.findings.push(finding);
         if first {
             let created = self.created_by(part);
+            let unreadable = self.unreadable.is_none() && self.server_cannot_read(f);
             self.roots.push(Root {
                 finding: self.findings.len() - 1,
                 created,
                 follow_on: Vec::new(),
                 elsewhere: Vec::new(),
+                reason: unreadable.then(|| {
+                    format!(
+                        "for the same reason (SQL {} does not read: the history is written for \
+                         another server)",
+                        self.engine.name()
+                    )
+                }),
             });
             if baseline.is_some() {
                 self.baseline = Some(self.roots.len() - 1);
+            }
+            if unreadable {
+                self.unreadable = Some(self.roots.len() - 1);
             }
         }
     }

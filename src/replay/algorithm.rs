@@ -98,6 +98,9 @@ struct Replayer<'a, E: Engine> {
     /// The root of the first failure on SQL the server does not read
     /// (MySQL 8 syntax on MariaDB): the later ones are listed under it.
     unreadable: Option<usize>,
+    /// The root of the first failure on a missing object after migrations
+    /// twice cannot run (Go, Python): the later ones are listed under it.
+    gap_missing: Option<usize>,
     /// The sequence's migrations twice cannot run ([`Sequence::code_gaps`]).
     gaps: &'a [(String, String)],
     /// The thread running second runs on copies, when there is one.
@@ -252,6 +255,7 @@ pub fn replay<E: Engine>(
             made_here: failures::made_by(ws, seq),
             baseline: None,
             unreadable: None,
+            gap_missing: None,
             gaps: &seq.code_gaps,
             pipeline,
             stopped_at: None,

@@ -1917,6 +1917,24 @@ fn first_run_failure_after_a_migration_twice_cannot_run_says_so() {
             && help.contains("`--setup FILE`"),
         "{help}"
     );
+    // The later first run that fails on another table a Go migration makes
+    // is listed under the first, not reported again (navidrome: 9 errors,
+    // one now).
+    let errors = report
+        .findings
+        .iter()
+        .filter(|f| f.rule == "first-run-error")
+        .count();
+    assert_eq!(errors, 1, "{:#?}", report.findings);
+    assert!(
+        f.notes.iter().any(|n| n.starts_with(
+            "1 later migration fails for the same reason (on what is missing after migrations \
+             twice cannot run): fixtures/layouts/goose-go/00004_default_theme.sql:2 (no such \
+             table: settings)"
+        )),
+        "{:#?}",
+        f.notes
+    );
 }
 
 #[test]

@@ -306,7 +306,7 @@ impl<E: Engine> Replayer<'_, E> {
     /// A first run that fails for want of what an earlier failed migration
     /// would have created is listed under that root, not reported again.
     /// Returns whether it was.
-    fn follows_a_root(&mut self, part: &Part, f: &Failure) -> bool {
+    fn follows_a_root(&mut self, m: &Migration, part: &Part, f: &Failure) -> bool {
         // SQL the server does not read, after a first such failure: the
         // same cause (a history written for the other server).
         if self.server_cannot_read(f) {
@@ -333,7 +333,12 @@ impl<E: Engine> Replayer<'_, E> {
             // first such failure.
             None => match (self.baseline, on_object_made_elsewhere(&self.made_here, f)) {
                 (Some(b), Some(_)) => (b, true),
-                _ => return false,
+                // Another object missing after migrations twice cannot
+                // run: the same cause as the first such failure.
+                _ => match self.gap_missing {
+                    Some(g) if self.missing_after_gaps(m, f) => (g, true),
+                    _ => return false,
+                },
             },
         };
         let created = self.created_by(part);
@@ -348,6 +353,20 @@ impl<E: Engine> Replayer<'_, E> {
         r.follow_on.push(entry);
         r.elsewhere.push(elsewhere);
         true
+    }
+
+    /// Whether a first run failed for want of an object, column or function
+    /// after migrations twice cannot run (Go, Python): they may create it.
+    fn missing_after_gaps(&self, m: &Migration, f: &Failure) -> bool {
+        f.error.kind == FailureKind::Error
+            && matches!(
+                f.error.class,
+                ErrorClass::UndefinedObject
+                    | ErrorClass::UndefinedColumn
+                    | ErrorClass::UndefinedFunction
+            )
+            && missing_role(&f.error.message).is_none()
+            && !self.gaps_before(m).is_empty()
     }
 
     /// Whether a first run failed on SQL the server does not read although
@@ -421,7 +440,7 @@ impl<E: Engine> Replayer<'_, E> {
     pub(super) fn report_failure(&mut self, m: &Migration, part: &Part, f: &Failure, run: Run) {
         let first = matches!(run, Run::First { .. } | Run::Start { .. })
             && f.error.kind == FailureKind::Error;
-        if first && self.follows_a_root(part, f) {
+        if first && self.follows_a_root(m, part, f) {
             return;
         }
         let line = self.line_of(part, f.at);
@@ -475,7 +494,9 @@ impl<E: Engine> Replayer<'_, E> {
         let mut finding = self.finding(m, part, f.stmt, Some(f.span.clone()), rule, message);
         // The first failure on an object no migration creates: the history
         // starts from a schema made elsewhere.
-        let baseline = (first && self.baseline.is_none())
+        // (After migrations twice cannot run, those may have made it: see
+        // `missing_after_gaps`.)
+        let baseline = (first && self.baseline.is_none() && !self.missing_after_gaps(m, f))
             .then(|| on_object_made_elsewhere(&self.made_here, f))
             .flatten();
         if f.error.kind == FailureKind::Error {
@@ -674,24 +695,37 @@ impl<E: Engine> Replayer<'_, E> {
         if first {
             let created = self.created_by(part);
             let unreadable = self.unreadable.is_none() && self.server_cannot_read(f);
+            let gap_missing =
+                self.gap_missing.is_none() && baseline.is_none() && self.missing_after_gaps(m, f);
             self.roots.push(Root {
                 finding: self.findings.len() - 1,
                 created,
                 follow_on: Vec::new(),
                 elsewhere: Vec::new(),
-                reason: unreadable.then(|| {
-                    format!(
+                reason: if unreadable {
+                    Some(format!(
                         "for the same reason (SQL {} does not read: the history is written for \
                          another server)",
                         self.engine.name()
+                    ))
+                } else if gap_missing {
+                    Some(
+                        "for the same reason (on what is missing after migrations twice cannot \
+                         run)"
+                            .to_string(),
                     )
-                }),
+                } else {
+                    None
+                },
             });
             if baseline.is_some() {
                 self.baseline = Some(self.roots.len() - 1);
             }
             if unreadable {
                 self.unreadable = Some(self.roots.len() - 1);
+            }
+            if gap_missing {
+                self.gap_missing = Some(self.roots.len() - 1);
             }
         }
     }

@@ -1198,7 +1198,7 @@ fn json_rules(findings: &[serde_json::Value]) -> Vec<(String, String, String)> {
 
 fn permission_denied(r: &Report, file: &str) -> bool {
     replay_findings(r).iter().any(|f| {
-        f.rule == "first-run-error"
+        f.rule == "replay-denied"
             && f.file.ends_with(file)
             && f.evidence
                 .as_ref()
@@ -1345,7 +1345,7 @@ fn throwaway_cluster_refuses_programs_and_server_settings() {
         "002_root.sql",
     ] {
         assert!(
-            got.contains(&("first-run-error".into(), file.into(), "42501".into())),
+            got.contains(&("replay-denied".into(), file.into(), "42501".into())),
             "{file}: {got:?}"
         );
     }
@@ -1484,7 +1484,7 @@ fn url_role_needs_createrole_and_a_lost_admin_connection_is_exit_2() {
     assert_eq!(
         got,
         vec![(
-            "first-run-error".to_string(),
+            "replay-denied".to_string(),
             "001_terminate.sql".to_string(),
             "42501".to_string()
         )],
@@ -2025,7 +2025,7 @@ fn database_url_trusted_runs_migrations_as_the_urls_role() {
     );
     let help = replay_findings(&r)
         .iter()
-        .find(|f| f.rule == "first-run-error")
+        .find(|f| f.rule == "replay-denied")
         .and_then(|f| f.help.clone())
         .unwrap_or_default();
     assert!(help.contains("--database-url-trusted"), "{help}");

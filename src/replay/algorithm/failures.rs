@@ -446,6 +446,16 @@ impl<E: Engine> Replayer<'_, E> {
         let line = self.line_of(part, f.at);
         let text = f.error.text();
         let (rule, message) = match f.error.kind {
+            // Refused for want of privileges (PostgreSQL's role, MySQL's
+            // user own only the scratch database): the sandbox's refusal,
+            // as SQLite's authorizer's is.
+            FailureKind::Error if f.error.class == ErrorClass::PermissionDenied => (
+                &rules::replay_denied::META,
+                format!(
+                    "the replay sandbox refused this statement on the {} (line {line}): {text}",
+                    run.phrase()
+                ),
+            ),
             FailureKind::Error => {
                 let rule = match run {
                     Run::First { .. } | Run::DownFirst | Run::Start { .. } => {

@@ -3,7 +3,8 @@
 //! same everywhere): the driver its manifest requires, or the database image
 //! its compose file runs.
 //!
-//! Read, from the folder upwards (the folder and up to five above it,
+//! Read, from the folder upwards (the folder and up to six above it: a Maven
+//! project's `src/main/resources/db/changelog/changes` is six below its `pom.xml`;
 //! stopping after the folder that holds `.git`):
 //!
 //! - `go.mod`: direct requirements (not `// indirect`) such as
@@ -34,7 +35,7 @@ use std::path::{Path, PathBuf};
 
 /// How many folders above a migration folder the project's files are
 /// looked for.
-const LEVELS: usize = 5;
+const LEVELS: usize = 6;
 
 /// What one folder's project files name: each database family once, with
 /// the first file and dependency that named it.

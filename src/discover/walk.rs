@@ -396,7 +396,7 @@ impl Walker<'_> {
 
     /// The layout forced by `--layout` or detected, and why; then the
     /// dialect the tool's own files name, when `--dialect` does not decide.
-    pub(super) fn choose(&self, folder: &mut Folder) -> (LayoutKind, String, String, bool) {
+    pub(super) fn choose(&mut self, folder: &mut Folder) -> (LayoutKind, String, String, bool) {
         let (kind, layout_why) = match self.opts.layout {
             Some(k) => (k, "--layout".to_string()),
             None => detect_why(folder, self.opts.jobs),
@@ -404,10 +404,27 @@ impl Walker<'_> {
         let (dialect, mut dialect_why, mut settled) = self.dialect_why(&folder.display);
         folder.dialect = dialect;
         if self.opts.dialect.is_none() {
-            if let Some((d, why)) = layout::get(kind).dialect(folder) {
+            let tool = layout::get(kind);
+            if let Some((d, why)) = tool.dialect(folder) {
                 folder.dialect = d;
                 dialect_why = why;
                 settled = true;
+            } else if !settled && tool.picks_by_dialect(folder) {
+                // The tool picks files by dialect (Liquibase's `dbms`
+                // filters) before the SQL's signs could be read: the
+                // database the project names picks them.
+                if let Some((d, why)) = super::project::Projects::default().dialect(&folder.display)
+                {
+                    self.notices.push(format!(
+                        "{}: read as {d}: {} picks files by dialect, and {why} (pass --dialect to \
+                         choose another)",
+                        folder.display,
+                        kind.name()
+                    ));
+                    folder.dialect = d;
+                    dialect_why = why;
+                    settled = true;
+                }
             }
         }
         (kind, layout_why, dialect_why, settled)

@@ -2278,7 +2278,8 @@ fn play_evolutions_read_ups_and_downs_up_to_the_first_gap() {
 
 /// A folder whose SQL names no dialect takes the one its project's files
 /// name: a direct `go.mod` requirement (not the `// indirect` ones), a
-/// `package.json` dependency (before its devDependencies). A folder whose
+/// `package.json` dependency (before its devDependencies), a `pom.xml`
+/// dependency for a Liquibase folder that picks changesets by `dbms`. A folder whose
 /// project runs two databases keeps the default and says nothing; signs of
 /// two dialects with none ahead are settled by the project's driver.
 #[test]
@@ -2295,6 +2296,11 @@ fn generic_sql_takes_the_dialect_its_project_names() {
             (
                 "fixtures/layouts/project-driver/go-service/db/migrations".to_string(),
                 "mysql".to_string()
+            ),
+            (
+                "fixtures/layouts/project-driver/java-liquibase/src/main/resources/db/changelog"
+                    .to_string(),
+                "postgres".to_string()
             ),
             (
                 "fixtures/layouts/project-driver/node-app/migrations".to_string(),
@@ -2315,6 +2321,9 @@ fn generic_sql_takes_the_dialect_its_project_names() {
         "{:?}",
         ws.notices
     );
+    // Liquibase picks changesets by `dbms` before the SQL is read: the
+    // project's pom.xml picks the PostgreSQL index, not the MySQL one.
+    assert_eq!(versions(&ws, 1), vec!["ana:1", "ana:2"]);
     // --dialect still wins.
     let forced = load(
         &["fixtures/layouts/project-driver/node-app"],

@@ -551,13 +551,13 @@ impl Walker<'_> {
         // (and Rails, as structure.sql) writes after migrating, not a migration.
         // Also `schema-15.sql` and `schema_pg16.sql` (one dump per server
         // version), any file that starts as pg_dump or mysqldump writes
-        // it, and a migrations folder one level down (`db/migrations/`).
+        // it, and a migrations folder of SQL files one level down
+        // (`db/migrations/`; not listmonk's `internal/migrations/` of Go).
         let schema_dump = !use_diesel
             && !listing.sql.is_empty()
-            && listing
-                .dirs
-                .iter()
-                .any(|(n, p)| (n == "migrations" && p.is_dir()) || p.join("migrations").is_dir())
+            && listing.dirs.iter().any(|(n, p)| {
+                (n == "migrations" && p.is_dir()) || folder_has_sql(&p.join("migrations"))
+            })
             && listing
                 .sql
                 .iter()

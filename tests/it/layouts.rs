@@ -2306,6 +2306,12 @@ fn generic_sql_takes_the_dialect_its_project_names() {
                 "fixtures/layouts/project-driver/node-app/migrations".to_string(),
                 "postgres".to_string()
             ),
+            // pop's files for each database: the SQLite ones, whatever
+            // driver go.mod requires.
+            (
+                "fixtures/layouts/project-driver/pop-service/migrations".to_string(),
+                "sqlite".to_string()
+            ),
             (
                 "fixtures/layouts/project-driver/python-tie/migrations".to_string(),
                 "postgres".to_string()
@@ -2389,10 +2395,13 @@ fn query_folders_are_not_migrations() {
 fn schema_dumps_beside_migrations_are_not_migrations() {
     let ws = load(&["fixtures/layouts/schema-dumps"], &static_opts());
     let roots: Vec<&str> = ws.sequences.iter().map(|s| s.root.as_str()).collect();
+    // go-app's `internal/migrations/` holds Go code, not SQL migrations:
+    // its schema.sql is read.
     assert_eq!(
         roots,
         vec![
             "fixtures/layouts/schema-dumps/db/migrations",
+            "fixtures/layouts/schema-dumps/go-app",
             "fixtures/layouts/schema-dumps/restore",
         ]
     );

@@ -36,10 +36,12 @@ pub enum Family {
     Derby,
     Db2,
     Snowflake,
+    /// Streaming SQL over Kafka topics: ksqlDB, Flink SQL.
+    Streaming,
 }
 
 impl Family {
-    const ALL: [Family; 12] = [
+    const ALL: [Family; 13] = [
         Family::Postgres,
         Family::Mysql,
         Family::Sqlite,
@@ -52,6 +54,7 @@ impl Family {
         Family::Derby,
         Family::Db2,
         Family::Snowflake,
+        Family::Streaming,
     ];
 
     /// The dialect twice reads it as, `None` for dialects twice does not
@@ -69,7 +72,8 @@ impl Family {
             | Family::Hsqldb
             | Family::Derby
             | Family::Db2
-            | Family::Snowflake => None,
+            | Family::Snowflake
+            | Family::Streaming => None,
         }
     }
 
@@ -88,6 +92,7 @@ impl Family {
             Family::Derby => "Apache Derby",
             Family::Db2 => "Db2",
             Family::Snowflake => "Snowflake",
+            Family::Streaming => "streaming SQL (ksqlDB, Flink SQL)",
         }
     }
 
@@ -104,7 +109,8 @@ impl Family {
             | Family::Hsqldb
             | Family::Derby
             | Family::Db2
-            | Family::Snowflake => Dialect::Generic,
+            | Family::Snowflake
+            | Family::Streaming => Dialect::Generic,
         }
     }
 }
@@ -554,6 +560,14 @@ fn scan(text: &str, sign: &mut dyn FnMut(Family, &'static str, u32)) {
             {
                 sign(Postgres, "role options (LOGIN, SUPERUSER)", 3)
             }
+            // ksqlDB's and Flink SQL's streams over Kafka topics.
+            "stream" if prev(1) == "create" || (prev(1) == "exists" && prev(3) == "create") => {
+                sign(Streaming, "CREATE STREAM", 3)
+            }
+            "changes" if prev(1) == "emit" => sign(Streaming, "EMIT CHANGES", 3),
+            "kafka_topic" | "value_format" if w(i + 1) == "=" => {
+                sign(Streaming, "KAFKA_TOPIC/VALUE_FORMAT properties", 3)
+            }
             "ilike" => sign(Postgres, "ILIKE", 2),
             "search_path" if prev(1) == "set" => sign(Postgres, "search_path", 2),
             "gen_random_uuid" | "uuid_generate_v4" if w(i + 1) == "(" => {
@@ -803,6 +817,20 @@ mod tests {
         ] {
             assert!(signs.contains(&s), "{s}: {signs:?}");
         }
+        let ksql = "CREATE STREAM rides (id VARCHAR, km DOUBLE)\n  WITH (KAFKA_TOPIC='rides', VALUE_FORMAT='json');\n\
+                    CREATE TABLE totals AS SELECT id, SUM(km) AS km FROM rides GROUP BY id EMIT CHANGES;\n";
+        assert!(matches!(
+            verdict(&[ksql]),
+            Verdict::Unsupported {
+                family: Family::Streaming,
+                ..
+            }
+        ));
+        // A table or column named `stream` is no sign.
+        assert_eq!(
+            clear(&["CREATE TABLE stream (id INT, changes TEXT);"]),
+            None
+        );
         let oracle = "CREATE TABLE t (id NUMBER(10), name VARCHAR2(100))\n/\n\
                       BEGIN\n  EXECUTE IMMEDIATE 'DROP TABLE x';\nEXCEPTION WHEN OTHERS THEN NULL;\nEND;\n/\n";
         assert!(matches!(

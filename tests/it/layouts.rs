@@ -1188,6 +1188,10 @@ fn dialect_is_read_from_the_sql_when_the_path_names_none() {
                 "generic".to_string()
             ),
             (
+                "fixtures/layouts/sniff/ksqldb".to_string(),
+                "generic".to_string()
+            ),
+            (
                 "fixtures/layouts/sniff/libsql".to_string(),
                 "sqlite".to_string()
             ),

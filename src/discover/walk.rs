@@ -1299,10 +1299,13 @@ pub(super) fn folder_has_sql(dir: &Path) -> bool {
 }
 
 /// The text of the nearest file named `name` in the folders above `dir`
-/// (its parent first, up to four levels).
+/// (its parent first, up to four levels; six for a `go.mod`, which sits at
+/// the root of a Go module whose migrations are often deep in it, as
+/// `app/store/database/migrate/postgres/`).
 pub(super) fn nearest_ancestor_file(dir: &Path, name: &str) -> Option<String> {
     let mut at = dir.parent();
-    for _ in 0..4 {
+    let levels = if name == "go.mod" { 6 } else { 4 };
+    for _ in 0..levels {
         let d = at?;
         let p = d.join(name);
         if p.is_file() {

@@ -2468,3 +2468,29 @@ fn plain_files_differing_in_a_dialect_word_are_alternatives() {
         &static_opts(),
     );
 }
+
+/// Go's maragu.dev/migrate (gitness): found by the module's go.mod; every
+/// `*.up.sql` is a migration in file-name order, files sharing a number are
+/// two migrations, and `_up.sql`/`_down.sql` are read as the library's
+/// unescaped `.` reads them.
+#[test]
+fn maragu_migrate_runs_every_up_file_in_name_order() {
+    let ws = load(&["fixtures/layouts/maragu-migrate"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1, "{:#?}", ws.notices);
+    assert_eq!(ws.sequences[0].layout, twice::layout::maragu::KIND);
+    assert_eq!(
+        versions(&ws, 0),
+        vec![
+            "0001_create_table_a_users",
+            "0001_create_table_b_teams",
+            "0002_add_users_team"
+        ]
+    );
+    assert!(ws.sequences[0].migrations.iter().all(|m| m.down.is_some()));
+    snapshot_layout(
+        "maragu_migrate",
+        &["fixtures/layouts/maragu-migrate"],
+        &static_opts(),
+    );
+    assert_no_findings("fixtures/layouts/maragu-migrate-clean", &Options::default());
+}

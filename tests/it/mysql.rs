@@ -737,10 +737,18 @@ fn a_mysql8_collation_on_mariadb_says_to_replay_on_mysql8() {
                     && note.contains("003_orders.sql:"),
                 "{note}"
             );
+            // 004 needs the table 002 would have made: it follows too.
+            assert!(
+                f.notes.iter().any(|n| n
+                    .starts_with("1 later migration fails because this one did: ")
+                    && n.contains("004_settings_theme_index.sql:2")),
+                "{:#?}",
+                f.notes
+            );
             let follow_on = f.evidence.as_ref().unwrap()["follow_on"]
                 .as_array()
                 .unwrap();
-            assert_eq!(follow_on.len(), 2, "{follow_on:?}");
+            assert_eq!(follow_on.len(), 3, "{follow_on:?}");
         }
         // A MariaDB that knows the collation: the `->>` alone.
         [f] => assert!(f.file.ends_with("002_settings.sql"), "{f:#?}"),

@@ -313,6 +313,9 @@ impl<E: Engine> Replayer<'_, E> {
             let Some(root) = self.unreadable else {
                 return false;
             };
+            // What it would have created: later failures for want of it
+            // follow from the same root.
+            let created = self.created_by(part);
             let unit = self.unit(part);
             let entry = serde_json::json!({
                 "file": unit.source.name,
@@ -320,6 +323,7 @@ impl<E: Engine> Replayer<'_, E> {
                 "error": f.error.text(),
             });
             let r = &mut self.roots[root];
+            r.created.extend(created);
             r.follow_on.push(entry);
             r.elsewhere.push(true);
             return true;

@@ -2303,3 +2303,32 @@ fn pop_postgres_files_replay_on_postgres_with_the_generic_ones() {
     assert_eq!(r.summary.sequences[0].replay, "replayed");
     assert!(r.findings.is_empty(), "{:#?}", r.findings);
 }
+
+/// SQL only a newer PostgreSQL reads (a named NOT NULL constraint is
+/// PostgreSQL 18's): the help names the version to replay on instead of
+/// asking to fix the statement.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn syntax_of_a_newer_postgresql_names_the_version() {
+    let r = run("fixtures/postgres/newer_syntax", &pg_opts());
+    let errors: Vec<&Finding> = replay_findings(&r)
+        .into_iter()
+        .filter(|f| f.rule == "first-run-error")
+        .collect();
+    match errors.as_slice() {
+        // PostgreSQL 18 or newer reads it.
+        [] => {}
+        [f] => {
+            assert!(f.file.ends_with("002_not_null.sql"), "{f:#?}");
+            let help = f.help.as_deref().unwrap_or_default();
+            assert!(
+                help.starts_with(
+                    "a named NOT NULL constraint (`ADD CONSTRAINT name NOT NULL column`) is \
+                     PostgreSQL 18 syntax, which PostgreSQL "
+                ) && help.contains("replay on PostgreSQL 18 or newer"),
+                "{help}"
+            );
+        }
+        more => panic!("{more:#?}"),
+    }
+}

@@ -552,6 +552,28 @@ impl<E: Engine> Replayer<'_, E> {
                      run this statement (the migrations after it run on a table without the change)"
                         .into()
                 }
+                _ if f.error.class == ErrorClass::Syntax
+                    && self.caps.dialect == Dialect::Postgres
+                    && self
+                        .unit(part)
+                        .statements
+                        .get(f.stmt)
+                        .and_then(|st| newer_postgres_syntax(&st.sql, &f.error.message))
+                        .is_some_and(|(_, v)| server_major(&self.engine.name()) < v) =>
+                {
+                    let (what, v) = self
+                        .unit(part)
+                        .statements
+                        .get(f.stmt)
+                        .and_then(|st| newer_postgres_syntax(&st.sql, &f.error.message))
+                        .unwrap_or_default();
+                    format!(
+                        "{what} is PostgreSQL {v} syntax, which {} does not read: replay on \
+                         PostgreSQL {v} or newer (`--database-url postgres://...`); the failure \
+                         says nothing about the migration itself",
+                        self.engine.name()
+                    )
+                }
                 Run::First { .. } | Run::Start { .. } if f.error.class == ErrorClass::Syntax => {
                     syntax_help(&self.engine.name(), self.caps)
                 }
@@ -938,6 +960,34 @@ fn is_libsql_alter_column(sql: &str) -> bool {
             .any(|w| w[0] == "alter" && w[1] == "column" && w[3] == "to")
 }
 
+/// SQL a newer PostgreSQL reads than the one that failed on it, and the
+/// version that reads it: a subquery in FROM without an alias (16), a named
+/// NOT NULL constraint, `ADD CONSTRAINT name NOT NULL column` (18).
+fn newer_postgres_syntax(sql: &str, message: &str) -> Option<(&'static str, u32)> {
+    if message.starts_with("subquery in FROM must have an alias") {
+        return Some(("a subquery in FROM without an alias", 16));
+    }
+    let words: Vec<String> = crate::lexer::significant_tokens(sql, 0..sql.len(), Dialect::Postgres)
+        .iter()
+        .map(|t| sql[t.span.clone()].to_ascii_lowercase())
+        .collect();
+    words
+        .windows(4)
+        .any(|w| w[0] == "constraint" && w[2] == "not" && w[3] == "null")
+        .then_some((
+            "a named NOT NULL constraint (`ADD CONSTRAINT name NOT NULL column`)",
+            18,
+        ))
+}
+
+/// The major version in an engine's name (`PostgreSQL 15.18` is 15); 0
+/// when it names none.
+fn server_major(name: &str) -> u32 {
+    name.split_whitespace()
+        .find_map(|w| w.split('.').next()?.parse().ok())
+        .unwrap_or(0)
+}
+
 /// The help line for a MySQL table named in another case than the one an
 /// earlier migration created it in.
 fn table_case_help(named: &str, created: &str) -> String {
@@ -1054,6 +1104,32 @@ fn help_for(class: ErrorClass, caps: Caps) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn newer_postgres_syntax_is_named() {
+        assert_eq!(
+            super::newer_postgres_syntax(
+                "ALTER TABLE t\n    ADD CONSTRAINT t_a_not_null NOT NULL a",
+                "syntax error at or near \"NOT\""
+            )
+            .map(|(_, v)| v),
+            Some(18)
+        );
+        assert_eq!(
+            super::newer_postgres_syntax(
+                "SELECT * FROM (SELECT 1)",
+                "subquery in FROM must have an alias"
+            )
+            .map(|(_, v)| v),
+            Some(16)
+        );
+        assert_eq!(
+            super::newer_postgres_syntax("ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0)", "x"),
+            None
+        );
+        assert_eq!(super::server_major("PostgreSQL 15.18"), 15);
+        assert_eq!(super::server_major("SQLite"), 0);
+    }
 
     #[test]
     fn names_are_kept_as_written_for_the_case_check() {

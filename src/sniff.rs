@@ -473,6 +473,42 @@ fn scan(text: &str, sign: &mut dyn FnMut(Family, &'static str, u32)) {
     if hash_comments {
         sign(Mysql, "`#` comments", 1);
     }
+    // What pg_dump and mysqldump write at the top of a dump (comments, but
+    // no other tool writes them), and psql's meta-commands on their own
+    // lines (`\connect db`, pg_dump 17.6's `\restrict <key>`).
+    let head = &text[..text.len().min(4096)];
+    let head = &head[..(0..=head.len())
+        .rev()
+        .find(|&i| head.is_char_boundary(i))
+        .unwrap_or(0)];
+    if head.contains("-- PostgreSQL database dump") {
+        sign(Postgres, "pg_dump's header", 3);
+    }
+    if head.contains("-- MySQL dump") || head.contains("-- MariaDB dump") {
+        sign(Mysql, "mysqldump's header", 3);
+    }
+    if text.lines().any(|l| {
+        l.strip_prefix('\\').is_some_and(|rest| {
+            let cmd = rest.split_whitespace().next().unwrap_or("");
+            matches!(
+                cmd,
+                "connect"
+                    | "c"
+                    | "restrict"
+                    | "unrestrict"
+                    | "set"
+                    | "unset"
+                    | "i"
+                    | "ir"
+                    | "gexec"
+                    | "echo"
+                    | "pset"
+                    | "encoding"
+            )
+        })
+    }) {
+        sign(Postgres, "psql meta-commands", 3);
+    }
     let w = |i: usize| t.get(i).map_or("", |x| &*x.text);
     let is_word = |i: usize| t.get(i).is_some_and(|x| x.kind == TokenKind::Word);
     let is_name = |i: usize| {
@@ -766,6 +802,26 @@ mod tests {
             v => panic!("{v:?}"),
         }
         assert_eq!(sniff_dialect([a, b].into_iter()), None);
+    }
+
+    #[test]
+    fn dump_headers_and_psql_meta_commands() {
+        assert_eq!(
+            clear(&[
+                "--\n-- PostgreSQL database dump\n--\n\nCREATE TABLE public.t (id integer);\n"
+            ]),
+            Some(Dialect::Postgres)
+        );
+        assert_eq!(
+            clear(&["\\restrict abc\nCREATE TABLE t (id integer);\n\\unrestrict abc\n"]),
+            Some(Dialect::Postgres)
+        );
+        assert_eq!(
+            clear(&["-- MySQL dump 10.13  Distrib 8.0.36\nCREATE TABLE t (id int);\n"]),
+            Some(Dialect::Mysql)
+        );
+        // A backslash inside a line is no meta-command.
+        assert_eq!(clear(&["SELECT 'a\\set';\n"]), None);
     }
 
     #[test]

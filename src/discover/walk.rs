@@ -553,10 +553,12 @@ impl Walker<'_> {
         // version), any file that starts as pg_dump or mysqldump writes
         // it, and a migrations folder of SQL files one level down
         // (`db/migrations/`; not listmonk's `internal/migrations/` of Go).
+        // Rails keeps its migrations in `db/migrate/`.
         let schema_dump = !use_diesel
             && !listing.sql.is_empty()
             && listing.dirs.iter().any(|(n, p)| {
-                (n == "migrations" && p.is_dir()) || folder_has_sql(&p.join("migrations"))
+                (matches!(n.as_str(), "migrations" | "migrate") && p.is_dir())
+                    || folder_has_sql(&p.join("migrations"))
             })
             && listing
                 .sql

@@ -476,11 +476,11 @@ fn scan(text: &str, sign: &mut dyn FnMut(Family, &'static str, u32)) {
     // What pg_dump and mysqldump write at the top of a dump (comments, but
     // no other tool writes them), and psql's meta-commands on their own
     // lines (`\connect db`, pg_dump 17.6's `\restrict <key>`).
-    let head = &text[..text.len().min(4096)];
-    let head = &head[..(0..=head.len())
-        .rev()
-        .find(|&i| head.is_char_boundary(i))
-        .unwrap_or(0)];
+    let mut end = text.len().min(4096);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let head = &text[..end];
     if head.contains("-- PostgreSQL database dump") {
         sign(Postgres, "pg_dump's header", 3);
     }
@@ -822,6 +822,9 @@ mod tests {
         );
         // A backslash inside a line is no meta-command.
         assert_eq!(clear(&["SELECT 'a\\set';\n"]), None);
+        // A multi-byte character across the 4 KiB the headers are read in.
+        let text = format!("{}é-- MySQL dump\n", "x".repeat(4095));
+        assert_eq!(clear(&[&text]), None);
     }
 
     #[test]

@@ -238,40 +238,57 @@ pub(super) fn is_query_file(name: &str, path: &Path) -> bool {
 /// `SELECT cron.schedule(...)`) may change the database: not a query.
 pub(super) fn is_query_text(text: &str) -> bool {
     use crate::lexer::TokenKind;
-    let tokens = crate::lexer::significant_tokens(text, 0..text.len(), Dialect::Postgres);
-    if tokens.iter().any(|t| {
-        t.kind == TokenKind::Param
-            && text[t.span.clone()]
-                .strip_prefix('$')
-                .is_some_and(|n| n.bytes().next().is_some_and(|b| b.is_ascii_digit()))
-    }) {
-        return true;
-    }
     const WRITES: &[&str] = &[
         "into", "insert", "update", "delete", "merge", "create", "alter", "drop", "truncate",
         "grant", "revoke", "comment", "call", "do", "copy", "set", "refresh", "vacuum", "analyze",
         "cluster", "reindex", "lock", "perform", "execute", "rename", "replace", "upsert", "load",
     ];
+    // One pass over the tokens, nothing kept but the current statement's
+    // verdict (any file size, constant memory).
+    let mut param = false;
+    let mut all_read = true;
     let mut statements = 0;
-    for stmt in tokens.split(|t| t.kind == TokenKind::Semicolon) {
-        let words: Vec<String> = stmt
-            .iter()
-            .filter(|t| t.kind == TokenKind::Word)
-            .map(|t| text[t.span.clone()].to_ascii_lowercase())
-            .collect();
-        let Some(first) = words.first() else {
-            // `;` alone, or punctuation only (a `{}` template slot).
-            continue;
-        };
-        statements += 1;
-        if !matches!(first.as_str(), "select" | "with")
-            || !words.iter().any(|w| w == "from")
-            || words.iter().any(|w| WRITES.contains(&w.as_str()))
-        {
-            return false;
+    // The statement so far: its first word was SELECT/WITH, it has a FROM,
+    // it has a writing word; `None` before its first word.
+    let mut stmt: Option<(bool, bool, bool)> = None;
+    let mut close = |stmt: &mut Option<(bool, bool, bool)>| {
+        if let Some((read, from, writes)) = stmt.take() {
+            statements += 1;
+            if !(read && from && !writes) {
+                all_read = false;
+            }
+        }
+    };
+    for t in crate::lexer::Lexer::new(text, 0..text.len(), Dialect::Postgres) {
+        match t.kind {
+            TokenKind::Param
+                if text[t.span.clone()]
+                    .strip_prefix('$')
+                    .is_some_and(|n| n.bytes().next().is_some_and(|b| b.is_ascii_digit())) =>
+            {
+                param = true;
+            }
+            TokenKind::Semicolon => close(&mut stmt),
+            TokenKind::Word => {
+                let w = &text[t.span.clone()];
+                match &mut stmt {
+                    None => {
+                        let read =
+                            w.eq_ignore_ascii_case("select") || w.eq_ignore_ascii_case("with");
+                        let writes = WRITES.iter().any(|x| x.eq_ignore_ascii_case(w));
+                        stmt = Some((read, false, writes));
+                    }
+                    Some((_, from, writes)) => {
+                        *from |= w.eq_ignore_ascii_case("from");
+                        *writes |= WRITES.iter().any(|x| x.eq_ignore_ascii_case(w));
+                    }
+                }
+            }
+            _ => {}
         }
     }
-    statements > 0
+    close(&mut stmt);
+    param || (all_read && statements > 0)
 }
 
 #[cfg(test)]

@@ -133,6 +133,13 @@ fn plan_variants(folder: &Folder, pick: bool) -> Plan {
         })
         .collect();
     order.sort_by(|&a, &b| super::natural_cmp(&folder.entries[a].rel, &folder.entries[b].rel));
+    // Spring Boot's SQL initialization (`schema.sql`, then `data.sql`; also
+    // `schema-<platform>.sql`, `data-<platform>.sql`): the schema before the
+    // data, as Spring runs them, not in name order.
+    let init = |i: usize| init_script(folder.entries[i].base());
+    if order.iter().any(|&i| init(i) == Some(0)) && order.iter().any(|&i| init(i) == Some(2)) {
+        order.sort_by_key(|&i| init(i).unwrap_or(1));
+    }
     let migrations = order
         .into_iter()
         .map(|i| {
@@ -171,6 +178,26 @@ fn plan_variants(folder: &Folder, pick: bool) -> Plan {
         migrations,
         notices,
         ..Plan::default()
+    }
+}
+
+/// Where a Spring Boot SQL initialization script runs: `schema.sql` or
+/// `schema-<platform>.sql` first (0), `data.sql` or `data-<platform>.sql`
+/// last (2); `None` for other names.
+fn init_script(base: &str) -> Option<u8> {
+    let stem = super::strip_suffix_ci(base, ".sql")?.to_ascii_lowercase();
+    let rank = |word: &str| {
+        stem == word
+            || stem
+                .strip_prefix(word)
+                .is_some_and(|rest| rest.starts_with(['-', '_']))
+    };
+    if rank("schema") {
+        Some(0)
+    } else if rank("data") {
+        Some(2)
+    } else {
+        None
     }
 }
 
@@ -292,6 +319,22 @@ mod tests {
             ("2_demote_postgres.sql", ""),
         ]);
         assert!(super::variant_dialects(&f).is_empty());
+    }
+
+    #[test]
+    fn spring_schema_before_data() {
+        let f = folder(&[("data.sql", ""), ("schema.sql", ""), ("import.sql", "")]);
+        let p = super::plan(&f);
+        assert_eq!(
+            order(&f, &p),
+            vec!["schema schema.sql", "import import.sql", "data data.sql"]
+        );
+        // Without a schema script, name order.
+        let f = folder(&[("data.sql", ""), ("b.sql", "")]);
+        assert_eq!(
+            order(&f, &super::plan(&f)),
+            vec!["b b.sql", "data data.sql"]
+        );
     }
 
     #[test]

@@ -2495,3 +2495,24 @@ fn maragu_migrate_runs_every_up_file_in_name_order() {
     );
     assert_no_findings("fixtures/layouts/maragu-migrate-clean", &Options::default());
 }
+
+/// Spring Boot's SQL initialization scripts run on every start, schema.sql
+/// before data.sql (name order would put the data first, on tables that do
+/// not exist yet); the project's application.properties names the database.
+#[test]
+fn spring_init_scripts_run_schema_before_data() {
+    let ws = load(&["fixtures/layouts/spring-init"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1, "{:#?}", ws.notices);
+    assert_eq!(ws.sequences[0].dialect, Dialect::Postgres);
+    let names: Vec<&str> = ws.sequences[0]
+        .migrations
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
+    assert_eq!(names, vec!["schema", "data"]);
+    snapshot_layout(
+        "spring_init",
+        &["fixtures/layouts/spring-init"],
+        &static_opts(),
+    );
+}

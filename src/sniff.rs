@@ -36,10 +36,12 @@ pub enum Family {
     Derby,
     Db2,
     Snowflake,
+    /// Streaming SQL over Kafka topics: ksqlDB, Flink SQL.
+    Streaming,
 }
 
 impl Family {
-    const ALL: [Family; 12] = [
+    const ALL: [Family; 13] = [
         Family::Postgres,
         Family::Mysql,
         Family::Sqlite,
@@ -52,6 +54,7 @@ impl Family {
         Family::Derby,
         Family::Db2,
         Family::Snowflake,
+        Family::Streaming,
     ];
 
     /// The dialect twice reads it as, `None` for dialects twice does not
@@ -69,7 +72,8 @@ impl Family {
             | Family::Hsqldb
             | Family::Derby
             | Family::Db2
-            | Family::Snowflake => None,
+            | Family::Snowflake
+            | Family::Streaming => None,
         }
     }
 
@@ -88,6 +92,7 @@ impl Family {
             Family::Derby => "Apache Derby",
             Family::Db2 => "Db2",
             Family::Snowflake => "Snowflake",
+            Family::Streaming => "streaming SQL (ksqlDB, Flink SQL)",
         }
     }
 
@@ -104,7 +109,8 @@ impl Family {
             | Family::Hsqldb
             | Family::Derby
             | Family::Db2
-            | Family::Snowflake => Dialect::Generic,
+            | Family::Snowflake
+            | Family::Streaming => Dialect::Generic,
         }
     }
 }
@@ -467,6 +473,42 @@ fn scan(text: &str, sign: &mut dyn FnMut(Family, &'static str, u32)) {
     if hash_comments {
         sign(Mysql, "`#` comments", 1);
     }
+    // What pg_dump and mysqldump write at the top of a dump (comments, but
+    // no other tool writes them), and psql's meta-commands on their own
+    // lines (`\connect db`, pg_dump 17.6's `\restrict <key>`).
+    let mut end = text.len().min(4096);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let head = &text[..end];
+    if head.contains("-- PostgreSQL database dump") {
+        sign(Postgres, "pg_dump's header", 3);
+    }
+    if head.contains("-- MySQL dump") || head.contains("-- MariaDB dump") {
+        sign(Mysql, "mysqldump's header", 3);
+    }
+    if text.lines().any(|l| {
+        l.strip_prefix('\\').is_some_and(|rest| {
+            let cmd = rest.split_whitespace().next().unwrap_or("");
+            matches!(
+                cmd,
+                "connect"
+                    | "c"
+                    | "restrict"
+                    | "unrestrict"
+                    | "set"
+                    | "unset"
+                    | "i"
+                    | "ir"
+                    | "gexec"
+                    | "echo"
+                    | "pset"
+                    | "encoding"
+            )
+        })
+    }) {
+        sign(Postgres, "psql meta-commands", 3);
+    }
     let w = |i: usize| t.get(i).map_or("", |x| &*x.text);
     let is_word = |i: usize| t.get(i).is_some_and(|x| x.kind == TokenKind::Word);
     let is_name = |i: usize| {
@@ -543,6 +585,24 @@ fn scan(text: &str, sign: &mut dyn FnMut(Family, &'static str, u32)) {
             }
             "gin" | "gist" | "brin" | "spgist" if prev(1) == "using" => {
                 sign(Postgres, "GIN/GiST indexes", 3)
+            }
+            // CREATE/ALTER ROLE|USER name [WITH] LOGIN PASSWORD '...'
+            // (MySQL's users are `'name'@'host' IDENTIFIED BY`).
+            "login" | "nologin" | "superuser" | "nosuperuser" | "createdb" | "createrole"
+            | "replication" | "bypassrls"
+                if (2..=6).any(|k| {
+                    matches!(prev(k), "role" | "user") && matches!(prev(k + 1), "create" | "alter")
+                }) =>
+            {
+                sign(Postgres, "role options (LOGIN, SUPERUSER)", 3)
+            }
+            // ksqlDB's and Flink SQL's streams over Kafka topics.
+            "stream" if prev(1) == "create" || (prev(1) == "exists" && prev(3) == "create") => {
+                sign(Streaming, "CREATE STREAM", 3)
+            }
+            "changes" if prev(1) == "emit" => sign(Streaming, "EMIT CHANGES", 3),
+            "kafka_topic" | "value_format" if w(i + 1) == "=" => {
+                sign(Streaming, "KAFKA_TOPIC/VALUE_FORMAT properties", 3)
             }
             "ilike" => sign(Postgres, "ILIKE", 2),
             "search_path" if prev(1) == "set" => sign(Postgres, "search_path", 2),
@@ -745,6 +805,43 @@ mod tests {
     }
 
     #[test]
+    fn dump_headers_and_psql_meta_commands() {
+        assert_eq!(
+            clear(&[
+                "--\n-- PostgreSQL database dump\n--\n\nCREATE TABLE public.t (id integer);\n"
+            ]),
+            Some(Dialect::Postgres)
+        );
+        assert_eq!(
+            clear(&["\\restrict abc\nCREATE TABLE t (id integer);\n\\unrestrict abc\n"]),
+            Some(Dialect::Postgres)
+        );
+        assert_eq!(
+            clear(&["-- MySQL dump 10.13  Distrib 8.0.36\nCREATE TABLE t (id int);\n"]),
+            Some(Dialect::Mysql)
+        );
+        // A backslash inside a line is no meta-command.
+        assert_eq!(clear(&["SELECT 'a\\set';\n"]), None);
+        // A multi-byte character across the 4 KiB the headers are read in.
+        let text = format!("{}é-- MySQL dump\n", "x".repeat(4095));
+        assert_eq!(clear(&[&text]), None);
+    }
+
+    #[test]
+    fn postgres_role_options() {
+        assert_eq!(
+            clear(&["CREATE ROLE app LOGIN PASSWORD 'x' REPLICATION;"]),
+            Some(Dialect::Postgres)
+        );
+        assert_eq!(
+            clear(&["CREATE USER reader WITH NOLOGIN;"]),
+            Some(Dialect::Postgres)
+        );
+        // A column named `login` is no sign.
+        assert_eq!(clear(&["CREATE TABLE users (login TEXT);"]), None);
+    }
+
+    #[test]
     fn mysql_signs() {
         let s = "CREATE TABLE `users` (\n `id` INT UNSIGNED NOT NULL AUTO_INCREMENT,\n \
                  KEY idx_name (`name`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;\n\
@@ -779,6 +876,20 @@ mod tests {
         ] {
             assert!(signs.contains(&s), "{s}: {signs:?}");
         }
+        let ksql = "CREATE STREAM rides (id VARCHAR, km DOUBLE)\n  WITH (KAFKA_TOPIC='rides', VALUE_FORMAT='json');\n\
+                    CREATE TABLE totals AS SELECT id, SUM(km) AS km FROM rides GROUP BY id EMIT CHANGES;\n";
+        assert!(matches!(
+            verdict(&[ksql]),
+            Verdict::Unsupported {
+                family: Family::Streaming,
+                ..
+            }
+        ));
+        // A table or column named `stream` is no sign.
+        assert_eq!(
+            clear(&["CREATE TABLE stream (id INT, changes TEXT);"]),
+            None
+        );
         let oracle = "CREATE TABLE t (id NUMBER(10), name VARCHAR2(100))\n/\n\
                       BEGIN\n  EXECUTE IMMEDIATE 'DROP TABLE x';\nEXCEPTION WHEN OTHERS THEN NULL;\nEND;\n/\n";
         assert!(matches!(

@@ -1198,7 +1198,7 @@ fn json_rules(findings: &[serde_json::Value]) -> Vec<(String, String, String)> {
 
 fn permission_denied(r: &Report, file: &str) -> bool {
     replay_findings(r).iter().any(|f| {
-        f.rule == "first-run-error"
+        f.rule == "replay-denied"
             && f.file.ends_with(file)
             && f.evidence
                 .as_ref()
@@ -1345,7 +1345,7 @@ fn throwaway_cluster_refuses_programs_and_server_settings() {
         "002_root.sql",
     ] {
         assert!(
-            got.contains(&("first-run-error".into(), file.into(), "42501".into())),
+            got.contains(&("replay-denied".into(), file.into(), "42501".into())),
             "{file}: {got:?}"
         );
     }
@@ -1484,7 +1484,7 @@ fn url_role_needs_createrole_and_a_lost_admin_connection_is_exit_2() {
     assert_eq!(
         got,
         vec![(
-            "first-run-error".to_string(),
+            "replay-denied".to_string(),
             "001_terminate.sql".to_string(),
             "42501".to_string()
         )],
@@ -2025,7 +2025,7 @@ fn database_url_trusted_runs_migrations_as_the_urls_role() {
     );
     let help = replay_findings(&r)
         .iter()
-        .find(|f| f.rule == "first-run-error")
+        .find(|f| f.rule == "replay-denied")
         .and_then(|f| f.help.clone())
         .unwrap_or_default();
     assert!(help.contains("--database-url-trusted"), "{help}");
@@ -2302,4 +2302,33 @@ fn pop_postgres_files_replay_on_postgres_with_the_generic_ones() {
     assert_eq!(r.summary.sequences[0].layout, "pop");
     assert_eq!(r.summary.sequences[0].replay, "replayed");
     assert!(r.findings.is_empty(), "{:#?}", r.findings);
+}
+
+/// SQL only a newer PostgreSQL reads (a named NOT NULL constraint is
+/// PostgreSQL 18's): the help names the version to replay on instead of
+/// asking to fix the statement.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn syntax_of_a_newer_postgresql_names_the_version() {
+    let r = run("fixtures/postgres/newer_syntax", &pg_opts());
+    let errors: Vec<&Finding> = replay_findings(&r)
+        .into_iter()
+        .filter(|f| f.rule == "first-run-error")
+        .collect();
+    match errors.as_slice() {
+        // PostgreSQL 18 or newer reads it.
+        [] => {}
+        [f] => {
+            assert!(f.file.ends_with("002_not_null.sql"), "{f:#?}");
+            let help = f.help.as_deref().unwrap_or_default();
+            assert!(
+                help.starts_with(
+                    "a named NOT NULL constraint (`ADD CONSTRAINT name NOT NULL column`) is \
+                     PostgreSQL 18 syntax, which PostgreSQL "
+                ) && help.contains("replay on PostgreSQL 18 or newer"),
+                "{help}"
+            );
+        }
+        more => panic!("{more:#?}"),
+    }
 }

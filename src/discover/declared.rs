@@ -19,6 +19,7 @@
 //! above it. Their formats are read leniently, line by line: a key this
 //! reader does not understand leaves the files in.
 
+use crate::dialect::Dialect;
 use std::path::{Path, PathBuf};
 
 /// How many folders above a migration folder a project file is looked for.
@@ -28,7 +29,7 @@ const LEVELS: usize = 5;
 const MAX_IMPORTS: usize = 10_000;
 
 /// The first `limit` bytes of a file, as text.
-fn head(path: &Path, limit: u64) -> Option<String> {
+pub(super) fn head(path: &Path, limit: u64) -> Option<String> {
     use std::io::Read;
     let mut bytes = Vec::new();
     std::fs::File::open(path)
@@ -228,9 +229,92 @@ pub(super) fn is_query_file(name: &str, path: &Path) -> bool {
     false
 }
 
+/// Whether a file's SQL is an application's query rather than a
+/// migration: it has a bind parameter (`$1` outside any string or
+/// dollar-quoted body: a migration tool would fail on it), or every
+/// statement reads only (`SELECT ... FROM`, `WITH ... SELECT ... FROM`,
+/// with no writing word: not `INTO`, `INSERT`, `UPDATE`, `CREATE`, ...).
+/// A `SELECT` without `FROM` (`SELECT create_hypertable('t', 'at')`,
+/// `SELECT cron.schedule(...)`) may change the database: not a query.
+pub(super) fn is_query_text(text: &str) -> bool {
+    use crate::lexer::TokenKind;
+    const WRITES: &[&str] = &[
+        "into", "insert", "update", "delete", "merge", "create", "alter", "drop", "truncate",
+        "grant", "revoke", "comment", "call", "do", "copy", "set", "refresh", "vacuum", "analyze",
+        "cluster", "reindex", "lock", "perform", "execute", "rename", "replace", "upsert", "load",
+    ];
+    // One pass over the tokens, nothing kept but the current statement's
+    // verdict (any file size, constant memory).
+    let mut param = false;
+    let mut all_read = true;
+    let mut statements = 0;
+    // The statement so far: its first word was SELECT/WITH, it has a FROM,
+    // it has a writing word; `None` before its first word.
+    let mut stmt: Option<(bool, bool, bool)> = None;
+    let mut close = |stmt: &mut Option<(bool, bool, bool)>| {
+        if let Some((read, from, writes)) = stmt.take() {
+            statements += 1;
+            if !(read && from && !writes) {
+                all_read = false;
+            }
+        }
+    };
+    for t in crate::lexer::Lexer::new(text, 0..text.len(), Dialect::Postgres) {
+        match t.kind {
+            TokenKind::Param
+                if text[t.span.clone()]
+                    .strip_prefix('$')
+                    .is_some_and(|n| n.bytes().next().is_some_and(|b| b.is_ascii_digit())) =>
+            {
+                param = true;
+            }
+            TokenKind::Semicolon => close(&mut stmt),
+            TokenKind::Word => {
+                let w = &text[t.span.clone()];
+                match &mut stmt {
+                    None => {
+                        let read =
+                            w.eq_ignore_ascii_case("select") || w.eq_ignore_ascii_case("with");
+                        let writes = WRITES.iter().any(|x| x.eq_ignore_ascii_case(w));
+                        stmt = Some((read, false, writes));
+                    }
+                    Some((_, from, writes)) => {
+                        *from |= w.eq_ignore_ascii_case("from");
+                        *writes |= WRITES.iter().any(|x| x.eq_ignore_ascii_case(w));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    close(&mut stmt);
+    param || (all_read && statements > 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_texts() {
+        // Bind parameters, whatever the statement.
+        assert!(is_query_text(
+            "WITH b AS (SELECT id FROM t LIMIT $1) UPDATE t SET n = n + 1 FROM b WHERE t.id = b.id"
+        ));
+        // Read-only queries.
+        assert!(is_query_text(
+            "-- categories\nSELECT c.id, sum(c2.n)::int FROM c JOIN c2 ON c2.x = c.x\n{} LIMIT 10;"
+        ));
+        // `$1` in a function body is the function's parameter.
+        assert!(!is_query_text(
+            "CREATE FUNCTION f(int) RETURNS int AS $$ SELECT $1 + 1 $$ LANGUAGE sql;"
+        ));
+        // SELECTs that change things, and statements that write.
+        assert!(!is_query_text("SELECT create_hypertable('m', 'at');"));
+        assert!(!is_query_text("SELECT * INTO backup FROM t;"));
+        assert!(!is_query_text("SELECT 1 FROM t; CREATE TABLE u (id int);"));
+        assert!(!is_query_text("-- nothing\n"));
+    }
 
     #[test]
     fn reads_the_shapes_of_sqlc_and_atlas_files() {

@@ -81,6 +81,7 @@ use std::path::{Path, PathBuf};
 
 mod analyze;
 mod declared;
+mod project;
 mod walk;
 
 pub use crate::dialect::{dialect_from_path, DialectDefault};
@@ -366,6 +367,8 @@ pub fn discover(inputs: &[Input], opts: &Options, files: &FileSource) -> Result<
         ..Discovered::default()
     };
     {
+        // The projects around the folders, read once each.
+        let mut projects = project::Projects::default();
         for b in builts {
             let offset = d.files.len();
             d.files.extend(b.files);
@@ -403,7 +406,19 @@ pub fn discover(inputs: &[Input], opts: &Options, files: &FileSource) -> Result<
                     None => evidence.verdict(),
                 };
                 match verdict {
-                    Verdict::Unknown => {}
+                    // The SQL names no dialect: the project's driver may.
+                    Verdict::Unknown => {
+                        if let Some((dialect, why)) = projects.dialect(&seq.root) {
+                            seq.dialect_why = format!("the SQL names no dialect; {why}");
+                            if dialect != seq.dialect {
+                                d.notices.push(format!(
+                                    "{}: read as {dialect}: the SQL names no dialect, and {why} (pass --dialect to choose another)",
+                                    seq.root
+                                ));
+                                seq.dialect = dialect;
+                            }
+                        }
+                    }
                     Verdict::Clear {
                         dialect,
                         signs,
@@ -428,16 +443,29 @@ pub fn discover(inputs: &[Input], opts: &Options, files: &FileSource) -> Result<
                             ));
                         }
                     }
-                    Verdict::Tie { signs } => {
-                        seq.dialect_why = format!(
+                    Verdict::Tie { signs } => match projects.dialect(&seq.root) {
+                        // The project's driver breaks the tie.
+                        Some((dialect, why)) => {
+                            seq.dialect_why = format!(
+                                "the SQL shows signs of more than one dialect, none clearly ahead: {signs}; {why}"
+                            );
+                            d.notices.push(format!(
+                                "{}: read as {dialect}: the SQL shows signs of more than one dialect, none clearly ahead: {signs}; {why} (pass --dialect to choose another)",
+                                seq.root
+                            ));
+                            seq.dialect = dialect;
+                        }
+                        None => {
+                            seq.dialect_why = format!(
                             "{}; the SQL shows signs of more than one dialect, none clearly ahead: {signs}",
                             seq.dialect_why
                         );
-                        d.notices.push(format!(
+                            d.notices.push(format!(
                             "{}: read as {}: the SQL shows signs of more than one dialect, none clearly ahead: {signs}; pass --dialect to decide",
                             seq.root, seq.dialect
                         ))
-                    }
+                        }
+                    },
                     Verdict::Unsupported { family, signs } => {
                         seq.dialect = family.closest();
                         seq.dialect_why = format!(

@@ -416,7 +416,7 @@ impl Walker<'_> {
 
     /// The layout forced by `--layout` or detected, and why; then the
     /// dialect the tool's own files name, when `--dialect` does not decide.
-    pub(super) fn choose(&self, folder: &mut Folder) -> (LayoutKind, String, String, bool) {
+    pub(super) fn choose(&mut self, folder: &mut Folder) -> (LayoutKind, String, String, bool) {
         let (kind, layout_why) = match self.opts.layout {
             Some(k) => (k, "--layout".to_string()),
             None => detect_why(folder, self.opts.jobs),
@@ -424,10 +424,27 @@ impl Walker<'_> {
         let (dialect, mut dialect_why, mut settled) = self.dialect_why(&folder.display);
         folder.dialect = dialect;
         if self.opts.dialect.is_none() {
-            if let Some((d, why)) = layout::get(kind).dialect(folder) {
+            let tool = layout::get(kind);
+            if let Some((d, why)) = tool.dialect(folder) {
                 folder.dialect = d;
                 dialect_why = why;
                 settled = true;
+            } else if !settled && tool.picks_by_dialect(folder) {
+                // The tool picks files by dialect (Liquibase's `dbms`
+                // filters) before the SQL's signs could be read: the
+                // database the project names picks them.
+                if let Some((d, why)) = super::project::Projects::default().dialect(&folder.display)
+                {
+                    self.notices.push(format!(
+                        "{}: read as {d}: {} picks files by dialect, and {why} (pass --dialect to \
+                         choose another)",
+                        folder.display,
+                        kind.name()
+                    ));
+                    folder.dialect = d;
+                    dialect_why = why;
+                    settled = true;
+                }
             }
         }
         (kind, layout_why, dialect_why, settled)
@@ -552,16 +569,21 @@ impl Walker<'_> {
         let mut consumed: BTreeSet<String> = BTreeSet::new();
         // `db/schema.sql` beside `db/migrations/` is the schema dump dbmate
         // (and Rails, as structure.sql) writes after migrating, not a migration.
+        // Also `schema-15.sql` and `schema_pg16.sql` (one dump per server
+        // version), any file that starts as pg_dump or mysqldump writes
+        // it, and a migrations folder of SQL files one level down
+        // (`db/migrations/`; not listmonk's `internal/migrations/` of Go).
+        // Rails keeps its migrations in `db/migrate/`.
         let schema_dump = !use_diesel
             && !listing.sql.is_empty()
+            && listing.dirs.iter().any(|(n, p)| {
+                (matches!(n.as_str(), "migrations" | "migrate") && p.is_dir())
+                    || folder_has_sql(&p.join("migrations"))
+            })
             && listing
                 .sql
                 .iter()
-                .all(|(n, _)| matches!(n.as_str(), "schema.sql" | "structure.sql"))
-            && listing
-                .dirs
-                .iter()
-                .any(|(n, p)| n == "migrations" && p.is_dir());
+                .all(|(n, p)| is_schema_dump_name(n) || is_dump(p));
         if schema_dump {
             for (name, _) in &listing.sql {
                 self.notices.push(format!(
@@ -720,6 +742,26 @@ impl Walker<'_> {
             )?;
             folder.entries.sort_by(|a, b| a.rel.cmp(&b.rel));
             let passed_over = project_only && folder.entries.is_empty();
+            // A folder no tool claims whose files are all queries (bind
+            // parameters, or read-only SELECTs): the application's query
+            // files (`include_str!`-ed, loaded by a query runner), not
+            // migrations. Named on the command line, it is read.
+            let queries = !passed_over
+                && kind == LayoutKind::Plain
+                && self.opts.layout.is_none()
+                && self.root.as_deref() != Some(canon)
+                && !folder.entries.is_empty()
+                && folder
+                    .entries
+                    .iter()
+                    .all(|e| !e.file.binary && super::declared::is_query_text(&e.file.text));
+            if queries {
+                self.notices.push(format!(
+                    "{display}: skipped: a folder of query files (each has bind parameters such as \
+                     `$1` or only reads: `SELECT ... FROM`), not migrations (name it to check it)"
+                ));
+            }
+            let passed_over = passed_over || queries;
             // Side files the layout reads are not "skipped".
             for o in side {
                 if !tool.uses_side_file(&o, &folder) {
@@ -1190,6 +1232,35 @@ pub(super) fn is_seed(name: &str) -> bool {
     matches!(lower.as_str(), "seed.sql" | "seeds.sql")
 }
 
+/// `schema.sql`, `structure.sql`, and the same names with a suffix
+/// (`schema-15.sql`, `structure_mysql.sql`).
+pub(super) fn is_schema_dump_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    let Some(stem) = lower.strip_suffix(".sql") else {
+        return false;
+    };
+    ["schema", "structure"].iter().any(|base| {
+        stem.strip_prefix(base)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(['-', '_', '.']))
+    })
+}
+
+/// Whether a file starts as a dump tool writes it: pg_dump's
+/// `-- PostgreSQL database dump` header, or its preamble when a tool
+/// stripped the comments (`SET statement_timeout = 0;` ...
+/// `pg_catalog.set_config('search_path', '', false)`), mysqldump's and
+/// mariadb-dump's `-- MySQL dump` / `-- MariaDB dump` header.
+pub(super) fn is_dump(path: &Path) -> bool {
+    let Some(head) = super::declared::head(path, 2048) else {
+        return false;
+    };
+    head.contains("-- PostgreSQL database dump")
+        || head.starts_with("-- MySQL dump")
+        || head.starts_with("-- MariaDB dump")
+        || (head.starts_with("SET statement_timeout = 0;")
+            && head.contains("pg_catalog.set_config('search_path', '', false)"))
+}
+
 /// Why a sub-folder met while walking holds no migrations: test data,
 /// fixtures, query files (sqlc's `queries/`; `src/` beside a migrations
 /// folder), tests beside a migrations folder, Supabase's declarative
@@ -1250,10 +1321,13 @@ pub(super) fn folder_has_sql(dir: &Path) -> bool {
 }
 
 /// The text of the nearest file named `name` in the folders above `dir`
-/// (its parent first, up to four levels).
+/// (its parent first, up to four levels; six for a `go.mod`, which sits at
+/// the root of a Go module whose migrations are often deep in it, as
+/// `app/store/database/migrate/postgres/`).
 pub(super) fn nearest_ancestor_file(dir: &Path, name: &str) -> Option<String> {
     let mut at = dir.parent();
-    for _ in 0..4 {
+    let levels = if name == "go.mod" { 6 } else { 4 };
+    for _ in 0..levels {
         let d = at?;
         let p = d.join(name);
         if p.is_file() {

@@ -34,6 +34,7 @@ pub mod golang_migrate;
 pub mod goose;
 pub mod graphile;
 pub mod liquibase;
+pub mod maragu;
 pub mod mybatis;
 pub mod node_pg_migrate;
 pub mod plain;
@@ -457,6 +458,7 @@ pub fn registry() -> &'static [&'static dyn Layout] {
         &version_folders::VersionFolders,
         &refinery::Refinery,
         &flyway::Flyway,
+        &maragu::MaraguMigrate,
         &pop::Pop,
         &atlas::Atlas,
         &sqlx::Sqlx,

@@ -25,12 +25,65 @@ fn variant(base: &str) -> Option<(Dialect, bool)> {
         .map(|d| (d, true))
 }
 
-/// The dialects the folder's files name (see [`variant`]).
+/// A file's stem split at its last word (after `-` or `_`, or the whole
+/// stem): `docker-init-mysql` is (`docker-init`, `mysql`), `postgres` is
+/// (``, `postgres`).
+fn last_word(base: &str) -> Option<(&str, &str)> {
+    let stem = super::strip_suffix_ci(base, ".sql")?;
+    Some(match stem.rfind(['-', '_']) {
+        Some(i) => (&stem[..i], &stem[i + 1..]),
+        None => ("", stem),
+    })
+}
+
+/// Files whose names differ only in a last word naming a dialect
+/// (`docker-init-mysql.sql` beside `docker-init-postgres.sql`, `mysql.sql`
+/// beside `postgres.sql`): the same script written for each database, not
+/// one history. A name alone (`grant_to_postgres.sql`, where `postgres` is
+/// a role) is no variant: another file must name another dialect with the
+/// same rest. By entry index.
+fn loose_variants(folder: &Folder) -> BTreeMap<usize, Dialect> {
+    let mut by_rest: BTreeMap<(String, String), Vec<(usize, Dialect)>> = BTreeMap::new();
+    for (i, e) in folder.entries.iter().enumerate() {
+        if variant(e.base()).is_some() {
+            continue;
+        }
+        let Some((rest, word)) = last_word(e.base()) else {
+            continue;
+        };
+        if let Some(d) = Dialect::from_name(word).filter(|d| *d != Dialect::Generic) {
+            by_rest
+                .entry((e.dir().to_string(), rest.to_ascii_lowercase()))
+                .or_default()
+                .push((i, d));
+        }
+    }
+    let mut out = BTreeMap::new();
+    for files in by_rest.into_values() {
+        let first = files[0].1;
+        if files.iter().any(|(_, d)| *d != first) {
+            out.extend(files);
+        }
+    }
+    out
+}
+
+/// The dialect entry `i` is written for, and whether it replaces a shared
+/// file of the same stem (see [`variant`] and [`loose_variants`]).
+fn variant_of(
+    folder: &Folder,
+    loose: &BTreeMap<usize, Dialect>,
+    i: usize,
+) -> Option<(Dialect, bool)> {
+    variant(folder.entries[i].base()).or_else(|| loose.get(&i).map(|d| (*d, true)))
+}
+
+/// The dialects the folder's files name (see [`variant`] and
+/// [`loose_variants`]).
 pub fn variant_dialects(folder: &Folder) -> Vec<Dialect> {
-    let set: std::collections::BTreeSet<&'static str> = folder
-        .entries
-        .iter()
-        .filter_map(|e| variant(e.base()).map(|(d, _)| d.name()))
+    let loose = loose_variants(folder);
+    let set: std::collections::BTreeSet<&'static str> = (0..folder.entries.len())
+        .filter_map(|i| variant_of(folder, &loose, i).map(|(d, _)| d.name()))
         .collect();
     set.into_iter().filter_map(Dialect::from_name).collect()
 }
@@ -47,29 +100,46 @@ fn plan_variants(folder: &Folder, pick: bool) -> Plan {
     // dialect replaces (`x.sql` when `x.postgres.sql` is there).
     let mut left_out: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut replaced: Vec<usize> = Vec::new();
-    for e in folder.entries.iter().filter(|_| pick) {
-        if let Some((d, true)) = variant(e.base()) {
+    let loose = if pick {
+        loose_variants(folder)
+    } else {
+        BTreeMap::new()
+    };
+    for (i, e) in folder.entries.iter().enumerate().filter(|_| pick) {
+        if let Some((d, true)) = variant_of(folder, &loose, i) {
             if d == folder.dialect {
                 let stem = super::strip_suffix_ci(e.base(), ".sql").unwrap_or("");
-                let shared = stem.rsplit_once('.').map_or(stem, |(s, _)| s);
+                let shared = match loose.get(&i) {
+                    Some(_) => last_word(e.base()).map_or("", |(rest, _)| rest),
+                    None => stem.rsplit_once('.').map_or(stem, |(s, _)| s),
+                };
                 let generic = format!("{}{shared}.sql", &e.rel[..e.rel.len() - e.base().len()]);
-                replaced.extend(folder.entries.iter().position(|g| g.rel == generic));
+                replaced.extend(
+                    folder
+                        .entries
+                        .iter()
+                        .position(|g| g.rel == generic && !shared.is_empty()),
+                );
             }
         }
     }
     let mut order: Vec<usize> = (0..folder.entries.len())
-        .filter(|&i| {
-            let e = &folder.entries[i];
-            match variant(e.base()).filter(|_| pick) {
-                Some((d, _)) if d != folder.dialect => {
-                    *left_out.entry(d.name()).or_default() += 1;
-                    false
-                }
-                _ => !replaced.contains(&i),
+        .filter(|&i| match variant_of(folder, &loose, i).filter(|_| pick) {
+            Some((d, _)) if d != folder.dialect => {
+                *left_out.entry(d.name()).or_default() += 1;
+                false
             }
+            _ => !replaced.contains(&i),
         })
         .collect();
     order.sort_by(|&a, &b| super::natural_cmp(&folder.entries[a].rel, &folder.entries[b].rel));
+    // Spring Boot's SQL initialization (`schema.sql`, then `data.sql`; also
+    // `schema-<platform>.sql`, `data-<platform>.sql`): the schema before the
+    // data, as Spring runs them, not in name order.
+    let init = |i: usize| init_script(folder.entries[i].base());
+    if order.iter().any(|&i| init(i) == Some(0)) && order.iter().any(|&i| init(i) == Some(2)) {
+        order.sort_by_key(|&i| init(i).unwrap_or(1));
+    }
     let migrations = order
         .into_iter()
         .map(|i| {
@@ -108,6 +178,26 @@ fn plan_variants(folder: &Folder, pick: bool) -> Plan {
         migrations,
         notices,
         ..Plan::default()
+    }
+}
+
+/// Where a Spring Boot SQL initialization script runs: `schema.sql` or
+/// `schema-<platform>.sql` first (0), `data.sql` or `data-<platform>.sql`
+/// last (2); `None` for other names.
+fn init_script(base: &str) -> Option<u8> {
+    let stem = super::strip_suffix_ci(base, ".sql")?.to_ascii_lowercase();
+    let rank = |word: &str| {
+        stem == word
+            || stem
+                .strip_prefix(word)
+                .is_some_and(|rest| rest.starts_with(['-', '_']))
+    };
+    if rank("schema") {
+        Some(0)
+    } else if rank("data") {
+        Some(2)
+    } else {
+        None
     }
 }
 
@@ -194,6 +284,57 @@ mod tests {
         assert_eq!(order(&f, &p).len(), 3);
         assert_eq!(p.notices.len(), 1, "{:?}", p.notices);
         assert!(p.notices[0].contains("2 files written for sqlite not read"));
+    }
+
+    #[test]
+    fn files_differing_in_a_last_word_naming_a_dialect() {
+        let mut f = folder(&[
+            ("docker-init-mysql.sql", ""),
+            ("docker-init-postgres.sql", ""),
+            ("docker-init.sql", ""),
+            ("grant_to_postgres.sql", ""),
+            ("schema/mysql.sql", ""),
+            ("schema/sqlite.sql", ""),
+        ]);
+        assert_eq!(
+            super::variant_dialects(&f),
+            vec![Dialect::Mysql, Dialect::Postgres, Dialect::Sqlite]
+        );
+        f.dialect = Dialect::Postgres;
+        f.variants = super::variant_dialects(&f);
+        f.split = true;
+        let p = super::plan(&f);
+        // `docker-init-postgres.sql` replaces `docker-init.sql`; a name
+        // alone (`grant_to_postgres`) is shared.
+        assert_eq!(
+            order(&f, &p),
+            vec![
+                "docker-init-postgres docker-init-postgres.sql",
+                "grant_to_postgres grant_to_postgres.sql"
+            ]
+        );
+        // One dialect named, however often: no variants.
+        let f = folder(&[
+            ("1_grant_to_postgres.sql", ""),
+            ("2_demote_postgres.sql", ""),
+        ]);
+        assert!(super::variant_dialects(&f).is_empty());
+    }
+
+    #[test]
+    fn spring_schema_before_data() {
+        let f = folder(&[("data.sql", ""), ("schema.sql", ""), ("import.sql", "")]);
+        let p = super::plan(&f);
+        assert_eq!(
+            order(&f, &p),
+            vec!["schema schema.sql", "import import.sql", "data data.sql"]
+        );
+        // Without a schema script, name order.
+        let f = folder(&[("data.sql", ""), ("b.sql", "")]);
+        assert_eq!(
+            order(&f, &super::plan(&f)),
+            vec!["b b.sql", "data data.sql"]
+        );
     }
 
     #[test]

@@ -310,8 +310,22 @@ impl super::Layout for Pop {
             .filter(|e| e.dir().is_empty())
             .filter_map(|e| parse_name(e.base()).and_then(|n| n.dialect))
             .collect();
-        if named.is_empty() || named.contains("sqlite3") {
+        if named.is_empty() {
             return None;
+        }
+        let list: Vec<&str> = named.iter().map(String::as_str).collect();
+        // Files for every database the project supports: the SQLite ones,
+        // which replay without a server (not the project's driver: Ory's
+        // go.mod requires the MySQL driver for its error codes).
+        if named.contains("sqlite3") {
+            return Some((
+                Dialect::Sqlite,
+                format!(
+                    "the pop dialects its files name ({}): checked as sqlite3, which replays \
+                     without a server",
+                    list.join(", ")
+                ),
+            ));
         }
         let (dialect, pop) = if named.contains("postgres") {
             (Dialect::Postgres, "postgres")
@@ -320,7 +334,6 @@ impl super::Layout for Pop {
         } else {
             return None;
         };
-        let list: Vec<&str> = named.iter().map(String::as_str).collect();
         Some((
             dialect,
             format!(

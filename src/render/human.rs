@@ -460,14 +460,33 @@ impl Human<'_> {
         if s.migrations > 0 {
             checked.push(plural(s.migrations, "migration"));
         }
-        let merged = plan.merged.iter().filter(|&&m| m).count();
-        let merged_note = if merged > 0 {
+        // Replay findings drawn under a static finding: a second run's
+        // confirms it; a first run's failure was found by replay (see
+        // `super::replay_note`).
+        let (mut confirming, mut found_by_replay) = (0, 0);
+        for (i, f) in findings.iter().enumerate() {
+            if plan.merged.get(i).copied().unwrap_or(false) {
+                if super::replay_note(f).starts_with("confirmed") {
+                    confirming += 1;
+                } else {
+                    found_by_replay += 1;
+                }
+            }
+        }
+        let merged = confirming + found_by_replay;
+        let merged_note = if found_by_replay == 0 && merged > 0 {
             format!(
                 " ({} shown with the static {} {} confirm{})",
                 plural(merged, "replay finding"),
                 if merged == 1 { "finding" } else { "findings" },
                 if merged == 1 { "it" } else { "they" },
                 if merged == 1 { "s" } else { "" },
+            )
+        } else if merged > 0 {
+            format!(
+                " ({} shown with the static findings of the same statements: {confirming} \
+                 confirming them, {found_by_replay} found by replay)",
+                plural(merged, "replay finding"),
             )
         } else {
             String::new()

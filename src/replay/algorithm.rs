@@ -95,6 +95,12 @@ struct Replayer<'a, E: Engine> {
     /// The root (index in `roots`) of the first failure on such an object:
     /// the later ones are listed under it.
     baseline: Option<usize>,
+    /// The root of the first failure on SQL the server does not read
+    /// (MySQL 8 syntax on MariaDB): the later ones are listed under it.
+    unreadable: Option<usize>,
+    /// The root of the first failure on a missing object after migrations
+    /// twice cannot run (Go, Python): the later ones are listed under it.
+    gap_missing: Option<usize>,
     /// The sequence's migrations twice cannot run ([`Sequence::code_gaps`]).
     gaps: &'a [(String, String)],
     /// The thread running second runs on copies, when there is one.
@@ -117,6 +123,10 @@ struct Root {
     /// when this root is the sequence's `baseline`), not for want of what
     /// this root would have created.
     elsewhere: Vec<bool>,
+    /// What the failures of `follow_on` marked in `elsewhere` share with
+    /// this root, when it is not the baseline's reason (objects no
+    /// migration creates).
+    reason: Option<String>,
 }
 
 /// Work handed to the pipeline thread, each trial on its own copy of the
@@ -244,6 +254,8 @@ pub fn replay<E: Engine>(
             roots: Vec::new(),
             made_here: failures::made_by(ws, seq),
             baseline: None,
+            unreadable: None,
+            gap_missing: None,
             gaps: &seq.code_gaps,
             pipeline,
             stopped_at: None,

@@ -806,3 +806,41 @@ fn snapshots_of_one_window_hold_at_most_64_mib() {
         format!("{:?}", obs.data_after["t"])
     );
 }
+
+/// The project files read for a folder's dialect (`Cargo.toml`,
+/// `package.json`, `go.mod`, a compose file) may be anything: nested 150,000
+/// deep, binary, or lines of garbage. The check goes on, with the default
+/// dialect, and never overflows the stack.
+#[test]
+fn hostile_project_files_are_read_without_harm() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 150_000;
+    write(
+        dir.path(),
+        "Cargo.toml",
+        &format!(
+            "[dependencies]\nx = {}1{}\n",
+            "{a=".repeat(n),
+            "}".repeat(n)
+        ),
+    );
+    write(
+        dir.path(),
+        "package.json",
+        &format!("{{\"dependencies\":{}{}}}", "[".repeat(n), "]".repeat(n)),
+    );
+    std::fs::write(dir.path().join("go.mod"), [0xffu8, 0, 0x80, b'\n', 0xc3]).unwrap();
+    write(
+        dir.path(),
+        "compose.yaml",
+        &"image: \"\u{1b}[31m\n  image:\n".repeat(10_000),
+    );
+    write(dir.path(), "db/001_t.sql", "CREATE TABLE t (id INT);\n");
+    let out = run_in(
+        dir.path(),
+        &["check", "--no-replay", "--format", "json", "db"],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["summary"]["sequences"][0]["dialect"], "sqlite");
+}

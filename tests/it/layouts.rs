@@ -1188,6 +1188,10 @@ fn dialect_is_read_from_the_sql_when_the_path_names_none() {
                 "generic".to_string()
             ),
             (
+                "fixtures/layouts/sniff/ksqldb".to_string(),
+                "generic".to_string()
+            ),
+            (
                 "fixtures/layouts/sniff/libsql".to_string(),
                 "sqlite".to_string()
             ),
@@ -1917,6 +1921,24 @@ fn first_run_failure_after_a_migration_twice_cannot_run_says_so() {
             && help.contains("`--setup FILE`"),
         "{help}"
     );
+    // The later first run that fails on another table a Go migration makes
+    // is listed under the first, not reported again (navidrome: 9 errors,
+    // one now).
+    let errors = report
+        .findings
+        .iter()
+        .filter(|f| f.rule == "first-run-error")
+        .count();
+    assert_eq!(errors, 1, "{:#?}", report.findings);
+    assert!(
+        f.notes.iter().any(|n| n.starts_with(
+            "1 later migration fails for the same reason (on what is missing after migrations \
+             twice cannot run): fixtures/layouts/goose-go/00004_default_theme.sql:2 (no such \
+             table: settings)"
+        )),
+        "{:#?}",
+        f.notes
+    );
 }
 
 #[test]
@@ -2255,5 +2277,242 @@ fn play_evolutions_read_ups_and_downs_up_to_the_first_gap() {
     assert_no_findings(
         "fixtures/layouts/play-evolutions-clean",
         &Options::default(),
+    );
+}
+
+/// A folder whose SQL names no dialect takes the one its project's files
+/// name: a direct `go.mod` requirement (not the `// indirect` ones), a
+/// `package.json` dependency (before its devDependencies), a `pom.xml`
+/// dependency for a Liquibase folder that picks changesets by `dbms`. A folder whose
+/// project runs two databases keeps the default and says nothing; signs of
+/// two dialects with none ahead are settled by the project's driver.
+#[test]
+fn generic_sql_takes_the_dialect_its_project_names() {
+    let ws = load(&["fixtures/layouts/project-driver"], &static_opts());
+    let dialects: Vec<(String, String)> = ws
+        .sequences
+        .iter()
+        .map(|s| (s.root.clone(), s.dialect.to_string()))
+        .collect();
+    assert_eq!(
+        dialects,
+        vec![
+            (
+                "fixtures/layouts/project-driver/go-service/db/migrations".to_string(),
+                "mysql".to_string()
+            ),
+            (
+                "fixtures/layouts/project-driver/java-liquibase/src/main/resources/db/changelog"
+                    .to_string(),
+                "postgres".to_string()
+            ),
+            (
+                "fixtures/layouts/project-driver/node-app/migrations".to_string(),
+                "postgres".to_string()
+            ),
+            // pop's files for each database: the SQLite ones, whatever
+            // driver go.mod requires.
+            (
+                "fixtures/layouts/project-driver/pop-service/migrations".to_string(),
+                "sqlite".to_string()
+            ),
+            (
+                "fixtures/layouts/project-driver/python-tie/migrations".to_string(),
+                "postgres".to_string()
+            ),
+            (
+                "fixtures/layouts/project-driver/two-databases/migrations".to_string(),
+                "sqlite".to_string()
+            ),
+        ]
+    );
+    assert!(
+        !ws.notices.iter().any(|n| n.contains("two-databases")),
+        "{:?}",
+        ws.notices
+    );
+    // Liquibase picks changesets by `dbms` before the SQL is read: the
+    // project's pom.xml picks the PostgreSQL index, not the MySQL one.
+    assert_eq!(versions(&ws, 1), vec!["ana:1", "ana:2"]);
+    // --dialect still wins.
+    let forced = load(
+        &["fixtures/layouts/project-driver/node-app"],
+        &twice::check::Options {
+            dialect: Some(twice::dialect::Dialect::Sqlite),
+            ..static_opts()
+        },
+    );
+    assert_eq!(forced.sequences[0].dialect.to_string(), "sqlite");
+    snapshot_layout(
+        "project_driver",
+        &["fixtures/layouts/project-driver"],
+        &static_opts(),
+    );
+}
+
+/// A walked folder no tool claims whose files are all application queries
+/// (bind parameters such as `$1`, or read-only `SELECT ... FROM`) is left out
+/// with a notice: replayed, each query failed its first run on an empty
+/// database. A `SELECT` that changes things (`create_hypertable`) keeps its
+/// folder in; named on the command line, a query folder is read.
+#[test]
+fn query_folders_are_not_migrations() {
+    let ws = load(&["fixtures/layouts/query-folders"], &static_opts());
+    let roots: Vec<&str> = ws.sequences.iter().map(|s| s.root.as_str()).collect();
+    assert_eq!(
+        roots,
+        vec![
+            "fixtures/layouts/query-folders/db/migrations",
+            "fixtures/layouts/query-folders/db/timescale",
+        ]
+    );
+    for folder in ["app/reports", "app/statements"] {
+        assert!(
+            ws.notices.iter().any(|n| n
+                == &format!(
+                "fixtures/layouts/query-folders/{folder}: skipped: a folder of query files (each \
+                     has bind parameters such as `$1` or only reads: `SELECT ... FROM`), not \
+                     migrations (name it to check it)"
+            )),
+            "{:?}",
+            ws.notices
+        );
+    }
+    let named = load(
+        &["fixtures/layouts/query-folders/app/reports"],
+        &static_opts(),
+    );
+    assert_eq!(named.sequences.len(), 1);
+    assert_eq!(named.sequences[0].migrations.len(), 2);
+    snapshot_layout(
+        "query_folders",
+        &["fixtures/layouts/query-folders"],
+        &static_opts(),
+    );
+}
+
+/// Schema dumps beside a migrations folder (also one level down, as
+/// `db/migrations/`) are left out: `schema-16.sql` by its name, a file that
+/// starts as pg_dump writes it by its content. A dump with no migrations
+/// folder beside it is read.
+#[test]
+fn schema_dumps_beside_migrations_are_not_migrations() {
+    let ws = load(&["fixtures/layouts/schema-dumps"], &static_opts());
+    let roots: Vec<&str> = ws.sequences.iter().map(|s| s.root.as_str()).collect();
+    // go-app's `internal/migrations/` holds Go code, not SQL migrations:
+    // its schema.sql is read.
+    assert_eq!(
+        roots,
+        vec![
+            "fixtures/layouts/schema-dumps/db/migrations",
+            "fixtures/layouts/schema-dumps/go-app",
+            "fixtures/layouts/schema-dumps/restore",
+        ]
+    );
+    // Rails' `db/structure.sql` beside its `db/migrate/` of Ruby.
+    for file in ["baseline.sql", "schema-16.sql", "rails/structure.sql"] {
+        assert!(
+            ws.notices.iter().any(|n| n
+                == &format!(
+                    "fixtures/layouts/schema-dumps/{file}: skipped: a schema dump beside the \
+                     migrations folder, not a migration (name it to check it)"
+                )),
+            "{:?}",
+            ws.notices
+        );
+    }
+    snapshot_layout(
+        "schema_dumps",
+        &["fixtures/layouts/schema-dumps"],
+        &static_opts(),
+    );
+}
+
+/// Files whose names differ only in a last word naming a database
+/// (`init-mysql.sql`, `init-postgres.sql`, `init-sqlite.sql`: docker
+/// entrypoint scripts, one per database) are the same script for each, not
+/// one history: one sequence per dialect, each file in its own.
+#[test]
+fn plain_files_differing_in_a_dialect_word_are_alternatives() {
+    let ws = load(&["fixtures/layouts/plain-alternatives"], &static_opts());
+    let seqs: Vec<(Dialect, Vec<String>)> = ws
+        .sequences
+        .iter()
+        .map(|s| {
+            (
+                s.dialect,
+                s.migrations.iter().map(|m| m.name.clone()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seqs,
+        vec![
+            (Dialect::Mysql, vec!["init-mysql".to_string()]),
+            (Dialect::Postgres, vec!["init-postgres".to_string()]),
+            (Dialect::Sqlite, vec!["init-sqlite".to_string()]),
+        ]
+    );
+    // --dialect reads one of them, and says what it left out.
+    let ws = load(
+        &["fixtures/layouts/plain-alternatives"],
+        &Options {
+            dialect: Some(Dialect::Postgres),
+            ..static_opts()
+        },
+    );
+    assert_eq!(ws.sequences.len(), 1);
+    assert_eq!(ws.sequences[0].migrations.len(), 1);
+    snapshot_layout(
+        "plain_alternatives",
+        &["fixtures/layouts/plain-alternatives"],
+        &static_opts(),
+    );
+}
+
+/// Go's maragu.dev/migrate (gitness): found by the module's go.mod; every
+/// `*.up.sql` is a migration in file-name order, files sharing a number are
+/// two migrations, and `_up.sql`/`_down.sql` are read as the library's
+/// unescaped `.` reads them.
+#[test]
+fn maragu_migrate_runs_every_up_file_in_name_order() {
+    let ws = load(&["fixtures/layouts/maragu-migrate"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1, "{:#?}", ws.notices);
+    assert_eq!(ws.sequences[0].layout, twice::layout::maragu::KIND);
+    assert_eq!(
+        versions(&ws, 0),
+        vec![
+            "0001_create_table_a_users",
+            "0001_create_table_b_teams",
+            "0002_add_users_team"
+        ]
+    );
+    assert!(ws.sequences[0].migrations.iter().all(|m| m.down.is_some()));
+    snapshot_layout(
+        "maragu_migrate",
+        &["fixtures/layouts/maragu-migrate"],
+        &static_opts(),
+    );
+    assert_no_findings("fixtures/layouts/maragu-migrate-clean", &Options::default());
+}
+
+/// Spring Boot's SQL initialization scripts run on every start, schema.sql
+/// before data.sql (name order would put the data first, on tables that do
+/// not exist yet); the project's application.properties names the database.
+#[test]
+fn spring_init_scripts_run_schema_before_data() {
+    let ws = load(&["fixtures/layouts/spring-init"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1, "{:#?}", ws.notices);
+    assert_eq!(ws.sequences[0].dialect, Dialect::Postgres);
+    let names: Vec<&str> = ws.sequences[0]
+        .migrations
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
+    assert_eq!(names, vec!["schema", "data"]);
+    snapshot_layout(
+        "spring_init",
+        &["fixtures/layouts/spring-init"],
+        &static_opts(),
     );
 }

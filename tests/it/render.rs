@@ -356,6 +356,29 @@ fn replay_finding_is_shown_inside_the_static_block() {
     assert_eq!(json["findings"][1]["related"], serde_json::json!([0]));
 }
 
+/// The summary says which merged replay findings confirm their static
+/// finding (a second run's) and which replay found (a first run's or a
+/// down's failure), not that all of them confirm.
+#[test]
+fn summary_tells_confirming_from_found_replay_findings() {
+    let report = common::check_paths(
+        &["fixtures/replay/down-drop-indexed"],
+        &twice::check::Options::default(),
+    );
+    let out = render_with(&report, Format::Human, false);
+    let summary = out
+        .lines()
+        .find(|l| l.starts_with("twice: checked"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        summary.ends_with(
+            "(2 replay findings shown with the static findings of the same statements: 1 \
+             confirming them, 1 found by replay)"
+        ),
+        "{summary}"
+    );
+}
+
 #[test]
 fn human_marks_fixable_findings() {
     let out = render_with(&sample_report(), Format::Human, false);

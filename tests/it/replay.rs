@@ -446,6 +446,8 @@ fn sandbox_refuses_files_and_extensions_and_limits_sizes() {
     assert!(has(&r, "replay-denied", "003_load_extension.sql", 1));
     assert!(has(&r, "replay-denied", "004_file_pragmas.sql", 1));
     assert!(has(&r, "replay-denied", "005_detach.sql", 1));
+    // twice resets the schema with this pragma itself; a migration may not.
+    assert!(has(&r, "replay-denied", "008_writable_schema_reset.sql", 2));
     assert!(has(&r, "replay-resource-limit", "006_big_blob.sql", 1));
     assert!(!r
         .findings
@@ -548,6 +550,41 @@ fn with_downs(dir: &str, o: &Options) -> Report {
         notices: Vec::new(),
         ..Report::default()
     }
+}
+
+/// A down SQLite refuses part-way through its DDL (`DROP COLUMN` of an
+/// indexed column), after which the engine read the schema: SQLite 3.50 kept
+/// the undone column in memory after the rollback, and the up's first run
+/// failed with "duplicate column name". The down's failure is the only one.
+#[test]
+fn a_down_refused_part_way_leaves_no_false_first_run_failure() {
+    let r = run("fixtures/replay/down-drop-indexed", &opts());
+    let failures: Vec<(&str, &str, usize)> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule.ends_with("-error"))
+        .map(|f| {
+            (
+                f.rule.as_str(),
+                f.file.rsplit('/').next().unwrap_or(""),
+                f.line,
+            )
+        })
+        .collect();
+    assert!(
+        failures.contains(&("first-run-error", "2_archived.down.sql", 1)),
+        "{failures:#?}"
+    );
+    // The up's second run fails on ADD COLUMN, as it should; its first run
+    // does not.
+    assert!(
+        !failures.contains(&("first-run-error", "2_archived.up.sql", 2)),
+        "{failures:#?}"
+    );
+    assert!(
+        failures.contains(&("second-run-error", "2_archived.up.sql", 2)),
+        "{failures:#?}"
+    );
 }
 
 #[test]

@@ -306,7 +306,28 @@ impl<E: Engine> Replayer<'_, E> {
     /// A first run that fails for want of what an earlier failed migration
     /// would have created is listed under that root, not reported again.
     /// Returns whether it was.
-    fn follows_a_root(&mut self, part: &Part, f: &Failure) -> bool {
+    fn follows_a_root(&mut self, m: &Migration, part: &Part, f: &Failure) -> bool {
+        // SQL the server does not read, after a first such failure: the
+        // same cause (a history written for the other server).
+        if self.server_cannot_read(f) {
+            let Some(root) = self.unreadable else {
+                return false;
+            };
+            // What it would have created: later failures for want of it
+            // follow from the same root.
+            let created = self.created_by(part);
+            let unit = self.unit(part);
+            let entry = serde_json::json!({
+                "file": unit.source.name,
+                "line": unit.source.line_col(f.at).0,
+                "error": f.error.text(),
+            });
+            let r = &mut self.roots[root];
+            r.created.extend(created);
+            r.follow_on.push(entry);
+            r.elsewhere.push(true);
+            return true;
+        }
         let Some(object) = f.error.object.as_deref().map(str::to_ascii_lowercase) else {
             return false;
         };
@@ -316,7 +337,12 @@ impl<E: Engine> Replayer<'_, E> {
             // first such failure.
             None => match (self.baseline, on_object_made_elsewhere(&self.made_here, f)) {
                 (Some(b), Some(_)) => (b, true),
-                _ => return false,
+                // Another object missing after migrations twice cannot
+                // run: the same cause as the first such failure.
+                _ => match self.gap_missing {
+                    Some(g) if self.missing_after_gaps(m, f) => (g, true),
+                    _ => return false,
+                },
             },
         };
         let created = self.created_by(part);
@@ -331,6 +357,33 @@ impl<E: Engine> Replayer<'_, E> {
         r.follow_on.push(entry);
         r.elsewhere.push(elsewhere);
         true
+    }
+
+    /// Whether a first run failed for want of an object, column or function
+    /// after migrations twice cannot run (Go, Python): they may create it.
+    fn missing_after_gaps(&self, m: &Migration, f: &Failure) -> bool {
+        f.error.kind == FailureKind::Error
+            && matches!(
+                f.error.class,
+                ErrorClass::UndefinedObject
+                    | ErrorClass::UndefinedColumn
+                    | ErrorClass::UndefinedFunction
+            )
+            && missing_role(&f.error.message).is_none()
+            && !self.gaps_before(m).is_empty()
+    }
+
+    /// Whether a first run failed on SQL the server does not read although
+    /// it is the history's dialect: on MySQL's family a syntax error (MySQL
+    /// 8's `->>` on MariaDB, MariaDB's `ADD COLUMN IF NOT EXISTS` on MySQL)
+    /// or, on MariaDB, a MySQL 8 collation. (On PostgreSQL and SQLite a
+    /// syntax error is the migration's own, reported each.)
+    fn server_cannot_read(&self, f: &Failure) -> bool {
+        f.error.kind == FailureKind::Error
+            && self.caps.dialect == Dialect::Mysql
+            && (f.error.class == ErrorClass::Syntax
+                || (mysql8_collation(&f.error.message).is_some()
+                    && self.engine.name().starts_with("MariaDB")))
     }
 
     /// Adds to each root's finding the failures that follow from it.
@@ -368,10 +421,12 @@ impl<E: Engine> Replayer<'_, E> {
                 if n > FOLLOW_ON_SHOWN {
                     shown.push(format!("and {} more", n - FOLLOW_ON_SHOWN));
                 }
-                let why = if same_reason {
-                    "for the same reason (on objects no migration of this history creates)"
-                } else {
-                    "because this one did"
+                let why = match (same_reason, &r.reason) {
+                    (true, Some(reason)) => reason.as_str(),
+                    (true, None) => {
+                        "for the same reason (on objects no migration of this history creates)"
+                    }
+                    (false, _) => "because this one did",
                 };
                 f.notes.push(format!(
                     "{n} later migration{} fail{} {why}: {}",
@@ -389,12 +444,22 @@ impl<E: Engine> Replayer<'_, E> {
     pub(super) fn report_failure(&mut self, m: &Migration, part: &Part, f: &Failure, run: Run) {
         let first = matches!(run, Run::First { .. } | Run::Start { .. })
             && f.error.kind == FailureKind::Error;
-        if first && self.follows_a_root(part, f) {
+        if first && self.follows_a_root(m, part, f) {
             return;
         }
         let line = self.line_of(part, f.at);
         let text = f.error.text();
         let (rule, message) = match f.error.kind {
+            // Refused for want of privileges (PostgreSQL's role, MySQL's
+            // user own only the scratch database): the sandbox's refusal,
+            // as SQLite's authorizer's is.
+            FailureKind::Error if f.error.class == ErrorClass::PermissionDenied => (
+                &rules::replay_denied::META,
+                format!(
+                    "the replay sandbox refused this statement on the {} (line {line}): {text}",
+                    run.phrase()
+                ),
+            ),
             FailureKind::Error => {
                 let rule = match run {
                     Run::First { .. } | Run::DownFirst | Run::Start { .. } => {
@@ -443,7 +508,9 @@ impl<E: Engine> Replayer<'_, E> {
         let mut finding = self.finding(m, part, f.stmt, Some(f.span.clone()), rule, message);
         // The first failure on an object no migration creates: the history
         // starts from a schema made elsewhere.
-        let baseline = (first && self.baseline.is_none())
+        // (After migrations twice cannot run, those may have made it: see
+        // `missing_after_gaps`.)
+        let baseline = (first && self.baseline.is_none() && !self.missing_after_gaps(m, f))
             .then(|| on_object_made_elsewhere(&self.made_here, f))
             .flatten();
         if f.error.kind == FailureKind::Error {
@@ -484,6 +551,28 @@ impl<E: Engine> Replayer<'_, E> {
                      does not have: the history is written for Turso, and replay on SQLite cannot \
                      run this statement (the migrations after it run on a table without the change)"
                         .into()
+                }
+                _ if f.error.class == ErrorClass::Syntax
+                    && self.caps.dialect == Dialect::Postgres
+                    && self
+                        .unit(part)
+                        .statements
+                        .get(f.stmt)
+                        .and_then(|st| newer_postgres_syntax(&st.sql, &f.error.message))
+                        .is_some_and(|(_, v)| server_major(&self.engine.name()) < v) =>
+                {
+                    let (what, v) = self
+                        .unit(part)
+                        .statements
+                        .get(f.stmt)
+                        .and_then(|st| newer_postgres_syntax(&st.sql, &f.error.message))
+                        .unwrap_or_default();
+                    format!(
+                        "{what} is PostgreSQL {v} syntax, which {} does not read: replay on \
+                         PostgreSQL {v} or newer (`--database-url postgres://...`); the failure \
+                         says nothing about the migration itself",
+                        self.engine.name()
+                    )
                 }
                 Run::First { .. } | Run::Start { .. } if f.error.class == ErrorClass::Syntax => {
                     syntax_help(&self.engine.name(), self.caps)
@@ -641,14 +730,38 @@ impl<E: Engine> Replayer<'_, E> {
         self.findings.push(finding);
         if first {
             let created = self.created_by(part);
+            let unreadable = self.unreadable.is_none() && self.server_cannot_read(f);
+            let gap_missing =
+                self.gap_missing.is_none() && baseline.is_none() && self.missing_after_gaps(m, f);
             self.roots.push(Root {
                 finding: self.findings.len() - 1,
                 created,
                 follow_on: Vec::new(),
                 elsewhere: Vec::new(),
+                reason: if unreadable {
+                    Some(format!(
+                        "for the same reason (SQL {} does not read: the history is written for \
+                         another server)",
+                        self.engine.name()
+                    ))
+                } else if gap_missing {
+                    Some(
+                        "for the same reason (on what is missing after migrations twice cannot \
+                         run)"
+                            .to_string(),
+                    )
+                } else {
+                    None
+                },
             });
             if baseline.is_some() {
                 self.baseline = Some(self.roots.len() - 1);
+            }
+            if unreadable {
+                self.unreadable = Some(self.roots.len() - 1);
+            }
+            if gap_missing {
+                self.gap_missing = Some(self.roots.len() - 1);
             }
         }
     }
@@ -847,6 +960,34 @@ fn is_libsql_alter_column(sql: &str) -> bool {
             .any(|w| w[0] == "alter" && w[1] == "column" && w[3] == "to")
 }
 
+/// SQL a newer PostgreSQL reads than the one that failed on it, and the
+/// version that reads it: a subquery in FROM without an alias (16), a named
+/// NOT NULL constraint, `ADD CONSTRAINT name NOT NULL column` (18).
+fn newer_postgres_syntax(sql: &str, message: &str) -> Option<(&'static str, u32)> {
+    if message.starts_with("subquery in FROM must have an alias") {
+        return Some(("a subquery in FROM without an alias", 16));
+    }
+    let words: Vec<String> = crate::lexer::significant_tokens(sql, 0..sql.len(), Dialect::Postgres)
+        .iter()
+        .map(|t| sql[t.span.clone()].to_ascii_lowercase())
+        .collect();
+    words
+        .windows(4)
+        .any(|w| w[0] == "constraint" && w[2] == "not" && w[3] == "null")
+        .then_some((
+            "a named NOT NULL constraint (`ADD CONSTRAINT name NOT NULL column`)",
+            18,
+        ))
+}
+
+/// The major version in an engine's name (`PostgreSQL 15.18` is 15); 0
+/// when it names none.
+fn server_major(name: &str) -> u32 {
+    name.split_whitespace()
+        .find_map(|w| w.split('.').next()?.parse().ok())
+        .unwrap_or(0)
+}
+
 /// The help line for a MySQL table named in another case than the one an
 /// earlier migration created it in.
 fn table_case_help(named: &str, created: &str) -> String {
@@ -963,6 +1104,32 @@ fn help_for(class: ErrorClass, caps: Caps) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn newer_postgres_syntax_is_named() {
+        assert_eq!(
+            super::newer_postgres_syntax(
+                "ALTER TABLE t\n    ADD CONSTRAINT t_a_not_null NOT NULL a",
+                "syntax error at or near \"NOT\""
+            )
+            .map(|(_, v)| v),
+            Some(18)
+        );
+        assert_eq!(
+            super::newer_postgres_syntax(
+                "SELECT * FROM (SELECT 1)",
+                "subquery in FROM must have an alias"
+            )
+            .map(|(_, v)| v),
+            Some(16)
+        );
+        assert_eq!(
+            super::newer_postgres_syntax("ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0)", "x"),
+            None
+        );
+        assert_eq!(super::server_major("PostgreSQL 15.18"), 15);
+        assert_eq!(super::server_major("SQLite"), 0);
+    }
 
     #[test]
     fn names_are_kept_as_written_for_the_case_check() {

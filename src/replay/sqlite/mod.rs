@@ -373,6 +373,18 @@ impl SqliteEngine {
         self.internal(|c| c.execute_batch(sql))
     }
 
+    /// Makes SQLite read the schema again before the next statement. After
+    /// a rollback that undid DDL SQLite does so itself, except when a
+    /// statement failed part-way through DDL (`ALTER TABLE ... DROP COLUMN`
+    /// refused for an index on the column) and another statement read the
+    /// schema before the rollback: then SQLite 3.50 keeps the undone
+    /// schema in memory, and the next `ADD COLUMN` of the undone column
+    /// fails with "duplicate column name" (a false first-run failure of the
+    /// up after its down's failed check).
+    fn forget_schema(&self) -> Result<(), EngineError> {
+        self.batch("PRAGMA writable_schema = RESET")
+    }
+
     fn schema_version(&self) -> Result<i64, EngineError> {
         self.internal(|c| {
             c.prepare_cached("PRAGMA schema_version")?
@@ -981,7 +993,11 @@ impl StatementEngine for SqliteEngine {
     fn rollback(&mut self) -> Result<(), EngineError> {
         self.pending = None;
         if !self.autocommit() {
+            let ddl = self.schema_version()? != self.tx_schema_version;
             self.batch("ROLLBACK")?;
+            if ddl {
+                self.forget_schema()?;
+            }
         }
         self.in_tx = false;
         self.savepoints.clear();
@@ -1024,8 +1040,12 @@ impl StatementEngine for SqliteEngine {
     }
 
     fn rollback_to(&mut self, name: &str) -> Result<(), StmtError> {
+        let before = self.schema_version().map_err(|e| StmtError::error(e.0))?;
         self.batch(&format!("ROLLBACK TO {}", quote(name)))
             .map_err(|e| StmtError::error(e.0))?;
+        if self.schema_version().map_err(|e| StmtError::error(e.0))? != before {
+            self.forget_schema().map_err(|e| StmtError::error(e.0))?;
+        }
         if let Some(p) = self.savepoints.iter().rposition(|s| s == name) {
             self.savepoints.truncate(p + 1);
         }

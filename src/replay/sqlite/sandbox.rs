@@ -133,10 +133,15 @@ fn decide(shared: &SharedRef, ctx: &AuthContext<'_>) -> Authorization {
         }
         AuthAction::Pragma {
             pragma_name,
-            pragma_value: Some(_),
+            pragma_value: Some(value),
         } if DENIED_PRAGMAS
             .iter()
-            .any(|p| p.eq_ignore_ascii_case(pragma_name)) =>
+            .any(|p| p.eq_ignore_ascii_case(pragma_name))
+            // twice's own `PRAGMA writable_schema = RESET` (it only makes
+            // SQLite read the schema again, and turns the setting off).
+            && !(lock(shared).internal
+                && pragma_name.eq_ignore_ascii_case("writable_schema")
+                && value.eq_ignore_ascii_case("reset")) =>
         {
             return deny(format!(
                 "PRAGMA {pragma_name} with a value is not allowed: it names files or lets SQL \

@@ -2332,3 +2332,50 @@ fn syntax_of_a_newer_postgresql_names_the_version() {
         more => panic!("{more:#?}"),
     }
 }
+
+/// A Supabase history replays on twice's own server with a stand-in for
+/// the platform (the API roles, `postgres`, `auth.users`, `auth.uid()`,
+/// `storage`, the `supabase_realtime` publication): no first-run failure,
+/// no refusal, and the second-run finding the platform makes real
+/// (`ALTER PUBLICATION ... ADD TABLE` again).
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn supabase_migrations_replay_on_a_stand_in_for_the_platform() {
+    needs_binaries();
+    let own_server = Options {
+        engine: Engine::Postgres,
+        ..Options::default()
+    };
+    let r = run("fixtures/postgres/supabase_platform", &own_server);
+    let got: Vec<(String, String, usize)> = replay_findings(&r)
+        .iter()
+        .map(|f| {
+            (
+                f.rule.clone(),
+                f.file.rsplit('/').next().unwrap_or("").to_string(),
+                f.line,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![(
+            "second-run-error".to_string(),
+            "20240102000000_avatars.sql".to_string(),
+            6
+        )],
+        "{:#?}",
+        r.findings
+    );
+    // On a server given with --database-url, whose roles outlive the run,
+    // no stand-in is made: the platform's absence shows.
+    let r = run("fixtures/postgres/supabase_platform", &pg_opts());
+    assert!(
+        replay_findings(&r)
+            .iter()
+            .any(|f| f.rule == "first-run-error"
+                && f.message.contains("schema \"auth\" does not exist")),
+        "{:#?}",
+        r.findings
+    );
+}

@@ -310,6 +310,15 @@ pub trait Layout: Sync {
         false
     }
 
+    /// SQL that stands in for the platform the tool's migrations are written
+    /// against (Supabase's roles, `auth` and `storage` schemas), run as a
+    /// setup script before the first migration when no setup script is
+    /// given and replay runs on its own throwaway server. `None` (the
+    /// default): the migrations need nothing but the database.
+    fn platform_setup(&self, _engine: Dialect) -> Option<&'static str> {
+        None
+    }
+
     /// Files the layout reads from the folders above the migrations folder
     /// (the nearest one, up to a few levels): sqlx's and diesel's
     /// `Cargo.toml`, Supabase's `config.toml`. Discovery reads each into

@@ -52,7 +52,7 @@ fn same_folder(a: &Path, b: &Path) -> bool {
 /// else the one for every sequence.
 pub fn for_sequence(opts: &Options, seq: &Sequence) -> Result<Option<Script>> {
     let Some(s) = chosen(opts, seq) else {
-        return Ok(None);
+        return Ok(platform(opts, seq));
     };
     let name = s.path.display().to_string();
     let bytes = std::fs::read(&s.path).map_err(|e| {
@@ -69,6 +69,21 @@ pub fn for_sequence(opts: &Options, seq: &Sequence) -> Result<Option<Script>> {
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_string();
     Ok(Some(Script { name, text }))
+}
+
+/// The layout's stand-in for its platform ([`crate::layout::Layout::platform_setup`],
+/// Supabase's roles and schemas), when no setup script is given and replay
+/// runs on its own throwaway server: on a server given with
+/// `--database-url`, whose roles outlive the run, it is not made.
+pub fn platform(opts: &Options, seq: &Sequence) -> Option<Script> {
+    if opts.database_url.is_some() {
+        return None;
+    }
+    let text = crate::layout::get(seq.layout).platform_setup(seq.dialect)?;
+    Some(Script {
+        name: format!("twice's stand-in for the {} platform", seq.layout.name()),
+        text: text.to_string(),
+    })
 }
 
 /// The setup script that applies to `seq`: the last one configured for its

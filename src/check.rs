@@ -185,7 +185,7 @@ pub fn check_from(inputs: &[Input], opts: &Options, files: &FileSource) -> Resul
     });
     let mut findings: Vec<Finding> = per_file.into_iter().flatten().collect();
     drop_foreign_unparsed(&ws, &mut findings);
-    crate::rules::nondeterministic_value::drop_unreachable(&ws, &mut findings);
+    crate::rules::nondeterministic_value::drop_unreachable(&ws, &mut findings, opts.jobs);
     findings.extend(ws.findings.iter().cloned());
     rules::sequence_fixes::attach_insert_fixes(&ws, &mut findings, opts.jobs);
     // Static messages are one line each by construction: a line break (or
@@ -404,13 +404,18 @@ fn escape_names(f: &mut Finding) {
 
 /// Links static and replay findings about the same statement both ways.
 fn link_related(findings: &mut [Finding]) {
-    let mut by_stmt: BTreeMap<(String, usize), Vec<usize>> = BTreeMap::new();
-    for (i, f) in findings.iter().enumerate() {
-        if let Some(s) = f.statement {
-            by_stmt.entry((f.file.clone(), s)).or_default().push(i);
+    // The findings of each statement (keys borrowed: no copy of a file name
+    // per finding).
+    let groups: Vec<Vec<usize>> = {
+        let mut by_stmt: BTreeMap<(&str, usize), Vec<usize>> = BTreeMap::new();
+        for (i, f) in findings.iter().enumerate() {
+            if let Some(s) = f.statement {
+                by_stmt.entry((f.file.as_str(), s)).or_default().push(i);
+            }
         }
-    }
-    for group in by_stmt.values() {
+        by_stmt.into_values().collect()
+    };
+    for group in &groups {
         // Which pairs confirm each other: with several findings of one
         // source on the statement (one per column of a multi-column ALTER
         // TABLE), a finding of the other source goes with those that

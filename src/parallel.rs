@@ -297,6 +297,70 @@ where
     })
 }
 
+/// A value made on one thread (the result of a [`stream`] item: a parsed
+/// statement, a drawn block), to be freed by that thread.
+///
+/// glibc's malloc gives each thread an arena of its own; memory freed on
+/// another thread goes back to the arena it came from under that arena's
+/// lock, which the thread that owns it takes at every allocation: a stream
+/// whose consumer drops what the workers made hands that lock back and
+/// forth thousands of times (a futex call each). A [`Recycler`] takes the
+/// values back from the consumer and lets each thread drop (or reuse) its
+/// own.
+pub struct Made<V> {
+    by: std::thread::ThreadId,
+    pub value: V,
+}
+
+impl<V> Made<V> {
+    /// `value`, made on this thread.
+    pub fn here(value: V) -> Made<V> {
+        Made {
+            by: std::thread::current().id(),
+            value,
+        }
+    }
+}
+
+/// Values a consumer is done with, waiting for the thread that made each
+/// (see [`Made`]). What is left when the recycler goes is freed there.
+pub struct Recycler<V> {
+    done: Mutex<Vec<Made<V>>>,
+}
+
+impl<V> Default for Recycler<V> {
+    fn default() -> Self {
+        Recycler {
+            done: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+impl<V> Recycler<V> {
+    /// Hands back a value the consumer is done with.
+    pub fn give_back(&self, made: Made<V>) {
+        self.done
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(made);
+    }
+
+    /// Takes the values this thread made that were handed back.
+    pub fn take_own(&self) -> Vec<V> {
+        let me = std::thread::current().id();
+        let mut done = self.done.lock().unwrap_or_else(|p| p.into_inner());
+        if !done.iter().any(|m| m.by == me) {
+            return Vec::new();
+        }
+        let (mine, others): (Vec<Made<V>>, Vec<Made<V>>) = std::mem::take(&mut *done)
+            .into_iter()
+            .partition(|m| m.by == me);
+        *done = others;
+        drop(done);
+        mine.into_iter().map(|m| m.value).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,6 +449,31 @@ mod tests {
             )
         });
         assert!(panicked.is_err());
+    }
+
+    #[test]
+    fn a_recycler_gives_each_thread_back_what_it_made() {
+        let r: Recycler<u32> = Recycler::default();
+        r.give_back(Made::here(1));
+        let (first, second) = std::thread::scope(|s| {
+            s.spawn(|| {
+                r.give_back(Made::here(2));
+                r.give_back(Made::here(3));
+                let first = r.take_own();
+                r.give_back(Made::here(4));
+                let second = r.take_own();
+                // Left for the thread that made it: not this one's.
+                r.give_back(Made::here(5));
+                (first, second)
+            })
+            .join()
+            .unwrap()
+        });
+        assert_eq!(first, vec![2, 3]);
+        assert_eq!(second, vec![4]);
+        assert_eq!(r.take_own(), vec![1]);
+        assert!(r.take_own().is_empty());
+        assert_eq!(r.done.lock().unwrap().len(), 1);
     }
 
     #[test]

@@ -35,6 +35,11 @@ pub(super) mod ignores {
     pub struct Rules(Vec<Rc<Level>>);
 
     impl Rules {
+        /// No `.gitignore` or `.ignore` applies.
+        pub fn none(&self) -> bool {
+            self.0.is_empty()
+        }
+
         pub fn ignored(&self, path: &Path, is_dir: bool) -> bool {
             for level in &self.0 {
                 for m in &level.matchers {
@@ -164,6 +169,9 @@ pub(super) struct Listing {
     pub(super) canon: Option<PathBuf>,
     /// Entries that are symbolic links.
     pub(super) linked: BTreeSet<String>,
+    /// Every entry, in the order the file system gave them, for the
+    /// layouts that know a folder by its shape (`Layout::claims_dir`).
+    pub(super) listed: Vec<layout::Listed>,
 }
 
 impl Listing {
@@ -231,7 +239,8 @@ impl Walker<'_> {
             let entry = entry.map_err(|e| io_error(display, &e))?;
             let name = entry.file_name().to_string_lossy().into_owned();
             let path = entry.path();
-            let shown = join_display(display, &name);
+            // The name as shown, for notices only (not made for every entry).
+            let shown = || join_display(display, &name);
             let file_type = entry.file_type().ok();
             let is_link = file_type.is_some_and(|t| t.is_symlink());
             if is_link {
@@ -242,10 +251,15 @@ impl Walker<'_> {
             let listed = file_type
                 .filter(|t| !t.is_symlink())
                 .map(|t| (t.is_dir(), t.is_file()));
-            let (is_dir, is_file) = match listed.map_or_else(
+            let kind = listed.map_or_else(
                 || std::fs::metadata(&path).map(|m| (m.is_dir(), m.is_file())),
                 Ok,
-            ) {
+            );
+            l.listed.push(layout::Listed {
+                name: name.clone(),
+                is_dir: kind.as_ref().is_ok_and(|k| k.0),
+            });
+            let (is_dir, is_file) = match kind {
                 Ok(kind) => kind,
                 Err(e) => {
                     let link = std::fs::symlink_metadata(&path)
@@ -253,26 +267,28 @@ impl Walker<'_> {
                         .unwrap_or(false);
                     if !link && e.kind() == ErrorKind::NotFound {
                         self.notices.push(format!(
-                            "{shown}: disappeared before it could be read; skipped"
+                            "{}: disappeared before it could be read; skipped",
+                            shown()
                         ));
                     } else if link && is_loop(&e) {
                         self.notices
-                            .push(format!("{shown}: symbolic link loop; not followed"));
+                            .push(format!("{}: symbolic link loop; not followed", shown()));
                     } else if link && e.kind() == ErrorKind::NotFound {
                         if is_sql(Path::new(&name)) {
                             return Err(Error::new(format!(
-                                "{shown}: broken symbolic link (its target does not exist)"
+                                "{}: broken symbolic link (its target does not exist)",
+                                shown()
                             )));
                         }
                         self.notices
-                            .push(format!("{shown}: broken symbolic link; skipped"));
+                            .push(format!("{}: broken symbolic link; skipped", shown()));
                     } else {
-                        return Err(io_error(&shown, &e));
+                        return Err(io_error(&shown(), &e));
                     }
                     continue;
                 }
             };
-            if rules.ignored(&canon_dir.join(&name), is_dir) {
+            if !rules.none() && rules.ignored(&canon_dir.join(&name), is_dir) {
                 if is_dir {
                     ignored.push(format!("{name}/"));
                 } else if is_sql(Path::new(&name)) {
@@ -285,8 +301,9 @@ impl Walker<'_> {
                     let target = std::fs::canonicalize(&path).ok();
                     if !target.as_ref().is_some_and(|t| t.starts_with(root)) {
                         self.notices.push(format!(
-                            "{shown}: symbolic link to {}, outside the folder being checked; not \
+                            "{}: symbolic link to {}, outside the folder being checked; not \
                              followed (name it on the command line to check it)",
+                            shown(),
                             target
                                 .as_deref()
                                 .map_or_else(|| "?".to_string(), display_path)
@@ -342,14 +359,15 @@ impl Walker<'_> {
         }
     }
 
-    /// Reads the files `wanted` (path, shown name) of a folder, bytes and
-    /// decoding on `--jobs` threads, results in order: as [`Self::read`] of
-    /// each in turn (a file that vanished is a notice and `None`; the first
-    /// error in order stops the walk).
+    /// Reads the files `wanted` (path, shown name) of a folder, bytes,
+    /// decoding and the layouts' marks ([`layout::Marks`]) on `--jobs`
+    /// threads, results in order: as [`Self::read`] of each in turn (a file
+    /// that vanished is a notice and `None`; the first error in order stops
+    /// the walk).
     pub(super) fn read_all(
         &mut self,
         wanted: &mut [(PathBuf, String)],
-    ) -> Result<Vec<Option<SourceFile>>> {
+    ) -> Result<Vec<Option<(SourceFile, layout::Marks)>>> {
         // A thread costs more than reading a few small files.
         let jobs = if wanted.len() < PARALLEL_READ_MIN {
             1
@@ -358,9 +376,11 @@ impl Walker<'_> {
         };
         let files = self.files;
         let read = crate::parallel::map(jobs, wanted, |_, (path, shown)| {
-            files
-                .read(path)
-                .map(|bytes| SourceFile::from_bytes(shown.as_str(), Some(path), &bytes))
+            files.read(path).map(|bytes| {
+                let file = SourceFile::from_bytes(shown.as_str(), Some(path), &bytes);
+                let marks = layout::Marks::of(&file.text);
+                (file, marks)
+            })
         });
         let mut out = Vec::with_capacity(read.len());
         for (r, (_, shown)) in read.into_iter().zip(wanted.iter()) {
@@ -585,9 +605,10 @@ impl Walker<'_> {
         let shaped: Option<(LayoutKind, String)> = if use_diesel {
             None
         } else {
-            candidates
-                .iter()
-                .find_map(|l| l.claims_dir(dir).map(|why| (l.kind(), why)))
+            candidates.iter().find_map(|l| {
+                l.claims_dir(dir, &listing.listed)
+                    .map(|why| (l.kind(), why))
+            })
         };
         if !schema_dump
             && (use_diesel || project_file || shaped.is_some() || !listing.sql.is_empty())
@@ -693,8 +714,8 @@ impl Walker<'_> {
             }
             let read = self.read_all(&mut wanted)?;
             for (rel, file) in rels.into_iter().zip(read) {
-                if let Some(file) = file {
-                    folder.entries.push(Entry { rel, file });
+                if let Some((file, marks)) = file {
+                    folder.entries.push(Entry::with_marks(rel, file, marks));
                 }
             }
             folder.entries.sort_by(|a, b| a.rel.cmp(&b.rel));
@@ -909,11 +930,10 @@ impl Walker<'_> {
                 .collect();
             let read = self.read_all(&mut wanted)?;
             for ((fname, _), file) in sub.sql.iter().zip(read) {
-                if let Some(file) = file {
-                    folder.entries.push(Entry {
-                        rel: format!("{rel}/{fname}"),
-                        file,
-                    });
+                if let Some((file, marks)) = file {
+                    folder
+                        .entries
+                        .push(Entry::with_marks(format!("{rel}/{fname}"), file, marks));
                 }
             }
             for o in &sub.others {
@@ -1080,7 +1100,7 @@ impl Walker<'_> {
             ..Folder::default()
         };
         for (rel, file) in files {
-            folder.entries.push(Entry { rel, file });
+            folder.entries.push(Entry::new(rel, file));
         }
         folder.entries.sort_by(|a, b| a.rel.cmp(&b.rel));
         let (detected, mut layout_why, dialect_why, settled) = self.choose(&mut folder);

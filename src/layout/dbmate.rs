@@ -202,8 +202,12 @@ impl super::Layout for Dbmate {
             .entries
             .iter()
             .filter(|e| e.dir().is_empty())
-            .find(|e| super::detect::has_dbmate_marker(&e.file.text))
+            .find(|e| e.marks.has(self.kind()))
             .map(|e| format!("`-- migrate:up` markers in {}", e.rel))
+    }
+
+    fn line_mark(&self) -> Option<fn(&str) -> bool> {
+        Some(super::detect::is_dbmate_marker)
     }
 
     fn plan(&self, folder: &Folder) -> Plan {

@@ -35,22 +35,28 @@ pub fn detect_why(folder: &Folder) -> (LayoutKind, String) {
 
 /// A `-- +goose ...` annotation line.
 pub fn has_goose_annotation(text: &str) -> bool {
-    text.lines().any(|l| {
-        l.strip_prefix("--")
-            .map(str::trim_start)
-            .and_then(|r| r.get(..6))
-            .is_some_and(|w| w.eq_ignore_ascii_case("+goose"))
-    })
+    text.lines().any(is_goose_annotation)
+}
+
+/// `line` is a `-- +goose ...` annotation.
+pub fn is_goose_annotation(line: &str) -> bool {
+    line.strip_prefix("--")
+        .map(str::trim_start)
+        .and_then(|r| r.get(..6))
+        .is_some_and(|w| w.eq_ignore_ascii_case("+goose"))
 }
 
 /// A `-- migrate:up` line.
 pub fn has_dbmate_marker(text: &str) -> bool {
-    text.lines().any(|l| {
-        l.strip_prefix("--")
-            .map(str::trim_start)
-            .and_then(|r| r.strip_prefix("migrate:up"))
-            .is_some_and(|after| after.is_empty() || after.starts_with(char::is_whitespace))
-    })
+    text.lines().any(is_dbmate_marker)
+}
+
+/// `line` is a `-- migrate:up` line.
+pub fn is_dbmate_marker(line: &str) -> bool {
+    line.strip_prefix("--")
+        .map(str::trim_start)
+        .and_then(|r| r.strip_prefix("migrate:up"))
+        .is_some_and(|after| after.is_empty() || after.starts_with(char::is_whitespace))
 }
 
 #[cfg(test)]
@@ -98,6 +104,42 @@ mod tests {
         f = folder(&[("1_a.up.sql", ""), ("1_a.down.sql", "")]);
         f.cargo_crate = true;
         assert_eq!(detect(&f), LayoutKind::Sqlx);
+    }
+
+    #[test]
+    fn marks_found_line_by_line_agree_with_each_layout_reading_the_whole_text() {
+        use super::super::{node_pg_migrate, sql_migrate, tern, test_util::MARK_TEXTS, Marks};
+        for t in MARK_TEXTS {
+            let m = Marks::of(t);
+            assert_eq!(m.has(LayoutKind::Goose), has_goose_annotation(t), "{t:?}");
+            assert_eq!(m.has(LayoutKind::Dbmate), has_dbmate_marker(t), "{t:?}");
+            assert_eq!(
+                m.has(sql_migrate::KIND),
+                sql_migrate::has_marker(t),
+                "{t:?}"
+            );
+            assert_eq!(
+                m.has(node_pg_migrate::KIND),
+                node_pg_migrate::is_sql_migration(t),
+                "{t:?}"
+            );
+            assert_eq!(
+                m.has(tern::KIND),
+                t.contains("---- create above / drop below ----"),
+                "{t:?}"
+            );
+        }
+        // Each of these marks shows in some text, and none in a plain one.
+        for k in [
+            LayoutKind::Goose,
+            LayoutKind::Dbmate,
+            sql_migrate::KIND,
+            node_pg_migrate::KIND,
+            tern::KIND,
+        ] {
+            assert!(MARK_TEXTS.iter().any(|t| Marks::of(t).has(k)), "{k:?}");
+            assert!(!Marks::of("CREATE TABLE t (a int);\n").has(k), "{k:?}");
+        }
     }
 
     #[test]

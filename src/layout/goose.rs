@@ -375,8 +375,12 @@ impl super::Layout for Goose {
             .entries
             .iter()
             .filter(|e| e.dir().is_empty())
-            .find(|e| super::detect::has_goose_annotation(&e.file.text))
+            .find(|e| e.marks.has(self.kind()))
             .map(|e| format!("`-- +goose` annotations in {}", e.rel))
+    }
+
+    fn line_mark(&self) -> Option<fn(&str) -> bool> {
+        Some(super::detect::is_goose_annotation)
     }
 
     fn plan(&self, folder: &Folder) -> Plan {

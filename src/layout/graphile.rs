@@ -194,7 +194,7 @@ impl super::Layout for Graphile {
             })
     }
 
-    fn claims_dir(&self, dir: &Path) -> Option<String> {
+    fn claims_dir(&self, dir: &Path, _listed: &[super::Listed]) -> Option<String> {
         holds_committed(dir)
             .then(|| "a committed/ folder of migrations with `--! Previous:` headers".into())
     }

@@ -61,9 +61,23 @@ pub struct Entry {
     /// `2024-01-01-000000_create_users/up.sql`, `2024/V5__y.sql`.
     pub rel: String,
     pub file: SourceFile,
+    /// The layouts whose line marks the file's text carries.
+    pub marks: Marks,
 }
 
 impl Entry {
+    /// The entry of `file`, its text's marks found (see [`Marks::of`]).
+    pub fn new(rel: String, file: SourceFile) -> Entry {
+        let marks = Marks::of(&file.text);
+        Entry::with_marks(rel, file, marks)
+    }
+
+    /// The entry of `file`, whose text's marks `marks` holds (found on the
+    /// thread that read it).
+    pub fn with_marks(rel: String, file: SourceFile, marks: Marks) -> Entry {
+        Entry { rel, file, marks }
+    }
+
     /// The last path component.
     pub fn base(&self) -> &str {
         self.rel.rsplit('/').next().unwrap_or(&self.rel)
@@ -73,6 +87,74 @@ impl Entry {
     pub fn dir(&self) -> &str {
         self.rel.rsplit_once('/').map_or("", |(d, _)| d)
     }
+}
+
+/// The layouts whose mark ([`Layout::line_mark`]) some line of a file
+/// carries: found in one pass over the file's text for every layout, on the
+/// thread that reads the file, so that detection asks each file once and
+/// not once per layout.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Marks(Box<[LayoutKind]>);
+
+impl Marks {
+    /// The marks of `text`: its lines (split at `\n`) that hold `--` or `#`,
+    /// tested for the mark of every layout of the [`registry`] that has one.
+    pub fn of(text: &str) -> Marks {
+        type Test = (LayoutKind, fn(&str) -> bool);
+        static TESTS: std::sync::OnceLock<Vec<Test>> = std::sync::OnceLock::new();
+        let tests = TESTS.get_or_init(|| {
+            registry()
+                .iter()
+                .filter_map(|l| l.line_mark().map(|t| (l.kind(), t)))
+                .collect()
+        });
+        let mut found: Vec<LayoutKind> = Vec::new();
+        for line in comment_lines(text) {
+            for (kind, test) in tests {
+                if !found.contains(kind) && test(line) {
+                    found.push(*kind);
+                }
+            }
+        }
+        Marks(found.into_boxed_slice())
+    }
+
+    /// Whether a line carries the mark of the layout `kind`.
+    pub fn has(&self, kind: LayoutKind) -> bool {
+        self.0.contains(&kind)
+    }
+}
+
+/// One entry of a folder as discovery listed it (see [`Layout::claims_dir`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listed {
+    pub name: String,
+    /// A folder, links followed (`false` when that could not be told).
+    pub is_dir: bool,
+}
+
+/// The lines of `text` (split at `\n`) that hold `--` or `#`, in order:
+/// found by searching for the signs (`memchr`), not by looking at every
+/// line.
+fn comment_lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut starts: Vec<usize> = Vec::new();
+    for (sign, twice) in [('-', true), ('#', false)] {
+        let mut at = 0;
+        while let Some(i) = text[at..].find(sign).map(|i| at + i) {
+            if twice && text.as_bytes().get(i + 1) != Some(&b'-') {
+                at = i + 1;
+                continue;
+            }
+            starts.push(text[..i].rfind('\n').map_or(0, |n| n + 1));
+            at = text[i..].find('\n').map_or(text.len(), |n| i + n + 1);
+        }
+    }
+    starts.sort_unstable();
+    starts.dedup();
+    starts.into_iter().map(move |s| {
+        let end = text[s..].find('\n').map_or(text.len(), |n| s + n);
+        &text[s..end]
+    })
 }
 
 /// Natural order of file names: digit runs compare as numbers, so
@@ -200,6 +282,17 @@ pub trait Layout: Sync {
     /// first that answers wins.
     fn detect(&self, folder: &Folder) -> Option<String>;
 
+    /// The test of whether `line` (one line of a file's text, split at
+    /// `\n`: it may end with `\r`, or hold a lone one) carries the mark
+    /// `detect` looks for in files' text (a `-- +goose` annotation, a
+    /// `-- migrate:up` line); `None` when `detect` reads no file's text
+    /// line by line. Run on every line of every file holding `--` or `#`
+    /// (every such mark is a comment), on the thread that reads it;
+    /// `detect` reads the answers from [`Entry::marks`].
+    fn line_mark(&self) -> Option<fn(&str) -> bool> {
+        None
+    }
+
     /// The folder's migrations in the order the tool runs them.
     fn plan(&self, folder: &Folder) -> Plan;
 
@@ -259,7 +352,9 @@ pub trait Layout: Sync {
     /// sub-folders alone (the `delta/<N>/` and `full_schemas/<N>/` folders
     /// of the `schema-delta` layout), with the sign that says so; such a
     /// folder is read in this layout even without SQL files of its own.
-    fn claims_dir(&self, _dir: &std::path::Path) -> Option<String> {
+    /// `listed` is every entry of `dir` as discovery listed it (in the order
+    /// the file system gave them), so that the folder is not listed again.
+    fn claims_dir(&self, _dir: &std::path::Path, _listed: &[Listed]) -> Option<String> {
         None
     }
 
@@ -648,13 +743,54 @@ pub fn duplicate_versions(
 pub(crate) mod test_util {
     use super::*;
 
+    /// Texts whose marks ([`Marks::of`], line by line) must agree with
+    /// each layout's reading of the whole text: line ends `\n`, `\r\n` and
+    /// a lone `\r`, marks inside lines and on the last line.
+    pub const MARK_TEXTS: &[&str] = &[
+        "",
+        "CREATE TABLE t (a int);\n",
+        "-- +goose Up\nCREATE TABLE t (a int);\n-- +goose Down\n",
+        "x;\r-- +goose Up\r\n",
+        "  -- +goose Up\n",
+        "-- migrate:up\r\nCREATE TABLE t (a int);",
+        "--migrate:up transaction:false",
+        "-- migrate:upgrade\n",
+        "select 1; -- migrate:up\n",
+        "  -- +migrate Up\n",
+        "-- +migrate down\r",
+        "-- +migrate\n",
+        "CREATE TABLE t (a int);\r-- //@UNDO\rDROP TABLE t;",
+        "x;\n  --   //   @UNDO -- drop\n",
+        "-- @UNDO\n",
+        "---- Up Migration ----\r\n",
+        "a;\r-- Up Migration\r",
+        "-- Up\r\nMigration\n",
+        "-- upmigration\n",
+        "SELECT 1; -- up migration\n",
+        "# --- !Ups\nCREATE TABLE u (id int);\n# --- !Downs\nDROP TABLE u;\n",
+        "  -- !Ups\r\n",
+        "SELECT '!Ups'",
+        "a;\r# --- !Ups",
+        "SELECT 1; ---- create above / drop below ----\n",
+        "---- create above / drop below ----",
+        "----\r---- create above / drop below ----",
+        "SELECT -1, 'a-b';\n-- +goose Up\n#x\n-- migrate:up # and --\n",
+        "a-\n-- +migrate Up",
+        "-",
+        "#",
+        "--",
+        "x #\n\n--+goose",
+    ];
+
     /// A folder of in-memory files.
     pub fn folder(files: &[(&str, &str)]) -> Folder {
         let mut entries: Vec<Entry> = files
             .iter()
-            .map(|(rel, text)| Entry {
-                rel: rel.to_string(),
-                file: SourceFile::from_text(format!("m/{rel}"), *text),
+            .map(|(rel, text)| {
+                Entry::new(
+                    rel.to_string(),
+                    SourceFile::from_text(format!("m/{rel}"), *text),
+                )
             })
             .collect();
         entries.sort_by(|a, b| a.rel.cmp(&b.rel));
@@ -687,6 +823,17 @@ pub(crate) mod test_util {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn comment_lines_are_the_lines_holding_a_comment_sign() {
+        for t in test_util::MARK_TEXTS {
+            let want: Vec<&str> = t
+                .split('\n')
+                .filter(|l| l.contains("--") || l.contains('#'))
+                .collect();
+            assert_eq!(comment_lines(t).collect::<Vec<_>>(), want, "{t:?}");
+        }
+    }
 
     /// Every tool's bookkeeping table can be created on SQLite, and again
     /// (replay's set-up must itself survive a second run).

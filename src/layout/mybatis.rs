@@ -28,11 +28,19 @@ pub const KIND: LayoutKind = LayoutKind::named("mybatis");
 
 /// The byte offset of the `-- //@UNDO` line, as `MigrationReader` finds it.
 fn undo_at(text: &str) -> Option<usize> {
-    super::lines(text).into_iter().find_map(|l| {
-        let r = text[l.start..l.end].trim_start().strip_prefix("--")?;
-        let r = r.trim_start().strip_prefix("//")?;
-        r.trim_start().starts_with("@UNDO").then_some(l.start)
-    })
+    super::lines(text)
+        .into_iter()
+        .find(|l| is_undo(&text[l.start..l.end]))
+        .map(|l| l.start)
+}
+
+/// `line` is a `-- //@UNDO` line.
+fn is_undo(line: &str) -> bool {
+    line.trim_start()
+        .strip_prefix("--")
+        .map(str::trim_start)
+        .and_then(|r| r.strip_prefix("//"))
+        .is_some_and(|r| r.trim_start().starts_with("@UNDO"))
 }
 
 /// The id of a script: the name up to the first `_` (or the extension), as
@@ -64,8 +72,13 @@ impl super::Layout for Mybatis {
         folder
             .entries
             .iter()
-            .find(|e| !special(e.base()) && undo_at(&e.file.text).is_some())
+            .find(|e| !special(e.base()) && e.marks.has(self.kind()))
             .map(|e| format!("`-- //@UNDO` sections ({})", e.rel))
+    }
+
+    /// [`undo_at`]'s test, whose lines also end at a lone `\r`.
+    fn line_mark(&self) -> Option<fn(&str) -> bool> {
+        Some(|line| line.split('\r').any(is_undo))
     }
 
     fn placeholders(&self, _envsub: bool) -> PlaceholderPolicy {
@@ -167,6 +180,14 @@ pub fn plan(folder: &Folder) -> Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn marks_agree_with_undo_at() {
+        for t in super::super::test_util::MARK_TEXTS {
+            let m = super::super::Marks::of(t);
+            assert_eq!(m.has(KIND), undo_at(t).is_some(), "{t:?}");
+        }
+    }
 
     #[test]
     fn undo_lines_and_ids() {

@@ -28,14 +28,23 @@ pub const KIND: LayoutKind = LayoutKind::named("node-pg-migrate");
 
 /// The byte offset of the first line that marks `direction` (`up`/`down`).
 fn marker(text: &str, direction: &str) -> Option<usize> {
-    super::lines(text).into_iter().find_map(|l| {
-        let rest = text[l.start..l.end].trim_start().strip_prefix("--")?;
-        let rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '-');
-        let after = super::strip_prefix_ci(rest, direction)?;
-        (after.starts_with(char::is_whitespace)
-            && super::strip_prefix_ci(after.trim_start(), "migration").is_some())
-        .then_some(l.start)
-    })
+    super::lines(text)
+        .into_iter()
+        .find(|l| is_marker(&text[l.start..l.end], direction))
+        .map(|l| l.start)
+}
+
+/// `line` is the `-- Up Migration` (`direction` `up`) or `-- Down
+/// Migration` line.
+fn is_marker(line: &str, direction: &str) -> bool {
+    line.trim_start()
+        .strip_prefix("--")
+        .map(|r| r.trim_start_matches(|c: char| c.is_whitespace() || c == '-'))
+        .and_then(|r| super::strip_prefix_ci(r, direction))
+        .is_some_and(|after| {
+            after.starts_with(char::is_whitespace)
+                && super::strip_prefix_ci(after.trim_start(), "migration").is_some()
+        })
 }
 
 /// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
@@ -78,8 +87,13 @@ impl super::Layout for NodePgMigrate {
         folder
             .entries
             .iter()
-            .find(|e| is_sql_migration(&e.file.text))
+            .find(|e| e.marks.has(self.kind()))
             .map(|e| format!("`-- Up Migration` sections ({})", e.rel))
+    }
+
+    /// [`is_sql_migration`]'s test, whose lines also end at a lone `\r`.
+    fn line_mark(&self) -> Option<fn(&str) -> bool> {
+        Some(|line| line.split('\r').any(|l| is_marker(l, "up")))
     }
 
     fn dialect(&self, _folder: &Folder) -> Option<(crate::dialect::Dialect, String)> {

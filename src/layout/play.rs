@@ -89,14 +89,12 @@ impl super::Layout for PlayEvolutions {
         folder
             .entries
             .iter()
-            .find(|e| {
-                revision(e.base()).is_some()
-                    && e.file
-                        .text
-                        .split('\n')
-                        .any(|l| marker(l) == Some(Marker::Ups))
-            })
+            .find(|e| revision(e.base()).is_some() && e.marks.has(self.kind()))
             .map(|e| format!("`# --- !Ups` sections in numbered files ({})", e.rel))
+    }
+
+    fn line_mark(&self) -> Option<fn(&str) -> bool> {
+        Some(|line| marker(line) == Some(Marker::Ups))
     }
 
     /// Play replaces `;;` with `;` in every statement it sends (users write
@@ -171,6 +169,15 @@ pub fn plan(folder: &Folder) -> Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn marks_agree_with_the_ups_marker() {
+        for t in super::super::test_util::MARK_TEXTS {
+            let m = super::super::Marks::of(t);
+            let ups = t.split('\n').any(|l| marker(l) == Some(Marker::Ups));
+            assert_eq!(m.has(KIND), ups, "{t:?}");
+        }
+    }
 
     #[test]
     fn markers_and_revisions_as_play_reads_them() {

@@ -118,21 +118,14 @@ impl super::Layout for SchemaDelta {
             .map(|e| format!("delta/<N>/ or full_schemas/<N>/ folders ({})", e.rel))
     }
 
-    fn claims_dir(&self, dir: &Path) -> Option<String> {
+    fn claims_dir(&self, dir: &Path, listed: &[super::Listed]) -> Option<String> {
         if is_store(dir) {
             return Some("delta/<N>/ or full_schemas/<N>/ folders in it".into());
         }
-        let rd = std::fs::read_dir(dir).ok()?;
-        let mut stores: Vec<String> = rd
-            .flatten()
-            // The listing's own type first: no `stat` per file of a large
-            // folder (a link is followed).
-            .filter(|e| {
-                e.file_type().is_ok_and(|t| t.is_dir() || t.is_symlink())
-                    && e.path().is_dir()
-                    && is_store(&e.path())
-            })
-            .map(|e| e.file_name().to_string_lossy().into_owned())
+        let mut stores: Vec<String> = listed
+            .iter()
+            .filter(|e| e.is_dir && is_store(&dir.join(&e.name)))
+            .map(|e| e.name.clone())
             .collect();
         stores.sort();
         (!stores.is_empty()).then(|| {

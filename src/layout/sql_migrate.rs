@@ -69,7 +69,7 @@ impl super::Layout for SqlMigrate {
             .iter()
             .filter(|e| e.dir().is_empty())
             .collect();
-        let marked: Vec<&&super::Entry> = own.iter().filter(|e| has_marker(&e.file.text)).collect();
+        let marked: Vec<&&super::Entry> = own.iter().filter(|e| e.marks.has(self.kind())).collect();
         let first = marked.first()?;
         (marked.len() * 2 > own.len()).then(|| {
             format!(
@@ -79,6 +79,10 @@ impl super::Layout for SqlMigrate {
                 own.len()
             )
         })
+    }
+
+    fn line_mark(&self) -> Option<fn(&str) -> bool> {
+        Some(is_marker)
     }
 
     fn plan(&self, folder: &Folder) -> Plan {
@@ -123,14 +127,17 @@ impl super::Layout for SqlMigrate {
 /// A `-- +migrate Up` or `Down` line (any case, maybe indented: detection
 /// takes the author's intent; the plan then says what sql-migrate refuses).
 pub fn has_marker(text: &str) -> bool {
-    text.lines().any(|l| {
-        let l = l.trim_start();
-        l.strip_prefix("--")
-            .map(str::trim_start)
-            .and_then(|r| r.strip_prefix("+migrate"))
-            .and_then(|r| r.split_whitespace().next())
-            .is_some_and(|w| w.eq_ignore_ascii_case("up") || w.eq_ignore_ascii_case("down"))
-    })
+    text.lines().any(is_marker)
+}
+
+/// `line` is a `-- +migrate Up` or `Down` line.
+fn is_marker(line: &str) -> bool {
+    line.trim_start()
+        .strip_prefix("--")
+        .map(str::trim_start)
+        .and_then(|r| r.strip_prefix("+migrate"))
+        .and_then(|r| r.split_whitespace().next())
+        .is_some_and(|w| w.eq_ignore_ascii_case("up") || w.eq_ignore_ascii_case("down"))
 }
 
 /// sql-migrate's end-of-statement test: the last word before a `--`

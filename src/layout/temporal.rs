@@ -88,15 +88,26 @@ fn holds_versions(dir: &Path) -> bool {
     };
     rd.flatten().any(|e| {
         let name = e.file_name().to_string_lossy().into_owned();
-        version(&name).is_some()
-            && e.path().is_dir()
-            && std::fs::read_to_string(e.path().join(MANIFEST)).is_ok_and(|m| m.contains(FILES_KEY))
-            && std::fs::read_dir(e.path()).is_ok_and(|files| {
-                files
-                    .flatten()
-                    .any(|f| is_sql_name(&f.file_name().to_string_lossy()))
-            })
+        version(&name).is_some() && e.path().is_dir() && is_version(&e.path())
     })
+}
+
+/// [`holds_versions`] of a folder whose entries discovery listed.
+fn holds_versions_listed(dir: &Path, listed: &[super::Listed]) -> bool {
+    listed
+        .iter()
+        .any(|e| version(&e.name).is_some() && e.is_dir && is_version(&dir.join(&e.name)))
+}
+
+/// Whether the folder at `path` has a manifest that lists files and at
+/// least one SQL file.
+fn is_version(path: &Path) -> bool {
+    std::fs::read_to_string(path.join(MANIFEST)).is_ok_and(|m| m.contains(FILES_KEY))
+        && std::fs::read_dir(path).is_ok_and(|files| {
+            files
+                .flatten()
+                .any(|f| is_sql_name(&f.file_name().to_string_lossy()))
+        })
 }
 
 impl super::Layout for TemporalSql {
@@ -112,8 +123,8 @@ impl super::Layout for TemporalSql {
             .map(|k| format!("version folders with a manifest.json ({k})"))
     }
 
-    fn claims_dir(&self, dir: &Path) -> Option<String> {
-        if holds_versions(dir) {
+    fn claims_dir(&self, dir: &Path, listed: &[super::Listed]) -> Option<String> {
+        if holds_versions_listed(dir, listed) {
             return Some("v<version>/ folders with a manifest.json in it".into());
         }
         holds_versions(&dir.join(VERSIONED))

@@ -47,12 +47,16 @@ impl super::Layout for Tern {
         KIND
     }
 
+    fn line_mark(&self) -> Option<fn(&str) -> bool> {
+        Some(|line| line.contains(SEPARATOR))
+    }
+
     fn detect(&self, folder: &Folder) -> Option<String> {
         if let Some(e) = folder
             .entries
             .iter()
             .filter(|e| e.dir().is_empty())
-            .find(|e| e.file.text.contains(SEPARATOR))
+            .find(|e| e.marks.has(self.kind()))
         {
             return Some(format!("`{SEPARATOR}` in {}", e.rel));
         }

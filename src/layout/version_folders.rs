@@ -63,25 +63,16 @@ impl super::Layout for VersionFolders {
         None
     }
 
-    fn claims_dir(&self, dir: &Path) -> Option<String> {
-        let rd = std::fs::read_dir(dir).ok()?;
+    fn claims_dir(&self, dir: &Path, listed: &[super::Listed]) -> Option<String> {
         let (mut releases, mut others, mut loose_sql) = (Vec::new(), 0usize, 0usize);
-        for e in rd.flatten().take(10_000) {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let path = e.path();
-            // The entry's type from the listing (no stat per file of a large
-            // folder); a link is followed.
-            let is_dir = match e.file_type() {
-                Ok(t) if t.is_symlink() => path.is_dir(),
-                Ok(t) => t.is_dir(),
-                Err(_) => false,
-            };
-            if is_dir {
+        for e in listed.iter().take(10_000) {
+            let name = e.name.clone();
+            if e.is_dir {
                 if name.starts_with('.') {
                     continue;
                 }
                 let has_sql = || {
-                    std::fs::read_dir(&path).ok().is_some_and(|r| {
+                    std::fs::read_dir(dir.join(&name)).ok().is_some_and(|r| {
                         r.flatten()
                             .take(10_000)
                             .any(|f| is_sql_name(&f.file_name().to_string_lossy()))

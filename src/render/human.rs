@@ -126,7 +126,10 @@ impl Renderer for Human<'_> {
             let shown: Vec<usize> = (0..report.findings.len())
                 .filter(|&i| !plan.merged[i])
                 .collect();
+            // Each thread draws into the buffers it made before, handed back
+            // once written (see `parallel::Recycler`).
             let chunks: Vec<&[usize]> = shown.chunks(RENDER_CHUNK).collect();
+            let written: crate::parallel::Recycler<Vec<u8>> = Default::default();
             crate::parallel::stream(
                 self.opts.jobs,
                 &chunks,
@@ -134,7 +137,8 @@ impl Renderer for Human<'_> {
                 usize::MAX,
                 |_| 1,
                 |chunk| {
-                    let mut buf = Vec::new();
+                    let mut buf = written.take_own().pop().unwrap_or_default();
+                    buf.clear();
                     for &i in *chunk {
                         self.block(
                             report,
@@ -146,11 +150,13 @@ impl Renderer for Human<'_> {
                             &mut buf,
                         )?;
                     }
-                    Ok::<Vec<u8>, io::Error>(buf)
+                    Ok::<_, io::Error>(crate::parallel::Made::here(buf))
                 },
                 |drawn| {
                     for text in drawn {
-                        out.write_all(&text?)?;
+                        let text = text?;
+                        out.write_all(&text.value)?;
+                        written.give_back(text);
                     }
                     Ok::<(), io::Error>(())
                 },

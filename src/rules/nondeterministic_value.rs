@@ -329,7 +329,11 @@ fn what_changes(call: &str) -> &'static str {
 /// `COALESCE` is declared `NOT NULL` by the history so far (followed
 /// statically with [`crate::schema::Catalog`], one catalog per sequence:
 /// up parts in order, each down part against the state its up left).
-pub fn drop_unreachable(ws: &crate::report::Workspace, findings: &mut Vec<Finding>) {
+///
+/// The statements are parsed on `jobs` threads, a few ahead of the catalog
+/// (see [`crate::rules::sequence_fixes::attach_insert_fixes`], which follows
+/// histories the same way).
+pub fn drop_unreachable(ws: &crate::report::Workspace, findings: &mut Vec<Finding>, jobs: usize) {
     use std::collections::HashSet;
     // Only UPDATEs can be cleared, and only sequences that hold them are
     // followed.
@@ -354,7 +358,15 @@ pub fn drop_unreachable(ws: &crate::report::Workspace, findings: &mut Vec<Findin
         if !touches {
             continue;
         }
-        let mut catalog = crate::schema::Catalog::default();
+        // The statements to parse, in history order: the flagged UPDATEs,
+        // and the up parts' statements that shape tables; `true` for an
+        // UPDATE.
+        let mut order: Vec<(
+            &crate::report::FileUnit,
+            usize,
+            &crate::analysis::Statement,
+            bool,
+        )> = Vec::new();
         for m in &seq.migrations {
             for (part, apply) in
                 std::iter::once((&m.up, true)).chain(m.down.as_ref().map(|d| (d, false)))
@@ -371,22 +383,40 @@ pub fn drop_unreachable(ws: &crate::report::Workspace, findings: &mut Vec<Findin
                         stmt.facts.kind,
                         Kind::Create(_) | Kind::AlterTable(_) | Kind::Drop(_)
                     );
-                    if !(want || apply && schema) {
-                        continue;
-                    }
-                    let Some(ast) = stmt.parse_transient() else {
-                        continue;
-                    };
-                    if want {
-                        if never_written(&catalog, &ast) {
-                            unreachable.insert((unit.source.name.clone(), si));
-                        }
-                    } else {
-                        catalog.apply(&ast);
+                    if want || apply && schema {
+                        order.push((unit, si, stmt, want));
                     }
                 }
             }
         }
+        let done: crate::parallel::Recycler<Box<sqlparser::ast::Statement>> = Default::default();
+        crate::parallel::stream(
+            jobs,
+            &order,
+            crate::rules::sequence_fixes::PARSE_AHEAD,
+            crate::rules::sequence_fixes::PARSE_AHEAD_BYTES,
+            |(_, _, stmt, _)| stmt.sql.len(),
+            |(_, _, stmt, _)| {
+                drop(done.take_own());
+                stmt.parse_transient().map(crate::parallel::Made::here)
+            },
+            |parsed| {
+                let mut catalog = crate::schema::Catalog::default();
+                for (&(unit, si, _, want), ast) in order.iter().zip(parsed) {
+                    let Some(ast) = ast else {
+                        continue;
+                    };
+                    if want {
+                        if never_written(&catalog, &ast.value) {
+                            unreachable.insert((unit.source.name.clone(), si));
+                        }
+                    } else {
+                        catalog.apply(&ast.value);
+                    }
+                    done.give_back(ast);
+                }
+            },
+        );
     }
     findings.retain(|f| {
         !(f.rule == META.id

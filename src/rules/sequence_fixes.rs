@@ -15,8 +15,8 @@ const INSERT_RULE: &str = super::insert_without_conflict_clause::META.id;
 /// byte of SQL, so the ASTs waiting stay under about 20 MiB; those the
 /// catalog is done with wait for a parsing thread to drop them, about as
 /// many at most).
-const PARSE_AHEAD: usize = 64;
-const PARSE_AHEAD_BYTES: usize = 256 << 10;
+pub(crate) const PARSE_AHEAD: usize = 64;
+pub(crate) const PARSE_AHEAD_BYTES: usize = 256 << 10;
 
 /// Attaches fixes to `insert-without-conflict-clause` findings, where the
 /// target table has a primary key or unique constraint covering the inserted
@@ -88,13 +88,9 @@ pub fn attach_insert_fixes(ws: &crate::report::Workspace, findings: &mut [Findin
         // (with one thread, one at a time): a long history's ASTs never sit
         // in memory together. The catalog follows the history in order, on
         // this thread, while the others parse what comes next.
-        // The ASTs the catalog is done with are dropped by the parsing
-        // threads, before their next parse: freed on this thread, each
-        // node's memory goes back to the malloc arena of the thread that
-        // parsed it, under that arena's lock, which the parsing thread
-        // holds at every allocation (thousands of lock hand-overs).
-        let done: std::sync::Mutex<Vec<Box<sqlparser::ast::Statement>>> =
-            std::sync::Mutex::new(Vec::new());
+        // The ASTs the catalog is done with are dropped by the thread that
+        // parsed each, before its next parse (see `parallel::Recycler`).
+        let done: crate::parallel::Recycler<Box<sqlparser::ast::Statement>> = Default::default();
         let to_parse: Vec<usize> = (0..stmts.len()).filter(|&k| parse[k]).collect();
         crate::parallel::stream(
             jobs,
@@ -103,9 +99,11 @@ pub fn attach_insert_fixes(ws: &crate::report::Workspace, findings: &mut [Findin
             PARSE_AHEAD_BYTES,
             |&k| stmts[k].2.sql.len(),
             |&k| {
-                let old = std::mem::take(&mut *done.lock().unwrap_or_else(|p| p.into_inner()));
-                drop(old);
-                stmts[k].2.parse_transient()
+                drop(done.take_own());
+                stmts[k]
+                    .2
+                    .parse_transient()
+                    .map(crate::parallel::Made::here)
             },
             |parsed| {
                 let mut catalog = crate::schema::Catalog::default();
@@ -120,7 +118,7 @@ pub fn attach_insert_fixes(ws: &crate::report::Workspace, findings: &mut [Findin
                     if let Some(idxs) = wanted.get(&(unit.source.name.as_str(), si)) {
                         let target = match (&ast, &stmt.insert_target) {
                             (Some(ast), _) => Some(std::borrow::Cow::Owned(
-                                crate::schema::InsertTarget::of(ast),
+                                crate::schema::InsertTarget::of(&ast.value),
                             )),
                             (None, Some(kept)) => Some(std::borrow::Cow::Borrowed(&**kept)),
                             (None, None) => None,
@@ -131,8 +129,8 @@ pub fn attach_insert_fixes(ws: &crate::report::Workspace, findings: &mut [Findin
                         }
                     }
                     if let Some(ast) = ast {
-                        catalog.apply(&ast);
-                        done.lock().unwrap_or_else(|p| p.into_inner()).push(ast);
+                        catalog.apply(&ast.value);
+                        done.give_back(ast);
                     }
                 }
             },

@@ -979,7 +979,7 @@ mod props {
         ) {
             let mut entries: Vec<Entry> = files
                 .iter()
-                .map(|(n, t)| Entry { rel: n.clone(), file: SourceFile::from_text(n.clone(), t.clone()) })
+                .map(|(n, t)| Entry::new(n.clone(), SourceFile::from_text(n.clone(), t.clone())))
                 .collect();
             entries.sort_by(|a, b| a.rel.cmp(&b.rel));
             let folder = Folder { display: "m".into(), entries, ..Folder::default() };

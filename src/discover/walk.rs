@@ -1331,7 +1331,8 @@ pub(super) fn nearest_ancestor_file(dir: &Path, name: &str) -> Option<String> {
         let d = at?;
         let p = d.join(name);
         if p.is_file() {
-            return std::fs::read_to_string(&p).ok();
+            // Project files are small: a huge one is read in part.
+            return super::declared::head(&p, 1 << 20);
         }
         at = d.parent();
     }

@@ -76,6 +76,11 @@ pub fn run_plan(args: PlanArgs, out: &mut dyn Write) -> Result<u8, RunError> {
             EngineArg::Mysql => check::Engine::Mysql,
             EngineArg::Auto => check::Engine::Auto,
         },
+        // The server `check` would use (plan takes no --database-url): it
+        // decides `--engine auto` and whether a platform stand-in is made.
+        database_url: std::env::var("TWICE_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty()),
         ..Options::default()
     };
     if let Some(cfg) = &config {

@@ -13,7 +13,8 @@
 //!     "root": "db/migrations", "layout": "goose", "layout_reason": "...",
 //!     "dialect": "postgres", "dialect_reason": "...",
 //!     "engine": "postgres" | null, "engine_reason": "..." (when null),
-//!     "setup": "db/prereqs.sql" (only when configured),
+//!     "setup": "db/prereqs.sql" (only when configured, or the layout's
+//!                               stand-in for its platform),
 //!     "migrations": [{
 //!       "version": "1", "name": "create_users",
 //!       "up": {"file": "...", "lines": [2, 9], "statements": 3, "transaction": true},
@@ -180,8 +181,16 @@ pub fn build(ws: &Workspace, opts: &Options) -> PlanDoc {
                 dialect_reason: seq.dialect_why.clone(),
                 engine,
                 engine_reason,
+                // The setup script given, else the layout's stand-in for
+                // its platform where replay would run it.
                 setup: crate::replay::setup::chosen(opts, seq)
-                    .map(|s| crate::source::display_path(&s.path)),
+                    .map(|s| crate::source::display_path(&s.path))
+                    .or_else(|| {
+                        (engine == Some("postgres"))
+                            .then(|| crate::replay::setup::platform(opts, seq))
+                            .flatten()
+                            .map(|s| s.name)
+                    }),
                 migrations: seq
                     .migrations
                     .iter()

@@ -143,3 +143,30 @@ fn plan_shows_each_sequences_setup_script() {
     assert!(text.contains("  setup:   "), "{text}");
     assert!(text.contains("prereqs.sql"), "{text}");
 }
+
+/// A Supabase history replayed on twice's own PostgreSQL runs the stand-in
+/// for the platform as its setup: the plan names it. Not with the default
+/// engine (no replay), nor with a server given by TWICE_DATABASE_URL (no
+/// stand-in there).
+#[test]
+fn plan_names_the_platform_stand_in() {
+    let folder = "fixtures/postgres/supabase_platform";
+    let (code, out, err) = run(&["plan", "--format", "json", "--engine", "postgres", folder]);
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        doc["sequences"][0]["setup"], "twice's stand-in for the supabase platform",
+        "{out}"
+    );
+    let (code, out, err) = run(&["plan", folder]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("setup:"), "{out}");
+    let out = twice()
+        .env("TWICE_DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
+        .args(["plan", "--engine", "postgres", folder])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(!text.contains("setup:"), "{text}");
+}

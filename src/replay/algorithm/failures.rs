@@ -307,44 +307,34 @@ impl<E: Engine> Replayer<'_, E> {
     /// would have created is listed under that root, not reported again.
     /// Returns whether it was.
     fn follows_a_root(&mut self, m: &Migration, part: &Part, f: &Failure) -> bool {
-        // SQL the server does not read, after a first such failure: the
-        // same cause (a history written for the other server).
-        if self.server_cannot_read(f) {
-            let Some(root) = self.unreadable else {
+        let (root, elsewhere) = if self.server_cannot_read(f) {
+            // SQL the server does not read, after a first such failure: the
+            // same cause (a history written for the other server).
+            match self.unreadable {
+                Some(u) => (u, true),
+                None => return false,
+            }
+        } else {
+            let Some(object) = f.error.object.as_deref().map(str::to_ascii_lowercase) else {
                 return false;
             };
-            // What it would have created: later failures for want of it
-            // follow from the same root.
-            let created = self.created_by(part);
-            let unit = self.unit(part);
-            let entry = serde_json::json!({
-                "file": unit.source.name,
-                "line": unit.source.line_col(f.at).0,
-                "error": f.error.text(),
-            });
-            let r = &mut self.roots[root];
-            r.created.extend(created);
-            r.follow_on.push(entry);
-            r.elsewhere.push(true);
-            return true;
-        }
-        let Some(object) = f.error.object.as_deref().map(str::to_ascii_lowercase) else {
-            return false;
-        };
-        let (root, elsewhere) = match self.roots.iter().rposition(|r| r.created.contains(&object)) {
-            Some(root) => (root, false),
-            // Another object no migration creates: the same cause as the
-            // first such failure.
-            None => match (self.baseline, on_object_made_elsewhere(&self.made_here, f)) {
-                (Some(b), Some(_)) => (b, true),
-                // Another object missing after migrations twice cannot
-                // run: the same cause as the first such failure.
-                _ => match self.gap_missing {
-                    Some(g) if self.missing_after_gaps(m, f) => (g, true),
-                    _ => return false,
+            match self.roots.iter().rposition(|r| r.created.contains(&object)) {
+                Some(root) => (root, false),
+                // Another object no migration creates: the same cause as the
+                // first such failure.
+                None => match (self.baseline, on_object_made_elsewhere(&self.made_here, f)) {
+                    (Some(b), Some(_)) => (b, true),
+                    // Another object missing after migrations twice cannot
+                    // run: the same cause as the first such failure.
+                    _ => match self.gap_missing {
+                        Some(g) if self.missing_after_gaps(m, f) => (g, true),
+                        _ => return false,
+                    },
                 },
-            },
+            }
         };
+        // What it would have created: later failures for want of it follow
+        // from the same root.
         let created = self.created_by(part);
         let unit = self.unit(part);
         let entry = serde_json::json!({
@@ -514,6 +504,13 @@ impl<E: Engine> Replayer<'_, E> {
             .then(|| on_object_made_elsewhere(&self.made_here, f))
             .flatten();
         if f.error.kind == FailureKind::Error {
+            // SQL a newer PostgreSQL than the server reads, and its version.
+            let newer = (f.error.class == ErrorClass::Syntax
+                && self.caps.dialect == Dialect::Postgres)
+                .then(|| self.unit(part).statements.get(f.stmt))
+                .flatten()
+                .and_then(|st| newer_postgres_syntax(&st.sql, &f.error.message))
+                .filter(|&(_, v)| server_major(&self.engine.name()) < v);
             finding.help = Some(match run {
                 // Whatever the run: the sandbox refused it, not the state.
                 _ if f.error.class == ErrorClass::PermissionDenied => {
@@ -552,21 +549,8 @@ impl<E: Engine> Replayer<'_, E> {
                      run this statement (the migrations after it run on a table without the change)"
                         .into()
                 }
-                _ if f.error.class == ErrorClass::Syntax
-                    && self.caps.dialect == Dialect::Postgres
-                    && self
-                        .unit(part)
-                        .statements
-                        .get(f.stmt)
-                        .and_then(|st| newer_postgres_syntax(&st.sql, &f.error.message))
-                        .is_some_and(|(_, v)| server_major(&self.engine.name()) < v) =>
-                {
-                    let (what, v) = self
-                        .unit(part)
-                        .statements
-                        .get(f.stmt)
-                        .and_then(|st| newer_postgres_syntax(&st.sql, &f.error.message))
-                        .unwrap_or_default();
+                _ if newer.is_some() => {
+                    let (what, v) = newer.unwrap_or_default();
                     format!(
                         "{what} is PostgreSQL {v} syntax, which {} does not read: replay on \
                          PostgreSQL {v} or newer (`--database-url postgres://...`); the failure \

@@ -147,8 +147,8 @@ fn drivers(file: &str, text: &str) -> Vec<(Dialect, String)> {
     match file {
         "go.mod" => go_mod(text),
         "Cargo.toml" => cargo(text),
-        "package.json" => package_json(text),
-        "composer.json" => composer(text),
+        "package.json" => json_keys(text, &["dependencies", "devDependencies"], NPM),
+        "composer.json" => json_keys(text, &["require"], PHP),
         "requirements.txt" | "pyproject.toml" => words(text, PYTHON),
         "Gemfile" => gemfile(text),
         "mix.exs" => words(text, ELIXIR),
@@ -196,21 +196,12 @@ const GO: &[(&str, Dialect)] = &[
 
 fn go_mod(text: &str) -> Vec<(Dialect, String)> {
     let mut out = Vec::new();
-    for line in text.lines() {
-        if line.contains("// indirect") {
+    for (module, indirect) in crate::layout::go_requirements(text) {
+        if indirect {
             continue;
         }
-        let line = line.split("//").next().unwrap_or("").trim();
-        let line = line.strip_prefix("require").map_or(line, str::trim_start);
-        let Some(module) = line.split_whitespace().next() else {
-            continue;
-        };
         for (path, d) in GO {
-            if module == *path
-                || module
-                    .strip_prefix(path)
-                    .is_some_and(|rest| rest.starts_with('/'))
-            {
+            if crate::layout::go_module_is(module, path) {
                 out.push((*d, module.to_string()));
             }
         }
@@ -321,18 +312,22 @@ const NPM: &[(&str, Dialect)] = &[
     ("sql.js", Sqlite),
 ];
 
-fn package_json(text: &str) -> Vec<(Dialect, String)> {
+/// The drivers named among the keys of the first object, of `keys` in
+/// order, that names any (`package.json`'s `dependencies`, then its
+/// `devDependencies`; `composer.json`'s `require`).
+fn json_keys(text: &str, keys: &[&str], table: &[(&str, Dialect)]) -> Vec<(Dialect, String)> {
     let Ok(doc) = serde_json::from_str::<serde_json::Value>(text) else {
         return Vec::new();
     };
-    for key in ["dependencies", "devDependencies"] {
+    for key in keys {
         let Some(deps) = doc.get(key).and_then(|d| d.as_object()) else {
             continue;
         };
         let out: Vec<_> = deps
             .keys()
             .filter_map(|name| {
-                NPM.iter()
+                table
+                    .iter()
                     .find(|(p, _)| p == name)
                     .map(|(_, d)| (*d, name.clone()))
             })
@@ -353,22 +348,6 @@ const PHP: &[(&str, Dialect)] = &[
     ("ext-pdo_sqlite", Sqlite),
     ("ext-sqlite3", Sqlite),
 ];
-
-fn composer(text: &str) -> Vec<(Dialect, String)> {
-    let Ok(doc) = serde_json::from_str::<serde_json::Value>(text) else {
-        return Vec::new();
-    };
-    let Some(deps) = doc.get("require").and_then(|d| d.as_object()) else {
-        return Vec::new();
-    };
-    deps.keys()
-        .filter_map(|name| {
-            PHP.iter()
-                .find(|(p, _)| p == name)
-                .map(|(_, d)| (*d, name.clone()))
-        })
-        .collect()
-}
 
 /// Python distributions.
 const PYTHON: &[(&str, Dialect)] = &[

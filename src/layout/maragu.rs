@@ -78,15 +78,7 @@ pub fn down_version(name: &str) -> Option<&str> {
 
 /// Whether a `go.mod` requires the library (directly).
 fn requires_library(go_mod: &str) -> bool {
-    go_mod.lines().any(|line| {
-        let line = line.split("//").next().unwrap_or("").trim();
-        let line = line.strip_prefix("require").map_or(line, str::trim_start);
-        line.split_whitespace().next().is_some_and(|m| {
-            MODULES
-                .iter()
-                .any(|p| m == *p || m.strip_prefix(p).is_some_and(|r| r.starts_with('/')))
-        })
-    })
+    super::go_requirements(go_mod).any(|(m, _)| MODULES.iter().any(|p| super::go_module_is(m, p)))
 }
 
 impl super::Layout for MaraguMigrate {

@@ -634,6 +634,27 @@ pub fn cargo_feature_dialect(cargo_toml: &str, krate: &str) -> Option<(Dialect, 
     }
 }
 
+/// The modules a `go.mod` requires, each with whether it is only an
+/// indirect requirement (`// indirect`): the first word of each line, after
+/// `require` or inside a `require (...)` block (other directives' first
+/// words, `module`, `go`, `replace`, never match a module path).
+pub fn go_requirements(go_mod: &str) -> impl Iterator<Item = (&str, bool)> {
+    go_mod.lines().filter_map(|line| {
+        let indirect = line.contains("// indirect");
+        let line = line.split("//").next().unwrap_or("").trim();
+        let line = line.strip_prefix("require").map_or(line, str::trim_start);
+        line.split_whitespace().next().map(|m| (m, indirect))
+    })
+}
+
+/// Whether a Go module path is `path` or a package below it
+/// (`github.com/jackc/pgx/v5` is `github.com/jackc/pgx`'s).
+pub fn go_module_is(module: &str, path: &str) -> bool {
+    module
+        .strip_prefix(path)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
 /// `x.sql.postgres` → postgres: a file written for one dialect (the last
 /// extension names it, after `.sql`).
 pub fn dialect_variant(name: &str) -> Option<Dialect> {

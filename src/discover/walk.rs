@@ -822,8 +822,8 @@ impl Walker<'_> {
                         b.sequence.code_gaps = gaps.clone();
                         b.sequence.layout_why = layout_why.clone();
                         b.sequence.dialect_why = format!(
-                            "files written for {d} beside shared .sql files: one \
-                             sequence per dialect the files name ({all})"
+                            "files named for {d}: one sequence for each database \
+                             the file names give ({all})"
                         );
                         b.dialect_settled = true;
                         out.push(b);

@@ -383,6 +383,34 @@ fn version_folders_are_one_sequence_in_release_order() {
     assert_no_findings("fixtures/layouts/version-folders-clean", &static_opts());
 }
 
+/// Release folders named as development builds report their version
+/// (`0.1.0-beta.2.dev/`, `0.1.1-dev/`, as promscale's `versions/dev/`):
+/// semantic version order, a pre-release before its release.
+#[test]
+fn version_folders_with_pre_releases_are_in_semantic_version_order() {
+    let ws = load(
+        &["fixtures/layouts/version-folders-prerelease"],
+        &static_opts(),
+    );
+    assert_eq!(ws.sequences.len(), 1);
+    assert_eq!(ws.sequences[0].layout.name(), "version-folders");
+    assert_eq!(
+        versions(&ws, 0),
+        [
+            "0.1.0-beta.2.dev/1-create_labels",
+            "0.1.0/1-default_label",
+            "0.1.1-dev/1-label_colour",
+            "0.2.0-dev/1-label_index",
+            "0.10.0-dev/1-label_rank"
+        ]
+    );
+    snapshot_layout(
+        "version_folders_prerelease",
+        &["fixtures/layouts/version-folders-prerelease"],
+        &static_opts(),
+    );
+}
+
 /// A `tests/` folder inside a migrations folder (supabase/postgres keeps
 /// `migrations/db/` and `migrations/tests/`) holds tests, not migrations.
 #[test]

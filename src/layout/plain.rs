@@ -343,4 +343,37 @@ mod tests {
         let p = super::plan(&f);
         assert_eq!(order(&f, &p), vec!["1 1_a.sql", "9 9_b.sql", "10 10_c.sql"]);
     }
+
+    /// Leading zeros do not make a number smaller: `00010` is ten, after
+    /// `0002` (supabase/storage's `00010-search-files-search-function.sql`
+    /// between `0009-` and `0011-`).
+    #[test]
+    fn natural_order_reads_leading_zeros_as_numbers() {
+        let f = folder(&[
+            ("0011-k.sql", ""),
+            ("00010-j.sql", ""),
+            ("0002-b.sql", ""),
+            ("0001-a.sql", ""),
+            ("0009-i.sql", ""),
+        ]);
+        let p = super::plan(&f);
+        assert_eq!(
+            order(&f, &p),
+            vec![
+                "0001 0001-a.sql",
+                "0002 0002-b.sql",
+                "0009 0009-i.sql",
+                "00010 00010-j.sql",
+                "0011 0011-k.sql"
+            ]
+        );
+        assert_eq!(
+            super::super::natural_cmp("V1.9__a.sql", "v1.10__a.sql"),
+            std::cmp::Ordering::Less
+        );
+        assert_eq!(
+            super::super::natural_cmp("Ab2.sql", "aB10.sql"),
+            std::cmp::Ordering::Less
+        );
+    }
 }

@@ -45,28 +45,43 @@ fn created_names_as_written(sql: &str, out: &mut BTreeSet<String>) {
         }
         words.get(i).cloned()
     };
+    // `CREATE [OR REPLACE ...] <kind> [IF NOT EXISTS] <name>` at word `at`.
+    let created_at = |at: usize| -> Option<String> {
+        let mut i = at + 1;
+        while matches!(
+            upper(i).as_deref(),
+            Some(
+                "OR" | "REPLACE"
+                    | "UNIQUE"
+                    | "TEMP"
+                    | "TEMPORARY"
+                    | "MATERIALIZED"
+                    | "RECURSIVE"
+                    | "UNLOGGED"
+                    | "GLOBAL"
+                    | "LOCAL"
+                    | "VIRTUAL"
+            )
+        ) {
+            i += 1;
+        }
+        name_after(i + 1)
+    };
     match upper(0).as_deref() {
         Some("CREATE") => {
-            let mut i = 1;
-            while matches!(
-                upper(i).as_deref(),
-                Some(
-                    "OR" | "REPLACE"
-                        | "UNIQUE"
-                        | "TEMP"
-                        | "TEMPORARY"
-                        | "MATERIALIZED"
-                        | "RECURSIVE"
-                        | "UNLOGGED"
-                        | "GLOBAL"
-                        | "LOCAL"
-                        | "VIRTUAL"
-                )
-            ) {
-                i += 1;
-            }
-            if let Some(n) = name_after(i + 1) {
+            if let Some(n) = created_at(0) {
                 out.insert(n);
+            }
+        }
+        // An anonymous block runs what it holds: `DO $$ BEGIN IF NOT EXISTS
+        // (...) THEN CREATE SCHEMA storage; END IF; END $$`.
+        Some("DO") => {
+            for i in 1..words.len() {
+                if upper(i).as_deref() == Some("CREATE") {
+                    if let Some(n) = created_at(i) {
+                        out.insert(n);
+                    }
+                }
             }
         }
         Some("ALTER") => {
@@ -425,18 +440,25 @@ impl<E: Engine> Replayer<'_, E> {
                     shown.join("; ")
                 ));
             }
+            // (A `replay-denied` root shows the key only when something
+            // followed from it.)
             if let Some(ev) = f.evidence.as_mut().and_then(|e| e.as_object_mut()) {
-                ev.insert("follow_on".into(), serde_json::Value::Array(r.follow_on));
+                if ev.contains_key("follow_on") || !r.follow_on.is_empty() {
+                    ev.insert("follow_on".into(), serde_json::Value::Array(r.follow_on));
+                }
             }
         }
     }
 
     pub(super) fn report_failure(&mut self, m: &Migration, part: &Part, f: &Failure, run: Run) {
-        let first = matches!(run, Run::First { .. } | Run::Start { .. })
-            && f.error.kind == FailureKind::Error;
+        let first_run = matches!(run, Run::First { .. } | Run::Start { .. });
+        let first = first_run && f.error.kind == FailureKind::Error;
         if first && self.follows_a_root(m, part, f) {
             return;
         }
+        // A first run the sandbox refused did not create what it holds
+        // either: later failures for want of it follow from it.
+        let root = first || (first_run && f.error.kind == FailureKind::Denied);
         let line = self.line_of(part, f.at);
         let text = f.error.text();
         let (rule, message) = match f.error.kind {
@@ -712,7 +734,7 @@ impl<E: Engine> Replayer<'_, E> {
             }
         }
         self.findings.push(finding);
-        if first {
+        if root {
             let created = self.created_by(part);
             let unreadable = self.unreadable.is_none() && self.server_cannot_read(f);
             let gap_missing =
@@ -1113,6 +1135,20 @@ mod tests {
         );
         assert_eq!(super::server_major("PostgreSQL 15.18"), 15);
         assert_eq!(super::server_major("SQLite"), 0);
+    }
+
+    #[test]
+    fn an_anonymous_block_creates_what_it_holds() {
+        let mut out = BTreeSet::new();
+        created_names(
+            "DO $$\nBEGIN\n  IF NOT EXISTS(SELECT 1 FROM pg_namespace WHERE nspname = 'files') THEN\n    \
+             CREATE SCHEMA files;\n  END IF;\n  CREATE TABLE IF NOT EXISTS files.blobs(id int);\nEND$$",
+            &mut out,
+        );
+        assert_eq!(
+            out.into_iter().collect::<Vec<_>>(),
+            ["blobs".to_string(), "files".to_string()]
+        );
     }
 
     #[test]

@@ -758,7 +758,8 @@ impl Walker<'_> {
             if queries {
                 self.notices.push(format!(
                     "{display}: skipped: a folder of query files (each has bind parameters such as \
-                     `$1` or only reads: `SELECT ... FROM`), not migrations (name it to check it)"
+                     `$1`, only reads: `SELECT ... FROM`, or is a SQLPage page), not migrations \
+                     (name it to check it)"
                 ));
             }
             let passed_over = passed_over || queries;

@@ -2392,15 +2392,18 @@ fn query_folders_are_not_migrations() {
         vec![
             "fixtures/layouts/query-folders/db/migrations",
             "fixtures/layouts/query-folders/db/timescale",
+            "fixtures/layouts/query-folders/site/sqlpage/migrations",
         ]
     );
-    for folder in ["app/reports", "app/statements"] {
+    // SQLPage's pages (`SELECT 'list' AS component`, `sqlpage.cookie(...)`)
+    // are queries whatever they write; its `sqlpage/migrations/` is read.
+    for folder in ["app/reports", "app/statements", "site"] {
         assert!(
             ws.notices.iter().any(|n| n
                 == &format!(
                 "fixtures/layouts/query-folders/{folder}: skipped: a folder of query files (each \
-                     has bind parameters such as `$1` or only reads: `SELECT ... FROM`), not \
-                     migrations (name it to check it)"
+                     has bind parameters such as `$1`, only reads: `SELECT ... FROM`, or is a \
+                     SQLPage page), not migrations (name it to check it)"
             )),
             "{:?}",
             ws.notices

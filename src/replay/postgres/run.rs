@@ -186,7 +186,8 @@ fn error_class(code: &str, message: &str) -> ErrorClass {
         "42P07" | "42710" | "42723" => ErrorClass::AlreadyExists,
         "42701" => ErrorClass::DuplicateColumn,
         "42883" if message.starts_with("function ") => ErrorClass::UndefinedFunction,
-        "42P01" | "42704" | "42883" => ErrorClass::UndefinedObject,
+        // (3F000: `schema "x" does not exist`.)
+        "42P01" | "42704" | "42883" | "3F000" => ErrorClass::UndefinedObject,
         "42703" => ErrorClass::UndefinedColumn,
         "23505" => ErrorClass::UniqueViolation,
         "42501" => ErrorClass::PermissionDenied,
@@ -608,4 +609,21 @@ fn first_value(messages: &[postgres::SimpleQueryMessage]) -> Option<String> {
 /// Identifies a part across calls (its file and first statement).
 pub(super) fn part_key(part: &Part) -> (usize, Option<usize>) {
     (part.file, part.statements.first().copied())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_schema_is_a_missing_object() {
+        let message = "schema \"measure\" does not exist";
+        assert_eq!(error_class("3F000", message), ErrorClass::UndefinedObject);
+        assert_eq!(missing_object("3F000", message).as_deref(), Some("measure"));
+        assert_eq!(
+            error_class("42P01", "relation \"t\" does not exist"),
+            ErrorClass::UndefinedObject
+        );
+        assert_eq!(error_class("42601", "syntax error"), ErrorClass::Syntax);
+    }
 }

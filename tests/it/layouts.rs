@@ -383,6 +383,26 @@ fn version_folders_are_one_sequence_in_release_order() {
     assert_no_findings("fixtures/layouts/version-folders-clean", &static_opts());
 }
 
+/// A golang-migrate folder of a Go module (stash's `pkg/sqlite/migrations`):
+/// a file with a doubled dot before its extension (`3_x.up..sql`) is an up,
+/// as the library's pattern reads it (it was read as a `<version>_<name>.sql`
+/// beside the pairs, which made the folder sqlx's).
+#[test]
+fn golang_migrate_in_a_go_module_reads_names_as_the_library() {
+    let ws = load(
+        &["fixtures/layouts/golang-migrate-go-module"],
+        &static_opts(),
+    );
+    assert_eq!(ws.sequences.len(), 1);
+    assert_eq!(ws.sequences[0].layout.name(), "golang-migrate");
+    assert_eq!(versions(&ws, 0), ["1", "2", "3"]);
+    snapshot_layout(
+        "golang_migrate_go_module",
+        &["fixtures/layouts/golang-migrate-go-module"],
+        &static_opts(),
+    );
+}
+
 /// Release folders named as development builds report their version
 /// (`0.1.0-beta.2.dev/`, `0.1.1-dev/`, as promscale's `versions/dev/`):
 /// semantic version order, a pre-release before its release.
@@ -1053,6 +1073,51 @@ mod props {
             }
         }
     }
+}
+
+/// Template actions where SQL code goes (`{{.FlagInvalid}}`, as syncthing
+/// fills its migrations with Go's `text/template`) are placeholders no
+/// migration tool fills: flagged, left out of replay, filled by `--define`;
+/// in a string they are data.
+#[test]
+fn template_actions_are_placeholders() {
+    let report = check_paths(&["fixtures/layouts/go-templates"], &Options::default());
+    let found: Vec<(&str, usize, usize)> = report
+        .findings
+        .iter()
+        .filter(|f| {
+            matches!(
+                f.rule.as_str(),
+                "undefined-placeholder" | "replay-statement-skipped" | "first-run-error"
+            )
+        })
+        .map(|f| (f.rule.as_str(), f.line, f.column))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("replay-statement-skipped", 2, 1),
+            ("undefined-placeholder", 2, 34)
+        ],
+        "{:#?}",
+        report.findings
+    );
+    snapshot_layout(
+        "go_templates",
+        &["fixtures/layouts/go-templates"],
+        &static_opts(),
+    );
+    let mut opts = Options::default();
+    opts.defines.insert("FlagInvalid".into(), "4".into());
+    let report = check_paths(&["fixtures/layouts/go-templates"], &opts);
+    assert!(
+        !report.findings.iter().any(|f| matches!(
+            f.rule.as_str(),
+            "undefined-placeholder" | "replay-statement-skipped" | "first-run-error"
+        )),
+        "{:#?}",
+        report.findings
+    );
 }
 
 #[test]

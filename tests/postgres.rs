@@ -2280,6 +2280,33 @@ fn a_missing_role_points_at_a_setup_script() {
     assert!(!has(&with, "first-run-error"), "{:#?}", with.findings);
 }
 
+/// An operator class an extension provides (`gin_trgm_ops`), missing because
+/// no migration creates the extension (chirpstack's init script does):
+/// the help names the extension and the setup line; with it, the run passes.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn a_missing_extension_object_names_the_extension() {
+    let opts = pg_opts();
+    let folder = "fixtures/postgres/missing_extension";
+    let without = run(folder, &opts);
+    let f = without
+        .findings
+        .iter()
+        .find(|f| f.rule == "first-run-error")
+        .expect("the index fails without pg_trgm");
+    let help = f.help.as_deref().unwrap_or("");
+    assert!(
+        help.contains("`gin_trgm_ops` comes from PostgreSQL's `pg_trgm` extension")
+            && help.contains("`CREATE EXTENSION IF NOT EXISTS \"pg_trgm\";`"),
+        "{help}"
+    );
+    let with = run(
+        folder,
+        &setup_opts(&opts, "fixtures/postgres/setup_scripts/pg_trgm.sql"),
+    );
+    assert!(!has(&with, "first-run-error"), "{:#?}", with.findings);
+}
+
 #[test]
 #[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn node_pg_migrate_replays_up_sections_in_time_order_and_checks_downs() {

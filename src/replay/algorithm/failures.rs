@@ -553,6 +553,18 @@ impl<E: Engine> Replayer<'_, E> {
                         .into()
                 }
                 Run::First { .. } | Run::Start { .. }
+                    if self.caps.dialect == Dialect::Postgres
+                        && matches!(
+                            f.error.class,
+                            ErrorClass::UndefinedObject | ErrorClass::UndefinedFunction
+                        )
+                        && f.error.object.as_deref().and_then(extension_of).is_some() =>
+                {
+                    let object = f.error.object.as_deref().unwrap_or_default();
+                    let extension = extension_of(object).unwrap_or_default();
+                    extension_help(object, extension, self.made_here.contains(extension))
+                }
+                Run::First { .. } | Run::Start { .. }
                     if f.error.class == ErrorClass::UndefinedFunction =>
                 {
                     missing_function_help(f.error.object.as_deref(), self.caps)
@@ -932,6 +944,160 @@ fn missing_function_help(name: Option<&str>, caps: Caps) -> String {
     }
 }
 
+/// The PostgreSQL extension that provides a type, operator class or
+/// function a first run did not find (`gin_trgm_ops` → `pg_trgm`), for the
+/// extensions migrations most often expect the database to have already.
+fn extension_of(object: &str) -> Option<&'static str> {
+    const PROVIDED: &[(&str, &[&str])] = &[
+        (
+            "pg_trgm",
+            &[
+                "gin_trgm_ops",
+                "gist_trgm_ops",
+                "similarity",
+                "word_similarity",
+                "strict_word_similarity",
+                "show_trgm",
+                "set_limit",
+            ],
+        ),
+        (
+            "uuid-ossp",
+            &[
+                "uuid_generate_v1",
+                "uuid_generate_v1mc",
+                "uuid_generate_v3",
+                "uuid_generate_v4",
+                "uuid_generate_v5",
+                "uuid_nil",
+                "uuid_ns_dns",
+                "uuid_ns_url",
+            ],
+        ),
+        (
+            "pgcrypto",
+            &[
+                "gen_random_bytes",
+                "crypt",
+                "gen_salt",
+                "digest",
+                "hmac",
+                "pgp_sym_encrypt",
+                "pgp_sym_decrypt",
+                "pgp_pub_encrypt",
+                "pgp_pub_decrypt",
+                "armor",
+                "dearmor",
+            ],
+        ),
+        ("citext", &["citext"]),
+        ("hstore", &["hstore"]),
+        (
+            "ltree",
+            &[
+                "ltree",
+                "lquery",
+                "ltxtquery",
+                "nlevel",
+                "subpath",
+                "subltree",
+                "lca",
+                "text2ltree",
+            ],
+        ),
+        ("cube", &["cube"]),
+        (
+            "earthdistance",
+            &["earth", "ll_to_earth", "earth_distance", "earth_box"],
+        ),
+        ("unaccent", &["unaccent"]),
+        (
+            "fuzzystrmatch",
+            &[
+                "levenshtein",
+                "soundex",
+                "difference",
+                "metaphone",
+                "dmetaphone",
+            ],
+        ),
+        (
+            "intarray",
+            &[
+                "gist__int_ops",
+                "gist__intbig_ops",
+                "gin__int_ops",
+                "intset",
+                "idx",
+            ],
+        ),
+        (
+            "btree_gist",
+            &[
+                "gist_int4_ops",
+                "gist_int8_ops",
+                "gist_text_ops",
+                "gist_timestamptz_ops",
+            ],
+        ),
+        ("tablefunc", &["crosstab", "normal_rand", "connectby"]),
+        ("isn", &["isbn", "isbn13", "ean13", "issn", "upc"]),
+        (
+            "vector",
+            &[
+                "vector",
+                "halfvec",
+                "sparsevec",
+                "vector_cosine_ops",
+                "vector_l2_ops",
+                "vector_ip_ops",
+                "halfvec_cosine_ops",
+            ],
+        ),
+        (
+            "postgis",
+            &[
+                "geometry",
+                "geography",
+                "box2d",
+                "box3d",
+                "gist_geometry_ops_2d",
+            ],
+        ),
+        ("pg_cron", &["cron"]),
+        (
+            "timescaledb",
+            &["create_hypertable", "time_bucket", "add_retention_policy"],
+        ),
+    ];
+    let lower = object.to_ascii_lowercase();
+    // PostGIS's functions all start `st_`.
+    if lower.starts_with("st_") && lower.len() > 3 {
+        return Some("postgis");
+    }
+    PROVIDED
+        .iter()
+        .find(|(_, names)| names.contains(&lower.as_str()))
+        .map(|(ext, _)| *ext)
+}
+
+/// The help for a first run that did not find what an extension provides.
+fn extension_help(object: &str, extension: &str, created_here: bool) -> String {
+    if created_here {
+        format!(
+            "`{object}` comes from the `{extension}` extension, which a migration of this history \
+             creates after this one (or in one that failed): check the order of the files"
+        )
+    } else {
+        format!(
+            "`{object}` comes from PostgreSQL's `{extension}` extension, which no migration of this \
+             history creates: the database gets it elsewhere (a Docker init script, the hosting \
+             platform); give replay `CREATE EXTENSION IF NOT EXISTS \"{extension}\";` in a setup \
+             script (`--setup FILE`, `[replay] setup`)"
+        )
+    }
+}
+
 /// The role a PostgreSQL error says does not exist (`role "readonly" does
 /// not exist`).
 fn missing_role(message: &str) -> Option<&str> {
@@ -1135,6 +1301,22 @@ mod tests {
         );
         assert_eq!(super::server_major("PostgreSQL 15.18"), 15);
         assert_eq!(super::server_major("SQLite"), 0);
+    }
+
+    #[test]
+    fn extensions_are_named_by_what_they_provide() {
+        assert_eq!(extension_of("gin_trgm_ops"), Some("pg_trgm"));
+        assert_eq!(extension_of("UUID_GENERATE_V4"), Some("uuid-ossp"));
+        assert_eq!(extension_of("ST_MakePoint"), Some("postgis"));
+        assert_eq!(extension_of("citext"), Some("citext"));
+        assert_eq!(extension_of("st_"), None);
+        assert_eq!(extension_of("users"), None);
+        let help = extension_help("gin_trgm_ops", "pg_trgm", false);
+        assert!(
+            help.contains("CREATE EXTENSION IF NOT EXISTS \"pg_trgm\";"),
+            "{help}"
+        );
+        assert!(extension_help("citext", "citext", true).contains("check the order"));
     }
 
     #[test]

@@ -683,6 +683,19 @@ fn foreign_key_checks_can_be_turned_off_as_the_tool_does() {
     );
 }
 
+/// MySQL runs what a versioned comment holds (`/*!40014 SET
+/// FOREIGN_KEY_CHECKS=0 */`, `CREATE TABLE /*!32312 IF NOT EXISTS*/ t`, as
+/// mysqldump writes them): replay runs it too, so a key to a table created
+/// later is fine with the checks the dump turned off, and the static rules
+/// read the `IF NOT EXISTS`.
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn versioned_comments_run_as_the_server_runs_them() {
+    let r = run("fixtures/mysql/versioned_comments", &my_opts());
+    assert_eq!(r.summary.statements, 6, "{:#?}", r.summary);
+    assert!(r.findings.is_empty(), "{:#?}", r.findings);
+}
+
 /// A table named in another case than it was created in fails on a Linux
 /// server (`lower_case_table_names=0`): the help says so, naming both.
 #[test]

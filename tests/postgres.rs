@@ -2280,6 +2280,37 @@ fn a_missing_role_points_at_a_setup_script() {
     assert!(!has(&with, "first-run-error"), "{:#?}", with.findings);
 }
 
+/// A psql script that makes its own database and connects to it (`CREATE
+/// DATABASE shop; \connect shop`, as Docker init scripts do) runs in the
+/// scratch database: the `CREATE`/`DROP DATABASE` are not run, and said so,
+/// and the rest is checked.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn a_script_that_makes_its_own_database_runs_in_the_scratch_one() {
+    let r = run("fixtures/postgres/own_database", &pg_opts());
+    let got: Vec<(String, usize)> = replay_findings(&r)
+        .iter()
+        .map(|f| (f.rule.clone(), f.line))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("replay-statement-skipped".to_string(), 2),
+            ("replay-statement-skipped".to_string(), 3),
+            ("second-run-error".to_string(), 6),
+        ],
+        "{:#?}",
+        r.findings
+    );
+    let f = replay_findings(&r)[1];
+    assert!(
+        f.message
+            .contains("creates the database `shop` the script then connects to"),
+        "{}",
+        f.message
+    );
+}
+
 /// An operator class an extension provides (`gin_trgm_ops`), missing because
 /// no migration creates the extension (chirpstack's init script does):
 /// the help names the extension and the setup line; with it, the run passes.

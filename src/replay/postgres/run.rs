@@ -232,16 +232,43 @@ fn char_offset(file: &FileUnit, stmt: &Statement, chars: usize) -> Option<usize>
     }
 }
 
+/// A `CREATE`/`DROP DATABASE` of a database the script then connects to
+/// (`CREATE DATABASE app; \connect app`, as Docker init scripts do): not
+/// run, as the rest of the script runs in the scratch database (psql's
+/// `\connect` is a client command replay never runs).
+fn own_database(
+    source: &crate::source::SourceFile,
+    stmt: &crate::analysis::Statement,
+    connected: &std::collections::BTreeSet<String>,
+) -> Option<Handled> {
+    if connected.is_empty() {
+        return None;
+    }
+    let (create, name) = kind::database_named(source, stmt)?;
+    connected.contains(&name).then(|| Handled {
+        stmt: stmt.index,
+        span: stmt.span.clone(),
+        text: format!(
+            "not run: it {} the database `{name}` the script then connects to (`\\connect \
+             {name}`); replay runs the script in its scratch database instead",
+            if create { "creates" } else { "drops" }
+        ),
+        help: None,
+    })
+}
+
 impl Runner<'_> {
     /// Whether a part must run outside a transaction block.
     pub(super) fn needs_autocommit(&self, ws: &Workspace, part: &Part) -> bool {
         let file = &ws.files[part.file];
+        let connected = kind::connected_databases(&file.source.text);
         part.no_transaction
             || self.autocommit_parts.contains(&part_key(part))
             || part.statements.iter().any(|&i| {
-                file.statements
-                    .get(i)
-                    .is_some_and(|s| kind::classify(&file.source, s) == Kind::NoTransaction)
+                file.statements.get(i).is_some_and(|s| {
+                    kind::classify(&file.source, s) == Kind::NoTransaction
+                        && own_database(&file.source, s, &connected).is_none()
+                })
             })
     }
 
@@ -257,6 +284,7 @@ impl Runner<'_> {
     ) -> Result<PartRun> {
         let file = &ws.files[part.file];
         let in_txn = matches!(mode, Mode::FirstInTxn | Mode::ObservedInTxn);
+        let connected = kind::connected_databases(&file.source.text);
         let mut out = PartRun::default();
         for &i in &part.statements {
             let Some(stmt) = file.statements.get(i) else {
@@ -274,6 +302,10 @@ impl Runner<'_> {
             }
             let k = kind::classify(&file.source, stmt);
             if in_txn && k == Kind::TxnControl {
+                continue;
+            }
+            if let Some(h) = own_database(&file.source, stmt, &connected) {
+                out.handled.push(h);
                 continue;
             }
             // What the server decides to send (see `Server::sends`): on a
@@ -384,6 +416,7 @@ impl Runner<'_> {
         lead: &[String],
     ) -> Result<(Batched, Option<String>)> {
         let file = &ws.files[part.file];
+        let connected = kind::connected_databases(&file.source.text);
         let can = matches!(mode, Mode::FirstInTxn | Mode::ObservedInTxn)
             && self.server.version_num >= 130000
             && part
@@ -423,6 +456,10 @@ impl Runner<'_> {
                 continue;
             }
             if kind::classify(&file.source, stmt) == Kind::TxnControl {
+                continue;
+            }
+            if let Some(h) = own_database(&file.source, stmt, &connected) {
+                out.handled.push(h);
                 continue;
             }
             if let Some(what) = kind::server_wide(&file.source, stmt)

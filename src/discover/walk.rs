@@ -822,10 +822,17 @@ impl Walker<'_> {
                     if let Some(mut b) = self.assemble(f, plan, kind, display) {
                         b.sequence.code_gaps = gaps.clone();
                         b.sequence.layout_why = layout_why.clone();
-                        b.sequence.dialect_why = format!(
-                            "files named for {d}: one sequence for each database \
-                             the file names give ({all})"
-                        );
+                        b.sequence.dialect_why = if names.len() == 1 {
+                            format!(
+                                "files named for {d}: the file names give no other database \
+                                 twice reads"
+                            )
+                        } else {
+                            format!(
+                                "files named for {d}: one sequence for each database the file \
+                                 names give ({all})"
+                            )
+                        };
                         b.dialect_settled = true;
                         out.push(b);
                     }

@@ -403,6 +403,74 @@ fn golang_migrate_in_a_go_module_reads_names_as_the_library() {
     );
 }
 
+/// Files named for a database (`schema-mysql.sql`, `derby-schema.sql`): the
+/// ones for a database twice does not read (H2, Derby) are left out, a
+/// second file for one dialect (`schema-mariadb.sql` beside
+/// `schema-mysql.sql`) too, and each database twice reads is a sequence;
+/// files naming none (`2.1.0-upgrade.sql`) are in each.
+#[test]
+fn files_named_for_databases_twice_does_not_read_are_left_out() {
+    let ws = load(&["fixtures/layouts/plain-platforms"], &static_opts());
+    let seqs: Vec<(String, String, Vec<String>)> = ws
+        .sequences
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            (
+                s.root.clone(),
+                s.dialect.name().to_string(),
+                versions(&ws, i).iter().map(|v| v.to_string()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seqs,
+        [
+            (
+                "fixtures/layouts/plain-platforms/server".to_string(),
+                "mysql".to_string(),
+                vec!["2".to_string(), "mysql-schema".to_string()]
+            ),
+            (
+                "fixtures/layouts/plain-platforms/spring".to_string(),
+                "mysql".to_string(),
+                vec!["schema-mysql".to_string()]
+            ),
+            (
+                "fixtures/layouts/plain-platforms/spring".to_string(),
+                "postgres".to_string(),
+                vec!["schema-postgresql".to_string()]
+            ),
+        ]
+    );
+    for (file, why) in [
+        (
+            "server/derby-schema.sql",
+            "written for Apache Derby (its name), which twice does not read",
+        ),
+        (
+            "spring/schema-h2.sql",
+            "written for H2 (its name), which twice does not read",
+        ),
+        (
+            "spring/schema-mariadb.sql",
+            "written for mariadb, an alternative to schema-mysql.sql for mysql",
+        ),
+    ] {
+        let notice = format!("fixtures/layouts/plain-platforms/{file}: skipped: {why}");
+        assert!(
+            ws.notices.iter().any(|n| n == &notice),
+            "{notice}\n{:#?}",
+            ws.notices
+        );
+    }
+    snapshot_layout(
+        "plain_platforms",
+        &["fixtures/layouts/plain-platforms"],
+        &static_opts(),
+    );
+}
+
 /// Release folders named as development builds report their version
 /// (`0.1.0-beta.2.dev/`, `0.1.1-dev/`, as promscale's `versions/dev/`):
 /// semantic version order, a pre-release before its release.

@@ -155,6 +155,10 @@ pub(super) struct Walker<'o> {
     pub(super) root: Option<PathBuf>,
     /// `.gitignore` / `.ignore` rules, per canonical folder.
     pub(super) ignores: ignores::Ignores,
+    /// Liquibase changelogs seen in folders without SQL files (at most
+    /// three, as displayed): changesets of Liquibase's own change types,
+    /// which the message for a folder with no SQL names.
+    pub(super) changelogs: Vec<String>,
 }
 
 /// A folder's entries, sorted by name.
@@ -510,6 +514,22 @@ impl Walker<'_> {
         ancestors: &mut Vec<PathBuf>,
         out: &mut Vec<Built>,
     ) -> Result<()> {
+        if listing.sql.is_empty() && self.changelogs.len() < 3 {
+            for name in &listing.others {
+                let lower = name.to_ascii_lowercase();
+                let changelog = lower.contains("changelog")
+                    && [".xml", ".yaml", ".yml", ".json"]
+                        .iter()
+                        .any(|x| lower.ends_with(x));
+                if changelog
+                    && self.changelogs.len() < 3
+                    && super::declared::head(&dir.join(name), 8192)
+                        .is_some_and(|h| h.contains("databaseChangeLog"))
+                {
+                    self.changelogs.push(join_display(display, name));
+                }
+            }
+        }
         // Seed data is not a migration: when a folder is walked, `seed.sql`
         // is left out (named directly, it is read).
         listing.sql.retain(|(name, _)| {

@@ -556,6 +556,24 @@ fn liquibase_changelog_of_xml_changes_and_sql_read_on_its_own() {
     );
 }
 
+/// A folder whose Liquibase changelogs hold only Liquibase's change types
+/// (`createTable`) has no SQL to check: the notice says why and what to
+/// run to get the SQL, instead of only that nothing was found.
+#[test]
+fn liquibase_changelogs_without_sql_are_named() {
+    let ws = load(&["fixtures/layouts/liquibase-xml-only"], &static_opts());
+    assert!(ws.sequences.is_empty());
+    assert!(
+        ws.notices.iter().any(|n| n.starts_with(
+            "fixtures/layouts/liquibase-xml-only: no SQL migrations found in this folder: its \
+             Liquibase changelogs (fixtures/layouts/liquibase-xml-only/src/main/resources/db/\
+             changelog/db.changelog-master.xml) hold changesets of Liquibase's change types"
+        ) && n.contains("`liquibase update-sql`")),
+        "{:#?}",
+        ws.notices
+    );
+}
+
 #[test]
 fn liquibase_changesets_and_rollbacks() {
     let ws = load(&["fixtures/layouts/liquibase"], &static_opts());

@@ -2311,6 +2311,24 @@ fn a_script_that_makes_its_own_database_runs_in_the_scratch_one() {
     );
 }
 
+/// An extension the server does not have installed (PostGIS on a plain
+/// server): the help says the failure is the server's, not the migration's.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn an_extension_the_server_lacks_is_named_as_the_servers() {
+    let r = run("fixtures/postgres/extension_not_installed", &pg_opts());
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "first-run-error")
+        .expect("the extension is not installed");
+    let help = f.help.as_deref().unwrap_or("");
+    assert!(
+        help.contains("does not have the `twice_no_such_extension` extension installed"),
+        "{help}"
+    );
+}
+
 /// An operator class an extension provides (`gin_trgm_ops`), missing because
 /// no migration creates the extension (chirpstack's init script does):
 /// the help names the extension and the setup line; with it, the run passes.

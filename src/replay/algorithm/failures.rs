@@ -554,6 +554,19 @@ impl<E: Engine> Replayer<'_, E> {
                 }
                 Run::First { .. } | Run::Start { .. }
                     if self.caps.dialect == Dialect::Postgres
+                        && extension_not_installed(&f.error.message).is_some() =>
+                {
+                    format!(
+                        "the server replay runs on ({}) does not have the `{}` extension \
+                         installed, so this says nothing about the migration itself: replay on a \
+                         server that has it (`--database-url postgres://...`), or install the \
+                         extension's package for this server",
+                        self.engine.name(),
+                        extension_not_installed(&f.error.message).unwrap_or_default()
+                    )
+                }
+                Run::First { .. } | Run::Start { .. }
+                    if self.caps.dialect == Dialect::Postgres
                         && matches!(
                             f.error.class,
                             ErrorClass::UndefinedObject | ErrorClass::UndefinedFunction
@@ -1081,6 +1094,14 @@ fn extension_of(object: &str) -> Option<&'static str> {
         .map(|(ext, _)| *ext)
 }
 
+/// The extension a PostgreSQL error says the server does not have
+/// installed (`extension "postgis" is not available`).
+fn extension_not_installed(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("extension \"")?;
+    let (name, tail) = rest.split_once('"')?;
+    (tail.starts_with(" is not available") && !name.is_empty()).then_some(name)
+}
+
 /// The help for a first run that did not find what an extension provides.
 fn extension_help(object: &str, extension: &str, created_here: bool) -> String {
     if created_here {
@@ -1317,6 +1338,16 @@ mod tests {
             "{help}"
         );
         assert!(extension_help("citext", "citext", true).contains("check the order"));
+        assert_eq!(
+            extension_not_installed(
+                "extension \"postgis\" is not available (Could not open extension control file)"
+            ),
+            Some("postgis")
+        );
+        assert_eq!(
+            extension_not_installed("extension \"x\" already exists"),
+            None
+        );
     }
 
     #[test]

@@ -29,8 +29,9 @@ use std::sync::mpsc;
 
 mod changes;
 mod failures;
+mod help;
 
-pub use failures::{MYSQL_PERMISSION_HELP, PERMISSION_HELP};
+pub use help::{MYSQL_PERMISSION_HELP, PERMISSION_HELP};
 
 /// Which run of which part a failure or change comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 //! `second-run-overwrites`), each attributed to the statements that made
 //! the change.
 
-use super::failures::forms;
+use super::help::forms;
 use super::{Replayer, Run};
 use crate::dialect::Dialect;
 use crate::finding::Finding;

@@ -151,6 +151,44 @@ fn nesting_just_under_the_cap_replays_on_the_replay_stack() {
     }
 }
 
+/// Views that double at each level: a statement reaching the last one makes
+/// SQLite expand 2^(n-1) copies of the first while it compiles the
+/// statement, before a single row is read.
+fn doubling_views(n: usize, width: usize) -> String {
+    let expr = vec!["x"; width].join(" + ");
+    let mut sql = format!("CREATE VIEW v0 AS SELECT {expr} AS x FROM (SELECT 1 AS x);\n");
+    for i in 1..n {
+        sql.push_str(&format!(
+            "CREATE VIEW v{i} AS SELECT x FROM v{p} UNION ALL SELECT x FROM v{p};\n",
+            p = i - 1
+        ));
+    }
+    sql.push_str(&format!("SELECT count(*) FROM v{} WHERE 0;\n", n - 1));
+    sql
+}
+
+#[test]
+fn a_statement_that_takes_long_to_compile_is_stopped_by_the_time_limit() {
+    // 32,768 copies of a 20-term expression: over half a second of
+    // compiling (sqlite3_prepare, about 200 MB) for a statement that then
+    // reads nothing. The time limit covers the compiling, not only the run.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "m/001_views.sql", &doubling_views(16, 20));
+    let out = run_in(
+        dir.path(),
+        &["check", "--format", "json", "--timeout", "0.05", "m"],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let timeout = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "replay-timeout")
+        .unwrap_or_else(|| panic!("a replay-timeout finding: {}", out.stdout));
+    assert_eq!(timeout["line"], 17, "{timeout}");
+}
+
 // ---- §3: memory --------------------------------------------------------------
 
 /// Runs the binary and returns its exit code and peak resident memory

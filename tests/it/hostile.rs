@@ -189,6 +189,56 @@ fn a_statement_that_takes_long_to_compile_is_stopped_by_the_time_limit() {
     assert_eq!(timeout["line"], 17, "{timeout}");
 }
 
+#[test]
+fn a_trigger_that_runs_forever_on_synthetic_rows_stops_replay_once_with_a_reason() {
+    // Seeding inserts rows into `t` before the second migration; the
+    // migration's trigger makes each insert run until the time limit. The
+    // interrupted insert takes SQLite's transaction with it: replay stops
+    // at the first one (exit 2) and says why, instead of trying every row
+    // and ending on "cannot commit - no transaction is active".
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "m/001_t.sql",
+        "CREATE TABLE IF NOT EXISTS t(id INTEGER PRIMARY KEY, a TEXT);\n\
+         CREATE TRIGGER IF NOT EXISTS endless AFTER INSERT ON t BEGIN\n\
+         INSERT INTO t(a) SELECT count(*) FROM (WITH RECURSIVE c(x) AS \
+         (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c);\n\
+         END;\n",
+    );
+    write(
+        dir.path(),
+        "m/002_u.sql",
+        "CREATE TABLE IF NOT EXISTS u(id INTEGER PRIMARY KEY);\n",
+    );
+    let out = run_in(
+        dir.path(),
+        &["check", "--timeout", "0.2", "--color", "never", "m"],
+    );
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        all.contains(
+            "replay stopped at m/002_u.sql: a synthetic row twice writes (`INSERT INTO main.\"t\""
+        ) && all.contains("ran longer than the replay time limit (--timeout)")
+            && all.contains("`--no-seed` and `--no-interleave` turn these writes off"),
+        "{all}"
+    );
+    // Without the writes, the migrations replay.
+    let out = run_in(
+        dir.path(),
+        &[
+            "check",
+            "--timeout",
+            "0.2",
+            "--no-seed",
+            "--no-interleave",
+            "m",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+}
+
 // ---- §3: memory --------------------------------------------------------------
 
 /// Runs the binary and returns its exit code and peak resident memory

@@ -891,23 +891,14 @@ fn error_class(message: &str) -> ErrorClass {
     }
 }
 
-/// Strings and blobs longer than this are kept as their length and digest:
-/// equal values still compare equal, and a table of 63 MB blobs costs a few
-/// bytes a value instead of a copy of each.
-pub const MAX_VALUE_BYTES: usize = 4096;
+pub use crate::replay::engine::MAX_VALUE_BYTES;
 
 /// What the snapshots of one observation window may hold together (an
 /// estimate of their heap size); past it, tables are compared by count and
 /// hash only, like tables of more than [`MAX_SNAPSHOT_ROWS`] rows.
 pub const MAX_WINDOW_BYTES: usize = 64 << 20;
 
-/// A stand-in for a value too long to copy.
-fn digest(what: &str, bytes: &[u8]) -> Value {
-    use sha2::{Digest, Sha256};
-    let d = Sha256::digest(bytes);
-    let hex: String = d.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    Value::Text(format!("<{what} of {} bytes, sha256 {hex}>", bytes.len()))
-}
+use crate::replay::engine::digest;
 
 fn value(v: rusqlite::types::ValueRef<'_>) -> Value {
     use rusqlite::types::ValueRef as V;

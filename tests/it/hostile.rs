@@ -344,6 +344,27 @@ fn a_160_kb_line_with_80_000_findings_is_drawn_clipped_around_each_position() {
 }
 
 #[test]
+fn forty_thousand_findings_on_one_statement_are_linked_without_pairing_each_two() {
+    // One finding per undefined `${x}`, all on one statement: linking
+    // static and replay findings compared every finding with every other of
+    // its statement (17 s for 25,000 in a debug build, minutes for this).
+    // Time is measured in benches/ (`--only placeholders`).
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "m/001.sql", &"${x}".repeat(40_000));
+    let out = run_in(
+        dir.path(),
+        &["check", "--no-replay", "--format", "json", "m"],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let findings = doc["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 40_000);
+    assert!(findings
+        .iter()
+        .all(|f| f["rule"] == "undefined-placeholder" && f["line"] == 1));
+}
+
+#[test]
 fn fix_suggestions_on_a_long_line_are_clipped_too() {
     // Each suggestion used to print the whole 160 kB line again: 2.2 GB of
     // output for 8,000 CREATE TABLEs on one line.

@@ -77,6 +77,10 @@ pub struct Lexer<'a> {
     end: usize,
     dialect: Dialect,
     pub error: Option<LexError>,
+    /// Inside a MySQL versioned comment (`/*!40014 ... */`), whose content
+    /// the server runs: its opening and its `*/` are comment tokens, what
+    /// is between them is lexed as SQL.
+    versioned: bool,
 }
 
 impl<'a> Lexer<'a> {
@@ -89,7 +93,27 @@ impl<'a> Lexer<'a> {
             end,
             dialect,
             error: None,
+            versioned: false,
         }
+    }
+
+    /// At `/*!` or `/*M!` (MariaDB's) in MySQL, closed later: the length of
+    /// the opening with its version number (`/*!40014`).
+    fn versioned_opening(&self) -> Option<usize> {
+        if self.dialect != Dialect::Mysql || self.versioned {
+            return None;
+        }
+        let rest = &self.text[self.pos..self.end];
+        let head = if rest.starts_with("/*!") {
+            3
+        } else if rest.starts_with("/*M!") {
+            4
+        } else {
+            return None;
+        };
+        rest[head..]
+            .contains("*/")
+            .then(|| head + rest[head..].bytes().take_while(u8::is_ascii_digit).count())
     }
 
     pub fn pos(&self) -> usize {
@@ -251,8 +275,19 @@ impl Iterator for Lexer<'_> {
                 self.take_while(|b| b != b'\n' && b != b'\r');
                 TokenKind::LineComment
             }
+            b'*' if self.versioned && next == Some(b'/') => {
+                self.pos += 2;
+                self.versioned = false;
+                TokenKind::BlockComment
+            }
             b'/' if next == Some(b'*') => {
-                self.block_comment();
+                match self.versioned_opening() {
+                    Some(n) => {
+                        self.pos += n;
+                        self.versioned = true;
+                    }
+                    None => self.block_comment(),
+                }
                 TokenKind::BlockComment
             }
             b'\'' => {
@@ -415,6 +450,53 @@ mod tests {
         assert_eq!(k[5], (TokenKind::BlockComment, "/* /* ; */ */"));
         assert_eq!(k[6], (TokenKind::String, "e'\\''"));
         assert_eq!(k[7].0, TokenKind::LineComment);
+    }
+
+    #[test]
+    fn mysql_runs_what_a_versioned_comment_holds() {
+        let sql =
+            "/*!40014 SET FOREIGN_KEY_CHECKS=0 */; CREATE DATABASE /*!32312 IF NOT EXISTS*/ d; \
+                   /*M!100100 SET x='*/' */ /* plain */ /*!";
+        let k = kinds(sql, Dialect::Mysql);
+        let words: Vec<&str> = k
+            .iter()
+            .filter(|(t, _)| !t.is_trivia())
+            .map(|(_, w)| *w)
+            .collect();
+        assert_eq!(
+            words,
+            [
+                "SET",
+                "FOREIGN_KEY_CHECKS",
+                "=",
+                "0",
+                ";",
+                "CREATE",
+                "DATABASE",
+                "IF",
+                "NOT",
+                "EXISTS",
+                "d",
+                ";",
+                "SET",
+                "x",
+                "=",
+                "'*/'"
+            ]
+        );
+        assert_eq!(k[0], (TokenKind::BlockComment, "/*!40014"));
+        assert_eq!(k[5], (TokenKind::BlockComment, "*/"));
+        assert!(k.contains(&(TokenKind::BlockComment, "/* plain */")));
+        // Never closed: an ordinary unterminated comment.
+        let mut l = Lexer::new(sql, 0..sql.len(), Dialect::Mysql);
+        l.by_ref().for_each(drop);
+        assert_eq!(
+            l.error.map(|e| e.kind),
+            Some(LexErrorKind::UnterminatedComment)
+        );
+        // Other dialects: a comment.
+        let k = kinds("/*!40014 SET x=0 */", Dialect::Sqlite);
+        assert_eq!(k, [(TokenKind::BlockComment, "/*!40014 SET x=0 */")]);
     }
 
     #[test]

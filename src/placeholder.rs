@@ -67,6 +67,22 @@ pub struct Occurrence {
     pub default: Option<String>,
     /// Outside strings, quoted identifiers and comments.
     pub in_code: bool,
+    /// A template action (`{{.Name}}`, Go's `text/template` as syncthing
+    /// fills its SQL, or Jinja's `{{ name }}`) rather than `${name}`.
+    pub template: bool,
+    /// A template action's text between the braces, trimmed.
+    pub written: String,
+}
+
+impl Occurrence {
+    /// As written in the text's syntax (`${name}`, `{{.Name}}`).
+    pub fn shown(&self) -> String {
+        if self.template {
+            format!("{{{{{}}}}}", self.written)
+        } else {
+            format!("${{{}}}", self.name)
+        }
+    }
 }
 
 /// The substitution settings for one region of a file.
@@ -130,15 +146,19 @@ pub fn occurrences(text: &str, dialect: Dialect, env_syntax: bool) -> Vec<Occurr
                     name: name.to_string(),
                     default,
                     in_code: true,
+                    template: false,
+                    written: String::new(),
                 });
                 i = e;
             }
             None => i = start + 2,
         }
     }
+    found.extend(template_actions(text));
     if found.is_empty() {
         return found;
     }
+    found.sort_by_key(|o| o.range.start);
     // Which of them sit in strings, quoted identifiers or comments.
     let mut quoted: Vec<Range<usize>> = Vec::new();
     for t in Lexer::new(text, 0..text.len(), dialect) {
@@ -159,6 +179,52 @@ pub fn occurrences(text: &str, dialect: Dialect, env_syntax: bool) -> Vec<Occurr
             .any(|q| q.start <= o.range.start && o.range.start < q.end);
     }
     found
+}
+
+/// The template actions of `text`: `{{` ... `}}` on one line (at most 200
+/// bytes between), whose content starts with a name or `.` (`{{.Flag}}`,
+/// `{{ .Schema }}`, `{{ table_name }}`). Their name, for `--define`, is the
+/// content without a leading `.`.
+fn template_actions(text: &str) -> Vec<Occurrence> {
+    let mut found = Vec::new();
+    let mut i = 0;
+    while let Some(p) = text[i..].find("{{") {
+        let start = i + p;
+        let inner_start = start + 2;
+        let rest = &text[inner_start..];
+        let close = rest
+            .char_indices()
+            .take_while(|(k, c)| *k <= 200 && *c != '\n')
+            .find(|(k, _)| rest[*k..].starts_with("}}"))
+            .map(|(k, _)| k);
+        let Some(close) = close else {
+            i = inner_start;
+            continue;
+        };
+        let written = rest[..close].trim().trim_matches('-').trim();
+        let starts_well = written
+            .bytes()
+            .next()
+            .is_some_and(|b| b == b'.' || b == b'_' || b.is_ascii_alphabetic());
+        if starts_well {
+            let name = written.strip_prefix('.').unwrap_or(written).trim();
+            found.push(Occurrence {
+                range: start..inner_start + close + 2,
+                name: name.to_string(),
+                default: None,
+                in_code: true,
+                template: true,
+                written: written.to_string(),
+            });
+        }
+        i = inner_start + close + 2;
+    }
+    found
+}
+
+/// Whether `text` may hold a placeholder or template action.
+fn may_hold(text: &str) -> bool {
+    text.contains("${") || text.contains("{{")
 }
 
 /// `name` for a macro written as a `${name}` placeholder.
@@ -186,32 +252,50 @@ impl Placeholders<'_> {
 
     /// The undefined placeholders of `text` that deserve a finding.
     pub fn undefined(&self, text: &str) -> Vec<Occurrence> {
-        if !text.contains("${") {
+        if !may_hold(text) {
             return Vec::new();
         }
         occurrences(text, self.dialect, self.env_syntax)
             .into_iter()
-            .filter(|o| self.value(o).is_none() && (o.in_code || self.scope == Scope::Everywhere))
+            // (No tool fills a template action in a string or comment.)
+            .filter(|o| {
+                self.value(o).is_none()
+                    && (o.in_code || (self.scope == Scope::Everywhere && !o.template))
+            })
             .collect()
     }
 
     /// The message and help of a finding about `o`.
     pub fn describe(&self, o: &Occurrence) -> (String, String) {
-        let message = if o.in_code {
+        let message = if o.template {
             format!(
-                "placeholder `${{{}}}` has no value: this statement is not valid SQL until it is substituted",
+                "template action `{}` has no value: this statement is a template, not valid SQL until \
+                 the application fills it in",
+                o.shown()
+            )
+        } else if o.in_code {
+            format!(
+                "placeholder `{}` has no value: this statement is not valid SQL until it is substituted",
+                o.shown()
+            )
+        } else {
+            format!(
+                "placeholder `{}` has no value: {} substitutes it before running this statement",
+                o.shown(),
+                self.tool
+            )
+        };
+        let help = if o.template {
+            format!(
+                "pass `--define {}=VALUE` with the value the application's template gets",
                 o.name
             )
         } else {
             format!(
-                "placeholder `${{{}}}` has no value: {} substitutes it before running this statement",
-                o.name, self.tool
+                "pass `--define {}=VALUE` with the value the migration tool uses",
+                o.name
             )
         };
-        let help = format!(
-            "pass `--define {}=VALUE` with the value the migration tool uses",
-            o.name
-        );
         (message, help)
     }
 
@@ -234,11 +318,14 @@ impl Placeholders<'_> {
     /// and the offset of the occurrence at which the total first exceeds
     /// `budget`, if it does.
     pub fn growth(&self, text: &str, budget: usize) -> (usize, Option<usize>) {
-        if !text.contains("${") {
+        if !may_hold(text) {
             return (0, None);
         }
         let mut added = 0usize;
         for o in occurrences(text, self.dialect, self.env_syntax) {
+            if o.template && !o.in_code {
+                continue;
+            }
             let len = match self.value(&o) {
                 Some(v) => v.len(),
                 None if o.in_code => o.name.len() + 2,
@@ -268,7 +355,7 @@ impl Substitute for Placeholders<'_> {
             }
             return Cow::Owned(self.substitute(&text).into_owned());
         }
-        if !sql.contains("${") {
+        if !may_hold(sql) {
             return Cow::Borrowed(sql);
         }
         let found = occurrences(sql, self.dialect, self.env_syntax);
@@ -276,6 +363,10 @@ impl Substitute for Placeholders<'_> {
         let mut last = 0;
         let mut changed = false;
         for o in &found {
+            // A template action in a string or comment is data.
+            if o.template && !o.in_code {
+                continue;
+            }
             let replacement = match self.value(o) {
                 Some(v) => v.to_string(),
                 None if o.in_code => self.neutral(&o.name),
@@ -361,6 +452,55 @@ mod tests {
         let p = ph(&d, Scope::CodeOnly);
         assert_eq!(p.undefined("SELECT '${w}', ${t}").len(), 1);
         assert!(matches!(p.substitute("SELECT 1"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn template_actions_where_code_goes() {
+        let text =
+            "UPDATE files SET flags = flags | {{.FlagInvalid}} WHERE name = '{{ .Name }}';\n\
+                    -- {{.InComment}}\nSELECT {{ limit }}, '{' || '}', '{{', x {{ 1 }}";
+        let o = occurrences(text, Dialect::Sqlite, false);
+        let v: Vec<(&str, bool, bool)> = o
+            .iter()
+            .map(|o| (o.name.as_str(), o.in_code, o.template))
+            .collect();
+        assert_eq!(
+            v,
+            vec![
+                ("FlagInvalid", true, true),
+                ("Name", false, true),
+                ("InComment", false, true),
+                ("limit", true, true),
+            ]
+        );
+        assert_eq!(o[0].shown(), "{{.FlagInvalid}}");
+        // Flagged in code only, whatever the scope: no migration tool fills
+        // them, in a string they are data.
+        let none = BTreeMap::new();
+        for scope in [Scope::Everywhere, Scope::CodeOnly] {
+            let names: Vec<String> = ph(&none, scope)
+                .undefined(text)
+                .into_iter()
+                .map(|o| o.name)
+                .collect();
+            assert_eq!(names, vec!["FlagInvalid", "limit"]);
+        }
+        let mut d = BTreeMap::new();
+        d.insert("FlagInvalid".to_string(), "4".to_string());
+        d.insert("Name".to_string(), "x".to_string());
+        assert_eq!(
+            ph(&d, Scope::CodeOnly).substitute("SELECT {{.FlagInvalid}}, '{{.Name}}'"),
+            "SELECT 4, '{{.Name}}'"
+        );
+        let (message, help) = ph(&none, Scope::CodeOnly).describe(&o[0]);
+        assert!(message.starts_with("template action `{{.FlagInvalid}}` has no value"));
+        assert!(help.contains("--define FlagInvalid=VALUE"));
+        // Not actions: an unclosed `{{`, one across lines, an empty one.
+        assert!(
+            occurrences("SELECT '{{' || x; {{\n.A}} {{ }}", Dialect::Sqlite, false)
+                .iter()
+                .all(|o| !o.in_code || !o.template)
+        );
     }
 
     #[test]

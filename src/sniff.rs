@@ -262,23 +262,29 @@ pub fn unsupported_in_path(display: &str) -> Option<Family> {
         if crate::dialect::dialect_word(w).is_some() {
             return Some(None);
         }
-        Some(Some(match w.to_ascii_lowercase().as_str() {
-            "h2" => Family::H2,
-            "hsqldb" | "hsql" => Family::Hsqldb,
-            "derby" => Family::Derby,
-            "db2" => Family::Db2,
-            "snowflake" => Family::Snowflake,
-            "oracle" => Family::Oracle,
-            "sqlserver" | "mssql" | "tsql" => Family::Tsql,
-            "clickhouse" => Family::Clickhouse,
-            _ => return None,
-        }))
+        Some(Some(unsupported_word(w)?))
     };
     // The folder and its parent only: a database's name further up (a
     // home folder named `oracle`) says nothing about this history.
     crate::dialect::path_words(display, 2)
         .find_map(family)
         .flatten()
+}
+
+/// A database twice does not read that a word names (`h2`, `derby`,
+/// `oracle`, `mssql`, ...), in a folder's or a file's name.
+pub fn unsupported_word(w: &str) -> Option<Family> {
+    Some(match w.to_ascii_lowercase().as_str() {
+        "h2" => Family::H2,
+        "hsqldb" | "hsql" => Family::Hsqldb,
+        "derby" => Family::Derby,
+        "db2" => Family::Db2,
+        "snowflake" => Family::Snowflake,
+        "oracle" => Family::Oracle,
+        "sqlserver" | "mssql" | "tsql" => Family::Tsql,
+        "clickhouse" => Family::Clickhouse,
+        _ => return None,
+    })
 }
 
 /// The dialect some SQL texts are clearly written in, with the signs that

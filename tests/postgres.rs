@@ -2305,6 +2305,82 @@ fn a_missing_role_points_at_a_setup_script() {
     assert!(!has(&with, "first-run-error"), "{:#?}", with.findings);
 }
 
+/// A psql script that makes its own database and connects to it (`CREATE
+/// DATABASE shop; \connect shop`, as Docker init scripts do) runs in the
+/// scratch database: the `CREATE`/`DROP DATABASE` are not run, and said so,
+/// and the rest is checked.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn a_script_that_makes_its_own_database_runs_in_the_scratch_one() {
+    let r = run("fixtures/postgres/own_database", &pg_opts());
+    let got: Vec<(String, usize)> = replay_findings(&r)
+        .iter()
+        .map(|f| (f.rule.clone(), f.line))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("replay-statement-skipped".to_string(), 2),
+            ("replay-statement-skipped".to_string(), 3),
+            ("second-run-error".to_string(), 6),
+        ],
+        "{:#?}",
+        r.findings
+    );
+    let f = replay_findings(&r)[1];
+    assert!(
+        f.message
+            .contains("creates the database `shop` the script then connects to"),
+        "{}",
+        f.message
+    );
+}
+
+/// An extension the server does not have installed (PostGIS on a plain
+/// server): the help says the failure is the server's, not the migration's.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn an_extension_the_server_lacks_is_named_as_the_servers() {
+    let r = run("fixtures/postgres/extension_not_installed", &pg_opts());
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "first-run-error")
+        .expect("the extension is not installed");
+    let help = f.help.as_deref().unwrap_or("");
+    assert!(
+        help.contains("does not have the `twice_no_such_extension` extension installed"),
+        "{help}"
+    );
+}
+
+/// An operator class an extension provides (`gin_trgm_ops`), missing because
+/// no migration creates the extension (chirpstack's init script does):
+/// the help names the extension and the setup line; with it, the run passes.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn a_missing_extension_object_names_the_extension() {
+    let opts = pg_opts();
+    let folder = "fixtures/postgres/missing_extension";
+    let without = run(folder, &opts);
+    let f = without
+        .findings
+        .iter()
+        .find(|f| f.rule == "first-run-error")
+        .expect("the index fails without pg_trgm");
+    let help = f.help.as_deref().unwrap_or("");
+    assert!(
+        help.contains("`gin_trgm_ops` comes from PostgreSQL's `pg_trgm` extension")
+            && help.contains("`CREATE EXTENSION IF NOT EXISTS \"pg_trgm\";`"),
+        "{help}"
+    );
+    let with = run(
+        folder,
+        &setup_opts(&opts, "fixtures/postgres/setup_scripts/pg_trgm.sql"),
+    );
+    assert!(!has(&with, "first-run-error"), "{:#?}", with.findings);
+}
+
 #[test]
 #[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn node_pg_migrate_replays_up_sections_in_time_order_and_checks_downs() {

@@ -236,6 +236,10 @@ pub(super) fn is_query_file(name: &str, path: &Path) -> bool {
 /// with no writing word: not `INTO`, `INSERT`, `UPDATE`, `CREATE`, ...).
 /// A `SELECT` without `FROM` (`SELECT create_hypertable('t', 'at')`,
 /// `SELECT cron.schedule(...)`) may change the database: not a query.
+/// A SQLPage page is a query file too, whatever it writes (SQLPage runs it
+/// on every request to build a web page): it selects a `component` column
+/// (`SELECT 'list' AS component`) or calls SQLPage's functions
+/// (`sqlpage.cookie(...)`).
 pub(super) fn is_query_text(text: &str) -> bool {
     use crate::lexer::TokenKind;
     const WRITES: &[&str] = &[
@@ -246,6 +250,9 @@ pub(super) fn is_query_text(text: &str) -> bool {
     // One pass over the tokens, nothing kept but the current statement's
     // verdict (any file size, constant memory).
     let mut param = false;
+    let mut page = false;
+    // The last two significant tokens: `AS component`, `sqlpage .`.
+    let mut last: [Option<(TokenKind, &str)>; 2] = [None, None];
     let mut all_read = true;
     let mut statements = 0;
     // The statement so far: its first word was SELECT/WITH, it has a FROM,
@@ -260,6 +267,29 @@ pub(super) fn is_query_text(text: &str) -> bool {
         }
     };
     for t in crate::lexer::Lexer::new(text, 0..text.len(), Dialect::Postgres) {
+        if t.kind.is_trivia() {
+            continue;
+        }
+        let here = &text[t.span.clone()];
+        let name = match t.kind {
+            TokenKind::Word => Some(here),
+            // (An unterminated one runs to the end of the text: `get`, as
+            // its last byte may be inside a character.)
+            TokenKind::QuotedIdent => here.get(1..here.len().saturating_sub(1)),
+            _ => None,
+        };
+        let after_as =
+            matches!(last[1], Some((TokenKind::Word, w)) if w.eq_ignore_ascii_case("as"));
+        if name.is_some_and(|n| n.eq_ignore_ascii_case("component")) && after_as {
+            page = true;
+        }
+        if t.kind == TokenKind::Punct
+            && here == "."
+            && matches!(last[1], Some((TokenKind::Word, w)) if w.eq_ignore_ascii_case("sqlpage"))
+        {
+            page = true;
+        }
+        last = [last[1], Some((t.kind, here))];
         match t.kind {
             TokenKind::Param
                 if text[t.span.clone()]
@@ -288,7 +318,7 @@ pub(super) fn is_query_text(text: &str) -> bool {
         }
     }
     close(&mut stmt);
-    param || (all_read && statements > 0)
+    param || page || (all_read && statements > 0)
 }
 
 #[cfg(test)]
@@ -314,6 +344,29 @@ mod tests {
         assert!(!is_query_text("SELECT * INTO backup FROM t;"));
         assert!(!is_query_text("SELECT 1 FROM t; CREATE TABLE u (id int);"));
         assert!(!is_query_text("-- nothing\n"));
+    }
+
+    #[test]
+    fn sqlpage_pages_are_query_files() {
+        assert!(is_query_text(
+            "SELECT 'list' AS component, 'Tasks' AS title;\nSELECT title FROM tasks;"
+        ));
+        assert!(is_query_text(
+            "INSERT INTO tasks (title) VALUES (:title)\nRETURNING 'redirect' AS \"component\", '/' AS link;"
+        ));
+        assert!(is_query_text(
+            "SET user = (SELECT name FROM sessions WHERE id = sqlpage.cookie('session'));\nUPDATE users SET seen = now() WHERE name = $user;"
+        ));
+        // A column named `component` is not a page.
+        assert!(!is_query_text(
+            "CREATE TABLE parts (id int, component text);\nINSERT INTO parts (component) VALUES ('as component');"
+        ));
+        assert!(!is_query_text(
+            "ALTER TABLE parts RENAME COLUMN kind TO component;"
+        ));
+        // An unterminated quoted name ending inside a character.
+        assert!(!is_query_text("CREATE TABLE t (a int); SELECT 1 AS \"é"));
+        assert!(!is_query_text("\""));
     }
 
     #[test]

@@ -194,6 +194,7 @@ pub fn discover(inputs: &[Input], opts: &Options, files: &FileSource) -> Result<
         notices: Vec::new(),
         root: None,
         ignores: ignores::Ignores::default(),
+        changelogs: Vec::new(),
     };
     // Per input position, what it produced.
     let mut pieces: Vec<(usize, Vec<Built>)> = Vec::new();
@@ -241,9 +242,19 @@ pub fn discover(inputs: &[Input], opts: &Options, files: &FileSource) -> Result<
         let mut out = Vec::new();
         let mut ancestors = Vec::new();
         w.root = Some(n.canon.clone());
+        w.changelogs.clear();
         w.walk(&n.path, &shown, &mut ancestors, &mut out)?;
         w.root = None;
-        if out.is_empty() {
+        if out.is_empty() && !w.changelogs.is_empty() {
+            w.notices.push(format!(
+                "{shown}: no SQL migrations found in this folder: its Liquibase changelogs ({}) \
+                 hold changesets of Liquibase's change types (`createTable`, `addColumn`, ...) or \
+                 inline `<sql>`, not SQL files; twice reads SQL files (formatted SQL, and the files \
+                 a changelog includes with `include` or `sqlFile`): `liquibase update-sql` prints \
+                 the SQL Liquibase would run, which twice can check",
+                w.changelogs.join(", ")
+            ));
+        } else if out.is_empty() {
             w.notices
                 .push(format!("{shown}: no SQL migrations found in this folder"));
         }
@@ -772,6 +783,7 @@ mod tests {
             notices: Vec::new(),
             root: None,
             ignores: ignores::Ignores::default(),
+            changelogs: Vec::new(),
         };
         let listing = w.list_at(d.path(), None, "m").unwrap().unwrap();
         assert_eq!(listing.sql.len(), 2);

@@ -155,6 +155,10 @@ pub(super) struct Walker<'o> {
     pub(super) root: Option<PathBuf>,
     /// `.gitignore` / `.ignore` rules, per canonical folder.
     pub(super) ignores: ignores::Ignores,
+    /// Liquibase changelogs seen in folders without SQL files (at most
+    /// three, as displayed): changesets of Liquibase's own change types,
+    /// which the message for a folder with no SQL names.
+    pub(super) changelogs: Vec<String>,
 }
 
 /// A folder's entries, sorted by name.
@@ -510,6 +514,22 @@ impl Walker<'_> {
         ancestors: &mut Vec<PathBuf>,
         out: &mut Vec<Built>,
     ) -> Result<()> {
+        if listing.sql.is_empty() && self.changelogs.len() < 3 {
+            for name in &listing.others {
+                let lower = name.to_ascii_lowercase();
+                let changelog = lower.contains("changelog")
+                    && [".xml", ".yaml", ".yml", ".json"]
+                        .iter()
+                        .any(|x| lower.ends_with(x));
+                if changelog
+                    && self.changelogs.len() < 3
+                    && super::declared::head(&dir.join(name), 8192)
+                        .is_some_and(|h| h.contains("databaseChangeLog"))
+                {
+                    self.changelogs.push(join_display(display, name));
+                }
+            }
+        }
         // Seed data is not a migration: when a folder is walked, `seed.sql`
         // is left out (named directly, it is read).
         listing.sql.retain(|(name, _)| {
@@ -758,7 +778,8 @@ impl Walker<'_> {
             if queries {
                 self.notices.push(format!(
                     "{display}: skipped: a folder of query files (each has bind parameters such as \
-                     `$1` or only reads: `SELECT ... FROM`), not migrations (name it to check it)"
+                     `$1`, only reads: `SELECT ... FROM`, or is a SQLPage page), not migrations \
+                     (name it to check it)"
                 ));
             }
             let passed_over = passed_over || queries;
@@ -821,10 +842,17 @@ impl Walker<'_> {
                     if let Some(mut b) = self.assemble(f, plan, kind, display) {
                         b.sequence.code_gaps = gaps.clone();
                         b.sequence.layout_why = layout_why.clone();
-                        b.sequence.dialect_why = format!(
-                            "files written for {d} beside shared .sql files: one \
-                             sequence per dialect the files name ({all})"
-                        );
+                        b.sequence.dialect_why = if names.len() == 1 {
+                            format!(
+                                "files named for {d}: the file names give no other database \
+                                 twice reads"
+                            )
+                        } else {
+                            format!(
+                                "files named for {d}: one sequence for each database the file \
+                                 names give ({all})"
+                            )
+                        };
                         b.dialect_settled = true;
                         out.push(b);
                     }

@@ -24,15 +24,22 @@ pub fn reversible(folder: &Folder) -> bool {
         .any(|e| super::pop::parse_name(e.base()).is_some() || parse_name(e.base()).is_some())
 }
 
-/// `<version>_<title>.(up|down).sql` → (version, title, is_up).
+/// `<version>_<title>.(up|down).sql` → (version, title, is_up), as
+/// golang-migrate's `^([0-9]+)_(.*)\.(down|up)\.(.*)$` reads it: the title
+/// runs to the last `.up.` or `.down.`, and whatever follows is the
+/// extension (`30_x.up..sql` is an up migration; twice reads `.sql` files).
 pub fn parse_name(base: &str) -> Option<(&str, &str, bool)> {
     let (version, rest) = super::version_underscore(base)?;
-    let stem = rest.strip_suffix(".sql")?;
-    if let Some(title) = stem.strip_suffix(".up") {
-        Some((version, title, true))
-    } else {
-        stem.strip_suffix(".down")
-            .map(|title| (version, title, false))
+    if !rest.ends_with(".sql") {
+        return None;
+    }
+    let up = rest.rfind(".up.");
+    let down = rest.rfind(".down.");
+    match (up, down) {
+        (Some(u), Some(d)) if d > u => Some((version, &rest[..d], false)),
+        (Some(u), _) => Some((version, &rest[..u], true)),
+        (None, Some(d)) => Some((version, &rest[..d], false)),
+        (None, None) => None,
     }
 }
 
@@ -158,6 +165,23 @@ mod tests {
         );
         assert!(p.migrations[1].down.is_none());
         assert_eq!(p.skipped.len(), 1);
+    }
+
+    #[test]
+    fn names_read_as_the_library_reads_them() {
+        use super::parse_name;
+        assert_eq!(parse_name("1_init.up.sql"), Some(("1", "init", true)));
+        assert_eq!(parse_name("1_init.down.sql"), Some(("1", "init", false)));
+        // The extension is whatever follows the direction.
+        assert_eq!(
+            parse_name("30_ignore_autotag.up..sql"),
+            Some(("30", "ignore_autotag", true))
+        );
+        assert_eq!(parse_name("2_a.up.down.sql"), Some(("2", "a.up", false)));
+        assert_eq!(parse_name("3_a.down.up.sql"), Some(("3", "a.down", true)));
+        assert_eq!(parse_name("4_upgrade.sql"), None);
+        assert_eq!(parse_name("5_x.up.sql.bak"), None);
+        assert_eq!(parse_name("x_1.up.sql"), None);
     }
 
     #[test]

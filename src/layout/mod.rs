@@ -158,9 +158,44 @@ fn comment_lines(text: &str) -> impl Iterator<Item = &str> {
 }
 
 /// Natural order of file names: digit runs compare as numbers, so
-/// `2_x.sql` < `10_x.sql` and `V1.9` < `V1.10`.
+/// `2_x.sql` < `10_x.sql` and `V1.9` < `V1.10`; leading zeros do not count
+/// (`0002_x` < `00010_y`, as tools that parse the number read them), other
+/// text compares case-insensitively, and names equal so far compare byte by
+/// byte.
 pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
-    natord::compare_ignore_case(a, b).then_with(|| a.cmp(b))
+    fn runs(s: &str) -> impl Iterator<Item = (bool, &str)> {
+        let bytes = s.as_bytes();
+        let mut i = 0;
+        std::iter::from_fn(move || {
+            if i >= bytes.len() {
+                return None;
+            }
+            let digit = bytes[i].is_ascii_digit();
+            let start = i;
+            while i < bytes.len() && bytes[i].is_ascii_digit() == digit {
+                i += 1;
+            }
+            // Runs end at ASCII digits, so `i` is a char boundary.
+            Some((digit, &s[start..i]))
+        })
+    }
+    let (mut x, mut y) = (runs(a), runs(b));
+    loop {
+        let o = match (x.next(), y.next()) {
+            (None, None) => break,
+            (None, Some(_)) => Ordering::Less,
+            (Some(_), None) => Ordering::Greater,
+            (Some((true, p)), Some((true, q))) => numeric_cmp(p, q),
+            (Some((_, p)), Some((_, q))) => p
+                .chars()
+                .map(|c| c.to_ascii_lowercase())
+                .cmp(q.chars().map(|c| c.to_ascii_lowercase())),
+        };
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    a.cmp(b)
 }
 
 /// A migration folder as discovery hands it to a layout.

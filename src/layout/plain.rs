@@ -25,44 +25,111 @@ fn variant(base: &str) -> Option<(Dialect, bool)> {
         .map(|d| (d, true))
 }
 
-/// A file's stem split at its last word (after `-` or `_`, or the whole
-/// stem): `docker-init-mysql` is (`docker-init`, `mysql`), `postgres` is
-/// (``, `postgres`).
-fn last_word(base: &str) -> Option<(&str, &str)> {
-    let stem = super::strip_suffix_ci(base, ".sql")?;
-    Some(match stem.rfind(['-', '_']) {
-        Some(i) => (&stem[..i], &stem[i + 1..]),
-        None => ("", stem),
-    })
+/// What a word of a file name names: a dialect twice reads, or another
+/// database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Names {
+    Dialect(Dialect),
+    Other(crate::sniff::Family),
 }
 
-/// Files whose names differ only in a last word naming a dialect
+fn names(word: &str) -> Option<Names> {
+    match Dialect::from_name(word) {
+        Some(d) if d != Dialect::Generic => Some(Names::Dialect(d)),
+        _ => crate::sniff::unsupported_word(word).map(Names::Other),
+    }
+}
+
+/// A file's stem split at a word naming a database, its last word (after
+/// `-` or `_`, or the whole stem) or else its first: `docker-init-mysql`
+/// is (`docker-init`, `mysql`), `derby-schema` is (`schema`, `derby`),
+/// `postgres` is (``, `postgres`).
+fn db_word(base: &str) -> Option<(&str, &str, Names)> {
+    let stem = super::strip_suffix_ci(base, ".sql")?;
+    let last = match stem.rfind(['-', '_']) {
+        Some(i) => (&stem[..i], &stem[i + 1..]),
+        None => ("", stem),
+    };
+    if let Some(n) = names(last.1) {
+        return Some((last.0, last.1, n));
+    }
+    let i = stem.find(['-', '_'])?;
+    let (word, rest) = (&stem[..i], &stem[i + 1..]);
+    names(word).map(|n| (rest, word, n))
+}
+
+/// Files whose names differ only in a word naming a database
 /// (`docker-init-mysql.sql` beside `docker-init-postgres.sql`, `mysql.sql`
-/// beside `postgres.sql`): the same script written for each database, not
-/// one history. A name alone (`grant_to_postgres.sql`, where `postgres` is
-/// a role) is no variant: another file must name another dialect with the
-/// same rest. By entry index.
-fn loose_variants(folder: &Folder) -> BTreeMap<usize, Dialect> {
-    let mut by_rest: BTreeMap<(String, String), Vec<(usize, Dialect)>> = BTreeMap::new();
+/// beside `postgres.sql`, `derby-schema.sql` beside `mysql-schema.sql`,
+/// Spring's `schema-h2.sql` beside `schema-mysql.sql`): the same script
+/// written for each database, not one history. A name alone
+/// (`grant_to_postgres.sql`, where `postgres` is a role) is no variant:
+/// another file must name another database with the same rest.
+struct Loose {
+    /// By entry index: the dialect each variant twice reads is for.
+    dialects: BTreeMap<usize, Dialect>,
+    /// By entry index: variants left out, and why (written for a database
+    /// twice does not read, or a second file for one dialect).
+    left_out: BTreeMap<usize, String>,
+}
+
+fn loose_variants(folder: &Folder) -> Loose {
+    type Group<'f> = Vec<(usize, &'f str, Names)>;
+    let mut by_rest: BTreeMap<(String, String), Group<'_>> = BTreeMap::new();
     for (i, e) in folder.entries.iter().enumerate() {
         if variant(e.base()).is_some() {
             continue;
         }
-        let Some((rest, word)) = last_word(e.base()) else {
-            continue;
-        };
-        if let Some(d) = Dialect::from_name(word).filter(|d| *d != Dialect::Generic) {
+        if let Some((rest, word, n)) = db_word(e.base()) {
             by_rest
                 .entry((e.dir().to_string(), rest.to_ascii_lowercase()))
                 .or_default()
-                .push((i, d));
+                .push((i, word, n));
         }
     }
-    let mut out = BTreeMap::new();
+    let mut out = Loose {
+        dialects: BTreeMap::new(),
+        left_out: BTreeMap::new(),
+    };
     for files in by_rest.into_values() {
-        let first = files[0].1;
-        if files.iter().any(|(_, d)| *d != first) {
-            out.extend(files);
+        let first = files[0].2;
+        if files.iter().all(|(_, _, n)| *n == first) {
+            continue;
+        }
+        for &(i, word, n) in &files {
+            match n {
+                Names::Other(family) => {
+                    out.left_out.insert(
+                        i,
+                        format!(
+                            "written for {} (its name), which twice does not read",
+                            family.title()
+                        ),
+                    );
+                }
+                Names::Dialect(d) => {
+                    // Several files for one dialect (`schema-mysql.sql`,
+                    // `schema-mariadb.sql`): the one named as the dialect
+                    // is read, else the first.
+                    let same: Vec<&(usize, &str, Names)> =
+                        files.iter().filter(|f| f.2 == n).collect();
+                    let chosen = same
+                        .iter()
+                        .find(|f| f.1.eq_ignore_ascii_case(d.name()))
+                        .unwrap_or(&same[0]);
+                    if chosen.0 == i {
+                        out.dialects.insert(i, d);
+                    } else {
+                        out.left_out.insert(
+                            i,
+                            format!(
+                                "written for {word}, an alternative to {} for {d}",
+                                folder.entries[chosen.0].base()
+                            ),
+                        );
+                    }
+                }
+            }
         }
     }
     out
@@ -70,12 +137,8 @@ fn loose_variants(folder: &Folder) -> BTreeMap<usize, Dialect> {
 
 /// The dialect entry `i` is written for, and whether it replaces a shared
 /// file of the same stem (see [`variant`] and [`loose_variants`]).
-fn variant_of(
-    folder: &Folder,
-    loose: &BTreeMap<usize, Dialect>,
-    i: usize,
-) -> Option<(Dialect, bool)> {
-    variant(folder.entries[i].base()).or_else(|| loose.get(&i).map(|d| (*d, true)))
+fn variant_of(folder: &Folder, loose: &Loose, i: usize) -> Option<(Dialect, bool)> {
+    variant(folder.entries[i].base()).or_else(|| loose.dialects.get(&i).map(|d| (*d, true)))
 }
 
 /// The dialects the folder's files name (see [`variant`] and
@@ -103,14 +166,17 @@ fn plan_variants(folder: &Folder, pick: bool) -> Plan {
     let loose = if pick {
         loose_variants(folder)
     } else {
-        BTreeMap::new()
+        Loose {
+            dialects: BTreeMap::new(),
+            left_out: BTreeMap::new(),
+        }
     };
     for (i, e) in folder.entries.iter().enumerate().filter(|_| pick) {
         if let Some((d, true)) = variant_of(folder, &loose, i) {
             if d == folder.dialect {
                 let stem = super::strip_suffix_ci(e.base(), ".sql").unwrap_or("");
-                let shared = match loose.get(&i) {
-                    Some(_) => last_word(e.base()).map_or("", |(rest, _)| rest),
+                let shared = match loose.dialects.get(&i) {
+                    Some(_) => db_word(e.base()).map_or("", |(rest, _, _)| rest),
                     None => stem.rsplit_once('.').map_or(stem, |(s, _)| s),
                 };
                 let generic = format!("{}{shared}.sql", &e.rel[..e.rel.len() - e.base().len()]);
@@ -123,7 +189,15 @@ fn plan_variants(folder: &Folder, pick: bool) -> Plan {
             }
         }
     }
+    let mut skipped: Vec<(usize, String)> = Vec::new();
     let mut order: Vec<usize> = (0..folder.entries.len())
+        .filter(|&i| {
+            if let Some(why) = loose.left_out.get(&i) {
+                skipped.push((i, why.clone()));
+                return false;
+            }
+            true
+        })
         .filter(|&i| match variant_of(folder, &loose, i).filter(|_| pick) {
             Some((d, _)) if d != folder.dialect => {
                 *left_out.entry(d.name()).or_default() += 1;
@@ -177,6 +251,7 @@ fn plan_variants(folder: &Folder, pick: bool) -> Plan {
     Plan {
         migrations,
         notices,
+        skipped,
         ..Plan::default()
     }
 }
@@ -342,5 +417,38 @@ mod tests {
         let f = folder(&[("10_c.sql", ""), ("9_b.sql", ""), ("1_a.sql", "")]);
         let p = super::plan(&f);
         assert_eq!(order(&f, &p), vec!["1 1_a.sql", "9 9_b.sql", "10 10_c.sql"]);
+    }
+
+    /// Leading zeros do not make a number smaller: `00010` is ten, after
+    /// `0002` (supabase/storage's `00010-search-files-search-function.sql`
+    /// between `0009-` and `0011-`).
+    #[test]
+    fn natural_order_reads_leading_zeros_as_numbers() {
+        let f = folder(&[
+            ("0011-k.sql", ""),
+            ("00010-j.sql", ""),
+            ("0002-b.sql", ""),
+            ("0001-a.sql", ""),
+            ("0009-i.sql", ""),
+        ]);
+        let p = super::plan(&f);
+        assert_eq!(
+            order(&f, &p),
+            vec![
+                "0001 0001-a.sql",
+                "0002 0002-b.sql",
+                "0009 0009-i.sql",
+                "00010 00010-j.sql",
+                "0011 0011-k.sql"
+            ]
+        );
+        assert_eq!(
+            super::super::natural_cmp("V1.9__a.sql", "v1.10__a.sql"),
+            std::cmp::Ordering::Less
+        );
+        assert_eq!(
+            super::super::natural_cmp("Ab2.sql", "aB10.sql"),
+            std::cmp::Ordering::Less
+        );
     }
 }

@@ -69,7 +69,8 @@ pub enum ErrorClass {
     DuplicateEnumValue,
     /// A row with the same key is already there (`23505`).
     UniqueViolation,
-    /// The object to drop, alter or use is not there (`42P01`, `42704`, ...).
+    /// The object to drop, alter or use is not there (`42P01`, `42704`,
+    /// `3F000` for a schema, ...).
     UndefinedObject,
     /// The column to drop, alter or use is not there (`42703`).
     UndefinedColumn,

@@ -22,6 +22,11 @@ code goes is flagged (inside a string it is plain data). Flyway's built-in
 placeholders (`${flyway:defaultSchema}`, `${flyway:user}`,
 `${flyway:timestamp}`, ...) are always defined in Flyway folders.
 
+Template actions where SQL code goes (`{{.FlagInvalid}}`, `{{ schema }}`:
+SQL an application fills in with Go's `text/template` or Jinja before it
+runs it) are flagged the same way, in every layout; inside a string or a
+comment they are data. `--define FlagInvalid=4` fills `{{.FlagInvalid}}`.
+
 ## Why it matters
 twice replays migrations and parses their statements after substitution. A
 placeholder left in the text is not SQL: without this finding the statement

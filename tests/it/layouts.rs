@@ -383,6 +383,122 @@ fn version_folders_are_one_sequence_in_release_order() {
     assert_no_findings("fixtures/layouts/version-folders-clean", &static_opts());
 }
 
+/// A golang-migrate folder of a Go module (stash's `pkg/sqlite/migrations`):
+/// a file with a doubled dot before its extension (`3_x.up..sql`) is an up,
+/// as the library's pattern reads it (it was read as a `<version>_<name>.sql`
+/// beside the pairs, which made the folder sqlx's).
+#[test]
+fn golang_migrate_in_a_go_module_reads_names_as_the_library() {
+    let ws = load(
+        &["fixtures/layouts/golang-migrate-go-module"],
+        &static_opts(),
+    );
+    assert_eq!(ws.sequences.len(), 1);
+    assert_eq!(ws.sequences[0].layout.name(), "golang-migrate");
+    assert_eq!(versions(&ws, 0), ["1", "2", "3"]);
+    snapshot_layout(
+        "golang_migrate_go_module",
+        &["fixtures/layouts/golang-migrate-go-module"],
+        &static_opts(),
+    );
+}
+
+/// Files named for a database (`schema-mysql.sql`, `derby-schema.sql`): the
+/// ones for a database twice does not read (H2, Derby) are left out, a
+/// second file for one dialect (`schema-mariadb.sql` beside
+/// `schema-mysql.sql`) too, and each database twice reads is a sequence;
+/// files naming none (`2.1.0-upgrade.sql`) are in each.
+#[test]
+fn files_named_for_databases_twice_does_not_read_are_left_out() {
+    let ws = load(&["fixtures/layouts/plain-platforms"], &static_opts());
+    let seqs: Vec<(String, String, Vec<String>)> = ws
+        .sequences
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            (
+                s.root.clone(),
+                s.dialect.name().to_string(),
+                versions(&ws, i).iter().map(|v| v.to_string()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seqs,
+        [
+            (
+                "fixtures/layouts/plain-platforms/server".to_string(),
+                "mysql".to_string(),
+                vec!["2".to_string(), "mysql-schema".to_string()]
+            ),
+            (
+                "fixtures/layouts/plain-platforms/spring".to_string(),
+                "mysql".to_string(),
+                vec!["schema-mysql".to_string()]
+            ),
+            (
+                "fixtures/layouts/plain-platforms/spring".to_string(),
+                "postgres".to_string(),
+                vec!["schema-postgresql".to_string()]
+            ),
+        ]
+    );
+    for (file, why) in [
+        (
+            "server/derby-schema.sql",
+            "written for Apache Derby (its name), which twice does not read",
+        ),
+        (
+            "spring/schema-h2.sql",
+            "written for H2 (its name), which twice does not read",
+        ),
+        (
+            "spring/schema-mariadb.sql",
+            "written for mariadb, an alternative to schema-mysql.sql for mysql",
+        ),
+    ] {
+        let notice = format!("fixtures/layouts/plain-platforms/{file}: skipped: {why}");
+        assert!(
+            ws.notices.iter().any(|n| n == &notice),
+            "{notice}\n{:#?}",
+            ws.notices
+        );
+    }
+    snapshot_layout(
+        "plain_platforms",
+        &["fixtures/layouts/plain-platforms"],
+        &static_opts(),
+    );
+}
+
+/// Release folders named as development builds report their version
+/// (`0.1.0-beta.2.dev/`, `0.1.1-dev/`, as promscale's `versions/dev/`):
+/// semantic version order, a pre-release before its release.
+#[test]
+fn version_folders_with_pre_releases_are_in_semantic_version_order() {
+    let ws = load(
+        &["fixtures/layouts/version-folders-prerelease"],
+        &static_opts(),
+    );
+    assert_eq!(ws.sequences.len(), 1);
+    assert_eq!(ws.sequences[0].layout.name(), "version-folders");
+    assert_eq!(
+        versions(&ws, 0),
+        [
+            "0.1.0-beta.2.dev/1-create_labels",
+            "0.1.0/1-default_label",
+            "0.1.1-dev/1-label_colour",
+            "0.2.0-dev/1-label_index",
+            "0.10.0-dev/1-label_rank"
+        ]
+    );
+    snapshot_layout(
+        "version_folders_prerelease",
+        &["fixtures/layouts/version-folders-prerelease"],
+        &static_opts(),
+    );
+}
+
 /// A `tests/` folder inside a migrations folder (supabase/postgres keeps
 /// `migrations/db/` and `migrations/tests/`) holds tests, not migrations.
 #[test]
@@ -437,6 +553,24 @@ fn liquibase_changelog_of_xml_changes_and_sql_read_on_its_own() {
         "liquibase_xml_changes",
         &["fixtures/layouts/liquibase-xml-changes"],
         &static_opts(),
+    );
+}
+
+/// A folder whose Liquibase changelogs hold only Liquibase's change types
+/// (`createTable`) has no SQL to check: the notice says why and what to
+/// run to get the SQL, instead of only that nothing was found.
+#[test]
+fn liquibase_changelogs_without_sql_are_named() {
+    let ws = load(&["fixtures/layouts/liquibase-xml-only"], &static_opts());
+    assert!(ws.sequences.is_empty());
+    assert!(
+        ws.notices.iter().any(|n| n.starts_with(
+            "fixtures/layouts/liquibase-xml-only: no SQL migrations found in this folder: its \
+             Liquibase changelogs (fixtures/layouts/liquibase-xml-only/src/main/resources/db/\
+             changelog/db.changelog-master.xml) hold changesets of Liquibase's change types"
+        ) && n.contains("`liquibase update-sql`")),
+        "{:#?}",
+        ws.notices
     );
 }
 
@@ -1025,6 +1159,51 @@ mod props {
             }
         }
     }
+}
+
+/// Template actions where SQL code goes (`{{.FlagInvalid}}`, as syncthing
+/// fills its migrations with Go's `text/template`) are placeholders no
+/// migration tool fills: flagged, left out of replay, filled by `--define`;
+/// in a string they are data.
+#[test]
+fn template_actions_are_placeholders() {
+    let report = check_paths(&["fixtures/layouts/go-templates"], &Options::default());
+    let found: Vec<(&str, usize, usize)> = report
+        .findings
+        .iter()
+        .filter(|f| {
+            matches!(
+                f.rule.as_str(),
+                "undefined-placeholder" | "replay-statement-skipped" | "first-run-error"
+            )
+        })
+        .map(|f| (f.rule.as_str(), f.line, f.column))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("replay-statement-skipped", 2, 1),
+            ("undefined-placeholder", 2, 34)
+        ],
+        "{:#?}",
+        report.findings
+    );
+    snapshot_layout(
+        "go_templates",
+        &["fixtures/layouts/go-templates"],
+        &static_opts(),
+    );
+    let mut opts = Options::default();
+    opts.defines.insert("FlagInvalid".into(), "4".into());
+    let report = check_paths(&["fixtures/layouts/go-templates"], &opts);
+    assert!(
+        !report.findings.iter().any(|f| matches!(
+            f.rule.as_str(),
+            "undefined-placeholder" | "replay-statement-skipped" | "first-run-error"
+        )),
+        "{:#?}",
+        report.findings
+    );
 }
 
 #[test]
@@ -2364,15 +2543,18 @@ fn query_folders_are_not_migrations() {
         vec![
             "fixtures/layouts/query-folders/db/migrations",
             "fixtures/layouts/query-folders/db/timescale",
+            "fixtures/layouts/query-folders/site/sqlpage/migrations",
         ]
     );
-    for folder in ["app/reports", "app/statements"] {
+    // SQLPage's pages (`SELECT 'list' AS component`, `sqlpage.cookie(...)`)
+    // are queries whatever they write; its `sqlpage/migrations/` is read.
+    for folder in ["app/reports", "app/statements", "site"] {
         assert!(
             ws.notices.iter().any(|n| n
                 == &format!(
                 "fixtures/layouts/query-folders/{folder}: skipped: a folder of query files (each \
-                     has bind parameters such as `$1` or only reads: `SELECT ... FROM`), not \
-                     migrations (name it to check it)"
+                     has bind parameters such as `$1`, only reads: `SELECT ... FROM`, or is a \
+                     SQLPage page), not migrations (name it to check it)"
             )),
             "{:?}",
             ws.notices

@@ -706,6 +706,61 @@ fn foreign_key_checks_can_be_turned_off_as_the_tool_does() {
     );
 }
 
+/// MySQL runs what a versioned comment holds (`/*!40014 SET
+/// FOREIGN_KEY_CHECKS=0 */`, `CREATE TABLE /*!32312 IF NOT EXISTS*/ t`, as
+/// mysqldump writes them): replay runs it too, so a key to a table created
+/// later is fine with the checks the dump turned off, and the static rules
+/// read the `IF NOT EXISTS`.
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn versioned_comments_run_as_the_server_runs_them() {
+    let r = run("fixtures/mysql/versioned_comments", &my_opts());
+    assert_eq!(r.summary.statements, 6, "{:#?}", r.summary);
+    assert!(r.findings.is_empty(), "{:#?}", r.findings);
+}
+
+/// An install script that creates its own database and switches to it
+/// (`CREATE DATABASE IF NOT EXISTS shop; USE shop;`, as many MySQL projects
+/// ship): replay runs it in the scratch database, says so for the CREATE
+/// and DROP it does not run, and checks the rest; a database the script
+/// never switches to is still refused.
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn a_script_that_makes_its_own_database_runs_in_the_scratch_one() {
+    let r = run("fixtures/mysql/own_database", &my_opts());
+    let replay: Vec<(String, String, usize)> = rules(&r)
+        .into_iter()
+        .filter(|(rule, ..)| {
+            matches!(
+                rule.as_str(),
+                "replay-statement-skipped"
+                    | "replay-denied"
+                    | "first-run-error"
+                    | "second-run-error"
+            )
+        })
+        .collect();
+    assert_eq!(
+        replay,
+        [
+            (s("replay-denied"), s("002_other.sql"), 2),
+            (s("replay-statement-skipped"), s("001_install.sql"), 2),
+            (s("replay-statement-skipped"), s("001_install.sql"), 3),
+            (s("second-run-error"), s("001_install.sql"), 6),
+        ],
+        "{:#?}",
+        r.findings
+    );
+    let skipped = find(&r, "replay-statement-skipped", "001_install.sql", 3);
+    assert!(
+        skipped
+            .message
+            .contains("creates the database `shop` the script then uses"),
+        "{}",
+        skipped.message
+    );
+}
+
 /// A table named in another case than it was created in fails on a Linux
 /// server (`lower_case_table_names=0`): the help says so, naming both.
 #[test]

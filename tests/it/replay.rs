@@ -351,6 +351,50 @@ fn seed_fills_tables_with_constraints_and_foreign_keys() {
     assert!(e.seed().unwrap().is_empty());
 }
 
+/// A first run the sandbox refuses is rolled back like a failed one: what
+/// it would have created is missing, and the later first runs that fail for
+/// want of it are listed under its `replay-denied` finding, not reported
+/// again; a failure on something else is still its own finding.
+#[test]
+fn failures_after_a_refused_first_run_follow_from_it() {
+    let r = run("fixtures/replay/denied-root", &opts());
+    let kept: Vec<(String, String, usize)> = ids(&r)
+        .into_iter()
+        .filter(|(rule, ..)| rule == "first-run-error" || rule == "replay-denied")
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            (
+                "replay-denied".to_string(),
+                "fixtures/replay/denied-root/001_archive.sql".to_string(),
+                4
+            ),
+            (
+                "first-run-error".to_string(),
+                "fixtures/replay/denied-root/004_tags.sql".to_string(),
+                3
+            ),
+        ],
+        "{:#?}",
+        ids(&r)
+    );
+    let denied = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "replay-denied")
+        .unwrap();
+    assert!(
+        denied
+            .notes
+            .iter()
+            .any(|n| n.starts_with("2 later migrations fail because this one did")),
+        "{:#?}",
+        denied.notes
+    );
+    snapshot("denied_root", &r);
+}
+
 #[test]
 fn first_run_error_rolls_back_and_carries_on() {
     let r = run("fixtures/replay/first-run-error", &opts());

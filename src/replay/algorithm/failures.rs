@@ -45,28 +45,43 @@ fn created_names_as_written(sql: &str, out: &mut BTreeSet<String>) {
         }
         words.get(i).cloned()
     };
+    // `CREATE [OR REPLACE ...] <kind> [IF NOT EXISTS] <name>` at word `at`.
+    let created_at = |at: usize| -> Option<String> {
+        let mut i = at + 1;
+        while matches!(
+            upper(i).as_deref(),
+            Some(
+                "OR" | "REPLACE"
+                    | "UNIQUE"
+                    | "TEMP"
+                    | "TEMPORARY"
+                    | "MATERIALIZED"
+                    | "RECURSIVE"
+                    | "UNLOGGED"
+                    | "GLOBAL"
+                    | "LOCAL"
+                    | "VIRTUAL"
+            )
+        ) {
+            i += 1;
+        }
+        name_after(i + 1)
+    };
     match upper(0).as_deref() {
         Some("CREATE") => {
-            let mut i = 1;
-            while matches!(
-                upper(i).as_deref(),
-                Some(
-                    "OR" | "REPLACE"
-                        | "UNIQUE"
-                        | "TEMP"
-                        | "TEMPORARY"
-                        | "MATERIALIZED"
-                        | "RECURSIVE"
-                        | "UNLOGGED"
-                        | "GLOBAL"
-                        | "LOCAL"
-                        | "VIRTUAL"
-                )
-            ) {
-                i += 1;
-            }
-            if let Some(n) = name_after(i + 1) {
+            if let Some(n) = created_at(0) {
                 out.insert(n);
+            }
+        }
+        // An anonymous block runs what it holds: `DO $$ BEGIN IF NOT EXISTS
+        // (...) THEN CREATE SCHEMA storage; END IF; END $$`.
+        Some("DO") => {
+            for i in 1..words.len() {
+                if upper(i).as_deref() == Some("CREATE") {
+                    if let Some(n) = created_at(i) {
+                        out.insert(n);
+                    }
+                }
             }
         }
         Some("ALTER") => {
@@ -425,18 +440,25 @@ impl<E: Engine> Replayer<'_, E> {
                     shown.join("; ")
                 ));
             }
+            // (A `replay-denied` root shows the key only when something
+            // followed from it.)
             if let Some(ev) = f.evidence.as_mut().and_then(|e| e.as_object_mut()) {
-                ev.insert("follow_on".into(), serde_json::Value::Array(r.follow_on));
+                if ev.contains_key("follow_on") || !r.follow_on.is_empty() {
+                    ev.insert("follow_on".into(), serde_json::Value::Array(r.follow_on));
+                }
             }
         }
     }
 
     pub(super) fn report_failure(&mut self, m: &Migration, part: &Part, f: &Failure, run: Run) {
-        let first = matches!(run, Run::First { .. } | Run::Start { .. })
-            && f.error.kind == FailureKind::Error;
+        let first_run = matches!(run, Run::First { .. } | Run::Start { .. });
+        let first = first_run && f.error.kind == FailureKind::Error;
         if first && self.follows_a_root(m, part, f) {
             return;
         }
+        // A first run the sandbox refused did not create what it holds
+        // either: later failures for want of it follow from it.
+        let root = first || (first_run && f.error.kind == FailureKind::Denied);
         let line = self.line_of(part, f.at);
         let text = f.error.text();
         let (rule, message) = match f.error.kind {
@@ -529,6 +551,31 @@ impl<E: Engine> Replayer<'_, E> {
                      setup script (`--setup FILE`, `[replay] setup`: e.g. the schema the tool \
                      leaves after them); otherwise check the order of the files"
                         .into()
+                }
+                Run::First { .. } | Run::Start { .. }
+                    if self.caps.dialect == Dialect::Postgres
+                        && extension_not_installed(&f.error.message).is_some() =>
+                {
+                    format!(
+                        "the server replay runs on ({}) does not have the `{}` extension \
+                         installed, so this says nothing about the migration itself: replay on a \
+                         server that has it (`--database-url postgres://...`), or install the \
+                         extension's package for this server",
+                        self.engine.name(),
+                        extension_not_installed(&f.error.message).unwrap_or_default()
+                    )
+                }
+                Run::First { .. } | Run::Start { .. }
+                    if self.caps.dialect == Dialect::Postgres
+                        && matches!(
+                            f.error.class,
+                            ErrorClass::UndefinedObject | ErrorClass::UndefinedFunction
+                        )
+                        && f.error.object.as_deref().and_then(extension_of).is_some() =>
+                {
+                    let object = f.error.object.as_deref().unwrap_or_default();
+                    let extension = extension_of(object).unwrap_or_default();
+                    extension_help(object, extension, self.made_here.contains(extension))
                 }
                 Run::First { .. } | Run::Start { .. }
                     if f.error.class == ErrorClass::UndefinedFunction =>
@@ -712,7 +759,7 @@ impl<E: Engine> Replayer<'_, E> {
             }
         }
         self.findings.push(finding);
-        if first {
+        if root {
             let created = self.created_by(part);
             let unreadable = self.unreadable.is_none() && self.server_cannot_read(f);
             let gap_missing =
@@ -906,6 +953,168 @@ fn missing_function_help(name: Option<&str>, caps: Caps) -> String {
             "{missing} when this migration runs: if an extension or the application provides \
              it, create it (or a stand-in) in a setup script (`--setup FILE`, `[replay] setup`); \
              otherwise check its name, its argument types and the order of the files"
+        )
+    }
+}
+
+/// The PostgreSQL extension that provides a type, operator class or
+/// function a first run did not find (`gin_trgm_ops` → `pg_trgm`), for the
+/// extensions migrations most often expect the database to have already.
+fn extension_of(object: &str) -> Option<&'static str> {
+    const PROVIDED: &[(&str, &[&str])] = &[
+        (
+            "pg_trgm",
+            &[
+                "gin_trgm_ops",
+                "gist_trgm_ops",
+                "similarity",
+                "word_similarity",
+                "strict_word_similarity",
+                "show_trgm",
+                "set_limit",
+            ],
+        ),
+        (
+            "uuid-ossp",
+            &[
+                "uuid_generate_v1",
+                "uuid_generate_v1mc",
+                "uuid_generate_v3",
+                "uuid_generate_v4",
+                "uuid_generate_v5",
+                "uuid_nil",
+                "uuid_ns_dns",
+                "uuid_ns_url",
+            ],
+        ),
+        (
+            "pgcrypto",
+            &[
+                "gen_random_bytes",
+                "crypt",
+                "gen_salt",
+                "digest",
+                "hmac",
+                "pgp_sym_encrypt",
+                "pgp_sym_decrypt",
+                "pgp_pub_encrypt",
+                "pgp_pub_decrypt",
+                "armor",
+                "dearmor",
+            ],
+        ),
+        ("citext", &["citext"]),
+        ("hstore", &["hstore"]),
+        (
+            "ltree",
+            &[
+                "ltree",
+                "lquery",
+                "ltxtquery",
+                "nlevel",
+                "subpath",
+                "subltree",
+                "lca",
+                "text2ltree",
+            ],
+        ),
+        ("cube", &["cube"]),
+        (
+            "earthdistance",
+            &["earth", "ll_to_earth", "earth_distance", "earth_box"],
+        ),
+        ("unaccent", &["unaccent"]),
+        (
+            "fuzzystrmatch",
+            &[
+                "levenshtein",
+                "soundex",
+                "difference",
+                "metaphone",
+                "dmetaphone",
+            ],
+        ),
+        (
+            "intarray",
+            &[
+                "gist__int_ops",
+                "gist__intbig_ops",
+                "gin__int_ops",
+                "intset",
+                "idx",
+            ],
+        ),
+        (
+            "btree_gist",
+            &[
+                "gist_int4_ops",
+                "gist_int8_ops",
+                "gist_text_ops",
+                "gist_timestamptz_ops",
+            ],
+        ),
+        ("tablefunc", &["crosstab", "normal_rand", "connectby"]),
+        ("isn", &["isbn", "isbn13", "ean13", "issn", "upc"]),
+        (
+            "vector",
+            &[
+                "vector",
+                "halfvec",
+                "sparsevec",
+                "vector_cosine_ops",
+                "vector_l2_ops",
+                "vector_ip_ops",
+                "halfvec_cosine_ops",
+            ],
+        ),
+        (
+            "postgis",
+            &[
+                "geometry",
+                "geography",
+                "box2d",
+                "box3d",
+                "gist_geometry_ops_2d",
+            ],
+        ),
+        ("pg_cron", &["cron"]),
+        (
+            "timescaledb",
+            &["create_hypertable", "time_bucket", "add_retention_policy"],
+        ),
+    ];
+    let lower = object.to_ascii_lowercase();
+    // PostGIS's functions all start `st_`.
+    if lower.starts_with("st_") && lower.len() > 3 {
+        return Some("postgis");
+    }
+    PROVIDED
+        .iter()
+        .find(|(_, names)| names.contains(&lower.as_str()))
+        .map(|(ext, _)| *ext)
+}
+
+/// The extension a PostgreSQL error says the server does not have
+/// installed (`extension "postgis" is not available`).
+fn extension_not_installed(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("extension \"")?;
+    let (name, tail) = rest.split_once('"')?;
+    (tail.starts_with(" is not available") && !name.is_empty()).then_some(name)
+}
+
+/// The help for a first run that did not find what an extension provides.
+fn extension_help(object: &str, extension: &str, created_here: bool) -> String {
+    if created_here {
+        format!(
+            "`{object}` comes from the `{extension}` extension, which a migration of this history \
+             creates after this one (or in one that failed): check the order of the files"
+        )
+    } else {
+        format!(
+            "`{object}` comes from PostgreSQL's `{extension}` extension, which no migration of this \
+             history creates: the database gets it elsewhere (a Docker init script, the hosting \
+             platform); give replay `CREATE EXTENSION IF NOT EXISTS \"{extension}\";` in a setup \
+             script (`--setup FILE`, `[replay] setup`)"
         )
     }
 }
@@ -1113,6 +1322,46 @@ mod tests {
         );
         assert_eq!(super::server_major("PostgreSQL 15.18"), 15);
         assert_eq!(super::server_major("SQLite"), 0);
+    }
+
+    #[test]
+    fn extensions_are_named_by_what_they_provide() {
+        assert_eq!(extension_of("gin_trgm_ops"), Some("pg_trgm"));
+        assert_eq!(extension_of("UUID_GENERATE_V4"), Some("uuid-ossp"));
+        assert_eq!(extension_of("ST_MakePoint"), Some("postgis"));
+        assert_eq!(extension_of("citext"), Some("citext"));
+        assert_eq!(extension_of("st_"), None);
+        assert_eq!(extension_of("users"), None);
+        let help = extension_help("gin_trgm_ops", "pg_trgm", false);
+        assert!(
+            help.contains("CREATE EXTENSION IF NOT EXISTS \"pg_trgm\";"),
+            "{help}"
+        );
+        assert!(extension_help("citext", "citext", true).contains("check the order"));
+        assert_eq!(
+            extension_not_installed(
+                "extension \"postgis\" is not available (Could not open extension control file)"
+            ),
+            Some("postgis")
+        );
+        assert_eq!(
+            extension_not_installed("extension \"x\" already exists"),
+            None
+        );
+    }
+
+    #[test]
+    fn an_anonymous_block_creates_what_it_holds() {
+        let mut out = BTreeSet::new();
+        created_names(
+            "DO $$\nBEGIN\n  IF NOT EXISTS(SELECT 1 FROM pg_namespace WHERE nspname = 'files') THEN\n    \
+             CREATE SCHEMA files;\n  END IF;\n  CREATE TABLE IF NOT EXISTS files.blobs(id int);\nEND$$",
+            &mut out,
+        );
+        assert_eq!(
+            out.into_iter().collect::<Vec<_>>(),
+            ["blobs".to_string(), "files".to_string()]
+        );
     }
 
     #[test]

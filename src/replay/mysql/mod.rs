@@ -300,11 +300,24 @@ impl<'a> Runner<'a> {
         };
         // Whether a transaction is open after the last statement that ran.
         let mut open = false;
+        // The databases the part switches to (`USE app`): a script that
+        // sets up its own database (`CREATE DATABASE IF NOT EXISTS app;
+        // USE app;`) runs in the scratch database instead, as the user it
+        // runs as may reach no other.
+        let used: BTreeSet<String> = part
+            .statements
+            .iter()
+            .filter_map(|&i| file.statements.get(i))
+            .filter_map(|st| match database_statement(&st.sql) {
+                Some((DatabaseVerb::Use, name)) => Some(name),
+                _ => None,
+            })
+            .collect();
         for (pos, &i) in part.statements.iter().enumerate().skip(from) {
             let Some(stmt) = file.statements.get(i) else {
                 continue;
             };
-            let sql = stmt.sql.trim();
+            let mut sql = stmt.sql.trim();
             if sql.is_empty() || is_client_command(sql) {
                 continue;
             }
@@ -312,6 +325,31 @@ impl<'a> Runner<'a> {
                 out.handled
                     .push(Handled::unresolved_placeholder(i, stmt.span.clone()));
                 continue;
+            }
+            let scratch_use;
+            match database_statement(sql) {
+                Some((DatabaseVerb::Use, _)) => {
+                    scratch_use = format!("USE {}", ident(db));
+                    sql = &scratch_use;
+                }
+                Some((verb, name)) if used.contains(&name) => {
+                    let what = match verb {
+                        DatabaseVerb::Create => "creates",
+                        _ => "drops",
+                    };
+                    out.handled.push(Handled {
+                        stmt: i,
+                        span: stmt.span.clone(),
+                        text: format!(
+                            "not run: it {what} the database `{name}` the script then uses \
+                             (`USE {name}`); replay runs the script in its scratch database \
+                             instead"
+                        ),
+                        help: None,
+                    });
+                    continue;
+                }
+                _ => {}
             }
             // Locks (which the trackers do not report) and routines (whose
             // statements report nothing of their own) are reset after
@@ -914,6 +952,52 @@ const TRACKERS: &str =
 
 /// Client commands of the `mysql` command-line client that are not SQL
 /// (`DELIMITER`, `USE` is SQL): never sent.
+/// What a statement does to a database as a whole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DatabaseVerb {
+    Create,
+    Drop,
+    Use,
+}
+
+/// `USE app`, `CREATE DATABASE|SCHEMA [IF NOT EXISTS] app ...`, `DROP
+/// DATABASE|SCHEMA [IF EXISTS] app`: the verb and the database's name
+/// (unquoted, as written).
+fn database_statement(sql: &str) -> Option<(DatabaseVerb, String)> {
+    let words: Vec<&str> = sql
+        .split(|c: char| c.is_whitespace() || c == ';')
+        .filter(|w| !w.is_empty())
+        .take(8)
+        .collect();
+    let upper = |i: usize| words.get(i).map(|w| w.to_ascii_uppercase());
+    let name = |i: usize| -> Option<String> {
+        let w = words.get(i)?;
+        let n = w
+            .strip_prefix('`')
+            .and_then(|w| w.strip_suffix('`'))
+            .unwrap_or(w);
+        (!n.is_empty() && !n.contains('`') && !n.contains('.')).then(|| n.to_string())
+    };
+    match upper(0)?.as_str() {
+        "USE" if words.len() == 2 => Some((DatabaseVerb::Use, name(1)?)),
+        verb @ ("CREATE" | "DROP")
+            if matches!(upper(1).as_deref(), Some("DATABASE" | "SCHEMA")) =>
+        {
+            let mut i = 2;
+            while matches!(upper(i).as_deref(), Some("IF" | "NOT" | "EXISTS")) {
+                i += 1;
+            }
+            let verb = if verb == "CREATE" {
+                DatabaseVerb::Create
+            } else {
+                DatabaseVerb::Drop
+            };
+            Some((verb, name(i)?))
+        }
+        _ => None,
+    }
+}
+
 fn is_client_command(sql: &str) -> bool {
     let first = sql
         .split_whitespace()
@@ -1131,6 +1215,27 @@ pub fn replay_detailed(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statements_on_whole_databases() {
+        assert_eq!(
+            database_statement("USE `shop`"),
+            Some((DatabaseVerb::Use, "shop".to_string()))
+        );
+        assert_eq!(
+            database_statement(
+                "CREATE DATABASE IF NOT EXISTS `xxl_job` DEFAULT CHARACTER SET utf8mb4"
+            ),
+            Some((DatabaseVerb::Create, "xxl_job".to_string()))
+        );
+        assert_eq!(
+            database_statement("drop schema if exists shop"),
+            Some((DatabaseVerb::Drop, "shop".to_string()))
+        );
+        assert_eq!(database_statement("CREATE TABLE shop (id int)"), None);
+        assert_eq!(database_statement("USE a b"), None);
+        assert_eq!(database_statement("USE other.t"), None);
+    }
 
     #[test]
     fn renamed_tables_keep_the_spelling_written() {

@@ -77,7 +77,7 @@ pub fn find_bindir() -> Option<PathBuf> {
     for pattern in SEARCH_GLOBS {
         let mut dirs = expand(pattern);
         // Newest first: `15` before `9.6`, `postgresql@16` before `@14`.
-        dirs.sort_by(|a, b| natord::compare(&b.to_string_lossy(), &a.to_string_lossy()));
+        dirs.sort_by(|a, b| crate::layout::natural_cmp(&b.to_string_lossy(), &a.to_string_lossy()));
         for dir in dirs {
             if let Some(d) = server_bindir(&dir) {
                 return Some(d);

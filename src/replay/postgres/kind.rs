@@ -87,6 +87,51 @@ pub fn changes_roles(file: &SourceFile, stmt: &Statement) -> bool {
     )
 }
 
+/// `CREATE DATABASE name ...` or `DROP DATABASE [IF EXISTS] name`: whether
+/// it creates, and the database's name (unquoted, lower case unless quoted,
+/// as the server folds it).
+pub fn database_named(file: &SourceFile, stmt: &Statement) -> Option<(bool, String)> {
+    let w = words(file, stmt, 6);
+    let create = match (w.first()?.as_str(), w.get(1)?.as_str()) {
+        ("CREATE", "DATABASE") => true,
+        ("DROP", "DATABASE") => false,
+        _ => return None,
+    };
+    let mut i = 2;
+    while matches!(w.get(i).map(String::as_str), Some("IF" | "EXISTS")) {
+        i += 1;
+    }
+    Some((create, fold_name(w.get(i)?)))
+}
+
+/// A name as PostgreSQL folds it: a quoted one as written, else lower case.
+fn fold_name(name: &str) -> String {
+    match name.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
+        Some(quoted) => quoted.replace("\"\"", "\""),
+        None => name.to_ascii_lowercase(),
+    }
+}
+
+/// The databases a psql script connects to (`\c name`, `\connect name`
+/// on a line of their own), folded as the server folds them.
+pub fn connected_databases(text: &str) -> std::collections::BTreeSet<String> {
+    text.lines()
+        .filter_map(|l| {
+            let l = l.trim_start();
+            let rest = l
+                .strip_prefix("\\connect")
+                .or_else(|| l.strip_prefix("\\c"))?;
+            if !rest.starts_with(char::is_whitespace) {
+                return None;
+            }
+            let name = rest.split_whitespace().next()?;
+            // `\c -` keeps the current database; a connection string is
+            // another server's business.
+            (name != "-" && !name.contains('=') && !name.contains("://")).then(|| fold_name(name))
+        })
+        .collect()
+}
+
 pub fn server_wide_words(w: &[&str]) -> Option<&'static str> {
     let verb = *w.first()?;
     let object = w.get(1).copied().unwrap_or("");
@@ -103,6 +148,13 @@ pub fn server_wide_words(w: &[&str]) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn databases_a_script_connects_to() {
+        let text = "CREATE DATABASE \"Shop\";\n\\connect \"Shop\"\n  \\c app user\n\\c -\n\\cd /tmp\n\\c host=x\n";
+        let names: Vec<String> = connected_databases(text).into_iter().collect();
+        assert_eq!(names, ["Shop", "app"]);
+    }
 
     #[test]
     fn kinds() {

@@ -186,7 +186,8 @@ fn error_class(code: &str, message: &str) -> ErrorClass {
         "42P07" | "42710" | "42723" => ErrorClass::AlreadyExists,
         "42701" => ErrorClass::DuplicateColumn,
         "42883" if message.starts_with("function ") => ErrorClass::UndefinedFunction,
-        "42P01" | "42704" | "42883" => ErrorClass::UndefinedObject,
+        // (3F000: `schema "x" does not exist`.)
+        "42P01" | "42704" | "42883" | "3F000" => ErrorClass::UndefinedObject,
         "42703" => ErrorClass::UndefinedColumn,
         "23505" => ErrorClass::UniqueViolation,
         "42501" => ErrorClass::PermissionDenied,
@@ -231,16 +232,43 @@ fn char_offset(file: &FileUnit, stmt: &Statement, chars: usize) -> Option<usize>
     }
 }
 
+/// A `CREATE`/`DROP DATABASE` of a database the script then connects to
+/// (`CREATE DATABASE app; \connect app`, as Docker init scripts do): not
+/// run, as the rest of the script runs in the scratch database (psql's
+/// `\connect` is a client command replay never runs).
+fn own_database(
+    source: &crate::source::SourceFile,
+    stmt: &crate::analysis::Statement,
+    connected: &std::collections::BTreeSet<String>,
+) -> Option<Handled> {
+    if connected.is_empty() {
+        return None;
+    }
+    let (create, name) = kind::database_named(source, stmt)?;
+    connected.contains(&name).then(|| Handled {
+        stmt: stmt.index,
+        span: stmt.span.clone(),
+        text: format!(
+            "not run: it {} the database `{name}` the script then connects to (`\\connect \
+             {name}`); replay runs the script in its scratch database instead",
+            if create { "creates" } else { "drops" }
+        ),
+        help: None,
+    })
+}
+
 impl Runner<'_> {
     /// Whether a part must run outside a transaction block.
     pub(super) fn needs_autocommit(&self, ws: &Workspace, part: &Part) -> bool {
         let file = &ws.files[part.file];
+        let connected = kind::connected_databases(&file.source.text);
         part.no_transaction
             || self.autocommit_parts.contains(&part_key(part))
             || part.statements.iter().any(|&i| {
-                file.statements
-                    .get(i)
-                    .is_some_and(|s| kind::classify(&file.source, s) == Kind::NoTransaction)
+                file.statements.get(i).is_some_and(|s| {
+                    kind::classify(&file.source, s) == Kind::NoTransaction
+                        && own_database(&file.source, s, &connected).is_none()
+                })
             })
     }
 
@@ -256,6 +284,7 @@ impl Runner<'_> {
     ) -> Result<PartRun> {
         let file = &ws.files[part.file];
         let in_txn = matches!(mode, Mode::FirstInTxn | Mode::ObservedInTxn);
+        let connected = kind::connected_databases(&file.source.text);
         let mut out = PartRun::default();
         for &i in &part.statements {
             let Some(stmt) = file.statements.get(i) else {
@@ -273,6 +302,10 @@ impl Runner<'_> {
             }
             let k = kind::classify(&file.source, stmt);
             if in_txn && k == Kind::TxnControl {
+                continue;
+            }
+            if let Some(h) = own_database(&file.source, stmt, &connected) {
+                out.handled.push(h);
                 continue;
             }
             // What the server decides to send (see `Server::sends`): on a
@@ -383,6 +416,7 @@ impl Runner<'_> {
         lead: &[String],
     ) -> Result<(Batched, Option<String>)> {
         let file = &ws.files[part.file];
+        let connected = kind::connected_databases(&file.source.text);
         let can = matches!(mode, Mode::FirstInTxn | Mode::ObservedInTxn)
             && self.server.version_num >= 130000
             && part
@@ -422,6 +456,10 @@ impl Runner<'_> {
                 continue;
             }
             if kind::classify(&file.source, stmt) == Kind::TxnControl {
+                continue;
+            }
+            if let Some(h) = own_database(&file.source, stmt, &connected) {
+                out.handled.push(h);
                 continue;
             }
             if let Some(what) = kind::server_wide(&file.source, stmt)
@@ -608,4 +646,21 @@ fn first_value(messages: &[postgres::SimpleQueryMessage]) -> Option<String> {
 /// Identifies a part across calls (its file and first statement).
 pub(super) fn part_key(part: &Part) -> (usize, Option<usize>) {
     (part.file, part.statements.first().copied())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_schema_is_a_missing_object() {
+        let message = "schema \"measure\" does not exist";
+        assert_eq!(error_class("3F000", message), ErrorClass::UndefinedObject);
+        assert_eq!(missing_object("3F000", message).as_deref(), Some("measure"));
+        assert_eq!(
+            error_class("42P01", "relation \"t\" does not exist"),
+            ErrorClass::UndefinedObject
+        );
+        assert_eq!(error_class("42601", "syntax error"), ErrorClass::Syntax);
+    }
 }

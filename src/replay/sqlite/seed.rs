@@ -322,6 +322,9 @@ pub(super) struct SeededRow {
     /// The table's name when the row went in, and its root page, which a
     /// renamed table keeps (a table whose name is gone is looked for by it).
     table: String,
+    /// `table` in lower case, as the tables are looked up (kept, not
+    /// folded again on every look: the records grow with the history).
+    folded: String,
     rootpage: i64,
     /// Its declared primary key (bare column names and values): the row is
     /// found by it, whatever the migrations did to its other columns, also
@@ -339,6 +342,10 @@ pub(super) struct SeededRow {
     /// the row (column, value before, value written): [`unseed`] puts the
     /// value before back while the row still holds the one written.
     undo: Option<(String, Sql, Sql)>,
+    /// An `undo` record [`put_back`] found to be about a synthetic row: it
+    /// stays one until [`unseed`] (which takes every record), so later
+    /// calls do not look at it again.
+    on_synthetic: bool,
 }
 
 /// Deletes the synthetic rows [`seed`] and [`interleave`] inserted (see
@@ -363,34 +370,45 @@ pub fn put_back(e: &mut SqliteEngine) -> Result<(), EngineError> {
 /// values changed in rows no synthetic record names, and nothing derived.
 fn withdraw(e: &mut SqliteEngine, others_only: bool) -> Result<bool, EngineError> {
     let all = std::mem::take(&mut e.seeded);
-    if others_only && !all.iter().any(|r| r.undo.is_some()) {
+    let open = |r: &SeededRow| r.undo.is_some() && !r.on_synthetic;
+    if others_only && !all.iter().any(open) {
         e.seeded = all;
         return Ok(false);
     }
     let (rows, kept): (Vec<SeededRow>, Vec<SeededRow>) = if others_only {
         // The synthetic rows by table and key, and by table and row id (one
         // pass: the records grow with the history).
+        // Only in the tables of records not looked at yet.
+        let tables: std::collections::HashSet<&str> = all
+            .iter()
+            .filter(|r| open(r))
+            .map(|r| r.folded.as_str())
+            .collect();
         let mut keys = std::collections::HashSet::new();
         let mut rowids = std::collections::HashSet::new();
-        for s in all.iter().filter(|s| s.undo.is_none()) {
-            let table = s.table.to_ascii_lowercase();
+        for s in all
+            .iter()
+            .filter(|s| s.undo.is_none() && tables.contains(s.folded.as_str()))
+        {
+            let table = s.folded.as_str();
             if !s.key.is_empty() {
-                keys.insert((table.clone(), format!("{:?}", s.key)));
+                keys.insert((table, format!("{:?}", s.key)));
             }
             if let Some(id) = s.rowid {
                 rowids.insert((table, id));
             }
         }
         let synthetic = |r: &SeededRow| {
-            let table = r.table.to_ascii_lowercase();
-            (!r.key.is_empty() && keys.contains(&(table.clone(), format!("{:?}", r.key))))
+            let table = r.folded.as_str();
+            (!r.key.is_empty() && keys.contains(&(table, format!("{:?}", r.key))))
                 || r.rowid.is_some_and(|id| rowids.contains(&(table, id)))
         };
-        let other: Vec<bool> = all
-            .iter()
-            .map(|r| r.undo.is_some() && !synthetic(r))
-            .collect();
-        crate::replay::split_flagged(all, other)
+        let other: Vec<bool> = all.iter().map(|r| open(r) && !synthetic(r)).collect();
+        let (rows, mut kept) = crate::replay::split_flagged(all, other);
+        for r in kept.iter_mut().filter(|r| r.undo.is_some()) {
+            r.on_synthetic = true;
+        }
+        (rows, kept)
     } else {
         (all, Vec::new())
     };
@@ -612,7 +630,7 @@ impl Tables {
     /// (renamed).
     fn of(&self, row: &SeededRow) -> Option<&str> {
         self.by_name
-            .get(&row.table.to_ascii_lowercase())
+            .get(&row.folded)
             .map(|(n, _)| n.as_str())
             .or_else(|| self.page(row.rootpage))
     }
@@ -637,10 +655,11 @@ fn follow_renames(e: &mut SqliteEngine) -> Result<(), EngineError> {
     }
     let tables = tables_and_root_pages(e)?;
     for row in e.seeded.iter_mut() {
-        if let Some((_, page)) = tables.by_name.get(&row.table.to_ascii_lowercase()) {
+        if let Some((_, page)) = tables.by_name.get(&row.folded) {
             row.rootpage = *page;
         } else if let Some(name) = tables.page(row.rootpage) {
             row.table = name.to_string();
+            row.folded = name.to_ascii_lowercase();
         }
     }
     Ok(())
@@ -807,6 +826,7 @@ fn update_one_row(e: &mut SqliteEngine, t: &TableInfo) -> Result<(), EngineError
                         // WITHOUT ROWID: the row by its primary key.
                         _ => e.seeded.push(SeededRow {
                             table: t.name.clone(),
+                            folded: t.name.to_ascii_lowercase(),
                             rootpage: t.rootpage,
                             key: t
                                 .columns
@@ -818,6 +838,7 @@ fn update_one_row(e: &mut SqliteEngine, t: &TableInfo) -> Result<(), EngineError
                             rowid: None,
                             values: Vec::new(),
                             undo: Some((col.name.clone(), before, v.clone())),
+                            on_synthetic: false,
                         }),
                     }
                     break;
@@ -1095,11 +1116,13 @@ fn record_seeded(e: &mut SqliteEngine, t: &TableInfo, names: &[&str], values: &[
     }
     e.seeded.push(SeededRow {
         table: t.name.clone(),
+        folded: t.name.to_ascii_lowercase(),
         rootpage: t.rootpage,
         key,
         rowid,
         values: given,
         undo: None,
+        on_synthetic: false,
     });
 }
 
@@ -1137,11 +1160,13 @@ fn follow_update(e: &mut SqliteEngine, t: &TableInfo, rowid: i64, col: &str, bef
     remember_value(e, v);
     e.seeded.push(SeededRow {
         table: t.name.clone(),
+        folded: t.name.to_ascii_lowercase(),
         rootpage: t.rootpage,
         key,
         rowid: Some(rowid),
         values: Vec::new(),
         undo: Some((col.to_string(), before, v.clone())),
+        on_synthetic: false,
     });
     for row in e.seeded.iter_mut().filter(|r| {
         r.rowid == Some(rowid)

@@ -787,6 +787,7 @@ fn setup_key(p: &mut Problems, base: &Path, v: &Spanned<DeValue>, cfg: &mut Conf
         DeValue::String(s) => cfg.setup.push(SetupScript {
             path: base.join(s.as_ref()),
             sequence: None,
+            within: Some(base.to_path_buf()),
         }),
         DeValue::Array(items) => {
             for item in items.iter() {
@@ -821,7 +822,11 @@ fn setup_key(p: &mut Problems, base: &Path, v: &Spanned<DeValue>, cfg: &mut Conf
                     }
                 }
                 match path {
-                    Some(path) => cfg.setup.push(SetupScript { path, sequence }),
+                    Some(path) => cfg.setup.push(SetupScript {
+                        path,
+                        sequence,
+                        within: Some(base.to_path_buf()),
+                    }),
                     None => p.add(
                         item.span(),
                         "[[replay.setup]]: `path` is missing (the setup script to run)".into(),

@@ -1582,6 +1582,7 @@ fn setup_opts(opts: &Options, script: &str) -> Options {
         setup: vec![twice::replay::setup::SetupScript {
             path: script.into(),
             sequence: None,
+            within: None,
         }],
         ..opts.clone()
     }

@@ -417,7 +417,8 @@ fn setup_scripts_from_the_file_and_the_flag() {
         c.setup,
         vec![SetupScript {
             path: PathBuf::from("proj/db/prereqs.sql"),
-            sequence: None
+            sequence: None,
+            within: Some(PathBuf::from("proj")),
         }]
     );
     let (opts, _) = check_options(&args(&[]), Some(&c));
@@ -432,7 +433,8 @@ fn setup_scripts_from_the_file_and_the_flag() {
         opts.setup,
         vec![SetupScript {
             path: PathBuf::from("other.sql"),
-            sequence: None
+            sequence: None,
+            within: None,
         }]
     );
     assert_eq!(opts.template.as_deref(), Some("t2"));
@@ -449,11 +451,13 @@ fn setup_scripts_from_the_file_and_the_flag() {
         vec![
             SetupScript {
                 path: PathBuf::from("proj/a.sql"),
-                sequence: Some(PathBuf::from("proj/db/one"))
+                sequence: Some(PathBuf::from("proj/db/one")),
+                within: Some(PathBuf::from("proj")),
             },
             SetupScript {
                 path: PathBuf::from("proj/b.sql"),
-                sequence: None
+                sequence: None,
+                within: Some(PathBuf::from("proj")),
             }
         ]
     );

@@ -921,6 +921,82 @@ fn snapshots_of_one_window_hold_at_most_64_mib() {
 /// deep, binary, or lines of garbage. The check goes on, with the default
 /// dialect, and never overflows the stack.
 #[test]
+fn setup_scripts_named_in_twice_toml_stay_in_its_folder_and_are_regular_files() {
+    // twice.toml comes with the migrations, from pull requests too, and a
+    // setup script's text is quoted in its error messages: one naming
+    // `/proc/self/environ` printed twice's environment (CI secrets), one
+    // naming `/dev/zero` read until memory ran out.
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let secret = write(outside.path(), "secret.sql", "TOKEN=s3cr3t-value;\n");
+    write(
+        dir.path(),
+        "m/001.sql",
+        "CREATE TABLE IF NOT EXISTS t (a int);\n",
+    );
+    write(
+        dir.path(),
+        "db/ok.sql",
+        "CREATE TABLE IF NOT EXISTS base (a int);\n",
+    );
+    std::os::unix::fs::symlink(&secret, dir.path().join("db/link.sql")).unwrap();
+    let fifo = dir.path().join("db/fifo.sql");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid C string.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    let cases = [
+        (
+            "/proc/self/environ".to_string(),
+            "outside the folder of twice.toml",
+        ),
+        (
+            secret.display().to_string(),
+            "outside the folder of twice.toml",
+        ),
+        (
+            format!(
+                "../{}/secret.sql",
+                outside.path().file_name().unwrap().to_str().unwrap()
+            ),
+            "outside the folder of twice.toml",
+        ),
+        (
+            "db/link.sql".to_string(),
+            "outside the folder of twice.toml",
+        ),
+        ("/dev/zero".to_string(), "outside the folder of twice.toml"),
+        ("db/fifo.sql".to_string(), "not a regular file"),
+    ];
+    for (setup, expect) in cases {
+        let toml = format!("[replay]\nsetup = {}\n", serde_json::json!(setup));
+        write(dir.path(), "twice.toml", &toml);
+        let mut c = twice();
+        c.current_dir(dir.path())
+            .env("TWICE_TEST_SECRET", "s3cr3t-value")
+            .args(["check", "--color", "never", "m"]);
+        let out = output(c);
+        let all = format!("{}{}", out.stdout, out.stderr);
+        assert_eq!(out.code, 2, "{setup}: {all}");
+        assert!(all.contains(expect), "{setup}: {all}");
+        assert!(!all.contains("s3cr3t-value"), "{setup}: {all}");
+    }
+    // A script in the folder runs; `--setup` may name one anywhere.
+    write(
+        dir.path(),
+        "twice.toml",
+        "[replay]\nsetup = \"db/ok.sql\"\n",
+    );
+    let out = run_in(dir.path(), &["check", "m"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let out = run_in(
+        dir.path(),
+        &["check", "--setup", secret.to_str().unwrap(), "m"],
+    );
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("setup script"), "{}", out.stderr);
+}
+
+#[test]
 fn hostile_project_files_are_read_without_harm() {
     let dir = tempfile::tempdir().unwrap();
     let n = 150_000;

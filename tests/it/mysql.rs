@@ -944,6 +944,7 @@ fn the_setup_scripts_tables_are_not_seeded() {
         setup: vec![SetupScript {
             path: "fixtures/mysql/setup_platform.sql".into(),
             sequence: None,
+            within: None,
         }],
         ..my_opts()
     };

@@ -315,6 +315,30 @@ fn exclude_patterns_are_relative_to_the_config_folder() {
     );
 }
 
+#[test]
+fn exclude_patterns_are_capped_in_size() {
+    // 200,000 patterns (4.7 MB) took 3.4 GB to compile, then failed on the
+    // first pattern ("error building NFA"); 64 KiB of them are an error at
+    // the one past the cap.
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("m")).unwrap();
+    std::fs::write(root.path().join("m/001.sql"), "SELECT 1;\n").unwrap();
+    let patterns: Vec<String> = (0..20_000).map(|i| format!("\"d{i}/**\"")).collect();
+    std::fs::write(
+        root.path().join("twice.toml"),
+        format!("exclude = [\n{}\n]\n", patterns.join(",\n")),
+    )
+    .unwrap();
+    let (code, _, err) = twice_in(root.path(), &["check", "--no-replay", "m"]);
+    assert_eq!(code, 2, "{err}");
+    // 64 KiB is passed by the pattern on line 8,332 (`"d8330/**"`).
+    assert!(
+        err.contains("twice.toml:8332:")
+            && err.contains("`exclude`: the patterns add up to more than 64 KiB"),
+        "{err}"
+    );
+}
+
 fn error_fixtures() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir("fixtures/config/errors")
         .unwrap()

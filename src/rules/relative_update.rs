@@ -27,7 +27,8 @@ Not flagged: `x = x`, idempotent functions of the column (`lower(x)`, `trim(x)`,
 `coalesce(x, 0)`, `replace(x, 'a', 'b')`), values from the inserted row (`excluded.col`,
 MySQL `VALUES(col)` or a row alias), JSON edits that converge (merging a constant object:
 `data = data || '{"a": 1}'::jsonb`, `jsonb_build_object(...)`; deleting keys: `data - 'k'`,
-`data #- '{a,b}'`; appending to an array is flagged), an UPDATE whose WHERE filters on a column that the
+`data #- '{a,b}'`, `json_remove(data, '$.k')`; merging a patch: `json_patch`, MySQL's
+`JSON_MERGE_PATCH`; appending to an array is flagged), an UPDATE whose WHERE filters on a column that the
 same UPDATE sets to a fixed value (`SET balance = balance * 1.05, migrated = true WHERE NOT
 migrated`), pins the changed column (`SET version = version + 1 WHERE version = 3`) or
 picks the rows whose changed column fails a test of its form that the new value passes

@@ -351,6 +351,29 @@ fn seed_fills_tables_with_constraints_and_foreign_keys() {
     assert!(e.seed().unwrap().is_empty());
 }
 
+/// A history that starts from a schema made elsewhere: the first first run
+/// failing on an object no migration creates is the root, and a down
+/// migration failing on such an object later is listed under it too.
+#[test]
+fn downs_failing_on_a_schema_made_elsewhere_follow_the_first_such_failure() {
+    let r = run("fixtures/replay/baseline-downs", &opts());
+    let errors: Vec<&twice::finding::Finding> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule == "first-run-error")
+        .collect();
+    assert_eq!(errors.len(), 1, "{:#?}", r.findings);
+    assert!(errors[0].file.ends_with("1_note.up.sql"));
+    assert!(
+        errors[0].notes.iter().any(|n| n.starts_with(
+            "1 later migration fails for the same reason (on objects no migration of this history \
+             creates): fixtures/replay/baseline-downs/2_items.down.sql:2"
+        )),
+        "{:#?}",
+        errors[0].notes
+    );
+}
+
 /// A first run the sandbox refuses is rolled back like a failed one: what
 /// it would have created is missing, and the later first runs that fail for
 /// want of it are listed under its `replay-denied` finding, not reported

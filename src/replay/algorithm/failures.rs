@@ -351,17 +351,37 @@ impl<E: Engine> Replayer<'_, E> {
         // What it would have created: later failures for want of it follow
         // from the same root.
         let created = self.created_by(part);
-        let unit = self.unit(part);
-        let entry = serde_json::json!({
-            "file": unit.source.name,
-            "line": unit.source.line_col(f.at).0,
-            "error": f.error.text(),
-        });
+        let entry = self.follower(part, f);
         let r = &mut self.roots[root];
         r.created.extend(created);
         r.follow_on.push(entry);
         r.elsewhere.push(elsewhere);
         true
+    }
+
+    /// A failure on an object no migration creates, listed under the first
+    /// first run that failed on such an object (see [`Self::report_failure`]).
+    /// Returns whether it was.
+    fn follows_the_baseline(&mut self, part: &Part, f: &Failure) -> bool {
+        let (Some(b), Some(_)) = (self.baseline, on_object_made_elsewhere(&self.made_here, f))
+        else {
+            return false;
+        };
+        let entry = self.follower(part, f);
+        let r = &mut self.roots[b];
+        r.follow_on.push(entry);
+        r.elsewhere.push(true);
+        true
+    }
+
+    /// A failure listed under a root: where, and the error.
+    fn follower(&self, part: &Part, f: &Failure) -> serde_json::Value {
+        let unit = self.unit(part);
+        serde_json::json!({
+            "file": unit.source.name,
+            "line": unit.source.line_col(f.at).0,
+            "error": f.error.text(),
+        })
     }
 
     /// Whether a first run failed for want of an object, column or function
@@ -454,6 +474,15 @@ impl<E: Engine> Replayer<'_, E> {
         let first_run = matches!(run, Run::First { .. } | Run::Start { .. });
         let first = first_run && f.error.kind == FailureKind::Error;
         if first && self.follows_a_root(m, part, f) {
+            return;
+        }
+        // A down migration that fails on an object no migration of the
+        // history creates, after a first run failed on one (the history
+        // starts from a schema made elsewhere): the same cause.
+        if matches!(run, Run::DownFirst)
+            && f.error.kind == FailureKind::Error
+            && self.follows_the_baseline(part, f)
+        {
             return;
         }
         // A first run the sandbox refused did not create what it holds

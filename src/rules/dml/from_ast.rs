@@ -119,6 +119,10 @@ pub(super) fn idempotent_fn(name: &str, args: &[&Expr]) -> bool {
         | "greatest" | "least" | "max" | "min" | "abs" | "round" | "floor" | "ceil" | "ceiling"
         | "trunc" | "truncate" | "initcap" | "date_trunc" | "left" | "right" | "lpad" | "rpad"
         | "jsonb_set" | "json_set" | "json_replace" | "jsonb_strip_nulls" | "json_strip_nulls"
+        // Removing paths, or merging a patch (RFC 7396: SQLite's
+        // json_patch, MySQL's JSON_MERGE_PATCH; not JSON_MERGE_PRESERVE,
+        // which appends to arrays), gives the same on its own result.
+        | "json_remove" | "json_patch" | "json_merge_patch"
         | "array_remove" | "unaccent" | "normalize" | "cast" | "to_timestamp" => true,
         // date(x) normalises; date(x, '+1 day') moves.
         "date" | "datetime" | "time" | "julianday" => args.len() == 1,

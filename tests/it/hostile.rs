@@ -467,6 +467,21 @@ fn a_fifo_in_place_of_a_listed_file_is_an_error_not_a_hang() {
     };
     let status = status.expect("twice did not hang on a FIFO config file");
     assert_eq!(status.code(), Some(2));
+    // A FIFO in a walked folder is skipped with a notice, not in silence.
+    std::fs::remove_file(&cfg).unwrap();
+    let out = run_in(
+        dir.path(),
+        &["check", "--no-replay", "--format", "json", "."],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = json(&out);
+    assert!(
+        notices(&doc)
+            .iter()
+            .any(|n| n == "001_init.sql: not a regular file (a pipe, socket or device); skipped"),
+        "{:?}",
+        notices(&doc)
+    );
 }
 
 // ---- §4: output injection -------------------------------------------------------------

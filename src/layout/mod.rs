@@ -630,6 +630,20 @@ pub fn lines(text: &str) -> Vec<Line> {
 /// `diesel`): the one database feature among `postgres`, `sqlite` and
 /// `mysql` in `[dependencies]` (or `[workspace.dependencies]`). `None` when
 /// the crate is not a dependency or selects no or several databases.
+/// Whether a `Cargo.toml` depends on `krate` (in `[dependencies]`,
+/// `[dev-dependencies]`, `[build-dependencies]` or a workspace's
+/// `[workspace.dependencies]`).
+pub fn cargo_depends_on(cargo_toml: &str, krate: &str) -> bool {
+    let Ok(table) = cargo_toml.parse::<toml::Table>() else {
+        return false;
+    };
+    let has = |t: Option<&toml::Value>| t.and_then(|d| d.get(krate)).is_some();
+    ["dependencies", "dev-dependencies", "build-dependencies"]
+        .iter()
+        .any(|k| has(table.get(*k)))
+        || has(table.get("workspace").and_then(|w| w.get("dependencies")))
+}
+
 pub fn cargo_feature_dialect(cargo_toml: &str, krate: &str) -> Option<(Dialect, String)> {
     let table: toml::Table = cargo_toml.parse().ok()?;
     let dep = table

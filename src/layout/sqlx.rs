@@ -157,17 +157,35 @@ impl super::Layout for Sqlx {
                 && e.base().ends_with(".sql")
                 && super::golang_migrate::parse_name(e.base()).is_none()
         };
+        // A crate that depends on sqlx keeps its migrations anywhere in it
+        // (`sqlx::migrate!("src/db/postgres/migrations")`).
+        let sqlx_crate = !folder.cargo_crate
+            && folder
+                .aux
+                .get("../Cargo.toml")
+                .is_some_and(|c| super::cargo_depends_on(c, "sqlx"));
         if super::golang_migrate::reversible(folder) {
             if folder.cargo_crate {
                 return Some(".up.sql/.down.sql names beside a Cargo.toml".into());
+            }
+            if sqlx_crate {
+                return Some(".up.sql/.down.sql names in a crate that depends on sqlx".into());
             }
             return direct
                 .iter()
                 .any(simple)
                 .then(|| ".up.sql/.down.sql names beside <version>_<name>.sql files".into());
         }
-        (folder.cargo_crate && !direct.is_empty() && direct.iter().all(simple))
-            .then(|| "<version>_<name>.sql names beside a Cargo.toml".into())
+        if direct.is_empty() || !direct.iter().all(simple) {
+            return None;
+        }
+        if folder.cargo_crate {
+            Some("<version>_<name>.sql names beside a Cargo.toml".into())
+        } else if sqlx_crate {
+            Some("<version>_<name>.sql names in a crate that depends on sqlx".into())
+        } else {
+            None
+        }
     }
 
     fn plan(&self, folder: &Folder) -> Plan {

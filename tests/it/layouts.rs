@@ -383,6 +383,24 @@ fn version_folders_are_one_sequence_in_release_order() {
     assert_no_findings("fixtures/layouts/version-folders-clean", &static_opts());
 }
 
+/// sqlx migrations kept inside a crate's sources (`sqlx::migrate!(
+/// "src/db/migrations")`, as tensorzero's crates do): the crate's
+/// `Cargo.toml` above, which depends on sqlx, makes the folder sqlx's, and
+/// its feature the dialect.
+#[test]
+fn sqlx_migrations_nested_in_a_crate() {
+    let ws = load(&["fixtures/layouts/sqlx-nested"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1);
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout.name(), "sqlx");
+    assert_eq!(
+        seq.layout_why,
+        "<version>_<name>.sql names in a crate that depends on sqlx"
+    );
+    assert_eq!(seq.dialect, twice::dialect::Dialect::Postgres);
+    assert_eq!(versions(&ws, 0), ["20240101000000", "20240102000000"]);
+}
+
 /// A golang-migrate folder of a Go module (stash's `pkg/sqlite/migrations`):
 /// a file with a doubled dot before its extension (`3_x.up..sql`) is an up,
 /// as the library's pattern reads it (it was read as a `<version>_<name>.sql`

@@ -7,7 +7,10 @@
 //! - `longline`: 80,000 `a;` on one 160 kB line (80,000 findings on one
 //!   line: human output used to be quadratic in it, issue 15);
 //! - `blobs`: a 215-byte migration that inserts 14 rows of 63 MB random
-//!   blobs (replay's snapshot memory, issue 15).
+//!   blobs (replay's snapshot memory, issue 15);
+//! - `placeholders`: 100,000 `${x}` in one statement (100,000 findings on one
+//!   statement: linking them to replay findings was quadratic, 17 s for
+//!   25,000 in a debug build).
 //!
 //! For each input it runs `twice check --no-replay` and the full `twice check`
 //! (replay) as child processes of the release binary, with the human output
@@ -15,7 +18,7 @@
 //! resident memory (`ru_maxrss` from `wait4`, the child's VmHWM).
 //!
 //! `cargo bench --bench big_inputs [-- --inserts 200000] [--files 20000]
-//!  [--only inserts|files|longline|blobs] [--modes static,replay]`
+//!  [--only inserts|files|longline|blobs|placeholders] [--modes static,replay]`
 
 #[path = "support/corpus.rs"]
 mod corpus;
@@ -157,6 +160,12 @@ fn main() {
         )
         .expect("write script");
         inputs.push(("14 rows of 63 MB blobs".into(), path));
+    }
+
+    if only.as_deref().is_none_or(|o| o == "placeholders") {
+        let path = root.join("placeholders.sql");
+        std::fs::write(&path, format!("{}\n", "${x}".repeat(100_000))).expect("write script");
+        inputs.push(("100,000 `${x}` in one statement".into(), path));
     }
 
     println!(

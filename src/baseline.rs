@@ -124,7 +124,9 @@ pub fn write(path: &Path, baseline: &Baseline) -> Result<()> {
 /// Reads a baseline file.
 pub fn load(path: &Path) -> Result<Baseline> {
     let name = crate::source::display_path(path);
-    let bytes = std::fs::read(path).map_err(|e| {
+    // A regular file only (the path may come from twice.toml): a FIFO or a
+    // device such as `/dev/zero` would be read forever.
+    let bytes = crate::source::read_regular(path).map_err(|e| {
         let mut err = Error::io(&name, &e);
         if e.kind() == std::io::ErrorKind::NotFound {
             err.message

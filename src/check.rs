@@ -4,7 +4,7 @@
 use crate::dialect::Dialect;
 use crate::discover::{self, Input};
 use crate::error::Result;
-use crate::finding::{Finding, Severity};
+use crate::finding::{Finding, Origin, Severity};
 use crate::rules::{self, Context};
 use crate::source::FileSource;
 
@@ -415,50 +415,55 @@ fn link_related(findings: &mut [Finding]) {
         }
         by_stmt.into_values().collect()
     };
+    let expects = |s: &Finding, r: &Finding| {
+        expected_error(&s.message).is_some_and(|e| r.message.contains(e))
+    };
     for group in &groups {
         // Which pairs confirm each other: with several findings of one
         // source on the statement (one per column of a multi-column ALTER
         // TABLE), a finding of the other source goes with those that
-        // expect the error it saw, when any does.
-        let pairs = |i: usize| -> Vec<usize> {
-            let others: Vec<usize> = group
+        // expect the error it saw, when any does. Work is proportional to
+        // the pairs across the two sources (a statement can have tens of
+        // thousands of static findings, one per `${placeholder}`, and a
+        // replay finding or two), never to the square of one source's.
+        let of = |source: Origin| -> Vec<usize> {
+            group
                 .iter()
                 .copied()
-                .filter(|&j| j != i && findings[j].source != findings[i].source)
-                .collect();
-            let expects = |s: &Finding, r: &Finding| {
-                expected_error(&s.message).is_some_and(|e| r.message.contains(e))
-            };
-            let matched: Vec<usize> = others
-                .iter()
-                .copied()
-                .filter(|&j| {
-                    let (a, b) = (&findings[i], &findings[j]);
-                    expects(a, b) || expects(b, a)
-                })
-                .collect();
-            let siblings = group
-                .iter()
-                .filter(|&&j| findings[j].source == findings[i].source)
-                .count();
-            if matched.is_empty() && siblings > 1 {
-                // Does any sibling claim one of these?
-                let claimed = |j: usize| {
-                    group.iter().any(|&k| {
-                        k != i
-                            && findings[k].source == findings[i].source
-                            && (expects(&findings[k], &findings[j])
-                                || expects(&findings[j], &findings[k]))
-                    })
-                };
-                others.into_iter().filter(|&j| !claimed(j)).collect()
-            } else if matched.is_empty() {
-                others
-            } else {
-                matched
-            }
+                .filter(|&j| findings[j].source == source)
+                .collect()
         };
-        let linked: Vec<(usize, Vec<usize>)> = group.iter().map(|&i| (i, pairs(i))).collect();
+        let (statics, replays) = (of(Origin::Static), of(Origin::Replay));
+        let pair = |a: usize, b: usize| {
+            expects(&findings[a], &findings[b]) || expects(&findings[b], &findings[a])
+        };
+        let mut linked: Vec<(usize, Vec<usize>)> = Vec::with_capacity(group.len());
+        for (own, others) in [(&statics, &replays), (&replays, &statics)] {
+            // The findings of the other source that one of `own` claims
+            // (computed once, when needed).
+            let mut claimed: Option<BTreeSet<usize>> = None;
+            for &i in own {
+                let matched: Vec<usize> = others.iter().copied().filter(|&j| pair(i, j)).collect();
+                let related = if !matched.is_empty() {
+                    matched
+                } else if own.len() > 1 {
+                    // Those no sibling claims (`i` claims none of them).
+                    let claimed = claimed.get_or_insert_with(|| {
+                        own.iter()
+                            .flat_map(|&k| others.iter().copied().filter(move |&j| pair(k, j)))
+                            .collect()
+                    });
+                    others
+                        .iter()
+                        .copied()
+                        .filter(|j| !claimed.contains(j))
+                        .collect()
+                } else {
+                    others.clone()
+                };
+                linked.push((i, related));
+            }
+        }
         for (i, others) in linked {
             findings[i].related = others;
         }

@@ -595,6 +595,7 @@ pub fn check_options(
             .map(|p| crate::replay::setup::SetupScript {
                 path: p.clone(),
                 sequence: None,
+                within: None,
             })
             .collect(),
         ..Options::default()

@@ -97,6 +97,7 @@ pub fn run_plan(args: PlanArgs, out: &mut dyn Write) -> Result<u8, RunError> {
         opts.setup = vec![crate::replay::setup::SetupScript {
             path: path.clone(),
             sequence: None,
+            within: None,
         }];
     }
     let ws = check::load(&inputs, &opts)?;

@@ -492,6 +492,9 @@ fn table<'v, 'i>(
     }
 }
 
+/// The most the `exclude` patterns of twice.toml may hold together, in bytes.
+pub const MAX_EXCLUDE_BYTES: usize = 64 << 10;
+
 fn exclude(p: &mut Problems, base: &Path, value: &Spanned<DeValue>) -> Option<Exclude> {
     let DeValue::Array(items) = value.get_ref() else {
         p.add(
@@ -507,9 +510,25 @@ fn exclude(p: &mut Problems, base: &Path, value: &Spanned<DeValue>) -> Option<Ex
     let mut patterns = Vec::new();
     let mut spans = Vec::new();
     let before = p.list.len();
+    let mut total = 0usize;
     for item in items.iter() {
         match item.get_ref() {
             DeValue::String(s) => {
+                // Compiled globs take hundreds of bytes per byte of pattern
+                // (4.7 MB of patterns took 3.4 GB): twice.toml may come from
+                // a pull request, so their size is capped.
+                total += s.len();
+                if total > MAX_EXCLUDE_BYTES {
+                    p.add(
+                        item.span(),
+                        format!(
+                            "`exclude`: the patterns add up to more than {} KiB; exclude folders \
+                             with a few patterns such as \"legacy/**\" instead",
+                            MAX_EXCLUDE_BYTES >> 10
+                        ),
+                    );
+                    return None;
+                }
                 patterns.push(s.to_string());
                 spans.push(item.span());
             }
@@ -787,6 +806,7 @@ fn setup_key(p: &mut Problems, base: &Path, v: &Spanned<DeValue>, cfg: &mut Conf
         DeValue::String(s) => cfg.setup.push(SetupScript {
             path: base.join(s.as_ref()),
             sequence: None,
+            within: Some(base.to_path_buf()),
         }),
         DeValue::Array(items) => {
             for item in items.iter() {
@@ -821,7 +841,11 @@ fn setup_key(p: &mut Problems, base: &Path, v: &Spanned<DeValue>, cfg: &mut Conf
                     }
                 }
                 match path {
-                    Some(path) => cfg.setup.push(SetupScript { path, sequence }),
+                    Some(path) => cfg.setup.push(SetupScript {
+                        path,
+                        sequence,
+                        within: Some(base.to_path_buf()),
+                    }),
                     None => p.add(
                         item.span(),
                         "[[replay.setup]]: `path` is missing (the setup script to run)".into(),

@@ -164,6 +164,12 @@ impl RuleLevel {
 pub struct SetupScript {
     pub path: PathBuf,
     pub sequence: Option<PathBuf>,
+    /// For a script named in twice.toml, the config file's folder: the
+    /// script must be in it (symbolic links followed). twice.toml comes with
+    /// the migrations, from a pull request too, and a setup script's text
+    /// is quoted in its error messages: `/proc/self/environ` would print
+    /// twice's environment (CI secrets) to the log. `None` for `--setup`.
+    pub within: Option<PathBuf>,
 }
 
 /// Compiled `exclude` globs. Cheap to clone; clones share the record of

@@ -95,6 +95,19 @@ pub struct SourceFile {
     /// The file was UTF-16 with a byte-order mark (decoded to `text`).
     pub utf16: Option<Utf16>,
     line_starts: Vec<usize>,
+    /// Characters before each [`CHAR_BLOCK`]-byte block of `text` (empty
+    /// when `text` is ASCII): columns in constant time whatever the length
+    /// of the line, so findings on one long line cost linear time in all.
+    char_blocks: Vec<usize>,
+}
+
+/// Block size of [`SourceFile::char_blocks`], in bytes.
+const CHAR_BLOCK: usize = 4096;
+
+/// Characters starting in `bytes` (every byte but UTF-8 continuation bytes;
+/// a slice may begin or end inside a character).
+fn char_starts(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| (b as i8) >= -0x40).count()
 }
 
 /// Byte order of a UTF-16 file.
@@ -216,6 +229,19 @@ impl SourceFile {
         }
         // Kept for the whole run, for every file: no room left from growing.
         line_starts.shrink_to_fit();
+        let char_blocks = if text.is_ascii() {
+            Vec::new()
+        } else {
+            let mut before = 0;
+            bytes
+                .chunks(CHAR_BLOCK)
+                .map(|block| {
+                    let at = before;
+                    before += char_starts(block);
+                    at
+                })
+                .collect()
+        };
         SourceFile {
             name,
             path,
@@ -225,6 +251,7 @@ impl SourceFile {
             binary,
             utf16: None,
             line_starts,
+            char_blocks,
         }
     }
 
@@ -246,8 +273,30 @@ impl SourceFile {
             Err(i) => i - 1,
         };
         let start = self.line_starts[line_idx];
-        let col = self.text[start..offset].chars().count() + 1;
-        (line_idx + 1, col)
+        (line_idx + 1, self.chars_between(start, offset) + 1)
+    }
+
+    /// Characters in `text[start..end]` (both char boundaries, `start <=
+    /// end`): bytes on ASCII text, counted directly on short spans, from the
+    /// block counts on long ones.
+    fn chars_between(&self, start: usize, end: usize) -> usize {
+        if self.char_blocks.is_empty() {
+            return end - start;
+        }
+        if end - start <= 2 * CHAR_BLOCK {
+            return self.text[start..end].chars().count();
+        }
+        let bytes = self.text.as_bytes();
+        // Characters before a byte offset: the block's count plus those of
+        // the block before it.
+        let before = |at: usize| -> Option<usize> {
+            let block = at / CHAR_BLOCK;
+            Some(self.char_blocks.get(block)? + char_starts(bytes.get(block * CHAR_BLOCK..at)?))
+        };
+        match (before(start), before(end)) {
+            (Some(a), Some(b)) if b >= a => b - a,
+            _ => self.text[start..end].chars().count(),
+        }
     }
 
     /// Byte offset of the start of a 1-based line.
@@ -378,6 +427,30 @@ mod tests {
         assert_eq!(f.line_col(8), (3, 1));
         assert_eq!(f.line_count(), 3);
         assert_eq!(f.line_text(1), "ab");
+    }
+
+    #[test]
+    fn columns_on_long_lines_are_the_characters_before_them() {
+        // Long lines of one-, two-, three- and four-byte characters, blocks
+        // boundaries falling inside characters: the block counts give the
+        // same columns as counting.
+        let mut text = String::from("x\n");
+        for i in 0..30_000 {
+            text.push(['a', 'é', '€', '𝄞'][i % 4]);
+            if i % 7 == 0 {
+                text.push(';');
+            }
+        }
+        text.push_str("\nçz");
+        for t in [text.clone(), text.replace(['é', '€', '𝄞', 'ç'], "b")] {
+            let f = SourceFile::from_text("a.sql", t.as_str());
+            for (offset, _) in t.char_indices().step_by(97).chain([(t.len(), ' ')]) {
+                let start = t[..offset].rfind('\n').map_or(0, |i| i + 1);
+                let line = t[..offset].matches('\n').count() + 1;
+                let col = t[start..offset].chars().count() + 1;
+                assert_eq!(f.line_col(offset), (line, col), "at {offset}");
+            }
+        }
     }
 
     #[test]

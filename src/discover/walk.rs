@@ -328,6 +328,13 @@ impl Walker<'_> {
             } else if is_file {
                 l.others.push(name);
             } else {
+                if is_sql(Path::new(&name)) {
+                    // Not read (it would never end), but not in silence.
+                    self.notices.push(format!(
+                        "{}: not a regular file (a pipe, socket or device); skipped",
+                        shown()
+                    ));
+                }
                 l.others.push(format!("{name} (not a regular file)"));
             }
         }

@@ -55,7 +55,26 @@ pub fn for_sequence(opts: &Options, seq: &Sequence) -> Result<Option<Script>> {
         return Ok(platform(opts, seq));
     };
     let name = s.path.display().to_string();
-    let bytes = std::fs::read(&s.path).map_err(|e| {
+    if let Some(root) = &s.within {
+        let inside = match (std::fs::canonicalize(root), std::fs::canonicalize(&s.path)) {
+            (Ok(root), Ok(path)) => path.starts_with(root),
+            // Missing: the read below says so.
+            (_, Err(_)) => true,
+            (Err(_), Ok(_)) => false,
+        };
+        if !inside {
+            return Err(Error::new(format!(
+                "the setup script {name} named in twice.toml is outside the folder of twice.toml \
+                 ({}): twice.toml comes with the migrations (from pull requests too), so it may \
+                 name setup scripts in its own folder only; give a script kept elsewhere with \
+                 --setup",
+                root.display()
+            )));
+        }
+    }
+    // A regular file only: a FIFO or a device (`/dev/zero`) would be read
+    // forever.
+    let bytes = crate::source::read_regular(&s.path).map_err(|e| {
         Error::new(format!(
             "cannot read the setup script {name}: {e} (given by --setup or `setup` under \
              [replay] in twice.toml)"

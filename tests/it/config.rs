@@ -315,6 +315,30 @@ fn exclude_patterns_are_relative_to_the_config_folder() {
     );
 }
 
+#[test]
+fn exclude_patterns_are_capped_in_size() {
+    // 200,000 patterns (4.7 MB) took 3.4 GB to compile, then failed on the
+    // first pattern ("error building NFA"); 64 KiB of them are an error at
+    // the one past the cap.
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("m")).unwrap();
+    std::fs::write(root.path().join("m/001.sql"), "SELECT 1;\n").unwrap();
+    let patterns: Vec<String> = (0..20_000).map(|i| format!("\"d{i}/**\"")).collect();
+    std::fs::write(
+        root.path().join("twice.toml"),
+        format!("exclude = [\n{}\n]\n", patterns.join(",\n")),
+    )
+    .unwrap();
+    let (code, _, err) = twice_in(root.path(), &["check", "--no-replay", "m"]);
+    assert_eq!(code, 2, "{err}");
+    // 64 KiB is passed by the pattern on line 8,332 (`"d8330/**"`).
+    assert!(
+        err.contains("twice.toml:8332:")
+            && err.contains("`exclude`: the patterns add up to more than 64 KiB"),
+        "{err}"
+    );
+}
+
 fn error_fixtures() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir("fixtures/config/errors")
         .unwrap()
@@ -417,7 +441,8 @@ fn setup_scripts_from_the_file_and_the_flag() {
         c.setup,
         vec![SetupScript {
             path: PathBuf::from("proj/db/prereqs.sql"),
-            sequence: None
+            sequence: None,
+            within: Some(PathBuf::from("proj")),
         }]
     );
     let (opts, _) = check_options(&args(&[]), Some(&c));
@@ -432,7 +457,8 @@ fn setup_scripts_from_the_file_and_the_flag() {
         opts.setup,
         vec![SetupScript {
             path: PathBuf::from("other.sql"),
-            sequence: None
+            sequence: None,
+            within: None,
         }]
     );
     assert_eq!(opts.template.as_deref(), Some("t2"));
@@ -449,11 +475,13 @@ fn setup_scripts_from_the_file_and_the_flag() {
         vec![
             SetupScript {
                 path: PathBuf::from("proj/a.sql"),
-                sequence: Some(PathBuf::from("proj/db/one"))
+                sequence: Some(PathBuf::from("proj/db/one")),
+                within: Some(PathBuf::from("proj")),
             },
             SetupScript {
                 path: PathBuf::from("proj/b.sql"),
-                sequence: None
+                sequence: None,
+                within: Some(PathBuf::from("proj")),
             }
         ]
     );

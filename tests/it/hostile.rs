@@ -151,6 +151,94 @@ fn nesting_just_under_the_cap_replays_on_the_replay_stack() {
     }
 }
 
+/// Views that double at each level: a statement reaching the last one makes
+/// SQLite expand 2^(n-1) copies of the first while it compiles the
+/// statement, before a single row is read.
+fn doubling_views(n: usize, width: usize) -> String {
+    let expr = vec!["x"; width].join(" + ");
+    let mut sql = format!("CREATE VIEW v0 AS SELECT {expr} AS x FROM (SELECT 1 AS x);\n");
+    for i in 1..n {
+        sql.push_str(&format!(
+            "CREATE VIEW v{i} AS SELECT x FROM v{p} UNION ALL SELECT x FROM v{p};\n",
+            p = i - 1
+        ));
+    }
+    sql.push_str(&format!("SELECT count(*) FROM v{} WHERE 0;\n", n - 1));
+    sql
+}
+
+#[test]
+fn a_statement_that_takes_long_to_compile_is_stopped_by_the_time_limit() {
+    // 32,768 copies of a 20-term expression: over half a second of
+    // compiling (sqlite3_prepare, about 200 MB) for a statement that then
+    // reads nothing. The time limit covers the compiling, not only the run.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "m/001_views.sql", &doubling_views(16, 20));
+    let out = run_in(
+        dir.path(),
+        &["check", "--format", "json", "--timeout", "0.05", "m"],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let timeout = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "replay-timeout")
+        .unwrap_or_else(|| panic!("a replay-timeout finding: {}", out.stdout));
+    assert_eq!(timeout["line"], 17, "{timeout}");
+}
+
+#[test]
+fn a_trigger_that_runs_forever_on_synthetic_rows_stops_replay_once_with_a_reason() {
+    // Seeding inserts rows into `t` before the second migration; the
+    // migration's trigger makes each insert run until the time limit. The
+    // interrupted insert takes SQLite's transaction with it: replay stops
+    // at the first one (exit 2) and says why, instead of trying every row
+    // and ending on "cannot commit - no transaction is active".
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "m/001_t.sql",
+        "CREATE TABLE IF NOT EXISTS t(id INTEGER PRIMARY KEY, a TEXT);\n\
+         CREATE TRIGGER IF NOT EXISTS endless AFTER INSERT ON t BEGIN\n\
+         INSERT INTO t(a) SELECT count(*) FROM (WITH RECURSIVE c(x) AS \
+         (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c);\n\
+         END;\n",
+    );
+    write(
+        dir.path(),
+        "m/002_u.sql",
+        "CREATE TABLE IF NOT EXISTS u(id INTEGER PRIMARY KEY);\n",
+    );
+    let out = run_in(
+        dir.path(),
+        &["check", "--timeout", "0.2", "--color", "never", "m"],
+    );
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        all.contains(
+            "replay stopped at m/002_u.sql: a synthetic row twice writes (`INSERT INTO main.\"t\""
+        ) && all.contains("ran longer than the replay time limit (--timeout)")
+            && all.contains("`--no-seed` and `--no-interleave` turn these writes off"),
+        "{all}"
+    );
+    // Without the writes, the migrations replay.
+    let out = run_in(
+        dir.path(),
+        &[
+            "check",
+            "--timeout",
+            "0.2",
+            "--no-seed",
+            "--no-interleave",
+            "m",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+}
+
 // ---- §3: memory --------------------------------------------------------------
 
 /// Runs the binary and returns its exit code and peak resident memory
@@ -256,6 +344,27 @@ fn a_160_kb_line_with_80_000_findings_is_drawn_clipped_around_each_position() {
 }
 
 #[test]
+fn forty_thousand_findings_on_one_statement_are_linked_without_pairing_each_two() {
+    // One finding per undefined `${x}`, all on one statement: linking
+    // static and replay findings compared every finding with every other of
+    // its statement (17 s for 25,000 in a debug build, minutes for this).
+    // Time is measured in benches/ (`--only placeholders`).
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "m/001.sql", &"${x}".repeat(40_000));
+    let out = run_in(
+        dir.path(),
+        &["check", "--no-replay", "--format", "json", "m"],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let findings = doc["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 40_000);
+    assert!(findings
+        .iter()
+        .all(|f| f["rule"] == "undefined-placeholder" && f["line"] == 1));
+}
+
+#[test]
 fn fix_suggestions_on_a_long_line_are_clipped_too() {
     // Each suggestion used to print the whole 160 kB line again: 2.2 GB of
     // output for 8,000 CREATE TABLEs on one line.
@@ -358,6 +467,21 @@ fn a_fifo_in_place_of_a_listed_file_is_an_error_not_a_hang() {
     };
     let status = status.expect("twice did not hang on a FIFO config file");
     assert_eq!(status.code(), Some(2));
+    // A FIFO in a walked folder is skipped with a notice, not in silence.
+    std::fs::remove_file(&cfg).unwrap();
+    let out = run_in(
+        dir.path(),
+        &["check", "--no-replay", "--format", "json", "."],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = json(&out);
+    assert!(
+        notices(&doc)
+            .iter()
+            .any(|n| n == "001_init.sql: not a regular file (a pipe, socket or device); skipped"),
+        "{:?}",
+        notices(&doc)
+    );
 }
 
 // ---- §4: output injection -------------------------------------------------------------
@@ -811,6 +935,82 @@ fn snapshots_of_one_window_hold_at_most_64_mib() {
 /// `package.json`, `go.mod`, a compose file) may be anything: nested 150,000
 /// deep, binary, or lines of garbage. The check goes on, with the default
 /// dialect, and never overflows the stack.
+#[test]
+fn setup_scripts_named_in_twice_toml_stay_in_its_folder_and_are_regular_files() {
+    // twice.toml comes with the migrations, from pull requests too, and a
+    // setup script's text is quoted in its error messages: one naming
+    // `/proc/self/environ` printed twice's environment (CI secrets), one
+    // naming `/dev/zero` read until memory ran out.
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let secret = write(outside.path(), "secret.sql", "TOKEN=s3cr3t-value;\n");
+    write(
+        dir.path(),
+        "m/001.sql",
+        "CREATE TABLE IF NOT EXISTS t (a int);\n",
+    );
+    write(
+        dir.path(),
+        "db/ok.sql",
+        "CREATE TABLE IF NOT EXISTS base (a int);\n",
+    );
+    std::os::unix::fs::symlink(&secret, dir.path().join("db/link.sql")).unwrap();
+    let fifo = dir.path().join("db/fifo.sql");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid C string.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    let cases = [
+        (
+            "/proc/self/environ".to_string(),
+            "outside the folder of twice.toml",
+        ),
+        (
+            secret.display().to_string(),
+            "outside the folder of twice.toml",
+        ),
+        (
+            format!(
+                "../{}/secret.sql",
+                outside.path().file_name().unwrap().to_str().unwrap()
+            ),
+            "outside the folder of twice.toml",
+        ),
+        (
+            "db/link.sql".to_string(),
+            "outside the folder of twice.toml",
+        ),
+        ("/dev/zero".to_string(), "outside the folder of twice.toml"),
+        ("db/fifo.sql".to_string(), "not a regular file"),
+    ];
+    for (setup, expect) in cases {
+        let toml = format!("[replay]\nsetup = {}\n", serde_json::json!(setup));
+        write(dir.path(), "twice.toml", &toml);
+        let mut c = twice();
+        c.current_dir(dir.path())
+            .env("TWICE_TEST_SECRET", "s3cr3t-value")
+            .args(["check", "--color", "never", "m"]);
+        let out = output(c);
+        let all = format!("{}{}", out.stdout, out.stderr);
+        assert_eq!(out.code, 2, "{setup}: {all}");
+        assert!(all.contains(expect), "{setup}: {all}");
+        assert!(!all.contains("s3cr3t-value"), "{setup}: {all}");
+    }
+    // A script in the folder runs; `--setup` may name one anywhere.
+    write(
+        dir.path(),
+        "twice.toml",
+        "[replay]\nsetup = \"db/ok.sql\"\n",
+    );
+    let out = run_in(dir.path(), &["check", "m"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let out = run_in(
+        dir.path(),
+        &["check", "--setup", secret.to_str().unwrap(), "m"],
+    );
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("setup script"), "{}", out.stderr);
+}
+
 #[test]
 fn hostile_project_files_are_read_without_harm() {
     let dir = tempfile::tempdir().unwrap();

@@ -217,6 +217,7 @@ fn one_throwaway_cluster_serves_every_sequence() {
         setup: vec![twice::replay::setup::SetupScript {
             path: setup,
             sequence: None,
+            within: None,
         }],
         ..Options::default()
     };

@@ -313,6 +313,29 @@ fn a_runaway_statement_stops_at_the_time_limit() {
 
 #[test]
 #[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn long_values_are_kept_by_digest_as_on_sqlite() {
+    // A few bytes of SQL make the server hold values of any size; twice's
+    // copies of rows keep each long value as its length and digest, so its
+    // own memory does not follow the data.
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m");
+    std::fs::create_dir_all(&m).unwrap();
+    std::fs::write(
+        m.join("001_long.sql"),
+        "CREATE TABLE IF NOT EXISTS t (a LONGTEXT, b LONGBLOB);\n\
+         INSERT INTO t VALUES (REPEAT('x', 10000), REPEAT(_binary 'y', 5000));\n",
+    )
+    .unwrap();
+    let r = run(m.to_str().unwrap(), &my_opts());
+    find(&r, "second-run-data-change", "001_long.sql", 2);
+    let json = common::render(&r, twice::render::Format::Json);
+    assert!(json.contains("<text of 10000 bytes, sha256 "), "{json}");
+    assert!(json.contains("<blob of 5000 bytes, sha256 "), "{json}");
+    assert!(!json.contains(&"x".repeat(4097)), "{json}");
+}
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
 fn the_throwaway_server_is_removed_afterwards() {
     assert!(
         twice::replay::mysql::server::find_binaries().is_some(),
@@ -921,6 +944,7 @@ fn the_setup_scripts_tables_are_not_seeded() {
         setup: vec![SetupScript {
             path: "fixtures/mysql/setup_platform.sql".into(),
             sequence: None,
+            within: None,
         }],
         ..my_opts()
     };

@@ -1002,6 +1002,7 @@ fn setup_script_runs_in_the_sqlite_sandbox() {
         setup: vec![SetupScript {
             path: script.into(),
             sequence: Some(folder.into()),
+            within: None,
         }],
         ..twice::check::Options::default()
     };
@@ -1026,6 +1027,7 @@ fn setup_script_runs_in_the_sqlite_sandbox() {
         setup: vec![SetupScript {
             path: "fixtures/replay_setup/prereqs.sql".into(),
             sequence: Some("fixtures/replay".into()),
+            within: None,
         }],
         ..twice::check::Options::default()
     };
@@ -1069,6 +1071,7 @@ fn setup_script_and_bookkeeping_table_are_both_there() {
         setup: vec![SetupScript {
             path: "fixtures/shared/setup_scripts/platform.sql".into(),
             sequence: None,
+            within: None,
         }],
         ..o
     };

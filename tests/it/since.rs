@@ -452,6 +452,18 @@ fn a_missing_or_broken_baseline_is_an_error_that_says_what_to_do() {
     let out = twice(&dir, &["check", "m", "--baseline", "bad.json"]);
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("version 7"), "{}", out.stderr);
+    // The path may come from twice.toml: a FIFO (or `/dev/zero`) is an
+    // error, not a read that never ends.
+    #[cfg(unix)]
+    {
+        let fifo = std::ffi::CString::new(dir.join("fifo.json").to_str().unwrap()).unwrap();
+        // SAFETY: a valid C string.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+        std::fs::write(dir.join("twice.toml"), "baseline = \"fifo.json\"\n").unwrap();
+        let out = twice(&dir, &["check", "m"]);
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        assert!(out.stderr.contains("not a regular file"), "{}", out.stderr);
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -880,6 +880,16 @@ fn value(v: Option<&mysql::Value>, col: &mysql::Column) -> Value {
         Some(mysql::Value::Double(f)) => return Value::Real(*f),
         Some(other) => return Value::Text(other.as_sql(true).trim_matches('\'').to_string()),
     };
+    let binary = matches!(
+        col.column_type(),
+        ColumnType::MYSQL_TYPE_BIT | ColumnType::MYSQL_TYPE_GEOMETRY
+    ) || col.character_set() == 63;
+    // Long values are kept as their length and digest, as on every engine:
+    // rows are read one at a time, so a table of large values costs twice a
+    // few bytes a value.
+    if bytes.len() > crate::replay::engine::MAX_VALUE_BYTES {
+        return crate::replay::engine::digest(if binary { "blob" } else { "text" }, bytes);
+    }
     let text = || String::from_utf8_lossy(bytes).into_owned();
     use ColumnType::*;
     match col.column_type() {

@@ -915,5 +915,15 @@ fn txid(first: Option<String>) -> i64 {
 }
 
 fn tool_error(what: &str, e: &postgres::Error) -> Error {
-    Error::new(format!("PostgreSQL replay: {what}: {}", describe(e)))
+    let mut text = format!("PostgreSQL replay: {what}: {}", describe(e));
+    if e.code() == Some(&postgres::error::SqlState::QUERY_CANCELED) {
+        // twice's own reads and writes run under the statement time limit
+        // too: tables grown past what it can read in that time stop it.
+        text.push_str(
+            " (twice's own statement ran longer than the replay time limit, --timeout: the \
+             tables the migration left hold more data than replay can read in that time; \
+             raise --timeout, or keep such loads out of the replayed migrations)",
+        );
+    }
+    Error::new(text)
 }

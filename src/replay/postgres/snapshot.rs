@@ -570,11 +570,9 @@ pub fn take_after(
         let Some((schema, name)) = t.split_once('.') else {
             continue;
         };
-        // `x.*`, not `x`: a column named `x` would win over the alias.
-        row_queries.push(format!(
-            "SELECT row_to_json(x.*)::text FROM {}.{} x",
-            super::server::ident(schema),
-            super::server::ident(name)
+        row_queries.push(rows_sql(
+            &super::server::ident(schema),
+            &super::server::ident(name),
         ));
         row_tables.push((t.clone(), columns, names, key));
     }
@@ -598,6 +596,32 @@ pub fn take_after(
         }
     }
     Ok(snap)
+}
+
+/// The query reading the rows of table `schema.name` (both quoted), one
+/// JSON object a row. A row longer than [`MAX_VALUE_BYTES`] has each long
+/// value replaced by its length and digest on the server, as the other
+/// engines keep long values: the rows come in one response, so twice's
+/// memory would otherwise follow the data a migration makes (a few bytes of
+/// SQL can fill a table with gigabytes of repeated text).
+///
+/// [`MAX_VALUE_BYTES`]: crate::replay::engine::MAX_VALUE_BYTES
+fn rows_sql(schema: &str, name: &str) -> String {
+    let max = crate::replay::engine::MAX_VALUE_BYTES;
+    // `x.*`, not `x`: a column named `x` would win over the alias.
+    format!(
+        "SELECT CASE WHEN octet_length(r.j) <= {max} THEN r.j ELSE (\
+           SELECT json_object_agg(e.k, CASE \
+             WHEN json_typeof(e.v) = 'string' AND octet_length(e.v #>> '{{}}') > {max} \
+               THEN to_json('<text of ' || octet_length(e.v #>> '{{}}') || ' bytes, md5 ' \
+                            || md5(e.v #>> '{{}}') || '>') \
+             WHEN octet_length(e.v::text) > {max} \
+               THEN to_json('<value of ' || octet_length(e.v::text) || ' bytes, md5 ' \
+                            || md5(e.v::text) || '>') \
+             ELSE e.v END ORDER BY e.o)::text \
+           FROM json_each(r.j::json) WITH ORDINALITY AS e(k, v, o)) END \
+         FROM (SELECT row_to_json(x.*)::text AS j FROM {schema}.{name} x) r"
+    )
 }
 
 /// Every user table (`schema.name`), outside extensions.

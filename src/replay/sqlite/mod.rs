@@ -100,7 +100,9 @@ struct Window {
 /// The sandboxed in-memory SQLite engine.
 pub struct SqliteEngine {
     // Declared first: dropped (finalized) before the connection.
-    pending: Option<(RawStmt, String)>,
+    /// The statement compiled by `prepare_next`, its text, and the time
+    /// its compilation left of the statement's time limit.
+    pending: Option<(RawStmt, String, std::time::Duration)>,
     conn: Connection,
     shared: SharedRef,
     cfg: SandboxConfig,
@@ -889,23 +891,14 @@ fn error_class(message: &str) -> ErrorClass {
     }
 }
 
-/// Strings and blobs longer than this are kept as their length and digest:
-/// equal values still compare equal, and a table of 63 MB blobs costs a few
-/// bytes a value instead of a copy of each.
-pub const MAX_VALUE_BYTES: usize = 4096;
+pub use crate::replay::engine::MAX_VALUE_BYTES;
 
 /// What the snapshots of one observation window may hold together (an
 /// estimate of their heap size); past it, tables are compared by count and
 /// hash only, like tables of more than [`MAX_SNAPSHOT_ROWS`] rows.
 pub const MAX_WINDOW_BYTES: usize = 64 << 20;
 
-/// A stand-in for a value too long to copy.
-fn digest(what: &str, bytes: &[u8]) -> Value {
-    use sha2::{Digest, Sha256};
-    let d = Sha256::digest(bytes);
-    let hex: String = d.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    Value::Text(format!("<{what} of {} bytes, sha256 {hex}>", bytes.len()))
-}
+use crate::replay::engine::digest;
 
 fn value(v: rusqlite::types::ValueRef<'_>) -> Value {
     use rusqlite::types::ValueRef as V;
@@ -1073,11 +1066,17 @@ impl StatementEngine for SqliteEngine {
                     "the statement is longer than SQLite accepts",
                 ));
             };
+            // Compiling is under the time limit too: SQLite expands views,
+            // CTEs and triggers while it prepares, which a statement can make
+            // take far longer than running it.
+            let started = Instant::now();
             {
                 let mut s = lock(&self.shared);
                 s.events.clear();
                 s.denied = None;
                 s.internal = false;
+                s.timed_out = false;
+                s.deadline = Some(started + self.cfg.timeout);
             }
             let mut stmt: *mut ffi::sqlite3_stmt = std::ptr::null_mut();
             let mut tail: *const c_char = std::ptr::null();
@@ -1092,7 +1091,11 @@ impl StatementEngine for SqliteEngine {
                     &mut tail,
                 )
             };
-            self.events = std::mem::take(&mut lock(&self.shared).events);
+            self.events = {
+                let mut s = lock(&self.shared);
+                s.deadline = None;
+                std::mem::take(&mut s.events)
+            };
             if rc != ffi::SQLITE_OK {
                 if !stmt.is_null() {
                     drop(RawStmt(stmt));
@@ -1138,13 +1141,14 @@ impl StatementEngine for SqliteEngine {
                     )
                 });
             }
-            self.pending = Some((RawStmt(stmt), sql[start..end].to_string()));
+            let left = self.cfg.timeout.saturating_sub(started.elapsed());
+            self.pending = Some((RawStmt(stmt), sql[start..end].to_string(), left));
             return Ok(Some((start..end, off + consumed)));
         }
     }
 
     fn step(&mut self) -> Result<(), StmtError> {
-        let Some((stmt, piece)) = self.pending.take() else {
+        let Some((stmt, piece, left)) = self.pending.take() else {
             return Ok(());
         };
         if self.window.is_some() {
@@ -1157,7 +1161,7 @@ impl StatementEngine for SqliteEngine {
             s.internal = false;
             s.denied = None;
             s.timed_out = false;
-            s.deadline = Some(Instant::now() + self.cfg.timeout);
+            s.deadline = Some(Instant::now() + left);
         }
         let rc = loop {
             // SAFETY: a valid prepared statement owned by `stmt`.

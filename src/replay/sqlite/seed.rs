@@ -876,8 +876,33 @@ fn try_write(
             },
         )
     });
+    let timed_out = std::mem::take(&mut super::lock(&e.shared).timed_out);
     sandbox_deadline(e, false);
+    if timed_out {
+        // SQLite rolled the whole transaction back with the interrupted
+        // write: replay cannot go on, and trying the next row would take
+        // the time limit again.
+        return Err(write_timed_out(sql));
+    }
     ok
+}
+
+/// The error for a write of twice's own that outlived the time limit (a
+/// trigger or foreign key action of the migrations that runs too long).
+fn write_timed_out(sql: &str) -> EngineError {
+    let head: String = sql
+        .split(['(', '\n'])
+        .next()
+        .unwrap_or(sql)
+        .chars()
+        .take(80)
+        .collect();
+    EngineError(format!(
+        "a synthetic row twice writes (`{}...`) ran longer than the replay time limit \
+         (--timeout): a trigger or foreign key action on that table runs too long; \
+         `--no-seed` and `--no-interleave` turn these writes off",
+        head.trim()
+    ))
 }
 
 /// The tables' descriptions, parents before the tables that refer to them.

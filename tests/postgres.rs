@@ -776,6 +776,60 @@ fn down_migrations() {
     );
 }
 
+/// On twice's own cluster a user's setup script runs as the migration role,
+/// not as the cluster's superuser (which could run programs on this
+/// machine): `COPY ... TO PROGRAM` is refused (exit 2, the script's file and
+/// line, and why), also after asking for a predefined role by name; the
+/// roles a script creates are made by twice as plain roles the migrations
+/// can use, so a platform's set-up still works.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn a_setup_script_on_the_throwaway_cluster_cannot_run_programs() {
+    needs_binaries();
+    let own = Options {
+        engine: Engine::Postgres,
+        database_url: None,
+        ..Options::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // Writable by the server's account too (`twice-sandbox` when the tests
+    // run as root), so a program that ran would leave its file.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    let script = std::fs::read_to_string("fixtures/postgres/setup_scripts/runs_a_program.sql")
+        .unwrap()
+        .replace(
+            "twice-setup-ran-a-program",
+            &dir.path().join("ran").to_string_lossy(),
+        );
+    let script_path = dir.path().join("setup.sql");
+    std::fs::write(&script_path, script).unwrap();
+    let err = check::check(
+        &[Input::Path("fixtures/postgres/own_cluster_setup".into())],
+        &setup_opts(&own, &script_path.to_string_lossy()),
+    )
+    .expect_err("the program is refused");
+    assert!(
+        err.message.contains(":5: ") && err.message.contains("(SQLSTATE 42501)"),
+        "{}",
+        err.message
+    );
+    assert!(
+        err.message
+            .contains("a setup script runs as the migration role, not as a superuser"),
+        "{}",
+        err.message
+    );
+    assert!(!dir.path().join("ran").exists(), "the program ran");
+    let r = run(
+        "fixtures/postgres/own_cluster_setup",
+        &setup_opts(&own, "fixtures/postgres/setup_scripts/platform_roles.sql"),
+    );
+    assert!(replay_findings(&r).is_empty(), "{:#?}", r.findings);
+}
+
 #[test]
 #[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn throwaway_cluster_without_a_url() {

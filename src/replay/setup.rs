@@ -32,6 +32,12 @@ pub struct Script {
     /// As shown in messages.
     pub name: String,
     pub text: String,
+    /// twice's own SQL (a platform's stand-in), not the user's: on twice's
+    /// throwaway PostgreSQL cluster it runs as the cluster's superuser; a
+    /// user's script runs as the migration role (a superuser could run
+    /// programs on this machine, and the script may come from a pull
+    /// request).
+    pub own: bool,
 }
 
 /// Why a statement of a setup script failed: the message, and the
@@ -87,7 +93,11 @@ pub fn for_sequence(opts: &Options, seq: &Sequence) -> Result<Option<Script>> {
         ))
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_string();
-    Ok(Some(Script { name, text }))
+    Ok(Some(Script {
+        name,
+        text,
+        own: false,
+    }))
 }
 
 /// The layout's stand-in for its platform ([`crate::layout::Layout::platform_setup`],
@@ -102,6 +112,7 @@ pub fn platform(opts: &Options, seq: &Sequence) -> Option<Script> {
     Some(Script {
         name: format!("twice's stand-in for the {} platform", seq.layout.name()),
         text: text.to_string(),
+        own: true,
     })
 }
 

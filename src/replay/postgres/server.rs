@@ -513,8 +513,8 @@ impl Server {
                      could make itself a superuser before PostgreSQL 16)",
                     self.version_num / 10000
                 ),
-                "create the roles the migrations need in a setup script (--setup FILE), which \
-                 runs as the admin role, or use a PostgreSQL 16+ server"
+                "create the roles the migrations need in a setup script (--setup FILE: twice \
+                 makes the roles it creates), or use a PostgreSQL 16+ server"
                     .into(),
             )
         } else {

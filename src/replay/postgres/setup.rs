@@ -37,7 +37,17 @@ pub fn prepare_scratch(
     let mut admin = server.admin_connect_to(db)?;
     let before = schemas(&mut admin)?;
     if let Some((script, root)) = setup {
-        run_setup(&mut admin, role.as_deref(), script, root)?;
+        match &role {
+            // A user's script on twice's own cluster runs as the migration
+            // role: as the cluster's superuser it could run programs on this
+            // machine (`COPY ... TO PROGRAM`), and it may come from the pull
+            // request being checked.
+            Some(r) if server.own_cluster && !script.own => {
+                let mut runner = server.connect_to(db)?;
+                run_setup_as_role(&mut admin, &mut runner, r, script, root)?;
+            }
+            _ => run_setup(&mut admin, role.as_deref(), script, root)?,
+        }
     }
     match role {
         Some(role) => grant_scratch(&mut admin, &role, &before),
@@ -63,6 +73,105 @@ fn run_setup(admin: &mut Client, role: Option<&str>, script: &Script, root: &str
                 _ => None,
             }),
         })
+    })
+}
+
+/// A setup statement on roles: `CREATE ROLE|USER|GROUP name ...` (the
+/// role's name, folded as the server folds it), or another statement that
+/// changes a role (`ALTER ROLE`, `DROP ROLE`).
+enum RoleStatement {
+    Create(String),
+    Other,
+}
+
+fn role_statement(sql: &str) -> Option<RoleStatement> {
+    use crate::lexer::{Lexer, TokenKind};
+    let words: Vec<(TokenKind, &str)> =
+        Lexer::new(sql, 0..sql.len(), crate::dialect::Dialect::Postgres)
+            .filter(|t| !t.kind.is_trivia())
+            .take(3)
+            .map(|t| (t.kind, &sql[t.span]))
+            .collect();
+    let word = |i: usize| words.get(i).map(|(_, w)| w.to_ascii_uppercase());
+    if !matches!(word(1).as_deref(), Some("ROLE" | "USER" | "GROUP")) {
+        return None;
+    }
+    match word(0).as_deref() {
+        Some("CREATE") => {
+            let (kind, name) = words.get(2)?;
+            let name = match kind {
+                TokenKind::QuotedIdent => name
+                    .strip_prefix('"')
+                    .and_then(|n| n.strip_suffix('"'))?
+                    .replace("\"\"", "\""),
+                TokenKind::Word => name.to_ascii_lowercase(),
+                _ => return None,
+            };
+            Some(RoleStatement::Create(name))
+        }
+        Some("ALTER" | "DROP") => Some(RoleStatement::Other),
+        _ => None,
+    }
+}
+
+/// Runs a user's setup script as the migration role `role` on twice's own
+/// cluster (see [`prepare_scratch`]). Its `CREATE ROLE name ...` statements
+/// are made by twice instead, as the admin: `name` as a plain `NOLOGIN`
+/// role (whatever attributes the statement asks for), which the migration
+/// role may grant (`WITH ADMIN OPTION`: `GRANT name TO other` and `CREATE
+/// SCHEMA ... AUTHORIZATION name` then work), when no role of that name
+/// exists (an existing one is left as it is, and not granted); `ALTER ROLE`
+/// and `DROP ROLE` are not run. Everything else runs with the migration role's rights: a
+/// statement that needs a superuser fails, and the error says why.
+fn run_setup_as_role(
+    admin: &mut Client,
+    runner: &mut Client,
+    role: &str,
+    script: &Script,
+    root: &str,
+) -> Result<()> {
+    let set = format!("SET twice.migration_role = {}", literal(role));
+    runner
+        .batch_execute(&set)
+        .map_err(|e| Error::new(format!("cannot prepare the setup script: {}", describe(&e))))?;
+    let failed = |e: postgres::Error| {
+        let mut message = describe(&e);
+        if e.code() == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) {
+            message.push_str(
+                " (on twice's own cluster a setup script runs as the migration role, not as a \
+                 superuser, which could run programs on this machine: what needs a superuser, \
+                 such as an untrusted extension, needs a server given with --database-url)",
+            );
+        }
+        StatementError {
+            message,
+            position: e.as_db_error().and_then(|d| match d.position() {
+                Some(postgres::error::ErrorPosition::Original(p)) => {
+                    Some((*p as usize).saturating_sub(1))
+                }
+                _ => None,
+            }),
+        }
+    };
+    crate::replay::setup::run(script, crate::dialect::Dialect::Postgres, root, |sql| {
+        match role_statement(sql) {
+            Some(RoleStatement::Create(name)) => {
+                // Only a role made here is granted: an existing one (a
+                // predefined `pg_*` role, the admin) stays out of reach.
+                let sql = format!(
+                    "DO $twice$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE \
+                     rolname = {lit}) THEN CREATE ROLE {r} NOLOGIN NOSUPERUSER NOCREATEDB \
+                     NOCREATEROLE NOREPLICATION NOBYPASSRLS; GRANT {r} TO {m} WITH ADMIN \
+                     OPTION; END IF; END $twice$",
+                    lit = literal(&name),
+                    r = ident(&name),
+                    m = ident(role),
+                );
+                admin.batch_execute(&sql).map_err(failed)
+            }
+            Some(RoleStatement::Other) => Ok(()),
+            None => runner.batch_execute(sql).map_err(failed),
+        }
     })
 }
 

@@ -368,6 +368,29 @@ fn the_throwaway_server_is_removed_afterwards() {
     assert!(left.iter().all(|d| Some(d) == shared.as_ref()), "{left:?}");
 }
 
+/// twice's throwaway server keeps its data in memory (`/dev/shm`) when it
+/// can: a statement that makes it grow past the cap (2 GiB; 32 MiB here) is
+/// stopped, `replay-resource-limit`, instead of filling the machine's memory.
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn data_growing_past_the_cap_stops_the_statement() {
+    assert!(
+        twice::replay::mysql::server::find_binaries().is_some(),
+        "{NEEDS_MYSQL}: this test starts a throwaway server and needs mariadbd and \
+         mariadb-install-db (apt-get install mariadb-server)"
+    );
+    let opts = Options {
+        engine: Engine::Mysql,
+        seed: false,
+        interleave: false,
+        mysql_data_limit: Some(32 << 20),
+        ..Options::default()
+    };
+    let r = run("fixtures/mysql/data_growth", &opts);
+    let f = find(&r, "replay-resource-limit", "001_blobs.sql", 4);
+    assert!(f.message.contains("grew past 32 MiB"), "{}", f.message);
+}
+
 #[test]
 #[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
 fn copies_reach_only_what_the_migration_names() {

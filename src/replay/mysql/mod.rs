@@ -28,6 +28,7 @@
 mod names;
 mod observe;
 mod run;
+pub use run::DATA_LIMIT;
 mod seed;
 pub mod server;
 
@@ -163,7 +164,11 @@ impl<'a> Runner<'a> {
         server.create_database(&db)?;
         server.create_database(&copy)?;
         let conn = server.connect_to(&db)?;
-        let watchdog = run::Watchdog::start(server.admin.clone());
+        let watchdog = run::Watchdog::start(
+            server.admin.clone(),
+            server.data_dir(),
+            opts.mysql_data_limit.unwrap_or(run::DATA_LIMIT),
+        );
         let mut r = Runner {
             opts,
             server,
@@ -419,7 +424,17 @@ impl<'a> Runner<'a> {
                 Err(e) => {
                     out.session_changed = true;
                     let fired = self.watchdog.take_fired();
-                    let error = run::stmt_error(&e, &[&self.db, &self.copy], fired);
+                    let mut error = run::stmt_error(&e, &[&self.db, &self.copy], fired);
+                    if self.watchdog.take_grew() {
+                        error = StmtError::new(
+                            FailureKind::Limit,
+                            format!(
+                                "stopped: the migrations' data on twice's throwaway server grew \
+                                 past {} MiB (it is kept in memory when /dev/shm has room)",
+                                self.opts.mysql_data_limit.unwrap_or(run::DATA_LIMIT) >> 20
+                            ),
+                        );
+                    }
                     out.failed_at.get_or_insert(pos);
                     let at = run::syntax_error_at(&e, &file.source.text, stmt.span.clone())
                         .unwrap_or(stmt.span.start);

@@ -15,6 +15,39 @@ use std::time::{Duration, Instant};
 /// How long after `KILL QUERY` the connection itself is killed.
 const KILL_GRACE: Duration = Duration::from_secs(3);
 
+/// How much the data folder of twice's throwaway server may grow while
+/// migrations run (it is in memory, `/dev/shm`, when there is room there):
+/// past it, the running statement is stopped as over a resource limit.
+pub const DATA_LIMIT: u64 = 2 << 30;
+
+/// How often the watchdog measures the data folder while a statement runs.
+const MEASURE_EVERY: Duration = Duration::from_millis(250);
+
+/// The size of the files under `dir` (the first 100,000 entries).
+fn folder_size(dir: &std::path::Path) -> u64 {
+    let mut total = 0u64;
+    let mut stack = vec![dir.to_path_buf()];
+    let mut seen = 0usize;
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            seen += 1;
+            if seen > 100_000 {
+                return total;
+            }
+            let Ok(m) = e.metadata() else { continue };
+            if m.is_dir() {
+                stack.push(e.path());
+            } else {
+                total = total.saturating_add(m.len());
+            }
+        }
+    }
+    total
+}
+
 /// Kills the running query when a statement outlives its time limit by a
 /// second (the server's own limit normally fires first; this catches
 /// statements it does not cover, such as those inside a procedure, and
@@ -23,6 +56,8 @@ pub(super) struct Watchdog {
     slot: Arc<Mutex<Option<Armed>>>,
     stop: Arc<AtomicBool>,
     fired: Arc<AtomicBool>,
+    /// The data folder grew past [`DATA_LIMIT`] (a throwaway server's).
+    grew: Arc<AtomicBool>,
 }
 
 struct Armed {
@@ -32,18 +67,32 @@ struct Armed {
 }
 
 impl Watchdog {
-    pub(super) fn start(admin: Opts) -> Watchdog {
+    /// `data`: a throwaway server's data folder, whose growth past `limit`
+    /// (from its size now) stops the running statement.
+    pub(super) fn start(admin: Opts, data: Option<std::path::PathBuf>, limit: u64) -> Watchdog {
         let slot: Arc<Mutex<Option<Armed>>> = Arc::new(Mutex::new(None));
         let stop = Arc::new(AtomicBool::new(false));
         let fired = Arc::new(AtomicBool::new(false));
-        let (s, st, f) = (slot.clone(), stop.clone(), fired.clone());
+        let grew = Arc::new(AtomicBool::new(false));
+        let (s, st, f, gr) = (slot.clone(), stop.clone(), fired.clone(), grew.clone());
+        let base = data.as_deref().map(folder_size);
         std::thread::spawn(move || {
             let mut admin_conn: Option<Conn> = None;
+            let mut measured = Instant::now();
             while !st.load(Ordering::Relaxed) {
                 std::thread::sleep(Duration::from_millis(50));
                 let mut g = s.lock().unwrap_or_else(|p| p.into_inner());
                 let Some(a) = g.as_mut() else { continue };
-                if Instant::now() < a.deadline {
+                let mut over = false;
+                if let (Some(dir), Some(base)) = (data.as_deref(), base) {
+                    if !a.query_killed && measured.elapsed() >= MEASURE_EVERY {
+                        measured = Instant::now();
+                        over = folder_size(dir) > base.saturating_add(limit);
+                    }
+                }
+                if over {
+                    gr.store(true, Ordering::SeqCst);
+                } else if Instant::now() < a.deadline {
                     continue;
                 }
                 let sql = if a.query_killed {
@@ -69,10 +118,16 @@ impl Watchdog {
                 }
             }
         });
-        Watchdog { slot, stop, fired }
+        Watchdog {
+            slot,
+            stop,
+            fired,
+            grew,
+        }
     }
 
     pub(super) fn arm(&self, deadline: Instant, connection: u32) {
+        self.grew.store(false, Ordering::SeqCst);
         *self.slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(Armed {
             deadline,
             connection,
@@ -87,6 +142,12 @@ impl Watchdog {
     /// Whether the watchdog killed something since the last call.
     pub(super) fn take_fired(&self) -> bool {
         self.fired.swap(false, Ordering::SeqCst)
+    }
+
+    /// Whether what it killed since the last call was over
+    /// [`DATA_LIMIT`] rather than the time limit.
+    pub(super) fn take_grew(&self) -> bool {
+        self.grew.swap(false, Ordering::SeqCst)
     }
 
     pub(super) fn stop(&self) {

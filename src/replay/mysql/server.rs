@@ -504,6 +504,12 @@ pub struct Server {
 }
 
 impl Server {
+    /// The data folder of twice's throwaway server (`None` on a server
+    /// given with `--database-url`).
+    pub fn data_dir(&self) -> Option<PathBuf> {
+        self.own.as_ref().map(|t| t.dir.join("data"))
+    }
+
     /// `url`: a `mysql://` URL, else a throwaway server. `trusted`: the
     /// migrations run as the URL's user instead of a user of their own.
     pub fn open(url: Option<&str>, trusted: bool) -> Result<Server> {

@@ -42,10 +42,11 @@ pub struct Options {
     /// run with `foreign_key_checks = 0`, as tools that run their
     /// migrations so do (vaultwarden, `mysqldump` output).
     pub mysql_foreign_key_checks: bool,
-    /// How much twice's throwaway MySQL server's data may grow while
-    /// migrations run (`None`: [`crate::replay::mysql::DATA_LIMIT`]); a
-    /// statement that takes it past is stopped (`replay-resource-limit`).
-    pub mysql_data_limit: Option<u64>,
+    /// How much the data folder of twice's throwaway server (MySQL,
+    /// PostgreSQL) may grow while migrations run (`None`:
+    /// [`crate::replay::DATA_LIMIT`]); a statement that takes it past is
+    /// stopped (`replay-resource-limit`).
+    pub data_limit: Option<u64>,
     /// `--setup` / `[replay] setup`: scripts run before the first migration
     /// of a sequence (see [`crate::replay::setup`]).
     pub setup: Vec<SetupScript>,
@@ -131,7 +132,7 @@ impl Default for Options {
             template: None,
             mysql_sql_mode: None,
             mysql_foreign_key_checks: true,
-            mysql_data_limit: None,
+            data_limit: None,
             setup: Vec::new(),
             exclude: None,
             rules: BTreeMap::new(),

@@ -776,6 +776,30 @@ fn down_migrations() {
     );
 }
 
+/// A statement that makes the throwaway cluster's data grow past the cap
+/// (2 GiB; 32 MiB here) is stopped: `replay-resource-limit`, not a full disk.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn data_growing_past_the_cap_stops_the_statement() {
+    needs_binaries();
+    let opts = Options {
+        engine: Engine::Postgres,
+        database_url: None,
+        seed: false,
+        interleave: false,
+        data_limit: Some(32 << 20),
+        ..Options::default()
+    };
+    let r = run("fixtures/postgres/data_growth", &opts);
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "replay-resource-limit")
+        .unwrap_or_else(|| panic!("{:#?}", r.findings));
+    assert_eq!(f.line, 5, "{f:#?}");
+    assert!(f.message.contains("grew past 32 MiB"), "{}", f.message);
+}
+
 /// On twice's own cluster a user's setup script runs as the migration role,
 /// not as the cluster's superuser (which could run programs on this
 /// machine): `COPY ... TO PROGRAM` is refused (exit 2, the script's file and

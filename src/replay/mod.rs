@@ -330,3 +330,37 @@ pub(crate) fn split_flagged<T>(items: Vec<T>, flags: Vec<bool>) -> (Vec<T>, Vec<
     }
     (flagged, others)
 }
+
+/// How much the data folder of twice's throwaway server (MySQL's, in
+/// memory in `/dev/shm` when there is room there; PostgreSQL's, on the
+/// disk) may grow while migrations run: past it, the running statement is
+/// stopped as over a resource limit (`Options::data_limit` overrides it).
+pub const DATA_LIMIT: u64 = 2 << 30;
+
+/// How often the watchdogs measure the data folder while a statement runs.
+pub(crate) const MEASURE_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// The size of the files under `dir` (the first 100,000 entries).
+pub(crate) fn folder_size(dir: &std::path::Path) -> u64 {
+    let mut total = 0u64;
+    let mut stack = vec![dir.to_path_buf()];
+    let mut seen = 0usize;
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            seen += 1;
+            if seen > 100_000 {
+                return total;
+            }
+            let Ok(m) = e.metadata() else { continue };
+            if m.is_dir() {
+                stack.push(e.path());
+            } else {
+                total = total.saturating_add(m.len());
+            }
+        }
+    }
+    total
+}

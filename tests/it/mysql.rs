@@ -383,7 +383,7 @@ fn data_growing_past_the_cap_stops_the_statement() {
         engine: Engine::Mysql,
         seed: false,
         interleave: false,
-        mysql_data_limit: Some(32 << 20),
+        data_limit: Some(32 << 20),
         ..Options::default()
     };
     let r = run("fixtures/mysql/data_growth", &opts);

@@ -28,7 +28,6 @@
 mod names;
 mod observe;
 mod run;
-pub use run::DATA_LIMIT;
 mod seed;
 pub mod server;
 
@@ -167,7 +166,7 @@ impl<'a> Runner<'a> {
         let watchdog = run::Watchdog::start(
             server.admin.clone(),
             server.data_dir(),
-            opts.mysql_data_limit.unwrap_or(run::DATA_LIMIT),
+            opts.data_limit.unwrap_or(crate::replay::DATA_LIMIT),
         );
         let mut r = Runner {
             opts,
@@ -431,7 +430,7 @@ impl<'a> Runner<'a> {
                             format!(
                                 "stopped: the migrations' data on twice's throwaway server grew \
                                  past {} MiB (it is kept in memory when /dev/shm has room)",
-                                self.opts.mysql_data_limit.unwrap_or(run::DATA_LIMIT) >> 20
+                                self.opts.data_limit.unwrap_or(crate::replay::DATA_LIMIT) >> 20
                             ),
                         );
                     }

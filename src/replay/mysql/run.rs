@@ -15,38 +15,7 @@ use std::time::{Duration, Instant};
 /// How long after `KILL QUERY` the connection itself is killed.
 const KILL_GRACE: Duration = Duration::from_secs(3);
 
-/// How much the data folder of twice's throwaway server may grow while
-/// migrations run (it is in memory, `/dev/shm`, when there is room there):
-/// past it, the running statement is stopped as over a resource limit.
-pub const DATA_LIMIT: u64 = 2 << 30;
-
-/// How often the watchdog measures the data folder while a statement runs.
-const MEASURE_EVERY: Duration = Duration::from_millis(250);
-
-/// The size of the files under `dir` (the first 100,000 entries).
-fn folder_size(dir: &std::path::Path) -> u64 {
-    let mut total = 0u64;
-    let mut stack = vec![dir.to_path_buf()];
-    let mut seen = 0usize;
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            seen += 1;
-            if seen > 100_000 {
-                return total;
-            }
-            let Ok(m) = e.metadata() else { continue };
-            if m.is_dir() {
-                stack.push(e.path());
-            } else {
-                total = total.saturating_add(m.len());
-            }
-        }
-    }
-    total
-}
+use crate::replay::{folder_size, MEASURE_EVERY};
 
 /// Kills the running query when a statement outlives its time limit by a
 /// second (the server's own limit normally fires first; this catches
@@ -56,7 +25,7 @@ pub(super) struct Watchdog {
     slot: Arc<Mutex<Option<Armed>>>,
     stop: Arc<AtomicBool>,
     fired: Arc<AtomicBool>,
-    /// The data folder grew past [`DATA_LIMIT`] (a throwaway server's).
+    /// The data folder grew past [`crate::replay::DATA_LIMIT`] (a throwaway server's).
     grew: Arc<AtomicBool>,
 }
 
@@ -145,7 +114,7 @@ impl Watchdog {
     }
 
     /// Whether what it killed since the last call was over
-    /// [`DATA_LIMIT`] rather than the time limit.
+    /// [`crate::replay::DATA_LIMIT`] rather than the time limit.
     pub(super) fn take_grew(&self) -> bool {
         self.grew.swap(false, Ordering::SeqCst)
     }

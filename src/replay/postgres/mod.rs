@@ -186,7 +186,11 @@ impl<'a> Runner<'a> {
             })?;
         }
         let client = server.connect_to(&db)?;
-        let watchdog = Watchdog::start(server.terminator());
+        let watchdog = Watchdog::start(
+            server.terminator(),
+            server.data_dir(),
+            opts.data_limit.unwrap_or(crate::replay::DATA_LIMIT),
+        );
         let mut r = Runner {
             opts,
             server,

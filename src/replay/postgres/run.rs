@@ -102,6 +102,8 @@ pub(super) struct Watchdog {
     slot: Arc<Mutex<Option<Armed>>>,
     stop: Arc<AtomicBool>,
     terminated: Arc<AtomicBool>,
+    /// The throwaway cluster's data folder grew past the limit.
+    grew: Arc<AtomicBool>,
 }
 
 /// How long after the cancel the backend is terminated.
@@ -115,17 +117,36 @@ struct Armed {
 }
 
 impl Watchdog {
-    pub(super) fn start(terminator: server::Terminator) -> Watchdog {
+    /// `data`: the throwaway cluster's data folder, whose growth past
+    /// `limit` (from its size now) stops the running statement.
+    pub(super) fn start(
+        terminator: server::Terminator,
+        data: Option<std::path::PathBuf>,
+        limit: u64,
+    ) -> Watchdog {
+        use crate::replay::{folder_size, MEASURE_EVERY};
         let slot: Arc<Mutex<Option<Armed>>> = Arc::new(Mutex::new(None));
         let stop = Arc::new(AtomicBool::new(false));
         let terminated = Arc::new(AtomicBool::new(false));
-        let (s, st, term) = (slot.clone(), stop.clone(), terminated.clone());
+        let grew = Arc::new(AtomicBool::new(false));
+        let (s, st, term, gr) = (slot.clone(), stop.clone(), terminated.clone(), grew.clone());
+        let base = data.as_deref().map(folder_size);
         std::thread::spawn(move || {
+            let mut measured = Instant::now();
             while !st.load(Ordering::Relaxed) {
                 std::thread::sleep(Duration::from_millis(50));
                 let mut g = s.lock().unwrap_or_else(|p| p.into_inner());
                 let Some(a) = g.as_mut() else { continue };
-                if Instant::now() < a.deadline {
+                let mut over = false;
+                if let (Some(dir), Some(base)) = (data.as_deref(), base) {
+                    if !a.cancelled && measured.elapsed() >= MEASURE_EVERY {
+                        measured = Instant::now();
+                        over = folder_size(dir) > base.saturating_add(limit);
+                    }
+                }
+                if over {
+                    gr.store(true, Ordering::SeqCst);
+                } else if Instant::now() < a.deadline {
                     continue;
                 }
                 if !a.cancelled {
@@ -145,12 +166,14 @@ impl Watchdog {
             slot,
             stop,
             terminated,
+            grew,
         }
     }
 
     /// Watches the statement now starting on the backend `backend`, whose
     /// cancel token is `token`.
     pub(super) fn arm(&self, deadline: Instant, token: CancelToken, backend: i32) {
+        self.grew.store(false, Ordering::SeqCst);
         *self.slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(Armed {
             deadline,
             token,
@@ -162,6 +185,12 @@ impl Watchdog {
     /// Whether the watchdog had to terminate a backend since the last call.
     pub(super) fn take_terminated(&self) -> bool {
         self.terminated.swap(false, Ordering::SeqCst)
+    }
+
+    /// Whether it stopped the statement for the data folder's growth
+    /// rather than for the time limit.
+    pub(super) fn take_grew(&self) -> bool {
+        self.grew.swap(false, Ordering::SeqCst)
     }
 
     pub(super) fn disarm(&self) {
@@ -593,10 +622,21 @@ impl Runner<'_> {
         };
         // Terminated by the watchdog: the statement ignored the cancel.
         let terminated = self.watchdog.take_terminated();
-        let kind = if code == "57014" || terminated {
+        let grew = self.watchdog.take_grew();
+        let kind = if grew {
+            FailureKind::Limit
+        } else if code == "57014" || terminated {
             FailureKind::Timeout
         } else {
             FailureKind::Error
+        };
+        let message = if grew {
+            format!(
+                "stopped: the migrations' data on twice's throwaway cluster grew past {} MiB",
+                self.opts.data_limit.unwrap_or(crate::replay::DATA_LIMIT) >> 20
+            )
+        } else {
+            message
         };
         Failure {
             stmt: stmt.index,

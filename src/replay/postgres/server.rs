@@ -756,6 +756,11 @@ impl Server {
     }
 
     /// What the replay watchdog uses to end a statement that ignores cancels.
+    /// The throwaway cluster's data folder (`None` with `--database-url`).
+    pub fn data_dir(&self) -> Option<std::path::PathBuf> {
+        self.cluster.as_ref().map(|c| c.data_dir())
+    }
+
     pub fn terminator(&self) -> Terminator {
         Terminator {
             admin: self.admin_config.clone(),

@@ -776,6 +776,22 @@ fn down_migrations() {
     );
 }
 
+/// The throwaway cluster keeps its dynamic shared memory in its own folder
+/// (removed with it, also by the next run's sweep after a SIGKILL), not as
+/// `/dev/shm/PostgreSQL.*` segments that a killed server leaves behind.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn the_throwaway_cluster_keeps_shared_memory_in_its_folder() {
+    needs_binaries();
+    let c = Cluster::start().expect("a throwaway cluster");
+    let mut admin = postgres::Client::connect(&c.url(), postgres::NoTls)
+        .expect("connect to the throwaway cluster");
+    let row = admin
+        .query_one("SHOW dynamic_shared_memory_type", &[])
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "mmap");
+}
+
 /// A statement that makes the throwaway cluster's data grow past the cap
 /// (2 GiB; 32 MiB here) is stopped: `replay-resource-limit`, not a full disk.
 #[test]

@@ -532,6 +532,10 @@ impl Cluster {
         // on rows (lemmy's, on seeded rows) holds more locks than that in
         // one transaction.
         conf.push_str("max_locks_per_transaction = 512\n");
+        // Dynamic shared memory in the data folder (`pg_dynshmem/`), not as
+        // `/dev/shm/PostgreSQL.*` segments: a server killed with the run
+        // (SIGKILL) leaves them in the folder the next run sweeps.
+        conf.push_str("dynamic_shared_memory_type = mmap\n");
         conf.push_str(extra_conf);
         conf.push('\n');
         use std::io::Write;

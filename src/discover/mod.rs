@@ -82,6 +82,7 @@ use std::path::{Path, PathBuf};
 mod analyze;
 mod declared;
 mod project;
+mod skips;
 mod walk;
 
 pub use crate::dialect::{dialect_from_path, DialectDefault};

@@ -1,0 +1,143 @@
+//! Why the walk leaves a file or folder out: seed data, schema dumps,
+//! folders that hold no migrations (tests, fixtures, queries), and a
+//! layout's reason for a file it does not read; and the project files
+//! read from the folders above.
+
+use super::walk::Listing;
+use super::*;
+
+/// `seed.sql` and the like: seed data (Supabase's `supabase/seed.sql`,
+/// Prisma's and others' seeds), loaded by hand, not a migration.
+pub(super) fn is_seed(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    matches!(lower.as_str(), "seed.sql" | "seeds.sql")
+}
+
+/// `schema.sql`, `structure.sql`, and the same names with a suffix
+/// (`schema-15.sql`, `structure_mysql.sql`).
+pub(super) fn is_schema_dump_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    let Some(stem) = lower.strip_suffix(".sql") else {
+        return false;
+    };
+    ["schema", "structure"].iter().any(|base| {
+        stem.strip_prefix(base)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(['-', '_', '.']))
+    })
+}
+
+/// Whether a file starts as a dump tool writes it: pg_dump's
+/// `-- PostgreSQL database dump` header, or its preamble when a tool
+/// stripped the comments (`SET statement_timeout = 0;` ...
+/// `pg_catalog.set_config('search_path', '', false)`), mysqldump's and
+/// mariadb-dump's `-- MySQL dump` / `-- MariaDB dump` header.
+pub(super) fn is_dump(path: &Path) -> bool {
+    let Some(head) = super::declared::head(path, 2048) else {
+        return false;
+    };
+    head.contains("-- PostgreSQL database dump")
+        || head.starts_with("-- MySQL dump")
+        || head.starts_with("-- MariaDB dump")
+        || (head.starts_with("SET statement_timeout = 0;")
+            && head.contains("pg_catalog.set_config('search_path', '', false)"))
+}
+
+/// Why a sub-folder met while walking holds no migrations: test data,
+/// fixtures, query files (sqlc's `queries/`; `src/` beside a migrations
+/// folder), tests beside a migrations folder, Supabase's declarative
+/// `schemas/`.
+pub(super) fn not_migrations_dir(
+    name: &str,
+    parent: &Listing,
+    parent_dir: &Path,
+) -> Option<&'static str> {
+    // Beside a migrations folder, or in one (`migrations/db/` beside
+    // `migrations/tests/`, as supabase/postgres keeps them).
+    let beside_migrations = parent
+        .dirs
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("migrations"))
+        || parent_dir
+            .file_name()
+            .is_some_and(|n| n.eq_ignore_ascii_case("migrations"));
+    match name.to_ascii_lowercase().as_str() {
+        "testdata" | "test-data" | "test_data" => Some("a folder of test data"),
+        "fixtures" | "fixture" => Some("a folder of test fixtures"),
+        // Seed data, as `seed.sql` (Supabase's `[db.seed] sql_paths`,
+        // knex's and others' `seeds/`).
+        "seeds" | "seed" | "seeders" => Some("a folder of seed data"),
+        "queries" | "query" => Some("a folder of query files"),
+        "src" if beside_migrations => {
+            Some("source files beside the migrations folder (query files)")
+        }
+        "tests" | "test" if beside_migrations => {
+            Some("tests beside or in the migrations folder (pgTAP and the like)")
+        }
+        // Supabase declarative schemas (`supabase/schemas/`): the source
+        // `supabase db diff` writes migrations from, not migrations.
+        "schemas" if beside_migrations && parent.others.iter().any(|o| o == "config.toml") => Some(
+            "Supabase declarative schema files (supabase db diff writes the migrations from them)",
+        ),
+        _ => None,
+    }
+}
+
+/// Whether `dir` holds `.sql` files (at any depth, up to a few levels), so
+/// that skipping it is worth a notice.
+pub(super) fn folder_has_sql(dir: &Path) -> bool {
+    pub(super) fn walk(dir: &Path, depth: usize) -> bool {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return false;
+        };
+        rd.flatten().any(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                depth < 4 && walk(&p, depth + 1)
+            } else {
+                is_sql(&p)
+            }
+        })
+    }
+    walk(dir, 0)
+}
+
+/// The text of the nearest file named `name` in the folders above `dir`
+/// (its parent first, up to four levels; six for a `go.mod`, which sits at
+/// the root of a Go module whose migrations are often deep in it, as
+/// `app/store/database/migrate/postgres/`).
+pub(super) fn nearest_ancestor_file(dir: &Path, name: &str) -> Option<String> {
+    let mut at = dir.parent();
+    let levels = if name == "go.mod" { 6 } else { 4 };
+    for _ in 0..levels {
+        let d = at?;
+        let p = d.join(name);
+        if p.is_file() {
+            // Project files are small: a huge one is read in part.
+            return super::declared::head(&p, 1 << 20);
+        }
+        at = d.parent();
+    }
+    None
+}
+
+/// Why a non-SQL file of a migration folder is not read.
+pub(super) fn skip_reason(kind: LayoutKind, name: &str) -> String {
+    layout::get(kind).skip_reason(name).unwrap_or_else(|| {
+        // Atlas writes other tools' formats (`--dir-format goose`, ...)
+        // with its checksum file beside them.
+        if name.rsplit('/').next() == Some("atlas.sum") {
+            return format!(
+                "Atlas's checksum file (`atlas migrate` checks the folder against it; {} does not \
+                 read it), not a migration",
+                kind.name()
+            );
+        }
+        let name = kind.name();
+        let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
+        format!("not {article} {name} migration")
+    })
+}

@@ -3,7 +3,6 @@
 //! layout's reason for a file it does not read; and the project files
 //! read from the folders above.
 
-use super::walk::Listing;
 use super::*;
 
 /// `seed.sql` and the like: seed data (Supabase's `supabase/seed.sql`,
@@ -48,13 +47,13 @@ pub(super) fn is_dump(path: &Path) -> bool {
 /// `schemas/`.
 pub(super) fn not_migrations_dir(
     name: &str,
-    parent: &Listing,
+    parent_dirs: &[(String, std::path::PathBuf)],
+    parent_files: &[String],
     parent_dir: &Path,
 ) -> Option<&'static str> {
     // Beside a migrations folder, or in one (`migrations/db/` beside
     // `migrations/tests/`, as supabase/postgres keeps them).
-    let beside_migrations = parent
-        .dirs
+    let beside_migrations = parent_dirs
         .iter()
         .any(|(n, _)| n.eq_ignore_ascii_case("migrations"))
         || parent_dir
@@ -75,7 +74,7 @@ pub(super) fn not_migrations_dir(
         }
         // Supabase declarative schemas (`supabase/schemas/`): the source
         // `supabase db diff` writes migrations from, not migrations.
-        "schemas" if beside_migrations && parent.others.iter().any(|o| o == "config.toml") => Some(
+        "schemas" if beside_migrations && parent_files.iter().any(|o| o == "config.toml") => Some(
             "Supabase declarative schema files (supabase db diff writes the migrations from them)",
         ),
         _ => None,

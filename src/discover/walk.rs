@@ -875,7 +875,7 @@ impl Walker<'_> {
                 continue;
             }
             let shown = join_display(display, name);
-            if let Some(why) = not_migrations_dir(name, &listing, dir) {
+            if let Some(why) = not_migrations_dir(name, &listing.dirs, &listing.others, dir) {
                 if folder_has_sql(path) {
                     self.notices.push(format!(
                         "{shown}: skipped: {why}, not migrations (name it to check it)"

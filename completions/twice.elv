@@ -45,7 +45,7 @@ set edit:completion:arg-completer[twice] = {|@words|
             cand --engine 'Database engine for replay'
             cand --database-url 'PostgreSQL server to replay on (twice creates and drops a scratch database and a role of its own there, which runs the migrations; needs CREATEDB and CREATEROLE), or with --engine mysql a mysql:// URL (the user needs CREATE, DROP, CREATE USER and GRANT OPTION). Without it, a throwaway local server is started when one is installed'
             cand --template 'Database the scratch database is copied from on PostgreSQL (default template1, so what the DBA installed there is there)'
-            cand --setup 'SQL script run once before the first migration of each sequence, never audited (extensions, roles, schemas the project installs by hand); on PostgreSQL it runs as the admin role'
+            cand --setup 'SQL script run once before the first migration of each sequence, never audited (extensions, roles, schemas the project installs by hand); on PostgreSQL it runs as the migration role on twice''s own cluster (the roles it creates made by twice), as the URL''s role with --database-url'
             cand --config 'Configuration file (default: twice.toml in this folder or the nearest parent)'
             cand --since 'Audit only migrations added or changed since this git revision (`origin/main`, a tag, a commit); the unchanged ones are applied once as the starting state, and an applied file edited since is an error (applied-migration-changed). Needs `git`'
             cand --from 'Audit only migrations from this version on (in the layout''s order); the ones before it are applied once as the starting state'

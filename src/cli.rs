@@ -241,7 +241,9 @@ pub struct CheckArgs {
 
     /// SQL script run once before the first migration of each sequence,
     /// never audited (extensions, roles, schemas the project installs by
-    /// hand); on PostgreSQL it runs as the admin role.
+    /// hand); on PostgreSQL it runs as the migration role on twice's own
+    /// cluster (the roles it creates made by twice), as the URL's role with
+    /// --database-url.
     #[arg(long, value_name = "FILE")]
     pub setup: Option<PathBuf>,
     // -- end PostgreSQL sandbox and setup --

@@ -1682,7 +1682,7 @@ fn setup_opts(opts: &Options, script: &str) -> Options {
     }
 }
 
-/// The setup script runs as the admin role before the first migration
+/// With --database-url the setup script runs as the admin role (the URL's) before the first migration
 /// (here: a schema and an extension only a superuser may create), and a
 /// failing one is an error naming the file and line.
 #[test]

@@ -42,7 +42,9 @@ Keep file handling, extension loading and server bootstrap (databases, roles,
 users) in the migration tool's configuration or in deployment scripts, not in
 migrations. A prerequisite the migrations need (an extension, a role) can be
 given to replay in a setup script (`--setup FILE`, `[replay] setup`), which runs
-as the admin role; a migration that itself needs such rights replays only on a
+before the first migration (on twice's own PostgreSQL cluster with the migration
+role's rights, the roles it creates made by twice; with `--database-url` as the
+URL's role); a migration that itself needs such rights replays only on a
 disposable server given with `--database-url` and `--database-url-trusted`.
 Where a statement must stay, the finding can be suppressed.
 "#,

@@ -14,7 +14,9 @@ pub const PERMISSION_HELP: &str = "replay runs migrations as a role that owns on
      reading server files with COPY ... PROGRAM, pg_read_file, lo_export or pg_ls_dir, ALTER \
      SYSTEM, superuser roles, untrusted extensions) are refused; if a migration really needs \
      such a prerequisite, put it in a setup script (--setup FILE, or `setup` under [replay] in \
-     twice.toml), which runs as the admin role before the first migration; a migration that \
+     twice.toml), which runs before the first migration (as the URL's role with --database-url; \
+     on twice's own cluster with the migration role's rights, the roles it creates made by \
+     twice); a migration that \
      itself needs such rights (`ALTER TABLE ... DISABLE TRIGGER ALL` reaches the foreign-key \
      triggers, which only a superuser may) replays only on a disposable server given with \
      --database-url and --database-url-trusted, where it runs as that URL's role";

@@ -22,9 +22,10 @@ fn schemas(c: &mut Client) -> Result<BTreeSet<String>> {
     .map_err(|e| Error::new(format!("cannot read the schemas: {}", describe(&e))))
 }
 
-/// Prepares the scratch database `db` as the admin role: runs the setup
-/// script, if any, then lets the migration role use what the template and
-/// the script put there (see [`grant_scratch`]).
+/// Prepares the scratch database `db`: runs the setup script, if any (as the
+/// admin role, or as the migration role for a user's script on twice's own
+/// cluster), then, as the admin role, lets the migration role use what the
+/// template and the script put there (see [`grant_scratch`]).
 pub fn prepare_scratch(
     server: &mut Server,
     db: &str,

@@ -819,7 +819,9 @@ fn data_growing_past_the_cap_stops_the_statement() {
 /// On twice's own cluster a user's setup script runs as the migration role,
 /// not as the cluster's superuser (which could run programs on this
 /// machine): `COPY ... TO PROGRAM` is refused (exit 2, the script's file and
-/// line, and why), also after asking for a predefined role by name; the
+/// line, and why), also after asking for a predefined role by name, and a
+/// role's name holding SQL is taken as a name (twice made such roles in a
+/// `DO $twice$` block, which a name holding `$twice$` would have ended); the
 /// roles a script creates are made by twice as plain roles the migrations
 /// can use, so a platform's set-up still works.
 #[test]
@@ -852,7 +854,7 @@ fn a_setup_script_on_the_throwaway_cluster_cannot_run_programs() {
     )
     .expect_err("the program is refused");
     assert!(
-        err.message.contains(":5: ") && err.message.contains("(SQLSTATE 42501)"),
+        err.message.contains(":7: ") && err.message.contains("(SQLSTATE 42501)"),
         "{}",
         err.message
     );

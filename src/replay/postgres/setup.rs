@@ -159,12 +159,22 @@ fn run_setup_as_role(
             Some(RoleStatement::Create(name)) => {
                 // Only a role made here is granted: an existing one (a
                 // predefined `pg_*` role, the admin) stays out of reach.
+                // The name goes in as a bound parameter and as a quoted
+                // identifier, never inside other quoting (a `DO $tag$` body
+                // would end at a name holding its tag).
+                let exists = admin
+                    .query_opt(
+                        "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1",
+                        &[&name],
+                    )
+                    .map_err(failed)?
+                    .is_some();
+                if exists {
+                    return Ok(());
+                }
                 let sql = format!(
-                    "DO $twice$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE \
-                     rolname = {lit}) THEN CREATE ROLE {r} NOLOGIN NOSUPERUSER NOCREATEDB \
-                     NOCREATEROLE NOREPLICATION NOBYPASSRLS; GRANT {r} TO {m} WITH ADMIN \
-                     OPTION; END IF; END $twice$",
-                    lit = literal(&name),
+                    "CREATE ROLE {r} NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION \
+                     NOBYPASSRLS; GRANT {r} TO {m} WITH ADMIN OPTION",
                     r = ident(&name),
                     m = ident(role),
                 );

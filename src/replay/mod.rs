@@ -338,10 +338,52 @@ pub(crate) fn split_flagged<T>(items: Vec<T>, flags: Vec<bool>) -> (Vec<T>, Vec<
 pub const DATA_LIMIT: u64 = 2 << 30;
 
 /// How often the watchdogs measure the data folder while a statement runs.
-pub(crate) const MEASURE_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+const MEASURE_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// A throwaway server's data folder, as the engines' watchdogs watch it
+/// while a statement runs: whether it grew past a limit over its size when
+/// the watch began, measured at most every [`MEASURE_EVERY`].
+pub(crate) struct DataWatch {
+    dir: std::path::PathBuf,
+    ceiling: u64,
+    measured: std::time::Instant,
+}
+
+impl DataWatch {
+    /// A watch of `dir` (`None`: a server twice did not start, unwatched)
+    /// allowing `limit` bytes of growth from its size now.
+    pub(crate) fn new(dir: Option<std::path::PathBuf>, limit: u64) -> Option<DataWatch> {
+        let dir = dir?;
+        let ceiling = folder_size(&dir).saturating_add(limit);
+        Some(DataWatch {
+            dir,
+            ceiling,
+            measured: std::time::Instant::now(),
+        })
+    }
+
+    /// Whether the folder is past the limit, when it is time to measure
+    /// it again (otherwise `false`).
+    pub(crate) fn over(&mut self) -> bool {
+        if self.measured.elapsed() < MEASURE_EVERY {
+            return false;
+        }
+        self.measured = std::time::Instant::now();
+        folder_size(&self.dir) > self.ceiling
+    }
+}
+
+/// The message of a statement a [`DataWatch`] stopped (`server`: "server",
+/// "cluster").
+pub(crate) fn data_limit_message(server: &str, limit: u64) -> String {
+    format!(
+        "stopped: the migrations' data on twice's throwaway {server} grew past {} MiB",
+        limit >> 20
+    )
+}
 
 /// The size of the files under `dir` (the first 100,000 entries).
-pub(crate) fn folder_size(dir: &std::path::Path) -> u64 {
+fn folder_size(dir: &std::path::Path) -> u64 {
     let mut total = 0u64;
     let mut stack = vec![dir.to_path_buf()];
     let mut seen = 0usize;

@@ -428,9 +428,11 @@ impl<'a> Runner<'a> {
                         error = StmtError::new(
                             FailureKind::Limit,
                             format!(
-                                "stopped: the migrations' data on twice's throwaway server grew \
-                                 past {} MiB (it is kept in memory when /dev/shm has room)",
-                                self.opts.data_limit.unwrap_or(crate::replay::DATA_LIMIT) >> 20
+                                "{} (it is kept in memory when /dev/shm has room)",
+                                crate::replay::data_limit_message(
+                                    "server",
+                                    self.opts.data_limit.unwrap_or(crate::replay::DATA_LIMIT)
+                                )
                             ),
                         );
                     }

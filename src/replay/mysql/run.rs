@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 /// How long after `KILL QUERY` the connection itself is killed.
 const KILL_GRACE: Duration = Duration::from_secs(3);
 
-use crate::replay::{folder_size, MEASURE_EVERY};
+use crate::replay::DataWatch;
 
 /// Kills the running query when a statement outlives its time limit by a
 /// second (the server's own limit normally fires first; this catches
@@ -44,22 +44,14 @@ impl Watchdog {
         let fired = Arc::new(AtomicBool::new(false));
         let grew = Arc::new(AtomicBool::new(false));
         let (s, st, f, gr) = (slot.clone(), stop.clone(), fired.clone(), grew.clone());
-        let base = data.as_deref().map(folder_size);
+        let mut watch = DataWatch::new(data, limit);
         std::thread::spawn(move || {
             let mut admin_conn: Option<Conn> = None;
-            let mut measured = Instant::now();
             while !st.load(Ordering::Relaxed) {
                 std::thread::sleep(Duration::from_millis(50));
                 let mut g = s.lock().unwrap_or_else(|p| p.into_inner());
                 let Some(a) = g.as_mut() else { continue };
-                let mut over = false;
-                if let (Some(dir), Some(base)) = (data.as_deref(), base) {
-                    if !a.query_killed && measured.elapsed() >= MEASURE_EVERY {
-                        measured = Instant::now();
-                        over = folder_size(dir) > base.saturating_add(limit);
-                    }
-                }
-                if over {
+                if !a.query_killed && watch.as_mut().is_some_and(DataWatch::over) {
                     gr.store(true, Ordering::SeqCst);
                 } else if Instant::now() < a.deadline {
                     continue;

@@ -124,27 +124,19 @@ impl Watchdog {
         data: Option<std::path::PathBuf>,
         limit: u64,
     ) -> Watchdog {
-        use crate::replay::{folder_size, MEASURE_EVERY};
+        use crate::replay::DataWatch;
         let slot: Arc<Mutex<Option<Armed>>> = Arc::new(Mutex::new(None));
         let stop = Arc::new(AtomicBool::new(false));
         let terminated = Arc::new(AtomicBool::new(false));
         let grew = Arc::new(AtomicBool::new(false));
         let (s, st, term, gr) = (slot.clone(), stop.clone(), terminated.clone(), grew.clone());
-        let base = data.as_deref().map(folder_size);
+        let mut watch = DataWatch::new(data, limit);
         std::thread::spawn(move || {
-            let mut measured = Instant::now();
             while !st.load(Ordering::Relaxed) {
                 std::thread::sleep(Duration::from_millis(50));
                 let mut g = s.lock().unwrap_or_else(|p| p.into_inner());
                 let Some(a) = g.as_mut() else { continue };
-                let mut over = false;
-                if let (Some(dir), Some(base)) = (data.as_deref(), base) {
-                    if !a.cancelled && measured.elapsed() >= MEASURE_EVERY {
-                        measured = Instant::now();
-                        over = folder_size(dir) > base.saturating_add(limit);
-                    }
-                }
-                if over {
+                if !a.cancelled && watch.as_mut().is_some_and(DataWatch::over) {
                     gr.store(true, Ordering::SeqCst);
                 } else if Instant::now() < a.deadline {
                     continue;
@@ -631,9 +623,9 @@ impl Runner<'_> {
             FailureKind::Error
         };
         let message = if grew {
-            format!(
-                "stopped: the migrations' data on twice's throwaway cluster grew past {} MiB",
-                self.opts.data_limit.unwrap_or(crate::replay::DATA_LIMIT) >> 20
+            crate::replay::data_limit_message(
+                "cluster",
+                self.opts.data_limit.unwrap_or(crate::replay::DATA_LIMIT),
             )
         } else {
             message

@@ -146,10 +146,12 @@ pub type Sign = (Family, &'static str, u32);
 /// The signs of one text, each once.
 pub fn signs_of(text: &str) -> Vec<Sign> {
     let mut seen: Vec<Sign> = Vec::new();
-    scan(text, &mut |family, what, weight| {
-        if !seen.iter().any(|(f, w, _)| *f == family && *w == what) {
-            seen.push((family, what, weight));
-        }
+    scan(text, &mut |family, what, weight| match seen
+        .iter_mut()
+        .find(|(f, w, _)| *f == family && *w == what)
+    {
+        Some(s) => s.2 = s.2.max(weight),
+        None => seen.push((family, what, weight)),
     });
     seen
 }
@@ -173,6 +175,7 @@ impl Evidence {
     pub fn add_signs(&mut self, seen: Vec<Sign>) {
         for (family, what, weight) in seen {
             let e = self.found.entry((family, what)).or_insert((weight, 0));
+            e.0 = e.0.max(weight);
             e.1 += 1;
         }
     }
@@ -551,7 +554,14 @@ fn scan(text: &str, sign: &mut dyn FnMut(Family, &'static str, u32)) {
             || (i >= 1 && prev(1) == "type" && prev(3) == "column");
         if type_position {
             if let Some((_, family, what)) = TYPES.iter().find(|(n, _, _)| *n == x.text) {
-                let weight = if *family == Libsql { 3 } else { 2 };
+                // `serial` is also a MySQL type (BIGINT UNSIGNED NOT NULL
+                // AUTO_INCREMENT UNIQUE): it weighs less than the types
+                // only PostgreSQL has (`bigserial`, `serial4`).
+                let weight = match (*family, &*x.text) {
+                    (Libsql, _) => 3,
+                    (_, "serial") => 1,
+                    _ => 2,
+                };
                 sign(*family, what, weight);
             }
             match (&*x.text, w(i + 1), w(i + 2)) {
@@ -798,7 +808,7 @@ mod tests {
 
     #[test]
     fn a_real_tie_is_a_tie() {
-        let a = "CREATE TABLE a (id serial);";
+        let a = "CREATE TABLE a (id bigserial);";
         let b = "CREATE TABLE b (id int AUTO_INCREMENT);";
         match verdict(&[a, b]) {
             Verdict::Tie { signs } => {
@@ -808,6 +818,27 @@ mod tests {
             v => panic!("{v:?}"),
         }
         assert_eq!(sniff_dialect([a, b].into_iter()), None);
+    }
+
+    /// `SERIAL` is a MySQL type too: beside MySQL-only syntax it does not
+    /// make a tie; alone it still says PostgreSQL.
+    #[test]
+    fn serial_is_a_weak_sign() {
+        let ddl = "/*! SET default_storage_engine=INNODB */;\n\
+                   CREATE TABLE accounts (record_id serial unique, id varchar(36) NOT NULL);";
+        assert_eq!(clear(&[ddl]), Some(Dialect::Mysql));
+        assert_eq!(
+            clear(&["CREATE TABLE a (id serial PRIMARY KEY);"]),
+            Some(Dialect::Postgres)
+        );
+        // Seen with `bigserial` in the same text, the sign keeps its weight.
+        let both =
+            "CREATE TABLE a (id serial, n bigserial);\nCREATE TABLE b (id int AUTO_INCREMENT);";
+        assert!(
+            matches!(verdict(&[both]), Verdict::Tie { .. }),
+            "{:?}",
+            verdict(&[both])
+        );
     }
 
     #[test]

@@ -69,6 +69,18 @@ pub(super) fn not_migrations_dir(
         "src" if beside_migrations => {
             Some("source files beside the migrations folder (query files)")
         }
+        // pg_regress (PostgreSQL's and every extension's `make
+        // installcheck`): `sql/` holds the test scripts, `expected/` beside
+        // it what each must print.
+        "sql"
+            if parent_dirs
+                .iter()
+                .any(|(n, p)| n == "expected" && p.is_dir()) =>
+        {
+            Some(
+                "pg_regress test scripts (each file's expected output is in `expected/` beside it)",
+            )
+        }
         "tests" | "test" if beside_migrations => {
             Some("tests beside or in the migrations folder (pgTAP and the like)")
         }
@@ -79,6 +91,104 @@ pub(super) fn not_migrations_dir(
         ),
         _ => None,
     }
+}
+
+/// `vector--0.1.0--0.1.1.sql` → `vector`: a PostgreSQL extension script's
+/// name (`<extension>--<version>.sql`, `<extension>--<from>--<to>.sql`, as
+/// `CREATE EXTENSION` and `ALTER EXTENSION ... UPDATE` look them up).
+pub(super) fn extension_script_name(name: &str) -> Option<&str> {
+    let stem = name.strip_suffix(".sql")?;
+    let (ext, versions) = stem.split_once("--")?;
+    let ok_ext = !ext.is_empty()
+        && ext
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    let parts: Vec<&str> = versions.split("--").collect();
+    let ok_versions = parts.len() <= 2
+        && parts.iter().all(|v| {
+            !v.is_empty()
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        });
+    (ok_ext && ok_versions).then_some(ext)
+}
+
+/// The PostgreSQL extensions whose scripts a folder holds: named as
+/// [`extension_script_name`] reads them, and either the extension's
+/// control file (`vector.control`) is in the folder or up to two folders
+/// above it, or a script starts with the guard PGXS scripts carry
+/// (`\echo Use "CREATE EXTENSION vector" to load this file. \quit`) or
+/// names `MODULE_PATHNAME` / `@extschema@`, which only `CREATE EXTENSION`
+/// fills in. Returns the extension names.
+pub(super) fn extension_scripts(dir: &Path, sql: &[(String, PathBuf)]) -> Vec<String> {
+    let mut names: Vec<&str> = sql
+        .iter()
+        .filter_map(|(n, _)| extension_script_name(n))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let control = |ext: &str| {
+        let file = format!("{ext}.control");
+        std::iter::successors(Some(dir), |d| d.parent())
+            .take(3)
+            .any(|d| d.join(&file).is_file())
+    };
+    let marked = |ext: &str| {
+        sql.iter()
+            .filter(|(n, _)| extension_script_name(n) == Some(ext))
+            .take(8)
+            .any(|(_, p)| {
+                super::declared::head(p, 4096).is_some_and(|h| {
+                    h.lines().any(|l| {
+                        let l = l.trim_start();
+                        l.starts_with("\\echo Use \"") && l.contains(" EXTENSION ")
+                    }) || h.contains("MODULE_PATHNAME")
+                        || h.contains("@extschema@")
+                })
+            })
+    };
+    names
+        .into_iter()
+        .filter(|ext| control(ext) || marked(ext))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The PostgreSQL extension whose control file (`vector.control`, or the
+/// `vector.control.in` a build fills in) is in this folder: a file of that
+/// name with the keys `CREATE EXTENSION` reads (`default_version`,
+/// `module_pathname`, `relocatable`, `schema`, `requires`, `superuser`,
+/// `trusted`). Returns the extension's name and the file's name.
+pub(super) fn extension_control(dir: &Path, others: &[String]) -> Option<(String, String)> {
+    const KEYS: [&str; 7] = [
+        "default_version",
+        "module_pathname",
+        "relocatable",
+        "schema",
+        "requires",
+        "superuser",
+        "trusted",
+    ];
+    // A primary control file first: `citus--11.1-1.control` is a
+    // secondary one, for one version of `citus`.
+    let mut names: Vec<&String> = others.iter().collect();
+    names.sort_by_key(|n| n.contains("--"));
+    names.into_iter().find_map(|name| {
+        let stem = name
+            .strip_suffix(".control")
+            .or_else(|| name.strip_suffix(".control.in"))?;
+        let ext = stem.split("--").next().unwrap_or(stem);
+        if ext.is_empty() {
+            return None;
+        }
+        let head = super::declared::head(&dir.join(name), 4096)?;
+        let keys = head
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .filter(|(k, _)| KEYS.contains(&k.trim()))
+            .count();
+        (keys > 0).then(|| (ext.to_string(), name.clone()))
+    })
 }
 
 /// Whether `dir` holds `.sql` files (at any depth, up to a few levels), so

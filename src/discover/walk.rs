@@ -2,8 +2,8 @@
 //! folder handed to the layouts, and the reasons a folder is skipped.
 
 use super::skips::{
-    folder_has_sql, is_dump, is_schema_dump_name, is_seed, nearest_ancestor_file,
-    not_migrations_dir, skip_reason,
+    extension_control, extension_script_name, extension_scripts, folder_has_sql, is_dump,
+    is_schema_dump_name, is_seed, nearest_ancestor_file, not_migrations_dir, skip_reason,
 };
 use super::*;
 
@@ -553,6 +553,42 @@ impl Walker<'_> {
             }
             !seed
         });
+        // PostgreSQL extension scripts (`vector--0.1.0--0.1.1.sql` beside or
+        // below `vector.control`): CREATE EXTENSION and ALTER EXTENSION ...
+        // UPDATE run each once and record it in `pg_extension`.
+        if !listing.sql.is_empty() {
+            for ext in extension_scripts(canon, &listing.sql) {
+                let own = format!("{ext}.sql");
+                let mut left: Vec<String> = Vec::new();
+                listing.sql.retain(|(name, _)| {
+                    let script = *name == own || extension_script_name(name) == Some(ext.as_str());
+                    if script {
+                        left.push(name.clone());
+                    }
+                    !script
+                });
+                let (Some(first), Some(last)) = (left.first(), left.last()) else {
+                    continue;
+                };
+                let which = if left.len() == 1 {
+                    join_display(display, first)
+                } else {
+                    format!(
+                        "{} files ({} to {})",
+                        left.len(),
+                        join_display(display, first),
+                        join_display(display, last)
+                    )
+                };
+                self.notices.push(format!(
+                    "{which}: skipped: scripts of the PostgreSQL extension `{ext}`, not migrations: \
+                     CREATE EXTENSION and ALTER EXTENSION {ext} UPDATE run each once and record it \
+                     in pg_extension (and PostgreSQL advises against IF NOT EXISTS and OR REPLACE \
+                     in them: an object someone else made would be taken over); name a file to \
+                     check it"
+                ));
+            }
+        }
         // Files sqlc's or Atlas's project files declare as queries or as the
         // desired schema (see `declared`).
         if !listing.sql.is_empty() {
@@ -869,6 +905,36 @@ impl Walker<'_> {
                     }
                 }
             }
+        }
+        // A PostgreSQL extension's source tree (its control file here): the
+        // SQL below is the extension's scripts, their sources and its
+        // tests, run by CREATE EXTENSION and ALTER EXTENSION ... UPDATE or
+        // by pg_regress, never by a migration tool.
+        if let Some((ext, control)) = extension_control(dir, &listing.others) {
+            let with_sql: Vec<String> = listing
+                .dirs
+                .iter()
+                .filter(|(n, p)| !consumed.contains(n) && !n.starts_with('.') && folder_has_sql(p))
+                .map(|(n, _)| join_display(display, n))
+                .collect();
+            if !with_sql.is_empty() {
+                let mut which = with_sql
+                    .iter()
+                    .take(3)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                if with_sql.len() > 3 {
+                    which.push_str(&format!(" and {} more", with_sql.len() - 3));
+                }
+                self.notices.push(format!(
+                    "{which}: skipped: the sources and tests of the PostgreSQL extension `{ext}` \
+                     ({}), which CREATE EXTENSION, ALTER EXTENSION {ext} UPDATE and pg_regress \
+                     run, not migrations (name a folder to check it)",
+                    join_display(display, &control)
+                ));
+            }
+            return Ok(());
         }
         for (name, path) in &listing.dirs {
             if consumed.contains(name) || name.starts_with('.') || name == "node_modules" {

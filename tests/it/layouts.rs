@@ -2628,6 +2628,74 @@ fn schema_dumps_beside_migrations_are_not_migrations() {
     );
 }
 
+/// A PostgreSQL extension's source tree is not migrations: below a folder
+/// holding the extension's control file (`geo.control`), the SQL is the
+/// scripts CREATE EXTENSION and ALTER EXTENSION ... UPDATE run once each, and
+/// pg_regress tests (`sql/` beside `expected/`); extension scripts are known
+/// without a control file by their guard (`\echo Use "CREATE EXTENSION ...`)
+/// and names (`counter--1.0--1.1.sql`). Double dashes alone keep a file in;
+/// a file named on the command line is read.
+#[test]
+fn postgres_extension_sources_are_not_migrations() {
+    let base = "fixtures/layouts/pg-extensions";
+    let ws = load(&[base], &static_opts());
+    let roots: Vec<&str> = ws.sequences.iter().map(|s| s.root.as_str()).collect();
+    assert_eq!(
+        roots,
+        vec![
+            format!("{base}/app/db/migrations"),
+            format!("{base}/dash-names"),
+            format!("{base}/loose"),
+        ]
+    );
+    let names = |seq: usize| -> Vec<String> {
+        ws.sequences[seq]
+            .migrations
+            .iter()
+            .map(|m| m.name.clone())
+            .collect()
+    };
+    assert_eq!(
+        names(1),
+        vec!["2024-01-01--add-users", "2024-02-01--add-orders"]
+    );
+    assert_eq!(names(2), vec!["001_counters"]);
+    let expected = [
+        format!(
+            "{base}/geo/sql, {base}/geo/test: skipped: the sources and tests of the PostgreSQL \
+             extension `geo` ({base}/geo/geo.control), which CREATE EXTENSION, ALTER EXTENSION \
+             geo UPDATE and pg_regress run, not migrations (name a folder to check it)"
+        ),
+        format!(
+            "2 files ({base}/loose/counter--1.0--1.1.sql to {base}/loose/counter--1.0.sql): \
+             skipped: scripts of the PostgreSQL extension `counter`, not migrations: CREATE \
+             EXTENSION and ALTER EXTENSION counter UPDATE run each once and record it in \
+             pg_extension (and PostgreSQL advises against IF NOT EXISTS and OR REPLACE in them: \
+             an object someone else made would be taken over); name a file to check it"
+        ),
+        format!(
+            "{base}/regress/sql: skipped: pg_regress test scripts (each file's expected output \
+             is in `expected/` beside it), not migrations (name it to check it)"
+        ),
+    ];
+    for e in &expected {
+        assert!(ws.notices.contains(e), "{e}\n{:?}", ws.notices);
+    }
+    // Named, a folder of extension scripts still leaves them out (each is
+    // named by its control file); a script named on its own is read.
+    let named = load(&[&format!("{base}/geo/sql")], &static_opts());
+    assert!(named.sequences.is_empty());
+    let one = load(
+        &[&format!("{base}/geo/sql/geo--1.0--1.1.sql")],
+        &static_opts(),
+    );
+    assert_eq!(one.sequences.len(), 1);
+    // A pg_regress folder named on the command line is read.
+    let regress = load(&[&format!("{base}/regress/sql")], &static_opts());
+    assert_eq!(regress.sequences.len(), 1);
+    snapshot_layout("pg_extensions", &[base], &static_opts());
+}
+
 /// Files whose names differ only in a last word naming a database
 /// (`init-mysql.sql`, `init-postgres.sql`, `init-sqlite.sql`: docker
 /// entrypoint scripts, one per database) are the same script for each, not

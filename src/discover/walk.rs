@@ -860,6 +860,16 @@ impl Walker<'_> {
             // chose one.
             folder.variants = tool.variant_dialects(&folder);
             folder.split = self.opts.dialect.is_none() && !folder.variants.is_empty();
+            // The shared files' own sequence, for the databases no file
+            // name gives (`ddl.sql` of MySQL beside `ddl-postgresql.sql`).
+            let shared = if folder.split {
+                tool.shared_dialect(&folder)
+            } else {
+                None
+            };
+            if let Some((d, _)) = &shared {
+                folder.variants.push(*d);
+            }
             if passed_over {
                 // Nothing of a migration here (a package.json at a
                 // repository root).
@@ -876,7 +886,13 @@ impl Walker<'_> {
                     out.push(b);
                 }
             } else {
-                let names: Vec<&str> = folder.variants.iter().map(|d| d.name()).collect();
+                let shared_d = shared.as_ref().map(|(d, _)| *d);
+                let names: Vec<&str> = folder
+                    .variants
+                    .iter()
+                    .filter(|d| Some(**d) != shared_d)
+                    .map(|d| d.name())
+                    .collect();
                 let all = names.join(", ");
                 for (n, d) in folder.variants.clone().into_iter().enumerate() {
                     let mut f = folder.clone();
@@ -889,17 +905,25 @@ impl Walker<'_> {
                     if let Some(mut b) = self.assemble(f, plan, kind, display) {
                         b.sequence.code_gaps = gaps.clone();
                         b.sequence.layout_why = layout_why.clone();
-                        b.sequence.dialect_why = if names.len() == 1 {
-                            format!(
-                                "files named for {d}: the file names give no other database \
+                        b.sequence.dialect_why =
+                            if let Some((_, why)) = shared.as_ref().filter(|(s, _)| *s == d) {
+                                why.clone()
+                            } else if let Some(other) = shared_d {
+                                format!(
+                                "files named for {d}: they replace files named for no database, \
+                                 which are a sequence of their own ({other})"
+                            )
+                            } else if names.len() == 1 {
+                                format!(
+                                    "files named for {d}: the file names give no other database \
                                  twice reads"
-                            )
-                        } else {
-                            format!(
-                                "files named for {d}: one sequence for each database the file \
+                                )
+                            } else {
+                                format!(
+                                    "files named for {d}: one sequence for each database the file \
                                  names give ({all})"
-                            )
-                        };
+                                )
+                            };
                         b.dialect_settled = true;
                         out.push(b);
                     }

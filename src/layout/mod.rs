@@ -400,6 +400,14 @@ pub trait Layout: Sync {
         Vec::new()
     }
 
+    /// With variants: the dialect of the files named for no database, when
+    /// they are what the other databases run (`ddl.sql` beside
+    /// `ddl.postgresql.sql`) and their SQL names one the file names do not
+    /// give: one more sequence, of that dialect. With why.
+    fn shared_dialect(&self, _folder: &Folder) -> Option<(Dialect, String)> {
+        None
+    }
+
     /// Whether a file of this name may make its folder a migrations folder
     /// of this layout even without SQL files beside it (Sqitch's
     /// `sqitch.plan`, a Liquibase changelog); the layout reads it as a side

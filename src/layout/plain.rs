@@ -91,9 +91,22 @@ fn loose_variants(folder: &Folder) -> Loose {
         dialects: BTreeMap::new(),
         left_out: BTreeMap::new(),
     };
-    for files in by_rest.into_values() {
+    for ((dir, rest), files) in by_rest {
         let first = files[0].2;
-        if files.iter().all(|(_, _, n)| *n == first) {
+        // One database named: a variant only beside the shared file it
+        // replaces (`ddl-postgresql.sql` beside `ddl.sql`). Spring Boot runs
+        // `schema.sql` and `schema-<platform>.sql` both: no replacing there.
+        let shared = || {
+            !rest.is_empty()
+                && !matches!(rest.as_str(), "schema" | "data")
+                && matches!(first, Names::Dialect(_))
+                && folder.entries.iter().any(|e| {
+                    e.dir() == dir
+                        && super::strip_suffix_ci(e.base(), ".sql")
+                            .is_some_and(|stem| stem.eq_ignore_ascii_case(&rest))
+                })
+        };
+        if files.iter().all(|(_, _, n)| *n == first) && !shared() {
             continue;
         }
         for &(i, word, n) in &files {
@@ -155,6 +168,69 @@ pub fn plan(folder: &Folder) -> Plan {
     plan_variants(folder, true)
 }
 
+/// The shared file (named for no database) the variant `i` replaces:
+/// `x.sql` for `x.postgres.sql` and for `x-postgres.sql`.
+fn replaced_by(folder: &Folder, loose: &Loose, i: usize) -> Option<usize> {
+    let e = &folder.entries[i];
+    let stem = super::strip_suffix_ci(e.base(), ".sql").unwrap_or("");
+    let shared = match loose.dialects.get(&i) {
+        Some(_) => db_word(e.base()).map_or("", |(rest, _, _)| rest),
+        None => stem.rsplit_once('.').map_or(stem, |(s, _)| s),
+    };
+    if shared.is_empty() {
+        return None;
+    }
+    let generic = format!("{}{shared}.sql", &e.rel[..e.rel.len() - e.base().len()]);
+    folder.entries.iter().position(|g| g.rel == generic)
+}
+
+/// The dialect of the shared files (named for no database) when files
+/// named for a database replace some of them (`ddl.postgresql.sql` or
+/// `ddl-postgresql.sql` beside `ddl.sql`): the shared files are what the
+/// other databases run, and their SQL says which (`ddl.sql` of MySQL). `None`
+/// when their SQL names none clearly, or names one the file names give.
+pub fn shared_dialect(folder: &Folder) -> Option<(Dialect, String)> {
+    let loose = loose_variants(folder);
+    let variants: Vec<(usize, Dialect, bool)> = (0..folder.entries.len())
+        .filter_map(|i| variant_of(folder, &loose, i).map(|(d, r)| (i, d, r)))
+        .collect();
+    if !variants.iter().any(|(_, _, replaces)| *replaces) {
+        return None;
+    }
+    let shared: Vec<&super::Entry> = folder
+        .entries
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| {
+            !variants.iter().any(|(v, _, _)| v == i) && !loose.left_out.contains_key(i)
+        })
+        .map(|(_, e)| e)
+        .collect();
+    let (d, signs) = crate::sniff::sniff_dialect(
+        shared
+            .iter()
+            .filter(|e| !e.file.binary)
+            .map(|e| &*e.file.text),
+    )?;
+    if variants.iter().any(|(_, v, _)| *v == d) {
+        return None;
+    }
+    let names: Vec<&str> = shared.iter().take(2).map(|e| e.base()).collect();
+    let more = if shared.len() > 2 {
+        format!(" and {} more", shared.len() - 2)
+    } else {
+        String::new()
+    };
+    Some((
+        d,
+        format!(
+            "the files named for no database ({}{more}), which the other databases run: their SQL \
+             uses {signs}",
+            names.join(", ")
+        ),
+    ))
+}
+
 /// `plain`'s plan; `pick` chooses among files written for one dialect
 /// (a single script is read whatever its name says).
 fn plan_variants(folder: &Folder, pick: bool) -> Plan {
@@ -171,25 +247,34 @@ fn plan_variants(folder: &Folder, pick: bool) -> Plan {
             left_out: BTreeMap::new(),
         }
     };
-    for (i, e) in folder.entries.iter().enumerate().filter(|_| pick) {
-        if let Some((d, true)) = variant_of(folder, &loose, i) {
-            if d == folder.dialect {
-                let stem = super::strip_suffix_ci(e.base(), ".sql").unwrap_or("");
-                let shared = match loose.dialects.get(&i) {
-                    Some(_) => db_word(e.base()).map_or("", |(rest, _, _)| rest),
-                    None => stem.rsplit_once('.').map_or(stem, |(s, _)| s),
-                };
-                let generic = format!("{}{shared}.sql", &e.rel[..e.rel.len() - e.base().len()]);
-                replaced.extend(
-                    folder
-                        .entries
-                        .iter()
-                        .position(|g| g.rel == generic && !shared.is_empty()),
-                );
+    // (shared file, its replacement, the replacement's dialect)
+    let replacements: Vec<(usize, usize, Dialect)> = (0..folder.entries.len())
+        .filter(|_| pick)
+        .filter_map(|i| {
+            let (d, true) = variant_of(folder, &loose, i)? else {
+                return None;
+            };
+            replaced_by(folder, &loose, i).map(|g| (g, i, d))
+        })
+        .collect();
+    let mut skipped: Vec<(usize, String)> = Vec::new();
+    for &(g, i, d) in &replacements {
+        if d == folder.dialect {
+            replaced.push(g);
+            // Read by no sequence: every dialect planned has its own
+            // replacement of it.
+            let everywhere = folder
+                .variants
+                .iter()
+                .all(|v| replacements.iter().any(|&(g2, _, d2)| g2 == g && d2 == *v));
+            if everywhere || !folder.split {
+                skipped.push((
+                    g,
+                    format!("{} replaces it for {d}", folder.entries[i].base()),
+                ));
             }
         }
     }
-    let mut skipped: Vec<(usize, String)> = Vec::new();
     let mut order: Vec<usize> = (0..folder.entries.len())
         .filter(|&i| {
             if let Some(why) = loose.left_out.get(&i) {
@@ -298,6 +383,10 @@ impl super::Layout for Plain {
 
     fn variant_dialects(&self, folder: &Folder) -> Vec<Dialect> {
         variant_dialects(folder)
+    }
+
+    fn shared_dialect(&self, folder: &Folder) -> Option<(Dialect, String)> {
+        shared_dialect(folder)
     }
 }
 

@@ -2738,6 +2738,67 @@ fn plain_files_differing_in_a_dialect_word_are_alternatives() {
     );
 }
 
+/// A file named for one database beside the shared file of the same name
+/// (`ddl-postgresql.sql` beside `ddl.sql`, as Kill Bill keeps its DDL)
+/// replaces it for that database; the shared files are what the other
+/// databases run: their own sequence, of the dialect their SQL names. A
+/// shared file every sequence replaces is said to be left out. Spring Boot's
+/// `schema.sql` runs beside `schema-<platform>.sql`: nothing replaced there.
+#[test]
+fn shared_files_beside_database_named_ones() {
+    let base = "fixtures/layouts/plain-shared";
+    let ws = load(&[base], &static_opts());
+    let seqs: Vec<(String, Dialect, Vec<String>)> = ws
+        .sequences
+        .iter()
+        .map(|s| {
+            (
+                s.root.clone(),
+                s.dialect,
+                s.migrations.iter().map(|m| m.name.clone()).collect(),
+            )
+        })
+        .collect();
+    let v = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        seqs,
+        vec![
+            (
+                format!("{base}/billing"),
+                Dialect::Postgres,
+                v(&["cleanup", "ddl-postgresql"])
+            ),
+            (
+                format!("{base}/billing"),
+                Dialect::Mysql,
+                v(&["cleanup", "ddl"])
+            ),
+            (
+                format!("{base}/mariadb"),
+                Dialect::Mysql,
+                v(&["setup-mariadb"])
+            ),
+            (
+                format!("{base}/spring/src/main/resources"),
+                Dialect::Mysql,
+                v(&["schema-mysql", "schema"])
+            ),
+        ]
+    );
+    assert!(
+        ws.sequences[1].dialect_why.starts_with(
+            "the files named for no database (cleanup.sql, ddl.sql), which the other databases \
+             run: their SQL uses `/*!` versioned comments"
+        ),
+        "{}",
+        ws.sequences[1].dialect_why
+    );
+    let left =
+        format!("{base}/mariadb/setup.sql: skipped: setup-mariadb.sql replaces it for mysql");
+    assert!(ws.notices.contains(&left), "{:?}", ws.notices);
+    snapshot_layout("plain_shared", &[base], &static_opts());
+}
+
 /// Go's maragu.dev/migrate (gitness): found by the module's go.mod; every
 /// `*.up.sql` is a migration in file-name order, files sharing a number are
 /// two migrations, and `_up.sql`/`_down.sql` are read as the library's

@@ -41,6 +41,8 @@ pub fn split(text: &str, range: Range<usize>, dialect: Dialect) -> Vec<RawStatem
     let mut cur = Current::default();
     let mut delimiter: Option<String> = None;
     let mut at_line_start = true;
+    // Whether the MySQL versioned comment open now began inside a statement.
+    let mut versioned_in_statement: Option<bool> = None;
 
     loop {
         // MySQL client: `DELIMITER //` on its own line between statements.
@@ -90,6 +92,20 @@ pub fn split(text: &str, range: Range<usize>, dialect: Dialect) -> Vec<RawStatem
         }
         at_line_start = tok.kind == TokenKind::Whitespace && text[tok.span.clone()].contains('\n')
             || tok.kind == TokenKind::LineComment;
+        // A MySQL versioned comment opened inside a statement
+        // (`) /*! CHARACTER SET utf8 */;`) is closed inside it too: its
+        // `*/` is trivia to the rules, but the server must see it.
+        if tok.kind == TokenKind::BlockComment {
+            let t = &text[tok.span.clone()];
+            if (t.starts_with("/*!") || t.starts_with("/*M!")) && !t.ends_with("*/") {
+                versioned_in_statement = Some(cur.start.is_some());
+            } else if t == "*/"
+                && versioned_in_statement.take() == Some(true)
+                && cur.start.is_some()
+            {
+                cur.end = tok.span.end;
+            }
+        }
         match tok.kind {
             TokenKind::Whitespace | TokenKind::LineComment | TokenKind::BlockComment => {}
             TokenKind::Semicolon if cur.depth == 0 && delimiter.is_none() => {
@@ -313,6 +329,24 @@ mod tests {
             .into_iter()
             .map(|s| &sql[s.span])
             .collect()
+    }
+
+    /// A versioned comment opened inside a statement is sent whole (the
+    /// server reads an unclosed `/*!` as a syntax error); one holding a
+    /// whole statement gives its content.
+    #[test]
+    fn versioned_comments_close_inside_their_statement() {
+        let sql =
+            "CREATE TABLE a (\n  n bigint /*! unsigned */ NOT NULL\n) /*! CHARACTER SET utf8 */;\n\
+                   /*!40014 SET FOREIGN_KEY_CHECKS=0 */;\nDROP TABLE b /* plain */;";
+        assert_eq!(
+            texts(sql, Dialect::Mysql),
+            [
+                "CREATE TABLE a (\n  n bigint /*! unsigned */ NOT NULL\n) /*! CHARACTER SET utf8 */",
+                "SET FOREIGN_KEY_CHECKS=0",
+                "DROP TABLE b",
+            ]
+        );
     }
 
     #[test]

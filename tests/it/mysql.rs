@@ -733,7 +733,9 @@ fn foreign_key_checks_can_be_turned_off_as_the_tool_does() {
 /// FOREIGN_KEY_CHECKS=0 */`, `CREATE TABLE /*!32312 IF NOT EXISTS*/ t`, as
 /// mysqldump writes them): replay runs it too, so a key to a table created
 /// later is fine with the checks the dump turned off, and the static rules
-/// read the `IF NOT EXISTS`.
+/// read the `IF NOT EXISTS`. A comment opened inside a statement is sent
+/// with its `*/` (`) ENGINE=InnoDB /*! CHARACTER SET utf8 */;` was cut
+/// before it: a syntax error on the first run).
 #[test]
 #[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
 fn versioned_comments_run_as_the_server_runs_them() {

@@ -160,7 +160,7 @@ fn analyze_file(d: &Discovered, opts: &Options, jobs: &[Job]) -> Result<FileAnal
                 f.help = Some(help);
                 f.statement = Some(i);
                 out.findings.push(f);
-                if o.in_code {
+                if o.in_code || ph.unrunnable_when_undefined() {
                     out.unresolved.push(i);
                 }
             }

@@ -104,6 +104,8 @@ struct Replayer<'a, E: Engine> {
     gap_missing: Option<usize>,
     /// The sequence's migrations twice cannot run ([`Sequence::code_gaps`]).
     gaps: &'a [(String, String)],
+    /// The sequence's root (to tell it from the workspace's others).
+    root: &'a str,
     /// The thread running second runs on copies, when there is one.
     pipeline: Option<Pipeline<'a>>,
     /// The migration (index) a second run on a copy stopped at, when one did.
@@ -258,6 +260,7 @@ pub fn replay<E: Engine>(
             unreadable: None,
             gap_missing: None,
             gaps: &seq.code_gaps,
+            root: &seq.root,
             pipeline,
             stopped_at: None,
         };

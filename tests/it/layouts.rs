@@ -1251,6 +1251,38 @@ fn replay_leaves_out_statements_with_undefined_placeholders() {
         .any(|f| f.rule == "replay-statement-skipped" || f.rule == "first-run-error"));
 }
 
+/// Flyway substitutes `${name}` in strings too, and refuses to run a
+/// migration when one has no value: replay leaves such a statement out as
+/// well (it ran the literal `'${auditor}'`, a row Flyway would never write).
+#[test]
+fn replay_leaves_out_statements_with_undefined_placeholders_in_strings() {
+    let base = "fixtures/layouts/placeholders-in-strings";
+    let report = check_paths(&[base], &Options::default());
+    let found: Vec<(&str, usize)> = report
+        .findings
+        .iter()
+        .map(|f| (f.rule.as_str(), f.line))
+        .collect();
+    assert!(found.contains(&("undefined-placeholder", 4)), "{found:?}");
+    assert!(
+        found.contains(&("replay-statement-skipped", 4)),
+        "{found:?}"
+    );
+    let mut opts = Options::default();
+    opts.defines.insert("auditor".into(), "ops".into());
+    let report = check_paths(&[base], &opts);
+    assert!(!report
+        .findings
+        .iter()
+        .any(|f| f.rule == "replay-statement-skipped" || f.rule == "undefined-placeholder"));
+    // The row is written once per run: its second run is reported.
+    assert!(
+        report.findings.iter().any(|f| f.line == 4),
+        "{:#?}",
+        report.findings
+    );
+}
+
 #[test]
 fn rerun_notes_are_not_repeated_on_replay_findings() {
     let report = check_paths(&["fixtures/layouts/flyway"], &Options::default());

@@ -374,6 +374,43 @@ fn downs_failing_on_a_schema_made_elsewhere_follow_the_first_such_failure() {
     );
 }
 
+/// A history whose first migration changes a table no migration of it
+/// creates, beside a full schema read as a history of its own (Kill Bill's
+/// `ddl.sql` above its Flyway `migration/` folder): the help names that file
+/// as the setup script to start from, and with it as one the history replays.
+#[test]
+fn a_missing_object_another_history_creates_is_named_in_the_help() {
+    let r = run("fixtures/replay/schema-elsewhere", &opts());
+    let errors: Vec<&twice::finding::Finding> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule == "first-run-error")
+        .collect();
+    assert_eq!(errors.len(), 1, "{:#?}", r.findings);
+    assert_eq!(
+        errors[0].help.as_deref(),
+        Some(
+            "no migration of this history creates `accounts`, but \
+             fixtures/replay/schema-elsewhere/ddl.sql (read as a history of its own) does: if the \
+             history starts from that schema, give it to replay in a setup script (`--setup \
+             fixtures/replay/schema-elsewhere/ddl.sql`, `[replay] setup`), which runs once before \
+             the first migration"
+        )
+    );
+    let mut with_setup = opts();
+    with_setup.setup = vec![twice::replay::setup::SetupScript {
+        path: "fixtures/replay/schema-elsewhere/ddl.sql".into(),
+        sequence: None,
+        within: None,
+    }];
+    let r = run("fixtures/replay/schema-elsewhere/migration", &with_setup);
+    assert!(
+        !r.findings.iter().any(|f| f.rule == "first-run-error"),
+        "{:#?}",
+        r.findings
+    );
+}
+
 /// A first run the sandbox refuses is rolled back like a failed one: what
 /// it would have created is missing, and the later first runs that fail for
 /// want of it are listed under its `replay-denied` finding, not reported

@@ -140,6 +140,30 @@ pub(super) fn made_by(
     out
 }
 
+/// The first file of another sequence of the run whose migrations create
+/// `object` (lower-case bare name): a full schema read as a sequence of its
+/// own (Kill Bill's `ddl.sql` above its Flyway `migration/` folder), which the
+/// history may start from.
+fn made_in_another_sequence<'w>(
+    ws: &'w crate::report::Workspace,
+    root: &str,
+    object: &str,
+) -> Option<&'w str> {
+    ws.sequences
+        .iter()
+        .filter(|s| s.root != root)
+        .flat_map(|s| s.migrations.iter())
+        .find_map(|m| {
+            let mut made = BTreeSet::new();
+            for sql in part_sql(ws, &m.up) {
+                created_names(sql, &mut made);
+            }
+            made.contains(object)
+                .then(|| ws.files.get(m.up.file).map(|u| u.source.name.as_str()))
+                .flatten()
+        })
+}
+
 /// A first-run failure on an object that no migration of the sequence
 /// creates (and not a role, which the role help explains, nor a name close
 /// to one the migrations create: a typo, see [`close_name`]).
@@ -699,13 +723,24 @@ impl<E: Engine> Replayer<'_, E> {
                         close_name(&self.made_here, &o).unwrap_or_default()
                     )
                 }
-                Run::First { .. } if baseline.is_some() => format!(
-                    "no migration of this history creates `{}`: the history starts from a schema \
-                     made elsewhere (a full schema the tool gives new databases, another tool, or \
-                     the application); give that schema to replay in a setup script (`--setup \
-                     FILE`, `[replay] setup`), which runs once before the first migration",
-                    baseline.as_deref().unwrap_or_default()
-                ),
+                Run::First { .. } if baseline.is_some() => {
+                    let object = baseline.as_deref().unwrap_or_default();
+                    match made_in_another_sequence(self.ws, self.root, object) {
+                        Some(file) => format!(
+                            "no migration of this history creates `{object}`, but {file} (read \
+                             as a history of its own) does: if the history starts from that \
+                             schema, give it to replay in a setup script (`--setup {file}`, \
+                             `[replay] setup`), which runs once before the first migration"
+                        ),
+                        None => format!(
+                            "no migration of this history creates `{object}`: the history starts \
+                             from a schema made elsewhere (a full schema the tool gives new \
+                             databases, another tool, or the application); give that schema to \
+                             replay in a setup script (`--setup FILE`, `[replay] setup`), which \
+                             runs once before the first migration"
+                        ),
+                    }
+                }
                 Run::First { .. } => "the migration must apply on the state the migrations \
                      before it leave: check the order of the files and the objects this \
                      statement needs"

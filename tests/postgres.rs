@@ -2595,3 +2595,17 @@ fn what_a_migration_leaves_in_its_session_does_not_reach_the_next_run() {
         assert_eq!(r.summary.sequences[0].replay, "replayed");
     }
 }
+
+/// `SET idle_in_transaction_session_timeout = '1ms'` in a migration: twice
+/// reads the state between the migration's statements inside its own
+/// transaction, and that idling ended its session (replay incomplete,
+/// "terminating connection due to idle-in-transaction timeout"). twice
+/// keeps its own transaction from idling out, in the same message as the
+/// migration's statements.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn a_migration_idle_timeout_does_not_end_twice_s_session() {
+    let opts = pg_opts();
+    let r = run("fixtures/hostile/postgres_idle_timeout", &opts);
+    assert_eq!(r.summary.sequences[0].replay, "replayed", "{:?}", r.notices);
+}

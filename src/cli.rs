@@ -750,11 +750,20 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
         Some(f) => f,
         None => &mut *out,
     };
+    // No CI log command (`##[...]`, `::...` at a line's start) reaches the
+    // log from the input, in any format (see `escape::CiInert`).
+    let json = matches!(format, Format::Json | Format::Sarif | Format::Gitlab);
+    let mut inert = crate::escape::CiInert::new(target, json, format == Format::Human);
+    let target: &mut dyn Write = &mut inert;
     if !format.notices_in_output() && !args.gate.quiet {
         // Programs read stdout; people read the notices on stderr.
         let mut err = io::stderr().lock();
         for notice in &render::notices_for_people(&report.notices) {
-            let _ = writeln!(err, "twice: note: {}", crate::escape::printable(notice));
+            let _ = writeln!(
+                err,
+                "twice: note: {}",
+                crate::escape::ci_inert(&crate::escape::printable(notice))
+            );
         }
     }
     let clean = report.findings.is_empty();
@@ -772,10 +781,12 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
         render::renderer(format, &render_opts).render(&report, target)
     };
     output(rendered.and_then(|()| target.flush()))?;
+    drop(inert);
     if args.format.is_none() && in_github_actions() {
         // Annotations are for the runner, which reads stdout, also when the
         // report went to a file.
-        let rendered = render::renderer(Format::Github, &render_opts).render(&report, out);
+        let mut out = crate::escape::CiInert::new(&mut *out, false, false);
+        let rendered = render::renderer(Format::Github, &render_opts).render(&report, &mut out);
         output(rendered.and_then(|()| out.flush()))?;
     }
     if to_file && !(args.gate.quiet && clean) {
@@ -784,7 +795,7 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
             color: use_color_stderr(args.color),
             ..render_opts
         });
-        let mut err = io::stderr().lock();
+        let mut err = crate::escape::CiInert::new(io::stderr().lock(), false, true);
         let _ = summary.summary_block(&report, args.gate.quiet, &mut err);
     }
     // A replay that stopped part-way is an incomplete run: exit 2, whatever
@@ -817,7 +828,7 @@ fn run_check(args: CheckArgs, out: &mut dyn Write) -> Result<u8, RunError> {
 /// input escaped, and any line of it that is not twice's own `error: ` line
 /// indented, so that no text from a file name starts a line.
 fn error_text(message: &str) -> String {
-    let text = crate::escape::printable_lines(message);
+    let text = crate::escape::ci_inert(&crate::escape::printable_lines(message));
     let mut out = String::new();
     for (i, line) in text.split('\n').enumerate() {
         if i > 0 {

@@ -114,6 +114,10 @@ pub fn run_plan(args: PlanArgs, out: &mut dyn Write) -> Result<u8, RunError> {
             }
         }
     }
+    // No CI log command reaches the log from the input (`escape::CiInert`).
+    let json = matches!(args.format, PlanFormat::Json);
+    let mut inert = crate::escape::CiInert::new(out, json, !json);
+    let out: &mut dyn Write = &mut inert;
     let written = match args.format {
         PlanFormat::Human => crate::plan::write_human(&doc, out),
         PlanFormat::Json => serde_json::to_writer_pretty(&mut *out, &doc)

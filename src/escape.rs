@@ -33,13 +33,29 @@ fn escape_into(out: &mut String, c: char) {
 /// `s` with every control character escaped (`\n`, `\r`, `\t`, `\u{1b}`):
 /// for values printed on one line (file names, identifiers, notices).
 pub fn printable(s: &str) -> Cow<'_, str> {
-    escape(s, false)
+    inert_markers(escape(s, false))
 }
 
 /// Like [`printable`] but keeps line breaks (`\n`, and `\r\n` as `\n`):
 /// for messages whose lines are twice's own. Tabs are kept too.
 pub fn printable_lines(s: &str) -> Cow<'_, str> {
-    escape(s, true)
+    inert_markers(escape(s, true))
+}
+
+/// `##[` and `##vso[` (CI log commands wherever they are in a line, see
+/// [`CiInert`]) with their `[` as `\u{5b}`.
+fn inert_markers(s: Cow<'_, str>) -> Cow<'_, str> {
+    if !s.contains("##") {
+        return s;
+    }
+    let mut w = CiInert::new(Vec::new(), false, false);
+    let _ = std::io::Write::write_all(&mut w, s.as_bytes());
+    let _ = std::io::Write::flush(&mut w);
+    let out = std::mem::take(&mut w.inner);
+    match String::from_utf8(out) {
+        Ok(t) if t != *s => Cow::Owned(t),
+        _ => s,
+    }
 }
 
 fn escape(s: &str, keep_lines: bool) -> Cow<'_, str> {
@@ -80,5 +96,172 @@ mod tests {
         );
         assert_eq!(printable_lines("one\r\ntwo\u{1b}\tx"), "one\ntwo\\u{1b}\tx");
         assert!(matches!(printable("é ü 名"), Cow::Borrowed(_)));
+        assert_eq!(
+            printable("a##[error]b ##VSO[x] # [ ##"),
+            "a##\\u{5b}error]b ##VSO\\u{5b}x] # [ ##"
+        );
+    }
+}
+
+/// A writer that keeps CI log commands out of what passes through it:
+/// GitHub's runner takes `##[command]` (its legacy form) anywhere in a line,
+/// and Azure's agent `##vso[command]`, so a file name, a quoted identifier
+/// or a server's message holding `##[stop-commands]tok` could pause the
+/// runner's reading of twice's own annotations, or forge `##[error]` and
+/// `##[add-mask]` lines. Their `[` is written escaped: `\u{5b}` in text
+/// output, `\u005b` in JSON (the same string to a JSON reader; `#` appears
+/// in JSON only inside strings). With `line_starts` (human output), a line
+/// that starts, after blanks, with `::` (the runner trims blanks before
+/// reading `::command::`) gets a backslash in front.
+pub struct CiInert<W: std::io::Write> {
+    inner: W,
+    pending: Vec<u8>,
+    json: bool,
+    line_starts: bool,
+    /// The next byte written starts a line.
+    at_line_start: bool,
+}
+
+/// The longest marker, less one: the bytes kept back when a write ends,
+/// in case a marker goes on in the next one.
+const KEEP: usize = 5;
+
+impl<W: std::io::Write> CiInert<W> {
+    pub fn new(inner: W, json: bool, line_starts: bool) -> CiInert<W> {
+        CiInert {
+            inner,
+            pending: Vec::new(),
+            json,
+            line_starts,
+            at_line_start: true,
+        }
+    }
+
+    /// Writes out what is pending, all of it when `all`, else all but the
+    /// bytes that could begin a marker (or, for `line_starts`, a line's
+    /// blanks not yet followed by anything else).
+    fn drain(&mut self, all: bool) -> std::io::Result<()> {
+        let p = std::mem::take(&mut self.pending);
+        let mut out = Vec::with_capacity(p.len() + 16);
+        let mut i = 0;
+        let stop = if all {
+            p.len()
+        } else {
+            p.len().saturating_sub(KEEP)
+        };
+        while i < stop {
+            if self.line_starts && self.at_line_start {
+                let blanks = p[i..]
+                    .iter()
+                    .take_while(|&&b| b == b' ' || b == b'\t')
+                    .count();
+                let rest = &p[i + blanks..];
+                if !all && rest.len() < 2 {
+                    break;
+                }
+                if rest.starts_with(b"::") {
+                    out.extend_from_slice(&p[i..i + blanks]);
+                    out.push(b'\\');
+                    i += blanks;
+                }
+                self.at_line_start = false;
+                continue;
+            }
+            let b = p[i];
+            if b == b'#' && p[i..].starts_with(b"##[") {
+                out.extend_from_slice(b"##");
+                out.extend_from_slice(self.bracket());
+                i += 3;
+                continue;
+            }
+            if b == b'#' && p.len() - i >= 6 && p[i..i + 6].eq_ignore_ascii_case(b"##vso[") {
+                out.extend_from_slice(&p[i..i + 5]);
+                out.extend_from_slice(self.bracket());
+                i += 6;
+                continue;
+            }
+            out.push(b);
+            self.at_line_start = b == b'\n';
+            i += 1;
+        }
+        self.pending = p[i..].to_vec();
+        self.inner.write_all(&out)
+    }
+
+    fn bracket(&self) -> &'static [u8] {
+        if self.json {
+            b"\\u005b"
+        } else {
+            b"\\u{5b}"
+        }
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for CiInert<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        if self.pending.len() > 8 * KEEP {
+            self.drain(false)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.drain(true)?;
+        self.inner.flush()
+    }
+}
+
+impl<W: std::io::Write> Drop for CiInert<W> {
+    fn drop(&mut self) {
+        let _ = std::io::Write::flush(self);
+    }
+}
+
+/// `s` with CI log commands made inert as [`CiInert`] does for text
+/// output (`##[`, `##vso[`, and `::` at the start of a line after blanks).
+pub fn ci_inert(s: &str) -> String {
+    let mut w = CiInert::new(Vec::new(), false, true);
+    let _ = std::io::Write::write_all(&mut w, s.as_bytes());
+    let _ = std::io::Write::flush(&mut w);
+    String::from_utf8_lossy(&std::mem::take(&mut w.inner)).into_owned()
+}
+
+#[cfg(test)]
+mod ci_tests {
+    use super::*;
+    use std::io::Write;
+
+    fn through(parts: &[&str], json: bool, line_starts: bool) -> String {
+        let mut w = CiInert::new(Vec::new(), json, line_starts);
+        for p in parts {
+            w.write_all(p.as_bytes()).unwrap();
+        }
+        w.flush().unwrap();
+        String::from_utf8(std::mem::take(&mut w.inner)).unwrap()
+    }
+
+    #[test]
+    fn log_commands_are_made_inert_wherever_they_are_and_however_written() {
+        let text =
+            "a ##[stop-commands]tok b\n  ::error::x\n##VSO[task.setvariable]y\nok # [ ## :: z\n";
+        let want = "a ##\\u{5b}stop-commands]tok b\n  \\::error::x\n##VSO\\u{5b}task.setvariable]y\nok # [ ## :: z\n";
+        assert_eq!(through(&[text], false, true), want);
+        // Split anywhere between writes: the same.
+        for cut in 0..text.len() {
+            let (a, b) = text.split_at(cut);
+            assert_eq!(through(&[a, b], false, true), want, "cut at {cut}");
+        }
+        // JSON: the same string to a JSON reader; `::` left alone.
+        assert_eq!(
+            through(&["{\"m\": \"##[error]x\"}\n::"], true, false),
+            "{\"m\": \"##\\u005berror]x\"}\n::"
+        );
+        assert_eq!(ci_inert("x ##[add-mask]y"), "x ##\\u{5b}add-mask]y");
+        let long = "é".repeat(100) + "##[x]";
+        assert_eq!(
+            through(&[&long], false, false),
+            "é".repeat(100) + "##\\u{5b}x]"
+        );
     }
 }

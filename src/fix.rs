@@ -393,9 +393,12 @@ pub fn write_all(
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
+        // The temporary file's name: the file's, cut to 64 bytes, so that it
+        // stays within the 255 bytes a name may have however long the
+        // file's own is (a 250-byte name was refused as "not writable").
         let base = target
             .file_name()
-            .map(|b| b.to_string_lossy().into_owned())
+            .map(|b| short_name(&b.to_string_lossy(), 64))
             .unwrap_or_default();
         let mut temp = Temp(None);
         let mut file = None;
@@ -480,6 +483,15 @@ pub fn write_all(
         written.push(crate::escape::printable(&plan.name).into_owned());
     }
     Ok(written)
+}
+
+/// `name` cut to at most `max` bytes, at a character boundary.
+fn short_name(name: &str, max: usize) -> String {
+    let mut end = name.len().min(max);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    name[..end].to_string()
 }
 
 /// Whether the current user may write `path` (`access(2)`, which also

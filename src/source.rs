@@ -353,14 +353,44 @@ fn looks_binary(bytes: &[u8]) -> bool {
 }
 
 /// A name for a path as the user would write it.
+///
+/// Files are found by this name (findings, fixes, baselines), so two paths
+/// must not share one: bytes that are not UTF-8 are written `\xFF` (never
+/// U+FFFD, which made `001_\xfe.sql` and `001_\xff.sql` one file whose
+/// findings hid each other's). Discovery refuses the rare two names that
+/// still meet ([`crate::discover`]).
 pub fn display_path(p: &Path) -> String {
-    let s = p.to_string_lossy();
+    let s = os_text(p.as_os_str());
     let s = s.strip_prefix("./").unwrap_or(&s);
     if s.is_empty() {
         ".".to_string()
     } else {
         s.to_string()
     }
+}
+
+/// An OS string as text: valid UTF-8 as it is, every other byte as `\xFF`.
+#[cfg(unix)]
+pub fn os_text(s: &std::ffi::OsStr) -> std::borrow::Cow<'_, str> {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = s.as_bytes();
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(bytes.len() + 8);
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02X}"));
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// An OS string as text (Windows: unpaired surrogates as U+FFFD).
+#[cfg(not(unix))]
+pub fn os_text(s: &std::ffi::OsStr) -> std::borrow::Cow<'_, str> {
+    s.to_string_lossy()
 }
 
 /// The path of a finding's file as CI tools want it: relative to `base`

@@ -2577,3 +2577,35 @@ fn supabase_migrations_replay_on_a_stand_in_for_the_platform() {
         r.findings
     );
 }
+
+/// A migration that leaves things in its session (a temporary table, a
+/// prepared statement, an advisory lock, a `LISTEN`, `SET
+/// default_transaction_read_only = on`): a second run is a new deploy in a
+/// new session, and the next migration starts in a session of its own, as
+/// on SQLite and MySQL. The session leaked: six false errors ("relation
+/// moves already exists", "prepared statement add_account already exists",
+/// "cannot execute CREATE TABLE in a read-only transaction").
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn what_a_migration_leaves_in_its_session_does_not_reach_the_next_run() {
+    let opts = pg_opts();
+    for opts in [opts.clone(), bare(&opts)] {
+        let r = run("fixtures/hostile/postgres_session_state", &opts);
+        assert!(replay_findings(&r).is_empty(), "{:#?}", r.findings);
+        assert_eq!(r.summary.sequences[0].replay, "replayed");
+    }
+}
+
+/// `SET idle_in_transaction_session_timeout = '1ms'` in a migration: twice
+/// reads the state between the migration's statements inside its own
+/// transaction, and that idling ended its session (replay incomplete,
+/// "terminating connection due to idle-in-transaction timeout"). twice
+/// keeps its own transaction from idling out, in the same message as the
+/// migration's statements.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn a_migration_idle_timeout_does_not_end_twice_s_session() {
+    let opts = pg_opts();
+    let r = run("fixtures/hostile/postgres_idle_timeout", &opts);
+    assert_eq!(r.summary.sequences[0].replay, "replayed", "{:?}", r.notices);
+}

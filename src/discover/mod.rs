@@ -74,7 +74,7 @@ use crate::placeholder::{self, Placeholders};
 use crate::sniff::Verdict;
 pub use crate::source::display_path;
 use crate::source::{FileSource, SourceFile};
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::ErrorKind;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -289,7 +289,7 @@ pub fn discover(inputs: &[Input], opts: &Options, files: &FileSource) -> Result<
         let base = n
             .path
             .file_name()
-            .map(|b| b.to_string_lossy().into_owned())
+            .map(|b| crate::source::os_text(b).into_owned())
             .unwrap_or_default();
         let parent_shown = n
             .path
@@ -302,7 +302,7 @@ pub fn discover(inputs: &[Input], opts: &Options, files: &FileSource) -> Result<
                 .canon
                 .parent()
                 .and_then(Path::file_name)
-                .map(|s| s.to_string_lossy().into_owned())
+                .map(|s| crate::source::os_text(s).into_owned())
                 .unwrap_or_default();
             let gp = parent_canon
                 .parent()
@@ -359,7 +359,7 @@ pub fn discover(inputs: &[Input], opts: &Options, files: &FileSource) -> Result<
                     .unwrap_or_else(|| ".".into());
                 let base = Path::new(&name)
                     .file_name()
-                    .map(|b| b.to_string_lossy().into_owned())
+                    .map(|b| crate::source::os_text(b).into_owned())
                     .unwrap_or_else(|| name.clone());
                 w.named_group(&display, false, vec![(base, file)], &mut v);
                 v
@@ -525,7 +525,33 @@ pub fn discover(inputs: &[Input], opts: &Options, files: &FileSource) -> Result<
             );
         }
     }
+    one_name_per_file(&d.files)?;
     Ok(d)
+}
+
+/// Findings, fixes and baselines find a file by its name: two different
+/// files that print as the same name (a name with bytes that are not UTF-8
+/// beside one spelling them `\xFF`) would hide each other's findings and
+/// could take each other's fixes, so the check stops and says which.
+fn one_name_per_file(files: &[SourceFile]) -> Result<()> {
+    let mut by_name: HashMap<&str, &Path> = HashMap::with_capacity(files.len());
+    for f in files {
+        let Some(path) = f.path.as_deref() else {
+            continue;
+        };
+        match by_name.insert(f.name.as_str(), path) {
+            Some(other) if other != path => {
+                return Err(Error::new(format!(
+                    "{}: two different files print as this name (bytes of a name that are \
+                     not UTF-8 print as `\\xFF`); twice tells files apart by their printed \
+                     name, so rename one of them",
+                    crate::escape::printable(&f.name),
+                )))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 pub use crate::sniff::sniff_dialect;

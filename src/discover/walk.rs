@@ -175,7 +175,8 @@ pub(super) struct Listing {
     pub(super) dirs: Vec<(String, PathBuf)>,
     /// The folder's canonical path (`None` when it could not be told).
     pub(super) canon: Option<PathBuf>,
-    /// Entries that are symbolic links.
+    /// Entries that are symbolic links, or whose names are not UTF-8: their
+    /// canonical paths are asked of the file system.
     pub(super) linked: BTreeSet<String>,
     /// Every entry, in the order the file system gave them, for the
     /// layouts that know a folder by its shape (`Layout::claims_dir`).
@@ -245,13 +246,17 @@ impl Walker<'_> {
         let mut ignored: Vec<String> = Vec::new();
         for entry in rd {
             let entry = entry.map_err(|e| io_error(display, &e))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
+            let os_name = entry.file_name();
+            // Bytes that are not UTF-8 as `\xFF` (`source::display_path`).
+            let name = crate::source::os_text(&os_name).into_owned();
             let path = entry.path();
             // The name as shown, for notices only (not made for every entry).
             let shown = || join_display(display, &name);
             let file_type = entry.file_type().ok();
             let is_link = file_type.is_some_and(|t| t.is_symlink());
-            if is_link {
+            // A name that is not UTF-8 cannot be joined back from its text:
+            // its canonical path is asked of the file system, as a link's.
+            if is_link || os_name.to_str().is_none() {
                 l.linked.insert(name.clone());
             }
             // What the entry is, links followed: the listing says it for all

@@ -41,7 +41,7 @@ use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
 use std::io::{self, BufRead, Write};
 use std::path::PathBuf;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::time::{Duration, Instant};
 use text::{Encoding, LineIndex};
 
@@ -162,7 +162,12 @@ struct Server<'a> {
 pub fn run(input: impl BufRead + Send + 'static, out: &mut dyn Write, setup: Setup) -> i32 {
     let (events, rx) = mpsc::channel();
     let reader_events = events.clone();
-    std::thread::spawn(move || read_loop(input, reader_events));
+    // Frames read but not handled yet are at most READ_AHEAD: a client that
+    // sends without reading what it is sent leaves the message loop blocked
+    // on its output, and the reader then stops reading too (it took every
+    // frame into memory: 100,000 requests of 2 KB grew the server to 435 MB).
+    let (credit, credits) = mpsc::sync_channel::<()>(READ_AHEAD);
+    std::thread::spawn(move || read_loop(input, reader_events, credit));
     let (jobs, job_rx) = mpsc::channel::<Job>();
     let worker_events = events.clone();
     let options_for = std::sync::Arc::clone(&setup.options_for);
@@ -182,11 +187,19 @@ pub fn run(input: impl BufRead + Send + 'static, out: &mut dyn Write, setup: Set
         progress: false,
         told: BTreeSet::new(),
     };
-    server.main_loop(rx)
+    server.main_loop(rx, credits)
 }
 
-fn read_loop(mut input: impl BufRead, events: Sender<Event>) {
+/// How many frames the reader may read ahead of the message loop.
+const READ_AHEAD: usize = 64;
+
+fn read_loop(mut input: impl BufRead, events: Sender<Event>, credit: SyncSender<()>) {
     loop {
+        // Waits while READ_AHEAD frames wait for the message loop; ends
+        // when the loop has ended.
+        if credit.send(()).is_err() {
+            return;
+        }
         match transport::read_frame(&mut input) {
             Ok(transport::Frame::Eof) => {
                 let _ = events.send(Event::Frame(transport::Frame::Eof));
@@ -232,7 +245,7 @@ fn work_loop(jobs: Receiver<Job>, events: Sender<Event>, options_for: &OptionsFo
 }
 
 impl Server<'_> {
-    fn main_loop(&mut self, rx: Receiver<Event>) -> i32 {
+    fn main_loop(&mut self, rx: Receiver<Event>, credits: Receiver<()>) -> i32 {
         loop {
             let timeout = self
                 .docs
@@ -251,6 +264,10 @@ impl Server<'_> {
                     Err(_) => return 1,
                 },
             };
+            if let Some(Event::Frame(_)) = &event {
+                // One frame taken: the reader may read one more.
+                let _ = credits.try_recv();
+            }
             match event {
                 None => self.run_due(),
                 Some(Event::Frame(transport::Frame::Eof)) => {

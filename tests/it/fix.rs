@@ -836,3 +836,22 @@ fn every_fixable_rule_documents_its_fix_safety() {
         }
     }
 }
+
+/// The temporary file `--fix` writes beside a file is named after it: with a
+/// name near the 255-byte limit, the temporary name went over it and the fix
+/// was refused as "its folder is not writable" (File name too long).
+#[test]
+fn a_file_with_a_name_near_the_length_limit_is_fixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("001_{}.sql", "a".repeat(247));
+    assert_eq!(name.len(), 255);
+    std::fs::write(dir.path().join(&name), "CREATE TABLE a (id INTEGER);\n").unwrap();
+    let out = run(dir.path(), &["check", "--no-replay", "--fix", "."]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(&name)).unwrap(),
+        "CREATE TABLE IF NOT EXISTS a (id INTEGER);\n"
+    );
+    // No temporary file is left beside it.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}

@@ -1044,3 +1044,71 @@ fn hostile_project_files_are_read_without_harm() {
     let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(doc["summary"]["sequences"][0]["dialect"], "sqlite");
 }
+
+// ---- CI log commands anywhere in a line --------------------------------------
+
+/// GitHub's runner reads `##[command]` (its legacy form) anywhere in a line
+/// and `::command::` after leading blanks; Azure's agent `##vso[...]`. A file
+/// name, a folder name, a quoted identifier, a comment in a code frame or an
+/// engine's message holding one reached the log as such: `##[stop-commands]`
+/// in a file name paused the runner's reading of twice's own annotations,
+/// and a folder named `::error file=x.sql::PWNED` checked as `.` started a
+/// summary line. No format lets one through; the JSON formats keep the exact
+/// text (`\u005b` is `[` to a JSON reader).
+#[test]
+fn ci_log_commands_from_the_input_never_reach_the_log() {
+    let d = tempfile::tempdir().unwrap();
+    let folder = d.path().join("::error file=x.sql::PWNED");
+    write(
+        &folder,
+        "001_##[stop-commands]tok.sql",
+        "CREATE TABLE \"##[add-mask]t\" (id int);\n-- ##vso[task.setvariable variable=x]1\n\
+         SELECT raise(ABORT, '##[error]forged');\n",
+    );
+    write(d.path(), "seed_##[debug]y.sql", "x");
+    let runs: Vec<(&str, Vec<&str>, bool)> = vec![
+        ("human", vec!["check", "."], false),
+        ("human in Actions", vec!["check", "."], true),
+        ("github", vec!["check", ".", "--format", "github"], false),
+        ("json", vec!["check", ".", "--format", "json"], false),
+        ("sarif", vec!["check", ".", "--format", "sarif"], false),
+        ("gitlab", vec!["check", ".", "--format", "gitlab"], false),
+        ("plan", vec!["plan", "."], false),
+        ("plan json", vec!["plan", ".", "--format", "json"], false),
+    ];
+    for (what, args, actions) in runs {
+        let mut c = twice();
+        c.current_dir(d.path()).args(&args);
+        if actions {
+            c.env("GITHUB_ACTIONS", "true");
+        }
+        let out = output(c);
+        for line in out.stdout.lines().chain(out.stderr.lines()) {
+            let lower = line.to_ascii_lowercase();
+            assert!(
+                !lower.contains("##[") && !lower.contains("##vso["),
+                "{what}: {line}"
+            );
+            let body = line.trim_start();
+            if body.starts_with("::") {
+                // Only twice's own annotations, whose file= is escaped.
+                let file = body.split_once("file=").map(|(_, f)| f.split(',').next());
+                assert!(
+                    (what == "github" || what == "human in Actions")
+                        && ["::error file=", "::warning file=", "::notice file="]
+                            .iter()
+                            .any(|c| body.starts_with(c))
+                        && file.flatten().is_some_and(|f| !f.contains("::")),
+                    "{what}: {line}"
+                );
+            }
+        }
+        if what.contains("json") || what == "gitlab" || what == "sarif" {
+            let v: serde_json::Value = serde_json::from_str(&out.stdout)
+                .unwrap_or_else(|e| panic!("{what}: {e}\n{}", out.stdout));
+            if what != "sarif" {
+                assert!(v.to_string().contains("##[stop-commands]tok"), "{what}");
+            }
+        }
+    }
+}

@@ -981,17 +981,64 @@ fn unreadable_folder_is_an_error() {
 
 #[cfg(unix)]
 #[test]
-fn non_utf8_names_are_read_and_shown_lossily() {
+fn non_utf8_names_are_read_and_shown_with_their_bytes() {
     use std::os::unix::ffi::OsStrExt;
     let d = tmp();
     let name = std::ffi::OsStr::from_bytes(b"1_caf\xe9.sql");
     std::fs::write(d.path().join(name), "CREATE TABLE c(x);").unwrap();
     let ws = load_abs(&[d.path()], &static_opts()).unwrap();
     assert_eq!(ws.files.len(), 1);
-    assert!(ws.files[0].source.name.ends_with("1_caf\u{FFFD}.sql"));
+    assert!(
+        ws.files[0].source.name.ends_with("1_caf\\xE9.sql"),
+        "{}",
+        ws.files[0].source.name
+    );
     assert_eq!(ws.files[0].statements.len(), 1);
     let ws = load_abs(&[&d.path().join(name)], &static_opts()).unwrap();
     assert_eq!(ws.files[0].statements.len(), 1);
+}
+
+/// Files are told apart by their printed name: two names that differ only
+/// in bytes that are not UTF-8 were both `1_\u{FFFD}.sql`, and the findings
+/// of one hid the other's (a `CREATE TABLE` in the second was never
+/// reported). Each byte now prints as itself; a name that still meets
+/// another (one spelling `\xFF` out) stops the check and says so.
+#[cfg(unix)]
+#[test]
+fn names_that_differ_in_bytes_that_are_not_utf8_stay_two_files() {
+    use std::os::unix::ffi::OsStrExt;
+    let d = tmp();
+    let a = std::ffi::OsStr::from_bytes(b"1_\xfe.sql");
+    let b = std::ffi::OsStr::from_bytes(b"1_\xff.sql");
+    std::fs::write(
+        d.path().join(a),
+        "SELECT 1;\nCREATE TABLE IF NOT EXISTS a(x);\n",
+    )
+    .unwrap();
+    std::fs::write(d.path().join(b), "CREATE TABLE b(x);\n").unwrap();
+    let report = check_paths(&[d.path().to_str().unwrap()], &static_opts());
+    assert_eq!(report.files.len(), 2);
+    let names: Vec<&str> = report.files.iter().map(|f| f.name.as_str()).collect();
+    assert!(
+        names[0].ends_with("1_\\xFE.sql") && names[1].ends_with("1_\\xFF.sql"),
+        "{names:?}"
+    );
+    let found: Vec<(&str, &str)> = report
+        .findings
+        .iter()
+        .map(|f| (f.file.as_str(), f.rule.as_str()))
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].0.ends_with("1_\\xFF.sql"), "{found:?}");
+    // A third file spelling the byte out prints as the second.
+    std::fs::write(d.path().join("1_\\xFF.sql"), "SELECT 2;").unwrap();
+    let e = check::check(&[Input::Path(d.path().to_path_buf())], &static_opts()).unwrap_err();
+    assert!(
+        e.message
+            .contains("1_\\xFF.sql: two different files print as this name")
+            && e.message.contains("rename one of them"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -705,3 +705,69 @@ fn a_bug_in_a_handler_is_an_internal_error_not_the_end() {
     }
     assert_eq!(c.finish(), 0);
 }
+
+/// A client that sends and never reads what it is sent: the server stops
+/// reading too once a few frames wait, instead of taking every frame into
+/// memory (100,000 requests of 2 KB had grown it to 435 MB). Each request
+/// here gets a 60 KB answer (its id is echoed), so the server's output pipe
+/// is full after the first; the test writes without blocking and counts
+/// what the server took before it stopped taking anything.
+#[cfg(unix)]
+#[test]
+fn a_client_that_never_reads_does_not_grow_the_server() {
+    use std::os::unix::io::AsRawFd;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_twice"))
+        .args(["lsp", "--stdio"])
+        .current_dir(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _unread = child.stdout.take().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // SAFETY: a valid descriptor of ours.
+    unsafe {
+        let fd = stdin.as_raw_fd();
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        assert!(libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) == 0);
+    }
+    let frame = |msg: Value| {
+        let body = serde_json::to_vec(&msg).unwrap();
+        let mut f = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
+        f.extend(body);
+        f
+    };
+    let init = frame(json!({"jsonrpc": "2.0", "id": 0, "method": "initialize",
+        "params": {"capabilities": {}}}));
+    let request = frame(json!({"jsonrpc": "2.0", "id": "x".repeat(60_000),
+        "method": "twice/nothing"}));
+    let limit = 96 << 20;
+    let mut taken = 0usize;
+    let mut pending: Vec<u8> = init;
+    let mut last_progress = std::time::Instant::now();
+    while taken < limit && last_progress.elapsed() < Duration::from_secs(5) {
+        if pending.is_empty() {
+            pending = request.clone();
+        }
+        match stdin.write(&pending) {
+            Ok(n) => {
+                taken += n;
+                pending.drain(..n);
+                last_progress = std::time::Instant::now();
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    // 64 frames of 60 KB waiting, plus the pipe and read buffers.
+    assert!(
+        taken < 16 << 20,
+        "the server took {taken} bytes from a client that reads nothing"
+    );
+}

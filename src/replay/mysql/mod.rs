@@ -95,6 +95,14 @@ pub struct Runner<'a> {
     /// result (`session_track_state_change`, and the transaction state):
     /// a run that changed nothing of its session needs no reset after it.
     tracking: bool,
+    /// The XIDs (as written) of the XA transactions the session's
+    /// migration began (`XA START 'x'`), rolled back before the session is
+    /// reset: a prepared one outlives its session (MariaDB 10.5+, MySQL
+    /// 8), holding its locks, and kept the scratch database from being
+    /// read or dropped.
+    xa: Vec<String>,
+    /// A migration left an XA transaction that twice rolled back.
+    xa_left: bool,
 }
 
 /// One part's run.
@@ -185,6 +193,8 @@ impl<'a> Runner<'a> {
             reused_objects: 0,
             pending: None,
             tracking: false,
+            xa: Vec::new(),
+            xa_left: false,
         };
         // The session trackers (MySQL 5.7, MariaDB 10.3 on): where the
         // server has them, every session of the run turns them on.
@@ -197,7 +207,16 @@ impl<'a> Runner<'a> {
     /// throwaway server. Returns what could not be cleaned up.
     pub fn finish(mut self) -> (String, [usize; 3], Vec<String>) {
         self.watchdog.stop();
-        let problems = self.server.finish();
+        self.rollback_xa();
+        let mut problems = Vec::new();
+        if self.xa_left {
+            problems.push(
+                "a migration left an XA transaction open or prepared (XA START without XA \
+                 COMMIT); twice rolled it back, so what it wrote was not kept"
+                    .to_string(),
+            );
+        }
+        problems.extend(self.server.finish());
         let counts = [self.copies, self.copied_objects, self.reused_objects];
         (self.db.clone(), counts, problems)
     }
@@ -246,12 +265,25 @@ impl<'a> Runner<'a> {
     /// A fresh session on `db` (after a part: what a migration set for its
     /// session must not leak into the next one).
     fn reset_session(&mut self, db: &str) -> Result<()> {
+        self.rollback_xa();
         if self.conn.reset().is_err() {
             self.conn = self.server.connect_to(db)?;
         }
         let sql = self.session_settings();
         // One round trip.
         self.exec(&format!("USE {};\n{sql}", ident(db)))
+    }
+
+    /// Rolls back, on the session that began them, the XA transactions a
+    /// migration began ([`Runner::xa`]); one that is no longer there (it
+    /// was committed or rolled back) is an error that changes nothing.
+    fn rollback_xa(&mut self) {
+        for xid in std::mem::take(&mut self.xa) {
+            let _ = self.conn.query_drop(format!("XA END {xid}"));
+            if self.conn.query_drop(format!("XA ROLLBACK {xid}")).is_ok() {
+                self.xa_left = true;
+            }
+        }
     }
 
     /// After twice's own writes (seeding, the write between runs, putting
@@ -364,6 +396,9 @@ impl<'a> Runner<'a> {
             ) || sql.to_ascii_uppercase().contains("GET_LOCK")
             {
                 out.session_changed = true;
+            }
+            if let Some(xid) = xa_start_xid(sql) {
+                self.xa.push(xid.to_string());
             }
             let grace = self.opts.timeout + Duration::from_secs(1);
             self.watchdog
@@ -1287,5 +1322,51 @@ mod tests {
             session_sql(true, Duration::from_secs(5), None, true),
             format!("SET SESSION max_statement_time = 5;\n{TRACKERS}")
         );
+    }
+}
+
+/// The XID of `XA START xid [JOIN|RESUME]` (or `XA BEGIN`), as written:
+/// literals only (`'gtrid'[, 'bqual'[, formatID]]`), which the server
+/// accepts nowhere else (not in stored programs, not in prepared
+/// statements), so these are every XA transaction a migration can begin.
+fn xa_start_xid(sql: &str) -> Option<&str> {
+    fn word(s: &str) -> Option<(&str, &str)> {
+        let s = s.trim_start();
+        let end = s.find(char::is_whitespace)?;
+        Some((&s[..end], &s[end..]))
+    }
+    let (xa, rest) = word(sql)?;
+    let (start, rest) = word(rest)?;
+    if !xa.eq_ignore_ascii_case("XA")
+        || !(start.eq_ignore_ascii_case("START") || start.eq_ignore_ascii_case("BEGIN"))
+    {
+        return None;
+    }
+    let mut rest = rest.trim().trim_end_matches(';').trim_end();
+    for tail in ["JOIN", "RESUME"] {
+        let n = rest.len();
+        if n > tail.len()
+            && rest[n - tail.len()..].eq_ignore_ascii_case(tail)
+            && rest[..n - tail.len()].ends_with(char::is_whitespace)
+        {
+            rest = rest[..n - tail.len()].trim_end();
+        }
+    }
+    (!rest.is_empty()).then_some(rest)
+}
+
+#[cfg(test)]
+mod xa_tests {
+    use super::xa_start_xid;
+
+    #[test]
+    fn xa_start_names_its_xid() {
+        assert_eq!(xa_start_xid("XA START 'x'"), Some("'x'"));
+        assert_eq!(xa_start_xid("xa begin 'a','b',3 join;"), Some("'a','b',3"));
+        assert_eq!(xa_start_xid("XA  START X'01' RESUME"), Some("X'01'"));
+        assert_eq!(xa_start_xid("XA START 'join'"), Some("'join'"));
+        assert_eq!(xa_start_xid("XA END 'x'"), None);
+        assert_eq!(xa_start_xid("XA START"), None);
+        assert_eq!(xa_start_xid("SELECT 1"), None);
     }
 }

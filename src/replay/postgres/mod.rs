@@ -242,6 +242,42 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
+    /// After a migration's run: when it left anything in the session (a
+    /// temporary table, a setting, a role, a prepared statement, a cursor,
+    /// a `LISTEN`, an advisory lock), the session starts again as a new one
+    /// would (`DISCARD ALL`, then twice's own settings), so that neither the
+    /// migration's second run nor the next migration inherits it. A second
+    /// run is a new deploy, in a new session: `CREATE TEMP TABLE tmp`
+    /// failed its second run with "relation tmp already exists", and `SET
+    /// default_transaction_read_only = on` failed every statement after it.
+    /// SQLite drops temporary objects after each run, MySQL resets the
+    /// session; the same here. Nothing is done inside a transaction.
+    fn fresh_session_if_changed(&mut self) -> Result<()> {
+        let changed = self
+            .client
+            .simple_query(SESSION_CHANGED)
+            .map_err(|e| tool_error("cannot read the session's state", &e))?
+            .into_iter()
+            .find_map(|m| match m {
+                postgres::SimpleQueryMessage::Row(r) => r.get(0).map(|v| v == "t"),
+                _ => None,
+            })
+            .unwrap_or(false);
+        if !changed {
+            return Ok(());
+        }
+        match self.client.batch_execute("DISCARD ALL") {
+            Ok(()) => {}
+            // In a transaction (it is undone with it): nothing to do.
+            Err(e) if e.code().is_some_and(|c| c.code() == "25001") => return Ok(()),
+            Err(e) => return Err(tool_error("cannot reset the session", &e)),
+        }
+        // DISCARD ALL also dropped twice's prepared statements.
+        self.catalog = None;
+        self.seed_prepared = None;
+        self.setup_session()
+    }
+
     fn record(&mut self, on: bool) -> Result<()> {
         if !self.events {
             return Ok(());
@@ -467,6 +503,7 @@ impl<'a> Runner<'a> {
             if !run.lost {
                 self.exec_admin("ROLLBACK")?;
             }
+            self.fresh_session_if_changed()?;
             self.reload_sequences()?;
             if f.error.code.as_deref() == Some("25001") {
                 self.autocommit_parts.insert(part_key(part));
@@ -479,6 +516,7 @@ impl<'a> Runner<'a> {
             }));
         }
         self.commit_kept(since, false)?;
+        self.fresh_session_if_changed()?;
         Ok(Some(Applied {
             failure: None,
             handled: run.handled,
@@ -491,6 +529,7 @@ impl<'a> Runner<'a> {
         let run = self.run_part(ws, part, Mode::FirstAutocommit, None)?;
         // A BEGIN the migration left open ends here.
         let _ = self.client.batch_execute("ROLLBACK");
+        self.fresh_session_if_changed()?;
         // What an autocommit run changed cannot be told: seed looks at
         // every table next time.
         self.seed_dirty = None;
@@ -902,10 +941,33 @@ impl Engine for Runner<'_> {
             )),
             _ => self.trial_in_transaction(ws, steps),
         };
+        // What is not undone with the trial (a prepared statement, an
+        // advisory lock) must not reach the next run either.
+        if r.is_ok() {
+            self.fresh_session_if_changed()?;
+        }
         wait_if_interrupted();
         Ok(r?)
     }
 }
+
+/// Whether the session holds something a migration left (see
+/// [`Runner::fresh_session_if_changed`]); settings twice sets itself
+/// (`statement_timeout`, `client_min_messages`, `plan_cache_mode`) and
+/// settings back at their value at the session's start do not count.
+const SESSION_CHANGED: &str = "SELECT \
+    (pg_catalog.pg_my_temp_schema() <> 0 AND EXISTS (SELECT FROM pg_catalog.pg_class \
+        WHERE relnamespace = pg_catalog.pg_my_temp_schema())) \
+    OR EXISTS (SELECT FROM pg_catalog.pg_settings WHERE source = 'session' \
+        AND setting IS DISTINCT FROM reset_val \
+        AND name NOT IN ('statement_timeout', 'client_min_messages', 'plan_cache_mode')) \
+    OR EXISTS (SELECT FROM pg_catalog.pg_prepared_statements \
+        WHERE from_sql AND name NOT LIKE 'twice\\_%') \
+    OR EXISTS (SELECT FROM pg_catalog.pg_cursors) \
+    OR EXISTS (SELECT FROM pg_catalog.pg_listening_channels()) \
+    OR EXISTS (SELECT FROM pg_catalog.pg_locks \
+        WHERE pid = pg_catalog.pg_backend_pid() AND locktype = 'advisory') \
+    OR current_user <> session_user";
 
 /// A connection to the maintenance database, used only to hold the
 /// `client` slot while the scratch database has no session.

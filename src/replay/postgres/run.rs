@@ -93,6 +93,11 @@ fn batchable(file: &FileUnit, stmt: &Statement) -> bool {
             .contains("standard_conforming_strings")
 }
 
+/// Keeps twice's transaction from being ended for idling, whatever a
+/// migration set (see `run_part_batched`).
+pub(super) const IDLE_PIN: &str =
+    "SELECT pg_catalog.set_config('idle_in_transaction_session_timeout', '0', true)";
+
 /// Cancels the running query when a statement outlives its time limit by
 /// more than a second (the server's `statement_timeout` normally fires
 /// first; this catches migrations that turn it off), and terminates its
@@ -514,6 +519,14 @@ impl Runner<'_> {
                 expected += 1;
             }
         }
+        // In the same message, so that no idle moment comes between: a
+        // migration's `SET idle_in_transaction_session_timeout = '1ms'`
+        // would end twice's session while it reads the state (the setting
+        // governs how long a session may idle, and twice's idling is its
+        // own, not the migration's); for the rest of twice's transaction.
+        sql.push_str(IDLE_PIN);
+        sql.push_str(";\n");
+        expected += 1;
         sql.push_str("SHOW standard_conforming_strings");
         expected += 1;
         match self.timed_with(|c| c.simple_query(&sql)) {

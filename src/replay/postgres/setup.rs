@@ -227,18 +227,26 @@ fn grant_scratch(admin: &mut Client, role: &str, before: &BTreeSet<String>) -> R
 /// one statement twice reads could run as several). Replay stops there
 /// (exit 2) instead of running text it no longer reads as the server does.
 pub fn check_session(client: &mut Client, file: &SourceFile, stmt: &Statement) -> Result<()> {
+    // With twice's own transaction kept from idling out (`IDLE_PIN`).
     let rows = client
-        .simple_query("SHOW standard_conforming_strings")
+        .simple_query(&format!(
+            "{}; SHOW standard_conforming_strings",
+            super::run::IDLE_PIN
+        ))
         .map_err(|e| {
             Error::new(format!(
                 "PostgreSQL replay: cannot read the session settings: {}",
                 describe(&e)
             ))
         })?;
-    let off = rows.iter().any(|m| match m {
-        postgres::SimpleQueryMessage::Row(r) => r.get(0) == Some("off"),
-        _ => false,
-    });
+    let off = rows
+        .iter()
+        .filter_map(|m| match m {
+            postgres::SimpleQueryMessage::Row(r) => Some(r),
+            _ => None,
+        })
+        .last()
+        .is_some_and(|r| r.get(0) == Some("off"));
     if off {
         let line = file.line_col(stmt.span.start).0;
         return Err(Error::new(format!(

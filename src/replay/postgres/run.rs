@@ -93,11 +93,6 @@ fn batchable(file: &FileUnit, stmt: &Statement) -> bool {
             .contains("standard_conforming_strings")
 }
 
-/// Keeps twice's transaction from being ended for idling, whatever a
-/// migration set (see `run_part_batched`).
-pub(super) const IDLE_PIN: &str =
-    "SELECT pg_catalog.set_config('idle_in_transaction_session_timeout', '0', true)";
-
 /// Cancels the running query when a statement outlives its time limit by
 /// more than a second (the server's `statement_timeout` normally fires
 /// first; this catches migrations that turn it off), and terminates its
@@ -524,7 +519,7 @@ impl Runner<'_> {
         // would end twice's session while it reads the state (the setting
         // governs how long a session may idle, and twice's idling is its
         // own, not the migration's); for the rest of twice's transaction.
-        sql.push_str(IDLE_PIN);
+        sql.push_str(super::setup::IDLE_PIN);
         sql.push_str(";\n");
         expected += 1;
         sql.push_str("SHOW standard_conforming_strings");

@@ -221,6 +221,11 @@ fn grant_scratch(admin: &mut Client, role: &str, before: &BTreeSet<String>) -> R
     Ok(())
 }
 
+/// Keeps twice's transaction from being ended for idling, whatever a
+/// migration set (the batched runs in `run.rs` and [`check_session`]).
+pub(super) const IDLE_PIN: &str =
+    "SELECT pg_catalog.set_config('idle_in_transaction_session_timeout', '0', true)";
+
 /// After a statement ran: a migration that turns
 /// `standard_conforming_strings` off would make the server read later
 /// statements differently from twice (a backslash would escape a quote, so
@@ -229,10 +234,7 @@ fn grant_scratch(admin: &mut Client, role: &str, before: &BTreeSet<String>) -> R
 pub fn check_session(client: &mut Client, file: &SourceFile, stmt: &Statement) -> Result<()> {
     // With twice's own transaction kept from idling out (`IDLE_PIN`).
     let rows = client
-        .simple_query(&format!(
-            "{}; SHOW standard_conforming_strings",
-            super::run::IDLE_PIN
-        ))
+        .simple_query(&format!("{}; SHOW standard_conforming_strings", IDLE_PIN))
         .map_err(|e| {
             Error::new(format!(
                 "PostgreSQL replay: cannot read the session settings: {}",

@@ -60,6 +60,7 @@ pub fn load_from(inputs: &[Input], opts: &Options, files: &FileSource) -> Result
         notices,
         findings: a.findings,
         unresolved: a.unresolved,
+        created_in: std::sync::OnceLock::new(),
     })
 }
 

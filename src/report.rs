@@ -34,6 +34,10 @@ pub struct Workspace {
     /// Sequences (by root) written in a dialect twice does not support
     /// (T-SQL, Oracle, libSQL): static rules only, no replay.
     pub foreign: BTreeMap<String, crate::sniff::Family>,
+    /// What the up migrations of every sequence create (lower-case bare
+    /// names), each with the first (sequence, file) creating it: built once,
+    /// when a replay first needs it (see `replay::algorithm::failures`).
+    pub created_in: std::sync::OnceLock<BTreeMap<String, (usize, usize)>>,
 }
 
 /// Counts for the summary line and the JSON `summary` object.

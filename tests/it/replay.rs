@@ -788,6 +788,7 @@ fn several_statements_in_one_piece_run_one_by_one() {
         findings: Vec::new(),
         unresolved: Default::default(),
         foreign: Default::default(),
+        created_in: Default::default(),
     };
     let seq = Sequence {
         root: "block.sql".into(),

@@ -149,19 +149,26 @@ fn made_in_another_sequence<'w>(
     root: &str,
     object: &str,
 ) -> Option<&'w str> {
-    ws.sequences
-        .iter()
-        .filter(|s| s.root != root)
-        .flat_map(|s| s.migrations.iter())
-        .find_map(|m| {
-            let mut made = BTreeSet::new();
-            for sql in part_sql(ws, &m.up) {
-                created_names(sql, &mut made);
+    // One pass over the workspace, shared by every sequence's replay.
+    let index = ws.created_in.get_or_init(|| {
+        let mut index = std::collections::BTreeMap::new();
+        for (si, s) in ws.sequences.iter().enumerate() {
+            for m in &s.migrations {
+                let mut made = BTreeSet::new();
+                for sql in part_sql(ws, &m.up) {
+                    created_names(sql, &mut made);
+                }
+                for name in made {
+                    index.entry(name).or_insert((si, m.up.file));
+                }
             }
-            made.contains(object)
-                .then(|| ws.files.get(m.up.file).map(|u| u.source.name.as_str()))
-                .flatten()
-        })
+        }
+        index
+    });
+    let &(si, file) = index.get(object)?;
+    (ws.sequences.get(si)?.root != root)
+        .then(|| ws.files.get(file).map(|u| u.source.name.as_str()))
+        .flatten()
 }
 
 /// A first-run failure on an object that no migration of the sequence

@@ -48,6 +48,18 @@ impl FileSource {
 /// after it was listed as a file is an error, not a read that never ends.
 pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
+    let (f, meta) = open_regular(path)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    // Through `take`: `File::read_to_end` would ask the size and the
+    // position again (a `statx` and an `lseek` per file, thousands per run);
+    // the room reserved from the size read above serves the same purpose.
+    f.take(u64::MAX).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// A regular file opened for reading without blocking, the opened handle
+/// checked (see [`read_regular`]), with its metadata.
+pub fn open_regular(path: &Path) -> std::io::Result<(std::fs::File, std::fs::Metadata)> {
     let mut open = std::fs::OpenOptions::new();
     open.read(true);
     #[cfg(unix)]
@@ -64,12 +76,7 @@ pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
              after it was listed); give regular files, or `-` to read stdin",
         ));
     }
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    // Through `take`: `File::read_to_end` would ask the size and the
-    // position again (a `statx` and an `lseek` per file, thousands per run);
-    // the room reserved from the size read above serves the same purpose.
-    f.take(u64::MAX).read_to_end(&mut bytes)?;
-    Ok(bytes)
+    Ok((f, meta))
 }
 
 /// One input file (or stdin), decoded to text.

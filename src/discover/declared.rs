@@ -32,8 +32,10 @@ const MAX_IMPORTS: usize = 10_000;
 pub(super) fn head(path: &Path, limit: u64) -> Option<String> {
     use std::io::Read;
     let mut bytes = Vec::new();
-    std::fs::File::open(path)
+    // Without blocking: a FIFO put in place of a listed file is no text.
+    crate::source::open_regular(path)
         .ok()?
+        .0
         .take(limit)
         .read_to_end(&mut bytes)
         .ok()?;
@@ -324,6 +326,22 @@ pub(super) fn is_query_text(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A project file, control file or query file swapped for a FIFO after
+    /// it was listed is no text: read without blocking, not waited on.
+    #[cfg(unix)]
+    #[test]
+    fn the_head_of_a_fifo_is_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("vector.control");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert_eq!(head(&fifo, 4096), None);
+        let file = dir.path().join("go.mod");
+        std::fs::write(&file, "module x\n").unwrap();
+        assert_eq!(head(&file, 4096).as_deref(), Some("module x\n"));
+    }
 
     #[test]
     fn query_texts() {

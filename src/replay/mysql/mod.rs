@@ -1344,12 +1344,10 @@ fn xa_start_xid(sql: &str) -> Option<&str> {
     }
     let mut rest = rest.trim().trim_end_matches(';').trim_end();
     for tail in ["JOIN", "RESUME"] {
-        let n = rest.len();
-        if n > tail.len()
-            && rest[n - tail.len()..].eq_ignore_ascii_case(tail)
-            && rest[..n - tail.len()].ends_with(char::is_whitespace)
+        if let Some(before) = crate::layout::strip_suffix_ci(rest, tail)
+            .filter(|before| before.ends_with(char::is_whitespace))
         {
-            rest = rest[..n - tail.len()].trim_end();
+            rest = before.trim_end();
         }
     }
     (!rest.is_empty()).then_some(rest)
@@ -1368,5 +1366,7 @@ mod xa_tests {
         assert_eq!(xa_start_xid("XA END 'x'"), None);
         assert_eq!(xa_start_xid("XA START"), None);
         assert_eq!(xa_start_xid("SELECT 1"), None);
+        // A multi-byte character where the tail would start: no tail.
+        assert_eq!(xa_start_xid("XA START 'ééé'"), Some("'ééé'"));
     }
 }

@@ -37,3 +37,4 @@ pub mod sniff;
 pub mod source;
 pub mod split;
 pub mod suppress;
+pub mod words;

@@ -203,11 +203,7 @@ impl Evidence {
 
     fn listed(&self, family: Family) -> String {
         let signs = self.signs(family);
-        let mut s = signs.iter().take(3).copied().collect::<Vec<_>>().join(", ");
-        if signs.len() > 3 {
-            s.push_str(&format!(" and {} more", signs.len() - 3));
-        }
-        s
+        crate::words::first_of(&signs, signs.len(), 3)
     }
 
     /// The verdict: the family with at least twice the score of any other

@@ -349,11 +349,7 @@ impl Walker<'_> {
         }
         if !ignored.is_empty() {
             ignored.sort();
-            let n = ignored.len();
-            let mut names = ignored.into_iter().take(5).collect::<Vec<_>>().join(", ");
-            if n > 5 {
-                names.push_str(&format!(" and {} more", n - 5));
-            }
+            let names = crate::words::first_of(&ignored, ignored.len(), 5);
             self.notices.push(format!(
                 "{display}: not read, as .gitignore or .ignore says: {names} (name them on the \
                  command line to check them)"
@@ -947,15 +943,7 @@ impl Walker<'_> {
                 .map(|(n, _)| join_display(display, n))
                 .collect();
             if !with_sql.is_empty() {
-                let mut which = with_sql
-                    .iter()
-                    .take(3)
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                if with_sql.len() > 3 {
-                    which.push_str(&format!(" and {} more", with_sql.len() - 3));
-                }
+                let which = crate::words::first_of(&with_sql, with_sql.len(), 3);
                 self.notices.push(format!(
                     "{which}: skipped: the sources and tests of the PostgreSQL extension `{ext}` \
                      ({}), which CREATE EXTENSION, ALTER EXTENSION {ext} UPDATE and pg_regress \

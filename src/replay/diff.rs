@@ -34,17 +34,13 @@ pub struct SchemaDiff {
 impl SchemaDiff {
     /// `table customers changed, index customers_email added`.
     pub fn summary(&self) -> String {
-        let parts: Vec<String> = self
-            .objects
-            .iter()
-            .take(4)
-            .map(|(k, c)| format!("{} {} {}", k.kind, k.name, c.name()))
-            .collect();
-        let mut s = parts.join(", ");
-        if self.objects.len() > 4 {
-            s.push_str(&format!(" and {} more", self.objects.len() - 4));
-        }
-        s
+        crate::words::first_of(
+            self.objects
+                .iter()
+                .map(|(k, c)| format!("{} {} {}", k.kind, k.name, c.name())),
+            self.objects.len(),
+            4,
+        )
     }
 }
 

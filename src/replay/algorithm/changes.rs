@@ -661,23 +661,18 @@ impl<E: Engine> Replayer<'_, E> {
             .first()
             .copied()
             .unwrap_or_else(|| self.first_statement(down));
-        let parts: Vec<String> = d
-            .objects
-            .iter()
-            .take(4)
-            .map(|(k, c)| {
+        let summary = crate::words::first_of(
+            d.objects.iter().map(|(k, c)| {
                 let what = match c {
                     diff::Change::Added => "is left behind",
                     diff::Change::Removed => "is not restored",
                     diff::Change::Changed => "differs",
                 };
                 format!("{} {} {what}", k.kind, k.name)
-            })
-            .collect();
-        let mut summary = parts.join(", ");
-        if d.objects.len() > 4 {
-            summary.push_str(&format!(" and {} more", d.objects.len() - 4));
-        }
+            }),
+            d.objects.len(),
+            4,
+        );
         let message = format!("down migration does not revert its up: {summary}");
         let mut f = self.finding(
             m,

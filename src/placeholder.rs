@@ -30,7 +30,7 @@
 //! Statements with undefined placeholders in code are listed in
 //! [`crate::report::Workspace::unresolved`] for replay to skip; so are those
 //! with one anywhere when the tool would not run them as written (see
-//! [`Placeholders::unrunnable_when_undefined`]).
+//! [`crate::layout::PlaceholderPolicy::undefined_runs_as_written`]).
 //!
 //! Flyway's built-in placeholders are always defined when the layout is
 //! `flyway`, with values that make the statement runnable on the replay
@@ -250,17 +250,6 @@ impl Placeholders<'_> {
                     .map(|(_, v)| *v)
             })
             .or(o.default.as_deref())
-    }
-
-    /// Whether the tool refuses to run a statement holding an undefined
-    /// placeholder anywhere, strings and dollar-quoted bodies included
-    /// (Flyway: "No value provided for placeholder"; goose ENVSUB runs an
-    /// empty string there, not what replay would run either), so replay
-    /// leaves the statement out as it does one with a placeholder in code.
-    /// Liquibase and MyBatis Migrations run an undefined `${name}` as
-    /// written: replay runs it so too.
-    pub fn unrunnable_when_undefined(&self) -> bool {
-        self.scope == Scope::Everywhere && !matches!(self.tool, "Liquibase" | "MyBatis Migrations")
     }
 
     /// The undefined placeholders of `text` that deserve a finding.

@@ -160,7 +160,9 @@ fn analyze_file(d: &Discovered, opts: &Options, jobs: &[Job]) -> Result<FileAnal
                 f.help = Some(help);
                 f.statement = Some(i);
                 out.findings.push(f);
-                if o.in_code || ph.unrunnable_when_undefined() {
+                // (Outside code, only a tool that substitutes everywhere
+                // flags it: see `Placeholders::undefined`.)
+                if o.in_code || !policy.undefined_runs_as_written {
                     out.unresolved.push(i);
                 }
             }

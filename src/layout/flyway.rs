@@ -429,6 +429,7 @@ impl super::Layout for Flyway {
             scope: crate::placeholder::Scope::Everywhere,
             tool: "Flyway",
             flyway_builtins: true,
+            undefined_runs_as_written: false,
         }
     }
 

@@ -420,6 +420,7 @@ impl super::Layout for Goose {
                 scope: crate::placeholder::Scope::Everywhere,
                 tool: "goose (ENVSUB ON)",
                 flyway_builtins: false,
+                undefined_runs_as_written: false,
             }
         } else {
             super::PlaceholderPolicy::NEVER

@@ -709,6 +709,7 @@ impl super::Layout for Liquibase {
             scope: crate::placeholder::Scope::Everywhere,
             tool: "Liquibase",
             flyway_builtins: false,
+            undefined_runs_as_written: true,
         }
     }
 

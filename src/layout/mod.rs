@@ -293,6 +293,11 @@ pub struct PlaceholderPolicy {
     pub tool: &'static str,
     /// Flyway's built-in `flyway:*` placeholders are defined.
     pub flyway_builtins: bool,
+    /// An undefined `${name}` outside code is run as written (Liquibase,
+    /// MyBatis Migrations); otherwise the tool refuses the statement
+    /// (Flyway: "No value provided for placeholder") or runs something else
+    /// (goose ENVSUB: an empty string), and replay leaves it out.
+    pub undefined_runs_as_written: bool,
 }
 
 impl PlaceholderPolicy {
@@ -301,6 +306,7 @@ impl PlaceholderPolicy {
         scope: Scope::CodeOnly,
         tool: "the migration tool",
         flyway_builtins: false,
+        undefined_runs_as_written: true,
     };
 }
 

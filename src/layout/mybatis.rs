@@ -86,6 +86,7 @@ impl super::Layout for Mybatis {
             scope: Scope::Everywhere,
             tool: "MyBatis Migrations",
             flyway_builtins: false,
+            undefined_runs_as_written: true,
         }
     }
 

@@ -215,18 +215,12 @@ pub fn shared_dialect(folder: &Folder) -> Option<(Dialect, String)> {
     if variants.iter().any(|(_, v, _)| *v == d) {
         return None;
     }
-    let names: Vec<&str> = shared.iter().take(2).map(|e| e.base()).collect();
-    let more = if shared.len() > 2 {
-        format!(" and {} more", shared.len() - 2)
-    } else {
-        String::new()
-    };
+    let names = crate::words::first_of(shared.iter().map(|e| e.base()), shared.len(), 2);
     Some((
         d,
         format!(
-            "the files named for no database ({}{more}), which the other databases run: their SQL \
-             uses {signs}",
-            names.join(", ")
+            "the files named for no database ({names}), which the other databases run: their SQL \
+             uses {signs}"
         ),
     ))
 }
@@ -238,7 +232,7 @@ fn plan_variants(folder: &Folder, pick: bool) -> Plan {
     // Files written for another dialect, and shared files a file of this
     // dialect replaces (`x.sql` when `x.postgres.sql` is there).
     let mut left_out: BTreeMap<&'static str, usize> = BTreeMap::new();
-    let mut replaced: Vec<usize> = Vec::new();
+    let mut replaced: std::collections::BTreeSet<usize> = Default::default();
     let loose = if pick {
         loose_variants(folder)
     } else {
@@ -258,15 +252,19 @@ fn plan_variants(folder: &Folder, pick: bool) -> Plan {
         })
         .collect();
     let mut skipped: Vec<(usize, String)> = Vec::new();
+    let replaced_for: std::collections::BTreeSet<(usize, &str)> = replacements
+        .iter()
+        .map(|&(g, _, d)| (g, d.name()))
+        .collect();
     for &(g, i, d) in &replacements {
         if d == folder.dialect {
-            replaced.push(g);
+            replaced.insert(g);
             // Read by no sequence: every dialect planned has its own
             // replacement of it.
             let everywhere = folder
                 .variants
                 .iter()
-                .all(|v| replacements.iter().any(|&(g2, _, d2)| g2 == g && d2 == *v));
+                .all(|v| replaced_for.contains(&(g, v.name())));
             if everywhere || !folder.split {
                 skipped.push((
                     g,

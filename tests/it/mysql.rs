@@ -76,6 +76,13 @@ fn run(folder: &str, opts: &Options) -> Report {
     common::check_paths(&[folder], opts)
 }
 
+/// The MySQL engine's own account of replaying the folder's first sequence
+/// (copies made, objects copied, where it stopped).
+fn detailed(folder: &str, opts: &Options) -> twice::replay::mysql::Replayed {
+    let ws = twice::check::load(&[twice::discover::Input::Path(folder.into())], opts).unwrap();
+    twice::replay::mysql::replay_detailed(&ws, &ws.sequences[0], opts).unwrap()
+}
+
 fn replay_findings(r: &Report) -> Vec<&Finding> {
     r.findings
         .iter()
@@ -403,14 +410,7 @@ fn copies_reach_only_what_the_migration_names() {
         interleave: false,
         ..my_opts()
     };
-    let ws = twice::check::load(
-        &[twice::discover::Input::Path(
-            "fixtures/mysql/routines".into(),
-        )],
-        &opts,
-    )
-    .unwrap();
-    let r = twice::replay::mysql::replay_detailed(&ws, &ws.sequences[0], &opts).unwrap();
+    let r = detailed("fixtures/mysql/routines", &opts);
     assert!(r.stopped.is_none(), "{:?}", r.stopped);
     // Four migrations, a second run each: four copies. 001 reaches its two
     // tables; 002 orders, its trigger's order_log and the procedure; 003 the
@@ -428,14 +428,7 @@ fn the_copy_is_kept_between_trials_and_reads_the_same() {
     // visits in the copy: the next trial gives it its rows again and sees
     // the same change.
     let opts = my_opts();
-    let ws = twice::check::load(
-        &[twice::discover::Input::Path(
-            "fixtures/mysql/counters".into(),
-        )],
-        &opts,
-    )
-    .unwrap();
-    let r = twice::replay::mysql::replay_detailed(&ws, &ws.sequences[0], &opts).unwrap();
+    let r = detailed("fixtures/mysql/counters", &opts);
     assert!(r.stopped.is_none(), "{:?}", r.stopped);
     assert!(r.copies >= 4, "{}", r.copies);
     assert!(
@@ -1044,14 +1037,7 @@ fn a_trigger_fired_by_twices_own_rows_leaves_nothing_in_the_session() {
 fn an_xa_transaction_left_prepared_is_rolled_back_and_the_run_is_incomplete() {
     use mysql::prelude::Queryable;
     let opts = my_opts();
-    let ws = twice::check::load(
-        &[twice::discover::Input::Path(
-            "fixtures/hostile/mysql_xa_left".into(),
-        )],
-        &opts,
-    )
-    .unwrap();
-    let r = twice::replay::mysql::replay_detailed(&ws, &ws.sequences[0], &opts).unwrap();
+    let r = detailed("fixtures/hostile/mysql_xa_left", &opts);
     let stopped = r.stopped.expect("an incomplete run");
     assert!(stopped.contains("XA transaction"), "{stopped}");
     let url = opts.database_url.clone().unwrap();

@@ -61,6 +61,10 @@ fn ids(report: &Report) -> Vec<(String, String, usize)> {
         .collect()
 }
 
+fn of_rule<'r>(report: &'r Report, rule: &str) -> Vec<&'r twice::finding::Finding> {
+    report.findings.iter().filter(|f| f.rule == rule).collect()
+}
+
 fn has(report: &Report, rule: &str, file_suffix: &str, line: usize) -> bool {
     report
         .findings
@@ -357,11 +361,7 @@ fn seed_fills_tables_with_constraints_and_foreign_keys() {
 #[test]
 fn downs_failing_on_a_schema_made_elsewhere_follow_the_first_such_failure() {
     let r = run("fixtures/replay/baseline-downs", &opts());
-    let errors: Vec<&twice::finding::Finding> = r
-        .findings
-        .iter()
-        .filter(|f| f.rule == "first-run-error")
-        .collect();
+    let errors = of_rule(&r, "first-run-error");
     assert_eq!(errors.len(), 1, "{:#?}", r.findings);
     assert!(errors[0].file.ends_with("1_note.up.sql"));
     assert!(
@@ -381,11 +381,7 @@ fn downs_failing_on_a_schema_made_elsewhere_follow_the_first_such_failure() {
 #[test]
 fn a_missing_object_another_history_creates_is_named_in_the_help() {
     let r = run("fixtures/replay/schema-elsewhere", &opts());
-    let errors: Vec<&twice::finding::Finding> = r
-        .findings
-        .iter()
-        .filter(|f| f.rule == "first-run-error")
-        .collect();
+    let errors = of_rule(&r, "first-run-error");
     assert_eq!(errors.len(), 1, "{:#?}", r.findings);
     assert_eq!(
         errors[0].help.as_deref(),

@@ -116,6 +116,8 @@ mod tests {
 pub struct CiInert<W: std::io::Write> {
     inner: W,
     pending: Vec<u8>,
+    /// What `drain` writes, kept for the next drain (no allocation per write).
+    out: Vec<u8>,
     json: bool,
     line_starts: bool,
     /// The next byte written starts a line.
@@ -126,11 +128,16 @@ pub struct CiInert<W: std::io::Write> {
 /// in case a marker goes on in the next one.
 const KEEP: usize = 5;
 
+/// Pending bytes are scanned and passed on once there are this many (the
+/// writer below is buffered anyway; a flush passes everything on).
+const DRAIN_AT: usize = 1024;
+
 impl<W: std::io::Write> CiInert<W> {
     pub fn new(inner: W, json: bool, line_starts: bool) -> CiInert<W> {
         CiInert {
             inner,
             pending: Vec::new(),
+            out: Vec::new(),
             json,
             line_starts,
             at_line_start: true,
@@ -141,8 +148,9 @@ impl<W: std::io::Write> CiInert<W> {
     /// bytes that could begin a marker (or, for `line_starts`, a line's
     /// blanks not yet followed by anything else).
     fn drain(&mut self, all: bool) -> std::io::Result<()> {
-        let p = std::mem::take(&mut self.pending);
-        let mut out = Vec::with_capacity(p.len() + 16);
+        let mut p = std::mem::take(&mut self.pending);
+        let mut out = std::mem::take(&mut self.out);
+        out.clear();
         let mut i = 0;
         let stop = if all {
             p.len()
@@ -167,25 +175,48 @@ impl<W: std::io::Write> CiInert<W> {
                 self.at_line_start = false;
                 continue;
             }
-            let b = p[i];
-            if b == b'#' && p[i..].starts_with(b"##[") {
+            // Up to the next byte that may matter, in one copy: a `#` (a
+            // marker may start there) or, with `line_starts`, a line end.
+            let next = if self.line_starts {
+                memchr::memchr2(b'#', b'\n', &p[i..stop])
+            } else {
+                memchr::memchr(b'#', &p[i..stop])
+            };
+            let Some(k) = next else {
+                out.extend_from_slice(&p[i..stop]);
+                self.at_line_start = false;
+                i = stop;
+                break;
+            };
+            out.extend_from_slice(&p[i..i + k]);
+            i += k;
+            if p[i] == b'\n' {
+                out.push(b'\n');
+                self.at_line_start = true;
+                i += 1;
+                continue;
+            }
+            self.at_line_start = false;
+            if p[i..].starts_with(b"##[") {
                 out.extend_from_slice(b"##");
                 out.extend_from_slice(self.bracket());
                 i += 3;
                 continue;
             }
-            if b == b'#' && p.len() - i >= 6 && p[i..i + 6].eq_ignore_ascii_case(b"##vso[") {
+            if p.len() - i >= 6 && p[i..i + 6].eq_ignore_ascii_case(b"##vso[") {
                 out.extend_from_slice(&p[i..i + 5]);
                 out.extend_from_slice(self.bracket());
                 i += 6;
                 continue;
             }
-            out.push(b);
-            self.at_line_start = b == b'\n';
+            out.push(b'#');
             i += 1;
         }
-        self.pending = p[i..].to_vec();
-        self.inner.write_all(&out)
+        p.drain(..i);
+        self.pending = p;
+        let written = self.inner.write_all(&out);
+        self.out = out;
+        written
     }
 
     fn bracket(&self) -> &'static [u8] {
@@ -200,7 +231,7 @@ impl<W: std::io::Write> CiInert<W> {
 impl<W: std::io::Write> std::io::Write for CiInert<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.pending.extend_from_slice(buf);
-        if self.pending.len() > 8 * KEEP {
+        if self.pending.len() > DRAIN_AT {
             self.drain(false)?;
         }
         Ok(buf.len())
@@ -263,5 +294,76 @@ mod ci_tests {
             through(&[&long], false, false),
             "é".repeat(100) + "##\\u{5b}x]"
         );
+    }
+
+    /// What the writer must give, line by line, without its buffering.
+    fn reference(text: &str) -> String {
+        let mut out = String::new();
+        for line in text.split_inclusive('\n') {
+            if line.trim_start_matches([' ', '\t']).starts_with("::") {
+                let blanks = line.len() - line.trim_start_matches([' ', '\t']).len();
+                out.push_str(&line[..blanks]);
+                out.push('\\');
+                out.push_str(&line[blanks..]);
+            } else {
+                out.push_str(line);
+            }
+        }
+        let mut done = String::new();
+        let mut rest = out.as_str();
+        while let Some(at) = rest.find("##") {
+            done.push_str(&rest[..at]);
+            let tail = &rest[at..];
+            if tail.starts_with("##[") {
+                done.push_str("##\\u{5b}");
+                rest = &tail[3..];
+            } else if tail.len() >= 6 && tail[..6].eq_ignore_ascii_case("##vso[") {
+                done.push_str(&tail[..5]);
+                done.push_str("\\u{5b}");
+                rest = &tail[6..];
+            } else {
+                done.push('#');
+                rest = &tail[1..];
+            }
+        }
+        done.push_str(rest);
+        done
+    }
+
+    #[test]
+    fn long_output_in_small_writes_is_made_inert_across_every_drain() {
+        // Markers and line starts around every multiple of the drain size,
+        // written a few bytes at a time and in one piece.
+        let mut text = String::new();
+        let mut n = 0;
+        while text.len() < 5 * DRAIN_AT {
+            n += 1;
+            text.push_str(&"x".repeat(n % 13));
+            text.push_str(
+                [
+                    "##[error]a",
+                    "##VsO[b]",
+                    "#",
+                    "##",
+                    "\n  ::warning::c",
+                    "\n::",
+                    "\n\t ::d",
+                ][n % 7],
+            );
+        }
+        let want = reference(&text);
+        assert_eq!(through(&[&text], false, true), want);
+        for step in [1, 3, 7, 64, 1000] {
+            let parts: Vec<&str> = text
+                .as_bytes()
+                .chunks(step)
+                .map(|c| std::str::from_utf8(c).unwrap())
+                .collect();
+            assert_eq!(
+                through(&parts, false, true),
+                want,
+                "written {step} bytes at a time"
+            );
+        }
     }
 }

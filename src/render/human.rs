@@ -597,7 +597,10 @@ fn looks_like_diff(lines: &[&str]) -> bool {
         || (lines.iter().any(|l| l.starts_with('+')) && lines.iter().any(|l| l.starts_with('-')))
 }
 
-fn strip_ansi(s: &str) -> String {
+fn strip_ansi(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains('\u{1b}') {
+        return std::borrow::Cow::Borrowed(s);
+    }
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars();
     while let Some(c) = chars.next() {
@@ -614,7 +617,7 @@ fn strip_ansi(s: &str) -> String {
             out.push(c);
         }
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 /// The lines of a statement as a snippet: the source is rebuilt from the

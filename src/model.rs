@@ -65,6 +65,12 @@ pub struct Part {
     /// Runs outside a transaction (goose `NO TRANSACTION`, pop `.autocommit`,
     /// Postgres `CONCURRENTLY`, ...).
     pub no_transaction: bool,
+    /// The tool runs the part inside a transaction of its own, which a
+    /// `COMMIT` in the part may end and a `BEGIN` open again (drizzle's
+    /// `COMMIT; PRAGMA foreign_keys=OFF; BEGIN;`): set after planning from
+    /// [`crate::layout::Layout::wraps_migrations`], never with
+    /// `no_transaction`.
+    pub tool_transaction: bool,
 }
 
 /// One migration: a version with an up part and maybe a down part.

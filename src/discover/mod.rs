@@ -151,6 +151,7 @@ pub fn whole_file_part(files: &[SourceFile], file: usize) -> Part {
         }],
         statements: Vec::new(),
         no_transaction: false,
+        tool_transaction: false,
     }
 }
 

@@ -1163,7 +1163,11 @@ impl Walker<'_> {
             .iter()
             .filter_map(|&i| slots.get_mut(i).and_then(Option::take))
             .collect();
-        let remap = |p: &mut Part| p.file = map[&p.file];
+        let wraps = layout::get(kind).wraps_migrations();
+        let remap = |p: &mut Part| {
+            p.file = map[&p.file];
+            p.tool_transaction = wraps && !p.no_transaction;
+        };
         for m in &mut plan.migrations {
             remap(&mut m.up);
             if let Some(d) = &mut m.down {

@@ -40,6 +40,11 @@ pub const KIND: LayoutKind = LayoutKind::named("atlas");
 const SUM: &str = "atlas.sum";
 
 impl super::Layout for Atlas {
+    /// Each migration runs in a transaction of the tool's own.
+    fn wraps_migrations(&self) -> bool {
+        true
+    }
+
     fn kind(&self) -> LayoutKind {
         KIND
     }

@@ -188,6 +188,11 @@ pub fn plan(folder: &Folder) -> Plan {
 pub struct Dbmate;
 
 impl super::Layout for Dbmate {
+    /// Each migration runs in a transaction of the tool's own.
+    fn wraps_migrations(&self) -> bool {
+        true
+    }
+
     /// dbmate's `schema_migrations (version)`.
     fn bookkeeping_sql(&self, _engine: Dialect) -> Option<&'static str> {
         Some("CREATE TABLE IF NOT EXISTS schema_migrations (version varchar(128) PRIMARY KEY)")

@@ -109,6 +109,11 @@ fn run_in_transaction(toml_text: &str) -> bool {
 pub struct Diesel;
 
 impl super::Layout for Diesel {
+    /// Each migration runs in a transaction of the tool's own.
+    fn wraps_migrations(&self) -> bool {
+        true
+    }
+
     /// diesel's `__diesel_schema_migrations`.
     fn bookkeeping_sql(&self, _engine: Dialect) -> Option<&'static str> {
         Some(

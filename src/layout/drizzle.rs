@@ -28,6 +28,11 @@ const JOURNAL: &str = "meta/_journal.json";
 const BREAKPOINT: &str = "--> statement-breakpoint";
 
 impl super::Layout for Drizzle {
+    /// Each migration runs in a transaction of the tool's own.
+    fn wraps_migrations(&self) -> bool {
+        true
+    }
+
     /// Drizzle's `__drizzle_migrations` (in the `drizzle` schema on
     /// PostgreSQL), as drizzle-orm's migrators create it.
     fn bookkeeping_sql(&self, engine: Dialect) -> Option<&'static str> {
@@ -183,6 +188,7 @@ pub fn plan(folder: &Folder) -> Plan {
                 regions: pieces(text),
                 statements: Vec::new(),
                 no_transaction: false,
+                tool_transaction: false,
             },
             None,
         ));

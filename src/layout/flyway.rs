@@ -343,6 +343,11 @@ fn execute_in_transaction(conf: &str) -> bool {
 pub struct Flyway;
 
 impl super::Layout for Flyway {
+    /// Each migration runs in a transaction of the tool's own.
+    fn wraps_migrations(&self) -> bool {
+        true
+    }
+
     /// Flyway's `flyway_schema_history`, as its PostgreSQL (also its MySQL
     /// driver's shape) and SQLite support create it.
     fn bookkeeping_sql(&self, engine: Dialect) -> Option<&'static str> {

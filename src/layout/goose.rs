@@ -349,6 +349,11 @@ pub fn plan(folder: &Folder) -> Plan {
 pub struct Goose;
 
 impl super::Layout for Goose {
+    /// Each migration runs in a transaction of the tool's own.
+    fn wraps_migrations(&self) -> bool {
+        true
+    }
+
     /// goose's `goose_db_version`, as its PostgreSQL (also its MySQL
     /// driver's shape) and SQLite dialects create it.
     fn bookkeeping_sql(&self, engine: Dialect) -> Option<&'static str> {

@@ -177,6 +177,11 @@ fn read_gmrc(text: &str) -> Option<serde_json::Value> {
 }
 
 impl super::Layout for Graphile {
+    /// Each migration runs in a transaction of the tool's own.
+    fn wraps_migrations(&self) -> bool {
+        true
+    }
+
     fn kind(&self) -> LayoutKind {
         KIND
     }

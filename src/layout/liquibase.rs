@@ -617,6 +617,11 @@ fn rollback(
 pub struct Liquibase;
 
 impl super::Layout for Liquibase {
+    /// Each migration runs in a transaction of the tool's own.
+    fn wraps_migrations(&self) -> bool {
+        true
+    }
+
     /// Liquibase's `databasechangelog` (one row per changeset run) and
     /// `databasechangeloglock`, with the columns its standard change-log
     /// history service creates (types as on PostgreSQL, MySQL and SQLite).

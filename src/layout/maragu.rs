@@ -82,6 +82,11 @@ fn requires_library(go_mod: &str) -> bool {
 }
 
 impl super::Layout for MaraguMigrate {
+    /// Each migration runs in a transaction of the tool's own.
+    fn wraps_migrations(&self) -> bool {
+        true
+    }
+
     fn kind(&self) -> LayoutKind {
         KIND
     }

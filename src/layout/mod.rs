@@ -431,6 +431,14 @@ pub trait Layout: Sync {
     /// Where the tool substitutes placeholders; `envsub` is true for a
     /// region the plan marked as substituted from the environment
     /// ([`Plan::envsub`]).
+    /// The tool runs each migration inside a transaction of its own (unless
+    /// the migration says otherwise: [`crate::model::Part::no_transaction`]).
+    /// A migration's `COMMIT` then ends the tool's transaction and its
+    /// `BEGIN` opens the next, which the tool commits at the end.
+    fn wraps_migrations(&self) -> bool {
+        false
+    }
+
     fn placeholders(&self, _envsub: bool) -> PlaceholderPolicy {
         PlaceholderPolicy::NEVER
     }
@@ -575,6 +583,7 @@ pub fn part(file: usize, regions: Vec<Region>) -> Part {
         regions,
         statements: Vec::new(),
         no_transaction: false,
+        tool_transaction: false,
     }
 }
 

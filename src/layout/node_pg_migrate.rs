@@ -79,6 +79,11 @@ pub fn is_sql_migration(text: &str) -> bool {
 }
 
 impl super::Layout for NodePgMigrate {
+    /// Each migration runs in a transaction of the tool's own.
+    fn wraps_migrations(&self) -> bool {
+        true
+    }
+
     fn kind(&self) -> LayoutKind {
         KIND
     }

@@ -255,6 +255,11 @@ fn split_groups(folder: &Folder, plan: &mut Plan) {
 pub struct Pop;
 
 impl super::Layout for Pop {
+    /// Each migration runs in a transaction of the tool's own.
+    fn wraps_migrations(&self) -> bool {
+        true
+    }
+
     /// pop / fizz's `schema_migration`.
     fn bookkeeping_sql(&self, _engine: Dialect) -> Option<&'static str> {
         Some(

@@ -61,6 +61,11 @@ fn depends_on_refinery(cargo_toml: &str) -> bool {
 }
 
 impl super::Layout for Refinery {
+    /// Each migration runs in a transaction of the tool's own.
+    fn wraps_migrations(&self) -> bool {
+        true
+    }
+
     fn kind(&self) -> LayoutKind {
         KIND
     }

@@ -39,6 +39,11 @@ pub const KIND: LayoutKind = LayoutKind::named("sql-migrate");
 const PREFIX: &str = "-- +migrate ";
 
 impl super::Layout for SqlMigrate {
+    /// Each migration runs in a transaction of the tool's own.
+    fn wraps_migrations(&self) -> bool {
+        true
+    }
+
     /// sql-migrate's `gorp_migrations` (its `migrate.SetTable` default), as
     /// its `MigrationRecord` maps it.
     fn bookkeeping_sql(&self, engine: crate::dialect::Dialect) -> Option<&'static str> {

@@ -112,6 +112,11 @@ pub fn no_transaction(text: &str) -> bool {
 pub struct Sqlx;
 
 impl super::Layout for Sqlx {
+    /// Each migration runs in a transaction of the tool's own.
+    fn wraps_migrations(&self) -> bool {
+        true
+    }
+
     /// sqlx's `_sqlx_migrations`, as its PostgreSQL driver creates it, and
     /// its SQLite driver's (which MySQL's equals but for the checksum's
     /// type, a BLOB there too).

@@ -24,6 +24,11 @@ pub struct Supabase;
 pub const KIND: LayoutKind = LayoutKind::named("supabase");
 
 impl super::Layout for Supabase {
+    /// Each migration runs in a transaction of the tool's own.
+    fn wraps_migrations(&self) -> bool {
+        true
+    }
+
     /// The Supabase CLI's `supabase_migrations.schema_migrations`; the
     /// CLI runs on PostgreSQL only.
     fn bookkeeping_sql(&self, engine: Dialect) -> Option<&'static str> {

@@ -30,6 +30,11 @@ const SEPARATOR: &str = "---- create above / drop below ----";
 const DISABLE_TX: &str = "---- tern: disable-tx ----";
 
 impl super::Layout for Tern {
+    /// Each migration runs in a transaction of the tool's own.
+    fn wraps_migrations(&self) -> bool {
+        true
+    }
+
     /// tern's `public.schema_version` (one row holding the version), as
     /// `tern migrate` creates it; tern runs on PostgreSQL only.
     fn bookkeeping_sql(&self, engine: crate::dialect::Dialect) -> Option<&'static str> {
@@ -138,6 +143,7 @@ pub fn plan(folder: &Folder) -> Plan {
             regions: vec![region(r)],
             statements: Vec::new(),
             no_transaction: no_tx,
+            tool_transaction: false,
         };
         if text.contains("{{") {
             plan.unresolvable.push((

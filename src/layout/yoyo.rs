@@ -56,6 +56,11 @@ fn is_hook(id: &str) -> bool {
 }
 
 impl super::Layout for Yoyo {
+    /// Each migration runs in a transaction of the tool's own.
+    fn wraps_migrations(&self) -> bool {
+        true
+    }
+
     fn kind(&self) -> LayoutKind {
         KIND
     }

@@ -819,8 +819,12 @@ impl<'a, E: Engine> Replayer<'a, E> {
     /// Whether a first run's failure may come from twice's synthetic rows
     /// (an engine error while seeding or the write between runs is on):
     /// then they are withdrawn and the run tried again without them.
+    /// Whether a first run's failure may come from twice's synthetic rows
+    /// (not when any row at all makes the statement fail).
     fn withdrawable(&self, f: &Failure) -> bool {
-        (self.opts.seed || self.opts.interleave) && f.error.kind == FailureKind::Error
+        (self.opts.seed || self.opts.interleave)
+            && f.error.kind == FailureKind::Error
+            && f.error.class != super::engine::ErrorClass::FailsOnRows
     }
 
     // ---- findings -------------------------------------------------------

@@ -82,6 +82,12 @@ pub enum ErrorClass {
     /// SQLite's `syntax error`): on a first run, often syntax of another
     /// server or version than the one replay runs on.
     Syntax,
+    /// The statement fails on any table that holds rows, whatever their
+    /// values (SQLite's `ADD COLUMN` with a non-constant default, a NOT NULL
+    /// column without a default, a REFERENCES column with a default, a
+    /// STORED column): a database in use has rows, so the failure is the
+    /// migration's even when twice's synthetic rows were the ones there.
+    FailsOnRows,
     /// The replay role may not do this (`42501`): the statement reaches
     /// outside what the engine's sandbox lets migrations touch.
     PermissionDenied,

@@ -192,6 +192,17 @@ fn dropped_later(cx: &Context, from: &Statement, name: &Name) -> bool {
 }
 
 /// `DROP TABLE t` followed by `CREATE TABLE t`, or by a rename swap.
+/// How the dialect inserts a row only when its key is not there yet.
+fn insert_keeping_rows(dialect: crate::dialect::Dialect) -> &'static str {
+    use crate::dialect::Dialect;
+    match dialect {
+        Dialect::Postgres => "`INSERT ... ON CONFLICT DO NOTHING`",
+        Dialect::Sqlite => "`INSERT OR IGNORE` (or `INSERT ... ON CONFLICT DO NOTHING`)",
+        Dialect::Mysql => "`INSERT IGNORE` (or `INSERT ... ON DUPLICATE KEY UPDATE`)",
+        Dialect::Generic => "an insert that skips rows whose key is there (`ON CONFLICT DO NOTHING`, `INSERT IGNORE`, `INSERT OR IGNORE`)",
+    }
+}
+
 fn check_dropped_table(cx: &Context, unit: &Unit, t: &Name, out: &mut Vec<Finding>) {
     let name = t.text(&cx.file.text);
     if let Some(create) = created_later(cx, unit.stmt, t, None) {
@@ -211,7 +222,8 @@ fn check_dropped_table(cx: &Context, unit: &Unit, t: &Name, out: &mut Vec<Findin
         let mut f = cx.finding(&META, unit, message);
         f.help = Some(format!(
             "keep the table: `CREATE TABLE IF NOT EXISTS {name}` without the DROP, and ALTER \
-             TABLE to change its shape; load fixed rows with `INSERT ... ON CONFLICT DO NOTHING`"
+             TABLE to change its shape; load fixed rows with {}",
+            insert_keeping_rows(cx.dialect)
         ));
         out.push(f);
         return;

@@ -509,6 +509,44 @@ fn transaction_statements_inside_migrations() {
 }
 
 #[test]
+fn a_commit_or_rollback_may_end_the_transaction_the_tool_opened() {
+    // drizzle runs each migration inside a BEGIN ... COMMIT of its own: a
+    // migration's leading COMMIT ends it (to turn foreign keys off), its
+    // BEGIN opens the next, and a ROLLBACK undoes what ran since the start.
+    let r = run("fixtures/replay/tool-transaction", &bare());
+    assert!(
+        !r.findings.iter().any(|f| f.rule == "first-run-error"),
+        "{:#?}",
+        r.findings
+    );
+    // The migration behind the COMMIT is checked: its ADD COLUMN's second run fails.
+    assert!(has(&r, "second-run-error", "0001_foreign_keys_off.sql", 9));
+    // The CREATE rolled back is made again by line 7 on the first run; the
+    // second run's line 1 finds it.
+    assert!(has(
+        &r,
+        "second-run-error",
+        "0002_rollback_ends_the_tools_transaction.sql",
+        1
+    ));
+    snapshot("tool-transaction", &r);
+}
+
+#[test]
+fn a_statement_that_fails_on_any_row_is_the_migrations_failure_not_the_seeds() {
+    // SQLite refuses these ADD COLUMNs on a table with rows, whatever the
+    // rows hold: twice's synthetic rows are not withdrawn for them.
+    let r = run("fixtures/replay/fails-on-rows", &opts());
+    assert!(has(&r, "first-run-error", "002_created_at.sql", 2));
+    assert!(has(&r, "first-run-error", "003_slug.sql", 2));
+    assert!(!r.findings.iter().any(|f| f.rule == "replay-seed-withdrawn"));
+    snapshot("fails-on-rows", &r);
+    // Without rows in the tables, both run.
+    let r = run("fixtures/replay/fails-on-rows", &bare());
+    assert!(!r.findings.iter().any(|f| f.rule == "first-run-error"));
+}
+
+#[test]
 fn no_transaction_parts_replay_the_same() {
     let o = opts();
     let inputs = [Input::Path("fixtures/replay/transactions".into())];

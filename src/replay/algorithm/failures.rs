@@ -675,6 +675,7 @@ impl<E: Engine> Replayer<'_, E> {
                 Run::First { .. } | Run::Start { .. } if f.error.class == ErrorClass::Syntax => {
                     syntax_help(&self.engine.name(), self.caps)
                 }
+                _ if f.error.class == ErrorClass::FailsOnRows => help_for(f.error.class, self.caps),
                 Run::First { .. } | Run::Start { .. }
                     if mysql8_collation(&f.error.message).is_some()
                         && self.engine.name().starts_with("MariaDB") =>

@@ -390,6 +390,11 @@ pub(super) fn help_for(class: ErrorClass, caps: Caps) -> String {
     let mysql = caps.dialect == Dialect::Mysql;
     match class {
         ErrorClass::PermissionDenied => permission_help(caps).into(),
+        ErrorClass::FailsOnRows => "SQLite refuses this on a table that holds rows, as the \
+             tables of a database in use do (replay's had a few): add the column nullable or with \
+             a constant default and fill it with an UPDATE, or rebuild the table (`CREATE TABLE \
+             t_new (...); INSERT INTO t_new SELECT ...; DROP TABLE t; ALTER TABLE t_new RENAME TO t;`)"
+            .into(),
         ErrorClass::AlreadyExists => "use `IF NOT EXISTS` so that the statement does nothing \
              when the object is already there"
             .into(),

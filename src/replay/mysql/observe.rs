@@ -1239,6 +1239,7 @@ mod tests {
             regions,
             statements: idx,
             no_transaction: false,
+            tool_transaction: false,
         };
         let unit = FileUnit {
             source,

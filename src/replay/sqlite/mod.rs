@@ -881,6 +881,12 @@ fn error_class(message: &str) -> ErrorClass {
         ErrorClass::UndefinedColumn
     } else if m.starts_with("no such function") {
         ErrorClass::UndefinedFunction
+    } else if m.starts_with("cannot add a column with non-constant default")
+        || m.starts_with("cannot add a not null column with default value null")
+        || m.starts_with("cannot add a references column with non-null default value")
+        || m.starts_with("cannot add a stored column")
+    {
+        ErrorClass::FailsOnRows
     } else if m.contains("syntax error")
         || m.starts_with("unrecognized token")
         || m.starts_with("incomplete input")

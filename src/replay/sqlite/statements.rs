@@ -28,6 +28,18 @@ use std::ops::Range;
 /// Savepoint names replay uses; migrations cannot touch them.
 pub const SAVEPOINT_PREFIX: &str = "twice_replay_";
 const TX_SAVEPOINT: &str = "twice_replay_tx";
+/// The transaction the tool wraps a migration in ([`Part::tool_transaction`]).
+const TOOL_SAVEPOINT: &str = "twice_replay_tool_tx";
+
+/// The transactions open while a part runs, as the database would see them.
+#[derive(Default)]
+struct Txn {
+    /// One the migration began (`BEGIN`), emulated by [`TX_SAVEPOINT`].
+    open: bool,
+    /// The tool's own, emulated by [`TOOL_SAVEPOINT`], until a `COMMIT` or
+    /// `ROLLBACK` of the migration ends it.
+    tool: bool,
+}
 
 /// A piece the engine handles itself instead of running it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -135,7 +147,10 @@ impl<E: StatementEngine> PartRunner<'_, E> {
     pub fn run_part(&mut self, ws: &Workspace, part: &Part, stop: bool) -> RunReport {
         let mut report = RunReport::default();
         let unit = &ws.files[part.file];
-        let mut tx_open = false;
+        let mut tx = Txn::default();
+        if part.tool_transaction && self.engine.savepoint(TOOL_SAVEPOINT).is_ok() {
+            tx.tool = true;
+        }
         for &i in &part.statements {
             let Some(st) = unit.statements.get(i) else {
                 continue;
@@ -152,15 +167,19 @@ impl<E: StatementEngine> PartRunner<'_, E> {
                 continue;
             }
             self.engine.set_tag(i);
-            let failed = self.run_statement(unit, st, stop, &mut tx_open, &mut report);
+            let failed = self.run_statement(unit, st, stop, &mut tx, &mut report);
             if failed && stop {
                 return report;
             }
         }
-        if tx_open {
+        if tx.open {
             // A BEGIN without COMMIT: keep what ran, as the tool's own
             // transaction would at its end.
             let _ = self.engine.release(TX_SAVEPOINT);
+        }
+        if tx.tool {
+            // The tool commits its transaction.
+            let _ = self.engine.release(TOOL_SAVEPOINT);
         }
         report
     }
@@ -171,7 +190,7 @@ impl<E: StatementEngine> PartRunner<'_, E> {
         unit: &FileUnit,
         st: &Statement,
         stop: bool,
-        tx_open: &mut bool,
+        tx: &mut Txn,
         report: &mut RunReport,
     ) -> bool {
         let sql = st.sql.as_str();
@@ -203,7 +222,7 @@ impl<E: StatementEngine> PartRunner<'_, E> {
                 if let Some((range, next, words)) = control::simple_piece(rest, unit.dialect) {
                     let piece = off + range.start..off + range.end;
                     if let Some(c) = control::classify(&words) {
-                        if let Err(error) = self.emulate(c, tx_open) {
+                        if let Err(error) = self.emulate(c, tx) {
                             report.failures.push(Failure {
                                 stmt: st.index,
                                 span: to_file(piece.clone()),
@@ -300,25 +319,36 @@ impl<E: StatementEngine> PartRunner<'_, E> {
     }
 
     /// Emulates a transaction statement of the migration with a savepoint.
-    fn emulate(&mut self, c: Control, tx_open: &mut bool) -> Result<(), StmtError> {
+    /// A `COMMIT` or `ROLLBACK` with no transaction of the migration's
+    /// own open ends the tool's, when the tool opened one.
+    fn emulate(&mut self, c: Control, tx: &mut Txn) -> Result<(), StmtError> {
         let misplaced = |e: &E| match e.control_error(c) {
             Some(msg) => Err(StmtError::error(msg)),
             None => Ok(()),
         };
         match c {
-            Control::Begin if *tx_open => misplaced(self.engine),
+            Control::Begin if tx.open => misplaced(self.engine),
             Control::Begin => {
                 self.engine.savepoint(TX_SAVEPOINT)?;
-                *tx_open = true;
+                tx.open = true;
                 Ok(())
             }
-            Control::Commit | Control::Rollback if !*tx_open => misplaced(self.engine),
+            Control::Commit if !tx.open && tx.tool => {
+                tx.tool = false;
+                self.engine.release(TOOL_SAVEPOINT)
+            }
+            Control::Rollback if !tx.open && tx.tool => {
+                tx.tool = false;
+                self.engine.rollback_to(TOOL_SAVEPOINT)?;
+                self.engine.release(TOOL_SAVEPOINT)
+            }
+            Control::Commit | Control::Rollback if !tx.open => misplaced(self.engine),
             Control::Commit => {
-                *tx_open = false;
+                tx.open = false;
                 self.engine.release(TX_SAVEPOINT)
             }
             Control::Rollback => {
-                *tx_open = false;
+                tx.open = false;
                 self.engine.rollback_to(TX_SAVEPOINT)?;
                 self.engine.release(TX_SAVEPOINT)
             }

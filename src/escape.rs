@@ -314,9 +314,9 @@ mod ci_tests {
         while let Some(at) = rest.find("##") {
             done.push_str(&rest[..at]);
             let tail = &rest[at..];
-            if tail.starts_with("##[") {
+            if let Some(after) = tail.strip_prefix("##[") {
                 done.push_str("##\\u{5b}");
-                rest = &tail[3..];
+                rest = after;
             } else if tail.len() >= 6 && tail[..6].eq_ignore_ascii_case("##vso[") {
                 done.push_str(&tail[..5]);
                 done.push_str("\\u{5b}");

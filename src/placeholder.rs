@@ -77,6 +77,36 @@ pub struct Occurrence {
 }
 
 impl Occurrence {
+    /// A template action that is logic, not a value (`{{if .mysql}}`,
+    /// `{{end}}`, `{{ renameTable "a" "b" }}`, `{{ .Name | upper }}`): no
+    /// `--define` stands for it.
+    pub fn is_logic(&self) -> bool {
+        if !self.template {
+            return false;
+        }
+        let path = self.written.strip_prefix('.').unwrap_or(&self.written);
+        let value = !path.is_empty()
+            && path
+                .bytes()
+                .all(|b| b == b'_' || b == b'.' || b.is_ascii_alphanumeric());
+        !value
+            || matches!(
+                path,
+                "if" | "else"
+                    | "end"
+                    | "range"
+                    | "with"
+                    | "define"
+                    | "template"
+                    | "block"
+                    | "break"
+                    | "continue"
+                    | "endif"
+                    | "endfor"
+                    | "else if"
+            )
+    }
+
     /// As written in the text's syntax (`${name}`, `{{.Name}}`).
     pub fn shown(&self) -> String {
         if self.template {
@@ -269,6 +299,19 @@ impl Placeholders<'_> {
 
     /// The message and help of a finding about `o`.
     pub fn describe(&self, o: &Occurrence) -> (String, String) {
+        if o.is_logic() {
+            return (
+                format!(
+                    "template logic `{}`: this statement is a template (Go's text/template or \
+                     alike) that the application renders into SQL, not SQL itself",
+                    o.shown()
+                ),
+                "no `--define` stands for template logic: check the SQL the application renders \
+                 (save it to a file and run `twice check` on that), or leave this folder out \
+                 (`exclude` in twice.toml)"
+                    .into(),
+            );
+        }
         let message = if o.template {
             format!(
                 "template action `{}` has no value: this statement is a template, not valid SQL until \
@@ -454,6 +497,29 @@ mod tests {
         let p = ph(&d, Scope::CodeOnly);
         assert_eq!(p.undefined("SELECT '${w}', ${t}").len(), 1);
         assert!(matches!(p.substitute("SELECT 1"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn template_logic_is_not_a_value() {
+        let logic = |written: &str| {
+            template_actions(&format!("SELECT {{{{{written}}}}}"))
+                .first()
+                .is_some_and(Occurrence::is_logic)
+        };
+        for w in [".Name", "table_name", " .Schema ", ".a.b_c"] {
+            assert!(!logic(w), "{w}");
+        }
+        for w in [
+            "if .mysql",
+            "end",
+            "else",
+            "- end -",
+            "range .Tables",
+            "addColumnIfNeeded \"blocks\" \"root_id\"",
+            ".Name | upper",
+        ] {
+            assert!(logic(w), "{w}");
+        }
     }
 
     #[test]

@@ -153,9 +153,27 @@ fn analyze_file(d: &Discovered, opts: &Options, jobs: &[Job]) -> Result<FileAnal
         for &i in &idxs {
             let stmt = &out.statements[i];
             let text = &src.text[stmt.span.clone()];
-            for o in ph.undefined(text) {
+            let undefined = ph.undefined(text);
+            // Template logic (`{{if ...}}`, `{{end}}`): one finding per
+            // statement, at its first action, however many it holds.
+            let logic = undefined.iter().filter(|o| o.is_logic()).count();
+            let mut logic_seen = false;
+            for o in undefined {
+                if o.is_logic() {
+                    if logic_seen {
+                        continue;
+                    }
+                    logic_seen = true;
+                }
                 let span = stmt.span.start + o.range.start..stmt.span.start + o.range.end;
-                let (message, help) = ph.describe(&o);
+                let (mut message, help) = ph.describe(&o);
+                if o.is_logic() && logic > 1 {
+                    message.push_str(&format!(
+                        " (and {} more template action{} in this statement)",
+                        logic - 1,
+                        if logic == 2 { "" } else { "s" }
+                    ));
+                }
                 let mut f = crate::rules::undefined_placeholder::META.at(src, span, message);
                 f.help = Some(help);
                 f.statement = Some(i);

@@ -41,6 +41,72 @@ pub(super) fn is_dump(path: &Path) -> bool {
             && head.contains("pg_catalog.set_config('search_path', '', false)"))
 }
 
+/// Tables only a dump of a migrated database creates: SQLite's own
+/// `sqlite_sequence` (SQLite refuses it in a script; `sqlite3 .schema` and
+/// `.dump` print it), and the version tables migration tools keep.
+const DUMP_TABLES: &[&str] = &[
+    "sqlite_sequence",
+    "_sqlx_migrations",
+    "__diesel_schema_migrations",
+    "schema_migrations",
+    "flyway_schema_history",
+    "goose_db_version",
+    "seaql_migrations",
+    "refinery_schema_history",
+    "_prisma_migrations",
+    "atlas_schema_revisions",
+    "__drizzle_migrations",
+    "knex_migrations",
+    "databasechangelog",
+    "gorp_migrations",
+    "pgmigrations",
+];
+
+/// What shows `text` to be a dump of a migrated database rather than a
+/// migration: a `CREATE TABLE` (at a line's start, as dumps write them) of
+/// a table in [`DUMP_TABLES`]. (A dump tool's header alone does not: a
+/// schema dump with no migrations beside it may be the schema people
+/// apply.) The text of the sign.
+pub(super) fn dump_sign(text: &str) -> Option<String> {
+    for line in text.lines() {
+        let Some(rest) = strip_words(line.trim_start(), &["create", "table"]) else {
+            continue;
+        };
+        let rest = strip_words(rest, &["if", "not", "exists"]).unwrap_or(rest);
+        let name: String = rest
+            .chars()
+            .take_while(|c| !c.is_whitespace() && *c != '(')
+            .filter(|c| !matches!(c, '"' | '`' | '[' | ']'))
+            .collect();
+        let table = name
+            .rsplit('.')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if DUMP_TABLES.contains(&table.as_str()) {
+            return Some(format!("it creates `{table}`"));
+        }
+    }
+    None
+}
+
+/// `s` after the words `words` (case ignored), each followed by blanks.
+fn strip_words<'a>(mut s: &'a str, words: &[&str]) -> Option<&'a str> {
+    for w in words {
+        let head = s.get(..w.len())?;
+        if !head.eq_ignore_ascii_case(w) {
+            return None;
+        }
+        let rest = &s[w.len()..];
+        let trimmed = rest.trim_start();
+        if trimmed.len() == rest.len() {
+            return None;
+        }
+        s = trimmed;
+    }
+    Some(s)
+}
+
 /// Why a sub-folder met while walking holds no migrations: test data,
 /// fixtures, query files (sqlc's `queries/`; `src/` beside a migrations
 /// folder), tests beside a migrations folder, Supabase's declarative

@@ -2,8 +2,8 @@
 //! folder handed to the layouts, and the reasons a folder is skipped.
 
 use super::skips::{
-    extension_control, extension_script_name, extension_scripts, folder_has_sql, is_dump,
-    is_schema_dump_name, is_seed, nearest_ancestor_file, not_migrations_dir, skip_reason,
+    dump_sign, extension_control, extension_script_name, extension_scripts, folder_has_sql,
+    is_dump, is_schema_dump_name, is_seed, nearest_ancestor_file, not_migrations_dir, skip_reason,
 };
 use super::*;
 
@@ -809,7 +809,41 @@ impl Walker<'_> {
                 ancestors,
             )?;
             folder.entries.sort_by(|a, b| a.rel.cmp(&b.rel));
-            let passed_over = project_only && folder.entries.is_empty();
+            // Dumps of a migrated database (`sqlite3 .schema` output with
+            // `sqlite_sequence` and the tool's version table) in a folder no
+            // tool claims, under a name that gives no version.
+            let mut dumps_only = false;
+            if kind == LayoutKind::Plain
+                && self.opts.layout.is_none()
+                && self.root.as_deref() != Some(canon)
+            {
+                let before = folder.entries.len();
+                let notices = &mut self.notices;
+                folder.entries.retain(|e| {
+                    let versioned = e
+                        .file
+                        .name
+                        .rsplit('/')
+                        .next()
+                        .is_some_and(|b| b.starts_with(|c: char| c.is_ascii_digit()));
+                    match (!e.file.binary && !versioned)
+                        .then(|| dump_sign(&e.file.text))
+                        .flatten()
+                    {
+                        Some(sign) => {
+                            notices.push(format!(
+                                "{}: skipped: a schema dump ({sign}), not a migration (name it \
+                                 to check it)",
+                                e.file.name
+                            ));
+                            false
+                        }
+                        None => true,
+                    }
+                });
+                dumps_only = before > 0 && folder.entries.is_empty();
+            }
+            let passed_over = (project_only || dumps_only) && folder.entries.is_empty();
             // A folder no tool claims whose files are all queries (bind
             // parameters, or read-only SELECTs): the application's query
             // files (`include_str!`-ed, loaded by a query runner), not

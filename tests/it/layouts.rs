@@ -2715,6 +2715,44 @@ fn schema_dumps_beside_migrations_are_not_migrations() {
 /// and names (`counter--1.0--1.1.sql`). Double dashes alone keep a file in;
 /// a file named on the command line is read.
 #[test]
+fn database_dumps_outside_migration_folders_are_not_migrations() {
+    // `sqlite3 .schema` output (with SQLite's own sqlite_sequence and the
+    // tool's version table) and dump files in folders no tool claims are
+    // left out by name in `skipped`; a numbered migration that makes a
+    // version table of its own is read.
+    let base = "fixtures/layouts/database-dumps";
+    let ws = load(&[base], &static_opts());
+    let roots: Vec<&str> = ws.sequences.iter().map(|s| s.root.as_str()).collect();
+    assert_eq!(
+        roots,
+        vec![format!("{base}/bootstrap"), format!("{base}/db/migrations")]
+    );
+    assert_eq!(ws.sequences[0].migrations.len(), 2);
+    for (file, sign) in [
+        ("backups/nightly.sql", "it creates `schema_migrations`"),
+        ("backups/notes.sql", "it creates `sqlite_sequence`"),
+        ("db/schema/schema.sql", "it creates `_sqlx_migrations`"),
+    ] {
+        let want = format!(
+            "{base}/{file}: skipped: a schema dump ({sign}), not a migration (name it to check it)"
+        );
+        assert!(ws.notices.contains(&want), "{want}\n{:#?}", ws.notices);
+    }
+    // Nothing else said of the emptied folders.
+    assert!(
+        !ws.notices
+            .iter()
+            .any(|n| n.contains("no plain migrations found")),
+        "{:#?}",
+        ws.notices
+    );
+    // Named on the command line, the folder is read.
+    let ws = load(&[&format!("{base}/db/schema")], &static_opts());
+    assert_eq!(ws.sequences.len(), 1);
+    snapshot_layout("database_dumps", &[base], &static_opts());
+}
+
+#[test]
 fn postgres_extension_sources_are_not_migrations() {
     let base = "fixtures/layouts/pg-extensions";
     let ws = load(&[base], &static_opts());

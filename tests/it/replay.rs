@@ -838,6 +838,7 @@ fn several_statements_in_one_piece_run_one_by_one() {
                 regions,
                 statements: idx,
                 no_transaction: false,
+                tool_transaction: false,
             },
             down: None,
             rerun_note: None,

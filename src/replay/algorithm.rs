@@ -486,7 +486,9 @@ impl<'a, E: Engine> Replayer<'a, E> {
         if let Some((written, again)) = again {
             if let Trial::Ran(outcomes) = again? {
                 let again = outcomes.into_iter().next().unwrap_or_default();
+                let from = self.findings.len();
                 self.report_interleaved(m, &m.up, &again.observation, &written_tables(&written));
+                self.note_changes_past_failure(from, &m.up, &again.failures);
             }
         }
         Ok(())
@@ -504,7 +506,9 @@ impl<'a, E: Engine> Replayer<'a, E> {
                 for f in &second.failures {
                     self.report_failure(m, &m.up, f, Run::Second);
                 }
+                let from = self.findings.len();
                 self.report_changes(m, &m.up, &second.observation, Run::Second);
+                self.note_changes_past_failure(from, &m.up, &second.failures);
                 true
             }
             Trial::NotPossible(why) => {
@@ -512,6 +516,36 @@ impl<'a, E: Engine> Replayer<'a, E> {
                 self.report_not_checked(m, &m.up, message);
                 false
             }
+        }
+    }
+
+    /// A second run goes on past a failing statement so that every one is
+    /// reported, but the tool stops at the first: the changes found in
+    /// `self.findings[from..]` that the tool's run would not make (all of
+    /// them when the part runs in a transaction, which the failure rolls
+    /// back; else those of statements after the failure) say so.
+    fn note_changes_past_failure(&mut self, from: usize, part: &Part, failures: &[Failure]) {
+        let Some(first) = failures.iter().min_by_key(|f| (f.stmt, f.at)) else {
+            return;
+        };
+        let line = self.line_of(part, first.at);
+        let note = if part.no_transaction {
+            format!(
+                "the second run failed first at line {line}, where the tool stops: this \
+                 statement runs again only once that failure is fixed"
+            )
+        } else {
+            format!(
+                "the second run failed first at line {line}, where the tool stops and rolls the \
+                 migration back: this change happens once that failure is fixed"
+            )
+        };
+        for f in &mut self.findings[from..] {
+            let after = f.statement.is_some_and(|s| s > first.stmt);
+            if part.no_transaction && !after {
+                continue;
+            }
+            f.notes.push(note.clone());
         }
     }
 

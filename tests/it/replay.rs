@@ -547,6 +547,28 @@ fn a_statement_that_fails_on_any_row_is_the_migrations_failure_not_the_seeds() {
 }
 
 #[test]
+fn changes_a_second_run_makes_past_its_first_failure_say_the_tool_stops_there() {
+    let r = run("fixtures/replay/changes-past-failure", &opts());
+    assert!(has(&r, "second-run-error", "002_roles.sql", 4));
+    let note = "the second run failed first at line 4, where the tool stops and rolls the \
+                migration back: this change happens once that failure is fixed";
+    for rule in ["second-run-data-change", "second-run-data-loss"] {
+        let f = r
+            .findings
+            .iter()
+            .find(|f| f.rule == rule && f.file.ends_with("002_roles.sql"))
+            .unwrap_or_else(|| panic!("{rule}: {:#?}", r.findings));
+        assert!(f.notes.iter().any(|n| n == note), "{rule}: {:#?}", f.notes);
+    }
+    // The failure itself carries no such note.
+    assert!(r
+        .findings
+        .iter()
+        .filter(|f| f.rule == "second-run-error")
+        .all(|f| !f.notes.iter().any(|n| n == note)));
+}
+
+#[test]
 fn no_transaction_parts_replay_the_same() {
     let o = opts();
     let inputs = [Input::Path("fixtures/replay/transactions".into())];

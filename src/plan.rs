@@ -172,7 +172,18 @@ pub fn build(ws: &Workspace, opts: &Options) -> PlanDoc {
         .sequences
         .iter()
         .map(|seq| {
-            let (engine, engine_reason) = engine_for(seq.dialect, opts);
+            let (engine, engine_reason) = match ws.foreign.get(&seq.root) {
+                // Written in a dialect twice does not support: check
+                // replays none of it (the notice says which).
+                Some(family) => (
+                    None,
+                    Some(format!(
+                        "written in {}, which twice cannot replay",
+                        family.title()
+                    )),
+                ),
+                None => engine_for(seq.dialect, opts),
+            };
             SequencePlan {
                 root: seq.root.clone(),
                 layout: seq.layout.name(),

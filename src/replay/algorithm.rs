@@ -477,9 +477,9 @@ impl<'a, E: Engine> Replayer<'a, E> {
         again: Option<(Interleaved, Result<Trial, EngineError>)>,
         first_only: bool,
     ) -> Result<(), EngineError> {
-        if !self.report_second_run(m, second?) {
+        let Some(failures) = self.report_second_run(m, second?) else {
             return Ok(());
-        }
+        };
         if first_only {
             return Ok(());
         }
@@ -488,7 +488,9 @@ impl<'a, E: Engine> Replayer<'a, E> {
                 let again = outcomes.into_iter().next().unwrap_or_default();
                 let from = self.findings.len();
                 self.report_interleaved(m, &m.up, &again.observation, &written_tables(&written));
-                self.note_changes_past_failure(from, &m.up, &again.failures);
+                // (The ordinary second run's failures: the same statements,
+                // whichever thread ran the trial.)
+                self.note_changes_past_failure(from, &m.up, &failures);
             }
         }
         Ok(())
@@ -499,7 +501,8 @@ impl<'a, E: Engine> Replayer<'a, E> {
     /// Reports the ordinary second run of `m`'s up (on the engine or on a
     /// copy): its failures and what it changed. `false` when it could not
     /// be run (reported as not checked): nothing after it is checked.
-    fn report_second_run(&mut self, m: &Migration, second: Trial) -> bool {
+    /// Its failures when it ran.
+    fn report_second_run(&mut self, m: &Migration, second: Trial) -> Option<Vec<Failure>> {
         match second {
             Trial::Ran(outcomes) => {
                 let second = outcomes.into_iter().next().unwrap_or_default();
@@ -509,12 +512,12 @@ impl<'a, E: Engine> Replayer<'a, E> {
                 let from = self.findings.len();
                 self.report_changes(m, &m.up, &second.observation, Run::Second);
                 self.note_changes_past_failure(from, &m.up, &second.failures);
-                true
+                Some(second.failures)
             }
             Trial::NotPossible(why) => {
                 let message = format!("second run not checked: {why}");
                 self.report_not_checked(m, &m.up, message);
-                false
+                None
             }
         }
     }
@@ -682,9 +685,9 @@ impl<'a, E: Engine> Replayer<'a, E> {
             stop_on_error: false,
         };
         let second = self.engine.trial(self.ws, &[step])?;
-        if !self.report_second_run(m, second) {
+        let Some(failures) = self.report_second_run(m, second) else {
             return Ok(());
-        }
+        };
 
         // The second run again, after the application wrote (kept): what
         // became of what it wrote. A trial of its own, so the rules above
@@ -700,7 +703,9 @@ impl<'a, E: Engine> Replayer<'a, E> {
         }
         if let Trial::Ran(outcomes) = self.engine.trial(self.ws, &[step])? {
             let again = outcomes.into_iter().next().unwrap_or_default();
+            let from = self.findings.len();
             self.report_interleaved(m, &m.up, &again.observation, &written);
+            self.note_changes_past_failure(from, &m.up, &failures);
         }
         // The migrations' own rows as they left them, for the migrations
         // after this one (the new synthetic rows stay).

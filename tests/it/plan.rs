@@ -87,6 +87,12 @@ fn plan_follows_the_engine_and_forced_options() {
     assert!(!out.contains("commits at once"), "{out}");
     let (_, out, _) = run(&["plan", "--layout", "plain", "fixtures/layouts/sql-migrate"]);
     assert!(out.contains("layout:  plain (--layout)"), "{out}");
+    // A dialect twice cannot replay: no engine, as `twice check` says.
+    let (_, out, _) = run(&["plan", "fixtures/layouts/sniff/tsql"]);
+    assert!(
+        out.contains("engine:  none: static rules only (written in T-SQL (SQL Server), which twice cannot replay)"),
+        "{out}"
+    );
 }
 
 #[test]

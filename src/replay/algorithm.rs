@@ -499,9 +499,9 @@ impl<'a, E: Engine> Replayer<'a, E> {
 
 impl<'a, E: Engine> Replayer<'a, E> {
     /// Reports the ordinary second run of `m`'s up (on the engine or on a
-    /// copy): its failures and what it changed. `false` when it could not
-    /// be run (reported as not checked): nothing after it is checked.
-    /// Its failures when it ran.
+    /// copy): its failures and what it changed. Its failures when it ran;
+    /// `None` when it could not be run (reported as not checked): nothing
+    /// after it is checked.
     fn report_second_run(&mut self, m: &Migration, second: Trial) -> Option<Vec<Failure>> {
         match second {
             Trial::Ran(outcomes) => {
@@ -526,13 +526,15 @@ impl<'a, E: Engine> Replayer<'a, E> {
     /// reported, but the tool stops at the first: the changes found in
     /// `self.findings[from..]` that the tool's run would not make (all of
     /// them when the part runs in a transaction, which the failure rolls
-    /// back; else those of statements after the failure) say so.
+    /// back; else, and on MySQL, where DDL commits as it goes, those of
+    /// statements after the failure) say so.
     fn note_changes_past_failure(&mut self, from: usize, part: &Part, failures: &[Failure]) {
         let Some(first) = failures.iter().min_by_key(|f| (f.stmt, f.at)) else {
             return;
         };
         let line = self.line_of(part, first.at);
-        let note = if part.no_transaction {
+        let kept = part.no_transaction || self.caps.dialect == crate::dialect::Dialect::Mysql;
+        let note = if kept {
             format!(
                 "the second run failed first at line {line}, where the tool stops: this \
                  statement runs again only once that failure is fixed"
@@ -545,7 +547,7 @@ impl<'a, E: Engine> Replayer<'a, E> {
         };
         for f in &mut self.findings[from..] {
             let after = f.statement.is_some_and(|s| s > first.stmt);
-            if part.no_transaction && !after {
+            if kept && !after {
                 continue;
             }
             f.notes.push(note.clone());

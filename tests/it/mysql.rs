@@ -169,6 +169,16 @@ fn second_run_of_a_ddl_migration_fails_half_way_with_mysql_codes() {
         "{}",
         idx.message
     );
+    // DDL commits as it goes: the tool stops at line 3 with what ran before
+    // kept, and the UPDATE after it runs again only once that is fixed.
+    let update = find(&r, "second-run-data-change", "002_phone.sql", 7);
+    assert!(
+        update.notes.iter().any(|n| n
+            == "the second run failed first at line 3, where the tool stops: this statement \
+                runs again only once that failure is fixed"),
+        "{:#?}",
+        update.notes
+    );
     // No scratch or copy database name leaks into messages.
     for f in replay_findings(&r) {
         assert!(!f.message.contains("twice_"), "{}", f.message);

@@ -182,6 +182,49 @@ fn form(d: Dialect, c: &Create) -> Form {
     }
 }
 
+/// The object's name as the database's error shows it where that is not the
+/// case-folded name (PostgreSQL's, `None`): SQLite's as written, quotes
+/// included (an index's without them); MySQL's as written, without quotes.
+fn shown_name(d: Dialect, c: &Create, written: &str) -> Option<String> {
+    let object = last_part(written);
+    let unquoted = || {
+        let t = object.trim();
+        match (t.chars().next(), t.chars().last()) {
+            (Some(a), Some(b))
+                if t.len() >= 2 && matches!((a, b), ('"', '"') | ('`', '`') | ('[', ']')) =>
+            {
+                t[1..t.len() - 1].to_string()
+            }
+            _ => t.to_string(),
+        }
+    };
+    match d {
+        Dialect::Sqlite if c.kind == ObjectKind::Index => Some(unquoted()),
+        Dialect::Sqlite => Some(object.trim().to_string()),
+        Dialect::Mysql => Some(unquoted()),
+        Dialect::Postgres | Dialect::Generic => None,
+    }
+}
+
+/// The last part of a dotted name as written (`"a.b"` is one part).
+fn last_part(written: &str) -> &str {
+    let mut quote: Option<char> = None;
+    let mut start = 0;
+    for (i, ch) in written.char_indices() {
+        match quote {
+            Some(q) if ch == q => quote = None,
+            Some(_) => {}
+            None => match ch {
+                '"' | '`' => quote = Some(ch),
+                '[' => quote = Some(']'),
+                '.' => start = i + 1,
+                _ => {}
+            },
+        }
+    }
+    &written[start..]
+}
+
 /// What the database says when the object exists already.
 fn already_exists(d: Dialect, c: &Create, name: &str, file_text: &str) -> String {
     use ObjectKind::*;
@@ -305,7 +348,12 @@ fn check_create(cx: &Context, unit: &Unit, c: &Create, out: &mut Vec<Finding>) {
         unit,
         format!(
             "CREATE {kind_sql} {written} runs only once: a second run fails with '{}'",
-            already_exists(cx.dialect, c, name.object(), &cx.file.text)
+            already_exists(
+                cx.dialect,
+                c,
+                &shown_name(cx.dialect, c, written).unwrap_or_else(|| name.object().to_string()),
+                &cx.file.text
+            )
         ),
     );
     let create_tok = 0;
@@ -495,5 +543,18 @@ fn suggested_index_name(cx: &Context, t: &Toks, c: &Create) -> String {
         format!("{table}_{suffix}")
     } else {
         format!("{table}_{}_{suffix}", cols.join("_"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_part_of_a_name_as_written() {
+        assert_eq!(last_part("main.\"a.b\""), "\"a.b\"");
+        assert_eq!(last_part("`db`.`T`"), "`T`");
+        assert_eq!(last_part("[s.x].[Y]"), "[Y]");
+        assert_eq!(last_part("Users"), "Users");
     }
 }

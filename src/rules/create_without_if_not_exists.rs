@@ -2,7 +2,7 @@
 //! the migration runs again.
 
 use super::index::{Key, Ns};
-use super::text::{cased, db, insert_fix, with_clause};
+use super::text::{cased, db, insert_fix, last_part, with_clause};
 use super::{Context, Rule, RuleMeta, Unit};
 use crate::analysis::Statement;
 use crate::classify::{AlterObjectOp, Create, Kind, ObjectKind, Toks};
@@ -204,25 +204,6 @@ fn shown_name(d: Dialect, c: &Create, written: &str) -> Option<String> {
         Dialect::Mysql => Some(unquoted()),
         Dialect::Postgres | Dialect::Generic => None,
     }
-}
-
-/// The last part of a dotted name as written (`"a.b"` is one part).
-fn last_part(written: &str) -> &str {
-    let mut quote: Option<char> = None;
-    let mut start = 0;
-    for (i, ch) in written.char_indices() {
-        match quote {
-            Some(q) if ch == q => quote = None,
-            Some(_) => {}
-            None => match ch {
-                '"' | '`' => quote = Some(ch),
-                '[' => quote = Some(']'),
-                '.' => start = i + 1,
-                _ => {}
-            },
-        }
-    }
-    &written[start..]
 }
 
 /// What the database says when the object exists already.

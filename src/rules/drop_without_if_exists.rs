@@ -1,7 +1,7 @@
 //! `drop-without-if-exists`: a DROP that fails when the migration runs again.
 
 use super::index::{constraint_key, Key};
-use super::text::{cased, column_ways_out, db, head, insert_fix};
+use super::text::{cased, column_ways_out, db, dequote, head, insert_fix, last_part};
 use super::{Context, Rule, RuleMeta, Unit};
 use crate::analysis::Statement;
 use crate::classify::{AlterOp, AlterTable, ConstraintKind, Drop, Kind, ObjectKind};
@@ -161,13 +161,31 @@ fn check_drop(cx: &Context, unit: &Unit, d: &Drop, out: &mut Vec<Finding>) {
     }
     let t = unit.toks(cx);
     let names = head(&t, 0, d.head_end, None);
-    let first = missing.first().map_or("", |n| n.object());
+    // SQLite and MySQL print the name as written, without quotes (SQLite
+    // with the schema it was written with); PostgreSQL case-folds it.
+    let first = missing.first().map_or(String::new(), |n| {
+        let written = n.text(&cx.file.text);
+        match cx.dialect {
+            Dialect::Sqlite => {
+                let object = last_part(written);
+                let schema = &written[..written.len() - object.len()];
+                match schema.strip_suffix('.') {
+                    Some(s) if !s.trim().is_empty() => {
+                        format!("{}.{}", dequote(s), dequote(object))
+                    }
+                    _ => dequote(object).to_string(),
+                }
+            }
+            Dialect::Mysql => dequote(last_part(written)).to_string(),
+            Dialect::Postgres | Dialect::Generic => n.object().to_string(),
+        }
+    });
     let mut f = cx.finding(
         &META,
         unit,
         format!(
             "{names} runs only once: a second run fails with '{}'",
-            does_not_exist(cx.dialect, d, first)
+            does_not_exist(cx.dialect, d, &first)
         ),
     );
     let ie = cased(t.text(0), " IF EXISTS");

@@ -101,3 +101,37 @@ pub fn column_ways_out(d: Dialect, table: &str, column: &str) -> String {
         ),
     }
 }
+
+/// The last part of a dotted name as written (`"a.b"` is one part).
+pub fn last_part(written: &str) -> &str {
+    let mut quote: Option<char> = None;
+    let mut start = 0;
+    for (i, ch) in written.char_indices() {
+        match quote {
+            Some(q) if ch == q => quote = None,
+            Some(_) => {}
+            None => match ch {
+                '"' | '`' => quote = Some(ch),
+                '[' => quote = Some(']'),
+                '.' => start = i + 1,
+                _ => {}
+            },
+        }
+    }
+    &written[start..]
+}
+
+/// `name` without the quotes around it (`"a"`, `` `a` ``, `[a]`), trimmed.
+pub fn dequote(name: &str) -> &str {
+    let t = name.trim();
+    let quoted = t.len() >= 2
+        && matches!(
+            (t.as_bytes()[0], t.as_bytes()[t.len() - 1]),
+            (b'"', b'"') | (b'`', b'`') | (b'[', b']')
+        );
+    if quoted {
+        &t[1..t.len() - 1]
+    } else {
+        t
+    }
+}

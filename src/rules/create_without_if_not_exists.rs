@@ -187,17 +187,7 @@ fn form(d: Dialect, c: &Create) -> Form {
 /// included (an index's without them); MySQL's as written, without quotes.
 fn shown_name(d: Dialect, c: &Create, written: &str) -> Option<String> {
     let object = last_part(written);
-    let unquoted = || {
-        let t = object.trim();
-        match (t.chars().next(), t.chars().last()) {
-            (Some(a), Some(b))
-                if t.len() >= 2 && matches!((a, b), ('"', '"') | ('`', '`') | ('[', ']')) =>
-            {
-                t[1..t.len() - 1].to_string()
-            }
-            _ => t.to_string(),
-        }
-    };
+    let unquoted = || crate::classify::unquote(object.trim());
     match d {
         Dialect::Sqlite if c.kind == ObjectKind::Index => Some(unquoted()),
         Dialect::Sqlite => Some(object.trim().to_string()),
@@ -524,18 +514,5 @@ fn suggested_index_name(cx: &Context, t: &Toks, c: &Create) -> String {
         format!("{table}_{suffix}")
     } else {
         format!("{table}_{}_{suffix}", cols.join("_"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_last_part_of_a_name_as_written() {
-        assert_eq!(last_part("main.\"a.b\""), "\"a.b\"");
-        assert_eq!(last_part("`db`.`T`"), "`T`");
-        assert_eq!(last_part("[s.x].[Y]"), "[Y]");
-        assert_eq!(last_part("Users"), "Users");
     }
 }

@@ -1,9 +1,10 @@
 //! `drop-without-if-exists`: a DROP that fails when the migration runs again.
 
 use super::index::{constraint_key, Key};
-use super::text::{cased, column_ways_out, db, dequote, head, insert_fix, last_part};
+use super::text::{cased, column_ways_out, db, head, insert_fix, last_part};
 use super::{Context, Rule, RuleMeta, Unit};
 use crate::analysis::Statement;
+use crate::classify::unquote;
 use crate::classify::{AlterOp, AlterTable, ConstraintKind, Drop, Kind, ObjectKind};
 use crate::dialect::Dialect;
 use crate::finding::{Finding, Origin, Severity};
@@ -171,12 +172,12 @@ fn check_drop(cx: &Context, unit: &Unit, d: &Drop, out: &mut Vec<Finding>) {
                 let schema = &written[..written.len() - object.len()];
                 match schema.strip_suffix('.') {
                     Some(s) if !s.trim().is_empty() => {
-                        format!("{}.{}", dequote(s), dequote(object))
+                        format!("{}.{}", unquote(s.trim()), unquote(object.trim()))
                     }
-                    _ => dequote(object).to_string(),
+                    _ => unquote(object.trim()),
                 }
             }
-            Dialect::Mysql => dequote(last_part(written)).to_string(),
+            Dialect::Mysql => unquote(last_part(written).trim()),
             Dialect::Postgres | Dialect::Generic => n.object().to_string(),
         }
     });

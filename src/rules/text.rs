@@ -121,17 +121,15 @@ pub fn last_part(written: &str) -> &str {
     &written[start..]
 }
 
-/// `name` without the quotes around it (`"a"`, `` `a` ``, `[a]`), trimmed.
-pub fn dequote(name: &str) -> &str {
-    let t = name.trim();
-    let quoted = t.len() >= 2
-        && matches!(
-            (t.as_bytes()[0], t.as_bytes()[t.len() - 1]),
-            (b'"', b'"') | (b'`', b'`') | (b'[', b']')
-        );
-    if quoted {
-        &t[1..t.len() - 1]
-    } else {
-        t
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_part_of_a_name_as_written() {
+        assert_eq!(last_part("main.\"a.b\""), "\"a.b\"");
+        assert_eq!(last_part("`db`.`T`"), "`T`");
+        assert_eq!(last_part("[s.x].[Y]"), "[Y]");
+        assert_eq!(last_part("Users"), "Users");
     }
 }

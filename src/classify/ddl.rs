@@ -520,24 +520,31 @@ impl<'a> Toks<'a> {
                 _ => return None,
             })
         };
+        // `ADD CONSTRAINT UNIQUE uk (...)`, `ADD CONSTRAINT PRIMARY KEY (...)`:
+        // MySQL allows the constraint's symbol to be left out, and these
+        // words are reserved (never an unquoted symbol), so what follows is
+        // read as without `CONSTRAINT` (a unique key's index name included).
+        let mut constraint_if_not_exists = false;
+        if self.kw(k, "CONSTRAINT") {
+            let mut c = k + 1;
+            if let Some(n) = self.if_not_exists(c) {
+                constraint_if_not_exists = true;
+                c = n;
+            }
+            if self.kw_any(c, &["PRIMARY", "UNIQUE", "FOREIGN", "CHECK"])
+                && constraint_kind(c).is_some()
+            {
+                k = c;
+            } else {
+                constraint_if_not_exists = false;
+            }
+        }
         if self.kw(k, "CONSTRAINT") {
             k += 1;
             let mut if_not_exists = false;
             if let Some(n) = self.if_not_exists(k) {
                 if_not_exists = true;
                 k = n;
-            }
-            // `ADD CONSTRAINT PRIMARY KEY (...)` (MySQL allows the name to be left out).
-            if let Some((ck, _)) = constraint_kind(k).filter(|(ck, _)| {
-                *ck != ConstraintKind::Index && !self.is_ident(k + 1) || self.punct(k + 1, "(")
-            }) {
-                if !self.is_ident(k) || self.kw_any(k, &["PRIMARY", "UNIQUE", "FOREIGN", "CHECK"]) {
-                    return vec![AlterOp::AddConstraint {
-                        name: None,
-                        constraint: ck,
-                        if_not_exists,
-                    }];
-                }
             }
             let (name, after) = match self.name(k) {
                 Some((n, a)) => (Some(n), a),
@@ -563,7 +570,7 @@ impl<'a> Toks<'a> {
                 // MySQL: `ADD UNIQUE [INDEX|KEY] [IF NOT EXISTS] [name] (...)`,
                 // `ADD INDEX [IF NOT EXISTS] name (...)`, `ADD FOREIGN KEY [name] (...)`.
                 let mut a = after;
-                let mut if_not_exists = false;
+                let mut if_not_exists = constraint_if_not_exists;
                 if let Some(n) = self.if_not_exists(a) {
                     if_not_exists = true;
                     a = n;

@@ -212,6 +212,54 @@ mod tests {
     }
 
     #[test]
+    fn mysql_add_constraint_without_its_symbol_names_the_index() {
+        let added = |sql: &str| -> Vec<(Option<String>, ConstraintKind)> {
+            let Kind::AlterTable(a) = kind(sql, Dialect::Mysql) else {
+                panic!("{sql}")
+            };
+            a.actions
+                .iter()
+                .filter_map(|x| match &x.op {
+                    AlterOp::AddConstraint {
+                        name, constraint, ..
+                    } => Some((name.as_ref().map(|n| n.object().to_string()), *constraint)),
+                    _ => None,
+                })
+                .collect()
+        };
+        let named = |n: &str, c| vec![(Some(n.to_string()), c)];
+        use ConstraintKind::*;
+        for sql in [
+            "ALTER TABLE t ADD CONSTRAINT UNIQUE uk_a (a)",
+            "ALTER TABLE t ADD CONSTRAINT UNIQUE KEY uk_a (a)",
+            "alter table t add constraint unique index `uk_a` (a)",
+            "ALTER TABLE t ADD CONSTRAINT uk_a UNIQUE (a)",
+        ] {
+            assert_eq!(added(sql), named("uk_a", Unique), "{sql}");
+        }
+        assert_eq!(
+            added("ALTER TABLE t ADD CONSTRAINT UNIQUE (a)"),
+            vec![(None, Unique)]
+        );
+        assert_eq!(
+            added("ALTER TABLE t ADD CONSTRAINT PRIMARY KEY (a)"),
+            vec![(None, PrimaryKey)]
+        );
+        assert_eq!(
+            added("ALTER TABLE t ADD CONSTRAINT FOREIGN KEY fk_a (a) REFERENCES p (id)"),
+            named("fk_a", ForeignKey)
+        );
+        assert_eq!(
+            added("ALTER TABLE t ADD CONSTRAINT fk_a FOREIGN KEY (a) REFERENCES p (id)"),
+            named("fk_a", ForeignKey)
+        );
+        assert_eq!(
+            added("ALTER TABLE t ADD CONSTRAINT CHECK (a > 0)"),
+            vec![(None, Check)]
+        );
+    }
+
+    #[test]
     fn alter_table_every_action() {
         let sql = "ALTER TABLE IF EXISTS ONLY t ADD COLUMN IF NOT EXISTS a int, ADD b text, DROP COLUMN c, ADD CONSTRAINT k UNIQUE (a), ADD PRIMARY KEY (a), DROP CONSTRAINT IF EXISTS z, ALTER COLUMN a SET DEFAULT 1";
         let Kind::AlterTable(a) = kind(sql, Dialect::Postgres) else {

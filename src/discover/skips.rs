@@ -125,7 +125,24 @@ pub(super) fn not_migrations_dir(
         || parent_dir
             .file_name()
             .is_some_and(|n| n.eq_ignore_ascii_case("migrations"));
-    match name.to_ascii_lowercase().as_str() {
+    let lower = name.to_ascii_lowercase();
+    // Maven's and Gradle's source sets: `src/main/` holds what ships (its
+    // `resources/db/migration/`), `src/test/`, `src/integrationTest/` and
+    // `src/testFixtures/` hold what only the tests load (Spring's `@Sql`
+    // scripts, test-only data).
+    let in_src_beside_main = parent_dir
+        .file_name()
+        .is_some_and(|n| n.eq_ignore_ascii_case("src"))
+        && parent_dirs.iter().any(|(n, _)| n == "main");
+    if in_src_beside_main
+        && (lower.ends_with("test")
+            || lower.ends_with("tests")
+            || lower.starts_with("test")
+            || lower == "it")
+    {
+        return Some("a Maven or Gradle test source set (`src/main/` beside it is what ships)");
+    }
+    match lower.as_str() {
         "testdata" | "test-data" | "test_data" => Some("a folder of test data"),
         "fixtures" | "fixture" => Some("a folder of test fixtures"),
         // Seed data, as `seed.sql` (Supabase's `[db.seed] sql_paths`,

@@ -2752,6 +2752,33 @@ fn database_dumps_outside_migration_folders_are_not_migrations() {
     snapshot_layout("database_dumps", &[base], &static_opts());
 }
 
+/// Maven's and Gradle's test source sets (`src/test/`, `src/integrationTest/`,
+/// `src/testFixtures/` beside `src/main/`) hold SQL the tests load (Spring's
+/// `@Sql` scripts), not migrations: walking leaves them out by name; named
+/// on the command line, a folder in them is read.
+#[test]
+fn maven_and_gradle_test_source_sets_are_not_migrations() {
+    let base = "fixtures/layouts/maven-test-sources";
+    let ws = load(&[base], &static_opts());
+    let roots: Vec<&str> = ws.sequences.iter().map(|s| s.root.as_str()).collect();
+    assert_eq!(
+        roots,
+        vec![format!("{base}/service/src/main/resources/db/migration")]
+    );
+    for set in ["integrationTest", "test", "testFixtures"] {
+        let want = format!(
+            "{base}/service/src/{set}: skipped: a Maven or Gradle test source set (`src/main/` \
+             beside it is what ships), not migrations (name it to check it)"
+        );
+        assert!(ws.notices.contains(&want), "{want}\n{:#?}", ws.notices);
+    }
+    let named = format!("{base}/service/src/test/resources/sql/orders");
+    let ws = load(&[&named], &static_opts());
+    assert_eq!(ws.sequences.len(), 1);
+    assert_eq!(ws.sequences[0].migrations.len(), 2);
+    snapshot_layout("maven_test_sources", &[base], &static_opts());
+}
+
 #[test]
 fn postgres_extension_sources_are_not_migrations() {
     let base = "fixtures/layouts/pg-extensions";

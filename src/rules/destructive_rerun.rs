@@ -28,6 +28,12 @@ application wrote since the first:
   table, filters (`WHERE`, `LIMIT`, `DISTINCT`, `GROUP BY`), or there is no copy at all.
   Several filtered copies of `t` (one per kind of row) are not flagged: together they may
   take every row, which the text alone cannot tell (replay can).
+- The live table set aside: `DROP TABLE IF EXISTS t_old`, `ALTER TABLE t RENAME TO t_old`,
+  `t` made again (`CREATE TABLE t`, or MySQL's `RENAME TABLE t TO t_old, t_new TO t`), when
+  the copy into the new `t` filters, or there is none: the old rows live only in `t_old`, and
+  a second run drops them for good. With an unfiltered copy the DROP only takes the first
+  run's backup, whose rows are in `t` again: not flagged (and replay does not write to the
+  backup between the runs: no application writes there).
 - `DROP VIEW v ... CASCADE` (or `DROP TABLE ... CASCADE`) followed by `CREATE VIEW v`:
   CASCADE also drops every object that depends on `v`, and a second run drops those created
   since (views and functions of later migrations, or made by hand) without re-creating them.
@@ -236,6 +242,67 @@ fn check_dropped_table(cx: &Context, unit: &Unit, t: &Name, out: &mut Vec<Findin
         return;
     };
     let new_name = new.text(&cx.file.text).to_string();
+    // The live table set aside: `new` is renamed to `t` and made again
+    // under its own name, filled from it (`DROP TABLE IF EXISTS t_old;
+    // ALTER TABLE t RENAME TO t_old; CREATE TABLE t (...); INSERT INTO t
+    // SELECT ... FROM t_old`, or MySQL's `CREATE TABLE t_new ...; INSERT
+    // INTO t_new SELECT ... FROM t; RENAME TABLE t TO t_old, t_new TO t`).
+    // The DROP takes the copy the first run set aside, whose rows are in
+    // the table again, unless the copy leaves some out.
+    let remade = created_later(cx, rename, &new, None)
+        .map(|create| (create, None))
+        .or_else(|| {
+            std::iter::once(rename)
+                .chain(later(cx, rename))
+                .find_map(|s| renamed_to(s, &new).map(|x| (s, Some(x))))
+        });
+    if let Some((remade, via)) = remade {
+        let backs: Vec<(&Statement, Option<String>)> = match &via {
+            // Made again by CREATE: filled from `t` after that.
+            None => later(cx, remade)
+                .filter_map(|s| copies_into(cx, s, &new).map(|c| (s, c)))
+                .filter(|(_, (sources, _))| sources.iter().any(|src| src.same_object(t)))
+                .map(|(s, (_, filtered))| (s, filtered))
+                .collect(),
+            // A copy renamed to `new`: filled from `new` (or `t`) before.
+            Some(x) => earlier(cx, remade)
+                .filter_map(|s| copies_into(cx, s, x).map(|c| (s, c)))
+                .filter(|(_, (sources, _))| {
+                    sources
+                        .iter()
+                        .any(|src| src.same_object(t) || src.same_object(&new))
+                })
+                .map(|(s, (_, filtered))| (s, filtered))
+                .collect(),
+        };
+        let into = via
+            .as_ref()
+            .map_or(new_name.clone(), |x| x.text(&cx.file.text).to_string());
+        let problem = match backs.as_slice() {
+            [] => format!("no statement copies them into the new {new_name}"),
+            [(s, Some(how))] => format!(
+                "the copy at line {} takes only some of them ({how})",
+                line(cx, s)
+            ),
+            // Every row copied, or several filtered copies that may take
+            // every row between them.
+            _ => return,
+        };
+        let message = format!(
+            "DROP TABLE {name} drops what the first run set aside: the rename of {new_name} to \
+             {name} at line {} keeps its old rows there, and {problem}: a second run drops those \
+             rows for good",
+            line(cx, rename)
+        );
+        let mut f = cx.finding(&META, unit, message);
+        f.help = Some(format!(
+            "copy every row of {new_name} into the table that replaces it (`INSERT INTO {into} \
+             SELECT ... FROM {}` without a filter), or change {new_name} in place with ALTER TABLE",
+            if via.is_some() { &new_name } else { name }
+        ));
+        out.push(f);
+        return;
+    }
     let copy = earlier(cx, unit.stmt).find(|s| copies_into(cx, s, &new).is_some());
     // Copies of `t` itself into `new`: several filtered ones may take every
     // row between them (`WHERE is_admin` and `WHERE NOT is_admin`), which

@@ -133,11 +133,32 @@ impl Rule for RenameWithoutGuard {
                     }
                 }
                 Kind::RenameTables(pairs) => {
+                    // MySQL renames the pairs in order: an earlier pair frees
+                    // its old name and takes its new one (`RENAME TABLE t TO
+                    // t_old, t_new TO t`).
+                    let idx = cx.index();
+                    let (g, pos) = (unit.stmt.group, unit.pos());
+                    let mut freed: Vec<Key> = Vec::new();
+                    let mut taken: Vec<Key> = Vec::new();
                     for p in pairs {
-                        if safe(cx, &unit, &Key::table(&p.from), &Key::table(&p.to), None) {
-                            continue;
+                        let (from, to) = (Key::table(&p.from), Key::table(&p.to));
+                        let exists = |k: &Key| -> Option<bool> {
+                            if taken.contains(k) {
+                                Some(true)
+                            } else if freed.contains(k) {
+                                Some(false)
+                            } else {
+                                idx.exists_at(g, k, None, pos)
+                            }
+                        };
+                        let is_safe = exists(&from) == Some(true) && exists(&to) == Some(false);
+                        taken.retain(|k| *k != from);
+                        freed.retain(|k| *k != to);
+                        freed.push(from);
+                        taken.push(to);
+                        if !is_safe {
+                            out.push(table_rename(cx, &unit, "TABLE", &p.from, &p.to, false));
                         }
-                        out.push(table_rename(cx, &unit, "TABLE", &p.from, &p.to, false));
                     }
                 }
                 Kind::AlterObject(o) if !o.if_exists => {

@@ -40,8 +40,72 @@ impl<E: Engine> Replayer<'_, E> {
     }
 
     /// Lower-case bare names the statements of `part` mention (a superset of
-    /// the tables it touches), for [`Engine::interleave`].
+    /// the tables it touches), for [`Engine::interleave`]; without the
+    /// tables the part sets aside (see [`Self::set_aside`]), which no
+    /// application writes.
     pub(super) fn names_in(&self, part: &Part) -> BTreeSet<String> {
+        let mut out = self.mentioned(part);
+        for t in self.set_aside(part) {
+            out.remove(&t);
+        }
+        out
+    }
+
+    /// Tables `part` sets aside: a table renamed to `y` and then made again
+    /// under its old name (`ALTER TABLE t RENAME TO t_old; CREATE TABLE t
+    /// ...`, MySQL's `RENAME TABLE t TO t_old, t_new TO t`) leaves `y` as
+    /// the migration's backup of the old rows; the application goes on
+    /// writing to `t`. Lower-case bare names.
+    pub(super) fn set_aside(&self, part: &Part) -> BTreeSet<String> {
+        use crate::classify::{AlterOp, Kind, Name};
+        let unit = self.unit(part);
+        let stmts: Vec<&crate::analysis::Statement> = part
+            .statements
+            .iter()
+            .filter_map(|&i| unit.statements.get(i))
+            .collect();
+        let renames = |s: &crate::analysis::Statement| -> Vec<(Name, Name)> {
+            match &s.facts.kind {
+                Kind::AlterTable(a) => a
+                    .actions
+                    .iter()
+                    .filter_map(|act| match (&act.op, &a.table) {
+                        (AlterOp::RenameTo { new }, Some(t)) => Some((t.clone(), new.clone())),
+                        _ => None,
+                    })
+                    .collect(),
+                Kind::RenameTables(pairs) => pairs
+                    .iter()
+                    .map(|p| (p.from.clone(), p.to.clone()))
+                    .collect(),
+                _ => Vec::new(),
+            }
+        };
+        let mut out = BTreeSet::new();
+        for (k, s) in stmts.iter().enumerate() {
+            let pairs = renames(s);
+            for (j, (from, to)) in pairs.iter().enumerate() {
+                // Made again: by a later pair of the same RENAME, or by a
+                // later statement (a CREATE TABLE or a rename to it).
+                let again = pairs[j + 1..].iter().any(|(_, t2)| t2.same_object(from))
+                    || stmts[k + 1..].iter().any(|s2| match &s2.facts.kind {
+                        Kind::Create(c) => {
+                            c.kind.is_table()
+                                && !c.temporary
+                                && c.name.as_ref().is_some_and(|n| n.same_object(from))
+                        }
+                        _ => renames(s2).iter().any(|(_, t2)| t2.same_object(from)),
+                    });
+                if again {
+                    out.insert(to.object().to_ascii_lowercase());
+                }
+            }
+        }
+        out
+    }
+
+    /// Lower-case bare names the statements of `part` mention.
+    fn mentioned(&self, part: &Part) -> BTreeSet<String> {
         let unit = self.unit(part);
         let text = &unit.source.text;
         let mut out = BTreeSet::new();

@@ -94,6 +94,11 @@ pub struct Migration {
     /// failure to apply it instead of [`APPLY_ONLY_NOTE`]. Set with
     /// `apply_only`.
     pub start_note: Option<String>,
+    /// Files the tool runs right before this migration that twice cannot
+    /// read (a Liquibase changelog of change types the master changelog
+    /// includes between two SQL files): replay runs without them, and a
+    /// first-run failure from here on says so (as [`Sequence::code_gaps`]).
+    pub code_before: Vec<String>,
 }
 
 impl Migration {
@@ -108,6 +113,7 @@ impl Migration {
             rerun_note: None,
             apply_only: false,
             start_note: None,
+            code_before: Vec::new(),
         }
     }
 

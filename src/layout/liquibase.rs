@@ -304,12 +304,24 @@ fn names(reference: &str, rel: &str) -> bool {
 
 /// The entries in the order the changelogs include them, or why twice
 /// cannot tell.
-fn changelog_order(folder: &Folder) -> Option<std::result::Result<Vec<usize>, String>> {
+/// With them, the changelogs of Liquibase change types (XML, YAML, JSON)
+/// it includes, each with the number of SQL entries included before it.
+fn changelog_order(folder: &Folder) -> Option<std::result::Result<Included, String>> {
     let logs = changelogs(folder);
     let (name, text) = *logs.first()?;
     let refs = references(text);
     let mut order: Vec<usize> = Vec::new();
+    let mut others: Vec<(usize, String)> = Vec::new();
     for (r, is_dir) in &refs {
+        let lower = r.to_ascii_lowercase();
+        if !is_dir
+            && [".xml", ".yaml", ".yml", ".json"]
+                .iter()
+                .any(|x| lower.ends_with(x))
+        {
+            others.push((order.len(), r.clone()));
+            continue;
+        }
         let mut hits: Vec<usize> = (0..folder.entries.len())
             .filter(|&i| {
                 let e = &folder.entries[i];
@@ -345,27 +357,45 @@ fn changelog_order(folder: &Folder) -> Option<std::result::Result<Vec<usize>, St
             "Liquibase changelog {name}: {what}; its SQL files are read on their own, in path order (formatted SQL changelogs by changeset, other SQL files as plain scripts)"
         )));
     }
-    Some(Ok(order))
+    Some(Ok((order, others)))
 }
+
+/// The SQL entries a changelog includes, in order, and the changelogs of
+/// change types among them (see [`changelog_order`]).
+type Included = (Vec<usize>, Vec<(usize, String)>);
 
 pub fn plan(folder: &Folder) -> Plan {
     let mut order: Vec<usize> = (0..folder.entries.len()).collect();
     order.sort_by(|&a, &b| folder.entries[a].rel.cmp(&folder.entries[b].rel));
     let mut notices = Vec::new();
     let mut skipped = Vec::new();
+    let mut others = Vec::new();
     match changelog_order(folder) {
-        Some(Ok(included)) => {
+        Some(Ok((included, between))) => {
             for &i in &order {
                 if !included.contains(&i) {
                     skipped.push((i, "not included by the Liquibase changelog".to_string()));
                 }
             }
             order = included;
+            others = between;
         }
         Some(Err(why)) => notices.push(format!("{}: {why}", folder.display)),
         None => {}
     }
-    let mut plan = plan_in_order(folder, order);
+    let mut plan = plan_in_order(folder, order.clone());
+    // A changelog of change types runs before the next SQL file's first
+    // changeset: replay runs without it, and says so on a failure after it.
+    for (before, file) in others {
+        let next = plan.migrations.iter_mut().find(|m| {
+            order
+                .get(before..)
+                .is_some_and(|rest| rest.contains(&m.up.file))
+        });
+        if let Some(m) = next {
+            m.code_before.push(file);
+        }
+    }
     plan.notices.extend(notices);
     plan.skipped.extend(skipped);
     plan

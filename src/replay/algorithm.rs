@@ -104,6 +104,8 @@ struct Replayer<'a, E: Engine> {
     gap_missing: Option<usize>,
     /// The sequence's migrations twice cannot run ([`Sequence::code_gaps`]).
     gaps: &'a [(String, String)],
+    /// The sequence's migrations, in order (for [`Migration::code_before`]).
+    migrations: &'a [Migration],
     /// The sequence's root (to tell it from the workspace's others).
     root: &'a str,
     /// The thread running second runs on copies, when there is one.
@@ -260,6 +262,7 @@ pub fn replay<E: Engine>(
             unreadable: None,
             gap_missing: None,
             gaps: &seq.code_gaps,
+            migrations: &seq.migrations,
             root: &seq.root,
             pipeline,
             stopped_at: None,

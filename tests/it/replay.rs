@@ -597,6 +597,36 @@ fn a_table_set_aside_is_not_written_between_runs() {
 }
 
 #[test]
+fn a_failure_after_a_liquibase_changelog_of_change_types_names_it() {
+    // The master changelog includes a YAML `createTable` between two SQL
+    // files: replay runs without it, and the failure for want of its table
+    // says so (not "a schema made elsewhere").
+    let r = run("fixtures/replay/liquibase-change-types", &opts());
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "first-run-error" && f.file.ends_with("003-backfill-plans.sql"))
+        .unwrap_or_else(|| panic!("{:#?}", r.findings));
+    assert!(f
+        .help
+        .as_deref()
+        .is_some_and(|h| h.starts_with("changelogs twice cannot run (Liquibase change types")));
+    assert!(
+        f.notes
+            .iter()
+            .any(|n| n.contains("(db/changelog/changes/002-create-plans.yaml)")),
+        "{:#?}",
+        f.notes
+    );
+    // The migration before the YAML changelog is not affected.
+    assert!(!r
+        .findings
+        .iter()
+        .any(|f| f.file.ends_with("001-accounts.sql") && f.rule == "first-run-error"));
+    snapshot("liquibase-change-types", &r);
+}
+
+#[test]
 fn no_transaction_parts_replay_the_same() {
     let o = opts();
     let inputs = [Input::Path("fixtures/replay/transactions".into())];
@@ -894,6 +924,7 @@ fn several_statements_in_one_piece_run_one_by_one() {
             rerun_note: None,
             apply_only: false,
             start_note: None,
+            code_before: Vec::new(),
         }],
         code_gaps: Vec::new(),
     };

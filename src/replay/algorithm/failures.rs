@@ -613,11 +613,27 @@ impl<E: Engine> Replayer<'_, E> {
                             | ErrorClass::UndefinedFunction
                     ) && !self.gaps_before(m).is_empty() =>
                 {
-                    "migrations twice cannot run (code, not SQL) come before this one: if they \
-                     create what this statement needs, give replay the schema they build in a \
-                     setup script (`--setup FILE`, `[replay] setup`: e.g. the schema the tool \
-                     leaves after them); otherwise check the order of the files"
-                        .into()
+                    let liquibase = self.gaps_before(m).iter().any(|g| {
+                        let lower = g.to_ascii_lowercase();
+                        [".xml", ".yaml", ".yml", ".json"]
+                            .iter()
+                            .any(|x| lower.ends_with(x))
+                    });
+                    if liquibase {
+                        "changelogs twice cannot run (Liquibase change types, not SQL) come \
+                         before this one: if they create what this statement needs, give replay \
+                         the schema they build in a setup script (`--setup FILE`, `[replay] \
+                         setup`: e.g. the SQL `liquibase update-sql` prints for them); otherwise \
+                         check the order of the changelogs"
+                            .into()
+                    } else {
+                        "migrations twice cannot run (code, not SQL) come before this one: if \
+                         they create what this statement needs, give replay the schema they \
+                         build in a setup script (`--setup FILE`, `[replay] setup`: e.g. the \
+                         schema the tool leaves after them); otherwise check the order of the \
+                         files"
+                            .into()
+                    }
                 }
                 Run::First { .. } | Run::Start { .. }
                     if self.caps.dialect == Dialect::Postgres
@@ -929,13 +945,23 @@ impl<E: Engine> Replayer<'_, E> {
     /// The files of migrations the tool runs before `m` that twice cannot
     /// read (code migrations), which replay ran without.
     fn gaps_before(&self, m: &Migration) -> Vec<&str> {
-        self.gaps
+        let mut out: Vec<&str> = self
+            .gaps
             .iter()
             .filter(|(v, _)| {
                 crate::since::version_cmp(v, &m.version) != std::cmp::Ordering::Greater
             })
             .map(|(_, file)| file.as_str())
-            .collect()
+            .collect();
+        // Those the layout placed in the order (`Migration::code_before`).
+        if let Some(at) = self.migrations.iter().position(|x| std::ptr::eq(x, m)) {
+            out.extend(
+                self.migrations[..=at]
+                    .iter()
+                    .flat_map(|x| x.code_before.iter().map(String::as_str)),
+            );
+        }
+        out
     }
 }
 

@@ -22,9 +22,16 @@
 //!   Callbacks around each migration or statement, error callbacks and
 //!   callbacks of other commands (clean, info, ...) are skipped with a notice.
 //!
+//! - baseline migrations (`B<version>__<description>.sql`): a new database
+//!   starts from the latest one, and the versioned migrations up to its
+//!   version are ignored there (Flyway's `MigrationInfoServiceImpl`); the
+//!   baseline is the starting state (applied once, not audited: Flyway runs
+//!   it only on an empty database), older baselines are skipped and the
+//!   versioned migrations it stands for are left out with a notice.
+//!
 //! Out of scope (documented, not guessed): custom prefixes, separators and
-//! suffixes (`sqlMigrationPrefix` & co.), baseline migrations (`B5__x.sql`,
-//! skipped with a notice) and Java or script (non-SQL) migrations.
+//! suffixes (`sqlMigrationPrefix` & co.) and Java or script (non-SQL)
+//! migrations.
 
 use super::{whole, Folder, Plan};
 use crate::dialect::Dialect;
@@ -46,7 +53,10 @@ pub enum Name<'a> {
     Repeatable {
         description: &'a str,
     },
-    Baseline,
+    Baseline {
+        version: &'a str,
+        description: &'a str,
+    },
     Callback {
         event: &'a str,
         description: &'a str,
@@ -135,7 +145,10 @@ pub fn parse_name(base: &str) -> Option<Name<'_>> {
             version,
             description,
         }),
-        "B" => Some(Name::Baseline),
+        "B" => Some(Name::Baseline {
+            version,
+            description,
+        }),
         _ => None,
     }
 }
@@ -167,6 +180,7 @@ pub fn plan(folder: &Folder) -> Plan {
     let mut undo: BTreeMap<Vec<String>, usize> = BTreeMap::new();
     let mut repeatable: Vec<(String, usize)> = Vec::new();
     let mut callbacks: Vec<(u8, String, String, usize)> = Vec::new();
+    let mut baselines: Vec<(Vec<String>, usize)> = Vec::new();
     for (i, e) in folder.entries.iter().enumerate() {
         let base = e.base();
         match parse_name(base) {
@@ -174,10 +188,15 @@ pub fn plan(folder: &Folder) -> Plan {
                 i,
                 "not a Flyway migration name (V<version>__<description>.sql, R__<description>.sql or U<version>__<description>.sql)".into(),
             )),
-            Some(Name::Baseline) => plan.skipped.push((
-                i,
-                "Flyway baseline migrations are not supported by twice".into(),
-            )),
+            Some(Name::Baseline { version, .. }) => match version_parts(version) {
+                Some(parts) => baselines.push((parts, i)),
+                None => plan.problem(
+                    i,
+                    0..0,
+                    format!("Flyway refuses to run this folder: invalid version `{version}` in {base} (only digits separated by `.` or `_` are allowed)"),
+                    "rename the file to B<digits>[.<digits>...]__<description>.sql",
+                ),
+            },
             Some(Name::Callback { event, description }) => match callback_slot(event) {
                 Some(slot) => callbacks.push((slot, event.to_string(), description.to_string(), i)),
                 None => plan.skipped.push((
@@ -219,6 +238,66 @@ pub fn plan(folder: &Folder) -> Plan {
         super::parts_cmp(&a.0, &b.0)
             .then_with(|| folder.entries[a.1].rel.cmp(&folder.entries[b.1].rel))
     });
+    // Baseline migrations: a new database starts from the latest, and the
+    // versioned migrations up to its version are ignored there.
+    baselines.sort_by(|a, b| {
+        super::parts_cmp(&a.0, &b.0)
+            .then_with(|| folder.entries[a.1].rel.cmp(&folder.entries[b.1].rel))
+    });
+    let baseline = baselines.pop();
+    if let Some((parts, b)) = &baseline {
+        let latest = folder.entries[*b].base();
+        for (_, i) in &baselines {
+            plan.skipped.push((
+                *i,
+                format!("an older Flyway baseline migration: a new database starts from the latest, {latest}"),
+            ));
+        }
+        let covered = |p: &Vec<String>| super::parts_cmp(p, parts) != Ordering::Greater;
+        let before: Vec<usize> = versioned
+            .iter()
+            .filter(|(p, _)| covered(p))
+            .map(|(_, i)| *i)
+            .collect();
+        versioned.retain(|(p, _)| !covered(p));
+        undo.retain(|p, _| !covered(p));
+        if let (Some(first), Some(last)) = (before.first(), before.last()) {
+            plan.notices.push(format!(
+                "{}: {} up to version {} not read: Flyway starts a new database from its latest \
+                 baseline migration {latest} and ignores the versioned migrations it stands for \
+                 (name a file to check it)",
+                folder.display,
+                if before.len() == 1 {
+                    folder.entries[*first].base().to_string()
+                } else {
+                    format!(
+                        "{} versioned migrations ({} to {})",
+                        before.len(),
+                        folder.entries[*first].base(),
+                        folder.entries[*last].base()
+                    )
+                },
+                parts.join(".")
+            ));
+        }
+        let description = match parse_name(latest) {
+            Some(Name::Baseline { description, .. }) => description,
+            _ => "",
+        };
+        plan.migrations.push(
+            Migration::new(
+                parts.join("."),
+                description.to_string(),
+                script_part(folder, *b),
+                None,
+            )
+            .starting_state(
+                "this file is a Flyway baseline migration: a new database starts from it (Flyway \
+                 runs it only on an empty database), so it is applied once as the starting state \
+                 and not audited, but the migrations after it need what it creates",
+            ),
+        );
+    }
     let mut prev: Option<&(Vec<String>, usize)> = None;
     for item in &versioned {
         let (parts, i) = item;
@@ -493,6 +572,7 @@ mod tests {
             order(&f, &p),
             vec![
                 "beforeMigrate beforeMigrate__a.sql",
+                "1 B1__base.sql",
                 "1.1 V1_1__a.sql",
                 "1.2 sub/V1.2__sub.sql",
                 "1.9 V1.9__b.sql",
@@ -503,15 +583,55 @@ mod tests {
                 "afterMigrate afterMigrate.sql",
             ]
         );
-        assert!(p.migrations[3].down.is_some());
-        assert!(p.migrations[5].up.no_transaction);
-        assert!(p.migrations[6].rerun_note.is_some());
+        assert!(p.migrations[1].apply_only);
+        assert!(p.migrations[4].down.is_some());
+        assert!(p.migrations[6].up.no_transaction);
+        assert!(p.migrations[7].rerun_note.is_some());
         assert!(p.migrations[0]
             .rerun_note
             .as_deref()
             .unwrap()
             .contains("callback"));
-        assert_eq!(p.skipped.len(), 3);
+        assert_eq!(p.skipped.len(), 2);
+    }
+
+    #[test]
+    fn a_new_database_starts_from_the_latest_baseline() {
+        let f = folder(&[
+            ("V1__init.sql", ""),
+            ("U1__init.sql", ""),
+            ("V1.5__a.sql", ""),
+            ("V2__b.sql", ""),
+            ("B1_5__old_base.sql", ""),
+            ("B2__base.sql", ""),
+            ("V2.1__c.sql", ""),
+            ("U2.1__c.sql", ""),
+            ("R__views.sql", ""),
+        ]);
+        let p = plan(&f);
+        assert_eq!(
+            order(&f, &p),
+            vec!["2 B2__base.sql", "2.1 V2.1__c.sql", "R R__views.sql"]
+        );
+        assert!(p.migrations[0].apply_only && p.migrations[0].down.is_none());
+        assert!(!p.migrations[1].apply_only && p.migrations[1].down.is_some());
+        assert_eq!(p.skipped.len(), 1, "{:?}", p.skipped);
+        assert!(p.skipped[0].1.contains("older Flyway baseline"));
+        assert_eq!(p.notices.len(), 1);
+        assert!(
+            p.notices[0].contains(
+                "3 versioned migrations (V1__init.sql to V2__b.sql) up to version 2 not read"
+            ),
+            "{}",
+            p.notices[0]
+        );
+        // Without a versioned migration it stands for, no notice.
+        let p = plan(&folder(&[("B3__base.sql", ""), ("V4__d.sql", "")]));
+        assert!(p.notices.is_empty());
+        assert_eq!(p.migrations.len(), 2);
+        // A baseline's version is checked as a versioned one's.
+        let p = plan(&folder(&[("B1x__base.sql", ""), ("V2__d.sql", "")]));
+        assert_eq!(p.problems.len(), 1);
     }
 
     #[test]

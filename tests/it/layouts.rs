@@ -2752,6 +2752,36 @@ fn database_dumps_outside_migration_folders_are_not_migrations() {
     snapshot_layout("database_dumps", &[base], &static_opts());
 }
 
+/// Flyway baseline migrations: a new database starts from the latest
+/// `B<version>__x.sql` (applied once as the starting state, not audited),
+/// and the versioned migrations up to its version are left out with a
+/// notice, as Flyway ignores them there.
+#[test]
+fn flyway_starts_a_new_database_from_its_latest_baseline() {
+    let base = "fixtures/layouts/flyway-baseline/db/migration";
+    let ws = load(&[base], &static_opts());
+    assert_eq!(ws.sequences.len(), 1);
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, LayoutKind::Flyway);
+    assert_eq!(versions(&ws, 0), ["2", "3"]);
+    assert!(seq.migrations[0].apply_only);
+    assert!(seq.migrations[1].down.is_some());
+    let want = format!(
+        "{base}: 2 versioned migrations (V1__customers.sql to V2__orders.sql) up to version 2 not \
+         read: Flyway starts a new database from its latest baseline migration B2__baseline.sql \
+         and ignores the versioned migrations it stands for (name a file to check it)"
+    );
+    assert!(ws.notices.contains(&want), "{want}\n{:#?}", ws.notices);
+    snapshot_layout("flyway_baseline", &[base], &static_opts());
+    // Replayed from the baseline: V3 finds the table it creates.
+    let report = check_paths(&[base], &Options::default());
+    assert!(
+        !report.findings.iter().any(|f| f.rule == "first-run-error"),
+        "{:#?}",
+        report.findings
+    );
+}
+
 /// Maven's and Gradle's test source sets (`src/test/`, `src/integrationTest/`,
 /// `src/testFixtures/` beside `src/main/`) hold SQL the tests load (Spring's
 /// `@Sql` scripts), not migrations: walking leaves them out by name; named

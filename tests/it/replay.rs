@@ -627,6 +627,33 @@ fn a_failure_after_a_liquibase_changelog_of_change_types_names_it() {
 }
 
 #[test]
+fn a_down_the_server_cannot_parse_gets_the_syntax_help() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("1_t.up.sql"),
+        "CREATE TABLE IF NOT EXISTS t (id INTEGER);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("1_t.down.sql"),
+        "DROP TABLE IF EXISTS t WHERE;\n",
+    )
+    .unwrap();
+    let r = run(dir.path().to_str().unwrap(), &opts());
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.file.ends_with("1_t.down.sql"))
+        .unwrap_or_else(|| panic!("{:#?}", r.findings));
+    assert!(
+        f.help
+            .as_deref()
+            .is_some_and(|h| h.contains("cannot parse this statement")),
+        "{f:#?}"
+    );
+}
+
+#[test]
 fn no_transaction_parts_replay_the_same() {
     let o = opts();
     let inputs = [Input::Path("fixtures/replay/transactions".into())];

@@ -688,7 +688,10 @@ impl<E: Engine> Replayer<'_, E> {
                         self.engine.name()
                     )
                 }
-                Run::First { .. } | Run::Start { .. } if f.error.class == ErrorClass::Syntax => {
+                // A down the server cannot parse fails the same way.
+                Run::First { .. } | Run::Start { .. } | Run::DownFirst
+                    if f.error.class == ErrorClass::Syntax =>
+                {
                     syntax_help(&self.engine.name(), self.caps)
                 }
                 _ if f.error.class == ErrorClass::FailsOnRows => help_for(f.error.class, self.caps),

@@ -140,7 +140,7 @@ impl Rule for RenameWithoutGuard {
                     let (g, pos) = (unit.stmt.group, unit.pos());
                     let mut freed: Vec<Key> = Vec::new();
                     let mut taken: Vec<Key> = Vec::new();
-                    for p in pairs {
+                    for (n, p) in pairs.iter().enumerate() {
                         let (from, to) = (Key::table(&p.from), Key::table(&p.to));
                         let exists = |k: &Key| -> Option<bool> {
                             if taken.contains(k) {
@@ -157,7 +157,20 @@ impl Rule for RenameWithoutGuard {
                         freed.push(from);
                         taken.push(to);
                         if !is_safe {
-                            out.push(table_rename(cx, &unit, "TABLE", &p.from, &p.to, false));
+                            let mut f = table_rename(cx, &unit, "TABLE", &p.from, &p.to, false);
+                            // A later pair takes the old name again (`t TO
+                            // t_old, t_new TO t`): on a second run it is
+                            // there, and the new name is the one taken.
+                            if pairs[n + 1..].iter().any(|q| q.to.same_object(&p.from)) {
+                                f.message = format!(
+                                    "RENAME TABLE {} TO {} runs only once: a second run fails \
+                                     with {} (the first run made it)",
+                                    p.from.text(&cx.file.text),
+                                    p.to.text(&cx.file.text),
+                                    exists_error(cx.dialect, &p.to)
+                                );
+                            }
+                            out.push(f);
                         }
                     }
                 }
@@ -231,6 +244,19 @@ fn safe(cx: &Context, unit: &Unit, from: &Key, to: &Key, parent: Option<&Key>) -
     let g = unit.stmt.group;
     idx.exists_at(g, from, parent, unit.pos()) == Some(true)
         && idx.exists_at(g, to, parent, unit.pos()) == Some(false)
+}
+
+/// The error a rename to `to` meets when a table of that name exists.
+fn exists_error(dialect: Dialect, to: &Name) -> String {
+    let name = to.object();
+    match dialect {
+        Dialect::Mysql => format!("'Table '{name}' already exists'"),
+        Dialect::Postgres => format!("'relation \"{name}\" already exists'"),
+        Dialect::Sqlite => {
+            format!("'there is already another table or index with this name: {name}'")
+        }
+        _ => format!("'{name} already exists'"),
+    }
 }
 
 fn table_rename(

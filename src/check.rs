@@ -272,14 +272,18 @@ pub fn check_from(inputs: &[Input], opts: &Options, files: &FileSource) -> Resul
             dialect: seq.dialect.name(),
             migrations: seq.migrations.len(),
             replay,
-            engine: (opts.engine == Engine::Auto && opts.replay)
-                .then(|| crate::replay::auto_engine(seq.dialect, opts).ok())
-                .flatten()
-                .map(|e| match e {
-                    Engine::Postgres => "postgres",
-                    Engine::Mysql => "mysql",
-                    _ => "sqlite",
-                }),
+            // None for a dialect twice cannot replay (H2, T-SQL, ...), as
+            // `twice plan` says.
+            engine: (opts.engine == Engine::Auto
+                && opts.replay
+                && !ws.foreign.contains_key(&seq.root))
+            .then(|| crate::replay::auto_engine(seq.dialect, opts).ok())
+            .flatten()
+            .map(|e| match e {
+                Engine::Postgres => "postgres",
+                Engine::Mysql => "mysql",
+                _ => "sqlite",
+            }),
         });
     }
     let mut findings = crate::suppress::apply(&ws, findings, &|f| replayed.contains(&f));

@@ -93,6 +93,24 @@ fn plan_follows_the_engine_and_forced_options() {
         out.contains("engine:  none: static rules only (written in T-SQL (SQL Server), which twice cannot replay)"),
         "{out}"
     );
+    // `check --engine auto` names no engine for it either.
+    let (_, out, _) = run(&[
+        "check",
+        "--engine",
+        "auto",
+        "--format",
+        "json",
+        "fixtures/layouts/sniff/tsql",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let seq = &doc["summary"]["sequences"][0];
+    assert!(seq.get("engine").is_none(), "{seq}");
+    assert!(
+        seq["replay"]
+            .as_str()
+            .is_some_and(|r| r.contains("which twice cannot replay")),
+        "{seq}"
+    );
 }
 
 #[test]

@@ -793,6 +793,62 @@ fn a_script_that_makes_its_own_database_runs_in_the_scratch_one() {
     );
 }
 
+/// A history that makes its own database and names its tables with it
+/// (`USE shop; ... REPLACE INTO shop.plan`, and later `ALTER TABLE
+/// shop.plan ...`, as vran-dev/databasir's Flyway history does): those names
+/// resolve to the scratch database (and to the copy in second runs), in the
+/// migration that `USE`s it and in the later ones, so they are checked
+/// instead of refused; a string that reads like such a name is left as it is
+/// (the CHECK of `label` refuses any other value), and another database is
+/// still refused.
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn names_qualified_with_the_historys_own_database_resolve_to_the_scratch_one() {
+    let r = run("fixtures/mysql/own_database_names", &my_opts());
+    let replay: Vec<(String, String, usize)> = rules(&r)
+        .into_iter()
+        .filter(|(rule, ..)| {
+            matches!(
+                rule.as_str(),
+                "replay-statement-skipped"
+                    | "replay-denied"
+                    | "first-run-error"
+                    | "second-run-error"
+                    | "second-run-data-change"
+            )
+        })
+        .collect();
+    assert_eq!(
+        replay,
+        [
+            (s("replay-denied"), s("005_other_database.sql"), 2),
+            (s("replay-statement-skipped"), s("001_init.sql"), 3),
+            (s("second-run-data-change"), s("004_add_pro.sql"), 2),
+            (s("second-run-error"), s("002_plan_price.sql"), 2),
+        ],
+        "{:#?}",
+        r.findings
+    );
+    let dup = find(&r, "second-run-error", "002_plan_price.sql", 2);
+    assert!(
+        dup.message
+            .contains("Duplicate column name 'price' (MySQL error 1060)"),
+        "{}",
+        dup.message
+    );
+    // The first run and the copy are the database replay runs in: no
+    // message names either (a refusal names the migration user, also
+    // `twice_...`).
+    for f in replay_findings(&r)
+        .into_iter()
+        .filter(|f| f.rule != "replay-denied")
+    {
+        assert!(!f.message.contains("twice_"), "{}", f.message);
+    }
+    let denied = find(&r, "replay-denied", "005_other_database.sql", 2);
+    assert!(denied.message.contains("`archive`"), "{}", denied.message);
+}
+
 /// A table named in another case than it was created in fails on a Linux
 /// server (`lower_case_table_names=0`): the help says so, naming both.
 #[test]

@@ -27,6 +27,7 @@
 
 mod names;
 mod observe;
+mod own;
 mod run;
 mod seed;
 pub mod server;
@@ -103,6 +104,12 @@ pub struct Runner<'a> {
     xa: Vec<String>,
     /// A migration left an XA transaction that twice rolled back.
     xa_left: bool,
+    /// The databases the sequence made its own so far (the names its
+    /// parts `USE`, see [`own`]): qualified names that name one of them
+    /// are resolved to the database a part runs in. Kept from first runs;
+    /// a trial adds its steps' names for the steps after them and then
+    /// forgets them.
+    own: BTreeSet<String>,
 }
 
 /// One part's run.
@@ -195,6 +202,7 @@ impl<'a> Runner<'a> {
             tracking: false,
             xa: Vec::new(),
             xa_left: false,
+            own: BTreeSet::new(),
         };
         // The session trackers (MySQL 5.7, MariaDB 10.3 on): where the
         // server has them, every session of the run turns them on.
@@ -349,6 +357,10 @@ impl<'a> Runner<'a> {
                 _ => None,
             })
             .collect();
+        // Those are the sequence's own from this part on: a name qualified
+        // with one (`shop.plan`) is resolved to `db` too ([`own`]).
+        self.own
+            .extend(used.iter().filter(|n| own::may_own(n)).cloned());
         for (pos, &i) in part.statements.iter().enumerate().skip(from) {
             let Some(stmt) = file.statements.get(i) else {
                 continue;
@@ -363,6 +375,7 @@ impl<'a> Runner<'a> {
                 continue;
             }
             let scratch_use;
+            let resolved;
             match database_statement(sql) {
                 Some((DatabaseVerb::Use, _)) => {
                     scratch_use = format!("USE {}", ident(db));
@@ -385,7 +398,12 @@ impl<'a> Runner<'a> {
                     });
                     continue;
                 }
-                _ => {}
+                _ => {
+                    if let Some(r) = own::resolve(sql, &self.own, db) {
+                        resolved = r;
+                        sql = &resolved;
+                    }
+                }
             }
             // Locks (which the trackers do not report) and routines (whose
             // statements report nothing of their own) are reset after
@@ -472,8 +490,13 @@ impl<'a> Runner<'a> {
                         );
                     }
                     out.failed_at.get_or_insert(pos);
-                    let at = run::syntax_error_at(&e, &file.source.text, stmt.span.clone())
-                        .unwrap_or(stmt.span.start);
+                    let at = run::syntax_error_at(
+                        &e,
+                        &file.source.text,
+                        stmt.span.clone(),
+                        &[&self.db, &self.copy],
+                    )
+                    .unwrap_or(stmt.span.start);
                     out.failures.push(Failure {
                         stmt: i,
                         span: stmt.span.clone(),
@@ -864,7 +887,16 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
+    /// [`Engine::trial`]. The databases its steps make their own hold for
+    /// the steps after them, not after the trial (see [`Runner::own`]).
     fn trial_steps(&mut self, ws: &Workspace, steps: &[Step<'_>]) -> Result<Trial> {
+        let own = self.own.clone();
+        let out = self.run_trial(ws, steps);
+        self.own = own;
+        out
+    }
+
+    fn run_trial(&mut self, ws: &Workspace, steps: &[Step<'_>]) -> Result<Trial> {
         let mut names = BTreeSet::new();
         let mut everything = false;
         for s in steps {

@@ -1089,7 +1089,10 @@ pub(super) fn copy_scope(
                     .replace(&format!("{f}."), "")
                     .replace(&format!("{from}."), ""),
             ),
-            _ if !create.is_empty() => rest.push(create),
+            // A routine's, trigger's or event's text names the scratch
+            // database where the migration named its own (see `own.rs`):
+            // the copy's runs in the copy.
+            _ if !create.is_empty() => rest.push(create.replace(&format!("{f}."), "")),
             _ => {}
         }
     }

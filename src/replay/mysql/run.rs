@@ -183,11 +183,14 @@ pub(super) fn missing_object(code: u16, message: &str) -> Option<String> {
 /// '<text>' at line N`, N counted in the statement's text as sent (trimmed).
 /// The start of the quoted text on that line when it is found there, else
 /// the start of the line; `None` for other errors or when the line is not
-/// inside the statement.
+/// inside the statement. `dbs`: the databases replay runs in, which the
+/// text sent may name where the file names the history's own database
+/// (`shop.plan` sent as `` `twice_1a2b`.plan ``, see [`locate`]).
 pub(super) fn syntax_error_at(
     e: &mysql::Error,
     file_text: &str,
     span: std::ops::Range<usize>,
+    dbs: &[&str],
 ) -> Option<usize> {
     let mysql::Error::MySqlError(m) = e else {
         return None;
@@ -212,8 +215,49 @@ pub(super) fn syntax_error_at(
         .map(|(_, rest)| rest.strip_suffix('\'').unwrap_or(rest))
         .map(|t| t.split('\n').next().unwrap_or(t).trim_end_matches("..."))
         .filter(|t| !t.trim().is_empty());
-    let column = near.and_then(|t| body[start..end].find(t)).unwrap_or(0);
+    let column = near
+        .and_then(|t| locate(&body[start..end], t, dbs))
+        .unwrap_or(0);
     Some(span.start + lead + start + column)
+}
+
+/// Where `near`, the text MySQL quotes in a syntax error, starts in `line`,
+/// the line as written. The text sent names a database of `dbs` (`` `twice_1`.
+/// ``) where the line may name the history's own (`shop.`, see `own.rs`):
+/// the text before the first such qualifier is looked for, or, when the
+/// quoted text starts with one, what follows it, and then the qualifier
+/// written before that.
+fn locate(line: &str, near: &str, dbs: &[&str]) -> Option<usize> {
+    let quals: Vec<String> = dbs
+        .iter()
+        .map(|db| format!("{}.", super::server::ident(db)))
+        .collect();
+    let next = |t: &str| {
+        quals
+            .iter()
+            .filter_map(|q| t.find(q.as_str()).map(|i| (i, q.len())))
+            .min()
+    };
+    match next(near) {
+        None => line.find(near),
+        Some((0, n)) => {
+            let rest = &near[n..];
+            let rest = &rest[..next(rest).map_or(rest.len(), |(i, _)| i)];
+            if rest.trim().is_empty() {
+                return None;
+            }
+            let object = line.find(rest)?;
+            let before = line[..object].trim_end().strip_suffix('.')?.trim_end();
+            let start = match before.strip_suffix('`') {
+                Some(open) => open.rfind('`')?,
+                None => before
+                    .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
+                    .map_or(0, |i| i + 1),
+            };
+            (start < before.len()).then_some(start)
+        }
+        Some((i, _)) => line.find(&near[..i]),
+    }
 }
 
 /// The error of a statement as a neutral [`StmtError`]. `dbs`: database
@@ -290,6 +334,20 @@ pub(super) fn connection_lost(e: &mysql::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn syntax_errors_near_the_scratch_database_point_at_the_name_written() {
+        let dbs = ["twice_1", "twice_1_copy"];
+        let line = "ALTER TABLE shop.plan ADD COLUMN x INT DEFAULT DEFAULT";
+        assert_eq!(locate(line, "DEFAULT", &dbs), Some(39));
+        // The quoted text starts at the qualifier.
+        let at = locate(line, "`twice_1`.plan ADD COLUMN x INT", &dbs);
+        assert_eq!(at, Some(12));
+        let line = "SELECT * FROM FROM `shop`.`plan`";
+        assert_eq!(locate(line, "FROM `twice_1_copy`.`plan`", &dbs), Some(9));
+        assert_eq!(locate(line, "`twice_1_copy`.`plan`", &dbs), Some(19));
+        assert_eq!(locate("x", "`twice_1`.", &dbs), None);
+    }
 
     #[test]
     fn classes_and_objects() {

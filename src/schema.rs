@@ -66,6 +66,10 @@ pub enum InsertTarget {
         /// The columns written (`SET a = 1` or a column list); `None` for
         /// every column of the table.
         columns: Option<BTreeSet<String>>,
+        /// The columns written, in some row, with a value that differs on
+        /// every run (`gen_random_uuid()`, `nextval(...)`): set by the rules
+        /// (`rules::dml::random_columns`), empty until then.
+        random: BTreeSet<String>,
     },
 }
 
@@ -112,7 +116,17 @@ impl InsertTarget {
             key: object_key(name),
             shown: name.to_string(),
             columns,
+            random: BTreeSet::new(),
         }
+    }
+
+    /// This target with the columns it fills with values that differ on
+    /// every run.
+    pub fn with_random(mut self, columns: BTreeSet<String>) -> InsertTarget {
+        if let InsertTarget::Table { random, .. } = &mut self {
+            *random = columns;
+        }
+        self
     }
 }
 
@@ -144,6 +158,21 @@ impl Catalog {
         self.tables
             .get(table)
             .is_some_and(|t| t.unique_keys.iter().any(|k| k.is_subset(columns)))
+    }
+
+    /// Whether `table` has a primary key or unique constraint within
+    /// `columns` none of whose columns is in `random`.
+    pub fn has_stable_key_within(
+        &self,
+        table: &str,
+        columns: &BTreeSet<String>,
+        random: &BTreeSet<String>,
+    ) -> bool {
+        self.tables.get(table).is_some_and(|t| {
+            t.unique_keys
+                .iter()
+                .any(|k| k.is_subset(columns) && k.is_disjoint(random))
+        })
     }
 
     /// Updates the catalog with the effect of one statement.

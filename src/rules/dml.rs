@@ -267,6 +267,75 @@ fn first_row_nondet(t: &Toks, unit: &Unit, ins: &classify::Insert) -> Vec<Option
         .collect()
 }
 
+/// The columns an INSERT (its AST) fills, in some row, with a value that
+/// differs on every run (`gen_random_uuid()`, `nextval(...)`, `now()`, ...):
+/// a key on such a column never conflicts on a second run. Positions are
+/// those of the INSERT's column list (`INSERT INTO t (a, b) SELECT ...`);
+/// without one, none is known.
+pub fn random_columns(stmt: &ast::Statement) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    let insert = match stmt {
+        ast::Statement::Insert(i) => i,
+        ast::Statement::Query(q) => match q.body.as_ref() {
+            SetExpr::Insert(ast::Statement::Insert(i)) => i,
+            _ => return out,
+        },
+        _ => return out,
+    };
+    let key = |id: &ast::Ident| crate::schema::ident_key(id);
+    for a in &insert.assignments {
+        if let ast::AssignmentTarget::ColumnName(n) = &a.target {
+            if ast_nondet(&a.value).is_some() {
+                if let Some(id) = n.0.last().and_then(|p| p.as_ident()) {
+                    out.insert(key(id));
+                }
+            }
+        }
+    }
+    let names: Vec<String> = insert
+        .columns
+        .iter()
+        .filter_map(|c| c.0.last().and_then(|p| p.as_ident()).map(key))
+        .collect();
+    if names.len() != insert.columns.len() || names.is_empty() {
+        return out;
+    }
+    fn rows<'q>(s: &'q SetExpr, out: &mut Vec<Vec<&'q Expr>>) {
+        match s {
+            SetExpr::Values(v) => out.extend(v.rows.iter().map(|r| r.iter().collect())),
+            SetExpr::Select(sel) => out.push(
+                sel.projection
+                    .iter()
+                    .map_while(|item| match item {
+                        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+                            Some(e)
+                        }
+                        _ => None,
+                    })
+                    .collect(),
+            ),
+            SetExpr::Query(q) => rows(&q.body, out),
+            SetExpr::SetOperation { left, right, .. } => {
+                rows(left, out);
+                rows(right, out);
+            }
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    if let Some(src) = &insert.source {
+        rows(&src.body, &mut all);
+    }
+    for row in all {
+        for (name, e) in names.iter().zip(row) {
+            if ast_nondet(e).is_some() {
+                out.insert(name.clone());
+            }
+        }
+    }
+    out
+}
+
 fn written_exprs<'q>(s: &'q SetExpr, out: &mut Vec<&'q Expr>) {
     match s {
         SetExpr::Values(v) => {

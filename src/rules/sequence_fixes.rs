@@ -118,7 +118,8 @@ pub fn attach_insert_fixes(ws: &crate::report::Workspace, findings: &mut [Findin
                     if let Some(idxs) = wanted.get(&(unit.source.name.as_str(), si)) {
                         let target = match (&ast, &stmt.insert_target) {
                             (Some(ast), _) => Some(std::borrow::Cow::Owned(
-                                crate::schema::InsertTarget::of(&ast.value),
+                                crate::schema::InsertTarget::of(&ast.value)
+                                    .with_random(super::dml::random_columns(&ast.value)),
                             )),
                             (None, Some(kept)) => Some(std::borrow::Cow::Borrowed(&**kept)),
                             (None, None) => None,
@@ -327,7 +328,7 @@ fn insert_fix(
     use crate::lexer::TokenKind;
     use crate::schema::InsertTarget;
     let no_fix = "no automatic fix";
-    let (table, shown, columns) = match target {
+    let (table, shown, columns, random) = match target {
         InsertTarget::Unreadable => {
             return Err(format!("{no_fix}: the INSERT could not be read"));
         }
@@ -338,7 +339,8 @@ fn insert_fix(
             key,
             shown,
             columns,
-        } => (key, shown, columns),
+            random,
+        } => (key, shown, columns, random),
     };
     let Some(info) = catalog.table(table) else {
         return Err(format!(
@@ -356,6 +358,15 @@ fn insert_fix(
     if !catalog.has_key_within(table, columns) {
         return Err(format!(
             "{no_fix}: `{shown}` has no primary key or unique constraint on the inserted columns, so a conflict clause would not stop duplicates; guard the insert instead (`INSERT INTO {shown} (...) SELECT ... WHERE NOT EXISTS (SELECT 1 FROM {shown} WHERE ...)`)"
+        ));
+    }
+    // A key filled with a new value on every run (`gen_random_uuid()`,
+    // `nextval(...)`) never conflicts: the clause would not stop duplicates.
+    if !catalog.has_stable_key_within(table, columns, random) {
+        let cols: Vec<String> = random.iter().map(|c| format!("`{c}`")).collect();
+        return Err(format!(
+            "{no_fix}: every key of `{shown}` the INSERT fills gets a new value on each run ({}), so a conflict clause would never fire and a second run would still add the rows; guard the insert on what identifies a row instead (`INSERT INTO {shown} (...) SELECT ... WHERE NOT EXISTS (SELECT 1 FROM {shown} WHERE ...)`)",
+            crate::words::first_of(&cols, cols.len(), 3)
         ));
     }
     let text = &unit.source.text;

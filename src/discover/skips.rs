@@ -12,6 +12,13 @@ pub(super) fn is_seed(name: &str) -> bool {
     matches!(lower.as_str(), "seed.sql" | "seeds.sql")
 }
 
+/// Whether a `config.toml` is the Supabase CLI's (`supabase init` writes
+/// `project_id = "..."`; the Supabase layout asks the same).
+pub(super) fn is_supabase_config(text: &str) -> bool {
+    text.lines()
+        .any(|l| l.trim_start().starts_with("project_id"))
+}
+
 /// `schema.sql`, `structure.sql`, and the same names with a suffix
 /// (`schema-15.sql`, `structure_mysql.sql`).
 pub(super) fn is_schema_dump_name(name: &str) -> bool {
@@ -119,9 +126,11 @@ pub(super) fn not_migrations_dir(
 ) -> Option<&'static str> {
     // Beside a migrations folder, or in one (`migrations/db/` beside
     // `migrations/tests/`, as supabase/postgres keeps them).
-    let beside_migrations = parent_dirs
-        .iter()
-        .any(|(n, _)| n.eq_ignore_ascii_case("migrations"))
+    let sqitch = parent_files.iter().any(|o| o == "sqitch.plan");
+    let beside_migrations = sqitch
+        || parent_dirs
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("migrations"))
         || parent_dir
             .file_name()
             .is_some_and(|n| n.eq_ignore_ascii_case("migrations"));
@@ -167,6 +176,8 @@ pub(super) fn not_migrations_dir(
         "tests" | "test" if beside_migrations => {
             Some("tests beside or in the migrations folder (pgTAP and the like)")
         }
+        // Sqitch projects keep pgTAP tests in `t/` (`pg_prove t/`).
+        "t" | "xt" if sqitch => Some("tests beside a Sqitch project (pgTAP and the like)"),
         // Supabase declarative schemas (`supabase/schemas/`): the source
         // `supabase db diff` writes migrations from, not migrations.
         "schemas" if beside_migrations && parent_files.iter().any(|o| o == "config.toml") => Some(

@@ -3,7 +3,8 @@
 
 use super::skips::{
     dump_sign, extension_control, extension_script_name, extension_scripts, folder_has_sql,
-    is_dump, is_schema_dump_name, is_seed, nearest_ancestor_file, not_migrations_dir, skip_reason,
+    is_dump, is_schema_dump_name, is_seed, is_supabase_config, nearest_ancestor_file,
+    not_migrations_dir, skip_reason,
 };
 use super::*;
 
@@ -554,6 +555,25 @@ impl Walker<'_> {
             }
             !seed
         });
+        // A Supabase project folder (`supabase/`: `config.toml` and
+        // `migrations/`): the CLI runs `migrations/` and the seed files, not
+        // SQL files lying in the project folder itself.
+        if !listing.sql.is_empty()
+            && listing.dirs.iter().any(|(n, _)| n == "migrations")
+            && (canon.file_name().is_some_and(|n| n == "supabase")
+                || (listing.others.iter().any(|o| o == "config.toml")
+                    && super::declared::head(&dir.join("config.toml"), 8192)
+                        .is_some_and(|t| is_supabase_config(&t))))
+        {
+            for (name, _) in std::mem::take(&mut listing.sql) {
+                self.notices.push(format!(
+                    "{}: skipped: a SQL file in a Supabase project folder, which the Supabase CLI \
+                     does not run (it runs migrations/ and the seed files), not a migration (name it \
+                     to check it)",
+                    join_display(display, &name)
+                ));
+            }
+        }
         // PostgreSQL extension scripts (`vector--0.1.0--0.1.1.sql` beside or
         // below `vector.control`): CREATE EXTENSION and ALTER EXTENSION ...
         // UPDATE run each once and record it in `pg_extension`.

@@ -1724,6 +1724,7 @@ fn supabase_migrations_seed_and_folders_that_are_not_migrations() {
         "testdata",
         "supabase/tests",
         "supabase/schemas",
+        "supabase/20240108120000_run_by_hand.sql: skipped: a SQL file in a Supabase project folder",
     ] {
         assert!(
             ws.notices
@@ -1752,6 +1753,22 @@ fn supabase_migrations_seed_and_folders_that_are_not_migrations() {
         &static_opts(),
     );
     assert!(report.findings.is_empty(), "{:#?}", report.findings);
+}
+
+/// pgTAP tests in a Sqitch project's `t/` are not a history of their own.
+#[test]
+fn sqitch_projects_tests_are_not_migrations() {
+    let base = "fixtures/layouts/sqitch-tests";
+    let ws = load(&[base], &static_opts());
+    let roots: Vec<&str> = ws.sequences.iter().map(|s| s.root.as_str()).collect();
+    assert_eq!(roots, [base]);
+    let want = format!(
+        "{base}/t: skipped: tests beside a Sqitch project (pgTAP and the like), not migrations \
+         (name it to check it)"
+    );
+    assert!(ws.notices.contains(&want), "{want}\n{:#?}", ws.notices);
+    let ws = load(&[&format!("{base}/t")], &static_opts());
+    assert_eq!(ws.sequences.len(), 1);
 }
 
 #[test]

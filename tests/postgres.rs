@@ -2451,6 +2451,30 @@ fn an_extension_the_server_lacks_is_named_as_the_servers() {
     );
 }
 
+/// A type of the missing extension named in a later function's arguments
+/// (`type twice_vec does not exist`, without quotes): listed under the
+/// extension's failure, not reported as a failure of its own.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn a_type_of_a_missing_extension_follows_its_failure() {
+    let r = run("fixtures/postgres/extension_type_follow_on", &pg_opts());
+    let roots: Vec<&Finding> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule == "first-run-error")
+        .collect();
+    assert_eq!(roots.len(), 1, "{roots:#?}");
+    assert!(roots[0].file.ends_with("001_vectors.sql"));
+    assert!(
+        roots[0]
+            .notes
+            .iter()
+            .any(|n| n.contains("002_match.sql:3") && n.contains("type twice_vec does not exist")),
+        "{:#?}",
+        roots[0].notes
+    );
+}
+
 /// An operator class an extension provides (`gin_trgm_ops`), missing because
 /// no migration creates the extension (chirpstack's init script does):
 /// the help names the extension and the setup line; with it, the run passes.

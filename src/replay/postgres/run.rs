@@ -226,10 +226,16 @@ fn missing_object(code: &str, message: &str) -> Option<String> {
     }
     let name = match message.split('"').nth(1) {
         Some(quoted) => quoted.to_string(),
-        None => {
-            let rest = message.strip_prefix("function ")?;
-            rest.split('(').next()?.to_string()
-        }
+        None => match message.strip_prefix("function ") {
+            Some(rest) => rest.split('(').next()?.to_string(),
+            // `type vector does not exist` (a type named in a function's
+            // arguments is printed without quotes).
+            None => {
+                let rest = message.strip_prefix("type ")?;
+                let rest = rest.split(" does not exist").next()?;
+                rest.split(['(', '[']).next()?.trim().to_string()
+            }
+        },
     };
     let name = name.rsplit('.').next()?.to_string();
     (!name.is_empty()).then_some(name)
@@ -702,5 +708,28 @@ mod tests {
             ErrorClass::UndefinedObject
         );
         assert_eq!(error_class("42601", "syntax error"), ErrorClass::Syntax);
+    }
+
+    #[test]
+    fn a_type_named_without_quotes_is_the_missing_object() {
+        // A function's argument type is printed without quotes.
+        for (message, name) in [
+            ("type vector does not exist", "vector"),
+            ("type public.vector does not exist", "vector"),
+            ("type vector[] does not exist", "vector"),
+            ("type \"vector\" does not exist", "vector"),
+            ("function lower(integer) does not exist", "lower"),
+        ] {
+            let code = if message.starts_with("function") {
+                "42883"
+            } else {
+                "42704"
+            };
+            assert_eq!(
+                missing_object(code, message).as_deref(),
+                Some(name),
+                "{message}"
+            );
+        }
     }
 }

@@ -922,6 +922,35 @@ fn a_mysql8_collation_on_mariadb_says_to_replay_on_mysql8() {
     }
 }
 
+/// MariaDB refuses some expressions in a generated column that MySQL 8
+/// accepts (error 1901): the help says so and names replaying on MySQL, not
+/// "check the order of the files" (CapSoftware/Cap's drizzle history).
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn an_expression_mariadb_refuses_in_a_generated_column_says_so() {
+    let r = run("fixtures/mysql/generated_expression", &my_opts());
+    let errors: Vec<&Finding> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule == "first-run-error")
+        .collect();
+    match errors.as_slice() {
+        // MySQL 8 accepts it.
+        [] => {}
+        [f] => {
+            assert!(f.file.ends_with("002_event_day.sql"), "{f:#?}");
+            let help = f.help.as_deref().unwrap_or_default();
+            assert!(
+                help.starts_with("MariaDB ")
+                    && help.contains("in a GENERATED ALWAYS AS clause")
+                    && help.contains("replay it on a MySQL server"),
+                "{help}"
+            );
+        }
+        more => panic!("{more:#?}"),
+    }
+}
+
 #[test]
 #[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
 fn a_function_the_application_provides_is_named_in_the_help() {

@@ -13,9 +13,9 @@ use std::collections::BTreeSet;
 
 use super::help::{
     extension_help, extension_not_installed, extension_of, help_for, is_libsql_alter_column,
-    missing_function_help, missing_role, missing_role_help, mysql8_collation,
-    mysql8_collation_help, newer_postgres_syntax, permission_help, server_major, syntax_help,
-    table_case_help,
+    mariadb_refused_expression, mariadb_refused_expression_help, missing_function_help,
+    missing_role, missing_role_help, mysql8_collation, mysql8_collation_help,
+    newer_postgres_syntax, permission_help, server_major, syntax_help, table_case_help,
 };
 
 /// How many follow-on failures a root's note lists by name.
@@ -445,7 +445,8 @@ impl<E: Engine> Replayer<'_, E> {
         f.error.kind == FailureKind::Error
             && self.caps.dialect == Dialect::Mysql
             && (f.error.class == ErrorClass::Syntax
-                || (mysql8_collation(&f.error.message).is_some()
+                || ((mysql8_collation(&f.error.message).is_some()
+                    || mariadb_refused_expression(&f.error.message).is_some())
                     && self.engine.name().starts_with("MariaDB")))
     }
 
@@ -695,6 +696,14 @@ impl<E: Engine> Replayer<'_, E> {
                     syntax_help(&self.engine.name(), self.caps)
                 }
                 _ if f.error.class == ErrorClass::FailsOnRows => help_for(f.error.class, self.caps),
+                Run::First { .. } | Run::Start { .. }
+                    if mariadb_refused_expression(&f.error.message).is_some()
+                        && self.engine.name().starts_with("MariaDB") =>
+                {
+                    let (expr, clause) =
+                        mariadb_refused_expression(&f.error.message).unwrap_or_default();
+                    mariadb_refused_expression_help(&self.engine.name(), expr, clause)
+                }
                 Run::First { .. } | Run::Start { .. }
                     if mysql8_collation(&f.error.message).is_some()
                         && self.engine.name().starts_with("MariaDB") =>

@@ -356,6 +356,26 @@ pub(super) fn mysql8_collation_help(server: &str, collation: &str) -> String {
     )
 }
 
+/// The expression and clause in MariaDB's refusal of an expression in a
+/// generated column, CHECK or DEFAULT (error 1901: `Function or expression
+/// 'x' cannot be used in the GENERATED ALWAYS AS clause of `c``).
+pub(super) fn mariadb_refused_expression(message: &str) -> Option<(&str, &str)> {
+    let rest = message.strip_prefix("Function or expression '")?;
+    let (expr, rest) = rest.split_once("' cannot be used in the ")?;
+    let clause = rest.split(" clause").next()?;
+    Some((expr, clause))
+}
+
+pub(super) fn mariadb_refused_expression_help(server: &str, expr: &str, clause: &str) -> String {
+    format!(
+        "{server} refuses `{expr}` in a {clause} clause (an expression whose value may depend on the \
+         session, such as a TIMESTAMP read through the time zone, or a function MariaDB does not \
+         allow there), where MySQL 8 accepts some of these: if the history is written for MySQL, \
+         replay it on a MySQL server (`--database-url mysql://...`); otherwise compute the value \
+         in the application or a trigger"
+    )
+}
+
 /// The help line for a first run the server cannot parse. `server` is the
 /// engine's name with its version (`MariaDB 10.11.6`, `SQLite 3.46.0`):
 /// migrations written for another server or a newer version are the usual

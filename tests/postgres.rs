@@ -2451,6 +2451,29 @@ fn an_extension_the_server_lacks_is_named_as_the_servers() {
     );
 }
 
+/// `ADD COLUMN ... NOT NULL` without a default fails on any table holding
+/// rows: the migration's own failure, not one of twice's synthetic rows
+/// (UPchieve's dbmate history had it withdrawn as `replay-seed-withdrawn`).
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn a_not_null_column_without_a_default_fails_on_rows_whatever_they_hold() {
+    let r = run("fixtures/postgres/not_null_column", &pg_opts());
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "first-run-error" && f.file.ends_with("002_items_code.sql"))
+        .unwrap_or_else(|| panic!("{:#?}", r.findings));
+    assert!(f.message.contains("contains null values"), "{}", f.message);
+    assert!(
+        f.help
+            .as_deref()
+            .is_some_and(|h| h.starts_with("a NOT NULL column added without a default")),
+        "{:?}",
+        f.help
+    );
+    assert!(!r.findings.iter().any(|f| f.rule == "replay-seed-withdrawn"));
+}
+
 /// A type of the missing extension named in a later function's arguments
 /// (`type twice_vec does not exist`, without quotes): listed under the
 /// extension's failure, not reported as a failure of its own.

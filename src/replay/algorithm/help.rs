@@ -410,6 +410,12 @@ pub(super) fn help_for(class: ErrorClass, caps: Caps) -> String {
     let mysql = caps.dialect == Dialect::Mysql;
     match class {
         ErrorClass::PermissionDenied => permission_help(caps).into(),
+        ErrorClass::FailsOnRows if caps.dialect == Dialect::Postgres => "a NOT NULL column \
+             added without a default is NULL in every row a table holds, so this fails on any \
+             table with rows, as the tables of a database in use have (replay's had a few): add \
+             it with a default (`ADD COLUMN ... NOT NULL DEFAULT ...`), or add it nullable, fill \
+             it with an UPDATE and then `ALTER COLUMN ... SET NOT NULL`"
+            .into(),
         ErrorClass::FailsOnRows => "SQLite refuses this on a table that holds rows, as the \
              tables of a database in use do (replay's had a few): add the column nullable or with \
              a constant default and fill it with an UPDATE, or rebuild the table (`CREATE TABLE \

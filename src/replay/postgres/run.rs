@@ -217,6 +217,30 @@ fn error_class(code: &str, message: &str) -> ErrorClass {
     }
 }
 
+/// `ALTER TABLE t ADD COLUMN c ... NOT NULL` without a default that fails
+/// with `column "c" of relation "t" contains null values` (23502): the new
+/// column is NULL in every row there is, so it fails on any table holding
+/// rows, whatever they hold (not for want of a value in twice's synthetic
+/// rows, as `SET NOT NULL` on an existing column may).
+fn adds_the_null_column(stmt: &Statement, code: &str, message: &str) -> bool {
+    use crate::classify::{AlterOp, Kind};
+    if code != "23502" || !message.contains("contains null values") {
+        return false;
+    }
+    let Some(column) = message
+        .strip_prefix("column \"")
+        .and_then(|r| r.split('"').next())
+    else {
+        return false;
+    };
+    let Kind::AlterTable(a) = &stmt.facts.kind else {
+        return false;
+    };
+    a.actions
+        .iter()
+        .any(|act| matches!(&act.op, AlterOp::AddColumn { name, .. } if name.object() == column))
+}
+
 /// The missing object's name in `relation "team" does not exist`,
 /// `column "x" of relation "t" does not exist`, `function f(integer) does
 /// not exist`.
@@ -649,7 +673,11 @@ impl Runner<'_> {
             span: stmt.span.clone(),
             at: at.unwrap_or(stmt.span.start),
             error: StmtError {
-                class: error_class(&code, &message),
+                class: if adds_the_null_column(stmt, &code, &message) {
+                    ErrorClass::FailsOnRows
+                } else {
+                    error_class(&code, &message)
+                },
                 object: missing_object(&code, &message).map(Into::into),
                 code: (!code.is_empty()).then(|| code.into()),
                 context,

@@ -73,6 +73,12 @@ pub struct Part {
     pub tool_transaction: bool,
 }
 
+/// The name a layout's text macro writes where its tool puts the current
+/// database's name (graphile-migrate's `:DATABASE_NAME`): each engine sends
+/// the name of the database replay runs in instead (quoted), so a `GRANT
+/// CONNECT ON DATABASE :DATABASE_NAME` runs on the scratch database.
+pub const CURRENT_DATABASE: &str = "twice_current_database__";
+
 /// One migration: a version with an up part and maybe a down part.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Migration {

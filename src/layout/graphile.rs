@@ -28,8 +28,9 @@
 //!   (text graphile-migrate pastes in from `fixtures/`) cannot be run as
 //!   written: the static rules read it, replay leaves it out;
 //! - `:DATABASE_OWNER` is replaced with the role that owns the database
-//!   (`CURRENT_USER` in replay); other `.gmrc` placeholders are named in a
-//!   notice;
+//!   (`CURRENT_USER` in replay) and `:DATABASE_NAME` with the database's
+//!   name (the one replay runs in: [`crate::model::CURRENT_DATABASE`]);
+//!   other `.gmrc` placeholders are named in a notice;
 //! - other SQL files in the folder and its other sub-folders (a schema dump
 //!   `afterAllMigrations` writes, `afterCurrent` tests, `fixtures/` texts)
 //!   are not migrations of the history, nor histories of their own.
@@ -228,7 +229,10 @@ impl super::Layout for Graphile {
 
     fn text_macros(&self, dialect: Dialect) -> &'static [(&'static str, &'static str)] {
         match dialect {
-            Dialect::Postgres => &[(":DATABASE_OWNER", "CURRENT_USER")],
+            Dialect::Postgres => &[
+                (":DATABASE_OWNER", "CURRENT_USER"),
+                (":DATABASE_NAME", crate::model::CURRENT_DATABASE),
+            ],
             _ => &[],
         }
     }

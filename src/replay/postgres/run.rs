@@ -217,6 +217,19 @@ fn error_class(code: &str, message: &str) -> ErrorClass {
     }
 }
 
+impl Runner<'_> {
+    /// `sql` as sent: [`crate::model::CURRENT_DATABASE`] (a layout's macro
+    /// for its tool's current database) becomes the database replay runs in.
+    fn sendable<'a>(&self, sql: &'a str) -> std::borrow::Cow<'a, str> {
+        if sql.contains(crate::model::CURRENT_DATABASE) {
+            let quoted = format!("\"{}\"", self.db.replace('"', "\"\""));
+            sql.replace(crate::model::CURRENT_DATABASE, &quoted).into()
+        } else {
+            sql.into()
+        }
+    }
+}
+
 /// `ALTER TABLE t ADD COLUMN c ... NOT NULL` without a default that fails
 /// with `column "c" of relation "t" contains null values` (23502): the new
 /// column is NULL in every row there is, so it fails on any table holding
@@ -409,7 +422,7 @@ impl Runner<'_> {
                     (self.timed_copy(&prefix, &stmt.sql, &rows), 0)
                 }
                 None => {
-                    let sql = format!("{prefix}{}", stmt.sql);
+                    let sql = format!("{prefix}{}", self.sendable(&stmt.sql));
                     (self.timed(&sql), prefix.chars().count())
                 }
             };
@@ -538,7 +551,7 @@ impl Runner<'_> {
             }
             // A line break before the `;`: the statement may end in a `--`
             // comment.
-            sql.push_str(&stmt.sql);
+            sql.push_str(&self.sendable(&stmt.sql));
             sql.push_str("\n;\n");
             if !stmt.tokens.is_empty() {
                 expected += 1;

@@ -11,8 +11,18 @@
 //!   read-only check run after deploying: it is never replayed as a
 //!   migration (skipped with a notice);
 //! - a change planned again after a tag (a rework) keeps its earlier
-//!   scripts as `<name>@<tag>.sql`, the tag being the first one after the
-//!   earlier occurrence;
+//!   scripts as `<name>@<tag>.sql`. `sqitch rework` names them after the
+//!   last tag before the rework, but tags may be added later, so since
+//!   Sqitch 0.951 (`Plan.pm` collects the rework tags, `Plan/Change.pm`'s
+//!   `_path_segments` picks one) the earlier occurrence tries every tag
+//!   between it and its next occurrence: the tags of the changes from the
+//!   last one before the rework back to the earlier occurrence's own (each
+//!   change's tags in plan order), and takes the first whose `deploy/`
+//!   script exists; its `revert/` and `verify/` scripts take the same name.
+//!   When none exists Sqitch looks for the first tag's script and fails (a
+//!   notice naming it). A change reworked again does the same with the tags
+//!   before its own next occurrence; a change planned twice with no tag
+//!   between makes Sqitch refuse the plan (a notice);
 //! - `[dep ...]` lists the changes a change requires (`!name` a conflict):
 //!   a required change that is not planned before it makes Sqitch refuse
 //!   the plan (reported as a notice naming both);
@@ -84,14 +94,41 @@ pub struct Change {
     pub requires: Vec<String>,
     /// The 1-based line in sqitch.plan.
     pub line: usize,
-    /// The file stem of its scripts (`name`, or `name@tag` when reworked).
-    pub stem: String,
+    /// For a change planned again later (reworked): the tags between this
+    /// occurrence and the next, in the order Sqitch tries them for the
+    /// scripts' `@tag` suffix (the tags of the latest change first, this
+    /// change's own last; each change's tags in plan order). Empty when the
+    /// change is not reworked, or is planned again with no tag between.
+    pub rework_tags: Vec<String>,
+    /// The line of the next occurrence of a change planned again with no tag
+    /// between (Sqitch refuses such a plan).
+    pub duplicated_at: Option<usize>,
 }
 
-/// The changes of a plan, in order, with rework stems resolved.
+impl Change {
+    /// The file stem of this change's scripts, as Sqitch picks it: `name`,
+    /// or for a reworked change `name@tag` with the first of `rework_tags`
+    /// whose deploy script exists (`deploy_exists` is asked with a stem),
+    /// else with the first of them (the script Sqitch looks for and does not
+    /// find).
+    pub fn stem(&self, deploy_exists: impl Fn(&str) -> bool) -> String {
+        let stems: Vec<String> = self
+            .rework_tags
+            .iter()
+            .map(|t| format!("{}@{t}", self.name))
+            .collect();
+        match stems.iter().find(|s| deploy_exists(s)).or(stems.first()) {
+            Some(s) => s.clone(),
+            None => self.name.clone(),
+        }
+    }
+}
+
+/// The changes of a plan, in order, with the tags of each reworked one.
 pub fn parse_plan(text: &str) -> Vec<Change> {
-    // (change index, tags after it)
     let mut changes: Vec<Change> = Vec::new();
+    // The tags declared after each change (before the next one): a tag line
+    // tags the change before it.
     let mut tags_after: Vec<Vec<String>> = Vec::new();
     for (n, raw) in text.lines().enumerate() {
         let line = raw.split(" #").next().unwrap_or(raw).trim();
@@ -119,23 +156,26 @@ pub fn parse_plan(text: &str) -> Vec<Change> {
             _ => Vec::new(),
         };
         changes.push(Change {
-            stem: name.clone(),
             name,
             requires,
             line: n + 1,
+            rework_tags: Vec::new(),
+            duplicated_at: None,
         });
         tags_after.push(Vec::new());
     }
-    // A change planned again later: its earlier scripts carry the first tag
-    // that follows the earlier occurrence.
+    // A change planned again later: Sqitch (Plan.pm, on reading the later
+    // occurrence) lists the tags of the changes from the one before the
+    // later occurrence back to the earlier occurrence's own, last.
     for i in 0..changes.len() {
-        let reworked_later = changes[i + 1..].iter().any(|c| c.name == changes[i].name);
-        if !reworked_later {
+        let Some(j) = (i + 1..changes.len()).find(|&j| changes[j].name == changes[i].name) else {
             continue;
+        };
+        let tags: Vec<String> = (i..j).rev().flat_map(|k| tags_after[k].clone()).collect();
+        if tags.is_empty() {
+            changes[i].duplicated_at = Some(changes[j].line);
         }
-        if let Some(tag) = tags_after[i..].iter().flatten().next() {
-            changes[i].stem = format!("{}@{tag}", changes[i].name);
-        }
+        changes[i].rework_tags = tags;
     }
     changes
 }
@@ -159,21 +199,41 @@ pub fn plan(folder: &Folder) -> Plan {
             }
         }
         planned.insert(&c.name);
-        let Some(deploy) = find("deploy", &c.stem) else {
+        if let Some(at) = c.duplicated_at {
             plan.notices.push(format!(
-                "{}/{PLAN}:{}: change {} has no deploy/{}.sql (Sqitch would fail to deploy it)",
-                folder.display, c.line, c.name, c.stem
+                "{}/{PLAN}:{at}: Sqitch refuses this plan: change {} is planned again with no tag since its declaration on line {} (a rework needs a tag between)",
+                folder.display, c.name, c.line
+            ));
+        }
+        let stem = c.stem(|s| find("deploy", s).is_some());
+        let Some(deploy) = find("deploy", &stem) else {
+            // Sqitch looks for the first tag's script and says it is missing;
+            // name the others it tried too.
+            let others: Vec<String> = (c.rework_tags.iter().skip(1))
+                .map(|t| format!("deploy/{}@{t}.sql", c.name))
+                .collect();
+            let why = if others.is_empty() {
+                "Sqitch would fail to deploy it".to_string()
+            } else {
+                format!(
+                    "nor {}: Sqitch tries each tag between it and its rework, and would fail to deploy it",
+                    others.join(" or ")
+                )
+            };
+            plan.notices.push(format!(
+                "{}/{PLAN}:{}: change {} has no deploy/{stem}.sql ({why})",
+                folder.display, c.line, c.name
             ));
             continue;
         };
         used.insert(deploy);
-        let revert = find("revert", &c.stem);
+        let revert = find("revert", &stem);
         if let Some(r) = revert {
             used.insert(r);
         }
         plan.migrations.push(Migration::new(
             String::new(),
-            c.stem.clone(),
+            stem,
             whole(folder, deploy),
             revert.map(|r| whole(folder, r)),
         ));
@@ -201,7 +261,7 @@ mod tests {
     fn plan_order_reworks_and_requirements() {
         let text = "%syntax-version=1.0.0\n%project=shop\n\nschema 2024-01-01T00:00:00Z A <a@x> # schema\nusers [schema] 2024-01-02T00:00:00Z A <a@x> # users\n@v1.0 2024-01-03T00:00:00Z A <a@x> # tag\nusers [users@v1.0] 2024-01-04T00:00:00Z A <a@x> # rework\norders [payments] 2024-01-05T00:00:00Z A <a@x>\n";
         let c = parse_plan(text);
-        let stems: Vec<&str> = c.iter().map(|c| c.stem.as_str()).collect();
+        let stems: Vec<String> = c.iter().map(|c| c.stem(|_| false)).collect();
         assert_eq!(stems, ["schema", "users@v1.0", "users", "orders"]);
         let mut f = folder(&[
             ("deploy/schema.sql", "CREATE SCHEMA s;"),
@@ -218,5 +278,167 @@ mod tests {
         assert!(p.migrations[2].down.is_some());
         assert!(p.skipped.iter().any(|(_, why)| why.contains("verify")));
         assert!(p.notices.iter().any(|n| n.contains("requires payments")));
+    }
+
+    /// A plan line: `name [deps]` or `@tag`, with Sqitch's timestamp and planner.
+    fn plan_text(lines: &[&str]) -> String {
+        let mut t = String::from("%syntax-version=1.0.0\n%project=p\n\n");
+        for l in lines {
+            let (head, deps) = l.split_once(' ').map_or((*l, ""), |(h, d)| (h, d));
+            let deps = if deps.is_empty() {
+                String::new()
+            } else {
+                format!(" {deps}")
+            };
+            t += &format!("{head}{deps} 2024-01-01T00:00:00Z A <a@x> # note\n");
+        }
+        t
+    }
+
+    fn sqitch_folder(lines: &[&str], files: &[&str]) -> (Folder, Plan) {
+        let files: Vec<(&str, &str)> = files.iter().map(|f| (*f, "SELECT 1;")).collect();
+        let mut f = folder(&files);
+        f.aux.insert(PLAN.into(), plan_text(lines));
+        let p = plan(&f);
+        (f, p)
+    }
+
+    fn names(p: &Plan) -> Vec<&str> {
+        p.migrations.iter().map(|m| m.name.as_str()).collect()
+    }
+
+    #[test]
+    fn rework_tags_in_sqitch_order_bounded_by_the_next_occurrence() {
+        // Sqitch's t/plan.t: the tags of the latest change first, the
+        // reworked change's own last, each change's in plan order.
+        let text = plan_text(&[
+            "f", "@a", "@b", "g", "@c", "h", "f [f@c]", "@d", "f [f@d]", "f2",
+        ]);
+        let c = parse_plan(&text);
+        let tags: Vec<(&str, Vec<&str>)> = c
+            .iter()
+            .map(|c| {
+                (
+                    c.name.as_str(),
+                    c.rework_tags.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            tags,
+            [
+                ("f", vec!["c", "a", "b"]),
+                ("g", vec![]),
+                ("h", vec![]),
+                ("f", vec!["d"]),
+                ("f", vec![]),
+                ("f2", vec![])
+            ]
+        );
+        // The first whose deploy script exists, else the first.
+        assert_eq!(c[0].stem(|s| s == "f@b"), "f@b");
+        assert_eq!(c[0].stem(|s| s == "f@a" || s == "f@c"), "f@c");
+        assert_eq!(c[0].stem(|_| false), "f@c");
+        assert_eq!(c[3].stem(|_| true), "f@d");
+        assert_eq!(c[4].stem(|_| true), "f");
+    }
+
+    #[test]
+    fn rework_takes_a_later_tag_whose_script_exists() {
+        // Two tags on the change before its rework; the copy is named after
+        // the second.
+        let (f, p) = sqitch_folder(
+            &["widgets", "bump", "@v1.0", "@v1.1", "bump [bump@v1.1]"],
+            &[
+                "deploy/widgets.sql",
+                "deploy/bump@v1.1.sql",
+                "deploy/bump.sql",
+                "revert/bump@v1.0.sql",
+                "revert/bump@v1.1.sql",
+                "revert/bump.sql",
+                "verify/bump@v1.1.sql",
+            ],
+        );
+        assert_eq!(names(&p), ["widgets", "bump@v1.1", "bump"]);
+        assert!(p.notices.is_empty(), "{:?}", p.notices);
+        // The revert script takes the deploy script's tag, although one for
+        // the first tag exists.
+        let down = p.migrations[1].down.as_ref().expect("revert of bump@v1.1");
+        assert_eq!(f.entries[down.file].rel, "revert/bump@v1.1.sql");
+        let skipped: Vec<(&str, &str)> = p
+            .skipped
+            .iter()
+            .map(|(i, why)| (f.entries[*i].rel.as_str(), why.as_str()))
+            .collect();
+        assert_eq!(skipped.len(), 2, "{skipped:?}");
+        assert!(skipped[0].0 == "revert/bump@v1.0.sql" && skipped[0].1.contains("not a script"));
+        assert!(skipped[1].0 == "verify/bump@v1.1.sql" && skipped[1].1.contains("verify script"));
+    }
+
+    #[test]
+    fn rework_tries_the_latest_tags_before_the_first_one_after_it() {
+        // chef-server's oc_bifrost shape: the first tag after `u` tags a
+        // later change (t1), the copy is named after a tag of the change
+        // before the rework (t2), which Sqitch tries first.
+        let (_, p) = sqitch_folder(
+            &[
+                "u", "d", "@t1", "b", "@t2", "@t3", "u [u@t2]", "@t4", "@t5", "u [u@t4]",
+            ],
+            &[
+                "deploy/u@t2.sql",
+                "deploy/u@t4.sql",
+                "deploy/u.sql",
+                "deploy/d.sql",
+                "deploy/b.sql",
+            ],
+        );
+        assert_eq!(names(&p), ["u@t2", "d", "b", "u@t4", "u"]);
+        assert!(p.notices.is_empty(), "{:?}", p.notices);
+        assert!(p.skipped.is_empty(), "{:?}", p.skipped);
+    }
+
+    #[test]
+    fn reworked_twice_each_occurrence_looks_before_its_next() {
+        let (_, p) = sqitch_folder(
+            &["f", "@a", "@b", "f [f@b]", "@c", "f [f@c]"],
+            &[
+                "deploy/f@a.sql",
+                "deploy/f@c.sql",
+                "deploy/f.sql",
+                "deploy/f@b.sql",
+            ],
+        );
+        // The first tries its own tags a, b in plan order (f@b stays unused);
+        // the second only c, the tag before its own rework.
+        assert_eq!(names(&p), ["f@a", "f@c", "f"]);
+        assert_eq!(p.skipped.len(), 1, "{:?}", p.skipped);
+    }
+
+    #[test]
+    fn rework_without_any_tagged_script_is_reported() {
+        let (_, p) = sqitch_folder(
+            &["f", "@a", "g", "@b", "f [f@b]"],
+            &["deploy/g.sql", "deploy/f.sql", "revert/f@b.sql"],
+        );
+        assert_eq!(names(&p), ["g", "f"]);
+        assert_eq!(
+            p.notices,
+            ["m/sqitch.plan:4: change f has no deploy/f@b.sql (nor deploy/f@a.sql: Sqitch tries each tag between it and its rework, and would fail to deploy it)"]
+        );
+        let (_, p) = sqitch_folder(&["f", "@a", "f [f@a]"], &["deploy/f.sql"]);
+        assert_eq!(
+            p.notices,
+            ["m/sqitch.plan:4: change f has no deploy/f@a.sql (Sqitch would fail to deploy it)"]
+        );
+    }
+
+    #[test]
+    fn planned_twice_without_a_tag_between_is_refused() {
+        let (_, p) = sqitch_folder(&["f", "g", "f", "@a"], &["deploy/f.sql", "deploy/g.sql"]);
+        assert!(
+            p.notices.iter().any(|n| n.starts_with("m/sqitch.plan:6: Sqitch refuses this plan: change f is planned again with no tag since its declaration on line 4")),
+            "{:?}",
+            p.notices
+        );
     }
 }

@@ -1375,6 +1375,7 @@ fn replay_runs_every_layout_in_order() {
         "version-folders-clean",
         "up-down",
         "sqitch",
+        "sqitch-rework",
         "tern",
         "liquibase-yaml",
     ] {
@@ -1969,6 +1970,53 @@ fn sqitch_plan_order_deploy_revert_and_verify() {
         2
     );
     snapshot_layout("sqitch", &["fixtures/layouts/sqitch"], &static_opts());
+}
+
+#[test]
+fn sqitch_rework_takes_the_first_tag_with_a_script() {
+    // Sqitch tries the tags between a change and its rework, the latest
+    // change's first (v1.2, then widget_list's own v1.0 and v1.1), and takes
+    // the first whose deploy script exists; its revert script follows.
+    let ws = load(&["fixtures/layouts/sqitch-rework"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1, "{:#?}", ws.notices);
+    let seq = &ws.sequences[0];
+    let names: Vec<&str> = seq.migrations.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "widgets",
+            "widget_list@v1.1",
+            "widget_color",
+            "widget_list@v2.0",
+            "widget_list",
+            "widget_count"
+        ]
+    );
+    let down = seq.migrations[1].down.as_ref().expect("a revert script");
+    assert!(ws.files[down.file]
+        .source
+        .name
+        .ends_with("revert/widget_list@v1.1.sql"));
+    // No tag between widget_count and its rework has a script: still said.
+    let missing: Vec<&String> = ws
+        .notices
+        .iter()
+        .filter(|n| n.contains("would fail to deploy"))
+        .collect();
+    assert_eq!(missing.len(), 1, "{:#?}", ws.notices);
+    assert!(missing[0]
+        .contains("sqitch.plan:9: change widget_count has no deploy/widget_count@v2.0.sql"));
+    assert!(missing[0].contains("deploy/widget_count@v1.2.sql"));
+    assert!(
+        !ws.notices.iter().any(|n| n.contains("not a script")),
+        "{:#?}",
+        ws.notices
+    );
+    snapshot_layout(
+        "sqitch_rework",
+        &["fixtures/layouts/sqitch-rework"],
+        &static_opts(),
+    );
 }
 
 #[test]

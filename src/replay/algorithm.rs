@@ -823,7 +823,8 @@ impl<'a, E: Engine> Replayer<'a, E> {
         // The schema before the up vs after the up and the down, for every
         // object either touched.
         let net = Observation::compose([&up.observation, &first.observation]);
-        if let Some(d) = diff::schema_diff(
+        // A column the down adds back comes back last: not a difference.
+        if let Some(d) = diff::schema_diff_ignoring_column_order(
             &net.schema_before,
             &net.schema_after,
             "before the up migration",

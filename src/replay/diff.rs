@@ -73,6 +73,44 @@ pub fn schema_diff(
     old_label: &str,
     new_label: &str,
 ) -> Option<SchemaDiff> {
+    diff_objects(before, after, old_label, new_label, false)
+}
+
+/// [`schema_diff`], a table whose lines (columns, constraints) are the same
+/// in another order counted as unchanged: a column dropped and added again
+/// comes back at the end, and neither PostgreSQL nor SQLite can add one at
+/// a position (for a down migration that restores what its up dropped).
+pub fn schema_diff_ignoring_column_order(
+    before: &SchemaImage,
+    after: &SchemaImage,
+    old_label: &str,
+    new_label: &str,
+) -> Option<SchemaDiff> {
+    diff_objects(before, after, old_label, new_label, true)
+}
+
+/// Whether two images of a table hold the same lines in another order
+/// (a line's trailing comma aside).
+fn same_lines_reordered(a: &str, b: &str) -> bool {
+    fn lines(t: &str) -> Vec<&str> {
+        let mut v: Vec<&str> = t
+            .lines()
+            .map(|l| l.trim().trim_end_matches(',').trim_end())
+            .filter(|l| !l.is_empty())
+            .collect();
+        v.sort_unstable();
+        v
+    }
+    lines(a) == lines(b)
+}
+
+fn diff_objects(
+    before: &SchemaImage,
+    after: &SchemaImage,
+    old_label: &str,
+    new_label: &str,
+    ignore_column_order: bool,
+) -> Option<SchemaDiff> {
     let mut keys: Vec<&ObjectKey> = before
         .keys()
         .chain(after.keys().filter(|k| !before.contains_key(*k)))
@@ -87,6 +125,11 @@ pub fn schema_diff(
         };
         if b == a {
             continue;
+        }
+        if let (true, Some(bt), Some(at)) = (ignore_column_order && key.kind == "table", b, a) {
+            if same_lines_reordered(bt, at) {
+                continue;
+            }
         }
         let change = match (b, a) {
             (None, Some(_)) => Change::Added,

@@ -13,7 +13,10 @@ For migrations with a down part (golang-migrate and sqlx `.down.sql`, diesel
 `down.sql`, dbmate and goose down sections, Flyway `U` files, Liquibase
 `--rollback`), replay applies the up, then the down, and compares the schema
 with the schema before the up: every object the up or the down touched, as a
-unified diff. `--no-down` skips down checks.
+unified diff. `--no-down` skips down checks. A column the up drops and the
+down adds back comes back at the end of the table; neither PostgreSQL nor
+SQLite can add one at a position, so a table whose columns and constraints
+differ only in their order counts as reverted.
 
 ## Why it matters
 A rollback that leaves a table, an index or a column behind makes the next

@@ -627,6 +627,20 @@ fn a_failure_after_a_liquibase_changelog_of_change_types_names_it() {
 }
 
 #[test]
+fn a_column_a_down_adds_back_last_is_reverted() {
+    // Dropped by the up and added again by the down, a column comes back
+    // at the end of the table: not a difference. Another type is one.
+    let r = with_downs("fixtures/replay/down-column-order", &opts());
+    let not_reverted: Vec<&Finding> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule == "down-does-not-revert")
+        .collect();
+    assert_eq!(not_reverted.len(), 1, "{not_reverted:#?}");
+    assert!(not_reverted[0].file.ends_with("003_drop_name.down.sql"));
+}
+
+#[test]
 fn a_down_the_server_cannot_parse_gets_the_syntax_help() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

@@ -625,6 +625,11 @@ fn scan(text: &str, sign: &mut dyn FnMut(Family, &'static str, u32)) {
             "materialized" if prev(1) == "create" || prev(1) == "refresh" => {
                 sign(Postgres, "materialized views", 1)
             }
+            // CREATE DOMAIN (PostgreSQL; standard SQL that neither SQLite nor
+            // MySQL has).
+            "domain" if prev(1) == "create" || (prev(1) == "replace" && prev(3) == "create") => {
+                sign(Postgres, "CREATE DOMAIN", 3)
+            }
 
             "auto_increment" => sign(Mysql, "AUTO_INCREMENT", 3),
             // ClickHouse's table engines (`ENGINE = MergeTree()`,
@@ -761,6 +766,17 @@ mod tests {
         // Nor inside a dollar-quoted body (the body itself is the sign).
         let d = "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1 -- `x` AUTO_INCREMENT\n $$ LANGUAGE sql;";
         assert_eq!(clear(&[d]), Some(Dialect::Postgres));
+    }
+
+    #[test]
+    fn create_domain_is_postgres() {
+        let a = "CREATE DOMAIN email AS text CHECK (VALUE ~ '@');";
+        assert_eq!(clear(&[a]), Some(Dialect::Postgres));
+        let b = "create or replace domain pos as integer check (value > 0);";
+        assert_eq!(clear(&[b]), Some(Dialect::Postgres));
+        // A column named `domain` says nothing.
+        let c = "CREATE TABLE sites (id INTEGER PRIMARY KEY, domain TEXT);";
+        assert_ne!(clear(&[c]), Some(Dialect::Postgres));
     }
 
     #[test]

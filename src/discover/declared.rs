@@ -233,7 +233,8 @@ pub(super) fn is_query_file(name: &str, path: &Path) -> bool {
 
 /// Whether a file's SQL is an application's query rather than a
 /// migration: it has a bind parameter (`$1` outside any string or
-/// dollar-quoted body: a migration tool would fail on it), or every
+/// dollar-quoted body: a migration tool would fail on it; pgTyped's
+/// `:email!` or its `/* @name getUser */` tags), or every
 /// statement reads only (`SELECT ... FROM`, `WITH ... SELECT ... FROM`,
 /// with no writing word: not `INTO`, `INSERT`, `UPDATE`, `CREATE`, ...).
 /// A `SELECT` without `FROM` (`SELECT create_hypertable('t', 'at')`,
@@ -269,6 +270,16 @@ pub(super) fn is_query_text(text: &str) -> bool {
         }
     };
     for t in crate::lexer::Lexer::new(text, 0..text.len(), Dialect::Postgres) {
+        // pgTyped's query files: each query tagged `/* @name getUser */`.
+        if t.kind == TokenKind::BlockComment
+            && text[t.span.clone()]
+                .trim_start_matches("/*")
+                .trim_start()
+                .strip_prefix("@name")
+                .is_some_and(|r| r.starts_with(char::is_whitespace))
+        {
+            param = true;
+        }
         if t.kind.is_trivia() {
             continue;
         }
@@ -298,6 +309,11 @@ pub(super) fn is_query_text(text: &str) -> bool {
                     .strip_prefix('$')
                     .is_some_and(|n| n.bytes().next().is_some_and(|b| b.is_ascii_digit())) =>
             {
+                param = true;
+            }
+            // pgTyped's required parameter `:email!` (psql's `:var`, which
+            // migration scripts use, has no `!`).
+            TokenKind::Param if here.starts_with(':') && text[t.span.end..].starts_with('!') => {
                 param = true;
             }
             TokenKind::Semicolon => close(&mut stmt),
@@ -362,6 +378,25 @@ mod tests {
         assert!(!is_query_text("SELECT * INTO backup FROM t;"));
         assert!(!is_query_text("SELECT 1 FROM t; CREATE TABLE u (id int);"));
         assert!(!is_query_text("-- nothing\n"));
+    }
+
+    #[test]
+    fn pgtyped_query_files_are_query_files() {
+        // The `@name` tag, whatever the statement writes.
+        assert!(is_query_text(
+            "/* @name countVisit */\nUPDATE users SET visits = visits + 1 WHERE id = 1;"
+        ));
+        // A required parameter `:id!`.
+        assert!(is_query_text(
+            "UPDATE users SET visits = visits + 1 WHERE id = :id!;"
+        ));
+        // psql's variables in a migration script, a `@name` elsewhere, a cast:
+        // none is a sign.
+        assert!(!is_query_text("GRANT CONNECT ON DATABASE :dbname TO app;"));
+        assert!(!is_query_text(
+            "/* see @name in the docs */ CREATE TABLE t (id int);"
+        ));
+        assert!(!is_query_text("/* @names */ UPDATE t SET n = n::int + 1;"));
     }
 
     #[test]

@@ -880,8 +880,8 @@ impl Walker<'_> {
             if queries {
                 self.notices.push(format!(
                     "{display}: skipped: a folder of query files (each has bind parameters such as \
-                     `$1`, only reads: `SELECT ... FROM`, or is a SQLPage page), not migrations \
-                     (name it to check it)"
+                     `$1` or pgTyped's `:id!` and `/* @name */` tags, only reads: `SELECT ... FROM`, \
+                     or is a SQLPage page), not migrations (name it to check it)"
                 ));
             }
             let passed_over = passed_over || queries;

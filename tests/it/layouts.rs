@@ -2710,13 +2710,15 @@ fn query_folders_are_not_migrations() {
     );
     // SQLPage's pages (`SELECT 'list' AS component`, `sqlpage.cookie(...)`)
     // are queries whatever they write; its `sqlpage/migrations/` is read.
-    for folder in ["app/reports", "app/statements", "site"] {
+    // pgTyped's (`/* @name countVisit */`, `:id!`) too.
+    for folder in ["app/models/user", "app/reports", "app/statements", "site"] {
         assert!(
             ws.notices.iter().any(|n| n
                 == &format!(
                 "fixtures/layouts/query-folders/{folder}: skipped: a folder of query files (each \
-                     has bind parameters such as `$1`, only reads: `SELECT ... FROM`, or is a \
-                     SQLPage page), not migrations (name it to check it)"
+                     has bind parameters such as `$1` or pgTyped's `:id!` and `/* @name */` tags, \
+                     only reads: `SELECT ... FROM`, or is a SQLPage page), not migrations (name it \
+                     to check it)"
             )),
             "{:?}",
             ws.notices

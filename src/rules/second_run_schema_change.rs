@@ -13,7 +13,9 @@ Replay compares the schema after a migration's second run with the schema after
 its first run: tables with their columns and constraints, indexes, views and
 triggers, normalised (whitespace, comments and identifier quoting do not count)
 and shown as a unified diff. Only the objects the second run touched are
-compared. The finding points at the statement that made the change.
+compared. A virtual table is compared by its definition: the shadow tables its
+module keeps its content in (SQLite's FTS5 `<name>_data`, R*Tree `<name>_node`)
+are made and dropped with it and are not listed on their own. The finding points at the statement that made the change.
 
 ## Why it matters
 A statement that succeeds on a re-run but leaves a different schema is worse

@@ -597,6 +597,49 @@ fn a_table_set_aside_is_not_written_between_runs() {
 }
 
 #[test]
+fn virtual_tables_and_their_shadow_tables() {
+    // A virtual table dropped and made again takes new places at the end of
+    // the schema with its shadow tables (FTS5's notes_fts_data, ...): no
+    // change, whatever comes before (a PRAGMA) or after it (an index).
+    let r = run("fixtures/replay/virtual-tables", &opts());
+    let schema = of_rule(&r, "second-run-schema-change");
+    for clean in ["002_notes_search.sql", "003_fts4_and_rtree.sql"] {
+        // (The PRAGMAs' notices aside.)
+        assert!(
+            !r.findings
+                .iter()
+                .any(|f| f.file.ends_with(clean) && f.rule != "replay-statement-skipped"),
+            "{clean}: {:#?}",
+            ids(&r)
+        );
+    }
+    // A true change names the virtual table, not its shadow tables, at the
+    // statement that made it.
+    let drafts: Vec<_> = schema
+        .iter()
+        .filter(|f| f.file.ends_with("004_drafts_search.sql"))
+        .collect();
+    assert_eq!(drafts.len(), 1, "{:#?}", ids(&r));
+    assert_eq!(drafts[0].line, 7);
+    assert!(drafts[0]
+        .message
+        .ends_with("changes the schema: table drafts_fts_new added"));
+    assert_eq!(
+        drafts[0].evidence.as_ref().unwrap()["objects"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    assert!(!schema
+        .iter()
+        .any(|f| f.message.contains("_config") || f.notes.iter().any(|n| n.contains("_content"))));
+    // Objects made where the dropped shadow tables were are seen.
+    assert!(has(&r, "second-run-schema-change", "005_labels.sql", 6));
+    assert!(has(&r, "second-run-schema-change", "005_labels.sql", 7));
+    snapshot("virtual_tables", &r);
+}
+
+#[test]
 fn a_failure_after_a_liquibase_changelog_of_change_types_names_it() {
     // The master changelog includes a YAML `createTable` between two SQL
     // files: replay runs without it, and the failure for want of its table

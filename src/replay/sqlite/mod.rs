@@ -8,6 +8,15 @@
 //! tables it may write; at the stop it reads the same rows again (by
 //! `sqlite_schema` rowid, plus rows added since the start, so renamed and new
 //! objects are found without scanning the schema).
+//!
+//! A virtual table's shadow tables (FTS3/4/5's `<name>_content`, `_data`,
+//! ..., R*Tree's `<name>_node`, ..., whatever its module's `xShadowName`
+//! accepts) are dropped and renamed with it while the statement runs, which
+//! the authorizer does not announce: their rows are captured with the
+//! virtual table's, so a rowid they free and a later object takes is read
+//! again at the stop. Made again, they sit at new rowids past the start's
+//! last one, which is no change: the images leave them out wherever they
+//! are shadow tables, and the virtual table's own row stands for them.
 
 pub mod heap;
 mod nesting;
@@ -80,12 +89,19 @@ impl Drop for RawStmt {
     }
 }
 
+/// A `sqlite_schema` row: its rowid, key and normalised text.
+type SchemaRow = (i64, ObjectKey, String);
+
 /// What an observation window has seen so far.
 #[derive(Default)]
 struct Window {
     schema_before: SchemaImage,
     /// `sqlite_schema` rowids whose rows were captured.
     rowids: BTreeSet<i64>,
+    /// Shadow tables (lower case) among the captured rows: the tables a
+    /// virtual table module keeps its content in (FTS5's `<name>_data`,
+    /// R*Tree's `<name>_node`), made and dropped with their virtual table.
+    shadows: BTreeSet<String>,
     max_rowid: i64,
     data_before: BTreeMap<String, Option<TableData>>,
     internal: BTreeSet<String>,
@@ -492,12 +508,12 @@ impl SqliteEngine {
 
     // ---- observation ------------------------------------------------------
 
-    /// `sqlite_schema` rows matching a query, as (rowid, key, text).
+    /// `sqlite_schema` rows matching a query.
     fn schema_rows(
         &self,
         sql: &str,
         params: &[&dyn rusqlite::ToSql],
-    ) -> Result<Vec<(i64, ObjectKey, String)>, EngineError> {
+    ) -> Result<Vec<SchemaRow>, EngineError> {
         self.internal(|c| {
             let mut st = c.prepare_cached(sql)?;
             let rows = st.query_map(params, |r| {
@@ -567,9 +583,25 @@ impl SqliteEngine {
                     &[&name],
                 )?
             };
+            // Dropping or renaming a virtual table drops or renames its
+            // shadow tables while the statement runs, without telling the
+            // authorizer beforehand: their rows are captured with it.
+            let mut shadows = BTreeSet::new();
+            let mut rows = rows;
+            let virtuals: Vec<String> = rows
+                .iter()
+                .filter(|(_, key, text)| key.kind == "table" && schema::is_virtual(text))
+                .map(|(_, key, _)| key.name.clone())
+                .collect();
+            for vtab in virtuals {
+                let (names, shadow_rows) = self.shadow_rows(&vtab)?;
+                shadows.extend(names);
+                rows.extend(shadow_rows);
+            }
             let Some(w) = self.window.as_mut() else {
                 return Ok(());
             };
+            w.shadows.extend(shadows);
             for (rowid, key, text) in rows {
                 // Rows added in this window did not exist at its start: their
                 // before-image is "absent", which the stop fills in.
@@ -594,6 +626,44 @@ impl SqliteEngine {
             }
         }
         Ok(())
+    }
+
+    /// The shadow tables of the virtual table `vtab` (lower case): their
+    /// names, lower case, and the `sqlite_schema` rows of them and of their
+    /// indexes. A shadow table is what its module says it is
+    /// (`xShadowName`, which `pragma_table_list` reports as `shadow`), so a
+    /// table of the user's that merely shares the prefix is not one.
+    fn shadow_rows(&self, vtab: &str) -> Result<(BTreeSet<String>, Vec<SchemaRow>), EngineError> {
+        let names: BTreeSet<String> = self.internal(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT lower(name) FROM main.pragma_table_list \
+                 WHERE schema = 'main' AND type = 'shadow' \
+                 AND substr(lower(name), 1, length(?1) + 1) = ?1 || '_'",
+            )?;
+            let rows = st.query_map([vtab], |r| r.get::<_, String>(0))?;
+            rows.collect()
+        })?;
+        let mut rows = Vec::new();
+        for name in &names {
+            rows.extend(self.schema_rows(
+                "SELECT rowid, type, name, tbl_name, sql FROM main.sqlite_schema \
+                 WHERE name = ?1 COLLATE NOCASE OR tbl_name = ?1 COLLATE NOCASE",
+                &[name],
+            )?);
+        }
+        Ok((names, rows))
+    }
+
+    /// Every shadow table of the schema now (lower case).
+    fn shadow_tables(&self) -> Result<BTreeSet<String>, EngineError> {
+        self.internal(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT lower(name) FROM main.pragma_table_list \
+                 WHERE schema = 'main' AND type = 'shadow'",
+            )?;
+            let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+            rows.collect()
+        })
     }
 
     /// `sqlite_sequence` (AUTOINCREMENT counters) is compared too, to decide
@@ -1308,8 +1378,36 @@ impl StatementEngine for SqliteEngine {
                     &[rowid],
                 )?);
             }
+            // Shadow tables are their virtual table's mechanics: its row
+            // says what they are, and one dropped and made again takes new
+            // rowids (made at the end of the schema) that the start never
+            // saw. A table is left out where it is a shadow table on every
+            // side that has it (after: of a virtual table there now).
+            let shadows_after = if rows
+                .iter()
+                .any(|(_, key, text)| key.kind == "table" && schema::is_virtual(text))
+            {
+                self.shadow_tables()?
+            } else {
+                BTreeSet::new()
+            };
             for (_, key, text) in rows {
                 schema_after.insert(key, Some(text));
+            }
+            let hidden: Vec<ObjectKey> = schema_before
+                .keys()
+                .chain(schema_after.keys())
+                .filter(|k| {
+                    k.kind == "table"
+                        && (w.shadows.contains(&k.name) || shadows_after.contains(&k.name))
+                        && (!schema_before.contains_key(*k) || w.shadows.contains(&k.name))
+                        && (!schema_after.contains_key(*k) || shadows_after.contains(&k.name))
+                })
+                .cloned()
+                .collect();
+            for k in &hidden {
+                schema_before.remove(k);
+                schema_after.remove(k);
             }
             for k in schema_before.keys() {
                 schema_after.entry(k.clone()).or_insert(None);

@@ -92,6 +92,18 @@ fn space_between(prev: &str, next: &str) -> bool {
         || (next == "(" && !is_keyword(prev) && prev != ","))
 }
 
+/// Whether a table's SQL (normalised or as stored) makes a virtual table:
+/// `CREATE VIRTUAL TABLE ...`.
+pub fn is_virtual(sql: &str) -> bool {
+    let mut words = sql.split_ascii_whitespace();
+    words
+        .next()
+        .is_some_and(|w| w.eq_ignore_ascii_case("CREATE"))
+        && words
+            .next()
+            .is_some_and(|w| w.eq_ignore_ascii_case("VIRTUAL"))
+}
+
 /// Normalises the SQL of one schema object.
 pub fn normalise(kind: &str, sql: &str) -> String {
     let toks: Vec<(String, TokenKind)> = Lexer::new(sql, 0..sql.len(), Dialect::Sqlite)

@@ -126,6 +126,7 @@ pub fn update_writes(cx: &Context, unit: &Unit, u: &classify::Update) -> Writes 
         if let Some(sel) = &up.selection {
             where_facts(sel, &mut w);
         }
+        json_key_moves(up, &mut w);
         return w;
     }
     let mut w = Writes::default();

@@ -34,7 +34,9 @@ migrated`), pins the changed column (`SET version = version + 1 WHERE version = 
 picks the rows whose changed column fails a test of its form that the new value passes
 (`SET v = JSON_OBJECT('v', v) WHERE NOT JSON_VALID(v)`, `SET url = 'https://' || url WHERE
 url NOT LIKE 'https://%'`, `!~`, `IS FALSE`; a comparison such as `WHERE NOT n >= 10` is no
-such test), and an UPDATE of a table the migration created afresh.
+such test), moves a JSON key out of the column that the WHERE asks for (`SET data =
+jsonb_set(data - 'old', '{new}', data -> 'old') WHERE data ? 'old'`, or `data -> 'old' IS NOT
+NULL`: a second run matches no row), and an UPDATE of a table the migration created afresh.
 
 ## Why it matters
 Run twice, the change is applied twice: prices go up 10.25% instead of 5%, counters count

@@ -600,6 +600,118 @@ pub(super) fn where_facts(sel: &Expr, w: &mut Writes) {
     not_null(sel, &mut w.not_null);
 }
 
+/// JSON keys moved out of a column: `SET data = jsonb_set(data - 'old',
+/// '{new}', data -> 'old') WHERE data ? 'old'` (or `data -> 'old' IS NOT
+/// NULL`) takes `old` out of every row it changes, so a second run matches
+/// none: the column counts as pinned by the WHERE.
+pub(super) fn json_key_moves(up: &ast::Update, w: &mut Writes) {
+    let Some(sel) = &up.selection else { return };
+    let col = |x: &Expr| -> Option<String> {
+        match x {
+            Expr::Nested(e) => match e.as_ref() {
+                Expr::Identifier(id) => Some(id.value.to_lowercase()),
+                _ => None,
+            },
+            Expr::Identifier(id) => Some(id.value.to_lowercase()),
+            Expr::CompoundIdentifier(p) => p.last().map(|i| i.value.to_lowercase()),
+            _ => None,
+        }
+    };
+    let key = |x: &Expr| -> Option<String> {
+        let mut x = x;
+        while let Expr::Nested(e) = x {
+            x = e;
+        }
+        match x {
+            Expr::Value(v) => match &v.value {
+                ast::Value::SingleQuotedString(s) => Some(s.clone()),
+                _ => None,
+            },
+            _ => None,
+        }
+    };
+    // (column, key) the top-level conjuncts of the WHERE require present.
+    fn tested(
+        e: &Expr,
+        col: &dyn Fn(&Expr) -> Option<String>,
+        key: &dyn Fn(&Expr) -> Option<String>,
+        out: &mut Vec<(String, String)>,
+    ) {
+        match e {
+            Expr::Nested(x) => tested(x, col, key, out),
+            Expr::BinaryOp {
+                left,
+                op: BinaryOperator::And,
+                right,
+            } => {
+                tested(left, col, key, out);
+                tested(right, col, key, out);
+            }
+            Expr::BinaryOp {
+                left,
+                op: BinaryOperator::Question,
+                right,
+            } => {
+                if let (Some(c), Some(k)) = (col(left), key(right)) {
+                    out.push((c, k));
+                }
+            }
+            Expr::IsNotNull(x) => {
+                if let Expr::BinaryOp {
+                    left,
+                    op: BinaryOperator::Arrow | BinaryOperator::LongArrow,
+                    right,
+                } = x.as_ref()
+                {
+                    if let (Some(c), Some(k)) = (col(left), key(right)) {
+                        out.push((c, k));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut required = Vec::new();
+    tested(sel, &col, &key, &mut required);
+    if required.is_empty() {
+        return;
+    }
+    for a in &up.assignments {
+        let ast::AssignmentTarget::ColumnName(n) = &a.target else {
+            continue;
+        };
+        let Some(target) =
+            n.0.last()
+                .and_then(|p| p.as_ident())
+                .map(|i| i.value.to_lowercase())
+        else {
+            continue;
+        };
+        // Keys the new value takes out of the column (`col - 'k'`).
+        let mut removed: Vec<String> = Vec::new();
+        walk(&a.value, &mut |x| {
+            if let Expr::BinaryOp {
+                left,
+                op: BinaryOperator::Minus,
+                right,
+            } = x
+            {
+                if col(left).as_deref() == Some(target.as_str()) {
+                    if let Some(k) = key(right) {
+                        removed.push(k);
+                    }
+                }
+            }
+        });
+        if required
+            .iter()
+            .any(|(c, k)| *c == target && removed.contains(k))
+        {
+            w.pinned.push(target);
+        }
+    }
+}
+
 /// Columns that top-level conjuncts only match when not NULL.
 pub(super) fn not_null(e: &Expr, out: &mut Vec<String>) {
     let col = |x: &Expr| -> Option<String> {

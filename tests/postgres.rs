@@ -343,7 +343,7 @@ fn seed_withdrawal_takes_the_rows_copied_from_synthetic_rows() {
         assert_eq!(
             kept(&r),
             vec![
-                withdrawn("003_users_gh_id.sql", 3),
+                withdrawn("003_users_gh_id.sql", 4),
                 withdrawn("004_foreign_keys.sql", 4),
             ],
             "{:#?}",

@@ -163,4 +163,19 @@ pub struct Sequence {
     /// goose `.go` migration, a Synapse `.py` delta), as (version, file):
     /// replay runs without them, and a first-run failure after one says so.
     pub code_gaps: Vec<(String, String)>,
+    /// The schemas the migration tool creates before it migrates, as its
+    /// settings name them (Flyway's `schemas`): replay creates them first,
+    /// as twice's own set-up, and runs in the first one.
+    pub schemas: Option<ToolSchemas>,
+}
+
+/// Schemas a migration tool's settings say it creates before migrating,
+/// the first being the one migrations run in (Flyway's `schemas` with
+/// `createSchemas`, its default).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ToolSchemas {
+    /// In the order given; never empty.
+    pub names: Vec<String>,
+    /// Where the setting was read (`flyway.schemas in ../pom.xml`).
+    pub from: String,
 }

@@ -15,6 +15,9 @@
 //!     "engine": "postgres" | null, "engine_reason": "..." (when null),
 //!     "setup": "db/prereqs.sql" (only when configured, or the layout's
 //!                               stand-in for its platform),
+//!     "schemas": {"names": ["app"], "from": "flyway.schemas in ../flyway.conf",
+//!                 "replay": "..."} (only when the tool's settings name schemas
+//!                 it creates before migrating),
 //!     "migrations": [{
 //!       "version": "1", "name": "create_users",
 //!       "up": {"file": "...", "lines": [2, 9], "statements": 3, "transaction": true},
@@ -60,7 +63,37 @@ pub struct SequencePlan {
     pub engine_reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub setup: Option<String>,
+    /// The schemas the tool creates before it migrates (Flyway's `schemas`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schemas: Option<SchemasPlan>,
     pub migrations: Vec<MigrationPlan>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SchemasPlan {
+    pub names: Vec<String>,
+    /// Where the setting was read.
+    pub from: String,
+    /// What replay does with them on its engine.
+    pub replay: String,
+}
+
+/// What replay on `engine` does with the tool's schemas `names`.
+fn schemas_replay(names: &[String], engine: Option<&str>) -> String {
+    let first = names.first().map_or("", String::as_str);
+    match engine {
+        Some("postgres") => format!(
+            "created before the first migration (CREATE SCHEMA IF NOT EXISTS, as the migration \
+             role), {first} first on the search_path"
+        ),
+        Some("mysql") if names.len() > 1 => format!(
+            "{first} is the database replay runs in; the others are not created (the migration \
+             user may use the scratch database only)"
+        ),
+        Some("mysql") => format!("{first} is the database replay runs in"),
+        Some(_) => "nothing to create: SQLite has no schemas".into(),
+        None => "not replayed".into(),
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -202,6 +235,11 @@ pub fn build(ws: &Workspace, opts: &Options) -> PlanDoc {
                             .flatten()
                             .map(|s| s.name)
                     }),
+                schemas: seq.schemas.as_ref().map(|t| SchemasPlan {
+                    names: t.names.clone(),
+                    from: t.from.clone(),
+                    replay: schemas_replay(&t.names, engine),
+                }),
                 migrations: seq
                     .migrations
                     .iter()
@@ -289,6 +327,15 @@ pub fn write_human(doc: &PlanDoc, out: &mut dyn Write) -> io::Result<()> {
         }
         if let Some(setup) = &s.setup {
             writeln!(out, "  setup:   {setup}")?;
+        }
+        if let Some(t) = &s.schemas {
+            writeln!(
+                out,
+                "  schemas: {} ({}): {}",
+                t.names.join(", "),
+                t.from,
+                t.replay
+            )?;
         }
         writeln!(
             out,

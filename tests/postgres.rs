@@ -2656,3 +2656,38 @@ fn a_migration_idle_timeout_does_not_end_twice_s_session() {
     let r = run("fixtures/hostile/postgres_idle_timeout", &opts);
     assert_eq!(r.summary.sequences[0].replay, "replayed", "{:?}", r.notices);
 }
+
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn flyway_schemas_are_made_before_the_first_migration() {
+    // pom.xml names `billing,audit`: Flyway creates both and runs the
+    // migrations in billing. Without them every migration failed its first
+    // run ('schema "audit" does not exist'); now V1 runs (its unqualified
+    // table lands in billing) and V2's bare ADD COLUMN is confirmed.
+    let opts = pg_opts();
+    let r = run("fixtures/layouts/flyway-schemas", &opts);
+    assert_eq!(
+        r.summary.sequences[0].replay, "replayed",
+        "{:#?}",
+        r.findings
+    );
+    assert!(!has(&r, "first-run-error"), "{:#?}", r.findings);
+    assert_eq!(
+        rules(&r),
+        [(
+            "second-run-error".to_string(),
+            "V2__invoice_total.sql".to_string(),
+            1
+        )],
+        "{:#?}",
+        r.findings
+    );
+    // Nothing of twice's set-up is reported as a migration's change.
+    assert!(
+        !r.findings
+            .iter()
+            .any(|f| f.message.contains("CREATE SCHEMA")),
+        "{:#?}",
+        r.findings
+    );
+}

@@ -179,6 +179,7 @@ pub fn script_sequence(d: &mut Discovered, file: SourceFile, opts: &Options) -> 
             None,
         )],
         code_gaps: Vec::new(),
+        schemas: None,
     }
 }
 
@@ -374,6 +375,7 @@ pub fn discover(inputs: &[Input], opts: &Options, files: &FileSource) -> Result<
     join_configured_sequences(&mut builts, &opts.sequences, &mut w.notices);
     if opts.sequences.is_empty() {
         join_sibling_locations(&mut builts, &mut w.notices);
+        join_callback_locations(&mut builts, &mut w.notices);
     }
     let mut d = Discovered {
         notices: std::mem::take(&mut w.notices),
@@ -702,6 +704,88 @@ fn join_sibling_locations(builts: &mut Vec<Built>, notices: &mut Vec<String>) {
             roots.join(", ")
         );
         i = at + 1;
+    }
+}
+
+/// A sibling folder whose migrations all run in slots of another history
+/// ([`crate::layout::Layout::location_slot`]: a Flyway callback location,
+/// `callbacks/` beside `migrations/`) is joined to the one history of the
+/// same layout and dialect in the same parent folder that has migrations of
+/// its own, each migration in its slot (after the ones of that slot already
+/// there). With no such history, or several, it stays on its own.
+fn join_callback_locations(builts: &mut Vec<Built>, notices: &mut Vec<String>) {
+    let parent = |b: &Built| {
+        std::fs::canonicalize(&b.sequence.root)
+            .ok()
+            .and_then(|c| c.parent().map(Path::to_path_buf))
+    };
+    let mut i = 0;
+    while i < builts.len() {
+        let tool = layout::get(builts[i].sequence.layout);
+        let slots: Option<Vec<u8>> = builts[i]
+            .sequence
+            .migrations
+            .iter()
+            .map(|m| tool.location_slot(m))
+            .collect();
+        let (Some(slots), Some(dir)) = (slots, parent(&builts[i])) else {
+            i += 1;
+            continue;
+        };
+        if slots.is_empty() {
+            i += 1;
+            continue;
+        }
+        let homes: Vec<usize> = (0..builts.len())
+            .filter(|&j| {
+                let b = &builts[j];
+                j != i
+                    && b.sequence.layout == builts[i].sequence.layout
+                    && b.sequence.dialect == builts[i].sequence.dialect
+                    && b.sequence
+                        .migrations
+                        .iter()
+                        .any(|m| tool.location_slot(m).is_none())
+                    && parent(b).as_ref() == Some(&dir)
+            })
+            .collect();
+        let [home] = homes[..] else {
+            i += 1;
+            continue;
+        };
+        let b = builts.remove(i);
+        let root = b.sequence.root.clone();
+        let home = if home > i { home - 1 } else { home };
+        let joined = &mut builts[home];
+        for (m, slot) in append_files(joined, b).into_iter().zip(slots) {
+            let migrations = &joined.sequence.migrations;
+            let pos = match slot {
+                0 => migrations
+                    .iter()
+                    .position(|x| tool.location_slot(x) != Some(0))
+                    .unwrap_or(migrations.len()),
+                1 => migrations
+                    .iter()
+                    .rposition(|x| {
+                        tool.location_key(x).is_some()
+                            || tool.location_slot(x).is_some_and(|s| s <= 1)
+                    })
+                    .map_or(0, |p| p + 1),
+                _ => migrations.len(),
+            };
+            joined.sequence.migrations.insert(pos, m);
+        }
+        notices.push(format!(
+            "{}: read with {root} as one history: its files are all {} callbacks, which run in \
+             the history's migrate (use [[sequence]] in twice.toml to say otherwise)",
+            joined.sequence.root,
+            joined.sequence.layout.name()
+        ));
+        joined.sequence.layout_why = format!(
+            "{}; joined with the callback location {root}",
+            joined.sequence.layout_why
+        );
+        // `i` now holds the next sequence.
     }
 }
 

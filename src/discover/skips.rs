@@ -307,10 +307,17 @@ pub(super) fn folder_has_sql(dir: &Path) -> bool {
 /// The text of the nearest file named `name` in the folders above `dir`
 /// (its parent first, up to four levels; six for a `go.mod`, which sits at
 /// the root of a Go module whose migrations are often deep in it, as
-/// `app/store/database/migrate/postgres/`).
+/// `app/store/database/migrate/postgres/`, and for a Maven or Gradle build
+/// file, above `src/main/resources/db/migration/`).
 pub(super) fn nearest_ancestor_file(dir: &Path, name: &str) -> Option<String> {
     let mut at = dir.parent();
-    let levels = if name == "go.mod" { 6 } else { 4 };
+    let levels = match name {
+        "go.mod" => 6,
+        // A Maven or Gradle build's migrations sit in
+        // `src/main/resources/db/migration/`, five levels below it.
+        "pom.xml" | "build.gradle" | "build.gradle.kts" => 6,
+        _ => 4,
+    };
     for _ in 0..levels {
         let d = at?;
         let p = d.join(name);

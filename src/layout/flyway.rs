@@ -29,9 +29,18 @@
 //!   it only on an empty database), older baselines are skipped and the
 //!   versioned migrations it stands for are left out with a notice.
 //!
+//! - a folder of SQL callbacks only (a `callbackLocations` folder) is a
+//!   callback location: detected as Flyway's, and joined by discovery to
+//!   the Flyway history beside it ([`crate::layout::Layout::location_slot`]);
+//! - the `schemas` setting (and `defaultSchema`), read from the project's
+//!   Flyway, Maven, Gradle or Spring Boot files above the folder
+//!   ([`settings`]): replay creates the schemas first and runs in the first.
+//!
 //! Out of scope (documented, not guessed): custom prefixes, separators and
 //! suffixes (`sqlMigrationPrefix` & co.) and Java or script (non-SQL)
 //! migrations.
+
+pub mod settings;
 
 use super::{whole, Folder, Plan};
 use crate::dialect::Dialect;
@@ -175,7 +184,10 @@ pub fn version_parts(v: &str) -> Option<Vec<String>> {
 }
 
 pub fn plan(folder: &Folder) -> Plan {
-    let mut plan = Plan::default();
+    let mut plan = Plan {
+        schemas: settings::schemas(&folder.aux),
+        ..Plan::default()
+    };
     let mut versioned: Vec<(Vec<String>, usize)> = Vec::new();
     let mut undo: BTreeMap<Vec<String>, usize> = BTreeMap::new();
     let mut repeatable: Vec<(String, usize)> = Vec::new();
@@ -392,6 +404,29 @@ pub fn plan(folder: &Folder) -> Plan {
     plan
 }
 
+/// A Flyway callback location (`callbackLocations`, a folder given to
+/// Flyway for its callbacks only): every SQL file is named for a Flyway
+/// callback event, and one at least for an event of `flyway migrate`.
+fn callback_location(folder: &Folder) -> Option<String> {
+    let mut migrate = None;
+    for e in &folder.entries {
+        match parse_name(e.base()) {
+            Some(Name::Callback { event, .. }) => {
+                if migrate.is_none() && callback_slot(event).is_some() {
+                    migrate = Some(e);
+                }
+            }
+            _ => return None,
+        }
+    }
+    migrate.map(|e| {
+        format!(
+            "Flyway callback names only ({}): a callback location",
+            e.rel
+        )
+    })
+}
+
 /// The whole script, honouring its `.conf` file.
 fn script_part(folder: &Folder, i: usize) -> crate::model::Part {
     let mut p = whole(folder, i);
@@ -464,6 +499,7 @@ impl super::Layout for Flyway {
                 )
             })
             .map(|e| format!("Flyway file names ({})", e.rel))
+            .or_else(|| callback_location(folder))
     }
 
     fn plan(&self, folder: &Folder) -> Plan {
@@ -472,6 +508,11 @@ impl super::Layout for Flyway {
 
     fn reads_side_file(&self, rel: &str) -> bool {
         rel.ends_with(".sql.conf")
+    }
+
+    /// The project's Flyway settings (its `schemas`): see [`settings`].
+    fn ancestor_side_files(&self) -> &'static [&'static str] {
+        settings::FILES
     }
 
     fn uses_side_file(&self, rel: &str, folder: &Folder) -> bool {
@@ -494,6 +535,11 @@ impl super::Layout for Flyway {
             "java" | "kt" | "class" | "sh" | "ps1" | "bat" | "cmd" | "py"
         )
         .then(|| "a Flyway Java or script migration: not SQL, so twice cannot check it".into())
+    }
+
+    fn location_slot(&self, m: &crate::model::Migration) -> Option<u8> {
+        m.rerun_note.as_ref()?;
+        callback_slot(&m.version)
     }
 
     fn location_key(&self, m: &crate::model::Migration) -> Option<Vec<String>> {

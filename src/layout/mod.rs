@@ -271,6 +271,10 @@ pub struct Plan {
     /// not among `migrations` (replay cannot run them), and the static
     /// rules still read them.
     pub unresolvable: Vec<(usize, String)>,
+    /// The schemas the tool creates before it migrates, as the project's
+    /// settings name them (Flyway's `schemas`, read from the files above
+    /// the folder): replay creates them first and runs in the first one.
+    pub schemas: Option<crate::model::ToolSchemas>,
 }
 
 impl Plan {
@@ -457,6 +461,17 @@ pub trait Layout: Sync {
     /// and for tools that read one folder. Discovery joins sibling folders
     /// whose versions interleave.
     fn location_key(&self, _m: &Migration) -> Option<Vec<String>> {
+        None
+    }
+
+    /// For a tool that reads several folders (locations) as one history,
+    /// where a migration of a folder that holds only such migrations runs in
+    /// the history of a sibling folder: 0 before every migration, 1 after the
+    /// versioned ones (before the repeatables), 2 after everything (Flyway's
+    /// `beforeMigrate`, `afterVersioned`, `afterMigrate` callbacks). `None`
+    /// for the others. Discovery joins a sibling folder holding only such
+    /// migrations to the one history beside it (a callback location).
+    fn location_slot(&self, _m: &Migration) -> Option<u8> {
         None
     }
 

@@ -276,6 +276,17 @@ impl<'a, E: Engine> Replayer<'a, E> {
     fn replay(self, seq: &'a Sequence) -> Result<Outcome> {
         let (ws, opts) = (self.ws, self.opts);
         let mut r = self;
+        if let Some(schemas) = &seq.schemas {
+            if let Err(e) = r.engine.tool_schemas(&schemas.names) {
+                return Ok(Outcome::Stopped {
+                    findings: Vec::new(),
+                    reason: format!(
+                        "replay could not create the schemas the migration tool creates ({}): {e}",
+                        schemas.from
+                    ),
+                });
+            }
+        }
         let bookkeeping = crate::dialect::Dialect::from_name(r.engine.id())
             .and_then(|engine| crate::layout::get(seq.layout).bookkeeping_sql(engine));
         if let Some(sql) = bookkeeping {

@@ -575,6 +575,14 @@ pub trait Engine {
     /// and the tables it creates (like the setup script's) are never seeded
     /// or written between runs.
     fn setup(&mut self, sql: &str) -> Result<(), EngineError>;
+    /// Twice's own set-up for the schemas the migration tool creates before
+    /// it migrates ([`crate::model::ToolSchemas`], Flyway's `schemas`): made
+    /// before the first migration, never observed or reported, the first
+    /// being where the migrations run. The default (SQLite): nothing, as a
+    /// SQLite database has no schemas to make.
+    fn tool_schemas(&mut self, _names: &[String]) -> Result<(), EngineError> {
+        Ok(())
+    }
     /// Runs `part` for real and keeps it (see [`Applied`]). Statements of
     /// `part` whose placeholders have no value are not run.
     fn apply(&mut self, ws: &Workspace, part: &Part) -> Result<Applied, EngineError>;

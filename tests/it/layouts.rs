@@ -3086,3 +3086,55 @@ fn spring_init_scripts_run_schema_before_data() {
         &static_opts(),
     );
 }
+
+#[test]
+fn flyway_reads_the_schemas_its_settings_name() {
+    let base = "fixtures/layouts/flyway-schemas";
+    let ws = load(&[base], &static_opts());
+    assert_eq!(ws.sequences.len(), 1);
+    let s = ws.sequences[0]
+        .schemas
+        .as_ref()
+        .expect("schemas from pom.xml");
+    assert_eq!(s.names, ["billing", "audit"]);
+    assert_eq!(s.from, "<flyway.schemas> in ../pom.xml");
+    assert!(ws.sequences.iter().all(|q| q.dialect == Dialect::Postgres));
+}
+
+#[test]
+fn a_flyway_callback_location_runs_in_the_history_beside_it() {
+    let base = "fixtures/layouts/flyway-callbacks";
+    let ws = load(&[base], &static_opts());
+    let roots: Vec<&str> = ws.sequences.iter().map(|s| s.root.as_str()).collect();
+    assert_eq!(
+        roots,
+        ["fixtures/layouts/flyway-callbacks/migrations"],
+        "{:#?}",
+        ws.notices
+    );
+    assert_eq!(ws.sequences[0].layout, LayoutKind::Flyway);
+    assert_eq!(
+        versions(&ws, 0),
+        ["beforeMigrate", "1", "2", "R", "afterMigrate"]
+    );
+    assert!(ws.sequences[0].migrations[4]
+        .rerun_note
+        .as_deref()
+        .is_some_and(|n| n.contains("Flyway runs it on every migrate")));
+    assert!(
+        ws.notices.iter().any(|n| n.contains(
+            "fixtures/layouts/flyway-callbacks/migrations: read with \
+             fixtures/layouts/flyway-callbacks/callbacks as one history"
+        )),
+        "{:#?}",
+        ws.notices
+    );
+    snapshot_layout("flyway_callbacks", &[base], &static_opts());
+    // Alone, a callback location is still Flyway's, its callbacks marked as such.
+    let ws = load(
+        &["fixtures/layouts/flyway-callbacks/callbacks"],
+        &static_opts(),
+    );
+    assert_eq!(ws.sequences[0].layout, LayoutKind::Flyway);
+    assert!(ws.sequences[0].layout_why.contains("a callback location"));
+}

@@ -194,3 +194,37 @@ fn plan_names_the_platform_stand_in() {
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert!(!text.contains("setup:"), "{text}");
 }
+
+#[test]
+fn plan_shows_the_schemas_flyway_creates() {
+    let folder = "fixtures/layouts/flyway-schemas";
+    let (code, out, err) = run(&["plan", "--engine", "postgres", folder]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(
+            "  schemas: billing, audit (<flyway.schemas> in ../pom.xml): created before the \
+             first migration (CREATE SCHEMA IF NOT EXISTS, as the migration role), billing first \
+             on the search_path\n"
+        ),
+        "{out}"
+    );
+    let (code, out, err) = run(&["plan", "--format", "json", "--engine", "mysql", folder]);
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let schemas = &doc["sequences"][0]["schemas"];
+    assert_eq!(
+        schemas["names"],
+        serde_json::json!(["billing", "audit"]),
+        "{out}"
+    );
+    assert!(
+        schemas["replay"]
+            .as_str()
+            .unwrap()
+            .starts_with("billing is the database replay runs in; the others are not created"),
+        "{out}"
+    );
+    // A folder without Flyway settings above it has none.
+    let (_, out, _) = run(&["plan", "--format", "json", "fixtures/layouts/flyway"]);
+    assert!(!out.contains("\"schemas\""), "{out}");
+}

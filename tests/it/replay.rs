@@ -1011,6 +1011,7 @@ fn several_statements_in_one_piece_run_one_by_one() {
             code_before: Vec::new(),
         }],
         code_gaps: Vec::new(),
+        schemas: None,
     };
     let f = findings_of(&ws, &seq, &opts());
     let got: Vec<(&str, usize)> = f.iter().map(|f| (f.rule.as_str(), f.line)).collect();

@@ -1242,6 +1242,20 @@ impl Engine for Runner<'_> {
         Ok(())
     }
 
+    /// A MySQL schema is a database. The tool's default schema (the first)
+    /// is the database its migrations run in: here, the scratch database,
+    /// so names qualified with it resolve there ([`own`]), as names of a
+    /// database the history `USE`s do. The others are not made: the
+    /// migration user is granted the scratch database only, and a database
+    /// made on a server given with `--database-url` would outlive the run;
+    /// a migration that uses one fails as it would without it.
+    fn tool_schemas(&mut self, names: &[String]) -> Result<(), EngineError> {
+        if let Some(first) = names.first().filter(|n| own::may_own(n)) {
+            self.own.insert(first.clone());
+        }
+        Ok(())
+    }
+
     fn apply(&mut self, ws: &Workspace, part: &Part) -> Result<Applied, EngineError> {
         Ok(self.apply_part(ws, part)?)
     }

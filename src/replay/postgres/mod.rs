@@ -127,6 +127,10 @@ pub struct Runner<'a> {
     unresolved: BTreeSet<u32>,
     /// `followed` before the migration's kept run being applied.
     followed_before_run: Option<usize>,
+    /// The `search_path` of every session of the run, set by
+    /// [`Engine::tool_schemas`] (the tool's default schema first, then the
+    /// server's path, as Flyway sets it): set again on each new session.
+    search_path: Option<String>,
 }
 
 impl<'a> Runner<'a> {
@@ -213,6 +217,7 @@ impl<'a> Runner<'a> {
             refollow: BTreeSet::new(),
             unresolved: BTreeSet::new(),
             followed_before_run: None,
+            search_path: None,
         };
         r.setup_session()?;
         r.note_setup_tables()?;
@@ -234,6 +239,17 @@ impl<'a> Runner<'a> {
                  SELECT set_config('twice.ddl', '', false), set_config('twice.record', 'off', false);"
             ))
             .map_err(|e| tool_error("cannot set up the replay session", &e))?;
+        if let Some(path) = &self.search_path {
+            // Kept in `twice.search_path` as the server shows it, so that
+            // the session does not count as changed (`SESSION_CHANGED`).
+            self.client
+                .batch_execute(&format!(
+                    "SELECT set_config('search_path', {}, false); \
+                     SELECT set_config('twice.search_path', current_setting('search_path'), false);",
+                    server::literal(path)
+                ))
+                .map_err(|e| tool_error("cannot set the replay session's search_path", &e))?;
+        }
         self.backend_pid = self
             .client
             .query_one("SELECT pg_backend_pid()", &[])
@@ -913,6 +929,30 @@ impl Engine for Runner<'_> {
         Ok(())
     }
 
+    /// `CREATE SCHEMA IF NOT EXISTS` for each, as the migration role (which
+    /// owns the scratch database, so it owns them, as the tool's user would),
+    /// and the first before the server's `search_path` in every session of
+    /// the run, as Flyway sets it on its connection.
+    fn tool_schemas(&mut self, names: &[String]) -> Result<(), EngineError> {
+        let Some(first) = names.first() else {
+            return Ok(());
+        };
+        let create: String = names
+            .iter()
+            .map(|n| format!("CREATE SCHEMA IF NOT EXISTS {};\n", server::ident(n)))
+            .collect();
+        self.followed = None;
+        self.exec_admin(&create)?;
+        let path = self
+            .client
+            .query_one("SELECT current_setting('search_path')", &[])
+            .map(|r| r.get::<_, String>(0))
+            .map_err(|e| tool_error("cannot read the search_path", &e))?;
+        self.search_path = Some(format!("{}, {path}", server::ident(first)));
+        self.setup_session()?;
+        Ok(())
+    }
+
     fn apply(&mut self, ws: &Workspace, part: &Part) -> Result<Applied, EngineError> {
         // The run may rename or re-create tables of synthetic rows: which
         // it changed is read when it is committed (`commit_kept`).
@@ -960,7 +1000,9 @@ const SESSION_CHANGED: &str = "SELECT \
         WHERE relnamespace = pg_catalog.pg_my_temp_schema())) \
     OR EXISTS (SELECT FROM pg_catalog.pg_settings WHERE source = 'session' \
         AND setting IS DISTINCT FROM reset_val \
-        AND name NOT IN ('statement_timeout', 'client_min_messages', 'plan_cache_mode')) \
+        AND name NOT IN ('statement_timeout', 'client_min_messages', 'plan_cache_mode') \
+        AND NOT (name = 'search_path' \
+            AND setting IS NOT DISTINCT FROM current_setting('twice.search_path', true))) \
     OR EXISTS (SELECT FROM pg_catalog.pg_prepared_statements \
         WHERE from_sql AND name NOT LIKE 'twice\\_%') \
     OR EXISTS (SELECT FROM pg_catalog.pg_cursors) \

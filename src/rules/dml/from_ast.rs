@@ -606,17 +606,17 @@ pub(super) fn where_facts(sel: &Expr, w: &mut Writes) {
 /// none: the column counts as pinned by the WHERE.
 pub(super) fn json_key_moves(up: &ast::Update, w: &mut Writes) {
     let Some(sel) = &up.selection else { return };
-    let col = |x: &Expr| -> Option<String> {
+    // The column, also parenthesized or cast (`limits::jsonb`).
+    fn column(x: &Expr) -> Option<String> {
         match x {
-            Expr::Nested(e) => match e.as_ref() {
-                Expr::Identifier(id) => Some(id.value.to_lowercase()),
-                _ => None,
-            },
+            Expr::Nested(e) => column(e),
+            Expr::Cast { expr, .. } => column(expr),
             Expr::Identifier(id) => Some(id.value.to_lowercase()),
             Expr::CompoundIdentifier(p) => p.last().map(|i| i.value.to_lowercase()),
             _ => None,
         }
-    };
+    }
+    let col = column;
     let key = |x: &Expr| -> Option<String> {
         let mut x = x;
         while let Expr::Nested(e) = x {

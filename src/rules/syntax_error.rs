@@ -15,7 +15,7 @@ pub static META: RuleMeta = RuleMeta {
     origin: Origin::Static,
     summary: "A statement the database rejects as written: an unterminated string or comment, another database's syntax, a missing `;`",
     doc: r#"## What it does
-Reports a statement that cannot run as written, in three cases the other rules would pass in
+Reports a statement that cannot run as written, in four cases the other rules would pass in
 silence:
 
 - It is broken at the level of characters: a string literal, quoted identifier, block comment
@@ -26,6 +26,8 @@ silence:
   backtick-quoted names, `AUTOINCREMENT` (SQLite), `AUTO_INCREMENT`, `UNSIGNED`, `ENGINE=`
   (MySQL), and column types PostgreSQL does not have (`TINYINT(1)`, `DATETIME`, `LONGTEXT`,
   `BLOB`, `NVARCHAR`, ...; not when the file creates a type or domain of that name).
+- A dropped column is given a type (`ALTER TABLE t DROP COLUMN c VARCHAR(255) NOT NULL`, an
+  ADD turned into a DROP by hand in a down migration): no database accepts it.
 - Two statements are glued together by a missing `;`: a statement keyword (`CREATE TABLE`,
   `ALTER TABLE`, `DROP ...`, `INSERT INTO`, `UPDATE ... SET`, `DELETE FROM`) starts a line
   where no clause of the first statement can put it, and the parser rejects the pair.
@@ -77,6 +79,8 @@ impl Rule for SyntaxError {
             if let Some(f) = foreign_syntax(cx, stmt) {
                 out.push(f);
             } else if let Some(f) = missing_semicolon(cx, stmt) {
+                out.push(f);
+            } else if let Some(f) = typed_drop(cx, stmt) {
                 out.push(f);
             }
             return;
@@ -368,4 +372,83 @@ fn missing_semicolon(cx: &Context, stmt: &Statement) -> Option<Finding> {
         return Some(f);
     }
     None
+}
+
+/// Column types: a word of these right after a dropped column's name is a
+/// type written where no database takes one.
+const TYPE_WORDS: &[&str] = &[
+    "bigint",
+    "bigserial",
+    "binary",
+    "bit",
+    "blob",
+    "bool",
+    "boolean",
+    "char",
+    "date",
+    "datetime",
+    "decimal",
+    "double",
+    "enum",
+    "float",
+    "int",
+    "integer",
+    "json",
+    "jsonb",
+    "longblob",
+    "longtext",
+    "mediumint",
+    "mediumtext",
+    "numeric",
+    "real",
+    "serial",
+    "smallint",
+    "text",
+    "timestamp",
+    "timestamptz",
+    "tinyint",
+    "tinytext",
+    "uuid",
+    "varbinary",
+    "varchar",
+];
+
+/// `ALTER TABLE t DROP [COLUMN] c VARCHAR(255) NOT NULL`: a column's type
+/// after the name of a column being dropped (an ADD turned into a DROP by
+/// hand, as down migrations are written). No database accepts it.
+fn typed_drop(cx: &Context, stmt: &Statement) -> Option<Finding> {
+    use crate::classify::{AlterOp, Kind};
+    use crate::lexer::TokenKind;
+    let Kind::AlterTable(a) = &stmt.facts.kind else {
+        return None;
+    };
+    let text = &cx.file.text;
+    a.actions.iter().find_map(|act| {
+        let AlterOp::DropColumn { name, .. } = &act.op else {
+            return None;
+        };
+        let next = stmt.tokens.iter().find(|t| t.span.start >= name.span.end)?;
+        let word = text.get(next.span.clone())?;
+        if next.kind != TokenKind::Word || !TYPE_WORDS.iter().any(|w| w.eq_ignore_ascii_case(word))
+        {
+            return None;
+        }
+        let shown = name.text(text);
+        let b = FindingBuilder { file: cx.file };
+        let mut f = b.at(
+            META.id,
+            META.severity,
+            META.origin,
+            stmt.span.clone(),
+            format!(
+                "this statement cannot run: the dropped column {shown} is given a type, {word}, \
+                 which no database accepts after DROP"
+            ),
+        );
+        f.statement = Some(stmt.index);
+        f.help = Some(format!(
+            "drop the column by its name alone (DROP COLUMN {shown}); a type belongs to ADD COLUMN"
+        ));
+        Some(f)
+    })
 }

@@ -609,14 +609,9 @@ fn join_sibling_locations(builts: &mut Vec<Built>, notices: &mut Vec<String>) {
             .collect();
         k.iter().any(Option::is_some).then_some(k)
     };
-    let parent = |b: &Built| {
-        std::fs::canonicalize(&b.sequence.root)
-            .ok()
-            .and_then(|c| c.parent().map(Path::to_path_buf))
-    };
     let mut i = 0;
     while i < builts.len() {
-        let (Some(main_keys), Some(dir)) = (keys(&builts[i]), parent(&builts[i])) else {
+        let (Some(main_keys), Some(dir)) = (keys(&builts[i]), parent_folder(&builts[i])) else {
             i += 1;
             continue;
         };
@@ -633,7 +628,7 @@ fn join_sibling_locations(builts: &mut Vec<Built>, notices: &mut Vec<String>) {
                 || b.sequence.layout != builts[i].sequence.layout
                 || b.sequence.dialect != builts[i].sequence.dialect
                 || b.sequence.migrations.len() >= builts[i].sequence.migrations.len()
-                || parent(b).as_ref() != Some(&dir)
+                || parent_folder(b).as_ref() != Some(&dir)
             {
                 continue;
             }
@@ -714,11 +709,6 @@ fn join_sibling_locations(builts: &mut Vec<Built>, notices: &mut Vec<String>) {
 /// its own, each migration in its slot (after the ones of that slot already
 /// there). With no such history, or several, it stays on its own.
 fn join_callback_locations(builts: &mut Vec<Built>, notices: &mut Vec<String>) {
-    let parent = |b: &Built| {
-        std::fs::canonicalize(&b.sequence.root)
-            .ok()
-            .and_then(|c| c.parent().map(Path::to_path_buf))
-    };
     let mut i = 0;
     while i < builts.len() {
         let tool = layout::get(builts[i].sequence.layout);
@@ -728,7 +718,7 @@ fn join_callback_locations(builts: &mut Vec<Built>, notices: &mut Vec<String>) {
             .iter()
             .map(|m| tool.location_slot(m))
             .collect();
-        let (Some(slots), Some(dir)) = (slots, parent(&builts[i])) else {
+        let (Some(slots), Some(dir)) = (slots, parent_folder(&builts[i])) else {
             i += 1;
             continue;
         };
@@ -746,7 +736,7 @@ fn join_callback_locations(builts: &mut Vec<Built>, notices: &mut Vec<String>) {
                         .migrations
                         .iter()
                         .any(|m| tool.location_slot(m).is_none())
-                    && parent(b).as_ref() == Some(&dir)
+                    && parent_folder(b).as_ref() == Some(&dir)
             })
             .collect();
         let [home] = homes[..] else {
@@ -787,6 +777,13 @@ fn join_callback_locations(builts: &mut Vec<Built>, notices: &mut Vec<String>) {
         );
         // `i` now holds the next sequence.
     }
+}
+
+/// The folder a sequence's root is in (its canonical path's parent).
+fn parent_folder(b: &Built) -> Option<std::path::PathBuf> {
+    std::fs::canonicalize(&b.sequence.root)
+        .ok()
+        .and_then(|c| c.parent().map(Path::to_path_buf))
 }
 
 /// `[[sequence]]` in twice.toml: the sequences found at the listed folders

@@ -12,13 +12,6 @@ pub(super) fn is_seed(name: &str) -> bool {
     matches!(lower.as_str(), "seed.sql" | "seeds.sql")
 }
 
-/// Whether a `config.toml` is the Supabase CLI's (`supabase init` writes
-/// `project_id = "..."`; the Supabase layout asks the same).
-pub(super) fn is_supabase_config(text: &str) -> bool {
-    text.lines()
-        .any(|l| l.trim_start().starts_with("project_id"))
-}
-
 /// `schema.sql`, `structure.sql`, and the same names with a suffix
 /// (`schema-15.sql`, `structure_mysql.sql`).
 pub(super) fn is_schema_dump_name(name: &str) -> bool {

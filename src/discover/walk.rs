@@ -3,8 +3,7 @@
 
 use super::skips::{
     dump_sign, extension_control, extension_script_name, extension_scripts, folder_has_sql,
-    is_dump, is_schema_dump_name, is_seed, is_supabase_config, nearest_ancestor_file,
-    not_migrations_dir, skip_reason,
+    is_dump, is_schema_dump_name, is_seed, nearest_ancestor_file, not_migrations_dir, skip_reason,
 };
 use super::*;
 
@@ -529,11 +528,8 @@ impl Walker<'_> {
     ) -> Result<()> {
         if listing.sql.is_empty() && self.changelogs.len() < 3 {
             for name in &listing.others {
-                let lower = name.to_ascii_lowercase();
-                let changelog = lower.contains("changelog")
-                    && [".xml", ".yaml", ".yml", ".json"]
-                        .iter()
-                        .any(|x| lower.ends_with(x));
+                let changelog = name.to_ascii_lowercase().contains("changelog")
+                    && layout::liquibase::is_changelog_file(name);
                 if changelog
                     && self.changelogs.len() < 3
                     && super::declared::head(&dir.join(name), 8192)
@@ -563,7 +559,7 @@ impl Walker<'_> {
             && (canon.file_name().is_some_and(|n| n == "supabase")
                 || (listing.others.iter().any(|o| o == "config.toml")
                     && super::declared::head(&dir.join("config.toml"), 8192)
-                        .is_some_and(|t| is_supabase_config(&t))))
+                        .is_some_and(|t| layout::supabase::is_config(&t))))
         {
             for (name, _) in std::mem::take(&mut listing.sql) {
                 self.notices.push(format!(

@@ -203,10 +203,15 @@ fn changelogs(folder: &Folder) -> Vec<(&str, &str)> {
 }
 
 fn is_changelog_name(rel: &str) -> bool {
-    !rel.contains('/')
-        && [".xml", ".yaml", ".yml", ".json"]
-            .iter()
-            .any(|x| super::ends_with_ci(rel, x))
+    !rel.contains('/') && is_changelog_file(rel)
+}
+
+/// A file Liquibase reads as a changelog of its own format (XML, YAML or
+/// JSON: change types, not SQL), by its name (ASCII case ignored).
+pub fn is_changelog_file(name: &str) -> bool {
+    [".xml", ".yaml", ".yml", ".json"]
+        .iter()
+        .any(|x| super::ends_with_ci(name, x))
 }
 
 /// What a changelog includes, in order: (`include`/`sqlFile` file, or
@@ -313,12 +318,7 @@ fn changelog_order(folder: &Folder) -> Option<std::result::Result<Included, Stri
     let mut order: Vec<usize> = Vec::new();
     let mut others: Vec<(usize, String)> = Vec::new();
     for (r, is_dir) in &refs {
-        let lower = r.to_ascii_lowercase();
-        if !is_dir
-            && [".xml", ".yaml", ".yml", ".json"]
-                .iter()
-                .any(|x| lower.ends_with(x))
-        {
+        if !is_dir && is_changelog_file(r) {
             others.push((order.len(), r.clone()));
             continue;
         }
@@ -710,12 +710,7 @@ impl super::Layout for Liquibase {
     }
 
     fn skip_reason(&self, name: &str) -> Option<String> {
-        let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
-        matches!(
-            ext.to_ascii_lowercase().as_str(),
-            "xml" | "yaml" | "yml" | "json"
-        )
-        .then(|| {
+        is_changelog_file(name).then(|| {
             "not SQL: a changelog of Liquibase change types (or another XML, YAML or JSON file), \
              which twice cannot check"
                 .into()

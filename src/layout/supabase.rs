@@ -58,7 +58,7 @@ impl super::Layout for Supabase {
             && folder
                 .aux
                 .get("../config.toml")
-                .is_some_and(|t| t.lines().any(|l| l.trim_start().starts_with("project_id"))))
+                .is_some_and(|t| is_config(t)))
         .then(|| "a migrations folder beside a Supabase config.toml".into())
     }
 
@@ -83,6 +83,13 @@ impl super::Layout for Supabase {
 pub fn parse_name(base: &str) -> Option<(&str, &str)> {
     let (version, rest) = super::version_underscore(base)?;
     rest.strip_suffix(".sql").map(|name| (version, name))
+}
+
+/// Whether a `config.toml` is the Supabase CLI's (`supabase init` writes
+/// `project_id = "..."`).
+pub fn is_config(text: &str) -> bool {
+    text.lines()
+        .any(|l| l.trim_start().starts_with("project_id"))
 }
 
 pub fn plan(folder: &Folder) -> Plan {

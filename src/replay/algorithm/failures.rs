@@ -614,12 +614,10 @@ impl<E: Engine> Replayer<'_, E> {
                             | ErrorClass::UndefinedFunction
                     ) && !self.gaps_before(m).is_empty() =>
                 {
-                    let liquibase = self.gaps_before(m).iter().any(|g| {
-                        let lower = g.to_ascii_lowercase();
-                        [".xml", ".yaml", ".yml", ".json"]
-                            .iter()
-                            .any(|x| lower.ends_with(x))
-                    });
+                    let liquibase = self
+                        .gaps_before(m)
+                        .iter()
+                        .any(|g| crate::layout::liquibase::is_changelog_file(g));
                     if liquibase {
                         "changelogs twice cannot run (Liquibase change types, not SQL) come \
                          before this one: if they create what this statement needs, give replay \

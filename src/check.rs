@@ -105,12 +105,9 @@ pub fn static_findings(unit: &mut FileUnit) -> Vec<Finding> {
             // What the INSERT fix needs of a flagged INSERT the rules parsed
             // (the fix pass would parse it again otherwise).
             if flagged_inserts.contains(&stmt.index) {
-                stmt.insert_target = stmt.ast_if_parsed().map(|ast| {
-                    Box::new(
-                        crate::schema::InsertTarget::of(ast)
-                            .with_random(rules::dml::random_columns(ast)),
-                    )
-                });
+                stmt.insert_target = stmt
+                    .ast_if_parsed()
+                    .map(|ast| Box::new(rules::dml::insert_target(ast)));
             }
             stmt.forget_parse();
         }

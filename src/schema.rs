@@ -68,21 +68,28 @@ pub enum InsertTarget {
         columns: Option<BTreeSet<String>>,
         /// The columns written, in some row, with a value that differs on
         /// every run (`gen_random_uuid()`, `nextval(...)`): set by the rules
-        /// (`rules::dml::random_columns`), empty until then.
+        /// (`rules::dml::insert_target`), empty until then.
         random: BTreeSet<String>,
     },
 }
 
+/// The INSERT an AST holds (also after `WITH ...`), if it is one.
+pub fn insert_of(ast: &Statement) -> Option<&sqlparser::ast::Insert> {
+    match ast {
+        Statement::Insert(i) => Some(i),
+        Statement::Query(q) => match q.body.as_ref() {
+            sqlparser::ast::SetExpr::Insert(Statement::Insert(i)) => Some(i),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 impl InsertTarget {
     pub fn of(ast: &Statement) -> InsertTarget {
-        use sqlparser::ast::{AssignmentTarget, SetExpr, TableObject};
-        let insert = match ast {
-            Statement::Insert(i) => i,
-            Statement::Query(q) => match q.body.as_ref() {
-                SetExpr::Insert(Statement::Insert(i)) => i,
-                _ => return InsertTarget::Unreadable,
-            },
-            _ => return InsertTarget::Unreadable,
+        use sqlparser::ast::{AssignmentTarget, TableObject};
+        let Some(insert) = insert_of(ast) else {
+            return InsertTarget::Unreadable;
         };
         let TableObject::TableName(name) = &insert.table else {
             return InsertTarget::NotATable;

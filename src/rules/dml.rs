@@ -268,6 +268,12 @@ fn first_row_nondet(t: &Toks, unit: &Unit, ins: &classify::Insert) -> Vec<Option
         .collect()
 }
 
+/// What an INSERT (its AST) writes, for the INSERT fix: its target and the
+/// columns it fills with values that differ on every run.
+pub fn insert_target(stmt: &ast::Statement) -> crate::schema::InsertTarget {
+    crate::schema::InsertTarget::of(stmt).with_random(random_columns(stmt))
+}
+
 /// The columns an INSERT (its AST) fills, in some row, with a value that
 /// differs on every run (`gen_random_uuid()`, `nextval(...)`, `now()`, ...):
 /// a key on such a column never conflicts on a second run. Positions are
@@ -275,13 +281,8 @@ fn first_row_nondet(t: &Toks, unit: &Unit, ins: &classify::Insert) -> Vec<Option
 /// without one, none is known.
 pub fn random_columns(stmt: &ast::Statement) -> std::collections::BTreeSet<String> {
     let mut out = std::collections::BTreeSet::new();
-    let insert = match stmt {
-        ast::Statement::Insert(i) => i,
-        ast::Statement::Query(q) => match q.body.as_ref() {
-            SetExpr::Insert(ast::Statement::Insert(i)) => i,
-            _ => return out,
-        },
-        _ => return out,
+    let Some(insert) = crate::schema::insert_of(stmt) else {
+        return out;
     };
     let key = |id: &ast::Ident| crate::schema::ident_key(id);
     for a in &insert.assignments {

@@ -118,8 +118,7 @@ pub fn attach_insert_fixes(ws: &crate::report::Workspace, findings: &mut [Findin
                     if let Some(idxs) = wanted.get(&(unit.source.name.as_str(), si)) {
                         let target = match (&ast, &stmt.insert_target) {
                             (Some(ast), _) => Some(std::borrow::Cow::Owned(
-                                crate::schema::InsertTarget::of(&ast.value)
-                                    .with_random(super::dml::random_columns(&ast.value)),
+                                super::dml::insert_target(&ast.value),
                             )),
                             (None, Some(kept)) => Some(std::borrow::Cow::Borrowed(&**kept)),
                             (None, None) => None,

@@ -6,7 +6,7 @@
 use super::{Context, Rule, RuleMeta};
 use crate::analysis::Statement;
 use crate::dialect::Dialect;
-use crate::finding::{Finding, FindingBuilder, Origin, Severity};
+use crate::finding::{Finding, Origin, Severity};
 use crate::lexer::LexErrorKind;
 
 pub static META: RuleMeta = RuleMeta {
@@ -86,18 +86,15 @@ impl Rule for SyntaxError {
             return;
         };
         let (line, col) = cx.file.line_col(err.offset);
-        let b = FindingBuilder { file: cx.file };
-        let mut f = b.at(
-            META.id,
-            META.severity,
-            META.origin,
+        let mut f = found(
+            cx,
+            stmt,
             stmt.span.clone(),
             format!(
                 "this statement cannot be read: the {} that starts at line {line}, column {col} is never closed, so it swallows the rest of the file",
                 err.kind.describe().trim_start_matches("unterminated ")
             ),
         );
-        f.statement = Some(stmt.index);
         f.help = Some(
             match err.kind {
                 LexErrorKind::UnterminatedString => {
@@ -231,17 +228,14 @@ fn foreign_syntax(cx: &Context, stmt: &Statement) -> Option<Finding> {
         } else {
             continue;
         };
-        let b = FindingBuilder { file: cx.file };
-        let mut f = b.at(
-            META.id,
-            META.severity,
-            META.origin,
+        let mut f = found(
+            cx,
+            stmt,
             tok.span.clone(),
             format!(
                 "PostgreSQL rejects this statement: {what} is {from} syntax, so the first run fails here"
             ),
         );
-        f.statement = Some(stmt.index);
         f.help = Some(format!(
             "{help}; if the migrations really run on another database, pass --dialect"
         ));
@@ -357,21 +351,25 @@ fn missing_semicolon(cx: &Context, stmt: &Statement) -> Option<Finding> {
         }
         stmt.parse_error()?;
         let (line, _) = cx.file.line_col(tok.span.start);
-        let b = FindingBuilder { file: cx.file };
-        let mut f = b.at(
-            META.id,
-            META.severity,
-            META.origin,
+        let mut f = found(
+            cx,
+            stmt,
             t[i - 1].span.clone(),
             format!(
                 "a `;` is missing before `{upper}` at line {line}: the database reads both statements as one and rejects them, so the first run fails here"
             ),
         );
-        f.statement = Some(stmt.index);
         f.help = Some(format!("end the statement with `;` before `{upper}`"));
         return Some(f);
     }
     None
+}
+
+/// A finding of this rule about `stmt`, at `span`.
+fn found(cx: &Context, stmt: &Statement, span: std::ops::Range<usize>, message: String) -> Finding {
+    let mut f = META.at(cx.file, span, message);
+    f.statement = Some(stmt.index);
+    f
 }
 
 /// Column types: a word of these right after a dropped column's name is a
@@ -434,18 +432,15 @@ fn typed_drop(cx: &Context, stmt: &Statement) -> Option<Finding> {
             return None;
         }
         let shown = name.text(text);
-        let b = FindingBuilder { file: cx.file };
-        let mut f = b.at(
-            META.id,
-            META.severity,
-            META.origin,
+        let mut f = found(
+            cx,
+            stmt,
             stmt.span.clone(),
             format!(
                 "this statement cannot run: the dropped column {shown} is given a type, {word}, \
                  which no database accepts after DROP"
             ),
         );
-        f.statement = Some(stmt.index);
         f.help = Some(format!(
             "drop the column by its name alone (DROP COLUMN {shown}); a type belongs to ADD COLUMN"
         ));

@@ -607,72 +607,59 @@ pub(super) fn where_facts(sel: &Expr, w: &mut Writes) {
 pub(super) fn json_key_moves(up: &ast::Update, w: &mut Writes) {
     let Some(sel) = &up.selection else { return };
     // The column, also parenthesized or cast (`limits::jsonb`).
-    fn column(x: &Expr) -> Option<String> {
+    fn col(x: &Expr) -> Option<String> {
         match x {
-            Expr::Nested(e) => column(e),
-            Expr::Cast { expr, .. } => column(expr),
+            Expr::Nested(e) => col(e),
+            Expr::Cast { expr, .. } => col(expr),
             Expr::Identifier(id) => Some(id.value.to_lowercase()),
             Expr::CompoundIdentifier(p) => p.last().map(|i| i.value.to_lowercase()),
             _ => None,
         }
     }
-    let col = column;
-    let key = |x: &Expr| -> Option<String> {
-        let mut x = x;
-        while let Expr::Nested(e) = x {
-            x = e;
-        }
+    // A key: a string literal, also parenthesized.
+    fn key(x: &Expr) -> Option<String> {
         match x {
+            Expr::Nested(e) => key(e),
             Expr::Value(v) => match &v.value {
                 ast::Value::SingleQuotedString(s) => Some(s.clone()),
                 _ => None,
             },
             _ => None,
         }
-    };
+    }
     // (column, key) the top-level conjuncts of the WHERE require present.
-    fn tested(
-        e: &Expr,
-        col: &dyn Fn(&Expr) -> Option<String>,
-        key: &dyn Fn(&Expr) -> Option<String>,
-        out: &mut Vec<(String, String)>,
-    ) {
-        match e {
-            Expr::Nested(x) => tested(x, col, key, out),
+    fn tested(e: &Expr, out: &mut Vec<(String, String)>) {
+        let (left, right) = match e {
+            Expr::Nested(x) => return tested(x, out),
             Expr::BinaryOp {
                 left,
                 op: BinaryOperator::And,
                 right,
             } => {
-                tested(left, col, key, out);
-                tested(right, col, key, out);
+                tested(left, out);
+                return tested(right, out);
             }
             Expr::BinaryOp {
                 left,
                 op: BinaryOperator::Question,
                 right,
-            } => {
-                if let (Some(c), Some(k)) = (col(left), key(right)) {
-                    out.push((c, k));
-                }
-            }
-            Expr::IsNotNull(x) => {
-                if let Expr::BinaryOp {
+            } => (left, right),
+            Expr::IsNotNull(x) => match x.as_ref() {
+                Expr::BinaryOp {
                     left,
                     op: BinaryOperator::Arrow | BinaryOperator::LongArrow,
                     right,
-                } = x.as_ref()
-                {
-                    if let (Some(c), Some(k)) = (col(left), key(right)) {
-                        out.push((c, k));
-                    }
-                }
-            }
-            _ => {}
+                } => (left, right),
+                _ => return,
+            },
+            _ => return,
+        };
+        if let (Some(c), Some(k)) = (col(left), key(right)) {
+            out.push((c, k));
         }
     }
     let mut required = Vec::new();
-    tested(sel, &col, &key, &mut required);
+    tested(sel, &mut required);
     if required.is_empty() {
         return;
     }

@@ -91,6 +91,14 @@ fn replay_findings(r: &Report) -> Vec<&Finding> {
 }
 
 /// (rule, file name, line) of every replay finding, sorted.
+/// [`rules`] of the rules `names` only.
+fn rules_among(r: &Report, names: &[&str]) -> Vec<(String, String, usize)> {
+    rules(r)
+        .into_iter()
+        .filter(|(rule, ..)| names.contains(&rule.as_str()))
+        .collect()
+}
+
 fn rules(r: &Report) -> Vec<(String, String, usize)> {
     let mut v: Vec<_> = replay_findings(r)
         .iter()
@@ -760,18 +768,15 @@ fn versioned_comments_run_as_the_server_runs_them() {
 #[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
 fn a_script_that_makes_its_own_database_runs_in_the_scratch_one() {
     let r = run("fixtures/mysql/own_database", &my_opts());
-    let replay: Vec<(String, String, usize)> = rules(&r)
-        .into_iter()
-        .filter(|(rule, ..)| {
-            matches!(
-                rule.as_str(),
-                "replay-statement-skipped"
-                    | "replay-denied"
-                    | "first-run-error"
-                    | "second-run-error"
-            )
-        })
-        .collect();
+    let replay = rules_among(
+        &r,
+        &[
+            "replay-statement-skipped",
+            "replay-denied",
+            "first-run-error",
+            "second-run-error",
+        ],
+    );
     assert_eq!(
         replay,
         [
@@ -805,19 +810,16 @@ fn a_script_that_makes_its_own_database_runs_in_the_scratch_one() {
 #[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
 fn names_qualified_with_the_historys_own_database_resolve_to_the_scratch_one() {
     let r = run("fixtures/mysql/own_database_names", &my_opts());
-    let replay: Vec<(String, String, usize)> = rules(&r)
-        .into_iter()
-        .filter(|(rule, ..)| {
-            matches!(
-                rule.as_str(),
-                "replay-statement-skipped"
-                    | "replay-denied"
-                    | "first-run-error"
-                    | "second-run-error"
-                    | "second-run-data-change"
-            )
-        })
-        .collect();
+    let replay = rules_among(
+        &r,
+        &[
+            "replay-statement-skipped",
+            "replay-denied",
+            "first-run-error",
+            "second-run-error",
+            "second-run-data-change",
+        ],
+    );
     assert_eq!(
         replay,
         [

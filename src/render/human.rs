@@ -270,68 +270,107 @@ impl Human<'_> {
             (None, _, _) => None,
         };
 
-        let level = match f.severity {
-            Severity::Error => Level::ERROR,
-            Severity::Warning => Level::WARNING,
-            Severity::Info => Level::INFO,
+        let (level, level_name) = match f.severity {
+            Severity::Error => (Level::ERROR, "error"),
+            Severity::Warning => (Level::WARNING, "warning"),
+            Severity::Info => (Level::INFO, "info"),
         };
         // Everything from the input goes through the same normalisation as
         // the source lines, so no control character reaches the terminal.
         let clean = |s: &str| normalize_untrusted_str(&s.replace("\r\n", "\n").replace('\r', "\n"));
         let path = crate::escape::printable(&f.file).into_owned();
-        let mut group = Group::with_title(level.primary_title(clean(title)).id(clean(&f.rule)));
+        let (title, rule) = (clean(title), clean(&f.rule));
         let stmt = f.statement.and_then(|s| files.statement_span(&f.file, s));
-        // (as drawn, as it should read) for the `-->` line of a clipped frame.
-        let mut fix_column: Option<(String, String)> = None;
-        match files
+        let frame = files
             .file(&f.file)
             .filter(|file| !file.binary)
-            .and_then(|file| Frame::new(file, stmt, f))
-        {
-            Some(frame) => {
-                if let Some(c) = frame.drawn_column {
-                    fix_column = Some((
-                        format!("{path}:{}:{c}", f.line),
-                        format!("{path}:{}:{}", f.line, f.column),
-                    ));
-                }
-                let mut snippet = Snippet::source(frame.source)
-                    .line_start(frame.line_start)
-                    .path(path.as_str())
-                    .fold(frame.fold)
-                    .annotation(AnnotationKind::Primary.span(frame.primary));
-                for v in frame.visible {
-                    snippet = snippet.annotation(AnnotationKind::Visible.span(v));
-                }
-                group = group.element(snippet);
+            .and_then(|file| Frame::new(file, stmt, f));
+        let has_suggestion = suggestion.is_some() && f.fix.is_some();
+        let fix_title = f
+            .fix
+            .as_ref()
+            .map(|fix| clean(&format!("{} {marker}", fix.description)));
+        // The common shapes are drawn here (see `super::plain`); debug
+        // builds draw them with annotate-snippets too and compare.
+        let plain = match &frame {
+            Some(frame) if !self.opts.color && frame.drawn_column.is_none() => {
+                super::plain::draw(&super::plain::Block {
+                    level: level_name,
+                    id: &rule,
+                    title: &title,
+                    path: &path,
+                    source: &frame.source,
+                    line_start: frame.line_start,
+                    primary: frame.primary.clone(),
+                    visible: &frame.visible,
+                    fold: frame.fold,
+                    suggestion: match (&suggestion, &fix_title) {
+                        (Some(sug), Some(description)) => Some(super::plain::Insertions {
+                            description,
+                            source: &sug.source,
+                            line_start: sug.line_start,
+                            edits: &sug.edits,
+                        }),
+                        _ => None,
+                    },
+                })
             }
-            None => {
-                group = group.element(
-                    annotate_snippets::Origin::path(path.as_str())
-                        .line(f.line)
-                        .char_column(f.column),
-                );
-            }
-        }
-        let mut groups = vec![group];
-        if let (Some(sug), Some(fix)) = (suggestion, &f.fix) {
-            groups.push(
-                Group::with_title(
-                    Level::HELP.secondary_title(clean(&format!("{} {marker}", fix.description))),
-                )
-                .element(
-                    Snippet::source(sug.source)
-                        .line_start(sug.line_start)
-                        .path(path.as_str())
-                        .patches(
-                            sug.edits
-                                .into_iter()
-                                .map(|(span, text)| Patch::new(span, clean(&text))),
+            _ => None,
+        };
+        // (as drawn, as it should read) for the `-->` line of a clipped frame.
+        let mut fix_column: Option<(String, String)> = None;
+        let mut all = match plain {
+            Some(drawn) if !cfg!(debug_assertions) => drawn,
+            plain => {
+                let mut group = Group::with_title(level.primary_title(title).id(rule));
+                match frame {
+                    Some(frame) => {
+                        if let Some(c) = frame.drawn_column {
+                            fix_column = Some((
+                                format!("{path}:{}:{c}", f.line),
+                                format!("{path}:{}:{}", f.line, f.column),
+                            ));
+                        }
+                        let mut snippet = Snippet::source(frame.source)
+                            .line_start(frame.line_start)
+                            .path(path.as_str())
+                            .fold(frame.fold)
+                            .annotation(AnnotationKind::Primary.span(frame.primary));
+                        for v in frame.visible {
+                            snippet = snippet.annotation(AnnotationKind::Visible.span(v));
+                        }
+                        group = group.element(snippet);
+                    }
+                    None => {
+                        group = group.element(
+                            annotate_snippets::Origin::path(path.as_str())
+                                .line(f.line)
+                                .char_column(f.column),
+                        );
+                    }
+                }
+                let mut groups = vec![group];
+                if let (Some(sug), Some(description)) = (suggestion, fix_title) {
+                    groups.push(
+                        Group::with_title(Level::HELP.secondary_title(description)).element(
+                            Snippet::source(sug.source)
+                                .line_start(sug.line_start)
+                                .path(path.as_str())
+                                .patches(
+                                    sug.edits
+                                        .into_iter()
+                                        .map(|(span, text)| Patch::new(span, clean(&text))),
+                                ),
                         ),
-                ),
-            );
-        }
-        let mut all = drawer.render(&groups);
+                    );
+                }
+                let drawn = drawer.render(&groups);
+                if let Some(plain) = plain {
+                    debug_assert_eq!(plain, drawn, "plain drawing differs from annotate-snippets");
+                }
+                drawn
+            }
+        };
         if let Some((drawn, right)) = fix_column {
             // A clipped line starts mid-line: the position annotate-snippets
             // computes from it is corrected in the first `-->` line.
@@ -341,7 +380,7 @@ impl Human<'_> {
         }
         // The suggestion group starts with a `help:` line at column 0; help
         // and notes of the finding go between the frame and it.
-        let split = if groups.len() > 1 {
+        let split = if has_suggestion {
             all.match_indices('\n')
                 .map(|(i, _)| i + 1)
                 .find(|&i| {
@@ -461,20 +500,24 @@ impl Human<'_> {
             checked.push(plural(s.migrations, "migration"));
         }
         // Replay findings drawn under a static finding: a second run's
-        // confirms it; a first run's failure was found by replay (see
+        // confirms it; a first run's failure was found by replay; a
+        // statement replay left out was not replayed (see
         // `super::replay_note`).
-        let (mut confirming, mut found_by_replay) = (0, 0);
+        let (mut confirming, mut found_by_replay, mut not_replayed) = (0, 0, 0);
         for (i, f) in findings.iter().enumerate() {
             if plan.merged.get(i).copied().unwrap_or(false) {
-                if super::replay_note(f).starts_with("confirmed") {
+                let note = super::replay_note(f);
+                if note.starts_with("confirmed") {
                     confirming += 1;
+                } else if note.starts_with("not replayed") {
+                    not_replayed += 1;
                 } else {
                     found_by_replay += 1;
                 }
             }
         }
-        let merged = confirming + found_by_replay;
-        let merged_note = if found_by_replay == 0 && merged > 0 {
+        let merged = confirming + found_by_replay + not_replayed;
+        let merged_note = if found_by_replay + not_replayed == 0 && merged > 0 {
             format!(
                 " ({} shown with the static {} {} confirm{})",
                 plural(merged, "replay finding"),
@@ -483,10 +526,19 @@ impl Human<'_> {
                 if merged == 1 { "s" } else { "" },
             )
         } else if merged > 0 {
+            let mut kinds = vec![format!("{confirming} confirming them")];
+            if found_by_replay > 0 {
+                kinds.push(format!("{found_by_replay} found by replay"));
+            }
+            if not_replayed > 0 {
+                kinds.push(format!(
+                    "{not_replayed} saying replay did not run the statement"
+                ));
+            }
             format!(
-                " ({} shown with the static findings of the same statements: {confirming} \
-                 confirming them, {found_by_replay} found by replay)",
+                " ({} shown with the static findings of the same statements: {})",
                 plural(merged, "replay finding"),
+                kinds.join(", ")
             )
         } else {
             String::new()
@@ -687,7 +739,10 @@ impl Frame {
         let elide = n > MAX_FRAME_LINES;
         // Lines that an elided frame never shows are left empty: folding
         // hides them anyway, and a 50,000-line INSERT stays cheap to draw.
-        let shown = |l: usize| !elide || l < first + HEAD_LINES || l == f.line || l == last;
+        // A single line between two shown lines is drawn rather than
+        // replaced by `...` (annotate-snippets' rule), so it is kept too.
+        let kept = |l: usize| l < first + HEAD_LINES || l == f.line || l == last;
+        let shown = |l: usize| !elide || kept(l) || (l > first && kept(l - 1) && kept(l + 1));
         // Where the position is in its line (bytes), to clip around it.
         let own = file.line_text(f.line);
         let line_start = file.line_start(f.line);

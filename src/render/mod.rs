@@ -37,6 +37,7 @@ pub mod github;
 pub mod gitlab;
 pub mod human;
 pub mod json;
+mod plain;
 pub mod sarif;
 
 /// Output formats of `twice check --format`.
@@ -296,12 +297,17 @@ fn is_windows_absolute(path: &str) -> bool {
 /// The first line of a (possibly multi-line) message, and the rest.
 /// How a static finding's block names a replay finding about the same
 /// statement: a failure or a change on a second run confirms what the
-/// static rule says; anything else replay saw there (a first run that
-/// fails, a statement the sandbox refused) is not a confirmation.
+/// static rule says; a statement replay did not run (`replay-statement-skipped`:
+/// an undefined placeholder, a statement the sandbox refused) is neither
+/// confirmed nor found; anything else replay saw there (a first run that
+/// fails) was found by replay.
 pub fn replay_note(replay: &Finding) -> String {
     let first = split_message(&replay.message).0;
     if replay.rule.starts_with("second-run-") || replay.rule.starts_with("down-second-run-") {
         format!("confirmed by replay: {first}")
+    } else if replay.rule == crate::rules::replay_statement_skipped::META.id {
+        let why = first.strip_prefix("not run: ").unwrap_or(first);
+        format!("not replayed: {why}")
     } else {
         format!("found by replay: {first}")
     }

@@ -379,6 +379,31 @@ fn summary_tells_confirming_from_found_replay_findings() {
     );
 }
 
+/// A replay finding that only says replay did not run the statement (an
+/// undefined placeholder) is neither confirming nor found by replay: drawn
+/// as `not replayed: ...` and counted so.
+#[test]
+fn summary_tells_statements_not_replayed() {
+    let report = common::check_paths(
+        &["fixtures/render/not-replayed"],
+        &twice::check::Options::default(),
+    );
+    let out = render_with(&report, Format::Human, false);
+    assert!(!out.contains("found by replay"), "{out}");
+    assert!(
+        out.contains("note: not replayed: it holds a placeholder"),
+        "{out}"
+    );
+    let summary = out
+        .lines()
+        .find(|l| l.starts_with("twice: checked"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        summary.contains(", 2 saying replay did not run the statement)"),
+        "{summary}"
+    );
+}
+
 #[test]
 fn human_marks_fixable_findings() {
     let out = render_with(&sample_report(), Format::Human, false);
@@ -417,6 +442,28 @@ fn long_statements_are_elided_in_the_middle() {
     assert!(!out.contains("updated_at"), "{out}");
     assert!(out.contains("11 | );"), "{out}");
     assert!(out.contains("\n...\n"), "{out}");
+}
+
+/// A single line between the head of an elided frame and the reported line
+/// is drawn (annotate-snippets draws it rather than `...`), with its text:
+/// it was drawn empty (`6 |`).
+#[test]
+fn a_single_skipped_line_of_an_elided_frame_is_drawn_with_its_text() {
+    let dir = tempfile::Builder::new().prefix("frame").tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("001_a.sql"),
+        "CREATE TABLE IF NOT EXISTS t (id INT PRIMARY KEY, n INT);\nALTER TABLE t\n-- c1\n-- c2\n\
+         -- c3\n-- c4\nADD COLUMN m INT,\n-- c5\n-- c6\n-- c7\nADD COLUMN k INT;\n",
+    )
+    .unwrap();
+    let report = common::check_paths(&[dir.path().to_str().unwrap()], &common::static_opts());
+    let out = common::render(&report, Format::Human);
+    assert!(
+        out.contains(
+            " 5 | -- c3\n 6 | -- c4\n 7 | ADD COLUMN m INT,\n   | ^^^\n...\n11 | ADD COLUMN k INT;"
+        ),
+        "{out}"
+    );
 }
 
 #[test]

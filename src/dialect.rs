@@ -36,7 +36,7 @@ impl Dialect {
     pub fn from_name(name: &str) -> Option<Dialect> {
         match name.to_ascii_lowercase().as_str() {
             "sqlite" | "sqlite3" => Some(Dialect::Sqlite),
-            "postgres" | "postgresql" | "pg" | "cockroach" | "cockroachdb" => {
+            "postgres" | "postgresql" | "pg" | "pgsql" | "psql" | "cockroach" | "cockroachdb" => {
                 Some(Dialect::Postgres)
             }
             "mysql" | "mariadb" => Some(Dialect::Mysql),

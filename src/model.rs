@@ -167,6 +167,10 @@ pub struct Sequence {
     /// settings name them (Flyway's `schemas`): replay creates them first,
     /// as twice's own set-up, and runs in the first one.
     pub schemas: Option<ToolSchemas>,
+    /// The placeholder settings the migration tool's configuration gives
+    /// (Flyway's `placeholders.<name>`, `placeholderReplacement`): values
+    /// used like `--define` (which wins over them).
+    pub placeholders: Option<ToolPlaceholders>,
 }
 
 /// Schemas a migration tool's settings say it creates before migrating,
@@ -177,5 +181,20 @@ pub struct ToolSchemas {
     /// In the order given; never empty.
     pub names: Vec<String>,
     /// Where the setting was read (`flyway.schemas in ../pom.xml`).
+    pub from: String,
+}
+
+/// Placeholder settings a migration tool's configuration gives (Flyway's
+/// `placeholders.<name>`, `placeholderReplacement`, `placeholderPrefix`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ToolPlaceholders {
+    /// Values by placeholder name.
+    pub values: std::collections::BTreeMap<String, String>,
+    /// Whether the tool replaces `${name}` at all: false when replacement
+    /// is off (`placeholderReplacement=false`) or the placeholders are
+    /// written another way (`placeholderPrefix=#(`): `${...}` is then
+    /// plain text to the tool.
+    pub dollar_braces: bool,
+    /// Where the settings were read (`../flyway.conf`).
     pub from: String,
 }

@@ -3,7 +3,13 @@
 //!
 //! Flyway and Liquibase replace `${name}` in migration text before running
 //! it, and goose does in `-- +goose ENVSUB ON` sections. twice takes the
-//! values from `--define name=value` (repeatable). Substitution is done per
+//! values from `--define name=value` (repeatable) and, in Flyway folders,
+//! from Flyway's own placeholder settings (`flyway.placeholders.<name>`,
+//! `spring.flyway.placeholders.<name>`, ..., read with the folder's
+//! `schemas` in `layout/flyway/settings.rs`), `--define` winning; where
+//! those settings turn replacement off (`placeholderReplacement=false`, or
+//! another `placeholderPrefix`), the folder is treated as one of a tool
+//! that never substitutes. Substitution is done per
 //! statement on [`crate::analysis::Statement::sql`]; statement spans, and so
 //! every line and column twice reports, stay on the original file text.
 //!

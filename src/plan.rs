@@ -21,6 +21,9 @@
 //!     "migrations": [{
 //!       "version": "1", "name": "create_users",
 //!       "up": {"file": "...", "lines": [2, 9], "statements": 3, "transaction": true},
+//!       ("transaction": the tool runs the part in a transaction of its own;
+//!       false for a part marked to run outside one and for every part of a
+//!       tool that opens none: golang-migrate, Prisma, plain folders)
 //!       "down": {...} | null,
 //!       "rerun": "..." (only for migrations the tool re-runs),
 //!       "starting_state": "..." (only for a full schema a layout applies first)
@@ -117,9 +120,15 @@ pub struct PartPlan {
     /// empty part.
     pub lines: Option<[usize; 2]>,
     pub statements: usize,
-    /// Runs inside a transaction (`false`: goose `NO TRANSACTION`,
-    /// sql-migrate `notransaction`, ...).
+    /// The tool runs it inside a transaction of its own (`false`: goose
+    /// `NO TRANSACTION`, sql-migrate `notransaction`, ...; and every part of
+    /// a tool that runs no transaction: golang-migrate, Prisma, plain
+    /// folders).
     pub transaction: bool,
+    /// Marked to run outside a transaction (`NO TRANSACTION`,
+    /// `CONCURRENTLY`, ...), as against a tool that wraps nothing.
+    #[serde(skip)]
+    pub no_transaction: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -194,7 +203,8 @@ fn part_plan(ws: &Workspace, p: &Part) -> PartPlan {
         file: unit.source.name.clone(),
         lines,
         statements: p.statements.len(),
-        transaction: !p.no_transaction,
+        transaction: p.tool_transaction,
+        no_transaction: p.no_transaction,
     }
 }
 
@@ -302,8 +312,10 @@ fn part_line(label: &str, p: &PartPlan, ddl_commits: bool) -> String {
              what ran before it)"
         } else if p.transaction {
             "in a transaction"
-        } else {
+        } else if p.no_transaction {
             "outside a transaction"
+        } else {
+            "in no transaction (the tool opens none)"
         }
     )
 }

@@ -233,6 +233,20 @@ impl Evidence {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        // ClickHouse's signs (its table engines, types, codecs, ON
+        // CLUSTER) are SQL no other database accepts: they decide unless
+        // another family has more than twice their weight. (Its
+        // `ALTER TABLE ... MODIFY COLUMN` and materialized views are also
+        // signs of MySQL and PostgreSQL.)
+        if scores
+            .iter()
+            .any(|(f, score)| *f == Family::Clickhouse && 2 * score >= best)
+        {
+            return Verdict::Unsupported {
+                family: Family::Clickhouse,
+                signs: self.listed(Family::Clickhouse),
+            };
+        }
         if best < 2 * runner_up {
             return Verdict::Tie {
                 signs: describe(&scores),
@@ -254,18 +268,33 @@ impl Evidence {
 }
 
 /// A database twice does not read that the folder `display` or its parent
-/// is named for (`migrations/h2/`, `oracle/migrations/`), the nearest first;
-/// `None` when a nearer component names a dialect twice reads.
+/// is named for (`migrations/h2/`, `oracle/migrations/`), or that any
+/// folder above names with `clickhouse` (langfuse's
+/// `clickhouse/migrations/unclustered/`), the nearest first; `None` when a
+/// nearer component names a dialect twice reads.
 pub fn unsupported_in_path(display: &str) -> Option<Family> {
-    let family = |w: &str| -> Option<Option<Family>> {
+    let family = |(depth, w): (usize, &str)| -> Option<Option<Family>> {
         if crate::dialect::dialect_word(w).is_some() {
             return Some(None);
         }
-        Some(Some(unsupported_word(w)?))
+        // The folder and its parent only: a database's name further up (a
+        // home folder named `oracle`) says nothing about this history;
+        // `clickhouse` names nothing but the database.
+        match unsupported_word(w)? {
+            f if depth < 2 || f == Family::Clickhouse => Some(Some(f)),
+            _ => None,
+        }
     };
-    // The folder and its parent only: a database's name further up (a
-    // home folder named `oracle`) says nothing about this history.
-    crate::dialect::path_words(display, 2)
+    display
+        .split(['/', '\\'])
+        .filter(|c| !c.is_empty() && *c != "." && *c != "..")
+        .rev()
+        .enumerate()
+        .flat_map(|(depth, c)| {
+            std::iter::once(c)
+                .chain(c.split(['-', '_', '.']))
+                .map(move |w| (depth, w))
+        })
         .find_map(family)
         .flatten()
 }
@@ -462,6 +491,7 @@ const TYPES: &[(&str, Family, &str)] = &[
     ("datetime64", Family::Clickhouse, "ClickHouse types"),
     ("lowcardinality", Family::Clickhouse, "ClickHouse types"),
     ("fixedstring", Family::Clickhouse, "ClickHouse types"),
+    ("nullable", Family::Clickhouse, "ClickHouse types"),
 ];
 
 /// A ClickHouse table engine name (lower case): the `MergeTree` family and
@@ -631,6 +661,22 @@ fn scan(text: &str, sign: &mut dyn FnMut(Family, &'static str, u32)) {
                 sign(Postgres, "CREATE DOMAIN", 3)
             }
 
+            // `GRANT ... ON ALL TABLES IN SCHEMA app`, `ALTER DEFAULT
+            // PRIVILEGES`: PostgreSQL's privileges over a schema.
+            "schema"
+                if prev(1) == "in"
+                    && prev(3) == "all"
+                    && matches!(
+                        prev(2),
+                        "tables" | "sequences" | "functions" | "procedures" | "routines"
+                    ) =>
+            {
+                sign(Postgres, "privileges ON ALL ... IN SCHEMA", 3)
+            }
+            "privileges" if prev(1) == "default" && prev(2) == "alter" => {
+                sign(Postgres, "ALTER DEFAULT PRIVILEGES", 3)
+            }
+
             "auto_increment" => sign(Mysql, "AUTO_INCREMENT", 3),
             // ClickHouse's table engines (`ENGINE = MergeTree()`,
             // `ReplicatedReplacingMergeTree`, `Distributed`, `Kafka`).
@@ -641,6 +687,8 @@ fn scan(text: &str, sign: &mut dyn FnMut(Family, &'static str, u32)) {
                 sign(Clickhouse, "MergeTree table engines", 3)
             }
             "cluster" if prev(1) == "on" => sign(Clickhouse, "ON CLUSTER", 3),
+            // `payload String CODEC(ZSTD(3))`: a column's compression.
+            "codec" if w(i + 1) == "(" => sign(Clickhouse, "column CODECs", 3),
             "engine" if w(i + 1) == "=" || is_word(i + 1) && prev(1) == ")" => {
                 sign(Mysql, "ENGINE=", 3)
             }
@@ -891,6 +939,20 @@ mod tests {
     }
 
     #[test]
+    fn postgres_schema_privileges() {
+        assert_eq!(
+            clear(&["GRANT EXECUTE ON ALL ROUTINES IN SCHEMA app TO reader;"]),
+            Some(Dialect::Postgres)
+        );
+        assert_eq!(
+            clear(&["ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT SELECT ON TABLES TO reader;"]),
+            Some(Dialect::Postgres)
+        );
+        // MySQL's grants name a database, not ALL ... IN SCHEMA.
+        assert_eq!(clear(&["GRANT SELECT ON app.* TO 'reader'@'%';"]), None);
+    }
+
+    #[test]
     fn mysql_signs() {
         let s = "CREATE TABLE `users` (\n `id` INT UNSIGNED NOT NULL AUTO_INCREMENT,\n \
                  KEY idx_name (`name`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;\n\
@@ -971,6 +1033,25 @@ mod tests {
             ),
             "{v:?}"
         );
+        // ClickHouse's signs decide against as many signs of MySQL and
+        // PostgreSQL (`MODIFY COLUMN`, materialized views), which ClickHouse
+        // also writes (was: a tie the project's driver broke).
+        let engine = "CREATE TABLE e (\n  `id` String,\n  `p` Nullable(String) CODEC(ZSTD(3))\n) \
+                      ENGINE = MergeTree ORDER BY id;";
+        let modify = "ALTER TABLE e MODIFY COLUMN p String;";
+        let view = "CREATE MATERIALIZED VIEW e_mv TO e_daily AS SELECT id FROM e;";
+        let texts = [engine, modify, modify, modify, view, view, view];
+        let v = verdict(&texts);
+        assert!(
+            matches!(
+                v,
+                Verdict::Unsupported {
+                    family: Family::Clickhouse,
+                    ..
+                }
+            ),
+            "{v:?}"
+        );
         // A MySQL engine is MySQL's.
         let mysql = "CREATE TABLE t (id int) ENGINE=InnoDB;";
         assert_eq!(clear(&[mysql]), Some(Dialect::Mysql));
@@ -982,6 +1063,12 @@ mod tests {
         assert_eq!(unsupported_in_path("h2/migrations/postgres"), None);
         assert_eq!(unsupported_in_path("home/oracle/app/migrations"), None);
         assert_eq!(unsupported_in_path("migrations/mysql"), None);
+        // `clickhouse` further up names the database too.
+        assert_eq!(
+            unsupported_in_path("packages/clickhouse/migrations/unclustered"),
+            Some(Family::Clickhouse)
+        );
+        assert_eq!(unsupported_in_path("clickhouse/migrations/postgres"), None);
         // Array subscripts and a `/` division are not T-SQL or Oracle.
         let pg = "SELECT a[1] / 2 FROM t;";
         assert_eq!(verdict(&[pg]), Verdict::Unknown);

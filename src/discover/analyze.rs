@@ -85,7 +85,26 @@ fn analyze_file(d: &Discovered, opts: &Options, jobs: &[Job]) -> Result<FileAnal
             .envsub
             .iter()
             .any(|(f, r)| *f == file && r.start <= start && end <= r.end);
-        let policy = layout::get(layout).placeholders(envsub);
+        let mut policy = layout::get(layout).placeholders(envsub);
+        // The tool's own placeholder settings: values under `--define`,
+        // and no substitution of `${...}` where the tool does none.
+        let settings = seq.placeholders.as_ref();
+        if settings.is_some_and(|t| !t.dollar_braces) {
+            policy = layout::PlaceholderPolicy {
+                tool: policy.tool,
+                ..layout::PlaceholderPolicy::NEVER
+            };
+        }
+        let merged;
+        let defines = match settings.filter(|t| t.dollar_braces && !t.values.is_empty()) {
+            Some(t) => {
+                let mut all = t.values.clone();
+                all.extend(opts.defines.iter().map(|(k, v)| (k.clone(), v.clone())));
+                merged = all;
+                &merged
+            }
+            None => &opts.defines,
+        };
         let base = src
             .name
             .rsplit(['/', '\\'])
@@ -93,7 +112,7 @@ fn analyze_file(d: &Discovered, opts: &Options, jobs: &[Job]) -> Result<FileAnal
             .unwrap_or(&src.name)
             .to_string();
         let ph = Placeholders {
-            defines: &opts.defines,
+            defines,
             builtins: if policy.flyway_builtins {
                 placeholder::flyway_builtins(dialect, &base)
             } else {

@@ -107,16 +107,30 @@ fn strip_words<'a>(mut s: &'a str, words: &[&str]) -> Option<&'a str> {
     Some(s)
 }
 
+/// Whether a file or folder name holds a code generator's unexpanded
+/// placeholder (`${entityName}` of FreeMarker, Velocity and Maven
+/// archetypes, `{{name}}` of Mustache, Handlebars, Jinja and Go templates,
+/// a FreeMarker directive `<#...>`): a template the generator fills in, not
+/// a migration.
+pub(super) fn is_template_name(name: &str) -> bool {
+    name.contains("${") || name.contains("{{") || name.contains("{%") || name.contains("<#")
+}
+
 /// Why a sub-folder met while walking holds no migrations: test data,
 /// fixtures, query files (sqlc's `queries/`; `src/` beside a migrations
-/// folder), tests beside a migrations folder, Supabase's declarative
-/// `schemas/`.
+/// folder), tests beside a migrations folder or at the top of the folder
+/// walked (`at_root`), Supabase's declarative `schemas/`, code generators'
+/// templates.
 pub(super) fn not_migrations_dir(
     name: &str,
     parent_dirs: &[(String, std::path::PathBuf)],
     parent_files: &[String],
     parent_dir: &Path,
+    at_root: bool,
 ) -> Option<&'static str> {
+    if is_template_name(name) {
+        return Some("a code generator's templates (the folder name holds a placeholder)");
+    }
     // Beside a migrations folder, or in one (`migrations/db/` beside
     // `migrations/tests/`, as supabase/postgres keeps them).
     let sqitch = parent_files.iter().any(|o| o == "sqitch.plan");
@@ -169,6 +183,9 @@ pub(super) fn not_migrations_dir(
         "tests" | "test" if beside_migrations => {
             Some("tests beside or in the migrations folder (pgTAP and the like)")
         }
+        // A project's own test tree (roundcube's `tests/src/sql/`): test
+        // data and scripts the tests load, whatever sits beside it.
+        "tests" | "test" if at_root => Some("a folder of tests at the top of the project"),
         // Sqitch projects keep pgTAP tests in `t/` (`pg_prove t/`).
         "t" | "xt" if sqitch => Some("tests beside a Sqitch project (pgTAP and the like)"),
         // Supabase declarative schemas (`supabase/schemas/`): the source
@@ -301,8 +318,12 @@ pub(super) fn folder_has_sql(dir: &Path) -> bool {
 /// (its parent first, up to four levels; six for a `go.mod`, which sits at
 /// the root of a Go module whose migrations are often deep in it, as
 /// `app/store/database/migrate/postgres/`, and for a Maven or Gradle build
-/// file, above `src/main/resources/db/migration/`).
+/// file, above `src/main/resources/db/migration/`), never above the
+/// repository's root (the folder holding `.git`).
 pub(super) fn nearest_ancestor_file(dir: &Path, name: &str) -> Option<String> {
+    if dir.join(".git").exists() {
+        return None;
+    }
     let mut at = dir.parent();
     let levels = match name {
         "go.mod" => 6,
@@ -317,6 +338,12 @@ pub(super) fn nearest_ancestor_file(dir: &Path, name: &str) -> Option<String> {
         if p.is_file() {
             // Project files are small: a huge one is read in part.
             return super::declared::head(&p, 1 << 20);
+        }
+        // Not above the repository (as `project.rs` reads manifests): a
+        // `flyway.conf` or `pom.xml` of the runner's, outside the checkout,
+        // is no setting of this project.
+        if d.join(".git").exists() {
+            return None;
         }
         at = d.parent();
     }

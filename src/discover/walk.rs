@@ -3,7 +3,8 @@
 
 use super::skips::{
     dump_sign, extension_control, extension_script_name, extension_scripts, folder_has_sql,
-    is_dump, is_schema_dump_name, is_seed, nearest_ancestor_file, not_migrations_dir, skip_reason,
+    is_dump, is_schema_dump_name, is_seed, is_template_name, nearest_ancestor_file,
+    not_migrations_dir, skip_reason,
 };
 use super::*;
 
@@ -549,7 +550,16 @@ impl Walker<'_> {
                     join_display(display, name)
                 ));
             }
-            !seed
+            // A code generator's template (`V${currentDate}__menu_${entityName}.sql`).
+            let template = !seed && is_template_name(name);
+            if template {
+                self.notices.push(format!(
+                    "{}: skipped: a code generator's template (the file name holds a \
+                     placeholder), not a migration (name it to check it)",
+                    join_display(display, name)
+                ));
+            }
+            !seed && !template
         });
         // A Supabase project folder (`supabase/`: `config.toml` and
         // `migrations/`): the CLI runs `migrations/` and the seed files, not
@@ -822,6 +832,7 @@ impl Walker<'_> {
                 &mut folder,
                 &mut consumed,
                 &mut other_names,
+                &mut side,
                 ancestors,
             )?;
             folder.entries.sort_by(|a, b| a.rel.cmp(&b.rel));
@@ -864,11 +875,14 @@ impl Walker<'_> {
             // parameters, or read-only SELECTs): the application's query
             // files (`include_str!`-ed, loaded by a query runner), not
             // migrations. Named on the command line, it is read.
-            let queries = !passed_over
+            // A walked folder no tool claims (named on the command line, a
+            // folder is read whatever it holds).
+            let unclaimed = !passed_over
                 && kind == LayoutKind::Plain
                 && self.opts.layout.is_none()
                 && self.root.as_deref() != Some(canon)
-                && !folder.entries.is_empty()
+                && !folder.entries.is_empty();
+            let queries = unclaimed
                 && folder
                     .entries
                     .iter()
@@ -880,7 +894,23 @@ impl Walker<'_> {
                      or is a SQLPage page), not migrations (name it to check it)"
                 ));
             }
-            let passed_over = passed_over || queries;
+            // Sublime Text's syntax tests (`syntax_test_*.sql`, first line
+            // `-- SYNTAX TEST "Packages/SQL/SQL.sublime-syntax"`): an editor
+            // package's test files, which no tool runs.
+            let syntax_tests = unclaimed
+                && !queries
+                && folder.entries.iter().all(|e| {
+                    let name = e.rel.rsplit('/').next().unwrap_or(&e.rel);
+                    name.starts_with("syntax_test")
+                        && e.file.text.trim_start().starts_with("-- SYNTAX TEST")
+                });
+            if syntax_tests {
+                self.notices.push(format!(
+                    "{display}: skipped: Sublime Text syntax tests (`syntax_test_*` files starting \
+                     `-- SYNTAX TEST`), not migrations (name it to check it)"
+                ));
+            }
+            let passed_over = passed_over || queries || syntax_tests;
             // Side files the layout reads are not "skipped".
             for o in side {
                 if !tool.uses_side_file(&o, &folder) {
@@ -925,16 +955,32 @@ impl Walker<'_> {
                 // Nothing of a migration here (a package.json at a
                 // repository root).
             } else if !folder.split {
-                let plan = layout::plan(kind, &folder);
+                // One history, or several (Liquibase's root changelogs),
+                // each a sequence.
+                let mut plans = layout::plans(kind, &folder);
                 // A tool that picks files by dialect planned for this one:
                 // the SQL's signs must not change it afterwards.
                 let picks = tool.picks_by_dialect(&folder);
-                if let Some(mut b) = self.assemble(folder, plan, kind, display) {
-                    b.sequence.code_gaps = gaps;
-                    b.sequence.layout_why = layout_why;
-                    b.sequence.dialect_why = dialect_why;
-                    b.dialect_settled = settled || picks;
-                    out.push(b);
+                let last = plans.pop();
+                let mut histories: Vec<(Folder, Option<String>, Plan)> = plans
+                    .into_iter()
+                    .map(|(why, plan)| (folder.clone(), why, plan))
+                    .collect();
+                if let Some((why, plan)) = last {
+                    histories.push((folder, why, plan));
+                }
+                for (folder, why, plan) in histories {
+                    if let Some(mut b) = self.assemble(folder, plan, kind, display) {
+                        b.sequence.code_gaps = gaps.clone();
+                        b.sequence.layout_why = match why {
+                            Some(w) if self.opts.layout.is_some() => format!("{layout_why}: {w}"),
+                            Some(w) => w,
+                            None => layout_why.clone(),
+                        };
+                        b.sequence.dialect_why = dialect_why.clone();
+                        b.dialect_settled = settled || picks;
+                        out.push(b);
+                    }
                 }
             } else {
                 let shared_d = shared.as_ref().map(|(d, _)| *d);
@@ -1008,7 +1054,10 @@ impl Walker<'_> {
                 continue;
             }
             let shown = join_display(display, name);
-            if let Some(why) = not_migrations_dir(name, &listing.dirs, &listing.others, dir) {
+            let at_root = self.root.as_deref() == Some(canon);
+            if let Some(why) =
+                not_migrations_dir(name, &listing.dirs, &listing.others, dir, at_root)
+            {
                 if folder_has_sql(path) {
                     self.notices.push(format!(
                         "{shown}: skipped: {why}, not migrations (name it to check it)"
@@ -1047,6 +1096,7 @@ impl Walker<'_> {
         folder: &mut Folder,
         consumed: &mut BTreeSet<String>,
         other_names: &mut Vec<String>,
+        side: &mut Vec<String>,
         ancestors: &mut [PathBuf],
     ) -> Result<()> {
         // (path relative to the migrations folder, path, canonical path
@@ -1110,9 +1160,13 @@ impl Walker<'_> {
             }
             for o in &sub.others {
                 let o_rel = format!("{rel}/{o}");
-                if tool.reads_side_file(&o_rel) {
+                let nested = !tool.reads_side_file(&o_rel) && tool.reads_nested_side_file(&o_rel);
+                if nested || tool.reads_side_file(&o_rel) {
                     if let Some(f) = self.read(&path.join(o), &join_display(&shown, o))? {
                         folder.aux.insert(o_rel.clone(), f.text);
+                        if nested {
+                            side.push(o_rel);
+                        }
                         continue;
                     }
                 }
@@ -1253,6 +1307,7 @@ impl Walker<'_> {
                 migrations: plan.migrations,
                 code_gaps: Vec::new(),
                 schemas: plan.schemas,
+                placeholders: plan.placeholders,
             },
             dialect_settled: false,
             problems: plan.problems,
@@ -1361,6 +1416,7 @@ impl Walker<'_> {
                 )],
                 code_gaps: Vec::new(),
                 schemas: None,
+                placeholders: None,
             },
             files: vec![file],
             problems: Vec::new(),

@@ -24,6 +24,15 @@
 //!   hash`): the first file that does not match is a `malformed-migration`
 //!   finding. A file whose first line holds `atlas:sum ignore` is not hashed.
 //!
+//! - the project's `atlas.hcl` (beside the folder or above it) names the
+//!   database in each env's `url`: when every literal `url` names the same
+//!   kind of database, that is the folder's dialect (`mysql://`, `maria://`,
+//!   `mariadb://`: MySQL; `postgres://`, `postgresql://`: PostgreSQL;
+//!   `sqlite://`: SQLite); a MySQL url's database (its path) is the one the
+//!   migrations run in, so names qualified with it (`` `shop`.`item` ``,
+//!   as `atlas migrate diff` writes them) resolve to replay's scratch
+//!   database, as Flyway's default schema does.
+//!
 //! Atlas also writes other tools' formats (`--dir-format goose`, `flyway`,
 //! `golang-migrate`, `dbmate`, `liquibase`) with an `atlas.sum` beside them:
 //! those folders are read in their tool's layout, which is asked first.
@@ -38,6 +47,7 @@ pub struct Atlas;
 pub const KIND: LayoutKind = LayoutKind::named("atlas");
 
 const SUM: &str = "atlas.sum";
+const HCL: &str = "atlas.hcl";
 
 impl super::Layout for Atlas {
     /// Each migration runs in a transaction of the tool's own.
@@ -61,7 +71,21 @@ impl super::Layout for Atlas {
     }
 
     fn reads_side_file(&self, rel: &str) -> bool {
-        rel == SUM
+        rel == SUM || rel == HCL
+    }
+
+    fn ancestor_side_files(&self) -> &'static [&'static str] {
+        &[HCL]
+    }
+
+    /// The kind of database every env `url` of `atlas.hcl` names.
+    fn dialect(&self, folder: &Folder) -> Option<(crate::dialect::Dialect, String)> {
+        let (file, text) = project_file(folder)?;
+        let urls = env_urls(text);
+        let first = urls.first()?.0;
+        urls.iter()
+            .all(|(d, _)| *d == first)
+            .then(|| (first, format!("{file}: env url {}", first.name())))
     }
 
     fn plan(&self, folder: &Folder) -> Plan {
@@ -75,6 +99,73 @@ impl super::Layout for Atlas {
              not applied anywhere yet",
         )
     }
+}
+
+/// `atlas.hcl` beside the folder or the nearest above it, with how it is
+/// named.
+fn project_file(folder: &Folder) -> Option<(String, &str)> {
+    if let Some(t) = folder.aux.get(HCL) {
+        return Some((HCL.to_string(), t));
+    }
+    folder
+        .aux
+        .get(&format!("../{HCL}"))
+        .map(|t| (format!("../{HCL}"), t.as_str()))
+}
+
+/// The literal `url = "<scheme>://..."` values of `atlas.hcl` (not `dev`,
+/// not `getenv(...)` or variables), with the database kind each names and
+/// its path (a MySQL url's database).
+fn env_urls(text: &str) -> Vec<(crate::dialect::Dialect, String)> {
+    use crate::dialect::Dialect;
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let Some(rest) = line.trim().strip_prefix("url") else {
+            continue;
+        };
+        let Some(value) = rest.trim_start().strip_prefix('=') else {
+            continue;
+        };
+        let Some(value) = value.trim().strip_prefix('"') else {
+            continue;
+        };
+        let Some(value) = value.split('"').next() else {
+            continue;
+        };
+        let Some((scheme, after)) = value.split_once("://") else {
+            continue;
+        };
+        let d = match scheme.to_ascii_lowercase().as_str() {
+            "mysql" | "maria" | "mariadb" => Dialect::Mysql,
+            "postgres" | "postgresql" => Dialect::Postgres,
+            "sqlite" | "sqlite3" => Dialect::Sqlite,
+            _ => continue,
+        };
+        // `user:pass@host:port/database?params`
+        let path = after
+            .split_once('/')
+            .map(|(_, p)| p.split(['?', '#']).next().unwrap_or(""))
+            .unwrap_or("");
+        out.push((d, path.to_string()));
+    }
+    out
+}
+
+/// The database every MySQL env url of `atlas.hcl` names, when they agree.
+fn mysql_database(folder: &Folder) -> Option<crate::model::ToolSchemas> {
+    let (file, text) = project_file(folder)?;
+    let urls = env_urls(text);
+    let mut names = urls
+        .iter()
+        .filter(|(d, _)| *d == crate::dialect::Dialect::Mysql)
+        .map(|(_, p)| p.as_str());
+    let first = names.next()?;
+    let ok =
+        !first.is_empty() && !first.contains(['/', '$', '{', '%']) && names.all(|n| n == first);
+    ok.then(|| crate::model::ToolSchemas {
+        names: vec![first.to_string()],
+        from: format!("the env url in {file}"),
+    })
 }
 
 /// The header comments Atlas reads directives from: the comment lines the
@@ -281,10 +372,9 @@ fn sum_mismatch(folder: &Folder, order: &[usize], sum: &str) -> Option<(usize, S
         .collect();
     // A listed file twice did not read (a seed file the walk set aside, or
     // one it could not decode exactly): no verdict.
-    if stored
-        .iter()
-        .any(|(n, _)| !order.iter().any(|&i| folder.entries[i].base() == *n))
-    {
+    let read: std::collections::HashSet<&str> =
+        order.iter().map(|&i| folder.entries[i].base()).collect();
+    if stored.iter().any(|(n, _)| !read.contains(n)) {
         return None;
     }
     if order.iter().any(|&i| {
@@ -326,7 +416,10 @@ fn sum_mismatch(folder: &Folder, order: &[usize], sum: &str) -> Option<(usize, S
 }
 
 pub fn plan(folder: &Folder) -> Plan {
-    let mut plan = Plan::default();
+    let mut plan = Plan {
+        schemas: mysql_database(folder),
+        ..Plan::default()
+    };
     let mut order: Vec<usize> = (0..folder.entries.len())
         .filter(|&i| folder.entries[i].dir().is_empty())
         .collect();

@@ -168,7 +168,7 @@ pub fn plan(folder: &Folder) -> Plan {
     let mut used = vec![false; folder.entries.len()];
     for tag in &journal.tags {
         let file = format!("{tag}.sql");
-        let Some(i) = folder.entries.iter().position(|e| e.rel == file) else {
+        let Some(i) = folder.index_of(&file) else {
             plan.notices.push(format!(
                 "{}: {JOURNAL} lists {tag}, but {file} is missing (drizzle would fail to read it)",
                 folder.display

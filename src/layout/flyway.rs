@@ -186,6 +186,7 @@ pub fn version_parts(v: &str) -> Option<Vec<String>> {
 pub fn plan(folder: &Folder) -> Plan {
     let mut plan = Plan {
         schemas: settings::schemas(&folder.aux),
+        placeholders: settings::placeholders(&folder.aux),
         ..Plan::default()
     };
     let mut versioned: Vec<(Vec<String>, usize)> = Vec::new();

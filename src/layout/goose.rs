@@ -307,6 +307,18 @@ pub fn plan(folder: &Folder) -> Plan {
             continue;
         }
         match super::version_underscore(e.base()) {
+            // goose reads the version with strconv.ParseInt(v, 10, 64), and
+            // fails on the whole folder when one does not fit.
+            Some((v, _)) if v.parse::<i64>().is_err() => plan.problem(
+                i,
+                0..0,
+                format!(
+                    "goose refuses to run this folder: the version {v} of {} does not fit in a \
+                     64-bit integer (could not parse SQL migration file)",
+                    e.base()
+                ),
+                "use a version of at most 19 digits (up to 9223372036854775807)",
+            ),
             Some((v, _)) if !v.trim_start_matches('0').is_empty() => order.push((v.to_string(), i)),
             _ => plan
                 .skipped
@@ -543,5 +555,27 @@ mod tests {
             vec!["00001 00001_a.sql", "9 9_b.sql", "10 10_c.sql"]
         );
         assert_eq!(p.skipped.len(), 1);
+    }
+
+    #[test]
+    fn a_version_past_int64_is_refused_as_goose_refuses_it() {
+        let f = folder(&[
+            ("00001_a.sql", "-- +goose Up\nSELECT 1;\n"),
+            ("9223372036854775807_b.sql", "-- +goose Up\nSELECT 2;\n"),
+            ("9223372036854775808_c.sql", "-- +goose Up\nSELECT 3;\n"),
+            ("99999999999999999999999_d.sql", "-- +goose Up\nSELECT 4;\n"),
+        ]);
+        let p = plan(&f);
+        assert_eq!(
+            order(&f, &p),
+            vec![
+                "00001 00001_a.sql",
+                "9223372036854775807 9223372036854775807_b.sql"
+            ]
+        );
+        assert_eq!(p.problems.len(), 2, "{:?}", p.problems);
+        assert!(p.problems[0]
+            .message
+            .contains("the version 9223372036854775808 of 9223372036854775808_c.sql does not fit"));
     }
 }

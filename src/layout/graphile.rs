@@ -300,7 +300,7 @@ pub fn plan(folder: &Folder) -> Plan {
             };
             let Some(file) = file else { continue };
             let rel = file.trim_start_matches("./");
-            match folder.entries.iter().position(|e| e.rel == rel) {
+            match folder.index_of(rel) {
                 Some(i) => {
                     used[i] = true;
                     plan.migrations.push(

@@ -24,14 +24,20 @@
 //! splitting them into statements: a statement spread over several
 //! `--rollback` lines points at its first line and runs (and is parsed) with
 //! the text of the following lines appended (`Plan::continuations`).
-//! Changelogs in XML, YAML or JSON are not read (notice), nor are
-//! `--include` directives followed.
+//!
+//! Changelogs in XML, YAML or JSON give the order ([`includes`]): each
+//! root changelog (one no other includes) is a history of its own, its
+//! `include`, `includeAll` and `sqlFile` followed in order through the
+//! changelogs it includes; changelogs of Liquibase's change types are not
+//! SQL and are gaps replay runs without (`Migration::code_before`).
 
 use super::{lines, part, Folder, Line, Plan};
 use crate::dialect::Dialect;
 use crate::model::{Migration, Part, Region};
 use std::collections::BTreeSet;
 use std::ops::Range;
+
+mod includes;
 
 /// Whether `text` is a Liquibase formatted SQL changelog (first non-blank
 /// line `--liquibase formatted sql`).
@@ -192,13 +198,12 @@ fn body_regions(text: &str, body: Range<usize>, cs: &Changeset) -> Vec<Region> {
     out
 }
 
-/// A top-level XML, YAML or JSON Liquibase changelog among the side files.
-fn changelogs(folder: &Folder) -> Vec<(&str, &str)> {
-    folder
-        .aux
-        .iter()
-        .filter(|(rel, text)| is_changelog_name(rel) && text.contains("databaseChangeLog"))
-        .map(|(rel, text)| (rel.as_str(), text.as_str()))
+/// The top-level XML, YAML or JSON Liquibase changelogs among the side
+/// files.
+fn top_changelogs(folder: &Folder) -> Vec<(&str, &str)> {
+    includes::changelogs(folder)
+        .into_iter()
+        .filter(|(rel, _)| !rel.contains('/'))
         .collect()
 }
 
@@ -214,32 +219,66 @@ pub fn is_changelog_file(name: &str) -> bool {
         .any(|x| super::ends_with_ci(name, x))
 }
 
-/// What a changelog includes, in order: (`include`/`sqlFile` file, or
-/// `includeAll` folder, is_folder).
-pub fn references(text: &str) -> Vec<(String, bool)> {
+/// One `include`, `includeAll` or `sqlFile` of a changelog.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reference {
+    /// The path as written.
+    pub path: String,
+    /// `includeAll`: the path is a folder.
+    pub folder: bool,
+    /// `relativeToChangelogFile: true`: the path starts at the changelog's
+    /// folder (else at a root of Liquibase's search path).
+    pub relative: bool,
+}
+
+/// What a changelog includes, in order: `include`/`sqlFile` files and
+/// `includeAll` folders. XML comments and CDATA sections are passed over.
+pub fn references(text: &str) -> Vec<Reference> {
     let mut out = Vec::new();
     // XML: <include file="..."/>, <includeAll path="..."/>, <sqlFile path="..."/>.
-    let mut rest = text;
-    while let Some(at) = rest.find('<') {
-        rest = &rest[at + 1..];
-        let end = rest.find('>').unwrap_or(rest.len());
-        let tag = &rest[..end];
+    // A tag ends at its `>`, or at the next `<` (which XML does not allow in
+    // a tag): tags never overlap, so each byte is read once or twice, even
+    // in a text of `<`s without `>`. Comments and CDATA sections are passed
+    // over whole.
+    let mut pos = 0;
+    'tags: while let Some(at) = text[pos..].find('<') {
+        pos += at + 1;
+        for (open, close) in [("!--", "-->"), ("![CDATA[", "]]>")] {
+            if text[pos..].starts_with(open) {
+                pos = text[pos..]
+                    .find(close)
+                    .map_or(text.len(), |e| pos + e + close.len());
+                continue 'tags;
+            }
+        }
+        let end = text[pos..].find(['<', '>']).map_or(text.len(), |e| pos + e);
+        let tag = &text[pos..end];
         let name = tag.split_whitespace().next().unwrap_or("");
-        let (attr, folder) = match name {
+        let (attr, folder) = match name.trim_end_matches('/') {
             "include" => ("file", false),
             "includeAll" => ("path", true),
             "sqlFile" => ("path", false),
             _ => continue,
         };
         if let Some(v) = attribute(tag, attr) {
-            out.push((v, folder));
+            let relative = attribute(tag, "relativeToChangelogFile")
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+            out.push(Reference {
+                path: v,
+                folder,
+                relative,
+            });
         }
     }
     if !out.is_empty() {
         return out;
     }
-    // YAML (and JSON written the same way): `include:` then `file: ...`.
+    // YAML (and JSON written the same way): `include:` then `file: ...`,
+    // with `relativeToChangelogFile: true` before or after the path.
     let mut pending: Option<bool> = None;
+    let mut relative_pending = false;
+    // The reference of the item being read, once its path is read.
+    let mut current: Option<usize> = None;
     for line in text.lines() {
         let t = line.trim().trim_start_matches('-').trim();
         let key = t
@@ -250,25 +289,55 @@ pub fn references(text: &str) -> Vec<(String, bool)> {
             .trim_matches(['"', '{', ' '])
             .to_string();
         match key.as_str() {
-            "include" | "sqlFile" => pending = Some(false),
-            "includeAll" => pending = Some(true),
+            "include" | "sqlFile" | "includeAll" | "changeSet" => {
+                pending = match key.as_str() {
+                    "include" | "sqlFile" => Some(false),
+                    "includeAll" => Some(true),
+                    _ => None,
+                };
+                relative_pending = false;
+                current = None;
+            }
             _ => {}
         }
+        let relative = t.find("relativeToChangelogFile").is_some_and(|i| {
+            t[i + "relativeToChangelogFile".len()..]
+                .trim_start_matches(['"', '\'', ' ', ':'])
+                .get(..4)
+                .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        });
+        if relative {
+            match current {
+                Some(c) => out[c].relative = true,
+                None => relative_pending = true,
+            }
+        }
+        // The key starts the line, or a flow mapping (`include: {file: a.sql,
+        // relativeToChangelogFile: true}`).
+        let flow = t.find('{').map(|i| t[i + 1..].trim_start());
         for k in ["file", "path"] {
             let needle_yaml = format!("{k}:");
             let needle_json = format!("\"{k}\":");
             let found = t
                 .find(&needle_json)
                 .map(|i| &t[i + needle_json.len()..])
-                .or_else(|| t.strip_prefix(&needle_yaml));
+                .or_else(|| t.strip_prefix(&needle_yaml))
+                .or_else(|| flow.and_then(|f| f.strip_prefix(&needle_yaml)));
             if let (Some(v), Some(folder)) = (found, pending) {
-                let v = v
-                    .trim()
-                    .trim_end_matches([',', '}'])
-                    .trim()
-                    .trim_matches(['"', '\'']);
+                // A quoted value ends at its quote, a plain one at `,` or `}`
+                // (what follows is the next key of a one-line mapping).
+                let v = v.trim();
+                let v = match v.chars().next() {
+                    Some(q @ ('"' | '\'')) => v[1..].split(q).next().unwrap_or(""),
+                    _ => v.split([',', '}']).next().unwrap_or("").trim(),
+                };
                 if !v.is_empty() {
-                    out.push((v.to_string(), folder));
+                    out.push(Reference {
+                        path: v.to_string(),
+                        folder,
+                        relative: relative_pending || relative,
+                    });
+                    current = Some(out.len() - 1);
                     pending = None;
                 }
             }
@@ -297,108 +366,130 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
     None
 }
 
-/// Whether a changelog path (relative to some classpath root) names
-/// `rel` (relative to the migrations folder).
-fn names(reference: &str, rel: &str) -> bool {
-    let r = reference
-        .trim_start_matches("classpath:")
-        .trim_start_matches("./")
-        .trim_start_matches('/');
-    r == rel || r.ends_with(&format!("/{rel}"))
+/// Why a root changelog gives no SQL file: what it includes.
+fn includes_no_sql(name: &str, refs: &[Reference]) -> String {
+    let what = if refs.is_empty() {
+        "twice cannot read which SQL files it includes (no include, includeAll or sqlFile of them)"
+            .to_string()
+    } else {
+        let shown: Vec<&str> = refs.iter().take(3).map(|r| r.path.as_str()).collect();
+        format!(
+            "it includes {}{} but none of this folder's SQL files (changelogs of Liquibase change \
+             types, XML, YAML or JSON, are not SQL)",
+            shown.join(", "),
+            if refs.len() > 3 { ", ..." } else { "" }
+        )
+    };
+    format!("Liquibase changelog {name}: {what}")
 }
 
-/// The entries in the order the changelogs include them, or why twice
-/// cannot tell.
-/// With them, the changelogs of Liquibase change types (XML, YAML, JSON)
-/// it includes, each with the number of SQL entries included before it.
-fn changelog_order(folder: &Folder) -> Option<std::result::Result<Included, String>> {
-    let logs = changelogs(folder);
-    let (name, text) = *logs.first()?;
-    let refs = references(text);
-    let mut order: Vec<usize> = Vec::new();
-    let mut others: Vec<(usize, String)> = Vec::new();
-    for (r, is_dir) in &refs {
-        if !is_dir && is_changelog_file(r) {
-            others.push((order.len(), r.clone()));
-            continue;
+/// The folder's histories: one per root changelog that runs SQL files of
+/// the folder (see [`includes`]), each with its root changelog named (for
+/// `twice plan`), in root order; without changelogs, or when none runs an
+/// SQL file, one history of the SQL files in path order.
+pub fn plans(folder: &Folder) -> Vec<(Option<String>, Plan)> {
+    let mut by_path: Vec<usize> = (0..folder.entries.len()).collect();
+    by_path.sort_by(|&a, &b| folder.entries[a].rel.cmp(&folder.entries[b].rel));
+    let Some(histories) = includes::histories(folder) else {
+        return vec![(None, plan_in_order(folder, by_path))];
+    };
+    let (runs, none): (Vec<_>, Vec<_>) = histories
+        .into_iter()
+        .partition(|(h, _)| !h.order.is_empty());
+    if runs.is_empty() {
+        // No root runs an SQL file: read them on their own.
+        let mut plan = plan_in_order(folder, by_path);
+        if let Some((h, refs)) = none.first() {
+            plan.notices.push(format!(
+                "{}: {}; its SQL files are read on their own, in path order (formatted SQL \
+                 changelogs by changeset, other SQL files as plain scripts)",
+                folder.display,
+                includes_no_sql(h.root, refs)
+            ));
         }
-        let mut hits: Vec<usize> = (0..folder.entries.len())
-            .filter(|&i| {
-                let e = &folder.entries[i];
-                if *is_dir {
-                    let d = r.trim_end_matches('/');
-                    !e.dir().is_empty() && names(d, e.dir())
-                } else {
-                    names(r, &e.rel)
-                }
-            })
-            .collect();
-        hits.sort_by(|&a, &b| folder.entries[a].rel.cmp(&folder.entries[b].rel));
-        for h in hits {
-            if !order.contains(&h) {
-                order.push(h);
-            }
+        return vec![(None, plan)];
+    }
+    let mut included = vec![false; folder.entries.len()];
+    for (h, _) in &runs {
+        for &i in &h.order {
+            included[i] = true;
         }
     }
-    if order.is_empty() {
-        let what = if refs.is_empty() {
-            "twice cannot read which SQL files it includes (no include, includeAll or sqlFile of them)"
-                .to_string()
-        } else {
-            let shown: Vec<&str> = refs.iter().take(3).map(|(r, _)| r.as_str()).collect();
+    let roots: Vec<&str> = runs.iter().map(|(h, _)| h.root).collect();
+    let not_included = if roots.len() == 1 {
+        "not included by the Liquibase changelog".to_string()
+    } else {
+        format!(
+            "not included by any of the Liquibase root changelogs ({})",
+            crate::words::first_of(&roots, roots.len(), 3)
+        )
+    };
+    let several = runs.len();
+    let mut out = Vec::with_capacity(several);
+    for (n, (h, _)) in runs.iter().enumerate() {
+        let mut plan = plan_in_order(folder, h.order.clone());
+        // A changelog of change types runs before the next SQL file's first
+        // changeset: replay runs without it, and says so on a failure after
+        // it. The migrations come in `order`'s order, and the gaps in the
+        // order of the SQL entries before them: one walk through both.
+        let mut place = vec![usize::MAX; folder.entries.len()];
+        for (at, &i) in h.order.iter().enumerate() {
+            place[i] = place[i].min(at);
+        }
+        let mut next = 0;
+        for (before, file) in &h.gaps {
+            while plan
+                .migrations
+                .get(next)
+                .is_some_and(|m| place[m.up.file] < *before)
+            {
+                next += 1;
+            }
+            if let Some(m) = plan.migrations.get_mut(next) {
+                m.code_before.push(file.clone());
+            }
+        }
+        if n == 0 {
+            // Said once for the folder.
+            plan.skipped.extend(
+                by_path
+                    .iter()
+                    .filter(|&&i| !included[i])
+                    .map(|&i| (i, not_included.clone())),
+            );
+            for (h, _) in &none {
+                plan.notices.push(format!(
+                    "{}: Liquibase changelog {}: no other changelog includes it, and it runs none \
+                     of this folder's SQL files (only Liquibase change types, if anything): \
+                     nothing of it to check",
+                    folder.display, h.root
+                ));
+            }
+        }
+        // Named here, not by `detect`: the changelogs of sub-folders were
+        // not read when the folder's layout was detected.
+        let why = if several > 1 {
             format!(
-                "it includes {}{} but none of this folder's SQL files (changelogs of Liquibase change \
-                 types, XML, YAML or JSON, are not read)",
-                shown.join(", "),
-                if refs.len() > 3 { ", ..." } else { "" }
+                "Liquibase root changelog {}, one of {several} here that no other changelog \
+                 includes (each a history of its own)",
+                h.root
             )
+        } else {
+            format!("a Liquibase changelog ({})", h.root)
         };
-        return Some(Err(format!(
-            "Liquibase changelog {name}: {what}; its SQL files are read on their own, in path order (formatted SQL changelogs by changeset, other SQL files as plain scripts)"
-        )));
+        let why = Some(why);
+        out.push((why, plan));
     }
-    Some(Ok((order, others)))
+    out
 }
 
-/// The SQL entries a changelog includes, in order, and the changelogs of
-/// change types among them (see [`changelog_order`]).
-type Included = (Vec<usize>, Vec<(usize, String)>);
-
+/// The first history of the folder (see [`plans`]).
 pub fn plan(folder: &Folder) -> Plan {
-    let mut order: Vec<usize> = (0..folder.entries.len()).collect();
-    order.sort_by(|&a, &b| folder.entries[a].rel.cmp(&folder.entries[b].rel));
-    let mut notices = Vec::new();
-    let mut skipped = Vec::new();
-    let mut others = Vec::new();
-    match changelog_order(folder) {
-        Some(Ok((included, between))) => {
-            for &i in &order {
-                if !included.contains(&i) {
-                    skipped.push((i, "not included by the Liquibase changelog".to_string()));
-                }
-            }
-            order = included;
-            others = between;
-        }
-        Some(Err(why)) => notices.push(format!("{}: {why}", folder.display)),
-        None => {}
-    }
-    let mut plan = plan_in_order(folder, order.clone());
-    // A changelog of change types runs before the next SQL file's first
-    // changeset: replay runs without it, and says so on a failure after it.
-    for (before, file) in others {
-        let next = plan.migrations.iter_mut().find(|m| {
-            order
-                .get(before..)
-                .is_some_and(|rest| rest.contains(&m.up.file))
-        });
-        if let Some(m) = next {
-            m.code_before.push(file);
-        }
-    }
-    plan.notices.extend(notices);
-    plan.skipped.extend(skipped);
-    plan
+    plans(folder)
+        .into_iter()
+        .next()
+        .map(|(_, p)| p)
+        .unwrap_or_default()
 }
 
 /// The changelogs `order` names, in that order.
@@ -554,10 +645,11 @@ fn rollback(
     // `--rollback` lines: (content range, follows another rollback line).
     let mut items: Vec<(Range<usize>, bool)> = Vec::new();
     let mut prev_was_rollback = false;
-    for l in all
-        .iter()
-        .filter(|l| l.start >= body.start && l.start < body.end)
-    {
+    // The lines of the body (found by binary search: a changelog of
+    // 100,000 changesets is not read 100,000 times).
+    let first = all.partition_point(|l| l.start < body.start);
+    let last = all.partition_point(|l| l.start < body.end);
+    for l in &all[first..last.max(first)] {
         if l.start < skip_until {
             continue;
         }
@@ -694,8 +786,11 @@ impl super::Layout for Liquibase {
     }
 
     fn detect(&self, folder: &Folder) -> Option<String> {
-        if let Some((name, _)) = changelogs(folder).first() {
-            return Some(format!("a Liquibase changelog ({name})"));
+        if !top_changelogs(folder).is_empty() {
+            // The changelog no other includes (the first, by path).
+            if let Some(name) = includes::first_root(folder) {
+                return Some(format!("a Liquibase changelog ({name})"));
+            }
         }
         folder
             .entries
@@ -707,6 +802,10 @@ impl super::Layout for Liquibase {
 
     fn plan(&self, folder: &Folder) -> Plan {
         plan(folder)
+    }
+
+    fn plans(&self, folder: &Folder) -> Vec<(Option<String>, Plan)> {
+        plans(folder)
     }
 
     fn skip_reason(&self, name: &str) -> Option<String> {
@@ -725,13 +824,26 @@ impl super::Layout for Liquibase {
         is_changelog_name(name)
     }
 
+    /// Changelogs in the sub-folders a changelog includes files from: they
+    /// may include more.
+    fn reads_nested_side_file(&self, rel: &str) -> bool {
+        is_changelog_file(rel)
+    }
+
+    /// A top-level changelog, and one in a sub-folder that holds no change
+    /// types (only includes and `sqlFile`s, which twice follows).
     fn uses_side_file(&self, rel: &str, folder: &Folder) -> bool {
-        changelogs(folder).iter().any(|(r, _)| *r == rel)
+        let Some(text) = folder.aux.get(rel) else {
+            return false;
+        };
+        is_changelog_file(rel)
+            && text.contains("databaseChangeLog")
+            && (!rel.contains('/') || !includes::has_change_types(text))
     }
 
     fn absorbs_subfolder(&self, _rel: &str, folder: &Folder) -> bool {
         // A changelog includes SQL files from the folders below it.
-        !changelogs(folder).is_empty()
+        !top_changelogs(folder).is_empty()
     }
 
     fn placeholders(&self, _envsub: bool) -> super::PlaceholderPolicy {
@@ -759,7 +871,9 @@ impl super::Layout for Liquibase {
                     .text
                     .lines()
                     .any(|l| directive(l, "changeset").is_some_and(|rest| rest.contains("dbms:")))
-        }) || changelogs(folder).iter().any(|(_, t)| t.contains("dbms"))
+        }) || includes::changelogs(folder)
+            .iter()
+            .any(|(_, t)| t.contains("dbms"))
     }
 }
 
@@ -831,6 +945,67 @@ mod tests {
             "CREATE TRIGGER t BEGIN SELECT 1; END|SELECT 2; SELECT 3"
         );
         assert_eq!(p.problems.len(), 2, "{:?}", p.problems);
+    }
+
+    #[test]
+    fn includes_name_files_by_their_tails_once_each() {
+        let master = "<databaseChangeLog>\n<include file=\"classpath:db/changes/b.sql\"/>\n\
+            <include file=\"/abs/db/changes/b.sql\"/>\n<includeAll path=\"classpath:db/more/\"/>\n\
+            <include file=\"types.xml\"/>\n<include file=\"a.sql\"/>\n<include file=\"../../etc/passwd\"/>\n\
+            <include file=\"x<include file=\"a.sql\"/>\n</databaseChangeLog>";
+        let mut f = folder(&[
+            ("a.sql", "SELECT 1;"),
+            ("changes/b.sql", "SELECT 2;"),
+            ("more/d.sql", "SELECT 4;"),
+            ("more/c.sql", "SELECT 3;"),
+            ("more/deeper/e.sql", "SELECT 5;"),
+        ]);
+        f.aux.insert("changelog.xml".into(), master.into());
+        let p = plan(&f);
+        let files: Vec<&str> = p
+            .migrations
+            .iter()
+            .map(|m| f.entries[m.up.file].rel.as_str())
+            .collect();
+        // `includeAll` takes the folder's sub-folders too, by path.
+        assert_eq!(
+            files,
+            [
+                "changes/b.sql",
+                "more/c.sql",
+                "more/d.sql",
+                "more/deeper/e.sql",
+                "a.sql"
+            ]
+        );
+        assert_eq!(p.migrations[4].code_before, ["types.xml"]);
+        assert!(p.skipped.is_empty(), "{:?}", p.skipped);
+    }
+
+    #[test]
+    fn yaml_and_json_includes_on_one_line() {
+        let yaml = "databaseChangeLog:\n  - include: {file: a.sql, relativeToChangelogFile: true}\n  - include:\n      file: 'b.sql'\n";
+        let read = |text: &str| -> Vec<(String, bool, bool)> {
+            references(text)
+                .into_iter()
+                .map(|r| (r.path, r.folder, r.relative))
+                .collect()
+        };
+        assert_eq!(
+            read(yaml),
+            [
+                ("a.sql".to_string(), false, true),
+                ("b.sql".to_string(), false, false)
+            ]
+        );
+        let json = "{\"databaseChangeLog\": [\n{\"include\": {\"file\": \"a.sql\", \"relativeToChangelogFile\": true}},\n{\"includeAll\": {\"path\": \"more/\"}}\n]}";
+        assert_eq!(
+            read(json),
+            [
+                ("a.sql".to_string(), false, true),
+                ("more/".to_string(), true, false)
+            ]
+        );
     }
 
     #[test]

@@ -236,6 +236,18 @@ impl Default for Folder {
     }
 }
 
+impl Folder {
+    /// The index of the entry whose `rel` is `rel`: a binary search, as
+    /// `entries` is sorted by `rel` (a plan that looks up every name a
+    /// project file lists stays linear in the names: `sqitch.plan`,
+    /// `_journal.json`, `.gmrc`, Liquibase includes).
+    pub fn index_of(&self, rel: &str) -> Option<usize> {
+        self.entries
+            .binary_search_by(|e| e.rel.as_str().cmp(rel))
+            .ok()
+    }
+}
+
 /// Something the migration tool itself would refuse; reported as a
 /// `malformed-migration` finding on the file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -275,6 +287,9 @@ pub struct Plan {
     /// settings name them (Flyway's `schemas`, read from the files above
     /// the folder): replay creates them first and runs in the first one.
     pub schemas: Option<crate::model::ToolSchemas>,
+    /// The placeholder settings of the tool's configuration (Flyway's,
+    /// read from the files above the folder).
+    pub placeholders: Option<crate::model::ToolPlaceholders>,
 }
 
 impl Plan {
@@ -341,6 +356,15 @@ pub trait Layout: Sync {
     /// The folder's migrations in the order the tool runs them.
     fn plan(&self, folder: &Folder) -> Plan;
 
+    /// The folder's histories when it may hold several, each run against a
+    /// database of its own (Liquibase: one per root changelog), with what
+    /// makes each one (for `twice plan`; `None`: what [`Layout::detect`]
+    /// said). Discovery makes one sequence of each. Files no history runs
+    /// are in the first plan's `skipped`. The default: [`Layout::plan`].
+    fn plans(&self, folder: &Folder) -> Vec<(Option<String>, Plan)> {
+        vec![(None, self.plan(folder))]
+    }
+
     /// A file that, inside a sub-folder, makes that sub-folder one migration
     /// of the folder above (diesel's `up.sql`, Prisma's `migration.sql`).
     fn migration_dir_file(&self) -> Option<&'static str> {
@@ -377,6 +401,15 @@ pub trait Layout: Sync {
     /// [`Folder::aux`] as `<dir>/<name>`, and the folder is not walked.
     fn side_dirs(&self) -> &'static [&'static str] {
         &[]
+    }
+
+    /// A file in a sub-folder the layout absorbs ([`Layout::absorbs_subfolder`])
+    /// that it reads for what the file names (Liquibase's changelogs there,
+    /// which include more files), into [`Folder::aux`]; unlike
+    /// [`Layout::reads_side_file`]'s, such a file is reported as skipped
+    /// unless [`Layout::uses_side_file`] says it is used.
+    fn reads_nested_side_file(&self, _rel: &str) -> bool {
+        false
     }
 
     /// Whether a side file read into `folder` is used by this layout (then
@@ -584,6 +617,11 @@ pub fn names() -> Vec<&'static str> {
 /// Turns `folder` into migrations the way `kind` does.
 pub fn plan(kind: LayoutKind, folder: &Folder) -> Plan {
     get(kind).plan(folder)
+}
+
+/// The histories of `folder` in the layout `kind` (see [`Layout::plans`]).
+pub fn plans(kind: LayoutKind, folder: &Folder) -> Vec<(Option<String>, Plan)> {
+    get(kind).plans(folder)
 }
 
 /// A part made of the whole of entry `file`.

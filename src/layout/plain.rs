@@ -41,8 +41,9 @@ fn names(word: &str) -> Option<Names> {
 }
 
 /// A file's stem split at a word naming a database, its last word (after
-/// `-` or `_`, or the whole stem) or else its first: `docker-init-mysql`
-/// is (`docker-init`, `mysql`), `derby-schema` is (`schema`, `derby`),
+/// `-` or `_`, or the whole stem) or else its first (before `-`, `_` or
+/// `.`): `docker-init-mysql` is (`docker-init`, `mysql`), `derby-schema`
+/// is (`schema`, `derby`), `mysql.initial` is (`initial`, `mysql`),
 /// `postgres` is (``, `postgres`).
 fn db_word(base: &str) -> Option<(&str, &str, Names)> {
     let stem = super::strip_suffix_ci(base, ".sql")?;
@@ -53,7 +54,7 @@ fn db_word(base: &str) -> Option<(&str, &str, Names)> {
     if let Some(n) = names(last.1) {
         return Some((last.0, last.1, n));
     }
-    let i = stem.find(['-', '_'])?;
+    let i = stem.find(['-', '_', '.'])?;
     let (word, rest) = (&stem[..i], &stem[i + 1..]);
     names(word).map(|n| (rest, word, n))
 }

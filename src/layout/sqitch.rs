@@ -32,7 +32,8 @@
 use super::{whole, Folder, Plan};
 use crate::dialect::Dialect;
 use crate::model::{LayoutKind, Migration};
-use std::collections::BTreeSet;
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, HashMap};
 
 /// The Sqitch layout.
 pub struct Sqitch;
@@ -94,42 +95,53 @@ pub struct Change {
     pub requires: Vec<String>,
     /// The 1-based line in sqitch.plan.
     pub line: usize,
-    /// For a change planned again later (reworked): the tags between this
-    /// occurrence and the next, in the order Sqitch tries them for the
-    /// scripts' `@tag` suffix (the tags of the latest change first, this
-    /// change's own last; each change's tags in plan order). Empty when the
-    /// change is not reworked, or is planned again with no tag between.
-    pub rework_tags: Vec<String>,
+    /// The index of this change's next occurrence, for a change planned
+    /// again later (reworked).
+    pub next: Option<usize>,
     /// The line of the next occurrence of a change planned again with no tag
     /// between (Sqitch refuses such a plan).
     pub duplicated_at: Option<usize>,
 }
 
-impl Change {
-    /// The file stem of this change's scripts, as Sqitch picks it: `name`,
-    /// or for a reworked change `name@tag` with the first of `rework_tags`
-    /// whose deploy script exists (`deploy_exists` is asked with a stem),
-    /// else with the first of them (the script Sqitch looks for and does not
-    /// find).
-    pub fn stem(&self, deploy_exists: impl Fn(&str) -> bool) -> String {
-        let stems: Vec<String> = self
-            .rework_tags
-            .iter()
-            .map(|t| format!("{}@{t}", self.name))
-            .collect();
-        match stems.iter().find(|s| deploy_exists(s)).or(stems.first()) {
-            Some(s) => s.clone(),
-            None => self.name.clone(),
-        }
+/// A parsed `sqitch.plan`: its changes in order and the tags of each.
+#[derive(Debug, Default)]
+pub struct SqitchPlan {
+    pub changes: Vec<Change>,
+    /// The tags declared after each change (before the next one), in order.
+    pub tags: Vec<Vec<String>>,
+    /// A tag declared again: (tag, its first line, the line repeating it).
+    pub repeated_tags: Vec<(String, usize, usize)>,
+    /// For each change, the latest change at or before it with a tag.
+    last_tagged: Vec<Option<usize>>,
+}
+
+impl SqitchPlan {
+    /// For a change planned again later (reworked): the tags between this
+    /// occurrence and the next, in the order Sqitch tries them for the
+    /// scripts' `@tag` suffix (the tags of the latest change first, this
+    /// change's own last; each change's tags in plan order). Empty when the
+    /// change is not reworked, or is planned again with no tag between.
+    /// Lazy: a plan of 30,000 changes each planned again after 30,000 tags
+    /// would hold 900 million of them.
+    pub fn rework_tags(&self, i: usize) -> impl Iterator<Item = &str> {
+        let j = self.changes[i].next.unwrap_or(i);
+        (i..j)
+            .rev()
+            .flat_map(move |k| self.tags[k].iter().map(String::as_str))
+    }
+
+    /// The first of [`Self::rework_tags`], found without walking them.
+    fn first_rework_tag(&self, i: usize) -> Option<&str> {
+        let j = self.changes[i].next?;
+        let k = self.last_tagged[j - 1].filter(|&k| k >= i)?;
+        self.tags[k].first().map(String::as_str)
     }
 }
 
-/// The changes of a plan, in order, with the tags of each reworked one.
-pub fn parse_plan(text: &str) -> Vec<Change> {
-    let mut changes: Vec<Change> = Vec::new();
-    // The tags declared after each change (before the next one): a tag line
-    // tags the change before it.
-    let mut tags_after: Vec<Vec<String>> = Vec::new();
+/// The changes of a plan, in order, with the tags of each.
+pub fn parse_plan(text: &str) -> SqitchPlan {
+    let mut plan = SqitchPlan::default();
+    let mut tag_lines: HashMap<String, usize> = HashMap::new();
     for (n, raw) in text.lines().enumerate() {
         let line = raw.split(" #").next().unwrap_or(raw).trim();
         if line.is_empty() || line.starts_with('#') || line.starts_with('%') {
@@ -137,7 +149,13 @@ pub fn parse_plan(text: &str) -> Vec<Change> {
         }
         if let Some(tag) = line.strip_prefix('@') {
             let tag = tag.split_whitespace().next().unwrap_or("").to_string();
-            if let Some(t) = tags_after.last_mut() {
+            // Sqitch refuses a tag declared twice; the first counts.
+            if let Some(&first) = tag_lines.get(&tag) {
+                plan.repeated_tags.push((tag, first, n + 1));
+                continue;
+            }
+            tag_lines.insert(tag.clone(), n + 1);
+            if let Some(t) = plan.tags.last_mut() {
                 t.push(tag);
             }
             continue;
@@ -155,41 +173,104 @@ pub fn parse_plan(text: &str) -> Vec<Change> {
                 .collect(),
             _ => Vec::new(),
         };
-        changes.push(Change {
+        plan.changes.push(Change {
             name,
             requires,
             line: n + 1,
-            rework_tags: Vec::new(),
+            next: None,
             duplicated_at: None,
         });
-        tags_after.push(Vec::new());
+        plan.tags.push(Vec::new());
     }
+    let mut last = None;
+    plan.last_tagged = (plan.tags.iter().enumerate())
+        .map(|(k, t)| {
+            if !t.is_empty() {
+                last = Some(k);
+            }
+            last
+        })
+        .collect();
     // A change planned again later: Sqitch (Plan.pm, on reading the later
     // occurrence) lists the tags of the changes from the one before the
     // later occurrence back to the earlier occurrence's own, last.
-    for i in 0..changes.len() {
-        let Some(j) = (i + 1..changes.len()).find(|&j| changes[j].name == changes[i].name) else {
-            continue;
-        };
-        let tags: Vec<String> = (i..j).rev().flat_map(|k| tags_after[k].clone()).collect();
-        if tags.is_empty() {
-            changes[i].duplicated_at = Some(changes[j].line);
-        }
-        changes[i].rework_tags = tags;
+    let mut later: HashMap<&str, usize> = HashMap::new();
+    let mut next = vec![None; plan.changes.len()];
+    for (i, c) in plan.changes.iter().enumerate().rev() {
+        next[i] = later.insert(c.name.as_str(), i);
     }
-    changes
+    for (i, j) in next.into_iter().enumerate() {
+        plan.changes[i].next = j;
+        if let Some(j) = j {
+            if plan.first_rework_tag(i).is_none() {
+                plan.changes[i].duplicated_at = Some(plan.changes[j].line);
+            }
+        }
+    }
+    plan
 }
+
+/// A `deploy/<name>@<tag>.sql` script: the index of the change its tag
+/// follows, the tag's place among that change's tags (reversed: Sqitch
+/// tries the earlier first), its stem.
+type TaggedScript<'a> = (usize, Reverse<usize>, &'a str);
 
 pub fn plan(folder: &Folder) -> Plan {
     let mut plan = Plan::default();
-    let changes = parse_plan(folder.aux.get(PLAN).map_or("", String::as_str));
-    let find = |dir: &str, stem: &str| {
-        let rel = format!("{dir}/{stem}.sql");
-        folder.entries.iter().position(|e| e.rel == rel)
+    let parsed = parse_plan(folder.aux.get(PLAN).map_or("", String::as_str));
+    let find = |dir: &str, stem: &str| folder.index_of(&format!("{dir}/{stem}.sql"));
+    // The `deploy/<name>@<tag>.sql` scripts, by change name: (the index of
+    // the change the tag follows, the tag's place among its tags, stem), in
+    // the order Sqitch prefers them last.
+    let mut tag_at: HashMap<&str, (usize, usize)> = HashMap::new();
+    for (k, tags) in parsed.tags.iter().enumerate() {
+        for (at, t) in tags.iter().enumerate() {
+            tag_at.insert(t.as_str(), (k, at));
+        }
+    }
+    let mut tagged: HashMap<&str, Vec<TaggedScript>> = HashMap::new();
+    for e in &folder.entries {
+        let Some(stem) = (e.rel.strip_prefix("deploy/")).and_then(|r| r.strip_suffix(".sql"))
+        else {
+            continue;
+        };
+        if let Some((name, tag)) = stem.rsplit_once('@') {
+            if let Some(&(k, at)) = tag_at.get(tag) {
+                tagged.entry(name).or_default().push((k, Reverse(at), stem));
+            }
+        }
+    }
+    for v in tagged.values_mut() {
+        v.sort_unstable();
+    }
+    // The stem of change `i`'s scripts, as Sqitch picks it: `name`, or for a
+    // reworked change `name@tag` with the first of its rework tags whose
+    // deploy script exists, else with the first of them (the script Sqitch
+    // looks for and does not find).
+    let stem = |i: usize| -> String {
+        let c = &parsed.changes[i];
+        let Some(j) = c.next else {
+            return c.name.clone();
+        };
+        let found = tagged.get(c.name.as_str()).and_then(|v| {
+            let before = v.partition_point(|(k, _, _)| *k < j);
+            v[..before].last().filter(|(k, _, _)| *k >= i)
+        });
+        match (found, parsed.first_rework_tag(i)) {
+            (Some((_, _, s)), _) => s.to_string(),
+            (None, Some(t)) => format!("{}@{t}", c.name),
+            (None, None) => c.name.clone(),
+        }
     };
+    for (tag, first, again) in &parsed.repeated_tags {
+        plan.notices.push(format!(
+            "{}/{PLAN}:{again}: Sqitch refuses this plan: tag @{tag} is declared again (first on line {first})",
+            folder.display
+        ));
+    }
     let mut used = BTreeSet::new();
     let mut planned: BTreeSet<&str> = BTreeSet::new();
-    for c in &changes {
+    for (i, c) in parsed.changes.iter().enumerate() {
         for r in &c.requires {
             if !planned.contains(r.as_str()) {
                 plan.notices.push(format!(
@@ -205,19 +286,20 @@ pub fn plan(folder: &Folder) -> Plan {
                 folder.display, c.name, c.line
             ));
         }
-        let stem = c.stem(|s| find("deploy", s).is_some());
+        let stem = stem(i);
         let Some(deploy) = find("deploy", &stem) else {
             // Sqitch looks for the first tag's script and says it is missing;
-            // name the others it tried too.
-            let others: Vec<String> = (c.rework_tags.iter().skip(1))
+            // name the next few it tried too.
+            let others: Vec<String> = (parsed.rework_tags(i).skip(1).take(4))
                 .map(|t| format!("deploy/{}@{t}.sql", c.name))
                 .collect();
             let why = if others.is_empty() {
                 "Sqitch would fail to deploy it".to_string()
             } else {
                 format!(
-                    "nor {}: Sqitch tries each tag between it and its rework, and would fail to deploy it",
-                    others.join(" or ")
+                    "nor {}{}: Sqitch tries each tag between it and its rework, and would fail to deploy it",
+                    others[..others.len().min(3)].join(" or "),
+                    if others.len() > 3 { " or ..." } else { "" }
                 )
             };
             plan.notices.push(format!(
@@ -260,9 +342,6 @@ mod tests {
     #[test]
     fn plan_order_reworks_and_requirements() {
         let text = "%syntax-version=1.0.0\n%project=shop\n\nschema 2024-01-01T00:00:00Z A <a@x> # schema\nusers [schema] 2024-01-02T00:00:00Z A <a@x> # users\n@v1.0 2024-01-03T00:00:00Z A <a@x> # tag\nusers [users@v1.0] 2024-01-04T00:00:00Z A <a@x> # rework\norders [payments] 2024-01-05T00:00:00Z A <a@x>\n";
-        let c = parse_plan(text);
-        let stems: Vec<String> = c.iter().map(|c| c.stem(|_| false)).collect();
-        assert_eq!(stems, ["schema", "users@v1.0", "users", "orders"]);
         let mut f = folder(&[
             ("deploy/schema.sql", "CREATE SCHEMA s;"),
             ("deploy/users@v1.0.sql", "CREATE TABLE s.users (id int);"),
@@ -315,14 +394,8 @@ mod tests {
             "f", "@a", "@b", "g", "@c", "h", "f [f@c]", "@d", "f [f@d]", "f2",
         ]);
         let c = parse_plan(&text);
-        let tags: Vec<(&str, Vec<&str>)> = c
-            .iter()
-            .map(|c| {
-                (
-                    c.name.as_str(),
-                    c.rework_tags.iter().map(String::as_str).collect(),
-                )
-            })
+        let tags: Vec<(&str, Vec<&str>)> = (c.changes.iter().enumerate())
+            .map(|(i, ch)| (ch.name.as_str(), c.rework_tags(i).collect()))
             .collect();
         assert_eq!(
             tags,
@@ -336,11 +409,38 @@ mod tests {
             ]
         );
         // The first whose deploy script exists, else the first.
-        assert_eq!(c[0].stem(|s| s == "f@b"), "f@b");
-        assert_eq!(c[0].stem(|s| s == "f@a" || s == "f@c"), "f@c");
-        assert_eq!(c[0].stem(|_| false), "f@c");
-        assert_eq!(c[3].stem(|_| true), "f@d");
-        assert_eq!(c[4].stem(|_| true), "f");
+        let stems = |files: &[&str]| {
+            let (_, p) = sqitch_folder(
+                &[
+                    "f", "@a", "@b", "g", "@c", "h", "f [f@c]", "@d", "f [f@d]", "f2",
+                ],
+                files,
+            );
+            names(&p).join(" ")
+        };
+        let mut all = vec![
+            "deploy/f.sql",
+            "deploy/g.sql",
+            "deploy/h.sql",
+            "deploy/f2.sql",
+        ];
+        all.extend(["deploy/f@b.sql", "deploy/f@d.sql"]);
+        assert_eq!(stems(&all), "f@b g h f@d f f2");
+        all.extend(["deploy/f@a.sql", "deploy/f@c.sql"]);
+        assert_eq!(stems(&all), "f@c g h f@d f f2");
+    }
+
+    #[test]
+    fn a_tag_declared_again_is_refused_and_the_first_counts() {
+        let (_, p) = sqitch_folder(
+            &["f", "@a", "g", "@a", "f [f@a]"],
+            &["deploy/f@a.sql", "deploy/f.sql", "deploy/g.sql"],
+        );
+        assert_eq!(names(&p), ["f@a", "g", "f"]);
+        assert_eq!(
+            p.notices,
+            ["m/sqitch.plan:7: Sqitch refuses this plan: tag @a is declared again (first on line 5)"]
+        );
     }
 
     #[test]

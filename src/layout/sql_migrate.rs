@@ -24,6 +24,13 @@
 //! left without its `;` when the next section starts or the file ends, and
 //! a `StatementBegin` never closed: those are `malformed-migration` findings
 //! (the file is still read, as a whole up part when it has no sections).
+//!
+//! A Go module whose `go.mod` (the nearest above the folder) requires no
+//! sql-migrate (rubenv's or a fork) and that has no `dbconfig.yml` for the
+//! sql-migrate command runs the annotated files with a runner of its own
+//! (target/goalert's): its sections are read as above, but split into
+//! statements as the database's client would (dollar quotes and strings
+//! respected), not at each line ending in `;`; a notice says so.
 
 use super::{lines, numeric_cmp, part, whole, Folder, Plan};
 use crate::model::{LayoutKind, Migration, Region};
@@ -95,7 +102,7 @@ impl super::Layout for SqlMigrate {
     }
 
     fn ancestor_side_files(&self) -> &'static [&'static str] {
-        &["dbconfig.yml"]
+        &["dbconfig.yml", "go.mod"]
     }
 
     fn reads_side_file(&self, rel: &str) -> bool {
@@ -175,7 +182,36 @@ pub struct Sections {
     pub problems: Vec<(Range<usize>, String, &'static str)>,
 }
 
+/// How a section is cut into statements.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Split {
+    /// sql-migrate's: at each line whose last word ends with `;`.
+    Lines,
+    /// The database client's: the section is one text, split by the
+    /// dialect's tokens (a project's own runner reading the annotations).
+    Sql,
+}
+
+/// Whether the folder's migrations run with a runner of the project's own
+/// rather than sql-migrate: the nearest `go.mod` requires no module named
+/// `sql-migrate` and there is no `dbconfig.yml` (the sql-migrate command's
+/// settings) beside or above the folder.
+pub fn own_runner(folder: &Folder) -> bool {
+    let Some(go_mod) = folder.aux.get("../go.mod") else {
+        return false;
+    };
+    let sql_migrate =
+        super::go_requirements(go_mod).any(|(m, _)| m.rsplit('/').next() == Some("sql-migrate"));
+    !sql_migrate
+        && !folder.aux.contains_key("dbconfig.yml")
+        && !folder.aux.contains_key("../dbconfig.yml")
+}
+
 pub fn sections(text: &str) -> Sections {
+    sections_split(text, Split::Lines)
+}
+
+pub fn sections_split(text: &str, split: Split) -> Sections {
     let mut s = Sections::default();
     let mut dir = Dir::None;
     let mut in_block = false;
@@ -194,6 +230,9 @@ pub fn sections(text: &str) -> Sections {
         }
     };
     let unterminated = |s: &mut Sections, r: Range<usize>| {
+        if split == Split::Sql {
+            return;
+        }
         s.problems.push((
             r,
             "sql-migrate refuses this migration: the statement does not end with `;` (the last statement must be ended by a semicolon or `-- +migrate StatementEnd`)".into(),
@@ -250,7 +289,7 @@ pub fn sections(text: &str) -> Sections {
         }
         let c = chunk.get_or_insert((l.start..l.end, in_block));
         c.0.end = l.end;
-        if !in_block && ends_with_semicolon(t) {
+        if !in_block && split == Split::Lines && ends_with_semicolon(t) {
             if let Some(c) = chunk.take() {
                 push(&mut s, dir, c);
             }
@@ -323,9 +362,21 @@ pub fn plan(folder: &Folder) -> Plan {
         }
     }
     order.sort_by(|&a, &b| id_cmp(folder.entries[a].base(), folder.entries[b].base()));
+    let split = if own_runner(folder) {
+        plan.notices.push(format!(
+            "{}: the `-- +migrate` sections are split into statements as the database's client \
+             would, not at each line ending in `;` as sql-migrate does: the nearest go.mod requires \
+             no sql-migrate and there is no dbconfig.yml, so a runner of the project's own reads \
+             them (add the dbconfig.yml the sql-migrate command reads to have them split as it does)",
+            folder.display
+        ));
+        Split::Sql
+    } else {
+        Split::Lines
+    };
     for i in order {
         let e = &folder.entries[i];
-        let s = sections(&e.file.text);
+        let s = sections_split(&e.file.text, split);
         for (span, message, help) in s.problems {
             plan.problem(i, span, message, help);
         }

@@ -32,7 +32,7 @@
 
 use super::{is_sql_name, whole, Folder, Plan};
 use crate::model::{LayoutKind, Migration};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 /// The Temporal/Cadence SQL schema tool's layout.
@@ -268,16 +268,16 @@ pub fn plan(folder: &Folder) -> Plan {
                 ),
             );
         }
-        let mut listed: Vec<&str> = Vec::new();
+        let mut listed: HashSet<&str> = HashSet::new();
         for f in &m.files {
-            if listed.contains(&f.as_str()) {
+            if listed.contains(f.as_str()) {
                 plan.notices.push(format!(
                     "{}/{dir}/manifest.json lists {f} twice: the tool runs it twice; twice reads it once",
                     folder.display
                 ));
                 continue;
             }
-            listed.push(f);
+            listed.insert(f);
             let Some(&i) = d.files.get(f.as_str()) else {
                 refuse(
                     &mut plan,

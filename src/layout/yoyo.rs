@@ -18,7 +18,7 @@
 
 use super::{whole, Folder, Plan};
 use crate::model::{LayoutKind, Migration};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The yoyo layout.
 pub struct Yoyo;
@@ -166,39 +166,49 @@ pub fn plan(folder: &Folder) -> Plan {
             }
         }
     }
-    let mut done: BTreeSet<&str> = BTreeSet::new();
-    let mut order: Vec<&str> = Vec::new();
-    while order.len() < ids.len() {
-        let next = ids.iter().map(String::as_str).find(|id| {
-            !done.contains(id)
-                && deps[id]
-                    .iter()
-                    .all(|d| done.contains(d.as_str()) || !ups.contains_key(d))
-        });
-        match next {
-            Some(id) => {
-                done.insert(id);
-                order.push(id);
-            }
-            None => {
-                let stuck: Vec<&str> = ids
-                    .iter()
-                    .map(String::as_str)
-                    .filter(|id| !done.contains(id))
-                    .collect();
-                plan.problem(
-                    ups[stuck[0]],
-                    0..0,
-                    format!(
-                        "yoyo refuses to apply: the `-- depends:` lines of {} form a cycle",
-                        stuck.join(", ")
-                    ),
-                    "remove the dependency that closes the cycle",
-                );
-                order.extend(stuck);
-                break;
+    // Kahn's algorithm, taking the first ready id each time (a migration
+    // waits for the dependencies that are in the folder).
+    let place: HashMap<&str, usize> = (ids.iter().enumerate())
+        .map(|(a, id)| (id.as_str(), a))
+        .collect();
+    let mut waiting = vec![0usize; ids.len()];
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); ids.len()];
+    for (a, id) in ids.iter().enumerate() {
+        for d in &deps[id.as_str()] {
+            if let Some(&b) = place.get(d.as_str()) {
+                waiting[a] += 1;
+                dependents[b].push(a);
             }
         }
+    }
+    let mut ready: BTreeSet<usize> = (0..ids.len()).filter(|&a| waiting[a] == 0).collect();
+    let mut done = vec![false; ids.len()];
+    let mut order: Vec<&str> = Vec::new();
+    while let Some(a) = ready.pop_first() {
+        done[a] = true;
+        order.push(&ids[a]);
+        for &x in &dependents[a] {
+            waiting[x] -= 1;
+            if waiting[x] == 0 {
+                ready.insert(x);
+            }
+        }
+    }
+    if order.len() < ids.len() {
+        let stuck: Vec<&str> = (0..ids.len())
+            .filter(|&a| !done[a])
+            .map(|a| ids[a].as_str())
+            .collect();
+        plan.problem(
+            ups[stuck[0]],
+            0..0,
+            format!(
+                "yoyo refuses to apply: the `-- depends:` lines of {} form a cycle",
+                stuck.join(", ")
+            ),
+            "remove the dependency that closes the cycle",
+        );
+        order.extend(stuck);
     }
     for id in order {
         let i = ups[id];

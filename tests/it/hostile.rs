@@ -1112,3 +1112,308 @@ fn ci_log_commands_from_the_input_never_reach_the_log() {
         }
     }
 }
+
+// ---- project files that list many things (fourteenth session) ----------------
+
+/// `twice plan --format json` in `dir`, killed after `secs` seconds: a
+/// planner that reads a project file once per thing it lists takes hours on
+/// these inputs (a hang, as a FIFO's was), and minutes become hours as the
+/// input grows; read once, they take seconds.
+fn plan_or_hang(dir: &Path, path: &str, secs: u64) -> serde_json::Value {
+    let mut cmd = twice();
+    cmd.current_dir(dir)
+        .args(["plan", "--format", "json", path])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let id = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let out = match rx.recv_timeout(std::time::Duration::from_secs(secs)) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            // SAFETY: the pid of our own child, which has not been reaped.
+            unsafe { libc::kill(id as i32, libc::SIGKILL) };
+            panic!("twice plan {path} hung (killed after {secs} s)");
+        }
+    };
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+/// Liquibase: a changelog of 100,000 changesets (each changeset's rollback
+/// was looked for among all the file's lines), a master changelog including
+/// 20,000 SQL files (each include compared with every file) and then 100,000
+/// changelogs of change types (each looked for its next migration among all
+/// of them), ending in 1,000,000 `<` without a `>` (each searched to the end
+/// of the file). Each took over 100 s in a debug build; read once, the
+/// whole folder takes about 10 s.
+#[test]
+fn liquibase_changelogs_that_list_many_things_are_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut changesets = String::from("--liquibase formatted sql\n");
+    for i in 0..100_000 {
+        changesets.push_str(&format!(
+            "--changeset a:{i}\nSELECT {i};\n--rollback SELECT {i};\n"
+        ));
+    }
+    write(dir.path(), "db/big/all.sql", &changesets);
+    let mut master = String::from("<databaseChangeLog>\n");
+    for i in 0..20_000 {
+        write(
+            dir.path(),
+            &format!("db/changes/{i:05}.sql"),
+            &format!("SELECT {i};\n"),
+        );
+        master.push_str(&format!("<include file=\"changes/{i:05}.sql\"/>\n"));
+    }
+    master.push_str("<include file=\"big/all.sql\"/>\n");
+    for i in 0..100_000 {
+        master.push_str(&format!("<include file=\"types/x{i}.xml\"/>\n"));
+    }
+    master.push_str("</databaseChangeLog>\n");
+    master.push_str(&"<".repeat(1_000_000));
+    write(dir.path(), "db/changelog.xml", &master);
+    let doc = plan_or_hang(dir.path(), "db", 90);
+    let seq = &doc["sequences"][0];
+    assert_eq!(seq["layout"], "liquibase", "{seq}");
+    let migrations = seq["migrations"].as_array().unwrap();
+    assert_eq!(migrations.len(), 120_000);
+    assert!(migrations[0]["up"]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("changes/00000.sql"));
+    assert!(migrations[119_999]["up"]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("big/all.sql"));
+}
+
+/// Sqitch: 30,000 changes, then each planned again after a tag of its own.
+/// Every earlier occurrence's rework tags were copied out (450 million tag
+/// names in all) and each one's script looked for among the files: over
+/// 100 s and gigabytes; read once, seconds. A tag declared twice, which
+/// Sqitch refuses, is said so.
+#[test]
+fn a_sqitch_plan_reworking_every_change_is_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 30_000;
+    let mut plan = String::from("%syntax-version=1.0.0\n%project=x\n");
+    let line = "2020-01-01T00:00:00Z a <a@b> # note\n";
+    for i in 0..n {
+        plan.push_str(&format!("c{i} {line}"));
+    }
+    plan.push_str(&format!("@v1 {line}"));
+    for i in 0..n {
+        plan.push_str(&format!("c{i} {line}@t{i} {line}"));
+    }
+    plan.push_str(&format!("@v1 {line}"));
+    write(dir.path(), "sqitch.plan", &plan);
+    write(dir.path(), "sqitch.conf", "[core]\n\tengine = sqlite\n");
+    write(dir.path(), "deploy/c0@v1.sql", "CREATE TABLE c (x INT);\n");
+    write(dir.path(), "deploy/c1@t0.sql", "CREATE TABLE d (x INT);\n");
+    write(dir.path(), "deploy/c0.sql", "ALTER TABLE c ADD y INT;\n");
+    let doc = plan_or_hang(dir.path(), ".", 90);
+    let seq = &doc["sequences"][0];
+    assert_eq!(seq["layout"], "sqitch", "{seq}");
+    let files: Vec<&str> = seq["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["up"]["file"].as_str().unwrap())
+        .collect();
+    // c1's first occurrence tries t0 (the tag before its rework) first.
+    assert_eq!(
+        files,
+        ["deploy/c0@v1.sql", "deploy/c1@t0.sql", "deploy/c0.sql"]
+    );
+    let notices: Vec<&str> = doc["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n.as_str())
+        .collect();
+    assert!(
+        notices.iter().any(|x| x.contains(&format!(
+            "sqitch.plan:{}: Sqitch refuses this plan: tag @v1 is declared again (first on line {})",
+            3 * n + 4,
+            n + 3
+        ))),
+        "{:?}",
+        &notices[..notices.len().min(5)]
+    );
+}
+
+/// Other project files that list things, each of which twice looked up
+/// among all the others (over 100 s each in a debug build; seconds read
+/// once): yoyo's `-- depends:` (20,000 migrations each depending on the
+/// next: every step of the order looked at every migration again), a
+/// Temporal `manifest.json` listing 100,000 files, an `atlas.sum` of 500,000
+/// lines, and `flyway.schemas` naming 100,000 schemas.
+#[test]
+fn project_files_listing_many_things_are_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let n = 20_000;
+    for i in 0..n {
+        let dep = if i + 1 < n {
+            format!("-- depends: m{:05}\n", i + 1)
+        } else {
+            String::new()
+        };
+        write(
+            d,
+            &format!("yoyo/m{i:05}.sql"),
+            &format!("{dep}CREATE TABLE IF NOT EXISTS t{i} (x INT);\n"),
+        );
+    }
+    write(d, "yoyo/m00000.rollback.sql", "DROP TABLE t0;\n");
+    let doc = plan_or_hang(d, "yoyo", 90);
+    let migrations = doc["sequences"][0]["migrations"].as_array().unwrap();
+    assert_eq!(doc["sequences"][0]["layout"], "yoyo");
+    assert_eq!(migrations.len(), n);
+    assert_eq!(migrations[0]["up"]["file"], "yoyo/m19999.sql");
+    assert_eq!(migrations[n - 1]["up"]["file"], "yoyo/m00000.sql");
+
+    let files: Vec<String> = (0..100_000).map(|i| format!("f{i}.sql")).collect();
+    let v = "temporal/schema/postgresql/v12/temporal/versioned/v1.0";
+    write(
+        d,
+        &format!("{v}/manifest.json"),
+        &serde_json::json!({"CurrVersion": "1.0", "MinCompatibleVersion": "1.0",
+            "SchemaUpdateCqlFiles": files})
+        .to_string(),
+    );
+    write(d, &format!("{v}/f0.sql"), "CREATE TABLE a (x INT);\n");
+    let doc = plan_or_hang(d, "temporal", 90);
+    assert_eq!(
+        doc["sequences"][0]["migrations"].as_array().unwrap().len(),
+        1
+    );
+
+    for i in 0..2_000 {
+        write(
+            d,
+            &format!("atlas/{i:05}_a.sql"),
+            &format!("CREATE TABLE t{i} (x INT);\n"),
+        );
+    }
+    write(
+        d,
+        "atlas/atlas.sum",
+        &format!("h1:x=\n{}", "01999_a.sql h1:abc=\n".repeat(500_000)),
+    );
+    let doc = plan_or_hang(d, "atlas", 90);
+    assert_eq!(doc["sequences"][0]["layout"], "atlas");
+    assert_eq!(
+        doc["sequences"][0]["migrations"].as_array().unwrap().len(),
+        2_000
+    );
+
+    let schemas: Vec<String> = (0..100_000).map(|i| format!("s{i}")).collect();
+    write(
+        d,
+        "flyway/flyway.conf",
+        &format!("flyway.schemas={},s0\n", schemas.join(",")),
+    );
+    write(
+        d,
+        "flyway/db/migration/V1__a.sql",
+        "CREATE TABLE a (x INT);\n",
+    );
+    let doc = plan_or_hang(d, "flyway/db/migration", 90);
+    let named = doc["sequences"][0]["schemas"]["names"].as_array().unwrap();
+    assert_eq!(named.len(), 100_000);
+    assert_eq!(named[99_999], "s99999");
+}
+
+/// A folder of 20,000 Liquibase changelogs: whether each side file is one
+/// the layout uses was answered by listing all of them again (a debug build
+/// took 25 s for 5,000, minutes for 20,000); now by reading that one file.
+#[test]
+fn a_folder_of_many_liquibase_changelogs_is_walked_once() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..20_000 {
+        write(
+            dir.path(),
+            &format!("db/c{i:05}.xml"),
+            &format!("<databaseChangeLog><include file=\"s/{i:05}.sql\"/></databaseChangeLog>\n"),
+        );
+    }
+    write(dir.path(), "db/s/00000.sql", "SELECT 0;\n");
+    let doc = plan_or_hang(dir.path(), "db", 90);
+    let seq = &doc["sequences"][0];
+    assert_eq!(seq["layout"], "liquibase", "{seq}");
+    assert_eq!(seq["migrations"][0]["up"]["file"], "db/s/00000.sql");
+}
+
+/// Settings read from the folders above a migrations folder (Flyway's
+/// schemas from `flyway.conf`, `pom.xml`, `application.yml`) stop at the
+/// repository's root, as the project's manifests do: a `flyway.conf` of the
+/// runner's, above the checkout, named schemas that replay then created.
+#[test]
+fn settings_above_the_repository_are_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "flyway.conf", "flyway.schemas=runner_secret\n");
+    std::fs::create_dir_all(d.join("repo/.git")).unwrap();
+    write(
+        d,
+        "repo/db/migration/V1__a.sql",
+        "CREATE TABLE a (x INT);\n",
+    );
+    let doc = plan_or_hang(&d.join("repo"), "db/migration", 60);
+    assert!(doc["sequences"][0]["schemas"].is_null(), "{doc}");
+    // Inside the repository it is read.
+    write(d, "repo/flyway.conf", "flyway.schemas=app\n");
+    let doc = plan_or_hang(&d.join("repo"), "db/migration", 60);
+    assert_eq!(doc["sequences"][0]["schemas"]["names"][0], "app", "{doc}");
+    // A migrations folder at the root of its repository reads nothing above.
+    std::fs::create_dir_all(d.join("repo/db/migration/.git")).unwrap();
+    let doc = plan_or_hang(&d.join("repo"), "db/migration", 60);
+    assert!(doc["sequences"][0]["schemas"].is_null(), "{doc}");
+}
+
+/// Two Flyway locations whose versions interleave are joined into one
+/// history: the 14,999 migrations of the second were inserted one by one,
+/// each place looked for from the start with every version parsed again
+/// (10,000 + 9,999 took 110 s in a debug build); one merge now.
+#[test]
+fn interleaved_flyway_locations_are_joined_in_one_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 15_000;
+    for i in 1..=n {
+        write(
+            dir.path(),
+            &format!("db/migration/V{i}__a.sql"),
+            &format!("CREATE TABLE IF NOT EXISTS a{i} (x INT);\n"),
+        );
+        if i < n {
+            write(
+                dir.path(),
+                &format!("db/migration_data/V{i}.5__b.sql"),
+                &format!("CREATE TABLE IF NOT EXISTS b{i} (x INT);\n"),
+            );
+        }
+    }
+    let doc = plan_or_hang(dir.path(), "db", 90);
+    let seqs = doc["sequences"].as_array().unwrap();
+    assert_eq!(seqs.len(), 1, "{seqs:?}");
+    let versions: Vec<&str> = seqs[0]["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions.len(), 2 * n - 1);
+    assert_eq!(&versions[..4], ["1", "1.5", "2", "2.5"]);
+    assert_eq!(versions[2 * n - 2], n.to_string());
+}

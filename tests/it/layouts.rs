@@ -1461,6 +1461,14 @@ fn dialect_is_read_from_the_sql_when_the_path_names_none() {
                 "generic".to_string()
             ),
             (
+                "fixtures/layouts/sniff/events-beside-diesel/ch_migrations".to_string(),
+                "generic".to_string()
+            ),
+            (
+                "fixtures/layouts/sniff/events-beside-diesel/migrations".to_string(),
+                "postgres".to_string()
+            ),
+            (
                 "fixtures/layouts/sniff/h2".to_string(),
                 "generic".to_string()
             ),
@@ -1649,6 +1657,40 @@ fn unsupported_dialects_get_one_notice() {
             report.findings
         );
     }
+    // A ClickHouse folder in a crate whose Cargo.toml names diesel's
+    // `postgres` feature is still ClickHouse's; the diesel folder beside it
+    // is PostgreSQL's.
+    let report = check_paths(
+        &["fixtures/layouts/sniff/events-beside-diesel"],
+        &static_opts(),
+    );
+    let dialects: Vec<(String, String)> = report
+        .summary
+        .sequences
+        .iter()
+        .map(|s| (s.root.clone(), s.dialect.to_string()))
+        .collect();
+    assert_eq!(
+        dialects,
+        [
+            (
+                "fixtures/layouts/sniff/events-beside-diesel/ch_migrations".to_string(),
+                "generic".to_string()
+            ),
+            (
+                "fixtures/layouts/sniff/events-beside-diesel/migrations".to_string(),
+                "postgres".to_string()
+            )
+        ]
+    );
+    assert!(
+        report
+            .notices
+            .iter()
+            .any(|n| n.contains("ch_migrations: written in ClickHouse")),
+        "{:?}",
+        report.notices
+    );
     // Told which dialect to use, twice takes it at its word.
     let ws = load(
         &["fixtures/layouts/sniff/tsql"],
@@ -1688,6 +1730,78 @@ fn sql_migrate_sections_order_and_blocks() {
     assert!(statements(&ws, 0, false)
         .iter()
         .any(|s| s.starts_with("DROP TRIGGER IF EXISTS tags_log")));
+}
+
+/// `-- +migrate` files of a Go module that requires no sql-migrate and has
+/// no dbconfig.yml: a runner of its own reads them, and its sections are
+/// split as the database's client splits them (a function body without
+/// `StatementBegin` is one statement), with a notice saying so. With a
+/// dbconfig.yml beside them, sql-migrate's line splitting holds.
+#[test]
+fn sql_migrate_annotations_of_an_own_runner_are_split_by_the_sql() {
+    let ws = load(&["fixtures/layouts/sql-migrate-own-runner"], &static_opts());
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, twice::layout::sql_migrate::KIND);
+    let up = statements(&ws, 0, false);
+    assert_eq!(up.len(), 5, "{up:#?}");
+    assert!(
+        up[2].starts_with("CREATE OR REPLACE FUNCTION fn_queue_alert()")
+            && up[2].ends_with("LANGUAGE plpgsql"),
+        "{up:#?}"
+    );
+    assert!(
+        ws.notices
+            .iter()
+            .any(|n| n.contains("split into statements as the database's client would")),
+        "{:?}",
+        ws.notices
+    );
+    let report = check_paths(&["fixtures/layouts/sql-migrate-own-runner"], &static_opts());
+    assert!(
+        !report
+            .findings
+            .iter()
+            .any(|f| f.rule == "syntax-error" || f.rule == "malformed-migration"),
+        "{:#?}",
+        report.findings
+    );
+    // The sql-migrate command's settings beside the folder: its splitting.
+    let dir = tempfile::Builder::new()
+        .prefix("own-runner")
+        .tempdir()
+        .unwrap();
+    let root = dir.path().join("app");
+    std::fs::create_dir_all(root.join("store/migrations")).unwrap();
+    for f in [
+        "go.mod",
+        "store/migrations/20240101000000-init.sql",
+        "store/migrations/20240102000000-queue.sql",
+    ] {
+        std::fs::copy(
+            format!("fixtures/layouts/sql-migrate-own-runner/{f}"),
+            root.join(f),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        root.join("store/dbconfig.yml"),
+        "development:\n  dialect: postgres\n  dir: migrations\n",
+    )
+    .unwrap();
+    let ws = load(&[root.to_str().unwrap()], &static_opts());
+    assert!(
+        !ws.notices
+            .iter()
+            .any(|n| n.contains("split into statements")),
+        "{:?}",
+        ws.notices
+    );
+    let report = check_paths(&[root.to_str().unwrap()], &static_opts());
+    assert!(
+        report.findings.iter().any(|f| f.rule == "syntax-error"),
+        "sql-migrate cuts the function body at its first `;` line: {:#?}",
+        report.findings
+    );
 }
 
 #[test]
@@ -2049,6 +2163,92 @@ fn liquibase_xml_and_yaml_changelogs_give_the_order() {
         .notices
         .iter()
         .any(|n| n.contains("Liquibase changelog master.xml")));
+}
+
+/// Several root changelogs in one folder (each `includeAll` of a sub-folder
+/// of its own, run against a database of its own): one sequence each, its
+/// files in Liquibase's order (`includeAll` takes the sub-folders below its
+/// folder too); only a file no root includes is skipped (was: the first
+/// changelog by name, the other's files skipped as not included).
+#[test]
+fn liquibase_root_changelogs_are_histories_of_their_own() {
+    let ws = load(&["fixtures/layouts/liquibase-roots"], &static_opts());
+    assert_eq!(ws.sequences.len(), 2, "{:#?}", ws.notices);
+    assert_eq!(
+        versions(&ws, 0),
+        ["shop:orders-1", "shop:orders-2", "shop:orders-view"]
+    );
+    assert_eq!(versions(&ws, 1), ["shop:users-1", "shop:users-2"]);
+    assert!(ws.sequences[0]
+        .layout_why
+        .contains("orders-changelog.xml, one of 2"));
+    assert!(ws.sequences[1]
+        .layout_why
+        .contains("users-changelog.xml, one of 2"));
+    let skipped: Vec<&String> = ws
+        .notices
+        .iter()
+        .filter(|n| n.contains("skipped"))
+        .collect();
+    assert_eq!(
+        skipped,
+        [
+            "fixtures/layouts/liquibase-roots/changesets/scratch/notes.sql: skipped: not included \
+             by any of the Liquibase root changelogs (orders-changelog.xml, users-changelog.xml)"
+        ],
+    );
+    snapshot_layout(
+        "liquibase_roots",
+        &["fixtures/layouts/liquibase-roots"],
+        &static_opts(),
+    );
+}
+
+/// A master changelog that includes changelogs (XML, YAML, JSON) which
+/// include SQL files or hold `sqlFile`s: the root is the changelog no other
+/// includes (was: the first by name), includes are followed in order into
+/// them, by classpath path or relative to the changelog, a changelog of
+/// change types is a gap before the next SQL file, and a cycle back to the
+/// master, a self-include, a commented-out include and a path out of the
+/// folder change nothing.
+#[test]
+fn liquibase_master_changelog_followed_through_nested_changelogs() {
+    let ws = load(&["fixtures/layouts/liquibase-nested"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1, "{:#?}", ws.notices);
+    let seq = &ws.sequences[0];
+    assert!(
+        seq.layout_why.contains("(master.xml)"),
+        "{}",
+        seq.layout_why
+    );
+    let names: Vec<&str> = seq.migrations.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["schema.sql", "tags.sql", "4", "5"]);
+    let gaps: Vec<&Vec<String>> = seq.migrations.iter().map(|m| &m.code_before).collect();
+    assert_eq!(
+        gaps,
+        [
+            &vec![],
+            &vec!["fixtures/layouts/liquibase-nested/db/002-add-note.xml".to_string()],
+            &vec![],
+            &vec![]
+        ]
+    );
+    assert!(ws
+        .notices
+        .iter()
+        .any(|n| n.ends_with("sql/unused.sql: skipped: not included by the Liquibase changelog")));
+    assert!(
+        ws.notices.iter().any(|n| n.contains(
+            "Liquibase changelog 000-retired.xml: no other changelog includes it, and it runs none"
+        )),
+        "{:#?}",
+        ws.notices
+    );
+    snapshot_layout(
+        "liquibase_nested",
+        &["fixtures/layouts/liquibase-nested"],
+        &static_opts(),
+    );
 }
 
 #[test]
@@ -2724,6 +2924,15 @@ fn query_folders_are_not_migrations() {
             ws.notices
         );
     }
+    // An editor package's syntax tests.
+    assert!(
+        ws.notices.iter().any(|n| n
+            == "fixtures/layouts/query-folders/editor/syntaxes/SQL: skipped: Sublime Text syntax \
+                tests (`syntax_test_*` files starting `-- SYNTAX TEST`), not migrations (name it to \
+                check it)"),
+        "{:?}",
+        ws.notices
+    );
     let named = load(
         &["fixtures/layouts/query-folders/app/reports"],
         &static_opts(),
@@ -3101,6 +3310,102 @@ fn flyway_reads_the_schemas_its_settings_name() {
     assert!(ws.sequences.iter().all(|q| q.dialect == Dialect::Postgres));
 }
 
+/// Flyway's `placeholders.<name>` settings (here Spring Boot's
+/// `spring.flyway.placeholders.*` in application.yml, one a Spring property
+/// reference with a default, one a reference to another property of the
+/// file) give the placeholders their values; `--define` still wins.
+#[test]
+fn flyway_placeholder_values_come_from_its_settings() {
+    let base = "fixtures/layouts/flyway-placeholder-settings";
+    let ws = load(&[base], &static_opts());
+    assert_eq!(ws.sequences.len(), 1);
+    let t = ws.sequences[0]
+        .placeholders
+        .as_ref()
+        .expect("placeholder settings from application.yml");
+    assert_eq!(t.from, "../application.yml");
+    assert!(
+        !ws.findings
+            .iter()
+            .any(|f| f.rule == "undefined-placeholder"),
+        "{:#?}",
+        ws.findings
+    );
+    let defaults = |ws: &Workspace| -> Vec<String> {
+        ws.files
+            .iter()
+            .flat_map(|f| &f.statements)
+            .filter_map(|s| {
+                s.sql
+                    .split("DEFAULT ")
+                    .nth(1)
+                    .map(|d| d.trim_end_matches(';').to_string())
+            })
+            .collect()
+    };
+    assert_eq!(defaults(&ws), ["true", "false", "30"]);
+    let mut opts = static_opts();
+    opts.defines.insert("hash-files".into(), "false".into());
+    let ws = load(&[base], &opts);
+    assert_eq!(defaults(&ws), ["false", "false", "30"]);
+    // Replay runs them as Flyway would: nothing is left out.
+    let report = check_paths(&[base], &Options::default());
+    assert!(
+        !report
+            .findings
+            .iter()
+            .any(|f| f.rule == "undefined-placeholder" || f.rule == "replay-statement-skipped"),
+        "{:#?}",
+        report.findings
+    );
+}
+
+/// With `placeholderReplacement=false` Flyway substitutes nothing: a
+/// `${...}` in a string is plain text, not an undefined placeholder.
+#[test]
+fn flyway_placeholder_replacement_off_leaves_dollar_braces_alone() {
+    let base = "fixtures/layouts/flyway-placeholder-replacement-off";
+    let report = check_paths(&[base], &Options::default());
+    assert!(
+        !report
+            .findings
+            .iter()
+            .any(|f| f.rule == "undefined-placeholder" || f.rule == "replay-statement-skipped"),
+        "{:#?}",
+        report.findings
+    );
+    let ws = load(&[base], &static_opts());
+    assert_eq!(ws.sequences[0].layout, LayoutKind::Flyway);
+    assert!(ws.files[0].statements[1]
+        .sql
+        .contains("'/report/${reportId}/view'"));
+}
+
+/// Atlas's `atlas.hcl` names the database in each env's `url`: its kind is
+/// the dialect, and a MySQL url's database the one the migrations run in
+/// (names qualified with it resolve to replay's scratch database). A `dev`
+/// url and `getenv(...)` are not env urls read.
+#[test]
+fn atlas_reads_the_database_its_env_urls_name() {
+    let ws = load(&["fixtures/layouts/atlas-mysql-env"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1);
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.layout, twice::layout::atlas::KIND);
+    assert_eq!(seq.dialect, Dialect::Mysql);
+    assert_eq!(seq.dialect_why, "../atlas.hcl: env url mysql");
+    let s = seq
+        .schemas
+        .as_ref()
+        .expect("the database the env urls name");
+    assert_eq!(s.names, ["inventory"]);
+    assert_eq!(s.from, "the env url in ../atlas.hcl");
+    assert!(
+        !ws.findings.iter().any(|f| f.rule == "malformed-migration"),
+        "{:#?}",
+        ws.findings
+    );
+}
+
 #[test]
 fn a_flyway_callback_location_runs_in_the_history_beside_it() {
     let base = "fixtures/layouts/flyway-callbacks";
@@ -3137,4 +3442,114 @@ fn a_flyway_callback_location_runs_in_the_history_beside_it() {
     );
     assert_eq!(ws.sequences[0].layout, LayoutKind::Flyway);
     assert!(ws.sequences[0].layout_why.contains("a callback location"));
+}
+
+/// The sequences' roots, dialects and versions.
+fn roots_dialects_versions(ws: &Workspace) -> Vec<(String, &'static str, Vec<String>)> {
+    ws.sequences
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.root.clone(), s.dialect.name(), versions(ws, i)))
+        .collect()
+}
+
+/// Files named with a dialect as the first dotted word (roundcube's
+/// `mysql.initial.sql`, Icinga's `pgsql.schema.sql`): one script per
+/// database, a sequence each, not one history replaying MySQL on SQLite.
+/// `pgsql` (PHP PDO's name) is PostgreSQL.
+#[test]
+fn dialect_as_first_dotted_word_splits_the_folder() {
+    let ws = load(&["fixtures/layouts/dialect-first-word"], &static_opts());
+    let root = "fixtures/layouts/dialect-first-word".to_string();
+    assert_eq!(
+        roots_dialects_versions(&ws),
+        [
+            (root.clone(), "mysql", vec!["mysql.initial".to_string()]),
+            (root.clone(), "postgres", vec!["pgsql.initial".to_string()]),
+            (root, "sqlite", vec!["sqlite.initial".to_string()]),
+        ]
+    );
+}
+
+/// A folder named `pgsql-upgrades` (Icinga, tt-rss's `pgsql/`) is
+/// PostgreSQL's, as `postgresql-upgrades` is.
+#[test]
+fn pgsql_in_a_folder_name_is_postgres() {
+    let ws = load(&["fixtures/layouts/pgsql-folder"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1);
+    assert_eq!(ws.sequences[0].dialect, Dialect::Postgres);
+    assert_eq!(
+        ws.sequences[0].dialect_why,
+        "the folder name: fixtures/layouts/pgsql-folder/pgsql-upgrades"
+    );
+    for alias in ["pgsql", "psql", "pg", "postgresql"] {
+        assert_eq!(
+            Dialect::from_name(alias),
+            Some(Dialect::Postgres),
+            "{alias}"
+        );
+    }
+    assert_eq!(Dialect::from_name("sqlite3"), Some(Dialect::Sqlite));
+    assert_eq!(Dialect::from_name("mariadb"), Some(Dialect::Mysql));
+    assert_eq!(Dialect::from_name("page"), None);
+}
+
+/// A ClickHouse folder whose later migrations (`MODIFY COLUMN`,
+/// materialized views) also look like MySQL's and PostgreSQL's, under a
+/// `clickhouse/` folder, in a project whose docker-compose runs `postgres`
+/// (langfuse's `clickhouse/migrations/unclustered/`): ClickHouse's, static
+/// rules only, never replayed on PostgreSQL.
+#[test]
+fn clickhouse_signs_and_path_outweigh_the_projects_postgres() {
+    let ws = load(&["fixtures/layouts/clickhouse-path"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1);
+    let seq = &ws.sequences[0];
+    assert_eq!(seq.migrations.len(), 4);
+    assert_eq!(
+        ws.foreign.get(&seq.root),
+        Some(&twice::sniff::Family::Clickhouse),
+        "{}",
+        seq.dialect_why
+    );
+}
+
+/// Code generators' templates (JeecgBoot's
+/// `java/${bussiPackage}/.../V${currentDate}_1__menu_insert_${entityName}.sql`,
+/// `{{module}}/` folders) are left out with a notice; the real migrations
+/// beside them are read.
+#[test]
+fn code_generator_templates_are_not_migrations() {
+    let ws = load(&["fixtures/layouts/codegen-templates"], &static_opts());
+    let roots: Vec<&str> = ws.sequences.iter().map(|s| s.root.as_str()).collect();
+    assert_eq!(roots, ["fixtures/layouts/codegen-templates/db/migration"]);
+    for notice in [
+        "fixtures/layouts/codegen-templates/code-template/one/java/${bussiPackage}: skipped: a code generator's templates (the folder name holds a placeholder), not migrations (name it to check it)",
+        "fixtures/layouts/codegen-templates/code-template/tree/{{module}}: skipped: a code generator's templates (the folder name holds a placeholder), not migrations (name it to check it)",
+        "fixtures/layouts/codegen-templates/code-template/flat/V${version}__create_${table}.sql: skipped: a code generator's template (the file name holds a placeholder), not a migration (name it to check it)",
+    ] {
+        assert!(
+            ws.notices.iter().any(|n| n == notice),
+            "{notice}\n{:#?}",
+            ws.notices
+        );
+    }
+}
+
+/// A `tests/` folder at the top of the folder walked (roundcube's
+/// `tests/src/sql/`) is the project's tests, left out with a notice even
+/// with no migrations folder beside it; named, it is read.
+#[test]
+fn a_top_level_tests_folder_is_not_migrations() {
+    let ws = load(&["fixtures/layouts/root-tests"], &static_opts());
+    let roots: Vec<&str> = ws.sequences.iter().map(|s| s.root.as_str()).collect();
+    assert_eq!(roots, ["fixtures/layouts/root-tests/SQL/sqlite"]);
+    let notice = "fixtures/layouts/root-tests/tests: skipped: a folder of tests at the top of the project, not migrations (name it to check it)";
+    assert!(
+        ws.notices.iter().any(|n| n == notice),
+        "{notice}\n{:#?}",
+        ws.notices
+    );
+    let ws = load(&["fixtures/layouts/root-tests/tests"], &static_opts());
+    let roots: Vec<&str> = ws.sequences.iter().map(|s| s.root.as_str()).collect();
+    assert_eq!(roots, ["fixtures/layouts/root-tests/tests/src/sql"]);
 }

@@ -78,12 +78,18 @@ fn plan_follows_the_engine_and_forced_options() {
     assert!(out.contains("down: none"), "{out}");
     let (_, out, _) = run(&["plan", "--dialect", "mysql", "fixtures/layouts/plain"]);
     assert!(out.contains("dialect: mysql (--dialect)"), "{out}");
+    // plain runs no transaction of its own.
+    assert!(
+        out.contains("in no transaction (the tool opens none)"),
+        "{out}"
+    );
     // MySQL commits DDL at once: the plan does not promise a transaction.
+    let (_, out, _) = run(&["plan", "--dialect", "mysql", "fixtures/layouts/goose"]);
     assert!(
         out.contains("in a transaction, but each DDL statement commits at once on MySQL"),
         "{out}"
     );
-    let (_, out, _) = run(&["plan", "fixtures/layouts/plain"]);
+    let (_, out, _) = run(&["plan", "fixtures/layouts/goose"]);
     assert!(!out.contains("commits at once"), "{out}");
     let (_, out, _) = run(&["plan", "--layout", "plain", "fixtures/layouts/sql-migrate"]);
     assert!(out.contains("layout:  plain (--layout)"), "{out}");
@@ -227,4 +233,31 @@ fn plan_shows_the_schemas_flyway_creates() {
     // A folder without Flyway settings above it has none.
     let (_, out, _) = run(&["plan", "--format", "json", "fixtures/layouts/flyway"]);
     assert!(!out.contains("\"schemas\""), "{out}");
+}
+
+/// A tool that opens no transaction (Prisma, golang-migrate, plain folders)
+/// is not said to run its migrations in one; goose is.
+#[test]
+fn plan_says_which_tools_run_a_transaction() {
+    let (code, out, err) = run(&[
+        "plan",
+        "--format",
+        "json",
+        "fixtures/layouts/prisma-clean",
+        "fixtures/layouts/goose",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let seqs = v["sequences"].as_array().unwrap();
+    assert_eq!(seqs[0]["layout"], "prisma");
+    assert_eq!(seqs[0]["migrations"][0]["up"]["transaction"], false);
+    assert_eq!(seqs[1]["layout"], "goose");
+    assert_eq!(seqs[1]["migrations"][0]["up"]["transaction"], true);
+    let (code, out, err) = run(&["plan", "fixtures/layouts/prisma-clean"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("in no transaction (the tool opens none)"),
+        "{out}"
+    );
+    assert!(!out.contains("in a transaction"), "{out}");
 }

@@ -16,8 +16,11 @@
 //! of `schemas`) is where it keeps `flyway_schema_history` and where the
 //! migrations run (PostgreSQL: first on the `search_path`). A value holding
 //! a `${...}` placeholder is not guessed: the setting is not read.
+//!
+//! The same files give Flyway's placeholder settings ([`placeholders`]):
+//! their values are used as `--define` values are (which win over them).
 
-use crate::model::ToolSchemas;
+use crate::model::{ToolPlaceholders, ToolSchemas};
 use std::collections::BTreeMap;
 
 /// The ancestor files read (see [`crate::layout::Layout::ancestor_side_files`]).
@@ -65,12 +68,13 @@ pub fn schemas(aux: &BTreeMap<String, String>) -> Option<ToolSchemas> {
 /// `None` when nothing usable is named (empty, or a placeholder).
 fn combine(default: Option<String>, list: Vec<String>) -> Option<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     for s in default.into_iter().chain(list) {
         let s = s.trim().trim_matches(['"', '\'']).trim().to_string();
         if s.contains("${") {
             return None;
         }
-        if !s.is_empty() && !out.contains(&s) {
+        if !s.is_empty() && seen.insert(s.clone()) {
             out.push(s);
         }
     }
@@ -251,12 +255,19 @@ fn from_yaml(text: &str) -> Option<(Vec<String>, String)> {
         while path.last().is_some_and(|(i, _)| *i >= indent) {
             path.pop();
         }
-        let key: Vec<&str> = path
-            .iter()
-            .map(|(_, k)| k.as_str())
-            .chain([k.trim()])
-            .collect();
-        let key = key.join(".");
+        // The dotted key, when it can be one of those read (a long key is
+        // not joined again for each line below it).
+        let long = path.iter().map(|(_, k)| k.len() + 1).sum::<usize>() + k.len() > 64;
+        let key = if long {
+            String::new()
+        } else {
+            let key: Vec<&str> = path
+                .iter()
+                .map(|(_, k)| k.as_str())
+                .chain([k.trim()])
+                .collect();
+            key.join(".")
+        };
         let v = v.split(" #").next().unwrap_or("").trim();
         match key.as_str() {
             "spring.flyway.schemas" if v.is_empty() => in_list = Some(indent),
@@ -273,6 +284,309 @@ fn from_yaml(text: &str) -> Option<(Vec<String>, String)> {
         }
     }
     combine(default, list).map(|n| (n, "spring.flyway.schemas".into()))
+}
+
+/// The placeholder settings of the project's Flyway configuration, from
+/// every one of [`FILES`] above the folder that gives any (for a name given
+/// in several, the first in that order wins):
+///
+/// - `flyway.toml`: the `[flyway.placeholders]` table, `placeholderReplacement`,
+///   `placeholderPrefix`, `placeholderSuffix` under `[flyway]`;
+/// - `flyway.conf`: `flyway.placeholders.<name>=value`,
+///   `flyway.placeholderReplacement=false`, `flyway.placeholderPrefix=...`;
+/// - Maven `pom.xml`: `<flyway.placeholders.<name>>` properties, or
+///   `<placeholders>` (one element per name), `<placeholderReplacement>`,
+///   `<placeholderPrefix>` in the configuration of `flyway-maven-plugin`;
+/// - Gradle: `placeholders = ['name': 'value']` (or `mapOf("name" to
+///   "value")`), `placeholderReplacement = false` in the `flyway { }` block;
+/// - Spring Boot `application.properties` / `.yml`:
+///   `spring.flyway.placeholders.<name>`, `spring.flyway.placeholder-replacement`,
+///   `spring.flyway.placeholder-prefix` (or the camelCase names). A value
+///   that is a Spring property reference (`${app.flag:false}`) takes the
+///   property's value from the same file, else its default; one that cannot
+///   be resolved so is not read.
+///
+/// `None` when no file gives any of them.
+pub fn placeholders(aux: &BTreeMap<String, String>) -> Option<ToolPlaceholders> {
+    let mut out = ToolPlaceholders {
+        dollar_braces: true,
+        ..ToolPlaceholders::default()
+    };
+    let mut from = Vec::new();
+    for name in FILES {
+        let Some(text) = aux.get(&format!("../{name}")) else {
+            continue;
+        };
+        let pairs = match *name {
+            "flyway.toml" => toml_pairs(text),
+            "flyway.conf" => property_pairs(text),
+            "pom.xml" => pom_pairs(text),
+            "build.gradle" | "build.gradle.kts" => gradle_pairs(text),
+            "application.properties" => property_pairs(text),
+            _ => yaml_pairs(text),
+        };
+        let prefix = if name.starts_with("application.") {
+            "spring.flyway."
+        } else {
+            "flyway."
+        };
+        let mut used = false;
+        let mut prefix_suffix = (None, None);
+        for (k, v) in &pairs {
+            let Some(key) = k.strip_prefix(prefix) else {
+                continue;
+            };
+            let v = v.trim().trim_matches(['"', '\'']);
+            if let Some(ph) = key.strip_prefix("placeholders.") {
+                let Some(v) = resolve(v, &pairs) else {
+                    continue;
+                };
+                out.values.entry(ph.to_string()).or_insert(v);
+                used = true;
+                continue;
+            }
+            match key {
+                "placeholderReplacement" | "placeholder-replacement" => {
+                    if v.eq_ignore_ascii_case("false") {
+                        out.dollar_braces = false;
+                    }
+                    used = true;
+                }
+                "placeholderPrefix" | "placeholder-prefix" => prefix_suffix.0 = Some(v.to_string()),
+                "placeholderSuffix" | "placeholder-suffix" => prefix_suffix.1 = Some(v.to_string()),
+                _ => {}
+            }
+        }
+        if prefix_suffix.0.as_deref().is_some_and(|p| p != "${")
+            || prefix_suffix.1.as_deref().is_some_and(|s| s != "}")
+        {
+            out.dollar_braces = false;
+            used = true;
+        }
+        if used {
+            from.push(format!("../{name}"));
+        }
+    }
+    if from.is_empty() {
+        return None;
+    }
+    out.from = from.join(", ");
+    Some(out)
+}
+
+/// A setting's value with a Spring property reference (`${p}`,
+/// `${p:default}`) resolved from `pairs`, else to its default; `None` when
+/// it holds a reference that cannot be resolved so.
+fn resolve(v: &str, pairs: &[(String, String)]) -> Option<String> {
+    let Some(inner) = v.strip_prefix("${").and_then(|r| r.strip_suffix('}')) else {
+        return (!v.contains("${")).then(|| v.to_string());
+    };
+    let (name, default) = match inner.split_once(':') {
+        Some((n, d)) => (n, Some(d)),
+        None => (inner, None),
+    };
+    let found = pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim().trim_matches(['"', '\'']).to_string())
+        .filter(|v| !v.contains("${"));
+    found.or_else(|| default.filter(|d| !d.contains("${")).map(str::to_string))
+}
+
+/// The `key=value` (and `key: value`) lines of a properties file.
+fn property_pairs(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('#') || line.starts_with('!') {
+            continue;
+        }
+        // The first `=` or `:` separates, unless a `:` comes from a
+        // value's `${p:default}` after a `=`.
+        let at = match (line.find('='), line.find(':')) {
+            (Some(e), Some(c)) => e.min(c),
+            (e, c) => match e.or(c) {
+                Some(i) => i,
+                None => continue,
+            },
+        };
+        out.push((
+            line[..at].trim().to_string(),
+            line[at + 1..].trim().to_string(),
+        ));
+    }
+    out
+}
+
+/// The scalars of a YAML file as dotted keys (by indentation; lists are
+/// not read).
+fn yaml_pairs(text: &str) -> Vec<(String, String)> {
+    let mut path: Vec<(usize, String)> = Vec::new();
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let t = line.trim_end();
+        let body = t.trim_start();
+        if body.is_empty() || body.starts_with('#') || body == "---" || body.starts_with("- ") {
+            continue;
+        }
+        let indent = t.len() - body.len();
+        let Some((k, v)) = body
+            .split_once(": ")
+            .or_else(|| body.strip_suffix(':').map(|k| (k, "")))
+        else {
+            continue;
+        };
+        while path.last().is_some_and(|(i, _)| *i >= indent) {
+            path.pop();
+        }
+        let k = k.trim().trim_matches(['"', '\'']);
+        let v = v.split(" #").next().unwrap_or("").trim();
+        if v.is_empty() {
+            path.push((indent, k.to_string()));
+        } else {
+            let key: Vec<&str> = path.iter().map(|(_, k)| k.as_str()).chain([k]).collect();
+            out.push((key.join("."), v.to_string()));
+        }
+    }
+    out
+}
+
+/// The `[flyway]` settings of a `flyway.toml` as `flyway.<key>` pairs
+/// (`[flyway.placeholders]` as `flyway.placeholders.<name>`).
+fn toml_pairs(text: &str) -> Vec<(String, String)> {
+    let Ok(table) = text.parse::<toml::Table>() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let Some(toml::Value::Table(flyway)) = table.get("flyway") else {
+        return out;
+    };
+    let scalar = |v: &toml::Value| match v {
+        toml::Value::String(s) => Some(s.clone()),
+        toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_) => {
+            Some(v.to_string())
+        }
+        _ => None,
+    };
+    for (k, v) in flyway {
+        match (k.as_str(), v) {
+            ("placeholders", toml::Value::Table(t)) => {
+                for (n, v) in t {
+                    if let Some(v) = scalar(v) {
+                        out.push((format!("flyway.placeholders.{n}"), v));
+                    }
+                }
+            }
+            _ => {
+                if let Some(v) = scalar(v) {
+                    out.push((format!("flyway.{k}"), v));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The Flyway settings of a `pom.xml` as `flyway.<key>` pairs: the
+/// `<flyway.*>` properties, then the `flyway-maven-plugin` configuration.
+fn pom_pairs(text: &str) -> Vec<(String, String)> {
+    let text = without_comments(text);
+    let mut out = Vec::new();
+    let mut rest = text.as_str();
+    while let Some(i) = rest.find("<flyway.") {
+        let after = &rest[i + 1..];
+        let Some(close) = after.find('>') else { break };
+        let tag = &after[..close];
+        let body = &after[close + 1..];
+        if let Some(end) = body.find(&format!("</{tag}>")) {
+            if !tag.contains([' ', '/']) {
+                out.push((tag.to_string(), body[..end].trim().to_string()));
+            }
+        }
+        rest = after;
+    }
+    let Some(plugin) = text.find("<artifactId>flyway-maven-plugin</artifactId>") else {
+        return out;
+    };
+    let rest = &text[plugin..];
+    let rest = &rest[..rest.find("</plugin>").unwrap_or(rest.len())];
+    let Some(config) = element(rest, "configuration") else {
+        return out;
+    };
+    for key in [
+        "placeholderReplacement",
+        "placeholderPrefix",
+        "placeholderSuffix",
+    ] {
+        if let Some(v) = element(config, key) {
+            out.push((format!("flyway.{key}"), v.trim().to_string()));
+        }
+    }
+    if let Some(list) = element(config, "placeholders") {
+        let mut rest = list;
+        while let Some(i) = rest.find('<') {
+            let after = &rest[i + 1..];
+            let Some(close) = after.find('>') else { break };
+            let tag = &after[..close];
+            let body = &after[close + 1..];
+            let Some(end) = body.find(&format!("</{tag}>")) else {
+                rest = after;
+                continue;
+            };
+            out.push((
+                format!("flyway.placeholders.{tag}"),
+                body[..end].trim().to_string(),
+            ));
+            rest = &body[end..];
+        }
+    }
+    out
+}
+
+/// The Flyway settings of the `flyway { }` block of a Gradle build as
+/// `flyway.<key>` pairs (`placeholders = ['a': 'b']`, `mapOf("a" to "b")`).
+fn gradle_pairs(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let Some(block) = text.find("flyway {").or_else(|| text.find("flyway{")) else {
+        return out;
+    };
+    let body = &text[block..];
+    let mut lines = body.lines().skip(1);
+    while let Some(line) = lines.next() {
+        let t = line.trim();
+        if t.starts_with('}') {
+            break;
+        }
+        let Some((k, v)) = t.split_once('=') else {
+            continue;
+        };
+        let k = k.trim();
+        if k == "placeholders" {
+            // The map, up to its closing bracket (possibly lines later).
+            let mut map = v.to_string();
+            let closes = |m: &str| m.contains(']') || m.trim_end().ends_with(')');
+            while !closes(&map) {
+                match lines.next() {
+                    Some(l) => map.push_str(l),
+                    None => break,
+                }
+            }
+            let q = quoted(&map);
+            for pair in q.chunks(2) {
+                if let [n, v] = pair {
+                    out.push((format!("flyway.placeholders.{n}"), v.clone()));
+                }
+            }
+        } else {
+            let v = v.trim();
+            let v = quoted(v)
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| v.to_string());
+            out.push((format!("flyway.{k}"), v));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -375,10 +689,117 @@ mod tests {
     }
 
     #[test]
-    fn placeholders_and_other_settings_are_not_read() {
+    fn placeholder_schemas_and_other_settings_are_not_read() {
         assert!(read("flyway.conf", "flyway.schemas=${SCHEMA}\n").is_none());
+        assert!(read("flyway.conf", "flyway.placeholders.schemas=app\n").is_none());
         assert!(read("pom.xml", "<!-- <flyway.schemas>x</flyway.schemas> -->").is_none());
         assert!(read("application.yml", "other:\n  flyway:\n    schemas: app\n").is_none());
         assert!(read("flyway.conf", "flyway.schemasX=a\n").is_none());
+    }
+
+    fn values(name: &str, text: &str) -> Option<(Vec<(String, String)>, bool)> {
+        let mut aux = BTreeMap::new();
+        aux.insert(format!("../{name}"), text.to_string());
+        placeholders(&aux).map(|p| (p.values.into_iter().collect(), p.dollar_braces))
+    }
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn placeholder_values_where_flyway_users_write_them() {
+        let want = Some((pairs(&[("owner", "app"), ("table-prefix", "t_")]), true));
+        assert_eq!(
+            values(
+                "flyway.conf",
+                "flyway.url=jdbc:x\nflyway.placeholders.owner=app\nflyway.placeholders.table-prefix=t_\n"
+            ),
+            want
+        );
+        assert_eq!(
+            values(
+                "flyway.toml",
+                "[flyway]\nlocations = [\"filesystem:sql\"]\n[flyway.placeholders]\nowner = \"app\"\ntable-prefix = \"t_\"\n"
+            ),
+            want
+        );
+        assert_eq!(
+            values(
+                "pom.xml",
+                "<project><build><plugins><plugin><artifactId>flyway-maven-plugin</artifactId>\
+                 <configuration><url>x</url><placeholders><owner>app</owner>\
+                 <table-prefix>t_</table-prefix></placeholders></configuration></plugin></plugins></build></project>"
+            ),
+            want
+        );
+        assert_eq!(
+            values(
+                "pom.xml",
+                "<properties><flyway.placeholders.owner>app</flyway.placeholders.owner>\
+                 <flyway.placeholders.table-prefix>t_</flyway.placeholders.table-prefix></properties>"
+            ),
+            want
+        );
+        assert_eq!(
+            values(
+                "build.gradle",
+                "flyway {\n    url = 'jdbc:x'\n    placeholders = [\n        'owner': 'app',\n        'table-prefix': 't_'\n    ]\n}\n"
+            ),
+            want
+        );
+        assert_eq!(
+            values(
+                "build.gradle.kts",
+                "flyway {\n    placeholders = mapOf(\"owner\" to \"app\", \"table-prefix\" to \"t_\")\n}\n"
+            ),
+            want
+        );
+        assert_eq!(
+            values(
+                "application.properties",
+                "spring.flyway.placeholders.owner=app\nspring.flyway.placeholders.table-prefix=${prefix:t_}\n"
+            ),
+            want
+        );
+        // A Spring property reference: the property's value in the same
+        // file, else its default; without either, not read.
+        assert_eq!(
+            values(
+                "application.yml",
+                "app:\n  owner: app\nspring:\n  flyway:\n    placeholders:\n      owner: ${app.owner}\n      table-prefix: \"${app.prefix:t_}\"\n      other: ${app.none}\n    enabled: true\n"
+            ),
+            want
+        );
+        assert_eq!(values("flyway.conf", "flyway.schemas=app\n"), None);
+    }
+
+    #[test]
+    fn placeholder_replacement_off_or_another_prefix() {
+        assert_eq!(
+            values("flyway.conf", "flyway.placeholderReplacement=false\n"),
+            Some((vec![], false))
+        );
+        assert_eq!(
+            values(
+                "application.properties",
+                "spring.flyway.placeholder-prefix=#(\nspring.flyway.placeholder-suffix=)\n"
+            ),
+            Some((vec![], false))
+        );
+        assert_eq!(
+            values(
+                "application.yml",
+                "spring:\n  flyway:\n    placeholder-replacement: false\n"
+            ),
+            Some((vec![], false))
+        );
+        assert_eq!(
+            values("flyway.conf", "flyway.placeholderReplacement=true\n"),
+            Some((vec![], true))
+        );
+        assert_eq!(values("flyway.conf", "flyway.placeholderPrefix=${\n"), None);
     }
 }

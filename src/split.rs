@@ -66,6 +66,15 @@ pub fn split(text: &str, range: Range<usize>, dialect: Dialect) -> Vec<RawStatem
                 continue;
             }
         }
+        // sqlite3 shell: a dot-command (`.timeout 30000`, `.bail on`,
+        // `.headers on`) on its own line between statements is a client
+        // directive, not SQL, and ends at the end of its line.
+        if dialect == Dialect::Sqlite && cur.start.is_none() && at_line_start {
+            if let Some(consumed) = sqlite_dot_command(lexer.rest()) {
+                lexer.seek(lexer.pos() + consumed);
+                continue;
+            }
+        }
         if let Some(d) = &delimiter {
             if cur.depth == 0 && lexer.rest().starts_with(d.as_str()) {
                 let p = lexer.pos();
@@ -296,6 +305,21 @@ fn psql_meta_command(rest: &str) -> Option<usize> {
     Some(lead + line_end)
 }
 
+/// Recognises a sqlite3 shell dot-command (a `.` and a letter) at the start
+/// of `rest` (after optional blanks), returning the bytes it takes (to the
+/// end of its line, the line break not included). No SQL statement starts
+/// with a `.`.
+fn sqlite_dot_command(rest: &str) -> Option<usize> {
+    let trimmed = rest.trim_start_matches([' ', '\t', '\r', '\n']);
+    let lead = rest.len() - trimmed.len();
+    let after = trimmed.strip_prefix('.')?;
+    if !after.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let line_end = trimmed.find(['\n', '\r']).unwrap_or(trimmed.len());
+    Some(lead + line_end)
+}
+
 /// Recognises `DELIMITER x` at the start of `rest` (after optional blanks),
 /// returning the new delimiter and the bytes consumed (to the end of line).
 fn delimiter_directive(rest: &str) -> Option<(String, usize)> {
@@ -383,6 +407,24 @@ mod tests {
         );
         // Only PostgreSQL has psql.
         assert_eq!(texts(sql, Dialect::Sqlite).len(), 3);
+    }
+
+    #[test]
+    fn sqlite3_dot_commands_are_not_statements() {
+        let sql = ".timeout 30000\nPRAGMA foreign_keys = ON;\n  .bail on\r\nCREATE TABLE a (x);\n.headers on\nSELECT 1.5;\n";
+        assert_eq!(
+            texts(sql, Dialect::Sqlite),
+            vec![
+                "PRAGMA foreign_keys = ON",
+                "CREATE TABLE a (x)",
+                "SELECT 1.5"
+            ]
+        );
+        // Inside a statement a line starting with `.` is the statement's.
+        let sql = "SELECT 1\n.5;\n";
+        assert_eq!(texts(sql, Dialect::Sqlite), vec!["SELECT 1\n.5"]);
+        // Only SQLite has the sqlite3 shell.
+        assert_eq!(texts(".timeout 1\nSELECT 1;", Dialect::Postgres).len(), 1);
     }
 
     #[test]

@@ -289,6 +289,10 @@ impl<'a> Toks<'a> {
         }) {
             return Kind::Unknown;
         }
+        let if_exists_after = self
+            .if_exists(head_end)
+            .filter(|_| !names.is_empty())
+            .map(|n| self.span(head_end).start..self.span(n - 1).end);
         Kind::Drop(Drop {
             kind,
             if_exists,
@@ -301,6 +305,7 @@ impl<'a> Toks<'a> {
             if_exists_at: self.span(insert_tok).end,
             keyword_token: insert_tok,
             head_end,
+            if_exists_after,
         })
     }
 

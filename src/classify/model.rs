@@ -231,6 +231,9 @@ pub struct Drop {
     pub keyword_token: usize,
     /// Token index just past the last name.
     pub head_end: usize,
+    /// `IF EXISTS` written after the names (`DROP TABLE t IF EXISTS`), which
+    /// no database accepts: where it is.
+    pub if_exists_after: Option<Range<usize>>,
 }
 
 /// `ALTER TABLE ... action, action, ...`.

@@ -140,7 +140,10 @@ fn does_not_exist(d: Dialect, dr: &Drop, name: &str) -> String {
 }
 
 fn check_drop(cx: &Context, unit: &Unit, d: &Drop, out: &mut Vec<Finding>) {
+    // `IF EXISTS` after the name: `syntax-error` reports it (another
+    // `IF EXISTS` before the name would leave it as broken).
     if d.if_exists
+        || d.if_exists_after.is_some()
         || d.names.is_empty() && !matches!(d.kind, ObjectKind::Cast | ObjectKind::UserMapping)
     {
         return;

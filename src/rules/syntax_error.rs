@@ -15,7 +15,7 @@ pub static META: RuleMeta = RuleMeta {
     origin: Origin::Static,
     summary: "A statement the database rejects as written: an unterminated string or comment, another database's syntax, a missing `;`",
     doc: r#"## What it does
-Reports a statement that cannot run as written, in four cases the other rules would pass in
+Reports a statement that cannot run as written, in these cases the other rules would pass in
 silence:
 
 - It is broken at the level of characters: a string literal, quoted identifier, block comment
@@ -28,6 +28,9 @@ silence:
   `BLOB`, `NVARCHAR`, ...; not when the file creates a type or domain of that name).
 - A dropped column is given a type (`ALTER TABLE t DROP COLUMN c VARCHAR(255) NOT NULL`, an
   ADD turned into a DROP by hand in a down migration): no database accepts it.
+- `IF EXISTS` is written after the dropped name (`DROP INDEX idx IF EXISTS`): PostgreSQL, MySQL
+  and SQLite do not accept it there (H2 and HSQLDB do; `drop-without-if-exists` does not add a
+  second one before the name).
 - Two statements are glued together by a missing `;`: a statement keyword (`CREATE TABLE`,
   `ALTER TABLE`, `DROP ...`, `INSERT INTO`, `UPDATE ... SET`, `DELETE FROM`) starts a line
   where no clause of the first statement can put it, and the parser rejects the pair.
@@ -81,6 +84,8 @@ impl Rule for SyntaxError {
             } else if let Some(f) = missing_semicolon(cx, stmt) {
                 out.push(f);
             } else if let Some(f) = typed_drop(cx, stmt) {
+                out.push(f);
+            } else if let Some(f) = if_exists_after_name(cx, stmt) {
                 out.push(f);
             }
             return;
@@ -285,6 +290,9 @@ fn missing_semicolon(cx: &Context, stmt: &Statement) -> Option<Finding> {
         return None;
     }
     let mut depth = 0usize;
+    // After `WITH name AS (...)[, ...]` the statement's own INSERT, UPDATE
+    // or DELETE starts at depth 0: the first one is not a second statement.
+    let mut cte_body = first == "WITH";
     for (i, tok) in t.iter().enumerate() {
         let raw = &cx.file.text[tok.span.clone()];
         match raw {
@@ -337,6 +345,10 @@ fn missing_semicolon(cx: &Context, stmt: &Statement) -> Option<Finding> {
         if !starts {
             continue;
         }
+        if std::mem::take(&mut cte_body) && matches!(upper.as_str(), "INSERT" | "UPDATE" | "DELETE")
+        {
+            continue;
+        }
         let gap = &cx.file.text[t[i - 1].span.end..tok.span.start];
         if !gap.contains('\n') && !gap.contains('\r') {
             continue;
@@ -363,6 +375,48 @@ fn missing_semicolon(cx: &Context, stmt: &Statement) -> Option<Finding> {
         return Some(f);
     }
     None
+}
+
+/// `DROP TABLE t IF EXISTS`: the guard after the name, where no database
+/// takes it.
+fn if_exists_after_name(cx: &Context, stmt: &Statement) -> Option<Finding> {
+    let crate::classify::Kind::Drop(d) = &stmt.facts.kind else {
+        return None;
+    };
+    // H2 and HSQLDB take `DROP TABLE t IF EXISTS` (a folder in their SQL is
+    // read as generic).
+    if !matches!(
+        cx.dialect,
+        Dialect::Postgres | Dialect::Mysql | Dialect::Sqlite
+    ) {
+        return None;
+    }
+    let at = d.if_exists_after.clone()?;
+    let text = &cx.file.text;
+    let names: Vec<&str> = d.names.iter().map(|n| n.text(text)).collect();
+    let what = text
+        .get(d.drop_span.start..d.keyword_span.end)?
+        .to_ascii_uppercase();
+    let mut f = found(
+        cx,
+        stmt,
+        at,
+        format!(
+            "this statement cannot run: `IF EXISTS` comes after the name ({what} {} IF EXISTS), \
+             where {} does not accept it, so the first run fails here",
+            names.join(", "),
+            match cx.dialect {
+                Dialect::Postgres => "PostgreSQL",
+                Dialect::Mysql => "MySQL",
+                _ => "SQLite",
+            }
+        ),
+    );
+    f.help = Some(format!(
+        "write it before the name: {what} IF EXISTS {}",
+        names.join(", ")
+    ));
+    Some(f)
 }
 
 /// A finding of this rule about `stmt`, at `span`.

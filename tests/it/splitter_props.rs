@@ -107,7 +107,13 @@ proptest! {
                 let gap_text: String = if d == Dialect::Postgres {
                     gap.split_inclusive('\n')
                         .map(|line| {
-                            if line.trim_start_matches([' ', '\t', '\r']).starts_with('\\') {
+                            // (As the splitter reads them: a backslash and
+                            // a letter, `!` or `?`; `\//` is no command.)
+                            let body = line.trim_start_matches([' ', '\t', '\r']);
+                            let command = body.strip_prefix('\\').is_some_and(|a| {
+                                a.starts_with(|c: char| c.is_ascii_alphabetic() || c == '!' || c == '?')
+                            });
+                            if command {
                                 line.chars()
                                     .map(|c| if c == '\n' || c == '\r' { c } else { ' ' })
                                     .collect()

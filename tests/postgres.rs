@@ -667,6 +667,37 @@ fn statement_timeout_is_reported_on_the_statement() {
     assert_eq!(f[0].evidence.as_ref().unwrap()["sqlstate"], "57014");
 }
 
+/// A first run that runs out of time only among twice's synthetic rows (a DO
+/// block waiting for a queue table to drain) is withdrawn and run again
+/// without them; one that runs away whatever the rows is still reported.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn a_timeout_among_synthetic_rows_is_withdrawn() {
+    let mut opts = pg_opts();
+    opts.timeout = Duration::from_millis(500);
+    let started = std::time::Instant::now();
+    let r = run("fixtures/postgres/seed_timeout", &opts);
+    assert!(started.elapsed() < Duration::from_secs(30));
+    let got: Vec<(String, String, usize)> = replay_findings(&r)
+        .iter()
+        .map(|f| {
+            let name = f.file.rsplit('/').next().unwrap_or(&f.file).to_string();
+            (f.rule.clone(), name, f.line)
+        })
+        .collect();
+    let s = |x: &str| x.to_string();
+    assert_eq!(
+        got,
+        vec![
+            (s("replay-seed-withdrawn"), s("002_wait_for_queue.sql"), 3),
+            (s("replay-timeout"), s("003_endless.sql"), 3),
+        ]
+    );
+    let ev = replay_findings(&r)[0].evidence.clone().unwrap();
+    assert_eq!(ev["timed_out"], true);
+    assert_eq!(ev["sqlstate"], "57014");
+}
+
 #[test]
 #[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn watchdog_stops_a_statement_when_the_migration_turns_the_limit_off() {
@@ -1108,6 +1139,7 @@ const SHARED: &[&str] = &[
     "fixtures/shared/baseline",
     "fixtures/shared/bookkeeping",
     "fixtures/shared/rerun",
+    "fixtures/shared/keyless",
 ];
 
 #[test]
@@ -2472,6 +2504,68 @@ fn a_not_null_column_without_a_default_fails_on_rows_whatever_they_hold() {
         f.help
     );
     assert!(!r.findings.iter().any(|f| f.rule == "replay-seed-withdrawn"));
+}
+
+/// A constraint a failed migration would have added (`ADD CONSTRAINT
+/// nodes_parent_fkey`): a later `DROP CONSTRAINT` of it fails because that
+/// migration did, and is listed under it instead of reported on its own.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn dropping_a_constraint_a_failed_migration_adds_follows_its_failure() {
+    let r = run("fixtures/postgres/constraint_follow_on", &pg_opts());
+    let roots: Vec<&Finding> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule == "first-run-error")
+        .collect();
+    assert_eq!(roots.len(), 1, "{roots:#?}");
+    assert!(roots[0].file.ends_with("002_node_kind.sql"));
+    let follow: Vec<&str> = roots[0].evidence.as_ref().unwrap()["follow_on"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        follow,
+        ["fixtures/postgres/constraint_follow_on/003_drop_parent_fkey.sql"],
+        "{roots:#?}"
+    );
+}
+
+/// `SET TRANSACTION ...` right after a migration's own `BEGIN` runs there in
+/// psql; replay, which runs the migration inside its own transaction, leaves
+/// it out and says so. One after a query fails on PostgreSQL too: reported.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn set_transaction_right_after_begin_is_left_out() {
+    let r = run("fixtures/postgres/set_transaction_after_begin", &pg_opts());
+    let s = |x: &str| x.to_string();
+    let found = rules(&r);
+    assert!(
+        found.contains(&(s("replay-statement-skipped"), s("002_backfill.sql"), 2)),
+        "{found:?}"
+    );
+    assert!(
+        !found
+            .iter()
+            .any(|(rule, file, _)| rule.contains("error") && file == "002_backfill.sql"),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&(s("first-run-error"), s("003_late.sql"), 3)),
+        "{found:?}"
+    );
+    let skipped = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "replay-statement-skipped")
+        .unwrap();
+    assert!(
+        skipped.message.contains("SQLSTATE 25001"),
+        "{}",
+        skipped.message
+    );
 }
 
 /// A type of the missing extension named in a later function's arguments

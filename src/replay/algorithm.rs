@@ -122,6 +122,9 @@ struct Root {
     /// Lower-case bare names of the objects and columns it (and its
     /// followers) would have created.
     created: BTreeSet<String>,
+    /// Lower-case bare names of the objects and columns it (and its
+    /// followers) would have dropped (or renamed) and not made again.
+    dropped: BTreeSet<String>,
     follow_on: Vec<serde_json::Value>,
     /// For each of `follow_on`: whether it failed on another object no
     /// migration of the sequence creates (the same reason as this root's,
@@ -873,13 +876,17 @@ impl<'a, E: Engine> Replayer<'a, E> {
     }
 
     /// Whether a first run's failure may come from twice's synthetic rows
-    /// (an engine error while seeding or the write between runs is on):
-    /// then they are withdrawn and the run tried again without them.
-    /// Whether a first run's failure may come from twice's synthetic rows
-    /// (not when any row at all makes the statement fail).
+    /// (an engine error, or a statement that ran out of time, while seeding
+    /// or the write between runs is on; not when any row at all makes the
+    /// statement fail): then they are withdrawn and the run tried again
+    /// without them. A timeout qualifies because a migration can wait on
+    /// rows (a loop until a queue table is drained, which synthetic rows
+    /// never are); the retry runs under the same time limit, so a statement
+    /// that runs away whatever the rows costs at most twice the limit and
+    /// is then reported as before.
     fn withdrawable(&self, f: &Failure) -> bool {
         (self.opts.seed || self.opts.interleave)
-            && f.error.kind == FailureKind::Error
+            && matches!(f.error.kind, FailureKind::Error | FailureKind::Timeout)
             && f.error.class != super::engine::ErrorClass::FailsOnRows
     }
 

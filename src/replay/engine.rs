@@ -114,8 +114,10 @@ pub struct StmtError {
     /// when the engine could tell, so the rest of the text can still run.
     pub resume: Option<usize>,
     /// For a missing object ([`ErrorClass::UndefinedObject`],
-    /// [`ErrorClass::UndefinedColumn`], [`ErrorClass::UndefinedFunction`]): its name as the error gives it,
-    /// without schema or table qualifier.
+    /// [`ErrorClass::UndefinedColumn`], [`ErrorClass::UndefinedFunction`]) or
+    /// one already there ([`ErrorClass::AlreadyExists`],
+    /// [`ErrorClass::DuplicateColumn`]): its name as the error gives it,
+    /// without schema or table qualifier (read the class before the name).
     pub object: Option<Box<str>>,
 }
 

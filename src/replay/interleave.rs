@@ -7,14 +7,23 @@
 //! is:
 //! - **kept**: a row with the same values is still there (a table rebuild
 //!   that moved it to a new row id keeps it);
-//! - **lost**: no row with its key (or its values, for a table without a
-//!   key) is left;
+//! - **lost**: no row with its key is left (for a table without a key: no
+//!   row with its values, nor one like it, see below);
 //! - **reverted**: its row is there, and a column the write changed holds
 //!   the value it had before the write again (a reset, an upsert of a
 //!   fixed row, a reload of the same rows);
 //! - **changed** otherwise (a backfill that recomputes a column from the
 //!   new values, a relative update): not a loss, and not a change of the
 //!   migration's own rows either.
+//!
+//! A table without a key (PostgreSQL and MySQL tables with no primary key
+//! or unique index; SQLite always has its row id) has nothing that names a
+//! row but its values, so rows are paired one to one: the rows the write
+//! left alone and the written rows still there as they were take the rows
+//! after the second run equal to them, then each other written row takes
+//! the remaining row most like it (the same non-null value in at least one
+//! column and in at least half of the columns, see [`alike`]): that row is
+//! the written one, changed. A written row nothing is left for is lost.
 //!
 //! The algorithm runs this second run as a trial of its own, after the
 //! ordinary one: `second-run-data-change` and the other rules compare the
@@ -45,6 +54,10 @@ pub struct Written {
     /// Key columns (declared key), in order.
     pub key_columns: Vec<String>,
     pub rows: Vec<WrittenRow>,
+    /// For a table without a key: the rows the write left as they were
+    /// (they pair with their own rows after the second run before the
+    /// written rows are looked for).
+    pub untouched: Vec<RowMap>,
 }
 
 /// What the second run did to a written row.
@@ -115,6 +128,7 @@ impl Written {
             _ => Vec::new(),
         };
         let mut rows = Vec::new();
+        let mut untouched = Vec::new();
         match k1 {
             RowKey::Declared(_) | RowKey::Hidden => {
                 let old: BTreeMap<Vec<Value>, RowMap> =
@@ -141,6 +155,7 @@ impl Written {
                 for r in r2 {
                     if let Some(i) = old.iter().position(|o| *o == r) {
                         old.swap_remove(i);
+                        untouched.push(split(c2, k2, r).1);
                     } else {
                         let (id, values) = split(c2, k2, r);
                         rows.push(WrittenRow {
@@ -159,6 +174,7 @@ impl Written {
             key: k1.clone(),
             key_columns,
             rows,
+            untouched,
         })
     }
 
@@ -173,9 +189,11 @@ impl Written {
         };
         let after: Vec<(Vec<Value>, RowMap)> =
             rows.iter().map(|r| split(columns, key, r)).collect();
-        // Values compared on the columns both sides have (a second run may
-        // have changed the table's shape).
-        let same = |a: &RowMap, b: &RowMap| a.iter().all(|(c, v)| b.get(c).is_none_or(|w| w == v));
+        // Without a key: paired one to one by value.
+        if self.key == RowKey::None {
+            let after: Vec<RowMap> = after.into_iter().map(|(_, v)| v).collect();
+            return Some(self.keyless_fates(&after));
+        }
         // Rows are found again by their declared key values (whatever the
         // key of the table after), or by their hidden row id.
         let find = |w: &WrittenRow| -> Option<&RowMap> {
@@ -194,8 +212,8 @@ impl Written {
                 _ => None,
             }
             .or_else(|| {
-                // Without a key: the row as it was before the write, put
-                // back.
+                // A row its id no longer names (a table the second run
+                // rebuilt): the row as it was before the write, put back.
                 let before = w.before.as_ref()?;
                 if matches!(self.key, RowKey::Declared(_)) {
                     return None;
@@ -210,31 +228,89 @@ impl Written {
                     if after.iter().any(|(_, v)| same(&w.values, v)) {
                         return Fate::Kept;
                     }
-                    let Some(now) = find(w) else {
-                        return Fate::Lost;
-                    };
-                    let Some(before) = &w.before else {
-                        return Fate::Changed;
-                    };
-                    let columns: Vec<String> = w
-                        .values
-                        .iter()
-                        .filter(|(c, v)| before.get(*c) != Some(*v))
-                        .filter(|(c, _)| now.get(*c).is_some() && now.get(*c) == before.get(*c))
-                        .map(|(c, _)| c.clone())
-                        .collect();
-                    if columns.is_empty() {
-                        Fate::Changed
-                    } else {
-                        Fate::Reverted {
-                            columns,
-                            after: now.clone(),
-                        }
+                    match find(w) {
+                        Some(now) => w.changed_into(now),
+                        None => Fate::Lost,
                     }
                 })
                 .collect(),
         )
     }
+
+    /// [`Self::fates`] for a table without a key (see the module doc).
+    fn keyless_fates(&self, after: &[RowMap]) -> Vec<Fate> {
+        let mut used = vec![false; after.len()];
+        let take = |row: &RowMap, used: &mut [bool]| -> bool {
+            let i = (0..after.len()).find(|&i| !used[i] && same(row, &after[i]));
+            if let Some(i) = i {
+                used[i] = true;
+            }
+            i.is_some()
+        };
+        let mut fates: Vec<Option<Fate>> = self
+            .rows
+            .iter()
+            .map(|w| take(&w.values, &mut used).then_some(Fate::Kept))
+            .collect();
+        for row in &self.untouched {
+            take(row, &mut used);
+        }
+        // The other written rows, each to the remaining row most like it.
+        let mut pairs: Vec<(usize, usize, usize)> = Vec::new();
+        for (wi, w) in self.rows.iter().enumerate() {
+            if fates[wi].is_some() {
+                continue;
+            }
+            for (ai, a) in after.iter().enumerate() {
+                let known = w
+                    .values
+                    .iter()
+                    .filter(|(c, v)| **v != Value::Null && a.get(*c) == Some(*v))
+                    .count();
+                if !used[ai] && known >= 1 && alike(&w.values, a) {
+                    pairs.push((known, wi, ai));
+                }
+            }
+        }
+        pairs.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
+        for (_, wi, ai) in pairs {
+            if fates[wi].is_none() && !used[ai] {
+                used[ai] = true;
+                fates[wi] = Some(self.rows[wi].changed_into(&after[ai]));
+            }
+        }
+        fates.into_iter().map(|f| f.unwrap_or(Fate::Lost)).collect()
+    }
+}
+
+impl WrittenRow {
+    /// The fate of this row, found again as `now` but not as it was written.
+    fn changed_into(&self, now: &RowMap) -> Fate {
+        let Some(before) = &self.before else {
+            return Fate::Changed;
+        };
+        let columns: Vec<String> = self
+            .values
+            .iter()
+            .filter(|(c, v)| before.get(*c) != Some(*v))
+            .filter(|(c, _)| now.get(*c).is_some() && now.get(*c) == before.get(*c))
+            .map(|(c, _)| c.clone())
+            .collect();
+        if columns.is_empty() {
+            Fate::Changed
+        } else {
+            Fate::Reverted {
+                columns,
+                after: now.clone(),
+            }
+        }
+    }
+}
+
+/// The same values on the columns both rows have (a second run may have
+/// changed the table's shape).
+fn same(a: &RowMap, b: &RowMap) -> bool {
+    a.iter().all(|(c, v)| b.get(c).is_none_or(|w| w == v))
 }
 
 /// Whether two rows hold the same values in at least half of the columns
@@ -341,5 +417,69 @@ mod tests {
         let w = Written::between(&d(&["a"]), &d(&["a", "b"])).unwrap();
         assert_eq!(w.fates(Some(&d(&["a"]))).unwrap(), vec![Fate::Lost]);
         assert_eq!(w.fates(Some(&d(&["b", "a"]))).unwrap(), vec![Fate::Kept]);
+    }
+
+    /// A table without a key whose new rows the second run updates (a
+    /// backfill of one column from another): the rows are there, changed,
+    /// not lost; rows the second run deletes or replaces are lost, also
+    /// when a row the write left alone looks like them.
+    #[test]
+    fn rows_without_a_key_changed_by_the_second_run_are_not_lost() {
+        let d = |rows: &[(i64, &str, Option<&str>)]| TableData::Rows {
+            columns: vec!["rid".into(), "version".into(), "nightly".into()],
+            key: RowKey::None,
+            rows: rows
+                .iter()
+                .map(|(r, v, n)| vec![Value::Integer(*r), t(v), n.map_or(Value::Null, t)])
+                .collect(),
+        };
+        let pre = d(&[(1, "1.80 2024-01-01", Some("2024-01-01"))]);
+        let post = d(&[
+            (1, "1.80 2024-01-01", Some("2024-01-01")),
+            (2, "1.81 2024-02-01", Some("x")),
+            (3, "1.82 2024-03-01", None),
+        ]);
+        let w = Written::between(&pre, &post).unwrap();
+        assert_eq!(w.rows.len(), 2);
+        assert_eq!(w.untouched.len(), 1);
+        // The backfill: nightly recomputed in every row.
+        let backfilled = d(&[
+            (1, "1.80 2024-01-01", Some("2024-01-01")),
+            (2, "1.81 2024-02-01", Some("2024-02-01")),
+            (3, "1.82 2024-03-01", Some("2024-03-01")),
+        ]);
+        assert_eq!(
+            w.fates(Some(&backfilled)).unwrap(),
+            vec![Fate::Changed, Fate::Changed]
+        );
+        // One new row deleted, the other kept.
+        let deleted = d(&[
+            (1, "1.80 2024-01-01", Some("2024-01-01")),
+            (3, "1.82 2024-03-01", None),
+        ]);
+        assert_eq!(
+            w.fates(Some(&deleted)).unwrap(),
+            vec![Fate::Lost, Fate::Kept]
+        );
+        // Emptied and reloaded with the migration's own rows, one of them
+        // like a new row in two columns of three (the untouched row pairs
+        // with its own copy first; the NULL alone pairs nothing).
+        let reloaded = d(&[
+            (1, "1.80 2024-01-01", Some("2024-01-01")),
+            (2, "1.81 2024-02-01", Some("2024-02-01")),
+            (9, "other", None),
+        ]);
+        assert_eq!(
+            w.fates(Some(&reloaded)).unwrap(),
+            vec![Fate::Changed, Fate::Lost]
+        );
+        let replaced = d(&[
+            (1, "1.80 2024-01-01", Some("2024-01-01")),
+            (9, "other", None),
+        ]);
+        assert_eq!(
+            w.fates(Some(&replaced)).unwrap(),
+            vec![Fate::Lost, Fate::Lost]
+        );
     }
 }

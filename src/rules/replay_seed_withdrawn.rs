@@ -18,16 +18,19 @@ into a key/value table (a seeded row collides with the migration's own key),
 synthetic text in a column the migration reads as JSON, or a foreign key the
 migration adds that a synthetic value does not satisfy.
 
-When a first run (or a down migration's first run) fails while synthetic rows
-are in the tables (seeded, or written between an earlier migration's runs),
-replay deletes every synthetic row that is still there as it was inserted (a row
-a migration changed or copied elsewhere stays) and runs it again. If it now
+When a first run (or a down migration's first run) fails, or runs longer than
+the replay time limit (a migration that waits until a queue table is drained
+waits for ever on synthetic rows), while synthetic rows are in the tables
+(seeded, or written between an earlier migration's runs), replay deletes every
+synthetic row that is still there as it was inserted (a row a migration changed
+or copied elsewhere stays) and runs it again. If it now
 succeeds, the failure was caused by the synthetic rows: there is no
 `first-run-error`, the migration is checked (second run, down checks) without
 them, and this informational finding says so, at the statement that failed,
-with the error the synthetic rows caused (`seed_error` in the JSON evidence). If
-it fails again, that failure is reported as `first-run-error`, as without
-seeding. Later migrations are seeded as usual.
+with the error the synthetic rows caused (`seed_error` in the JSON evidence,
+`timed_out` when the run ran out of time). If it fails again, that failure is
+reported as `first-run-error` (or `replay-timeout`: the run again has the same
+time limit), as without seeding. Later migrations are seeded as usual.
 
 ## Why it matters
 It tells you why a migration was replayed without synthetic rows, and so that a

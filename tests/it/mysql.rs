@@ -141,6 +141,7 @@ const SHARED_ON_MYSQL: &[&str] = &[
     "fixtures/postgres/second_run_errors",
     "fixtures/shared/apply-only",
     "fixtures/shared/bookkeeping",
+    "fixtures/shared/keyless",
 ];
 
 #[test]
@@ -208,6 +209,62 @@ fn a_failed_first_run_stays_half_applied() {
         root.notes
     );
     assert!(rules(&r).contains(&(s("second-run-error"), s("003_size.sql"), 2)));
+}
+
+/// A first run that fails before its `DROP COLUMN` and `ADD COLUMN` (nothing
+/// after the failure runs): a later migration that adds the column it would
+/// have dropped (MySQL error 1060), and one that reads the column it would have
+/// added through its table's alias (1054), are listed under it.
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn failures_on_what_a_failed_migration_would_have_dropped_are_listed_under_it() {
+    let r = run("fixtures/mysql/cascade_dropped", &my_opts());
+    assert_eq!(
+        rules_among(&r, &["first-run-error"]),
+        vec![(s("first-run-error"), s("002_switch.sql"), 3)]
+    );
+    let root = find(&r, "first-run-error", "002_switch.sql", 3);
+    let follow: Vec<String> = root.evidence.as_ref().unwrap()["follow_on"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            e["file"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        follow,
+        vec![s("003_use_status.sql"), s("004_back_to_legacy.sql")]
+    );
+}
+
+/// An AUTO_INCREMENT counter a second run moves is reported on the
+/// statement that writes its table (`INSERT IGNORE INTO kinds`, no row kept),
+/// not on a later `INSERT ... SELECT ... FROM kinds` that only reads it and
+/// writes rows elsewhere.
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn a_counter_advance_is_reported_where_its_table_is_written() {
+    let r = run("fixtures/mysql/counter_read_elsewhere", &my_opts());
+    let advances = rules_among(&r, &["second-run-sequence-advance"]);
+    assert_eq!(
+        advances,
+        vec![(s("second-run-sequence-advance"), s("002_defaults.sql"), 1)],
+        "{:#?}",
+        r.findings
+    );
+    let adv = find(&r, "second-run-sequence-advance", "002_defaults.sql", 1);
+    assert!(
+        adv.message.contains("kinds AUTO_INCREMENT"),
+        "{}",
+        adv.message
+    );
 }
 
 #[test]
@@ -319,6 +376,30 @@ fn the_sandbox_refuses_files_other_databases_and_server_settings() {
     }
     assert_eq!(got.len(), 6, "{got:#?}");
     assert!(!Path::new("/tmp/twice-outfile-test").exists());
+}
+
+/// A first run that runs out of time only among twice's synthetic rows is
+/// withdrawn and run again without them; one that runs away whatever the rows
+/// is still reported.
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn a_timeout_among_synthetic_rows_is_withdrawn() {
+    let opts = Options {
+        timeout: Duration::from_secs(1),
+        ..my_opts()
+    };
+    let started = std::time::Instant::now();
+    let r = run("fixtures/mysql/seed_timeout", &opts);
+    assert_eq!(
+        rules(&r),
+        vec![
+            (s("replay-seed-withdrawn"), s("002_wait_for_queue.sql"), 3),
+            (s("replay-timeout"), s("003_endless.sql"), 3),
+        ]
+    );
+    let f = find(&r, "replay-seed-withdrawn", "002_wait_for_queue.sql", 3);
+    assert_eq!(f.evidence.as_ref().unwrap()["timed_out"], true);
+    assert!(started.elapsed() < Duration::from_secs(60));
 }
 
 #[test]
@@ -849,6 +930,53 @@ fn names_qualified_with_the_historys_own_database_resolve_to_the_scratch_one() {
     }
     let denied = find(&r, "replay-denied", "005_other_database.sql", 2);
     assert!(denied.message.contains("`archive`"), "{}", denied.message);
+}
+
+/// Atlas writes names qualified with the database its env url names
+/// (`` `inventory`.`stock` ``): they resolve to the scratch database, so the
+/// history is checked instead of refused.
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn names_qualified_with_the_atlas_env_database_resolve_to_the_scratch_one() {
+    let r = run("fixtures/layouts/atlas-mysql-env", &my_opts());
+    let replay = rules_among(
+        &r,
+        &[
+            "replay-denied",
+            "replay-statement-skipped",
+            "first-run-error",
+            "second-run-error",
+        ],
+    );
+    // Its `CREATE DATABASE IF NOT EXISTS` is not run: the tool connects to
+    // that database, so it is there already.
+    assert_eq!(
+        replay,
+        [
+            (
+                s("replay-statement-skipped"),
+                s("20250301000000_stock.sql"),
+                2
+            ),
+            (s("second-run-error"), s("20250301000000_stock.sql"), 4),
+            (s("second-run-error"), s("20250302000000_qty.sql"), 2),
+        ],
+        "{:#?}",
+        r.findings
+    );
+    let skipped = find(
+        &r,
+        "replay-statement-skipped",
+        "20250301000000_stock.sql",
+        2,
+    );
+    assert!(
+        skipped
+            .message
+            .contains("the migration tool's settings run the migrations in"),
+        "{}",
+        skipped.message
+    );
 }
 
 /// A table named in another case than it was created in fails on a Linux

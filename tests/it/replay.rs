@@ -655,9 +655,9 @@ fn a_failure_after_a_liquibase_changelog_of_change_types_names_it() {
         .as_deref()
         .is_some_and(|h| h.starts_with("changelogs twice cannot run (Liquibase change types")));
     assert!(
-        f.notes
-            .iter()
-            .any(|n| n.contains("(db/changelog/changes/002-create-plans.yaml)")),
+        f.notes.iter().any(|n| n.contains(
+            "(fixtures/replay/liquibase-change-types/db/changelog/changes/002-create-plans.yaml)"
+        )),
         "{:#?}",
         f.notes
     );
@@ -781,6 +781,55 @@ fn endless_statement_is_stopped_by_the_timeout() {
         )]
     );
     assert!(r.findings[0].message.contains("500 ms") || r.findings[0].message.contains("0.5 s"));
+}
+
+/// A first run that runs out of time only among twice's synthetic rows (it
+/// waits for a queue table to drain) is withdrawn and run again without them,
+/// as a failing one is; one that runs away whatever the rows times out on the
+/// retry too, under the same limit, and is reported.
+#[test]
+fn a_first_run_that_times_out_only_among_synthetic_rows_is_checked_without_them() {
+    let o = Options {
+        timeout: Duration::from_millis(500),
+        ..opts()
+    };
+    let path = |f: &str| format!("fixtures/replay/seed-timeout/{f}");
+    let started = std::time::Instant::now();
+    let r = run("fixtures/replay/seed-timeout", &o);
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_eq!(
+        ids(&r),
+        vec![
+            (
+                "replay-seed-withdrawn".into(),
+                path("002_wait_for_queue.sql"),
+                3
+            ),
+            ("replay-timeout".into(), path("003_endless.sql"), 3),
+        ]
+    );
+    let withdrawn = &r.findings[0];
+    assert!(
+        withdrawn
+            .message
+            .contains("made the first run time out at line 3"),
+        "{}",
+        withdrawn.message
+    );
+    assert_eq!(withdrawn.evidence.as_ref().unwrap()["timed_out"], true);
+    // Without synthetic rows: only the runaway.
+    let bare = run(
+        "fixtures/replay/seed-timeout",
+        &Options {
+            seed: false,
+            interleave: false,
+            ..o
+        },
+    );
+    assert_eq!(
+        ids(&bare),
+        vec![("replay-timeout".into(), path("003_endless.sql"), 3)]
+    );
 }
 
 #[test]
@@ -1012,6 +1061,7 @@ fn several_statements_in_one_piece_run_one_by_one() {
         }],
         code_gaps: Vec::new(),
         schemas: None,
+        placeholders: None,
     };
     let f = findings_of(&ws, &seq, &opts());
     let got: Vec<(&str, usize)> = f.iter().map(|f| (f.rule.as_str(), f.line)).collect();
@@ -1116,9 +1166,11 @@ fn apply_only_migrations_are_applied_once_as_the_starting_state() {
 }
 
 /// Cascades: a migration whose first run fails takes what it would have
-/// created with it; later migrations that fail for want of it are listed
-/// under that root once, not reported each on their own. A failure with
-/// its own cause stays its own finding.
+/// created and dropped with it; later migrations that fail for want of it
+/// (a missing table, a missing column named with its table's alias) or
+/// because it is still there (a column it would have dropped, added again)
+/// are listed under that root once, not reported each on their own. A
+/// failure with its own cause stays its own finding.
 #[test]
 fn first_run_failures_that_follow_from_an_earlier_one_are_listed_under_it() {
     let r = run("fixtures/shared/cascade", &opts());
@@ -1129,6 +1181,7 @@ fn first_run_failures_that_follow_from_an_earlier_one_are_listed_under_it() {
         vec![
             (s("first-run-error"), s("001_teams.sql"), 3),
             (s("first-run-error"), s("005_gone.sql"), 2),
+            (s("first-run-error"), s("007_switch.sql"), 5),
         ]
     );
     let root = &r.findings[0];
@@ -1156,6 +1209,26 @@ fn first_run_failures_that_follow_from_an_earlier_one_are_listed_under_it() {
     assert_eq!(
         r.findings[1].evidence.as_ref().unwrap()["follow_on"],
         serde_json::json!([])
+    );
+    let switch = r.findings[2].evidence.as_ref().unwrap();
+    let follow: Vec<(&str, &str)> = switch["follow_on"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["file"].as_str().unwrap(), e["error"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        follow,
+        vec![
+            (
+                "fixtures/shared/cascade/008_use_status.sql",
+                "no such column: m.status"
+            ),
+            (
+                "fixtures/shared/cascade/009_back_to_legacy.sql",
+                "duplicate column name: legacy_code"
+            )
+        ]
     );
 }
 
@@ -1387,6 +1460,23 @@ fn rows_written_between_the_runs_must_survive_the_second() {
     assert!(off.findings.is_empty(), "{:#?}", ids(&off));
 }
 
+/// `fixtures/shared/keyless`, a table without a key (the shared scenario set
+/// of PostgreSQL and MySQL, where nothing but its values names a row): the
+/// rows the write added that a backfill's second run recomputes are changed,
+/// not lost; the rows a drop and re-create deletes are lost.
+#[test]
+fn rows_without_a_key_a_second_run_changes_are_not_lost() {
+    let r = run("fixtures/shared/keyless", &opts());
+    assert_eq!(
+        located(&r.findings),
+        vec![(
+            "second-run-data-loss".to_string(),
+            "003_channels.sql".to_string(),
+            3
+        )]
+    );
+}
+
 /// A first run that calls a function SQLite does not have (one the
 /// application registers with `sqlite3_create_function`, say): the help names
 /// the function and says replay cannot run it, instead of blaming the order
@@ -1480,6 +1570,60 @@ fn the_write_between_runs_puts_back_the_migrations_own_rows() {
             "seed {} interleave {}",
             o.seed,
             o.interleave
+        );
+    }
+}
+
+/// `DROP VIEW` of a view that no longer compiles (a function the
+/// application registers, a table a rebuild dropped) converges: a view has
+/// no rows for the second run's before-image, and twice's own capture
+/// failing is never the statement's error (grocy's 15 second-run-errors).
+#[test]
+fn dropping_a_view_that_no_longer_compiles_is_no_second_run_error() {
+    for o in [opts(), bare()] {
+        let r = run("fixtures/replay/drop-broken-view", &o);
+        assert!(
+            r.findings.is_empty(),
+            "seed {}: {:#?}",
+            o.seed,
+            located(&r.findings)
+        );
+    }
+}
+
+/// sqlite3 shell dot-commands (`.timeout 30000`, `.bail on`) between
+/// statements are client directives: not glued to the next statement, not
+/// replayed (pi-hole's migrations all failed on them).
+#[test]
+fn sqlite3_dot_commands_are_client_directives() {
+    let r = check_paths(&["fixtures/replay/sqlite3-dot-commands"], &opts());
+    assert!(
+        r.findings.iter().all(|f| f.rule != "unparsed-statement"
+            && f.rule != "first-run-error"
+            && f.rule != "second-run-error"),
+        "{:#?}",
+        located(&r.findings)
+    );
+    assert_eq!(r.summary.sequences[0].replay, "replayed");
+}
+
+/// Rows written between the runs point a column named like a reference
+/// (`task_id`, no declared foreign key) at a row of that table, as an
+/// application's would: an orphan cleanup (`WHERE task_id NOT IN (SELECT id
+/// FROM tasks)`) deletes none of them, so no rows are lost (grocy 0124).
+#[test]
+fn rows_written_between_runs_are_no_orphans_of_an_undeclared_reference() {
+    let no_seed = Options {
+        seed: false,
+        ..opts()
+    };
+    for o in [opts(), no_seed] {
+        let r = run("fixtures/replay/orphan-cleanup", &o);
+        assert!(
+            of_rule(&r, "second-run-data-loss").is_empty(),
+            "seed {}: {:#?}",
+            o.seed,
+            located(&r.findings)
         );
     }
 }

@@ -29,18 +29,22 @@ fn created_names(sql: &str, out: &mut BTreeSet<String>) {
     out.extend(cased.into_iter().map(|n| n.to_ascii_lowercase()));
 }
 
+/// A word of a statement as a name: its last dotted part, without quotes
+/// or brackets.
+fn bare_name(w: &str) -> String {
+    w.rsplit('.')
+        .next()
+        .unwrap_or(w)
+        .trim_matches(|c| c == '"' || c == '`' || c == '[' || c == ']')
+        .to_string()
+}
+
 /// [`created_names`], as the statement writes them.
 fn created_names_as_written(sql: &str, out: &mut BTreeSet<String>) {
     let words: Vec<String> = sql
         .split(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | ',' | ';'))
         .filter(|w| !w.is_empty())
-        .map(|w| {
-            w.rsplit('.')
-                .next()
-                .unwrap_or(w)
-                .trim_matches(|c| c == '"' || c == '`' || c == '[' || c == ']')
-                .to_string()
-        })
+        .map(bare_name)
         .collect();
     let upper = |i: usize| words.get(i).map(|w| w.to_ascii_uppercase());
     let name_after = |mut i: usize| -> Option<String> {
@@ -91,36 +95,120 @@ fn created_names_as_written(sql: &str, out: &mut BTreeSet<String>) {
                 }
             }
         }
-        Some("ALTER") => {
-            for (i, w) in words.iter().enumerate() {
-                let w = w.to_ascii_uppercase();
-                if w == "ADD" {
-                    if let Some(n) = name_after(i + 1) {
-                        if !matches!(
-                            n.to_ascii_uppercase().as_str(),
-                            "CONSTRAINT" | "PRIMARY" | "UNIQUE" | "FOREIGN" | "CHECK" | "VALUE"
-                        ) {
-                            out.insert(n);
-                        }
-                    }
-                } else if w == "TO" {
-                    if let Some(n) = words.get(i + 1) {
-                        out.insert(n.clone());
-                    }
-                }
-            }
-        }
+        Some("ALTER") => added_names(sql, out),
         _ => {}
     }
 }
 
-/// The SQL of a part's statements, in order.
-fn part_sql<'a>(ws: &'a crate::report::Workspace, part: &'a Part) -> impl Iterator<Item = &'a str> {
+/// The names an `ALTER ...` statement adds: the column of `ADD [COLUMN]`,
+/// the constraint of `ADD CONSTRAINT <name>`, the index of MySQL's
+/// `ADD [UNIQUE|FULLTEXT|SPATIAL] {INDEX|KEY} <name>`, the new name of a
+/// `RENAME ... TO`. Parentheses are words of their own here, so that an
+/// unnamed `ADD INDEX (a)` or `ADD UNIQUE (a)` adds no name.
+fn added_names(sql: &str, out: &mut BTreeSet<String>) {
+    let spaced = sql.replace('(', " ( ").replace(')', " ) ");
+    let words: Vec<String> = spaced
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';'))
+        .filter(|w| !w.is_empty())
+        .map(bare_name)
+        .collect();
+    let upper = |i: usize| words.get(i).map(|w| w.to_ascii_uppercase());
+    let name_at = |i: usize| {
+        words
+            .get(i)
+            .filter(|w| !w.is_empty() && *w != "(" && *w != ")")
+    };
+    for (i, w) in words.iter().enumerate() {
+        let w = w.to_ascii_uppercase();
+        if w == "ADD" {
+            let mut j = i + 1;
+            while matches!(
+                upper(j).as_deref(),
+                Some("IF" | "NOT" | "EXISTS" | "COLUMN" | "ONLY")
+            ) {
+                j += 1;
+            }
+            let Some(kind) = upper(j) else { continue };
+            let name = match kind.as_str() {
+                "CONSTRAINT" => name_at(j + 1),
+                "PRIMARY" | "FOREIGN" | "CHECK" | "VALUE" | "PARTITION" => None,
+                "UNIQUE" | "FULLTEXT" | "SPATIAL" | "INDEX" | "KEY" => {
+                    let mut k = j;
+                    if matches!(kind.as_str(), "UNIQUE" | "FULLTEXT" | "SPATIAL") {
+                        k += 1;
+                    }
+                    if matches!(upper(k).as_deref(), Some("INDEX" | "KEY")) {
+                        k += 1;
+                    }
+                    // `ADD UNIQUE USING btree (a)`, `ADD INDEX IF NOT EXISTS i`.
+                    while matches!(upper(k).as_deref(), Some("IF" | "NOT" | "EXISTS")) {
+                        k += 1;
+                    }
+                    name_at(k).filter(|n| !n.eq_ignore_ascii_case("USING"))
+                }
+                _ => name_at(j),
+            };
+            if let Some(n) = name {
+                out.insert(n.clone());
+            }
+        } else if w == "TO" {
+            if let Some(n) = name_at(i + 1) {
+                out.insert(n.clone());
+            }
+        }
+    }
+}
+
+/// Lower-case bare names a statement drops: the objects of `DROP ...`, the
+/// column or constraint of `ALTER TABLE ... DROP`, the old name of a
+/// `RENAME` (of a table, column, constraint, index or other object).
+fn dropped_names(st: &crate::analysis::Statement, out: &mut BTreeSet<String>) {
+    use crate::classify::{AlterObjectOp, AlterOp, Kind, Name};
+    let mut add = |n: &Name| {
+        if !n.object().is_empty() {
+            out.insert(n.object().to_ascii_lowercase());
+        }
+    };
+    match &st.facts.kind {
+        Kind::Drop(d) => d.names.iter().for_each(&mut add),
+        Kind::AlterTable(a) => {
+            for action in &a.actions {
+                match &action.op {
+                    AlterOp::DropColumn { name, .. } => add(name),
+                    AlterOp::DropConstraint {
+                        name: Some(name), ..
+                    } => add(name),
+                    AlterOp::RenameTo { .. } => a.table.iter().for_each(&mut add),
+                    AlterOp::RenameColumn { from, .. }
+                    | AlterOp::RenameConstraint { from, .. }
+                    | AlterOp::RenameIndex { from, .. }
+                    | AlterOp::ChangeColumn { from, .. } => add(from),
+                    _ => {}
+                }
+            }
+        }
+        Kind::AlterObject(o) if matches!(o.op, AlterObjectOp::RenameTo { .. }) => {
+            o.name.iter().for_each(&mut add)
+        }
+        Kind::RenameTables(pairs) => pairs.iter().for_each(|p| add(&p.from)),
+        _ => {}
+    }
+}
+
+/// The statements of a part, in order.
+fn part_statements<'a>(
+    ws: &'a crate::report::Workspace,
+    part: &'a Part,
+) -> impl Iterator<Item = &'a crate::analysis::Statement> {
     let unit = ws.files.get(part.file);
     part.statements
         .iter()
         .filter_map(move |&i| unit.and_then(|u| u.statements.get(i)))
-        .map(|st| st.sql.as_str())
+}
+
+/// The SQL of a part's statements, in order.
+fn part_sql<'a>(ws: &'a crate::report::Workspace, part: &'a Part) -> impl Iterator<Item = &'a str> {
+    part_statements(ws, part).map(|st| st.sql.as_str())
 }
 
 /// What the migrations of `seq` create, up parts and down parts (see
@@ -356,6 +444,21 @@ impl<E: Engine> Replayer<'_, E> {
         out
     }
 
+    /// What a failed part would have dropped, and not made again after (see
+    /// [`dropped_names`]): a later migration that fails because such an
+    /// object or column is still there (`ADD COLUMN` of a column it would
+    /// have dropped) fails because this part did.
+    fn dropped_by(&self, part: &Part) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for st in part_statements(self.ws, part) {
+            dropped_names(st, &mut out);
+            let mut made = BTreeSet::new();
+            created_names(&st.sql, &mut made);
+            out.retain(|n| !made.contains(n));
+        }
+        out
+    }
+
     /// A first run that fails for want of what an earlier failed migration
     /// would have created is listed under that root, not reported again.
     /// Returns whether it was.
@@ -371,8 +474,20 @@ impl<E: Engine> Replayer<'_, E> {
             let Some(object) = f.error.object.as_deref().map(str::to_ascii_lowercase) else {
                 return false;
             };
-            match self.roots.iter().rposition(|r| r.created.contains(&object)) {
+            // An object still there that a failed migration would have
+            // dropped, or one missing that it would have created.
+            let there = matches!(
+                f.error.class,
+                ErrorClass::AlreadyExists | ErrorClass::DuplicateColumn
+            );
+            let root = if there {
+                self.roots.iter().rposition(|r| r.dropped.contains(&object))
+            } else {
+                self.roots.iter().rposition(|r| r.created.contains(&object))
+            };
+            match root {
                 Some(root) => (root, false),
+                None if there => return false,
                 // Another object no migration creates: the same cause as the
                 // first such failure.
                 None => match (self.baseline, on_object_made_elsewhere(&self.made_here, f)) {
@@ -386,12 +501,14 @@ impl<E: Engine> Replayer<'_, E> {
                 },
             }
         };
-        // What it would have created: later failures for want of it follow
-        // from the same root.
+        // What it would have created and dropped: later failures for want
+        // of it follow from the same root.
         let created = self.created_by(part);
+        let dropped = self.dropped_by(part);
         let entry = self.follower(part, f);
         let r = &mut self.roots[root];
         r.created.extend(created);
+        r.dropped.extend(dropped);
         r.follow_on.push(entry);
         r.elsewhere.push(elsewhere);
         true
@@ -866,12 +983,14 @@ impl<E: Engine> Replayer<'_, E> {
         self.findings.push(finding);
         if root {
             let created = self.created_by(part);
+            let dropped = self.dropped_by(part);
             let unreadable = self.unreadable.is_none() && self.server_cannot_read(f);
             let gap_missing =
                 self.gap_missing.is_none() && baseline.is_none() && self.missing_after_gaps(m, f);
             self.roots.push(Root {
                 finding: self.findings.len() - 1,
                 created,
+                dropped,
                 follow_on: Vec::new(),
                 elsewhere: Vec::new(),
                 reason: if unreadable {
@@ -912,11 +1031,19 @@ impl<E: Engine> Replayer<'_, E> {
         } else {
             "down migration's first run"
         };
+        let what = if f.error.kind == FailureKind::Timeout {
+            format!(
+                "time out at line {line} (it ran longer than the replay time limit of {}, \
+                 --timeout)",
+                seconds(self.opts.timeout)
+            )
+        } else {
+            format!("fail at line {line}: {}", f.error.text())
+        };
         let message = format!(
             "twice's synthetic rows (seeded, or written between an earlier migration's \
-             runs) made the {run} fail at line {line}: {}; without them it runs, so this \
-             migration was checked without them",
-            f.error.text()
+             runs) made the {run} {what}; without them it runs, so this migration was checked \
+             without them"
         );
         let mut finding = self.finding(
             m,
@@ -936,6 +1063,7 @@ impl<E: Engine> Replayer<'_, E> {
             "engine": self.engine.id(),
             "seed_error": f.error.message,
             "sqlstate": f.error.code,
+            "timed_out": f.error.kind == FailureKind::Timeout,
             "position": {"line": l, "column": c},
         }));
         self.findings.push(finding);
@@ -1006,6 +1134,24 @@ mod tests {
         created_names("CREATE TABLE `User` (id int)", &mut lower);
         assert!(lower.contains("user"));
         assert!(table_case_help("user", "User").contains("lower_case_table_names=0"));
+    }
+
+    #[test]
+    fn named_constraints_and_indexes_are_created() {
+        let mut out = BTreeSet::new();
+        for sql in [
+            "ALTER TABLE \"observations\" ADD CONSTRAINT \"observations_parent_fkey\" FOREIGN KEY (\"parent_id\") REFERENCES \"observations\"(\"id\")",
+            "ALTER TABLE t ADD UNIQUE INDEX `t_code`(code), ADD KEY t_kind (kind)",
+            "ALTER TABLE t ADD INDEX (unnamed_col), ADD UNIQUE (other_col), ADD PRIMARY KEY (id)",
+            "ALTER TABLE t ADD COLUMN IF NOT EXISTS note text, ADD CHECK (id > 0)",
+            "ALTER TABLE t RENAME CONSTRAINT a TO b",
+        ] {
+            created_names(sql, &mut out);
+        }
+        assert_eq!(
+            out.into_iter().collect::<Vec<_>>(),
+            ["b", "note", "observations_parent_fkey", "t_code", "t_kind"]
+        );
     }
 
     #[test]

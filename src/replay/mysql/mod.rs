@@ -110,6 +110,11 @@ pub struct Runner<'a> {
     /// a trial adds its steps' names for the steps after them and then
     /// forgets them.
     own: BTreeSet<String>,
+    /// The database the migration tool's settings say the migrations run
+    /// in (Flyway's default schema, Atlas's env url; see
+    /// [`Engine::tool_schemas`]): a `CREATE DATABASE IF NOT EXISTS` of it is
+    /// not run, as it is there before the tool connects.
+    tool_database: Option<String>,
 }
 
 /// One part's run.
@@ -203,6 +208,7 @@ impl<'a> Runner<'a> {
             xa: Vec::new(),
             xa_left: false,
             own: BTreeSet::new(),
+            tool_database: None,
         };
         // The session trackers (MySQL 5.7, MariaDB 10.3 on): where the
         // server has them, every session of the run turns them on.
@@ -380,6 +386,25 @@ impl<'a> Runner<'a> {
                 Some((DatabaseVerb::Use, _)) => {
                     scratch_use = format!("USE {}", ident(db));
                     sql = &scratch_use;
+                }
+                Some((DatabaseVerb::Create, name))
+                    if self.tool_database.as_ref() == Some(&name)
+                        && sql
+                            .split_whitespace()
+                            .take(5)
+                            .any(|w| w.eq_ignore_ascii_case("EXISTS")) =>
+                {
+                    out.handled.push(Handled {
+                        stmt: i,
+                        span: stmt.span.clone(),
+                        text: format!(
+                            "not run: it creates the database `{name}` the migration tool's \
+                             settings run the migrations in, which is there before the tool \
+                             connects; replay runs them in its scratch database instead"
+                        ),
+                        help: None,
+                    });
+                    continue;
                 }
                 Some((verb, name)) if used.contains(&name) => {
                     let what = match verb {
@@ -1252,6 +1277,7 @@ impl Engine for Runner<'_> {
     fn tool_schemas(&mut self, names: &[String]) -> Result<(), EngineError> {
         if let Some(first) = names.first().filter(|n| own::may_own(n)) {
             self.own.insert(first.clone());
+            self.tool_database = Some(first.clone());
         }
         Ok(())
     }

@@ -1120,7 +1120,7 @@ pub(super) fn copy_scope(
 }
 
 /// Statements of `part` that name `name` (any case), those that `wrote`
-/// rows first when `rows` (DML that affected rows).
+/// rows first when `rows` (DML writing that table that affected rows).
 pub(super) fn writers(
     file: &FileUnit,
     part: &Part,
@@ -1139,12 +1139,33 @@ pub(super) fn writers(
                 .is_some_and(|s| words(&s.sql).any(|w| w == n))
         })
         .collect();
-    // Statements that write rows, first.
+    // Statements that write rows to it, first: an INSERT, UPDATE or DELETE
+    // by its target (`INSERT INTO b SELECT ... FROM a` writes `b` only; a
+    // multi-table UPDATE any table it joins), the others by naming it.
     let dml: Vec<usize> = naming
         .iter()
         .copied()
         .filter(|&i| {
             file.statements.get(i).is_some_and(|s| {
+                use crate::classify::Kind;
+                let target = |t: &Option<crate::classify::Name>| {
+                    t.as_ref().map(|t| t.object().to_lowercase() == n)
+                };
+                let by_target = match &s.facts.kind {
+                    Kind::Insert(x) => target(&x.table),
+                    Kind::Delete(x) => target(&x.table),
+                    Kind::Update(x) => target(&x.table).map(|own| {
+                        own || {
+                            let upper = s.sql.to_ascii_uppercase();
+                            let head = upper.split(" SET ").next().unwrap_or("");
+                            head.contains(" JOIN ") || head.contains(',')
+                        }
+                    }),
+                    _ => None,
+                };
+                if let Some(writes) = by_target {
+                    return writes;
+                }
                 let first = s
                     .sql
                     .split_whitespace()

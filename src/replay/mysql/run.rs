@@ -153,17 +153,34 @@ pub(super) fn error_class(code: u16, message: &str) -> ErrorClass {
     }
 }
 
-/// The missing object's bare name in `Table 'db.team' doesn't exist`,
-/// `Unknown column 'x' in 'field list'`, `Can't DROP COLUMN `x`; ...`.
-pub(super) fn missing_object(code: u16, message: &str) -> Option<String> {
+/// The bare name of the object an error is about: the missing one in
+/// `Table 'db.team' doesn't exist`, `Unknown column 'x' in 'field list'`,
+/// `Can't DROP COLUMN `x`; ...`; the one already there in `Duplicate column
+/// name 'x'`, `Table 't' already exists`, `Duplicate key name 'i'`.
+pub(super) fn named_object(code: u16, message: &str) -> Option<String> {
     if !matches!(
         code,
-        1146 | 1051 | 1054 | 1091 | 1305 | 1360 | 1539 | 1176 | 4031
+        1146 | 1051
+            | 1054
+            | 1091
+            | 1305
+            | 1360
+            | 1539
+            | 1176
+            | 4031
+            | 1050
+            | 1060
+            | 1061
+            | 1304
+            | 1537
+            | 1826
+            | 3822
     ) {
         return None;
     }
-    // `FUNCTION db.f does not exist`, `PROCEDURE db.p does not exist`: no quotes.
-    if code == 1305 {
+    // `FUNCTION db.f does not exist`, `PROCEDURE db.p does not exist`,
+    // `FUNCTION f already exists`: no quotes.
+    if matches!(code, 1305 | 1304) {
         if let Some(name) = message.split_whitespace().nth(1) {
             let name = name.rsplit('.').next()?.trim_matches('`');
             return (!name.is_empty()).then(|| name.to_string());
@@ -280,7 +297,7 @@ pub(super) fn stmt_error(e: &mysql::Error, dbs: &[&str], watchdog_fired: bool) -
             let message = format!("{message} (MySQL error {})", m.code);
             StmtError {
                 class: error_class(m.code, &m.message),
-                object: missing_object(m.code, &m.message).map(Into::into),
+                object: named_object(m.code, &m.message).map(Into::into),
                 code: (!m.state.is_empty()).then(|| m.state.clone().into()),
                 ..StmtError::new(kind, message)
             }
@@ -362,7 +379,7 @@ mod tests {
             ErrorClass::UndefinedFunction
         );
         assert_eq!(
-            missing_object(1305, no_function).as_deref(),
+            named_object(1305, no_function).as_deref(),
             Some("normalize_handle")
         );
         assert_eq!(
@@ -379,17 +396,32 @@ mod tests {
         );
         assert_eq!(error_class(1142, ""), ErrorClass::PermissionDenied);
         assert_eq!(
-            missing_object(1146, "Table 'twice_1.team' doesn't exist").as_deref(),
+            named_object(1146, "Table 'twice_1.team' doesn't exist").as_deref(),
             Some("team")
         );
         assert_eq!(
-            missing_object(1054, "Unknown column 'x' in 'field list'").as_deref(),
+            named_object(1054, "Unknown column 'x' in 'field list'").as_deref(),
             Some("x")
         );
         assert_eq!(
-            missing_object(1091, "Can't DROP COLUMN `x`; check that it exists").as_deref(),
+            named_object(1091, "Can't DROP COLUMN `x`; check that it exists").as_deref(),
             Some("x")
         );
-        assert_eq!(missing_object(1050, "Table 't' already exists"), None);
+        assert_eq!(
+            named_object(1050, "Table 'twice_1.t' already exists").as_deref(),
+            Some("t")
+        );
+        assert_eq!(
+            named_object(1060, "Duplicate column name 'legacy_id'").as_deref(),
+            Some("legacy_id")
+        );
+        assert_eq!(
+            named_object(1304, "FUNCTION f already exists").as_deref(),
+            Some("f")
+        );
+        assert_eq!(
+            named_object(1062, "Duplicate entry '1' for key 'PRIMARY'"),
+            None
+        );
     }
 }

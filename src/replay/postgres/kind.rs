@@ -66,6 +66,40 @@ pub fn classify_words(w: &[&str]) -> Kind {
     }
 }
 
+/// The statements of `part` that are a `SET TRANSACTION ...` right after
+/// the migration's own `BEGIN` (or `START TRANSACTION`), with nothing but
+/// other `SET TRANSACTION`s between: PostgreSQL takes them there, as the
+/// first statements of the transaction, and psql runs them so. Replay
+/// emulates the `BEGIN` inside its own transaction, which has already run
+/// queries, where the server refuses them (SQLSTATE 25001): replay leaves
+/// them out. One that comes later, after a query, fails on PostgreSQL too
+/// and is sent as written.
+pub fn set_transaction_after_begin(
+    file: &crate::report::FileUnit,
+    part: &crate::model::Part,
+) -> std::collections::BTreeSet<usize> {
+    let mut out = std::collections::BTreeSet::new();
+    let mut after_begin = false;
+    for &i in &part.statements {
+        let Some(stmt) = file.statements.get(i) else {
+            continue;
+        };
+        if stmt.tokens.is_empty() {
+            continue;
+        }
+        let w = words(&file.source, stmt, 16);
+        let w: Vec<&str> = w.iter().map(String::as_str).collect();
+        if crate::replay::control::classify(&w) == Some(crate::replay::control::Control::Begin) {
+            after_begin = true;
+        } else if after_begin && w.first() == Some(&"SET") && w.get(1) == Some(&"TRANSACTION") {
+            out.insert(i);
+        } else {
+            after_begin = false;
+        }
+    }
+    out
+}
+
 /// When the statement changes objects shared by the whole server (roles,
 /// databases, tablespaces, server settings), a short description of what it
 /// does; twice runs such statements only on its own throwaway cluster.

@@ -254,27 +254,41 @@ fn adds_the_null_column(stmt: &Statement, code: &str, message: &str) -> bool {
         .any(|act| matches!(&act.op, AlterOp::AddColumn { name, .. } if name.object() == column))
 }
 
-/// The missing object's name in `relation "team" does not exist`,
-/// `column "x" of relation "t" does not exist`, `function f(integer) does
-/// not exist`.
-fn missing_object(code: &str, message: &str) -> Option<String> {
-    if !matches!(code, "42P01" | "42704" | "42883" | "42703" | "3F000") {
+/// The name of the object an error is about, without qualifier: the missing
+/// one in `relation "team" does not exist`, `column "x" of relation "t"
+/// does not exist`, `column b.x does not exist` (a qualified column is
+/// printed without quotes), `function f(integer) does not exist`; the one
+/// already there in `column "x" of relation "t" already exists`,
+/// `relation "t" already exists`.
+fn named_object(code: &str, message: &str) -> Option<String> {
+    if !matches!(
+        code,
+        "42P01" | "42704" | "42883" | "42703" | "3F000" | "42P07" | "42710" | "42723" | "42701"
+    ) {
         return None;
     }
-    let name = match message.split('"').nth(1) {
-        Some(quoted) => quoted.to_string(),
-        None => match message.strip_prefix("function ") {
-            Some(rest) => rest.split('(').next()?.to_string(),
-            // `type vector does not exist` (a type named in a function's
-            // arguments is printed without quotes).
-            None => {
-                let rest = message.strip_prefix("type ")?;
-                let rest = rest.split(" does not exist").next()?;
-                rest.split(['(', '[']).next()?.trim().to_string()
-            }
-        },
+    // `column b.status`, `function f(integer)`, `procedure p()`, `type
+    // vector` (a type named in a function's arguments): printed without
+    // quotes (but for a part that needs them, `b."Status"`).
+    let unquoted = |prefix: &str| -> Option<String> {
+        let rest = message.strip_prefix(prefix)?;
+        if rest.starts_with('"') {
+            return None;
+        }
+        let rest = rest.split(" does not exist").next()?;
+        let rest = rest.split(['(', '[']).next()?.trim();
+        Some(rest.rsplit('.').next()?.trim_matches('"').to_string())
     };
-    let name = name.rsplit('.').next()?.to_string();
+    let name = match ["column ", "function ", "procedure ", "type "]
+        .iter()
+        .find_map(|p| unquoted(p))
+    {
+        Some(name) => name,
+        None => {
+            let quoted = message.split('"').nth(1)?;
+            quoted.rsplit('.').next()?.to_string()
+        }
+    };
     (!name.is_empty()).then_some(name)
 }
 
@@ -321,6 +335,22 @@ fn own_database(
     })
 }
 
+/// A `SET TRANSACTION ...` right after the migration's own `BEGIN`, not
+/// sent (see [`kind::set_transaction_after_begin`]).
+fn set_transaction_skipped(stmt: &crate::analysis::Statement) -> Handled {
+    Handled {
+        stmt: stmt.index,
+        span: stmt.span.clone(),
+        text: "not run: it sets the mode of the transaction the migration's `BEGIN` starts, \
+               and replay runs the migration inside a transaction of its own that has already \
+               run queries, where PostgreSQL refuses `SET TRANSACTION` (SQLSTATE 25001); the \
+               statements after it run in replay's transaction as it is (the server's default \
+               isolation level), which one session alone does not tell apart"
+            .into(),
+        help: None,
+    }
+}
+
 impl Runner<'_> {
     /// Whether a part must run outside a transaction block.
     pub(super) fn needs_autocommit(&self, ws: &Workspace, part: &Part) -> bool {
@@ -349,6 +379,7 @@ impl Runner<'_> {
         let file = &ws.files[part.file];
         let in_txn = matches!(mode, Mode::FirstInTxn | Mode::ObservedInTxn);
         let connected = kind::connected_databases(&file.source.text);
+        let set_after_begin = kind::set_transaction_after_begin(file, part);
         let mut out = PartRun::default();
         for &i in &part.statements {
             let Some(stmt) = file.statements.get(i) else {
@@ -366,6 +397,10 @@ impl Runner<'_> {
             }
             let k = kind::classify(&file.source, stmt);
             if in_txn && k == Kind::TxnControl {
+                continue;
+            }
+            if in_txn && set_after_begin.contains(&i) {
+                out.handled.push(set_transaction_skipped(stmt));
                 continue;
             }
             if let Some(h) = own_database(&file.source, stmt, &connected) {
@@ -499,6 +534,7 @@ impl Runner<'_> {
             let run = self.run_part(ws, part, mode, tag)?;
             return Ok((Batched::Ran(run), first));
         }
+        let set_after_begin = kind::set_transaction_after_begin(file, part);
         let mut out = PartRun::default();
         let mut sql = String::new();
         let mut expected = 0usize;
@@ -520,6 +556,10 @@ impl Runner<'_> {
                 continue;
             }
             if kind::classify(&file.source, stmt) == Kind::TxnControl {
+                continue;
+            }
+            if set_after_begin.contains(&i) {
+                out.handled.push(set_transaction_skipped(stmt));
                 continue;
             }
             if let Some(h) = own_database(&file.source, stmt, &connected) {
@@ -691,7 +731,7 @@ impl Runner<'_> {
                 } else {
                     error_class(&code, &message)
                 },
-                object: missing_object(&code, &message).map(Into::into),
+                object: named_object(&code, &message).map(Into::into),
                 code: (!code.is_empty()).then(|| code.into()),
                 context,
                 ..StmtError::new(kind, message)
@@ -743,7 +783,7 @@ mod tests {
     fn a_missing_schema_is_a_missing_object() {
         let message = "schema \"measure\" does not exist";
         assert_eq!(error_class("3F000", message), ErrorClass::UndefinedObject);
-        assert_eq!(missing_object("3F000", message).as_deref(), Some("measure"));
+        assert_eq!(named_object("3F000", message).as_deref(), Some("measure"));
         assert_eq!(
             error_class("42P01", "relation \"t\" does not exist"),
             ErrorClass::UndefinedObject
@@ -767,10 +807,45 @@ mod tests {
                 "42704"
             };
             assert_eq!(
-                missing_object(code, message).as_deref(),
+                named_object(code, message).as_deref(),
                 Some(name),
                 "{message}"
             );
         }
+    }
+
+    /// A column qualified with its table or alias is printed without
+    /// quotes; the object an "already exists" error names is found too.
+    #[test]
+    fn qualified_columns_and_objects_already_there_are_named() {
+        for (code, message, name) in [
+            ("42703", "column b.status does not exist", "status"),
+            ("42703", "column b.\"Status\" does not exist", "Status"),
+            ("42703", "column \"status\" does not exist", "status"),
+            (
+                "42703",
+                "column \"status\" of relation \"billing\" does not exist",
+                "status",
+            ),
+            ("42883", "procedure p() does not exist", "p"),
+            (
+                "42701",
+                "column \"legacy_id\" of relation \"billing\" already exists",
+                "legacy_id",
+            ),
+            ("42P07", "relation \"billing\" already exists", "billing"),
+            (
+                "42710",
+                "constraint \"fk\" for relation \"t\" already exists",
+                "fk",
+            ),
+        ] {
+            assert_eq!(
+                named_object(code, message).as_deref(),
+                Some(name),
+                "{message}"
+            );
+        }
+        assert_eq!(named_object("42601", "syntax error at or near \"x\""), None);
     }
 }

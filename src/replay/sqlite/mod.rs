@@ -111,6 +111,9 @@ struct Window {
     total_changes: i64,
     /// Bytes the snapshots of this window hold so far.
     held: usize,
+    /// Why capturing a before-image failed (twice's own query, not the
+    /// statement): the window cannot tell what changed.
+    failed: Option<String>,
 }
 
 /// The sandboxed in-memory SQLite engine.
@@ -480,7 +483,7 @@ impl SqliteEngine {
         StmtError {
             class,
             offset,
-            object: missing_object(class, &message).map(Into::into),
+            object: named_object(class, &message).map(Into::into),
             ..StmtError::new(kind, message)
         }
     }
@@ -701,6 +704,19 @@ impl SqliteEngine {
     /// as its count and hash only.
     fn snapshot(&self, table: &str, held: &mut usize) -> Result<Option<TableData>, EngineError> {
         self.internal(|c| {
+            // A view has no rows of its own (`DROP VIEW` and writes through
+            // INSTEAD OF triggers reach the authorizer as writes to it), and
+            // reading its columns compiles it, which fails once a function
+            // or table it uses is gone.
+            let view: bool = c
+                .prepare_cached(
+                    "SELECT count(*) > 0 FROM main.sqlite_schema \
+                     WHERE type = 'view' AND name = ?1 COLLATE NOCASE",
+                )?
+                .query_row([table], |r| r.get(0))?;
+            if view {
+                return Ok(None);
+            }
             // pragma_table_xinfo(name) looks the table up by name; listing
             // tables (pragma_table_list) would be linear in the schema and
             // compile every view.
@@ -912,16 +928,25 @@ impl SqliteEngine {
     }
 }
 
-/// The missing object's bare name in `no such table: main.t` or
-/// `no such column: "x"`.
-fn missing_object(class: ErrorClass, message: &str) -> Option<String> {
+/// The bare name of the object an error is about: the missing one in `no
+/// such table: main.t` or `no such column: b.x`; the one already there in
+/// `duplicate column name: x`, `table "t" already exists`.
+fn named_object(class: ErrorClass, message: &str) -> Option<String> {
     if !matches!(
         class,
-        ErrorClass::UndefinedObject | ErrorClass::UndefinedColumn | ErrorClass::UndefinedFunction
+        ErrorClass::UndefinedObject
+            | ErrorClass::UndefinedColumn
+            | ErrorClass::UndefinedFunction
+            | ErrorClass::AlreadyExists
+            | ErrorClass::DuplicateColumn
     ) {
         return None;
     }
-    let (_, name) = message.split_once(": ")?;
+    let name = match message.split_once(": ") {
+        Some((_, name)) => name,
+        // `table t already exists`, `index "i" already exists`.
+        None => message.strip_suffix(" already exists")?.split_once(' ')?.1,
+    };
     let name = name
         .trim()
         .rsplit('.')
@@ -1228,8 +1253,13 @@ impl StatementEngine for SqliteEngine {
             return Ok(());
         };
         if self.window.is_some() {
-            self.capture_before(&piece)
-                .map_err(|e| StmtError::error(e.0))?;
+            // twice's own queries failing is not the statement's error: the
+            // statement runs, and the window reports it at its stop.
+            if let Err(e) = self.capture_before(&piece) {
+                if let Some(w) = self.window.as_mut() {
+                    w.failed.get_or_insert(e.0);
+                }
+            }
         }
         let tc = self.total_changes();
         {
@@ -1364,6 +1394,11 @@ impl StatementEngine for SqliteEngine {
         let Some(w) = self.window.take() else {
             return Ok(Observation::default());
         };
+        if let Some(e) = w.failed {
+            return Err(EngineError(format!(
+                "could not record what the statements changed: {e}"
+            )));
+        }
         let schema_changed = self.schema_version()? != w.schema_version;
         let mut schema_before = w.schema_before;
         let mut schema_after = SchemaImage::new();
@@ -1494,6 +1529,26 @@ mod tests {
     use super::*;
     use rusqlite::limits::Limit;
     use std::time::Duration;
+
+    /// The object an error names, missing or already there, as the
+    /// grouping of follow-on failures reads it.
+    #[test]
+    fn the_object_an_error_names() {
+        for (message, name) in [
+            ("no such column: b.status", Some("status")),
+            ("no such table: main.t", Some("t")),
+            ("duplicate column name: legacy_id", Some("legacy_id")),
+            ("table \"billing\" already exists", Some("billing")),
+            ("index i already exists", Some("i")),
+            ("UNIQUE constraint failed: t.k", None),
+        ] {
+            assert_eq!(
+                named_object(error_class(message), message).as_deref(),
+                name,
+                "{message}"
+            );
+        }
+    }
 
     fn engine() -> SqliteEngine {
         let cfg = SandboxConfig {

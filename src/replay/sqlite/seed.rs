@@ -8,7 +8,12 @@
 //!   primary keys hold.
 //! - `INTEGER PRIMARY KEY` (rowid) and generated columns are left to SQLite.
 //! - Foreign keys take their values from existing parent rows; parents are
-//!   seeded first.
+//!   seeded first. So does a column named like a reference (`chore_id`)
+//!   with no declared foreign key where a table of that name is (`chore`,
+//!   `chores`; `categories` for `category_id`): applications keep such columns
+//!   pointing at a row, and a migration that deletes the rows that do not
+//!   (`WHERE chore_id NOT IN (SELECT id FROM chores)`) would otherwise
+//!   delete every row written between its runs.
 //! - A row that violates a constraint (`CHECK`, `NOT NULL`, a trigger's
 //!   `RAISE`) is retried: with only the required columns, then with the
 //!   literals the table's `CHECK` constraints mention; a table that accepts
@@ -136,6 +141,48 @@ fn table_info(e: &SqliteEngine, table: &str) -> Result<Option<TableInfo>, Engine
                 unique.insert(row?.to_ascii_lowercase());
             }
         }
+        // A column named like a reference (`chore_id`) with no declared
+        // foreign key, where a table of that name is (`chore`, `chores`):
+        // applications keep it pointing at a row of that table (and clean
+        // up rows that do not, `WHERE chore_id NOT IN (SELECT id FROM
+        // chores)`), so the rows written take their values from its rows.
+        let declared: BTreeSet<String> = fks
+            .values()
+            .flat_map(|fk| fk.from.iter().map(|f| f.to_ascii_lowercase()))
+            .collect();
+        let mut implied = Vec::new();
+        for col in &columns {
+            let lower = col.name.to_ascii_lowercase();
+            let Some(stem) = lower.strip_suffix("_id").filter(|s| !s.is_empty()) else {
+                continue;
+            };
+            if col.pk > 0 || col.hidden != 0 || declared.contains(&lower) || unique.contains(&lower)
+            {
+                continue;
+            }
+            let mut names = vec![stem.to_string(), format!("{stem}s"), format!("{stem}es")];
+            if let Some(y) = stem.strip_suffix('y') {
+                names.push(format!("{y}ies"));
+            }
+            for candidate in names {
+                let parent: Option<String> = c
+                    .query_row(
+                        "SELECT name FROM main.sqlite_schema WHERE type = 'table' \
+                         AND name = ?1 COLLATE NOCASE",
+                        [&candidate],
+                        |r| r.get(0),
+                    )
+                    .ok();
+                if let Some(parent) = parent.filter(|p| !p.eq_ignore_ascii_case(&name)) {
+                    implied.push(ForeignKey {
+                        parent,
+                        from: vec![col.name.clone()],
+                        to: vec![None],
+                    });
+                    break;
+                }
+            }
+        }
         let (sql, rootpage): (Option<String>, i64) = c
             .query_row(
                 "SELECT sql, rootpage FROM main.sqlite_schema WHERE type = 'table' AND name = ?1",
@@ -147,7 +194,7 @@ fn table_info(e: &SqliteEngine, table: &str) -> Result<Option<TableInfo>, Engine
             name,
             rootpage,
             columns,
-            fks: fks.into_values().collect(),
+            fks: fks.into_values().chain(implied).collect(),
             rowid_alias,
             without_rowid: wr != 0,
             unique,

@@ -269,6 +269,19 @@ fn a_counter_advance_is_reported_where_its_table_is_written() {
 
 #[test]
 #[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn date_and_time_values_are_shown_as_text() {
+    // The text protocol gives DATETIME and DATE values the `binary`
+    // character set; they were shown as bytes (`x'323030...'`).
+    let r = run("fixtures/mysql/datetime_values", &my_opts());
+    let loss = find(&r, "second-run-data-loss", "002_clear_notes.sql", 2);
+    let notes = loss.notes.join("\n");
+    assert!(notes.contains("put back"), "{notes}");
+    assert!(!notes.contains("x'"), "{notes}");
+    assert!(notes.contains("seen_at = '2000-01-"), "{notes}");
+}
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
 fn insert_ignore_counters_and_upserts_that_count() {
     let r = run("fixtures/mysql/counters", &my_opts());
     assert_eq!(

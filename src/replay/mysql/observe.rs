@@ -880,10 +880,12 @@ fn value(v: Option<&mysql::Value>, col: &mysql::Column) -> Value {
         Some(mysql::Value::Double(f)) => return Value::Real(*f),
         Some(other) => return Value::Text(other.as_sql(true).trim_matches('\'').to_string()),
     };
+    // Character set 63 (`binary`) marks bytes only in the string and blob
+    // types: dates, times and numbers come with it too, as text.
     let binary = matches!(
         col.column_type(),
         ColumnType::MYSQL_TYPE_BIT | ColumnType::MYSQL_TYPE_GEOMETRY
-    ) || col.character_set() == 63;
+    ) || (col.character_set() == 63 && string_type(col.column_type()));
     // Long values are kept as their length and digest, as on every engine:
     // rows are read one at a time, so a table of large values costs twice a
     // few bytes a value.
@@ -906,9 +908,27 @@ fn value(v: Option<&mysql::Value>, col: &mysql::Column) -> Value {
         },
         MYSQL_TYPE_JSON => Value::Json(text()),
         MYSQL_TYPE_BIT | MYSQL_TYPE_GEOMETRY => Value::Blob(bytes.clone()),
-        _ if col.character_set() == 63 => Value::Blob(bytes.clone()),
+        _ if binary => Value::Blob(bytes.clone()),
         _ => Value::Text(text()),
     }
+}
+
+/// The column types whose values are strings of characters or bytes (their
+/// character set says which), as opposed to numbers, dates and times.
+fn string_type(t: ColumnType) -> bool {
+    use ColumnType::*;
+    matches!(
+        t,
+        MYSQL_TYPE_STRING
+            | MYSQL_TYPE_VAR_STRING
+            | MYSQL_TYPE_VARCHAR
+            | MYSQL_TYPE_BLOB
+            | MYSQL_TYPE_TINY_BLOB
+            | MYSQL_TYPE_MEDIUM_BLOB
+            | MYSQL_TYPE_LONG_BLOB
+            | MYSQL_TYPE_ENUM
+            | MYSQL_TYPE_SET
+    )
 }
 
 /// The rows of `table`, key columns first.

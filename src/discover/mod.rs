@@ -527,10 +527,20 @@ pub fn discover(inputs: &[Input], opts: &Options, files: &FileSource) -> Result<
                     }
                 }
             }
+            // Whether the tool wraps each migration in a transaction, once
+            // the dialect is known (golang-migrate: on SQLite only).
+            let layout = crate::layout::get(seq.layout);
+            let wraps = layout.wraps_migrations_in(seq.dialect);
+            let retx = wraps != layout.wraps_migrations();
             for m in &mut seq.migrations {
                 m.up.file += offset;
                 if let Some(down) = &mut m.down {
                     down.file += offset;
+                }
+                if retx {
+                    for p in std::iter::once(&mut m.up).chain(m.down.as_mut()) {
+                        p.tool_transaction = wraps && !p.no_transaction;
+                    }
                 }
             }
             for f in b

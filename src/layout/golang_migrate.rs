@@ -135,6 +135,13 @@ impl super::Layout for GolangMigrate {
         crate::model::LayoutKind::GolangMigrate
     }
 
+    /// The `sqlite3` and `sqlite` drivers run each file in a transaction of
+    /// their own (unless the database URL sets `x-no-tx-wrap=true`, which
+    /// twice cannot see); the PostgreSQL and MySQL drivers open none.
+    fn wraps_migrations_in(&self, dialect: crate::dialect::Dialect) -> bool {
+        dialect == crate::dialect::Dialect::Sqlite
+    }
+
     fn detect(&self, folder: &Folder) -> Option<String> {
         reversible(folder).then(|| "<version>_<title>.up.sql/.down.sql names".into())
     }

@@ -476,6 +476,13 @@ pub trait Layout: Sync {
         false
     }
 
+    /// [`Layout::wraps_migrations`] once the sequence's dialect is known,
+    /// for a tool whose drivers differ (golang-migrate wraps each file in a
+    /// transaction on SQLite only).
+    fn wraps_migrations_in(&self, _dialect: crate::dialect::Dialect) -> bool {
+        self.wraps_migrations()
+    }
+
     fn placeholders(&self, _envsub: bool) -> PlaceholderPolicy {
         PlaceholderPolicy::NEVER
     }

@@ -1607,6 +1607,50 @@ fn sqlite3_dot_commands_are_client_directives() {
     assert_eq!(r.summary.sequences[0].replay, "replayed");
 }
 
+/// Tools that run each migration in a transaction of their own (sqlx, and
+/// golang-migrate's SQLite drivers) make a migration's own `BEGIN` fail on
+/// SQLite, which has no nested transactions; sqlx's `-- no-transaction`
+/// migration may open its own.
+#[test]
+fn a_begin_inside_the_tools_transaction_fails_on_sqlite() {
+    let r = check_paths(&["fixtures/replay/begin-inside-tool-transaction"], &opts());
+    let failed: Vec<(String, usize)> = of_rule(&r, "first-run-error")
+        .iter()
+        .map(|f| {
+            (
+                f.file.rsplit('/').next().unwrap_or_default().to_string(),
+                f.line,
+            )
+        })
+        .collect();
+    assert_eq!(
+        failed,
+        vec![
+            ("2_pinned.up.sql".to_string(), 2),
+            ("20240101000000_tags.sql".to_string(), 2)
+        ],
+        "{:#?}",
+        located(&r.findings)
+    );
+    for f in of_rule(&r, "first-run-error") {
+        let help = f.help.as_deref().unwrap_or_default();
+        assert!(help.contains("no nested transactions"), "{help}");
+    }
+    // The plan says so too (it said "in no transaction" for golang-migrate).
+    let ws = twice::check::load(
+        &[twice::discover::Input::Path(
+            "fixtures/replay/begin-inside-tool-transaction/golang-migrate".into(),
+        )],
+        &opts(),
+    )
+    .unwrap();
+    let plan = twice::plan::build(&ws, &opts());
+    assert!(plan.sequences[0]
+        .migrations
+        .iter()
+        .all(|m| m.up.transaction && m.down.as_ref().is_some_and(|d| d.transaction)));
+}
+
 /// Rows written between the runs point a column named like a reference
 /// (`task_id`, no declared foreign key) at a row of that table, as an
 /// application's would: an orphan cleanup (`WHERE task_id NOT IN (SELECT id

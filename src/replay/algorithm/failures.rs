@@ -723,6 +723,20 @@ impl<E: Engine> Replayer<'_, E> {
                 _ if f.error.class == ErrorClass::PermissionDenied => {
                     permission_help(self.caps).into()
                 }
+                // SQLite has no nested transactions: a migration's own
+                // `BEGIN` inside the one the tool runs it in fails.
+                Run::First { .. } | Run::Start { .. } | Run::DownFirst
+                    if part.tool_transaction
+                        && f.error.message == "cannot start a transaction within a transaction" =>
+                {
+                    "the migration tool runs each migration in a transaction of its own, and \
+                     SQLite has no nested transactions: remove the migration's own `BEGIN` and \
+                     `COMMIT` (the tool's transaction already applies it all or nothing), or run \
+                     it outside the tool's transaction where the tool allows that (goose `-- \
+                     +goose NO TRANSACTION`, dbmate `transaction:false`, sqlx `-- \
+                     no-transaction`, golang-migrate `x-no-tx-wrap=true` in the database URL)"
+                        .into()
+                }
                 Run::First { .. }
                     if matches!(
                         f.error.class,

@@ -328,6 +328,12 @@ impl<E: StatementEngine> PartRunner<'_, E> {
         };
         match c {
             Control::Begin if tx.open => misplaced(self.engine),
+            // Inside the tool's transaction, a database that has no nested
+            // transactions (SQLite) refuses the migration's `BEGIN` as it
+            // refuses a second one of its own; PostgreSQL only warns.
+            Control::Begin if tx.tool && self.engine.control_error(c).is_some() => {
+                misplaced(self.engine)
+            }
             Control::Begin => {
                 self.engine.savepoint(TX_SAVEPOINT)?;
                 tx.open = true;

@@ -500,7 +500,8 @@ impl Human<'_> {
             checked.push(plural(s.migrations, "migration"));
         }
         // Replay findings drawn under a static finding: a second run's
-        // confirms it; a first run's failure was found by replay; a
+        // confirms it; another (a statement the sandbox refused, a run
+        // that timed out) was found by replay; a
         // statement replay left out was not replayed (see
         // `super::replay_note`).
         let (mut confirming, mut found_by_replay, mut not_replayed) = (0, 0, 0);

@@ -136,8 +136,9 @@ impl Default for RenderOptions<'static> {
 /// findings each shown static finding carries. A replay finding about the
 /// same statement as a static finding ([`Finding::related`]) is shown inside
 /// the static one ("confirmed by replay"), unless it is more severe than
-/// every static finding it confirms: then it is shown on its own, so a
-/// severity is never understated. Every format but `json` (which lists all
+/// every static finding it confirms (so a severity is never understated) or
+/// is a `first-run-error` (a problem of its own, which the static finding's
+/// fix would not touch): then it is shown on its own. Every format but `json` (which lists all
 /// findings, linked by `related`) shows findings this way, and the human
 /// summary counts what is shown.
 pub struct Plan {
@@ -174,9 +175,14 @@ impl Plan {
             if statics.is_empty() {
                 continue;
             }
-            if statics
-                .iter()
-                .any(|&s| findings[s].severity >= replay.severity)
+            // A first run that fails is a problem of its own, not the one
+            // the static rule names (its fix would leave the failure): it
+            // keeps its own result, as a more severe one does.
+            let own = replay.rule == crate::rules::first_run_error::META.id;
+            if !own
+                && statics
+                    .iter()
+                    .any(|&s| findings[s].severity >= replay.severity)
             {
                 plan.merged[r] = true;
                 let mut details_shown = false;
@@ -299,8 +305,9 @@ fn is_windows_absolute(path: &str) -> bool {
 /// statement: a failure or a change on a second run confirms what the
 /// static rule says; a statement replay did not run (`replay-statement-skipped`:
 /// an undefined placeholder, a statement the sandbox refused) is neither
-/// confirmed nor found; anything else replay saw there (a first run that
-/// fails) was found by replay.
+/// confirmed nor found; anything else replay saw there (a statement the
+/// sandbox refused, a run that timed out) was found by replay. (A first run
+/// that fails keeps its own block: see [`Plan`].)
 pub fn replay_note(replay: &Finding) -> String {
     let first = split_message(&replay.message).0;
     if replay.rule.starts_with("second-run-") || replay.rule.starts_with("down-second-run-") {

@@ -356,11 +356,13 @@ fn replay_finding_is_shown_inside_the_static_block() {
     assert_eq!(json["findings"][1]["related"], serde_json::json!([0]));
 }
 
-/// The summary says which merged replay findings confirm their static
-/// finding (a second run's) and which replay found (a first run's or a
-/// down's failure), not that all of them confirm.
+/// A first run that fails (here a down's) is a problem of its own, not the
+/// one the static rule at its statement names (`DROP COLUMN` without a
+/// guard, whose fix leaves the failure): it keeps its own block, counted in
+/// the summary, with a note each way; a second run's failure confirms its
+/// static finding and is shown inside it.
 #[test]
-fn summary_tells_confirming_from_found_replay_findings() {
+fn a_first_run_failure_keeps_its_own_block() {
     let report = common::check_paths(
         &["fixtures/replay/down-drop-indexed"],
         &twice::check::Options::default(),
@@ -371,11 +373,20 @@ fn summary_tells_confirming_from_found_replay_findings() {
         .find(|l| l.starts_with("twice: checked"))
         .unwrap_or_else(|| panic!("{out}"));
     assert!(
-        summary.ends_with(
-            "(2 replay findings shown with the static findings of the same statements: 1 \
-             confirming them, 1 found by replay)"
-        ),
+        summary.ends_with("3 errors (1 replay finding shown with the static finding it confirms)"),
         "{summary}"
+    );
+    assert!(
+        out.contains("error[first-run-error]: down migration fails"),
+        "{out}"
+    );
+    assert!(
+        out.contains("note: replay reports this statement too, below as error[first-run-error]"),
+        "{out}"
+    );
+    assert!(
+        out.contains("note: the static rules report this statement too, above as error[drop-without-if-exists]"),
+        "{out}"
     );
 }
 
@@ -966,17 +977,25 @@ fn folded_replay_help_is_shown_when_it_says_something_else() {
     b.findings[s].help = Some("use `CREATE TABLE IF NOT EXISTS t (...)`".into());
     let r = b.add(
         0,
-        "first-run-error",
+        "replay-denied",
         Severity::Error,
         Origin::Replay,
         span_of(text, "CREATE"),
         0,
-        "first run fails at line 1: permission denied for schema public",
+        "not run: permission denied for schema public",
     );
     b.findings[r].help =
         Some("replay runs migrations as a role that owns only the scratch database".into());
     b.link(s, r);
     let out = render_with(&b.build(), Format::Human, false);
+    // The summary tells a merged finding replay found from one confirming.
+    assert!(
+        out.contains(
+            "(1 replay finding shown with the static findings of the same statements: 0 \
+             confirming them, 1 found by replay)"
+        ),
+        "{out}"
+    );
     assert!(
         out.contains("= help: use `CREATE TABLE IF NOT EXISTS t (...)`"),
         "{out}"
@@ -987,5 +1006,5 @@ fn folded_replay_help_is_shown_when_it_says_something_else() {
         ),
         "{out}"
     );
-    assert!(!out.contains("error[first-run-error]"), "{out}");
+    assert!(!out.contains("error[replay-denied]"), "{out}");
 }

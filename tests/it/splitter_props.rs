@@ -104,15 +104,25 @@ proptest! {
                 // psql meta-commands (`\connect db`) are client directives
                 // too, each on its own line: blank them out, keeping the
                 // line breaks, before looking at what is left.
-                let gap_text: String = if d == Dialect::Postgres {
+                // The sqlite3 shell's dot-commands (`.timeout 30000`) are
+                // likewise, with `--dialect sqlite`.
+                let gap_text: String = if d == Dialect::Postgres || d == Dialect::Sqlite {
                     gap.split_inclusive('\n')
                         .map(|line| {
                             // (As the splitter reads them: a backslash and
-                            // a letter, `!` or `?`; `\//` is no command.)
+                            // a letter, `!` or `?`; `\//` is no command; a
+                            // `.` and a letter for the sqlite3 shell.)
                             let body = line.trim_start_matches([' ', '\t', '\r']);
-                            let command = body.strip_prefix('\\').is_some_and(|a| {
-                                a.starts_with(|c: char| c.is_ascii_alphabetic() || c == '!' || c == '?')
-                            });
+                            let command = if d == Dialect::Postgres {
+                                body.strip_prefix('\\').is_some_and(|a| {
+                                    a.starts_with(|c: char| {
+                                        c.is_ascii_alphabetic() || c == '!' || c == '?'
+                                    })
+                                })
+                            } else {
+                                body.strip_prefix('.')
+                                    .is_some_and(|a| a.starts_with(|c: char| c.is_ascii_alphabetic()))
+                            };
                             if command {
                                 line.chars()
                                     .map(|c| if c == '\n' || c == '\r' { c } else { ' ' })

@@ -122,10 +122,11 @@ pub fn path_words(display: &str, components: usize) -> impl Iterator<Item = &str
 }
 
 /// The dialect a word of a path names (`generic` and `ansi` are twice's
-/// names, not folder conventions).
+/// names, not folder conventions; a `cockroachdb` folder holds CockroachDB's
+/// SQL, which PostgreSQL does not all run: see `sniff::unsupported_word`).
 pub fn dialect_word(w: &str) -> Option<Dialect> {
     match w.to_ascii_lowercase().as_str() {
-        "generic" | "ansi" => None,
+        "generic" | "ansi" | "cockroach" | "cockroachdb" => None,
         other => Dialect::from_name(other),
     }
 }

@@ -29,6 +29,9 @@ pub enum Family {
     /// ClickHouse: `MergeTree` table engines, `UInt64`/`LowCardinality(...)`
     /// types, `ON CLUSTER`.
     Clickhouse,
+    /// CockroachDB: PostgreSQL's language with statements of its own
+    /// (`ALTER PRIMARY KEY`, `INTERLEAVE IN PARENT`, `unique_rowid()`).
+    Cockroach,
     /// Java's embedded databases (H2, HSQLDB, Derby), DB2, Snowflake:
     /// known only by a folder's name (`migrations/h2/`).
     H2,
@@ -41,7 +44,7 @@ pub enum Family {
 }
 
 impl Family {
-    const ALL: [Family; 13] = [
+    const ALL: [Family; 14] = [
         Family::Postgres,
         Family::Mysql,
         Family::Sqlite,
@@ -49,6 +52,7 @@ impl Family {
         Family::Oracle,
         Family::Libsql,
         Family::Clickhouse,
+        Family::Cockroach,
         Family::H2,
         Family::Hsqldb,
         Family::Derby,
@@ -68,6 +72,7 @@ impl Family {
             | Family::Oracle
             | Family::Libsql
             | Family::Clickhouse
+            | Family::Cockroach
             | Family::H2
             | Family::Hsqldb
             | Family::Derby
@@ -87,6 +92,7 @@ impl Family {
             Family::Oracle => "Oracle (PL/SQL)",
             Family::Libsql => "libSQL",
             Family::Clickhouse => "ClickHouse",
+            Family::Cockroach => "CockroachDB",
             Family::H2 => "H2",
             Family::Hsqldb => "HSQLDB",
             Family::Derby => "Apache Derby",
@@ -100,7 +106,7 @@ impl Family {
     /// read the statements in (the closest lexing: `[names]` for T-SQL).
     pub fn closest(self) -> Dialect {
         match self {
-            Family::Postgres => Dialect::Postgres,
+            Family::Postgres | Family::Cockroach => Dialect::Postgres,
             Family::Mysql => Dialect::Mysql,
             Family::Sqlite | Family::Tsql | Family::Libsql => Dialect::Sqlite,
             Family::Oracle
@@ -247,6 +253,18 @@ impl Evidence {
                 signs: self.listed(Family::Clickhouse),
             };
         }
+        // CockroachDB's own statements are SQL PostgreSQL refuses, in a
+        // history otherwise written in PostgreSQL's language: they decide
+        // likewise.
+        if scores
+            .iter()
+            .any(|(f, score)| *f == Family::Cockroach && 2 * score >= best)
+        {
+            return Verdict::Unsupported {
+                family: Family::Cockroach,
+                signs: self.listed(Family::Cockroach),
+            };
+        }
         if best < 2 * runner_up {
             return Verdict::Tie {
                 signs: describe(&scores),
@@ -269,7 +287,7 @@ impl Evidence {
 
 /// A database twice does not read that the folder `display` or its parent
 /// is named for (`migrations/h2/`, `oracle/migrations/`), or that any
-/// folder above names with `clickhouse` (langfuse's
+/// folder above names with `clickhouse` or `cockroachdb` (langfuse's
 /// `clickhouse/migrations/unclustered/`), the nearest first; `None` when a
 /// nearer component names a dialect twice reads.
 pub fn unsupported_in_path(display: &str) -> Option<Family> {
@@ -281,7 +299,7 @@ pub fn unsupported_in_path(display: &str) -> Option<Family> {
         // home folder named `oracle`) says nothing about this history;
         // `clickhouse` names nothing but the database.
         match unsupported_word(w)? {
-            f if depth < 2 || f == Family::Clickhouse => Some(Some(f)),
+            f if depth < 2 || matches!(f, Family::Clickhouse | Family::Cockroach) => Some(Some(f)),
             _ => None,
         }
     };
@@ -311,6 +329,7 @@ pub fn unsupported_word(w: &str) -> Option<Family> {
         "oracle" => Family::Oracle,
         "sqlserver" | "mssql" | "tsql" => Family::Tsql,
         "clickhouse" => Family::Clickhouse,
+        "cockroachdb" | "cockroach" | "crdb" => Family::Cockroach,
         _ => return None,
     })
 }
@@ -677,6 +696,17 @@ fn scan(text: &str, sign: &mut dyn FnMut(Family, &'static str, u32)) {
                 sign(Postgres, "ALTER DEFAULT PRIVILEGES", 3)
             }
 
+            // CockroachDB's own statements and functions.
+            "primary" if prev(1) == "alter" && w(i + 1) == "key" => {
+                sign(Cockroach, "ALTER PRIMARY KEY", 3)
+            }
+            "interleave" if w(i + 1) == "in" && w(i + 2) == "parent" => {
+                sign(Cockroach, "INTERLEAVE IN PARENT", 3)
+            }
+            "unique_rowid" if w(i + 1) == "(" => sign(Cockroach, "unique_rowid()", 3),
+            "zone" if prev(1) == "configure" => sign(Cockroach, "CONFIGURE ZONE", 3),
+            "bucket_count" => sign(Cockroach, "hash-sharded indexes", 3),
+            "changefeed" if prev(1) == "create" => sign(Cockroach, "CREATE CHANGEFEED", 3),
             "auto_increment" => sign(Mysql, "AUTO_INCREMENT", 3),
             // ClickHouse's table engines (`ENGINE = MergeTree()`,
             // `ReplicatedReplacingMergeTree`, `Distributed`, `Kafka`).

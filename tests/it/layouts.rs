@@ -3513,6 +3513,71 @@ fn clickhouse_signs_and_path_outweigh_the_projects_postgres() {
     );
 }
 
+/// CockroachDB histories (flipt's `cockroachdb/` folder beside its
+/// `postgres/` one) are written in PostgreSQL's language with statements of
+/// their own: known by a `cockroachdb` folder, or by those statements
+/// (`unique_rowid()`, hash-sharded indexes), they get the static rules (read
+/// as PostgreSQL) and are not replayed on PostgreSQL, where `STRING` columns
+/// and `ALTER PRIMARY KEY` failed their first run.
+#[test]
+fn cockroachdb_histories_are_read_for_the_static_rules_only() {
+    let root = "fixtures/layouts/ledger-histories";
+    let ws = load(&[root], &static_opts());
+    let mut got: Vec<(String, Option<twice::sniff::Family>, String)> = ws
+        .sequences
+        .iter()
+        .map(|s| {
+            (
+                s.root.clone(),
+                ws.foreign.get(&s.root).copied(),
+                s.dialect.to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    let cockroach = Some(twice::sniff::Family::Cockroach);
+    assert_eq!(
+        got,
+        [
+            (
+                format!("{root}/by-signs"),
+                cockroach,
+                "postgres".to_string()
+            ),
+            (
+                format!("{root}/cockroachdb"),
+                cockroach,
+                "postgres".to_string()
+            ),
+        ]
+    );
+    let by_signs = ws.sequences.iter().find(|s| s.root.ends_with("by-signs"));
+    assert!(
+        by_signs.is_some_and(|s| s.dialect_why.contains("unique_rowid()")),
+        "{:?}",
+        by_signs.map(|s| &s.dialect_why)
+    );
+    let report = check_paths(&[root], &twice::check::Options::default());
+    for seq in &report.summary.sequences {
+        assert!(seq.replay.starts_with("skipped"), "{:?}", seq);
+    }
+    assert!(
+        report
+            .notices
+            .iter()
+            .filter(|n| n.contains("written in CockroachDB"))
+            .count()
+            == 2,
+        "{:#?}",
+        report.notices
+    );
+    assert!(
+        !report.findings.iter().any(|f| f.rule == "first-run-error"),
+        "{:#?}",
+        report.findings
+    );
+}
+
 /// Code generators' templates (JeecgBoot's
 /// `java/${bussiPackage}/.../V${currentDate}_1__menu_insert_${entityName}.sql`,
 /// `{{module}}/` folders) are left out with a notice; the real migrations

@@ -525,15 +525,27 @@ impl<E: Engine> Replayer<'_, E> {
             let fallback = self.first_statement(part);
             let mut groups: BTreeMap<usize, Vec<&ObjectKey>> = BTreeMap::new();
             for (k, _) in &d.objects {
-                let stmt = obs
+                // The first statement that wrote the object, passing over a
+                // guarded drop (`DROP CONSTRAINT IF EXISTS c`) when another
+                // statement wrote it too: on a second run that finds nothing
+                // to drop, the change is the other's (an unnamed `ADD
+                // UNIQUE` adding a second copy).
+                let writers: Vec<usize> = obs
                     .schema_writers
                     .get(k)
-                    .and_then(|w| {
+                    .map(|w| {
                         w.iter()
                             .copied()
                             .filter(|i| part.statements.contains(i))
-                            .min()
+                            .collect()
                     })
+                    .unwrap_or_default();
+                let stmt = writers
+                    .iter()
+                    .copied()
+                    .filter(|&i| !self.guarded_drop(part, i))
+                    .min()
+                    .or_else(|| writers.iter().copied().min())
                     .unwrap_or(fallback);
                 groups.entry(stmt).or_default().push(k);
             }
@@ -667,6 +679,36 @@ impl<E: Engine> Replayer<'_, E> {
                 "after": mv.after,
             }));
             self.findings.push(f);
+        }
+    }
+
+    /// Whether statement `stmt` only drops what exists (`DROP ... IF
+    /// EXISTS`, `ALTER TABLE ... DROP [COLUMN|CONSTRAINT] IF EXISTS ...`).
+    fn guarded_drop(&self, part: &Part, stmt: usize) -> bool {
+        use crate::classify::{AlterOp, Kind};
+        match self
+            .unit(part)
+            .statements
+            .get(stmt)
+            .map(|st| &st.facts.kind)
+        {
+            Some(Kind::Drop(d)) => d.if_exists,
+            Some(Kind::AlterTable(a)) => {
+                !a.actions.is_empty()
+                    && a.actions.iter().all(|x| {
+                        matches!(
+                            x.op,
+                            AlterOp::DropColumn {
+                                if_exists: true,
+                                ..
+                            } | AlterOp::DropConstraint {
+                                if_exists: true,
+                                ..
+                            }
+                        )
+                    })
+            }
+            _ => false,
         }
     }
 

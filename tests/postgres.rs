@@ -2557,6 +2557,29 @@ fn a_schema_change_is_not_blamed_on_a_guarded_drop_before_it() {
     );
 }
 
+/// A table only a trigger writes (no statement of the migration names it):
+/// its second-run change is reported on the statement that fired the
+/// trigger, with a note saying so, not on the migration's `BEGIN`.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn a_change_a_trigger_makes_is_reported_on_the_statement_that_fired_it() {
+    let r = run("fixtures/postgres/trigger_written_table", &pg_opts());
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "second-run-data-change" && f.message.contains("public.shelves"))
+        .unwrap_or_else(|| panic!("{:?}", rules(&r)));
+    assert!(f.file.ends_with("002_slots_full.sql"), "{}", f.file);
+    assert_eq!(f.line, 3, "{:?}", rules(&r));
+    assert!(
+        f.notes
+            .iter()
+            .any(|n| n.contains("a trigger (or rule) that its statements fire")),
+        "{:#?}",
+        f.notes
+    );
+}
+
 /// `SET TRANSACTION ...` right after a migration's own `BEGIN` runs there in
 /// psql; replay, which runs the migration inside its own transaction, leaves
 /// it out and says so. One after a query fails on PostgreSQL too: reported.

@@ -598,12 +598,35 @@ impl<E: Engine> Replayer<'_, E> {
             };
             changed_tables.insert(table.clone());
             let writers = obs.writers.get(table).cloned().unwrap_or_default();
-            let stmt = writers
-                .first()
-                .copied()
-                .unwrap_or_else(|| self.first_statement(part));
+            // No statement of the migration wrote the table or names it: a
+            // trigger one of them fired did. The finding goes to the first
+            // statement that wrote rows (not to a `BEGIN` before it).
+            let bare = table.rsplit('.').next().unwrap_or(table);
+            let fired = writers.is_empty()
+                && !self
+                    .mentioned(part)
+                    .contains(&bare.trim_matches('"').to_ascii_lowercase());
+            let stmt = writers.first().copied().unwrap_or_else(|| {
+                fired
+                    .then(|| {
+                        obs.writers
+                            .values()
+                            .flatten()
+                            .copied()
+                            .filter(|i| part.statements.contains(i))
+                            .min()
+                    })
+                    .flatten()
+                    .unwrap_or_else(|| self.first_working_statement(part))
+            });
             let message = format!("{} changes data in `{table}`: {}", run.phrase(), d.counts());
             let mut f = self.finding(m, part, stmt, None, data_rule, message);
+            if fired {
+                f.notes.push(format!(
+                    "no statement of the migration writes `{table}` itself: a trigger (or rule) \
+                     that its statements fire does"
+                ));
+            }
             if d.summary_only {
                 f.notes
                     .push("the table is too large to keep its rows: only counts are shown".into());
@@ -680,6 +703,22 @@ impl<E: Engine> Replayer<'_, E> {
             }));
             self.findings.push(f);
         }
+    }
+
+    /// The first statement of `part` that is not a transaction statement
+    /// (`BEGIN`), for a finding no statement is known to have caused.
+    fn first_working_statement(&self, part: &Part) -> usize {
+        let unit = self.unit(part);
+        part.statements
+            .iter()
+            .copied()
+            .find(|&i| {
+                unit.statements.get(i).is_some_and(|s| {
+                    !s.sql.trim().is_empty()
+                        && !matches!(s.facts.kind, crate::classify::Kind::Transaction(_))
+                })
+            })
+            .unwrap_or_else(|| self.first_statement(part))
     }
 
     /// Whether statement `stmt` only drops what exists (`DROP ... IF

@@ -109,6 +109,32 @@ pub fn dialect_from_path(display: &str) -> Option<Dialect> {
     path_words(display, usize::MAX).find_map(dialect_word)
 }
 
+/// [`dialect_from_path`], with the path up to the folder that names the
+/// dialect (`migrations/sqlite` for `migrations/sqlite/2020-08-02_x`).
+pub fn dialect_folder_in_path(display: &str) -> Option<(Dialect, &str)> {
+    let mut end = display.len();
+    loop {
+        let head = display[..end].trim_end_matches(['/', '\\']);
+        let start = head.rfind(['/', '\\']).map_or(0, |i| i + 1);
+        let c = &head[start..];
+        if c.is_empty() {
+            return None;
+        }
+        if c != "." && c != ".." {
+            let d = std::iter::once(c)
+                .chain(c.split(['-', '_', '.']))
+                .find_map(dialect_word);
+            if let Some(d) = d {
+                return Some((d, head));
+            }
+        }
+        if start == 0 {
+            return None;
+        }
+        end = start;
+    }
+}
+
 /// The words of the last `components` components of a folder path, the
 /// nearest component first: each component whole, then its `-`, `_` or
 /// `.`-separated words (`.` and `..` components are skipped).

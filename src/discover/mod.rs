@@ -925,6 +925,32 @@ mod tests {
         );
         assert_eq!(dialect_from_path("db/migrations"), None);
         assert_eq!(dialect_from_path("generic"), None);
+        // The folder that names it, for the plan's why.
+        use crate::dialect::dialect_folder_in_path as folder;
+        assert_eq!(
+            folder("migrations/sqlite/2020-08-02-025025_add_favorites_table"),
+            Some((Dialect::Sqlite, "migrations/sqlite"))
+        );
+        assert_eq!(
+            folder("db/postgres/"),
+            Some((Dialect::Postgres, "db/postgres"))
+        );
+        assert_eq!(
+            folder("/srv/app/mysql-migrations/./v1"),
+            Some((Dialect::Mysql, "/srv/app/mysql-migrations"))
+        );
+        assert_eq!(folder("db/migrations"), None);
+        assert_eq!(folder("/"), None);
+        assert_eq!(folder(""), None);
+        for p in [
+            "db/migrations",
+            "mysql/postgresql",
+            "a\\sqlite\\x",
+            "generic",
+            "../pg/x",
+        ] {
+            assert_eq!(folder(p).map(|(d, _)| d), dialect_from_path(p), "{p}");
+        }
     }
 
     #[test]

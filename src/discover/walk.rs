@@ -421,8 +421,8 @@ impl Walker<'_> {
         if let Some(d) = self.opts.dialect {
             return (d, "--dialect".into(), true);
         }
-        match dialect_from_path(display) {
-            Some(d) => (d, format!("the folder name: {display}"), true),
+        match crate::dialect::dialect_folder_in_path(display) {
+            Some((d, folder)) => (d, format!("the folder name: {folder}"), true),
             None => (
                 Dialect::Sqlite,
                 "default: nothing names a dialect".into(),

@@ -2574,7 +2574,7 @@ fn a_change_a_trigger_makes_is_reported_on_the_statement_that_fired_it() {
     assert!(
         f.notes
             .iter()
-            .any(|n| n.contains("a trigger (or rule) that its statements fire")),
+            .any(|n| n.contains("a trigger, rule or function that its statements run")),
         "{:#?}",
         f.notes
     );

@@ -623,8 +623,8 @@ impl<E: Engine> Replayer<'_, E> {
             let mut f = self.finding(m, part, stmt, None, data_rule, message);
             if fired {
                 f.notes.push(format!(
-                    "no statement of the migration writes `{table}` itself: a trigger (or rule) \
-                     that its statements fire does"
+                    "no statement of the migration writes `{table}` itself: a trigger, rule or \
+                     function that its statements run does"
                 ));
             }
             if d.summary_only {

@@ -106,7 +106,7 @@ impl DialectDefault for Option<Dialect> {
 /// The dialect a folder path names: the nearest component that is a dialect
 /// name, or has one as a `-`, `_` or `.`-separated word.
 pub fn dialect_from_path(display: &str) -> Option<Dialect> {
-    path_words(display, usize::MAX).find_map(dialect_word)
+    dialect_folder_in_path(display).map(|(d, _)| d)
 }
 
 /// [`dialect_from_path`], with the path up to the folder that names the
@@ -133,18 +133,6 @@ pub fn dialect_folder_in_path(display: &str) -> Option<(Dialect, &str)> {
         }
         end = start;
     }
-}
-
-/// The words of the last `components` components of a folder path, the
-/// nearest component first: each component whole, then its `-`, `_` or
-/// `.`-separated words (`.` and `..` components are skipped).
-pub fn path_words(display: &str, components: usize) -> impl Iterator<Item = &str> {
-    display
-        .split(['/', '\\'])
-        .filter(|c| !c.is_empty() && *c != "." && *c != "..")
-        .rev()
-        .take(components)
-        .flat_map(|c| std::iter::once(c).chain(c.split(['-', '_', '.'])))
 }
 
 /// The dialect a word of a path names (`generic` and `ansi` are twice's

@@ -244,26 +244,19 @@ impl Evidence {
         // another family has more than twice their weight. (Its
         // `ALTER TABLE ... MODIFY COLUMN` and materialized views are also
         // signs of MySQL and PostgreSQL.)
-        if scores
-            .iter()
-            .any(|(f, score)| *f == Family::Clickhouse && 2 * score >= best)
-        {
-            return Verdict::Unsupported {
-                family: Family::Clickhouse,
-                signs: self.listed(Family::Clickhouse),
-            };
-        }
         // CockroachDB's own statements are SQL PostgreSQL refuses, in a
         // history otherwise written in PostgreSQL's language: they decide
         // likewise.
-        if scores
-            .iter()
-            .any(|(f, score)| *f == Family::Cockroach && 2 * score >= best)
-        {
-            return Verdict::Unsupported {
-                family: Family::Cockroach,
-                signs: self.listed(Family::Cockroach),
-            };
+        for family in [Family::Clickhouse, Family::Cockroach] {
+            if scores
+                .iter()
+                .any(|(f, score)| *f == family && 2 * score >= best)
+            {
+                return Verdict::Unsupported {
+                    family,
+                    signs: self.listed(family),
+                };
+            }
         }
         if best < 2 * runner_up {
             return Verdict::Tie {

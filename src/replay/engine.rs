@@ -667,6 +667,11 @@ pub trait Engine {
     }
 }
 
+/// The error of a database without nested transactions (SQLite) for a
+/// `BEGIN` inside a transaction: the engine gives it, and the algorithm's
+/// help knows it.
+pub const NESTED_BEGIN_ERROR: &str = "cannot start a transaction within a transaction";
+
 /// Strings and blobs longer than this are kept as their length and digest
 /// in twice's copies of rows (every engine): equal values still compare
 /// equal, and a table of 63 MB blobs costs a few bytes a value instead of a

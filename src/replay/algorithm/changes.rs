@@ -586,6 +586,9 @@ impl<E: Engine> Replayer<'_, E> {
             }
         }
         let mut changed_tables = BTreeSet::new();
+        // The names the part mentions, read once, when a changed table has
+        // no writer of its own.
+        let mut mentioned: Option<BTreeSet<String>> = None;
         for (table, after) in &obs.data_after {
             if obs.internal_tables.contains(table) {
                 continue;
@@ -603,8 +606,8 @@ impl<E: Engine> Replayer<'_, E> {
             // statement that wrote rows (not to a `BEGIN` before it).
             let bare = table.rsplit('.').next().unwrap_or(table);
             let fired = writers.is_empty()
-                && !self
-                    .mentioned(part)
+                && !mentioned
+                    .get_or_insert_with(|| self.mentioned(part))
                     .contains(&bare.trim_matches('"').to_ascii_lowercase());
             let stmt = writers.first().copied().unwrap_or_else(|| {
                 fired

@@ -727,7 +727,7 @@ impl<E: Engine> Replayer<'_, E> {
                 // `BEGIN` inside the one the tool runs it in fails.
                 Run::First { .. } | Run::Start { .. } | Run::DownFirst
                     if part.tool_transaction
-                        && f.error.message == "cannot start a transaction within a transaction" =>
+                        && f.error.message == crate::replay::engine::NESTED_BEGIN_ERROR =>
                 {
                     "the migration tool runs each migration in a transaction of its own, and \
                      SQLite has no nested transactions: remove the migration's own `BEGIN` and \

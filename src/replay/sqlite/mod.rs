@@ -1357,7 +1357,7 @@ impl StatementEngine for SqliteEngine {
     fn control_error(&self, control: Control) -> Option<String> {
         Some(
             match control {
-                Control::Begin => "cannot start a transaction within a transaction",
+                Control::Begin => crate::replay::engine::NESTED_BEGIN_ERROR,
                 Control::Commit => "cannot commit - no transaction is active",
                 Control::Rollback => "cannot rollback - no transaction is active",
             }

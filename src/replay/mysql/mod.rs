@@ -1217,7 +1217,7 @@ impl Engine for Runner<'_> {
         }
         let deleted = seed::unseed(&mut self.conn, &mut self.seed);
         // Then the rows migrations copied out of them.
-        let derived = seed::delete_derived(&mut self.conn, &db, &self.seed).map_err(|e| {
+        let derived = seed::delete_derived(&mut self.conn, &db, &mut self.seed).map_err(|e| {
             EngineError(format!(
                 "MySQL replay: cannot withdraw the rows copied from synthetic rows: {e}"
             ))

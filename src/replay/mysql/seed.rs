@@ -154,6 +154,16 @@ pub(super) struct SeededRow {
     /// the row (column, value before, value written): [`unseed`] puts the
     /// values before back while the row still holds the ones written.
     undo: Vec<(String, String, String)>,
+    /// The distinctive values it was given (see [`remember_values`]),
+    /// remembered while the row is.
+    remembered: Remembered,
+}
+
+/// Distinctive values of synthetic rows: texts, and ids as integers.
+#[derive(Default)]
+pub(super) struct Remembered {
+    texts: Vec<String>,
+    ids: Vec<i64>,
 }
 
 impl SeededRow {
@@ -412,7 +422,7 @@ fn update_one_row(
         if conn.query_drop(sql).is_err() || conn.affected_rows() != 1 {
             return;
         }
-        remember_values(state, cols, sets);
+        let remembered = remember_values(state, cols, sets);
         let undo = sets
             .iter()
             .enumerate()
@@ -423,6 +433,7 @@ fn update_one_row(
             columns: key,
             keyed: true,
             undo,
+            remembered,
         });
         return;
     }
@@ -557,11 +568,15 @@ fn withdraw(conn: &mut Conn, state: &mut SeedState, others_only: bool) -> bool {
             )
         };
         // A delete the server refuses leaves the row, looked for again next
-        // time (a migration may delete what refers to it).
-        if conn.query_drop(sql).is_ok() && conn.affected_rows() == 1 {
-            deleted = true;
-        } else if row.undo.is_empty() {
-            left.push(row);
+        // time (a migration may delete what refers to it, or bring its
+        // table back). A row not there (a migration deleted it, or changed
+        // its key: a copy of it is found by its values, [`delete_derived`])
+        // is forgotten: looking for it at every withdrawal grew with the
+        // history.
+        match conn.query_drop(sql) {
+            Ok(()) => deleted |= conn.affected_rows() == 1,
+            Err(_) if row.undo.is_empty() => left.push(row),
+            Err(_) => {}
         }
     }
     left.reverse();
@@ -575,7 +590,12 @@ fn withdraw(conn: &mut Conn, state: &mut SeedState, others_only: bool) -> bool {
 /// columns, [`crate::replay::distinctive_integer`] for `INT`/`BIGINT`
 /// ones; dates, times, enums and the like are too common to tell), to tell
 /// the rows migrations derive from synthetic rows ([`delete_derived`]).
-fn remember_values(state: &mut SeedState, cols: &[Column], values: &[(String, String)]) {
+fn remember_values(
+    state: &mut SeedState,
+    cols: &[Column],
+    values: &[(String, String)],
+) -> Remembered {
+    let mut own = Remembered::default();
     for (name, v) in values {
         let Some(col) = cols.iter().find(|c| ident(&c.name) == *name) else {
             continue;
@@ -587,18 +607,21 @@ fn remember_values(state: &mut SeedState, cols: &[Column], values: &[(String, St
                 };
                 let text = text.replace("''", "'").replace("\\\\", "\\");
                 if crate::replay::distinctive_text(&text) {
-                    state.texts.insert(text);
+                    state.texts.insert(text.clone());
+                    own.texts.push(text);
                 }
             }
             "int" | "integer" | "bigint" => {
                 let id = v.parse().ok();
                 if let Some(i) = id.filter(|&i| crate::replay::distinctive_integer(i)) {
                     state.ids.insert(i);
+                    own.ids.push(i);
                 }
             }
             _ => {}
         }
     }
+    own
 }
 
 /// Deletes the rows migrations derived from synthetic rows (copied by an
@@ -609,11 +632,14 @@ fn remember_values(state: &mut SeedState, cols: &[Column], values: &[(String, St
 /// The same meaning as on the other engines (`delete_derived` in
 /// `replay::sqlite::seed` and `replay::postgres::seed`). A table the server
 /// refuses to delete from (a row still referred to) is tried again after
-/// the others, as long as rows go. Returns how many rows went.
+/// the others, as long as rows go. Returns how many rows went; when every
+/// table's delete ran, only the values of the synthetic rows still there
+/// stay remembered (the others are no one's any more: each withdrawal's
+/// work stays with the rows seeded since).
 pub(super) fn delete_derived(
     conn: &mut Conn,
     db: &str,
-    state: &SeedState,
+    state: &mut SeedState,
 ) -> Result<u64, mysql::Error> {
     if state.texts.is_empty() && state.ids.is_empty() {
         return Ok(0);
@@ -666,7 +692,20 @@ pub(super) fn delete_derived(
                 Err(_) => refused.push((table, cond)),
             }
         }
-        if refused.is_empty() || !progress {
+        if refused.is_empty() {
+            state.texts = state
+                .rows
+                .iter()
+                .flat_map(|r| r.remembered.texts.iter().cloned())
+                .collect();
+            state.ids = state
+                .rows
+                .iter()
+                .flat_map(|r| r.remembered.ids.iter().copied())
+                .collect();
+            break;
+        }
+        if !progress {
             break;
         }
         todo = refused;
@@ -950,7 +989,7 @@ fn remember(
         })
         .cloned()
         .collect();
-    remember_values(state, cols, &own);
+    let remembered = remember_values(state, cols, &own);
     let key: Option<Vec<(String, String)>> = cols
         .iter()
         .filter(|c| c.pk)
@@ -968,6 +1007,7 @@ fn remember(
         columns,
         keyed,
         undo: Vec::new(),
+        remembered,
     });
 }
 

@@ -1558,6 +1558,68 @@ mod tests {
         SqliteEngine::open(&cfg).expect("open")
     }
 
+    fn count(e: &SqliteEngine, table: &str) -> i64 {
+        e.connection()
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .expect("count")
+    }
+
+    /// A withdrawal forgets the synthetic rows a migration deleted, and the
+    /// values they were given: looking for them at every withdrawal made
+    /// each one slower than the last on a long history.
+    #[test]
+    fn a_withdrawal_forgets_rows_a_migration_deleted() {
+        let mut e = engine();
+        e.batch("CREATE TABLE a (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+            .expect("table");
+        seed::seed(&mut e).expect("seed");
+        assert!(count(&e, "a") > 0);
+        assert!(!e.seeded.is_empty() && !e.synthetic_values.is_empty());
+        // A migration deletes them.
+        e.batch("DELETE FROM a").expect("delete");
+        assert!(!seed::unseed(&mut e).expect("unseed"), "nothing to delete");
+        assert!(e.seeded.is_empty(), "{} records left", e.seeded.len());
+        assert!(e.synthetic_values.is_empty(), "{:?}", e.synthetic_values);
+    }
+
+    /// A synthetic row the database will not delete yet (here a
+    /// migration's trigger refuses) stays, with its values; a later
+    /// withdrawal deletes it and forgets them.
+    #[test]
+    fn a_withdrawal_keeps_a_row_it_may_not_delete_yet() {
+        let mut e = engine();
+        e.batch(
+            "CREATE TABLE p (id INTEGER PRIMARY KEY, name TEXT NOT NULL); \
+             CREATE TABLE q (id INTEGER PRIMARY KEY, name TEXT NOT NULL)",
+        )
+        .expect("tables");
+        seed::seed(&mut e).expect("seed");
+        assert!(e.seeded.len() >= 2);
+        let id: i64 = e
+            .connection()
+            .query_row("SELECT min(id) FROM p", [], |r| r.get(0))
+            .expect("id");
+        e.batch(&format!(
+            "CREATE TRIGGER keep BEFORE DELETE ON p WHEN old.id = {id} \
+             BEGIN SELECT RAISE(ABORT, 'kept'); END"
+        ))
+        .expect("trigger");
+        assert!(seed::unseed(&mut e).expect("unseed"));
+        assert_eq!(count(&e, "q"), 0);
+        assert_eq!(count(&e, "p"), 1, "refused by the trigger");
+        assert_eq!(e.seeded.len(), 1);
+        let kept = e.seeded[0].remembered();
+        assert!(!kept.is_empty());
+        // Its values stay (it holds them: the delete of the rows holding
+        // them was refused too, and all stay while one is).
+        assert!(kept.iter().all(|v| e.synthetic_values.contains(v)));
+        // Allowed now: the next withdrawal deletes it.
+        e.batch("DROP TRIGGER keep").expect("drop");
+        assert!(seed::unseed(&mut e).expect("unseed"));
+        assert_eq!(count(&e, "p"), 0);
+        assert!(e.seeded.is_empty() && e.synthetic_values.is_empty());
+    }
+
     #[test]
     fn a_copy_holds_the_data_and_settings_and_is_independent() {
         let mut e = engine();

@@ -393,6 +393,16 @@ pub(super) struct SeededRow {
     /// stays one until [`unseed`] (which takes every record), so later
     /// calls do not look at it again.
     on_synthetic: bool,
+    /// The distinctive values it was given (see [`remember_value`]),
+    /// remembered while the row is.
+    remembered: Vec<String>,
+}
+
+#[cfg(test)]
+impl SeededRow {
+    pub(super) fn remembered(&self) -> &[String] {
+        &self.remembered
+    }
 }
 
 /// Deletes the synthetic rows [`seed`] and [`interleave`] inserted (see
@@ -469,9 +479,13 @@ fn withdraw(e: &mut SqliteEngine, others_only: bool) -> Result<bool, EngineError
     let mut deleted = 0;
     let mut left = Vec::new();
     for row in rows.into_iter().rev() {
-        let n: usize = 'row: {
+        // Rows changed; `Some(0)`: the row is not there (a migration
+        // deleted it, or changed its key: a copy of it is found by its
+        // values below); `None`: not looked for or refused now (its table
+        // is not there, a row still refers to it).
+        let n: Option<usize> = 'row: {
             let Some(table) = tables.of(&row).map(str::to_string) else {
-                break 'row 0;
+                break 'row None;
             };
             if !columns.contains_key(&table) {
                 let names: BTreeSet<String> = e.internal(|c| {
@@ -485,7 +499,7 @@ fn withdraw(e: &mut SqliteEngine, others_only: bool) -> Result<bool, EngineError
             let t = quote(&table);
             if let Some((col, before, after)) = &row.undo {
                 if !has(col) {
-                    break 'row 0;
+                    break 'row None;
                 }
                 let (mut cond, mut values) =
                     if !row.key.is_empty() && row.key.iter().all(|(c, _)| has(c)) {
@@ -501,7 +515,7 @@ fn withdraw(e: &mut SqliteEngine, others_only: bool) -> Result<bool, EngineError
                     } else if let Some(id) = row.rowid {
                         ("rowid = ?".to_string(), vec![Sql::Integer(id)])
                     } else {
-                        break 'row 0;
+                        break 'row None;
                     };
                 cond.push_str(&format!(" AND {} IS ?", quote(col)));
                 values.push(after.clone());
@@ -519,7 +533,7 @@ fn withdraw(e: &mut SqliteEngine, others_only: bool) -> Result<bool, EngineError
                         &params,
                     )?,
                 };
-                break 'row n.unwrap_or(0);
+                break 'row n;
             }
             let n = if !row.key.is_empty() && row.key.iter().all(|(c, _)| has(c)) {
                 let cond: Vec<String> = row
@@ -542,7 +556,7 @@ fn withdraw(e: &mut SqliteEngine, others_only: bool) -> Result<bool, EngineError
                 let shared: Vec<&(String, Sql)> =
                     row.values.iter().filter(|(c, _)| has(c)).collect();
                 if shared.is_empty() && (!row.values.is_empty() || table != row.table) {
-                    break 'row 0;
+                    break 'row None;
                 }
                 let mut values = vec![Sql::Integer(id)];
                 let mut cond = "rowid = ?".to_string();
@@ -562,12 +576,14 @@ fn withdraw(e: &mut SqliteEngine, others_only: bool) -> Result<bool, EngineError
             } else {
                 None
             };
-            n.unwrap_or(0)
+            n
         };
-        deleted += n;
-        // A row not found or not deletable now is looked for again next
-        // time (a migration may delete what refers to it).
-        if n == 0 && row.undo.is_none() {
+        deleted += n.unwrap_or(0);
+        // A row not deletable now is looked for again next time (a
+        // migration may delete what refers to it); one not there is
+        // forgotten (looking for it at every withdrawal grew with the
+        // history).
+        if n.is_none() && row.undo.is_none() {
             left.push(row);
         }
     }
@@ -577,7 +593,18 @@ fn withdraw(e: &mut SqliteEngine, others_only: bool) -> Result<bool, EngineError
         e.seeded = kept;
         return Ok(deleted > 0);
     }
-    deleted += delete_derived(e)?;
+    let (derived, complete) = delete_derived(e)?;
+    deleted += derived;
+    // Every row derived from a synthetic row gone: only the values of the
+    // synthetic rows still there are remembered, the others are no one's
+    // any more (each withdrawal's work stays with the rows seeded since).
+    // Otherwise they all stay, to find the rows still there next time.
+    if complete {
+        e.synthetic_values = left
+            .iter()
+            .flat_map(|r| r.remembered.iter().cloned())
+            .collect();
+    }
     e.batch("COMMIT")?;
     e.seeded = left;
     // The tables are as before the seeding: the next seeding looks at all.
@@ -587,24 +614,27 @@ fn withdraw(e: &mut SqliteEngine, others_only: bool) -> Result<bool, EngineError
 
 /// Remembers a value written to a synthetic row when it is distinctive
 /// enough to tell the rows migrations derived from it (see
-/// [`delete_derived`]).
-fn remember_value(e: &mut SqliteEngine, v: &Sql) {
+/// [`delete_derived`]), and returns it as remembered.
+fn remember_value(e: &mut SqliteEngine, v: &Sql) -> Option<String> {
     let json = match v {
         Sql::Text(s) if crate::replay::distinctive_text(s) => serde_json::Value::String(s.clone()),
         Sql::Integer(i) if crate::replay::distinctive_integer(*i) => serde_json::Value::from(*i),
-        _ => return,
+        _ => return None,
     };
-    e.synthetic_values.insert(json.to_string());
+    let json = json.to_string();
+    e.synthetic_values.insert(json.clone());
+    Some(json)
 }
 
 /// Deletes the rows migrations derived from synthetic rows: rows of user
 /// tables (not the set-up's) holding, in some column, a value only a
 /// synthetic row had (copied by an `INSERT ... SELECT` or an `UPDATE ...
 /// FROM`); without seeding they would not be there. Each table under a
-/// savepoint; one the database refuses is left. Returns how many.
-fn delete_derived(e: &mut SqliteEngine) -> Result<usize, EngineError> {
+/// savepoint; one the database refuses is left. Returns how many, and
+/// whether every table's delete ran.
+fn delete_derived(e: &mut SqliteEngine) -> Result<(usize, bool), EngineError> {
     if e.synthetic_values.is_empty() {
-        return Ok(0);
+        return Ok((0, true));
     }
     let list = format!(
         "[{}]",
@@ -615,6 +645,7 @@ fn delete_derived(e: &mut SqliteEngine) -> Result<usize, EngineError> {
             .join(",")
     );
     let mut deleted = 0;
+    let mut complete = true;
     for table in user_tables(e)? {
         if e.setup_tables.contains(&table.to_ascii_lowercase()) {
             continue;
@@ -636,9 +667,12 @@ fn delete_derived(e: &mut SqliteEngine) -> Result<usize, EngineError> {
             quote(&table),
             cond.join(" OR ")
         );
-        deleted += try_write(e, &sql, &[Sql::Text(list.clone())])?.unwrap_or(0);
+        match try_write(e, &sql, &[Sql::Text(list.clone())])? {
+            Some(n) => deleted += n,
+            None => complete = false,
+        }
     }
-    Ok(deleted)
+    Ok((deleted, complete))
 }
 
 /// Every table's name and root page.
@@ -886,6 +920,7 @@ fn update_one_row(e: &mut SqliteEngine, t: &TableInfo) -> Result<(), EngineError
                             values: Vec::new(),
                             undo: Some((col.name.clone(), before, v.clone())),
                             on_synthetic: false,
+                            remembered: Vec::new(),
                         }),
                     }
                     break;
@@ -1136,11 +1171,9 @@ fn record_seeded(e: &mut SqliteEngine, t: &TableInfo, names: &[&str], values: &[
         .zip(values)
         .map(|(n, v)| (n.to_string(), v.clone()))
         .collect();
-    for v in values {
-        remember_value(e, v);
-    }
+    let mut remembered: Vec<String> = values.iter().filter_map(|v| remember_value(e, v)).collect();
     if let Some(id) = rowid.filter(|_| t.rowid_alias.is_some()) {
-        remember_value(e, &Sql::Integer(id));
+        remembered.extend(remember_value(e, &Sql::Integer(id)));
     }
     let key: Vec<(String, Sql)> = match rowid {
         _ if pk.is_empty() => Vec::new(),
@@ -1170,6 +1203,7 @@ fn record_seeded(e: &mut SqliteEngine, t: &TableInfo, names: &[&str], values: &[
         values: given,
         undo: None,
         on_synthetic: false,
+        remembered,
     });
 }
 
@@ -1204,7 +1238,7 @@ fn key_of(e: &SqliteEngine, t: &TableInfo, rowid: i64) -> Vec<(String, Sql)> {
 /// [`unseed`] still recognises the row at its row id.
 fn follow_update(e: &mut SqliteEngine, t: &TableInfo, rowid: i64, col: &str, before: Sql, v: &Sql) {
     let key = key_of(e, t, rowid);
-    remember_value(e, v);
+    let remembered = remember_value(e, v).into_iter().collect();
     e.seeded.push(SeededRow {
         table: t.name.clone(),
         folded: t.name.to_ascii_lowercase(),
@@ -1214,6 +1248,7 @@ fn follow_update(e: &mut SqliteEngine, t: &TableInfo, rowid: i64, col: &str, bef
         values: Vec::new(),
         undo: Some((col.to_string(), before, v.clone())),
         on_synthetic: false,
+        remembered,
     });
     for row in e.seeded.iter_mut().filter(|r| {
         r.rowid == Some(rowid)

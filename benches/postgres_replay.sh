@@ -13,6 +13,15 @@
 #
 #   benches/postgres_replay.sh [N ...]        default: 100 1000
 #   RUNS=5 benches/postgres_replay.sh 100
+#   SHAPE=withdraw benches/postgres_replay.sh 100 300
+#
+# SHAPE=withdraw adds what makes twice withdraw its synthetic rows before
+# most migrations (openmeter's history does): each migration makes the
+# previous migration's table `e` hold at most one row (a unique index on a
+# constant: empty in a plain apply, so it runs; among synthetic rows its
+# first run fails, the rows are withdrawn and it runs again) and deletes rows
+# of an earlier table. A withdrawal that grows with the history shows as a
+# ratio that grows with N.
 #
 # Uses TWICE_BENCH_DATABASE_URL or TWICE_TEST_DATABASE_URL when set (libpq
 # key=value or URL form; the role needs CREATEDB), else starts a throwaway
@@ -64,6 +73,15 @@ gen() {
             echo "INSERT INTO t$i (name) SELECT 'seed-$i' WHERE NOT EXISTS (SELECT 1 FROM t$i WHERE name = 'seed-$i');"
             echo "UPDATE t$i SET note = 'seeded' WHERE name = 'seed-$i';"
             echo "CREATE OR REPLACE VIEW v$i AS SELECT id, name FROM t$i;"
+            if [ "${SHAPE:-}" = withdraw ]; then
+                echo "CREATE TABLE IF NOT EXISTS e$i (id serial PRIMARY KEY, label text NOT NULL);"
+                if [ "$prev" -gt 0 ]; then
+                    echo "CREATE UNIQUE INDEX IF NOT EXISTS e${prev}_one ON e$prev ((true));"
+                fi
+                if [ "$i" -gt 2 ]; then
+                    echo "DELETE FROM t$((i - 2)) WHERE name <> 'seed-$((i - 2))';"
+                fi
+            fi
             echo "CREATE OR REPLACE FUNCTION f$i(x integer) RETURNS integer LANGUAGE plpgsql AS \$\$"
             echo "BEGIN"
             echo "    RETURN x + $i;"
@@ -116,7 +134,7 @@ median() {
     sort -n | awk '{a[NR] = $1} END { if (NR == 0 || a[1] == "-") print "-"; else print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
 
-echo "server: $(q -d "$url" -c 'SHOW server_version'), twice: $("$twice" --version), $runs runs per size"
+echo "server: $(q -d "$url" -c 'SHOW server_version'), twice: $("$twice" --version), $runs runs per size${SHAPE:+, shape $SHAPE}"
 printf '%-6s %-22s %8s %8s %8s %9s %9s %9s\n' size what wall_s cpu_s srv_s wall/psql cpu+srv MiB
 for n in "${sizes[@]}"; do
     dir="$work/corpus$n"

@@ -918,16 +918,21 @@ impl<'a, E: Engine> Replayer<'a, E> {
     }
 
     fn first_statement(&self, part: &Part) -> usize {
+        self.first_statement_that(part, |_| true).unwrap_or(0)
+    }
+
+    /// The first statement of `part` with SQL that `keep` accepts.
+    fn first_statement_that(
+        &self,
+        part: &Part,
+        keep: impl Fn(&crate::analysis::Statement) -> bool,
+    ) -> Option<usize> {
         let unit = self.unit(part);
-        part.statements
-            .iter()
-            .copied()
-            .find(|&i| {
-                unit.statements
-                    .get(i)
-                    .is_some_and(|s| !s.sql.trim().is_empty())
-            })
-            .unwrap_or(0)
+        part.statements.iter().copied().find(|&i| {
+            unit.statements
+                .get(i)
+                .is_some_and(|s| !s.sql.trim().is_empty() && keep(s))
+        })
     }
 }
 

@@ -711,17 +711,10 @@ impl<E: Engine> Replayer<'_, E> {
     /// The first statement of `part` that is not a transaction statement
     /// (`BEGIN`), for a finding no statement is known to have caused.
     fn first_working_statement(&self, part: &Part) -> usize {
-        let unit = self.unit(part);
-        part.statements
-            .iter()
-            .copied()
-            .find(|&i| {
-                unit.statements.get(i).is_some_and(|s| {
-                    !s.sql.trim().is_empty()
-                        && !matches!(s.facts.kind, crate::classify::Kind::Transaction(_))
-                })
-            })
-            .unwrap_or_else(|| self.first_statement(part))
+        self.first_statement_that(part, |s| {
+            !matches!(s.facts.kind, crate::classify::Kind::Transaction(_))
+        })
+        .unwrap_or_else(|| self.first_statement(part))
     }
 
     /// Whether statement `stmt` only drops what exists (`DROP ... IF

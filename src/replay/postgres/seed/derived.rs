@@ -96,7 +96,7 @@ impl Runner<'_> {
         // role may not create temporary tables (a server of the user's),
         // each delete carries the values as one array.
         let array = literal(&text_array(&self.synthetic_values));
-        let kept = matches!(
+        let in_table = matches!(
             self.seed_try(&format!(
                 "CREATE TEMPORARY TABLE {VALUES} (v text PRIMARY KEY) ON COMMIT DROP; \
                  INSERT INTO {VALUES} SELECT DISTINCT unnest({array}::text[]); \
@@ -107,7 +107,7 @@ impl Runner<'_> {
         let mut deleted = 0;
         let mut complete = true;
         for (_, table, columns) in tables {
-            let sql = if kept {
+            let sql = if in_table {
                 let cols: Vec<String> = columns
                     .iter()
                     .map(|c| format!("twice_t.{c}::text"))
@@ -141,7 +141,7 @@ impl Runner<'_> {
                 Tried::Refused | Tried::TimedOut => complete = false,
             }
         }
-        if kept {
+        if in_table {
             // Gone at the commit anyway; dropped now so nothing after the
             // withdrawal in this transaction sees it.
             self.seed_try(&format!("DROP TABLE IF EXISTS {VALUES}"))?;

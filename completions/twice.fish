@@ -51,7 +51,7 @@ always\t''
 never\t''"
 complete -c twice -n "__fish_twice_using_subcommand check" -l stdin-filename -d 'The file name to show for a script read from stdin' -r
 complete -c twice -n "__fish_twice_using_subcommand check" -l layout -d 'Migration layout of the folders (default: detected per folder)' -r
-complete -c twice -n "__fish_twice_using_subcommand check" -s D -l define -d 'Substitute `${NAME}` placeholders with VALUE (repeatable)' -r
+complete -c twice -n "__fish_twice_using_subcommand check" -s D -l define -d 'Substitute `${NAME}` placeholders (and psql `:NAME` variables in PostgreSQL files) with VALUE (repeatable)' -r
 complete -c twice -n "__fish_twice_using_subcommand check" -l timeout -d 'Time limit for one statement during replay, in seconds' -r
 complete -c twice -n "__fish_twice_using_subcommand check" -l engine -d 'Database engine for replay' -r -f -a "sqlite\t''
 postgres\t''

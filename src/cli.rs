@@ -183,7 +183,7 @@ pub struct CheckArgs {
     #[arg(long, value_name = "NAME", value_parser = parse_layout)]
     pub layout: Option<LayoutKind>,
 
-    /// Substitute `${NAME}` placeholders with VALUE (repeatable).
+    /// Substitute `${NAME}` placeholders (and psql `:NAME` variables in PostgreSQL files) with VALUE (repeatable).
     #[arg(long = "define", short = 'D', value_name = "NAME=VALUE", value_parser = parse_define)]
     pub defines: Vec<(String, String)>,
 

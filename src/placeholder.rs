@@ -38,6 +38,18 @@
 //! with one anywhere when the tool would not run them as written (see
 //! [`crate::layout::PlaceholderPolicy::undefined_runs_as_written`]).
 //!
+//! psql variables (`:name`, `:'name'` as a string literal, `:"name"` as a
+//! quoted identifier) are looked for in PostgreSQL text where code goes, as
+//! psql looks for them (not in strings, comments or dollar-quoted bodies;
+//! not `::`, `:=` or an array slice's bound): Sqitch runs its PostgreSQL
+//! changes through psql with `--set` variables, psql scripts `\set` their
+//! own, and graphile-migrate fills its `.gmrc` placeholders written
+//! `:NAME`. Their values come from `--define` and from the file's `\set name
+//! value` lines (a `\set` from a shell command in backticks has none).
+//! Undefined, one where code goes is an `undefined-placeholder` finding
+//! and replay leaves its statement out, as for `${name}`: psql would send it
+//! as written, which PostgreSQL cannot parse.
+//!
 //! Flyway's built-in placeholders are always defined when the layout is
 //! `flyway`, with values that make the statement runnable on the replay
 //! database unless `--define` gives another value:
@@ -80,6 +92,18 @@ pub struct Occurrence {
     pub template: bool,
     /// A template action's text between the braces, trimmed.
     pub written: String,
+    /// A psql variable (`:name`, `:'name'`, `:"name"`) rather than
+    /// `${name}`: how psql interpolates it.
+    pub colon: Option<Colon>,
+}
+
+/// How psql interpolates a variable: `:name` as written, `:'name'` as a
+/// string literal, `:"name"` as a quoted identifier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Colon {
+    Plain,
+    Literal,
+    Ident,
 }
 
 impl Occurrence {
@@ -115,6 +139,13 @@ impl Occurrence {
 
     /// As written in the text's syntax (`${name}`, `{{.Name}}`).
     pub fn shown(&self) -> String {
+        if let Some(c) = self.colon {
+            return match c {
+                Colon::Plain => format!(":{}", self.name),
+                Colon::Literal => format!(":'{}'", self.name),
+                Colon::Ident => format!(":\"{}\"", self.name),
+            };
+        }
         if self.template {
             format!("{{{{{}}}}}", self.written)
         } else {
@@ -138,6 +169,10 @@ pub struct Placeholders<'a> {
     /// placeholder syntax (Synapse's `$%AUTO_INCREMENT_PRIMARY_KEY%$`), with
     /// what it becomes in this dialect.
     pub macros: &'static [(&'static str, &'static str)],
+    /// The values of the file's psql `\set name value` lines (`None`: set
+    /// by a shell command in backticks, which twice does not run); psql
+    /// variables are looked for in PostgreSQL files only.
+    pub psql_sets: BTreeMap<String, Option<String>>,
 }
 
 fn is_name_byte(b: u8, env: bool) -> bool {
@@ -186,6 +221,7 @@ pub fn occurrences(text: &str, dialect: Dialect, env_syntax: bool) -> Vec<Occurr
                     in_code: true,
                     template: false,
                     written: String::new(),
+                    colon: None,
                 });
                 i = e;
             }
@@ -253,6 +289,7 @@ fn template_actions(text: &str) -> Vec<Occurrence> {
                 in_code: true,
                 template: true,
                 written: written.to_string(),
+                colon: None,
             });
         }
         i = inner_start + close + 2;
@@ -260,9 +297,118 @@ fn template_actions(text: &str) -> Vec<Occurrence> {
     found
 }
 
+/// The psql variables of `text` (PostgreSQL): `:name`, `:'name'` and
+/// `:"name"` where code goes, as psql finds them. Not in strings, quoted
+/// identifiers, dollar-quoted bodies or comments (psql does not look
+/// there), not a cast (`x::text`), not PL/pgSQL's `:=`, and not an array
+/// slice's bound (`a[1:n]`).
+pub fn colon_occurrences(text: &str) -> Vec<Occurrence> {
+    let mut found = Vec::new();
+    if !text.contains(':') {
+        return found;
+    }
+    let tokens: Vec<crate::lexer::Token> =
+        Lexer::new(text, 0..text.len(), Dialect::Postgres).collect();
+    let mut brackets = 0usize;
+    for (k, t) in tokens.iter().enumerate() {
+        let s = &text[t.span.clone()];
+        match t.kind {
+            TokenKind::Punct if s == "[" => brackets += 1,
+            TokenKind::Punct if s == "]" => brackets = brackets.saturating_sub(1),
+            _ => {}
+        }
+        if brackets > 0 {
+            continue;
+        }
+        let occurrence = match t.kind {
+            TokenKind::Param if s.starts_with(':') && s.len() > 1 => {
+                Some((t.span.clone(), s[1..].to_string(), Colon::Plain))
+            }
+            TokenKind::Punct if s == ":" => tokens
+                .get(k + 1)
+                .filter(|n| n.span.start == t.span.end)
+                .and_then(|n| {
+                    let inner = &text[n.span.clone()];
+                    let (form, quote) = match n.kind {
+                        TokenKind::String if inner.starts_with('\'') => (Colon::Literal, '\''),
+                        TokenKind::QuotedIdent if inner.starts_with('"') => (Colon::Ident, '"'),
+                        _ => return None,
+                    };
+                    let name = inner.strip_prefix(quote)?.strip_suffix(quote)?;
+                    let simple = !name.is_empty()
+                        && name.bytes().all(|b| b == b'_' || b.is_ascii_alphanumeric());
+                    simple.then(|| (t.span.start..n.span.end, name.to_string(), form))
+                }),
+            _ => None,
+        };
+        if let Some((range, name, form)) = occurrence {
+            found.push(Occurrence {
+                range,
+                name,
+                default: None,
+                in_code: true,
+                template: false,
+                written: String::new(),
+                colon: Some(form),
+            });
+        }
+    }
+    found
+}
+
+/// The values of the psql `\set name [value]` lines of `text`, the last
+/// one winning: a value in single quotes is unquoted (`''` and `\'` stand
+/// for a quote), one in backticks is a shell command's output (`None`:
+/// twice runs no command), several words are joined as psql joins them,
+/// and no value is the empty string.
+pub fn psql_sets(text: &str) -> BTreeMap<String, Option<String>> {
+    let mut sets = BTreeMap::new();
+    if !text.contains("\\set") {
+        return sets;
+    }
+    for line in text.lines() {
+        let Some(rest) = line.trim_start().strip_prefix("\\set") else {
+            continue;
+        };
+        if !rest.starts_with([' ', '\t']) {
+            continue;
+        }
+        let mut words = rest.split_whitespace();
+        let Some(name) = words.next() else { continue };
+        if !name.bytes().all(|b| b == b'_' || b.is_ascii_alphanumeric()) {
+            continue;
+        }
+        let mut value = Some(String::new());
+        for w in words {
+            if w.starts_with('`') {
+                value = None;
+                break;
+            }
+            let w = match w.strip_prefix('\'').and_then(|w| w.strip_suffix('\'')) {
+                Some(q) => q.replace("''", "'").replace("\\'", "'"),
+                None => w.to_string(),
+            };
+            if let Some(v) = &mut value {
+                v.push_str(&w);
+            }
+        }
+        sets.insert(name.to_string(), value);
+    }
+    sets
+}
+
 /// Whether `text` may hold a placeholder or template action.
 fn may_hold(text: &str) -> bool {
     text.contains("${") || text.contains("{{")
+}
+
+/// `value` as psql interpolates a variable written `colon`.
+fn psql_quoted(colon: Option<Colon>, value: &str) -> Cow<'_, str> {
+    match colon {
+        Some(Colon::Literal) => Cow::Owned(format!("'{}'", value.replace('\'', "''"))),
+        Some(Colon::Ident) => Cow::Owned(format!("\"{}\"", value.replace('"', "\"\""))),
+        _ => Cow::Borrowed(value),
+    }
 }
 
 /// `name` for a macro written as a `${name}` placeholder.
@@ -271,8 +417,66 @@ fn placeholder_macro(m: &str) -> Option<&str> {
 }
 
 impl Placeholders<'_> {
+    /// Whether psql variables are looked for: in PostgreSQL text, which
+    /// psql (Sqitch's client, psql scripts) or graphile-migrate fills in.
+    fn colons(&self) -> bool {
+        self.dialect == Dialect::Postgres
+    }
+
+    /// Whether `text` may hold a placeholder, template action or psql
+    /// variable.
+    fn may_hold(&self, text: &str) -> bool {
+        may_hold(text) || (self.colons() && text.contains(':'))
+    }
+
+    /// Every placeholder, template action and psql variable of `text`, in
+    /// text order.
+    fn find(&self, text: &str) -> Vec<Occurrence> {
+        let mut found = if may_hold(text) {
+            occurrences(text, self.dialect, self.env_syntax)
+        } else {
+            Vec::new()
+        };
+        if self.colons() {
+            let colons = colon_occurrences(text);
+            if !colons.is_empty() {
+                found.extend(colons);
+                found.sort_by_key(|o| o.range.start);
+                // A `${...}` holding a colon wins over the colon inside it.
+                let mut end = 0;
+                found.retain(|o| {
+                    let keep = o.range.start >= end;
+                    if keep {
+                        end = o.range.end;
+                    }
+                    keep
+                });
+            }
+        }
+        found
+    }
+
     /// The value of `o`, if it has one.
     pub fn value<'s>(&'s self, o: &'s Occurrence) -> Option<&'s str> {
+        if o.colon.is_some() {
+            // `--define`, then the file's own `\set`, then a layout's macro
+            // written as one (graphile-migrate's `:DATABASE_OWNER`).
+            return self
+                .defines
+                .get(&o.name)
+                .map(String::as_str)
+                .or_else(|| self.psql_sets.get(&o.name).and_then(|v| v.as_deref()))
+                .or_else(|| {
+                    (o.colon == Some(Colon::Plain))
+                        .then(|| {
+                            self.macros
+                                .iter()
+                                .find(|(m, _)| m.strip_prefix(':') == Some(o.name.as_str()))
+                                .map(|(_, v)| *v)
+                        })
+                        .flatten()
+                });
+        }
         self.defines
             .get(&o.name)
             .or_else(|| self.builtins.get(&o.name))
@@ -290,10 +494,10 @@ impl Placeholders<'_> {
 
     /// The undefined placeholders of `text` that deserve a finding.
     pub fn undefined(&self, text: &str) -> Vec<Occurrence> {
-        if !may_hold(text) {
+        if !self.may_hold(text) {
             return Vec::new();
         }
-        occurrences(text, self.dialect, self.env_syntax)
+        self.find(text)
             .into_iter()
             // (No tool fills a template action in a string or comment.)
             .filter(|o| {
@@ -305,6 +509,31 @@ impl Placeholders<'_> {
 
     /// The message and help of a finding about `o`.
     pub fn describe(&self, o: &Occurrence) -> (String, String) {
+        if o.colon.is_some() {
+            let from_shell = matches!(self.psql_sets.get(&o.name), Some(None));
+            let message = if from_shell {
+                format!(
+                    "psql variable `{}` has no value: the file's `\\set {}` takes it from a shell \
+                     command, which twice does not run, and the statement is not valid SQL until \
+                     psql substitutes it",
+                    o.shown(),
+                    o.name
+                )
+            } else {
+                format!(
+                    "psql variable `{}` has no value: psql substitutes it before sending the \
+                     statement (`\\set`, `psql --set`, Sqitch's `--set` or `deploy.variables`, \
+                     graphile-migrate's `.gmrc` placeholders); as written it is not valid SQL",
+                    o.shown()
+                )
+            };
+            let help = format!(
+                "pass `--define {}=VALUE` with the value the migration tool gives it; replay \
+                 leaves this statement out until then",
+                o.name
+            );
+            return (message, help);
+        }
         if o.is_logic() {
             return (
                 format!(
@@ -369,16 +598,16 @@ impl Placeholders<'_> {
     /// and the offset of the occurrence at which the total first exceeds
     /// `budget`, if it does.
     pub fn growth(&self, text: &str, budget: usize) -> (usize, Option<usize>) {
-        if !may_hold(text) {
+        if !self.may_hold(text) {
             return (0, None);
         }
         let mut added = 0usize;
-        for o in occurrences(text, self.dialect, self.env_syntax) {
+        for o in self.find(text) {
             if o.template && !o.in_code {
                 continue;
             }
             let len = match self.value(&o) {
-                Some(v) => v.len(),
+                Some(v) => psql_quoted(o.colon, v).len(),
                 None if o.in_code => o.name.len() + 2,
                 None => continue,
             };
@@ -406,10 +635,10 @@ impl Substitute for Placeholders<'_> {
             }
             return Cow::Owned(self.substitute(&text).into_owned());
         }
-        if !may_hold(sql) {
+        if !self.may_hold(sql) {
             return Cow::Borrowed(sql);
         }
-        let found = occurrences(sql, self.dialect, self.env_syntax);
+        let found = self.find(sql);
         let mut out = String::with_capacity(sql.len());
         let mut last = 0;
         let mut changed = false;
@@ -419,7 +648,10 @@ impl Substitute for Placeholders<'_> {
                 continue;
             }
             let replacement = match self.value(o) {
-                Some(v) => v.to_string(),
+                Some(v) => psql_quoted(o.colon, v).into_owned(),
+                None if o.colon == Some(Colon::Literal) => {
+                    psql_quoted(o.colon, &o.name).into_owned()
+                }
                 None if o.in_code => self.neutral(&o.name),
                 None => continue,
             };
@@ -470,6 +702,7 @@ mod tests {
             env_syntax: false,
             tool: "Flyway",
             macros: &[],
+            psql_sets: BTreeMap::new(),
         }
     }
 
@@ -587,5 +820,78 @@ mod tests {
             "SELECT 'x', y, \"C\""
         );
         assert_eq!(p.undefined("SELECT '${A:-x}', ${C}").len(), 1);
+    }
+
+    #[test]
+    fn psql_variables_are_found_where_psql_looks() {
+        let names = |text: &str| -> Vec<(String, Option<Colon>)> {
+            colon_occurrences(text)
+                .into_iter()
+                .map(|o| (o.name, o.colon))
+                .collect()
+        };
+        assert_eq!(
+            names("GRANT USAGE ON SCHEMA s TO :role; SELECT :'pw', :\"tbl\".x"),
+            vec![
+                ("role".to_string(), Some(Colon::Plain)),
+                ("pw".to_string(), Some(Colon::Literal)),
+                ("tbl".to_string(), Some(Colon::Ident)),
+            ]
+        );
+        // Not a variable: a cast, `:=`, a slice, strings, comments, bodies,
+        // a colon apart from its quote.
+        assert!(names(
+            "SELECT x::text, a[1:n], a[lo:hi][2:3], ':v', \":v\" -- :v\n\
+             /* :v */ $$ BEGIN y := :v; END $$, : 'a', :'a b'"
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn psql_variables_take_defines_and_set_lines() {
+        let mut d = BTreeMap::new();
+        d.insert("owner".to_string(), "app".to_string());
+        let mut p = ph(&d, Scope::CodeOnly);
+        p.dialect = Dialect::Postgres;
+        p.psql_sets = psql_sets(
+            "\\set ON_ERROR_STOP on\n  \\set pw 'it''s'\n\\set secret `cat /run/x`\n\\set empty\n",
+        );
+        assert_eq!(p.psql_sets.get("pw"), Some(&Some("it's".to_string())));
+        assert_eq!(p.psql_sets.get("secret"), Some(&None));
+        assert_eq!(p.psql_sets.get("empty"), Some(&Some(String::new())));
+        assert_eq!(
+            p.substitute("ALTER TABLE t OWNER TO :owner; -- :owner"),
+            "ALTER TABLE t OWNER TO app; -- :owner"
+        );
+        assert_eq!(
+            p.substitute("CREATE ROLE :\"owner\" PASSWORD :'pw'"),
+            "CREATE ROLE \"app\" PASSWORD 'it''s'"
+        );
+        // Undefined: flagged, and neutralised so the statement still parses.
+        let undefined: Vec<String> = p
+            .undefined("GRANT x TO :secret, :nobody; SELECT :'pw'")
+            .into_iter()
+            .map(|o| o.shown())
+            .collect();
+        assert_eq!(undefined, vec![":secret", ":nobody"]);
+        assert_eq!(
+            p.substitute("GRANT x TO :secret PASSWORD :'nobody'"),
+            "GRANT x TO \"secret\" PASSWORD 'nobody'"
+        );
+        let o = &p.undefined("GRANT x TO :secret")[0];
+        let (message, help) = p.describe(o);
+        assert!(message.contains("shell command"), "{message}");
+        assert!(help.contains("--define secret=VALUE"), "{help}");
+        // A `${...}` holding a colon is one placeholder, not a variable.
+        let mut f = ph(&d, Scope::Everywhere);
+        f.dialect = Dialect::Postgres;
+        assert_eq!(
+            f.substitute("SET search_path = ${flyway:defaultSchema}"),
+            "SET search_path = main"
+        );
+        // Other dialects have no psql: SQLite's `:name` is a parameter.
+        assert!(ph(&d, Scope::CodeOnly)
+            .undefined("SELECT :nobody")
+            .is_empty());
     }
 }

@@ -73,6 +73,11 @@ fn analyze_file(d: &Discovered, opts: &Options, jobs: &[Job]) -> Result<FileAnal
         std::collections::HashMap::new();
     // Bytes placeholder substitution has added to the file so far.
     let mut grown = 0;
+    // The file's psql `\set` lines (its variables' values where psql runs it).
+    let psql_sets = jobs
+        .first()
+        .map(|j| placeholder::psql_sets(&d.files[j.0].text))
+        .unwrap_or_default();
     for &(file, start, end, si, mi, is_down, ri) in jobs {
         let src = &d.files[file];
         if src.binary {
@@ -123,6 +128,7 @@ fn analyze_file(d: &Discovered, opts: &Options, jobs: &[Job]) -> Result<FileAnal
             env_syntax: envsub,
             tool: policy.tool,
             macros: layout::get(layout).text_macros(dialect),
+            psql_sets: psql_sets.clone(),
         };
         {
             let budget = placeholder::MAX_SUBSTITUTED_BYTES - grown;

@@ -30,7 +30,9 @@
 //! - `:DATABASE_OWNER` is replaced with the role that owns the database
 //!   (`CURRENT_USER` in replay) and `:DATABASE_NAME` with the database's
 //!   name (the one replay runs in: [`crate::model::CURRENT_DATABASE`]);
-//!   other `.gmrc` placeholders are named in a notice;
+//!   other `.gmrc` placeholders are named in a notice, and take their
+//!   values from `--define` (read as psql variables: see
+//!   [`crate::placeholder`]);
 //! - other SQL files in the folder and its other sub-folders (a schema dump
 //!   `afterAllMigrations` writes, `afterCurrent` tests, `fixtures/` texts)
 //!   are not migrations of the history, nor histories of their own.
@@ -328,8 +330,9 @@ pub fn plan(folder: &Folder) -> Plan {
     {
         let names: Vec<&str> = keys.keys().map(String::as_str).collect();
         plan.notices.push(format!(
-            "{}: graphile-migrate replaces the placeholders {} from .gmrc and the environment; twice \
-             does not, so statements using them fail in replay",
+            "{}: graphile-migrate replaces the placeholders {} from .gmrc and the environment; \
+             give twice their values with `--define NAME=VALUE` (the name without its colon): \
+             statements using one without a value are reported and left out of replay",
             folder.display,
             names.join(", ")
         ));

@@ -27,6 +27,17 @@ SQL an application fills in with Go's `text/template` or Jinja before it
 runs it) are flagged the same way, in every layout; inside a string or a
 comment they are data. `--define FlagInvalid=4` fills `{{.FlagInvalid}}`.
 
+In PostgreSQL files, psql variables where SQL code goes (`:name`,
+`:'name'` for a string literal, `:"name"` for a quoted identifier) are
+flagged the same way when nothing gives them a value: Sqitch runs its
+PostgreSQL changes through psql with its `--set` variables, psql scripts
+`\set` their own, and graphile-migrate fills its `.gmrc` placeholders
+written `:NAME`. A file's `\set name value` lines give values (one set
+from a shell command in backticks gives none); casts (`x::text`), `:=`,
+array slices and colons in strings, comments and bodies are not variables.
+`--define name=value` fills `:name` (the name without its colon), quoted
+as the form asks.
+
 ## Why it matters
 twice replays migrations and parses their statements after substitution. A
 placeholder left in the text is not SQL: without this finding the statement

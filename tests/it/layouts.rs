@@ -1208,6 +1208,7 @@ mod props {
                     env_syntax: true,
                     tool: "test",
                     macros: &[],
+                    psql_sets: folder.entries.first().map(|e| twice::placeholder::psql_sets(&e.file.text)).unwrap_or_default(),
                 };
                 for m in &plan.migrations {
                     let f = &folder.entries[m.up.file].file;

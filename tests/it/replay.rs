@@ -407,6 +407,34 @@ fn a_missing_object_another_history_creates_is_named_in_the_help() {
     );
 }
 
+/// A first migration that rebuilds a table by copy-and-swap presumes the
+/// table: the rename that gives the name back does not make it here, so a
+/// history whose first migration rebuilds a table it never creates starts
+/// from a schema made elsewhere (not "check the order"), and a later
+/// failure on that table fails for the same reason, not because of it.
+#[test]
+fn a_rebuilt_table_no_migration_creates_is_a_schema_made_elsewhere() {
+    let r = run("fixtures/replay/rebuild-elsewhere", &opts());
+    let errors = of_rule(&r, "first-run-error");
+    assert_eq!(errors.len(), 1, "{:#?}", r.findings);
+    assert!(errors[0].file.ends_with("001_rebuild_jobs.sql"));
+    assert_eq!(errors[0].line, 4);
+    let help = errors[0].help.as_deref().unwrap_or_default();
+    assert!(
+        help.starts_with("no migration of this history creates `jobs`: the history starts"),
+        "{help}"
+    );
+    let notes = errors[0].notes.join("\n");
+    assert!(
+        notes.contains(
+            "1 later migration fails for the same reason (on objects no migration of this \
+             history creates): fixtures/replay/rebuild-elsewhere/002_jobs_priority.sql:1"
+        ),
+        "{notes}"
+    );
+    assert!(!notes.contains("because this one did"), "{notes}");
+}
+
 /// A first run the sandbox refuses is rolled back like a failed one: what
 /// it would have created is missing, and the later first runs that fail for
 /// want of it are listed under its `replay-denied` finding, not reported

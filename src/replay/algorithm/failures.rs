@@ -220,12 +220,36 @@ pub(super) fn made_by(
     let mut out = BTreeSet::new();
     for m in &seq.migrations {
         for part in std::iter::once(&m.up).chain(m.down.as_ref()) {
-            for sql in part_sql(ws, part) {
-                created_names(sql, &mut out);
-            }
+            out.extend(made_by_part(ws, part));
         }
     }
     out
+}
+
+/// What a part's statements create (see [`created_names`]), but for a
+/// table rebuilt by copy-and-swap (`INSERT INTO t_new SELECT ... FROM t;
+/// DROP TABLE t; ALTER TABLE t_new RENAME TO t`): it was there before, and
+/// the rename that gives its name back does not make it here when the part
+/// dropped it before creating it.
+fn made_by_part(ws: &crate::report::Workspace, part: &Part) -> BTreeSet<String> {
+    let mut dropped = BTreeSet::new();
+    let mut made = BTreeSet::new();
+    for st in part_statements(ws, part) {
+        let mut names = BTreeSet::new();
+        created_names(&st.sql, &mut names);
+        let alter = st
+            .sql
+            .trim_start()
+            .get(..5)
+            .is_some_and(|w| w.eq_ignore_ascii_case("ALTER"));
+        for n in names {
+            if !(alter && dropped.contains(&n) && !made.contains(&n)) {
+                made.insert(n);
+            }
+        }
+        dropped_names(st, &mut dropped);
+    }
+    made
 }
 
 /// The first file of another sequence of the run whose migrations create
@@ -437,11 +461,7 @@ impl<E: Engine> Replayer<'_, E> {
 
     /// What a failed part would have created (see [`created_names`]).
     fn created_by(&self, part: &Part) -> BTreeSet<String> {
-        let mut out = BTreeSet::new();
-        for sql in part_sql(self.ws, part) {
-            created_names(sql, &mut out);
-        }
-        out
+        made_by_part(self.ws, part)
     }
 
     /// What a failed part would have dropped, and not made again after (see

@@ -19,7 +19,11 @@
 //! goose refuses a file without `-- +goose Up`, with statements before it,
 //! with `Down` before `Up`, with an unclosed `StatementBegin` or with a
 //! statement missing its final `;`: those are `malformed-migration`
-//! findings; the file is still read as well as it can be. Files whose name
+//! findings; the file is still read as well as it can be. The original
+//! `bitbucket.org/liamstask/goose` (named in the project's `go.mod`) does
+//! not refuse a last statement without `;`: it logs "Unexpected unfinished
+//! SQL query" and drops it, so twice reports that the statement never runs
+//! and leaves it out of replay. Files whose name
 //! does not start with `<number>_` are ignored, as goose ignores them, and
 //! migrations run in numeric version order.
 
@@ -92,6 +96,35 @@ pub struct Sections {
 }
 
 pub fn sections(text: &str) -> Sections {
+    sections_of(text, Flavour::Pressly)
+}
+
+/// Which goose reads the files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavour {
+    /// pressly/goose (`github.com/pressly/goose`), today's goose.
+    Pressly,
+    /// The original `bitbucket.org/liamstask/goose`, which logs "Unexpected
+    /// unfinished SQL query" for a last statement without `;` and drops
+    /// it instead of refusing the migration.
+    Liamstask,
+}
+
+/// The goose flavour a folder's project requires in its `go.mod`.
+fn flavour(folder: &Folder) -> Flavour {
+    let liamstask = folder.aux.get("../go.mod").is_some_and(|g| {
+        super::go_requirements(g)
+            .any(|(m, _)| super::go_module_is(m, "bitbucket.org/liamstask/goose"))
+    });
+    if liamstask {
+        Flavour::Liamstask
+    } else {
+        Flavour::Pressly
+    }
+}
+
+/// [`sections`] as `flavour` reads them.
+pub fn sections_of(text: &str, flavour: Flavour) -> Sections {
     let mut s = Sections::default();
     let mut state = State::Start;
     let mut implicit_up = false;
@@ -283,12 +316,27 @@ pub fn sections(text: &str) -> Sections {
         }
         State::Up | State::Down => {
             if let Some(c) = chunk.take() {
-                s.problems.push((
-                    c.clone(),
-                    "goose refuses this migration: the last statement does not end with `;`".into(),
-                    "end the statement with `;` at the end of its last line",
-                ));
-                emit(&mut s, state, c, false, envsub);
+                if flavour == Flavour::Liamstask {
+                    // It logs a warning and runs the section without it.
+                    s.problems.push((
+                        c,
+                        format!(
+                            "liamstask/goose never runs this statement: it does not end with `;`, \
+                             so goose logs \"Unexpected unfinished SQL query\" and runs the {} \
+                             section without it",
+                            if state == State::Up { "Up" } else { "Down" }
+                        ),
+                        "end the statement with `;` at the end of its last line",
+                    ));
+                } else {
+                    s.problems.push((
+                        c.clone(),
+                        "goose refuses this migration: the last statement does not end with `;`"
+                            .into(),
+                        "end the statement with `;` at the end of its last line",
+                    ));
+                    emit(&mut s, state, c, false, envsub);
+                }
             }
         }
     }
@@ -328,9 +376,10 @@ pub fn plan(folder: &Folder) -> Plan {
     order.sort_by(|a, b| {
         numeric_cmp(&a.0, &b.0).then_with(|| folder.entries[a.1].rel.cmp(&folder.entries[b.1].rel))
     });
+    let flavour = flavour(folder);
     for (version, i) in order {
         let e = &folder.entries[i];
-        let s = sections(&e.file.text);
+        let s = sections_of(&e.file.text, flavour);
         for (span, message, help) in s.problems {
             plan.problem(i, span, message, help);
         }
@@ -402,6 +451,11 @@ impl super::Layout for Goose {
 
     fn plan(&self, folder: &Folder) -> Plan {
         plan(folder)
+    }
+
+    /// The project's `go.mod` says which goose reads the files.
+    fn ancestor_side_files(&self) -> &'static [&'static str] {
+        &["go.mod"]
     }
 
     fn code_migration(&self, rel: &str) -> Option<String> {
@@ -493,6 +547,38 @@ mod tests {
         assert_eq!(joined(text, &s.up), vec!["ALTER TABLE a ADD COLUMN b int;"]);
         let s = sections("-- +goose Up\nSELECT 1\n  \n");
         assert_eq!(s.problems.len(), 1);
+    }
+
+    #[test]
+    fn liamstask_goose_drops_an_unfinished_last_statement() {
+        let text =
+            "-- +goose Up\nCREATE TABLE IF NOT EXISTS a(x int);\n\n-- +goose Down\nDROP TABLE a\n";
+        let s = sections_of(text, Flavour::Liamstask);
+        assert_eq!(s.problems.len(), 1);
+        assert!(s.problems[0]
+            .1
+            .starts_with("liamstask/goose never runs this statement"));
+        assert!(s.problems[0]
+            .1
+            .ends_with("runs the Down section without it"));
+        assert_eq!(&text[s.problems[0].0.clone()], "DROP TABLE a");
+        assert!(s.down.as_deref().unwrap_or_default().is_empty());
+        // pressly/goose refuses it, and twice still reads it.
+        let s = sections(text);
+        assert!(s.problems[0].1.starts_with("goose refuses this migration"));
+        assert_eq!(
+            joined(text, s.down.as_deref().unwrap()),
+            vec!["DROP TABLE a"]
+        );
+        // The flavour comes from the project's go.mod.
+        let mut f = Folder::default();
+        f.aux.insert(
+            "../go.mod".into(),
+            "module x\nrequire bitbucket.org/liamstask/goose v0.0.0-20150115234039-8488cc47d90c\n"
+                .into(),
+        );
+        assert_eq!(flavour(&f), Flavour::Liamstask);
+        assert_eq!(flavour(&Folder::default()), Flavour::Pressly);
     }
 
     #[test]

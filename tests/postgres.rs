@@ -1522,6 +1522,73 @@ fn throwaway_cluster_refuses_programs_and_server_settings() {
     assert_eq!(out.status.code(), Some(1), "{out:?}");
 }
 
+/// A migration's `CREATE ROLE` on the throwaway cluster before PostgreSQL 16
+/// (where the migration role may not create roles): twice makes the role
+/// itself as a plain NOLOGIN role without the statement's options, so the
+/// GRANT after it runs instead of failing with "role does not exist", and
+/// the role is not a superuser (the second migration checks). From 16 on
+/// the statement is sent and the server refuses SUPERUSER.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn a_migration_role_is_made_plain_on_the_throwaway_cluster() {
+    needs_binaries();
+    let bindir = pg::cluster::find_bindir().unwrap();
+    let version = std::process::Command::new(bindir.join("postgres"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    let version = String::from_utf8_lossy(&version.stdout).to_string();
+    let major: u32 = version
+        .split_whitespace()
+        .find_map(|w| w.split('.').next()?.parse().ok())
+        .unwrap();
+    let out = twice_bin(
+        &[
+            "check",
+            "--engine",
+            "postgres",
+            "--format",
+            "json",
+            "fixtures/postgres/migration_roles",
+        ],
+        &[],
+        Duration::from_secs(180),
+    );
+    let findings = json_findings(&out);
+    let got = json_rules(&findings);
+    assert!(
+        !got.iter().any(|(rule, ..)| rule == "first-run-error"),
+        "{findings:#?}"
+    );
+    if major < 16 {
+        let made = findings
+            .iter()
+            .find(|f| f["rule"] == "replay-statement-skipped")
+            .unwrap_or_else(|| panic!("{findings:#?}"));
+        assert_eq!(made["line"], 3, "{made:#?}");
+        let message = made["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(
+                "twice made the role `twice_fixture_app_reader` itself, as a plain NOLOGIN role"
+            ),
+            "{message}"
+        );
+        assert!(
+            !got.iter().any(|(rule, ..)| rule == "replay-denied"),
+            "{got:?}"
+        );
+    } else {
+        assert!(
+            got.contains(&(
+                "replay-denied".into(),
+                "001_roles.sql".into(),
+                "42501".into()
+            )),
+            "{got:?}"
+        );
+    }
+}
+
 /// On a --database-url server, statements aimed at another database change
 /// nothing there, however they are hidden.
 #[test]

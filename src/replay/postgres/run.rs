@@ -414,7 +414,10 @@ impl Runner<'_> {
             if let Some(what) = kind::server_wide(&file.source, stmt)
                 .filter(|_| !self.server.sends(kind::changes_roles(&file.source, stmt)))
             {
-                let (text, help) = self.server.skipped(what);
+                let (text, help) = self
+                    .server
+                    .make_migration_role(&stmt.sql, what)
+                    .unwrap_or_else(|| self.server.skipped(what));
                 out.handled.push(Handled {
                     stmt: stmt.index,
                     span: stmt.span.clone(),
@@ -569,7 +572,10 @@ impl Runner<'_> {
             if let Some(what) = kind::server_wide(&file.source, stmt)
                 .filter(|_| !self.server.sends(kind::changes_roles(&file.source, stmt)))
             {
-                let (text, help) = self.server.skipped(what);
+                let (text, help) = self
+                    .server
+                    .make_migration_role(&stmt.sql, what)
+                    .unwrap_or_else(|| self.server.skipped(what));
                 out.handled.push(Handled {
                     stmt: stmt.index,
                     span: stmt.span.clone(),

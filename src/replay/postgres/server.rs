@@ -529,6 +529,45 @@ impl Server {
         }
     }
 
+    /// For a `CREATE ROLE|USER|GROUP name ...` of a migration that is not
+    /// sent (a throwaway cluster before PostgreSQL 16, where the migration
+    /// role may not create roles): makes `name` as a plain role the
+    /// migrations can grant and name (see [`super::setup::make_plain_role`]),
+    /// so that the statements after it that need the role run; the
+    /// statement's own options (`SUPERUSER`, `LOGIN`, a password, ...) are
+    /// not applied. Returns the message and help of the statement's note
+    /// when the role was made; `None` when nothing was (another statement,
+    /// a `--database-url` server, a name already taken, an error), and the
+    /// statement is skipped as before. The role is dropped with the
+    /// sequence's other additions to the cluster (see [`Server::finish`]).
+    pub fn make_migration_role(&mut self, sql: &str, what: &str) -> Option<(String, String)> {
+        if !self.own_cluster || self.roles_allowed {
+            return None;
+        }
+        let Some(super::setup::RoleStatement::Create(name)) = super::setup::role_statement(sql)
+        else {
+            return None;
+        };
+        let role = self.migration_role()?.to_string();
+        let admin = self.admin().ok()?;
+        if !super::setup::make_plain_role(admin, &role, &name).ok()? {
+            return None;
+        }
+        Some((
+            format!(
+                "not replayed: the statement {what}, which on PostgreSQL {} twice's \
+                 throwaway cluster migrations may not do (a role allowed to could make itself a \
+                 superuser before PostgreSQL 16); twice made the role `{name}` itself, as a plain \
+                 NOLOGIN role without the statement's options, so that the statements granting \
+                 to it or naming it run",
+                self.version_num / 10000
+            ),
+            "to replay the role's own options, use a PostgreSQL 16+ server, or create the role \
+             in a setup script (--setup FILE)"
+                .into(),
+        ))
+    }
+
     /// The role the migrations run as.
     pub fn migration_role(&self) -> Option<&str> {
         match &self.runner {

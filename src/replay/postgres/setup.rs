@@ -80,12 +80,12 @@ fn run_setup(admin: &mut Client, role: Option<&str>, script: &Script, root: &str
 /// A setup statement on roles: `CREATE ROLE|USER|GROUP name ...` (the
 /// role's name, folded as the server folds it), or another statement that
 /// changes a role (`ALTER ROLE`, `DROP ROLE`).
-enum RoleStatement {
+pub(super) enum RoleStatement {
     Create(String),
     Other,
 }
 
-fn role_statement(sql: &str) -> Option<RoleStatement> {
+pub(super) fn role_statement(sql: &str) -> Option<RoleStatement> {
     use crate::lexer::{Lexer, TokenKind};
     let words: Vec<(TokenKind, &str)> =
         Lexer::new(sql, 0..sql.len(), crate::dialect::Dialect::Postgres)
@@ -156,34 +156,45 @@ fn run_setup_as_role(
     };
     crate::replay::setup::run(script, crate::dialect::Dialect::Postgres, root, |sql| {
         match role_statement(sql) {
-            Some(RoleStatement::Create(name)) => {
-                // Only a role made here is granted: an existing one (a
-                // predefined `pg_*` role, the admin) stays out of reach.
-                // The name goes in as a bound parameter and as a quoted
-                // identifier, never inside other quoting (a `DO $tag$` body
-                // would end at a name holding its tag).
-                let exists = admin
-                    .query_opt(
-                        "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1",
-                        &[&name],
-                    )
-                    .map_err(failed)?
-                    .is_some();
-                if exists {
-                    return Ok(());
-                }
-                let sql = format!(
-                    "CREATE ROLE {r} NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION \
-                     NOBYPASSRLS; GRANT {r} TO {m} WITH ADMIN OPTION",
-                    r = ident(&name),
-                    m = ident(role),
-                );
-                admin.batch_execute(&sql).map_err(failed)
-            }
+            Some(RoleStatement::Create(name)) => make_plain_role(admin, role, &name)
+                .map(|_| ())
+                .map_err(failed),
             Some(RoleStatement::Other) => Ok(()),
             None => runner.batch_execute(sql).map_err(failed),
         }
     })
+}
+
+/// Makes `name` as the admin: a plain `NOLOGIN` role with no attribute,
+/// which the migration role `role` may grant (`WITH ADMIN OPTION`: `GRANT
+/// name TO other` and `CREATE SCHEMA ... AUTHORIZATION name` then work).
+/// Only a role made here is granted: an existing one (a predefined `pg_*`
+/// role, the admin) stays out of reach and nothing is done (`false`). The
+/// name goes in as a bound parameter and as a quoted identifier, never
+/// inside other quoting (a `DO $tag$` body would end at a name holding its
+/// tag).
+pub(super) fn make_plain_role(
+    admin: &mut Client,
+    role: &str,
+    name: &str,
+) -> std::result::Result<bool, postgres::Error> {
+    let exists = admin
+        .query_opt(
+            "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1",
+            &[&name],
+        )?
+        .is_some();
+    if exists {
+        return Ok(false);
+    }
+    let sql = format!(
+        "CREATE ROLE {r} NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION \
+         NOBYPASSRLS; GRANT {r} TO {m} WITH ADMIN OPTION",
+        r = ident(name),
+        m = ident(role),
+    );
+    admin.batch_execute(&sql)?;
+    Ok(true)
 }
 
 /// Inside the scratch database only: `USAGE` and `CREATE` on the schemas

@@ -457,7 +457,8 @@ impl Runner<'_> {
                 Some(after) => {
                     let data = crate::split::copy_data(&file.source.text, after);
                     let rows = file.source.text[data].as_bytes().to_vec();
-                    (self.timed_copy(&prefix, &stmt.sql, &rows), 0)
+                    // (No position of the probe's maps to the statement.)
+                    (self.timed_copy(&prefix, &stmt.sql, &rows), usize::MAX / 2)
                 }
                 None => {
                     let sql = format!("{prefix}{}", self.sendable(&stmt.sql));
@@ -667,12 +668,20 @@ impl Runner<'_> {
     }
 
     /// Runs `prefix`, then `COPY ... FROM stdin` fed with `rows`, under the
-    /// time limit.
+    /// time limit. A COPY the server refuses before it takes data (a table
+    /// or column that is not there) leaves the client library's connection
+    /// out of step with the server (the next query fails with "unexpected
+    /// message" and the connection closes), so what such a refusal would
+    /// name is first looked up with a query that takes no data
+    /// ([`copy_probe`]): its error stands for the COPY's.
     fn timed_copy(&mut self, prefix: &str, sql: &str, rows: &[u8]) -> Result<(), postgres::Error> {
         use std::io::Write;
         self.timed_with(|c| {
             if !prefix.trim().is_empty() {
                 c.batch_execute(prefix)?;
+            }
+            if let Some(probe) = copy_probe(sql) {
+                c.batch_execute(&probe)?;
             }
             let mut w = c.copy_in(sql)?;
             // A write error surfaces from finish() as the server's error.
@@ -786,6 +795,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_copy_is_probed_by_its_table_and_columns() {
+        assert_eq!(
+            copy_probe("COPY public.events (id, \"Kind\") FROM stdin WITH (FORMAT csv)").as_deref(),
+            Some("SELECT id, \"Kind\" FROM public.events LIMIT 0")
+        );
+        assert_eq!(
+            copy_probe("copy events from STDIN").as_deref(),
+            Some("SELECT 1 FROM events LIMIT 0")
+        );
+        assert_eq!(copy_probe("COPY (SELECT 1) TO stdout"), None);
+        assert_eq!(copy_probe("COPY FROM stdin"), None);
+        assert_eq!(copy_probe("SELECT 1"), None);
+    }
+
+    #[test]
     fn a_missing_schema_is_a_missing_object() {
         let message = "schema \"measure\" does not exist";
         assert_eq!(error_class("3F000", message), ErrorClass::UndefinedObject);
@@ -854,4 +878,62 @@ mod tests {
         }
         assert_eq!(named_object("42601", "syntax error at or near \"x\""), None);
     }
+}
+
+/// For `COPY name [(columns)] FROM stdin ...`: `SELECT columns FROM name
+/// LIMIT 0`, which fails as the COPY would before taking data when the
+/// table or a column is not there, and otherwise reads nothing. `None` for
+/// another shape (the COPY then runs as written).
+pub(super) fn copy_probe(sql: &str) -> Option<String> {
+    use crate::lexer::{Lexer, TokenKind};
+    let tokens: Vec<crate::lexer::Token> =
+        Lexer::new(sql, 0..sql.len(), crate::dialect::Dialect::Postgres)
+            .filter(|t| !t.kind.is_trivia())
+            .collect();
+    let word = |t: &crate::lexer::Token| -> bool { t.kind == TokenKind::Word };
+    let first = tokens.first()?;
+    if !(word(first) && sql[first.span.clone()].eq_ignore_ascii_case("copy")) {
+        return None;
+    }
+    // The target runs up to the first FROM outside parentheses.
+    let mut depth = 0usize;
+    let mut open = None;
+    let mut close = None;
+    let mut from = None;
+    for (i, t) in tokens.iter().enumerate().skip(1) {
+        let text = &sql[t.span.clone()];
+        match (t.kind, text) {
+            (TokenKind::Punct, "(") => {
+                if depth == 0 && open.is_none() {
+                    open = Some(i);
+                }
+                depth += 1;
+            }
+            (TokenKind::Punct, ")") => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 && close.is_none() {
+                    close = Some(i);
+                }
+            }
+            (TokenKind::Word, w) if depth == 0 && w.eq_ignore_ascii_case("from") => {
+                from = Some(i);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let from = from?;
+    let name_end = open.unwrap_or(from);
+    if name_end < 2 {
+        return None;
+    }
+    let name = sql[tokens[1].span.start..tokens[name_end - 1].span.end].trim();
+    let columns = match (open, close) {
+        (Some(o), Some(c)) if o + 1 < c && c < from => {
+            sql[tokens[o + 1].span.start..tokens[c - 1].span.end].trim()
+        }
+        (None, None) => "1",
+        _ => return None,
+    };
+    Some(format!("SELECT {columns} FROM {name} LIMIT 0"))
 }

@@ -393,6 +393,38 @@ mod tests {
     }
 
     #[test]
+    fn exception_handlers_guard_what_they_catch() {
+        let guarded = |body: &str, handler: &str| {
+            let sql = format!("DO $$ BEGIN {body}; EXCEPTION WHEN {handler} THEN NULL; END $$");
+            let Kind::Do(d) = kind(&sql, Dialect::Postgres) else {
+                panic!()
+            };
+            d.inner[0].guarded
+        };
+        let value = "ALTER TYPE mood RENAME VALUE 'sad' TO 'unhappy'";
+        assert!(guarded(value, "invalid_parameter_value"));
+        assert!(guarded(value, "SQLSTATE '22023'"));
+        assert!(guarded(value, "check_violation OR others"));
+        assert!(!guarded(value, "check_violation"));
+        assert!(!guarded(value, "SQLSTATE 'P0001'"));
+        let column = "ALTER TABLE t RENAME COLUMN a TO b";
+        assert!(guarded(column, "undefined_column"));
+        assert!(guarded(column, "sqlstate '42703'"));
+        assert!(!guarded(column, "invalid_parameter_value"));
+        assert!(guarded("ALTER TABLE t RENAME TO u", "undefined_table"));
+        assert!(guarded("ALTER TABLE t RENAME TO u", "SQLSTATE '42P01'"));
+        assert!(guarded(
+            "ALTER TABLE t RENAME CONSTRAINT k TO l",
+            "undefined_object"
+        ));
+        assert!(guarded("CREATE TABLE t (a int)", "SQLSTATE '42P07'"));
+        assert!(!guarded(
+            "CREATE TABLE t (a int)",
+            "invalid_parameter_value"
+        ));
+    }
+
+    #[test]
     fn transactions_pragmas_and_unknowns() {
         assert!(matches!(
             kind("BEGIN IMMEDIATE", Dialect::Sqlite),

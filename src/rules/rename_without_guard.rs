@@ -20,9 +20,12 @@ SET SCHEMA`, and `ALTER INDEX / VIEW / SEQUENCE / TYPE / FUNCTION / ... RENAME T
 Postgres `ALTER TYPE ... RENAME VALUE`).
 
 Not flagged: `ALTER TABLE IF EXISTS old RENAME TO new` (and the same for other objects
-that take `IF EXISTS`), renames inside a Postgres `DO` block under an existence check,
-and renames the same migration makes safe (SQLite's table rebuild renames a table it
-created a few statements earlier).
+that take `IF EXISTS`), renames inside a Postgres `DO` block under an existence check
+or in a block whose handler catches what the second run raises (`undefined_column` for
+RENAME COLUMN, `undefined_table` for RENAME TO, `undefined_object` for RENAME CONSTRAINT
+and types, `invalid_parameter_value` for RENAME VALUE, `OTHERS`, or the SQLSTATE code:
+`WHEN SQLSTATE '22023'`), and renames the same migration makes safe (SQLite's table
+rebuild renames a table it created a few statements earlier).
 
 ## Why it matters
 After the first run the old name no longer exists, so the second run stops with "no such

@@ -425,6 +425,36 @@ mod tests {
     }
 
     #[test]
+    fn names_keep_their_case_where_the_database_shows_it() {
+        let column = |d| {
+            let Kind::AlterTable(a) = kind("ALTER TABLE Notes ADD blobId TEXT", d) else {
+                panic!()
+            };
+            let AlterOp::AddColumn { name, .. } = &a.actions[0].op else {
+                panic!()
+            };
+            let table = a.table.unwrap();
+            (
+                name.object().to_string(),
+                name.shown().to_string(),
+                table.shown().to_string(),
+            )
+        };
+        assert_eq!(
+            column(Dialect::Sqlite),
+            ("blobid".into(), "blobId".into(), "Notes".into())
+        );
+        assert_eq!(
+            column(Dialect::Mysql),
+            ("blobid".into(), "blobId".into(), "Notes".into())
+        );
+        assert_eq!(
+            column(Dialect::Postgres),
+            ("blobid".into(), "blobid".into(), "notes".into())
+        );
+    }
+
+    #[test]
     fn transactions_pragmas_and_unknowns() {
         assert!(matches!(
             kind("BEGIN IMMEDIATE", Dialect::Sqlite),

@@ -23,7 +23,10 @@ Not flagged: a column the same migration dropped earlier (also earlier in the sa
 statement: `ALTER TABLE t DROP COLUMN x, ADD COLUMN x bigint`), a column of a table the
 migration created afresh earlier (after `DROP TABLE IF EXISTS`), and an ADD COLUMN inside a
 Postgres `DO` block under an `IF NOT EXISTS (SELECT ... FROM information_schema.columns ...)`
-check or an `EXCEPTION WHEN duplicate_column` handler.
+check or an `EXCEPTION WHEN duplicate_column` handler. An ADD COLUMN on a table that
+the same migration drops and makes again *later* (a rebuild: `DROP TABLE t; ALTER TABLE
+t_new RENAME TO t`) is flagged: the second run meets the rebuilt table, which the first run
+made with the column.
 
 ## Why it matters
 The second run stops with "column already exists" (SQLite: "duplicate column name"),

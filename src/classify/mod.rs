@@ -425,6 +425,17 @@ mod tests {
     }
 
     #[test]
+    fn an_insert_without_a_table_name_is_not_understood() {
+        for sql in ["INSERT INTO SELECT * FROM posts", "insert into values (1)"] {
+            assert!(matches!(kind(sql, Dialect::Sqlite), Kind::Unknown), "{sql}");
+        }
+        assert!(matches!(
+            kind("INSERT INTO posts SELECT * FROM old", Dialect::Sqlite),
+            Kind::Insert(_)
+        ));
+    }
+
+    #[test]
     fn names_keep_their_case_where_the_database_shows_it() {
         let column = |d| {
             let Kind::AlterTable(a) = kind("ALTER TABLE Notes ADD blobId TEXT", d) else {

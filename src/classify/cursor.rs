@@ -146,22 +146,35 @@ impl<'a> Toks<'a> {
         Some(if fold { s.to_lowercase() } else { s })
     }
 
+    /// The identifier at `i` as the database shows it (in its messages and
+    /// catalogs): Postgres folds unquoted names to lower case, SQLite and
+    /// MySQL keep the case they were written in (and only match names
+    /// without case).
+    pub fn shown_ident(&self, i: usize) -> Option<String> {
+        match self.dialect {
+            Dialect::Sqlite | Dialect::Mysql if self.is_ident(i) => Some(unquote(self.text(i))),
+            _ => self.ident(i),
+        }
+    }
+
     /// A possibly qualified name at `i`; returns it and the index after it.
     pub fn name(&self, i: usize) -> Option<(Name, usize)> {
         let first = self.ident(i)?;
         let mut parts = vec![first];
+        let mut shown = vec![self.shown_ident(i)?];
         let mut j = i + 1;
         while self.punct(j, ".") {
-            match self.ident(j + 1) {
-                Some(p) => {
+            match (self.ident(j + 1), self.shown_ident(j + 1)) {
+                (Some(p), Some(s)) => {
                     parts.push(p);
+                    shown.push(s);
                     j += 2;
                 }
-                None => break,
+                _ => break,
             }
         }
         let span = self.span(i).start..self.span(j - 1).end;
-        Some((Name { parts, span }, j))
+        Some((Name { parts, shown, span }, j))
     }
 
     /// The index of the token that closes the parenthesis opened at `i`

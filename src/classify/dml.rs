@@ -2,6 +2,10 @@
 
 use super::*;
 
+/// Keywords that start the rest of an INSERT, reserved in every dialect, so
+/// never an unquoted table name.
+const NOT_A_TABLE: &[&str] = &["SELECT", "VALUES", "DEFAULT", "FROM", "WHERE"];
+
 impl<'a> Toks<'a> {
     // ---------------------------------------------------------------
     // DML
@@ -40,6 +44,12 @@ impl<'a> Toks<'a> {
         }
         if self.kw(j, "TABLE") {
             j += 1;
+        }
+        // A keyword where the table's name goes (`INSERT INTO SELECT * FROM
+        // t`: the name left out) is no name: the statement does not parse,
+        // and a rule would take the keyword for a table.
+        if self.kw_any(j, NOT_A_TABLE) {
+            return Kind::Unknown;
         }
         let (table, mut k) = match self.name(j) {
             Some((n, a)) => (Some(n), a),

@@ -393,6 +393,79 @@ mod tests {
     }
 
     #[test]
+    fn exception_handlers_guard_what_they_catch() {
+        let guarded = |body: &str, handler: &str| {
+            let sql = format!("DO $$ BEGIN {body}; EXCEPTION WHEN {handler} THEN NULL; END $$");
+            let Kind::Do(d) = kind(&sql, Dialect::Postgres) else {
+                panic!()
+            };
+            d.inner[0].guarded
+        };
+        let value = "ALTER TYPE mood RENAME VALUE 'sad' TO 'unhappy'";
+        assert!(guarded(value, "invalid_parameter_value"));
+        assert!(guarded(value, "SQLSTATE '22023'"));
+        assert!(guarded(value, "check_violation OR others"));
+        assert!(!guarded(value, "check_violation"));
+        assert!(!guarded(value, "SQLSTATE 'P0001'"));
+        let column = "ALTER TABLE t RENAME COLUMN a TO b";
+        assert!(guarded(column, "undefined_column"));
+        assert!(guarded(column, "sqlstate '42703'"));
+        assert!(!guarded(column, "invalid_parameter_value"));
+        assert!(guarded("ALTER TABLE t RENAME TO u", "undefined_table"));
+        assert!(guarded("ALTER TABLE t RENAME TO u", "SQLSTATE '42P01'"));
+        assert!(guarded(
+            "ALTER TABLE t RENAME CONSTRAINT k TO l",
+            "undefined_object"
+        ));
+        assert!(guarded("CREATE TABLE t (a int)", "SQLSTATE '42P07'"));
+        assert!(!guarded(
+            "CREATE TABLE t (a int)",
+            "invalid_parameter_value"
+        ));
+    }
+
+    #[test]
+    fn an_insert_without_a_table_name_is_not_understood() {
+        for sql in ["INSERT INTO SELECT * FROM posts", "insert into values (1)"] {
+            assert!(matches!(kind(sql, Dialect::Sqlite), Kind::Unknown), "{sql}");
+        }
+        assert!(matches!(
+            kind("INSERT INTO posts SELECT * FROM old", Dialect::Sqlite),
+            Kind::Insert(_)
+        ));
+    }
+
+    #[test]
+    fn names_keep_their_case_where_the_database_shows_it() {
+        let column = |d| {
+            let Kind::AlterTable(a) = kind("ALTER TABLE Notes ADD blobId TEXT", d) else {
+                panic!()
+            };
+            let AlterOp::AddColumn { name, .. } = &a.actions[0].op else {
+                panic!()
+            };
+            let table = a.table.unwrap();
+            (
+                name.object().to_string(),
+                name.shown().to_string(),
+                table.shown().to_string(),
+            )
+        };
+        assert_eq!(
+            column(Dialect::Sqlite),
+            ("blobid".into(), "blobId".into(), "Notes".into())
+        );
+        assert_eq!(
+            column(Dialect::Mysql),
+            ("blobid".into(), "blobId".into(), "Notes".into())
+        );
+        assert_eq!(
+            column(Dialect::Postgres),
+            ("blobid".into(), "blobid".into(), "notes".into())
+        );
+    }
+
+    #[test]
     fn transactions_pragmas_and_unknowns() {
         assert!(matches!(
             kind("BEGIN IMMEDIATE", Dialect::Sqlite),

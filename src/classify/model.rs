@@ -49,8 +49,13 @@ pub enum Kind {
 /// A possibly schema-qualified name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Name {
-    /// Normalised parts: unquoted and case-folded as the dialect does.
+    /// Normalised parts: unquoted and case-folded as the dialect does, for
+    /// comparing names.
     pub parts: Vec<String>,
+    /// The parts as the database shows them in its messages and catalogs:
+    /// unquoted, folded to lower case only where the dialect stores them so
+    /// (Postgres); SQLite and MySQL keep the case as written.
+    pub shown: Vec<String>,
     /// Where the name is written in the file.
     pub span: Range<usize>,
 }
@@ -59,6 +64,12 @@ impl Name {
     /// The object's own name (the last part).
     pub fn object(&self) -> &str {
         self.parts.last().map_or("", String::as_str)
+    }
+
+    /// The object's own name as the database shows it (see [`Name::shown`]),
+    /// for messages and the SQL of guards.
+    pub fn shown(&self) -> &str {
+        self.shown.last().map_or("", String::as_str)
     }
 
     /// The schema (or table, for `t.col`), when qualified.

@@ -81,11 +81,12 @@ impl<'a> Toks<'a> {
 /// What encloses a PL/pgSQL statement.
 pub(super) enum Frame {
     /// `BEGIN ... [EXCEPTION ...] END`; `first` is the first inner statement
-    /// of the block, `handler` whether its handlers catch a second run's
-    /// failure, `in_handlers` whether the walk is in the EXCEPTION section.
+    /// of the block, `caught` the conditions its handlers name (lower case,
+    /// `SQLSTATE '22023'` read as the condition's name), `in_handlers`
+    /// whether the walk is in the EXCEPTION section.
     Block {
         first: usize,
-        handler: bool,
+        caught: Vec<String>,
         in_handlers: bool,
     },
     If {
@@ -97,16 +98,22 @@ pub(super) enum Frame {
     Loop,
 }
 
-/// Exception conditions that catch what a second run of DDL or an INSERT
-/// raises.
-pub(super) fn catches_second_run(cond: &str) -> bool {
-    let c = cond.to_ascii_lowercase();
+/// Whether a handler for `cond` (a condition name in lower case) catches
+/// what a second run of `kind` raises. Most conditions are taken for any
+/// statement: the ones DDL and INSERT raise when the object is already there
+/// (`duplicate_*`, `unique_violation`) or already gone (`undefined_*`:
+/// RENAME COLUMN of a missing column raises undefined_column, RENAME TO of a
+/// missing relation undefined_table, RENAME CONSTRAINT undefined_object).
+/// `invalid_parameter_value` is PostgreSQL's error for a rename of an enum
+/// label that is not there (`ALTER TYPE ... RENAME VALUE`) and nothing a
+/// second run of other DDL raises, so it guards that statement only.
+pub(super) fn catches_second_run(cond: &str, kind: &Kind) -> bool {
+    let c = cond;
     c.starts_with("duplicate_")
         || c.starts_with("undefined_")
         || matches!(
-            c.as_str(),
+            c,
             "others"
-                | "sqlstate"
                 | "unique_violation"
                 | "invalid_table_definition"
                 | "invalid_schema_name"
@@ -114,6 +121,40 @@ pub(super) fn catches_second_run(cond: &str) -> bool {
                 | "dependent_objects_still_exist"
                 | "object_not_in_prerequisite_state"
         )
+        || (c == "invalid_parameter_value"
+            && matches!(kind, Kind::AlterObject(a)
+                if matches!(&a.op, AlterObjectOp::RenameMember { member: "value", .. })))
+}
+
+/// The condition name of a SQLSTATE code, for the codes of the conditions
+/// [`catches_second_run`] knows (PostgreSQL's errcodes.txt); `None` for any
+/// other code.
+pub(super) fn condition_of_sqlstate(code: &str) -> Option<&'static str> {
+    Some(match code.to_ascii_uppercase().as_str() {
+        "22023" => "invalid_parameter_value",
+        "23505" => "unique_violation",
+        "2BP01" => "dependent_objects_still_exist",
+        "3F000" => "invalid_schema_name",
+        "42701" => "duplicate_column",
+        "42P03" => "duplicate_cursor",
+        "42P04" => "duplicate_database",
+        "42723" => "duplicate_function",
+        "42P05" => "duplicate_prepared_statement",
+        "42P06" => "duplicate_schema",
+        "42P07" => "duplicate_table",
+        "42712" => "duplicate_alias",
+        "42710" => "duplicate_object",
+        "42703" => "undefined_column",
+        "42883" => "undefined_function",
+        "42P01" => "undefined_table",
+        "42P02" => "undefined_parameter",
+        "42704" => "undefined_object",
+        "58P01" => "undefined_file",
+        "42P16" => "invalid_table_definition",
+        "42P17" => "invalid_object_definition",
+        "55000" => "object_not_in_prerequisite_state",
+        _ => return None,
+    })
 }
 
 /// Statement keywords of SQL statements inside a PL/pgSQL body.
@@ -206,7 +247,7 @@ pub(super) fn plpgsql_body(
             "BEGIN" => {
                 stack.push(Frame::Block {
                     first: inner.len(),
-                    handler: false,
+                    caught: Vec::new(),
                     in_handlers: false,
                 });
                 i += 1;
@@ -221,11 +262,28 @@ pub(super) fn plpgsql_body(
                 let then = find_word(i + 1, "THEN");
                 match stack.last_mut() {
                     Some(Frame::Block {
-                        handler,
+                        caught,
                         in_handlers: true,
                         ..
-                    }) if (i + 1..then).any(|k| t.word(k).is_some_and(catches_second_run)) => {
-                        *handler = true;
+                    }) => {
+                        // `WHEN a OR b`, `WHEN SQLSTATE '22023'`.
+                        let mut k = i + 1;
+                        while k < then {
+                            if t.kw(k, "SQLSTATE") {
+                                let code = unquote(t.text(k + 1));
+                                caught.push(
+                                    condition_of_sqlstate(&code).map_or(code, str::to_string),
+                                );
+                                k += 2;
+                                continue;
+                            }
+                            if let Some(w) = t.word(k) {
+                                if !w.eq_ignore_ascii_case("OR") {
+                                    caught.push(w.to_ascii_lowercase());
+                                }
+                            }
+                            k += 1;
+                        }
                     }
                     Some(Frame::Case { guard }) if is_guard_cond(i + 1..then, &state_vars) => {
                         *guard = true;
@@ -243,11 +301,10 @@ pub(super) fn plpgsql_body(
                     _ => {
                         // Close the innermost block (and anything left open in it).
                         while let Some(f) = stack.pop() {
-                            if let Frame::Block { first, handler, .. } = f {
-                                if handler {
-                                    for s in &mut inner[first..] {
-                                        s.guarded = true;
-                                    }
+                            if let Frame::Block { first, caught, .. } = f {
+                                for s in &mut inner[first..] {
+                                    s.guarded |=
+                                        caught.iter().any(|c| catches_second_run(c, &s.kind));
                                 }
                                 break;
                             }

@@ -313,7 +313,11 @@ pub fn replay_note(replay: &Finding) -> String {
     if replay.rule.starts_with("second-run-") || replay.rule.starts_with("down-second-run-") {
         format!("confirmed by replay: {first}")
     } else if replay.rule == crate::rules::replay_statement_skipped::META.id {
-        let why = first.strip_prefix("not run: ").unwrap_or(first);
+        // The engines word the reason "not run: ..." or "not replayed: ...".
+        let why = ["not run: ", "not replayed: "]
+            .iter()
+            .find_map(|p| first.strip_prefix(p))
+            .unwrap_or(first);
         format!("not replayed: {why}")
     } else {
         format!("found by replay: {first}")
@@ -336,6 +340,23 @@ pub fn split_message(message: &str) -> (&str, Option<&str>) {
 mod tests {
     use super::*;
     use std::path::Path;
+
+    #[test]
+    fn a_skipped_statement_is_noted_once_as_not_replayed() {
+        let file = crate::source::SourceFile::from_text("m.sql", "CREATE ROLE r;");
+        let b = crate::finding::FindingBuilder { file: &file };
+        let id = crate::rules::replay_statement_skipped::META.id;
+        for message in [
+            "not replayed: the statement changes a role",
+            "not run: the statement changes a role",
+        ] {
+            let f = b.at(id, Severity::Info, Origin::Replay, 0..4, message.into());
+            assert_eq!(
+                replay_note(&f),
+                "not replayed: the statement changes a role"
+            );
+        }
+    }
 
     #[test]
     fn format_names_round_trip() {

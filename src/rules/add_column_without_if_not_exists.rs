@@ -23,7 +23,10 @@ Not flagged: a column the same migration dropped earlier (also earlier in the sa
 statement: `ALTER TABLE t DROP COLUMN x, ADD COLUMN x bigint`), a column of a table the
 migration created afresh earlier (after `DROP TABLE IF EXISTS`), and an ADD COLUMN inside a
 Postgres `DO` block under an `IF NOT EXISTS (SELECT ... FROM information_schema.columns ...)`
-check or an `EXCEPTION WHEN duplicate_column` handler.
+check or an `EXCEPTION WHEN duplicate_column` handler. An ADD COLUMN on a table that
+the same migration drops and makes again *later* (a rebuild: `DROP TABLE t; ALTER TABLE
+t_new RENAME TO t`) is flagged: the second run meets the rebuilt table, which the first run
+made with the column.
 
 ## Why it matters
 The second run stops with "column already exists" (SQLite: "duplicate column name"),
@@ -46,8 +49,10 @@ this for Postgres only. The mysql dialect covers MySQL and MariaDB, and MySQL (8
 rejects `ADD COLUMN IF NOT EXISTS` as a syntax error, so `--fix` leaves the statement as it
 is there; on MariaDB write the clause by hand. In SQLite and MySQL there is no such clause: rely on the migration
 tool's version table to run the statement once, check the column in application code
-first (`SELECT 1 FROM pragma_table_info('users') WHERE name = 'last_login'` in SQLite,
-`information_schema.columns` in MySQL), or rebuild the table with the new column
+first (`SELECT 1 FROM pragma_table_info('users') WHERE name = 'last_login' COLLATE NOCASE`
+in SQLite, which matches column names without case, `information_schema.columns` in
+MySQL; the messages and checks keep the case a name is written in, as SQLite and MySQL
+do), or rebuild the table with the new column
 (`CREATE TABLE users_new ...; INSERT INTO users_new SELECT ...; DROP TABLE users;
 ALTER TABLE users_new RENAME TO users`).
 
@@ -116,8 +121,8 @@ impl Rule for AddColumnWithoutIfNotExists {
                         (
                             format!(
                                 "column \"{}\" of relation \"{}\" already exists",
-                                name.object(),
-                                table.object()
+                                name.shown(),
+                                table.shown()
                             ),
                             None,
                             format!("use `ALTER TABLE {tname} {fixed}`"),
@@ -125,25 +130,25 @@ impl Rule for AddColumnWithoutIfNotExists {
                         )
                     }
                     Dialect::Sqlite => (
-                        format!("duplicate column name: {}", name.object()),
+                        format!("duplicate column name: {}", name.shown()),
                         Some("SQLite has no ADD COLUMN IF NOT EXISTS"),
                         format!(
                             "SQLite cannot guard ADD COLUMN itself: {}",
-                            column_ways_out(cx.dialect, table.object(), name.object())
+                            column_ways_out(cx.dialect, table.shown(), name.shown())
                         ),
                         None,
                     ),
                     Dialect::Mysql => (
-                        format!("Duplicate column name '{}'", name.object()),
+                        format!("Duplicate column name '{}'", name.shown()),
                         Some("MySQL has no ADD COLUMN IF NOT EXISTS"),
                         format!(
                             "no automatic fix: `ADD COLUMN IF NOT EXISTS` is MariaDB syntax that MySQL rejects, so the rewrite would break a MySQL server. On MariaDB write `ALTER TABLE {tname} ADD COLUMN IF NOT EXISTS {col} ...`; on MySQL {}",
-                            column_ways_out(cx.dialect, table.object(), name.object())
+                            column_ways_out(cx.dialect, table.shown(), name.shown())
                         ),
                         None,
                     ),
                     Dialect::Generic => (
-                        format!("column {} already exists", name.object()),
+                        format!("column {} already exists", name.shown()),
                         None,
                         format!(
                             "use `ALTER TABLE {tname} ADD COLUMN IF NOT EXISTS {col} ...` if your database has it; otherwise let the migration tool's version table make sure it runs once"

@@ -116,7 +116,7 @@ impl Rule for AddConstraintWithoutGuard {
                 let (message, help) = describe(
                     cx,
                     tname,
-                    table.object(),
+                    table.shown(),
                     name.as_ref(),
                     *constraint,
                     &act.span,
@@ -144,7 +144,7 @@ fn describe(
     match name {
         Some(n) => {
             let written = n.text(&cx.file.text);
-            let obj = n.object();
+            let obj = n.shown();
             let error = match (d, ck) {
                 (
                     Dialect::Postgres,

@@ -200,7 +200,7 @@ fn shown_name(d: Dialect, c: &Create, written: &str) -> Option<String> {
 fn already_exists(d: Dialect, c: &Create, name: &str, file_text: &str) -> String {
     use ObjectKind::*;
     let noun = c.kind.noun();
-    let table = c.table.as_ref().map_or("", |t| t.object());
+    let table = c.table.as_ref().map_or("", |t| t.shown());
     match d {
         Dialect::Sqlite => {
             let n = match c.kind {

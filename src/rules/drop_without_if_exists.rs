@@ -104,7 +104,7 @@ fn has_if_exists(d: Dialect, kind: ObjectKind) -> bool {
 fn does_not_exist(d: Dialect, dr: &Drop, name: &str) -> String {
     use ObjectKind::*;
     let noun = dr.kind.noun();
-    let table = dr.table.as_ref().map_or("", |t| t.object());
+    let table = dr.table.as_ref().map_or("", |t| t.shown());
     match d {
         Dialect::Sqlite => {
             let n = if dr.kind == VirtualTable {
@@ -242,19 +242,19 @@ fn check_alter(cx: &Context, unit: &Unit, a: &AlterTable, out: &mut Vec<Finding>
                 }
                 let col = name.text(&cx.file.text);
                 let error = match cx.dialect {
-                    Dialect::Sqlite => format!("no such column: \"{}\"", name.object()),
+                    Dialect::Sqlite => format!("no such column: \"{}\"", name.shown()),
                     Dialect::Postgres => format!(
                         "column \"{}\" of relation \"{}\" does not exist",
-                        name.object(),
-                        table.object()
+                        name.shown(),
+                        table.shown()
                     ),
                     Dialect::Mysql => {
                         format!(
                             "Can't DROP '{}'; check that column/key exists",
-                            name.object()
+                            name.shown()
                         )
                     }
-                    Dialect::Generic => format!("column {} does not exist", name.object()),
+                    Dialect::Generic => format!("column {} does not exist", name.shown()),
                 };
                 let action = super::text::excerpt(cx.text(act.span.clone()), 60);
                 let mut f = cx.finding(
@@ -280,12 +280,12 @@ fn check_alter(cx: &Context, unit: &Unit, a: &AlterTable, out: &mut Vec<Finding>
                         f.message = format!(
                             "ALTER TABLE {tname} DROP COLUMN {col} runs only once: a second run fails with '{error}', and SQLite has no DROP COLUMN IF EXISTS"
                         );
-                        f.help = Some(column_ways_out(cx.dialect, table.object(), name.object()));
+                        f.help = Some(column_ways_out(cx.dialect, table.shown(), name.shown()));
                     }
                     Dialect::Mysql => {
                         f.help = Some(format!(
                             "MySQL has no DROP COLUMN IF EXISTS (MariaDB has: `ALTER TABLE {tname} DROP COLUMN IF EXISTS {col}`): {}",
-                            column_ways_out(cx.dialect, table.object(), name.object())
+                            column_ways_out(cx.dialect, table.shown(), name.shown())
                         ));
                     }
                     Dialect::Generic => {
@@ -317,7 +317,7 @@ fn check_alter(cx: &Context, unit: &Unit, a: &AlterTable, out: &mut Vec<Finding>
                     _ => "CONSTRAINT",
                 };
                 let cname = name.as_ref().map(|n| n.text(&cx.file.text)).unwrap_or("");
-                let obj = name.as_ref().map_or("", |n| n.object());
+                let obj = name.as_ref().map_or("", |n| n.shown());
                 let error = match (cx.dialect, constraint) {
                     (_, ConstraintKind::PrimaryKey) => match cx.dialect {
                         Dialect::Mysql => {
@@ -327,7 +327,7 @@ fn check_alter(cx: &Context, unit: &Unit, a: &AlterTable, out: &mut Vec<Finding>
                     },
                     (Dialect::Postgres, _) => format!(
                         "constraint \"{obj}\" of relation \"{}\" does not exist",
-                        table.object()
+                        table.shown()
                     ),
                     (Dialect::Mysql, _) => {
                         format!("Can't DROP '{obj}'; check that column/key exists")

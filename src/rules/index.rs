@@ -10,7 +10,9 @@
 //! - otherwise the first run's last word on `X` decides: a scratch table
 //!   created and dropped in the same migration, or SQLite's table rebuild
 //!   (`CREATE TABLE t_new ...; DROP TABLE t; ALTER TABLE t_new RENAME TO t`),
-//!   leaves nothing that breaks the second run.
+//!   leaves nothing that breaks the second run. A column or constraint of a
+//!   table that a later statement drops and makes again (the rebuild) is
+//!   unknown: the new definition decides, which the index does not read.
 //!
 //! Only statements of the same group (migration part) count: a down
 //! section's `DROP TABLE` does not run with the up section's `CREATE TABLE`.
@@ -334,9 +336,21 @@ impl FileIndex {
                 .filter(|e| e.effect == Effect::Remove)
                 .last()
         });
+        // The table is removed after the statement and made again under its
+        // name (a rebuild: `DROP TABLE t; ALTER TABLE t_new RENAME TO t`, or
+        // `CREATE TABLE t` after the drop): the second run meets the table
+        // the new definition made, whose columns and constraints the index
+        // does not read. (Its indexes and triggers went with the old table.)
+        let remade_after = |removed: &Event| {
+            matches!(key.ns, Ns::Column | Ns::Constraint)
+                && parent.is_some_and(|p| {
+                    self.events(p, group)
+                        .any(|e| e.pos > removed.pos && matches!(e.effect, Effect::Create { .. }))
+                })
+        };
         match (own_last, parent_removed_later) {
-            (Some(o), Some(p)) if p.pos > o.pos => Some(false),
-            (None, Some(_)) => Some(false),
+            (Some(o), Some(p)) if p.pos > o.pos => (!remade_after(p)).then_some(false),
+            (None, Some(p)) => (!remade_after(p)).then_some(false),
             (Some(o), _) => Some(matches!(o.effect, Effect::Create { temp: false })),
             (None, None) => None,
         }

@@ -1,7 +1,7 @@
 //! `rename-without-guard`: a rename whose old name is gone on the second run.
 
 use super::index::Key;
-use super::text::db;
+use super::text::{db, literal};
 use super::{Context, Rule, RuleMeta, Unit};
 use crate::analysis::Statement;
 use crate::classify::{AlterObjectOp, AlterOp, Kind, Name, ObjectKind};
@@ -20,9 +20,12 @@ SET SCHEMA`, and `ALTER INDEX / VIEW / SEQUENCE / TYPE / FUNCTION / ... RENAME T
 Postgres `ALTER TYPE ... RENAME VALUE`).
 
 Not flagged: `ALTER TABLE IF EXISTS old RENAME TO new` (and the same for other objects
-that take `IF EXISTS`), renames inside a Postgres `DO` block under an existence check,
-and renames the same migration makes safe (SQLite's table rebuild renames a table it
-created a few statements earlier).
+that take `IF EXISTS`), renames inside a Postgres `DO` block under an existence check
+or in a block whose handler catches what the second run raises (`undefined_column` for
+RENAME COLUMN, `undefined_table` for RENAME TO, `undefined_object` for RENAME CONSTRAINT
+and types, `invalid_parameter_value` for RENAME VALUE, `OTHERS`, or the SQLSTATE code:
+`WHEN SQLSTATE '22023'`), and renames the same migration makes safe (SQLite's table
+rebuild renames a table it created a few statements earlier).
 
 ## Why it matters
 After the first run the old name no longer exists, so the second run stops with "no such
@@ -210,7 +213,7 @@ impl Rule for RenameWithoutGuard {
                             );
                             f.help = Some(format!(
                                 "guard it in a DO block that checks the catalog first (e.g. `IF EXISTS (SELECT 1 FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid WHERE t.typname = '{}' AND e.enumlabel = {from}) THEN ... END IF`)",
-                                name.object()
+                                name.shown()
                             ));
                             out.push(f);
                         }
@@ -248,7 +251,7 @@ fn safe(cx: &Context, unit: &Unit, from: &Key, to: &Key, parent: Option<&Key>) -
 
 /// The error a rename to `to` meets when a table of that name exists.
 fn exists_error(dialect: Dialect, to: &Name) -> String {
-    let name = to.object();
+    let name = to.shown();
     match dialect {
         Dialect::Mysql => format!("'Table '{name}' already exists'"),
         Dialect::Postgres => format!("'relation \"{name}\" already exists'"),
@@ -274,10 +277,10 @@ fn table_rename(
         format!("RENAME TABLE {f_txt} TO {t_txt}")
     };
     let error = match (cx.dialect, kind) {
-        (Dialect::Sqlite, _) => format!("no such table: {}", from.object()),
-        (Dialect::Postgres, _) => format!("relation \"{}\" does not exist", from.object()),
-        (Dialect::Mysql, _) => format!("Table '{}' doesn't exist", from.object()),
-        _ => format!("{} does not exist", from.object()),
+        (Dialect::Sqlite, _) => format!("no such table: {}", from.shown()),
+        (Dialect::Postgres, _) => format!("relation \"{}\" does not exist", from.shown()),
+        (Dialect::Mysql, _) => format!("Table '{}' doesn't exist", from.shown()),
+        _ => format!("{} does not exist", from.shown()),
     };
     let mut f = cx.finding(
         &META,
@@ -297,8 +300,8 @@ fn table_rename(
             }
         ),
         Dialect::Sqlite => format!(
-            "SQLite has no ALTER TABLE IF EXISTS: let the migration tool's version table make sure it runs once, or check `SELECT 1 FROM sqlite_master WHERE name = '{}'` in application code first",
-            from.object()
+            "SQLite has no ALTER TABLE IF EXISTS: let the migration tool's version table make sure it runs once, or check `SELECT 1 FROM sqlite_master WHERE name = '{}' COLLATE NOCASE` in application code first",
+            literal(from.shown())
         ),
         _ => format!(
             "use `ALTER {kind} IF EXISTS {f_txt} RENAME TO {t_txt}` if your database has it, or check the catalog first"
@@ -319,22 +322,22 @@ fn member_rename(
     let (f_txt, t_txt) = (from.text(&cx.file.text), to.text(&cx.file.text));
     let noun = what.to_ascii_lowercase();
     let error = match (cx.dialect, what) {
-        (Dialect::Sqlite, "COLUMN") => format!("no such column: \"{}\"", from.object()),
-        (Dialect::Postgres, "COLUMN") => format!("column \"{}\" does not exist", from.object()),
+        (Dialect::Sqlite, "COLUMN") => format!("no such column: \"{}\"", from.shown()),
+        (Dialect::Postgres, "COLUMN") => format!("column \"{}\" does not exist", from.shown()),
         (Dialect::Postgres, _) => format!(
             "constraint \"{}\" for table \"{}\" does not exist",
-            from.object(),
-            table.object()
+            from.shown(),
+            table.shown()
         ),
         (Dialect::Mysql, "COLUMN") => {
-            format!("Unknown column '{}' in '{}'", from.object(), table.object())
+            format!("Unknown column '{}' in '{}'", from.shown(), table.shown())
         }
         (Dialect::Mysql, _) => format!(
             "Key '{}' doesn't exist in table '{}'",
-            from.object(),
-            table.object()
+            from.shown(),
+            table.shown()
         ),
-        _ => format!("{noun} {} does not exist", from.object()),
+        _ => format!("{noun} {} does not exist", from.shown()),
     };
     let mut f = cx.finding(
         &META,
@@ -348,13 +351,13 @@ fn member_rename(
             let check = if what == "COLUMN" {
                 format!(
                     "SELECT 1 FROM information_schema.columns WHERE table_name = '{}' AND column_name = '{}'",
-                    table.object(),
-                    from.object()
+                    table.shown(),
+                    from.shown()
                 )
             } else {
                 format!(
                     "SELECT 1 FROM pg_constraint WHERE conrelid = '{tname}'::regclass AND conname = '{}'",
-                    from.object()
+                    from.shown()
                 )
             };
             format!(
@@ -362,9 +365,9 @@ fn member_rename(
             )
         }
         Dialect::Sqlite => format!(
-            "SQLite cannot guard a rename itself: let the migration tool's version table make sure it runs once, or check `SELECT 1 FROM pragma_table_info('{}') WHERE name = '{}'` in application code first",
-            table.object(),
-            from.object()
+            "SQLite cannot guard a rename itself: let the migration tool's version table make sure it runs once, or check `SELECT 1 FROM pragma_table_info('{}') WHERE name = '{}' COLLATE NOCASE` in application code first",
+            literal(table.shown()),
+            literal(from.shown())
         ),
         Dialect::Mysql => format!(
             "{} has no IF EXISTS for this rename: check information_schema.{} first, in a stored procedure or in the tool that runs the migration",
@@ -373,7 +376,7 @@ fn member_rename(
         ),
         Dialect::Generic => format!(
             "check the catalog for {noun} {} before renaming, or let the migration tool's version table make sure it runs once",
-            from.object()
+            from.shown()
         ),
     });
     f

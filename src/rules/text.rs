@@ -91,15 +91,24 @@ pub fn excerpt(s: &str, max: usize) -> String {
 
 /// The ways out when the dialect has no guard clause for an ALTER TABLE
 /// action on a column (SQLite, MySQL).
+/// `table` and `column` are the names as the database shows them (SQLite and
+/// MySQL keep the case they were written in); SQLite's check matches the
+/// column without case, as SQLite itself does.
 pub fn column_ways_out(d: Dialect, table: &str, column: &str) -> String {
+    let (tl, cl) = (literal(table), literal(column));
     match d {
         Dialect::Sqlite => format!(
-            "let the migration tool's version table make sure it runs once, check the column first in application code (`SELECT 1 FROM pragma_table_info('{table}') WHERE name = '{column}'`), or rebuild the table (`CREATE TABLE {table}_new (...); INSERT INTO {table}_new SELECT ...; DROP TABLE {table}; ALTER TABLE {table}_new RENAME TO {table};`)"
+            "let the migration tool's version table make sure it runs once, check the column first in application code (`SELECT 1 FROM pragma_table_info('{tl}') WHERE name = '{cl}' COLLATE NOCASE`), or rebuild the table (`CREATE TABLE {table}_new (...); INSERT INTO {table}_new SELECT ...; DROP TABLE {table}; ALTER TABLE {table}_new RENAME TO {table};`)"
         ),
         _ => format!(
-            "let the migration tool's version table make sure it runs once, or check information_schema.columns first (`SELECT 1 FROM information_schema.columns WHERE table_name = '{table}' AND column_name = '{column}'`) in a stored procedure or in application code"
+            "let the migration tool's version table make sure it runs once, or check information_schema.columns first (`SELECT 1 FROM information_schema.columns WHERE table_name = '{tl}' AND column_name = '{cl}'`) in a stored procedure or in application code"
         ),
     }
+}
+
+/// `s` as the inside of a SQL string literal (quotes doubled).
+pub fn literal(s: &str) -> String {
+    s.replace('\'', "''")
 }
 
 /// The last part of a dotted name as written (`"a.b"` is one part).

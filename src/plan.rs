@@ -144,40 +144,14 @@ pub struct Problem {
     pub message: String,
 }
 
-/// The engine replay would use for a sequence of `dialect`.
+/// The engine replay would use for a sequence of `dialect`, or why none
+/// (the table `check` reads, [`crate::replay::engine_for`]).
 fn engine_for(dialect: Dialect, opts: &Options) -> (Option<&'static str>, Option<String>) {
-    let engine = match opts.engine {
-        Engine::Auto => match crate::replay::auto_engine(dialect, opts) {
-            Ok(e) => e,
-            Err(why) => return (None, Some(why)),
-        },
-        e => e,
-    };
-    match (engine, dialect) {
-        (Engine::Auto, _) => (None, None),
-        (Engine::Postgres, Dialect::Mysql) => (
-            None,
-            Some("MySQL migrations cannot be replayed on PostgreSQL".into()),
-        ),
-        (Engine::Postgres, _) => (Some("postgres"), None),
-        (Engine::Mysql, Dialect::Mysql | Dialect::Generic) => (Some("mysql"), None),
-        (Engine::Mysql, Dialect::Postgres) => (
-            None,
-            Some("PostgreSQL migrations cannot be replayed on MySQL".into()),
-        ),
-        (Engine::Mysql, Dialect::Sqlite) => (
-            None,
-            Some("SQLite migrations cannot be replayed on MySQL".into()),
-        ),
-        (Engine::Sqlite, Dialect::Sqlite | Dialect::Generic) => (Some("sqlite"), None),
-        (Engine::Sqlite, Dialect::Postgres) => (
-            None,
-            Some("SQLite cannot run PostgreSQL migrations (use --engine postgres)".into()),
-        ),
-        (Engine::Sqlite, Dialect::Mysql) => (
-            None,
-            Some("SQLite cannot run MySQL migrations (use --engine mysql)".into()),
-        ),
+    match crate::replay::engine_for(dialect, opts) {
+        Ok(Engine::Postgres) => (Some("postgres"), None),
+        Ok(Engine::Mysql) => (Some("mysql"), None),
+        Ok(Engine::Sqlite | Engine::Auto) => (Some("sqlite"), None),
+        Err(why) => (None, Some(why)),
     }
 }
 

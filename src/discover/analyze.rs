@@ -221,7 +221,7 @@ pub fn analyze(d: &mut Discovered, opts: &Options) -> Result<Analysed> {
     let n = d.files.len();
     let mut a = Analysed {
         statements: (0..n).map(|_| Vec::new()).collect(),
-        dialects: vec![opts.dialect.unwrap_or_default_dialect(); n],
+        dialects: vec![opts.default_dialect(); n],
         ..Analysed::default()
     };
     let mut jobs: Vec<Job> = Vec::new();

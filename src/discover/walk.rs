@@ -423,11 +423,10 @@ impl Walker<'_> {
         }
         match crate::dialect::dialect_folder_in_path(display) {
             Some((d, folder)) => (d, format!("the folder name: {folder}"), true),
-            None => (
-                Dialect::Sqlite,
-                "default: nothing names a dialect".into(),
-                false,
-            ),
+            None => {
+                let (d, why) = self.opts.unnamed_dialect();
+                (d, why.into(), false)
+            }
         }
     }
 

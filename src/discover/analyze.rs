@@ -310,5 +310,22 @@ pub fn analyze(d: &mut Discovered, opts: &Options) -> Result<Analysed> {
         f.help = p.help.clone();
         a.findings.push(f);
     }
+    // A tool that wraps each migration in a transaction may have been told
+    // not to (golang-migrate's `NoTxWrap`), or the migrations open their
+    // own: the layout says which, from the project and the statements.
+    for seq in &mut d.sequences {
+        if !seq.migrations.iter().any(|m| m.up.tool_transaction) {
+            continue;
+        }
+        let Some(why) = layout::get(seq.layout).unwrapped(seq, &a.statements) else {
+            continue;
+        };
+        for m in &mut seq.migrations {
+            for p in std::iter::once(&mut m.up).chain(m.down.as_mut()) {
+                p.tool_transaction = false;
+            }
+        }
+        seq.unwrapped = Some(why);
+    }
     Ok(a)
 }

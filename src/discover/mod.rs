@@ -181,6 +181,7 @@ pub fn script_sequence(d: &mut Discovered, file: SourceFile, opts: &Options) -> 
         code_gaps: Vec::new(),
         schemas: None,
         placeholders: None,
+        unwrapped: None,
     }
 }
 

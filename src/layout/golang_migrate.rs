@@ -117,26 +117,35 @@ pub fn plan(folder: &Folder) -> Plan {
 }
 
 /// Every up migration that has statements starts with `BEGIN` and ends with
-/// `COMMIT` (or `END`), and there is one.
+/// `COMMIT` (or `END`), and there is one. `PRAGMA`s before the `BEGIN` and
+/// after the `COMMIT` do not count: SQLite's `PRAGMA foreign_keys` is a
+/// no-op inside a transaction, so a migration that rebuilds tables sets it
+/// outside its own (`PRAGMA foreign_keys=OFF; BEGIN; ... COMMIT; PRAGMA
+/// foreign_keys=ON;`).
 fn brackets_itself(
     seq: &crate::model::Sequence,
     statements: &[Vec<crate::analysis::Statement>],
 ) -> bool {
     use crate::classify::{Kind, Transaction};
-    let is = |file: usize, i: Option<&usize>, t: Transaction| {
-        i.and_then(|&i| statements.get(file)?.get(i))
-            .is_some_and(|s| matches!(&s.facts.kind, Kind::Transaction(k) if *k == t))
-    };
     let mut any = false;
     for m in &seq.migrations {
         let up = &m.up;
+        let Some(file) = statements.get(up.file) else {
+            continue;
+        };
+        let kinds: Vec<&Kind> = up
+            .statements
+            .iter()
+            .filter_map(|&i| file.get(i))
+            .map(|s| &s.facts.kind)
+            .filter(|k| !matches!(k, Kind::Pragma(_)))
+            .collect();
         if up.statements.is_empty() {
             continue;
         }
-        if up.statements.len() < 2
-            || !is(up.file, up.statements.first(), Transaction::Begin)
-            || !is(up.file, up.statements.last(), Transaction::Commit)
-        {
+        let opens = matches!(kinds.first(), Some(Kind::Transaction(Transaction::Begin)));
+        let commits = matches!(kinds.last(), Some(Kind::Transaction(Transaction::Commit)));
+        if kinds.len() < 2 || !opens || !commits {
             return false;
         }
         any = true;

@@ -1,7 +1,6 @@
 //! The pipeline: discover → split/parse → static rules and replay →
 //! findings. Rendering is the caller's business.
 
-use crate::dialect::Dialect;
 use crate::discover::{self, Input};
 use crate::error::Result;
 use crate::finding::{Finding, Origin, Severity};
@@ -21,23 +20,10 @@ pub fn load(inputs: &[Input], opts: &Options) -> Result<Workspace> {
 
 /// Reads and analyses the inputs, the files' bytes from `files`.
 pub fn load_from(inputs: &[Input], opts: &Options, files: &FileSource) -> Result<Workspace> {
-    // `--engine postgres` (mysql) implies `--dialect postgres` (mysql)
-    // unless one was given.
-    let implied;
-    let engine_dialect = match opts.engine {
-        Engine::Postgres => Some(Dialect::Postgres),
-        Engine::Mysql => Some(Dialect::Mysql),
-        Engine::Sqlite | Engine::Auto => None,
-    };
-    let opts = if let (Some(d), None) = (engine_dialect, opts.dialect) {
-        implied = Options {
-            dialect: Some(d),
-            ..opts.clone()
-        };
-        &implied
-    } else {
-        opts
-    };
+    // `--engine postgres` (mysql) reads as PostgreSQL (MySQL) only the
+    // sequences nothing else names a dialect for
+    // (`Options::unnamed_dialect`); the others keep theirs, and replay skips
+    // them (`replay::engine_for`).
     let mut d = discover::discover(inputs, opts, files)?;
     let a = discover::analyze(&mut d, opts)?;
     let files = d

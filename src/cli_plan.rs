@@ -101,19 +101,7 @@ pub fn run_plan(args: PlanArgs, out: &mut dyn Write) -> Result<u8, RunError> {
         }];
     }
     let ws = check::load(&inputs, &opts)?;
-    let mut doc = crate::plan::build(&ws, &opts);
-    let implied_by = match opts.engine {
-        check::Engine::Postgres => Some("--engine postgres"),
-        check::Engine::Mysql => Some("--engine mysql"),
-        check::Engine::Sqlite | check::Engine::Auto => None,
-    };
-    if let (None, Some(by)) = (opts.dialect, implied_by) {
-        for s in &mut doc.sequences {
-            if s.dialect_reason == "--dialect" {
-                s.dialect_reason = by.into();
-            }
-        }
-    }
+    let doc = crate::plan::build(&ws, &opts);
     // No CI log command reaches the log from the input (`escape::CiInert`).
     let json = matches!(args.format, PlanFormat::Json);
     let mut inert = crate::escape::CiInert::new(out, json, !json);

@@ -92,17 +92,6 @@ impl std::str::FromStr for Dialect {
     }
 }
 
-/// `Option<Dialect>` with twice's default.
-pub trait DialectDefault {
-    fn unwrap_or_default_dialect(self) -> Dialect;
-}
-
-impl DialectDefault for Option<Dialect> {
-    fn unwrap_or_default_dialect(self) -> Dialect {
-        self.unwrap_or(Dialect::Sqlite)
-    }
-}
-
 /// The dialect a folder path names: the nearest component that is a dialect
 /// name, or has one as a `-`, `_` or `.`-separated word.
 pub fn dialect_from_path(display: &str) -> Option<Dialect> {

@@ -171,6 +171,11 @@ pub struct Sequence {
     /// (Flyway's `placeholders.<name>`, `placeholderReplacement`): values
     /// used like `--define` (which wins over them).
     pub placeholders: Option<ToolPlaceholders>,
+    /// Why the tool runs these migrations in no transaction of its own
+    /// although it wraps each migration in one by default
+    /// ([`crate::layout::Layout::unwrapped`]), for `twice plan` and the help
+    /// of a failure.
+    pub unwrapped: Option<String>,
 }
 
 /// Schemas a migration tool's settings say it creates before migrating,

@@ -12,7 +12,9 @@ use std::time::Duration;
 /// Everything `twice check` can be told.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// `None`: what a folder name implies, else what the SQL is clearly written in, else sqlite.
+    /// `None`: what a folder name implies, else what the SQL is clearly
+    /// written in, else [`Options::unnamed_dialect`]. `Some`: every sequence
+    /// is read in it (`--dialect`).
     pub dialect: Option<Dialect>,
     pub layout: Option<crate::model::LayoutKind>,
     pub replay: bool,
@@ -106,6 +108,32 @@ pub enum Engine {
 }
 
 impl Options {
+    /// The dialect of a sequence nothing names (no `--dialect`, no dialect
+    /// in its path, its tool's files, its SQL or its project), and what
+    /// decided it: the dialect of the engine given (`--engine postgres`
+    /// reads such a sequence as PostgreSQL), else SQLite. Sequences whose
+    /// dialect something names keep it, whatever the engine: replay skips
+    /// those the engine does not run (see [`crate::replay::engine_for`]).
+    pub fn unnamed_dialect(&self) -> (Dialect, &'static str) {
+        match self.engine {
+            Engine::Postgres => (
+                Dialect::Postgres,
+                "--engine postgres: nothing else names a dialect",
+            ),
+            Engine::Mysql => (
+                Dialect::Mysql,
+                "--engine mysql: nothing else names a dialect",
+            ),
+            Engine::Sqlite | Engine::Auto => (Dialect::Sqlite, "default: nothing names a dialect"),
+        }
+    }
+
+    /// The dialect of a file no sequence reads: `--dialect`, else
+    /// [`Options::unnamed_dialect`].
+    pub fn default_dialect(&self) -> Dialect {
+        self.dialect.unwrap_or(self.unnamed_dialect().0)
+    }
+
     /// Reports progress to the hook, if any.
     pub fn progress(&self, what: &str, done: usize, total: usize) {
         if let Some(p) = &self.progress {

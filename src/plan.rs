@@ -18,6 +18,9 @@
 //!     "schemas": {"names": ["app"], "from": "flyway.schemas in ../flyway.conf",
 //!                 "replay": "..."} (only when the tool's settings name schemas
 //!                 it creates before migrating),
+//!     "unwrapped": "..." (only when the tool would wrap each migration in a
+//!                 transaction and was told not to: golang-migrate's SQLite
+//!                 drivers with `NoTxWrap`),
 //!     "migrations": [{
 //!       "version": "1", "name": "create_users",
 //!       "up": {"file": "...", "lines": [2, 9], "statements": 3, "transaction": true},
@@ -69,6 +72,11 @@ pub struct SequencePlan {
     /// The schemas the tool creates before it migrates (Flyway's `schemas`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schemas: Option<SchemasPlan>,
+    /// Why the tool runs the migrations in no transaction of its own
+    /// although it wraps each in one by default (golang-migrate's SQLite
+    /// drivers told `NoTxWrap`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unwrapped: Option<String>,
     pub migrations: Vec<MigrationPlan>,
 }
 
@@ -144,40 +152,14 @@ pub struct Problem {
     pub message: String,
 }
 
-/// The engine replay would use for a sequence of `dialect`.
+/// The engine replay would use for a sequence of `dialect`, or why none
+/// (the table `check` reads, [`crate::replay::engine_for`]).
 fn engine_for(dialect: Dialect, opts: &Options) -> (Option<&'static str>, Option<String>) {
-    let engine = match opts.engine {
-        Engine::Auto => match crate::replay::auto_engine(dialect, opts) {
-            Ok(e) => e,
-            Err(why) => return (None, Some(why)),
-        },
-        e => e,
-    };
-    match (engine, dialect) {
-        (Engine::Auto, _) => (None, None),
-        (Engine::Postgres, Dialect::Mysql) => (
-            None,
-            Some("MySQL migrations cannot be replayed on PostgreSQL".into()),
-        ),
-        (Engine::Postgres, _) => (Some("postgres"), None),
-        (Engine::Mysql, Dialect::Mysql | Dialect::Generic) => (Some("mysql"), None),
-        (Engine::Mysql, Dialect::Postgres) => (
-            None,
-            Some("PostgreSQL migrations cannot be replayed on MySQL".into()),
-        ),
-        (Engine::Mysql, Dialect::Sqlite) => (
-            None,
-            Some("SQLite migrations cannot be replayed on MySQL".into()),
-        ),
-        (Engine::Sqlite, Dialect::Sqlite | Dialect::Generic) => (Some("sqlite"), None),
-        (Engine::Sqlite, Dialect::Postgres) => (
-            None,
-            Some("SQLite cannot run PostgreSQL migrations (use --engine postgres)".into()),
-        ),
-        (Engine::Sqlite, Dialect::Mysql) => (
-            None,
-            Some("SQLite cannot run MySQL migrations (use --engine mysql)".into()),
-        ),
+    match crate::replay::engine_for(dialect, opts) {
+        Ok(Engine::Postgres) => (Some("postgres"), None),
+        Ok(Engine::Mysql) => (Some("mysql"), None),
+        Ok(Engine::Sqlite | Engine::Auto) => (Some("sqlite"), None),
+        Err(why) => (None, Some(why)),
     }
 }
 
@@ -245,6 +227,7 @@ pub fn build(ws: &Workspace, opts: &Options) -> PlanDoc {
                             .flatten()
                             .map(|s| s.name)
                     }),
+                unwrapped: seq.unwrapped.clone(),
                 schemas: seq.schemas.as_ref().map(|t| SchemasPlan {
                     names: t.names.clone(),
                     from: t.from.clone(),
@@ -296,7 +279,8 @@ pub fn build(ws: &Workspace, opts: &Options) -> PlanDoc {
 
 /// A part's line. `ddl_commits`: the dialect commits each DDL statement at
 /// once (MySQL), so "in a transaction" holds for its other statements only.
-fn part_line(label: &str, p: &PartPlan, ddl_commits: bool) -> String {
+/// `unwrapped`: the tool was told to open none (see `transactions:`).
+fn part_line(label: &str, p: &PartPlan, ddl_commits: bool, unwrapped: bool) -> String {
     let lines = match p.lines {
         Some([a, b]) if a == b => format!(" line {a},"),
         Some([a, b]) => format!(" lines {a}-{b},"),
@@ -314,6 +298,8 @@ fn part_line(label: &str, p: &PartPlan, ddl_commits: bool) -> String {
             "in a transaction"
         } else if p.no_transaction {
             "outside a transaction"
+        } else if unwrapped {
+            "in no transaction (the tool is told to open none: see transactions above)"
         } else {
             "in no transaction (the tool opens none)"
         }
@@ -349,12 +335,16 @@ pub fn write_human(doc: &PlanDoc, out: &mut dyn Write) -> io::Result<()> {
                 t.replay
             )?;
         }
+        if let Some(why) = &s.unwrapped {
+            writeln!(out, "  transactions: none: {why}")?;
+        }
         writeln!(
             out,
             "  {} migration{}, in run order:",
             s.migrations.len(),
             if s.migrations.len() == 1 { "" } else { "s" }
         )?;
+        let unwrapped = s.unwrapped.is_some();
         for m in &s.migrations {
             let label = if m.name.is_empty() {
                 m.version.clone()
@@ -365,9 +355,17 @@ pub fn write_human(doc: &PlanDoc, out: &mut dyn Write) -> io::Result<()> {
             };
             writeln!(out, "    {label}")?;
             let ddl_commits = s.dialect == Dialect::Mysql.name();
-            writeln!(out, "      {}", part_line("up:   ", &m.up, ddl_commits))?;
+            writeln!(
+                out,
+                "      {}",
+                part_line("up:   ", &m.up, ddl_commits, unwrapped)
+            )?;
             match &m.down {
-                Some(d) => writeln!(out, "      {}", part_line("down: ", d, ddl_commits))?,
+                Some(d) => writeln!(
+                    out,
+                    "      {}",
+                    part_line("down: ", d, ddl_commits, unwrapped)
+                )?,
                 None => writeln!(out, "      down: none")?,
             }
             if let Some(r) = &m.rerun {

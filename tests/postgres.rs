@@ -160,6 +160,59 @@ fn engine_postgres_implies_postgres_dialect() {
     assert_eq!(r.summary.sequences[0].replay, "replayed");
 }
 
+/// `--engine postgres` on a repository with `sqlite/` and `postgres/`
+/// folders: the PostgreSQL folder is replayed, the SQLite one is left to
+/// the static rules in SQLite (no syntax errors of PostgreSQL's), with one
+/// notice naming the engine that would replay it.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn engine_postgres_leaves_a_sqlite_folder_to_its_dialect() {
+    let r = run("fixtures/layouts/mixed", &pg_opts());
+    let seqs: Vec<(&str, &str, &str)> = r
+        .summary
+        .sequences
+        .iter()
+        .map(|s| (s.root.as_str(), s.dialect, s.replay.as_str()))
+        .collect();
+    let skipped = "skipped: SQLite migrations, and --engine postgres replays PostgreSQL (use \
+                   --engine auto to replay each folder on its own engine); static rules still ran";
+    assert_eq!(
+        seqs,
+        [
+            ("fixtures/layouts/mixed/postgres", "postgres", "replayed"),
+            ("fixtures/layouts/mixed/sqlite", "sqlite", skipped),
+        ]
+    );
+    assert_eq!(
+        r.notices
+            .iter()
+            .filter(|n| n.contains("replay skipped"))
+            .collect::<Vec<_>>(),
+        [&format!("fixtures/layouts/mixed/sqlite: replay {skipped}")]
+    );
+    // The SQLite file: its static finding only, read as SQLite.
+    let on_sqlite: Vec<(&str, Origin)> = r
+        .findings
+        .iter()
+        .filter(|f| f.file.ends_with("sqlite/1_init.sql"))
+        .map(|f| (f.rule.as_str(), f.source))
+        .collect();
+    assert_eq!(
+        on_sqlite,
+        [("create-without-if-not-exists", Origin::Static)],
+        "{:#?}",
+        r.findings
+    );
+    // The PostgreSQL folder was replayed: its second run fails.
+    assert!(
+        replay_findings(&r)
+            .iter()
+            .any(|f| f.file.ends_with("postgres/1_init.sql")),
+        "{:#?}",
+        r.findings
+    );
+}
+
 #[test]
 #[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn clean_folder_has_no_replay_findings() {

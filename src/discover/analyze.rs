@@ -227,7 +227,7 @@ pub fn analyze(d: &mut Discovered, opts: &Options) -> Result<Analysed> {
     let n = d.files.len();
     let mut a = Analysed {
         statements: (0..n).map(|_| Vec::new()).collect(),
-        dialects: vec![opts.dialect.unwrap_or_default_dialect(); n],
+        dialects: vec![opts.default_dialect(); n],
         ..Analysed::default()
     };
     let mut jobs: Vec<Job> = Vec::new();
@@ -315,6 +315,23 @@ pub fn analyze(d: &mut Discovered, opts: &Options) -> Result<Analysed> {
         let mut f = crate::rules::malformed_migration::META.at(src, span, p.message.clone());
         f.help = p.help.clone();
         a.findings.push(f);
+    }
+    // A tool that wraps each migration in a transaction may have been told
+    // not to (golang-migrate's `NoTxWrap`), or the migrations open their
+    // own: the layout says which, from the project and the statements.
+    for seq in &mut d.sequences {
+        if !seq.migrations.iter().any(|m| m.up.tool_transaction) {
+            continue;
+        }
+        let Some(why) = layout::get(seq.layout).unwrapped(seq, &a.statements) else {
+            continue;
+        };
+        for m in &mut seq.migrations {
+            for p in std::iter::once(&mut m.up).chain(m.down.as_mut()) {
+                p.tool_transaction = false;
+            }
+        }
+        seq.unwrapped = Some(why);
     }
     Ok(a)
 }

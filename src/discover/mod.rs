@@ -85,7 +85,7 @@ mod project;
 mod skips;
 mod walk;
 
-pub use crate::dialect::{dialect_from_path, DialectDefault};
+pub use crate::dialect::dialect_from_path;
 pub use crate::layout::natural_cmp;
 pub use analyze::*;
 use walk::*;
@@ -161,10 +161,10 @@ pub fn script_sequence(d: &mut Discovered, file: SourceFile, opts: &Options) -> 
     let idx = d.add_file(file);
     let (dialect, dialect_why) = match opts.dialect {
         Some(d) => (d, "--dialect".to_string()),
-        None => (
-            crate::dialect::Dialect::Sqlite,
-            "default: nothing names a dialect".to_string(),
-        ),
+        None => {
+            let (d, why) = opts.unnamed_dialect();
+            (d, why.to_string())
+        }
     };
     Sequence {
         root,
@@ -181,6 +181,7 @@ pub fn script_sequence(d: &mut Discovered, file: SourceFile, opts: &Options) -> 
         code_gaps: Vec::new(),
         schemas: None,
         placeholders: None,
+        unwrapped: None,
     }
 }
 

@@ -423,11 +423,10 @@ impl Walker<'_> {
         }
         match crate::dialect::dialect_folder_in_path(display) {
             Some((d, folder)) => (d, format!("the folder name: {folder}"), true),
-            None => (
-                Dialect::Sqlite,
-                "default: nothing names a dialect".into(),
-                false,
-            ),
+            None => {
+                let (d, why) = self.opts.unnamed_dialect();
+                (d, why.into(), false)
+            }
         }
     }
 
@@ -1308,6 +1307,7 @@ impl Walker<'_> {
                 code_gaps: Vec::new(),
                 schemas: plan.schemas,
                 placeholders: plan.placeholders,
+                unwrapped: None,
             },
             dialect_settled: false,
             problems: plan.problems,
@@ -1417,6 +1417,7 @@ impl Walker<'_> {
                 code_gaps: Vec::new(),
                 schemas: None,
                 placeholders: None,
+                unwrapped: None,
             },
             files: vec![file],
             problems: Vec::new(),

@@ -7,12 +7,17 @@
 //! are ignored; two up (or two down) files for one version make it refuse
 //! the folder ("duplicate migration file"). golang-migrate does not wrap
 //! migrations in a transaction itself, so `no_transaction` is left to the
-//! statements (the driver runs the file as one multi-statement exec).
+//! statements (the driver runs the file as one multi-statement exec); its
+//! `sqlite3` and `sqlite` drivers do, unless told not to (`NoTxWrap: true`
+//! in the Go code that makes the driver, `x-no-tx-wrap=true` in the URL):
+//! twice reads the module's Go sources for that, and takes a folder whose
+//! every migration opens and commits its own transaction as told too.
 
 use super::{numeric_cmp, whole, Folder, Plan};
 use crate::dialect::Dialect;
 use crate::model::Migration;
 use std::collections::BTreeMap;
+use std::path::Path;
 
 /// `<version>_<name>.up.sql`/`.down.sql` names directly in the folder
 /// (golang-migrate, sqlx or pop without dialect marks).
@@ -111,6 +116,192 @@ pub fn plan(folder: &Folder) -> Plan {
     plan
 }
 
+/// Every up migration that has statements starts with `BEGIN` and ends with
+/// `COMMIT` (or `END`), and there is one. `PRAGMA`s before the `BEGIN` and
+/// after the `COMMIT` do not count: SQLite's `PRAGMA foreign_keys` is a
+/// no-op inside a transaction, so a migration that rebuilds tables sets it
+/// outside its own (`PRAGMA foreign_keys=OFF; BEGIN; ... COMMIT; PRAGMA
+/// foreign_keys=ON;`).
+fn brackets_itself(
+    seq: &crate::model::Sequence,
+    statements: &[Vec<crate::analysis::Statement>],
+) -> bool {
+    use crate::classify::{Kind, Transaction};
+    let mut any = false;
+    for m in &seq.migrations {
+        let up = &m.up;
+        let Some(file) = statements.get(up.file) else {
+            continue;
+        };
+        let kinds: Vec<&Kind> = up
+            .statements
+            .iter()
+            .filter_map(|&i| file.get(i))
+            .map(|s| &s.facts.kind)
+            .filter(|k| !matches!(k, Kind::Pragma(_)))
+            .collect();
+        if up.statements.is_empty() {
+            continue;
+        }
+        let opens = matches!(kinds.first(), Some(Kind::Transaction(Transaction::Begin)));
+        let commits = matches!(kinds.last(), Some(Kind::Transaction(Transaction::Commit)));
+        if kinds.len() < 2 || !opens || !commits {
+            return false;
+        }
+        any = true;
+    }
+    any
+}
+
+/// How far above the folder a `go.mod` is looked for.
+const GO_MOD_LEVELS: usize = 8;
+/// How much Go source of the module is read, in all, and at most per file.
+const GO_BYTES: u64 = 16 << 20;
+const GO_FILE_BYTES: u64 = 1 << 20;
+/// How many folders of the module are looked at.
+const GO_FOLDERS: usize = 5_000;
+
+/// The setting that turns the SQLite drivers' transaction off (`NoTxWrap:
+/// true`, `x-no-tx-wrap=true`) in a Go source file of the module around
+/// `folder` (the nearest `go.mod` above it, up to the repository root), and
+/// where: the file and line. The module's own folders only (not `vendor/`,
+/// `node_modules/`, hidden folders, `testdata/` or nested modules), test
+/// files left out, and the reading bounded.
+fn go_setting(folder: &Path) -> Option<(String, String)> {
+    let start = std::fs::canonicalize(folder).ok()?;
+    let mut module = None;
+    let mut at = Some(start.as_path());
+    for _ in 0..=GO_MOD_LEVELS {
+        let dir = at?;
+        if dir.join("go.mod").is_file() {
+            module = Some(dir.to_path_buf());
+            break;
+        }
+        if dir.join(".git").exists() {
+            return None;
+        }
+        at = dir.parent();
+    }
+    let module = module?;
+    let cwd = std::env::current_dir().and_then(std::fs::canonicalize).ok();
+    let mut budget = GO_BYTES;
+    let mut folders = 0;
+    let mut stack = vec![module.clone()];
+    while let Some(dir) = stack.pop() {
+        folders += 1;
+        if folders > GO_FOLDERS {
+            return None;
+        }
+        let Ok(read) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut entries: Vec<(std::path::PathBuf, bool)> = read
+            .filter_map(|e| {
+                let e = e.ok()?;
+                let kind = e.file_type().ok()?;
+                (kind.is_dir() || kind.is_file()).then(|| (e.path(), kind.is_dir()))
+            })
+            .collect();
+        entries.sort();
+        let mut subfolders = Vec::new();
+        for (path, is_dir) in entries {
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            let name = name.unwrap_or_default();
+            if is_dir {
+                let other_module = path.join("go.mod").is_file();
+                if !(name.starts_with('.')
+                    || matches!(name.as_str(), "vendor" | "node_modules" | "testdata")
+                    || other_module)
+                {
+                    subfolders.push(path);
+                }
+                continue;
+            }
+            if !name.ends_with(".go") || name.ends_with("_test.go") {
+                continue;
+            }
+            let Ok(meta) = std::fs::metadata(&path) else {
+                continue;
+            };
+            if meta.len() > GO_FILE_BYTES || meta.len() > budget {
+                continue;
+            }
+            budget -= meta.len();
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            if let Some((setting, line)) = no_tx_wrap(&text) {
+                let shown = cwd
+                    .as_deref()
+                    .and_then(|c| path.strip_prefix(c).ok())
+                    .unwrap_or(&path);
+                return Some((
+                    setting,
+                    format!("{}:{line}", crate::source::display_path(shown)),
+                ));
+            }
+        }
+        // Depth first, in name order.
+        stack.extend(subfolders.into_iter().rev());
+    }
+    None
+}
+
+/// `NoTxWrap: true` (or `NoTxWrap = true`, a field set later) or
+/// `x-no-tx-wrap=true` in Go text, outside `//` comments: the setting as
+/// written and its line (1-based).
+fn no_tx_wrap(text: &str) -> Option<(String, usize)> {
+    for (n, line) in text.lines().enumerate() {
+        let code = without_comment(line);
+        if code.contains("x-no-tx-wrap=true") {
+            return Some(("x-no-tx-wrap=true".into(), n + 1));
+        }
+        let mut rest = code;
+        while let Some(at) = rest.find("NoTxWrap") {
+            let after = rest[at + "NoTxWrap".len()..].trim_start();
+            let value = after
+                .strip_prefix(':')
+                .or_else(|| after.strip_prefix('=').filter(|v| !v.starts_with('=')))
+                .map(str::trim_start);
+            if let Some(v) = value {
+                let word_ends = v
+                    .strip_prefix("true")
+                    .is_some_and(|t| !t.starts_with(|c: char| c.is_alphanumeric() || c == '_'));
+                if word_ends {
+                    let sep = if after.starts_with(':') { ":" } else { " =" };
+                    return Some((format!("NoTxWrap{sep} true"), n + 1));
+                }
+            }
+            rest = &rest[at + "NoTxWrap".len()..];
+        }
+    }
+    None
+}
+
+/// A line of Go up to its `//` comment (not a `//` inside a string: a URL).
+fn without_comment(line: &str) -> &str {
+    let mut quote = None;
+    let mut escaped = false;
+    let bytes = line.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match quote {
+            Some(q) => {
+                if escaped {
+                    escaped = false;
+                } else if b == b'\\' && q != b'`' {
+                    escaped = true;
+                } else if b == q {
+                    quote = None;
+                }
+            }
+            None if b == b'"' || b == b'`' || b == b'\'' => quote = Some(b),
+            None if b == b'/' && bytes.get(i + 1) == Some(&b'/') => return &line[..i],
+            None => {}
+        }
+    }
+    line
+}
+
 /// The golang-migrate layout.
 pub struct GolangMigrate;
 
@@ -140,6 +331,30 @@ impl super::Layout for GolangMigrate {
     /// twice cannot see); the PostgreSQL and MySQL drivers open none.
     fn wraps_migrations_in(&self, dialect: crate::dialect::Dialect) -> bool {
         dialect == crate::dialect::Dialect::Sqlite
+    }
+
+    /// The SQLite drivers' wrapping turned off: every up migration (with
+    /// statements) opens and commits its own transaction, which it could
+    /// not inside the driver's (SQLite has no nested transactions), or the
+    /// Go module around the folder says `NoTxWrap: true` or
+    /// `x-no-tx-wrap=true`.
+    fn unwrapped(
+        &self,
+        seq: &crate::model::Sequence,
+        statements: &[Vec<crate::analysis::Statement>],
+    ) -> Option<String> {
+        if brackets_itself(seq, statements) {
+            return Some(
+                "every up migration opens and commits its own transaction (BEGIN ... COMMIT), \
+                 which it could not inside the SQLite driver's: the project must run them with \
+                 `NoTxWrap: true` or `x-no-tx-wrap=true`"
+                    .into(),
+            );
+        }
+        let (setting, place) = go_setting(Path::new(&seq.root))?;
+        Some(format!(
+            "`{setting}` in {place} turns off the SQLite driver's transaction around each file"
+        ))
     }
 
     fn detect(&self, folder: &Folder) -> Option<String> {
@@ -197,5 +412,24 @@ mod tests {
         let p = super::plan(&f);
         assert_eq!(p.problems.len(), 1);
         assert_eq!(p.migrations.len(), 1);
+    }
+
+    #[test]
+    fn no_tx_wrap_as_go_code_writes_it() {
+        use super::no_tx_wrap;
+        let cfg = "d, err := sqlite3.WithInstance(db, &sqlite3.Config{\n\tNoTxWrap: true,\n})";
+        assert_eq!(no_tx_wrap(cfg), Some(("NoTxWrap: true".into(), 2)));
+        assert_eq!(
+            no_tx_wrap("c := &sqlite.Config{}\nc.NoTxWrap = true\n"),
+            Some(("NoTxWrap = true".into(), 2))
+        );
+        assert_eq!(
+            no_tx_wrap("url := \"sqlite3://app.db?x-no-tx-wrap=true\""),
+            Some(("x-no-tx-wrap=true".into(), 1))
+        );
+        assert_eq!(no_tx_wrap("Config{NoTxWrap: false}"), None);
+        assert_eq!(no_tx_wrap("if c.NoTxWrap == true {"), None);
+        assert_eq!(no_tx_wrap("Config{NoTxWrap: trueish}"), None);
+        assert_eq!(no_tx_wrap("// NoTxWrap: true would help"), None);
     }
 }

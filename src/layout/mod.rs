@@ -483,6 +483,19 @@ pub trait Layout: Sync {
         self.wraps_migrations()
     }
 
+    /// Why the tool runs the migrations of `seq` in no transaction of its
+    /// own although [`Layout::wraps_migrations_in`] says it wraps them: the
+    /// project turned the wrapping off (golang-migrate's `NoTxWrap`), or the
+    /// migrations open their own, which they could not inside the tool's.
+    /// `statements`: every file's analysed statements. `None`: it wraps them.
+    fn unwrapped(
+        &self,
+        _seq: &crate::model::Sequence,
+        _statements: &[Vec<crate::analysis::Statement>],
+    ) -> Option<String> {
+        None
+    }
+
     fn placeholders(&self, _envsub: bool) -> PlaceholderPolicy {
         PlaceholderPolicy::NEVER
     }

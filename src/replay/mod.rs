@@ -156,13 +156,11 @@ pub fn auto_engine(dialect: Dialect, opts: &Options) -> std::result::Result<Engi
             Ok(EngineChoice::Postgres)
         }
         Dialect::Postgres => Err(if my_url {
-            "PostgreSQL migrations, and --database-url names a MySQL server (--engine auto); \
-             static rules still ran"
-                .into()
+            "PostgreSQL migrations, and --database-url names a MySQL server (--engine auto)".into()
         } else {
             "PostgreSQL migrations, and no PostgreSQL server is available (--engine auto: \
              pass a postgres:// --database-url or install the server binaries, e.g. \
-             `apt-get install postgresql`); static rules still ran"
+             `apt-get install postgresql`)"
                 .into()
         }),
         Dialect::Mysql
@@ -171,42 +169,69 @@ pub fn auto_engine(dialect: Dialect, opts: &Options) -> std::result::Result<Engi
             Ok(EngineChoice::Mysql)
         }
         Dialect::Mysql => Err(if pg_url {
-            "MySQL migrations, and --database-url names a PostgreSQL server (--engine auto); \
-             static rules still ran"
-                .into()
+            "MySQL migrations, and --database-url names a PostgreSQL server (--engine auto)".into()
         } else {
             "MySQL migrations, and no MariaDB/MySQL server is available (--engine auto: pass a \
              mysql:// --database-url or install the server binaries, e.g. `apt-get install \
-             mariadb-server`); static rules still ran"
+             mariadb-server`)"
                 .into()
         }),
     }
 }
 
+/// The engine that replays a sequence of `dialect`: `--engine auto`'s
+/// choice, else the engine given, which replays the sequences of its own
+/// dialect and generic SQL (a sequence read in another dialect was named so
+/// by its path, its tool, its SQL or its project: `--dialect` alone reads
+/// every sequence in the engine's dialect). `Err`: why the sequence is not
+/// replayed (its static rules still run). The one table `check` and `twice
+/// plan` read.
+pub fn engine_for(dialect: Dialect, opts: &Options) -> std::result::Result<EngineChoice, String> {
+    let (own, flag) = match opts.engine {
+        EngineChoice::Auto => return auto_engine(dialect, opts),
+        EngineChoice::Sqlite => (Dialect::Sqlite, "sqlite"),
+        EngineChoice::Postgres => (Dialect::Postgres, "postgres"),
+        EngineChoice::Mysql => (Dialect::Mysql, "mysql"),
+    };
+    if dialect == own || dialect == Dialect::Generic {
+        return Ok(opts.engine);
+    }
+    // What the migrations are written in, and what an engine runs.
+    let written = |d: Dialect| match d {
+        Dialect::Sqlite => "SQLite",
+        Dialect::Postgres => "PostgreSQL",
+        Dialect::Mysql => "MySQL",
+        Dialect::Generic => "generic SQL",
+    };
+    let runs = |d: Dialect| match d {
+        Dialect::Mysql => "MariaDB/MySQL",
+        d => written(d),
+    };
+    Err(match opts.engine {
+        // The default engine: the flag that replays them.
+        EngineChoice::Sqlite => format!(
+            "SQLite cannot run {} migrations (use `--engine {}` to replay them on {})",
+            written(dialect),
+            dialect.name(),
+            runs(dialect),
+        ),
+        _ => format!(
+            "{} migrations, and --engine {flag} replays {} (use --engine auto to replay each \
+             folder on its own engine)",
+            written(dialect),
+            runs(own),
+        ),
+    })
+}
+
 /// Replays one sequence of migrations.
 pub fn replay_sequence(ws: &Workspace, seq: &Sequence, opts: &Options) -> Result<Outcome> {
-    let engine = match opts.engine {
-        EngineChoice::Auto => match auto_engine(seq.dialect, opts) {
-            Ok(e) => e,
-            Err(why) => return Ok(Outcome::Skipped(why)),
-        },
-        e => e,
+    let engine = match engine_for(seq.dialect, opts) {
+        Ok(e) => e,
+        Err(why) => return Ok(Outcome::Skipped(format!("{why}; static rules still ran"))),
     };
     match engine {
-        // (`auto_engine` never answers Auto.)
-        EngineChoice::Sqlite | EngineChoice::Auto => {}
         EngineChoice::Mysql => {
-            if matches!(seq.dialect, Dialect::Postgres | Dialect::Sqlite) {
-                return Ok(Outcome::Skipped(format!(
-                    "{} migrations cannot be replayed on MySQL (--engine mysql); static rules \
-                     still ran",
-                    if seq.dialect == Dialect::Postgres {
-                        "PostgreSQL"
-                    } else {
-                        "SQLite"
-                    }
-                )));
-            }
             let r = mysql::replay_detailed(ws, seq, opts)?;
             return Ok(match r.stopped {
                 None => Outcome::Replayed(r.findings),
@@ -217,13 +242,6 @@ pub fn replay_sequence(ws: &Workspace, seq: &Sequence, opts: &Options) -> Result
             });
         }
         EngineChoice::Postgres => {
-            if seq.dialect == Dialect::Mysql {
-                return Ok(Outcome::Skipped(
-                    "MySQL migrations cannot be replayed on PostgreSQL (--engine postgres); \
-                     static rules still ran"
-                        .into(),
-                ));
-            }
             let r = replay_detailed(ws, seq, opts)?;
             return Ok(match r.stopped {
                 None => Outcome::Replayed(r.findings),
@@ -233,23 +251,8 @@ pub fn replay_sequence(ws: &Workspace, seq: &Sequence, opts: &Options) -> Result
                 },
             });
         }
-    }
-    match seq.dialect {
-        Dialect::Sqlite | Dialect::Generic => {}
-        Dialect::Postgres => {
-            return Ok(Outcome::Skipped(
-                "SQLite cannot run PostgreSQL migrations; static rules still ran \
-                 (use `--engine postgres` to replay them on PostgreSQL)"
-                    .into(),
-            ))
-        }
-        Dialect::Mysql => {
-            return Ok(Outcome::Skipped(
-                "SQLite cannot run MySQL migrations; static rules still ran (use `--engine \
-                 mysql` to replay them on MariaDB/MySQL)"
-                    .into(),
-            ))
-        }
+        // (`engine_for` never answers Auto.)
+        EngineChoice::Sqlite | EngineChoice::Auto => {}
     }
     let run = || {
         let mut engine =

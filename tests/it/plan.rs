@@ -70,12 +70,14 @@ fn plan_follows_the_engine_and_forced_options() {
     ]);
     assert_eq!(code, 0);
     assert!(out.contains("engine:  postgres"), "{out}");
-    // `--engine postgres` implies the dialect, as for `twice check`.
+    assert!(out.contains("down: none"), "{out}");
+    // `--engine postgres` sets the dialect of a folder nothing else names
+    // one for, as for `twice check`.
+    let (_, out, _) = run(&["plan", "--engine", "postgres", "fixtures/layouts/plain"]);
     assert!(
-        out.contains("dialect: postgres (--engine postgres)"),
+        out.contains("dialect: postgres (--engine postgres: nothing else names a dialect)"),
         "{out}"
     );
-    assert!(out.contains("down: none"), "{out}");
     let (_, out, _) = run(&["plan", "--dialect", "mysql", "fixtures/layouts/plain"]);
     assert!(out.contains("dialect: mysql (--dialect)"), "{out}");
     // plain runs no transaction of its own.
@@ -214,7 +216,17 @@ fn plan_shows_the_schemas_flyway_creates() {
         ),
         "{out}"
     );
-    let (code, out, err) = run(&["plan", "--format", "json", "--engine", "mysql", folder]);
+    // (Its SQL is PostgreSQL's: `--dialect` has MySQL's engine replay it.)
+    let (code, out, err) = run(&[
+        "plan",
+        "--format",
+        "json",
+        "--engine",
+        "mysql",
+        "--dialect",
+        "mysql",
+        folder,
+    ]);
     assert_eq!(code, 0, "{err}");
     let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
     let schemas = &doc["sequences"][0]["schemas"];
@@ -260,4 +272,98 @@ fn plan_says_which_tools_run_a_transaction() {
         "{out}"
     );
     assert!(!out.contains("in a transaction"), "{out}");
+}
+
+/// `--engine postgres` (mysql) reads only the folders nothing names a
+/// dialect for as PostgreSQL (MySQL): a `sqlite/` folder beside `postgres/`
+/// stays SQLite, for the static rules as for replay, which leaves it out
+/// with a reason naming the engine that would replay it. `--dialect` still
+/// reads every folder in its dialect.
+#[test]
+fn an_explicit_engine_keeps_the_dialect_a_folder_names() {
+    let folder = "fixtures/layouts/mixed";
+    let (code, out, err) = run(&["plan", "--engine", "postgres", folder]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(
+            "fixtures/layouts/mixed/sqlite\n  layout:  plain (no migration tool's marks: every \
+             .sql file, in natural order)\n  dialect: sqlite (the folder name: fixtures/layouts/mixed/sqlite)\n  \
+             engine:  none: static rules only (SQLite migrations, and --engine postgres replays \
+             PostgreSQL (use --engine auto to replay each folder on its own engine))\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "dialect: postgres (the folder name: fixtures/layouts/mixed/postgres)\n  engine:  \
+             postgres\n"
+        ),
+        "{out}"
+    );
+    // The static rules read the SQLite folder as SQLite: no PostgreSQL
+    // syntax error on its AUTOINCREMENT.
+    for engine in ["postgres", "mysql"] {
+        let (code, out, err) = run(&[
+            "check",
+            "--no-replay",
+            "--engine",
+            engine,
+            "--format",
+            "json",
+            folder,
+        ]);
+        assert_eq!(code, 1, "{err}");
+        let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let dialects: Vec<(&str, &str)> = doc["summary"]["sequences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["root"].as_str().unwrap(), s["dialect"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            dialects,
+            [
+                ("fixtures/layouts/mixed/postgres", "postgres"),
+                ("fixtures/layouts/mixed/sqlite", "sqlite")
+            ],
+            "{out}"
+        );
+        let rules: Vec<&str> = doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap())
+            .collect();
+        assert!(!rules.contains(&"syntax-error"), "{out}");
+    }
+    // With MySQL's engine, neither folder is replayed, each with its reason.
+    let (_, out, _) = run(&["plan", "--format", "json", "--engine", "mysql", folder]);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let reasons: Vec<&str> = doc["sequences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["engine_reason"].as_str().unwrap_or("-"))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "PostgreSQL migrations, and --engine mysql replays MariaDB/MySQL (use --engine auto \
+             to replay each folder on its own engine)",
+            "SQLite migrations, and --engine mysql replays MariaDB/MySQL (use --engine auto to \
+             replay each folder on its own engine)"
+        ],
+        "{out}"
+    );
+    // `--dialect` reads every folder in its dialect, as before.
+    let (_, out, _) = run(&[
+        "plan",
+        "--engine",
+        "postgres",
+        "--dialect",
+        "postgres",
+        folder,
+    ]);
+    assert!(!out.contains("dialect: sqlite"), "{out}");
+    assert_eq!(out.matches("engine:  postgres\n").count(), 2, "{out}");
 }

@@ -1090,6 +1090,7 @@ fn several_statements_in_one_piece_run_one_by_one() {
         code_gaps: Vec::new(),
         schemas: None,
         placeholders: None,
+        unwrapped: None,
     };
     let f = findings_of(&ws, &seq, &opts());
     let got: Vec<(&str, usize)> = f.iter().map(|f| (f.rule.as_str(), f.line)).collect();
@@ -1677,6 +1678,81 @@ fn a_begin_inside_the_tools_transaction_fails_on_sqlite() {
         .migrations
         .iter()
         .all(|m| m.up.transaction && m.down.as_ref().is_some_and(|d| d.transaction)));
+}
+
+/// golang-migrate's SQLite drivers told not to wrap each file in a
+/// transaction: by `NoTxWrap: true` in the module's Go code (not a vendored
+/// package's), or as a folder whose every migration opens and commits its
+/// own must be. Their own `BEGIN` then runs, and the plan says why.
+#[test]
+fn golang_migrate_sqlite_without_the_drivers_transaction() {
+    let base = "fixtures/replay/no-tx-wrap";
+    let r = check_paths(&[base], &opts());
+    let failed: Vec<String> = of_rule(&r, "first-run-error")
+        .iter()
+        .map(|f| f.file.clone())
+        .collect();
+    assert_eq!(
+        failed,
+        vec![format!("{base}/vendored/migrations/2_pinned.up.sql")],
+        "{:#?}",
+        located(&r.findings)
+    );
+    let ws = twice::check::load(&[twice::discover::Input::Path(base.into())], &opts()).unwrap();
+    let plan = twice::plan::build(&ws, &opts());
+    let why: Vec<(&str, Option<&str>, bool)> = plan
+        .sequences
+        .iter()
+        .map(|s| {
+            (
+                s.root.as_str(),
+                s.unwrapped.as_deref(),
+                s.migrations.iter().any(|m| m.up.transaction),
+            )
+        })
+        .collect();
+    assert_eq!(
+        why,
+        vec![
+            (
+                "fixtures/replay/no-tx-wrap/go-config/migrations",
+                Some(
+                    "`NoTxWrap: true` in fixtures/replay/no-tx-wrap/go-config/internal/db/migrate.go:14 \
+                     turns off the SQLite driver's transaction around each file"
+                ),
+                false
+            ),
+            (
+                "fixtures/replay/no-tx-wrap/own-transactions/migrations",
+                Some(
+                    "every up migration opens and commits its own transaction (BEGIN ... COMMIT), \
+                     which it could not inside the SQLite driver's: the project must run them with \
+                     `NoTxWrap: true` or `x-no-tx-wrap=true`"
+                ),
+                false
+            ),
+            ("fixtures/replay/no-tx-wrap/vendored/migrations", None, true),
+        ]
+    );
+    let mut human = Vec::new();
+    twice::plan::write_human(&plan, &mut human).unwrap();
+    let human = String::from_utf8(human).unwrap();
+    assert!(
+        human.contains(
+            "2_pinned.up.sql lines 1-4, 3 statements, in no transaction (the tool is told to open \
+             none: see transactions above)"
+        ),
+        "{human}"
+    );
+    // The help of the failure left names both ways to say so.
+    let help = of_rule(&r, "first-run-error")[0]
+        .help
+        .clone()
+        .unwrap_or_default();
+    assert!(
+        help.contains("`NoTxWrap: true` in the SQLite driver's Config"),
+        "{help}"
+    );
 }
 
 /// Rows written between the runs point a column named like a reference

@@ -754,7 +754,10 @@ impl<E: Engine> Replayer<'_, E> {
                      `COMMIT` (the tool's transaction already applies it all or nothing), or run \
                      it outside the tool's transaction where the tool allows that (goose `-- \
                      +goose NO TRANSACTION`, dbmate `transaction:false`, sqlx `-- \
-                     no-transaction`, golang-migrate `x-no-tx-wrap=true` in the database URL)"
+                     no-transaction`, golang-migrate `x-no-tx-wrap=true` in the database URL or \
+                     `NoTxWrap: true` in the SQLite driver's Config, which twice reads in the Go \
+                     module around the folder; it also replays without the transaction when \
+                     every migration opens its own)"
                         .into()
                 }
                 Run::First { .. }

@@ -430,24 +430,108 @@ fn significant(text: &str) -> Vec<Tok<'_>> {
 }
 
 /// `text` with MySQL's `# comment` lines blanked (PostgreSQL's `#` is an
-/// operator that never starts a line), and whether there were any.
+/// operator that never starts a line), and whether there were any. Only a
+/// `#` that starts a line outside strings, quoted names, comments and
+/// dollar-quoted bodies counts: a Markdown heading on a line of its own in a
+/// multi-line string literal (`'...\n# Title\n...'`), or PL/pgSQL's
+/// `#variable_conflict` in a function body, is no MySQL comment. Strings
+/// read `\'` as an escaped quote, as MySQL does (a string of another
+/// dialect rarely ends with a backslash).
 fn without_hash_comments(text: &str) -> (std::borrow::Cow<'_, str>, bool) {
-    let hash_line = |l: &str| l.trim_start().starts_with('#');
-    if !text.lines().any(hash_line) {
+    if !text.contains('#') {
         return (std::borrow::Cow::Borrowed(text), false);
     }
-    let mut out = String::with_capacity(text.len());
-    for line in text.split_inclusive('\n') {
-        if hash_line(line) {
-            out.extend(
-                line.chars()
-                    .map(|c| if c == '\n' || c == '\r' { c } else { ' ' }),
-            );
-        } else {
-            out.push_str(line);
+    let hashes = hash_comment_lines(text);
+    if hashes.is_empty() {
+        return (std::borrow::Cow::Borrowed(text), false);
+    }
+    let mut bytes = text.as_bytes().to_vec();
+    for r in hashes {
+        for b in &mut bytes[r] {
+            if *b != b'\r' {
+                *b = b' ';
+            }
         }
     }
-    (std::borrow::Cow::Owned(out), true)
+    // Every byte of each blanked range (a line up to its break) became a
+    // space, so no character was cut: still UTF-8.
+    match String::from_utf8(bytes) {
+        Ok(out) => (std::borrow::Cow::Owned(out), true),
+        Err(_) => (std::borrow::Cow::Borrowed(text), true),
+    }
+}
+
+/// The byte ranges (without the line break) of the lines of `text` that
+/// start, after blanks, with a `#` outside strings, quoted names, comments
+/// and dollar-quoted bodies. Linear in the text.
+fn hash_comment_lines(text: &str) -> Vec<std::ops::Range<usize>> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut line_start = true;
+    while i < b.len() {
+        let c = b[i];
+        if line_start {
+            if c == b' ' || c == b'\t' || c == b'\r' {
+                i += 1;
+                continue;
+            }
+            line_start = false;
+            if c == b'#' {
+                let end = memchr::memchr(b'\n', &b[i..]).map_or(b.len(), |n| i + n);
+                out.push(i..end);
+                i = end;
+                continue;
+            }
+        }
+        match c {
+            b'\n' => {
+                line_start = true;
+                i += 1;
+            }
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                i = memchr::memchr(b'\n', &b[i..]).map_or(b.len(), |n| i + n);
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i = memchr::memmem::find(&b[i + 2..], b"*/").map_or(b.len(), |n| i + 2 + n + 2);
+            }
+            b'\'' | b'"' | b'`' => {
+                let mut j = i + 1;
+                while j < b.len() {
+                    if b[j] == b'\\' && c == b'\'' {
+                        j += 2;
+                    } else if b[j] == c {
+                        if b.get(j + 1) == Some(&c) {
+                            j += 2;
+                        } else {
+                            break;
+                        }
+                    } else {
+                        j += 1;
+                    }
+                }
+                i = (j + 1).min(b.len());
+            }
+            b'$' => {
+                // `$tag$` ... `$tag$` (the tag: letters, digits, `_`).
+                let tag_len = b[i + 1..]
+                    .iter()
+                    .take_while(|x| x.is_ascii_alphanumeric() || **x == b'_')
+                    .count();
+                let first_ok = b.get(i + 1).is_some_and(|x| !x.is_ascii_digit());
+                if b.get(i + 1 + tag_len) == Some(&b'$') && (tag_len == 0 || first_ok) {
+                    let tag = &b[i..i + tag_len + 2];
+                    let body = i + tag.len();
+                    i = memchr::memmem::find(&b[body..], tag)
+                        .map_or(b.len(), |n| body + n + tag.len());
+                } else {
+                    i += 1;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    out
 }
 
 /// Type names that only one family writes, with that family and the sign's
@@ -981,6 +1065,17 @@ mod tests {
                  KEY idx_name (`name`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;\n\
                  # a hash comment naming serial and jsonb\n";
         assert_eq!(clear(&[s]), Some(Dialect::Mysql));
+        // A `#` line in a multi-line string or a function body is no comment.
+        let md = "CREATE TABLE IF NOT EXISTS docs (name TEXT PRIMARY KEY, body TEXT);\n\
+                  INSERT OR IGNORE INTO docs VALUES ('intro', 'First line.\n\n# A heading\n\nMore.');\n\
+                  INSERT INTO docs VALUES ('x', 'it''s\n# heading\n');\n";
+        assert_eq!(clear(&[md]), Some(Dialect::Sqlite));
+        let body = "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$\n#variable_conflict use_column\nBEGIN RETURN 1; END $$;\n";
+        assert_ne!(clear(&[body]), Some(Dialect::Mysql));
+        // A hash comment holding a quote hides nothing after it.
+        let q = "# don't touch\nCREATE TABLE t (id int);\n# it's MySQL\n";
+        assert_eq!(hash_comment_lines(q).len(), 2);
+        assert_eq!(clear(&[q]), Some(Dialect::Mysql));
         // Backslash escapes do not derail the reading.
         let e = "INSERT INTO t VALUES ('it\\'s'); CREATE TABLE u (id int AUTO_INCREMENT);";
         assert_eq!(clear(&[e]), Some(Dialect::Mysql));

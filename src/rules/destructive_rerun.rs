@@ -190,11 +190,22 @@ fn created_later<'a>(
     })
 }
 
-/// Whether a statement after `from` drops table `name` (a scratch table:
-/// the migration does not keep it).
+/// Whether a statement after `from` drops table `name`, or renames it away
+/// (a scratch table: the migration does not keep it under that name; the
+/// copy-and-swap rebuild `DROP TABLE IF EXISTS t_new; CREATE TABLE t_new
+/// ...; INSERT INTO t_new SELECT ... FROM t; DROP TABLE t; ALTER TABLE t_new
+/// RENAME TO t` makes `t_new` anew on every run, and that is its point).
 fn dropped_later(cx: &Context, from: &Statement, name: &Name) -> bool {
     later(cx, from).any(|s| match &s.facts.kind {
         Kind::Drop(d) => d.kind.is_table() && d.names.iter().any(|n| n.same_object(name)),
+        Kind::AlterTable(a) => {
+            a.table.as_ref().is_some_and(|t| t.same_object(name))
+                && a
+                    .actions
+                    .iter()
+                    .any(|act| matches!(act.op, AlterOp::RenameTo { .. }))
+        }
+        Kind::RenameTables(pairs) => pairs.iter().any(|p| p.from.same_object(name)),
         _ => false,
     })
 }

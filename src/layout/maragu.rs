@@ -76,9 +76,10 @@ pub fn down_version(name: &str) -> Option<&str> {
     version(name, "down", false)
 }
 
-/// Whether a `go.mod` requires the library (directly).
-fn requires_library(go_mod: &str) -> bool {
-    super::go_requirements(go_mod).any(|(m, _)| MODULES.iter().any(|p| super::go_module_is(m, p)))
+/// The library's module path a `go.mod` requires (directly), if it does.
+fn required_module(go_mod: &str) -> Option<&'static str> {
+    super::go_requirements(go_mod)
+        .find_map(|(m, _)| MODULES.iter().copied().find(|p| super::go_module_is(m, p)))
 }
 
 impl super::Layout for MaraguMigrate {
@@ -93,9 +94,7 @@ impl super::Layout for MaraguMigrate {
 
     fn detect(&self, folder: &Folder) -> Option<String> {
         let go_mod = folder.aux.get("../go.mod")?;
-        if !requires_library(go_mod) {
-            return None;
-        }
+        let module = required_module(go_mod)?;
         folder
             .entries
             .iter()
@@ -103,14 +102,25 @@ impl super::Layout for MaraguMigrate {
             .find(|e| up_version(e.base()).is_some())
             .map(|e| {
                 format!(
-                    "*.up.sql names ({}) beside a go.mod requiring maragu.dev/migrate",
-                    e.rel
+                    "*.up.sql names ({}) beside a go.mod requiring {}",
+                    e.rel, module
                 )
             })
     }
 
     fn plan(&self, folder: &Folder) -> Plan {
         plan(folder)
+    }
+
+    /// The library's `migrations` table (its default `Options.Table`), as
+    /// `createMigrationsTable` makes it on every database: one text column
+    /// and one row holding the version, empty before the first migration.
+    fn bookkeeping_sql(&self, _engine: crate::dialect::Dialect) -> Option<&'static str> {
+        Some(
+            "CREATE TABLE IF NOT EXISTS migrations (version text NOT NULL); \
+             INSERT INTO migrations (version) SELECT '' \
+             WHERE 0 = (SELECT count(*) FROM migrations)",
+        )
     }
 
     fn ancestor_side_files(&self) -> &'static [&'static str] {
@@ -175,13 +185,18 @@ mod tests {
 
     #[test]
     fn go_mod_requirement() {
-        assert!(requires_library(
-            "module x\n\nrequire (\n\tgithub.com/maragudk/migrate v0.4.3\n)\n"
-        ));
-        assert!(requires_library("require maragu.dev/migrate v0.6.0\n"));
-        assert!(!requires_library(
-            "require github.com/golang-migrate/migrate/v4 v4.17.0\n"
-        ));
+        assert_eq!(
+            required_module("module x\n\nrequire (\n\tgithub.com/maragudk/migrate v0.4.3\n)\n"),
+            Some("github.com/maragudk/migrate")
+        );
+        assert_eq!(
+            required_module("require maragu.dev/migrate v0.6.0\n"),
+            Some("maragu.dev/migrate")
+        );
+        assert_eq!(
+            required_module("require github.com/golang-migrate/migrate/v4 v4.17.0\n"),
+            None
+        );
     }
 
     #[test]

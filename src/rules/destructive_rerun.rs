@@ -200,8 +200,7 @@ fn dropped_later(cx: &Context, from: &Statement, name: &Name) -> bool {
         Kind::Drop(d) => d.kind.is_table() && d.names.iter().any(|n| n.same_object(name)),
         Kind::AlterTable(a) => {
             a.table.as_ref().is_some_and(|t| t.same_object(name))
-                && a
-                    .actions
+                && a.actions
                     .iter()
                     .any(|act| matches!(act.op, AlterOp::RenameTo { .. }))
         }

@@ -435,6 +435,24 @@ fn a_rebuilt_table_no_migration_creates_is_a_schema_made_elsewhere() {
     assert!(!notes.contains("because this one did"), "{notes}");
 }
 
+/// `DROP TABLE t` (no `IF EXISTS`) and then `CREATE TABLE t` presume `t`
+/// was there: when no migration before makes it, the history starts from a
+/// schema made elsewhere, not a wrong order. With `IF EXISTS` the migration
+/// makes the table itself.
+#[test]
+fn a_table_dropped_and_made_again_no_migration_creates_is_a_schema_made_elsewhere() {
+    let r = run("fixtures/replay/dropped-elsewhere", &opts());
+    let errors = of_rule(&r, "first-run-error");
+    assert_eq!(errors.len(), 1, "{:#?}", r.findings);
+    assert!(errors[0].file.ends_with("001_replace_members.sql"));
+    assert_eq!(errors[0].line, 3);
+    let help = errors[0].help.as_deref().unwrap_or_default();
+    assert!(
+        help.starts_with("no migration of this history creates `members`: the history starts"),
+        "{help}"
+    );
+}
+
 /// A first run the sandbox refuses is rolled back like a failed one: what
 /// it would have created is missing, and the later first runs that fail for
 /// want of it are listed under its `replay-denied` finding, not reported

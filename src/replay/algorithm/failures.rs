@@ -226,13 +226,18 @@ pub(super) fn made_by(
     out
 }
 
-/// What a part's statements create (see [`created_names`]), but for a
-/// table rebuilt by copy-and-swap (`INSERT INTO t_new SELECT ... FROM t;
-/// DROP TABLE t; ALTER TABLE t_new RENAME TO t`): it was there before, and
-/// the rename that gives its name back does not make it here when the part
-/// dropped it before creating it.
+/// What a part's statements create (see [`created_names`]), but for what
+/// the part presumes was there before: a table rebuilt by copy-and-swap
+/// (`INSERT INTO t_new SELECT ... FROM t; DROP TABLE t; ALTER TABLE t_new
+/// RENAME TO t`), whose name the rename gives back, or one dropped without
+/// `IF EXISTS` and created again (`DROP TABLE t; CREATE TABLE t ...`). Such
+/// a name, dropped by the part before the part creates it, is not made here.
 fn made_by_part(ws: &crate::report::Workspace, part: &Part) -> BTreeSet<String> {
+    use crate::classify::Kind;
+    // Names the part dropped before making them: by any drop or rename
+    // (for a rename back), and by a drop without `IF EXISTS` (for any).
     let mut dropped = BTreeSet::new();
+    let mut dropped_surely = BTreeSet::new();
     let mut made = BTreeSet::new();
     for st in part_statements(ws, part) {
         let mut names = BTreeSet::new();
@@ -243,8 +248,17 @@ fn made_by_part(ws: &crate::report::Workspace, part: &Part) -> BTreeSet<String> 
             .get(..5)
             .is_some_and(|w| w.eq_ignore_ascii_case("ALTER"));
         for n in names {
-            if !(alter && dropped.contains(&n) && !made.contains(&n)) {
+            let presumed = !made.contains(&n)
+                && (dropped_surely.contains(&n) || (alter && dropped.contains(&n)));
+            if !presumed {
                 made.insert(n);
+            }
+        }
+        if let Kind::Drop(d) = &st.facts.kind {
+            if !d.if_exists {
+                let mut these = BTreeSet::new();
+                dropped_names(st, &mut these);
+                dropped_surely.extend(these);
             }
         }
         dropped_names(st, &mut dropped);

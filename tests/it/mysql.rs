@@ -838,6 +838,23 @@ fn foreign_key_checks_can_be_turned_off_as_the_tool_does() {
     );
 }
 
+/// A foreign key to a table no migration of the history creates fails with
+/// errno 150, which names no table: the help names the referenced table and
+/// the setup script, not the order of the keys.
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn a_foreign_key_to_a_table_made_elsewhere_names_it() {
+    let r = run("fixtures/mysql/fk_elsewhere", &my_opts());
+    let f = find(&r, "first-run-error", "001_filestore.sql", 3);
+    let help = f.help.as_deref().unwrap_or_default();
+    assert!(
+        help.starts_with(
+            "the foreign key references `accounts`, which no migration of this history creates"
+        ),
+        "{help}"
+    );
+}
+
 /// MySQL runs what a versioned comment holds (`/*!40014 SET
 /// FOREIGN_KEY_CHECKS=0 */`, `CREATE TABLE /*!32312 IF NOT EXISTS*/ t`, as
 /// mysqldump writes them): replay runs it too, so a key to a table created

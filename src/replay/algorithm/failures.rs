@@ -332,7 +332,33 @@ fn close_name<'a>(made_here: &'a BTreeSet<String>, missing: &str) -> Option<&'a 
         .map(String::as_str)
 }
 
+/// The tables a statement's foreign keys reference (`REFERENCES t`), as
+/// lower-case bare names.
+fn referenced_tables(sql: &str) -> Vec<String> {
+    let words: Vec<String> = sql
+        .split(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | ',' | ';'))
+        .filter(|w| !w.is_empty())
+        .map(bare_name)
+        .collect();
+    words
+        .windows(2)
+        .filter(|w| w[0].eq_ignore_ascii_case("REFERENCES") && !w[1].is_empty())
+        .map(|w| w[1].to_ascii_lowercase())
+        .collect()
+}
+
 impl<E: Engine> Replayer<'_, E> {
+    /// For a failure to create a foreign key: a table it references that no
+    /// migration of the history creates (nor the failing statement itself).
+    fn unreferenced_here(&self, part: &Part, f: &Failure) -> Option<String> {
+        let st = self.unit(part).statements.get(f.stmt)?;
+        let mut own = BTreeSet::new();
+        created_names(&st.sql, &mut own);
+        referenced_tables(&st.sql)
+            .into_iter()
+            .find(|t| !self.made_here.contains(t) && !own.contains(t))
+    }
+
     /// Whether statement `stmt` of `part` is an `ALTER ... RENAME`.
     fn renames(&self, part: &Part, stmt: usize) -> bool {
         let Some(st) = self.unit(part).statements.get(stmt) else {
@@ -887,6 +913,22 @@ impl<E: Engine> Replayer<'_, E> {
                     table_case_help(
                         f.error.object.as_deref().unwrap_or_default(),
                         &self.created_in_other_case(m, f).unwrap_or_default(),
+                    )
+                }
+                Run::First { .. } | Run::Start { .. }
+                    if self.caps.dialect == Dialect::Mysql
+                        && (f.error.message.contains("errno: 150")
+                            // MySQL 8's error 1824.
+                            || f.error.message.contains("Failed to open the referenced table"))
+                        && self.unreferenced_here(part, f).is_some() =>
+                {
+                    let table = self.unreferenced_here(part, f).unwrap_or_default();
+                    format!(
+                        "the foreign key references `{table}`, which no migration of this history \
+                         creates: the history starts from a schema made elsewhere (a full schema \
+                         the tool gives new databases, another tool, or the application); give \
+                         that schema to replay in a setup script (`--setup FILE`, `[replay] \
+                         setup`), which runs once before the first migration"
                     )
                 }
                 Run::First { .. } | Run::Start { .. }

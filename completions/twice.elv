@@ -31,7 +31,7 @@ set edit:completion:arg-completer[twice] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'twice;check'= {
-            cand --dialect 'SQL dialect of the migrations [default: what a folder name such as `postgres/` implies, else what the SQL is clearly written in, else sqlite]'
+            cand --dialect 'SQL dialect of the migrations [default: what a folder name such as `postgres/` implies, else what the SQL is clearly written in, else the --engine''s (sqlite)]'
             cand --format 'Output format [default: human; with GITHUB_ACTIONS set, human followed by GitHub annotations]'
             cand -j 'Threads for the static rules and for replaying independent sequences side by side; the output is the same for any number [default: the number of cores, or `jobs` in twice.toml; 1 runs everything on one thread]'
             cand --jobs 'Threads for the static rules and for replaying independent sequences side by side; the output is the same for any number [default: the number of cores, or `jobs` in twice.toml; 1 runs everything on one thread]'

@@ -33,7 +33,7 @@ complete -c twice -n "__fish_twice_needs_command" -f -a "explain" -d 'Print a ru
 complete -c twice -n "__fish_twice_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c twice -n "__fish_twice_needs_command" -f -a "lsp" -d 'Run the language server for editors (LSP over stdin/stdout)'
 complete -c twice -n "__fish_twice_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c twice -n "__fish_twice_using_subcommand check" -l dialect -d 'SQL dialect of the migrations [default: what a folder name such as `postgres/` implies, else what the SQL is clearly written in, else sqlite]' -r -f -a "sqlite\t''
+complete -c twice -n "__fish_twice_using_subcommand check" -l dialect -d 'SQL dialect of the migrations [default: what a folder name such as `postgres/` implies, else what the SQL is clearly written in, else the --engine\'s (sqlite)]' -r -f -a "sqlite\t''
 postgres\t''
 mysql\t''
 generic\t''"

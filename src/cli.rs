@@ -146,7 +146,8 @@ pub struct CheckArgs {
     pub paths: Vec<PathBuf>,
 
     /// SQL dialect of the migrations [default: what a folder name such as
-    /// `postgres/` implies, else what the SQL is clearly written in, else sqlite]
+    /// `postgres/` implies, else what the SQL is clearly written in, else the
+    /// --engine's (sqlite)]
     #[arg(long, value_enum)]
     pub dialect: Option<DialectArg>,
 

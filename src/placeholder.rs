@@ -304,7 +304,7 @@ fn template_actions(text: &str) -> Vec<Occurrence> {
 /// slice's bound (`a[1:n]`).
 pub fn colon_occurrences(text: &str) -> Vec<Occurrence> {
     let mut found = Vec::new();
-    if !text.contains(':') {
+    if !may_hold_colon(text) {
         return found;
     }
     let tokens: Vec<crate::lexer::Token> =
@@ -402,6 +402,28 @@ fn may_hold(text: &str) -> bool {
     text.contains("${") || text.contains("{{")
 }
 
+/// Whether `text` may hold a psql variable: a `:` followed by a name or a
+/// quote that is not the second of a `::` cast (the lexer pairs colons from
+/// the left, so such a `:` ends a run of an odd number of them). Casts are
+/// in most PostgreSQL statements; this keeps them from being lexed again.
+fn may_hold_colon(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut run = 0usize;
+    for (i, &c) in b.iter().enumerate() {
+        if c != b':' {
+            run = 0;
+            continue;
+        }
+        run += 1;
+        let next = b.get(i + 1).copied().unwrap_or(0);
+        let starts = next == b'_' || next.is_ascii_alphabetic() || next >= 0x80;
+        if run % 2 == 1 && (starts || next == b'\'' || next == b'"') {
+            return true;
+        }
+    }
+    false
+}
+
 /// `value` as psql interpolates a variable written `colon`.
 fn psql_quoted(colon: Option<Colon>, value: &str) -> Cow<'_, str> {
     match colon {
@@ -426,7 +448,7 @@ impl Placeholders<'_> {
     /// Whether `text` may hold a placeholder, template action or psql
     /// variable.
     fn may_hold(&self, text: &str) -> bool {
-        may_hold(text) || (self.colons() && text.contains(':'))
+        may_hold(text) || (self.colons() && may_hold_colon(text))
     }
 
     /// Every placeholder, template action and psql variable of `text`, in
@@ -845,6 +867,16 @@ mod tests {
              /* :v */ $$ BEGIN y := :v; END $$, : 'a', :'a b'"
         )
         .is_empty());
+    }
+
+    #[test]
+    fn casts_alone_hold_no_psql_variable() {
+        assert!(!may_hold_colon(
+            "SELECT x::text, y::int[], '{\"a\": 1}'::jsonb, z := 1"
+        ));
+        for text in [":a", "TO :role", ":'pw'", ":\"t\"", "x:::y", "a[1:n]"] {
+            assert!(may_hold_colon(text), "{text}");
+        }
     }
 
     #[test]

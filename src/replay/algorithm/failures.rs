@@ -254,14 +254,12 @@ fn made_by_part(ws: &crate::report::Workspace, part: &Part) -> BTreeSet<String> 
                 made.insert(n);
             }
         }
-        if let Kind::Drop(d) = &st.facts.kind {
-            if !d.if_exists {
-                let mut these = BTreeSet::new();
-                dropped_names(st, &mut these);
-                dropped_surely.extend(these);
-            }
+        let mut these = BTreeSet::new();
+        dropped_names(st, &mut these);
+        if matches!(&st.facts.kind, Kind::Drop(d) if !d.if_exists) {
+            dropped_surely.extend(these.iter().cloned());
         }
-        dropped_names(st, &mut dropped);
+        dropped.extend(these);
     }
     made
 }

@@ -795,57 +795,36 @@ pub(super) fn part_key(part: &Part) -> (usize, Option<usize>) {
 /// table or a column is not there, and otherwise reads nothing. `None` for
 /// another shape (the COPY then runs as written).
 pub(super) fn copy_probe(sql: &str) -> Option<String> {
-    use crate::lexer::{Lexer, TokenKind};
-    let tokens: Vec<crate::lexer::Token> =
-        Lexer::new(sql, 0..sql.len(), crate::dialect::Dialect::Postgres)
-            .filter(|t| !t.kind.is_trivia())
-            .collect();
-    let word = |t: &crate::lexer::Token| -> bool { t.kind == TokenKind::Word };
-    let first = tokens.first()?;
-    if !(word(first) && sql[first.span.clone()].eq_ignore_ascii_case("copy")) {
-        return None;
-    }
-    // The target runs up to the first FROM outside parentheses.
-    let mut depth = 0usize;
-    let mut open = None;
-    let mut close = None;
-    let mut from = None;
-    for (i, t) in tokens.iter().enumerate().skip(1) {
-        let text = &sql[t.span.clone()];
-        match (t.kind, text) {
-            (TokenKind::Punct, "(") => {
-                if depth == 0 && open.is_none() {
-                    open = Some(i);
-                }
-                depth += 1;
-            }
-            (TokenKind::Punct, ")") => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 && close.is_none() {
-                    close = Some(i);
-                }
-            }
-            (TokenKind::Word, w) if depth == 0 && w.eq_ignore_ascii_case("from") => {
-                from = Some(i);
-                break;
-            }
-            _ => {}
-        }
-    }
-    let from = from?;
-    let name_end = open.unwrap_or(from);
-    if name_end < 2 {
-        return None;
-    }
-    let name = sql[tokens[1].span.start..tokens[name_end - 1].span.end].trim();
-    let columns = match (open, close) {
-        (Some(o), Some(c)) if o + 1 < c && c < from => {
-            sql[tokens[o + 1].span.start..tokens[c - 1].span.end].trim()
-        }
-        (None, None) => "1",
-        _ => return None,
+    let dialect = crate::dialect::Dialect::Postgres;
+    let toks: Vec<crate::lexer::Token> = crate::lexer::Lexer::new(sql, 0..sql.len(), dialect)
+        .filter(|t| !t.kind.is_trivia())
+        .collect();
+    let t = crate::classify::Toks {
+        text: sql,
+        toks: &toks,
+        dialect,
     };
-    Some(format!("SELECT {columns} FROM {name} LIMIT 0"))
+    if !t.kw(0, "COPY") {
+        return None;
+    }
+    let (name, after) = t.name(1)?;
+    let from = t.skip_parens(after);
+    if !t.kw(from, "FROM") {
+        return None;
+    }
+    let columns = if from > after {
+        let close = t.close_paren(after);
+        if close <= after + 1 {
+            return None;
+        }
+        &sql[t.span_of(after + 1..close)]
+    } else {
+        "1"
+    };
+    Some(format!(
+        "SELECT {columns} FROM {} LIMIT 0",
+        &sql[name.span.clone()]
+    ))
 }
 
 #[cfg(test)]

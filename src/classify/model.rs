@@ -78,6 +78,12 @@ impl Name {
         (n > 1).then(|| self.parts[n - 2].as_str())
     }
 
+    /// The schema (or table) as the database shows it, when qualified.
+    pub fn shown_qualifier(&self) -> Option<&str> {
+        let n = self.shown.len();
+        (n > 1).then(|| self.shown[n - 2].as_str())
+    }
+
     /// Same object: same name, and same schema when both are qualified.
     pub fn same_object(&self, other: &Name) -> bool {
         self.object() == other.object()

@@ -134,7 +134,7 @@ impl Rule for AddColumnWithoutIfNotExists {
                         Some("SQLite has no ADD COLUMN IF NOT EXISTS"),
                         format!(
                             "SQLite cannot guard ADD COLUMN itself: {}",
-                            column_ways_out(cx.dialect, table.shown(), name.shown())
+                            column_ways_out(cx.dialect, table, name.shown())
                         ),
                         None,
                     ),
@@ -143,7 +143,7 @@ impl Rule for AddColumnWithoutIfNotExists {
                         Some("MySQL has no ADD COLUMN IF NOT EXISTS"),
                         format!(
                             "no automatic fix: `ADD COLUMN IF NOT EXISTS` is MariaDB syntax that MySQL rejects, so the rewrite would break a MySQL server. On MariaDB write `ALTER TABLE {tname} ADD COLUMN IF NOT EXISTS {col} ...`; on MySQL {}",
-                            column_ways_out(cx.dialect, table.shown(), name.shown())
+                            column_ways_out(cx.dialect, table, name.shown())
                         ),
                         None,
                     ),

@@ -280,12 +280,12 @@ fn check_alter(cx: &Context, unit: &Unit, a: &AlterTable, out: &mut Vec<Finding>
                         f.message = format!(
                             "ALTER TABLE {tname} DROP COLUMN {col} runs only once: a second run fails with '{error}', and SQLite has no DROP COLUMN IF EXISTS"
                         );
-                        f.help = Some(column_ways_out(cx.dialect, table.shown(), name.shown()));
+                        f.help = Some(column_ways_out(cx.dialect, table, name.shown()));
                     }
                     Dialect::Mysql => {
                         f.help = Some(format!(
                             "MySQL has no DROP COLUMN IF EXISTS (MariaDB has: `ALTER TABLE {tname} DROP COLUMN IF EXISTS {col}`): {}",
-                            column_ways_out(cx.dialect, table.shown(), name.shown())
+                            column_ways_out(cx.dialect, table, name.shown())
                         ));
                     }
                     Dialect::Generic => {

@@ -1,7 +1,7 @@
 //! `rename-without-guard`: a rename whose old name is gone on the second run.
 
 use super::index::Key;
-use super::text::{db, literal};
+use super::text::{db, literal, schema_filter};
 use super::{Context, Rule, RuleMeta, Unit};
 use crate::analysis::Statement;
 use crate::classify::{AlterObjectOp, AlterOp, Kind, Name, ObjectKind};
@@ -41,7 +41,8 @@ ALTER TABLE customer RENAME TO customers;
 -- idempotent (Postgres)
 DO $$ BEGIN
   IF EXISTS (SELECT 1 FROM information_schema.columns
-             WHERE table_name = 'users' AND column_name = 'name') THEN
+             WHERE table_schema = current_schema()
+               AND table_name = 'users' AND column_name = 'name') THEN
     ALTER TABLE users RENAME COLUMN name TO full_name;
   END IF;
 END $$;
@@ -350,14 +351,15 @@ fn member_rename(
         Dialect::Postgres => {
             let check = if what == "COLUMN" {
                 format!(
-                    "SELECT 1 FROM information_schema.columns WHERE table_name = '{}' AND column_name = '{}'",
-                    table.shown(),
-                    from.shown()
+                    "SELECT 1 FROM information_schema.columns WHERE {} AND table_name = '{}' AND column_name = '{}'",
+                    schema_filter(cx.dialect, table),
+                    literal(table.shown()),
+                    literal(from.shown())
                 )
             } else {
                 format!(
                     "SELECT 1 FROM pg_constraint WHERE conrelid = '{tname}'::regclass AND conname = '{}'",
-                    from.shown()
+                    literal(from.shown())
                 )
             };
             format!(

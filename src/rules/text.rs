@@ -1,6 +1,6 @@
 //! Helpers for messages, help lines and fixes.
 
-use crate::classify::Toks;
+use crate::classify::{Name, Toks};
 use crate::dialect::Dialect;
 use crate::finding::{Edit, Fix};
 
@@ -94,15 +94,28 @@ pub fn excerpt(s: &str, max: usize) -> String {
 /// `table` and `column` are the names as the database shows them (SQLite and
 /// MySQL keep the case they were written in); SQLite's check matches the
 /// column without case, as SQLite itself does.
-pub fn column_ways_out(d: Dialect, table: &str, column: &str) -> String {
-    let (tl, cl) = (literal(table), literal(column));
+pub fn column_ways_out(d: Dialect, table: &Name, column: &str) -> String {
+    let (tl, cl) = (literal(table.shown()), literal(column));
+    let shown = table.shown();
     match d {
         Dialect::Sqlite => format!(
-            "let the migration tool's version table make sure it runs once, check the column first in application code (`SELECT 1 FROM pragma_table_info('{tl}') WHERE name = '{cl}' COLLATE NOCASE`), or rebuild the table (`CREATE TABLE {table}_new (...); INSERT INTO {table}_new SELECT ...; DROP TABLE {table}; ALTER TABLE {table}_new RENAME TO {table};`)"
+            "let the migration tool's version table make sure it runs once, check the column first in application code (`SELECT 1 FROM pragma_table_info('{tl}') WHERE name = '{cl}' COLLATE NOCASE`), or rebuild the table (`CREATE TABLE {shown}_new (...); INSERT INTO {shown}_new SELECT ...; DROP TABLE {shown}; ALTER TABLE {shown}_new RENAME TO {shown};`)"
         ),
         _ => format!(
-            "let the migration tool's version table make sure it runs once, or check information_schema.columns first (`SELECT 1 FROM information_schema.columns WHERE table_name = '{tl}' AND column_name = '{cl}'`) in a stored procedure or in application code"
+            "let the migration tool's version table make sure it runs once, or check information_schema.columns first (`SELECT 1 FROM information_schema.columns WHERE {} AND table_name = '{tl}' AND column_name = '{cl}'`) in a stored procedure or in application code",
+            schema_filter(d, table)
         ),
+    }
+}
+
+/// The `table_schema = ...` condition of an `information_schema` check for
+/// `table`: its own schema when the name is qualified, else the one the
+/// migration runs in (`current_schema()` in Postgres, `DATABASE()` in MySQL).
+pub fn schema_filter(d: Dialect, table: &Name) -> String {
+    match table.shown_qualifier() {
+        Some(schema) => format!("table_schema = '{}'", literal(schema)),
+        None if d == Dialect::Mysql => "table_schema = DATABASE()".to_string(),
+        None => "table_schema = current_schema()".to_string(),
     }
 }
 

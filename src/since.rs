@@ -259,6 +259,13 @@ pub fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
                 *run = run.to_lowercase();
             }
         }
+        // Trailing zero parts do not count (Flyway's `2.0` is `2`).
+        while out.len() > 2
+            && out.last().is_some_and(|(d, r)| *d && r == "0")
+            && matches!(out[out.len() - 2].1.as_str(), "." | "_")
+        {
+            out.truncate(out.len() - 2);
+        }
         out
     }
     let (ra, rb) = (runs(a), runs(b));
@@ -498,6 +505,10 @@ mod tests {
         assert_eq!(version_cmp("001", "3"), Less);
         assert_eq!(version_cmp("2", "10"), Less);
         assert_eq!(version_cmp("1.2", "1.2.1"), Less);
+        assert_eq!(version_cmp("2.0", "2"), Equal);
+        assert_eq!(version_cmp("2", "2.0.0"), Equal);
+        assert_eq!(version_cmp("2.0.1", "2"), Greater);
+        assert_eq!(version_cmp("10", "1.0"), Greater);
         assert_eq!(version_cmp("V2", "v2"), Equal);
     }
 

@@ -293,13 +293,16 @@ pub fn plan(folder: &Folder) -> Plan {
                 parts.join(".")
             ));
         }
-        let description = match parse_name(latest) {
-            Some(Name::Baseline { description, .. }) => description,
-            _ => "",
+        let (shown, description) = match parse_name(latest) {
+            Some(Name::Baseline {
+                version,
+                description,
+            }) => (version.replace('_', "."), description),
+            _ => (parts.join("."), ""),
         };
         plan.migrations.push(
             Migration::new(
-                parts.join("."),
+                shown,
                 description.to_string(),
                 script_part(folder, *b),
                 None,
@@ -337,8 +340,14 @@ pub fn plan(folder: &Folder) -> Plan {
             _ => "",
         };
         let down = undo.remove(parts).map(|u| script_part(folder, u));
+        // Flyway records and shows the version as written, `_` read as `.`
+        // (`V2.0` is 2.0, `V001` is 001); it compares the parts as numbers.
+        let shown = match parse_name(base) {
+            Some(Name::Versioned { version, .. }) => version.replace('_', "."),
+            _ => parts.join("."),
+        };
         plan.migrations.push(Migration::new(
-            parts.join("."),
+            shown,
             description.to_string(),
             script_part(folder, *i),
             down,
@@ -603,6 +612,7 @@ mod tests {
             ("V1_1__a.sql", ""),
             ("U1.9__b.sql", ""),
             ("V2__d.sql", ""),
+            ("V2.0.010__e.sql", ""),
             ("sub/V1.2__sub.sql", ""),
             ("afterMigrate.sql", ""),
             ("beforeMigrate__a.sql", ""),
@@ -625,6 +635,7 @@ mod tests {
                 "1.9 V1.9__b.sql",
                 "1.10 V1.10__c.sql",
                 "2 V2__d.sql",
+                "2.0.010 V2.0.010__e.sql",
                 "R R__a_functions.sql",
                 "R R__views.sql",
                 "afterMigrate afterMigrate.sql",
@@ -633,7 +644,7 @@ mod tests {
         assert!(p.migrations[1].apply_only);
         assert!(p.migrations[4].down.is_some());
         assert!(p.migrations[6].up.no_transaction);
-        assert!(p.migrations[7].rerun_note.is_some());
+        assert!(p.migrations[8].rerun_note.is_some());
         assert!(p.migrations[0]
             .rerun_note
             .as_deref()

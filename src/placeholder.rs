@@ -173,6 +173,10 @@ pub struct Placeholders<'a> {
     /// by a shell command in backticks, which twice does not run); psql
     /// variables are looked for in PostgreSQL files only.
     pub psql_sets: BTreeMap<String, Option<String>>,
+    /// The psql variables the file's `\gset` queries set (see
+    /// [`psql_gset_names`]): they have a value when psql runs the file, one
+    /// twice cannot know (it does not run the query the way psql does).
+    pub psql_gsets: std::collections::BTreeSet<String>,
 }
 
 fn is_name_byte(b: u8, env: bool) -> bool {
@@ -397,6 +401,117 @@ pub fn psql_sets(text: &str) -> BTreeMap<String, Option<String>> {
     sets
 }
 
+/// The psql variables the `\gset [prefix]` queries of `text` set: one per
+/// column of the query's result, named by its alias (or the column or
+/// function it shows), after the prefix. Read from the top-level select
+/// list; a column whose name cannot be told is left out.
+pub fn psql_gset_names(text: &str) -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    if !text.contains("\\gset") {
+        return names;
+    }
+    for st in crate::split::split(text, 0..text.len(), Dialect::Postgres) {
+        let Some(prefix) = st
+            .terminator
+            .as_ref()
+            .and_then(|t| text.get(t.clone()))
+            .and_then(|t| t.strip_prefix("\\gset"))
+            .filter(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
+        else {
+            continue;
+        };
+        let prefix = prefix.split_whitespace().next().unwrap_or("");
+        for column in select_list_names(text, &st.tokens) {
+            names.insert(format!("{prefix}{column}"));
+        }
+    }
+    names
+}
+
+/// The names PostgreSQL gives the columns of a query's top-level select
+/// list (`AS x` or `x` after an expression, else the last column or
+/// function name); `None` entries are left out.
+fn select_list_names(text: &str, tokens: &[crate::lexer::Token]) -> Vec<String> {
+    use crate::lexer::TokenKind;
+    let word = |t: &crate::lexer::Token| &text[t.span.clone()];
+    let name_of = |t: &crate::lexer::Token| match t.kind {
+        TokenKind::Word => Some(word(t).to_ascii_lowercase()),
+        TokenKind::QuotedIdent => {
+            let w = word(t);
+            Some(w[1..w.len().saturating_sub(1).max(1)].replace("\"\"", "\""))
+        }
+        _ => None,
+    };
+    let Some(start) = tokens
+        .iter()
+        .position(|t| t.kind == TokenKind::Word && word(t).eq_ignore_ascii_case("SELECT"))
+    else {
+        return Vec::new();
+    };
+    let mut items: Vec<Vec<&crate::lexer::Token>> = vec![Vec::new()];
+    let mut depth = 0usize;
+    for t in &tokens[start + 1..] {
+        let w = word(t);
+        match (t.kind, w) {
+            (TokenKind::Punct, "(" | "[") => depth += 1,
+            (TokenKind::Punct, ")" | "]") => depth = depth.saturating_sub(1),
+            (TokenKind::Punct, ",") if depth == 0 => {
+                items.push(Vec::new());
+                continue;
+            }
+            (TokenKind::Word, _)
+                if depth == 0
+                    && [
+                        "FROM", "WHERE", "GROUP", "ORDER", "LIMIT", "UNION", "INTO", "HAVING",
+                    ]
+                    .iter()
+                    .any(|k| w.eq_ignore_ascii_case(k)) =>
+            {
+                break
+            }
+            _ => {}
+        }
+        if let Some(i) = items.last_mut() {
+            i.push(t);
+        }
+    }
+    let mut out = Vec::new();
+    for item in items {
+        let item: Vec<_> = item
+            .into_iter()
+            .skip_while(|t| {
+                t.kind == TokenKind::Word
+                    && ["DISTINCT", "ALL"]
+                        .iter()
+                        .any(|k| word(t).eq_ignore_ascii_case(k))
+            })
+            .collect();
+        let Some(last) = item.last() else { continue };
+        let name = if item.len() >= 2 {
+            // `expr AS name`, `expr name`, `t.col`, `f(...)`.
+            match (item[item.len() - 2].kind, word(item[item.len() - 2])) {
+                (TokenKind::Word, w) if w.eq_ignore_ascii_case("AS") => name_of(last),
+                (TokenKind::Punct, ".") => name_of(last),
+                _ if word(last) == ")" => item
+                    .iter()
+                    .position(|t| word(t) == "(")
+                    .and_then(|p| p.checked_sub(1))
+                    .and_then(|p| name_of(item[p])),
+                // An operator before the last word: `a + b` has no name.
+                (TokenKind::Punct, w) if w != ")" && w != "]" => None,
+                // `expr name`: an alias without AS.
+                _ => name_of(last),
+            }
+        } else {
+            name_of(last)
+        };
+        if let Some(n) = name {
+            out.push(n);
+        }
+    }
+    out
+}
+
 /// Whether `text` may hold a placeholder or template action.
 fn may_hold(text: &str) -> bool {
     text.contains("${") || text.contains("{{")
@@ -524,9 +639,27 @@ impl Placeholders<'_> {
             // (No tool fills a template action in a string or comment.)
             .filter(|o| {
                 self.value(o).is_none()
+                    && !self.set_by_query(o)
                     && (o.in_code || (self.scope == Scope::Everywhere && !o.template))
             })
             .collect()
+    }
+
+    /// Whether `o` is a psql variable a `\gset` of the file sets (and no
+    /// `--define` gives a value): psql fills it, twice cannot.
+    pub fn set_by_query(&self, o: &Occurrence) -> bool {
+        o.colon.is_some() && self.psql_gsets.contains(&o.name) && self.value(o).is_none()
+    }
+
+    /// Whether `text` holds a psql variable only a `\gset` query sets: the
+    /// statement cannot run as written, though nothing is wrong with it.
+    pub fn needs_query_value(&self, text: &str) -> bool {
+        !self.psql_gsets.is_empty()
+            && self.may_hold(text)
+            && self
+                .find(text)
+                .iter()
+                .any(|o| o.in_code && self.set_by_query(o))
     }
 
     /// The message and help of a finding about `o`.
@@ -725,6 +858,7 @@ mod tests {
             tool: "Flyway",
             macros: &[],
             psql_sets: BTreeMap::new(),
+            psql_gsets: Default::default(),
         }
     }
 
@@ -867,6 +1001,26 @@ mod tests {
              /* :v */ $$ BEGIN y := :v; END $$, : 'a', :'a b'"
         )
         .is_empty());
+    }
+
+    #[test]
+    fn gset_queries_set_psql_variables() {
+        let text = "SELECT count(*) > 0 AS has_rows, max(t.v), t.id, \"Mixed\", now(), 1 + 2\nFROM t \\gset\n\
+                    SELECT 'x' = 'x' is_fresh \\gset p_\nSELECT 1 AS nope;\nSELECT 2 AS no_gsetx \\gsetx\n;";
+        let names: Vec<String> = psql_gset_names(text).into_iter().collect();
+        assert_eq!(
+            names,
+            vec!["Mixed", "has_rows", "id", "max", "now", "p_is_fresh"]
+        );
+        let d = BTreeMap::new();
+        let mut p = ph(&d, Scope::CodeOnly);
+        p.dialect = Dialect::Postgres;
+        p.psql_gsets = psql_gset_names(text);
+        // Set by a query: no finding, but not runnable as written.
+        assert!(p.undefined("SELECT :'has_rows', :p_is_fresh").is_empty());
+        assert!(p.needs_query_value("SELECT :'has_rows'"));
+        assert!(!p.needs_query_value("SELECT ':has_rows'"));
+        assert_eq!(p.undefined("SELECT :is_fresh").len(), 1);
     }
 
     #[test]

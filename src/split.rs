@@ -75,6 +75,23 @@ pub fn split(text: &str, range: Range<usize>, dialect: Dialect) -> Vec<RawStatem
                 continue;
             }
         }
+        // psql: `\g` and its kin (`\gset`, `\gexec`, `\gx`, `\gdesc`,
+        // `\watch`, `\crosstabview`) inside a statement send the query
+        // buffer as `;` does: the statement ends there, the command (to the
+        // end of its line) being its terminator. (Other meta-commands there
+        // are rare and stay part of the statement's text.)
+        if dialect == Dialect::Postgres && cur.start.is_some() && cur.depth == 0 {
+            if let Some((name, consumed)) = psql_inline_meta(lexer.rest()) {
+                if psql_sends_buffer(name) {
+                    let p = lexer.pos();
+                    let lead = consumed - lexer.rest()[..consumed].trim_start().len();
+                    lexer.seek(p + consumed);
+                    cur.finish(&mut out, Some(p + lead..p + consumed), lexer.error.take());
+                    at_line_start = false;
+                    continue;
+                }
+            }
+        }
         if let Some(d) = &delimiter {
             if cur.depth == 0 && lexer.rest().starts_with(d.as_str()) {
                 let p = lexer.pos();
@@ -305,6 +322,43 @@ fn psql_meta_command(rest: &str) -> Option<usize> {
     Some(lead + line_end)
 }
 
+/// A psql meta-command where the next token would start (after blanks and
+/// line breaks): its name (the letters after the backslash) and the bytes
+/// it takes to the end of its line. Outside quotes a backslash is not
+/// PostgreSQL syntax, so psql reads any as a command.
+fn psql_inline_meta(rest: &str) -> Option<(&str, usize)> {
+    let first = rest
+        .bytes()
+        .position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))?;
+    if rest.as_bytes()[first] != b'\\' {
+        return None;
+    }
+    let consumed = psql_meta_command(rest)?;
+    let after = &rest[first + 1..consumed];
+    let n = after
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(after.len());
+    Some((&after[..n], consumed))
+}
+
+/// Whether the psql meta-command `name` sends the query buffer to the server
+/// (ends the statement, as `;` does).
+fn psql_sends_buffer(name: &str) -> bool {
+    matches!(
+        name,
+        "g" | "gx" | "gset" | "gexec" | "gdesc" | "watch" | "crosstabview"
+    )
+}
+
+/// Whether a statement ends with psql's `\gexec`: psql runs it, then each
+/// value of its result as a statement of its own.
+pub fn ends_with_gexec(text: &str, terminator: Option<&Range<usize>>) -> bool {
+    terminator
+        .and_then(|t| text.get(t.clone()))
+        .and_then(|t| t.strip_prefix("\\gexec"))
+        .is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_alphanumeric()))
+}
+
 /// Recognises a sqlite3 shell dot-command (a `.` and a letter) at the start
 /// of `rest` (after optional blanks), returning the bytes it takes (to the
 /// end of its line, the line break not included). No SQL statement starts
@@ -403,10 +457,43 @@ mod tests {
         let sql = "\\set ON_ERROR_STOP on\nCREATE TABLE a (id int);\n  \\connect other\r\nDROP TABLE b;\nSELECT 1 \\gset\n";
         assert_eq!(
             texts(sql, Dialect::Postgres),
-            vec!["CREATE TABLE a (id int)", "DROP TABLE b", "SELECT 1 \\gset"]
+            vec!["CREATE TABLE a (id int)", "DROP TABLE b", "SELECT 1"]
         );
         // Only PostgreSQL has psql.
         assert_eq!(texts(sql, Dialect::Sqlite).len(), 3);
+    }
+
+    #[test]
+    fn psql_send_commands_end_statements() {
+        let sql = "SELECT 1 AS one\n\\gset\nCREATE TABLE a (id int);\nSELECT format('CREATE TABLE %I ()', 'b')\n  \\gexec\nSELECT 2 \\g /dev/null\nSELECT 3\n\\echo hi\nFROM t;\nSELECT E'\\\\gset', '\\g' \\gx\nSELECT 4 \\gsetx\n;\n";
+        let stmts = split(sql, 0..sql.len(), Dialect::Postgres);
+        let texts: Vec<&str> = stmts.iter().map(|s| &sql[s.span.clone()]).collect();
+        assert_eq!(
+            texts,
+            vec![
+                "SELECT 1 AS one",
+                "CREATE TABLE a (id int)",
+                "SELECT format('CREATE TABLE %I ()', 'b')",
+                "SELECT 2",
+                "SELECT 3\n\\echo hi\nFROM t",
+                "SELECT E'\\\\gset', '\\g'",
+                "SELECT 4 \\gsetx",
+            ]
+        );
+        let gexec: Vec<bool> = stmts
+            .iter()
+            .map(|s| ends_with_gexec(sql, s.terminator.as_ref()))
+            .collect();
+        assert_eq!(gexec, vec![false, false, true, false, false, false, false]);
+        // Only psql has them.
+        assert_eq!(texts_of(sql, Dialect::Sqlite).len(), 3);
+    }
+
+    fn texts_of(sql: &str, d: Dialect) -> Vec<String> {
+        split(sql, 0..sql.len(), d)
+            .iter()
+            .map(|s| sql[s.span.clone()].to_string())
+            .collect()
     }
 
     #[test]

@@ -1219,6 +1219,51 @@ fn a_copy_refused_before_its_rows_is_a_first_run_error() {
     );
 }
 
+/// A psql release script: `\gset`, `\gexec` and `\g` send the query
+/// buffer as `;` does. The `\gexec` query is not run (replay does not run
+/// what it returns), nor the statement using a variable `\gset` sets; the
+/// rest replays, and nothing is a syntax error or an undefined variable.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn psql_send_commands_end_statements_and_gexec_is_not_run() {
+    let opts = pg_opts();
+    let r = run("fixtures/postgres/psql_send_commands", &opts);
+    let got = rules(&r);
+    assert_eq!(
+        got,
+        vec![
+            (
+                "replay-statement-skipped".into(),
+                "001_release.sql".into(),
+                11
+            ),
+            (
+                "replay-statement-skipped".into(),
+                "001_release.sql".into(),
+                14
+            ),
+        ],
+        "{:#?}",
+        r.findings
+    );
+    assert!(
+        r.findings.iter().all(|f| f.source == Origin::Replay),
+        "{:#?}",
+        r.findings
+    );
+    let skipped = replay_findings(&r);
+    assert!(
+        skipped[0].message.contains("`\\gexec`"),
+        "{}",
+        skipped[0].message
+    );
+    assert!(
+        skipped[1].message.contains("`\\gset`"),
+        "{}",
+        skipped[1].message
+    );
+}
+
 /// The shared scenario set: folders whose SQL both engines run (fixtures of
 /// the SQLite replay that PostgreSQL accepts, PostgreSQL fixtures SQLite
 /// accepts, and `fixtures/shared/`).

@@ -78,6 +78,10 @@ fn analyze_file(d: &Discovered, opts: &Options, jobs: &[Job]) -> Result<FileAnal
         .first()
         .map(|j| placeholder::psql_sets(&d.files[j.0].text))
         .unwrap_or_default();
+    let psql_gsets = jobs
+        .first()
+        .map(|j| placeholder::psql_gset_names(&d.files[j.0].text))
+        .unwrap_or_default();
     for &(file, start, end, si, mi, is_down, ri) in jobs {
         let src = &d.files[file];
         if src.binary {
@@ -129,6 +133,7 @@ fn analyze_file(d: &Discovered, opts: &Options, jobs: &[Job]) -> Result<FileAnal
             tool: policy.tool,
             macros: layout::get(layout).text_macros(dialect),
             psql_sets: psql_sets.clone(),
+            psql_gsets: psql_gsets.clone(),
         };
         {
             let budget = placeholder::MAX_SUBSTITUTED_BYTES - grown;
@@ -179,6 +184,11 @@ fn analyze_file(d: &Discovered, opts: &Options, jobs: &[Job]) -> Result<FileAnal
             let stmt = &out.statements[i];
             let text = &src.text[stmt.span.clone()];
             let undefined = ph.undefined(text);
+            // A psql variable a `\gset` query sets: fine as written, but
+            // replay cannot give it its value.
+            if undefined.is_empty() && ph.needs_query_value(text) {
+                out.unresolved.push(i);
+            }
             // Template logic (`{{if ...}}`, `{{end}}`): one finding per
             // statement, at its first action, however many it holds.
             let logic = undefined.iter().filter(|o| o.is_logic()).count();

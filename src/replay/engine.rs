@@ -474,8 +474,9 @@ impl Handled {
         Handled {
             stmt,
             span,
-            text: "not run: it holds a placeholder with no value (see undefined-placeholder); \
-                   pass --define to replay it"
+            text: "not run: it holds a placeholder with no value (see undefined-placeholder), or \
+                   a psql variable that the file's `\\gset` sets from a query's result when psql \
+                   runs it; pass --define to replay it"
                 .into(),
             help: None,
         }

@@ -1209,6 +1209,7 @@ mod props {
                     tool: "test",
                     macros: &[],
                     psql_sets: folder.entries.first().map(|e| twice::placeholder::psql_sets(&e.file.text)).unwrap_or_default(),
+                    psql_gsets: folder.entries.first().map(|e| twice::placeholder::psql_gset_names(&e.file.text)).unwrap_or_default(),
                 };
                 for m in &plan.migrations {
                     let f = &folder.entries[m.up.file].file;

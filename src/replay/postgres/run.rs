@@ -335,6 +335,24 @@ fn own_database(
     })
 }
 
+/// A query psql ends with `\gexec` (it runs each value of the result as a
+/// statement of its own), not run: the statements are made by the query,
+/// and replay runs what the file holds.
+fn gexec_skipped(text: &str, stmt: &crate::analysis::Statement) -> Option<Handled> {
+    crate::split::ends_with_gexec(text, stmt.terminator.as_ref()).then(|| Handled {
+        stmt: stmt.index,
+        span: stmt.span.clone(),
+        text: "not run: psql's `\\gexec` runs each value this query returns as a statement of \
+               its own, which replay does not do; the statements it makes are not checked"
+            .into(),
+        help: Some(
+            "to have them checked, write the statements the query makes into the migration \
+             (or a copy of it that you run `twice check` on)"
+                .into(),
+        ),
+    })
+}
+
 /// A `SET TRANSACTION ...` right after the migration's own `BEGIN`, not
 /// sent (see [`kind::set_transaction_after_begin`]).
 fn set_transaction_skipped(stmt: &crate::analysis::Statement) -> Handled {
@@ -393,6 +411,10 @@ impl Runner<'_> {
             if ws.unresolved.contains(&(part.file, i)) {
                 out.handled
                     .push(Handled::unresolved_placeholder(i, stmt.span.clone()));
+                continue;
+            }
+            if let Some(h) = gexec_skipped(&file.source.text, stmt) {
+                out.handled.push(h);
                 continue;
             }
             let k = kind::classify(&file.source, stmt);
@@ -557,6 +579,10 @@ impl Runner<'_> {
             if ws.unresolved.contains(&(part.file, i)) {
                 out.handled
                     .push(Handled::unresolved_placeholder(i, stmt.span.clone()));
+                continue;
+            }
+            if let Some(h) = gexec_skipped(&file.source.text, stmt) {
+                out.handled.push(h);
                 continue;
             }
             if kind::classify(&file.source, stmt) == Kind::TxnControl {

@@ -877,9 +877,11 @@ impl<'a, E: Engine> Replayer<'a, E> {
 
     /// Whether a first run's failure may come from twice's synthetic rows
     /// (an engine error, or a statement that ran out of time, while seeding
-    /// or the write between runs is on; not when any row at all makes the
-    /// statement fail): then they are withdrawn and the run tried again
-    /// without them. A timeout qualifies because a migration can wait on
+    /// or the write between runs is on): then they are withdrawn and the run
+    /// tried again without them. A statement that fails on any row at all
+    /// (`ErrorClass::FailsOnRows`: a NOT NULL column added without a
+    /// default) is retried too, so that the history goes on, but stays a
+    /// `first-run-error` (see `report_seed_withdrawn`). A timeout qualifies because a migration can wait on
     /// rows (a loop until a queue table is drained, which synthetic rows
     /// never are); the retry runs under the same time limit, so a statement
     /// that runs away whatever the rows costs at most twice the limit and
@@ -887,7 +889,6 @@ impl<'a, E: Engine> Replayer<'a, E> {
     fn withdrawable(&self, f: &Failure) -> bool {
         (self.opts.seed || self.opts.interleave)
             && matches!(f.error.kind, FailureKind::Error | FailureKind::Timeout)
-            && f.error.class != super::engine::ErrorClass::FailsOnRows
     }
 
     // ---- findings -------------------------------------------------------

@@ -1112,12 +1112,59 @@ impl<E: Engine> Replayer<'_, E> {
         }
     }
 
+    /// A first run that failed on rows (a NOT NULL column added without a
+    /// default: any table in use holds rows) and ran once twice's synthetic
+    /// rows were removed: the failure is the migration's, a
+    /// `first-run-error`, but the history goes on from the state the run
+    /// left, so the migrations after it are still replayed (not failures
+    /// that follow from it).
+    fn report_fails_on_rows(&mut self, m: &Migration, part: &Part, f: &Failure, up: bool) {
+        let before = self.findings.len();
+        let roots = self.roots.len();
+        let run = if up {
+            Run::First { partial: false }
+        } else {
+            Run::DownFirst
+        };
+        self.report_failure(m, part, f, run);
+        // It ran in the end: nothing after it fails for want of what it
+        // makes, so it is no root of later failures.
+        self.roots.truncate(roots);
+        for slot in [
+            &mut self.baseline,
+            &mut self.unreadable,
+            &mut self.gap_missing,
+        ] {
+            if slot.is_some_and(|i| i >= roots) {
+                *slot = None;
+            }
+        }
+        if let Some(finding) = self.findings.get_mut(before) {
+            // (Not undone in the end: the run without the rows is kept.)
+            finding.notes.retain(|n| {
+                !n.starts_with("replay rolled this migration back")
+                    && !n.starts_with("replay undid this down migration")
+            });
+            finding.notes.push(
+                "it fails on replay's synthetic rows, as on the rows of any database in use; \
+                 replay then removed them and ran it again without them, so it is checked \
+                 further and the migrations after it are replayed on the state it leaves"
+                    .into(),
+            );
+        }
+    }
+
     /// The first run of `part` failed with synthetic rows in the tables
     /// and ran once they were removed: `replay-seed-withdrawn` (info) at the
     /// statement that failed, with the error the seeding caused.
     pub(super) fn report_seed_withdrawn(&mut self, m: &Migration, part: &Part, f: &Failure) {
+        let up = part.file == m.up.file && part.statements == m.up.statements;
+        if f.error.class == ErrorClass::FailsOnRows {
+            self.report_fails_on_rows(m, part, f, up);
+            return;
+        }
         let line = self.line_of(part, f.at);
-        let run = if part.file == m.up.file && part.statements == m.up.statements {
+        let run = if up {
             "first run"
         } else {
             "down migration's first run"

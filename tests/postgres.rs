@@ -956,6 +956,35 @@ fn a_setup_script_on_the_throwaway_cluster_cannot_run_programs() {
     assert!(replay_findings(&r).is_empty(), "{:#?}", r.findings);
 }
 
+/// twice's admin sessions in the scratch database (a superuser on its own
+/// cluster) run their own statements with only pg_catalog on the
+/// search_path: operators and functions a setup script (run as the
+/// migration role) puts in `public`, or a search_path it sets on the
+/// database, never run as the admin.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn a_setup_script_cannot_shadow_builtins_for_the_admin_session() {
+    needs_binaries();
+    let own = Options {
+        engine: Engine::Postgres,
+        database_url: None,
+        ..Options::default()
+    };
+    let r = run(
+        "fixtures/postgres/shadowed_builtins",
+        &setup_opts(&own, "fixtures/postgres/setup_scripts/shadows_builtins.sql"),
+    );
+    let got = rules(&r);
+    assert!(
+        !r.findings
+            .iter()
+            .any(|f| f.message.contains("ran code as a superuser")),
+        "{:#?}",
+        r.findings
+    );
+    assert!(got.is_empty(), "{got:?}");
+}
+
 #[test]
 #[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn throwaway_cluster_without_a_url() {

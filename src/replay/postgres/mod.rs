@@ -182,7 +182,8 @@ impl<'a> Runner<'a> {
         let events = server.event_triggers;
         if events {
             let mut admin = server.admin_connect_to(&db)?;
-            admin.batch_execute(observe::EVENT_TRIGGERS).map_err(|e| {
+            let sql = format!("{};\n{}", setup::SAFE_SEARCH_PATH, observe::EVENT_TRIGGERS);
+            admin.batch_execute(&sql).map_err(|e| {
                 Error::new(format!(
                     "cannot prepare the scratch database: {}",
                     describe(&e)

@@ -699,6 +699,9 @@ impl Server {
         let mut c = self.admin_config.clone();
         c.dbname(db);
         let mut client = connect(&c).map_err(|e| Error::new(describe(&e)))?;
+        client
+            .batch_execute(super::setup::SAFE_SEARCH_PATH)
+            .map_err(|e| Error::new(describe(&e)))?;
         for r in &rows {
             let gid: String = r.get(0);
             let owner: String = r.get(1);

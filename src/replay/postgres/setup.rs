@@ -12,7 +12,18 @@ use std::collections::BTreeSet;
 
 pub use crate::replay::setup::{for_sequence, Script};
 
+/// The `search_path` of twice's own statements on an admin session in a
+/// database the migration role owns, where untrusted SQL has run: only the
+/// system catalog, so that no function or operator the migrations (or a
+/// setup script run as their role) made in `public`, and no
+/// `ALTER DATABASE ... SET search_path` of the owner, can stand in for a
+/// built-in one and run as the admin (a superuser on twice's own cluster).
+/// `pg_temp` is named last so that temporary tables are not searched first.
+pub(super) const SAFE_SEARCH_PATH: &str = "SET search_path = pg_catalog, pg_temp";
+
 fn schemas(c: &mut Client) -> Result<BTreeSet<String>> {
+    c.batch_execute(SAFE_SEARCH_PATH)
+        .map_err(|e| Error::new(format!("cannot read the schemas: {}", describe(&e))))?;
     c.query(
         "SELECT nspname::text FROM pg_catalog.pg_namespace \
          WHERE nspname NOT LIKE 'pg\\_%' AND nspname NOT IN ('information_schema', '_twice')",

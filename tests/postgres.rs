@@ -985,6 +985,27 @@ fn a_setup_script_cannot_shadow_builtins_for_the_admin_session() {
     assert!(got.is_empty(), "{got:?}");
 }
 
+/// A migration's error text is cut to a bounded length in the finding, its
+/// evidence and every output (it was kept and printed whole: 500 MB).
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn a_huge_error_message_is_cut_short() {
+    let r = run("fixtures/postgres/sandbox_big_error", &pg_opts());
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "first-run-error")
+        .unwrap_or_else(|| panic!("{:#?}", r.findings.len()));
+    assert!(f.message.len() < 6000, "{}", f.message.len());
+    assert!(
+        f.message.contains("more bytes of the error not shown"),
+        "{}",
+        &f.message[f.message.len() - 200..]
+    );
+    let evidence = serde_json::to_string(&f.evidence).unwrap();
+    assert!(evidence.len() < 12_000, "{}", evidence.len());
+}
+
 #[test]
 #[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn throwaway_cluster_without_a_url() {

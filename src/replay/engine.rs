@@ -121,12 +121,35 @@ pub struct StmtError {
     pub object: Option<Box<str>>,
 }
 
+/// The most of an engine's error text (message, context) a finding keeps:
+/// a migration can make the server's message as long as it likes
+/// (`RAISE EXCEPTION '%', repeat('x', 500000000)`), and each finding holds
+/// it and each output prints it.
+pub const MAX_ERROR_TEXT: usize = 4096;
+
+/// `text` cut to [`MAX_ERROR_TEXT`] bytes (at a character boundary), saying
+/// how much was left out.
+pub fn bounded_error_text(text: String) -> String {
+    if text.len() <= MAX_ERROR_TEXT {
+        return text;
+    }
+    let mut end = MAX_ERROR_TEXT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}… ({} more bytes of the error not shown)",
+        &text[..end],
+        text.len() - end
+    )
+}
+
 impl StmtError {
     pub fn new(kind: FailureKind, message: impl Into<String>) -> StmtError {
         StmtError {
             kind,
             class: ErrorClass::Other,
-            message: message.into(),
+            message: bounded_error_text(message.into()),
             code: None,
             context: None,
             offset: None,
@@ -699,4 +722,19 @@ pub fn row_hash(row: &[Value]) -> u64 {
 pub fn rows_hash(rows: &[Vec<Value>]) -> u64 {
     rows.iter()
         .fold(0u64, |acc, r| acc.wrapping_add(row_hash(r)))
+}
+
+#[cfg(test)]
+mod bounded_tests {
+    #[test]
+    fn error_text_is_bounded_at_a_character_boundary() {
+        assert_eq!(super::bounded_error_text("short".into()), "short");
+        let long = "é".repeat(super::MAX_ERROR_TEXT);
+        let cut = super::bounded_error_text(long.clone());
+        assert!(cut.len() < super::MAX_ERROR_TEXT + 64, "{}", cut.len());
+        assert!(cut.ends_with(&format!(
+            "… ({} more bytes of the error not shown)",
+            long.len() - super::MAX_ERROR_TEXT
+        )));
+    }
 }

@@ -724,7 +724,10 @@ impl Runner<'_> {
         prefix_chars: usize,
     ) -> Failure {
         let code = e.code().map(|c| c.code().to_string()).unwrap_or_default();
-        let context = e.as_db_error().and_then(|db| db.where_()).map(Into::into);
+        let context = e
+            .as_db_error()
+            .and_then(|db| db.where_())
+            .map(|w| crate::replay::engine::bounded_error_text(w.to_string()).into());
         let (message, at) = match e.as_db_error() {
             Some(db) => {
                 let mut msg = db.message().to_string();

@@ -139,6 +139,10 @@ fn retry_busy(mut f: impl FnMut() -> Result<(), postgres::Error>) -> Result<(), 
 
 /// Describes a client error for users: the server's message and SQLSTATE.
 pub fn describe(e: &postgres::Error) -> String {
+    crate::replay::engine::bounded_error_text(describe_all(e))
+}
+
+fn describe_all(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
         None => {

@@ -24,7 +24,7 @@
 //! seed = true
 //! setup = "db/prereqs.sql"      # run before the first migration (never audited)
 //! template = "template1"        # PostgreSQL: what scratch databases copy
-//! database_url_trusted = false  # the --database-url server is disposable
+//! database_url_trusted = false  # true only with --database-url-trusted (not from here)
 //! mysql_sql_mode = "TRADITIONAL" # MySQL: the sessions' sql_mode (default: the server's)
 //! mysql_foreign_key_checks = false # MySQL: sessions with foreign_key_checks = 0, as the tool runs them
 //!
@@ -766,7 +766,18 @@ fn replay_table(p: &mut Problems, base: &Path, value: &Spanned<DeValue>, cfg: &m
                     ),
                 ),
             },
+            // What turns the replay sandbox off, or gives the migrations
+            // another database's data, is the choice of whoever runs twice:
+            // twice.toml may come from the pull request being checked.
             "database_url_trusted" => match v.get_ref() {
+                DeValue::Boolean(true) => p.add(
+                    v.span(),
+                    "[replay] `database_url_trusted = true` is not taken from twice.toml: it runs \
+                     the migrations with all the rights of the --database-url role, and twice.toml \
+                     may come from the pull request being checked; pass --database-url-trusted \
+                     on the command line instead"
+                        .into(),
+                ),
                 DeValue::Boolean(b) => cfg.database_url_trusted = Some(*b),
                 other => p.add(
                     v.span(),
@@ -778,7 +789,21 @@ fn replay_table(p: &mut Problems, base: &Path, value: &Spanned<DeValue>, cfg: &m
             },
             "template" => {
                 if let Some(t) = string(p, "template", v, "the name of a database") {
-                    cfg.template = Some(t.to_string());
+                    if matches!(t, "template0" | "template1") {
+                        cfg.template = Some(t.to_string());
+                    } else {
+                        p.add(
+                            v.span(),
+                            format!(
+                                "[replay] `template = {t:?}` is not taken from twice.toml: the \
+                                 scratch databases would hold a copy of that database's data, \
+                                 which the migrations could read and print, and twice.toml may \
+                                 come from the pull request being checked; pass --template {t} on \
+                                 the command line instead (twice.toml may name template0 or \
+                                 template1)"
+                            ),
+                        );
+                    }
                 }
             }
             "mysql_sql_mode" => {

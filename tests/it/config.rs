@@ -426,6 +426,39 @@ fn unreadable_configs_exit_2() {
     }
 }
 
+/// What turns the replay sandbox off (`database_url_trusted = true`) or
+/// copies another database's data into the scratch databases (a `template`
+/// other than template0/template1) is not taken from twice.toml, which may
+/// come from the pull request being checked: exit 2 naming the flag.
+#[test]
+fn the_sandbox_is_not_turned_off_from_twice_toml() {
+    for (text, flag) in [
+        (
+            "[replay]\ndatabase_url_trusted = true\n",
+            "--database-url-trusted",
+        ),
+        ("[replay]\ntemplate = \"prod\"\n", "--template prod"),
+    ] {
+        let err = config::parse("twice.toml", Path::new("proj"), text)
+            .err()
+            .unwrap_or_else(|| panic!("{text} was taken"));
+        let msg = err.to_string();
+        assert!(msg.contains(flag) && msg.contains("pull request"), "{msg}");
+    }
+    let c = config::parse(
+        "twice.toml",
+        Path::new("proj"),
+        "[replay]\ntemplate = \"template1\"\n",
+    )
+    .unwrap();
+    let (opts, _) = check_options(
+        &args(&["--database-url-trusted", "--template", "tpl"]),
+        Some(&c),
+    );
+    assert!(opts.database_url_trusted);
+    assert_eq!(opts.template.as_deref(), Some("tpl"));
+}
+
 /// Setup scripts: one for every sequence, or one per sequence folder; paths
 /// are relative to the config file's folder; `--setup` replaces them.
 #[test]
@@ -434,7 +467,7 @@ fn setup_scripts_from_the_file_and_the_flag() {
     let c = config::parse(
         "twice.toml",
         Path::new("proj"),
-        "[replay]\nsetup = \"db/prereqs.sql\"\ntemplate = \"tpl\"\ndatabase_url_trusted = true\n",
+        "[replay]\nsetup = \"db/prereqs.sql\"\ntemplate = \"template0\"\ndatabase_url_trusted = false\n",
     )
     .unwrap();
     assert_eq!(
@@ -447,8 +480,8 @@ fn setup_scripts_from_the_file_and_the_flag() {
     );
     let (opts, _) = check_options(&args(&[]), Some(&c));
     assert_eq!(opts.setup, c.setup);
-    assert_eq!(opts.template.as_deref(), Some("tpl"));
-    assert!(opts.database_url_trusted);
+    assert_eq!(opts.template.as_deref(), Some("template0"));
+    assert!(!opts.database_url_trusted);
     let (opts, _) = check_options(
         &args(&["--setup", "other.sql", "--template", "t2"]),
         Some(&c),

@@ -985,6 +985,34 @@ fn a_setup_script_cannot_shadow_builtins_for_the_admin_session() {
     assert!(got.is_empty(), "{got:?}");
 }
 
+/// A setup script's statement runs under the replay time limit, as the
+/// migrations' do: one that turns `statement_timeout` off and catches the
+/// cancel is ended by the watchdog, and the error names its line.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn a_runaway_setup_script_is_stopped() {
+    let opts = Options {
+        timeout: Duration::from_secs(1),
+        ..setup_opts(&pg_opts(), "fixtures/postgres/setup_scripts/runs_away.sql")
+    };
+    let started = std::time::Instant::now();
+    let err = check::check(&[Input::Path("fixtures/postgres/clean".into())], &opts)
+        .expect_err("the setup script is stopped");
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        err.message.contains("runs_away.sql:4:")
+            && err
+                .message
+                .contains("ran longer than the replay time limit"),
+        "{}",
+        err.message
+    );
+}
+
 /// A migration's error text is cut to a bounded length in the finding, its
 /// evidence and every output (it was kept and printed whole: 500 MB).
 #[test]

@@ -176,7 +176,13 @@ impl<'a> Runner<'a> {
         setup: Option<(&setup::Script, &str)>,
     ) -> Result<Runner<'a>> {
         let db = server.create_scratch()?;
-        setup::prepare_scratch(&mut server, &db, setup)?;
+        setup::prepare_scratch(
+            &mut server,
+            &db,
+            setup,
+            opts.timeout,
+            opts.data_limit.unwrap_or(crate::replay::DATA_LIMIT),
+        )?;
         // Installed by the admin role (a superuser): they report the DDL
         // of the migration role's sessions too.
         let events = server.event_triggers;

@@ -2,6 +2,7 @@
 //! the session check that keeps what twice reads equal to what the server
 //! runs.
 
+use super::run::Watchdog;
 use super::server::{describe, ident, literal, Server};
 use crate::analysis::Statement;
 use crate::error::{Error, Result};
@@ -9,6 +10,7 @@ use crate::replay::setup::StatementError;
 use crate::source::SourceFile;
 use postgres::Client;
 use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
 
 pub use crate::replay::setup::{for_sequence, Script};
 
@@ -21,16 +23,24 @@ pub use crate::replay::setup::{for_sequence, Script};
 /// `pg_temp` is named last so that temporary tables are not searched first.
 pub(super) const SAFE_SEARCH_PATH: &str = "SET search_path = pg_catalog, pg_temp";
 
+/// The scratch database's schemas (the session's `search_path` set to
+/// [`SAFE_SEARCH_PATH`]'s for this query only: a setup script may run on
+/// the same session after it).
 fn schemas(c: &mut Client) -> Result<BTreeSet<String>> {
-    c.batch_execute(SAFE_SEARCH_PATH)
-        .map_err(|e| Error::new(format!("cannot read the schemas: {}", describe(&e))))?;
-    c.query(
-        "SELECT nspname::text FROM pg_catalog.pg_namespace \
-         WHERE nspname NOT LIKE 'pg\\_%' AND nspname NOT IN ('information_schema', '_twice')",
-        &[],
-    )
-    .map(|rows| rows.iter().map(|r| r.get(0)).collect())
-    .map_err(|e| Error::new(format!("cannot read the schemas: {}", describe(&e))))
+    let failed =
+        |e: postgres::Error| Error::new(format!("cannot read the schemas: {}", describe(&e)));
+    let mut t = c.transaction().map_err(failed)?;
+    t.batch_execute(&SAFE_SEARCH_PATH.replacen("SET ", "SET LOCAL ", 1))
+        .map_err(failed)?;
+    let rows = t
+        .query(
+            "SELECT nspname::text FROM pg_catalog.pg_namespace \
+             WHERE nspname NOT LIKE 'pg\\_%' AND nspname NOT IN ('information_schema', '_twice')",
+            &[],
+        )
+        .map_err(failed)?;
+    t.commit().map_err(failed)?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
 /// Prepares the scratch database `db`: runs the setup script, if any (as the
@@ -41,6 +51,8 @@ pub fn prepare_scratch(
     server: &mut Server,
     db: &str,
     setup: Option<(&Script, &str)>,
+    timeout: Duration,
+    data_limit: u64,
 ) -> Result<()> {
     let role = server.migration_role().map(str::to_string);
     if setup.is_none() && role.is_none() {
@@ -49,6 +61,15 @@ pub fn prepare_scratch(
     let mut admin = server.admin_connect_to(db)?;
     let before = schemas(&mut admin)?;
     if let Some((script, root)) = setup {
+        // Each statement of the script under the replay time limit, as the
+        // migrations' are: stopped by the server's statement_timeout, or
+        // cancelled and then its backend ended by the watchdog when the
+        // script turned that off.
+        let watchdog = Watchdog::start(server.terminator(), server.data_dir(), data_limit);
+        let limits = Limits {
+            watchdog: &watchdog,
+            timeout,
+        };
         match &role {
             // A user's script on twice's own cluster runs as the migration
             // role: as the cluster's superuser it could run programs on this
@@ -56,9 +77,9 @@ pub fn prepare_scratch(
             // request being checked.
             Some(r) if server.own_cluster && !script.own => {
                 let mut runner = server.connect_to(db)?;
-                run_setup_as_role(&mut admin, &mut runner, r, script, root)?;
+                run_setup_as_role(&mut admin, &mut runner, r, script, root, &limits)?;
             }
-            _ => run_setup(&mut admin, role.as_deref(), script, root)?,
+            _ => run_setup(&mut admin, role.as_deref(), script, root, &limits)?,
         }
     }
     match role {
@@ -67,25 +88,93 @@ pub fn prepare_scratch(
     }
 }
 
+/// The time limit of a setup script's statements.
+struct Limits<'w> {
+    watchdog: &'w Watchdog,
+    timeout: Duration,
+}
+
+impl Limits<'_> {
+    /// Prepares `client` for a setup script: the server's statement time
+    /// limit, and the backend the watchdog ends when the script turned
+    /// that limit off.
+    fn prepare(&self, client: &mut Client) -> std::result::Result<i32, postgres::Error> {
+        let ms = self.timeout.as_millis().clamp(1, i32::MAX as u128);
+        client.batch_execute(&format!("SET statement_timeout = {ms}"))?;
+        client
+            .query_one("SELECT pg_catalog.pg_backend_pid()", &[])
+            .map(|r| r.get(0))
+    }
+
+    /// Runs `sql` on `client` (backend `backend`) under the time limit.
+    fn run(
+        &self,
+        client: &mut Client,
+        backend: i32,
+        sql: &str,
+    ) -> std::result::Result<(), postgres::Error> {
+        self.watchdog.arm(
+            Instant::now() + self.timeout + Duration::from_secs(1),
+            client.cancel_token(),
+            backend,
+        );
+        let r = client.batch_execute(sql);
+        self.watchdog.disarm();
+        r
+    }
+}
+
+/// What a setup statement's error says, with "(it ran longer than ...)"
+/// when the time limit stopped it.
+fn timed_out_note(e: &postgres::Error, timeout: Duration) -> Option<String> {
+    (e.code() == Some(&postgres::error::SqlState::QUERY_CANCELED)
+        || e.code() == Some(&postgres::error::SqlState::ADMIN_SHUTDOWN)
+        || e.as_db_error().is_none())
+    .then(|| {
+        format!(
+            " (the setup script's statement ran longer than the replay time limit of {} s, \
+             --timeout, and was stopped)",
+            timeout.as_secs_f64()
+        )
+    })
+}
+
 /// Runs the setup script on `admin` (connected to the scratch database).
 /// The custom setting `twice.migration_role` names the role the migrations
 /// will run as (for `GRANT`s of its own).
-fn run_setup(admin: &mut Client, role: Option<&str>, script: &Script, root: &str) -> Result<()> {
+fn run_setup(
+    admin: &mut Client,
+    role: Option<&str>,
+    script: &Script,
+    root: &str,
+    limits: &Limits,
+) -> Result<()> {
     let set = format!("SET twice.migration_role = {}", literal(role.unwrap_or("")));
     admin
         .batch_execute(&set)
         .map_err(|e| Error::new(format!("cannot prepare the setup script: {}", describe(&e))))?;
-    crate::replay::setup::run(script, crate::dialect::Dialect::Postgres, root, |sql| {
-        admin.batch_execute(sql).map_err(|e| StatementError {
-            message: describe(&e),
-            position: e.as_db_error().and_then(|d| match d.position() {
-                Some(postgres::error::ErrorPosition::Original(p)) => {
-                    Some((*p as usize).saturating_sub(1))
-                }
-                _ => None,
-            }),
-        })
-    })
+    let backend = limits
+        .prepare(admin)
+        .map_err(|e| Error::new(format!("cannot prepare the setup script: {}", describe(&e))))?;
+    let result =
+        crate::replay::setup::run(script, crate::dialect::Dialect::Postgres, root, |sql| {
+            limits.run(admin, backend, sql).map_err(|e| StatementError {
+                message: format!(
+                    "{}{}",
+                    describe(&e),
+                    timed_out_note(&e, limits.timeout).unwrap_or_default()
+                ),
+                position: e.as_db_error().and_then(|d| match d.position() {
+                    Some(postgres::error::ErrorPosition::Original(p)) => {
+                        Some((*p as usize).saturating_sub(1))
+                    }
+                    _ => None,
+                }),
+            })
+        });
+    // (twice's own statements on this session after the script: no limit.)
+    let _ = admin.batch_execute("RESET statement_timeout");
+    result
 }
 
 /// A setup statement on roles: `CREATE ROLE|USER|GROUP name ...` (the
@@ -141,13 +230,21 @@ fn run_setup_as_role(
     role: &str,
     script: &Script,
     root: &str,
+    limits: &Limits,
 ) -> Result<()> {
     let set = format!("SET twice.migration_role = {}", literal(role));
     runner
         .batch_execute(&set)
         .map_err(|e| Error::new(format!("cannot prepare the setup script: {}", describe(&e))))?;
+    let backend = limits
+        .prepare(runner)
+        .map_err(|e| Error::new(format!("cannot prepare the setup script: {}", describe(&e))))?;
+    let timeout = limits.timeout;
     let failed = |e: postgres::Error| {
         let mut message = describe(&e);
+        if let Some(note) = timed_out_note(&e, timeout) {
+            message.push_str(&note);
+        }
         if e.code() == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) {
             message.push_str(
                 " (on twice's own cluster a setup script runs as the migration role, not as a \
@@ -171,7 +268,7 @@ fn run_setup_as_role(
                 .map(|_| ())
                 .map_err(failed),
             Some(RoleStatement::Other) => Ok(()),
-            None => runner.batch_execute(sql).map_err(failed),
+            None => limits.run(runner, backend, sql).map_err(failed),
         }
     })
 }
@@ -213,6 +310,12 @@ pub(super) fn make_plain_role(
 /// and sequences of its schemas (from the template or the setup script), so
 /// the migrations can use them as they would on the real database.
 fn grant_scratch(admin: &mut Client, role: &str, before: &BTreeSet<String>) -> Result<()> {
+    admin.batch_execute(SAFE_SEARCH_PATH).map_err(|e| {
+        Error::new(format!(
+            "cannot let the migration role use the scratch database's tables: {}",
+            describe(&e)
+        ))
+    })?;
     let after = schemas(admin)?;
     let r = ident(role);
     let mut grants = Vec::new();

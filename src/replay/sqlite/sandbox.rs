@@ -95,14 +95,19 @@ const DENIED_PRAGMAS: &[&str] = &[
     "writable_schema",
 ];
 
-/// Pragmas that would move temporary data to files or raise resource
-/// limits: setting them is ignored (they change neither schema nor data).
+/// Pragmas that would move temporary data to files, raise resource
+/// limits, or make the connection refuse the writes of everything after
+/// them (twice's own included: `query_only`, a `max_page_count` below the
+/// database's size): setting them is ignored (they change neither schema
+/// nor data).
 const IGNORED_PRAGMAS: &[&str] = &[
     "temp_store",
     "mmap_size",
     "hard_heap_limit",
     "soft_heap_limit",
     "threads",
+    "query_only",
+    "max_page_count",
 ];
 
 fn decide(shared: &SharedRef, ctx: &AuthContext<'_>) -> Authorization {

@@ -104,6 +104,31 @@ struct Target<'a> {
 }
 
 /// The writes of an UPDATE.
+/// The text of a string literal (quotes included or not) that is a JSON
+/// object with at least one key: `{`, then a quoted key and `:`. PostgreSQL
+/// reads no array literal so (`'{"a","b"}'` has no `:` after an element),
+/// so `col || '{"k": 1}'` without a cast is a jsonb merge, which sets keys
+/// and converges.
+pub(crate) fn json_object_text(text: &str) -> bool {
+    let s = text.trim_matches(['\'', ' ', '\t', '\n', '\r']);
+    let Some(rest) = s.strip_prefix('{') else {
+        return false;
+    };
+    let Some(rest) = rest.trim_start().strip_prefix('"') else {
+        return false;
+    };
+    let mut escaped = false;
+    for (i, c) in rest.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => return rest[i + 1..].trim_start().starts_with(':'),
+            _ => {}
+        }
+    }
+    false
+}
+
 pub fn update_writes(cx: &Context, unit: &Unit, u: &classify::Update) -> Writes {
     let t = unit.toks(cx);
     let mut quals: Vec<String> = Vec::new();
@@ -374,4 +399,17 @@ pub fn collapse(s: &str) -> String {
         out.push_str(part);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn json_object_literals_are_told_from_array_literals() {
+        for yes in ["'{\"col\": 4}'", "{ \"a\\\"b\" :1}", "'{\"k\":{\"x\":1}}'"] {
+            assert!(super::json_object_text(yes), "{yes}");
+        }
+        for no in ["'{}'", "'{\"a\",\"b\"}'", "'{a,b}'", "'x'", "'{\"a:b\"}'"] {
+            assert!(!super::json_object_text(no), "{no}");
+        }
+    }
 }

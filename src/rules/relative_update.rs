@@ -26,7 +26,7 @@ and at the update part of upserts (`ON CONFLICT DO UPDATE SET hits = t.hits + 1`
 Not flagged: `x = x`, idempotent functions of the column (`lower(x)`, `trim(x)`,
 `coalesce(x, 0)`, `replace(x, 'a', 'b')`), values from the inserted row (`excluded.col`,
 MySQL `VALUES(col)` or a row alias), JSON edits that converge (merging a constant object:
-`data = data || '{"a": 1}'::jsonb`, `jsonb_build_object(...)`; deleting keys: `data - 'k'`,
+`data = data || '{"a": 1}'::jsonb`, also without the cast, `jsonb_build_object(...)`; deleting keys: `data - 'k'`,
 `data #- '{a,b}'`, `json_remove(data, '$.k')`; merging a patch: `json_patch`, MySQL's
 `JSON_MERGE_PATCH`; appending to an array is flagged), an UPDATE whose WHERE filters on a column that the
 same UPDATE sets to a fixed value (`SET balance = balance * 1.05, migrated = true WHERE NOT

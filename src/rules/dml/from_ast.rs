@@ -182,6 +182,9 @@ pub(super) fn ast_json_object(e: &Expr) -> bool {
             fn_name(f).as_str(),
             "jsonb_build_object" | "json_build_object"
         ),
+        // An object literal without a cast (see `json_object_text`).
+        Expr::Value(v) => matches!(&v.value,
+            ast::Value::SingleQuotedString(s) if super::json_object_text(s)),
         _ => false,
     }
 }

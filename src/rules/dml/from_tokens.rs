@@ -99,6 +99,11 @@ pub(super) fn tok_self_ref(t: &Toks, r: Range<usize>, target: &Target) -> SelfRe
                         .starts_with('{')
                     && cast_to(rest.start + 1, &["jsonb", "json"])
                     && rest.len() == 3)
+                    // An object literal without a cast: a jsonb merge
+                    // (no array literal reads so).
+                    || (lit(rest.start)
+                        && rest.len() == 1
+                        && super::json_object_text(t.text(rest.start)))
                     || t.word(rest.start).is_some_and(|w| {
                         w.eq_ignore_ascii_case("jsonb_build_object")
                             || w.eq_ignore_ascii_case("json_build_object")

@@ -17,8 +17,9 @@ itself and says so with this informational finding:
   transaction).
 - `PRAGMA foreign_keys = ...` cannot change inside a transaction; replay applies
   it the way a script run outside a transaction would: a value set before the
-  migration's first data or schema statement applies to the whole run, and the
-  last value set applies from the next migration on.
+  migration's first data or schema statement applies to the whole run (applied
+  before the run begins, as asked: no finding), and one set later applies from
+  the next migration on (this finding says so).
 
 Transaction statements (`BEGIN`, `COMMIT`, `END`, `ROLLBACK`) are emulated with
 savepoints and do not produce this finding.

@@ -135,6 +135,12 @@ pub struct SqliteEngine {
     lost: u64,
     /// `PRAGMA foreign_keys` value asked for inside a transaction.
     fk_pending: Option<bool>,
+    /// The `PRAGMA foreign_keys` value the statements of the run that began
+    /// last open with (applied before it, as a script run outside a
+    /// transaction applies it), and whether a statement other than such
+    /// pragmas and transaction control has run since.
+    fk_lead: Option<bool>,
+    ran_statement: bool,
     /// Tables to look at on the next `--seed` (None: all of them but the
     /// set-up's).
     seed_dirty: Option<BTreeSet<String>>,
@@ -265,6 +271,8 @@ impl SqliteEngine {
             savepoints: Vec::new(),
             lost: 0,
             fk_pending: None,
+            fk_lead: None,
+            ran_statement: false,
             seed_dirty: None,
             setup_tables: BTreeSet::new(),
             seed_counter: 0,
@@ -1063,7 +1071,9 @@ impl StatementEngine for SqliteEngine {
     }
 
     fn begin(&mut self, upcoming: &[&str]) -> Result<(), EngineError> {
-        if let Some(v) = Self::foreign_keys_lead(upcoming).or(self.fk_pending.take()) {
+        self.fk_lead = Self::foreign_keys_lead(upcoming);
+        self.ran_statement = false;
+        if let Some(v) = self.fk_lead.or(self.fk_pending.take()) {
             self.apply_foreign_keys(v)?;
         }
         self.batch("BEGIN")?;
@@ -1155,6 +1165,7 @@ impl StatementEngine for SqliteEngine {
 
     fn prepare_next(&mut self, sql: &str) -> Result<Option<(Range<usize>, usize)>, StmtError> {
         self.pending = None;
+        self.ran_statement = true;
         let mut off = 0usize;
         loop {
             let rest = &sql[off..];
@@ -1342,6 +1353,12 @@ impl StatementEngine for SqliteEngine {
                     self.other_pragmas = true;
                     return None;
                 };
+                // One of the pragmas the run opens with: applied before
+                // it began, as where the tool runs the file outside a
+                // transaction; nothing to report.
+                if self.in_tx && !self.ran_statement && self.fk_lead == Some(on) {
+                    return Some(Special::Applied);
+                }
                 self.fk_pending = Some(on);
                 Some(Special::Deferred(format!(
                     "`PRAGMA foreign_keys = {}` cannot take effect inside a transaction: replay \

@@ -53,6 +53,9 @@ pub enum Special {
     /// Refused by the sandbox (a [`FailureKind::Denied`] failure); the text
     /// says why.
     Refuse(String),
+    /// Already applied by the engine as the statement asks (a connection
+    /// setting the run opens with, set before it began): nothing to report.
+    Applied,
 }
 
 /// A statement-level engine session. See the module documentation.
@@ -247,6 +250,7 @@ impl<E: StatementEngine> PartRunner<'_, E> {
                                     help: None,
                                 });
                             }
+                            Special::Applied => {}
                             Special::Refuse(message) => {
                                 report.failures.push(Failure {
                                     stmt: st.index,

@@ -838,6 +838,47 @@ fn foreign_key_checks_can_be_turned_off_as_the_tool_does() {
     );
 }
 
+/// `[replay] mysql_foreign_key_checks = false` from the fixture's twice.toml
+/// holds in every session that runs migration SQL, not only the first runs':
+/// an up that drops a referenced table (its second run on the copy came
+/// after twice's own copying turned the checks off and on again: 1451), a
+/// down that drops a parent before its child, and a first run that drops a
+/// referenced table, fail nowhere.
+/// Without the setting both fail with error 1451, as the server says.
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn foreign_key_checks_off_hold_for_downs_and_second_runs() {
+    let folder = "fixtures/mysql/fk_checks_off";
+    let cfg = twice::config::load(None, Path::new(folder))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("the fixture's twice.toml");
+    let mut off = my_opts();
+    twice::config::merge(Some(&cfg), &Default::default(), &mut off);
+    assert!(!off.mysql_foreign_key_checks);
+    let errors = ["first-run-error", "second-run-error"];
+    let r = run(folder, &off);
+    assert_eq!(rules_among(&r, &errors), [], "{:#?}", r.findings);
+    // Without the setting: the server refuses both drops of a parent.
+    let r = run(folder, &my_opts());
+    let got = rules_among(&r, &errors);
+    assert_eq!(
+        got,
+        [
+            (s("first-run-error"), s("000001_notes.up.sql"), 9),
+            (s("first-run-error"), s("000002_groups.down.sql"), 2),
+            (s("first-run-error"), s("000003_no_groups.up.sql"), 2),
+        ],
+        "{:#?}",
+        r.findings
+    );
+    for f in replay_findings(&r)
+        .into_iter()
+        .filter(|f| errors.contains(&f.rule.as_str()))
+    {
+        assert!(f.message.contains("(MySQL error 1451)"), "{f:#?}");
+    }
+}
+
 /// A foreign key to a table no migration of the history creates fails with
 /// errno 150, which names no table: the help names the referenced table and
 /// the setup script, not the order of the keys.

@@ -811,6 +811,10 @@ impl<'a> Runner<'a> {
         before: &State,
         everything: bool,
     ) -> Result<(), mysql::Error> {
+        // Twice's statements below turn the foreign key checks off; the
+        // session is left with the configured value, as the trial's parts
+        // run on it next.
+        let fk = self.opts.mysql_foreign_key_checks;
         // The copy becomes the current database with the first round trip.
         let mut use_copy = Some(format!("USE {}", ident(&self.copy)));
         if everything || self.copy_unknown {
@@ -883,7 +887,7 @@ impl<'a> Runner<'a> {
             .map(|(table, counter, columns)| (table, columns, counter))
             .collect();
         let synced =
-            observe::drop_and_resync(&mut self.conn, use_copy.as_deref(), &drop, db, &resync)?;
+            observe::drop_and_resync(&mut self.conn, use_copy.as_deref(), &drop, db, &resync, fk)?;
         for key in &drop {
             self.kept.remove(key);
         }
@@ -896,12 +900,12 @@ impl<'a> Runner<'a> {
             }
         }
         // Tables whose counter could not be set: copied anew.
-        observe::drop_objects(&mut self.conn, &again)?;
+        observe::drop_objects(&mut self.conn, &again, fk)?;
         for key in again {
             self.kept.remove(&key);
             copy.insert(key);
         }
-        observe::copy_scope(&mut self.conn, db, &copy)?;
+        observe::copy_scope(&mut self.conn, db, &copy, fk)?;
         self.copied_objects += copy.len();
         // Kept from now on as the scratch database has them; a trial that
         // changes one drops it again.
@@ -990,7 +994,8 @@ impl<'a> Runner<'a> {
                     }
                 }
             }
-            if observe::drop_objects(&mut self.conn, &changed).is_err() {
+            let fk = self.opts.mysql_foreign_key_checks;
+            if observe::drop_objects(&mut self.conn, &changed, fk).is_err() {
                 self.copy_unknown = true;
             }
         }

@@ -268,6 +268,7 @@ impl<'a> Runner<'a> {
             self.opts.mysql_sql_mode.as_deref(),
             self.tracking,
         ) + fk_sql(self.opts.mysql_foreign_key_checks)
+            + &timestamp_sql(self.opts.mysql_explicit_defaults_for_timestamp)
     }
 
     fn exec(&mut self, sql: &str) -> Result<()> {
@@ -1057,6 +1058,17 @@ fn fk_sql(checks: bool) -> &'static str {
     }
 }
 
+/// `[replay] mysql_explicit_defaults_for_timestamp`: the sessions' value,
+/// when set (MariaDB lets any user set it for the session).
+fn timestamp_sql(explicit: Option<bool>) -> String {
+    explicit.map_or(String::new(), |on| {
+        format!(
+            ";\nSET SESSION explicit_defaults_for_timestamp = {}",
+            u8::from(on)
+        )
+    })
+}
+
 /// The session trackers a migration session runs with: the server then
 /// says, with each statement's result, whether the statement changed the
 /// session and whether a transaction is open (see `run::session_report`).
@@ -1398,6 +1410,27 @@ mod tests {
         assert_eq!(
             session_sql(true, Duration::from_secs(5), None, true),
             format!("SET SESSION max_statement_time = 5;\n{TRACKERS}")
+        );
+    }
+
+    #[test]
+    fn the_configured_session_settings_are_set_only_when_configured() {
+        assert_eq!(fk_sql(true), "");
+        assert_eq!(fk_sql(false), ";\nSET SESSION foreign_key_checks = 0");
+        assert_eq!(timestamp_sql(None), "");
+        assert_eq!(
+            timestamp_sql(Some(false)),
+            ";\nSET SESSION explicit_defaults_for_timestamp = 0"
+        );
+        // twice's own statements that turn the checks off give the session
+        // back the configured value, not the server's default.
+        assert_eq!(
+            observe::fk_restore(false),
+            "SET SESSION foreign_key_checks = 0"
+        );
+        assert_eq!(
+            observe::fk_restore(true),
+            "SET SESSION foreign_key_checks = 1"
         );
     }
 }

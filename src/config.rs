@@ -27,6 +27,7 @@
 //! database_url_trusted = false  # true only with --database-url-trusted (not from here)
 //! mysql_sql_mode = "TRADITIONAL" # MySQL: the sessions' sql_mode (default: the server's)
 //! mysql_foreign_key_checks = false # MySQL: sessions with foreign_key_checks = 0, as the tool runs them
+//! mysql_explicit_defaults_for_timestamp = false # MySQL: as MySQL 5.7 and older (default: the server's)
 //!
 //! [[replay.setup]]              # or: one setup script per sequence
 //! path = "db/auth_schema.sql"
@@ -113,6 +114,8 @@ pub struct Config {
     pub mysql_sql_mode: Option<String>,
     /// `[replay] mysql_foreign_key_checks`.
     pub mysql_foreign_key_checks: Option<bool>,
+    /// `[replay] mysql_explicit_defaults_for_timestamp`.
+    pub mysql_explicit_defaults_for_timestamp: Option<bool>,
     /// `[replay] setup`, paths resolved against the config file's folder.
     pub setup: Vec<crate::replay::setup::SetupScript>,
     /// `[[sequence]]` tables: folders (relative to the config file's folder,
@@ -261,6 +264,7 @@ const REPLAY_KEYS: &[&str] = &[
     "setup",
     "mysql_sql_mode",
     "mysql_foreign_key_checks",
+    "mysql_explicit_defaults_for_timestamp",
 ];
 const FAIL_ON: &[&str] = &["error", "warning", "never"];
 const LEVELS: &[&str] = &["off", "info", "warning", "error"];
@@ -766,6 +770,17 @@ fn replay_table(p: &mut Problems, base: &Path, value: &Spanned<DeValue>, cfg: &m
                     ),
                 ),
             },
+            "mysql_explicit_defaults_for_timestamp" => match v.get_ref() {
+                DeValue::Boolean(b) => cfg.mysql_explicit_defaults_for_timestamp = Some(*b),
+                other => p.add(
+                    v.span(),
+                    format!(
+                        "[replay] `mysql_explicit_defaults_for_timestamp`: bad value {} \
+                         (allowed: true or false)",
+                        shown(other)
+                    ),
+                ),
+            },
             // What turns the replay sandbox off, or gives the migrations
             // another database's data, is the choice of whoever runs twice:
             // twice.toml may come from the pull request being checked.
@@ -991,6 +1006,7 @@ pub fn merge(cfg: Option<&Config>, set: &CommandLine, opts: &mut Options) -> Fai
     }
     opts.mysql_sql_mode = cfg.mysql_sql_mode.clone();
     opts.mysql_foreign_key_checks = cfg.mysql_foreign_key_checks.unwrap_or(true);
+    opts.mysql_explicit_defaults_for_timestamp = cfg.mysql_explicit_defaults_for_timestamp;
     for (k, v) in &cfg.defines {
         opts.defines.entry(k.clone()).or_insert_with(|| v.clone());
     }

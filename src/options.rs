@@ -44,6 +44,11 @@ pub struct Options {
     /// run with `foreign_key_checks = 0`, as tools that run their
     /// migrations so do (vaultwarden, `mysqldump` output).
     pub mysql_foreign_key_checks: bool,
+    /// `[replay] mysql_explicit_defaults_for_timestamp`: the value MySQL
+    /// replay sessions set (`false`: the first TIMESTAMP column of a table
+    /// gets `DEFAULT CURRENT_TIMESTAMP`, as on MySQL 5.7 and older; `None`:
+    /// the server's default).
+    pub mysql_explicit_defaults_for_timestamp: Option<bool>,
     /// How much the data folder of twice's throwaway server (MySQL,
     /// PostgreSQL) may grow while migrations run (`None`:
     /// [`crate::replay::DATA_LIMIT`]); a statement that takes it past is
@@ -160,6 +165,7 @@ impl Default for Options {
             template: None,
             mysql_sql_mode: None,
             mysql_foreign_key_checks: true,
+            mysql_explicit_defaults_for_timestamp: None,
             data_limit: None,
             setup: Vec::new(),
             exclude: None,

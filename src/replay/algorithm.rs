@@ -99,6 +99,11 @@ struct Replayer<'a, E: Engine> {
     /// The root of the first failure on SQL the server does not read
     /// (MySQL 8 syntax on MariaDB): the later ones are listed under it.
     unreadable: Option<usize>,
+    /// The roots of first failures on errors a strict `sql_mode` makes
+    /// (MySQL's 1364, ...), by the error and the table the statement writes
+    /// ([`failures`]' `strict_key`): later failures with the same key are
+    /// listed under them.
+    strict: std::collections::BTreeMap<String, usize>,
     /// The root of the first failure on a missing object after migrations
     /// twice cannot run (Go, Python): the later ones are listed under it.
     gap_missing: Option<usize>,
@@ -263,6 +268,7 @@ pub fn replay<E: Engine>(
             made_here: failures::made_by(ws, seq),
             baseline: None,
             unreadable: None,
+            strict: Default::default(),
             gap_missing: None,
             gaps: &seq.code_gaps,
             migrations: &seq.migrations,

@@ -838,6 +838,108 @@ fn foreign_key_checks_can_be_turned_off_as_the_tool_does() {
     );
 }
 
+/// `[replay] mysql_foreign_key_checks = false` from the fixture's twice.toml
+/// holds in every session that runs migration SQL, not only the first runs':
+/// an up that drops a referenced table (its second run on the copy came
+/// after twice's own copying turned the checks off and on again: 1451), a
+/// down that drops a parent before its child, and a first run that drops a
+/// referenced table, fail nowhere.
+/// Without the setting both fail with error 1451, as the server says.
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn foreign_key_checks_off_hold_for_downs_and_second_runs() {
+    let folder = "fixtures/mysql/fk_checks_off";
+    let cfg = twice::config::load(None, Path::new(folder))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("the fixture's twice.toml");
+    let mut off = my_opts();
+    twice::config::merge(Some(&cfg), &Default::default(), &mut off);
+    assert!(!off.mysql_foreign_key_checks);
+    let errors = ["first-run-error", "second-run-error"];
+    let r = run(folder, &off);
+    assert_eq!(rules_among(&r, &errors), [], "{:#?}", r.findings);
+    // Without the setting: the server refuses both drops of a parent.
+    let r = run(folder, &my_opts());
+    let got = rules_among(&r, &errors);
+    assert_eq!(
+        got,
+        [
+            (s("first-run-error"), s("000001_notes.up.sql"), 9),
+            (s("first-run-error"), s("000002_groups.down.sql"), 2),
+            (s("first-run-error"), s("000003_no_groups.up.sql"), 2),
+        ],
+        "{:#?}",
+        r.findings
+    );
+    for f in replay_findings(&r)
+        .into_iter()
+        .filter(|f| errors.contains(&f.rule.as_str()))
+    {
+        assert!(f.message.contains("(MySQL error 1451)"), "{f:#?}");
+    }
+}
+
+/// A TIMESTAMP column without a default, left out of the inserts of every
+/// migration (a MySQL 5.x log table): on the strict sql_mode and
+/// `explicit_defaults_for_timestamp` ON of twice's server each insert fails
+/// with 1364. One finding, whose help names the server's modes and the
+/// settings (not the order of the files), lists the later migrations that
+/// fail the same way; either setting replays as MySQL 5.7 did.
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn strict_mode_failures_say_so_and_are_listed_once() {
+    let folder = "fixtures/mysql/strict_defaults";
+    let r = run(folder, &my_opts());
+    let errors = ["first-run-error", "second-run-error"];
+    assert_eq!(
+        rules_among(&r, &errors),
+        [(s("first-run-error"), s("001_log.sql"), 12)],
+        "{:#?}",
+        r.findings
+    );
+    let f = find(&r, "first-run-error", "001_log.sql", 12);
+    assert!(f.message.contains("(MySQL error 1364)"), "{}", f.message);
+    let help = f.help.as_deref().unwrap_or_default();
+    assert!(
+        help.contains("is in a strict sql_mode")
+            && help.contains("explicit_defaults_for_timestamp OFF")
+            && help.contains("leaves `created_at` out")
+            && help.contains("`[replay] mysql_sql_mode = \"...\"`")
+            && help.contains("`mysql_explicit_defaults_for_timestamp = false`")
+            && !help.contains("order of the files"),
+        "{help}"
+    );
+    let note = f
+        .notes
+        .iter()
+        .find(|n| n.contains("later migrations"))
+        .unwrap_or_else(|| panic!("{:#?}", f.notes));
+    assert!(
+        note.starts_with(
+            "3 later migrations fail for the same reason (Field 'created_at' doesn't have a \
+             default value (MySQL error 1364): the server's strict sql_mode): "
+        ),
+        "{note}"
+    );
+    let follow_on = &f.evidence.as_ref().unwrap()["follow_on"];
+    assert_eq!(follow_on.as_array().map(Vec::len), Some(3), "{follow_on}");
+    // As MySQL 5.7 did (the first TIMESTAMP column defaults to the time),
+    // or a non-strict sql_mode (the zero date, with a warning): no failure.
+    for opts in [
+        Options {
+            mysql_explicit_defaults_for_timestamp: Some(false),
+            ..my_opts()
+        },
+        Options {
+            mysql_sql_mode: Some(s("NO_ENGINE_SUBSTITUTION")),
+            ..my_opts()
+        },
+    ] {
+        let r = run(folder, &opts);
+        assert_eq!(rules_among(&r, &errors), [], "{:#?}", r.findings);
+    }
+}
+
 /// A foreign key to a table no migration of the history creates fails with
 /// errno 150, which names no table: the help names the referenced table and
 /// the setup script, not the order of the keys.

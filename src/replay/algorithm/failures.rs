@@ -15,7 +15,8 @@ use super::help::{
     extension_help, extension_not_installed, extension_of, help_for, is_libsql_alter_column,
     mariadb_refused_expression, mariadb_refused_expression_help, missing_function_help,
     missing_role, missing_role_help, mysql8_collation, mysql8_collation_help,
-    newer_postgres_syntax, permission_help, server_major, syntax_help, table_case_help,
+    newer_postgres_syntax, permission_help, server_major, strict_mode_error, strict_mode_help,
+    syntax_help, table_case_help,
 };
 
 /// How many follow-on failures a root's note lists by name.
@@ -27,6 +28,20 @@ fn created_names(sql: &str, out: &mut BTreeSet<String>) {
     let mut cased = BTreeSet::new();
     created_names_as_written(sql, &mut cased);
     out.extend(cased.into_iter().map(|n| n.to_ascii_lowercase()));
+}
+
+/// The table a statement writes, as the classifier names it (`INSERT`,
+/// `REPLACE`, `UPDATE`, `ALTER TABLE`, `CREATE`), normalised.
+fn written_table(st: &crate::analysis::Statement) -> Option<String> {
+    use crate::classify::Kind;
+    let name = match &st.facts.kind {
+        Kind::Insert(i) => i.table.as_ref(),
+        Kind::Update(u) => u.table.as_ref(),
+        Kind::AlterTable(a) => a.table.as_ref(),
+        Kind::Create(c) => c.name.as_ref(),
+        _ => None,
+    }?;
+    Some(name.parts.join("."))
 }
 
 /// A word of a statement as a name: its last dotted part, without quotes
@@ -528,6 +543,14 @@ impl<E: Engine> Replayer<'_, E> {
                 Some(u) => (u, true),
                 None => return false,
             }
+        } else if let Some(key) = self.strict_key(part, f) {
+            // The same error of the server's strict sql_mode on the same
+            // table (an `INSERT` into a log table that leaves a column out,
+            // in every migration): the same cause as the first one.
+            match self.strict.get(&key) {
+                Some(&s) => (s, true),
+                None => return false,
+            }
         } else {
             let Some(object) = f.error.object.as_deref().map(str::to_ascii_lowercase) else {
                 return false;
@@ -623,6 +646,24 @@ impl<E: Engine> Replayer<'_, E> {
                 || ((mysql8_collation(&f.error.message).is_some()
                     || mariadb_refused_expression(&f.error.message).is_some())
                     && self.engine.name().starts_with("MariaDB")))
+    }
+
+    /// For a first run that fails on an error of the server's strict
+    /// `sql_mode` ([`strict_mode_error`]): the error's message and the table
+    /// the statement writes, which the same failures of later migrations
+    /// share.
+    fn strict_key(&self, part: &Part, f: &Failure) -> Option<String> {
+        if f.error.kind != FailureKind::Error || self.caps.dialect != Dialect::Mysql {
+            return None;
+        }
+        strict_mode_error(&f.error.message)?;
+        let table = self
+            .unit(part)
+            .statements
+            .get(f.stmt)
+            .and_then(written_table)
+            .unwrap_or_default();
+        Some(format!("{table}\n{}", f.error.message))
     }
 
     /// Adds to each root's finding the failures that follow from it.
@@ -941,6 +982,17 @@ impl<E: Engine> Replayer<'_, E> {
                      twice.toml; otherwise create the tables in dependency order"
                         .into()
                 }
+                // The server's strict sql_mode, not the order of the files.
+                Run::First { .. } | Run::Start { .. } | Run::DownFirst
+                    if self.caps.dialect == Dialect::Mysql
+                        && strict_mode_error(&f.error.message).is_some() =>
+                {
+                    strict_mode_help(
+                        &self.engine.name(),
+                        strict_mode_error(&f.error.message).unwrap_or_default(),
+                        &f.error.message,
+                    )
+                }
                 Run::First { .. } | Run::Start { .. }
                     if missing_role(&f.error.message).is_some() =>
                 {
@@ -1076,6 +1128,10 @@ impl<E: Engine> Replayer<'_, E> {
             let created = self.created_by(part);
             let dropped = self.dropped_by(part);
             let unreadable = self.unreadable.is_none() && self.server_cannot_read(f);
+            let strict = first
+                .then(|| self.strict_key(part, f))
+                .flatten()
+                .filter(|k| !self.strict.contains_key(k));
             let gap_missing =
                 self.gap_missing.is_none() && baseline.is_none() && self.missing_after_gaps(m, f);
             self.roots.push(Root {
@@ -1090,6 +1146,11 @@ impl<E: Engine> Replayer<'_, E> {
                          another server)",
                         self.engine.name()
                     ))
+                } else if strict.is_some() {
+                    Some(format!(
+                        "for the same reason ({}: the server's strict sql_mode)",
+                        f.error.message
+                    ))
                 } else if gap_missing {
                     Some(
                         "for the same reason (on what is missing after migrations twice cannot \
@@ -1102,6 +1163,9 @@ impl<E: Engine> Replayer<'_, E> {
             });
             if baseline.is_some() {
                 self.baseline = Some(self.roots.len() - 1);
+            }
+            if let Some(key) = strict {
+                self.strict.insert(key, self.roots.len() - 1);
             }
             if unreadable {
                 self.unreadable = Some(self.roots.len() - 1);

@@ -472,9 +472,92 @@ pub(super) fn help_for(class: ErrorClass, caps: Caps) -> String {
     }
 }
 
+/// The MySQL error number a replay failure's message ends with (`Field 'x'
+/// doesn't have a default value (MySQL error 1364)`).
+pub(super) fn mysql_error_number(message: &str) -> Option<u32> {
+    let (_, n) = message.strip_suffix(')')?.rsplit_once("(MySQL error ")?;
+    n.parse().ok()
+}
+
+/// The errors a strict `sql_mode` (`STRICT_TRANS_TABLES`, `STRICT_ALL_TABLES`)
+/// makes of what a non-strict one lets through with a warning: 1364 a column
+/// left out that has no default, 1292 and 1366 an incorrect value, 1406 a
+/// value too long, 1265 a value cut. (1048, a NULL into a NOT NULL column,
+/// is left out: a one-row `INSERT` fails with it in every mode.)
+const STRICT_MODE_ERRORS: &[u32] = &[1364, 1292, 1366, 1406, 1265];
+
+/// The error number of a MySQL failure that comes from the server's strict
+/// `sql_mode` ([`STRICT_MODE_ERRORS`]).
+pub(super) fn strict_mode_error(message: &str) -> Option<u32> {
+    mysql_error_number(message).filter(|n| STRICT_MODE_ERRORS.contains(n))
+}
+
+/// The help line of a first run or down that fails on an error a strict
+/// `sql_mode` makes (see [`strict_mode_error`]) on `server`: what older
+/// servers and non-strict modes did instead, and the setting that replays as
+/// production runs.
+pub(super) fn strict_mode_help(server: &str, code: u32, message: &str) -> String {
+    let setting = "if production runs that way, replay the same with `[replay] mysql_sql_mode = \
+         \"...\"` in twice.toml (production's `SELECT @@sql_mode`, e.g. \
+         `\"NO_ENGINE_SUBSTITUTION\"`)";
+    if code == 1364 {
+        let column = message
+            .strip_prefix("Field '")
+            .and_then(|r| r.split_once('\''))
+            .map_or("the column".to_string(), |(c, _)| format!("`{c}`"));
+        format!(
+            "the server replay runs on ({server}) is in a strict sql_mode, where a NOT NULL column \
+             without a DEFAULT has none, so a statement that leaves {column} out fails; MySQL 5.7 \
+             and older gave the first TIMESTAMP column of a table DEFAULT CURRENT_TIMESTAMP \
+             unasked (explicit_defaults_for_timestamp OFF; MariaDB 10.10+ and MySQL 8 have it \
+             ON), and a non-strict sql_mode stores the type's implicit default (0, '', the zero \
+             date) with a warning: {setting}, or `mysql_explicit_defaults_for_timestamp = \
+             false` for MySQL 5.7's TIMESTAMP default; otherwise give the column a DEFAULT or \
+             the statement a value"
+        )
+    } else {
+        format!(
+            "the server replay runs on ({server}) is in a strict sql_mode (STRICT_TRANS_TABLES, \
+             the default of MariaDB 10.2.4+ and MySQL 5.7+), where a value that does not fit \
+             its column is an error; a non-strict sql_mode (the default of MySQL 5.6 and older) \
+             stores it cut or converted, with a warning: {setting}; otherwise fix the value"
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strict_mode_errors_are_told_apart() {
+        let m = "Field 'created_at' doesn't have a default value (MySQL error 1364)";
+        assert_eq!(mysql_error_number(m), Some(1364));
+        assert_eq!(strict_mode_error(m), Some(1364));
+        assert_eq!(
+            strict_mode_error("Data too long for column 'c' at row 1 (MySQL error 1406)"),
+            Some(1406)
+        );
+        // Not a strict-mode error, not a MySQL error.
+        assert_eq!(
+            strict_mode_error("Column 'a' cannot be null (MySQL error 1048)"),
+            None
+        );
+        assert_eq!(strict_mode_error("no such table: t"), None);
+        let help = strict_mode_help("MariaDB 10.11.14", 1364, m);
+        assert!(help.contains("leaves `created_at` out"), "{help}");
+        assert!(help.contains("DEFAULT CURRENT_TIMESTAMP"), "{help}");
+        let help = strict_mode_help(
+            "MariaDB 10.11.14",
+            1366,
+            "Incorrect integer value: 'x' for column `t`.`n` at row 1 (MySQL error 1366)",
+        );
+        assert!(
+            help.contains("strict sql_mode (STRICT_TRANS_TABLES"),
+            "{help}"
+        );
+        assert!(help.contains("`[replay] mysql_sql_mode"), "{help}");
+    }
     #[test]
     fn newer_postgres_syntax_is_named() {
         assert_eq!(

@@ -268,6 +268,7 @@ impl<'a> Runner<'a> {
             self.opts.mysql_sql_mode.as_deref(),
             self.tracking,
         ) + fk_sql(self.opts.mysql_foreign_key_checks)
+            + &timestamp_sql(self.opts.mysql_explicit_defaults_for_timestamp)
     }
 
     fn exec(&mut self, sql: &str) -> Result<()> {
@@ -811,6 +812,10 @@ impl<'a> Runner<'a> {
         before: &State,
         everything: bool,
     ) -> Result<(), mysql::Error> {
+        // Twice's statements below turn the foreign key checks off; the
+        // session is left with the configured value, as the trial's parts
+        // run on it next.
+        let fk = self.opts.mysql_foreign_key_checks;
         // The copy becomes the current database with the first round trip.
         let mut use_copy = Some(format!("USE {}", ident(&self.copy)));
         if everything || self.copy_unknown {
@@ -883,7 +888,7 @@ impl<'a> Runner<'a> {
             .map(|(table, counter, columns)| (table, columns, counter))
             .collect();
         let synced =
-            observe::drop_and_resync(&mut self.conn, use_copy.as_deref(), &drop, db, &resync)?;
+            observe::drop_and_resync(&mut self.conn, use_copy.as_deref(), &drop, db, &resync, fk)?;
         for key in &drop {
             self.kept.remove(key);
         }
@@ -896,12 +901,12 @@ impl<'a> Runner<'a> {
             }
         }
         // Tables whose counter could not be set: copied anew.
-        observe::drop_objects(&mut self.conn, &again)?;
+        observe::drop_objects(&mut self.conn, &again, fk)?;
         for key in again {
             self.kept.remove(&key);
             copy.insert(key);
         }
-        observe::copy_scope(&mut self.conn, db, &copy)?;
+        observe::copy_scope(&mut self.conn, db, &copy, fk)?;
         self.copied_objects += copy.len();
         // Kept from now on as the scratch database has them; a trial that
         // changes one drops it again.
@@ -990,7 +995,8 @@ impl<'a> Runner<'a> {
                     }
                 }
             }
-            if observe::drop_objects(&mut self.conn, &changed).is_err() {
+            let fk = self.opts.mysql_foreign_key_checks;
+            if observe::drop_objects(&mut self.conn, &changed, fk).is_err() {
                 self.copy_unknown = true;
             }
         }
@@ -1050,6 +1056,17 @@ fn fk_sql(checks: bool) -> &'static str {
     } else {
         ";\nSET SESSION foreign_key_checks = 0"
     }
+}
+
+/// `[replay] mysql_explicit_defaults_for_timestamp`: the sessions' value,
+/// when set (MariaDB lets any user set it for the session).
+fn timestamp_sql(explicit: Option<bool>) -> String {
+    explicit.map_or(String::new(), |on| {
+        format!(
+            ";\nSET SESSION explicit_defaults_for_timestamp = {}",
+            u8::from(on)
+        )
+    })
 }
 
 /// The session trackers a migration session runs with: the server then
@@ -1393,6 +1410,27 @@ mod tests {
         assert_eq!(
             session_sql(true, Duration::from_secs(5), None, true),
             format!("SET SESSION max_statement_time = 5;\n{TRACKERS}")
+        );
+    }
+
+    #[test]
+    fn the_configured_session_settings_are_set_only_when_configured() {
+        assert_eq!(fk_sql(true), "");
+        assert_eq!(fk_sql(false), ";\nSET SESSION foreign_key_checks = 0");
+        assert_eq!(timestamp_sql(None), "");
+        assert_eq!(
+            timestamp_sql(Some(false)),
+            ";\nSET SESSION explicit_defaults_for_timestamp = 0"
+        );
+        // twice's own statements that turn the checks off give the session
+        // back the configured value, not the server's default.
+        assert_eq!(
+            observe::fk_restore(false),
+            "SET SESSION foreign_key_checks = 0"
+        );
+        assert_eq!(
+            observe::fk_restore(true),
+            "SET SESSION foreign_key_checks = 1"
         );
     }
 }

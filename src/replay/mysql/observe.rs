@@ -760,12 +760,24 @@ fn drop_sql(objects: &BTreeSet<(String, String)>) -> Vec<String> {
     sql
 }
 
-/// Drops `objects` of the current database. One round trip.
+/// Drops `objects` of the current database. One round trip. `fk_checks`
+/// is the session's `foreign_key_checks` to leave it with (see
+/// [`fk_restore`]).
 pub(super) fn drop_objects(
     conn: &mut Conn,
     objects: &BTreeSet<(String, String)>,
+    fk_checks: bool,
 ) -> Result<(), mysql::Error> {
-    drop_and_resync(conn, None, objects, "", &[]).map(|_| ())
+    drop_and_resync(conn, None, objects, "", &[], fk_checks).map(|_| ())
+}
+
+/// The statement that gives the session back the `foreign_key_checks` its
+/// migrations run with (`[replay] mysql_foreign_key_checks`) after twice's
+/// own statements turned the checks off: the session runs migration SQL
+/// next (a trial's parts in the copy, the next first run), which must see
+/// the configured value, not the server's default.
+pub(super) fn fk_restore(fk_checks: bool) -> String {
+    format!("SET SESSION foreign_key_checks = {}", u8::from(fk_checks))
 }
 
 /// A table of the copy whose rows (and counter) are to be the scratch
@@ -778,13 +790,15 @@ pub(super) type Resync = (String, Vec<String>, Option<i64>);
 /// (no trigger on it in the copy: they would fire). Returns, for each
 /// table of `resync`, whether the copy now has its counter too (else it
 /// must be copied anew). One round trip for all of it, and one more when
-/// counters must be set (set and checked together).
+/// counters must be set (set and checked together). The session is left
+/// with `foreign_key_checks` as `fk_checks` says ([`fk_restore`]).
 pub(super) fn drop_and_resync(
     conn: &mut Conn,
     first: Option<&str>,
     objects: &BTreeSet<(String, String)>,
     from: &str,
     resync: &[Resync],
+    fk_checks: bool,
 ) -> Result<Vec<bool>, mysql::Error> {
     let drops = drop_sql(objects);
     let mut sql: Vec<String> = first.map(str::to_string).into_iter().collect();
@@ -811,7 +825,7 @@ pub(super) fn drop_and_resync(
             ));
         }
     }
-    sql.push("SET SESSION foreign_key_checks = 1".to_string());
+    sql.push(fk_restore(fk_checks));
     for (table, _, _) in resync {
         sql.push(format!("SHOW CREATE TABLE {}", ident(table)));
     }
@@ -1037,11 +1051,13 @@ fn rows_of(
 
 /// Copies the objects of `scope` from database `from` into the connection's
 /// current database (the copy): tables with their rows and counters, then
-/// views (in dependency order), routines, triggers and events.
+/// views (in dependency order), routines, triggers and events. The session
+/// is left with `foreign_key_checks` as `fk_checks` says ([`fk_restore`]).
 pub(super) fn copy_scope(
     conn: &mut Conn,
     from: &str,
     scope: &BTreeSet<(String, String)>,
+    fk_checks: bool,
 ) -> Result<(), mysql::Error> {
     if scope.is_empty() {
         return Ok(());
@@ -1134,7 +1150,7 @@ pub(super) fn copy_scope(
         }
         views = left;
     }
-    rest.push("SET SESSION foreign_key_checks = 1".to_string());
+    rest.push(fk_restore(fk_checks));
     conn.query_drop(rest.join(";\n"))?;
     Ok(())
 }

@@ -1334,6 +1334,45 @@ fn the_setup_scripts_tables_are_not_seeded() {
     );
 }
 
+/// A setup script's statement runs under the replay time limit: one that
+/// turns the server's limit off and sleeps is stopped, and the check stops
+/// with the script's line (an interrupted SLEEP returns no error).
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn a_runaway_setup_script_is_stopped() {
+    use twice::replay::setup::SetupScript;
+    let o = Options {
+        setup: vec![SetupScript {
+            path: "fixtures/mysql/setup_runs_away.sql".into(),
+            sequence: None,
+            within: None,
+        }],
+        timeout: Duration::from_secs(1),
+        ..my_opts()
+    };
+    let started = std::time::Instant::now();
+    let err = twice::check::check(
+        &[twice::discover::Input::Path(
+            "fixtures/mysql/setup_not_seeded".into(),
+        )],
+        &o,
+    )
+    .expect_err("the setup script is stopped");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        err.message.contains("setup_runs_away.sql:4:")
+            && err
+                .message
+                .contains("ran longer than the replay time limit"),
+        "{}",
+        err.message
+    );
+}
+
 #[test]
 #[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
 fn what_a_migration_leaves_in_its_session_does_not_reach_the_next() {

@@ -1326,14 +1326,44 @@ pub fn replay_detailed(
 ) -> Result<Replayed> {
     let mut engine = Runner::open(opts)?;
     if let Some(script) = crate::replay::setup::for_sequence(opts, seq)? {
+        // Each statement under the replay time limit, as the migrations'
+        // are: the server's limit, and the watchdog (KILL QUERY, then the
+        // connection) for what it does not cover or the script turned off.
+        // An interrupted SLEEP() returns without an error: one that outlived
+        // the limit is an error all the same.
+        let timed_out = || {
+            format!(
+                " (the setup script's statement ran longer than the replay time limit of {} s, \
+                 --timeout, and was stopped)",
+                opts.timeout.as_secs_f64()
+            )
+        };
         crate::replay::setup::run(&script, seq.dialect, &seq.root, |sql| {
+            let grace = opts.timeout + Duration::from_secs(1);
             engine
-                .conn
-                .query_drop(sql)
-                .map_err(|e| crate::replay::setup::StatementError {
-                    message: e.to_string(),
+                .watchdog
+                .arm(Instant::now() + grace, engine.conn.connection_id());
+            let started = Instant::now();
+            let r = engine.conn.query_drop(sql);
+            engine.watchdog.disarm();
+            let fired = engine.watchdog.take_fired();
+            match r {
+                Ok(()) if fired || started.elapsed() >= opts.timeout => {
+                    Err(crate::replay::setup::StatementError {
+                        message: format!("stopped{}", timed_out()),
+                        position: None,
+                    })
+                }
+                Ok(()) => Ok(()),
+                Err(e) => Err(crate::replay::setup::StatementError {
+                    message: crate::replay::engine::bounded_error_text(if fired {
+                        format!("{e}{}", timed_out())
+                    } else {
+                        e.to_string()
+                    }),
                     position: None,
-                })
+                }),
+            }
         })?;
     }
     // The setup script's tables are left alone by seeding and the write

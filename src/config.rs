@@ -267,6 +267,8 @@ const REPLAY_KEYS: &[&str] = &[
     "mysql_explicit_defaults_for_timestamp",
 ];
 const FAIL_ON: &[&str] = &["error", "warning", "never"];
+/// The longest replay time limit twice.toml may set, in seconds.
+const MAX_FILE_TIMEOUT: f64 = 300.0;
 const LEVELS: &[&str] = &["off", "info", "warning", "error"];
 
 /// Collects every problem in a file, each with its position.
@@ -748,9 +750,21 @@ fn replay_table(p: &mut Problems, base: &Path, value: &Spanned<DeValue>, cfg: &m
                     _ => None,
                 };
                 match secs {
-                    Some(s) if s > 0.0 && s <= 86_400.0 => {
+                    Some(s) if s > 0.0 && s <= MAX_FILE_TIMEOUT => {
                         cfg.timeout = Some(Duration::from_secs_f64(s));
                     }
+                    // twice.toml may come from the pull request being
+                    // checked: it may not keep a runaway statement going
+                    // for hours; whoever runs twice may (`--timeout`).
+                    Some(s) if s > MAX_FILE_TIMEOUT && s <= 86_400.0 => p.add(
+                        v.span(),
+                        format!(
+                            "[replay] `timeout = {s}` is more than twice.toml may set \
+                             ({MAX_FILE_TIMEOUT} s: it may come from the pull request being \
+                             checked, and the limit is what stops a runaway statement); pass \
+                             --timeout {s} on the command line instead"
+                        ),
+                    ),
                     _ => p.add(
                         v.span(),
                         format!(

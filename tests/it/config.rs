@@ -137,6 +137,14 @@ fn values_the_file_accepts() {
     assert_eq!(c.timeout, Some(Duration::from_millis(2500)));
     let c = cfg("[replay]\ntimeout = \"30s\"\n");
     assert_eq!(c.timeout, Some(Duration::from_secs(30)));
+    let c = cfg("[replay]\ntimeout = 300\n");
+    assert_eq!(c.timeout, Some(Duration::from_secs(300)));
+    // More is the choice of whoever runs twice, not of the file (it may
+    // come from the pull request being checked).
+    let err = config::parse("twice.toml", Path::new("."), "[replay]\ntimeout = 86400\n")
+        .err()
+        .expect("a day is refused from the file");
+    assert!(err.to_string().contains("--timeout 86400"), "{err}");
     let c = cfg("rules = { unused-suppression = \"error\" }\n");
     assert_eq!(
         c.rules.get("unused-suppression"),

@@ -142,8 +142,7 @@ fn values_the_file_accepts() {
     // More is the choice of whoever runs twice, not of the file (it may
     // come from the pull request being checked).
     let err = config::parse("twice.toml", Path::new("."), "[replay]\ntimeout = 86400\n")
-        .err()
-        .expect("a day is refused from the file");
+        .expect_err("a day is refused from the file");
     assert!(err.to_string().contains("--timeout 86400"), "{err}");
     let c = cfg("rules = { unused-suppression = \"error\" }\n");
     assert_eq!(

@@ -985,6 +985,44 @@ fn a_setup_script_cannot_shadow_builtins_for_the_admin_session() {
     assert!(got.is_empty(), "{got:?}");
 }
 
+/// On a --database-url server a setup script named in twice.toml (which
+/// may come from the pull request being checked) runs as the migration
+/// role, not as the URL's: what needs more (an extension only a superuser
+/// may create) stops the check with exit 2 and says to pass --setup, which
+/// runs it as the URL's role.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn a_setup_script_from_twice_toml_runs_as_the_migration_role() {
+    let opts = Options {
+        setup: vec![twice::replay::setup::SetupScript {
+            path: "fixtures/postgres/setup_scripts/prereqs.sql".into(),
+            sequence: None,
+            within: Some("fixtures/postgres/setup_scripts".into()),
+        }],
+        ..pg_opts()
+    };
+    let err = check::check(
+        &[Input::Path("fixtures/postgres/sandbox_setup".into())],
+        &opts,
+    )
+    .expect_err("the extension needs more than the migration role");
+    assert!(
+        err.message.contains("prereqs.sql:4:")
+            && err
+                .message
+                .contains("named in twice.toml runs as the migration role")
+            && err.message.contains("--setup FILE"),
+        "{}",
+        err.message
+    );
+    // With --setup the same script runs as the URL's role.
+    let with = run(
+        "fixtures/postgres/sandbox_setup",
+        &setup_opts(&pg_opts(), "fixtures/postgres/setup_scripts/prereqs.sql"),
+    );
+    assert!(replay_findings(&with).is_empty(), "{:#?}", with.findings);
+}
+
 /// A setup script's statement runs under the replay time limit, as the
 /// migrations' do: one that turns `statement_timeout` off and catches the
 /// cancel is ended by the watchdog, and the error names its line.

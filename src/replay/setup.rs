@@ -38,6 +38,11 @@ pub struct Script {
     /// programs on this machine, and the script may come from a pull
     /// request).
     pub own: bool,
+    /// Named in twice.toml (which may come from the pull request being
+    /// checked), not given with `--setup`: on a PostgreSQL server given
+    /// with `--database-url` it runs as the migration role, not as the
+    /// URL's.
+    pub from_file: bool,
 }
 
 /// Why a statement of a setup script failed: the message, and the
@@ -97,6 +102,7 @@ pub fn for_sequence(opts: &Options, seq: &Sequence) -> Result<Option<Script>> {
         name,
         text,
         own: false,
+        from_file: s.within.is_some(),
     }))
 }
 
@@ -113,6 +119,7 @@ pub fn platform(opts: &Options, seq: &Sequence) -> Option<Script> {
         name: format!("twice's stand-in for the {} platform", seq.layout.name()),
         text: text.to_string(),
         own: true,
+        from_file: false,
     })
 }
 

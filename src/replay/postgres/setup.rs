@@ -77,7 +77,17 @@ pub fn prepare_scratch(
             // request being checked.
             Some(r) if server.own_cluster && !script.own => {
                 let mut runner = server.connect_to(db)?;
-                run_setup_as_role(&mut admin, &mut runner, r, script, root, &limits)?;
+                run_setup_as_role(&mut admin, &mut runner, r, script, root, &limits, true)?;
+            }
+            // On a --database-url server, a script named in twice.toml runs
+            // as the migration role too: twice.toml may come from the pull
+            // request, and the URL's role may grant itself the server's
+            // programs and files (CREATEROLE before PostgreSQL 16). Roles
+            // are not made for it there (they would outlive the run): the
+            // URL's role runs a script given with --setup.
+            Some(r) if script.from_file && !script.own => {
+                let mut runner = server.connect_to(db)?;
+                run_setup_as_role(&mut admin, &mut runner, r, script, root, &limits, false)?;
             }
             _ => run_setup(&mut admin, role.as_deref(), script, root, &limits)?,
         }
@@ -231,6 +241,7 @@ fn run_setup_as_role(
     script: &Script,
     root: &str,
     limits: &Limits,
+    own_cluster: bool,
 ) -> Result<()> {
     let set = format!("SET twice.migration_role = {}", literal(role));
     runner
@@ -246,11 +257,15 @@ fn run_setup_as_role(
             message.push_str(&note);
         }
         if e.code() == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) {
-            message.push_str(
+            message.push_str(if own_cluster {
                 " (on twice's own cluster a setup script runs as the migration role, not as a \
                  superuser, which could run programs on this machine: what needs a superuser, \
-                 such as an untrusted extension, needs a server given with --database-url)",
-            );
+                 such as an untrusted extension, needs a server given with --database-url)"
+            } else {
+                " (a setup script named in twice.toml runs as the migration role, not as the \
+                 --database-url role: twice.toml may come from the pull request being checked; \
+                 give the script with --setup FILE to run it as the URL's role)"
+            });
         }
         StatementError {
             message,
@@ -264,11 +279,11 @@ fn run_setup_as_role(
     };
     crate::replay::setup::run(script, crate::dialect::Dialect::Postgres, root, |sql| {
         match role_statement(sql) {
-            Some(RoleStatement::Create(name)) => make_plain_role(admin, role, &name)
+            Some(RoleStatement::Create(name)) if own_cluster => make_plain_role(admin, role, &name)
                 .map(|_| ())
                 .map_err(failed),
-            Some(RoleStatement::Other) => Ok(()),
-            None => limits.run(runner, backend, sql).map_err(failed),
+            Some(RoleStatement::Other) if own_cluster => Ok(()),
+            _ => limits.run(runner, backend, sql).map_err(failed),
         }
     })
 }

@@ -1137,6 +1137,32 @@ fn several_statements_in_one_piece_run_one_by_one() {
     assert_eq!(at, [Some(0), Some(2), Some(1)]);
 }
 
+/// A table rebuild whose copy leaves a new NOT NULL column without a value
+/// fails on any row: a `first-run-error` with its own help (it was an info,
+/// `replay-seed-withdrawn`, blaming twice's synthetic rows), and the history
+/// goes on from the run without them.
+#[test]
+fn a_copy_that_leaves_a_not_null_column_empty_fails_on_any_row() {
+    let r = run("fixtures/replay/copy-omits-not-null", &opts());
+    assert!(has(&r, "first-run-error", "002_item_pos.sql", 4));
+    assert!(!r.findings.iter().any(|f| f.rule == "replay-seed-withdrawn"));
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "first-run-error")
+        .unwrap();
+    assert!(
+        f.help
+            .as_deref()
+            .is_some_and(|h| h.starts_with("every row the query copies fails")),
+        "{:?}",
+        f.help
+    );
+    // On empty tables it runs.
+    let r = run("fixtures/replay/copy-omits-not-null", &bare());
+    assert!(!r.findings.iter().any(|f| f.rule == "first-run-error"));
+}
+
 /// `PRAGMA query_only = ON` and a tiny `max_page_count` made every later
 /// write fail (the next migration's, blamed on it, and replay's own): they
 /// are ignored, as the pragmas that raise limits are.

@@ -926,6 +926,20 @@ impl<E: Engine> Replayer<'_, E> {
                 {
                     syntax_help(&self.engine.name(), self.caps)
                 }
+                // A copy into a rebuilt table that leaves a NOT NULL column
+                // without a value (see `copy_omits_not_null_column`).
+                _ if f.error.class == ErrorClass::FailsOnRows
+                    && self.unit(part).statements.get(f.stmt).is_some_and(|st| {
+                        matches!(st.facts.kind, crate::classify::Kind::Insert(_))
+                    }) =>
+                {
+                    "every row the query copies fails: the new table's NOT NULL column gets no \
+                     value from the INSERT's column list and has no default, so this fails on any \
+                     table with rows, as the tables of a database in use have (replay's had a \
+                     few): give the column a default in the new table (`... NOT NULL DEFAULT \
+                     ...`), or a value in the INSERT's column list and query"
+                        .into()
+                }
                 _ if f.error.class == ErrorClass::FailsOnRows => help_for(f.error.class, self.caps),
                 Run::First { .. } | Run::Start { .. }
                     if mariadb_refused_expression(&f.error.message).is_some()

@@ -21,7 +21,9 @@ use crate::analysis::Statement;
 use crate::model::Part;
 use crate::replay::control;
 pub use crate::replay::control::Control;
-use crate::replay::engine::{EngineError, Failure, FailureKind, Handled, Observation, StmtError};
+use crate::replay::engine::{
+    EngineError, ErrorClass, Failure, FailureKind, Handled, Observation, StmtError,
+};
 use crate::report::{FileUnit, Workspace};
 use std::ops::Range;
 
@@ -273,7 +275,10 @@ impl<E: StatementEngine> PartRunner<'_, E> {
                 Ok(None) => break,
                 Ok(Some((range, next))) => {
                     let piece = off + range.start..off + range.end;
-                    if let Err(error) = self.engine.step() {
+                    if let Err(mut error) = self.engine.step() {
+                        if copy_omits_not_null_column(st, &error) {
+                            error.class = ErrorClass::FailsOnRows;
+                        }
                         let at = off + range.start + error.offset.unwrap_or(0);
                         report.failures.push(Failure {
                             stmt: st.index,
@@ -364,4 +369,25 @@ impl<E: StatementEngine> PartRunner<'_, E> {
             }
         }
     }
+}
+
+/// An `INSERT INTO t (cols) SELECT ...` that fails with `NOT NULL
+/// constraint failed: t.c` for a column `c` its list leaves out: the column
+/// has no default, so every row the query gives fails, whatever it holds
+/// (a table rebuild adding a required column: any table in use has rows).
+fn copy_omits_not_null_column(st: &crate::analysis::Statement, error: &StmtError) -> bool {
+    use crate::classify::{InsertSource, Kind};
+    let Some(column) = error
+        .message
+        .strip_prefix("NOT NULL constraint failed: ")
+        .and_then(|c| c.rsplit('.').next())
+    else {
+        return false;
+    };
+    let Kind::Insert(ins) = &st.facts.kind else {
+        return false;
+    };
+    ins.source == InsertSource::Select
+        && !ins.columns.is_empty()
+        && !ins.columns.iter().any(|c| c.eq_ignore_ascii_case(column))
 }

@@ -23,7 +23,10 @@
 //! word of the name, as in `migrations_postgres`), else what the SQL is
 //! written in, else sqlite. A Flyway folder
 //! takes in the Flyway-named files of its sub-folders (Flyway scans its
-//! locations recursively), except sub-folders named for a dialect.
+//! locations recursively), except sub-folders named for a dialect; the
+//! Flyway folders below one location with no SQL files of its own
+//! (`db/migration/1.0/ddl/`, `db/migration/1.1/ddl/`) are joined into one
+//! sequence of that location (module `locations`).
 //!
 //! Files a layout does not recognise in a migration folder (a README, a
 //! `.keep`, a stray `.txt`, an SQL file with the wrong name) are skipped
@@ -81,6 +84,7 @@ use std::path::{Path, PathBuf};
 
 mod analyze;
 mod declared;
+mod locations;
 mod project;
 mod skips;
 mod walk;
@@ -380,6 +384,7 @@ pub fn discover(inputs: &[Input], opts: &Options, files: &FileSource) -> Result<
     let mut builts: Vec<Built> = pieces.into_iter().flat_map(|(_, b)| b).collect();
     join_configured_sequences(&mut builts, &opts.sequences, &mut w.notices);
     if opts.sequences.is_empty() {
+        locations::join_location_trees(&mut builts, &mut w.notices);
         join_sibling_locations(&mut builts, &mut w.notices);
         join_callback_locations(&mut builts, &mut w.notices);
     }

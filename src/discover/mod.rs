@@ -208,6 +208,7 @@ pub fn discover(inputs: &[Input], opts: &Options, files: &FileSource) -> Result<
         root: None,
         ignores: ignores::Ignores::default(),
         changelogs: Vec::new(),
+        hidden: Vec::new(),
     };
     // Per input position, what it produced.
     let mut pieces: Vec<(usize, Vec<Built>)> = Vec::new();
@@ -256,6 +257,7 @@ pub fn discover(inputs: &[Input], opts: &Options, files: &FileSource) -> Result<
         let mut ancestors = Vec::new();
         w.root = Some(n.canon.clone());
         w.changelogs.clear();
+        w.hidden.clear();
         w.walk(&n.path, &shown, &mut ancestors, &mut out)?;
         w.root = None;
         if out.is_empty() && !w.changelogs.is_empty() {
@@ -266,6 +268,14 @@ pub fn discover(inputs: &[Input], opts: &Options, files: &FileSource) -> Result<
                  a changelog includes with `include` or `sqlFile`): `liquibase update-sql` prints \
                  the SQL Liquibase would run, which twice can check",
                 w.changelogs.join(", ")
+            ));
+        } else if out.is_empty() && !w.hidden.is_empty() {
+            let which = crate::words::first_of(&w.hidden, w.hidden.len(), 3);
+            w.notices.push(format!(
+                "{shown}: no SQL migrations found in this folder: hidden folders are not entered, \
+                 and {which} {} SQL files (name {} to check it)",
+                if w.hidden.len() == 1 { "holds" } else { "hold" },
+                if w.hidden.len() == 1 { "it" } else { "one" },
             ));
         } else if out.is_empty() {
             w.notices
@@ -973,6 +983,7 @@ mod tests {
             root: None,
             ignores: ignores::Ignores::default(),
             changelogs: Vec::new(),
+            hidden: Vec::new(),
         };
         let listing = w.list_at(d.path(), None, "m").unwrap().unwrap();
         assert_eq!(listing.sql.len(), 2);

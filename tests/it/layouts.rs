@@ -2512,6 +2512,47 @@ fn flyway_configured_location_joins_and_colliding_versions_stay_apart() {
     );
 }
 
+/// A hidden migrations folder that drizzle-kit's config names (`out:
+/// ".drizzle"`) is read; one no config names is not entered, said so, and a
+/// check that found nothing says it checked nothing.
+#[test]
+fn hidden_folders_named_by_a_tool_config_are_read_others_are_said_so() {
+    let ws = load(&["fixtures/layouts/drizzle-hidden"], &static_opts());
+    let roots: Vec<&str> = ws.sequences.iter().map(|s| s.root.as_str()).collect();
+    assert_eq!(
+        roots,
+        ["fixtures/layouts/drizzle-hidden/.drizzle"],
+        "{:#?}",
+        ws.notices
+    );
+    assert_eq!(ws.sequences[0].layout.name(), "drizzle");
+    assert_eq!(ws.sequences[0].migrations.len(), 2);
+
+    let ws = load(&["fixtures/layouts/hidden-folder"], &static_opts());
+    assert!(ws.sequences.is_empty());
+    assert_eq!(
+        ws.notices,
+        [
+            "fixtures/layouts/hidden-folder/.scratch: skipped: a hidden folder (its name starts \
+             with `.`) holding SQL files, not entered (name it to check it)",
+            "fixtures/layouts/hidden-folder: no SQL migrations found in this folder: hidden \
+             folders are not entered, and fixtures/layouts/hidden-folder/.scratch holds SQL files \
+             (name it to check it)"
+        ]
+    );
+    let (code, out, err) = twice_plan(&["check", "fixtures/layouts/hidden-folder"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.ends_with(
+            "twice: checked 0 files: no migrations found, nothing was checked (see the notes above)\n"
+        ),
+        "{out}{err}"
+    );
+    // Named, it is read.
+    let ws = load(&["fixtures/layouts/hidden-folder/.scratch"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1);
+}
+
 fn twice_plan(args: &[&str]) -> (i32, String, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_twice"))
         .env_remove("GITHUB_ACTIONS")

@@ -74,13 +74,12 @@ fn configured(chain: &[&Path]) -> Vec<String> {
 /// The location a sequence's folder is in (canonical), when it is a Flyway
 /// folder below one; with the sequence's folder (canonical).
 fn location_of(b: &Built) -> Option<(PathBuf, PathBuf)> {
+    // A folder of versioned migrations, or of repeatables or callbacks
+    // only (a group is joined only if one of its folders has versions).
     let tool = layout::get(b.sequence.layout);
-    if !b
-        .sequence
-        .migrations
-        .iter()
-        .any(|m| tool.location_key(m).is_some())
-    {
+    if !b.sequence.migrations.iter().any(|m| {
+        tool.location_key(m).is_some() || tool.location_slot(m).is_some() || m.rerun_note.is_some()
+    }) {
         return None;
     }
     let leaf = std::fs::canonicalize(&b.sequence.root).ok()?;
@@ -217,6 +216,16 @@ pub(super) fn join_location_trees(builts: &mut Vec<Built>, notices: &mut Vec<Str
         }
         let tool = layout::get(kind);
         let refs: Vec<&Built> = members.iter().map(|&i| &builts[i]).collect();
+        // Not a tool that orders locations by version (re-run migrations of
+        // Liquibase), or no versioned migration at all.
+        if !refs.iter().any(|b| {
+            b.sequence
+                .migrations
+                .iter()
+                .any(|m| tool.location_key(m).is_some())
+        }) {
+            continue;
+        }
         if let Some(what) = collision(tool, &refs) {
             let roots: Vec<&str> = refs.iter().map(|b| b.sequence.root.as_str()).collect();
             let shown = found[members[0]].as_ref().map_or_else(

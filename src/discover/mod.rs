@@ -3,7 +3,9 @@
 //! # Folders
 //! A folder given on the command line is walked recursively (sub-folders in
 //! name order; hidden folders, `node_modules` and `exclude` globs of the
-//! config file are not entered). Every folder that holds `.sql` files, or
+//! config file are not entered, except a hidden folder a tool's config
+//! beside it names as its migrations, drizzle-kit's `out: ".drizzle"`; a
+//! hidden folder holding SQL files is named in a notice). Every folder that holds `.sql` files, or
 //! one folder per migration (diesel's `<dir>/up.sql`, Prisma's
 //! `<dir>/migration.sql`), or a layout's project file (`sqitch.plan`, a
 //! Liquibase changelog) is a migration folder: its layout is detected

@@ -2482,6 +2482,24 @@ fn flyway_folders_below_one_location_are_one_history() {
     );
 }
 
+/// A folder named for a database below `db/migration` is the location
+/// (`classpath:db/migration/{vendor}`): its release folders are joined,
+/// repeatables and callbacks after the versioned migrations, as Flyway runs
+/// them.
+#[test]
+fn flyway_vendor_folder_is_the_location_and_keeps_flyway_run_order() {
+    let ws = load(&["fixtures/layouts/flyway-vendor-location"], &static_opts());
+    let roots: Vec<&str> = ws.sequences.iter().map(|s| s.root.as_str()).collect();
+    assert_eq!(
+        roots,
+        ["fixtures/layouts/flyway-vendor-location/db/migration/postgres"],
+        "{:#?}",
+        ws.notices
+    );
+    assert_eq!(ws.sequences[0].dialect, Dialect::Postgres);
+    assert_eq!(versions(&ws, 0), ["1", "2", "R", "afterMigrate"]);
+}
+
 /// The location Spring Boot's `spring.flyway.locations` names joins its
 /// sub-folders; sub-folders whose versions collide stay apart, said so.
 #[test]

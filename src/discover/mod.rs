@@ -3,7 +3,9 @@
 //! # Folders
 //! A folder given on the command line is walked recursively (sub-folders in
 //! name order; hidden folders, `node_modules` and `exclude` globs of the
-//! config file are not entered). Every folder that holds `.sql` files, or
+//! config file are not entered, except a hidden folder a tool's config
+//! beside it names as its migrations, drizzle-kit's `out: ".drizzle"`; a
+//! hidden folder holding SQL files is named in a notice). Every folder that holds `.sql` files, or
 //! one folder per migration (diesel's `<dir>/up.sql`, Prisma's
 //! `<dir>/migration.sql`), or a layout's project file (`sqitch.plan`, a
 //! Liquibase changelog) is a migration folder: its layout is detected
@@ -23,7 +25,10 @@
 //! word of the name, as in `migrations_postgres`), else what the SQL is
 //! written in, else sqlite. A Flyway folder
 //! takes in the Flyway-named files of its sub-folders (Flyway scans its
-//! locations recursively), except sub-folders named for a dialect.
+//! locations recursively), except sub-folders named for a dialect; the
+//! Flyway folders below one location with no SQL files of its own
+//! (`db/migration/1.0/ddl/`, `db/migration/1.1/ddl/`) are joined into one
+//! sequence of that location (module `locations`).
 //!
 //! Files a layout does not recognise in a migration folder (a README, a
 //! `.keep`, a stray `.txt`, an SQL file with the wrong name) are skipped
@@ -81,6 +86,7 @@ use std::path::{Path, PathBuf};
 
 mod analyze;
 mod declared;
+mod locations;
 mod project;
 mod skips;
 mod walk;
@@ -204,6 +210,7 @@ pub fn discover(inputs: &[Input], opts: &Options, files: &FileSource) -> Result<
         root: None,
         ignores: ignores::Ignores::default(),
         changelogs: Vec::new(),
+        hidden: Vec::new(),
     };
     // Per input position, what it produced.
     let mut pieces: Vec<(usize, Vec<Built>)> = Vec::new();
@@ -252,6 +259,7 @@ pub fn discover(inputs: &[Input], opts: &Options, files: &FileSource) -> Result<
         let mut ancestors = Vec::new();
         w.root = Some(n.canon.clone());
         w.changelogs.clear();
+        w.hidden.clear();
         w.walk(&n.path, &shown, &mut ancestors, &mut out)?;
         w.root = None;
         if out.is_empty() && !w.changelogs.is_empty() {
@@ -262,6 +270,14 @@ pub fn discover(inputs: &[Input], opts: &Options, files: &FileSource) -> Result<
                  a changelog includes with `include` or `sqlFile`): `liquibase update-sql` prints \
                  the SQL Liquibase would run, which twice can check",
                 w.changelogs.join(", ")
+            ));
+        } else if out.is_empty() && !w.hidden.is_empty() {
+            let which = crate::words::first_of(&w.hidden, w.hidden.len(), 3);
+            w.notices.push(format!(
+                "{shown}: no SQL migrations found in this folder: hidden folders are not entered, \
+                 and {which} {} SQL files (name {} to check it)",
+                if w.hidden.len() == 1 { "holds" } else { "hold" },
+                if w.hidden.len() == 1 { "it" } else { "one" },
             ));
         } else if out.is_empty() {
             w.notices
@@ -380,6 +396,7 @@ pub fn discover(inputs: &[Input], opts: &Options, files: &FileSource) -> Result<
     let mut builts: Vec<Built> = pieces.into_iter().flat_map(|(_, b)| b).collect();
     join_configured_sequences(&mut builts, &opts.sequences, &mut w.notices);
     if opts.sequences.is_empty() {
+        locations::join_location_trees(&mut builts, &mut w.notices);
         join_sibling_locations(&mut builts, &mut w.notices);
         join_callback_locations(&mut builts, &mut w.notices);
     }
@@ -968,6 +985,7 @@ mod tests {
             root: None,
             ignores: ignores::Ignores::default(),
             changelogs: Vec::new(),
+            hidden: Vec::new(),
         };
         let listing = w.list_at(d.path(), None, "m").unwrap().unwrap();
         assert_eq!(listing.sql.len(), 2);

@@ -164,6 +164,50 @@ pub(super) struct Walker<'o> {
     /// three, as displayed): changesets of Liquibase's own change types,
     /// which the message for a folder with no SQL names.
     pub(super) changelogs: Vec<String>,
+    /// Hidden folders holding SQL files that were not entered (as
+    /// displayed), which the message for a folder with no SQL names.
+    pub(super) hidden: Vec<String>,
+}
+
+/// Hidden folders of version control, editors, package managers and build
+/// caches: not looked into for SQL files (a big one would cost a walk).
+const TOOL_DOT_FOLDERS: &[&str] = &[
+    ".git",
+    ".hg",
+    ".svn",
+    ".venv",
+    ".tox",
+    ".cache",
+    ".next",
+    ".nuxt",
+    ".terraform",
+    ".idea",
+    ".vscode",
+    ".gradle",
+    ".m2",
+    ".cargo",
+    ".npm",
+    ".yarn",
+    ".pnpm-store",
+    ".sqlx",
+];
+
+/// Whether a migration tool's config in `dir` (one of `others`) names the
+/// hidden folder `name` as its migrations folder: drizzle-kit's
+/// `drizzle.config.*` with `out: ".drizzle"` (or `"./.drizzle/sql"`).
+fn named_by_config(dir: &Path, others: &[String], name: &str) -> bool {
+    others
+        .iter()
+        .filter(|o| layout::drizzle::CONFIG_FILES.contains(&o.as_str()))
+        .filter_map(|o| super::declared::head(&dir.join(o), 64 * 1024))
+        .filter_map(|text| layout::drizzle::config_out(&text))
+        .any(|out| {
+            let mut out = out.as_str();
+            while let Some(rest) = out.strip_prefix("./") {
+                out = rest;
+            }
+            out.split('/').next() == Some(name)
+        })
 }
 
 /// A folder's entries, sorted by name.
@@ -1049,10 +1093,23 @@ impl Walker<'_> {
             return Ok(());
         }
         for (name, path) in &listing.dirs {
-            if consumed.contains(name) || name.starts_with('.') || name == "node_modules" {
+            if consumed.contains(name) || name == "node_modules" {
                 continue;
             }
             let shown = join_display(display, name);
+            // Hidden folders are not entered, unless a tool's config beside
+            // them names one as its migrations folder (drizzle-kit's
+            // `out: ".drizzle"`); one holding SQL files is said so.
+            if name.starts_with('.') && !named_by_config(dir, &listing.others, name) {
+                if !TOOL_DOT_FOLDERS.contains(&name.as_str()) && folder_has_sql(path) {
+                    self.notices.push(format!(
+                        "{shown}: skipped: a hidden folder (its name starts with `.`) holding SQL \
+                         files, not entered (name it to check it)"
+                    ));
+                    self.hidden.push(shown);
+                }
+                continue;
+            }
             let at_root = self.root.as_deref() == Some(canon);
             if let Some(why) =
                 not_migrations_dir(name, &listing.dirs, &listing.others, dir, at_root)

@@ -91,6 +91,54 @@ impl super::Layout for Drizzle {
     }
 }
 
+/// drizzle-kit's config files, which name the migrations folder (`out`).
+pub const CONFIG_FILES: &[&str] = &[
+    "drizzle.config.ts",
+    "drizzle.config.js",
+    "drizzle.config.mjs",
+    "drizzle.config.cjs",
+    "drizzle.config.mts",
+    "drizzle.config.cts",
+    "drizzle.config.json",
+];
+
+/// The migrations folder a drizzle-kit config names (`out: "./drizzle"`,
+/// `"out": ".drizzle"`), as written; `None` when it names none as a plain
+/// string.
+pub fn config_out(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    let mut from = 0;
+    while let Some(i) = text[from..].find("out") {
+        let at = from + i;
+        from = at + 3;
+        if at > 0 && (b[at - 1].is_ascii_alphanumeric() || matches!(b[at - 1], b'_' | b'$' | b'.'))
+        {
+            continue;
+        }
+        let rest = &text[at + 3..];
+        let rest = rest.strip_prefix(['"', '\'']).unwrap_or(rest).trim_start();
+        let Some(rest) = rest.strip_prefix(':') else {
+            continue;
+        };
+        let rest = rest.trim_start();
+        let Some(q) = rest
+            .chars()
+            .next()
+            .filter(|c| matches!(c, '"' | '\'' | '`'))
+        else {
+            continue;
+        };
+        let value = &rest[1..];
+        let end = value.find(q)?;
+        let value = &value[..end];
+        if value.contains("${") {
+            return None;
+        }
+        return Some(value.to_string());
+    }
+    None
+}
+
 /// What twice reads of `meta/_journal.json`.
 #[derive(Debug, Default)]
 pub struct Journal {
@@ -209,6 +257,23 @@ mod tests {
     use super::super::test_util::*;
     use super::super::Layout;
     use super::*;
+
+    #[test]
+    fn config_out_folder() {
+        assert_eq!(
+            config_out("export default defineConfig({ dialect: \"sqlite\", schema: \"./src/schema.ts\", out: \".drizzle\" });").as_deref(),
+            Some(".drizzle")
+        );
+        assert_eq!(
+            config_out("{\"layout\": \"x\", \"out\": \"./.drizzle/sql\"}").as_deref(),
+            Some("./.drizzle/sql")
+        );
+        assert_eq!(
+            config_out("const timeout: 'x'; export default { out: `./drizzle` }").as_deref(),
+            Some("./drizzle")
+        );
+        assert_eq!(config_out("export default { out: process.env.OUT }"), None);
+    }
 
     #[test]
     fn journal_order_breakpoints_and_dialect() {

@@ -549,6 +549,15 @@ impl Human<'_> {
         } else {
             String::new()
         };
+        if s.files == 0 && s.sequences.is_empty() && findings.is_empty() {
+            // Nothing was found to check: not to be taken for a pass.
+            writeln!(
+                out,
+                "{}: checked 0 files: no migrations found, nothing was checked (see the notes above)",
+                self.paint(BOLD, "twice"),
+            )?;
+            return self.big_summary(report, plan, out);
+        }
         writeln!(
             out,
             "{}: checked {}: {found}{merged_note}{baselined}",

@@ -2433,6 +2433,161 @@ fn sibling_flyway_locations_with_interleaving_versions_are_one_history() {
     );
 }
 
+/// Flyway scans a location recursively: release folders below
+/// `db/migration` (which holds no SQL file of its own) are one history in
+/// version order, whatever their number of files and depth, and the
+/// project's files are looked for from the location (the pom.xml seven
+/// folders above the release folders names MySQL).
+#[test]
+fn flyway_folders_below_one_location_are_one_history() {
+    let ws = load(&["fixtures/layouts/flyway-release-folders"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1, "{:#?}", ws.notices);
+    let seq = &ws.sequences[0];
+    assert_eq!(
+        seq.root,
+        "fixtures/layouts/flyway-release-folders/src/main/resources/db/migration"
+    );
+    assert_eq!(seq.dialect, Dialect::Mysql, "{}", seq.dialect_why);
+    assert_eq!(versions(&ws, 0), ["1.0.1", "1.0.2", "1.1.1"]);
+    let (code, out, err) = twice_plan(&["plan", "fixtures/layouts/flyway-release-folders"]);
+    assert_eq!(code, 0, "{err}");
+    snapshot!("flyway_release_folders_plan", out);
+
+    // One file in each sub-folder: the ALTER of v2 finds the table of v1.
+    let ws = load(
+        &["fixtures/layouts/flyway-location-subfolders"],
+        &static_opts(),
+    );
+    let roots: Vec<&str> = ws.sequences.iter().map(|s| s.root.as_str()).collect();
+    assert_eq!(
+        roots,
+        ["fixtures/layouts/flyway-location-subfolders/db/migration"]
+    );
+    assert_eq!(versions(&ws, 0), ["1", "2"]);
+    assert!(
+        ws.notices.iter().any(|n| n.starts_with(
+            "fixtures/layouts/flyway-location-subfolders/db/migration: its folders v1, v2 read as \
+             one history: flyway scans a location with its sub-folders"
+        )),
+        "{:#?}",
+        ws.notices
+    );
+    let report = check_paths(
+        &["fixtures/layouts/flyway-location-subfolders"],
+        &Options::default(),
+    );
+    assert!(
+        !report.findings.iter().any(|f| f.rule == "first-run-error"),
+        "{:#?}",
+        report.findings
+    );
+}
+
+/// A folder named for a database below `db/migration` is the location
+/// (`classpath:db/migration/{vendor}`): its release folders are joined,
+/// repeatables and callbacks after the versioned migrations, as Flyway runs
+/// them.
+#[test]
+fn flyway_vendor_folder_is_the_location_and_keeps_flyway_run_order() {
+    let ws = load(&["fixtures/layouts/flyway-vendor-location"], &static_opts());
+    let roots: Vec<&str> = ws.sequences.iter().map(|s| s.root.as_str()).collect();
+    assert_eq!(
+        roots,
+        ["fixtures/layouts/flyway-vendor-location/db/migration/postgres"],
+        "{:#?}",
+        ws.notices
+    );
+    assert_eq!(ws.sequences[0].dialect, Dialect::Postgres);
+    assert_eq!(versions(&ws, 0), ["1", "2", "R", "afterMigrate"]);
+}
+
+/// The location Spring Boot's `spring.flyway.locations` names joins its
+/// sub-folders; sub-folders whose versions collide stay apart, said so.
+#[test]
+fn flyway_configured_location_joins_and_colliding_versions_stay_apart() {
+    let ws = load(
+        &["fixtures/layouts/flyway-configured-location"],
+        &static_opts(),
+    );
+    let roots: Vec<&str> = ws.sequences.iter().map(|s| s.root.as_str()).collect();
+    assert_eq!(
+        roots,
+        [
+            "fixtures/layouts/flyway-configured-location/db/migration/a",
+            "fixtures/layouts/flyway-configured-location/db/migration/b",
+            "fixtures/layouts/flyway-configured-location/src/main/resources/releases",
+        ]
+    );
+    assert_eq!(versions(&ws, 2), ["3.0.0.1", "3.0.1.1"]);
+    assert!(
+        ws.notices.iter().any(|n| n.contains(
+            "not read as one history, although they are in one flyway location \
+             (fixtures/layouts/flyway-configured-location/db/migration): version 1 is used by both \
+             fixtures/layouts/flyway-configured-location/db/migration/a/V1__tenant_a.sql and \
+             fixtures/layouts/flyway-configured-location/db/migration/b/V1__tenant_b.sql"
+        )),
+        "{:#?}",
+        ws.notices
+    );
+}
+
+/// A hidden migrations folder that drizzle-kit's config names (`out:
+/// ".drizzle"`) is read; one no config names is not entered, said so, and a
+/// check that found nothing says it checked nothing.
+#[test]
+fn hidden_folders_named_by_a_tool_config_are_read_others_are_said_so() {
+    let ws = load(&["fixtures/layouts/drizzle-hidden"], &static_opts());
+    let roots: Vec<&str> = ws.sequences.iter().map(|s| s.root.as_str()).collect();
+    assert_eq!(
+        roots,
+        ["fixtures/layouts/drizzle-hidden/.drizzle"],
+        "{:#?}",
+        ws.notices
+    );
+    assert_eq!(ws.sequences[0].layout.name(), "drizzle");
+    assert_eq!(ws.sequences[0].migrations.len(), 2);
+
+    let ws = load(&["fixtures/layouts/hidden-folder"], &static_opts());
+    assert!(ws.sequences.is_empty());
+    assert_eq!(
+        ws.notices,
+        [
+            "fixtures/layouts/hidden-folder/.scratch: skipped: a hidden folder (its name starts \
+             with `.`) holding SQL files, not entered (name it to check it)",
+            "fixtures/layouts/hidden-folder: no SQL migrations found in this folder: hidden \
+             folders are not entered, and fixtures/layouts/hidden-folder/.scratch holds SQL files \
+             (name it to check it)"
+        ]
+    );
+    let (code, out, err) = twice_plan(&["check", "fixtures/layouts/hidden-folder"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.ends_with(
+            "twice: checked 0 files: no migrations found, nothing was checked (see the notes above)\n"
+        ),
+        "{out}{err}"
+    );
+    // Named, it is read.
+    let ws = load(&["fixtures/layouts/hidden-folder/.scratch"], &static_opts());
+    assert_eq!(ws.sequences.len(), 1);
+}
+
+fn twice_plan(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_twice"))
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("TWICE_DATABASE_URL")
+        .env("NO_COLOR", "1")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
 #[test]
 fn first_run_failure_after_a_migration_twice_cannot_run_says_so() {
     let report = check_paths(&["fixtures/layouts/goose-go"], &Options::default());

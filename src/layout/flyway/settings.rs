@@ -286,6 +286,181 @@ fn from_yaml(text: &str) -> Option<(Vec<String>, String)> {
     combine(default, list).map(|n| (n, "spring.flyway.schemas".into()))
 }
 
+/// Flyway's `locations` setting, from the project's files above the
+/// migrations (each of [`FILES`] that names any, in that order): the paths
+/// without their `classpath:` or `filesystem:` prefix and without leading
+/// `./` and slashes (`classpath:db/migration` is `db/migration`). A value
+/// Flyway or Spring fills in (`{vendor}`, `${...}`), a wildcard or a cloud
+/// location is left out: twice would have to guess where it points.
+///
+/// - `flyway.toml`: `locations` under `[flyway]`;
+/// - `flyway.conf`: `flyway.locations=a,b`;
+/// - Maven `pom.xml`: the `<flyway.locations>` property, or `<locations>` in
+///   the configuration of `flyway-maven-plugin`;
+/// - Gradle: `locations = [...]` in the `flyway { }` block;
+/// - Spring Boot: `spring.flyway.locations` (a comma list, `[a, b]` or a
+///   `- a` list in YAML).
+pub fn locations(aux: &BTreeMap<String, String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for name in FILES {
+        let Some(text) = aux.get(&format!("../{name}")) else {
+            continue;
+        };
+        let values = match *name {
+            "flyway.toml" => toml_locations(text),
+            "flyway.conf" => property_list(text, "flyway.locations"),
+            "pom.xml" => pom_locations(text),
+            "build.gradle" | "build.gradle.kts" => gradle_locations(text),
+            "application.properties" => property_list(text, "spring.flyway.locations"),
+            _ => yaml_list(text, "spring.flyway.locations"),
+        };
+        for v in values {
+            if let Some(p) = location_path(&v) {
+                if !out.contains(&p) {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The path a `locations` value names (see [`locations`]).
+fn location_path(v: &str) -> Option<String> {
+    let v = v.trim().trim_matches(['"', '\'']).trim();
+    let v = v
+        .strip_prefix("classpath:")
+        .or_else(|| v.strip_prefix("filesystem:"))
+        .unwrap_or(v);
+    if v.contains(['{', '*', '?']) || v.contains("://") || v.contains(':') {
+        return None;
+    }
+    let mut v = v;
+    while let Some(rest) = v.strip_prefix("./") {
+        v = rest;
+    }
+    let v = v.trim_matches('/');
+    (!v.is_empty() && v != ".").then(|| v.to_string())
+}
+
+/// The values of `key` (and `key[0]`, ...) in a properties file, each a
+/// comma list.
+fn property_list(text: &str, key: &str) -> Vec<String> {
+    property_pairs(text)
+        .into_iter()
+        .filter(|(k, _)| k.split_once('[').map_or(k.as_str(), |(b, _)| b) == key)
+        .flat_map(|(_, v)| split_list(&v))
+        .collect()
+}
+
+fn toml_locations(text: &str) -> Vec<String> {
+    let Ok(table) = text.parse::<toml::Table>() else {
+        return Vec::new();
+    };
+    match table.get("flyway").and_then(|f| f.get("locations")) {
+        Some(toml::Value::Array(a)) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect(),
+        Some(toml::Value::String(s)) => split_list(s),
+        _ => Vec::new(),
+    }
+}
+
+fn pom_locations(text: &str) -> Vec<String> {
+    let text = without_comments(text);
+    if let Some(v) = element(&text, "flyway.locations") {
+        return split_list(v);
+    }
+    let Some(plugin) = text.find("<artifactId>flyway-maven-plugin</artifactId>") else {
+        return Vec::new();
+    };
+    let rest = &text[plugin..];
+    let rest = &rest[..rest.find("</plugin>").unwrap_or(rest.len())];
+    let Some(list) = element(rest, "configuration").and_then(|c| element(c, "locations")) else {
+        return Vec::new();
+    };
+    if list.contains("<location>") {
+        list.split("<location>")
+            .skip(1)
+            .filter_map(|s| s.split_once("</location>").map(|(v, _)| v.to_string()))
+            .collect()
+    } else {
+        split_list(list)
+    }
+}
+
+fn gradle_locations(text: &str) -> Vec<String> {
+    let Some(block) = text.find("flyway {").or_else(|| text.find("flyway{")) else {
+        return Vec::new();
+    };
+    for line in text[block..].lines().skip(1) {
+        let t = line.trim();
+        if t.starts_with('}') {
+            break;
+        }
+        if let Some((k, v)) = t.split_once('=') {
+            if k.trim() == "locations" {
+                return quoted(v);
+            }
+        }
+    }
+    Vec::new()
+}
+
+/// The value of the dotted `key` in a YAML file (by indentation): an
+/// inline `a,b` or `[a, b]`, or a `- a` list below it.
+fn yaml_list(text: &str, key: &str) -> Vec<String> {
+    let mut path: Vec<(usize, String)> = Vec::new();
+    let mut list: Vec<String> = Vec::new();
+    let mut in_list: Option<usize> = None;
+    for line in text.lines() {
+        let t = line.trim_end();
+        let body = t.trim_start();
+        if body.is_empty() || body.starts_with('#') || body == "---" {
+            continue;
+        }
+        let indent = t.len() - body.len();
+        if let Some(at) = in_list {
+            if let Some(item) = body.strip_prefix("- ") {
+                if indent >= at {
+                    list.push(item.split(" #").next().unwrap_or("").trim().to_string());
+                    continue;
+                }
+            }
+            in_list = None;
+        }
+        if body.starts_with("- ") {
+            continue;
+        }
+        let Some((k, v)) = body
+            .split_once(": ")
+            .or_else(|| body.strip_suffix(':').map(|k| (k, "")))
+        else {
+            continue;
+        };
+        while path.last().is_some_and(|(i, _)| *i >= indent) {
+            path.pop();
+        }
+        let k = k.trim().trim_matches(['"', '\'']);
+        let v = v.split(" #").next().unwrap_or("").trim();
+        let long = path.iter().map(|(_, k)| k.len() + 1).sum::<usize>() + k.len() > 64;
+        let here = !long && {
+            let full: Vec<&str> = path.iter().map(|(_, k)| k.as_str()).chain([k]).collect();
+            full.join(".") == key
+        };
+        if here && v.is_empty() {
+            in_list = Some(indent);
+        } else if here {
+            list.extend(split_list(v.trim_start_matches('[').trim_end_matches(']')));
+        }
+        if v.is_empty() {
+            path.push((indent, k.to_string()));
+        }
+    }
+    list
+}
+
 /// The placeholder settings of the project's Flyway configuration, from
 /// every one of [`FILES`] above the folder that gives any (for a name given
 /// in several, the first in that order wins):
@@ -686,6 +861,62 @@ mod tests {
             ),
             ["app", "audit"]
         );
+    }
+
+    #[test]
+    fn locations_where_flyway_users_write_them() {
+        let read = |name: &str, text: &str| {
+            let mut aux = BTreeMap::new();
+            aux.insert(format!("../{name}"), text.to_string());
+            locations(&aux)
+        };
+        assert_eq!(
+            read(
+                "application.properties",
+                "spring.flyway.locations=classpath:migration,filesystem:./sql/\n"
+            ),
+            ["migration", "sql"]
+        );
+        assert_eq!(
+            read(
+                "application.yml",
+                "spring:\n  flyway:\n    locations:\n      - classpath:db/migration/common\n      - classpath:db/migration/{vendor}\n    enabled: true\n"
+            ),
+            ["db/migration/common"]
+        );
+        assert_eq!(
+            read(
+                "application.yaml",
+                "spring:\n  flyway:\n    locations: [classpath:migration]\n"
+            ),
+            ["migration"]
+        );
+        assert_eq!(
+            read("flyway.conf", "flyway.locations=filesystem:sql/ddl\n"),
+            ["sql/ddl"]
+        );
+        assert_eq!(
+            read(
+                "flyway.toml",
+                "[flyway]\nlocations = [\"filesystem:db\", \"s3:bucket/x\"]\n"
+            ),
+            ["db"]
+        );
+        assert_eq!(
+            read(
+                "pom.xml",
+                "<plugin><artifactId>flyway-maven-plugin</artifactId><configuration><locations><location>filesystem:src/main/resources/releases</location></locations></configuration></plugin>"
+            ),
+            ["src/main/resources/releases"]
+        );
+        assert_eq!(
+            read(
+                "build.gradle",
+                "flyway {\n  locations = ['classpath:migration']\n}\n"
+            ),
+            ["migration"]
+        );
+        assert!(read("application.properties", "spring.flyway.locations=${LOC}\n").is_empty());
     }
 
     #[test]

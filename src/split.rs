@@ -268,6 +268,17 @@ pub fn copy_from_stdin(text: &str, tokens: &[Token]) -> bool {
             .any(|p| word(&p[0], "FROM") && word(&p[1], "STDIN"))
 }
 
+/// `COPY ... TO STDOUT`: the statement whose rows psql prints.
+pub fn copy_to_stdout(text: &str, tokens: &[Token]) -> bool {
+    let word = |t: &Token, w: &str| {
+        t.kind == TokenKind::Word && text[t.span.clone()].eq_ignore_ascii_case(w)
+    };
+    tokens.first().is_some_and(|t| word(t, "COPY"))
+        && tokens
+            .windows(2)
+            .any(|p| word(&p[0], "TO") && word(&p[1], "STDOUT"))
+}
+
 /// The rows of a `COPY ... FROM stdin` whose terminator ends at `after`:
 /// the lines after the terminator's line, up to the end marker `\.` (or
 /// the end of the text), as a range of `text`.

@@ -1380,6 +1380,27 @@ fn psql_send_commands_end_statements_and_gexec_is_not_run() {
     );
 }
 
+/// `COPY ... TO STDOUT` (psql prints the rows) ran as a plain query, which
+/// the client library refused ("unexpected message from server"): its rows
+/// are now read and dropped, and replay goes on to find the next
+/// migration's second-run error.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn copy_to_stdout_runs_and_replay_goes_on() {
+    let r = run("fixtures/postgres/copy_to_stdout", &pg_opts());
+    assert!(
+        r.notices.iter().all(|n| !n.contains("replay stopped")),
+        "{:#?}",
+        r.notices
+    );
+    assert_eq!(
+        rules(&r),
+        vec![("second-run-error".into(), "002_next.sql".into(), 1)],
+        "{:#?}",
+        r.findings
+    );
+}
+
 /// The shared scenario set: folders whose SQL both engines run (fixtures of
 /// the SQLite replay that PostgreSQL accepts, PostgreSQL fixtures SQLite
 /// accepts, and `fixtures/shared/`).

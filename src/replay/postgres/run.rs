@@ -482,6 +482,12 @@ impl Runner<'_> {
                     // (No position of the probe's maps to the statement.)
                     (self.timed_copy(&prefix, &stmt.sql, &rows), usize::MAX / 2)
                 }
+                // psql prints the rows of `COPY ... TO STDOUT`; twice reads
+                // and drops them (the client library refuses the rows of a
+                // COPY sent as a plain query).
+                None if crate::split::copy_to_stdout(&file.source.text, &stmt.tokens) => {
+                    (self.timed_copy_out(&prefix, &stmt.sql), usize::MAX / 2)
+                }
                 None => {
                     let sql = format!("{prefix}{}", self.sendable(&stmt.sql));
                     (self.timed(&sql), prefix.chars().count())
@@ -713,6 +719,29 @@ impl Runner<'_> {
             // A write error surfaces from finish() as the server's error.
             let _ = w.write_all(rows);
             w.finish().map(|_| ())
+        })
+    }
+
+    /// Runs `prefix`, then `COPY ... TO STDOUT`, reading and dropping its
+    /// rows, under the time limit.
+    fn timed_copy_out(&mut self, prefix: &str, sql: &str) -> Result<(), postgres::Error> {
+        self.timed_with(|c| {
+            if !prefix.trim().is_empty() {
+                c.batch_execute(prefix)?;
+            }
+            let mut r = c.copy_out(sql)?;
+            // An error while the rows come (a cancel at the time limit)
+            // is the server's, inside the reader's.
+            match std::io::copy(&mut r, &mut std::io::sink()) {
+                Ok(_) => Ok(()),
+                Err(e) => match e
+                    .into_inner()
+                    .map(|inner| inner.downcast::<postgres::Error>())
+                {
+                    Some(Ok(pg)) => Err(*pg),
+                    _ => Ok(()),
+                },
+            }
         })
     }
 

@@ -91,7 +91,17 @@ fn location_of(b: &Built) -> Option<(PathBuf, PathBuf)> {
     let found = configured
         .iter()
         .find_map(|l| chain.iter().position(|a| a.ends_with(l)))
-        .or_else(|| chain.iter().position(|a| a.ends_with(DEFAULT_LOCATION)))?;
+        .or_else(|| chain.iter().position(|a| a.ends_with(DEFAULT_LOCATION)))
+        // A folder right below a `resources` folder (`src/main/resources/
+        // migration`): a classpath location the settings of another module
+        // name (metersphere's `classpath:migration`).
+        .or_else(|| {
+            chain.iter().position(|a| {
+                a.parent()
+                    .and_then(|p| p.file_name())
+                    .is_some_and(|n| n == "resources")
+            })
+        })?;
     // The nearest folder named for a database between them, else the
     // location found.
     let at = (0..found)

@@ -2453,6 +2453,22 @@ fn flyway_folders_below_one_location_are_one_history() {
     assert_eq!(code, 0, "{err}");
     snapshot!("flyway_release_folders_plan", out);
 
+    // No settings in reach and no db/migration: a folder right below
+    // `resources` is the classpath location (`classpath:migration`, named
+    // in another module's settings).
+    let ws = load(
+        &["fixtures/layouts/flyway-classpath-location"],
+        &static_opts(),
+    );
+    let roots: Vec<&str> = ws.sequences.iter().map(|s| s.root.as_str()).collect();
+    assert_eq!(
+        roots,
+        ["fixtures/layouts/flyway-classpath-location/domain/src/main/resources/migration"],
+        "{:#?}",
+        ws.notices
+    );
+    assert_eq!(versions(&ws, 0), ["2.0.1", "2.1.1"]);
+
     // One file in each sub-folder: the ALTER of v2 finds the table of v1.
     let ws = load(
         &["fixtures/layouts/flyway-location-subfolders"],

@@ -227,62 +227,12 @@ fn from_gradle(text: &str) -> Option<(Vec<String>, String)> {
 }
 
 /// `spring: flyway: schemas:` in a YAML file (by indentation; inline
-/// `a,b`, `[a, b]`, or a `- a` list).
+/// `a,b`, `[a, b]`, or a `- a` list), with `default-schema`.
 fn from_yaml(text: &str) -> Option<(Vec<String>, String)> {
-    let mut path: Vec<(usize, String)> = Vec::new();
-    let mut list: Vec<String> = Vec::new();
-    let mut default = None;
-    let mut in_list: Option<usize> = None;
-    for line in text.lines() {
-        let t = line.trim_end();
-        let body = t.trim_start();
-        if body.is_empty() || body.starts_with('#') || body == "---" {
-            continue;
-        }
-        let indent = t.len() - body.len();
-        if let Some(at) = in_list {
-            if let Some(item) = body.strip_prefix("- ") {
-                if indent >= at {
-                    list.push(item.to_string());
-                    continue;
-                }
-            }
-            in_list = None;
-        }
-        let Some((k, v)) = body.split_once(':') else {
-            continue;
-        };
-        while path.last().is_some_and(|(i, _)| *i >= indent) {
-            path.pop();
-        }
-        // The dotted key, when it can be one of those read (a long key is
-        // not joined again for each line below it).
-        let long = path.iter().map(|(_, k)| k.len() + 1).sum::<usize>() + k.len() > 64;
-        let key = if long {
-            String::new()
-        } else {
-            let key: Vec<&str> = path
-                .iter()
-                .map(|(_, k)| k.as_str())
-                .chain([k.trim()])
-                .collect();
-            key.join(".")
-        };
-        let v = v.split(" #").next().unwrap_or("").trim();
-        match key.as_str() {
-            "spring.flyway.schemas" if v.is_empty() => in_list = Some(indent),
-            "spring.flyway.schemas" => {
-                list = split_list(v.trim_start_matches('[').trim_end_matches(']'));
-            }
-            "spring.flyway.default-schema" | "spring.flyway.defaultSchema" => {
-                default = Some(v.to_string());
-            }
-            _ => {}
-        }
-        if v.is_empty() {
-            path.push((indent, k.trim().to_string()));
-        }
-    }
+    let list = yaml_list(text, "spring.flyway.schemas");
+    let default = ["spring.flyway.default-schema", "spring.flyway.defaultSchema"]
+        .iter()
+        .find_map(|k| yaml_list(text, k).into_iter().next());
     combine(default, list).map(|n| (n, "spring.flyway.schemas".into()))
 }
 

@@ -205,7 +205,7 @@ pub fn discover(inputs: &[Input], opts: &Options, files: &FileSource) -> Result<
     let mut w = Walker {
         opts,
         files,
-        visited: HashSet::new(),
+        visited: std::collections::HashMap::new(),
         notices: Vec::new(),
         root: None,
         ignores: ignores::Ignores::default(),
@@ -249,7 +249,7 @@ pub fn discover(inputs: &[Input], opts: &Options, files: &FileSource) -> Result<
     // Folders first, so that a file inside a named folder is read once.
     for n in named.iter().filter(|n| n.is_dir) {
         let shown = display_path(&n.path);
-        if w.visited.contains(&n.canon) {
+        if w.visited.contains_key(&n.canon) {
             w.notices.push(format!(
                 "{shown}: already read as part of another folder given; read once"
             ));
@@ -296,7 +296,7 @@ pub fn discover(inputs: &[Input], opts: &Options, files: &FileSource) -> Result<
             continue;
         }
         let parent_canon = n.canon.parent().map(Path::to_path_buf).unwrap_or_default();
-        if is_sql(&n.path) && w.visited.contains(&parent_canon) {
+        if is_sql(&n.path) && w.visited.contains_key(&parent_canon) {
             w.notices.push(format!(
                 "{shown}: already read as part of a folder given; read once"
             ));

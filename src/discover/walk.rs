@@ -153,7 +153,8 @@ pub(super) struct Walker<'o> {
     /// Where file bytes come from (the disk, or an overlay on it).
     pub(super) files: &'o FileSource,
     /// Canonical folders already read (walked or absorbed into a sequence).
-    pub(super) visited: HashSet<PathBuf>,
+    /// Folders read (canonical), with how the first read showed each.
+    pub(super) visited: HashMap<PathBuf, String>,
     pub(super) notices: Vec<String>,
     /// The folder named on the command line being walked (canonical):
     /// symbolic links that lead out of it are not followed.
@@ -540,12 +541,13 @@ impl Walker<'_> {
             }
             Err(e) => return Err(io_error(display, &e)),
         };
-        if !self.visited.insert(canon.clone()) {
+        if let Some(first) = self.visited.get(&canon) {
             self.notices.push(format!(
-                "{display}: same folder as one already read; read once"
+                "{display}: same folder as {first}, already read; read once"
             ));
             return Ok(());
         }
+        self.visited.insert(canon.clone(), display.to_string());
         if ancestors.len() >= MAX_DEPTH {
             self.notices.push(format!(
                 "{display}: more than {MAX_DEPTH} folders deep; not entered (name it directly to check it)"
@@ -820,10 +822,10 @@ impl Walker<'_> {
                 for (name, path) in &diesel_dirs {
                     consumed.insert(name.clone());
                     let sub_canon = listing.canonical(name, path).ok();
-                    if let Some(c) = &sub_canon {
-                        self.visited.insert(c.clone());
-                    }
                     let shown_dir = join_display(display, name);
+                    if let Some(c) = &sub_canon {
+                        self.visited.insert(c.clone(), shown_dir.clone());
+                    }
                     let Some(sub) = self.list_at(path, sub_canon.as_deref(), &shown_dir)? else {
                         continue;
                     };
@@ -1189,12 +1191,13 @@ impl Walker<'_> {
                 ));
                 continue;
             }
-            if !self.visited.insert(canon.clone()) {
+            if let Some(first) = self.visited.get(&canon) {
                 self.notices.push(format!(
-                    "{shown}: same folder as one already read; read once"
+                    "{shown}: same folder as {first}, already read; read once"
                 ));
                 continue;
             }
+            self.visited.insert(canon.clone(), shown.clone());
             if top.contains(&rel) {
                 consumed.insert(rel.clone());
             }

@@ -883,6 +883,27 @@ fn load_abs(paths: &[&Path], opts: &Options) -> twice::error::Result<Workspace> 
     check::load(&inputs, opts)
 }
 
+/// A folder reached twice (a symbolic link to it sorts first): the notice
+/// names the path it was read at, not "one already read".
+#[cfg(unix)]
+#[test]
+fn a_folder_reached_twice_names_where_it_was_read() {
+    let d = tmp();
+    write(d.path(), "b/m/1_a.sql", "CREATE TABLE a(x);");
+    std::fs::create_dir_all(d.path().join("a")).unwrap();
+    std::os::unix::fs::symlink("../b/m", d.path().join("a/m")).unwrap();
+    let ws = load_abs(&[d.path()], &static_opts()).unwrap();
+    assert_eq!(ws.sequences.len(), 1, "{:#?}", ws.notices);
+    assert!(
+        ws.notices
+            .iter()
+            .any(|n| n.contains("b/m: same folder as ")
+                && n.contains("a/m, already read; read once")),
+        "{:#?}",
+        ws.notices
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn symlink_loops_are_notices() {

@@ -230,9 +230,12 @@ fn from_gradle(text: &str) -> Option<(Vec<String>, String)> {
 /// `a,b`, `[a, b]`, or a `- a` list), with `default-schema`.
 fn from_yaml(text: &str) -> Option<(Vec<String>, String)> {
     let list = yaml_list(text, "spring.flyway.schemas");
-    let default = ["spring.flyway.default-schema", "spring.flyway.defaultSchema"]
-        .iter()
-        .find_map(|k| yaml_list(text, k).into_iter().next());
+    let default = [
+        "spring.flyway.default-schema",
+        "spring.flyway.defaultSchema",
+    ]
+    .iter()
+    .find_map(|k| yaml_list(text, k).into_iter().next());
     combine(default, list).map(|n| (n, "spring.flyway.schemas".into()))
 }
 

@@ -980,7 +980,7 @@ mod tests {
         let mut w = Walker {
             opts: &opts,
             files: &FileSource::disk(),
-            visited: HashSet::new(),
+            visited: std::collections::HashMap::new(),
             notices: Vec::new(),
             root: None,
             ignores: ignores::Ignores::default(),

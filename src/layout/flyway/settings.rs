@@ -115,16 +115,6 @@ fn from_toml(text: &str) -> Option<(Vec<String>, String)> {
         .and_then(|f| f.get("environment"))
         .and_then(|e| e.as_str())
         .unwrap_or("default");
-    let strings = |v: Option<&toml::Value>| -> Vec<String> {
-        match v {
-            Some(toml::Value::Array(a)) => a
-                .iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect(),
-            Some(toml::Value::String(s)) => split_list(s),
-            _ => Vec::new(),
-        }
-    };
     let environment = table.get("environments").and_then(|e| e.get(env));
     for (section, at) in [
         (environment, format!("environments.{env}")),
@@ -135,7 +125,7 @@ fn from_toml(text: &str) -> Option<(Vec<String>, String)> {
             .get("defaultSchema")
             .and_then(|d| d.as_str())
             .map(str::to_string);
-        if let Some(names) = combine(default, strings(section.get("schemas"))) {
+        if let Some(names) = combine(default, toml_strings(section.get("schemas"))) {
             return Some((names, format!("schemas under [{at}]")));
         }
     }
@@ -310,7 +300,12 @@ fn toml_locations(text: &str) -> Vec<String> {
     let Ok(table) = text.parse::<toml::Table>() else {
         return Vec::new();
     };
-    match table.get("flyway").and_then(|f| f.get("locations")) {
+    toml_strings(table.get("flyway").and_then(|f| f.get("locations")))
+}
+
+/// A TOML value that lists names: an array of strings, or a comma list.
+fn toml_strings(v: Option<&toml::Value>) -> Vec<String> {
+    match v {
         Some(toml::Value::Array(a)) => a
             .iter()
             .filter_map(|x| x.as_str().map(str::to_string))

@@ -271,6 +271,19 @@ impl<'a> Runner<'a> {
             + &timestamp_sql(self.opts.mysql_explicit_defaults_for_timestamp)
     }
 
+    /// Runs `sql` under the replay time limit (the watchdog armed a second
+    /// past it), with whether it outlived the limit: an interrupted
+    /// `SLEEP()` returns without an error, stopped all the same.
+    fn timed_drop(&mut self, sql: &str) -> (std::result::Result<(), mysql::Error>, bool) {
+        let grace = self.opts.timeout + Duration::from_secs(1);
+        self.watchdog
+            .arm(Instant::now() + grace, self.conn.connection_id());
+        let started = Instant::now();
+        let r = self.conn.query_drop(sql);
+        self.watchdog.disarm();
+        (r, started.elapsed() >= self.opts.timeout)
+    }
+
     fn exec(&mut self, sql: &str) -> Result<()> {
         self.conn
             .query_drop(sql)
@@ -444,17 +457,12 @@ impl<'a> Runner<'a> {
             if let Some(xid) = xa_start_xid(sql) {
                 self.xa.push(xid.to_string());
             }
-            let grace = self.opts.timeout + Duration::from_secs(1);
-            self.watchdog
-                .arm(Instant::now() + grace, self.conn.connection_id());
-            let started = Instant::now();
-            let r = self.conn.query_drop(sql);
-            self.watchdog.disarm();
+            let (r, outlived) = self.timed_drop(sql);
             crate::replay::interrupt::wait_if_interrupted();
             // An interrupted SLEEP() returns without an error: a statement
             // that outlived the limit was stopped all the same.
             let r = match r {
-                Ok(()) if started.elapsed() >= self.opts.timeout => {
+                Ok(()) if outlived => {
                     self.watchdog.take_fired();
                     out.session_changed = true;
                     out.failed_at.get_or_insert(pos);
@@ -1339,21 +1347,13 @@ pub fn replay_detailed(
             )
         };
         crate::replay::setup::run(&script, seq.dialect, &seq.root, |sql| {
-            let grace = opts.timeout + Duration::from_secs(1);
-            engine
-                .watchdog
-                .arm(Instant::now() + grace, engine.conn.connection_id());
-            let started = Instant::now();
-            let r = engine.conn.query_drop(sql);
-            engine.watchdog.disarm();
+            let (r, outlived) = engine.timed_drop(sql);
             let fired = engine.watchdog.take_fired();
             match r {
-                Ok(()) if fired || started.elapsed() >= opts.timeout => {
-                    Err(crate::replay::setup::StatementError {
-                        message: format!("stopped{}", timed_out()),
-                        position: None,
-                    })
-                }
+                Ok(()) if fired || outlived => Err(crate::replay::setup::StatementError {
+                    message: format!("stopped{}", timed_out()),
+                    position: None,
+                }),
                 Ok(()) => Ok(()),
                 Err(e) => Err(crate::replay::setup::StatementError {
                     message: crate::replay::engine::bounded_error_text(if fired {

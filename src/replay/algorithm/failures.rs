@@ -22,6 +22,15 @@ use super::help::{
 /// How many follow-on failures a root's note lists by name.
 const FOLLOW_ON_SHOWN: usize = 10;
 
+/// The note of a first run that failed inside its transaction and was
+/// undone (also looked for when a run without the synthetic rows is kept
+/// in the end: `report_fails_on_rows`).
+const ROLLED_BACK_NOTE: &str = "replay rolled this migration back, did not run the rest of it, \
+     and went on with the next migration";
+
+/// The note of a down migration whose first run failed and was undone.
+const DOWN_UNDONE_NOTE: &str = "replay undid this down migration and did not check it further";
+
 /// Lower-case bare names a statement creates: the object of `CREATE ...`,
 /// the column of `ALTER TABLE ... ADD [COLUMN]`, the new name of a `RENAME`.
 fn created_names(sql: &str, out: &mut BTreeSet<String>) {
@@ -1078,18 +1087,14 @@ impl<E: Engine> Replayer<'_, E> {
         }
         if run.stops_on_error() {
             finding.notes.push(match run {
-                Run::DownFirst => {
-                    "replay undid this down migration and did not check it further".to_string()
-                }
+                Run::DownFirst => DOWN_UNDONE_NOTE.to_string(),
                 Run::First { partial: true } | Run::Start { partial: true } => {
                     "this migration runs outside a transaction: what ran before the failing \
                      statement stays applied, as in a real deploy, and replay went on with the \
                      next migration"
                         .to_string()
                 }
-                _ => "replay rolled this migration back, did not run the rest of it, and went \
-                      on with the next migration"
-                    .to_string(),
+                _ => ROLLED_BACK_NOTE.to_string(),
             });
         }
         if let (Run::First { .. }, FailureKind::Error) = (run, f.error.kind) {
@@ -1219,10 +1224,9 @@ impl<E: Engine> Replayer<'_, E> {
         }
         if let Some(finding) = self.findings.get_mut(before) {
             // (Not undone in the end: the run without the rows is kept.)
-            finding.notes.retain(|n| {
-                !n.starts_with("replay rolled this migration back")
-                    && !n.starts_with("replay undid this down migration")
-            });
+            finding
+                .notes
+                .retain(|n| n != ROLLED_BACK_NOTE && n != DOWN_UNDONE_NOTE);
             finding.notes.push(
                 "it fails on replay's synthetic rows, as on the rows of any database in use; \
                  replay then removed them and ran it again without them, so it is checked \

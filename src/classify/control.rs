@@ -113,10 +113,10 @@ impl<'a> Toks<'a> {
         } else {
             None
         };
-        Kind::Pragma(Pragma {
+        Kind::Pragma(Box::new(Pragma {
             name: name.object().to_string(),
             value,
-        })
+        }))
     }
 
     pub(super) fn set(&self, i: usize) -> Kind {

@@ -122,7 +122,7 @@ impl<'a> Toks<'a> {
                 .and_then(|k| self.name(k + 1).map(|(n, _)| n)),
             _ => None,
         };
-        Kind::Create(Create {
+        Kind::Create(Box::new(Create {
             kind,
             or_replace,
             temporary,
@@ -136,7 +136,7 @@ impl<'a> Toks<'a> {
             if_not_exists_at: self.span(insert_tok).end,
             keyword_token: insert_tok,
             head_end: after,
-        })
+        }))
     }
 
     /// A modifier word that is really the object keyword (e.g. `DEFAULT`
@@ -293,7 +293,7 @@ impl<'a> Toks<'a> {
             .if_exists(head_end)
             .filter(|_| !names.is_empty())
             .map(|n| self.span(head_end).start..self.span(n - 1).end);
-        Kind::Drop(Drop {
+        Kind::Drop(Box::new(Drop {
             kind,
             if_exists,
             temporary,
@@ -306,7 +306,7 @@ impl<'a> Toks<'a> {
             keyword_token: insert_tok,
             head_end,
             if_exists_after,
-        })
+        }))
     }
 
     // ---------------------------------------------------------------
@@ -399,13 +399,13 @@ impl<'a> Toks<'a> {
         } else {
             AlterObjectOp::Other
         };
-        Kind::AlterObject(AlterObject {
+        Kind::AlterObject(Box::new(AlterObject {
             kind,
             if_exists,
             name,
             table,
             op,
-        })
+        }))
     }
 
     pub(super) fn alter_table(&self, i: usize, mut j: usize) -> Kind {
@@ -420,13 +420,13 @@ impl<'a> Toks<'a> {
             j += 1;
         }
         let Some((table, after)) = self.name(j) else {
-            return Kind::AlterTable(AlterTable {
+            return Kind::AlterTable(Box::new(AlterTable {
                 table: None,
                 if_exists,
                 only,
                 actions: Vec::new(),
                 head_span: self.span_of(i..j),
-            });
+            }));
         };
         let mut k = after;
         if self.punct(k, "*") {
@@ -443,13 +443,13 @@ impl<'a> Toks<'a> {
                 });
             }
         }
-        Kind::AlterTable(AlterTable {
+        Kind::AlterTable(Box::new(AlterTable {
             table: Some(table),
             if_exists,
             only,
             actions,
             head_span,
-        })
+        }))
     }
 
     /// One comma-separated action (MySQL `ADD (a int, b int)` gives several).

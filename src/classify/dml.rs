@@ -390,7 +390,7 @@ impl<'a> Toks<'a> {
         let has_where = self
             .find_depth0(j, self.len(), |x| self.kw(x, "WHERE"))
             .is_some();
-        Kind::Delete(Delete { table, has_where })
+        Kind::Delete(Box::new(Delete { table, has_where }))
     }
 
     pub(super) fn truncate(&self, i: usize) -> Kind {

@@ -23,19 +23,19 @@ pub enum Kind {
     /// Nothing could be said about the statement.
     #[default]
     Unknown,
-    Create(Create),
-    Drop(Drop),
-    AlterTable(AlterTable),
+    Create(Box<Create>),
+    Drop(Box<Drop>),
+    AlterTable(Box<AlterTable>),
     /// `ALTER INDEX/VIEW/SEQUENCE/TYPE/...`.
-    AlterObject(AlterObject),
+    AlterObject(Box<AlterObject>),
     /// MySQL `RENAME TABLE a TO b, c TO d`.
     RenameTables(Vec<RenamePair>),
     Insert(Box<Insert>),
     Update(Box<Update>),
-    Delete(Delete),
+    Delete(Box<Delete>),
     Truncate(Vec<Name>),
     Transaction(Transaction),
-    Pragma(Pragma),
+    Pragma(Box<Pragma>),
     Set(Set),
     /// A Postgres `DO` block.
     Do(Box<DoBlock>),

@@ -596,10 +596,33 @@ fn clickhouse_engine(name: &str) -> bool {
     name.ends_with("mergetree") || matches!(name, "distributed" | "kafka" | "replicated")
 }
 
-/// Calls `sign(family, what, weight)` for each sign in `text`.
+/// How much of a text is read for signs: its first MiB, to the end of the
+/// line it reaches. A history's dialect shows long before that, and the
+/// sniff holds a token list of what it reads (about 70 bytes per byte of a
+/// file of short statements), which a 20 MB script would make half a
+/// gigabyte.
+pub const SNIFF_BYTES: usize = 1 << 20;
+
+/// The part of `text` the sniff reads (see [`SNIFF_BYTES`]).
+fn sniffed(text: &str) -> &str {
+    if text.len() <= SNIFF_BYTES {
+        return text;
+    }
+    let mut end = SNIFF_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    match memchr::memchr(b'\n', &text.as_bytes()[end..]) {
+        Some(nl) if nl < SNIFF_BYTES => &text[..end + nl + 1],
+        _ => &text[..end],
+    }
+}
+
+/// Calls `sign(family, what, weight)` for each sign in `text` (its first
+/// [`SNIFF_BYTES`]).
 fn scan(text: &str, sign: &mut dyn FnMut(Family, &'static str, u32)) {
     use Family::*;
-    let (text, hash_comments) = without_hash_comments(text);
+    let (text, hash_comments) = without_hash_comments(sniffed(text));
     let t = significant(&text);
     if hash_comments {
         sign(Mysql, "`#` comments", 1);
@@ -1197,5 +1220,25 @@ mod tests {
         // A column named `serial`, an alias `jsonb`: names, not types.
         let s = "CREATE TABLE parts (serial text, number int);\nSELECT x AS jsonb FROM t;";
         assert_eq!(verdict(&[s]), Verdict::Unknown);
+    }
+
+    #[test]
+    fn only_the_first_mib_of_a_text_is_read_for_signs() {
+        // A text under the limit is read whole.
+        assert_eq!(sniffed("SELECT 1;\n"), "SELECT 1;\n");
+        // Past it, the text is cut at the end of the line the limit falls in.
+        let line = "INSERT INTO t VALUES (1);\n";
+        let big = line.repeat(SNIFF_BYTES / line.len() + 10);
+        let cut = sniffed(&big);
+        assert!(cut.len() >= SNIFF_BYTES && cut.len() < SNIFF_BYTES + line.len());
+        assert!(cut.ends_with('\n'));
+        // A sign in the first MiB counts; one after it does not.
+        let early = format!("CREATE TABLE a (id SERIAL PRIMARY KEY);\n{big}");
+        assert!(signs_of(&early).iter().any(|s| s.0 == Family::Postgres));
+        let late = format!("{big}CREATE TABLE a (id SERIAL PRIMARY KEY);\n");
+        assert!(!signs_of(&late).iter().any(|s| s.0 == Family::Postgres));
+        // A limit falling inside a character, on a text without line breaks.
+        let wide = "é".repeat(SNIFF_BYTES);
+        assert!(sniffed(&wide).len() <= SNIFF_BYTES);
     }
 }

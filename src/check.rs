@@ -69,6 +69,7 @@ pub fn static_findings(unit: &mut FileUnit) -> Vec<Finding> {
     }
     let mut index = None;
     let mut start = 0;
+    let mut cap = crate::finding::FindingCap::default();
     let insert_rule = rules::insert_without_conflict_clause::META.id;
     let mut flagged_inserts = Vec::new();
     while start < unit.statements.len() {
@@ -81,6 +82,9 @@ pub fn static_findings(unit: &mut FileUnit) -> Vec<Finding> {
             }
             for f in &mut out[before..] {
                 f.statement.get_or_insert(stmt.index);
+            }
+            if out.len() > before {
+                cap.admit(&mut out, before);
             }
             if out[before..].iter().any(|f| f.rule == insert_rule) {
                 flagged_inserts.push(stmt.index);
@@ -100,6 +104,7 @@ pub fn static_findings(unit: &mut FileUnit) -> Vec<Finding> {
         flagged_inserts.clear();
         start = end;
     }
+    cap.summarise(&mut out);
     out
 }
 

@@ -191,3 +191,73 @@ impl FindingBuilder<'_> {
         }
     }
 }
+
+/// At most this many findings of one rule are listed for one file: the rest
+/// are counted into one finding of the rule that says how many there are.
+/// Each finding costs about a kilobyte (message, help, notes, fix), so a
+/// hostile file of five million `a;` statements would otherwise need
+/// gigabytes for findings nobody reads one by one.
+pub const MAX_FINDINGS_PER_RULE: usize = 10_000;
+
+/// Counts a file's findings per rule and holds back those past
+/// [`MAX_FINDINGS_PER_RULE`].
+#[derive(Default)]
+pub struct FindingCap {
+    listed: std::collections::HashMap<String, usize>,
+    /// Per rule past the cap, in the order they overflowed: the first finding
+    /// held back (where the summary points) and how many were held back.
+    held: Vec<(Finding, usize)>,
+}
+
+impl FindingCap {
+    /// Keeps the findings of `out[from..]` whose rule is still under the cap.
+    pub fn admit(&mut self, out: &mut Vec<Finding>, from: usize) {
+        let mut i = from;
+        while i < out.len() {
+            let count = match self.listed.get_mut(out[i].rule.as_str()) {
+                Some(count) => count,
+                None => self.listed.entry(out[i].rule.clone()).or_default(),
+            };
+            *count += 1;
+            if *count <= MAX_FINDINGS_PER_RULE {
+                i += 1;
+                continue;
+            }
+            let f = out.remove(i);
+            match self.held.iter_mut().find(|(first, _)| first.rule == f.rule) {
+                Some((first, n)) => {
+                    first.severity = first.severity.max(f.severity);
+                    *n += 1;
+                }
+                None => self.held.push((f, 1)),
+            }
+        }
+    }
+
+    /// One finding per rule past the cap, at the first finding held back.
+    pub fn summarise(self, out: &mut Vec<Finding>) {
+        for (mut f, n) in self.held {
+            let findings = if n == 1 { "finding" } else { "findings" };
+            f.message = format!(
+                "{n} more `{}` {findings} in this file are not listed: twice lists at most \
+                 {MAX_FINDINGS_PER_RULE} findings of one rule in one file",
+                f.rule
+            );
+            f.help = Some(
+                "fix the findings listed (`twice check --fix` applies their safe fixes) and run \
+                 twice again to list the rest"
+                    .into(),
+            );
+            f.notes = vec![format!(
+                "this is the first of them; a `-- twice:ignore-file {}` comment silences the rule \
+                 in this file",
+                f.rule
+            )];
+            f.fix = None;
+            f.evidence = None;
+            f.related = Vec::new();
+            f.statement = None;
+            out.push(f);
+        }
+    }
+}

@@ -66,6 +66,7 @@ fn analyze_file(d: &Discovered, opts: &Options, jobs: &[Job]) -> Result<FileAnal
         unresolved: Vec::new(),
         parts: Vec::new(),
     };
+    let mut cap = crate::finding::FindingCap::default();
     // Statements of one migration part run together: one group per part,
     // whatever number of regions (goose statement blocks, liquibase
     // changesets' pieces) it was read from.
@@ -212,7 +213,9 @@ fn analyze_file(d: &Discovered, opts: &Options, jobs: &[Job]) -> Result<FileAnal
                 let mut f = crate::rules::undefined_placeholder::META.at(src, span, message);
                 f.help = Some(help);
                 f.statement = Some(i);
+                let at = out.findings.len();
                 out.findings.push(f);
+                cap.admit(&mut out.findings, at);
                 // (Outside code, only a tool that substitutes everywhere
                 // flags it: see `Placeholders::undefined`.)
                 if o.in_code || !policy.undefined_runs_as_written {
@@ -222,6 +225,7 @@ fn analyze_file(d: &Discovered, opts: &Options, jobs: &[Job]) -> Result<FileAnal
         }
         out.parts.push(((si, mi, is_down), idxs));
     }
+    cap.summarise(&mut out.findings);
     // Every file's statements stay in memory until the end of the run: no
     // room left over from the list's growth (a 5-statement file would hold
     // room for 8).

@@ -317,7 +317,7 @@ fn long_values_are_compared_by_digest_and_shown_as_one() {
 // ---- §3: output on long lines --------------------------------------------------
 
 #[test]
-fn a_160_kb_line_with_80_000_findings_is_drawn_clipped_around_each_position() {
+fn a_160_kb_line_of_80_000_statements_is_drawn_clipped_around_each_position() {
     // Before, each frame carried the whole line through annotate-snippets:
     // quadratic, 107 s for this input. (Time is measured in benches/.)
     let dir = tempfile::tempdir().unwrap();
@@ -333,14 +333,53 @@ fn a_160_kb_line_with_80_000_findings_is_drawn_clipped_around_each_position() {
         .lines()
         .filter(|l| l.trim_start().starts_with("--> "))
         .collect();
-    assert_eq!(origins.len(), 80_000);
+    // 10,000 findings listed, then one that counts the rest.
+    assert_eq!(origins.len(), 10_001);
     // Positions are the real ones, not the clipped line's.
     assert_eq!(origins[0].trim(), "--> m/001.sql:1:1");
-    assert_eq!(origins[40_000].trim(), "--> m/001.sql:1:80001");
-    assert_eq!(origins[79_999].trim(), "--> m/001.sql:1:159999");
+    assert_eq!(origins[5_000].trim(), "--> m/001.sql:1:10001");
+    assert_eq!(origins[9_999].trim(), "--> m/001.sql:1:19999");
+    assert_eq!(origins[10_000].trim(), "--> m/001.sql:1:20001");
+    assert!(
+        out.stdout.contains(
+            "70000 more `unparsed-statement` findings in this file are not listed: twice lists \
+             at most 10000 findings of one rule in one file"
+        ),
+        "{}",
+        &out.stdout[out.stdout.len().saturating_sub(2000)..]
+    );
     // No drawn line carries the whole source line.
     let longest = out.stdout.lines().map(str::len).max().unwrap();
     assert!(longest < 1_000, "a line of {longest} bytes");
+}
+
+#[test]
+fn a_million_tiny_statements_stay_within_a_bounded_memory() {
+    // 2 MB of `a;`: one `unparsed-statement` each, about 1.7 KB of findings
+    // and records per statement before findings were capped per rule and
+    // file (1.7 GB here; 8.3 GB for 10 MB).
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "m/001.sql", &"a;\n".repeat(1_000_000));
+    let (code, peak, stdout) = peak_memory(
+        dir.path(),
+        &["check", "--no-replay", "--format", "json", "m"],
+    );
+    assert_eq!(code, 0, "{}", &stdout[..stdout.len().min(2000)]);
+    assert!(peak < 900 << 20, "peak resident memory {} MiB", peak >> 20);
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(doc["summary"]["statements"], 1_000_000);
+    let findings = doc["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 10_001);
+    let last = &findings[10_000];
+    assert_eq!(last["rule"], "unparsed-statement");
+    assert_eq!(last["line"], 10_001);
+    assert!(
+        last["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("990000 more `unparsed-statement` findings"),
+        "{last}"
+    );
 }
 
 #[test]
@@ -358,10 +397,15 @@ fn forty_thousand_findings_on_one_statement_are_linked_without_pairing_each_two(
     assert_eq!(out.code, 1, "{}", out.stderr);
     let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let findings = doc["findings"].as_array().unwrap();
-    assert_eq!(findings.len(), 40_000);
+    // At most 10,000 of one rule in one file, and one finding for the rest.
+    assert_eq!(findings.len(), 10_001);
     assert!(findings
         .iter()
         .all(|f| f["rule"] == "undefined-placeholder" && f["line"] == 1));
+    assert!(findings[10_000]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("30000 more `undefined-placeholder` findings"));
 }
 
 #[test]

@@ -1442,3 +1442,57 @@ fn an_xa_transaction_left_prepared_is_rolled_back_and_the_run_is_incomplete() {
     // (Other tests share the server; none uses XA.)
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn a_migration_that_changes_its_own_password_does_not_stop_replay() {
+    // Before, the next connection was refused (1045) and replay stopped
+    // with exit 2 and the client library's raw error.
+    let r = run("fixtures/mysql/own_password", &my_opts());
+    let seq = &r.summary.sequences[0];
+    assert_eq!(seq.replay, "replayed", "{:#?}", r.notices);
+    let f = find(&r, "second-run-error", "005_ledgers.sql", 2);
+    assert!(f.message.contains("1050"), "{}", f.message);
+    // The migration that ends its own connection fails, and is the only
+    // one that does.
+    let first: Vec<String> = replay_findings(&r)
+        .iter()
+        .filter(|f| f.rule == "first-run-error")
+        .map(|f| f.file.clone())
+        .collect();
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert!(first[0].ends_with("004_kill.sql"), "{first:?}");
+}
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn an_anonymous_account_does_not_shadow_the_migration_user() {
+    // `''@'localhost'` (which mysql_install_db makes without
+    // --skip-test-db) is matched before `'twice_...'@'%'` for a client on
+    // localhost: the migration user is made at the host the server sees.
+    let _ = server_url();
+    let t = match Throwaway::start() {
+        Ok(t) => t,
+        Err(e) => panic!("{NEEDS_MYSQL}: {}", e.message),
+    };
+    let url = format!(
+        "mysql://root@localhost/mysql?socket={}",
+        t.socket().display()
+    );
+    {
+        use mysql::prelude::Queryable;
+        let mut c = mysql::Conn::new(mysql::Opts::from_url(&url).unwrap()).unwrap();
+        c.query_drop("CREATE USER ''@'localhost'").unwrap();
+    }
+    let opts = Options {
+        database_url: Some(url),
+        ..my_opts()
+    };
+    let r = run("fixtures/mysql/own_password", &opts);
+    assert_eq!(
+        r.summary.sequences[0].replay, "replayed",
+        "{:#?}",
+        r.notices
+    );
+    find(&r, "second-run-error", "005_ledgers.sql", 2);
+}

@@ -245,7 +245,12 @@ impl<'a> Runner<'a> {
                 "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?",
                 (self.db.as_str(),),
             )
-            .map_err(|e| Error::new(format!("MySQL replay: cannot list the tables: {e}")))?;
+            .map_err(|e| {
+                Error::new(format!(
+                    "MySQL replay: cannot list the tables: {}",
+                    server::error_text(&e)
+                ))
+            })?;
         self.seed
             .setup_tables
             .extend(names.into_iter().map(|n| n.to_lowercase()));
@@ -285,9 +290,12 @@ impl<'a> Runner<'a> {
     }
 
     fn exec(&mut self, sql: &str) -> Result<()> {
-        self.conn
-            .query_drop(sql)
-            .map_err(|e| Error::new(format!("MySQL replay: `{sql}` failed: {e}")))
+        self.conn.query_drop(sql).map_err(|e| {
+            Error::new(format!(
+                "MySQL replay: `{sql}` failed: {}",
+                server::error_text(&e)
+            ))
+        })
     }
 
     /// A fresh session on `db` (after a part: what a migration set for its
@@ -771,8 +779,12 @@ impl<'a> Runner<'a> {
             self.catalog = None;
             self.seed.forget();
         } else {
-            let fail =
-                |e: mysql::Error| Error::new(format!("MySQL replay: cannot read the catalog: {e}"));
+            let fail = |e: mysql::Error| {
+                Error::new(format!(
+                    "MySQL replay: cannot read the catalog: {}",
+                    server::error_text(&e)
+                ))
+            };
             let names = observe::raw_names(file, part);
             let routines = observe::routine_names(file, part);
             let cat = match self.catalog.as_mut() {
@@ -942,8 +954,12 @@ impl<'a> Runner<'a> {
         }
         let db = self.db.clone();
         let copy = self.copy.clone();
-        let fail =
-            |what: &str, e: mysql::Error| Error::new(format!("MySQL replay: cannot {what}: {e}"));
+        let fail = |what: &str, e: mysql::Error| {
+            Error::new(format!(
+                "MySQL replay: cannot {what}: {}",
+                server::error_text(&e)
+            ))
+        };
         // The state before, read on the scratch database, and the copy.
         let cat = match self.catalog.take() {
             Some(c) => c,
@@ -1224,8 +1240,12 @@ impl Engine for Runner<'_> {
     fn seed(&mut self) -> Result<(), EngineError> {
         self.settle()?;
         let db = self.db.clone();
-        seed::seed(&mut self.conn, &db, &mut self.seed)
-            .map_err(|e| EngineError(format!("MySQL replay: --seed failed: {e}")))?;
+        seed::seed(&mut self.conn, &db, &mut self.seed).map_err(|e| {
+            EngineError(format!(
+                "MySQL replay: --seed failed: {}",
+                server::error_text(&e)
+            ))
+        })?;
         self.after_own_writes(&db)?;
         Ok(())
     }
@@ -1244,7 +1264,8 @@ impl Engine for Runner<'_> {
         // Then the rows migrations copied out of them.
         let derived = seed::delete_derived(&mut self.conn, &db, &mut self.seed).map_err(|e| {
             EngineError(format!(
-                "MySQL replay: cannot withdraw the rows copied from synthetic rows: {e}"
+                "MySQL replay: cannot withdraw the rows copied from synthetic rows: {}",
+                server::error_text(&e)
             ))
         })?;
         if derived > 0 {
@@ -1275,7 +1296,10 @@ impl Engine for Runner<'_> {
         let db = self.db.clone();
         let written =
             seed::interleave(&mut self.conn, &db, tables, &mut self.seed).map_err(|e| {
-                EngineError(format!("MySQL replay: the write between runs failed: {e}"))
+                EngineError(format!(
+                    "MySQL replay: the write between runs failed: {}",
+                    server::error_text(&e)
+                ))
             })?;
         self.after_own_writes(&db)?;
         Ok(crate::replay::engine::Interleaved { tables: written })

@@ -539,7 +539,8 @@ impl Server {
         };
         let mut conn = Conn::new(admin.clone()).map_err(|e| {
             Error::new(no_server_message(&format!(
-                "cannot connect to the server: {e}"
+                "cannot connect to the server: {}",
+                error_text(&e)
             )))
         })?;
         let version: String = conn
@@ -589,18 +590,59 @@ impl Server {
     }
 
     pub fn admin_conn(&self) -> Result<Conn> {
-        Conn::new(self.admin.clone())
-            .map_err(|e| Error::new(format!("MySQL replay: cannot connect as the admin: {e}")))
+        Conn::new(self.admin.clone()).map_err(|e| {
+            Error::new(format!(
+                "MySQL replay: cannot connect as the admin: {}",
+                error_text(&e)
+            ))
+        })
     }
 
     /// A connection as the migration user, on `db`.
     pub fn connect_to(&self, db: &str) -> Result<Conn> {
         // Session tracking: the server reports, with each statement's
         // result, when a transaction begins and ends (see `run`).
-        let opts = OptsBuilder::from_opts(self.user_opts.clone())
+        let opts: Opts = OptsBuilder::from_opts(self.user_opts.clone())
             .db_name(Some(db))
-            .additional_capabilities(mysql::consts::CapabilityFlags::CLIENT_SESSION_TRACK);
-        Conn::new(opts).map_err(|e| Error::new(format!("MySQL replay: cannot connect: {e}")))
+            .additional_capabilities(mysql::consts::CapabilityFlags::CLIENT_SESSION_TRACK)
+            .into();
+        let fail = |e: mysql::Error| {
+            Error::new(format!(
+                "MySQL replay: cannot connect as the migration user: {}",
+                error_text(&e)
+            ))
+        };
+        match Conn::new(opts.clone()) {
+            Ok(c) => Ok(c),
+            // Any account may change its own password (`SET PASSWORD =
+            // ...`, `ALTER USER CURRENT_USER() IDENTIFIED BY ...`), which
+            // no privilege forbids on MariaDB: a migration that did is
+            // given twice's password back, and the connection tried again.
+            Err(mysql::Error::MySqlError(m)) if m.code == 1045 && self.user.is_some() => {
+                self.reset_password()?;
+                Conn::new(opts).map_err(fail)
+            }
+            Err(e) => Err(fail(e)),
+        }
+    }
+
+    /// Sets the migration user's password back to twice's.
+    fn reset_password(&self) -> Result<()> {
+        let (Some(user), Some(password)) = (&self.user, self.user_opts.get_pass()) else {
+            return Ok(());
+        };
+        let mut c = self.admin_conn()?;
+        c.query_drop(format!(
+            "ALTER USER {user} IDENTIFIED BY {}",
+            literal(password)
+        ))
+        .map_err(|e| {
+            Error::new(format!(
+                "MySQL replay: a migration changed the migration user's password, and twice \
+                 cannot set it back: {}",
+                error_text(&e)
+            ))
+        })
     }
 
     fn make_user(&mut self, conn: &mut Conn) -> Result<()> {
@@ -610,17 +652,27 @@ impl Server {
             crate::replay::postgres::random_suffix(),
             crate::replay::postgres::random_suffix()
         );
-        let host = if self.own.is_some() { "localhost" } else { "%" };
-        let user = format!("{}@{}", literal(&name), literal(host));
+        // The client's host as the server sees it (from the admin's
+        // session: the migration user connects the same way). `'%'` would
+        // lose to an anonymous account at that host (`''@'localhost'`,
+        // which `mysql_install_db` makes), which the server matches first.
+        let seen: Option<String> = conn.query_first("SELECT USER()").ok().flatten();
+        let host = match seen.as_deref().and_then(|u| u.rsplit_once('@')) {
+            _ if self.own.is_some() => "localhost".to_string(),
+            Some((_, h)) if !h.is_empty() => h.to_string(),
+            _ => "%".to_string(),
+        };
+        let user = format!("{}@{}", literal(&name), literal(&host));
         conn.query_drop(format!(
             "CREATE USER {user} IDENTIFIED BY {}",
             literal(&password)
         ))
         .map_err(|e| {
             Error::new(format!(
-                "MySQL replay: cannot create the migration user ({e}); the --database-url user \
+                "MySQL replay: cannot create the migration user ({}); the --database-url user \
                  needs CREATE USER and GRANT OPTION, or pass --database-url-trusted to run the \
-                 migrations as that user"
+                 migrations as that user",
+                error_text(&e)
             ))
         })?;
         with_active(|a| {
@@ -647,7 +699,8 @@ impl Server {
         ))
         .map_err(|e| {
             Error::new(format!(
-                "MySQL replay: cannot create a scratch database: {e}"
+                "MySQL replay: cannot create a scratch database: {}",
+                error_text(&e)
             ))
         })?;
         self.databases.push(name.to_string());
@@ -663,7 +716,8 @@ impl Server {
             ))
             .map_err(|e| {
                 Error::new(format!(
-                    "MySQL replay: cannot grant the scratch database to the migration user: {e}"
+                    "MySQL replay: cannot grant the scratch database to the migration user: {}",
+                    error_text(&e)
                 ))
             })?;
         }
@@ -674,7 +728,12 @@ impl Server {
     pub fn drop_database(&mut self, name: &str) -> Result<()> {
         let mut c = self.admin_conn()?;
         c.query_drop(format!("DROP DATABASE IF EXISTS {}", ident(name)))
-            .map_err(|e| Error::new(format!("MySQL replay: cannot drop database {name}: {e}")))?;
+            .map_err(|e| {
+                Error::new(format!(
+                    "MySQL replay: cannot drop database {name}: {}",
+                    error_text(&e)
+                ))
+            })?;
         Ok(())
     }
 
@@ -808,5 +867,15 @@ mod tests {
                 .any(|a| a.starts_with("--sync-frm") || a.contains("nosync"));
             assert_eq!(mariadb_only, mariadb, "{args:?}");
         }
+    }
+}
+
+/// A MySQL client error as a message says it: the server's `ERROR 1045
+/// (28000): Access denied ...` without the crate's `MySqlError { ... }`
+/// around it.
+pub(crate) fn error_text(e: &mysql::Error) -> String {
+    match e {
+        mysql::Error::MySqlError(m) => m.to_string(),
+        e => e.to_string(),
     }
 }

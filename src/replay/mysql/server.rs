@@ -779,6 +779,16 @@ fn next_id() -> u64 {
     *g
 }
 
+/// A MySQL client error as a message says it: the server's `ERROR 1045
+/// (28000): Access denied ...` without the crate's `MySqlError { ... }`
+/// around it.
+pub(crate) fn error_text(e: &mysql::Error) -> String {
+    match e {
+        mysql::Error::MySqlError(m) => m.to_string(),
+        e => e.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -867,15 +877,5 @@ mod tests {
                 .any(|a| a.starts_with("--sync-frm") || a.contains("nosync"));
             assert_eq!(mariadb_only, mariadb, "{args:?}");
         }
-    }
-}
-
-/// A MySQL client error as a message says it: the server's `ERROR 1045
-/// (28000): Access denied ...` without the crate's `MySqlError { ... }`
-/// around it.
-pub(crate) fn error_text(e: &mysql::Error) -> String {
-    match e {
-        mysql::Error::MySqlError(m) => m.to_string(),
-        e => e.to_string(),
     }
 }

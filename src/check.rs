@@ -234,7 +234,8 @@ pub fn check_from(inputs: &[Input], opts: &Options, files: &FileSource) -> Resul
             )
         } else if let Some(outcome) = outcome? {
             match outcome {
-                crate::replay::Outcome::Replayed(f) => {
+                crate::replay::Outcome::Replayed(mut f) => {
+                    crate::finding::cap_per_file(&mut f);
                     findings.extend(f);
                     replayed.extend(seq.migrations.iter().flat_map(|m| {
                         std::iter::once(m.up.file).chain(m.down.as_ref().map(|d| d.file))
@@ -246,9 +247,10 @@ pub fn check_from(inputs: &[Input], opts: &Options, files: &FileSource) -> Resul
                     format!("skipped: {why}")
                 }
                 crate::replay::Outcome::Stopped {
-                    findings: f,
+                    findings: mut f,
                     reason,
                 } => {
+                    crate::finding::cap_per_file(&mut f);
                     findings.extend(f);
                     notices.push(format!("{}: {reason}", seq.root));
                     format!("stopped: {reason}")

@@ -383,6 +383,35 @@ fn a_million_tiny_statements_stay_within_a_bounded_memory() {
 }
 
 #[test]
+fn replay_findings_are_capped_per_rule_and_file_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sql = String::from("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY);\n");
+    for i in 0..10_005 {
+        sql.push_str(&format!("INSERT INTO t VALUES ({i});\n"));
+    }
+    write(dir.path(), "m/001.sql", &sql);
+    let out = run_in(dir.path(), &["check", "--format", "json", "m"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let second: Vec<&serde_json::Value> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "second-run-error")
+        .collect();
+    assert_eq!(second.len(), 10_001);
+    let last = second.last().unwrap();
+    assert_eq!(last["line"], 10_002);
+    assert!(
+        last["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("5 more `second-run-error` findings in this file are not listed"),
+        "{last}"
+    );
+}
+
+#[test]
 fn forty_thousand_findings_on_one_statement_are_linked_without_pairing_each_two() {
     // One finding per undefined `${x}`, all on one statement: linking
     // static and replay findings compared every finding with every other of

@@ -120,8 +120,16 @@ impl<'a> Toks<'a> {
         self.kws(i, &["IF", "EXISTS"]).then_some(i + 2)
     }
 
-    /// Token `i` can be an identifier.
+    /// Token `i` can be an identifier. An unquoted `IF` that starts a guard
+    /// (`IF EXISTS`, `IF NOT EXISTS`) cannot: where a name was expected it
+    /// is a guard written in the wrong place or of the wrong kind (`DROP
+    /// COLUMN IF NOT EXISTS c`), which no database reads as a name.
     pub fn is_ident(&self, i: usize) -> bool {
+        if self.kind(i) == Some(TokenKind::Word)
+            && (self.kws(i, &["IF", "EXISTS"]) || self.kws(i, &["IF", "NOT", "EXISTS"]))
+        {
+            return false;
+        }
         matches!(
             self.kind(i),
             Some(TokenKind::Word) | Some(TokenKind::QuotedIdent)

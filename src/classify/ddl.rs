@@ -70,6 +70,11 @@ impl<'a> Toks<'a> {
             if_not_exists = true;
             j = n;
         }
+        // `CREATE TABLE IF EXISTS t`: DROP's guard, which no database takes
+        // (`syntax-error` says so, and nothing else has anything to say).
+        if self.if_exists(j).is_some() {
+            return Kind::Other;
+        }
         // The name; unnamed forms: `CREATE INDEX ON t`, `CREATE SCHEMA
         // AUTHORIZATION r`, `CREATE CAST (...)`, `CREATE USER MAPPING FOR ...`.
         let unnamed = match kind {

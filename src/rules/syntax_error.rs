@@ -31,6 +31,9 @@ silence:
 - `IF EXISTS` is written after the dropped name (`DROP INDEX idx IF EXISTS`): PostgreSQL, MySQL
   and SQLite do not accept it there (H2 and HSQLDB do; `drop-without-if-exists` does not add a
   second one before the name).
+- A guard of the wrong kind: `DROP ... IF NOT EXISTS` or `ADD COLUMN ... IF EXISTS`
+  (`ALTER TABLE t DROP COLUMN IF NOT EXISTS c`, `DROP TABLE IF NOT EXISTS t`). No database
+  accepts it, and `IF` is not read as the name of what is dropped.
 - Two statements are glued together by a missing `;`: a statement keyword (`CREATE TABLE`,
   `ALTER TABLE`, `DROP ...`, `INSERT INTO`, `UPDATE ... SET`, `DELETE FROM`) starts a line
   where no clause of the first statement can put it, and the parser rejects the pair.
@@ -86,6 +89,8 @@ impl Rule for SyntaxError {
             } else if let Some(f) = typed_drop(cx, stmt) {
                 out.push(f);
             } else if let Some(f) = if_exists_after_name(cx, stmt) {
+                out.push(f);
+            } else if let Some(f) = guard_of_the_wrong_kind(cx, stmt) {
                 out.push(f);
             }
             return;
@@ -420,6 +425,101 @@ fn if_exists_after_name(cx: &Context, stmt: &Statement) -> Option<Finding> {
 }
 
 /// A finding of this rule about `stmt`, at `span`.
+/// Words that may stand between `DROP`, `ADD` or `CREATE` and its guard:
+/// the kind of object and its modifiers.
+const GUARDED_KINDS: &[&str] = &[
+    "COLUMN",
+    "CONSTRAINT",
+    "CONCURRENTLY",
+    "DATABASE",
+    "DOMAIN",
+    "EVENT",
+    "EXTENSION",
+    "FOREIGN",
+    "FULLTEXT",
+    "FUNCTION",
+    "INDEX",
+    "KEY",
+    "MATERIALIZED",
+    "OR",
+    "PARTITION",
+    "POLICY",
+    "PROCEDURE",
+    "REPLACE",
+    "ROLE",
+    "SCHEMA",
+    "SEQUENCE",
+    "SPATIAL",
+    "TABLE",
+    "TEMP",
+    "TEMPORARY",
+    "TRIGGER",
+    "TYPE",
+    "UNIQUE",
+    "UNLOGGED",
+    "USER",
+    "VIEW",
+];
+
+/// `DROP COLUMN IF NOT EXISTS c`, `DROP TABLE IF NOT EXISTS t`, `ADD COLUMN
+/// IF EXISTS c`: the guard of the opposite statement, which no database
+/// takes (PostgreSQL: `syntax error at or near "NOT"`). The name must not
+/// be read as `IF` (the token-level reading does not), and `--fix` must not
+/// add the right guard in front of the wrong one.
+fn guard_of_the_wrong_kind(cx: &Context, stmt: &Statement) -> Option<Finding> {
+    use crate::lexer::TokenKind;
+    let text = &cx.file.text;
+    let toks = &stmt.tokens;
+    let word = |i: usize| {
+        toks.get(i)
+            .filter(|t| t.kind == TokenKind::Word)
+            .and_then(|t| text.get(t.span.clone()))
+    };
+    let is = |i: usize, w: &str| word(i).is_some_and(|x| x.eq_ignore_ascii_case(w));
+    for (i, _) in toks.iter().enumerate() {
+        let drop = is(i, "DROP");
+        if !(drop || is(i, "ADD") || is(i, "CREATE")) {
+            continue;
+        }
+        let mut j = i + 1;
+        while j < i + 5
+            && word(j).is_some_and(|w| GUARDED_KINDS.iter().any(|k| k.eq_ignore_ascii_case(w)))
+        {
+            j += 1;
+        }
+        let (wrong, right, len) = if drop && is(j, "IF") && is(j + 1, "NOT") && is(j + 2, "EXISTS")
+        {
+            ("IF NOT EXISTS", "IF EXISTS", 3)
+        } else if !drop && is(j, "IF") && is(j + 1, "EXISTS") {
+            ("IF EXISTS", "IF NOT EXISTS", 2)
+        } else {
+            continue;
+        };
+        let head = text.get(toks[i].span.start..toks[j - 1].span.end)?;
+        let head = head.split_whitespace().collect::<Vec<_>>().join(" ");
+        let span = toks[j].span.start..toks[j + len - 1].span.end;
+        let mut f = found(
+            cx,
+            stmt,
+            span,
+            format!(
+                "this statement cannot run: `{wrong}` after {head} is the guard of the opposite \
+                 statement, which no database accepts, so the first run fails here"
+            ),
+        );
+        // SQLite has no guard for ADD COLUMN at all.
+        f.help = Some(
+            if !drop && cx.dialect == Dialect::Sqlite && !is(i, "CREATE") {
+                format!("remove `{wrong}`: SQLite has no guard for {head}")
+            } else {
+                format!("write {head} {right} ...")
+            },
+        );
+        return Some(f);
+    }
+    None
+}
+
 fn found(cx: &Context, stmt: &Statement, span: std::ops::Range<usize>, message: String) -> Finding {
     let mut f = META.at(cx.file, span, message);
     f.statement = Some(stmt.index);

@@ -79,10 +79,28 @@ impl Rule for RenameWithoutGuard {
                     for act in &a.actions {
                         match &act.op {
                             AlterOp::RenameTo { new } if !a.if_exists => {
-                                if safe(cx, &unit, &tkey, &Key::table(new), None) {
+                                let nkey = Key::table(new);
+                                if safe(cx, &unit, &tkey, &nkey, None) {
                                     continue;
                                 }
-                                out.push(table_rename(cx, &unit, "TABLE", table, new, true));
+                                let mut f = table_rename(cx, &unit, "TABLE", table, new, true);
+                                // The migration makes the old name again and
+                                // keeps the new one (`RENAME TO t_old; CREATE
+                                // TABLE t`): on a second run the new name is
+                                // the one in the way.
+                                let idx = cx.index();
+                                let (g, pos) = (unit.stmt.group, unit.pos());
+                                if idx.exists_at(g, &tkey, None, pos) == Some(true)
+                                    && idx.exists_at(g, &nkey, None, pos) == Some(true)
+                                {
+                                    f.message = format!(
+                                        "ALTER TABLE {tname} RENAME TO {} runs only once: a \
+                                         second run fails with {} (the first run made it)",
+                                        new.text(&cx.file.text),
+                                        exists_error(cx.dialect, new)
+                                    );
+                                }
+                                out.push(f);
                             }
                             AlterOp::SetSchema { schema } if !a.if_exists => {
                                 let s = schema.text(&cx.file.text);

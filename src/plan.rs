@@ -173,7 +173,19 @@ fn part_plan(ws: &Workspace, p: &Part) -> PartPlan {
                 + text
                     .get(a.range.clone())
                     .map_or(0, |t| t.len() - t.trim_start().len());
-            let end = b.range.end.max(start);
+            // And what follows its last statement: comments before the next
+            // part, such as a Liquibase changeset's `--rollback` lines,
+            // which are the down's.
+            let last = p
+                .statements
+                .last()
+                .and_then(|&i| unit.statements.get(i))
+                .map(|s| s.terminator.as_ref().map_or(s.span.end, |t| t.end));
+            let end = match last {
+                Some(last) if last > start => b.range.end.min(last),
+                _ => b.range.end,
+            };
+            let end = end.max(start);
             let end = start + text.get(start..end).map_or(0, |t| t.trim_end().len());
             let (first, _) = unit.source.line_col(start);
             let (last, _) = unit.source.line_col(end.saturating_sub(1).max(start));

@@ -367,3 +367,30 @@ fn an_explicit_engine_keeps_the_dialect_a_folder_names() {
     assert!(!out.contains("dialect: sqlite"), "{out}");
     assert_eq!(out.matches("engine:  postgres\n").count(), 2, "{out}");
 }
+
+#[test]
+fn a_changesets_up_lines_end_at_its_last_statement_not_at_its_rollback() {
+    // The up's region runs to the next changeset; its `--rollback` lines
+    // are the down's, and were shown in the up's range too.
+    let (code, out, err) = run(&["plan", "fixtures/layouts/liquibase"]);
+    assert_eq!(code, 0, "{err}");
+    let ups: Vec<&str> = out
+        .lines()
+        .filter(|l| l.trim_start().starts_with("up:"))
+        .collect();
+    assert!(
+        ups.iter()
+            .any(|l| l.contains("001-schema.sql lines 4-6, 2 statements")),
+        "{out}"
+    );
+    assert!(
+        ups.iter()
+            .any(|l| l.contains("002-data.sql line 4, 1 statement")),
+        "{out}"
+    );
+    assert!(
+        ups.iter()
+            .any(|l| l.contains("002-data.sql line 8, 1 statement")),
+        "{out}"
+    );
+}

@@ -265,23 +265,23 @@ impl FindingCap {
 /// Applies [`MAX_FINDINGS_PER_RULE`] to findings of several files (a
 /// sequence's replay findings): each file's capped on its own, in order.
 pub fn cap_per_file(findings: &mut Vec<Finding>) {
-    let mut files: Vec<(String, FindingCap)> = Vec::new();
+    let mut caps: Vec<FindingCap> = Vec::new();
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut kept = Vec::with_capacity(findings.len());
     for f in findings.drain(..) {
         let i = match index.get(f.file.as_str()) {
             Some(&i) => i,
             None => {
-                index.insert(f.file.clone(), files.len());
-                files.push((f.file.clone(), FindingCap::default()));
-                files.len() - 1
+                index.insert(f.file.clone(), caps.len());
+                caps.push(FindingCap::default());
+                caps.len() - 1
             }
         };
         kept.push(f);
         let from = kept.len() - 1;
-        files[i].1.admit(&mut kept, from);
+        caps[i].admit(&mut kept, from);
     }
-    for (_, cap) in files {
+    for cap in caps {
         cap.summarise(&mut kept);
     }
     *findings = kept;

@@ -1496,3 +1496,23 @@ fn an_anonymous_account_does_not_shadow_the_migration_user() {
     );
     find(&r, "second-run-error", "005_ledgers.sql", 2);
 }
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn an_error_in_any_statement_of_twices_own_batches_is_seen() {
+    // twice sends its copies and resyncs as several statements in one round
+    // trip. The client library's `query_drop` returns the first statement's
+    // error only: a copy's `INSERT ... SELECT` stopped by the time limit
+    // left an empty table that read as "second run removes every row".
+    use mysql::prelude::Queryable;
+    let url = server_url().unwrap_or_else(|e| panic!("{NEEDS_MYSQL}: {e}"));
+    let mut c = mysql::Conn::new(mysql::Opts::from_url(&url).unwrap()).unwrap();
+    let batch = "SELECT 1;\nSELECT * FROM mysql.twice_no_such_table;\nSELECT 2";
+    assert!(
+        c.query_drop(batch).is_ok(),
+        "the client library now reports later errors: exec_all may go"
+    );
+    let e = twice::replay::mysql::server::exec_all(&mut c, batch).unwrap_err();
+    assert!(e.to_string().contains("1146"), "{e}");
+    twice::replay::mysql::server::exec_all(&mut c, "SELECT 1;\nSELECT 2").unwrap();
+}

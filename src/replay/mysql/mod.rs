@@ -840,10 +840,13 @@ impl<'a> Runner<'a> {
         let mut use_copy = Some(format!("USE {}", ident(&self.copy)));
         if everything || self.copy_unknown {
             let copy = ident(&self.copy);
-            self.conn.query_drop(format!(
-                "DROP DATABASE IF EXISTS {copy};\nCREATE DATABASE {copy} CHARACTER SET utf8mb4;\n\
-                 USE {copy}"
-            ))?;
+            server::exec_all(
+                &mut self.conn,
+                &format!(
+                    "DROP DATABASE IF EXISTS {copy};\nCREATE DATABASE {copy} CHARACTER SET \
+                     utf8mb4;\nUSE {copy}"
+                ),
+            )?;
             use_copy = None;
             self.kept.clear();
             self.stale.clear();
@@ -954,9 +957,25 @@ impl<'a> Runner<'a> {
         }
         let db = self.db.clone();
         let copy = self.copy.clone();
-        let fail = |what: &str, e: mysql::Error| {
+        let limit = self.opts.timeout;
+        let fail = move |what: &str, e: mysql::Error| {
+            // twice's own statements run under the time limit too: tables
+            // grown past what the server copies or sends in that time stop
+            // the replay, as on PostgreSQL.
+            let stopped = matches!(&e, mysql::Error::MySqlError(m)
+                if matches!(m.code, 1969 | 3024 | 1317 | 1028));
+            let hint = if stopped {
+                format!(
+                    " (twice's own statement ran longer than the replay time limit of {} s: the \
+                     tables are too large to copy and read in that time; a larger --timeout lets \
+                     it finish)",
+                    limit.as_secs_f64()
+                )
+            } else {
+                String::new()
+            };
             Error::new(format!(
-                "MySQL replay: cannot {what}: {}",
+                "MySQL replay: cannot {what}: {}{hint}",
                 server::error_text(&e)
             ))
         };

@@ -804,7 +804,7 @@ pub(super) fn drop_and_resync(
     let mut sql: Vec<String> = first.map(str::to_string).into_iter().collect();
     if drops.is_empty() && resync.is_empty() {
         if !sql.is_empty() {
-            conn.query_drop(sql.join(";\n"))?;
+            super::server::exec_all(conn, &sql.join(";\n"))?;
         }
         return Ok(Vec::new());
     }
@@ -1132,7 +1132,7 @@ pub(super) fn copy_scope(
             _ => {}
         }
     }
-    conn.query_drop(first.join(";\n"))?;
+    super::server::exec_all(conn, &first.join(";\n"))?;
     while !views.is_empty() {
         let before = views.len();
         let mut left = Vec::new();
@@ -1151,7 +1151,7 @@ pub(super) fn copy_scope(
         views = left;
     }
     rest.push(fk_restore(fk_checks));
-    conn.query_drop(rest.join(";\n"))?;
+    super::server::exec_all(conn, &rest.join(";\n"))?;
     Ok(())
 }
 

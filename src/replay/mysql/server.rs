@@ -779,6 +779,21 @@ fn next_id() -> u64 {
     *g
 }
 
+/// Runs statements sent in one round trip, and returns the first error of
+/// any of them. (`query_drop` returns the first statement's alone: the
+/// client library drops the results of the others unread, errors included,
+/// so a copy's `INSERT ... SELECT` stopped by the time limit left an empty
+/// table that read as "every row removed".)
+pub fn exec_all(conn: &mut Conn, sql: &str) -> Result<(), mysql::Error> {
+    let mut result = conn.query_iter(sql)?;
+    while let Some(set) = result.iter() {
+        for row in set {
+            row?;
+        }
+    }
+    Ok(())
+}
+
 /// A MySQL client error as a message says it: the server's `ERROR 1045
 /// (28000): Access denied ...` without the crate's `MySqlError { ... }`
 /// around it.

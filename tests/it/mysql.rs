@@ -1516,3 +1516,21 @@ fn an_error_in_any_statement_of_twices_own_batches_is_seen() {
     assert!(e.to_string().contains("1146"), "{e}");
     twice::replay::mysql::server::exec_all(&mut c, "SELECT 1;\nSELECT 2").unwrap();
 }
+
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn an_sql_mode_the_server_refuses_is_an_error_not_ignored() {
+    // The session settings go in one round trip; the `sql_mode` is the
+    // second statement, whose error the client library dropped unread, so
+    // replay ran with the server's default mode instead.
+    let opts = Options {
+        mysql_sql_mode: Some(s("NO_SUCH_MODE")),
+        ..my_opts()
+    };
+    let inputs = [twice::discover::Input::Path(
+        "fixtures/mysql/sql_mode".into(),
+    )];
+    let e = twice::check::check(&inputs, &opts).unwrap_err();
+    assert!(e.to_string().contains("ERROR 1231"), "{e}");
+    assert!(e.to_string().contains("NO_SUCH_MODE"), "{e}");
+}

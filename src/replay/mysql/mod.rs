@@ -290,7 +290,9 @@ impl<'a> Runner<'a> {
     }
 
     fn exec(&mut self, sql: &str) -> Result<()> {
-        self.conn.query_drop(sql).map_err(|e| {
+        // The session settings are several statements: an error in any of
+        // them (an `sql_mode` the server does not know) is an error.
+        server::exec_all(&mut self.conn, sql).map_err(|e| {
             Error::new(format!(
                 "MySQL replay: `{sql}` failed: {}",
                 server::error_text(&e)

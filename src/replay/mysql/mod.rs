@@ -964,8 +964,8 @@ impl<'a> Runner<'a> {
             // twice's own statements run under the time limit too: tables
             // grown past what the server copies or sends in that time stop
             // the replay, as on PostgreSQL.
-            let stopped = matches!(&e, mysql::Error::MySqlError(m)
-                if matches!(m.code, 1969 | 3024 | 1317 | 1028));
+            let stopped =
+                matches!(&e, mysql::Error::MySqlError(m) if run::stopped_by_time_limit(m.code));
             let hint = if stopped {
                 format!(
                     " (twice's own statement ran longer than the replay time limit of {} s: the \

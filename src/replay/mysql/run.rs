@@ -277,6 +277,13 @@ fn locate(line: &str, near: &str, dbs: &[&str]) -> Option<usize> {
     }
 }
 
+/// Whether MySQL error `code` says a statement was stopped by the time limit:
+/// max_statement_time (MariaDB), max_execution_time (MySQL), or KILL QUERY,
+/// which comes only from the watchdog.
+pub(super) fn stopped_by_time_limit(code: u16) -> bool {
+    matches!(code, 1969 | 3024 | 1317 | 1028)
+}
+
 /// The error of a statement as a neutral [`StmtError`]. `dbs`: database
 /// names to strip from messages (`Table 'twice_1a2b.t'` → `Table 't'`).
 pub(super) fn stmt_error(e: &mysql::Error, dbs: &[&str], watchdog_fired: bool) -> StmtError {
@@ -287,12 +294,10 @@ pub(super) fn stmt_error(e: &mysql::Error, dbs: &[&str], watchdog_fired: bool) -
                 message = message.replace(&format!("{db}."), "");
                 message = message.replace(&format!("`{db}`."), "");
             }
-            let kind = match m.code {
-                // max_statement_time (MariaDB), max_execution_time (MySQL),
-                // KILL QUERY by the watchdog.
-                // KILL QUERY (1317) comes only from the watchdog.
-                1969 | 3024 | 1317 | 1028 => FailureKind::Timeout,
-                _ => FailureKind::Error,
+            let kind = if stopped_by_time_limit(m.code) {
+                FailureKind::Timeout
+            } else {
+                FailureKind::Error
             };
             let message = format!("{message} (MySQL error {})", m.code);
             StmtError {

@@ -69,6 +69,32 @@ pub struct Statement {
 type Parsed = (Option<Box<sqlparser::ast::Statement>>, Option<String>);
 
 impl Statement {
+    /// Its first `n` significant tokens as written in `text` (the file's),
+    /// words upper-cased: what the recognisers of
+    /// [`classify::control`] read.
+    pub fn leading_words(&self, text: &str, n: usize) -> Vec<String> {
+        self.tokens
+            .iter()
+            .take(n)
+            .map(|t| {
+                let s = text.get(t.span.clone()).unwrap_or("");
+                if t.kind == crate::lexer::TokenKind::Word {
+                    s.to_ascii_uppercase()
+                } else {
+                    s.to_string()
+                }
+            })
+            .collect()
+    }
+
+    /// Whether PostgreSQL refuses it inside a transaction block
+    /// ([`classify::control::refused_in_transaction`]).
+    pub fn refused_in_transaction(&self, text: &str) -> bool {
+        let w = self.leading_words(text, 12);
+        let w: Vec<&str> = w.iter().map(String::as_str).collect();
+        classify::control::refused_in_transaction(&w)
+    }
+
     /// The sqlparser AST, when the statement parses (always exactly one).
     /// Parsed on first use.
     pub fn ast(&self) -> Option<&sqlparser::ast::Statement> {

@@ -610,6 +610,31 @@ fn replay_cases_read_as_expected() {
             messages: &["relation \"events_at\" already exists"],
             snapshot: "pg_concurrently",
         },
+        // goose runs each migration in a transaction, where PostgreSQL
+        // refuses CONCURRENTLY: the first run fails as goose's would, and
+        // the help names goose's marker; with `NO TRANSACTION` it runs.
+        Case {
+            folder: "fixtures/postgres/goose_concurrently",
+            bare: false,
+            findings: &[
+                ("first-run-error", "00002_index_in_transaction.sql", 3),
+                ("replay-statement-skipped", "00003_index_outside.sql", 6),
+            ],
+            messages: &[
+                "cannot run inside a transaction block (SQLSTATE 25001)",
+                "down migration not checked",
+            ],
+            snapshot: "pg_goose_concurrently",
+        },
+        // Flyway finds CONCURRENTLY and runs the migration outside a
+        // transaction itself.
+        Case {
+            folder: "fixtures/postgres/flyway_concurrently",
+            bare: false,
+            findings: &[("second-run-error", "V2__indexes.sql", 4)],
+            messages: &["relation \"events_at\" already exists"],
+            snapshot: "pg_flyway_concurrently",
+        },
         // ALTER TYPE ... ADD VALUE with and without IF NOT EXISTS.
         Case {
             folder: "fixtures/postgres/enums",

@@ -20,6 +20,31 @@ pub const LEADING_WORDS: [&str; 9] = [
     "PREPARE",
 ];
 
+/// Whether PostgreSQL refuses the statement inside a transaction block
+/// (SQLSTATE 25001): `CREATE`/`DROP INDEX CONCURRENTLY`, `REINDEX
+/// CONCURRENTLY`, `VACUUM`, `CREATE`/`DROP DATABASE` and `TABLESPACE`,
+/// `CREATE`/`DROP SUBSCRIPTION`, `REINDEX DATABASE`/`SYSTEM`, `ALTER SYSTEM`,
+/// `ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY` and a bare `CLUSTER`.
+/// `words` as for [`transaction_control`] (12 are enough). Replay runs such
+/// statements in autocommit mode where the migration tool would (and
+/// reports their refusal where the tool wraps the migration in a
+/// transaction); Flyway finds them itself (`Layout::runs_refused_outside`).
+pub fn refused_in_transaction(words: &[&str]) -> bool {
+    let first = words.first().copied().unwrap_or("");
+    let has = |s: &str| words.contains(&s);
+    let second = words.get(1).copied();
+    match first {
+        "VACUUM" => true,
+        "CREATE" | "DROP" | "REINDEX" if has("CONCURRENTLY") => true,
+        "CREATE" | "DROP" => matches!(second, Some("DATABASE" | "TABLESPACE" | "SUBSCRIPTION")),
+        "REINDEX" => matches!(second, Some("DATABASE" | "SYSTEM")),
+        "ALTER" if second == Some("SYSTEM") => true,
+        "ALTER" => second == Some("TABLE") && has("DETACH") && has("CONCURRENTLY"),
+        "CLUSTER" => words.len() == 1 || second == Some(";"),
+        _ => false,
+    }
+}
+
 /// What a statement does to transactions, from its leading tokens: `words`
 /// are its significant tokens in order, words upper-cased and other tokens
 /// as written (16 are enough; a terminating `;` may be included or not).

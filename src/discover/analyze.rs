@@ -347,5 +347,30 @@ pub fn analyze(d: &mut Discovered, opts: &Options) -> Result<Analysed> {
         }
         seq.unwrapped = Some(why);
     }
+    // Flyway runs a migration that holds a statement PostgreSQL refuses
+    // inside a transaction block without one (the other tools run it in
+    // theirs, and the server refuses it there).
+    for seq in &mut d.sequences {
+        if seq.dialect != Dialect::Postgres || !layout::get(seq.layout).runs_refused_outside() {
+            continue;
+        }
+        for m in &mut seq.migrations {
+            for p in std::iter::once(&mut m.up).chain(m.down.as_mut()) {
+                let (Some(file), Some(stmts)) = (d.files.get(p.file), a.statements.get(p.file))
+                else {
+                    continue;
+                };
+                let refused = p.statements.iter().any(|&i| {
+                    stmts
+                        .get(i)
+                        .is_some_and(|s| s.refused_in_transaction(&file.text))
+                });
+                if p.tool_transaction && refused {
+                    p.tool_transaction = false;
+                    p.no_transaction = true;
+                }
+            }
+        }
+    }
     Ok(a)
 }

@@ -55,6 +55,10 @@ impl super::Layout for Atlas {
         true
     }
 
+    fn outside_transaction_marker(&self) -> Option<&'static str> {
+        Some("`-- atlas:txmode none` at the top of the file")
+    }
+
     fn kind(&self) -> LayoutKind {
         KIND
     }

@@ -193,6 +193,10 @@ impl super::Layout for Dbmate {
         true
     }
 
+    fn outside_transaction_marker(&self) -> Option<&'static str> {
+        Some("`-- migrate:up transaction:false`")
+    }
+
     /// dbmate's `schema_migrations (version)`.
     fn bookkeeping_sql(&self, _engine: Dialect) -> Option<&'static str> {
         Some("CREATE TABLE IF NOT EXISTS schema_migrations (version varchar(128) PRIMARY KEY)")

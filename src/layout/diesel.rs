@@ -114,6 +114,10 @@ impl super::Layout for Diesel {
         true
     }
 
+    fn outside_transaction_marker(&self) -> Option<&'static str> {
+        Some("`run_in_transaction = false` in the migration's `metadata.toml`")
+    }
+
     /// diesel's `__diesel_schema_migrations`.
     fn bookkeeping_sql(&self, _engine: Dialect) -> Option<&'static str> {
         Some(

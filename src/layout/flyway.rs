@@ -472,6 +472,16 @@ impl super::Layout for Flyway {
         true
     }
 
+    fn outside_transaction_marker(&self) -> Option<&'static str> {
+        Some("`executeInTransaction=false` in the migration's `.conf` file")
+    }
+
+    /// Flyway's PostgreSQL support finds the statements that cannot run in
+    /// a transaction and runs their migration without one.
+    fn runs_refused_outside(&self) -> bool {
+        true
+    }
+
     /// Flyway's `flyway_schema_history`, as its PostgreSQL (also its MySQL
     /// driver's shape) and SQLite support create it.
     fn bookkeeping_sql(&self, engine: Dialect) -> Option<&'static str> {

@@ -415,6 +415,10 @@ impl super::Layout for Goose {
         true
     }
 
+    fn outside_transaction_marker(&self) -> Option<&'static str> {
+        Some("`-- +goose NO TRANSACTION` at the top of the file")
+    }
+
     /// goose's `goose_db_version`, as its PostgreSQL (also its MySQL
     /// driver's shape) and SQLite dialects create it.
     fn bookkeeping_sql(&self, engine: Dialect) -> Option<&'static str> {

@@ -185,6 +185,10 @@ impl super::Layout for Graphile {
         true
     }
 
+    fn outside_transaction_marker(&self) -> Option<&'static str> {
+        Some("`--! no-transaction` at the top of the migration")
+    }
+
     fn kind(&self) -> LayoutKind {
         KIND
     }

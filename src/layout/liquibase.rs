@@ -744,6 +744,10 @@ impl super::Layout for Liquibase {
         true
     }
 
+    fn outside_transaction_marker(&self) -> Option<&'static str> {
+        Some("`runInTransaction:false` on the changeset")
+    }
+
     /// Liquibase's `databasechangelog` (one row per changeset run) and
     /// `databasechangeloglock`, with the columns its standard change-log
     /// history service creates (types as on PostgreSQL, MySQL and SQLite).

@@ -476,6 +476,25 @@ pub trait Layout: Sync {
         false
     }
 
+    /// Whether the tool, which wraps migrations in a transaction, runs a
+    /// migration holding a statement PostgreSQL refuses inside one
+    /// (`CREATE INDEX CONCURRENTLY`, `VACUUM`, ...:
+    /// [`crate::classify::control::refused_in_transaction`]) outside a
+    /// transaction by itself, as Flyway does on PostgreSQL. The other tools
+    /// that wrap run it in their transaction, where the server refuses it,
+    /// unless the migration is marked to run outside one (goose `NO
+    /// TRANSACTION`, ...), and replay reports that refusal.
+    fn runs_refused_outside(&self) -> bool {
+        false
+    }
+
+    /// How a migration is marked to run outside the tool's transaction
+    /// (goose `-- +goose NO TRANSACTION`), for help on a statement
+    /// PostgreSQL refuses inside one; `None` when the tool has no way.
+    fn outside_transaction_marker(&self) -> Option<&'static str> {
+        None
+    }
+
     /// [`Layout::wraps_migrations`] once the sequence's dialect is known,
     /// for a tool whose drivers differ (golang-migrate wraps each file in a
     /// transaction on SQLite only).

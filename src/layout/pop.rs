@@ -260,6 +260,10 @@ impl super::Layout for Pop {
         true
     }
 
+    fn outside_transaction_marker(&self) -> Option<&'static str> {
+        Some("`.autocommit` in the file names: `<version>_<name>.autocommit.up.sql`")
+    }
+
     /// pop / fizz's `schema_migration`.
     fn bookkeeping_sql(&self, _engine: Dialect) -> Option<&'static str> {
         Some(

@@ -51,6 +51,10 @@ impl super::Layout for SqlMigrate {
         true
     }
 
+    fn outside_transaction_marker(&self) -> Option<&'static str> {
+        Some("`-- +migrate Up notransaction`")
+    }
+
     /// sql-migrate's `gorp_migrations` (its `migrate.SetTable` default), as
     /// its `MigrationRecord` maps it.
     fn bookkeeping_sql(&self, engine: crate::dialect::Dialect) -> Option<&'static str> {

@@ -117,6 +117,10 @@ impl super::Layout for Sqlx {
         true
     }
 
+    fn outside_transaction_marker(&self) -> Option<&'static str> {
+        Some("`-- no-transaction` as the file's first line")
+    }
+
     /// sqlx's `_sqlx_migrations`, as its PostgreSQL driver creates it, and
     /// its SQLite driver's (which MySQL's equals but for the checksum's
     /// type, a BLOB there too).

@@ -35,6 +35,10 @@ impl super::Layout for Tern {
         true
     }
 
+    fn outside_transaction_marker(&self) -> Option<&'static str> {
+        Some("`---- tern: disable-tx ----` at the top of the file")
+    }
+
     /// tern's `public.schema_version` (one row holding the version), as
     /// `tern migrate` creates it; tern runs on PostgreSQL only.
     fn bookkeeping_sql(&self, engine: crate::dialect::Dialect) -> Option<&'static str> {

@@ -61,6 +61,10 @@ impl super::Layout for Yoyo {
         true
     }
 
+    fn outside_transaction_marker(&self) -> Option<&'static str> {
+        Some("`-- transactional: false` in the leading comments")
+    }
+
     fn kind(&self) -> LayoutKind {
         KIND
     }

@@ -113,6 +113,8 @@ struct Replayer<'a, E: Engine> {
     migrations: &'a [Migration],
     /// The sequence's root (to tell it from the workspace's others).
     root: &'a str,
+    /// The sequence's layout (its tool's words in help).
+    layout: crate::model::LayoutKind,
     /// The thread running second runs on copies, when there is one.
     pipeline: Option<Pipeline<'a>>,
     /// The migration (index) a second run on a copy stopped at, when one did.
@@ -273,6 +275,7 @@ pub fn replay<E: Engine>(
             gaps: &seq.code_gaps,
             migrations: &seq.migrations,
             root: &seq.root,
+            layout: seq.layout,
             pipeline,
             stopped_at: None,
         };

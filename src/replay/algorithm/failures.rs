@@ -848,6 +848,26 @@ impl<E: Engine> Replayer<'_, E> {
                      every migration opens its own)"
                         .into()
                 }
+                // PostgreSQL refuses `CREATE INDEX CONCURRENTLY` and the
+                // like in the transaction the tool runs the migration in.
+                Run::First { .. } | Run::Start { .. } | Run::DownFirst
+                    if part.tool_transaction && f.error.code.as_deref() == Some("25001") =>
+                {
+                    match crate::layout::get(self.layout).outside_transaction_marker() {
+                        Some(marker) => format!(
+                            "the migration tool runs each migration in a transaction of its \
+                             own, and PostgreSQL refuses this statement inside one: mark the \
+                             migration to run outside it ({marker}), with the statement in a \
+                             migration of its own"
+                        ),
+                        None => "the migration tool runs each migration in a transaction of \
+                                 its own, and PostgreSQL refuses this statement inside one; \
+                                 twice knows no way to tell this tool to run a migration \
+                                 outside its transaction: run the statement outside the tool, \
+                                 or (for `CONCURRENTLY`) without that word"
+                            .into(),
+                    }
+                }
                 Run::First { .. }
                     if matches!(
                         f.error.class,

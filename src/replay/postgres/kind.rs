@@ -3,7 +3,6 @@
 //! in a transaction block, and statements that change the whole server.
 
 use crate::analysis::Statement;
-use crate::lexer::TokenKind;
 use crate::source::SourceFile;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,17 +20,7 @@ pub enum Kind {
 
 /// Upper-cased leading words (up to `n`) of a statement.
 pub fn words(file: &SourceFile, stmt: &Statement, n: usize) -> Vec<String> {
-    stmt.tokens
-        .iter()
-        .take(n)
-        .map(|t| {
-            if t.kind == TokenKind::Word {
-                file.text[t.span.clone()].to_ascii_uppercase()
-            } else {
-                file.text[t.span.clone()].to_string()
-            }
-        })
-        .collect()
+    stmt.leading_words(&file.text, n)
 }
 
 /// Classifies a statement for the replay mechanics.
@@ -45,24 +34,13 @@ pub fn classify(file: &SourceFile, stmt: &Statement) -> Kind {
 /// on older servers the server's own refusal (SQLSTATE 25001) moves the
 /// migration to autocommit mode.
 pub fn classify_words(w: &[&str]) -> Kind {
-    let first = w.first().copied().unwrap_or("");
-    let has = |s: &str| w.contains(&s);
-    match first {
-        // `ROLLBACK TO [SAVEPOINT] x` is the migration's own business.
-        _ if crate::replay::control::classify(w).is_some() => Kind::TxnControl,
-        "VACUUM" => Kind::NoTransaction,
-        "CREATE" | "DROP" | "REINDEX" if has("CONCURRENTLY") => Kind::NoTransaction,
-        "CREATE" | "DROP" if matches!(w.get(1), Some(&"DATABASE") | Some(&"TABLESPACE")) => {
-            Kind::NoTransaction
-        }
-        "CREATE" | "DROP" if w.get(1) == Some(&"SUBSCRIPTION") => Kind::NoTransaction,
-        "REINDEX" if matches!(w.get(1), Some(&"DATABASE") | Some(&"SYSTEM")) => Kind::NoTransaction,
-        "ALTER" if w.get(1) == Some(&"SYSTEM") => Kind::NoTransaction,
-        "ALTER" if w.get(1) == Some(&"TABLE") && has("DETACH") && has("CONCURRENTLY") => {
-            Kind::NoTransaction
-        }
-        "CLUSTER" if w.len() == 1 || w.get(1) == Some(&";") => Kind::NoTransaction,
-        _ => Kind::Plain,
+    // `ROLLBACK TO [SAVEPOINT] x` is the migration's own business.
+    if crate::replay::control::classify(w).is_some() {
+        Kind::TxnControl
+    } else if crate::classify::control::refused_in_transaction(w) {
+        Kind::NoTransaction
+    } else {
+        Kind::Plain
     }
 }
 

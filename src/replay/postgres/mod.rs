@@ -510,7 +510,8 @@ impl<'a> Runner<'a> {
     }
 
     /// The first run inside a transaction. `None`: the server refused a
-    /// statement in a transaction block (nothing is kept).
+    /// statement in a transaction block and no tool wraps the part in one
+    /// (nothing is kept; it runs in autocommit mode instead).
     fn apply_in_transaction(&mut self, ws: &Workspace, part: &Part) -> Result<Option<Applied>> {
         // BEGIN goes in the same round trip as the statements.
         let lead = self.begin_commands(false);
@@ -528,7 +529,7 @@ impl<'a> Runner<'a> {
             }
             self.fresh_session_if_changed()?;
             self.reload_sequences()?;
-            if f.error.code.as_deref() == Some("25001") {
+            if f.error.code.as_deref() == Some("25001") && !part.tool_transaction {
                 self.autocommit_parts.insert(part_key(part));
                 return Ok(None);
             }

@@ -370,12 +370,21 @@ fn set_transaction_skipped(stmt: &crate::analysis::Statement) -> Handled {
 }
 
 impl Runner<'_> {
-    /// Whether a part must run outside a transaction block.
+    /// Whether a part must run outside a transaction block: it is marked
+    /// so, or it holds a statement PostgreSQL refuses inside one and no
+    /// tool wraps it in a transaction (a tool that does runs it in its
+    /// transaction, where the server refuses the statement: the first run
+    /// fails as the tool's would).
     pub(super) fn needs_autocommit(&self, ws: &Workspace, part: &Part) -> bool {
+        if part.no_transaction {
+            return true;
+        }
+        if part.tool_transaction {
+            return false;
+        }
         let file = &ws.files[part.file];
         let connected = kind::connected_databases(&file.source.text);
-        part.no_transaction
-            || self.autocommit_parts.contains(&part_key(part))
+        self.autocommit_parts.contains(&part_key(part))
             || part.statements.iter().any(|&i| {
                 file.statements.get(i).is_some_and(|s| {
                     kind::classify(&file.source, s) == Kind::NoTransaction

@@ -108,26 +108,61 @@ pub fn static_findings(unit: &mut FileUnit) -> Vec<Finding> {
     out
 }
 
-/// In a sequence written in a dialect twice does not support, every other
-/// statement is one the static rules cannot read: one notice says so for the
-/// sequence (see discovery), not one `unparsed-statement` per statement.
-fn drop_foreign_unparsed(ws: &Workspace, findings: &mut Vec<Finding>) {
-    if ws.foreign.is_empty() {
-        return;
-    }
-    let files: BTreeSet<&str> = ws
-        .sequences
+/// The files of the sequences written in a dialect twice does not support,
+/// with that dialect.
+fn foreign_files(ws: &Workspace) -> BTreeMap<&str, crate::sniff::Family> {
+    ws.sequences
         .iter()
-        .filter(|seq| ws.foreign.contains_key(&seq.root))
-        .flat_map(|seq| {
+        .filter_map(|seq| ws.foreign.get(&seq.root).map(|family| (seq, *family)))
+        .flat_map(|(seq, family)| {
             seq.migrations
                 .iter()
                 .flat_map(|m| std::iter::once(m.up.file).chain(m.down.as_ref().map(|d| d.file)))
+                .map(move |f| (f, family))
         })
-        .filter_map(|f| ws.files.get(f).map(|u| u.source.name.as_str()))
-        .collect();
+        .filter_map(|(f, family)| ws.files.get(f).map(|u| (u.source.name.as_str(), family)))
+        .collect()
+}
+
+/// In a sequence written in a dialect twice does not support, every other
+/// statement is one the static rules cannot read, and the grammar twice
+/// checks is not the one the statements are written in (T-SQL needs no `;`
+/// before its next statement, and its `GO` lines are no SQL at all): one
+/// notice says so for the sequence (see discovery), instead of one
+/// `unparsed-statement` or `syntax-error` per statement.
+fn drop_foreign_unread(ws: &Workspace, findings: &mut Vec<Finding>) {
+    if ws.foreign.is_empty() {
+        return;
+    }
+    let files = foreign_files(ws);
     let unparsed = rules::unparsed_statement::META.id;
-    findings.retain(|f| !(f.rule == unparsed && files.contains(f.file.as_str())));
+    let syntax = rules::syntax_error::META.id;
+    findings.retain(|f| {
+        !((f.rule == unparsed || f.rule == syntax) && files.contains_key(f.file.as_str()))
+    });
+}
+
+/// Fixes are written in the SQL of the dialects twice supports (`CREATE
+/// TABLE IF NOT EXISTS`, which SQL Server and Oracle refuse), and replay,
+/// which confirms them elsewhere, does not run these dialects: a sequence in
+/// one of them gets findings without fixes.
+fn withdraw_foreign_fixes(ws: &Workspace, findings: &mut [Finding]) {
+    if ws.foreign.is_empty() {
+        return;
+    }
+    let files = foreign_files(ws);
+    for f in findings {
+        let Some(family) = files.get(f.file.as_str()) else {
+            continue;
+        };
+        if f.fix.take().is_some() {
+            f.notes.push(format!(
+                "no fix is offered: this history is written in {}, which twice does not support, \
+                 and its fixes are written in the SQL of the dialects it supports",
+                family.title()
+            ));
+        }
+    }
 }
 
 /// The whole check of the files on disk: static rules on every file,
@@ -176,7 +211,7 @@ pub fn check_from(inputs: &[Input], opts: &Options, files: &FileSource) -> Resul
         found
     });
     let mut findings: Vec<Finding> = per_file.into_iter().flatten().collect();
-    drop_foreign_unparsed(&ws, &mut findings);
+    drop_foreign_unread(&ws, &mut findings);
     crate::rules::nondeterministic_value::drop_unreachable(&ws, &mut findings, opts.jobs);
     findings.extend(ws.findings.iter().cloned());
     rules::sequence_fixes::attach_insert_fixes(&ws, &mut findings, opts.jobs);
@@ -187,6 +222,7 @@ pub fn check_from(inputs: &[Input], opts: &Options, files: &FileSource) -> Resul
         escape_names(f);
     }
     rules::sequence_fixes::withdraw_stale_definition_fixes(&ws, &mut findings);
+    withdraw_foreign_fixes(&ws, &mut findings);
     let mut notices = ws.notices.clone();
     if let Some(scope) = &scope {
         findings.extend(scope.findings.iter().cloned());

@@ -855,3 +855,35 @@ fn a_file_with_a_name_near_the_length_limit_is_fixed() {
     // No temporary file is left beside it.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
+
+/// A history in a dialect twice does not support (T-SQL here, known by its
+/// folder's name) gets its findings without fixes: twice writes fixes in the
+/// SQL of the dialects it supports, and SQL Server has no `CREATE TABLE IF
+/// NOT EXISTS`. Its `GO` batches are no missing `;` either.
+#[test]
+fn a_history_in_an_unsupported_dialect_is_not_fixed() {
+    let (tmp, dst) = copy_fixture("tsql", "sqlserver");
+    let before = files(&dst);
+    let out = run(
+        tmp.path(),
+        &["check", "--no-replay", "--color", "never", "sqlserver"],
+    );
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("error[create-without-if-not-exists]"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("syntax-error"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(
+            "no fix is offered: this history is written in T-SQL (SQL Server), which twice does not support"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("fixable"), "{}", out.stdout);
+    let fixed = run(tmp.path(), &["check", "--fix", "--no-replay", "sqlserver"]);
+    assert_eq!(fixed.code, 1, "{}{}", fixed.stdout, fixed.stderr);
+    assert_eq!(files(&dst), before);
+}

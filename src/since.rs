@@ -80,6 +80,7 @@ pub fn mark(ws: &mut Workspace, opts: &Options) -> Result<Option<Scope>> {
         opts.from
             .as_ref()
             .map(|version| mark_by_version(ws, version))
+            .transpose()?
     };
     if !start.is_empty() {
         scope
@@ -192,7 +193,24 @@ pub fn mark_by_files(ws: &mut Workspace, states: &[FileState], rev: &str) -> Sco
 /// `--from`: migrations ordered before the first one whose version is
 /// `version` or later (compared as numbers where both have digits, so
 /// `1.10` comes after `1.9`) are old.
-pub fn mark_by_version(ws: &mut Workspace, version: &str) -> Scope {
+pub fn mark_by_version(ws: &mut Workspace, version: &str) -> Result<Scope> {
+    // A value with no digit, where every migration's version has digits, is
+    // no version (a mistyped `--from` would otherwise audit nothing and
+    // pass).
+    let versions = || {
+        ws.sequences
+            .iter()
+            .flat_map(|s| &s.migrations)
+            .map(|m| &m.version)
+    };
+    let has_digit = |v: &str| v.bytes().any(|b| b.is_ascii_digit());
+    if !has_digit(version) && versions().next().is_some() && versions().all(|v| has_digit(v)) {
+        let example = versions().next().map(String::as_str).unwrap_or_default();
+        return Err(crate::error::Error::new(format!(
+            "--from {version}: not a version (the migrations' versions have digits, such as \
+             `{example}`): give the version of the first migration to audit"
+        )));
+    }
     let mut scope = Scope::default();
     // Per file: whether some audited migration uses it.
     let mut audited: BTreeMap<usize, bool> = BTreeMap::new();
@@ -231,7 +249,7 @@ pub fn mark_by_version(ws: &mut Workspace, version: &str) -> Scope {
         "--from {version}: {} before it applied once as the starting state (not audited)",
         plural(old_total, "migration")
     ));
-    scope
+    Ok(scope)
 }
 
 /// Compares versions: runs of digits as numbers (leading zeros do not

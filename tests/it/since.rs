@@ -184,6 +184,16 @@ fn from_version_applies_the_migrations_before_it() {
         "{}",
         out.stdout
     );
+    // A value that is no version (a typo) is an error, not a pass that
+    // audited nothing.
+    let out = twice(&dir, &["check", "m", "--from", "latest"]);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("--from latest: not a version (the migrations' versions have digits"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

@@ -616,16 +616,27 @@ impl<'a> Toks<'a> {
             k = n;
         }
         if self.punct(k, "(") {
-            // MySQL: ADD [COLUMN] (a int, b int).
+            // MySQL: ADD [COLUMN] (a int, b int); Oracle's and MySQL's
+            // `ADD (CONSTRAINT fk FOREIGN KEY ...)` adds constraints (and
+            // indexes) the same way, read as after a bare `ADD`.
             let close = self.close_paren(k);
             return self
                 .split_commas(k + 1, close.min(end))
                 .into_iter()
-                .filter_map(|r| self.name(r.start))
-                .map(|(name, _)| AlterOp::AddColumn {
-                    name,
-                    if_not_exists,
-                    insert_at,
+                .flat_map(|r| {
+                    if self.kw(r.start, "CONSTRAINT") || constraint_kind(r.start).is_some() {
+                        // `r.start - 1` is the `(` or `,` before the item,
+                        // in the place of `ADD`.
+                        return self.alter_add(r.start - 1, r.end);
+                    }
+                    self.name(r.start)
+                        .map(|(name, _)| AlterOp::AddColumn {
+                            name,
+                            if_not_exists,
+                            insert_at,
+                        })
+                        .into_iter()
+                        .collect()
                 })
                 .collect();
         }

@@ -257,6 +257,31 @@ mod tests {
             added("ALTER TABLE t ADD CONSTRAINT CHECK (a > 0)"),
             vec![(None, Check)]
         );
+        // In parentheses, as Oracle writes them and MySQL takes them: no
+        // column named `CONSTRAINT`.
+        assert_eq!(
+            added(
+                "ALTER TABLE c ADD (\n  CONSTRAINT c_fk_pid FOREIGN KEY (pid) REFERENCES p (id))"
+            ),
+            named("c_fk_pid", ForeignKey)
+        );
+        let sql = "ALTER TABLE c ADD (x int, CONSTRAINT uk_x UNIQUE (x), INDEX ix_y (y), y int)";
+        assert_eq!(
+            added(sql),
+            vec![(Some("uk_x".into()), Unique), (Some("ix_y".into()), Index)]
+        );
+        let Kind::AlterTable(a) = kind(sql, Dialect::Mysql) else {
+            panic!("{sql}")
+        };
+        let columns: Vec<&str> = a
+            .actions
+            .iter()
+            .filter_map(|x| match &x.op {
+                AlterOp::AddColumn { name, .. } => Some(name.object()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(columns, ["x", "y"]);
     }
 
     #[test]

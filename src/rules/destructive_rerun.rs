@@ -34,6 +34,10 @@ application wrote since the first:
   a second run drops them for good. With an unfiltered copy the DROP only takes the first
   run's backup, whose rows are in `t` again: not flagged (and replay does not write to the
   backup between the runs: no application writes there).
+- `ALTER TABLE t DROP COLUMN c` followed by `ALTER TABLE t ADD COLUMN c` (a column dropped
+  and added again to change its type or default): the column comes back empty, or holding its
+  default, and a second run wipes the values written to it since. A scratch column that the
+  migration adds and drops again is fine.
 - `DROP VIEW v ... CASCADE` (or `DROP TABLE ... CASCADE`) followed by `CREATE VIEW v`:
   CASCADE also drops every object that depends on `v`, and a second run drops those created
   since (views and functions of later migrations, or made by hand) without re-creating them.
@@ -126,6 +130,15 @@ impl Rule for DestructiveRerun {
                         }
                     }
                 }
+                Kind::AlterTable(a) => {
+                    if let Some(t) = &a.table {
+                        for act in &a.actions {
+                            if let AlterOp::DropColumn { name, .. } = &act.op {
+                                check_dropped_column(cx, &unit, t, name, out);
+                            }
+                        }
+                    }
+                }
                 Kind::Delete(del) if !del.has_where => {
                     if let Some(t) = &del.table {
                         check_reload(cx, &unit, t, "DELETE FROM", out);
@@ -207,6 +220,64 @@ fn dropped_later(cx: &Context, from: &Statement, name: &Name) -> bool {
         Kind::RenameTables(pairs) => pairs.iter().any(|p| p.from.same_object(name)),
         _ => false,
     })
+}
+
+/// `ALTER TABLE t DROP COLUMN c` followed by `ALTER TABLE t ADD COLUMN c`
+/// in the same part (and not dropped again after): the column comes back
+/// empty (or with its default) on every run.
+fn check_dropped_column(cx: &Context, unit: &Unit, t: &Name, c: &Name, out: &mut Vec<Finding>) {
+    let adds = |s: &Statement, act: fn(&AlterOp) -> Option<&Name>| match &s.facts.kind {
+        Kind::AlterTable(a) => {
+            a.table.as_ref().is_some_and(|x| x.same_object(t))
+                && a.actions
+                    .iter()
+                    .any(|x| act(&x.op).is_some_and(|n| n.same_object(c)))
+        }
+        _ => false,
+    };
+    fn added(op: &AlterOp) -> Option<&Name> {
+        match op {
+            AlterOp::AddColumn { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+    fn dropped(op: &AlterOp) -> Option<&Name> {
+        match op {
+            AlterOp::DropColumn { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+    let Some(add) = later(cx, unit.stmt).find(|s| adds(s, added)) else {
+        return;
+    };
+    // A scratch column, dropped again before the migration ends.
+    if later(cx, add).any(|s| adds(s, dropped)) {
+        return;
+    }
+    let (table, column) = (t.text(&cx.file.text), c.text(&cx.file.text));
+    let message = format!(
+        "DROP COLUMN {column} and the ADD COLUMN {column} at line {} make a new, empty column: \
+         a second run deletes every value written to {table}.{column} since the first run",
+        line(cx, add)
+    );
+    let mut f = cx.finding(&META, unit, message);
+    f.help = Some(match cx.dialect {
+        crate::dialect::Dialect::Sqlite => format!(
+            "keep the values: SQLite cannot change a column in place, so rebuild {table} (create \
+             the new shape, copy every row with `INSERT INTO ... SELECT`, drop, rename), which a \
+             second run repeats without losing rows"
+        ),
+        crate::dialect::Dialect::Mysql => format!(
+            "keep the values: change {column} in place (`ALTER TABLE {table} MODIFY COLUMN \
+             {column} ...`) instead of dropping and adding it"
+        ),
+        _ => format!(
+            "keep the values: change {column} in place (`ALTER TABLE {table} ALTER COLUMN \
+             {column} TYPE ... USING ...`, `SET DEFAULT`, `SET NOT NULL`) instead of dropping and \
+             adding it"
+        ),
+    });
+    out.push(f);
 }
 
 /// `DROP TABLE t` followed by `CREATE TABLE t`, or by a rename swap.

@@ -20,7 +20,8 @@ use std::ops::Range;
 impl<E: Engine> Replayer<'_, E> {
     /// Whether a second run of `part` could remove or rewrite rows: it has a
     /// statement other than `CREATE` (of any object), `ALTER TABLE` without
-    /// a rename, and transaction, `PRAGMA` and `SET` statements. Parts that
+    /// a rename or a dropped column, and transaction, `PRAGMA` and `SET`
+    /// statements. Parts that
     /// only create or add things skip the write between the runs (it costs
     /// a snapshot of each table the part names).
     pub(super) fn may_destroy(&self, part: &Part) -> bool {
@@ -31,10 +32,12 @@ impl<E: Engine> Replayer<'_, E> {
             .filter_map(|&i| unit.statements.get(i))
             .any(|s| match &s.facts.kind {
                 Kind::Create(_) | Kind::Transaction(_) | Kind::Pragma(_) | Kind::Set(_) => false,
-                Kind::AlterTable(a) => a
-                    .actions
-                    .iter()
-                    .any(|act| matches!(act.op, AlterOp::RenameTo { .. })),
+                Kind::AlterTable(a) => a.actions.iter().any(|act| {
+                    matches!(
+                        act.op,
+                        AlterOp::RenameTo { .. } | AlterOp::DropColumn { .. }
+                    )
+                }),
                 _ => true,
             })
     }

@@ -583,7 +583,9 @@ pub trait Engine {
     /// second run, and keeps it (until [`Engine::put_back`] puts back what it
     /// changed in rows that are not synthetic): in each existing table whose bare name
     /// (lower case) is in `tables`, new values in the columns of one existing
-    /// row (primary key and foreign key columns left alone), then
+    /// row (primary key and foreign key columns left alone; a row the
+    /// migrations wrote rather than a synthetic one where there is one, the
+    /// newest by the table's own order), then
     /// [`super::SEED_ROWS`] more synthetic rows made as [`Engine::seed`]
     /// makes them, whatever the table holds. Plain SQL, each write under a
     /// savepoint; a write the database refuses is skipped.

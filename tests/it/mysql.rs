@@ -194,6 +194,19 @@ fn second_run_of_a_ddl_migration_fails_half_way_with_mysql_codes() {
     }
 }
 
+/// The write between the runs changes a row the migrations wrote, not one
+/// of replay's synthetic rows, so an upsert in a later migration than the
+/// table's is still seen to put its value back.
+#[test]
+#[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
+fn an_upsert_in_a_later_migration_than_its_table_overwrites() {
+    let r = run("fixtures/mysql/upsert_later", &my_opts());
+    assert_eq!(
+        rules(&r),
+        vec![(s("second-run-overwrites"), s("002_theme.sql"), 4)]
+    );
+}
+
 #[test]
 #[ignore = "needs MariaDB/MySQL: cargo test --test it mysql:: -- --include-ignored"]
 fn a_failed_first_run_stays_half_applied() {

@@ -1507,6 +1507,7 @@ fn rows_written_between_the_runs_must_survive_the_second() {
         ("second-run-data-loss", "003_prices.sql", 4),
         ("second-run-data-loss", "005_reset.sql", 2),
         ("second-run-overwrites", "006_flags.sql", 4),
+        ("second-run-overwrites", "011_flags_later.sql", 4),
     ]
     .iter()
     .map(|(r, f, l)| (r.to_string(), f.to_string(), *l))

@@ -140,6 +140,10 @@ pub(super) struct SeedState {
     pub setup_tables: BTreeSet<String>,
 }
 
+/// At most this many synthetic rows of a table are left out when the write
+/// between runs picks the row it changes.
+const MAX_EXCLUDED: usize = 256;
+
 /// A synthetic row: its table (the name it went into, or the one a
 /// statement twice ran renamed it to since: [`SeedState::renamed`]), then
 /// columns with SQL literals: its
@@ -391,16 +395,44 @@ fn update_one_row(
         // Synthetic rows are found by their key, which this leaves; the
         // values it changes are recorded to be put back by `unseed`.
         let read: Vec<&String> = pk.iter().chain(sets.iter().map(|(c, _)| c)).collect();
-        let row: Option<mysql::Row> = conn
-            .query_first(format!(
-                "SELECT {} FROM {} LIMIT 1",
+        // A row the migrations wrote rather than a synthetic one, when
+        // there is one (the last by the primary key): the write stands for
+        // users changing the rows a
+        // migration put there (a setting), which an upsert's second run
+        // would overwrite. (Past a few hundred synthetic rows, any row.)
+        let synthetic_rows: Vec<String> = state
+            .rows
+            .iter()
+            .filter(|r| r.keyed && r.undo.is_empty() && r.table == t)
+            .map(|r| format!("({})", r.cond()))
+            .collect();
+        let mut filters = Vec::new();
+        if !synthetic_rows.is_empty() && synthetic_rows.len() <= MAX_EXCLUDED {
+            filters.push(format!(" WHERE NOT ({})", synthetic_rows.join(" OR ")));
+        }
+        filters.push(String::new());
+        // The last by the primary key (an auto-increment key's newest row:
+        // the one the migration's first run just wrote, more often than
+        // not).
+        let newest: String = pk
+            .iter()
+            .map(|c| format!("{c} DESC"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let select = |filter: &str| {
+            format!(
+                "SELECT {} FROM {}{filter} ORDER BY {} LIMIT 1",
                 read.iter()
                     .map(|c| c.as_str())
                     .collect::<Vec<_>>()
                     .join(", "),
-                ident(t)
-            ))
-            .unwrap_or(None);
+                ident(t),
+                newest
+            )
+        };
+        let row: Option<mysql::Row> = filters
+            .iter()
+            .find_map(|f| conn.query_first(select(f)).unwrap_or(None));
         let Some(row) = row else {
             return;
         };

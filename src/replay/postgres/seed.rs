@@ -125,6 +125,10 @@ impl Table {
     }
 }
 
+/// At most this many synthetic rows of a table are left out when the write
+/// between runs picks the row it changes.
+const MAX_EXCLUDED: usize = 256;
+
 /// A column of a [`SeededRow`]: its number, quoted name and value as text.
 type RecordedColumn = (i16, String, Option<String>);
 
@@ -608,6 +612,42 @@ impl Runner<'_> {
     /// foreign keys, not generated), each under its own savepoint.
     fn update_one_row(&mut self, t: &Table) -> Result<()> {
         let fk_col = |c: &str| t.fks.iter().any(|fk| fk.from.iter().any(|f| f == c));
+        // A row the migrations wrote rather than a synthetic one, when there
+        // is one, and the newest (the last in the heap: the one the
+        // migration's first run just wrote, more often than not): the write
+        // stands for users changing the rows a migration put there (a
+        // setting), which an upsert's second run would overwrite. Synthetic
+        // rows are known by their recorded keys.
+        let synthetic_rows: Vec<String> = self
+            .seeded
+            .iter()
+            .filter(|r| r.undo.is_none() && r.keyed && r.table == t.quoted)
+            .map(|r| {
+                let cond: Vec<String> = r
+                    .columns
+                    .iter()
+                    .map(|(_, c, v)| {
+                        let v = v.as_deref().map_or("NULL".into(), literal);
+                        format!("{c}::text IS NOT DISTINCT FROM {v}")
+                    })
+                    .collect();
+                format!("({})", cond.join(" AND "))
+            })
+            .collect();
+        let mut filter = String::new();
+        // (Past a few hundred records the condition costs more than it is
+        // worth: any row then.)
+        if !synthetic_rows.is_empty() && synthetic_rows.len() <= MAX_EXCLUDED {
+            let not_synthetic = format!(" WHERE NOT ({})", synthetic_rows.join(" OR "));
+            let probe = format!("SELECT 1 FROM {}{not_synthetic} LIMIT 1", t.quoted);
+            match self.seed_try(&probe)? {
+                Tried::TimedOut => return Ok(()),
+                Tried::Done(m) if m.iter().any(|m| matches!(m, SimpleQueryMessage::Row(_))) => {
+                    filter = not_synthetic;
+                }
+                Tried::Done(_) | Tried::Refused => {}
+            }
+        }
         for (ci, col) in t.columns.iter().enumerate() {
             if col.skip || col.key || fk_col(&col.name) {
                 continue;
@@ -634,7 +674,8 @@ impl Runner<'_> {
                 )
                 .collect();
             let sql = format!(
-                "WITH twice_x AS (SELECT tableoid AS o, ctid AS i, {c}::text AS old FROM {t} LIMIT 1) \
+                "WITH twice_x AS (SELECT tableoid AS o, ctid AS i, {c}::text AS old FROM {t}{filter} \
+                 ORDER BY ctid DESC LIMIT 1) \
                  UPDATE {t} AS twice_t SET {c} = {v} FROM twice_x \
                  WHERE twice_t.tableoid = twice_x.o AND twice_t.ctid = twice_x.i \
                    AND twice_t.{c} IS DISTINCT FROM {v} RETURNING {}",

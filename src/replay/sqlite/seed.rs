@@ -832,26 +832,57 @@ fn update_one_row(e: &mut SqliteEngine, t: &TableInfo) -> Result<(), EngineError
     if key_cols.is_empty() {
         return Ok(());
     }
-    let select = format!(
-        "SELECT {} FROM main.{} LIMIT 1",
-        key_cols.join(", "),
-        quote(&t.name)
-    );
+    // A row the migrations wrote rather than a synthetic one, when there is
+    // one, and the newest of them: the write stands for users changing the
+    // rows a migration put there (a setting), which an upsert's second run
+    // would overwrite.
+    let synthetic_rows: Vec<String> = if t.without_rowid {
+        Vec::new()
+    } else {
+        e.seeded
+            .iter()
+            .filter(|r| r.undo.is_none() && r.rootpage == t.rootpage)
+            .filter_map(|r| r.rowid.map(|id| id.to_string()))
+            .collect()
+    };
+    let not_synthetic = if synthetic_rows.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE rowid NOT IN ({})", synthetic_rows.join(", "))
+    };
+    // The newest such row: the one the migration's first run just wrote,
+    // more often than not.
+    let order = if t.without_rowid {
+        String::new()
+    } else {
+        " ORDER BY rowid DESC".to_string()
+    };
     let n = key_cols.len();
-    let key: Option<Vec<Sql>> = e.internal(|c| {
-        let Ok(mut st) = c.prepare(&select) else {
-            return Ok(None);
-        };
-        let mut rows = st.query([])?;
-        match rows.next()? {
-            Some(r) => Ok(Some(
-                (0..n)
-                    .map(|i| r.get::<_, Sql>(i))
-                    .collect::<rusqlite::Result<_>>()?,
-            )),
-            None => Ok(None),
+    let mut key: Option<Vec<Sql>> = None;
+    for filter in [not_synthetic.as_str(), ""] {
+        let select = format!(
+            "SELECT {} FROM main.{}{filter}{order} LIMIT 1",
+            key_cols.join(", "),
+            quote(&t.name)
+        );
+        key = e.internal(|c| {
+            let Ok(mut st) = c.prepare(&select) else {
+                return Ok(None);
+            };
+            let mut rows = st.query([])?;
+            match rows.next()? {
+                Some(r) => Ok(Some(
+                    (0..n)
+                        .map(|i| r.get::<_, Sql>(i))
+                        .collect::<rusqlite::Result<_>>()?,
+                )),
+                None => Ok(None),
+            }
+        })?;
+        if key.is_some() || filter.is_empty() {
+            break;
         }
-    })?;
+    }
     let Some(key) = key else {
         return Ok(());
     };

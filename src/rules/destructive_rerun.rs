@@ -44,8 +44,11 @@ application wrote since the first:
   Replay cannot see this one (nothing depends on `v` when the second run comes right after the
   first), so only this rule reports it.
 
-Not flagged: views, functions, triggers and other objects without rows dropped and re-created
-(without CASCADE); the standard table rebuild (SQLite's twelve steps: `CREATE TABLE t_new`,
+Not flagged: a full-text index (`CREATE VIRTUAL TABLE ... USING fts5`, or another virtual table)
+dropped, made again and filled again from the table it indexes (an unfiltered `INSERT INTO idx
+SELECT ... FROM docs`, or FTS's `INSERT INTO idx(idx) VALUES ('rebuild')`): the rows written
+since come back from that table. Views, functions, triggers and other objects without rows
+dropped and re-created (without CASCADE); the standard table rebuild (SQLite's twelve steps: `CREATE TABLE t_new`,
 `INSERT INTO t_new SELECT ... FROM t` without a filter, `DROP TABLE t`, `ALTER TABLE t_new
 RENAME TO t`): a second run copies every row again, the ones written since included, so it
 keeps them (replay checks that too: `second-run-data-loss`). A rebuild that is not guarded
@@ -298,14 +301,24 @@ fn check_dropped_table(cx: &Context, unit: &Unit, t: &Name, out: &mut Vec<Findin
         if dropped_later(cx, create, t) {
             return;
         }
+        let created = match &create.facts.kind {
+            Kind::Create(c) => c.kind,
+            _ => ObjectKind::Table,
+        };
+        // A full-text (or other virtual) index filled again from the table
+        // it indexes: the rows written since come back from that table.
+        if created == ObjectKind::VirtualTable && later(cx, create).any(|s| refills(cx, s, t)) {
+            return;
+        }
         let cascade = if cascades(cx, unit) {
             "; CASCADE also drops the views and foreign keys that depend on it"
         } else {
             ""
         };
         let message = format!(
-            "DROP TABLE {name} and the CREATE TABLE {name} at line {} make a new, empty table: \
+            "DROP TABLE {name} and the CREATE {} {name} at line {} make a new, empty table: \
              a second run deletes every row written to {name} since the first run{cascade}",
+            created.sql(),
             line(cx, create)
         );
         let mut f = cx.finding(&META, unit, message);
@@ -450,6 +463,26 @@ fn renamed_to(s: &Statement, t: &Name) -> Option<Name> {
             .map(|p| p.from.clone()),
         _ => None,
     }
+}
+
+/// Whether `s` fills the index `t` again from what it indexes: an
+/// unfiltered `INSERT INTO t ... SELECT ... FROM other`, or FTS's `INSERT
+/// INTO t(t) VALUES ('rebuild')` (an external-content index reads its
+/// table again).
+fn refills(cx: &Context, s: &Statement, t: &Name) -> bool {
+    if let Some((sources, None)) = copies_into(cx, s, t) {
+        return !sources.is_empty() && !sources.iter().any(|n| n.same_object(t));
+    }
+    let into_t = matches!(&s.facts.kind, Kind::Insert(i) if i.table.as_ref().is_some_and(|n| n.same_object(t)));
+    into_t
+        && s.tokens.iter().any(|k| {
+            k.kind == crate::lexer::TokenKind::String
+                && cx
+                    .file
+                    .text
+                    .get(k.span.clone())
+                    .is_some_and(|v| v.eq_ignore_ascii_case("'rebuild'"))
+        })
 }
 
 /// For a statement that copies rows into `new` (`CREATE TABLE new AS

@@ -652,41 +652,53 @@ impl Runner<'_> {
             if col.skip || col.key || fk_col(&col.name) {
                 continue;
             }
-            self.seed_counter += 1;
-            let n = self.seed_counter;
-            let v = if !col.literals.is_empty() {
-                col.literals[(n as usize + ci) % col.literals.len()].clone()
-            } else {
-                match synthetic(col, n) {
-                    Some(v) => v,
-                    None => continue,
+            // A value equal to the one there (a boolean) changes nothing:
+            // the next one does (as on the other engines).
+            for _ in 0..2 {
+                self.seed_counter += 1;
+                let n = self.seed_counter;
+                let v = if !col.literals.is_empty() {
+                    col.literals[(n as usize + ci) % col.literals.len()].clone()
+                } else {
+                    match synthetic(col, n) {
+                        Some(v) => v,
+                        None => continue,
+                    }
+                };
+                let v = literal(&v);
+                // The value before, then the row as it is now, so a synthetic
+                // row it changes is still found by `unseed`, and the change can
+                // be undone.
+                let back: Vec<String> = std::iter::once("twice_x.old".to_string())
+                    .chain(
+                        t.columns
+                            .iter()
+                            .map(|c| format!("twice_t.{}::text", c.quoted)),
+                    )
+                    .collect();
+                let sql = format!(
+                    "WITH twice_x AS (SELECT tableoid AS o, ctid AS i, {c}::text AS old FROM {t}{filter} \
+                     ORDER BY ctid DESC LIMIT 1) \
+                     UPDATE {t} AS twice_t SET {c} = {v} FROM twice_x \
+                     WHERE twice_t.tableoid = twice_x.o AND twice_t.ctid = twice_x.i \
+                       AND twice_t.{c} IS DISTINCT FROM {v} RETURNING {}",
+                    back.join(", "),
+                    t = t.quoted,
+                    c = col.quoted
+                );
+                match self.seed_try(&sql)? {
+                    Tried::TimedOut => return Ok(()),
+                    Tried::Done(messages) => {
+                        let changed = messages
+                            .iter()
+                            .any(|m| matches!(m, SimpleQueryMessage::Row(_)));
+                        self.follow_update(t, col, &messages);
+                        if changed {
+                            break;
+                        }
+                    }
+                    Tried::Refused => break,
                 }
-            };
-            let v = literal(&v);
-            // The value before, then the row as it is now, so a synthetic
-            // row it changes is still found by `unseed`, and the change can
-            // be undone.
-            let back: Vec<String> = std::iter::once("twice_x.old".to_string())
-                .chain(
-                    t.columns
-                        .iter()
-                        .map(|c| format!("twice_t.{}::text", c.quoted)),
-                )
-                .collect();
-            let sql = format!(
-                "WITH twice_x AS (SELECT tableoid AS o, ctid AS i, {c}::text AS old FROM {t}{filter} \
-                 ORDER BY ctid DESC LIMIT 1) \
-                 UPDATE {t} AS twice_t SET {c} = {v} FROM twice_x \
-                 WHERE twice_t.tableoid = twice_x.o AND twice_t.ctid = twice_x.i \
-                   AND twice_t.{c} IS DISTINCT FROM {v} RETURNING {}",
-                back.join(", "),
-                t = t.quoted,
-                c = col.quoted
-            );
-            match self.seed_try(&sql)? {
-                Tried::TimedOut => return Ok(()),
-                Tried::Done(messages) => self.follow_update(t, col, &messages),
-                Tried::Refused => {}
             }
         }
         Ok(())

@@ -1426,6 +1426,18 @@ fn copy_to_stdout_runs_and_replay_goes_on() {
     );
 }
 
+/// `REVOKE CONNECT ON DATABASE appdb`, `ALTER DATABASE appdb SET ...` and
+/// `COMMENT ON DATABASE appdb` name the database the migration runs in in
+/// production: replay runs them on its scratch database, so they neither
+/// fail ("database appdb does not exist") nor reach another database.
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn statements_naming_the_database_run_on_the_scratch_database() {
+    let r = run("fixtures/postgres/database_named", &pg_opts());
+    assert!(replay_findings(&r).is_empty(), "{:#?}", r.findings);
+    assert_eq!(r.summary.sequences[0].replay, "replayed");
+}
+
 /// The shared scenario set: folders whose SQL both engines run (fixtures of
 /// the SQLite replay that PostgreSQL accepts, PostgreSQL fixtures SQLite
 /// accepts, and `fixtures/shared/`).

@@ -84,7 +84,9 @@ pub fn set_transaction_after_begin(
 pub fn server_wide(file: &SourceFile, stmt: &Statement) -> Option<&'static str> {
     let w = words(file, stmt, 4);
     let w: Vec<&str> = w.iter().map(String::as_str).collect();
-    server_wide_words(&w)
+    // `ALTER DATABASE name SET ...` runs on the scratch database
+    // (`run::database_names`): it changes that database only.
+    server_wide_words(&w).filter(|_| super::run::database_names(&stmt.sql).is_empty())
 }
 
 /// Whether the statement creates, changes or drops a role.

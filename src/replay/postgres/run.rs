@@ -220,13 +220,28 @@ fn error_class(code: &str, message: &str) -> ErrorClass {
 impl Runner<'_> {
     /// `sql` as sent: [`crate::model::CURRENT_DATABASE`] (a layout's macro
     /// for its tool's current database) becomes the database replay runs in.
+    /// So does the database a statement names in `ALTER DATABASE x SET
+    /// ...`, `GRANT`/`REVOKE ... ON DATABASE x` and `COMMENT ON DATABASE
+    /// x` ([`database_names`]): in production the migration runs in the
+    /// database it names (`REVOKE CONNECT ON DATABASE app FROM PUBLIC`),
+    /// and replay runs it in its scratch database, never on another one.
     fn sendable<'a>(&self, sql: &'a str) -> std::borrow::Cow<'a, str> {
-        if sql.contains(crate::model::CURRENT_DATABASE) {
-            let quoted = format!("\"{}\"", self.db.replace('"', "\"\""));
-            sql.replace(crate::model::CURRENT_DATABASE, &quoted).into()
+        let quoted = || format!("\"{}\"", self.db.replace('"', "\"\""));
+        let sql: std::borrow::Cow<'a, str> = if sql.contains(crate::model::CURRENT_DATABASE) {
+            sql.replace(crate::model::CURRENT_DATABASE, &quoted())
+                .into()
         } else {
             sql.into()
+        };
+        let names = database_names(&sql);
+        if names.is_empty() {
+            return sql;
         }
+        let mut out = sql.to_string();
+        for r in names.into_iter().rev() {
+            out.replace_range(r, &quoted());
+        }
+        out.into()
     }
 }
 
@@ -857,6 +872,59 @@ pub(super) fn part_key(part: &Part) -> (usize, Option<usize>) {
     (part.file, part.statements.first().copied())
 }
 
+/// Where `sql` names a database it changes or grants on: the name of
+/// `ALTER DATABASE name SET|RESET ...`, the names after `ON DATABASE` of a
+/// `GRANT` or `REVOKE`, and of `COMMENT ON DATABASE name IS ...`. Other
+/// `ALTER DATABASE` forms (rename, owner, tablespace) are left as written.
+pub(super) fn database_names(sql: &str) -> Vec<std::ops::Range<usize>> {
+    let head = sql.trim_start().get(..8).unwrap_or("").to_ascii_uppercase();
+    if !["ALTER", "GRANT", "REVOKE", "COMMENT"]
+        .iter()
+        .any(|w| head.starts_with(w))
+    {
+        return Vec::new();
+    }
+    let dialect = crate::dialect::Dialect::Postgres;
+    let toks: Vec<crate::lexer::Token> = crate::lexer::Lexer::new(sql, 0..sql.len(), dialect)
+        .filter(|t| !t.kind.is_trivia())
+        .collect();
+    let t = crate::classify::Toks {
+        text: sql,
+        toks: &toks,
+        dialect,
+    };
+    let one = |i: usize| t.name(i).map(|_| vec![t.span(i)]).unwrap_or_default();
+    if t.kw(0, "ALTER") && t.kw(1, "DATABASE") {
+        return if t.kw_any(3, &["SET", "RESET"]) {
+            one(2)
+        } else {
+            Vec::new()
+        };
+    }
+    if t.kw(0, "COMMENT") && t.kw(1, "ON") && t.kw(2, "DATABASE") {
+        return one(3);
+    }
+    if t.kw(0, "GRANT") || t.kw(0, "REVOKE") {
+        let Some(on) = (1..t.len()).find(|&i| t.kw(i, "ON")) else {
+            return Vec::new();
+        };
+        if !t.kw(on + 1, "DATABASE") {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        let mut i = on + 2;
+        while t.name(i).is_some() && !t.kw_any(i, &["TO", "FROM"]) {
+            out.push(t.span(i));
+            if !t.punct(i + 1, ",") {
+                break;
+            }
+            i += 2;
+        }
+        return out;
+    }
+    Vec::new()
+}
+
 /// For `COPY name [(columns)] FROM stdin ...`: `SELECT columns FROM name
 /// LIMIT 0`, which fails as the COPY would before taking data when the
 /// table or a column is not there, and otherwise reads nothing. `None` for
@@ -897,6 +965,37 @@ pub(super) fn copy_probe(sql: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statements_that_name_a_database_are_found() {
+        let names = |sql: &str| -> Vec<String> {
+            database_names(sql)
+                .into_iter()
+                .map(|r| sql[r].to_string())
+                .collect()
+        };
+        assert_eq!(
+            names("REVOKE CONNECT ON DATABASE appdb FROM PUBLIC"),
+            ["appdb"]
+        );
+        assert_eq!(
+            names("grant connect, temp on database \"App\", other to app_user"),
+            ["\"App\"", "other"]
+        );
+        assert_eq!(
+            names("ALTER DATABASE appdb SET timezone TO 'UTC'"),
+            ["appdb"]
+        );
+        assert_eq!(names("alter database appdb reset all"), ["appdb"]);
+        assert_eq!(names("COMMENT ON DATABASE appdb IS 'x'"), ["appdb"]);
+        // Left as written: a rename or a new owner, and grants on other
+        // objects.
+        assert!(names("ALTER DATABASE appdb RENAME TO b").is_empty());
+        assert!(names("ALTER DATABASE appdb OWNER TO b").is_empty());
+        assert!(names("GRANT SELECT ON TABLE database TO b").is_empty());
+        assert!(names("GRANT SELECT ON ALL TABLES IN SCHEMA public TO b").is_empty());
+        assert!(names("CREATE TABLE t (a int)").is_empty());
+    }
 
     #[test]
     fn a_copy_is_probed_by_its_table_and_columns() {

@@ -24,7 +24,9 @@ and at the update part of upserts (`ON CONFLICT DO UPDATE SET hits = t.hits + 1`
 `ON DUPLICATE KEY UPDATE n = n + 1`).
 
 Not flagged: `x = x`, idempotent functions of the column (`lower(x)`, `trim(x)`,
-`coalesce(x, 0)`, `replace(x, 'a', 'b')`), values from the inserted row (`excluded.col`,
+`coalesce(x, 0)`, `replace(x, 'a', 'b')`, but not `replace(x, 'a', 'aa')`, whose result holds
+what it replaces), a `CASE` on the column that maps values to ones it leaves alone (not one that
+maps them onto each other: a swap swaps back), values from the inserted row (`excluded.col`,
 MySQL `VALUES(col)` or a row alias), JSON edits that converge (merging a constant object:
 `data = data || '{"a": 1}'::jsonb`, also without the cast, `jsonb_build_object(...)`; deleting keys: `data - 'k'`,
 `data #- '{a,b}'`, `json_remove(data, '$.k')`; merging a patch: `json_patch`, MySQL's

@@ -111,8 +111,64 @@ pub(super) fn is_self(e: &Expr, t: &Target) -> bool {
     }
 }
 
+/// A `CASE` on the column's value (`CASE WHEN x = 'p' THEN 'q' WHEN x = 'q'
+/// THEN 'p' ELSE x END`, or `CASE x WHEN ...`) that maps a value to one
+/// another branch maps elsewhere: a second run moves the rows again (a swap
+/// swaps back). Only literal tests and results are compared.
+fn case_moves_again(operand: Option<&Expr>, conditions: &[ast::CaseWhen], t: &Target) -> bool {
+    let lit = |e: &Expr| match e {
+        Expr::Value(v) => Some(v.value.to_string()),
+        _ => None,
+    };
+    // (tested value, result) of each branch that tests the column.
+    let mut map: Vec<(String, String)> = Vec::new();
+    for c in conditions {
+        let tested = match operand {
+            Some(o) if is_self(o, t) => lit(&c.condition),
+            Some(_) => return false,
+            None => match &c.condition {
+                Expr::BinaryOp {
+                    left,
+                    op: BinaryOperator::Eq,
+                    right,
+                } if is_self(left, t) => lit(right),
+                Expr::BinaryOp {
+                    left,
+                    op: BinaryOperator::Eq,
+                    right,
+                } if is_self(right, t) => lit(left),
+                _ => None,
+            },
+        };
+        if let (Some(v), Some(r)) = (tested, lit(&c.result)) {
+            map.push((v, r));
+        }
+    }
+    map.iter().any(|(v, r)| {
+        r != v
+            && map
+                .iter()
+                .find(|(w, _)| w == r)
+                .is_some_and(|(_, next)| next != r)
+    })
+}
+
 /// Functions that give the same result when applied to their own result.
 pub(super) fn idempotent_fn(name: &str, args: &[&Expr]) -> bool {
+    // `replace(x, 'a', 'aa')` finds its own result again and grows.
+    if name == "replace" {
+        let text = |e: Option<&&Expr>| match e {
+            Some(Expr::Value(v)) => match &v.value {
+                ast::Value::SingleQuotedString(s) => Some(s.clone()),
+                _ => None,
+            },
+            _ => None,
+        };
+        return match (text(args.get(1)), text(args.get(2))) {
+            (Some(from), Some(to)) => from.is_empty() || !to.contains(&from),
+            _ => true,
+        };
+    }
     match name {
         "lower" | "upper" | "lcase" | "ucase" | "trim" | "ltrim" | "rtrim" | "btrim"
         | "coalesce" | "ifnull" | "nvl" | "nullif" | "replace" | "regexp_replace" | "translate"
@@ -276,16 +332,22 @@ pub(super) fn ast_self_ref(e: &Expr, t: &Target) -> SelfRef {
             }
         }
         Expr::Case {
+            operand,
             conditions,
             else_result,
             ..
-        } => conditions
-            .iter()
-            .map(|c| &c.result)
-            .chain(else_result.as_deref())
-            .map(|x| ast_self_ref(x, t))
-            .max()
-            .unwrap_or(SelfRef::None),
+        } => {
+            if case_moves_again(operand.as_deref(), conditions, t) {
+                return SelfRef::Transformed;
+            }
+            conditions
+                .iter()
+                .map(|c| &c.result)
+                .chain(else_result.as_deref())
+                .map(|x| ast_self_ref(x, t))
+                .max()
+                .unwrap_or(SelfRef::None)
+        }
         Expr::Substring {
             expr,
             substring_from,

@@ -45,9 +45,10 @@ application wrote since the first:
   first), so only this rule reports it.
 
 Not flagged: a full-text index (`CREATE VIRTUAL TABLE ... USING fts5`, or another virtual table)
-dropped, made again and filled again from the table it indexes (an unfiltered `INSERT INTO idx
-SELECT ... FROM docs`, or FTS's `INSERT INTO idx(idx) VALUES ('rebuild')`): the rows written
-since come back from that table. Views, functions, triggers and other objects without rows
+dropped, made again and filled again from the table it indexes (`INSERT INTO idx SELECT ... FROM
+docs`, filtered or not, or FTS's `INSERT INTO idx(idx) VALUES ('rebuild')`): the rows written
+since come back from that table. A column dropped and added again as a generated column
+(`GENERATED ALWAYS AS (...) STORED`): its values are computed, not written. Views, functions, triggers and other objects without rows
 dropped and re-created (without CASCADE); the standard table rebuild (SQLite's twelve steps: `CREATE TABLE t_new`,
 `INSERT INTO t_new SELECT ... FROM t` without a filter, `DROP TABLE t`, `ALTER TABLE t_new
 RENAME TO t`): a second run copies every row again, the ones written since included, so it
@@ -257,6 +258,11 @@ fn check_dropped_column(cx: &Context, unit: &Unit, t: &Name, c: &Name, out: &mut
     if later(cx, add).any(|s| adds(s, dropped)) {
         return;
     }
+    // A generated column (`GENERATED ALWAYS AS (...) STORED`, MySQL's `AS
+    // (...)`) holds nothing written to it: its values are computed again.
+    if computed_column(cx, add, c) {
+        return;
+    }
     let (table, column) = (t.text(&cx.file.text), c.text(&cx.file.text));
     let message = format!(
         "DROP COLUMN {column} and the ADD COLUMN {column} at line {} make a new, empty column: \
@@ -281,6 +287,26 @@ fn check_dropped_column(cx: &Context, unit: &Unit, t: &Name, c: &Name, out: &mut
         ),
     });
     out.push(f);
+}
+
+/// Whether `s` adds column `c` as a generated (computed) column: `AS (`
+/// after its name, with or without `GENERATED ALWAYS` (an identity column,
+/// `GENERATED ... AS IDENTITY`, holds values: not one).
+fn computed_column(cx: &Context, s: &Statement, c: &Name) -> bool {
+    let Kind::AlterTable(a) = &s.facts.kind else {
+        return false;
+    };
+    let t = Toks {
+        text: &cx.file.text,
+        toks: &s.tokens,
+        dialect: s.dialect,
+    };
+    a.actions.iter().any(|act| {
+        matches!(&act.op, AlterOp::AddColumn { name, .. } if name.same_object(c))
+            && (0..t.len()).any(|i| {
+                act.span.contains(&t.span(i).start) && t.kw(i, "AS") && t.punct(i + 1, "(")
+            })
+    })
 }
 
 /// `DROP TABLE t` followed by `CREATE TABLE t`, or by a rename swap.
@@ -466,11 +492,13 @@ fn renamed_to(s: &Statement, t: &Name) -> Option<Name> {
 }
 
 /// Whether `s` fills the index `t` again from what it indexes: an
-/// unfiltered `INSERT INTO t ... SELECT ... FROM other`, or FTS's `INSERT
+/// `INSERT INTO t ... SELECT ... FROM other`, or FTS's `INSERT
 /// INTO t(t) VALUES ('rebuild')` (an external-content index reads its
 /// table again).
 fn refills(cx: &Context, s: &Statement, t: &Name) -> bool {
-    if let Some((sources, None)) = copies_into(cx, s, t) {
+    // Filtered or not: an index holds the rows of its table that it is
+    // meant to (`WHERE body != ''`, as the trigger that keeps it does).
+    if let Some((sources, _)) = copies_into(cx, s, t) {
         return !sources.is_empty() && !sources.iter().any(|n| n.same_object(t));
     }
     let into_t = matches!(&s.facts.kind, Kind::Insert(i) if i.table.as_ref().is_some_and(|n| n.same_object(t)));

@@ -872,6 +872,13 @@ pub(super) fn part_key(part: &Part) -> (usize, Option<usize>) {
     (part.file, part.statements.first().copied())
 }
 
+/// The tokens of `sql` read as PostgreSQL, without whitespace and comments.
+fn significant_tokens(sql: &str) -> Vec<crate::lexer::Token> {
+    crate::lexer::Lexer::new(sql, 0..sql.len(), crate::dialect::Dialect::Postgres)
+        .filter(|t| !t.kind.is_trivia())
+        .collect()
+}
+
 /// Where `sql` names a database it changes or grants on: the name of
 /// `ALTER DATABASE name SET|RESET ...`, the names after `ON DATABASE` of a
 /// `GRANT` or `REVOKE`, and of `COMMENT ON DATABASE name IS ...`. Other
@@ -884,14 +891,11 @@ pub(super) fn database_names(sql: &str) -> Vec<std::ops::Range<usize>> {
     {
         return Vec::new();
     }
-    let dialect = crate::dialect::Dialect::Postgres;
-    let toks: Vec<crate::lexer::Token> = crate::lexer::Lexer::new(sql, 0..sql.len(), dialect)
-        .filter(|t| !t.kind.is_trivia())
-        .collect();
+    let toks = significant_tokens(sql);
     let t = crate::classify::Toks {
         text: sql,
         toks: &toks,
-        dialect,
+        dialect: crate::dialect::Dialect::Postgres,
     };
     let one = |i: usize| t.name(i).map(|_| vec![t.span(i)]).unwrap_or_default();
     if t.kw(0, "ALTER") && t.kw(1, "DATABASE") {
@@ -930,14 +934,11 @@ pub(super) fn database_names(sql: &str) -> Vec<std::ops::Range<usize>> {
 /// table or a column is not there, and otherwise reads nothing. `None` for
 /// another shape (the COPY then runs as written).
 pub(super) fn copy_probe(sql: &str) -> Option<String> {
-    let dialect = crate::dialect::Dialect::Postgres;
-    let toks: Vec<crate::lexer::Token> = crate::lexer::Lexer::new(sql, 0..sql.len(), dialect)
-        .filter(|t| !t.kind.is_trivia())
-        .collect();
+    let toks = significant_tokens(sql);
     let t = crate::classify::Toks {
         text: sql,
         toks: &toks,
-        dialect,
+        dialect: crate::dialect::Dialect::Postgres,
     };
     if !t.kw(0, "COPY") {
         return None;

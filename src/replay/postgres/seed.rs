@@ -154,6 +154,21 @@ pub(super) struct SeededRow {
     values: Vec<String>,
 }
 
+impl SeededRow {
+    /// The row's recorded columns as a condition that finds it
+    /// (`c::text IS NOT DISTINCT FROM 'v' AND ...`).
+    fn cond(&self) -> String {
+        self.columns
+            .iter()
+            .map(|(_, c, v)| {
+                let v = v.as_deref().map_or("NULL".into(), literal);
+                format!("{c}::text IS NOT DISTINCT FROM {v}")
+            })
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    }
+}
+
 /// A value the write between runs changed, to put back.
 #[derive(Debug)]
 pub(super) struct Undo {
@@ -271,19 +286,12 @@ impl Runner<'_> {
         let mut left = Vec::new();
         for row in rows.into_iter().rev() {
             let table = &row.table;
-            let cond: Vec<String> = row
-                .columns
-                .iter()
-                .map(|(_, c, v)| {
-                    let v = v.as_deref().map_or("NULL".into(), literal);
-                    format!("{c}::text IS NOT DISTINCT FROM {v}")
-                })
-                .collect();
+            let cond = row.cond();
             let sql = match &row.undo {
                 None => format!(
                     "DELETE FROM {table} WHERE (tableoid, ctid) = \
                      (SELECT tableoid, ctid FROM {table} WHERE {} LIMIT 1)",
-                    cond.join(" AND ")
+                    cond
                 ),
                 Some(u) => {
                     let text = |v: &Option<String>| v.as_deref().map_or("NULL".into(), literal);
@@ -291,7 +299,7 @@ impl Runner<'_> {
                         "UPDATE {table} SET {c} = {before} WHERE (tableoid, ctid) = \
                          (SELECT tableoid, ctid FROM {table} WHERE {} \
                             AND {c}::text IS NOT DISTINCT FROM {after} LIMIT 1)",
-                        cond.join(" AND "),
+                        cond,
                         c = u.column,
                         before = text(&u.before),
                         after = text(&u.after),
@@ -622,17 +630,7 @@ impl Runner<'_> {
             .seeded
             .iter()
             .filter(|r| r.undo.is_none() && r.keyed && r.table == t.quoted)
-            .map(|r| {
-                let cond: Vec<String> = r
-                    .columns
-                    .iter()
-                    .map(|(_, c, v)| {
-                        let v = v.as_deref().map_or("NULL".into(), literal);
-                        format!("{c}::text IS NOT DISTINCT FROM {v}")
-                    })
-                    .collect();
-                format!("({})", cond.join(" AND "))
-            })
+            .map(|r| format!("({})", r.cond()))
             .collect();
         let mut filter = String::new();
         // (Past a few hundred records the condition costs more than it is

@@ -437,36 +437,49 @@ pub fn data_diff(table: &str, before: &TableData, after: &TableData) -> Option<D
             let content =
                 |v: &[(Vec<Value>, Value)]| v.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
             let (only_b, only_a) = multiset_diff(&content(&sb), &content(&sa));
-            // Find the ids back to pair rows that kept their id.
+            // Find the ids back to pair rows that kept their id. Both lists
+            // are sorted by content, and `only` is a sub-multiset of `all`:
+            // one walk gives each row the id of its first unused equal.
             let with_id = |only: Vec<Vec<Value>>, all: &[(Vec<Value>, Value)]| {
-                let mut used = vec![false; all.len()];
+                let mut j = 0;
                 only.into_iter()
                     .map(|r| {
-                        let pos = all
-                            .iter()
-                            .enumerate()
-                            .position(|(i, x)| !used[i] && x.0 == r)
-                            .unwrap_or(0);
-                        if let Some(u) = used.get_mut(pos) {
-                            *u = true;
+                        while j < all.len() && all[j].0 < r {
+                            j += 1;
                         }
-                        let id = all.get(pos).map(|x| x.1.clone()).unwrap_or(Value::Null);
+                        let id = match all.get(j) {
+                            Some(x) if x.0 == r => {
+                                j += 1;
+                                x.1.clone()
+                            }
+                            _ => Value::Null,
+                        };
                         (id, r)
                     })
                     .collect::<Vec<_>>()
             };
             let rb = with_id(only_b, &sb);
-            let mut ra = with_id(only_a, &sa);
-            let (mut removed, mut changed) = (Vec::new(), Vec::new());
+            let ra = with_id(only_a, &sa);
+            // A removed row and an added row with the same id: changed. The
+            // first added row of each id pairs with the first removed one.
+            let mut by_id: BTreeMap<&Value, std::collections::VecDeque<usize>> = BTreeMap::new();
+            for (p, (id, _)) in ra.iter().enumerate() {
+                by_id.entry(id).or_default().push_back(p);
+            }
+            let mut removed = Vec::new();
+            let mut pairs = Vec::new();
             for (id, r) in rb {
-                if let Some(p) = ra.iter().position(|(i, _)| *i == id) {
-                    let (_, after) = ra.remove(p);
-                    changed.push((r, after));
-                } else {
-                    removed.push(r);
+                match by_id.get_mut(&id).and_then(|q| q.pop_front()) {
+                    Some(p) => pairs.push((r, p)),
+                    None => removed.push(r),
                 }
             }
-            let added = ra.into_iter().map(|(_, r)| r).collect();
+            let mut after: Vec<Option<Vec<Value>>> = ra.into_iter().map(|(_, r)| Some(r)).collect();
+            let changed = pairs
+                .into_iter()
+                .map(|(r, p)| (r, after[p].take().unwrap_or_default()))
+                .collect();
+            let added = after.into_iter().flatten().collect();
             (removed, added, changed)
         }
         RowKey::None => {

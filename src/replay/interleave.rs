@@ -30,7 +30,7 @@
 //! second run with the first on the same rows, as without the write.
 
 use super::engine::{RowKey, TableData, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// A row by column name.
 pub type RowMap = BTreeMap<String, Value>;
@@ -151,10 +151,15 @@ impl Written {
                 }
             }
             RowKey::None => {
-                let mut old: Vec<&Vec<Value>> = r1.iter().collect();
+                // How many of each row there were: a row of the second read
+                // with an equal one left in the first is untouched.
+                let mut old: BTreeMap<&Vec<Value>, usize> = BTreeMap::new();
+                for r in r1 {
+                    *old.entry(r).or_default() += 1;
+                }
                 for r in r2 {
-                    if let Some(i) = old.iter().position(|o| *o == r) {
-                        old.swap_remove(i);
+                    if let Some(n) = old.get_mut(r).filter(|n| **n > 0) {
+                        *n -= 1;
                         untouched.push(split(c2, k2, r).1);
                     } else {
                         let (id, values) = split(c2, k2, r);
@@ -240,20 +245,14 @@ impl Written {
     /// [`Self::fates`] for a table without a key (see the module doc).
     fn keyless_fates(&self, after: &[RowMap]) -> Vec<Fate> {
         let mut used = vec![false; after.len()];
-        let take = |row: &RowMap, used: &mut [bool]| -> bool {
-            let i = (0..after.len()).find(|&i| !used[i] && same(row, &after[i]));
-            if let Some(i) = i {
-                used[i] = true;
-            }
-            i.is_some()
-        };
+        let mut equals = Equals::new(after);
         let mut fates: Vec<Option<Fate>> = self
             .rows
             .iter()
-            .map(|w| take(&w.values, &mut used).then_some(Fate::Kept))
+            .map(|w| equals.take(&w.values, &mut used).then_some(Fate::Kept))
             .collect();
         for row in &self.untouched {
-            take(row, &mut used);
+            equals.take(row, &mut used);
         }
         // The other written rows, each to the remaining row most like it.
         let mut pairs: Vec<(usize, usize, usize)> = Vec::new();
@@ -304,6 +303,82 @@ impl WrittenRow {
                 after: now.clone(),
             }
         }
+    }
+}
+
+/// Finds, for a row, the first unused row of `after` that is [`same`]: by
+/// its values on the columns both have, through an index built once for
+/// each set of such columns (one, unless rows differ in shape), so that a
+/// table of n rows costs n log n, not n².
+struct Equals<'a> {
+    after: &'a [RowMap],
+    /// The columns every row of `after` has.
+    common: BTreeSet<&'a str>,
+    /// By shared columns: each row's values on them, to the rows of
+    /// `after` with those values, in order.
+    index: BTreeMap<Vec<String>, BTreeMap<Vec<&'a Value>, VecDeque<usize>>>,
+}
+
+impl<'a> Equals<'a> {
+    fn new(after: &'a [RowMap]) -> Self {
+        let mut common: Option<BTreeSet<&str>> = None;
+        for r in after {
+            let cols: BTreeSet<&str> = r.keys().map(String::as_str).collect();
+            common = Some(match common {
+                None => cols,
+                Some(c) => c.intersection(&cols).copied().collect(),
+            });
+        }
+        Equals {
+            after,
+            common: common.unwrap_or_default(),
+            index: BTreeMap::new(),
+        }
+    }
+
+    /// Marks and reports the first unused row of `after` equal to `row` on
+    /// the columns both have.
+    fn take(&mut self, row: &'a RowMap, used: &mut [bool]) -> bool {
+        // A column of `row` that some row of `after` lacks: that row matches
+        // on it whatever it holds, so no index on it; look row by row.
+        if row.keys().any(|c| {
+            !self.common.contains(c.as_str()) && self.after.iter().any(|a| a.contains_key(c))
+        }) {
+            let i = (0..self.after.len()).find(|&i| !used[i] && same(row, &self.after[i]));
+            if let Some(i) = i {
+                used[i] = true;
+            }
+            return i.is_some();
+        }
+        let shared: Vec<String> = row
+            .keys()
+            .filter(|c| self.common.contains(c.as_str()))
+            .cloned()
+            .collect();
+        let after = self.after;
+        let index = self.index.entry(shared).or_insert_with_key(|shared| {
+            let mut m: BTreeMap<Vec<&Value>, VecDeque<usize>> = BTreeMap::new();
+            for (i, a) in after.iter().enumerate() {
+                let k = shared.iter().filter_map(|c| a.get(c)).collect();
+                m.entry(k).or_default().push_back(i);
+            }
+            m
+        });
+        let key: Vec<&Value> = row
+            .iter()
+            .filter(|(c, _)| self.common.contains(c.as_str()))
+            .map(|(_, v)| v)
+            .collect();
+        let Some(queue) = index.get_mut(&key) else {
+            return false;
+        };
+        while let Some(i) = queue.pop_front() {
+            if !used[i] {
+                used[i] = true;
+                return true;
+            }
+        }
+        false
     }
 }
 
@@ -405,6 +480,58 @@ mod tests {
         // Moved to a new id by a rebuild that copies it: kept.
         let fates = w.fates(Some(&d(&[(7, "fr", "France"), (8, "de", "Germany")])));
         assert_eq!(fates.unwrap(), vec![Fate::Kept]);
+    }
+
+    /// The index of [`Equals`] finds the row the plain scan found: the
+    /// first unused one the same on the columns both have, also with
+    /// duplicates, NULLs, and rows of another shape (a column one side
+    /// lacks matches anything).
+    #[test]
+    fn the_equal_row_index_takes_the_row_a_scan_takes() {
+        let row = |cols: &[&str], vals: &[Option<i64>]| -> RowMap {
+            cols.iter()
+                .zip(vals)
+                .map(|(c, v)| (c.to_string(), v.map_or(Value::Null, Value::Integer)))
+                .collect()
+        };
+        let scan = |after: &[RowMap], row: &RowMap, used: &mut [bool]| {
+            let i = (0..after.len()).find(|&i| !used[i] && same(row, &after[i]));
+            if let Some(i) = i {
+                used[i] = true;
+            }
+            i.is_some()
+        };
+        // A small deterministic mix: values 0..3 and NULL in two columns.
+        let v = |n: u64| (n % 4 != 3).then_some((n % 4) as i64);
+        let mut x = 7u64;
+        let mut next = || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            x >> 33
+        };
+        for shape in 0..3 {
+            let after: Vec<RowMap> = (0..40)
+                .map(|i| match (shape, i % 5) {
+                    // Some rows of `after` without column b.
+                    (1, 0) => row(&["a"], &[v(next())]),
+                    _ => row(&["a", "b"], &[v(next()), v(next())]),
+                })
+                .collect();
+            let queries: Vec<RowMap> = (0..60)
+                .map(|i| match (shape, i % 4) {
+                    // Queries with a column `after` does not have.
+                    (2, 0) => row(&["a", "c"], &[v(next()), v(next())]),
+                    _ => row(&["a", "b"], &[v(next()), v(next())]),
+                })
+                .collect();
+            let (mut u1, mut u2) = (vec![false; after.len()], vec![false; after.len()]);
+            let mut equals = Equals::new(&after);
+            for q in &queries {
+                assert_eq!(equals.take(q, &mut u1), scan(&after, q, &mut u2), "{q:?}");
+                assert_eq!(u1, u2, "{q:?}");
+            }
+        }
     }
 
     #[test]

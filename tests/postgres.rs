@@ -3247,3 +3247,34 @@ fn flyway_schemas_are_made_before_the_first_migration() {
         r.findings
     );
 }
+
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn a_table_too_large_to_keep_is_compared_by_count_and_hash() {
+    // 120,000 rows: more than replay keeps (100,000, as on the other
+    // engines), so the server counts and hashes them. The bare INSERT's
+    // extra row is still seen; the guarded load and the idempotent UPDATE
+    // are still quiet.
+    let opts = pg_opts();
+    let r = run("fixtures/postgres/large_table", &opts);
+    assert_eq!(r.summary.sequences[0].replay, "replayed", "{:?}", r.notices);
+    assert_eq!(
+        rules(&r),
+        [(
+            "second-run-data-change".to_string(),
+            "002_extra.sql".to_string(),
+            2
+        )],
+        "{:#?}",
+        r.findings
+    );
+    let f = replay_findings(&r)[0];
+    assert!(f.message.contains("1 row added"), "{}", f.message);
+    assert!(
+        f.notes
+            .iter()
+            .any(|n| n.contains("too large to keep its rows")),
+        "{:#?}",
+        f.notes
+    );
+}

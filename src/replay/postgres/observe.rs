@@ -197,6 +197,13 @@ pub(super) fn table_data(rows: &Rows) -> TableData {
         .collect();
     let n_key = columns.len();
     columns.extend(rows.names.iter().filter(|c| !rows.key.contains(c)).cloned());
+    if let Some((count, hash)) = rows.summary {
+        return TableData::Summary {
+            columns,
+            count,
+            hash,
+        };
+    }
     let mut data: Vec<Vec<Value>> = rows
         .rows
         .iter()
@@ -434,6 +441,7 @@ mod tests {
                 r#"{"v":"a","id":2}"#.into(),
                 r#"{"v":{"x":true},"id":1}"#.into(),
             ],
+            summary: None,
         };
         let TableData::Rows { columns, key, rows } = table_data(&rows) else {
             panic!("rows expected");

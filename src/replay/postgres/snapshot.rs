@@ -38,7 +38,14 @@ pub struct Rows {
     pub names: Vec<String>,
     /// Primary key columns (to pair a changed row's before and after).
     pub key: Vec<String>,
+    /// Empty when the table holds more than [`MAX_SNAPSHOT_ROWS`] rows:
+    /// then `summary` stands for them.
+    ///
+    /// [`MAX_SNAPSHOT_ROWS`]: crate::replay::sqlite::MAX_SNAPSHOT_ROWS
     pub rows: Vec<String>,
+    /// For a table too large to keep: its row count and an
+    /// order-independent hash of its rows, computed on the server.
+    pub summary: Option<(u64, u64)>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -578,11 +585,16 @@ pub fn take_after(
     }
     if !row_queries.is_empty() {
         let results = run_batch(client, &row_queries)?;
+        let mut large = Vec::new();
         for ((t, columns, names, key), rows) in row_tables.into_iter().zip(results) {
             let mut rows: Vec<String> = rows
                 .into_iter()
                 .map(|r| r.into_iter().next().flatten().unwrap_or_default())
                 .collect();
+            if rows.len() > MAX_SNAPSHOT_ROWS {
+                large.push(t.clone());
+                rows = Vec::new();
+            }
             rows.sort();
             snap.tables.insert(
                 t,
@@ -591,11 +603,49 @@ pub fn take_after(
                     names,
                     key,
                     rows,
+                    summary: None,
                 },
             );
         }
+        // Tables too large to keep, as the other engines keep them: a count
+        // and a hash, here computed by the server in one more round trip.
+        if !large.is_empty() {
+            let queries: Vec<String> = large
+                .iter()
+                .filter_map(|t| t.split_once('.'))
+                .map(|(schema, name)| {
+                    summary_sql(&super::server::ident(schema), &super::server::ident(name))
+                })
+                .collect();
+            let results = run_batch(client, &queries)?;
+            for (t, rows) in large.iter().zip(results) {
+                let first = rows.into_iter().next().unwrap_or_default();
+                let get = |i: usize| first.get(i).cloned().flatten().unwrap_or_default();
+                let count = get(0).parse::<u64>().unwrap_or(0);
+                // A sum of 60-bit numbers: wraps to 64 bits as the other
+                // engines' sums of row hashes do.
+                let hash = get(1).parse::<u128>().unwrap_or(0) as u64;
+                if let Some(r) = snap.tables.get_mut(t) {
+                    r.summary = Some((count, hash));
+                }
+            }
+        }
     }
     Ok(snap)
+}
+
+/// Rows read of one table at most: one more than kept, to tell a table too
+/// large to keep.
+const MAX_SNAPSHOT_ROWS: usize = crate::replay::sqlite::MAX_SNAPSHOT_ROWS;
+
+/// The count and order-independent hash of the rows of table
+/// `schema.name` (both quoted): the sum of a 60-bit slice of each row's
+/// md5, as text (a numeric: it does not overflow).
+fn summary_sql(schema: &str, name: &str) -> String {
+    format!(
+        "SELECT count(*)::text, coalesce(sum(('x' || left(md5(row_to_json(x.*)::text), 15))\
+         ::bit(60)::bigint), 0)::text FROM {schema}.{name} x"
+    )
 }
 
 /// The query reading the rows of table `schema.name` (both quoted), one
@@ -620,7 +670,8 @@ fn rows_sql(schema: &str, name: &str) -> String {
                             || md5(e.v::text) || '>') \
              ELSE e.v END ORDER BY e.o)::text \
            FROM json_each(r.j::json) WITH ORDINALITY AS e(k, v, o)) END \
-         FROM (SELECT row_to_json(x.*)::text AS j FROM {schema}.{name} x) r"
+         FROM (SELECT row_to_json(x.*)::text AS j FROM {schema}.{name} x LIMIT {limit}) r",
+        limit = MAX_SNAPSHOT_ROWS + 1
     )
 }
 

@@ -1841,3 +1841,43 @@ fn rows_written_between_runs_are_no_orphans_of_an_undeclared_reference() {
         );
     }
 }
+
+/// Rows lost through a foreign key's `ON DELETE CASCADE` are put on the
+/// statement that removes the parent rows (the `DROP TABLE`), not on the
+/// child table's `CREATE TABLE IF NOT EXISTS` (whose help then advised the
+/// `IF NOT EXISTS` it already has: flipt's segment tables).
+#[test]
+fn rows_lost_through_a_cascade_are_put_on_the_statement_that_drops_the_parent() {
+    let r = replay_only(run("fixtures/replay/cascade-loss", &opts()));
+    let loss: Vec<_> = located(&r.findings)
+        .into_iter()
+        .filter(|(rule, _, _)| rule == "second-run-data-loss")
+        .collect();
+    assert_eq!(
+        loss,
+        vec![(
+            "second-run-data-loss".to_string(),
+            "002_sessions.sql".to_string(),
+            11
+        )],
+        "{:#?}",
+        located(&r.findings)
+    );
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "second-run-data-loss")
+        .unwrap();
+    assert!(f.message.contains("`sessions`"), "{}", f.message);
+    assert!(
+        f.notes.iter().any(|n| n.contains("ON DELETE CASCADE")),
+        "{:#?}",
+        f.notes
+    );
+    // The help for a dropped table, not for the child's own statement.
+    assert!(
+        f.help.as_deref().unwrap_or("").starts_with("keep the table:"),
+        "{:?}",
+        f.help
+    );
+}

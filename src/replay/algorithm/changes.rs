@@ -204,8 +204,23 @@ impl<E: Engine> Replayer<'_, E> {
             let added = w.rows.iter().filter(|r| r.before.is_none()).count();
             let changed = w.rows.len() - added;
             if !lost.is_empty() || !loss_reverted.is_empty() {
-                let stmt = self
-                    .destroyer(part, table)
+                // No statement of the migration removes this table's rows
+                // itself: the writer that removes rows of another table (a
+                // foreign key's ON DELETE CASCADE, a trigger) rather than
+                // the first writer (often the table's own CREATE TABLE IF
+                // NOT EXISTS, which leaves the rows alone).
+                let destroyer = self.destroyer(part, table);
+                let elsewhere = destroyer
+                    .is_none()
+                    .then(|| {
+                        writers
+                            .iter()
+                            .copied()
+                            .find(|&i| self.removes_rows_of_another(part, i, table))
+                    })
+                    .flatten();
+                let stmt = destroyer
+                    .or(elsewhere)
                     .or_else(|| writers.first().copied())
                     .unwrap_or_else(|| self.first_statement(part));
                 let mut what = Vec::new();
@@ -258,6 +273,13 @@ impl<E: Engine> Replayer<'_, E> {
                 );
                 f.notes
                     .push(format!("rows of {table}:\n{}", sample.join("\n")));
+                if elsewhere.is_some() {
+                    f.notes.push(format!(
+                        "the rows of `{table}` go with this statement on another table: a \
+                         foreign key of `{table}` with ON DELETE CASCADE, or a trigger, removes \
+                         them"
+                    ));
+                }
                 self.note_other_writers(part, &mut f, &writers, stmt);
                 f.help = Some(self.loss_help(part, stmt));
                 f.evidence = Some(serde_json::json!({
@@ -359,6 +381,23 @@ impl<E: Engine> Replayer<'_, E> {
                 _ => false,
             })
         })
+    }
+
+    /// Whether statement `i` removes the rows of a table other than `table`
+    /// (`DROP TABLE`, `DELETE`, `TRUNCATE`).
+    fn removes_rows_of_another(&self, part: &Part, i: usize, table: &str) -> bool {
+        use crate::classify::Kind;
+        let bare = table.rsplit('.').next().unwrap_or(table);
+        let other = |n: &crate::classify::Name| !n.object().eq_ignore_ascii_case(bare);
+        self.unit(part)
+            .statements
+            .get(i)
+            .is_some_and(|s| match &s.facts.kind {
+                Kind::Drop(d) => d.kind.is_table() && d.names.iter().any(other),
+                Kind::Delete(d) => d.table.as_ref().is_some_and(other),
+                Kind::Truncate(names) => names.iter().any(other),
+                _ => false,
+            })
     }
 
     /// The statement a lost row or a value put back is attributed to, the

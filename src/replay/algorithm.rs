@@ -536,7 +536,7 @@ impl<'a, E: Engine> Replayer<'a, E> {
                     self.report_failure(m, &m.up, f, Run::Second);
                 }
                 let from = self.findings.len();
-                self.report_changes(m, &m.up, &second.observation, Run::Second);
+                self.report_changes(m, &m.up, &second.observation, Run::Second, &second.failures);
                 self.note_changes_past_failure(from, &m.up, &second.failures);
                 Some(second.failures)
             }
@@ -881,7 +881,15 @@ impl<'a, E: Engine> Replayer<'a, E> {
         for f in &second.failures {
             self.report_failure(m, down, f, Run::DownSecond);
         }
-        self.report_changes(m, down, &second.observation, Run::DownSecond);
+        let from = self.findings.len();
+        self.report_changes(
+            m,
+            down,
+            &second.observation,
+            Run::DownSecond,
+            &second.failures,
+        );
+        self.note_changes_past_failure(from, down, &second.failures);
     }
 
     /// Whether a first run's failure may come from twice's synthetic rows

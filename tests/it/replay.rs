@@ -1876,8 +1876,32 @@ fn rows_lost_through_a_cascade_are_put_on_the_statement_that_drops_the_parent() 
     );
     // The help for a dropped table, not for the child's own statement.
     assert!(
-        f.help.as_deref().unwrap_or("").starts_with("keep the table:"),
+        f.help
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("keep the table:"),
         "{:?}",
         f.help
+    );
+}
+
+/// A down migration's second run goes on past its first failure, as an
+/// up's does, and the changes found past it say that the tool stops there
+/// (pocket-id's oauth2 down: the note was only on up migrations).
+#[test]
+fn a_down_s_changes_past_its_first_failure_say_where_the_tool_stops() {
+    let r = replay_only(run("fixtures/replay/down-changes-past-failure", &opts()));
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "down-second-run-change")
+        .unwrap_or_else(|| panic!("{:#?}", located(&r.findings)));
+    assert_eq!((f.file.ends_with("0002_flag.down.sql"), f.line), (true, 5));
+    assert!(
+        f.notes
+            .iter()
+            .any(|n| n.starts_with("the second run failed first at line 4, where the tool stops")),
+        "{:#?}",
+        f.notes
     );
 }

@@ -11,7 +11,7 @@ use crate::dialect::Dialect;
 use crate::finding::Finding;
 use crate::model::{Migration, Part};
 use crate::replay::diff::{self, SchemaDiff};
-use crate::replay::engine::{Engine, Interleaved, ObjectKey, Observation, SchemaImage};
+use crate::replay::engine::{Engine, Failure, Interleaved, ObjectKey, Observation, SchemaImage};
 use crate::replay::interleave::{self as il, Fate, Written};
 use crate::rules;
 use std::collections::{BTreeMap, BTreeSet};
@@ -547,7 +547,11 @@ impl<E: Engine> Replayer<'_, E> {
         part: &Part,
         obs: &Observation,
         run: Run,
+        failures: &[Failure],
     ) {
+        // A statement that failed wrote nothing (it is undone to its
+        // savepoint, or fails whole): not the one a change is put on.
+        let failed: BTreeSet<usize> = failures.iter().map(|f| f.stmt).collect();
         let (schema_rule, data_rule, old, new) = match run {
             Run::DownSecond => (
                 &rules::down_second_run_change::META,
@@ -585,7 +589,7 @@ impl<E: Engine> Replayer<'_, E> {
                 let stmt = writers
                     .iter()
                     .copied()
-                    .filter(|&i| !self.guarded_drop(part, i))
+                    .filter(|&i| !self.guarded_drop(part, i) && !failed.contains(&i))
                     .min()
                     .or_else(|| writers.iter().copied().min())
                     .unwrap_or(fallback);
@@ -651,19 +655,24 @@ impl<E: Engine> Replayer<'_, E> {
                 && !mentioned
                     .get_or_insert_with(|| self.mentioned(part))
                     .contains(&bare.trim_matches('"').to_ascii_lowercase());
-            let stmt = writers.first().copied().unwrap_or_else(|| {
-                fired
-                    .then(|| {
-                        obs.writers
-                            .values()
-                            .flatten()
-                            .copied()
-                            .filter(|i| part.statements.contains(i))
-                            .min()
-                    })
-                    .flatten()
-                    .unwrap_or_else(|| self.first_working_statement(part))
-            });
+            let stmt = writers
+                .iter()
+                .copied()
+                .find(|i| !failed.contains(i))
+                .or_else(|| writers.first().copied())
+                .unwrap_or_else(|| {
+                    fired
+                        .then(|| {
+                            obs.writers
+                                .values()
+                                .flatten()
+                                .copied()
+                                .filter(|i| part.statements.contains(i))
+                                .min()
+                        })
+                        .flatten()
+                        .unwrap_or_else(|| self.first_working_statement(part))
+                });
             let message = format!("{} changes data in `{table}`: {}", run.phrase(), d.counts());
             let mut f = self.finding(m, part, stmt, None, data_rule, message);
             if fired {

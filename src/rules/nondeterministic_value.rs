@@ -97,8 +97,8 @@ impl Rule for NondeterministicValue {
                         &META,
                         &unit,
                         format!(
-                            "UPDATE {table} sets `{}`{}: each run writes {}",
-                            super::text::excerpt(&first.text, 60),
+                            "UPDATE {table} sets {}{}: each run writes {}",
+                            super::text::code_excerpt(&first.text, 60),
                             from(&first.text, &call),
                             what_changes(&call)
                         ),
@@ -128,8 +128,8 @@ impl Rule for NondeterministicValue {
                             &META,
                             &unit,
                             format!(
-                                "the upsert into {table} sets `{}`{} when the row exists: each run writes {}",
-                                super::text::excerpt(&first.text, 60),
+                                "the upsert into {table} sets {}{} when the row exists: each run writes {}",
+                                super::text::code_excerpt(&first.text, 60),
                                 from(&first.text, &call),
                                 what_changes(&call)
                             ),
@@ -147,8 +147,8 @@ impl Rule for NondeterministicValue {
                         &META,
                         &unit,
                         format!(
-                            "INSERT INTO {table} writes `{}`: each run stores {}",
-                            super::text::excerpt(&call, 60),
+                            "INSERT INTO {table} writes {}: each run stores {}",
+                            super::text::code_excerpt(&call, 60),
                             what_changes(&call)
                         ),
                     );
@@ -245,8 +245,8 @@ fn frozen_in_view(cx: &Context, unit: &Unit, c: &crate::classify::Create, out: &
         &META,
         unit,
         format!(
-            "CREATE {what} {written} stores the value of `{}` at the time it runs: each run stores {}",
-            super::text::excerpt(&value, 60),
+            "CREATE {what} {written} stores the value of {} at the time it runs: each run stores {}",
+            super::text::code_excerpt(&value, 60),
             what_changes(&value)
         ),
     );
@@ -254,8 +254,8 @@ fn frozen_in_view(cx: &Context, unit: &Unit, c: &crate::classify::Create, out: &
         "write a fixed value, or create the view once (`CREATE MATERIALIZED VIEW IF NOT EXISTS`) and let `REFRESH MATERIALIZED VIEW` decide when the value changes".to_string()
     } else {
         format!(
-            "`{}` is converted once, when the view is created: use `now()`, `CURRENT_TIMESTAMP` or `CURRENT_DATE`, which are read each time the view is queried, or write a fixed value",
-            super::text::excerpt(&value, 40)
+            "{} is converted once, when the view is created: use `now()`, `CURRENT_TIMESTAMP` or `CURRENT_DATE`, which are read each time the view is queried, or write a fixed value",
+            super::text::code_excerpt(&value, 40)
         )
     });
     out.push(f);

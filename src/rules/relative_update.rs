@@ -180,7 +180,7 @@ fn columns(rel: &[&AssignInfo]) -> String {
 fn assignments(rel: &[&AssignInfo]) -> String {
     let texts: Vec<String> = rel
         .iter()
-        .map(|a| format!("`{}`", super::text::excerpt(&a.text, 60)))
+        .map(|a| super::text::code_excerpt(&a.text, 60))
         .collect();
     texts.join(", ")
 }

@@ -74,6 +74,23 @@ pub fn db(d: Dialect) -> &'static str {
     }
 }
 
+/// `s` as a code span for messages: in backticks, or, when it holds a
+/// backtick itself (a MySQL quoted name), in double backticks with a space
+/// inside each (Markdown's form, so that the span still reads as one).
+pub fn code(s: &str) -> String {
+    if s.contains('`') {
+        format!("`` {s} ``")
+    } else {
+        format!("`{s}`")
+    }
+}
+
+/// A short excerpt of `s` for messages (at most `max` characters), as a
+/// [`code`] span.
+pub fn code_excerpt(s: &str, max: usize) -> String {
+    code(&excerpt(s, max))
+}
+
 /// A short excerpt of `s` for messages (at most `max` characters).
 pub fn excerpt(s: &str, max: usize) -> String {
     let s = super::dml::collapse(s);
@@ -153,5 +170,14 @@ mod tests {
         assert_eq!(last_part("`db`.`T`"), "`T`");
         assert_eq!(last_part("[s.x].[Y]"), "[Y]");
         assert_eq!(last_part("Users"), "Users");
+    }
+}
+
+#[cfg(test)]
+mod code_tests {
+    #[test]
+    fn a_code_span_holding_backticks_takes_double_ones() {
+        assert_eq!(super::code("n = n + 1"), "`n = n + 1`");
+        assert_eq!(super::code("`n` = `n` + 1"), "`` `n` = `n` + 1 ``");
     }
 }

@@ -753,7 +753,9 @@ impl<E: Engine> Replayer<'_, E> {
         // either: later failures for want of it follow from it.
         let root = first || (first_run && f.error.kind == FailureKind::Denied);
         let line = self.line_of(part, f.at);
-        let text = f.error.text();
+        // On one line: a message is a title (MariaDB quotes the statement
+        // after `near`, line breaks and all).
+        let text = one_line(&f.error.text());
         let (rule, message) = match f.error.kind {
             // Refused for want of privileges (PostgreSQL's role, MySQL's
             // user own only the scratch database): the sandbox's refusal,
@@ -1401,5 +1403,46 @@ mod tests {
         assert_eq!(close_name(&made, "usera"), Some("users"));
         assert_eq!(close_name(&made, "accounts"), None);
         assert_eq!(close_name(&made, "tea"), None);
+    }
+}
+
+/// `text` with each run of white space that holds a line break as one
+/// space.
+fn one_line(text: &str) -> String {
+    if !text.contains(['\n', '\r']) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut pending = String::new();
+    for c in text.chars() {
+        if c.is_whitespace() {
+            pending.push(c);
+            continue;
+        }
+        if !pending.is_empty() {
+            if pending.contains(['\n', '\r']) {
+                out.push(' ');
+            } else {
+                out.push_str(&pending);
+            }
+            pending.clear();
+        }
+        out.push(c);
+    }
+    if !pending.contains(['\n', '\r']) {
+        out.push_str(&pending);
+    }
+    out
+}
+
+#[cfg(test)]
+mod one_line_tests {
+    #[test]
+    fn line_breaks_in_an_error_become_one_space() {
+        assert_eq!(
+            super::one_line("near 'offset),\n    payload TEXT\n)' at line 4"),
+            "near 'offset), payload TEXT )' at line 4"
+        );
+        assert_eq!(super::one_line("a  b"), "a  b");
     }
 }

@@ -22,7 +22,10 @@ something makes the second run safe:
 - a table the migration created afresh earlier,
 - a Postgres `DO` block that checks the catalog (`IF NOT EXISTS (SELECT ... FROM
   pg_constraint ...)`) or catches the error (`EXCEPTION WHEN duplicate_object`),
-- MariaDB's `IF NOT EXISTS`.
+- MariaDB's `IF NOT EXISTS`,
+- for an unnamed MySQL `FOREIGN KEY`, an earlier `DROP FOREIGN KEY t_ibfk_N` of the same
+  table in the same migration: the name MySQL generates for it, which the new key takes
+  back, so a second run drops the copy the first run added before adding it again.
 
 ## Why it matters
 Postgres has no `ADD CONSTRAINT IF NOT EXISTS`. A named constraint added twice fails with
@@ -101,7 +104,17 @@ impl Rule for AddConstraintWithoutGuard {
                     ) => *constraint == ConstraintKind::PrimaryKey,
                     _ => false,
                 });
-                if dropped_here {
+                if dropped_here
+                    || (name.is_none()
+                        && *constraint == ConstraintKind::ForeignKey
+                        && super::index::generated_fk_dropped_before(
+                            cx,
+                            stmt.group,
+                            table,
+                            stmt.span.start,
+                            i,
+                        ))
+                {
                     continue;
                 }
                 let key = constraint_key(table, name.as_ref(), *constraint)

@@ -22,7 +22,12 @@ Flags `DROP TABLE`, `INDEX`, `VIEW`, `TRIGGER`, `TYPE`, `SCHEMA`, `FUNCTION` and
 
 Not flagged: a DROP of an object that the same migration creates earlier (or re-creates
 later, as in SQLite's table rebuild: the object is there again when the second run
-reaches the DROP), and DDL inside a Postgres `DO` block under an existence check.
+reaches the DROP), DDL inside a Postgres `DO` block under an existence check, and a MySQL
+`DROP FOREIGN KEY t_ibfk_N` (the name MySQL generates for an unnamed foreign key of `t`)
+followed in the same migration by an unnamed `ADD FOREIGN KEY` on `t`: the new key takes
+the freed name (when it was the table's highest), so the second run finds it. When the
+table keeps a key with a higher number the new one is named past it and a second run's DROP
+fails: replay (`--engine mysql`) checks it.
 
 ## Why it matters
 The first run removes the object; the second run finds nothing to drop and stops with
@@ -229,7 +234,7 @@ fn check_alter(cx: &Context, unit: &Unit, a: &AlterTable, out: &mut Vec<Finding>
     let tkey = Key::table(table);
     let tname = table.text(&cx.file.text);
     let t = unit.toks(cx);
-    for act in &a.actions {
+    for (ai, act) in a.actions.iter().enumerate() {
         match &act.op {
             AlterOp::DropColumn {
                 name,
@@ -305,6 +310,21 @@ fn check_alter(cx: &Context, unit: &Unit, a: &AlterTable, out: &mut Vec<Finding>
                 if let Some(key) = constraint_key(table, name.as_ref(), *constraint) {
                     let parent = (*constraint != ConstraintKind::Index).then_some(&tkey);
                     if cx.index().exists_at(group, &key, parent, unit.pos()) == Some(true) {
+                        continue;
+                    }
+                }
+                if let Some(n) = name {
+                    if matches!(
+                        constraint,
+                        ConstraintKind::ForeignKey | ConstraintKind::Unspecified
+                    ) && super::index::generated_fk_given_back(
+                        cx,
+                        group,
+                        table,
+                        n.object(),
+                        unit.stmt.span.start,
+                        ai,
+                    ) {
                         continue;
                     }
                 }

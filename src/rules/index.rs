@@ -406,3 +406,102 @@ fn constraint_keys(table: &Name, name: Option<&Name>, kind: ConstraintKind) -> V
         None => constraint_key(table, None, kind).into_iter().collect(),
     }
 }
+
+/// MySQL names an unnamed foreign key of table `t` `t_ibfk_N`, N one more
+/// than the highest such number the table has. A migration that drops
+/// `t_ibfk_N` and then adds an unnamed foreign key to `t` (to change its
+/// `ON DELETE`, say) converges: the new key takes the name the drop
+/// removed (when it was the highest), so a second run drops it and adds it
+/// again. Whether `name` is such a name of `table`.
+fn generated_fk_name(table: &crate::classify::Name, name: &str) -> bool {
+    let t = table.object();
+    name.len() > t.len() + 6
+        && name.is_char_boundary(t.len())
+        && name[..t.len()].eq_ignore_ascii_case(t)
+        && name[t.len()..]
+            .get(..6)
+            .is_some_and(|s| s.eq_ignore_ascii_case("_ibfk_"))
+        && name[t.len() + 6..].bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The ALTER TABLE statements of `cx`'s file in group `group` on `table`,
+/// with their actions, as (statement start, action index, op).
+fn alters_of<'c>(
+    cx: &'c super::Context,
+    group: usize,
+    table: &'c crate::classify::Name,
+) -> impl Iterator<Item = (usize, usize, &'c crate::classify::AlterOp)> + 'c {
+    use crate::classify::Kind;
+    cx.statements
+        .iter()
+        .filter(move |s| s.group == group)
+        .filter_map(move |s| match &s.facts.kind {
+            Kind::AlterTable(a)
+                if a.table
+                    .as_ref()
+                    .is_some_and(|t| t.object().eq_ignore_ascii_case(table.object())) =>
+            {
+                Some((s.span.start, a))
+            }
+            _ => None,
+        })
+        .flat_map(|(start, a)| {
+            a.actions
+                .iter()
+                .enumerate()
+                .map(move |(i, act)| (start, i, &act.op))
+        })
+}
+
+/// A MySQL `DROP FOREIGN KEY t_ibfk_N` (statement at `pos`, action `action`)
+/// that an unnamed foreign key added to `t` later in the same migration
+/// gives back (see [`generated_fk_name`]): its second run finds the key.
+pub fn generated_fk_given_back(
+    cx: &super::Context,
+    group: usize,
+    table: &crate::classify::Name,
+    name: &str,
+    pos: usize,
+    action: usize,
+) -> bool {
+    use crate::classify::{AlterOp, ConstraintKind};
+    cx.dialect == crate::dialect::Dialect::Mysql
+        && generated_fk_name(table, name)
+        && alters_of(cx, group, table).any(|(start, i, op)| {
+            (start > pos || (start == pos && i > action))
+                && matches!(
+                    op,
+                    AlterOp::AddConstraint {
+                        name: None,
+                        constraint: ConstraintKind::ForeignKey,
+                        ..
+                    }
+                )
+        })
+}
+
+/// An unnamed MySQL foreign key added to `table` (statement at `pos`,
+/// action `action`) after the same migration dropped a generated name of
+/// `table` (`DROP FOREIGN KEY t_ibfk_N`): a second run drops the key the
+/// first run added before adding it again, so no copy piles up.
+pub fn generated_fk_dropped_before(
+    cx: &super::Context,
+    group: usize,
+    table: &crate::classify::Name,
+    pos: usize,
+    action: usize,
+) -> bool {
+    use crate::classify::{AlterOp, ConstraintKind};
+    cx.dialect == crate::dialect::Dialect::Mysql
+        && alters_of(cx, group, table).any(|(start, i, op)| {
+            (start < pos || (start == pos && i < action))
+                && matches!(
+                    op,
+                    AlterOp::DropConstraint {
+                        name: Some(n),
+                        constraint: ConstraintKind::ForeignKey | ConstraintKind::Unspecified,
+                        ..
+                    } if generated_fk_name(table, n.object())
+                )
+        })
+}

@@ -25,7 +25,9 @@ something makes the second run safe:
 - MariaDB's `IF NOT EXISTS`,
 - for an unnamed MySQL `FOREIGN KEY`, an earlier `DROP FOREIGN KEY t_ibfk_N` of the same
   table in the same migration: the name MySQL generates for it, which the new key takes
-  back, so a second run drops the copy the first run added before adding it again.
+  back, so a second run drops the copy the first run added before adding it again (one such
+  DROP for each unnamed key: the keys added beyond the drops are flagged, as each run adds
+  one more copy of them).
 
 ## Why it matters
 Postgres has no `ADD CONSTRAINT IF NOT EXISTS`. A named constraint added twice fails with

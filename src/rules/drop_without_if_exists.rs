@@ -24,10 +24,11 @@ Not flagged: a DROP of an object that the same migration creates earlier (or re-
 later, as in SQLite's table rebuild: the object is there again when the second run
 reaches the DROP), DDL inside a Postgres `DO` block under an existence check, and a MySQL
 `DROP FOREIGN KEY t_ibfk_N` (the name MySQL generates for an unnamed foreign key of `t`)
-followed in the same migration by an unnamed `ADD FOREIGN KEY` on `t`: the new key takes
-the freed name (when it was the table's highest), so the second run finds it. When the
-table keeps a key with a higher number the new one is named past it and a second run's DROP
-fails: replay (`--engine mysql`) checks it.
+followed in the same migration by an unnamed `ADD FOREIGN KEY` on `t` (one for each such
+DROP; drops beyond the adds are flagged): the new key takes the freed name (when it was the
+table's highest), so the second run finds it. When the table keeps a key with a higher
+number the new one is named past it and a second run's DROP fails: replay
+(`--engine mysql`) checks it.
 
 ## Why it matters
 The first run removes the object; the second run finds nothing to drop and stops with
@@ -313,20 +314,16 @@ fn check_alter(cx: &Context, unit: &Unit, a: &AlterTable, out: &mut Vec<Finding>
                         continue;
                     }
                 }
-                if let Some(n) = name {
-                    if matches!(
-                        constraint,
-                        ConstraintKind::ForeignKey | ConstraintKind::Unspecified
-                    ) && super::index::generated_fk_given_back(
+                if name.is_some()
+                    && super::index::generated_fk_given_back(
                         cx,
                         group,
                         table,
-                        n.object(),
                         unit.stmt.span.start,
                         ai,
-                    ) {
-                        continue;
-                    }
+                    )
+                {
+                    continue;
                 }
                 let what = match constraint {
                     ConstraintKind::Unspecified => "CONSTRAINT",

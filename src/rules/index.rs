@@ -453,37 +453,67 @@ fn alters_of<'c>(
         })
 }
 
-/// A MySQL `DROP FOREIGN KEY t_ibfk_N` (statement at `pos`, action `action`)
-/// that an unnamed foreign key added to `t` later in the same migration
-/// gives back (see [`generated_fk_name`]): its second run finds the key.
+/// An action of an ALTER TABLE: the statement's start and the action's index.
+type ActionAt = (usize, usize);
+
+/// The generated-name drops (`DROP FOREIGN KEY t_ibfk_N`) of `table` in
+/// group `group`, and the unnamed `ADD FOREIGN KEY`s on it after the first
+/// of them, each as (statement start, action index), in order. MySQL
+/// numbers new keys past the highest it finds, so the first run's adds
+/// take the freed names (when they were the highest) and a second run's
+/// drops find them: the k-th drop finds a key when there are more than k
+/// adds, and the k-th add replaces a dropped key (rather than piling up a
+/// copy) when there are more than k drops.
+fn generated_fk_pairs(
+    cx: &super::Context,
+    group: usize,
+    table: &crate::classify::Name,
+) -> (Vec<ActionAt>, Vec<ActionAt>) {
+    use crate::classify::{AlterOp, ConstraintKind};
+    let (mut drops, mut adds) = (Vec::new(), Vec::new());
+    if cx.dialect != crate::dialect::Dialect::Mysql {
+        return (drops, adds);
+    }
+    for (start, i, op) in alters_of(cx, group, table) {
+        match op {
+            AlterOp::DropConstraint {
+                name: Some(n),
+                constraint: ConstraintKind::ForeignKey | ConstraintKind::Unspecified,
+                ..
+            } if generated_fk_name(table, n.object()) => drops.push((start, i)),
+            AlterOp::AddConstraint {
+                name: None,
+                constraint: ConstraintKind::ForeignKey,
+                ..
+            } if !drops.is_empty() => adds.push((start, i)),
+            _ => {}
+        }
+    }
+    (drops, adds)
+}
+
+/// A MySQL `DROP FOREIGN KEY t_ibfk_N` (statement at `pos`, action
+/// `action`) whose name an unnamed foreign key added to `t` later in the
+/// same migration takes back (see [`generated_fk_pairs`]): its second run
+/// finds the key.
 pub fn generated_fk_given_back(
     cx: &super::Context,
     group: usize,
     table: &crate::classify::Name,
-    name: &str,
     pos: usize,
     action: usize,
 ) -> bool {
-    use crate::classify::{AlterOp, ConstraintKind};
-    cx.dialect == crate::dialect::Dialect::Mysql
-        && generated_fk_name(table, name)
-        && alters_of(cx, group, table).any(|(start, i, op)| {
-            (start > pos || (start == pos && i > action))
-                && matches!(
-                    op,
-                    AlterOp::AddConstraint {
-                        name: None,
-                        constraint: ConstraintKind::ForeignKey,
-                        ..
-                    }
-                )
-        })
+    let (drops, adds) = generated_fk_pairs(cx, group, table);
+    drops
+        .iter()
+        .position(|&d| d == (pos, action))
+        .is_some_and(|k| k < adds.len())
 }
 
 /// An unnamed MySQL foreign key added to `table` (statement at `pos`,
-/// action `action`) after the same migration dropped a generated name of
-/// `table` (`DROP FOREIGN KEY t_ibfk_N`): a second run drops the key the
-/// first run added before adding it again, so no copy piles up.
+/// action `action`) that takes the name of a key the same migration
+/// dropped earlier (see [`generated_fk_pairs`]): a second run drops the
+/// key the first run added before adding it again, so no copy piles up.
 pub fn generated_fk_dropped_before(
     cx: &super::Context,
     group: usize,
@@ -491,17 +521,8 @@ pub fn generated_fk_dropped_before(
     pos: usize,
     action: usize,
 ) -> bool {
-    use crate::classify::{AlterOp, ConstraintKind};
-    cx.dialect == crate::dialect::Dialect::Mysql
-        && alters_of(cx, group, table).any(|(start, i, op)| {
-            (start < pos || (start == pos && i < action))
-                && matches!(
-                    op,
-                    AlterOp::DropConstraint {
-                        name: Some(n),
-                        constraint: ConstraintKind::ForeignKey | ConstraintKind::Unspecified,
-                        ..
-                    } if generated_fk_name(table, n.object())
-                )
-        })
+    let (drops, adds) = generated_fk_pairs(cx, group, table);
+    adds.iter()
+        .position(|&a| a == (pos, action))
+        .is_some_and(|k| k < drops.len())
 }

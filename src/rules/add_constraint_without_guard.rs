@@ -109,12 +109,12 @@ impl Rule for AddConstraintWithoutGuard {
                 if dropped_here
                     || (name.is_none()
                         && *constraint == ConstraintKind::ForeignKey
-                        && super::index::generated_fk_dropped_before(
+                        && super::index::generated_fk_paired(
                             cx,
                             stmt.group,
                             table,
-                            stmt.span.start,
-                            i,
+                            (stmt.span.start, i),
+                            super::index::FkSide::Add,
                         ))
                 {
                     continue;

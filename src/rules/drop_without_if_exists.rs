@@ -315,12 +315,12 @@ fn check_alter(cx: &Context, unit: &Unit, a: &AlterTable, out: &mut Vec<Finding>
                     }
                 }
                 if name.is_some()
-                    && super::index::generated_fk_given_back(
+                    && super::index::generated_fk_paired(
                         cx,
                         group,
                         table,
-                        unit.stmt.span.start,
-                        ai,
+                        (unit.stmt.span.start, ai),
+                        super::index::FkSide::Drop,
                     )
                 {
                     continue;

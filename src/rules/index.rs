@@ -454,7 +454,7 @@ fn alters_of<'c>(
 }
 
 /// An action of an ALTER TABLE: the statement's start and the action's index.
-type ActionAt = (usize, usize);
+pub type ActionAt = (usize, usize);
 
 /// The generated-name drops (`DROP FOREIGN KEY t_ibfk_N`) of `table` in
 /// group `group`, and the unnamed `ADD FOREIGN KEY`s on it after the first
@@ -492,37 +492,34 @@ fn generated_fk_pairs(
     (drops, adds)
 }
 
-/// A MySQL `DROP FOREIGN KEY t_ibfk_N` (statement at `pos`, action
-/// `action`) whose name an unnamed foreign key added to `t` later in the
-/// same migration takes back (see [`generated_fk_pairs`]): its second run
-/// finds the key.
-pub fn generated_fk_given_back(
-    cx: &super::Context,
-    group: usize,
-    table: &crate::classify::Name,
-    pos: usize,
-    action: usize,
-) -> bool {
-    let (drops, adds) = generated_fk_pairs(cx, group, table);
-    drops
-        .iter()
-        .position(|&d| d == (pos, action))
-        .is_some_and(|k| k < adds.len())
+/// Which side of a generated foreign-key name pair (see
+/// [`generated_fk_pairs`]) an action is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum FkSide {
+    /// A MySQL `DROP FOREIGN KEY t_ibfk_N`: paired, its second run finds the
+    /// key an unnamed foreign key added later took the name of.
+    Drop,
+    /// An unnamed `ADD FOREIGN KEY` on `t`: paired, it takes the name of a
+    /// key the migration dropped earlier, so a second run drops the key the
+    /// first run added before adding it again and no copy piles up.
+    Add,
 }
 
-/// An unnamed MySQL foreign key added to `table` (statement at `pos`,
-/// action `action`) that takes the name of a key the same migration
-/// dropped earlier (see [`generated_fk_pairs`]): a second run drops the
-/// key the first run added before adding it again, so no copy piles up.
-pub fn generated_fk_dropped_before(
+/// Whether the action `at` (statement start, action index) of an ALTER
+/// TABLE on `table` in group `group` is a `side` that has its partner.
+pub fn generated_fk_paired(
     cx: &super::Context,
     group: usize,
     table: &crate::classify::Name,
-    pos: usize,
-    action: usize,
+    at: ActionAt,
+    side: FkSide,
 ) -> bool {
     let (drops, adds) = generated_fk_pairs(cx, group, table);
-    adds.iter()
-        .position(|&a| a == (pos, action))
-        .is_some_and(|k| k < drops.len())
+    let (own, other) = match side {
+        FkSide::Drop => (drops, adds),
+        FkSide::Add => (adds, drops),
+    };
+    own.iter()
+        .position(|&x| x == at)
+        .is_some_and(|k| k < other.len())
 }

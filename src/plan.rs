@@ -358,7 +358,9 @@ pub fn write_human(doc: &PlanDoc, out: &mut dyn Write) -> io::Result<()> {
         )?;
         let unwrapped = s.unwrapped.is_some();
         for m in &s.migrations {
-            let label = if m.name.is_empty() {
+            // A version that already ends in the name (a release folder's
+            // `0.17/00__inbox`) is shown once.
+            let label = if m.name.is_empty() || m.version.ends_with(&format!("/{}", m.name)) {
                 m.version.clone()
             } else if m.version.is_empty() || m.name.starts_with(&m.version) {
                 m.name.clone()

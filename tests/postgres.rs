@@ -2870,6 +2870,28 @@ fn an_extension_the_server_lacks_is_named_as_the_servers() {
 /// (UPchieve's dbmate history had it withdrawn as `replay-seed-withdrawn`).
 #[test]
 #[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn a_replay_finding_names_each_static_rule_on_its_statement_once() {
+    let r = run("fixtures/postgres/one_note_per_rule", &pg_opts());
+    let statics = r
+        .findings
+        .iter()
+        .filter(|f| f.rule == "add-column-without-if-not-exists" && f.line == 3)
+        .count();
+    assert_eq!(statics, 2, "{:#?}", r.findings);
+    assert!(
+        r.findings
+            .iter()
+            .any(|f| f.rule == "first-run-error" && f.line == 3),
+        "{:#?}",
+        r.findings
+    );
+    let human = common::render(&r, Format::Human);
+    let note = "the static rules report this statement too, above as error[add-column-without-if-not-exists]";
+    assert_eq!(human.matches(note).count(), 1, "{human}");
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
 fn a_not_null_column_without_a_default_fails_on_rows_whatever_they_hold() {
     let r = run("fixtures/postgres/not_null_column", &pg_opts());
     let f = r

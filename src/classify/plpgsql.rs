@@ -160,7 +160,7 @@ pub(super) fn condition_of_sqlstate(code: &str) -> Option<&'static str> {
 /// Statement keywords of SQL statements inside a PL/pgSQL body.
 pub(super) const SQL_STARTS: &[&str] = &[
     "CREATE", "DROP", "ALTER", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "WITH", "COMMENT",
-    "GRANT", "REVOKE", "REFRESH", "MERGE",
+    "GRANT", "REVOKE", "REFRESH", "MERGE", "PERFORM",
 ];
 
 /// Walks a PL/pgSQL body (file range `body`) and returns its tokens and the

@@ -249,10 +249,14 @@ impl Human<'_> {
             ));
         }
         for &s in &plan.see_above[i] {
-            notes.push(format!(
+            // Two findings of one rule on the statement say it once.
+            let note = format!(
                 "the static rules report this statement too, above as {}[{}]",
                 findings[s].severity, findings[s].rule
-            ));
+            );
+            if !notes.contains(&note) {
+                notes.push(note);
+            }
         }
         // A fix small enough to show is drawn as a suggestion (the edited
         // lines with `+++` under what is inserted); otherwise the help line

@@ -2,6 +2,7 @@
 //! where the expression only makes sense on the old type: a second run
 //! applies it to the converted column.
 
+use super::dml::collapse;
 use super::index::Key;
 use super::{Context, Rule, RuleMeta};
 use crate::analysis::Statement;
@@ -140,10 +141,6 @@ impl Rule for AlterColumnTypeUsing {
             }
         }
     }
-}
-
-fn collapse(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The expression reads the column (unqualified, or qualified by anything).

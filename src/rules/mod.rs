@@ -58,6 +58,7 @@ pub mod relative_update;
 pub mod rename_without_guard;
 pub mod second_run_sequence_advance;
 pub mod sequence_fixes;
+pub mod sequence_reset;
 pub mod syntax_error;
 pub mod unparsed_statement;
 
@@ -314,6 +315,7 @@ static REGISTRY: &[&RuleMeta] = &[
     &alter_column_type_using::META,
     &destructive_rerun::META,
     &nondeterministic_value::META,
+    &sequence_reset::META,
     &syntax_error::META,
     &unparsed_statement::META,
     &binary_file::META,
@@ -355,6 +357,7 @@ static STATIC_RULES: &[&dyn Rule] = &[
     &alter_column_type_using::RULE,
     &destructive_rerun::RULE,
     &nondeterministic_value::RULE,
+    &sequence_reset::RULE,
     &syntax_error::RULE,
     &unparsed_statement::RULE,
 ];

@@ -1,7 +1,7 @@
 //! `nondeterministic-value`: values that differ on every run (clock, random,
 //! sequences) written by INSERT or UPDATE.
 
-use super::dml::{inserted_nondet, update_writes, upsert_writes};
+use super::dml::{collapse, inserted_nondet, update_writes, upsert_writes};
 use super::{Context, Rule, RuleMeta, Unit};
 use crate::analysis::Statement;
 use crate::classify::Kind;
@@ -292,10 +292,6 @@ fn frozen_default(cx: &Context, unit: &Unit, out: &mut Vec<Finding>) {
         );
         out.push(f);
     }
-}
-
-fn collapse(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// ` (from now())` when the assignment does not show the call itself.

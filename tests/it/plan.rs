@@ -394,3 +394,11 @@ fn a_changesets_up_lines_end_at_its_last_statement_not_at_its_rollback() {
         "{out}"
     );
 }
+
+#[test]
+fn plan_names_a_release_folders_migration_once() {
+    let (code, out, err) = run(&["plan", "fixtures/layouts/version-folders"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\n    0.9/00__memo\n"), "{out}");
+    assert!(!out.contains("00__memo 00__memo"), "{out}");
+}

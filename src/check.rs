@@ -471,6 +471,7 @@ fn link_related(findings: &mut [Finding]) {
         let pair = |a: usize, b: usize| {
             expects(&findings[a], &findings[b]) || expects(&findings[b], &findings[a])
         };
+        let fits = |a: usize, b: usize| !misfit(&findings[a], &findings[b]);
         let mut linked: Vec<(usize, Vec<usize>)> = Vec::with_capacity(group.len());
         for (own, others) in [(&statics, &replays), (&replays, &statics)] {
             // The findings of the other source that one of `own` claims
@@ -490,10 +491,10 @@ fn link_related(findings: &mut [Finding]) {
                     others
                         .iter()
                         .copied()
-                        .filter(|j| !claimed.contains(j))
+                        .filter(|j| !claimed.contains(j) && fits(i, *j))
                         .collect()
                 } else {
-                    others.clone()
+                    others.iter().copied().filter(|&j| fits(i, j)).collect()
                 };
                 linked.push((i, related));
             }
@@ -502,6 +503,30 @@ fn link_related(findings: &mut [Finding]) {
             findings[i].related = others;
         }
     }
+}
+
+/// Two findings about one statement that must not confirm each other: an
+/// `insert-without-conflict-clause` finding (rows added again, or a unique
+/// key's failure) and a second run that fails for another reason (a column
+/// a later statement dropped, say), which a conflict clause would not cure.
+fn misfit(a: &Finding, b: &Finding) -> bool {
+    let (s, r) = match (a.source, b.source) {
+        (Origin::Static, Origin::Replay) => (a, b),
+        (Origin::Replay, Origin::Static) => (b, a),
+        _ => return false,
+    };
+    let failure = r.rule == crate::rules::second_run_error::META.id
+        || r.rule == crate::rules::down_second_run_error::META.id;
+    s.rule == crate::rules::insert_without_conflict_clause::META.id
+        && failure
+        && ![
+            "UNIQUE constraint failed",
+            "duplicate key value",
+            "Duplicate entry",
+            "SQLSTATE 23505",
+        ]
+        .iter()
+        .any(|u| r.message.contains(u))
 }
 
 /// The error a static finding expects on a second run: the text quoted in
@@ -572,6 +597,24 @@ mod tests {
         link_related(&mut g);
         assert_eq!(g[0].related, [1]);
         assert_eq!(g[1].related, [0]);
+        // An INSERT's finding and a second run that fails for another
+        // reason than a unique key: not linked; with a unique key: linked.
+        for (error, linked) in [
+            ("second run fails at line 3: no such column: a", false),
+            (
+                "second run fails at line 3: UNIQUE constraint failed: t.id",
+                true,
+            ),
+        ] {
+            let mut s = finding(Origin::Static, "INSERT INTO t inserts the same rows again");
+            s.rule = crate::rules::insert_without_conflict_clause::META.id.into();
+            let mut r = finding(Origin::Replay, error);
+            r.rule = crate::rules::second_run_error::META.id.into();
+            let mut h = vec![s, r];
+            link_related(&mut h);
+            assert_eq!(h[0].related.len() == 1, linked, "{error}");
+            assert_eq!(h[1].related.len() == 1, linked, "{error}");
+        }
     }
 
     #[test]

@@ -232,6 +232,7 @@ impl Human<'_> {
                 details.extend(more);
                 if let Some(h) = replay.help.as_ref().filter(|h| {
                     !replay.rule.starts_with("second-run-")
+                        && !replay.rule.starts_with("down-second-run-")
                         && f.help.as_ref() != Some(*h)
                         && !replay_helps.contains(*h)
                 }) {

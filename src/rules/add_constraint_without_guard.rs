@@ -76,7 +76,8 @@ impl Rule for AddConstraintWithoutGuard {
             let Kind::AlterTable(a) = unit.kind else {
                 continue;
             };
-            if unit.guarded {
+            // SQLite has no ADD CONSTRAINT: `syntax-error` reports it.
+            if unit.guarded || cx.dialect == Dialect::Sqlite {
                 continue;
             }
             let Some(table) = &a.table else { continue };
@@ -108,7 +109,6 @@ impl Rule for AddConstraintWithoutGuard {
                 });
                 if dropped_here
                     || (name.is_none()
-                        && *constraint == ConstraintKind::ForeignKey
                         && super::index::generated_fk_paired(
                             cx,
                             stmt.group,

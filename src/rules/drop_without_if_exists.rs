@@ -235,6 +235,16 @@ fn check_alter(cx: &Context, unit: &Unit, a: &AlterTable, out: &mut Vec<Finding>
     let tkey = Key::table(table);
     let tname = table.text(&cx.file.text);
     let t = unit.toks(cx);
+    // Several actions in one statement: each finding points at its own
+    // action, not all at the statement's start.
+    let several = a.actions.len() > 1;
+    let finding = |message: String, span: std::ops::Range<usize>| {
+        if several {
+            cx.finding_at(&META, unit, span, message)
+        } else {
+            cx.finding(&META, unit, message)
+        }
+    };
     for (ai, act) in a.actions.iter().enumerate() {
         match &act.op {
             AlterOp::DropColumn {
@@ -263,12 +273,11 @@ fn check_alter(cx: &Context, unit: &Unit, a: &AlterTable, out: &mut Vec<Finding>
                     Dialect::Generic => format!("column {} does not exist", name.shown()),
                 };
                 let action = super::text::excerpt(cx.text(act.span.clone()), 60);
-                let mut f = cx.finding(
-                    &META,
-                    unit,
+                let mut f = finding(
                     format!(
                         "ALTER TABLE {tname} {action} runs only once: a second run fails with '{error}'"
                     ),
+                    act.span.clone(),
                 );
                 let ie = cased(t.text(0), " IF EXISTS");
                 match cx.dialect {
@@ -302,6 +311,8 @@ fn check_alter(cx: &Context, unit: &Unit, a: &AlterTable, out: &mut Vec<Finding>
                 }
                 out.push(f);
             }
+            // SQLite has no such action: `syntax-error` reports it.
+            AlterOp::DropConstraint { .. } if cx.dialect == Dialect::Sqlite => {}
             AlterOp::DropConstraint {
                 name,
                 constraint,
@@ -356,12 +367,11 @@ fn check_alter(cx: &Context, unit: &Unit, a: &AlterTable, out: &mut Vec<Finding>
                 } else {
                     format!("{what} {cname}")
                 };
-                let mut f = cx.finding(
-                    &META,
-                    unit,
+                let mut f = finding(
                     format!(
                         "ALTER TABLE {tname} DROP {dropped} runs only once: a second run fails with '{error}'"
                     ),
+                    act.span.clone(),
                 );
                 let ie = cased(t.text(0), " IF EXISTS");
                 match (cx.dialect, constraint) {

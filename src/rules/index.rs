@@ -424,13 +424,93 @@ fn generated_fk_name(table: &crate::classify::Name, name: &str) -> bool {
         && name[t.len() + 6..].bytes().all(|b| b.is_ascii_digit())
 }
 
+/// The name PostgreSQL gives the unnamed constraint an `ADD PRIMARY KEY
+/// (...)`, `ADD UNIQUE (...)` or `ADD FOREIGN KEY (...)` action (its text)
+/// adds to `table`: `t_pkey`, `t_a_b_key`, `t_a_fkey`, when it is free.
+/// `None` for other actions and for names PostgreSQL would shorten (past
+/// 63 bytes).
+fn pg_generated_name(table: &crate::classify::Name, action: &str) -> Option<String> {
+    let upper = action.to_ascii_uppercase();
+    let words: Vec<&str> = upper
+        .split(|c: char| c.is_whitespace() || c == '(')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let (suffix, keyword) = if words.windows(2).any(|w| w == ["PRIMARY", "KEY"]) {
+        ("pkey", None)
+    } else if words.windows(2).any(|w| w == ["FOREIGN", "KEY"]) {
+        ("fkey", Some("FOREIGN"))
+    } else if words.contains(&"UNIQUE") {
+        ("key", Some("UNIQUE"))
+    } else {
+        return None;
+    };
+    let mut name = table.object().to_string();
+    if let Some(keyword) = keyword {
+        // The columns: the first parenthesised list after the keyword.
+        let at = upper.find(keyword)? + keyword.len();
+        let open = at + action[at..].find('(')?;
+        let close = open + action[open..].find(')')?;
+        for col in action[open + 1..close].split(',') {
+            let col = col.trim();
+            let col = match col.strip_prefix('"').and_then(|c| c.strip_suffix('"')) {
+                Some(quoted) => quoted.to_string(),
+                None => col.to_ascii_lowercase(),
+            };
+            if col.is_empty() || col.contains(char::is_whitespace) {
+                return None;
+            }
+            name.push('_');
+            name.push_str(&col);
+        }
+    }
+    name.push('_');
+    name.push_str(suffix);
+    (name.len() <= 63).then_some(name)
+}
+
+/// PostgreSQL: whether the action `at` of an ALTER TABLE on `table` is a
+/// `DROP CONSTRAINT n` followed in the group by an unnamed add that takes
+/// the name `n` again (side [`FkSide::Drop`]), or such an add after a drop
+/// of that name (side [`FkSide::Add`]). A second run drops what the first
+/// run's add made and adds it again: it converges.
+fn pg_generated_paired(
+    cx: &super::Context,
+    group: usize,
+    table: &crate::classify::Name,
+    at: ActionAt,
+    side: FkSide,
+) -> bool {
+    use crate::classify::AlterOp;
+    let mut drops: Vec<(ActionAt, &str)> = Vec::new();
+    for (start, i, action) in alter_actions_of(cx, group, table) {
+        match &action.op {
+            AlterOp::DropConstraint { name: Some(n), .. } => drops.push(((start, i), n.object())),
+            AlterOp::AddConstraint { name: None, .. } => {
+                let Some(generated) =
+                    pg_generated_name(table, cx.file.text.get(action.span.clone()).unwrap_or(""))
+                else {
+                    continue;
+                };
+                let dropped = drops.iter().find(|(_, n)| *n == generated);
+                match (side, dropped) {
+                    (FkSide::Add, Some(_)) if (start, i) == at => return true,
+                    (FkSide::Drop, Some(&(d, _))) if d == at => return true,
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
 /// The ALTER TABLE statements of `cx`'s file in group `group` on `table`,
-/// with their actions, as (statement start, action index, op).
-fn alters_of<'c>(
+/// with their actions, as (statement start, action index, action).
+fn alter_actions_of<'c>(
     cx: &'c super::Context,
     group: usize,
     table: &'c crate::classify::Name,
-) -> impl Iterator<Item = (usize, usize, &'c crate::classify::AlterOp)> + 'c {
+) -> impl Iterator<Item = (usize, usize, &'c crate::classify::AlterAction)> + 'c {
     use crate::classify::Kind;
     cx.statements
         .iter()
@@ -449,8 +529,18 @@ fn alters_of<'c>(
             a.actions
                 .iter()
                 .enumerate()
-                .map(move |(i, act)| (start, i, &act.op))
+                .map(move |(i, act)| (start, i, act))
         })
+}
+
+/// The ALTER TABLE statements of `cx`'s file in group `group` on `table`,
+/// with their actions, as (statement start, action index, op).
+fn alters_of<'c>(
+    cx: &'c super::Context,
+    group: usize,
+    table: &'c crate::classify::Name,
+) -> impl Iterator<Item = (usize, usize, &'c crate::classify::AlterOp)> + 'c {
+    alter_actions_of(cx, group, table).map(|(start, i, act)| (start, i, &act.op))
 }
 
 /// An action of an ALTER TABLE: the statement's start and the action's index.
@@ -514,6 +604,9 @@ pub fn generated_fk_paired(
     at: ActionAt,
     side: FkSide,
 ) -> bool {
+    if cx.dialect == crate::dialect::Dialect::Postgres {
+        return pg_generated_paired(cx, group, table, at, side);
+    }
     let (drops, adds) = generated_fk_pairs(cx, group, table);
     let (own, other) = match side {
         FkSide::Drop => (drops, adds),

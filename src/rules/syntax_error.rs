@@ -92,6 +92,8 @@ impl Rule for SyntaxError {
                 out.push(f);
             } else if let Some(f) = guard_of_the_wrong_kind(cx, stmt) {
                 out.push(f);
+            } else if let Some(f) = sqlite_alter_table(cx, stmt) {
+                out.push(f);
             }
             return;
         };
@@ -518,6 +520,93 @@ fn guard_of_the_wrong_kind(cx: &Context, stmt: &Statement) -> Option<Finding> {
         return Some(f);
     }
     None
+}
+
+/// In a SQLite file: an `ALTER TABLE` action SQLite does not have. Its
+/// ALTER TABLE renames the table or a column, adds a column or drops one,
+/// one action a statement; constraints, indexes and column changes need a
+/// table rebuild (`DROP INDEX` is a statement of its own).
+fn sqlite_alter_table(cx: &Context, stmt: &Statement) -> Option<Finding> {
+    use crate::lexer::TokenKind;
+    if cx.dialect != Dialect::Sqlite {
+        return None;
+    }
+    let t = crate::classify::Toks {
+        text: &cx.file.text,
+        toks: &stmt.tokens,
+        dialect: cx.dialect,
+    };
+    if !t.kws(0, &["ALTER", "TABLE"]) {
+        return None;
+    }
+    let mut i = 2;
+    if t.kws(i, &["IF", "EXISTS"]) {
+        i += 2;
+    }
+    let (_, at) = t.name(i)?;
+    let end = (at..t.len())
+        .find(|&j| t.kind(j) == Some(TokenKind::Semicolon))
+        .unwrap_or(t.len());
+    let what = t.word(at)?.to_ascii_uppercase();
+    let next = t.word(at + 1).map(str::to_ascii_uppercase);
+    let unsupported = match (what.as_str(), next.as_deref()) {
+        ("RENAME", _) => None,
+        ("ADD" | "DROP", Some("COLUMN")) => None,
+        (
+            "ADD",
+            Some(k @ ("CONSTRAINT" | "PRIMARY" | "UNIQUE" | "FOREIGN" | "CHECK" | "INDEX" | "KEY")),
+        ) => Some(format!("ADD {k}")),
+        ("DROP", Some(k @ ("CONSTRAINT" | "PRIMARY" | "FOREIGN" | "CHECK" | "INDEX" | "KEY"))) => {
+            Some(format!("DROP {k}"))
+        }
+        ("ADD" | "DROP", _) => None,
+        ("ALTER", Some("COLUMN")) => Some("ALTER COLUMN".to_string()),
+        (k @ ("ALTER" | "MODIFY" | "CHANGE"), _) => Some(format!("{k} (a column change)")),
+        _ => return None,
+    };
+    let (span, message, help) = match unsupported {
+        Some(action) => (
+            t.span_of(
+                at..(at
+                    + if action.contains(' ') && !action.contains('(') {
+                        2
+                    } else {
+                        1
+                    })
+                .min(end),
+            ),
+            format!(
+                "SQLite rejects this statement: its ALTER TABLE has no {action}, so the first run \
+                 fails here"
+            ),
+            if action == "DROP INDEX" || action == "DROP KEY" {
+                "drop the index with its own statement: `DROP INDEX IF EXISTS name`".to_string()
+            } else {
+                "rebuild the table instead (`CREATE TABLE t_new (...)`, copy the rows, `DROP TABLE \
+                 t`, `ALTER TABLE t_new RENAME TO t`)"
+                    .to_string()
+            },
+        ),
+        None => {
+            // One action only: a comma at depth 0 starts a second one.
+            let comma = t
+                .split_commas(at, end)
+                .get(1)
+                .map(|r| r.start.saturating_sub(1))?;
+            (
+                t.span(comma),
+                "SQLite rejects this statement: its ALTER TABLE takes one action, so the first run \
+                 fails here"
+                    .to_string(),
+                "write one ALTER TABLE statement for each action".to_string(),
+            )
+        }
+    };
+    let mut f = found(cx, stmt, span, message);
+    f.help = Some(format!(
+        "{help}; if the migrations really run on another database, pass --dialect"
+    ));
+    Some(f)
 }
 
 fn found(cx: &Context, stmt: &Statement, span: std::ops::Range<usize>, message: String) -> Finding {

@@ -1905,3 +1905,38 @@ fn a_down_s_changes_past_its_first_failure_say_where_the_tool_stops() {
         f.notes
     );
 }
+
+/// A down's second-run failure that confirms a static finding adds no help
+/// of its own (a generic "use `IF EXISTS`" after SQLite's "has no DROP
+/// COLUMN IF EXISTS" contradicted it), as an up's does not.
+#[test]
+fn a_confirmed_down_failure_keeps_the_static_help_alone() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_twice"))
+        .args(["check", "fixtures/replay/down-confirmed-help"])
+        .env("NO_COLOR", "1")
+        .env_remove("GITHUB_ACTIONS")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let human = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        human.contains("SQLite has no DROP COLUMN IF EXISTS"),
+        "{human}"
+    );
+    assert!(
+        human.contains("help: use `DROP TABLE IF EXISTS t`"),
+        "{human}"
+    );
+    assert!(
+        !human.contains("help: use `IF EXISTS`, or guard"),
+        "{human}"
+    );
+    assert_eq!(
+        human
+            .matches("note: confirmed by replay: second run of the down migration fails")
+            .count(),
+        2,
+        "{human}"
+    );
+}

@@ -372,6 +372,17 @@ pub fn write_all(
                 crate::escape::printable(&target.to_string_lossy())
             )));
         }
+        // Two names of one file (a link beside the file it names): one
+        // write, when their fixed texts agree; none when they do not.
+        if let Some((other, _, _)) = staged.iter().find(|(_, t, _)| *t == target) {
+            if other.bytes() == plan.bytes() {
+                continue;
+            }
+            return Err(fail(format!(
+                "is the file {} too (a link), and the fixes planned under the two names differ",
+                crate::escape::printable(&other.name)
+            )));
+        }
         let meta =
             std::fs::metadata(&target).map_err(|e| fail(format!("cannot be read again ({e})")))?;
         if !meta.is_file() {

@@ -367,7 +367,16 @@ impl Iterator for Lexer<'_> {
                     (b'U', Some(b'&')) if self.peek(2) == Some(b'\'') => Some(2),
                     _ => None,
                 };
-                if let Some(skip) = prefix_quote {
+                // PostgreSQL's Unicode-escaped name: U&"d\0061ta".
+                let unicode_name = b.eq_ignore_ascii_case(&b'U')
+                    && next == Some(b'&')
+                    && self.peek(2) == Some(b'"')
+                    && self.dialect == Dialect::Postgres;
+                if unicode_name {
+                    self.pos += 2;
+                    self.quoted(b'"', false, LexErrorKind::UnterminatedQuotedIdent);
+                    TokenKind::QuotedIdent
+                } else if let Some(skip) = prefix_quote {
                     self.pos += skip;
                     let backslash =
                         b.eq_ignore_ascii_case(&b'E') || self.dialect.backslash_escapes();

@@ -248,6 +248,20 @@ pub fn scan(unit: &FileUnit) -> FileSuppressions {
         .map(|s| (s.span.start, s.index))
         .collect();
     let line_of = |offset: usize| unit.source.line_col(offset).0;
+    // For each token, the first token from it on that is code or a blank
+    // line (white space holding two line breaks): where a statement-scope
+    // directive's search for "the next code" stops. Computed once, so that
+    // a file of many directives is read in linear time.
+    let mut stop = vec![toks.len(); toks.len() + 1];
+    for j in (0..toks.len()).rev() {
+        let t = &toks[j];
+        let here = match t.kind {
+            TokenKind::Whitespace => line_breaks(&text[t.span.clone()]) > 1,
+            TokenKind::LineComment | TokenKind::BlockComment => false,
+            _ => true,
+        };
+        stop[j] = if here { j } else { stop[j + 1] };
+    }
     for (k, tok) in toks.iter().enumerate() {
         if !matches!(tok.kind, TokenKind::LineComment | TokenKind::BlockComment) {
             continue;
@@ -293,33 +307,29 @@ pub fn scan(unit: &FileUnit) -> FileSuppressions {
             if own_line {
                 // The next code, with nothing but comments and at most one
                 // line break per gap (no blank line) in between.
-                for next in &toks[k + 1..] {
-                    match next.kind {
-                        TokenKind::Whitespace => {
-                            if line_breaks(&text[next.span.clone()]) > 1 {
-                                break;
-                            }
-                        }
-                        TokenKind::LineComment | TokenKind::BlockComment => {}
-                        _ => {
-                            line = Some(line_of(next.span.start));
-                            if let Some(&idx) = starts.get(&next.span.start) {
-                                statements.push(idx);
-                            }
-                            break;
-                        }
+                if let Some(next) = toks
+                    .get(stop[k + 1])
+                    .filter(|t| t.kind != TokenKind::Whitespace)
+                {
+                    line = Some(line_of(next.span.start));
+                    if let Some(&idx) = starts.get(&next.span.start) {
+                        statements.push(idx);
                     }
                 }
             } else {
                 // At the end of a line: the statements that start on it.
                 let l = line_of(tok.span.start);
                 line = Some(l);
-                statements.extend(
-                    unit.statements
-                        .iter()
-                        .filter(|s| s.span.start < tok.span.start && line_of(s.span.start) == l)
-                        .map(|s| s.index),
-                );
+                // (Found from the comment backwards: the statements of the
+                // line only, not every statement of the file.)
+                let mut on_line: Vec<usize> = starts
+                    .range(..tok.span.start)
+                    .rev()
+                    .take_while(|(&start, _)| line_of(start) == l)
+                    .map(|(_, &index)| index)
+                    .collect();
+                on_line.reverse();
+                statements.extend(on_line);
             }
         }
         out.suppressions.push(Suppression {

@@ -262,6 +262,43 @@ impl<'a> Toks<'a> {
     }
 }
 
+/// Decodes PostgreSQL's Unicode escapes (`\0061`, `\+000061`, `\\`);
+/// an escape that is not one is kept as written.
+fn unicode_escapes(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let (digits, skip) = if rest[1..].starts_with('+') {
+            (rest.get(2..8), 8)
+        } else {
+            (rest.get(1..5), 5)
+        };
+        if rest[1..].starts_with('\\') {
+            out.push('\\');
+            rest = &rest[2..];
+            continue;
+        }
+        match digits
+            .filter(|d| d.bytes().all(|b| b.is_ascii_hexdigit()))
+            .and_then(|d| u32::from_str_radix(d, 16).ok())
+            .and_then(char::from_u32)
+        {
+            Some(c) => {
+                out.push(c);
+                rest = &rest[skip..];
+            }
+            None => {
+                out.push('\\');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// A word upper-cased on the stack, to match keywords without allocating.
 /// Words longer than any keyword read as empty.
 pub(super) struct Upper {
@@ -289,6 +326,14 @@ impl Upper {
 /// Removes the quotes of a quoted identifier or string (doubled quotes
 /// inside become one).
 pub fn unquote(raw: &str) -> String {
+    // PostgreSQL's `U&"..."`: quotes removed, then its escapes decoded.
+    if let Some(rest) = raw
+        .strip_prefix("U&")
+        .or_else(|| raw.strip_prefix("u&"))
+        .filter(|r| r.starts_with('"'))
+    {
+        return unicode_escapes(&unquote(rest));
+    }
     let mut chars = raw.chars();
     let (open, close) = match chars.next() {
         Some('"') => ('"', '"'),
@@ -302,4 +347,19 @@ pub fn unquote(raw: &str) -> String {
     let inner = inner.strip_suffix(close).unwrap_or(inner);
     let doubled: String = [close, close].iter().collect();
     inner.replace(&doubled, &close.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn unicode_escaped_names_are_decoded() {
+        assert_eq!(super::unquote(r#"U&"\0061dmin""#), "admin");
+        assert_eq!(super::unquote(r#"u&"d\+000061ta""#), "data");
+        assert_eq!(super::unquote(r#"U&"a\\b""#), r"a\b");
+        assert_eq!(super::unquote(r#"U&"x""y""#), r#"x"y"#);
+        // Not an escape: kept as written.
+        assert_eq!(super::unquote(r#"U&"a\zz""#), r"a\zz");
+        assert_eq!(super::unquote(r#"U&"\00e""#), r"\00e");
+        assert_eq!(super::unquote(r#""plain""#), "plain");
+    }
 }

@@ -69,6 +69,13 @@ pub fn on_replay_stack<T: Send>(f: impl FnOnce() -> T + Send) -> std::io::Result
 /// the engine's database, each about its size).
 const COPY_HEAP_SHARE: i64 = 8;
 
+/// Nor when the database is larger than this: a copy costs its size (the
+/// pages, then the copy's parse of the whole schema), so copying a database
+/// that grows with the history at every migration made replay quadratic in
+/// the number of migrations (a new table each: 28 s for 2,000). Past it, the
+/// second run runs in the trial itself, which costs what the migration does.
+const COPY_MAX_BYTES: i64 = 2 << 20;
+
 /// Tables larger than this are compared by count and hash only.
 pub const MAX_SNAPSHOT_ROWS: usize = 100_000;
 
@@ -319,6 +326,18 @@ impl SqliteEngine {
             // SAFETY: reads a process-wide counter.
             || unsafe { ffi::sqlite3_memory_used() } > self.cfg.heap_limit / COPY_HEAP_SHARE
         {
+            return None;
+        }
+        let size: i64 = self
+            .internal(|c| {
+                c.query_row(
+                    "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+                    [],
+                    |r| r.get(0),
+                )
+            })
+            .ok()?;
+        if size > COPY_MAX_BYTES {
             return None;
         }
         let mut len: i64 = 0;
@@ -1699,6 +1718,22 @@ mod tests {
             .run_setup_statement("PRAGMA writable_schema = ON")
             .expect_err("writable_schema refused");
         assert!(writable.contains("writable_schema"), "{writable}");
+    }
+
+    /// A database past [`COPY_MAX_BYTES`] is not copied for a second run
+    /// (each copy costs its size): the trial runs it in place.
+    #[test]
+    fn a_database_past_the_copy_size_is_not_copied() {
+        let mut e = engine();
+        e.run_setup_statement("CREATE TABLE t (x BLOB);")
+            .expect("setup");
+        assert!(e.image().is_some(), "a small database is copied");
+        e.run_setup_statement(&format!(
+            "INSERT INTO t VALUES (zeroblob({}));",
+            COPY_MAX_BYTES + 4096
+        ))
+        .expect("a large row");
+        assert!(e.image().is_none(), "a large one is not");
     }
 
     #[test]

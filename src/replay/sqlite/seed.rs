@@ -735,15 +735,41 @@ fn follow_renames(e: &mut SqliteEngine) -> Result<(), EngineError> {
         return Ok(());
     }
     let tables = tables_and_root_pages(e)?;
+    // The records of one table follow each other: its look-up is reused.
+    let mut last: Option<(String, Option<i64>)> = None;
     for row in e.seeded.iter_mut() {
-        if let Some((_, page)) = tables.by_name.get(&row.folded) {
-            row.rootpage = *page;
+        let page = match &last {
+            Some((folded, page)) if *folded == row.folded => *page,
+            _ => {
+                let page = tables.by_name.get(&row.folded).map(|(_, p)| *p);
+                last = Some((row.folded.clone(), page));
+                page
+            }
+        };
+        if let Some(page) = page {
+            row.rootpage = page;
         } else if let Some(name) = tables.page(row.rootpage) {
             row.table = name.to_string();
             row.folded = name.to_ascii_lowercase();
         }
     }
     Ok(())
+}
+
+/// Up to this many tables are looked up by name rather than by listing
+/// every table.
+const NAMED_LOOKUPS: usize = 64;
+
+/// The user table of that name (any case), as [`user_tables`] lists it.
+fn named_table(e: &SqliteEngine, name: &str) -> Result<Option<String>, EngineError> {
+    e.internal(|c| {
+        let mut st = c.prepare(
+            "SELECT name FROM main.pragma_table_list(?1) \
+             WHERE type = 'table' AND schema = 'main' AND name NOT LIKE 'sqlite_%'",
+        )?;
+        let mut rows = st.query_map([name], |r| r.get::<_, String>(0))?;
+        rows.next().transpose()
+    })
 }
 
 /// Every user table (`None`) or the named ones.
@@ -768,10 +794,21 @@ pub fn interleave(
     names: &BTreeSet<String>,
 ) -> Result<Vec<(String, TableData, TableData)>, EngineError> {
     follow_renames(e)?;
-    let candidates: Vec<String> = user_tables(e)?
-        .into_iter()
-        .filter(|t| names.contains(&t.to_ascii_lowercase()))
-        .collect();
+    let candidates: Vec<String> = if names.len() <= NAMED_LOOKUPS {
+        // Each named table looked up on its own: listing every table at
+        // each migration made a long history quadratic.
+        let mut found = Vec::new();
+        for name in names {
+            found.extend(named_table(e, name)?);
+        }
+        found.sort();
+        found
+    } else {
+        user_tables(e)?
+            .into_iter()
+            .filter(|t| names.contains(&t.to_ascii_lowercase()))
+            .collect()
+    };
     let order = parents_first(e, candidates)?;
     if order.is_empty() {
         return Ok(Vec::new());

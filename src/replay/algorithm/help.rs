@@ -385,8 +385,9 @@ pub(super) fn syntax_help(server: &str, caps: Caps) -> String {
         Dialect::Mysql if server.starts_with("MariaDB") => format!(
             "{server} cannot parse this statement: if it is MySQL syntax MariaDB does not have \
              (the `->>` operator, `ALTER TABLE ... DROP CHECK`, a functional key part such as \
-             `((lower(email)))`, a word MariaDB reserves such as `offset`), replay on a MySQL \
-             server (`--database-url mysql://...`); otherwise fix the statement"
+             `((lower(email)))`, a word MariaDB reserves such as `offset`, `LOCK=` or `ALGORITHM=` \
+             on `DROP INDEX i ON t`, where `ALTER TABLE t DROP INDEX i, LOCK=NONE` works on both), \
+             replay on a MySQL server (`--database-url mysql://...`); otherwise fix the statement"
         ),
         Dialect::Mysql => format!(
             "{server} cannot parse this statement: if it is MariaDB syntax MySQL does not have \

@@ -67,6 +67,11 @@ pub(super) fn tok_self_ref(t: &Toks, r: Range<usize>, target: &Target) -> SelfRe
     while r.end > r.start + 1 && t.punct(r.start, "(") && t.close_paren(r.start) == r.end - 1 {
         r = r.start + 1..r.end - 1;
     }
+    // A subquery: its names are its own tables' first (`SET end_time =
+    // (SELECT max(end_time) FROM task ...)`), as `ast_self_ref` reads it.
+    if t.kw_any(r.start, &["SELECT", "WITH"]) {
+        return SelfRef::None;
+    }
     let len = r.end - r.start;
     if (len == 1 && tok_is_self(t, r.start, target))
         || (len == 3 && t.punct(r.start + 1, ".") && tok_is_self(t, r.start + 2, target))

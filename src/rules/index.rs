@@ -617,13 +617,42 @@ fn generated_fk_pairs(
     if cx.dialect != crate::dialect::Dialect::Mysql {
         return (drops, adds);
     }
+    let generated_drop = |op: &AlterOp| {
+        matches!(op, AlterOp::DropConstraint {
+            name: Some(n),
+            constraint: ConstraintKind::ForeignKey | ConstraintKind::Unspecified,
+            ..
+        } if generated_fk_name(table, n.object()))
+    };
+    // Drops in dynamic SQL (`SET @s = IF(<the key exists>, 'ALTER TABLE t
+    // DROP FOREIGN KEY t_ibfk_1', 'SELECT 1'); PREPARE ...; EXECUTE ...`),
+    // at their statement's position: they free the name as a plain drop does.
+    let mut dynamic: std::collections::VecDeque<usize> = cx
+        .statements
+        .iter()
+        .filter(|s| s.group == group && matches!(s.facts.kind, Kind::Set(_)))
+        .filter(|s| {
+            string_literals(&cx.file.text, &s.tokens).iter().any(|sql| {
+                let toks = crate::lexer::significant_tokens(sql, 0..sql.len(), s.dialect);
+                match crate::classify::classify_tokens(sql, &toks, s.dialect) {
+                    Kind::AlterTable(a) => {
+                        a.table
+                            .as_ref()
+                            .is_some_and(|t| t.object().eq_ignore_ascii_case(table.object()))
+                            && a.actions.iter().any(|act| generated_drop(&act.op))
+                    }
+                    _ => false,
+                }
+            })
+        })
+        .map(|s| s.span.start)
+        .collect();
     for (start, i, op) in alters_of(cx, group, table) {
+        while dynamic.front().is_some_and(|&p| p < start) {
+            drops.push((dynamic.pop_front().unwrap_or(start), usize::MAX));
+        }
         match op {
-            AlterOp::DropConstraint {
-                name: Some(n),
-                constraint: ConstraintKind::ForeignKey | ConstraintKind::Unspecified,
-                ..
-            } if generated_fk_name(table, n.object()) => drops.push((start, i)),
+            op if generated_drop(op) => drops.push((start, i)),
             AlterOp::AddConstraint {
                 name: None,
                 constraint: ConstraintKind::ForeignKey,
@@ -632,6 +661,7 @@ fn generated_fk_pairs(
             _ => {}
         }
     }
+    drops.extend(dynamic.into_iter().map(|p| (p, usize::MAX)));
     (drops, adds)
 }
 

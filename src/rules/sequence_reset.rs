@@ -373,6 +373,15 @@ fn restart_clause(t: &Toks, from: usize, to: usize) -> Option<Range<usize>> {
     None
 }
 
+/// Where the name of `ALTER <kind> [IF EXISTS] name` starts.
+fn after_if_exists(t: &Toks) -> usize {
+    if t.kws(2, &["IF", "EXISTS"]) {
+        4
+    } else {
+        2
+    }
+}
+
 fn report_sequence_restart(
     cx: &Context,
     unit: &Unit,
@@ -380,11 +389,7 @@ fn report_sequence_restart(
     t: &Toks,
     out: &mut Vec<Finding>,
 ) {
-    let mut i = 2;
-    if t.kws(i, &["IF", "EXISTS"]) {
-        i += 2;
-    }
-    let Some((name, after)) = t.name(i) else {
+    let Some((name, after)) = t.name(after_if_exists(t)) else {
         return;
     };
     let Some(clause) = restart_clause(t, after, t.len()) else {
@@ -418,10 +423,7 @@ fn report_identity_restart(
     t: &Toks,
     out: &mut Vec<Finding>,
 ) {
-    let mut i = 2;
-    if t.kws(i, &["IF", "EXISTS"]) {
-        i += 2;
-    }
+    let mut i = after_if_exists(t);
     if t.kw(i, "ONLY") {
         i += 1;
     }

@@ -2816,6 +2816,23 @@ fn a_missing_role_points_at_a_setup_script() {
     assert!(!has(&with, "first-run-error"), "{:#?}", with.findings);
 }
 
+/// The same in a down migration: the setup-script help, not the generic "the
+/// down migration must apply right after its up" (UPchieve's downs).
+#[test]
+#[ignore = "needs PostgreSQL: cargo test --test postgres -- --include-ignored (see pg_opts)"]
+fn a_missing_role_in_a_down_points_at_a_setup_script_too() {
+    let without = run("fixtures/postgres/missing_role_down", &pg_opts());
+    let f = without
+        .findings
+        .iter()
+        .find(|f| f.rule == "first-run-error" && f.file.ends_with("1_notes.down.sql"))
+        .unwrap_or_else(|| panic!("{:#?}", without.findings));
+    let help = f.help.as_deref().unwrap_or("");
+    assert!(help.contains("`CREATE ROLE reporting;`"), "{help}");
+    // (With the setup script the down passes, as the up does in the test
+    // above; not run here: the two tests would make the role side by side.)
+}
+
 /// A psql script that makes its own database and connects to it (`CREATE
 /// DATABASE shop; \connect shop`, as Docker init scripts do) runs in the
 /// scratch database: the `CREATE`/`DROP DATABASE` are not run, and said so,

@@ -1038,7 +1038,7 @@ impl<E: Engine> Replayer<'_, E> {
                         &f.error.message,
                     )
                 }
-                Run::First { .. } | Run::Start { .. }
+                Run::First { .. } | Run::Start { .. } | Run::DownFirst
                     if missing_role(&f.error.message).is_some() =>
                 {
                     missing_role_help(missing_role(&f.error.message).unwrap_or_default())

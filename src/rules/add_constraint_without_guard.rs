@@ -114,7 +114,6 @@ impl Rule for AddConstraintWithoutGuard {
                             stmt.group,
                             table,
                             (stmt.span.start, i),
-                            super::index::FkSide::Add,
                         ))
                 {
                     continue;

@@ -331,7 +331,6 @@ fn check_alter(cx: &Context, unit: &Unit, a: &AlterTable, out: &mut Vec<Finding>
                         group,
                         table,
                         (unit.stmt.span.start, ai),
-                        super::index::FkSide::Drop,
                     )
                 {
                     continue;

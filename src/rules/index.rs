@@ -21,7 +21,7 @@
 
 use crate::analysis::Statement;
 use crate::classify::{AlterObjectOp, AlterOp, ConstraintKind, Kind, Name, ObjectKind};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Namespaces in which object names are unique.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -521,20 +521,18 @@ fn pg_generated_name(table: &crate::classify::Name, action: &str) -> Option<Stri
     (name.len() <= 63).then_some(name)
 }
 
-/// PostgreSQL: whether the action `at` of an ALTER TABLE on `table` is a
-/// `DROP CONSTRAINT n` followed in the group by an unnamed add that takes
-/// the name `n` again (side [`FkSide::Drop`]), or such an add after a drop
-/// of that name (side [`FkSide::Add`]). A second run drops what the first
-/// run's add made and adds it again: it converges.
-fn pg_generated_paired(
+/// PostgreSQL: the `DROP CONSTRAINT n` actions of ALTER TABLEs on `table`
+/// that an unnamed add later in the group gives the name `n` back to, and
+/// those adds. A second run drops what the first run's add made and adds
+/// it again: it converges.
+fn pg_generated_pairs(
     cx: &super::Context,
     group: usize,
     table: &crate::classify::Name,
-    at: ActionAt,
-    side: FkSide,
-) -> bool {
+) -> HashSet<ActionAt> {
     use crate::classify::AlterOp;
     let mut drops: Vec<(ActionAt, &str)> = Vec::new();
+    let mut paired = HashSet::new();
     for (start, i, action) in alter_actions_of(cx, group, table) {
         match &action.op {
             AlterOp::DropConstraint { name: Some(n), .. } => drops.push(((start, i), n.object())),
@@ -544,17 +542,15 @@ fn pg_generated_paired(
                 else {
                     continue;
                 };
-                let dropped = drops.iter().find(|(_, n)| *n == generated);
-                match (side, dropped) {
-                    (FkSide::Add, Some(_)) if (start, i) == at => return true,
-                    (FkSide::Drop, Some(&(d, _))) if d == at => return true,
-                    _ => {}
+                if let Some(&(d, _)) = drops.iter().find(|(_, n)| *n == generated) {
+                    paired.insert(d);
+                    paired.insert((start, i));
                 }
             }
             _ => {}
         }
     }
-    false
+    paired
 }
 
 /// The ALTER TABLE statements of `cx`'s file in group `group` on `table`,
@@ -665,39 +661,35 @@ fn generated_fk_pairs(
     (drops, adds)
 }
 
-/// Which side of a generated foreign-key name pair (see
-/// [`generated_fk_pairs`]) an action is.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum FkSide {
-    /// A MySQL `DROP FOREIGN KEY t_ibfk_N`: paired, its second run finds the
-    /// key an unnamed foreign key added later took the name of.
-    Drop,
-    /// An unnamed `ADD FOREIGN KEY` on `t`: paired, it takes the name of a
-    /// key the migration dropped earlier, so a second run drops the key the
-    /// first run added before adding it again and no copy piles up.
-    Add,
+/// The actions of ALTER TABLEs on `table` in group `group` that have their
+/// partner in a generated-name pair: on PostgreSQL those of
+/// [`pg_generated_pairs`]; on MySQL (see [`generated_fk_pairs`]) the k-th
+/// drop when there are more than k adds (its second run finds the key an
+/// unnamed add took the name of) and the k-th add when there are more than
+/// k drops (it takes a dropped key's name, so no copy piles up).
+pub fn generated_pairs(
+    cx: &super::Context,
+    group: usize,
+    table: &crate::classify::Name,
+) -> HashSet<ActionAt> {
+    if cx.dialect == crate::dialect::Dialect::Postgres {
+        return pg_generated_pairs(cx, group, table);
+    }
+    let (drops, adds) = generated_fk_pairs(cx, group, table);
+    let n = drops.len().min(adds.len());
+    drops[..n].iter().chain(&adds[..n]).copied().collect()
 }
 
 /// Whether the action `at` (statement start, action index) of an ALTER
-/// TABLE on `table` in group `group` is a `side` that has its partner.
+/// TABLE on `table` in group `group` has its partner in a generated-name
+/// pair (see [`generated_pairs`], computed once per table and group).
 pub fn generated_fk_paired(
     cx: &super::Context,
     group: usize,
     table: &crate::classify::Name,
     at: ActionAt,
-    side: FkSide,
 ) -> bool {
-    if cx.dialect == crate::dialect::Dialect::Postgres {
-        return pg_generated_paired(cx, group, table, at, side);
-    }
-    let (drops, adds) = generated_fk_pairs(cx, group, table);
-    let (own, other) = match side {
-        FkSide::Drop => (drops, adds),
-        FkSide::Add => (adds, drops),
-    };
-    own.iter()
-        .position(|&x| x == at)
-        .is_some_and(|k| k < other.len())
+    cx.generated_pairs(group, table).contains(&at)
 }
 
 #[cfg(test)]

@@ -33,11 +33,13 @@ pub mod second_run_schema_change;
 
 use crate::analysis::Statement;
 use crate::classify::Kind;
+use crate::classify::Name;
 use crate::dialect::Dialect;
 use crate::finding::{Finding, FindingBuilder, Origin, Severity};
 use crate::lexer::Token;
 use crate::source::SourceFile;
 use std::cell::{OnceCell, RefCell};
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::rc::Rc;
 
@@ -124,7 +126,14 @@ pub struct Context<'a> {
     /// The last DML analysis, keyed by the unit's position: several rules
     /// look at the same UPDATE or upsert one after the other.
     writes: RefCell<Option<(usize, Rc<dml::Writes>)>>,
+    /// The generated-name pairs of each table (lower case) and group, asked
+    /// for each ALTER TABLE action that drops or adds a constraint.
+    generated: RefCell<HashMap<(usize, String), Rc<Pairs>>>,
 }
+
+/// The ALTER TABLE actions of one table and group that have their partner in
+/// a generated-name pair.
+pub type Pairs = HashSet<index::ActionAt>;
 
 impl<'a> Context<'a> {
     pub fn new(file: &'a SourceFile, dialect: Dialect, statements: &'a [Statement]) -> Self {
@@ -149,6 +158,7 @@ impl<'a> Context<'a> {
             statements,
             index: cell,
             writes: RefCell::new(None),
+            generated: RefCell::new(HashMap::new()),
         }
     }
 
@@ -167,6 +177,19 @@ impl<'a> Context<'a> {
         let w = Rc::new(compute());
         *self.writes.borrow_mut() = Some((unit.pos(), Rc::clone(&w)));
         w
+    }
+
+    /// The actions of `table`'s ALTER TABLEs in `group` that have their
+    /// partner in a generated-name pair ([`index::generated_pairs`]),
+    /// computed once.
+    pub fn generated_pairs(&self, group: usize, table: &Name) -> Rc<Pairs> {
+        let key = (group, table.object().to_ascii_lowercase());
+        if let Some(p) = self.generated.borrow().get(&key) {
+            return Rc::clone(p);
+        }
+        let pairs = Rc::new(index::generated_pairs(self, group, table));
+        self.generated.borrow_mut().insert(key, Rc::clone(&pairs));
+        pairs
     }
 
     /// What the statements of this file do to each object, for questions
